@@ -1,0 +1,94 @@
+"""Configuration, read from ``PRM_``-prefixed environment variables (or a ``.env`` file).
+
+Settings objects are immutable: build one with :func:`load_settings` (or
+``Settings(**overrides)`` in tests) and pass it down; nothing mutates a global.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR_DIR = REPO_ROOT / "var"
+REFERENCE_DIR = REPO_ROOT / "data" / "reference"
+
+
+class Settings(BaseSettings):
+    """Service configuration.
+
+    Every field can be set from the environment as ``PRM_<FIELD>``, e.g.
+    ``PRM_DATABASE_URL=postgresql+psycopg://user:pw@host/prm``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="PRM_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    environment: str = Field("development", description="'development' or 'production'.")
+    database_url: str = Field(
+        f"sqlite:///{DEFAULT_VAR_DIR / 'prm.sqlite'}",
+        description="SQLAlchemy URL: sqlite:///path (embedded) or postgresql+psycopg://...",
+    )
+    sqlite_busy_timeout_ms: int = Field(30_000, ge=0)
+
+    # API keys: one per role. The demo generates and prints them.
+    admin_api_key: SecretStr = Field(SecretStr("dev-admin-key"), description="Key with role admin.")
+    viewer_api_key: SecretStr = Field(SecretStr("dev-viewer-key"), description="Key with role viewer.")
+
+    # Reference data
+    osm_file: Path = Field(REFERENCE_DIR / "osm" / "columbus_oh_otp_2015.osm.bz2")
+    nucc_file: Path = Field(REFERENCE_DIR / "nucc_taxonomy_220.csv")
+    cache_dir: Path = Field(DEFAULT_VAR_DIR / "cache")
+
+    # Grids and catchments
+    h3_resolutions: tuple[int, ...] = Field((7, 8, 9), description="Resolutions stored per point.")
+    catchment_resolution: int = Field(8, ge=5, le=10)
+    drive_minutes: tuple[float, ...] = Field((5.0, 10.0))
+    radius_km: float = Field(5.0, gt=0, le=200)
+
+    # Referrals and tiers
+    referring_window_days: int = Field(365, gt=0, description="Referring = >=1 referral in window.")
+    tier_a_min: int = Field(24, gt=0, description="Referrals in window for tier A.")
+    tier_b_min: int = Field(6, gt=0, description="Referrals in window for tier B (else C).")
+
+    # Ingestion limits
+    max_reject_rate: float = Field(0.05, ge=0, le=1)
+    max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)
+    chunk_rows: int = Field(5_000, gt=0)
+
+    # Map
+    tile_url: str | None = Field(
+        None, description="XYZ tile URL template for an online basemap; None = offline roads only."
+    )
+    tile_attribution: str = "© OpenStreetMap contributors"
+
+    @field_validator("tier_b_min")
+    @classmethod
+    def _b_below_a(cls, v: int, info) -> int:  # noqa: ANN001
+        a = info.data.get("tier_a_min")
+        if a is not None and v >= a:
+            raise ValueError("tier_b_min must be below tier_a_min")
+        return v
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides winning."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if settings.environment == "production":
+        from core.errors import ConfigError
+
+        weak = [
+            name
+            for name in ("admin_api_key", "viewer_api_key")
+            if getattr(settings, name).get_secret_value().startswith("dev-")
+        ]
+        if weak:
+            raise ConfigError(f"production refuses default secrets: set PRM_{weak[0].upper()}")
+    return settings

@@ -1,0 +1,307 @@
+"""Storage models (SQLAlchemy 2 declarative), shared by SQLite and PostgreSQL + PostGIS.
+
+Spatial selection runs through H3 cell ids stored as indexed BIGINT columns
+(``h3_r7``, ``h3_r8``, ``h3_r9`` on every located row; catchments are sets of
+cells in :class:`CatchmentCell`), so one query path serves both backends.
+Exact distances are computed on ``lat``/``lon``. ``geom`` columns are kept in
+step with ``lat``/``lon`` for GIS tools: PostGIS geometries on PostgreSQL (GiST
+indexed), WKB on SQLite (see :mod:`data.types`).
+
+The schema is created by the Alembic migrations in ``data/migrations``; the
+models here are the single definition both the migrations and the code use.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from data.types import GeometryColumn
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _gist(table: str, column: str = "geom") -> Index:
+    """A GiST index that exists only on PostgreSQL."""
+    return Index(f"ix_{table}_{column}_gist", column, postgresql_using="gist").ddl_if(
+        dialect="postgresql"
+    )
+
+
+class Located:
+    """Columns shared by every row placed on the map."""
+
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    h3_r7: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    h3_r8: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    h3_r9: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    geom: Mapped[Any | None] = mapped_column(GeometryColumn("POINT"))
+
+
+class LoadBatch(Base):
+    """One load of one file: provenance and the load report."""
+
+    __tablename__ = "load_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40), index=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    file_hash: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Taxonomy(Base):
+    """NUCC Health Care Provider Taxonomy codes."""
+
+    __tablename__ = "taxonomy"
+
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    grouping: Mapped[str | None] = mapped_column(String(200))
+    classification: Mapped[str | None] = mapped_column(String(200), index=True)
+    specialization: Mapped[str | None] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(300))
+    section: Mapped[str | None] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(10))
+
+
+class Organization(Located, Base):
+    """A practice, group or facility: an NPI-2 record or a shared practice address."""
+
+    __tablename__ = "organizations"
+    __table_args__ = (_gist("organizations"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_key: Mapped[str] = mapped_column(String(200), unique=True)
+    npi: Mapped[str | None] = mapped_column(String(10), index=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    address_1: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(2))
+    postal_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    phone: Mapped[str | None] = mapped_column(String(10))
+    member_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Provider(Located, Base):
+    """The golden record of one provider (individual or organisation)."""
+
+    __tablename__ = "providers"
+    __table_args__ = (_gist("providers"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cluster_key: Mapped[str] = mapped_column(String(64), unique=True)
+    npi: Mapped[str | None] = mapped_column(String(10), index=True)
+    entity_type: Mapped[str] = mapped_column(String(12))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    middle_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100), index=True)
+    credential: Mapped[str | None] = mapped_column(String(50))
+    organization_name: Mapped[str | None] = mapped_column(String(300))
+    display_name: Mapped[str] = mapped_column(String(300))
+    taxonomy_code: Mapped[str | None] = mapped_column(String(10), index=True)
+    taxonomy_codes: Mapped[str | None] = mapped_column(String(200))
+    classification: Mapped[str | None] = mapped_column(String(200))
+    specialty_text: Mapped[str | None] = mapped_column(String(200))
+    address_1: Mapped[str | None] = mapped_column(String(300))
+    address_2: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(2))
+    postal_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    phone: Mapped[str | None] = mapped_column(String(10))
+    gender: Mapped[str | None] = mapped_column(String(1))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deactivation_date: Mapped[date | None] = mapped_column(Date)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    geocode_precision: Mapped[str] = mapped_column(String(10), default="none")
+    lineage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class SourceRecord(Base):
+    """One row of one source file, with provenance and its link to a golden record."""
+
+    __tablename__ = "source_records"
+    __table_args__ = (UniqueConstraint("source", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    source_key: Mapped[str] = mapped_column(String(80))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("load_batches.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    line: Mapped[int] = mapped_column(Integer)
+    record_hash: Mapped[str] = mapped_column(String(64))
+    npi: Mapped[str | None] = mapped_column(String(10), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
+    match_probability: Mapped[float | None] = mapped_column(Float)
+    match_explanation: Mapped[list[Any] | None] = mapped_column(JSON)
+
+
+class ClinicSite(Located, Base):
+    """A clinic site (the service's own locations)."""
+
+    __tablename__ = "clinic_sites"
+    __table_args__ = (_gist("clinic_sites"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    service_line: Mapped[str] = mapped_column(String(60))
+    address_1: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(2))
+    postal_code: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Catchment(Base):
+    """A catchment of one site: a set of H3 cells plus its outline."""
+
+    __tablename__ = "catchments"
+    __table_args__ = (
+        UniqueConstraint("site_id", "method", "parameter", "resolution"),
+        _gist("catchments"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("clinic_sites.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(String(20))
+    parameter: Mapped[float] = mapped_column(Float)
+    resolution: Mapped[int] = mapped_column(Integer)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    snap_m: Mapped[float | None] = mapped_column(Float)
+    cell_count: Mapped[int] = mapped_column(Integer, default=0)
+    geom: Mapped[Any | None] = mapped_column(GeometryColumn("GEOMETRY"))
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CatchmentCell(Base):
+    """One H3 cell of a catchment, with its travel cost from the site."""
+
+    __tablename__ = "catchment_cells"
+
+    catchment_id: Mapped[int] = mapped_column(
+        ForeignKey("catchments.id", ondelete="CASCADE"), primary_key=True
+    )
+    h3: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    drive_minutes: Mapped[float | None] = mapped_column(Float)
+    distance_km: Mapped[float | None] = mapped_column(Float)
+
+
+class ReferralEvent(Base):
+    """A patient booked with a referrer (no patient identity: an opaque ref at most)."""
+
+    __tablename__ = "referral_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100), unique=True)
+    referral_date: Mapped[date] = mapped_column(Date, index=True)
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
+    referrer_npi: Mapped[str | None] = mapped_column(String(10))
+    referrer_name: Mapped[str | None] = mapped_column(String(300))
+    link_confidence: Mapped[float | None] = mapped_column(Float)
+    service_line: Mapped[str | None] = mapped_column(String(60))
+    site_code: Mapped[str | None] = mapped_column(String(40))
+    patient_ref: Mapped[str | None] = mapped_column(String(100))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("load_batches.id"))
+    line: Mapped[int | None] = mapped_column(Integer)
+
+
+class ReferrerStat(Base):
+    """Referral volume and tier of one referrer, as of a date."""
+
+    __tablename__ = "referrer_stats"
+
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    referrals_window: Mapped[int] = mapped_column(Integer)
+    referrals_total: Mapped[int] = mapped_column(Integer)
+    first_referral: Mapped[date | None] = mapped_column(Date)
+    last_referral: Mapped[date | None] = mapped_column(Date)
+    trend: Mapped[str | None] = mapped_column(String(10))
+    referring: Mapped[bool] = mapped_column(Boolean)
+    tier: Mapped[str | None] = mapped_column(String(1), index=True)
+
+
+class Prospect(Base):
+    """A scored white-space prospect of one site, with its explanation."""
+
+    __tablename__ = "prospects"
+    __table_args__ = (
+        UniqueConstraint("site_id", "provider_id"),
+        Index("ix_prospects_site_score", "site_id", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("clinic_sites.id", ondelete="CASCADE"))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    profile: Mapped[str] = mapped_column(String(80))
+    score: Mapped[float] = mapped_column(Float, index=True)
+    segment: Mapped[str] = mapped_column(String(80), index=True)
+    taxonomy_code: Mapped[str | None] = mapped_column(String(10), index=True)
+    classification: Mapped[str | None] = mapped_column(String(200))
+    drive_minutes: Mapped[float | None] = mapped_column(Float)
+    distance_km: Mapped[float] = mapped_column(Float)
+    proximity_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    components: Mapped[list[Any]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Job(Base):
+    """A long-running job started through the API, with its progress."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    stage: Mapped[str | None] = mapped_column(String(80))
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

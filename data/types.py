@@ -1,0 +1,76 @@
+"""Column types that differ between the embedded SQLite store and PostgreSQL + PostGIS.
+
+:class:`GeometryColumn` is one SQLAlchemy type with a per-dialect implementation:
+
+* on PostgreSQL it is a GeoAlchemy2 ``Geometry`` (SRID 4326), so QGIS and ``ST_``
+  functions see a real geometry column (with a GiST index created by the migration);
+* on every other dialect (the embedded SQLite default) it is a plain BLOB holding
+  WKB. No SpatiaLite function is ever emitted.
+
+Python code always sees shapely geometries. Spatial *selection* never uses this
+column: it goes through the indexed H3 cell-id columns on both backends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+import shapely.wkb
+from geoalchemy2 import Geometry
+from geoalchemy2.elements import WKBElement
+from geoalchemy2.shape import to_shape
+from sqlalchemy import LargeBinary
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+
+class GeometryColumn(TypeDecorator):
+    """Shapely geometry stored as PostGIS geometry or as WKB bytes.
+
+    Parameters
+    ----------
+    geometry_type
+        PostGIS geometry type name, e.g. ``"POINT"`` or ``"MULTIPOLYGON"``
+        (``"GEOMETRY"`` accepts any).
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+    # Attributes GeoAlchemy2's DDL hooks read on PostgreSQL: the column is created
+    # by CREATE TABLE (not AddGeometryColumn) and its GiST index by the migration.
+    srid = 4326
+    dimension = 2
+    spatial_index = False
+    use_N_D_index = False
+    use_typmod = None
+    management = False
+
+    def __init__(self, geometry_type: str = "GEOMETRY") -> None:
+        super().__init__()
+        self.geometry_type = geometry_type
+
+    def load_dialect_impl(self, dialect: Dialect | None) -> TypeEngine[Any]:
+        # GeoAlchemy2's DDL hooks probe with dialect=None: report a plain column so
+        # they leave it alone (the migration creates the GiST index itself).
+        if dialect is not None and dialect.name == "postgresql":
+            return dialect.type_descriptor(
+                Geometry(self.geometry_type, srid=4326, spatial_index=False)
+            )
+        return LargeBinary() if dialect is None else dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, shapely.Geometry):
+            raise TypeError(f"expected a shapely geometry, got {type(value).__name__}")
+        if dialect.name == "postgresql":
+            return WKBElement(shapely.to_wkb(value, include_srid=False), srid=4326)
+        return shapely.to_wkb(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, WKBElement):
+            return to_shape(value)
+        return shapely.from_wkb(bytes(value))
