@@ -6,6 +6,7 @@ Settings objects are immutable: build one with :func:`load_settings` (or
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
     radius_km: float = Field(5.0, gt=0, le=200)
 
     # Referrals and tiers
+    as_of: date | None = Field(None, description="Date analytics are computed as of (None = today).")
     referring_window_days: int = Field(365, gt=0, description="Referring = >=1 referral in window.")
     tier_a_min: int = Field(24, gt=0, description="Referrals in window for tier A.")
     tier_b_min: int = Field(6, gt=0, description="Referrals in window for tier B (else C).")

@@ -1,0 +1,1 @@
+"""The ``prm`` command line."""

@@ -1,0 +1,253 @@
+"""``prm``: one subcommand per pipeline stage, plus the API server and the demo.
+
+Exit codes: 0 success, 2 bad input (file, layout, encoding, rows), 1 other errors.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.progress import rich_progress
+from core.errors import InputError, ServiceError
+from core.settings import Settings, load_settings
+
+app = typer.Typer(help="Territory mapping and referral prospecting for clinics.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Load source files (each load is a batch).", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+out = Console()
+
+FileArg = Annotated[Path, typer.Argument(exists=False, dir_okay=False, help="File to load.")]
+
+
+def _fail(exc: ServiceError) -> None:
+    err.print(f"[bold red]error:[/] {exc.title}: {exc.detail}")
+    for p in exc.problems[:50]:
+        err.print(f"  - {p}")
+    if len(exc.problems) > 50:
+        err.print(f"  ... and {len(exc.problems) - 50} more")
+    raise typer.Exit(2 if isinstance(exc, InputError) else 1)
+
+
+def _context(settings: Settings | None = None):  # noqa: ANN202
+    from service.context import open_context
+
+    return open_context(settings or load_settings())
+
+
+def _run(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    try:
+        return fn(*args, **kwargs)
+    except ServiceError as exc:
+        _fail(exc)
+
+
+def _show(report) -> None:  # noqa: ANN001
+    out.print_json(report.model_dump_json(exclude={"rejects"}) if hasattr(report, "model_dump_json") else json.dumps(report, default=str))
+
+
+def _path(path: Path) -> Path:
+    if not path.is_file():
+        err.print(f"[bold red]error:[/] {path}: no such file")
+        raise typer.Exit(2)
+    return path
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest revision."""
+    from data.db import current_revision
+
+    ctx = _run(_context)
+    out.print(f"schema at revision {current_revision(ctx.engine)}")
+
+
+def _ingest(kind: str, path: Path, reject_dir: Path | None) -> None:
+    from service import ingest
+
+    path = _path(path)
+    ctx = _run(_context)
+    with rich_progress() as progress:
+        if kind == "referrals":
+            report = _run(ingest.ingest_referral_events, ctx, path, progress=progress, reject_dir=reject_dir)
+        elif kind == "nucc":
+            report = _run(ingest.ingest_nucc, ctx, path)
+        else:
+            report = _run(ingest.ingest_records, ctx, path, source=kind, progress=progress, reject_dir=reject_dir)
+    _show(report)
+    for p in report.rejects[:20]:
+        err.print(f"  rejected: {p.get('file')}, line {p.get('line')}, field {p.get('field')!r}: {p.get('message')}")
+
+
+RejectDir = Annotated[Path | None, typer.Option(help="Where to write the reject file.")]
+
+
+@ingest_app.command("nppes")
+def ingest_nppes(path: FileArg, reject_dir: RejectDir = None) -> None:
+    """An NPPES npidata_pfile CSV (330- or 329-column layout)."""
+    _ingest("nppes", path, reject_dir)
+
+
+@ingest_app.command("referrers")
+def ingest_referrers(path: FileArg, reject_dir: RejectDir = None) -> None:
+    """The clinic's own referrer list (CSV/XLSX, headers auto-detected)."""
+    _ingest("referrer_list", path, reject_dir)
+
+
+@ingest_app.command("referrals")
+def ingest_referrals(path: FileArg, reject_dir: RejectDir = None) -> None:
+    """Referral events exported by a scheduling system (idempotent on external_id)."""
+    _ingest("referrals", path, reject_dir)
+
+
+@ingest_app.command("nucc")
+def ingest_nucc_cmd(path: FileArg) -> None:
+    """The NUCC taxonomy code set CSV."""
+    _ingest("nucc", path, None)
+
+
+@ingest_app.command("sites")
+def ingest_sites(path: FileArg) -> None:
+    """Clinic sites CSV (site_code, name, service_line, address..., lat, lon)."""
+    from service.sites import load_sites
+
+    ctx = _run(_context)
+    sites = _run(load_sites, ctx, _path(path))
+    out.print(f"{len(sites)} site(s) loaded: " + ", ".join(s.site_code for s in sites))
+
+
+def _stage(fn_name: str, module: str, **kwargs) -> None:  # noqa: ANN003
+    import importlib
+
+    fn = getattr(importlib.import_module(module), fn_name)
+    ctx = _run(_context)
+    with rich_progress() as progress:
+        report = _run(fn, ctx, progress=progress, **kwargs)
+    _show(report)
+
+
+@app.command()
+def link() -> None:
+    """Deduplicate and link source records into golden provider records."""
+    _stage("resolve_providers", "service.resolve")
+
+
+@app.command()
+def geocode(all_rows: Annotated[bool, typer.Option("--all", help="Re-geocode every provider.")] = False) -> None:
+    """Geocode providers offline (street level from OSM, else ZIP centroid) and place them on H3."""
+    _stage("geocode_providers", "service.locate", only_missing=not all_rows)
+
+
+@app.command()
+def catchments() -> None:
+    """Build radius and drive-time catchments for every site."""
+    _stage("build_catchments", "service.catchments")
+
+
+@app.command()
+def tiers() -> None:
+    """Link referral events to referrers and compute volumes and tiers A/B/C."""
+    _stage("compute_referrer_stats", "service.referrals")
+
+
+@app.command()
+def score() -> None:
+    """Score white-space prospects for every site."""
+    _stage("score_sites", "service.scoring")
+
+
+@app.command()
+def pipeline() -> None:
+    """Run link, geocode, catchments, tiers and score in order."""
+    from service.pipeline import run_pipeline
+
+    ctx = _run(_context)
+    with rich_progress() as progress:
+        reports = _run(run_pipeline, ctx, progress=progress)
+    for r in reports:
+        _show(r)
+
+
+def _serve(settings: Settings, host: str, port: int, ctx=None) -> None:  # noqa: ANN001
+    import uvicorn
+
+    from api.main import create_app
+
+    application = create_app(settings, context=ctx)
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the API and the map."""
+    _serve(load_settings(), host, port)
+
+
+@app.command()
+def demo(
+    providers: Annotated[int, typer.Option(help="Synthetic providers to generate.")] = 6000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve when built.")] = True,
+) -> None:
+    """Build the Columbus, Ohio demo (synthetic registry, bundled OSM) and serve it."""
+    from datetime import date
+
+    from service.pipeline import build_demo
+
+    base = load_settings()
+    demo_dir = base.cache_dir.parent / "demo"
+    db_file = demo_dir / "demo.sqlite"
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    admin = base.admin_api_key.get_secret_value()
+    viewer = base.viewer_api_key.get_secret_value()
+    if admin.startswith("dev-"):
+        admin, viewer = f"demo-admin-{secrets.token_urlsafe(12)}", f"demo-viewer-{secrets.token_urlsafe(12)}"
+    settings = base.model_copy(update={
+        "database_url": f"sqlite:///{db_file}", "as_of": base.as_of or date(2026, 11, 1),
+        "admin_api_key": admin, "viewer_api_key": viewer,
+    })
+    settings = Settings(**{**settings.model_dump(), "admin_api_key": admin, "viewer_api_key": viewer})
+    ctx = _run(_context, settings)
+    err.print(f"building the demo in {demo_dir} (first run parses the OSM extract; later runs use the cache)")
+    with rich_progress() as progress:
+        manifest, reports = _run(build_demo, ctx, demo_dir / "files", providers=providers, seed=seed,
+                                 as_of=settings.as_of, progress=progress)
+    table = Table(title="Demo build")
+    table.add_column("step")
+    table.add_column("result")
+    for r in reports:
+        name = getattr(r, "file_name", None) or getattr(r, "stage", "")
+        d = r.model_dump(exclude={"rejects", "detail"}) if hasattr(r, "file_name") else r.detail
+        table.add_row(str(name), json.dumps(d, default=str)[:160])
+    out.print(table)
+    url = f"http://{host}:{port}"
+    out.print(f"\n[bold green]Demo ready[/] ({manifest.get('build_seconds')} s).")
+    out.print(f"  Map:      {url}/map?api_key={viewer}")
+    out.print(f"  API docs: {url}/docs")
+    out.print(f"  Viewer key (X-API-Key): {viewer}")
+    out.print(f"  Admin key  (X-API-Key): {admin}")
+    out.print(f"  Example:  curl -H 'X-API-Key: {viewer}' '{url}/v1/prospects?limit=5'")
+    sys.stdout.flush()
+    if serve_after:
+        _serve(settings, host, port, ctx)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,271 @@
+"""Ingestion (stage ``prm ingest``): registry files, referrer lists, referral events, NUCC.
+
+Every load is a batch (source, file name, SHA-256, row numbers) and ends with a
+report. Data are written in one transaction per file: a file whose layout or
+encoding is wrong, or whose reject rate is too high, changes nothing; a bad
+row is rejected alone (and written to a reject file) while good rows load.
+Source records are keyed by (source, source key), so re-loading the same rows,
+reordered or under another file name, changes no data row.
+
+Not handled yet (issue #3): NPPES zips, weekly/deactivation/companion files,
+CMS and French registries, history of previous values and manual-edit
+protection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.errors import Problem
+from core.progress import ProgressSink, null_progress
+from data.models import ReferralEvent, SourceRecord, Taxonomy
+from service.batches import (
+    check_reject_rate,
+    close_batch,
+    fail_batch,
+    file_sha256,
+    open_batch,
+    write_reject_file,
+)
+from service.context import AppContext
+from service.schemas import BatchReport
+
+Source = Literal["nppes", "referrer_list"]
+_KEY_CHUNK = 900  # stay under any backend's bound-parameter limit
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def record_payload(row: dict[str, Any]) -> dict[str, Any]:
+    """The JSON stored for one source record (everything but provenance columns)."""
+    skip = {"source", "source_key", "line", "record_hash"}
+    return {k: _jsonable(v) for k, v in row.items() if k not in skip}
+
+
+def _chunks(seq: list, n: int) -> Iterator[list]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _upsert_source_records(
+    session: Session, frame: pd.DataFrame, *, source: str, batch_id: int, file_name: str,
+    seen: set[str], rejects: list[Problem],
+) -> dict[str, int]:
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    rows = frame.to_dict("records")
+    fresh = []
+    for row in rows:
+        key = str(row["source_key"])
+        if key in seen:
+            rejects.append(Problem("duplicate record key in file (first occurrence kept)",
+                                   file=file_name, line=int(row["line"]), field="source_key", value=key))
+            continue
+        seen.add(key)
+        fresh.append(row)
+    keys = [str(r["source_key"]) for r in fresh]
+    existing: dict[str, tuple[int, str]] = {}
+    for part in _chunks(keys, _KEY_CHUNK):
+        stmt = select(SourceRecord.source_key, SourceRecord.id, SourceRecord.record_hash).where(
+            SourceRecord.source == source, SourceRecord.source_key.in_(part)
+        )
+        existing.update({k: (i, h) for k, i, h in session.execute(stmt)})
+    inserts, updates = [], []
+    for row in fresh:
+        key = str(row["source_key"])
+        values = {
+            "batch_id": batch_id, "file_name": file_name, "line": int(row["line"]),
+            "record_hash": row["record_hash"], "npi": row.get("npi"), "data": record_payload(row),
+        }
+        if key not in existing:
+            inserts.append({"source": source, "source_key": key, **values})
+        elif existing[key][1] != row["record_hash"]:
+            updates.append({"id": existing[key][0], **values})
+        else:
+            counts["unchanged"] += 1
+    if inserts:
+        session.execute(SourceRecord.__table__.insert(), inserts)
+    if updates:
+        session.execute(update(SourceRecord), updates)
+    counts["inserted"] += len(inserts)
+    counts["updated"] += len(updates)
+    return counts
+
+
+def _results(path: Path, source: Source, chunk_rows: int) -> Iterable:
+    if source == "nppes":
+        from enrichment.nppes import iter_nppes
+
+        return iter_nppes(path, chunk_rows=chunk_rows)
+    from enrichment.referrers import read_referrer_list
+
+    return [read_referrer_list(path)]
+
+
+def ingest_records(
+    ctx: AppContext,
+    path: Path,
+    *,
+    source: Source,
+    progress: ProgressSink = null_progress,
+    reject_dir: Path | None = None,
+) -> BatchReport:
+    """Load a registry file or referrer list into ``source_records`` as one batch.
+
+    Raises
+    ------
+    SchemaError, EncodingError, RejectLimitError, InputError
+        The batch is refused whole; stored data are unchanged.
+    """
+    path = Path(path)
+    started = time.perf_counter()
+    digest = file_sha256(path)
+    batch_id = open_batch(ctx, source=source, path=path, file_hash=digest)
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    rejects: list[Problem] = []
+    rows_read = 0
+    try:
+        with ctx.sessions.begin() as session:
+            seen: set[str] = set()
+            for result in _results(path, source, ctx.settings.chunk_rows):
+                rows_read += result.rows_read
+                rejects.extend(result.rejects)
+                got = _upsert_source_records(
+                    session, result.records, source=source, batch_id=batch_id,
+                    file_name=path.name, seen=seen, rejects=rejects,
+                )
+                for k, v in got.items():
+                    counts[k] += v
+                progress(f"ingest {path.name}", rows_read, None)
+            check_reject_rate(path.name, rows_read, rejects, ctx.settings.max_reject_rate)
+    except BaseException as exc:
+        fail_batch(ctx, batch_id, exc if isinstance(exc, Exception) else RuntimeError("interrupted"))
+        raise
+    return _finish(ctx, batch_id, source, path, digest, rows_read, counts, rejects, started, reject_dir)
+
+
+def _finish(
+    ctx: AppContext, batch_id: int, source: str, path: Path, digest: str, rows_read: int,
+    counts: dict[str, int], rejects: list[Problem], started: float, reject_dir: Path | None,
+) -> BatchReport:
+    reject_file = write_reject_file(
+        reject_dir or ctx.settings.cache_dir.parent / "rejects", path.name, batch_id, rejects
+    )
+    rejected = len({p.line for p in rejects})
+    duration = round(time.perf_counter() - started, 3)
+    report = BatchReport(
+        batch_id=batch_id, source=source, file_name=path.name, file_hash=digest,
+        status="committed", rows_read=rows_read, rejected=rejected, duration_s=duration,
+        rejects=[p.to_dict() for p in rejects[:100]],
+        reject_file=str(reject_file) if reject_file else None, **counts,
+    )
+    close_batch(
+        ctx, batch_id, status="committed",
+        counts={"rows_read": rows_read, "rejected": rejected, **counts},
+        report=json.loads(report.model_dump_json(exclude={"rejects"})),
+    )
+    return report
+
+
+def ingest_referral_events(
+    ctx: AppContext, path: Path, *, progress: ProgressSink = null_progress,
+    reject_dir: Path | None = None,
+) -> BatchReport:
+    """Load referral events; idempotent on ``external_id``.
+
+    Events are linked to golden records by the referrals stage
+    (:func:`service.referrals.link_referral_events`), so they may be loaded
+    before or after the registry.
+    """
+    from prospects.referrals import read_referral_events
+
+    path = Path(path)
+    started = time.perf_counter()
+    digest = file_sha256(path)
+    batch_id = open_batch(ctx, source="referral_events", path=path, file_hash=digest)
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    try:
+        read = read_referral_events(path)
+        check_reject_rate(path.name, read.rows_read, read.rejects, ctx.settings.max_reject_rate)
+        fields = ("referral_date", "referrer_npi", "referrer_name", "service_line", "site_code", "patient_ref")
+        with ctx.sessions.begin() as session:
+            rows = read.events.to_dict("records")
+            existing: dict[str, ReferralEvent] = {}
+            for part in _chunks([str(r["external_id"]) for r in rows], _KEY_CHUNK):
+                for ev in session.scalars(select(ReferralEvent).where(ReferralEvent.external_id.in_(part))):
+                    existing[ev.external_id] = ev
+            inserts = []
+            for row in rows:
+                values = {f: _jsonable(row.get(f)) for f in fields}
+                values["referral_date"] = row["referral_date"]
+                ev = existing.get(str(row["external_id"]))
+                if ev is None:
+                    inserts.append({"external_id": str(row["external_id"]), "batch_id": batch_id,
+                                    "line": int(row["line"]), **values})
+                elif any(getattr(ev, f) != v for f, v in values.items()):
+                    for f, v in values.items():
+                        setattr(ev, f, v)
+                    ev.provider_id = None  # re-linked by the referrals stage
+                    counts["updated"] += 1
+                else:
+                    counts["unchanged"] += 1
+            if inserts:
+                session.execute(ReferralEvent.__table__.insert(), inserts)
+            counts["inserted"] = len(inserts)
+            progress(f"ingest {path.name}", read.rows_read, read.rows_read)
+    except BaseException as exc:
+        fail_batch(ctx, batch_id, exc if isinstance(exc, Exception) else RuntimeError("interrupted"))
+        raise
+    return _finish(ctx, batch_id, "referral_events", path, digest, read.rows_read, counts,
+                   read.rejects, started, reject_dir)
+
+
+def ingest_nucc(ctx: AppContext, path: Path) -> BatchReport:
+    """Load (or refresh) the NUCC taxonomy code set."""
+    from enrichment.nucc import nucc_version, read_nucc
+
+    path = Path(path)
+    started = time.perf_counter()
+    digest = file_sha256(path)
+    batch_id = open_batch(ctx, source="nucc", path=path, file_hash=digest)
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    try:
+        frame = read_nucc(path)
+        version = nucc_version(path)
+        cols = ("grouping", "classification", "specialization", "display_name", "section")
+        with ctx.sessions.begin() as session:
+            have = {t.code: t for t in session.scalars(select(Taxonomy))}
+            for row in frame.to_dict("records"):
+                values = {c: row.get(c) or None for c in cols} | {"version": version}
+                tax = have.get(row["code"])
+                if tax is None:
+                    session.add(Taxonomy(code=row["code"], **values))
+                    counts["inserted"] += 1
+                elif any(getattr(tax, k) != v for k, v in values.items()):
+                    for k, v in values.items():
+                        setattr(tax, k, v)
+                    counts["updated"] += 1
+                else:
+                    counts["unchanged"] += 1
+    except BaseException as exc:
+        fail_batch(ctx, batch_id, exc if isinstance(exc, Exception) else RuntimeError("interrupted"))
+        raise
+    return _finish(ctx, batch_id, "nucc", path, digest, len(frame), counts, [], started, None)

@@ -1,0 +1,34 @@
+"""Map-side data that comes from the road network rather than the database."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import geopandas as gpd
+
+from core.errors import RoadNetworkError
+from service.context import AppContext
+
+#: Road classes drawn on the offline base layer (residential streets are left
+#: out at metro scale: they would triple the page size without helping a hunter).
+BASE_LAYER_CLASSES = frozenset(
+    {
+        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+        "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified", "residential",
+    }
+)  # fmt: skip
+
+
+def roads_frame(ctx: AppContext) -> gpd.GeoDataFrame | None:
+    """Offline base-layer road lines for the map, or None without a road network."""
+    try:
+        return _roads(ctx)
+    except RoadNetworkError:
+        return None
+
+
+@lru_cache(maxsize=4)
+def _roads(ctx: AppContext) -> gpd.GeoDataFrame:
+    from geo.roads import road_lines
+
+    return road_lines(ctx.graph, highway_classes=BASE_LAYER_CLASSES, simplify_m=5)

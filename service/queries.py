@@ -1,0 +1,362 @@
+"""Read paths used by the API, the CLI and the map: searches, lists, GeoJSON.
+
+Spatial selection goes through H3 cell ids (the same SQL on SQLite and
+PostgreSQL); nothing here writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from core.errors import InputError, NotFoundError, Problem
+from data.models import (
+    Catchment,
+    CatchmentCell,
+    ClinicSite,
+    Prospect,
+    Provider,
+    ReferrerStat,
+    SourceRecord,
+)
+from service.pagination import encode_cursor, keyset
+from service.schemas import (
+    Page,
+    ProspectFilter,
+    ProspectPublic,
+    ProspectSort,
+    ProviderDetail,
+    ProviderPublic,
+    SitePublic,
+    SourceRecordPublic,
+)
+
+MAX_PAGE = 500
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InputError(
+            "page size out of range",
+            problems=[Problem(f"must be between 1 and {MAX_PAGE}", field="limit", value=str(limit))],
+        )
+
+
+def site_by_code(session: Session, site_code: str) -> ClinicSite:
+    site = session.scalars(select(ClinicSite).where(ClinicSite.site_code == site_code)).first()
+    if site is None:
+        raise NotFoundError(f"no site with code {site_code!r}")
+    return site
+
+
+def list_sites(session: Session) -> list[SitePublic]:
+    rows = session.scalars(select(ClinicSite).order_by(ClinicSite.site_code)).all()
+    return [SitePublic.model_validate(r) for r in rows]
+
+
+# --------------------------------------------------------------------------- providers
+
+
+def search_providers(
+    session: Session,
+    *,
+    q: str | None = None,
+    specialty: str | None = None,
+    postal_code: str | None = None,
+    entity_type: str | None = None,
+    active: bool | None = True,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[ProviderPublic]:
+    """Providers matching a name/NPI query and filters, ordered by name then id."""
+    _check_limit(limit)
+    stmt = select(Provider, ReferrerStat.tier, ReferrerStat.referrals_window).outerjoin(
+        ReferrerStat, ReferrerStat.provider_id == Provider.id
+    )
+    if q:
+        term = q.strip()
+        if term.isdigit() and len(term) == 10:
+            stmt = stmt.where(Provider.npi == term)
+        else:
+            like = f"%{term.upper()}%"
+            stmt = stmt.where(func.upper(Provider.display_name).like(like))
+    if specialty:
+        stmt = stmt.where(
+            or_(Provider.taxonomy_code == specialty, Provider.classification == specialty)
+        )
+    if postal_code:
+        stmt = stmt.where(Provider.postal_code == postal_code)
+    if entity_type:
+        stmt = stmt.where(Provider.entity_type == entity_type)
+    if active is not None:
+        stmt = stmt.where(Provider.is_active.is_(active))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    stmt = keyset(
+        stmt, sort_col=Provider.display_name, id_col=Provider.id, descending=False, cursor=cursor
+    ).limit(limit + 1)
+    rows = session.execute(stmt).all()
+    items = [
+        ProviderPublic.model_validate(p).model_copy(update={"tier": tier, "referrals_window": n})
+        for p, tier, n in rows[:limit]
+    ]
+    nxt = None
+    if len(rows) > limit:
+        last = rows[limit - 1][0]
+        nxt = encode_cursor(last.display_name, last.id)
+    return Page[ProviderPublic](items=items, next_cursor=nxt, total=total)
+
+
+def get_provider(session: Session, provider_id: int) -> ProviderDetail:
+    provider = session.get(Provider, provider_id)
+    if provider is None:
+        raise NotFoundError(f"no provider with id {provider_id}")
+    stat = session.get(ReferrerStat, provider_id)
+    records = session.scalars(
+        select(SourceRecord).where(SourceRecord.provider_id == provider_id).order_by(SourceRecord.id)
+    ).all()
+    detail = ProviderDetail.model_validate(provider)
+    return detail.model_copy(
+        update={
+            "tier": stat.tier if stat else None,
+            "referrals_window": stat.referrals_window if stat else None,
+            "source_records": [SourceRecordPublic.model_validate(r) for r in records],
+        }
+    )
+
+
+# --------------------------------------------------------------------------- prospects
+
+_SORTS: dict[str, tuple[Any, bool]] = {
+    "-score": (Prospect.score, True),
+    "score": (Prospect.score, False),
+    "drive_minutes": (func.coalesce(Prospect.drive_minutes, 1e6), False),
+    "-drive_minutes": (func.coalesce(Prospect.drive_minutes, 1e6), True),
+    "distance_km": (Prospect.distance_km, False),
+    "name": (Provider.display_name, False),
+}
+
+
+def _prospect_stmt(filters: ProspectFilter) -> Select:
+    stmt = (
+        select(Prospect, Provider, ClinicSite.site_code)
+        .join(Provider, Provider.id == Prospect.provider_id)
+        .join(ClinicSite, ClinicSite.id == Prospect.site_id)
+        .where(Provider.is_active.is_(True))
+    )
+    if filters.site:
+        stmt = stmt.where(ClinicSite.site_code == filters.site)
+    if filters.specialty:
+        stmt = stmt.where(
+            or_(
+                Prospect.taxonomy_code == filters.specialty,
+                Prospect.classification == filters.specialty,
+            )
+        )
+    if filters.min_score is not None:
+        stmt = stmt.where(Prospect.score >= filters.min_score)
+    if filters.segment:
+        stmt = stmt.where(Prospect.segment == filters.segment)
+    if filters.max_drive_minutes is not None:
+        stmt = stmt.where(Prospect.drive_minutes <= filters.max_drive_minutes)
+    return stmt
+
+
+def _prospect_public(p: Prospect, prov: Provider, site_code: str) -> ProspectPublic:
+    return ProspectPublic(
+        provider_id=prov.id,
+        site_code=site_code,
+        npi=prov.npi,
+        display_name=prov.display_name,
+        taxonomy_code=p.taxonomy_code,
+        classification=p.classification,
+        address_1=prov.address_1,
+        city=prov.city,
+        postal_code=prov.postal_code,
+        phone=prov.phone,
+        score=p.score,
+        segment=p.segment,
+        drive_minutes=p.drive_minutes,
+        distance_km=p.distance_km,
+        proximity_estimated=p.proximity_estimated,
+        profile=p.profile,
+        components=p.components,
+    )
+
+
+def list_prospects(
+    session: Session,
+    filters: ProspectFilter,
+    *,
+    sort: ProspectSort = "-score",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[ProspectPublic]:
+    """Scored white-space prospects, filtered, sorted and cursor-paginated."""
+    _check_limit(limit)
+    if filters.site:
+        site_by_code(session, filters.site)
+    stmt = _prospect_stmt(filters)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    sort_col, desc = _SORTS[sort]
+    stmt = keyset(stmt, sort_col=sort_col, id_col=Prospect.id, descending=desc, cursor=cursor)
+    rows = session.execute(stmt.add_columns(sort_col.label("_sortval")).limit(limit + 1)).all()
+    items = [_prospect_public(p, prov, code) for p, prov, code, _ in rows[:limit]]
+    nxt = None
+    if len(rows) > limit:
+        p, _, _, val = rows[limit - 1]
+        nxt = encode_cursor(val, p.id)
+    return Page[ProspectPublic](items=items, next_cursor=nxt, total=total)
+
+
+CSV_COLUMNS = (
+    "site_code", "provider_id", "npi", "display_name", "taxonomy_code", "classification",
+    "address_1", "city", "postal_code", "phone", "score", "segment", "drive_minutes",
+    "distance_km", "proximity_estimated", "profile", "score_breakdown",
+)  # fmt: skip
+
+
+def neutralise_formula(value: object) -> object:
+    """Stop spreadsheets from evaluating a text cell as a formula (OWASP CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def prospects_csv(session: Session, filters: ProspectFilter, *, sort: ProspectSort = "-score") -> Iterator[str]:
+    """All prospects matching ``filters`` as CSV text chunks (header first)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    sort_col, desc = _SORTS[sort]
+    stmt = _prospect_stmt(filters).order_by(sort_col.desc() if desc else sort_col, Prospect.id)
+    for n, (p, prov, code) in enumerate(session.execute(stmt.execution_options(yield_per=1000))):
+        pub = _prospect_public(p, prov, code)
+        breakdown = "; ".join(f"{c.name} {c.points:.1f} ({c.reason})" for c in pub.components)
+        row = [getattr(pub, c, None) for c in CSV_COLUMNS[:-1]] + [breakdown]
+        writer.writerow([neutralise_formula(v) for v in row])
+        if n % 500 == 499:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def catchment_frame(
+    session: Session,
+    *,
+    site_code: str | None = None,
+    method: str | None = None,
+    parameter: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Catchment cells as hexagons with their white-space counts (EPSG:4326)."""
+    from geo.h3grid import cells_to_geodataframe
+
+    stmt = (
+        select(
+            ClinicSite.site_code,
+            Catchment.id.label("catchment_id"),
+            Catchment.method,
+            Catchment.parameter,
+            Catchment.truncated,
+            Catchment.estimated,
+            CatchmentCell.h3,
+            CatchmentCell.drive_minutes,
+            CatchmentCell.distance_km,
+        )
+        .join(Catchment, Catchment.site_id == ClinicSite.id)
+        .join(CatchmentCell, CatchmentCell.catchment_id == Catchment.id)
+    )
+    if site_code:
+        site_by_code(session, site_code)
+        stmt = stmt.where(ClinicSite.site_code == site_code)
+    if method:
+        stmt = stmt.where(Catchment.method == method)
+    if parameter is not None:
+        stmt = stmt.where(Catchment.parameter == parameter)
+    cells = pd.DataFrame(session.execute(stmt).mappings().all())
+    if cells.empty:
+        return gpd.GeoDataFrame(
+            columns=["site_code", "method", "parameter", "h3", "white_space", "truncated", "geometry"],
+            geometry="geometry",
+            crs="EPSG:4326",
+        )
+    ws = white_space_by_cell(session, [int(c) for c in cells["catchment_id"].unique()])
+    cells = cells.merge(ws, on=["catchment_id", "h3"], how="left")
+    cells["white_space"] = cells["white_space"].fillna(0).astype(int)
+    return cells_to_geodataframe(
+        cells["h3"].to_numpy(), **{c: cells[c].to_numpy() for c in cells.columns if c != "h3"}
+    )
+
+
+def white_space_by_cell(session: Session, catchment_ids: list[int]) -> pd.DataFrame:
+    """Prospects per catchment cell: providers in the cell that are prospects of its site."""
+    stmt = (
+        select(
+            CatchmentCell.catchment_id,
+            CatchmentCell.h3,
+            func.count(Prospect.id).label("white_space"),
+        )
+        .join(Catchment, Catchment.id == CatchmentCell.catchment_id)
+        .join(Provider, Provider.h3_r8 == CatchmentCell.h3)
+        .join(
+            Prospect,
+            (Prospect.provider_id == Provider.id) & (Prospect.site_id == Catchment.site_id),
+        )
+        .where(CatchmentCell.catchment_id.in_(catchment_ids))
+        .group_by(CatchmentCell.catchment_id, CatchmentCell.h3)
+    )
+    return pd.DataFrame(
+        session.execute(stmt).all(), columns=["catchment_id", "h3", "white_space"]
+    )
+
+
+def catchments_geojson(session: Session, **filters: Any) -> dict:
+    """A GeoJSON FeatureCollection (RFC 7946) of catchment hexagons."""
+    frame = catchment_frame(session, **filters)
+    frame = frame.assign(h3=frame["h3"].map(lambda c: format(int(c), "x")))
+    return frame.drop(columns=["catchment_id"], errors="ignore").__geo_interface__
+
+
+def sites_frame(session: Session) -> gpd.GeoDataFrame:
+    rows = session.scalars(select(ClinicSite).order_by(ClinicSite.site_code)).all()
+    return gpd.GeoDataFrame(
+        {
+            "site_id": [r.id for r in rows],
+            "site_code": [r.site_code for r in rows],
+            "name": [r.name for r in rows],
+            "service_line": [r.service_line for r in rows],
+        },
+        geometry=[shapely.Point(r.lon, r.lat) for r in rows],
+        crs="EPSG:4326",
+    )
+
+
+def prospects_frame(session: Session, filters: ProspectFilter, *, limit: int = 20_000) -> gpd.GeoDataFrame:
+    """Prospects as points for the map, best score first (one row per provider and site)."""
+    stmt = _prospect_stmt(filters).order_by(Prospect.score.desc(), Prospect.id).limit(limit)
+    rows = session.execute(stmt).all()
+    return gpd.GeoDataFrame(
+        {
+            "provider_id": [prov.id for _, prov, _ in rows],
+            "name": [prov.display_name for _, prov, _ in rows],
+            "specialty": [p.classification or p.taxonomy_code or "" for p, _, _ in rows],
+            "score": [p.score for p, _, _ in rows],
+            "segment": [p.segment for p, _, _ in rows],
+            "drive_minutes": [p.drive_minutes for p, _, _ in rows],
+            "site_code": [code for _, _, code in rows],
+            "components": [p.components for p, _, _ in rows],
+        },
+        geometry=[shapely.Point(prov.lon, prov.lat) for _, prov, _ in rows],
+        crs="EPSG:4326",
+    )

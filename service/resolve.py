@@ -1,0 +1,208 @@
+"""Entity resolution (stage ``prm link``): source records -> golden providers.
+
+Runs the rapidfuzz linker over every stored source record, builds golden
+records with lineage, infers practices, and writes them in one transaction.
+Golden rows are keyed by a stable cluster key (the cluster's NPPES record, else
+its smallest source key), so ids survive re-runs, and a row is only written
+when a value changed: re-running on the same data changes nothing.
+
+Not handled yet (issue #4): incremental linking, review queue and manual
+decisions, EM-estimated parameters.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from core.progress import ProgressSink, null_progress
+from data.models import (
+    Organization,
+    Prospect,
+    Provider,
+    ReferralEvent,
+    ReferrerStat,
+    SourceRecord,
+    Taxonomy,
+)
+from service.context import AppContext
+from service.schemas import StageReport
+
+DATE_COLUMNS = ("enumeration_date", "last_update_date", "deactivation_date", "reactivation_date")
+PROVIDER_FIELDS = (
+    "npi", "entity_type", "first_name", "middle_name", "last_name", "credential",
+    "organization_name", "display_name", "taxonomy_code", "taxonomy_codes", "classification",
+    "specialty_text", "address_1", "address_2", "city", "state", "postal_code", "phone",
+    "gender", "is_active", "deactivation_date", "lineage", "organization_id",
+)  # fmt: skip
+LOCATION_FIELDS = ("address_1", "postal_code")
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    if value is pd.NaT:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    return value
+
+
+def load_source_frame(session: Session) -> pd.DataFrame:
+    """All source records as a standard source-record frame indexed by record id."""
+    rows = session.execute(
+        select(SourceRecord.id, SourceRecord.source, SourceRecord.source_key, SourceRecord.line,
+               SourceRecord.record_hash, SourceRecord.data)
+    ).all()
+    frame = pd.DataFrame(
+        [{"id": i, "source": s, "source_key": k, "line": ln, "record_hash": h, **d}
+         for i, s, k, ln, h, d in rows]
+    )
+    if frame.empty:
+        return frame
+    for col in DATE_COLUMNS:
+        if col in frame:
+            frame[col] = [date.fromisoformat(v) if isinstance(v, str) else None for v in frame[col]]
+    return frame.set_index("id")
+
+
+def _cluster_keys(frame: pd.DataFrame, clusters: pd.Series) -> pd.Series:
+    """A stable key per cluster: its NPPES record if any, else its smallest source key."""
+    keys = (frame["source"] + ":" + frame["source_key"].astype(str)).rename("key")
+    table = pd.DataFrame({"cluster": clusters.reindex(frame.index), "key": keys,
+                          "nppes": frame["source"] != "nppes"})
+    table = table.sort_values(["cluster", "nppes", "key"])
+    return table.groupby("cluster")["key"].first()
+
+
+def resolve_providers(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
+    """Link all source records and write golden providers and practices."""
+    from enrichment.golden import build_golden
+    from enrichment.link_settings import LinkSettings
+    from enrichment.linker import link_records
+    from enrichment.organizations import infer_organizations
+
+    started = time.perf_counter()
+    with ctx.sessions.begin() as session:
+        frame = load_source_frame(session)
+        if frame.empty:
+            return StageReport(stage="link", detail={"records": 0}, duration_s=0.0)
+        progress("link", 0, len(frame))
+        result = link_records(frame, settings=LinkSettings())
+        clusters = result.clusters.reindex(frame.index)
+        golden = build_golden(frame, clusters)
+        ckeys = _cluster_keys(frame, clusters)
+        golden["cluster_key"] = golden["cluster"].map(ckeys)
+        classes = dict(session.execute(select(Taxonomy.code, Taxonomy.classification)).all())
+        golden["classification"] = golden["taxonomy_code"].map(classes)
+        orgs, membership = infer_organizations(golden)
+        org_ids = _write_organizations(session, orgs)
+        golden["organization_id"] = golden["cluster_key"].map(membership).map(org_ids)
+        progress("link", len(frame), len(frame))
+        counts, ids = _write_providers(session, golden)
+        _write_links(session, frame, clusters, ckeys, ids, result.pairs)
+        merges = int((result.pairs["decision"] == "merge").sum()) if len(result.pairs) else 0
+        reviews = int((result.pairs["decision"] == "review").sum()) if len(result.pairs) else 0
+    return StageReport(
+        stage="link",
+        detail={"records": len(frame), "golden": len(golden), "merge_pairs": merges,
+                "review_pairs": reviews, "organizations": len(orgs), **counts},
+        duration_s=round(time.perf_counter() - started, 3),
+    )
+
+
+def _write_organizations(session: Session, orgs: pd.DataFrame) -> dict[str, int]:
+    have = {o.org_key: o for o in session.scalars(select(Organization))}
+    cols = [c for c in orgs.columns if c != "org_key"]
+    for row in orgs.to_dict("records"):
+        values = {c: _clean(row[c]) for c in cols}
+        org = have.get(row["org_key"])
+        if org is None:
+            org = Organization(org_key=row["org_key"], **values)
+            session.add(org)
+            have[row["org_key"]] = org
+        else:
+            for c, v in values.items():
+                if getattr(org, c) != v:
+                    setattr(org, c, v)
+    stale = set(have) - set(orgs["org_key"])
+    if stale:
+        stale_ids = [have[k].id for k in stale]
+        session.execute(update(Provider).where(Provider.organization_id.in_(stale_ids)).values(organization_id=None))
+        session.execute(delete(Organization).where(Organization.id.in_(stale_ids)))
+    session.flush()
+    return {k: o.id for k, o in have.items() if k not in stale}
+
+
+def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, int], dict[str, int]]:
+    have = {p.cluster_key: p for p in session.scalars(select(Provider))}
+    counts = {"providers_inserted": 0, "providers_updated": 0, "providers_unchanged": 0}
+    for row in golden.to_dict("records"):
+        values = {f: _clean(row.get(f)) for f in PROVIDER_FIELDS}
+        values["display_name"] = values["display_name"] or "(no name)"
+        values["is_active"] = bool(values["is_active"]) if values["is_active"] is not None else True
+        prov = have.get(row["cluster_key"])
+        if prov is None:
+            session.add(Provider(cluster_key=row["cluster_key"], **values))
+            counts["providers_inserted"] += 1
+            continue
+        changed = {f: v for f, v in values.items() if getattr(prov, f) != v}
+        if not changed:
+            counts["providers_unchanged"] += 1
+            continue
+        if changed.keys() & set(LOCATION_FIELDS):
+            prov.lat = prov.lon = prov.h3_r7 = prov.h3_r8 = prov.h3_r9 = prov.geom = None
+            prov.geocode_precision = "none"
+        for f, v in changed.items():
+            setattr(prov, f, v)
+        counts["providers_updated"] += 1
+    session.flush()
+    keep = set(golden["cluster_key"])
+    stale = [p.id for k, p in have.items() if k not in keep]
+    if stale:
+        session.execute(update(ReferralEvent).where(ReferralEvent.provider_id.in_(stale)).values(provider_id=None))
+        session.execute(delete(Prospect).where(Prospect.provider_id.in_(stale)))
+        session.execute(delete(ReferrerStat).where(ReferrerStat.provider_id.in_(stale)))
+        session.execute(update(SourceRecord).where(SourceRecord.provider_id.in_(stale)).values(provider_id=None))
+        session.execute(delete(Provider).where(Provider.id.in_(stale)))
+    counts["providers_deleted"] = len(stale)
+    ids = dict(session.execute(select(Provider.cluster_key, Provider.id)).all())
+    return counts, ids
+
+
+def _write_links(
+    session: Session, frame: pd.DataFrame, clusters: pd.Series, ckeys: pd.Series,
+    ids: dict[str, int], pairs: pd.DataFrame,
+) -> None:
+    best: dict[int, tuple[float, Any]] = {}
+    if len(pairs):
+        merged = pairs[pairs["decision"] == "merge"]
+        for left, right, prob, expl in zip(merged["left"], merged["right"], merged["match_probability"],
+                                           merged["explanation"], strict=True):
+            for rec in (left, right):
+                if rec not in best or prob > best[rec][0]:
+                    best[rec] = (float(prob), expl)
+    current = dict(session.execute(
+        select(SourceRecord.id, SourceRecord.provider_id)).all())
+    updates = []
+    for rec_id, cluster in clusters.items():
+        provider_id = ids[ckeys[cluster]]
+        prob, expl = best.get(rec_id, (None, None))
+        if current.get(rec_id) != provider_id or rec_id in best:
+            updates.append({"id": int(rec_id), "provider_id": provider_id,
+                            "match_probability": prob, "match_explanation": expl})
+    unchanged_ids = {u["id"] for u in updates if current.get(u["id"]) == u["provider_id"]}
+    if unchanged_ids:
+        stored = dict(session.execute(
+            select(SourceRecord.id, SourceRecord.match_probability).where(SourceRecord.id.in_(unchanged_ids))
+        ).all())
+        updates = [u for u in updates if u["id"] not in unchanged_ids or stored[u["id"]] != u["match_probability"]]
+    if updates:
+        session.execute(update(SourceRecord), updates)

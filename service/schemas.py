@@ -1,0 +1,202 @@
+"""Pydantic models exchanged by the service layer, the API and the CLI.
+
+Families follow the FastAPI full-stack template: ``*Create`` (input for
+creation), ``*Update`` (partial input), ``*Public`` (what callers see).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a cursor-paginated list; pass ``next_cursor`` back to continue."""
+
+    items: list[T]
+    next_cursor: str | None = None
+    total: int | None = Field(None, description="Rows matching the filters (all pages).")
+
+
+class ScoreComponent(BaseModel):
+    name: str
+    value: float = Field(description="Component value in [0, 1].")
+    weight: float = Field(description="Weight of the component in the profile.")
+    points: float = Field(description="value x weight x 100; the points add up to the score.")
+    reason: str
+
+
+class ProviderPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    npi: str | None
+    entity_type: str
+    display_name: str
+    first_name: str | None = None
+    last_name: str | None = None
+    credential: str | None = None
+    organization_name: str | None = None
+    taxonomy_code: str | None = None
+    classification: str | None = None
+    address_1: str | None = None
+    address_2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    phone: str | None = None
+    is_active: bool
+    lat: float | None = None
+    lon: float | None = None
+    geocode_precision: str
+    organization_id: int | None = None
+    tier: str | None = None
+    referrals_window: int | None = None
+
+
+class SourceRecordPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    source: str
+    source_key: str
+    file_name: str
+    line: int
+    match_probability: float | None = None
+    match_explanation: list | None = None
+
+
+class ProviderDetail(ProviderPublic):
+    lineage: dict | None = None
+    source_records: list[SourceRecordPublic] = []
+
+
+class _SiteFields(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    service_line: str = Field(min_length=1, max_length=60)
+    address_1: str | None = Field(None, max_length=300)
+    city: str | None = Field(None, max_length=100)
+    state: str | None = Field(None, min_length=2, max_length=2)
+    postal_code: str | None = Field(None, pattern=r"^\d{5}$")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+
+class SiteCreate(_SiteFields):
+    site_code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "site_code": "COL-NE",
+                    "name": "Northeast Imaging",
+                    "service_line": "MRI",
+                    "address_1": "1800 E Dublin Granville Rd",
+                    "city": "Columbus",
+                    "state": "OH",
+                    "postal_code": "43229",
+                }
+            ]
+        }
+    )
+
+
+class SiteUpdate(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    service_line: str | None = Field(None, min_length=1, max_length=60)
+    address_1: str | None = Field(None, max_length=300)
+    city: str | None = Field(None, max_length=100)
+    state: str | None = Field(None, min_length=2, max_length=2)
+    postal_code: str | None = Field(None, pattern=r"^\d{5}$")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+
+class SitePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    site_code: str
+    name: str
+    service_line: str
+    address_1: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    lat: float | None
+    lon: float | None
+
+
+class ProspectPublic(BaseModel):
+    provider_id: int
+    site_code: str
+    npi: str | None
+    display_name: str
+    taxonomy_code: str | None
+    classification: str | None
+    address_1: str | None
+    city: str | None
+    postal_code: str | None
+    phone: str | None
+    score: float
+    segment: str
+    drive_minutes: float | None
+    distance_km: float
+    proximity_estimated: bool
+    profile: str
+    components: list[ScoreComponent]
+
+
+ProspectSort = Literal["-score", "score", "drive_minutes", "-drive_minutes", "distance_km", "name"]
+
+
+class ProspectFilter(BaseModel):
+    """Filters shared by the prospect list, its exports and the map."""
+
+    site: str | None = Field(None, description="Site code.")
+    specialty: str | None = Field(
+        None, description="NUCC taxonomy code (e.g. 207X00000X) or classification name."
+    )
+    min_score: float | None = Field(None, ge=0, le=100)
+    segment: str | None = None
+    max_drive_minutes: float | None = Field(None, gt=0, le=240)
+
+    @field_validator("specialty", "segment", "site")
+    @classmethod
+    def _strip(cls, v: str | None) -> str | None:
+        return v.strip() or None if v is not None else None
+
+
+class BatchReport(BaseModel):
+    batch_id: int
+    source: str
+    file_name: str
+    file_hash: str
+    status: str
+    rows_read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    duration_s: float
+    rejects: list[dict] = []
+    reject_file: str | None = None
+
+
+class StageReport(BaseModel):
+    stage: str
+    detail: dict
+    duration_s: float
+
+
+class HealthPublic(BaseModel):
+    status: Literal["ok"]
+    database: str
+    schema_revision: str | None
+    providers: int
+    sites: int
+    as_of: date | None = None

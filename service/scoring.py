@@ -1,0 +1,163 @@
+"""Prospect scoring (stage ``prm score``): white space per site, scored and explained.
+
+For each site, candidates are selected through H3: active providers whose
+cell (at the catchment resolution) lies in any of the site's catchments — the
+same SQL on SQLite and PostgreSQL. Providers who refer today (a referral in the
+trailing window) are not prospects. Drive minutes come from the road network
+(one Dijkstra per site); where a provider is beyond reach, proximity falls
+back to straight-line distance and is flagged as estimated. Scores come from
+the site's service-line profile (:mod:`prospects.profiles`).
+
+Rows are upserted by (site, provider) and only rewritten when a value changed.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from core.errors import RoadNetworkError, TerritoryError
+from core.progress import ProgressSink, null_progress
+from data.models import (
+    Catchment,
+    CatchmentCell,
+    ClinicSite,
+    Organization,
+    Prospect,
+    Provider,
+    ReferrerStat,
+)
+from service.context import AppContext
+from service.schemas import StageReport
+
+DEFAULT_PROFILE = "imaging_mri"
+
+
+def profile_for(service_line: str):  # noqa: ANN201
+    """The shipped scoring profile whose service line matches the site's."""
+    from prospects.profiles import load_profile, shipped_profiles
+
+    profiles = {name: load_profile(path) for name, path in shipped_profiles().items()}
+    wanted = service_line.strip().lower()
+    for profile in profiles.values():
+        if profile.service_line.lower() == wanted or profile.name.lower() == wanted:
+            return profile
+    return profiles[DEFAULT_PROFILE]
+
+
+def _candidates(session: Session, site: ClinicSite, res: int) -> pd.DataFrame:
+    cell_col = getattr(Provider, f"h3_r{res}")
+    in_catchment = (
+        select(CatchmentCell.h3)
+        .join(Catchment, Catchment.id == CatchmentCell.catchment_id)
+        .where(Catchment.site_id == site.id, Catchment.resolution == res)
+    )
+    referring = select(ReferrerStat.provider_id).where(ReferrerStat.referring.is_(True))
+    org_referring = (
+        select(Provider.organization_id)
+        .join(ReferrerStat, ReferrerStat.provider_id == Provider.id)
+        .where(ReferrerStat.referring.is_(True), Provider.organization_id.is_not(None))
+    )
+    stmt = (
+        select(
+            Provider.id.label("provider_id"), Provider.taxonomy_code, Provider.classification,
+            Provider.entity_type, Provider.lat, Provider.lon,
+            func.coalesce(Organization.member_count, 1).label("practice_size"),
+            Provider.organization_id.in_(org_referring).label("org_referring"),
+        )
+        .outerjoin(Organization, Organization.id == Provider.organization_id)
+        .where(
+            Provider.is_active.is_(True),
+            cell_col.in_(in_catchment),
+            Provider.id.not_in(referring),
+        )
+    )
+    frame = pd.DataFrame(session.execute(stmt).mappings().all())
+    if not frame.empty:
+        frame["org_referring"] = frame["org_referring"].fillna(False).astype(bool)
+        frame["practice_size"] = frame["practice_size"].clip(lower=1)
+    return frame
+
+
+def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
+    """Score every site's white-space prospects and store them (one transaction)."""
+    from geo.distance import haversine_km
+    from prospects.scoring import score_prospects
+    from territories.catchments import drive_minutes_to_points
+
+    started = time.perf_counter()
+    s = ctx.settings
+    try:
+        graph = ctx.graph
+    except RoadNetworkError:
+        graph = None
+    cutoff = max(s.drive_minutes, default=10.0) * 1.5
+    detail: dict[str, dict] = {}
+    with ctx.sessions.begin() as session:
+        sites = session.scalars(select(ClinicSite).order_by(ClinicSite.site_code)).all()
+        for n, site in enumerate(sites):
+            progress("score", n, len(sites))
+            profile = profile_for(site.service_line)
+            cand = _candidates(session, site, s.catchment_resolution)
+            if cand.empty:
+                written = _store(session, site.id, profile.name, pd.DataFrame())
+                detail[site.site_code] = {"prospects": 0, **written}
+                continue
+            lat, lon = cand["lat"].to_numpy(float), cand["lon"].to_numpy(float)
+            cand["distance_km"] = haversine_km(site.lat, site.lon, lat, lon)
+            cand["drive_minutes"] = np.nan
+            if graph is not None:
+                try:
+                    cand["drive_minutes"] = drive_minutes_to_points(
+                        graph, site.lat, site.lon, lat, lon, cutoff_min=cutoff, max_point_snap_m=1000
+                    )
+                except TerritoryError:
+                    pass  # site off the network: proximity is estimated from distance
+            scored = score_prospects(cand, profile, explain=True)
+            written = _store(session, site.id, profile.name, scored)
+            segs = scored["segment"].value_counts().head(6).to_dict()
+            detail[site.site_code] = {
+                "profile": f"{profile.name} {profile.version}", "prospects": len(scored),
+                "median_score": round(float(scored["score"].median()), 1),
+                "segments": {k: int(v) for k, v in segs.items()}, **written,
+            }
+        progress("score", len(sites), len(sites))
+    return StageReport(stage="score", detail=detail, duration_s=round(time.perf_counter() - started, 3))
+
+
+def _store(session: Session, site_id: int, profile: str, scored: pd.DataFrame) -> dict[str, int]:
+    have = {p.provider_id: p for p in session.scalars(select(Prospect).where(Prospect.site_id == site_id))}
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    inserts = []
+    for row in scored.to_dict("records") if len(scored) else []:
+        pid = int(row["provider_id"])
+        dm = row["drive_minutes"]
+        values = {
+            "profile": profile, "score": float(row["score"]), "segment": row["segment"],
+            "taxonomy_code": row.get("taxonomy_code"), "classification": row.get("classification"),
+            "drive_minutes": None if pd.isna(dm) else round(float(dm), 2),
+            "distance_km": round(float(row["distance_km"]), 3),
+            "proximity_estimated": bool(row["proximity_estimated"]),
+            "components": row["components"],
+        }
+        values = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in values.items()}
+        current = have.pop(pid, None)
+        if current is None:
+            inserts.append({"site_id": site_id, "provider_id": pid, **values})
+            counts["inserted"] += 1
+        elif any(getattr(current, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(current, k, v)
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+    if inserts:
+        session.execute(Prospect.__table__.insert(), inserts)
+    if have:
+        session.execute(delete(Prospect).where(Prospect.id.in_([p.id for p in have.values()])))
+    counts["removed"] = len(have)
+    return counts
