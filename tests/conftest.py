@@ -1,0 +1,74 @@
+"""Suite-wide settings: PostGIS tests are required when PRM_REQUIRE_POSTGIS is set (CI)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+_skipped_postgis: list[str] = []
+_ran_postgis: list[str] = []
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "postgis" not in report.keywords:
+        return
+    if report.skipped:
+        _skipped_postgis.append(report.nodeid)
+    elif report.when == "call" and report.passed:
+        _ran_postgis.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not os.environ.get("PRM_REQUIRE_POSTGIS"):
+        return
+    if _skipped_postgis or not _ran_postgis:
+        print(f"\nFAILED: PostGIS is required; {len(_ran_postgis)} PostGIS test(s) passed, "
+              f"{len(_skipped_postgis)} skipped:")
+        for node in _skipped_postgis[:20]:
+            print(f"  {node}")
+        session.exitstatus = 1
+
+
+# ----------------------------------------------------------------------------- databases
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgis", id="postgis", marks=pytest.mark.postgis),
+]
+
+
+def database_url(backend: str, tmp_path) -> str:  # noqa: ANN001
+    """A fresh, empty database of the given backend (drops whatever the worker's had)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite'}"
+    base = os.environ.get("PRM_TEST_POSTGIS_URL")
+    if not base:
+        pytest.skip("PRM_TEST_POSTGIS_URL not set")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    # one database per xdist worker, so parallel workers never share a schema
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    parsed = make_url(base)
+    url = parsed.set(database=f"{parsed.database}_{worker}")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{url.database}"'))  # name built from a worker id, not input
+    admin.dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    engine.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_url(request, tmp_path) -> str:  # noqa: ANN001
+    """An empty database URL, once per backend (PostGIS only when configured)."""
+    return database_url(request.param, tmp_path)
