@@ -1,0 +1,395 @@
+"""Referral events read from a scheduling-system export (CSV).
+
+A clinic's scheduling or RIS system can export one row per referral. This
+module reads such an export into a tidy events frame, rejecting (not
+raising on) bad rows so that one typo does not refuse a whole month of data.
+File-level faults (wrong encoding, missing columns, patient names in the
+file) raise at once.
+
+Expected header (case-insensitive; spaces and hyphens count as underscores;
+see :data:`COLUMN_SYNONYMS` for accepted synonyms):
+
+``external_id``
+    Required. The event's id in the source system, unique per event.
+``referral_date``
+    Required. ``YYYY-MM-DD`` or ``MM/DD/YYYY``.
+``referrer_npi`` / ``referrer_name``
+    At least one of the two columns must exist, and every row must fill at
+    least one of them. The NPI must be 10 digits with a valid check digit.
+``service_line``, ``site_code``
+    Optional free text (e.g. ``MRI``, ``CT``; a site code of the clinic).
+``patient_ref``
+    Optional opaque patient id. Columns that look like patient names are
+    refused: the service never stores patient names.
+
+Other columns are ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from core.errors import EncodingError, Problem, RejectLimitError, SchemaError
+
+__all__ = [
+    "COLUMN_SYNONYMS",
+    "OUTPUT_COLUMNS",
+    "ReferralRead",
+    "npi_check_digit_ok",
+    "parse_referral_date",
+    "read_referral_events",
+]
+
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "external_id",
+    "referral_date",
+    "referrer_npi",
+    "referrer_name",
+    "service_line",
+    "site_code",
+    "patient_ref",
+    "line",
+)
+
+#: Canonical column -> accepted header spellings (after normalisation).
+COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "external_id": ("external_id", "referral_id", "event_id", "order_id", "id"),
+    "referral_date": ("referral_date", "referred_on", "referral_dt", "date"),
+    "referrer_npi": (
+        "referrer_npi",
+        "referring_npi",
+        "referring_provider_npi",
+        "referring_physician_npi",
+        "npi",
+    ),
+    "referrer_name": (
+        "referrer_name",
+        "referring_provider",
+        "referring_provider_name",
+        "referring_physician",
+        "referring_physician_name",
+        "referrer",
+    ),
+    "service_line": ("service_line", "service", "modality", "department"),
+    "site_code": ("site_code", "site", "location_code", "location"),
+    "patient_ref": ("patient_ref", "patient_id", "patient_key", "mrn"),
+}
+
+REQUIRED: tuple[str, ...] = ("external_id", "referral_date")
+
+_PATIENT_NAME_HEADER = re.compile(
+    r"^(patient|pt)_?(full_?|first_?|last_?|given_?|family_?|sur)?name$"
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_US_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")
+_NPI = re.compile(r"^\d{10}$")
+
+
+@dataclass(frozen=True)
+class ReferralRead:
+    """Result of reading one referral export.
+
+    Attributes
+    ----------
+    events
+        Accepted events, one row per event, columns :data:`OUTPUT_COLUMNS`.
+    rejects
+        One :class:`~core.errors.Problem` per fault found in a rejected row
+        (a row with two faults yields two problems).
+    rows_read
+        Data rows seen (accepted + rejected; blank lines not counted).
+    """
+
+    events: pd.DataFrame
+    rejects: list[Problem] = field(default_factory=list)
+    rows_read: int = 0
+
+    @property
+    def rejected_lines(self) -> list[int]:
+        """Sorted distinct line numbers of rejected rows."""
+        return sorted({p.line for p in self.rejects if p.line is not None})
+
+
+def _normalise_header(name: str) -> str:
+    return re.sub(r"[\s\-./]+", "_", name.strip().lower()).strip("_")
+
+
+def npi_check_digit_ok(npi: str) -> bool:
+    """Whether a 10-digit NPI carries a valid check digit.
+
+    The NPI check digit is the Luhn digit computed over the constant prefix
+    ``80840`` followed by the first nine digits (CMS NPI standard).
+    """
+    if not _NPI.match(npi):
+        return False
+    digits = [int(c) for c in "80840" + npi[:9]]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10 == int(npi[9])
+
+
+def parse_referral_date(text: str) -> date:
+    """Parse ``YYYY-MM-DD`` or ``MM/DD/YYYY`` into a :class:`datetime.date`.
+
+    Raises
+    ------
+    ValueError
+        If the text has neither layout or names an impossible day.
+    """
+    value = text.strip()
+    if _ISO_DATE.match(value):
+        return date.fromisoformat(value)
+    if _US_DATE.match(value):
+        return datetime.strptime(value, "%m/%d/%Y").date()
+    raise ValueError(f"not a date in YYYY-MM-DD or MM/DD/YYYY: {text!r}")
+
+
+def _decode(raw: bytes, encoding: str | None, file: str) -> str:
+    """Decode the whole file, naming the physical line of the first bad byte."""
+    codec = encoding or "utf-8-sig"
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        bad = raw[exc.start : exc.end].hex(" ")
+        problem = Problem(
+            message=(
+                f"bytes {bad} at column {column} are not valid {encoding or 'UTF-8'}; "
+                "re-save the export as UTF-8 or name its encoding"
+            ),
+            file=file,
+            line=line,
+        )
+        raise EncodingError(
+            f"{file} is not valid {encoding or 'UTF-8'}", problems=[problem]
+        ) from exc
+    except LookupError as exc:
+        raise TypeError(f"unknown encoding {encoding!r}") from exc
+
+
+def _map_header(header: list[str], file: str) -> dict[str, int]:
+    """Canonical column -> index; raise SchemaError listing every header fault."""
+    lookup = {syn: canon for canon, syns in COLUMN_SYNONYMS.items() for syn in syns}
+    found: dict[str, int] = {}
+    problems: list[Problem] = []
+    for idx, raw_name in enumerate(header):
+        norm = _normalise_header(raw_name)
+        if _PATIENT_NAME_HEADER.match(norm):
+            problems.append(
+                Problem(
+                    "column looks like a patient name; patient names are never accepted, "
+                    "use an opaque patient_ref instead",
+                    file=file,
+                    line=1,
+                    field=raw_name,
+                )
+            )
+            continue
+        canon = lookup.get(norm)
+        if canon is None:
+            continue
+        if canon in found:
+            problems.append(
+                Problem(
+                    f"second column for {canon!r} (already given by {header[found[canon]]!r})",
+                    file=file,
+                    line=1,
+                    field=raw_name,
+                )
+            )
+            continue
+        found[canon] = idx
+    for canon in REQUIRED:
+        if canon not in found:
+            problems.append(
+                Problem(f"required column {canon!r} is missing", file=file, line=1, field=canon)
+            )
+    if "referrer_npi" not in found and "referrer_name" not in found:
+        problems.append(
+            Problem(
+                "needs a 'referrer_npi' or a 'referrer_name' column (or both)",
+                file=file,
+                line=1,
+                field="referrer_npi",
+            )
+        )
+    if problems:
+        missing = [p.field for p in problems if "missing" in p.message]
+        detail = f"{file}: unusable header"
+        if missing:
+            detail += f"; missing columns: {', '.join(str(m) for m in missing)}"
+        raise SchemaError(detail, problems=problems)
+    return found
+
+
+def _check_row(
+    values: dict[str, str], *, line: int, file: str, as_of: date | None
+) -> tuple[dict[str, object] | None, list[Problem]]:
+    problems: list[Problem] = []
+
+    def bad(field_name: str, message: str) -> None:
+        problems.append(
+            Problem(message, file=file, line=line, field=field_name, value=values.get(field_name))
+        )
+
+    external_id = values.get("external_id", "")
+    if not external_id:
+        bad("external_id", "external_id is empty")
+    when: date | None = None
+    raw_date = values.get("referral_date", "")
+    if not raw_date:
+        bad("referral_date", "referral_date is empty")
+    else:
+        try:
+            when = parse_referral_date(raw_date)
+        except ValueError:
+            bad("referral_date", "not a valid date (expected YYYY-MM-DD or MM/DD/YYYY)")
+        else:
+            if as_of is not None and when > as_of:
+                bad("referral_date", f"referral date is after {as_of.isoformat()}")
+    npi = values.get("referrer_npi", "")
+    if npi and not _NPI.match(npi):
+        bad("referrer_npi", "an NPI has exactly 10 digits")
+    elif npi and not npi_check_digit_ok(npi):
+        bad("referrer_npi", "NPI check digit is wrong")
+    if not npi and not values.get("referrer_name", ""):
+        bad("referrer_npi", "row names no referrer: give referrer_npi or referrer_name")
+    if problems:
+        return None, problems
+    record: dict[str, object] = {
+        "external_id": external_id,
+        "referral_date": when,
+        "referrer_npi": npi or None,
+        "referrer_name": values.get("referrer_name") or None,
+        "service_line": values.get("service_line") or None,
+        "site_code": values.get("site_code") or None,
+        "patient_ref": values.get("patient_ref") or None,
+        "line": line,
+    }
+    return record, []
+
+
+def read_referral_events(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    as_of: date | None = None,
+    max_reject_rate: float | None = None,
+) -> ReferralRead:
+    """Read a referral export into an events frame.
+
+    Parameters
+    ----------
+    path
+        CSV file (comma-separated, optionally quoted; a UTF-8 BOM is skipped).
+    encoding
+        Text encoding of the file; ``None`` means UTF-8.
+    as_of
+        Reject rows dated after this day (a referral cannot come from the
+        future). ``None`` accepts any date.
+    max_reject_rate
+        If given, raise :class:`~core.errors.RejectLimitError` (carrying every
+        problem) when more than this share of rows is rejected.
+
+    Returns
+    -------
+    ReferralRead
+        Accepted events (columns :data:`OUTPUT_COLUMNS`, ``line`` being the
+        physical line where the row starts, header = line 1), the problems of
+        rejected rows, and the number of data rows read.
+
+    Raises
+    ------
+    EncodingError
+        The file is not valid in ``encoding``; names the line of the first bad byte.
+    SchemaError
+        Required columns are missing, a column is given twice, or a column
+        looks like patient names; lists every such problem.
+
+    Notes
+    -----
+    Rows whose ``external_id`` repeats an earlier accepted row are rejected,
+    naming the line of the first occurrence. Values are stripped of
+    surrounding whitespace. The file is read whole into memory, which suits
+    scheduling exports (tens of thousands of rows), not multi-GB files.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+    if as_of is not None and not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
+    if isinstance(as_of, datetime):
+        as_of = as_of.date()
+    file = Path(path).name
+    text = _decode(Path(path).read_bytes(), encoding, file)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise SchemaError(
+            f"{file} is empty", problems=[Problem("file has no header row", file=file, line=1)]
+        )
+    columns = _map_header(header, file)
+
+    records: list[dict[str, object]] = []
+    rejects: list[Problem] = []
+    first_seen: dict[str, int] = {}
+    rows_read = 0
+    next_line = reader.line_num + 1
+    for row in reader:
+        line, next_line = next_line, reader.line_num + 1
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        rows_read += 1
+        if len(row) != len(header):
+            rejects.append(
+                Problem(
+                    f"expected {len(header)} fields, found {len(row)}",
+                    file=file,
+                    line=line,
+                )
+            )
+            continue
+        values = {canon: row[idx].strip() for canon, idx in columns.items()}
+        record, problems = _check_row(values, line=line, file=file, as_of=as_of)
+        if record is None:
+            rejects.extend(problems)
+            continue
+        ext = str(record["external_id"])
+        if ext in first_seen:
+            rejects.append(
+                Problem(
+                    f"duplicate external_id, first given on line {first_seen[ext]}",
+                    file=file,
+                    line=line,
+                    field="external_id",
+                    value=ext,
+                )
+            )
+            continue
+        first_seen[ext] = line
+        records.append(record)
+
+    events = pd.DataFrame.from_records(records, columns=list(OUTPUT_COLUMNS))
+    events = events.astype({"line": "int64"})
+    if max_reject_rate is not None and rows_read:
+        n_bad = rows_read - len(events)
+        if n_bad / rows_read > max_reject_rate:
+            raise RejectLimitError(
+                f"{file}: {n_bad} of {rows_read} rows rejected (limit {max_reject_rate:.0%})",
+                problems=rejects,
+            )
+    return ReferralRead(events=events, rejects=rejects, rows_read=rows_read)

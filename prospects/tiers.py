@@ -1,0 +1,209 @@
+"""Referral volume per referrer, referrer tiers and short-term trend.
+
+Boundary semantics (all windows are half-open on the past side)
+-------------------------------------------------------------------
+With ``as_of`` = day D and a window of N days, an event on day E is *in the
+window* when ``D - N < E <= D``: an event on D itself is inside, an event
+exactly N days before D is outside. Events dated after D are ignored
+everywhere (also in ``referrals_total``), so stats can be recomputed for a
+past ``as_of`` from the full history.
+
+* ``last_30d`` counts events in ``(D - 30, D]``.
+* ``prev_90d_monthly_avg`` is the count in ``(D - 120, D - 30]`` divided by 3.
+* ``trend`` compares the two: ``'up'`` when ``last_30d`` exceeds the
+  average by more than ``trend_tolerance`` (relative) *and* by at least one
+  referral, ``'down'`` for the mirror case, otherwise ``'flat'``.
+* ``tier``: ``'A'`` if ``referrals_window >= tier_a_min``, ``'B'`` if
+  ``>= tier_b_min``, ``'C'`` if at least one referral in the window, else
+  ``None`` (a lapsed referrer).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from core.errors import InputError, Problem
+
+__all__ = ["STATS_COLUMNS", "TREND_BASELINE_DAYS", "TREND_RECENT_DAYS", "referrer_stats"]
+
+TREND_RECENT_DAYS = 30
+TREND_BASELINE_DAYS = 90
+
+STATS_COLUMNS: tuple[str, ...] = (
+    "provider_id",
+    "referrals_window",
+    "referrals_total",
+    "first_referral",
+    "last_referral",
+    "last_30d",
+    "prev_90d_monthly_avg",
+    "trend",
+    "referring",
+    "tier",
+)
+
+
+def _check_arguments(
+    events: object,
+    as_of: object,
+    window_days: object,
+    tier_a_min: object,
+    tier_b_min: object,
+    trend_tolerance: object,
+) -> None:
+    if not isinstance(events, pd.DataFrame):
+        raise TypeError(f"events must be a pandas DataFrame, not {type(events).__name__}")
+    if not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
+    for name, value in (
+        ("window_days", window_days),
+        ("tier_a_min", tier_a_min),
+        ("tier_b_min", tier_b_min),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not isinstance(trend_tolerance, (int, float)) or isinstance(trend_tolerance, bool):
+        raise TypeError(f"trend_tolerance must be a number, not {type(trend_tolerance).__name__}")
+    problems: list[Problem] = []
+    missing = [c for c in ("provider_id", "referral_date") if c not in events.columns]
+    for col in missing:
+        problems.append(Problem(f"events lack column {col!r}", field=col))
+    if window_days <= 0:  # type: ignore[operator]
+        problems.append(Problem("must be positive", field="window_days", value=str(window_days)))
+    if tier_b_min <= 0:  # type: ignore[operator]
+        problems.append(Problem("must be positive", field="tier_b_min", value=str(tier_b_min)))
+    if tier_b_min >= tier_a_min:  # type: ignore[operator]
+        problems.append(
+            Problem(
+                f"must be below tier_a_min ({tier_a_min})",
+                field="tier_b_min",
+                value=str(tier_b_min),
+            )
+        )
+    if trend_tolerance < 0:  # type: ignore[operator]
+        problems.append(
+            Problem("must be >= 0", field="trend_tolerance", value=str(trend_tolerance))
+        )
+    if problems:
+        raise InputError("cannot compute referrer stats", problems=problems)
+
+
+def _day_numbers(dates: pd.Series) -> np.ndarray:
+    """Days since 1970-01-01 as int64; raises InputError naming unparseable rows."""
+    parsed = pd.to_datetime(dates, errors="coerce")
+    bad = parsed.isna() & dates.notna()
+    if bad.any():
+        problems = [
+            Problem("not a date", line=None, field="referral_date", value=str(dates.loc[i]))
+            for i in dates.index[bad.to_numpy()][:50]
+        ]
+        raise InputError(f"{int(bad.sum())} referral_date values are not dates", problems=problems)
+    if parsed.isna().any():
+        raise InputError(
+            "referral_date is missing on linked events",
+            problems=[Problem("empty referral_date", field="referral_date")],
+        )
+    return parsed.to_numpy(dtype="datetime64[D]").astype(np.int64)
+
+
+def referrer_stats(
+    events: pd.DataFrame,
+    *,
+    as_of: date,
+    window_days: int,
+    tier_a_min: int,
+    tier_b_min: int,
+    trend_tolerance: float = 0.25,
+) -> pd.DataFrame:
+    """Referral volume, tier and trend per linked referrer.
+
+    Parameters
+    ----------
+    events
+        Referral events with at least ``provider_id`` (the golden record the
+        event was linked to; rows where it is missing are ignored) and
+        ``referral_date`` (dates, datetimes or ISO strings).
+    as_of
+        The day the stats describe; see the module docstring for the
+        half-open window semantics.
+    window_days
+        Length of the referring window in days (``Settings.referring_window_days``).
+    tier_a_min, tier_b_min
+        Referrals in the window needed for tier A and B; ``tier_b_min`` must
+        be below ``tier_a_min``.
+    trend_tolerance
+        Relative change from the baseline monthly average that counts as a
+        trend.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``provider_id`` with at least one event on or before
+        ``as_of``, sorted by ``provider_id``, columns :data:`STATS_COLUMNS`.
+        ``first_referral`` and ``last_referral`` are :class:`datetime.date`.
+
+    Raises
+    ------
+    InputError
+        Missing columns, invalid thresholds or unparseable dates, all listed.
+    """
+    _check_arguments(events, as_of, window_days, tier_a_min, tier_b_min, trend_tolerance)
+    if isinstance(as_of, datetime):
+        as_of = as_of.date()
+    linked = events.loc[events["provider_id"].notna(), ["provider_id", "referral_date"]]
+    days = _day_numbers(linked["referral_date"])
+    today = np.datetime64(as_of, "D").astype(np.int64)
+    age = today - days  # 0 = as_of, positive = in the past
+    keep = age >= 0
+    frame = pd.DataFrame(
+        {
+            "provider_id": linked["provider_id"].to_numpy()[keep],
+            "day": days[keep],
+            "in_window": age[keep] < window_days,
+            "recent": age[keep] < TREND_RECENT_DAYS,
+            "baseline": (age[keep] >= TREND_RECENT_DAYS)
+            & (age[keep] < TREND_RECENT_DAYS + TREND_BASELINE_DAYS),
+        }
+    )
+    grouped = frame.groupby("provider_id", sort=True)
+    out = pd.DataFrame(
+        {
+            "referrals_window": grouped["in_window"].sum().astype("int64"),
+            "referrals_total": grouped["day"].size().astype("int64"),
+            "first_day": grouped["day"].min(),
+            "last_day": grouped["day"].max(),
+            "last_30d": grouped["recent"].sum().astype("int64"),
+            "baseline": grouped["baseline"].sum().astype("int64"),
+        }
+    )
+    out.index.name = "provider_id"
+    out = out.reset_index()
+    avg = out["baseline"].to_numpy() / (TREND_BASELINE_DAYS / TREND_RECENT_DAYS)
+    recent = out["last_30d"].to_numpy().astype(float)
+    up = (recent > avg * (1 + trend_tolerance)) & (recent - avg >= 1)
+    down = (recent < avg * (1 - trend_tolerance)) & (avg - recent >= 1)
+    window = out["referrals_window"].to_numpy()
+    tier = np.select(
+        [window >= tier_a_min, window >= tier_b_min, window >= 1],
+        ["A", "B", "C"],
+        default="",
+    )
+    epoch = date(1970, 1, 1).toordinal()
+    return pd.DataFrame(
+        {
+            "provider_id": out["provider_id"],
+            "referrals_window": out["referrals_window"],
+            "referrals_total": out["referrals_total"],
+            "first_referral": [date.fromordinal(epoch + int(d)) for d in out["first_day"]],
+            "last_referral": [date.fromordinal(epoch + int(d)) for d in out["last_day"]],
+            "last_30d": out["last_30d"],
+            "prev_90d_monthly_avg": avg,
+            "trend": np.where(up, "up", np.where(down, "down", "flat")),
+            "referring": window >= 1,
+            "tier": pd.Series([t or None for t in tier.tolist()], index=out.index, dtype=object),
+        },
+        columns=list(STATS_COLUMNS),
+    )
