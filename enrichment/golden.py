@@ -1,0 +1,193 @@
+"""Golden records: one surviving provider record per cluster, with field lineage.
+
+Survivorship ranks a cluster's source records by source priority (NPPES
+first by default), then by the most recent ``last_update_date`` (a missing
+date ranks last), then by line. Each field takes the first non-missing value
+in that order, except that the address block (``address_1``, ``address_2``,
+``city``, ``state``, ``postal_code``) is taken whole from the first record
+that has an ``address_1``, so an address is never stitched from two sources.
+``lineage`` names, for every golden field, the ``"source:source_key"`` that
+supplied it (``None`` when no record had a value).
+
+Not handled yet: field-level trust rules beyond source order (e.g. preferring
+a referrer-list phone over an NPPES one) and conflict reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from core.errors import InputError, Problem
+
+#: Columns of the golden-record frame, in order.
+GOLDEN_COLUMNS: tuple[str, ...] = (
+    "cluster",
+    "npi",
+    "entity_type",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "credential",
+    "organization_name",
+    "display_name",
+    "taxonomy_code",
+    "taxonomy_codes",
+    "specialty_text",
+    "address_1",
+    "address_2",
+    "city",
+    "state",
+    "postal_code",
+    "phone",
+    "gender",
+    "is_active",
+    "deactivation_date",
+    "lineage",
+    "members",
+)
+
+_ADDRESS = ("address_1", "address_2", "city", "state", "postal_code")
+_SINGLE = (
+    "npi",
+    "entity_type",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "credential",
+    "organization_name",
+    "taxonomy_code",
+    "taxonomy_codes",
+    "specialty_text",
+    "phone",
+    "gender",
+)
+_STATUS = ("is_active", "deactivation_date")
+_REQUIRED = ("source", "source_key", "line", "last_update_date", *_SINGLE, *_ADDRESS, *_STATUS)
+
+
+def _present(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, float) and value != value:  # NaN
+        return False
+    return not (isinstance(value, str) and not value.strip())
+
+
+def display_name(row: dict[str, Any]) -> str | None:
+    """``"First M Last, Credential"`` for individuals, the legal name for organisations."""
+    if row.get("entity_type") == "organization" or not _present(row.get("last_name")):
+        return row.get("organization_name") if _present(row.get("organization_name")) else None
+    name = " ".join(
+        str(row[k]) for k in ("first_name", "middle_name", "last_name") if _present(row.get(k))
+    )
+    cred = row.get("credential")
+    return f"{name}, {cred}" if _present(cred) else name
+
+
+def build_golden(
+    records: pd.DataFrame,
+    clusters: pd.Series,
+    *,
+    source_priority: Sequence[str] = ("nppes", "referrer_list"),
+) -> pd.DataFrame:
+    """Build one golden record per cluster.
+
+    Parameters
+    ----------
+    records
+        Standard source records.
+    clusters
+        Record index label -> cluster id (e.g. :attr:`enrichment.linker.LinkResult.clusters`);
+        every record must have one.
+    source_priority
+        Sources from most to least trusted; unlisted sources rank after them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`GOLDEN_COLUMNS`, one row per cluster sorted by cluster id.
+        ``lineage`` maps each golden field to ``"source:source_key"`` (or ``None``);
+        ``display_name`` inherits the lineage of the last (or organisation) name;
+        ``members`` lists every member's ``"source:source_key"`` in survivorship order.
+
+    Raises
+    ------
+    InputError
+        Missing columns, or records without a cluster (all listed).
+    """
+    if not isinstance(records, pd.DataFrame):
+        raise TypeError(f"records must be a DataFrame, not {type(records).__name__}")
+    if not isinstance(clusters, pd.Series):
+        raise TypeError(f"clusters must be a Series, not {type(clusters).__name__}")
+    if isinstance(source_priority, str) or not isinstance(source_priority, Sequence):
+        raise TypeError("source_priority must be a sequence of source names")
+    problems = [
+        Problem("column missing from records", field=c)
+        for c in _REQUIRED
+        if c not in records.columns
+    ]
+    unassigned = [
+        lbl for lbl in records.index if lbl not in clusters.index or pd.isna(clusters.get(lbl))
+    ]
+    problems += [
+        Problem("record has no cluster", field="cluster", value=str(lbl)) for lbl in unassigned
+    ]
+    if problems:
+        raise InputError("cannot build golden records", problems=problems)
+    rank = {s: i for i, s in enumerate(source_priority)}
+    frame = records.assign(_cluster=clusters.reindex(records.index).to_numpy())
+    rows: list[dict[str, Any]] = []
+    for cid, group in frame.groupby("_cluster", sort=True):
+        members = sorted(
+            group.to_dict("records"),
+            key=lambda r: (
+                rank.get(r["source"], len(rank)),
+                -(
+                    r["last_update_date"].toordinal()
+                    if isinstance(r["last_update_date"], date)
+                    else 0
+                ),
+                int(r["line"]),
+            ),
+        )
+        keys = [f"{r['source']}:{r['source_key']}" for r in members]
+        out: dict[str, Any] = {"cluster": cid}
+        lineage: dict[str, str | None] = {}
+        for fld in _SINGLE:
+            src = next((i for i, r in enumerate(members) if _present(r.get(fld))), None)
+            out[fld] = members[src][fld] if src is not None else None
+            lineage[fld] = keys[src] if src is not None else None
+        src = next((i for i, r in enumerate(members) if _present(r.get("address_1"))), None)
+        for fld in _ADDRESS:
+            value = members[src].get(fld) if src is not None else None
+            out[fld] = value if _present(value) else None
+            lineage[fld] = keys[src] if src is not None and _present(value) else None
+        # status comes from the top-ranked record as a whole (a referrer row is always "active")
+        out["is_active"] = bool(members[0]["is_active"])
+        out["deactivation_date"] = members[0].get("deactivation_date")
+        lineage["is_active"] = keys[0]
+        lineage["deactivation_date"] = keys[0] if _present(out["deactivation_date"]) else None
+        out["display_name"] = display_name(out)
+        lineage["display_name"] = (
+            (
+                lineage["last_name"]
+                if out["entity_type"] != "organization" and out["last_name"]
+                else lineage["organization_name"]
+            )
+            if out["display_name"]
+            else None
+        )
+        out["lineage"] = lineage
+        out["members"] = keys
+        rows.append(out)
+    data = {
+        c: pd.Series([r[c] for r in rows], dtype=None if c == "cluster" else object)
+        for c in GOLDEN_COLUMNS
+    }
+    golden = pd.DataFrame(data, columns=list(GOLDEN_COLUMNS))
+    golden["is_active"] = golden["is_active"].astype(bool)
+    return golden

@@ -1,0 +1,328 @@
+"""Reader for the NPPES ``npidata_pfile`` CSV (the NPI registry dissemination file).
+
+Both the current 330-column layout and the 2016-era 329-column layout are
+accepted (see :mod:`enrichment.nppes_layout`); columns are found by name.
+The file is streamed with :mod:`csv` in chunks, so a 9 GB monthly file is never
+held in memory by :func:`iter_nppes`.
+
+Not handled yet: the companion files (``othername_pfile``, ``pl_pfile`` secondary
+practice locations, ``endpoint_pfile``) and non-US practice addresses (their
+postal code is left ``None``; the other address fields are kept).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from core.errors import Problem
+from core.progress import ProgressSink, null_progress
+from enrichment.csvio import iter_csv_rows
+from enrichment.normalize import normalize_phone, normalize_postal_code
+from enrichment.nppes_layout import TAXONOMY_SLOTS, detect_layout
+from enrichment.records import ReadResult, clean_text, combine_results, record_hash, records_frame
+
+#: ISO card-issuer prefix the NPI check digit is computed with (ISO 7812, health = 80840).
+NPI_PREFIX = "80840"
+
+_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_DATE_FIELDS = {
+    "enumeration_date": "Provider Enumeration Date",
+    "last_update_date": "Last Update Date",
+    "deactivation_date": "NPI Deactivation Date",
+    "reactivation_date": "NPI Reactivation Date",
+}
+_TEXT_FIELDS = {
+    "name_prefix": "Provider Name Prefix Text",
+    "first_name": "Provider First Name",
+    "middle_name": "Provider Middle Name",
+    "last_name": "Provider Last Name (Legal Name)",
+    "name_suffix": "Provider Name Suffix Text",
+    "credential": "Provider Credential Text",
+    "organization_name": "Provider Organization Name (Legal Business Name)",
+    "address_1": "Provider First Line Business Practice Location Address",
+    "address_2": "Provider Second Line Business Practice Location Address",
+    "city": "Provider Business Practice Location Address City Name",
+    "state": "Provider Business Practice Location Address State Name",
+}
+_POSTAL = "Provider Business Practice Location Address Postal Code"
+_PHONE = "Provider Business Practice Location Address Telephone Number"
+_GENDER_COLUMNS = ("Provider Sex Code", "Provider Gender Code")
+_ENTITY_TYPES = {"1": "individual", "2": "organization"}
+
+
+def _luhn_sum(digits: str) -> int:
+    total = 0
+    # double every second digit counting from the right of the full number
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total
+
+
+def npi_check_digit(first9: str) -> str:
+    """The Luhn check digit of an NPI, computed over ``"80840" + first9``.
+
+    Parameters
+    ----------
+    first9
+        The first nine digits of the NPI.
+
+    Returns
+    -------
+    str
+        One digit.
+
+    Examples
+    --------
+    >>> npi_check_digit("123456789")
+    '3'
+    """
+    if not isinstance(first9, str):
+        raise TypeError(f"first9 must be str, not {type(first9).__name__}")
+    if len(first9) != 9 or not first9.isascii() or not first9.isdigit():
+        raise ValueError(f"first9 must be exactly nine digits, got {first9!r}")
+    total = _luhn_sum(NPI_PREFIX + first9 + "0")
+    return str((10 - total % 10) % 10)
+
+
+def luhn_npi_valid(npi: str) -> bool:
+    """Whether ``npi`` is ten digits with a valid check digit (80840 prefix)."""
+    if not isinstance(npi, str):
+        raise TypeError(f"npi must be str, not {type(npi).__name__}")
+    if len(npi) != 10 or not npi.isascii() or not npi.isdigit():
+        return False
+    return _luhn_sum(NPI_PREFIX + npi) % 10 == 0
+
+
+def parse_nppes_date(value: str | None) -> date | None:
+    """Parse an NPPES ``MM/DD/YYYY`` date; blank gives ``None``.
+
+    Raises
+    ------
+    ValueError
+        For anything else, including impossible dates such as ``02/30/2020``.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    m = _DATE.fullmatch(text)
+    if not m:
+        raise ValueError(f"not an MM/DD/YYYY date: {text!r}")
+    month, day, year = (int(g) for g in m.groups())
+    return date(year, month, day)
+
+
+def _primary_taxonomy(codes: list[str | None], switches: list[str | None]) -> str | None:
+    for code, switch in zip(codes, switches):
+        if code and switch and switch.upper() == "Y":
+            return code
+    present = [c for c in codes if c]
+    if len(present) == 1:
+        return present[0]
+    return codes[0] if codes else None
+
+
+def parse_nppes_row(
+    row: Mapping[str, str], *, line: int, file: str | None = None
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Turn one NPPES row (column name -> raw text) into a standard source record.
+
+    Parameters
+    ----------
+    row
+        The row's cells keyed by header name (either layout).
+    line
+        1-based physical line the row starts on.
+    file
+        File name used in problem reports.
+
+    Returns
+    -------
+    tuple
+        ``(record, [])`` for a good row, ``(None, problems)`` for a rejected one;
+        ``problems`` lists every fault of the row.
+    """
+    problems: list[Problem] = []
+
+    def bad(message: str, column: str, value: str | None) -> None:
+        problems.append(Problem(message, file=file, line=line, field=column, value=value))
+
+    npi = clean_text(row.get("NPI"))
+    if npi is None:
+        bad("NPI is missing", "NPI", None)
+    elif not luhn_npi_valid(npi):
+        bad("NPI is not 10 digits with a valid check digit", "NPI", npi)
+
+    dates: dict[str, date | None] = {}
+    for key, column in _DATE_FIELDS.items():
+        try:
+            dates[key] = parse_nppes_date(row.get(column))
+        except ValueError:
+            dates[key] = None
+            bad("malformed date (expected MM/DD/YYYY)", column, clean_text(row.get(column)))
+
+    raw_type = clean_text(row.get("Entity Type Code"))
+    entity_type = _ENTITY_TYPES.get(raw_type or "")
+    if raw_type is None:
+        if dates.get("deactivation_date") is None and not any(
+            p.field == "NPI Deactivation Date" for p in problems
+        ):
+            bad(
+                "Entity Type Code is empty on an NPI that is not deactivated",
+                "Entity Type Code",
+                None,
+            )
+    elif entity_type is None:
+        bad("Entity Type Code must be 1 or 2", "Entity Type Code", raw_type)
+
+    replacement = clean_text(row.get("Replacement NPI"))
+    if replacement is not None and not luhn_npi_valid(replacement):
+        bad("Replacement NPI is not a valid NPI", "Replacement NPI", replacement)
+
+    if problems:
+        return None, problems
+
+    codes = [
+        clean_text(row.get(f"Healthcare Provider Taxonomy Code_{i}"))
+        for i in range(1, TAXONOMY_SLOTS + 1)
+    ]
+    switches = [
+        clean_text(row.get(f"Healthcare Provider Primary Taxonomy Switch_{i}"))
+        for i in range(1, TAXONOMY_SLOTS + 1)
+    ]
+    gender = next((clean_text(row.get(c)) for c in _GENDER_COLUMNS if clean_text(row.get(c))), None)
+    deactivated, reactivated = dates["deactivation_date"], dates["reactivation_date"]
+    record: dict[str, Any] = {
+        "source": "nppes",
+        "source_key": npi,
+        "line": line,
+        "npi": npi,
+        "entity_type": entity_type,
+        **{key: clean_text(row.get(column)) for key, column in _TEXT_FIELDS.items()},
+        "gender": gender.upper() if gender else None,
+        "taxonomy_code": _primary_taxonomy(codes, switches),
+        "taxonomy_codes": ";".join(c for c in codes if c) or None,
+        "specialty_text": None,
+        "postal_code": normalize_postal_code(clean_text(row.get(_POSTAL))),
+        "phone": normalize_phone(clean_text(row.get(_PHONE))),
+        **dates,
+        "replacement_npi": replacement,
+        "is_active": deactivated is None
+        or (reactivated is not None and reactivated >= deactivated),
+    }
+    record["record_hash"] = record_hash(record)
+    return record, []
+
+
+def _nppes_header(rows: Iterator[tuple[int, list[str]]], name: str) -> list[str]:
+    first = next(rows, None)
+    if first is None:  # pragma: no cover - iter_csv_rows refuses empty files
+        return []
+    header = [h.strip() for h in first[1]]
+    detect_layout(header, file=name)
+    return header
+
+
+def iter_nppes(
+    path: str | os.PathLike[str],
+    *,
+    chunk_rows: int = 50_000,
+    encoding: str | None = None,
+    progress: ProgressSink | None = None,
+) -> Iterator[ReadResult]:
+    """Stream an NPPES file as one :class:`ReadResult` per chunk of rows.
+
+    Parameters
+    ----------
+    path
+        ``npidata_pfile_*.csv`` (either layout).
+    chunk_rows
+        Data rows per chunk.
+    encoding
+        Text encoding; ``None`` means UTF-8 (a BOM is stripped).
+    progress
+        Receives ``("nppes", rows_read, None)`` after each chunk.
+
+    Yields
+    ------
+    ReadResult
+        Records and rejects of one chunk; line numbers are global to the file.
+
+    Raises
+    ------
+    SchemaError
+        Header matching no known layout (all missing / unknown columns listed).
+    EncodingError
+        Undecodable bytes (file, line, byte offset).
+    InputError
+        Empty file.
+    """
+    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool):
+        raise TypeError(f"chunk_rows must be int, not {type(chunk_rows).__name__}")
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be positive")
+    sink = progress or null_progress
+    name = Path(path).name
+    rows = iter_csv_rows(path, encoding=encoding, delimiter=",")
+    header = _nppes_header(rows, name)
+    width = len(header)
+    total = 0
+    records: list[dict[str, Any]] = []
+    rejects: list[Problem] = []
+    count = 0
+    for line, cells in rows:
+        count += 1
+        if len(cells) != width:
+            rejects.append(
+                Problem(
+                    f"row has {len(cells)} fields, header has {width}",
+                    file=name,
+                    line=line,
+                    value=",".join(cells)[:60],
+                )
+            )
+        else:
+            record, problems = parse_nppes_row(dict(zip(header, cells)), line=line, file=name)
+            if record is None:
+                rejects.extend(problems)
+            else:
+                records.append(record)
+        if count == chunk_rows:
+            total += count
+            yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
+            sink("nppes", total, None)
+            records, rejects, count = [], [], 0
+    if count or total == 0:
+        total += count
+        yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
+        sink("nppes", total, None)
+
+
+def read_nppes(
+    path: str | os.PathLike[str],
+    *,
+    chunk_rows: int = 50_000,
+    encoding: str | None = None,
+    progress: ProgressSink | None = None,
+) -> ReadResult:
+    """Read a whole NPPES file (meant for extracts; stream big files with :func:`iter_nppes`).
+
+    Parameters and errors are those of :func:`iter_nppes`.
+
+    Returns
+    -------
+    ReadResult
+        All accepted records (index 0..n-1), every reject, and the row count.
+    """
+    return combine_results(
+        iter_nppes(path, chunk_rows=chunk_rows, encoding=encoding, progress=progress)
+    )

@@ -1,0 +1,383 @@
+"""Reader for the clinic's own referrer list (spreadsheet-style CSV or XLSX).
+
+Columns are detected from common header spellings, compared after dropping
+case, spaces and punctuation (``"ZIP Code"`` == ``"zip_code"`` == ``"ZIPCODE"``);
+a ``mapping`` argument overrides detection. A full-name column
+(``"Dr. Robert J. Smith, MD"``, ``"SMITH, ROBERT"``) is split into its parts
+unless separate first/last name columns exist. Columns that map to nothing
+(referral counts, notes...) are ignored.
+
+Not handled yet: several sheets in one workbook (the first sheet is read),
+header rows below line 1, and more than one address per referrer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.errors import InputError, Problem, SchemaError
+from enrichment.csvio import iter_csv_rows
+from enrichment.normalize import (
+    normalize_address,
+    normalize_name,
+    normalize_phone,
+    normalize_postal_code,
+    normalize_state,
+    split_full_name,
+)
+from enrichment.nppes import luhn_npi_valid
+from enrichment.records import ReadResult, clean_text, record_hash, records_frame
+
+#: Standard field -> accepted header spellings (already squashed: lower case, letters/digits only).
+HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "source_id": (
+        "referrerid",
+        "id",
+        "referringphysicianid",
+        "physicianid",
+        "providerid",
+        "referringproviderid",
+        "doctorid",
+        "recordid",
+    ),
+    "full_name": (
+        "referringphysician",
+        "referringprovider",
+        "referringdoctor",
+        "physician",
+        "physicianname",
+        "doctor",
+        "doctorname",
+        "name",
+        "providername",
+        "fullname",
+        "referrer",
+        "referrername",
+        "provider",
+    ),
+    "first_name": ("firstname", "first", "givenname", "fname", "forename"),
+    "middle_name": ("middlename", "middle", "middleinitial", "mi"),
+    "last_name": ("lastname", "last", "surname", "familyname", "lname"),
+    "credential": ("credential", "credentials", "degree"),
+    "npi": ("npi", "npinumber", "npino", "nationalprovideridentifier", "referringnpi"),
+    "specialty_text": ("specialty", "speciality", "specialization", "specialisation"),
+    "taxonomy_code": ("taxonomy", "taxonomycode"),
+    "organization_name": (
+        "practice",
+        "practicename",
+        "group",
+        "groupname",
+        "organization",
+        "organisation",
+        "organizationname",
+        "clinic",
+        "clinicname",
+        "facility",
+    ),
+    "address_1": (
+        "address",
+        "street",
+        "streetaddress",
+        "address1",
+        "addressline1",
+        "street1",
+        "officeaddress",
+    ),
+    "address_2": ("suite", "address2", "addressline2", "street2", "unit", "ste"),
+    "city": ("city", "town"),
+    "state": ("state", "st", "stateprovince"),
+    "postal_code": ("zip", "zipcode", "postalcode", "zip5", "postcode", "zippostalcode"),
+    "phone": (
+        "phone",
+        "telephone",
+        "phonenumber",
+        "tel",
+        "officephone",
+        "phoneno",
+        "telephonenumber",
+    ),
+}
+
+#: Fields a ``mapping`` may name.
+MAPPABLE_FIELDS: tuple[str, ...] = tuple(HEADER_SYNONYMS)
+
+_EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+
+
+def squash_header(header: str) -> str:
+    """Header key for synonym lookup: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", str(header).lower())
+
+
+def detect_columns(
+    headers: list[str], *, mapping: Mapping[str, str] | None = None, file: str | None = None
+) -> dict[str, str]:
+    """Map standard fields to the file's headers.
+
+    Parameters
+    ----------
+    headers
+        Header cells as read.
+    mapping
+        Standard field -> file header; wins over detection.
+    file
+        File name used in problem reports.
+
+    Returns
+    -------
+    dict
+        Standard field -> header (only the fields found).
+
+    Raises
+    ------
+    SchemaError
+        When ``mapping`` names unknown fields or absent headers, or when no
+        name column (full name, last name or practice name) is found.
+    """
+    if mapping is not None and not isinstance(mapping, Mapping):
+        raise TypeError(f"mapping must be a Mapping, not {type(mapping).__name__}")
+    found: dict[str, str] = {}
+    taken: set[str] = set()
+    for header in headers:
+        key = squash_header(header)
+        for fld, synonyms in HEADER_SYNONYMS.items():
+            if key in synonyms and fld not in found and header not in taken:
+                found[fld] = header
+                taken.add(header)
+    problems: list[Problem] = []
+    for fld, header in (mapping or {}).items():
+        if fld not in HEADER_SYNONYMS:
+            problems.append(
+                Problem(
+                    f"unknown standard field (expected one of {', '.join(MAPPABLE_FIELDS)})",
+                    file=file,
+                    field=fld,
+                    value=str(header),
+                )
+            )
+        elif header not in headers:
+            problems.append(
+                Problem(
+                    "mapped header not in the file", file=file, line=1, field=fld, value=str(header)
+                )
+            )
+        else:
+            found = {k: v for k, v in found.items() if v != header}
+            found[fld] = header
+    if problems:
+        raise SchemaError("column mapping does not fit the file", problems=problems)
+    if not {"full_name", "last_name", "organization_name"} & set(found):
+        expected = (
+            "Referring Physician, Physician, Doctor, Name, Provider Name, Last Name, Practice Name"
+        )
+        raise SchemaError(
+            f"no name column found; headers seen: {', '.join(headers)}; "
+            f"expected one like: {expected}",
+            problems=[
+                Problem(
+                    f"no name column found (expected a header like {expected}, or pass mapping=)",
+                    file=file,
+                    line=1,
+                    value=", ".join(headers),
+                )
+            ],
+        )
+    return found
+
+
+def _iter_excel_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    frame = pd.read_excel(path, header=None, dtype=str, keep_default_na=False, engine="openpyxl")
+    if frame.empty:
+        raise InputError(
+            f"{path.name} is empty", problems=[Problem("file is empty", file=path.name)]
+        )
+    for number, values in enumerate(frame.itertuples(index=False, name=None), start=1):
+        cells = ["" if v is None else str(v) for v in values]
+        if any(c.strip() for c in cells):
+            yield number, cells
+
+
+def _content_key(record: Mapping[str, Any]) -> str:
+    keys = (
+        "npi",
+        "first_name",
+        "middle_name",
+        "last_name",
+        "organization_name",
+        "address_1",
+        "address_2",
+        "city",
+        "state",
+        "postal_code",
+        "phone",
+        "specialty_text",
+    )
+    norm = []
+    for k in keys:
+        v = record.get(k)
+        if k in ("first_name", "middle_name", "last_name", "organization_name"):
+            v = normalize_name(v) or None
+        elif k in ("address_1", "address_2", "city"):
+            v = normalize_address(v) or None
+        elif isinstance(v, str):
+            v = v.upper()
+        norm.append(v)
+    return hashlib.sha256(json.dumps(norm).encode("utf-8")).hexdigest()[:20]
+
+
+def _parse_row(
+    cells: Mapping[str, str | None], *, line: int, file: str, columns: Mapping[str, str]
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    problems: list[Problem] = []
+
+    def get(fld: str) -> str | None:
+        return cells.get(columns[fld]) if fld in columns else None
+
+    def bad(message: str, fld: str) -> None:
+        problems.append(Problem(message, file=file, line=line, field=columns[fld], value=get(fld)))
+
+    parts = split_full_name(get("full_name")) if get("full_name") else {}
+    first = get("first_name") or parts.get("first_name")
+    middle = get("middle_name") or parts.get("middle_name")
+    last = get("last_name") or parts.get("last_name")
+    org = get("organization_name")
+    if not (first or last or org):
+        problems.append(
+            Problem(
+                "row has no name",
+                file=file,
+                line=line,
+                field=columns.get("full_name")
+                or columns.get("last_name")
+                or columns.get("organization_name"),
+            )
+        )
+    npi = get("npi")
+    if npi is not None:
+        npi = re.sub(r"\.0$", "", npi)
+        if not luhn_npi_valid(npi):
+            bad("NPI is not 10 digits with a valid check digit", "npi")
+    postal = None
+    if get("postal_code"):
+        postal = normalize_postal_code(get("postal_code"), pad_short=True)
+        if postal is None:
+            bad("not a US ZIP code", "postal_code")
+    phone = None
+    if get("phone"):
+        phone = normalize_phone(get("phone"))
+        if phone is None:
+            bad("not a 10-digit US phone number", "phone")
+    state = None
+    if get("state"):
+        state = normalize_state(get("state"))
+        if state is None:
+            bad("not a US state", "state")
+    if problems:
+        return None, problems
+    person = bool(first or last)
+    record: dict[str, Any] = {
+        "source": "referrer_list",
+        "line": line,
+        "npi": npi,
+        "entity_type": "individual" if person else "organization",
+        "name_prefix": parts.get("name_prefix"),
+        "first_name": first,
+        "middle_name": middle,
+        "last_name": last,
+        "name_suffix": parts.get("name_suffix"),
+        "credential": get("credential") or parts.get("credential"),
+        "organization_name": org,
+        "taxonomy_code": get("taxonomy_code"),
+        "taxonomy_codes": get("taxonomy_code"),
+        "specialty_text": get("specialty_text"),
+        "address_1": get("address_1"),
+        "address_2": get("address_2"),
+        "city": get("city"),
+        "state": state,
+        "postal_code": postal,
+        "phone": phone,
+        "is_active": True,
+    }
+    record["source_key"] = get("source_id") or _content_key(record)
+    record["record_hash"] = record_hash(record)
+    return record, []
+
+
+def read_referrer_list(
+    path: str | os.PathLike[str],
+    *,
+    mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+) -> ReadResult:
+    """Read a referrer list into standard source records.
+
+    ``source_key`` is the list's own id column when there is one, else a hash
+    of the normalised row content, so the same rows reordered or in a renamed
+    file get the same keys. A row repeating an earlier row's content exactly
+    (same key and hash) is the same referrer and is kept once.
+
+    Parameters
+    ----------
+    path
+        ``.csv`` (delimiter sniffed: ``,`` ``;`` tab ``|``) or ``.xlsx`` (first sheet).
+    mapping
+        Standard field (see :data:`MAPPABLE_FIELDS`) -> header in the file;
+        overrides detection.
+    encoding
+        Text encoding of a CSV; ``None`` means UTF-8 (a BOM is stripped).
+
+    Returns
+    -------
+    ReadResult
+        Rows with a bad NPI check digit, ZIP, phone or state, or no name at
+        all, are rejected alone, naming the file header at fault.
+
+    Raises
+    ------
+    SchemaError
+        No name column found, or a ``mapping`` that does not fit (all listed).
+    EncodingError, InputError
+        Undecodable bytes; empty file.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
+    p = Path(path)
+    if p.suffix.lower() in _EXCEL_SUFFIXES:
+        if not p.is_file():
+            raise InputError(
+                f"no such file: {p}", problems=[Problem("file not found", file=str(p))]
+            )
+        rows = _iter_excel_rows(p)
+    else:
+        rows = iter_csv_rows(p, encoding=encoding)
+    first = next(rows, None)
+    if first is None:
+        raise InputError(f"{p.name} is empty", problems=[Problem("file is empty", file=p.name)])
+    headers = [h.strip() for h in first[1]]
+    columns = detect_columns(headers, mapping=mapping, file=p.name)
+    position = {h: i for i, h in reversed(list(enumerate(headers)))}
+    records: list[dict[str, Any]] = []
+    rejects: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    rows_read = 0
+    for line, raw in rows:
+        rows_read += 1
+        cells = {h: clean_text(raw[i]) if i < len(raw) else None for h, i in position.items()}
+        record, problems = _parse_row(cells, line=line, file=p.name, columns=columns)
+        if record is None:
+            rejects.extend(problems)
+            continue
+        key = (record["source_key"], record["record_hash"])
+        if key in seen:
+            continue
+        seen.add(key)
+        records.append(record)
+    return ReadResult(records=records_frame(records), rejects=rejects, rows_read=rows_read)
