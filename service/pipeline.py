@@ -61,7 +61,7 @@ def build_demo(
         ingest_records(ctx, path_of("referrers"), source="referrer_list", progress=progress),
     ]
     load_sites(ctx, path_of("sites"))
-    reports.append(ingest_referral_events(ctx, path_of("referral_events"), progress=progress))
+    reports.append(ingest_referral_events(ctx, path_of("referrals"), progress=progress))
     reports.extend(run_pipeline(ctx, progress=progress))
     info = asdict(manifest) if is_dataclass(manifest) else dict(manifest)
     info["build_seconds"] = round(time.perf_counter() - started, 1)

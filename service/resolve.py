@@ -146,7 +146,11 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
     counts = {"providers_inserted": 0, "providers_updated": 0, "providers_unchanged": 0}
     for row in golden.to_dict("records"):
         values = {f: _clean(row.get(f)) for f in PROVIDER_FIELDS}
-        values["display_name"] = values["display_name"] or "(no name)"
+        # deactivated NPIs come with every other field blank in real NPPES files
+        values["entity_type"] = values["entity_type"] or "unknown"
+        values["display_name"] = values["display_name"] or (
+            f"(NPI {values['npi']}, deactivated)" if values["npi"] else "(no name)"
+        )
         values["is_active"] = bool(values["is_active"]) if values["is_active"] is not None else True
         prov = have.get(row["cluster_key"])
         if prov is None:
