@@ -1,0 +1,203 @@
+"""The FastAPI application factory.
+
+Run it with ``uvicorn --factory api.main:create_app`` (settings from the
+``PRM_`` environment), or build it in code with explicit settings or an
+already open :class:`~service.context.AppContext` (tests, the CLI)::
+
+    app = create_app(Settings(database_url="sqlite:///var/prm.sqlite"))
+
+Nothing happens at import time. The context is opened (migrating the
+database) when the app starts, lives on ``app.state.context`` and is closed on
+shutdown; a context passed in by the caller stays the caller's to close.
+
+Documentation works offline: ``/docs`` is Swagger UI loaded from the vendored
+files under ``/static`` (no CDN), ``/openapi.json`` is the schema. ReDoc is
+disabled (its bundle is not vendored).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from api.routers import V1_ROUTERS, health, map_page
+from core.settings import Settings, load_settings
+from maps.assets import ASSET_DIR, asset_urls, swagger_ui_files, verify_assets
+from service.context import AppContext, open_context
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/v1"
+TITLE = "PRM territory & referral prospecting API"
+DESCRIPTION = """
+Territory mapping and referral prospecting for clinics that grow through
+physician referrals: search the provider registry (US NPPES), manage clinic
+sites, read drive-time and radius catchments as H3 hexagons (GeoJSON), and list
+or export scored white-space prospects with the breakdown of every score.
+
+**Authentication**: send an API key in the `X-API-Key` header or as
+`Authorization: Bearer <key>`. Roles are ordered, `viewer` < `admin`: reads
+need `viewer`, changes need `admin`. The HTML map page (`/map`) also accepts
+`?api_key=` so a browser can open it directly.
+
+**Errors** are RFC 9457 `application/problem+json` documents listing every
+problem found (`errors[].field` names the parameter, e.g. `query.limit`).
+
+**Pagination**: list endpoints return `next_cursor`; pass it back as `cursor`.
+"""
+
+
+def _api_version() -> str:
+    try:
+        return version("prm-territory")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def _openapi_schema(app: FastAPI) -> dict[str, Any]:
+    """OpenAPI document with error responses documented as problem+json only."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if code[:1] in "45" and PROBLEM_MEDIA_TYPE in content:
+                    content.pop("application/json", None)
+    app.openapi_schema = schema
+    return schema
+
+
+_INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<link rel="icon" href="{favicon}"></head>
+<body style="font:15px/1.5 system-ui,sans-serif;max-width:40em;margin:2em auto">
+<h1>{title}</h1>
+<ul>
+<li><a href="/docs">API documentation (Swagger UI)</a></li>
+<li><a href="/openapi.json">OpenAPI schema</a></li>
+<li><a href="/map">Territory map</a> (add <code>?api_key=</code> with a viewer key)</li>
+<li><a href="/health">Health</a></li>
+</ul></body></html>
+"""
+
+
+def _add_pages(app: FastAPI, *, asset_url: str) -> None:
+    swagger = asset_urls(swagger_ui_files(), asset_url=asset_url)
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - docs",
+            swagger_ui_parameters={"persistAuthorization": True},
+            **swagger,
+        )
+
+    @app.get("/", include_in_schema=False)
+    def index() -> HTMLResponse:
+        return HTMLResponse(
+            _INDEX.format(
+                title=html.escape(app.title), favicon=html.escape(swagger["swagger_favicon_url"])
+            )
+        )
+
+
+def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
+    """Build the API application.
+
+    Parameters
+    ----------
+    settings
+        Service settings; read from the environment (:func:`core.settings.load_settings`)
+        when neither this nor ``context`` is given.
+    context
+        An open application context to serve (the caller keeps ownership and
+        closes it). When omitted, the app opens one from ``settings`` on startup
+        and closes it on shutdown.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        Routes under ``/v1``, plus ``/health``, ``/map``, ``/docs``,
+        ``/openapi.json``, ``/`` and the static assets under ``/static``.
+
+    Raises
+    ------
+    TypeError
+        For arguments of the wrong type.
+    ValueError
+        When ``settings`` and ``context`` are both given and differ.
+    core.errors.ConfigError
+        When vendored front-end files are missing from the install.
+    """
+    if settings is not None and not isinstance(settings, Settings):
+        raise TypeError(f"settings must be a Settings, not {type(settings).__name__}")
+    if context is not None and not isinstance(context, AppContext):
+        raise TypeError(f"context must be an AppContext, not {type(context).__name__}")
+    if settings is not None and context is not None and settings != context.settings:
+        raise ValueError("settings differ from context.settings; pass only one of them")
+    verify_assets()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if context is not None:
+            app.state.context = context
+            yield
+            return
+        ctx = open_context(settings if settings is not None else load_settings())
+        app.state.context = ctx
+        try:
+            yield
+        finally:
+            ctx.close()
+            del app.state.context
+
+    app = FastAPI(
+        title=TITLE,
+        version=_api_version(),
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "health", "description": "Liveness and database status; no key needed."},
+            {"name": "providers", "description": "Provider registry search (viewer)."},
+            {"name": "sites", "description": "Clinic sites (viewer reads, admin writes)."},
+            {"name": "catchments", "description": "Catchment hexagons as GeoJSON (viewer)."},
+            {"name": "prospects", "description": "Scored white-space prospects (viewer)."},
+            {"name": "map", "description": "Interactive HTML territory map (viewer)."},
+        ],
+    )
+    if context is not None:
+        # Usable without running the lifespan (e.g. a TestClient not used as a context manager).
+        app.state.context = context
+    install_problem_handlers(app)
+    app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]
+
+    app.include_router(health.router, include_in_schema=False)
+    for router in V1_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(map_page.router)
+    app.mount(map_page.ASSET_URL, StaticFiles(directory=ASSET_DIR), name="static")
+    _add_pages(app, asset_url=map_page.ASSET_URL)
+    return app

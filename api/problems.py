@@ -1,0 +1,271 @@
+"""RFC 9457 problem details: the one place where errors become HTTP responses.
+
+Every error response of the API is ``application/problem+json``::
+
+    {"type": "urn:prm:problem:not-found", "title": "Not found", "status": 404,
+     "detail": "no site with code 'X'", "instance": "/v1/sites/X/catchments",
+     "errors": [{"message": ..., "file": ..., "line": ..., "field": ..., "value": ...}]}
+
+Handlers are installed by :func:`install_problem_handlers` for
+
+* :class:`core.errors.ServiceError` (status and title from the class, its
+  :class:`~core.errors.Problem` records become ``errors``);
+* FastAPI's :class:`~fastapi.exceptions.RequestValidationError` (422, one entry
+  per failed parameter, ``field`` the error location joined with dots, e.g.
+  ``query.limit`` or ``body.site_code``);
+* Starlette's :class:`~starlette.exceptions.HTTPException` (unknown routes,
+  wrong methods, ...), keeping the headers it carries (``Allow`` on 405);
+* any other exception: a 500 whose body says nothing about the cause (the
+  traceback goes to the ``prm.api`` logger).
+
+401 responses carry ``WWW-Authenticate``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import Problem, ServiceError
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "WWW_AUTHENTICATE",
+    "ProblemDetails",
+    "ProblemItem",
+    "install_problem_handlers",
+    "problem_response",
+    "problem_responses",
+    "validation_problems",
+]
+
+logger = logging.getLogger("prm.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+WWW_AUTHENTICATE = 'Bearer realm="prm", charset="UTF-8"'
+VALUE_MAX_CHARS = 200
+
+
+class ProblemItem(BaseModel):
+    """One thing wrong with the request (mirrors :class:`core.errors.Problem`)."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    field: str | None = None
+    value: str | None = None
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:prm:problem:invalid-input",
+                    "title": "Invalid input",
+                    "status": 422,
+                    "detail": "1 invalid request parameter(s)",
+                    "instance": "/v1/prospects",
+                    "errors": [
+                        {
+                            "message": "Input should be less than or equal to 100",
+                            "field": "query.min_score",
+                            "value": "500",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    type: str = Field(description="URI identifying the problem type.")
+    title: str = Field(description="Short summary of the problem type.")
+    status: int = Field(description="HTTP status code.")
+    detail: str | None = Field(None, description="Explanation of this occurrence.")
+    instance: str | None = Field(None, description="Path of the request that failed.")
+    errors: list[ProblemItem] = Field(default_factory=list, description="Every problem found.")
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "error"
+
+
+def _clip(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= VALUE_MAX_CHARS else text[: VALUE_MAX_CHARS - 1] + "…"
+
+
+def problem_response(
+    *,
+    status: int,
+    title: str | None = None,
+    detail: str | None = None,
+    instance: str | None = None,
+    errors: list[Problem] | None = None,
+    headers: dict[str, str] | None = None,
+    type_: str | None = None,
+) -> JSONResponse:
+    """Build an ``application/problem+json`` response.
+
+    Parameters
+    ----------
+    status
+        HTTP status code.
+    title
+        Problem title; defaults to the HTTP reason phrase.
+    detail
+        Explanation of this occurrence.
+    instance
+        Request path.
+    errors
+        Individual problems, rendered as ``errors`` entries.
+    headers
+        Extra response headers. ``WWW-Authenticate`` is added to every 401.
+    type_
+        Problem type URI; defaults to ``urn:prm:problem:<slug of title>``.
+    """
+    if not isinstance(status, int):
+        raise TypeError(f"status must be an int, not {type(status).__name__}")
+    try:
+        phrase = HTTPStatus(status).phrase
+        phrase = phrase[:1] + phrase[1:].lower()
+    except ValueError:
+        phrase = "Error"
+    title = title or phrase
+    body = ProblemDetails(
+        type=type_ or f"urn:prm:problem:{_slug(title)}",
+        title=title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=[ProblemItem(**p.to_dict()) for p in errors or []],
+    )
+    out_headers = dict(headers or {})
+    if status == 401:
+        out_headers.setdefault("WWW-Authenticate", WWW_AUTHENTICATE)
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        headers=out_headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def validation_problems(errors: list[dict[str, Any]]) -> list[Problem]:
+    """Turn pydantic/FastAPI validation errors into :class:`Problem` records.
+
+    ``field`` is the error location joined with dots (``query.limit``,
+    ``body.site_code``, ``path.provider_id``); ``value`` the offending input.
+    """
+    problems = []
+    for err in errors:
+        loc = ".".join(str(part) for part in err.get("loc", ()))
+        value = err.get("input")
+        # A missing parameter or a whole-body error would echo the body dict: leave it out.
+        shown = None if err.get("type") == "missing" or isinstance(value, dict) else _clip(value)
+        problems.append(
+            Problem(str(err.get("msg", "invalid value")), field=loc or None, value=shown)
+        )
+    return problems
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    if exc.status >= 500:
+        logger.error("service error on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            status=exc.status,
+            title=exc.title,
+            detail="The service could not complete the request; see the server log.",
+            instance=request.url.path,
+        )
+    return problem_response(
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        instance=request.url.path,
+        errors=exc.problems,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = validation_problems(list(exc.errors()))
+    return problem_response(
+        status=422,
+        title="Invalid input",
+        detail=f"{len(problems)} invalid request parameter(s)",
+        instance=request.url.path,
+        errors=problems,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no resource at {request.url.path}"
+    elif exc.status_code == 405 and detail == "Method Not Allowed":
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return problem_response(
+        status=exc.status_code,
+        detail=detail,
+        instance=request.url.path,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        status=500,
+        title="Internal server error",
+        detail="An unexpected error occurred; it has been logged.",
+        instance=request.url.path,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register every problem handler on ``app``."""
+    if not isinstance(app, FastAPI):
+        raise TypeError(f"app must be a FastAPI application, not {type(app).__name__}")
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)
+
+
+_DESCRIPTIONS = {
+    401: "Missing or invalid API key.",
+    403: "The API key lacks the role this operation needs.",
+    404: "A requested record does not exist.",
+    409: "The request conflicts with stored state.",
+    422: "Invalid parameters or body; every problem is listed in `errors`.",
+    500: "Unexpected server error.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting problem bodies for ``statuses``."""
+    return {
+        status: {
+            "description": _DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+            "model": ProblemDetails,
+            "content": {
+                PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+            },
+        }
+        for status in statuses
+    }

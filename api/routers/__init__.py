@@ -1,0 +1,17 @@
+"""HTTP routers, one module per resource; :data:`V1_ROUTERS` are mounted under ``/v1``."""
+
+from __future__ import annotations
+
+from api.routers import catchments, health, map_page, prospects, providers, sites
+
+V1_ROUTERS = (
+    health.router,
+    providers.router,
+    sites.router,
+    catchments.router,
+    prospects.router,
+)
+"""Routers served under ``/v1``; :mod:`api.routers.map_page` and the root health
+check are served at the top level."""
+
+__all__ = ["V1_ROUTERS", "catchments", "health", "map_page", "prospects", "providers", "sites"]

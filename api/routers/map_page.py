@@ -1,0 +1,98 @@
+"""The HTML territory map page (role viewer; the key may come as ``?api_key=``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import geopandas as gpd
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.deps import ContextDep, SessionDep, require_role
+from api.problems import problem_responses
+from api.routers.catchments import Method
+from data.models import Prospect, ReferrerStat
+from maps.territory import build_territory_map, render_map_html
+from service.mapdata import roads_frame
+from service.queries import catchment_frame, prospects_frame, site_by_code, sites_frame
+from service.schemas import ProspectFilter
+
+__all__ = ["ASSET_URL", "largest_catchments", "map_stamp", "router", "territory_map"]
+
+ASSET_URL = "/static"
+"""Where :mod:`api.main` mounts :data:`maps.assets.ASSET_DIR`."""
+
+router = APIRouter(
+    tags=["map"],
+    dependencies=[Depends(require_role("viewer", allow_query=True))],
+    responses=problem_responses(401, 403, 404, 422),
+)
+
+
+def largest_catchments(hexes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Keep, per site and method, only the cells of the catchment with the largest parameter."""
+    if hexes.empty:
+        return hexes
+    largest = hexes.groupby(["site_code", "method"])["parameter"].transform("max")
+    return hexes[hexes["parameter"] == largest]
+
+
+def map_stamp(session: Session) -> str:
+    """ "as of ..." text: the newest scoring run and referral statistics, if any."""
+    scored = session.scalar(select(func.max(Prospect.computed_at)))
+    referrals = session.scalar(select(func.max(ReferrerStat.as_of)))
+    parts = [f"prospects scored {scored:%Y-%m-%d}" if scored else "no prospects scored yet"]
+    if referrals:
+        parts.append(f"referrals as of {referrals:%Y-%m-%d}")
+    parts.append(f"page built {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    return "as of " + "; ".join(parts)
+
+
+@router.get(
+    "/map",
+    response_class=HTMLResponse,
+    summary="Interactive territory map (HTML)",
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+)
+def territory_map(
+    ctx: ContextDep,
+    session: SessionDep,
+    site: Annotated[str | None, Query(max_length=40, description="Only this site.")] = None,
+    method: Annotated[
+        Method, Query(description="Catchment method drawn (largest parameter per site).")
+    ] = "drive_time",
+    parameter: Annotated[
+        float | None, Query(gt=0, le=1000, description="Exact catchment parameter to draw.")
+    ] = None,
+) -> HTMLResponse:
+    """A standalone Leaflet page: sites, catchment hexes shaded by white space, scored
+    prospects (popups with the score breakdown) over the offline road network.
+
+    Every script and style sheet comes from ``/static``; an online tile layer is
+    offered only when ``settings.tile_url`` is set. Open it in a browser as
+    ``/map?api_key=<viewer key>``.
+    """
+    sites = sites_frame(session)
+    if site:
+        site_by_code(session, site)
+        sites = sites[sites["site_code"] == site]
+    hexes = catchment_frame(session, site_code=site, method=method, parameter=parameter)
+    if parameter is None:
+        hexes = largest_catchments(hexes)
+    prospects = prospects_frame(session, ProspectFilter(site=site))
+    settings = ctx.settings
+    m = build_territory_map(
+        sites=sites,
+        hexes=hexes,
+        prospects=prospects,
+        roads=roads_frame(ctx),
+        asset_url=ASSET_URL,
+        tile_url=settings.tile_url,
+        tile_attribution=settings.tile_attribution,
+        title=f"Territory map: {site}" if site else "Territory map",
+        stamp=map_stamp(session),
+    )
+    return HTMLResponse(render_map_html(m))

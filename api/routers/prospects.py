@@ -1,0 +1,154 @@
+"""Scored white-space prospects: a paginated list and a CSV export (role viewer)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+
+from api.deps import ContextDep, SessionDep, require_role
+from api.problems import problem_responses, validation_problems
+from core.errors import InputError
+from service.context import AppContext
+from service.queries import MAX_PAGE, list_prospects, prospects_csv, site_by_code
+from service.schemas import Page, ProspectFilter, ProspectPublic, ProspectSort
+
+__all__ = ["prospect_filter", "prospect_list", "prospects_export", "router"]
+
+router = APIRouter(
+    prefix="/prospects",
+    tags=["prospects"],
+    dependencies=[Depends(require_role("viewer"))],
+    responses=problem_responses(401, 403, 404, 422),
+)
+
+
+def prospect_filter(
+    site: Annotated[str | None, Query(max_length=40, description="Site code.")] = None,
+    specialty: Annotated[
+        str | None,
+        Query(
+            max_length=200, description="NUCC taxonomy code (e.g. 207X00000X) or classification."
+        ),
+    ] = None,
+    min_score: Annotated[
+        float | None, Query(ge=0, le=100, description="Lowest score kept.")
+    ] = None,
+    segment: Annotated[str | None, Query(max_length=80)] = None,
+    max_drive_minutes: Annotated[
+        float | None, Query(gt=0, le=240, description="Longest drive from the site, minutes.")
+    ] = None,
+) -> ProspectFilter:
+    """The prospect filters shared by the list, the export and the map page."""
+    try:
+        return ProspectFilter(
+            site=site,
+            specialty=specialty,
+            min_score=min_score,
+            segment=segment,
+            max_drive_minutes=max_drive_minutes,
+        )
+    except ValidationError as exc:
+        raise InputError(
+            "invalid prospect filter",
+            problems=validation_problems([e | {"loc": ("query", *e["loc"])} for e in exc.errors()]),
+        ) from None
+
+
+FilterDep = Annotated[ProspectFilter, Depends(prospect_filter)]
+SortQuery = Annotated[ProspectSort, Query(description="Sort key; '-' means descending.")]
+
+_PROSPECT_EXAMPLE = {
+    "provider_id": 1201,
+    "site_code": "COL-NE",
+    "npi": "1234567893",
+    "display_name": "JANE Q DOE MD",
+    "taxonomy_code": "207Q00000X",
+    "classification": "Family Medicine",
+    "address_1": "500 S HIGH ST",
+    "city": "COLUMBUS",
+    "postal_code": "43215",
+    "phone": "6145550100",
+    "score": 72.5,
+    "segment": "white space",
+    "drive_minutes": 8.2,
+    "distance_km": 5.1,
+    "proximity_estimated": False,
+    "profile": "mri-default",
+    "components": [
+        {"name": "specialty_fit", "value": 0.9, "weight": 0.5, "points": 45.0,
+         "reason": "Family Medicine refers to MRI often"},
+        {"name": "proximity", "value": 0.55, "weight": 0.5, "points": 27.5,
+         "reason": "8.2 min drive"},
+    ],
+}  # fmt: skip
+
+
+@router.get(
+    "",
+    response_model=Page[ProspectPublic],
+    summary="List scored prospects",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {"items": [_PROSPECT_EXAMPLE], "next_cursor": None, "total": 1}
+                }
+            }
+        }
+    },
+)
+def prospect_list(
+    session: SessionDep,
+    filters: FilterDep,
+    sort: SortQuery = "-score",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")
+    ] = None,
+) -> Page[ProspectPublic]:
+    """Prospects matching the filters, each with its score breakdown.
+
+    Ordered by ``sort`` then id, so walking ``next_cursor`` visits every
+    match exactly once. 404 when ``site`` names no site.
+    """
+    return list_prospects(session, filters, sort=sort, limit=limit, cursor=cursor)
+
+
+def _csv_chunks(ctx: AppContext, filters: ProspectFilter, sort: ProspectSort) -> Iterator[str]:
+    # Own session: the stream outlives the request's dependencies.
+    with ctx.sessions() as session:
+        yield from prospects_csv(session, filters, sort=sort)
+
+
+@router.get(
+    "/export.csv",
+    response_class=StreamingResponse,
+    summary="Export prospects as CSV",
+    responses={
+        200: {
+            "description": "CSV with a header row; text cells that a spreadsheet would run "
+            "as a formula are prefixed with a single quote.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def prospects_export(
+    ctx: ContextDep,
+    session: SessionDep,
+    filters: FilterDep,
+    sort: SortQuery = "-score",
+) -> StreamingResponse:
+    """Every prospect matching the filters (no paging), streamed as UTF-8 CSV."""
+    if filters.site:
+        site_by_code(session, filters.site)
+    name = f"prospects-{filters.site or 'all'}-{date.today().isoformat()}.csv"
+    return StreamingResponse(
+        _csv_chunks(ctx, filters, sort),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,175 @@
+"""Great-circle distances and coordinate validation.
+
+Everything here is vectorised with numpy and works on scalars or array-likes.
+Distances use a spherical Earth of mean radius 6,371.0088 km (the IUGG mean
+radius, also used by h3 and osmnx); the error against the WGS84 ellipsoid is
+below 0.5 %, which is far below the precision of ZIP- or street-level points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from core.errors import Problem
+
+EARTH_RADIUS_KM = 6371.0088
+
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "as_float_array",
+    "haversine_km",
+    "validate_coordinates",
+]
+
+
+def as_float_array(values: Any, *, name: str) -> npt.NDArray[np.float64]:
+    """Turn a scalar or array-like of numbers into a 1-D float array.
+
+    Parameters
+    ----------
+    values
+        A number, a sequence of numbers, a numpy array or a pandas Series.
+        ``None`` and pandas missing values become NaN.
+    name
+        Argument name, used in the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        One-dimensional float64 array (a scalar becomes length 1).
+
+    Raises
+    ------
+    TypeError
+        If the values are not numeric (strings, objects, booleans).
+    """
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be numeric, not {type(values).__name__}")
+    if isinstance(values, (bool, np.bool_)):
+        raise TypeError(f"{name} must be numeric, not bool")
+    try:
+        if hasattr(values, "to_numpy"):
+            arr = values.to_numpy(dtype="float64", na_value=np.nan)
+        else:
+            arr = np.asarray(values, dtype="float64")
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric: {exc}") from None
+    return np.atleast_1d(arr).astype("float64", copy=False).ravel()
+
+
+def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> npt.NDArray[np.float64]:
+    """Great-circle distance in kilometres between point pairs.
+
+    Parameters
+    ----------
+    lat1, lon1
+        First points in degrees (scalars or array-likes).
+    lat2, lon2
+        Second points in degrees; broadcast against the first points.
+
+    Returns
+    -------
+    numpy.ndarray
+        Distances in km, shaped by numpy broadcasting of the inputs (a 1-D
+        array; length 1 for scalar inputs). NaN where any input is NaN.
+    """
+    la1 = np.radians(as_float_array(lat1, name="lat1"))
+    lo1 = np.radians(as_float_array(lon1, name="lon1"))
+    la2 = np.radians(as_float_array(lat2, name="lat2"))
+    lo2 = np.radians(as_float_array(lon2, name="lon2"))
+    dlat = la2 - la1
+    dlon = lo2 - lo1
+    a = np.sin(dlat / 2.0) ** 2 + np.cos(la1) * np.cos(la2) * np.sin(dlon / 2.0) ** 2
+    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def validate_coordinates(
+    lat: Any,
+    lon: Any,
+    *,
+    bounds: tuple[float, float, float, float] | None = None,
+    file: str | None = None,
+    lines: Sequence[int] | None = None,
+    lat_field: str = "lat",
+    lon_field: str = "lon",
+    allow_missing: bool = False,
+) -> list[Problem]:
+    """Collect every problem with a set of coordinates.
+
+    Flags missing values (unless ``allow_missing``), latitudes outside
+    [-90, 90], longitudes outside [-180, 180], the (0, 0) "null island"
+    placeholder, and, when ``bounds`` is given, points outside that box.
+
+    Parameters
+    ----------
+    lat, lon
+        Coordinates in degrees (scalars or array-likes of equal length).
+    bounds
+        Optional ``(min_lon, min_lat, max_lon, max_lat)`` box the points must
+        lie in (e.g. the area covered by the loaded road network).
+    file
+        File name to put in each :class:`~core.errors.Problem`.
+    lines
+        Physical line number of each point in ``file``; when omitted, the
+        0-based position is named in the message instead.
+    lat_field, lon_field
+        Column names to report.
+    allow_missing
+        Whether NaN pairs are acceptable (e.g. rows not geocoded yet).
+
+    Returns
+    -------
+    list of Problem
+        Empty when every point is acceptable.
+    """
+    la = as_float_array(lat, name="lat")
+    lo = as_float_array(lon, name="lon")
+    if la.shape != lo.shape:
+        raise ValueError(f"lat and lon differ in length ({la.size} != {lo.size})")
+    if lines is not None and len(lines) != la.size:
+        raise ValueError("lines must have one entry per coordinate")
+    problems: list[Problem] = []
+
+    def add(i: int, field: str, value: float, message: str) -> None:
+        line = int(lines[i]) if lines is not None else None
+        where = "" if lines is not None else f"index {i}: "
+        problems.append(
+            Problem(where + message, file=file, line=line, field=field, value=repr(value))
+        )
+
+    for i in range(la.size):
+        y, x = float(la[i]), float(lo[i])
+        if np.isnan(y) or np.isnan(x):
+            if not allow_missing or np.isnan(y) != np.isnan(x):
+                if np.isnan(y):
+                    add(i, lat_field, y, "latitude is missing")
+                if np.isnan(x):
+                    add(i, lon_field, x, "longitude is missing")
+            continue
+        bad = False
+        if not -90.0 <= y <= 90.0:
+            add(i, lat_field, y, "latitude must be within [-90, 90]")
+            bad = True
+        if not -180.0 <= x <= 180.0:
+            add(i, lon_field, x, "longitude must be within [-180, 180]")
+            bad = True
+        if bad:
+            continue
+        if y == 0.0 and x == 0.0:
+            add(i, lat_field, y, "coordinates (0, 0) are a placeholder, not a place")
+            continue
+        if bounds is not None:
+            minx, miny, maxx, maxy = bounds
+            if not (minx <= x <= maxx and miny <= y <= maxy):
+                add(
+                    i,
+                    lat_field,
+                    y,
+                    f"point ({y:.6f}, {x:.6f}) lies outside the area "
+                    f"[{miny:.4f}..{maxy:.4f}] x [{minx:.4f}..{maxx:.4f}]",
+                )
+    return problems

@@ -1,0 +1,300 @@
+"""H3 (v4) grid helpers: the only module in the project that calls ``h3``.
+
+Cells are handled as 64-bit integers (``numpy.int64``) everywhere: they sort,
+join and store compactly. :func:`h3_str` / :func:`h3_int` convert to and from
+the hexadecimal strings shown to users and used by h3's own string API.
+
+Coordinates are validated before they reach h3, which would otherwise accept a
+latitude of 91 and silently wrap it. Geometry helpers return shapely objects in
+EPSG:4326 with (lon, lat) axis order; cells crossing the antimeridian are not
+split and so come out as wide polygons (no service area is there).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from h3.api import basic_int as h3i
+
+from core.errors import GeoError, Problem
+from geo.distance import as_float_array, haversine_km, validate_coordinates
+
+__all__ = [
+    "average_edge_km",
+    "cell_polygon",
+    "cell_to_latlng",
+    "cells_to_geodataframe",
+    "cells_to_geometry",
+    "cells_within_km",
+    "grid_disk",
+    "h3_int",
+    "h3_str",
+    "latlng_to_cells",
+]
+
+MAX_RES = 15
+
+
+def _check_res(res: Any) -> int:
+    if isinstance(res, bool) or not isinstance(res, (int, np.integer)):
+        raise TypeError(f"res must be an int, not {type(res).__name__}")
+    if not 0 <= int(res) <= MAX_RES:
+        raise GeoError(
+            "invalid H3 resolution",
+            problems=[Problem("H3 resolution must be within 0..15", field="res", value=str(res))],
+        )
+    return int(res)
+
+
+def _as_cells(cells: Any) -> npt.NDArray[np.int64]:
+    """Coerce cells (ints, hex strings or an array of either) to an int64 array."""
+    if isinstance(cells, (str, int, np.integer)) and not isinstance(cells, bool):
+        cells = [cells]
+    if hasattr(cells, "to_numpy"):
+        cells = cells.to_numpy()
+    arr = np.asarray(list(cells) if not isinstance(cells, np.ndarray) else cells)
+    if arr.size == 0:
+        return np.empty(0, dtype="int64")
+    if arr.dtype.kind in "US" or arr.dtype == object:
+        return np.array(
+            [h3_int(c) if isinstance(c, str) else _valid_int(c) for c in arr], dtype="int64"
+        )
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"cells must be integers or hex strings, not {arr.dtype}")
+    return arr.astype("int64", copy=False).ravel()
+
+
+def _valid_int(cell: Any) -> int:
+    if isinstance(cell, bool) or not isinstance(cell, (int, np.integer)):
+        raise TypeError(f"an H3 cell must be an int or hex string, not {type(cell).__name__}")
+    value = int(cell)
+    if not h3i.is_valid_cell(value):
+        raise GeoError(
+            "invalid H3 cell",
+            problems=[Problem("not a valid H3 cell", field="h3", value=str(value))],
+        )
+    return value
+
+
+def average_edge_km(res: int) -> float:
+    """Average hexagon edge length in km at a resolution (about 0.46 km at res 8)."""
+    return float(h3i.average_hexagon_edge_length(_check_res(res), unit="km"))
+
+
+def h3_str(cell: int) -> str:
+    """Hexadecimal string form of an integer H3 cell (e.g. ``'882a1072b5fffff'``).
+
+    Raises
+    ------
+    GeoError
+        If ``cell`` is not a valid H3 cell.
+    """
+    return h3i.int_to_str(_valid_int(cell))
+
+
+def h3_int(s: str) -> int:
+    """Integer form of a hexadecimal H3 cell string.
+
+    Raises
+    ------
+    TypeError
+        If ``s`` is not a string.
+    GeoError
+        If ``s`` is not a valid H3 cell.
+    """
+    if not isinstance(s, str):
+        raise TypeError(f"h3_int expects a str, not {type(s).__name__}")
+    try:
+        value = int(s.strip(), 16)
+    except ValueError:
+        value = -1
+    if value < 0 or value >= 2**63 or not h3i.is_valid_cell(value):
+        raise GeoError(
+            "invalid H3 cell", problems=[Problem("not a valid H3 cell string", field="h3", value=s)]
+        )
+    return value
+
+
+def latlng_to_cells(lat: Any, lon: Any, res: int) -> npt.NDArray[np.int64]:
+    """H3 cells containing points.
+
+    Parameters
+    ----------
+    lat, lon
+        Coordinates in degrees; scalars or array-likes of equal length.
+    res
+        H3 resolution, 0..15.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 cell per point (length 1 for scalars).
+
+    Raises
+    ------
+    GeoError
+        Listing every point with a missing or out-of-range coordinate, each
+        problem naming the point's 0-based index.
+    """
+    res = _check_res(res)
+    la = as_float_array(lat, name="lat")
+    lo = as_float_array(lon, name="lon")
+    if la.size != lo.size:
+        raise ValueError(f"lat and lon differ in length ({la.size} != {lo.size})")
+    problems = validate_coordinates(la, lo)
+    # (0, 0) is a legitimate cell for the grid itself; only range/NaN errors matter here
+    problems = [p for p in problems if "placeholder" not in p.message]
+    if problems:
+        raise GeoError(f"{len(problems)} invalid coordinate(s) for H3", problems=problems)
+    return np.fromiter(
+        (h3i.latlng_to_cell(y, x, res) for y, x in zip(la.tolist(), lo.tolist(), strict=True)),
+        dtype="int64",
+        count=la.size,
+    )
+
+
+def cell_to_latlng(cells: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Centres of H3 cells.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(lat, lon)`` arrays in degrees, one entry per cell.
+    """
+    arr = _as_cells(cells)
+    lat = np.empty(arr.size)
+    lon = np.empty(arr.size)
+    for i, c in enumerate(arr.tolist()):
+        lat[i], lon[i] = h3i.cell_to_latlng(_valid_int(c))
+    return lat, lon
+
+
+def grid_disk(cell: int, k: int) -> npt.NDArray[np.int64]:
+    """All cells within ``k`` grid steps of ``cell`` (including it), sorted."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k must be an int, not {type(k).__name__}")
+    if k < 0:
+        raise GeoError(
+            "grid_disk needs k >= 0", problems=[Problem("k must be >= 0", field="k", value=str(k))]
+        )
+    return np.sort(np.fromiter(h3i.grid_disk(_valid_int(cell), int(k)), dtype="int64"))
+
+
+def cells_within_km(lat: float, lon: float, *, km: float, res: int) -> pd.DataFrame:
+    """Cells whose centre lies within ``km`` (great circle) of a point.
+
+    The disk grows ring by ring until a whole ring lies farther than ``km``,
+    so the answer is exact for any cell size (cell sizes vary about 2x over the
+    globe, which a fixed ``k`` from an average edge length would miss).
+
+    Parameters
+    ----------
+    lat, lon
+        Centre in degrees.
+    km
+        Radius in kilometres (> 0).
+    res
+        H3 resolution.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``h3`` (int64) and ``distance_km`` (centre-to-centre distance
+        from the point), sorted by distance. The cell containing the point is
+        always included, even when its centre is farther than ``km``.
+    """
+    if isinstance(km, bool) or not isinstance(km, (int, float, np.number)):
+        raise TypeError(f"km must be a number, not {type(km).__name__}")
+    if not (km > 0 and math.isfinite(km)):
+        raise GeoError(
+            "radius must be positive",
+            problems=[Problem("km must be > 0", field="km", value=str(km))],
+        )
+    origin = int(latlng_to_cells(lat, lon, res)[0])
+    # initial guess of k from the origin cell's own size (hexagon edge from area)
+    area = h3i.cell_area(origin, unit="km^2")
+    edge = math.sqrt(2.0 * area / (3.0 * math.sqrt(3.0)))
+    k = max(1, math.ceil(km / (math.sqrt(3.0) * edge)) + 1)
+    while True:
+        cells = np.fromiter(h3i.grid_disk(origin, k), dtype="int64")
+        clat, clon = cell_to_latlng(cells)
+        dist = haversine_km(lat, lon, clat, clon)
+        ring = _ring(origin, k)
+        if ring is not None:
+            outer = np.isin(cells, ring)
+            if dist[outer].min() > km:
+                break
+        elif dist.max() > 2 * km:  # pentagon distortion: fall back to a generous margin
+            break
+        k += 1
+    keep = (dist <= km) | (cells == origin)
+    out = pd.DataFrame({"h3": cells[keep].astype("int64"), "distance_km": dist[keep]})
+    return out.sort_values(["distance_km", "h3"], ignore_index=True)
+
+
+def _ring(origin: int, k: int) -> npt.NDArray[np.int64] | None:
+    """The hollow ring at distance k, or None where h3 cannot build it (pentagons)."""
+    try:
+        return np.fromiter(h3i.grid_ring(origin, k), dtype="int64")
+    except Exception:  # noqa: BLE001 - h3 raises various errors near pentagons
+        return None
+
+
+def cell_polygon(cell: Any) -> shapely.Polygon:
+    """Hexagon (or pentagon) of one cell as a shapely Polygon in (lon, lat)."""
+    value = _as_cells(cell)
+    if value.size != 1:
+        raise TypeError("cell_polygon takes a single cell")
+    boundary = h3i.cell_to_boundary(_valid_int(int(value[0])))
+    return shapely.Polygon([(x, y) for y, x in boundary])
+
+
+def cells_to_geometry(cells: Any) -> shapely.Polygon | shapely.MultiPolygon:
+    """Outline of a set of cells (their union, holes kept) via ``h3.cells_to_h3shape``.
+
+    Duplicates are ignored; cells must share one resolution. An empty input
+    gives an empty Polygon.
+    """
+    arr = np.unique(_as_cells(cells))
+    if arr.size == 0:
+        return shapely.Polygon()
+    for c in arr.tolist():
+        _valid_int(c)
+    try:
+        shape = h3i.cells_to_h3shape([int(c) for c in arr], tight=True)
+    except Exception as exc:  # noqa: BLE001 - h3 raises its own hierarchy
+        raise GeoError(f"cannot outline cells: {exc}") from None
+    return shapely.geometry.shape(shape.__geo_interface__)
+
+
+def cells_to_geodataframe(cells: Any, **columns: Iterable[Any]) -> gpd.GeoDataFrame:
+    """One hexagon polygon per cell, in EPSG:4326.
+
+    Parameters
+    ----------
+    cells
+        Cells (ints or hex strings).
+    **columns
+        Extra columns, each with one value per cell.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``h3`` (int64), the extra columns, and ``geometry``.
+    """
+    arr = _as_cells(cells)
+    data: dict[str, Any] = {"h3": arr}
+    for name, values in columns.items():
+        col = list(values) if not hasattr(values, "__len__") else values
+        if len(col) != arr.size:
+            raise ValueError(f"column {name!r} has {len(col)} values for {arr.size} cells")
+        data[name] = np.asarray(col) if not hasattr(col, "to_numpy") else col.to_numpy()
+    geoms = [cell_polygon(int(c)) for c in arr.tolist()]
+    return gpd.GeoDataFrame(data, geometry=geoms, crs="EPSG:4326")

@@ -1,0 +1,1 @@
+"""Territories: catchments around clinic sites (:mod:`territories.catchments`)."""

@@ -1,0 +1,223 @@
+"""A real, migrated and seeded database per test module, and an HTTP client over the app.
+
+The ``api_db`` fixture runs on a temporary SQLite file and, when
+``PRM_TEST_POSTGIS_URL`` is set, also on PostgreSQL + PostGIS (schema ``public``
+is dropped and recreated first; ``data.db.upgrade`` creates the extension).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from api.main import create_app
+from core.settings import Settings
+from data.models import (
+    Catchment,
+    CatchmentCell,
+    ClinicSite,
+    LoadBatch,
+    Prospect,
+    Provider,
+    ReferrerStat,
+    SourceRecord,
+)
+from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
+from service.context import AppContext, open_context
+
+REPO = Path(__file__).resolve().parents[2]
+OSM_FILE = REPO / "tests" / "data" / "osm" / "aguascalientes.osm.bz2"
+POSTGIS_URL = os.environ.get("PRM_TEST_POSTGIS_URL")
+
+ADMIN_KEY = "test-admin"
+VIEWER_KEY = "test-viewer"
+ADMIN = {"X-API-Key": ADMIN_KEY}
+VIEWER = {"X-API-Key": VIEWER_KEY}
+
+# Two sites inside the bundled Aguascalientes OSM extract.
+SITES = {
+    "AGS-N": (21.8745, -102.2700),
+    "AGS-S": (21.8640, -102.2630),
+}
+EVIL_NAME = '=HYPERLINK("http://evil.example","x")'
+
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgis",
+        marks=[
+            pytest.mark.postgis,
+            pytest.mark.skipif(POSTGIS_URL is None, reason="PRM_TEST_POSTGIS_URL not set"),
+        ],
+    ),
+]
+
+
+@dataclass
+class SeededDB:
+    """The open context plus what the seed put in it."""
+
+    ctx: AppContext
+    backend: str
+    prospect_ids: dict[str, list[int]] = field(default_factory=dict)
+    provider_ids: list[int] = field(default_factory=list)
+    inactive_provider_id: int = 0
+    evil_provider_id: int = 0
+
+
+def _reset_postgis(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
+def _components(score: float) -> list[dict]:
+    fit = round(score * 0.6, 2)
+    prox = round(score - fit, 2)
+    return [
+        {"name": "specialty_fit", "value": fit / 60, "weight": 0.6, "points": fit,
+         "reason": "refers to this service line often"},
+        {"name": "proximity", "value": prox / 40, "weight": 0.4, "points": prox,
+         "reason": "short drive"},
+    ]  # fmt: skip
+
+
+def _located(lat: float, lon: float) -> dict:
+    return {
+        "lat": lat,
+        "lon": lon,
+        **{f"h3_r{r}": int(latlng_to_cells(lat, lon, r)[0]) for r in (7, 8, 9)},
+    }
+
+
+def seed(ctx: AppContext, backend: str) -> SeededDB:
+    """Insert 2 sites, 16 providers, catchments with cells and 15 prospects through the ORM."""
+    db = SeededDB(ctx=ctx, backend=backend)
+    with ctx.sessions.begin() as s:
+        sites = {}
+        for code, (lat, lon) in SITES.items():
+            site = ClinicSite(
+                site_code=code,
+                name=f"Clinic {code}",
+                service_line="MRI",
+                city="Aguascalientes",
+                **_located(lat, lon),
+            )
+            s.add(site)
+            sites[code] = site
+        s.flush()
+
+        # Catchments: AGS-N drive_time 5 and 10 and radius 2; AGS-S drive_time 10.
+        for code, method, param, k in (
+            ("AGS-N", "drive_time", 5.0, 1),
+            ("AGS-N", "drive_time", 10.0, 2),
+            ("AGS-N", "radius", 2.0, 2),
+            ("AGS-S", "drive_time", 10.0, 1),
+        ):
+            centre = int(latlng_to_cells(*SITES[code], 8)[0])
+            cells = grid_disk(centre, k)
+            catchment = Catchment(
+                site_id=sites[code].id,
+                method=method,
+                parameter=param,
+                resolution=8,
+                cell_count=len(cells),
+            )
+            s.add(catchment)
+            s.flush()
+            s.add_all(CatchmentCell(catchment_id=catchment.id, h3=int(c),
+                                    drive_minutes=float(i % 9) if method == "drive_time" else None,
+                                    distance_km=0.5 * i) for i, c in enumerate(cells))  # fmt: skip
+
+        # Providers at the centres of cells around AGS-N (so cells have white space).
+        ring = grid_disk(int(latlng_to_cells(*SITES["AGS-N"], 8)[0]), 2)
+        lats, lons = cell_to_latlng(ring)
+        providers = []
+        for i in range(16):
+            name = (
+                EVIL_NAME if i == 3 else f"DOCTOR {chr(65 + i)} {'SMITH' if i % 2 else 'JONES'} MD"
+            )
+            prov = Provider(
+                cluster_key=f"k{i:03d}", npi=f"{1000000000 + i:010d}", entity_type="individual",
+                display_name=name, last_name="SMITH" if i % 2 else "JONES",
+                taxonomy_code="207Q00000X" if i % 3 else "207R00000X",
+                classification="Family Medicine" if i % 3 else "Internal Medicine",
+                address_1=f"{100 + i} Calle Madero", city="Aguascalientes", postal_code="20000",
+                is_active=i != 15, geocode_precision="street",
+                **_located(float(lats[i % len(ring)]), float(lons[i % len(ring)])),
+            )  # fmt: skip
+            s.add(prov)
+            providers.append(prov)
+        s.flush()
+        db.provider_ids = [p.id for p in providers]
+        db.inactive_provider_id = providers[15].id
+        db.evil_provider_id = providers[3].id
+        s.add(ReferrerStat(provider_id=providers[0].id, as_of=date(2024, 6, 30), referrals_window=9,
+                           referrals_total=20, referring=True, tier="B"))  # fmt: skip
+        batch = LoadBatch(source="nppes", file_name="npidata.csv", file_hash="0" * 64)
+        s.add(batch)
+        s.flush()
+        s.add(SourceRecord(source="nppes", source_key=providers[0].npi, batch_id=batch.id,
+                           file_name="npidata.csv", line=2, record_hash="1" * 64,
+                           npi=providers[0].npi, data={"npi": providers[0].npi},
+                           provider_id=providers[0].id))  # fmt: skip
+
+        # Prospects: AGS-N gets providers 0..11 (scores with ties), AGS-S gets 12..14,
+        # and the inactive provider 15 (never listed).
+        plan = [
+            ("AGS-N", i, [90, 80, 80, 75, 70, 70, 70, 55, 40, 30, 20, 10][i]) for i in range(12)
+        ]
+        plan += [("AGS-S", 12, 66), ("AGS-S", 13, 44), ("AGS-S", 14, 22), ("AGS-S", 15, 99)]
+        for code, i, score in plan:
+            prov = providers[i]
+            p = Prospect(
+                site_id=sites[code].id, provider_id=prov.id, profile="mri-default",
+                score=float(score), segment="white space" if i % 4 else "competitor loyal",
+                taxonomy_code=prov.taxonomy_code, classification=prov.classification,
+                drive_minutes=None if i == 9 else float(3 + i), distance_km=1.0 + i / 2,
+                components=_components(float(score)),
+            )  # fmt: skip
+            s.add(p)
+            s.flush()
+            if prov.is_active:
+                db.prospect_ids.setdefault(code, []).append(p.id)
+    return db
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def api_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SeededDB]:
+    """A migrated, seeded database (SQLite file, or PostGIS when configured)."""
+    tmp = tmp_path_factory.mktemp("api")
+    if request.param == "postgis":
+        assert POSTGIS_URL is not None
+        _reset_postgis(POSTGIS_URL)
+        url = POSTGIS_URL
+    else:
+        url = f"sqlite:///{tmp}/t.sqlite"
+    settings = Settings(database_url=url, admin_api_key=ADMIN_KEY, viewer_api_key=VIEWER_KEY,
+                        osm_file=OSM_FILE, cache_dir=tmp / "cache")  # fmt: skip
+    ctx = open_context(settings)
+    try:
+        yield seed(ctx, request.param)
+    finally:
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def client(api_db: SeededDB) -> Iterator[TestClient]:
+    """An HTTP client over an app serving the seeded database."""
+    with TestClient(create_app(context=api_db.ctx)) as c:
+        yield c

@@ -1,0 +1,165 @@
+"""Authentication and roles over HTTP, and the guard on every route."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from api.deps import RoleRequirement, require_role, role_for_key
+from core.settings import Settings
+from tests.api.conftest import ADMIN, ADMIN_KEY, VIEWER, VIEWER_KEY
+
+PUBLIC_PATHS = {"/health", "/v1/health", "/docs", "/", "/openapi.json"}
+
+# (method, path, json body) of every protected route, with valid-looking arguments.
+V1_ROUTES = [
+    ("GET", "/v1/providers", None),
+    ("GET", "/v1/providers/1", None),
+    ("GET", "/v1/sites", None),
+    ("POST", "/v1/sites", {"site_code": "NEW-1", "name": "n", "service_line": "MRI", "lat": 21.87, "lon": -102.27}),
+    ("PATCH", "/v1/sites/AGS-N", {"name": "renamed"}),
+    ("GET", "/v1/sites/AGS-N/catchments", None),
+    ("GET", "/v1/catchments", None),
+    ("GET", "/v1/prospects", None),
+    ("GET", "/v1/prospects/export.csv", None),
+    ("GET", "/map", None),
+]  # fmt: skip
+ADMIN_ROUTES = [r for r in V1_ROUTES if r[0] in ("POST", "PATCH")]
+
+
+def _api_routes(app) -> list:
+    """Every API route with its effective (router-merged) dependencies.
+
+    FastAPI >= 0.16x keeps included routers as lazy branches of ``app.routes``;
+    ``iter_route_contexts`` flattens them (older versions already flatten).
+    """
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - older FastAPI
+        return [r for r in app.routes if isinstance(r, APIRoute)]
+    return [rc for rc in iter_route_contexts(app.routes) if isinstance(rc.original_route, APIRoute)]
+
+
+def _roles(dependant) -> set[str]:
+    found = set()
+    for dep in dependant.dependencies:
+        if isinstance(dep.call, RoleRequirement):
+            found.add(dep.call.role)
+        found |= _roles(dep)
+    return found
+
+
+def test_every_route_but_health_and_docs_declares_a_role(client: TestClient) -> None:
+    routes = _api_routes(client.app)
+    guarded = {r.path: _roles(r.dependant) for r in routes if r.path not in PUBLIC_PATHS}
+    assert {path for _, path, _ in V1_ROUTES} - {
+        "/v1/providers/1",
+        "/v1/sites/AGS-N",
+        "/v1/sites/AGS-N/catchments",
+    } <= set(guarded)
+    unguarded = sorted(path for path, roles in guarded.items() if not roles)
+    assert unguarded == []
+    # and the public ones really are public
+    for r in routes:
+        if r.path in PUBLIC_PATHS:
+            assert _roles(r.dependant) == set(), r.path
+
+
+def test_write_routes_need_admin(client: TestClient) -> None:
+    routes = {(m, r.path): _roles(r.dependant) for r in _api_routes(client.app) for m in r.methods}
+    assert "admin" in routes[("POST", "/v1/sites")]
+    assert "admin" in routes[("PATCH", "/v1/sites/{site_code}")]
+    assert "admin" not in routes[("GET", "/v1/sites")]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), V1_ROUTES)
+def test_no_key_is_401_problem(
+    client: TestClient, method: str, path: str, body: dict | None
+) -> None:
+    r = client.request(method, path, json=body)
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert r.json()["status"] == 401
+    assert r.json()["instance"] == path
+
+
+@pytest.mark.parametrize(("method", "path", "body"), V1_ROUTES)
+def test_wrong_key_is_401(client: TestClient, method: str, path: str, body: dict | None) -> None:
+    r = client.request(method, path, json=body, headers={"X-API-Key": VIEWER_KEY + "x"})
+    assert r.status_code == 401
+    assert r.json()["detail"] == "invalid API key"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES)
+def test_viewer_key_on_admin_route_is_403(
+    client: TestClient, method: str, path: str, body: dict
+) -> None:
+    r = client.request(method, path, json=body, headers=VIEWER)
+    assert r.status_code == 403
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "admin" in r.json()["detail"]
+
+
+def test_health_needs_no_key(client: TestClient) -> None:
+    for path in ("/health", "/v1/health"):
+        r = client.get(path)
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "ok"
+
+
+def test_bearer_and_admin_keys_are_accepted_for_viewer_routes(client: TestClient) -> None:
+    assert (
+        client.get("/v1/sites", headers={"Authorization": f"Bearer {VIEWER_KEY}"}).status_code
+        == 200
+    )
+    assert (
+        client.get("/v1/sites", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200
+    )
+    assert client.get("/v1/sites", headers=ADMIN).status_code == 200
+    assert (
+        client.get("/v1/sites", headers={"Authorization": f"Basic {VIEWER_KEY}"}).status_code == 401
+    )
+
+
+def test_query_key_only_on_the_map_page(client: TestClient) -> None:
+    assert client.get(f"/v1/sites?api_key={VIEWER_KEY}").status_code == 401
+    assert client.get(f"/v1/prospects?api_key={ADMIN_KEY}").status_code == 401
+    assert client.get("/map?api_key=nope").status_code == 401
+    # the map itself is exercised in test_routers_map_page.py; here only the key path
+    routes = {r.path: r for r in _api_routes(client.app)}
+    [req] = [
+        d.call for d in routes["/map"].dependant.dependencies if isinstance(d.call, RoleRequirement)
+    ]
+    assert req.allow_query and req.role == "viewer"
+
+
+def test_require_role_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="unknown role"):
+        require_role("superuser")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        require_role(1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        require_role("viewer", allow_query="yes")  # type: ignore[arg-type]
+
+
+_SETTINGS = Settings(admin_api_key="adm-key", viewer_api_key="view-key")
+
+
+@hsettings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=20))
+def test_role_for_key_only_matches_exact_keys(key: str) -> None:
+    expected = {"adm-key": "admin", "view-key": "viewer"}.get(key)
+    assert role_for_key(_SETTINGS, key) == expected
+
+
+def test_role_for_key_exact() -> None:
+    assert role_for_key(_SETTINGS, "adm-key") == "admin"
+    assert role_for_key(_SETTINGS, "view-key") == "viewer"
+    assert role_for_key(_SETTINGS, "view-key ") is None
+    with pytest.raises(TypeError):
+        role_for_key(_SETTINGS, b"adm-key")  # type: ignore[arg-type]

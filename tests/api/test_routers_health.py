@@ -1,0 +1,46 @@
+"""Health endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import SeededDB
+
+
+def test_health_reports_database_revision_and_counts(client: TestClient, api_db: SeededDB) -> None:
+    for path in ("/health", "/v1/health"):
+        body = client.get(path).json()
+        assert body["status"] == "ok"
+        assert body["database"] == ("sqlite" if api_db.backend == "sqlite" else "postgresql")
+        assert body["schema_revision"] == "0001"
+        assert body["providers"] == 16
+        assert body["sites"] >= 2
+        assert body["as_of"] == "2024-06-30"
+
+
+def test_health_is_503_when_the_database_is_gone(client: TestClient, tmp_path: Path) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    from api.deps import get_session
+    from data.db import make_engine
+
+    # a directory is not a database file: every query fails
+    broken = make_engine(f"sqlite:///{tmp_path}")
+
+    def _broken_session():
+        s = sessionmaker(broken)()
+        try:
+            yield s
+        finally:
+            s.close()
+
+    client.app.dependency_overrides[get_session] = _broken_session
+    try:
+        r = client.get("/health")
+    finally:
+        client.app.dependency_overrides.clear()
+    assert r.status_code == 503
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "unreachable" in r.json()["detail"]

@@ -1,0 +1,115 @@
+"""Prospect list (filters, sort, cursor pagination) and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import EVIL_NAME, VIEWER, SeededDB
+
+
+def _walk(client: TestClient, query: str, limit: int) -> tuple[list[dict], set[int]]:
+    items, totals, cursor, pages = [], set(), None, 0
+    while True:
+        url = f"/v1/prospects?{query}&limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        r = client.get(url, headers=VIEWER)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert len(page["items"]) <= limit
+        items += page["items"]
+        totals.add(page["total"])
+        cursor = page["next_cursor"]
+        pages += 1
+        assert pages < 50
+        if cursor is None:
+            return items, totals
+
+
+@pytest.mark.parametrize(
+    "sort", ["-score", "score", "drive_minutes", "-drive_minutes", "distance_km", "name"]
+)
+@pytest.mark.parametrize("limit", [1, 2, 5])
+def test_cursor_walks_every_row_once_in_a_stable_order(
+    client: TestClient, api_db: SeededDB, sort: str, limit: int
+) -> None:
+    items, totals = _walk(client, f"site=AGS-N&sort={sort}", limit)
+    keys = [(i["site_code"], i["provider_id"]) for i in items]
+    assert len(keys) == len(set(keys)) == len(api_db.prospect_ids["AGS-N"]) == 12
+    assert totals == {12}
+    # the same order as one big page
+    one = client.get(f"/v1/prospects?site=AGS-N&sort={sort}&limit=500", headers=VIEWER).json()
+    assert [(i["site_code"], i["provider_id"]) for i in one["items"]] == keys
+    if sort == "-score":
+        scores = [i["score"] for i in items]
+        assert scores == sorted(scores, reverse=True)
+    if sort == "name":
+        names = [i["display_name"] for i in items]
+        assert names == sorted(names)
+
+
+def test_all_sites_and_inactive_providers_left_out(client: TestClient, api_db: SeededDB) -> None:
+    items, totals = _walk(client, "sort=-score", 4)
+    assert totals == {15}
+    assert api_db.inactive_provider_id not in {i["provider_id"] for i in items}
+    assert {i["site_code"] for i in items} == {"AGS-N", "AGS-S"}
+
+
+def test_each_prospect_carries_its_score_breakdown(client: TestClient) -> None:
+    page = client.get("/v1/prospects?site=AGS-S", headers=VIEWER).json()
+    assert [i["score"] for i in page["items"]] == [66.0, 44.0, 22.0]
+    for item in page["items"]:
+        names = [c["name"] for c in item["components"]]
+        assert names == ["specialty_fit", "proximity"]
+        assert sum(c["points"] for c in item["components"]) == pytest.approx(item["score"])
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("site=AGS-N&min_score=70", 7),
+        ("site=AGS-N&min_score=70.5", 4),
+        ("site=AGS-N&segment=competitor%20loyal", 3),
+        ("specialty=207R00000X", 5),
+        ("specialty=Internal%20Medicine", 5),
+        ("site=AGS-N&max_drive_minutes=6", 4),
+        ("site=AGS-S&min_score=0", 3),
+        ("specialty=%20%20", 15),
+    ],
+)
+def test_filters(client: TestClient, query: str, expected: int) -> None:
+    page = client.get(f"/v1/prospects?{query}&limit=500", headers=VIEWER).json()
+    assert page["total"] == len(page["items"]) == expected
+
+
+def test_unknown_site_is_404_problem(client: TestClient) -> None:
+    for path in ("/v1/prospects?site=NOPE", "/v1/prospects/export.csv?site=NOPE"):
+        r = client.get(path, headers=VIEWER)
+        assert r.status_code == 404
+        assert r.headers["content-type"] == "application/problem+json"
+        assert "NOPE" in r.json()["detail"]
+
+
+def test_csv_export_parses_and_neutralises_formulas(client: TestClient, api_db: SeededDB) -> None:
+    r = client.get("/v1/prospects/export.csv?site=AGS-N&sort=name", headers=VIEWER)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    disposition = r.headers["content-disposition"]
+    assert disposition.startswith("attachment;") and "prospects-AGS-N-" in disposition
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert len(rows) == 12
+    assert {int(row["provider_id"]) for row in rows} == set(api_db.provider_ids[:12])
+    evil = [row for row in rows if int(row["provider_id"]) == api_db.evil_provider_id]
+    assert [row["display_name"] for row in evil] == ["'" + EVIL_NAME]
+    assert all(not row["display_name"].startswith("=") for row in rows)
+    assert "specialty_fit" in rows[0]["score_breakdown"]
+
+
+def test_csv_export_applies_filters(client: TestClient) -> None:
+    r = client.get("/v1/prospects/export.csv?min_score=60", headers=VIEWER)
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert sorted(float(row["score"]) for row in rows) == [66, 70, 70, 70, 75, 80, 80, 90]
+    r = client.get("/v1/prospects/export.csv?min_score=101", headers=VIEWER)
+    assert r.status_code == 422

@@ -1,0 +1,16 @@
+"""Real OSM graphs for territory tests, loaded once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geo.roads import load_drive_graph
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "osm"
+
+
+@pytest.fixture(scope="session")
+def aguascalientes():
+    return load_drive_graph(DATA / "aguascalientes.osm.bz2")
