@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from api.main import create_app
 from core.settings import Settings
@@ -31,6 +30,7 @@ from data.models import (
 )
 from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
 from service.context import AppContext, open_context
+from tests.conftest import database_url
 
 REPO = Path(__file__).resolve().parents[2]
 OSM_FILE = REPO / "tests" / "data" / "osm" / "aguascalientes.osm.bz2"
@@ -70,16 +70,6 @@ class SeededDB:
     provider_ids: list[int] = field(default_factory=list)
     inactive_provider_id: int = 0
     evil_provider_id: int = 0
-
-
-def _reset_postgis(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        engine.dispose()
 
 
 def _components(score: float) -> list[dict]:
@@ -201,12 +191,7 @@ def api_db(
 ) -> Iterator[SeededDB]:
     """A migrated, seeded database (SQLite file, or PostGIS when configured)."""
     tmp = tmp_path_factory.mktemp("api")
-    if request.param == "postgis":
-        assert POSTGIS_URL is not None
-        _reset_postgis(POSTGIS_URL)
-        url = POSTGIS_URL
-    else:
-        url = f"sqlite:///{tmp}/t.sqlite"
+    url = database_url(request.param, tmp)  # per-xdist-worker PostGIS database
     settings = Settings(database_url=url, admin_api_key=ADMIN_KEY, viewer_api_key=VIEWER_KEY,
                         osm_file=OSM_FILE, cache_dir=tmp / "cache")  # fmt: skip
     ctx = open_context(settings)
