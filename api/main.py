@@ -24,6 +24,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
@@ -192,6 +193,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         # Usable without running the lifespan (e.g. a TestClient not used as a context manager).
         app.state.context = context
     install_problem_handlers(app)
+    # the map page embeds its data (several MB of GeoJSON for a metro): compress it
+    app.add_middleware(GZipMiddleware, minimum_size=4096)
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]
 
     app.include_router(health.router, include_in_schema=False)

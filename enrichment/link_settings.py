@@ -182,7 +182,7 @@ def default_comparisons() -> tuple[Comparison, ...]:
 def default_blocking_rules() -> tuple[BlockingRule, ...]:
     """Same ZIP5 + last initial; same phone; same last name + first initial; same org name."""
     return (
-        BlockingRule(name="zip_last_initial", keys=("postal_code", "last_initial")),
+        BlockingRule(name="zip_initials", keys=("postal_code", "last_initial", "first_initial")),
         BlockingRule(name="phone", keys=("phone",)),
         BlockingRule(name="last_name_first_initial", keys=("last_name", "first_initial")),
         BlockingRule(name="organization_name", keys=("organization_name",)),

@@ -150,15 +150,15 @@ def _features(frame: pd.DataFrame, classes: Mapping[str, str]) -> pd.DataFrame:
         )
         for c in codes
     ]
+    canon = [canonical_first_name(f) if f else None for f in first]
     return pd.DataFrame(
         {
             "npi": pd.Series([str(v) if v else None for v in _col(frame, "npi")], dtype=object),
             "entity_type": pd.Series(entity, dtype=object),
             "first_name": pd.Series(first, dtype=object),
-            "canon_first": pd.Series(
-                [canonical_first_name(f) if f else None for f in first], dtype=object
-            ),
-            "first_initial": pd.Series([f[0] if f else None for f in first], dtype=object),
+            "canon_first": pd.Series(canon, dtype=object),
+            # initial of the canonical first name, so "Bob" and "Robert" block together
+            "first_initial": pd.Series([f[0] if f else None for f in canon], dtype=object),
             "last_name": pd.Series(last, dtype=object),
             "last_initial": pd.Series([ln[0] if ln else None for ln in last], dtype=object),
             "organization_name": pd.Series(org, dtype=object),

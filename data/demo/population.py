@@ -168,7 +168,9 @@ def build_population(
     subpart = np.array([ORG_KINDS[k].subpart for k in kinds])
     n_hosp = max(1, int(subpart.sum()) // 4)
     hosp_of = rng.integers(0, n_hosp, size=n_org)
-    size_weight = rng.pareto(1.3, size=n_org) + 0.3
+    # heavy-tailed practice sizes, capped so no single practice holds more than a
+    # few dozen clinicians (a Pareto draw alone put >1,000 in one building)
+    size_weight = np.minimum(rng.pareto(1.3, size=n_org) + 0.3, 6.0)
     size_weight[subpart] *= 3.0
 
     # --- individuals

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench`` (or ``./dev bench``); never run as unit tests."""

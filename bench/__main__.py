@@ -1,0 +1,102 @@
+"""Per-stage throughput and peak memory of the whole pipeline at a chosen size.
+
+    python -m bench --providers 100000
+
+Generates a synthetic Columbus registry of that size (same generator as the
+demo), loads it into a fresh embedded database, runs every stage and prints,
+for each, wall time, rows per second and the process's peak resident memory.
+Baselines measured in the same run, on the same file and graph:
+
+* ingest NPPES vs ``pandas.read_csv(dtype=str)`` of the file (parsing alone);
+* catchments vs ``osmnx``-style ``networkx.ego_graph`` on the same road graph
+  for the same sites and cutoff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--providers", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+
+    import networkx as nx
+    import pandas as pd
+
+    from core.settings import load_settings
+    from data.demo import generate_demo
+    from service.catchments import build_catchments
+    from service.context import open_context
+    from service.ingest import ingest_nucc, ingest_records, ingest_referral_events
+    from service.locate import geocode_providers
+    from service.referrals import compute_referrer_stats
+    from service.resolve import resolve_providers
+    from service.scoring import score_sites
+    from service.sites import load_sites
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="prm-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    base = load_settings()
+    settings = base.model_copy(update={"database_url": f"sqlite:///{work / 'bench.sqlite'}"})
+    ctx = open_context(settings)
+    rows: list[tuple[str, float, int, str]] = []
+
+    def stage(name: str, n: int, fn, note: str = ""):  # noqa: ANN001, ANN202
+        t = time.perf_counter()
+        out = fn()
+        dt = time.perf_counter() - t
+        rows.append((name, dt, n, note))
+        print(f"  {name:<28} {dt:8.2f} s  {n / dt if dt else 0:>12,.0f} rows/s  peak {peak_mb():8.0f} MB  {note}")
+        return out
+
+    print(f"prm bench: {args.providers:,} providers, workdir {work}")
+    graph = stage("load road graph", 1, lambda: ctx.graph)
+    stage("street index", 1, lambda: ctx.street_index)
+    manifest = stage("generate synthetic files", args.providers, lambda: generate_demo(
+        work / "files", providers=args.providers, seed=args.seed, graph=graph, street_index=ctx.street_index))
+    files = {k: work / "files" / v for k, v in manifest.files.items()}
+    n_rows = manifest.rows["nppes"]
+    base_t = time.perf_counter()
+    pd.read_csv(files["nppes"], dtype=str, keep_default_na=False)
+    baseline = time.perf_counter() - base_t
+    stage("ingest NUCC", 868, lambda: ingest_nucc(ctx, settings.nucc_file))
+    stage("ingest NPPES", n_rows, lambda: ingest_records(ctx, files["nppes"], source="nppes"),
+          f"baseline pandas.read_csv {baseline:.2f} s")
+    ratio = rows[-1][1] / baseline
+    print(f"  {'':<28} ingest / read_csv = {ratio:.1f}x")
+    stage("ingest referrer list", manifest.rows["referrers"],
+          lambda: ingest_records(ctx, files["referrers"], source="referrer_list"))
+    stage("ingest sites", manifest.rows["sites"], lambda: load_sites(ctx, files["sites"]))
+    stage("ingest referral events", manifest.rows["referrals"],
+          lambda: ingest_referral_events(ctx, files["referrals"]))
+    stage("link (dedupe + golden)", n_rows, lambda: resolve_providers(ctx))
+    stage("geocode + H3", n_rows, lambda: geocode_providers(ctx))
+    sites = pd.read_csv(files["sites"])
+    t = time.perf_counter()
+    from geo.roads import snap_to_graph
+
+    nodes = snap_to_graph(graph, sites["lat"].to_numpy(), sites["lon"].to_numpy())["node"]
+    for node in nodes:
+        nx.ego_graph(graph, node, radius=max(settings.drive_minutes) * 60, distance="travel_time")
+    ego = time.perf_counter() - t
+    stage("catchments", len(sites), lambda: build_catchments(ctx), f"baseline nx.ego_graph {ego:.2f} s")
+    stage("tiers", manifest.rows["referrals"], lambda: compute_referrer_stats(ctx))
+    stage("score", n_rows, lambda: score_sites(ctx))
+    total = sum(r[1] for r in rows)
+    print(f"  {'total':<28} {total:8.2f} s  peak {peak_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
