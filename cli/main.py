@@ -219,11 +219,10 @@ def demo(
     viewer = base.viewer_api_key.get_secret_value()
     if admin.startswith("dev-"):
         admin, viewer = f"demo-admin-{secrets.token_urlsafe(12)}", f"demo-viewer-{secrets.token_urlsafe(12)}"
-    settings = base.model_copy(update={
-        "database_url": f"sqlite:///{db_file}", "as_of": base.as_of or date(2026, 11, 1),
-        "admin_api_key": admin, "viewer_api_key": viewer,
+    settings = Settings(**{
+        **base.model_dump(), "database_url": f"sqlite:///{db_file}",
+        "as_of": base.as_of or date(2026, 11, 1), "admin_api_key": admin, "viewer_api_key": viewer,
     })
-    settings = Settings(**{**settings.model_dump(), "admin_api_key": admin, "viewer_api_key": viewer})
     ctx = _run(_context, settings)
     err.print(f"building the demo in {demo_dir} (first run parses the OSM extract; later runs use the cache)")
     with rich_progress() as progress:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import Problem
+from core.identifiers import luhn_npi_valid
 from core.progress import ProgressSink, null_progress
 from enrichment.csvio import iter_csv_rows
 from enrichment.normalize import normalize_phone, normalize_postal_code
@@ -27,7 +28,6 @@ from enrichment.nppes_layout import TAXONOMY_SLOTS, detect_layout
 from enrichment.records import ReadResult, clean_text, combine_results, record_hash, records_frame
 
 #: ISO card-issuer prefix the NPI check digit is computed with (ISO 7812, health = 80840).
-NPI_PREFIX = "80840"
 
 _DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _DATE_FIELDS = {
@@ -53,54 +53,6 @@ _POSTAL = "Provider Business Practice Location Address Postal Code"
 _PHONE = "Provider Business Practice Location Address Telephone Number"
 _GENDER_COLUMNS = ("Provider Sex Code", "Provider Gender Code")
 _ENTITY_TYPES = {"1": "individual", "2": "organization"}
-
-
-def _luhn_sum(digits: str) -> int:
-    total = 0
-    # double every second digit counting from the right of the full number
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total
-
-
-def npi_check_digit(first9: str) -> str:
-    """The Luhn check digit of an NPI, computed over ``"80840" + first9``.
-
-    Parameters
-    ----------
-    first9
-        The first nine digits of the NPI.
-
-    Returns
-    -------
-    str
-        One digit.
-
-    Examples
-    --------
-    >>> npi_check_digit("123456789")
-    '3'
-    """
-    if not isinstance(first9, str):
-        raise TypeError(f"first9 must be str, not {type(first9).__name__}")
-    if len(first9) != 9 or not first9.isascii() or not first9.isdigit():
-        raise ValueError(f"first9 must be exactly nine digits, got {first9!r}")
-    total = _luhn_sum(NPI_PREFIX + first9 + "0")
-    return str((10 - total % 10) % 10)
-
-
-def luhn_npi_valid(npi: str) -> bool:
-    """Whether ``npi`` is ten digits with a valid check digit (80840 prefix)."""
-    if not isinstance(npi, str):
-        raise TypeError(f"npi must be str, not {type(npi).__name__}")
-    if len(npi) != 10 or not npi.isascii() or not npi.isdigit():
-        return False
-    return _luhn_sum(NPI_PREFIX + npi) % 10 == 0
 
 
 def parse_nppes_date(value: str | None) -> date | None:

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from core.errors import InputError, Problem, SchemaError
+from core.identifiers import luhn_npi_valid
 from enrichment.csvio import iter_csv_rows
 from enrichment.normalize import (
     normalize_address,
@@ -33,7 +34,6 @@ from enrichment.normalize import (
     normalize_state,
     split_full_name,
 )
-from enrichment.nppes import luhn_npi_valid
 from enrichment.records import ReadResult, clean_text, record_hash, records_frame
 
 #: Standard field -> accepted header spellings (already squashed: lower case, letters/digits only).

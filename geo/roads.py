@@ -46,6 +46,7 @@ import pandas as pd
 import shapely
 
 from core.errors import GeoError, Problem, RoadNetworkError
+from core.files import file_sha256
 from core.progress import ProgressSink, null_progress
 from geo.distance import as_float_array, validate_coordinates
 
@@ -142,14 +143,6 @@ def _cache_key(digest: str, speeds: Mapping[str, float], include_service: bool) 
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def load_drive_graph(
     osm_path: Path,
     *,
@@ -206,7 +199,7 @@ def load_drive_graph(
             problems=[Problem("no such file", file=str(osm_path), field="osm_file")],
         )
     try:
-        digest = _sha256(osm_path)
+        digest = file_sha256(osm_path)
     except OSError as exc:
         raise RoadNetworkError(
             "road network file unreadable",

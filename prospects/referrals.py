@@ -38,12 +38,12 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import EncodingError, Problem, RejectLimitError, SchemaError
+from core.identifiers import luhn_npi_valid
 
 __all__ = [
     "COLUMN_SYNONYMS",
     "OUTPUT_COLUMNS",
     "ReferralRead",
-    "npi_check_digit_ok",
     "parse_referral_date",
     "read_referral_events",
 ]
@@ -120,25 +120,6 @@ class ReferralRead:
 
 def _normalise_header(name: str) -> str:
     return re.sub(r"[\s\-./]+", "_", name.strip().lower()).strip("_")
-
-
-def npi_check_digit_ok(npi: str) -> bool:
-    """Whether a 10-digit NPI carries a valid check digit.
-
-    The NPI check digit is the Luhn digit computed over the constant prefix
-    ``80840`` followed by the first nine digits (CMS NPI standard).
-    """
-    if not _NPI.match(npi):
-        return False
-    digits = [int(c) for c in "80840" + npi[:9]]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10 == int(npi[9])
 
 
 def parse_referral_date(text: str) -> date:
@@ -264,7 +245,7 @@ def _check_row(
     npi = values.get("referrer_npi", "")
     if npi and not _NPI.match(npi):
         bad("referrer_npi", "an NPI has exactly 10 digits")
-    elif npi and not npi_check_digit_ok(npi):
+    elif npi and not luhn_npi_valid(npi):
         bad("referrer_npi", "NPI check digit is wrong")
     if not npi and not values.get("referrer_name", ""):
         bad("referrer_npi", "row names no referrer: give referrer_npi or referrer_name")

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import csv
-import hashlib
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import Problem, RejectLimitError, ServiceError
+from core.files import file_sha256
 from data.models import LoadBatch
 from service.context import AppContext
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from service.schemas import BatchReport
 
 
 def open_batch(ctx: AppContext, *, source: str, path: Path, file_hash: str) -> int:
@@ -72,3 +70,63 @@ def write_reject_file(directory: Path, file_name: str, batch_id: int, rejects: l
         for p in rejects:
             writer.writerow([p.file, p.line, p.field, p.value, p.message])
     return out
+
+
+@dataclass
+class BatchRun:
+    """A load in progress: what it has read, written and rejected so far."""
+
+    ctx: AppContext
+    id: int
+    source: str
+    path: Path
+    file_hash: str
+    started: float = field(default_factory=time.perf_counter)
+    rows_read: int = 0
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"inserted": 0, "updated": 0, "unchanged": 0}
+    )
+    rejects: list[Problem] = field(default_factory=list)
+
+    def add(self, counts: dict[str, int]) -> None:
+        for key, value in counts.items():
+            self.counts[key] += value
+
+    def finish(self, reject_dir: Path | None = None) -> BatchReport:
+        """Write the reject file and record the committed batch; returns its report."""
+        reject_file = write_reject_file(
+            reject_dir or self.ctx.settings.cache_dir.parent / "rejects",
+            self.path.name, self.id, self.rejects,
+        )
+        rejected = len({p.line for p in self.rejects})
+        report = BatchReport(
+            batch_id=self.id, source=self.source, file_name=self.path.name,
+            file_hash=self.file_hash, status="committed", rows_read=self.rows_read,
+            rejected=rejected, duration_s=round(time.perf_counter() - self.started, 3),
+            rejects=[p.to_dict() for p in self.rejects[:100]],
+            reject_file=str(reject_file) if reject_file else None, **self.counts,
+        )
+        close_batch(
+            self.ctx, self.id, status="committed",
+            counts={"rows_read": self.rows_read, "rejected": rejected, **self.counts},
+            report=json.loads(report.model_dump_json(exclude={"rejects"})),
+        )
+        return report
+
+
+@contextmanager
+def run_batch(ctx: AppContext, *, source: str, path: Path) -> Iterator[BatchRun]:
+    """Open a batch for ``path``; any error inside marks it failed and propagates.
+
+    The data transaction belongs inside the block, so a failure rolls it back
+    before the batch is marked failed; call :meth:`BatchRun.finish` after it.
+    """
+    path = Path(path)
+    digest = file_sha256(path)
+    run = BatchRun(ctx=ctx, id=open_batch(ctx, source=source, path=path, file_hash=digest),
+                   source=source, path=path, file_hash=digest)
+    try:
+        yield run
+    except BaseException as exc:
+        fail_batch(ctx, run.id, exc if isinstance(exc, Exception) else RuntimeError("interrupted"))
+        raise

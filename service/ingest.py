@@ -14,8 +14,6 @@ protection.
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
@@ -28,14 +26,7 @@ from sqlalchemy.orm import Session
 from core.errors import Problem
 from core.progress import ProgressSink, null_progress
 from data.models import ReferralEvent, SourceRecord, Taxonomy
-from service.batches import (
-    check_reject_rate,
-    close_batch,
-    fail_batch,
-    file_sha256,
-    open_batch,
-    write_reject_file,
-)
+from service.batches import check_reject_rate, run_batch
 from service.context import AppContext
 from service.schemas import BatchReport
 
@@ -136,53 +127,23 @@ def ingest_records(
         The batch is refused whole; stored data are unchanged.
     """
     path = Path(path)
-    started = time.perf_counter()
-    digest = file_sha256(path)
-    batch_id = open_batch(ctx, source=source, path=path, file_hash=digest)
-    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-    rejects: list[Problem] = []
-    rows_read = 0
-    try:
+    with run_batch(ctx, source=source, path=path) as batch:
         with ctx.sessions.begin() as session:
             seen: set[str] = set()
             for result in _results(path, source, ctx.settings.chunk_rows):
-                rows_read += result.rows_read
-                rejects.extend(result.rejects)
-                got = _upsert_source_records(
-                    session, result.records, source=source, batch_id=batch_id,
-                    file_name=path.name, seen=seen, rejects=rejects,
-                )
-                for k, v in got.items():
-                    counts[k] += v
-                progress(f"ingest {path.name}", rows_read, None)
-            check_reject_rate(path.name, rows_read, rejects, ctx.settings.max_reject_rate)
-    except BaseException as exc:
-        fail_batch(ctx, batch_id, exc if isinstance(exc, Exception) else RuntimeError("interrupted"))
-        raise
-    return _finish(ctx, batch_id, source, path, digest, rows_read, counts, rejects, started, reject_dir)
+                batch.rows_read += result.rows_read
+                batch.rejects.extend(result.rejects)
+                batch.add(_upsert_source_records(
+                    session, result.records, source=source, batch_id=batch.id,
+                    file_name=path.name, seen=seen, rejects=batch.rejects,
+                ))
+                progress(f"ingest {path.name}", batch.rows_read, None)
+            check_reject_rate(path.name, batch.rows_read, batch.rejects, ctx.settings.max_reject_rate)
+    return batch.finish(reject_dir)
 
 
-def _finish(
-    ctx: AppContext, batch_id: int, source: str, path: Path, digest: str, rows_read: int,
-    counts: dict[str, int], rejects: list[Problem], started: float, reject_dir: Path | None,
-) -> BatchReport:
-    reject_file = write_reject_file(
-        reject_dir or ctx.settings.cache_dir.parent / "rejects", path.name, batch_id, rejects
-    )
-    rejected = len({p.line for p in rejects})
-    duration = round(time.perf_counter() - started, 3)
-    report = BatchReport(
-        batch_id=batch_id, source=source, file_name=path.name, file_hash=digest,
-        status="committed", rows_read=rows_read, rejected=rejected, duration_s=duration,
-        rejects=[p.to_dict() for p in rejects[:100]],
-        reject_file=str(reject_file) if reject_file else None, **counts,
-    )
-    close_batch(
-        ctx, batch_id, status="committed",
-        counts={"rows_read": rows_read, "rejected": rejected, **counts},
-        report=json.loads(report.model_dump_json(exclude={"rejects"})),
-    )
-    return report
+REFERRAL_FIELDS = ("referral_date", "referrer_npi", "referrer_name", "service_line", "site_code",
+                   "patient_ref")
 
 
 def ingest_referral_events(
@@ -198,44 +159,42 @@ def ingest_referral_events(
     from prospects.referrals import read_referral_events
 
     path = Path(path)
-    started = time.perf_counter()
-    digest = file_sha256(path)
-    batch_id = open_batch(ctx, source="referral_events", path=path, file_hash=digest)
-    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-    try:
+    with run_batch(ctx, source="referral_events", path=path) as batch:
         read = read_referral_events(path)
+        batch.rows_read, batch.rejects = read.rows_read, list(read.rejects)
         check_reject_rate(path.name, read.rows_read, read.rejects, ctx.settings.max_reject_rate)
-        fields = ("referral_date", "referrer_npi", "referrer_name", "service_line", "site_code", "patient_ref")
         with ctx.sessions.begin() as session:
-            rows = read.events.to_dict("records")
-            existing: dict[str, ReferralEvent] = {}
-            for part in _chunks([str(r["external_id"]) for r in rows], _KEY_CHUNK):
-                for ev in session.scalars(select(ReferralEvent).where(ReferralEvent.external_id.in_(part))):
-                    existing[ev.external_id] = ev
-            inserts = []
-            for row in rows:
-                values = {f: _jsonable(row.get(f)) for f in fields}
-                values["referral_date"] = row["referral_date"]
-                ev = existing.get(str(row["external_id"]))
-                if ev is None:
-                    inserts.append({"external_id": str(row["external_id"]), "batch_id": batch_id,
-                                    "line": int(row["line"]), **values})
-                elif any(getattr(ev, f) != v for f, v in values.items()):
-                    for f, v in values.items():
-                        setattr(ev, f, v)
-                    ev.provider_id = None  # re-linked by the referrals stage
-                    counts["updated"] += 1
-                else:
-                    counts["unchanged"] += 1
-            if inserts:
-                session.execute(ReferralEvent.__table__.insert(), inserts)
-            counts["inserted"] = len(inserts)
-            progress(f"ingest {path.name}", read.rows_read, read.rows_read)
-    except BaseException as exc:
-        fail_batch(ctx, batch_id, exc if isinstance(exc, Exception) else RuntimeError("interrupted"))
-        raise
-    return _finish(ctx, batch_id, "referral_events", path, digest, read.rows_read, counts,
-                   read.rejects, started, reject_dir)
+            batch.add(_upsert_events(session, read.events, batch_id=batch.id))
+        progress(f"ingest {path.name}", read.rows_read, read.rows_read)
+    return batch.finish(reject_dir)
+
+
+def _upsert_events(session: Session, events: pd.DataFrame, *, batch_id: int) -> dict[str, int]:
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    rows = events.to_dict("records")
+    existing: dict[str, ReferralEvent] = {}
+    for part in _chunks([str(r["external_id"]) for r in rows], _KEY_CHUNK):
+        for ev in session.scalars(select(ReferralEvent).where(ReferralEvent.external_id.in_(part))):
+            existing[ev.external_id] = ev
+    inserts = []
+    for row in rows:
+        values = {f: _jsonable(row.get(f)) for f in REFERRAL_FIELDS}
+        values["referral_date"] = row["referral_date"]
+        ev = existing.get(str(row["external_id"]))
+        if ev is None:
+            inserts.append({"external_id": str(row["external_id"]), "batch_id": batch_id,
+                            "line": int(row["line"]), **values})
+        elif any(getattr(ev, f) != v for f, v in values.items()):
+            for f, v in values.items():
+                setattr(ev, f, v)
+            ev.provider_id = None  # re-linked by the referrals stage
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+    if inserts:
+        session.execute(ReferralEvent.__table__.insert(), inserts)
+    counts["inserted"] = len(inserts)
+    return counts
 
 
 def ingest_nucc(ctx: AppContext, path: Path) -> BatchReport:
@@ -243,14 +202,11 @@ def ingest_nucc(ctx: AppContext, path: Path) -> BatchReport:
     from enrichment.nucc import nucc_version, read_nucc
 
     path = Path(path)
-    started = time.perf_counter()
-    digest = file_sha256(path)
-    batch_id = open_batch(ctx, source="nucc", path=path, file_hash=digest)
-    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-    try:
+    cols = ("grouping", "classification", "specialization", "display_name", "section")
+    with run_batch(ctx, source="nucc", path=path) as batch:
         frame = read_nucc(path)
         version = nucc_version(path)
-        cols = ("grouping", "classification", "specialization", "display_name", "section")
+        batch.rows_read = len(frame)
         with ctx.sessions.begin() as session:
             have = {t.code: t for t in session.scalars(select(Taxonomy))}
             for row in frame.to_dict("records"):
@@ -258,14 +214,11 @@ def ingest_nucc(ctx: AppContext, path: Path) -> BatchReport:
                 tax = have.get(row["code"])
                 if tax is None:
                     session.add(Taxonomy(code=row["code"], **values))
-                    counts["inserted"] += 1
+                    batch.counts["inserted"] += 1
                 elif any(getattr(tax, k) != v for k, v in values.items()):
                     for k, v in values.items():
                         setattr(tax, k, v)
-                    counts["updated"] += 1
+                    batch.counts["updated"] += 1
                 else:
-                    counts["unchanged"] += 1
-    except BaseException as exc:
-        fail_batch(ctx, batch_id, exc if isinstance(exc, Exception) else RuntimeError("interrupted"))
-        raise
-    return _finish(ctx, batch_id, "nucc", path, digest, len(frame), counts, [], started, None)
+                    batch.counts["unchanged"] += 1
+    return batch.finish()

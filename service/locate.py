@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from core.errors import GeoError, Problem
 from core.progress import ProgressSink, null_progress
@@ -88,7 +88,7 @@ def geocode_providers(
             }
             row.update({k: (int(v[i]) if v[i] is not None else None) for k, v in cells.items()})
             rows.append(row)
-        session.execute(_update(Provider), rows)
+        session.execute(update(Provider), rows)
         progress("geocode", len(df), len(df))
         _place_organizations(session, res)
         counts = located["geocode_precision"].value_counts().to_dict()
@@ -99,16 +99,8 @@ def geocode_providers(
     )
 
 
-def _update(model):  # noqa: ANN001, ANN202
-    from sqlalchemy import update
-
-    return update(model)
-
-
 def _place_organizations(session, res: tuple[int, ...]) -> None:  # noqa: ANN001
     """Put each organisation at the mean position of its members."""
-    from sqlalchemy import func
-
     stmt = (
         select(Provider.organization_id, func.avg(Provider.lat), func.avg(Provider.lon))
         .where(Provider.organization_id.is_not(None), Provider.lat.is_not(None))
@@ -125,7 +117,7 @@ def _place_organizations(session, res: tuple[int, ...]) -> None:  # noqa: ANN001
         row = {"id": int(org_id), "lat": float(la), "lon": float(lo), "geom": shapely.Point(lo, la)}
         row.update({k: int(v[i]) for k, v in cells.items()})
         rows.append(row)
-    session.execute(_update(Organization), rows)
+    session.execute(update(Organization), rows)
 
 
 def place_site(site: ClinicSite, resolutions: tuple[int, ...]) -> None:

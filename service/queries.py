@@ -322,10 +322,12 @@ def white_space_by_cell(session: Session, catchment_ids: list[int]) -> pd.DataFr
 
 
 def catchments_geojson(session: Session, **filters: Any) -> dict:
-    """A GeoJSON FeatureCollection (RFC 7946) of catchment hexagons."""
+    """A GeoJSON FeatureCollection (RFC 7946) of catchment hexagons, JSON-safe
+    (plain Python numbers, missing values as null)."""
     frame = catchment_frame(session, **filters)
     frame = frame.assign(h3=frame["h3"].map(lambda c: format(int(c), "x")))
-    return frame.drop(columns=["catchment_id"], errors="ignore").__geo_interface__
+    frame = frame.drop(columns=["catchment_id"], errors="ignore")
+    return frame.to_geo_dict(na="null", drop_id=False)
 
 
 def sites_frame(session: Session) -> gpd.GeoDataFrame:

@@ -107,7 +107,7 @@ def resolve_providers(ctx: AppContext, *, progress: ProgressSink = null_progress
         golden["organization_id"] = golden["cluster_key"].map(membership).map(org_ids)
         progress("link", len(frame), len(frame))
         counts, ids = _write_providers(session, golden)
-        _write_links(session, frame, clusters, ckeys, ids, result.pairs)
+        _write_links(session, clusters, ckeys, ids, result.pairs)
         merges = int((result.pairs["decision"] == "merge").sum()) if len(result.pairs) else 0
         reviews = int((result.pairs["decision"] == "review").sum()) if len(result.pairs) else 0
     return StageReport(
@@ -182,31 +182,29 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
 
 
 def _write_links(
-    session: Session, frame: pd.DataFrame, clusters: pd.Series, ckeys: pd.Series,
-    ids: dict[str, int], pairs: pd.DataFrame,
+    session: Session, clusters: pd.Series, ckeys: pd.Series, ids: dict[str, int],
+    pairs: pd.DataFrame,
 ) -> None:
+    """Point each source record at its golden record, with its best merge's explanation.
+
+    Only records whose link or probability changed are written.
+    """
     best: dict[int, tuple[float, Any]] = {}
-    if len(pairs):
-        merged = pairs[pairs["decision"] == "merge"]
-        for left, right, prob, expl in zip(merged["left"], merged["right"], merged["match_probability"],
-                                           merged["explanation"], strict=True):
-            for rec in (left, right):
-                if rec not in best or prob > best[rec][0]:
-                    best[rec] = (float(prob), expl)
-    current = dict(session.execute(
-        select(SourceRecord.id, SourceRecord.provider_id)).all())
+    merged = pairs[pairs["decision"] == "merge"] if len(pairs) else pairs
+    for left, right, prob, expl in zip(merged.get("left", []), merged.get("right", []),
+                                       merged.get("match_probability", []),
+                                       merged.get("explanation", []), strict=True):
+        for rec in (left, right):
+            if rec not in best or prob > best[rec][0]:
+                best[rec] = (float(prob), expl)
+    current = {rec_id: (pid, prob) for rec_id, pid, prob in session.execute(
+        select(SourceRecord.id, SourceRecord.provider_id, SourceRecord.match_probability))}
     updates = []
     for rec_id, cluster in clusters.items():
         provider_id = ids[ckeys[cluster]]
         prob, expl = best.get(rec_id, (None, None))
-        if current.get(rec_id) != provider_id or rec_id in best:
+        if current.get(rec_id) != (provider_id, prob):
             updates.append({"id": int(rec_id), "provider_id": provider_id,
                             "match_probability": prob, "match_explanation": expl})
-    unchanged_ids = {u["id"] for u in updates if current.get(u["id"]) == u["provider_id"]}
-    if unchanged_ids:
-        stored = dict(session.execute(
-            select(SourceRecord.id, SourceRecord.match_probability).where(SourceRecord.id.in_(unchanged_ids))
-        ).all())
-        updates = [u for u in updates if u["id"] not in unchanged_ids or stored[u["id"]] != u["match_probability"]]
     if updates:
         session.execute(update(SourceRecord), updates)

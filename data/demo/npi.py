@@ -5,13 +5,16 @@ as ISO/IEC 7812 prescribes for health identifiers, over the card-issuer prefix
 ``80840`` followed by the nine digits.  The prefix contributes a constant 24 to
 the Luhn sum, so the check digit can be computed from the nine digits alone.
 
-This module is deliberately local to :mod:`data.demo`: the layering forbids
-``data`` from importing ``enrichment``, which owns the production validator.
+The scalar check lives in :mod:`core.identifiers`; this module adds the
+vectorised form used to draw many NPIs at once.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from core.identifiers import luhn_npi_valid
+from core.identifiers import npi_check_digit as core_check_digit
 
 __all__ = ["draw_npis", "is_valid_npi", "npi_check_digit"]
 
@@ -19,60 +22,13 @@ _PREFIX_SUM = 24  # Luhn contribution of the "80840" prefix
 
 
 def npi_check_digit(first9: str) -> int:
-    """Luhn check digit of an NPI, given its first nine digits.
-
-    Parameters
-    ----------
-    first9
-        The nine identifier digits, e.g. ``"123456789"``.
-
-    Returns
-    -------
-    int
-        The tenth digit, 0-9.  ``"123456789"`` gives 3 (NPI ``1234567893``).
-
-    Raises
-    ------
-    TypeError
-        If ``first9`` is not a string.
-    ValueError
-        If it is not exactly nine ASCII digits.
-    """
-    if not isinstance(first9, str):
-        raise TypeError(f"first9 must be a str, not {type(first9).__name__}")
-    if len(first9) != 9 or not first9.isascii() or not first9.isdigit():
-        raise ValueError(f"first9 must be nine digits, got {first9!r}")
-    total = _PREFIX_SUM
-    # From the right, the 1st, 3rd, 5th... digit of the nine is doubled
-    # (the check digit itself would be position 0).
-    for i, ch in enumerate(reversed(first9)):
-        d = ord(ch) - 48
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10
+    """Luhn check digit of an NPI as an int (see :func:`core.identifiers.npi_check_digit`)."""
+    return int(core_check_digit(first9))
 
 
 def is_valid_npi(npi: str) -> bool:
-    """Whether ``npi`` is ten digits starting with 1 or 2 with a correct check digit.
-
-    Parameters
-    ----------
-    npi
-        Candidate identifier.
-
-    Returns
-    -------
-    bool
-        ``False`` for anything that is not a well-formed NPI string.
-    """
-    if not isinstance(npi, str) or len(npi) != 10 or not npi.isascii() or not npi.isdigit():
-        return False
-    if npi[0] not in "12":
-        return False
-    return npi_check_digit(npi[:9]) == int(npi[9])
+    """Whether ``npi`` is a well-formed NPI: ten digits, starting with 1 or 2, valid check digit."""
+    return isinstance(npi, str) and npi[:1] in ("1", "2") and luhn_npi_valid(npi)
 
 
 def _check_digits(first9: np.ndarray) -> np.ndarray:

@@ -11,13 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import EncodingError, InputError, SchemaError
-from enrichment.nppes import (
-    iter_nppes,
-    luhn_npi_valid,
-    npi_check_digit,
-    parse_nppes_row,
-    read_nppes,
-)
+from core.identifiers import luhn_npi_valid, npi_check_digit
+from enrichment.nppes import iter_nppes, parse_nppes_row, read_nppes
 from enrichment.nppes_layout import NPPES_COLUMNS_2016, NPPES_COLUMNS_V2024, detect_layout
 from enrichment.records import SOURCE_RECORD_COLUMNS
 

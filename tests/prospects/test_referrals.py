@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import EncodingError, RejectLimitError, SchemaError
+from core.identifiers import luhn_npi_valid
 from prospects.referrals import (
     OUTPUT_COLUMNS,
-    npi_check_digit_ok,
     parse_referral_date,
     read_referral_events,
 )
@@ -152,9 +152,9 @@ def test_wrong_argument_types() -> None:
 
 def test_real_npis_pass_check_digit() -> None:
     for npi in ("1679576722", "1588667638", "1497758544", "1023011178", "1669475711"):
-        assert npi_check_digit_ok(npi)
-    assert not npi_check_digit_ok("1679576721")
-    assert not npi_check_digit_ok("167957672")
+        assert luhn_npi_valid(npi)
+    assert not luhn_npi_valid("1679576721")
+    assert not luhn_npi_valid("167957672")
 
 
 @given(st.dates(min_value=date(1900, 1, 1), max_value=date(2999, 12, 31)))
@@ -175,5 +175,5 @@ def test_date_parser_raises_only_value_error(text: str) -> None:
 
 @given(st.text(alphabet="0123456789", min_size=9, max_size=9))
 def test_exactly_one_check_digit_is_valid(stem: str) -> None:
-    valid = [d for d in "0123456789" if npi_check_digit_ok(stem + d)]
+    valid = [d for d in "0123456789" if luhn_npi_valid(stem + d)]
     assert len(valid) == 1
