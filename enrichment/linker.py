@@ -269,19 +269,26 @@ def _levels(comp: Comparison, fa: pd.DataFrame, fb: pd.DataFrame) -> np.ndarray:
 
 def _same_classification(fa: pd.DataFrame, fb: pd.DataFrame) -> np.ndarray:
     """Same classification, or a free-text specialty naming the other side's one."""
-    out = np.zeros(len(fa), dtype=bool)
-    rows = zip(fa["classification"], fa["specialty"], fb["classification"], fb["specialty"])
-    for i, (ca, sa, cb, sb) in enumerate(rows):
+    seen: dict[tuple, bool] = {}  # candidate pairs repeat a few specialty combinations
+
+    def agree(ca: str | None, sa: str | None, cb: str | None, sb: str | None) -> bool:
         if ca is not None and ca == cb:
-            out[i] = True
-            continue
+            return True
         named_a = ca if ca is not None and not ca.startswith(_CODE_CLASS) else None
         named_b = cb if cb is not None and not cb.startswith(_CODE_CLASS) else None
         texts = [(sa, named_b), (sa, sb), (named_a, sb)]
-        out[i] = any(
+        return any(
             x is not None and y is not None and fuzz.token_set_ratio(x, y) >= SPECIALTY_TEXT_MATCH
             for x, y in texts
         )
+
+    out = np.zeros(len(fa), dtype=bool)
+    rows = zip(fa["classification"], fa["specialty"], fb["classification"], fb["specialty"])
+    for i, key in enumerate(rows):
+        hit = seen.get(key)
+        if hit is None:
+            hit = seen[key] = agree(*key)
+        out[i] = hit
     return out
 
 
@@ -357,11 +364,10 @@ def link_records(
     fa = feat.iloc[l_pos].reset_index(drop=True)
     fb = feat.iloc[r_pos].reset_index(drop=True)
 
+    # Explanation entries are shared, read-only dicts: one per (comparison, level),
+    # so millions of candidate pairs cost a list of references each, not new dicts.
     weight = np.full(len(cand), settings.prior_weight)
-    parts: list[list[dict[str, Any]]] = [
-        [{"comparison": "prior", "level": "prior", "weight": settings.prior_weight}]
-        for _ in range(len(cand))
-    ]
+    prior = {"comparison": "prior", "level": "prior", "weight": settings.prior_weight}
     ident = settings.identifier
     npi_eq = np.array([x is not None and x == y for x, y in zip(fa["npi"], fb["npi"])], dtype=bool)
     npi_ne = np.array(
@@ -369,29 +375,25 @@ def link_records(
         dtype=bool,
     )
     w_eq, w_ne = (
-        np.log2(ident.m_equal / ident.u_equal),
-        np.log2(ident.m_different / ident.u_different),
+        float(np.log2(ident.m_equal / ident.u_equal)),
+        float(np.log2(ident.m_different / ident.u_different)),
     )
-    for i in np.flatnonzero(npi_eq | npi_ne):
-        w = float(w_eq if npi_eq[i] else w_ne)
-        weight[i] += w
-        parts[i].append(
-            {"comparison": "npi", "level": "exact" if npi_eq[i] else "different", "weight": w}
-        )
+    weight += np.where(npi_eq, w_eq, 0.0) + np.where(npi_ne, w_ne, 0.0)
+    npi_entry = np.full(len(cand), None, dtype=object)
+    npi_entry[npi_eq] = {"comparison": "npi", "level": "exact", "weight": w_eq}
+    npi_entry[npi_ne] = {"comparison": "npi", "level": "different", "weight": w_ne}
+    columns: list[np.ndarray] = [npi_entry]
     for comp in settings.comparisons:
         lv = _levels(comp, fa, fb)
-        lw = np.array([comp.levels[k].weight if k >= 0 else 0.0 for k in lv])
-        weight += lw
-        for i, (k, w) in enumerate(zip(lv, lw)):
-            parts[i].append(
-                {
-                    "comparison": comp.name,
-                    "level": comp.levels[k].name if k >= 0 else "null",
-                    "weight": float(w),
-                }
-            )
-    # re-add in explanation order so the explanation sums to the weight exactly
-    weight = np.array([sum(p["weight"] for p in ex) for ex in parts], dtype=float)
+        # the last entry is the "null" level, so level -1 (a side missing) indexes it
+        table = [{"comparison": comp.name, "level": lev.name, "weight": float(lev.weight)}
+                 for lev in comp.levels]
+        table.append({"comparison": comp.name, "level": "null", "weight": 0.0})
+        entries = np.empty(len(table), dtype=object)
+        entries[:] = table
+        weight += np.array([e["weight"] for e in table])[lv]
+        columns.append(entries[lv])
+    parts = [[prior, *(e for e in row if e is not None)] for row in zip(*columns)]
     prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
     decision = np.where(
         prob >= settings.auto_merge,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 #: Leading honorifics removed from names.
 TITLES = frozenset({"DR", "DOCTOR", "MR", "MRS", "MS", "MISS", "MX", "PROF", "PROFESSOR", "REV"})
@@ -143,6 +144,7 @@ def strip_accents(s: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=1 << 18)
 def _ascii_upper(s: str) -> str:
     return strip_accents(s).upper().encode("ascii", "ignore").decode("ascii")
 
@@ -156,6 +158,7 @@ def _is_credential(token: str) -> bool:
     return _token_key(token) in CREDENTIALS
 
 
+@lru_cache(maxsize=1 << 18)  # registries repeat names: normalise each spelling once
 def normalize_name(s: str | None) -> str:
     """Upper-case ASCII name without punctuation, titles, credentials or suffixes.
 
@@ -343,6 +346,7 @@ def normalize_state(s: str | None) -> str | None:
     return STATE_CODES.get(text)
 
 
+@lru_cache(maxsize=1 << 18)
 def normalize_address(s: str | None) -> str:
     """Upper-case street line with USPS abbreviations and no punctuation.
 

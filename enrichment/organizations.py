@@ -58,13 +58,13 @@ def infer_organizations(golden: pd.DataFrame, *, min_members: int = 2) -> tuple[
     individuals = frame[~is_org]
     members = individuals.groupby("org_key").size()
     named = frame[is_org].sort_values("npi", na_position="last").drop_duplicates("org_key")
-    named = named.set_index("org_key")
-    keep = set(members[members >= min_members].index) | set(named.index)
+    named = named.set_index("org_key").to_dict("index")
+    keep = set(members[members >= min_members].index) | set(named)
+    firsts = frame.drop_duplicates("org_key").set_index("org_key").to_dict("index")
     rows = []
     for key in sorted(keep):
-        group = frame[frame["org_key"] == key]
-        first = group.iloc[0]
-        org = named.loc[key] if key in named.index else None
+        first = firsts[key]
+        org = named.get(key)
         rows.append(
             {
                 "org_key": key,
