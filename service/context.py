@@ -30,6 +30,8 @@ class AppContext:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    #: Live progress of jobs running in this process: job id -> (stage, done, total).
+    job_progress: dict[int, tuple[str, int, int | None]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property

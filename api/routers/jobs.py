@@ -1,0 +1,43 @@
+"""Long jobs (admin): start the pipeline in the background and follow its progress."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Response, status
+
+from api.deps import ContextDep, SessionDep, require_role
+from api.problems import problem_responses
+from service.jobs import JobPublic, get_job, pipeline_job, start_job
+
+__all__ = ["job_get", "pipeline_start", "router"]
+
+router = APIRouter(
+    prefix="/jobs",
+    tags=["jobs"],
+    dependencies=[Depends(require_role("admin"))],
+    responses=problem_responses(401, 403),
+)
+
+
+@router.post(
+    "/pipeline",
+    response_model=JobPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Run link, geocode, catchments, tiers and score in the background",
+    responses=problem_responses(409),
+)
+def pipeline_start(ctx: ContextDep, response: Response) -> JobPublic:
+    """Start the pipeline; poll the job's URL (``Location``) for its stage and counts."""
+    job = start_job(ctx, "pipeline", pipeline_job)
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return job
+
+
+@router.get(
+    "/{job_id}",
+    response_model=JobPublic,
+    summary="A job's status and progress",
+    responses=problem_responses(404, 422),
+)
+def job_get(ctx: ContextDep, session: SessionDep, job_id: int = Path(ge=1)) -> JobPublic:
+    """Status (running, done, failed), current stage with done/total, and the outcome."""
+    return get_job(ctx, session, job_id)

@@ -1,0 +1,123 @@
+"""Long jobs started through the API, run in a background thread with stored progress.
+
+A job row records its kind, status (``running``, ``done``, ``failed``), the
+stage in progress with done/total counts, and at the end the stage reports or
+the error (with its problems). One job of a kind runs at a time.
+
+Live progress is kept on the :class:`~service.context.AppContext` of the
+process running the job and merged into :func:`get_job` answers. On
+PostgreSQL it is also written to the job row (throttled, own transactions), so
+every API worker sees it; SQLite has a single writer, and the job's stage holds
+it, so there the row is written at start and end only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import ConflictError, NotFoundError, ServiceError
+from core.progress import ProgressSink
+from data.models import Job
+from service.context import AppContext
+
+JobFn = Callable[[AppContext, ProgressSink], list[BaseModel]]
+
+
+class JobPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    status: str
+    stage: str | None
+    done: int
+    total: int | None
+    detail: dict[str, Any] | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+def _update(ctx: AppContext, job_id: int, **values: Any) -> None:
+    with ctx.sessions.begin() as session:
+        job = session.get(Job, job_id)
+        for key, value in values.items():
+            setattr(job, key, value)
+
+
+class _Progress:
+    """A progress sink: live in memory, and on PostgreSQL also in the job row (throttled)."""
+
+    def __init__(self, ctx: AppContext, job_id: int, interval: float = 0.5) -> None:
+        self.ctx, self.job_id, self.interval = ctx, job_id, interval
+        self.persist = ctx.engine.dialect.name == "postgresql"
+        self.last: tuple[str | None, float] = (None, 0.0)
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        self.ctx.job_progress[self.job_id] = (stage, done, total)
+        now = time.monotonic()
+        if not self.persist or (stage == self.last[0] and now - self.last[1] < self.interval):
+            return
+        self.last = (stage, now)
+        _update(self.ctx, self.job_id, stage=stage, done=done, total=total)
+
+
+def _run(ctx: AppContext, job_id: int, fn: JobFn) -> None:
+    try:
+        reports = fn(ctx, _Progress(ctx, job_id))
+    except ServiceError as exc:
+        status, detail = "failed", {"error": exc.title, "detail": exc.detail,
+                                    "problems": [p.to_dict() for p in exc.problems[:200]]}
+    except Exception as exc:  # noqa: BLE001 - a job must always end with a status
+        status, detail = "failed", {"error": type(exc).__name__, "detail": str(exc)[:2000]}
+    else:
+        status, detail = "done", {"reports": [r.model_dump(mode="json") for r in reports]}
+    stage, done, total = ctx.job_progress.pop(job_id, (None, 0, None))
+    _update(ctx, job_id, status=status, detail=detail, stage=stage, done=done, total=total,
+            finished_at=datetime.now(UTC))
+
+
+def start_job(ctx: AppContext, kind: str, fn: JobFn) -> JobPublic:
+    """Record a job and run ``fn(ctx, progress)`` in a background thread.
+
+    Raises
+    ------
+    ConflictError
+        A job of the same kind is still running.
+    """
+    with ctx.sessions.begin() as session:
+        running = session.scalar(select(Job.id).where(Job.kind == kind, Job.status == "running"))
+        if running is not None:
+            raise ConflictError(f"a {kind} job is already running (job {running})")
+        job = Job(kind=kind, status="running", done=0)
+        session.add(job)
+        session.flush()
+        public = JobPublic.model_validate(job)
+    threading.Thread(target=_run, args=(ctx, public.id, fn), name=f"job-{public.id}", daemon=True).start()
+    return public
+
+
+def get_job(ctx: AppContext, session: Session, job_id: int) -> JobPublic:
+    """A job as stored, with this process's live progress when it runs here."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFoundError(f"no job with id {job_id}")
+    public = JobPublic.model_validate(job)
+    live = ctx.job_progress.get(job_id)
+    if live is not None and public.status == "running":
+        public = public.model_copy(update=dict(zip(("stage", "done", "total"), live, strict=True)))
+    return public
+
+
+def pipeline_job(ctx: AppContext, progress: ProgressSink) -> list[BaseModel]:
+    """The job behind ``POST /v1/jobs/pipeline``: link, geocode, catchments, tiers, score."""
+    from service.pipeline import run_pipeline
+
+    return list(run_pipeline(ctx, progress=progress))
