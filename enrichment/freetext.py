@@ -2,9 +2,9 @@
 
 A thin first pass: the name is split with :func:`enrichment.normalize.split_full_name`,
 candidates are golden records whose normalised last name is within Jaro-Winkler
-0.92 of it (rapidfuzz), and each candidate is scored on last name, first name
-(a bare initial agrees with any first name starting with it; nicknames are
-canonicalised) and, when given, city. A name links when its best candidate
+0.92 of it (rapidfuzz), and each candidate is scored on last name (60%) and
+first name (40%; a bare initial agrees with any first name starting with it;
+nicknames are canonicalised). City and specialty are not used yet. A name links when its best candidate
 reaches ``min_confidence`` and beats the runner-up by ``min_margin``; the
 runner-ups are returned as alternatives either way.
 
@@ -15,6 +15,7 @@ Fellegi-Sunter weights and the review queue for unlinked names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 from rapidfuzz import process
@@ -30,6 +31,7 @@ class FreeTextMatch:
     alternatives: list[tuple[int, float]]
 
 
+@lru_cache(maxsize=1 << 16)
 def _first_score(given: str, candidate: str) -> float:
     if not given:
         return 0.5
@@ -64,8 +66,8 @@ def match_free_text(
     """
     if not isinstance(golden, pd.DataFrame):
         raise TypeError(f"golden must be a DataFrame, got {type(golden).__name__}")
-    last = golden["last_name"].map(lambda s: normalize_name(s) if isinstance(s, str) else "")
-    first = golden["first_name"].map(lambda s: normalize_name(s) if isinstance(s, str) else "")
+    last = [normalize_name(s) if isinstance(s, str) else "" for s in golden["last_name"]]
+    first = [normalize_name(s) if isinstance(s, str) else "" for s in golden["first_name"]]
     by_last: dict[str, list[int]] = {}
     for pos, name in enumerate(last):
         if name:
@@ -85,7 +87,7 @@ def match_free_text(
             surname, choices, scorer=JaroWinkler.similarity, score_cutoff=0.92, limit=5
         ):
             for pos in by_last[choice]:
-                conf = 0.6 * sim + 0.4 * _first_score(given, first.iat[pos])
+                conf = 0.6 * sim + 0.4 * _first_score(given, first[pos])
                 scored.append((int(ids[pos]), round(conf, 4)))
         scored.sort(key=lambda t: -t[1])
         best = scored[0] if scored else (None, 0.0)
