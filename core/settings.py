@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,8 +46,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(DEFAULT_VAR_DIR / "cache")
 
     # Grids and catchments
-    h3_resolutions: tuple[int, ...] = Field((7, 8, 9), description="Resolutions stored per point.")
-    catchment_resolution: int = Field(8, ge=5, le=10)
+    catchment_resolution: Literal[7, 8, 9] = Field(
+        8, description="H3 resolution of catchment cells: one of those stored per point (7, 8, 9)."
+    )
     drive_minutes: tuple[float, ...] = Field((5.0, 10.0))
     radius_km: float = Field(5.0, gt=0, le=200)
 

@@ -10,8 +10,6 @@ any database to the latest revision and is safe to run repeatedly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -64,17 +62,6 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory bound to ``engine`` (objects stay usable after commit)."""
     return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back everything on any error."""
-    session = factory()
-    try:
-        with session.begin():
-            yield session
-    finally:
-        session.close()
 
 
 def alembic_config(engine: Engine) -> Config:

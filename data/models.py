@@ -56,6 +56,17 @@ def _gist(table: str, column: str = "geom") -> Index:
     )
 
 
+#: H3 resolutions stored as indexed cell-id columns (``h3_r7`` ...) on every located row.
+H3_RESOLUTIONS: tuple[int, ...] = (7, 8, 9)
+
+
+def h3_column(model: type, res: int):  # noqa: ANN201
+    """The cell-id column of ``model`` at resolution ``res`` (one of :data:`H3_RESOLUTIONS`)."""
+    if res not in H3_RESOLUTIONS:
+        raise ValueError(f"no stored H3 column at resolution {res}; stored: {H3_RESOLUTIONS}")
+    return getattr(model, f"h3_r{res}")
+
+
 class Located:
     """Columns shared by every row placed on the map."""
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from core.errors import Problem, RejectLimitError, ServiceError
 from core.files import file_sha256
 from data.models import LoadBatch
@@ -28,23 +30,24 @@ def open_batch(ctx: AppContext, *, source: str, path: Path, file_hash: str) -> i
 
 
 def close_batch(
-    ctx: AppContext, batch_id: int, *, status: str, counts: dict[str, int], report: dict
+    session: Session, batch_id: int, *, status: str, counts: dict[str, int], report: dict
 ) -> None:
-    """Record how a load ended (own transaction, after the data transaction)."""
-    with ctx.sessions.begin() as session:
-        batch = session.get(LoadBatch, batch_id)
-        batch.status = status
-        batch.finished_at = datetime.now(UTC)
-        for key, value in counts.items():
-            setattr(batch, key, value)
-        batch.report = report
+    """Record how a load ended, in the caller's transaction."""
+    batch = session.get(LoadBatch, batch_id)
+    batch.status = status
+    batch.finished_at = datetime.now(UTC)
+    for key, value in counts.items():
+        setattr(batch, key, value)
+    batch.report = report
 
 
 def fail_batch(ctx: AppContext, batch_id: int, error: Exception) -> None:
+    """Mark a batch failed in its own transaction (after the data one rolled back)."""
     detail = {"error": type(error).__name__, "detail": str(error)[:4000]}
     if isinstance(error, ServiceError):
         detail["problems"] = [p.to_dict() for p in error.problems[:200]]
-    close_batch(ctx, batch_id, status="failed", counts={}, report=detail)
+    with ctx.sessions.begin() as session:
+        close_batch(session, batch_id, status="failed", counts={}, report=detail)
 
 
 def check_reject_rate(file_name: str, rows_read: int, rejects: list[Problem], max_rate: float) -> None:
@@ -92,8 +95,12 @@ class BatchRun:
         for key, value in counts.items():
             self.counts[key] += value
 
-    def finish(self, reject_dir: Path | None = None) -> BatchReport:
-        """Write the reject file and record the committed batch; returns its report."""
+    def finish(self, session: Session, reject_dir: Path | None = None) -> BatchReport:
+        """Write the reject file and mark the batch committed in the data transaction.
+
+        Call it last inside the data transaction: the batch is recorded as
+        committed exactly when its rows are.
+        """
         reject_file = write_reject_file(
             reject_dir or self.ctx.settings.cache_dir.parent / "rejects",
             self.path.name, self.id, self.rejects,
@@ -107,7 +114,7 @@ class BatchRun:
             reject_file=str(reject_file) if reject_file else None, **self.counts,
         )
         close_batch(
-            self.ctx, self.id, status="committed",
+            session, self.id, status="committed",
             counts={"rows_read": self.rows_read, "rejected": rejected, **self.counts},
             report=json.loads(report.model_dump_json(exclude={"rejects"})),
         )
@@ -119,7 +126,8 @@ def run_batch(ctx: AppContext, *, source: str, path: Path) -> Iterator[BatchRun]
     """Open a batch for ``path``; any error inside marks it failed and propagates.
 
     The data transaction belongs inside the block, so a failure rolls it back
-    before the batch is marked failed; call :meth:`BatchRun.finish` after it.
+    before the batch is marked failed; end that transaction with
+    :meth:`BatchRun.finish`.
     """
     path = Path(path)
     digest = file_sha256(path)

@@ -45,10 +45,21 @@ def build_catchments(ctx: AppContext, *, progress: ProgressSink = null_progress)
             graph, sites, minutes=s.drive_minutes, radius_km=s.radius_km,
             res=s.catchment_resolution, on_unreachable="estimate",
         )
-        written = 0
+        snap = _snap_distances(graph, sites)
+        written, kept = 0, set()
         for (site_id, method, param), cells in table.groupby(["site_id", "method", "parameter"], sort=True):
-            written += _store(session, int(site_id), method, float(param), s.catchment_resolution, cells,
-                              cells_to_geometry(cells["h3"].to_numpy()))
+            snap_m = snap.get(int(site_id)) if method == "drive_time" else None
+            catchment_id, changed = _store(
+                session, int(site_id), method, float(param), s.catchment_resolution, cells,
+                cells_to_geometry(cells["h3"].to_numpy()), snap_m,
+            )
+            kept.add(catchment_id)
+            written += changed
+        # catchments of settings no longer in force (other minutes, radius or resolution)
+        stale = session.scalars(select(Catchment.id).where(Catchment.id.not_in(kept))).all()
+        if stale:
+            session.execute(delete(Catchment).where(Catchment.id.in_(stale)))
+        written += len(stale)
         progress("catchments", len(sites), len(sites))
         summary = (
             table.groupby(["method", "parameter"]).agg(cells=("h3", "size"), truncated=("truncated", "any"))
@@ -62,8 +73,19 @@ def build_catchments(ctx: AppContext, *, progress: ProgressSink = null_progress)
     )
 
 
+def _snap_distances(graph, sites: pd.DataFrame) -> dict[int, float]:  # noqa: ANN001
+    """Metres from each site to the road node its drive times start from."""
+    if graph is None:
+        return {}
+    from geo.roads import snap_to_graph
+
+    snapped = snap_to_graph(graph, sites["lat"].to_numpy(), sites["lon"].to_numpy())
+    return {int(i): round(float(m), 1) for i, m in zip(sites["site_id"], snapped["snap_m"], strict=True)}
+
+
 def _store(session: Session, site_id: int, method: str, param: float, res: int,
-           cells: pd.DataFrame, geometry) -> int:  # noqa: ANN001
+           cells: pd.DataFrame, geometry, snap_m: float | None) -> tuple[int, bool]:  # noqa: ANN001
+    """Upsert one catchment; returns its id and whether anything changed."""
     catchment = session.scalars(
         select(Catchment).where(
             Catchment.site_id == site_id, Catchment.method == method,
@@ -85,11 +107,13 @@ def _store(session: Session, site_id: int, method: str, param: float, res: int,
             c.h3: (c.drive_minutes, c.distance_km)
             for c in session.scalars(select(CatchmentCell).where(CatchmentCell.catchment_id == catchment.id))
         }
-        if old == new and catchment.truncated == truncated and catchment.estimated == estimated:
-            return 0
+        if (old == new and catchment.truncated == truncated and catchment.estimated == estimated
+                and catchment.snap_m == snap_m):
+            return catchment.id, False
         session.execute(delete(CatchmentCell).where(CatchmentCell.catchment_id == catchment.id))
     catchment.truncated = truncated
     catchment.estimated = estimated
+    catchment.snap_m = snap_m
     catchment.cell_count = len(new)
     catchment.geom = geometry
     session.execute(
@@ -97,7 +121,7 @@ def _store(session: Session, site_id: int, method: str, param: float, res: int,
         [{"catchment_id": catchment.id, "h3": h, "drive_minutes": d, "distance_km": k}
          for h, (d, k) in new.items()],
     )
-    return 1
+    return catchment.id, True
 
 
 def _num(value: float) -> float | None:

@@ -139,7 +139,7 @@ def ingest_records(
                 ))
                 progress(f"ingest {path.name}", batch.rows_read, None)
             check_reject_rate(path.name, batch.rows_read, batch.rejects, ctx.settings.max_reject_rate)
-    return batch.finish(reject_dir)
+            return batch.finish(session, reject_dir)
 
 
 REFERRAL_FIELDS = ("referral_date", "referrer_npi", "referrer_name", "service_line", "site_code",
@@ -160,13 +160,13 @@ def ingest_referral_events(
 
     path = Path(path)
     with run_batch(ctx, source="referral_events", path=path) as batch:
-        read = read_referral_events(path)
+        read = read_referral_events(path, as_of=ctx.settings.as_of or date.today())
         batch.rows_read, batch.rejects = read.rows_read, list(read.rejects)
         check_reject_rate(path.name, read.rows_read, read.rejects, ctx.settings.max_reject_rate)
         with ctx.sessions.begin() as session:
             batch.add(_upsert_events(session, read.events, batch_id=batch.id))
-        progress(f"ingest {path.name}", read.rows_read, read.rows_read)
-    return batch.finish(reject_dir)
+            progress(f"ingest {path.name}", read.rows_read, read.rows_read)
+            return batch.finish(session, reject_dir)
 
 
 def _upsert_events(session: Session, events: pd.DataFrame, *, batch_id: int) -> dict[str, int]:
@@ -221,4 +221,4 @@ def ingest_nucc(ctx: AppContext, path: Path) -> BatchReport:
                     batch.counts["updated"] += 1
                 else:
                     batch.counts["unchanged"] += 1
-    return batch.finish()
+            return batch.finish(session)

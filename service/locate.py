@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from core.errors import GeoError, Problem
 from core.progress import ProgressSink, null_progress
-from data.models import ClinicSite, Organization, Provider
+from data.models import H3_RESOLUTIONS, ClinicSite, Organization, Provider
 from service.context import AppContext
 from service.schemas import StageReport
 
@@ -65,7 +65,7 @@ def geocode_providers(
     from geo.geocode import geocode_frame
 
     started = time.perf_counter()
-    res = ctx.settings.h3_resolutions
+    res = H3_RESOLUTIONS
     with ctx.sessions.begin() as session:
         stmt = select(Provider.id, Provider.address_1, Provider.postal_code)
         if only_missing:
@@ -120,9 +120,9 @@ def _place_organizations(session, res: tuple[int, ...]) -> None:  # noqa: ANN001
     session.execute(update(Organization), rows)
 
 
-def place_site(site: ClinicSite, resolutions: tuple[int, ...]) -> None:
+def place_site(site: ClinicSite) -> None:
     """Fill a site's H3 cells and geometry from its lat/lon."""
-    cells = h3_columns(np.array([site.lat]), np.array([site.lon]), resolutions)
+    cells = h3_columns(np.array([site.lat]), np.array([site.lon]), H3_RESOLUTIONS)
     for key, values in cells.items():
         setattr(site, key, int(values[0]))
     site.geom = shapely.Point(site.lon, site.lat)

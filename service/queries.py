@@ -26,6 +26,7 @@ from data.models import (
     Provider,
     ReferrerStat,
     SourceRecord,
+    h3_column,
 )
 from service.pagination import encode_cursor, keyset
 from service.schemas import (
@@ -86,8 +87,8 @@ def search_providers(
         if term.isdigit() and len(term) == 10:
             stmt = stmt.where(Provider.npi == term)
         else:
-            like = f"%{term.upper()}%"
-            stmt = stmt.where(func.upper(Provider.display_name).like(like))
+            # a literal substring: % and _ typed by a user match themselves
+            stmt = stmt.where(func.upper(Provider.display_name).contains(term.upper(), autoescape=True))
     if specialty:
         stmt = stmt.where(
             or_(Provider.taxonomy_code == specialty, Provider.classification == specialty)
@@ -138,7 +139,8 @@ _SORTS: dict[str, tuple[Any, bool]] = {
     "-score": (Prospect.score, True),
     "score": (Prospect.score, False),
     "drive_minutes": (func.coalesce(Prospect.drive_minutes, 1e6), False),
-    "-drive_minutes": (func.coalesce(Prospect.drive_minutes, 1e6), True),
+    # prospects without a drive time sort last in both directions
+    "-drive_minutes": (func.coalesce(Prospect.drive_minutes, -1.0), True),
     "distance_km": (Prospect.distance_km, False),
     "name": (Provider.display_name, False),
 }
@@ -301,24 +303,30 @@ def catchment_frame(
 
 def white_space_by_cell(session: Session, catchment_ids: list[int]) -> pd.DataFrame:
     """Prospects per catchment cell: providers in the cell that are prospects of its site."""
-    stmt = (
-        select(
-            CatchmentCell.catchment_id,
-            CatchmentCell.h3,
-            func.count(Prospect.id).label("white_space"),
+    frames = []
+    resolutions = session.execute(
+        select(Catchment.resolution).where(Catchment.id.in_(catchment_ids)).distinct()
+    ).scalars()
+    for res in resolutions:  # a provider is matched at the catchment's own resolution
+        stmt = (
+            select(
+                CatchmentCell.catchment_id,
+                CatchmentCell.h3,
+                func.count(Prospect.id).label("white_space"),
+            )
+            .join(Catchment, Catchment.id == CatchmentCell.catchment_id)
+            .join(Provider, h3_column(Provider, res) == CatchmentCell.h3)
+            .join(
+                Prospect,
+                (Prospect.provider_id == Provider.id) & (Prospect.site_id == Catchment.site_id),
+            )
+            .where(CatchmentCell.catchment_id.in_(catchment_ids), Catchment.resolution == res)
+            .group_by(CatchmentCell.catchment_id, CatchmentCell.h3)
         )
-        .join(Catchment, Catchment.id == CatchmentCell.catchment_id)
-        .join(Provider, Provider.h3_r8 == CatchmentCell.h3)
-        .join(
-            Prospect,
-            (Prospect.provider_id == Provider.id) & (Prospect.site_id == Catchment.site_id),
-        )
-        .where(CatchmentCell.catchment_id.in_(catchment_ids))
-        .group_by(CatchmentCell.catchment_id, CatchmentCell.h3)
-    )
-    return pd.DataFrame(
-        session.execute(stmt).all(), columns=["catchment_id", "h3", "white_space"]
-    )
+        frames.append(pd.DataFrame(session.execute(stmt).all(), columns=["catchment_id", "h3", "white_space"]))
+    if not frames:
+        return pd.DataFrame(columns=["catchment_id", "h3", "white_space"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def catchments_geojson(session: Session, **filters: Any) -> dict:

@@ -15,6 +15,7 @@ from datetime import date
 
 import pandas as pd
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from core.progress import ProgressSink, null_progress
 from data.models import Provider, ReferralEvent, ReferrerStat
@@ -29,44 +30,43 @@ def as_of_date(ctx: AppContext) -> date:
     return ctx.settings.as_of or date.today()
 
 
-def link_referral_events(ctx: AppContext) -> dict[str, int]:
-    """Attach unlinked referral events to golden records (one transaction)."""
+def link_referral_events(session: Session) -> dict[str, int]:
+    """Attach unlinked referral events to golden records, in the caller's transaction."""
     from enrichment.freetext import match_free_text
 
-    with ctx.sessions.begin() as session:
-        pending = session.execute(
-            select(ReferralEvent.id, ReferralEvent.referrer_npi, ReferralEvent.referrer_name)
-            .where(ReferralEvent.provider_id.is_(None))
-        ).all()
-        if not pending:
-            return {"linked_by_npi": 0, "linked_by_name": 0, "unlinked": 0}
-        by_npi = dict(session.execute(
-            select(Provider.npi, Provider.id).where(Provider.npi.is_not(None))
-            .order_by(Provider.is_active.asc())  # an active record wins over a deactivated one
-        ).all())
-        updates, names = [], []
-        for ev_id, npi, name in pending:
-            if npi and npi in by_npi:
-                updates.append({"id": ev_id, "provider_id": by_npi[npi], "link_confidence": 1.0})
-            elif name:
-                names.append((ev_id, name))
-        n_npi = len(updates)
-        if names:
-            golden = pd.DataFrame(
-                session.execute(
-                    select(Provider.id.label("provider_id"), Provider.first_name, Provider.last_name)
-                    .where(Provider.entity_type == "individual")
-                ).all(),
-                columns=["provider_id", "first_name", "last_name"],
-            )
-            unique = sorted({n for _, n in names})
-            matches = dict(zip(unique, match_free_text(pd.Series(unique), golden), strict=True))
-            for ev_id, name in names:
-                m = matches[name]
-                if m.provider_id is not None:
-                    updates.append({"id": ev_id, "provider_id": m.provider_id, "link_confidence": m.confidence})
-        if updates:
-            session.execute(update(ReferralEvent), updates)
+    pending = session.execute(
+        select(ReferralEvent.id, ReferralEvent.referrer_npi, ReferralEvent.referrer_name)
+        .where(ReferralEvent.provider_id.is_(None))
+    ).all()
+    if not pending:
+        return {"linked_by_npi": 0, "linked_by_name": 0, "unlinked": 0}
+    by_npi = dict(session.execute(
+        select(Provider.npi, Provider.id).where(Provider.npi.is_not(None))
+        .order_by(Provider.is_active.asc())  # an active record wins over a deactivated one
+    ).all())
+    updates, names = [], []
+    for ev_id, npi, name in pending:
+        if npi and npi in by_npi:
+            updates.append({"id": ev_id, "provider_id": by_npi[npi], "link_confidence": 1.0})
+        elif name:
+            names.append((ev_id, name))
+    n_npi = len(updates)
+    if names:
+        golden = pd.DataFrame(
+            session.execute(
+                select(Provider.id.label("provider_id"), Provider.first_name, Provider.last_name)
+                .where(Provider.entity_type == "individual")
+            ).all(),
+            columns=["provider_id", "first_name", "last_name"],
+        )
+        unique = sorted({n for _, n in names})
+        matches = dict(zip(unique, match_free_text(pd.Series(unique), golden), strict=True))
+        for ev_id, name in names:
+            m = matches[name]
+            if m.provider_id is not None:
+                updates.append({"id": ev_id, "provider_id": m.provider_id, "link_confidence": m.confidence})
+    if updates:
+        session.execute(update(ReferralEvent), updates)
     return {"linked_by_npi": n_npi, "linked_by_name": len(updates) - n_npi,
             "unlinked": len(pending) - len(updates)}
 
@@ -76,10 +76,10 @@ def compute_referrer_stats(ctx: AppContext, *, progress: ProgressSink = null_pro
     from prospects.tiers import referrer_stats
 
     started = time.perf_counter()
-    links = link_referral_events(ctx)
     s = ctx.settings
     as_of = as_of_date(ctx)
     with ctx.sessions.begin() as session:
+        links = link_referral_events(session)
         events = pd.DataFrame(
             session.execute(
                 select(ReferralEvent.provider_id, ReferralEvent.referral_date)

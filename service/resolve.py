@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.progress import ProgressSink, null_progress
 from data.models import (
+    H3_RESOLUTIONS,
     Organization,
     Prospect,
     Provider,
@@ -29,6 +30,7 @@ from data.models import (
     ReferrerStat,
     SourceRecord,
     Taxonomy,
+    h3_column,
 )
 from service.context import AppContext
 from service.schemas import StageReport
@@ -162,7 +164,9 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
             counts["providers_unchanged"] += 1
             continue
         if changed.keys() & set(LOCATION_FIELDS):
-            prov.lat = prov.lon = prov.h3_r7 = prov.h3_r8 = prov.h3_r9 = prov.geom = None
+            prov.lat = prov.lon = prov.geom = None
+            for res in H3_RESOLUTIONS:
+                setattr(prov, h3_column(Provider, res).key, None)
             prov.geocode_precision = "none"
         for f, v in changed.items():
             setattr(prov, f, v)

@@ -30,6 +30,7 @@ from data.models import (
     Prospect,
     Provider,
     ReferrerStat,
+    h3_column,
 )
 from service.context import AppContext
 from service.schemas import StageReport
@@ -37,11 +38,15 @@ from service.schemas import StageReport
 DEFAULT_PROFILE = "imaging_mri"
 
 
-def profile_for(service_line: str):  # noqa: ANN201
-    """The shipped scoring profile whose service line matches the site's."""
+def shipped() -> dict:
+    """The shipped scoring profiles by name."""
     from prospects.profiles import load_profile, shipped_profiles
 
-    profiles = {name: load_profile(path) for name, path in shipped_profiles().items()}
+    return {name: load_profile(path) for name, path in shipped_profiles().items()}
+
+
+def profile_for(service_line: str, profiles: dict):  # noqa: ANN201
+    """The profile whose service line (or name) matches the site's, else the default."""
     wanted = service_line.strip().lower()
     for profile in profiles.values():
         if profile.service_line.lower() == wanted or profile.name.lower() == wanted:
@@ -50,7 +55,7 @@ def profile_for(service_line: str):  # noqa: ANN201
 
 
 def _candidates(session: Session, site: ClinicSite, res: int) -> pd.DataFrame:
-    cell_col = getattr(Provider, f"h3_r{res}")
+    cell_col = h3_column(Provider, res)
     in_catchment = (
         select(CatchmentCell.h3)
         .join(Catchment, Catchment.id == CatchmentCell.catchment_id)
@@ -97,14 +102,15 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
         graph = None
     cutoff = max(s.drive_minutes, default=10.0) * 1.5
     detail: dict[str, dict] = {}
+    profiles = shipped()
     with ctx.sessions.begin() as session:
         sites = session.scalars(select(ClinicSite).order_by(ClinicSite.site_code)).all()
         for n, site in enumerate(sites):
             progress("score", n, len(sites))
-            profile = profile_for(site.service_line)
+            profile = profile_for(site.service_line, profiles)
             cand = _candidates(session, site, s.catchment_resolution)
             if cand.empty:
-                written = _store(session, site.id, profile.name, pd.DataFrame())
+                written = _store(session, site.id, profile.key, pd.DataFrame())
                 detail[site.site_code] = {"prospects": 0, **written}
                 continue
             lat, lon = cand["lat"].to_numpy(float), cand["lon"].to_numpy(float)
@@ -118,10 +124,10 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
                 except TerritoryError:
                     pass  # site off the network: proximity is estimated from distance
             scored = score_prospects(cand, profile, explain=True)
-            written = _store(session, site.id, profile.name, scored)
+            written = _store(session, site.id, profile.key, scored)
             segs = scored["segment"].value_counts().head(6).to_dict()
             detail[site.site_code] = {
-                "profile": f"{profile.name} {profile.version}", "prospects": len(scored),
+                "profile": profile.key, "prospects": len(scored),
                 "median_score": round(float(scored["score"].median()), 1),
                 "segments": {k: int(v) for k, v in segs.items()}, **written,
             }

@@ -19,7 +19,7 @@ def _locate(ctx: AppContext, site: ClinicSite) -> None:
         site.lat, site.lon, _ = geocode_address(
             ctx, address_1=site.address_1, postal_code=site.postal_code
         )
-    place_site(site, ctx.settings.h3_resolutions)
+    place_site(site)
 
 
 def create_site(ctx: AppContext, data: SiteCreate) -> SitePublic:

@@ -113,3 +113,12 @@ def test_csv_export_applies_filters(client: TestClient) -> None:
     assert sorted(float(row["score"]) for row in rows) == [66, 70, 70, 70, 75, 80, 80, 90]
     r = client.get("/v1/prospects/export.csv?min_score=101", headers=VIEWER)
     assert r.status_code == 422
+
+
+def test_prospects_without_drive_time_sort_last_both_ways(client: TestClient) -> None:
+    for sort in ("drive_minutes", "-drive_minutes"):
+        items = client.get("/v1/prospects", params={"sort": sort, "limit": 500}, headers=VIEWER).json()["items"]
+        minutes = [p["drive_minutes"] for p in items]
+        assert None in minutes, "the seed has a prospect without a drive time"
+        first_none = minutes.index(None)
+        assert all(m is None for m in minutes[first_none:]), sort

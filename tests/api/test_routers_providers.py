@@ -65,3 +65,11 @@ def test_unknown_provider_is_404_and_bad_id_422(client: TestClient) -> None:
     assert r.status_code == 404 and r.json()["title"] == "Not found"
     r = client.get("/v1/providers/abc", headers=VIEWER)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "path.provider_id"
+
+
+def test_search_text_is_literal_not_a_like_pattern(client: TestClient) -> None:
+    everyone = client.get("/v1/providers", params={"limit": 500}, headers=VIEWER).json()["total"]
+    assert everyone > 0
+    for pattern in ("%", "_", "%%"):
+        r = client.get("/v1/providers", params={"q": pattern}, headers=VIEWER)
+        assert r.status_code == 200 and r.json()["total"] == 0, pattern

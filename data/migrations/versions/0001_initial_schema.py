@@ -4,11 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-25 01:45:04.930584
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import data.types
-
 
 revision = '0001'
 down_revision = None
