@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -305,6 +306,11 @@ class Job(Base):
     """A long-running job started through the API, with its progress."""
 
     __tablename__ = "jobs"
+    __table_args__ = (
+        # at most one running job of a kind, enforced by the database (no check-then-insert race)
+        Index("ix_jobs_one_running", "kind", unique=True,
+              sqlite_where=text("status = 'running'"), postgresql_where=text("status = 'running'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))

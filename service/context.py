@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +13,7 @@ from core.settings import Settings
 from data.db import make_engine, session_factory, upgrade
 
 if TYPE_CHECKING:
+    import geopandas as gpd
     import networkx as nx
 
     from geo.geocode import StreetIndex
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 class AppContext:
     """Everything a service call needs, built once per process from :class:`Settings`.
 
-    The road graph and street index are loaded on first use and kept for the
-    life of the context (a parsed OSM network takes seconds to load).
+    The road graph, street index and map road lines are built on first use and
+    kept for the life of the context (a parsed OSM network takes seconds).
     """
 
     settings: Settings
@@ -32,22 +32,40 @@ class AppContext:
     sessions: sessionmaker[Session]
     #: Live progress of jobs running in this process: job id -> (stage, done, total).
     job_progress: dict[int, tuple[str, int, int | None]] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _resources: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @cached_property
+    def _once(self, name: str, build):  # noqa: ANN001, ANN202
+        """Build a resource on first use, once even when threads race for it."""
+        if name not in self._resources:
+            with self._lock:
+                if name not in self._resources:
+                    self._resources[name] = build()
+        return self._resources[name]
+
+    @property
     def graph(self) -> nx.MultiDiGraph:
         from geo.roads import load_drive_graph
 
-        with self._lock:
-            return load_drive_graph(self.settings.osm_file, cache_dir=self.settings.cache_dir)
+        return self._once(
+            "graph", lambda: load_drive_graph(self.settings.osm_file, cache_dir=self.settings.cache_dir)
+        )
 
-    @cached_property
+    @property
     def street_index(self) -> StreetIndex:
         from geo.geocode import StreetIndex
 
-        graph = self.graph
-        with self._lock:
-            return StreetIndex.from_graph(graph)
+        return self._once("street_index", lambda: StreetIndex.from_graph(self.graph))
+
+    @property
+    def roads(self) -> gpd.GeoDataFrame:
+        """Offline base-layer road lines for the map (see :mod:`service.mapdata`)."""
+        from geo.roads import road_lines
+        from service.mapdata import BASE_LAYER_CLASSES
+
+        return self._once(
+            "roads", lambda: road_lines(self.graph, highway_classes=BASE_LAYER_CLASSES, simplify_m=5)
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -58,4 +76,9 @@ def open_context(settings: Settings, *, migrate: bool = True) -> AppContext:
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     if migrate:
         upgrade(engine)
-    return AppContext(settings=settings, engine=engine, sessions=session_factory(engine))
+    ctx = AppContext(settings=settings, engine=engine, sessions=session_factory(engine))
+    if engine.dialect.name == "sqlite":
+        from service.jobs import fail_interrupted_jobs
+
+        fail_interrupted_jobs(ctx)
+    return ctx

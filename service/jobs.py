@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import ConflictError, NotFoundError, ServiceError
@@ -92,14 +93,16 @@ def start_job(ctx: AppContext, kind: str, fn: JobFn) -> JobPublic:
     ConflictError
         A job of the same kind is still running.
     """
-    with ctx.sessions.begin() as session:
-        running = session.scalar(select(Job.id).where(Job.kind == kind, Job.status == "running"))
-        if running is not None:
-            raise ConflictError(f"a {kind} job is already running (job {running})")
-        job = Job(kind=kind, status="running", done=0)
-        session.add(job)
-        session.flush()
-        public = JobPublic.model_validate(job)
+    try:
+        with ctx.sessions.begin() as session:
+            job = Job(kind=kind, status="running", done=0)
+            session.add(job)
+            session.flush()
+            public = JobPublic.model_validate(job)
+    except IntegrityError as exc:  # the unique index on running jobs of a kind
+        with ctx.sessions() as session:
+            running = session.scalar(select(Job.id).where(Job.kind == kind, Job.status == "running"))
+        raise ConflictError(f"a {kind} job is already running (job {running})") from exc
     threading.Thread(target=_run, args=(ctx, public.id, fn), name=f"job-{public.id}", daemon=True).start()
     return public
 
@@ -121,3 +124,20 @@ def pipeline_job(ctx: AppContext, progress: ProgressSink) -> list[BaseModel]:
     from service.pipeline import run_pipeline
 
     return list(run_pipeline(ctx, progress=progress))
+
+
+def fail_interrupted_jobs(ctx: AppContext) -> int:
+    """Mark jobs left ``running`` by a stopped process as failed; returns how many.
+
+    Only safe where one process owns the database (the embedded SQLite
+    default); with several API workers on PostgreSQL a running job may belong
+    to another live worker, so this is not called there.
+    """
+    with ctx.sessions.begin() as session:
+        result = session.execute(
+            update(Job).where(Job.status == "running").values(
+                status="failed", finished_at=datetime.now(UTC),
+                detail={"error": "Interrupted", "detail": "the service stopped before the job ended"},
+            )
+        )
+        return result.rowcount

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import geopandas as gpd
 
 from core.errors import RoadNetworkError
@@ -22,13 +20,6 @@ BASE_LAYER_CLASSES = frozenset(
 def roads_frame(ctx: AppContext) -> gpd.GeoDataFrame | None:
     """Offline base-layer road lines for the map, or None without a road network."""
     try:
-        return _roads(ctx)
+        return ctx.roads
     except RoadNetworkError:
         return None
-
-
-@lru_cache(maxsize=4)
-def _roads(ctx: AppContext) -> gpd.GeoDataFrame:
-    from geo.roads import road_lines
-
-    return road_lines(ctx.graph, highway_classes=BASE_LAYER_CLASSES, simplify_m=5)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
@@ -48,12 +48,8 @@ def build_demo(
         out_dir, providers=providers, seed=seed, graph=ctx.graph,
         street_index=ctx.street_index, progress=progress, **kwargs,
     )
-    files = manifest.files if hasattr(manifest, "files") else manifest["files"]
-    out_dir = Path(out_dir)
-
     def path_of(kind: str) -> Path:
-        name = files[kind] if isinstance(files, dict) else next(f for f in files if kind in f)
-        return out_dir / Path(name).name
+        return Path(out_dir) / manifest.files[kind]
 
     reports: list[BatchReport | StageReport] = [
         ingest_nucc(ctx, ctx.settings.nucc_file),
@@ -63,6 +59,6 @@ def build_demo(
     load_sites(ctx, path_of("sites"))
     reports.append(ingest_referral_events(ctx, path_of("referrals"), progress=progress))
     reports.extend(run_pipeline(ctx, progress=progress))
-    info = asdict(manifest) if is_dataclass(manifest) else dict(manifest)
+    info = asdict(manifest)
     info["build_seconds"] = round(time.perf_counter() - started, 1)
     return info, reports

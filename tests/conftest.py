@@ -72,3 +72,15 @@ def database_url(backend: str, tmp_path) -> str:  # noqa: ANN001
 def backend_url(request, tmp_path) -> str:  # noqa: ANN001
     """An empty database URL, once per backend (PostGIS only when configured)."""
     return database_url(request.param, tmp_path)
+
+
+def schema_head() -> str:
+    """The newest Alembic revision shipped with the code."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from data.db import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(cfg).get_current_head()

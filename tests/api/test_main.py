@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from core.settings import Settings
 from tests.api.conftest import OSM_FILE, SeededDB
+from tests.conftest import schema_head
 
 
 def test_docs_use_only_bundled_assets(client: TestClient) -> None:
@@ -78,7 +79,7 @@ def test_lifespan_opens_migrates_and_closes_its_own_context(tmp_path: Path) -> N
     assert not hasattr(app.state, "context")  # nothing happens before startup
     with TestClient(app) as c:
         body = c.get("/health").json()
-        assert body["schema_revision"] == "0001" and body["providers"] == 0
+        assert body["schema_revision"] == schema_head() and body["providers"] == 0
         assert app.state.context.settings is settings
     assert not hasattr(app.state, "context")
     assert (tmp_path / "own.sqlite").is_file()

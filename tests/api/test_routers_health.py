@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import SeededDB
+from tests.conftest import schema_head
 
 
 def test_health_reports_database_revision_and_counts(client: TestClient, api_db: SeededDB) -> None:
@@ -14,7 +15,7 @@ def test_health_reports_database_revision_and_counts(client: TestClient, api_db:
         body = client.get(path).json()
         assert body["status"] == "ok"
         assert body["database"] == ("sqlite" if api_db.backend == "sqlite" else "postgresql")
-        assert body["schema_revision"] == "0001"
+        assert body["schema_revision"] == schema_head()
         assert body["providers"] == 16
         assert body["sites"] >= 2
         assert body["as_of"] == "2024-06-30"

@@ -117,8 +117,9 @@ def test_malformed_row_rejected_alone_or_batch_refused(ctx, tmp_path) -> None:  
 
 def test_schema_is_at_head_on_both_backends(ctx) -> None:  # noqa: ANN001
     from data.db import current_revision
+    from tests.conftest import schema_head
 
-    assert current_revision(ctx.engine) == "0001"
+    assert current_revision(ctx.engine) == schema_head()
     if ctx.engine.dialect.name == "postgresql":
         with ctx.engine.connect() as conn:
             kinds = dict(conn.execute(text(
