@@ -306,14 +306,6 @@ def breakdown_html(components: Any) -> str:
             "<th>Points</th><th>Reason</th></tr>" + "".join(rows) + "</table>")
 
 
-def _component_problem(value: Any) -> str | None:
-    try:
-        breakdown_html(value)
-    except TypeError as exc:
-        return str(exc)
-    return None
-
-
 def prospect_collection(prospects: gpd.GeoDataFrame, *, color: Callable[[float], str]) -> dict:
     """GeoJSON for scored prospects: colour by score, popup with the score breakdown.
 
@@ -321,7 +313,7 @@ def prospect_collection(prospects: gpd.GeoDataFrame, *, color: Callable[[float],
     ----------
     prospects
         Columns ``provider_id``, ``name``, ``specialty``, ``score`` (0-100),
-        ``segment``, ``drive_minutes`` (may be NaN), ``site_code``,
+        ``segment``, ``drive_minutes`` (may be NaN), ``site_code``, optionally ``npi``,
         ``components`` (see :func:`breakdown_html`) and Point geometry.
     color
         Maps a score to a ``#rrggbb`` fill colour.
@@ -339,25 +331,31 @@ def prospect_collection(prospects: gpd.GeoDataFrame, *, color: Callable[[float],
     problems += _bad_rows(prospects, "drive_minutes",
                           lambda v: _is_blank(v) or (_is_number(v) and v >= 0),
                           "drive_minutes must be a non-negative number or empty", "prospects")
+    breakdowns: list[str] = []  # rendered once, here, and reused for the cards
     for label, value in prospects["components"].items():
-        why = _component_problem(value)
-        if why:
-            problems.append(Problem(f"row {label}: {why}", file="prospects",
+        try:
+            breakdowns.append(breakdown_html(value))
+        except TypeError as exc:
+            problems.append(Problem(f"row {label}: {exc}", file="prospects",
                                     field="components", value=repr(value)[:80]))
     if problems:
         raise InputError("invalid prospects layer for the territory map", problems=problems)
     features = []
-    for row, geom in zip(prospects.itertuples(index=False), _rounded(prospects.geometry)):
+    npis = prospects["npi"] if "npi" in prospects else pd.Series(None, index=prospects.index)
+    rows = zip(prospects.itertuples(index=False), _rounded(prospects.geometry), breakdowns, npis,
+               strict=True)
+    for row, geom, breakdown, npi in rows:
         score = float(row.score)
+        npi_txt = f" <small>NPI {html.escape(_text(npi))}</small>" if not _is_blank(npi) else ""
         name = html.escape(_text(row.name))
         drive = _fmt(row.drive_minutes, ".1f")
         drive_txt = f"{html.escape(drive)} min drive" if drive else "no drive time"
         card = (
-            f'<div class="prm-pop"><b>{name}</b> <small>NPI {html.escape(_text(row.provider_id))}'
-            f"</small><br>{html.escape(_text(row.specialty))} · "
+            f'<div class="prm-pop"><b>{name}</b>{npi_txt}'
+            f"<br>{html.escape(_text(row.specialty))} · "
             f"{html.escape(_text(row.segment))}<br>Score <b>{score:.0f}</b>/100 · {drive_txt}"
             f" · site {html.escape(_text(row.site_code))}"
-            f"{breakdown_html(row.components)}</div>"
+            f"{breakdown}</div>"
         )
         features.append({
             "type": "Feature",

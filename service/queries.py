@@ -359,6 +359,7 @@ def prospects_frame(session: Session, filters: ProspectFilter, *, limit: int = 2
     return gpd.GeoDataFrame(
         {
             "provider_id": [prov.id for _, prov, _ in rows],
+            "npi": [prov.npi for _, prov, _ in rows],
             "name": [prov.display_name for _, prov, _ in rows],
             "specialty": [p.classification or p.taxonomy_code or "" for p, _, _ in rows],
             "score": [p.score for p, _, _ in rows],

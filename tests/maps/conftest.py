@@ -66,7 +66,8 @@ def make_prospects(n: int, *, seed: int = 0) -> gpd.GeoDataFrame:
     ]
     return gpd.GeoDataFrame(
         {
-            "provider_id": [str(1_000_000_000 + i) for i in range(n)],
+            "provider_id": list(range(1, n + 1)),
+            "npi": [str(1_000_000_000 + i) for i in range(n)],
             "name": names,
             "specialty": ["Orthopaedic Surgery"] * n,
             "score": rng.uniform(0, 100, n).round(1),
