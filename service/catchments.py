@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.errors import RoadNetworkError
 from core.progress import ProgressSink, null_progress
+from core.values import plain
 from data.models import Catchment, CatchmentCell, ClinicSite
 from service.context import AppContext
 from service.schemas import StageReport
@@ -95,7 +95,7 @@ def _store(session: Session, site_id: int, method: str, param: float, res: int,
     truncated = bool(cells["truncated"].any())
     estimated = bool(cells["estimated"].any())
     new = {
-        int(h): (_num(d), round(float(k), 4))
+        int(h): (None if plain(d) is None else round(float(d), 3), round(float(k), 4))
         for h, d, k in zip(cells["h3"], cells["drive_minutes"], cells["distance_km"], strict=True)
     }
     if catchment is None:
@@ -122,7 +122,3 @@ def _store(session: Session, site_id: int, method: str, param: float, res: int,
          for h, (d, k) in new.items()],
     )
     return catchment.id, True
-
-
-def _num(value: float) -> float | None:
-    return None if value is None or np.isnan(value) else round(float(value), 3)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Problem
 from core.progress import ProgressSink, null_progress
+from core.values import json_value
 from data.models import ReferralEvent, SourceRecord, Taxonomy
 from service.batches import check_reject_rate, run_batch
 from service.context import AppContext
@@ -34,22 +35,10 @@ Source = Literal["nppes", "referrer_list"]
 _KEY_CHUNK = 900  # stay under any backend's bound-parameter limit
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and pd.isna(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
 def record_payload(row: dict[str, Any]) -> dict[str, Any]:
     """The JSON stored for one source record (everything but provenance columns)."""
     skip = {"source", "source_key", "line", "record_hash"}
-    return {k: _jsonable(v) for k, v in row.items() if k not in skip}
+    return {k: json_value(v) for k, v in row.items() if k not in skip}
 
 
 def _chunks(seq: list, n: int) -> Iterator[list]:
@@ -178,7 +167,7 @@ def _upsert_events(session: Session, events: pd.DataFrame, *, batch_id: int) -> 
             existing[ev.external_id] = ev
     inserts = []
     for row in rows:
-        values = {f: _jsonable(row.get(f)) for f in REFERRAL_FIELDS}
+        values = {f: json_value(row.get(f)) for f in REFERRAL_FIELDS}
         values["referral_date"] = row["referral_date"]
         ev = existing.get(str(row["external_id"]))
         if ev is None:

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core.progress import ProgressSink, null_progress
+from core.values import plain
 from data.models import Provider, ReferralEvent, ReferrerStat
 from service.context import AppContext
 from service.schemas import StageReport
@@ -93,7 +94,7 @@ def compute_referrer_stats(ctx: AppContext, *, progress: ProgressSink = null_pro
         have = {r.provider_id: r for r in session.scalars(select(ReferrerStat))}
         for row in stats.to_dict("records"):
             pid = int(row["provider_id"])
-            values = {f: _py(row[f]) for f in STAT_FIELDS} | {"as_of": as_of}
+            values = {f: plain(row[f]) for f in STAT_FIELDS} | {"as_of": as_of}
             stat = have.get(pid)
             if stat is None:
                 session.add(ReferrerStat(provider_id=pid, **values))
@@ -111,11 +112,3 @@ def compute_referrer_stats(ctx: AppContext, *, progress: ProgressSink = null_pro
                 "tiers": {k: int(v) for k, v in sorted(tiers.items())}},
         duration_s=round(time.perf_counter() - started, 3),
     )
-
-
-def _py(value):  # noqa: ANN001, ANN202
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    return value.item() if hasattr(value, "item") else value

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core.progress import ProgressSink, null_progress
+from core.values import plain
 from data.models import (
     H3_RESOLUTIONS,
     Organization,
@@ -43,18 +44,6 @@ PROVIDER_FIELDS = (
     "gender", "is_active", "deactivation_date", "lineage", "organization_id",
 )  # fmt: skip
 LOCATION_FIELDS = ("address_1", "postal_code")
-
-
-def _clean(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and pd.isna(value):
-        return None
-    if value is pd.NaT:
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return value.item()
-    return value
 
 
 def load_source_frame(session: Session) -> pd.DataFrame:
@@ -124,7 +113,7 @@ def _write_organizations(session: Session, orgs: pd.DataFrame) -> dict[str, int]
     have = {o.org_key: o for o in session.scalars(select(Organization))}
     cols = [c for c in orgs.columns if c != "org_key"]
     for row in orgs.to_dict("records"):
-        values = {c: _clean(row[c]) for c in cols}
+        values = {c: plain(row[c]) for c in cols}
         org = have.get(row["org_key"])
         if org is None:
             org = Organization(org_key=row["org_key"], **values)
@@ -147,7 +136,7 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
     have = {p.cluster_key: p for p in session.scalars(select(Provider))}
     counts = {"providers_inserted": 0, "providers_updated": 0, "providers_unchanged": 0}
     for row in golden.to_dict("records"):
-        values = {f: _clean(row.get(f)) for f in PROVIDER_FIELDS}
+        values = {f: plain(row.get(f)) for f in PROVIDER_FIELDS}
         # deactivated NPIs come with every other field blank in real NPPES files
         values["entity_type"] = values["entity_type"] or "unknown"
         values["display_name"] = values["display_name"] or (
