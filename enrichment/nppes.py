@@ -19,10 +19,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from core.csvio import iter_csv_rows
 from core.errors import Problem
 from core.identifiers import luhn_npi_valid
 from core.progress import ProgressSink, null_progress
-from enrichment.csvio import iter_csv_rows
 from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes_layout import TAXONOMY_SLOTS, detect_layout
 from enrichment.records import ReadResult, clean_text, combine_results, record_hash, records_frame

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem, SchemaError
-from enrichment.csvio import iter_csv_rows
 from enrichment.records import clean_text
 
 #: Output columns of :func:`read_nucc`.

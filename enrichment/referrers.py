@@ -23,9 +23,9 @@ from typing import Any
 
 import pandas as pd
 
+from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem, SchemaError
 from core.identifiers import luhn_npi_valid
-from enrichment.csvio import iter_csv_rows
 from enrichment.normalize import (
     normalize_address,
     normalize_name,

@@ -27,8 +27,6 @@ Other columns are ignored.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -37,7 +35,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.errors import EncodingError, Problem, RejectLimitError, SchemaError
+from core.csvio import iter_csv_rows
+from core.errors import Problem, RejectLimitError, SchemaError
 from core.identifiers import luhn_npi_valid
 
 __all__ = [
@@ -136,30 +135,6 @@ def parse_referral_date(text: str) -> date:
     if _US_DATE.match(value):
         return datetime.strptime(value, "%m/%d/%Y").date()
     raise ValueError(f"not a date in YYYY-MM-DD or MM/DD/YYYY: {text!r}")
-
-
-def _decode(raw: bytes, encoding: str | None, file: str) -> str:
-    """Decode the whole file, naming the physical line of the first bad byte."""
-    codec = encoding or "utf-8-sig"
-    try:
-        return raw.decode(codec)
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        bad = raw[exc.start : exc.end].hex(" ")
-        problem = Problem(
-            message=(
-                f"bytes {bad} at column {column} are not valid {encoding or 'UTF-8'}; "
-                "re-save the export as UTF-8 or name its encoding"
-            ),
-            file=file,
-            line=line,
-        )
-        raise EncodingError(
-            f"{file} is not valid {encoding or 'UTF-8'}", problems=[problem]
-        ) from exc
-    except LookupError as exc:
-        raise TypeError(f"unknown encoding {encoding!r}") from exc
 
 
 def _map_header(header: list[str], file: str) -> dict[str, int]:
@@ -305,8 +280,8 @@ def read_referral_events(
     -----
     Rows whose ``external_id`` repeats an earlier accepted row are rejected,
     naming the line of the first occurrence. Values are stripped of
-    surrounding whitespace. The file is read whole into memory, which suits
-    scheduling exports (tens of thousands of rows), not multi-GB files.
+    surrounding whitespace. The file is streamed (:func:`core.csvio.iter_csv_rows`);
+    accepted events are collected in memory.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
@@ -315,24 +290,16 @@ def read_referral_events(
     if isinstance(as_of, datetime):
         as_of = as_of.date()
     file = Path(path).name
-    text = _decode(Path(path).read_bytes(), encoding, file)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise SchemaError(
-            f"{file} is empty", problems=[Problem("file has no header row", file=file, line=1)]
-        )
+    rows = iter_csv_rows(path, encoding=encoding, delimiter=",")
+    _, header = next(rows)  # an empty file raises InputError naming it
     columns = _map_header(header, file)
 
     records: list[dict[str, object]] = []
     rejects: list[Problem] = []
     first_seen: dict[str, int] = {}
     rows_read = 0
-    next_line = reader.line_num + 1
-    for row in reader:
-        line, next_line = next_line, reader.line_num + 1
-        if not row or all(not cell.strip() for cell in row):
+    for line, row in rows:
+        if all(not cell.strip() for cell in row):
             continue
         rows_read += 1
         if len(row) != len(header):
