@@ -97,6 +97,7 @@ def validate_coordinates(
     lat_field: str = "lat",
     lon_field: str = "lon",
     allow_missing: bool = False,
+    allow_null_island: bool = False,
 ) -> list[Problem]:
     """Collect every problem with a set of coordinates.
 
@@ -120,6 +121,9 @@ def validate_coordinates(
         Column names to report.
     allow_missing
         Whether NaN pairs are acceptable (e.g. rows not geocoded yet).
+    allow_null_island
+        Whether (0, 0) is acceptable (it is a real H3 cell; as an address's
+        position it is almost always a placeholder).
 
     Returns
     -------
@@ -159,7 +163,7 @@ def validate_coordinates(
             bad = True
         if bad:
             continue
-        if y == 0.0 and x == 0.0:
+        if y == 0.0 and x == 0.0 and not allow_null_island:
             add(i, lat_field, y, "coordinates (0, 0) are a placeholder, not a place")
             continue
         if bounds is not None:

@@ -148,9 +148,8 @@ def latlng_to_cells(lat: Any, lon: Any, res: int) -> npt.NDArray[np.int64]:
     lo = as_float_array(lon, name="lon")
     if la.size != lo.size:
         raise ValueError(f"lat and lon differ in length ({la.size} != {lo.size})")
-    problems = validate_coordinates(la, lo)
     # (0, 0) is a legitimate cell for the grid itself; only range/NaN errors matter here
-    problems = [p for p in problems if "placeholder" not in p.message]
+    problems = validate_coordinates(la, lo, allow_null_island=True)
     if problems:
         raise GeoError(f"{len(problems)} invalid coordinate(s) for H3", problems=problems)
     return np.fromiter(
