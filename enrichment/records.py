@@ -5,6 +5,22 @@ All text is stripped and a missing value is ``None`` (never ``""``); every
 column has dtype ``object`` except ``line`` (int64) and ``is_active`` (bool).
 Dates are :class:`datetime.date` or ``None``.
 
+Columns beyond names and the main practice address:
+
+``country``
+    ISO 3166 alpha-2 code of the practice address (``US``, ``FR``).
+``identifiers``
+    Dict of identifier kind to value besides the NPI, e.g. ``{"rpps": ...,
+    "finess": ..., "siret": ..., "pac_id": ..., "org_pac_id": ...}``.
+``lat``, ``lon``
+    Coordinates the source itself gives (FINESS), WGS84; else ``None``.
+``locations``
+    List of further practice locations, each a dict with ``address_1``,
+    ``address_2``, ``city``, ``state``, ``postal_code``, ``country``, ``phone``.
+``contacts``
+    List of contact channels, each ``{"channel": "direct" | "email" | "phone"
+    | "fax" | "web", "value": ..., "use": ...}`` (e.g. NPPES endpoints).
+
 ``record_hash`` is the SHA-256 of the normalised content, excluding ``line``
 (and the file name, which is not a column), so a re-loaded row whose content
 did not change keeps its hash wherever it sits in whichever file.
@@ -53,11 +69,17 @@ SOURCE_RECORD_COLUMNS: tuple[str, ...] = (
     "reactivation_date",
     "replacement_npi",
     "is_active",
+    "country",
+    "identifiers",
+    "lat",
+    "lon",
+    "locations",
+    "contacts",
     "record_hash",
 )
 
 #: Values accepted in the ``source`` column.
-SOURCES: tuple[str, ...] = ("nppes", "referrer_list")
+SOURCES: tuple[str, ...] = ("nppes", "referrer_list", "cms_dac", "rpps", "finess")
 
 #: Values accepted in the ``entity_type`` column (besides ``None``).
 ENTITY_TYPES: tuple[str, ...] = ("individual", "organization")
@@ -161,7 +183,9 @@ def record_hash(row: Mapping[str, Any]) -> str:
     content = [
         [col, _hashable(row.get(col))] for col in SOURCE_RECORD_COLUMNS if col not in _UNHASHED
     ]
-    payload = json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str)
+    payload = json.dumps(
+        content, ensure_ascii=False, separators=(",", ":"), default=str, sort_keys=True
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
