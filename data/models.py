@@ -188,6 +188,39 @@ class SourceRecord(Base):
     match_explanation: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
+class SourceRecordHistory(Base):
+    """Values a source record held before a newer file replaced them."""
+
+    __tablename__ = "source_record_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_record_id: Mapped[int] = mapped_column(
+        ForeignKey("source_records.id", ondelete="CASCADE"), index=True
+    )
+    batch_id: Mapped[int] = mapped_column(ForeignKey("load_batches.id"))
+    replaced_by_batch_id: Mapped[int] = mapped_column(ForeignKey("load_batches.id"))
+    file_name: Mapped[str] = mapped_column(String(500))
+    line: Mapped[int] = mapped_column(Integer)
+    record_hash: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    replaced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ProviderOverride(Base):
+    """A manual edit of one golden field; registry refreshes never overwrite it."""
+
+    __tablename__ = "provider_overrides"
+    __table_args__ = (UniqueConstraint("provider_id", "field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Any] = mapped_column(JSON)
+    edited_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(String(500))
+    edited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class ClinicSite(Located, Base):
     """A clinic site (the service's own locations)."""
 

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import Integer, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import Problem
 from core.progress import ProgressSink, null_progress
 from core.values import json_value
-from data.models import ReferralEvent, SourceRecord, Taxonomy
+from data.models import ReferralEvent, SourceRecord, SourceRecordHistory, Taxonomy
 from service.batches import check_reject_rate, run_batch
 from service.context import AppContext
 from service.schemas import BatchReport
@@ -84,10 +84,26 @@ def _upsert_source_records(
     if inserts:
         session.execute(SourceRecord.__table__.insert(), inserts)
     if updates:
+        _keep_history(session, [u["id"] for u in updates], replaced_by=batch_id)
         session.execute(update(SourceRecord), updates)
     counts["inserted"] += len(inserts)
     counts["updated"] += len(updates)
     return counts
+
+
+def _keep_history(session: Session, record_ids: list[int], *, replaced_by: int) -> None:
+    """Copy the values a newer file is about to replace into ``source_record_history``."""
+    cols = ("batch_id", "file_name", "line", "record_hash", "data")
+    for part in _chunks(record_ids, _KEY_CHUNK):
+        session.execute(
+            insert(SourceRecordHistory).from_select(
+                ["source_record_id", *cols, "replaced_by_batch_id"],
+                select(
+                    SourceRecord.id, *(getattr(SourceRecord, c) for c in cols),
+                    literal(replaced_by, Integer),
+                ).where(SourceRecord.id.in_(part)),
+            )
+        )
 
 
 def _results(path: Path, source: Source, chunk_rows: int) -> Iterable:

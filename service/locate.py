@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from core.errors import GeoError, Problem
 from core.progress import ProgressSink, null_progress
-from data.models import H3_RESOLUTIONS, ClinicSite, Organization, Provider
+from data.models import H3_RESOLUTIONS, Located, Organization, Provider
 from service.context import AppContext
 from service.schemas import StageReport
 
@@ -120,9 +120,10 @@ def _place_organizations(session, res: tuple[int, ...]) -> None:  # noqa: ANN001
     session.execute(update(Organization), rows)
 
 
-def place_site(site: ClinicSite) -> None:
-    """Fill a site's H3 cells and geometry from its lat/lon."""
-    cells = h3_columns(np.array([site.lat]), np.array([site.lon]), H3_RESOLUTIONS)
+def place_point(row: Located, lat: float, lon: float) -> None:
+    """Set a located row's coordinates, H3 cells and geometry together."""
+    row.lat, row.lon = lat, lon
+    cells = h3_columns(np.array([lat]), np.array([lon]), H3_RESOLUTIONS)
     for key, values in cells.items():
-        setattr(site, key, int(values[0]))
-    site.geom = shapely.Point(site.lon, site.lat)
+        setattr(row, key, int(values[0]))
+    row.geom = shapely.Point(lon, lat)

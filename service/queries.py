@@ -24,12 +24,14 @@ from data.models import (
     ClinicSite,
     Prospect,
     Provider,
+    ProviderOverride,
     ReferrerStat,
     SourceRecord,
     h3_column,
 )
 from service.pagination import encode_cursor, keyset
 from service.schemas import (
+    OverridePublic,
     Page,
     ProspectFilter,
     ProspectPublic,
@@ -123,12 +125,17 @@ def get_provider(session: Session, provider_id: int) -> ProviderDetail:
     records = session.scalars(
         select(SourceRecord).where(SourceRecord.provider_id == provider_id).order_by(SourceRecord.id)
     ).all()
+    overrides = session.scalars(
+        select(ProviderOverride).where(ProviderOverride.provider_id == provider_id)
+        .order_by(ProviderOverride.field)
+    ).all()
     detail = ProviderDetail.model_validate(provider)
     return detail.model_copy(
         update={
             "tier": stat.tier if stat else None,
             "referrals_window": stat.referrals_window if stat else None,
             "source_records": [SourceRecordPublic.model_validate(r) for r in records],
+            "overrides": [OverridePublic.model_validate(o) for o in overrides],
         }
     )
 

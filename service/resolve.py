@@ -27,6 +27,7 @@ from data.models import (
     Organization,
     Prospect,
     Provider,
+    ProviderOverride,
     ReferralEvent,
     ReferrerStat,
     SourceRecord,
@@ -92,6 +93,7 @@ def resolve_providers(ctx: AppContext, *, progress: ProgressSink = null_progress
         golden = build_golden(frame, clusters)
         ckeys = _cluster_keys(frame, clusters)
         golden["cluster_key"] = golden["cluster"].map(ckeys)
+        _apply_overrides(session, golden)
         golden["classification"] = golden["taxonomy_code"].map(classes)
         orgs, membership = infer_organizations(golden)
         org_ids = _write_organizations(session, orgs)
@@ -107,6 +109,32 @@ def resolve_providers(ctx: AppContext, *, progress: ProgressSink = null_progress
                 "review_pairs": reviews, "organizations": len(orgs), **counts},
         duration_s=round(time.perf_counter() - started, 3),
     )
+
+
+def _apply_overrides(session: Session, golden: pd.DataFrame) -> None:
+    """Manual edits win over registry values (lineage ``manual:<id>``)."""
+    from enrichment.golden import display_name
+
+    rows = session.execute(
+        select(Provider.cluster_key, ProviderOverride.id, ProviderOverride.field, ProviderOverride.value)
+        .join(Provider, Provider.id == ProviderOverride.provider_id)
+    ).all()
+    if not rows:
+        return
+    position = {key: i for i, key in enumerate(golden["cluster_key"])}
+    touched = set()
+    for cluster_key, override_id, field, value in rows:
+        i = position.get(cluster_key)
+        if i is None:
+            continue
+        golden.iat[i, golden.columns.get_loc(field)] = value
+        lineage = dict(golden.iat[i, golden.columns.get_loc("lineage")] or {})
+        lineage[field] = f"manual:{override_id}"
+        golden.iat[i, golden.columns.get_loc("lineage")] = lineage
+        touched.add(i)
+    col = golden.columns.get_loc("display_name")
+    for i in touched:
+        golden.iat[i, col] = display_name(golden.iloc[i].to_dict()) or golden.iat[i, col]
 
 
 def _write_organizations(session: Session, orgs: pd.DataFrame) -> dict[str, int]:

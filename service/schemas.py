@@ -6,8 +6,8 @@ creation), ``*Update`` (partial input), ``*Public`` (what callers see).
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Generic, Literal, TypeVar
+from datetime import date, datetime
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -69,9 +69,20 @@ class SourceRecordPublic(BaseModel):
     match_explanation: list | None = None
 
 
+class OverridePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    field: str
+    value: Any
+    edited_by: str
+    note: str | None
+    edited_at: datetime
+
+
 class ProviderDetail(ProviderPublic):
     lineage: dict | None = None
     source_records: list[SourceRecordPublic] = []
+    overrides: list[OverridePublic] = []
 
 
 class _SiteFields(BaseModel):
@@ -200,3 +211,25 @@ class HealthPublic(BaseModel):
     providers: int
     sites: int
     as_of: date | None = None
+
+
+class ProviderEdit(BaseModel):
+    """A manual correction of golden fields (admin). Registry refreshes never overwrite it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"phone": "6145550100", "note": "confirmed by phone"}]},
+    )
+
+    first_name: str | None = Field(None, min_length=1, max_length=100)
+    last_name: str | None = Field(None, min_length=1, max_length=100)
+    credential: str | None = Field(None, max_length=50)
+    organization_name: str | None = Field(None, max_length=300)
+    taxonomy_code: str | None = Field(None, pattern=r"^[0-9A-Z]{9}X$")
+    address_1: str | None = Field(None, min_length=1, max_length=300)
+    address_2: str | None = Field(None, max_length=300)
+    city: str | None = Field(None, max_length=100)
+    state: str | None = Field(None, min_length=2, max_length=2)
+    postal_code: str | None = Field(None, pattern=r"^\d{5}$")
+    phone: str | None = Field(None, pattern=r"^\d{10}$")
+    note: str | None = Field(None, max_length=500, description="Why the value was changed.")

@@ -10,16 +10,15 @@ from sqlalchemy import select
 from core.errors import ConflictError, InputError, NotFoundError, Problem
 from data.models import ClinicSite
 from service.context import AppContext
-from service.locate import geocode_address, place_site
+from service.locate import geocode_address, place_point
 from service.schemas import SiteCreate, SitePublic, SiteUpdate
 
 
 def _locate(ctx: AppContext, site: ClinicSite) -> None:
-    if site.lat is None or site.lon is None:
-        site.lat, site.lon, _ = geocode_address(
-            ctx, address_1=site.address_1, postal_code=site.postal_code
-        )
-    place_site(site)
+    lat, lon = site.lat, site.lon
+    if lat is None or lon is None:
+        lat, lon, _ = geocode_address(ctx, address_1=site.address_1, postal_code=site.postal_code)
+    place_point(site, lat, lon)
 
 
 def create_site(ctx: AppContext, data: SiteCreate) -> SitePublic:

@@ -6,12 +6,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.deps import SessionDep, require_role
+from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
+from service.providers import edit_provider
 from service.queries import MAX_PAGE, get_provider, search_providers
-from service.schemas import Page, ProviderDetail, ProviderPublic
+from service.schemas import Page, ProviderDetail, ProviderEdit, ProviderPublic
 
-__all__ = ["provider_detail", "provider_list", "router"]
+__all__ = ["provider_detail", "provider_edit", "provider_list", "router"]
 
 router = APIRouter(
     prefix="/providers",
@@ -128,3 +129,23 @@ def provider_list(
 def provider_detail(session: SessionDep, provider_id: Annotated[int, Path(ge=1)]) -> ProviderDetail:
     """The golden record of one provider, its referral tier and the rows it was built from."""
     return get_provider(session, provider_id)
+
+
+@router.patch(
+    "/{provider_id}",
+    response_model=ProviderDetail,
+    summary="Correct a provider's golden record (admin)",
+    responses=problem_responses(404, 422),
+)
+def provider_edit(
+    ctx: ContextDep,
+    provider_id: Annotated[int, Path(ge=1)],
+    edit: ProviderEdit,
+    role: Annotated[str, Depends(require_role("admin"))],
+) -> ProviderDetail:
+    """Store a manual correction; later registry refreshes never overwrite it.
+
+    Each changed field is kept as an override (listed in ``overrides``; its
+    lineage reads ``manual:<id>``); a changed address is geocoded again.
+    """
+    return edit_provider(ctx, provider_id, edit, edited_by=f"{role} API key")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import EVIL_NAME, VIEWER, SeededDB
+from tests.api.conftest import ADMIN, EVIL_NAME, VIEWER, SeededDB
 
 
 def test_search_walks_all_active_providers_by_name(client: TestClient, api_db: SeededDB) -> None:
@@ -73,3 +73,20 @@ def test_search_text_is_literal_not_a_like_pattern(client: TestClient) -> None:
     for pattern in ("%", "_", "%%"):
         r = client.get("/v1/providers", params={"q": pattern}, headers=VIEWER)
         assert r.status_code == 200 and r.json()["total"] == 0, pattern
+
+
+def test_admin_corrects_a_provider_viewer_cannot(client: TestClient, api_db: SeededDB) -> None:
+    pid = api_db.provider_ids[0]
+    body = {"phone": "6145550100", "note": "called the practice"}
+    assert client.patch(f"/v1/providers/{pid}", json=body, headers=VIEWER).status_code == 403
+    r = client.patch(f"/v1/providers/{pid}", json=body, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["phone"] == "6145550100"
+    assert [(o["field"], o["value"], o["note"]) for o in got["overrides"]] == [
+        ("phone", "6145550100", "called the practice")
+    ]
+    assert got["lineage"]["phone"].startswith("manual:")
+    bad = client.patch(f"/v1/providers/{pid}", json={"phone": "12", "colour": "red"}, headers=ADMIN)
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} >= {"body.phone", "body.colour"}

@@ -15,7 +15,8 @@ from service.ingest import ingest_records
 DATA = Path(__file__).resolve().parent.parent / "data"
 NPPES = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
 DATA_TABLES = ("source_records", "providers", "organizations", "referral_events", "taxonomy",
-               "clinic_sites", "catchments", "catchment_cells", "prospects", "referrer_stats")
+               "clinic_sites", "catchments", "catchment_cells", "prospects", "referrer_stats",
+               "source_record_history", "provider_overrides")
 
 
 def snapshot(ctx) -> dict[str, list]:  # noqa: ANN001
