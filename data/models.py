@@ -156,6 +156,7 @@ class Provider(Located, Base):
     city: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str | None] = mapped_column(String(2))
     postal_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    country: Mapped[str | None] = mapped_column(String(2))
     phone: Mapped[str | None] = mapped_column(String(10))
     gender: Mapped[str | None] = mapped_column(String(1))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -46,11 +46,16 @@ GOLDEN_COLUMNS: tuple[str, ...] = (
     "gender",
     "is_active",
     "deactivation_date",
+    "country",
+    "lat",
+    "lon",
     "lineage",
     "members",
 )
 
-_ADDRESS = ("address_1", "address_2", "city", "state", "postal_code")
+#: Fields taken together from the one record that supplies the practice address
+#: (``lat``/``lon`` are coordinates the source itself gives, e.g. FINESS).
+_ADDRESS = ("address_1", "address_2", "city", "state", "postal_code", "country", "lat", "lon")
 _SINGLE = (
     "npi",
     "entity_type",

@@ -33,21 +33,19 @@ def h3_columns(lat: np.ndarray, lon: np.ndarray, resolutions: tuple[int, ...]) -
 
 
 def geocode_address(
-    ctx: AppContext, *, address_1: str | None, postal_code: str | None
+    ctx: AppContext, *, address_1: str | None, postal_code: str | None,
+    city: str | None = None, country: str | None = None,
 ) -> tuple[float, float, str]:
-    """Locate one address offline: street level when the street is in the OSM extract,
-    else the ZIP centroid. Raises GeoError when neither works."""
-    from geo.geocode import geocode_frame
-
-    frame = geocode_frame(
-        pd.DataFrame({"address_1": [address_1], "postal_code": [postal_code]}), ctx.street_index
-    )
+    """Locate one address offline (see :func:`locate_frame`); GeoError when it cannot."""
+    frame = locate_frame(ctx, pd.DataFrame({
+        "address_1": [address_1], "city": [city], "postal_code": [postal_code], "country": [country],
+    }))
     row = frame.iloc[0]
     if row["geocode_precision"] == "none" or pd.isna(row["lat"]):
         raise GeoError(
             "address could not be located offline",
             problems=[
-                Problem("neither the street nor the ZIP code is known", field="address_1",
+                Problem("neither the street nor the postal code is known", field="address_1",
                         value=f"{address_1 or ''} {postal_code or ''}".strip())
             ],
         )
@@ -59,22 +57,22 @@ def geocode_providers(
 ) -> StageReport:
     """Geocode golden records and place them (and organisations) on the H3 grid.
 
-    One transaction. Street level where the street is in the local OSM extract,
-    else the ZIP centroid; ``geocode_precision`` records which.
+    One transaction. See :func:`locate_frame`; rows placed at coordinates
+    their registry gives (``geocode_precision == "source"``) are left alone.
     """
-    from geo.geocode import geocode_frame
-
     started = time.perf_counter()
     res = H3_RESOLUTIONS
     with ctx.sessions.begin() as session:
-        stmt = select(Provider.id, Provider.address_1, Provider.postal_code)
+        stmt = select(Provider.id, Provider.address_1, Provider.city, Provider.postal_code,
+                      Provider.country).where(Provider.geocode_precision != "source")
         if only_missing:
             stmt = stmt.where(Provider.lat.is_(None))
-        df = pd.DataFrame(session.execute(stmt).all(), columns=["id", "address_1", "postal_code"])
+        df = pd.DataFrame(session.execute(stmt).all(),
+                          columns=["id", "address_1", "city", "postal_code", "country"])
         progress("geocode", 0, len(df))
         if df.empty:
             return StageReport(stage="geocode", detail={"providers": 0}, duration_s=0.0)
-        located = geocode_frame(df, ctx.street_index)
+        located = locate_frame(ctx, df)
         cells = h3_columns(located["lat"].to_numpy(float), located["lon"].to_numpy(float), res)
         rows = []
         for i, rec in enumerate(located.itertuples(index=False)):
@@ -97,6 +95,34 @@ def geocode_providers(
         detail={"providers": len(df), "precision": {k: int(v) for k, v in counts.items()}},
         duration_s=round(time.perf_counter() - started, 3),
     )
+
+
+def locate_frame(ctx: AppContext, df: pd.DataFrame) -> pd.DataFrame:
+    """``lat``, ``lon`` and ``geocode_precision`` for addresses of any supported country.
+
+    * US (or no country): street level where the street is in the local OSM
+      extract, else the ZIP centroid (``zipcodes`` package);
+    * FR: the postal-code centroid from the bundled GeoNames file; overseas
+      departments (97x/98x) are not in it and stay unlocated (``none``) rather
+      than being misplaced;
+    * anything else: ``none``.
+    """
+    from geo.fr_postal import fr_postal_centroid
+    from geo.geocode import geocode_frame
+
+    country = df["country"].fillna("US") if "country" in df else pd.Series("US", index=df.index)
+    out = df.assign(lat=np.nan, lon=np.nan, geocode_precision="none")
+    us = country == "US"
+    if us.any():
+        got = geocode_frame(df.loc[us, ["address_1", "postal_code"]], ctx.street_index)
+        out.loc[us, ["lat", "lon", "geocode_precision"]] = got[["lat", "lon", "geocode_precision"]].to_numpy()
+    for i in out.index[country == "FR"]:
+        point = fr_postal_centroid(str(out.at[i, "postal_code"] or ""), place=out.at[i, "city"])
+        if point is not None:
+            out.loc[i, ["lat", "lon", "geocode_precision"]] = [point[0], point[1], "zip"]
+    out["lat"] = out["lat"].astype(float)
+    out["lon"] = out["lon"].astype(float)
+    return out
 
 
 def _place_organizations(session, res: tuple[int, ...]) -> None:  # noqa: ANN001

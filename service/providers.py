@@ -49,7 +49,8 @@ def edit_provider(
         apply_overrides(session, provider)
         if changes.keys() & ADDRESS_FIELDS:
             lat, lon, precision = geocode_address(
-                ctx, address_1=provider.address_1, postal_code=provider.postal_code)
+                ctx, address_1=provider.address_1, postal_code=provider.postal_code,
+                city=provider.city, country=provider.country)
             place_point(provider, lat, lon)
             provider.geocode_precision = precision
     with ctx.sessions() as session:

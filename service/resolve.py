@@ -41,10 +41,10 @@ DATE_COLUMNS = ("enumeration_date", "last_update_date", "deactivation_date", "re
 PROVIDER_FIELDS = (
     "npi", "entity_type", "first_name", "middle_name", "last_name", "credential",
     "organization_name", "display_name", "taxonomy_code", "taxonomy_codes", "classification",
-    "specialty_text", "address_1", "address_2", "city", "state", "postal_code", "phone",
+    "specialty_text", "address_1", "address_2", "city", "state", "postal_code", "country", "phone",
     "gender", "is_active", "deactivation_date", "lineage", "organization_id",
 )  # fmt: skip
-LOCATION_FIELDS = ("address_1", "postal_code")
+LOCATION_FIELDS = ("address_1", "postal_code", "country")
 
 
 def load_source_frame(session: Session) -> pd.DataFrame:
@@ -172,8 +172,12 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
         )
         values["is_active"] = bool(values["is_active"]) if values["is_active"] is not None else True
         prov = have.get(row["cluster_key"])
+        source_point = (plain(row.get("lat")), plain(row.get("lon")))
         if prov is None:
-            session.add(Provider(cluster_key=row["cluster_key"], **values))
+            prov = Provider(cluster_key=row["cluster_key"], **values)
+            session.add(prov)
+            if None not in source_point:
+                _place_at_source(prov, *source_point)
             counts["providers_inserted"] += 1
             continue
         changed = {f: v for f, v in values.items() if getattr(prov, f) != v}
@@ -181,10 +185,13 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
             counts["providers_unchanged"] += 1
             continue
         if changed.keys() & set(LOCATION_FIELDS):
-            prov.lat = prov.lon = prov.geom = None
-            for res in H3_RESOLUTIONS:
-                setattr(prov, h3_column(Provider, res).key, None)
-            prov.geocode_precision = "none"
+            if None not in source_point:
+                _place_at_source(prov, *source_point)
+            else:  # geocoded again by the geocode stage
+                prov.lat = prov.lon = prov.geom = None
+                for res in H3_RESOLUTIONS:
+                    setattr(prov, h3_column(Provider, res).key, None)
+                prov.geocode_precision = "none"
         for f, v in changed.items():
             setattr(prov, f, v)
         counts["providers_updated"] += 1
@@ -200,6 +207,14 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
     counts["providers_deleted"] = len(stale)
     ids = dict(session.execute(select(Provider.cluster_key, Provider.id)).all())
     return counts, ids
+
+
+def _place_at_source(provider: Provider, lat: float, lon: float) -> None:
+    """Use the coordinates the registry itself gives (FINESS) instead of geocoding."""
+    from service.locate import place_point
+
+    place_point(provider, float(lat), float(lon))
+    provider.geocode_precision = "source"
 
 
 def _write_links(
