@@ -98,6 +98,12 @@ def ingest_nppes(path: FileArg, reject_dir: RejectDir = None) -> None:
     _ingest("nppes", path, reject_dir)
 
 
+@ingest_app.command("cms")
+def ingest_cms(path: FileArg, reject_dir: RejectDir = None) -> None:
+    """CMS Doctors & Clinicians national downloadable file (current or older layout)."""
+    _ingest("cms_dac", path, reject_dir)
+
+
 @ingest_app.command("referrers")
 def ingest_referrers(path: FileArg, reject_dir: RejectDir = None) -> None:
     """The clinic's own referrer list (CSV/XLSX, headers auto-detected)."""

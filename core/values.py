@@ -27,6 +27,10 @@ def plain(value: Any) -> Any:
 
 
 def json_value(value: Any) -> Any:
-    """:func:`plain`, with dates as ISO strings (for JSON columns)."""
+    """:func:`plain`, with dates as ISO strings, through nested dicts and lists (JSON columns)."""
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
     value = plain(value)
     return value.isoformat() if isinstance(value, date) else value

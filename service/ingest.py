@@ -7,9 +7,9 @@ row is rejected alone (and written to a reject file) while good rows load.
 Source records are keyed by (source, source key), so re-loading the same rows,
 reordered or under another file name, changes no data row.
 
-Not handled yet (issue #3): NPPES zips, weekly/deactivation/companion files,
-CMS and French registries, history of previous values and manual-edit
-protection.
+A newer file's changed rows keep their previous values in
+``source_record_history``; manual corrections live apart
+(:mod:`service.providers`) and are re-applied after every refresh.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from service.batches import check_reject_rate, run_batch
 from service.context import AppContext
 from service.schemas import BatchReport
 
-Source = Literal["nppes", "referrer_list"]
+Source = Literal["nppes", "referrer_list", "cms_dac", "rpps", "finess"]
 _KEY_CHUNK = 900  # stay under any backend's bound-parameter limit
 
 
@@ -107,10 +107,15 @@ def _keep_history(session: Session, record_ids: list[int], *, replaced_by: int) 
 
 
 def _results(path: Path, source: Source, chunk_rows: int) -> Iterable:
+    """The reader for ``source``: one :class:`~enrichment.records.ReadResult` per chunk."""
     if source == "nppes":
         from enrichment.nppes import iter_nppes
 
         return iter_nppes(path, chunk_rows=chunk_rows)
+    if source == "cms_dac":
+        from enrichment.cms import iter_cms
+
+        return iter_cms(path, chunk_rows=chunk_rows)
     from enrichment.referrers import read_referrer_list
 
     return [read_referrer_list(path)]

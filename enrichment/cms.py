@@ -1,0 +1,473 @@
+"""Reader for the CMS Doctors and Clinicians national downloadable file.
+
+``DAC_NationalDownloadableFile.csv`` has one row per NPI x enrollment
+(``Ind_enrl_ID``) x group practice (``org_pac_id``) x address (``adrs_id``).
+This reader folds the rows of each NPI into ONE standard source record
+(``source="cms_dac"``, ``source_key`` = the NPI):
+
+* names, suffix, gender, credential and primary specialty (``pri_spec`` ->
+  ``specialty_text``) take the value most rows agree on;
+* ``identifiers`` holds ``pac_id``, ``enrollment_ids``, ``medical_school``,
+  ``graduation_year``, ``secondary_specialties`` (``sec_spec_1..4`` then any
+  further names in ``sec_spec_all``), ``groups`` (``{org_pac_id, name,
+  members}``), ``hospitals`` (``{ccn, name}``, older layouts only) and
+  ``telehealth`` (a bool); keys without a value are left out;
+* the address appearing on most rows (ties: the smallest in sort order) is the
+  main practice address, every other distinct address goes to ``locations``;
+  addresses are compared after :func:`~enrichment.normalize.normalize_address`.
+
+The fold depends only on the set of rows, not on their order; the record's
+``line`` is the line of the NPI's first row.
+
+Streaming and its assumption: :func:`iter_cms` keeps only the rows of the
+current NPI and emits its record when the NPI changes, so the rows of one NPI
+must be contiguous (the published file is sorted by NPI). An NPI that shows
+up again after another NPI raises :class:`~core.errors.InputError`. To detect
+that, the reader remembers every finished NPI as an ``int`` (about 100 bytes
+each: some 130 MB for the ~1.3 million NPIs of the national file).
+
+Rows are rejected one by one (the NPI's other rows still make its record) for
+an NPI that fails the Luhn check, a missing last name, a malformed ZIP code or
+a wrong number of fields. Not handled yet: an unparsable phone number or
+``num_org_mem`` is dropped silently (left ``None``), and the Medicare
+assignment flags (``ind_assgn``, ``grp_assgn``) and ``ln_2_sprs`` are not kept.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from core.csvio import iter_csv_rows
+from core.errors import InputError, Problem
+from core.identifiers import luhn_npi_valid
+from core.progress import ProgressSink, null_progress
+from enrichment.cms_layout import (
+    HOSPITAL_SLOTS,
+    SECONDARY_SPECIALTY_SLOTS,
+    CmsColumns,
+    detect_cms_columns,
+)
+from enrichment.normalize import (
+    normalize_address,
+    normalize_phone,
+    normalize_postal_code,
+    normalize_state,
+)
+from enrichment.records import ReadResult, clean_text, combine_results, record_hash, records_frame
+
+#: Value of the ``source`` column.
+SOURCE = "cms_dac"
+
+#: Row fields whose folded value is the one most rows agree on.
+_MODAL_FIELDS = (
+    "first_name",
+    "middle_name",
+    "last_name",
+    "name_suffix",
+    "gender",
+    "credential",
+    "primary_specialty",
+    "pac_id",
+    "medical_school",
+    "graduation_year",
+)
+
+_ADDRESS_FIELDS = ("address_1", "address_2", "city", "state", "postal_code")
+_YEAR = re.compile(r"\d{4}")
+_COUNT = re.compile(r"\d+")
+
+
+def _sort_key(value: Any) -> Any:
+    """Total order over cell values and tuples of them (``None`` sorts as ``""``)."""
+    if isinstance(value, tuple):
+        return tuple(_sort_key(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _mode(values: Iterable[Hashable]) -> Any:
+    """Most frequent non-``None`` value; ties go to the smallest. ``None`` when there is none."""
+    counts = Counter(v for v in values if v is not None)
+    if not counts:
+        return None
+    return min(counts, key=lambda v: (-counts[v], _sort_key(v)))
+
+
+def _secondary_specialties(get: Any) -> tuple[str, ...]:
+    names = [get(f"secondary_specialty_{i}") for i in range(1, SECONDARY_SPECIALTY_SLOTS + 1)]
+    everything = get("secondary_specialties_all")
+    if everything:
+        names.extend(part.strip() for part in everything.split(","))
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def parse_cms_row(
+    cells: Sequence[str], *, columns: CmsColumns, line: int, file: str | None = None
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Turn one data row into a dict of canonical, cleaned values.
+
+    Parameters
+    ----------
+    cells
+        The row's raw fields, in header order.
+    columns
+        The header's layout from :func:`~enrichment.cms_layout.detect_cms_columns`.
+    line
+        1-based physical line the row starts on.
+    file
+        File name used in problem reports.
+
+    Returns
+    -------
+    tuple
+        ``(row, [])`` for a good row, ``(None, problems)`` for a rejected one;
+        ``problems`` lists every fault (bad NPI, missing last name, malformed
+        ZIP, wrong field count), each naming the file's own header.
+    """
+    if not isinstance(columns, CmsColumns):
+        raise TypeError(f"columns must be CmsColumns, not {type(columns).__name__}")
+    if len(cells) != columns.width:
+        return None, [
+            Problem(
+                f"row has {len(cells)} fields, header has {columns.width}",
+                file=file,
+                line=line,
+                value=",".join(cells)[:60],
+            )
+        ]
+
+    def get(field: str) -> str | None:
+        at = columns.index.get(field)
+        return None if at is None else clean_text(cells[at])
+
+    problems: list[Problem] = []
+
+    def bad(message: str, field: str) -> None:
+        problems.append(
+            Problem(message, file=file, line=line, field=columns.headers[field], value=get(field))
+        )
+
+    npi = get("npi")
+    if npi is None:
+        bad("NPI is missing", "npi")
+    elif not luhn_npi_valid(npi):
+        bad("NPI is not 10 digits with a valid check digit", "npi")
+    if get("last_name") is None:
+        bad("last name is missing", "last_name")
+    raw_zip = get("postal_code")
+    postal = normalize_postal_code(raw_zip) if raw_zip else None
+    if raw_zip is not None and postal is None:
+        bad("malformed ZIP code (expected 5 or 9 digits)", "postal_code")
+    if problems:
+        return None, problems
+
+    raw_state = get("state")
+    raw_phone = get("phone")
+    year = get("graduation_year")
+    members = get("org_members")
+    telehealth = get("telehealth")
+    gender = get("gender")
+    hospitals = tuple(
+        (get(f"hospital_ccn_{i}"), get(f"hospital_name_{i}"))
+        for i in range(1, HOSPITAL_SLOTS + 1)
+        if get(f"hospital_ccn_{i}") or get(f"hospital_name_{i}")
+    )
+    row: dict[str, Any] = {
+        "line": line,
+        "npi": npi,
+        "pac_id": get("pac_id"),
+        "enrollment_id": get("enrollment_id"),
+        "first_name": get("first_name"),
+        "middle_name": get("middle_name"),
+        "last_name": get("last_name"),
+        "name_suffix": get("name_suffix"),
+        "gender": gender.upper() if gender else None,
+        "credential": get("credential"),
+        "medical_school": get("medical_school"),
+        "graduation_year": int(year) if year and _YEAR.fullmatch(year) else None,
+        "primary_specialty": get("primary_specialty"),
+        "secondary_specialties": _secondary_specialties(get),
+        "telehealth": telehealth.upper()[:1] if telehealth else None,
+        "org_pac_id": get("org_pac_id"),
+        "org_name": get("org_name"),
+        "org_members": int(members) if members and _COUNT.fullmatch(members) else None,
+        "address_1": get("address_1"),
+        "address_2": get("address_2"),
+        "city": get("city"),
+        "state": (normalize_state(raw_state) or raw_state.upper()) if raw_state else None,
+        "postal_code": postal,
+        "phone": normalize_phone(raw_phone) if raw_phone else None,
+        "hospitals": hospitals,
+    }
+    return row, []
+
+
+def _address_key(row: Mapping[str, Any]) -> tuple[str, ...]:
+    return (
+        normalize_address(row["address_1"]),
+        normalize_address(row["address_2"]),
+        (row["city"] or "").strip().upper(),
+        row["state"] or "",
+        row["postal_code"] or "",
+    )
+
+
+def _ordered_secondary(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    lists = [row["secondary_specialties"] for row in rows]
+    first = _mode(t for t in lists if t) or ()
+    extra = {name for t in lists for name in t} - set(first)
+    return list(first) + sorted(extra)
+
+
+def _groups(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    by_key: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        if row["org_pac_id"]:
+            key = ("pac", row["org_pac_id"])
+        elif row["org_name"]:
+            key = ("name", row["org_name"].upper())
+        else:
+            continue
+        by_key.setdefault(key, []).append(row)
+    groups = [
+        {
+            "org_pac_id": members[0]["org_pac_id"],
+            "name": _mode(r["org_name"] for r in members),
+            "members": _mode(r["org_members"] for r in members),
+        }
+        for members in by_key.values()
+    ]
+    return sorted(groups, key=lambda g: (_sort_key(g["org_pac_id"]), _sort_key(g["name"])))
+
+
+def _hospitals(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    names: dict[str, list[str | None]] = {}
+    for row in rows:
+        for ccn, name in row["hospitals"]:
+            names.setdefault(ccn or f"\0{name.upper()}", []).append(name)
+    out = []
+    for key, seen in names.items():
+        ccn = None if key.startswith("\0") else key
+        out.append({"ccn": ccn, "name": _mode(seen)})
+    return sorted(out, key=lambda h: (_sort_key(h["ccn"]), _sort_key(h["name"])))
+
+
+def _telehealth(rows: Sequence[Mapping[str, Any]]) -> bool | None:
+    flags = {row["telehealth"] for row in rows}
+    if "Y" in flags:
+        return True
+    if "N" in flags:
+        return False
+    return None
+
+
+def fold_cms_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Fold the parsed rows of one NPI into one standard source record.
+
+    Parameters
+    ----------
+    rows
+        Rows from :func:`parse_cms_row`, all with the same NPI, in any order.
+
+    Returns
+    -------
+    dict
+        A standard source record (see :mod:`enrichment.records`). Only its
+        ``line`` (the smallest of the rows') depends on where the rows were.
+
+    Raises
+    ------
+    ValueError
+        When ``rows`` is empty or mixes NPIs.
+    """
+    if not isinstance(rows, Sequence) or isinstance(rows, (str, bytes)):
+        raise TypeError(f"rows must be a sequence of row mappings, not {type(rows).__name__}")
+    npis = {row["npi"] for row in rows}
+    if len(npis) != 1:
+        raise ValueError(f"rows must share exactly one NPI, got {sorted(npis)}")
+    npi = npis.pop()
+    modal = {field: _mode(row[field] for row in rows) for field in _MODAL_FIELDS}
+
+    by_address: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_address.setdefault(_address_key(row), []).append(row)
+    places = []
+    for key, members in by_address.items():
+        spelled = _mode(tuple(r[f] for f in _ADDRESS_FIELDS) for r in members)
+        places.append(
+            (
+                -len(members),
+                key,
+                {
+                    **dict(zip(_ADDRESS_FIELDS, spelled)),
+                    "country": "US",
+                    "phone": _mode(r["phone"] for r in members),
+                },
+            )
+        )
+    places.sort(key=lambda p: (p[0], p[1]))
+    main = places[0][2]
+    locations = sorted(
+        (p[2] for p in places[1:]),
+        key=lambda loc: _sort_key(tuple(loc[f] for f in _ADDRESS_FIELDS)),
+    )
+
+    identifiers: dict[str, Any] = {
+        "pac_id": modal["pac_id"],
+        "enrollment_ids": sorted({r["enrollment_id"] for r in rows if r["enrollment_id"]}),
+        "medical_school": modal["medical_school"],
+        "graduation_year": modal["graduation_year"],
+        "secondary_specialties": _ordered_secondary(rows),
+        "groups": _groups(rows),
+        "hospitals": _hospitals(rows),
+        "telehealth": _telehealth(rows),
+    }
+    record: dict[str, Any] = {
+        "source": SOURCE,
+        "source_key": npi,
+        "line": min(row["line"] for row in rows),
+        "npi": npi,
+        "entity_type": "individual",
+        "first_name": modal["first_name"],
+        "middle_name": modal["middle_name"],
+        "last_name": modal["last_name"],
+        "name_suffix": modal["name_suffix"],
+        "credential": modal["credential"],
+        "gender": modal["gender"],
+        "specialty_text": modal["primary_specialty"],
+        **{f: main[f] for f in _ADDRESS_FIELDS},
+        "phone": main["phone"],
+        "is_active": True,
+        "country": "US",
+        "identifiers": {k: v for k, v in identifiers.items() if v not in (None, [])},
+        "locations": locations,
+    }
+    record["record_hash"] = record_hash(record)
+    return record
+
+
+def iter_cms(
+    path: str | os.PathLike[str],
+    *,
+    chunk_rows: int = 50_000,
+    encoding: str | None = None,
+    progress: ProgressSink | None = None,
+) -> Iterator[ReadResult]:
+    """Stream a Doctors and Clinicians file as one :class:`ReadResult` per chunk of rows.
+
+    A record is emitted in the chunk where its NPI's rows end (when the next
+    NPI starts, or at the end of the file), so an NPI whose rows straddle a
+    chunk boundary still gives one record.
+
+    Parameters
+    ----------
+    path
+        ``DAC_NationalDownloadableFile.csv`` (current or older layout).
+    chunk_rows
+        Data rows read per chunk.
+    encoding
+        Text encoding; ``None`` means UTF-8 (a BOM is stripped).
+    progress
+        Receives ``("cms_dac", rows_read, None)`` after each chunk.
+
+    Yields
+    ------
+    ReadResult
+        Records completed and rows rejected in one chunk; ``rows_read`` counts
+        that chunk's data rows. Line numbers are global to the file.
+
+    Raises
+    ------
+    SchemaError
+        Header matching no known layout (every missing / unknown column listed).
+    InputError
+        An NPI whose rows are not contiguous; an empty file.
+    EncodingError
+        Undecodable bytes (file, line, byte offset).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
+    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool):
+        raise TypeError(f"chunk_rows must be int, not {type(chunk_rows).__name__}")
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be positive")
+    sink = progress or null_progress
+    name = Path(path).name
+    rows = iter_csv_rows(path, encoding=encoding, delimiter=",")
+    first = next(rows, None)
+    if first is None:  # pragma: no cover - iter_csv_rows refuses empty files
+        raise InputError(f"{name} is empty", problems=[Problem("file is empty", file=name)])
+    columns = detect_cms_columns(first[1], file=name)
+    npi_at = columns.index["npi"]
+
+    finished: set[int] = set()
+    current: str | None = None
+    buffer: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    rejects: list[Problem] = []
+    count = total = 0
+    for line, cells in rows:
+        count += 1
+        npi = clean_text(cells[npi_at]) if len(cells) == columns.width else None
+        if npi is not None and luhn_npi_valid(npi) and npi != current:
+            if current is not None:
+                finished.add(int(current))
+                if buffer:
+                    records.append(fold_cms_rows(buffer))
+            if int(npi) in finished:
+                raise InputError(
+                    f"{name}: NPI {npi} on line {line} reappears after other NPIs; "
+                    "the rows of one NPI must be contiguous (sort the file by NPI)",
+                    problems=[
+                        Problem(
+                            "NPI reappears after other NPIs (rows of one NPI must be contiguous)",
+                            file=name,
+                            line=line,
+                            field=columns.headers["npi"],
+                            value=npi,
+                        )
+                    ],
+                )
+            current, buffer = npi, []
+        row, problems = parse_cms_row(cells, columns=columns, line=line, file=name)
+        if row is None:
+            rejects.extend(problems)
+        else:
+            buffer.append(row)
+        if count == chunk_rows:
+            total += count
+            yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
+            sink(SOURCE, total, None)
+            records, rejects, count = [], [], 0
+    if buffer:
+        records.append(fold_cms_rows(buffer))
+    if count or records or total == 0:
+        total += count
+        yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
+        sink(SOURCE, total, None)
+
+
+def read_cms(
+    path: str | os.PathLike[str],
+    *,
+    chunk_rows: int = 50_000,
+    encoding: str | None = None,
+    progress: ProgressSink | None = None,
+) -> ReadResult:
+    """Read a whole Doctors and Clinicians file (stream big files with :func:`iter_cms`).
+
+    Parameters and errors are those of :func:`iter_cms`.
+
+    Returns
+    -------
+    ReadResult
+        One record per NPI (index 0..n-1, in file order), every reject, and
+        the number of data rows read.
+    """
+    return combine_results(
+        iter_cms(path, chunk_rows=chunk_rows, encoding=encoding, progress=progress)
+    )
