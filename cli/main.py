@@ -104,6 +104,18 @@ def ingest_cms(path: FileArg, reject_dir: RejectDir = None) -> None:
     _ingest("cms_dac", path, reject_dir)
 
 
+@ingest_app.command("rpps")
+def ingest_rpps(path: FileArg, reject_dir: RejectDir = None) -> None:
+    """Annuaire Santé / RPPS PS_LibreAcces_Personne_activite extract (pipe-separated)."""
+    _ingest("rpps", path, reject_dir)
+
+
+@ingest_app.command("finess")
+def ingest_finess(path: FileArg, reject_dir: RejectDir = None) -> None:
+    """FINESS etalab extract (establishments with coordinates; UTF-8 or Windows-1252)."""
+    _ingest("finess", path, reject_dir)
+
+
 @ingest_app.command("referrers")
 def ingest_referrers(path: FileArg, reject_dir: RejectDir = None) -> None:
     """The clinic's own referrer list (CSV/XLSX, headers auto-detected)."""

@@ -176,6 +176,11 @@ def build_golden(
             value = members[src].get(fld) if src is not None else None
             out[fld] = value if _present(value) else None
             lineage[fld] = keys[src] if src is not None and _present(value) else None
+        if out["country"] is None:  # no address anywhere: the country is still known
+            with_country = next((i for i, r in enumerate(members) if _present(r.get("country"))), None)
+            if with_country is not None:
+                out["country"] = members[with_country]["country"]
+                lineage["country"] = keys[with_country]
         # status comes from the top-ranked record as a whole (a referrer row is always "active")
         out["is_active"] = bool(members[0]["is_active"])
         out["deactivation_date"] = members[0].get("deactivation_date")

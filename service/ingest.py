@@ -116,6 +116,14 @@ def _results(path: Path, source: Source, chunk_rows: int) -> Iterable:
         from enrichment.cms import iter_cms
 
         return iter_cms(path, chunk_rows=chunk_rows)
+    if source == "rpps":
+        from enrichment.rpps import iter_rpps
+
+        return iter_rpps(path, chunk_rows=chunk_rows)
+    if source == "finess":
+        from enrichment.finess import iter_finess
+
+        return iter_finess(path, chunk_rows=chunk_rows)
     from enrichment.referrers import read_referrer_list
 
     return [read_referrer_list(path)]

@@ -103,11 +103,11 @@ def locate_frame(ctx: AppContext, df: pd.DataFrame) -> pd.DataFrame:
     * US (or no country): street level where the street is in the local OSM
       extract, else the ZIP centroid (``zipcodes`` package);
     * FR: the postal-code centroid from the bundled GeoNames file; overseas
-      departments (97x/98x) are not in it and stay unlocated (``none``) rather
-      than being misplaced;
+      departments (97x/98x) are not in it and are flagged ``overseas``
+      (unlocated) rather than misplaced;
     * anything else: ``none``.
     """
-    from geo.fr_postal import fr_postal_centroid
+    from geo.fr_postal import fr_postal_centroid, is_overseas
     from geo.geocode import geocode_frame
 
     country = df["country"].fillna("US") if "country" in df else pd.Series("US", index=df.index)
@@ -117,7 +117,12 @@ def locate_frame(ctx: AppContext, df: pd.DataFrame) -> pd.DataFrame:
         got = geocode_frame(df.loc[us, ["address_1", "postal_code"]], ctx.street_index)
         out.loc[us, ["lat", "lon", "geocode_precision"]] = got[["lat", "lon", "geocode_precision"]].to_numpy()
     for i in out.index[country == "FR"]:
-        point = fr_postal_centroid(str(out.at[i, "postal_code"] or ""), place=out.at[i, "city"])
+        code = str(out.at[i, "postal_code"] or "")
+        if is_overseas(code):  # not in the bundled gazetteer: flag, never misplace
+            out.at[i, "geocode_precision"] = "overseas"
+            continue
+        city = out.at[i, "city"]
+        point = fr_postal_centroid(code, place=city if isinstance(city, str) else None)
         if point is not None:
             out.loc[i, ["lat", "lon", "geocode_precision"]] = [point[0], point[1], "zip"]
     out["lat"] = out["lat"].astype(float)

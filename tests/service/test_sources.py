@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from data.models import Provider, SourceRecord
@@ -39,3 +40,45 @@ def test_cms_rows_fold_and_link_to_nppes_by_npi(ctx) -> None:  # noqa: ANN001
     ingest_records(ctx, ENRICHMENT_DATA / "cms_dac_current.csv", source="cms_dac")
     resolve_providers(ctx)
     assert snapshot(ctx) == before
+
+
+def test_french_registries_locate_in_france_and_flag_overseas(ctx) -> None:  # noqa: ANN001
+    from service.locate import geocode_providers
+
+    object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"max_reject_rate": 0.8}))
+    finess = ingest_records(ctx, ENRICHMENT_DATA / "etalab-cs1100507-stock-sample.csv", source="finess")
+    rpps = ingest_records(ctx, ENRICHMENT_DATA / "PS_LibreAcces_Personne_activite_sample.txt",
+                          source="rpps")
+    assert finess.inserted == 5 and rpps.inserted == 4
+    resolve_providers(ctx)
+    geocode_providers(ctx, only_missing=True)
+    with ctx.sessions() as s:
+        rows = {
+            (p.npi, p.postal_code): (p.geocode_precision, p.lat, p.lon, p.country)
+            for p in s.scalars(select(Provider))
+        }
+    by_code = {code: v for (_, code), v in rows.items()}
+    assert all(v[3] == "FR" for v in rows.values())
+    # FINESS gives coordinates: used as given (Lambert-93 (700000, 6600000) is 46.5 N, 3.0 E)
+    assert by_code["03000"][0] == "source"
+    assert by_code["03000"][1:3] == pytest.approx((46.5, 3.0), abs=1e-9)
+    # an overseas establishment with its own coordinates keeps them
+    assert by_code["97159"][0] == "source"
+    # a Paris practitioner (RPPS) is placed at the Paris postal centroid, in France
+    precision, lat, lon, _ = by_code["75002"]
+    assert precision == "zip" and 48.8 < lat < 48.9 and 2.3 < lon < 2.4
+    for precision, lat, lon, _ in rows.values():  # nothing French lands in the US
+        assert lat is None or (41 < lat < 52 and -6 < lon < 10) or precision == "source"
+
+
+def test_overseas_postal_code_is_flagged_not_placed(ctx) -> None:  # noqa: ANN001
+    import pandas as pd
+
+    from service.locate import locate_frame
+
+    out = locate_frame(ctx, pd.DataFrame({
+        "address_1": ["1 rue X", "1 rue Y"], "city": ["Pointe-a-Pitre", "Paris"],
+        "postal_code": ["97110", "75001"], "country": ["FR", "FR"],
+    }))
+    assert out["geocode_precision"].tolist() == ["overseas", "zip"]
+    assert pd.isna(out.loc[0, "lat"]) and 48.8 < out.loc[1, "lat"] < 48.9

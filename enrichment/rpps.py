@@ -1,0 +1,452 @@
+"""Reader for the Annuaire Santé extraction ``PS_LibreAcces_Personne_activite_*.txt`` (RPPS).
+
+The file is UTF-8, ``|``-separated, with a header row and a trailing ``|`` on
+every line. Columns are found **by header name** (compared after dropping
+accents, case and punctuation), because newer extractions move columns and
+add new ones: unknown columns are ignored, and the savoir-faire columns, which
+newer extractions move to a separate file keyed by *Identification nationale
+PP*, may be absent (``specialty_text`` then falls back to the profession label).
+
+One source record is produced per (practitioner, structure): ``source_key`` is
+``"<Identification nationale PP>:<structure>"`` where the structure is the
+*Identifiant technique de la structure*, else the site SIRET, else the site
+FINESS number, else ``none``. Later lines with a key already seen (the same
+practitioner in the same structure under another function or genre
+d'activité) are skipped, not rejected.
+
+Phone numbers are kept in the **10-digit French national form**
+(``"0145678901"``): see :func:`normalize_fr_phone`.
+
+Not handled yet: the companion savoir-faire file and the ``*_Personne_diplome``
+files; the Luhn key of the RPPS number is not checked; addresses abroad keep
+``country="FR"`` (the structure's *Code pays* goes to ``identifiers``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from core.csvio import iter_csv_rows
+from core.errors import Problem, SchemaError
+from core.progress import ProgressSink, null_progress
+from enrichment.records import ReadResult, clean_text, combine_results, record_hash, records_frame
+
+__all__ = [
+    "RPPS_COLUMNS",
+    "RPPS_REQUIRED",
+    "fold_header",
+    "iter_rpps",
+    "normalize_fr_phone",
+    "parse_rpps_row",
+    "read_rpps",
+]
+
+#: The documented 56-column layout, in file order.
+RPPS_COLUMNS: tuple[str, ...] = (
+    "Type d'identifiant PP",
+    "Identifiant PP",
+    "Identification nationale PP",
+    "Code civilité d'exercice",
+    "Libellé civilité exercice",
+    "Code civilité",
+    "Libellé civilité",
+    "Nom d'exercice",
+    "Prénom d'exercice",
+    "Code profession",
+    "Libellé profession",
+    "Code catégorie professionnelle",
+    "Libellé catégorie professionnelle",
+    "Code type savoir-faire",
+    "Libellé type savoir-faire",
+    "Code savoir-faire",
+    "Libellé savoir-faire",
+    "Code mode exercice",
+    "Libellé mode exercice",
+    "Numéro SIRET site",
+    "Numéro SIREN site",
+    "Numéro FINESS site",
+    "Numéro FINESS établissement juridique",
+    "Identifiant technique de la structure",
+    "Raison sociale site",
+    "Enseigne commerciale site",
+    "Complément destinataire (coord. structure)",
+    "Complément point géographique (coord. structure)",
+    "Numéro Voie (coord. structure)",
+    "Indice répétition voie (coord. Structure)",
+    "Code type de voie (coord. structure)",
+    "Libellé type de voie (coord. structure)",
+    "Libellé Voie (coord. structure)",
+    "Mention distribution (coord. structure)",
+    "Bureau cedex (coord. structure)",
+    "Code postal (coord. structure)",
+    "Code commune (coord. structure)",
+    "Libellé commune (coord. structure)",
+    "Code pays (coord. structure)",
+    "Libellé pays (coord. structure)",
+    "Téléphone (coord. structure)",
+    "Téléphone 2 (coord. structure)",
+    "Télécopie (coord. structure)",
+    "Adresse e-mail (coord. structure)",
+    "Code département (coord. structure)",
+    "Libellé département (coord. structure)",
+    "Ancien identifiant de la structure",
+    "Autorité d'enregistrement",
+    "Code secteur d'activité",
+    "Libellé secteur d'activité",
+    "Code section tableau pharmaciens",
+    "Libellé section tableau pharmaciens",
+    "Code fonction",
+    "Libellé fonction",
+    "Code genre d'activité",
+    "Libellé genre d'activité",
+)
+
+#: Columns without which the file is refused.
+RPPS_REQUIRED: tuple[str, ...] = (
+    "Identification nationale PP",
+    "Nom d'exercice",
+    "Prénom d'exercice",
+    "Code profession",
+)
+
+_GENDER = {"M": "M", "MME": "F", "MLLE": "F"}
+_IDENTIFIER_TYPES = {"8": "rpps", "0": "adeli"}
+#: identifiers key -> column.
+_IDENTIFIER_COLUMNS = {
+    "profession": "Code profession",
+    "categorie_professionnelle": "Code catégorie professionnelle",
+    "type_savoir_faire": "Code type savoir-faire",
+    "savoir_faire": "Code savoir-faire",
+    "mode_exercice": "Code mode exercice",
+    "siret": "Numéro SIRET site",
+    "siren": "Numéro SIREN site",
+    "finess": "Numéro FINESS site",
+    "finess_ej": "Numéro FINESS établissement juridique",
+    "structure": "Identifiant technique de la structure",
+    "insee": "Code commune (coord. structure)",
+    "departement": "Code département (coord. structure)",
+    "pays": "Code pays (coord. structure)",
+    "secteur_activite": "Code secteur d'activité",
+    "fonction": "Code fonction",
+    "genre_activite": "Code genre d'activité",
+}
+_STREET_PARTS = (
+    "Numéro Voie (coord. structure)",
+    "Indice répétition voie (coord. Structure)",
+    "Libellé type de voie (coord. structure)",
+    "Libellé Voie (coord. structure)",
+)
+_SECOND_LINE = (
+    "Complément point géographique (coord. structure)",
+    "Mention distribution (coord. structure)",
+)
+#: Overseas country calling codes whose numbers read ``0`` + 9 digits nationally.
+_OVERSEAS_CALLING = ("262", "269", "590", "594", "596")
+
+
+def fold_header(name: str) -> str:
+    """Header key: accents, case, spaces and punctuation dropped.
+
+    Examples
+    --------
+    >>> fold_header("Indice répétition voie (coord. Structure)")
+    'indicerepetitionvoiecoordstructure'
+    """
+    text = unicodedata.normalize("NFKD", str(name))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+def normalize_fr_phone(s: str | None) -> str | None:
+    """French phone number in its 10-digit national form, or ``None``.
+
+    Accepts national numbers (``"01 45 67 89 01"``, ``"01.45.67.89.01"``) and
+    international ones with ``+33``/``0033`` or an overseas calling code
+    (``+262``, ``+269``, ``+590``, ``+594``, ``+596``; a repeated ``(0)`` is
+    dropped). Saint-Pierre-et-Miquelon (``+508``, six-digit numbers) and
+    foreign numbers give ``None``.
+
+    Examples
+    --------
+    >>> normalize_fr_phone("+33 (0)1 45 67 89 01")
+    '0145678901'
+    >>> normalize_fr_phone("+262 262 12 34 56")
+    '0262123456'
+    """
+    if s is None:
+        return None
+    if not isinstance(s, str):
+        raise TypeError(f"expected str, not {type(s).__name__}")
+    text = s.strip().replace("(0)", "")
+    international = text.startswith(("+", "00"))
+    digits = re.sub(r"\D", "", text)
+    if international:
+        digits = digits.removeprefix("00")
+        for prefix in ("33", *_OVERSEAS_CALLING):
+            if digits.startswith(prefix) and len(digits) == len(prefix) + 9:
+                digits = "0" + digits[len(prefix) :]
+                break
+        else:
+            return None
+    if len(digits) != 10 or digits[0] != "0" or digits[1] == "0":
+        return None
+    return digits
+
+
+def _resolve_header(raw: list[str], name: str) -> dict[str, int]:
+    """Column -> index for every known column present; SchemaError if required ones lack."""
+    positions: dict[str, int] = {}
+    for index, cell in enumerate(raw):
+        key = fold_header(cell)
+        if key and key not in positions:
+            positions[key] = index
+    found = {
+        col: positions[fold_header(col)] for col in RPPS_COLUMNS if fold_header(col) in positions
+    }
+    missing = [col for col in RPPS_REQUIRED if col not in found]
+    if missing:
+        raise SchemaError(
+            f"{name} is not an Annuaire Santé PS_LibreAcces_Personne_activite file: "
+            f"missing columns {', '.join(missing)}",
+            problems=[
+                Problem("required column missing", file=name, line=1, field=col) for col in missing
+            ],
+        )
+    return found
+
+
+def _join(row: Mapping[str, str], columns: tuple[str, ...]) -> str | None:
+    parts = [clean_text(row.get(col)) for col in columns]
+    return " ".join(p for p in parts if p) or None
+
+
+def parse_rpps_row(
+    row: Mapping[str, str], *, line: int, file: str | None = None
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Turn one activity line (column name -> raw text) into a standard source record.
+
+    Parameters
+    ----------
+    row
+        The line's cells keyed by the documented column names; absent columns
+        count as blank.
+    line
+        1-based physical line.
+    file
+        File name used in problem reports.
+
+    Returns
+    -------
+    tuple
+        ``(record, [])`` for a good line, ``(None, problems)`` for a rejected
+        one (every fault listed).
+    """
+    problems: list[Problem] = []
+
+    def get(column: str) -> str | None:
+        return clean_text(row.get(column))
+
+    national = get("Identification nationale PP")
+    if national is None:
+        problems.append(
+            Problem(
+                "Identification nationale PP is missing",
+                file=file,
+                line=line,
+                field="Identification nationale PP",
+            )
+        )
+    elif not re.fullmatch(r"[0-9A-Za-z]+", national):
+        problems.append(
+            Problem(
+                "Identification nationale PP must be letters and digits",
+                file=file,
+                line=line,
+                field="Identification nationale PP",
+                value=national,
+            )
+        )
+    if get("Nom d'exercice") is None:
+        problems.append(
+            Problem("Nom d'exercice is missing", file=file, line=line, field="Nom d'exercice")
+        )
+    if get("Code profession") is None:
+        problems.append(
+            Problem("Code profession is missing", file=file, line=line, field="Code profession")
+        )
+    email = get("Adresse e-mail (coord. structure)")
+    if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        problems.append(
+            Problem(
+                "not an e-mail address",
+                file=file,
+                line=line,
+                field="Adresse e-mail (coord. structure)",
+                value=email,
+            )
+        )
+    if problems:
+        return None, problems
+
+    structure = (
+        get("Identifiant technique de la structure")
+        or get("Numéro SIRET site")
+        or get("Numéro FINESS site")
+        or "none"
+    )
+    identifiers: dict[str, str] = {"pp_national": national}
+    id_kind = _IDENTIFIER_TYPES.get(get("Type d'identifiant PP") or "")
+    if id_kind and get("Identifiant PP"):
+        identifiers[id_kind] = get("Identifiant PP")
+    identifiers.update(
+        {key: value for key, col in _IDENTIFIER_COLUMNS.items() if (value := get(col))}
+    )
+    contacts: list[dict[str, Any]] = []
+    for column, channel in (
+        ("Téléphone (coord. structure)", "phone"),
+        ("Téléphone 2 (coord. structure)", "phone"),
+        ("Télécopie (coord. structure)", "fax"),
+    ):
+        raw = get(column)
+        if raw is not None:
+            contacts.append(
+                {"channel": channel, "value": normalize_fr_phone(raw) or raw, "use": "work"}
+            )
+    if email is not None:
+        contacts.append({"channel": "email", "value": email, "use": "work"})
+    civility = get("Code civilité")
+    record: dict[str, Any] = {
+        "source": "rpps",
+        "source_key": f"{national}:{structure}",
+        "line": line,
+        "npi": None,
+        "entity_type": "individual",
+        "name_prefix": get("Libellé civilité exercice") or get("Libellé civilité"),
+        "first_name": get("Prénom d'exercice"),
+        "last_name": get("Nom d'exercice"),
+        "credential": get("Libellé profession"),
+        "organization_name": get("Raison sociale site") or get("Enseigne commerciale site"),
+        "gender": _GENDER.get((civility or "").upper()),
+        "specialty_text": get("Libellé savoir-faire") or get("Libellé profession"),
+        "address_1": _join(row, _STREET_PARTS),
+        "address_2": _join(row, _SECOND_LINE),
+        "city": get("Libellé commune (coord. structure)") or get("Bureau cedex (coord. structure)"),
+        "postal_code": get("Code postal (coord. structure)"),
+        "phone": normalize_fr_phone(get("Téléphone (coord. structure)")),
+        "is_active": True,
+        "country": "FR",
+        "identifiers": identifiers,
+        "locations": [],
+        "contacts": contacts,
+    }
+    record["record_hash"] = record_hash(record)
+    return record, []
+
+
+def iter_rpps(
+    path: str | os.PathLike[str],
+    *,
+    chunk_rows: int = 50_000,
+    encoding: str | None = None,
+    progress: ProgressSink | None = None,
+) -> Iterator[ReadResult]:
+    """Stream an Annuaire Santé activity extraction as one :class:`ReadResult` per chunk.
+
+    Parameters
+    ----------
+    path
+        ``PS_LibreAcces_Personne_activite_*.txt``.
+    chunk_rows
+        Data lines per chunk.
+    encoding
+        Text encoding; ``None`` means UTF-8 (a BOM is stripped).
+    progress
+        Receives ``("rpps", rows_read, None)`` after each chunk.
+
+    Yields
+    ------
+    ReadResult
+        Records and rejects of one chunk; line numbers are global to the file.
+        ``rows_read`` counts skipped repeats of a key too.
+
+    Raises
+    ------
+    SchemaError
+        When required columns are missing (every one listed).
+    EncodingError
+        Undecodable bytes (file, line, byte offset).
+    InputError
+        Empty file.
+    """
+    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool):
+        raise TypeError(f"chunk_rows must be int, not {type(chunk_rows).__name__}")
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be positive")
+    sink = progress or null_progress
+    name = Path(path).name
+    rows = iter_csv_rows(path, encoding=encoding, delimiter="|")
+    first = next(rows)
+    header = first[1]
+    columns = _resolve_header(header, name)
+    width = len(header)
+    seen: set[str] = set()
+    total = count = 0
+    records: list[dict[str, Any]] = []
+    rejects: list[Problem] = []
+    for line, cells in rows:
+        count += 1
+        # The trailing "|" makes one empty last field; tolerate its absence.
+        if len(cells) not in (width, width - 1) or (
+            len(cells) == width - 1 and clean_text(header[-1]) is not None
+        ):
+            rejects.append(
+                Problem(
+                    f"line has {len(cells)} fields, header has {width}",
+                    file=name,
+                    line=line,
+                    value="|".join(cells)[:60],
+                )
+            )
+        else:
+            row = {col: cells[i] for col, i in columns.items() if i < len(cells)}
+            record, problems = parse_rpps_row(row, line=line, file=name)
+            if record is None:
+                rejects.extend(problems)
+            elif record["source_key"] not in seen:
+                seen.add(record["source_key"])
+                records.append(record)
+        if count == chunk_rows:
+            total += count
+            yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
+            sink("rpps", total, None)
+            records, rejects, count = [], [], 0
+    if count or total == 0:
+        total += count
+        yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
+        sink("rpps", total, None)
+
+
+def read_rpps(
+    path: str | os.PathLike[str],
+    *,
+    chunk_rows: int = 50_000,
+    encoding: str | None = None,
+    progress: ProgressSink | None = None,
+) -> ReadResult:
+    """Read a whole Annuaire Santé activity extraction.
+
+    Parameters and errors are those of :func:`iter_rpps`.
+
+    Returns
+    -------
+    ReadResult
+        All accepted records (index 0..n-1), every reject and the line count.
+    """
+    return combine_results(
+        iter_rpps(path, chunk_rows=chunk_rows, encoding=encoding, progress=progress)
+    )
