@@ -94,7 +94,7 @@ RejectDir = Annotated[Path | None, typer.Option(help="Where to write the reject 
 
 @ingest_app.command("nppes")
 def ingest_nppes(path: FileArg, reject_dir: RejectDir = None) -> None:
-    """An NPPES npidata_pfile CSV (330- or 329-column layout)."""
+    """An NPPES npidata_pfile CSV (330- or 329-column layout), or the published zip as is."""
     _ingest("nppes", path, reject_dir)
 
 
@@ -114,6 +114,18 @@ def ingest_rpps(path: FileArg, reject_dir: RejectDir = None) -> None:
 def ingest_finess(path: FileArg, reject_dir: RejectDir = None) -> None:
     """FINESS etalab extract (establishments with coordinates; UTF-8 or Windows-1252)."""
     _ingest("finess", path, reject_dir)
+
+
+@ingest_app.command("deactivations")
+def ingest_deactivations_cmd(path: FileArg) -> None:
+    """The NPPES deactivated-NPI report (XLSX or CSV): flags NPIs inactive, never deletes."""
+    from service.deactivations import ingest_deactivations
+
+    ctx = _run(_context)
+    report = _run(ingest_deactivations, ctx, _path(path))
+    _show(report)
+    for p in report.rejects[:20]:
+        err.print(f"  rejected: {p.get('file')}, line {p.get('line')}, field {p.get('field')!r}: {p.get('message')}")
 
 
 @ingest_app.command("referrers")

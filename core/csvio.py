@@ -16,6 +16,7 @@ import csv
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from core.errors import EncodingError, InputError, Problem
 
@@ -25,26 +26,44 @@ DEFAULT_ENCODING = "utf-8"
 _DELIMITERS = (",", ";", "\t", "|")
 
 
-def _check_path(path: str | os.PathLike[str]) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"no such file: {p}", problems=[Problem("file not found", file=str(p))])
-    return p
+#: A CSV source: a path, or an open binary or text stream (e.g. a zip member).
+Source = str | os.PathLike[str] | IO[bytes] | IO[str]
+
+
+def source_name(source: Source, name: str | None = None) -> str:
+    """The name a source is reported under: ``name``, else the file or stream name.
+
+    Raises
+    ------
+    TypeError
+        When ``source`` is neither a path nor a readable stream.
+    """
+    if name is not None:
+        if not isinstance(name, str):
+            raise TypeError(f"name must be str, not {type(name).__name__}")
+        return name
+    if isinstance(source, (str, os.PathLike)):
+        return Path(source).name
+    if not hasattr(source, "read"):
+        raise TypeError(f"source must be a path or an open stream, not {type(source).__name__}")
+    raw = getattr(source, "name", None)
+    return Path(raw).name if isinstance(raw, str) and raw else "<stream>"
 
 
 def iter_decoded_lines(
-    path: str | os.PathLike[str], *, encoding: str | None = None
+    source: Source, *, encoding: str | None = None, name: str | None = None
 ) -> Iterator[str]:
-    """Yield the decoded physical lines of a text file, line endings kept.
+    """Yield the decoded physical lines of a text file or stream, line endings kept.
 
     Parameters
     ----------
-    path
-        File to read.
+    source
+        File path, or an open binary stream (decoded here) or text stream
+        (already decoded; open it with ``newline=""``).
     encoding
         Codec name; ``None`` means UTF-8. A leading UTF-8 BOM is always stripped.
+    name
+        Name used in problem reports; defaults to the file or stream name.
 
     Yields
     ------
@@ -55,16 +74,26 @@ def iter_decoded_lines(
     ------
     EncodingError
         At the first undecodable byte, naming the file, the line, the byte
-        offset in the file and the encodings tried.
+        offset and the encodings tried.
     InputError
-        When the file is empty (no bytes, or only blanks).
+        When the input is empty (no bytes, or only blanks).
     """
-    p = _check_path(path)
+    label = source_name(source, name)
     codec = codecs.lookup(encoding or DEFAULT_ENCODING).name
+    if isinstance(source, (str, os.PathLike)):
+        with Path(source).open("rb") as fh:
+            yield from _decode_lines(fh, label=label, codec=codec, named=encoding is not None)
+    else:
+        yield from _decode_lines(source, label=label, codec=codec, named=encoding is not None)
+
+
+def _decode_lines(stream: IO[bytes] | IO[str], *, label: str, codec: str, named: bool) -> Iterator[str]:
     offset = 0
     seen_text = False
-    with p.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
+    for number, raw in enumerate(stream, start=1):
+        if isinstance(raw, str):
+            text = raw.removeprefix("\ufeff") if number == 1 else raw
+        else:
             chunk = raw
             if number == 1 and chunk.startswith(codecs.BOM_UTF8):
                 chunk = chunk[len(codecs.BOM_UTF8) :]
@@ -74,29 +103,25 @@ def iter_decoded_lines(
             except UnicodeDecodeError as exc:
                 at = offset + exc.start
                 bad = chunk[exc.start : exc.end]
-                hint = (
-                    ""
-                    if encoding
-                    else "; pass encoding='cp1252' or 'latin-1' if that is what it is"
-                )
+                hint = "" if named else "; pass encoding='cp1252' or 'latin-1' if that is what it is"
                 raise EncodingError(
-                    f"{p.name} is not valid {codec}: undecodable byte {bad!r} at line {number}, "
+                    f"{label} is not valid {codec}: undecodable byte {bad!r} at line {number}, "
                     f"byte offset {at} (encodings tried: {codec}){hint}",
                     problems=[
                         Problem(
                             f"undecodable byte at byte offset {at} (encodings tried: {codec})",
-                            file=p.name,
+                            file=label,
                             line=number,
                             value=bad.hex(),
                         )
                     ],
                 ) from exc
             offset += len(chunk)
-            if not seen_text and text.strip():
-                seen_text = True
-            yield text
+        if not seen_text and text.strip():
+            seen_text = True
+        yield text
     if not seen_text:
-        raise InputError(f"{p.name} is empty", problems=[Problem("file is empty", file=p.name)])
+        raise InputError(f"{label} is empty", problems=[Problem("file is empty", file=label)])
 
 
 def sniff_delimiter(first_line: str) -> str:
@@ -107,19 +132,22 @@ def sniff_delimiter(first_line: str) -> str:
 
 
 def iter_csv_rows(
-    path: str | os.PathLike[str],
+    path: Source,
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
+    name: str | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
     """Yield ``(line, fields)`` for every non-blank CSV record, header included.
 
     Parameters
     ----------
     path
-        CSV file.
+        CSV file, or an open binary or text stream.
     encoding
         As in :func:`iter_decoded_lines`.
+    name
+        Name used in problem reports (default: the file or stream name).
     delimiter
         Field separator; ``None`` sniffs it from the first line.
 
@@ -134,8 +162,8 @@ def iter_csv_rows(
         As in :func:`iter_decoded_lines`; a CSV syntax error (e.g. a quote left
         open at end of file) is an ``InputError`` naming the line.
     """
-    lines = iter_decoded_lines(path, encoding=encoding)
-    name = Path(path).name
+    name = source_name(path, name)
+    lines = iter_decoded_lines(path, encoding=encoding, name=name)
     if delimiter is None:
         first = next(lines, None)
         if first is None:  # pragma: no cover - iter_decoded_lines raises first

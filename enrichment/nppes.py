@@ -3,23 +3,26 @@
 Both the current 330-column layout and the 2016-era 329-column layout are
 accepted (see :mod:`enrichment.nppes_layout`); columns are found by name.
 The file is streamed with :mod:`csv` in chunks, so a 9 GB monthly file is never
-held in memory by :func:`iter_nppes`.
+held in memory by :func:`iter_nppes`. The source is a path or an open stream
+(binary or text), so a member of the dissemination zip is read straight from
+the archive (see :mod:`enrichment.nppes_zip`); the companion files are read by
+:mod:`enrichment.nppes_companions`.
 
-Not handled yet: the companion files (``othername_pfile``, ``pl_pfile`` secondary
-practice locations, ``endpoint_pfile``) and non-US practice addresses (their
-postal code is left ``None``; the other address fields are kept).
+Each record's ``country`` is the practice address's country code (``US`` when
+blank); ``identifiers`` holds the EIN when CMS publishes one (never a masked or
+``<UNAVAIL>`` value), the "Other Provider Identifier" slots under ``"other"``
+and the main file's other organisation name under ``"other_names"``.
+Non-US postal codes are kept as written (US ones are cut to five digits).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Mapping
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from core.csvio import iter_csv_rows
+from core.csvio import Source, iter_csv_rows, source_name
 from core.errors import Problem
 from core.identifiers import luhn_npi_valid
 from core.progress import ProgressSink, null_progress
@@ -27,7 +30,8 @@ from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes_layout import TAXONOMY_SLOTS, detect_layout
 from enrichment.records import ReadResult, clean_text, combine_results, record_hash, records_frame
 
-#: ISO card-issuer prefix the NPI check digit is computed with (ISO 7812, health = 80840).
+#: What the readers accept as input: a path, or an open binary or text stream.
+NppesSource = Source
 
 _DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _DATE_FIELDS = {
@@ -51,6 +55,18 @@ _TEXT_FIELDS = {
 }
 _POSTAL = "Provider Business Practice Location Address Postal Code"
 _PHONE = "Provider Business Practice Location Address Telephone Number"
+_COUNTRY = "Provider Business Practice Location Address Country Code (If outside U.S.)"
+_EIN = "Employer Identification Number (EIN)"
+_EIN_FORMAT = re.compile(r"\d{2}-?\d{7}")
+_OTHER_ID_SLOTS = 50
+_OTHER_ID_FIELDS = {
+    "identifier": "Other Provider Identifier_{}",
+    "type_code": "Other Provider Identifier Type Code_{}",
+    "state": "Other Provider Identifier State_{}",
+    "issuer": "Other Provider Identifier Issuer_{}",
+}
+_OTHER_ORG_NAME = "Provider Other Organization Name"
+_OTHER_ORG_TYPE = "Provider Other Organization Name Type Code"
 _GENDER_COLUMNS = ("Provider Sex Code", "Provider Gender Code")
 _ENTITY_TYPES = {"1": "individual", "2": "organization"}
 
@@ -81,6 +97,31 @@ def _primary_taxonomy(codes: list[str | None], switches: list[str | None]) -> st
     if len(present) == 1:
         return present[0]
     return codes[0] if codes else None
+
+
+def _identifiers(row: Mapping[str, str]) -> dict[str, Any] | None:
+    found: dict[str, Any] = {}
+    ein = clean_text(row.get(_EIN))
+    if ein is not None and _EIN_FORMAT.fullmatch(ein):  # masked / <UNAVAIL> EINs are dropped
+        found["ein"] = ein
+    others = []
+    for i in range(1, _OTHER_ID_SLOTS + 1):
+        value = clean_text(row.get(_OTHER_ID_FIELDS["identifier"].format(i)))
+        if value is None:
+            continue
+        entry = {"identifier": value}
+        for key, column in _OTHER_ID_FIELDS.items():
+            if key != "identifier":
+                entry[key] = clean_text(row.get(column.format(i)))
+        others.append(entry)
+    if others:
+        found["other"] = others
+    other_name = clean_text(row.get(_OTHER_ORG_NAME))
+    if other_name is not None:
+        found["other_names"] = [
+            {"name": other_name, "type_code": clean_text(row.get(_OTHER_ORG_TYPE))}
+        ]
+    return found or None
 
 
 def parse_nppes_row(
@@ -153,6 +194,8 @@ def parse_nppes_row(
     ]
     gender = next((clean_text(row.get(c)) for c in _GENDER_COLUMNS if clean_text(row.get(c))), None)
     deactivated, reactivated = dates["deactivation_date"], dates["reactivation_date"]
+    country = (clean_text(row.get(_COUNTRY)) or "US").upper()
+    postal = clean_text(row.get(_POSTAL))
     record: dict[str, Any] = {
         "source": "nppes",
         "source_key": npi,
@@ -164,45 +207,85 @@ def parse_nppes_row(
         "taxonomy_code": _primary_taxonomy(codes, switches),
         "taxonomy_codes": ";".join(c for c in codes if c) or None,
         "specialty_text": None,
-        "postal_code": normalize_postal_code(clean_text(row.get(_POSTAL))),
+        "postal_code": normalize_postal_code(postal) if country == "US" else postal,
         "phone": normalize_phone(clean_text(row.get(_PHONE))),
         **dates,
         "replacement_npi": replacement,
         "is_active": deactivated is None
         or (reactivated is not None and reactivated >= deactivated),
+        "country": country,
+        "identifiers": _identifiers(row),
     }
     record["record_hash"] = record_hash(record)
     return record, []
 
 
+def iter_source_rows(
+    source: NppesSource, *, name: str | None = None, encoding: str | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(line, fields)`` for every non-blank comma-separated record of a source.
+
+    Paths and streams alike go through :func:`core.csvio.iter_csv_rows` (strict
+    decoding naming line and byte offset, BOM stripped, physical line numbers,
+    empty input refused). Text streams should be opened with ``newline=""`` so
+    quoted line breaks survive.
+
+    Parameters
+    ----------
+    source
+        CSV path, or an open binary or text stream (e.g. a zip member).
+    name
+        Name used in problem reports; defaults to the file or stream name.
+    encoding
+        Codec of a path or binary stream; ``None`` means UTF-8.
+
+    Yields
+    ------
+    tuple of (int, list of str)
+        1-based physical line the record starts on, and its raw fields.
+    """
+    yield from iter_csv_rows(source, encoding=encoding, delimiter=",", name=name)
+
+
 def _nppes_header(rows: Iterator[tuple[int, list[str]]], name: str) -> list[str]:
     first = next(rows, None)
-    if first is None:  # pragma: no cover - iter_csv_rows refuses empty files
+    if first is None:  # pragma: no cover - iter_source_rows refuses empty input
         return []
     header = [h.strip() for h in first[1]]
     detect_layout(header, file=name)
     return header
 
 
+def _check_chunk_rows(chunk_rows: int) -> None:
+    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool):
+        raise TypeError(f"chunk_rows must be int, not {type(chunk_rows).__name__}")
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be positive")
+
+
 def iter_nppes(
-    path: str | os.PathLike[str],
+    source: NppesSource,
     *,
     chunk_rows: int = 50_000,
     encoding: str | None = None,
     progress: ProgressSink | None = None,
+    name: str | None = None,
 ) -> Iterator[ReadResult]:
     """Stream an NPPES file as one :class:`ReadResult` per chunk of rows.
 
     Parameters
     ----------
-    path
-        ``npidata_pfile_*.csv`` (either layout).
+    source
+        ``npidata_pfile_*.csv`` (either layout): a path, or an open binary or
+        text stream such as a zip member.
     chunk_rows
         Data rows per chunk.
     encoding
-        Text encoding; ``None`` means UTF-8 (a BOM is stripped).
+        Text encoding of a path or binary stream; ``None`` means UTF-8 (a BOM is stripped).
     progress
         Receives ``("nppes", rows_read, None)`` after each chunk.
+    name
+        Name used in problem reports; defaults to the file or stream name.
 
     Yields
     ------
@@ -218,14 +301,11 @@ def iter_nppes(
     InputError
         Empty file.
     """
-    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool):
-        raise TypeError(f"chunk_rows must be int, not {type(chunk_rows).__name__}")
-    if chunk_rows < 1:
-        raise ValueError("chunk_rows must be positive")
+    _check_chunk_rows(chunk_rows)
     sink = progress or null_progress
-    name = Path(path).name
-    rows = iter_csv_rows(path, encoding=encoding, delimiter=",")
-    header = _nppes_header(rows, name)
+    label = source_name(source, name)
+    rows = iter_source_rows(source, name=label, encoding=encoding)
+    header = _nppes_header(rows, label)
     width = len(header)
     total = 0
     records: list[dict[str, Any]] = []
@@ -237,13 +317,13 @@ def iter_nppes(
             rejects.append(
                 Problem(
                     f"row has {len(cells)} fields, header has {width}",
-                    file=name,
+                    file=label,
                     line=line,
                     value=",".join(cells)[:60],
                 )
             )
         else:
-            record, problems = parse_nppes_row(dict(zip(header, cells)), line=line, file=name)
+            record, problems = parse_nppes_row(dict(zip(header, cells)), line=line, file=label)
             if record is None:
                 rejects.extend(problems)
             else:
@@ -260,11 +340,12 @@ def iter_nppes(
 
 
 def read_nppes(
-    path: str | os.PathLike[str],
+    source: NppesSource,
     *,
     chunk_rows: int = 50_000,
     encoding: str | None = None,
     progress: ProgressSink | None = None,
+    name: str | None = None,
 ) -> ReadResult:
     """Read a whole NPPES file (meant for extracts; stream big files with :func:`iter_nppes`).
 
@@ -276,5 +357,5 @@ def read_nppes(
         All accepted records (index 0..n-1), every reject, and the row count.
     """
     return combine_results(
-        iter_nppes(path, chunk_rows=chunk_rows, encoding=encoding, progress=progress)
+        iter_nppes(source, chunk_rows=chunk_rows, encoding=encoding, progress=progress, name=name)
     )

@@ -27,6 +27,7 @@ from core.errors import Problem
 from core.progress import ProgressSink, null_progress
 from core.values import json_value
 from data.models import ReferralEvent, SourceRecord, SourceRecordHistory, Taxonomy
+from enrichment.records import ReadResult
 from service.batches import check_reject_rate, run_batch
 from service.context import AppContext
 from service.schemas import BatchReport
@@ -41,7 +42,7 @@ def record_payload(row: dict[str, Any]) -> dict[str, Any]:
     return {k: json_value(v) for k, v in row.items() if k not in skip}
 
 
-def _chunks(seq: list, n: int) -> Iterator[list]:
+def chunked(seq: list, n: int) -> Iterator[list]:
     for i in range(0, len(seq), n):
         yield seq[i : i + n]
 
@@ -63,7 +64,7 @@ def _upsert_source_records(
         fresh.append(row)
     keys = [str(r["source_key"]) for r in fresh]
     existing: dict[str, tuple[int, str]] = {}
-    for part in _chunks(keys, _KEY_CHUNK):
+    for part in chunked(keys, _KEY_CHUNK):
         stmt = select(SourceRecord.source_key, SourceRecord.id, SourceRecord.record_hash).where(
             SourceRecord.source == source, SourceRecord.source_key.in_(part)
         )
@@ -84,17 +85,17 @@ def _upsert_source_records(
     if inserts:
         session.execute(SourceRecord.__table__.insert(), inserts)
     if updates:
-        _keep_history(session, [u["id"] for u in updates], replaced_by=batch_id)
+        keep_history(session, [u["id"] for u in updates], replaced_by=batch_id)
         session.execute(update(SourceRecord), updates)
     counts["inserted"] += len(inserts)
     counts["updated"] += len(updates)
     return counts
 
 
-def _keep_history(session: Session, record_ids: list[int], *, replaced_by: int) -> None:
+def keep_history(session: Session, record_ids: list[int], *, replaced_by: int) -> None:
     """Copy the values a newer file is about to replace into ``source_record_history``."""
     cols = ("batch_id", "file_name", "line", "record_hash", "data")
-    for part in _chunks(record_ids, _KEY_CHUNK):
+    for part in chunked(record_ids, _KEY_CHUNK):
         session.execute(
             insert(SourceRecordHistory).from_select(
                 ["source_record_id", *cols, "replaced_by_batch_id"],
@@ -109,6 +110,8 @@ def _keep_history(session: Session, record_ids: list[int], *, replaced_by: int) 
 def _results(path: Path, source: Source, chunk_rows: int) -> Iterable:
     """The reader for ``source``: one :class:`~enrichment.records.ReadResult` per chunk."""
     if source == "nppes":
+        if path.suffix.lower() == ".zip":
+            return _nppes_zip_results(path, chunk_rows)
         from enrichment.nppes import iter_nppes
 
         return iter_nppes(path, chunk_rows=chunk_rows)
@@ -127,6 +130,28 @@ def _results(path: Path, source: Source, chunk_rows: int) -> Iterable:
     from enrichment.referrers import read_referrer_list
 
     return [read_referrer_list(path)]
+
+
+def _nppes_zip_results(path: Path, chunk_rows: int) -> Iterator[ReadResult]:
+    """The published NPPES zip, read in place: main file chunks with their companions.
+
+    The companion files (other names, secondary locations, endpoints) are read
+    once into memory and attached to each chunk of the main file; their
+    rejects are reported with the first chunk.
+    """
+    from enrichment.nppes_companions import attach_companions
+    from enrichment.nppes_zip import open_nppes_zip
+
+    archive = open_nppes_zip(path)
+    companions = {role: archive.read_companion(role) for role in ("othername", "pl", "endpoint")}
+    pending = [p for c in companions.values() for p in c.rejects]
+    for result in archive.iter_main(chunk_rows):
+        records = attach_companions(
+            result.records, other_names=companions["othername"], locations=companions["pl"],
+            endpoints=companions["endpoint"],
+        )
+        yield ReadResult(records=records, rejects=[*pending, *result.rejects], rows_read=result.rows_read)
+        pending = []
 
 
 def ingest_records(
@@ -191,7 +216,7 @@ def _upsert_events(session: Session, events: pd.DataFrame, *, batch_id: int) -> 
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     rows = events.to_dict("records")
     existing: dict[str, ReferralEvent] = {}
-    for part in _chunks([str(r["external_id"]) for r in rows], _KEY_CHUNK):
+    for part in chunked([str(r["external_id"]) for r in rows], _KEY_CHUNK):
         for ev in session.scalars(select(ReferralEvent).where(ReferralEvent.external_id.in_(part))):
             existing[ev.external_id] = ev
     inserts = []

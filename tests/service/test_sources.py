@@ -82,3 +82,57 @@ def test_overseas_postal_code_is_flagged_not_placed(ctx) -> None:  # noqa: ANN00
     }))
     assert out["geocode_precision"].tolist() == ["overseas", "zip"]
     assert pd.isna(out.loc[0, "lat"]) and 48.8 < out.loc[1, "lat"] < 48.9
+
+
+def test_nppes_zip_loads_like_the_csv_with_companions(ctx, tmp_path) -> None:  # noqa: ANN001
+    import zipfile
+
+    archive = tmp_path / "NPPES_Data_Dissemination_October_2026.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.write(NPPES, "npidata_pfile_20050523-20261012.csv")
+        z.write(ENRICHMENT_DATA / "pl_pfile_20050523-20240107.csv", "pl_pfile_20050523-20261012.csv")
+        z.write(ENRICHMENT_DATA / "endpoint_pfile_20050523-20240107.csv",
+                "endpoint_pfile_20050523-20261012.csv")
+    object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"max_reject_rate": 0.5}))
+    report = ingest_records(ctx, archive, source="nppes")
+    assert report.inserted == 10 and report.file_name == archive.name
+    with ctx.sessions() as s:
+        data = {r.source_key: r.data for r in s.scalars(select(SourceRecord))}
+    assert any(d.get("locations") for d in data.values()), "secondary practice locations attached"
+    assert any(c.get("channel") == "direct" for d in data.values() for c in (d.get("contacts") or []))
+
+
+def test_deactivation_report_flags_never_deletes(ctx, tmp_path) -> None:  # noqa: ANN001
+    from datetime import date
+
+    from openpyxl import Workbook
+
+    from data.models import SourceRecordHistory
+    from service.deactivations import ingest_deactivations
+
+    ingest_records(ctx, NPPES, source="nppes")
+    resolve_providers(ctx)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["NPPES Deactivated NPI Report"])
+    sheet.append([])
+    sheet.append(["NPI", "NPPES Deactivation Date"])
+    sheet.append(["1679576722", date(2026, 10, 1)])
+    sheet.append(["1234567893", date(2026, 10, 2)])  # valid NPI, never loaded
+    path = tmp_path / "NPPES_Deactivated_NPI_Report_20261010.xlsx"
+    book.save(path)
+    object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"max_reject_rate": 0.6}))
+
+    report = ingest_deactivations(ctx, path)
+    assert report.updated == 1 and report.rejected == 1
+    assert report.rejects[0]["field"] == "NPI" and report.rejects[0]["line"] == 5
+    resolve_providers(ctx)
+    with ctx.sessions() as s:
+        wiebe = s.scalars(select(Provider).where(Provider.npi == "1679576722")).one()
+        kept = s.scalar(select(func.count()).select_from(SourceRecordHistory))
+    assert wiebe.is_active is False and str(wiebe.deactivation_date) == "2026-10-01"
+    assert kept == 1
+    before = snapshot(ctx)
+    assert ingest_deactivations(ctx, path).unchanged == 1
+    resolve_providers(ctx)
+    assert snapshot(ctx) == before
