@@ -72,7 +72,7 @@ def db_upgrade() -> None:
     out.print(f"schema at revision {current_revision(ctx.engine)}")
 
 
-def _ingest(kind: str, path: Path, reject_dir: Path | None) -> None:
+def _ingest(kind: str, path: Path, reject_dir: Path | None, **options: object) -> None:
     from service import ingest
 
     path = _path(path)
@@ -83,7 +83,8 @@ def _ingest(kind: str, path: Path, reject_dir: Path | None) -> None:
         elif kind == "nucc":
             report = _run(ingest.ingest_nucc, ctx, path)
         else:
-            report = _run(ingest.ingest_records, ctx, path, source=kind, progress=progress, reject_dir=reject_dir)
+            report = _run(ingest.ingest_records, ctx, path, source=kind, progress=progress,
+                          reject_dir=reject_dir, **options)
     _show(report)
     for p in report.rejects[:20]:
         err.print(f"  rejected: {p.get('file')}, line {p.get('line')}, field {p.get('field')!r}: {p.get('message')}")
@@ -129,9 +130,48 @@ def ingest_deactivations_cmd(path: FileArg) -> None:
 
 
 @ingest_app.command("referrers")
-def ingest_referrers(path: FileArg, reject_dir: RejectDir = None) -> None:
-    """The clinic's own referrer list (CSV/XLSX, headers auto-detected)."""
-    _ingest("referrer_list", path, reject_dir)
+def ingest_referrers(
+    path: FileArg,
+    reject_dir: RejectDir = None,
+    mapping_file: Annotated[Path | None, typer.Option(
+        "--mapping", help="JSON or TOML file: standard field -> the file's header.")] = None,
+    column: Annotated[list[str] | None, typer.Option(
+        "--column", help="FIELD=Header, overriding detection (repeatable).")] = None,
+) -> None:
+    """The clinic's own referrer list (CSV/XLSX, headers auto-detected, overridable)."""
+    mapping = _run(column_mapping, mapping_file, column or [])
+    _ingest("referrer_list", path, reject_dir, mapping=mapping or None)
+
+
+def column_mapping(mapping_file: Path | None, columns: list[str]) -> dict[str, str]:
+    """Merge a mapping file and ``FIELD=Header`` flags (flags win); every problem at once."""
+    import tomllib
+
+    from core.errors import InputError, Problem
+
+    mapping: dict[str, str] = {}
+    problems: list[Problem] = []
+    if mapping_file is not None:
+        try:
+            text = mapping_file.read_text(encoding="utf-8")
+            loaded = tomllib.loads(text) if mapping_file.suffix == ".toml" else json.loads(text)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{mapping_file.name}: not a readable JSON/TOML mapping",
+                             problems=[Problem(str(exc), file=mapping_file.name)]) from exc
+        for key, value in loaded.items():
+            if isinstance(value, str):
+                mapping[key] = value
+            else:
+                problems.append(Problem("header must be text", file=mapping_file.name, field=key))
+    for item in columns:
+        field, sep, header = item.partition("=")
+        if not sep or not field.strip() or not header.strip():
+            problems.append(Problem("expected FIELD=Header", field="--column", value=item))
+        else:
+            mapping[field.strip()] = header.strip()
+    if problems:
+        raise InputError("invalid column mapping", problems=problems)
+    return mapping
 
 
 @ingest_app.command("referrals")

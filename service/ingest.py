@@ -14,7 +14,7 @@ A newer file's changed rows keep their previous values in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -107,7 +107,9 @@ def keep_history(session: Session, record_ids: list[int], *, replaced_by: int) -
         )
 
 
-def _results(path: Path, source: Source, chunk_rows: int) -> Iterable:
+def _results(
+    path: Path, source: Source, chunk_rows: int, mapping: Mapping[str, str] | None = None
+) -> Iterable:
     """The reader for ``source``: one :class:`~enrichment.records.ReadResult` per chunk."""
     if source == "nppes":
         if path.suffix.lower() == ".zip":
@@ -129,7 +131,7 @@ def _results(path: Path, source: Source, chunk_rows: int) -> Iterable:
         return iter_finess(path, chunk_rows=chunk_rows)
     from enrichment.referrers import read_referrer_list
 
-    return [read_referrer_list(path)]
+    return [read_referrer_list(path, mapping=mapping)]
 
 
 def _nppes_zip_results(path: Path, chunk_rows: int) -> Iterator[ReadResult]:
@@ -161,8 +163,12 @@ def ingest_records(
     source: Source,
     progress: ProgressSink = null_progress,
     reject_dir: Path | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> BatchReport:
     """Load a registry file or referrer list into ``source_records`` as one batch.
+
+    ``mapping`` (referrer lists only) names the file's header for standard
+    fields the automatic detection gets wrong, e.g. ``{"phone": "Tel. cabinet"}``.
 
     Raises
     ------
@@ -173,7 +179,7 @@ def ingest_records(
     with run_batch(ctx, source=source, path=path) as batch:
         with ctx.sessions.begin() as session:
             seen: set[str] = set()
-            for result in _results(path, source, ctx.settings.chunk_rows):
+            for result in _results(path, source, ctx.settings.chunk_rows, mapping):
                 batch.rows_read += result.rows_read
                 batch.rejects.extend(result.rejects)
                 batch.add(_upsert_source_records(

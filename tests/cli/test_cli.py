@@ -1,0 +1,80 @@
+"""The ``prm`` command as a user runs it: exit codes, messages naming file/line/field."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from typer.testing import CliRunner
+
+from cli.main import app
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+NPPES = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+    db = tmp_path / "cli.sqlite"
+    monkeypatch.setenv("PRM_DATABASE_URL", f"sqlite:///{db}")
+    monkeypatch.setenv("PRM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("COLUMNS", "250")  # no line wrapping in messages
+    runner = CliRunner()
+
+    def invoke(*args: str):  # noqa: ANN202
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    invoke.db = db
+    return invoke
+
+
+def count(db: Path, table: str) -> int:
+    with create_engine(f"sqlite:///{db}").connect() as conn:
+        return conn.execute(select(text("count(*)")).select_from(text(table))).scalar_one()
+
+
+def test_bad_layout_exits_2_naming_file_and_column(run, tmp_path) -> None:  # noqa: ANN001
+    assert run("ingest", "nppes", str(NPPES)).exit_code == 0
+    with NPPES.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    i = rows[0].index("Provider Enumeration Date")
+    bad = tmp_path / "missing_column.csv"
+    with bad.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, quoting=csv.QUOTE_ALL).writerows([r[:i] + r[i + 1 :] for r in rows])
+    result = run("ingest", "nppes", str(bad))
+    assert result.exit_code == 2
+    assert "missing_column.csv" in result.output and "Provider Enumeration Date" in result.output
+    assert count(run.db, "source_records") == 10  # what was stored is untouched
+
+
+def test_missing_file_exits_2(run, tmp_path) -> None:  # noqa: ANN001
+    result = run("ingest", "nppes", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_referrer_columns_mapped_by_flag_and_file(run, tmp_path) -> None:  # noqa: ANN001
+    sheet = tmp_path / "our_doctors.csv"
+    sheet.write_text("Médecin,Tel cabinet,CP\nDr. Bob Smith,(614) 555-0100,43215\n", encoding="utf-8")
+    # without help no name column is recognised: refused, naming the headers seen
+    refused = run("ingest", "referrers", str(sheet))
+    assert refused.exit_code == 2 and "Médecin" in refused.output
+    assert count(run.db, "source_records") == 0
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"postal_code": "CP"}), encoding="utf-8")
+    result = run("ingest", "referrers", str(sheet), "--mapping", str(mapping),
+                 "--column", "phone=Tel cabinet", "--column", "full_name=Médecin")
+    assert result.exit_code == 0, result.output
+    with create_engine(f"sqlite:///{run.db}").connect() as conn:
+        phones = [json.loads(d)["phone"] for (d,) in conn.execute(text("select data from source_records"))]
+    assert "6145550100" in phones
+
+
+def test_bad_mapping_lists_every_problem(run, tmp_path) -> None:  # noqa: ANN001
+    sheet = tmp_path / "list.csv"
+    sheet.write_text("Name,Zip\nDr. Ann Lee,43215\n", encoding="utf-8")
+    result = run("ingest", "referrers", str(sheet), "--column", "phone", "--column", "colour=Zip")
+    assert result.exit_code == 2
+    assert "expected FIELD=Header" in result.output
