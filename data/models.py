@@ -100,17 +100,22 @@ class LoadBatch(Base):
 
 
 class Taxonomy(Base):
-    """NUCC Health Care Provider Taxonomy codes."""
+    """NUCC Health Care Provider Taxonomy codes, one row per code and code-set version.
+
+    Several versions of the code set live side by side (codes are added and
+    retired twice a year); lookups use the newest loaded version
+    (:mod:`service.taxonomy`).
+    """
 
     __tablename__ = "taxonomy"
 
-    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), primary_key=True, index=True)
     grouping: Mapped[str | None] = mapped_column(String(200))
     classification: Mapped[str | None] = mapped_column(String(200), index=True)
     specialization: Mapped[str | None] = mapped_column(String(200))
     display_name: Mapped[str | None] = mapped_column(String(300))
     section: Mapped[str | None] = mapped_column(String(40))
-    version: Mapped[str] = mapped_column(String(10))
+    version: Mapped[str] = mapped_column(String(10), primary_key=True)
 
 
 class Organization(Located, Base):

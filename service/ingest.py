@@ -247,7 +247,7 @@ def _upsert_events(session: Session, events: pd.DataFrame, *, batch_id: int) -> 
 
 
 def ingest_nucc(ctx: AppContext, path: Path) -> BatchReport:
-    """Load (or refresh) the NUCC taxonomy code set."""
+    """Load one version of the NUCC code set (versions live side by side; the newest is in force)."""
     from enrichment.nucc import nucc_version, read_nucc
 
     path = Path(path)
@@ -257,7 +257,7 @@ def ingest_nucc(ctx: AppContext, path: Path) -> BatchReport:
         version = nucc_version(path)
         batch.rows_read = len(frame)
         with ctx.sessions.begin() as session:
-            have = {t.code: t for t in session.scalars(select(Taxonomy))}
+            have = {t.code: t for t in session.scalars(select(Taxonomy).where(Taxonomy.version == version))}
             for row in frame.to_dict("records"):
                 values = {c: row.get(c) or None for c in cols} | {"version": version}
                 tax = have.get(row["code"])

@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem
-from data.models import Provider, ProviderOverride, Taxonomy
+from data.models import Provider, ProviderOverride
 from enrichment.golden import display_name
 from service.context import AppContext
 from service.locate import geocode_address, place_point
 from service.queries import get_provider
 from service.schemas import ProviderDetail, ProviderEdit
+from service.taxonomy import taxonomy_code
 
 ADDRESS_FIELDS = frozenset({"address_1", "postal_code"})
 
@@ -34,7 +35,7 @@ def edit_provider(
         provider = session.get(Provider, provider_id)
         if provider is None:
             raise NotFoundError(f"no provider with id {provider_id}")
-        if "taxonomy_code" in changes and session.get(Taxonomy, changes["taxonomy_code"]) is None:
+        if "taxonomy_code" in changes and taxonomy_code(session, changes["taxonomy_code"]) is None:
             raise InputError("unknown taxonomy code", problems=[
                 Problem("not a NUCC code", field="taxonomy_code", value=changes["taxonomy_code"])])
         have = {o.field: o for o in session.scalars(
@@ -70,5 +71,5 @@ def apply_overrides(session: Session, provider: Provider) -> None:
         fields = ("entity_type", "first_name", "middle_name", "last_name", "credential",
                   "organization_name")
         provider.display_name = display_name({f: getattr(provider, f) for f in fields}) or provider.display_name
-        classification = session.get(Taxonomy, provider.taxonomy_code) if provider.taxonomy_code else None
+        classification = taxonomy_code(session, provider.taxonomy_code) if provider.taxonomy_code else None
         provider.classification = classification.classification if classification else None

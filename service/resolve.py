@@ -31,11 +31,11 @@ from data.models import (
     ReferralEvent,
     ReferrerStat,
     SourceRecord,
-    Taxonomy,
     h3_column,
 )
 from service.context import AppContext
 from service.schemas import StageReport
+from service.taxonomy import classification_map
 
 DATE_COLUMNS = ("enumeration_date", "last_update_date", "deactivation_date", "reactivation_date")
 PROVIDER_FIELDS = (
@@ -87,7 +87,7 @@ def resolve_providers(ctx: AppContext, *, progress: ProgressSink = null_progress
         if frame.empty:
             return StageReport(stage="link", detail={"records": 0}, duration_s=0.0)
         progress("link", 0, len(frame))
-        classes = dict(session.execute(select(Taxonomy.code, Taxonomy.classification)).all())
+        classes = classification_map(session)
         result = link_records(frame, settings=LinkSettings(), taxonomy=classes or None)
         clusters = result.clusters.reindex(frame.index)
         golden = build_golden(frame, clusters)

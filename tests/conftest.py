@@ -57,7 +57,8 @@ def database_url(backend: str, tmp_path) -> str:  # noqa: ANN001
     with admin.connect() as conn:
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}).first()
         if not exists:
-            conn.execute(text(f'CREATE DATABASE "{url.database}"'))  # name built from a worker id, not input
+            quoted = conn.dialect.identifier_preparer.quote(url.database)
+            conn.execute(text("CREATE DATABASE " + quoted))  # identifiers cannot be bound
     admin.dispose()
     engine = create_engine(url)
     with engine.begin() as conn:
