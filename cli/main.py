@@ -24,8 +24,8 @@ ingest_app = typer.Typer(help="Load source files (each load is a batch).", no_ar
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(db_app, name="db")
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)  # messages name paths: never wrap them
+out = Console(soft_wrap=True)
 
 FileArg = Annotated[Path, typer.Argument(exists=False, dir_okay=False, help="File to load.")]
 
