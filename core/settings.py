@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     drive_minutes: tuple[float, ...] = Field((5.0, 10.0))
     radius_km: float = Field(5.0, gt=0, le=200)
 
+    specialty_groups_file: Path | None = Field(
+        None, description="TOML file of clinic specialty groups (None = the shipped default)."
+    )
+
     # Referrals and tiers
     as_of: date | None = Field(None, description="Date analytics are computed as of (None = today).")
     referring_window_days: int = Field(365, gt=0, description="Referring = >=1 referral in window.")

@@ -113,6 +113,9 @@ class SpecialtyTable(_Frozen):
     default_fit: Fit
     codes: dict[NuccCodePrefix, Fit] = Field(default_factory=dict)
     classifications: dict[NonEmpty, Fit] = Field(default_factory=dict)
+    #: Fit per clinic specialty group (see :mod:`prospects.groups`); expanded to
+    #: codes against the groups file in force before scoring.
+    groups: dict[NonEmpty, Fit] = Field(default_factory=dict)
 
 
 class ProximitySettings(_Frozen):

@@ -58,6 +58,13 @@ class AppContext:
         return self._once("street_index", lambda: StreetIndex.from_graph(self.graph))
 
     @property
+    def specialty_groups(self):  # noqa: ANN201 - prospects.groups.SpecialtyGroups
+        """The clinic's specialty groups file in force (loaded once)."""
+        from prospects.groups import load_groups
+
+        return self._once("specialty_groups", lambda: load_groups(self.settings.specialty_groups_file))
+
+    @property
     def roads(self) -> gpd.GeoDataFrame:
         """Offline base-layer road lines for the map (see :mod:`service.mapdata`)."""
         from geo.roads import road_lines

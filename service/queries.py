@@ -175,6 +175,8 @@ def _prospect_stmt(filters: ProspectFilter) -> Select:
         stmt = stmt.where(Prospect.segment == filters.segment)
     if filters.max_drive_minutes is not None:
         stmt = stmt.where(Prospect.drive_minutes <= filters.max_drive_minutes)
+    if filters.group_codes is not None:
+        stmt = stmt.where(Prospect.taxonomy_code.in_(sorted(filters.group_codes)))
     return stmt
 
 

@@ -175,8 +175,11 @@ class ProspectFilter(BaseModel):
     min_score: float | None = Field(None, ge=0, le=100)
     segment: str | None = None
     max_drive_minutes: float | None = Field(None, gt=0, le=240)
+    group: str | None = Field(None, description="Clinic specialty group, e.g. 'orthopaedics'.")
+    #: The group's NUCC codes, resolved by the service (not an input).
+    group_codes: frozenset[str] | None = Field(None, exclude=True)
 
-    @field_validator("specialty", "segment", "site")
+    @field_validator("specialty", "segment", "site", "group")
     @classmethod
     def _strip(cls, v: str | None) -> str | None:
         return v.strip() or None if v is not None else None

@@ -91,6 +91,8 @@ def _candidates(session: Session, site: ClinicSite, res: int) -> pd.DataFrame:
 def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
     """Score every site's white-space prospects and store them (one transaction)."""
     from geo.distance import haversine_km
+    from prospects.groups import expand_profile
+    from service.groups import resolved_groups
     from prospects.scoring import score_prospects
     from territories.catchments import drive_minutes_to_points
 
@@ -104,10 +106,11 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
     detail: dict[str, dict] = {}
     profiles = shipped()
     with ctx.sessions.begin() as session:
+        groups = resolved_groups(ctx, session)
         sites = session.scalars(select(ClinicSite).order_by(ClinicSite.site_code)).all()
         for n, site in enumerate(sites):
             progress("score", n, len(sites))
-            profile = profile_for(site.service_line, profiles)
+            profile = expand_profile(profile_for(site.service_line, profiles), groups)
             cand = _candidates(session, site, s.catchment_resolution)
             if cand.empty:
                 written = _store(session, site.id, profile.key, pd.DataFrame())

@@ -14,6 +14,7 @@ from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses, validation_problems
 from core.errors import InputError
 from service.context import AppContext
+from service.groups import with_group_codes
 from service.queries import MAX_PAGE, list_prospects, prospects_csv, site_by_code
 from service.schemas import Page, ProspectFilter, ProspectPublic, ProspectSort
 
@@ -42,21 +43,30 @@ def prospect_filter(
     max_drive_minutes: Annotated[
         float | None, Query(gt=0, le=240, description="Longest drive from the site, minutes.")
     ] = None,
+    group: Annotated[
+        str | None,
+        Query(max_length=80, description="Clinic specialty group (see /v1/specialty-groups)."),
+    ] = None,
+    *,
+    ctx: ContextDep,
+    session: SessionDep,
 ) -> ProspectFilter:
     """The prospect filters shared by the list, the export and the map page."""
     try:
-        return ProspectFilter(
+        filters = ProspectFilter(
             site=site,
             specialty=specialty,
             min_score=min_score,
             segment=segment,
             max_drive_minutes=max_drive_minutes,
+            group=group,
         )
     except ValidationError as exc:
         raise InputError(
             "invalid prospect filter",
             problems=validation_problems([e | {"loc": ("query", *e["loc"])} for e in exc.errors()]),
         ) from None
+    return with_group_codes(ctx, session, filters)
 
 
 FilterDep = Annotated[ProspectFilter, Depends(prospect_filter)]
