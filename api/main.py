@@ -30,6 +30,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.limits import BodySizeLimit
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routers import V1_ROUTERS, health, map_page
 from core.settings import Settings, load_settings
@@ -158,13 +159,15 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         raise ValueError("settings differ from context.settings; pass only one of them")
     verify_assets()
 
+    app_settings = context.settings if context is not None else (settings or load_settings())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if context is not None:
             app.state.context = context
             yield
             return
-        ctx = open_context(settings if settings is not None else load_settings())
+        ctx = open_context(app_settings)
         app.state.context = ctx
         try:
             yield
@@ -187,6 +190,9 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             {"name": "catchments", "description": "Catchment hexagons as GeoJSON (viewer)."},
             {"name": "prospects", "description": "Scored white-space prospects (viewer)."},
             {"name": "map", "description": "Interactive HTML territory map (viewer)."},
+            {"name": "jobs", "description": "Background jobs and their progress (admin)."},
+            {"name": "uploads", "description": "Load files as background jobs (admin)."},
+            {"name": "specialty groups", "description": "Clinic specialty groups (viewer)."},
         ],
     )
     if context is not None:
@@ -195,6 +201,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     install_problem_handlers(app)
     # the map page embeds its data (several MB of GeoJSON for a metro): compress it
     app.add_middleware(GZipMiddleware, minimum_size=4096)
+    app.add_middleware(BodySizeLimit, max_upload_bytes=app_settings.max_upload_bytes)
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]
 
     app.include_router(health.router, include_in_schema=False)

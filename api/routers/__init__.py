@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.routers import catchments, groups, health, jobs, map_page, prospects, providers, sites
+from api.routers import catchments, groups, health, jobs, map_page, prospects, providers, sites, uploads
 
 V1_ROUTERS = (
     health.router,
@@ -12,8 +12,9 @@ V1_ROUTERS = (
     prospects.router,
     jobs.router,
     groups.router,
+    uploads.router,
 )
 """Routers served under ``/v1``; :mod:`api.routers.map_page` and the root health
 check are served at the top level."""
 
-__all__ = ["V1_ROUTERS", "catchments", "groups", "health", "jobs", "map_page", "prospects", "providers", "sites"]
+__all__ = ["V1_ROUTERS", "catchments", "groups", "health", "jobs", "map_page", "prospects", "providers", "sites", "uploads"]

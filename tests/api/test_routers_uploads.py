@@ -1,0 +1,81 @@
+"""Uploads (admin): a file loads as a background job; size limits give 413 problems."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from core.settings import Settings
+from service.context import open_context
+from tests.api.conftest import ADMIN, ADMIN_KEY, OSM_FILE, VIEWER, VIEWER_KEY
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+NPPES = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
+
+
+@pytest.fixture
+def upload_client(backend_url, tmp_path):  # noqa: ANN001, ANN201
+    settings = Settings(database_url=backend_url, admin_api_key=ADMIN_KEY, viewer_api_key=VIEWER_KEY,
+                        osm_file=OSM_FILE, cache_dir=tmp_path / "cache", max_upload_bytes=40_000)
+    ctx = open_context(settings)
+    with TestClient(create_app(context=ctx)) as c:
+        yield c
+    ctx.close()
+
+
+def wait(client: TestClient, url: str) -> dict:
+    for _ in range(300):
+        body = client.get(url, headers=ADMIN).json()
+        if body["status"] != "running":
+            return body
+        time.sleep(0.1)
+    raise AssertionError("job did not finish")
+
+
+def test_upload_loads_as_a_job_with_its_batch_report(upload_client: TestClient) -> None:
+    c = upload_client
+    files = {"file": (NPPES.name, NPPES.read_bytes(), "text/csv")}
+    assert c.post("/v1/uploads/nppes", files=files, headers=VIEWER).status_code == 403
+    r = c.post("/v1/uploads/nppes", files=files, headers=ADMIN)
+    assert r.status_code == 202, r.text
+    body = wait(c, r.headers["location"])
+    assert body["status"] == "done", body
+    (report,) = body["detail"]["reports"]
+    assert report["file_name"] == NPPES.name and report["inserted"] == 10 and report["rejected"] == 0
+    assert c.get("/v1/health", headers=VIEWER).status_code == 200
+    # the same file again changes nothing
+    again = wait(c, c.post("/v1/uploads/nppes", files=files, headers=ADMIN).headers["location"])
+    assert again["detail"]["reports"][0]["unchanged"] == 10
+
+
+def test_bad_upload_ends_as_a_failed_job_naming_the_file(upload_client: TestClient) -> None:
+    bad = b'"NPI","Nonsense"\n"1234567893","x"\n'
+    r = upload_client.post("/v1/uploads/nppes", files={"file": ("weird.csv", bad)}, headers=ADMIN)
+    body = wait(upload_client, r.headers["location"])
+    assert body["status"] == "failed" and body["detail"]["error"] == "Unrecognised file layout"
+    assert any(p.get("file") == "weird.csv" for p in body["detail"]["problems"])
+
+
+def test_oversized_upload_is_413_problem(upload_client: TestClient) -> None:
+    big = b"x" * 200_000
+    r = upload_client.post("/v1/uploads/nppes", files={"file": ("big.csv", big)}, headers=ADMIN)
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["status"] == 413
+
+
+def test_unknown_kind_is_422(upload_client: TestClient) -> None:
+    r = upload_client.post("/v1/uploads/horoscope", files={"file": ("a.csv", b"x")}, headers=ADMIN)
+    assert r.status_code == 422
+
+
+def test_upload_over_the_limit_within_the_framing_margin_is_413_too(upload_client: TestClient,
+                                                                    tmp_path) -> None:  # noqa: ANN001
+    r = upload_client.post("/v1/uploads/nppes", files={"file": ("mid.csv", b"y" * 50_000)},
+                           headers=ADMIN)
+    assert r.status_code == 413 and r.json()["errors"][0]["file"] == "mid.csv"
+    assert not list((tmp_path / "uploads").glob("*/*"))  # the partial file is gone
