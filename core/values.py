@@ -28,6 +28,8 @@ def plain(value: Any) -> Any:
 
 def json_value(value: Any) -> Any:
     """:func:`plain`, with dates as ISO strings, through nested dicts and lists (JSON columns)."""
+    if value is None or type(value) is str:  # the common case, first
+        return value
     if isinstance(value, dict):
         return {str(k): json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -99,21 +99,24 @@ def _primary_taxonomy(codes: list[str | None], switches: list[str | None]) -> st
     return codes[0] if codes else None
 
 
+#: Column names of each "Other Provider Identifier" slot, built once.
+_OTHER_ID_COLUMNS: tuple[dict[str, str], ...] = tuple(
+    {key: column.format(i) for key, column in _OTHER_ID_FIELDS.items()}
+    for i in range(1, _OTHER_ID_SLOTS + 1)
+)
+
+
 def _identifiers(row: Mapping[str, str]) -> dict[str, Any] | None:
     found: dict[str, Any] = {}
     ein = clean_text(row.get(_EIN))
     if ein is not None and _EIN_FORMAT.fullmatch(ein):  # masked / <UNAVAIL> EINs are dropped
         found["ein"] = ein
     others = []
-    for i in range(1, _OTHER_ID_SLOTS + 1):
-        value = clean_text(row.get(_OTHER_ID_FIELDS["identifier"].format(i)))
-        if value is None:
+    for slot in _OTHER_ID_COLUMNS:  # 50 slots, nearly all empty: test the raw text first
+        raw = row.get(slot["identifier"])
+        if not raw or not raw.strip():
             continue
-        entry = {"identifier": value}
-        for key, column in _OTHER_ID_FIELDS.items():
-            if key != "identifier":
-                entry[key] = clean_text(row.get(column.format(i)))
-        others.append(entry)
+        others.append({key: clean_text(row.get(column)) for key, column in slot.items()})
     if others:
         found["other"] = others
     other_name = clean_text(row.get(_OTHER_ORG_NAME))
