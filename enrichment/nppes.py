@@ -28,7 +28,13 @@ from core.identifiers import luhn_npi_valid
 from core.progress import ProgressSink, null_progress
 from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes_layout import TAXONOMY_SLOTS, detect_layout
-from enrichment.records import ReadResult, clean_text, combine_results, record_hash, records_frame
+from enrichment.records import (
+    ReadResult,
+    chunk_results,
+    clean_text,
+    combine_results,
+    record_hash,
+)
 
 #: What the readers accept as input: a path, or an open binary or text stream.
 NppesSource = Source
@@ -310,36 +316,16 @@ def iter_nppes(
     rows = iter_source_rows(source, name=label, encoding=encoding)
     header = _nppes_header(rows, label)
     width = len(header)
-    total = 0
-    records: list[dict[str, Any]] = []
-    rejects: list[Problem] = []
-    count = 0
-    for line, cells in rows:
-        count += 1
-        if len(cells) != width:
-            rejects.append(
-                Problem(
-                    f"row has {len(cells)} fields, header has {width}",
-                    file=label,
-                    line=line,
-                    value=",".join(cells)[:60],
-                )
-            )
-        else:
-            record, problems = parse_nppes_row(dict(zip(header, cells)), line=line, file=label)
-            if record is None:
-                rejects.extend(problems)
+
+    def outcomes() -> Iterator[tuple[dict[str, Any] | None, list[Problem]]]:
+        for line, cells in rows:
+            if len(cells) != width:
+                yield None, [Problem(f"row has {len(cells)} fields, header has {width}",
+                                     file=label, line=line, value=",".join(cells)[:60])]
             else:
-                records.append(record)
-        if count == chunk_rows:
-            total += count
-            yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
-            sink("nppes", total, None)
-            records, rejects, count = [], [], 0
-    if count or total == 0:
-        total += count
-        yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
-        sink("nppes", total, None)
+                yield parse_nppes_row(dict(zip(header, cells)), line=line, file=label)
+
+    yield from chunk_results(outcomes(), chunk_rows=chunk_rows, progress=sink, stage="nppes")
 
 
 def read_nppes(

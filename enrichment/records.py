@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -222,3 +222,37 @@ def combine_results(results: Iterable[ReadResult]) -> ReadResult:
         rows_read += result.rows_read
     records = pd.concat(frames, ignore_index=True) if frames else empty_records()
     return ReadResult(records=records, rejects=rejects, rows_read=rows_read)
+
+
+RowOutcome = tuple["dict[str, Any] | None", "list[Problem]"]
+
+
+def chunk_results(
+    outcomes: Iterable[RowOutcome],
+    *,
+    chunk_rows: int,
+    progress: Callable[[str, int, int | None], None],
+    stage: str,
+) -> Iterator[ReadResult]:
+    """Group per-row outcomes into :class:`ReadResult` chunks of ``chunk_rows`` rows read.
+
+    Each outcome is one data row: its record (``None`` when rejected) and its
+    problems. An input without rows still yields one (empty) result.
+    """
+    total = count = 0
+    records: list[dict[str, Any]] = []
+    rejects: list[Problem] = []
+    for record, problems in outcomes:
+        count += 1
+        rejects.extend(problems)
+        if record is not None:
+            records.append(record)
+        if count == chunk_rows:
+            total += count
+            yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
+            progress(stage, total, None)
+            records, rejects, count = [], [], 0
+    if count or total == 0:
+        total += count
+        yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
+        progress(stage, total, None)

@@ -34,7 +34,13 @@ from typing import Any
 from core.csvio import iter_csv_rows
 from core.errors import Problem, SchemaError
 from core.progress import ProgressSink, null_progress
-from enrichment.records import ReadResult, clean_text, combine_results, record_hash, records_frame
+from enrichment.records import (
+    ReadResult,
+    chunk_results,
+    clean_text,
+    combine_results,
+    record_hash,
+)
 
 __all__ = [
     "RPPS_COLUMNS",
@@ -395,40 +401,25 @@ def iter_rpps(
     columns = _resolve_header(header, name)
     width = len(header)
     seen: set[str] = set()
-    total = count = 0
-    records: list[dict[str, Any]] = []
-    rejects: list[Problem] = []
-    for line, cells in rows:
-        count += 1
-        # The trailing "|" makes one empty last field; tolerate its absence.
-        if len(cells) not in (width, width - 1) or (
-            len(cells) == width - 1 and clean_text(header[-1]) is not None
-        ):
-            rejects.append(
-                Problem(
-                    f"line has {len(cells)} fields, header has {width}",
-                    file=name,
-                    line=line,
-                    value="|".join(cells)[:60],
-                )
-            )
-        else:
+
+    def outcomes() -> Iterator[tuple[dict[str, Any] | None, list[Problem]]]:
+        for line, cells in rows:
+            # The trailing "|" makes one empty last field; tolerate its absence.
+            if len(cells) not in (width, width - 1) or (
+                len(cells) == width - 1 and clean_text(header[-1]) is not None
+            ):
+                yield None, [Problem(f"line has {len(cells)} fields, header has {width}",
+                                     file=name, line=line, value="|".join(cells)[:60])]
+                continue
             row = {col: cells[i] for col, i in columns.items() if i < len(cells)}
             record, problems = parse_rpps_row(row, line=line, file=name)
-            if record is None:
-                rejects.extend(problems)
-            elif record["source_key"] not in seen:
+            if record is not None and record["source_key"] in seen:
+                record = None  # the same practitioner and structure again: skipped, not rejected
+            elif record is not None:
                 seen.add(record["source_key"])
-                records.append(record)
-        if count == chunk_rows:
-            total += count
-            yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
-            sink("rpps", total, None)
-            records, rejects, count = [], [], 0
-    if count or total == 0:
-        total += count
-        yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
-        sink("rpps", total, None)
+            yield record, problems
+
+    yield from chunk_results(outcomes(), chunk_rows=chunk_rows, progress=sink, stage="rpps")
 
 
 def read_rpps(
