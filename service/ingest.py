@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from sqlalchemy import Integer, insert, literal, select, update
+from sqlalchemy import Integer, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from core.errors import Problem
@@ -156,6 +156,18 @@ def _nppes_zip_results(path: Path, chunk_rows: int) -> Iterator[ReadResult]:
         pending = []
 
 
+def _refresh_statistics(session: Session, chunk_number: int) -> None:
+    """Keep PostgreSQL's statistics of ``source_records`` current during a long load.
+
+    A first load fills the table inside one transaction; with statistics from
+    when it was empty the planner scans the whole table for every key lookup
+    and each chunk gets slower than the last. Re-analysing after chunks 1, 2,
+    4, 8, ... costs little and keeps the lookups on the unique index.
+    """
+    if session.get_bind().dialect.name == "postgresql" and chunk_number & (chunk_number + 1) == 0:
+        session.execute(text("ANALYZE source_records"))
+
+
 def ingest_records(
     ctx: AppContext,
     path: Path,
@@ -179,6 +191,7 @@ def ingest_records(
     with run_batch(ctx, source=source, path=path) as batch:
         with ctx.sessions.begin() as session:
             seen: set[str] = set()
+            chunk_number = 0
             for result in _results(path, source, ctx.settings.chunk_rows, mapping):
                 batch.rows_read += result.rows_read
                 batch.rejects.extend(result.rejects)
@@ -186,6 +199,8 @@ def ingest_records(
                     session, result.records, source=source, batch_id=batch.id,
                     file_name=path.name, seen=seen, rejects=batch.rejects,
                 ))
+                _refresh_statistics(session, chunk_number)
+                chunk_number += 1
                 progress(f"ingest {path.name}", batch.rows_read, None)
             check_reject_rate(path.name, batch.rows_read, batch.rejects, ctx.settings.max_reject_rate)
             return batch.finish(session, reject_dir)
