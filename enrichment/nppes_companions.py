@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -42,7 +42,7 @@ from core.identifiers import luhn_npi_valid
 from core.values import plain
 from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes import NppesSource, iter_source_rows, source_name
-from enrichment.records import SOURCE_RECORD_COLUMNS, clean_text, record_hash
+from enrichment.records import SOURCE_RECORD_COLUMNS, ReadResult, clean_text, record_hash
 
 OTHER_NAME_COLUMNS: tuple[str, ...] = (
     "NPI",
@@ -125,32 +125,10 @@ Parser = Callable[..., tuple[dict[str, Any] | None, list[Problem]]]
 
 
 @dataclass(frozen=True)
-class TableResult:
-    """What a companion (or deactivation) reader returns, shaped like ``ReadResult``.
-
-    Attributes
-    ----------
-    records
-        Accepted rows, with the reader's own columns (see its docstring).
-    rejects
-        One problem per fault of each rejected row.
-    rows_read
-        Data rows read (header and blank lines excluded).
-    """
-
-    records: pd.DataFrame
-    rejects: list[Problem] = field(default_factory=list)
-    rows_read: int = 0
-
-    @property
-    def rejected_lines(self) -> list[int]:
-        """Distinct lines that were rejected, in file order."""
-        return sorted({p.line for p in self.rejects if p.line is not None})
-
-    @property
-    def reject_rate(self) -> float:
-        """Share of rows read that were rejected (0 when nothing was read)."""
-        return len(self.rejected_lines) / self.rows_read if self.rows_read else 0.0
+class TableResult(ReadResult):
+    """What a companion (or deactivation) reader returns: a :class:`ReadResult`
+    whose ``records`` have the reader's own columns (see its docstring), not the
+    standard source-record schema."""
 
 
 def table_frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:
