@@ -137,6 +137,7 @@ def iter_csv_rows(
     encoding: str | None = None,
     delimiter: str | None = None,
     name: str | None = None,
+    line_offset: int = 0,
 ) -> Iterator[tuple[int, list[str]]]:
     """Yield ``(line, fields)`` for every non-blank CSV record, header included.
 
@@ -150,6 +151,8 @@ def iter_csv_rows(
         Name used in problem reports (default: the file or stream name).
     delimiter
         Field separator; ``None`` sniffs it from the first line.
+    line_offset
+        Added to every line number (for a piece of a larger file).
 
     Yields
     ------
@@ -186,11 +189,12 @@ def iter_csv_rows(
             return
         except csv.Error as exc:
             raise InputError(
-                f"{name}: CSV syntax error after line {last_end}: {exc}",
-                problems=[Problem(f"CSV syntax error: {exc}", file=name, line=last_end + 1)],
+                f"{name}: CSV syntax error after line {last_end + line_offset}: {exc}",
+                problems=[Problem(f"CSV syntax error: {exc}", file=name,
+                                  line=last_end + 1 + line_offset)],
             ) from exc
         start = last_end + 1
         last_end = reader.line_num
         if not row or all(not cell.strip() for cell in row):
             continue
-        yield start, row
+        yield start + line_offset, row

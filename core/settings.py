@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # Ingestion limits
     max_reject_rate: float = Field(0.05, ge=0, le=1)
     max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)
-    chunk_rows: int = Field(5_000, gt=0)
+    chunk_rows: int = Field(20_000, gt=0, description="Rows read, checked and written per step of a load.")
 
     # Map
     tile_url: str | None = Field(

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -124,7 +123,6 @@ _WEB_TYPES = frozenset({"FHIR", "REST", "SOAP", "CONNECT", "WEB", "WEBSITE"})
 Parser = Callable[..., tuple[dict[str, Any] | None, list[Problem]]]
 
 
-@dataclass(frozen=True)
 class TableResult(ReadResult):
     """What a companion (or deactivation) reader returns: a :class:`ReadResult`
     whose ``records`` have the reader's own columns (see its docstring), not the

@@ -21,23 +21,28 @@ Columns beyond names and the main practice address:
     List of contact channels, each ``{"channel": "direct" | "email" | "phone"
     | "fax" | "web", "value": ..., "use": ...}`` (e.g. NPPES endpoints).
 
-``record_hash`` is the SHA-256 of the normalised content, excluding ``line``
-(and the file name, which is not a column), so a re-loaded row whose content
-did not change keeps its hash wherever it sits in whichever file.
+``record_hash`` is the SHA-256 of the record's canonical JSON payload (the
+content columns, :data:`PAYLOAD_COLUMNS`, which is also what is stored), so a
+re-loaded row whose content did not change keeps its hash wherever it sits in
+whichever file.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import orjson
 import pandas as pd
 
 from core.errors import Problem
+from core.values import json_value
+
+if TYPE_CHECKING:
+    from enrichment.record_columns import RecordColumns
 
 #: Column order of the standard source-record frame.
 SOURCE_RECORD_COLUMNS: tuple[str, ...] = (
@@ -84,29 +89,58 @@ SOURCES: tuple[str, ...] = ("nppes", "referrer_list", "cms_dac", "rpps", "finess
 #: Values accepted in the ``entity_type`` column (besides ``None``).
 ENTITY_TYPES: tuple[str, ...] = ("individual", "organization")
 
-#: Columns left out of ``record_hash``.
-_UNHASHED = frozenset({"line", "record_hash"})
 
 
-@dataclass(frozen=True)
 class ReadResult:
     """What a registry reader returns.
 
     Attributes
     ----------
     records
-        Accepted rows in the standard source-record schema.
+        Accepted rows in the standard source-record schema (a frame; a
+        columnar reader's records become one only when this is first read).
     rejects
         One :class:`~core.errors.Problem` per fault of each rejected row (file,
         1-based physical line, field, value and reason). A rejected row never
         appears in ``records``.
     rows_read
         Data rows read (accepted + rejected; the header and blank lines excluded).
+    columns
+        The records as :class:`~enrichment.record_columns.RecordColumns` when a
+        columnar reader made them, else ``None``.
     """
 
-    records: pd.DataFrame
-    rejects: list[Problem] = field(default_factory=list)
-    rows_read: int = 0
+    __slots__ = ("_records", "columns", "rejects", "rows_read")
+
+    def __init__(
+        self,
+        records: pd.DataFrame | None = None,
+        rejects: list[Problem] | None = None,
+        rows_read: int = 0,
+        *,
+        columns: RecordColumns | None = None,
+    ) -> None:
+        if (records is None) == (columns is None):
+            raise TypeError("give either records or columns")
+        if records is not None and not isinstance(records, pd.DataFrame):
+            raise TypeError(f"records must be a DataFrame, not {type(records).__name__}")
+        self._records = records
+        self.columns = columns
+        self.rejects: list[Problem] = list(rejects) if rejects is not None else []
+        self.rows_read = int(rows_read)
+
+    @property
+    def records(self) -> pd.DataFrame:
+        if self._records is None:
+            assert self.columns is not None
+            self._records = self.columns.to_frame()
+        return self._records
+
+    def __len__(self) -> int:
+        return len(self.columns) if self.columns is not None else len(self.records)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(records={len(self)}, rejects={len(self.rejects)}, rows_read={self.rows_read})"
 
     @property
     def rejected_lines(self) -> list[int]:
@@ -117,6 +151,38 @@ class ReadResult:
     def reject_rate(self) -> float:
         """Share of rows read that were rejected (0 when nothing was read)."""
         return len(self.rejected_lines) / self.rows_read if self.rows_read else 0.0
+
+    def stored_rows(self) -> StoredRows:
+        """What a load writes per record: key, line, NPI, ``record_hash`` and JSON payload.
+
+        The hash is always the SHA-256 of the payload computed here, so a frame
+        whose ``record_hash`` column went stale cannot hide a change.
+        """
+        if self.columns is not None and self._records is None:
+            cols = self.columns
+            return StoredRows(
+                keys=[str(k) for k in cols.column("source_key")], lines=cols.column("line"),
+                npis=cols.column("npi"), hashes=cols.record_hashes(),
+                payloads=cols.payload_texts(),
+            )
+        frame = self.records
+        payloads = record_payloads(frame)
+        npis = frame["npi"].tolist() if "npi" in frame.columns else [None] * len(frame)
+        return StoredRows(
+            keys=frame["source_key"].astype(str).tolist(), lines=[int(v) for v in frame["line"].tolist()],
+            npis=npis, hashes=payload_hashes(payloads), payloads=[p.decode("utf-8") for p in payloads],
+        )
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """Per-record values a load writes, as parallel lists (see :meth:`ReadResult.stored_rows`)."""
+
+    keys: list[str]
+    lines: list[int]
+    npis: list[str | None]
+    hashes: list[str]
+    payloads: list[str]
 
 
 def empty_records() -> pd.DataFrame:
@@ -158,17 +224,51 @@ def records_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(SOURCE_RECORD_COLUMNS))
 
 
-def _hashable(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+#: Standard columns stored in a source record's JSON payload (and hashed).
+PAYLOAD_COLUMNS: tuple[str, ...] = tuple(
+    c for c in SOURCE_RECORD_COLUMNS if c not in {"source", "source_key", "line", "record_hash"}
+)
+_ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+
+
+def _json_default(value: Any) -> Any:
+    converted = json_value(value)
+    if converted is value:
+        return str(value)
+    return converted
+
+
+def record_payload_bytes(row: Mapping[str, Any]) -> bytes:
+    """The canonical JSON of one record's content (what is stored and hashed).
+
+    Keys are :data:`PAYLOAD_COLUMNS` in schema order (missing ones are
+    ``null``); dates are ISO strings, NaN is ``null``; compact UTF-8.
+    """
+    return orjson.dumps({c: row.get(c) for c in PAYLOAD_COLUMNS}, default=_json_default,
+                        option=_ORJSON_OPTIONS)
+
+
+def record_payloads(frame: pd.DataFrame) -> list[bytes]:
+    """:func:`record_payload_bytes` of every row of a standard source-record frame, in order."""
+    n = len(frame)
+    columns = [frame[c].tolist() if c in frame.columns else [None] * n for c in PAYLOAD_COLUMNS]
+    dumps, keys, default = orjson.dumps, PAYLOAD_COLUMNS, _json_default
+    return [dumps(dict(zip(keys, values)), default=default, option=_ORJSON_OPTIONS)
+            for values in zip(*columns)]
+
+
+def payload_hashes(payloads: Iterable[bytes]) -> list[str]:
+    """SHA-256 (hex) of each payload: the ``record_hash`` of its record."""
+    sha = hashlib.sha256
+    return [sha(p).hexdigest() for p in payloads]
 
 
 def record_hash(row: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of a record's normalised content.
+    """SHA-256 (hex) of a record's canonical content (:func:`record_payload_bytes`).
 
-    Every standard column except ``line`` and ``record_hash`` takes part, in
-    schema order, so the hash is independent of where the row was read.
+    ``line`` and the record's own identity (``source``, ``source_key``) are
+    left out, so a re-loaded row whose content did not change keeps its hash
+    wherever it sits in whichever file.
 
     Parameters
     ----------
@@ -180,13 +280,7 @@ def record_hash(row: Mapping[str, Any]) -> str:
     str
         64 hexadecimal characters.
     """
-    content = [
-        [col, _hashable(row.get(col))] for col in SOURCE_RECORD_COLUMNS if col not in _UNHASHED
-    ]
-    payload = json.dumps(
-        content, ensure_ascii=False, separators=(",", ":"), default=str, sort_keys=True
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return hashlib.sha256(record_payload_bytes(row)).hexdigest()
 
 
 def clean_text(value: Any) -> str | None:

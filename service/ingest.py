@@ -19,13 +19,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import orjson
 import pandas as pd
-from sqlalchemy import Integer, insert, literal, select, text, update
+from sqlalchemy import Integer, bindparam, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from core.errors import Problem
+from core.keyset import KeySet
 from core.progress import ProgressSink, null_progress
 from core.values import json_value
+from data.bulk import bulk_insert
 from data.models import ReferralEvent, SourceRecord, SourceRecordHistory, Taxonomy
 from enrichment.records import ReadResult
 from service.batches import check_reject_rate, run_batch
@@ -36,60 +40,72 @@ Source = Literal["nppes", "referrer_list", "cms_dac", "rpps", "finess"]
 _KEY_CHUNK = 900  # stay under any backend's bound-parameter limit
 
 
-def record_payload(row: dict[str, Any]) -> dict[str, Any]:
-    """The JSON stored for one source record (everything but provenance columns)."""
-    skip = {"source", "source_key", "line", "record_hash"}
-    return {k: json_value(v) for k, v in row.items() if k not in skip}
-
-
 def chunked(seq: list, n: int) -> Iterator[list]:
     for i in range(0, len(seq), n):
         yield seq[i : i + n]
 
 
-def _upsert_source_records(
-    session: Session, frame: pd.DataFrame, *, source: str, batch_id: int, file_name: str,
-    seen: set[str], rejects: list[Problem],
-) -> dict[str, int]:
-    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-    rows = frame.to_dict("records")
-    fresh = []
-    for row in rows:
-        key = str(row["source_key"])
-        if key in seen:
+_INSERT_COLUMNS = ("source", "source_key", "batch_id", "file_name", "line", "record_hash", "npi", "data")
+
+
+class _RecordWriter:
+    """Writes one batch's source records chunk by chunk: insert, update with history, or leave.
+
+    Keys repeated in the file are rejected after their first occurrence (a
+    compact :class:`~core.keyset.KeySet`, so memory stays flat). When the
+    source had no records before the batch, nothing needs looking up.
+    """
+
+    def __init__(self, session: Session, *, source: str, batch_id: int, file_name: str) -> None:
+        self.session, self.source, self.batch_id, self.file_name = session, source, batch_id, file_name
+        self.seen = KeySet()
+        self.first_load = session.execute(
+            select(SourceRecord.id).where(SourceRecord.source == source).limit(1)
+        ).first() is None
+
+    def write(self, result: ReadResult, rejects: list[Problem]) -> dict[str, int]:
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        if not len(result):
+            return counts
+        rows = result.stored_rows()
+        keys, lines, npis, hashes, payloads = rows.keys, rows.lines, rows.npis, rows.hashes, rows.payloads
+        fresh = self.seen.add_new(keys)
+        for i in np.flatnonzero(~fresh):
             rejects.append(Problem("duplicate record key in file (first occurrence kept)",
-                                   file=file_name, line=int(row["line"]), field="source_key", value=key))
-            continue
-        seen.add(key)
-        fresh.append(row)
-    keys = [str(r["source_key"]) for r in fresh]
-    existing: dict[str, tuple[int, str]] = {}
-    for part in chunked(keys, _KEY_CHUNK):
+                                   file=self.file_name, line=int(lines[i]), field="source_key", value=keys[i]))
+        existing = {} if self.first_load else self._existing([k for k, f in zip(keys, fresh) if f])
+        inserts, updates = [], []
+        source, batch_id, file_name = self.source, self.batch_id, self.file_name
+        if not existing:
+            inserts = [(source, keys[i], batch_id, file_name, lines[i], hashes[i], npis[i], payloads[i])
+                       for i in np.flatnonzero(fresh).tolist()]
+        for i in np.flatnonzero(fresh).tolist() if existing else ():
+            key, digest = keys[i], hashes[i]
+            have = existing.get(key)
+            if have is None:
+                inserts.append((self.source, key, self.batch_id, self.file_name, lines[i], digest,
+                                npis[i], payloads[i]))
+            elif have[1] != digest:
+                updates.append({"id": have[0], "batch_id": self.batch_id, "file_name": self.file_name,
+                                "line": lines[i], "record_hash": digest, "npi": npis[i],
+                                "data": orjson.loads(payloads[i])})
+            else:
+                counts["unchanged"] += 1
+        counts["inserted"] = bulk_insert(self.session, SourceRecord.__table__, _INSERT_COLUMNS, inserts)
+        if updates:
+            keep_history(self.session, [u["id"] for u in updates], replaced_by=self.batch_id)
+            self.session.execute(update(SourceRecord), updates)
+        counts["updated"] = len(updates)
+        return counts
+
+    def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
+        found: dict[str, tuple[int, str]] = {}
         stmt = select(SourceRecord.source_key, SourceRecord.id, SourceRecord.record_hash).where(
-            SourceRecord.source == source, SourceRecord.source_key.in_(part)
+            SourceRecord.source == self.source, SourceRecord.source_key.in_(bindparam("keys", expanding=True))
         )
-        existing.update({k: (i, h) for k, i, h in session.execute(stmt)})
-    inserts, updates = [], []
-    for row in fresh:
-        key = str(row["source_key"])
-        values = {
-            "batch_id": batch_id, "file_name": file_name, "line": int(row["line"]),
-            "record_hash": row["record_hash"], "npi": row.get("npi"), "data": record_payload(row),
-        }
-        if key not in existing:
-            inserts.append({"source": source, "source_key": key, **values})
-        elif existing[key][1] != row["record_hash"]:
-            updates.append({"id": existing[key][0], **values})
-        else:
-            counts["unchanged"] += 1
-    if inserts:
-        session.execute(SourceRecord.__table__.insert(), inserts)
-    if updates:
-        keep_history(session, [u["id"] for u in updates], replaced_by=batch_id)
-        session.execute(update(SourceRecord), updates)
-    counts["inserted"] += len(inserts)
-    counts["updated"] += len(updates)
-    return counts
+        for part in chunked(keys, _KEY_CHUNK):
+            found.update({k: (i, h) for k, i, h in self.session.execute(stmt, {"keys": part})})
+        return found
 
 
 def keep_history(session: Session, record_ids: list[int], *, replaced_by: int) -> None:
@@ -190,15 +206,12 @@ def ingest_records(
     path = Path(path)
     with run_batch(ctx, source=source, path=path) as batch:
         with ctx.sessions.begin() as session:
-            seen: set[str] = set()
+            writer = _RecordWriter(session, source=source, batch_id=batch.id, file_name=path.name)
             chunk_number = 0
             for result in _results(path, source, ctx.settings.chunk_rows, mapping):
                 batch.rows_read += result.rows_read
                 batch.rejects.extend(result.rejects)
-                batch.add(_upsert_source_records(
-                    session, result.records, source=source, batch_id=batch.id,
-                    file_name=path.name, seen=seen, rejects=batch.rejects,
-                ))
+                batch.add(writer.write(result, batch.rejects))
                 _refresh_statistics(session, chunk_number)
                 chunk_number += 1
                 progress(f"ingest {path.name}", batch.rows_read, None)

@@ -1,0 +1,405 @@
+"""Columnar CSV reading: Arrow tables with the physical line of every row.
+
+:func:`core.csvio.iter_csv_rows` gives exact line numbers and strict decoding
+but goes row by row in Python; a 9-million-row registry file needs a columnar
+parser. This module gets both: the byte stream is cut into blocks at record
+boundaries (an even number of quotes before the cut), each block is checked
+for encoding and parsed by :mod:`pyarrow.csv`, and rows are mapped to
+physical lines. A block whose rows do not map one-to-one onto its lines
+(quoted line breaks, blank lines, rows with the wrong number of fields) is
+parsed again by the row reader, so line numbers and the rejects of ragged
+rows are exactly those :func:`~core.csvio.iter_csv_rows` gives. The block
+after the current one is parsed on a worker thread while the caller works.
+
+Only the columns asked for are converted; all values are strings (``""`` for
+an empty field, never null).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from core.csvio import DEFAULT_ENCODING, Source, iter_csv_rows, source_name
+from core.errors import EncodingError, InputError, Problem
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Bytes read per block; a block always ends on a record boundary.
+BLOCK_BYTES = 8 << 20
+
+
+@dataclass(frozen=True)
+class ArrowChunk:
+    """Rows of one chunk: selected columns as strings, their lines, ragged-row rejects.
+
+    Attributes
+    ----------
+    table
+        One string column per requested column, in the order requested.
+    lines
+        1-based physical line each row of ``table`` starts on (int64).
+    rejects
+        Rows whose field count differs from the header's (not in ``table``).
+    rows_read
+        Data rows read: ``table.num_rows`` plus the rejected rows.
+    """
+
+    table: pa.Table
+    lines: np.ndarray
+    rejects: list[Problem] = field(default_factory=list)
+    rows_read: int = 0
+
+
+@dataclass
+class _Block:
+    data: bytes  # UTF-8, whole records, ends with a newline
+    first_line: int  # physical line of the block's first byte
+
+
+class ArrowCsvReader:
+    """Read a delimited text file or stream as Arrow chunks.
+
+    Use as a context manager; :attr:`header` is read on entry.
+
+    Parameters
+    ----------
+    source
+        Path, or an open binary stream (e.g. a zip member).
+    delimiter
+        Field separator.
+    encoding
+        Codec of the bytes; ``None`` means UTF-8 (a UTF-8 BOM is stripped).
+        Other codecs are transcoded block by block.
+    name
+        Name used in problem reports; defaults to the file or stream name.
+    block_bytes
+        Bytes read per block.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        delimiter: str = ",",
+        encoding: str | None = None,
+        name: str | None = None,
+        block_bytes: int = BLOCK_BYTES,
+    ) -> None:
+        self.name = source_name(source, name)
+        if isinstance(source, io.TextIOBase):  # already decoded: re-encode as UTF-8
+            source, encoding = _Utf8Stream(source), None
+        self._source = source
+        self._codec = codecs.lookup(encoding or DEFAULT_ENCODING).name
+        self._named = encoding is not None
+        self._delimiter = delimiter
+        self._block_bytes = max(int(block_bytes), 1 << 10)
+        self._stream: IO[bytes] | None = None
+        self._owned = False
+        self.header: list[str] = []
+        self._offset = 0  # bytes of the source consumed (for error messages)
+        self._line = 1  # physical line the next unread byte is on
+
+    # -- context -----------------------------------------------------------------
+    def __enter__(self) -> ArrowCsvReader:
+        if isinstance(self._source, (str, os.PathLike)):
+            self._stream = Path(self._source).open("rb")
+            self._owned = True
+        else:
+            self._stream = self._source  # type: ignore[assignment]
+        self._pending = b""
+        self._read_header()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._owned and self._stream is not None:
+            self._stream.close()
+
+    # -- header ------------------------------------------------------------------
+    def _read_header(self) -> None:
+        assert self._stream is not None
+        while True:
+            raw = self._stream.readline()
+            if not raw:
+                raise InputError(f"{self.name} is empty", problems=[Problem("file is empty", file=self.name)])
+            if self._offset == 0 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+                self._offset += len(codecs.BOM_UTF8)
+            text = self._decode(raw, self._line, self._offset)
+            self._offset += len(raw)
+            self._line += 1
+            if text.strip():
+                break
+        rows = [r for _, r in iter_csv_rows(io.StringIO(text), delimiter=self._delimiter, name=self.name)]
+        self.header = [h.strip() for h in rows[0]] if rows else []
+
+    def _decode(self, raw: bytes, line: int, offset: int) -> str:
+        try:
+            return raw.decode(self._codec)
+        except UnicodeDecodeError as exc:
+            at_line = line + raw.count(b"\n", 0, exc.start)
+            at = offset + exc.start
+            bad = raw[exc.start : exc.end]
+            hint = "" if self._named else "; pass encoding='cp1252' or 'latin-1' if that is what it is"
+            raise EncodingError(
+                f"{self.name} is not valid {self._codec}: undecodable byte {bad!r} at line "
+                f"{at_line}, byte offset {at} (encodings tried: {self._codec}){hint}",
+                problems=[Problem(f"undecodable byte at byte offset {at} (encodings tried: {self._codec})",
+                                  file=self.name, line=at_line, value=bad.hex())],
+            ) from exc
+
+    # -- blocks ------------------------------------------------------------------
+    def _blocks(self) -> Iterator[_Block]:
+        """Whole-record UTF-8 blocks, each ending with a newline."""
+        assert self._stream is not None
+        carry = b""
+        while True:
+            raw = self._stream.read(self._block_bytes)
+            data = carry + raw
+            if not raw:
+                if data.strip():
+                    yield self._block(data if data.endswith(b"\n") else data + b"\n", len(data))
+                return
+            cut = _record_boundary(data)
+            if cut < 0:  # no complete record yet: read on
+                carry = data
+                continue
+            carry = data[cut:]
+            yield self._block(data[:cut], cut)
+
+    def _block(self, data: bytes, consumed: int) -> _Block:
+        first_line, offset = self._line, self._offset
+        if self._codec == "utf-8":
+            if not _valid_utf8(data):
+                self._decode(data, first_line, offset)  # raises, naming line and offset
+        else:
+            data = self._decode(data, first_line, offset).encode("utf-8")
+        self._line += data.count(b"\n")
+        self._offset += consumed
+        return _Block(data=data, first_line=first_line)
+
+    # -- chunks ------------------------------------------------------------------
+    def chunks(self, columns: Sequence[str], *, chunk_rows: int) -> Iterator[ArrowChunk]:
+        """Yield chunks of ``chunk_rows`` data rows (the last may be shorter).
+
+        Parameters
+        ----------
+        columns
+            Header names to convert, each present in :attr:`header`.
+        chunk_rows
+            Data rows read per chunk (rejected rows count).
+
+        Raises
+        ------
+        KeyError
+            A requested column is not in the header.
+        EncodingError, InputError
+            Undecodable bytes; a CSV syntax error such as an unclosed quote.
+        """
+        missing = [c for c in columns if c not in self.header]
+        if missing:
+            raise KeyError(f"columns not in the header: {missing}")
+        if chunk_rows < 1:
+            raise ValueError("chunk_rows must be positive")
+        parse = _BlockParser(self.header, list(columns), self._delimiter, self.name)
+        pending: list[ArrowChunk] = []
+        pending_rows = 0
+        yielded = False
+        for parsed in map_ahead(parse, self._blocks(), name="csv-parse"):
+            pending.append(parsed)
+            pending_rows += parsed.rows_read
+            while pending_rows >= chunk_rows:
+                chunk, pending = _take(pending, chunk_rows)
+                pending_rows -= chunk.rows_read
+                yielded = True
+                yield chunk
+        if pending_rows or not yielded:
+            yield _concat(pending, columns)
+
+
+class _Utf8Stream(io.RawIOBase):
+    """A text stream read as UTF-8 bytes."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self._text, self._buffer = text, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
+        while len(self._buffer) < len(target):
+            piece = self._text.read(1 << 16)
+            if not piece:
+                break
+            self._buffer += piece.encode("utf-8")
+        n = min(len(target), len(self._buffer))
+        target[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+
+def map_ahead(fn: Callable[[T], R], items: Iterable[T], *, name: str = "ahead") -> Iterator[R]:
+    """``map(fn, items)``, with ``fn`` of the next item running on a worker thread.
+
+    While the caller works on result k, the worker computes result k+1 (and
+    pulls item k+1 from ``items``). Arrow kernels, file reads and SQLite
+    release the GIL, so two cores share the work of a load.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as pool:
+        source = iter(items)
+        ahead: Future[R] | None = None
+        sentinel = object()
+
+        def step() -> Any:
+            item = next(source, sentinel)
+            return sentinel if item is sentinel else fn(item)  # type: ignore[arg-type]
+
+        ahead = pool.submit(step)
+        while True:
+            result = ahead.result()
+            if result is sentinel:
+                return
+            ahead = pool.submit(step)
+            yield result
+
+
+def _record_boundary(data: bytes) -> int:
+    """Offset just past the last newline outside quotes, or -1 when there is none."""
+    end = len(data)
+    quotes = data.count(b'"')
+    while True:
+        nl = data.rfind(b"\n", 0, end)
+        if nl < 0:
+            return -1
+        quotes -= data.count(b'"', nl + 1, end)
+        if quotes % 2 == 0:
+            return nl + 1
+        end = nl
+
+
+def _valid_utf8(data: bytes) -> bool:
+    arr = pa.Array.from_buffers(
+        pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(data)], dtype=np.int64)), pa.py_buffer(data)]
+    )
+    try:
+        arr.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+class _BlockParser:
+    """Parse one block: Arrow when rows map one-to-one onto lines, else the row reader."""
+
+    def __init__(self, header: list[str], columns: list[str], delimiter: str, name: str) -> None:
+        self.header, self.columns, self.name = header, columns, name
+        self.delimiter = delimiter
+        self.index = [header.index(c) for c in columns]
+        self.read = pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))],
+                                      use_threads=False, block_size=1 << 26)
+        self.convert = pacsv.ConvertOptions(
+            include_columns=[f"c{i}" for i in self.index],
+            column_types={f"c{i}": pa.string() for i in self.index},
+            strings_can_be_null=False, quoted_strings_can_be_null=False,
+        )
+
+    def __call__(self, block: _Block) -> ArrowChunk:
+        lines = block.data.count(b"\n")
+        ragged: list[int] = []
+
+        def skip(_row: object) -> str:
+            ragged.append(1)
+            return "skip"
+
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(block.data), read_options=self.read, convert_options=self.convert,
+                parse_options=pacsv.ParseOptions(delimiter=self.delimiter, invalid_row_handler=skip,
+                                                 newlines_in_values=True),
+            )
+        except pa.ArrowInvalid:
+            return self._slow(block)
+        if ragged or table.num_rows != lines:
+            return self._slow(block)
+        table = table.rename_columns(self.columns)
+        starts = np.arange(block.first_line, block.first_line + lines, dtype=np.int64)
+        return ArrowChunk(table=table, lines=starts, rows_read=lines)
+
+    def _slow(self, block: _Block) -> ArrowChunk:
+        width = len(self.header)
+        text = block.data.decode("utf-8")
+        if not text.strip():  # only blank lines
+            return _concat([], self.columns)
+        cells: list[list[str]] = []
+        lines: list[int] = []
+        rejects: list[Problem] = []
+        shift = block.first_line - 1
+        for line, row in iter_csv_rows(io.StringIO(text), delimiter=self.delimiter, name=self.name,
+                                       line_offset=shift):
+            if len(row) != width:
+                rejects.append(Problem(f"row has {len(row)} fields, header has {width}",
+                                       file=self.name, line=line, value=self.delimiter.join(row)[:60]))
+                continue
+            cells.append(row)
+            lines.append(line)
+        table = pa.table({c: pa.array([r[i] for r in cells], type=pa.string())
+                          for c, i in zip(self.columns, self.index)})
+        return ArrowChunk(table=table, lines=np.array(lines, dtype=np.int64), rejects=rejects,
+                          rows_read=len(cells) + len({p.line for p in rejects}))
+
+
+def _take(parts: list[ArrowChunk], n: int) -> tuple[ArrowChunk, list[ArrowChunk]]:
+    """The first ``n`` rows read of ``parts`` as one chunk, and what is left."""
+    taken: list[ArrowChunk] = []
+    got = 0
+    rest = list(parts)
+    while rest and got < n:
+        part = rest.pop(0)
+        if got + part.rows_read <= n:
+            taken.append(part)
+            got += part.rows_read
+            continue
+        head, tail = _split(part, n - got)
+        taken.append(head)
+        rest.insert(0, tail)
+        got = n
+    return _concat(taken, taken[0].table.column_names if taken else []), rest
+
+
+def _split(part: ArrowChunk, k: int) -> tuple[ArrowChunk, ArrowChunk]:
+    """Split a chunk after its first ``k`` rows read (rejected rows count, by line)."""
+    reject_lines = sorted({p.line for p in part.rejects if p.line is not None})
+    # the line of the k-th row read, counting table rows and rejected rows in line order
+    events = np.sort(np.concatenate([part.lines, np.array(reject_lines, dtype=np.int64)]))
+    cut_line = events[k - 1] if k > 0 else -1
+    keep = int(np.searchsorted(part.lines, cut_line, side="right"))
+    head_rej = [p for p in part.rejects if p.line is not None and p.line <= cut_line]
+    tail_rej = [p for p in part.rejects if p not in head_rej]
+    head = ArrowChunk(part.table.slice(0, keep), part.lines[:keep], head_rej, k)
+    tail = ArrowChunk(part.table.slice(keep), part.lines[keep:], tail_rej, part.rows_read - k)
+    return head, tail
+
+
+def _concat(parts: list[ArrowChunk], columns: Sequence[str]) -> ArrowChunk:
+    if not parts:
+        empty = pa.table({c: pa.array([], type=pa.string()) for c in columns})
+        return ArrowChunk(empty, np.zeros(0, dtype=np.int64), [], 0)
+    if len(parts) == 1:
+        return parts[0]
+    return ArrowChunk(
+        table=pa.concat_tables([p.table for p in parts]),
+        lines=np.concatenate([p.lines for p in parts]),
+        rejects=[r for p in parts for r in p.rejects],
+        rows_read=sum(p.rows_read for p in parts),
+    )

@@ -1,0 +1,393 @@
+"""Column-at-a-time NPPES row parsing: Arrow string columns to standard source records.
+
+The one implementation of the NPPES row rules (:func:`enrichment.nppes.parse_nppes_row`
+runs it on a one-row table): text stripped exactly as :meth:`str.strip` does,
+blank as ``None``; NPI and replacement NPI checked (ten ASCII digits, Luhn with
+the ``80840`` prefix); ``MM/DD/YYYY`` dates checked for real calendar dates;
+the entity type required unless the NPI is deactivated; the primary taxonomy
+taken from the slot whose switch is ``Y``. A row with any fault is rejected
+with every fault named (file, line, column, value). Work is done on whole
+columns with :mod:`pyarrow.compute` and NumPy; only the rare cells that need
+it (other identifiers, rejects) are visited in Python.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core.errors import Problem
+from core.identifiers import NPI_PREFIX
+from enrichment.nppes_layout import TAXONOMY_SLOTS
+from enrichment.record_columns import RecordColumns, control_character_rows, json_strings
+
+DATE_FIELDS = {
+    "enumeration_date": "Provider Enumeration Date",
+    "last_update_date": "Last Update Date",
+    "deactivation_date": "NPI Deactivation Date",
+    "reactivation_date": "NPI Reactivation Date",
+}
+TEXT_FIELDS = {
+    "name_prefix": "Provider Name Prefix Text",
+    "first_name": "Provider First Name",
+    "middle_name": "Provider Middle Name",
+    "last_name": "Provider Last Name (Legal Name)",
+    "name_suffix": "Provider Name Suffix Text",
+    "credential": "Provider Credential Text",
+    "organization_name": "Provider Organization Name (Legal Business Name)",
+    "address_1": "Provider First Line Business Practice Location Address",
+    "address_2": "Provider Second Line Business Practice Location Address",
+    "city": "Provider Business Practice Location Address City Name",
+    "state": "Provider Business Practice Location Address State Name",
+}
+POSTAL = "Provider Business Practice Location Address Postal Code"
+PHONE = "Provider Business Practice Location Address Telephone Number"
+COUNTRY = "Provider Business Practice Location Address Country Code (If outside U.S.)"
+EIN = "Employer Identification Number (EIN)"
+OTHER_ORG_NAME = "Provider Other Organization Name"
+OTHER_ORG_TYPE = "Provider Other Organization Name Type Code"
+GENDER_COLUMNS = ("Provider Sex Code", "Provider Gender Code")
+OTHER_ID_SLOTS = 50
+OTHER_ID_FIELDS = {
+    "identifier": "Other Provider Identifier_{}",
+    "type_code": "Other Provider Identifier Type Code_{}",
+    "state": "Other Provider Identifier State_{}",
+    "issuer": "Other Provider Identifier Issuer_{}",
+}
+#: Column names of each "Other Provider Identifier" slot.
+OTHER_ID_COLUMNS: tuple[dict[str, str], ...] = tuple(
+    {key: column.format(i) for key, column in OTHER_ID_FIELDS.items()}
+    for i in range(1, OTHER_ID_SLOTS + 1)
+)
+TAXONOMY_CODES = tuple(f"Healthcare Provider Taxonomy Code_{i}" for i in range(1, TAXONOMY_SLOTS + 1))
+TAXONOMY_SWITCHES = tuple(
+    f"Healthcare Provider Primary Taxonomy Switch_{i}" for i in range(1, TAXONOMY_SLOTS + 1)
+)
+_ENTITY_TYPES = {"1": "individual", "2": "organization"}
+_NULL = pa.scalar(None, pa.string())
+
+#: Every character :meth:`str.strip` removes, so Arrow trims exactly as Python does.
+_WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+_DATE = r"^(?P<m>[0-9]{1,2})/(?P<d>[0-9]{1,2})/(?P<y>[0-9]{4})$"
+_EXTENSION = r"(?i)\s*(?:x|ext\.?|extension|#)\s*[0-9]+\s*$"
+
+
+def nppes_columns(header: Sequence[str]) -> list[str]:
+    """The columns of an NPPES header (either layout) the parser reads."""
+    wanted = [
+        "NPI", "Entity Type Code", "Replacement NPI", *DATE_FIELDS.values(), *TEXT_FIELDS.values(),
+        POSTAL, PHONE, COUNTRY, EIN, OTHER_ORG_NAME, OTHER_ORG_TYPE, *GENDER_COLUMNS,
+        *TAXONOMY_CODES, *TAXONOMY_SWITCHES, *(c for slot in OTHER_ID_COLUMNS for c in slot.values()),
+    ]
+    present = set(header)
+    return [c for c in wanted if c in present]
+
+
+# -- column helpers ----------------------------------------------------------------------------
+
+
+def clean(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Strip like :meth:`str.strip`; blank becomes null."""
+    trimmed = pc.utf8_trim(column, characters=_WHITESPACE)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def valid_npis(column: pa.Array) -> np.ndarray:
+    """Whether each (cleaned) value is ten ASCII digits with a valid NPI check digit."""
+    shaped = pc.fill_null(pc.match_substring_regex(column, r"^[0-9]{10}$"), False).to_numpy(
+        zero_copy_only=False
+    )
+    ok = np.zeros(len(column), dtype=bool)
+    idx = np.flatnonzero(shaped)
+    if len(idx):
+        text = pc.take(column, pa.array(idx)).to_numpy(zero_copy_only=False).astype("S10")
+        digits = np.frombuffer(text.tobytes(), dtype=np.uint8).reshape(-1, 10).astype(np.int64) - 48
+        full = np.concatenate(
+            [np.tile(np.frombuffer(NPI_PREFIX.encode(), dtype=np.uint8) - 48, (len(idx), 1)), digits],
+            axis=1,
+        )
+        # Luhn: double every second digit from the right
+        doubled = full[:, -2::-2] * 2
+        total = full[:, -1::-2].sum(axis=1) + (doubled - 9 * (doubled > 9)).sum(axis=1)
+        ok[idx] = total % 10 == 0
+    return ok
+
+
+def parse_dates(column: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """``MM/DD/YYYY`` values (cleaned) as a date32 array, and a mask of malformed ones."""
+    parts = pc.extract_regex(column, _DATE)
+    n = len(column)
+    present = pc.is_valid(column).to_numpy(zero_copy_only=False)
+    matched = pc.is_valid(parts).to_numpy(zero_copy_only=False)
+    days = np.zeros(n, dtype=np.int32)
+    good = np.zeros(n, dtype=bool)
+    if matched.any():
+        m, d, y = (
+            pc.cast(pc.fill_null(pc.struct_field(parts, i), "0"), pa.int64()).to_numpy(zero_copy_only=False)
+            for i in (0, 1, 2)
+        )
+        leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+        month_len = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)]
+        month_len = month_len + ((m == 2) & leap)
+        good = matched & (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= month_len)
+        days = _days_from_civil(y, m, d).astype(np.int32)
+    dates = pa.array(days, type=pa.int32(), mask=~good).cast(pa.date32())
+    return dates, present & ~good
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    mp = (m + 9) % 12
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def normalize_phones(column: pa.Array) -> pa.Array:
+    """Vector form of :func:`enrichment.normalize.normalize_phone` (cleaned input)."""
+    digits = pc.replace_substring_regex(pc.replace_substring_regex(column, _EXTENSION, ""), r"[^0-9]", "")
+    eleven = pc.and_(pc.equal(pc.utf8_length(digits), 11), pc.starts_with(digits, "1"))
+    digits = pc.if_else(eleven, pc.utf8_slice_codeunits(digits, 1), digits)
+    ok = pc.match_substring_regex(digits, r"^[2-9][0-9]{9}$")
+    return pc.if_else(ok, digits, pa.scalar(None, pa.string()))
+
+
+def us_postal_codes(column: pa.Array) -> pa.Array:
+    """Five-digit ZIP of a ZIP / ZIP+4 (cleaned input), else null."""
+    ok = pc.match_substring_regex(column, r"^[0-9]{5}(?:-?[0-9]{4})?$")
+    return pc.if_else(ok, pc.utf8_slice_codeunits(column, 0, 5), pa.scalar(None, pa.string()))
+
+
+# -- the parser ----------------------------------------------------------------------------------
+
+
+def parse_nppes_table(
+    table: pa.Table, lines: np.ndarray, *, file: str | None = None
+) -> tuple[RecordColumns, list[Problem]]:
+    """Parse NPPES rows held as Arrow string columns into standard source records.
+
+    Parameters
+    ----------
+    table
+        The columns :func:`nppes_columns` names, as strings (null or ``""`` for blank).
+    lines
+        Physical line each row starts on.
+    file
+        File name used in problem reports.
+
+    Returns
+    -------
+    tuple
+        The accepted rows as standard source records (columns), and one
+        problem per fault of each rejected row.
+    """
+    n = table.num_rows
+    lines = np.asarray(lines, dtype=np.int64)
+    if len(lines) != n:
+        raise ValueError(f"lines has {len(lines)} entries for {n} rows")
+    other_id_columns = {c for slot in OTHER_ID_COLUMNS for c in slot.values()}
+    # other-identifier slots are nearly all blank: kept raw, cleaned where filled (_identifiers)
+    table = table.combine_chunks()
+    col = {name: (_array(table.column(name)) if name in other_id_columns else clean(_array(table.column(name))))
+           for name in table.column_names}
+    blank = pa.nulls(n, pa.string())
+    get = lambda name: col.get(name, blank)  # noqa: E731
+
+    faults: list[tuple[np.ndarray, str, str]] = []  # (row mask, message, column)
+    npi = get("NPI")
+    npi_present = pc.is_valid(npi).to_numpy(zero_copy_only=False)
+    npi_ok = valid_npis(npi)
+    faults.append((~npi_present, "NPI is missing", "NPI"))
+    faults.append((npi_present & ~npi_ok, "NPI is not 10 digits with a valid check digit", "NPI"))
+
+    dates: dict[str, pa.Array] = {}
+    bad_date: dict[str, np.ndarray] = {}
+    for key, column in DATE_FIELDS.items():
+        dates[key], bad_date[key] = parse_dates(get(column))
+        faults.append((bad_date[key], "malformed date (expected MM/DD/YYYY)", column))
+
+    raw_type = get("Entity Type Code")
+    type_present = pc.is_valid(raw_type).to_numpy(zero_copy_only=False)
+    type_known = pc.fill_null(pc.is_in(raw_type, pa.array(list(_ENTITY_TYPES))), False).to_numpy(
+        zero_copy_only=False)
+    deact_given = pc.is_valid(dates["deactivation_date"]).to_numpy(zero_copy_only=False)
+    faults.append((~type_present & ~deact_given & ~bad_date["deactivation_date"],
+                   "Entity Type Code is empty on an NPI that is not deactivated", "Entity Type Code"))
+    faults.append((type_present & ~type_known, "Entity Type Code must be 1 or 2", "Entity Type Code"))
+
+    replacement = get("Replacement NPI")
+    faults.append((pc.is_valid(replacement).to_numpy(zero_copy_only=False) & ~valid_npis(replacement),
+                   "Replacement NPI is not a valid NPI", "Replacement NPI"))
+
+    bad = np.zeros(n, dtype=bool)
+    for mask, _, _ in faults:
+        bad |= mask
+    problems = _problems(faults, bad, col, lines, file)
+    keep = pa.array(np.flatnonzero(~bad))
+    if len(keep) < n:
+        col = {k: pc.take(v, keep) for k, v in col.items()}
+        dates = {k: pc.take(v, keep) for k, v in dates.items()}
+        lines = lines[~bad]
+    return _records(col, dates, lines, len(keep)), problems
+
+
+def _problems(
+    faults: list[tuple[np.ndarray, str, str]], bad: np.ndarray, col: dict[str, pa.Array],
+    lines: np.ndarray, file: str | None,
+) -> list[Problem]:
+    """Every fault of every rejected row, in line order then check order."""
+    found: list[tuple[int, int, Problem]] = []
+    for order, (mask, message, column) in enumerate(faults):
+        for i in np.flatnonzero(mask):
+            value = col[column][int(i)].as_py() if column in col else None
+            found.append((int(i), order, Problem(message, file=file, line=int(lines[i]), field=column,
+                                                 value=value)))
+    found.sort(key=lambda t: (t[0], t[1]))
+    return [p for _, _, p in found] if bad.any() else []
+
+
+def _records(col: dict[str, pa.Array], dates: dict[str, pa.Array], lines: np.ndarray, n: int) -> RecordColumns:
+    blank = pa.nulls(n, pa.string())
+    get = lambda name: col.get(name, blank)  # noqa: E731
+
+    npi = get("NPI")
+    codes = [get(c) for c in TAXONOMY_CODES]
+    switches = [get(c) for c in TAXONOMY_SWITCHES]
+    country = pc.utf8_upper(pc.fill_null(get(COUNTRY), "US"))
+    postal = get(POSTAL)
+    gender = get(GENDER_COLUMNS[0])
+    for other in GENDER_COLUMNS[1:]:
+        gender = pc.coalesce(gender, get(other))
+    deactivated, reactivated = dates["deactivation_date"], dates["reactivation_date"]
+    entity = get("Entity Type Code")
+    arrays: dict[str, pa.Array] = {
+        "source": pa.array(["nppes"] * n, pa.string()),
+        "source_key": npi,
+        "line": pa.array(lines, pa.int64()),
+        "npi": npi,
+        "entity_type": pc.if_else(pc.equal(entity, "1"), "individual",
+                                  pc.if_else(pc.equal(entity, "2"), "organization", _NULL)),
+        **{key: get(column) for key, column in TEXT_FIELDS.items()},
+        "gender": pc.utf8_upper(gender),
+        "taxonomy_code": _primary_taxonomy(codes, switches),
+        "taxonomy_codes": _joined(codes, ";"),
+        "postal_code": pc.if_else(pc.equal(country, "US"), us_postal_codes(postal), postal),
+        "phone": normalize_phones(get(PHONE)),
+        **dates,
+        "replacement_npi": get("Replacement NPI"),
+        "is_active": pc.or_kleene(pc.is_null(deactivated),
+                                  pc.fill_null(pc.greater_equal(reactivated, deactivated), False)),
+        "country": country,
+    }
+    arrays = {k: (v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v) for k, v in arrays.items()}
+    arrays["identifiers"] = _identifiers(col, n)
+    return RecordColumns(arrays, {}, n)
+
+
+def _joined(columns: list[pa.Array], separator: str) -> pa.Array:
+    """The non-null values of each row joined by ``separator`` (null when there are none).
+
+    (``binary_join_element_wise(null_handling="skip")`` returns an empty array
+    when every input is all-null, so blanks are joined and squeezed out instead.)
+    """
+    text = pc.binary_join_element_wise(*[pc.fill_null(c, "") for c in columns], separator)
+    text = pc.replace_substring_regex(text, f"{separator}{{2,}}", separator)
+    return clean(pc.utf8_trim(text, characters=separator))
+
+
+def _primary_taxonomy(codes: list[pa.Array], switches: list[pa.Array]) -> pa.Array:
+    """The code whose switch is ``Y``; else the only code; else slot 1's."""
+    chosen = pa.nulls(len(codes[0]), pa.string())
+    for code, switch in zip(codes, switches):
+        flagged = pc.fill_null(pc.equal(pc.utf8_upper(switch), "Y"), False)
+        chosen = pc.coalesce(chosen, pc.if_else(pc.and_(flagged, pc.is_valid(code)), code,
+                                                pa.scalar(None, pa.string())))
+    count = np.zeros(len(codes[0]), dtype=np.int64)
+    for c in codes:
+        count += pc.is_valid(c).to_numpy(zero_copy_only=False)
+    fallback = pc.if_else(pa.array(count == 1), pc.coalesce(*codes), codes[0])
+    return pc.coalesce(chosen, fallback)
+
+
+def _identifiers(col: dict[str, pa.Array], n: int) -> pa.Array:
+    """The ``identifiers`` JSON of each row (null when it has none), built column-wise.
+
+    Holds the EIN (well-formed only), the filled "Other Provider Identifier"
+    slots in slot order, and the other organisation name; the text is what
+    :func:`orjson.dumps` writes for the same dict. Control characters inside
+    these cells become spaces.
+    """
+    parts: list[tuple[pa.Array, np.ndarray]] = []
+    if EIN in col:
+        ein = col[EIN]
+        ok = pc.fill_null(pc.match_substring_regex(ein, r"^[0-9]{2}-?[0-9]{7}$"), False)
+        parts.append((pc.binary_join_element_wise('"ein":', json_strings(ein), ""), _mask(ok)))
+    entries: list[tuple[pa.Array, np.ndarray]] = []
+    for columns in OTHER_ID_COLUMNS:
+        if columns["identifier"] not in col or not pc.any(pc.not_equal(col[columns["identifier"]], "")).as_py():
+            continue
+        values = {k: _identifier_cell(col.get(c), n) for k, c in columns.items()}
+        present = _mask(pc.is_valid(values["identifier"]))
+        if not present.any():
+            continue
+        entry = pc.binary_join_element_wise(
+            '{"identifier":', json_strings(values["identifier"]), ',"type_code":', json_strings(values["type_code"]),
+            ',"state":', json_strings(values["state"]), ',"issuer":', json_strings(values["issuer"]), "}", "")
+        entries.append((entry, present))
+    if entries:
+        listed, has = _join_present(entries)
+        parts.append((pc.binary_join_element_wise('"other":[', listed, "]", ""), has))
+    if OTHER_ORG_NAME in col:
+        name = _identifier_cell(col[OTHER_ORG_NAME], n)
+        kind = _identifier_cell(col.get(OTHER_ORG_TYPE), n)
+        fragment = pc.binary_join_element_wise('"other_names":[{"name":', json_strings(name), ',"type_code":',
+                                               json_strings(kind), "}]", "")
+        parts.append((fragment, _mask(pc.is_valid(name))))
+    if not parts:
+        return pa.nulls(n, pa.string())
+    body, has = _join_present(parts)
+    return pc.if_else(pa.array(has), pc.binary_join_element_wise("{", body, "}", ""), _NULL)
+
+
+def _identifier_cell(column: pa.Array | None, n: int) -> pa.Array:
+    """A cleaned identifier cell; control characters become spaces."""
+    if column is None:
+        return pa.nulls(n, pa.string())
+    text = clean(column)
+    if len(control_character_rows(text)):
+        text = clean(pc.replace_substring_regex(text, r"[\x00-\x1f]", " "))
+    return text
+
+
+def _join_present(parts: list[tuple[pa.Array, np.ndarray]]) -> tuple[pa.Array, np.ndarray]:
+    """Join each row's present fragments with commas; and whether it had any."""
+    acc = pa.array([""] * len(parts[0][1]), pa.string())
+    has = np.zeros(len(parts[0][1]), dtype=bool)
+    for fragment, present in parts:
+        sep = pc.if_else(pa.array(has & present), ",", "")
+        piece = pc.if_else(pa.array(present), fragment, "")
+        acc = pc.binary_join_element_wise(acc, sep, piece, "")
+        has |= present
+    return acc, has
+
+
+def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def _mask(values: pa.Array) -> np.ndarray:
+    return pc.fill_null(values, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _filled(mask: pa.Array) -> np.ndarray:
+    """Row positions where a boolean array is true (null counts as false)."""
+    return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))

@@ -1,0 +1,217 @@
+"""Standard source records held column-wise in Arrow, for readers of very large files.
+
+A columnar reader (:mod:`enrichment.nppes_columns`) produces its records as
+Arrow arrays; turning each row into Python objects only to serialise it again
+would cost more than parsing the file. :class:`RecordColumns` keeps the
+arrays, builds each record's canonical JSON payload with Arrow string kernels
+(byte for byte what :func:`enrichment.records.record_payload_bytes` gives, so
+hashes agree whichever path made them), and builds the pandas frame of the
+standard schema only when someone asks for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from enrichment.records import PAYLOAD_COLUMNS, SOURCE_RECORD_COLUMNS, record_payloads
+
+#: Columns whose cells are Python objects (dicts, lists) rather than scalars.
+OBJECT_COLUMNS = ("identifiers", "locations", "contacts")
+_NULL = pa.scalar(None, pa.string())
+
+
+def control_character_rows(text: pa.Array) -> np.ndarray:
+    """Positions of the strings holding a byte below 0x20."""
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = text.cast(pa.string())
+    if not len(text):
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + len(text) + 1]
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    where = np.flatnonzero(data < 0x20) + offsets[0]
+    if not len(where):
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.searchsorted(offsets, where, side="right") - 1)
+
+
+_END = 2**31 - 1  # a slice start past any string's end: appends
+
+
+def json_strings(column: pa.Array) -> pa.Array:
+    """Each string as JSON text (quoted, ``"`` and ``\\`` escaped), ``null`` for null.
+
+    Control characters are not escaped: callers find them with
+    :func:`control_character_rows` and serialise those rows otherwise.
+    """
+    text = column
+    if pc.any(pc.or_(pc.match_substring(text, '"'), pc.match_substring(text, "\\"))).as_py():
+        text = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
+    quoted = pc.utf8_replace_slice(pc.utf8_replace_slice(text, 0, 0, '"'), _END, _END, '"')
+    return pc.fill_null(quoted, "null")
+
+
+class RecordColumns:
+    """Standard source records as Arrow arrays (scalars) and Python lists (objects).
+
+    Parameters
+    ----------
+    arrays
+        Scalar standard columns: strings, ``date32``, ``bool`` (``is_active``),
+        ``int64`` (``line``); a column left out is all null. An object column
+        (:data:`OBJECT_COLUMNS`) may be given here as its compact JSON text
+        (as :func:`orjson.dumps` writes it; null for ``None``).
+    objects
+        Object columns as Python values: one dict, list or ``None`` per row.
+    size
+        Number of records.
+    """
+
+    def __init__(self, arrays: Mapping[str, pa.Array], objects: Mapping[str, list[Any]], size: int) -> None:
+        unknown = set(arrays) | set(objects)
+        unknown -= set(SOURCE_RECORD_COLUMNS)
+        if unknown:
+            raise KeyError(f"not source-record columns: {sorted(unknown)}")
+        for name, column in [*arrays.items(), *objects.items()]:
+            if len(column) != size:
+                raise ValueError(f"column {name} has {len(column)} values for {size} records")
+        self.arrays, self.objects, self.size = dict(arrays), dict(objects), size
+        self._payloads: pa.Array | None = None
+        self._hashes: list[str] | None = None
+        self._texts: list[str] | None = None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def column(self, name: str) -> list[Any]:
+        """One column as Python values (``None`` for null)."""
+        if name in self.objects:
+            return list(self.objects[name])
+        if name in self.arrays:
+            values = self.arrays[name].to_pylist()
+            if name in OBJECT_COLUMNS:
+                loads = orjson.loads
+                return [None if v is None else loads(v) for v in values]
+            return values
+        if name == "record_hash":
+            return list(self.record_hashes())
+        return [None] * self.size
+
+    # -- payloads ----------------------------------------------------------------
+    def payloads(self) -> pa.Array:
+        """Each record's canonical JSON (a string array), as :func:`record_payload_bytes` writes it."""
+        if self._payloads is None:
+            self._payloads = self._build_payloads()
+        return self._payloads
+
+    def payload_texts(self) -> list[str]:
+        """:meth:`payloads` as Python strings (what a load writes)."""
+        if self._texts is None:
+            self._texts = self.payloads().to_pylist()
+        return self._texts
+
+    def prepare(self) -> RecordColumns:
+        """Compute payloads, their texts and hashes now (e.g. on a worker thread); return ``self``."""
+        self.payload_texts()
+        self.record_hashes()
+        return self
+
+    def record_hashes(self) -> list[str]:
+        """Each record's ``record_hash``: the SHA-256 of its payload."""
+        if self._hashes is None:
+            self._hashes = self.hashes(self.payloads())
+        return self._hashes
+
+    def _build_payloads(self) -> pa.Array:
+        if self.size == 0:
+            return pa.array([], pa.string())
+        parts: list[Any] = []
+        for i, name in enumerate(PAYLOAD_COLUMNS):
+            parts.append(("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":")
+            parts.append(self._json(name))
+        parts.append("}")
+        merged: list[Any] = []
+        for part in parts:  # adjacent literal text joins once, not per row
+            if isinstance(part, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += part
+            else:
+                merged.append(part)
+        parts = merged
+        joined = pc.binary_join_element_wise(*parts, "")
+        # a control character needs escapes the string kernels do not write: redo those rows
+        odd = control_character_rows(joined)
+        if len(odd):
+            fixed = record_payloads(self.take(odd).to_frame(hashes=False))
+            values = joined.to_pylist()
+            for i, payload in zip(odd.tolist(), fixed):
+                values[i] = payload.decode("utf-8")
+            joined = pa.array(values, pa.string())
+        return joined
+
+    def _json(self, name: str) -> pa.Array | str:
+        if name in self.objects:
+            dumps = orjson.dumps
+            return pa.array([None if v is None else dumps(v).decode("utf-8") for v in self.objects[name]],
+                            pa.string()).fill_null("null")
+        column = self.arrays.get(name)
+        if column is None:
+            return "null"
+        if name in OBJECT_COLUMNS:
+            return pc.fill_null(column, "null")
+        kind = column.type
+        if pa.types.is_boolean(kind):
+            return pc.fill_null(pc.if_else(column, "true", "false"), "null")
+        if pa.types.is_date32(kind):
+            return json_strings(pc.cast(column, pa.string()))
+        if pa.types.is_string(kind):
+            if column.null_count == len(column):
+                return "null"
+            return json_strings(column)
+        raise TypeError(f"column {name}: no JSON form for Arrow type {kind}")
+
+    @staticmethod
+    def hashes(payloads: pa.Array) -> list[str]:
+        """SHA-256 (hex) of each payload's UTF-8 bytes: the records' ``record_hash``."""
+        if isinstance(payloads, pa.ChunkedArray):
+            payloads = payloads.combine_chunks()
+        payloads = payloads.cast(pa.string())
+        offsets = np.frombuffer(payloads.buffers()[1], dtype=np.int32)[
+            payloads.offset : payloads.offset + len(payloads) + 1]
+        data = memoryview(payloads.buffers()[2]) if len(payloads) else memoryview(b"")
+        sha = hashlib.sha256
+        bounds = offsets.tolist()
+        return [sha(data[a:b]).hexdigest() for a, b in zip(bounds, bounds[1:])]
+
+    # -- frames ------------------------------------------------------------------
+    def take(self, rows: np.ndarray) -> RecordColumns:
+        """The records at the given positions."""
+        idx = pa.array(np.asarray(rows, dtype=np.int64))
+        arrays = {k: pc.take(v, idx) for k, v in self.arrays.items()}
+        objects = {k: [v[i] for i in idx.to_pylist()] for k, v in self.objects.items()}
+        return RecordColumns(arrays, objects, len(idx))
+
+    def to_frame(self, *, hashes: bool = True) -> pd.DataFrame:
+        """The records as a standard source-record frame (``record_hash`` left null unless ``hashes``)."""
+        data: dict[str, pd.Series] = {}
+        for col in SOURCE_RECORD_COLUMNS:
+            if col == "line":
+                values = self.arrays["line"].to_numpy(zero_copy_only=False) if "line" in self.arrays \
+                    else np.zeros(self.size, dtype=np.int64)
+                data[col] = pd.Series(values, dtype="int64")
+            elif col == "is_active":
+                values = self.arrays["is_active"].fill_null(True).to_numpy(zero_copy_only=False) \
+                    if "is_active" in self.arrays else np.ones(self.size, dtype=bool)
+                data[col] = pd.Series(values, dtype=bool)
+            elif col == "record_hash" and not hashes:
+                data[col] = pd.Series([None] * self.size, dtype=object)
+            else:
+                data[col] = pd.Series(self.column(col), dtype=object)
+        return pd.DataFrame(data, columns=list(SOURCE_RECORD_COLUMNS))
