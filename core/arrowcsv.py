@@ -6,9 +6,11 @@ parser. This module gets both: the byte stream is cut into blocks at record
 boundaries (an even number of quotes before the cut), each block is checked
 for encoding and parsed by :mod:`pyarrow.csv`, and rows are mapped to
 physical lines. A block whose rows do not map one-to-one onto its lines
-(quoted line breaks, blank lines, rows with the wrong number of fields) is
-parsed again by the row reader, so line numbers and the rejects of ragged
-rows are exactly those :func:`~core.csvio.iter_csv_rows` gives. The block
+(quoted line breaks, blank lines, rows with the wrong number of fields, a
+quote left open at the end) is parsed again by the row reader, so line
+numbers, rejects of ragged rows and syntax errors are exactly those of
+:func:`~core.csvio.iter_csv_rows` (``keep_blank_rows=True``: a record of
+blank fields is a row; a blank line is not). The block
 after the current one is parsed on a worker thread while the caller works.
 
 Only the columns asked for are converted; all values are strings (``""`` for
@@ -66,6 +68,7 @@ class ArrowChunk:
 class _Block:
     data: bytes  # UTF-8, whole records, ends with a newline
     first_line: int  # physical line of the block's first byte
+    exact: bool = False  # parse with the row reader (e.g. a quote left open at the end)
 
 
 class ArrowCsvReader:
@@ -169,7 +172,9 @@ class ArrowCsvReader:
             data = carry + raw
             if not raw:
                 if data.strip():
-                    yield self._block(data if data.endswith(b"\n") else data + b"\n", len(data))
+                    block = self._block(data if data.endswith(b"\n") else data + b"\n", len(data))
+                    block.exact = data.count(b'"') % 2 == 1
+                    yield block
                 return
             cut = _record_boundary(data)
             if cut < 0:  # no complete record yet: read on
@@ -315,6 +320,8 @@ class _BlockParser:
         )
 
     def __call__(self, block: _Block) -> ArrowChunk:
+        if block.exact:
+            return self._slow(block)
         lines = block.data.count(b"\n")
         ragged: list[int] = []
 
@@ -346,7 +353,7 @@ class _BlockParser:
         rejects: list[Problem] = []
         shift = block.first_line - 1
         for line, row in iter_csv_rows(io.StringIO(text), delimiter=self.delimiter, name=self.name,
-                                       line_offset=shift):
+                                       line_offset=shift, keep_blank_rows=True):
             if len(row) != width:
                 rejects.append(Problem(f"row has {len(row)} fields, header has {width}",
                                        file=self.name, line=line, value=self.delimiter.join(row)[:60]))

@@ -138,6 +138,7 @@ def iter_csv_rows(
     delimiter: str | None = None,
     name: str | None = None,
     line_offset: int = 0,
+    keep_blank_rows: bool = False,
 ) -> Iterator[tuple[int, list[str]]]:
     """Yield ``(line, fields)`` for every non-blank CSV record, header included.
 
@@ -153,6 +154,9 @@ def iter_csv_rows(
         Field separator; ``None`` sniffs it from the first line.
     line_offset
         Added to every line number (for a piece of a larger file).
+    keep_blank_rows
+        Yield records whose fields are all blank (``"",""``) too; only blank
+        lines (no field, or one blank field) are skipped.
 
     Yields
     ------
@@ -195,6 +199,6 @@ def iter_csv_rows(
             ) from exc
         start = last_end + 1
         last_end = reader.line_num
-        if not row or all(not cell.strip() for cell in row):
+        if not row or (len(row) == 1 or not keep_blank_rows) and all(not cell.strip() for cell in row):
             continue
         yield start + line_offset, row
