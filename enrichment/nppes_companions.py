@@ -30,17 +30,22 @@ and the phone number's link to a location beyond the location dict itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+import orjson
 import pandas as pd
+import pyarrow as pa
 
 from core.errors import Problem, SchemaError
 from core.identifiers import luhn_npi_valid
 from core.values import plain
 from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes import NppesSource, iter_source_rows, source_name
+from enrichment.record_columns import RecordColumns
 from enrichment.records import SOURCE_RECORD_COLUMNS, ReadResult, clean_text, record_hash
 
 OTHER_NAME_COLUMNS: tuple[str, ...] = (
@@ -443,6 +448,64 @@ def _merged(existing: Any, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+@dataclass(frozen=True)
+class Companions:
+    """Companion rows grouped by NPI, ready to merge into the main file's records.
+
+    Build it once per archive (:meth:`build`) and apply it to every chunk.
+    """
+
+    names: dict[str, list[dict[str, Any]]]
+    places: dict[str, list[dict[str, Any]]]
+    contacts: dict[str, list[dict[str, Any]]]
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        other_names: pd.DataFrame | TableResult | None = None,
+        locations: pd.DataFrame | TableResult | None = None,
+        endpoints: pd.DataFrame | TableResult | None = None,
+    ) -> Companions:
+        """Group the output of the companion readers (frames or results, or ``None``)."""
+        return cls(
+            names=_grouped(_frame(other_names, "other_names", OTHER_NAME_FIELDS), ("name", "type_code")),
+            places=_grouped(_frame(locations, "locations", LOCATION_FIELDS), LOCATION_FIELDS[1:-1]),
+            contacts=_grouped(_frame(endpoints, "endpoints", ENDPOINT_FIELDS),
+                              ("channel", "value", "use", "endpoint_type")),
+        )
+
+    def __contains__(self, npi: object) -> bool:
+        return npi in self.names or npi in self.places or npi in self.contacts
+
+    def merge(self, npi: str, identifiers: Any, locations: Any, contacts: Any) -> tuple[Any, Any, Any]:
+        """One record's ``identifiers``, ``locations`` and ``contacts`` with its companions merged in."""
+        if npi in self.names:
+            identifiers = dict(identifiers or {})
+            identifiers["other_names"] = _merged(identifiers.get("other_names"), self.names[npi])
+        if npi in self.places:
+            locations = _merged(locations, self.places[npi])
+        if npi in self.contacts:
+            contacts = _merged(contacts, self.contacts[npi])
+        return identifiers, locations, contacts
+
+
+def attach_companion_columns(records: RecordColumns, companions: Companions) -> RecordColumns:
+    """:func:`attach_companions` for records held column-wise; rows without companions are not touched."""
+    npis = records.column("npi")
+    hits = [i for i, npi in enumerate(npis) if npi in companions]
+    if not hits:
+        return records
+    names = ("identifiers", "locations", "contacts")
+    current = {c: records.column(c) for c in names}
+    texts = {c: records.arrays[c].to_pylist() if c in records.arrays else [None] * len(records) for c in names}
+    for i in hits:
+        merged = companions.merge(npis[i], *(current[c][i] for c in names))
+        for c, value in zip(names, merged):
+            texts[c][i] = None if value is None else orjson.dumps(value).decode("utf-8")
+    return records.with_arrays({c: pa.array(v, pa.string()) for c, v in texts.items()})
+
+
 def attach_companions(
     records: pd.DataFrame,
     *,
@@ -476,25 +539,15 @@ def attach_companions(
     missing = [c for c in SOURCE_RECORD_COLUMNS if c not in records.columns]
     if missing:
         raise ValueError(f"records lack standard columns {missing}")
-    names = _grouped(_frame(other_names, "other_names", OTHER_NAME_FIELDS), ("name", "type_code"))
-    places = _grouped(_frame(locations, "locations", LOCATION_FIELDS), LOCATION_FIELDS[1:-1])
-    contacts = _grouped(
-        _frame(endpoints, "endpoints", ENDPOINT_FIELDS),
-        ("channel", "value", "use", "endpoint_type"),
-    )
+    companions = Companions.build(other_names=other_names, locations=locations, endpoints=endpoints)
     out = records.copy()
     columns = {c: out[c].tolist() for c in ("identifiers", "locations", "contacts", "record_hash")}
     for i, npi in enumerate(out["npi"].tolist()):
-        if npi not in names and npi not in places and npi not in contacts:
+        if npi not in companions:
             continue
-        if npi in names:
-            ids = dict(columns["identifiers"][i] or {})
-            ids["other_names"] = _merged(ids.get("other_names"), names[npi])
-            columns["identifiers"][i] = ids
-        if npi in places:
-            columns["locations"][i] = _merged(columns["locations"][i], places[npi])
-        if npi in contacts:
-            columns["contacts"][i] = _merged(columns["contacts"][i], contacts[npi])
+        merged = companions.merge(npi, columns["identifiers"][i], columns["locations"][i], columns["contacts"][i])
+        for c, value in zip(("identifiers", "locations", "contacts"), merged):
+            columns[c][i] = value
         row = {c: plain(out[c].iat[i]) for c in SOURCE_RECORD_COLUMNS}
         row.update({c: columns[c][i] for c in ("identifiers", "locations", "contacts")})
         columns["record_hash"][i] = record_hash(row)

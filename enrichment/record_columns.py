@@ -190,6 +190,11 @@ class RecordColumns:
         bounds = offsets.tolist()
         return [sha(data[a:b]).hexdigest() for a, b in zip(bounds, bounds[1:])]
 
+    def with_arrays(self, arrays: Mapping[str, pa.Array]) -> RecordColumns:
+        """A copy with some columns replaced (object columns as JSON text)."""
+        objects = {k: v for k, v in self.objects.items() if k not in arrays}
+        return RecordColumns({**self.arrays, **arrays}, objects, self.size)
+
     # -- frames ------------------------------------------------------------------
     def take(self, rows: np.ndarray) -> RecordColumns:
         """The records at the given positions."""

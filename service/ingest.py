@@ -154,22 +154,23 @@ def _nppes_zip_results(path: Path, chunk_rows: int) -> Iterator[ReadResult]:
     """The published NPPES zip, read in place: main file chunks with their companions.
 
     The companion files (other names, secondary locations, endpoints) are read
-    once into memory and attached to each chunk of the main file; their
-    rejects are reported with the first chunk.
+    once, grouped by NPI, and merged into the records of each chunk of the main
+    file that has any; their rejects are reported with the first chunk.
     """
-    from enrichment.nppes_companions import attach_companions
+    from enrichment.nppes_companions import Companions, attach_companion_columns
     from enrichment.nppes_zip import open_nppes_zip
 
     archive = open_nppes_zip(path)
-    companions = {role: archive.read_companion(role) for role in ("othername", "pl", "endpoint")}
-    pending = [p for c in companions.values() for p in c.rejects]
+    read = {role: archive.read_companion(role) for role in ("othername", "pl", "endpoint")}
+    pending = [p for c in read.values() for p in c.rejects]
+    companions = Companions.build(other_names=read["othername"], locations=read["pl"], endpoints=read["endpoint"])
+    del read
     for result in archive.iter_main(chunk_rows):
-        records = attach_companions(
-            result.records, other_names=companions["othername"], locations=companions["pl"],
-            endpoints=companions["endpoint"],
-        )
-        yield ReadResult(records=records, rejects=[*pending, *result.rejects], rows_read=result.rows_read)
+        rejects = [*pending, *result.rejects]
         pending = []
+        assert result.columns is not None  # the NPPES reader is columnar
+        yield ReadResult(columns=attach_companion_columns(result.columns, companions), rejects=rejects,
+                         rows_read=result.rows_read)
 
 
 def _refresh_statistics(session: Session, chunk_number: int) -> None:

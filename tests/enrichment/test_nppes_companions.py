@@ -235,3 +235,17 @@ def test_endpoint_file_roundtrip_never_crashes(npi, cells):
     assert result.rows_read in (1, 2)
     assert result.records["value"].iloc[-1] == "a@direct.example.org"
     assert len(result.records) + len(result.rejected_lines) == result.rows_read
+
+
+def test_column_attach_matches_frame_attach(attached, companions):
+    from enrichment.nppes_companions import Companions, attach_companion_columns
+
+    names, places, endpoints = companions
+    from enrichment.nppes import iter_nppes
+
+    (chunk,) = list(iter_nppes(SAMPLE))
+    merged = attach_companion_columns(
+        chunk.columns, Companions.build(other_names=names, locations=places, endpoints=endpoints)
+    ).to_frame()
+    for col in ("identifiers", "locations", "contacts", "record_hash"):
+        assert merged[col].tolist() == attached[col].tolist(), col
