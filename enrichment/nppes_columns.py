@@ -369,15 +369,16 @@ def _identifier_cell(column: pa.Array | None, n: int) -> pa.Array:
 
 
 def _join_present(parts: list[tuple[pa.Array, np.ndarray]]) -> tuple[pa.Array, np.ndarray]:
-    """Join each row's present fragments with commas; and whether it had any."""
-    acc = pa.array([""] * len(parts[0][1]), pa.string())
-    has = np.zeros(len(parts[0][1]), dtype=bool)
+    """Join each row's present fragments with commas (one pass); and whether it had any."""
+    n = len(parts[0][1])
+    before = np.zeros(n, dtype=bool)  # some earlier fragment of the row is present
+    pieces = []
     for fragment, present in parts:
-        sep = pc.if_else(pa.array(has & present), ",", "")
-        piece = pc.if_else(pa.array(present), fragment, "")
-        acc = pc.binary_join_element_wise(acc, sep, piece, "")
-        has |= present
-    return acc, has
+        comma = pc.utf8_replace_slice(fragment, 0, 0, ",")
+        piece = pc.if_else(pa.array(present & before), comma, pc.if_else(pa.array(present), fragment, ""))
+        pieces.append(piece)
+        before = before | present
+    return pc.binary_join_element_wise(*pieces, ""), before
 
 
 def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
