@@ -73,8 +73,6 @@ class AppContext:
     @property
     def street_index(self) -> StreetIndex:
         from geo.geocode import StreetIndex
-    from geo.routing import RoadRouter
-    from territories.isochrones import Fallback
 
         return self._once("street_index", lambda: StreetIndex.from_graph(self.graph))
 

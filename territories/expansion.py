@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -194,16 +195,18 @@ def _ilp(ids: list, a: scipy.sparse.csr_matrix, w: np.ndarray, pick: int,
          time_limit: float) -> Selection | None:
     import pulp
 
-    prob = pulp.LpProblem("max_coverage", pulp.LpMaximize)
-    x = [pulp.LpVariable(f"x{j}", cat="Binary") for j in range(len(ids))]
-    y = [pulp.LpVariable(f"y{i}", lowBound=0, upBound=1) for i in range(w.size)]
-    prob += pulp.lpSum(float(w[i]) * y[i] for i in range(w.size))
-    prob += pulp.lpSum(x) <= pick
-    a_csc = a.tocsc()
-    for i in range(w.size):
-        rows = a_csc.indices[a_csc.indptr[i]:a_csc.indptr[i + 1]]
-        prob += y[i] <= pulp.lpSum(x[j] for j in rows)
-    status = prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
+    with warnings.catch_warnings():  # PuLP 3 announces its 4.0 API; CBC is bundled with 3.x
+        warnings.simplefilter("ignore", DeprecationWarning)
+        prob = pulp.LpProblem("max_coverage", pulp.LpMaximize)
+        x = [pulp.LpVariable(f"x{j}", cat="Binary") for j in range(len(ids))]
+        y = [pulp.LpVariable(f"y{i}", lowBound=0, upBound=1) for i in range(w.size)]
+        prob += pulp.lpSum(float(w[i]) * y[i] for i in range(w.size))
+        prob += pulp.lpSum(x) == min(pick, len(ids))
+        a_csc = a.tocsc()
+        for i in range(w.size):
+            rows = a_csc.indices[a_csc.indptr[i]:a_csc.indptr[i + 1]]
+            prob += y[i] <= pulp.lpSum(x[j] for j in rows)
+        status = prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
     if pulp.LpStatus[status] != "Optimal":
         return None
     rows = [j for j in range(len(ids)) if (x[j].value() or 0) > 0.5]
