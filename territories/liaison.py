@@ -119,10 +119,10 @@ def _validate(
         problems.append(Problem(f"{len(names)} liaison name(s) for k={k}", field="liaisons"))
     if len(set(names)) != len(names) or any(not str(n).strip() for n in names):
         problems.append(Problem("liaison names must be non-empty and distinct", field="liaisons"))
-    index = pd.Index(h3)
+    index = {c: i for i, c in enumerate(h3.tolist())}
     lock_idx: dict[int, int] = {}
     for cell, target in (locks or {}).items():
-        pos = index.get_indexer([int(cell)])[0]
+        pos = index.get(int(cell), -1)
         if pos < 0:
             problems.append(Problem("locked cell is not in the region", field="locks",
                                     value=str(cell)))
