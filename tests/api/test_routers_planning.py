@@ -100,3 +100,24 @@ def test_expansion_scenarios_compare_and_export(client: TestClient) -> None:
     bad = client.post("/v1/expansion/scenarios", headers=ADMIN, json={
         "name": "s3", "candidates": [{"label": "x", "postal_code": "00000"}]})
     assert bad.status_code == 422
+
+
+def test_planning_map_page(client: TestClient) -> None:
+    from tests.api.conftest import VIEWER_KEY
+
+    client.post("/v1/territory-plans", headers=ADMIN,
+                json={"name": "map-plan", "liaisons": ["Zoe", "Yan"]})
+    client.post("/v1/expansion/scenarios", headers=ADMIN, json={
+        "name": "map-scn", "minutes": 3, "candidates": [
+            {"label": "west", "lat": 21.8700, "lon": -102.2800},
+            {"label": "far", "lat": 21.95, "lon": -102.20}]})
+    r = client.get(f"/map/planning?api_key={VIEWER_KEY}&minutes=2&minutes=6")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    assert "Isochrones 2 min" in page and "Isochrones 6 min (some truncated at network edge)" in page
+    assert "Nearest site by drive time" in page
+    assert "Territories: map-plan v1 (by liaison)" in page and "Zoe" in page and "Yan" in page
+    assert "Candidate sites: map-scn" in page and "estimated (straight line)" in page
+    assert "cdn." not in page and "unpkg" not in page
+    assert client.get("/map/planning").status_code == 401
+    assert client.get(f"/map/planning?api_key={VIEWER_KEY}&plan=none").status_code == 404
