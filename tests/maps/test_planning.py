@@ -30,11 +30,14 @@ def test_layers_carry_flags_and_escape_text():
                              "estimated": [True], "truncated": [False]},
                             geometry=[shapely.Point(-83, 39.9)], crs=4326)
     m = add_planning_layers(folium.Map(), isochrones=iso, territories=terr, candidates=cand)
+    folium.LayerControl().add_to(m)  # layer names appear in the control
     page = m.get_root().render()
     assert "Isochrones 10 min (some truncated at network edge)" in page
-    assert "S&lt;1&gt;" in page and "S<1>" not in page
+    # tooltips hold escaped HTML (folium writes "&" as \u0026 inside the JSON)
+    assert "S\\u0026lt;1\\u0026gt;" in page and '"tip": "S<1>' not in page
     assert "Territories: p v3 (by liaison)" in page
     assert "estimated (straight line)" in page and "adds 12 white-space providers" in page
+    assert "Candidate sites: s (size = added white space)" in page
 
 
 def test_missing_columns_are_listed():
