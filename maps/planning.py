@@ -2,7 +2,9 @@
 liaison territories and expansion candidates.
 
 :func:`add_planning_layers` adds up to four overlays to a map built by
-:func:`maps.territory.build_territory_map` (so the page stays offline: only
+:func:`maps.territory.build_territory_map` (pass it as that function's
+``extra_layers`` so the layer control, which Leaflet needs last, lists them;
+the page stays offline: only
 GeoJson layers and plain HTML). Labels carry the flags: an isochrone reaching
 the road network's edge says "truncated at network edge", a straight-line one
 says "estimated"; assignment cells routed by straight line are hatched lighter

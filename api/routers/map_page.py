@@ -136,8 +136,9 @@ def planning_map(
         asset_url=ASSET_URL, tile_url=ctx.settings.tile_url,
         tile_attribution=ctx.settings.tile_attribution, title="Planning map",
         stamp=map_stamp(session),
+        extra_layers=lambda fm: add_planning_layers(
+            fm, isochrones=iso, assignment=assignment,
+            territories=plan_frame(ctx, plan, version=plan_version),
+            candidates=scenario_frame(ctx, scenario)),
     )
-    add_planning_layers(m, isochrones=iso, assignment=assignment,
-                        territories=plan_frame(ctx, plan, version=plan_version),
-                        candidates=scenario_frame(ctx, scenario))
     return HTMLResponse(render_map_html(m))

@@ -119,5 +119,7 @@ def test_planning_map_page(client: TestClient) -> None:
     assert "Territories: map-plan v1 (by liaison)" in page and "Zoe" in page and "Yan" in page
     assert "Candidate sites: map-scn" in page and "estimated (straight line)" in page
     assert "cdn." not in page and "unpkg" not in page
+    # the layer control refers to every overlay by variable: it must come after them all
+    assert page.rindex("L.geoJson(") < page.index("L.control.layers")
     assert client.get("/map/planning").status_code == 401
     assert client.get(f"/map/planning?api_key={VIEWER_KEY}&plan=none").status_code == 404
