@@ -193,6 +193,12 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             {"name": "jobs", "description": "Background jobs and their progress (admin)."},
             {"name": "uploads", "description": "Load files as background jobs (admin)."},
             {"name": "specialty groups", "description": "Clinic specialty groups (viewer)."},
+            {"name": "drive time", "description": "Isochrones, nearest-site assignment and "
+             "overlap on the road network (viewer)."},
+            {"name": "territories", "description": "Liaison territory plans, versioned "
+             "(admin builds, viewer reads)."},
+            {"name": "expansion", "description": "Expansion scenarios: white space, "
+             "cannibalisation, best N of M (admin evaluates, viewer reads)."},
         ],
     )
     if context is not None:

@@ -320,3 +320,16 @@ def demo(
 
 if __name__ == "__main__":
     app()
+
+
+def _register_planning() -> None:
+    from cli import planning
+
+    app.command("roads")(planning.roads)
+    app.command("isochrones")(planning.isochrones)
+    app.add_typer(planning.territories_app, name="territories")
+    app.add_typer(planning.expansion_app, name="expansion")
+
+
+_register_planning()
+

@@ -52,6 +52,23 @@ class Settings(BaseSettings):
     drive_minutes: tuple[float, ...] = Field((5.0, 10.0))
     radius_km: float = Field(5.0, gt=0, le=200)
 
+    # Road network and drive times
+    road_speeds_kph: dict[str, float] | None = Field(
+        None, description="km/h per OSM highway class (JSON object); None = geo.roads defaults."
+    )
+    max_snap_m: float = Field(
+        500.0, gt=0, description="A point farther than this from any road is off the network."
+    )
+    fallback_circuity: float = Field(
+        1.3, ge=1, le=5, description="Road over straight-line distance, for estimated drive times."
+    )
+    fallback_speed_kph: float = Field(
+        30.0, gt=0, le=200, description="Average speed for estimated (straight-line) drive times."
+    )
+    isochrone_minutes: tuple[float, ...] = Field(
+        (10.0, 20.0, 30.0), description="Isochrone time limits for maps and planning."
+    )
+
     specialty_groups_file: Path | None = Field(
         None, description="TOML file of clinic specialty groups (None = the shipped default)."
     )

@@ -360,3 +360,105 @@ class Job(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TerritoryPlan(Base):
+    """One version of a named liaison territory plan (a partition of a region's cells)."""
+
+    __tablename__ = "territory_plans"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    measure: Mapped[str] = mapped_column(String(20))
+    k: Mapped[int] = mapped_column(Integer)
+    resolution: Mapped[int] = mapped_column(Integer)
+    region: Mapped[str] = mapped_column(String(20))
+    balance: Mapped[float | None] = mapped_column(Float)
+    compactness: Mapped[float] = mapped_column(Float)
+    moves: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Territory(Base):
+    """One territory of a plan, assigned to a named liaison."""
+
+    __tablename__ = "territories"
+    __table_args__ = (UniqueConstraint("plan_id", "number"), _gist("territories"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("territory_plans.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    liaison: Mapped[str] = mapped_column(String(100))
+    load: Mapped[float] = mapped_column(Float)
+    share: Mapped[float] = mapped_column(Float)
+    cell_count: Mapped[int] = mapped_column(Integer)
+    compactness: Mapped[float] = mapped_column(Float)
+    contiguous: Mapped[bool] = mapped_column(Boolean)
+    geom: Mapped[Any | None] = mapped_column(GeometryColumn("GEOMETRY"))
+
+
+class TerritoryCell(Base):
+    """One H3 cell of a territory plan (spatial selection joins on ``h3``)."""
+
+    __tablename__ = "territory_cells"
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("territory_plans.id", ondelete="CASCADE"), primary_key=True
+    )
+    h3: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    territory_id: Mapped[int] = mapped_column(
+        ForeignKey("territories.id", ondelete="CASCADE"), index=True
+    )
+    weight: Mapped[float] = mapped_column(Float)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ExpansionScenario(Base):
+    """A set of candidate sites evaluated together, with the best N of them."""
+
+    __tablename__ = "expansion_scenarios"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    minutes: Mapped[float] = mapped_column(Float)
+    measure: Mapped[str] = mapped_column(String(20))
+    pick: Mapped[int] = mapped_column(Integer)
+    resolution: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(20))
+    optimal: Mapped[bool] = mapped_column(Boolean)
+    guarantee: Mapped[str] = mapped_column(String(200))
+    added: Mapped[float] = mapped_column(Float)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ExpansionCandidate(Located, Base):
+    """A candidate site of a scenario: what it would add and take from existing sites."""
+
+    __tablename__ = "expansion_candidates"
+    __table_args__ = (UniqueConstraint("scenario_id", "label"), _gist("expansion_candidates"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(
+        ForeignKey("expansion_scenarios.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    chosen: Mapped[bool] = mapped_column(Boolean, default=False)
+    pick_order: Mapped[int | None] = mapped_column(Integer)
+    cells: Mapped[int] = mapped_column(Integer)
+    new_cells: Mapped[int] = mapped_column(Integer)
+    overlap_cells: Mapped[int] = mapped_column(Integer)
+    white_space_providers: Mapped[float] = mapped_column(Float)
+    white_space_potential: Mapped[float] = mapped_column(Float)
+    cannibalised_providers: Mapped[float] = mapped_column(Float)
+    cannibalised_potential: Mapped[float] = mapped_column(Float)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    snap_m: Mapped[float | None] = mapped_column(Float)
+    overlap: Mapped[list[Any] | None] = mapped_column(JSON)
+    coverage: Mapped[Any | None] = mapped_column(GeometryColumn("GEOMETRY"))

@@ -37,6 +37,7 @@ __all__ = [
     "h3_int",
     "h3_str",
     "latlng_to_cells",
+    "ring_neighbours",
 ]
 
 MAX_RES = 15
@@ -244,6 +245,29 @@ def _ring(origin: int, k: int) -> npt.NDArray[np.int64] | None:
         return np.fromiter(h3i.grid_ring(origin, k), dtype="int64")
     except Exception:  # noqa: BLE001 - h3 raises various errors near pentagons
         return None
+
+
+def ring_neighbours(cells: Any) -> npt.NDArray[np.int64]:
+    """The neighbours of each cell, in order around it.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, 6)`` int64: row ``i`` lists the cells adjacent to ``cells[i]``
+        such that consecutive entries (and the last and first) are adjacent
+        to each other. A pentagon's sixth entry is 0 (no cell).
+    """
+    arr = _as_cells(cells)
+    out = np.zeros((arr.size, 6), dtype="int64")
+    for i, c in enumerate(arr.tolist()):
+        ring = _ring(_valid_int(c), 1)
+        if ring is None:  # pentagon: order its five neighbours by bearing
+            ring = np.array([x for x in h3i.grid_disk(c, 1) if x != c], dtype="int64")
+            lat, lon = cell_to_latlng(ring)
+            y0, x0 = h3i.cell_to_latlng(c)
+            ring = ring[np.argsort(np.arctan2(lat - y0, lon - x0))]
+        out[i, : ring.size] = ring
+    return out
 
 
 def cell_polygon(cell: Any) -> shapely.Polygon:

@@ -1,10 +1,12 @@
-"""Drivable road networks read from local OSM XML files (nothing is downloaded).
+"""Drivable road networks read from local OSM files (nothing is downloaded).
 
-:func:`load_drive_graph` turns an ``.osm`` / ``.osm.bz2`` extract into an
+:func:`load_drive_graph` turns an ``.osm`` / ``.osm.bz2`` / ``.osm.pbf`` extract into an
 unprojected (EPSG:4326) osmnx ``MultiDiGraph`` with ``speed_kph`` and
 ``travel_time`` (seconds) on every edge:
 
-1. ``osmnx.graph_from_xml`` without simplification, keeping every component;
+1. ``osmnx.graph_from_xml`` without simplification, keeping every component
+   (a PBF file is first converted to XML by :func:`geo.osmfile.pbf_to_osm_xml`,
+   dropping ways clipped at the extract's edge);
 2. edges kept only when their ``highway`` value is in
    :data:`DRIVABLE_HIGHWAYS` (the XML reader keeps every way: footways,
    leisure areas ...), dropping ``area=yes``, ``access=private|no`` and the
@@ -22,8 +24,8 @@ the speeds and the filter options, so a later start skips the XML parse. The
 cache directory must be private to the service: pickles are trusted input.
 
 Not handled yet: turn restrictions and turn costs, time-of-day congestion,
-ways clipped at the extract edge (osmnx rejects such files; extract with
-complete ways), and PBF input.
+and ways clipped at the edge of an XML extract (osmnx rejects such files;
+extract with complete ways, or give the PBF, whose clipped ways are dropped).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ __all__ = [
     "graph_hull",
     "load_drive_graph",
     "road_lines",
+    "snap_points",
     "snap_to_graph",
 ]
 
@@ -156,7 +159,8 @@ def load_drive_graph(
     Parameters
     ----------
     osm_path
-        ``.osm`` or ``.osm.bz2`` file (OSM XML with complete ways).
+        ``.osm`` or ``.osm.bz2`` file (OSM XML with complete ways), or
+        ``.osm.pbf`` (converted with pyosmium first; clipped ways dropped).
     cache_dir
         Directory for the pickled graph; ``None`` disables caching.
     speeds
@@ -164,7 +168,8 @@ def load_drive_graph(
         :data:`DEFAULT_SPEEDS_KPH`. Classes missing from it get the mean
         tagged speed of their class, else the ``road`` speed (30 km/h).
     progress
-        Receives ``("roads", step, 5)`` updates.
+        Receives ``("roads", step, 5)`` updates (step 0 also covers the PBF
+        conversion).
     include_service
         Whether ``highway=service`` roads count as drivable.
 
@@ -226,7 +231,9 @@ def load_drive_graph(
     started = time.perf_counter()
     sink("roads", 0, 5)
     try:
-        G = ox.graph_from_xml(osm_path, simplify=False, retain_all=True)
+        G = _read_osm(osm_path)
+    except RoadNetworkError:
+        raise
     except Exception as exc:  # noqa: BLE001 - lxml/osmnx raise many kinds
         raise RoadNetworkError(
             "cannot read road network",
@@ -255,6 +262,7 @@ def load_drive_graph(
     G = ox.add_edge_speeds(G, hwy_speeds=speeds, fallback=fallback)
     G = ox.add_edge_travel_times(G)
     G.graph.update(
+        clipped_ways=int(G.graph.get("clipped_ways", 0)),
         source=osm_path.name,
         source_sha256=digest,
         load_seconds=round(time.perf_counter() - started, 3),
@@ -262,6 +270,19 @@ def load_drive_graph(
     sink("roads", 5, 5)
     if cache_file is not None:
         _write_cache(G, cache_file)
+    return G
+
+
+def _read_osm(osm_path: Path) -> nx.MultiDiGraph:
+    """Unsimplified graph of every way of an OSM XML or PBF file."""
+    if not osm_path.name.lower().endswith(".pbf"):
+        return ox.graph_from_xml(osm_path, simplify=False, retain_all=True)
+    from geo.osmfile import pbf_to_osm_xml
+
+    with tempfile.TemporaryDirectory(prefix="prm-osm-") as tmp:
+        xml = pbf_to_osm_xml(osm_path, Path(tmp) / "roads.osm")
+        G = ox.graph_from_xml(xml.path, simplify=False, retain_all=True)
+    G.graph["clipped_ways"] = xml.clipped_ways
     return G
 
 
@@ -325,6 +346,37 @@ def snap_to_graph(G: nx.MultiDiGraph, lat: Any, lon: Any) -> pd.DataFrame:
     return pd.DataFrame(
         {"node": np.asarray(nodes, dtype="int64"), "snap_m": np.asarray(dist, dtype="float64")}
     )
+
+
+def snap_points(G: nx.MultiDiGraph, lat: Any, lon: Any, *, max_snap_m: float) -> pd.DataFrame:
+    """Snap points to the road network, flagging those too far from any road.
+
+    Parameters
+    ----------
+    G
+        Unprojected graph.
+    lat, lon
+        Points in degrees.
+    max_snap_m
+        Farthest acceptable distance from a point to its road node.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`snap_to_graph`'s ``node`` and ``snap_m`` plus ``off_network``
+        (bool): ``snap_m > max_snap_m``. Such points keep their nearest node
+        in ``node`` so callers can show it, but must not be routed from it.
+    """
+    if isinstance(max_snap_m, bool) or not isinstance(max_snap_m, (int, float, np.number)):
+        raise TypeError(f"max_snap_m must be a number, not {type(max_snap_m).__name__}")
+    if not max_snap_m >= 0:
+        raise GeoError(
+            "max_snap_m must be >= 0",
+            problems=[Problem("must be >= 0", field="max_snap_m", value=str(max_snap_m))],
+        )
+    out = snap_to_graph(G, lat, lon)
+    out["off_network"] = out["snap_m"].to_numpy() > float(max_snap_m)
+    return out
 
 
 def drive_times_from(G: nx.MultiDiGraph, node: int, *, cutoff_s: float) -> dict[int, float]:

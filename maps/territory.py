@@ -17,6 +17,7 @@ layer drawn on a canvas, so a few thousand points stay fast.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import branca.colormap as cm
 import folium
@@ -147,6 +148,7 @@ def build_territory_map(
     tile_attribution: str = "© OpenStreetMap contributors",
     title: str = "Territory map",
     stamp: str | None = None,
+    extra_layers: Callable[[folium.Map], object] | None = None,
 ) -> folium.Map:
     """Build the interactive territory map.
 
@@ -178,6 +180,9 @@ def build_territory_map(
         Title box heading and HTML ``<title>``.
     stamp
         Free text under the title (as-of date, data versions).
+    extra_layers
+        Called with the map before the layer control is added, so overlays it
+        adds (e.g. :func:`maps.planning.add_planning_layers`) are listed in it.
 
     Returns
     -------
@@ -266,6 +271,8 @@ def build_territory_map(
             popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
         ).add_to(m)
 
+    if extra_layers is not None:
+        extra_layers(m)
     n_layers = len(hex_groups) + 3
     folium.LayerControl(collapsed=n_layers > 12, position="topright").add_to(m)
     stamp_html = f"<div>{html.escape(stamp)}</div>" if stamp else ""

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from geo.geocode import StreetIndex
+    from geo.routing import RoadRouter
+    from territories.isochrones import Fallback
 
 
 @dataclass(eq=False)
@@ -47,9 +49,26 @@ class AppContext:
     def graph(self) -> nx.MultiDiGraph:
         from geo.roads import load_drive_graph
 
+        s = self.settings
         return self._once(
-            "graph", lambda: load_drive_graph(self.settings.osm_file, cache_dir=self.settings.cache_dir)
+            "graph",
+            lambda: load_drive_graph(s.osm_file, cache_dir=s.cache_dir, speeds=s.road_speeds_kph),
         )
+
+    @property
+    def router(self) -> RoadRouter:
+        """The road graph as a :class:`geo.routing.RoadRouter` (built once)."""
+        from geo.routing import RoadRouter
+
+        return self._once("router", lambda: RoadRouter.from_graph(self.graph))
+
+    @property
+    def fallback(self) -> Fallback:
+        """Straight-line drive-time estimate configured in settings."""
+        from territories.isochrones import Fallback
+
+        s = self.settings
+        return Fallback(circuity=s.fallback_circuity, speed_kph=s.fallback_speed_kph)
 
     @property
     def street_index(self) -> StreetIndex:

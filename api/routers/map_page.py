@@ -96,3 +96,49 @@ def territory_map(
         stamp=map_stamp(session),
     )
     return HTMLResponse(render_map_html(m))
+
+
+@router.get(
+    "/map/planning",
+    response_class=HTMLResponse,
+    summary="Planning map: isochrones, nearest-site assignment, territories, candidates (HTML)",
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+)
+def planning_map(
+    ctx: ContextDep,
+    session: SessionDep,
+    minutes: Annotated[list[float] | None, Query(max_length=6, description="Isochrone limits.")] = None,
+    plan: Annotated[str | None, Query(max_length=100, description="Territory plan (newest when omitted).")] = None,
+    plan_version: Annotated[int | None, Query(ge=1)] = None,
+    scenario: Annotated[str | None, Query(max_length=100, description="Expansion scenario (newest when omitted).")] = None,
+) -> HTMLResponse:
+    """Sites over the offline roads with four overlays: drive-time isochrones per site
+    (truncated/estimated ones labelled), every cell coloured by its nearest site by drive
+    time, the liaison territories of a plan coloured by liaison, and the candidate sites of
+    an expansion scenario sized by the white space they add."""
+    from geo.h3grid import cells_to_geodataframe
+    from maps.planning import add_planning_layers
+    from service.drivetime import assignment_cells, isochrones_geojson
+    from service.expansion import scenario_frame
+    from service.territories import plan_frame
+
+    iso = gpd.GeoDataFrame.from_features(isochrones_geojson(ctx, minutes=minutes), crs="EPSG:4326")
+    table = assignment_cells(ctx)
+    assignment = cells_to_geodataframe(
+        table["h3"].to_numpy(), site_code=table["site_code"],
+        drive_minutes=table["drive_minutes"], estimated=table["estimated"].astype(bool))
+    empty_hexes = gpd.GeoDataFrame(
+        {c: [] for c in ("h3", "site_code", "method", "parameter", "white_space", "truncated")},
+        geometry=[], crs="EPSG:4326")
+    m = build_territory_map(
+        sites=sites_frame(session), hexes=empty_hexes,
+        prospects=prospects_frame(session, ProspectFilter(), limit=0), roads=roads_frame(ctx),
+        asset_url=ASSET_URL, tile_url=ctx.settings.tile_url,
+        tile_attribution=ctx.settings.tile_attribution, title="Planning map",
+        stamp=map_stamp(session),
+        extra_layers=lambda fm: add_planning_layers(
+            fm, isochrones=iso, assignment=assignment,
+            territories=plan_frame(ctx, plan, version=plan_version),
+            candidates=scenario_frame(ctx, scenario)),
+    )
+    return HTMLResponse(render_map_html(m))
