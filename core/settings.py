@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     max_reject_rate: float = Field(0.05, ge=0, le=1)
     max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)
     chunk_rows: int = Field(20_000, gt=0, description="Rows read, checked and written per step of a load.")
+    parallel_read_bytes: int = Field(
+        64 * 1024 * 1024, ge=0,
+        description="Files at least this big are read in a child process while the load writes.",
+    )
 
     # Map
     tile_url: str | None = Field(

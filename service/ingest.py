@@ -31,7 +31,8 @@ from core.progress import ProgressSink, null_progress
 from core.values import json_value
 from data.bulk import bulk_insert
 from data.models import ReferralEvent, SourceRecord, SourceRecordHistory, Taxonomy
-from enrichment.records import ReadResult
+from enrichment.parallel import iter_stored_rows
+from enrichment.records import ReadResult, StoredRows
 from service.batches import check_reject_rate, run_batch
 from service.context import AppContext
 from service.schemas import BatchReport
@@ -63,11 +64,10 @@ class _RecordWriter:
             select(SourceRecord.id).where(SourceRecord.source == source).limit(1)
         ).first() is None
 
-    def write(self, result: ReadResult, rejects: list[Problem]) -> dict[str, int]:
+    def write(self, rows: StoredRows, rejects: list[Problem]) -> dict[str, int]:
         counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-        if not len(result):
+        if not rows.keys:
             return counts
-        rows = result.stored_rows()
         keys, lines, npis, hashes, payloads = rows.keys, rows.lines, rows.npis, rows.hashes, rows.payloads
         fresh = self.seen.add_new(keys)
         for i in np.flatnonzero(~fresh):
@@ -209,10 +209,12 @@ def ingest_records(
         with ctx.sessions.begin() as session:
             writer = _RecordWriter(session, source=source, batch_id=batch.id, file_name=path.name)
             chunk_number = 0
-            for result in _results(path, source, ctx.settings.chunk_rows, mapping):
-                batch.rows_read += result.rows_read
-                batch.rejects.extend(result.rejects)
-                batch.add(writer.write(result, batch.rejects))
+            small = path.stat().st_size < ctx.settings.parallel_read_bytes
+            chunks = iter_stored_rows(_results, path, source, ctx.settings.chunk_rows, mapping, in_process=small)
+            for chunk in chunks:
+                batch.rows_read += chunk.rows_read
+                batch.rejects.extend(chunk.rejects)
+                batch.add(writer.write(chunk.rows, batch.rejects))
                 _refresh_statistics(session, chunk_number)
                 chunk_number += 1
                 progress(f"ingest {path.name}", batch.rows_read, None)

@@ -1,0 +1,104 @@
+"""Reading a big file in a child process while the caller writes what it read.
+
+A load has two halves that each want a core: parsing and checking the file
+(Arrow, NumPy, hashing) and writing to the database. Threads share one
+interpreter lock; a child process does not. :func:`iter_stored_rows` runs a
+reader in a forked child and streams, per chunk, exactly what a load writes
+(:class:`~enrichment.records.StoredRows`), its rejects and its row count.
+Errors raised in the child (e.g. a :class:`~core.errors.SchemaError` naming the
+missing columns) are raised again in the caller with their problems. If the
+caller stops early or dies, the child stops at its next send.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import Problem, ServiceError
+from enrichment.records import ReadResult, StoredRows
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """One chunk as a load writes it."""
+
+    rows: StoredRows
+    rejects: list[Problem]
+    rows_read: int
+
+    @classmethod
+    def of(cls, result: ReadResult) -> StoredChunk:
+        return cls(rows=result.stored_rows(), rejects=list(result.rejects), rows_read=result.rows_read)
+
+
+def iter_stored_rows(
+    factory: Callable[..., Iterable[ReadResult]], *args: Any, in_process: bool = False, **kwargs: Any
+) -> Iterator[StoredChunk]:
+    """Run ``factory(*args, **kwargs)`` (a reader yielding chunks) and yield each chunk's stored rows.
+
+    Parameters
+    ----------
+    factory
+        Module-level callable returning the reader's chunks.
+    in_process
+        Read in this process instead (small files, or where ``fork`` is unavailable).
+    """
+    if in_process or "fork" not in mp.get_all_start_methods():
+        for result in factory(*args, **kwargs):
+            yield StoredChunk.of(result)
+        return
+    context = mp.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(send, receive, factory, args, kwargs), daemon=True,
+                            name="prm-reader")
+    child.start()
+    send.close()
+    try:
+        while True:
+            try:
+                kind, payload = receive.recv()
+            except EOFError:
+                raise RuntimeError("the reader process ended without a result") from None
+            if kind == "chunk":
+                yield payload
+            elif kind == "error":
+                raise _rebuild(payload)
+            else:
+                return
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def _child(
+    send: Any, receive: Any, factory: Callable[..., Iterable[ReadResult]], args: tuple, kwargs: dict
+) -> None:
+    receive.close()  # else the pipe outlives the caller and a send never fails
+    try:
+        for result in factory(*args, **kwargs):
+            send.send(("chunk", StoredChunk.of(result)))
+        send.send(("done", None))
+    except (BrokenPipeError, ConnectionResetError):  # the caller went away
+        return
+    except ServiceError as exc:
+        send.send(("error", (type(exc), exc.detail, exc.problems, None)))
+    except Exception as exc:  # noqa: BLE001 - re-raised in the caller with its traceback text
+        send.send(("error", (None, f"{type(exc).__name__}: {exc}", [], traceback.format_exc())))
+    finally:
+        send.close()
+
+
+def _rebuild(payload: tuple) -> Exception:
+    kind, message, problems, trace = payload
+    if kind is not None:
+        try:
+            return kind(message, problems=problems)
+        except TypeError:
+            return kind(message)
+    return RuntimeError(f"reader process failed: {message}\n{trace}")
