@@ -76,6 +76,8 @@ def comparison_levels(comparison: Comparison, features: Features, left: np.ndarr
                       right: np.ndarray) -> np.ndarray:
     """Index of the first level each pair reaches, ``-1`` where a side is missing (int8)."""
     fld = comparison.field
+    if fld == "location":
+        return _location_levels(comparison, features, left, right)
     if fld == "taxonomy":
         present = (features["taxonomy"].code >= 0) | (features["taxonomy_class"].code >= 0)
         missing = ~(present[left] & present[right])
@@ -118,6 +120,58 @@ def comparison_levels(comparison: Comparison, features: Features, left: np.ndarr
             hit = sims[lv.test][idx] >= float(lv.threshold or 0)
         level[idx[hit]] = k
         open_[idx[hit]] = False
+    return level
+
+
+def _location_levels(comparison: Comparison, features: Features, left: np.ndarray,
+                     right: np.ndarray) -> np.ndarray:
+    """Practice location as one comparison: address, phone and ZIP are not independent.
+
+    Tests: ``site`` (address similar at ``threshold`` and phone or ZIP equal),
+    ``address`` (address similar), ``phone`` (phone equal), ``exact`` (ZIP
+    equal), ``prefix3`` (ZIP3 equal), ``else``. Null when no part is on both sides.
+    """
+    def both(name: str) -> np.ndarray:
+        code = features[name].code
+        return (code[left] >= 0) & (code[right] >= 0)
+
+    def equal(name: str) -> np.ndarray:
+        code = features[name].code
+        return (code[left] == code[right]) & (code[left] >= 0)
+
+    has_addr, has_phone, has_zip = both("address"), both("phone"), both("postal_code")
+    missing = ~(has_addr | has_phone | has_zip)
+    level = np.full(len(left), -1, dtype=np.int8)
+    open_ = ~missing
+    phone_eq, zip_eq = equal("phone"), equal("postal_code")
+    addr_sims: dict[tuple[str, float], np.ndarray] = {}
+
+    def address_like(test: str, threshold: float) -> np.ndarray:
+        key = (test, threshold)
+        if key not in addr_sims:
+            out = equal("address")
+            idx = np.flatnonzero(has_addr & ~out)
+            if len(idx):
+                out[idx] = similarity(features, "address", test, left[idx], right[idx]) >= threshold
+            addr_sims[key] = out
+        return addr_sims[key]
+
+    for k, lv in enumerate(comparison.levels):
+        if lv.test == "exact":
+            hit = zip_eq
+        elif lv.test == "prefix3":
+            hit = equal("zip3")
+        elif lv.test == "else":
+            hit = np.ones(len(left), dtype=bool)
+        elif lv.test == "phone":
+            hit = phone_eq
+        else:  # a similarity test on the address; "site" needs phone or ZIP too
+            test = lv.test if lv.test != "site" else "token_set"
+            hit = address_like(test, float(lv.threshold or 100))
+            if lv.test == "site":
+                hit = hit & (phone_eq | zip_eq)
+        level[open_ & hit] = k
+        open_ &= ~hit
     return level
 
 

@@ -1,30 +1,32 @@
-"""Fellegi-Sunter parameters (m, u, lambda) estimated by expectation maximisation.
+"""Fellegi-Sunter parameters (m, u, lambda) estimated from the data.
 
-The model: a candidate pair is a match with probability ``lambda``; given its
-class, the comparisons' levels are independent, with level probabilities
-``m[k][l]`` (matches) and ``u[k][l]`` (non-matches). A missing side (level
-``-1``) contributes nothing. EM (Winkler 1988; as in Splink) alternates the
-posterior match probability of each pair (E step) with the weighted level
-frequencies (M step) until no parameter moves by more than ``tolerance``.
+The model: two records are one provider with probability ``lambda``; given
+their class, the comparisons' levels are independent, with level
+probabilities ``m[k][l]`` (matches) and ``u[k][l]`` (non-matches). A missing
+side (level ``-1``) contributes nothing. Estimation follows Splink's recipe:
 
-Pairs are grouped by their comparison vector first (``numpy.unique`` over a
-mixed-radix code), so each iteration costs O(distinct vectors), not O(pairs):
-millions of pairs reduce to a few thousand patterns.
+* ``u`` from **random record pairs** (:func:`estimate_u`): nearly all random
+  pairs are non-matches, so level frequencies among them are ``u``;
+* ``m`` by **expectation maximisation** over the candidate pairs with ``u``
+  fixed (:func:`estimate_m`). A pair found by a blocking rule agrees on the
+  rule's keys *because* it was selected, so the comparisons built on those
+  keys are left out of that pair's likelihood (``informative`` mask), as
+  Splink does per training blocking rule. Pairs are grouped by their
+  (masked) comparison vector first, so an iteration costs O(distinct vectors);
+* exact identifiers make it semi-supervised: an equal identifier is a known
+  match, two different ones a known non-match; their class is clamped;
+* ``lambda`` — the probability that two *random* records match, the prior of
+  the match weight — is the expected number of matches among the candidates
+  (sum of posteriors) over the number of possible pairs.
 
-Exact identifiers make the estimation semi-supervised: pairs with an equal
-identifier are known matches and pairs with two different identifiers of one
-kind known non-matches; their class is clamped (not estimated) in every
-E step, which anchors the match class on real matches. ``lambda`` is estimated
-on the unlabelled pairs only, since those are the ones it is used to score.
-Starting values come from the settings file, so the match class starts as the
-one with high name agreement. They also act as a Dirichlet prior worth
-``prior_strength`` pairs (maximum a posteriori EM): with millions of pairs the
-data decide, while a handful of pairs cannot drive a probability to 0 or 1.
+Starting values come from the settings file and act as a Dirichlet prior
+worth ``prior_strength`` pairs (maximum a posteriori), so a handful of pairs
+cannot drive a probability to 0 or 1, while millions of pairs decide alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -46,7 +48,7 @@ class ModelParameters:
     m, u
         Level probabilities per comparison (each sums to 1).
     lam
-        P(match) for an unlabelled candidate pair.
+        P(two random records of this entity type match): the match-weight prior.
     iterations, converged
         How the estimate was reached (0 and ``False`` for starting values).
     """
@@ -101,13 +103,35 @@ class ModelParameters:
                    converged=bool(data.get("converged", False)))
 
 
-def _patterns(gamma: np.ndarray, labels: np.ndarray,
+def _level_freq(rows: np.ndarray, weights: np.ndarray, size: int, start: np.ndarray,
+                alpha: float, floor: float) -> np.ndarray:
+    present = rows >= 0
+    freq = np.bincount(rows[present], weights=weights[present], minlength=size)
+    out = np.maximum((freq + alpha * start) / (freq.sum() + alpha), floor)
+    return out / out.sum()
+
+
+def estimate_u(gamma_random: np.ndarray, start: ModelParameters, *, em: EMSettings) -> ModelParameters:
+    """``u`` from the levels of random record pairs (``m`` and ``lambda`` kept)."""
+    if len(gamma_random) == 0:
+        return start
+    ones = np.ones(len(gamma_random))
+    u = tuple(
+        tuple(float(x) for x in _level_freq(gamma_random[:, k].astype(np.int64), ones, len(levels),
+                                            np.array(start.u[k]), em.prior_strength, em.floor))
+        for k, levels in enumerate(start.levels)
+    )
+    return replace(start, u=u)
+
+
+def _patterns(gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray,
               n_levels: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (comparison vector, label) rows and their counts."""
+    """Distinct (masked comparison vector, label) rows and their counts."""
+    masked = np.where(informative, gamma, -1).astype(np.int64)
     code = labels.astype(np.int64)
     stride = 3
     for k, size in enumerate(n_levels):
-        code = code + (gamma[:, k].astype(np.int64) + 1) * stride
+        code = code + (masked[:, k] + 1) * stride
         stride *= size + 1
     uniq, counts = np.unique(code, return_counts=True)
     lab = uniq % 3
@@ -119,68 +143,59 @@ def _patterns(gamma: np.ndarray, labels: np.ndarray,
     return rows, lab, counts.astype(float)
 
 
-def estimate(gamma: np.ndarray, labels: np.ndarray, start: ModelParameters, *,
-             em: EMSettings) -> ModelParameters:
-    """Estimate m, u and lambda from the level matrix of candidate pairs.
+def estimate_m(gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray,
+               params: ModelParameters, *, possible_pairs: float, em: EMSettings) -> ModelParameters:
+    """``m`` by EM with ``u`` fixed, then ``lambda`` for random pairs.
 
     Parameters
     ----------
     gamma
-        Levels, ``(pairs, comparisons)``, ``-1`` = missing side.
+        Levels of the candidate pairs, ``(pairs, comparisons)``, ``-1`` = missing side.
+    informative
+        Same shape, bool: whether a comparison may inform a pair (``False``
+        for comparisons on the keys of the blocking rule that found it).
     labels
         Per pair: :data:`UNLABELLED`, :data:`KNOWN_MATCH` or :data:`KNOWN_NON_MATCH`.
-    start
-        Starting parameters (also the shape: comparisons and levels).
+    params
+        Starting ``m`` (also the Dirichlet prior), and the fixed ``u``.
+    possible_pairs
+        Number of record pairs of this entity type, ``n (n - 1) / 2``.
     em
-        Iteration limit, tolerance and probability floor.
+        Iteration limit, tolerance, floor and prior strength.
     """
-    n_levels = [len(x) for x in start.levels]
+    n_levels = [len(x) for x in params.levels]
     if len(gamma) == 0:
-        return start
-    rows, lab, counts = _patterns(gamma, labels, n_levels)
-    m = [np.array(x) for x in start.m]
-    u = [np.array(x) for x in start.u]
-    lam = start.lam
-    alpha = em.prior_strength
-    m0, u0, lam0 = [a.copy() for a in m], [a.copy() for a in u], lam
-    unl = lab == UNLABELLED
-    converged = False
-    it = 0
+        return params
+    rows, lab, counts = _patterns(gamma, informative, labels, n_levels)
+    m0 = [np.array(x) for x in params.m]
+    m = [a.copy() for a in m0]
+    log_u_rows = np.zeros(len(rows))
+    for k in range(len(n_levels)):
+        present = rows[:, k] >= 0
+        log_u_rows[present] += np.log(np.array(params.u[k]))[rows[present, k]]
+    lam = 0.5  # nuisance: P(match) among candidates, estimated alongside m
+    converged, it, post = False, 0, np.zeros(len(rows))
     for it in range(1, em.max_iterations + 1):
         log_m = np.zeros(len(rows))
-        log_u = np.zeros(len(rows))
         for k in range(len(n_levels)):
             present = rows[:, k] >= 0
             log_m[present] += np.log(m[k][rows[present, k]])
-            log_u[present] += np.log(u[k][rows[present, k]])
-        a = np.log(lam) + log_m
-        b = np.log1p(-lam) + log_u
-        post = 1.0 / (1.0 + np.exp(np.clip(b - a, -700, 700)))
+        diff = (np.log1p(-lam) + log_u_rows) - (np.log(lam) + log_m)
+        post = 1.0 / (1.0 + np.exp(np.clip(diff, -700, 700)))
         post[lab == KNOWN_MATCH] = 1.0
         post[lab == KNOWN_NON_MATCH] = 0.0
-        wm, wu = counts * post, counts * (1.0 - post)
-        new_m, new_u = [], []
-        for k, size in enumerate(n_levels):
-            present = rows[:, k] >= 0
-            mk = np.bincount(rows[present, k], weights=wm[present], minlength=size)
-            uk = np.bincount(rows[present, k], weights=wu[present], minlength=size)
-            mk = np.maximum((mk + alpha * m0[k]) / (mk.sum() + alpha), em.floor)
-            uk = np.maximum((uk + alpha * u0[k]) / (uk.sum() + alpha), em.floor)
-            new_m.append(mk / mk.sum())
-            new_u.append(uk / uk.sum())
-        new_lam = float((wm[unl].sum() + alpha * lam0) / (counts[unl].sum() + alpha))
-        new_lam = min(max(new_lam, em.floor), 1 - em.floor)
-        delta = max(
-            max(float(np.abs(x - y).max()) for x, y in zip(new_m + new_u, m + u)),
-            abs(new_lam - lam),
-        )
-        m, u, lam = new_m, new_u, new_lam
+        wm = counts * post
+        new_m = [_level_freq(rows[:, k], wm, size, m0[k], em.prior_strength, em.floor)
+                 for k, size in enumerate(n_levels)]
+        unl = lab == UNLABELLED
+        new_lam = float(min(max(wm[unl].sum() / max(counts[unl].sum(), 1.0), em.floor),
+                            1 - em.floor))
+        delta = max(max(float(np.abs(x - y).max()) for x, y in zip(new_m, m)), abs(new_lam - lam))
+        m, lam = new_m, new_lam
         if delta < em.tolerance:
             converged = True
             break
-    return ModelParameters(
-        comparisons=start.comparisons, levels=start.levels,
-        m=tuple(tuple(float(x) for x in a) for a in m),
-        u=tuple(tuple(float(x) for x in a) for a in u),
-        lam=lam, iterations=it, converged=converged,
-    )
+    expected = float((counts * post).sum())
+    lam_random = min(max(expected / max(possible_pairs, 1.0), 1e-12), 0.5)
+    return replace(params, m=tuple(tuple(float(x) for x in a) for a in m), lam=lam_random,
+                   iterations=it, converged=converged)

@@ -43,14 +43,14 @@ DEFAULT_SETTINGS_FILE = Path(__file__).with_name("linking.toml")
 #: Level tests the comparison engine implements (see :mod:`enrichment.comparisons`).
 LevelTest = Literal[
     "exact", "nickname", "initials", "swapped", "jaro_winkler", "token_set", "token_sort",
-    "ratio", "same_classification", "prefix3", "else",
+    "ratio", "same_classification", "prefix3", "site", "phone", "else",
 ]  # fmt: skip
 SIMILARITY_TESTS = frozenset({"jaro_winkler", "token_set", "token_sort", "ratio"})
 
 #: Fields a comparison can refer to (normalised by :mod:`enrichment.link_features`).
 CompareField = Literal[
     "first_name", "last_name", "organization_name", "address", "phone", "postal_code",
-    "city", "taxonomy",
+    "city", "taxonomy", "location",
 ]  # fmt: skip
 
 #: Derived keys blocking rules can use.
@@ -59,6 +59,23 @@ BlockingKey = Literal[
     "last_initial", "first_initial", "canon_first", "first_phonetic", "name_sorted",
     "organization_name", "org_phonetic", "street_number",
 ]  # fmt: skip
+
+#: Comparison fields a blocking key pins down: a pair found through the key agrees on
+#: them because it was selected, so they do not inform m estimation (see enrichment.em).
+KEY_FIELDS: dict[str, frozenset[str]] = {
+    "postal_code": frozenset({"postal_code", "location"}),
+    "zip3": frozenset({"postal_code", "location"}),
+    "city": frozenset({"city", "location"}), "state": frozenset(),
+    "phone": frozenset({"phone", "location"}),
+    "street_number": frozenset({"address", "location"}),
+    "last_name": frozenset({"last_name"}), "last_phonetic": frozenset({"last_name"}),
+    "last_initial": frozenset({"last_name"}),
+    "first_initial": frozenset({"first_name"}), "canon_first": frozenset({"first_name"}),
+    "first_phonetic": frozenset({"first_name"}),
+    "name_sorted": frozenset({"first_name", "last_name"}),
+    "organization_name": frozenset({"organization_name"}),
+    "org_phonetic": frozenset({"organization_name"}),
+}
 
 #: Exact identifiers the features expose.
 IdentifierField = Literal["npi", "rpps", "finess", "siret", "ein"]
@@ -102,7 +119,7 @@ class ComparisonLevel(BaseModel):
 
     @model_validator(mode="after")
     def _threshold_needed(self) -> ComparisonLevel:
-        if self.test in SIMILARITY_TESTS and self.threshold is None:
+        if (self.test in SIMILARITY_TESTS or self.test == "site") and self.threshold is None:
             raise ValueError(f"level {self.name!r}: test {self.test!r} needs a threshold")
         return self
 
@@ -115,6 +132,9 @@ class Comparison(BaseModel):
     name: str
     field: CompareField
     levels: tuple[ComparisonLevel, ...] = Field(min_length=2)
+    #: Term-frequency adjustment of the first level (exact): agreeing on a rare
+    #: value weighs more than on a common one (u becomes the value's frequency).
+    term_frequency: bool = False
 
     @model_validator(mode="after")
     def _ends_with_else(self) -> Comparison:
@@ -186,6 +206,9 @@ class EMSettings(BaseModel):
     floor: float = Field(1e-5, gt=0, lt=0.01)
     #: Weight of the starting values, in pairs (a Dirichlet prior; 0 = plain EM).
     prior_strength: float = Field(50.0, ge=0)
+    #: Random record pairs drawn per entity type to estimate u (fewer if fewer exist).
+    random_pairs: int = Field(1_000_000, ge=1_000)
+    seed: int = 0
 
 
 class LinkSettings(BaseModel):

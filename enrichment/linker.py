@@ -9,8 +9,9 @@ The one linking engine, declared by :class:`~enrichment.link_settings.LinkSettin
    individuals, organisations with organisations);
 3. :func:`enrichment.comparisons.gamma_matrix` gives each pair its level per
    comparison (rapidfuzz on distinct value pairs);
-4. :func:`enrichment.em.estimate` fits m, u and lambda per entity type
-   (unless a frozen :class:`LinkModel` is given, as incremental runs do);
+4. :mod:`enrichment.em` estimates u on random pairs and m and lambda by EM
+   per entity type (unless a frozen :class:`LinkModel` is given, as
+   incremental runs do);
 5. each pair gets its Fellegi-Sunter weight and probability and a decision:
    an equal identifier merges, two different identifiers of one kind never
    auto-merge (at most 'review'), else ``auto_merge`` / ``review`` thresholds;
@@ -44,10 +45,11 @@ from enrichment.em import (
     KNOWN_NON_MATCH,
     UNLABELLED,
     ModelParameters,
-    estimate,
+    estimate_m,
+    estimate_u,
 )
 from enrichment.link_features import ENTITY_CODES, Features, build_features
-from enrichment.link_settings import LinkSettings
+from enrichment.link_settings import KEY_FIELDS, EntityModel, LinkSettings
 
 #: Record columns the linker needs (others are optional).
 LINK_COLUMNS: tuple[str, ...] = ("first_name", "last_name", "organization_name")
@@ -55,7 +57,7 @@ LINK_COLUMNS: tuple[str, ...] = ("first_name", "last_name", "organization_name")
 #: Columns of :attr:`LinkResult.pairs` (plus one ``level_<comparison>`` column each).
 PAIR_COLUMNS: tuple[str, ...] = (
     "left", "right", "left_pos", "right_pos", "entity_type", "blocking_rule", "label",
-    "match_weight", "match_probability", "decision",
+    "tf_adjustment", "match_weight", "match_probability", "decision",
 )  # fmt: skip
 ENTITY_NAMES = {v: k for k, v in ENTITY_CODES.items()}
 
@@ -145,6 +147,9 @@ def explanation(pair: Mapping[str, Any], settings: LinkSettings, model: LinkMode
         m, u = params.m[k][lv], params.u[k][lv]
         steps.append({"comparison": name, "level": levels[lv], "weight": float(np.log2(m / u)),
                       "m": m, "u": u})
+    if float(pair.get("tf_adjustment", 0.0) or 0.0):
+        steps.append({"comparison": "term_frequency", "level": "rare or common value",
+                      "weight": float(pair["tf_adjustment"]), "m": None, "u": None})
     label = int(pair["label"])
     if label:  # the identifier's weight is what the comparisons do not account for
         rest = float(pair["match_weight"]) - sum(s["weight"] for s in steps)
@@ -192,6 +197,52 @@ def identifier_codes(features: Features, settings: LinkSettings) -> list[np.ndar
         if len(rule.entity_types) == 2:
             mask |= features.entity < 0
         out.append(np.where(mask, features[f"id_{rule.field}"].code, -1))
+    return out
+
+
+def _informative(emodel: EntityModel, settings: LinkSettings, rule: np.ndarray,
+                 rule_names: tuple[str, ...]) -> np.ndarray:
+    """Per pair and comparison: False where the pair's blocking rule pinned the field."""
+    keys = {r.name: r.keys for r in settings.blocking_rules}
+    table = np.ones((len(rule_names), len(emodel.comparisons)), dtype=bool)
+    for i, name in enumerate(rule_names):
+        pinned = set().union(*(KEY_FIELDS[k] for k in keys.get(name, ())))
+        table[i] = [c.field not in pinned for c in emodel.comparisons]
+    return table[rule.astype(np.int64)]
+
+
+def _fit(emodel: EntityModel, settings: LinkSettings, features: Features, code: int,
+         gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray) -> ModelParameters:
+    """u from random pairs of this entity type, then m and lambda by EM."""
+    members = np.flatnonzero(features.entity == code)
+    n_t = len(members)
+    params = ModelParameters.start(emodel)
+    if n_t < 2:
+        return params
+    possible = n_t * (n_t - 1) / 2
+    rng = np.random.default_rng(settings.em.seed)
+    size = int(min(possible, settings.em.random_pairs, max(100_000, 20 * n_t)))
+    a = members[rng.integers(0, n_t, size)]
+    b = members[rng.integers(0, n_t, size)]
+    keep = a != b
+    params = estimate_u(gamma_matrix(emodel, features, a[keep], b[keep]), params, em=settings.em)
+    return estimate_m(gamma, informative, labels, params, possible_pairs=possible, em=settings.em)
+
+
+def _term_frequency(emodel: EntityModel, params: ModelParameters, features: Features, code: int,
+                    gamma: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """Bits added where a term-frequency comparison agrees exactly: ``log2(u / tf(value))``."""
+    out = np.zeros(len(left))
+    members = features.entity == code
+    n_t = max(int(members.sum()), 1)
+    for k, comp in enumerate(emodel.comparisons):
+        if not comp.term_frequency or comp.levels[0].test != "exact":
+            continue
+        values = features[comp.field].code
+        counts = np.bincount(values[members & (values >= 0)], minlength=int(values.max(initial=0)) + 1)
+        hit = gamma[:, k] == 0
+        tf = np.maximum(counts[values[left[hit]]] / n_t, 1.0 / n_t)
+        out[hit] += np.log2(params.u[k][0] / tf)
     return out
 
 
@@ -298,6 +349,7 @@ def link_records(
         c.name for m in (settings.individual, settings.organization) for c in m.comparisons))
     levels = {name: np.full(len(left), -2, dtype=np.int8) for name in comp_names}
     weight = np.zeros(len(left))
+    tf_adjust = np.zeros(len(left))
     fitted: dict[str, ModelParameters] = {}
     t_cmp = t_em = 0.0
     for et, code in ENTITY_CODES.items():
@@ -310,7 +362,8 @@ def link_records(
         if model is not None:
             params = model.for_type(et)
         elif settings.em.enabled:
-            params = estimate(gamma, label[sel], ModelParameters.start(emodel), em=settings.em)
+            informative = _informative(emodel, settings, cand.rule[sel], cand.rule_names)
+            params = _fit(emodel, settings, features, code, gamma, informative, label[sel])
         else:
             params = ModelParameters.start(emodel)
         t_em += time.perf_counter() - t
@@ -318,6 +371,8 @@ def link_records(
         for k, comp in enumerate(emodel.comparisons):
             levels[comp.name][sel] = gamma[:, k]
         weight[sel] = params.match_weight(gamma)
+        tf_adjust[sel] = _term_frequency(emodel, params, features, code, gamma, left[sel])
+    weight += tf_adjust
     timings["comparisons_s"], timings["em_s"] = t_cmp, t_em
     progress("link", 3, total_steps)
     link_model = model or LinkModel(fitted["individual"], fitted["organization"])
@@ -353,7 +408,7 @@ def link_records(
         "left_pos": left, "right_pos": right,
         "entity_type": pd.Categorical.from_codes(pair_entity, ["individual", "organization"]),
         "blocking_rule": pd.Categorical.from_codes(cand.rule, list(cand.rule_names)),
-        "label": label, "match_weight": weight, "match_probability": prob,
+        "label": label, "tf_adjustment": tf_adjust, "match_weight": weight, "match_probability": prob,
         "decision": pd.Categorical(decision, categories=["merge", "review", "non_match"]),
         **{f"level_{name}": arr for name, arr in levels.items()},
     })

@@ -98,6 +98,10 @@ NICKNAMES: dict[str, str] = {
     "JUDY": "JUDITH",
     "NANCY": "ANN", "ANNIE": "ANN", "ANNA": "ANN", "ANNE": "ANN",
     "TERRY": "TERESA", "TERESA": "TERESA", "THERESA": "TERESA",
+    "ZACH": "ZACHARY", "ZACK": "ZACHARY", "JAKE": "JACOB", "HAL": "HAROLD", "KIM": "KIMBERLY",
+    "PAM": "PAMELA", "STEPH": "STEPHANIE", "JESS": "JESSICA", "JESSIE": "JESSICA",
+    "JACKIE": "JACQUELINE", "LEXI": "ALEXIS", "DOT": "DOROTHY", "DOTTIE": "DOROTHY",
+    "MANNY": "EMMANUEL", "NATE": "NATHAN", "GABE": "GABRIEL",
 }
 
 #: USPS street-suffix, directional and unit-designator abbreviations (Publication 28).
