@@ -38,7 +38,7 @@ import pandas as pd
 
 from core.errors import MatchingError, Problem
 from core.progress import ProgressSink, null_progress
-from enrichment.blocking import candidate_pairs
+from enrichment.blocking import Candidates, candidate_pairs
 from enrichment.comparisons import gamma_matrix
 from enrichment.em import (
     KNOWN_MATCH,
@@ -280,6 +280,7 @@ def link_records(
     existing: pd.Series | None = None,
     must_link: Iterable[tuple[Any, Any]] | None = None,
     cannot_link: Iterable[tuple[Any, Any]] | None = None,
+    pairs: Iterable[tuple[Any, Any]] | None = None,
     progress: ProgressSink = null_progress,
 ) -> LinkResult:
     """Deduplicate records: score candidate pairs and cluster them.
@@ -303,6 +304,9 @@ def link_records(
         Record label -> current cluster key of already linked records.
     must_link, cannot_link
         Record label pairs a reviewer accepted / rejected (or unmerged).
+    pairs
+        Score exactly these record label pairs instead of blocking (to explain
+        any pair); needs a frozen ``model``.
     progress
         Receives ``("link", done, total)`` per phase.
 
@@ -336,7 +340,14 @@ def link_records(
     progress("link", 1, total_steps)
 
     t = time.perf_counter()
-    cand = candidate_pairs(features, settings, focus=focus_arr)
+    if pairs is not None:
+        if model is None:
+            raise MatchingError("scoring given pairs needs a frozen model")
+        pl, pr = _positions(records.index, pairs)
+        cand = Candidates(left=np.minimum(pl, pr), right=np.maximum(pl, pr),
+                          rule=np.zeros(len(pl), dtype=np.int16), rule_names=("given",))
+    else:
+        cand = candidate_pairs(features, settings, focus=focus_arr)
     left, right = cand.left, cand.right
     ea, eb = features.entity[left], features.entity[right]
     pair_entity = np.where(ea >= 0, ea, eb).astype(np.int8)
