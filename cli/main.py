@@ -207,9 +207,12 @@ def _stage(fn_name: str, module: str, **kwargs) -> None:  # noqa: ANN003
 
 
 @app.command()
-def link() -> None:
+def link(
+    incremental: Annotated[bool, typer.Option(
+        "--incremental", help="Link only new and changed records with the stored model.")] = False,
+) -> None:
     """Deduplicate and link source records into golden provider records."""
-    _stage("resolve_providers", "service.resolve")
+    _stage("resolve_providers", "service.resolve", incremental=incremental)
 
 
 @app.command()
@@ -318,5 +321,8 @@ def demo(
         _serve(settings, host, port, ctx)
 
 
+import cli.matching  # noqa: E402,F401  (registers review, explain, unmerge, dedupe)
+
 if __name__ == "__main__":
     app()
+

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from api.routers import catchments, groups, health, jobs, map_page, prospects, providers, sites, uploads
+from api.routers import (
+    catchments,
+    groups,
+    health,
+    jobs,
+    map_page,
+    matching,
+    prospects,
+    providers,
+    sites,
+    uploads,
+)
 
 V1_ROUTERS = (
     health.router,
@@ -13,8 +24,9 @@ V1_ROUTERS = (
     jobs.router,
     groups.router,
     uploads.router,
+    matching.router,
 )
 """Routers served under ``/v1``; :mod:`api.routers.map_page` and the root health
 check are served at the top level."""
 
-__all__ = ["V1_ROUTERS", "catchments", "groups", "health", "jobs", "map_page", "prospects", "providers", "sites", "uploads"]
+__all__ = ["V1_ROUTERS", "catchments", "groups", "health", "jobs", "map_page", "matching", "prospects", "providers", "sites", "uploads"]
