@@ -5,7 +5,8 @@ Clusters are the connected components of the merge graph
 constraint — two records a reviewer rejected (or unmerged), or two different
 values of one exact identifier (two NPIs, two RPPS numbers) — is rebuilt
 greedily: its edges are added strongest first (must-links before any other)
-with a union-find that refuses an edge joining two groups in conflict. Only
+with a union-find that refuses an edge joining two groups in conflict (a
+reviewer's accept still joins two identifiers; a reject always holds). Only
 the few conflicting components go through this Python loop.
 """
 
@@ -48,7 +49,8 @@ def _rebuild(members: np.ndarray, left: np.ndarray, right: np.ndarray, strength:
         a, b = find(int(left[i])), find(int(right[i]))
         if a == b:
             continue
-        if any(len(x) and len(y) and x != y for x, y in zip(ids[a], ids[b])):
+        manual = np.isinf(strength[i])  # a reviewer's accept outranks identifiers
+        if not manual and any(len(x) and len(y) and x != y for x, y in zip(ids[a], ids[b])):
             continue
         if any((min(p, q), max(p, q)) in cannot for p in group[a] for q in group[b]):
             continue
