@@ -156,6 +156,8 @@ def explain_pair(ctx: AppContext, left_record_id: int, right_record_id: int) -> 
                              problems=[Problem("two different records needed", field="right")])
         model = latest_model(session, settings) or LinkModel.start(settings)
         classes = classification_map(session)
+        linked = dict(session.execute(select(SourceRecord.id, SourceRecord.provider_id).where(
+            SourceRecord.id.in_([left_record_id, right_record_id]))).all())
         decided = session.scalars(select(MatchDecision.decision).where(
             MatchDecision.left_record_id == min(left_record_id, right_record_id),
             MatchDecision.right_record_id == max(left_record_id, right_record_id))).first()
@@ -164,7 +166,8 @@ def explain_pair(ctx: AppContext, left_record_id: int, right_record_id: int) -> 
     out = explanation(result.pairs.iloc[0], settings, model)
     out["blocking_rule"] = None
     out["reviewer_decision"] = decided
-    out["same_cluster"] = bool(result.clusters[left_record_id] == result.clusters[right_record_id])
+    left_p, right_p = linked.get(left_record_id), linked.get(right_record_id)
+    out["same_cluster"] = left_p is not None and left_p == right_p
     return out
 
 

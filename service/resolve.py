@@ -356,7 +356,8 @@ def _write_review_queue(session: Session, result: Any, clusters: pd.Series, *,
     review = review[split]
     decided = set(session.execute(
         select(MatchDecision.left_record_id, MatchDecision.right_record_id)).all())
-    keep = [(int(a), int(b)) not in decided for a, b in zip(review["left"], review["right"])]
+    keep = np.array([(int(a), int(b)) not in decided
+                     for a, b in zip(review["left"], review["right"])], dtype=bool)
     review = review[keep]
     if focus is not None:
         review = review[focus[review["left_pos"].to_numpy()] | focus[review["right_pos"].to_numpy()]]
