@@ -17,7 +17,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from data.models import Base
 
 
-class MatchDecision(Base):
+class RecordPair:
+    """Columns of a source-record pair (``left_record_id < right_record_id``)."""
+
+    left_record_id: Mapped[int] = mapped_column(
+        ForeignKey("source_records.id", ondelete="CASCADE"), index=True)
+    right_record_id: Mapped[int] = mapped_column(
+        ForeignKey("source_records.id", ondelete="CASCADE"), index=True)
+
+
+class MatchDecision(RecordPair, Base):
     """A reviewer's decision on a record pair: 'accept' (must link) or 'reject' (cannot link).
 
     A manual unmerge stores one 'reject' per other member of the record's cluster.
@@ -31,17 +40,13 @@ class MatchDecision(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    left_record_id: Mapped[int] = mapped_column(
-        ForeignKey("source_records.id", ondelete="CASCADE"), index=True)
-    right_record_id: Mapped[int] = mapped_column(
-        ForeignKey("source_records.id", ondelete="CASCADE"), index=True)
     decision: Mapped[str] = mapped_column(String(10))
     decided_by: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(500))
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class ReviewPair(Base):
+class ReviewPair(RecordPair, Base):
     """A borderline pair of the latest link run, waiting for (or past) a reviewer."""
 
     __tablename__ = "review_pairs"
@@ -51,10 +56,6 @@ class ReviewPair(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    left_record_id: Mapped[int] = mapped_column(
-        ForeignKey("source_records.id", ondelete="CASCADE"), index=True)
-    right_record_id: Mapped[int] = mapped_column(
-        ForeignKey("source_records.id", ondelete="CASCADE"), index=True)
     match_probability: Mapped[float] = mapped_column(Float, index=True)
     match_weight: Mapped[float] = mapped_column(Float)
     explanation: Mapped[dict[str, Any]] = mapped_column()
