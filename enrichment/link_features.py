@@ -15,6 +15,7 @@ is why identifier rules name the entity types they apply to.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +84,7 @@ def map_distinct(values: pd.Series | np.ndarray, fn: Callable[[Any], Any]) -> np
 
 
 def _clean(v: Any) -> str | None:
-    if v is None or (isinstance(v, float) and v != v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
     s = str(v).strip()
     return s or None

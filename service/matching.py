@@ -94,7 +94,7 @@ def decide_pair(ctx: AppContext, left_record_id: int, right_record_id: int, deci
             SourceRecord.id.in_([left_record_id, right_record_id]))))
         missing = {left_record_id, right_record_id} - found
         if missing:
-            raise NotFoundError(f"no source record with id {sorted(missing)[0]}")
+            raise NotFoundError(f"no source record with id {min(missing)}")
         _store_decisions(session, [(left_record_id, right_record_id)], decision,
                          decided_by=decided_by, note=note)
     out: dict[str, Any] = {"left_record_id": min(left_record_id, right_record_id),

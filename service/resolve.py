@@ -76,7 +76,7 @@ def load_source_frame(session: Session) -> pd.DataFrame:
     return frame.set_index("id")
 
 
-def link_settings(ctx: AppContext):  # noqa: ANN201 - enrichment.link_settings.LinkSettings
+def link_settings(ctx: AppContext):
     """The settings file in force (``PRM_LINK_SETTINGS_FILE``, else the shipped default)."""
     from enrichment.link_settings import LinkSettings
 
@@ -84,7 +84,7 @@ def link_settings(ctx: AppContext):  # noqa: ANN201 - enrichment.link_settings.L
     return LinkSettings.from_file(path) if path else LinkSettings.default()
 
 
-def latest_model(session: Session, settings: Any):  # noqa: ANN201 - LinkModel | None
+def latest_model(session: Session, settings: Any):
     """The latest stored model, if it fits ``settings``."""
     from enrichment.linker import LinkModel
 

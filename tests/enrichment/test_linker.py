@@ -6,7 +6,6 @@ import json
 import math
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from core.errors import MatchingError
