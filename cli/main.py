@@ -207,9 +207,12 @@ def _stage(fn_name: str, module: str, **kwargs) -> None:  # noqa: ANN003
 
 
 @app.command()
-def link() -> None:
+def link(
+    incremental: Annotated[bool, typer.Option(
+        "--incremental", help="Link only new and changed records with the stored model.")] = False,
+) -> None:
     """Deduplicate and link source records into golden provider records."""
-    _stage("resolve_providers", "service.resolve")
+    _stage("resolve_providers", "service.resolve", incremental=incremental)
 
 
 @app.command()
@@ -318,9 +321,7 @@ def demo(
         _serve(settings, host, port, ctx)
 
 
-if __name__ == "__main__":
-    app()
-
+import cli.matching  # noqa: E402,F401  (registers review, explain, unmerge, dedupe)
 
 def _register_planning() -> None:
     from cli import planning
@@ -333,3 +334,6 @@ def _register_planning() -> None:
 
 _register_planning()
 
+
+if __name__ == "__main__":
+    app()

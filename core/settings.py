@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     specialty_groups_file: Path | None = Field(
         None, description="TOML file of clinic specialty groups (None = the shipped default)."
     )
+    link_settings_file: Path | None = Field(
+        None, description="Entity-resolution settings, TOML or JSON (None = the shipped default)."
+    )
 
     # Referrals and tiers
     as_of: date | None = Field(None, description="Date analytics are computed as of (None = today).")

@@ -191,7 +191,9 @@ class SourceRecord(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
     match_probability: Mapped[float | None] = mapped_column(Float)
-    match_explanation: Mapped[list[Any] | None] = mapped_column(JSON)
+    match_explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: ``record_hash`` when the record was last linked (incremental runs relink changed ones).
+    linked_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class SourceRecordHistory(Base):

@@ -1,34 +1,82 @@
-"""Linking a free-text referrer name ("Dr. R. Smith", "SMITH, ROBERT MD") to golden records.
+"""Linking a free-text referrer ("Dr J. Smith, ortho, Columbus") to golden records.
 
-A thin first pass: the name is split with :func:`enrichment.normalize.split_full_name`,
-candidates are golden records whose normalised last name is within Jaro-Winkler
-0.92 of it (rapidfuzz), and each candidate is scored on last name (60%) and
-first name (40%; a bare initial agrees with any first name starting with it;
-nicknames are canonicalised). City and specialty are not used yet. A name links when its best candidate
-reaches ``min_confidence`` and beats the runner-up by ``min_margin``; the
-runner-ups are returned as alternatives either way.
+The text is cut at commas; parts naming a specialty (an abbreviation such as
+"ortho", "cardio", "peds", or a NUCC classification by token-set ratio) or a
+city known among the golden records are *hints*; the rest is the name, split
+with :func:`enrichment.normalize.split_full_name`. Candidates are golden
+records whose normalised last name is within Jaro-Winkler 0.92 of it
+(rapidfuzz); each is scored on last name (60%) and first name (40%; a bare
+initial agrees with any first name starting with it; nicknames are
+canonicalised). A hint that agrees adds ``HINT_BONUS``, one that disagrees
+subtracts ``HINT_PENALTY`` (clipped to 0..1). A name links when its best
+candidate reaches ``min_confidence`` and beats the runner-up by
+``min_margin``; the runner-ups are returned as alternatives either way.
 
-Not handled yet (issue #4): specialty hints inside the text ("ortho"),
-Fellegi-Sunter weights and the review queue for unlinked names.
+Not handled yet: Fellegi-Sunter weights for free text (the confidence is a
+documented heuristic score, not a probability).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
+from rapidfuzz import fuzz
+
 from enrichment.normalize import canonical_first_name, normalize_name, split_full_name
+
+#: Specialty shorthands written in referral notes -> words of the NUCC classification.
+SPECIALTY_SHORTHANDS: dict[str, str] = {
+    "ORTHO": "ORTHOPAEDIC SURGERY", "ORTHOPEDICS": "ORTHOPAEDIC SURGERY",
+    "CARDIO": "CARDIOVASCULAR DISEASE", "CARDIOLOGY": "CARDIOVASCULAR DISEASE",
+    "DERM": "DERMATOLOGY", "PEDS": "PEDIATRICS", "PAEDS": "PEDIATRICS",
+    "OBGYN": "OBSTETRICS GYNECOLOGY", "OB GYN": "OBSTETRICS GYNECOLOGY",
+    "IM": "INTERNAL MEDICINE", "FP": "FAMILY MEDICINE", "FM": "FAMILY MEDICINE",
+    "NEURO": "NEUROLOGY", "ONC": "ONCOLOGY", "RAD": "RADIOLOGY", "URO": "UROLOGY",
+    "ENT": "OTOLARYNGOLOGY", "GI": "GASTROENTEROLOGY", "PSYCH": "PSYCHIATRY",
+    "PT": "PHYSICAL THERAPIST", "NP": "NURSE PRACTITIONER", "PCP": "FAMILY MEDICINE",
+}  # fmt: skip
+HINT_BONUS = 0.05
+HINT_PENALTY = 0.15
 
 
 @dataclass(frozen=True)
 class FreeTextMatch:
+    """Outcome for one text: the linked provider (or None), confidence, alternatives, hints."""
+
     provider_id: int | None
     confidence: float
     alternatives: list[tuple[int, float]]
+    hints: dict[str, str] = field(default_factory=dict)
+
+
+def _split_hints(raw: str, cities: set[str]) -> tuple[str, dict[str, str]]:
+    """The name part of a referral text, and its specialty / city hints."""
+    parts = [p.strip() for p in raw.split(",")]
+    keep, hints = [], {}
+    for i, part in enumerate(parts):
+        norm = normalize_name(part)
+        if i > 0 and norm in SPECIALTY_SHORTHANDS:
+            hints["specialty"] = SPECIALTY_SHORTHANDS[norm]
+        elif i > 0 and norm in cities and len(parts) > 1:
+            hints["city"] = norm
+        else:
+            keep.append(part)
+    return ", ".join(p for p in keep if p), hints
+
+
+def _hint_score(hints: dict[str, str], classification: object, city: object) -> float:
+    score = 0.0
+    if "specialty" in hints and isinstance(classification, str):
+        agree = fuzz.token_set_ratio(hints["specialty"], normalize_name(classification)) >= 80
+        score += HINT_BONUS if agree else -HINT_PENALTY
+    if "city" in hints and isinstance(city, str):
+        score += HINT_BONUS if normalize_name(city) == hints["city"] else -HINT_PENALTY
+    return score
 
 
 @lru_cache(maxsize=1 << 16)
@@ -58,7 +106,8 @@ def match_free_text(
     names
         Free-text names as written by a scheduling system or a person.
     golden
-        Golden individuals with ``provider_id``, ``first_name`` and ``last_name``.
+        Golden individuals with ``provider_id``, ``first_name`` and ``last_name``
+        (optional ``classification`` and ``city`` for hints).
     min_confidence, min_margin
         Linking thresholds (see module docstring).
     top
@@ -74,13 +123,17 @@ def match_free_text(
             by_last.setdefault(name, []).append(pos)
     choices = list(by_last)
     ids = golden["provider_id"].to_numpy()
+    classes = golden["classification"].tolist() if "classification" in golden else [None] * len(golden)
+    towns = golden["city"].tolist() if "city" in golden else [None] * len(golden)
+    cities = {normalize_name(c) for c in towns if isinstance(c, str)}
     out: list[FreeTextMatch] = []
     for raw in names:
-        parts = split_full_name(raw) if isinstance(raw, str) else {}
+        text, hints = _split_hints(raw, cities) if isinstance(raw, str) else ("", {})
+        parts = split_full_name(text) if text else {}
         surname = normalize_name(parts.get("last_name") or "")
         given = normalize_name(parts.get("first_name") or "")
         if not surname:
-            out.append(FreeTextMatch(None, 0.0, []))
+            out.append(FreeTextMatch(None, 0.0, [], hints))
             continue
         scored: list[tuple[int, float]] = []
         for choice, sim, _ in process.extract(
@@ -88,10 +141,12 @@ def match_free_text(
         ):
             for pos in by_last[choice]:
                 conf = 0.6 * sim + 0.4 * _first_score(given, first[pos])
+                conf = min(max(conf + _hint_score(hints, classes[pos], towns[pos]), 0.0), 1.0)
                 scored.append((int(ids[pos]), round(conf, 4)))
         scored.sort(key=lambda t: -t[1])
         best = scored[0] if scored else (None, 0.0)
         runner = scored[1][1] if len(scored) > 1 else 0.0
         linked = best[0] is not None and best[1] >= min_confidence and best[1] - runner >= min_margin
-        out.append(FreeTextMatch(best[0] if linked else None, best[1], scored[1 : top + 1] if linked else scored[:top]))
+        alternatives = scored[1 : top + 1] if linked else scored[:top]
+        out.append(FreeTextMatch(best[0] if linked else None, best[1], alternatives, hints))
     return out

@@ -1,17 +1,26 @@
 """Entity-resolution settings: matching declared as data, not code.
 
-A :class:`LinkSettings` names the exact-identifier rule, the blocking rules
-that generate candidate pairs, and the comparisons that score them. Each
-comparison is a list of levels tried in order; the first level whose test
-passes gives the pair its Fellegi-Sunter weight ``log2(m / u)``, where ``m`` is
-P(level | same provider) and ``u`` is P(level | different providers). A pair's
-match weight is ``log2(prior / (1 - prior))`` plus the level weights, and its
-match probability is ``2**w / (1 + 2**w)``.
+A :class:`LinkSettings` document (version 2, JSON or TOML, Splink-like) names
 
-The m/u defaults below are fixed, hand-set values (documented per level), not
-estimated from data; expectation-maximisation estimation of m/u is a later
-issue. Settings are versioned and load from JSON or TOML files with the same
-structure as :meth:`LinkSettings.model_dump`.
+* the **exact identifiers** tried first (NPI, RPPS, FINESS, SIRET, EIN), each
+  for the entity types it identifies: equal values always merge, two different
+  values of one kind never merge (they are cannot-link constraints);
+* the **blocking rules** that generate candidate pairs (records sharing every
+  key of a rule, blocks larger than ``max_block_size`` skipped and counted);
+* one **model per entity type** (individuals, organisations): a list of
+  comparisons, each a list of levels tried in order (exact, nickname,
+  initials, swapped names, rapidfuzz Jaro-Winkler / token-set / token-sort /
+  indel-ratio similarities at a threshold, same specialty classification,
+  ZIP3, else). The ``m``/``u`` values given per level are *starting values*:
+  :mod:`enrichment.em` re-estimates them from the data by expectation
+  maximisation unless ``em.enabled`` is false;
+* the decision thresholds on the match probability: ``>= auto_merge`` merges,
+  ``>= review`` goes to the review queue, below is a non-match.
+
+A level's Fellegi-Sunter weight is ``log2(m / u)`` (m = P(level | same
+provider), u = P(level | different providers), both among candidate pairs); a
+pair's match weight is ``log2(lambda / (1 - lambda))`` plus its level weights.
+The shipped default is :data:`DEFAULT_SETTINGS_FILE` (``linking.toml``).
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import json
 import math
 import os
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -27,20 +37,49 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core.errors import MatchingError, Problem
 
-#: Level tests the linker implements.
-LevelTest = Literal[
-    "exact", "nickname", "initial", "jaro_winkler", "token_set", "same_classification", "else"
-]
+#: The shipped, versioned default settings document.
+DEFAULT_SETTINGS_FILE = Path(__file__).with_name("linking.toml")
 
-#: Fields a comparison or blocking key can refer to.
+#: Level tests the comparison engine implements (see :mod:`enrichment.comparisons`).
+LevelTest = Literal[
+    "exact", "nickname", "initials", "swapped", "jaro_winkler", "token_set", "token_sort",
+    "ratio", "same_classification", "prefix3", "site", "phone", "else",
+]  # fmt: skip
+SIMILARITY_TESTS = frozenset({"jaro_winkler", "token_set", "token_sort", "ratio"})
+
+#: Fields a comparison can refer to (normalised by :mod:`enrichment.link_features`).
 CompareField = Literal[
-    "first_name", "last_name", "organization_name", "address", "phone", "postal_code", "taxonomy"
-]
+    "first_name", "last_name", "organization_name", "address", "phone", "postal_code",
+    "city", "taxonomy", "location",
+]  # fmt: skip
 
 #: Derived keys blocking rules can use.
 BlockingKey = Literal[
-    "npi", "postal_code", "phone", "last_name", "last_initial", "first_initial", "organization_name"
-]
+    "postal_code", "zip3", "city", "state", "phone", "last_name", "last_phonetic",
+    "last_initial", "first_initial", "canon_first", "first_phonetic", "name_sorted",
+    "organization_name", "org_phonetic", "street_number",
+]  # fmt: skip
+
+#: Comparison fields a blocking key pins down: a pair found through the key agrees on
+#: them because it was selected, so they do not inform m estimation (see enrichment.em).
+KEY_FIELDS: dict[str, frozenset[str]] = {
+    "postal_code": frozenset({"postal_code", "location"}),
+    "zip3": frozenset({"postal_code", "location"}),
+    "city": frozenset({"city", "location"}), "state": frozenset(),
+    "phone": frozenset({"phone", "location"}),
+    "street_number": frozenset({"address", "location"}),
+    "last_name": frozenset({"last_name"}), "last_phonetic": frozenset({"last_name"}),
+    "last_initial": frozenset({"last_name"}),
+    "first_initial": frozenset({"first_name"}), "canon_first": frozenset({"first_name"}),
+    "first_phonetic": frozenset({"first_name"}),
+    "name_sorted": frozenset({"first_name", "last_name"}),
+    "organization_name": frozenset({"organization_name"}),
+    "org_phonetic": frozenset({"organization_name"}),
+}
+
+#: Exact identifiers the features expose.
+IdentifierField = Literal["npi", "rpps", "finess", "siret", "ein"]
+EntityType = Literal["individual", "organization"]
 
 
 class ComparisonLevel(BaseModel):
@@ -52,15 +91,17 @@ class ComparisonLevel(BaseModel):
         Label shown in explanations.
     test
         How agreement is decided: ``exact`` (normalised equality), ``nickname``
-        (same canonical given name), ``initial`` (one side is an initial of the
-        other), ``jaro_winkler`` / ``token_set`` (similarity >= ``threshold``;
-        Jaro-Winkler in 0..1, token-set ratio in 0..100), ``same_classification``
-        (same NUCC classification, or free-text specialty matching it), ``else``
-        (anything non-missing).
+        (same canonical given name: Bob = Robert), ``initials`` (one side is
+        initials only and they prefix the other's initials: J.-P. = Jean-Pierre),
+        ``swapped`` (first and last names exchanged), ``jaro_winkler`` (0..1),
+        ``token_set`` / ``token_sort`` / ``ratio`` (rapidfuzz, 0..100) at or above
+        ``threshold``, ``same_classification`` (same NUCC classification, or a
+        free-text specialty naming it), ``prefix3`` (first three characters
+        equal, e.g. ZIP3), ``else`` (anything non-missing).
     threshold
         Similarity cut-off for the similarity tests.
     m, u
-        P(level | match) and P(level | non-match).
+        Starting P(level | match) and P(level | non-match).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -78,24 +119,29 @@ class ComparisonLevel(BaseModel):
 
     @model_validator(mode="after")
     def _threshold_needed(self) -> ComparisonLevel:
-        if self.test in ("jaro_winkler", "token_set") and self.threshold is None:
+        if (self.test in SIMILARITY_TESTS or self.test == "site") and self.threshold is None:
             raise ValueError(f"level {self.name!r}: test {self.test!r} needs a threshold")
         return self
 
 
 class Comparison(BaseModel):
-    """A field comparison: levels tried in order; a missing side scores 0."""
+    """A field comparison: levels tried in order; a missing side is the null level (weight 0)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     field: CompareField
-    levels: tuple[ComparisonLevel, ...]
+    levels: tuple[ComparisonLevel, ...] = Field(min_length=2)
+    #: Term-frequency adjustment of the first level (exact): agreeing on a rare
+    #: value weighs more than on a common one (u becomes the value's frequency).
+    term_frequency: bool = False
 
     @model_validator(mode="after")
     def _ends_with_else(self) -> Comparison:
-        if not self.levels or self.levels[-1].test != "else":
+        if self.levels[-1].test != "else":
             raise ValueError(f"comparison {self.name!r} must end with an 'else' level")
+        if len(self.levels) > 14:
+            raise ValueError(f"comparison {self.name!r}: at most 14 levels")
         return self
 
 
@@ -106,131 +152,100 @@ class BlockingRule(BaseModel):
 
     name: str
     keys: tuple[BlockingKey, ...] = Field(min_length=1)
+    entity_types: tuple[EntityType, ...] = ("individual", "organization")
+    max_block_size: int = Field(400, ge=2)
 
 
 class IdentifierRule(BaseModel):
-    """Exact-identifier rule: equal NPIs always merge; different NPIs never auto-merge.
-
-    ``m_equal``/``u_equal`` and ``m_different``/``u_different`` give the
-    identifier's own weights in explanations.
-    """
+    """An exact identifier: equal values merge, two different values never do."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    field: Literal["npi"] = "npi"
+    name: str
+    field: IdentifierField
+    entity_types: tuple[EntityType, ...] = ("individual", "organization")
     m_equal: float = Field(0.99, gt=0, lt=1)
     u_equal: float = Field(1e-7, gt=0, lt=1)
     m_different: float = Field(0.01, gt=0, lt=1)
     u_different: float = Field(0.99, gt=0, lt=1)
 
+    @property
+    def weight_equal(self) -> float:
+        return math.log2(self.m_equal / self.u_equal)
 
-def _lvl(
-    name: str, test: str, m: float, u: float, threshold: float | None = None
-) -> ComparisonLevel:
-    return ComparisonLevel(name=name, test=test, threshold=threshold, m=m, u=u)  # type: ignore[arg-type]
-
-
-def default_comparisons() -> tuple[Comparison, ...]:
-    """The default comparisons and their hand-set m/u values.
-
-    u values approximate how often unrelated providers that share a block agree
-    (same ZIP or practice); m values how often records of one provider agree.
-    A clear first-name disagreement is strong evidence against a match
-    (m = 0.005), so two people sharing a surname and an office go to review.
-    """
-    return (
-        Comparison(name="first_name", field="first_name", levels=(
-            _lvl("exact", "exact", 0.70, 0.01),
-            _lvl("nickname", "nickname", 0.12, 0.005),
-            _lvl("jw>=0.92", "jaro_winkler", 0.08, 0.01, 0.92),
-            _lvl("jw>=0.85", "jaro_winkler", 0.05, 0.03, 0.85),
-            _lvl("initial", "initial", 0.045, 0.03),
-            _lvl("else", "else", 0.005, 0.915),
-        )),
-        Comparison(name="last_name", field="last_name", levels=(
-            _lvl("exact", "exact", 0.88, 0.002),
-            _lvl("jw>=0.92", "jaro_winkler", 0.07, 0.004, 0.92),
-            _lvl("jw>=0.85", "jaro_winkler", 0.03, 0.02, 0.85),
-            _lvl("else", "else", 0.02, 0.974),
-        )),
-        Comparison(name="organization_name", field="organization_name", levels=(
-            _lvl("token_set>=90", "token_set", 0.80, 0.02, 90),
-            _lvl("token_set>=75", "token_set", 0.12, 0.05, 75),
-            _lvl("else", "else", 0.08, 0.93),
-        )),
-        Comparison(name="address", field="address", levels=(
-            _lvl("token_set>=90", "token_set", 0.60, 0.03, 90),
-            _lvl("token_set>=75", "token_set", 0.25, 0.06, 75),
-            _lvl("else", "else", 0.15, 0.91),
-        )),
-        Comparison(name="phone", field="phone", levels=(
-            _lvl("exact", "exact", 0.50, 0.01),
-            _lvl("else", "else", 0.50, 0.99),
-        )),
-        Comparison(name="postal_code", field="postal_code", levels=(
-            _lvl("exact", "exact", 0.90, 0.20),
-            _lvl("else", "else", 0.10, 0.80),
-        )),
-        Comparison(name="taxonomy", field="taxonomy", levels=(
-            _lvl("exact_code", "exact", 0.50, 0.10),
-            _lvl("same_classification", "same_classification", 0.30, 0.15),
-            _lvl("else", "else", 0.20, 0.75),
-        )),
-    )
+    @property
+    def weight_different(self) -> float:
+        return math.log2(self.m_different / self.u_different)
 
 
-def default_blocking_rules() -> tuple[BlockingRule, ...]:
-    """Same ZIP5 + last initial; same phone; same last name + first initial; same org name."""
-    return (
-        BlockingRule(name="zip_initials", keys=("postal_code", "last_initial", "first_initial")),
-        BlockingRule(name="phone", keys=("phone",)),
-        BlockingRule(name="last_name_first_initial", keys=("last_name", "first_initial")),
-        BlockingRule(name="organization_name", keys=("organization_name",)),
-    )
-
-
-class LinkSettings(BaseModel):
-    """Versioned, immutable matching configuration.
-
-    Attributes
-    ----------
-    version
-        Schema version of the settings document (1).
-    prior
-        P(match) for a candidate pair before any comparison (the lambda of
-        Fellegi-Sunter); contributes ``log2(prior / (1 - prior))``.
-    identifier
-        The exact-identifier rule (NPI).
-    blocking_rules, comparisons
-        See :class:`BlockingRule` and :class:`Comparison`.
-    auto_merge, review
-        Match-probability thresholds: ``>= auto_merge`` merges, ``>= review``
-        goes to review, below is a non-match.
-    """
+class EntityModel(BaseModel):
+    """Comparisons and starting prior (P(match) among candidate pairs) of one entity type."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: Literal[1] = 1
-    prior: float = Field(1.2e-4, gt=0, lt=1)
-    identifier: IdentifierRule = IdentifierRule()
-    blocking_rules: tuple[BlockingRule, ...] = Field(default_factory=default_blocking_rules)
-    comparisons: tuple[Comparison, ...] = Field(default_factory=default_comparisons)
-    auto_merge: float = Field(0.95, gt=0, lt=1)
-    review: float = Field(0.5, gt=0, lt=1)
+    prior: float = Field(0.05, gt=0, lt=1)
+    comparisons: tuple[Comparison, ...] = Field(min_length=1)
 
-    @property
-    def prior_weight(self) -> float:
-        """``log2(prior / (1 - prior))``."""
-        return math.log2(self.prior / (1.0 - self.prior))
+    @model_validator(mode="after")
+    def _unique(self) -> EntityModel:
+        names = [c.name for c in self.comparisons]
+        if len(set(names)) != len(names):
+            raise ValueError("comparison names must be unique")
+        return self
+
+
+class EMSettings(BaseModel):
+    """Expectation-maximisation of m, u and lambda (see :mod:`enrichment.em`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    max_iterations: int = Field(100, ge=1)
+    tolerance: float = Field(1e-6, gt=0)
+    #: Floor of every estimated probability, so no level weight is infinite.
+    floor: float = Field(1e-5, gt=0, lt=0.01)
+    #: Weight of the starting values, in pairs (a Dirichlet prior; 0 = plain EM).
+    prior_strength: float = Field(50.0, ge=0)
+    #: Random record pairs drawn per entity type to estimate u (fewer if fewer exist).
+    random_pairs: int = Field(1_000_000, ge=1_000)
+    seed: int = 0
+
+
+class LinkSettings(BaseModel):
+    """Versioned, immutable matching configuration (see the module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[2] = 2
+    identifiers: tuple[IdentifierRule, ...] = ()
+    blocking_rules: tuple[BlockingRule, ...] = Field(min_length=1)
+    individual: EntityModel
+    organization: EntityModel
+    em: EMSettings = EMSettings()
+    auto_merge: float = Field(0.99, gt=0, lt=1)
+    review: float = Field(0.5, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> LinkSettings:
         if self.review > self.auto_merge:
             raise ValueError("review threshold must not exceed auto_merge")
-        names = [c.name for c in self.comparisons]
+        names = [r.name for r in self.blocking_rules] + [i.name for i in self.identifiers]
         if len(set(names)) != len(names):
-            raise ValueError("comparison names must be unique")
+            raise ValueError("blocking rule and identifier names must be unique")
         return self
+
+    def model_for(self, entity_type: str) -> EntityModel:
+        """The :class:`EntityModel` of ``"individual"`` or ``"organization"``."""
+        if entity_type == "individual":
+            return self.individual
+        if entity_type == "organization":
+            return self.organization
+        raise MatchingError(f"no model for entity type {entity_type!r}")
+
+    @classmethod
+    def default(cls) -> LinkSettings:
+        """The shipped :data:`DEFAULT_SETTINGS_FILE`."""
+        return _default()
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> LinkSettings:
@@ -244,17 +259,14 @@ class LinkSettings(BaseModel):
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
         p = Path(path)
+        suffix = p.suffix.lower()
+        if suffix not in (".toml", ".json"):
+            raise MatchingError(f"link settings must be .json or .toml, not {p.suffix!r}",
+                                problems=[Problem("unsupported file type", file=p.name)])
         try:
-            if p.suffix.lower() == ".toml":
-                data = tomllib.loads(p.read_text(encoding="utf-8"))
-            elif p.suffix.lower() == ".json":
-                data = json.loads(p.read_text(encoding="utf-8"))
-            else:
-                raise MatchingError(f"link settings must be .json or .toml, not {p.suffix!r}",
-                                    problems=[Problem("unsupported file type", file=p.name)])
+            text = p.read_text(encoding="utf-8")
+            data = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
         except (OSError, ValueError) as exc:
-            if isinstance(exc, MatchingError):
-                raise
             raise MatchingError(f"cannot read link settings {p.name}: {exc}",
                                 problems=[Problem(str(exc), file=p.name)]) from exc
         try:
@@ -265,3 +277,8 @@ class LinkSettings(BaseModel):
                 for err in exc.errors()
             ]
             raise MatchingError(f"invalid link settings in {p.name}", problems=problems) from exc
+
+
+@lru_cache(maxsize=1)
+def _default() -> LinkSettings:
+    return LinkSettings.from_file(DEFAULT_SETTINGS_FILE)

@@ -1,77 +1,99 @@
-"""Entity resolution of source records (and existing golden records) with rapidfuzz.
+"""Entity resolution of records: identifiers, blocking, comparisons, EM, clusters.
 
-Matching is declared in :class:`~enrichment.link_settings.LinkSettings`:
-equal NPIs link first and always merge; then candidate pairs from the blocking
-rules are scored with Fellegi-Sunter weights (Jaro-Winkler and token-set
-similarities computed pairwise with :func:`rapidfuzz.process.cpdist`). Merge
-pairs form clusters (connected components, :mod:`networkx`).
+The one linking engine, declared by :class:`~enrichment.link_settings.LinkSettings`:
 
-Rules beyond the weights: individuals only pair with individuals and
-organisations with organisations (a blank entity type, as on deactivated NPIs,
-only links by NPI); two different NPIs never auto-merge (at most 'review');
-golden records are never paired with each other.
+1. :func:`enrichment.link_features.build_features` normalises every field
+   once per distinct value;
+2. :func:`enrichment.blocking.candidate_pairs` links equal exact identifiers
+   and generates the blocking rules' pairs (individuals only pair with
+   individuals, organisations with organisations);
+3. :func:`enrichment.comparisons.gamma_matrix` gives each pair its level per
+   comparison (rapidfuzz on distinct value pairs);
+4. :mod:`enrichment.em` estimates u on random pairs and m and lambda by EM
+   per entity type (unless a frozen :class:`LinkModel` is given, as
+   incremental runs do);
+5. each pair gets its Fellegi-Sunter weight and probability and a decision:
+   an equal identifier merges, two different identifiers of one kind never
+   auto-merge (at most 'review'), else ``auto_merge`` / ``review`` thresholds;
+6. :func:`enrichment.clustering.cluster_records` clusters merges, accepted
+   pairs (must-link) and, incrementally, the existing clusters of records not
+   in focus, under cannot-link constraints (rejected pairs, identifier conflicts).
 
-Not handled yet: m/u estimation (see :mod:`enrichment.link_settings`), term
-frequency adjustments (a common surname weighs as much as a rare one), and
-merging two existing golden records: when one cluster reaches several golden
-records, its records take the provider_id of the most probable link.
+Explanations are not materialised per pair (a million pairs would cost
+gigabytes); :meth:`LinkResult.explain` builds one from the stored levels.
+
+Not handled yet: term-frequency adjustments (a common surname weighs as much
+as a rare one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import JaroWinkler
 
 from core.errors import MatchingError, Problem
-from enrichment.link_settings import Comparison, LinkSettings
-from enrichment.normalize import (
-    canonical_first_name,
-    normalize_address,
-    normalize_name,
-    normalize_phone,
-    normalize_postal_code,
+from core.progress import ProgressSink, null_progress
+from enrichment.blocking import Candidates, candidate_pairs
+from enrichment.comparisons import gamma_matrix
+from enrichment.em import (
+    KNOWN_MATCH,
+    KNOWN_NON_MATCH,
+    UNLABELLED,
+    ModelParameters,
+    estimate_m,
+    estimate_u,
 )
-from enrichment.nucc import taxonomy_classifications
+from enrichment.link_features import ENTITY_CODES, Features, build_features
+from enrichment.link_settings import KEY_FIELDS, EntityModel, LinkSettings
 
-#: Record columns the linker reads (a missing one is an error for ``records``).
-LINK_COLUMNS: tuple[str, ...] = (
-    "npi",
-    "entity_type",
-    "first_name",
-    "last_name",
-    "organization_name",
-    "address_1",
-    "address_2",
-    "postal_code",
-    "phone",
-    "taxonomy_code",
-    "specialty_text",
-)
+#: Record columns the linker needs (others are optional).
+LINK_COLUMNS: tuple[str, ...] = ("first_name", "last_name", "organization_name")
 
-#: Columns of :attr:`LinkResult.pairs`.
+#: Columns of :attr:`LinkResult.pairs` (plus one ``level_<comparison>`` column each).
 PAIR_COLUMNS: tuple[str, ...] = (
-    "left",
-    "right",
-    "right_is_golden",
-    "blocking_rule",
-    "match_probability",
-    "match_weight",
-    "decision",
-    "explanation",
-)
+    "left", "right", "left_pos", "right_pos", "entity_type", "blocking_rule", "label",
+    "tf_adjustment", "match_weight", "match_probability", "decision",
+)  # fmt: skip
+ENTITY_NAMES = {v: k for k, v in ENTITY_CODES.items()}
 
-#: Prefix of the stand-in classification (first four code characters) used without NUCC.
-_CODE_CLASS = "CODE:"
 
-#: Token-set ratio at which a free-text specialty counts as naming a classification.
-SPECIALTY_TEXT_MATCH = 90.0
+@dataclass(frozen=True)
+class LinkModel:
+    """Fellegi-Sunter parameters per entity type, frozen for incremental runs."""
+
+    individual: ModelParameters
+    organization: ModelParameters
+
+    @classmethod
+    def start(cls, settings: LinkSettings) -> LinkModel:
+        return cls(ModelParameters.start(settings.individual),
+                   ModelParameters.start(settings.organization))
+
+    def for_type(self, entity_type: str) -> ModelParameters:
+        return self.individual if entity_type == "individual" else self.organization
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"individual": self.individual.to_dict(),
+                "organization": self.organization.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LinkModel:
+        return cls(ModelParameters.from_dict(data["individual"]),
+                   ModelParameters.from_dict(data["organization"]))
+
+    def matches(self, settings: LinkSettings) -> bool:
+        """Whether this model has the comparisons and levels ``settings`` declares."""
+        start = LinkModel.start(settings)
+        return all(
+            (getattr(self, t).comparisons, getattr(self, t).levels)
+            == (getattr(start, t).comparisons, getattr(start, t).levels)
+            for t in ("individual", "organization")
+        )
 
 
 @dataclass(frozen=True)
@@ -81,374 +103,332 @@ class LinkResult:
     Attributes
     ----------
     pairs
-        One row per scored candidate pair (:data:`PAIR_COLUMNS`): ``left`` is a
-        record index label, ``right`` a record index label or, when
-        ``right_is_golden``, a golden ``provider_id``; ``decision`` is 'merge',
-        'review' or 'non_match'; ``explanation`` a list of
-        ``{"comparison", "level", "weight"}`` whose weights sum to ``match_weight``.
+        One row per scored candidate pair: :data:`PAIR_COLUMNS` and a
+        ``level_<comparison>`` column per comparison (``-1`` missing side,
+        ``-2`` not a comparison of the pair's entity type). ``label`` is 1
+        for an equal identifier, 2 for different identifiers, else 0.
     clusters
         Record index label -> cluster id (0..k-1, numbered by first record).
-    provider_ids
-        Record index label -> provider_id of the golden record its cluster
-        merged with, else ``None``.
+    model
+        The parameters used (estimated, or the frozen ones given).
+    report
+        Counts and seconds per phase.
     """
 
     pairs: pd.DataFrame
     clusters: pd.Series
-    provider_ids: pd.Series
+    model: LinkModel
+    settings: LinkSettings
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def explain(self, row: int) -> dict[str, Any]:
+        """Explanation of the pair at position ``row`` of :attr:`pairs`."""
+        p = self.pairs.iloc[row]
+        return explanation(p, self.settings, self.model)
 
 
-def _none_if_blank(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
+def explanation(pair: Mapping[str, Any], settings: LinkSettings, model: LinkModel) -> dict[str, Any]:
+    """Which comparisons agreed at which level, with m, u and weight, for one scored pair.
 
-
-def _col(frame: pd.DataFrame, name: str) -> list[Any]:
-    if name not in frame.columns:
-        return [None] * len(frame)
-    return [_none_if_blank(v) for v in frame[name].tolist()]
-
-
-def _or_none(s: str) -> str | None:
-    return s or None
-
-
-def _features(frame: pd.DataFrame, classes: Mapping[str, str]) -> pd.DataFrame:
-    """Normalised comparison and blocking keys, one row per input row."""
-    first = [
-        _or_none(normalize_name(v).split(" ")[0]) if v else None for v in _col(frame, "first_name")
+    ``steps`` lists ``{"comparison", "level", "weight", "m", "u"}`` starting with
+    the prior; the weights sum to ``match_weight``.
+    """
+    et = str(pair["entity_type"])
+    params = model.for_type(et)
+    steps: list[dict[str, Any]] = [
+        {"comparison": "prior", "level": "lambda", "weight": params.prior_weight,
+         "m": None, "u": None}
     ]
-    last = [_or_none(normalize_name(v)) if v else None for v in _col(frame, "last_name")]
-    org = [_or_none(normalize_name(v)) if v else None for v in _col(frame, "organization_name")]
-    address = [
-        _or_none(normalize_address(" ".join(str(p) for p in (a, b) if p)))
-        for a, b in zip(_col(frame, "address_1"), _col(frame, "address_2"))
-    ]
-    entity = _col(frame, "entity_type")
-    entity = [
-        e
-        if e is not None
-        else (
-            None
-            if "entity_type" in frame.columns
-            else ("individual" if ln else "organization" if o else None)
-        )
-        for e, ln, o in zip(entity, last, org)
-    ]
-    codes = [str(c).upper() if c else None for c in _col(frame, "taxonomy_code")]
-    specialty = [
-        _or_none(normalize_name(str(s))) if s else None for s in _col(frame, "specialty_text")
-    ]
-    classification = [
-        (
-            _or_none(normalize_name(classes[c]))
-            if c in classes
-            else (_CODE_CLASS + c[:4] if c else None)
-        )
-        for c in codes
-    ]
-    canon = [canonical_first_name(f) if f else None for f in first]
-    return pd.DataFrame(
-        {
-            "npi": pd.Series([str(v) if v else None for v in _col(frame, "npi")], dtype=object),
-            "entity_type": pd.Series(entity, dtype=object),
-            "first_name": pd.Series(first, dtype=object),
-            "canon_first": pd.Series(canon, dtype=object),
-            # initial of the canonical first name, so "Bob" and "Robert" block together
-            "first_initial": pd.Series([f[0] if f else None for f in canon], dtype=object),
-            "last_name": pd.Series(last, dtype=object),
-            "last_initial": pd.Series([ln[0] if ln else None for ln in last], dtype=object),
-            "organization_name": pd.Series(org, dtype=object),
-            "address": pd.Series(address, dtype=object),
-            "phone": pd.Series(
-                [normalize_phone(str(p)) if p else None for p in _col(frame, "phone")], dtype=object
-            ),
-            "postal_code": pd.Series(
-                [normalize_postal_code(str(z)) if z else None for z in _col(frame, "postal_code")],
-                dtype=object,
-            ),
-            "taxonomy_code": pd.Series(codes, dtype=object),
-            "classification": pd.Series(classification, dtype=object),
-            "specialty": pd.Series(specialty, dtype=object),
-        }
-    )
-
-
-def _candidate_pairs(feat: pd.DataFrame, settings: LinkSettings, n_records: int) -> pd.DataFrame:
-    """Distinct (l, r, rule) position pairs with l < r, l a record; first rule wins."""
-    feat = feat.assign(_pos=np.arange(len(feat)))
-    found: list[pd.DataFrame] = []
-    rules = [("exact_npi", ("npi",), False)] + [
-        (r.name, r.keys, True) for r in settings.blocking_rules
-    ]
-    for name, keys, same_type in rules:
-        on = list(keys) + (["entity_type"] if same_type else [])
-        sub = feat[["_pos", *dict.fromkeys(on + ["entity_type"])]].dropna(subset=on)
-        if sub.empty:
+    for k, (name, levels) in enumerate(zip(params.comparisons, params.levels)):
+        lv = int(pair[f"level_{name}"])
+        if lv == -1:
+            steps.append({"comparison": name, "level": "null", "weight": 0.0, "m": None, "u": None})
             continue
-        m = sub.merge(sub, on=on, suffixes=("_l", "_r"))
-        m = m[(m["_pos_l"] < m["_pos_r"]) & (m["_pos_l"] < n_records)]
-        if not same_type:
-            et_l, et_r = m["entity_type_l"], m["entity_type_r"]
-            m = m[et_l.isna() | et_r.isna() | (et_l == et_r)]
-        found.append(
-            pd.DataFrame({"l": m["_pos_l"].to_numpy(), "r": m["_pos_r"].to_numpy(), "rule": name})
-        )
-    if not found:
-        return pd.DataFrame(
-            {
-                "l": pd.Series(dtype="int64"),
-                "r": pd.Series(dtype="int64"),
-                "rule": pd.Series(dtype=object),
-            }
-        )
-    pairs = pd.concat(found, ignore_index=True).drop_duplicates(subset=["l", "r"], keep="first")
-    return pairs.sort_values(["l", "r"], kind="stable").reset_index(drop=True)
+        m, u = params.m[k][lv], params.u[k][lv]
+        steps.append({"comparison": name, "level": levels[lv], "weight": float(np.log2(m / u)),
+                      "m": m, "u": u})
+    if float(pair.get("tf_adjustment", 0.0) or 0.0):
+        steps.append({"comparison": "term_frequency", "level": "rare or common value",
+                      "weight": float(pair["tf_adjustment"]), "m": None, "u": None})
+    label = int(pair["label"])
+    if label:  # the identifier's weight is what the comparisons do not account for
+        rest = float(pair["match_weight"]) - sum(s["weight"] for s in steps)
+        steps.insert(1, {"comparison": "identifier",
+                         "level": "equal" if label == KNOWN_MATCH else "different",
+                         "weight": rest, "m": None, "u": None})
+    return {
+        "left": _plain(pair["left"]), "right": _plain(pair["right"]), "entity_type": et,
+        "blocking_rule": pair["blocking_rule"], "match_weight": float(pair["match_weight"]),
+        "match_probability": float(pair["match_probability"]), "decision": pair["decision"],
+        "steps": steps,
+    }
 
 
-def _similarity(a: list[str | None], b: list[str | None], test: str) -> np.ndarray:
-    left = [x or "" for x in a]
-    right = [x or "" for x in b]
-    if not left:
-        return np.zeros(0)
-    if test == "jaro_winkler":
-        return np.asarray(process.cpdist(left, right, scorer=JaroWinkler.normalized_similarity))
-    return np.asarray(process.cpdist(left, right, scorer=fuzz.token_set_ratio))
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
 
 
-def _levels(comp: Comparison, fa: pd.DataFrame, fb: pd.DataFrame) -> np.ndarray:
-    """Index of the first level each pair reaches; -1 where a side is missing."""
-    n = len(fa)
-    fld = comp.field if comp.field != "taxonomy" else "taxonomy_code"
-    a, b = fa[fld].tolist(), fb[fld].tolist()
-    if comp.field == "taxonomy":
-        present_a = np.array(
-            [x is not None or s is not None for x, s in zip(a, fa["specialty"])], dtype=bool
-        )
-        present_b = np.array(
-            [x is not None or s is not None for x, s in zip(b, fb["specialty"])], dtype=bool
-        )
-        missing = ~(present_a & present_b)
-    else:
-        missing = np.array([x is None or y is None for x, y in zip(a, b)], dtype=bool)
-    level = np.full(n, -1, dtype=int)
-    sims: dict[str, np.ndarray] = {}
-    for k, lv in enumerate(comp.levels):
-        open_ = (level == -1) & ~missing
-        if not open_.any():
-            break
-        if lv.test == "exact":
-            hit = np.array([x is not None and x == y for x, y in zip(a, b)], dtype=bool)
-        elif lv.test == "nickname":
-            hit = np.array(
-                [x is not None and x == y for x, y in zip(fa["canon_first"], fb["canon_first"])],
-                dtype=bool,
-            )
-        elif lv.test == "initial":
-            hit = np.array(
-                [
-                    bool(x and y) and (len(x) == 1 or len(y) == 1) and x[0] == y[0]
-                    for x, y in zip(a, b)
-                ],
-                dtype=bool,
-            )
-        elif lv.test in ("jaro_winkler", "token_set"):
-            if lv.test not in sims:
-                sims[lv.test] = _similarity(a, b, lv.test)
-            hit = sims[lv.test] >= float(lv.threshold or 0)
-        elif lv.test == "same_classification":
-            hit = _same_classification(fa, fb)
-        else:  # "else"
-            hit = np.ones(n, dtype=bool)
-        level[open_ & hit] = k
-    return level
+def _labels_and_weights(features: Features, settings: LinkSettings, left: np.ndarray,
+                        right: np.ndarray, pair_entity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Identifier label per pair and the identifier weight it adds."""
+    eq = np.zeros(len(left), dtype=bool)
+    ne = np.zeros(len(left), dtype=bool)
+    w_eq = np.zeros(len(left))
+    w_ne = np.zeros(len(left))
+    for rule in settings.identifiers:
+        applies = np.isin(pair_entity, [ENTITY_CODES[e] for e in rule.entity_types])
+        code = features[f"id_{rule.field}"].code
+        a, b = code[left], code[right]
+        this_eq = applies & (a >= 0) & (a == b)
+        this_ne = applies & (a >= 0) & (b >= 0) & (a != b)
+        w_eq = np.where(this_eq & ~eq, rule.weight_equal, w_eq)
+        w_ne = np.where(this_ne & ~ne, rule.weight_different, w_ne)
+        eq |= this_eq
+        ne |= this_ne
+    label = np.where(eq, KNOWN_MATCH, np.where(ne, KNOWN_NON_MATCH, UNLABELLED)).astype(np.int8)
+    return label, np.where(eq, w_eq, np.where(ne, w_ne, 0.0))
 
 
-def _same_classification(fa: pd.DataFrame, fb: pd.DataFrame) -> np.ndarray:
-    """Same classification, or a free-text specialty naming the other side's one."""
-    seen: dict[tuple, bool] = {}  # candidate pairs repeat a few specialty combinations
-
-    def agree(ca: str | None, sa: str | None, cb: str | None, sb: str | None) -> bool:
-        if ca is not None and ca == cb:
-            return True
-        named_a = ca if ca is not None and not ca.startswith(_CODE_CLASS) else None
-        named_b = cb if cb is not None and not cb.startswith(_CODE_CLASS) else None
-        texts = [(sa, named_b), (sa, sb), (named_a, sb)]
-        return any(
-            x is not None and y is not None and fuzz.token_set_ratio(x, y) >= SPECIALTY_TEXT_MATCH
-            for x, y in texts
-        )
-
-    out = np.zeros(len(fa), dtype=bool)
-    rows = zip(fa["classification"], fa["specialty"], fb["classification"], fb["specialty"])
-    for i, key in enumerate(rows):
-        hit = seen.get(key)
-        if hit is None:
-            hit = seen[key] = agree(*key)
-        out[i] = hit
+def identifier_codes(features: Features, settings: LinkSettings) -> list[np.ndarray]:
+    """Per identifier rule, each record's code where the rule applies to its entity type."""
+    out = []
+    for rule in settings.identifiers:
+        mask = np.isin(features.entity, [ENTITY_CODES[e] for e in rule.entity_types])
+        if len(rule.entity_types) == 2:
+            mask |= features.entity < 0
+        out.append(np.where(mask, features[f"id_{rule.field}"].code, -1))
     return out
+
+
+def _informative(emodel: EntityModel, settings: LinkSettings, rule: np.ndarray,
+                 rule_names: tuple[str, ...]) -> np.ndarray:
+    """Per pair and comparison: False where the pair's blocking rule pinned the field."""
+    keys = {r.name: r.keys for r in settings.blocking_rules}
+    table = np.ones((len(rule_names), len(emodel.comparisons)), dtype=bool)
+    for i, name in enumerate(rule_names):
+        pinned = set().union(*(KEY_FIELDS[k] for k in keys.get(name, ())))
+        table[i] = [c.field not in pinned for c in emodel.comparisons]
+    return table[rule.astype(np.int64)]
+
+
+def _fit(emodel: EntityModel, settings: LinkSettings, features: Features, code: int,
+         gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray) -> ModelParameters:
+    """u from random pairs of this entity type, then m and lambda by EM."""
+    members = np.flatnonzero(features.entity == code)
+    n_t = len(members)
+    params = ModelParameters.start(emodel)
+    if n_t < 2:
+        return params
+    possible = n_t * (n_t - 1) / 2
+    rng = np.random.default_rng(settings.em.seed)
+    size = int(min(possible, settings.em.random_pairs, max(100_000, 20 * n_t)))
+    a = members[rng.integers(0, n_t, size)]
+    b = members[rng.integers(0, n_t, size)]
+    keep = a != b
+    params = estimate_u(gamma_matrix(emodel, features, a[keep], b[keep]), params, em=settings.em)
+    return estimate_m(gamma, informative, labels, params, possible_pairs=possible, em=settings.em)
+
+
+def _term_frequency(emodel: EntityModel, params: ModelParameters, features: Features, code: int,
+                    gamma: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """Bits added where a term-frequency comparison agrees exactly: ``log2(u / tf(value))``."""
+    out = np.zeros(len(left))
+    members = features.entity == code
+    n_t = max(int(members.sum()), 1)
+    for k, comp in enumerate(emodel.comparisons):
+        if not comp.term_frequency or comp.levels[0].test != "exact":
+            continue
+        values = features[comp.field].code
+        counts = np.bincount(values[members & (values >= 0)], minlength=int(values.max(initial=0)) + 1)
+        hit = gamma[:, k] == 0
+        tf = np.maximum(counts[values[left[hit]]] / n_t, 1.0 / n_t)
+        out[hit] += np.log2(params.u[k][0] / tf)
+    return out
+
+
+def _positions(index: pd.Index, pairs: Iterable[tuple[Any, Any]] | None) -> tuple[np.ndarray, np.ndarray]:
+    pos = pd.Series(np.arange(len(index)), index=index)
+    ls, rs = [], []
+    for a, b in pairs or ():
+        if a in pos.index and b in pos.index:
+            ls.append(int(pos[a])), rs.append(int(pos[b]))
+    return np.asarray(ls, dtype=np.int64), np.asarray(rs, dtype=np.int64)
+
+
+def _existing_edges(existing: pd.Series | None, index: pd.Index,
+                    focus: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Star edges holding together the existing clusters of records outside the focus."""
+    if existing is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys = existing.reindex(index).to_numpy(dtype=object)
+    keep = ~pd.isna(keys)
+    if focus is not None:
+        keep &= ~focus
+    codes = np.where(keep, pd.factorize(np.where(keep, keys, None), use_na_sentinel=True)[0], -1)
+    from enrichment.blocking import star_pairs
+
+    return star_pairs(codes.astype(np.int64))
 
 
 def link_records(
     records: pd.DataFrame,
-    golden: pd.DataFrame | None = None,
     *,
     settings: LinkSettings,
-    taxonomy: pd.DataFrame | Mapping[str, str] | None = None,
+    model: LinkModel | None = None,
+    classes: Mapping[str, str] | None = None,
+    focus: np.ndarray | pd.Series | None = None,
+    existing: pd.Series | None = None,
+    must_link: Iterable[tuple[Any, Any]] | None = None,
+    cannot_link: Iterable[tuple[Any, Any]] | None = None,
+    pairs: Iterable[tuple[Any, Any]] | None = None,
+    progress: ProgressSink = null_progress,
 ) -> LinkResult:
-    """Deduplicate source records among themselves and against golden records.
+    """Deduplicate records: score candidate pairs and cluster them.
 
     Parameters
     ----------
     records
-        Standard source records (see :mod:`enrichment.records`); the index labels
-        identify them in the result.
-    golden
-        Existing golden records with ``provider_id`` and the same name, address,
-        phone, NPI and taxonomy columns (missing ones count as blank).
+        Standard source records (or any frame with the same column names);
+        the index labels identify them in the result and must be unique.
     settings
         Matching configuration.
-    taxonomy
-        NUCC frame from :func:`enrichment.nucc.read_nucc` (or code -> classification)
-        for the classification level; without it codes agree on their first four
-        characters and free-text specialties only match each other.
-
-    Returns
-    -------
-    LinkResult
+    model
+        Frozen parameters; ``None`` estimates them by EM (or uses the starting
+        values when ``settings.em.enabled`` is false).
+    classes
+        NUCC code -> classification, for the specialty comparison.
+    focus
+        Boolean mask (incremental linking): only pairs touching a focus record
+        are scored; records outside it keep their ``existing`` cluster.
+    existing
+        Record label -> current cluster key of already linked records.
+    must_link, cannot_link
+        Record label pairs a reviewer accepted / rejected (or unmerged).
+    pairs
+        Score exactly these record label pairs instead of blocking (to explain
+        any pair); needs a frozen ``model``.
+    progress
+        Receives ``("link", done, total)`` per phase.
 
     Raises
     ------
     MatchingError
-        Missing record columns, duplicated record labels or provider ids.
+        Missing name columns or duplicated record labels (all listed).
     """
     if not isinstance(records, pd.DataFrame):
         raise TypeError(f"records must be a DataFrame, not {type(records).__name__}")
-    if golden is not None and not isinstance(golden, pd.DataFrame):
-        raise TypeError(f"golden must be a DataFrame or None, not {type(golden).__name__}")
     if not isinstance(settings, LinkSettings):
         raise TypeError(f"settings must be LinkSettings, not {type(settings).__name__}")
-    if taxonomy is None:
-        classes: Mapping[str, str] = {}
-    elif isinstance(taxonomy, pd.DataFrame):
-        classes = taxonomy_classifications(taxonomy)
-    elif isinstance(taxonomy, Mapping):
-        classes = taxonomy
-    else:
-        raise TypeError(f"taxonomy must be a DataFrame or Mapping, not {type(taxonomy).__name__}")
-    problems = [
-        Problem("column missing from records", field=c)
-        for c in LINK_COLUMNS
-        if c not in records.columns
-    ]
+    if model is not None and not isinstance(model, LinkModel):
+        raise TypeError(f"model must be LinkModel or None, not {type(model).__name__}")
+    problems = [Problem("column missing from records", field=c)
+                for c in LINK_COLUMNS if c not in records.columns]
     if records.index.has_duplicates:
         problems.append(Problem("record index labels must be unique", field="index"))
-    golden = (
-        golden if golden is not None else pd.DataFrame({"provider_id": pd.Series(dtype=object)})
-    )
-    if "provider_id" not in golden.columns:
-        problems.append(Problem("column missing from golden records", field="provider_id"))
-    elif golden["provider_id"].duplicated().any() or golden["provider_id"].isna().any():
-        problems.append(Problem("provider_id must be unique and non-null", field="provider_id"))
+    if model is not None and not model.matches(settings):
+        problems.append(Problem("frozen model does not fit these settings' comparisons",
+                                field="model"))
     if problems:
         raise MatchingError("cannot link these records", problems=problems)
+    focus_arr = None if focus is None else np.asarray(focus, dtype=bool)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    total_steps = 5
+    progress("link", 0, total_steps)
+    features = build_features(records, classes=classes)
+    timings["features_s"] = time.perf_counter() - t
+    progress("link", 1, total_steps)
 
-    n = len(records)
-    feat = pd.concat([_features(records, classes), _features(golden, classes)], ignore_index=True)
-    labels = list(records.index) + list(golden["provider_id"])
-    cand = _candidate_pairs(feat, settings, n)
-    l_pos, r_pos = cand["l"].to_numpy(dtype=int), cand["r"].to_numpy(dtype=int)
-    fa = feat.iloc[l_pos].reset_index(drop=True)
-    fb = feat.iloc[r_pos].reset_index(drop=True)
+    t = time.perf_counter()
+    if pairs is not None:
+        if model is None:
+            raise MatchingError("scoring given pairs needs a frozen model")
+        pl, pr = _positions(records.index, pairs)
+        cand = Candidates(left=np.minimum(pl, pr), right=np.maximum(pl, pr),
+                          rule=np.zeros(len(pl), dtype=np.int16), rule_names=("given",))
+    else:
+        cand = candidate_pairs(features, settings, focus=focus_arr)
+    left, right = cand.left, cand.right
+    ea, eb = features.entity[left], features.entity[right]
+    pair_entity = np.where(ea >= 0, ea, eb).astype(np.int8)
+    pair_entity = np.where(pair_entity < 0, ENTITY_CODES["individual"], pair_entity)
+    label, id_weight = _labels_and_weights(features, settings, left, right, pair_entity)
+    timings["blocking_s"] = time.perf_counter() - t
+    progress("link", 2, total_steps)
 
-    # Explanation entries are shared, read-only dicts: one per (comparison, level),
-    # so millions of candidate pairs cost a list of references each, not new dicts.
-    weight = np.full(len(cand), settings.prior_weight)
-    prior = {"comparison": "prior", "level": "prior", "weight": settings.prior_weight}
-    ident = settings.identifier
-    npi_eq = np.array([x is not None and x == y for x, y in zip(fa["npi"], fb["npi"])], dtype=bool)
-    npi_ne = np.array(
-        [x is not None and y is not None and x != y for x, y in zip(fa["npi"], fb["npi"])],
-        dtype=bool,
-    )
-    w_eq, w_ne = (
-        float(np.log2(ident.m_equal / ident.u_equal)),
-        float(np.log2(ident.m_different / ident.u_different)),
-    )
-    weight += np.where(npi_eq, w_eq, 0.0) + np.where(npi_ne, w_ne, 0.0)
-    npi_entry = np.full(len(cand), None, dtype=object)
-    npi_entry[npi_eq] = {"comparison": "npi", "level": "exact", "weight": w_eq}
-    npi_entry[npi_ne] = {"comparison": "npi", "level": "different", "weight": w_ne}
-    columns: list[np.ndarray] = [npi_entry]
-    for comp in settings.comparisons:
-        lv = _levels(comp, fa, fb)
-        # the last entry is the "null" level, so level -1 (a side missing) indexes it
-        table = [{"comparison": comp.name, "level": lev.name, "weight": float(lev.weight)}
-                 for lev in comp.levels]
-        table.append({"comparison": comp.name, "level": "null", "weight": 0.0})
-        entries = np.empty(len(table), dtype=object)
-        entries[:] = table
-        weight += np.array([e["weight"] for e in table])[lv]
-        columns.append(entries[lv])
-    parts = [[prior, *(e for e in row if e is not None)] for row in zip(*columns)]
+    comp_names = list(dict.fromkeys(
+        c.name for m in (settings.individual, settings.organization) for c in m.comparisons))
+    levels = {name: np.full(len(left), -2, dtype=np.int8) for name in comp_names}
+    weight = np.zeros(len(left))
+    tf_adjust = np.zeros(len(left))
+    fitted: dict[str, ModelParameters] = {}
+    t_cmp = t_em = 0.0
+    for et, code in ENTITY_CODES.items():
+        sel = np.flatnonzero(pair_entity == code)
+        emodel = settings.model_for(et)
+        t = time.perf_counter()
+        gamma = gamma_matrix(emodel, features, left[sel], right[sel])
+        t_cmp += time.perf_counter() - t
+        t = time.perf_counter()
+        if model is not None:
+            params = model.for_type(et)
+        elif settings.em.enabled:
+            informative = _informative(emodel, settings, cand.rule[sel], cand.rule_names)
+            params = _fit(emodel, settings, features, code, gamma, informative, label[sel])
+        else:
+            params = ModelParameters.start(emodel)
+        t_em += time.perf_counter() - t
+        fitted[et] = params
+        for k, comp in enumerate(emodel.comparisons):
+            levels[comp.name][sel] = gamma[:, k]
+        weight[sel] = params.match_weight(gamma)
+        tf_adjust[sel] = _term_frequency(emodel, params, features, code, gamma, left[sel])
+    weight += tf_adjust
+    timings["comparisons_s"], timings["em_s"] = t_cmp, t_em
+    progress("link", 3, total_steps)
+    link_model = model or LinkModel(fitted["individual"], fitted["organization"])
+
+    weight += id_weight
     prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
-    decision = np.where(
-        prob >= settings.auto_merge,
-        "merge",
-        np.where(prob >= settings.review, "review", "non_match"),
-    )
-    decision = np.where(npi_eq, "merge", decision)
-    decision = np.where(npi_ne & (decision == "merge"), "review", decision)
+    decision = np.where(prob >= settings.auto_merge, "merge",
+                        np.where(prob >= settings.review, "review", "non_match")).astype(object)
+    decision[label == KNOWN_MATCH] = "merge"
+    decision[(label == KNOWN_NON_MATCH) & (decision == "merge")] = "review"
 
-    pairs = pd.DataFrame(
-        {
-            "left": pd.Series([labels[i] for i in l_pos], dtype=object),
-            "right": pd.Series([labels[i] for i in r_pos], dtype=object),
-            "right_is_golden": pd.Series(r_pos >= n, dtype=bool),
-            "blocking_rule": pd.Series(cand["rule"].tolist(), dtype=object),
-            "match_probability": pd.Series(prob, dtype=float),
-            "match_weight": pd.Series(weight, dtype=float),
-            "decision": pd.Series(decision.tolist(), dtype=object),
-            "explanation": pd.Series(parts, dtype=object),
-        },
-        columns=list(PAIR_COLUMNS),
-    )
-    clusters, provider_ids = _cluster(n, labels, l_pos, r_pos, prob, decision, records.index)
-    return LinkResult(pairs=pairs, clusters=clusters, provider_ids=provider_ids)
-
-
-def _cluster(
-    n: int,
-    labels: list[Any],
-    l_pos: np.ndarray,
-    r_pos: np.ndarray,
-    prob: np.ndarray,
-    decision: np.ndarray,
-    index: pd.Index,
-) -> tuple[pd.Series, pd.Series]:
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n))
+    t = time.perf_counter()
+    index = records.index
+    ml_l, ml_r = _positions(index, must_link)
+    cl_l, cl_r = _positions(index, cannot_link)
+    ex_l, ex_r = _existing_edges(existing, index, focus_arr)
     merged = decision == "merge"
-    for left, right, p in zip(l_pos[merged], r_pos[merged], prob[merged], strict=True):
-        graph.add_edge(int(left), int(right), p=float(p))
-    cluster = np.zeros(n, dtype="int64")
-    provider: list[Any] = [None] * n
-    comps = sorted(
-        (sorted(c) for c in nx.connected_components(graph) if min(c) < n), key=lambda c: c[0]
-    )
-    for cid, comp in enumerate(comps):
-        recs = [v for v in comp if v < n]
-        gold = [v for v in comp if v >= n]
-        best = None
-        if gold:
-            best = max(gold, key=lambda g: max(d["p"] for _, _, d in graph.edges(g, data=True)))
-        for v in recs:
-            cluster[v] = cid
-            provider[v] = labels[best] if best is not None else None
-    return (
-        pd.Series(cluster, index=index, name="cluster"),
-        pd.Series(provider, index=index, name="provider_id", dtype=object),
-    )
+    e_left = np.concatenate([left[merged], ml_l, ex_l])
+    e_right = np.concatenate([right[merged], ml_r, ex_r])
+    strength = np.concatenate([weight[merged], np.full(len(ml_l), np.inf),
+                               np.full(len(ex_l), 1e6)])
+    from enrichment.clustering import cluster_records
+
+    cluster = cluster_records(len(records), e_left, e_right, strength,
+                              cannot_link=(cl_l, cl_r),
+                              identifiers=identifier_codes(features, settings))
+    timings["clustering_s"] = time.perf_counter() - t
+    progress("link", 4, total_steps)
+
+    labels_arr = index.to_numpy()
+    pairs = pd.DataFrame({
+        "left": labels_arr[left], "right": labels_arr[right],
+        "left_pos": left, "right_pos": right,
+        "entity_type": pd.Categorical.from_codes(pair_entity, ["individual", "organization"]),
+        "blocking_rule": pd.Categorical.from_codes(cand.rule, list(cand.rule_names)),
+        "label": label, "tf_adjustment": tf_adjust, "match_weight": weight, "match_probability": prob,
+        "decision": pd.Categorical(decision, categories=["merge", "review", "non_match"]),
+        **{f"level_{name}": arr for name, arr in levels.items()},
+    })
+    progress("link", total_steps, total_steps)
+    report = {
+        "records": len(records), "pairs": len(pairs), "merge_pairs": int(merged.sum()),
+        "review_pairs": int((decision == "review").sum()),
+        "clusters": int(cluster.max(initial=-1) + 1), "skipped_blocks": cand.skipped_blocks,
+        **{k: round(v, 3) for k, v in timings.items()},
+    }
+    return LinkResult(pairs=pairs, clusters=pd.Series(cluster, index=index, name="cluster"),
+                      model=link_model, settings=settings, report=report)

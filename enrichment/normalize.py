@@ -5,7 +5,7 @@ and by the linker (to compare records). ``None`` and blank input give ``""``
 for the ``normalize_*`` text functions and ``None`` for the value parsers.
 
 Not handled yet: non-Latin scripts (letters that have no ASCII decomposition
-are dropped), non-US phone numbers and addresses, and name particles beyond a
+are dropped), phone numbers other than US and French ones, and name particles beyond a
 short list (VAN, VON, DE, DA, DEL, DELLA, DI, LA, LE, MC, ST, BIN, AL).
 """
 
@@ -98,6 +98,10 @@ NICKNAMES: dict[str, str] = {
     "JUDY": "JUDITH",
     "NANCY": "ANN", "ANNIE": "ANN", "ANNA": "ANN", "ANNE": "ANN",
     "TERRY": "TERESA", "TERESA": "TERESA", "THERESA": "TERESA",
+    "ZACH": "ZACHARY", "ZACK": "ZACHARY", "JAKE": "JACOB", "HAL": "HAROLD", "KIM": "KIMBERLY",
+    "PAM": "PAMELA", "STEPH": "STEPHANIE", "JESS": "JESSICA", "JESSIE": "JESSICA",
+    "JACKIE": "JACQUELINE", "LEXI": "ALEXIS", "DOT": "DOROTHY", "DOTTIE": "DOROTHY",
+    "MANNY": "EMMANUEL", "NATE": "NATHAN", "GABE": "GABRIEL",
 }
 
 #: USPS street-suffix, directional and unit-designator abbreviations (Publication 28).
@@ -112,7 +116,16 @@ USPS_ABBREVIATIONS: dict[str, str] = {
     "SOUTHEAST": "SE", "SOUTHWEST": "SW",
     "SUITE": "STE", "SUIT": "STE", "APARTMENT": "APT", "BUILDING": "BLDG", "BLD": "BLDG",
     "FLOOR": "FL", "FLR": "FL", "ROOM": "RM", "DEPARTMENT": "DEPT", "UNIT": "UNIT",
+    # French street types written both ways (Bd / Boulevard, av. / avenue)
+    "BD": "BLVD", "BVD": "BLVD", "AVE": "AVE", "CHEMIN": "CHE", "CHE": "CHE", "IMPASSE": "IMP",
+    "ALLEE": "ALL", "FAUBOURG": "FBG", "FG": "FBG",
 }
+
+#: Legal-form words dropped from organisation names ("Capital Clinic, LLC" = "CAPITAL CLINIC").
+LEGAL_FORMS = frozenset(
+    {"LLC", "INC", "INCORPORATED", "PC", "PLLC", "PA", "LLP", "LP", "LTD", "CORP", "CORPORATION",
+     "CO", "COMPANY", "SA", "SAS", "SASU", "SARL", "SCM", "SELARL", "SCP", "SELAS", "EURL", "THE"}
+)
 
 #: US state and territory names -> USPS code.
 STATE_CODES: dict[str, str] = {
@@ -344,6 +357,25 @@ def normalize_state(s: str | None) -> str | None:
     if text in _STATE_SET:
         return text
     return STATE_CODES.get(text)
+
+
+@lru_cache(maxsize=1 << 18)
+def normalize_org_name(s: str | None) -> str:
+    """Upper-case ASCII organisation name without punctuation or legal forms.
+
+    Examples
+    --------
+    >>> normalize_org_name("Capital Internal Medicine, L.L.C.")
+    'CAPITAL INTERNAL MEDICINE'
+    """
+    if s is None:
+        return ""
+    if not isinstance(s, str):
+        raise TypeError(f"expected str, not {type(s).__name__}")
+    text = _ascii_upper(s).replace(".", "").replace("'", "").replace("&", " AND ")
+    tokens = _SPACES.sub(" ", _NON_ALNUM.sub(" ", text)).split()
+    kept = [t for t in tokens if t not in LEGAL_FORMS]
+    return " ".join(kept or tokens)
 
 
 @lru_cache(maxsize=1 << 18)

@@ -1,13 +1,22 @@
 """Entity resolution (stage ``prm link``): source records -> golden providers.
 
-Runs the rapidfuzz linker over every stored source record, builds golden
-records with lineage, infers practices, and writes them in one transaction.
-Golden rows are keyed by a stable cluster key (the cluster's NPPES record, else
-its smallest source key), so ids survive re-runs, and a row is only written
-when a value changed: re-running on the same data changes nothing.
+A **full** run links every stored source record with
+:func:`enrichment.linker.link_records`, estimating the model (EM) and storing
+it (:class:`~data.matching.LinkModelRecord`). An **incremental** run reuses
+the latest stored model, frozen, and only scores pairs touching the *focus*:
+records never linked, records whose content changed since they were linked
+(``linked_hash``), and every member of a cluster holding one of those or a
+record named in a reviewer decision; every other record keeps its cluster.
+With the same parameters the outcome equals a full run's.
 
-Not handled yet (issue #4): incremental linking, review queue and manual
-decisions, EM-estimated parameters.
+Reviewer decisions (:class:`~data.matching.MatchDecision`) are honoured by
+both: accepted pairs are must-links, rejected pairs (and unmerges) cannot-links.
+Borderline pairs whose records ended in different clusters form the review
+queue (:class:`~data.matching.ReviewPair`).
+
+Golden rows are keyed by a stable cluster key (the cluster's NPPES record,
+else its smallest source key), so ids survive re-runs, and a row is only
+written when a value changed: re-running on the same data changes nothing.
 """
 
 from __future__ import annotations
@@ -16,12 +25,14 @@ import time
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.progress import ProgressSink, null_progress
 from core.values import plain
+from data.matching import LinkModelRecord, MatchDecision, ReviewPair
 from data.models import (
     H3_RESOLUTIONS,
     Organization,
@@ -48,10 +59,10 @@ LOCATION_FIELDS = ("address_1", "postal_code", "country")
 
 
 def load_source_frame(session: Session) -> pd.DataFrame:
-    """All source records as a standard source-record frame indexed by record id."""
+    """All source records as a standard source-record frame indexed by record id (ascending)."""
     rows = session.execute(
         select(SourceRecord.id, SourceRecord.source, SourceRecord.source_key, SourceRecord.line,
-               SourceRecord.record_hash, SourceRecord.data)
+               SourceRecord.record_hash, SourceRecord.data).order_by(SourceRecord.id)
     ).all()
     frame = pd.DataFrame(
         [{"id": i, "source": s, "source_key": k, "line": ln, "record_hash": h, **d}
@@ -65,30 +76,92 @@ def load_source_frame(session: Session) -> pd.DataFrame:
     return frame.set_index("id")
 
 
-def _cluster_keys(frame: pd.DataFrame, clusters: pd.Series) -> pd.Series:
-    """A stable key per cluster: its NPPES record if any, else its smallest source key."""
-    keys = (frame["source"] + ":" + frame["source_key"].astype(str)).rename("key")
-    table = pd.DataFrame({"cluster": clusters.reindex(frame.index), "key": keys,
-                          "nppes": frame["source"] != "nppes"})
-    table = table.sort_values(["cluster", "nppes", "key"])
-    return table.groupby("cluster")["key"].first()
-
-
-def resolve_providers(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
-    """Link all source records and write golden providers and practices."""
-    from enrichment.golden import build_golden
+def link_settings(ctx: AppContext):
+    """The settings file in force (``PRM_LINK_SETTINGS_FILE``, else the shipped default)."""
     from enrichment.link_settings import LinkSettings
+
+    path = ctx.settings.link_settings_file
+    return LinkSettings.from_file(path) if path else LinkSettings.default()
+
+
+def latest_model(session: Session, settings: Any):
+    """The latest stored model, if it fits ``settings``."""
+    from enrichment.linker import LinkModel
+
+    row = session.scalars(select(LinkModelRecord).order_by(LinkModelRecord.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    model = LinkModel.from_dict(row.parameters)
+    return model if model.matches(settings) else None
+
+
+def decisions(session: Session) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Accepted (must-link) and rejected (cannot-link) record pairs."""
+    accept, reject = [], []
+    for left, right, kind in session.execute(
+        select(MatchDecision.left_record_id, MatchDecision.right_record_id, MatchDecision.decision)
+    ):
+        (accept if kind == "accept" else reject).append((left, right))
+    return accept, reject
+
+
+def _focus(session: Session, frame: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
+    """Focus mask of an incremental run, and the current provider of linked records."""
+    rows = session.execute(
+        select(SourceRecord.id, SourceRecord.provider_id, SourceRecord.linked_hash)
+    ).all()
+    state = pd.DataFrame(rows, columns=["id", "provider_id", "linked_hash"]).set_index("id")
+    state = state.reindex(frame.index)
+    existing = state["provider_id"].astype(object).where(state["provider_id"].notna(), None)
+    changed = state["provider_id"].isna() | (state["linked_hash"] != frame["record_hash"])
+    touched = set(frame.index[changed.to_numpy()])
+    for left, right in session.execute(
+        select(MatchDecision.left_record_id, MatchDecision.right_record_id)
+    ):
+        touched |= {left, right}
+    dirty = set(existing.loc[list(touched & set(existing.index))].dropna())
+    focus = changed.to_numpy() | existing.isin(dirty).to_numpy()
+    return focus.astype(bool), existing
+
+
+def resolve_providers(
+    ctx: AppContext, *, progress: ProgressSink = null_progress, incremental: bool = False
+) -> StageReport:
+    """Link source records and write golden providers, practices and the review queue.
+
+    Parameters
+    ----------
+    ctx
+        Application context.
+    progress
+        Receives ``("link", done, total)`` updates.
+    incremental
+        Link only new and changed records with the latest stored model (a full
+        run happens anyway when no stored model fits the settings).
+    """
+    from enrichment.golden import build_golden
     from enrichment.linker import link_records
     from enrichment.organizations import infer_organizations
 
     started = time.perf_counter()
+    settings = link_settings(ctx)
     with ctx.sessions.begin() as session:
         frame = load_source_frame(session)
         if frame.empty:
             return StageReport(stage="link", detail={"records": 0}, duration_s=0.0)
-        progress("link", 0, len(frame))
         classes = classification_map(session)
-        result = link_records(frame, settings=LinkSettings(), taxonomy=classes or None)
+        must, cannot = decisions(session)
+        model = latest_model(session, settings) if incremental else None
+        focus, existing = (None, None)
+        if model is not None:
+            focus, existing = _focus(session, frame)
+        result = link_records(frame, settings=settings, model=model, classes=classes or None,
+                              focus=focus, existing=existing, must_link=must, cannot_link=cannot,
+                              progress=progress)
+        if model is None:
+            session.add(LinkModelRecord(settings=settings.model_dump(mode="json"),
+                                        parameters=result.model.to_dict(),
+                                        records=len(frame), pairs=len(result.pairs)))
         clusters = result.clusters.reindex(frame.index)
         golden = build_golden(frame, clusters)
         ckeys = _cluster_keys(frame, clusters)
@@ -98,17 +171,27 @@ def resolve_providers(ctx: AppContext, *, progress: ProgressSink = null_progress
         orgs, membership = infer_organizations(golden)
         org_ids = _write_organizations(session, orgs)
         golden["organization_id"] = golden["cluster_key"].map(membership).map(org_ids)
-        progress("link", len(frame), len(frame))
         counts, ids = _write_providers(session, golden)
-        _write_links(session, clusters, ckeys, ids, result.pairs)
-        merges = int((result.pairs["decision"] == "merge").sum()) if len(result.pairs) else 0
-        reviews = int((result.pairs["decision"] == "review").sum()) if len(result.pairs) else 0
+        _write_links(session, frame, clusters, ckeys, ids, result)
+        queued = _write_review_queue(session, result, clusters, focus=focus, index=frame.index)
     return StageReport(
         stage="link",
-        detail={"records": len(frame), "golden": len(golden), "merge_pairs": merges,
-                "review_pairs": reviews, "organizations": len(orgs), **counts},
+        detail={"mode": "incremental" if model is not None else "full",
+                "records": len(frame), "focus": int(focus.sum()) if focus is not None else len(frame),
+                "golden": len(golden), "pairs": result.report["pairs"],
+                "merge_pairs": result.report["merge_pairs"], "review_queue": queued,
+                "organizations": len(orgs), **counts},
         duration_s=round(time.perf_counter() - started, 3),
     )
+
+
+def _cluster_keys(frame: pd.DataFrame, clusters: pd.Series) -> pd.Series:
+    """A stable key per cluster: its NPPES record if any, else its smallest source key."""
+    keys = (frame["source"] + ":" + frame["source_key"].astype(str)).rename("key")
+    table = pd.DataFrame({"cluster": clusters.reindex(frame.index), "key": keys,
+                          "nppes": frame["source"] != "nppes"})
+    table = table.sort_values(["cluster", "nppes", "key"])
+    return table.groupby("cluster")["key"].first()
 
 
 def _apply_overrides(session: Session, golden: pd.DataFrame) -> None:
@@ -218,29 +301,72 @@ def _place_at_source(provider: Provider, lat: float, lon: float) -> None:
 
 
 def _write_links(
-    session: Session, clusters: pd.Series, ckeys: pd.Series, ids: dict[str, int],
-    pairs: pd.DataFrame,
+    session: Session, frame: pd.DataFrame, clusters: pd.Series, ckeys: pd.Series,
+    ids: dict[str, int], result: Any,
 ) -> None:
     """Point each source record at its golden record, with its best merge's explanation.
 
-    Only records whose link or probability changed are written.
+    Only records whose link, probability or linked hash changed are written.
     """
-    best: dict[int, tuple[float, Any]] = {}
-    merged = pairs[pairs["decision"] == "merge"] if len(pairs) else pairs
-    for left, right, prob, expl in zip(merged.get("left", []), merged.get("right", []),
-                                       merged.get("match_probability", []),
-                                       merged.get("explanation", []), strict=True):
-        for rec in (left, right):
-            if rec not in best or prob > best[rec][0]:
-                best[rec] = (float(prob), expl)
-    current = {rec_id: (pid, prob) for rec_id, pid, prob in session.execute(
-        select(SourceRecord.id, SourceRecord.provider_id, SourceRecord.match_probability))}
+    from enrichment.linker import explanation
+
+    pairs = result.pairs
+    merged = pairs[pairs["decision"] == "merge"]
+    best = pd.concat([
+        pd.DataFrame({"rec": merged["left"].to_numpy(), "row": merged.index.to_numpy(),
+                      "p": merged["match_probability"].to_numpy()}),
+        pd.DataFrame({"rec": merged["right"].to_numpy(), "row": merged.index.to_numpy(),
+                      "p": merged["match_probability"].to_numpy()}),
+    ]).sort_values("p", ascending=False, kind="stable").drop_duplicates("rec").set_index("rec")
+    current = {rec_id: (pid, prob, linked) for rec_id, pid, prob, linked in session.execute(
+        select(SourceRecord.id, SourceRecord.provider_id, SourceRecord.match_probability,
+               SourceRecord.linked_hash))}
+    hashes = frame["record_hash"]
     updates = []
     for rec_id, cluster in clusters.items():
         provider_id = ids[ckeys[cluster]]
-        prob, expl = best.get(rec_id, (None, None))
-        if current.get(rec_id) != (provider_id, prob):
-            updates.append({"id": int(rec_id), "provider_id": provider_id,
-                            "match_probability": prob, "match_explanation": expl})
+        prob = float(best.at[rec_id, "p"]) if rec_id in best.index else None
+        if current.get(rec_id) == (provider_id, prob, hashes[rec_id]):
+            continue
+        expl = (explanation(pairs.loc[best.at[rec_id, "row"]], result.settings, result.model)
+                if prob is not None else None)
+        updates.append({"id": int(rec_id), "provider_id": provider_id, "match_probability": prob,
+                        "match_explanation": expl, "linked_hash": hashes[rec_id]})
     if updates:
         session.execute(update(SourceRecord), updates)
+
+
+def _write_review_queue(session: Session, result: Any, clusters: pd.Series, *,
+                        focus: np.ndarray | None, index: pd.Index) -> int:
+    """Replace the queue (full run) or its part touching the focus (incremental run)."""
+    from enrichment.linker import explanation
+
+    if focus is None:
+        session.execute(delete(ReviewPair))
+    else:
+        ids = [int(i) for i in index[focus]]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            session.execute(delete(ReviewPair).where(or_(
+                ReviewPair.left_record_id.in_(chunk), ReviewPair.right_record_id.in_(chunk))))
+    pairs = result.pairs
+    review = pairs[pairs["decision"] == "review"]
+    cl = clusters.to_numpy()
+    split = cl[review["left_pos"].to_numpy()] != cl[review["right_pos"].to_numpy()]
+    review = review[split]
+    decided = set(session.execute(
+        select(MatchDecision.left_record_id, MatchDecision.right_record_id)).all())
+    keep = np.array([(int(a), int(b)) not in decided
+                     for a, b in zip(review["left"], review["right"])], dtype=bool)
+    review = review[keep]
+    if focus is not None:
+        review = review[focus[review["left_pos"].to_numpy()] | focus[review["right_pos"].to_numpy()]]
+    rows = [
+        {"left_record_id": int(r["left"]), "right_record_id": int(r["right"]),
+         "match_probability": float(r["match_probability"]), "match_weight": float(r["match_weight"]),
+         "explanation": explanation(r, result.settings, result.model)}
+        for _, r in review.iterrows()
+    ]
+    if rows:
+        session.execute(ReviewPair.__table__.insert(), rows)
+    return len(rows)

@@ -66,7 +66,7 @@ class SourceRecordPublic(BaseModel):
     file_name: str
     line: int
     match_probability: float | None = None
-    match_explanation: list | None = None
+    match_explanation: dict | None = None
 
 
 class OverridePublic(BaseModel):

@@ -10,6 +10,7 @@ from api.routers import (
     health,
     jobs,
     map_page,
+    matching,
     prospects,
     providers,
     sites,
@@ -29,8 +30,12 @@ V1_ROUTERS = (
     drivetime.router,
     territories.router,
     expansion.router,
+    matching.router,
 )
 """Routers served under ``/v1``; :mod:`api.routers.map_page` and the root health
 check are served at the top level."""
 
-__all__ = ["V1_ROUTERS", "catchments", "drivetime", "expansion", "groups", "health", "jobs", "map_page", "prospects", "providers", "sites", "territories", "uploads"]
+__all__ = [
+    "V1_ROUTERS", "catchments", "drivetime", "expansion", "groups", "health", "jobs", "map_page", "matching",
+    "prospects", "providers", "sites", "territories", "uploads",
+]

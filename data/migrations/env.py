@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import data.matching  # noqa: F401  (its tables share the metadata)
 from data.models import Base
 
 config = context.config

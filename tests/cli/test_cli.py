@@ -78,3 +78,24 @@ def test_bad_mapping_lists_every_problem(run, tmp_path) -> None:  # noqa: ANN001
     result = run("ingest", "referrers", str(sheet), "--column", "phone", "--column", "colour=Zip")
     assert result.exit_code == 2
     assert "expected FIELD=Header" in result.output
+
+
+def test_link_review_explain_and_dedupe_commands(run, tmp_path) -> None:  # noqa: ANN001
+    assert run("ingest", "nppes", str(NPPES)).exit_code == 0
+    assert run("link").exit_code == 0
+    inc = run("link", "--incremental")
+    assert inc.exit_code == 0 and '"mode": "incremental"' in inc.output
+    listed = run("review", "list")
+    assert listed.exit_code == 0 and "open pair(s)" in listed.output
+    explained = run("explain", "pair", "1", "2")
+    assert explained.exit_code == 0 and '"steps"' in explained.output
+    assert run("explain", "pair", "1", "99999").exit_code == 1  # not found
+    assert run("review", "decide", "1", "1", "accept").exit_code == 2  # same record twice
+    src = tmp_path / "people.csv"
+    src.write_text("id,first,last,zip\n1,Bob,Smith,43215\n2,Robert,Smith,43215\n", encoding="utf-8")
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('id = "id"\n[columns]\nfirst_name = "first"\nlast_name = "last"\n'
+                       'postal_code = "zip"\n', encoding="utf-8")
+    out = run("dedupe", str(src), "--mapping", str(mapping), "--out", str(tmp_path / "o"))
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "o" / "clusters.csv").read_text().count("\n") == 3

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from enrichment.normalize import (
+    normalize_org_name,
     NICKNAMES,
     canonical_first_name,
     normalize_address,
@@ -175,3 +176,51 @@ def test_type_errors():
         normalize_name(3)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         normalize_phone(6145550100)  # type: ignore[arg-type]
+
+
+# --- entity-resolution normalisation (issue 4) ---------------------------------------------
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Dr. Jean-Pierre Dupont", "JEAN PIERRE DUPONT"),
+    ("J.-P.", "J P"),
+    ("Éloïse Bérénice", "ELOISE BERENICE"),
+    ("SMITH, JOHN, M.D., F.A.C.S.", "SMITH JOHN"),
+    ("Prof. Anne-Marie O'Brien, PhD", "ANNE MARIE OBRIEN"),
+])
+def test_names_known_answers(raw, expected):
+    assert normalize_name(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("Bob", "ROBERT"), ("dr. bill", "WILLIAM"),
+                                               ("Liz", "ELIZABETH"), ("Zach", "ZACHARY"),
+                                               ("Kathleen", "KATHLEEN")])
+def test_nicknames_known_answers(raw, expected):
+    assert canonical_first_name(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("12 Bd Saint-Michel", "12 BLVD SAINT MICHEL"),
+    ("12 boulevard Saint Michel", "12 BLVD SAINT MICHEL"),
+    ("5 av. Jean Jaurès", "5 AVE JEAN JAURES"),
+    ("5 Avenue Jean Jaures", "5 AVE JEAN JAURES"),
+    ("100 Main Street, Suite 4", "100 MAIN ST STE 4"),
+])
+def test_addresses_known_answers(raw, expected):
+    assert normalize_address(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Capital Internal Medicine, L.L.C.", "CAPITAL INTERNAL MEDICINE"),
+    ("Smith & Jones, P.C.", "SMITH AND JONES"),
+    ("Centre Médical SARL", "CENTRE MEDICAL"),
+    ("LLC", "LLC"),  # never emptied
+])
+def test_organisation_names_known_answers(raw, expected):
+    assert normalize_org_name(raw) == expected
+
+
+@given(st.text(max_size=60))
+def test_org_name_normalisation_is_idempotent_ascii_upper(s):
+    once = normalize_org_name(s)
+    assert normalize_org_name(once) == once
+    assert once == once.upper() and once.isascii() and "  " not in once

@@ -1,7 +1,7 @@
 """liaison territory plans (versioned) and expansion scenarios
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-25 05:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import data.types
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,122 @@
+"""Entity resolution: review queue, decisions, unmerge, explanations, free-text matching.
+
+Reading (queue, explanations, free-text matching) needs role viewer; deciding
+and unmerging need admin. Decisions apply at the next link run, or at once
+with ``apply=true`` (an incremental link).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ContextDep, require_role
+from api.problems import problem_responses
+from service.matching import (
+    decide_pair,
+    decide_review,
+    explain_pair,
+    explain_provider,
+    list_review,
+    match_referrer_text,
+    unmerge_record,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/matching",
+    tags=["matching"],
+    dependencies=[Depends(require_role("viewer"))],
+    responses=problem_responses(401, 403, 422),
+)
+AdminRole = Annotated[str, Depends(require_role("admin"))]
+
+
+class DecisionIn(BaseModel):
+    """A reviewer's decision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["accept", "reject"]
+    note: str | None = Field(None, max_length=500)
+    apply: bool = Field(False, description="Run an incremental link at once.")
+
+
+class PairDecisionIn(DecisionIn):
+    left_record_id: int = Field(ge=1)
+    right_record_id: int = Field(ge=1)
+
+
+class UnmergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=500)
+    apply: bool = False
+
+
+class FreeTextIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    texts: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(min_length=1,
+                                                                               max_length=500)
+    top: int = Field(3, ge=1, le=20)
+
+
+@router.get("/review", summary="Borderline pairs waiting for a reviewer")
+def review_list(
+    ctx: ContextDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Open review pairs, most probable first, each with both records and its explanation."""
+    return list_review(ctx, limit=limit, offset=offset)
+
+
+@router.post("/review/{review_id}/decision", summary="Accept or reject a review pair (admin)",
+             responses=problem_responses(404))
+def review_decide(ctx: ContextDep, review_id: Annotated[int, Path(ge=1)], body: DecisionIn,
+                  role: AdminRole) -> dict[str, Any]:
+    """The decision is stored and honoured by every later link run."""
+    return decide_review(ctx, review_id, body.decision, decided_by=f"{role} API key",
+                         note=body.note, apply=body.apply)
+
+
+@router.post("/decisions", summary="Accept or reject any record pair (admin)",
+             responses=problem_responses(404))
+def pair_decide(ctx: ContextDep, body: PairDecisionIn, role: AdminRole) -> dict[str, Any]:
+    """Like a review decision, for a pair that is not in the queue."""
+    return decide_pair(ctx, body.left_record_id, body.right_record_id, body.decision,
+                       decided_by=f"{role} API key", note=body.note, apply=body.apply)
+
+
+@router.post("/records/{record_id}/unmerge", summary="Take a record out of its golden record (admin)",
+             responses=problem_responses(404))
+def record_unmerge(ctx: ContextDep, record_id: Annotated[int, Path(ge=1)], body: UnmergeIn,
+                   role: AdminRole) -> dict[str, Any]:
+    """Rejects the record against every other member; later runs keep them apart."""
+    return unmerge_record(ctx, record_id, decided_by=f"{role} API key", note=body.note,
+                          apply=body.apply)
+
+
+@router.get("/explain", summary="Explain the score of any two source records",
+            responses=problem_responses(404))
+def pair_explain(ctx: ContextDep, left: Annotated[int, Query(ge=1)],
+                 right: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
+    """Each comparison's level, m, u and weight; the weights sum to the match weight."""
+    return explain_pair(ctx, left, right)
+
+
+@router.get("/providers/{provider_id}", summary="How a golden record was merged",
+            responses=problem_responses(404))
+def provider_merge(ctx: ContextDep, provider_id: Annotated[int, Path(ge=1)]) -> dict[str, Any]:
+    """Members with their best merge explanation, reviewer decisions and field lineage."""
+    return explain_provider(ctx, provider_id)
+
+
+@router.post("/free-text", summary="Match free-text referrer names to golden records")
+def free_text(ctx: ContextDep, body: FreeTextIn) -> list[dict[str, Any]]:
+    """E.g. "Dr J. Smith, ortho, Columbus": the link, its confidence and the next best."""
+    return match_referrer_text(ctx, body.texts, top=body.top)

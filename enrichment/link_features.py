@@ -1,0 +1,256 @@
+"""Normalised comparison fields and blocking keys of records, computed column-wise.
+
+Every text normaliser runs once per *distinct* raw value (``pandas.factorize``,
+then a ``take``), so a million records with a few hundred thousand distinct
+names cost a few seconds. Each field becomes a :class:`Field`: the normalised
+strings (``""`` when missing) and integer codes (``-1`` when missing) so that
+equality tests, blocking and EM work on integer arrays.
+
+Identifiers are read from the ``npi`` column and the ``identifiers`` dict of
+standard records (``pp_national`` / ``rpps`` for RPPS, ``finess``, ``siret``,
+``ein``), or from plain columns of those names (generic CSV linking). The
+RPPS reader puts a structure's FINESS and SIRET on the person's record, which
+is why identifier rules name the entity types they apply to.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jellyfish
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from enrichment.normalize import (
+    NICKNAMES,
+    normalize_address,
+    normalize_name,
+    normalize_org_name,
+    normalize_phone,
+    normalize_postal_code,
+)
+from enrichment.rpps import normalize_fr_phone
+
+#: Token-set ratio at which a free-text specialty names a taxonomy classification.
+SPECIALTY_TEXT_MATCH = 90.0
+ENTITY_CODES = {"individual": 0, "organization": 1}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One normalised field: ``text[i]`` (``""`` if missing) and ``code[i]`` (``-1`` if missing)."""
+
+    text: np.ndarray
+    code: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray | list[Any]) -> Field:
+        arr = np.asarray(values, dtype=object)
+        missing = pd.isna(arr) | (arr == "")
+        codes, _ = pd.factorize(np.where(missing, None, arr), use_na_sentinel=True)
+        text = np.where(missing, "", arr).astype(object)
+        return cls(text=text, code=codes.astype(np.int64))
+
+
+@dataclass(frozen=True)
+class Features:
+    """Normalised fields of ``n`` records, by name (see :func:`build_features`)."""
+
+    n: int
+    entity: np.ndarray  # int8: 0 individual, 1 organisation, -1 unknown
+    fields: Mapping[str, Field]
+
+    def __getitem__(self, name: str) -> Field:
+        return self.fields[name]
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name not in frame.columns:
+        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    return frame[name]
+
+
+def map_distinct(values: pd.Series | np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
+    """``fn`` applied once per distinct non-missing value; missing -> ``None``."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [fn(u) for u in uniques]
+    mapped[-1] = None
+    return mapped[codes]  # code -1 takes the trailing None
+
+
+def _clean(v: Any) -> str | None:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+def _phone(v: Any) -> str | None:
+    s = _clean(v)
+    if s is None:
+        return None
+    return normalize_phone(s) or normalize_fr_phone(s)
+
+
+def _first_parts(v: Any) -> tuple[str, str, str, bool] | None:
+    """(normalised given name, canonical first token, initials, initials only?)."""
+    s = _clean(v)
+    if s is None:
+        return None
+    name = normalize_name(s)
+    if not name:
+        return None
+    tokens = name.split()
+    initials = "".join(t[0] for t in tokens)
+    only = all(len(t) == 1 for t in tokens)
+    if not only and len(tokens) == 1 and len(name) == 2 and not set(name) & set("AEIOUY"):
+        initials, only = name, True  # "JP" written without separators
+    if only:
+        return name, initials[0], initials, True
+    return name, NICKNAMES.get(tokens[0], tokens[0]), initials, False
+
+
+def _phonetic(v: Any) -> str | None:
+    if not v:
+        return None
+    key = jellyfish.metaphone(str(v).replace(" ", ""))
+    return key or None
+
+
+def _org_phonetic(v: Any) -> str | None:
+    if not v:
+        return None
+    tokens = str(v).split()[:2]
+    return " ".join(jellyfish.metaphone(t) for t in tokens) or None
+
+
+def _identifier(frame: pd.DataFrame, kind: str) -> np.ndarray:
+    """Identifier values from a plain column, else from the ``identifiers`` dicts."""
+    if kind == "npi":
+        return map_distinct(_column(frame, "npi"), _clean)
+    direct = map_distinct(_column(frame, kind), _clean) if kind in frame.columns else None
+    if "identifiers" not in frame.columns:
+        return direct if direct is not None else np.full(len(frame), None, dtype=object)
+
+    def pick(ids: Any) -> str | None:
+        if not isinstance(ids, Mapping):
+            return None
+        if kind == "rpps":
+            if ids.get("pp_national"):
+                return str(ids["pp_national"])
+            return f"8{ids['rpps']}" if ids.get("rpps") else None
+        value = ids.get(kind)
+        return str(value) if value else None
+
+    found = np.array([pick(d) for d in frame["identifiers"].to_numpy()], dtype=object)
+    if direct is not None:
+        found = np.where(pd.isna(direct), found, direct)
+    return found
+
+
+def _classes(
+    codes: np.ndarray, specialty: np.ndarray, classes: Mapping[str, str]
+) -> np.ndarray:
+    """A specialty class per record: the code's classification, else the free text's."""
+    vocab = sorted({normalize_name(c) for c in classes.values() if c})
+
+    def of_text(text: Any) -> str | None:
+        norm = normalize_name(str(text))
+        if not norm:
+            return None
+        if vocab:
+            hit = process.extractOne(norm, vocab, scorer=fuzz.token_set_ratio,
+                                     score_cutoff=SPECIALTY_TEXT_MATCH)
+            if hit is not None:
+                return hit[0]
+        return norm
+
+    def of_code(code: Any) -> str | None:
+        if code is None:
+            return None
+        name = classes.get(code)
+        return normalize_name(name) if name else f"CODE:{code[:4]}"
+
+    by_code = map_distinct(codes, of_code)
+    by_text = map_distinct(specialty, of_text)
+    return np.where(pd.isna(by_code), by_text, by_code)
+
+
+def build_features(frame: pd.DataFrame, *, classes: Mapping[str, str] | None = None) -> Features:
+    """Normalise the linking fields of a standard source-record frame.
+
+    Parameters
+    ----------
+    frame
+        Standard source records (missing optional columns count as blank).
+    classes
+        NUCC code -> classification for the specialty comparison; without it
+        codes agree on their first four characters.
+    """
+    classes = classes or {}
+    n = len(frame)
+    first = map_distinct(_column(frame, "first_name"), _first_parts)
+    has_first = ~pd.isna(first)
+    first_name = np.array([p[0] if p else None for p in first], dtype=object)
+    canon = np.array([p[1] if p else None for p in first], dtype=object)
+    initials = np.array([p[2] if p else None for p in first], dtype=object)
+    only_initials = np.array([bool(p and p[3]) for p in first], dtype=bool)
+    last = map_distinct(_column(frame, "last_name"), lambda v: normalize_name(str(v)) or None)
+    org = map_distinct(_column(frame, "organization_name"),
+                       lambda v: normalize_org_name(str(v)) or None)
+    line1 = _column(frame, "address_1").astype(object).where(lambda s: s.notna(), None)
+    line2 = _column(frame, "address_2").astype(object).where(lambda s: s.notna(), None)
+    raw_address = [" ".join(str(p) for p in (a, b) if p) or None for a, b in zip(line1, line2)]
+    address = map_distinct(np.array(raw_address, dtype=object),
+                           lambda v: normalize_address(v) or None)
+    street_number = map_distinct(address, lambda a: a.split()[0] if a.split()[0].isdigit() else None)
+    postal = map_distinct(_column(frame, "postal_code"),
+                          lambda v: normalize_postal_code(str(v).strip()))
+    entity_raw = _column(frame, "entity_type").to_numpy(dtype=object)
+    if "entity_type" not in frame.columns:  # generic inputs: a person has a surname
+        entity_raw = np.where(pd.isna(last), np.where(pd.isna(org), None, "organization"),
+                              "individual")
+    entity = np.array([ENTITY_CODES.get(e, -1) if isinstance(e, str) else -1 for e in entity_raw],
+                      dtype=np.int8)
+    codes = map_distinct(_column(frame, "taxonomy_code"), lambda v: str(v).strip().upper() or None)
+    specialty = _classes(codes, _column(frame, "specialty_text").to_numpy(dtype=object), classes)
+    # one vocabulary for first and last names, so "swapped" is a code comparison
+    name_codes, _ = pd.factorize(np.concatenate([first_name, last]), use_na_sentinel=True)
+    sorted_names = [
+        " ".join(sorted((f.split()[0], ln))) if f and ln else None
+        for f, ln in zip(first_name, last)
+    ]
+    fields: dict[str, Field] = {
+        "first_name": Field.of(first_name),
+        "canon_first": Field.of(canon),
+        "first_initials": Field.of(initials),
+        "first_initial": Field.of([c[0] if c else None for c in canon]),
+        "first_phonetic": Field.of(map_distinct(canon, _phonetic)),
+        "last_name": Field.of(last),
+        "last_phonetic": Field.of(map_distinct(last, _phonetic)),
+        "last_initial": Field.of([s[0] if s else None for s in last]),
+        "name_sorted": Field.of(sorted_names),
+        "organization_name": Field.of(org),
+        "org_phonetic": Field.of(map_distinct(org, _org_phonetic)),
+        "address": Field.of(address),
+        "street_number": Field.of(street_number),
+        "phone": Field.of(map_distinct(_column(frame, "phone"), _phone)),
+        "postal_code": Field.of(postal),
+        "zip3": Field.of([p[:3] if p else None for p in postal]),
+        "city": Field.of(map_distinct(_column(frame, "city"), lambda v: normalize_name(str(v)) or None)),
+        "state": Field.of(map_distinct(_column(frame, "state"), _clean)),
+        "taxonomy": Field.of(codes),
+        "taxonomy_class": Field.of(specialty),
+        "name_vocab_first": Field(text=first_name, code=name_codes[:n].astype(np.int64)),
+        "name_vocab_last": Field(text=last, code=name_codes[n:].astype(np.int64)),
+        "first_only_initials": Field(text=np.full(n, "", dtype=object),
+                                     code=np.where(has_first, only_initials, -1).astype(np.int64)),
+    }
+    for kind in ("npi", "rpps", "finess", "siret", "ein"):
+        fields[f"id_{kind}"] = Field.of(_identifier(frame, kind))
+    return Features(n=n, entity=entity, fields=fields)
