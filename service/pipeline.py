@@ -30,6 +30,27 @@ def run_pipeline(ctx: AppContext, *, progress: ProgressSink = null_progress) -> 
     ]
 
 
+#: Candidate sites of the demo's expansion scenario (real Columbus neighbourhoods).
+DEMO_CANDIDATES = (
+    {"label": "Grandview", "lat": 39.977, "lon": -83.045},
+    {"label": "Clintonville", "lat": 40.035, "lon": -83.015},
+    {"label": "German Village", "lat": 39.948, "lon": -82.995},
+    {"label": "Old Town East", "postal_code": "43203"},
+)
+
+
+def _demo_planning(ctx: AppContext) -> None:
+    """A liaison territory plan and an expansion scenario, so the planning map shows them."""
+    from service.expansion import evaluate_scenario
+    from service.planning_schemas import ScenarioCreate, TerritoryPlanCreate
+    from service.territories import build_plan
+
+    build_plan(ctx, TerritoryPlanCreate(name="demo-liaisons", liaisons=["Ana", "Ben", "Chloe"],
+                                        measure="potential"), created_by="demo")
+    evaluate_scenario(ctx, ScenarioCreate(name="demo-expansion", candidates=list(DEMO_CANDIDATES),
+                                          minutes=10, pick=2))
+
+
 def build_demo(
     ctx: AppContext,
     out_dir: Path,
@@ -59,6 +80,7 @@ def build_demo(
     load_sites(ctx, path_of("sites"))
     reports.append(ingest_referral_events(ctx, path_of("referrals"), progress=progress))
     reports.extend(run_pipeline(ctx, progress=progress))
+    _demo_planning(ctx)
     info = asdict(manifest)
     info["build_seconds"] = round(time.perf_counter() - started, 1)
     return info, reports
