@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.routers import (
     catchments,
+    crm,
     drivetime,
     expansion,
     groups,
@@ -12,9 +13,12 @@ from api.routers import (
     map_page,
     prospects,
     providers,
+    referrals,
+    segments,
     sites,
     territories,
     uploads,
+    workflow,
 )
 
 V1_ROUTERS = (
@@ -29,8 +33,12 @@ V1_ROUTERS = (
     drivetime.router,
     territories.router,
     expansion.router,
+    referrals.router,
+    crm.router,
+    workflow.router,
+    segments.router,
 )
 """Routers served under ``/v1``; :mod:`api.routers.map_page` and the root health
 check are served at the top level."""
 
-__all__ = ["V1_ROUTERS", "catchments", "drivetime", "expansion", "groups", "health", "jobs", "map_page", "prospects", "providers", "sites", "territories", "uploads"]
+__all__ = ["V1_ROUTERS", "catchments", "crm", "drivetime", "expansion", "groups", "health", "jobs", "map_page", "prospects", "providers", "referrals", "segments", "sites", "territories", "uploads", "workflow"]
