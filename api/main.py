@@ -199,6 +199,12 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
              "(admin builds, viewer reads)."},
             {"name": "expansion", "description": "Expansion scenarios: white space, "
              "cannibalisation, best N of M (admin evaluates, viewer reads)."},
+            {"name": "referrals", "description": "Scheduling-system webhook, review queue of "
+             "unlinked referrers, referrer activity and at-risk alerts."},
+            {"name": "crm", "description": "Interaction log, contact preferences, pre-visit brief."},
+            {"name": "workflow", "description": "Prospect status and liaison; exclusion lists."},
+            {"name": "segments", "description": "Saved segments, exports (CSV, XLSX, GeoJSON), "
+             "backtests."},
         ],
     )
     if context is not None:

@@ -335,5 +335,17 @@ def _register_planning() -> None:
 _register_planning()
 
 
+def _register_prospecting() -> None:
+    from cli import prospecting
+
+    app.command("alerts")(prospecting.alerts)
+    app.command("backtest")(prospecting.backtest)
+    app.add_typer(prospecting.segments_app, name="segments")
+    app.add_typer(prospecting.referrals_app, name="referrals")
+
+
+_register_prospecting()
+
+
 if __name__ == "__main__":
     app()

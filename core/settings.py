@@ -10,12 +10,27 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = REPO_ROOT / "var"
 REFERENCE_DIR = REPO_ROOT / "data" / "reference"
+
+
+class AtRiskRule(BaseModel):
+    """An at-risk alert rule: a referrer of ``tier`` with at most ``max_referrals`` in ``days``.
+
+    The window is ``(as_of - days, as_of]``, as in :mod:`prospects.tiers`.
+    ``tier`` None applies to every referring referrer.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    tier: Literal["A", "B", "C"] | None = None
+    days: int = Field(gt=0, le=3660)
+    max_referrals: int = Field(0, ge=0)
 
 
 class Settings(BaseSettings):
@@ -81,6 +96,17 @@ class Settings(BaseSettings):
     referring_window_days: int = Field(365, gt=0, description="Referring = >=1 referral in window.")
     tier_a_min: int = Field(24, gt=0, description="Referrals in window for tier A.")
     tier_b_min: int = Field(6, gt=0, description="Referrals in window for tier B (else C).")
+    lapsed_days: int = Field(
+        90, gt=0, description="A referrer with no referral in this many days is lapsed and back "
+        "among the prospects."
+    )
+    at_risk_rules: list[AtRiskRule] = Field(
+        default_factory=lambda: [
+            AtRiskRule(name="tier-A-silent-14d", tier="A", days=14, max_referrals=0),
+            AtRiskRule(name="tier-B-silent-30d", tier="B", days=30, max_referrals=0),
+        ],
+        description="At-risk alert rules (JSON list of {name, tier, days, max_referrals}).",
+    )
 
     # Ingestion limits
     max_reject_rate: float = Field(0.05, ge=0, le=1)

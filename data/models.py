@@ -464,3 +464,8 @@ class ExpansionCandidate(Located, Base):
     snap_m: Mapped[float | None] = mapped_column(Float)
     overlap: Mapped[list[Any] | None] = mapped_column(JSON)
     coverage: Mapped[Any | None] = mapped_column(GeometryColumn("GEOMETRY"))
+
+
+# Prospecting tables (review queue, alerts, CRM log, workflow, exclusions, segments) live in
+# their own module; importing it here puts them in ``Base.metadata``.
+from data import prospecting as _prospecting  # noqa: E402,F401

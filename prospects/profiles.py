@@ -11,9 +11,13 @@ listed by :func:`shipped_profiles`. Layout::
     display_name = "MRI imaging"          # used in explanations
 
     [weights]                             # must sum to 1
-    specialty = 0.5
+    specialty = 0.45
     proximity = 0.3
-    potential = 0.2
+    potential = 0.15
+    recency = 0.1                         # optional, 0 when absent
+
+    [recency]                             # optional
+    half_life_days = 30.0                 # value = 1 - 2 ** (-days since contact / this)
 
     [specialty]
     default_fit = 0.1                     # taxonomy not in either table
@@ -72,6 +76,7 @@ __all__ = [
     "ComponentWeights",
     "PotentialSettings",
     "ProximitySettings",
+    "RecencySettings",
     "ScoringProfile",
     "SegmentRules",
     "SpecialtyTable",
@@ -98,12 +103,15 @@ class ComponentWeights(_Frozen):
     specialty: Fit
     proximity: Fit
     potential: Fit
+    #: Recency of the last contact (see :class:`RecencySettings`); 0 in older profiles.
+    recency: Fit = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {
             "specialty": self.specialty,
             "proximity": self.proximity,
             "potential": self.potential,
+            "recency": self.recency,
         }
 
 
@@ -124,6 +132,17 @@ class ProximitySettings(_Frozen):
     half_life_minutes: float = Field(gt=0)
     fallback_speed_kmh: float = Field(gt=0, le=200)
     circuity: float = Field(ge=1.0, le=5.0)
+
+
+class RecencySettings(_Frozen):
+    """Recency of the last contact (visit, call, email) logged for the prospect.
+
+    ``value = 1 - 2 ** (-days / half_life_days)``: 1 for a prospect never
+    contacted (or contacted long ago), 0.5 one half-life after the last
+    contact, near 0 the day after: the list puts who is due a contact first.
+    """
+
+    half_life_days: float = Field(30.0, gt=0)
 
 
 class PotentialSettings(_Frozen):
@@ -159,6 +178,7 @@ class ScoringProfile(_Frozen):
     specialty: SpecialtyTable
     proximity: ProximitySettings
     potential: PotentialSettings
+    recency: RecencySettings = RecencySettings()
     segments: SegmentRules
 
     @property
@@ -191,19 +211,19 @@ def _cross_problems(data: Any, *, source: str | None) -> list[Problem]:
     if not isinstance(data, dict):
         return problems
     sums = (
-        ("weights", ("specialty", "proximity", "potential")),
+        ("weights", ("specialty", "proximity", "potential", "recency")),
         ("potential", ("size_weight", "warm_weight", "entity_weight")),
     )
     for table, keys in sums:
         section = data.get(table)
         if not isinstance(section, dict):
             continue
-        values = [_number(section.get(k)) for k in keys]
+        values = [_number(section.get(k, 0.0 if k == "recency" else None)) for k in keys]
         if any(v is None for v in values):
             continue
         total = math.fsum(v for v in values if v is not None)
         if abs(total - 1.0) > _SUM_TOLERANCE:
-            shown = " + ".join(f"{k}={section.get(k)}" for k in keys)
+            shown = " + ".join(f"{k}={section.get(k)}" for k in keys if k in section)
             problems.append(
                 Problem(
                     f"must sum to 1, got {shown} = {total:g}",

@@ -1,6 +1,6 @@
 """Explainable white-space scoring of prospective referrers.
 
-The score (0-100) is the weighted sum of three components, each a value in
+The score (0-100) is the weighted sum of four components, each a value in
 [0, 1]:
 
 ``specialty``
@@ -15,6 +15,12 @@ The score (0-100) is the weighted sum of three components, each a value in
     ``size_weight * c / (c + size_half_colleagues)`` (``c`` = colleagues =
     ``practice_size - 1``) ``+ warm_weight * org_referring + entity_weight *
     (individual_value | organisation_value)``.
+
+``recency``
+    ``1 - 2 ** (-days_since_contact / half_life_days)`` from the optional
+    ``days_since_contact`` column (CRM interaction log): 1 when never
+    contacted, low right after a visit, call or email. Weight 0 in profiles
+    that do not name it.
 
 Each component contributes ``points = value * weight * 100`` and the score
 is the sum of the points, rounded to one decimal.
@@ -48,7 +54,7 @@ from core.errors import Problem, ScoringError
 from prospects.profiles import ScoringProfile
 from prospects.specialties import SpecialtyMatch, resolve_specialties
 
-__all__ = ["INPUT_COLUMNS", "SEGMENTS", "explain", "score_prospects"]
+__all__ = ["INPUT_COLUMNS", "OPTIONAL_COLUMNS", "SEGMENTS", "explain", "score_prospects"]
 
 INPUT_COLUMNS: tuple[str, ...] = (
     "provider_id",
@@ -60,6 +66,9 @@ INPUT_COLUMNS: tuple[str, ...] = (
     "practice_size",
     "org_referring",
 )
+
+#: Columns used when present: days since the last logged contact (NaN = never).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("days_since_contact",)
 
 SEGMENTS: tuple[str, ...] = (
     "unlocated",
@@ -95,6 +104,8 @@ class _Parts:
     warm: np.ndarray
     is_org: np.ndarray
     potential: np.ndarray
+    days: np.ndarray
+    recency: np.ndarray
 
 
 def _numeric(frame: pd.DataFrame, column: str, problems: list[Problem]) -> np.ndarray:
@@ -190,6 +201,10 @@ def _compute(candidates: pd.DataFrame, profile: ScoringProfile) -> _Parts:
     size = _numeric(candidates, "practice_size", problems)
     is_org = _entity_is_org(candidates["entity_type"], problems)
     warm = _booleans(candidates["org_referring"], problems)
+    if "days_since_contact" in candidates.columns:
+        days = _numeric(candidates, "days_since_contact", problems)
+    else:
+        days = np.full(len(candidates), np.nan)
     if problems:
         raise ScoringError("cannot score candidates", problems=problems)
 
@@ -215,6 +230,9 @@ def _compute(candidates: pd.DataFrame, profile: ScoringProfile) -> _Parts:
         pot.size_weight * size_term + pot.warm_weight * warm + pot.entity_weight * entity_value
     )
     potential = np.clip(potential, 0.0, 1.0)
+    recency = np.where(
+        np.isnan(days), 1.0, 1.0 - np.exp2(-np.nan_to_num(days) / profile.recency.half_life_days)
+    )
     return _Parts(
         match_index=match_index,
         matches=matches,
@@ -229,6 +247,8 @@ def _compute(candidates: pd.DataFrame, profile: ScoringProfile) -> _Parts:
         warm=warm,
         is_org=is_org,
         potential=potential,
+        days=days,
+        recency=recency,
     )
 
 
@@ -298,6 +318,19 @@ def _potential_reasons(parts: _Parts) -> list[str]:
     return [texts[i] for i in index.tolist()]
 
 
+def _recency_reasons(parts: _Parts, profile: ScoringProfile) -> list[str]:
+    """Recency reason per row, each distinct day count formatted once."""
+    half = f"half-life {profile.recency.half_life_days:g} days"
+    key = np.where(np.isnan(parts.days), -1, np.floor(np.minimum(parts.days, 1e6))).astype(np.int64)
+    index, uniques = pd.factorize(key)
+    texts = [
+        f"never contacted, {half}" if k < 0
+        else f"last contact {k} day{'s' if k != 1 else ''} ago, {half}"
+        for k in uniques.tolist()
+    ]
+    return [texts[i] for i in index.tolist()]
+
+
 def _components(
     parts: _Parts, profile: ScoringProfile, points: np.ndarray
 ) -> list[list[dict[str, Any]]]:
@@ -315,14 +348,18 @@ def _components(
         np.round(parts.potential, 4).tolist(),
         np.round(points[:, 2], 2).tolist(),
         _potential_reasons(parts),
+        np.round(parts.recency, 4).tolist(),
+        np.round(points[:, 3], 2).tolist(),
+        _recency_reasons(parts, profile),
     )
     return [
         [
             {"name": "specialty", "value": sv, "weight": w.specialty, "points": sp, "reason": sr},
             {"name": "proximity", "value": pv, "weight": w.proximity, "points": pp, "reason": pr},
             {"name": "potential", "value": ov, "weight": w.potential, "points": op, "reason": orr},
+            {"name": "recency", "value": rv, "weight": w.recency, "points": rp, "reason": rr},
         ]
-        for sv, sp, sr, pv, pp, pr, ov, op, orr in columns
+        for sv, sp, sr, pv, pp, pr, ov, op, orr, rv, rp, rr in columns
     ]
 
 
@@ -333,6 +370,7 @@ def _points(parts: _Parts, profile: ScoringProfile) -> np.ndarray:
             parts.fit * w.specialty * 100.0,
             parts.proximity * w.proximity * 100.0,
             parts.potential * w.potential * 100.0,
+            parts.recency * w.recency * 100.0,
         ]
     )
 
@@ -401,7 +439,8 @@ def explain(row: Mapping[str, Any] | pd.Series, profile: ScoringProfile) -> list
     """
     if not isinstance(row, (Mapping, pd.Series)):
         raise TypeError(f"row must be a mapping or pandas Series, not {type(row).__name__}")
-    frame = pd.DataFrame([{c: row.get(c) for c in INPUT_COLUMNS}])
+    columns = INPUT_COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in row)
+    frame = pd.DataFrame([{c: row.get(c) for c in columns}])
     for column in ("taxonomy_code", "classification", "entity_type", "org_referring"):
         frame[column] = frame[column].astype(object)
     parts = _compute(frame, profile)

@@ -14,7 +14,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem
@@ -29,6 +29,7 @@ from data.models import (
     SourceRecord,
     h3_column,
 )
+from data.prospecting import ProspectExclusion, ProspectStatus
 from service.pagination import encode_cursor, keyset
 from service.schemas import (
     OverridePublic,
@@ -153,13 +154,48 @@ _SORTS: dict[str, tuple[Any, bool]] = {
 }
 
 
+def not_excluded(provider: Any = Provider) -> Any:
+    """SQL condition: the provider is on no exclusion list (do-not-contact, own physicians),
+    matched by golden id or by NPI (so a record re-created by a refresh stays excluded)."""
+    return ~exists().where(ProspectExclusion.provider_id == provider.id) & ~exists().where(
+        ProspectExclusion.npi == provider.npi
+    )
+
+
 def _prospect_stmt(filters: ProspectFilter) -> Select:
+    """Prospects with their provider, site code, status and liaison.
+
+    Deactivated providers and excluded ones never appear; "not a fit"
+    dismissals only when ``status='not a fit'`` is asked for.
+    """
+    status = func.coalesce(ProspectStatus.status, "new")
     stmt = (
-        select(Prospect, Provider, ClinicSite.site_code)
+        select(Prospect, Provider, ClinicSite.site_code, status.label("status"),
+               ProspectStatus.assigned_to)
         .join(Provider, Provider.id == Prospect.provider_id)
         .join(ClinicSite, ClinicSite.id == Prospect.site_id)
-        .where(Provider.is_active.is_(True))
+        .outerjoin(ProspectStatus, ProspectStatus.provider_id == Prospect.provider_id)
+        .where(Provider.is_active.is_(True), not_excluded())
     )
+    if filters.status:
+        stmt = stmt.where(status == filters.status)
+    else:
+        stmt = stmt.where(status != "not a fit")
+    if filters.assigned_to:
+        stmt = stmt.where(ProspectStatus.assigned_to == filters.assigned_to)
+    if filters.min_drive_minutes is not None:
+        stmt = stmt.where(Prospect.drive_minutes >= filters.min_drive_minutes)
+    if filters.postal_codes:
+        stmt = stmt.where(Provider.postal_code.in_(filters.postal_codes))
+    if filters.city:
+        stmt = stmt.where(func.upper(Provider.city) == filters.city.upper())
+    if filters.organization_id is not None:
+        stmt = stmt.where(Provider.organization_id == filters.organization_id)
+    if filters.tier:
+        past = select(ReferrerStat.provider_id).where(ReferrerStat.provider_id == Prospect.provider_id)
+        if filters.tier != "lapsed":
+            past = past.where(ReferrerStat.tier == filters.tier)
+        stmt = stmt.where(past.exists())
     if filters.site:
         stmt = stmt.where(ClinicSite.site_code == filters.site)
     if filters.specialty:
@@ -180,7 +216,9 @@ def _prospect_stmt(filters: ProspectFilter) -> Select:
     return stmt
 
 
-def _prospect_public(p: Prospect, prov: Provider, site_code: str) -> ProspectPublic:
+def _prospect_public(
+    p: Prospect, prov: Provider, site_code: str, status: str = "new", assigned_to: str | None = None
+) -> ProspectPublic:
     return ProspectPublic(
         provider_id=prov.id,
         site_code=site_code,
@@ -199,6 +237,8 @@ def _prospect_public(p: Prospect, prov: Provider, site_code: str) -> ProspectPub
         proximity_estimated=p.proximity_estimated,
         profile=p.profile,
         components=p.components,
+        status=status,
+        assigned_to=assigned_to,
     )
 
 
@@ -219,10 +259,10 @@ def list_prospects(
     sort_col, desc = _SORTS[sort]
     stmt = keyset(stmt, sort_col=sort_col, id_col=Prospect.id, descending=desc, cursor=cursor)
     rows = session.execute(stmt.add_columns(sort_col.label("_sortval")).limit(limit + 1)).all()
-    items = [_prospect_public(p, prov, code) for p, prov, code, _ in rows[:limit]]
+    items = [_prospect_public(*row[:5]) for row in rows[:limit]]
     nxt = None
     if len(rows) > limit:
-        p, _, _, val = rows[limit - 1]
+        p, val = rows[limit - 1][0], rows[limit - 1][5]
         nxt = encode_cursor(val, p.id)
     return Page[ProspectPublic](items=items, next_cursor=nxt, total=total)
 
@@ -230,7 +270,7 @@ def list_prospects(
 CSV_COLUMNS = (
     "site_code", "provider_id", "npi", "display_name", "taxonomy_code", "classification",
     "address_1", "city", "postal_code", "phone", "score", "segment", "drive_minutes",
-    "distance_km", "proximity_estimated", "profile", "score_breakdown",
+    "distance_km", "proximity_estimated", "profile", "status", "assigned_to", "score_breakdown",
 )  # fmt: skip
 
 
@@ -248,8 +288,8 @@ def prospects_csv(session: Session, filters: ProspectFilter, *, sort: ProspectSo
     writer.writerow(CSV_COLUMNS)
     sort_col, desc = _SORTS[sort]
     stmt = _prospect_stmt(filters).order_by(sort_col.desc() if desc else sort_col, Prospect.id)
-    for n, (p, prov, code) in enumerate(session.execute(stmt.execution_options(yield_per=1000))):
-        pub = _prospect_public(p, prov, code)
+    for n, row in enumerate(session.execute(stmt.execution_options(yield_per=1000))):
+        pub = _prospect_public(*row)
         breakdown = "; ".join(f"{c.name} {c.points:.1f} ({c.reason})" for c in pub.components)
         row = [getattr(pub, c, None) for c in CSV_COLUMNS[:-1]] + [breakdown]
         writer.writerow([neutralise_formula(v) for v in row])
@@ -364,7 +404,7 @@ def sites_frame(session: Session) -> gpd.GeoDataFrame:
 def prospects_frame(session: Session, filters: ProspectFilter, *, limit: int = 20_000) -> gpd.GeoDataFrame:
     """Prospects as points for the map, best score first (one row per provider and site)."""
     stmt = _prospect_stmt(filters).order_by(Prospect.score.desc(), Prospect.id).limit(limit)
-    rows = session.execute(stmt).all()
+    rows = [r[:3] for r in session.execute(stmt).all()]
     return gpd.GeoDataFrame(
         {
             "provider_id": [prov.id for _, prov, _ in rows],

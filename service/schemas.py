@@ -160,6 +160,8 @@ class ProspectPublic(BaseModel):
     proximity_estimated: bool
     profile: str
     components: list[ScoreComponent]
+    status: str = "new"
+    assigned_to: str | None = None
 
 
 ProspectSort = Literal["-score", "score", "drive_minutes", "-drive_minutes", "distance_km", "name"]
@@ -176,10 +178,23 @@ class ProspectFilter(BaseModel):
     segment: str | None = None
     max_drive_minutes: float | None = Field(None, gt=0, le=240)
     group: str | None = Field(None, description="Clinic specialty group, e.g. 'orthopaedics'.")
+    min_drive_minutes: float | None = Field(None, ge=0, le=240, description="e.g. distant specialists.")
+    tier: Literal["A", "B", "C", "lapsed"] | None = Field(
+        None, description="Past referral tier of a lapsed referrer ('lapsed' = any)."
+    )
+    postal_codes: list[str] | None = Field(None, max_length=500, description="Geography: ZIP codes.")
+    city: str | None = Field(None, max_length=100)
+    organization_id: int | None = Field(None, description="Organisation (practice) id.")
+    status: Literal["new", "contacted", "meeting held", "referring", "not a fit"] | None = Field(
+        None, description="Workflow status ('new' = never set); 'not a fit' is hidden otherwise."
+    )
+    assigned_to: str | None = Field(None, max_length=100, description="Liaison the prospect is assigned to.")
     #: The group's NUCC codes, resolved by the service (not an input).
     group_codes: frozenset[str] | None = Field(None, exclude=True)
 
-    @field_validator("specialty", "segment", "site", "group")
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("specialty", "segment", "site", "group", "city", "assigned_to")
     @classmethod
     def _strip(cls, v: str | None) -> str | None:
         return v.strip() or None if v is not None else None

@@ -2,8 +2,10 @@
 
 For each site, candidates are selected through H3: active providers whose
 cell (at the catchment resolution) lies in any of the site's catchments — the
-same SQL on SQLite and PostgreSQL. Providers who refer today (a referral in the
-trailing window) are not prospects. Drive minutes come from the road network
+same SQL on SQLite and PostgreSQL. Providers who refer today are not
+prospects; a referrer whose last referral is ``settings.lapsed_days`` or more
+before the as-of date is lapsed and back among the prospects. Days since the
+last CRM interaction feed the recency component. Drive minutes come from the road network
 (one Dijkstra per site); where a provider is beyond reach, proximity falls
 back to straight-line distance and is flagged as estimated. Scores come from
 the site's service-line profile (:mod:`prospects.profiles`).
@@ -14,6 +16,7 @@ Rows are upserted by (site, provider) and only rewritten when a value changed.
 from __future__ import annotations
 
 import time
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -54,7 +57,18 @@ def profile_for(service_line: str, profiles: dict):  # noqa: ANN201
     return profiles[DEFAULT_PROFILE]
 
 
-def _candidates(session: Session, site: ClinicSite, res: int) -> pd.DataFrame:
+def _candidates(
+    session: Session, site: ClinicSite, res: int, *, active_since: date | None = None,
+    as_of: date | None = None, exclude_referring: bool = True,
+) -> pd.DataFrame:
+    """Active providers in the site's catchments that do not refer now.
+
+    ``active_since``: referrers whose last referral is before it count as
+    lapsed (prospects again); None keeps every referring referrer out.
+    ``as_of`` adds ``days_since_contact`` (NaN when never contacted).
+    """
+    from data.prospecting import Interaction
+
     cell_col = h3_column(Provider, res)
     in_catchment = (
         select(CatchmentCell.h3)
@@ -62,6 +76,8 @@ def _candidates(session: Session, site: ClinicSite, res: int) -> pd.DataFrame:
         .where(Catchment.site_id == site.id, Catchment.resolution == res)
     )
     referring = select(ReferrerStat.provider_id).where(ReferrerStat.referring.is_(True))
+    if active_since is not None:
+        referring = referring.where(ReferrerStat.last_referral >= active_since)
     org_referring = (
         select(Provider.organization_id)
         .join(ReferrerStat, ReferrerStat.provider_id == Provider.id)
@@ -70,31 +86,57 @@ def _candidates(session: Session, site: ClinicSite, res: int) -> pd.DataFrame:
     stmt = (
         select(
             Provider.id.label("provider_id"), Provider.taxonomy_code, Provider.classification,
-            Provider.entity_type, Provider.lat, Provider.lon,
+            Provider.entity_type, Provider.lat, Provider.lon, Provider.organization_id,
             func.coalesce(Organization.member_count, 1).label("practice_size"),
             Provider.organization_id.in_(org_referring).label("org_referring"),
         )
         .outerjoin(Organization, Organization.id == Provider.organization_id)
-        .where(
-            Provider.is_active.is_(True),
-            cell_col.in_(in_catchment),
-            Provider.id.not_in(referring),
-        )
+        .where(Provider.is_active.is_(True), cell_col.in_(in_catchment))
     )
+    if exclude_referring:
+        stmt = stmt.where(Provider.id.not_in(referring))
     frame = pd.DataFrame(session.execute(stmt).mappings().all())
     if not frame.empty:
         frame["org_referring"] = frame["org_referring"].fillna(False).astype(bool)
         frame["practice_size"] = frame["practice_size"].clip(lower=1)
+        if as_of is not None:
+            last = pd.DataFrame(session.execute(
+                select(Interaction.provider_id, func.max(Interaction.occurred_at))
+                .where(Interaction.provider_id.in_(
+                    stmt.with_only_columns(Provider.id).scalar_subquery()))
+                .group_by(Interaction.provider_id)
+            ).all(), columns=["provider_id", "last_contact"])
+            days = pd.Series(np.nan, index=frame.index)
+            if len(last):
+                when = pd.to_datetime(last["last_contact"], utc=True).dt.tz_localize(None).dt.normalize()
+                by_id = dict(zip(last["provider_id"], (pd.Timestamp(as_of) - when).dt.days.clip(lower=0)))
+                days = frame["provider_id"].map(by_id).astype(float)
+            frame["days_since_contact"] = days
     return frame
+
+
+def add_proximity(cand: pd.DataFrame, site: ClinicSite, graph, *, cutoff_min: float) -> None:  # noqa: ANN001
+    """Add ``distance_km`` and ``drive_minutes`` (NaN beyond reach or without a graph) in place."""
+    from geo.distance import haversine_km
+    from territories.catchments import drive_minutes_to_points
+
+    lat, lon = cand["lat"].to_numpy(float), cand["lon"].to_numpy(float)
+    cand["distance_km"] = haversine_km(site.lat, site.lon, lat, lon)
+    cand["drive_minutes"] = np.nan
+    if graph is not None:
+        try:
+            cand["drive_minutes"] = drive_minutes_to_points(
+                graph, site.lat, site.lon, lat, lon, cutoff_min=cutoff_min, max_point_snap_m=1000
+            )
+        except TerritoryError:
+            pass  # site off the network: proximity is estimated from distance
 
 
 def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
     """Score every site's white-space prospects and store them (one transaction)."""
-    from geo.distance import haversine_km
     from prospects.groups import expand_profile
-    from service.groups import resolved_groups
     from prospects.scoring import score_prospects
-    from territories.catchments import drive_minutes_to_points
+    from service.groups import resolved_groups
 
     started = time.perf_counter()
     s = ctx.settings
@@ -105,27 +147,22 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
     cutoff = max(s.drive_minutes, default=10.0) * 1.5
     detail: dict[str, dict] = {}
     profiles = shipped()
+    from service.referrals import as_of_date
+
+    as_of = as_of_date(ctx)
     with ctx.sessions.begin() as session:
         groups = resolved_groups(ctx, session)
         sites = session.scalars(select(ClinicSite).order_by(ClinicSite.site_code)).all()
         for n, site in enumerate(sites):
             progress("score", n, len(sites))
             profile = expand_profile(profile_for(site.service_line, profiles), groups)
-            cand = _candidates(session, site, s.catchment_resolution)
+            cand = _candidates(session, site, s.catchment_resolution,
+                               active_since=as_of - timedelta(days=s.lapsed_days - 1), as_of=as_of)
             if cand.empty:
                 written = _store(session, site.id, profile.key, pd.DataFrame())
                 detail[site.site_code] = {"prospects": 0, **written}
                 continue
-            lat, lon = cand["lat"].to_numpy(float), cand["lon"].to_numpy(float)
-            cand["distance_km"] = haversine_km(site.lat, site.lon, lat, lon)
-            cand["drive_minutes"] = np.nan
-            if graph is not None:
-                try:
-                    cand["drive_minutes"] = drive_minutes_to_points(
-                        graph, site.lat, site.lon, lat, lon, cutoff_min=cutoff, max_point_snap_m=1000
-                    )
-                except TerritoryError:
-                    pass  # site off the network: proximity is estimated from distance
+            add_proximity(cand, site, graph, cutoff_min=cutoff)
             scored = score_prospects(cand, profile, explain=True)
             written = _store(session, site.id, profile.key, scored)
             segs = scored["segment"].value_counts().head(6).to_dict()

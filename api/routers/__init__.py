@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.routers import (
     catchments,
+    crm,
     drivetime,
     expansion,
     groups,
@@ -13,9 +14,12 @@ from api.routers import (
     matching,
     prospects,
     providers,
+    referrals,
+    segments,
     sites,
     territories,
     uploads,
+    workflow,
 )
 
 V1_ROUTERS = (
@@ -31,11 +35,15 @@ V1_ROUTERS = (
     territories.router,
     expansion.router,
     matching.router,
+    referrals.router,
+    crm.router,
+    workflow.router,
+    segments.router,
 )
 """Routers served under ``/v1``; :mod:`api.routers.map_page` and the root health
 check are served at the top level."""
 
 __all__ = [
-    "V1_ROUTERS", "catchments", "drivetime", "expansion", "groups", "health", "jobs", "map_page", "matching",
-    "prospects", "providers", "sites", "territories", "uploads",
+    "V1_ROUTERS", "catchments", "crm", "drivetime", "expansion", "groups", "health", "jobs", "map_page",
+    "matching", "prospects", "providers", "referrals", "segments", "sites", "territories", "uploads", "workflow",
 ]

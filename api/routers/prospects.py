@@ -47,6 +47,21 @@ def prospect_filter(
         str | None,
         Query(max_length=80, description="Clinic specialty group (see /v1/specialty-groups)."),
     ] = None,
+    min_drive_minutes: Annotated[
+        float | None, Query(ge=0, le=240, description="Shortest drive from the site, minutes.")
+    ] = None,
+    tier: Annotated[
+        str | None, Query(description="Past tier of a lapsed referrer: A, B, C or 'lapsed'.")
+    ] = None,
+    postal_code: Annotated[
+        list[str] | None, Query(max_length=10, description="ZIP code (repeat for several).")
+    ] = None,
+    city: Annotated[str | None, Query(max_length=100)] = None,
+    organization_id: Annotated[int | None, Query(description="Organisation id.")] = None,
+    status: Annotated[
+        str | None, Query(description="new, contacted, meeting held, referring or not a fit.")
+    ] = None,
+    assigned_to: Annotated[str | None, Query(max_length=100, description="Liaison.")] = None,
     *,
     ctx: ContextDep,
     session: SessionDep,
@@ -60,6 +75,13 @@ def prospect_filter(
             segment=segment,
             max_drive_minutes=max_drive_minutes,
             group=group,
+            min_drive_minutes=min_drive_minutes,
+            tier=tier,
+            postal_codes=postal_code or None,
+            city=city,
+            organization_id=organization_id,
+            status=status,
+            assigned_to=assigned_to,
         )
     except ValidationError as exc:
         raise InputError(

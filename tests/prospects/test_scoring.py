@@ -47,14 +47,15 @@ def score_one(profile=MRI, **overrides: object) -> pd.Series:
 
 def test_worked_example() -> None:
     row = score_one(drive_minutes=7.5, practice_size=5, org_referring=True, entity_type="2")
-    spec, prox, pot = row["components"]
+    spec, prox, pot, rec = row["components"]
     assert spec["reason"] == "Orthopaedic Surgery: fit 1.00 for MRI imaging"
     assert prox["reason"] == "7.5 min drive, half-life 15 min"
     assert prox["value"] == pytest.approx(2**-0.5, abs=1e-4)
     # potential = 0.5 * 4/(4+4) + 0.3 * 1 + 0.2 * 1.0 = 0.75
     assert pot["value"] == pytest.approx(0.75)
     assert "organisation" in pot["reason"] and "already refers" in pot["reason"]
-    expected = 100 * (0.5 * 1.0 + 0.3 * 2**-0.5 + 0.2 * 0.75)
+    assert rec["value"] == 1.0 and rec["reason"] == "never contacted, half-life 30 days"
+    expected = 100 * (0.45 * 1.0 + 0.3 * 2**-0.5 + 0.15 * 0.75 + 0.1 * 1.0)
     assert row["score"] == round(expected, 1)
     assert row["segment"] == "high-potential specialist nearby"
     assert not row["proximity_estimated"]
@@ -161,6 +162,11 @@ candidate_frames = data_frames(
         column("distance_km", elements=st.one_of(st.just(np.nan), st.floats(0, 500)), dtype=float),
         column("practice_size", elements=st.integers(0, 5000), dtype=int),
         column("org_referring", elements=st.booleans(), dtype=bool),
+        column(
+            "days_since_contact",
+            elements=st.one_of(st.just(np.nan), st.floats(0, 5000)),
+            dtype=float,
+        ),
     ],
     index=range_indexes(min_size=1, max_size=30),
 )
@@ -172,8 +178,8 @@ def test_points_sum_to_score(candidates: pd.DataFrame, name: str) -> None:
     scored = score_prospects(candidates, load_profile(name))
     for score, components in zip(scored["score"], scored["components"]):
         assert 0.0 <= score <= 100.0
-        assert [c["name"] for c in components] == ["specialty", "proximity", "potential"]
-        assert abs(sum(c["points"] for c in components) - score) <= 0.05 + 3 * 0.005 + 1e-9
+        assert [c["name"] for c in components] == ["specialty", "proximity", "potential", "recency"]
+        assert abs(sum(c["points"] for c in components) - score) <= 0.05 + 4 * 0.005 + 1e-9
         for c in components:
             assert 0.0 <= c["value"] <= 1.0
             assert c["points"] == pytest.approx(c["value"] * c["weight"] * 100, abs=0.02)
@@ -248,3 +254,33 @@ def test_million_candidates_score_fast() -> None:
     assert time.perf_counter() - start < 10.0
     assert scored["score"].between(0, 100).all()
     assert scored["proximity_estimated"].sum() == np.isnan(candidates["drive_minutes"]).sum()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0, 3000), st.floats(0, 3000))
+def test_recent_contact_never_scores_higher(a: float, b: float) -> None:
+    recent, older = sorted([a, b])
+    rows = pd.DataFrame([candidate(days_since_contact=recent), candidate(days_since_contact=older),
+                         candidate(days_since_contact=np.nan)])
+    scored = score_prospects(rows, MRI)
+    assert scored["score"].iloc[0] <= scored["score"].iloc[1] <= scored["score"].iloc[2]
+
+
+def test_recency_half_life_and_reason() -> None:
+    row = score_prospects(pd.DataFrame([candidate(days_since_contact=30.0)]), MRI).iloc[0]
+    rec = row["components"][3]
+    assert rec["value"] == pytest.approx(0.5)
+    assert rec["points"] == pytest.approx(0.5 * 0.1 * 100)
+    assert rec["reason"] == "last contact 30 days ago, half-life 30 days"
+    # the same row through explain() gives the same components
+    assert explain({**candidate(), "days_since_contact": 30.0}, MRI) == row["components"]
+
+
+def test_profile_without_recency_weight_still_valid() -> None:
+    data = tomllib.loads((PROFILE_DIR / "imaging_mri.toml").read_text())
+    data["weights"] = {"specialty": 0.5, "proximity": 0.3, "potential": 0.2}
+    del data["recency"]
+    profile = profile_from_dict(data)
+    assert profile.weights.recency == 0.0
+    row = score_prospects(frame(candidate()), profile).iloc[0]
+    assert row["components"][3]["points"] == 0.0

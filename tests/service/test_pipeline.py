@@ -50,7 +50,12 @@ def test_pipeline_links_scores_and_is_idempotent(ctx) -> None:  # noqa: ANN001
 
         prospects = s.scalars(select(Prospect)).all()
         assert prospects, "the Sugar Land site has white space"
-        assert not {p.provider_id for p in prospects} & referring
+        # referrers are not prospects unless lapsed (no referral in the last lapsed_days)
+        as_of = ctx.settings.as_of or date.today()
+        last = dict(s.execute(select(ReferrerStat.provider_id, ReferrerStat.last_referral)).all())
+        back = {p.provider_id for p in prospects} & referring
+        assert all((as_of - last[pid]).days >= ctx.settings.lapsed_days for pid in back)
+        assert referring - back, "active referrers stay out of the prospects"
         for p in prospects:
             assert abs(sum(c["points"] for c in p.components) - p.score) < 0.1
             assert p.proximity_estimated  # the test road network does not cover Texas

@@ -1,0 +1,72 @@
+"""CRM: interaction log, contact preferences and the pre-visit brief of a provider."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi.responses import HTMLResponse
+
+from api.deps import ContextDep, require_role
+from api.problems import problem_responses
+from service.brief import brief, brief_html
+from service.crm import add_interaction, get_preferences, list_interactions, set_preferences
+from service.prospecting_schemas import (
+    InteractionCreate,
+    InteractionPublic,
+    PreferencePublic,
+    PreferenceUpdate,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(
+    tags=["crm"],
+    dependencies=[Depends(require_role("viewer"))],
+    responses=problem_responses(401, 403, 404, 422),
+)
+ProviderId = Annotated[int, Path(ge=1)]
+
+
+@router.post("/interactions", response_model=InteractionPublic, status_code=status.HTTP_201_CREATED,
+             summary="Log a visit, call or email (CRM, admin)",
+             dependencies=[Depends(require_role("admin"))], responses=problem_responses(409))
+def interaction_create(ctx: ContextDep, item: InteractionCreate, response: Response) -> InteractionPublic:
+    """201 when logged; 200 when the CRM re-sends the same ``external_id``."""
+    row, created = add_interaction(ctx, item)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return row
+
+
+@router.get("/providers/{provider_id}/interactions", response_model=list[InteractionPublic],
+            summary="A provider's interactions, latest first")
+def interactions(ctx: ContextDep, provider_id: ProviderId,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[InteractionPublic]:
+    return list_interactions(ctx, provider_id, limit=limit)
+
+
+@router.put("/providers/{provider_id}/preferences", response_model=PreferencePublic,
+            summary="Set contact preferences (CRM, admin)", dependencies=[Depends(require_role("admin"))])
+def preferences_set(ctx: ContextDep, provider_id: ProviderId, update: PreferenceUpdate) -> PreferencePublic:
+    return set_preferences(ctx, provider_id, update)
+
+
+@router.get("/providers/{provider_id}/preferences", response_model=PreferencePublic | None,
+            summary="Contact preferences (null when none)")
+def preferences_get(ctx: ContextDep, provider_id: ProviderId) -> PreferencePublic | None:
+    with ctx.sessions() as session:
+        return get_preferences(session, provider_id)
+
+
+@router.get("/providers/{provider_id}/brief", summary="Pre-visit brief (JSON)")
+def brief_json(ctx: ContextDep, provider_id: ProviderId) -> dict:
+    """Profile, referral history and trend, tier, colleagues who refer, last interactions,
+    preferences, workflow status and the explained score per site."""
+    return brief(ctx, provider_id)
+
+
+@router.get("/providers/{provider_id}/brief.html", response_class=HTMLResponse,
+            summary="Pre-visit brief (printable HTML)")
+def brief_page(ctx: ContextDep, provider_id: ProviderId) -> HTMLResponse:
+    return HTMLResponse(brief_html(brief(ctx, provider_id)))

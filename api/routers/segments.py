@@ -1,0 +1,61 @@
+"""Saved prospect segments with counts and exports (CSV, XLSX, GeoJSON), and backtests."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, status
+from fastapi.responses import Response
+
+from api.deps import ContextDep, require_role
+from api.problems import problem_responses
+from service.backtest import run_backtest
+from service.prospecting_schemas import BacktestRequest, SegmentCreate, SegmentPublic
+from service.segments import EXPORT_FORMATS, delete_segment, export_segment, list_segments, save_segment
+
+__all__ = ["router"]
+
+router = APIRouter(
+    tags=["segments"],
+    dependencies=[Depends(require_role("viewer"))],
+    responses=problem_responses(401, 403, 404, 422),
+)
+Name = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+@router.get("/segments", response_model=list[SegmentPublic], summary="Saved segments with counts")
+def segments(ctx: ContextDep) -> list[SegmentPublic]:
+    return list_segments(ctx)
+
+
+@router.put("/segments", response_model=SegmentPublic, status_code=status.HTTP_200_OK,
+            summary="Save (or replace) a named segment (admin)", dependencies=[Depends(require_role("admin"))])
+def segment_save(ctx: ContextDep, item: SegmentCreate) -> SegmentPublic:
+    """Filters: site, specialty, group, segment, min_score, min/max_drive_minutes, tier,
+    postal_codes, city, organization_id, status, assigned_to."""
+    return save_segment(ctx, item)
+
+
+@router.delete("/segments/{name}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Delete a segment (admin)", dependencies=[Depends(require_role("admin"))])
+def segment_delete(ctx: ContextDep, name: Name) -> None:
+    delete_segment(ctx, name)
+
+
+@router.get("/segments/{name}/export.{fmt}", response_class=Response,
+            summary="Export a segment as CSV, XLSX or GeoJSON",
+            responses={200: {"content": {t: {} for t in EXPORT_FORMATS.values()}}})
+def segment_export(ctx: ContextDep, name: Name, fmt: Literal["csv", "xlsx", "geojson"]) -> Response:
+    """Every prospect of the segment, best score first; excluded providers never appear and
+    text that a spreadsheet would run as a formula is prefixed with a quote."""
+    body = export_segment(ctx, fmt=fmt, name=name)
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    return Response(body, media_type=EXPORT_FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'})
+
+
+@router.post("/backtests", summary="Backtest a site's scoring on its own referral history")
+def backtest(ctx: ContextDep, request: BacktestRequest) -> dict:
+    """Hide the last ``hide_months`` months, score as of the cut-off and report precision@k and
+    AUC of the profile against random order and distance-only order."""
+    return run_backtest(ctx, request)

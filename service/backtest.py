@@ -1,0 +1,53 @@
+"""Backtest of a site's scoring profile on the clinic's own referral history (CLI and API).
+
+Candidates are the active providers in the site's catchments (referring or
+not: :func:`prospects.backtest.backtest` removes those already referring at
+the cut-off from its own copy of the history); drive times are computed as
+for scoring. See :mod:`prospects.backtest` for the metrics.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+
+from core.errors import NotFoundError, RoadNetworkError
+from data.models import ReferralEvent
+from service.context import AppContext
+from service.prospecting_schemas import BacktestRequest
+
+__all__ = ["run_backtest"]
+
+
+def run_backtest(ctx: AppContext, request: BacktestRequest) -> dict:
+    """Hide the last ``hide_months`` of history, score as of the cut-off, report the metrics."""
+    from prospects.backtest import backtest
+    from prospects.groups import expand_profile
+    from service.groups import resolved_groups
+    from service.queries import site_by_code
+    from service.referrals import as_of_date
+    from service.scoring import _candidates, add_proximity, profile_for, shipped
+
+    s = ctx.settings
+    profiles = shipped()
+    if request.profile is not None and request.profile not in profiles:
+        raise NotFoundError(f"no shipped profile {request.profile!r}; known: {', '.join(profiles)}")
+    try:
+        graph = ctx.graph
+    except RoadNetworkError:
+        graph = None
+    with ctx.sessions() as session:
+        site = site_by_code(session, request.site)
+        base = profiles[request.profile] if request.profile else profile_for(site.service_line, profiles)
+        profile = expand_profile(base, resolved_groups(ctx, session))
+        cand = _candidates(session, site, s.catchment_resolution, exclude_referring=False)
+        events = pd.DataFrame(session.execute(
+            select(ReferralEvent.provider_id, ReferralEvent.referral_date)
+            .where(ReferralEvent.provider_id.is_not(None))
+        ).all(), columns=["provider_id", "referral_date"])
+    if cand.empty:
+        raise NotFoundError(f"site {request.site!r} has no providers in its catchments")
+    add_proximity(cand, site, graph, cutoff_min=max(s.drive_minutes, default=10.0) * 1.5)
+    result = backtest(events, cand, profile, as_of=as_of_date(ctx), hide_months=request.hide_months,
+                      window_days=s.referring_window_days, k=request.k, seed=request.seed)
+    return {"site": request.site, **result.as_dict()}
