@@ -100,6 +100,7 @@ def fill(url: str, n: int) -> None:
                           f"43{i % 300:03d}", "COLUMBUS", bool(i % 50), "street", 39.9, -83.0)
                          for i, tc, cl in zip(ids.tolist(), part["taxonomy_code"], part["classification"], strict=True)])
             score = np.round(rng.uniform(0, 100, len(part)), 1)
+            segment = segments[rng.integers(0, len(segments), len(part))]  # independent of the site
             dm = part["drive_minutes"].to_numpy()
             bulk_insert(s, Prospect.__table__, ["site_id", "provider_id", "profile", "score", "segment",
                                                 "taxonomy_code", "classification", "drive_minutes",
@@ -107,7 +108,7 @@ def fill(url: str, n: int) -> None:
                         [(int(i % 4) + 1, int(i), "imaging_mri@1.1.0", float(sc), seg, tc, cl,
                           None if np.isnan(d) else float(d), float(km), bool(np.isnan(d)), comps)
                          for i, sc, seg, tc, cl, d, km in zip(
-                             ids.tolist(), score.tolist(), segments[ids % 4].tolist(), part["taxonomy_code"],
+                             ids.tolist(), score.tolist(), segment.tolist(), part["taxonomy_code"],
                              part["classification"], dm.tolist(), part["distance_km"].tolist(), strict=True)])
     with ctx.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")

@@ -86,3 +86,17 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def analyze(session: Session, table: str) -> None:
+    """Refresh the query planner's statistics of one table (after a bulk write).
+
+    SQLite has none until asked (its planner then guesses which index serves a
+    filtered, sorted page); PostgreSQL's autovacuum would catch up later.
+    """
+    from data.models import Base
+
+    if table not in Base.metadata.tables:
+        raise KeyError(f"unknown table {table!r}")
+    quoted = session.get_bind().dialect.identifier_preparer.quote(table)
+    session.execute(text("ANALYZE " + quoted))  # a table name cannot be a bound parameter

@@ -319,13 +319,24 @@ class ReferrerStat(Base):
     tier: Mapped[str | None] = mapped_column(String(1), index=True)
 
 
+#: Sort keys of the prospect list by drive time, prospects without one last either way
+#: (literal SQL so the expression indexes below match the ORDER BY exactly).
+DRIVE_SORT_ASC = "coalesce(drive_minutes, 1000000.0)"
+DRIVE_SORT_DESC = "coalesce(drive_minutes, -1.0)"
+
+
 class Prospect(Base):
     """A scored white-space prospect of one site, with its explanation."""
 
     __tablename__ = "prospects"
     __table_args__ = (
         UniqueConstraint("site_id", "provider_id"),
-        Index("ix_prospects_site_score", "site_id", "score"),
+        # one index per sort of the prospect list (keyset pages: sort value, then id)
+        Index("ix_prospects_site_score_id", "site_id", "score", "id"),
+        Index("ix_prospects_site_drive_id", "site_id", text(DRIVE_SORT_ASC), "id"),
+        Index("ix_prospects_site_drive_desc_id", "site_id", text(DRIVE_SORT_DESC), "id"),
+        Index("ix_prospects_site_distance_id", "site_id", "distance_km", "id"),
+        Index("ix_prospects_site_segment_score", "site_id", "segment", "score", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,11 +14,13 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Float, Select, exists, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem
 from data.models import (
+    DRIVE_SORT_ASC,
+    DRIVE_SORT_DESC,
     Catchment,
     CatchmentCell,
     ClinicSite,
@@ -146,9 +148,9 @@ def get_provider(session: Session, provider_id: int) -> ProviderDetail:
 _SORTS: dict[str, tuple[Any, bool]] = {
     "-score": (Prospect.score, True),
     "score": (Prospect.score, False),
-    "drive_minutes": (func.coalesce(Prospect.drive_minutes, 1e6), False),
-    # prospects without a drive time sort last in both directions
-    "-drive_minutes": (func.coalesce(Prospect.drive_minutes, -1.0), True),
+    # prospects without a drive time sort last in both directions (indexed expressions)
+    "drive_minutes": (literal_column(DRIVE_SORT_ASC, Float), False),
+    "-drive_minutes": (literal_column(DRIVE_SORT_DESC, Float), True),
     "distance_km": (Prospect.distance_km, False),
     "name": (Provider.display_name, False),
 }
@@ -249,13 +251,18 @@ def list_prospects(
     sort: ProspectSort = "-score",
     limit: int = 50,
     cursor: str | None = None,
+    count: bool = False,
 ) -> Page[ProspectPublic]:
-    """Scored white-space prospects, filtered, sorted and cursor-paginated."""
+    """Scored white-space prospects, filtered, sorted and cursor-paginated.
+
+    ``total`` (every match, all pages) is counted only when ``count`` is true:
+    it scans all matches, while a page only reads as far as its last row.
+    """
     _check_limit(limit)
     if filters.site:
         site_by_code(session, filters.site)
     stmt = _prospect_stmt(filters)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) if count else None
     sort_col, desc = _SORTS[sort]
     stmt = keyset(stmt, sort_col=sort_col, id_col=Prospect.id, descending=desc, cursor=cursor)
     rows = session.execute(stmt.add_columns(sort_col.label("_sortval")).limit(limit + 1)).all()

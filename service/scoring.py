@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import RoadNetworkError, TerritoryError
 from core.progress import ProgressSink, null_progress
+from data.db import analyze
 from data.models import (
     Catchment,
     CatchmentCell,
@@ -171,6 +172,7 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
                 "median_score": round(float(scored["score"].median()), 1),
                 "segments": {k: int(v) for k, v in segs.items()}, **written,
             }
+        analyze(session, Prospect.__tablename__)  # planner statistics for the prospect list
         progress("score", len(sites), len(sites))
     return StageReport(stage="score", detail=detail, duration_s=round(time.perf_counter() - started, 3))
 

@@ -128,7 +128,7 @@ _PROSPECT_EXAMPLE = {
         200: {
             "content": {
                 "application/json": {
-                    "example": {"items": [_PROSPECT_EXAMPLE], "next_cursor": None, "total": 1}
+                    "example": {"items": [_PROSPECT_EXAMPLE], "next_cursor": None, "total": None}
                 }
             }
         }
@@ -142,13 +142,18 @@ def prospect_list(
     cursor: Annotated[
         str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")
     ] = None,
+    count: Annotated[
+        bool, Query(description="Also count every matching row into `total` (a scan of all "
+                                "matches: ask for it once, not on every page).")
+    ] = False,
 ) -> Page[ProspectPublic]:
     """Prospects matching the filters, each with its score breakdown.
 
     Ordered by ``sort`` then id, so walking ``next_cursor`` visits every
-    match exactly once. 404 when ``site`` names no site.
+    match exactly once. 404 when ``site`` names no site. ``total`` is null
+    unless ``count=true``.
     """
-    return list_prospects(session, filters, sort=sort, limit=limit, cursor=cursor)
+    return list_prospects(session, filters, sort=sort, limit=limit, cursor=cursor, count=count)
 
 
 def _csv_chunks(ctx: AppContext, filters: ProspectFilter, sort: ProspectSort) -> Iterator[str]:

@@ -181,7 +181,8 @@ def test_segments_counts_and_exports(client: TestClient, api_db: SeededDB) -> No
     r = client.put("/v1/segments", json=seg, headers=ADMIN)
     assert r.status_code == 200, r.text
     listed = client.get("/v1/prospects", headers=VIEWER, params={
-        "site": "AGS-N", "specialty": "Internal Medicine", "max_drive_minutes": 30, "limit": 500}).json()
+        "site": "AGS-N", "specialty": "Internal Medicine", "max_drive_minutes": 30, "limit": 500,
+        "count": True}).json()
     assert r.json()["count"] == listed["total"] > 0
     assert client.put("/v1/segments", json={**seg, "filters": {"bogus": 1}}, headers=ADMIN).status_code == 422
     names = [s["name"] for s in client.get("/v1/segments", headers=VIEWER).json()]

@@ -14,7 +14,7 @@ from tests.api.conftest import EVIL_NAME, VIEWER, SeededDB
 def _walk(client: TestClient, query: str, limit: int) -> tuple[list[dict], set[int]]:
     items, totals, cursor, pages = [], set(), None, 0
     while True:
-        url = f"/v1/prospects?{query}&limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        url = f"/v1/prospects?{query}&limit={limit}&count=true" + (f"&cursor={cursor}" if cursor else "")
         r = client.get(url, headers=VIEWER)
         assert r.status_code == 200, r.text
         page = r.json()
@@ -80,7 +80,7 @@ def test_each_prospect_carries_its_score_breakdown(client: TestClient) -> None:
     ],
 )
 def test_filters(client: TestClient, query: str, expected: int) -> None:
-    page = client.get(f"/v1/prospects?{query}&limit=500", headers=VIEWER).json()
+    page = client.get(f"/v1/prospects?{query}&limit=500&count=true", headers=VIEWER).json()
     assert page["total"] == len(page["items"]) == expected
 
 
@@ -122,3 +122,10 @@ def test_prospects_without_drive_time_sort_last_both_ways(client: TestClient) ->
         assert None in minutes, "the seed has a prospect without a drive time"
         first_none = minutes.index(None)
         assert all(m is None for m in minutes[first_none:]), sort
+
+
+def test_total_is_counted_only_when_asked(client: TestClient) -> None:
+    plain = client.get("/v1/prospects", params={"limit": 2}, headers=VIEWER).json()
+    counted = client.get("/v1/prospects", params={"limit": 2, "count": True}, headers=VIEWER).json()
+    assert plain["total"] is None and plain["items"] == counted["items"]
+    assert counted["total"] >= len(counted["items"]) == 2
