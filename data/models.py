@@ -336,7 +336,6 @@ class Prospect(Base):
         Index("ix_prospects_site_drive_id", "site_id", text(DRIVE_SORT_ASC), "id"),
         Index("ix_prospects_site_drive_desc_id", "site_id", text(DRIVE_SORT_DESC), "id"),
         Index("ix_prospects_site_distance_id", "site_id", "distance_km", "id"),
-        Index("ix_prospects_site_segment_score", "site_id", "segment", "score", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

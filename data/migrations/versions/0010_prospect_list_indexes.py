@@ -1,4 +1,4 @@
-"""prospect list: one index per sort (site, sort value, id) and one for segment filters
+"""prospect list: one index per sort (site, sort value, id)
 
 Revision ID: 0010
 Revises: 0008
@@ -18,7 +18,6 @@ INDEXES = {
     "ix_prospects_site_drive_id": ("site_id", sa.text("coalesce(drive_minutes, 1000000.0)"), "id"),
     "ix_prospects_site_drive_desc_id": ("site_id", sa.text("coalesce(drive_minutes, -1.0)"), "id"),
     "ix_prospects_site_distance_id": ("site_id", "distance_km", "id"),
-    "ix_prospects_site_segment_score": ("site_id", "segment", "score", "id"),
 }
 
 
