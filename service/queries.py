@@ -218,6 +218,18 @@ def _prospect_stmt(filters: ProspectFilter) -> Select:
     return stmt
 
 
+def _page_columns() -> tuple:
+    """The columns of one prospect-list item, labelled as :class:`ProspectPublic` fields."""
+    return (
+        Provider.id.label("provider_id"), ClinicSite.site_code, Provider.npi, Provider.display_name,
+        Prospect.taxonomy_code, Prospect.classification, Provider.address_1, Provider.city,
+        Provider.postal_code, Provider.phone, Prospect.score, Prospect.segment, Prospect.drive_minutes,
+        Prospect.distance_km, Prospect.proximity_estimated, Prospect.profile, Prospect.components,
+        func.coalesce(ProspectStatus.status, "new").label("status"), ProspectStatus.assigned_to,
+        Prospect.id.label("prospect_id"),
+    )
+
+
 def _prospect_public(
     p: Prospect, prov: Provider, site_code: str, status: str = "new", assigned_to: str | None = None
 ) -> ProspectPublic:
@@ -264,13 +276,16 @@ def list_prospects(
     stmt = _prospect_stmt(filters)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) if count else None
     sort_col, desc = _SORTS[sort]
+    # plain columns, not ORM entities: a page is read, never changed
+    stmt = stmt.with_only_columns(*_page_columns(), maintain_column_froms=True)
     stmt = keyset(stmt, sort_col=sort_col, id_col=Prospect.id, descending=desc, cursor=cursor)
     rows = session.execute(stmt.add_columns(sort_col.label("_sortval")).limit(limit + 1)).all()
-    items = [_prospect_public(*row[:5]) for row in rows[:limit]]
+    items = [ProspectPublic.model_validate(
+        {k: v for k, v in row._mapping.items() if k not in ("prospect_id", "_sortval")}) for row in rows[:limit]]
     nxt = None
     if len(rows) > limit:
-        p, val = rows[limit - 1][0], rows[limit - 1][5]
-        nxt = encode_cursor(val, p.id)
+        last = rows[limit - 1]._mapping
+        nxt = encode_cursor(last["_sortval"], last["prospect_id"])
     return Page[ProspectPublic](items=items, next_cursor=nxt, total=total)
 
 
