@@ -9,7 +9,8 @@
 2. Prospect list over HTTP: a fresh database (SQLite file, and PostGIS when
    ``--postgis`` is given) filled with bulk inserts (``data.bulk``:
    executemany / COPY) with ``--providers`` providers and one prospect each,
-   served by uvicorn on loopback; 8 client threads send ``--requests``
+   served by uvicorn on loopback (``--workers``: 1 and 2 worker processes by
+   default, one load run each); 8 client threads send ``--requests``
    ``GET /v1/prospects`` with filters varied per request (site, min score,
    segment, specialty, drive time, sort) and a page of 50, ``Cache-Control:
    no-cache``. Baseline in the same run: ``GET /health`` under the same load.
@@ -172,16 +173,21 @@ def requests(n: int, seed: int = 5) -> list[tuple[str, dict]]:
     return out
 
 
-def bench_http(label: str, url: str, n: int, n_requests: int) -> None:
+def bench_http(label: str, url: str, n: int, n_requests: int, workers: list[int]) -> None:
     t = time.perf_counter()
     fill(url, n)
     print(f"  [{label}] generated {n:,} providers + prospects with bulk inserts in {time.perf_counter() - t:.1f} s")
+    for count in workers:
+        serve_and_load(f"{label}, {count} worker{'s' if count > 1 else ''}", url, n_requests, count)
+
+
+def serve_and_load(label: str, url: str, n_requests: int, workers: int) -> None:
     port = free_port()
     env = {**os.environ, "PRM_DATABASE_URL": url, "PRM_VIEWER_API_KEY": "bench-viewer",
            "PRM_ADMIN_API_KEY": "bench-admin"}
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
                                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                               "--no-access-log"], env=env)
+                               "--no-access-log", "--workers", str(workers)], env=env)
     try:
         import httpx
 
@@ -211,12 +217,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=800)
     parser.add_argument("--postgis", default=None, help="Empty PostGIS database URL (schema is reset).")
     parser.add_argument("--skip-scoring", action="store_true")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                        help="uvicorn worker processes to serve with (one load run each)")
     args = parser.parse_args()
     print(f"prm bench.prospecting: {args.providers:,} providers")
     if not args.skip_scoring:
         bench_scoring(args.providers)
     work = Path(tempfile.mkdtemp(prefix="prm-bench-prospects-"))
-    bench_http("sqlite", f"sqlite:///{work / 'bench.sqlite'}", args.providers, args.requests)
+    bench_http("sqlite", f"sqlite:///{work / 'bench.sqlite'}", args.providers, args.requests, args.workers)
     if args.postgis:
         from sqlalchemy import create_engine, text
 
@@ -225,7 +233,7 @@ def main() -> None:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
-        bench_http("postgis", args.postgis, args.providers, args.requests)
+        bench_http("postgis", args.postgis, args.providers, args.requests, args.workers)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from core.values import json_value, plain
 from data.models import Provider, ReferralEvent, ReferrerStat
 from data.prospecting import ReferralAlert, ReferralReview
 from service.context import AppContext
+from service.workflow import mark_referring
 from service.prospecting_schemas import (
     AlertPublic,
     ReferralReceipt,
@@ -247,10 +248,16 @@ def compute_referrer_stats(ctx: AppContext, *, progress: ProgressSink = null_pro
             session.execute(delete(ReferrerStat).where(ReferrerStat.provider_id.in_(gone)))
         tiers = stats["tier"].value_counts(dropna=True).to_dict()
         alerts = _store_alerts(session, stats, events, s.at_risk_rules, as_of=as_of)
+        now_referring = stats[stats["referring"].astype(bool)]
+        moved = mark_referring(
+            session, {int(p) for p in now_referring["provider_id"]},
+            {int(p): f for p, f in zip(now_referring["provider_id"], now_referring["first_referral"])},
+        )
     return StageReport(
         stage="tiers",
         detail={**links, "as_of": as_of.isoformat(), "referrers": int(stats["referring"].sum()),
-                "tiers": {k: int(v) for k, v in sorted(tiers.items())}, "alerts": alerts},
+                "tiers": {k: int(v) for k, v in sorted(tiers.items())}, "alerts": alerts,
+                "prospects_now_referring": moved},
         duration_s=round(time.perf_counter() - started, 3),
     )
 

@@ -24,7 +24,7 @@ from service.prospecting_schemas import (
     StatusUpdate,
 )
 
-__all__ = ["add_exclusion", "get_status", "list_exclusions", "remove_exclusion", "set_status"]
+__all__ = ["add_exclusion", "get_status", "list_exclusions", "mark_referring", "remove_exclusion", "set_status"]
 
 
 def _history(session, provider_id: int) -> list[dict]:  # noqa: ANN001
@@ -73,6 +73,34 @@ def set_status(ctx: AppContext, provider_id: int, change: StatusUpdate) -> Statu
             provider_id=provider_id, status=st.status, previous_status=previous,
             assigned_to=st.assigned_to, changed_by=change.changed_by, changed_at=now, note=change.note))
     return get_status(ctx, provider_id)
+
+
+#: Who a status change made by the referrals stage is recorded as.
+SYSTEM_ACTOR = "system: referral activity"
+
+
+def mark_referring(session, referring: set[int], first_referral: dict[int, object]) -> int:  # noqa: ANN001
+    """Move worked prospects who now refer to status ``referring`` (recorded as :data:`SYSTEM_ACTOR`).
+
+    Only providers a liaison has a status for are touched; the liaison stays
+    assigned. Returns how many moved.
+    """
+    if not referring:
+        return 0
+    now = datetime.now(UTC)
+    moved = 0
+    rows = session.scalars(select(ProspectStatus).where(ProspectStatus.status != "referring")).all()
+    for st in rows:
+        if st.provider_id not in referring:
+            continue
+        first = first_referral.get(st.provider_id)
+        note = f"referring since {first}" if first else "referring"
+        session.add(ProspectStatusHistory(
+            provider_id=st.provider_id, status="referring", previous_status=st.status,
+            assigned_to=st.assigned_to, changed_by=SYSTEM_ACTOR, changed_at=now, note=note))
+        st.status, st.updated_by, st.updated_at, st.note = "referring", SYSTEM_ACTOR, now, note
+        moved += 1
+    return moved
 
 
 def add_exclusion(ctx: AppContext, item: ExclusionCreate) -> ExclusionPublic:

@@ -220,3 +220,22 @@ def test_segments_counts_and_exports(client: TestClient, api_db: SeededDB) -> No
 def test_backtest_endpoint_validates(client: TestClient) -> None:
     assert client.post("/v1/backtests", json={"site": "NOPE"}, headers=VIEWER).status_code == 404
     assert client.post("/v1/backtests", json={"site": "AGS-N", "k": 0}, headers=VIEWER).status_code == 422
+
+
+def test_worked_prospect_who_starts_referring_moves_to_referring(client: TestClient, api_db: SeededDB) -> None:
+    pid = api_db.provider_ids[3]
+    assert client.put(f"/v1/prospects/{pid}/status", headers=ADMIN,
+                      json={"status": "contacted", "assigned_to": "Ana", "changed_by": "ana"}).status_code == 200
+    as_of = api_db.ctx.settings.as_of or date.today()
+    npi = valid_npi(api_db, pid)
+    for i in range(3):
+        body = {"external_id": f"REF-{pid}-{i}", "referral_date": as_of.replace(day=1).isoformat(),
+                "referrer_npi": npi, "service_line": "MRI", "site_code": "AGS-N"}
+        assert client.post("/v1/referrals", json=body, headers=ADMIN).status_code == 201
+    report = compute_referrer_stats(api_db.ctx)
+    assert report.detail["prospects_now_referring"] == 1
+    status = client.get(f"/v1/prospects/{pid}/status", headers=VIEWER).json()
+    assert (status["status"], status["assigned_to"]) == ("referring", "Ana")
+    last = status["history"][-1]
+    assert (last["previous_status"], last["changed_by"]) == ("contacted", "system: referral activity")
+    assert compute_referrer_stats(api_db.ctx).detail["prospects_now_referring"] == 0  # once only
