@@ -80,6 +80,9 @@ class ReviewPublic(BaseModel):
     candidates: list[dict[str, Any]] | None
     status: str
     resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    same_name_linked: int = Field(0, description="Other queued events with the same referrer text "
+                                                 "linked by this decision.")
 
 
 class ReviewResolve(_Strict):

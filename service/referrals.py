@@ -18,7 +18,7 @@ import time
 from datetime import UTC, date, datetime
 
 import pandas as pd
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import ConflictError, InputError, NotFoundError, Problem
@@ -189,7 +189,8 @@ def list_reviews(ctx: AppContext, *, status: str = "open", limit: int = 100) -> 
         ).all()
         return [ReviewPublic(id=r.id, event_id=r.event_id, external_id=ext, referral_date=d,
                              referrer_name=r.referrer_name, confidence=r.confidence,
-                             candidates=r.candidates, status=r.status, resolved_by=r.resolved_by)
+                             candidates=r.candidates, status=r.status, resolved_by=r.resolved_by,
+                             resolved_at=r.resolved_at)
                 for r, ext, d in rows]
 
 
@@ -202,15 +203,25 @@ def resolve_review(ctx: AppContext, review_id: int, decision: ReviewResolve) -> 
         if decision.provider_id is not None and session.get(Provider, decision.provider_id) is None:
             raise NotFoundError(f"no provider with id {decision.provider_id}")
         event = session.get(ReferralEvent, review.event_id)
+        now = datetime.now(UTC)
+        same = []
         if decision.provider_id is not None:
-            event.provider_id, event.link_confidence = decision.provider_id, 1.0
-        review.status = "linked" if decision.provider_id is not None else "dismissed"
-        review.resolved_by, review.resolved_at = decision.resolved_by, datetime.now(UTC)
+            # the same free text written again names the same person: decide those too
+            same = session.scalars(select(ReferralReview).where(
+                ReferralReview.status == "open", ReferralReview.id != review.id,
+                func.upper(ReferralReview.referrer_name) == review.referrer_name.upper())).all()
+        for item in (review, *same):
+            if decision.provider_id is not None:
+                linked = session.get(ReferralEvent, item.event_id)
+                linked.provider_id, linked.link_confidence = decision.provider_id, 1.0
+            item.status = "linked" if decision.provider_id is not None else "dismissed"
+            item.resolved_by, item.resolved_at = decision.resolved_by, now
         session.flush()
         return ReviewPublic(id=review.id, event_id=review.event_id, external_id=event.external_id,
                             referral_date=event.referral_date, referrer_name=review.referrer_name,
                             confidence=review.confidence, candidates=review.candidates,
-                            status=review.status, resolved_by=review.resolved_by)
+                            status=review.status, resolved_by=review.resolved_by,
+                            resolved_at=review.resolved_at, same_name_linked=len(same))
 
 
 def compute_referrer_stats(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:

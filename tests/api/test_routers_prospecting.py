@@ -77,14 +77,18 @@ def test_unlinked_name_is_queued_and_resolved(client: TestClient, api_db: Seeded
     body = {"external_id": "W-7", "referral_date": "2024-06-03", "referrer_name": "Dr. Zed Nobody"}
     r = client.post("/v1/referrals", json=body, headers=ADMIN)
     assert r.status_code == 201 and r.json()["link"] == "review" and r.json()["provider_id"] is None
+    again = {**body, "external_id": "W-7b", "referrer_name": "DR. ZED NOBODY"}  # same text, other case
+    assert client.post("/v1/referrals", json=again, headers=ADMIN).json()["link"] == "review"
     queue = client.get("/v1/referrals/review", headers=VIEWER).json()
     item = next(q for q in queue if q["external_id"] == "W-7")
     done = client.post(f"/v1/referrals/review/{item['id']}", headers=ADMIN,
                        json={"provider_id": api_db.provider_ids[4], "resolved_by": "ana"})
     assert done.status_code == 200 and done.json()["status"] == "linked"
+    assert done.json()["same_name_linked"] == 1 and done.json()["resolved_at"]
     with api_db.ctx.sessions() as s:
-        ev = s.scalars(select(ReferralEvent).where(ReferralEvent.external_id == "W-7")).one()
-        assert ev.provider_id == api_db.provider_ids[4]
+        for ext in ("W-7", "W-7b"):
+            ev = s.scalars(select(ReferralEvent).where(ReferralEvent.external_id == ext)).one()
+            assert ev.provider_id == api_db.provider_ids[4]
         assert s.get(ReferralReview, item["id"]).resolved_by == "ana"
 
 
