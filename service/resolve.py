@@ -22,12 +22,13 @@ written when a value changed: re-running on the same data changes nothing.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.progress import ProgressSink, null_progress
@@ -244,8 +245,16 @@ def _write_organizations(session: Session, orgs: pd.DataFrame) -> dict[str, int]
 
 
 def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, int], dict[str, int]]:
-    have = {p.cluster_key: p for p in session.scalars(select(Provider))}
+    """Insert, update or leave each golden provider, comparing plain column values.
+
+    Existing rows are read as tuples (not ORM objects) and written with bulk
+    statements, so a re-run over a million unchanged providers only reads.
+    """
+    columns = [Provider.id, Provider.cluster_key, *(getattr(Provider, f) for f in PROVIDER_FIELDS)]
+    have = {row.cluster_key: row for row in session.execute(select(*columns))}
     counts = {"providers_inserted": 0, "providers_updated": 0, "providers_unchanged": 0}
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for row in golden.to_dict("records"):
         values = {f: plain(row.get(f)) for f in PROVIDER_FIELDS}
         # deactivated NPIs come with every other field blank in real NPPES files
@@ -254,31 +263,27 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
             f"(NPI {values['npi']}, deactivated)" if values["npi"] else "(no name)"
         )
         values["is_active"] = bool(values["is_active"]) if values["is_active"] is not None else True
-        prov = have.get(row["cluster_key"])
+        old = have.get(row["cluster_key"])
         source_point = (plain(row.get("lat")), plain(row.get("lon")))
-        if prov is None:
-            prov = Provider(cluster_key=row["cluster_key"], **values)
-            session.add(prov)
+        if old is None:
+            new = {"cluster_key": row["cluster_key"], **values}
             if None not in source_point:
-                _place_at_source(prov, *source_point)
-            counts["providers_inserted"] += 1
+                new.update(_source_location(*source_point))
+            inserts.append(new)
             continue
-        changed = {f: v for f, v in values.items() if getattr(prov, f) != v}
+        changed = {f: v for f, v in values.items() if getattr(old, f) != v}
         if not changed:
             counts["providers_unchanged"] += 1
             continue
         if changed.keys() & set(LOCATION_FIELDS):
-            if None not in source_point:
-                _place_at_source(prov, *source_point)
-            else:  # geocoded again by the geocode stage
-                prov.lat = prov.lon = prov.geom = None
-                for res in H3_RESOLUTIONS:
-                    setattr(prov, h3_column(Provider, res).key, None)
-                prov.geocode_precision = "none"
-        for f, v in changed.items():
-            setattr(prov, f, v)
-        counts["providers_updated"] += 1
-    session.flush()
+            # a registry location wins; otherwise the geocode stage places the new address
+            changed.update(_source_location(*source_point) if None not in source_point else _UNPLACED)
+        updates.append({"id": old.id, **changed})
+    for part in _batches(inserts):
+        session.execute(insert(Provider), part)
+    for part in _batches(updates):
+        session.execute(update(Provider), part)
+    counts["providers_inserted"], counts["providers_updated"] = len(inserts), len(updates)
     keep = set(golden["cluster_key"])
     stale = [p.id for k, p in have.items() if k not in keep]
     if stale:
@@ -290,6 +295,27 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
     counts["providers_deleted"] = len(stale)
     ids = dict(session.execute(select(Provider.cluster_key, Provider.id)).all())
     return counts, ids
+
+
+#: Columns of a provider whose address changed and that the geocode stage must place again.
+_UNPLACED: dict[str, Any] = {
+    "lat": None, "lon": None, "geom": None, "geocode_precision": "none",
+    **{h3_column(Provider, res).key: None for res in H3_RESOLUTIONS},
+}
+
+
+def _source_location(lat: float, lon: float) -> dict[str, Any]:
+    """The location columns of a provider placed where the registry itself says (FINESS)."""
+    point = Provider()
+    _place_at_source(point, lat, lon)
+    return {"lat": point.lat, "lon": point.lon, "geom": point.geom, "geocode_precision": "source",
+            **{h3_column(Provider, res).key: getattr(point, h3_column(Provider, res).key)
+               for res in H3_RESOLUTIONS}}
+
+
+def _batches(rows: list[dict[str, Any]], size: int = 5000) -> Iterator[list[dict[str, Any]]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
 
 
 def _place_at_source(provider: Provider, lat: float, lon: float) -> None:
