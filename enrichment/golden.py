@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from core.errors import InputError, Problem
@@ -93,6 +94,109 @@ def display_name(row: dict[str, Any]) -> str | None:
     return f"{name}, {cred}" if _present(cred) else name
 
 
+def _golden_row(cid: Any, members: list[dict[str, Any]]) -> dict[str, Any]:
+    """The golden record of one cluster from its members in survivorship order."""
+    keys = [f"{r['source']}:{r['source_key']}" for r in members]
+    out: dict[str, Any] = {"cluster": cid}
+    lineage: dict[str, str | None] = {}
+    for fld in _SINGLE:
+        src = next((i for i, r in enumerate(members) if _present(r.get(fld))), None)
+        out[fld] = members[src][fld] if src is not None else None
+        lineage[fld] = keys[src] if src is not None else None
+    src = next((i for i, r in enumerate(members) if _present(r.get("address_1"))), None)
+    for fld in _ADDRESS:
+        value = members[src].get(fld) if src is not None else None
+        out[fld] = value if _present(value) else None
+        lineage[fld] = keys[src] if src is not None and _present(value) else None
+    if out["country"] is None:  # no address anywhere: the country is still known
+        with_country = next((i for i, r in enumerate(members) if _present(r.get("country"))), None)
+        if with_country is not None:
+            out["country"] = members[with_country]["country"]
+            lineage["country"] = keys[with_country]
+    # status comes from the top-ranked record as a whole (a referrer row is always "active")
+    out["is_active"] = bool(members[0]["is_active"])
+    out["deactivation_date"] = members[0].get("deactivation_date")
+    lineage["is_active"] = keys[0]
+    lineage["deactivation_date"] = keys[0] if _present(out["deactivation_date"]) else None
+    out["display_name"] = display_name(out)
+    lineage["display_name"] = (
+        (
+            lineage["last_name"]
+            if out["entity_type"] != "organization" and out["last_name"]
+            else lineage["organization_name"]
+        )
+        if out["display_name"]
+        else None
+    )
+    out["lineage"] = lineage
+    out["members"] = keys
+    return out
+
+
+def _present_mask(column: pd.Series) -> np.ndarray:
+    """Vector form of :func:`_present`: not null, not NaN, not a blank string."""
+    values = column.to_numpy(dtype=object)
+    mask = pd.notna(column).to_numpy()
+    blank = np.fromiter((isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values))
+    return mask & ~blank
+
+
+def _single_rows(records: pd.DataFrame, cids: np.ndarray) -> list[dict[str, Any]]:
+    """:func:`_golden_row` for one-record clusters (nearly all), a column at a time."""
+    if not len(records):
+        return []
+    keys = (records["source"].astype(str) + ":" + records["source_key"].astype(str)).tolist()
+    n = len(records)
+    out: dict[str, list[Any]] = {}
+    lineage: dict[str, list[Any]] = {}
+    for fld in _SINGLE:
+        col = records[fld] if fld in records.columns else pd.Series([None] * n, index=records.index)
+        ok = _present_mask(col)
+        values = col.to_numpy(dtype=object)
+        out[fld] = [v if k else None for v, k in zip(values, ok)]
+        lineage[fld] = [key if k else None for key, k in zip(keys, ok)]
+    has_address = _present_mask(records["address_1"])
+    for fld in _ADDRESS:
+        col = records[fld] if fld in records.columns else pd.Series([None] * n, index=records.index)
+        ok = _present_mask(col) & has_address
+        values = col.to_numpy(dtype=object)
+        out[fld] = [v if k else None for v, k in zip(values, ok)]
+        lineage[fld] = [key if k else None for key, k in zip(keys, ok)]
+    country_ok = _present_mask(records["country"])
+    for i in np.flatnonzero((~has_address) & country_ok):  # no address: the country is still known
+        out["country"][i] = records["country"].iat[i]
+        lineage["country"][i] = keys[i]
+    deact = records["deactivation_date"].to_numpy(dtype=object)
+    deact_ok = _present_mask(records["deactivation_date"])
+    active = records["is_active"].to_numpy()
+    rows = []
+    for i in range(n):
+        row = {"cluster": cids[i], **{f: v[i] for f, v in out.items()}}
+        line = {f: v[i] for f, v in lineage.items()}
+        row["is_active"] = bool(active[i])
+        row["deactivation_date"] = deact[i]
+        line["is_active"] = keys[i]
+        line["deactivation_date"] = keys[i] if deact_ok[i] else None
+        row["display_name"] = display_name(row)
+        line["display_name"] = (
+            (line["last_name"] if row["entity_type"] != "organization" and row["last_name"]
+             else line["organization_name"])
+            if row["display_name"] else None
+        )
+        row["lineage"] = _ordered_lineage(line)
+        row["members"] = [keys[i]]
+        rows.append(row)
+    return rows
+
+
+#: Key order of a lineage dict (as :func:`_golden_row` builds it).
+_LINEAGE_ORDER = (*_SINGLE, *_ADDRESS, "is_active", "deactivation_date", "display_name")
+
+
+def _ordered_lineage(line: dict[str, Any]) -> dict[str, Any]:
+    return {k: line[k] for k in _LINEAGE_ORDER if k in line}
+
+
 def build_golden(
     records: pd.DataFrame,
     clusters: pd.Series,
@@ -144,14 +248,18 @@ def build_golden(
     if problems:
         raise InputError("cannot build golden records", problems=problems)
     rank = {s: i for i, s in enumerate(source_priority)}
+    cluster_of = clusters.reindex(records.index).to_numpy()
+    sizes = pd.Series(cluster_of).map(pd.Series(cluster_of).value_counts()).to_numpy()
+    single = sizes == 1
+    rows = _single_rows(records[single], cluster_of[single])
     # one pass to plain dicts, then group positions: slicing a DataFrame per
     # cluster costs ~4 ms each, far too slow for registry-sized inputs
-    all_rows = records.to_dict("records")
+    multi = records[~single]
+    all_rows = multi.to_dict("records")
     groups: dict[Any, list[int]] = {}
-    for pos, cid in enumerate(clusters.reindex(records.index).to_numpy()):
+    for pos, cid in enumerate(cluster_of[~single]):
         groups.setdefault(cid, []).append(pos)
-    rows: list[dict[str, Any]] = []
-    for cid in sorted(groups):
+    for cid in groups:
         members = sorted(
             (all_rows[pos] for pos in groups[cid]),
             key=lambda r: (
@@ -164,41 +272,8 @@ def build_golden(
                 int(r["line"]),
             ),
         )
-        keys = [f"{r['source']}:{r['source_key']}" for r in members]
-        out: dict[str, Any] = {"cluster": cid}
-        lineage: dict[str, str | None] = {}
-        for fld in _SINGLE:
-            src = next((i for i, r in enumerate(members) if _present(r.get(fld))), None)
-            out[fld] = members[src][fld] if src is not None else None
-            lineage[fld] = keys[src] if src is not None else None
-        src = next((i for i, r in enumerate(members) if _present(r.get("address_1"))), None)
-        for fld in _ADDRESS:
-            value = members[src].get(fld) if src is not None else None
-            out[fld] = value if _present(value) else None
-            lineage[fld] = keys[src] if src is not None and _present(value) else None
-        if out["country"] is None:  # no address anywhere: the country is still known
-            with_country = next((i for i, r in enumerate(members) if _present(r.get("country"))), None)
-            if with_country is not None:
-                out["country"] = members[with_country]["country"]
-                lineage["country"] = keys[with_country]
-        # status comes from the top-ranked record as a whole (a referrer row is always "active")
-        out["is_active"] = bool(members[0]["is_active"])
-        out["deactivation_date"] = members[0].get("deactivation_date")
-        lineage["is_active"] = keys[0]
-        lineage["deactivation_date"] = keys[0] if _present(out["deactivation_date"]) else None
-        out["display_name"] = display_name(out)
-        lineage["display_name"] = (
-            (
-                lineage["last_name"]
-                if out["entity_type"] != "organization" and out["last_name"]
-                else lineage["organization_name"]
-            )
-            if out["display_name"]
-            else None
-        )
-        out["lineage"] = lineage
-        out["members"] = keys
-        rows.append(out)
+        rows.append(_golden_row(cid, members))
+    rows.sort(key=lambda r: r["cluster"])
     data = {
         c: pd.Series([r[c] for r in rows], dtype=None if c == "cluster" else object)
         for c in GOLDEN_COLUMNS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -139,3 +140,20 @@ def test_records_without_cluster_listed(records):
     assert [p.value for p in err.value.problems] == ["1", "2"]
     with pytest.raises(TypeError):
         build_golden(records, [0, 0, 1])  # type: ignore[arg-type]
+
+
+def test_one_record_clusters_built_column_wise_equal_the_row_rules():
+    from pathlib import Path
+
+    from enrichment.golden import _golden_row, _single_rows
+    from enrichment.nppes import read_nppes
+
+    sample = Path(__file__).resolve().parent.parent / "data" / "npidata_pfile_sample_first10_v2024layout.csv"
+    records = read_nppes(sample).records
+    records.loc[1, "address_1"] = "   "  # no practice address: the country still comes through
+    records.loc[2, "first_name"] = ""
+    cids = np.arange(len(records))
+    fast = _single_rows(records, cids)
+    slow = [_golden_row(c, [r]) for c, r in zip(cids, records.to_dict("records"))]
+    assert fast == slow
+    assert [list(r["lineage"]) for r in fast] == [list(r["lineage"]) for r in slow]
