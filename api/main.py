@@ -30,7 +30,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.audit import AuditMiddleware
+from api.etag import ETagMiddleware
 from api.limits import BodySizeLimit
+from api.ratelimit import TokenBuckets
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routers import V1_ROUTERS, health, map_page
 from core.settings import Settings, load_settings
@@ -48,14 +51,26 @@ sites, read drive-time and radius catchments as H3 hexagons (GeoJSON), and list
 or export scored white-space prospects with the breakdown of every score.
 
 **Authentication**: send an API key in the `X-API-Key` header or as
-`Authorization: Bearer <key>`. Roles are ordered, `viewer` < `admin`: reads
-need `viewer`, changes need `admin`. The HTML map page (`/map`) also accepts
-`?api_key=` so a browser can open it directly.
+`Authorization: Bearer <key>` (keys are issued with `prm keys create`, shown
+once, stored hashed, with an expiry). Roles are ordered
+`viewer` < `marketing` < `integration` < `admin`: `viewer` reads providers,
+prospects and maps; `marketing` adds exports (CSV, FHIR NDJSON); `integration`
+adds webhooks; `admin` adds ingestion, pipeline runs, review decisions, edits,
+keys, the audit log and privacy actions. Each operation names its role in its
+summary. The HTML map page (`/map`) also accepts `?api_key=` so a browser can
+open it directly.
 
 **Errors** are RFC 9457 `application/problem+json` documents listing every
-problem found (`errors[].field` names the parameter, e.g. `query.limit`).
+problem found (`errors[].field` names the parameter, e.g. `query.limit`), for
+every status: 401, 403, 404, 405, 409, 413, 422, 429 (with `Retry-After`), 500.
 
-**Pagination**: list endpoints return `next_cursor`; pass it back as `cursor`.
+**Pagination**: list endpoints take `limit` and `cursor` and return
+`next_cursor` (pass it back as `cursor`) with a stable order (the sort key,
+then the id). **Caching**: complete GET answers carry an `ETag`; send it back
+in `If-None-Match` to get `304 Not Modified`. **Rate limit**: each key may send
+`PRM_RATE_LIMIT_PER_SECOND` requests per second (bursts of
+`PRM_RATE_LIMIT_BURST`) per server worker. **Audit**: every request made with a
+key is logged (who, what, when, from where).
 """
 
 
@@ -205,6 +220,12 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         # Usable without running the lifespan (e.g. a TestClient not used as a context manager).
         app.state.context = context
     install_problem_handlers(app)
+    app.state.rate_limiter = TokenBuckets(
+        rate=app_settings.rate_limit_per_second, burst=app_settings.rate_limit_burst
+    )
+    # innermost first: ETag sees the plain body, the audit sees every final status
+    app.add_middleware(ETagMiddleware)
+    app.add_middleware(AuditMiddleware)
     # the map page embeds its data (several MB of GeoJSON for a metro): compress it
     app.add_middleware(GZipMiddleware, minimum_size=4096)
     app.add_middleware(BodySizeLimit, max_upload_bytes=app_settings.max_upload_bytes)
