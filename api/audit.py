@@ -16,6 +16,7 @@ are written when the response is complete; a failure to write one is logged
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import anyio
@@ -34,6 +35,7 @@ AUDITED_STATE = "prm_audited"
 #: Pages at least this big are bulk reads.
 BULK_LIMIT = 200
 _EXPORT_SUFFIXES = (".csv", ".ndjson", "/$export")
+_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
 def action_for(method: str, path: str, params: dict[str, Any], status: int | None) -> str:
@@ -62,11 +64,24 @@ def _params(scope: Scope) -> dict[str, Any]:
     return out
 
 
+def _template(scope: Scope) -> str | None:
+    """The matched route's path template, with the prefix of the router it was included under."""
+    route = getattr(scope.get("route"), "path", None)
+    if route is None:
+        return None
+    params = scope.get("path_params") or {}
+    try:
+        filled = _PARAM.sub(lambda m: str(params[m.group(1)]), route)
+    except KeyError:
+        return route
+    path = scope["path"]
+    return path[: len(path) - len(filled)] + route if path.endswith(filled) else route
+
+
 def _fields(scope: Scope, status: int | None) -> tuple[str, str, dict[str, Any]]:
     state = scope.get("state") or {}
     caller = state.get(CALLER_STATE)
     params = _params(scope)
-    route = scope.get("route")
     records = dict(state.get("prm_audit_records") or {})
     if scope.get("path_params"):
         records.setdefault("path_params", {k: str(v) for k, v in scope["path_params"].items()})
@@ -76,7 +91,7 @@ def _fields(scope: Scope, status: int | None) -> tuple[str, str, dict[str, Any]]
         "role": caller.role if caller else None,
         "method": scope["method"],
         "path": scope["path"],
-        "route": getattr(route, "path", None),
+        "route": _template(scope),
         "params": params,
         "records": records or None,
         "status": status,

@@ -203,7 +203,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             {"name": "providers", "description": "Provider registry search (viewer)."},
             {"name": "sites", "description": "Clinic sites (viewer reads, admin writes)."},
             {"name": "catchments", "description": "Catchment hexagons as GeoJSON (viewer)."},
-            {"name": "prospects", "description": "Scored white-space prospects (viewer)."},
+            {"name": "prospects", "description": "Scored white-space prospects (viewer; "
+             "CSV export: marketing)."},
             {"name": "map", "description": "Interactive HTML territory map (viewer)."},
             {"name": "jobs", "description": "Background jobs and their progress (admin)."},
             {"name": "uploads", "description": "Load files as background jobs (admin)."},
@@ -213,7 +214,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             {"name": "territories", "description": "Liaison territory plans, versioned "
              "(admin builds, viewer reads)."},
             {"name": "expansion", "description": "Expansion scenarios: white space, "
-             "cannibalisation, best N of M (admin evaluates, viewer reads)."},
+             "cannibalisation, best N of M (admin evaluates, viewer reads, marketing exports)."},
+            {"name": "keys", "description": "API keys: issue (shown once), list, revoke (admin)."},
+            {"name": "audit", "description": "The append-only audit log (admin)."},
+            {"name": "privacy", "description": "GDPR objection and erasure (admin, audited)."},
         ],
     )
     if context is not None:

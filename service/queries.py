@@ -30,6 +30,7 @@ from data.models import (
     h3_column,
 )
 from service.pagination import encode_cursor, keyset
+from service.privacy import objected
 from service.schemas import (
     OverridePublic,
     Page,
@@ -158,7 +159,7 @@ def _prospect_stmt(filters: ProspectFilter) -> Select:
         select(Prospect, Provider, ClinicSite.site_code)
         .join(Provider, Provider.id == Prospect.provider_id)
         .join(ClinicSite, ClinicSite.id == Prospect.site_id)
-        .where(Provider.is_active.is_(True))
+        .where(Provider.is_active.is_(True), Provider.id.not_in(objected()))
     )
     if filters.site:
         stmt = stmt.where(ClinicSite.site_code == filters.site)
@@ -225,6 +226,12 @@ def list_prospects(
         p, _, _, val = rows[limit - 1]
         nxt = encode_cursor(val, p.id)
     return Page[ProspectPublic](items=items, next_cursor=nxt, total=total)
+
+
+def count_prospects(session: Session, filters: ProspectFilter) -> int:
+    """How many prospects match ``filters`` (what an export of them will hold)."""
+    stmt = _prospect_stmt(filters)
+    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
 CSV_COLUMNS = (

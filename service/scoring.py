@@ -33,6 +33,7 @@ from data.models import (
     h3_column,
 )
 from service.context import AppContext
+from service.privacy import objected
 from service.schemas import StageReport
 
 DEFAULT_PROFILE = "imaging_mri"
@@ -79,6 +80,7 @@ def _candidates(session: Session, site: ClinicSite, res: int) -> pd.DataFrame:
             Provider.is_active.is_(True),
             cell_col.in_(in_catchment),
             Provider.id.not_in(referring),
+            Provider.id.not_in(objected()),  # GDPR objection: never a prospect
         )
     )
     frame = pd.DataFrame(session.execute(stmt).mappings().all())

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from api.routers import (
+    audit_log,
     catchments,
     drivetime,
     expansion,
     groups,
     health,
     jobs,
+    keys,
     map_page,
     matching,
+    privacy,
     prospects,
     providers,
     sites,
@@ -31,11 +34,14 @@ V1_ROUTERS = (
     territories.router,
     expansion.router,
     matching.router,
+    keys.router,
+    audit_log.router,
+    privacy.router,
 )
 """Routers served under ``/v1``; :mod:`api.routers.map_page` and the root health
 check are served at the top level."""
 
 __all__ = [
-    "V1_ROUTERS", "catchments", "drivetime", "expansion", "groups", "health", "jobs", "map_page", "matching",
-    "prospects", "providers", "sites", "territories", "uploads",
+    "V1_ROUTERS", "audit_log", "catchments", "drivetime", "expansion", "groups", "health", "jobs", "keys", "map_page", "matching",
+    "privacy", "prospects", "providers", "sites", "territories", "uploads",
 ]

@@ -28,8 +28,10 @@ from data.models import (
     ReferrerStat,
     SourceRecord,
 )
+from data.security import ApiKey
 from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
 from service.context import AppContext, open_context
+from service.keys import hash_key
 from tests.conftest import database_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +42,12 @@ ADMIN_KEY = "test-admin"
 VIEWER_KEY = "test-viewer"
 ADMIN = {"X-API-Key": ADMIN_KEY}
 VIEWER = {"X-API-Key": VIEWER_KEY}
+# Stored keys (hashed in api_keys, as `prm keys create` makes them) for the middle roles.
+MARKETING_KEY = "prm_test-marketing-key"
+INTEGRATION_KEY = "prm_test-integration-key"
+MARKETING = {"X-API-Key": MARKETING_KEY}
+INTEGRATION = {"X-API-Key": INTEGRATION_KEY}
+ROLE_HEADERS = {"viewer": VIEWER, "marketing": MARKETING, "integration": INTEGRATION, "admin": ADMIN}
 
 # Two sites inside the bundled Aguascalientes OSM extract.
 SITES = {
@@ -95,6 +103,9 @@ def seed(ctx: AppContext, backend: str) -> SeededDB:
     """Insert 2 sites, 16 providers, catchments with cells and 15 prospects through the ORM."""
     db = SeededDB(ctx=ctx, backend=backend)
     with ctx.sessions.begin() as s:
+        for name, key, role in (("marketing test", MARKETING_KEY, "marketing"),
+                                ("integration test", INTEGRATION_KEY, "integration")):
+            s.add(ApiKey(name=name, prefix=key[:12], key_hash=hash_key(key), role=role))
         sites = {}
         for code, (lat, lon) in SITES.items():
             site = ClinicSite(
