@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were stored as UTC
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 RoleName = Literal["viewer", "marketing", "integration", "admin"]
 
@@ -17,9 +25,9 @@ class ApiKeyPublic(BaseModel):
     name: str
     prefix: str = Field(description="First characters of the key, to recognise it.")
     role: RoleName
-    created_at: datetime | None = None
-    expires_at: datetime | None = None
-    revoked_at: datetime | None = None
+    created_at: UtcDatetime | None = None
+    expires_at: UtcDatetime | None = None
+    revoked_at: UtcDatetime | None = None
     created_by: str | None = None
 
 
@@ -48,7 +56,7 @@ class AuditEntryPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    at: datetime
+    at: UtcDatetime
     actor: str
     key_id: int | None = None
     role: str | None = None
@@ -76,15 +84,15 @@ class ObjectionPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     provider_id: int
-    objected_at: datetime
+    objected_at: UtcDatetime
     reason: str | None = None
     recorded_by: str
-    erased_at: datetime | None = None
+    erased_at: UtcDatetime | None = None
 
 
 class ErasureReport(BaseModel):
     """What an erasure removed (counts per kind of data)."""
 
     provider_id: int
-    erased_at: datetime
+    erased_at: UtcDatetime
     removed: dict[str, int]
