@@ -109,7 +109,7 @@ def planning_map(
     session: SessionDep,
     minutes: Annotated[list[float] | None, Query(max_length=6, description="Isochrone limits.")] = None,
     plan: Annotated[str | None, Query(max_length=100, description="Territory plan (newest when omitted).")] = None,
-    plan_version: Annotated[int | None, Query(ge=1)] = None,
+    plan_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     scenario: Annotated[str | None, Query(max_length=100, description="Expansion scenario (newest when omitted).")] = None,
 ) -> HTMLResponse:
     """Sites over the offline roads with four overlays: drive-time isochrones per site

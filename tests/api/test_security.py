@@ -278,3 +278,26 @@ def test_production_refuses_default_and_short_secrets(monkeypatch: pytest.Monkey
     with pytest.raises(ConfigError, match="PRM_VIEWER_API_KEY"):
         load_settings(**strong | {"viewer_api_key": "short"})
     assert load_settings(**strong).environment == "production"
+
+
+def test_hostile_parameters_are_422_problems(client: TestClient) -> None:
+    import base64
+    import json
+
+    big = base64.urlsafe_b64encode(json.dumps([1, 10**30]).encode()).decode().rstrip("=")
+    cases = [
+        ("GET", f"/v1/providers/{10**30}", None, "path.provider_id"),
+        ("GET", "/v1/providers?limit=0", None, "query.limit"),
+        ("GET", "/v1/providers?limit=100000", None, "query.limit"),
+        ("GET", "/v1/prospects?sort=bogus", None, "query.sort"),
+        ("GET", f"/v1/prospects?cursor={big}", None, "cursor"),
+        ("GET", "/v1/catchments?method=teleport", None, "query.method"),
+        ("GET", "/v1/matching/review?offset=-1", None, "query.offset"),
+        ("POST", "/v1/sites", {"site_code": "X-1", "name": "n", "service_line": "MRI",
+                               "lat": 91, "lon": -181}, "body.lat"),
+    ]  # fmt: skip
+    for method, url, body, field in cases:
+        r = client.request(method, url, json=body, headers=ADMIN)
+        assert r.status_code == 422, (url, r.status_code, r.text[:200])
+        assert r.headers["content-type"] == "application/problem+json"
+        assert field in {e.get("field") for e in r.json()["errors"]}, (url, r.json())
