@@ -218,6 +218,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             {"name": "keys", "description": "API keys: issue (shown once), list, revoke (admin)."},
             {"name": "audit", "description": "The append-only audit log (admin)."},
             {"name": "privacy", "description": "GDPR objection and erasure (admin, audited)."},
+            {"name": "fhir", "description": "FHIR R4B, Da Vinci PDex Plan-Net shapes: Practitioner, "
+             "PractitionerRole, Organization, Location (viewer); NDJSON bulk export (marketing)."},
         ],
     )
     if context is not None:

@@ -181,6 +181,14 @@ def _prospect_stmt(filters: ProspectFilter) -> Select:
     return stmt
 
 
+def prospect_statement(filters: ProspectFilter) -> Select:
+    """``SELECT Prospect, Provider, site_code`` of the prospects matching ``filters`` (unordered).
+
+    Active providers only; people who objected to processing never match.
+    """
+    return _prospect_stmt(filters)
+
+
 def _prospect_public(p: Prospect, prov: Provider, site_code: str) -> ProspectPublic:
     return ProspectPublic(
         provider_id=prov.id,

@@ -7,6 +7,7 @@ from api.routers import (
     catchments,
     drivetime,
     expansion,
+    fhir,
     groups,
     health,
     jobs,
@@ -37,11 +38,12 @@ V1_ROUTERS = (
     keys.router,
     audit_log.router,
     privacy.router,
+    fhir.router,
 )
 """Routers served under ``/v1``; :mod:`api.routers.map_page` and the root health
 check are served at the top level."""
 
 __all__ = [
-    "V1_ROUTERS", "audit_log", "catchments", "drivetime", "expansion", "groups", "health", "jobs", "keys", "map_page", "matching",
+    "V1_ROUTERS", "audit_log", "catchments", "drivetime", "expansion", "fhir", "groups", "health", "jobs", "keys", "map_page", "matching",
     "privacy", "prospects", "providers", "sites", "territories", "uploads",
 ]
