@@ -34,6 +34,7 @@ from api.audit import AuditMiddleware
 from api.etag import ETagMiddleware
 from api.limits import BodySizeLimit
 from api.ratelimit import TokenBuckets
+from api.stamp import DataStampMiddleware
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routers import V1_ROUTERS, health, map_page
 from core.settings import Settings, load_settings
@@ -70,7 +71,9 @@ then the id). **Caching**: complete GET answers carry an `ETag`; send it back
 in `If-None-Match` to get `304 Not Modified`. **Rate limit**: each key may send
 `PRM_RATE_LIMIT_PER_SECOND` requests per second (bursts of
 `PRM_RATE_LIMIT_BURST`) per server worker. **Audit**: every request made with a
-key is logged (who, what, when, from where).
+key is logged (who, what, when, from where). **Provenance**: every `/v1` and
+map answer carries `PRM-Data-Stamp`: the registry files (name, load date,
+SHA-256 prefix) and the referral and scoring as-of dates it was computed from.
 """
 
 
@@ -231,6 +234,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     )
     # innermost first: ETag sees the plain body, the audit sees every final status
     app.add_middleware(ETagMiddleware)
+    app.add_middleware(DataStampMiddleware)
     app.add_middleware(AuditMiddleware)
     # the map page embeds its data (several MB of GeoJSON for a metro): compress it
     app.add_middleware(GZipMiddleware, minimum_size=4096)

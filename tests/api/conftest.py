@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -166,7 +166,8 @@ def seed(ctx: AppContext, backend: str) -> SeededDB:
         db.evil_provider_id = providers[3].id
         s.add(ReferrerStat(provider_id=providers[0].id, as_of=date(2024, 6, 30), referrals_window=9,
                            referrals_total=20, referring=True, tier="B"))  # fmt: skip
-        batch = LoadBatch(source="nppes", file_name="npidata.csv", file_hash="0" * 64)
+        batch = LoadBatch(source="nppes", file_name="npidata.csv", file_hash="0" * 64, status="committed",
+                          finished_at=datetime(2026, 11, 1, tzinfo=UTC))
         s.add(batch)
         s.flush()
         s.add(SourceRecord(source="nppes", source_key=providers[0].npi, batch_id=batch.id,

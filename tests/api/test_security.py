@@ -301,3 +301,15 @@ def test_hostile_parameters_are_422_problems(client: TestClient) -> None:
         assert r.status_code == 422, (url, r.status_code, r.text[:200])
         assert r.headers["content-type"] == "application/problem+json"
         assert field in {e.get("field") for e in r.json()["errors"]}, (url, r.json())
+
+
+def test_lists_exports_and_maps_carry_the_data_stamp(client: TestClient) -> None:
+    for path, headers in (("/v1/prospects", VIEWER), ("/v1/prospects/export.csv", MARKETING),
+                          ("/v1/catchments", VIEWER), ("/map", VIEWER)):  # fmt: skip
+        r = client.get(path, headers=headers)
+        assert r.status_code == 200, path
+        stamp = r.headers["prm-data-stamp"]
+        assert "nppes=npidata.csv" in stamp and "#00000000" in stamp, stamp
+        assert "referrals_as_of=2024-06-30" in stamp and "prospects_scored_at=20" in stamp
+    assert "prm-data-stamp" not in client.get("/v1/health").headers
+    assert "registries: nppes npidata.csv" in client.get("/map", headers=VIEWER).text
