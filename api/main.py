@@ -223,6 +223,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             {"name": "privacy", "description": "GDPR objection and erasure (admin, audited)."},
             {"name": "fhir", "description": "FHIR R4B, Da Vinci PDex Plan-Net shapes: Practitioner, "
              "PractitionerRole, Organization, Location (viewer); NDJSON bulk export (marketing)."},
+            {"name": "webhooks", "description": "Signed outgoing events to a CRM, retries, delivery "
+             "log (integration)."},
         ],
     )
     if context is not None:

@@ -1,4 +1,4 @@
-"""``prm keys``, ``prm audit`` and ``prm privacy``: API keys, the audit log, GDPR requests.
+"""``prm keys``, ``prm audit``, ``prm privacy``, ``prm webhooks``: keys, audit log, GDPR, webhooks.
 
 Registered on the main app by :mod:`cli.main`. Every command here that
 changes something writes an audit entry with actor ``cli``.
@@ -108,3 +108,58 @@ def privacy_erase(provider_id: Annotated[int, typer.Argument(help="Golden record
 
     report = _run(erase, _run(_context), provider_id, actor=ACTOR)
     _json(report.model_dump(mode="json"))
+
+
+webhooks_app = typer.Typer(help="Outgoing webhooks: subscribe, list, deactivate, dispatch, deliveries.",
+                           no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("create")
+def webhooks_create(
+    url: Annotated[str, typer.Argument(help="https endpoint of the CRM.")],
+    event: Annotated[list[str], typer.Option("--event", help="Event type (repeat).")],
+    description: Annotated[str | None, typer.Option(help="What it is for.")] = None,
+) -> None:
+    """Subscribe; the signing secret is printed this once."""
+    from service.webhooks import subscribe
+
+    created = _run(subscribe, _run(_context), url=url, event_types=event, description=description,
+                   created_by=ACTOR)  # fmt: skip
+    err.print(f"subscription {created['id']}: store the secret now, it cannot be shown again.")
+    out.print(created["secret"])
+
+
+@webhooks_app.command("list")
+def webhooks_list() -> None:
+    """Subscriptions (without secrets)."""
+    from service.webhooks import list_subscriptions
+
+    _json(_run(list_subscriptions, _run(_context)))
+
+
+@webhooks_app.command("deactivate")
+def webhooks_deactivate(subscription_id: Annotated[int, typer.Argument(min=1)]) -> None:
+    """Stop deliveries to a subscription (the log is kept)."""
+    from service.webhooks import deactivate
+
+    _json(_run(deactivate, _run(_context), subscription_id))
+
+
+@webhooks_app.command("dispatch")
+def webhooks_dispatch(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100) -> None:
+    """Send the deliveries that are due (run it from a timer, e.g. every minute)."""
+    from service.webhooks import dispatch
+
+    _json(_run(dispatch, _run(_context), limit=limit))
+
+
+@webhooks_app.command("deliveries")
+def webhooks_deliveries(
+    status: Annotated[str | None, typer.Option(help="pending, delivered or failed.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    """The delivery log, newest first."""
+    from service.webhooks import list_deliveries
+
+    _json(_run(list_deliveries, _run(_context), status=status, limit=limit))

@@ -34,6 +34,7 @@ from data.models import (
 )
 from service.context import AppContext
 from service.privacy import objected
+from service.webhooks import emit
 from service.schemas import StageReport
 
 DEFAULT_PROFILE = "imaging_mri"
@@ -115,7 +116,7 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
             profile = expand_profile(profile_for(site.service_line, profiles), groups)
             cand = _candidates(session, site, s.catchment_resolution)
             if cand.empty:
-                written = _store(session, site.id, profile.key, pd.DataFrame())
+                written, _ = _store(session, site.id, profile.key, pd.DataFrame())
                 detail[site.site_code] = {"prospects": 0, **written}
                 continue
             lat, lon = cand["lat"].to_numpy(float), cand["lon"].to_numpy(float)
@@ -129,7 +130,10 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
                 except TerritoryError:
                     pass  # site off the network: proximity is estimated from distance
             scored = score_prospects(cand, profile, explain=True)
-            written = _store(session, site.id, profile.key, scored)
+            written, new = _store(session, site.id, profile.key, scored)
+            if new:  # committed (and so sent) only with the scores themselves
+                emit(ctx, "prospect.new_in_territory", _new_prospects_event(site, profile.key, new),
+                     session=session)
             segs = scored["segment"].value_counts().head(6).to_dict()
             detail[site.site_code] = {
                 "profile": profile.key, "prospects": len(scored),
@@ -140,7 +144,23 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
     return StageReport(stage="score", detail=detail, duration_s=round(time.perf_counter() - started, 3))
 
 
-def _store(session: Session, site_id: int, profile: str, scored: pd.DataFrame) -> dict[str, int]:
+#: At most this many new prospects are listed in one ``prospect.new_in_territory`` event.
+EVENT_MAX_PROSPECTS = 500
+
+
+def _new_prospects_event(site: ClinicSite, profile: str, new: list[dict]) -> dict:
+    best = sorted(new, key=lambda r: -r["score"])[:EVENT_MAX_PROSPECTS]
+    return {
+        "site_code": site.site_code, "profile": profile, "count": len(new),
+        "prospects": [{"provider_id": r["provider_id"], "score": round(r["score"], 1),
+                       "segment": r["segment"]} for r in best],
+    }  # fmt: skip
+
+
+def _store(
+    session: Session, site_id: int, profile: str, scored: pd.DataFrame
+) -> tuple[dict[str, int], list[dict]]:
+    """Upsert a site's prospects; returns the counts and the rows inserted (new prospects)."""
     have = {p.provider_id: p for p in session.scalars(select(Prospect).where(Prospect.site_id == site_id))}
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     inserts = []
@@ -171,4 +191,4 @@ def _store(session: Session, site_id: int, profile: str, scored: pd.DataFrame) -
     if have:
         session.execute(delete(Prospect).where(Prospect.id.in_([p.id for p in have.values()])))
     counts["removed"] = len(have)
-    return counts
+    return counts, inserts

@@ -20,6 +20,7 @@ from api.routers import (
     sites,
     territories,
     uploads,
+    webhooks,
 )
 
 V1_ROUTERS = (
@@ -39,11 +40,12 @@ V1_ROUTERS = (
     audit_log.router,
     privacy.router,
     fhir.router,
+    webhooks.router,
 )
 """Routers served under ``/v1``; :mod:`api.routers.map_page` and the root health
 check are served at the top level."""
 
 __all__ = [
     "V1_ROUTERS", "audit_log", "catchments", "drivetime", "expansion", "fhir", "groups", "health", "jobs", "keys", "map_page", "matching",
-    "privacy", "prospects", "providers", "sites", "territories", "uploads",
+    "privacy", "prospects", "providers", "sites", "territories", "uploads", "webhooks",
 ]

@@ -20,7 +20,7 @@ from api.ratelimit import TokenBuckets
 from tests.api.conftest import ADMIN, SeededDB
 
 EXAMPLES = int(os.environ.get("PRM_SCHEMATHESIS_EXAMPLES", "5"))
-#: Background jobs and plan builds: exercised by their own tests, too slow to fuzz here.
+#: Background jobs, plan builds and webhook dispatch (would call fuzzed URLs): tested on their own.
 SLOW = r"^/v1/(uploads/|jobs/pipeline|territory-plans$|expansion/scenarios$)"
 
 
