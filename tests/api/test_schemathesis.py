@@ -21,7 +21,7 @@ from tests.api.conftest import ADMIN, SeededDB
 
 EXAMPLES = int(os.environ.get("PRM_SCHEMATHESIS_EXAMPLES", "5"))
 #: Background jobs, plan builds and webhook dispatch (would call fuzzed URLs): tested on their own.
-SLOW = r"^/v1/(uploads/|jobs/pipeline|territory-plans$|expansion/scenarios$)"
+SLOW = r"^/v1/(uploads/|jobs/pipeline|territory-plans$|expansion/scenarios$|webhooks/dispatch$)"
 
 
 @pytest.fixture(scope="module")
