@@ -3,7 +3,7 @@
 Bounded: a few generated examples per operation (``PRM_SCHEMATHESIS_EXAMPLES``,
 default 5) and no shrinking. Operations that start background work (uploads,
 pipeline jobs) or build expensive plans are left out here; a fuller run is
-``./dev bench schemathesis`` (see bench/schemathesis.py).
+``PRM_SCHEMATHESIS_EXAMPLES=200 ./dev test tests/api/test_schemathesis.py`` (docs/security.md).
 """
 
 from __future__ import annotations
