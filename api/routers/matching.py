@@ -46,8 +46,8 @@ class DecisionIn(BaseModel):
 
 
 class PairDecisionIn(DecisionIn):
-    left_record_id: int = Field(ge=1)
-    right_record_id: int = Field(ge=1)
+    left_record_id: int = Field(ge=1, le=2**31 - 1)
+    right_record_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class UnmergeIn(BaseModel):

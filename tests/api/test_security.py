@@ -313,3 +313,10 @@ def test_lists_exports_and_maps_carry_the_data_stamp(client: TestClient) -> None
         assert "referrals_as_of=2024-06-30" in stamp and "prospects_scored_at=20" in stamp
     assert "prm-data-stamp" not in client.get("/v1/health").headers
     assert "registries: nppes npidata.csv" in client.get("/map", headers=VIEWER).text
+
+
+def test_oversized_ids_in_bodies_are_422(client: TestClient) -> None:
+    # found by schemathesis on PostgreSQL: a 12-digit record id was an "integer out of range" 500
+    r = client.post("/v1/matching/decisions", headers=ADMIN,
+                    json={"decision": "accept", "left_record_id": 462914241867, "right_record_id": 1})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.left_record_id"
