@@ -6,13 +6,16 @@ template's style)::
     @router.get("/things", dependencies=[Depends(require_role("viewer"))])
     def things(session: SessionDep) -> list[Thing]: ...
 
-Authentication is by API key, one key per role (``settings.admin_api_key`` and
-``settings.viewer_api_key``). Roles are ordered, ``viewer`` < ``admin``: an
-admin key passes every viewer check. A key is read from the ``X-API-Key``
-header or from ``Authorization: Bearer <key>``; only routes built with
-``require_role(..., allow_query=True)`` (the HTML map page, which a browser
-opens from a printed URL and so cannot send headers) also accept ``?api_key=``.
-Keys are compared with :func:`hmac.compare_digest`.
+Authentication is by API key: keys issued with ``prm keys create`` (stored
+hashed, with a role, an expiry and a revocation; :mod:`service.keys`) and the
+two bootstrap keys from the environment (``PRM_ADMIN_API_KEY``,
+``PRM_VIEWER_API_KEY``). Roles are ordered, ``viewer`` < ``marketing`` <
+``integration`` < ``admin``: a key passes every check of a lower role. A key is
+read from the ``X-API-Key`` header or from ``Authorization: Bearer <key>``;
+only routes built with ``require_role(..., allow_query=True)`` (the HTML map
+page, which a browser opens from a printed URL and so cannot send headers)
+also accept ``?api_key=``. Bootstrap keys are compared with
+:func:`hmac.compare_digest`, stored keys by their SHA-256.
 """
 
 from __future__ import annotations
@@ -28,14 +31,20 @@ from sqlalchemy.orm import Session
 from core.errors import AuthenticationError, AuthorizationError
 from core.settings import Settings
 from service.context import AppContext
+from service.keys import ROLES as KEY_ROLES
+from service.keys import Caller, authenticate, role_at_least
 
 __all__ = [
+    "CALLER_STATE",
     "ROLES",
+    "CallerDep",
     "ContextDep",
     "Role",
     "RoleRequirement",
     "SessionDep",
     "SettingsDep",
+    "audit_records",
+    "get_caller",
     "get_context",
     "get_session",
     "get_settings",
@@ -43,15 +52,15 @@ __all__ = [
     "role_for_key",
 ]
 
-Role = Literal["viewer", "admin"]
-ROLES: tuple[Role, ...] = ("viewer", "admin")
-"""Roles from least to most privileged."""
+Role = Literal["viewer", "marketing", "integration", "admin"]
+ROLES: tuple[Role, ...] = KEY_ROLES  # type: ignore[assignment]
+"""Roles from least to most privileged: each has every right of those before it."""
 
 _header_key = APIKeyHeader(
     name="X-API-Key",
     auto_error=False,
     scheme_name="ApiKeyHeader",
-    description="API key of a role (viewer or admin).",
+    description="API key of a role (viewer < marketing < integration < admin).",
 )
 _bearer_key = HTTPBearer(
     auto_error=False, scheme_name="Bearer", description="The same API key as a bearer token."
@@ -99,11 +108,11 @@ def get_session(ctx: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def role_for_key(settings: Settings, key: str) -> Role | None:
-    """The most privileged role whose key equals ``key``, or None.
+def role_for_key(settings: Settings, key: str) -> str | None:
+    """The role of a bootstrap key from the environment (``admin`` or ``viewer``), or None.
 
-    Both keys are always compared, so the time taken does not reveal which
-    one (if any) matched.
+    Stored keys are checked by :func:`service.keys.authenticate`; both bootstrap
+    keys are always compared, so the time taken does not reveal which matched.
     """
     if not isinstance(key, str):
         raise TypeError(f"key must be a str, not {type(key).__name__}")
@@ -117,11 +126,28 @@ def role_for_key(settings: Settings, key: str) -> Role | None:
     return None
 
 
+CALLER_STATE = "prm_caller"
+"""``request.state`` attribute holding the authenticated :class:`~service.keys.Caller`."""
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _limit(request: Request, bucket: str) -> None:
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.take(bucket)
+
+
 class RoleRequirement:
     """Dependency that admits requests whose API key has at least ``role``.
 
     Build it with :func:`require_role`. Instances expose ``role`` and
     ``allow_query`` so tests and tools can check which routes are protected.
+    The caller is left on ``request.state.prm_caller`` for the audit log and
+    for routes that need it (:data:`CallerDep`); each request also takes a
+    token from the key's rate-limit bucket.
     """
 
     def __init__(self, role: Role, *, allow_query: bool = False) -> None:
@@ -135,26 +161,38 @@ class RoleRequirement:
     def __call__(
         self,
         request: Request,
-        settings: SettingsDep,
+        ctx: ContextDep,
         header_key: Annotated[str | None, Security(_header_key)] = None,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_key)] = None,
     ) -> Role:
+        caller = getattr(request.state, CALLER_STATE, None)
+        if caller is None:
+            caller = self._authenticate(request, ctx, header_key, bearer)
+        if not role_at_least(caller.role, self.role):
+            raise AuthorizationError(
+                f"this operation needs role {self.role!r}; the key has {caller.role!r}"
+            )
+        return caller.role  # type: ignore[return-value]
+
+    def _authenticate(self, request: Request, ctx: AppContext, header_key: str | None,
+                      bearer: HTTPAuthorizationCredentials | None) -> Caller:  # fmt: skip
         key = header_key or (bearer.credentials if bearer is not None else None)
         if key is None and self.allow_query:
             key = request.query_params.get("api_key")
         if not key:
+            _limit(request, f"ip:{_client_ip(request)}")
             where = "X-API-Key header or Authorization: Bearer"
             if self.allow_query:
                 where += " (or ?api_key= on this page)"
             raise AuthenticationError(f"missing API key: send it in the {where}")
-        role = role_for_key(settings, key)
-        if role is None:
-            raise AuthenticationError("invalid API key")
-        if ROLES.index(role) < ROLES.index(self.role):
-            raise AuthorizationError(
-                f"this operation needs role {self.role!r}; the key has {role!r}"
-            )
-        return role
+        try:
+            caller = authenticate(ctx, key)
+        except AuthenticationError:
+            _limit(request, f"ip:{_client_ip(request)}")
+            raise
+        setattr(request.state, CALLER_STATE, caller)
+        _limit(request, caller.actor)
+        return caller
 
 
 class _QueryKeyRequirement(RoleRequirement):
@@ -163,12 +201,34 @@ class _QueryKeyRequirement(RoleRequirement):
     def __call__(  # type: ignore[override]
         self,
         request: Request,
-        settings: SettingsDep,
+        ctx: ContextDep,
         header_key: Annotated[str | None, Security(_header_key)] = None,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_key)] = None,
         query_key: Annotated[str | None, Security(_query_key)] = None,
     ) -> Role:
-        return super().__call__(request, settings, header_key, bearer)
+        return super().__call__(request, ctx, header_key, bearer)
+
+
+def get_caller(request: Request) -> Caller:
+    """The authenticated caller; use after a :func:`require_role` dependency."""
+    caller = getattr(request.state, CALLER_STATE, None)
+    if caller is None:
+        raise AuthenticationError("no authenticated caller: declare a role on this route")
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def audit_records(request: Request, **records: object) -> None:
+    """Note the records or export a request touched, for its audit entry.
+
+    Example: ``audit_records(request, provider_ids=[1, 2], rows=2)``. Values
+    are merged into the entry's ``records`` (later calls win per name).
+    """
+    current = getattr(request.state, "prm_audit_records", None) or {}
+    current.update(records)
+    request.state.prm_audit_records = current
 
 
 def require_role(role: Role, *, allow_query: bool = False) -> RoleRequirement:
@@ -177,7 +237,7 @@ def require_role(role: Role, *, allow_query: bool = False) -> RoleRequirement:
     Parameters
     ----------
     role
-        ``"viewer"`` or ``"admin"``.
+        ``"viewer"``, ``"marketing"``, ``"integration"`` or ``"admin"``.
     allow_query
         Also accept the key as ``?api_key=`` (only for pages a browser opens
         directly; URLs end up in logs and browser history).

@@ -30,7 +30,11 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.audit import AuditMiddleware
+from api.etag import ETagMiddleware
 from api.limits import BodySizeLimit
+from api.ratelimit import TokenBuckets
+from api.stamp import DataStampMiddleware
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routers import V1_ROUTERS, health, map_page
 from core.settings import Settings, load_settings
@@ -48,14 +52,28 @@ sites, read drive-time and radius catchments as H3 hexagons (GeoJSON), and list
 or export scored white-space prospects with the breakdown of every score.
 
 **Authentication**: send an API key in the `X-API-Key` header or as
-`Authorization: Bearer <key>`. Roles are ordered, `viewer` < `admin`: reads
-need `viewer`, changes need `admin`. The HTML map page (`/map`) also accepts
-`?api_key=` so a browser can open it directly.
+`Authorization: Bearer <key>` (keys are issued with `prm keys create`, shown
+once, stored hashed, with an expiry). Roles are ordered
+`viewer` < `marketing` < `integration` < `admin`: `viewer` reads providers,
+prospects and maps; `marketing` adds exports (CSV, FHIR NDJSON); `integration`
+adds webhooks; `admin` adds ingestion, pipeline runs, review decisions, edits,
+keys, the audit log and privacy actions. Each operation names its role in its
+summary. The HTML map page (`/map`) also accepts `?api_key=` so a browser can
+open it directly.
 
 **Errors** are RFC 9457 `application/problem+json` documents listing every
-problem found (`errors[].field` names the parameter, e.g. `query.limit`).
+problem found (`errors[].field` names the parameter, e.g. `query.limit`), for
+every status: 401, 403, 404, 405, 409, 413, 422, 429 (with `Retry-After`), 500.
 
-**Pagination**: list endpoints return `next_cursor`; pass it back as `cursor`.
+**Pagination**: list endpoints take `limit` and `cursor` and return
+`next_cursor` (pass it back as `cursor`) with a stable order (the sort key,
+then the id). **Caching**: complete GET answers carry an `ETag`; send it back
+in `If-None-Match` to get `304 Not Modified`. **Rate limit**: each key may send
+`PRM_RATE_LIMIT_PER_SECOND` requests per second (bursts of
+`PRM_RATE_LIMIT_BURST`) per server worker. **Audit**: every request made with a
+key is logged (who, what, when, from where). **Provenance**: every `/v1` and
+map answer carries `PRM-Data-Stamp`: the registry files (name, load date,
+SHA-256 prefix) and the referral and scoring as-of dates it was computed from.
 """
 
 
@@ -188,7 +206,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             {"name": "providers", "description": "Provider registry search (viewer)."},
             {"name": "sites", "description": "Clinic sites (viewer reads, admin writes)."},
             {"name": "catchments", "description": "Catchment hexagons as GeoJSON (viewer)."},
-            {"name": "prospects", "description": "Scored white-space prospects (viewer)."},
+            {"name": "prospects", "description": "Scored white-space prospects (viewer; "
+             "CSV export: marketing)."},
             {"name": "map", "description": "Interactive HTML territory map (viewer)."},
             {"name": "jobs", "description": "Background jobs and their progress (admin)."},
             {"name": "uploads", "description": "Load files as background jobs (admin)."},
@@ -198,19 +217,33 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             {"name": "territories", "description": "Liaison territory plans, versioned "
              "(admin builds, viewer reads)."},
             {"name": "expansion", "description": "Expansion scenarios: white space, "
-             "cannibalisation, best N of M (admin evaluates, viewer reads)."},
+             "cannibalisation, best N of M (admin evaluates, viewer reads, marketing exports)."},
             {"name": "referrals", "description": "Scheduling-system webhook, review queue of "
              "unlinked referrers, referrer activity and at-risk alerts."},
             {"name": "crm", "description": "Interaction log, contact preferences, pre-visit brief."},
             {"name": "workflow", "description": "Prospect status and liaison; exclusion lists."},
             {"name": "segments", "description": "Saved segments, exports (CSV, XLSX, GeoJSON), "
              "backtests."},
+            {"name": "keys", "description": "API keys: issue (shown once), list, revoke (admin)."},
+            {"name": "audit", "description": "The append-only audit log (admin)."},
+            {"name": "privacy", "description": "GDPR objection and erasure (admin, audited)."},
+            {"name": "fhir", "description": "FHIR R4B, Da Vinci PDex Plan-Net shapes: Practitioner, "
+             "PractitionerRole, Organization, Location (viewer); NDJSON bulk export (marketing)."},
+            {"name": "webhooks", "description": "Signed outgoing events to a CRM, retries, delivery "
+             "log (integration)."},
         ],
     )
     if context is not None:
         # Usable without running the lifespan (e.g. a TestClient not used as a context manager).
         app.state.context = context
     install_problem_handlers(app)
+    app.state.rate_limiter = TokenBuckets(
+        rate=app_settings.rate_limit_per_second, burst=app_settings.rate_limit_burst
+    )
+    # innermost first: ETag sees the plain body, the audit sees every final status
+    app.add_middleware(ETagMiddleware)
+    app.add_middleware(DataStampMiddleware)
+    app.add_middleware(AuditMiddleware)
     # the map page embeds its data (several MB of GeoJSON for a metro): compress it
     app.add_middleware(GZipMiddleware, minimum_size=4096)
     app.add_middleware(BodySizeLimit, max_upload_bytes=app_settings.max_upload_bytes)

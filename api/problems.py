@@ -24,6 +24,7 @@ Handlers are installed by :func:`install_problem_handlers` for
 from __future__ import annotations
 
 import logging
+import math
 import re
 from http import HTTPStatus
 from typing import Any
@@ -191,12 +192,14 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
             detail="The service could not complete the request; see the server log.",
             instance=request.url.path,
         )
+    retry_after = getattr(exc, "retry_after", None)
     return problem_response(
         status=exc.status,
         title=exc.title,
         detail=exc.detail,
         instance=request.url.path,
         errors=exc.problems,
+        headers={"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after else None,
     )
 
 
@@ -253,6 +256,7 @@ _DESCRIPTIONS = {
     404: "A requested record does not exist.",
     409: "The request conflicts with stored state.",
     422: "Invalid parameters or body; every problem is listed in `errors`.",
+    429: "Too many requests from this API key; retry after `Retry-After` seconds.",
     500: "Unexpected server error.",
 }
 

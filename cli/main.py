@@ -309,12 +309,17 @@ def demo(
         d = r.model_dump(exclude={"rejects", "detail"}) if hasattr(r, "file_name") else r.detail
         table.add_row(str(name), json.dumps(d, default=str)[:160])
     out.print(table)
+    from service.keys import create_key
+
+    marketing = _run(create_key, ctx, name="demo marketing", role="marketing", days=30,
+                     created_by="demo").key  # stored hashed, like `prm keys create`
     url = f"http://{host}:{port}"
     out.print(f"\n[bold green]Demo ready[/] ({manifest.get('build_seconds')} s).")
     out.print(f"  Map:      {url}/map?api_key={viewer}")
     out.print(f"  API docs: {url}/docs")
     out.print(f"  Viewer key (X-API-Key): {viewer}")
     out.print(f"  Admin key  (X-API-Key): {admin}")
+    out.print(f"  Marketing key (stored, expires in 30 days; exports): {marketing}")
     out.print(f"  Example:  curl -H 'X-API-Key: {viewer}' '{url}/v1/prospects?limit=5'")
     sys.stdout.flush()
     if serve_after:
@@ -322,6 +327,7 @@ def demo(
 
 
 import cli.matching  # noqa: E402,F401  (registers review, explain, unmerge, dedupe)
+import cli.security  # noqa: E402,F401  (registers keys, audit, privacy)
 
 def _register_planning() -> None:
     from cli import planning

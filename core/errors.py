@@ -172,3 +172,14 @@ class ScoringError(ServiceError, ValueError):
 
     status = 422
     title = "Scoring error"
+
+
+class RateLimitError(ServiceError):
+    """Too many requests from one API key (or one address without a valid key)."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)

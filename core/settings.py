@@ -51,9 +51,22 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = Field(30_000, ge=0)
 
-    # API keys: one per role. The demo generates and prints them.
-    admin_api_key: SecretStr = Field(SecretStr("dev-admin-key"), description="Key with role admin.")
-    viewer_api_key: SecretStr = Field(SecretStr("dev-viewer-key"), description="Key with role viewer.")
+    # Bootstrap API keys, one per role, from the environment (keys issued with
+    # ``prm keys create`` live hashed in the database). The demo generates them.
+    admin_api_key: SecretStr = Field(SecretStr("dev-admin-key"), description="Bootstrap key with role admin.")
+    viewer_api_key: SecretStr = Field(SecretStr("dev-viewer-key"), description="Bootstrap key with role viewer.")
+    webhook_secret: SecretStr = Field(
+        SecretStr("dev-webhook-secret"),
+        description="Master secret from which each webhook subscription's signing secret is derived.",
+    )
+
+    # Abuse limits (per API key, per worker process: N workers admit N times the rate)
+    rate_limit_per_second: float = Field(20.0, gt=0, description="Sustained requests per second per key.")
+    rate_limit_burst: int = Field(200, ge=1, description="Requests a key may send at once.")
+    webhook_max_attempts: int = Field(6, ge=1, le=20, description="Delivery attempts before giving up.")
+    webhook_backoff_s: float = Field(
+        30.0, gt=0, description="Delay before the first retry; doubled at each further attempt."
+    )
 
     # Reference data
     osm_file: Path = Field(REFERENCE_DIR / "osm" / "columbus_oh_otp_2015.osm.bz2")
@@ -136,17 +149,34 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+#: Secrets that production refuses to run with when left at a ``dev-`` default or too short.
+SECRET_FIELDS = ("admin_api_key", "viewer_api_key", "webhook_secret")
+MIN_SECRET_CHARS = 24
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment, with explicit overrides winning."""
+    """Read settings from the environment, with explicit overrides winning.
+
+    Raises
+    ------
+    core.errors.ConfigError
+        In production (``PRM_ENVIRONMENT=production``), when any of
+        :data:`SECRET_FIELDS` is a ``dev-`` default or shorter than
+        :data:`MIN_SECRET_CHARS` characters (every such secret is named).
+    """
     settings = Settings(**overrides)  # type: ignore[arg-type]
     if settings.environment == "production":
         from core.errors import ConfigError
 
         weak = [
-            name
-            for name in ("admin_api_key", "viewer_api_key")
+            f"PRM_{name.upper()}"
+            for name in SECRET_FIELDS
             if getattr(settings, name).get_secret_value().startswith("dev-")
+            or len(getattr(settings, name).get_secret_value()) < MIN_SECRET_CHARS
         ]
         if weak:
-            raise ConfigError(f"production refuses default secrets: set PRM_{weak[0].upper()}")
+            raise ConfigError(
+                "production refuses default or short secrets "
+                f"(at least {MIN_SECRET_CHARS} characters): set {', '.join(weak)}"
+            )
     return settings

@@ -21,7 +21,11 @@ def decode_cursor(cursor: str) -> tuple[Any, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(row_id, int):
+        if not isinstance(row_id, int) or not -(2**62) < row_id < 2**62:
+            raise ValueError
+        if isinstance(value, int) and not -(2**62) < value < 2**62:
+            raise ValueError
+        if not isinstance(value, str | int | float | bool | None):
             raise ValueError
         return value, row_id
     except (ValueError, TypeError, json.JSONDecodeError) as exc:

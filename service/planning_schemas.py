@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -33,7 +33,7 @@ class TerritoryPlanCreate(BaseModel):
         "cell holding a located provider.")
     locked_cells: dict[str, list[str]] = Field(
         default_factory=dict, description="Liaison -> H3 cells (hex strings) that stay theirs.")
-    locked_accounts: dict[str, list[int]] = Field(
+    locked_accounts: dict[str, list[Annotated[int, Field(ge=1, le=2**31 - 1)]]] = Field(
         default_factory=dict, description="Liaison -> provider ids whose cells stay theirs.")
     max_seconds: float = Field(8.0, gt=0, le=120)
 

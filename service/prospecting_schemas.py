@@ -86,7 +86,8 @@ class ReviewPublic(BaseModel):
 
 
 class ReviewResolve(_Strict):
-    provider_id: int | None = Field(None, description="The golden record; null = no match (dismiss).")
+    provider_id: int | None = Field(None, ge=1, le=2**31 - 1,
+                                    description="The golden record; null = no match (dismiss).")
     resolved_by: str = Field(min_length=1, max_length=100)
 
 
@@ -111,7 +112,7 @@ class InteractionCreate(_Strict):
                                          "summary": "Met the office manager", "external_id": "crm-881"}]},
     )  # fmt: skip
 
-    provider_id: int
+    provider_id: int = Field(ge=1, le=2**31 - 1)
     kind: Literal["visit", "call", "email"]
     occurred_at: datetime
     liaison: str | None = Field(None, max_length=100)
@@ -169,7 +170,7 @@ class StatusPublic(BaseModel):
 
 class ExclusionCreate(_Strict):
     npi: str | None = Field(None, pattern=r"^\d{10}$")
-    provider_id: int | None = None
+    provider_id: int | None = Field(None, ge=1, le=2**31 - 1)
     reason: Literal["do not contact", "own physician"]
     note: str | None = Field(None, max_length=500)
     added_by: str | None = Field(None, max_length=100)

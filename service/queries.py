@@ -33,6 +33,7 @@ from data.models import (
 )
 from data.prospecting import ProspectExclusion, ProspectStatus
 from service.pagination import encode_cursor, keyset
+from service.privacy import objected
 from service.schemas import (
     OverridePublic,
     Page,
@@ -177,7 +178,8 @@ def _prospect_stmt(filters: ProspectFilter) -> Select:
         .join(Provider, Provider.id == Prospect.provider_id)
         .join(ClinicSite, ClinicSite.id == Prospect.site_id)
         .outerjoin(ProspectStatus, ProspectStatus.provider_id == Prospect.provider_id)
-        .where(Provider.is_active.is_(True), not_excluded())
+        .where(Provider.is_active.is_(True), not_excluded(),
+               Provider.id.not_in(objected()))  # GDPR objection: never listed
     )
     if filters.status:
         stmt = stmt.where(status == filters.status)
@@ -228,6 +230,15 @@ def _page_columns() -> tuple:
         func.coalesce(ProspectStatus.status, "new").label("status"), ProspectStatus.assigned_to,
         Prospect.id.label("prospect_id"),
     )
+
+
+def prospect_statement(filters: ProspectFilter) -> Select:
+    """``SELECT Prospect, Provider, site_code`` of the prospects matching ``filters`` (unordered).
+
+    Active providers only; excluded people and those who objected to processing never match.
+    """
+    return _prospect_stmt(filters).with_only_columns(Prospect, Provider, ClinicSite.site_code,
+                                                     maintain_column_froms=True)
 
 
 def _prospect_public(
@@ -287,6 +298,12 @@ def list_prospects(
         last = rows[limit - 1]._mapping
         nxt = encode_cursor(last["_sortval"], last["prospect_id"])
     return Page[ProspectPublic](items=items, next_cursor=nxt, total=total)
+
+
+def count_prospects(session: Session, filters: ProspectFilter) -> int:
+    """How many prospects match ``filters`` (what an export of them will hold)."""
+    stmt = _prospect_stmt(filters)
+    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
 CSV_COLUMNS = (

@@ -126,6 +126,14 @@ class SiteUpdate(BaseModel):
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
 
+    @field_validator("name", "service_line")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str:
+        # only runs for fields present in the body: omitting keeps the stored value
+        if value is None:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value
+
 
 class SitePublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)

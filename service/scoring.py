@@ -37,6 +37,8 @@ from data.models import (
     h3_column,
 )
 from service.context import AppContext
+from service.privacy import objected
+from service.webhooks import emit
 from service.schemas import StageReport
 
 DEFAULT_PROFILE = "imaging_mri"
@@ -92,7 +94,8 @@ def _candidates(
             Provider.organization_id.in_(org_referring).label("org_referring"),
         )
         .outerjoin(Organization, Organization.id == Provider.organization_id)
-        .where(Provider.is_active.is_(True), cell_col.in_(in_catchment))
+        .where(Provider.is_active.is_(True), cell_col.in_(in_catchment),
+               Provider.id.not_in(objected()))  # GDPR objection: never a prospect
     )
     if exclude_referring:
         stmt = stmt.where(Provider.id.not_in(referring))
@@ -160,12 +163,15 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
             cand = _candidates(session, site, s.catchment_resolution,
                                active_since=as_of - timedelta(days=s.lapsed_days - 1), as_of=as_of)
             if cand.empty:
-                written = _store(session, site.id, profile.key, pd.DataFrame())
+                written, _ = _store(session, site.id, profile.key, pd.DataFrame())
                 detail[site.site_code] = {"prospects": 0, **written}
                 continue
             add_proximity(cand, site, graph, cutoff_min=cutoff)
             scored = score_prospects(cand, profile, explain=True)
-            written = _store(session, site.id, profile.key, scored)
+            written, new = _store(session, site.id, profile.key, scored)
+            if new:  # committed (and so sent) only with the scores themselves
+                emit(ctx, "prospect.new_in_territory", _new_prospects_event(site, profile.key, new),
+                     session=session)
             segs = scored["segment"].value_counts().head(6).to_dict()
             detail[site.site_code] = {
                 "profile": profile.key, "prospects": len(scored),
@@ -177,7 +183,23 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
     return StageReport(stage="score", detail=detail, duration_s=round(time.perf_counter() - started, 3))
 
 
-def _store(session: Session, site_id: int, profile: str, scored: pd.DataFrame) -> dict[str, int]:
+#: At most this many new prospects are listed in one ``prospect.new_in_territory`` event.
+EVENT_MAX_PROSPECTS = 500
+
+
+def _new_prospects_event(site: ClinicSite, profile: str, new: list[dict]) -> dict:
+    best = sorted(new, key=lambda r: -r["score"])[:EVENT_MAX_PROSPECTS]
+    return {
+        "site_code": site.site_code, "profile": profile, "count": len(new),
+        "prospects": [{"provider_id": r["provider_id"], "score": round(r["score"], 1),
+                       "segment": r["segment"]} for r in best],
+    }  # fmt: skip
+
+
+def _store(
+    session: Session, site_id: int, profile: str, scored: pd.DataFrame
+) -> tuple[dict[str, int], list[dict]]:
+    """Upsert a site's prospects; returns the counts and the rows inserted (new prospects)."""
     have = {p.provider_id: p for p in session.scalars(select(Prospect).where(Prospect.site_id == site_id))}
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     inserts = []
@@ -208,4 +230,4 @@ def _store(session: Session, site_id: int, profile: str, scored: pd.DataFrame) -
     if have:
         session.execute(delete(Prospect).where(Prospect.id.in_([p.id for p in have.values()])))
     counts["removed"] = len(have)
-    return counts
+    return counts, inserts

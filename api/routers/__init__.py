@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from api.routers import (
+    audit_log,
     catchments,
     crm,
     drivetime,
     expansion,
+    fhir,
     groups,
     health,
     jobs,
+    keys,
     map_page,
     matching,
+    privacy,
     prospects,
     providers,
     referrals,
@@ -19,6 +23,7 @@ from api.routers import (
     sites,
     territories,
     uploads,
+    webhooks,
     workflow,
 )
 
@@ -39,11 +44,17 @@ V1_ROUTERS = (
     crm.router,
     workflow.router,
     segments.router,
+    keys.router,
+    audit_log.router,
+    privacy.router,
+    fhir.router,
+    webhooks.router,
 )
 """Routers served under ``/v1``; :mod:`api.routers.map_page` and the root health
 check are served at the top level."""
 
 __all__ = [
-    "V1_ROUTERS", "catchments", "crm", "drivetime", "expansion", "groups", "health", "jobs", "map_page",
-    "matching", "prospects", "providers", "referrals", "segments", "sites", "territories", "uploads", "workflow",
+    "V1_ROUTERS", "audit_log", "catchments", "crm", "drivetime", "expansion", "fhir", "groups", "health",
+    "jobs", "keys", "map_page", "matching", "privacy", "prospects", "providers", "referrals", "segments",
+    "sites", "territories", "uploads", "webhooks", "workflow",
 ]

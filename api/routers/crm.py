@@ -25,7 +25,7 @@ router = APIRouter(
     dependencies=[Depends(require_role("viewer"))],
     responses=problem_responses(401, 403, 404, 422),
 )
-ProviderId = Annotated[int, Path(ge=1)]
+ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post("/interactions", response_model=InteractionPublic, status_code=status.HTTP_201_CREATED,

@@ -69,7 +69,7 @@ def cells_assignment(ctx: ContextDep) -> GeoJSONResponse:
 def providers_assignment(
     ctx: ContextDep,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**7)] = 0,
 ) -> dict:
     """Located active providers by id: ``site_code``, ``drive_minutes``, ``estimated``,
     ``snap_m`` (metres to the road) and ``off_network`` (farther than ``max_snap_m``)."""

@@ -1,12 +1,13 @@
-"""Expansion scenarios: evaluate candidates (admin), read, compare and export (viewer)."""
+"""Expansion scenarios: evaluate candidates (admin), read and compare (viewer), export (marketing)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.responses import StreamingResponse
 
+from api.audit import audit_now
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
 from service.expansion import (
@@ -54,13 +55,15 @@ def compare(ctx: ContextDep, names: NamesQuery) -> dict:
     return compare_scenarios(ctx, names)
 
 
-@router.get("/compare.csv", response_class=StreamingResponse, summary="Export scenarios as CSV",
-            dependencies=[Depends(require_role("viewer"))], responses={
+@router.get("/compare.csv", response_class=StreamingResponse,
+            summary="Export scenarios as CSV (marketing)",
+            dependencies=[Depends(require_role("marketing"))], responses={
                 200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
                 **problem_responses(404)})
-def export(ctx: ContextDep, names: NamesQuery) -> StreamingResponse:
-    """One row per scenario and candidate; formula-like text is neutralised."""
+def export(ctx: ContextDep, request: Request, names: NamesQuery) -> StreamingResponse:
+    """One row per scenario and candidate; formula-like text is neutralised. Audited."""
     compare_scenarios(ctx, names)  # 404 before the stream starts
+    audit_now(request, ctx, action="export", format="csv", scenarios=list(names))
     return StreamingResponse(scenarios_csv(ctx, names), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition":
                                       'attachment; filename="expansion-scenarios.csv"'})

@@ -19,6 +19,7 @@ from maps.territory import build_territory_map, render_map_html
 from service.mapdata import roads_frame
 from service.queries import catchment_frame, prospects_frame, site_by_code, sites_frame
 from service.schemas import ProspectFilter
+from service.stamp import data_stamp
 
 __all__ = ["ASSET_URL", "largest_catchments", "map_stamp", "router", "territory_map"]
 
@@ -47,6 +48,10 @@ def map_stamp(session: Session) -> str:
     parts = [f"prospects scored {scored:%Y-%m-%d}" if scored else "no prospects scored yet"]
     if referrals:
         parts.append(f"referrals as of {referrals:%Y-%m-%d}")
+    registries = [f"{r.source} {r.file_name} ({r.loaded_at:%Y-%m-%d})" if r.loaded_at
+                  else f"{r.source} {r.file_name}" for r in data_stamp(session).registries]  # fmt: skip
+    if registries:
+        parts.append("registries: " + ", ".join(registries))
     parts.append(f"page built {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     return "as of " + "; ".join(parts)
 
@@ -109,7 +114,7 @@ def planning_map(
     session: SessionDep,
     minutes: Annotated[list[float] | None, Query(max_length=6, description="Isochrone limits.")] = None,
     plan: Annotated[str | None, Query(max_length=100, description="Territory plan (newest when omitted).")] = None,
-    plan_version: Annotated[int | None, Query(ge=1)] = None,
+    plan_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     scenario: Annotated[str | None, Query(max_length=100, description="Expansion scenario (newest when omitted).")] = None,
 ) -> HTMLResponse:
     """Sites over the offline roads with four overlays: drive-time isochrones per site

@@ -46,8 +46,8 @@ class DecisionIn(BaseModel):
 
 
 class PairDecisionIn(DecisionIn):
-    left_record_id: int = Field(ge=1)
-    right_record_id: int = Field(ge=1)
+    left_record_id: int = Field(ge=1, le=2**31 - 1)
+    right_record_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class UnmergeIn(BaseModel):
@@ -69,7 +69,7 @@ class FreeTextIn(BaseModel):
 def review_list(
     ctx: ContextDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**7)] = 0,
 ) -> dict[str, Any]:
     """Open review pairs, most probable first, each with both records and its explanation."""
     return list_review(ctx, limit=limit, offset=offset)
@@ -77,7 +77,7 @@ def review_list(
 
 @router.post("/review/{review_id}/decision", summary="Accept or reject a review pair (admin)",
              responses=problem_responses(404))
-def review_decide(ctx: ContextDep, review_id: Annotated[int, Path(ge=1)], body: DecisionIn,
+def review_decide(ctx: ContextDep, review_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: DecisionIn,
                   role: AdminRole) -> dict[str, Any]:
     """The decision is stored and honoured by every later link run."""
     return decide_review(ctx, review_id, body.decision, decided_by=f"{role} API key",
@@ -94,7 +94,7 @@ def pair_decide(ctx: ContextDep, body: PairDecisionIn, role: AdminRole) -> dict[
 
 @router.post("/records/{record_id}/unmerge", summary="Take a record out of its golden record (admin)",
              responses=problem_responses(404))
-def record_unmerge(ctx: ContextDep, record_id: Annotated[int, Path(ge=1)], body: UnmergeIn,
+def record_unmerge(ctx: ContextDep, record_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: UnmergeIn,
                    role: AdminRole) -> dict[str, Any]:
     """Rejects the record against every other member; later runs keep them apart."""
     return unmerge_record(ctx, record_id, decided_by=f"{role} API key", note=body.note,
@@ -103,15 +103,15 @@ def record_unmerge(ctx: ContextDep, record_id: Annotated[int, Path(ge=1)], body:
 
 @router.get("/explain", summary="Explain the score of any two source records",
             responses=problem_responses(404))
-def pair_explain(ctx: ContextDep, left: Annotated[int, Query(ge=1)],
-                 right: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
+def pair_explain(ctx: ContextDep, left: Annotated[int, Query(ge=1, le=2**31 - 1)],
+                 right: Annotated[int, Query(ge=1, le=2**31 - 1)]) -> dict[str, Any]:
     """Each comparison's level, m, u and weight; the weights sum to the match weight."""
     return explain_pair(ctx, left, right)
 
 
 @router.get("/providers/{provider_id}", summary="How a golden record was merged",
             responses=problem_responses(404))
-def provider_merge(ctx: ContextDep, provider_id: Annotated[int, Path(ge=1)]) -> dict[str, Any]:
+def provider_merge(ctx: ContextDep, provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> dict[str, Any]:
     """Members with their best merge explanation, reviewer decisions and field lineage."""
     return explain_provider(ctx, provider_id)
 

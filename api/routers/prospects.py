@@ -1,4 +1,4 @@
-"""Scored white-space prospects: a paginated list and a CSV export (role viewer)."""
+"""Scored white-space prospects: a paginated list (role viewer) and a CSV export (role marketing)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,17 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
+from api.audit import audit_now
 from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses, validation_problems
 from core.errors import InputError
 from service.context import AppContext
 from service.groups import with_group_codes
-from service.queries import MAX_PAGE, list_prospects, prospects_csv, site_by_code
+from service.queries import MAX_PAGE, count_prospects, list_prospects, prospects_csv, site_by_code
 from service.schemas import Page, ProspectFilter, ProspectPublic, ProspectSort
 
 __all__ = ["prospect_filter", "prospect_list", "prospects_export", "router"]
@@ -165,7 +166,8 @@ def _csv_chunks(ctx: AppContext, filters: ProspectFilter, sort: ProspectSort) ->
 @router.get(
     "/export.csv",
     response_class=StreamingResponse,
-    summary="Export prospects as CSV",
+    summary="Export prospects as CSV (marketing)",
+    dependencies=[Depends(require_role("marketing"))],
     responses={
         200: {
             "description": "CSV with a header row; text cells that a spreadsheet would run "
@@ -177,12 +179,20 @@ def _csv_chunks(ctx: AppContext, filters: ProspectFilter, sort: ProspectSort) ->
 def prospects_export(
     ctx: ContextDep,
     session: SessionDep,
+    request: Request,
     filters: FilterDep,
     sort: SortQuery = "-score",
 ) -> StreamingResponse:
-    """Every prospect matching the filters (no paging), streamed as UTF-8 CSV."""
+    """Every prospect matching the filters (no paging), streamed as UTF-8 CSV.
+
+    People who objected to processing are never exported. The export is
+    written to the audit log (filters and row count) before it is sent.
+    """
     if filters.site:
         site_by_code(session, filters.site)
+    rows = count_prospects(session, filters)
+    audit_now(request, ctx, action="export", format="csv", rows=rows,
+              filters=filters.model_dump(mode="json", exclude_none=True))
     name = f"prospects-{filters.site or 'all'}-{date.today().isoformat()}.csv"
     return StreamingResponse(
         _csv_chunks(ctx, filters, sort),

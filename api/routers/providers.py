@@ -126,7 +126,7 @@ def provider_list(
         **problem_responses(404),
     },
 )
-def provider_detail(session: SessionDep, provider_id: Annotated[int, Path(ge=1)]) -> ProviderDetail:
+def provider_detail(session: SessionDep, provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> ProviderDetail:
     """The golden record of one provider, its referral tier and the rows it was built from."""
     return get_provider(session, provider_id)
 
@@ -139,7 +139,7 @@ def provider_detail(session: SessionDep, provider_id: Annotated[int, Path(ge=1)]
 )
 def provider_edit(
     ctx: ContextDep,
-    provider_id: Annotated[int, Path(ge=1)],
+    provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     edit: ProviderEdit,
     role: Annotated[str, Depends(require_role("admin"))],
 ) -> ProviderDetail:

@@ -71,14 +71,14 @@ def review_list(
 @router.post("/referrals/review/{review_id}", response_model=ReviewPublic,
              summary="Link or dismiss a queued referrer (admin)",
              dependencies=[Depends(require_role("admin"))], responses=problem_responses(404))
-def review_resolve(ctx: ContextDep, review_id: Annotated[int, Path(ge=1)],
+def review_resolve(ctx: ContextDep, review_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
                    decision: ReviewResolve) -> ReviewPublic:
     return resolve_review(ctx, review_id, decision)
 
 
 @router.get("/referrers/{provider_id}/activity", summary="Referral analytics of one referrer",
             responses=problem_responses(404))
-def activity(ctx: ContextDep, provider_id: Annotated[int, Path(ge=1)],
+def activity(ctx: ContextDep, provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
              weeks: Annotated[int, Query(ge=1, le=260)] = 12,
              months: Annotated[int, Query(ge=1, le=120)] = 12) -> dict:
     """Counts by week and month, trend (last month vs the 3-month average), tier,
@@ -91,7 +91,7 @@ def alerts(
     ctx: ContextDep,
     since: Annotated[date | None, Query(description="Raised on or after.")] = None,
     rule: Annotated[str | None, Query(max_length=80)] = None,
-    provider_id: Annotated[int | None, Query(ge=1)] = None,
+    provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> list[AlertPublic]:
     """Alerts raised by the at-risk rules at each tiers run, newest first, each with the

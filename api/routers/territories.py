@@ -18,7 +18,7 @@ router = APIRouter(prefix="/territory-plans", tags=["territories"],
                    responses=problem_responses(401, 403, 422))
 
 PlanName = Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
-VersionQuery = Annotated[int | None, Query(ge=1, description="Version; the newest when omitted.")]
+VersionQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Version; the newest when omitted.")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Build a new plan version",

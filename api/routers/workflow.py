@@ -18,7 +18,7 @@ router = APIRouter(
     dependencies=[Depends(require_role("viewer"))],
     responses=problem_responses(401, 403, 404, 422),
 )
-ProviderId = Annotated[int, Path(ge=1)]
+ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("/prospects/{provider_id}/status", response_model=StatusPublic,
@@ -49,5 +49,5 @@ def exclusion_add(ctx: ContextDep, item: ExclusionCreate) -> ExclusionPublic:
 
 @router.delete("/exclusions/{exclusion_id}", status_code=status.HTTP_204_NO_CONTENT,
                summary="Remove an exclusion (admin)", dependencies=[Depends(require_role("admin"))])
-def exclusion_remove(ctx: ContextDep, exclusion_id: Annotated[int, Path(ge=1)]) -> None:
+def exclusion_remove(ctx: ContextDep, exclusion_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> None:
     remove_exclusion(ctx, exclusion_id)

@@ -3,6 +3,7 @@
 from alembic import context
 
 import data.matching  # noqa: F401  (its tables share the metadata)
+import data.security  # noqa: F401
 from data.models import Base
 
 config = context.config

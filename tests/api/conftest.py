@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -28,8 +28,10 @@ from data.models import (
     ReferrerStat,
     SourceRecord,
 )
+from data.security import ApiKey
 from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
 from service.context import AppContext, open_context
+from service.keys import hash_key
 from tests.conftest import database_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +42,12 @@ ADMIN_KEY = "test-admin"
 VIEWER_KEY = "test-viewer"
 ADMIN = {"X-API-Key": ADMIN_KEY}
 VIEWER = {"X-API-Key": VIEWER_KEY}
+# Stored keys (hashed in api_keys, as `prm keys create` makes them) for the middle roles.
+MARKETING_KEY = "prm_test-marketing-key"
+INTEGRATION_KEY = "prm_test-integration-key"
+MARKETING = {"X-API-Key": MARKETING_KEY}
+INTEGRATION = {"X-API-Key": INTEGRATION_KEY}
+ROLE_HEADERS = {"viewer": VIEWER, "marketing": MARKETING, "integration": INTEGRATION, "admin": ADMIN}
 
 # Two sites inside the bundled Aguascalientes OSM extract.
 SITES = {
@@ -95,6 +103,9 @@ def seed(ctx: AppContext, backend: str) -> SeededDB:
     """Insert 2 sites, 16 providers, catchments with cells and 15 prospects through the ORM."""
     db = SeededDB(ctx=ctx, backend=backend)
     with ctx.sessions.begin() as s:
+        for name, key, role in (("marketing test", MARKETING_KEY, "marketing"),
+                                ("integration test", INTEGRATION_KEY, "integration")):
+            s.add(ApiKey(name=name, prefix=key[:12], key_hash=hash_key(key), role=role))
         sites = {}
         for code, (lat, lon) in SITES.items():
             site = ClinicSite(
@@ -155,7 +166,8 @@ def seed(ctx: AppContext, backend: str) -> SeededDB:
         db.evil_provider_id = providers[3].id
         s.add(ReferrerStat(provider_id=providers[0].id, as_of=date(2024, 6, 30), referrals_window=9,
                            referrals_total=20, referring=True, tier="B"))  # fmt: skip
-        batch = LoadBatch(source="nppes", file_name="npidata.csv", file_hash="0" * 64)
+        batch = LoadBatch(source="nppes", file_name="npidata.csv", file_hash="0" * 64, status="committed",
+                          finished_at=datetime(2026, 11, 1, tzinfo=UTC))
         s.add(batch)
         s.flush()
         s.add(SourceRecord(source="nppes", source_key=providers[0].npi, batch_id=batch.id,

@@ -7,7 +7,7 @@ import io
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import ADMIN, SITES, VIEWER, SeededDB
+from tests.api.conftest import ADMIN, MARKETING, SITES, VIEWER, SeededDB
 
 
 def test_isochrones_geojson_flags(client: TestClient) -> None:
@@ -92,7 +92,7 @@ def test_expansion_scenarios_compare_and_export(client: TestClient) -> None:
     assert [s["name"] for s in cmp["scenarios"]] == ["s1", "s2"]
     assert len(cmp["candidates"]) == 4
     out = client.get("/v1/expansion/compare.csv", params=[("names", "s1"), ("names", "s2")],
-                     headers=VIEWER)
+                     headers=MARKETING)
     rows = list(csv.DictReader(io.StringIO(out.text)))
     assert out.status_code == 200 and len(rows) == 4 and rows[0]["scenario"] == "s1"
     assert client.get("/v1/expansion/compare", params={"names": "nope"},

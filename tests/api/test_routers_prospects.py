@@ -8,7 +8,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import EVIL_NAME, VIEWER, SeededDB
+from tests.api.conftest import EVIL_NAME, MARKETING, VIEWER, SeededDB
 
 
 def _walk(client: TestClient, query: str, limit: int) -> tuple[list[dict], set[int]]:
@@ -86,14 +86,14 @@ def test_filters(client: TestClient, query: str, expected: int) -> None:
 
 def test_unknown_site_is_404_problem(client: TestClient) -> None:
     for path in ("/v1/prospects?site=NOPE", "/v1/prospects/export.csv?site=NOPE"):
-        r = client.get(path, headers=VIEWER)
+        r = client.get(path, headers=MARKETING)
         assert r.status_code == 404
         assert r.headers["content-type"] == "application/problem+json"
         assert "NOPE" in r.json()["detail"]
 
 
 def test_csv_export_parses_and_neutralises_formulas(client: TestClient, api_db: SeededDB) -> None:
-    r = client.get("/v1/prospects/export.csv?site=AGS-N&sort=name", headers=VIEWER)
+    r = client.get("/v1/prospects/export.csv?site=AGS-N&sort=name", headers=MARKETING)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     disposition = r.headers["content-disposition"]
@@ -108,10 +108,10 @@ def test_csv_export_parses_and_neutralises_formulas(client: TestClient, api_db: 
 
 
 def test_csv_export_applies_filters(client: TestClient) -> None:
-    r = client.get("/v1/prospects/export.csv?min_score=60", headers=VIEWER)
+    r = client.get("/v1/prospects/export.csv?min_score=60", headers=MARKETING)
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert sorted(float(row["score"]) for row in rows) == [66, 70, 70, 70, 75, 80, 80, 90]
-    r = client.get("/v1/prospects/export.csv?min_score=101", headers=VIEWER)
+    r = client.get("/v1/prospects/export.csv?min_score=101", headers=MARKETING)
     assert r.status_code == 422
 
 

@@ -55,3 +55,10 @@ def test_invalid_site_bodies_are_422(client: TestClient) -> None:
     )
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_patch_null_for_a_required_field_is_422(client: TestClient) -> None:
+    # found by schemathesis: a null name or service line used to be a 500 (NOT NULL)
+    r = client.patch("/v1/sites/AGS-N", headers=ADMIN, json={"name": None, "service_line": None})
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} == {"body.name", "body.service_line"}

@@ -1,0 +1,50 @@
+"""The audit log (role admin): who did what, when, from where; newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import ContextDep, require_role
+from api.problems import problem_responses
+from service.audit import MAX_AUDIT_PAGE, list_audit
+from service.schemas import Page
+from service.security_schemas import AuditEntryPublic
+
+__all__ = ["audit_list", "router"]
+
+router = APIRouter(
+    prefix="/audit",
+    tags=["audit"],
+    dependencies=[Depends(require_role("admin"))],
+    responses=problem_responses(401, 403, 422, 429),
+)
+
+_ENTRY = {"id": 981, "at": "2026-11-25T09:12:03Z", "actor": "key:3", "key_id": 3,
+          "role": "marketing", "action": "export", "method": "GET",
+          "path": "/v1/prospects/export.csv", "route": "/v1/prospects/export.csv",
+          "params": {"site": "COL-NE"}, "records": {"filters": {"site": "COL-NE"}},
+          "status": 200, "client_ip": "10.0.0.7"}  # fmt: skip
+
+
+@router.get("", response_model=Page[AuditEntryPublic], summary="Read the audit log (admin)",
+            responses={200: {"content": {"application/json": {"example": {
+                "items": [_ENTRY], "next_cursor": None, "total": 1}}}}})  # fmt: skip
+def audit_list(
+    ctx: ContextDep,
+    actor: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z]+(:[a-z0-9]+)?$",
+                                       description="`key:<id>`, `env:admin`, `cli`, `anonymous`.")] = None,
+    action: Annotated[str | None, Query(max_length=30, pattern=r"^[a-z_]+$",
+                                        description="read, bulk_read, export, change, denied, "
+                                        "objection, erasure, key_created, key_revoked.")] = None,
+    path: Annotated[str | None, Query(max_length=200, description="Path prefix, e.g. /v1/prospects.")] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601 date-time, inclusive.")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601 date-time, inclusive.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")] = None,
+) -> Page[AuditEntryPublic]:
+    """Entries matching the filters, newest first; the read itself is audited too."""
+    return list_audit(ctx, actor=actor, action=action, path_prefix=path, since=since, until=until,
+                      limit=limit, cursor=cursor)  # fmt: skip

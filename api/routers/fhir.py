@@ -1,0 +1,82 @@
+"""FHIR R4B in Da Vinci PDex Plan-Net shapes: reads (viewer) and NDJSON bulk export (marketing).
+
+Resources are validated with ``fhir.resources`` (R4B) and our Plan-Net
+checks before they are served (:mod:`service.fhir`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from api.audit import audit_now
+from api.deps import ContextDep, SessionDep, require_role
+from api.problems import problem_responses
+from api.routers.prospects import FilterDep
+from service.fhir_read import EXPORT_TYPES, FhirType, export_ndjson, read_resource
+from service.queries import count_prospects, site_by_code
+
+__all__ = ["fhir_export", "fhir_read", "router"]
+
+FHIR_JSON = "application/fhir+json"
+FHIR_NDJSON = "application/fhir+ndjson"
+
+router = APIRouter(
+    prefix="/fhir",
+    tags=["fhir"],
+    dependencies=[Depends(require_role("viewer"))],
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+
+_PRACTITIONER = {
+    "resourceType": "Practitioner", "id": "1201",
+    "meta": {"lastUpdated": "2026-11-01T08:00:00Z",
+             "profile": ["http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/plannet-Practitioner"]},
+    "identifier": [{"use": "official", "system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}],
+    "active": True, "name": [{"use": "official", "text": "JANE Q DOE MD", "family": "DOE", "given": ["JANE", "Q"]}],
+}  # fmt: skip
+
+
+@router.get("/export.ndjson", response_class=StreamingResponse,
+            summary="Bulk export of a prospect query as FHIR NDJSON (marketing)",
+            dependencies=[Depends(require_role("marketing"))],
+            responses={200: {"description": "One Plan-Net resource per line.",
+                             "content": {FHIR_NDJSON: {"schema": {"type": "string"}}}}})  # fmt: skip
+def fhir_export(
+    ctx: ContextDep,
+    session: SessionDep,
+    request: Request,
+    filters: FilterDep,
+    types: Annotated[list[FhirType] | None, Query(max_length=4, alias="_type",
+                                                  description="Resource types (repeat); all when omitted.")] = None,
+) -> StreamingResponse:
+    """The providers behind the prospects matching the filters (same filters as
+    ``/v1/prospects``, e.g. ``segment``), as Practitioner, PractitionerRole,
+    Organization and Location resources, one per line, each validated.
+    Written to the audit log before it is sent; people who objected never appear."""
+    if filters.site:
+        site_by_code(session, filters.site)
+    wanted = set(types or EXPORT_TYPES)
+    audit_now(request, ctx, action="export", format="fhir-ndjson", types=sorted(wanted),
+              prospects=count_prospects(session, filters),
+              filters=filters.model_dump(mode="json", exclude_none=True))  # fmt: skip
+    name = f"prm-fhir-{filters.site or 'all'}-{date.today().isoformat()}.ndjson"
+    return StreamingResponse(export_ndjson(ctx, filters, types=wanted), media_type=FHIR_NDJSON,
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+@router.get("/{resource_type}/{resource_id}", summary="Read one FHIR resource (viewer)",
+            response_class=JSONResponse,
+            responses={200: {"content": {FHIR_JSON: {"example": _PRACTITIONER}}}})  # fmt: skip
+def fhir_read(
+    session: SessionDep,
+    resource_type: Annotated[FhirType, Path(description="Practitioner, PractitionerRole, Organization, Location.")],
+    resource_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9\-.]{1,64}$",
+                                     description="e.g. 1201, practice-77, site-COL-NE, provider-1201.")],
+) -> JSONResponse:
+    """A Plan-Net shaped resource, validated against the R4B model and our Plan-Net checks."""
+    resource: dict[str, Any] = read_resource(session, resource_type, resource_id)
+    return JSONResponse(resource, media_type=FHIR_JSON)

@@ -1,0 +1,54 @@
+"""GDPR objection and erasure for a person (role admin); both are written to the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from api.deps import CallerDep, ContextDep, require_role
+from api.problems import problem_responses
+from service.privacy import erase, list_objections, object_to_processing
+from service.security_schemas import ErasureReport, ObjectionCreate, ObjectionPublic
+
+__all__ = ["erasure_create", "objection_create", "objection_list", "router"]
+
+router = APIRouter(
+    prefix="/privacy",
+    tags=["privacy"],
+    dependencies=[Depends(require_role("admin"))],
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+
+ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Golden record id.")]
+
+
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.post("/objections/{provider_id}", response_model=ObjectionPublic,
+             summary="Record a person's objection: no prospecting, no exports (admin)")
+def objection_create(ctx: ContextDep, request: Request, provider_id: ProviderId,
+                     body: ObjectionCreate, caller: CallerDep) -> ObjectionPublic:  # fmt: skip
+    """Idempotent; removes the person's prospect rows now and keeps them out of every later run."""
+    return object_to_processing(ctx, provider_id, actor=caller.actor, reason=body.reason,
+                                client_ip=_ip(request))  # fmt: skip
+
+
+@router.get("/objections", response_model=list[ObjectionPublic], summary="Recorded objections (admin)")
+def objection_list(ctx: ContextDep) -> list[ObjectionPublic]:
+    """Every objection, with the erasure date when the person's data was also erased."""
+    return list_objections(ctx)
+
+
+@router.post("/erasures/{provider_id}", response_model=ErasureReport,
+             summary="Erase what we hold beyond the public registry record (admin)",
+             responses={200: {"content": {"application/json": {"example": {
+                 "provider_id": 1201, "erased_at": "2026-11-25T10:00:00Z",
+                 "removed": {"prospects": 2, "referrer_stats": 1, "overrides": 0,
+                             "clinic_source_records": 1, "referral_events_anonymised": 14}}}}}})  # fmt: skip
+def erasure_create(ctx: ContextDep, request: Request, provider_id: ProviderId,
+                   caller: CallerDep) -> ErasureReport:  # fmt: skip
+    """Also records an objection, so the next pipeline run does not bring the person back."""
+    return erase(ctx, provider_id, actor=caller.actor, client_ip=_ip(request))

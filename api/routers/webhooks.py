@@ -1,0 +1,111 @@
+"""Outgoing webhooks (role integration): subscriptions, the delivery log, dispatch.
+
+Deliveries are signed (HMAC-SHA256 over ``"<timestamp>." + body``) and
+retried with exponential backoff; see :mod:`service.webhooks`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import CallerDep, ContextDep, require_role
+from api.problems import problem_responses
+from service.webhooks import EVENT_TYPES, deactivate, dispatch, list_deliveries, list_subscriptions, subscribe
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/webhooks",
+    tags=["webhooks"],
+    dependencies=[Depends(require_role("integration"))],
+    responses=problem_responses(401, 403, 422, 429),
+)
+
+EventType = Literal["prospect.new_in_territory", "referrer.tier_changed", "alert.at_risk"]
+assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
+
+
+class SubscriptionCreate(BaseModel):
+    """A CRM endpoint and the events it wants."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"url": "https://crm.example.com/hooks/prm", "event_types": ["prospect.new_in_territory"],
+         "description": "HubSpot sync"}]})  # fmt: skip
+
+    url: str = Field(min_length=8, max_length=2000)
+    event_types: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
+    description: str | None = Field(None, max_length=300)
+
+
+class SubscriptionPublic(BaseModel):
+    id: int
+    url: str
+    event_types: list[str]
+    active: bool
+    description: str | None = None
+    created_at: datetime | None = None
+    created_by: str | None = None
+
+
+class SubscriptionCreated(SubscriptionPublic):
+    secret: str = Field(description="Signing secret: shown this once; verify PRM-Webhook-Signature with it.")
+
+
+class DeliveryPublic(BaseModel):
+    id: int
+    subscription_id: int
+    event_id: str
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+    created_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SubscriptionCreated,
+             summary="Subscribe an endpoint to events (integration)")
+def webhook_create(ctx: ContextDep, body: SubscriptionCreate, caller: CallerDep) -> dict[str, Any]:
+    """The answer holds the signing secret, shown this once."""
+    return subscribe(ctx, url=body.url, event_types=list(body.event_types), description=body.description,
+                     created_by=caller.actor)  # fmt: skip
+
+
+@router.get("", response_model=list[SubscriptionPublic], summary="Subscriptions (integration)")
+def webhook_list(ctx: ContextDep) -> list[dict[str, Any]]:
+    """Every subscription, without secrets."""
+    return list_subscriptions(ctx)
+
+
+@router.delete("/{subscription_id}", response_model=SubscriptionPublic,
+               summary="Deactivate a subscription (integration)", responses=problem_responses(404))
+def webhook_deactivate(ctx: ContextDep,
+                       subscription_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> dict[str, Any]:  # fmt: skip
+    """No more deliveries; pending ones are marked failed; the log is kept."""
+    return deactivate(ctx, subscription_id)
+
+
+@router.get("/deliveries", response_model=list[DeliveryPublic], summary="Delivery log (integration)")
+def webhook_deliveries(
+    ctx: ContextDep,
+    subscription_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    status_: Annotated[Literal["pending", "delivered", "failed"] | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before_id: Annotated[int | None, Query(ge=1, le=2**31 - 1,
+                                           description="Cursor: the last id of the previous page.")] = None,
+) -> list[dict[str, Any]]:
+    """Newest first: each event to each subscription, attempts, last status code or error."""
+    return list_deliveries(ctx, subscription_id=subscription_id, status=status_, limit=limit,
+                           before_id=before_id)  # fmt: skip
+
+
+@router.post("/dispatch", summary="Send due deliveries now (integration)")
+def webhook_dispatch(ctx: ContextDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, int]:
+    """Counts delivered / retrying / failed. A timer running ``prm webhooks dispatch`` does the same."""
+    return dispatch(ctx, limit=limit)

@@ -1,0 +1,165 @@
+"""``prm keys``, ``prm audit``, ``prm privacy``, ``prm webhooks``: keys, audit log, GDPR, webhooks.
+
+Registered on the main app by :mod:`cli.main`. Every command here that
+changes something writes an audit entry with actor ``cli``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from cli.main import _context, _run, app, err, out
+
+keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
+privacy_app = typer.Typer(help="GDPR: objection and erasure for a person.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+app.add_typer(privacy_app, name="privacy")
+
+ACTOR = "cli"
+
+
+def _json(data: object) -> None:
+    out.print_json(json.dumps(data, default=str))
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
+    role: Annotated[str, typer.Option(help="viewer, marketing, integration or admin.")] = "viewer",
+    days: Annotated[int, typer.Option(help="Days until it expires.", min=1, max=3650)] = 365,
+    never_expires: Annotated[bool, typer.Option("--never-expires", help="No expiry.")] = False,
+) -> None:
+    """Issue a key; it is printed this once (only its SHA-256 is stored)."""
+    from service import audit
+    from service.keys import create_key
+
+    ctx = _run(_context)
+    created = _run(create_key, ctx, name=name, role=role, days=None if never_expires else days,
+                   created_by=ACTOR)  # fmt: skip
+    audit.append(ctx, actor=ACTOR, action="key_created", records={"key_id": created.id, "role": role})
+    err.print(f"key {created.id} ({created.role}) for {created.name!r}, expires "
+              f"{created.expires_at or 'never'}. Store it now: it cannot be shown again.")  # fmt: skip
+    out.print(created.key)
+
+
+@keys_app.command("list")
+def keys_list(
+    revoked: Annotated[bool, typer.Option("--revoked/--active", help="Include revoked keys.")] = True,
+) -> None:
+    """Stored keys, newest first (never the keys themselves)."""
+    from service.keys import list_keys
+
+    rows = _run(list_keys, _run(_context), include_revoked=revoked)
+    _json([r.model_dump(mode="json") for r in rows])
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="Key id (see prm keys list).", min=1)]) -> None:
+    """Revoke a key now."""
+    from service import audit
+    from service.keys import revoke_key
+
+    ctx = _run(_context)
+    row = _run(revoke_key, ctx, key_id)
+    audit.append(ctx, actor=ACTOR, action="key_revoked", records={"key_id": key_id})
+    _json(row.model_dump(mode="json"))
+
+
+@audit_app.command("list")
+def audit_list(
+    actor: Annotated[str | None, typer.Option(help="key:<id>, env:admin, cli, anonymous.")] = None,
+    action: Annotated[str | None, typer.Option(help="read, bulk_read, export, change, denied, ...")] = None,
+    path: Annotated[str | None, typer.Option(help="Path prefix, e.g. /v1/prospects.")] = None,
+    since: Annotated[datetime | None, typer.Option(help="ISO date-time, inclusive.")] = None,
+    until: Annotated[datetime | None, typer.Option(help="ISO date-time, inclusive.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page.")] = None,
+) -> None:
+    """Entries newest first, as JSON (``next_cursor`` continues)."""
+    from service.audit import list_audit
+
+    page = _run(list_audit, _run(_context), actor=actor, action=action, path_prefix=path,
+                since=since, until=until, limit=limit, cursor=cursor)  # fmt: skip
+    _json(page.model_dump(mode="json"))
+
+
+@privacy_app.command("object")
+def privacy_object(
+    provider_id: Annotated[int, typer.Argument(help="Golden record id.", min=1)],
+    reason: Annotated[str | None, typer.Option(help="Reference of the request.")] = None,
+) -> None:
+    """Record an objection: the person is never prospected nor exported again."""
+    from service.privacy import object_to_processing
+
+    row = _run(object_to_processing, _run(_context), provider_id, actor=ACTOR, reason=reason)
+    _json(row.model_dump(mode="json"))
+
+
+@privacy_app.command("erase")
+def privacy_erase(provider_id: Annotated[int, typer.Argument(help="Golden record id.", min=1)]) -> None:
+    """Erase what the service holds about a person beyond the public registry record."""
+    from service.privacy import erase
+
+    report = _run(erase, _run(_context), provider_id, actor=ACTOR)
+    _json(report.model_dump(mode="json"))
+
+
+webhooks_app = typer.Typer(help="Outgoing webhooks: subscribe, list, deactivate, dispatch, deliveries.",
+                           no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("create")
+def webhooks_create(
+    url: Annotated[str, typer.Argument(help="https endpoint of the CRM.")],
+    event: Annotated[list[str], typer.Option("--event", help="Event type (repeat).")],
+    description: Annotated[str | None, typer.Option(help="What it is for.")] = None,
+) -> None:
+    """Subscribe; the signing secret is printed this once."""
+    from service.webhooks import subscribe
+
+    created = _run(subscribe, _run(_context), url=url, event_types=event, description=description,
+                   created_by=ACTOR)  # fmt: skip
+    err.print(f"subscription {created['id']}: store the secret now, it cannot be shown again.")
+    out.print(created["secret"])
+
+
+@webhooks_app.command("list")
+def webhooks_list() -> None:
+    """Subscriptions (without secrets)."""
+    from service.webhooks import list_subscriptions
+
+    _json(_run(list_subscriptions, _run(_context)))
+
+
+@webhooks_app.command("deactivate")
+def webhooks_deactivate(subscription_id: Annotated[int, typer.Argument(min=1)]) -> None:
+    """Stop deliveries to a subscription (the log is kept)."""
+    from service.webhooks import deactivate
+
+    _json(_run(deactivate, _run(_context), subscription_id))
+
+
+@webhooks_app.command("dispatch")
+def webhooks_dispatch(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100) -> None:
+    """Send the deliveries that are due (run it from a timer, e.g. every minute)."""
+    from service.webhooks import dispatch
+
+    _json(_run(dispatch, _run(_context), limit=limit))
+
+
+@webhooks_app.command("deliveries")
+def webhooks_deliveries(
+    status: Annotated[str | None, typer.Option(help="pending, delivered or failed.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    """The delivery log, newest first."""
+    from service.webhooks import list_deliveries
+
+    _json(_run(list_deliveries, _run(_context), status=status, limit=limit))

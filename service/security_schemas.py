@@ -1,0 +1,98 @@
+"""Pydantic models of API keys, the audit log, privacy actions and webhooks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were stored as UTC
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+RoleName = Literal["viewer", "marketing", "integration", "admin"]
+
+
+class ApiKeyPublic(BaseModel):
+    """A stored key as listed: never the key itself."""
+
+    id: int
+    name: str
+    prefix: str = Field(description="First characters of the key, to recognise it.")
+    role: RoleName
+    created_at: UtcDatetime | None = None
+    expires_at: UtcDatetime | None = None
+    revoked_at: UtcDatetime | None = None
+    created_by: str | None = None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    """A key just issued: ``key`` is shown this once and never stored."""
+
+    key: str = Field(description="The key; store it now, it cannot be shown again.")
+
+
+class ApiKeyCreate(BaseModel):
+    """Input to issue a key."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "hubspot sync", "role": "integration", "days": 90}]},
+    )
+
+    name: str = Field(min_length=1, max_length=100)
+    role: RoleName
+    days: int | None = Field(365, ge=1, le=3650, description="Days to expiry; null = never.")
+
+
+class AuditEntryPublic(BaseModel):
+    """One audit log row."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: UtcDatetime
+    actor: str
+    key_id: int | None = None
+    role: str | None = None
+    action: str
+    method: str | None = None
+    path: str | None = None
+    route: str | None = None
+    params: dict[str, Any] | None = None
+    records: dict[str, Any] | None = None
+    status: int | None = None
+    client_ip: str | None = None
+
+
+class ObjectionCreate(BaseModel):
+    """Input to record a person's objection."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "email of 2026-11-02"}]})
+
+    reason: str | None = Field(None, max_length=500)
+
+
+class ObjectionPublic(BaseModel):
+    """A person's objection and erasure state."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    provider_id: int
+    objected_at: UtcDatetime
+    reason: str | None = None
+    recorded_by: str
+    erased_at: UtcDatetime | None = None
+
+
+class ErasureReport(BaseModel):
+    """What an erasure removed (counts per kind of data)."""
+
+    provider_id: int
+    erased_at: UtcDatetime
+    removed: dict[str, int]

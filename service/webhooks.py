@@ -1,0 +1,277 @@
+"""Outgoing webhooks: subscriptions, :func:`emit` for service code, signed deliveries with retries.
+
+Flow: service code calls ``emit(ctx, "referrer.tier_changed", {...})`` (or
+passes its own ``session`` so the event commits with the change); one
+*delivery* row per active subscription to that event type is queued.
+:func:`dispatch` (``prm webhooks dispatch``, ``POST /v1/webhooks/dispatch``, or
+a cron/timer) sends the due ones: ``POST`` of the JSON event with headers
+
+* ``PRM-Webhook-Id`` (event id), ``PRM-Webhook-Event`` (type),
+* ``PRM-Webhook-Timestamp`` (Unix seconds),
+* ``PRM-Webhook-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>." + body)>``.
+
+A 2xx answer marks it delivered; anything else (or a network error) is
+retried after ``webhook_backoff_s * 2**(attempt-1)`` seconds until
+``webhook_max_attempts``, then marked failed. Every attempt's outcome stays in
+the delivery log. Receivers verify with :func:`verify` (constant-time
+comparison; reject timestamps older than 5 minutes against replays).
+
+Each subscription's secret is HMAC(``PRM_WEBHOOK_SECRET``, ``"<id>:<salt>"``):
+shown once at creation, never stored, re-derivable by the service only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import InputError, NotFoundError, Problem
+from data.security import WebhookDelivery, WebhookSubscription
+from service.context import AppContext
+
+__all__ = [
+    "EVENT_TYPES",
+    "deactivate",
+    "dispatch",
+    "emit",
+    "list_deliveries",
+    "list_subscriptions",
+    "sign",
+    "subscribe",
+    "verify",
+]
+
+EVENT_TYPES: tuple[str, ...] = ("prospect.new_in_territory", "referrer.tier_changed", "alert.at_risk")
+"""Event types a CRM can subscribe to. Add new ones here before emitting them."""
+
+REPLAY_WINDOW_S = 300
+_TIMEOUT_S = 10.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def secret_for(ctx: AppContext, sub: WebhookSubscription) -> str:
+    """The signing secret of a subscription (derived, never stored)."""
+    master = ctx.settings.webhook_secret.get_secret_value().encode()
+    return "whsec_" + hmac.new(master, f"{sub.id}:{sub.salt}".encode(), hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``PRM-Webhook-Signature`` value of a body sent at ``timestamp``."""
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str, *, now: float | None = None) -> bool:
+    """Receiver side: is this a fresh delivery signed with ``secret``?"""
+    if not timestamp.isdigit():
+        return False
+    age = (now if now is not None else time.time()) - int(timestamp)
+    if abs(age) > REPLAY_WINDOW_S:
+        return False
+    return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
+
+
+def _check_url(ctx: AppContext, url: str) -> list[Problem]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 2000:
+        return [Problem("must be an http(s) URL of at most 2000 characters", field="url", value=url[:200])]
+    if parts.scheme == "http" and ctx.settings.environment == "production":
+        return [Problem("production deliveries need https", field="url", value=url[:200])]
+    host = parts.hostname
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = ipaddress.ip_address("127.0.0.1") if host == "localhost" else None
+    if ip is not None and (ip.is_private or ip.is_loopback or ip.is_link_local) \
+            and ctx.settings.environment == "production":  # fmt: skip
+        return [Problem("private, loopback and link-local addresses are refused in production",
+                        field="url", value=url[:200])]  # fmt: skip
+    return []
+
+
+def subscribe(
+    ctx: AppContext, *, url: str, event_types: list[str], description: str | None = None,
+    created_by: str = "cli",
+) -> dict[str, Any]:  # fmt: skip
+    """Create a subscription; the returned ``secret`` is shown this once.
+
+    Raises
+    ------
+    core.errors.InputError
+        Listing every problem (URL, unknown or missing event types).
+    """
+    problems = _check_url(ctx, url)
+    unknown = [e for e in event_types if e not in EVENT_TYPES]
+    if unknown or not event_types:
+        problems.append(Problem(f"event types must be among {', '.join(EVENT_TYPES)}",
+                                field="event_types", value=", ".join(unknown)[:200] or None))  # fmt: skip
+    if description is not None and len(description) > 300:
+        problems.append(Problem("at most 300 characters", field="description"))
+    if problems:
+        raise InputError("invalid webhook subscription", problems=problems)
+    with ctx.sessions.begin() as session:
+        sub = WebhookSubscription(url=url, event_types=sorted(set(event_types)), salt=secrets.token_hex(16),
+                                  description=description, created_by=created_by[:100], active=True)  # fmt: skip
+        session.add(sub)
+        session.flush()
+        out = _public(sub) | {"secret": secret_for(ctx, sub)}
+    return out
+
+
+def _public(sub: WebhookSubscription) -> dict[str, Any]:
+    return {"id": sub.id, "url": sub.url, "event_types": list(sub.event_types), "active": sub.active,
+            "description": sub.description, "created_at": _aware(sub.created_at),
+            "created_by": sub.created_by}  # fmt: skip
+
+
+def list_subscriptions(ctx: AppContext) -> list[dict[str, Any]]:
+    """Every subscription (never its secret)."""
+    with ctx.sessions() as session:
+        return [_public(s) for s in session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id))]
+
+
+def deactivate(ctx: AppContext, subscription_id: int) -> dict[str, Any]:
+    """Stop sending to a subscription (its delivery log is kept); pending deliveries are dropped."""
+    with ctx.sessions.begin() as session:
+        sub = session.get(WebhookSubscription, subscription_id)
+        if sub is None:
+            raise NotFoundError(f"no webhook subscription with id {subscription_id}")
+        sub.active = False
+        for d in session.scalars(select(WebhookDelivery).where(
+                WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == "pending")):  # fmt: skip
+            d.status, d.last_error = "failed", "subscription deactivated"
+        session.flush()
+        return _public(sub)
+
+
+def _queue(session: Session, event_type: str, payload: dict[str, Any]) -> int:
+    subs = [s for s in session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))
+            if event_type in (s.event_types or [])]  # fmt: skip
+    if not subs:
+        return 0
+    event_id = uuid.uuid4().hex
+    now = _now()
+    body = {"id": event_id, "type": event_type, "created_at": now.isoformat(timespec="seconds"), "data": payload}
+    for sub in subs:
+        session.add(WebhookDelivery(subscription_id=sub.id, event_id=event_id, event_type=event_type,
+                                    payload=body, status="pending", attempts=0, next_attempt_at=now))  # fmt: skip
+    return len(subs)
+
+
+def emit(ctx: AppContext, event_type: str, payload: dict[str, Any], *, session: Session | None = None) -> int:
+    """Queue an event for every active subscription to ``event_type``; returns how many.
+
+    Parameters
+    ----------
+    ctx
+        Application context.
+    event_type
+        One of :data:`EVENT_TYPES`.
+    payload
+        JSON-serialisable event data (opaque ids, no patient data).
+    session
+        The caller's session: the event is queued in its transaction (it is
+        sent only if that commits). Without one, a transaction of its own.
+
+    Raises
+    ------
+    ValueError
+        For an event type not in :data:`EVENT_TYPES` (a programming error).
+    """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}; add it to EVENT_TYPES")
+    orjson.dumps(payload)  # fail here, not at delivery, if it cannot be serialised
+    if session is not None:
+        return _queue(session, event_type, payload)
+    with ctx.sessions.begin() as own:
+        return _queue(own, event_type, payload)
+
+
+def dispatch(
+    ctx: AppContext, *, limit: int = 100, now: datetime | None = None, client: httpx.Client | None = None
+) -> dict[str, int]:
+    """Send the due deliveries (at most ``limit``); returns counts delivered / retrying / failed."""
+    now = now or _now()
+    counts = {"delivered": 0, "retrying": 0, "failed": 0}
+    own = client is None
+    http = client or httpx.Client(timeout=_TIMEOUT_S, follow_redirects=False)
+    try:
+        with ctx.sessions() as session:
+            due = session.scalars(
+                select(WebhookDelivery.id).where(WebhookDelivery.status == "pending",
+                                                 WebhookDelivery.next_attempt_at <= now)
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
+            ).all()  # fmt: skip
+        for delivery_id in due:
+            counts[_attempt(ctx, http, delivery_id, now)] += 1
+    finally:
+        if own:
+            http.close()
+    return counts
+
+
+def _attempt(ctx: AppContext, http: httpx.Client, delivery_id: int, now: datetime) -> str:
+    with ctx.sessions.begin() as session:
+        d = session.get(WebhookDelivery, delivery_id)
+        sub = session.get(WebhookSubscription, d.subscription_id)
+        body = orjson.dumps(d.payload)
+        ts = int(now.timestamp())
+        headers = {"Content-Type": "application/json", "User-Agent": "prm-webhooks/1",
+                   "PRM-Webhook-Id": d.event_id, "PRM-Webhook-Event": d.event_type,
+                   "PRM-Webhook-Timestamp": str(ts), "PRM-Webhook-Signature": sign(secret_for(ctx, sub), ts, body)}  # fmt: skip
+        d.attempts += 1
+        try:
+            response = http.post(sub.url, content=body, headers=headers)
+            d.last_status_code, d.last_error = response.status_code, None
+            ok = 200 <= response.status_code < 300
+            if not ok:
+                d.last_error = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            ok, d.last_error = False, f"{type(exc).__name__}: {exc}"[:500]
+        if ok:
+            d.status, d.delivered_at = "delivered", now
+            return "delivered"
+        if d.attempts >= ctx.settings.webhook_max_attempts:
+            d.status = "failed"
+            return "failed"
+        d.next_attempt_at = now + timedelta(seconds=ctx.settings.webhook_backoff_s * 2 ** (d.attempts - 1))
+        return "retrying"
+
+
+def list_deliveries(
+    ctx: AppContext, *, subscription_id: int | None = None, status: str | None = None, limit: int = 100,
+    before_id: int | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The delivery log, newest first (page with ``before_id`` = the last id seen)."""
+    stmt = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
+    if subscription_id is not None:
+        stmt = stmt.where(WebhookDelivery.subscription_id == subscription_id)
+    if status is not None:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    if before_id is not None:
+        stmt = stmt.where(WebhookDelivery.id < before_id)
+    with ctx.sessions() as session:
+        return [{"id": d.id, "subscription_id": d.subscription_id, "event_id": d.event_id,
+                 "event_type": d.event_type, "status": d.status, "attempts": d.attempts,
+                 "next_attempt_at": _aware(d.next_attempt_at), "last_status_code": d.last_status_code,
+                 "last_error": d.last_error, "created_at": _aware(d.created_at),
+                 "delivered_at": _aware(d.delivered_at)} for d in session.scalars(stmt)]  # fmt: skip

@@ -1,0 +1,27 @@
+"""Webhook subscriptions and the delivery log over HTTP (role integration)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import INTEGRATION, MARKETING
+
+
+def test_subscribe_list_deactivate(client: TestClient) -> None:
+    body = {"url": "https://crm.example.com/hooks/prm", "event_types": ["alert.at_risk"]}
+    assert client.post("/v1/webhooks", json=body, headers=MARKETING).status_code == 403
+    r = client.post("/v1/webhooks", json=body, headers=INTEGRATION)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["secret"].startswith("whsec_") and created["active"]
+    listed = client.get("/v1/webhooks", headers=INTEGRATION).json()
+    assert any(s["id"] == created["id"] for s in listed) and all("secret" not in s for s in listed)
+    bad = client.post("/v1/webhooks", headers=INTEGRATION, json={"url": "x", "event_types": ["nope"]})
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} >= {"body.url", "body.event_types.0"}
+    off = client.delete(f"/v1/webhooks/{created['id']}", headers=INTEGRATION)
+    assert off.status_code == 200 and off.json()["active"] is False
+    assert client.delete("/v1/webhooks/999999", headers=INTEGRATION).status_code == 404
+    assert client.get("/v1/webhooks/deliveries?status=failed", headers=INTEGRATION).status_code == 200
+    assert client.post("/v1/webhooks/dispatch", headers=INTEGRATION).json() == {
+        "delivered": 0, "retrying": 0, "failed": 0}

@@ -1,0 +1,127 @@
+"""Webhooks against a real local receiver: signatures verified, retries with backoff, delivery log."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from core.errors import InputError
+from service.pipeline import run_pipeline
+from service.webhooks import dispatch, emit, list_deliveries, subscribe, verify
+from tests.service.test_pipeline import load_all
+
+
+class Receiver:
+    """An HTTP server on loopback answering each POST with the next planned status."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = list(statuses)
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                code = outer.statuses.pop(0) if outer.statuses else 200
+                self.send_response(code)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:  # noqa: ANN002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():  # noqa: ANN201
+    r = Receiver([500, 503])
+    yield r
+    r.close()
+
+
+def test_signed_delivery_retried_with_backoff(ctx, receiver: Receiver) -> None:  # noqa: ANN001
+    sub = subscribe(ctx, url=receiver.url, event_types=["referrer.tier_changed"], created_by="test")
+    assert sub["secret"].startswith("whsec_")
+    assert emit(ctx, "alert.at_risk", {"provider_id": 1}) == 0  # nobody subscribed to it
+    assert emit(ctx, "referrer.tier_changed", {"provider_id": 7, "from": "B", "to": "A"}) == 1
+    backoff = ctx.settings.webhook_backoff_s
+    t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+
+    assert dispatch(ctx, now=t0) == {"delivered": 0, "retrying": 1, "failed": 0}
+    assert dispatch(ctx, now=t0 + timedelta(seconds=backoff - 1))["retrying"] == 0  # not due yet
+    assert dispatch(ctx, now=t0 + timedelta(seconds=backoff)) == {"delivered": 0, "retrying": 1, "failed": 0}
+    [log] = list_deliveries(ctx)
+    assert log["attempts"] == 2 and log["last_status_code"] == 503 and log["status"] == "pending"
+    assert log["next_attempt_at"] == t0 + timedelta(seconds=backoff + 2 * backoff)  # doubled
+    done = t0 + timedelta(seconds=3 * backoff)
+    assert dispatch(ctx, now=done) == {"delivered": 1, "retrying": 0, "failed": 0}
+    [log] = list_deliveries(ctx)
+    assert log["status"] == "delivered" and log["attempts"] == 3 and log["delivered_at"] == done
+
+    assert len(receiver.received) == 3
+    headers, body = receiver.received[-1]
+    event = json.loads(body)
+    assert event["type"] == "referrer.tier_changed" and event["data"]["to"] == "A"
+    assert headers["prm-webhook-event"] == "referrer.tier_changed"
+    assert headers["prm-webhook-id"] == event["id"] == log["event_id"]
+    ts, sig = headers["prm-webhook-timestamp"], headers["prm-webhook-signature"]
+    assert int(ts) == int(done.timestamp())
+    assert verify(sub["secret"], ts, body, sig, now=done.timestamp())
+    assert not verify(sub["secret"], ts, body + b" ", sig, now=done.timestamp())  # tampered body
+    assert not verify("whsec_other", ts, body, sig, now=done.timestamp())
+    assert not verify(sub["secret"], ts, body, sig, now=done.timestamp() + 3600)  # replayed later
+
+
+def test_attempts_exhausted_is_failed(ctx) -> None:  # noqa: ANN001
+    object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"webhook_max_attempts": 2}))
+    dead = Receiver([500] * 5)
+    try:
+        subscribe(ctx, url=dead.url, event_types=["alert.at_risk"])
+        emit(ctx, "alert.at_risk", {"provider_id": 3})
+        t0 = datetime.now(UTC) + timedelta(minutes=1)
+        assert dispatch(ctx, now=t0)["retrying"] == 1
+        assert dispatch(ctx, now=t0 + timedelta(days=1))["failed"] == 1
+        assert dispatch(ctx, now=t0 + timedelta(days=2)) == {"delivered": 0, "retrying": 0, "failed": 0}
+        [log] = list_deliveries(ctx, status="failed")
+        assert log["attempts"] == 2 and log["last_error"] == "HTTP 500"
+    finally:
+        dead.close()
+
+
+def test_subscription_input_is_checked(ctx) -> None:  # noqa: ANN001
+    with pytest.raises(InputError) as exc:
+        subscribe(ctx, url="ftp://x", event_types=["nope"])
+    assert {p.field for p in exc.value.problems} == {"url", "event_types"}
+    prod = ctx.settings.model_copy(update={"environment": "production"})
+    object.__setattr__(ctx, "settings", prod)
+    with pytest.raises(InputError, match="invalid webhook"):
+        subscribe(ctx, url="https://10.0.0.8/hook", event_types=["alert.at_risk"])
+    with pytest.raises(ValueError, match="unknown event type"):
+        emit(ctx, "prospect.gone", {})
+
+
+def test_scoring_emits_new_prospects_in_territory(ctx, receiver: Receiver) -> None:  # noqa: ANN001
+    object.__setattr__(ctx, "settings", ctx.settings.model_copy(
+        update={"as_of": date(2024, 6, 30), "radius_km": 60.0, "catchment_resolution": 7}))  # fmt: skip
+    subscribe(ctx, url=receiver.url, event_types=["prospect.new_in_territory"])
+    load_all(ctx)
+    run_pipeline(ctx)
+    [log] = list_deliveries(ctx)
+    assert log["event_type"] == "prospect.new_in_territory"
+    receiver.statuses.clear()
+    dispatch(ctx)
+    event = json.loads(receiver.received[-1][1])
+    assert event["data"]["count"] == len(event["data"]["prospects"]) >= 1
+    run_pipeline(ctx)  # nothing new the second time: no event
+    assert len(list_deliveries(ctx)) == 1
