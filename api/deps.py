@@ -20,7 +20,6 @@ also accept ``?api_key=``. Bootstrap keys are compared with
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
@@ -32,7 +31,7 @@ from core.errors import AuthenticationError, AuthorizationError
 from core.settings import Settings
 from service.context import AppContext
 from service.keys import ROLES as KEY_ROLES
-from service.keys import Caller, authenticate, role_at_least
+from service.keys import Caller, authenticate, bootstrap_role, role_at_least
 
 __all__ = [
     "CALLER_STATE",
@@ -116,14 +115,7 @@ def role_for_key(settings: Settings, key: str) -> str | None:
     """
     if not isinstance(key, str):
         raise TypeError(f"key must be a str, not {type(key).__name__}")
-    given = key.encode()
-    is_admin = hmac.compare_digest(given, settings.admin_api_key.get_secret_value().encode())
-    is_viewer = hmac.compare_digest(given, settings.viewer_api_key.get_secret_value().encode())
-    if is_admin:
-        return "admin"
-    if is_viewer:
-        return "viewer"
-    return None
+    return bootstrap_role(settings, key)
 
 
 CALLER_STATE = "prm_caller"

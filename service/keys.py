@@ -31,6 +31,7 @@ __all__ = [
     "ROLES",
     "Caller",
     "authenticate",
+    "bootstrap_role",
     "create_key",
     "hash_key",
     "list_keys",
@@ -158,7 +159,8 @@ def revoke_key(ctx: AppContext, key_id: int) -> ApiKeyPublic:
         return _public(row)
 
 
-def _bootstrap(settings: Settings, key: str) -> str | None:
+def bootstrap_role(settings: Settings, key: str) -> str | None:
+    """The role of a bootstrap key from the environment (``admin`` or ``viewer``), or None."""
     given = key.encode()
     # compare both, always, so timing does not reveal which (if any) matched
     is_admin = hmac.compare_digest(given, settings.admin_api_key.get_secret_value().encode())
@@ -177,7 +179,7 @@ def authenticate(ctx: AppContext, key: str) -> Caller:
     """
     if not isinstance(key, str):
         raise TypeError(f"key must be a str, not {type(key).__name__}")
-    role = _bootstrap(ctx.settings, key)
+    role = bootstrap_role(ctx.settings, key)
     if role is not None:
         return Caller(actor=f"env:{role}", role=role)
     if not key.startswith(KEY_PREFIX) or len(key) > 100:
