@@ -30,7 +30,7 @@ ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 @router.post("/interactions", response_model=InteractionPublic, status_code=status.HTTP_201_CREATED,
              summary="Log a visit, call or email (CRM, admin)",
-             dependencies=[Depends(require_role("admin"))], responses=problem_responses(409))
+             dependencies=[Depends(require_role("integration"))], responses=problem_responses(409))
 def interaction_create(ctx: ContextDep, item: InteractionCreate, response: Response) -> InteractionPublic:
     """201 when logged; 200 when the CRM re-sends the same ``external_id``."""
     row, created = add_interaction(ctx, item)
@@ -47,7 +47,7 @@ def interactions(ctx: ContextDep, provider_id: ProviderId,
 
 
 @router.put("/providers/{provider_id}/preferences", response_model=PreferencePublic,
-            summary="Set contact preferences (CRM, admin)", dependencies=[Depends(require_role("admin"))])
+            summary="Set contact preferences (CRM, integration)", dependencies=[Depends(require_role("integration"))])
 def preferences_set(ctx: ContextDep, provider_id: ProviderId, update: PreferenceUpdate) -> PreferencePublic:
     return set_preferences(ctx, provider_id, update)
 

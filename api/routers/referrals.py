@@ -38,7 +38,7 @@ router = APIRouter(
     response_model=ReferralReceipt,
     status_code=status.HTTP_201_CREATED,
     summary="Receive one referral (scheduling-system webhook, admin)",
-    dependencies=[Depends(require_role("admin"))],
+    dependencies=[Depends(require_role("integration"))],
     responses={200: {"description": "Already stored (a redelivery): nothing changed.",
                      "model": ReferralReceipt}, **problem_responses(409)},
 )

@@ -29,7 +29,7 @@ def segments(ctx: ContextDep) -> list[SegmentPublic]:
 
 
 @router.put("/segments", response_model=SegmentPublic, status_code=status.HTTP_200_OK,
-            summary="Save (or replace) a named segment (admin)", dependencies=[Depends(require_role("admin"))])
+            summary="Save (or replace) a named segment (marketing)", dependencies=[Depends(require_role("marketing"))])
 def segment_save(ctx: ContextDep, item: SegmentCreate) -> SegmentPublic:
     """Filters: site, specialty, group, segment, min_score, min/max_drive_minutes, tier,
     postal_codes, city, organization_id, status, assigned_to."""
@@ -37,13 +37,14 @@ def segment_save(ctx: ContextDep, item: SegmentCreate) -> SegmentPublic:
 
 
 @router.delete("/segments/{name}", status_code=status.HTTP_204_NO_CONTENT,
-               summary="Delete a segment (admin)", dependencies=[Depends(require_role("admin"))])
+               summary="Delete a segment (marketing)", dependencies=[Depends(require_role("marketing"))])
 def segment_delete(ctx: ContextDep, name: Name) -> None:
     delete_segment(ctx, name)
 
 
 @router.get("/segments/{name}/export.{fmt}", response_class=Response,
-            summary="Export a segment as CSV, XLSX or GeoJSON",
+            summary="Export a segment as CSV, XLSX or GeoJSON (marketing)",
+            dependencies=[Depends(require_role("marketing"))],
             responses={200: {"content": {t: {} for t in EXPORT_FORMATS.values()}}})
 def segment_export(ctx: ContextDep, name: Name, fmt: Literal["csv", "xlsx", "geojson"]) -> Response:
     """Every prospect of the segment, best score first; excluded providers never appear and
@@ -54,7 +55,8 @@ def segment_export(ctx: ContextDep, name: Name, fmt: Literal["csv", "xlsx", "geo
                     headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'})
 
 
-@router.post("/backtests", summary="Backtest a site's scoring on its own referral history")
+@router.post("/backtests", summary="Backtest a site's scoring on its own referral history (marketing)",
+             dependencies=[Depends(require_role("marketing"))])
 def backtest(ctx: ContextDep, request: BacktestRequest) -> dict:
     """Hide the last ``hide_months`` months, score as of the cut-off and report precision@k and
     AUC of the profile against random order and distance-only order."""

@@ -28,7 +28,7 @@ def status_get(ctx: ContextDep, provider_id: ProviderId) -> StatusPublic:
 
 
 @router.put("/prospects/{provider_id}/status", response_model=StatusPublic,
-            summary="Change status and/or liaison (admin)", dependencies=[Depends(require_role("admin"))])
+            summary="Change status and/or liaison (integration)", dependencies=[Depends(require_role("integration"))])
 def status_set(ctx: ContextDep, provider_id: ProviderId, change: StatusUpdate) -> StatusPublic:
     """Statuses: new, contacted, meeting held, referring, not a fit. Survives re-scoring
     and registry refreshes; 'not a fit' hides the prospect from lists and exports."""

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from data.models import ReferralEvent
 from data.prospecting import ReferralReview
 from service.referrals import compute_referrer_stats
-from tests.api.conftest import ADMIN, EVIL_NAME, VIEWER, SeededDB
+from tests.api.conftest import ADMIN, EVIL_NAME, MARKETING, VIEWER, SeededDB
 
 
 def valid_npi(db: SeededDB, provider_id: int) -> str:
@@ -161,7 +161,9 @@ def test_workflow_and_exclusions(client: TestClient, api_db: SeededDB) -> None:
     assert r.status_code == 201
     assert client.post("/v1/exclusions", headers=ADMIN, json={"provider_id": c, "reason": "own physician"}).status_code == 409
     assert c not in _ids(client, site="AGS-N")
-    export = client.get("/v1/prospects/export.csv", headers=VIEWER).text
+    exported = client.get("/v1/prospects/export.csv", headers=MARKETING)
+    assert exported.status_code == 200
+    export = exported.text
     assert npi_c not in export
     # a re-scoring rewrites prospect rows: status lives per provider and survives
     with api_db.ctx.sessions.begin() as s:
@@ -193,12 +195,12 @@ def test_segments_counts_and_exports(client: TestClient, api_db: SeededDB) -> No
     assert "GPs near AGS-N" in names
 
     rows = list(csv.DictReader(io.StringIO(
-        client.get("/v1/segments/GPs near AGS-N/export.csv", headers=VIEWER).text)))
+        client.get("/v1/segments/GPs near AGS-N/export.csv", headers=MARKETING).text)))
     assert len(rows) == listed["total"]
     evil = [r for r in rows if int(r["provider_id"]) == api_db.evil_provider_id]
     assert evil and evil[0]["display_name"] == "'" + EVIL_NAME
 
-    x = client.get("/v1/segments/GPs near AGS-N/export.xlsx", headers=VIEWER)
+    x = client.get("/v1/segments/GPs near AGS-N/export.xlsx", headers=MARKETING)
     assert x.status_code == 200
     ws = openpyxl.load_workbook(io.BytesIO(x.content)).active
     values = list(ws.iter_rows(values_only=True))
@@ -213,17 +215,17 @@ def test_segments_counts_and_exports(client: TestClient, api_db: SeededDB) -> No
     for row in ws.iter_rows():
         assert all(cell.data_type != "f" for cell in row)
 
-    g = client.get("/v1/segments/GPs near AGS-N/export.geojson", headers=VIEWER)
+    g = client.get("/v1/segments/GPs near AGS-N/export.geojson", headers=MARKETING)
     fc = json.loads(g.content)
     assert fc["type"] == "FeatureCollection" and len(fc["features"]) == listed["total"]
     assert all(f["geometry"]["type"] == "Point" for f in fc["features"]), fc["features"][:2]
-    assert client.get("/v1/segments/nope/export.csv", headers=VIEWER).status_code == 404
-    assert client.get("/v1/segments/GPs near AGS-N/export.pdf", headers=VIEWER).status_code == 422
+    assert client.get("/v1/segments/nope/export.csv", headers=MARKETING).status_code == 404
+    assert client.get("/v1/segments/GPs near AGS-N/export.pdf", headers=MARKETING).status_code == 422
 
 
 def test_backtest_endpoint_validates(client: TestClient) -> None:
-    assert client.post("/v1/backtests", json={"site": "NOPE"}, headers=VIEWER).status_code == 404
-    assert client.post("/v1/backtests", json={"site": "AGS-N", "k": 0}, headers=VIEWER).status_code == 422
+    assert client.post("/v1/backtests", json={"site": "NOPE"}, headers=MARKETING).status_code == 404
+    assert client.post("/v1/backtests", json={"site": "AGS-N", "k": 0}, headers=MARKETING).status_code == 422
 
 
 def test_worked_prospect_who_starts_referring_moves_to_referring(client: TestClient, api_db: SeededDB) -> None:
@@ -243,3 +245,16 @@ def test_worked_prospect_who_starts_referring_moves_to_referring(client: TestCli
     last = status["history"][-1]
     assert (last["previous_status"], last["changed_by"]) == ("contacted", "system: referral activity")
     assert compute_referrer_stats(api_db.ctx).detail["prospects_now_referring"] == 0  # once only
+
+
+def test_roles_of_prospecting_routes(client: TestClient, api_db: SeededDB) -> None:
+    from tests.api.conftest import ROLE_HEADERS
+
+    seg = {"name": "role check", "filters": {"site": "AGS-N"}}
+    assert client.put("/v1/segments", json=seg, headers=VIEWER).status_code == 403
+    assert client.put("/v1/segments", json=seg, headers=MARKETING).status_code == 200
+    assert client.get("/v1/segments/role check/export.csv", headers=VIEWER).status_code == 403
+    assert client.get("/v1/segments/role check/export.csv", headers=MARKETING).status_code == 200
+    body = {"external_id": "ROLE-1", "referral_date": "2024-06-01", "referrer_name": "Dr Role Check"}
+    assert client.post("/v1/referrals", json=body, headers=MARKETING).status_code == 403
+    assert client.post("/v1/referrals", json=body, headers=ROLE_HEADERS["integration"]).status_code == 201
