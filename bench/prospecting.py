@@ -184,7 +184,9 @@ def bench_http(label: str, url: str, n: int, n_requests: int, workers: list[int]
 def serve_and_load(label: str, url: str, n_requests: int, workers: int) -> None:
     port = free_port()
     env = {**os.environ, "PRM_DATABASE_URL": url, "PRM_VIEWER_API_KEY": "bench-viewer",
-           "PRM_ADMIN_API_KEY": "bench-admin"}
+           "PRM_ADMIN_API_KEY": "bench-admin",
+           # one key sends every request: the per-key rate limit would answer 429, not measure the list
+           "PRM_RATE_LIMIT_PER_SECOND": "1000000", "PRM_RATE_LIMIT_BURST": "1000000"}
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
                                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
                                "--no-access-log", "--workers", str(workers)], env=env)
