@@ -68,6 +68,7 @@ class ArrowChunk:
 class _Block:
     data: bytes  # UTF-8, whole records, ends with a newline
     first_line: int  # physical line of the block's first byte
+    lines: int = 0  # newlines in ``data``
     exact: bool = False  # parse with the row reader (e.g. a quote left open at the end)
 
 
@@ -190,9 +191,10 @@ class ArrowCsvReader:
                 self._decode(data, first_line, offset)  # raises, naming line and offset
         else:
             data = self._decode(data, first_line, offset).encode("utf-8")
-        self._line += data.count(b"\n")
+        lines = data.count(b"\n")
+        self._line += lines
         self._offset += consumed
-        return _Block(data=data, first_line=first_line)
+        return _Block(data=data, first_line=first_line, lines=lines)
 
     # -- chunks ------------------------------------------------------------------
     def chunks(self, columns: Sequence[str], *, chunk_rows: int) -> Iterator[ArrowChunk]:
@@ -322,7 +324,7 @@ class _BlockParser:
     def __call__(self, block: _Block) -> ArrowChunk:
         if block.exact:
             return self._slow(block)
-        lines = block.data.count(b"\n")
+        lines = block.lines
         ragged: list[int] = []
 
         def skip(_row: object) -> str:

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -231,7 +229,7 @@ def parse_nppes_table(
     bad = np.zeros(n, dtype=bool)
     for mask, _, _ in faults:
         bad |= mask
-    problems = _problems(faults, bad, col, lines, file)
+    problems = _problems(faults, col, lines, file)
     keep = pa.array(np.flatnonzero(~bad))
     if len(keep) < n:
         col = {k: pc.take(v, keep) for k, v in col.items()}
@@ -241,7 +239,7 @@ def parse_nppes_table(
 
 
 def _problems(
-    faults: list[tuple[np.ndarray, str, str]], bad: np.ndarray, col: dict[str, pa.Array],
+    faults: list[tuple[np.ndarray, str, str]], col: dict[str, pa.Array],
     lines: np.ndarray, file: str | None,
 ) -> list[Problem]:
     """Every fault of every rejected row, in line order then check order."""
@@ -252,7 +250,7 @@ def _problems(
             found.append((int(i), order, Problem(message, file=file, line=int(lines[i]), field=column,
                                                  value=value)))
     found.sort(key=lambda t: (t[0], t[1]))
-    return [p for _, _, p in found] if bad.any() else []
+    return [p for _, _, p in found]
 
 
 def _records(col: dict[str, pa.Array], dates: dict[str, pa.Array], lines: np.ndarray, n: int) -> RecordColumns:

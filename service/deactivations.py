@@ -19,7 +19,8 @@ from data.models import SourceRecord
 from enrichment.records import record_hash
 from service.batches import check_reject_rate, run_batch
 from service.context import AppContext
-from service.ingest import chunked, keep_history
+from core.sequences import chunked
+from service.ingest import keep_history
 from service.schemas import BatchReport
 
 

@@ -17,19 +17,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import orjson
 import pandas as pd
-from sqlalchemy import Integer, bindparam, insert, literal, select, text, update
+from sqlalchemy import Integer, bindparam, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import Problem
 from core.keyset import KeySet
+from core.sequences import chunked
 from core.progress import ProgressSink, null_progress
 from core.values import json_value
 from data.bulk import bulk_insert
+from data.db import analyze
 from data.models import ReferralEvent, SourceRecord, SourceRecordHistory, Taxonomy
 from enrichment.parallel import iter_stored_rows
 from enrichment.records import ReadResult, StoredRows
@@ -39,11 +41,6 @@ from service.schemas import BatchReport
 
 Source = Literal["nppes", "referrer_list", "cms_dac", "rpps", "finess"]
 _KEY_CHUNK = 900  # stay under any backend's bound-parameter limit
-
-
-def chunked(seq: list, n: int) -> Iterator[list]:
-    for i in range(0, len(seq), n):
-        yield seq[i : i + n]
 
 
 _INSERT_COLUMNS = ("source", "source_key", "batch_id", "file_name", "line", "record_hash", "npi", "data")
@@ -74,20 +71,15 @@ class _RecordWriter:
             rejects.append(Problem("duplicate record key in file (first occurrence kept)",
                                    file=self.file_name, line=int(lines[i]), field="source_key", value=keys[i]))
         existing = {} if self.first_load else self._existing([k for k, f in zip(keys, fresh) if f])
-        inserts, updates = [], []
         source, batch_id, file_name = self.source, self.batch_id, self.file_name
-        if not existing:
-            inserts = [(source, keys[i], batch_id, file_name, lines[i], hashes[i], npis[i], payloads[i])
-                       for i in np.flatnonzero(fresh).tolist()]
-        for i in np.flatnonzero(fresh).tolist() if existing else ():
-            key, digest = keys[i], hashes[i]
-            have = existing.get(key)
+        inserts, updates = [], []
+        for i in np.flatnonzero(fresh).tolist():
+            have = existing.get(keys[i])
             if have is None:
-                inserts.append((self.source, key, self.batch_id, self.file_name, lines[i], digest,
-                                npis[i], payloads[i]))
-            elif have[1] != digest:
-                updates.append({"id": have[0], "batch_id": self.batch_id, "file_name": self.file_name,
-                                "line": lines[i], "record_hash": digest, "npi": npis[i],
+                inserts.append((source, keys[i], batch_id, file_name, lines[i], hashes[i], npis[i], payloads[i]))
+            elif have[1] != hashes[i]:
+                updates.append({"id": have[0], "batch_id": batch_id, "file_name": file_name,
+                                "line": lines[i], "record_hash": hashes[i], "npi": npis[i],
                                 "data": orjson.loads(payloads[i])})
             else:
                 counts["unchanged"] += 1
@@ -182,7 +174,7 @@ def _refresh_statistics(session: Session, chunk_number: int) -> None:
     4, 8, ... costs little and keeps the lookups on the unique index.
     """
     if session.get_bind().dialect.name == "postgresql" and chunk_number & (chunk_number + 1) == 0:
-        session.execute(text("ANALYZE source_records"))
+        analyze(session, SourceRecord.__tablename__)
 
 
 def ingest_records(

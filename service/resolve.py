@@ -22,7 +22,6 @@ written when a value changed: re-running on the same data changes nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -32,6 +31,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.progress import ProgressSink, null_progress
+from core.sequences import chunked
 from core.values import plain
 from data.matching import LinkModelRecord, MatchDecision, ReviewPair
 from data.models import (
@@ -279,9 +279,9 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
             # a registry location wins; otherwise the geocode stage places the new address
             changed.update(_source_location(*source_point) if None not in source_point else _UNPLACED)
         updates.append({"id": old.id, **changed})
-    for part in _batches(inserts):
+    for part in chunked(inserts, 5000):
         session.execute(insert(Provider), part)
-    for part in _batches(updates):
+    for part in chunked(updates, 5000):
         session.execute(update(Provider), part)
     counts["providers_inserted"], counts["providers_updated"] = len(inserts), len(updates)
     keep = set(golden["cluster_key"])
@@ -311,11 +311,6 @@ def _source_location(lat: float, lon: float) -> dict[str, Any]:
     return {"lat": point.lat, "lon": point.lon, "geom": point.geom, "geocode_precision": "source",
             **{h3_column(Provider, res).key: getattr(point, h3_column(Provider, res).key)
                for res in H3_RESOLUTIONS}}
-
-
-def _batches(rows: list[dict[str, Any]], size: int = 5000) -> Iterator[list[dict[str, Any]]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
 
 
 def _place_at_source(provider: Provider, lat: float, lon: float) -> None:
