@@ -309,7 +309,7 @@ class ReferrerStat(Base):
     __tablename__ = "referrer_stats"
 
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), primary_key=True)
-    as_of: Mapped[date] = mapped_column(Date)
+    as_of: Mapped[date] = mapped_column(Date, index=True)  # max() for the data stamp
     referrals_window: Mapped[int] = mapped_column(Integer)
     referrals_total: Mapped[int] = mapped_column(Integer)
     first_referral: Mapped[date | None] = mapped_column(Date)
@@ -323,6 +323,7 @@ class ReferrerStat(Base):
 #: (literal SQL so the expression indexes below match the ORDER BY exactly).
 DRIVE_SORT_ASC = "coalesce(drive_minutes, 1000000.0)"
 DRIVE_SORT_DESC = "coalesce(drive_minutes, -1.0)"
+_LIST_FILTERS = ("segment", "classification", "taxonomy_code")
 
 
 class Prospect(Base):
@@ -331,11 +332,16 @@ class Prospect(Base):
     __tablename__ = "prospects"
     __table_args__ = (
         UniqueConstraint("site_id", "provider_id"),
-        # one index per sort of the prospect list (keyset pages: sort value, then id)
-        Index("ix_prospects_site_score_id", "site_id", "score", "id"),
-        Index("ix_prospects_site_drive_id", "site_id", text(DRIVE_SORT_ASC), "id"),
-        Index("ix_prospects_site_drive_desc_id", "site_id", text(DRIVE_SORT_DESC), "id"),
-        Index("ix_prospects_site_distance_id", "site_id", "distance_km", "id"),
+        # one index per sort of the prospect list (keyset pages: sort value, then id), carrying
+        # the filtered columns so a filter rejects an entry without a table lookup (migration 0011)
+        Index("ix_prospects_list_score", "site_id", text("score DESC"), "id", *_LIST_FILTERS,
+              "drive_minutes", "distance_km"),
+        Index("ix_prospects_list_drive", "site_id", text(DRIVE_SORT_ASC), "id", *_LIST_FILTERS,
+              "score", "drive_minutes", "distance_km"),
+        Index("ix_prospects_list_drive_desc", "site_id", text(DRIVE_SORT_DESC), "id", *_LIST_FILTERS,
+              "score", "drive_minutes", "distance_km"),
+        Index("ix_prospects_list_distance", "site_id", "distance_km", "id", *_LIST_FILTERS, "score",
+              "drive_minutes"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -350,7 +356,8 @@ class Prospect(Base):
     distance_km: Mapped[float] = mapped_column(Float)
     proximity_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     components: Mapped[list[Any]] = mapped_column(JSON)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                  index=True)  # max() for the data stamp
 
 
 class Job(Base):

@@ -31,6 +31,7 @@ __all__ = [
     "ROLES",
     "Caller",
     "authenticate",
+    "bootstrap_caller",
     "bootstrap_role",
     "create_key",
     "hash_key",
@@ -168,6 +169,12 @@ def bootstrap_role(settings: Settings, key: str) -> str | None:
     return "admin" if is_admin else "viewer" if is_viewer else None
 
 
+def bootstrap_caller(settings: Settings, key: str) -> Caller | None:
+    """The caller of a bootstrap key (no database involved), or None for any other key."""
+    role = bootstrap_role(settings, key)
+    return Caller(actor=f"env:{role}", role=role) if role is not None else None
+
+
 def authenticate(ctx: AppContext, key: str) -> Caller:
     """The caller a key belongs to.
 
@@ -179,9 +186,9 @@ def authenticate(ctx: AppContext, key: str) -> Caller:
     """
     if not isinstance(key, str):
         raise TypeError(f"key must be a str, not {type(key).__name__}")
-    role = bootstrap_role(ctx.settings, key)
-    if role is not None:
-        return Caller(actor=f"env:{role}", role=role)
+    caller = bootstrap_caller(ctx.settings, key)
+    if caller is not None:
+        return caller
     if not key.startswith(KEY_PREFIX) or len(key) > 100:
         raise AuthenticationError("invalid API key")
     with ctx.sessions() as session:
