@@ -43,8 +43,24 @@ def keyset(
     cursor: str | None,
 ) -> Select:
     """Order ``stmt`` by (sort_col, id) and start after ``cursor``."""
-    if cursor:
-        value, last_id = decode_cursor(cursor)
+    after = decode_cursor(cursor) if cursor else None
+    return keyset_after(stmt, sort_col=sort_col, id_col=id_col, descending=descending, after=after)
+
+
+def keyset_after(
+    stmt: Select,
+    *,
+    sort_col: ColumnElement,
+    id_col: ColumnElement,
+    descending: bool,
+    after: tuple[Any, Any] | None,
+) -> Select:
+    """Order ``stmt`` by (sort_col, id) and start after the row ``after`` = (sort value, id).
+
+    The two may be values or bound parameters (a statement built once, run per cursor).
+    """
+    if after is not None:
+        value, last_id = after
         beyond = sort_col < value if descending else sort_col > value
         stmt = stmt.where(or_(beyond, and_(sort_col == value, id_col > last_id)))
     order = sort_col.desc() if descending else sort_col.asc()

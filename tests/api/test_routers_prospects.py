@@ -7,7 +7,9 @@ import io
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from data.models import ClinicSite, Prospect
 from tests.api.conftest import EVIL_NAME, MARKETING, VIEWER, SeededDB
 
 
@@ -129,3 +131,59 @@ def test_total_is_counted_only_when_asked(client: TestClient) -> None:
     counted = client.get("/v1/prospects", params={"limit": 2, "count": True}, headers=VIEWER).json()
     assert plain["total"] is None and plain["items"] == counted["items"]
     assert counted["total"] >= len(counted["items"]) == 2
+
+
+_SORT_KEYS = {
+    "-score": lambda p: (-p["score"], p["_id"]),
+    "score": lambda p: (p["score"], p["_id"]),
+    "drive_minutes": lambda p: (p["drive_minutes"] if p["drive_minutes"] is not None else 1e6, p["_id"]),
+    "-drive_minutes": lambda p: (-(p["drive_minutes"] if p["drive_minutes"] is not None else -1.0), p["_id"]),
+    "distance_km": lambda p: (p["distance_km"], p["_id"]),
+}
+
+
+@pytest.mark.parametrize("sort", list(_SORT_KEYS))
+@pytest.mark.parametrize("ranges", [
+    {"min_score": 40}, {"max_drive_minutes": 6}, {"min_drive_minutes": 5},
+    {"min_score": 10, "max_drive_minutes": 9, "min_drive_minutes": 2},
+])  # fmt: skip
+def test_range_filters_under_every_sort_select_and_order_like_python(
+    client: TestClient, api_db: SeededDB, sort: str, ranges: dict
+) -> None:
+    """Range filters are written per sort (to walk the sort's index): same rows, same order."""
+    everything = client.get("/v1/prospects", params={"limit": 500, "sort": "-score"}, headers=VIEWER).json()
+    with api_db.ctx.sessions() as s:  # the prospect id (the keyset tie-break) of each item
+        ids = {(c, p): i for c, p, i in s.execute(
+            select(ClinicSite.site_code, Prospect.provider_id, Prospect.id)
+            .join(ClinicSite, ClinicSite.id == Prospect.site_id))}  # fmt: skip
+    rows = [dict(p, _id=ids[(p["site_code"], p["provider_id"])]) for p in everything["items"]]
+    lo, hi = ranges.get("min_drive_minutes"), ranges.get("max_drive_minutes")
+    want = [p for p in rows
+            if p["score"] >= ranges.get("min_score", 0)
+            and (hi is None or (p["drive_minutes"] is not None and p["drive_minutes"] <= hi))
+            and (lo is None or (p["drive_minutes"] is not None and p["drive_minutes"] >= lo))]
+    want.sort(key=_SORT_KEYS[sort])
+    items, _ = _walk(client, "&".join(f"{k}={v}" for k, v in {**ranges, "sort": sort}.items()), 2)
+    assert [(i["site_code"], i["provider_id"]) for i in items] == [(p["site_code"], p["provider_id"]) for p in want]
+    assert want, "each case selects something"
+
+
+@pytest.mark.parametrize("query", [
+    {"site": "AGS-N", "limit": 3}, {"sort": "drive_minutes", "limit": 500, "count": True},
+    {"sort": "-drive_minutes", "min_score": 5, "limit": 4}, {"specialty": "Internal Medicine", "sort": "name"},
+])  # fmt: skip
+def test_list_json_is_the_page_model_of_the_service(client: TestClient, api_db: SeededDB, query: dict) -> None:
+    """The endpoint serialises rows itself: it must be exactly ``Page[ProspectPublic]`` of list_prospects."""
+    from service.queries import list_prospects
+    from service.schemas import Page, ProspectFilter, ProspectPublic
+
+    r = client.get("/v1/prospects", params=query, headers=VIEWER)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    body = r.json()
+    Page[ProspectPublic].model_validate(body, strict=False)  # the documented schema
+    filters = {k: v for k, v in query.items() if k not in ("sort", "limit", "count")}
+    with api_db.ctx.sessions() as s:
+        page = list_prospects(s, ProspectFilter(**filters), sort=query.get("sort", "-score"),
+                              limit=query.get("limit", 50), count=query.get("count", False))
+    assert body == page.model_dump(mode="json")
+    assert body["items"] and all(isinstance(i["components"], list) and i["components"] for i in body["items"])
