@@ -25,13 +25,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import CALLER_STATE
 from service import audit
+from service.audit_buffer import AuditBuffer
 from service.context import AppContext
 
-__all__ = ["AUDITED_STATE", "AuditMiddleware", "action_for", "audit_now"]
+__all__ = ["AUDITED_STATE", "AUDIT_BUFFER_STATE", "AuditMiddleware", "action_for", "audit_now", "flush_audit"]
 
 logger = logging.getLogger("prm.audit")
 
 AUDITED_STATE = "prm_audited"
+#: ``app.state`` attribute of the :class:`~service.audit_buffer.AuditBuffer` (set by the lifespan).
+AUDIT_BUFFER_STATE = "audit_buffer"
 #: Pages at least this big are bulk reads.
 BULK_LIMIT = 200
 _EXPORT_SUFFIXES = (".csv", ".ndjson", "/$export")
@@ -138,13 +141,23 @@ class AuditMiddleware:
                 await self._write(scope, status)
 
     async def _write(self, scope: Scope, status: int | None) -> None:
-        ctx: AppContext | None = getattr(scope["app"].state, "context", None)
+        app_state = scope["app"].state
+        ctx: AppContext | None = getattr(app_state, "context", None)
         if ctx is None:
             return
         actor, action, fields = _fields(scope, status)
+        buffer: AuditBuffer | None = getattr(app_state, AUDIT_BUFFER_STATE, None)
         try:
-            await anyio.to_thread.run_sync(
-                lambda: audit.append(ctx, actor=actor, action=action, **fields)
-            )
+            if buffer is not None:  # the lifespan ran: batched by the writer thread
+                buffer.submit(actor=actor, action=action, **fields)
+            else:
+                await anyio.to_thread.run_sync(lambda: audit.append(ctx, actor=actor, action=action, **fields))
         except Exception:  # the response is already sent: report, never raise
             logger.exception("could not write the audit entry of %s %s", scope["method"], scope["path"])
+
+
+def flush_audit(app_state: Any) -> None:
+    """Write this process's buffered audit entries now (before the audit log is read)."""
+    buffer: AuditBuffer | None = getattr(app_state, AUDIT_BUFFER_STATE, None)
+    if buffer is not None:
+        buffer.flush()

@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -30,15 +31,16 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.audit import AuditMiddleware
+from api.audit import AUDIT_BUFFER_STATE, AuditMiddleware
 from api.etag import ETagMiddleware
-from api.limits import BodySizeLimit
+from api.limits import BodySizeLimit, NoNulCharacters
 from api.ratelimit import TokenBuckets
 from api.stamp import DataStampMiddleware
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routers import V1_ROUTERS, health, map_page
 from core.settings import Settings, load_settings
 from maps.assets import ASSET_DIR, asset_urls, swagger_ui_files, verify_assets
+from service.audit_buffer import AuditBuffer
 from service.context import AppContext, open_context
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -181,17 +183,20 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if context is not None:
-            app.state.context = context
-            yield
-            return
-        ctx = open_context(app_settings)
+        ctx = context if context is not None else open_context(app_settings)
         app.state.context = ctx
+        # sync handlers run in anyio's thread pool: cap how many run at once in this process
+        anyio.to_thread.current_default_thread_limiter().total_tokens = ctx.settings.api_threads
+        buffer = AuditBuffer(ctx)
+        setattr(app.state, AUDIT_BUFFER_STATE, buffer)
         try:
             yield
         finally:
-            ctx.close()
-            del app.state.context
+            delattr(app.state, AUDIT_BUFFER_STATE)
+            buffer.close()  # the last entries, before the database goes
+            if context is None:
+                ctx.close()
+                del app.state.context
 
     app = FastAPI(
         title=TITLE,
@@ -247,6 +252,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     # the map page embeds its data (several MB of GeoJSON for a metro): compress it
     app.add_middleware(GZipMiddleware, minimum_size=4096)
     app.add_middleware(BodySizeLimit, max_upload_bytes=app_settings.max_upload_bytes)
+    app.add_middleware(NoNulCharacters)
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]
 
     app.include_router(health.router, include_in_schema=False)

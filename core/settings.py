@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # Abuse limits (per API key, per worker process: N workers admit N times the rate)
     rate_limit_per_second: float = Field(20.0, gt=0, description="Sustained requests per second per key.")
     rate_limit_burst: int = Field(200, ge=1, description="Requests a key may send at once.")
+    api_threads: int = Field(
+        4, ge=1, le=200,
+        description="Threads per API worker process running database-bound handlers at once; "
+        "more only queue on the GIL (each worker process has one), so scale with --workers.",
+    )
     webhook_max_attempts: int = Field(6, ge=1, le=20, description="Delivery attempts before giving up.")
     webhook_backoff_s: float = Field(
         30.0, gt=0, description="Delay before the first retry; doubled at each further attempt."

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
+from api.audit import flush_audit
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
 from service.audit import MAX_AUDIT_PAGE, list_audit
@@ -34,6 +35,7 @@ _ENTRY = {"id": 981, "at": "2026-11-25T09:12:03Z", "actor": "key:3", "key_id": 3
                 "items": [_ENTRY], "next_cursor": None, "total": 1}}}}})  # fmt: skip
 def audit_list(
     ctx: ContextDep,
+    request: Request,
     actor: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z]+(:[a-z0-9]+)?$",
                                        description="`key:<id>`, `env:admin`, `cli`, `anonymous`.")] = None,
     action: Annotated[str | None, Query(max_length=30, pattern=r"^[a-z_]+$",
@@ -45,6 +47,11 @@ def audit_list(
     limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")] = None,
 ) -> Page[AuditEntryPublic]:
-    """Entries matching the filters, newest first; the read itself is audited too."""
+    """Entries matching the filters, newest first; the read itself is audited too.
+
+    This worker's buffered entries are written first; another worker's may
+    take up to a fifth of a second to appear (see :mod:`service.audit_buffer`).
+    """
+    flush_audit(request.app.state)
     return list_audit(ctx, actor=actor, action=action, path_prefix=path, since=since, until=until,
                       limit=limit, cursor=cursor)  # fmt: skip

@@ -15,6 +15,7 @@ from api.deps import RoleRequirement
 from api.main import create_app
 from api.ratelimit import TokenBuckets
 from core.errors import RateLimitError
+from api.audit import flush_audit
 from data.security import ApiKey, AuditEntry
 from service.keys import ROLES, create_key, revoke_key
 from tests.api.conftest import ADMIN, MARKETING, ROLE_HEADERS, VIEWER, SeededDB
@@ -165,6 +166,7 @@ def test_reads_exports_changes_and_refusals_are_audited(client: TestClient, api_
     client.get("/v1/audit", headers=VIEWER)
     client.get("/v1/sites", headers={"X-API-Key": "wrong"})
     client.get(f"/map?api_key={VIEWER['X-API-Key']}&site=AGS-N")
+    flush_audit(client.app.state)  # entries written after the answer are batched (service.audit_buffer)
 
     read = _entries(api_db, path=f"/v1/providers/{pid}")[-1]
     assert (read.actor, read.role, read.action, read.status) == ("env:viewer", "viewer", "read", 200)
@@ -320,3 +322,11 @@ def test_oversized_ids_in_bodies_are_422(client: TestClient) -> None:
     r = client.post("/v1/matching/decisions", headers=ADMIN,
                     json={"decision": "accept", "left_record_id": 462914241867, "right_record_id": 1})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.left_record_id"
+
+
+def test_buffered_read_entries_are_all_written_by_the_time_the_app_stops(api_db: SeededDB) -> None:
+    with TestClient(create_app(context=api_db.ctx)) as c:
+        for _ in range(3):
+            assert c.get("/v1/sites", headers=VIEWER, params={"batched": "1"}).status_code == 200
+    entries = [e for e in _entries(api_db, path="/v1/sites") if e.params == {"batched": "1"}]
+    assert len(entries) == 3 and all(e.action == "read" and e.status == 200 for e in entries)
