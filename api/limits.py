@@ -1,4 +1,4 @@
-"""Request-size limit enforced before a body is read (413 as a problem document)."""
+"""Request limits enforced before routing: body size (413) and NUL characters (400), as problems."""
 
 from __future__ import annotations
 
@@ -32,6 +32,33 @@ class BodySizeLimit:
                     status=413, title="Payload too large",
                     detail=f"request body of {int(length):,} bytes exceeds the limit of {limit:,}",
                     instance=scope["path"],
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class NoNulCharacters:
+    """Refuse a path or query string holding a NUL character (raw or ``%00``): 400 problem.
+
+    No filter value legitimately holds one, PostgreSQL text cannot store or
+    compare one (a driver error, so a 500, deep in any query), and C-string
+    tools downstream would cut the value at it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = scope.get("query_string") or b""
+            path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+            if any(b"\x00" in part or b"%00" in part.lower() for part in (query, path)) \
+                    or "\x00" in scope["path"]:  # fmt: skip
+                response = problem_response(
+                    status=400, title="Bad request",
+                    detail="the request line holds a NUL character (%00), which no parameter may contain",
+                    instance=scope["path"].replace("\x00", "\\x00"),
                 )
                 await response(scope, receive, send)
                 return
