@@ -8,23 +8,22 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import geopandas as gpd
 import orjson
 import pandas as pd
 import shapely
-from sqlalchemy import Float, Integer, Select, Text, bindparam, cast, exists, func, literal_column, or_, select
+from sqlalchemy import (
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem
 from data.models import (
-    DRIVE_SORT_ASC,
-    DRIVE_SORT_DESC,
     Catchment,
     CatchmentCell,
     ClinicSite,
@@ -35,9 +34,8 @@ from data.models import (
     SourceRecord,
     h3_column,
 )
-from data.prospecting import ProspectExclusion, ProspectStatus
-from service.pagination import decode_cursor, encode_cursor, keyset, keyset_after
-from service.privacy import objected
+from service.pagination import decode_cursor, encode_cursor, keyset
+from service.prospect_sql import PAGE_FIELDS, SORTS, filter_values, page_template, prospect_stmt
 from service.schemas import (
     OverridePublic,
     Page,
@@ -51,8 +49,6 @@ from service.schemas import (
 )
 
 MAX_PAGE = 500
-#: A NUCC taxonomy code (``207X00000X``); any other specialty text is a classification name.
-_TAXONOMY_CODE = re.compile(r"[0-9A-Z]{9}X")
 
 
 def _check_limit(limit: int) -> None:
@@ -152,176 +148,6 @@ def get_provider(session: Session, provider_id: int) -> ProviderDetail:
 
 # --------------------------------------------------------------------------- prospects
 
-_SORTS: dict[str, tuple[Any, bool]] = {
-    "-score": (Prospect.score, True),
-    "score": (Prospect.score, False),
-    # prospects without a drive time sort last in both directions (indexed expressions)
-    "drive_minutes": (literal_column(DRIVE_SORT_ASC, Float), False),
-    "-drive_minutes": (literal_column(DRIVE_SORT_DESC, Float), True),
-    "distance_km": (Prospect.distance_km, False),
-    "name": (Provider.display_name, False),
-}
-
-
-def not_excluded(provider: Any = Provider) -> Any:
-    """SQL condition: the provider is on no exclusion list (do-not-contact, own physicians),
-    matched by golden id or by NPI (so a record re-created by a refresh stays excluded)."""
-    return ~exists().where(ProspectExclusion.provider_id == provider.id) & ~exists().where(
-        ProspectExclusion.npi == provider.npi
-    )
-
-
-#: The prospect column each list sort walks the index of.
-_SORTED_ON = {"-score": "score", "score": "score", "drive_minutes": "drive_minutes",
-              "-drive_minutes": "drive_minutes", "distance_km": "distance_km"}
-
-
-def _bounded(column: Any, sort: str | None) -> Any:
-    """``column`` as the operand of a range filter of a list sorted by ``sort``.
-
-    The column itself when the list is sorted by it (the walk of its index
-    stops at the bound), else ``column + 0``: the same values (NULL stays
-    NULL) but matched by no index. SQLite keeps no value histograms, so it
-    takes ``score >= 0`` for a selective range, reads every match through the
-    score index and sorts them all (80 ms at a million prospects) instead of
-    walking the sort's index for the first page.
-    """
-    if sort is None or _SORTED_ON.get(sort) == column.key:
-        return column
-    return column + 0
-
-
-def _drive_range(stmt: Select, filters: ProspectFilter, sort: str | None,
-                 bind: Callable[[str, Any], Any]) -> Select:  # fmt: skip
-    """The drive-time range filters, bounding the walk of the drive-time sort indexes.
-
-    Those indexes hold ``coalesce(drive_minutes, ...)`` (prospects without a
-    drive time sort last): the bound on the sort's side is written on that
-    expression, which selects the same rows because the bounds are validated
-    to lie in [0, 240] (a missing drive time, 1e6 or -1, is out of them).
-    """
-    lo, hi = filters.min_drive_minutes, filters.max_drive_minutes
-    column = _bounded(Prospect.drive_minutes, sort)
-    if hi is not None:
-        upper = literal_column(DRIVE_SORT_ASC, Float) if sort == "drive_minutes" else column
-        stmt = stmt.where(upper <= bind("max_drive_minutes", hi))
-    if lo is not None:
-        lower = literal_column(DRIVE_SORT_DESC, Float) if sort == "-drive_minutes" else column
-        stmt = stmt.where(lower >= bind("min_drive_minutes", lo))
-    return stmt
-
-
-def _literal(_name: str, value: Any) -> Any:
-    return value
-
-
-def _prospect_stmt(filters: ProspectFilter, *, sort: str | None = None,
-                   bind: Callable[[str, Any], Any] = _literal) -> Select:  # fmt: skip
-    """Prospects with their provider, site code, status and liaison.
-
-    Deactivated providers and excluded ones never appear; "not a fit"
-    dismissals only when ``status='not a fit'`` is asked for. ``sort`` (a
-    list sort) writes the range filters so that the sort's index is walked.
-    ``bind(name, value)`` gives each filter value's SQL operand: the value
-    itself, or a bound parameter of that name (:func:`_page_template`); which
-    conditions are written depends only on :func:`_filter_shape`.
-    """
-    v = _filter_values(filters)
-    status = func.coalesce(ProspectStatus.status, "new")
-    stmt = (
-        select(Prospect, Provider, ClinicSite.site_code, status.label("status"),
-               ProspectStatus.assigned_to)
-        .join(Provider, Provider.id == Prospect.provider_id)
-        .join(ClinicSite, ClinicSite.id == Prospect.site_id)
-        .outerjoin(ProspectStatus, ProspectStatus.provider_id == Prospect.provider_id)
-        .where(Provider.is_active.is_(True), not_excluded(),
-               Provider.id.not_in(objected()))  # GDPR objection: never listed
-    )
-    if filters.status:
-        stmt = stmt.where(status == bind("status", v["status"]))
-    else:
-        stmt = stmt.where(status != "not a fit")
-    if filters.assigned_to:
-        stmt = stmt.where(ProspectStatus.assigned_to == bind("assigned_to", v["assigned_to"]))
-    stmt = _drive_range(stmt, filters, sort, bind)
-    if filters.postal_codes:
-        stmt = stmt.where(Provider.postal_code.in_(bind("postal_codes", v["postal_codes"])))
-    if filters.city:
-        stmt = stmt.where(func.upper(Provider.city) == bind("city", v["city"]))
-    if filters.organization_id is not None:
-        stmt = stmt.where(Provider.organization_id == bind("organization_id", v["organization_id"]))
-    if filters.tier:
-        past = select(ReferrerStat.provider_id).where(ReferrerStat.provider_id == Prospect.provider_id)
-        if filters.tier != "lapsed":
-            past = past.where(ReferrerStat.tier == bind("tier", v["tier"]))
-        stmt = stmt.where(past.exists())
-    if filters.site:
-        stmt = stmt.where(ClinicSite.site_code == bind("site", v["site"]))
-    if filters.specialty:
-        # a NUCC code or a classification name, never both: one equality the list indexes can test
-        column = Prospect.taxonomy_code if _is_code(filters.specialty) else Prospect.classification
-        stmt = stmt.where(column == bind("specialty", v["specialty"]))
-    if filters.min_score is not None:
-        stmt = stmt.where(_bounded(Prospect.score, sort) >= bind("min_score", v["min_score"]))
-    if filters.segment:
-        stmt = stmt.where(Prospect.segment == bind("segment", v["segment"]))
-    if filters.group_codes is not None:
-        stmt = stmt.where(Prospect.taxonomy_code.in_(bind("group_codes", v["group_codes"])))
-    return stmt
-
-
-def _filter_values(filters: ProspectFilter) -> dict[str, Any]:
-    """The SQL operand of each filter, by parameter name (what :func:`_prospect_stmt` binds)."""
-    return {
-        "status": filters.status, "assigned_to": filters.assigned_to,
-        "min_drive_minutes": filters.min_drive_minutes, "max_drive_minutes": filters.max_drive_minutes,
-        "postal_codes": list(filters.postal_codes or ()), "city": filters.city.upper() if filters.city else None,
-        "organization_id": filters.organization_id, "tier": filters.tier, "site": filters.site,
-        "specialty": filters.specialty, "min_score": filters.min_score, "segment": filters.segment,
-        "group_codes": sorted(filters.group_codes) if filters.group_codes is not None else None,
-    }  # fmt: skip
-
-
-def _is_code(specialty: str) -> bool:
-    return _TAXONOMY_CODE.fullmatch(specialty) is not None
-
-
-def _filter_shape(filters: ProspectFilter) -> tuple:
-    """Every decision :func:`_prospect_stmt` takes on the filter values (not the values)."""
-    return (
-        bool(filters.status), bool(filters.assigned_to), filters.min_drive_minutes is not None,
-        filters.max_drive_minutes is not None, bool(filters.postal_codes), bool(filters.city),
-        filters.organization_id is not None, filters.tier if filters.tier == "lapsed" else bool(filters.tier),
-        bool(filters.site), _is_code(filters.specialty) if filters.specialty else None,
-        filters.min_score is not None, bool(filters.segment), filters.group_codes is not None,
-    )
-
-
-def _page_columns() -> tuple:
-    """The columns of one prospect-list item, labelled as :class:`ProspectPublic` fields."""
-    return (
-        Provider.id.label("provider_id"), ClinicSite.site_code, Provider.npi, Provider.display_name,
-        Prospect.taxonomy_code, Prospect.classification, Provider.address_1, Provider.city,
-        Provider.postal_code, Provider.phone, Prospect.score, Prospect.segment, Prospect.drive_minutes,
-        Prospect.distance_km, Prospect.proximity_estimated, Prospect.profile, Prospect.components,
-        func.coalesce(ProspectStatus.status, "new").label("status"), ProspectStatus.assigned_to,
-        Prospect.id.label("prospect_id"),
-    )
-
-
-#: Labels of the item columns of :func:`_page_columns` (then ``prospect_id``, then the sort value).
-_PAGE_FIELDS = tuple(c.key for c in _page_columns())[:-1]
-
-
-def prospect_statement(filters: ProspectFilter) -> Select:
-    """``SELECT Prospect, Provider, site_code`` of the prospects matching ``filters`` (unordered).
-
-    Active providers only; excluded people and those who objected to processing never match.
-    """
-    return _prospect_stmt(filters).with_only_columns(Prospect, Provider, ClinicSite.site_code,
-                                                     maintain_column_froms=True)
-
-
 def _prospect_public(
     p: Prospect, prov: Provider, site_code: str, status: str = "new", assigned_to: str | None = None
 ) -> ProspectPublic:
@@ -348,60 +174,6 @@ def _prospect_public(
     )
 
 
-class _Templates:
-    """A bounded, thread-safe memo of immutable statements by key (least recently used out)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, build: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = build()  # outside the lock: two threads may build the same one, both correct
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
-
-
-#: Page statements by filter shape: building one (a few hundred SQL elements) costs a third of a page.
-_PAGE_TEMPLATES = _Templates(512)
-
-
-def _page_template(filters: ProspectFilter, *, sort: ProspectSort, after: bool,
-                   raw_components: bool) -> tuple[Select, frozenset[str]]:  # fmt: skip
-    """The page statement for filters of this shape, with every value a bound parameter; its names."""
-    key = (_filter_shape(filters), sort, after, raw_components)
-
-    def build() -> tuple[Select, frozenset[str]]:
-        names: set[str] = set()
-
-        def bind(name: str, value: Any) -> Any:
-            names.add(name)
-            return bindparam(name, value, expanding=isinstance(value, list))
-
-        stmt = _prospect_stmt(filters, sort=sort, bind=bind)
-        sort_col, desc = _SORTS[sort]
-        # plain columns, not ORM entities: a page is read, never changed
-        columns = _page_columns()
-        if raw_components:  # the stored JSON text, spliced into the answer unparsed
-            columns = tuple(cast(Prospect.components, Text).label("components") if c.key == "components"
-                            else c for c in columns)  # fmt: skip
-        stmt = stmt.with_only_columns(*columns, maintain_column_froms=True)
-        marks = (bindparam("_after_value", type_=sort_col.type), bindparam("_after_id", type_=Integer))
-        stmt = keyset_after(stmt, sort_col=sort_col, id_col=Prospect.id, descending=desc,
-                            after=marks if after else None)  # fmt: skip
-        stmt = stmt.add_columns(sort_col.label("_sortval")).limit(bindparam("_limit", type_=Integer))
-        return stmt, frozenset(names | {"_limit"} | ({"_after_value", "_after_id"} if after else set()))
-
-    return _PAGE_TEMPLATES.get(key, build)
-
-
 def _prospect_page(
     session: Session,
     filters: ProspectFilter,
@@ -412,18 +184,18 @@ def _prospect_page(
     count: bool,
     raw_components: bool,
 ) -> tuple[list[Any], int | None, str | None]:
-    """The rows of one page (item fields first, in :data:`_PAGE_FIELDS` order), total, next cursor."""
+    """The rows of one page (item fields first, in :data:`PAGE_FIELDS` order), total, next cursor."""
     _check_limit(limit)
-    if sort not in _SORTS:
-        raise InputError("invalid sort", problems=[Problem(f"one of {', '.join(_SORTS)}", field="sort",
+    if sort not in SORTS:
+        raise InputError("invalid sort", problems=[Problem(f"one of {', '.join(SORTS)}", field="sort",
                                                            value=str(sort))])  # fmt: skip
-    params: dict[str, Any] = {**_filter_values(filters), "_limit": limit + 1}
+    params: dict[str, Any] = {**filter_values(filters), "_limit": limit + 1}
     if cursor:
         params["_after_value"], params["_after_id"] = decode_cursor(cursor)
     total = None
     if count:
-        total = session.scalar(select(func.count()).select_from(_prospect_stmt(filters, sort=sort).subquery()))
-    stmt, names = _page_template(filters, sort=sort, after=bool(cursor), raw_components=raw_components)
+        total = session.scalar(select(func.count()).select_from(prospect_stmt(filters, sort=sort).subquery()))
+    stmt, names = page_template(filters, sort=sort, after=bool(cursor), raw_components=raw_components)
     rows = session.execute(stmt, {name: params[name] for name in names}).all()
     if not rows and filters.site:
         site_by_code(session, filters.site)  # an unknown site is a 404, not an empty page
@@ -450,7 +222,7 @@ def list_prospects(
     """
     rows, total, nxt = _prospect_page(session, filters, sort=sort, limit=limit, cursor=cursor, count=count,
                                       raw_components=False)  # fmt: skip
-    fields = _PAGE_FIELDS
+    fields = PAGE_FIELDS
     items = [ProspectPublic.model_validate(dict(zip(fields, row, strict=False))) for row in rows]
     return Page[ProspectPublic](items=items, next_cursor=nxt, total=total)
 
@@ -474,7 +246,7 @@ def prospect_page_json(
     """
     rows, total, nxt = _prospect_page(session, filters, sort=sort, limit=limit, cursor=cursor, count=count,
                                       raw_components=True)  # fmt: skip
-    fields = _PAGE_FIELDS
+    fields = PAGE_FIELDS
     at = fields.index("components")
     items = []
     for row in rows:
@@ -486,7 +258,7 @@ def prospect_page_json(
 
 def count_prospects(session: Session, filters: ProspectFilter) -> int:
     """How many prospects match ``filters`` (what an export of them will hold)."""
-    stmt = _prospect_stmt(filters)
+    stmt = prospect_stmt(filters)
     return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
@@ -509,8 +281,8 @@ def prospects_csv(session: Session, filters: ProspectFilter, *, sort: ProspectSo
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
-    sort_col, desc = _SORTS[sort]
-    stmt = _prospect_stmt(filters).order_by(sort_col.desc() if desc else sort_col, Prospect.id)
+    sort_col, desc = SORTS[sort]
+    stmt = prospect_stmt(filters).order_by(sort_col.desc() if desc else sort_col, Prospect.id)
     for n, row in enumerate(session.execute(stmt.execution_options(yield_per=1000))):
         pub = _prospect_public(*row)
         breakdown = "; ".join(f"{c.name} {c.points:.1f} ({c.reason})" for c in pub.components)
@@ -626,7 +398,7 @@ def sites_frame(session: Session) -> gpd.GeoDataFrame:
 
 def prospects_frame(session: Session, filters: ProspectFilter, *, limit: int = 20_000) -> gpd.GeoDataFrame:
     """Prospects as points for the map, best score first (one row per provider and site)."""
-    stmt = _prospect_stmt(filters).order_by(Prospect.score.desc(), Prospect.id).limit(limit)
+    stmt = prospect_stmt(filters).order_by(Prospect.score.desc(), Prospect.id).limit(limit)
     rows = [r[:3] for r in session.execute(stmt).all()]
     return gpd.GeoDataFrame(
         {

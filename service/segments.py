@@ -24,7 +24,8 @@ from data.prospecting import Segment
 from service.context import AppContext
 from service.groups import with_group_codes
 from service.prospecting_schemas import SegmentCreate, SegmentPublic
-from service.queries import CSV_COLUMNS, _prospect_public, _prospect_stmt, neutralise_formula
+from service.prospect_sql import prospect_stmt
+from service.queries import CSV_COLUMNS, _prospect_public, neutralise_formula
 from service.schemas import ProspectFilter
 
 __all__ = ["EXPORT_FORMATS", "delete_segment", "export_segment", "list_segments", "save_segment",
@@ -39,7 +40,7 @@ _NUMBER_COLUMNS = {"provider_id": "0", "score": "0.0", "drive_minutes": "0.0", "
 
 
 def _count(session: Session, ctx: AppContext, filters: ProspectFilter) -> int:
-    stmt = _prospect_stmt(with_group_codes(ctx, session, filters)).with_only_columns(Prospect.id)
+    stmt = prospect_stmt(with_group_codes(ctx, session, filters)).with_only_columns(Prospect.id)
     return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
 
@@ -87,7 +88,7 @@ def delete_segment(ctx: AppContext, name: str) -> None:
 def _rows(session: Session, filters: ProspectFilter) -> Iterator[tuple]:
     from data.models import Provider
 
-    stmt = _prospect_stmt(filters).order_by(Prospect.score.desc(), Prospect.id)
+    stmt = prospect_stmt(filters).order_by(Prospect.score.desc(), Prospect.id)
     for row in session.execute(stmt.execution_options(yield_per=1000)):
         pub = _prospect_public(*row)
         breakdown = "; ".join(f"{c.name} {c.points:.1f} ({c.reason})" for c in pub.components)

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from api.audit import flush_audit
 from api.deps import RoleRequirement
 from api.main import create_app
 from api.ratelimit import TokenBuckets
 from core.errors import RateLimitError
-from api.audit import flush_audit
 from data.security import ApiKey, AuditEntry
 from service.keys import ROLES, create_key, revoke_key
 from tests.api.conftest import ADMIN, MARKETING, ROLE_HEADERS, VIEWER, SeededDB
