@@ -152,7 +152,10 @@ def prospect_stmt(filters: ProspectFilter, *, sort: str | None = None,
             past = past.where(ReferrerStat.tier == bind("tier", v["tier"]))
         stmt = stmt.where(past.exists())
     if filters.site:
-        stmt = stmt.where(ClinicSite.site_code == bind("site", v["site"]))
+        # the site's id as a value (a one-row subquery, run first): the planners then walk the
+        # (site_id, sort value, id) index in order; through the join PostgreSQL sorted every row
+        site_id = select(ClinicSite.id).where(ClinicSite.site_code == bind("site", v["site"]))
+        stmt = stmt.where(Prospect.site_id == site_id.scalar_subquery())
     if filters.specialty:
         # a NUCC code or a classification name, never both: one equality the list indexes can test
         column = Prospect.taxonomy_code if _is_code(filters.specialty) else Prospect.classification
