@@ -204,8 +204,10 @@ def api_db(
     """A migrated, seeded database (SQLite file, or PostGIS when configured)."""
     tmp = tmp_path_factory.mktemp("api")
     url = database_url(request.param, tmp)  # per-xdist-worker PostGIS database
+    # one client serves a whole module: not throttled (tests/api/test_security.py tests the limits)
     settings = Settings(database_url=url, admin_api_key=ADMIN_KEY, viewer_api_key=VIEWER_KEY,
-                        osm_file=OSM_FILE, cache_dir=tmp / "cache")  # fmt: skip
+                        osm_file=OSM_FILE, cache_dir=tmp / "cache",
+                        rate_limit_per_second=1e6, rate_limit_burst=10**6)  # fmt: skip
     ctx = open_context(settings)
     try:
         yield seed(ctx, request.param)
