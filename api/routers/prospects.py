@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from api.audit import audit_now
-from api.deps import ContextDep, SessionDep, require_role
+from api.deps import ContextDep, CursorQuery, SessionDep, require_role
 from api.problems import problem_responses, validation_problems
 from core.errors import InputError
 from service.context import AppContext
@@ -140,9 +140,7 @@ def prospect_list(
     filters: FilterDep,
     sort: SortQuery = "-score",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[
-        str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")
-    ] = None,
+    cursor: CursorQuery = None,
     count: Annotated[
         bool, Query(description="Also count every matching row into `total` (a scan of all "
                                 "matches: ask for it once, not on every page).")
