@@ -23,12 +23,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from core.errors import AuthenticationError, AuthorizationError
+from core.errors import AuthenticationError, AuthorizationError, InputError, Problem
 from core.settings import Settings
 from service.context import AppContext
 from service.keys import ROLES as KEY_ROLES
@@ -39,6 +39,7 @@ __all__ = [
     "ROLES",
     "CallerDep",
     "ContextDep",
+    "CursorQuery",
     "Role",
     "RoleRequirement",
     "SessionDep",
@@ -48,6 +49,7 @@ __all__ = [
     "get_context",
     "get_session",
     "get_settings",
+    "reject_offset",
     "require_role",
     "role_for_key",
 ]
@@ -109,6 +111,32 @@ async def get_session(ctx: ContextDep) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+CursorQuery = Annotated[
+    str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")
+]
+"""The ``cursor`` parameter of every cursor-paged list (see :mod:`service.pagination`)."""
+
+
+def reject_offset(
+    offset: Annotated[str | None, Query(include_in_schema=False)] = None,
+) -> None:
+    """Refuse ``offset`` on lists that page by cursor (route dependency).
+
+    The matching review queue and the nearest-site assignment paged by
+    ``offset`` before they took cursors. A client still sending it would get
+    the first page again and again; it gets a 422 problem naming the
+    replacement instead.
+
+    Raises
+    ------
+    core.errors.InputError
+        Whenever ``offset`` is present (field ``offset``).
+    """
+    if offset is not None:
+        raise InputError("offset is no longer supported", problems=[Problem(
+            "this list pages by cursor: pass the previous page's next_cursor as cursor",
+            field="offset", value=offset[:200])])
 
 
 def role_for_key(settings: Settings, key: str) -> str | None:

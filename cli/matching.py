@@ -31,22 +31,27 @@ def _json(data: object) -> None:
 
 
 @review_app.command("list")
-def review_list(limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
-                offset: Annotated[int, typer.Option(min=0)] = 0) -> None:
-    """Open review pairs, most probable first."""
+def review_list(
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    cursor: Annotated[str | None, typer.Option(help="Cursor printed by the previous page.")] = None,
+) -> None:
+    """Open review pairs, most probable first (then by id); prints the cursor of the next page."""
     from service.matching import list_review
 
-    page = _run(list_review, _run(_context), limit=limit, offset=offset)
-    out.print(f"{page['total']} open pair(s)")
-    for item in page["items"]:
-        left, right = item["left"], item["right"]
+    page = _run(list_review, _run(_context), limit=limit, cursor=cursor)
+    out.print(f"{page.total} open pair(s)")
+    for item in page.items:
+        left, right = item.left, item.right
 
         def name(r: dict) -> str:
             return r.get("organization_name") or f"{r.get('first_name')} {r.get('last_name')}"
 
-        out.print(f"#{item['id']}  p={item['match_probability']:.3f}  "
+        out.print(f"#{item.id}  p={item.match_probability:.3f}  "
                   f"[{left['id']}] {name(left)}, {left.get('postal_code')}  <->  "
                   f"[{right['id']}] {name(right)}, {right.get('postal_code')}")
+    if page.next_cursor:
+        out.print(f"next page: prm review list --limit {limit} --cursor {page.next_cursor}",
+                  highlight=False)
 
 
 @review_app.command("accept")

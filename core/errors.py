@@ -174,6 +174,18 @@ class ScoringError(ServiceError, ValueError):
     title = "Scoring error"
 
 
+class UnsafeDestinationError(ServiceError):
+    """An outbound request (a webhook delivery) to an address the service must not reach.
+
+    Raised when a host resolves to a loopback, private, link-local, multicast,
+    reserved or otherwise non-public address while such destinations are not
+    allowed (production); see :mod:`service.outbound`.
+    """
+
+    status = 422
+    title = "Refused destination"
+
+
 class RateLimitError(ServiceError):
     """Too many requests from one API key (or one address without a valid key)."""
 

@@ -25,7 +25,10 @@ from data.models import (
     h3_column,
 )
 from service.context import AppContext
+from service.pagination import encode_cursor, keyset
+from service.planning_schemas import ProviderAssignment
 from service.queries import site_by_code
+from service.schemas import Page
 
 __all__ = [
     "assignment_cells",
@@ -134,22 +137,51 @@ def assignment_cells(ctx: AppContext, *, res: int | None = None) -> pd.DataFrame
     return out.rename(columns={"site_id": "site_code"})
 
 
-def assignment_providers(ctx: AppContext, *, limit: int = 1000, offset: int = 0) -> dict:
-    """Nearest site by drive time of located active providers (one page, by provider id)."""
+MAX_ASSIGNMENT_PAGE = 5000
+
+
+def assignment_providers(
+    ctx: AppContext, *, limit: int = 1000, cursor: str | None = None
+) -> Page[ProviderAssignment]:
+    """Nearest site by drive time of located active providers, one page in provider id order.
+
+    Parameters
+    ----------
+    ctx
+        Application context.
+    limit
+        Page size, 1 to :data:`MAX_ASSIGNMENT_PAGE` (each page is routed on request).
+    cursor
+        ``next_cursor`` of the previous page; ``None`` for the first.
+
+    Returns
+    -------
+    Page[ProviderAssignment]
+        The page, ``next_cursor`` (``None`` on the last page) and ``total``
+        (located active providers, all pages). Without sites, no items.
+
+    Raises
+    ------
+    core.errors.InputError
+        A page size out of range or an invalid cursor.
+    """
     from territories.isochrones import nearest_site_for_points
 
-    if not (1 <= limit <= 5000 and offset >= 0):
-        raise InputError("invalid page", problems=[
-            Problem("limit 1..5000, offset >= 0", field="limit", value=f"{limit}/{offset}")])
+    if not 1 <= limit <= MAX_ASSIGNMENT_PAGE:
+        raise InputError("page size out of range", problems=[
+            Problem(f"must be between 1 and {MAX_ASSIGNMENT_PAGE}", field="limit",
+                    value=str(limit))])
+    base = select(Provider.id, Provider.npi, Provider.lat, Provider.lon).where(
+        Provider.lat.is_not(None), Provider.is_active.is_(True))
+    page_stmt = keyset(base, sort_col=None, id_col=Provider.id, cursor=cursor).limit(limit + 1)
     with ctx.sessions() as session:
         sites = sites_table(session)
-        base = select(Provider.id, Provider.npi, Provider.lat, Provider.lon).where(
-            Provider.lat.is_not(None), Provider.is_active.is_(True))
         total = session.scalar(select(func.count()).select_from(base.subquery()))
-        rows = pd.DataFrame(session.execute(base.order_by(Provider.id).limit(limit)
-                                            .offset(offset)).all(),
+        rows = pd.DataFrame(session.execute(page_stmt).all(),
                             columns=["provider_id", "npi", "lat", "lon"])
-    items: list[dict] = []
+    more = len(rows) > limit
+    rows = rows.iloc[:limit]
+    items: list[ProviderAssignment] = []
     if not sites.empty and not rows.empty:
         router = router_or_none(ctx)
         near = nearest_site_for_points(router, sites, rows["lat"], rows["lon"],
@@ -157,13 +189,13 @@ def assignment_providers(ctx: AppContext, *, limit: int = 1000, offset: int = 0)
         off = (near["snap_m"].to_numpy() > ctx.settings.max_snap_m) if router is not None \
             else np.ones(len(rows), bool)
         for r, (_, n), o in zip(rows.itertuples(index=False), near.iterrows(), off):
-            items.append({"provider_id": int(r.provider_id), "npi": r.npi,
-                          "site_code": n["site_id"],
-                          "drive_minutes": round(float(n["drive_minutes"]), 2),
-                          "estimated": bool(n["estimated"]),
-                          "snap_m": None if pd.isna(n["snap_m"]) else round(float(n["snap_m"]), 1),
-                          "off_network": bool(o)})
-    return {"total": int(total or 0), "offset": offset, "limit": limit, "items": items}
+            items.append(ProviderAssignment(
+                provider_id=int(r.provider_id), npi=r.npi, site_code=n["site_id"],
+                drive_minutes=round(float(n["drive_minutes"]), 2), estimated=bool(n["estimated"]),
+                snap_m=None if pd.isna(n["snap_m"]) else round(float(n["snap_m"]), 1),
+                off_network=bool(o)))
+    nxt = encode_cursor(None, items[-1].provider_id) if more and items else None
+    return Page[ProviderAssignment](items=items, next_cursor=nxt, total=int(total or 0))
 
 
 def overlap(ctx: AppContext, *, minutes: float) -> list[dict]:

@@ -18,6 +18,8 @@ from core.errors import InputError, NotFoundError, Problem
 from data.matching import MatchDecision, ReviewPair
 from data.models import Provider, SourceRecord
 from service.context import AppContext
+from service.pagination import encode_cursor, keyset
+from service.schemas import MatchReviewPublic, Page
 
 Decision = Literal["accept", "reject"]
 
@@ -30,23 +32,53 @@ def _record_summary(rec: SourceRecord) -> dict[str, Any]:
                                      "city", "postal_code", "phone", "taxonomy_code")}}
 
 
-def list_review(ctx: AppContext, *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    """Open review pairs, most probable first, with both records and the explanation."""
-    if limit < 1 or offset < 0:
-        raise InputError("bad page", problems=[Problem("limit >= 1 and offset >= 0", field="limit")])
+MAX_REVIEW_PAGE = 500
+
+
+def list_review(
+    ctx: AppContext, *, limit: int = 50, cursor: str | None = None
+) -> Page[MatchReviewPublic]:
+    """Open review pairs, most probable first (then by id), with both records and the explanation.
+
+    Parameters
+    ----------
+    ctx
+        Application context.
+    limit
+        Page size, 1 to :data:`MAX_REVIEW_PAGE`.
+    cursor
+        ``next_cursor`` of the previous page; ``None`` for the first.
+
+    Returns
+    -------
+    Page[MatchReviewPublic]
+        One page, ``next_cursor`` (``None`` on the last page) and ``total``
+        (open pairs, all pages).
+
+    Raises
+    ------
+    core.errors.InputError
+        A page size out of range or an invalid cursor.
+    """
+    if not 1 <= limit <= MAX_REVIEW_PAGE:
+        raise InputError("page size out of range", problems=[
+            Problem(f"must be between 1 and {MAX_REVIEW_PAGE}", field="limit", value=str(limit))])
+    stmt = keyset(select(ReviewPair), sort_col=ReviewPair.match_probability, id_col=ReviewPair.id,
+                  descending=True, cursor=cursor)
     with ctx.sessions() as session:
         total = session.scalar(select(func.count()).select_from(ReviewPair)) or 0
-        rows = session.scalars(
-            select(ReviewPair).order_by(ReviewPair.match_probability.desc(), ReviewPair.id)
-            .limit(limit).offset(offset)).all()
-        ids = {r.left_record_id for r in rows} | {r.right_record_id for r in rows}
-        recs = {r.id: r for r in session.scalars(select(SourceRecord).where(SourceRecord.id.in_(ids)))}
-        items = [{"id": r.id, "match_probability": r.match_probability,
-                  "match_weight": r.match_weight,
-                  "left": _record_summary(recs[r.left_record_id]),
-                  "right": _record_summary(recs[r.right_record_id]),
-                  "explanation": r.explanation} for r in rows]
-    return {"items": items, "total": total, "offset": offset, "limit": limit}
+        rows = session.scalars(stmt.limit(limit + 1)).all()
+        page = rows[:limit]
+        ids = {r.left_record_id for r in page} | {r.right_record_id for r in page}
+        recs = {r.id: r for r in session.scalars(
+            select(SourceRecord).where(SourceRecord.id.in_(ids)))}
+        items = [MatchReviewPublic(id=r.id, match_probability=r.match_probability,
+                                   match_weight=r.match_weight,
+                                   left=_record_summary(recs[r.left_record_id]),
+                                   right=_record_summary(recs[r.right_record_id]),
+                                   explanation=r.explanation) for r in page]
+    nxt = encode_cursor(page[-1].match_probability, page[-1].id) if len(rows) > limit else None
+    return Page[MatchReviewPublic](items=items, next_cursor=nxt, total=total)
 
 
 def _store_decisions(session: Session, pairs: list[tuple[int, int]], decision: Decision, *,

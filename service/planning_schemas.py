@@ -92,3 +92,15 @@ class ScenarioCreate(BaseModel):
         if self.pick > len(self.candidates):
             raise ValueError("pick exceeds the number of candidates")
         return self
+
+
+class ProviderAssignment(BaseModel):
+    """The site a located active provider reaches fastest by road."""
+
+    provider_id: int
+    npi: str | None = None
+    site_code: str
+    drive_minutes: float
+    estimated: bool = Field(description="Straight-line estimate (off the network, or no network).")
+    snap_m: float | None = Field(None, description="Metres to the nearest road node.")
+    off_network: bool = Field(description="Farther than max_snap_m from a road.")

@@ -34,7 +34,7 @@ from data.models import (
     SourceRecord,
     h3_column,
 )
-from service.pagination import decode_cursor, encode_cursor, keyset
+from service.pagination import cursor_type, decode_cursor, encode_cursor, keyset
 from service.prospect_sql import PAGE_FIELDS, SORTS, filter_values, page_template, prospect_stmt
 from service.schemas import (
     OverridePublic,
@@ -190,8 +190,8 @@ def _prospect_page(
         raise InputError("invalid sort", problems=[Problem(f"one of {', '.join(SORTS)}", field="sort",
                                                            value=str(sort))])  # fmt: skip
     params: dict[str, Any] = {**filter_values(filters), "_limit": limit + 1}
-    if cursor:
-        params["_after_value"], params["_after_id"] = decode_cursor(cursor)
+    if cursor:  # a cursor of another list or sort is refused, not compared (PostgreSQL: a 500)
+        params["_after_value"], params["_after_id"] = decode_cursor(cursor, value_type=cursor_type(SORTS[sort][0]))
     total = None
     if count:
         total = session.scalar(select(func.count()).select_from(prospect_stmt(filters, sort=sort).subquery()))

@@ -259,3 +259,14 @@ class ProviderEdit(BaseModel):
     postal_code: str | None = Field(None, pattern=r"^\d{5}$")
     phone: str | None = Field(None, pattern=r"^\d{10}$")
     note: str | None = Field(None, max_length=500, description="Why the value was changed.")
+
+
+class MatchReviewPublic(BaseModel):
+    """A borderline record pair of the entity-resolution review queue."""
+
+    id: int
+    match_probability: float = Field(description="Fellegi-Sunter match probability in [0, 1].")
+    match_weight: float
+    left: dict[str, Any] = Field(description="The pair's lower-id source record (key fields).")
+    right: dict[str, Any] = Field(description="The other source record.")
+    explanation: dict[str, Any] = Field(description="Comparison levels, m, u and weights.")

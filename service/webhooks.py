@@ -10,11 +10,29 @@ a cron/timer) sends the due ones: ``POST`` of the JSON event with headers
 * ``PRM-Webhook-Timestamp`` (Unix seconds),
 * ``PRM-Webhook-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>." + body)>``.
 
-A 2xx answer marks it delivered; anything else (or a network error) is
-retried after ``webhook_backoff_s * 2**(attempt-1)`` seconds until
-``webhook_max_attempts``, then marked failed. Every attempt's outcome stays in
-the delivery log. Receivers verify with :func:`verify` (constant-time
-comparison; reject timestamps older than 5 minutes against replays).
+A 2xx answer marks it delivered; anything else (or a network error, a name
+that does not resolve included) is retried after
+``webhook_backoff_s * 2**(attempt-1)`` seconds until ``webhook_max_attempts``,
+then marked failed. Every attempt's outcome stays in the delivery log.
+Receivers verify with :func:`verify` (constant-time comparison; reject
+timestamps older than 5 minutes against replays).
+
+Destinations (SSRF and DNS rebinding): deliveries go through
+:class:`service.outbound.PinnedTransport`, which resolves the URL's host at
+delivery time, refuses the delivery in production if any address it resolves
+to is not public (loopback, private, link-local, multicast, reserved, ...,
+IPv4-mapped ones too), and connects to the very address it checked, with the
+original ``Host`` header and TLS server name. A refused destination is a
+permanent failure of that delivery: it is marked ``failed`` at once, without
+further attempts (the DNS answer is in the hands of whoever controls the name;
+retrying would only give a rebinding attempt more tries), with
+``last_error = "refused: <host> resolves to <address> (<kind> address); ..."``.
+The subscription stays active: each later event is checked again. Outside
+production (``PRM_ENVIRONMENT`` other than ``production``) private and
+loopback destinations are allowed, so a receiver on 127.0.0.1 works in
+development and tests; the host is still resolved once and pinned.
+Subscriptions are checked when made, too: in production a URL must be https
+and must not name a non-public IP literal or ``localhost``.
 
 Each subscription's secret is HMAC(``PRM_WEBHOOK_SECRET``, ``"<id>:<salt>"``):
 shown once at creation, never stored, re-derivable by the service only.
@@ -37,13 +55,15 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import InputError, NotFoundError, Problem
+from core.errors import InputError, NotFoundError, Problem, UnsafeDestinationError
 from data.security import WebhookDelivery, WebhookSubscription
 from service.context import AppContext
+from service.outbound import PinnedTransport, refusal_reason
 
 __all__ = [
     "EVENT_TYPES",
     "deactivate",
+    "delivery_client",
     "dispatch",
     "emit",
     "list_deliveries",
@@ -96,14 +116,18 @@ def _check_url(ctx: AppContext, url: str) -> list[Problem]:
         return [Problem("must be an http(s) URL of at most 2000 characters", field="url", value=url[:200])]
     if parts.scheme == "http" and ctx.settings.environment == "production":
         return [Problem("production deliveries need https", field="url", value=url[:200])]
-    host = parts.hostname
+    if ctx.settings.environment != "production":
+        return []
+    # An early, literal check; host names are resolved and checked at each delivery.
+    host = parts.hostname.rstrip(".")
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        ip = ipaddress.ip_address("127.0.0.1") if host == "localhost" else None
-    if ip is not None and (ip.is_private or ip.is_loopback or ip.is_link_local) \
-            and ctx.settings.environment == "production":  # fmt: skip
-        return [Problem("private, loopback and link-local addresses are refused in production",
+        is_localhost = host == "localhost" or host.endswith(".localhost")
+        ip = ipaddress.ip_address("127.0.0.1") if is_localhost else None
+    reason = refusal_reason(ip) if ip is not None else None
+    if reason is not None:
+        return [Problem(f"a {reason} address; only public addresses are reached in production",
                         field="url", value=url[:200])]  # fmt: skip
     return []
 
@@ -206,15 +230,37 @@ def emit(ctx: AppContext, event_type: str, payload: dict[str, Any], *, session: 
         return _queue(own, event_type, payload)
 
 
-def dispatch(
-    ctx: AppContext, *, limit: int = 100, now: datetime | None = None, client: httpx.Client | None = None
-) -> dict[str, int]:
-    """Send the due deliveries (at most ``limit``); returns counts delivered / retrying / failed."""
+def delivery_client(ctx: AppContext) -> httpx.Client:
+    """The HTTP client of deliveries: destinations checked and pinned, no redirects, no proxies.
+
+    Private destinations are allowed outside production only (see the module docstring).
+    """
+    transport = PinnedTransport(allow_private=ctx.settings.environment != "production")
+    return httpx.Client(transport=transport, timeout=_TIMEOUT_S, follow_redirects=False,
+                        trust_env=False)
+
+
+def dispatch(ctx: AppContext, *, limit: int = 100, now: datetime | None = None) -> dict[str, int]:
+    """Send the due deliveries (at most ``limit``).
+
+    Parameters
+    ----------
+    ctx
+        Application context.
+    limit
+        Most deliveries sent by this call.
+    now
+        Time of the attempts (due deliveries are those with ``next_attempt_at <= now``).
+
+    Returns
+    -------
+    dict
+        Counts ``delivered``, ``retrying`` and ``failed`` (attempts exhausted,
+        or a refused destination).
+    """
     now = now or _now()
     counts = {"delivered": 0, "retrying": 0, "failed": 0}
-    own = client is None
-    http = client or httpx.Client(timeout=_TIMEOUT_S, follow_redirects=False)
-    try:
+    with delivery_client(ctx) as http:
         with ctx.sessions() as session:
             due = session.scalars(
                 select(WebhookDelivery.id).where(WebhookDelivery.status == "pending",
@@ -223,9 +269,6 @@ def dispatch(
             ).all()  # fmt: skip
         for delivery_id in due:
             counts[_attempt(ctx, http, delivery_id, now)] += 1
-    finally:
-        if own:
-            http.close()
     return counts
 
 
@@ -245,7 +288,11 @@ def _attempt(ctx: AppContext, http: httpx.Client, delivery_id: int, now: datetim
             ok = 200 <= response.status_code < 300
             if not ok:
                 d.last_error = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
+        except UnsafeDestinationError as exc:  # permanent: never retried
+            d.status, d.last_status_code = "failed", None
+            d.last_error = f"refused: {exc.detail}"[:500]
+            return "failed"
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             ok, d.last_error = False, f"{type(exc).__name__}: {exc}"[:500]
         if ok:
             d.status, d.delivered_at = "delivered", now

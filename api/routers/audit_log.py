@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.audit import flush_audit
-from api.deps import ContextDep, require_role
+from api.deps import ContextDep, CursorQuery, require_role
 from api.problems import problem_responses
 from service.audit import MAX_AUDIT_PAGE, list_audit
 from service.schemas import Page
@@ -45,7 +45,7 @@ def audit_list(
     since: Annotated[datetime | None, Query(description="ISO 8601 date-time, inclusive.")] = None,
     until: Annotated[datetime | None, Query(description="ISO 8601 date-time, inclusive.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE)] = 100,
-    cursor: Annotated[str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")] = None,
+    cursor: CursorQuery = None,
 ) -> Page[AuditEntryPublic]:
     """Entries matching the filters, newest first; the read itself is audited too.
 

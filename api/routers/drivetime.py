@@ -11,11 +11,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import ContextDep, require_role
+from api.deps import ContextDep, CursorQuery, reject_offset, require_role
 from api.problems import problem_responses
 from api.routers.catchments import GeoJSONResponse
 from api.routers.sites import SITE_CODE
-from service.drivetime import assignment_cells, assignment_providers, isochrones_geojson, overlap
+from service.drivetime import (
+    MAX_ASSIGNMENT_PAGE,
+    assignment_cells,
+    assignment_providers,
+    isochrones_geojson,
+    overlap,
+)
+from service.planning_schemas import ProviderAssignment
+from service.schemas import Page
 
 __all__ = ["router"]
 
@@ -65,15 +73,21 @@ def cells_assignment(ctx: ContextDep) -> GeoJSONResponse:
     return GeoJSONResponse(frame.to_geo_dict(na="null", drop_id=True))
 
 
-@router.get("/assignment/providers", summary="Nearest site by drive time of every provider")
+@router.get("/assignment/providers", response_model=Page[ProviderAssignment],
+            summary="Nearest site by drive time of every provider",
+            dependencies=[Depends(reject_offset)])
 def providers_assignment(
     ctx: ContextDep,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-    offset: Annotated[int, Query(ge=0, le=10**7)] = 0,
-) -> dict:
+    limit: Annotated[int, Query(ge=1, le=MAX_ASSIGNMENT_PAGE)] = 1000,
+    cursor: CursorQuery = None,
+) -> Page[ProviderAssignment]:
     """Located active providers by id: ``site_code``, ``drive_minutes``, ``estimated``,
-    ``snap_m`` (metres to the road) and ``off_network`` (farther than ``max_snap_m``)."""
-    return assignment_providers(ctx, limit=limit, offset=offset)
+    ``snap_m`` (metres to the road) and ``off_network`` (farther than ``max_snap_m``).
+
+    Pass ``next_cursor`` back as ``cursor`` for the next page; ``total`` counts
+    every located active provider. ``offset`` is refused (422): it was replaced by ``cursor``.
+    """
+    return assignment_providers(ctx, limit=limit, cursor=cursor)
 
 
 @router.get("/overlap", summary="Overlap between sites' isochrones")

@@ -12,9 +12,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ContextDep, require_role
+from api.deps import ContextDep, CursorQuery, reject_offset, require_role
 from api.problems import problem_responses
 from service.matching import (
+    MAX_REVIEW_PAGE,
     decide_pair,
     decide_review,
     explain_pair,
@@ -23,6 +24,7 @@ from service.matching import (
     match_referrer_text,
     unmerge_record,
 )
+from service.schemas import MatchReviewPublic, Page
 
 __all__ = ["router"]
 
@@ -65,14 +67,21 @@ class FreeTextIn(BaseModel):
     top: int = Field(3, ge=1, le=20)
 
 
-@router.get("/review", summary="Borderline pairs waiting for a reviewer")
+@router.get("/review", response_model=Page[MatchReviewPublic],
+            summary="Borderline pairs waiting for a reviewer",
+            dependencies=[Depends(reject_offset)])
 def review_list(
     ctx: ContextDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**7)] = 0,
-) -> dict[str, Any]:
-    """Open review pairs, most probable first, each with both records and its explanation."""
-    return list_review(ctx, limit=limit, offset=offset)
+    limit: Annotated[int, Query(ge=1, le=MAX_REVIEW_PAGE)] = 50,
+    cursor: CursorQuery = None,
+) -> Page[MatchReviewPublic]:
+    """Open review pairs, most probable first (then by id), each with both records and its
+    explanation.
+
+    Pass ``next_cursor`` back as ``cursor`` to walk the queue once; ``total``
+    counts every open pair. ``offset`` is refused (422): it was replaced by ``cursor``.
+    """
+    return list_review(ctx, limit=limit, cursor=cursor)
 
 
 @router.post("/review/{review_id}/decision", summary="Accept or reject a review pair (admin)",

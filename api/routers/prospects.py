@@ -12,12 +12,18 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
 from api.audit import audit_now
-from api.deps import ContextDep, SessionDep, require_role
+from api.deps import ContextDep, CursorQuery, SessionDep, require_role
 from api.problems import problem_responses, validation_problems
 from core.errors import InputError
 from service.context import AppContext
 from service.groups import with_group_codes
-from service.queries import MAX_PAGE, count_prospects, prospect_page_json, prospects_csv, site_by_code
+from service.queries import (
+    MAX_PAGE,
+    count_prospects,
+    prospect_page_json,
+    prospects_csv,
+    site_by_code,
+)
 from service.schemas import Page, ProspectFilter, ProspectPublic, ProspectSort
 
 __all__ = ["prospect_filter", "prospect_list", "prospects_export", "router"]
@@ -143,9 +149,7 @@ def prospect_list(
     filters: FilterDep,
     sort: SortQuery = "-score",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[
-        str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")
-    ] = None,
+    cursor: CursorQuery = None,
     count: Annotated[
         bool, Query(description="Also count every matching row into `total` (a scan of all "
                                 "matches: ask for it once, not on every page).")

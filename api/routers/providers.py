@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.deps import ContextDep, SessionDep, require_role
+from api.deps import ContextDep, CursorQuery, SessionDep, require_role
 from api.problems import problem_responses
 from service.providers import edit_provider
 from service.queries import MAX_PAGE, get_provider, search_providers
@@ -78,9 +78,7 @@ def provider_list(
     entity_type: Annotated[Literal["individual", "organization"] | None, Query()] = None,
     active: Annotated[bool | None, Query(description="Active providers only (default).")] = True,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[
-        str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")
-    ] = None,
+    cursor: CursorQuery = None,
 ) -> Page[ProviderPublic]:
     """Providers matching a name or NPI query and filters, ordered by name then id.
 

@@ -11,7 +11,13 @@ from api.deps import ContextDep, require_role
 from api.problems import problem_responses
 from service.backtest import run_backtest
 from service.prospecting_schemas import BacktestRequest, SegmentCreate, SegmentPublic
-from service.segments import EXPORT_FORMATS, delete_segment, export_segment, list_segments, save_segment
+from service.segments import (
+    EXPORT_FORMATS,
+    delete_segment,
+    export_segment,
+    list_segments,
+    save_segment,
+)
 
 __all__ = ["router"]
 

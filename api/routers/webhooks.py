@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ContextDep, require_role
 from api.problems import problem_responses
-from service.webhooks import EVENT_TYPES, deactivate, dispatch, list_deliveries, list_subscriptions, subscribe
+from service.webhooks import (
+    EVENT_TYPES,
+    deactivate,
+    dispatch,
+    list_deliveries,
+    list_subscriptions,
+    subscribe,
+)
 
 __all__ = ["router"]
 
@@ -107,5 +114,9 @@ def webhook_deliveries(
 
 @router.post("/dispatch", summary="Send due deliveries now (integration)")
 def webhook_dispatch(ctx: ContextDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, int]:
-    """Counts delivered / retrying / failed. A timer running ``prm webhooks dispatch`` does the same."""
+    """Counts delivered / retrying / failed. A timer running ``prm webhooks dispatch`` does the same.
+
+    In production a delivery whose host resolves to a non-public address is refused and
+    failed at once (``last_error`` starts with ``refused:``); see docs/security.md.
+    """
     return dispatch(ctx, limit=limit)

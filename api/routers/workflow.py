@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Path, status
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
 from service.prospecting_schemas import ExclusionCreate, ExclusionPublic, StatusPublic, StatusUpdate
-from service.workflow import add_exclusion, get_status, list_exclusions, remove_exclusion, set_status
+from service.workflow import (
+    add_exclusion,
+    get_status,
+    list_exclusions,
+    remove_exclusion,
+    set_status,
+)
 
 __all__ = ["router"]
 

@@ -294,7 +294,9 @@ def test_hostile_parameters_are_422_problems(client: TestClient) -> None:
         ("GET", "/v1/prospects?sort=bogus", None, "query.sort"),
         ("GET", f"/v1/prospects?cursor={big}", None, "cursor"),
         ("GET", "/v1/catchments?method=teleport", None, "query.method"),
-        ("GET", "/v1/matching/review?offset=-1", None, "query.offset"),
+        ("GET", "/v1/matching/review?offset=-1", None, "offset"),  # replaced by cursor
+        ("GET", "/v1/assignment/providers?offset=5", None, "offset"),
+        ("GET", "/v1/matching/review?cursor=bm90LWpzb24", None, "cursor"),
         ("POST", "/v1/sites", {"site_code": "X-1", "name": "n", "service_line": "MRI",
                                "lat": 91, "lon": -181}, "body.lat"),
     ]  # fmt: skip

@@ -87,6 +87,9 @@ def test_link_review_explain_and_dedupe_commands(run, tmp_path) -> None:  # noqa
     assert inc.exit_code == 0 and '"mode": "incremental"' in inc.output
     listed = run("review", "list")
     assert listed.exit_code == 0 and "open pair(s)" in listed.output
+    bad = run("review", "list", "--cursor", "not-a-cursor")
+    assert bad.exit_code == 2 and "invalid cursor" in bad.output
+    assert run("review", "list", "--offset", "5").exit_code == 2  # no such option: --cursor now
     explained = run("explain", "pair", "1", "2")
     assert explained.exit_code == 0 and '"steps"' in explained.output
     assert run("explain", "pair", "1", "99999").exit_code == 1  # not found

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import socket
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,3 +24,48 @@ def ctx(backend_url, tmp_path):  # noqa: ANN001, ANN201
     context = open_context(settings)
     yield context
     context.close()
+
+
+class FakeDNS:
+    """A stand-in for ``socket.getaddrinfo`` answering chosen names in turns.
+
+    ``dns.answer("a.test", ["93.184.216.34"], ["127.0.0.1"])``: the first lookup
+    of ``a.test`` answers the public address, every later one loopback (the
+    last turn repeats). Other names, IP literals included, go to the real
+    resolver. httpcore looks names up as ``bytes``: those count too, so a
+    second lookup by anything is seen in :attr:`lookups`.
+    """
+
+    def __init__(self, real: Callable[..., Any]) -> None:
+        self._real = real
+        self._turns: dict[str, list[list[str]]] = {}
+        self.lookups: list[str] = []
+
+    def answer(self, name: str, *turns: list[str]) -> None:
+        self._turns[name] = list(turns)
+
+    def fail(self, name: str) -> None:
+        """Make ``name`` not resolve (NXDOMAIN)."""
+        self._turns[name] = []
+
+    def __call__(self, host: str | bytes | None, port: Any, family: int = 0, type: int = 0,  # noqa: A002
+                 proto: int = 0, flags: int = 0) -> list[tuple]:  # fmt: skip
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in self._turns:
+            return self._real(host, port, family, type, proto, flags)
+        self.lookups.append(name)
+        turns = self._turns[name]
+        if not turns:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        addresses = turns[min(self.lookups.count(name), len(turns)) - 1]
+        port = int(port or 0)
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, port, 0, 0)) if ":" in a
+                else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+
+
+@pytest.fixture
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
+    """``socket.getaddrinfo`` answering the names the test chooses (see :class:`FakeDNS`)."""
+    dns = FakeDNS(socket.getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", dns)
+    return dns

@@ -102,20 +102,21 @@ def test_review_queue_round_trip(ctx, tmp_path) -> None:  # noqa: ANN001
     _load(ctx)
     report = resolve_providers(ctx)
     page = list_review(ctx, limit=100)
-    assert page["total"] == report.detail["review_queue"] > 0
-    item = page["items"][0]
-    assert item["left"]["id"] < item["right"]["id"] and item["explanation"]["steps"]
-    decide_review(ctx, item["id"], "accept", decided_by="test")
+    assert page.total == report.detail["review_queue"] > 0
+    item = page.items[0]
+    assert item.left["id"] < item.right["id"] and item.explanation["steps"]
+    decide_review(ctx, item.id, "accept", decided_by="test")
     with ctx.sessions() as s:
-        assert s.get(ReviewPair, item["id"]) is None
+        assert s.get(ReviewPair, item.id) is None
     resolve_providers(ctx, incremental=True)
     with ctx.sessions() as s:
-        left, right = (s.get(SourceRecord, item[k]["id"]).provider_id for k in ("left", "right"))
+        left, right = (s.get(SourceRecord, side["id"]).provider_id
+                       for side in (item.left, item.right))
         assert left == right
         assert s.scalar(select(ReviewPair).where(
-            ReviewPair.left_record_id == item["left"]["id"],
-            ReviewPair.right_record_id == item["right"]["id"])) is None
-    assert list_review(ctx)["total"] == page["total"] - 1
+            ReviewPair.left_record_id == item.left["id"],
+            ReviewPair.right_record_id == item.right["id"])) is None
+    assert list_review(ctx).total == page.total - 1
 
 
 def test_free_text_referrer_with_hints(ctx) -> None:  # noqa: ANN001

@@ -1,4 +1,5 @@
-"""Webhooks against a real local receiver: signatures verified, retries with backoff, delivery log."""
+"""Webhooks against a real local receiver: signatures verified, retries with backoff, delivery log,
+destinations resolved, checked and pinned at delivery time."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from core.errors import InputError
 from service.pipeline import run_pipeline
 from service.webhooks import dispatch, emit, list_deliveries, subscribe, verify
+from tests.service.conftest import FakeDNS
 from tests.service.test_pipeline import load_all
 
 
@@ -105,8 +107,14 @@ def test_subscription_input_is_checked(ctx) -> None:  # noqa: ANN001
     assert {p.field for p in exc.value.problems} == {"url", "event_types"}
     prod = ctx.settings.model_copy(update={"environment": "production"})
     object.__setattr__(ctx, "settings", prod)
-    with pytest.raises(InputError, match="invalid webhook"):
-        subscribe(ctx, url="https://10.0.0.8/hook", event_types=["alert.at_risk"])
+    for url in ("https://10.0.0.8/hook", "https://[::ffff:127.0.0.1]/hook",
+                "https://169.254.169.254/latest", "https://localhost./hook",
+                "https://api.localhost/hook", "http://crm.example.com/hook"):  # fmt: skip
+        with pytest.raises(InputError, match="invalid webhook"):
+            subscribe(ctx, url=url, event_types=["alert.at_risk"])
+    # a host name passes here; its addresses are checked at each delivery
+    ok = subscribe(ctx, url="https://crm.example.com/hook", event_types=["alert.at_risk"])
+    assert ok["active"]
     with pytest.raises(ValueError, match="unknown event type"):
         emit(ctx, "prospect.gone", {})
 
@@ -125,3 +133,58 @@ def test_scoring_emits_new_prospects_in_territory(ctx, receiver: Receiver) -> No
     assert event["data"]["count"] == len(event["data"]["prospects"]) >= 1
     run_pipeline(ctx)  # nothing new the second time: no event
     assert len(list_deliveries(ctx)) == 1
+
+
+def _production(ctx) -> None:  # noqa: ANN001
+    prod = ctx.settings.model_copy(update={"environment": "production"})
+    object.__setattr__(ctx, "settings", prod)
+
+
+def test_refused_destinations_fail_at_once_in_production(ctx, fake_dns: FakeDNS) -> None:  # noqa: ANN001
+    _production(ctx)
+    internal = {"ten.example.test": ["10.20.30.40"], "meta.example.test": ["169.254.169.254"],
+                "six.example.test": ["::1"], "mapped.example.test": ["::ffff:127.0.0.1"],
+                "rebind.example.test": ["93.184.216.34", "127.0.0.1"]}  # fmt: skip
+    subs = {}
+    for name, addresses in internal.items():
+        fake_dns.answer(name, addresses)
+        subs[subscribe(ctx, url=f"https://{name}/hook", event_types=["alert.at_risk"])["id"]] = name
+    assert emit(ctx, "alert.at_risk", {"provider_id": 5}) == len(internal)
+    t0 = datetime.now(UTC) + timedelta(minutes=1)
+    assert dispatch(ctx, now=t0) == {"delivered": 0, "retrying": 0, "failed": len(internal)}
+    for log in list_deliveries(ctx):
+        name = subs[log["subscription_id"]]
+        assert log["status"] == "failed" and log["attempts"] == 1
+        assert log["last_status_code"] is None
+        assert log["last_error"].startswith(f"refused: {name} resolves to {internal[name][-1]} (")
+    assert sorted(fake_dns.lookups) == sorted(internal)  # one lookup each, no connection after
+    # permanent: not retried later (a rebinding attempt gets no second try)
+    assert dispatch(ctx, now=t0 + timedelta(days=7)) == {"delivered": 0, "retrying": 0, "failed": 0}
+
+
+def test_unresolvable_host_is_retried(ctx, fake_dns: FakeDNS) -> None:  # noqa: ANN001
+    _production(ctx)
+    fake_dns.fail("gone.example.test")
+    subscribe(ctx, url="https://gone.example.test/hook", event_types=["alert.at_risk"])
+    emit(ctx, "alert.at_risk", {"provider_id": 5})
+    assert dispatch(ctx, now=datetime.now(UTC) + timedelta(minutes=1))["retrying"] == 1
+    [log] = list_deliveries(ctx)
+    assert log["status"] == "pending" and "cannot resolve gone.example.test" in log["last_error"]
+
+
+def test_delivery_connects_to_the_checked_address(
+    ctx, receiver: Receiver, fake_dns: FakeDNS  # noqa: ANN001
+) -> None:
+    # Production checks off (the receiver is on loopback). The name answers the receiver's
+    # address once and then 127.0.0.2, where nothing listens: a second lookup by anyone
+    # (httpcore resolving the name itself) would make the delivery fail.
+    receiver.statuses.clear()
+    port = receiver.server.server_address[1]
+    fake_dns.answer("hooks.example.test", ["127.0.0.1"], ["127.0.0.2"])
+    subscribe(ctx, url=f"http://hooks.example.test:{port}/hook", event_types=["alert.at_risk"])
+    emit(ctx, "alert.at_risk", {"provider_id": 9})
+    assert dispatch(ctx, now=datetime.now(UTC) + timedelta(minutes=1))["delivered"] == 1
+    [(headers, body)] = receiver.received
+    assert headers["host"] == f"hooks.example.test:{port}"  # the original name, not the IP
+    assert json.loads(body)["data"] == {"provider_id": 9}
+    assert fake_dns.lookups == ["hooks.example.test"]
