@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, Phase, settings
 from api.main import create_app
 from api.problems import PROBLEM_MEDIA_TYPE
 from api.ratelimit import TokenBuckets
+from service.drivetime import router_or_none
 from tests.api.conftest import ADMIN, SeededDB
 
 EXAMPLES = int(os.environ.get("PRM_SCHEMATHESIS_EXAMPLES", "5"))
@@ -28,6 +29,9 @@ SLOW = r"^/v1/(uploads/|jobs/pipeline|territory-plans$|expansion/scenarios$|webh
 def api_schema(api_db: SeededDB):  # noqa: ANN201
     app = create_app(context=api_db.ctx)
     app.state.rate_limiter = TokenBuckets(rate=1e9, burst=10**9)  # fuzzing, not throttling
+    # the road network loads once per process (seconds on a busy machine): not inside a fuzzed
+    # request, whose client gives up after 10 s
+    router_or_none(api_db.ctx)
     return schemathesis.openapi.from_asgi("/openapi.json", app).exclude(
         path_regex=SLOW, method="POST"
     )
