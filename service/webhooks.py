@@ -59,6 +59,7 @@ from core.errors import InputError, NotFoundError, Problem, UnsafeDestinationErr
 from data.security import WebhookDelivery, WebhookSubscription
 from service.context import AppContext
 from service.outbound import PinnedTransport, refusal_reason
+from service.pagination import encode_cursor, keyset
 
 __all__ = [
     "EVENT_TYPES",
@@ -66,6 +67,7 @@ __all__ = [
     "delivery_client",
     "dispatch",
     "emit",
+    "delivery_page",
     "list_deliveries",
     "list_subscriptions",
     "sign",
@@ -304,21 +306,37 @@ def _attempt(ctx: AppContext, http: httpx.Client, delivery_id: int, now: datetim
         return "retrying"
 
 
-def list_deliveries(
+def delivery_page(
     ctx: AppContext, *, subscription_id: int | None = None, status: str | None = None, limit: int = 100,
-    before_id: int | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
-    """The delivery log, newest first (page with ``before_id`` = the last id seen)."""
-    stmt = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
+    cursor: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:  # fmt: skip
+    """One page of the delivery log, newest first, and the cursor of the next (None: the last page).
+
+    Raises
+    ------
+    core.errors.InputError
+        An invalid cursor, or one of another list.
+    """
+    stmt = select(WebhookDelivery)
     if subscription_id is not None:
         stmt = stmt.where(WebhookDelivery.subscription_id == subscription_id)
     if status is not None:
         stmt = stmt.where(WebhookDelivery.status == status)
-    if before_id is not None:
-        stmt = stmt.where(WebhookDelivery.id < before_id)
+    # newest first: the id is both the sort value and the tiebreak
+    stmt = keyset(stmt, sort_col=WebhookDelivery.id, id_col=WebhookDelivery.id, descending=True, cursor=cursor)
     with ctx.sessions() as session:
-        return [{"id": d.id, "subscription_id": d.subscription_id, "event_id": d.event_id,
+        rows = [{"id": d.id, "subscription_id": d.subscription_id, "event_id": d.event_id,
                  "event_type": d.event_type, "status": d.status, "attempts": d.attempts,
                  "next_attempt_at": _aware(d.next_attempt_at), "last_status_code": d.last_status_code,
                  "last_error": d.last_error, "created_at": _aware(d.created_at),
-                 "delivered_at": _aware(d.delivered_at)} for d in session.scalars(stmt)]  # fmt: skip
+                 "delivered_at": _aware(d.delivered_at)}
+                for d in session.scalars(stmt.limit(limit + 1))]  # fmt: skip
+    nxt = encode_cursor(rows[limit - 1]["id"], rows[limit - 1]["id"]) if len(rows) > limit else None
+    return rows[:limit], nxt
+
+
+def list_deliveries(
+    ctx: AppContext, *, subscription_id: int | None = None, status: str | None = None, limit: int = 100,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The newest ``limit`` entries of the delivery log (see :func:`delivery_page`)."""
+    return delivery_page(ctx, subscription_id=subscription_id, status=status, limit=limit)[0]

@@ -12,13 +12,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CallerDep, ContextDep, require_role
+from api.deps import CallerDep, ContextDep, CursorQuery, require_role
 from api.problems import problem_responses
+from service.schemas import Page
 from service.webhooks import (
     EVENT_TYPES,
     deactivate,
+    delivery_page,
     dispatch,
-    list_deliveries,
     list_subscriptions,
     subscribe,
 )
@@ -98,18 +99,21 @@ def webhook_deactivate(ctx: ContextDep,
     return deactivate(ctx, subscription_id)
 
 
-@router.get("/deliveries", response_model=list[DeliveryPublic], summary="Delivery log (integration)")
+@router.get("/deliveries", response_model=Page[DeliveryPublic], summary="Delivery log (integration)")
 def webhook_deliveries(
     ctx: ContextDep,
     subscription_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     status_: Annotated[Literal["pending", "delivered", "failed"] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: Annotated[int | None, Query(ge=1, le=2**31 - 1,
-                                           description="Cursor: the last id of the previous page.")] = None,
-) -> list[dict[str, Any]]:
-    """Newest first: each event to each subscription, attempts, last status code or error."""
-    return list_deliveries(ctx, subscription_id=subscription_id, status=status_, limit=limit,
-                           before_id=before_id)  # fmt: skip
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
+    """Newest first: each event to each subscription, attempts, last status code or error.
+
+    Pages by cursor like every list (``next_cursor`` back as ``cursor``).
+    """
+    items, nxt = delivery_page(ctx, subscription_id=subscription_id, status=status_, limit=limit,
+                               cursor=cursor)  # fmt: skip
+    return {"items": items, "next_cursor": nxt, "total": None}
 
 
 @router.post("/dispatch", summary="Send due deliveries now (integration)")
