@@ -319,6 +319,7 @@ class _BlockParser:
             include_columns=[f"c{i}" for i in self.index],
             column_types={f"c{i}": pa.string() for i in self.index},
             strings_can_be_null=False, quoted_strings_can_be_null=False,
+            check_utf8=False,  # every block is valid UTF-8 already (checked or transcoded in _block)
         )
 
     def __call__(self, block: _Block) -> ArrowChunk:

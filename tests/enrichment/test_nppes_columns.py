@@ -133,3 +133,38 @@ def test_identifiers_built_in_arrow_are_orjson_dicts(issuer, state, other_name, 
     assert ids == expect
     frame = columns.to_frame(hashes=False)
     assert columns.payload_texts()[0].encode() == record_payload_bytes(frame.iloc[0].to_dict())
+
+
+_slot_text = st.one_of(st.just(""), st.just("  "), st.sampled_from(["05", "MEDICAID", "\x01", ' a"b ']), _any_text)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.dictionaries(st.integers(1, 6), st.tuples(_slot_text, _slot_text, _slot_text, _slot_text),
+                                max_size=6), min_size=1, max_size=7))
+def test_other_identifiers_of_many_rows_are_the_scalar_rule(rows):
+    """Rows with different filled slots: each row's ``other`` list is its own filled slots in slot order."""
+    import orjson
+
+    from enrichment.nppes_columns import OTHER_ID_COLUMNS, parse_nppes_table
+
+    def cell(v):
+        return clean_text("".join(" " if ord(c) < 32 else c for c in v))
+
+    n = len(rows)
+    data = {"NPI": ["1234567893"] * n, "Entity Type Code": ["1"] * n}
+    for slot in range(1, 7):
+        for k, key in enumerate(("identifier", "type_code", "state", "issuer")):
+            data[OTHER_ID_COLUMNS[slot - 1][key]] = [r.get(slot, ("",) * 4)[k] for r in rows]
+    table = pa.table({k: _strings(v) for k, v in data.items()})
+    columns, problems = parse_nppes_table(table, np.arange(n) + 2)
+    assert problems == []
+    expect = []
+    for r in rows:
+        other = [dict(zip(("identifier", "type_code", "state", "issuer"), map(cell, r[s])))
+                 for s in sorted(r) if cell(r[s][0]) is not None]
+        expect.append({"other": other} if other else None)
+    assert columns.column("identifiers") == expect
+    frame = columns.to_frame(hashes=False)
+    assert [p.encode() for p in columns.payload_texts()] == [record_payload_bytes(x) for x in frame.to_dict("records")]
+    assert [None if e is None else orjson.dumps(e) for e in expect] == [
+        None if v is None else v.encode() for v in columns.arrays["identifiers"].to_pylist()]
