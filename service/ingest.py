@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
+from itertools import repeat
 from pathlib import Path
 from typing import Literal
 
@@ -66,12 +67,19 @@ class _RecordWriter:
         if not rows.keys:
             return counts
         keys, lines, npis, hashes, payloads = rows.keys, rows.lines, rows.npis, rows.hashes, rows.payloads
-        fresh = self.seen.add_new(keys)
+        fresh = self.seen.add_new(keys, rows.codes)
         for i in np.flatnonzero(~fresh):
             rejects.append(Problem("duplicate record key in file (first occurrence kept)",
                                    file=self.file_name, line=int(lines[i]), field="source_key", value=keys[i]))
-        existing = {} if self.first_load else self._existing([k for k, f in zip(keys, fresh) if f])
         source, batch_id, file_name = self.source, self.batch_id, self.file_name
+        if self.first_load and fresh.all():  # nothing stored to compare with: every row is inserted
+            n = len(keys)
+            counts["inserted"] = bulk_insert(
+                self.session, SourceRecord.__table__, _INSERT_COLUMNS,
+                list(zip(repeat(source, n), keys, repeat(batch_id, n), repeat(file_name, n), lines, hashes, npis,
+                         payloads)))
+            return counts
+        existing = {} if self.first_load else self._existing([k for k, f in zip(keys, fresh) if f])
         inserts, updates = [], []
         for i in np.flatnonzero(fresh).tolist():
             have = existing.get(keys[i])
