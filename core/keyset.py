@@ -42,9 +42,9 @@ def key_codes_of_array(keys: pa.Array) -> np.ndarray:
     if n and not keys.null_count and pa.types.is_string(keys.type):
         offsets = np.frombuffer(keys.buffers()[1], dtype=np.int32)[keys.offset : keys.offset + n + 1]
         width = int(offsets[1] - offsets[0])
-        if 0 < width <= _DIGIT_LIMIT and int(offsets[-1] - offsets[0]) == width * n:
+        if 0 < width <= _DIGIT_LIMIT and (np.diff(offsets) == width).all():
             digits = np.frombuffer(keys.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(n, width)
-            if ((digits >= 0x30) & (digits <= 0x39)).all():  # ASCII digits only, so one length each
+            if ((digits >= 0x30) & (digits <= 0x39)).all():  # ASCII digits only
                 value = np.zeros(n, dtype=np.int64)
                 for k in range(width):
                     value = value * 10 + (digits[:, k].astype(np.int64) - 0x30)
