@@ -9,7 +9,7 @@ from strings.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 from sqlalchemy import Dialect, Table, bindparam, insert
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 
 def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Insert ``rows`` (tuples in ``columns`` order) into ``table``; return how many.
+    """Insert ``rows`` (tuples in ``columns`` order; any iterable, read once) into ``table``; return how many.
 
     Runs in the session's current transaction, so a later failure rolls the rows back.
 
@@ -29,9 +29,6 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
     unknown = [c for c in columns if c not in table.c]
     if unknown:
         raise KeyError(f"{table.name} has no columns {unknown}")
-    rows = list(rows)
-    if not rows:
-        return 0
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         from psycopg import sql
@@ -40,26 +37,37 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
             sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
         )
         raw = connection.connection.driver_connection
+        count = 0
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
-        return len(rows)
+                count += 1
+        return count
+    # SQLite: many rows per statement; the values are flattened straight into each statement's
+    # parameters, so no per-row tuple outlives its statement
     width = len(columns)
+    if isinstance(rows, Sequence) and any(len(row) != width for row in rows):
+        raise ValueError(f"every row must have {width} values")
     per_statement = max(1, _SQLITE_PARAMETERS // width)
-    whole = len(rows) - len(rows) % per_statement
-    if whole:
+    values = chain.from_iterable(rows)
+    groups = list(iter(lambda: tuple(islice(values, per_statement * width)), ()))
+    if not groups:
+        return 0
+    rest = groups.pop() if len(groups[-1]) < per_statement * width else ()
+    if len(rest) % width:
+        raise ValueError(f"a row does not have {width} values")
+    if groups:
         statement, order = _values_insert(connection.dialect, table, tuple(columns), per_statement)
-        flat = [tuple(chain.from_iterable(rows[i : i + per_statement])) for i in range(0, whole, per_statement)]
         if order is not None:
-            flat = [tuple(values[j] for j in order) for values in flat]
-        connection.exec_driver_sql(statement, flat)
-    if whole < len(rows):
+            groups = [tuple(group[j] for j in order) for group in groups]
+        connection.exec_driver_sql(statement, groups)
+    if rest:
         statement, order = _values_insert(connection.dialect, table, tuple(columns), 1)
-        rest = rows[whole:]
+        single = [rest[i : i + width] for i in range(0, len(rest), width)]
         if order is not None:
-            rest = [tuple(row[j] for j in order) for row in rest]
-        connection.exec_driver_sql(statement, rest)
-    return len(rows)
+            single = [tuple(row[j] for j in order) for row in single]
+        connection.exec_driver_sql(statement, single)
+    return len(groups) * per_statement + len(rest) // width
 
 
 #: Bound parameters per statement on SQLite (the lowest limit any SQLite build has).

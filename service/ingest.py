@@ -76,8 +76,8 @@ class _RecordWriter:
             n = len(keys)
             counts["inserted"] = bulk_insert(
                 self.session, SourceRecord.__table__, _INSERT_COLUMNS,
-                list(zip(repeat(source, n), keys, repeat(batch_id, n), repeat(file_name, n), lines, hashes, npis,
-                         payloads)))
+                zip(repeat(source, n), keys, repeat(batch_id, n), repeat(file_name, n), lines, hashes, npis,
+                    payloads))
             return counts
         existing = {} if self.first_load else self._existing([k for k, f in zip(keys, fresh) if f])
         inserts, updates = [], []

@@ -42,3 +42,17 @@ def test_bulk_insert_refuses_unknown_columns(tmp_path):
     with session_factory(engine).begin() as session, pytest.raises(KeyError):
         bulk_insert(session, SourceRecord.__table__, ("nope",), [(1,)])
     engine.dispose()
+
+
+def test_bulk_insert_takes_an_iterator_and_refuses_short_rows(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    upgrade(engine)
+    with session_factory(engine).begin() as session:
+        batch = LoadBatch(source="nppes", file_name="f.csv", file_hash="0" * 64, status="running")
+        session.add(batch)
+        session.flush()
+        rows = (("nppes", f"k{i}", batch.id, "f.csv", i, "h", None, "{}") for i in range(300))
+        assert bulk_insert(session, SourceRecord.__table__, COLUMNS, rows) == 300
+        with pytest.raises(ValueError):
+            bulk_insert(session, SourceRecord.__table__, COLUMNS, [("nppes", "x", batch.id)])
+    engine.dispose()
