@@ -154,6 +154,8 @@ class RecordColumns:
             else:
                 merged.append(part)
         parts = merged
+        if len(parts) == 1:  # no column has a value: one literal text
+            return pa.array([parts[0]] * self.size, pa.string())
         joined = pc.binary_join_element_wise(*parts, "")
         # a control character needs escapes the string kernels do not write: redo those rows
         odd = control_character_rows(joined)

@@ -80,7 +80,7 @@ def test_us_postal_codes_is_normalize_postal_code(values):
 _json_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=10)
 
 
-@settings(max_examples=120)
+@settings(max_examples=120, deadline=None)
 @given(names=st.lists(st.one_of(st.none(), _json_text), min_size=1, max_size=8), data=st.data())
 def test_payloads_are_orjson_payloads(names, data):
     n = len(names)
@@ -168,3 +168,17 @@ def test_other_identifiers_of_many_rows_are_the_scalar_rule(rows):
     assert [p.encode() for p in columns.payload_texts()] == [record_payload_bytes(x) for x in frame.to_dict("records")]
     assert [None if e is None else orjson.dumps(e) for e in expect] == [
         None if v is None else v.encode() for v in columns.arrays["identifiers"].to_pylist()]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(["\x00", '"\x00', '\x00"', '\\"\x00', "\x00\x00", "a\x1fb"]),
+                                    _json_text),
+                          st.one_of(st.none(), _json_text)), min_size=1, max_size=6))
+def test_payloads_with_nulls_beside_control_characters_are_orjson_payloads(rows):
+    """Null text is written through a control-byte sentinel: real control bytes must still come out as orjson's."""
+    n = len(rows)
+    columns = RecordColumns({"first_name": _strings([a for a, _ in rows]), "city": _strings([b for _, b in rows]),
+                             "line": pa.array(np.arange(n) + 2), "is_active": pa.array([True] * n)}, {}, n)
+    frame = columns.to_frame(hashes=False)
+    expect = [record_payload_bytes(row) for row in frame.to_dict("records")]
+    assert [p.encode() for p in columns.payload_texts()] == expect
