@@ -93,7 +93,27 @@ def nppes_columns(header: Sequence[str]) -> list[str]:
 def clean(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Strip like :meth:`str.strip`; blank becomes null."""
     trimmed = pc.utf8_trim(column, characters=_WHITESPACE)
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    if isinstance(trimmed, pa.ChunkedArray):
+        trimmed = trimmed.combine_chunks()
+    return blank_to_null(trimmed)
+
+
+def blank_to_null(text: pa.Array) -> pa.Array:
+    """``""`` becomes null; the strings themselves are not copied (a new validity bitmap only)."""
+    if not pa.types.is_string(text.type):
+        return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    n, start = len(text), text.offset
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[start : start + n + 1]
+    valid = np.zeros(start + n, dtype=bool)
+    valid[start:] = np.diff(offsets) > 0
+    if text.null_count:
+        valid[start:] &= pc.is_valid(text).to_numpy(zero_copy_only=False)
+    nulls = n - int(np.count_nonzero(valid[start:]))
+    if not nulls:
+        return text
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.string(), n, [bitmap, text.buffers()[1], text.buffers()[2]],
+                                 null_count=nulls, offset=start)
 
 
 def valid_npis(column: pa.Array) -> np.ndarray:

@@ -182,3 +182,12 @@ def test_payloads_with_nulls_beside_control_characters_are_orjson_payloads(rows)
     frame = columns.to_frame(hashes=False)
     expect = [record_payload_bytes(row) for row in frame.to_dict("records")]
     assert [p.encode() for p in columns.payload_texts()] == expect
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "x"]), _any_text), max_size=20), st.integers(0, 3))
+def test_clean_of_a_slice_is_str_strip(values, start):
+    array = _strings(values).slice(min(start, len(values)))
+    assert clean(array).to_pylist() == [clean_text(v) for v in values[min(start, len(values)):]]
+    from enrichment.nppes_columns import blank_to_null
+
+    assert blank_to_null(array).to_pylist() == [None if v is None or v == "" else v for v in values[min(start, len(values)):]]
