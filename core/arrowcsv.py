@@ -191,7 +191,7 @@ class ArrowCsvReader:
                 self._decode(data, first_line, offset)  # raises, naming line and offset
         else:
             data = self._decode(data, first_line, offset).encode("utf-8")
-        lines = data.count(b"\n")
+        lines = _count_byte(data, 0x0A)
         self._line += lines
         self._offset += consumed
         return _Block(data=data, first_line=first_line, lines=lines)
@@ -284,7 +284,7 @@ def map_ahead(fn: Callable[[T], R], items: Iterable[T], *, name: str = "ahead") 
 def _record_boundary(data: bytes) -> int:
     """Offset just past the last newline outside quotes, or -1 when there is none."""
     end = len(data)
-    quotes = data.count(b'"')
+    quotes = _count_byte(data, 0x22)
     while True:
         nl = data.rfind(b"\n", 0, end)
         if nl < 0:
@@ -293,6 +293,11 @@ def _record_boundary(data: bytes) -> int:
         if quotes % 2 == 0:
             return nl + 1
         end = nl
+
+
+def _count_byte(data: bytes, byte: int) -> int:
+    """``data.count(bytes([byte]))``, with a vectorised compare (several times faster on a block)."""
+    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == byte))
 
 
 def _valid_utf8(data: bytes) -> bool:
@@ -319,6 +324,7 @@ class _BlockParser:
             include_columns=[f"c{i}" for i in self.index],
             column_types={f"c{i}": pa.string() for i in self.index},
             strings_can_be_null=False, quoted_strings_can_be_null=False,
+            check_utf8=False,  # every block is valid UTF-8 already (checked or transcoded in _block)
         )
 
     def __call__(self, block: _Block) -> ArrowChunk:
@@ -333,7 +339,7 @@ class _BlockParser:
 
         try:
             table = pacsv.read_csv(
-                io.BytesIO(block.data), read_options=self.read, convert_options=self.convert,
+                pa.BufferReader(block.data), read_options=self.read, convert_options=self.convert,
                 parse_options=pacsv.ParseOptions(delimiter=self.delimiter, invalid_row_handler=skip,
                                                  newlines_in_values=True),
             )

@@ -9,14 +9,15 @@ from strings.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import chain, islice
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Dialect, Table, bindparam, insert
 from sqlalchemy.orm import Session
 
 
 def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Insert ``rows`` (tuples in ``columns`` order) into ``table``; return how many.
+    """Insert ``rows`` (tuples in ``columns`` order; any iterable, read once) into ``table``; return how many.
 
     Runs in the session's current transaction, so a later failure rolls the rows back.
 
@@ -28,9 +29,6 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
     unknown = [c for c in columns if c not in table.c]
     if unknown:
         raise KeyError(f"{table.name} has no columns {unknown}")
-    rows = list(rows)
-    if not rows:
-        return 0
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         from psycopg import sql
@@ -39,16 +37,64 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
             sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
         )
         raw = connection.connection.driver_connection
+        count = 0
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
-        return len(rows)
-    compiled = insert(table).values({c: bindparam(c) for c in columns}).compile(
-        dialect=connection.dialect, column_keys=list(columns)
-    )
-    order = compiled.positiontup or list(columns)
-    position = {c: i for i, c in enumerate(columns)}
-    if list(order) != list(columns):
-        rows = [tuple(row[position[c]] for c in order) for row in rows]
-    connection.exec_driver_sql(compiled.string, rows)
-    return len(rows)
+                count += 1
+        return count
+    # SQLite: many rows per statement; the values are flattened straight into each statement's
+    # parameters, so no per-row tuple outlives its statement
+    width = len(columns)
+    if isinstance(rows, Sequence) and any(len(row) != width for row in rows):
+        raise ValueError(f"every row must have {width} values")
+    per_statement = max(1, _SQLITE_PARAMETERS // width)
+    values = chain.from_iterable(rows)
+    groups = list(iter(lambda: tuple(islice(values, per_statement * width)), ()))
+    if not groups:
+        return 0
+    rest = groups.pop() if len(groups[-1]) < per_statement * width else ()
+    if len(rest) % width:
+        raise ValueError(f"a row does not have {width} values")
+    if groups:
+        statement, order = _values_insert(connection.dialect, table, tuple(columns), per_statement)
+        if order is not None:
+            groups = [tuple(group[j] for j in order) for group in groups]
+        connection.exec_driver_sql(statement, groups)
+    if rest:
+        statement, order = _values_insert(connection.dialect, table, tuple(columns), 1)
+        single = [rest[i : i + width] for i in range(0, len(rest), width)]
+        if order is not None:
+            single = [tuple(row[j] for j in order) for row in single]
+        connection.exec_driver_sql(statement, single)
+    return len(groups) * per_statement + len(rest) // width
+
+
+#: Bound parameters per statement on SQLite (the lowest limit any SQLite build has).
+_SQLITE_PARAMETERS = 999
+
+
+def _values_insert(dialect: Dialect, table: Table, columns: tuple[str, ...], rows: int) -> tuple[str, list[int] | None]:
+    """An ``INSERT`` of ``rows`` rows of ``columns`` per execution (compiled once per shape).
+
+    Returns the SQL and, when the driver's parameter order is not row after
+    row in ``columns`` order, the position of each parameter in a flattened
+    group of rows.
+    """
+    key = (dialect.name, table.name, columns, rows)
+    found = _COMPILED.get(key)
+    if found is None:
+        values = [{c: bindparam(f"r{i}_{j}") for j, c in enumerate(columns)} for i in range(rows)]
+        stmt = insert(table).values(values) if rows > 1 else insert(table).values(values[0])
+        compiled = stmt.compile(dialect=dialect)
+        names = [f"r{i}_{j}" for i in range(rows) for j in range(len(columns))]
+        got = list(compiled.positiontup or names)
+        if sorted(got) != sorted(names):
+            raise RuntimeError(f"unexpected parameters compiling a bulk insert into {table.name}")
+        position = {name: k for k, name in enumerate(names)}
+        order = None if got == names else [position[name] for name in got]
+        found = _COMPILED[key] = (compiled.string, order)
+    return found
+
+
+_COMPILED: dict[tuple, tuple[str, list[int] | None]] = {}

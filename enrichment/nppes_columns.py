@@ -93,7 +93,27 @@ def nppes_columns(header: Sequence[str]) -> list[str]:
 def clean(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Strip like :meth:`str.strip`; blank becomes null."""
     trimmed = pc.utf8_trim(column, characters=_WHITESPACE)
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    if isinstance(trimmed, pa.ChunkedArray):
+        trimmed = trimmed.combine_chunks()
+    return blank_to_null(trimmed)
+
+
+def blank_to_null(text: pa.Array) -> pa.Array:
+    """``""`` becomes null; the strings themselves are not copied (a new validity bitmap only)."""
+    if not pa.types.is_string(text.type):
+        return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    n, start = len(text), text.offset
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[start : start + n + 1]
+    valid = np.zeros(start + n, dtype=bool)
+    valid[start:] = np.diff(offsets) > 0
+    if text.null_count:
+        valid[start:] &= pc.is_valid(text).to_numpy(zero_copy_only=False)
+    nulls = n - int(np.count_nonzero(valid[start:]))
+    if not nulls:
+        return text
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.string(), n, [bitmap, text.buffers()[1], text.buffers()[2]],
+                                 null_count=nulls, offset=start)
 
 
 def valid_npis(column: pa.Array) -> np.ndarray:
@@ -329,20 +349,9 @@ def _identifiers(col: dict[str, pa.Array], n: int) -> pa.Array:
         ein = col[EIN]
         ok = pc.fill_null(pc.match_substring_regex(ein, r"^[0-9]{2}-?[0-9]{7}$"), False)
         parts.append((pc.binary_join_element_wise('"ein":', json_strings(ein), ""), _mask(ok)))
-    entries: list[tuple[pa.Array, np.ndarray]] = []
-    for columns in OTHER_ID_COLUMNS:
-        if columns["identifier"] not in col or not pc.any(pc.not_equal(col[columns["identifier"]], "")).as_py():
-            continue
-        values = {k: _identifier_cell(col.get(c), n) for k, c in columns.items()}
-        present = _mask(pc.is_valid(values["identifier"]))
-        if not present.any():
-            continue
-        entry = pc.binary_join_element_wise(
-            '{"identifier":', json_strings(values["identifier"]), ',"type_code":', json_strings(values["type_code"]),
-            ',"state":', json_strings(values["state"]), ',"issuer":', json_strings(values["issuer"]), "}", "")
-        entries.append((entry, present))
-    if entries:
-        listed, has = _join_present(entries)
+    other = _other_identifiers(col, n)
+    if other is not None:
+        listed, has = other
         parts.append((pc.binary_join_element_wise('"other":[', listed, "]", ""), has))
     if OTHER_ORG_NAME in col:
         name = _identifier_cell(col[OTHER_ORG_NAME], n)
@@ -354,6 +363,54 @@ def _identifiers(col: dict[str, pa.Array], n: int) -> pa.Array:
         return pa.nulls(n, pa.string())
     body, has = _join_present(parts)
     return pc.if_else(pa.array(has), pc.binary_join_element_wise("{", body, "}", ""), _NULL)
+
+
+def _other_identifiers(col: dict[str, pa.Array], n: int) -> tuple[pa.Array, np.ndarray] | None:
+    """Each row's filled "Other Provider Identifier" slots as JSON objects joined by commas.
+
+    Returns the joined text (``""`` for a row with none) and whether the row
+    has any, or ``None`` when no row has one. Only filled cells are visited:
+    the filled slots of all rows are gathered into one long array per field,
+    cleaned and serialised once, then put back in (row, slot) order.
+    """
+    rows_of: list[np.ndarray] = []
+    fields: dict[str, list[pa.Array]] = {key: [] for key in OTHER_ID_FIELDS}
+    for columns in OTHER_ID_COLUMNS:
+        ident = col.get(columns["identifier"])
+        if ident is None:
+            continue
+        rows = np.flatnonzero(_nonempty(ident))
+        if not len(rows):
+            continue
+        at = pa.array(rows)
+        rows_of.append(rows)
+        for key, name in columns.items():
+            column = col.get(name)
+            fields[key].append(pa.nulls(len(rows), pa.string()) if column is None else pc.take(column, at))
+    if not rows_of:
+        return None
+    row = np.concatenate(rows_of)
+    values = {key: _identifier_cell(pa.concat_arrays(parts), len(row)) for key, parts in fields.items()}
+    present = np.flatnonzero(_mask(pc.is_valid(values["identifier"])))
+    if not len(present):
+        return None
+    order = present[np.argsort(row[present], kind="stable")]  # by row; slots stay in slot order
+    entry = pc.binary_join_element_wise(
+        '{"identifier":', json_strings(values["identifier"]), ',"type_code":', json_strings(values["type_code"]),
+        ',"state":', json_strings(values["state"]), ',"issuer":', json_strings(values["issuer"]), "}", "")
+    counts = np.bincount(row[order], minlength=n)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    listed = pa.ListArray.from_arrays(pa.array(offsets), pc.take(entry, pa.array(order)))
+    return pc.binary_join(listed, ","), counts > 0
+
+
+def _nonempty(column: pa.Array) -> np.ndarray:
+    """Whether each string is non-null and not ``""`` (from the offsets when nothing is null)."""
+    if column.null_count or not pa.types.is_string(column.type):
+        return _mask(pc.not_equal(column, ""))
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset : column.offset + len(column) + 1]
+    return np.diff(offsets) > 0
 
 
 def _identifier_cell(column: pa.Array | None, n: int) -> pa.Array:

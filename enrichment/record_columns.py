@@ -43,8 +43,6 @@ def control_character_rows(text: pa.Array) -> np.ndarray:
     return np.unique(np.searchsorted(offsets, where, side="right") - 1)
 
 
-_END = 2**31 - 1  # a slice start past any string's end: appends
-
 
 def json_strings(column: pa.Array) -> pa.Array:
     """Each string as JSON text (quoted, ``"`` and ``\\`` escaped), ``null`` for null.
@@ -53,10 +51,21 @@ def json_strings(column: pa.Array) -> pa.Array:
     :func:`control_character_rows` and serialise those rows otherwise.
     """
     text = column
-    if pc.any(pc.or_(pc.match_substring(text, '"'), pc.match_substring(text, "\\"))).as_py():
+    if _may_hold_quote_or_backslash(text):
         text = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
-    quoted = pc.utf8_replace_slice(pc.utf8_replace_slice(text, 0, 0, '"'), _END, _END, '"')
-    return pc.fill_null(quoted, "null")
+    return pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null")
+
+
+def _may_hold_quote_or_backslash(text: pa.Array) -> bool:
+    """Whether some string may hold ``"`` or ``\\`` (a byte scan of the data; ``True`` may be spurious)."""
+    if isinstance(text, pa.ChunkedArray) or not pa.types.is_string(text.type):
+        return pc.any(pc.or_(pc.match_substring(text, '"'), pc.match_substring(text, "\\"))).as_py() or False
+    data = text.buffers()[2]
+    if data is None or not len(text):
+        return False
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + len(text) + 1]
+    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return bool(np.any((raw == 0x22) | (raw == 0x5C)))
 
 
 class RecordColumns:
@@ -145,6 +154,8 @@ class RecordColumns:
             else:
                 merged.append(part)
         parts = merged
+        if len(parts) == 1:  # no column has a value: one literal text
+            return pa.array([parts[0]] * self.size, pa.string())
         joined = pc.binary_join_element_wise(*parts, "")
         # a control character needs escapes the string kernels do not write: redo those rows
         odd = control_character_rows(joined)

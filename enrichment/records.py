@@ -34,8 +34,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
 
 from core.errors import Problem
 from core.values import json_value
@@ -158,11 +160,15 @@ class ReadResult:
         whose ``record_hash`` column went stale cannot hide a change.
         """
         if self.columns is not None and self._records is None:
+            from core.keyset import key_codes_of_array
+
             cols = self.columns
+            keys = cols.arrays.get("source_key")
+            codes = key_codes_of_array(keys) if keys is not None and pa.types.is_string(keys.type) else None
             return StoredRows(
                 keys=[str(k) for k in cols.column("source_key")], lines=cols.column("line"),
                 npis=cols.column("npi"), hashes=cols.record_hashes(),
-                payloads=cols.payload_texts(),
+                payloads=cols.payload_texts(), codes=codes,
             )
         frame = self.records
         payloads = record_payloads(frame)
@@ -182,6 +188,8 @@ class StoredRows:
     npis: list[str | None]
     hashes: list[str]
     payloads: list[str]
+    #: :func:`core.keyset.key_codes` of ``keys`` when the reader computed them (column-wise)
+    codes: np.ndarray | None = None
 
 
 def empty_records() -> pd.DataFrame:

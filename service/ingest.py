@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
+from itertools import repeat
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import orjson
@@ -66,12 +67,19 @@ class _RecordWriter:
         if not rows.keys:
             return counts
         keys, lines, npis, hashes, payloads = rows.keys, rows.lines, rows.npis, rows.hashes, rows.payloads
-        fresh = self.seen.add_new(keys)
+        fresh = self.seen.add_new(keys, rows.codes)
         for i in np.flatnonzero(~fresh):
             rejects.append(Problem("duplicate record key in file (first occurrence kept)",
                                    file=self.file_name, line=int(lines[i]), field="source_key", value=keys[i]))
-        existing = {} if self.first_load else self._existing([k for k, f in zip(keys, fresh) if f])
         source, batch_id, file_name = self.source, self.batch_id, self.file_name
+        if self.first_load and fresh.all():  # nothing stored to compare with: every row is inserted
+            n = len(keys)
+            counts["inserted"] = bulk_insert(
+                self.session, SourceRecord.__table__, _INSERT_COLUMNS,
+                zip(repeat(source, n), keys, repeat(batch_id, n), repeat(file_name, n), lines, hashes, npis,
+                    payloads))
+            return counts
+        existing = {} if self.first_load else self._existing([k for k, f in zip(keys, fresh) if f])
         inserts, updates = [], []
         for i in np.flatnonzero(fresh).tolist():
             have = existing.get(keys[i])
@@ -91,13 +99,45 @@ class _RecordWriter:
         return counts
 
     def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
+        """``source_key -> (id, record_hash)`` of the stored records among ``keys``.
+
+        One statement shape (a short last part is padded with a repeated key),
+        compiled once from table metadata and run on the driver: the SQL
+        expression machinery would otherwise re-render 900 parameters per query.
+        """
         found: dict[str, tuple[int, str]] = {}
-        stmt = select(SourceRecord.source_key, SourceRecord.id, SourceRecord.record_hash).where(
-            SourceRecord.source == self.source, SourceRecord.source_key.in_(bindparam("keys", expanding=True))
-        )
+        if not keys:
+            return found
+        connection = self.session.connection()
+        statement, order = _lookup_statement(connection.dialect)
+        positional = connection.dialect.positional
         for part in chunked(keys, _KEY_CHUNK):
-            found.update({k: (i, h) for k, i, h in self.session.execute(stmt, {"keys": part})})
+            named = {"source": self.source, **{f"k{i}": k for i, k in enumerate(part)}}
+            named.update({f"k{i}": part[0] for i in range(len(part), _KEY_CHUNK)})
+            params: Any = tuple(named[n] for n in order) if positional else named
+            found.update({k: (i, h) for k, i, h in connection.exec_driver_sql(statement, params)})
         return found
+
+
+_LOOKUPS: dict[str, tuple[str, list[str]]] = {}
+
+
+def _lookup_statement(dialect: Any) -> tuple[str, list[str]]:
+    """``SELECT source_key, id, record_hash`` of one source's records among ``_KEY_CHUNK`` keys."""
+    found = _LOOKUPS.get(dialect.name)
+    if found is None:
+        table = SourceRecord.__table__
+        names = ["source", *(f"k{i}" for i in range(_KEY_CHUNK))]
+        stmt = select(table.c.source_key, table.c.id, table.c.record_hash).where(
+            table.c.source == bindparam("source"),
+            table.c.source_key.in_([bindparam(n) for n in names[1:]]),
+        )
+        compiled = stmt.compile(dialect=dialect)
+        order = list(compiled.positiontup or names)
+        if sorted(order) != sorted(names):
+            raise RuntimeError("unexpected parameters compiling the source-record lookup")
+        found = _LOOKUPS[dialect.name] = (compiled.string, order)
+    return found
 
 
 def keep_history(session: Session, record_ids: list[int], *, replaced_by: int) -> None:

@@ -151,3 +151,28 @@ def test_key_set_is_a_set(keys, step):
 def test_key_codes_keep_leading_zeros_apart():
     a, b, c = key_codes(["0123", "123", "abc"])
     assert a != b and c < 0 <= min(a, b)
+
+
+@given(st.one_of(
+    st.integers(1, 17).flatmap(lambda w: st.lists(st.from_regex(rf"[0-9]{{{w}}}", fullmatch=True), max_size=30)),
+    st.lists(st.one_of(st.from_regex(r"[0-9]{1,20}", fullmatch=True), st.text(max_size=6)), max_size=30)))
+def test_key_codes_of_an_arrow_array_are_key_codes(keys):
+    import pyarrow as pa
+
+    from core.keyset import key_codes_of_array
+
+    array = pa.array(keys, pa.string())
+    assert key_codes_of_array(array).tolist() == key_codes(keys).tolist()
+    if len(keys) > 2:
+        assert key_codes_of_array(array.slice(1)).tolist() == key_codes(keys[1:]).tolist()
+
+
+@given(st.lists(st.from_regex(r"[0-9]{3}", fullmatch=True), max_size=60), st.integers(1, 9))
+def test_key_set_with_given_codes_is_a_set(keys, step):
+    seen, ks = set(), KeySet()
+    for i in range(0, len(keys), step):
+        part = keys[i : i + step]
+        fresh = ks.add_new(part, key_codes(part))
+        assert fresh.tolist() == [k not in seen and k not in part[:j] for j, k in enumerate(part)]
+        seen.update(part)
+    assert ks.size == len(seen)

@@ -80,7 +80,7 @@ def test_us_postal_codes_is_normalize_postal_code(values):
 _json_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=10)
 
 
-@settings(max_examples=120)
+@settings(max_examples=120, deadline=None)
 @given(names=st.lists(st.one_of(st.none(), _json_text), min_size=1, max_size=8), data=st.data())
 def test_payloads_are_orjson_payloads(names, data):
     n = len(names)
@@ -133,3 +133,61 @@ def test_identifiers_built_in_arrow_are_orjson_dicts(issuer, state, other_name, 
     assert ids == expect
     frame = columns.to_frame(hashes=False)
     assert columns.payload_texts()[0].encode() == record_payload_bytes(frame.iloc[0].to_dict())
+
+
+_slot_text = st.one_of(st.just(""), st.just("  "), st.sampled_from(["05", "MEDICAID", "\x01", ' a"b ']), _any_text)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.dictionaries(st.integers(1, 6), st.tuples(_slot_text, _slot_text, _slot_text, _slot_text),
+                                max_size=6), min_size=1, max_size=7))
+def test_other_identifiers_of_many_rows_are_the_scalar_rule(rows):
+    """Rows with different filled slots: each row's ``other`` list is its own filled slots in slot order."""
+    import orjson
+
+    from enrichment.nppes_columns import OTHER_ID_COLUMNS, parse_nppes_table
+
+    def cell(v):
+        return clean_text("".join(" " if ord(c) < 32 else c for c in v))
+
+    n = len(rows)
+    data = {"NPI": ["1234567893"] * n, "Entity Type Code": ["1"] * n}
+    for slot in range(1, 7):
+        for k, key in enumerate(("identifier", "type_code", "state", "issuer")):
+            data[OTHER_ID_COLUMNS[slot - 1][key]] = [r.get(slot, ("",) * 4)[k] for r in rows]
+    table = pa.table({k: _strings(v) for k, v in data.items()})
+    columns, problems = parse_nppes_table(table, np.arange(n) + 2)
+    assert problems == []
+    expect = []
+    for r in rows:
+        other = [dict(zip(("identifier", "type_code", "state", "issuer"), map(cell, r[s])))
+                 for s in sorted(r) if cell(r[s][0]) is not None]
+        expect.append({"other": other} if other else None)
+    assert columns.column("identifiers") == expect
+    frame = columns.to_frame(hashes=False)
+    assert [p.encode() for p in columns.payload_texts()] == [record_payload_bytes(x) for x in frame.to_dict("records")]
+    assert [None if e is None else orjson.dumps(e) for e in expect] == [
+        None if v is None else v.encode() for v in columns.arrays["identifiers"].to_pylist()]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(["\x00", '"\x00', '\x00"', '\\"\x00', "\x00\x00", "a\x1fb"]),
+                                    _json_text),
+                          st.one_of(st.none(), _json_text)), min_size=1, max_size=6))
+def test_payloads_with_nulls_beside_control_characters_are_orjson_payloads(rows):
+    """Null text is written through a control-byte sentinel: real control bytes must still come out as orjson's."""
+    n = len(rows)
+    columns = RecordColumns({"first_name": _strings([a for a, _ in rows]), "city": _strings([b for _, b in rows]),
+                             "line": pa.array(np.arange(n) + 2), "is_active": pa.array([True] * n)}, {}, n)
+    frame = columns.to_frame(hashes=False)
+    expect = [record_payload_bytes(row) for row in frame.to_dict("records")]
+    assert [p.encode() for p in columns.payload_texts()] == expect
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "x"]), _any_text), max_size=20), st.integers(0, 3))
+def test_clean_of_a_slice_is_str_strip(values, start):
+    array = _strings(values).slice(min(start, len(values)))
+    assert clean(array).to_pylist() == [clean_text(v) for v in values[min(start, len(values)):]]
+    from enrichment.nppes_columns import blank_to_null
+
+    assert blank_to_null(array).to_pylist() == [None if v is None or v == "" else v for v in values[min(start, len(values)):]]
