@@ -52,9 +52,6 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: big loads spill to the WAL less
-            # reads map the file (up to the build's limit, 2 GiB by default): every pooled
-            # connection shares the OS page cache instead of copying pages into its own
-            cur.execute("PRAGMA mmap_size=17179869184")
             cur.close()
 
         return engine
