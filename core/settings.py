@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(20.0, gt=0, description="Sustained requests per second per key.")
     rate_limit_burst: int = Field(200, ge=1, description="Requests a key may send at once.")
     api_threads: int = Field(
-        4, ge=1, le=200,
+        2, ge=1, le=200,
         description="Threads per API worker process running database-bound handlers at once; "
         "more only queue on the GIL (each worker process has one), so scale with --workers.",
     )
