@@ -196,7 +196,8 @@ def _prospect_page(
     if count:
         total = session.scalar(select(func.count()).select_from(prospect_stmt(filters, sort=sort).subquery()))
     stmt, names = page_template(filters, sort=sort, after=bool(cursor), raw_components=raw_components)
-    rows = session.execute(stmt, {name: params[name] for name in names}).all()
+    # on the session's connection (its transaction): plain rows, no ORM loading layer
+    rows = session.connection().execute(stmt, {name: params[name] for name in names}).all()
     if not rows and filters.site:
         site_by_code(session, filters.site)  # an unknown site is a 404, not an empty page
     nxt = None
