@@ -8,11 +8,11 @@ from strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, islice
 from typing import Any
 
-from sqlalchemy import Dialect, Table, bindparam, insert
+from sqlalchemy import Dialect, Executable, Table, bindparam, insert
 from sqlalchemy.orm import Session
 
 
@@ -56,18 +56,14 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
     rest = groups.pop() if len(groups[-1]) < per_statement * width else ()
     if len(rest) % width:
         raise ValueError(f"a row does not have {width} values")
-    if groups:
-        statement, order = _values_insert(connection.dialect, table, tuple(columns), per_statement)
-        if order is not None:
-            groups = [tuple(group[j] for j in order) for group in groups]
-        connection.exec_driver_sql(statement, groups)
-    if rest:
-        statement, order = _values_insert(connection.dialect, table, tuple(columns), 1)
-        single = [rest[i : i + width] for i in range(0, len(rest), width)]
-        if order is not None:
-            single = [tuple(row[j] for j in order) for row in single]
-        connection.exec_driver_sql(statement, single)
-    return len(groups) * per_statement + len(rest) // width
+    single = [rest[i : i + width] for i in range(0, len(rest), width)]
+    for rows_each, params in ((per_statement, groups), (1, single)):
+        if params:
+            statement, order = _values_insert(connection.dialect, table, tuple(columns), rows_each)
+            if order is not None:
+                params = [tuple(group[j] for j in order) for group in params]
+            connection.exec_driver_sql(statement, params)
+    return len(groups) * per_statement + len(single)
 
 
 #: Bound parameters per statement on SQLite (the lowest limit any SQLite build has).
@@ -81,20 +77,37 @@ def _values_insert(dialect: Dialect, table: Table, columns: tuple[str, ...], row
     row in ``columns`` order, the position of each parameter in a flattened
     group of rows.
     """
-    key = (dialect.name, table.name, columns, rows)
-    found = _COMPILED.get(key)
-    if found is None:
+    names = [f"r{i}_{j}" for i in range(rows) for j in range(len(columns))]
+
+    def build() -> Executable:
         values = [{c: bindparam(f"r{i}_{j}") for j, c in enumerate(columns)} for i in range(rows)]
-        stmt = insert(table).values(values) if rows > 1 else insert(table).values(values[0])
-        compiled = stmt.compile(dialect=dialect)
-        names = [f"r{i}_{j}" for i in range(rows) for j in range(len(columns))]
+        return insert(table).values(values) if rows > 1 else insert(table).values(values[0])
+
+    statement, got = compiled_once(dialect, ("insert", table.name, columns, rows), build, names)
+    if got == names:
+        return statement, None
+    position = {name: k for k, name in enumerate(names)}
+    return statement, [position[name] for name in got]
+
+
+def compiled_once(
+    dialect: Dialect, key: tuple, build: Callable[[], Executable], names: Sequence[str]
+) -> tuple[str, list[str]]:
+    """The SQL of a statement compiled once per ``key`` and dialect, and its parameters in driver order.
+
+    For statements run many times on the driver (``exec_driver_sql``): the
+    SQL expression machinery would otherwise render every parameter of every
+    execution again. ``names`` are the bound parameters ``build()`` makes.
+    """
+    full = (dialect.name, *key)
+    found = _COMPILED.get(full)
+    if found is None:
+        compiled = build().compile(dialect=dialect)
         got = list(compiled.positiontup or names)
         if sorted(got) != sorted(names):
-            raise RuntimeError(f"unexpected parameters compiling a bulk insert into {table.name}")
-        position = {name: k for k, name in enumerate(names)}
-        order = None if got == names else [position[name] for name in got]
-        found = _COMPILED[key] = (compiled.string, order)
+            raise RuntimeError(f"unexpected parameters compiling {key[:2]}")
+        found = _COMPILED[full] = (compiled.string, got)
     return found
 
 
-_COMPILED: dict[tuple, tuple[str, list[int] | None]] = {}
+_COMPILED: dict[tuple, tuple[str, list[str]]] = {}

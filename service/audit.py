@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.errors import InputError, Problem
 from data.security import AuditEntry
 from service.context import AppContext
-from service.pagination import decode_cursor, encode_cursor
+from service.pagination import encode_cursor, keyset
 from service.schemas import Page
 from service.security_schemas import AuditEntryPublic
 
@@ -112,10 +112,8 @@ def list_audit(
         stmt = stmt.where(AuditEntry.at <= until)
     with ctx.sessions() as session:
         total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-        if cursor:
-            _, last_id = decode_cursor(cursor)
-            stmt = stmt.where(AuditEntry.id < last_id)
-        rows = list(session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit + 1)))
+        stmt = keyset(stmt, sort_col=None, id_col=AuditEntry.id, descending=True, cursor=cursor)
+        rows = list(session.scalars(stmt.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     items = [AuditEntryPublic.model_validate(r) for r in rows]

@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 
 from core.errors import Problem
 from core.keyset import KeySet
-from core.sequences import chunked
 from core.progress import ProgressSink, null_progress
+from core.sequences import chunked
 from core.values import json_value
-from data.bulk import bulk_insert
+from data.bulk import bulk_insert, compiled_once
 from data.db import analyze
 from data.models import ReferralEvent, SourceRecord, SourceRecordHistory, Taxonomy
 from enrichment.parallel import iter_stored_rows
@@ -119,25 +119,18 @@ class _RecordWriter:
         return found
 
 
-_LOOKUPS: dict[str, tuple[str, list[str]]] = {}
-
-
 def _lookup_statement(dialect: Any) -> tuple[str, list[str]]:
     """``SELECT source_key, id, record_hash`` of one source's records among ``_KEY_CHUNK`` keys."""
-    found = _LOOKUPS.get(dialect.name)
-    if found is None:
+    names = ["source", *(f"k{i}" for i in range(_KEY_CHUNK))]
+
+    def build() -> Any:
         table = SourceRecord.__table__
-        names = ["source", *(f"k{i}" for i in range(_KEY_CHUNK))]
-        stmt = select(table.c.source_key, table.c.id, table.c.record_hash).where(
+        return select(table.c.source_key, table.c.id, table.c.record_hash).where(
             table.c.source == bindparam("source"),
             table.c.source_key.in_([bindparam(n) for n in names[1:]]),
         )
-        compiled = stmt.compile(dialect=dialect)
-        order = list(compiled.positiontup or names)
-        if sorted(order) != sorted(names):
-            raise RuntimeError("unexpected parameters compiling the source-record lookup")
-        found = _LOOKUPS[dialect.name] = (compiled.string, order)
-    return found
+
+    return compiled_once(dialect, ("source_records lookup", _KEY_CHUNK), build, names)
 
 
 def keep_history(session: Session, record_ids: list[int], *, replaced_by: int) -> None:

@@ -96,10 +96,6 @@ def _has_type(value: Any, value_type: type) -> bool:
 
 def cursor_type(col: ColumnElement) -> type | None:
     """The Python type a cursor's sort value must have for ``col`` (None: any JSON scalar)."""
-    return _python_type(col)
-
-
-def _python_type(col: ColumnElement) -> type | None:
     try:
         return col.type.python_type
     except NotImplementedError:  # a type without a Python equivalent: check the shape only
@@ -124,9 +120,9 @@ def keyset(
         Sort column or expression (never NULL: coalesce nullable ones), or
         ``None`` to order by ``id_col`` alone (cursor value ``null``).
     id_col
-        Unique tiebreak, always ascending.
+        Unique tiebreak, ascending; with ``sort_col=None`` the order itself.
     descending
-        Sort ``sort_col`` from the largest value.
+        Sort ``sort_col`` (or, without one, ``id_col``) from the largest value.
     cursor
         ``next_cursor`` of the previous page, or ``None`` for the first page.
 
@@ -143,9 +139,9 @@ def keyset(
     if sort_col is None:
         if cursor:
             _, last_id = decode_cursor(cursor, value_type=type(None))
-            stmt = stmt.where(id_col > last_id)
-        return stmt.order_by(id_col.asc())
-    after = decode_cursor(cursor, value_type=_python_type(sort_col)) if cursor else None
+            stmt = stmt.where(id_col < last_id if descending else id_col > last_id)
+        return stmt.order_by(id_col.desc() if descending else id_col.asc())
+    after = decode_cursor(cursor, value_type=cursor_type(sort_col)) if cursor else None
     return keyset_after(stmt, sort_col=sort_col, id_col=id_col, descending=descending, after=after)
 
 

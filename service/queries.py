@@ -15,11 +15,7 @@ import geopandas as gpd
 import orjson
 import pandas as pd
 import shapely
-from sqlalchemy import (
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem
@@ -192,9 +188,7 @@ def _prospect_page(
     params: dict[str, Any] = {**filter_values(filters), "_limit": limit + 1}
     if cursor:  # a cursor of another list or sort is refused, not compared (PostgreSQL: a 500)
         params["_after_value"], params["_after_id"] = decode_cursor(cursor, value_type=cursor_type(SORTS[sort][0]))
-    total = None
-    if count:
-        total = session.scalar(select(func.count()).select_from(prospect_stmt(filters, sort=sort).subquery()))
+    total = count_prospects(session, filters) if count else None
     stmt, names = page_template(filters, sort=sort, after=bool(cursor), raw_components=raw_components)
     # on the session's connection (its transaction): plain rows, no ORM loading layer
     rows = session.connection().execute(stmt, {name: params[name] for name in names}).all()
@@ -223,8 +217,7 @@ def list_prospects(
     """
     rows, total, nxt = _prospect_page(session, filters, sort=sort, limit=limit, cursor=cursor, count=count,
                                       raw_components=False)  # fmt: skip
-    fields = PAGE_FIELDS
-    items = [ProspectPublic.model_validate(dict(zip(fields, row, strict=False))) for row in rows]
+    items = [ProspectPublic.model_validate(dict(zip(PAGE_FIELDS, row, strict=False))) for row in rows]
     return Page[ProspectPublic](items=items, next_cursor=nxt, total=total)
 
 
@@ -247,11 +240,10 @@ def prospect_page_json(
     """
     rows, total, nxt = _prospect_page(session, filters, sort=sort, limit=limit, cursor=cursor, count=count,
                                       raw_components=True)  # fmt: skip
-    fields = PAGE_FIELDS
-    at = fields.index("components")
+    at = PAGE_FIELDS.index("components")
     items = []
     for row in rows:
-        item = dict(zip(fields, row, strict=False))
+        item = dict(zip(PAGE_FIELDS, row, strict=False))
         item["components"] = orjson.Fragment(row[at] or "[]")
         items.append(item)
     return orjson.dumps({"items": items, "next_cursor": nxt, "total": total})

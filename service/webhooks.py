@@ -65,9 +65,9 @@ __all__ = [
     "EVENT_TYPES",
     "deactivate",
     "delivery_client",
+    "delivery_page",
     "dispatch",
     "emit",
-    "delivery_page",
     "list_deliveries",
     "list_subscriptions",
     "sign",
@@ -322,8 +322,7 @@ def delivery_page(
         stmt = stmt.where(WebhookDelivery.subscription_id == subscription_id)
     if status is not None:
         stmt = stmt.where(WebhookDelivery.status == status)
-    # newest first: the id is both the sort value and the tiebreak
-    stmt = keyset(stmt, sort_col=WebhookDelivery.id, id_col=WebhookDelivery.id, descending=True, cursor=cursor)
+    stmt = keyset(stmt, sort_col=None, id_col=WebhookDelivery.id, descending=True, cursor=cursor)  # newest first
     with ctx.sessions() as session:
         rows = [{"id": d.id, "subscription_id": d.subscription_id, "event_id": d.event_id,
                  "event_type": d.event_type, "status": d.status, "attempts": d.attempts,
@@ -331,7 +330,7 @@ def delivery_page(
                  "last_error": d.last_error, "created_at": _aware(d.created_at),
                  "delivered_at": _aware(d.delivered_at)}
                 for d in session.scalars(stmt.limit(limit + 1))]  # fmt: skip
-    nxt = encode_cursor(rows[limit - 1]["id"], rows[limit - 1]["id"]) if len(rows) > limit else None
+    nxt = encode_cursor(None, rows[limit - 1]["id"]) if len(rows) > limit else None
     return rows[:limit], nxt
 
 
