@@ -2,7 +2,10 @@
 
 * Embedded default: a SQLite file through the stdlib ``sqlite3`` driver, in WAL
   mode with a busy timeout so the API keeps serving reads while a load writes.
-* Production: PostgreSQL + PostGIS through psycopg 3.
+* Production: PostgreSQL + PostGIS through psycopg 3. A pooled connection
+  left idle for :data:`PING_AFTER_IDLE_S` or more is pinged before it is
+  handed out (a dead one is replaced); one used moments ago is not, so a busy
+  API pays no extra round trip per request.
 
 The schema is owned by Alembic (``data/migrations``); :func:`upgrade` brings
 any database to the latest revision and is safe to run repeatedly.
@@ -10,17 +13,24 @@ any database to the latest revision and is safe to run repeatedly.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import ConfigError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+PING_AFTER_IDLE_S = 5.0
+"""A pooled PostgreSQL connection idle this long (seconds) is pinged before reuse."""
+
+_IDLE_SINCE = "prm_idle_since"
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
@@ -56,8 +66,56 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        engine = create_engine(url, echo=echo)
+        _ping_idle_connections(engine)
+        return engine
     raise ConfigError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}")
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Ping a pooled connection before reuse only when it sat idle (pessimistic disconnects).
+
+    ``pool_pre_ping`` pings on every checkout: on psycopg a ``BEGIN`` and a
+    ``SELECT 1`` round trip before each request's first statement. A
+    connection checked in a moment ago is as alive as it was then; one idle
+    for :data:`PING_AFTER_IDLE_S` may have been dropped by a server restart,
+    a failover or a firewall, and is pinged. A failed ping raises
+    :class:`sqlalchemy.exc.DisconnectionError`, on which the pool discards the
+    connection and opens a new one (SQLAlchemy's documented checkout recipe).
+    A connection that dies while busy fails its statement, and the pool
+    invalidates it, as with ``pool_pre_ping``.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _stamp(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)  # absent on a fresh connection (the info is cleared)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+            dbapi_conn.rollback()  # the ping's implicit transaction: hand the connection out idle
+        except Exception as err:  # noqa: BLE001 - any failure means a dead connection
+            raise exc.DisconnectionError(f"idle connection failed its ping: {err}") from err
+
+
+def read_connection(session: Session) -> Connection:
+    """The session's connection for one read statement that needs no transaction.
+
+    On PostgreSQL, when the session has not begun a transaction yet, the
+    connection is taken in autocommit: a lone ``SELECT`` has its own snapshot
+    under READ COMMITTED either way, and no ``BEGIN`` and ``ROLLBACK`` round
+    trips are spent around it. Otherwise (SQLite, which starts no transaction
+    for a read; a session already in a transaction) it is the session's
+    connection as usual. The isolation level is reset when the connection
+    returns to the pool.
+    """
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session.connection()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

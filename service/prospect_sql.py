@@ -269,7 +269,10 @@ def page_template(filters: ProspectFilter, *, sort: ProspectSort, after: bool,
         marks = (bindparam("_after_value", type_=sort_col.type), bindparam("_after_id", type_=Integer))
         stmt = keyset_after(stmt, sort_col=sort_col, id_col=Prospect.id, descending=desc,
                             after=marks if after else None)  # fmt: skip
-        stmt = stmt.add_columns(sort_col.label("_sortval")).limit(bindparam("_limit", type_=Integer))
+        # the page size written into the SQL text (an int, rendered at execution): PostgreSQL can then
+        # reuse one generic plan of a prepared page statement; a LIMIT parameter makes it plan every time
+        stmt = stmt.add_columns(sort_col.label("_sortval")).limit(
+            bindparam("_limit", type_=Integer, literal_execute=True))
         return stmt, frozenset(names | {"_limit"} | ({"_after_value", "_after_id"} if after else set()))
 
     return _PAGE_TEMPLATES.get(key, build)

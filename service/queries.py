@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem
+from data.db import read_connection
 from data.models import (
     Catchment,
     CatchmentCell,
@@ -188,10 +189,11 @@ def _prospect_page(
     params: dict[str, Any] = {**filter_values(filters), "_limit": limit + 1}
     if cursor:  # a cursor of another list or sort is refused, not compared (PostgreSQL: a 500)
         params["_after_value"], params["_after_id"] = decode_cursor(cursor, value_type=cursor_type(SORTS[sort][0]))
+    conn = read_connection(session)  # taken first: the count runs on it too
     total = count_prospects(session, filters) if count else None
     stmt, names = page_template(filters, sort=sort, after=bool(cursor), raw_components=raw_components)
-    # on the session's connection (its transaction): plain rows, no ORM loading layer
-    rows = session.connection().execute(stmt, {name: params[name] for name in names}).all()
+    # plain rows on the connection, no ORM loading layer
+    rows = conn.execute(stmt, {name: params[name] for name in names}).all()
     if not rows and filters.site:
         site_by_code(session, filters.site)  # an unknown site is a 404, not an empty page
     nxt = None

@@ -192,7 +192,7 @@ class ProspectFilter(BaseModel):
     )
     postal_codes: list[str] | None = Field(None, max_length=500, description="Geography: ZIP codes.")
     city: str | None = Field(None, max_length=100)
-    organization_id: int | None = Field(None, description="Organisation (practice) id.")
+    organization_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Organisation (practice) id.")
     status: Literal["new", "contacted", "meeting held", "referring", "not a fit"] | None = Field(
         None, description="Workflow status ('new' = never set); 'not a fit' is hidden otherwise."
     )
