@@ -33,6 +33,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.server import serve_command
+
 REPO = Path(__file__).resolve().parent.parent
 KEY = "bench-admin-key-0123456789abcdef"
 
@@ -123,11 +125,7 @@ def main() -> None:
         "PRM_VIEWER_API_KEY": KEY + "-viewer", "PRM_RATE_LIMIT_PER_SECOND": "1000000",
         "PRM_RATE_LIMIT_BURST": "1000000",
     }  # fmt: skip
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(args.workers), "--log-level", "warning"],
-        cwd=REPO, env=env,
-    )  # fmt: skip
+    server = subprocess.Popen(serve_command(port, args.workers, access_log=True), cwd=REPO, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

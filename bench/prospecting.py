@@ -9,8 +9,10 @@
 2. Prospect list over HTTP: a fresh database (SQLite file, and PostGIS when
    ``--postgis`` is given) filled with bulk inserts (``data.bulk``:
    executemany / COPY) with ``--providers`` providers and one prospect each,
-   served by uvicorn on loopback (``--workers``: 1 and 2 worker processes by
-   default, one load run each); 8 keep-alive clients (``bench.loadgen``,
+   served by ``prm serve`` on loopback (``--workers``: 1, 2 and 4 worker
+   processes by default, each on a socket of its own; one load run each) and
+   warmed with 1,000 requests (each worker's connections, page caches,
+   statement templates and, on PostgreSQL, prepared plans); 8 keep-alive clients (``bench.loadgen``,
    asyncio, tens of microseconds per request) send ``--requests``
    ``GET /v1/prospects`` with filters varied per request (site, min score,
    segment, specialty, drive time, sort) and a page of 50, ``Cache-Control:
@@ -34,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from bench.server import serve_command
 
 CODES = np.array(["207Q00000X", "207X00000X", "2084N0400X", "207R00000X", "2085R0202X", "363LF0000X",
                   "208D00000X", "111N00000X"])
@@ -169,9 +173,7 @@ def serve_and_load(label: str, url: str, n: int, n_requests: int, workers: int) 
            "PRM_ADMIN_API_KEY": "bench-admin",
            # one key sends every request: the per-key rate limit would answer 429, not measure the list
            "PRM_RATE_LIMIT_PER_SECOND": "1000000", "PRM_RATE_LIMIT_BURST": "1000000"}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
-                               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                               "--no-access-log", "--workers", str(workers)], env=env)
+    server = subprocess.Popen(serve_command(port, workers), env=env)
     try:
         import httpx
 
@@ -181,7 +183,7 @@ def serve_and_load(label: str, url: str, n: int, n_requests: int, workers: int) 
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        load(port, requests(200, seed=1), 8)  # warm-up: every worker's pool, page cache and statements
+        load(port, requests(1000, seed=1), 8)  # warm-up: every worker's pool, page cache and statements
         health = load(port, [("/health", {})] * n_requests, 8)
         sites = load(port, [("/v1/sites", {})] * n_requests, 8)
         lat = load(port, requests(n_requests), 8)
@@ -204,7 +206,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=800)
     parser.add_argument("--postgis", default=None, help="Empty PostGIS database URL (schema is reset).")
     parser.add_argument("--skip-scoring", action="store_true")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4],
                         help="uvicorn worker processes to serve with (one load run each)")
     args = parser.parse_args()
     print(f"prm bench.prospecting: {args.providers:,} providers")

@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 bad input (file, layout, encoding, rows), 1 other error
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -251,22 +252,49 @@ def pipeline() -> None:
         _show(r)
 
 
-def _serve(settings: Settings, host: str, port: int, ctx=None) -> None:  # noqa: ANN001
+def _serve(settings: Settings, host: str, port: int, ctx=None, *, proxy_headers: bool = False,  # noqa: ANN001
+           log_level: str = "info", access_log: bool = True) -> None:
     import uvicorn
 
     from api.main import create_app
 
     application = create_app(settings, context=ctx)
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    uvicorn.run(application, host=host, port=port, log_level=log_level, proxy_headers=proxy_headers,
+                access_log=access_log)
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (one per core), each on "
+                                         "a socket of its own (SO_REUSEPORT).")] = 1,
+    proxy_headers: Annotated[bool, typer.Option(help="Trust X-Forwarded-For from a reverse proxy "
+                                                "(client address in the audit log).")] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    access_log: Annotated[bool, typer.Option(help="Log every request (the audit log records "
+                                             "them in the database either way).")] = True,
 ) -> None:
-    """Serve the API and the map."""
-    _serve(load_settings(), host, port)
+    """Serve the API and the map (settings from the environment)."""
+    settings = load_settings()  # a bad environment fails here, once, not in every worker
+    options = {"proxy_headers": proxy_headers, "log_level": log_level, "access_log": access_log}
+    if workers == 1:
+        _serve(settings, host, port, **options)
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cli.serve import serve_workers
+    from core.errors import ConfigError
+    from service.context import open_context
+
+    # once, before any worker: concurrent first migrations would race, and a restarted worker
+    # must not fail the jobs another worker is running
+    try:
+        _run(open_context, settings).close()
+    except SQLAlchemyError as exc:
+        _fail(ConfigError(f"cannot open or migrate the database: {exc.__cause__ or exc}"))
+    os.environ["PRM_RECOVER_INTERRUPTED_JOBS"] = "false"  # inherited by the worker processes
+    raise typer.Exit(serve_workers(host=host, port=port, workers=workers, **options))
 
 
 @app.command()

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         description="Threads per API worker process running database-bound handlers at once; "
         "more only queue on the GIL (each worker process has one), so scale with --workers.",
     )
+    recover_interrupted_jobs: bool = Field(
+        True,
+        description="At start, mark jobs a stopped process left 'running' as failed (SQLite, where one "
+        "process owns the database). `prm serve --workers N` does it once, then sets this false in its "
+        "workers: a restarted worker must not fail a job another worker is running.",
+    )
     webhook_max_attempts: int = Field(6, ge=1, le=20, description="Delivery attempts before giving up.")
     webhook_backoff_s: float = Field(
         30.0, gt=0, description="Delay before the first retry; doubled at each further attempt."

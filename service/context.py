@@ -103,7 +103,7 @@ def open_context(settings: Settings, *, migrate: bool = True) -> AppContext:
     if migrate:
         upgrade(engine)
     ctx = AppContext(settings=settings, engine=engine, sessions=session_factory(engine))
-    if engine.dialect.name == "sqlite":
+    if engine.dialect.name == "sqlite" and settings.recover_interrupted_jobs:
         from service.jobs import fail_interrupted_jobs
 
         fail_interrupted_jobs(ctx)

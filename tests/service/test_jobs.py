@@ -30,3 +30,15 @@ def test_restart_closes_jobs_a_stopped_process_left_running(ctx) -> None:  # noq
             assert job.status == "running"
     finally:
         again.close()
+
+
+def test_a_worker_of_several_leaves_running_jobs_alone(ctx) -> None:  # noqa: ANN001
+    with ctx.sessions.begin() as s:
+        s.add(Job(kind="pipeline", status="running", done=0))
+    # prm serve --workers N recovers once itself, then starts its workers with this setting off
+    worker = open_context(ctx.settings.model_copy(update={"recover_interrupted_jobs": False}))
+    try:
+        with worker.sessions() as s:
+            assert s.query(Job).one().status == "running"  # may be another worker's, alive
+    finally:
+        worker.close()
