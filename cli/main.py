@@ -1,12 +1,12 @@
 """``prm``: one subcommand per pipeline stage, plus the API server and the demo.
 
-Exit codes: 0 success, 2 bad input (file, layout, encoding, rows), 1 other errors.
+Exit codes: 0 success, 2 bad input (file, layout, encoding, rows), 1 other errors;
+``prm serve --workers N``: 3 when its workers cannot start.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sys
 from pathlib import Path
@@ -17,8 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.progress import rich_progress
-from core.errors import InputError, ServiceError
+from core.errors import InputError, Problem, ServiceError
 from core.settings import Settings, load_settings
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 app = typer.Typer(help="Territory mapping and referral prospecting for clinics.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Load source files (each load is a batch).", no_args_is_help=True)
@@ -271,16 +273,20 @@ def serve(
                                          "a socket of its own (SO_REUSEPORT).")] = 1,
     proxy_headers: Annotated[bool, typer.Option(help="Trust X-Forwarded-For from a reverse proxy "
                                                 "(client address in the audit log).")] = False,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[str, typer.Option(help="uvicorn log level: " + ", ".join(LOG_LEVELS) + ".")] = "info",
     access_log: Annotated[bool, typer.Option(help="Log every request (the audit log records "
                                              "them in the database either way).")] = True,
 ) -> None:
     """Serve the API and the map (settings from the environment)."""
+    if log_level not in LOG_LEVELS:
+        _fail(InputError("unknown log level", problems=[Problem(f"one of {', '.join(LOG_LEVELS)}",
+                                                                field="--log-level", value=log_level)]))
     settings = load_settings()  # a bad environment fails here, once, not in every worker
     options = {"proxy_headers": proxy_headers, "log_level": log_level, "access_log": access_log}
     if workers == 1:
         _serve(settings, host, port, **options)
         return
+    from alembic.util import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
     from cli.serve import serve_workers
@@ -291,10 +297,10 @@ def serve(
     # must not fail the jobs another worker is running
     try:
         _run(open_context, settings).close()
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, OSError, CommandError) as exc:
         _fail(ConfigError(f"cannot open or migrate the database: {exc.__cause__ or exc}"))
-    os.environ["PRM_RECOVER_INTERRUPTED_JOBS"] = "false"  # inherited by the worker processes
-    raise typer.Exit(serve_workers(host=host, port=port, workers=workers, **options))
+    worker_env = {"PRM_RECOVER_INTERRUPTED_JOBS": "false"}
+    raise typer.Exit(_run(serve_workers, host=host, port=port, workers=workers, env=worker_env, **options))
 
 
 @app.command()

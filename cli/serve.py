@@ -4,17 +4,22 @@ uvicorn's and gunicorn's ``--workers`` share one listening socket, and
 whichever worker wakes first accepts every connection waiting. Clients that
 keep their connections open (a CRM's HTTP pool, a reverse proxy's upstream
 keep-alive, a load generator) then stay on the worker that won the race:
-with 8 keep-alive clients and 2 workers, ``bench.prospecting`` saw half of
-its runs put all 8 on one worker, which served everything while the other
-idled (prospect-list p95 51-62 ms against 38 ms when they were spread).
+with 8 keep-alive clients and 2 workers, half of the prospect-list runs
+put all 8 on one worker, which served everything while the other idled
+(p95 51-62 ms); with a socket per worker the same load measured p95
+26-42 ms (``bench.prospecting``, SQLite, 1M prospects, 2 cores).
 
 Here each worker gets its own socket bound to the same address with
-``SO_REUSEPORT`` (Linux, the BSDs, macOS), and the kernel spreads new
-connections over them. The supervisor restarts a worker that dies (with a
-new socket: a dead worker's socket leaves the group with it, so no
-connection is routed to a socket nobody accepts on), stops when a worker
-cannot start at all, and stops every worker on SIGINT or SIGTERM (each ends
-its requests in flight, as uvicorn does).
+``SO_REUSEPORT`` (Linux: other systems accept the option but do not spread
+connections), and the kernel spreads new connections over them by a hash of
+their addresses: a few long-lived connections can still split unevenly (5
+and 3 of 8), but no accept race puts them all on one worker. A socket starts
+listening only once its worker's application is up. The supervisor restarts
+a worker that dies, with a new socket (the dead worker's socket left the
+group with it) and a growing delay while replacements keep dying young; it
+stops when a worker of the first generation cannot start at all (status 3),
+and stops every worker on SIGINT or SIGTERM, giving each 30 s to finish its
+requests in flight. Workers die with the supervisor (``PR_SET_PDEATHSIG``).
 
     serve_workers(host="127.0.0.1", port=8000, workers=4)
 
@@ -24,16 +29,21 @@ from the environment's settings, as under ``uvicorn --factory``.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import multiprocessing
+import os
 import signal
 import socket
-import threading
+import sys
 import time
 from multiprocessing.process import BaseProcess
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
+
+from core.errors import ConfigError
 
 __all__ = ["APP", "reuse_port_socket", "serve_workers"]
 
@@ -42,24 +52,46 @@ APP = "api.main:create_app"
 
 _log = logging.getLogger("uvicorn.error")  # configured by uvicorn.Config, as the workers' lines
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_YOUNG_S = 10.0  # a worker dying this soon after its start is restarted with a growing delay
+_MAX_DELAY_S = 30.0
+_GRACE_S = 30.0  # what SIGTERM gives the workers to finish requests in flight, then SIGKILL
 
-def reuse_port_socket(host: str, port: int, *, backlog: int = 2048) -> socket.socket:
-    """A listening TCP socket on ``(host, port)`` that other sockets may bind too (SO_REUSEPORT).
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``(host, port)`` that other sockets may bind too (SO_REUSEPORT).
+
+    Bound, not listening: the worker's server calls ``listen()`` once its
+    application has started, so the kernel routes no connection to a worker
+    still starting.
+
+    Parameters
+    ----------
+    host, port
+        The address (port 0: a free one, which the next sockets then reuse).
+
+    Returns
+    -------
+    socket.socket
+        The bound socket, inheritable by a child process.
 
     Raises
     ------
+    core.errors.ConfigError
+        On a platform whose ``SO_REUSEPORT`` does not spread connections (only Linux does).
     OSError
-        When the platform has no ``SO_REUSEPORT`` or the address cannot be bound.
+        When the address cannot be bound.
     """
-    if not hasattr(socket, "SO_REUSEPORT"):
-        raise OSError("this platform has no SO_REUSEPORT: serve with one worker")
+    if not sys.platform.startswith("linux") or not hasattr(socket, "SO_REUSEPORT"):
+        # macOS and the BSDs accept SO_REUSEPORT but hand every connection to the last socket bound
+        raise ConfigError(f"serving with several workers needs Linux (SO_REUSEPORT); on {sys.platform} "
+                          "serve with one worker")  # fmt: skip
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(backlog)
     except OSError:
         sock.close()
         raise
@@ -67,9 +99,24 @@ def reuse_port_socket(host: str, port: int, *, backlog: int = 2048) -> socket.so
     return sock
 
 
-def _worker(config: uvicorn.Config, sock: socket.socket) -> None:  # runs in the child
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGTERM this process when its parent dies (no orphaned workers)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _worker(config: uvicorn.Config, sock: socket.socket, env: dict[str, str]) -> None:  # in the child
+    _die_with_parent()
+    os.environ.update(env)
     config.configure_logging()
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    except Exception:  # noqa: BLE001 - the factory or the lifespan failed: say so by the exit status
+        logging.getLogger("uvicorn.error").exception("worker failed to start")
+        sys.exit(STARTUP_FAILURE)
+    if not server.started:  # a failed lifespan returns here on some uvicorn versions
+        sys.exit(STARTUP_FAILURE)
 
 
 def serve_workers(
@@ -80,7 +127,7 @@ def serve_workers(
     log_level: str = "info",
     proxy_headers: bool = False,
     access_log: bool = True,
-    ready: threading.Event | None = None,
+    env: dict[str, str] | None = None,
 ) -> int:
     """Run ``workers`` uvicorn processes on ``(host, port)`` until SIGINT or SIGTERM.
 
@@ -92,58 +139,73 @@ def serve_workers(
         Worker processes (at least 1).
     log_level, proxy_headers, access_log
         As uvicorn's options of the same names.
-    ready
-        Set once every worker process has been started (for callers that wait on it).
+    env
+        Environment variables set in each worker (on top of this process's).
 
     Returns
     -------
     int
-        The exit status: 0 after a signal, ``3`` when a worker failed at start-up
-        (the application, its settings or its database are broken: restarting
-        it would fail the same way).
+        The exit status: 0 after a signal; ``3`` when a worker of the first
+        generation failed at start-up (the application, its settings or its
+        database are broken: restarting it would fail the same way).
+
+    Raises
+    ------
+    core.errors.ConfigError
+        For fewer than one worker, or a platform without a balancing SO_REUSEPORT.
     """
     if workers < 1:
-        raise ValueError(f"workers must be >= 1, not {workers}")
+        raise ConfigError(f"workers must be >= 1, not {workers}")
     config = uvicorn.Config(APP, factory=True, log_level=log_level, proxy_headers=proxy_headers,
                             access_log=access_log)  # fmt: skip
     first = reuse_port_socket(host, port)
     port = first.getsockname()[1]
     spawn = multiprocessing.get_context("spawn")
-    stop = threading.Event()
+    stopping: list[int] = []  # a signal handler only appends: no lock it could deadlock on
 
-    def start(sock: socket.socket | None = None) -> BaseProcess:
+    def start(sock: socket.socket | None = None) -> tuple[BaseProcess, float]:
         sock = sock or reuse_port_socket(host, port)
         try:
-            process = spawn.Process(target=_worker, args=(config, sock), name="prm-api-worker")
+            process = spawn.Process(target=_worker, args=(config, sock, dict(env or {})), name="prm-api-worker")
             process.start()
         finally:
-            sock.close()  # the child has its own copy; the parent's must not stay in the group
-        return process
+            sock.close()  # the child has its own copy
+        return process, time.monotonic()
 
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    processes = [start(first)] + [start() for _ in range(workers - 1)]
-    _log.info("serving on http://%s:%d with %d workers (one socket each)", host, port, workers)
-    if ready is not None:
-        ready.set()
+    previous = {sig: signal.signal(sig, lambda signum, _frame: stopping.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}  # fmt: skip
+    slots: list[tuple[BaseProcess, float]] = []
+    delays = [0.0] * workers  # restart back-off per slot, doubled while a worker keeps dying young
     status = 0
     try:
-        while not stop.wait(0.5):
-            for i, process in enumerate(processes):
-                if process.is_alive():
+        slots.append(start(first))
+        slots += [start() for _ in range(workers - 1)]
+        _log.info("serving on http://%s:%d with %d workers (one socket each)", host, port, workers)
+        first_generation = set(range(workers))
+        while not stopping:
+            time.sleep(0.5)
+            for i, (process, started) in enumerate(slots):
+                if stopping or process.is_alive():
                     continue
-                if process.exitcode == STARTUP_FAILURE:
+                if process.exitcode == STARTUP_FAILURE and i in first_generation:
                     _log.error("worker %s failed to start: stopping", process.pid)
                     status = STARTUP_FAILURE
-                    stop.set()
+                    stopping.append(0)
                     break
-                _log.warning("worker %s exited (%s): starting another", process.pid, process.exitcode)
-                processes[i] = start()
+                first_generation.discard(i)
+                young = time.monotonic() - started < _YOUNG_S
+                delays[i] = min(_MAX_DELAY_S, max(1.0, 2 * delays[i])) if young else 0.0
+                _log.warning("worker %s exited (%s): starting another in %.0f s",
+                             process.pid, process.exitcode, delays[i])  # fmt: skip
+                time.sleep(delays[i])
+                if not stopping:
+                    slots[i] = start()
     finally:
-        for process in processes:
+        for process, _ in slots:
             if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
-        deadline = time.monotonic() + 30
-        for process in processes:
+        deadline = time.monotonic() + _GRACE_S
+        for process, _ in slots:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 process.kill()

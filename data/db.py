@@ -33,7 +33,8 @@ PING_AFTER_IDLE_S = 5.0
 _IDLE_SINCE = "prm_idle_since"
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False,
+                ping_after_idle_s: float = PING_AFTER_IDLE_S) -> Engine:
     """Create an engine for ``url``, configuring SQLite for concurrent use.
 
     Parameters
@@ -42,6 +43,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
         SQLAlchemy URL, ``sqlite:///path`` or ``postgresql+psycopg://...``.
     busy_timeout_ms
         How long a SQLite writer or reader waits on a lock before failing.
+    ping_after_idle_s
+        PostgreSQL: a pooled connection idle this long (seconds) is pinged before reuse.
     echo
         Log SQL statements.
     """
@@ -67,23 +70,24 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
         return engine
     if parsed.get_backend_name() == "postgresql":
         engine = create_engine(url, echo=echo)
-        _ping_idle_connections(engine)
+        _ping_idle_connections(engine, after_s=ping_after_idle_s)
         return engine
     raise ConfigError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}")
 
 
-def _ping_idle_connections(engine: Engine) -> None:
+def _ping_idle_connections(engine: Engine, *, after_s: float) -> None:
     """Ping a pooled connection before reuse only when it sat idle (pessimistic disconnects).
 
     ``pool_pre_ping`` pings on every checkout: on psycopg a ``BEGIN`` and a
     ``SELECT 1`` round trip before each request's first statement. A
     connection checked in a moment ago is as alive as it was then; one idle
-    for :data:`PING_AFTER_IDLE_S` may have been dropped by a server restart,
+    for ``after_s`` may have been dropped by a server restart,
     a failover or a firewall, and is pinged. A failed ping raises
     :class:`sqlalchemy.exc.DisconnectionError`, on which the pool discards the
     connection and opens a new one (SQLAlchemy's documented checkout recipe).
-    A connection that dies while busy fails its statement, and the pool
-    invalidates it, as with ``pool_pre_ping``.
+    The price: after a failover, a connection used less than ``after_s`` ago
+    fails the one request that next takes it (a 500), and the pool replaces
+    it; pre-ping would have caught it first.
     """
 
     @event.listens_for(engine, "checkin")
@@ -93,7 +97,7 @@ def _ping_idle_connections(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         since = record.info.get(_IDLE_SINCE)  # absent on a fresh connection (the info is cleared)
-        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+        if since is None or time.monotonic() - since < after_s:
             return
         try:
             engine.dialect.do_ping(dbapi_conn)
@@ -103,15 +107,27 @@ def _ping_idle_connections(engine: Engine) -> None:
 
 
 def read_connection(session: Session) -> Connection:
-    """The session's connection for one read statement that needs no transaction.
+    """The session's connection for reads that need no transaction around them.
 
     On PostgreSQL, when the session has not begun a transaction yet, the
-    connection is taken in autocommit: a lone ``SELECT`` has its own snapshot
+    connection is taken in autocommit: each ``SELECT`` has its own snapshot
     under READ COMMITTED either way, and no ``BEGIN`` and ``ROLLBACK`` round
-    trips are spent around it. Otherwise (SQLite, which starts no transaction
-    for a read; a session already in a transaction) it is the session's
-    connection as usual. The isolation level is reset when the connection
-    returns to the pool.
+    trips are spent around it. The rest of the session then runs in
+    autocommit too, so take it only in a session that will not write (a read
+    request's). Otherwise (SQLite, which begins no transaction for a read; a
+    session already in a transaction) it is the session's connection as
+    usual. The isolation level is reset when the connection returns to the
+    pool.
+
+    Parameters
+    ----------
+    session
+        A read-only session.
+
+    Returns
+    -------
+    sqlalchemy.Connection
+        The connection the session's statements now run on.
     """
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

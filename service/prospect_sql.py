@@ -2,8 +2,8 @@
 
 Statements only (no session, no I/O): :mod:`service.queries` runs them. Range
 filters are written per sort so the sort's index is walked; a page's
-statement is built once per filter *shape* with every value a bound parameter
-(:func:`page_template`), since building it costs a third of serving a page.
+statement is built once per filter *shape* with every filter value a bound
+parameter and the page size written into the SQL (:func:`page_template`), since building it costs a third of serving a page.
 """
 
 from __future__ import annotations
@@ -248,7 +248,7 @@ _PAGE_TEMPLATES = _Templates(512)
 
 def page_template(filters: ProspectFilter, *, sort: ProspectSort, after: bool,
                    raw_components: bool) -> tuple[Select, frozenset[str]]:  # fmt: skip
-    """The page statement for filters of this shape, with every value a bound parameter; its names."""
+    """The page statement for filters of this shape, filter values bound, page size inlined; its names."""
     key = (_filter_shape(filters), sort, after, raw_components)
 
     def build() -> tuple[Select, frozenset[str]]:

@@ -187,3 +187,16 @@ def test_list_json_is_the_page_model_of_the_service(client: TestClient, api_db: 
                               limit=query.get("limit", 50), count=query.get("count", False))
     assert body == page.model_dump(mode="json")
     assert body["items"] and all(isinstance(i["components"], list) and i["components"] for i in body["items"])
+
+
+def test_filters_are_documented_and_validated_one_by_one(client: TestClient) -> None:
+    listed = {p["name"]: p for p in client.get("/openapi.json").json()["paths"]["/v1/prospects"]["get"]["parameters"]}
+    # one query model, still one documented parameter per filter (not a single object named "query")
+    assert {"site", "min_score", "postal_code", "organization_id", "sort", "cursor"} <= set(listed)
+    assert "query" not in listed
+    assert listed["postal_code"]["schema"]["anyOf"][0]["type"] == "array"
+    bad = client.get("/v1/prospects", params={"min_score": 101, "organization_id": 2**63},
+                     headers=VIEWER)
+    assert bad.status_code == 422
+    fields = {p["field"] for p in bad.json()["errors"]}
+    assert {"query.min_score", "query.organization_id"} <= fields  # named as before the model

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from cli.serve import reuse_port_socket, serve_workers
+from core.errors import ConfigError
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
-PRM = str(Path(sys.executable).with_name("prm"))
+PRM = str(Path(sys.executable).with_name("prm"))  # the console script of the installed package
+assert Path(PRM).exists(), PRM
 
 
 def _free_port() -> int:
@@ -117,6 +119,14 @@ def test_a_killed_worker_is_replaced_and_a_signal_stops_everything(server) -> No
     assert not any(Path(f"/proc/{kid}").exists() for kid in kids)
 
 
+def test_workers_do_not_outlive_a_killed_supervisor(server) -> None:  # noqa: ANN001
+    proc, port = server
+    kids = _workers(proc.pid, port)
+    proc.kill()  # SIGKILL: no chance to stop them itself
+    proc.wait()
+    _wait_until(lambda: not any(Path(f"/proc/{kid}").exists() for kid in kids))  # PR_SET_PDEATHSIG
+
+
 def test_a_database_that_cannot_be_opened_stops_serve_before_any_worker(tmp_path) -> None:  # noqa: ANN001
     bad = tmp_path / "not-a-directory"
     bad.write_text("x")
@@ -139,7 +149,8 @@ def test_sockets_share_a_port_and_workers_are_counted() -> None:
     first = reuse_port_socket("127.0.0.1", 0)
     second = reuse_port_socket("127.0.0.1", first.getsockname()[1])  # SO_REUSEPORT: no EADDRINUSE
     assert second.getsockname() == first.getsockname()
+    assert _sockets(os.getpid(), first.getsockname()[1], "0A") == 0  # bound, not listening yet
     first.close()
     second.close()
-    with pytest.raises(ValueError, match="workers must be >= 1"):
+    with pytest.raises(ConfigError, match="workers must be >= 1"):
         serve_workers(host="127.0.0.1", port=0, workers=0)
