@@ -1,10 +1,20 @@
-"""Liveness and readiness: is the database reachable, at which schema revision, how full."""
+"""Liveness and readiness: is the database reachable, at which schema revision, how full.
+
+Load balancers and orchestrators ask every few seconds. The database is
+queried on every call (``SELECT 1``: it answers, or the answer is 503); the
+schema revision and the row counts are recounted at most every
+:data:`COUNTS_TTL_S` seconds per worker: counting 9 million providers on
+PostgreSQL takes a core for most of a second.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
+from datetime import date
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -14,7 +24,21 @@ from data.db import current_revision
 from data.models import ClinicSite, Provider, ReferrerStat
 from service.schemas import HealthPublic
 
-__all__ = ["health", "router"]
+__all__ = ["COUNTS_TTL_S", "health", "router"]
+
+COUNTS_TTL_S = 30.0
+"""How old the counts and revision that ``/health`` reports may be (seconds)."""
+
+_STATE = "prm_health_counts"  # app.state attribute: this worker's last counts
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    at: float
+    revision: str | None
+    providers: int
+    sites: int
+    as_of: date | None
 
 logger = logging.getLogger("prm.api")
 
@@ -39,25 +63,34 @@ _EXAMPLE = {
         **problem_responses(503),
     },
 )
-def health(ctx: ContextDep, session: SessionDep) -> HealthPublic:
+def health(request: Request, ctx: ContextDep, session: SessionDep) -> HealthPublic:
     """Check that the database answers and report its schema revision and row counts.
 
-    ``as_of`` is the date of the latest referrer statistics (None before any
-    referrals were loaded). Answers 503 when the database cannot be queried.
+    The database is queried on every call; the revision and counts are at
+    most 30 s old. ``as_of`` is the date of the latest referrer statistics
+    (None before any referrals were loaded). Answers 503 when the database
+    cannot be queried.
     """
     try:
-        providers = session.scalar(select(func.count()).select_from(Provider)) or 0
-        sites = session.scalar(select(func.count()).select_from(ClinicSite)) or 0
-        as_of = session.scalar(select(func.max(ReferrerStat.as_of)))
-        revision = current_revision(ctx.engine)
+        session.execute(select(1))  # the database answers now
+        counts = getattr(request.app.state, _STATE, None)
+        if counts is None or time.monotonic() - counts.at > COUNTS_TTL_S:
+            counts = _Counts(
+                at=time.monotonic(),
+                revision=current_revision(ctx.engine),
+                providers=session.scalar(select(func.count()).select_from(Provider)) or 0,
+                sites=session.scalar(select(func.count()).select_from(ClinicSite)) or 0,
+                as_of=session.scalar(select(func.max(ReferrerStat.as_of))),
+            )
+            setattr(request.app.state, _STATE, counts)
     except SQLAlchemyError as exc:
         logger.error("health check failed: %s", exc)
         raise HTTPException(503, detail="database unreachable") from None
     return HealthPublic(
         status="ok",
         database=ctx.engine.dialect.name,
-        schema_revision=revision,
-        providers=providers,
-        sites=sites,
-        as_of=as_of,
+        schema_revision=counts.revision,
+        providers=counts.providers,
+        sites=counts.sites,
+        as_of=counts.as_of,
     )

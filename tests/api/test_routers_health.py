@@ -45,3 +45,21 @@ def test_health_is_503_when_the_database_is_gone(client: TestClient, tmp_path: P
     assert r.status_code == 503
     assert r.headers["content-type"] == "application/problem+json"
     assert "unreachable" in r.json()["detail"]
+
+
+def test_counts_are_cached_but_the_database_is_asked_every_time(api_db: SeededDB, monkeypatch) -> None:  # noqa: ANN001
+    import time
+
+    from api.main import create_app
+    from api.routers import health as health_module
+    from tests.api.conftest import ADMIN
+
+    app = create_app(context=api_db.ctx)
+    with TestClient(app) as c:
+        before = c.get("/health").json()["sites"]
+        site = {"site_code": "HEALTH-1", "name": "Probe", "service_line": "MRI", "lat": 21.87, "lon": -102.26}
+        assert c.post("/v1/sites", json=site, headers=ADMIN).status_code == 201
+        assert c.get("/health").json()["sites"] == before  # a probe every few seconds recounts nothing
+        later = time.monotonic() + health_module.COUNTS_TTL_S + 1
+        monkeypatch.setattr(health_module.time, "monotonic", lambda: later)
+        assert c.get("/health").json()["sites"] == before + 1  # at most COUNTS_TTL_S old
