@@ -163,6 +163,9 @@ def bench_http(label: str, url: str, n: int, n_requests: int, workers: list[int]
     t = time.perf_counter()
     fill(url, n)
     print(f"  [{label}] generated {n:,} providers + prospects with bulk inserts in {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    os.sync()  # the fill's gigabyte of dirty pages, written back now rather than during the load runs
+    print(f"  [{label}] flushed to disk (os.sync) in {time.perf_counter() - t:.1f} s")
     for count in workers:
         serve_and_load(f"{label}, {count} worker{'s' if count > 1 else ''}", url, n, n_requests, count)
 
