@@ -16,11 +16,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from uvicorn.config import LOG_LEVELS
+
 from cli.progress import rich_progress
 from core.errors import InputError, Problem, ServiceError
 from core.settings import Settings, load_settings
-
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 app = typer.Typer(help="Territory mapping and referral prospecting for clinics.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Load source files (each load is a batch).", no_args_is_help=True)
@@ -291,12 +291,11 @@ def serve(
 
     from cli.serve import serve_workers
     from core.errors import ConfigError
-    from service.context import open_context
 
     # once, before any worker: concurrent first migrations would race, and a restarted worker
     # must not fail the jobs another worker is running
     try:
-        _run(open_context, settings).close()
+        _run(_context, settings).close()
     except (SQLAlchemyError, OSError, CommandError) as exc:
         _fail(ConfigError(f"cannot open or migrate the database: {exc.__cause__ or exc}"))
     worker_env = {"PRM_RECOVER_INTERRUPTED_JOBS": "false"}

@@ -113,7 +113,7 @@ def _worker(config: uvicorn.Config, sock: socket.socket, env: dict[str, str]) ->
     try:
         server.run(sockets=[sock])
     except Exception:  # noqa: BLE001 - the factory or the lifespan failed: say so by the exit status
-        logging.getLogger("uvicorn.error").exception("worker failed to start")
+        _log.exception("worker failed to start")
         sys.exit(STARTUP_FAILURE)
     if not server.started:  # a failed lifespan returns here on some uvicorn versions
         sys.exit(STARTUP_FAILURE)

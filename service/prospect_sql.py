@@ -3,7 +3,8 @@
 Statements only (no session, no I/O): :mod:`service.queries` runs them. Range
 filters are written per sort so the sort's index is walked; a page's
 statement is built once per filter *shape* with every filter value a bound
-parameter and the page size written into the SQL (:func:`page_template`), since building it costs a third of serving a page.
+parameter and the page size written into the SQL (:func:`page_template`),
+since building it costs a third of serving a page.
 """
 
 from __future__ import annotations

@@ -72,9 +72,10 @@ def health(request: Request, ctx: ContextDep, session: SessionDep) -> HealthPubl
     cannot be queried.
     """
     try:
-        session.execute(select(1))  # the database answers now
         counts = getattr(request.app.state, _STATE, None)
-        if counts is None or time.monotonic() - counts.at > COUNTS_TTL_S:
+        if counts is not None and time.monotonic() - counts.at <= COUNTS_TTL_S:
+            session.execute(select(1))  # the database answers now
+        else:  # the counts' queries ask it
             counts = _Counts(
                 at=time.monotonic(),
                 revision=current_revision(ctx.engine),
