@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import io
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -223,7 +224,8 @@ class ArrowCsvReader:
         pending: list[ArrowChunk] = []
         pending_rows = 0
         yielded = False
-        for parsed in map_ahead(parse, self._blocks(), name="csv-parse"):
+        # parse as many blocks ahead as a chunk takes, else the parser idles while a chunk is assembled
+        for parsed in map_ahead(parse, self._blocks(), name="csv-parse", depth=self._depth(chunk_rows)):
             pending.append(parsed)
             pending_rows += parsed.rows_read
             while pending_rows >= chunk_rows:
@@ -233,6 +235,13 @@ class ArrowCsvReader:
                 yield chunk
         if pending_rows or not yielded:
             yield _concat(pending, columns)
+
+
+    def _depth(self, chunk_rows: int) -> int:
+        """Blocks parsed ahead: enough for one chunk of ``chunk_rows`` rows, by the header's width, at most 8."""
+        assert self._stream is not None
+        row_bytes = max(64, 3 * len(self.header))  # at least the quotes and commas of empty fields
+        return max(1, min(8, -(-chunk_rows * row_bytes // self._block_bytes) + 1))
 
 
 class _Utf8Stream(io.RawIOBase):
@@ -256,29 +265,42 @@ class _Utf8Stream(io.RawIOBase):
         return n
 
 
-def map_ahead(fn: Callable[[T], R], items: Iterable[T], *, name: str = "ahead") -> Iterator[R]:
-    """``map(fn, items)``, with ``fn`` of the next item running on a worker thread.
+def map_ahead(
+    fn: Callable[[T], R], items: Iterable[T], *, name: str = "ahead", depth: int = 1
+) -> Iterator[R]:
+    """``map(fn, items)``, with ``fn`` of the next ``depth`` items running on a worker thread.
 
-    While the caller works on result k, the worker computes result k+1 (and
-    pulls item k+1 from ``items``). Arrow kernels, file reads and SQLite
-    release the GIL, so two cores share the work of a load.
+    While the caller works on result k, the worker computes results k+1 ..
+    k+depth (pulling the items from ``items`` itself, in order). Arrow
+    kernels, file reads and SQLite release the GIL, so two cores share the
+    work of a load. A caller that consumes several results per step of its
+    own (e.g. a few blocks per chunk) needs a ``depth`` of that many, or the
+    worker idles while the caller waits for it.
     """
+    if depth < 1:
+        raise ValueError("depth must be positive")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as pool:
         source = iter(items)
-        ahead: Future[R] | None = None
         sentinel = object()
+        done = False
 
         def step() -> Any:
             item = next(source, sentinel)
             return sentinel if item is sentinel else fn(item)  # type: ignore[arg-type]
 
-        ahead = pool.submit(step)
-        while True:
-            result = ahead.result()
-            if result is sentinel:
-                return
-            ahead = pool.submit(step)
-            yield result
+        ahead: deque[Future[R]] = deque(pool.submit(step) for _ in range(depth))
+        try:
+            while ahead:
+                result = ahead.popleft().result()
+                if result is sentinel:
+                    done = True
+                if done:
+                    continue  # the steps queued after the end find the end too
+                ahead.append(pool.submit(step))
+                yield result
+        finally:
+            for future in ahead:  # stopped early (an error, or the caller left): parse no further
+                future.cancel()
 
 
 def _record_boundary(data: bytes) -> int:

@@ -32,6 +32,16 @@ PING_AFTER_IDLE_S = 5.0
 
 _IDLE_SINCE = "prm_idle_since"
 
+SQLITE_PAGE_SIZE = 16384
+"""Page size of a new embedded database (SQLite's default is 4096; an existing file keeps its own).
+
+Each page a transaction writes goes to the WAL as one frame and is copied
+into the database at the checkpoint: a registry load of a million rows writes
+about 1.3 GB twice. Four times fewer, larger frames cut the system time of
+that by about half (bench/ingest.py); 16 KB is also InnoDB's page size, and
+the indexed reads of the API read a page or two each either way.
+"""
+
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False,
                 ping_after_idle_s: float = PING_AFTER_IDLE_S) -> Engine:
@@ -60,6 +70,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False,
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
             cur = dbapi_conn.cursor()
+            # before anything is written: a database file keeps the page size it was created with
+            cur.execute("PRAGMA page_size=16384")  # SQLITE_PAGE_SIZE
             cur.execute("PRAGMA journal_mode=WAL")
             # the busy timeout is the driver's ``timeout`` above (no SQL built from a value)
             cur.execute("PRAGMA foreign_keys=ON")

@@ -8,6 +8,12 @@ reader in a forked child and streams, per chunk, exactly what a load writes
 Errors raised in the child (e.g. a :class:`~core.errors.SchemaError` naming the
 missing columns) are raised again in the caller with their problems. If the
 caller stops early or dies, the child stops at its next send.
+
+The child allocates Arrow memory from jemalloc rather than pyarrow's default
+mimalloc: a load allocates and frees a block's worth of columns per block,
+and where transparent huge pages are ``always`` (e.g. RHEL's default) each
+fresh mimalloc segment is faulted in as zeroed 2 MB pages, which made parsing
+the CSV about 1.5 times as costly (``bench/ingest.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import pyarrow as pa
 
 from core.errors import Problem, ServiceError
 from enrichment.records import ReadResult, StoredRows
@@ -53,7 +61,7 @@ def iter_stored_rows(
             yield StoredChunk.of(result)
         return
     context = mp.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
+    receive, send = context.Pipe(duplex=False)  # a chunk: a pickled header, then its rows as Arrow IPC bytes
     child = context.Process(target=_child, args=(send, receive, factory, args, kwargs), daemon=True,
                             name="prm-reader")
     child.start()
@@ -65,7 +73,9 @@ def iter_stored_rows(
             except EOFError:
                 raise RuntimeError("the reader process ended without a result") from None
             if kind == "chunk":
-                yield payload
+                rejects, rows_read, codes = payload
+                yield StoredChunk(rows=StoredRows.from_ipc(receive.recv_bytes(), codes=codes), rejects=rejects,
+                                  rows_read=rows_read)
             elif kind == "error":
                 raise _rebuild(payload)
             else:
@@ -82,9 +92,12 @@ def _child(
 ) -> None:
     receive.close()  # else the pipe outlives the caller and a send never fails
     gc.freeze()  # the heap inherited from the caller is never garbage here: do not scan it again and again
+    _prefer_jemalloc()
     try:
         for result in factory(*args, **kwargs):
-            send.send(("chunk", StoredChunk.of(result)))
+            chunk = StoredChunk.of(result)
+            send.send(("chunk", (chunk.rejects, chunk.rows_read, chunk.rows.codes)))
+            send.send_bytes(chunk.rows.to_ipc())
         send.send(("done", None))
     except (BrokenPipeError, ConnectionResetError):  # the caller went away
         return
@@ -94,6 +107,14 @@ def _child(
         send.send(("error", (None, f"{type(exc).__name__}: {exc}", [], traceback.format_exc())))
     finally:
         send.close()
+
+
+def _prefer_jemalloc() -> None:
+    """Make jemalloc this process's default Arrow memory pool, where pyarrow was built with it."""
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # a build without jemalloc (e.g. Windows): keep the default
+        pass
 
 
 def _rebuild(payload: tuple) -> Exception:

@@ -11,7 +11,6 @@ standard schema only when someone asks for it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +20,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from enrichment.records import PAYLOAD_COLUMNS, SOURCE_RECORD_COLUMNS, record_payloads
+from enrichment.records import (
+    PAYLOAD_COLUMNS,
+    SOURCE_RECORD_COLUMNS,
+    payload_array_hashes,
+    record_payloads,
+)
 
 #: Columns whose cells are Python objects (dicts, lists) rather than scalars.
 OBJECT_COLUMNS = ("identifiers", "locations", "contacts")
@@ -128,9 +132,8 @@ class RecordColumns:
         return self._texts
 
     def prepare(self) -> RecordColumns:
-        """Compute payloads, their texts and hashes now (e.g. on a worker thread); return ``self``."""
-        self.payload_texts()
-        self.record_hashes()
+        """Build the payloads now (e.g. on a worker thread); return ``self``."""
+        self.payloads()
         return self
 
     def record_hashes(self) -> list[str]:
@@ -191,15 +194,7 @@ class RecordColumns:
     @staticmethod
     def hashes(payloads: pa.Array) -> list[str]:
         """SHA-256 (hex) of each payload's UTF-8 bytes: the records' ``record_hash``."""
-        if isinstance(payloads, pa.ChunkedArray):
-            payloads = payloads.combine_chunks()
-        payloads = payloads.cast(pa.string())
-        offsets = np.frombuffer(payloads.buffers()[1], dtype=np.int32)[
-            payloads.offset : payloads.offset + len(payloads) + 1]
-        data = memoryview(payloads.buffers()[2]) if len(payloads) else memoryview(b"")
-        sha = hashlib.sha256
-        bounds = offsets.tolist()
-        return [sha(data[a:b]).hexdigest() for a, b in zip(bounds, bounds[1:])]
+        return payload_array_hashes(payloads)
 
     def with_arrays(self, arrays: Mapping[str, pa.Array]) -> RecordColumns:
         """A copy with some columns replaced (object columns as JSON text)."""

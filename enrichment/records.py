@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -154,42 +153,116 @@ class ReadResult:
         return len(self.rejected_lines) / self.rows_read if self.rows_read else 0.0
 
     def stored_rows(self) -> StoredRows:
-        """What a load writes per record: key, line, NPI, ``record_hash`` and JSON payload.
+        """What a load writes per record: key, line, NPI and JSON payload (its hash on demand).
 
-        The hash is always the SHA-256 of the payload computed here, so a frame
+        The hash is always the SHA-256 of the payload made here, so a frame
         whose ``record_hash`` column went stale cannot hide a change.
         """
         if self.columns is not None and self._records is None:
             from core.keyset import key_codes_of_array
 
             cols = self.columns
+            n = cols.size
             keys = cols.arrays.get("source_key")
             codes = key_codes_of_array(keys) if keys is not None and pa.types.is_string(keys.type) else None
-            return StoredRows(
-                keys=[str(k) for k in cols.column("source_key")], lines=cols.column("line"),
-                npis=cols.column("npi"), hashes=cols.record_hashes(),
-                payloads=cols.payload_texts(), codes=codes,
-            )
+            keys = pa.array([str(k) for k in cols.column("source_key")], pa.string()) if codes is None else keys
+            return StoredRows(pa.Table.from_arrays(
+                [keys, cols.arrays.get("line", pa.array(np.zeros(n, dtype=np.int64))),
+                 cols.arrays.get("npi", pa.nulls(n, pa.string())), cols.payloads()],
+                schema=StoredRows.SCHEMA), codes=codes)
         frame = self.records
         payloads = record_payloads(frame)
         npis = frame["npi"].tolist() if "npi" in frame.columns else [None] * len(frame)
-        return StoredRows(
+        return StoredRows.from_lists(
             keys=frame["source_key"].astype(str).tolist(), lines=[int(v) for v in frame["line"].tolist()],
-            npis=npis, hashes=payload_hashes(payloads), payloads=[p.decode("utf-8") for p in payloads],
+            npis=npis, payloads=[p.decode("utf-8") for p in payloads],
         )
 
 
-@dataclass(frozen=True)
 class StoredRows:
-    """Per-record values a load writes, as parallel lists (see :meth:`ReadResult.stored_rows`)."""
+    """Per-record values a load writes: source key, line, NPI, JSON payload, ``record_hash``.
 
-    keys: list[str]
-    lines: list[int]
-    npis: list[str | None]
-    hashes: list[str]
-    payloads: list[str]
-    #: :func:`core.keyset.key_codes` of ``keys`` when the reader computed them (column-wise)
-    codes: np.ndarray | None = None
+    Held as Arrow columns (:attr:`SCHEMA`), so a chunk crosses from a reader
+    process to the writer as a few buffers (:meth:`to_ipc`, :meth:`from_ipc`)
+    rather than a million pickled strings; the Python values a writer binds
+    (:attr:`keys`, :attr:`payloads`, ...) and the SHA-256 of each payload
+    (:attr:`hashes`) are made on first use, on the writer's side.
+
+    Parameters
+    ----------
+    table
+        One row per record, with the columns of :attr:`SCHEMA`.
+    codes
+        :func:`core.keyset.key_codes` of the keys when the reader computed them.
+    """
+
+    SCHEMA = pa.schema([("source_key", pa.string()), ("line", pa.int64()), ("npi", pa.string()),
+                        ("payload", pa.string())])
+
+    def __init__(self, table: pa.Table, *, codes: np.ndarray | None = None) -> None:
+        if not table.schema.equals(self.SCHEMA):
+            raise TypeError(f"stored rows need the schema {self.SCHEMA}, not {table.schema}")
+        if codes is not None and len(codes) != table.num_rows:
+            raise ValueError(f"{len(codes)} key codes for {table.num_rows} rows")
+        self.table = table.combine_chunks()
+        self.codes = codes
+        self._lists: dict[str, list[Any]] = {}
+
+    @classmethod
+    def from_lists(
+        cls, *, keys: list[str], lines: list[int], npis: list[str | None], payloads: list[str],
+        codes: np.ndarray | None = None,
+    ) -> StoredRows:
+        """Stored rows from parallel lists."""
+        return cls(pa.Table.from_arrays(
+            [pa.array(keys, pa.string()), pa.array(lines, pa.int64()), pa.array(npis, pa.string()),
+             pa.array(payloads, pa.string())], schema=cls.SCHEMA), codes=codes)
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def _list(self, name: str) -> list[Any]:
+        got = self._lists.get(name)
+        if got is None:
+            got = self._lists[name] = self.table.column(name).to_pylist()
+        return got
+
+    @property
+    def keys(self) -> list[str]:
+        return self._list("source_key")
+
+    @property
+    def lines(self) -> list[int]:
+        return self._list("line")
+
+    @property
+    def npis(self) -> list[str | None]:
+        return self._list("npi")
+
+    @property
+    def payloads(self) -> list[str]:
+        return self._list("payload")
+
+    @property
+    def hashes(self) -> list[str]:
+        """The ``record_hash`` of each record: SHA-256 (hex) of its payload's UTF-8 bytes."""
+        got = self._lists.get("hash")
+        if got is None:
+            got = self._lists["hash"] = payload_array_hashes(self.table.column("payload").chunk(0)
+                                                             if self.table.num_rows else pa.array([], pa.string()))
+        return got
+
+    def to_ipc(self) -> pa.Buffer:
+        """The columns as one Arrow IPC stream."""
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, self.SCHEMA) as writer:
+            writer.write_table(self.table)
+        return sink.getvalue()
+
+    @classmethod
+    def from_ipc(cls, data: Any, *, codes: np.ndarray | None = None) -> StoredRows:
+        """Stored rows read back from :meth:`to_ipc`'s bytes (no copy of the columns)."""
+        return cls(pa.ipc.open_stream(pa.py_buffer(data)).read_all(), codes=codes)
 
 
 def empty_records() -> pd.DataFrame:
@@ -268,6 +341,20 @@ def payload_hashes(payloads: Iterable[bytes]) -> list[str]:
     """SHA-256 (hex) of each payload: the ``record_hash`` of its record."""
     sha = hashlib.sha256
     return [sha(p).hexdigest() for p in payloads]
+
+
+def payload_array_hashes(payloads: pa.Array) -> list[str]:
+    """:func:`payload_hashes` of an Arrow string array's values, read in place (no copies)."""
+    if isinstance(payloads, pa.ChunkedArray):
+        payloads = payloads.combine_chunks()
+    payloads = payloads.cast(pa.string())
+    if not len(payloads):
+        return []
+    offsets = np.frombuffer(payloads.buffers()[1], dtype=np.int32)[payloads.offset : payloads.offset + len(payloads) + 1]
+    data = memoryview(payloads.buffers()[2] or b"")
+    sha = hashlib.sha256
+    bounds = offsets.tolist()
+    return [sha(data[a:b]).hexdigest() for a, b in zip(bounds, bounds[1:])]
 
 
 def record_hash(row: Mapping[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -131,6 +132,29 @@ def test_map_ahead_keeps_order_and_raises():
 
     with pytest.raises(ValueError, match="three"):
         list(map_ahead(boom, range(5)))
+
+
+@given(st.integers(0, 12), st.integers(1, 6))
+def test_map_ahead_at_any_depth_is_map(n, depth):
+    assert list(map_ahead(lambda x: x * 2, range(n), depth=depth)) == [2 * x for x in range(n)]
+
+
+def test_map_ahead_runs_depth_items_ahead_and_no_further_once_stopped():
+    pulled: list[int] = []
+
+    def items():  # noqa: ANN202
+        for i in range(100):
+            pulled.append(i)
+            yield i
+
+    results = map_ahead(lambda x: x, items(), depth=4)
+    assert next(results) == 0
+    deadline = time.monotonic() + 5
+    while len(pulled) < 5 and time.monotonic() < deadline:  # item 0 and the four after it
+        time.sleep(0.01)
+    assert len(pulled) == 5
+    results.close()  # the caller stops: nothing more is read
+    assert len(pulled) <= 6
 
 
 @given(st.lists(st.one_of(st.from_regex(r"[0-9]{1,20}", fullmatch=True), st.text(max_size=6)), max_size=60),

@@ -105,3 +105,28 @@ def test_sqlite_reads_use_the_sessions_connection(tmp_path) -> None:  # noqa: AN
     with session_factory(engine)() as session:
         assert read_connection(session) is session.connection()
     engine.dispose()
+
+
+def test_a_new_sqlite_database_gets_the_larger_page_size_and_an_old_one_keeps_its_own(tmp_path) -> None:  # noqa: ANN001
+    import sqlite3
+
+    from data.db import SQLITE_PAGE_SIZE
+
+    fresh = make_engine(f"sqlite:///{tmp_path / 'new.sqlite'}")
+    with fresh.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    with fresh.connect() as conn:
+        assert conn.execute(text("PRAGMA page_size")).scalar_one() == SQLITE_PAGE_SIZE
+        assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+    fresh.dispose()
+
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as raw:  # made by SQLite's defaults: 4096-byte pages, rollback journal
+        raw.execute("CREATE TABLE t (x INTEGER)")
+        raw.execute("INSERT INTO t VALUES (1)")
+    raw.close()
+    engine = make_engine(f"sqlite:///{old}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA page_size")).scalar_one() == 4096
+        assert conn.execute(text("SELECT x FROM t")).scalar_one() == 1
+    engine.dispose()
