@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from core.errors import Problem
 from core.identifiers import NPI_PREFIX
 from enrichment.nppes_layout import TAXONOMY_SLOTS
-from enrichment.record_columns import RecordColumns, control_character_rows, json_strings
+from enrichment.record_columns import RecordColumns, control_character_rows, json_strings, with_affixes
 
 DATE_FIELDS = {
     "enumeration_date": "Provider Enumeration Date",
@@ -92,10 +92,21 @@ def nppes_columns(header: Sequence[str]) -> list[str]:
 
 def clean(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Strip like :meth:`str.strip`; blank becomes null."""
+    if isinstance(column, pa.Array) and pa.types.is_string(column.type) and not _holds_bytes(column):
+        return pa.nulls(len(column), pa.string())  # every cell empty (most slots of most rows)
     trimmed = pc.utf8_trim(column, characters=_WHITESPACE)
     if isinstance(trimmed, pa.ChunkedArray):
         trimmed = trimmed.combine_chunks()
     return blank_to_null(trimmed)
+
+
+def _holds_bytes(text: pa.Array) -> bool:
+    """Whether any string of a string array is longer than zero bytes."""
+    offsets = text.buffers()[1]
+    if offsets is None or not len(text):
+        return False
+    first, last = np.frombuffer(offsets, dtype=np.int32)[[text.offset, text.offset + len(text)]]
+    return bool(last > first)
 
 
 def blank_to_null(text: pa.Array) -> pa.Array:
@@ -317,6 +328,10 @@ def _joined(columns: list[pa.Array], separator: str) -> pa.Array:
     (``binary_join_element_wise(null_handling="skip")`` returns an empty array
     when every input is all-null, so blanks are joined and squeezed out instead.)
     """
+    n = len(columns[0])
+    columns = [c for c in columns if c.null_count < n]  # most slots are empty in every row
+    if not columns:
+        return pa.nulls(n, pa.string())
     text = pc.binary_join_element_wise(*[pc.fill_null(c, "") for c in columns], separator)
     text = pc.replace_substring_regex(text, f"{separator}{{2,}}", separator)
     return clean(pc.utf8_trim(text, characters=separator))
@@ -348,21 +363,21 @@ def _identifiers(col: dict[str, pa.Array], n: int) -> pa.Array:
     if EIN in col:
         ein = col[EIN]
         ok = pc.fill_null(pc.match_substring_regex(ein, r"^[0-9]{2}-?[0-9]{7}$"), False)
-        parts.append((pc.binary_join_element_wise('"ein":', json_strings(ein), ""), _mask(ok)))
+        parts.append((json_strings(ein, '"ein":'), _mask(ok)))
     other = _other_identifiers(col, n)
     if other is not None:
         listed, has = other
-        parts.append((pc.binary_join_element_wise('"other":[', listed, "]", ""), has))
+        parts.append((with_affixes(listed, '"other":[', "]"), has))
     if OTHER_ORG_NAME in col:
         name = _identifier_cell(col[OTHER_ORG_NAME], n)
         kind = _identifier_cell(col.get(OTHER_ORG_TYPE), n)
-        fragment = pc.binary_join_element_wise('"other_names":[{"name":', json_strings(name), ',"type_code":',
-                                               json_strings(kind), "}]", "")
+        fragment = pc.binary_join_element_wise(json_strings(name, '"other_names":[{"name":'),
+                                               json_strings(kind, ',"type_code":'), "}]", "")
         parts.append((fragment, _mask(pc.is_valid(name))))
     if not parts:
         return pa.nulls(n, pa.string())
-    body, has = _join_present(parts)
-    return pc.if_else(pa.array(has), pc.binary_join_element_wise("{", body, "}", ""), _NULL)
+    body, has = _join_present(parts)  # ",a,b": the first comma becomes the brace
+    return pc.if_else(pa.array(has), with_affixes(pc.binary_replace_slice(body, 0, 1, "{"), "", "}"), _NULL)
 
 
 def _other_identifiers(col: dict[str, pa.Array], n: int) -> tuple[pa.Array, np.ndarray] | None:
@@ -396,8 +411,9 @@ def _other_identifiers(col: dict[str, pa.Array], n: int) -> tuple[pa.Array, np.n
         return None
     order = present[np.argsort(row[present], kind="stable")]  # by row; slots stay in slot order
     entry = pc.binary_join_element_wise(
-        '{"identifier":', json_strings(values["identifier"]), ',"type_code":', json_strings(values["type_code"]),
-        ',"state":', json_strings(values["state"]), ',"issuer":', json_strings(values["issuer"]), "}", "")
+        json_strings(values["identifier"], '{"identifier":'), json_strings(values["type_code"], ',"type_code":'),
+        json_strings(values["state"], ',"state":'), with_affixes(json_strings(values["issuer"], ',"issuer":'), "", "}"),
+        "")
     counts = np.bincount(row[order], minlength=n)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
@@ -424,16 +440,14 @@ def _identifier_cell(column: pa.Array | None, n: int) -> pa.Array:
 
 
 def _join_present(parts: list[tuple[pa.Array, np.ndarray]]) -> tuple[pa.Array, np.ndarray]:
-    """Join each row's present fragments with commas (one pass); and whether it had any."""
+    """Each row's present fragments, each after a comma, in one text; and whether the row had any."""
     n = len(parts[0][1])
-    before = np.zeros(n, dtype=bool)  # some earlier fragment of the row is present
+    had = np.zeros(n, dtype=bool)
     pieces = []
     for fragment, present in parts:
-        comma = pc.utf8_replace_slice(fragment, 0, 0, ",")
-        piece = pc.if_else(pa.array(present & before), comma, pc.if_else(pa.array(present), fragment, ""))
-        pieces.append(piece)
-        before = before | present
-    return pc.binary_join_element_wise(*pieces, ""), before
+        pieces.append(pc.if_else(pa.array(present), with_affixes(fragment, ","), ""))
+        had |= present
+    return pc.binary_join_element_wise(*pieces, ""), had
 
 
 def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:

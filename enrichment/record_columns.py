@@ -48,16 +48,34 @@ def control_character_rows(text: pa.Array) -> np.ndarray:
 
 
 
-def json_strings(column: pa.Array) -> pa.Array:
-    """Each string as JSON text (quoted, ``"`` and ``\\`` escaped), ``null`` for null.
+def json_strings(column: pa.Array, prefix: str = "") -> pa.Array:
+    """Each string as JSON text (quoted, ``"`` and ``\\`` escaped), ``null`` for null; ``prefix`` before each.
 
-    Control characters are not escaped: callers find them with
-    :func:`control_character_rows` and serialise those rows otherwise.
+    The prefix (e.g. a key and colon) is written in the same pass, which costs
+    less than joining it on afterwards. Control characters are not escaped:
+    callers find them with :func:`control_character_rows` and serialise those
+    rows otherwise.
     """
     text = column
     if _may_hold_quote_or_backslash(text):
         text = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
-    return pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null")
+    return pc.fill_null(with_affixes(text, prefix + '"', '"'), prefix + "null")
+
+
+def with_affixes(text: pa.Array, prefix: str, suffix: str = "") -> pa.Array:
+    """``prefix + value + suffix`` for each string (null stays null).
+
+    Two byte-slice insertions, about twice as fast as
+    ``binary_join_element_wise`` over three arguments.
+    """
+    if prefix:
+        text = pc.binary_replace_slice(text, 0, 0, prefix)
+    if suffix:
+        text = pc.binary_replace_slice(text, _END, _END, suffix)
+    return text
+
+
+_END = 1 << 31  # past the end of any string (offsets are 32-bit)
 
 
 def _may_hold_quote_or_backslash(text: pa.Array) -> bool:
@@ -147,18 +165,19 @@ class RecordColumns:
             return pa.array([], pa.string())
         parts: list[Any] = []
         for i, name in enumerate(PAYLOAD_COLUMNS):
-            parts.append(("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":")
-            parts.append(self._json(name))
-        parts.append("}")
-        merged: list[Any] = []
-        for part in parts:  # adjacent literal text joins once, not per row
-            if isinstance(part, str) and merged and isinstance(merged[-1], str):
-                merged[-1] += part
+            key = ("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":"
+            value = self._json(name, key)
+            if isinstance(value, str) and parts and isinstance(parts[-1], str):
+                parts[-1] += value  # adjacent literal text joins once, not per row
             else:
-                merged.append(part)
-        parts = merged
-        if len(parts) == 1:  # no column has a value: one literal text
-            return pa.array([parts[0]] * self.size, pa.string())
+                parts.append(value)
+        if isinstance(parts[-1], str):
+            parts[-1] += "}"
+        else:
+            parts[-1] = with_affixes(parts[-1], "", "}")
+        if len(parts) == 1:  # one text for every row (e.g. no column has a value)
+            part = parts[0]
+            return pa.array([part] * self.size, pa.string()) if isinstance(part, str) else part
         joined = pc.binary_join_element_wise(*parts, "")
         # a control character needs escapes the string kernels do not write: redo those rows
         odd = control_character_rows(joined)
@@ -170,25 +189,24 @@ class RecordColumns:
             joined = pa.array(values, pa.string())
         return joined
 
-    def _json(self, name: str) -> pa.Array | str:
+    def _json(self, name: str, key: str) -> pa.Array | str:
+        """``key`` followed by the column's JSON value in each row; a literal when every row has the same."""
         if name in self.objects:
             dumps = orjson.dumps
-            return pa.array([None if v is None else dumps(v).decode("utf-8") for v in self.objects[name]],
-                            pa.string()).fill_null("null")
+            return pa.array([key + ("null" if v is None else dumps(v).decode("utf-8")) for v in self.objects[name]],
+                            pa.string())
         column = self.arrays.get(name)
-        if column is None:
-            return "null"
+        if column is None or column.null_count == len(column):
+            return key + "null"
         if name in OBJECT_COLUMNS:
-            return pc.fill_null(column, "null")
+            return pc.fill_null(with_affixes(column, key), key + "null")
         kind = column.type
         if pa.types.is_boolean(kind):
-            return pc.fill_null(pc.if_else(column, "true", "false"), "null")
+            return pc.fill_null(pc.if_else(column, key + "true", key + "false"), key + "null")
         if pa.types.is_date32(kind):
-            return json_strings(pc.cast(column, pa.string()))
+            return json_strings(pc.cast(column, pa.string()), key)
         if pa.types.is_string(kind):
-            if column.null_count == len(column):
-                return "null"
-            return json_strings(column)
+            return json_strings(column, key)
         raise TypeError(f"column {name}: no JSON form for Arrow type {kind}")
 
     @staticmethod
