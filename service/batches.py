@@ -6,6 +6,7 @@ import csv
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,8 +21,11 @@ from service.context import AppContext
 from service.schemas import BatchReport
 
 
-def open_batch(ctx: AppContext, *, source: str, path: Path, file_hash: str) -> int:
-    """Record the start of a load in its own transaction; returns the batch id."""
+def open_batch(ctx: AppContext, *, source: str, path: Path, file_hash: str = "") -> int:
+    """Record the start of a load in its own transaction; returns the batch id.
+
+    ``file_hash`` may be left blank while it is being computed; :func:`close_batch` records it.
+    """
     with ctx.sessions.begin() as session:
         batch = LoadBatch(source=source, file_name=path.name, file_hash=file_hash, status="running")
         session.add(batch)
@@ -30,24 +34,27 @@ def open_batch(ctx: AppContext, *, source: str, path: Path, file_hash: str) -> i
 
 
 def close_batch(
-    session: Session, batch_id: int, *, status: str, counts: dict[str, int], report: dict
+    session: Session, batch_id: int, *, status: str, counts: dict[str, int], report: dict,
+    file_hash: str | None = None,
 ) -> None:
-    """Record how a load ended, in the caller's transaction."""
+    """Record how a load ended (and the file's hash, when given), in the caller's transaction."""
     batch = session.get(LoadBatch, batch_id)
     batch.status = status
+    if file_hash:
+        batch.file_hash = file_hash
     batch.finished_at = datetime.now(UTC)
     for key, value in counts.items():
         setattr(batch, key, value)
     batch.report = report
 
 
-def fail_batch(ctx: AppContext, batch_id: int, error: Exception) -> None:
+def fail_batch(ctx: AppContext, batch_id: int, error: Exception, *, file_hash: str | None = None) -> None:
     """Mark a batch failed in its own transaction (after the data one rolled back)."""
     detail = {"error": type(error).__name__, "detail": str(error)[:4000]}
     if isinstance(error, ServiceError):
         detail["problems"] = [p.to_dict() for p in error.problems[:200]]
     with ctx.sessions.begin() as session:
-        close_batch(session, batch_id, status="failed", counts={}, report=detail)
+        close_batch(session, batch_id, status="failed", counts={}, report=detail, file_hash=file_hash)
 
 
 def check_reject_rate(file_name: str, rows_read: int, rejects: list[Problem], max_rate: float) -> None:
@@ -83,7 +90,7 @@ class BatchRun:
     id: int
     source: str
     path: Path
-    file_hash: str
+    digest: Future[str]  # the file's SHA-256, computed beside the load
     started: float = field(default_factory=time.perf_counter)
     rows_read: int = 0
     counts: dict[str, int] = field(
@@ -94,6 +101,11 @@ class BatchRun:
     def add(self, counts: dict[str, int]) -> None:
         for key, value in counts.items():
             self.counts[key] += value
+
+    @property
+    def file_hash(self) -> str:
+        """Hex SHA-256 of the file (waits for it; raises what reading the file raised)."""
+        return self.digest.result()
 
     def finish(self, session: Session, reject_dir: Path | None = None) -> BatchReport:
         """Write the reject file and mark the batch committed in the data transaction.
@@ -117,6 +129,7 @@ class BatchRun:
             session, self.id, status="committed",
             counts={"rows_read": self.rows_read, "rejected": rejected, **self.counts},
             report=json.loads(report.model_dump_json(exclude={"rejects"})),
+            file_hash=self.file_hash,
         )
         return report
 
@@ -130,11 +143,16 @@ def run_batch(ctx: AppContext, *, source: str, path: Path) -> Iterator[BatchRun]
     :meth:`BatchRun.finish`.
     """
     path = Path(path)
-    digest = file_sha256(path)
-    run = BatchRun(ctx=ctx, id=open_batch(ctx, source=source, path=path, file_hash=digest),
-                   source=source, path=path, file_hash=digest)
-    try:
-        yield run
-    except BaseException as exc:
-        fail_batch(ctx, run.id, exc if isinstance(exc, Exception) else RuntimeError("interrupted"))
-        raise
+    # the hash reads the whole file (a second or more for a monthly registry): on a thread of its
+    # own, beside the load, rather than before it (hashlib and file reads release the GIL)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-hash") as pool:
+        digest = pool.submit(file_sha256, path)
+        run = BatchRun(ctx=ctx, id=open_batch(ctx, source=source, path=path), source=source, path=path,
+                       digest=digest)
+        try:
+            yield run
+        except BaseException as exc:
+            known = None if digest.exception() else digest.result()  # the failed file's hash, when readable
+            fail_batch(ctx, run.id, exc if isinstance(exc, Exception) else RuntimeError("interrupted"),
+                       file_hash=known)
+            raise

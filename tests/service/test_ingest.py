@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -48,13 +49,13 @@ def rewrite(src: Path, dst: Path, *, reverse: bool = False, transform=None) -> P
 def test_load_reports_counts_and_provenance(ctx) -> None:  # noqa: ANN001
     report = ingest_records(ctx, NPPES, source="nppes")
     assert report.rows_read == 10 and report.inserted == 10 and report.rejected == 0
-    assert len(report.file_hash) == 64
+    assert report.file_hash == hashlib.sha256(NPPES.read_bytes()).hexdigest()
     with ctx.sessions() as s:
         recs = s.scalars(select(SourceRecord)).all()
         batch = s.get(LoadBatch, report.batch_id)
     assert {r.line for r in recs} == set(range(2, 12))
     assert all(r.file_name == NPPES.name and r.batch_id == report.batch_id for r in recs)
-    assert batch.status == "committed" and batch.inserted == 10
+    assert batch.status == "committed" and batch.inserted == 10 and batch.file_hash == report.file_hash
 
 
 def test_reload_reordered_under_another_name_changes_no_data(ctx, tmp_path) -> None:  # noqa: ANN001
@@ -80,8 +81,9 @@ def test_missing_column_refused_and_tables_unchanged(ctx, tmp_path) -> None:  # 
     assert "bad_layout.csv" in str(info.value) and "Entity Type Code" in str(info.value)
     assert snapshot(ctx) == before
     with ctx.sessions() as s:
-        statuses = s.scalars(select(LoadBatch.status).order_by(LoadBatch.id)).all()
-    assert statuses == ["committed", "failed"]
+        batches = s.execute(select(LoadBatch.status, LoadBatch.file_hash).order_by(LoadBatch.id)).all()
+    assert [status for status, _ in batches] == ["committed", "failed"]
+    assert batches[1].file_hash == hashlib.sha256(bad.read_bytes()).hexdigest()  # which file failed
 
 
 def test_wrong_encoding_refused(ctx, tmp_path) -> None:  # noqa: ANN001
