@@ -188,7 +188,7 @@ class ArrowCsvReader:
     def _block(self, data: bytes, consumed: int) -> _Block:
         first_line, offset = self._line, self._offset
         if self._codec == "utf-8":
-            if not _valid_utf8(data):
+            if not data.isascii() and not _valid_utf8(data):  # ASCII (most registry files): valid, checked fast
                 self._decode(data, first_line, offset)  # raises, naming line and offset
         else:
             data = self._decode(data, first_line, offset).encode("utf-8")
@@ -344,9 +344,10 @@ class _BlockParser:
                                       use_threads=False, block_size=1 << 26)
         self.convert = pacsv.ConvertOptions(
             include_columns=[f"c{i}" for i in self.index],
-            column_types={f"c{i}": pa.string() for i in self.index},
+            # read as bytes and viewed as text (no copy): every block is valid UTF-8 already (checked or
+            # transcoded in _block), and Arrow converts binary columns faster than string ones
+            column_types={f"c{i}": pa.binary() for i in self.index},
             strings_can_be_null=False, quoted_strings_can_be_null=False,
-            check_utf8=False,  # every block is valid UTF-8 already (checked or transcoded in _block)
         )
 
     def __call__(self, block: _Block) -> ArrowChunk:
@@ -369,7 +370,7 @@ class _BlockParser:
             return self._slow(block)
         if ragged or table.num_rows != lines:
             return self._slow(block)
-        table = table.rename_columns(self.columns)
+        table = pa.Table.from_arrays([_as_text(column) for column in table.columns], names=self.columns)
         starts = np.arange(block.first_line, block.first_line + lines, dtype=np.int64)
         return ArrowChunk(table=table, lines=starts, rows_read=lines)
 
@@ -394,6 +395,11 @@ class _BlockParser:
                           for c, i in zip(self.columns, self.index)})
         return ArrowChunk(table=table, lines=np.array(lines, dtype=np.int64), rejects=rejects,
                           rows_read=len(cells) + len({p.line for p in rejects}))
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A binary column of valid UTF-8 as a string column, sharing its buffers."""
+    return pa.chunked_array([chunk.view(pa.string()) for chunk in column.chunks], pa.string())
 
 
 def _take(parts: list[ArrowChunk], n: int) -> tuple[ArrowChunk, list[ArrowChunk]]:

@@ -184,9 +184,11 @@ class StoredRows:
 
     Held as Arrow columns (:attr:`SCHEMA`), so a chunk crosses from a reader
     process to the writer as a few buffers (:meth:`to_ipc`, :meth:`from_ipc`)
-    rather than a million pickled strings; the Python values a writer binds
-    (:attr:`keys`, :attr:`payloads`, ...) and the SHA-256 of each payload
-    (:attr:`hashes`) are made on first use, on the writer's side.
+    rather than a million pickled strings. The SHA-256 of each payload
+    (:attr:`hashes`) is made on first use, which for a chunk sent from a
+    reader process is :meth:`to_ipc` there (its sending thread hashes while its
+    parsing threads go on); the Python values a writer binds (:attr:`keys`,
+    :attr:`payloads`, ...) are made on first use, on the writer's side.
 
     Parameters
     ----------
@@ -253,16 +255,20 @@ class StoredRows:
         return got
 
     def to_ipc(self) -> pa.Buffer:
-        """The columns as one Arrow IPC stream."""
+        """The columns and the hashes as one Arrow IPC stream."""
+        table = self.table.append_column("record_hash", pa.array(self.hashes, pa.string()))
         sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, self.SCHEMA) as writer:
-            writer.write_table(self.table)
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
         return sink.getvalue()
 
     @classmethod
     def from_ipc(cls, data: Any, *, codes: np.ndarray | None = None) -> StoredRows:
         """Stored rows read back from :meth:`to_ipc`'s bytes (no copy of the columns)."""
-        return cls(pa.ipc.open_stream(pa.py_buffer(data)).read_all(), codes=codes)
+        table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+        rows = cls(table.drop_columns(["record_hash"]), codes=codes)
+        rows._lists["hash"] = table.column("record_hash").to_pylist()
+        return rows
 
 
 def empty_records() -> pd.DataFrame:
