@@ -236,10 +236,8 @@ class ArrowCsvReader:
         if pending_rows or not yielded:
             yield _concat(pending, columns)
 
-
     def _depth(self, chunk_rows: int) -> int:
-        """Blocks parsed ahead: enough for one chunk of ``chunk_rows`` rows, by the header's width, at most 8."""
-        assert self._stream is not None
+        """Blocks to parse ahead: enough for a chunk of ``chunk_rows`` rows (sized by the header), at most 8."""
         row_bytes = max(64, 3 * len(self.header))  # at least the quotes and commas of empty fields
         return max(1, min(8, -(-chunk_rows * row_bytes // self._block_bytes) + 1))
 

@@ -23,7 +23,12 @@ import pyarrow.compute as pc
 from core.errors import Problem
 from core.identifiers import NPI_PREFIX
 from enrichment.nppes_layout import TAXONOMY_SLOTS
-from enrichment.record_columns import RecordColumns, control_character_rows, json_strings, with_affixes
+from enrichment.record_columns import (
+    RecordColumns,
+    control_character_rows,
+    json_strings,
+    with_affixes,
+)
 
 DATE_FIELDS = {
     "enumeration_date": "Provider Enumeration Date",
@@ -412,8 +417,8 @@ def _other_identifiers(col: dict[str, pa.Array], n: int) -> tuple[pa.Array, np.n
     order = present[np.argsort(row[present], kind="stable")]  # by row; slots stay in slot order
     entry = pc.binary_join_element_wise(
         json_strings(values["identifier"], '{"identifier":'), json_strings(values["type_code"], ',"type_code":'),
-        json_strings(values["state"], ',"state":'), with_affixes(json_strings(values["issuer"], ',"issuer":'), "", "}"),
-        "")
+        json_strings(values["state"], ',"state":'),
+        with_affixes(json_strings(values["issuer"], ',"issuer":'), "", "}"), "")
     counts = np.bincount(row[order], minlength=n)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])

@@ -250,8 +250,7 @@ class StoredRows:
         """The ``record_hash`` of each record: SHA-256 (hex) of its payload's UTF-8 bytes."""
         got = self._lists.get("hash")
         if got is None:
-            got = self._lists["hash"] = payload_array_hashes(self.table.column("payload").chunk(0)
-                                                             if self.table.num_rows else pa.array([], pa.string()))
+            got = self._lists["hash"] = payload_array_hashes(self.table.column("payload"))
         return got
 
     def to_ipc(self) -> pa.Buffer:
@@ -356,7 +355,8 @@ def payload_array_hashes(payloads: pa.Array) -> list[str]:
     payloads = payloads.cast(pa.string())
     if not len(payloads):
         return []
-    offsets = np.frombuffer(payloads.buffers()[1], dtype=np.int32)[payloads.offset : payloads.offset + len(payloads) + 1]
+    start = payloads.offset
+    offsets = np.frombuffer(payloads.buffers()[1], dtype=np.int32)[start : start + len(payloads) + 1]
     data = memoryview(payloads.buffers()[2] or b"")
     sha = hashlib.sha256
     bounds = offsets.tolist()
