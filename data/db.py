@@ -13,7 +13,11 @@ any database to the latest revision and is safe to run repeatedly.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +148,52 @@ def read_connection(session: Session) -> Connection:
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     return session.connection()
+
+
+@contextmanager
+def wal_written_behind(session: Session, *, every_s: float = 1.0) -> Iterator[None]:
+    """While a long SQLite transaction fills the WAL, write the WAL to disk behind it.
+
+    A load's commit checkpoints: it syncs the WAL, copies its pages into the
+    database file and syncs that. The first sync waits for everything the load
+    wrote (1.3 GB per million new NPPES rows) to reach the disk, with the CPUs
+    idle. A thread syncing the WAL every ``every_s`` seconds during the load
+    leaves that sync little to do. Nothing changes for durability or for
+    readers: data only reach the disk sooner. On PostgreSQL or an in-memory
+    database it does nothing.
+    """
+    bind = session.get_bind()
+    database = bind.url.database if bind.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    wal = Path(f"{database}-wal")
+    sync = getattr(os, "fdatasync", os.fsync)
+    stop = threading.Event()
+
+    def flush() -> None:
+        fd = None
+        try:
+            while not stop.wait(every_s):
+                if fd is None:
+                    try:
+                        fd = os.open(wal, os.O_RDONLY)
+                    except FileNotFoundError:  # not made yet
+                        continue
+                sync(fd)
+        except OSError:  # a file system that refuses: the commit syncs, as it always does
+            pass
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    thread = threading.Thread(target=flush, name="wal-write-behind", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -32,7 +32,7 @@ from core.progress import ProgressSink, null_progress
 from core.sequences import chunked
 from core.values import json_value
 from data.bulk import bulk_insert, compiled_once
-from data.db import analyze
+from data.db import analyze, wal_written_behind
 from data.models import ReferralEvent, SourceRecord, SourceRecordHistory, Taxonomy
 from enrichment.parallel import iter_stored_rows
 from enrichment.records import ReadResult, StoredRows
@@ -236,13 +236,14 @@ def ingest_records(
             chunk_number = 0
             small = path.stat().st_size < ctx.settings.parallel_read_bytes
             chunks = iter_stored_rows(_results, path, source, ctx.settings.chunk_rows, mapping, in_process=small)
-            for chunk in chunks:
-                batch.rows_read += chunk.rows_read
-                batch.rejects.extend(chunk.rejects)
-                batch.add(writer.write(chunk.rows, batch.rejects))
-                _refresh_statistics(session, chunk_number)
-                chunk_number += 1
-                progress(f"ingest {path.name}", batch.rows_read, None)
+            with wal_written_behind(session):
+                for chunk in chunks:
+                    batch.rows_read += chunk.rows_read
+                    batch.rejects.extend(chunk.rejects)
+                    batch.add(writer.write(chunk.rows, batch.rejects))
+                    _refresh_statistics(session, chunk_number)
+                    chunk_number += 1
+                    progress(f"ingest {path.name}", batch.rows_read, None)
             check_reject_rate(path.name, batch.rows_read, batch.rejects, ctx.settings.max_reject_rate)
             return batch.finish(session, reject_dir)
 

@@ -130,3 +130,40 @@ def test_a_new_sqlite_database_gets_the_larger_page_size_and_an_old_one_keeps_it
         assert conn.execute(text("PRAGMA page_size")).scalar_one() == 4096
         assert conn.execute(text("SELECT x FROM t")).scalar_one() == 1
     engine.dispose()
+
+
+def test_the_wal_is_written_behind_a_long_sqlite_transaction(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import os
+    import time
+
+    from data.db import wal_written_behind
+
+    synced: list[str] = []
+    real = os.fdatasync
+
+    def counted(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", counted)
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    with session_factory(engine).begin() as session:
+        session.execute(text("CREATE TABLE t (x TEXT)"))
+        with wal_written_behind(session, every_s=0.01):
+            session.execute(text("INSERT INTO t VALUES (:x)"), [{"x": "y" * 1000}] * 2000)
+            deadline = time.monotonic() + 5
+            while not synced and time.monotonic() < deadline:
+                time.sleep(0.01)
+        count = len(synced)
+        time.sleep(0.05)
+        assert len(synced) == count  # stopped with the block
+    assert synced and all(p.endswith("x.sqlite-wal") for p in synced)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 2000
+    engine.dispose()
+
+    before = len(synced)
+    memory = make_engine("sqlite://")
+    with session_factory(memory).begin() as session, wal_written_behind(session, every_s=0.01):
+        time.sleep(0.05)
+    assert len(synced) == before  # nothing to write behind for an in-memory database
