@@ -75,8 +75,11 @@ def iter_stored_rows(
                 raise RuntimeError("the reader process ended without a result") from None
             if kind == "chunk":
                 rejects, rows_read, codes = payload
-                yield StoredChunk(rows=StoredRows.from_ipc(receive.recv_bytes(), codes=codes), rejects=rejects,
-                                  rows_read=rows_read)
+                try:
+                    body = receive.recv_bytes()
+                except EOFError:
+                    raise RuntimeError("the reader process ended in the middle of a chunk") from None
+                yield StoredChunk(rows=StoredRows.from_ipc(body, codes=codes), rejects=rejects, rows_read=rows_read)
             elif kind == "error":
                 raise _rebuild(payload)
             else:
@@ -97,8 +100,9 @@ def _child(
     try:
         for result in factory(*args, **kwargs):
             chunk = StoredChunk.of(result)
+            body = chunk.rows.to_ipc()  # before the header: an error here is sent as an error, not a body
             send.send(("chunk", (chunk.rejects, chunk.rows_read, chunk.rows.codes)))
-            send.send_bytes(chunk.rows.to_ipc())
+            send.send_bytes(body)
         send.send(("done", None))
     except (BrokenPipeError, ConnectionResetError):  # the caller went away
         return

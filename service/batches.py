@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -143,16 +144,24 @@ def run_batch(ctx: AppContext, *, source: str, path: Path) -> Iterator[BatchRun]
     :meth:`BatchRun.finish`.
     """
     path = Path(path)
+    path.stat()  # a missing or unreadable file fails here, before any batch is recorded
     # the hash reads the whole file (a second or more for a monthly registry): on a thread of its
     # own, beside the load, rather than before it (hashlib and file reads release the GIL)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-hash") as pool:
-        digest = pool.submit(file_sha256, path)
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-hash")
+    digest = pool.submit(file_sha256, path, stop=stop)
+    try:
         run = BatchRun(ctx=ctx, id=open_batch(ctx, source=source, path=path), source=source, path=path,
                        digest=digest)
         try:
             yield run
-        except BaseException as exc:
+        except Exception as exc:
             known = None if digest.exception() else digest.result()  # the failed file's hash, when readable
-            fail_batch(ctx, run.id, exc if isinstance(exc, Exception) else RuntimeError("interrupted"),
-                       file_hash=known)
+            fail_batch(ctx, run.id, exc, file_hash=known)
             raise
+        except BaseException:  # interrupted: recorded at once, without waiting for the hash
+            fail_batch(ctx, run.id, RuntimeError("interrupted"))
+            raise
+    finally:
+        stop.set()  # a hash still running stops at its next block
+        pool.shutdown(wait=False)

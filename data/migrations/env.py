@@ -21,10 +21,10 @@ def _include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
 
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
-    if engine is None:
-        from sqlalchemy import create_engine
+    if engine is None:  # the bare ``alembic`` command: the service's own engine settings (SQLite pragmas)
+        from data.db import make_engine
 
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        engine = make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.begin() as connection:
         context.configure(
             connection=connection,

@@ -75,6 +75,8 @@ def test_the_pipe_to_the_reader_is_widened() -> None:
     import fcntl
     import multiprocessing as mp
 
+    if int(Path("/proc/sys/fs/pipe-max-size").read_text()) < 1 << 20:
+        pytest.skip("this system caps pipes below 1 MB (the reader then keeps the default)")
     receive, send = mp.get_context("fork").Pipe(duplex=False)
     try:
         _widen(receive)
