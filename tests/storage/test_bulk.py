@@ -56,3 +56,27 @@ def test_bulk_insert_takes_an_iterator_and_refuses_short_rows(tmp_path):
         with pytest.raises(ValueError):
             bulk_insert(session, SourceRecord.__table__, COLUMNS, [("nppes", "x", batch.id)])
     engine.dispose()
+
+
+@pytest.mark.postgis
+def test_postgresql_copies_in_binary_unless_a_column_has_no_binary_form(tmp_path):
+    from sqlalchemy import func
+
+    from data.bulk import _binary_copy_types
+    from tests.conftest import database_url
+
+    engine = make_engine(database_url("postgis", tmp_path))
+    upgrade(engine)
+    with session_factory(engine).begin() as session:
+        connection = session.connection()
+        assert _binary_copy_types(connection, SourceRecord.__table__, COLUMNS) == [
+            "text", "text", "int4", "text", "int4", "text", "text", "text"]  # the JSON column as its text
+        assert _binary_copy_types(connection, Provider.__table__, ("id", "geom")) is None
+        rows = [(i + 1, f"c{i}", "individual", f"D {i}", True, "street", 40.0 + i / 10, -83.0,
+                 f"SRID=4326;POINT(-83 {40 + i / 10})") for i in range(3)]
+        cols = ("id", "cluster_key", "entity_type", "display_name", "is_active", "geocode_precision", "lat", "lon",
+                "geom")
+        assert bulk_insert(session, Provider.__table__, cols, rows) == 3  # text COPY: PostGIS parses EWKT
+        got = session.execute(select(Provider.id, func.ST_Y(Provider.geom)).order_by(Provider.id)).all()
+        assert [(i, round(y, 6)) for i, y in got] == [(1, 40.0), (2, 40.1), (3, 40.2)]
+    engine.dispose()
