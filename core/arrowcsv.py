@@ -280,7 +280,6 @@ def map_ahead(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as pool:
         source = iter(items)
         sentinel = object()
-        done = False
 
         def step() -> Any:
             item = next(source, sentinel)
@@ -288,16 +287,11 @@ def map_ahead(
 
         ahead: deque[Future[R]] = deque(pool.submit(step) for _ in range(depth))
         try:
-            while ahead:
-                result = ahead.popleft().result()
-                if result is sentinel:
-                    done = True
-                if done:
-                    continue  # the steps queued after the end find the end too
+            while (result := ahead.popleft().result()) is not sentinel:
                 ahead.append(pool.submit(step))
                 yield result
         finally:
-            for future in ahead:  # stopped early (an error, or the caller left): parse no further
+            for future in ahead:  # the end, an error, or the caller left: run no further steps
                 future.cancel()
 
 

@@ -85,16 +85,21 @@ def _binary_copy_types(connection: Any, table: Table, columns: Sequence[str]) ->
 
     Binary spares the server parsing and unescaping every field (a large part of a registry
     load's cost on PostgreSQL); a column of any other type (e.g. PostGIS geometry) keeps the
-    whole copy in text.
+    whole copy in text. The answer is kept with the pooled connection (a load asks once, not
+    per chunk); migrations run before the service uses its connections.
     """
     from sqlalchemy import text
 
+    key = ("binary copy types", table.name, tuple(columns))
+    if key in connection.info:  # a table's column types, asked of the server once per connection
+        return connection.info[key]
     found = dict(connection.execute(text(
         "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a "
         "WHERE a.attrelid = CAST(:table AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"
     ), {"table": table.name}).all())
     types = [_BINARY_COPY.get(found.get(c, "")) for c in columns]
-    return None if None in types else types  # type: ignore[return-value]
+    connection.info[key] = None if None in types else types
+    return connection.info[key]
 
 
 #: Bound parameters per statement on SQLite (the lowest limit any SQLite build has).

@@ -22,6 +22,7 @@ import gc
 import multiprocessing as mp
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,20 +127,15 @@ def _widen(connection: Any) -> None:
     except ImportError:  # Windows
         return
     setsize = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
-    if setsize is None:
-        return
-    try:
-        fcntl.fcntl(connection.fileno(), setsize, 1 << 20)
-    except OSError:
-        pass
+    if setsize is not None:
+        with suppress(OSError):  # above the system's pipe-max-size: the pipe keeps its size
+            fcntl.fcntl(connection.fileno(), setsize, 1 << 20)
 
 
 def _prefer_jemalloc() -> None:
     """Make jemalloc this process's default Arrow memory pool, where pyarrow was built with it."""
-    try:
+    with suppress(NotImplementedError):  # pyarrow built without jemalloc (e.g. on Windows): its default pool
         pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:  # a build without jemalloc (e.g. Windows): keep the default
-        pass
 
 
 def _rebuild(payload: tuple) -> Exception:

@@ -157,7 +157,7 @@ class RecordColumns:
     def record_hashes(self) -> list[str]:
         """Each record's ``record_hash``: the SHA-256 of its payload."""
         if self._hashes is None:
-            self._hashes = self.hashes(self.payloads())
+            self._hashes = payload_array_hashes(self.payloads())
         return self._hashes
 
     def _build_payloads(self) -> pa.Array:
@@ -208,11 +208,6 @@ class RecordColumns:
         if pa.types.is_string(kind):
             return json_strings(column, key)
         raise TypeError(f"column {name}: no JSON form for Arrow type {kind}")
-
-    @staticmethod
-    def hashes(payloads: pa.Array) -> list[str]:
-        """SHA-256 (hex) of each payload's UTF-8 bytes: the records' ``record_hash``."""
-        return payload_array_hashes(payloads)
 
     def with_arrays(self, arrays: Mapping[str, pa.Array]) -> RecordColumns:
         """A copy with some columns replaced (object columns as JSON text)."""

@@ -342,14 +342,8 @@ def record_payloads(frame: pd.DataFrame) -> list[bytes]:
             for values in zip(*columns)]
 
 
-def payload_hashes(payloads: Iterable[bytes]) -> list[str]:
-    """SHA-256 (hex) of each payload: the ``record_hash`` of its record."""
-    sha = hashlib.sha256
-    return [sha(p).hexdigest() for p in payloads]
-
-
 def payload_array_hashes(payloads: pa.Array) -> list[str]:
-    """:func:`payload_hashes` of an Arrow string array's values, read in place (no copies)."""
+    """SHA-256 (hex) of each payload's UTF-8 bytes, read in place (no copies): the records' ``record_hash``."""
     if isinstance(payloads, pa.ChunkedArray):
         payloads = payloads.combine_chunks()
     payloads = payloads.cast(pa.string())
