@@ -2,8 +2,8 @@
 
 One :class:`~data.security.AuditEntry` per request: the actor (stored key id or
 bootstrap role), the action (``read``, ``bulk_read``, ``export``, ``change``,
-``denied``), method, path, route template, query parameters (``api_key`` never
-recorded), path parameters and whatever the route noted with
+``denied``), method, path, route template, query parameters (credentials
+masked, :func:`core.redact.redact_params`), path parameters and whatever the route noted with
 :func:`api.deps.audit_records`, the status and the client address (behind a
 proxy, run uvicorn with ``--proxy-headers`` so this is the real client).
 
@@ -24,6 +24,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import CALLER_STATE
+from core.redact import redact_params
 from service import audit
 from service.audit_buffer import AuditBuffer
 from service.context import AppContext
@@ -61,10 +62,8 @@ def _params(scope: Scope) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
-        if key == "api_key":
-            continue
         out[key] = value if key not in out else f"{out[key]},{value}"
-    return out
+    return redact_params(out)
 
 
 def _template(scope: Scope) -> str | None:

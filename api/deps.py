@@ -102,6 +102,11 @@ async def get_session(ctx: ContextDep) -> AsyncIterator[Session]:
     does no I/O, and closing it ends its read transaction (a rollback: micro-
     seconds on SQLite, one loopback round trip on PostgreSQL), cheaper than the
     two thread hand-offs a sync dependency costs on every request.
+
+    :data:`SessionDep` closes it as soon as the handler's answer is built,
+    before the answer is sent (dependency scope ``function``): a connection
+    is never held while a response waits on the network or on middleware.
+    Streamed answers (exports) open sessions of their own for the stream.
     """
     session = ctx.sessions()
     try:
@@ -110,7 +115,7 @@ async def get_session(ctx: ContextDep) -> AsyncIterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 CursorQuery = Annotated[
     str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")

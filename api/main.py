@@ -31,11 +31,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.admission import AdmissionGate
 from api.audit import AUDIT_BUFFER_STATE, AuditMiddleware
 from api.etag import ETagMiddleware
-from api.limits import BodySizeLimit, NoNulCharacters
+from api.limits import NoNulCharacters, RequestBodyGuard
 from api.ratelimit import TokenBuckets
-from api.stamp import DataStampMiddleware
+from api.stamp import DataStampMiddleware, StampCache, context_stamp_reader
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routers import V1_ROUTERS, health, map_page
 from core.settings import Settings, load_settings
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         anyio.to_thread.current_default_thread_limiter().total_tokens = ctx.settings.api_threads
         buffer = AuditBuffer(ctx)
         setattr(app.state, AUDIT_BUFFER_STATE, buffer)
+        await anyio.to_thread.run_sync(stamp.refresh)  # the first answers carry it without waiting
         try:
             yield
         finally:
@@ -242,16 +244,23 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         # Usable without running the lifespan (e.g. a TestClient not used as a context manager).
         app.state.context = context
     install_problem_handlers(app)
+    stamp = StampCache(context_stamp_reader(app.state))
     app.state.rate_limiter = TokenBuckets(
         rate=app_settings.rate_limit_per_second, burst=app_settings.rate_limit_burst
     )
     # innermost first: ETag sees the plain body, the audit sees every final status
     app.add_middleware(ETagMiddleware)
-    app.add_middleware(DataStampMiddleware)
+    app.add_middleware(DataStampMiddleware, cache=stamp)
     app.add_middleware(AuditMiddleware)
     # the map page embeds its data (several MB of GeoJSON for a metro): compress it
     app.add_middleware(GZipMiddleware, minimum_size=4096)
-    app.add_middleware(BodySizeLimit, max_upload_bytes=app_settings.max_upload_bytes)
+    # a bounded number of requests run; the queue is bounded in length and in wait (503)
+    app.add_middleware(AdmissionGate, max_active=app_settings.max_active_requests,
+                       max_queued=app_settings.queue_max, timeout_s=app_settings.queue_timeout_s)
+    # bodies are bounded before anything else reads them (and before they take a slot)
+    app.add_middleware(RequestBodyGuard, max_body_bytes=app_settings.max_json_bytes,
+                       max_upload_bytes=app_settings.max_upload_bytes,
+                       timeout_s=app_settings.body_timeout_s)
     app.add_middleware(NoNulCharacters)
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]
 

@@ -259,10 +259,12 @@ def _serve(settings: Settings, host: str, port: int, ctx=None, *, proxy_headers:
     import uvicorn
 
     from api.main import create_app
+    from cli.serve import uvicorn_options
 
     application = create_app(settings, context=ctx)
-    uvicorn.run(application, host=host, port=port, log_level=log_level, proxy_headers=proxy_headers,
-                access_log=access_log)
+    uvicorn.run(application, host=host, port=port, **uvicorn_options(
+        log_level=log_level, proxy_headers=proxy_headers, access_log=access_log,
+        shutdown_grace_s=settings.shutdown_grace_s))
 
 
 @app.command()
@@ -281,7 +283,7 @@ def serve(
     if log_level not in LOG_LEVELS:
         _fail(InputError("unknown log level", problems=[Problem(f"one of {', '.join(LOG_LEVELS)}",
                                                                 field="--log-level", value=log_level)]))
-    settings = load_settings()  # a bad environment fails here, once, not in every worker
+    settings = _run(load_settings)  # a bad environment fails here, once, not in every worker
     options = {"proxy_headers": proxy_headers, "log_level": log_level, "access_log": access_log}
     if workers == 1:
         _serve(settings, host, port, **options)
@@ -299,7 +301,8 @@ def serve(
     except (SQLAlchemyError, OSError, CommandError) as exc:
         _fail(ConfigError(f"cannot open or migrate the database: {exc.__cause__ or exc}"))
     worker_env = {"PRM_RECOVER_INTERRUPTED_JOBS": "false"}
-    raise typer.Exit(_run(serve_workers, host=host, port=port, workers=workers, env=worker_env, **options))
+    raise typer.Exit(_run(serve_workers, host=host, port=port, workers=workers, env=worker_env,
+                          shutdown_grace_s=settings.shutdown_grace_s, **options))
 
 
 @app.command()
@@ -315,7 +318,7 @@ def demo(
 
     from service.pipeline import build_demo
 
-    base = load_settings()
+    base = _run(load_settings)
     demo_dir = base.cache_dir.parent / "demo"
     db_file = demo_dir / "demo.sqlite"
     demo_dir.mkdir(parents=True, exist_ok=True)

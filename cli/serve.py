@@ -18,8 +18,8 @@ listening only once its worker's application is up. The supervisor restarts
 a worker that dies, with a new socket (the dead worker's socket left the
 group with it) and a growing delay while replacements keep dying young; it
 stops when a worker of the first generation cannot start at all (status 3),
-and stops every worker on SIGINT or SIGTERM, giving each 30 s to finish its
-requests in flight. Workers die with the supervisor (``PR_SET_PDEATHSIG``).
+and stops every worker on SIGINT or SIGTERM, giving each ``PRM_SHUTDOWN_GRACE_S``
+to finish its requests in flight. Workers die with the supervisor (``PR_SET_PDEATHSIG``).
 
     serve_workers(host="127.0.0.1", port=8000, workers=4)
 
@@ -45,7 +45,7 @@ from uvicorn.config import STARTUP_FAILURE
 
 from core.errors import ConfigError
 
-__all__ = ["APP", "reuse_port_socket", "serve_workers"]
+__all__ = ["APP", "reuse_port_socket", "serve_workers", "uvicorn_options"]
 
 APP = "api.main:create_app"
 """The application factory each worker imports."""
@@ -55,7 +55,24 @@ _log = logging.getLogger("uvicorn.error")  # configured by uvicorn.Config, as th
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _YOUNG_S = 10.0  # a worker dying this soon after its start is restarted with a growing delay
 _MAX_DELAY_S = 30.0
-_GRACE_S = 30.0  # what SIGTERM gives the workers to finish requests in flight, then SIGKILL
+_KILL_AFTER_S = 3.0  # past the workers' own grace period, a worker still running is killed
+
+
+def uvicorn_options(*, log_level: str = "info", proxy_headers: bool = False, access_log: bool = True,
+                    shutdown_grace_s: float = 5.0) -> dict[str, object]:
+    """Keyword arguments of :class:`uvicorn.Config` shared by every way the API is served.
+
+    On SIGTERM uvicorn stops accepting, lets requests in flight finish for
+    ``shutdown_grace_s`` (``PRM_SHUTDOWN_GRACE_S``), then cancels them, so a
+    stop under load takes bounded time; every log line goes through
+    :class:`core.redact.RedactSecretsFilter` (no credential in a logged URL).
+    """
+    from uvicorn.config import LOGGING_CONFIG
+
+    from core.redact import log_config
+
+    return {"log_level": log_level, "proxy_headers": proxy_headers, "access_log": access_log,
+            "timeout_graceful_shutdown": shutdown_grace_s, "log_config": log_config(LOGGING_CONFIG)}
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -127,6 +144,7 @@ def serve_workers(
     log_level: str = "info",
     proxy_headers: bool = False,
     access_log: bool = True,
+    shutdown_grace_s: float = 5.0,
     env: dict[str, str] | None = None,
 ) -> int:
     """Run ``workers`` uvicorn processes on ``(host, port)`` until SIGINT or SIGTERM.
@@ -137,8 +155,9 @@ def serve_workers(
         Address to listen on (port 0: one free port, shared by every worker).
     workers
         Worker processes (at least 1).
-    log_level, proxy_headers, access_log
-        As uvicorn's options of the same names.
+    log_level, proxy_headers, access_log, shutdown_grace_s
+        As :func:`uvicorn_options`; a worker still running ``shutdown_grace_s``
+        plus 3 s after SIGTERM is killed.
     env
         Environment variables set in each worker (on top of this process's).
 
@@ -156,8 +175,9 @@ def serve_workers(
     """
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, not {workers}")
-    config = uvicorn.Config(APP, factory=True, log_level=log_level, proxy_headers=proxy_headers,
-                            access_log=access_log)  # fmt: skip
+    config = uvicorn.Config(APP, factory=True, **uvicorn_options(
+        log_level=log_level, proxy_headers=proxy_headers, access_log=access_log,
+        shutdown_grace_s=shutdown_grace_s))
     first = reuse_port_socket(host, port)
     port = first.getsockname()[1]
     spawn = multiprocessing.get_context("spawn")
@@ -204,7 +224,7 @@ def serve_workers(
         for process, _ in slots:
             if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
-        deadline = time.monotonic() + _GRACE_S
+        deadline = time.monotonic() + shutdown_grace_s + _KILL_AFTER_S
         for process, _ in slots:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():

@@ -112,6 +112,13 @@ class PayloadTooLargeError(InputError):
     title = "Payload too large"
 
 
+class BodyTimeoutError(InputError):
+    """A request body that did not arrive in time (a client trickling it)."""
+
+    status = 408
+    title = "Request timeout"
+
+
 class NotFoundError(ServiceError, LookupError):
     """A requested record does not exist."""
 

@@ -10,7 +10,10 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+import math
+from collections import Counter
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +47,11 @@ class Settings(BaseSettings):
         env_prefix="PRM_", env_file=".env", extra="ignore", frozen=True
     )
 
-    environment: str = Field("development", description="'development' or 'production'.")
+    environment: Literal["development", "test", "production"] = Field(
+        "development",
+        description="'development', 'test' or 'production' (any case). Production refuses weak "
+        "secrets (see MIN_SECRET_CHARS) and webhook destinations on private addresses.",
+    )
     database_url: str = Field(
         f"sqlite:///{DEFAULT_VAR_DIR / 'prm.sqlite'}",
         description="SQLAlchemy URL: sqlite:///path (embedded) or postgresql+psycopg://...",
@@ -67,6 +74,30 @@ class Settings(BaseSettings):
         2, ge=1, le=200,
         description="Threads per API worker process running database-bound handlers at once; "
         "more only queue on the GIL (each worker process has one), so scale with --workers.",
+    )
+    queue_timeout_s: float = Field(
+        10.0, gt=0, le=300,
+        description="How long a request may wait for a free handler slot before it is answered "
+        "503 with Retry-After (a problem document).",
+    )
+    queue_max: int = Field(
+        200, ge=0, le=100_000,
+        description="Requests that may wait for a slot at once per worker; beyond, 503 at once.",
+    )
+    max_json_bytes: int = Field(
+        1 << 20, gt=0, description="Largest request body other than an upload (413 beyond)."
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, le=3600,
+        description="Time a request body (an upload included) may take to arrive (408 beyond).",
+    )
+    shutdown_grace_s: float = Field(
+        5.0, ge=0, le=300,
+        description="On SIGTERM, how long requests in flight get to finish before they are cut.",
+    )
+    session_hours: float = Field(
+        12.0, gt=0, le=24 * 30,
+        description="Lifetime of a browser session (POST /v1/session), from sign-in.",
     )
     recover_interrupted_jobs: bool = Field(
         True,
@@ -155,14 +186,73 @@ class Settings(BaseSettings):
             raise ValueError("tier_b_min must be below tier_a_min")
         return v
 
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _environment_any_case(cls, v: object) -> object:
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _strong_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            weak = [f"PRM_{name.upper()}: {reason}" for name in SECRET_FIELDS
+                    if (reason := secret_weakness(getattr(self, name).get_secret_value()))]
+            if weak:
+                raise ValueError("production refuses weak secrets: " + "; ".join(weak))
+        return self
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def max_active_requests(self) -> int:
+        """Requests one worker runs at once (the rest queue, see ``queue_max``).
 
-#: Secrets that production refuses to run with when left at a ``dev-`` default or too short.
+        Twice the handler threads: while one request waits on the database in a
+        thread, another can be parsed, authenticated or serialised on the event loop.
+        """
+        return 2 * self.api_threads
+
+
+#: Secrets that production refuses to run with when weak (:func:`secret_weakness`).
 SECRET_FIELDS = ("admin_api_key", "viewer_api_key", "webhook_secret")
-MIN_SECRET_CHARS = 24
+MIN_SECRET_CHARS = 32
+MIN_SECRET_BITS = 128
+#: Prefixes of the development defaults and of the keys ``prm demo`` makes up.
+WEAK_SECRET_PREFIXES = ("dev-", "demo-")
+
+
+def estimated_entropy_bits(secret: str) -> float:
+    """A conservative estimate of a secret's entropy: its length times the Shannon
+    entropy of its own character frequencies.
+
+    A random string scores close to ``len * log2(alphabet)``; a repetitive or
+    low-variety one (``aaaa...``, ``abcabc...``, a word repeated) scores low,
+    whatever its length. ``secrets.token_urlsafe(32)`` (43 characters) scores
+    about 200 bits, 32 random hexadecimal digits about 120.
+    """
+    if not secret:
+        return 0.0
+    n = len(secret)
+    per_char = -sum(c / n * math.log2(c / n) for c in Counter(secret).values())
+    return n * per_char
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why ``secret`` is too weak for production, or None when it is strong enough.
+
+    The rule: at least :data:`MIN_SECRET_CHARS` characters, not a development
+    or demo value (:data:`WEAK_SECRET_PREFIXES`), and at least
+    :data:`MIN_SECRET_BITS` bits by :func:`estimated_entropy_bits`.
+    """
+    if secret.lower().startswith(WEAK_SECRET_PREFIXES):
+        return "a development or demo value"
+    if len(secret) < MIN_SECRET_CHARS:
+        return f"{len(secret)} characters, fewer than {MIN_SECRET_CHARS}"
+    bits = estimated_entropy_bits(secret)
+    if bits < MIN_SECRET_BITS:
+        return f"about {bits:.0f} bits of entropy, fewer than {MIN_SECRET_BITS}"
+    return None
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -171,23 +261,18 @@ def load_settings(**overrides: object) -> Settings:
     Raises
     ------
     core.errors.ConfigError
-        In production (``PRM_ENVIRONMENT=production``), when any of
-        :data:`SECRET_FIELDS` is a ``dev-`` default or shorter than
-        :data:`MIN_SECRET_CHARS` characters (every such secret is named).
+        For any invalid setting: an unknown ``PRM_ENVIRONMENT`` (one of
+        ``development``, ``test``, ``production``, any case), or in production
+        a weak secret among :data:`SECRET_FIELDS` (every one is named with its
+        reason, never its value).
     """
-    settings = Settings(**overrides)  # type: ignore[arg-type]
-    if settings.environment == "production":
-        from core.errors import ConfigError
+    from pydantic import ValidationError
 
-        weak = [
-            f"PRM_{name.upper()}"
-            for name in SECRET_FIELDS
-            if getattr(settings, name).get_secret_value().startswith("dev-")
-            or len(getattr(settings, name).get_secret_value()) < MIN_SECRET_CHARS
-        ]
-        if weak:
-            raise ConfigError(
-                "production refuses default or short secrets "
-                f"(at least {MIN_SECRET_CHARS} characters): set {', '.join(weak)}"
-            )
-    return settings
+    from core.errors import ConfigError, Problem
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [Problem(str(e["msg"]), field=".".join(str(p) for p in e["loc"]) or None)
+                    for e in exc.errors(include_input=False)]
+        raise ConfigError("invalid settings", problems=problems) from None

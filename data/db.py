@@ -48,7 +48,8 @@ the indexed reads of the API read a page or two each either way.
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False,
-                ping_after_idle_s: float = PING_AFTER_IDLE_S) -> Engine:
+                ping_after_idle_s: float = PING_AFTER_IDLE_S, pool_size: int = 5,
+                max_overflow: int = 10, pool_timeout_s: float = 30.0) -> Engine:  # fmt: skip
     """Create an engine for ``url``, configuring SQLite for concurrent use.
 
     Parameters
@@ -59,16 +60,23 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False,
         How long a SQLite writer or reader waits on a lock before failing.
     ping_after_idle_s
         PostgreSQL: a pooled connection idle this long (seconds) is pinged before reuse.
+    pool_size, max_overflow, pool_timeout_s
+        Connections kept open, extra ones opened under load, and how long a
+        checkout waits for one before :class:`sqlalchemy.exc.TimeoutError`
+        (not used by an in-memory SQLite database, which has one connection).
     echo
         Log SQL statements.
     """
     parsed = make_url(url)
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout_s}
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
-        if db and db != ":memory:":
+        in_memory = not db or db == ":memory:"
+        if not in_memory:
             Path(db).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False}
+            url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+            **({} if in_memory else pool),
         )
 
         @event.listens_for(engine, "connect")
@@ -85,7 +93,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False,
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        engine = create_engine(url, echo=echo)
+        engine = create_engine(url, echo=echo, **pool)
         _ping_idle_connections(engine, after_s=ping_after_idle_s)
         return engine
     raise ConfigError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}")
@@ -214,11 +222,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revision(bind: Engine | Connection) -> str | None:
     """The database's Alembic revision, or None for an empty database."""
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
+    if isinstance(bind, Connection):
+        return MigrationContext.configure(bind).get_current_revision()
+    with bind.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

@@ -93,13 +93,32 @@ class AppContext:
             "roads", lambda: road_lines(self.graph, highway_classes=BASE_LAYER_CLASSES, simplify_m=5)
         )
 
+    @property
+    def health_engine(self) -> Engine:
+        """An engine of one connection kept for health checks alone.
+
+        ``/health`` must answer while every pooled connection is busy serving
+        a load: it never queues behind them, and waits at most a second for
+        its own (two probes at once).
+        """
+        s = self.settings
+        return self._once("health_engine", lambda: make_engine(
+            s.database_url, busy_timeout_ms=1000, pool_size=1, max_overflow=0, pool_timeout_s=1.0))
+
     def close(self) -> None:
         self.engine.dispose()
+        health = self._resources.get("health_engine")
+        if health is not None:
+            health.dispose()
 
 
 def open_context(settings: Settings, *, migrate: bool = True) -> AppContext:
     """Create the engine for ``settings.database_url`` and bring its schema up to date."""
-    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    # a connection for every request a worker runs at once, plus the audit writer, the data
+    # stamp and a background job; a checkout that still waits gives up as the queue does (503)
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                         pool_size=settings.max_active_requests + 3, max_overflow=10,
+                         pool_timeout_s=settings.queue_timeout_s)
     if migrate:
         upgrade(engine)
     ctx = AppContext(settings=settings, engine=engine, sessions=session_factory(engine))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Literal
 
-from core.errors import ConflictError, PayloadTooLargeError, Problem
+from core.errors import ConflictError, InputError, PayloadTooLargeError, Problem
 from core.progress import ProgressSink
 from service.context import AppContext
 from service.jobs import JobPublic, start_job
@@ -46,7 +46,10 @@ def _loader(kind: UploadKind) -> Callable[[AppContext, Path, ProgressSink], list
 def save_upload(ctx: AppContext, filename: str, blocks: Iterable[bytes]) -> Path:
     """Stream an upload to disk under a unique name; PayloadTooLargeError past the limit."""
     limit = ctx.settings.max_upload_bytes
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename or "upload").name)[:120] or "upload"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename or "upload").name)[:120]
+    if not safe.strip("."):  # "", ".", ".." would name the folder or its parent, not a file
+        raise InputError(f"{filename!r} is not a file name", problems=[
+            Problem("the upload's file name must name a file", field="file", value=filename[:200])])
     # a folder of its own per upload: the file keeps the name the user sent
     folder = ctx.settings.cache_dir.parent / "uploads" / uuid.uuid4().hex
     folder.mkdir(parents=True)

@@ -21,27 +21,18 @@ def test_health_reports_database_revision_and_counts(client: TestClient, api_db:
         assert body["as_of"] == "2024-06-30"
 
 
-def test_health_is_503_when_the_database_is_gone(client: TestClient, tmp_path: Path) -> None:
-    from sqlalchemy.orm import sessionmaker
-
-    from api.deps import get_session
-    from data.db import make_engine
+def test_health_is_503_when_the_database_is_gone(tmp_path: Path) -> None:
+    from api.main import create_app
+    from core.settings import Settings
+    from service.context import open_context
 
     # a directory is not a database file: every query fails
-    broken = make_engine(f"sqlite:///{tmp_path}")
-
-    def _broken_session():
-        s = sessionmaker(broken)()
-        try:
-            yield s
-        finally:
-            s.close()
-
-    client.app.dependency_overrides[get_session] = _broken_session
+    ctx = open_context(Settings(database_url=f"sqlite:///{tmp_path}", recover_interrupted_jobs=False),
+                       migrate=False)
     try:
-        r = client.get("/health")
+        r = TestClient(create_app(context=ctx)).get("/health")
     finally:
-        client.app.dependency_overrides.clear()
+        ctx.close()
     assert r.status_code == 503
     assert r.headers["content-type"] == "application/problem+json"
     assert "unreachable" in r.json()["detail"]

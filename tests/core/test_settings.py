@@ -1,0 +1,65 @@
+"""Settings: the environment's names, and the rule for production secrets."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from core.errors import ConfigError
+from core.settings import estimated_entropy_bits, load_settings, secret_weakness
+
+SECRETS = ("admin_api_key", "viewer_api_key", "webhook_secret")
+
+
+def _strong() -> dict[str, str]:
+    return {name: secrets.token_urlsafe(32) for name in SECRETS}
+
+
+@pytest.mark.parametrize("given", ["production", "Production", "PRODUCTION", " production "])
+def test_production_is_recognised_in_any_case(given: str) -> None:
+    with pytest.raises(ConfigError, match="PRM_ADMIN_API_KEY"):
+        load_settings(environment=given)  # default secrets: refused, so production it is
+    assert load_settings(environment=given, **_strong()).environment == "production"
+
+
+@pytest.mark.parametrize("given", ["Development", "test", "TEST"])
+def test_other_known_environments(given: str) -> None:
+    assert load_settings(environment=given).environment == given.lower()
+
+
+@pytest.mark.parametrize("given", ["prod", "staging", "", "dev"])
+def test_an_unknown_environment_refuses_to_start(given: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRM_ENVIRONMENT", given)
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert exc.value.problems[0].field == "environment"
+    assert "production" in str(exc.value)
+
+
+def test_production_names_every_weak_secret_never_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRM_ENVIRONMENT", "production")
+    weak = {
+        "admin_api_key": "demo-admin-" + secrets.token_urlsafe(32),  # a demo value
+        "viewer_api_key": "Tr0ub4dor&3-short",                      # too short
+        "webhook_secret": "ab" * 40,                                 # long but repetitive
+    }
+    with pytest.raises(ConfigError) as exc:
+        load_settings(**weak)
+    message = str(exc.value)
+    for name in ("PRM_ADMIN_API_KEY", "PRM_VIEWER_API_KEY", "PRM_WEBHOOK_SECRET"):
+        assert name in message
+    assert "demo value" in message and "characters" in message and "bits" in message
+    for value in weak.values():
+        assert value not in message
+
+
+def test_entropy_estimate() -> None:
+    assert estimated_entropy_bits("") == 0
+    assert estimated_entropy_bits("a" * 64) == 0
+    assert estimated_entropy_bits("ab" * 32) == pytest.approx(64)
+    assert estimated_entropy_bits(secrets.token_urlsafe(32)) > 160
+    assert secret_weakness(secrets.token_urlsafe(32)) is None
+    assert secret_weakness(secrets.token_hex(32)) is None  # 64 hex digits
+    assert "bits" in secret_weakness("password" * 4)
+    assert "demo value" in secret_weakness("DEV-" + secrets.token_urlsafe(32))
