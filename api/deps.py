@@ -6,40 +6,50 @@ template's style)::
     @router.get("/things", dependencies=[Depends(require_role("viewer"))])
     def things(session: SessionDep) -> list[Thing]: ...
 
-Authentication is by API key: keys issued with ``prm keys create`` (stored
-hashed, with a role, an expiry and a revocation; :mod:`service.keys`) and the
-two bootstrap keys from the environment (``PRM_ADMIN_API_KEY``,
-``PRM_VIEWER_API_KEY``). Roles are ordered, ``viewer`` < ``marketing`` <
-``integration`` < ``admin``: a key passes every check of a lower role. A key is
-read from the ``X-API-Key`` header or from ``Authorization: Bearer <key>``;
-only routes built with ``require_role(..., allow_query=True)`` (the HTML map
-page, which a browser opens from a printed URL and so cannot send headers)
-also accept ``?api_key=``. Bootstrap keys are compared with
-:func:`hmac.compare_digest`, stored keys by their SHA-256.
+Authentication is by API key or by browser session. Keys are issued with
+``prm keys create`` (stored hashed, with a role, an expiry and a revocation;
+:mod:`service.keys`), plus the two bootstrap keys from the environment
+(``PRM_ADMIN_API_KEY``, ``PRM_VIEWER_API_KEY``). A key is read from the
+``X-API-Key`` header or from ``Authorization: Bearer <key>``, never from the
+URL: a request carrying ``?api_key=`` is refused whatever else it carries
+(URLs end up in logs, history and referrers). A browser exchanges a key once
+for a session (``POST /v1/session``, :mod:`service.sessions`) held in the
+HttpOnly cookie :data:`SESSION_COOKIE`; a write authenticated by that cookie
+must also carry the session's CSRF token in :data:`CSRF_HEADER`. Roles are
+ordered, ``viewer`` < ``marketing`` < ``integration`` < ``admin``: a key
+passes every check of a lower role. Bootstrap keys are compared with
+:func:`hmac.compare_digest`, stored keys and sessions by their SHA-256.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.responses import HTMLResponse
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from core.errors import AuthenticationError, AuthorizationError, InputError, Problem
+from core.errors import AuthenticationError, AuthorizationError, InputError, Problem, SignInRequired
 from core.settings import Settings
 from service.context import AppContext
 from service.keys import ROLES as KEY_ROLES
 from service.keys import Caller, authenticate, bootstrap_caller, bootstrap_role, role_at_least
+from service.sessions import SessionInfo, session_caller
 
 __all__ = [
     "CALLER_STATE",
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "SESSION_STATE",
     "ROLES",
     "CallerDep",
     "ContextDep",
     "CursorQuery",
+    "PresentedKeyDep",
     "Role",
     "RoleRequirement",
     "SessionDep",
@@ -67,11 +77,17 @@ _header_key = APIKeyHeader(
 _bearer_key = HTTPBearer(
     auto_error=False, scheme_name="Bearer", description="The same API key as a bearer token."
 )
-_query_key = APIKeyQuery(
-    name="api_key",
+SESSION_COOKIE = "prm_session"
+"""Cookie holding a browser session's opaque id (HttpOnly, SameSite=Strict)."""
+CSRF_HEADER = "X-CSRF-Token"
+"""Header carrying the session's CSRF token on every cookie-authenticated write."""
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
     auto_error=False,
-    scheme_name="ApiKeyQuery",
-    description="API key in the URL; accepted only by the HTML map page.",
+    scheme_name="SessionCookie",
+    description="Browser session from POST /v1/session; writes also need the X-CSRF-Token header.",
 )
 
 
@@ -157,6 +173,8 @@ def role_for_key(settings: Settings, key: str) -> str | None:
 
 CALLER_STATE = "prm_caller"
 """``request.state`` attribute holding the authenticated :class:`~service.keys.Caller`."""
+SESSION_STATE = "prm_session"
+"""``request.state`` attribute holding the :class:`~service.sessions.SessionInfo` of a cookie."""
 
 
 def _client_ip(request: Request) -> str:
@@ -169,23 +187,29 @@ def _limit(request: Request, bucket: str) -> None:
         limiter.take(bucket)
 
 
-class RoleRequirement:
-    """Dependency that admits requests whose API key has at least ``role``.
+def _is_page(request: Request) -> bool:
+    response_class = getattr(request.scope.get("route"), "response_class", None)
+    return isinstance(response_class, type) and issubclass(response_class, HTMLResponse)
 
-    Build it with :func:`require_role`. Instances expose ``role`` and
-    ``allow_query`` so tests and tools can check which routes are protected.
-    The caller is left on ``request.state.prm_caller`` for the audit log and
-    for routes that need it (:data:`CallerDep`); each request also takes a
-    token from the key's rate-limit bucket.
+
+class RoleRequirement:
+    """Dependency that admits requests whose key or session has at least ``role``.
+
+    Build it with :func:`require_role`. Instances expose ``role`` so tests
+    and tools can check which routes are protected. The caller is left on
+    ``request.state.prm_caller`` for the audit log and for routes that need
+    it (:data:`CallerDep`); each request also takes a token from the key's
+    rate-limit bucket. An HTML page (a route answering ``HTMLResponse``)
+    opened by a browser that is not signed in is redirected to the sign-in
+    page instead of answered 401.
     """
 
-    def __init__(self, role: Role, *, allow_query: bool = False) -> None:
+    def __init__(self, role: Role) -> None:
         self.role = role
-        self.allow_query = allow_query
-        self.__name__ = f"require_{role}" + ("_or_query_key" if allow_query else "")
+        self.__name__ = f"require_{role}"
 
     def __repr__(self) -> str:
-        return f"require_role({self.role!r}, allow_query={self.allow_query})"
+        return f"require_role({self.role!r})"
 
     async def __call__(
         self,
@@ -193,10 +217,16 @@ class RoleRequirement:
         ctx: ContextDep,
         header_key: Annotated[str | None, Security(_header_key)] = None,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_key)] = None,
+        session_id: Annotated[str | None, Security(_session_cookie)] = None,
     ) -> Role:
         caller = getattr(request.state, CALLER_STATE, None)
         if caller is None:
-            caller = await self._authenticate(request, ctx, header_key, bearer)
+            try:
+                caller = await self._authenticate(request, ctx, header_key, bearer, session_id)
+            except AuthenticationError as exc:
+                if _is_page(request) and "text/html" in request.headers.get("accept", ""):
+                    raise SignInRequired(exc.detail, next_url=request.url.path) from None
+                raise
         if not role_at_least(caller.role, self.role):
             raise AuthorizationError(
                 f"this operation needs role {self.role!r}; the key has {caller.role!r}"
@@ -204,19 +234,26 @@ class RoleRequirement:
         return caller.role  # type: ignore[return-value]
 
     async def _authenticate(self, request: Request, ctx: AppContext, header_key: str | None,
-                            bearer: HTTPAuthorizationCredentials | None) -> Caller:  # fmt: skip
-        key = header_key or (bearer.credentials if bearer is not None else None)
-        if key is None and self.allow_query:
-            key = request.query_params.get("api_key")
-        if not key:
+                            bearer: HTTPAuthorizationCredentials | None,
+                            session_id: str | None) -> Caller:  # fmt: skip
+        if "api_key" in request.query_params:
             _limit(request, f"ip:{_client_ip(request)}")
-            where = "X-API-Key header or Authorization: Bearer"
-            if self.allow_query:
-                where += " (or ?api_key= on this page)"
-            raise AuthenticationError(f"missing API key: send it in the {where}")
+            raise AuthenticationError(
+                "API keys are not accepted in URLs (?api_key=): send the key in the X-API-Key "
+                "header, or sign in (POST /v1/session) and let the browser send its session cookie")
+        key = header_key or (bearer.credentials if bearer is not None else None)
         try:
-            # bootstrap keys are compared in memory; a stored key is a database lookup (a thread)
-            caller = bootstrap_caller(ctx.settings, key) or await run_in_threadpool(authenticate, ctx, key)
+            if key:
+                # bootstrap keys are compared in memory; a stored key is a database lookup (a thread)
+                caller = bootstrap_caller(ctx.settings, key) or await run_in_threadpool(authenticate, ctx, key)
+            elif session_id:
+                info = await run_in_threadpool(session_caller, ctx, session_id)
+                self._check_csrf(request, info)
+                setattr(request.state, SESSION_STATE, info)
+                caller = info.caller
+            else:
+                raise AuthenticationError("missing API key: send it in the X-API-Key header or "
+                                          "Authorization: Bearer, or sign in (POST /v1/session)")
         except AuthenticationError:
             _limit(request, f"ip:{_client_ip(request)}")
             raise
@@ -224,19 +261,25 @@ class RoleRequirement:
         _limit(request, caller.actor)
         return caller
 
+    @staticmethod
+    def _check_csrf(request: Request, info: SessionInfo) -> None:
+        if request.method in _SAFE_METHODS:
+            return
+        given = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(given.encode(), info.csrf_token.encode()):
+            raise AuthorizationError(f"a write made with a session cookie needs the session's CSRF "
+                                     f"token in the {CSRF_HEADER} header (see GET /v1/session)")
 
-class _QueryKeyRequirement(RoleRequirement):
-    """A :class:`RoleRequirement` that also documents ``?api_key=`` in OpenAPI."""
 
-    async def __call__(  # type: ignore[override]
-        self,
-        request: Request,
-        ctx: ContextDep,
-        header_key: Annotated[str | None, Security(_header_key)] = None,
-        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_key)] = None,
-        query_key: Annotated[str | None, Security(_query_key)] = None,
-    ) -> Role:
-        return await super().__call__(request, ctx, header_key, bearer)
+async def presented_key(
+    header_key: Annotated[str | None, Security(_header_key)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_key)] = None,
+) -> str | None:
+    """The API key the request presents in a header, if any (for signing in)."""
+    return header_key or (bearer.credentials if bearer is not None else None)
+
+
+PresentedKeyDep = Annotated[str | None, Depends(presented_key)]
 
 
 async def get_caller(request: Request) -> Caller:
@@ -261,16 +304,13 @@ def audit_records(request: Request, **records: object) -> None:
     request.state.prm_audit_records = current
 
 
-def require_role(role: Role, *, allow_query: bool = False) -> RoleRequirement:
-    """A dependency admitting keys with ``role`` or a higher one.
+def require_role(role: Role) -> RoleRequirement:
+    """A dependency admitting keys and sessions with ``role`` or a higher one.
 
     Parameters
     ----------
     role
         ``"viewer"``, ``"marketing"``, ``"integration"`` or ``"admin"``.
-    allow_query
-        Also accept the key as ``?api_key=`` (only for pages a browser opens
-        directly; URLs end up in logs and browser history).
 
     Returns
     -------
@@ -279,16 +319,9 @@ def require_role(role: Role, *, allow_query: bool = False) -> RoleRequirement:
 
     Raises
     ------
-    TypeError
-        If ``role`` is not a str or ``allow_query`` not a bool.
     ValueError
         For an unknown role.
     """
-    if not isinstance(role, str):
-        raise TypeError(f"role must be a str, not {type(role).__name__}")
-    if not isinstance(allow_query, bool):
-        raise TypeError(f"allow_query must be a bool, not {type(allow_query).__name__}")
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
-    cls = _QueryKeyRequirement if allow_query else RoleRequirement
-    return cls(role, allow_query=allow_query)
+    return RoleRequirement(role)

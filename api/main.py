@@ -38,7 +38,7 @@ from api.limits import NoNulCharacters, RequestBodyGuard
 from api.ratelimit import TokenBuckets
 from api.stamp import DataStampMiddleware, StampCache, context_stamp_reader
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from api.routers import V1_ROUTERS, health, map_page
+from api.routers import V1_ROUTERS, health, map_page, signin
 from core.settings import Settings, load_settings
 from maps.assets import ASSET_DIR, asset_urls, swagger_ui_files, verify_assets
 from service.audit_buffer import AuditBuffer
@@ -61,8 +61,12 @@ once, stored hashed, with an expiry). Roles are ordered
 prospects and maps; `marketing` adds exports (CSV, FHIR NDJSON); `integration`
 adds webhooks; `admin` adds ingestion, pipeline runs, review decisions, edits,
 keys, the audit log and privacy actions. Each operation names its role in its
-summary. The HTML map page (`/map`) also accepts `?api_key=` so a browser can
-open it directly.
+summary. Keys are never accepted in URLs (`?api_key=` is refused). A browser
+signs in once (`POST /v1/session` with the key in `X-API-Key`, or the `/signin`
+page) and is then authenticated by an HttpOnly session cookie; every write
+made with that cookie must carry the session's CSRF token in `X-CSRF-Token`
+(`GET /v1/session` returns it). Signing out (`DELETE /v1/session`), expiry
+(`PRM_SESSION_HOURS`) and revoking the key end a session.
 
 **Errors** are RFC 9457 `application/problem+json` documents listing every
 problem found (`errors[].field` names the parameter, e.g. `query.limit`), for
@@ -116,7 +120,7 @@ _INDEX = """<!doctype html>
 <ul>
 <li><a href="/docs">API documentation (Swagger UI)</a></li>
 <li><a href="/openapi.json">OpenAPI schema</a></li>
-<li><a href="/map">Territory map</a> (add <code>?api_key=</code> with a viewer key)</li>
+<li><a href="/map">Territory map</a> (sign in with a viewer key when asked)</li>
 <li><a href="/health">Health</a></li>
 </ul></body></html>
 """
@@ -231,6 +235,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             {"name": "workflow", "description": "Prospect status and liaison; exclusion lists."},
             {"name": "segments", "description": "Saved segments, exports (CSV, XLSX, GeoJSON), "
              "backtests."},
+            {"name": "session", "description": "Browser sessions: sign in with a key or a "
+             "one-time link, read the session (CSRF token), sign out."},
             {"name": "keys", "description": "API keys: issue (shown once), list, revoke (admin)."},
             {"name": "audit", "description": "The append-only audit log (admin)."},
             {"name": "privacy", "description": "GDPR objection and erasure (admin, audited)."},
@@ -268,6 +274,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     for router in V1_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(map_page.router)
+    app.include_router(signin.router)
     app.mount(map_page.ASSET_URL, StaticFiles(directory=ASSET_DIR), name="static")
     _add_pages(app, asset_url=map_page.ASSET_URL)
     return app

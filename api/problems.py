@@ -18,7 +18,9 @@ Handlers are installed by :func:`install_problem_handlers` for
 * any other exception: a 500 whose body says nothing about the cause (the
   traceback goes to the ``prm.api`` logger).
 
-401 responses carry ``WWW-Authenticate``.
+401 responses carry ``WWW-Authenticate``. A browser opening an HTML page
+without a session (:class:`core.errors.SignInRequired`) is redirected to
+``/signin`` instead.
 """
 
 from __future__ import annotations
@@ -27,15 +29,16 @@ import logging
 import math
 import re
 from http import HTTPStatus
+from urllib.parse import quote
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import Problem, ServiceError
+from core.errors import Problem, ServiceError, SignInRequired
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -182,8 +185,10 @@ def validation_problems(errors: list[dict[str, Any]]) -> list[Problem]:
     return problems
 
 
-async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+async def _service_error(request: Request, exc: Exception) -> JSONResponse | RedirectResponse:
     assert isinstance(exc, ServiceError)
+    if isinstance(exc, SignInRequired):  # a browser opening a page: to the sign-in page and back
+        return RedirectResponse(f"/signin?next={quote(exc.next_url, safe='/')}", status_code=303)
     if exc.status >= 500:
         logger.error("service error on %s %s: %s", request.method, request.url.path, exc)
         return problem_response(

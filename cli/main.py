@@ -349,9 +349,12 @@ def demo(
 
     marketing = _run(create_key, ctx, name="demo marketing", role="marketing", days=30,
                      created_by="demo").key  # stored hashed, like `prm keys create`
+    from service.sessions import create_sign_in_link
+
     url = f"http://{host}:{port}"
+    link = _run(create_sign_in_link, ctx, key=viewer, minutes=24 * 60)
     out.print(f"\n[bold green]Demo ready[/] ({manifest.get('build_seconds')} s).")
-    out.print(f"  Map:      {url}/map?api_key={viewer}")
+    out.print(f"  Map:      {url}/signin#link={link}  (one-time sign-in link, then /map)")
     out.print(f"  API docs: {url}/docs")
     out.print(f"  Viewer key (X-API-Key): {viewer}")
     out.print(f"  Admin key  (X-API-Key): {admin}")

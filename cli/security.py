@@ -71,6 +71,30 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="Key id (see prm keys
     _json(row.model_dump(mode="json"))
 
 
+@keys_app.command("sign-in-link")
+def keys_sign_in_link(
+    role: Annotated[str | None, typer.Option(help="Sign in as the environment's bootstrap key of this "
+                                             "role (viewer or admin) instead of typing a key.")] = None,
+    minutes: Annotated[int, typer.Option(help="Minutes the link stays usable.", min=1, max=1440)] = 60,
+    url: Annotated[str, typer.Option(help="Address the server is reached at.")] = "http://127.0.0.1:8000",
+) -> None:
+    """Print a one-time link that signs a browser in (the key is read from the prompt, never
+    from the command line, which other users of the machine can see)."""
+    from service import audit
+    from service.sessions import create_sign_in_link
+
+    ctx = _run(_context)
+    bootstrap = {"admin": ctx.settings.admin_api_key, "viewer": ctx.settings.viewer_api_key}
+    if role is not None and role not in bootstrap:
+        err.print("[bold red]error:[/] --role is viewer or admin (the bootstrap keys)")
+        raise typer.Exit(2)
+    key = bootstrap[role].get_secret_value() if role else typer.prompt("API key", hide_input=True)
+    token = _run(create_sign_in_link, ctx, key=key, minutes=minutes)
+    audit.append(ctx, actor=ACTOR, action="sign_in_link", records={"role": role, "minutes": minutes})
+    err.print(f"one-time link, usable once within {minutes} minutes:")
+    out.print(f"{url.rstrip('/')}/signin#link={token}")
+
+
 @audit_app.command("list")
 def audit_list(
     actor: Annotated[str | None, typer.Option(help="key:<id>, env:admin, cli, anonymous.")] = None,

@@ -140,6 +140,14 @@ class AuthenticationError(ServiceError, PermissionError):
     title = "Unauthorized"
 
 
+class SignInRequired(AuthenticationError):
+    """An HTML page opened by a browser without a valid session: sent to the sign-in page."""
+
+    def __init__(self, detail: str, *, next_url: str) -> None:
+        self.next_url = next_url
+        super().__init__(detail)
+
+
 class AuthorizationError(ServiceError, PermissionError):
     """Valid credentials without the role the operation needs."""
 

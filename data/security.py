@@ -3,6 +3,11 @@
 * :class:`ApiKey` — keys issued by ``prm keys create``; only the SHA-256 of
   the key is stored (keys have 256 bits of entropy, so a fast hash is enough:
   nothing to brute-force), with a short ``prefix`` to recognise a key in lists.
+* :class:`ApiSession` — a browser session made from a key (``POST /v1/session``):
+  the SHA-256 of its opaque id (sent only as an HttpOnly cookie), its CSRF
+  token, the key it came from, its expiry and its end.
+* :class:`SignInLink` — a one-time sign-in link (``prm keys sign-in-link``,
+  the demo): the SHA-256 of its token, exchanged once for a session.
 * :class:`AuditEntry` — one row per authenticated (or refused) request and per
   privacy action. Append-only: no code path updates or deletes it, and triggers
   refuse ``UPDATE`` and ``DELETE`` on both backends (migration 0009).
@@ -25,8 +30,10 @@ from data.models import Base
 __all__ = [
     "AUDIT_TABLE",
     "ApiKey",
+    "ApiSession",
     "AuditEntry",
     "DataObjection",
+    "SignInLink",
     "WebhookDelivery",
     "WebhookSubscription",
 ]
@@ -48,6 +55,45 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class _Credential:
+    """Whose right a session or a sign-in link carries: a stored key, or a bootstrap key.
+
+    A bootstrap key (``PRM_ADMIN_API_KEY``, ``PRM_VIEWER_API_KEY``) has no row:
+    its role and the SHA-256 of its value are kept instead, so that changing
+    the key in the environment ends the sessions made with the old one.
+    """
+
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    bootstrap_role: Mapped[str | None] = mapped_column(String(20))
+    bootstrap_hash: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiSession(_Credential, Base):
+    """A browser session: an opaque id in an HttpOnly cookie, exchanged for a key once."""
+
+    __tablename__ = "api_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Sent back by the page in ``X-CSRF-Token`` on every write (useless without the cookie).
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInLink(_Credential, Base):
+    """A one-time sign-in link: its token is exchanged for a session once, before it expires."""
+
+    __tablename__ = "sign_in_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEntry(Base):

@@ -18,11 +18,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.errors import AuthenticationError, InputError, NotFoundError, Problem
 from core.settings import Settings
-from data.security import ApiKey
+from data.security import ApiKey, ApiSession
 from service.context import AppContext
 from service.security_schemas import ApiKeyCreated, ApiKeyPublic
 
@@ -143,7 +143,8 @@ def list_keys(ctx: AppContext, *, include_revoked: bool = True) -> list[ApiKeyPu
 
 
 def revoke_key(ctx: AppContext, key_id: int) -> ApiKeyPublic:
-    """Revoke a key now (idempotent: an already revoked key keeps its first revocation time).
+    """Revoke a key now, ending its browser sessions (idempotent: an already revoked key keeps
+    its first revocation time).
 
     Raises
     ------
@@ -156,6 +157,9 @@ def revoke_key(ctx: AppContext, key_id: int) -> ApiKeyPublic:
             raise NotFoundError(f"no API key with id {key_id}")
         if row.revoked_at is None:
             row.revoked_at = _now()
+        # its browser sessions end with it (they would be refused anyway: say so in the table)
+        session.execute(update(ApiSession).where(ApiSession.key_id == key_id, ApiSession.ended_at.is_(None))
+                        .values(ended_at=row.revoked_at))  # fmt: skip
         session.flush()
         return _public(row)
 

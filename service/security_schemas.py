@@ -96,3 +96,24 @@ class ErasureReport(BaseModel):
     provider_id: int
     erased_at: UtcDatetime
     removed: dict[str, int]
+
+
+class SessionPublic(BaseModel):
+    """A browser session as its page sees it: who, until when, and the CSRF token for writes.
+
+    The session id itself is only ever in the HttpOnly cookie.
+    """
+
+    actor: str = Field(description="Who the session speaks for, as in the audit log (e.g. key:3).")
+    role: RoleName
+    name: str | None = Field(None, description="The stored key's name, if the session came from one.")
+    expires_at: UtcDatetime
+    csrf_token: str = Field(description="Send in the X-CSRF-Token header with every write.")
+
+
+class SignInLinkUse(BaseModel):
+    """A one-time sign-in link's token (the part after ``#link=``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=100)

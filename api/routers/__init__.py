@@ -20,6 +20,8 @@ from api.routers import (
     providers,
     referrals,
     segments,
+    session,
+    signin,
     sites,
     territories,
     uploads,
@@ -29,6 +31,7 @@ from api.routers import (
 
 V1_ROUTERS = (
     health.router,
+    session.router,
     providers.router,
     sites.router,
     catchments.router,
@@ -50,11 +53,11 @@ V1_ROUTERS = (
     fhir.router,
     webhooks.router,
 )
-"""Routers served under ``/v1``; :mod:`api.routers.map_page` and the root health
-check are served at the top level."""
+"""Routers served under ``/v1``; :mod:`api.routers.map_page`, :mod:`api.routers.signin` and
+the root health check are served at the top level."""
 
 __all__ = [
     "V1_ROUTERS", "audit_log", "catchments", "crm", "drivetime", "expansion", "fhir", "groups", "health",
     "jobs", "keys", "map_page", "matching", "privacy", "prospects", "providers", "referrals", "segments",
-    "sites", "territories", "uploads", "webhooks", "workflow",
+    "session", "signin", "sites", "territories", "uploads", "webhooks", "workflow",
 ]

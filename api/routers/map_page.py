@@ -1,4 +1,4 @@
-"""The HTML territory map page (role viewer; the key may come as ``?api_key=``)."""
+"""The HTML territory and planning map pages (role viewer, by browser session: ``/signin``)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ ASSET_URL = "/static"
 
 router = APIRouter(
     tags=["map"],
-    dependencies=[Depends(require_role("viewer", allow_query=True))],
+    dependencies=[Depends(require_role("viewer"))],
     responses=problem_responses(401, 403, 404, 422),
 )
 
@@ -78,7 +78,7 @@ def territory_map(
 
     Every script and style sheet comes from ``/static``; an online tile layer is
     offered only when ``settings.tile_url`` is set. Open it in a browser as
-    ``/map?api_key=<viewer key>``.
+    ``/map`` once signed in (a browser that is not is sent to ``/signin``).
     """
     sites = sites_frame(session)
     if site:

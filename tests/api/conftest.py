@@ -7,8 +7,14 @@ is dropped and recreated first; ``data.db.upgrade`` creates the extension).
 
 from __future__ import annotations
 
+import http.client
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -215,8 +221,63 @@ def api_db(
         ctx.close()
 
 
+def signed_in(app, headers: dict[str, str] = VIEWER) -> TestClient:  # noqa: ANN001
+    """A client of its own holding a browser session made with ``headers``' key.
+
+    Its CSRF token is sent with every request (as the app's pages do on writes).
+    """
+    c = TestClient(app)
+    r = c.post("/v1/session", headers=headers)
+    assert r.status_code == 201, r.text
+    c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    return c
+
+
 @pytest.fixture(scope="module")
 def client(api_db: SeededDB) -> Iterator[TestClient]:
     """An HTTP client over an app serving the seeded database."""
     with TestClient(create_app(context=api_db.ctx)) as c:
         yield c
+
+
+PRM = str(Path(sys.executable).with_name("prm"))  # the console script of the installed package
+
+
+@contextmanager
+def serve_process(db: SeededDB, tmp_path: Path, *, env: dict[str, str] | None = None,
+                  access_log: bool = False) -> Iterator[tuple[subprocess.Popen, int, Path]]:
+    """``prm serve`` (one worker) on a seeded database, in a process of its own, until ready.
+
+    Yields the process, its port and its log file (stdout and stderr).
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = db.ctx.settings
+    environment = {**os.environ, "PRM_DATABASE_URL": settings.database_url,
+                   "PRM_ADMIN_API_KEY": ADMIN_KEY, "PRM_VIEWER_API_KEY": VIEWER_KEY,
+                   "PRM_OSM_FILE": str(settings.osm_file), "PRM_CACHE_DIR": str(settings.cache_dir),
+                   "PRM_RATE_LIMIT_PER_SECOND": "1000000", "PRM_RATE_LIMIT_BURST": "1000000",
+                   **(env or {})}
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("w")  # a file, not a pipe nobody reads (it would fill and block)
+    args = [PRM, "serve", "--port", str(port)] + ([] if access_log else ["--no-access-log"])
+    proc = subprocess.Popen(args, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/health")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()[-2000:]
+            time.sleep(0.2)
+        yield proc, port, log_path
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -9,11 +9,8 @@ how fast the machine is.
 from __future__ import annotations
 
 import http.client
-import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -22,20 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import MARKETING_KEY, VIEWER_KEY, SeededDB
+from tests.api.conftest import MARKETING_KEY, VIEWER_KEY, SeededDB, serve_process
 
 pytestmark = pytest.mark.slow
 
-PRM = str(Path(sys.executable).with_name("prm"))
 CONNECTIONS = 50
 PATHS = ["/v1/sites", "/v1/prospects?limit=20", "/v1/providers?limit=20", "/v1/specialty-groups",
          "/v1/catchments?site=AGS-N"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(conn: http.client.HTTPConnection, path: str, key: str | None = None) -> int:
@@ -48,32 +38,9 @@ def _get(conn: http.client.HTTPConnection, path: str, key: str | None = None) ->
 @pytest.fixture
 def served(api_db: SeededDB, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, int]]:
     """``prm serve`` (one worker) on the seeded database, in a process of its own."""
-    port = _free_port()
-    s = api_db.ctx.settings
-    env = {**os.environ, "PRM_DATABASE_URL": s.database_url, "PRM_ADMIN_API_KEY": "test-admin",
-           "PRM_VIEWER_API_KEY": VIEWER_KEY, "PRM_OSM_FILE": str(s.osm_file),
-           "PRM_CACHE_DIR": str(s.cache_dir), "PRM_RATE_LIMIT_PER_SECOND": "1000000",
-           "PRM_RATE_LIMIT_BURST": "1000000", "PRM_QUEUE_TIMEOUT_S": "5",
-           "PRM_SHUTDOWN_GRACE_S": "2"}
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([PRM, "serve", "--port", str(port), "--no-access-log"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if _get(http.client.HTTPConnection("127.0.0.1", port, timeout=5), "/health") == 200:
-                    break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+    with serve_process(api_db, tmp_path, env={"PRM_QUEUE_TIMEOUT_S": "5",
+                                              "PRM_SHUTDOWN_GRACE_S": "2"}) as (proc, port, _):
         yield proc, port
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def _load(port: int, *, requests_each: int, outcomes: Counter, stop: threading.Event) -> list[threading.Thread]:

@@ -43,7 +43,8 @@ def test_openapi_describes_the_api(client: TestClient) -> None:
         assert path in paths, path
     assert "/docs" not in paths and "/" not in paths
     schemes = spec["components"]["securitySchemes"]
-    assert {"ApiKeyHeader", "Bearer", "ApiKeyQuery"} <= set(schemes)
+    assert {"ApiKeyHeader", "Bearer", "SessionCookie"} <= set(schemes)
+    assert "ApiKeyQuery" not in schemes
     assert spec["components"]["schemas"]["SiteCreate"]["examples"]
     post = paths["/v1/sites"]["post"]
     assert post["requestBody"]["content"]["application/json"]["examples"]
@@ -54,8 +55,8 @@ def test_openapi_describes_the_api(client: TestClient) -> None:
     err = paths["/v1/prospects"]["get"]["responses"]["422"]["content"]
     assert list(err) == ["application/problem+json"]
     assert "HTTPValidationError" not in spec["components"]["schemas"]
-    assert "ApiKeyQuery" not in str(paths["/v1/prospects"]["get"].get("security"))
-    assert "ApiKeyQuery" in str(paths["/map"]["get"]["security"])
+    assert "SessionCookie" in str(paths["/v1/prospects"]["get"]["security"])
+    assert "SessionCookie" in str(paths["/map"]["get"]["security"])
 
 
 def test_index_links(client: TestClient) -> None:

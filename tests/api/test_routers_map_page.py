@@ -9,12 +9,18 @@ from fastapi.testclient import TestClient
 
 from api.routers.map_page import largest_catchments
 from service.queries import catchment_frame
-from tests.api.conftest import VIEWER, VIEWER_KEY, SeededDB
+from tests.api.conftest import VIEWER, SeededDB, signed_in
 
 
 @pytest.fixture(scope="module")
-def map_html(client: TestClient) -> str:
-    r = client.get(f"/map?api_key={VIEWER_KEY}")
+def browser(client: TestClient) -> TestClient:
+    """A browser signed in as a viewer (session cookie)."""
+    return signed_in(client.app)
+
+
+@pytest.fixture(scope="module")
+def map_html(browser: TestClient) -> str:
+    r = browser.get("/map")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/html")
     return r.text
@@ -42,14 +48,23 @@ def test_map_static_assets_are_served(client: TestClient, map_html: str) -> None
         assert client.get(src).status_code == 200
 
 
-def test_map_accepts_header_key_and_site_filter(client: TestClient) -> None:
+def test_map_accepts_header_key_and_site_filter(client: TestClient, browser: TestClient) -> None:
     r = client.get("/map?site=AGS-S", headers=VIEWER)
     assert r.status_code == 200
     assert "Territory map: AGS-S" in r.text
-    r = client.get(f"/map?site=NOPE&api_key={VIEWER_KEY}")
-    assert r.status_code == 404
-    r = client.get(f"/map?method=isochrone&api_key={VIEWER_KEY}")
-    assert r.status_code == 422
+    assert browser.get("/map?site=NOPE").status_code == 404
+    assert browser.get("/map?method=isochrone").status_code == 422
+
+
+def test_a_browser_without_a_session_is_sent_to_sign_in(client: TestClient) -> None:
+    r = client.get("/map?site=AGS-S", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/signin?next=/map"
+    page = client.get(r.headers["location"])
+    assert page.status_code == 200 and 'src="/static/app/signin.js"' in page.text
+    assert client.get("/static/app/signin.js").status_code == 200
+    # an API client (no HTML wanted) gets the problem document
+    assert client.get("/map").status_code == 401
 
 
 def test_largest_catchments_keeps_one_per_site_and_method(api_db: SeededDB) -> None:

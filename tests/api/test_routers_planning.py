@@ -111,7 +111,7 @@ def test_planning_map_page(client: TestClient) -> None:
         "name": "map-scn", "minutes": 3, "candidates": [
             {"label": "west", "lat": 21.8700, "lon": -102.2800},
             {"label": "far", "lat": 21.95, "lon": -102.20}]})
-    r = client.get(f"/map/planning?api_key={VIEWER_KEY}&minutes=2&minutes=6")
+    r = client.get("/map/planning?minutes=2&minutes=6", headers=VIEWER)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     page = r.text
     assert "Isochrones 2 min" in page and "Isochrones 6 min (some truncated at network edge)" in page
@@ -122,4 +122,4 @@ def test_planning_map_page(client: TestClient) -> None:
     # the layer control refers to every overlay by variable: it must come after them all
     assert page.rindex("L.geoJson(") < page.index("L.control.layers")
     assert client.get("/map/planning").status_code == 401
-    assert client.get(f"/map/planning?api_key={VIEWER_KEY}&plan=none").status_code == 404
+    assert client.get("/map/planning?plan=none", headers=VIEWER).status_code == 404
