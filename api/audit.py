@@ -7,8 +7,14 @@ masked, :func:`core.redact.redact_params`), path parameters and whatever the rou
 :func:`api.deps.audit_records`, the status and the client address (behind a
 proxy, run uvicorn with ``--proxy-headers`` so this is the real client).
 
-Exports are written *before* their first byte leaves (:func:`audit_now`), so an
-export whose audit entry cannot be written is not served at all. Other entries
+An export is declared by its route, never guessed from its path: the route
+takes :data:`ExportDep` and calls :meth:`ExportAudit.record` with the format
+and row count, which writes the entry (action ``export``) *before* the route
+builds its answer, so an export whose entry cannot be written is not served
+at all. The middleware refuses (500) any successful answer of a declared
+export route that was not recorded, and any answer sent as a file
+(``Content-Disposition: attachment``, or CSV, XLSX, NDJSON) without a
+recorded export. Other entries
 are written when the response is complete; a failure to write one is logged
 (``prm.audit``) and does not change the response already sent.
 """
@@ -17,38 +23,47 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import CALLER_STATE
+from api.deps import CALLER_STATE, ContextDep
+from api.problems import problem_response
+from core.errors import ServiceError
 from core.redact import redact_params
 from service import audit
 from service.audit_buffer import AuditBuffer
 from service.context import AppContext
 
-__all__ = ["AUDITED_STATE", "AUDIT_BUFFER_STATE", "AuditMiddleware", "action_for", "audit_now", "flush_audit"]
+__all__ = ["AUDITED_STATE", "AUDIT_BUFFER_STATE", "AuditMiddleware", "ExportAudit", "ExportDep", "action_for",
+           "audit_now", "declares_export", "export_audit", "flush_audit"]
 
 logger = logging.getLogger("prm.audit")
 
 AUDITED_STATE = "prm_audited"
 #: ``app.state`` attribute of the :class:`~service.audit_buffer.AuditBuffer` (set by the lifespan).
 AUDIT_BUFFER_STATE = "audit_buffer"
+#: ``scope["state"]`` flag: the request's export entry is written (:meth:`ExportAudit.record`).
+EXPORTED_STATE = "prm_export_recorded"
+#: Media types of files of records (GeoJSON is left out: map layers answer it too, and the
+#: segment GeoJSON export is declared by its route).
+_FILE_TYPES = (b"text/csv", b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               b"application/x-ndjson", b"application/ndjson", b"application/fhir+ndjson")
 #: Pages at least this big are bulk reads.
 BULK_LIMIT = 200
-_EXPORT_SUFFIXES = (".csv", ".ndjson", "/$export")
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
-def action_for(method: str, path: str, params: dict[str, Any], status: int | None) -> str:
-    """The audit action of a request."""
+def action_for(method: str, path: str, params: dict[str, Any], status: int | None, *,
+               export: bool = False) -> str:  # fmt: skip
+    """The audit action of a request (``export`` when its route declares one, :data:`ExportDep`)."""
     if status in (401, 403):
         return "denied"
     if method not in ("GET", "HEAD"):
         return "change"
-    if path.endswith(_EXPORT_SUFFIXES):
+    if export:
         return "export"
     limit = params.get("limit")
     if path == "/map" or "geojson" in path or (isinstance(limit, str) and limit.isdigit()
@@ -100,7 +115,8 @@ def _fields(scope: Scope, status: int | None) -> tuple[str, str, dict[str, Any]]
         "client_ip": client[0] if client else None,
     }
     actor = caller.actor if caller else "anonymous"
-    return actor, action_for(scope["method"], scope["path"], params, status), fields
+    export = declares_export(scope.get("route"))
+    return actor, action_for(scope["method"], scope["path"], params, status, export=export), fields
 
 
 def audit_now(request: Request, ctx: AppContext, *, action: str = "export", **records: Any) -> None:
@@ -113,8 +129,77 @@ def audit_now(request: Request, ctx: AppContext, *, action: str = "export", **re
     state[AUDITED_STATE] = True
 
 
+class ExportAudit:
+    """The audit entry of one export request, written by :meth:`record` before the export is built."""
+
+    def __init__(self, request: Request, ctx: AppContext) -> None:
+        self._request = request
+        self._ctx = ctx
+
+    def record(self, *, rows: int, format: str, **records: Any) -> None:  # noqa: A002
+        """Write the entry now: action ``export``, the format, the row count and ``records``.
+
+        Call it once, after the checks that may refuse the request (404, 422)
+        and before building the answer.
+
+        Raises
+        ------
+        core.errors.ServiceError
+            When the entry cannot be written (500): the export is then not served.
+        """
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+            raise ValueError(f"rows must be a count, not {rows!r}")
+        state = self._request.scope.setdefault("state", {})
+        if state.get(EXPORTED_STATE):
+            raise RuntimeError("this export's audit entry is already written")
+        try:
+            audit_now(self._request, self._ctx, action="export", format=format, rows=rows, **records)
+        except Exception as exc:
+            logger.exception("could not write the audit entry of the export %s", self._request.url.path)
+            raise ServiceError("the export's audit entry could not be written; nothing was served") from exc
+        state[EXPORTED_STATE] = True
+
+
+async def export_audit(request: Request, ctx: ContextDep) -> ExportAudit:
+    """Route dependency declaring that the route serves an export (see :data:`ExportDep`)."""
+    return ExportAudit(request, ctx)
+
+
+ExportDep = Annotated[ExportAudit, Depends(export_audit)]
+"""Take this in every route that serves records as a file, and call its ``record`` before answering."""
+
+
+def declares_export(route: Any) -> bool:
+    """Whether a route takes :data:`ExportDep` (at any depth of its dependencies)."""
+    stack = [getattr(route, "dependant", None)]
+    while stack:
+        dependant = stack.pop()
+        if dependant is None:
+            continue
+        if dependant.call is export_audit:
+            return True
+        stack.extend(dependant.dependencies)
+    return False
+
+
+def _unrecorded_export(scope: Scope, message: Message) -> bool:
+    """Whether a response about to start serves an export whose audit entry was not written."""
+    if not 200 <= message["status"] < 300 or scope["state"].get(EXPORTED_STATE):
+        return False
+    if declares_export(scope.get("route")):
+        return True
+    headers = {k.lower(): v for k, v in message.get("headers") or ()}
+    media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    disposition = headers.get(b"content-disposition", b"").lstrip().lower()
+    return disposition.startswith(b"attachment") or media_type in _FILE_TYPES
+
+
+class _ExportRefused(Exception):
+    """Raised through the app when the middleware refused to start an unrecorded export."""
+
+
 class AuditMiddleware:
-    """Write the audit entry of every authenticated or refused request."""
+    """Write the audit entry of every authenticated or refused request; refuse unrecorded exports."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -128,11 +213,22 @@ class AuditMiddleware:
 
         async def send_status(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if _unrecorded_export(scope, message):
+                    logger.error("refused to serve %s %s: an export without its audit entry",
+                                 scope["method"], scope["path"])
+                    refusal = problem_response(status=500, title="Export not audited", instance=scope["path"],
+                                               detail="This export was not written to the audit log, so "
+                                                      "it is not served.")  # fmt: skip
+                    seen["status"] = 500
+                    await refusal(scope, receive, send)
+                    raise _ExportRefused  # stops the route's stream: nothing of it is sent
                 seen["status"] = message["status"]
             await send(message)
 
         try:
             await self.app(scope, receive, send_status)
+        except _ExportRefused:
+            pass
         finally:
             status = seen.get("status")
             wanted = state.get(CALLER_STATE) is not None or status in (401, 403)

@@ -91,9 +91,9 @@ def segments_export(
 
     ctx = m._run(m._context)
     fmt = out.suffix.lower().lstrip(".")
-    body = m._run(export_segment, ctx, fmt=fmt, name=name)
-    out.write_bytes(body)
-    m.out.print(f"wrote {out} ({len(body):,} bytes)")
+    built = m._run(export_segment, ctx, fmt=fmt, name=name)
+    out.write_bytes(built.body)
+    m.out.print(f"wrote {out} ({built.rows:,} prospects, {len(built.body):,} bytes)")
 
 
 @referrals_app.command("review")

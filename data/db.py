@@ -89,6 +89,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False,
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: big loads spill to the WAL less
+            # deleted rows are overwritten with zeros, not left in free space (erasure, docs/security.md)
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine
@@ -200,6 +202,30 @@ def wal_written_behind(session: Session, *, every_s: float = 1.0) -> Iterator[No
     finally:
         stop.set()
         thread.join()
+
+
+def truncate_wal(engine: Engine) -> bool:
+    """Copy SQLite's write-ahead log into the database file and truncate it (after an erasure).
+
+    With ``secure_delete`` SQLite zeroes deleted content in the database
+    file, but the pages as they were before stay in the WAL until it is
+    overwritten. A ``TRUNCATE`` checkpoint waits (up to the busy timeout) for
+    readers on older snapshots and writers, then empties it. Nothing to do on
+    PostgreSQL or an in-memory database.
+
+    Returns
+    -------
+    bool
+        False when the checkpoint could not complete (a reader or writer held
+        on past the busy timeout); the old pages then stay until a later one.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return True
+    with engine.connect() as conn:
+        busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        conn.commit()
+    return busy == 0
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -15,7 +15,7 @@ from service.context import AppContext
 from service.prospect_sql import prospect_statement
 from service.schemas import ProspectFilter
 
-__all__ = ["EXPORT_TYPES", "FhirType", "export_ndjson", "read_resource"]
+__all__ = ["EXPORT_TYPES", "FhirType", "count_export", "export_ndjson", "read_resource"]
 
 FhirType = Literal["Practitioner", "PractitionerRole", "Organization", "Location"]
 EXPORT_TYPES: tuple[FhirType, ...] = ("Practitioner", "PractitionerRole", "Organization", "Location")
@@ -73,32 +73,52 @@ def read_resource(session: Session, kind: FhirType, fhir_id: str) -> dict[str, A
     return fhir.validated(resource)
 
 
-def _export_resources(
-    session: Session, filters: ProspectFilter, types: set[str]
-) -> Iterator[dict[str, Any]]:
+def _export_plan(session: Session, filters: ProspectFilter, types: set[str]) -> Iterator[tuple[str, Provider]]:
+    """The export's lines in order, each as (what it is, the provider it is made from).
+
+    ``practice`` stands for the Organization of the provider's practice (each
+    practice once). One plan, so the count written to the audit log is the
+    number of lines the export then writes.
+    """
     stmt = prospect_statement(filters).order_by(Prospect.provider_id, Prospect.id)
     seen_prov: set[int] = set()
     seen_org: set[int] = set()
-    as_of = _registry_as_of(session)
     for _, prov, _code in session.execute(stmt.execution_options(yield_per=500)):
         if prov.id in seen_prov:  # a prospect of several sites
             continue
         seen_prov.add(prov.id)
         if prov.entity_type == "organization":
             if "Organization" in types:
-                yield fhir.organization_from_provider(prov)
+                yield "Organization", prov
         else:
             if "Practitioner" in types:
-                yield fhir.practitioner(prov)
+                yield "Practitioner", prov
             if "PractitionerRole" in types:
-                yield fhir.practitioner_role(prov)
+                yield "PractitionerRole", prov
+            # organization_id is a foreign key: the practice exists
             if "Organization" in types and prov.organization_id and prov.organization_id not in seen_org:
                 seen_org.add(prov.organization_id)
-                org = session.get(Organization, prov.organization_id)
-                if org is not None:
-                    yield fhir.organization_from_practice(org, as_of=as_of)
+                yield "practice", prov
         if "Location" in types and fhir._address(prov):
-            yield fhir.location_from_provider(prov)
+            yield "Location", prov
+
+
+def count_export(session: Session, filters: ProspectFilter, *, types: set[str]) -> int:
+    """How many NDJSON lines :func:`export_ndjson` writes for these filters and types."""
+    return sum(1 for _ in _export_plan(session, filters, types))
+
+
+def _export_resources(
+    session: Session, filters: ProspectFilter, types: set[str]
+) -> Iterator[dict[str, Any]]:
+    as_of = _registry_as_of(session)
+    build = {"Organization": fhir.organization_from_provider, "Practitioner": fhir.practitioner,
+             "PractitionerRole": fhir.practitioner_role, "Location": fhir.location_from_provider}
+    for kind, prov in _export_plan(session, filters, types):
+        if kind == "practice":
+            yield fhir.organization_from_practice(session.get(Organization, prov.organization_id), as_of=as_of)
+        else:
+            yield build[kind](prov)
 
 
 def export_ndjson(ctx: AppContext, filters: ProspectFilter, *, types: set[str]) -> Iterator[bytes]:

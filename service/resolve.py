@@ -30,6 +30,7 @@ import pandas as pd
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.errors import GeoError
 from core.progress import ProgressSink, null_progress
 from core.sequences import chunked
 from core.values import plain
@@ -45,7 +46,9 @@ from data.models import (
     SourceRecord,
     h3_column,
 )
+from data.security import DataObjection
 from service.context import AppContext
+from service.locate import geocode_address
 from service.schemas import StageReport
 from service.taxonomy import classification_map
 
@@ -59,12 +62,16 @@ PROVIDER_FIELDS = (
 LOCATION_FIELDS = ("address_1", "postal_code", "country")
 
 
-def load_source_frame(session: Session) -> pd.DataFrame:
-    """All source records as a standard source-record frame indexed by record id (ascending)."""
-    rows = session.execute(
-        select(SourceRecord.id, SourceRecord.source, SourceRecord.source_key, SourceRecord.line,
-               SourceRecord.record_hash, SourceRecord.data).order_by(SourceRecord.id)
-    ).all()
+def load_source_frame(session: Session, *, provider_id: int | None = None) -> pd.DataFrame:
+    """Source records as a standard source-record frame indexed by record id (ascending).
+
+    Every record, or only those linked to the golden record ``provider_id``.
+    """
+    stmt = select(SourceRecord.id, SourceRecord.source, SourceRecord.source_key, SourceRecord.line,
+                  SourceRecord.record_hash, SourceRecord.data).order_by(SourceRecord.id)
+    if provider_id is not None:
+        stmt = stmt.where(SourceRecord.provider_id == provider_id)
+    rows = session.execute(stmt).all()
     frame = pd.DataFrame(
         [{"id": i, "source": s, "source_key": k, "line": ln, "record_hash": h, **d}
          for i, s, k, ln, h, d in rows]
@@ -256,13 +263,7 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for row in golden.to_dict("records"):
-        values = {f: plain(row.get(f)) for f in PROVIDER_FIELDS}
-        # deactivated NPIs come with every other field blank in real NPPES files
-        values["entity_type"] = values["entity_type"] or "unknown"
-        values["display_name"] = values["display_name"] or (
-            f"(NPI {values['npi']}, deactivated)" if values["npi"] else "(no name)"
-        )
-        values["is_active"] = bool(values["is_active"]) if values["is_active"] is not None else True
+        values = _golden_values(row)
         old = have.get(row["cluster_key"])
         source_point = (plain(row.get("lat")), plain(row.get("lon")))
         if old is None:
@@ -285,7 +286,11 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
         session.execute(update(Provider), part)
     counts["providers_inserted"], counts["providers_updated"] = len(inserts), len(updates)
     keep = set(golden["cluster_key"])
-    stale = [p.id for k, p in have.items() if k not in keep]
+    # an erased person's row stays even when no record is left: it carries the objection that keeps
+    # them out if the clinic's list names them again (same cluster key, same id)
+    erased = set(session.scalars(
+        select(DataObjection.provider_id).where(DataObjection.erased_at.is_not(None))))
+    stale = [p.id for k, p in have.items() if k not in keep and p.id not in erased]
     if stale:
         session.execute(update(ReferralEvent).where(ReferralEvent.provider_id.in_(stale)).values(provider_id=None))
         session.execute(delete(Prospect).where(Prospect.provider_id.in_(stale)))
@@ -295,6 +300,75 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
     counts["providers_deleted"] = len(stale)
     ids = dict(session.execute(select(Provider.cluster_key, Provider.id)).all())
     return counts, ids
+
+
+def _golden_values(row: dict[str, Any]) -> dict[str, Any]:
+    """The provider columns of one golden row (:data:`PROVIDER_FIELDS`), as stored."""
+    values = {f: plain(row.get(f)) for f in PROVIDER_FIELDS}
+    # deactivated NPIs come with every other field blank in real NPPES files
+    values["entity_type"] = values["entity_type"] or "unknown"
+    values["display_name"] = values["display_name"] or (
+        f"(NPI {values['npi']}, deactivated)" if values["npi"] else "(no name)"
+    )
+    values["is_active"] = bool(values["is_active"]) if values["is_active"] is not None else True
+    return values
+
+
+def rebuild_provider(ctx: AppContext, session: Session, provider: Provider) -> bool:
+    """Rebuild one golden record now from the source records still linked to it.
+
+    What a link run would write for the record's cluster, without relinking
+    anything: survivorship over its records, manual corrections re-applied,
+    the classification looked up. A changed address is placed where the
+    registry itself says, else geocoded offline, else left for the geocode
+    stage. A record with no source record left keeps its id and cluster key
+    and nothing else (no name, no address, no practice).
+
+    Returns
+    -------
+    bool
+        Whether any column changed.
+    """
+    from enrichment.golden import build_golden
+    from enrichment.records import SOURCE_RECORD_COLUMNS
+    from service.taxonomy import taxonomy_code
+
+    frame = load_source_frame(session, provider_id=provider.id)
+    row: dict[str, Any] = {"lineage": {}}
+    if not frame.empty:
+        for col in SOURCE_RECORD_COLUMNS:  # a record stored with fewer fields than a reader makes
+            if col not in frame:
+                frame[col] = None
+        golden = build_golden(frame, pd.Series(0, index=frame.index))
+        golden["cluster_key"] = provider.cluster_key
+        _apply_overrides(session, golden)
+        row = golden.iloc[0].to_dict()
+        code = plain(row.get("taxonomy_code"))
+        found = taxonomy_code(session, code) if code else None
+        row["classification"] = found.classification if found else None
+        row["organization_id"] = provider.organization_id  # practices are inferred by the next link run
+    values = _golden_values(row)
+    changed = {f: v for f, v in values.items() if getattr(provider, f) != v}
+    if changed.keys() & set(LOCATION_FIELDS) or (frame.empty and provider.lat is not None):
+        changed.update(_relocated(ctx, values, (plain(row.get("lat")), plain(row.get("lon")))))
+    for field, value in changed.items():
+        setattr(provider, field, value)
+    return bool(changed)
+
+
+def _relocated(ctx: AppContext, values: dict[str, Any], source_point: tuple[Any, Any]) -> dict[str, Any]:
+    """Location columns of a rebuilt record: the registry's point, an offline geocode, or none."""
+    if None not in source_point:
+        return _source_location(*source_point)
+    if not values["address_1"] and not values["postal_code"]:
+        return dict(_UNPLACED)
+    try:
+        lat, lon, precision = geocode_address(
+            ctx, address_1=values["address_1"], postal_code=values["postal_code"],
+            city=values["city"], country=values["country"])
+    except GeoError:
+        return dict(_UNPLACED)
+    return {**_source_location(lat, lon), "geocode_precision": precision}
 
 
 #: Columns of a provider whose address changed and that the geocode stage must place again.

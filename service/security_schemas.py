@@ -91,11 +91,13 @@ class ObjectionPublic(BaseModel):
 
 
 class ErasureReport(BaseModel):
-    """What an erasure removed (counts per kind of data)."""
+    """What an erasure did, in rows per table (see ``service.privacy.ERASURE_PLAN``)."""
 
     provider_id: int
     erased_at: UtcDatetime
-    removed: dict[str, int]
+    removed: dict[str, int] = Field(description="Rows deleted, per table.")
+    scrubbed: dict[str, int] = Field(default_factory=dict,
+                                     description="Rows kept with what identifies the person removed, per table.")
 
 
 class SessionPublic(BaseModel):

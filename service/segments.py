@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -28,12 +29,19 @@ from service.prospect_sql import prospect_stmt
 from service.queries import CSV_COLUMNS, _prospect_public, neutralise_formula
 from service.schemas import ProspectFilter
 
-__all__ = ["EXPORT_FORMATS", "delete_segment", "export_segment", "list_segments", "save_segment",
-           "segment_filters"]
+__all__ = ["EXPORT_FORMATS", "ExportFile", "delete_segment", "export_segment", "list_segments",
+           "save_segment", "segment_filters"]
 
 EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8",
                   "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                   "geojson": "application/geo+json"}
+
+class ExportFile(NamedTuple):
+    """An export built in memory, with the number of records in it (for the audit log)."""
+
+    body: bytes
+    rows: int
+
 
 #: XLSX number formats per typed column.
 _NUMBER_COLUMNS = {"provider_id": "0", "score": "0.0", "drive_minutes": "0.0", "distance_km": "0.000"}
@@ -145,13 +153,18 @@ def _geojson(rows: Iterator[tuple]) -> bytes:
 
 def export_segment(
     ctx: AppContext, *, fmt: str, name: str | None = None, filters: ProspectFilter | None = None
-) -> bytes:
+) -> ExportFile:
     """Every prospect of a saved segment (``name``) or of ad-hoc ``filters``, in ``fmt``.
 
     Parameters
     ----------
     fmt
         ``csv``, ``xlsx`` or ``geojson`` (RFC 7946 points, EPSG:4326).
+
+    Returns
+    -------
+    ExportFile
+        The file and the number of prospects in it.
     """
     if fmt not in EXPORT_FORMATS:
         from core.errors import InputError
@@ -162,9 +175,17 @@ def export_segment(
         if name is not None:
             filters = segment_filters(session, name)
         filters = with_group_codes(ctx, session, filters or ProspectFilter())
-        rows = _rows(session, filters)
+        count = [0]
+
+        def rows() -> Iterator[tuple]:
+            for row in _rows(session, filters):
+                count[0] += 1
+                yield row
+
         if fmt == "csv":
-            return _csv(rows)
-        if fmt == "xlsx":
-            return _xlsx(rows, name or "prospects")
-        return _geojson(rows)
+            body = _csv(rows())
+        elif fmt == "xlsx":
+            body = _xlsx(rows(), name or "prospects")
+        else:
+            body = _geojson(rows())
+        return ExportFile(body=body, rows=count[0])

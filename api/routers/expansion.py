@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.responses import StreamingResponse
 
-from api.audit import audit_now
+from api.audit import ExportDep
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
 from service.expansion import (
@@ -60,10 +60,10 @@ def compare(ctx: ContextDep, names: NamesQuery) -> dict:
             dependencies=[Depends(require_role("marketing"))], responses={
                 200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
                 **problem_responses(404)})
-def export(ctx: ContextDep, request: Request, names: NamesQuery) -> StreamingResponse:
+def export(ctx: ContextDep, exported: ExportDep, names: NamesQuery) -> StreamingResponse:
     """One row per scenario and candidate; formula-like text is neutralised. Audited."""
-    compare_scenarios(ctx, names)  # 404 before the stream starts
-    audit_now(request, ctx, action="export", format="csv", scenarios=list(names))
+    table = compare_scenarios(ctx, names)  # 404 before the stream starts
+    exported.record(rows=len(table["candidates"]), format="csv", scenarios=list(names))
     return StreamingResponse(scenarios_csv(ctx, names), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition":
                                       'attachment; filename="expansion-scenarios.csv"'})

@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from api.audit import audit_now
+from api.audit import ExportDep
 from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
 from api.routers.prospects import FilterDep
-from service.fhir_read import EXPORT_TYPES, FhirType, export_ndjson, read_resource
+from service.fhir_read import EXPORT_TYPES, FhirType, count_export, export_ndjson, read_resource
 from service.queries import count_prospects, site_by_code
 
 __all__ = ["fhir_export", "fhir_read", "router"]
@@ -48,7 +48,7 @@ _PRACTITIONER = {
 def fhir_export(
     ctx: ContextDep,
     session: SessionDep,
-    request: Request,
+    export: ExportDep,
     filters: FilterDep,
     types: Annotated[list[FhirType] | None, Query(max_length=4, alias="_type",
                                                   description="Resource types (repeat); all when omitted.")] = None,
@@ -60,9 +60,9 @@ def fhir_export(
     if filters.site:
         site_by_code(session, filters.site)
     wanted = set(types or EXPORT_TYPES)
-    audit_now(request, ctx, action="export", format="fhir-ndjson", types=sorted(wanted),
-              prospects=count_prospects(session, filters),
-              filters=filters.model_dump(mode="json", exclude_none=True))  # fmt: skip
+    export.record(rows=count_export(session, filters, types=wanted), format="fhir-ndjson",
+                  types=sorted(wanted), prospects=count_prospects(session, filters),
+                  filters=filters.model_dump(mode="json", exclude_none=True))  # fmt: skip
     name = f"prm-fhir-{filters.site or 'all'}-{date.today().isoformat()}.ndjson"
     return StreamingResponse(export_ndjson(ctx, filters, types=wanted), media_type=FHIR_NDJSON,
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip

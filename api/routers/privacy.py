@@ -46,9 +46,11 @@ def objection_list(ctx: ContextDep) -> list[ObjectionPublic]:
              summary="Erase what we hold beyond the public registry record (admin)",
              responses={200: {"content": {"application/json": {"example": {
                  "provider_id": 1201, "erased_at": "2026-11-25T10:00:00Z",
-                 "removed": {"prospects": 2, "referrer_stats": 1, "overrides": 0,
-                             "clinic_source_records": 1, "referral_events_anonymised": 14}}}}}})  # fmt: skip
+                 "removed": {"prospects": 2, "referrer_stats": 1, "interactions": 3, "source_records": 1},
+                 "scrubbed": {"referral_events": 14, "providers": 1}}}}}})  # fmt: skip
 def erasure_create(ctx: ContextDep, request: Request, provider_id: ProviderId,
                    caller: CallerDep) -> ErasureReport:  # fmt: skip
-    """Also records an objection, so the next pipeline run does not bring the person back."""
+    """Every table that refers to the person is treated as ``service.privacy.ERASURE_PLAN`` says
+    (docs/security.md lists it); also records an objection, so the next pipeline run does not
+    bring the person back."""
     return erase(ctx, provider_id, actor=caller.actor, client_ip=_ip(request))

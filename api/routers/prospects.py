@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.audit import audit_now
+from api.audit import ExportDep
 from api.deps import ContextDep, CursorQuery, SessionDep, require_role
 from api.problems import problem_responses, validation_problems
 from core.errors import InputError
@@ -181,7 +181,7 @@ def _csv_chunks(ctx: AppContext, filters: ProspectFilter, sort: ProspectSort) ->
 def prospects_export(
     ctx: ContextDep,
     session: SessionDep,
-    request: Request,
+    export: ExportDep,
     filters: FilterDep,
     sort: SortQuery = "-score",
 ) -> StreamingResponse:
@@ -193,8 +193,7 @@ def prospects_export(
     if filters.site:
         site_by_code(session, filters.site)
     rows = count_prospects(session, filters)
-    audit_now(request, ctx, action="export", format="csv", rows=rows,
-              filters=filters.model_dump(mode="json", exclude_none=True))
+    export.record(rows=rows, format="csv", filters=filters.model_dump(mode="json", exclude_none=True))
     name = f"prospects-{filters.site or 'all'}-{date.today().isoformat()}.csv"
     return StreamingResponse(
         _csv_chunks(ctx, filters, sort),

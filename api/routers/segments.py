@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, status
 from fastapi.responses import Response
 
+from api.audit import ExportDep
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
 from service.backtest import run_backtest
@@ -52,12 +53,15 @@ def segment_delete(ctx: ContextDep, name: Name) -> None:
             summary="Export a segment as CSV, XLSX or GeoJSON (marketing)",
             dependencies=[Depends(require_role("marketing"))],
             responses={200: {"content": {t: {} for t in EXPORT_FORMATS.values()}}})
-def segment_export(ctx: ContextDep, name: Name, fmt: Literal["csv", "xlsx", "geojson"]) -> Response:
+def segment_export(ctx: ContextDep, export: ExportDep, name: Name,
+                   fmt: Literal["csv", "xlsx", "geojson"]) -> Response:  # fmt: skip
     """Every prospect of the segment, best score first; excluded providers never appear and
-    text that a spreadsheet would run as a formula is prefixed with a quote."""
-    body = export_segment(ctx, fmt=fmt, name=name)
+    text that a spreadsheet would run as a formula is prefixed with a quote. Written to the
+    audit log (format, row count) before it is sent."""
+    built = export_segment(ctx, fmt=fmt, name=name)
+    export.record(rows=built.rows, format=fmt, segment=name)
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-    return Response(body, media_type=EXPORT_FORMATS[fmt],
+    return Response(built.body, media_type=EXPORT_FORMATS[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'})
 
 

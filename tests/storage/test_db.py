@@ -170,3 +170,36 @@ def test_the_wal_is_written_behind_a_long_sqlite_transaction(tmp_path, monkeypat
     with session_factory(memory).begin() as session, wal_written_behind(session, every_s=0.01):
         time.sleep(0.05)
     assert len(synced) == before  # nothing to write behind for an in-memory database
+
+
+def test_sqlite_zeroes_deleted_rows_and_an_erasure_can_empty_the_wal(tmp_path) -> None:  # noqa: ANN001
+    """secure_delete is on for every connection: a deleted row's text is overwritten in the file, and
+    truncate_wal leaves no earlier copy of the page in the write-ahead log."""
+    from data.db import truncate_wal
+
+    path = tmp_path / "x.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    secret = "private mobile 6145550199"
+    with engine.begin() as conn:
+        assert conn.execute(text("PRAGMA secure_delete")).scalar_one() == 1
+        conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+        conn.execute(text("INSERT INTO notes (body) VALUES (:b), ('kept')"), {"b": secret})
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM notes WHERE body = :b"), {"b": secret})
+    wal = Path(f"{path}-wal")
+    assert secret.encode() in wal.read_bytes()  # the page as inserted, still in the log
+    assert truncate_wal(engine) is True
+    assert wal.stat().st_size == 0
+    assert secret.encode() not in path.read_bytes()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT body FROM notes")).scalars().all() == ["kept"]
+    engine.dispose()
+
+
+@pytest.mark.postgis
+def test_truncating_the_wal_is_sqlite_only(pg_url) -> None:  # noqa: ANN001
+    from data.db import truncate_wal
+
+    engine = make_engine(pg_url)
+    assert truncate_wal(engine) is True
+    engine.dispose()
