@@ -39,9 +39,9 @@ The heartbeat
 Several processes starting at once mark each row once: the single ``UPDATE``
 re-checks ``status = 'running'`` and the expiry, and on PostgreSQL skips rows
 another transaction holds (a heartbeat, another start marking them, or a
-load still in its transaction: its records reference the batch row, which
-locks it against ``FOR UPDATE``; a killed client's transaction ends when the
-server sees its connection close).
+load whose open transaction has written records: they reference the batch
+row, which locks it against ``FOR UPDATE``; a killed client's transaction
+ends when the server sees its connection close).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from data.models import Job, LoadBatch
 from service.context import AppContext
 
-__all__ = ["held_lease", "lease_values", "owner_alive", "recover_interrupted", "this_host"]
+__all__ = ["held_lease", "lease_values", "recover_interrupted", "this_host"]
 
 _log = logging.getLogger(__name__)
 
@@ -109,12 +109,14 @@ def _pid_alive(pid: int) -> bool:
         return True  # exists, another user's
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:  # ended since, or no /proc (not Linux: existing is all we can tell)
+        return not Path("/proc/self").exists()
     except OSError:
-        return True  # no /proc (not Linux): existing is all we can tell
+        return True
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
-def owner_alive(*, table: str, row_id: int, owner_host: str | None, owner_pid: int | None,
+def _owner_alive(*, table: str, row_id: int, owner_host: str | None, owner_pid: int | None,
                 here: str) -> bool:
     """Whether the owner of a running row whose lease expired still runs it.
 
@@ -142,7 +144,7 @@ def owner_alive(*, table: str, row_id: int, owner_host: str | None, owner_pid: i
     return _pid_alive(owner_pid)
 
 
-def recover_interrupted(ctx: AppContext, *, here: str | None = None) -> dict[str, int]:
+def recover_interrupted(ctx: AppContext) -> dict[str, int]:
     """Mark running batches and jobs whose lease expired and whose owner is gone ``interrupted``.
 
     A start-up step (the CLI's and the API's), safe while other processes
@@ -152,15 +154,13 @@ def recover_interrupted(ctx: AppContext, *, here: str | None = None) -> dict[str
     ----------
     ctx
         The application context.
-    here
-        The host name this process counts as its own (default :func:`this_host`).
 
     Returns
     -------
     dict[str, int]
         Rows marked, under ``"batches"`` and ``"jobs"``.
     """
-    here = here or this_host()
+    here = this_host()
     return {name: _recover(ctx, model, here) for name, model in LEASED.items()}
 
 
@@ -171,7 +171,7 @@ def _recover(ctx: AppContext, model: Leased, here: str) -> int:
             select(model.id, model.owner_host, model.owner_pid)
             .where(model.status == "running", model.lease_expires_at < _clock(ctx.engine))
         ).all()
-    gone = [r.id for r in expired if not owner_alive(table=table, row_id=r.id, owner_host=r.owner_host,
+    gone = [r.id for r in expired if not _owner_alive(table=table, row_id=r.id, owner_host=r.owner_host,
                                                       owner_pid=r.owner_pid, here=here)]
     if not gone:
         return 0

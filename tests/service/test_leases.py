@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from data.models import Job, LoadBatch
 from service.batches import run_batch
@@ -109,6 +110,20 @@ def test_several_starts_at_once_mark_each_row_once(ctx) -> None:  # noqa: ANN001
             c.close()
     assert sum(r["batches"] for r in results) == 20 and sum(r["jobs"] for r in results) == 5
     assert {status_of(ctx, LoadBatch, i) for i in ids[:20]} == {"interrupted"}
+
+
+def test_a_start_does_not_wait_behind_a_live_writer(ctx) -> None:  # noqa: ANN001
+    gone = _add(ctx, LoadBatch, 1, owner_host="db-worker-7", owner_pid=1,
+                lease_expires_at=datetime.now(UTC) - HOUR)
+    with ctx.engine.connect() as other:  # a live load's transaction, holding what recovery needs
+        if ctx.engine.dialect.name == "sqlite":
+            other.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's single write lock
+        else:
+            other.execute(select(LoadBatch.id).where(LoadBatch.id == gone).with_for_update())
+        assert recover_interrupted(ctx)["batches"] == 0  # left to a later start, not waited for
+        other.rollback()
+    assert status_of(ctx, LoadBatch, gone) == "running"
+    assert recover_interrupted(ctx)["batches"] == 1
 
 
 def test_an_interrupted_batch_is_not_in_the_data_stamp(ctx) -> None:  # noqa: ANN001
