@@ -7,7 +7,8 @@ already open :class:`~service.context.AppContext` (tests, the CLI)::
     app = create_app(Settings(database_url="sqlite:///var/prm.sqlite"))
 
 Nothing happens at import time. The context is opened (migrating the
-database) when the app starts, lives on ``app.state.context`` and is closed on
+database, then marking the batches and jobs of stopped processes interrupted)
+when the app starts, lives on ``app.state.context`` and is closed on
 shutdown; a context passed in by the caller stays the caller's to close.
 
 Documentation works offline: ``/docs`` is Swagger UI loaded from the vendored
@@ -18,6 +19,7 @@ disabled (its bundle is not vendored).
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -43,8 +45,11 @@ from core.settings import Settings, load_settings
 from maps.assets import ASSET_DIR, asset_urls, swagger_ui_files, verify_assets
 from service.audit_buffer import AuditBuffer
 from service.context import AppContext, open_context
+from service.leases import recover_interrupted
 
 __all__ = ["API_PREFIX", "create_app"]
+
+_log = logging.getLogger("uvicorn.error")  # configured by uvicorn, as the server's own lines
 
 API_PREFIX = "/v1"
 TITLE = "PRM territory & referral prospecting API"
@@ -148,6 +153,16 @@ def _add_pages(app: FastAPI, *, asset_url: str) -> None:
         )
 
 
+def _open(settings: Settings) -> AppContext:
+    """The worker's context; its start marks the work of stopped processes interrupted."""
+    ctx = open_context(settings)
+    if settings.recover_interrupted_jobs:
+        for what, n in recover_interrupted(ctx).items():
+            if n:
+                _log.warning("marked %d %s interrupted: their process stopped before the end", n, what)
+    return ctx
+
+
 def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
     """Build the API application.
 
@@ -188,7 +203,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = context if context is not None else open_context(app_settings)
+        ctx = context if context is not None else _open(app_settings)
         app.state.context = ctx
         # sync handlers run in anyio's thread pool: cap how many run at once in this process
         anyio.to_thread.current_default_thread_limiter().total_tokens = ctx.settings.api_threads

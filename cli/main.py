@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +26,10 @@ from core.settings import Settings, load_settings
 app = typer.Typer(help="Territory mapping and referral prospecting for clinics.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Load source files (each load is a batch).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+batches_app = typer.Typer(help="Load batches: what was loaded, by whom, and how it ended.",
+                          no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(batches_app, name="batches")
 app.add_typer(db_app, name="db")
 err = Console(stderr=True, soft_wrap=True)  # messages name paths: never wrap them
 out = Console(soft_wrap=True)
@@ -43,9 +47,17 @@ def _fail(exc: ServiceError) -> None:
 
 
 def _context(settings: Settings | None = None):  # noqa: ANN202
+    """Open the context; every command's start marks the work of stopped processes interrupted."""
     from service.context import open_context
+    from service.leases import recover_interrupted
 
-    return open_context(settings or load_settings())
+    ctx = open_context(settings or load_settings())
+    if ctx.settings.recover_interrupted_jobs:
+        for what, n in recover_interrupted(ctx).items():
+            if n:
+                err.print(f"[yellow]marked {n} {what if n > 1 else what[:-1]} interrupted[/]: "
+                          "the process running it stopped before the end")
+    return ctx
 
 
 def _run(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
@@ -73,6 +85,43 @@ def db_upgrade() -> None:
 
     ctx = _run(_context)
     out.print(f"schema at revision {current_revision(ctx.engine)}")
+
+
+@batches_app.command("list")
+def batches_list(
+    status: Annotated[str | None, typer.Option(
+        help="Only batches in this status: running, committed, failed or interrupted.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Newest batches shown.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """Batches, newest first: status (interrupted: its process stopped mid-load), owner, times."""
+    from typing import get_args
+
+    from service.batches import list_batches
+    from service.schemas import BatchStatus
+
+    if status is not None and status not in get_args(BatchStatus):
+        _fail(InputError("unknown batch status", problems=[Problem(
+            f"one of {', '.join(get_args(BatchStatus))}", field="--status", value=status)]))
+    rows = _run(list_batches, _run(_context), status=status, limit=limit)
+    if as_json:
+        out.print_json(json.dumps([r.model_dump(mode="json") for r in rows]))
+        return
+    table = Table(title="Load batches, newest first (times UTC)")
+    for column in ("id", "source", "file", "status", "rows", "owner", "started", "ended / lease"):
+        # a narrow terminal folds names and puts a time's clock under its date; ids and statuses stay whole
+        whole = {"id": len(str(rows[0].id)) if rows else 2, "status": len("interrupted")}.get(column)
+        table.add_column(column, overflow="fold", min_width=whole, no_wrap=whole is not None)
+    for b in rows:
+        owner = f"{b.owner_host}:{b.owner_pid}" if b.owner_host else ""
+        end = b.finished_at if b.status != "running" else b.lease_expires_at
+        table.add_row(str(b.id), b.source, b.file_name, b.status, f"{b.rows_read:,}", owner,
+                      _utc_text(b.started_at), _utc_text(end))
+    out.print(table)
+
+
+def _utc_text(when) -> str:  # noqa: ANN001 - an aware datetime or None
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if when is not None else ""
 
 
 def _ingest(kind: str, path: Path, reject_dir: Path | None, **options: object) -> None:
@@ -294,14 +343,13 @@ def serve(
     from cli.serve import serve_workers
     from core.errors import ConfigError
 
-    # once, before any worker: concurrent first migrations would race, and a restarted worker
-    # must not fail the jobs another worker is running
+    # once, before any worker: concurrent first migrations would race (each worker then marks
+    # interrupted work too, which leases make safe while other workers run theirs)
     try:
         _run(_context, settings).close()
     except (SQLAlchemyError, OSError, CommandError) as exc:
         _fail(ConfigError(f"cannot open or migrate the database: {exc.__cause__ or exc}"))
-    worker_env = {"PRM_RECOVER_INTERRUPTED_JOBS": "false"}
-    raise typer.Exit(_run(serve_workers, host=host, port=port, workers=workers, env=worker_env,
+    raise typer.Exit(_run(serve_workers, host=host, port=port, workers=workers,
                           shutdown_grace_s=settings.shutdown_grace_s, **options))
 
 

@@ -101,9 +101,17 @@ class Settings(BaseSettings):
     )
     recover_interrupted_jobs: bool = Field(
         True,
-        description="At start, mark jobs a stopped process left 'running' as failed (SQLite, where one "
-        "process owns the database). `prm serve --workers N` does it once, then sets this false in its "
-        "workers: a restarted worker must not fail a job another worker is running.",
+        description="At start (every CLI command, every API worker), mark load batches and jobs whose "
+        "owner's lease expired, and whose owner is gone when it ran on this host, as 'interrupted'.",
+    )
+    lease_duration_s: float = Field(
+        60.0, gt=0, le=86_400,
+        description="How long a running batch or job stays its owner's without a heartbeat; once "
+        "expired, a starting command marks it interrupted (unless its owner, on this host, is alive).",
+    )
+    lease_heartbeat_s: float = Field(
+        15.0, gt=0,
+        description="How often a live owner renews its lease (PostgreSQL; below the lease duration).",
     )
     webhook_max_attempts: int = Field(6, ge=1, le=20, description="Delivery attempts before giving up.")
     webhook_backoff_s: float = Field(
@@ -199,6 +207,14 @@ class Settings(BaseSettings):
             if weak:
                 raise ValueError("production refuses weak secrets: " + "; ".join(weak))
         return self
+
+    @field_validator("lease_heartbeat_s")
+    @classmethod
+    def _beat_within_lease(cls, v: float, info) -> float:  # noqa: ANN001
+        lease = info.data.get("lease_duration_s")
+        if lease is not None and v >= lease:
+            raise ValueError("lease_heartbeat_s must be below lease_duration_s")
+        return v
 
     @property
     def is_sqlite(self) -> bool:

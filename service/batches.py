@@ -1,4 +1,4 @@
-"""Load batches: provenance, file hashes, reject files and the reject-rate rule."""
+"""Load batches: provenance, file hashes, reject files, the reject-rate rule, a running load's lease."""
 
 from __future__ import annotations
 
@@ -12,23 +12,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import Problem, RejectLimitError, ServiceError
 from core.files import file_sha256
 from data.models import LoadBatch
 from service.context import AppContext
-from service.schemas import BatchReport
+from service.leases import held_lease, lease_values
+from service.schemas import BatchPublic, BatchReport, BatchStatus
 
 
 def open_batch(ctx: AppContext, *, source: str, path: Path, file_hash: str = "") -> int:
-    """Record the start of a load in its own transaction; returns the batch id.
+    """Record the start of a load, leased to this process, in its own transaction; returns its id.
 
     ``file_hash`` may be left blank while it is being computed; :func:`close_batch` records it.
+    Hold the lease with :func:`service.leases.held_lease` (:func:`run_batch` does).
     """
     with ctx.sessions.begin() as session:
-        batch = LoadBatch(source=source, file_name=path.name, file_hash=file_hash, status="running")
+        batch = LoadBatch(source=source, file_name=path.name, file_hash=file_hash, status="running",
+                          **lease_values(ctx))
         session.add(batch)
         session.flush()
         return batch.id
@@ -49,13 +54,35 @@ def close_batch(
     batch.report = report
 
 
-def fail_batch(ctx: AppContext, batch_id: int, error: Exception, *, file_hash: str | None = None) -> None:
-    """Mark a batch failed in its own transaction (after the data one rolled back)."""
+def fail_batch(ctx: AppContext, batch_id: int, error: BaseException, *, file_hash: str | None = None,
+               status: Literal["failed", "interrupted"] = "failed") -> None:
+    """Mark a batch failed (or interrupted) in its own transaction (after the data one rolled back)."""
     detail = {"error": type(error).__name__, "detail": str(error)[:4000]}
     if isinstance(error, ServiceError):
         detail["problems"] = [p.to_dict() for p in error.problems[:200]]
     with ctx.sessions.begin() as session:
-        close_batch(session, batch_id, status="failed", counts={}, report=detail, file_hash=file_hash)
+        close_batch(session, batch_id, status=status, counts={}, report=detail, file_hash=file_hash)
+
+
+def list_batches(
+    ctx: AppContext, *, status: BatchStatus | None = None, limit: int = 20
+) -> list[BatchPublic]:
+    """The newest batches first, with their owner and lease (``prm batches list``).
+
+    Parameters
+    ----------
+    ctx
+        The application context.
+    status
+        Only batches in this status.
+    limit
+        At most this many.
+    """
+    query = select(LoadBatch).order_by(LoadBatch.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(LoadBatch.status == status)
+    with ctx.sessions() as session:
+        return [BatchPublic.model_validate(b) for b in session.scalars(query)]
 
 
 def check_reject_rate(file_name: str, rows_read: int, rejects: list[Problem], max_rate: float) -> None:
@@ -153,15 +180,17 @@ def run_batch(ctx: AppContext, *, source: str, path: Path) -> Iterator[BatchRun]
     try:
         run = BatchRun(ctx=ctx, id=open_batch(ctx, source=source, path=path), source=source, path=path,
                        digest=digest)
-        try:
-            yield run
-        except Exception as exc:
-            known = None if digest.exception() else digest.result()  # the failed file's hash, when readable
-            fail_batch(ctx, run.id, exc, file_hash=known)
-            raise
-        except BaseException:  # interrupted: recorded at once, without waiting for the hash
-            fail_batch(ctx, run.id, RuntimeError("interrupted"))
-            raise
+        with held_lease(ctx, LoadBatch, run.id):
+            try:
+                yield run
+            except Exception as exc:
+                # the failed file's hash, when readable
+                known = None if digest.exception() else digest.result()
+                fail_batch(ctx, run.id, exc, file_hash=known)
+                raise
+            except BaseException as exc:  # Ctrl-C: recorded at once, without waiting for the hash
+                fail_batch(ctx, run.id, exc, status="interrupted")
+                raise
     finally:
         stop.set()  # a hash still running stops at its next block
         pool.shutdown(wait=False)

@@ -113,7 +113,12 @@ class AppContext:
 
 
 def open_context(settings: Settings, *, migrate: bool = True) -> AppContext:
-    """Create the engine for ``settings.database_url`` and bring its schema up to date."""
+    """Create the engine for ``settings.database_url`` and bring its schema up to date.
+
+    Marking the work of stopped processes interrupted is a start-up step of
+    the CLI and the API (:func:`service.leases.recover_interrupted`), not of
+    every context.
+    """
     # a connection for every request a worker runs at once, plus the audit writer, the data
     # stamp and a background job; a checkout that still waits gives up as the queue does (503)
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
@@ -121,9 +126,4 @@ def open_context(settings: Settings, *, migrate: bool = True) -> AppContext:
                          pool_timeout_s=settings.queue_timeout_s)
     if migrate:
         upgrade(engine)
-    ctx = AppContext(settings=settings, engine=engine, sessions=session_factory(engine))
-    if engine.dialect.name == "sqlite" and settings.recover_interrupted_jobs:
-        from service.jobs import fail_interrupted_jobs
-
-        fail_interrupted_jobs(ctx)
-    return ctx
+    return AppContext(settings=settings, engine=engine, sessions=session_factory(engine))

@@ -1,8 +1,12 @@
 """Long jobs started through the API, run in a background thread with stored progress.
 
-A job row records its kind, status (``running``, ``done``, ``failed``), the
-stage in progress with done/total counts, and at the end the stage reports or
-the error (with its problems). One job of a kind runs at a time.
+A job row records its kind, status (``running``, ``done``, ``failed``, or
+``interrupted`` when its process stopped before it ended), the stage in
+progress with done/total counts, and at the end the stage reports or the
+error (with its problems). One job of a kind runs at a time. A running job is
+leased to its process (:mod:`service.leases`): once its owner is gone and its
+lease expired, a starting process marks it interrupted, and so does an
+attempt to start a job of the same kind.
 
 Live progress is kept on the :class:`~service.context.AppContext` of the
 process running the job and merged into :func:`get_job` answers. On
@@ -17,10 +21,10 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select, update
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,8 +32,12 @@ from core.errors import ConflictError, NotFoundError, ServiceError
 from core.progress import ProgressSink
 from data.models import Job
 from service.context import AppContext
+from service.leases import held_lease, lease_values, recover_interrupted
 
 JobFn = Callable[[AppContext, ProgressSink], list[BaseModel]]
+
+
+JobStatus = Literal["running", "done", "failed", "interrupted"]
 
 
 class JobPublic(BaseModel):
@@ -37,7 +45,7 @@ class JobPublic(BaseModel):
 
     id: int
     kind: str
-    status: str
+    status: JobStatus = Field(description="'interrupted': its process stopped before the job ended.")
     stage: str | None
     done: int
     total: int | None
@@ -71,18 +79,20 @@ class _Progress:
 
 
 def _run(ctx: AppContext, job_id: int, fn: JobFn) -> None:
-    try:
-        reports = fn(ctx, _Progress(ctx, job_id))
-    except ServiceError as exc:
-        status, detail = "failed", {"error": exc.title, "detail": exc.detail,
-                                    "problems": [p.to_dict() for p in exc.problems[:200]]}
-    except Exception as exc:  # noqa: BLE001 - a job must always end with a status
-        status, detail = "failed", {"error": type(exc).__name__, "detail": str(exc)[:2000]}
-    else:
-        status, detail = "done", {"reports": [r.model_dump(mode="json") for r in reports]}
-    stage, done, total = ctx.job_progress.pop(job_id, (None, 0, None))
-    _update(ctx, job_id, status=status, detail=detail, stage=stage, done=done, total=total,
-            finished_at=datetime.now(UTC))
+    with held_lease(ctx, Job, job_id):
+        try:
+            reports = fn(ctx, _Progress(ctx, job_id))
+        except ServiceError as exc:
+            status, detail = "failed", {"error": exc.title, "detail": exc.detail,
+                                        "problems": [p.to_dict() for p in exc.problems[:200]]}
+        except Exception as exc:  # noqa: BLE001 - a job must always end with a status
+            status, detail = "failed", {"error": type(exc).__name__, "detail": str(exc)[:2000]}
+        else:
+            status, detail = "done", {"reports": [r.model_dump(mode="json") for r in reports]}
+        stage, done, total = ctx.job_progress.pop(job_id, (None, 0, None))
+        # still under the lease: until the end is written, no start may take the job for a dead one
+        _update(ctx, job_id, status=status, detail=detail, stage=stage, done=done, total=total,
+                finished_at=datetime.now(UTC))
 
 
 def start_job(ctx: AppContext, kind: str, fn: JobFn) -> JobPublic:
@@ -94,17 +104,27 @@ def start_job(ctx: AppContext, kind: str, fn: JobFn) -> JobPublic:
         A job of the same kind is still running.
     """
     try:
-        with ctx.sessions.begin() as session:
-            job = Job(kind=kind, status="running", done=0)
-            session.add(job)
-            session.flush()
-            public = JobPublic.model_validate(job)
+        public = _record_job(ctx, kind)
     except IntegrityError as exc:  # the unique index on running jobs of a kind
-        with ctx.sessions() as session:
-            running = session.scalar(select(Job.id).where(Job.kind == kind, Job.status == "running"))
-        raise ConflictError(f"a {kind} job is already running (job {running})") from exc
+        # the running one may be a dead process's: marked interrupted, it no longer stands in the way
+        if not recover_interrupted(ctx)["jobs"]:
+            with ctx.sessions() as session:
+                running = session.scalar(select(Job.id).where(Job.kind == kind, Job.status == "running"))
+            raise ConflictError(f"a {kind} job is already running (job {running})") from exc
+        try:
+            public = _record_job(ctx, kind)
+        except IntegrityError as again:  # another request took the freed place first
+            raise ConflictError(f"a {kind} job is already running") from again
     threading.Thread(target=_run, args=(ctx, public.id, fn), name=f"job-{public.id}", daemon=True).start()
     return public
+
+
+def _record_job(ctx: AppContext, kind: str) -> JobPublic:
+    with ctx.sessions.begin() as session:
+        job = Job(kind=kind, status="running", done=0, **lease_values(ctx))
+        session.add(job)
+        session.flush()
+        return JobPublic.model_validate(job)
 
 
 def get_job(ctx: AppContext, session: Session, job_id: int) -> JobPublic:
@@ -124,20 +144,3 @@ def pipeline_job(ctx: AppContext, progress: ProgressSink) -> list[BaseModel]:
     from service.pipeline import run_pipeline
 
     return list(run_pipeline(ctx, progress=progress))
-
-
-def fail_interrupted_jobs(ctx: AppContext) -> int:
-    """Mark jobs left ``running`` by a stopped process as failed; returns how many.
-
-    Only safe where one process owns the database (the embedded SQLite
-    default); with several API workers on PostgreSQL a running job may belong
-    to another live worker, so this is not called there.
-    """
-    with ctx.sessions.begin() as session:
-        result = session.execute(
-            update(Job).where(Job.status == "running").values(
-                status="failed", finished_at=datetime.now(UTC),
-                detail={"error": "Interrupted", "detail": "the service stopped before the job ended"},
-            )
-        )
-        return result.rowcount

@@ -6,12 +6,21 @@ creation), ``*Update`` (partial input), ``*Public`` (what callers see).
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 T = TypeVar("T")
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were stored as UTC
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+#: A stored time, timezone-aware (UTC) on every backend.
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Page(BaseModel, Generic[T]):
@@ -222,6 +231,37 @@ class BatchReport(BaseModel):
     duration_s: float
     rejects: list[dict] = []
     reject_file: str | None = None
+
+
+BatchStatus = Literal["running", "committed", "failed", "interrupted"]
+
+
+class BatchPublic(BaseModel):
+    """A load batch as listed (``prm batches list``): outcome, counts, owner and times.
+
+    ``interrupted``: its process stopped (killed, or Ctrl-C) before the load
+    ended; its data transaction rolled back. ``owner_host``/``owner_pid`` ran
+    it; a running batch is theirs until ``lease_expires_at`` (renewed while
+    they live, see :mod:`service.leases`).
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    source: str
+    file_name: str
+    file_hash: str
+    status: BatchStatus
+    rows_read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    owner_host: str | None = None
+    owner_pid: int | None = None
+    started_at: UtcDatetime
+    finished_at: UtcDatetime | None = None
+    lease_expires_at: UtcDatetime | None = None
 
 
 class StageReport(BaseModel):

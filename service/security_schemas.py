@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were stored as UTC
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+from service.schemas import UtcDatetime
 
 RoleName = Literal["viewer", "marketing", "integration", "admin"]
 

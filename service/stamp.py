@@ -45,7 +45,7 @@ def data_stamp(session: Session) -> DataStamp:
     """The stamp of the data in ``session``'s database now."""
     newest = (
         select(LoadBatch.source, func.max(LoadBatch.id).label("id"))
-        .where(LoadBatch.status.not_in(("running", "failed")))
+        .where(LoadBatch.status.not_in(("running", "failed", "interrupted")))
         .group_by(LoadBatch.source)
         .subquery()
     )

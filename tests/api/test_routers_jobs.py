@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from service.context import open_context
 from service.ingest import ingest_nucc, ingest_records
 from service.sites import load_sites
 from tests.api.conftest import ADMIN, ADMIN_KEY, OSM_FILE, VIEWER, VIEWER_KEY, SeededDB
+from tests.service.owners import lease_expired, start_job_owner, wait_stopped, wait_until
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SERVICE_DATA = Path(__file__).resolve().parent.parent / "service" / "data"
@@ -91,3 +95,53 @@ def test_failed_job_reports_the_error_and_its_problems(client: TestClient) -> No
     assert body["status"] == "failed"
     assert body["detail"]["error"] == "Matching error"
     assert {p.get("field") for p in body["detail"]["problems"]} >= {"first_name", "last_name"}
+
+
+def _job_at_a_server_start(settings: Settings, job_id: int) -> dict:
+    """The job as ``GET /v1/jobs/{id}`` shows it right after a server (its lifespan) started."""
+    with TestClient(create_app(settings)) as c:
+        r = c.get(f"/v1/jobs/{job_id}", headers=ADMIN)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+@pytest.fixture
+def job_settings(backend_url, tmp_path) -> Settings:  # noqa: ANN001
+    settings = Settings(database_url=backend_url, admin_api_key=ADMIN_KEY, viewer_api_key=VIEWER_KEY,
+                        osm_file=OSM_FILE, cache_dir=tmp_path / "cache")  # fmt: skip
+    open_context(settings).close()  # migrated before the job's owner starts
+    return settings
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process states from /proc")
+def test_a_killed_processs_job_reads_interrupted_after_a_server_start(job_settings: Settings) -> None:
+    owner, job_id = start_job_owner(job_settings.database_url)  # another process, lease 1 s
+    owner.kill()  # SIGKILL: its job can record nothing
+    owner.wait()
+    seen: list[dict] = []
+    wait_until(lambda: seen.append(_job_at_a_server_start(job_settings, job_id))
+               or seen[-1]["status"] != "running", what="the job's end")
+    assert seen[-1]["status"] == "interrupted", seen[-1]
+    assert seen[-1]["detail"]["error"] == "Interrupted" and seen[-1]["finished_at"] is not None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process states from /proc")
+def test_a_server_start_leaves_a_live_processs_job_running(job_settings: Settings) -> None:
+    owner, job_id = start_job_owner(job_settings.database_url)
+    try:
+        os.kill(owner.pid, signal.SIGSTOP)  # alive, but renewing nothing: its lease expires
+        wait_stopped(owner)
+        reader = open_context(job_settings, migrate=False)
+        try:
+            wait_until(lambda: lease_expired(reader, Job, job_id), what="the lease's expiry")
+        finally:
+            reader.close()
+        assert _job_at_a_server_start(job_settings, job_id)["status"] == "running"
+        os.kill(owner.pid, signal.SIGCONT)
+        owner.stdin.close()
+        assert owner.wait(timeout=120) == 0
+        assert _job_at_a_server_start(job_settings, job_id)["status"] == "done"
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()

@@ -1,13 +1,15 @@
-"""Settings: the environment's names, and the rule for production secrets."""
+"""Settings checks that catch a configuration mistake at start: the environment's names, the rule
+for production secrets, lease timing."""
 
 from __future__ import annotations
 
 import secrets
 
 import pytest
+from pydantic import ValidationError
 
 from core.errors import ConfigError
-from core.settings import estimated_entropy_bits, load_settings, secret_weakness
+from core.settings import Settings, estimated_entropy_bits, load_settings, secret_weakness
 
 SECRETS = ("admin_api_key", "viewer_api_key", "webhook_secret")
 
@@ -63,3 +65,12 @@ def test_entropy_estimate() -> None:
     assert secret_weakness(secrets.token_hex(32)) is None  # 64 hex digits
     assert "bits" in secret_weakness("password" * 4)
     assert "demo value" in secret_weakness("DEV-" + secrets.token_urlsafe(32))
+
+
+def test_a_heartbeat_must_come_within_the_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRM_LEASE_DURATION_S", "10")
+    monkeypatch.setenv("PRM_LEASE_HEARTBEAT_S", "10")
+    with pytest.raises(ValidationError, match="lease_heartbeat_s must be below lease_duration_s"):
+        Settings()
+    monkeypatch.setenv("PRM_LEASE_HEARTBEAT_S", "2.5")
+    assert (Settings().lease_duration_s, Settings().lease_heartbeat_s) == (10.0, 2.5)

@@ -19,13 +19,14 @@ def _batches(ctx) -> list[LoadBatch]:  # noqa: ANN001
         return s.scalars(select(LoadBatch).order_by(LoadBatch.id)).all()
 
 
-def test_an_interrupted_load_is_recorded_failed_at_once(ctx, tmp_path) -> None:  # noqa: ANN001
+def test_an_interrupted_load_is_recorded_interrupted_at_once(ctx, tmp_path) -> None:  # noqa: ANN001
     path = tmp_path / "big.csv"
     path.write_bytes(b"x" * (8 << 20))
     with pytest.raises(KeyboardInterrupt), run_batch(ctx, source="nppes", path=path):
         raise KeyboardInterrupt
     (batch,) = _batches(ctx)
-    assert batch.status == "failed" and batch.report["detail"] == "interrupted"
+    assert batch.status == "interrupted" and batch.report["error"] == "KeyboardInterrupt"
+    assert batch.finished_at is not None
 
 
 def test_a_failed_load_records_the_hash_of_the_file(ctx, tmp_path) -> None:  # noqa: ANN001
