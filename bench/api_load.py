@@ -69,22 +69,31 @@ def _tree(pid: int) -> list[int]:
 
 
 def _ensure_database(url: str, providers: int) -> None:
-    if not url.startswith("sqlite:///"):
-        return
-    path = Path(url.removeprefix("sqlite:///"))
-    if path.exists():
-        return
+    """Build the demo into ``url`` when it is a missing SQLite file or a database with no providers."""
     from datetime import date
 
+    from sqlalchemy import func, select
+
     from core.settings import load_settings
+    from data.models import Provider
     from service.context import open_context
     from service.pipeline import build_demo
 
-    print(f"building a demo database of {providers:,} providers in {path} ...", flush=True)
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if path.exists():
+            return
+        files = path.parent / "files"
+    else:
+        files = REPO / "var" / "bench-demo-files"
     settings = load_settings().model_copy(update={"database_url": url, "as_of": date(2026, 11, 1)})
     ctx = open_context(settings)
     try:
-        build_demo(ctx, path.parent / "files", providers=providers, seed=7, as_of=settings.as_of)
+        with ctx.sessions() as session:
+            if session.scalar(select(func.count()).select_from(Provider)):
+                return
+        print(f"building a demo database of {providers:,} providers in {url.split('@')[-1]} ...", flush=True)
+        build_demo(ctx, files, providers=providers, seed=7, as_of=settings.as_of)
     finally:
         ctx.close()
 

@@ -80,20 +80,37 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def _client(host: str, port: int, work: list[bytes], out: list[float],
-                  statuses: Counter, failures: list[str], until: float | None) -> None:  # fmt: skip
-    reader, writer = await asyncio.open_connection(host, port)
+                  statuses: Counter, failures: list[str], until: float | None,
+                  timeout: float | None, tail: bytes) -> None:  # fmt: skip
+    """One keep-alive connection; a request unanswered within ``timeout`` counts as ``"timeout"``
+    and the connection is replaced (as a client library would)."""
+    writer = None
     try:
         while work and (until is None or time.monotonic() < until):
-            request = work.pop()
+            if writer is None:
+                try:
+                    reader, writer = await asyncio.open_connection(host, port)
+                except OSError:
+                    statuses["connect error"] += 1
+                    await asyncio.sleep(0.1)
+                    continue
+            request = work.pop() + tail
             t = time.perf_counter()
-            writer.write(request)
-            status, body = await _read_response(reader)
+            try:
+                writer.write(request)
+                status, body = await asyncio.wait_for(_read_response(reader), timeout)
+            except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
+                statuses["timeout" if isinstance(exc, TimeoutError) else "connection lost"] += 1
+                writer.close()
+                writer = None
+                continue
             out.append((time.perf_counter() - t) * 1000)
             statuses[status] += 1
             if status >= 400 and len(failures) < 5:
                 failures.append(f"{request.decode('latin-1').split()[1]} -> {status} {body[:200]!r}")
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
 
 
 def run_load(
@@ -102,8 +119,9 @@ def run_load(
     requests: list[Request],
     *,
     clients: int = 8,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str] | list[dict[str, str]] | None = None,
     seconds: float | None = None,
+    timeout: float | None = None,
 ) -> LoadResult:
     """Send ``requests`` (each once, from the end of the list) with ``clients`` concurrent connections.
 
@@ -116,9 +134,12 @@ def run_load(
     clients
         Concurrent keep-alive connections (each has at most one request in flight).
     headers
-        Extra request headers (API key, ``Cache-Control``).
+        Extra request headers (API key, ``Cache-Control``); a list gives client ``i`` the
+        headers ``headers[i % len(headers)]`` (e.g. several keys).
     seconds
         Stop taking new requests after this long (None: send them all).
+    timeout
+        Seconds a request may wait for its answer; past it, it counts as ``"timeout"``.
 
     Returns
     -------
@@ -127,10 +148,12 @@ def run_load(
     """
     if clients < 1:
         raise ValueError(f"clients must be >= 1, not {clients}")
-    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-    tail = f" HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}\r\n".encode("latin-1")
+    sets = headers if isinstance(headers, list) else [headers or {}]
+    tails = [f" HTTP/1.1\r\nHost: {host}:{port}\r\n".encode("latin-1")
+             + "".join(f"{k}: {v}\r\n" for k, v in h.items()).encode("latin-1") + b"\r\n"
+             for h in sets]  # fmt: skip
     # popped from the end: reversed so the first request goes first; line and headers in one write
-    work = [b"GET " + r.target().encode() + tail for r in reversed(requests)]
+    work = [b"GET " + r.target().encode() for r in reversed(requests)]
     latencies: list[float] = []
     statuses: Counter = Counter()
     failures: list[str] = []
@@ -138,8 +161,9 @@ def run_load(
     async def main() -> float:
         until = time.monotonic() + seconds if seconds else None
         start = time.perf_counter()
-        await asyncio.gather(*(_client(host, port, work, latencies, statuses, failures, until)
-                               for _ in range(clients)))  # fmt: skip
+        await asyncio.gather(*(_client(host, port, work, latencies, statuses, failures, until,
+                                       timeout, tails[i % len(tails)])
+                               for i in range(clients)))  # fmt: skip
         return time.perf_counter() - start
 
     elapsed = asyncio.run(main())

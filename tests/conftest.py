@@ -1,10 +1,20 @@
-"""Suite-wide settings: PostGIS tests are required when PRM_REQUIRE_POSTGIS is set (CI)."""
+"""Suite-wide settings: PostGIS tests are required when PRM_REQUIRE_POSTGIS is set (CI);
+property tests never fail for being slow (a busy 2-core machine is not a bug)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# No test depends on wall-clock speed: hypothesis's per-example deadline and its "too slow"
+# health checks are off for the whole suite (speed is measured in bench/, never asserted here).
+settings.register_profile(
+    "prm", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "prm"))
 
 _skipped_postgis: list[str] = []
 _ran_postgis: list[str] = []

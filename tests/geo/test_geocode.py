@@ -234,7 +234,8 @@ def test_geocode_frame_without_index_and_errors():
         geocode_frame(df, "index")
 
 
-def test_geocode_frame_is_fast(oakland_index):
+def test_geocode_frame_places_thousands_of_rows(oakland_index):
+    """Many rows in one call (how long it takes is measured by bench.units)."""
     n = 5000
     df = pd.DataFrame(
         {
@@ -242,9 +243,5 @@ def test_geocode_frame_is_fast(oakland_index):
             "postal_code": ["94607"] * n,
         }
     )
-    import time
-
-    t = time.perf_counter()
     out = geocode_frame(df, oakland_index)
-    assert time.perf_counter() - t < 3
     assert (out["geocode_precision"] == "street").all()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from html.parser import HTMLParser
 
 import folium
@@ -146,11 +145,9 @@ def test_fits_bounds_to_the_data(page):
 
 
 def test_two_thousand_prospects_are_one_layer(oakland_roads):
-    start = time.perf_counter()
     m = build_territory_map(sites=make_sites(), hexes=make_hexes(),
                             prospects=make_prospects(2000, seed=3), roads=oakland_roads)
     page = render_map_html(m)
-    elapsed = time.perf_counter() - start
     layers = _geojson_layers(page)
     sizes = sorted(len(fc["features"]) for fc in layers.values())
     assert sizes[-1] == 2000
@@ -158,7 +155,6 @@ def test_two_thousand_prospects_are_one_layer(oakland_roads):
     assert page.count("L.marker(") == 0 and page.count("L.circleMarker(") == 0
     assert page.count("new L.CircleMarker(latlng") == 2  # prospects and sites pointToLayer
     assert len(page) < 2000 * 1200 + 500_000
-    assert elapsed < 10
 
 
 def test_empty_prospects_and_hexes_still_render(sites):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 import tomllib
 
 import numpy as np
@@ -234,7 +233,8 @@ def test_bigger_practice_and_warm_intro_never_lower() -> None:
 
 
 @pytest.mark.slow
-def test_million_candidates_score_fast() -> None:
+def test_million_candidates_score() -> None:
+    """A million candidates in one call (how long it takes is measured by bench.units)."""
     n = 1_000_000
     rng = np.random.default_rng(7)
     candidates = pd.DataFrame(
@@ -249,9 +249,7 @@ def test_million_candidates_score_fast() -> None:
             "org_referring": rng.random(n) < 0.1,
         }
     )
-    start = time.perf_counter()
     scored = score_prospects(candidates, MRI, explain=False)
-    assert time.perf_counter() - start < 10.0
     assert scored["score"].between(0, 100).all()
     assert scored["proximity_estimated"].sum() == np.isnan(candidates["drive_minutes"]).sum()
 
