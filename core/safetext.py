@@ -124,7 +124,9 @@ def _escaped(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def value_faults(value: Any, *, max_length: int | None = None, path: str = "") -> Iterator[tuple[str, str, str]]:
+def value_faults(
+    value: Any, *, max_length: int | None = None, path: str = ""
+) -> Iterator[tuple[str, str, str]]:
     """``(path, reason, text)`` of every string :func:`text_fault` refuses inside a JSON-like value.
 
     Dict keys are judged too (without a length limit); ``path`` names the

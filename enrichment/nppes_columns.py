@@ -5,8 +5,10 @@ runs it on a one-row table): text stripped exactly as :meth:`str.strip` does,
 blank as ``None``; NPI and replacement NPI checked (ten ASCII digits, Luhn with
 the ``80840`` prefix); ``MM/DD/YYYY`` dates checked for real calendar dates;
 the entity type required unless the NPI is deactivated; the primary taxonomy
-taken from the slot whose switch is ``Y``. A row with any fault is rejected
-with every fault named (file, line, column, value). Work is done on whole
+taken from the slot whose switch is ``Y``; every stored value free of control
+characters and no longer than its column (:func:`core.safetext.faulty_rows`
+on whole columns). A row with any fault is rejected with every fault named
+(file, line, column, value). Work is done on whole
 columns with :mod:`pyarrow.compute` and NumPy; only the rare cells that need
 it (other identifiers, rejects) are visited in Python.
 """
@@ -302,8 +304,7 @@ def _unstorable(
             value = array[i].as_py()
             found.append((i, refused(value, text_fault(value, max_length=limit) or "", file=file,
                                         line=int(lines[i]), field=column)))
-    identifier_cells = [*(c for slot in OTHER_ID_COLUMNS for c in slot.values()), OTHER_ORG_NAME, OTHER_ORG_TYPE]
-    for column in identifier_cells:
+    for column in [*(c for slot in OTHER_ID_COLUMNS for c in slot.values()), OTHER_ORG_NAME, OTHER_ORG_TYPE]:
         if column not in col:
             continue
         raw = col[column]

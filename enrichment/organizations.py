@@ -24,7 +24,8 @@ ORG_COLUMNS = (
 )  # fmt: skip
 
 
-#: Longest key the ``organizations`` table holds (a longer one ends with a hash: :func:`~core.safetext.fit_key`).
+#: Longest key the ``organizations`` table holds (a longer one ends with a hash:
+#: :func:`~core.safetext.fit_key`).
 _KEY_LENGTH = string_lengths(Organization)["org_key"]
 
 

@@ -21,6 +21,10 @@ Columns beyond names and the main practice address:
     List of contact channels, each ``{"channel": "direct" | "email" | "phone"
     | "fax" | "web", "value": ..., "use": ...}`` (e.g. NPPES endpoints).
 
+Every reader rejects a row holding a value that may not be stored (a control
+character, or text longer than :data:`FIELD_LIMITS` allows): see
+:func:`record_problems`.
+
 ``record_hash`` is the SHA-256 of the record's canonical JSON payload (the
 content columns, :data:`PAYLOAD_COLUMNS`, which is also what is stored), so a
 re-loaded row whose content did not change keeps its hash wherever it sits in

@@ -27,7 +27,8 @@ class _StorableText(BaseModel):
     @field_validator("*")
     @classmethod
     def _storable(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, str) and (reason := text_fault(value, free_text=info.field_name in cls.free_text_fields)):
+        free = info.field_name in cls.free_text_fields
+        if isinstance(value, str) and (reason := text_fault(value, free_text=free)):
             raise ValueError(reason)
         return value
 

@@ -1,4 +1,4 @@
-"""No poison is stored: every reader refuses, per row, text the database cannot hold or that breaks later stages.
+"""No poison is stored: every reader refuses, per row, text the database cannot hold or later stages trip on.
 
 A NUL byte, another control character (TAB, LF, CR included: no stored field
 of these files is free text), or a value longer than the column it is stored

@@ -173,8 +173,12 @@ def write(spec: Spec, path: Path, head: list[str], rows: list[list[str]]) -> tup
     return path, starts
 
 
-@settings(max_examples=int(os.environ.get("POISON_EXAMPLES", "5")), print_blob=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow, HealthCheck.data_too_large])
+#: Examples per backend: few in the suite (each runs the pipeline); POISON_EXAMPLES=60 for a deeper search.
+EXAMPLES = int(os.environ.get("POISON_EXAMPLES", "5"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, print_blob=True, suppress_health_check=[
+    HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(files=st.fixed_dictionaries({name: planned_file(name) for name in SPECS}))
 def test_random_rows_through_every_reader_then_the_pipeline(ctx, tmp_path, files) -> None:  # noqa: ANN001
     lenient(ctx)
