@@ -18,7 +18,7 @@ from data.models import ClinicSite
 T = TypeVar("T")
 
 
-class _StorableText(BaseModel):
+class StorableText(BaseModel):
     """Input whose text is stored: no control character (TAB, LF, CR only in :attr:`free_text_fields`),
     no lone surrogate (:func:`core.safetext.text_fault`); lengths are each field's ``max_length``."""
 
@@ -108,7 +108,7 @@ class ProviderDetail(ProviderPublic):
 _SITE = string_lengths(ClinicSite)
 
 
-class _SiteFields(_StorableText):
+class _SiteFields(StorableText):
     name: str = Field(min_length=1, max_length=_SITE["name"])
     service_line: str = Field(min_length=1, max_length=_SITE["service_line"])
     address_1: str | None = Field(None, max_length=_SITE["address_1"])
@@ -139,7 +139,7 @@ class SiteCreate(_SiteFields):
     )
 
 
-class SiteUpdate(_StorableText):
+class SiteUpdate(StorableText):
     name: str | None = Field(None, min_length=1, max_length=_SITE["name"])
     service_line: str | None = Field(None, min_length=1, max_length=_SITE["service_line"])
     address_1: str | None = Field(None, max_length=_SITE["address_1"])
@@ -262,7 +262,7 @@ class HealthPublic(BaseModel):
     as_of: date | None = None
 
 
-class ProviderEdit(_StorableText):
+class ProviderEdit(StorableText):
     """A manual correction of golden fields (admin). Registry refreshes never overwrite it."""
 
     free_text_fields: ClassVar[frozenset[str]] = frozenset({"note"})

@@ -227,3 +227,18 @@ def test_a_surrogate_escaped_byte_refuses_the_file_naming_its_line(ctx, tmp_path
     with ctx.sessions() as s:
         assert s.scalars(select(SourceRecord)).all() == []
 
+
+
+def test_inputs_read_through_schemas_refuse_control_characters_except_in_notes() -> None:
+    """Sites (CSV and API), expansion candidates (CSV and API) and provider edits share the rule."""
+    from pydantic import ValidationError
+
+    from service.planning_schemas import CandidateIn
+    from service.schemas import ProviderEdit, SiteCreate, SiteUpdate
+
+    for build in (lambda: SiteCreate(site_code="S1", name="North\x00", service_line="MRI"),
+                  lambda: SiteUpdate(city="Colum\tbus"), lambda: CandidateIn(label="Polaris\n", postal_code="43026"),
+                  lambda: ProviderEdit(last_name="Lee\x1b"), lambda: SiteUpdate(name="x\ud800")):
+        with pytest.raises(ValidationError):
+            build()
+    assert ProviderEdit(note="called twice\nconfirmed").note == "called twice\nconfirmed"  # a note is free text
