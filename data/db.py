@@ -241,11 +241,22 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (idempotent)."""
+    """Apply migrations up to ``revision`` (idempotent).
+
+    At the head, SQLite's length triggers are brought in line with the models
+    (:func:`data.lengths.sync_length_triggers`): a column added by a later
+    migration is covered, and a table a batch migration rebuilt gets its
+    triggers back.
+    """
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     command.upgrade(alembic_config(engine), revision)
+    if engine.dialect.name == "sqlite" and revision == "head":
+        from data.lengths import sync_length_triggers
+
+        with engine.begin() as conn:
+            sync_length_triggers(conn)
 
 
 def current_revision(bind: Engine | Connection) -> str | None:

@@ -27,10 +27,12 @@ that, the reader remembers every finished NPI as an ``int`` (about 100 bytes
 each: some 130 MB for the ~1.3 million NPIs of the national file).
 
 Rows are rejected one by one (the NPI's other rows still make its record) for
-an NPI that fails the Luhn check, a missing last name, a malformed ZIP code or
-a wrong number of fields. Not handled yet: an unparsable phone number or
-``num_org_mem`` is dropped silently (left ``None``), and the Medicare
-assignment flags (``ind_assgn``, ``grp_assgn``) and ``ln_2_sprs`` are not kept.
+an NPI that fails the Luhn check, a missing last name, a malformed ZIP code, a
+wrong number of fields, or a value that may not be stored (a control
+character, or longer than its column: :func:`enrichment.records.record_problems`).
+Not handled yet: an unparsable phone number or ``num_org_mem`` is dropped
+silently (left ``None``), and the Medicare assignment flags (``ind_assgn``,
+``grp_assgn``) and ``ln_2_sprs`` are not kept.
 """
 
 from __future__ import annotations
@@ -58,7 +60,15 @@ from enrichment.normalize import (
     normalize_postal_code,
     normalize_state,
 )
-from enrichment.records import ReadResult, clean_text, combine_results, record_hash, records_frame
+from enrichment.records import (
+    FIELD_LIMITS,
+    ReadResult,
+    clean_text,
+    combine_results,
+    record_hash,
+    record_problems,
+    records_frame,
+)
 
 #: Value of the ``source`` column.
 SOURCE = "cms_dac"
@@ -78,6 +88,8 @@ _MODAL_FIELDS = (
 )
 
 _ADDRESS_FIELDS = ("address_1", "address_2", "city", "state", "postal_code")
+#: Longest text of each row field: the standard field's (the primary specialty is ``specialty_text``).
+_LIMITS = {**FIELD_LIMITS, "primary_specialty": FIELD_LIMITS["specialty_text"]}
 _YEAR = re.compile(r"\d{4}")
 _COUNT = re.compile(r"\d+")
 
@@ -203,6 +215,9 @@ def parse_cms_row(
         "phone": normalize_phone(raw_phone) if raw_phone else None,
         "hospitals": hospitals,
     }
+    refused = record_problems(row, file=file, line=line, headers=columns.headers, limits=_LIMITS)
+    if refused:  # a value that may not be stored (control character, too long): the row alone goes
+        return None, refused
     return row, []
 
 

@@ -49,7 +49,14 @@ from pyproj import CRS, Transformer
 from core.csvio import iter_csv_rows, iter_decoded_lines
 from core.errors import EncodingError, Problem, SchemaError
 from core.progress import ProgressSink, null_progress
-from enrichment.records import ReadResult, clean_text, combine_results, record_hash, records_frame
+from enrichment.records import (
+    ReadResult,
+    clean_text,
+    combine_results,
+    record_hash,
+    record_problems,
+    records_frame,
+)
 from enrichment.rpps import normalize_fr_phone
 
 __all__ = [
@@ -76,6 +83,16 @@ STRUCTURE_FIELDS: tuple[str, ...] = (
     "libcategetab", "categagretab", "libcategagretab", "siret", "codeape", "codemft",
     "libmft", "codesph", "libsph", "dateouv", "dateautor", "datemaj", "numuai",
 )  # fmt: skip
+
+#: Record field -> the structureet field it is read from, named in the problems of values that
+#: may not be stored.
+_READ_FROM = {
+    "organization_name": "rslongue", "specialty_text": "libcategetab", "address_2": "lieuditbp",
+    "city": "ligneacheminement", "postal_code": "ligneacheminement", "source_key": "nofinesset",
+    **{f"identifiers.{key}": key for key in ("siret", "categagretab", "mft", "sph")},
+    "identifiers.finess_ej": "nofinessej", "identifiers.categetab": "categetab",
+    "identifiers.ape": "codeape", "identifiers.uai": "numuai",
+}  # fmt: skip
 
 #: Fields of a ``geolocalisation`` line, in order.
 GEO_FIELDS: tuple[str, ...] = (
@@ -437,6 +454,9 @@ def _parse_structure(
         "locations": [],
         "contacts": contacts,
     }
+    refused = record_problems(record, file=name, line=line, headers=_READ_FROM)
+    if refused:
+        return None, refused
     record["record_hash"] = record_hash(record)
     return record, []
 

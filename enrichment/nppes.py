@@ -14,7 +14,11 @@ Each record's ``country`` is the practice address's country code (``US`` when
 blank); ``identifiers`` holds the EIN when CMS publishes one (never a masked or
 ``<UNAVAIL>`` value), the "Other Provider Identifier" slots under ``"other"``
 and the main file's other organisation name under ``"other_names"``.
-Non-US postal codes are kept as written (US ones are cut to five digits).
+Non-US postal codes are kept as written (US ones are cut to five digits). A
+row with a value that may not be stored is rejected (:mod:`core.safetext`): a
+control character in any field, or a value longer than the column it is
+copied into by the link stage, e.g. a foreign postal code longer than the
+golden record's five characters.
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ runs it on a one-row table): text stripped exactly as :meth:`str.strip` does,
 blank as ``None``; NPI and replacement NPI checked (ten ASCII digits, Luhn with
 the ``80840`` prefix); ``MM/DD/YYYY`` dates checked for real calendar dates;
 the entity type required unless the NPI is deactivated; the primary taxonomy
-taken from the slot whose switch is ``Y``. A row with any fault is rejected
-with every fault named (file, line, column, value). Work is done on whole
+taken from the slot whose switch is ``Y``; every stored value free of control
+characters and no longer than its column (:func:`core.safetext.faulty_rows`
+on whole columns). A row with any fault is rejected with every fault named
+(file, line, column, value). Work is done on whole
 columns with :mod:`pyarrow.compute` and NumPy; only the rare cells that need
 it (other identifiers, rejects) are visited in Python.
 """
@@ -22,6 +24,7 @@ import pyarrow.compute as pc
 
 from core.errors import Problem
 from core.identifiers import NPI_PREFIX
+from core.safetext import faulty_rows, refused, text_fault
 from enrichment.nppes_layout import TAXONOMY_SLOTS
 from enrichment.record_columns import (
     RecordColumns,
@@ -29,6 +32,7 @@ from enrichment.record_columns import (
     json_strings,
     with_affixes,
 )
+from enrichment.records import FIELD_LIMITS, PAYLOAD_TEXT_LIMIT
 
 DATE_FIELDS = {
     "enumeration_date": "Provider Enumeration Date",
@@ -265,26 +269,70 @@ def parse_nppes_table(
     bad = np.zeros(n, dtype=bool)
     for mask, _, _ in faults:
         bad |= mask
-    problems = _problems(faults, col, lines, file)
-    keep = pa.array(np.flatnonzero(~bad))
-    if len(keep) < n:
-        col = {k: pc.take(v, keep) for k, v in col.items()}
-        dates = {k: pc.take(v, keep) for k, v in dates.items()}
-        lines = lines[~bad]
-    return _records(col, dates, lines, len(keep)), problems
+    records = _records(col, dates, lines, n)
+    unstorable = _unstorable(records, col, lines, file)
+    bad[[i for i, _ in unstorable]] = True
+    problems = _problems(faults, col, lines, file, unstorable)
+    if bad.any():
+        records = records.take(np.flatnonzero(~bad))
+    return records, problems
+
+
+#: Standard field -> the column its value is read from (named in the problems of refused values).
+_READ_FROM = {**TEXT_FIELDS, "postal_code": POSTAL, "phone": PHONE, "country": COUNTRY, "npi": "NPI",
+              "source_key": "NPI", "replacement_npi": "Replacement NPI"}
+
+
+def _unstorable(
+    records: RecordColumns, col: dict[str, pa.Array], lines: np.ndarray, file: str | None,
+) -> list[tuple[int, Problem]]:
+    """``(row, problem)`` of every value that may not be stored (:func:`core.safetext.text_fault`).
+
+    The record's own text columns are checked as they would be stored, the
+    taxonomy slots one by one (the primary code is one of them), and the
+    cells that go into ``identifiers`` for length (their control characters
+    become spaces). Whole columns are scanned; only failing cells are visited.
+    """
+    names = {**_READ_FROM, "gender": next((c for c in GENDER_COLUMNS if c in col), GENDER_COLUMNS[0])}
+    checks = [(col[c], c, FIELD_LIMITS["taxonomy_code"]) for c in TAXONOMY_CODES if c in col]
+    checks += [(array, names.get(field, field), FIELD_LIMITS.get(field, PAYLOAD_TEXT_LIMIT))
+               for field, array in records.arrays.items()
+               if pa.types.is_string(array.type) and field not in ("identifiers", "taxonomy_code")]
+    found = []
+    for array, column, limit in checks:
+        for i in faulty_rows(array, max_length=limit).tolist():
+            value = array[i].as_py()
+            found.append((i, refused(value, text_fault(value, max_length=limit) or "", file=file,
+                                        line=int(lines[i]), field=column)))
+    for column in [*(c for slot in OTHER_ID_COLUMNS for c in slot.values()), OTHER_ORG_NAME, OTHER_ORG_TYPE]:
+        if column not in col:
+            continue
+        raw = col[column]
+        offsets = np.frombuffer(raw.buffers()[1], dtype=np.int32)[raw.offset : raw.offset + len(raw) + 1]
+        if offsets[-1] - offsets[0] <= PAYLOAD_TEXT_LIMIT:  # the column as a whole is shorter: nothing to do
+            continue
+        long = np.flatnonzero(np.diff(offsets) > PAYLOAD_TEXT_LIMIT)
+        if len(long):
+            cells = _identifier_cell(pc.take(raw, pa.array(long)), len(long))
+            for i in long[faulty_rows(cells, max_length=PAYLOAD_TEXT_LIMIT)].tolist():
+                value = _identifier_cell(raw.slice(i, 1), 1)[0].as_py()
+                found.append((i, refused(value, text_fault(value, max_length=PAYLOAD_TEXT_LIMIT) or "",
+                                            file=file, line=int(lines[i]), field=column)))
+    return found
 
 
 def _problems(
     faults: list[tuple[np.ndarray, str, str]], col: dict[str, pa.Array],
-    lines: np.ndarray, file: str | None,
+    lines: np.ndarray, file: str | None, unstorable: list[tuple[int, Problem]],
 ) -> list[Problem]:
-    """Every fault of every rejected row, in line order then check order."""
+    """Every fault of every rejected row, in line order then check order (refused values last)."""
     found: list[tuple[int, int, Problem]] = []
     for order, (mask, message, column) in enumerate(faults):
         for i in np.flatnonzero(mask):
             value = col[column][int(i)].as_py() if column in col else None
             found.append((int(i), order, Problem(message, file=file, line=int(lines[i]), field=column,
                                                  value=value)))
+    found.extend((i, len(faults), problem) for i, problem in unstorable)
     found.sort(key=lambda t: (t[0], t[1]))
     return [p for _, _, p in found]
 

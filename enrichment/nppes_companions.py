@@ -46,7 +46,7 @@ from core.values import plain
 from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes import NppesSource, iter_source_rows, source_name
 from enrichment.record_columns import RecordColumns
-from enrichment.records import SOURCE_RECORD_COLUMNS, ReadResult, clean_text, record_hash
+from enrichment.records import SOURCE_RECORD_COLUMNS, ReadResult, clean_text, record_hash, record_problems
 
 OTHER_NAME_COLUMNS: tuple[str, ...] = (
     "NPI",
@@ -118,6 +118,15 @@ COMPANION_FIELDS: dict[str, tuple[str, ...]] = {
     "othername": OTHER_NAME_FIELDS,
     "pl": LOCATION_FIELDS,
     "endpoint": ENDPOINT_FIELDS,
+}
+
+#: Output field -> the column it is read from, per reader (named in the problems of values
+#: that may not be stored).
+_READ_FROM: dict[tuple[str, ...], dict[str, str]] = {
+    OTHER_NAME_FIELDS: {"name": OTHER_NAME_COLUMNS[1], "type_code": OTHER_NAME_COLUMNS[2]},
+    LOCATION_FIELDS: dict(zip(LOCATION_FIELDS[1:-1], LOCATION_COLUMNS[1:])),
+    ENDPOINT_FIELDS: {"value": "Endpoint", "use": "Use Description", "endpoint_type": "Endpoint Type",
+                      "affiliation_name": "Affiliation Legal Business Name"},
 }
 
 _OTHER_NAME_TYPES = frozenset("12345")
@@ -317,6 +326,10 @@ def _read_table(
             )
             continue
         record, problems = parse({c: cells[i] for c, i in index.items()}, line=line, file=label)
+        if record is not None:
+            # merged into the main records' JSON only: every value is held to the payload limit
+            problems = record_problems(record, file=label, line=line, headers=_READ_FROM[fields], limits={})
+            record = None if problems else record
         if record is None:
             rejects.extend(problems)
         else:

@@ -18,6 +18,9 @@ import pandas as pd
 
 from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem, SchemaError
+from core.safetext import value_problems
+from data.lengths import string_lengths
+from data.models import Taxonomy
 from enrichment.records import clean_text
 
 #: Output columns of :func:`read_nucc`.
@@ -33,6 +36,9 @@ NUCC_COLUMNS: tuple[str, ...] = (
 
 _REQUIRED = ("Code", "Grouping", "Classification", "Specialization", "Definition")
 _OPTIONAL = ("Notes", "Display Name", "Section")
+#: Stored field -> its column in the file (the definition is free text, and not stored).
+_STORED = {"code": "Code", "grouping": "Grouping", "classification": "Classification",
+           "specialization": "Specialization", "display_name": "Display Name", "section": "Section"}
 _CODE = re.compile(r"[0-9A-Z]{9}X")
 _VERSION = re.compile(r"nucc_taxonomy_(\d+)(\d)\b", re.IGNORECASE)
 
@@ -58,7 +64,9 @@ def read_nucc(path: str | os.PathLike[str], *, encoding: str | None = None) -> p
     SchemaError
         Header missing a required column or carrying an unknown one (all listed).
     InputError
-        Empty file, or rows with a malformed or duplicated code (all listed).
+        Empty file, or rows with a malformed or duplicated code or with a value
+        that may not be stored (a control character; longer than its
+        ``taxonomy`` column): all listed.
     EncodingError
         Undecodable bytes.
     """
@@ -83,6 +91,7 @@ def read_nucc(path: str | os.PathLike[str], *, encoding: str | None = None) -> p
     out: list[dict[str, str | None]] = []
     seen: dict[str, int] = {}
     bad: list[Problem] = []
+    lengths = string_lengths(Taxonomy)
     for line, cells in rows:
         cells = cells + [""] * (len(header) - len(cells))
 
@@ -113,17 +122,21 @@ def read_nucc(path: str | os.PathLike[str], *, encoding: str | None = None) -> p
             or " - ".join(p for p in (classification, specialization) if p)
             or None
         )
-        out.append(
-            {
-                "code": code,
-                "grouping": cell("Grouping"),
-                "classification": classification,
-                "specialization": specialization,
-                "display_name": display,
-                "section": cell("Section"),
-                "definition": cell("Definition"),
-            }
-        )
+        row = {
+            "code": code,
+            "grouping": cell("Grouping"),
+            "classification": classification,
+            "specialization": specialization,
+            "display_name": display,
+            "section": cell("Section"),
+        }
+        # a display name made of classification and specialization is named after the first
+        headers = _STORED if "Display Name" in index else {**_STORED, "display_name": "Classification"}
+        refused = value_problems(row, file=name, line=line, limits=lengths, headers=headers)
+        if refused:
+            bad.extend(refused)
+            continue
+        out.append({**row, "definition": cell("Definition")})
     if bad:
         raise InputError(f"{name}: {len(bad)} bad taxonomy rows", problems=bad)
     return pd.DataFrame(

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from core.safetext import fit_key
+from data.lengths import string_lengths
+from data.models import Organization
 from enrichment.normalize import normalize_address
 
 ORG_COLUMNS = (
@@ -21,12 +24,17 @@ ORG_COLUMNS = (
 )  # fmt: skip
 
 
+#: Longest key the ``organizations`` table holds (a longer one ends with a hash:
+#: :func:`~core.safetext.fit_key`).
+_KEY_LENGTH = string_lengths(Organization)["org_key"]
+
+
 def practice_key(address_1: object, postal_code: object, phone: object) -> str | None:
     """The key shared by records of one practice, or None without an address."""
     if not isinstance(address_1, str) or not address_1.strip() or not isinstance(postal_code, str):
         return None
     norm = normalize_address(address_1)
-    return f"{postal_code}|{norm}|{phone if isinstance(phone, str) else ''}"
+    return fit_key(f"{postal_code}|{norm}|{phone if isinstance(phone, str) else ''}", _KEY_LENGTH)
 
 
 def infer_organizations(golden: pd.DataFrame, *, min_members: int = 2) -> tuple[pd.DataFrame, pd.Series]:

@@ -21,6 +21,10 @@ Columns beyond names and the main practice address:
     List of contact channels, each ``{"channel": "direct" | "email" | "phone"
     | "fax" | "web", "value": ..., "use": ...}`` (e.g. NPPES endpoints).
 
+Every reader rejects a row holding a value that may not be stored (a control
+character, or text longer than :data:`FIELD_LIMITS` allows): see
+:func:`record_problems`.
+
 ``record_hash`` is the SHA-256 of the record's canonical JSON payload (the
 content columns, :data:`PAYLOAD_COLUMNS`, which is also what is stored), so a
 re-loaded row whose content did not change keeps its hash wherever it sits in
@@ -39,6 +43,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core.errors import Problem
+from core.safetext import value_problems
 from core.values import json_value
 
 if TYPE_CHECKING:
@@ -314,6 +319,54 @@ PAYLOAD_COLUMNS: tuple[str, ...] = tuple(
     c for c in SOURCE_RECORD_COLUMNS if c not in {"source", "source_key", "line", "record_hash"}
 )
 _ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+
+
+def _field_limits() -> dict[str, int]:
+    from data.lengths import string_lengths
+    from data.models import Provider, SourceRecord
+
+    provider, stored = string_lengths(Provider), string_lengths(SourceRecord)
+    # the link stage copies each standard field into the provider column of the same name
+    limits = {c: provider[c] for c in PAYLOAD_COLUMNS if c in provider}
+    limits["source_key"] = stored["source_key"]
+    limits["npi"] = min(stored["npi"], provider["npi"])
+    return limits
+
+
+#: Longest text (characters) each standard field may hold: the length of the column it is
+#: stored in (``source_records``) or copied into by the link stage (``providers``), read from
+#: the models. A field without a column of its own is held to :data:`PAYLOAD_TEXT_LIMIT`.
+FIELD_LIMITS: dict[str, int] = _field_limits()
+
+#: Longest text kept only inside a record's JSON payload (``name_suffix``, and every string
+#: nested in ``identifiers``, ``locations`` and ``contacts``).
+PAYLOAD_TEXT_LIMIT = 1000
+
+
+def record_problems(
+    record: Mapping[str, Any], *, file: str | None, line: int | None,
+    headers: Mapping[str, str] | None = None, limits: Mapping[str, int] = FIELD_LIMITS,
+) -> list[Problem]:
+    """One problem per value of a record that may not be stored (:func:`core.safetext.value_problems`).
+
+    No field of a source record is free text: names, codes, identifiers and
+    addresses hold no control character at all.
+
+    Parameters
+    ----------
+    record
+        A standard source record, or a reader's row of the values it stores.
+    file, line
+        Where the row is, for the problems.
+    headers
+        Key (or nested path, e.g. ``identifiers.siret``) -> the file's column
+        it came from, named in the problems; a key not listed is named as is.
+    limits
+        Longest text per key; other keys, and every string nested in a list
+        or dict, are held to :data:`PAYLOAD_TEXT_LIMIT`.
+    """
+    return value_problems(record, file=file, line=line, limits=limits, default_limit=PAYLOAD_TEXT_LIMIT,
+                          headers=headers)
 
 
 def _json_default(value: Any) -> Any:

@@ -34,7 +34,7 @@ from enrichment.normalize import (
     normalize_state,
     split_full_name,
 )
-from enrichment.records import ReadResult, clean_text, record_hash, records_frame
+from enrichment.records import ReadResult, clean_text, record_hash, record_problems, records_frame
 
 #: Standard field -> accepted header spellings (already squashed: lower case, letters/digits only).
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -307,8 +307,23 @@ def _parse_row(
         "is_active": True,
     }
     record["source_key"] = get("source_id") or _content_key(record)
+    refused = record_problems(record, file=file, line=line, headers=_read_from(columns))
+    if refused:
+        return None, refused
     record["record_hash"] = record_hash(record)
     return record, []
+
+
+def _read_from(columns: Mapping[str, str]) -> dict[str, str]:
+    """Record field -> the file's header it came from (a full-name column for the name parts)."""
+    found = {fld: header for fld, header in columns.items() if fld in HEADER_SYNONYMS}
+    if "full_name" in columns:
+        for part in ("name_prefix", "first_name", "middle_name", "last_name", "name_suffix", "credential"):
+            found.setdefault(part, columns["full_name"])
+    if "source_id" in columns:
+        found["source_key"] = columns["source_id"]
+    found["taxonomy_codes"] = found.get("taxonomy_code", "taxonomy_codes")
+    return found
 
 
 def read_referrer_list(

@@ -40,6 +40,7 @@ from enrichment.records import (
     clean_text,
     combine_results,
     record_hash,
+    record_problems,
 )
 
 __all__ = [
@@ -151,6 +152,18 @@ _SECOND_LINE = (
     "Complément point géographique (coord. structure)",
     "Mention distribution (coord. structure)",
 )
+#: Record field -> the column it is read from, named in the problems of values that may not be stored.
+_READ_FROM = {
+    "first_name": "Prénom d'exercice",
+    "last_name": "Nom d'exercice",
+    "name_prefix": "Libellé civilité exercice",
+    "credential": "Libellé profession",
+    "organization_name": "Raison sociale site",
+    "specialty_text": "Libellé savoir-faire",
+    "city": "Libellé commune (coord. structure)",
+    "postal_code": "Code postal (coord. structure)",
+    **{f"identifiers.{key}": column for key, column in _IDENTIFIER_COLUMNS.items()},
+}
 #: Overseas country calling codes whose numbers read ``0`` + 9 digits nationally.
 _OVERSEAS_CALLING = ("262", "269", "590", "594", "596")
 
@@ -350,6 +363,9 @@ def parse_rpps_row(
         "locations": [],
         "contacts": contacts,
     }
+    refused = record_problems(record, file=file, line=line, headers=_READ_FROM)
+    if refused:
+        return None, refused
     record["record_hash"] = record_hash(record)
     return record, []
 

@@ -17,12 +17,13 @@ see :data:`COLUMN_SYNONYMS` for accepted synonyms):
     At least one of the two columns must exist, and every row must fill at
     least one of them. The NPI must be 10 digits with a valid check digit.
 ``service_line``, ``site_code``
-    Optional free text (e.g. ``MRI``, ``CT``; a site code of the clinic).
+    Optional labels (e.g. ``MRI``, ``CT``; a site code of the clinic).
 ``patient_ref``
     Optional opaque patient id. Columns that look like patient names are
     refused: the service never stores patient names.
 
-Other columns are ignored.
+Other columns are ignored. A row with a value that may not be stored (a
+control character, or longer than its ``referral_events`` column) is rejected.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import date, datetime
 from pathlib import Path
 
@@ -38,6 +40,7 @@ import pandas as pd
 from core.csvio import iter_csv_rows
 from core.errors import Problem, RejectLimitError, SchemaError
 from core.identifiers import luhn_npi_valid
+from core.safetext import value_problems
 
 __all__ = [
     "COLUMN_SYNONYMS",
@@ -236,7 +239,19 @@ def _check_row(
         "patient_ref": values.get("patient_ref") or None,
         "line": line,
     }
+    refused = value_problems(record, file=file, line=line, limits=_stored_lengths())
+    if refused:  # a control character, or longer than its referral_events column
+        return None, refused
     return record, []
+
+
+@cache
+def _stored_lengths() -> dict[str, int]:
+    """Longest text of each field: its ``referral_events`` column's length."""
+    from data.lengths import string_lengths
+    from data.models import ReferralEvent
+
+    return string_lengths(ReferralEvent)
 
 
 def read_referral_events(

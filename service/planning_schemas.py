@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from service.schemas import StorableText
+
 Measure = Literal["providers", "potential", "workload"]
 """What territories are balanced on / candidates maximise:
 
@@ -48,8 +50,8 @@ class TerritoryPlanCreate(BaseModel):
         return self
 
 
-class CandidateIn(BaseModel):
-    """A candidate site, by coordinates or by postcode (its centroid)."""
+class CandidateIn(StorableText):
+    """A candidate site, by coordinates or by postcode (its centroid); also read from a CSV file."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -32,8 +32,10 @@ from sqlalchemy.orm import Session
 
 from core.errors import GeoError
 from core.progress import ProgressSink, null_progress
+from core.safetext import fit_text
 from core.sequences import chunked
 from core.values import plain
+from data.lengths import string_lengths
 from data.matching import LinkModelRecord, MatchDecision, ReviewPair
 from data.models import (
     H3_RESOLUTIONS,
@@ -231,8 +233,10 @@ def _apply_overrides(session: Session, golden: pd.DataFrame) -> None:
 def _write_organizations(session: Session, orgs: pd.DataFrame) -> dict[str, int]:
     have = {o.org_key: o for o in session.scalars(select(Organization))}
     cols = [c for c in orgs.columns if c != "org_key"]
+    name_length = string_lengths(Organization)["name"]
     for row in orgs.to_dict("records"):
         values = {c: plain(row[c]) for c in cols}
+        values["name"] = fit_text(values["name"], name_length)  # "Practice at <address>" may be longer
         org = have.get(row["org_key"])
         if org is None:
             org = Organization(org_key=row["org_key"], **values)
@@ -262,6 +266,8 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
     counts = {"providers_inserted": 0, "providers_updated": 0, "providers_unchanged": 0}
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    # every stored field fits its column (refused at ingest otherwise); the display name is made of
+    # several of them ("First Middle Last, Credential") and may not
     for row in golden.to_dict("records"):
         values = _golden_values(row)
         old = have.get(row["cluster_key"])
@@ -302,12 +308,15 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
     return counts, ids
 
 
+_DISPLAY_LENGTH = string_lengths(Provider)["display_name"]
+
+
 def _golden_values(row: dict[str, Any]) -> dict[str, Any]:
     """The provider columns of one golden row (:data:`PROVIDER_FIELDS`), as stored."""
     values = {f: plain(row.get(f)) for f in PROVIDER_FIELDS}
     # deactivated NPIs come with every other field blank in real NPPES files
     values["entity_type"] = values["entity_type"] or "unknown"
-    values["display_name"] = values["display_name"] or (
+    values["display_name"] = fit_text(values["display_name"], _DISPLAY_LENGTH) or (
         f"(NPI {values['npi']}, deactivated)" if values["npi"] else "(no name)"
     )
     values["is_active"] = bool(values["is_active"]) if values["is_active"] is not None else True

@@ -7,9 +7,13 @@ creation), ``*Update`` (partial input), ``*Public`` (what callers see).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from core.safetext import text_fault
+from data.lengths import string_lengths
+from data.models import ClinicSite
 
 T = TypeVar("T")
 
@@ -21,6 +25,21 @@ def _utc(value: datetime) -> datetime:
 
 #: A stored time, timezone-aware (UTC) on every backend.
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class StorableText(BaseModel):
+    """Input whose text is stored: no control character (TAB, LF, CR only in :attr:`free_text_fields`),
+    no lone surrogate (:func:`core.safetext.text_fault`); lengths are each field's ``max_length``."""
+
+    free_text_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        free = info.field_name in cls.free_text_fields
+        if isinstance(value, str) and (reason := text_fault(value, free_text=free)):
+            raise ValueError(reason)
+        return value
 
 
 class Page(BaseModel, Generic[T]):
@@ -94,11 +113,15 @@ class ProviderDetail(ProviderPublic):
     overrides: list[OverridePublic] = []
 
 
-class _SiteFields(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    service_line: str = Field(min_length=1, max_length=60)
-    address_1: str | None = Field(None, max_length=300)
-    city: str | None = Field(None, max_length=100)
+#: Lengths of the ``clinic_sites`` columns, the limits of the site fields.
+_SITE = string_lengths(ClinicSite)
+
+
+class _SiteFields(StorableText):
+    name: str = Field(min_length=1, max_length=_SITE["name"])
+    service_line: str = Field(min_length=1, max_length=_SITE["service_line"])
+    address_1: str | None = Field(None, max_length=_SITE["address_1"])
+    city: str | None = Field(None, max_length=_SITE["city"])
     state: str | None = Field(None, min_length=2, max_length=2)
     postal_code: str | None = Field(None, pattern=r"^\d{5}$")
     lat: float | None = Field(None, ge=-90, le=90)
@@ -106,7 +129,7 @@ class _SiteFields(BaseModel):
 
 
 class SiteCreate(_SiteFields):
-    site_code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    site_code: str = Field(min_length=1, max_length=_SITE["site_code"], pattern=r"^[A-Za-z0-9_.-]+$")
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -125,11 +148,11 @@ class SiteCreate(_SiteFields):
     )
 
 
-class SiteUpdate(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    service_line: str | None = Field(None, min_length=1, max_length=60)
-    address_1: str | None = Field(None, max_length=300)
-    city: str | None = Field(None, max_length=100)
+class SiteUpdate(StorableText):
+    name: str | None = Field(None, min_length=1, max_length=_SITE["name"])
+    service_line: str | None = Field(None, min_length=1, max_length=_SITE["service_line"])
+    address_1: str | None = Field(None, max_length=_SITE["address_1"])
+    city: str | None = Field(None, max_length=_SITE["city"])
     state: str | None = Field(None, min_length=2, max_length=2)
     postal_code: str | None = Field(None, pattern=r"^\d{5}$")
     lat: float | None = Field(None, ge=-90, le=90)
@@ -279,8 +302,10 @@ class HealthPublic(BaseModel):
     as_of: date | None = None
 
 
-class ProviderEdit(BaseModel):
+class ProviderEdit(StorableText):
     """A manual correction of golden fields (admin). Registry refreshes never overwrite it."""
+
+    free_text_fields: ClassVar[frozenset[str]] = frozenset({"note"})
 
     model_config = ConfigDict(
         extra="forbid",

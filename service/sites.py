@@ -8,6 +8,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from core.errors import ConflictError, InputError, NotFoundError, Problem
+from core.safetext import shown
 from data.models import ClinicSite
 from service.context import AppContext
 from service.locate import geocode_address, place_point
@@ -89,7 +90,7 @@ def load_sites(ctx: AppContext, path: Path) -> list[SitePublic]:
             for err in getattr(exc, "errors", lambda: [])():
                 problems.append(
                     Problem(err["msg"], file=path.name, line=i, field=".".join(map(str, err["loc"])),
-                            value=str(err.get("input")))
+                            value=shown(str(err.get("input"))))  # escaped: the report is stored
                 )
     if problems:
         raise InputError(f"{path.name}: invalid site rows", problems=problems)

@@ -273,8 +273,11 @@ def test_multiline_field_keeps_physical_lines(tmp_path, template_row):
     )
     path = write_nppes(tmp_path / "ml.csv", [row, template_row, template_row])
     result = read_nppes(path)
-    assert result.records["line"].tolist() == [2, 4, 5]
-    assert result.records["address_2"].iloc[0] == "SUITE 300\nBLDG B"
+    assert result.records["line"].tolist() == [4, 5]
+    # an address is not free text: a line break in it is refused, naming the row's first line
+    (problem,) = result.rejects
+    assert (problem.line, problem.field) == (2, "Provider Second Line Business Practice Location Address")
+    assert "U+000A" in problem.message and problem.value == "SUITE 300\\x0aBLDG B"
 
 
 @settings(max_examples=60, deadline=None)

@@ -6,7 +6,7 @@ or a bootstrap key's role and hash) and when it expires or ended.
 ``sign_in_links``: one-time links exchanged for a session.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 22:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
