@@ -18,7 +18,7 @@ Measure = Literal["providers", "potential", "workload"]
 """
 
 
-class TerritoryPlanCreate(BaseModel):
+class TerritoryPlanCreate(StorableText):
     """A request for a new version of a liaison territory plan."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
@@ -27,7 +27,7 @@ class TerritoryPlanCreate(BaseModel):
     }]})
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
-    liaisons: list[str] = Field(min_length=1, max_length=200,
+    liaisons: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(min_length=1, max_length=200,
                                 description="One liaison per territory (k = their number).")
     measure: Measure = "providers"
     region: Literal["catchments", "providers"] = Field(
@@ -69,7 +69,7 @@ class CandidateIn(StorableText):
         return self
 
 
-class ScenarioCreate(BaseModel):
+class ScenarioCreate(StorableText):
     """An expansion scenario: candidates evaluated against the existing sites."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{

@@ -4,12 +4,12 @@ backtests and the pre-visit brief (issue 6). Same families as :mod:`service.sche
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.identifiers import luhn_npi_valid
-from service.schemas import ProspectFilter
+from service.schemas import ProspectFilter, StorableText
 
 __all__ = [
     "AlertPublic", "BacktestRequest", "ExclusionCreate", "ExclusionPublic", "InteractionCreate",
@@ -21,8 +21,9 @@ PROSPECT_STATUSES = ("new", "contacted", "meeting held", "referring", "not a fit
 ProspectStatusName = Literal["new", "contacted", "meeting held", "referring", "not a fit"]
 
 
-class _Strict(BaseModel):
+class _Strict(StorableText):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    free_text_fields: ClassVar[frozenset[str]] = frozenset({"summary", "note", "message", "text"})
 
 
 class ReferralWebhook(_Strict):

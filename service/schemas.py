@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from core.safetext import text_fault
+from core.safetext import text_fault, value_faults
 from data.lengths import string_lengths
 from data.models import ClinicSite
 
@@ -29,16 +29,22 @@ UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 class StorableText(BaseModel):
     """Input whose text is stored: no control character (TAB, LF, CR only in :attr:`free_text_fields`),
-    no lone surrogate (:func:`core.safetext.text_fault`); lengths are each field's ``max_length``."""
+    no lone surrogate (:func:`core.safetext.text_fault`), in strings at any depth (lists, dict
+    keys and values); lengths are each field's ``max_length``. Every request body that is
+    stored derives from it."""
 
     free_text_fields: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*")
     @classmethod
     def _storable(cls, value: Any, info: ValidationInfo) -> Any:
-        free = info.field_name in cls.free_text_fields
-        if isinstance(value, str) and (reason := text_fault(value, free_text=free)):
-            raise ValueError(reason)
+        if isinstance(value, str):
+            reason = text_fault(value, free_text=info.field_name in cls.free_text_fields)
+            if reason:
+                raise ValueError(reason)
+        elif isinstance(value, list | tuple | dict):
+            for path, reason, _ in value_faults(value):
+                raise ValueError(f"{path}: {reason}" if path else reason)
         return value
 
 
@@ -207,7 +213,7 @@ class ProspectPublic(BaseModel):
 ProspectSort = Literal["-score", "score", "drive_minutes", "-drive_minutes", "distance_km", "name"]
 
 
-class ProspectFilter(BaseModel):
+class ProspectFilter(StorableText):
     """Filters shared by the prospect list, its exports and the map."""
 
     site: str | None = Field(None, description="Site code.")

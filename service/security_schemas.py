@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.schemas import UtcDatetime
+from service.schemas import StorableText, UtcDatetime
 
 RoleName = Literal["viewer", "marketing", "integration", "admin"]
 
@@ -30,7 +30,7 @@ class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="The key; store it now, it cannot be shown again.")
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(StorableText):
     """Input to issue a key."""
 
     model_config = ConfigDict(
@@ -63,7 +63,9 @@ class AuditEntryPublic(BaseModel):
     client_ip: str | None = None
 
 
-class ObjectionCreate(BaseModel):
+class ObjectionCreate(StorableText):
+    free_text_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+
     """Input to record a person's objection."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "email of 2026-11-02"}]})

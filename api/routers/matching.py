@@ -7,7 +7,7 @@ with ``apply=true`` (an incremental link).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,7 +24,7 @@ from service.matching import (
     match_referrer_text,
     unmerge_record,
 )
-from service.schemas import MatchReviewPublic, Page
+from service.schemas import MatchReviewPublic, Page, StorableText
 
 __all__ = ["router"]
 
@@ -37,10 +37,11 @@ router = APIRouter(
 AdminRole = Annotated[str, Depends(require_role("admin"))]
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(StorableText):
     """A reviewer's decision."""
 
     model_config = ConfigDict(extra="forbid")
+    free_text_fields: ClassVar[frozenset[str]] = frozenset({"note"})
 
     decision: Literal["accept", "reject"]
     note: str | None = Field(None, max_length=500)
@@ -52,8 +53,9 @@ class PairDecisionIn(DecisionIn):
     right_record_id: int = Field(ge=1, le=2**31 - 1)
 
 
-class UnmergeIn(BaseModel):
+class UnmergeIn(StorableText):
     model_config = ConfigDict(extra="forbid")
+    free_text_fields: ClassVar[frozenset[str]] = frozenset({"note"})
 
     note: str | None = Field(None, max_length=500)
     apply: bool = False

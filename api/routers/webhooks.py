@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ContextDep, CursorQuery, require_role
 from api.problems import problem_responses
-from service.schemas import Page
+from service.schemas import Page, StorableText
 from service.webhooks import (
     EVENT_TYPES,
     deactivate,
@@ -37,7 +37,7 @@ EventType = Literal["prospect.new_in_territory", "referrer.tier_changed", "alert
 assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
 
 
-class SubscriptionCreate(BaseModel):
+class SubscriptionCreate(StorableText):
     """A CRM endpoint and the events it wants."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [

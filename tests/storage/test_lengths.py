@@ -133,18 +133,18 @@ def test_sqlite_triggers_follow_the_models_and_come_back_after_a_rebuild(tmp_pat
 
 def test_the_migration_adds_and_removes_the_triggers(tmp_path) -> None:  # noqa: ANN001
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    upgrade(engine, "0011")
+    upgrade(engine, "0012")
     count = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'prm\\_length\\_%' ESCAPE '\\'"
     with engine.connect() as conn:
         assert conn.execute(text(count)).scalar() == 0
-    upgrade(engine, "0013")
+    upgrade(engine)  # head: the tables of later revisions get theirs when they are made
     with engine.connect() as conn:
         assert conn.execute(text(count)).scalar() == 2 * len(LIMITED)
     from alembic import command
 
     from data.db import alembic_config
 
-    command.downgrade(alembic_config(engine), "0011")
+    command.downgrade(alembic_config(engine), "0012")
     with engine.connect() as conn:
         assert conn.execute(text(count)).scalar() == 0
     engine.dispose()
