@@ -61,7 +61,9 @@ __all__ = [
     "get_settings",
     "reject_offset",
     "require_role",
+    "refuse_if_throttled",
     "role_for_key",
+    "throttle_refused",
 ]
 
 Role = Literal["viewer", "marketing", "integration", "admin"]
@@ -187,6 +189,27 @@ def _limit(request: Request, bucket: str) -> None:
         limiter.take(bucket)
 
 
+def throttle_refused(request: Request) -> None:
+    """Take a token from the client address's bucket for a refused credential (slows guessing).
+
+    Raises
+    ------
+    core.errors.RateLimitError
+        When that address has been refused too often.
+    """
+    _limit(request, f"ip:{_client_ip(request)}")
+
+
+def refuse_if_throttled(request: Request) -> None:
+    """Before a credential is even checked: 429 for an address refused too often lately.
+
+    Checking after the fact only would still tell a guesser which guess was right.
+    """
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.check(f"ip:{_client_ip(request)}")
+
+
 def _is_page(request: Request) -> bool:
     response_class = getattr(request.scope.get("route"), "response_class", None)
     return isinstance(response_class, type) and issubclass(response_class, HTMLResponse)
@@ -236,8 +259,9 @@ class RoleRequirement:
     async def _authenticate(self, request: Request, ctx: AppContext, header_key: str | None,
                             bearer: HTTPAuthorizationCredentials | None,
                             session_id: str | None) -> Caller:  # fmt: skip
+        refuse_if_throttled(request)
         if "api_key" in request.query_params:
-            _limit(request, f"ip:{_client_ip(request)}")
+            throttle_refused(request)
             raise AuthenticationError(
                 "API keys are not accepted in URLs (?api_key=): send the key in the X-API-Key "
                 "header, or sign in (POST /v1/session) and let the browser send its session cookie")
@@ -255,7 +279,7 @@ class RoleRequirement:
                 raise AuthenticationError("missing API key: send it in the X-API-Key header or "
                                           "Authorization: Bearer, or sign in (POST /v1/session)")
         except AuthenticationError:
-            _limit(request, f"ip:{_client_ip(request)}")
+            throttle_refused(request)
             raise
         setattr(request.state, CALLER_STATE, caller)
         _limit(request, caller.actor)

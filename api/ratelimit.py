@@ -54,6 +54,23 @@ class TokenBuckets:
     def __len__(self) -> int:
         return len(self._buckets)
 
+    def check(self, name: str) -> None:
+        """Refuse now if ``name``'s bucket is empty, without taking a token.
+
+        Raises
+        ------
+        core.errors.RateLimitError
+            When the bucket holds less than one token.
+        """
+        now = self._clock()
+        with self._lock:
+            tokens, updated = self._buckets.get(name, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - updated) * self.rate)
+        if tokens < 1.0:
+            wait = (1.0 - tokens) / self.rate
+            raise RateLimitError(f"too many refused credentials from this address; retry in {wait:.1f} s",
+                                 retry_after=wait)
+
     def take(self, name: str) -> None:
         """Take one token from ``name``'s bucket.
 

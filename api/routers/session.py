@@ -12,7 +12,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import CALLER_STATE, SESSION_COOKIE, SESSION_STATE, ContextDep, PresentedKeyDep, require_role
+from api.deps import (
+    CALLER_STATE,
+    SESSION_COOKIE,
+    SESSION_STATE,
+    ContextDep,
+    PresentedKeyDep,
+    refuse_if_throttled,
+    require_role,
+    throttle_refused,
+)
 from api.problems import problem_responses
 from core.errors import AuthenticationError, NotFoundError
 from service.context import AppContext
@@ -51,11 +60,16 @@ async def session_create(request: Request, response: Response, ctx: ContextDep,
                          key: PresentedKeyDep) -> SessionPublic:
     """The key goes in the ``X-API-Key`` header (never in the URL); the session comes back as
     an HttpOnly cookie, valid ``PRM_SESSION_HOURS`` unless signed out or its key is revoked."""
-    if "api_key" in request.query_params:
-        raise AuthenticationError("API keys are not accepted in URLs (?api_key=): use the header")
-    if not key:
-        raise AuthenticationError("send the API key to sign in with in the X-API-Key header")
-    new = await run_in_threadpool(create_session, ctx, key=key)
+    refuse_if_throttled(request)
+    try:
+        if "api_key" in request.query_params:
+            raise AuthenticationError("API keys are not accepted in URLs (?api_key=): use the header")
+        if not key:
+            raise AuthenticationError("send the API key to sign in with in the X-API-Key header")
+        new = await run_in_threadpool(create_session, ctx, key=key)
+    except AuthenticationError:
+        throttle_refused(request)
+        raise
     return _signed_in(request, response, ctx, new)
 
 
@@ -65,7 +79,12 @@ async def session_create(request: Request, response: Response, ctx: ContextDep,
 async def session_link(request: Request, response: Response, ctx: ContextDep,
                        body: SignInLinkUse) -> SessionPublic:
     """Exchange a one-time sign-in link's token (``prm keys sign-in-link``) for a session."""
-    new = await run_in_threadpool(exchange_sign_in_link, ctx, body.token)
+    refuse_if_throttled(request)
+    try:
+        new = await run_in_threadpool(exchange_sign_in_link, ctx, body.token)
+    except AuthenticationError:
+        throttle_refused(request)
+        raise
     return _signed_in(request, response, ctx, new)
 
 

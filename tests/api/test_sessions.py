@@ -125,3 +125,18 @@ def test_session_ids_are_stored_hashed(client: TestClient, api_db: SeededDB) -> 
     with api_db.ctx.sessions() as s:
         hashes = s.scalars(select(ApiSession.token_hash)).all()
     assert sid not in hashes and len(sid) >= 43
+
+
+def test_guessing_keys_or_links_at_sign_in_is_throttled(api_db: SeededDB) -> None:
+    from api.ratelimit import TokenBuckets
+
+    app = create_app(context=api_db.ctx)
+    app.state.rate_limiter = TokenBuckets(rate=0.001, burst=3)
+    c = TestClient(app)
+    statuses = [c.post("/v1/session", headers={"X-API-Key": f"guess-{i}"}).status_code for i in range(3)]
+    statuses += [c.post("/v1/session/link", json={"token": f"guess-{i}"}).status_code for i in range(2)]
+    assert statuses == [401, 401, 401, 429, 429]
+    # refused before it is checked: a right guess now gets no answer either
+    right = c.post("/v1/session", headers=VIEWER)
+    assert right.status_code == 429 and "retry-after" in right.headers
+    assert c.get("/v1/sites", headers=VIEWER).status_code == 429
