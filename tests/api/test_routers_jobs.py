@@ -114,6 +114,7 @@ def job_settings(backend_url, tmp_path) -> Settings:  # noqa: ANN001
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process states from /proc")
+@pytest.mark.slow
 def test_a_killed_processs_job_reads_interrupted_after_a_server_start(job_settings: Settings) -> None:
     owner, job_id = start_job_owner(job_settings.database_url)  # another process, lease 1 s
     owner.kill()  # SIGKILL: its job can record nothing
@@ -126,6 +127,7 @@ def test_a_killed_processs_job_reads_interrupted_after_a_server_start(job_settin
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process states from /proc")
+@pytest.mark.slow
 def test_a_server_start_leaves_a_live_processs_job_running(job_settings: Settings) -> None:
     owner, job_id = start_job_owner(job_settings.database_url)
     try:

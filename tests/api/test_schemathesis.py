@@ -20,6 +20,8 @@ from api.ratelimit import TokenBuckets
 from service.drivetime import router_or_none
 from tests.api.conftest import ADMIN, SeededDB
 
+pytestmark = pytest.mark.slow  # starts servers or processes, or fuzzes: see README
+
 EXAMPLES = int(os.environ.get("PRM_SCHEMATHESIS_EXAMPLES", "5"))
 #: Background jobs, plan builds and webhook dispatch (would call fuzzed URLs): tested on their own.
 SLOW = r"^/v1/(uploads/|jobs/pipeline|territory-plans$|expansion/scenarios$|webhooks/dispatch$)"

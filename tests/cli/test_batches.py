@@ -21,7 +21,7 @@ from service.context import AppContext, open_context
 from tests.service.owners import ROOT, lease_expired, wait_stopped, wait_until
 from tests.service.test_kill import bigger_nppes
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process states from /proc")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process states from /proc")]
 
 PRM = str(Path(sys.executable).with_name("prm"))  # the console script of the installed package
 

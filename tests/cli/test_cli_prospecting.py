@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_cli import run  # noqa: F401 - the fixture
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SERVICE = DATA.parent / "service" / "data"
 
 
+@pytest.mark.slow
 def test_review_alerts_backtest_and_segments(run, tmp_path, monkeypatch) -> None:  # noqa: ANN001, F811
     monkeypatch.setenv("PRM_AS_OF", "2024-06-30")
     monkeypatch.setenv("PRM_RADIUS_KM", "60")

@@ -16,7 +16,7 @@ import pytest
 from cli.serve import reuse_port_socket, serve_workers
 from core.errors import ConfigError
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")]
 
 PRM = str(Path(sys.executable).with_name("prm"))  # the console script of the installed package
 assert Path(PRM).exists(), PRM

@@ -10,12 +10,15 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from core.identifiers import npi_check_digit
 from data.models import LoadBatch
 from service.ingest import ingest_records
 from tests.service.test_ingest import NPPES, snapshot
+
+pytestmark = pytest.mark.slow  # starts servers or processes, or fuzzes: see README
 
 
 def bigger_nppes(dst: Path, copies: int) -> Path:

@@ -165,6 +165,7 @@ def test_a_live_owner_renews_its_lease_on_postgresql_and_writes_none_on_sqlite(c
 
 # ----------------------------------------------------------------------------- a real owner process
 
+@pytest.mark.slow
 def test_a_live_owners_job_is_not_marked_even_past_its_lease(ctx) -> None:  # noqa: ANN001
     owner, job_id = start_job_owner(ctx.settings.database_url)
     try:
@@ -187,6 +188,7 @@ def test_a_live_owners_job_is_not_marked_even_past_its_lease(ctx) -> None:  # no
             owner.wait()
 
 
+@pytest.mark.slow
 def test_a_killed_owners_job_is_marked_interrupted_once_its_lease_expired(ctx) -> None:  # noqa: ANN001
     owner, job_id = start_job_owner(ctx.settings.database_url)
     owner.kill()  # SIGKILL: no chance to record anything

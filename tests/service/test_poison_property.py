@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -34,6 +35,8 @@ from prospects.referrals import read_referral_events
 from service.ingest import _results, ingest_records, ingest_referral_events
 from service.pipeline import run_pipeline
 from tests.service.test_poison import ENRICHMENT, NPPES, SERVICE, assert_nothing_unstorable, lenient
+
+pytestmark = pytest.mark.slow  # starts servers or processes, or fuzzes: see README
 
 _serial = itertools.count(1)
 

@@ -26,6 +26,8 @@ from geo.distance import haversine_km
 from geo.geocode import StreetIndex, normalize_street, split_address, zip_centroid
 from geo.roads import load_drive_graph
 
+pytestmark = pytest.mark.slow  # starts servers or processes, or fuzzes: see README
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 AS_OF = date(2026, 11, 1)
 PROVIDERS = 300
