@@ -9,7 +9,10 @@ at once (:attr:`core.settings.Settings.max_active_requests`); up to
 ``max_queued`` more wait in arrival order; a request that waited
 ``timeout_s`` (``PRM_QUEUE_TIMEOUT_S``), or that finds the queue full, is
 answered ``503`` with ``Retry-After`` (a problem document), never left
-hanging. Health checks skip the gate: they have a connection of their own.
+hanging. A request holds its slot until its answer starts: sending the
+answer (to a slow reader, a streamed export) holds none, so slow clients
+cannot fill the worker. Health checks skip the gate: they have a connection
+of their own.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import math
 
 import anyio
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
 
@@ -54,7 +57,7 @@ class AdmissionGate:
 
     @property
     def active(self) -> int:
-        """Requests running now."""
+        """Requests admitted whose answer has not started yet."""
         return self.max_active - (self._slots.value if self._slots is not None else self.max_active)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -77,10 +80,24 @@ class AdmissionGate:
             await self._refuse(scope, receive, send,
                                f"no request slot became free within {self.timeout_s:g} s")
             return
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                slots.release()
+
+        async def send_then_free(message: Message) -> None:
+            # the answer is built: sending it (a slow reader, a long export) holds no slot
+            if message["type"] == "http.response.start":
+                release()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_then_free)
         finally:
-            slots.release()
+            release()
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, why: str) -> None:
         response = problem_response(

@@ -43,6 +43,8 @@ __all__ = ["AUDITED_STATE", "AUDIT_BUFFER_STATE", "AuditMiddleware", "ExportAudi
 logger = logging.getLogger("prm.audit")
 
 AUDITED_STATE = "prm_audited"
+#: ``request.state`` flag of a refusal answered otherwise than 401/403 (a page sent to sign in).
+DENIED_STATE = "prm_denied"
 #: ``app.state`` attribute of the :class:`~service.audit_buffer.AuditBuffer` (set by the lifespan).
 AUDIT_BUFFER_STATE = "audit_buffer"
 #: ``scope["state"]`` flag: the request's export entry is written (:meth:`ExportAudit.record`).
@@ -57,9 +59,9 @@ _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
 def action_for(method: str, path: str, params: dict[str, Any], status: int | None, *,
-               export: bool = False) -> str:  # fmt: skip
+               export: bool = False, denied: bool = False) -> str:  # fmt: skip
     """The audit action of a request (``export`` when its route declares one, :data:`ExportDep`)."""
-    if status in (401, 403):
+    if status in (401, 403) or denied:
         return "denied"
     if method not in ("GET", "HEAD"):
         return "change"
@@ -116,7 +118,9 @@ def _fields(scope: Scope, status: int | None) -> tuple[str, str, dict[str, Any]]
     }
     actor = caller.actor if caller else "anonymous"
     export = declares_export(scope.get("route"))
-    return actor, action_for(scope["method"], scope["path"], params, status, export=export), fields
+    denied = bool(state.get(DENIED_STATE))
+    return actor, action_for(scope["method"], scope["path"], params, status, export=export,
+                             denied=denied), fields
 
 
 def audit_now(request: Request, ctx: AppContext, *, action: str = "export", **records: Any) -> None:
@@ -231,7 +235,8 @@ class AuditMiddleware:
             pass
         finally:
             status = seen.get("status")
-            wanted = state.get(CALLER_STATE) is not None or status in (401, 403)
+            wanted = (state.get(CALLER_STATE) is not None or status in (401, 403)
+                      or state.get(DENIED_STATE))
             if wanted and not state.get(AUDITED_STATE) and status != 429:
                 await self._write(scope, status)
 

@@ -12,7 +12,7 @@ Authentication is by API key or by browser session. Keys are issued with
 (``PRM_ADMIN_API_KEY``, ``PRM_VIEWER_API_KEY``). A key is read from the
 ``X-API-Key`` header or from ``Authorization: Bearer <key>``, never from the
 URL: a request carrying ``?api_key=`` is refused whatever else it carries
-(URLs end up in logs, history and referrers). A browser exchanges a key once
+(URLs end up in logs, history and referrers; :class:`api.limits.NoCredentialsInUrls`). A browser exchanges a key once
 for a session (``POST /v1/session``, :mod:`service.sessions`) held in the
 HttpOnly cookie :data:`SESSION_COOKIE`; a write authenticated by that cookie
 must also carry the session's CSRF token in :data:`CSRF_HEADER`. Roles are
@@ -248,7 +248,8 @@ class RoleRequirement:
                 caller = await self._authenticate(request, ctx, header_key, bearer, session_id)
             except AuthenticationError as exc:
                 if _is_page(request) and "text/html" in request.headers.get("accept", ""):
-                    raise SignInRequired(exc.detail, next_url=request.url.path) from None
+                    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                    raise SignInRequired(exc.detail, next_url=wanted) from None
                 raise
         if not role_at_least(caller.role, self.role):
             raise AuthorizationError(
@@ -259,12 +260,6 @@ class RoleRequirement:
     async def _authenticate(self, request: Request, ctx: AppContext, header_key: str | None,
                             bearer: HTTPAuthorizationCredentials | None,
                             session_id: str | None) -> Caller:  # fmt: skip
-        refuse_if_throttled(request)
-        if "api_key" in request.query_params:
-            throttle_refused(request)
-            raise AuthenticationError(
-                "API keys are not accepted in URLs (?api_key=): send the key in the X-API-Key "
-                "header, or sign in (POST /v1/session) and let the browser send its session cookie")
         key = header_key or (bearer.credentials if bearer is not None else None)
         try:
             if key:

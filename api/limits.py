@@ -1,4 +1,5 @@
-"""Request limits enforced before routing: body size (413), body time (408), NUL characters (400).
+"""Request limits enforced before routing: body size (413), body time (408), NUL characters (400),
+credentials in URLs (401).
 
 Every limit is checked while the bytes arrive, before any authentication or
 handler work, and answered with a problem document.
@@ -7,20 +8,25 @@ handler work, and answered with a problem document.
 from __future__ import annotations
 
 import time
+from urllib.parse import unquote_plus
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
-from core.errors import BodyTimeoutError, PayloadTooLargeError
+from core.errors import BodyTimeoutError, PayloadTooLargeError, RateLimitError
 
-__all__ = ["UPLOAD_PREFIX", "NoNulCharacters", "RequestBodyGuard"]
+__all__ = ["UPLOAD_PREFIX", "NoCredentialsInUrls", "NoNulCharacters", "RequestBodyGuard"]
 
 #: Multipart framing around an uploaded file.
 _OVERHEAD = 64 * 1024
 
 UPLOAD_PREFIX = "/v1/uploads/"
 """Paths whose bodies are files: streamed to the handler (which authenticates first)."""
+
+MIN_UPLOAD_RATE = 64 * 1024
+"""Bytes per second an upload must average, beyond its first ``PRM_BODY_TIMEOUT_S``: a 50 MB
+file may take about 13 minutes (a slow clinic uplink), a trickle is cut off."""
 
 
 class RequestBodyGuard:
@@ -34,10 +40,12 @@ class RequestBodyGuard:
       then reads it from memory.
     * Uploads (:data:`UPLOAD_PREFIX`) may hold ``max_upload_bytes``: they
       stream through to the handler, which checks the key before reading
-      them, and the same count and deadline raise
-      :class:`~core.errors.PayloadTooLargeError` or
-      :class:`~core.errors.BodyTimeoutError` inside it (problem documents
-      from the one handler).
+      them, and the same count raises :class:`~core.errors.PayloadTooLargeError`
+      inside it. Their time starts when the handler starts reading and grows
+      with what arrived (``timeout_s`` plus one second per
+      :data:`MIN_UPLOAD_RATE` bytes): an upload that trickles slower raises
+      :class:`~core.errors.BodyTimeoutError` (problem documents from the one
+      handler).
 
     Parameters
     ----------
@@ -69,19 +77,18 @@ class RequestBodyGuard:
             await self._refuse(scope, receive, send, 413,
                                f"request body of {int(length):,} bytes exceeds the limit of {limit:,}")
             return
-        deadline = time.monotonic() + self.timeout_s
         if upload:
-            await self.app(scope, _Metered(receive, limit=limit, deadline=deadline), send)
+            metered = _Metered(receive, limit=limit, timeout_s=self.timeout_s, min_rate=MIN_UPLOAD_RATE)
+            await self.app(scope, metered, send)
             return
-        body, problem = await self._read(receive, limit=limit, deadline=deadline)
+        body, problem = await self._read(receive, limit=limit)
         if problem is not None:
             await self._refuse(scope, receive, send, *problem)
             return
         await self.app(scope, _replay(body, receive), send)
 
-    async def _read(self, receive: Receive, *, limit: int, deadline: float
-                    ) -> tuple[bytes, tuple[int, str] | None]:  # fmt: skip
-        metered = _Metered(receive, limit=limit, deadline=deadline)
+    async def _read(self, receive: Receive, *, limit: int) -> tuple[bytes, tuple[int, str] | None]:
+        metered = _Metered(receive, limit=limit, timeout_s=self.timeout_s)
         chunks: list[bytes] = []
         try:
             while True:
@@ -105,15 +112,29 @@ class RequestBodyGuard:
 
 
 class _Metered:
-    """A ``receive`` that counts body bytes and keeps to a deadline."""
+    """A ``receive`` that counts body bytes and keeps to a deadline.
 
-    def __init__(self, receive: Receive, *, limit: int, deadline: float) -> None:
+    The deadline runs from the first read: ``timeout_s``, plus one second per
+    ``min_rate`` bytes received when a rate is given.
+    """
+
+    def __init__(self, receive: Receive, *, limit: int, timeout_s: float,
+                 min_rate: float | None = None) -> None:  # fmt: skip
         self._receive = receive
         self.limit = limit
-        self.deadline = deadline
+        self.timeout_s = timeout_s
+        self.min_rate = min_rate
+        self.started: float | None = None
         self.size = 0
 
+    @property
+    def deadline(self) -> float:
+        allowed = self.timeout_s + (self.size / self.min_rate if self.min_rate else 0.0)
+        return (self.started if self.started is not None else time.monotonic()) + allowed
+
     async def __call__(self) -> Message:
+        if self.started is None:
+            self.started = time.monotonic()
         with anyio.move_on_after(max(0.0, self.deadline - time.monotonic())) as waited:
             message = await self._receive()
         if waited.cancelled_caught:
@@ -161,3 +182,41 @@ class NoNulCharacters:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class NoCredentialsInUrls:
+    """Refuse any request whose URL carries an API key (``?api_key=``, any case or encoding): 401.
+
+    On every path, public ones included: a key in a URL ends up in access logs,
+    browser history and ``Referer`` headers, so it is refused whatever else
+    the request carries, and the refusal draws from the address's bucket of
+    refused credentials (:func:`api.deps.throttle_refused`).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            names = (unquote_plus(pair.split("=", 1)[0]).strip().lower()
+                     for pair in scope["query_string"].decode("latin-1").split("&"))
+            if any(name in _URL_KEY_NAMES for name in names):
+                limiter = getattr(scope["app"].state, "rate_limiter", None)
+                client = scope.get("client")
+                status, detail = 401, (
+                    "API keys are not accepted in URLs (?api_key=): send the key in the X-API-Key "
+                    "header, or sign in (POST /v1/session) and let the browser send its session cookie")
+                if limiter is not None:
+                    try:
+                        limiter.take(f"ip:{client[0] if client else 'unknown'}")
+                    except RateLimitError as exc:
+                        status, detail = 429, exc.detail
+                response = problem_response(status=status, detail=detail, instance=scope["path"],
+                                            headers={"Retry-After": "1"} if status == 429 else None)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+#: Query parameter names that would carry an API key.
+_URL_KEY_NAMES = frozenset({"api_key", "apikey", "api-key", "key"})

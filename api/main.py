@@ -36,7 +36,7 @@ from fastapi.staticfiles import StaticFiles
 from api.admission import AdmissionGate
 from api.audit import AUDIT_BUFFER_STATE, AuditMiddleware
 from api.etag import ETagMiddleware
-from api.limits import NoNulCharacters, RequestBodyGuard
+from api.limits import NoCredentialsInUrls, NoNulCharacters, RequestBodyGuard
 from api.ratelimit import TokenBuckets
 from api.stamp import DataStampMiddleware, StampCache, context_stamp_reader
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -272,6 +272,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     # innermost first: ETag sees the plain body, the audit sees every final status
     app.add_middleware(ETagMiddleware)
     app.add_middleware(DataStampMiddleware, cache=stamp)
+    app.add_middleware(NoCredentialsInUrls)  # inside the audit: a key sent in a URL is a refusal logged
     app.add_middleware(AuditMiddleware)
     # the map page embeds its data (several MB of GeoJSON for a metro): compress it
     app.add_middleware(GZipMiddleware, minimum_size=4096)

@@ -15,6 +15,8 @@ Handlers are installed by :func:`install_problem_handlers` for
   ``query.limit`` or ``body.site_code``);
 * Starlette's :class:`~starlette.exceptions.HTTPException` (unknown routes,
   wrong methods, ...), keeping the headers it carries (``Allow`` on 405);
+* a database too busy to serve (no pooled connection free within its
+  timeout, SQLite's write lock held past its wait): 503 with ``Retry-After``;
 * any other exception: a 500 whose body says nothing about the cause (the
   traceback goes to the ``prm.api`` logger).
 
@@ -36,6 +38,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import Problem, ServiceError, SignInRequired
@@ -188,6 +191,7 @@ def validation_problems(errors: list[dict[str, Any]]) -> list[Problem]:
 async def _service_error(request: Request, exc: Exception) -> JSONResponse | RedirectResponse:
     assert isinstance(exc, ServiceError)
     if isinstance(exc, SignInRequired):  # a browser opening a page: to the sign-in page and back
+        request.state.prm_denied = True  # audited as the refusal it is (api.audit.DENIED_STATE)
         return RedirectResponse(f"/signin?next={quote(exc.next_url, safe='/')}", status_code=303)
     if exc.status >= 500:
         logger.error("service error on %s %s: %s", request.method, request.url.path, exc)
@@ -235,6 +239,29 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: How long a client is asked to wait after the database was too busy to serve it.
+BUSY_RETRY_AFTER_S = 2
+
+
+def _database_busy(exc: Exception) -> bool:
+    """No connection free within the pool's timeout, or SQLite's write lock held past its wait."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True
+    text = str(getattr(exc, "orig", exc)).lower()
+    return isinstance(exc, sa_exc.OperationalError) and ("locked" in text or "busy" in text)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not _database_busy(exc):
+        return await _unhandled(request, exc)
+    logger.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        status=503, title="Service busy", instance=request.url.path,
+        detail="the database is too busy to answer now; retry after the time in Retry-After",
+        headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
@@ -252,6 +279,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa_exc.SQLAlchemyError, _database_error)
     app.add_exception_handler(Exception, _unhandled)
 
 

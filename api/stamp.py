@@ -43,16 +43,22 @@ class StampCache:
         self._read = read
         self.ttl = ttl
         self._value: tuple[float, str] | None = None
+        self._tried = float("-inf")  # last attempt, failed or not: a database down is asked once a ttl
+        self._failing = False
         self._refreshing = threading.Lock()
 
     def refresh(self) -> str | None:
         """Read the stamp now, in this thread; the previous value is kept if the read fails."""
         if not self._refreshing.acquire(blocking=False):
             return self.value  # another thread is reading it
+        self._tried = time.monotonic()
         try:
-            self._value = (time.monotonic(), self._read())
-        except Exception:  # a busy or unreachable database: keep the last stamp, say why
-            logger.exception("could not refresh the data stamp")
+            self._value = (self._tried, self._read())
+            self._failing = False
+        except Exception:  # a busy or unreachable database: keep the last stamp, say why, once
+            if not self._failing:
+                logger.exception("could not refresh the data stamp (answers keep the last one)")
+            self._failing = True
         finally:
             self._refreshing.release()
         return self.value
@@ -68,7 +74,7 @@ class StampCache:
             # first use in this worker (no lifespan ran): read it once, off the handlers' threads
             # (a limiter of its own: never a token of the handlers' thread pool)
             return await anyio.to_thread.run_sync(self.refresh, limiter=anyio.CapacityLimiter(1))
-        if time.monotonic() - current[0] > self.ttl and not self._refreshing.locked():
+        if time.monotonic() - self._tried > self.ttl and not self._refreshing.locked():
             threading.Thread(target=self.refresh, name="prm-data-stamp", daemon=True).start()
         return current[1]
 

@@ -14,9 +14,10 @@ import copy
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote_plus
 
-__all__ = ["MASK", "SENSITIVE_PARAMS", "RedactSecretsFilter", "log_config", "redact_params",
-           "redact_query"]
+__all__ = ["MASK", "SENSITIVE_PARAMS", "RedactSecretsFilter", "is_sensitive", "log_config",
+           "redact_params", "redact_query"]
 
 SENSITIVE_PARAMS = frozenset({"api_key", "apikey", "key", "token", "session", "session_id",
                               "prm_session", "csrf_token", "password", "secret"})
@@ -32,7 +33,8 @@ def redact_query(text: str) -> str:
 
     def mask(match: re.Match[str]) -> str:
         name = match.group("name")
-        return f"{name}={MASK}" if name.lower() in SENSITIVE_PARAMS else match.group(0)
+        # judged as the application reads it: ``api%5Fkey`` is ``api_key``
+        return f"{name}={MASK}" if is_sensitive(unquote_plus(name)) else match.group(0)
 
     if "?" in text:
         path, _, query = text.partition("?")
@@ -40,9 +42,14 @@ def redact_query(text: str) -> str:
     return _PAIR.sub(mask, text)
 
 
+def is_sensitive(name: str) -> bool:
+    """Whether a (decoded) query parameter name carries a credential."""
+    return name.strip().lower() in SENSITIVE_PARAMS
+
+
 def redact_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Query parameters as recorded in the audit log: sensitive ones masked."""
-    return {k: (MASK if k.lower() in SENSITIVE_PARAMS else v) for k, v in params.items()}
+    """Query parameters as recorded in the audit log (names decoded): sensitive ones masked."""
+    return {k: (MASK if is_sensitive(k) else v) for k, v in params.items()}
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -200,6 +200,13 @@ class Settings(BaseSettings):
         return v.strip().lower() if isinstance(v, str) else v
 
     @model_validator(mode="after")
+    def _distinct_bootstrap_keys(self) -> Settings:
+        # one key for both roles would make every viewer an admin
+        if self.admin_api_key.get_secret_value() == self.viewer_api_key.get_secret_value():
+            raise ValueError("PRM_ADMIN_API_KEY and PRM_VIEWER_API_KEY must differ")
+        return self
+
+    @model_validator(mode="after")
     def _strong_secrets_in_production(self) -> Settings:
         if self.environment == "production":
             weak = [f"PRM_{name.upper()}: {reason}" for name in SECRET_FIELDS
@@ -239,19 +246,31 @@ WEAK_SECRET_PREFIXES = ("dev-", "demo-")
 
 
 def estimated_entropy_bits(secret: str) -> float:
-    """A conservative estimate of a secret's entropy: its length times the Shannon
-    entropy of its own character frequencies.
+    """A conservative estimate of a secret's entropy, in bits: the smaller of two estimates.
 
-    A random string scores close to ``len * log2(alphabet)``; a repetitive or
-    low-variety one (``aaaa...``, ``abcabc...``, a word repeated) scores low,
-    whatever its length. ``secrets.token_urlsafe(32)`` (43 characters) scores
-    about 200 bits, 32 random hexadecimal digits about 120.
+    * zxcvbn's (Dropbox's estimator, as password meters use): the log of the
+      guesses an attacker who knows words, names, keyboard walks, sequences,
+      repeats and dates would need; a random string counts as brute force;
+    * its length times the Shannon entropy of its own character frequencies,
+      which also catches long low-variety strings past zxcvbn's patterns.
+
+    ``secrets.token_urlsafe(32)`` (43 characters) scores about 140 bits;
+    ``abcdefghijklmnopqrstuvwxyz012345`` about 14; a keyboard walk or a word
+    repeated stays far below 128.
     """
+    from zxcvbn import zxcvbn
+
     if not secret:
         return 0.0
     n = len(secret)
-    per_char = -sum(c / n * math.log2(c / n) for c in Counter(secret).values())
-    return n * per_char
+    shannon = n * -sum(c / n * math.log2(c / n) for c in Counter(secret).values())
+    # its cost grows with the length: judge the start (a weak start makes a weak secret anyway)
+    head = secret[:_ZXCVBN_MAX_CHARS]
+    guesses = zxcvbn(head, max_length=_ZXCVBN_MAX_CHARS)["guesses_log10"] * math.log2(10)
+    return max(0.0, min(shannon, guesses))
+
+
+_ZXCVBN_MAX_CHARS = 128
 
 
 def secret_weakness(secret: str) -> str | None:
@@ -267,7 +286,8 @@ def secret_weakness(secret: str) -> str | None:
         return f"{len(secret)} characters, fewer than {MIN_SECRET_CHARS}"
     bits = estimated_entropy_bits(secret)
     if bits < MIN_SECRET_BITS:
-        return f"about {bits:.0f} bits of entropy, fewer than {MIN_SECRET_BITS}"
+        return (f"about {bits:.0f} bits of estimated entropy, fewer than {MIN_SECRET_BITS} "
+                "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
     return None
 
 

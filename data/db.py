@@ -14,6 +14,7 @@ any database to the latest revision and is safe to run repeatedly.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -204,13 +205,17 @@ def wal_written_behind(session: Session, *, every_s: float = 1.0) -> Iterator[No
         thread.join()
 
 
+TRUNCATE_WAIT_S = 2.0
+"""How long :func:`truncate_wal` waits for SQLite's locks before leaving it to a later checkpoint."""
+
+
 def truncate_wal(engine: Engine) -> bool:
     """Copy SQLite's write-ahead log into the database file and truncate it (after an erasure).
 
     With ``secure_delete`` SQLite zeroes deleted content in the database
     file, but the pages as they were before stay in the WAL until it is
-    overwritten. A ``TRUNCATE`` checkpoint waits (up to the busy timeout) for
-    readers on older snapshots and writers, then empties it. Nothing to do on
+    overwritten. A ``TRUNCATE`` checkpoint waits (up to :data:`TRUNCATE_WAIT_S`)
+    for readers on older snapshots and writers, then empties it. Nothing to do on
     PostgreSQL or an in-memory database.
 
     Returns
@@ -222,9 +227,15 @@ def truncate_wal(engine: Engine) -> bool:
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return True
-    with engine.connect() as conn:
-        busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
-        conn.commit()
+    # a connection of its own with a short wait: the checkpoint blocks new writers while it
+    # waits for readers, and an erasure's answer must not stall every write for the busy timeout
+    conn = sqlite3.connect(database, timeout=TRUNCATE_WAIT_S)
+    try:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
     return busy == 0
 
 

@@ -81,9 +81,12 @@ def length_trigger_sql(connection: Connection, metadata: MetaData | None = None)
     # DDL cannot take bound parameters: names are quoted by the dialect, lengths are ints, and each
     # message is a literal with its quotes doubled
     for table_name, columns in by_table.items():
-        tests = [(f"length(NEW.{quote(c)}) > {n}", _literal(f"value too long for {table_name}.{c} "
-                                                             f"(at most {n} characters)"))
-                 for c, n in columns]
+        # SQLite's length() stops at a NUL, which PostgreSQL refuses in any text: refused here too
+        tests = [test for c, n in columns for test in (
+            (f"length(NEW.{quote(c)}) > {n}",
+             _literal(f"value too long for {table_name}.{c} (at most {n} characters)")),
+            (f"instr(NEW.{quote(c)}, char(0)) > 0", _literal(f"NUL character in {table_name}.{c}")),
+        )]
         when = " OR ".join(t for t, _ in tests)
         body = "".join(f"SELECT RAISE(ABORT, {m}) WHERE {t}; " for t, m in tests)
         names = ", ".join(quote(c) for c, _ in columns)

@@ -36,11 +36,18 @@ class AppContext:
     job_progress: dict[int, tuple[str, int, int | None]] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _resources: dict[str, Any] = field(default_factory=dict, repr=False)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
 
     def _once(self, name: str, build):  # noqa: ANN001, ANN202
-        """Build a resource on first use, once even when threads race for it."""
+        """Build a resource on first use, once even when threads race for it.
+
+        One lock per resource: a quick one (the health engine) never waits
+        behind a slow one (parsing the road network).
+        """
         if name not in self._resources:
             with self._lock:
+                lock = self._locks.setdefault(name, threading.Lock())
+            with lock:
                 if name not in self._resources:
                     self._resources[name] = build()
         return self._resources[name]
@@ -99,11 +106,11 @@ class AppContext:
 
         ``/health`` must answer while every pooled connection is busy serving
         a load: it never queues behind them, and waits at most a second for
-        its own (two probes at once).
+        its own.
         """
         s = self.settings
         return self._once("health_engine", lambda: make_engine(
-            s.database_url, busy_timeout_ms=1000, pool_size=1, max_overflow=0, pool_timeout_s=1.0))
+            s.database_url, busy_timeout_ms=1000, pool_size=2, max_overflow=0, pool_timeout_s=1.0))
 
     def close(self) -> None:
         self.engine.dispose()

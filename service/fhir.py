@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from core.values import as_utc
 from core.errors import InputError, Problem, ServiceError
 
 __all__ = [
@@ -91,9 +92,7 @@ def _fhir_id(text: str) -> str:
 
 
 def _instant(value: datetime | None) -> str:
-    value = value or datetime.now(UTC)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+    value = as_utc(value or datetime.now(UTC))
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 

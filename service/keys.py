@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from core.values import as_utc
 from core.errors import AuthenticationError, InputError, NotFoundError, Problem
 from core.settings import Settings
 from data.security import ApiKey, ApiSession
@@ -72,18 +73,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes (stored as UTC)
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def _public(row: ApiKey) -> ApiKeyPublic:
     return ApiKeyPublic(
         id=row.id, name=row.name, prefix=row.prefix, role=row.role,  # type: ignore[arg-type]
-        created_at=_aware(row.created_at), expires_at=_aware(row.expires_at),  # type: ignore[arg-type]
-        revoked_at=_aware(row.revoked_at), created_by=row.created_by,
+        created_at=as_utc(row.created_at), expires_at=as_utc(row.expires_at),  # type: ignore[arg-type]
+        revoked_at=as_utc(row.revoked_at), created_by=row.created_by,
     )  # fmt: skip
 
 
@@ -201,7 +195,7 @@ def authenticate(ctx: AppContext, key: str) -> Caller:
         raise AuthenticationError("invalid API key")
     if row.revoked_at is not None:
         raise AuthenticationError("this API key has been revoked")
-    expires = _aware(row.expires_at)
+    expires = as_utc(row.expires_at)
     if expires is not None and expires <= _now():
         raise AuthenticationError("this API key has expired")
     return Caller(actor=f"key:{row.id}", role=row.role, key_id=row.id, name=row.name)

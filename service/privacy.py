@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem
@@ -163,9 +163,33 @@ def _rows_of(model: Any) -> Callable[[_Subject], int]:
     return lambda s: s.session.execute(delete(model).where(model.provider_id == s.id)).rowcount
 
 
+def _names_person(s: _Subject) -> ColumnElement[bool]:
+    """Events that are the person's: linked to them, or unlinked but giving their NPI as typed."""
+    mine = ReferralEvent.provider_id == s.id
+    return or_(mine, ReferralEvent.referrer_npi == s.provider.npi) if s.provider.npi else mine
+
+
 def _delete_reviews(s: _Subject) -> int:
-    events = select(ReferralEvent.id).where(ReferralEvent.provider_id == s.id)
-    return s.session.execute(delete(ReferralReview).where(ReferralReview.event_id.in_(events))).rowcount
+    """Review items of the person's events, and of unlinked events whose best candidate is the
+    person (the text as typed most likely names them); elsewhere the person leaves the candidates.
+
+    Candidates are JSON, searched differently by each backend: the open queue is read.
+    """
+    events = select(ReferralEvent.id).where(_names_person(s))
+    deleted = s.session.execute(delete(ReferralReview).where(ReferralReview.event_id.in_(events))).rowcount
+    rows = s.session.execute(select(ReferralReview.id, ReferralReview.event_id, ReferralReview.candidates)
+                             .where(ReferralReview.candidates.is_not(None))).all()
+    named = [(rid, event) for rid, event, cands in rows
+             if cands and isinstance(cands[0], dict) and cands[0].get("provider_id") == s.id]
+    if named:
+        s.session.execute(delete(ReferralReview).where(ReferralReview.id.in_([r for r, _ in named])))
+        s.session.execute(update(ReferralEvent).where(ReferralEvent.id.in_([e for _, e in named]))
+                          .values(referrer_name=None, referrer_npi=None))
+    others = [{"id": rid, "candidates": kept} for rid, _, cands in rows
+              if (rid, _) not in named and (kept := _without(cands, s.id)) != cands]
+    if others:
+        s.session.execute(update(ReferralReview), others)
+    return deleted + len(named) + len(others)
 
 
 def _delete_pairs(model: Any) -> Callable[[_Subject], int]:
@@ -196,7 +220,7 @@ def _delete_clinic_rows(s: _Subject) -> int:
 
 def _scrub_events(s: _Subject) -> int:
     return s.session.execute(
-        update(ReferralEvent).where(ReferralEvent.provider_id == s.id)
+        update(ReferralEvent).where(_names_person(s))
         .values(provider_id=None, referrer_name=None, referrer_npi=None, link_confidence=None)).rowcount
 
 
@@ -251,8 +275,10 @@ ERASURE_PLAN: dict[str, Treatment] = {
                                          _rows_of(ProspectStatusHistory)),
     "provider_overrides": Treatment("delete", "manual corrections of the golden record (a private phone "
                                     "number, a home address)", _rows_of(ProviderOverride)),
-    "referral_review": Treatment("delete", "review items of the person's referral events: the referrer "
-                                 "text as typed and the candidates proposed", _delete_reviews),
+    "referral_review": Treatment("delete", "review items of the person's referral events, and of "
+                                 "unlinked events whose best candidate is the person: the referrer text "
+                                 "as typed and the candidates proposed (elsewhere the person leaves the "
+                                 "candidates)", _delete_reviews),
     "review_pairs": Treatment("delete", "borderline link pairs involving one of the person's rows of the "
                               "clinic's referrer list (pairs between public registry rows stay: they "
                               "compare public values)", _delete_pairs(ReviewPair)),

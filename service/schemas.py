@@ -6,11 +6,12 @@ creation), ``*Update`` (partial input), ``*Public`` (what callers see).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from core.values import as_utc
 from core.safetext import text_fault, value_faults
 from data.lengths import string_lengths
 from data.models import ClinicSite
@@ -18,13 +19,8 @@ from data.models import ClinicSite
 T = TypeVar("T")
 
 
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were stored as UTC
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 #: A stored time, timezone-aware (UTC) on every backend.
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class StorableText(BaseModel):

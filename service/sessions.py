@@ -18,14 +18,14 @@ stored hashed, and is exchanged once, before it expires, for a session.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
+from core.values import as_utc
 from core.errors import AuthenticationError, InputError, Problem
 from data.security import ApiKey, ApiSession, SignInLink
 from service.context import AppContext
@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _TOKEN_MAX = 100  # ids are 43 characters; anything longer is not one of ours
+_KEEP_ENDED = timedelta(days=7)
 LINK_MINUTES_MAX = 24 * 60
 
 
@@ -65,10 +66,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # SQLite: naive UTC
-
-
 def _credential(caller: Caller, key: str) -> dict[str, object]:
     if caller.key_id is not None:
         return {"key_id": caller.key_id, "actor": caller.actor, "role": caller.role}
@@ -81,7 +78,7 @@ def _still_valid(ctx: AppContext, row: ApiSession | SignInLink, key: ApiKey | No
     if row.key_id is not None:
         if key is None or key.revoked_at is not None:
             raise AuthenticationError("the key of this session has been revoked: sign in again")
-        if key.expires_at is not None and _aware(key.expires_at) <= _now():
+        if key.expires_at is not None and as_utc(key.expires_at) <= _now():
             raise AuthenticationError("the key of this session has expired: sign in again")
         return Caller(actor=row.actor, role=key.role, key_id=key.id, name=key.name)
     current = {"admin": ctx.settings.admin_api_key, "viewer": ctx.settings.viewer_api_key}
@@ -107,10 +104,15 @@ def create_session(ctx: AppContext, *, key: str) -> NewSession:
 def _open(ctx: AppContext, caller: Caller, credential: dict[str, object]) -> NewSession:
     session_id = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
-    expires = _now() + timedelta(hours=ctx.settings.session_hours)
+    now = _now()
+    expires = now + timedelta(hours=ctx.settings.session_hours)
     with ctx.sessions.begin() as session:
         session.add(ApiSession(token_hash=hash_key(session_id), csrf_token=csrf, expires_at=expires,
                                **credential))  # fmt: skip
+        # sessions and links past use for a week go: the tables hold only what may still matter
+        stale = now - _KEEP_ENDED
+        session.execute(delete(ApiSession).where(ApiSession.expires_at < stale))
+        session.execute(delete(SignInLink).where(SignInLink.expires_at < stale))
     return NewSession(session_id, SessionInfo(caller=caller, csrf_token=csrf, expires_at=expires))
 
 
@@ -134,7 +136,7 @@ def session_caller(ctx: AppContext, session_id: str) -> SessionInfo:
     row, key = found
     if row.ended_at is not None:
         raise AuthenticationError("this session has ended: sign in again")
-    expires = _aware(row.expires_at)
+    expires = as_utc(row.expires_at)
     if expires <= _now():
         raise AuthenticationError("this session has expired: sign in again")
     return SessionInfo(caller=_still_valid(ctx, row, key), csrf_token=row.csrf_token, expires_at=expires)

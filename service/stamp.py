@@ -9,12 +9,13 @@ as the ``PRM-Data-Stamp`` header (:func:`stamp_header`); the map page prints it.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.values import as_utc
 from data.models import LoadBatch, Prospect, ReferrerStat
 
 __all__ = ["DataStamp", "RegistryVersion", "data_stamp", "stamp_header"]
@@ -37,10 +38,6 @@ class DataStamp(BaseModel):
     prospects_scored_at: datetime | None
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 def data_stamp(session: Session) -> DataStamp:
     """The stamp of the data in ``session``'s database now."""
     newest = (
@@ -53,11 +50,11 @@ def data_stamp(session: Session) -> DataStamp:
         select(LoadBatch).join(newest, LoadBatch.id == newest.c.id).order_by(LoadBatch.source)
     ).scalars()
     registries = [RegistryVersion(source=b.source, file_name=b.file_name, sha256=b.file_hash,
-                                  loaded_at=_utc(b.finished_at)) for b in rows]  # fmt: skip
+                                  loaded_at=as_utc(b.finished_at)) for b in rows]  # fmt: skip
     return DataStamp(
         registries=registries,
         referrals_as_of=session.scalar(select(func.max(ReferrerStat.as_of))),
-        prospects_scored_at=_utc(session.scalar(select(func.max(Prospect.computed_at)))),
+        prospects_scored_at=as_utc(session.scalar(select(func.max(Prospect.computed_at)))),
     )
 
 

@@ -30,10 +30,12 @@ from data.models import ClinicSite, Provider, ReferrerStat
 from service.context import AppContext
 from service.schemas import HealthPublic
 
-__all__ = ["COUNTS_TTL_S", "health", "router"]
+__all__ = ["CHECK_TIMEOUT_S", "COUNTS_TTL_S", "health", "router"]
 
 COUNTS_TTL_S = 30.0
 """How old the counts and revision that ``/health`` reports may be (seconds)."""
+CHECK_TIMEOUT_S = 5.0
+"""A database that has not answered the check within this many seconds is reported down (503)."""
 
 _STATE = "prm_health_counts"  # app.state attribute: this worker's last counts
 _LIMITER = "prm_health_limiter"  # app.state attribute: the health checks' own threads
@@ -84,9 +86,12 @@ async def health(request: Request, ctx: ContextDep) -> HealthPublic:
         limiter = anyio.CapacityLimiter(2)
         setattr(state, _LIMITER, limiter)
     try:
-        counts = await anyio.to_thread.run_sync(_check, ctx, getattr(state, _STATE, None), limiter=limiter)
-    except SQLAlchemyError as exc:
-        logger.error("health check failed: %s", exc)
+        # a database that hangs (a dead network path) is as down as one that refuses
+        with anyio.fail_after(CHECK_TIMEOUT_S):
+            counts = await anyio.to_thread.run_sync(_check, ctx, getattr(state, _STATE, None),
+                                                    limiter=limiter, abandon_on_cancel=True)
+    except (SQLAlchemyError, TimeoutError) as exc:
+        logger.error("health check failed: %s", exc or "no answer in time")
         raise HTTPException(503, detail="database unreachable") from None
     setattr(state, _STATE, counts)
     return HealthPublic(

@@ -45,6 +45,8 @@ def _public(info: SessionInfo) -> SessionPublic:
 
 
 def _signed_in(request: Request, response: Response, ctx: AppContext, new: NewSession) -> SessionPublic:
+    if old := request.cookies.get(SESSION_COOKIE):
+        end_session(ctx, old)  # signing in again ends the session this browser had
     setattr(request.state, CALLER_STATE, new.info.caller)  # the audit entry names who signed in
     response.set_cookie(
         SESSION_COOKIE, new.session_id, max_age=int(ctx.settings.session_hours * 3600), path="/",
@@ -62,15 +64,13 @@ async def session_create(request: Request, response: Response, ctx: ContextDep,
     an HttpOnly cookie, valid ``PRM_SESSION_HOURS`` unless signed out or its key is revoked."""
     refuse_if_throttled(request)
     try:
-        if "api_key" in request.query_params:
-            raise AuthenticationError("API keys are not accepted in URLs (?api_key=): use the header")
         if not key:
             raise AuthenticationError("send the API key to sign in with in the X-API-Key header")
         new = await run_in_threadpool(create_session, ctx, key=key)
     except AuthenticationError:
         throttle_refused(request)
         raise
-    return _signed_in(request, response, ctx, new)
+    return await run_in_threadpool(_signed_in, request, response, ctx, new)
 
 
 @router.post("/link", status_code=status.HTTP_201_CREATED, response_model=SessionPublic,
@@ -85,7 +85,7 @@ async def session_link(request: Request, response: Response, ctx: ContextDep,
     except AuthenticationError:
         throttle_refused(request)
         raise
-    return _signed_in(request, response, ctx, new)
+    return await run_in_threadpool(_signed_in, request, response, ctx, new)
 
 
 def _current(request: Request) -> SessionInfo:

@@ -30,7 +30,7 @@ button{margin-top:1em;padding:.5em 1.2em;font:inherit;background:#0b5394;color:#
 </style></head>
 <body><main>
 <h1>Sign in</h1>
-<form id="signin">
+<form id="signin" method="post">
 <label for="key">API key</label>
 <input id="key" name="key" type="password" autocomplete="off" required>
 <button type="submit">Sign in</button>

@@ -131,7 +131,8 @@ def test_bearer_and_admin_keys_are_accepted_for_viewer_routes(client: TestClient
 
 
 def test_a_key_in_the_url_is_refused_everywhere(client: TestClient) -> None:
-    for path in ("/v1/sites", "/v1/prospects", "/map", "/map/planning"):
+    for path in ("/v1/sites", "/v1/prospects", "/map", "/map/planning", "/health", "/signin",
+                 "/openapi.json", "/v1/session"):
         for key in (VIEWER_KEY, ADMIN_KEY, "nope"):
             r = client.get(f"{path}?api_key={key}")
             assert r.status_code == 401, (path, key)

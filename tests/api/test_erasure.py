@@ -18,7 +18,7 @@ from api.main import create_app
 from core.settings import Settings
 from data.matching import MatchDecision
 from data.models import Base, Provider, ReferralEvent, SourceRecord
-from data.prospecting import ProspectExclusion, ReferralAlert
+from data.prospecting import ProspectExclusion, ReferralAlert, ReferralReview
 from data.security import DataObjection
 from service.context import AppContext, open_context
 from service.pipeline import run_pipeline
@@ -33,7 +33,7 @@ VIEWER = {"X-API-Key": "test-viewer-erasure"}
 #: What the clinic was told about the person: none of it may survive the erasure anywhere.
 MOBILE = "6145550199"
 NOTE = "private: lives above the pharmacy, call her mobile"
-TYPED_NAMES = ("Dr. B. Sung", "Doctor Binnie of Elm Street")
+TYPED_NAMES = ("Dr. B. Sung", "Doctor Binnie of Elm Street", "Binnie S. (Elm St) - still unlinked")
 
 
 @pytest.fixture
@@ -93,6 +93,15 @@ def _describe(client: TestClient, ctx: AppContext, pid: int, other: int) -> None
         pairs = (sorted((mine["nppes"], mine["referrer_list"])), sorted((mine["nppes"], public_other)))
         s.add_all(MatchDecision(left_record_id=a, right_record_id=b, decision=d, decided_by="Ana",
                                 note=NOTE) for (a, b), d in zip(pairs, ("accept", "reject"), strict=True))
+        # still in the queue, never linked: one whose best candidate is the person (the text names
+        # them), one that merely lists them after someone else
+        for ext, name, first, second in (("W-open-1", TYPED_NAMES[2], pid, other),
+                                         ("W-open-2", "Dr O. Ther", other, pid)):
+            ev = ReferralEvent(external_id=ext, referral_date=date(2024, 6, 12), referrer_name=name)
+            s.add(ev)
+            s.flush()
+            s.add(ReferralReview(event_id=ev.id, referrer_name=name, confidence=0.6, candidates=[
+                {"provider_id": first, "probability": 0.6}, {"provider_id": second, "probability": 0.3}]))
 
 
 def _text_of_every_row(ctx: AppContext) -> dict[str, str]:
@@ -122,7 +131,7 @@ def test_erasure_over_http_leaves_nothing_served_or_stored(app_ctx: AppContext) 
         report = _ok(client.post(f"/v1/privacy/erasures/{pid}", headers=ADMIN))
         assert report["removed"]["interactions"] == 1 and report["removed"]["contact_preferences"] == 1
         assert report["removed"]["referral_alerts"] == 1 and report["removed"]["provider_overrides"] == 1
-        assert report["removed"]["prospect_status_history"] == 1 and report["removed"]["referral_review"] == 1
+        assert report["removed"]["prospect_status_history"] == 1 and report["removed"]["referral_review"] >= 3
         assert report["scrubbed"]["referral_events"] == 2 and report["scrubbed"]["providers"] == 1
         assert report["scrubbed"]["webhook_deliveries"] == 1
         assert report["scrubbed"]["prospect_exclusions"] == 1
@@ -150,6 +159,12 @@ def test_erasure_over_http_leaves_nothing_served_or_stored(app_ctx: AppContext) 
             for secret in (MOBILE, NOTE, *TYPED_NAMES):
                 assert secret not in text
         assert client.get("/v1/providers/999999/interactions", headers=VIEWER).status_code == 404
+
+    # the queue item naming someone else stays, without the person among its candidates
+    with ctx.sessions() as s:
+        left = s.execute(select(ReferralReview.referrer_name, ReferralReview.candidates)).all()
+    assert [(n, [c["provider_id"] for c in cands]) for n, cands in left
+            if n == "Dr O. Ther"] == [("Dr O. Ther", [other])]
 
     # nothing of it in any table, the audit log included; the public record stays
     after = _text_of_every_row(ctx)

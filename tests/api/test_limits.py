@@ -93,6 +93,30 @@ def test_a_trickling_body_is_cut_off(api_db: SeededDB) -> None:
     assert json.loads(body)["title"] == "Request timeout"
 
 
+def test_a_trickling_upload_is_cut_off_but_a_steady_one_gets_time(api_db: SeededDB) -> None:
+    from api.limits import MIN_UPLOAD_RATE, _Metered
+    from service.context import AppContext
+
+    ctx = AppContext(settings=api_db.ctx.settings.model_copy(update={"body_timeout_s": 0.2}),
+                     engine=api_db.ctx.engine, sessions=api_db.ctx.sessions)
+    app = create_app(context=ctx)
+    head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nnpi\n'
+
+    async def trickle(n: int) -> dict:
+        if n > 1:
+            await anyio.sleep_forever()
+        return {"type": "http.request", "body": head, "more_body": True}
+
+    status, _, body, _ = anyio.run(lambda: _call(
+        app, method="POST", path="/v1/uploads/nppes", chunks=trickle,
+        headers=[("content-type", "multipart/form-data; boundary=b"), ("x-api-key", "test-admin")]))
+    assert status == 408 and json.loads(body)["title"] == "Request timeout"
+    # the allowance grows with what arrived: 10 MB in gives 160 s more at the minimum rate
+    metered = _Metered(None, limit=1 << 40, timeout_s=30, min_rate=MIN_UPLOAD_RATE)  # type: ignore[arg-type]
+    metered.started, metered.size = 0.0, 10 * MB
+    assert metered.deadline == pytest.approx(30 + 10 * MB / MIN_UPLOAD_RATE)
+
+
 def test_an_upload_without_a_key_is_refused_before_its_body_is_read(app) -> None:  # noqa: ANN001
     chunks = [b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n"] + \
         [b"y" * MB] * 40
@@ -164,3 +188,56 @@ def test_excess_requests_wait_then_get_503_and_a_full_queue_is_refused_at_once()
         assert int(r.headers["retry-after"]) >= 1
     assert "already waiting" in out["full"].json()["detail"]
     assert "within" in out["queued"].json()["detail"]
+
+
+# ----------------------------------------------------------------------------- a drained pool
+
+
+def test_a_drained_pool_is_a_503_and_health_still_answers(api_db: SeededDB) -> None:
+    from data.db import make_engine, session_factory
+    from service.context import AppContext
+
+    settings = api_db.ctx.settings
+    engine = make_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout_s=0.2)
+    ctx = AppContext(settings=settings, engine=engine, sessions=session_factory(engine))
+    try:
+        with TestClient(create_app(context=ctx)) as c:
+            held = engine.connect()  # every pooled connection is busy elsewhere
+            try:
+                r = c.get("/v1/sites", headers={"X-API-Key": "test-viewer"})
+                assert r.status_code == 503, r.text
+                assert r.headers["content-type"] == "application/problem+json"
+                assert int(r.headers["retry-after"]) >= 1
+                assert c.get("/health").status_code == 200  # on its own reserved connection
+            finally:
+                held.close()
+            assert c.get("/v1/sites", headers={"X-API-Key": "test-viewer"}).status_code == 200
+    finally:
+        ctx.close()
+
+
+def test_sending_an_answer_holds_no_slot() -> None:
+    async def scenario() -> tuple[int, int]:
+        started, release = anyio.Event(), anyio.Event()
+
+        async def app(scope, receive, send):  # noqa: ANN001, ANN202
+            if scope["path"] != "/slow":
+                await PlainTextResponse("ok")(scope, receive, send)
+                return
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"first", "more_body": True})
+            started.set()
+            await release.wait()  # a slow reader: the rest is still being sent
+            await send({"type": "http.response.body", "body": b"rest", "more_body": False})
+
+        # one slot, no queue: were the slot still held, the second request would be refused
+        gate = AdmissionGate(app, max_active=1, max_queued=0, timeout_s=0.3)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: _call(gate, method="GET", path="/slow", chunks=[b""]))
+            await started.wait()
+            active = gate.active
+            second = await _call(gate, method="GET", path="/", chunks=[b""])
+            release.set()
+        return active, second[0]
+
+    assert anyio.run(scenario) == (0, 200)

@@ -54,3 +54,19 @@ def test_counts_are_cached_but_the_database_is_asked_every_time(api_db: SeededDB
         later = time.monotonic() + health_module.COUNTS_TTL_S + 1
         monkeypatch.setattr(health_module.time, "monotonic", lambda: later)
         assert c.get("/health").json()["sites"] == before + 1  # at most COUNTS_TTL_S old
+
+
+def test_a_database_that_does_not_answer_is_503_not_a_hang(api_db: SeededDB, monkeypatch) -> None:  # noqa: ANN001
+    import threading
+
+    from api.main import create_app
+    from api.routers import health as health_module
+
+    stuck = threading.Event()
+    monkeypatch.setattr(health_module, "CHECK_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(health_module, "_check", lambda ctx, counts: stuck.wait(60))  # a dead network path
+    try:
+        r = TestClient(create_app(context=api_db.ctx)).get("/health")
+    finally:
+        stuck.set()
+    assert r.status_code == 503 and "unreachable" in r.json()["detail"]

@@ -56,15 +56,25 @@ def test_map_accepts_header_key_and_site_filter(client: TestClient, browser: Tes
     assert browser.get("/map?method=isochrone").status_code == 422
 
 
-def test_a_browser_without_a_session_is_sent_to_sign_in(client: TestClient) -> None:
+def test_a_browser_without_a_session_is_sent_to_sign_in(client: TestClient, api_db: SeededDB) -> None:
+    from sqlalchemy import select
+
+    from api.audit import flush_audit
+    from data.security import AuditEntry
+
     r = client.get("/map?site=AGS-S", headers={"Accept": "text/html"}, follow_redirects=False)
     assert r.status_code == 303
-    assert r.headers["location"] == "/signin?next=/map"
+    assert r.headers["location"] == "/signin?next=/map%3Fsite%3DAGS-S"  # the page asked for, whole
     page = client.get(r.headers["location"])
     assert page.status_code == 200 and 'src="/static/app/signin.js"' in page.text
     assert client.get("/static/app/signin.js").status_code == 200
     # an API client (no HTML wanted) gets the problem document
     assert client.get("/map").status_code == 401
+    flush_audit(client.app.state)
+    with api_db.ctx.sessions() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.status == 303)
+                          .order_by(AuditEntry.id.desc())).first()
+    assert (entry.action, entry.path, entry.actor) == ("denied", "/map", "anonymous")
 
 
 def test_largest_catchments_keeps_one_per_site_and_method(api_db: SeededDB) -> None:

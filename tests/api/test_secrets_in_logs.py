@@ -35,6 +35,10 @@ def test_no_secret_reaches_a_log_line(api_db: SeededDB, tmp_path: Path) -> None:
         for key in (VIEWER_KEY, stored, "wrong-key-" + VIEWER_KEY):
             assert _request(port, "GET", f"/v1/sites?api_key={key}&x=1")[0] == 401
             assert _request(port, "GET", f"/map?API_KEY={key}")[0] == 401
+            # encoded names are what the application reads: refused, and masked in the log too
+            assert _request(port, "GET", f"/v1/sites?api%5Fkey={key}")[0] == 401
+            assert _request(port, "GET", f"/health?%61pi_key={key}")[0] == 401
+            assert _request(port, "GET", f"/signin?key={key}")[0] == 401
         assert _request(port, "GET", "/v1/sites", {"X-API-Key": stored})[0] == 200
         assert _request(port, "GET", "/v1/sites", {"Authorization": f"Bearer {ADMIN_KEY}"})[0] == 200
         # a session from a key, and one from a one-time link

@@ -136,7 +136,18 @@ def test_guessing_keys_or_links_at_sign_in_is_throttled(api_db: SeededDB) -> Non
     statuses = [c.post("/v1/session", headers={"X-API-Key": f"guess-{i}"}).status_code for i in range(3)]
     statuses += [c.post("/v1/session/link", json={"token": f"guess-{i}"}).status_code for i in range(2)]
     assert statuses == [401, 401, 401, 429, 429]
-    # refused before it is checked: a right guess now gets no answer either
+    # signing in is refused before the key is checked: a right guess now gets no answer either
     right = c.post("/v1/session", headers=VIEWER)
     assert right.status_code == 429 and "retry-after" in right.headers
-    assert c.get("/v1/sites", headers=VIEWER).status_code == 429
+    # a request with a valid key is still served (others behind the same address keep working)
+    assert c.get("/v1/sites", headers=VIEWER).status_code == 200
+
+
+def test_signing_in_again_ends_the_previous_session(client: TestClient) -> None:
+    c = signed_in(client.app)
+    old = c.cookies["prm_session"]
+    assert c.post("/v1/session", headers=ADMIN).status_code == 201
+    assert c.cookies["prm_session"] != old
+    stale = _fresh(client)
+    stale.cookies.set("prm_session", old)
+    assert stale.get("/v1/sites").status_code == 401

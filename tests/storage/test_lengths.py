@@ -105,6 +105,10 @@ def test_every_length_limited_column_refuses_one_character_more(engine) -> None:
                     longer = _refused(conn, table.insert().values({**_filler(table, 1000 + k),
                                                                    column.name: "é" * (n + 1)}))
                     assert too_long(longer, table, column), f"{table.name}.{column.name} stored {n + 1} characters"
+                    # a NUL, which stops SQLite's length() short, is refused as PostgreSQL does
+                    nul = _refused(conn, table.insert().values({**_filler(table, 2000 + k),
+                                                                column.name: "a\x00" + "é" * (n + 5)}))
+                    assert nul is not None, f"{table.name}.{column.name} stored a NUL"
                     # and changing a stored row is held to the same length
                     grown = _refused(conn, update(table).where(*key).values({column.name: "é" * (n + 1)}))
                     assert too_long(grown, table, column) or table.name == "audit_log", grown  # (append-only)
