@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+import weakref
 from typing import Annotated, Any
 
 import anyio
@@ -174,7 +175,25 @@ ExportDep = Annotated[ExportAudit, Depends(export_audit)]
 
 
 def declares_export(route: Any) -> bool:
-    """Whether a route takes :data:`ExportDep` (at any depth of its dependencies)."""
+    """Whether a route takes :data:`ExportDep` (at any depth of its dependencies).
+
+    Asked of every audited answer: the walk is made once per route and remembered.
+    """
+    if route is None:
+        return False
+    try:
+        return _EXPORT_ROUTES[route]
+    except KeyError:
+        found = _EXPORT_ROUTES[route] = _walk_for_export(route)
+        return found
+    except TypeError:  # an unhashable route object: walk it each time
+        return _walk_for_export(route)
+
+
+_EXPORT_ROUTES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _walk_for_export(route: Any) -> bool:
     stack = [getattr(route, "dependant", None)]
     while stack:
         dependant = stack.pop()

@@ -64,12 +64,18 @@ class TokenBuckets:
         """
         now = self._clock()
         with self._lock:
-            tokens, updated = self._buckets.get(name, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - updated) * self.rate)
+            tokens = self._tokens(name, now)
         if tokens < 1.0:
-            wait = (1.0 - tokens) / self.rate
-            raise RateLimitError(f"too many refused credentials from this address; retry in {wait:.1f} s",
-                                 retry_after=wait)
+            raise self._refusal(tokens, "too many refused credentials from this address")
+
+    def _tokens(self, name: str, now: float) -> float:
+        """Tokens in ``name``'s bucket at ``now`` (refilled since its last use); hold the lock."""
+        tokens, updated = self._buckets.get(name, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - updated) * self.rate)
+
+    def _refusal(self, tokens: float, why: str) -> RateLimitError:
+        wait = (1.0 - tokens) / self.rate
+        return RateLimitError(f"{why}; retry in {wait:.1f} s", retry_after=wait)
 
     def take(self, name: str) -> None:
         """Take one token from ``name``'s bucket.
@@ -84,16 +90,11 @@ class TokenBuckets:
             self._calls += 1
             if self._calls % _SWEEP_EVERY == 0:
                 self._sweep(now)
-            tokens, updated = self._buckets.get(name, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - updated) * self.rate)
+            tokens = self._tokens(name, now)
             if tokens < 1.0:
                 self._buckets[name] = (tokens, now)
-                wait = (1.0 - tokens) / self.rate
-                raise RateLimitError(
-                    f"rate limit of {self.rate:g} requests/s (burst {self.burst}) exceeded; "
-                    f"retry in {wait:.1f} s",
-                    retry_after=wait,
-                )
+                raise self._refusal(tokens, f"rate limit of {self.rate:g} requests/s (burst "
+                                            f"{self.burst}) exceeded")
             self._buckets[name] = (tokens - 1.0, now)
 
     def _sweep(self, now: float) -> None:

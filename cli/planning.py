@@ -176,5 +176,5 @@ def expansion_compare(
                       ", ".join(s["chosen"]))
     m.out.print(table)
     if csv_out is not None:
-        csv_out.write_text("".join(scenarios_csv(ctx, names)), encoding="utf-8")
+        csv_out.write_text("".join(scenarios_csv(cmp)), encoding="utf-8")
         m.out.print(f"written {csv_out}")

@@ -83,12 +83,13 @@ def keys_sign_in_link(
     from service import audit
     from service.sessions import create_sign_in_link
 
+    from service.keys import bootstrap_key
+
     ctx = _run(_context)
-    bootstrap = {"admin": ctx.settings.admin_api_key, "viewer": ctx.settings.viewer_api_key}
-    if role is not None and role not in bootstrap:
+    key = bootstrap_key(ctx.settings, role) if role else typer.prompt("API key", hide_input=True)
+    if key is None:
         err.print("[bold red]error:[/] --role is viewer or admin (the bootstrap keys)")
         raise typer.Exit(2)
-    key = bootstrap[role].get_secret_value() if role else typer.prompt("API key", hide_input=True)
     token = _run(create_sign_in_link, ctx, key=key, minutes=minutes)
     audit.append(ctx, actor=ACTOR, action="sign_in_link", records={"role": role, "minutes": minutes})
     err.print(f"one-time link, usable once within {minutes} minutes:")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -175,9 +176,8 @@ def compare_scenarios(ctx: AppContext, names: list[str]) -> dict:
     }
 
 
-def scenarios_csv(ctx: AppContext, names: list[str]) -> Iterator[str]:
-    """CSV of the candidates of the named scenarios, one row per scenario and candidate."""
-    table = compare_scenarios(ctx, names)
+def scenarios_csv(table: dict[str, Any]) -> Iterator[str]:
+    """CSV of a :func:`compare_scenarios` table, one row per scenario and candidate."""
     head = {s["name"]: s for s in table["scenarios"]}
     buf = io.StringIO()
     writer = csv.writer(buf)

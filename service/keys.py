@@ -33,6 +33,7 @@ __all__ = [
     "Caller",
     "authenticate",
     "bootstrap_caller",
+    "bootstrap_key",
     "bootstrap_role",
     "create_key",
     "hash_key",
@@ -165,6 +166,12 @@ def bootstrap_role(settings: Settings, key: str) -> str | None:
     is_admin = hmac.compare_digest(given, settings.admin_api_key.get_secret_value().encode())
     is_viewer = hmac.compare_digest(given, settings.viewer_api_key.get_secret_value().encode())
     return "admin" if is_admin else "viewer" if is_viewer else None
+
+
+def bootstrap_key(settings: Settings, role: str) -> str | None:
+    """The environment's bootstrap key of ``role`` (``admin`` or ``viewer``), or None for another role."""
+    secret = {"admin": settings.admin_api_key, "viewer": settings.viewer_api_key}.get(role)
+    return secret.get_secret_value() if secret is not None else None
 
 
 def bootstrap_caller(settings: Settings, key: str) -> Caller | None:

@@ -312,8 +312,9 @@ ERASURE_PLAN: dict[str, Treatment] = {
                                  "when the erasure was done; it keeps the person out of every later run "
                                  "(accountability, GDPR art. 5(2))"),
     "audit_log": Treatment("keep", "who did what and when: ids, counts and query parameters, never a request "
-                           "body, so no note, phone number or text typed about the person is in it; "
-                           "append-only"),
+                           "body, so no note or phone number typed about the person is in it (a "
+                           "search's query parameters, e.g. a name, are); append-only, kept for "
+                           "accountability"),
 }
 
 

@@ -29,7 +29,7 @@ from core.values import as_utc
 from core.errors import AuthenticationError, InputError, Problem
 from data.security import ApiKey, ApiSession, SignInLink
 from service.context import AppContext
-from service.keys import Caller, authenticate, hash_key
+from service.keys import Caller, authenticate, bootstrap_key, hash_key
 
 __all__ = [
     "SessionInfo",
@@ -81,10 +81,8 @@ def _still_valid(ctx: AppContext, row: ApiSession | SignInLink, key: ApiKey | No
         if key.expires_at is not None and as_utc(key.expires_at) <= _now():
             raise AuthenticationError("the key of this session has expired: sign in again")
         return Caller(actor=row.actor, role=key.role, key_id=key.id, name=key.name)
-    current = {"admin": ctx.settings.admin_api_key, "viewer": ctx.settings.viewer_api_key}
-    secret = current.get(row.bootstrap_role or "")
-    if secret is None or not hmac.compare_digest(hash_key(secret.get_secret_value()),
-                                                 row.bootstrap_hash or ""):
+    secret = bootstrap_key(ctx.settings, row.bootstrap_role or "")
+    if secret is None or not hmac.compare_digest(hash_key(secret), row.bootstrap_hash or ""):
         raise AuthenticationError("the key of this session has changed: sign in again")
     return Caller(actor=row.actor, role=row.role)
 

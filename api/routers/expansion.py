@@ -64,6 +64,6 @@ def export(ctx: ContextDep, exported: ExportDep, names: NamesQuery) -> Streaming
     """One row per scenario and candidate; formula-like text is neutralised. Audited."""
     table = compare_scenarios(ctx, names)  # 404 before the stream starts
     exported.record(rows=len(table["candidates"]), format="csv", scenarios=list(names))
-    return StreamingResponse(scenarios_csv(ctx, names), media_type="text/csv; charset=utf-8",
+    return StreamingResponse(scenarios_csv(table), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition":
                                       'attachment; filename="expansion-scenarios.csv"'})

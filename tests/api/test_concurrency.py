@@ -94,9 +94,9 @@ def test_sigterm_under_load_stops_the_server(served) -> None:  # noqa: ANN001
         time.sleep(0.1)  # the load is under way
     proc.send_signal(signal.SIGTERM)
     try:
-        # PRM_SHUTDOWN_GRACE_S=2: requests in flight get 2 s; the bound leaves a busy machine room
-        # (uvicorn re-raises the signal once it has shut down cleanly: "killed" by SIGTERM)
-        assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+        # PRM_SHUTDOWN_GRACE_S=2: requests in flight get 2 s; issue 14 asks for an exit within
+        # 10 s under load (uvicorn re-raises the signal once it has shut down: "killed" by SIGTERM)
+        assert proc.wait(timeout=10) in (0, -signal.SIGTERM)
     finally:
         stop.set()
         for t in threads:
