@@ -278,3 +278,18 @@ def test_pbf_garbage_and_configured_speeds(tmp_path):
                                                       "living_street", "road")})
     untagged = [d for _, _, d in slow.edges(data=True) if "maxspeed" not in d]
     assert untagged and all(d["speed_kph"] == 10.0 for d in untagged)
+
+
+def test_cell_times_are_the_fastest_node_per_cell(aguascalientes):
+    import pandas as pd
+
+    from geo.h3grid import latlng_to_cells
+
+    r = RoadRouter.from_graph(aguascalientes)
+    secs = r.times_from(10, cutoff_s=90.0)
+    cells, best = r.cell_times(secs, 10)
+    own = pd.Series(secs, index=latlng_to_cells(r.lat, r.lon, 10))
+    expected = own[np.isfinite(own)].groupby(level=0).min()
+    assert cells.tolist() == expected.index.tolist()
+    assert best.tolist() == expected.tolist()
+    assert (r.node_cells(10) == latlng_to_cells(r.lat, r.lon, 10)).all()
