@@ -120,7 +120,7 @@ def _bucket_search(indptr, indices, weights, start, offset, cutoff, delta, max_w
     """
     n = indptr.size - 1
     dist = np.full(n, np.inf)
-    source = np.full(n, -1, np.int64)
+    source = np.full(n, -1, np.int32)  # int32 node arrays: half the cache traffic of int64
     for i in range(start.size):
         s = start[i]
         if offset[i] <= cutoff and offset[i] < dist[s]:
@@ -134,10 +134,10 @@ def _bucket_search(indptr, indices, weights, start, offset, cutoff, delta, max_w
     if lo == np.inf:
         return dist, source
     nb = int((hi - lo + max_w) / delta) + 2  # pending labels never span more buckets
-    head = np.full(nb, -1, np.int64)
-    nxt = np.empty(n, np.int64)
-    prv = np.empty(n, np.int64)
-    where = np.full(n, -1, np.int64)
+    head = np.full(nb, -1, np.int32)
+    nxt = np.empty(n, np.int32)
+    prv = np.empty(n, np.int32)
+    where = np.full(n, -1, np.int32)
     count = 0
     for i in range(start.size):
         s = start[i]
@@ -149,6 +149,7 @@ def _bucket_search(indptr, indices, weights, start, offset, cutoff, delta, max_w
             head[k] = s
             count += 1
     cur = int(lo / delta)
+    track = start.size > 1  # one start: every reached node's source is 0 (set at the end)
     while count > 0:
         b = cur % nb
         while head[b] != -1:
@@ -164,7 +165,8 @@ def _bucket_search(indptr, indices, weights, start, offset, cutoff, delta, max_w
                 nd = du + weights[e]
                 if nd < dist[v] and nd <= cutoff:
                     dist[v] = nd
-                    source[v] = source[u]
+                    if track:
+                        source[v] = source[u]
                     k = int(nd / delta) % nb
                     w = where[v]
                     if w == k:
@@ -193,6 +195,10 @@ def _bucket_search(indptr, indices, weights, start, offset, cutoff, delta, max_w
                     break
             if done:
                 break
+    if not track:
+        for v in range(n):
+            if dist[v] < np.inf:
+                source[v] = 0
     return dist, source
 
 
@@ -398,33 +404,23 @@ class RoadRouter:
             first to reach it).
         """
         pos = np.atleast_1d(np.asarray(positions, dtype="int64"))
-        if pos.size and not (0 <= pos.min() and pos.max() < self.size):
-            raise RoadNetworkError(f"node position outside the road network ({self.size} nodes)")
         off = np.broadcast_to(np.asarray(offset_s, dtype="float64"), pos.shape).copy()
         tgt = np.empty(0, "int64") if targets is None else np.unique(np.asarray(targets, "int64"))
+        for what, arr in (("start", pos), ("target", tgt)):  # the compiled search trusts them
+            if arr.size and not (0 <= arr.min() and arr.max() < self.size):
+                raise RoadNetworkError(
+                    f"{what} node position outside the road network ({self.size} nodes)")
+        if not (np.isfinite(off).all() and (off >= 0).all()):
+            raise RoadNetworkError("start offsets must be finite and >= 0")
         if not self._csr:
             m = self.matrix
-            self._csr = (m.indptr.astype("int64"), m.indices.astype("int64"),
+            self._csr = (m.indptr.astype("int64"), m.indices.astype("int32"),
                          m.data.astype("float64"), float(m.data.max()) if m.nnz else 0.0)
         indptr, indices, weights, max_w = self._csr
-        return _bucket_search(indptr, indices, weights, pos, off, float(cutoff_s),
-                              float(self.delta), max_w, tgt)
-
-    def times_from(self, position: int, *, cutoff_s: float) -> npt.NDArray[np.float64]:
-        """Drive seconds from one node (by row position) to every node; ``inf`` beyond the cutoff."""
-        if not 0 <= int(position) < self.size:
-            raise RoadNetworkError(f"node position {position} outside the road network")
-        return self.search([int(position)], cutoff_s=cutoff_s)[0]
-
-    def nearest_source(
-        self, positions: Any, *, cutoff_s: float = np.inf, offset_s: Any = 0.0
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-        """For every node, the drive time from the nearest of several sources.
-
-        ``(seconds, source)`` as :meth:`search` returns them (``inf`` and -1
-        beyond ``cutoff_s``); an empty ``positions`` reaches nothing.
-        """
-        return self.search(positions, offset_s=offset_s, cutoff_s=cutoff_s)
+        dist, source = _bucket_search(indptr, indices, weights, pos.astype("int32"), off,
+                                      float(cutoff_s), float(self.delta), max_w,
+                                      tgt.astype("int32"))
+        return dist, source.astype("int64")
 
 
 # ---------------------------------------------------------------------- the point rule

@@ -172,16 +172,17 @@ def site_isochrones(
 
 def _long_table(ids: np.ndarray, parts: list[tuple[int, float, np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """``site_id``, ``minutes``, ``h3``, ``drive_minutes`` sorted by them, built in one go."""
+    rank = np.empty(ids.size, "int64")
+    rank[pd.Index(ids).argsort()] = np.arange(ids.size)
+    parts = sorted(parts, key=lambda p: (rank[p[0]], p[1]))
+    orders = [np.lexsort((p[2], p[3])) for p in parts]  # each part: by time, then cell
     sizes = np.array([p[2].size for p in parts], dtype="int64")
     site = np.repeat(np.array([p[0] for p in parts], dtype="int64"), sizes)
     mins = np.repeat(np.array([p[1] for p in parts], dtype="float64"), sizes)
-    h3 = np.concatenate([p[2] for p in parts]) if parts else np.empty(0, "int64")
-    drive = np.concatenate([p[3] for p in parts]) if parts else np.empty(0)
-    rank = np.empty(ids.size, "int64")
-    rank[pd.Index(ids).argsort()] = np.arange(ids.size)
-    order = np.lexsort((h3, drive, mins, rank[site]))
-    return pd.DataFrame({"site_id": ids[site[order]], "minutes": mins[order],
-                         "h3": h3[order].astype("int64"), "drive_minutes": drive[order]})
+    h3 = np.concatenate([p[2][o] for p, o in zip(parts, orders)]) if parts else np.empty(0, "int64")
+    drive = np.concatenate([p[3][o] for p, o in zip(parts, orders)]) if parts else np.empty(0)
+    return pd.DataFrame({"site_id": ids[site], "minutes": mins, "h3": h3.astype("int64"),
+                         "drive_minutes": drive})
 
 
 def _routed_minutes(router: RoadRouter, sites: Legs, pts: Legs) -> tuple[np.ndarray, np.ndarray]:

@@ -29,22 +29,22 @@ def test_hand_graph_times_and_parallel_edges():
     r = RoadRouter.from_graph(hand_graph())
     assert r.nodes.tolist() == [1, 2, 3, 4, 5]
     # 1 -> 2 by the 40 s parallel edge, 3 via 2, 4 after 3, 5 after 4 (one-way 4 -> 5 -> 1)
-    assert r.times_from(0, cutoff_s=1e9).tolist() == [0.0, 40.0, 100.0, 200.0, 230.0]
-    assert np.isinf(r.times_from(0, cutoff_s=150)[3:]).all()
-    assert r.times_from(4, cutoff_s=1e9).tolist() == [30.0, 70.0, 130.0, 230.0, 0.0]
+    assert r.search(0, cutoff_s=1e9)[0].tolist() == [0.0, 40.0, 100.0, 200.0, 230.0]
+    assert np.isinf(r.search(0, cutoff_s=150)[0][3:]).all()
+    assert r.search(4, cutoff_s=1e9)[0].tolist() == [30.0, 70.0, 130.0, 230.0, 0.0]
     with pytest.raises(RoadNetworkError):
-        r.times_from(9, cutoff_s=10)
+        r.search(9, cutoff_s=10)[0]
     with pytest.raises(RoadNetworkError):
         r.positions([1, 99])
 
 
 def test_hand_graph_nearest_source():
     r = RoadRouter.from_graph(hand_graph())
-    secs, src = r.nearest_source(r.positions([1, 4]))
+    secs, src = r.search(r.positions([1, 4]))
     # from 1: 2 at 40, 3 at 100; from 4: 5 at 30 (and 1 at 60, but 1 is a source itself)
     assert secs.tolist() == [0.0, 40.0, 100.0, 0.0, 30.0]
     assert src.tolist() == [0, 0, 0, 1, 1]
-    secs, src = r.nearest_source(r.positions([1]), cutoff_s=50)
+    secs, src = r.search(r.positions([1]), cutoff_s=50)
     assert src.tolist() == [0, 0, -1, -1, -1]
 
 
@@ -60,7 +60,7 @@ def test_times_match_networkx_on_real_graph(aguascalientes):
     for node in r.nodes[:: r.size // 6].tolist():
         ref = nx.single_source_dijkstra_path_length(aguascalientes, node, cutoff=240,
                                                     weight="travel_time")
-        got = r.times_from(int(r.positions(node)[0]), cutoff_s=240)
+        got = r.search(int(r.positions(node)[0]), cutoff_s=240)[0]
         reached = {int(n): float(t) for n, t in zip(r.nodes, got) if np.isfinite(t)}
         assert reached.keys() == ref.keys()
         assert all(reached[n] == pytest.approx(ref[n]) for n in ref)
@@ -69,8 +69,8 @@ def test_times_match_networkx_on_real_graph(aguascalientes):
 def test_nearest_source_is_the_minimum_over_sources(aguascalientes):
     r = RoadRouter.from_graph(aguascalientes)
     sources = r.nodes[[3, 200, 500]]
-    secs, src = r.nearest_source(r.positions(sources))
-    each = np.vstack([r.times_from(int(p), cutoff_s=np.inf) for p in r.positions(sources)])
+    secs, src = r.search(r.positions(sources))
+    each = np.vstack([r.search(int(p), cutoff_s=np.inf)[0] for p in r.positions(sources)])
     assert secs == pytest.approx(each.min(axis=0))
     assert (each[src, np.arange(r.size)] == pytest.approx(secs))
 
@@ -122,8 +122,8 @@ def test_times_match_scipy_dijkstra_on_real_graph(aguascalientes):
     r = RoadRouter.from_graph(aguascalientes)
     for p in range(0, r.size, r.size // 5):
         ref = dijkstra(r.matrix, indices=p, limit=180.0)
-        assert np.array_equal(np.isfinite(ref), np.isfinite(r.times_from(p, cutoff_s=180.0)))
-        got = r.times_from(p, cutoff_s=np.inf)
+        assert np.array_equal(np.isfinite(ref), np.isfinite(r.search(p, cutoff_s=180.0)[0]))
+        got = r.search(p, cutoff_s=np.inf)[0]
         assert got == pytest.approx(dijkstra(r.matrix, indices=p))
 
 
@@ -167,6 +167,10 @@ def test_search_offsets_cutoff_and_targets():
     assert secs[c] == 90.0  # the time wanted is final when the search stops
     with pytest.raises(RoadNetworkError):
         r.search([7])
+    with pytest.raises(RoadNetworkError):
+        r.search([a], targets=[-1])
+    with pytest.raises(RoadNetworkError):
+        r.search([a], offset_s=np.nan)
 
 
 @pytest.mark.parametrize("delta", [1e-3, 0.5, 7.0, 45.0, 1e4])
@@ -286,7 +290,7 @@ def test_cell_times_are_the_fastest_node_per_cell(aguascalientes):
     from geo.h3grid import latlng_to_cells
 
     r = RoadRouter.from_graph(aguascalientes)
-    secs = r.times_from(10, cutoff_s=90.0)
+    secs = r.search(10, cutoff_s=90.0)[0]
     cells, best = r.cell_times(secs, 10)
     own = pd.Series(secs, index=latlng_to_cells(r.lat, r.lon, 10))
     expected = own[np.isfinite(own)].groupby(level=0).min()
