@@ -109,7 +109,15 @@ class Fallback:
         return minutes / 60.0 * self.speed_kph / self.circuity
 
 
-@numba.njit(cache=True, nogil=True)
+def _compiled(fn):  # noqa: ANN001, ANN202
+    """``numba.njit`` cached on disk, or per process where no cache directory is writable."""
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # numba found no writable __pycache__ or user cache directory
+        return numba.njit(nogil=True)(fn)
+
+
+@_compiled
 def _bucket_search(indptr, indices, weights, start, offset, cutoff, delta, max_w, targets):  # noqa: ANN001, ANN202, C901
     """Multi-source shortest times by a bucket queue (see the module docstring).
 
@@ -202,7 +210,7 @@ def _bucket_search(indptr, indices, weights, start, offset, cutoff, delta, max_w
     return dist, source
 
 
-@numba.njit(cache=True, nogil=True)
+@_compiled
 def _cell_minima(seconds, code, ncells):  # noqa: ANN001, ANN202
     """Minimum of ``seconds`` per ``code`` (``inf`` where none)."""
     best = np.full(ncells, np.inf)
@@ -285,7 +293,9 @@ class RoadRouter:
         delta = max(float(np.median(matrix.data)) / 4.0, _MIN_EDGE_S) if matrix.nnz else 1.0
         edge = boundary_nodes(G, within_m=edge_m)
         mask = np.isin(nodes, np.fromiter(edge, "int64", count=len(edge)))
-        return cls(nodes, lat, lon, matrix, mask, delta, position)
+        router = cls(nodes, lat, lon, matrix, mask, delta, position)
+        router.search([0], cutoff_s=0.0)  # compile (or load) the search now, not in a request
+        return router
 
     # ------------------------------------------------------------------ lookups
 
