@@ -30,7 +30,8 @@ from prospects.profiles import ScoringProfile
 from prospects.scoring import INPUT_COLUMNS, score_prospects
 from prospects.terms import colleague_referring, is_active_referrer, is_referring, last_referrals
 
-__all__ = ["BacktestResult", "OrderMetrics", "backtest", "cutoff_date", "order_metrics", "prospects_at"]
+__all__ = ["BacktestResult", "OrderMetrics", "backtest", "cutoff_date", "order_metrics",
+           "prospects_at"]
 
 
 @dataclass(frozen=True)
@@ -88,13 +89,14 @@ def prospects_at(
                                 window_days=window_days, lapsed_days=lapsed_days)
     pool = candidates[~active].copy()
     if pool.empty:
-        raise InputError("no prospects at the cut-off",
-                         problems=[Problem("every candidate was an active referrer", field="candidates")])
+        raise InputError("no prospects at the cut-off", problems=[
+            Problem("every candidate was an active referrer", field="candidates")])
     members = candidates[["provider_id", "organization_id"]]
     if organizations is not None:
         members = pd.concat([members, organizations[["provider_id", "organization_id"]]])
     referring = last.index[is_referring(last, as_of=cutoff, window_days=window_days)]
-    pool["org_referring"] = colleague_referring(pool, members[members["provider_id"].isin(referring)])
+    members = members[members["provider_id"].isin(referring)]
+    pool["org_referring"] = colleague_referring(pool, members)
     return pool
 
 

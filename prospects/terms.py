@@ -139,7 +139,9 @@ def tier_problems(*, tier_a_min: int, tier_b_min: int) -> list[Problem]:
     return problems
 
 
-def tier_of(referrals_in_window: np.ndarray | pd.Series, *, tier_a_min: int, tier_b_min: int) -> np.ndarray:
+def tier_of(
+    referrals_in_window: np.ndarray | pd.Series, *, tier_a_min: int, tier_b_min: int
+) -> np.ndarray:
     """Tier per count of referrals in the referring window: ``'A'``, ``'B'``, ``'C'`` or None.
 
     Raises
@@ -185,5 +187,6 @@ def colleague_referring(providers: pd.DataFrame, referrers: pd.DataFrame) -> np.
     members = known.groupby("organization_id").size()
     org = providers["organization_id"]
     n = org.map(members).fillna(0).to_numpy(dtype=np.int64)
-    own = (providers["provider_id"].map(known.set_index("provider_id")["organization_id"]) == org).to_numpy()
+    own_org = providers["provider_id"].map(known.set_index("provider_id")["organization_id"])
+    own = (own_org == org).to_numpy()
     return org.notna().to_numpy() & (n - own > 0)

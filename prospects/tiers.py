@@ -75,7 +75,8 @@ def _check_arguments(
         problems.append(Problem(f"events lack column {col!r}", field=col))
     if window_days <= 0:  # type: ignore[operator]
         problems.append(Problem("must be positive", field="window_days", value=str(window_days)))
-    problems += tier_problems(tier_a_min=tier_a_min, tier_b_min=tier_b_min)  # type: ignore[arg-type]
+    problems += tier_problems(tier_a_min=tier_a_min,  # type: ignore[arg-type]
+                              tier_b_min=tier_b_min)
     if trend_tolerance < 0:  # type: ignore[operator]
         problems.append(
             Problem("must be >= 0", field="trend_tolerance", value=str(trend_tolerance))

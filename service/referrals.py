@@ -344,7 +344,8 @@ def referrer_activity(ctx: AppContext, provider_id: int, *, weeks: int = 12, mon
                    prev_3_month_avg=round(float(row["prev_90d_monthly_avg"]), 2),
                    first_referral=row["first_referral"].isoformat(),
                    last_referral=row["last_referral"].isoformat(),
-                   lapsed=bool(is_lapsed(stats["last_referral"], as_of=as_of, lapsed_days=s.lapsed_days)[0]))
+                   lapsed=bool(is_lapsed(stats["last_referral"], as_of=as_of,
+                                         lapsed_days=s.lapsed_days)[0]))
     for key, period, n in (("weekly", "week", weeks), ("monthly", "month", months)):
         counts = referral_counts(events, as_of=as_of, period=period, periods=n)
         out[key] = [{"period_start": d.isoformat(), "referrals": int(c)}

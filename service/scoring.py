@@ -62,7 +62,7 @@ def profile_for(service_line: str, profiles: dict):  # noqa: ANN201
 
 
 def _in_catchments(session: Session, site: ClinicSite, res: int) -> tuple[pd.DataFrame, Select]:
-    """Active providers in the site's catchments (referring or not), and the statement of their ids."""
+    """Active providers in the site's catchments (referring or not), and the query of their ids."""
     cell_col = h3_column(Provider, res)
     in_catchment = (
         select(CatchmentCell.h3)
@@ -86,9 +86,10 @@ def _in_catchments(session: Session, site: ClinicSite, res: int) -> tuple[pd.Dat
 
 
 def _candidates(
-    session: Session, site: ClinicSite, res: int, *, as_of: date, window_days: int, lapsed_days: int,
+    session: Session, site: ClinicSite, res: int, *, as_of: date, window_days: int,
+    lapsed_days: int,
 ) -> pd.DataFrame:
-    """The site's prospects as of ``as_of``: providers in its catchments who are not active referrers.
+    """The site's prospects as of ``as_of``: who in its catchments is not an active referrer.
 
     Adds ``org_referring`` and ``days_since_contact`` (NaN when never contacted).
     Both terms come from the stored referrer stats' ``last_referral``
@@ -108,7 +109,8 @@ def _candidates(
     last = frame["provider_id"].map(referrers.set_index("provider_id")["last_referral"])
     frame = frame[~is_active_referrer(last, as_of=as_of, window_days=window_days,
                                       lapsed_days=lapsed_days)].reset_index(drop=True)
-    referring = referrers[is_referring(referrers["last_referral"], as_of=as_of, window_days=window_days)]
+    referring = referrers[is_referring(referrers["last_referral"], as_of=as_of,
+                                       window_days=window_days)]
     frame["org_referring"] = colleague_referring(frame, referring)
     last_contact = pd.DataFrame(session.execute(
         select(Interaction.provider_id, func.max(Interaction.occurred_at))
@@ -117,8 +119,9 @@ def _candidates(
     ).all(), columns=["provider_id", "last_contact"])
     days = pd.Series(np.nan, index=frame.index)
     if len(last_contact):
-        when = pd.to_datetime(last_contact["last_contact"], utc=True).dt.tz_localize(None).dt.normalize()
-        by_id = dict(zip(last_contact["provider_id"], (pd.Timestamp(as_of) - when).dt.days.clip(lower=0)))
+        when = pd.to_datetime(last_contact["last_contact"], utc=True).dt.tz_localize(None)
+        days_ago = (pd.Timestamp(as_of) - when.dt.normalize()).dt.days.clip(lower=0)
+        by_id = dict(zip(last_contact["provider_id"], days_ago))
         days = frame["provider_id"].map(by_id).astype(float)
     frame["days_since_contact"] = days
     return frame

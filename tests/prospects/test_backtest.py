@@ -34,7 +34,7 @@ def world(seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame, set[int]]:
         if ortho and km < 5:
             starters.add(pid)
             events.append((pid, AS_OF - timedelta(days=int(rng.integers(1, 80)))))
-    # established referrers (active at the cut-off: a referral in its last 90 days) are not prospects
+    # established referrers (active at the cut-off: a referral in its last 90 days): not prospects
     for pid in range(301, 311):
         rows.append({"provider_id": pid, "taxonomy_code": "207X00000X", "classification": None,
                      "entity_type": "1", "drive_minutes": 2.0, "distance_km": 1.0,
@@ -93,7 +93,7 @@ def test_pool_is_the_scoring_stages_prospects_at_the_cut_off() -> None:
     """
     cutoff = date(2024, 9, 30)
     ages = {100: 89, 101: 90, 102: 364, 103: 365, 104: 800}  # days before the cut-off
-    rows = [{"provider_id": p, "organization_id": None} for p in [*ages, 105]]  # 105: never referred
+    rows = [{"provider_id": p, "organization_id": None} for p in [*ages, 105]]  # 105: never refers
     events = pd.DataFrame([(p, cutoff - timedelta(days=a)) for p, a in ages.items()]
                           + [(100, cutoff + timedelta(days=1))],  # hidden: unknown at the cut-off
                           columns=["provider_id", "referral_date"])
@@ -104,9 +104,9 @@ def test_pool_is_the_scoring_stages_prospects_at_the_cut_off() -> None:
 def test_warm_only_through_a_referring_colleague_anywhere() -> None:
     cutoff = date(2024, 9, 30)
     candidates = pd.DataFrame({"provider_id": [1, 2, 3], "organization_id": [7, 8, 9]})
-    events = pd.DataFrame({"provider_id": [1, 50, 60],  # 1: lapsed itself; 50 refers from org 8
-                           "referral_date": [cutoff - timedelta(days=200), cutoff - timedelta(days=10),
-                                             cutoff - timedelta(days=400)]})  # 60 in org 9: not referring
+    # 1: lapsed itself; 50 refers from org 8; 60 (org 9) no longer refers
+    events = pd.DataFrame({"provider_id": [1, 50, 60],
+                           "referral_date": [cutoff - timedelta(days=d) for d in (200, 10, 400)]})
     elsewhere = pd.DataFrame({"provider_id": [50, 60], "organization_id": [8, 9]})
     pool = prospects_at(events, candidates, organizations=elsewhere, cutoff=cutoff, window_days=365,
                         lapsed_days=90)
