@@ -1,9 +1,10 @@
 """Backtest of a site's scoring profile on the clinic's own referral history (CLI and API).
 
 Candidates are the active providers in the site's catchments (referring or
-not: :func:`prospects.backtest.backtest` removes those already referring at
-the cut-off from its own copy of the history); drive times are computed as
-for scoring. See :mod:`prospects.backtest` for the metrics.
+not: :func:`prospects.backtest.backtest` removes those who were active
+referrers at the cut-off, by the terms the scoring stage uses, from its own
+copy of the history); drive times are computed as for scoring. See
+:mod:`prospects.backtest` for the metrics.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from core.errors import NotFoundError, RoadNetworkError
-from data.models import ReferralEvent
+from data.models import Provider, ReferralEvent
 from service.context import AppContext
 from service.prospecting_schemas import BacktestRequest
 
@@ -26,7 +27,7 @@ def run_backtest(ctx: AppContext, request: BacktestRequest) -> dict:
     from service.groups import resolved_groups
     from service.queries import site_by_code
     from service.referrals import as_of_date
-    from service.scoring import _candidates, add_proximity, profile_for, shipped
+    from service.scoring import _in_catchments, add_proximity, profile_for, shipped
 
     s = ctx.settings
     profiles = shipped()
@@ -40,14 +41,16 @@ def run_backtest(ctx: AppContext, request: BacktestRequest) -> dict:
         site = site_by_code(session, request.site)
         base = profiles[request.profile] if request.profile else profile_for(site.service_line, profiles)
         profile = expand_profile(base, resolved_groups(ctx, session))
-        cand = _candidates(session, site, s.catchment_resolution, exclude_referring=False)
+        cand, _ = _in_catchments(session, site, s.catchment_resolution)
         events = pd.DataFrame(session.execute(
-            select(ReferralEvent.provider_id, ReferralEvent.referral_date)
-            .where(ReferralEvent.provider_id.is_not(None))
-        ).all(), columns=["provider_id", "referral_date"])
+            select(ReferralEvent.provider_id, ReferralEvent.referral_date, Provider.organization_id)
+            .join(Provider, Provider.id == ReferralEvent.provider_id)
+        ).all(), columns=["provider_id", "referral_date", "organization_id"])
     if cand.empty:
         raise NotFoundError(f"site {request.site!r} has no providers in its catchments")
     add_proximity(cand, site, graph, cutoff_min=max(s.drive_minutes, default=10.0) * 1.5)
     result = backtest(events, cand, profile, as_of=as_of_date(ctx), hide_months=request.hide_months,
-                      window_days=s.referring_window_days, k=request.k, seed=request.seed)
+                      window_days=s.referring_window_days, lapsed_days=s.lapsed_days,
+                      organizations=events[["provider_id", "organization_id"]].drop_duplicates(),
+                      k=request.k, seed=request.seed)
     return {"site": request.site, **result.as_dict()}
