@@ -1,20 +1,20 @@
 """``prm review``, ``prm unmerge``, ``prm explain``, ``prm match-referrer`` and ``prm dedupe``.
 
-Registered on the main app by :mod:`cli.main`. Decisions apply at the next
+Its :data:`app` is added to ``prm`` by :mod:`cli.main`. Decisions apply at the next
 ``prm link`` (or at once with ``--apply``, an incremental link).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cli.main import _context, _path, _run, app, out
+from cli.common import _context, _json, _path, _run, out
 from cli.progress import rich_progress
 
+app = typer.Typer()
 review_app = typer.Typer(help="Borderline pairs: list, accept, reject.", no_args_is_help=True)
 explain_app = typer.Typer(help="Explain a pair score or a golden record's merge.",
                           no_args_is_help=True)
@@ -24,10 +24,6 @@ app.add_typer(explain_app, name="explain")
 Note = Annotated[str | None, typer.Option("--note", help="Why (kept with the decision).")]
 Apply = Annotated[bool, typer.Option("--apply", help="Run an incremental link at once.")]
 BY = "cli"
-
-
-def _json(data: object) -> None:
-    out.print_json(json.dumps(data, default=str))
 
 
 @review_app.command("list")

@@ -1,19 +1,19 @@
 """``prm keys``, ``prm audit``, ``prm privacy``, ``prm webhooks``: keys, audit log, GDPR, webhooks.
 
-Registered on the main app by :mod:`cli.main`. Every command here that
+Its :data:`app` is added to ``prm`` by :mod:`cli.main`. Every command here that
 changes something writes an audit entry with actor ``cli``.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated
 
 import typer
 
-from cli.main import _context, _run, app, err, out
+from cli.common import _context, _json, _run, err, out
 
+app = typer.Typer()
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
 privacy_app = typer.Typer(help="GDPR: objection and erasure for a person.", no_args_is_help=True)
@@ -22,10 +22,6 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(privacy_app, name="privacy")
 
 ACTOR = "cli"
-
-
-def _json(data: object) -> None:
-    out.print_json(json.dumps(data, default=str))
 
 
 @keys_app.command("create")

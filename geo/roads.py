@@ -346,6 +346,16 @@ def boundary_nodes(
     return frozenset(int(n) for n in nodes[dist <= within_m].tolist())
 
 
+#: Road classes drawn on a metro-scale offline base layer. Residential streets are left
+#: out: they multiply a map page's size by six without helping a hunter find a road.
+BASE_LAYER_CLASSES = frozenset(
+    {
+        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+        "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified",
+    }
+)  # fmt: skip
+
+
 def road_lines(
     G: nx.MultiDiGraph,
     *,

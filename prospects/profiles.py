@@ -308,7 +308,7 @@ def load_profile(path: str | os.PathLike[str]) -> ScoringProfile:
 
 
 @lru_cache(maxsize=32)
-def _load_cached(file: Path, mtime_ns: int) -> ScoringProfile:
+def _load_cached(file: Path, _mtime_ns: int) -> ScoringProfile:  # the time is the cache key
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -1,9 +1,9 @@
 """Backtest of a site's scoring profile on the clinic's own referral history (CLI and API).
 
 Candidates are the active providers in the site's catchments (referring or
-not: :func:`prospects.backtest.backtest` removes those already referring at
-the cut-off from its own copy of the history); their features, drive minutes
-included, are the scoring stage's (:func:`backtest_candidates`). See
+not: :func:`prospects.backtest.backtest` removes those who were active
+referrers at the cut-off, by the terms the scoring stage uses, from its own
+copy of the history); drive times are computed as for scoring. See
 :mod:`prospects.backtest` for the metrics.
 """
 
@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from core.errors import NotFoundError
-from data.models import ClinicSite, ReferralEvent
+from data.models import ClinicSite, Provider, ReferralEvent
 from service.context import AppContext
 from service.prospecting_schemas import BacktestRequest
 
@@ -28,10 +28,10 @@ def backtest_candidates(ctx: AppContext, site: ClinicSite) -> pd.DataFrame:
     core.errors.NotFoundError
         The site has no provider in its catchments.
     """
-    from service.scoring import _candidates, add_proximity
+    from service.scoring import _in_catchments, add_proximity
 
     with ctx.sessions() as session:
-        cand = _candidates(session, site, ctx.settings.catchment_resolution, exclude_referring=False)
+        cand, _ = _in_catchments(session, site, ctx.settings.catchment_resolution)
     if cand.empty:
         raise NotFoundError(f"site {site.site_code!r} has no providers in its catchments")
     add_proximity(ctx, cand, site)
@@ -56,11 +56,12 @@ def run_backtest(ctx: AppContext, request: BacktestRequest) -> dict:
         base = profiles[request.profile] if request.profile else profile_for(site.service_line, profiles)
         profile = expand_profile(base, resolved_groups(ctx, session))
         events = pd.DataFrame(session.execute(
-            select(ReferralEvent.provider_id, ReferralEvent.referral_date)
-            .where(ReferralEvent.provider_id.is_not(None))
-        ).all(), columns=["provider_id", "referral_date"])
+            select(ReferralEvent.provider_id, ReferralEvent.referral_date, Provider.organization_id)
+            .join(Provider, Provider.id == ReferralEvent.provider_id)
+        ).all(), columns=["provider_id", "referral_date", "organization_id"])
     cand = backtest_candidates(ctx, site)
     result = backtest(events, cand, profile, as_of=as_of_date(ctx), hide_months=request.hide_months,
-                      window_days=s.referring_window_days, k=request.k, seed=request.seed,
-                      fallback=ctx.fallback)
+                      window_days=s.referring_window_days, lapsed_days=s.lapsed_days,
+                      organizations=events[["provider_id", "organization_id"]].drop_duplicates(),
+                      k=request.k, seed=request.seed, fallback=ctx.fallback)
     return {"site": request.site, **result.as_dict()}

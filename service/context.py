@@ -101,9 +101,8 @@ class AppContext:
 
     @property
     def roads(self) -> gpd.GeoDataFrame:
-        """Offline base-layer road lines for the map (see :mod:`service.mapdata`)."""
-        from geo.roads import road_lines
-        from service.mapdata import BASE_LAYER_CLASSES
+        """Offline base-layer road lines for the map (:data:`geo.roads.BASE_LAYER_CLASSES`)."""
+        from geo.roads import BASE_LAYER_CLASSES, road_lines
 
         return self._once(
             "roads", lambda: road_lines(self.graph, highway_classes=BASE_LAYER_CLASSES, simplify_m=5)

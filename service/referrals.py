@@ -226,6 +226,7 @@ def resolve_review(ctx: AppContext, review_id: int, decision: ReviewResolve) -> 
 
 def compute_referrer_stats(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
     """Link events, then compute and store each referrer's volume, trend and tier."""
+    from prospects.terms import is_active_referrer
     from prospects.tiers import referrer_stats
 
     started = time.perf_counter()
@@ -259,7 +260,11 @@ def compute_referrer_stats(ctx: AppContext, *, progress: ProgressSink = null_pro
             session.execute(delete(ReferrerStat).where(ReferrerStat.provider_id.in_(gone)))
         tiers = stats["tier"].value_counts(dropna=True).to_dict()
         alerts = _store_alerts(session, stats, events, s.at_risk_rules, as_of=as_of)
-        now_referring = stats[stats["referring"].astype(bool)]
+        # a worked prospect refers "now" once it is an active referrer: a lapsed one being won back
+        # keeps its workflow status until it refers again
+        now_referring = stats[is_active_referrer(stats["last_referral"], as_of=as_of,
+                                                 window_days=s.referring_window_days,
+                                                 lapsed_days=s.lapsed_days)]
         moved = mark_referring(
             session, {int(p) for p in now_referring["provider_id"]},
             {int(p): f for p, f in zip(now_referring["provider_id"], now_referring["first_referral"])},
@@ -313,7 +318,8 @@ def list_alerts(
 
 def referrer_activity(ctx: AppContext, provider_id: int, *, weeks: int = 12, months: int = 12) -> dict:
     """One referrer's analytics: counts by week and month, trend, tier, first and last dates."""
-    from prospects.activity import lapsed, referral_counts
+    from prospects.activity import referral_counts
+    from prospects.terms import is_lapsed
     from prospects.tiers import referrer_stats
 
     s = ctx.settings
@@ -338,7 +344,8 @@ def referrer_activity(ctx: AppContext, provider_id: int, *, weeks: int = 12, mon
                    prev_3_month_avg=round(float(row["prev_90d_monthly_avg"]), 2),
                    first_referral=row["first_referral"].isoformat(),
                    last_referral=row["last_referral"].isoformat(),
-                   lapsed=bool(lapsed(stats, as_of=as_of, lapsed_days=s.lapsed_days)[0]))
+                   lapsed=bool(is_lapsed(stats["last_referral"], as_of=as_of,
+                                         lapsed_days=s.lapsed_days)[0]))
     for key, period, n in (("weekly", "week", weeks), ("monthly", "month", months)):
         counts = referral_counts(events, as_of=as_of, period=period, periods=n)
         out[key] = [{"period_start": d.isoformat(), "referrals": int(c)}

@@ -2,13 +2,14 @@
 
 For each site, candidates are selected through H3: active providers whose
 cell (at the catchment resolution) lies in any of the site's catchments — the
-same SQL on SQLite and PostgreSQL. Providers who refer today are not
-prospects; a referrer whose last referral is ``settings.lapsed_days`` or more
-before the as-of date is lapsed and back among the prospects. Days since the
-last CRM interaction feed the recency component. Drive minutes come from the one
-road router (:func:`geo.routing.minutes_from`, one search per site, the settings'
-snapping rule); where a provider or the site is off the network or beyond reach,
-they are the settings' straight-line estimate, flagged as estimated. Scores come from
+same SQL on SQLite and PostgreSQL. Active referrers (referring and not lapsed
+as of the as-of date, :mod:`prospects.terms`) are not prospects: a lapsed
+referrer is back among them. ``org_referring`` is true when another member of
+the organisation is referring. Days since the last CRM interaction feed the
+recency component. Drive minutes come from the one road router
+(:func:`geo.routing.minutes_from`, one search per site, the settings' snapping
+rule); where a provider or the site is off the network or beyond reach, they
+are the settings' straight-line estimate, flagged as estimated. Scores come from
 the site's service-line profile (:mod:`prospects.profiles`).
 
 Rows are upserted by (site, provider) and only rewritten when a value changed.
@@ -17,11 +18,11 @@ Rows are upserted by (site, provider) and only rewritten when a value changed.
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from core.progress import ProgressSink, null_progress
@@ -60,62 +61,69 @@ def profile_for(service_line: str, profiles: dict):  # noqa: ANN201
     return profiles[DEFAULT_PROFILE]
 
 
-def _candidates(
-    session: Session, site: ClinicSite, res: int, *, active_since: date | None = None,
-    as_of: date | None = None, exclude_referring: bool = True,
-) -> pd.DataFrame:
-    """Active providers in the site's catchments that do not refer now.
-
-    ``active_since``: referrers whose last referral is before it count as
-    lapsed (prospects again); None keeps every referring referrer out.
-    ``as_of`` adds ``days_since_contact`` (NaN when never contacted).
-    """
-    from data.prospecting import Interaction
-
+def _in_catchments(session: Session, site: ClinicSite, res: int) -> tuple[pd.DataFrame, Select]:
+    """Active providers in the site's catchments (referring or not), and the query of their ids."""
     cell_col = h3_column(Provider, res)
     in_catchment = (
         select(CatchmentCell.h3)
         .join(Catchment, Catchment.id == CatchmentCell.catchment_id)
         .where(Catchment.site_id == site.id, Catchment.resolution == res)
     )
-    referring = select(ReferrerStat.provider_id).where(ReferrerStat.referring.is_(True))
-    if active_since is not None:
-        referring = referring.where(ReferrerStat.last_referral >= active_since)
-    org_referring = (
-        select(Provider.organization_id)
-        .join(ReferrerStat, ReferrerStat.provider_id == Provider.id)
-        .where(ReferrerStat.referring.is_(True), Provider.organization_id.is_not(None))
-    )
     stmt = (
         select(
             Provider.id.label("provider_id"), Provider.taxonomy_code, Provider.classification,
             Provider.entity_type, Provider.lat, Provider.lon, Provider.organization_id,
             func.coalesce(Organization.member_count, 1).label("practice_size"),
-            Provider.organization_id.in_(org_referring).label("org_referring"),
         )
         .outerjoin(Organization, Organization.id == Provider.organization_id)
         .where(Provider.is_active.is_(True), cell_col.in_(in_catchment),
                Provider.id.not_in(objected()))  # GDPR objection: never a prospect
     )
-    if exclude_referring:
-        stmt = stmt.where(Provider.id.not_in(referring))
     frame = pd.DataFrame(session.execute(stmt).mappings().all())
     if not frame.empty:
-        frame["org_referring"] = frame["org_referring"].fillna(False).astype(bool)
         frame["practice_size"] = frame["practice_size"].clip(lower=1)
-        if as_of is not None:
-            last = pd.DataFrame(session.execute(
-                select(Interaction.provider_id, func.max(Interaction.occurred_at))
-                .where(Interaction.provider_id.in_(
-                    stmt.with_only_columns(Provider.id).scalar_subquery()))
-                .group_by(Interaction.provider_id)
-            ).all(), columns=["provider_id", "last_contact"])
-            days = pd.Series(np.nan, index=frame.index)
-            if len(last):
-                when = pd.to_datetime(last["last_contact"], utc=True).dt.tz_localize(None).dt.normalize()
-                by_id = dict(zip(last["provider_id"], (pd.Timestamp(as_of) - when).dt.days.clip(lower=0)))
-                days = frame["provider_id"].map(by_id).astype(float)
-            frame["days_since_contact"] = days
+    return frame, stmt.with_only_columns(Provider.id)
+
+
+def _candidates(
+    session: Session, site: ClinicSite, res: int, *, as_of: date, window_days: int,
+    lapsed_days: int,
+) -> pd.DataFrame:
+    """The site's prospects as of ``as_of``: who in its catchments is not an active referrer.
+
+    Adds ``org_referring`` and ``days_since_contact`` (NaN when never contacted).
+    Both terms come from the stored referrer stats' ``last_referral``
+    through :mod:`prospects.terms`, so the scoring stage, the backtest and
+    the activity endpoint decide them alike.
+    """
+    from data.prospecting import Interaction
+    from prospects.terms import colleague_referring, is_active_referrer, is_referring
+
+    frame, ids = _in_catchments(session, site, res)
+    if frame.empty:
+        return frame
+    referrers = pd.DataFrame(session.execute(
+        select(ReferrerStat.provider_id, ReferrerStat.last_referral, Provider.organization_id)
+        .join(Provider, Provider.id == ReferrerStat.provider_id)
+    ).all(), columns=["provider_id", "last_referral", "organization_id"])
+    last = frame["provider_id"].map(referrers.set_index("provider_id")["last_referral"])
+    frame = frame[~is_active_referrer(last, as_of=as_of, window_days=window_days,
+                                      lapsed_days=lapsed_days)].reset_index(drop=True)
+    referring = referrers[is_referring(referrers["last_referral"], as_of=as_of,
+                                       window_days=window_days)]
+    frame["org_referring"] = colleague_referring(frame, referring)
+    last_contact = pd.DataFrame(session.execute(
+        select(Interaction.provider_id, func.max(Interaction.occurred_at))
+        .where(Interaction.provider_id.in_(ids.scalar_subquery()))
+        .group_by(Interaction.provider_id)
+    ).all(), columns=["provider_id", "last_contact"])
+    days = pd.Series(np.nan, index=frame.index)
+    if len(last_contact):
+        when = pd.to_datetime(last_contact["last_contact"], utc=True).dt.tz_localize(None)
+        days_ago = (pd.Timestamp(as_of) - when.dt.normalize()).dt.days.clip(lower=0)
+        by_id = dict(zip(last_contact["provider_id"], days_ago))
+        days = frame["provider_id"].map(by_id).astype(float)
+    frame["days_since_contact"] = days
     return frame
 
 
@@ -156,8 +164,8 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
         for n, site in enumerate(sites):
             progress("score", n, len(sites))
             profile = expand_profile(profile_for(site.service_line, profiles), groups)
-            cand = _candidates(session, site, s.catchment_resolution,
-                               active_since=as_of - timedelta(days=s.lapsed_days - 1), as_of=as_of)
+            cand = _candidates(session, site, s.catchment_resolution, as_of=as_of,
+                               window_days=s.referring_window_days, lapsed_days=s.lapsed_days)
             if cand.empty:
                 written, _ = _store(session, site.id, profile.key, pd.DataFrame())
                 detail[site.site_code] = {"prospects": 0, **written}
