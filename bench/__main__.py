@@ -85,9 +85,7 @@ def main() -> None:
     stage("geocode + H3", n_rows, lambda: geocode_providers(ctx))
     sites = pd.read_csv(files["sites"])
     t = time.perf_counter()
-    from geo.roads import snap_to_graph
-
-    nodes = snap_to_graph(graph, sites["lat"].to_numpy(), sites["lon"].to_numpy())["node"]
+    nodes = ctx.router.snap(sites["lat"].to_numpy(), sites["lon"].to_numpy())["node"]
     for node in nodes:
         nx.ego_graph(graph, node, radius=max(settings.drive_minutes) * 60, distance="travel_time")
     ego = time.perf_counter() - t

@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from core.errors import InputError, Problem
+from geo.routing import Fallback
 from prospects.profiles import ScoringProfile
 from prospects.scoring import INPUT_COLUMNS, score_prospects
 from prospects.terms import colleague_referring, is_active_referrer, is_referring, last_referrals
@@ -134,6 +135,7 @@ def backtest(
     organizations: pd.DataFrame | None = None,
     k: int = 50,
     seed: int = 0,
+    fallback: Fallback = Fallback(),
 ) -> BacktestResult:
     """Score as of ``as_of - hide_months`` and check the ranking against what happened next.
 
@@ -163,6 +165,8 @@ def backtest(
         Size of the top list for precision@k.
     seed
         Seed of the random baseline draw.
+    fallback
+        Straight-line estimate where a candidate has no drive minutes (the settings').
 
     Raises
     ------
@@ -189,12 +193,11 @@ def backtest(
                         window_days=window_days, lapsed_days=lapsed_days)
     if "days_since_contact" in pool.columns:
         pool = pool.drop(columns="days_since_contact")  # no contact log as of the cut-off
-    scored = score_prospects(pool, profile, explain=False)
+    scored = score_prospects(pool, profile, fallback=fallback, explain=False)
     labels = scored["provider_id"].isin(hidden).to_numpy()
 
     minutes = scored["drive_minutes"].to_numpy(float)
-    fallback = scored["distance_km"].to_numpy(float) * profile.proximity.circuity / profile.proximity.fallback_speed_kmh * 60
-    minutes = np.where(np.isnan(minutes), fallback, minutes)
+    minutes = np.where(np.isnan(minutes), fallback.minutes(scored["distance_km"].to_numpy(float)), minutes)
     closeness = -np.where(np.isnan(minutes), np.inf, minutes)
     rng = np.random.default_rng(seed)
     shuffled = rng.permutation(len(scored)).astype(float)

@@ -26,10 +26,8 @@ listed by :func:`shipped_profiles`. Layout::
     [specialty.classifications]           # NUCC classification names
     "Orthopaedic Surgery" = 1.0
 
-    [proximity]
+    [proximity]                           # drive minutes: geo.routing, settings' fallback
     half_life_minutes = 10.0              # score = exp(-ln2 * minutes / half-life)
-    fallback_speed_kmh = 40.0             # no drive time: minutes estimated from
-    circuity = 1.3                        # distance_km * circuity / speed
 
     [potential]                           # sub-weights must sum to 1
     size_weight = 0.5
@@ -127,11 +125,13 @@ class SpecialtyTable(_Frozen):
 
 
 class ProximitySettings(_Frozen):
-    """Exponential decay of drive time, with a distance-based fallback."""
+    """Exponential decay of drive time.
+
+    Drive minutes, and their straight-line estimate where no road answers, are
+    the router's (:mod:`geo.routing`, from settings), the same for every profile.
+    """
 
     half_life_minutes: float = Field(gt=0)
-    fallback_speed_kmh: float = Field(gt=0, le=200)
-    circuity: float = Field(ge=1.0, le=5.0)
 
 
 class RecencySettings(_Frozen):

@@ -1,7 +1,8 @@
 """Catchments (stage ``prm catchments``): radius and drive-time cell sets per site.
 
-Drive times come from the local OSM road network; a site off the network gets
-an estimated (straight-line) catchment flagged ``estimated``. Catchments are
+A drive-time catchment is the site's isochrone (the one road router of
+:mod:`geo.routing`, with the settings' snapping rule and fallback); a site off
+the network gets an estimated (straight-line) catchment flagged ``estimated``. Catchments are
 upserted by (site, method, parameter, resolution) and their cells replaced only
 when the set changed, so a re-run on the same data changes nothing.
 """
@@ -14,7 +15,6 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from core.errors import RoadNetworkError
 from core.progress import ProgressSink, null_progress
 from core.values import plain
 from data.models import Catchment, CatchmentCell, ClinicSite
@@ -29,10 +29,7 @@ def build_catchments(ctx: AppContext, *, progress: ProgressSink = null_progress)
 
     started = time.perf_counter()
     s = ctx.settings
-    try:
-        graph = ctx.graph if s.drive_minutes else None
-    except RoadNetworkError:
-        graph = None
+    router = ctx.router_or_none if s.drive_minutes else None
     with ctx.sessions.begin() as session:
         sites = pd.DataFrame(
             session.execute(select(ClinicSite.id, ClinicSite.lat, ClinicSite.lon)).all(),
@@ -42,13 +39,14 @@ def build_catchments(ctx: AppContext, *, progress: ProgressSink = null_progress)
             return StageReport(stage="catchments", detail={"sites": 0}, duration_s=0.0)
         progress("catchments", 0, len(sites))
         table = site_catchments(
-            graph, sites, minutes=s.drive_minutes, radius_km=s.radius_km,
-            res=s.catchment_resolution, on_unreachable="estimate",
+            router, sites, minutes=s.drive_minutes, radius_km=s.radius_km,
+            res=s.catchment_resolution, max_snap_m=s.max_snap_m, fallback=ctx.fallback,
+            on_unreachable="estimate",
         )
-        snap = _snap_distances(graph, sites)
         written, kept = 0, set()
         for (site_id, method, param), cells in table.groupby(["site_id", "method", "parameter"], sort=True):
-            snap_m = snap.get(int(site_id)) if method == "drive_time" else None
+            first = cells["snap_m"].iloc[0]
+            snap_m = round(float(first), 1) if method == "drive_time" and pd.notna(first) else None
             catchment_id, changed = _store(
                 session, int(site_id), method, float(param), s.catchment_resolution, cells,
                 cells_to_geometry(cells["h3"].to_numpy()), snap_m,
@@ -67,20 +65,10 @@ def build_catchments(ctx: AppContext, *, progress: ProgressSink = null_progress)
         )
     return StageReport(
         stage="catchments",
-        detail={"sites": len(sites), "catchments_changed": written, "road_network": graph is not None,
+        detail={"sites": len(sites), "catchments_changed": written, "road_network": router is not None,
                 "summary": summary},
         duration_s=round(time.perf_counter() - started, 3),
     )
-
-
-def _snap_distances(graph, sites: pd.DataFrame) -> dict[int, float]:  # noqa: ANN001
-    """Metres from each site to the road node its drive times start from."""
-    if graph is None:
-        return {}
-    from geo.roads import snap_to_graph
-
-    snapped = snap_to_graph(graph, sites["lat"].to_numpy(), sites["lon"].to_numpy())
-    return {int(i): round(float(m), 1) for i, m in zip(sites["site_id"], snapped["snap_m"], strict=True)}
 
 
 def _store(session: Session, site_id: int, method: str, param: float, res: int,

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.errors import InputError, Problem, RoadNetworkError
+from core.errors import InputError, Problem
 from data.models import (
     Catchment,
     CatchmentCell,
@@ -46,10 +46,7 @@ PROSPECT_VISIT_MIN_SCORE = 50.0
 
 def router_or_none(ctx: AppContext):  # noqa: ANN201 - geo.routing.RoadRouter | None
     """The context's road router, or None when no road network can be loaded."""
-    try:
-        return ctx.router
-    except RoadNetworkError:
-        return None
+    return ctx.router_or_none
 
 
 def sites_table(session: Session, site_code: str | None = None) -> pd.DataFrame:

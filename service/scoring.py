@@ -5,10 +5,11 @@ cell (at the catchment resolution) lies in any of the site's catchments — the
 same SQL on SQLite and PostgreSQL. Active referrers (referring and not lapsed
 as of the as-of date, :mod:`prospects.terms`) are not prospects: a lapsed
 referrer is back among them. ``org_referring`` is true when another member of
-the organisation is referring. Days since the
-last CRM interaction feed the recency component. Drive minutes come from the road network
-(one Dijkstra per site); where a provider is beyond reach, proximity falls
-back to straight-line distance and is flagged as estimated. Scores come from
+the organisation is referring. Days since the last CRM interaction feed the
+recency component. Drive minutes come from the one road router
+(:func:`geo.routing.minutes_from`, one search per site, the settings' snapping
+rule); where a provider or the site is off the network or beyond reach, they
+are the settings' straight-line estimate, flagged as estimated. Scores come from
 the site's service-line profile (:mod:`prospects.profiles`).
 
 Rows are upserted by (site, provider) and only rewritten when a value changed.
@@ -24,7 +25,6 @@ import pandas as pd
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
-from core.errors import RoadNetworkError, TerritoryError
 from core.progress import ProgressSink, null_progress
 from data.db import analyze
 from data.models import (
@@ -127,21 +127,22 @@ def _candidates(
     return frame
 
 
-def add_proximity(cand: pd.DataFrame, site: ClinicSite, graph, *, cutoff_min: float) -> None:  # noqa: ANN001
-    """Add ``distance_km`` and ``drive_minutes`` (NaN beyond reach or without a graph) in place."""
+def add_proximity(ctx: AppContext, cand: pd.DataFrame, site: ClinicSite) -> None:
+    """Add ``distance_km``, ``drive_minutes`` and ``proximity_estimated`` in place.
+
+    The drive minutes every other view shows (:func:`geo.routing.minutes_from`
+    with the settings' rule): routed where the site and the provider are on the
+    network, else the straight-line estimate with ``proximity_estimated`` True;
+    NaN for a provider without coordinates.
+    """
     from geo.distance import haversine_km
-    from territories.catchments import drive_minutes_to_points
+    from geo.routing import minutes_from
 
     lat, lon = cand["lat"].to_numpy(float), cand["lon"].to_numpy(float)
     cand["distance_km"] = haversine_km(site.lat, site.lon, lat, lon)
-    cand["drive_minutes"] = np.nan
-    if graph is not None:
-        try:
-            cand["drive_minutes"] = drive_minutes_to_points(
-                graph, site.lat, site.lon, lat, lon, cutoff_min=cutoff_min, max_point_snap_m=1000
-            )
-        except TerritoryError:
-            pass  # site off the network: proximity is estimated from distance
+    cand["drive_minutes"], cand["proximity_estimated"] = minutes_from(
+        ctx.router_or_none, site.lat, site.lon, lat, lon, max_snap_m=ctx.settings.max_snap_m,
+        fallback=ctx.fallback)
 
 
 def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
@@ -152,11 +153,6 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
 
     started = time.perf_counter()
     s = ctx.settings
-    try:
-        graph = ctx.graph
-    except RoadNetworkError:
-        graph = None
-    cutoff = max(s.drive_minutes, default=10.0) * 1.5
     detail: dict[str, dict] = {}
     profiles = shipped()
     from service.referrals import as_of_date
@@ -174,8 +170,8 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
                 written, _ = _store(session, site.id, profile.key, pd.DataFrame())
                 detail[site.site_code] = {"prospects": 0, **written}
                 continue
-            add_proximity(cand, site, graph, cutoff_min=cutoff)
-            scored = score_prospects(cand, profile, explain=True)
+            add_proximity(ctx, cand, site)
+            scored = score_prospects(cand, profile, fallback=ctx.fallback, explain=True)
             written, new = _store(session, site.id, profile.key, scored)
             if new:  # committed (and so sent) only with the scores themselves
                 emit(ctx, "prospect.new_in_territory", _new_prospects_event(site, profile.key, new),

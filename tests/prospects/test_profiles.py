@@ -35,7 +35,7 @@ def mri_data() -> dict:
 def test_shipped_profiles_load() -> None:
     assert set(shipped_profiles()) == {"imaging_mri", "orthopaedics"}
     mri = load_profile(PROFILE_DIR / "imaging_mri.toml")
-    assert mri.key == "imaging_mri@1.1.0"
+    assert mri.key == "imaging_mri@1.2.0"
     assert mri.service_line == "MRI"
     assert load_profile("orthopaedics").service_line == "orthopaedics"
     # an MRI centre weighs orthopaedics and neurosurgery high, radiologists low
