@@ -36,7 +36,7 @@ def main() -> None:
     import pandas as pd
 
     from core.settings import load_settings
-    from data.demo import generate_demo
+    from demo import generate_demo
     from service.catchments import build_catchments
     from service.context import open_context
     from service.ingest import ingest_nucc, ingest_records, ingest_referral_events

@@ -22,7 +22,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from data.demo.names import free_text_name, title_case
+from demo.names import free_text_name, title_case
 from geo.distance import haversine_km
 
 __all__ = ["choose_referrers", "referral_events", "tier_of"]

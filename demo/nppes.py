@@ -1,4 +1,4 @@
-"""Write a :class:`~data.demo.population.Population` as an NPPES ``npidata_pfile`` CSV.
+"""Write a :class:`~demo.population.Population` as an NPPES ``npidata_pfile`` CSV.
 
 The file uses the current (2024-) 330-column layout read from
 ``nppes_npidata_columns_v2024.txt``, quotes every value (``csv.QUOTE_ALL``)
@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from core.errors import Problem, SchemaError
-from data.demo.addresses import abbreviate_street, po_box_zips, zip_plus4
-from data.demo.population import Population
-from data.demo.specialties import INDIVIDUAL_SPECIALTIES, ORG_KINDS, license_numbers
+from demo.addresses import abbreviate_street, po_box_zips, zip_plus4
+from demo.population import Population
+from demo.specialties import INDIVIDUAL_SPECIALTIES, ORG_KINDS, license_numbers
 
 __all__ = ["nppes_frame", "read_columns", "write_nppes"]
 
@@ -163,7 +163,7 @@ def nppes_frame(
     pop
         The population.
     buildings
-        From :func:`data.demo.addresses.place_buildings`, indexed by building id.
+        From :func:`demo.addresses.place_buildings`, indexed by building id.
     rng
         Seeded generator.
     as_of

@@ -18,10 +18,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from data.demo.addresses import phone_numbers
-from data.demo.names import FEMALE_FIRST, LAST_NAMES, MALE_FIRST, MIDDLE_INITIALS
-from data.demo.npi import draw_npis
-from data.demo.specialties import INDIVIDUAL_SPECIALTIES, ORG_KINDS
+from demo.addresses import phone_numbers
+from demo.names import FEMALE_FIRST, LAST_NAMES, MALE_FIRST, MIDDLE_INITIALS
+from demo.npi import draw_npis
+from demo.specialties import INDIVIDUAL_SPECIALTIES, ORG_KINDS
 
 __all__ = ["Population", "build_population", "plan_counts"]
 
@@ -55,7 +55,7 @@ class Population:
     individuals
         One row per individual NPI: ``npi``, ``first``, ``middle``, ``last``,
         ``prefix``, ``suffix``, ``credential``, ``sex``, ``spec`` (index into
-        :data:`~data.demo.specialties.INDIVIDUAL_SPECIALTIES`), ``code``,
+        :data:`~demo.specialties.INDIVIDUAL_SPECIALTIES`), ``code``,
         ``family``, ``fit``, ``org_id`` (-1 when solo), ``building``,
         ``suite``, ``phone``, ``fax``, ``dup_of`` (NPI of the same person's
         other record, or "").

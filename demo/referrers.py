@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.demo.addresses import abbreviate_street
-from data.demo.names import FEMALE_FIRST, MALE_FIRST, list_style_name, title_case
-from data.demo.specialties import INDIVIDUAL_SPECIALTIES, nucc_labels
+from demo.addresses import abbreviate_street
+from demo.names import FEMALE_FIRST, MALE_FIRST, list_style_name, title_case
+from demo.specialties import INDIVIDUAL_SPECIALTIES, nucc_labels
 
 __all__ = ["REFERRER_COLUMNS", "format_phone", "referrer_list"]
 

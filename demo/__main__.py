@@ -1,4 +1,4 @@
-"""``python -m data.demo OUT_DIR [--providers N] [--seed S] [--as-of YYYY-MM-DD] [--cache-dir DIR]``."""
+"""``python -m demo OUT_DIR [--providers N] [--seed S] [--as-of YYYY-MM-DD] [--cache-dir DIR]``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from datetime import date
 from pathlib import Path
 
 from core.errors import ServiceError
-from data.demo.generator import generate_demo
+from demo.generator import generate_demo
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, generate the demo files, print a one-line summary per file."""
-    parser = argparse.ArgumentParser(prog="python -m data.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--providers", type=int, default=6000)
     parser.add_argument("--seed", type=int, default=7)

@@ -1,4 +1,4 @@
-"""Tests of the synthetic Columbus demo-data generator (data.demo)."""
+"""Tests of the synthetic Columbus demo-data generator (demo)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from core.errors import InputError
 from core.settings import DEFAULT_VAR_DIR, REFERENCE_DIR
-from data.demo import FILE_NAMES, DemoManifest, generate_demo, is_valid_npi, npi_check_digit
-from data.demo.addresses import abbreviate_street
-from data.demo.npi import draw_npis
-from data.demo.sites import edge_distance_km
-from data.demo.specialties import nucc_codes
+from demo import FILE_NAMES, DemoManifest, generate_demo, is_valid_npi, npi_check_digit
+from demo.addresses import abbreviate_street
+from demo.npi import draw_npis
+from demo.sites import edge_distance_km
+from demo.specialties import nucc_codes
 from geo.distance import haversine_km
 from geo.geocode import StreetIndex, normalize_street, split_address, zip_centroid
 from geo.roads import load_drive_graph

@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from core.errors import GeoError
-from data.demo.addresses import COLUMBUS_BBOX, abbreviate_street, place_buildings
+from demo.addresses import COLUMBUS_BBOX, abbreviate_street, place_buildings
 
 __all__ = ["SITE_SPECS", "SiteSpec", "edge_distance_km", "place_sites"]
 
@@ -62,7 +62,7 @@ def place_sites(
     Parameters
     ----------
     segments
-        From :func:`data.demo.addresses.street_segments`.
+        From :func:`demo.addresses.street_segments`.
     index
         A :class:`geo.geocode.StreetIndex`.
     rng
