@@ -24,14 +24,9 @@ import pandas as pd
 
 from demo.names import free_text_name, title_case
 from geo.distance import haversine_km
+from prospects.terms import tier_of
 
-__all__ = ["choose_referrers", "referral_events", "tier_of"]
-
-
-def tier_of(count: np.ndarray, *, tier_a_min: int = 24, tier_b_min: int = 6) -> np.ndarray:
-    """Tier letter per referral count in the window: "A", "B", "C", or "" for none."""
-    count = np.asarray(count)
-    return np.where(count >= tier_a_min, "A", np.where(count >= tier_b_min, "B", np.where(count >= 1, "C", "")))
+__all__ = ["choose_referrers", "referral_events"]
 
 
 def choose_referrers(
