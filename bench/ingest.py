@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "tests" / "data" / "npidata_pfile_sample_first10_v2024layout.csv"
+SAMPLE = REPO / "tests" / "fixtures" / "npidata_pfile_sample_first10_v2024layout.csv"
 
 PARSE = """
 import json, resource, sys, time

@@ -41,7 +41,7 @@ from service.keys import hash_key
 from tests.conftest import database_url
 
 REPO = Path(__file__).resolve().parents[2]
-OSM_FILE = REPO / "tests" / "data" / "osm" / "aguascalientes.osm.bz2"
+OSM_FILE = REPO / "tests" / "fixtures" / "osm" / "aguascalientes.osm.bz2"
 POSTGIS_URL = os.environ.get("PRM_TEST_POSTGIS_URL")
 
 ADMIN_KEY = "test-admin"

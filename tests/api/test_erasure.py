@@ -24,9 +24,10 @@ from service.context import AppContext, open_context
 from service.pipeline import run_pipeline
 from service.privacy import ERASURE_PLAN
 from service.webhooks import emit
+from tests.paths import FIXTURES
 from tests.service.test_pipeline import load_all
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = FIXTURES
 ADMIN = {"X-API-Key": "test-admin-erasure"}
 VIEWER = {"X-API-Key": "test-viewer-erasure"}
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
@@ -11,8 +9,9 @@ from sqlalchemy import delete
 from data.models import Taxonomy
 from service.ingest import ingest_nucc
 from tests.api.conftest import VIEWER, SeededDB
+from tests.paths import FIXTURES
 
-NUCC = Path(__file__).resolve().parent.parent / "data" / "nucc_taxonomy_220.csv"
+NUCC = FIXTURES / "nucc_taxonomy_220.csv"
 
 
 def test_groups_need_the_nucc_code_set(client: TestClient, api_db: SeededDB) -> None:

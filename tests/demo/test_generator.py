@@ -7,7 +7,6 @@ import filecmp
 import re
 from collections import Counter
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,10 +24,11 @@ from demo.specialties import nucc_codes
 from geo.distance import haversine_km
 from geo.geocode import StreetIndex, normalize_street, split_address, zip_centroid
 from geo.roads import load_drive_graph
+from tests.paths import FIXTURES
 
 pytestmark = pytest.mark.slow  # starts servers or processes, or fuzzes: see README
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = FIXTURES
 AS_OF = date(2026, 11, 1)
 PROVIDERS = 300
 DATE_RE = re.compile(r"^(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])/(20\d\d)$")

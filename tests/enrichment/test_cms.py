@@ -20,8 +20,9 @@ from enrichment.cms_layout import (
     detect_cms_columns,
 )
 from enrichment.records import SOURCE_RECORD_COLUMNS, combine_results
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = FIXTURES / "enrichment"
 CURRENT = DATA / "cms_dac_current.csv"
 LEGACY = DATA / "cms_dac_legacy.csv"
 BROKEN = DATA / "cms_dac_broken_header.csv"

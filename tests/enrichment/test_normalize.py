@@ -7,11 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from enrichment.normalize import (
-    normalize_org_name,
     NICKNAMES,
     canonical_first_name,
     normalize_address,
     normalize_name,
+    normalize_org_name,
     normalize_phone,
     normalize_postal_code,
     normalize_state,

@@ -15,8 +15,9 @@ from core.identifiers import luhn_npi_valid, npi_check_digit
 from enrichment.nppes import iter_nppes, parse_nppes_row, read_nppes
 from enrichment.nppes_layout import NPPES_COLUMNS_2016, NPPES_COLUMNS_V2024, detect_layout
 from enrichment.records import SOURCE_RECORD_COLUMNS
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = FIXTURES
 SAMPLE_2016 = DATA / "npidata_pfile_sample_first10.csv"
 SAMPLE_2024 = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
 SAMPLE_NPIS = [

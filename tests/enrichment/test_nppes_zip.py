@@ -14,9 +14,10 @@ from core.errors import EncodingError, InputError
 from enrichment.nppes import iter_nppes, parse_nppes_row, read_nppes
 from enrichment.nppes_zip import RATIO_FLOOR_BYTES, open_nppes_zip
 from enrichment.records import combine_results
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-HERE = Path(__file__).resolve().parent / "data"
+DATA = FIXTURES
+HERE = FIXTURES / "enrichment"
 SAMPLE = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
 SPAN = "20050523-20240107"
 MAIN = f"npidata_pfile_{SPAN}.csv"

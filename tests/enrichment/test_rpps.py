@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,8 +16,9 @@ from enrichment.rpps import (
     parse_rpps_row,
     read_rpps,
 )
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = FIXTURES / "enrichment"
 SAMPLE = DATA / "PS_LibreAcces_Personne_activite_sample.txt"
 REORDERED = DATA / "PS_LibreAcces_Personne_activite_reordered.txt"
 NO_SAVOIR_FAIRE = DATA / "PS_LibreAcces_Personne_activite_no_savoirfaire.txt"

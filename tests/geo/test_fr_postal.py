@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,8 +14,9 @@ from geo.fr_postal import (
     fr_postal_places,
     is_overseas,
 )
+from tests.paths import FIXTURES
 
-SUBSET = Path(__file__).resolve().parent.parent / "data" / "fr_postal_codes_geonames_subset.csv"
+SUBSET = FIXTURES / "fr_postal_codes_geonames_subset.csv"
 
 
 def test_paris_first_arrondissement_averages_its_two_places():

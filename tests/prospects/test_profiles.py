@@ -18,8 +18,9 @@ from prospects.profiles import (
     profile_from_dict,
     shipped_profiles,
 )
+from tests.paths import FIXTURES
 
-NUCC_FILE = Path(__file__).parents[1] / "data" / "nucc_taxonomy_220.csv"
+NUCC_FILE = FIXTURES / "nucc_taxonomy_220.csv"
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,9 @@ from prospects.referrals import (
     parse_referral_date,
     read_referral_events,
 )
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).parent / "data"
+DATA = FIXTURES / "prospects"
 GOOD = DATA / "referrals_good.csv"
 HEADER = "external_id,referral_date,referrer_npi,referrer_name,service_line,site_code,patient_ref\n"
 

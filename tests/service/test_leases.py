@@ -19,8 +19,15 @@ from service.context import AppContext, open_context
 from service.jobs import start_job
 from service.leases import recover_interrupted, this_host
 from service.stamp import data_stamp
-from tests.service.owners import (dead_pid, lease_expired, start_job_owner, status_of, wait_stopped,
-                                  wait_until, with_lease)
+from tests.service.owners import (
+    dead_pid,
+    lease_expired,
+    start_job_owner,
+    status_of,
+    wait_stopped,
+    wait_until,
+    with_lease,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process states from /proc")
 

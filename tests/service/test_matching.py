@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -20,17 +18,17 @@ from service.matching import (
     unmerge_record,
 )
 from service.resolve import resolve_providers
+from tests.paths import FIXTURES
 from tests.service.test_ingest import NPPES
 
-HERE = Path(__file__).resolve().parent
-RPPS = HERE.parent / "enrichment" / "data" / "PS_LibreAcces_Personne_activite_sample.txt"
+RPPS = FIXTURES / "enrichment" / "PS_LibreAcces_Personne_activite_sample.txt"
 
 
 def _load(ctx) -> None:  # noqa: ANN001
     object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"max_reject_rate": 0.8}))
     ingest_records(ctx, NPPES, source="nppes")
     ingest_records(ctx, RPPS, source="rpps")
-    ingest_records(ctx, HERE / "data" / "referrers_small.csv", source="referrer_list")
+    ingest_records(ctx, FIXTURES / "service" / "referrers_small.csv", source="referrer_list")
 
 
 def _dupont(ctx) -> list[tuple[int, int | None]]:  # noqa: ANN001

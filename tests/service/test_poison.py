@@ -23,12 +23,12 @@ from service.deactivations import ingest_deactivations
 from service.ingest import ingest_nucc, ingest_records, ingest_referral_events
 from service.pipeline import run_pipeline
 from service.sites import load_sites
+from tests.paths import FIXTURES
 
-TESTS = Path(__file__).resolve().parent.parent
-NPPES = TESTS / "data" / "npidata_pfile_sample_first10_v2024layout.csv"
-NUCC = TESTS / "data" / "nucc_taxonomy_220.csv"
-ENRICHMENT = TESTS / "enrichment" / "data"
-SERVICE = TESTS / "service" / "data"
+NPPES = FIXTURES / "npidata_pfile_sample_first10_v2024layout.csv"
+NUCC = FIXTURES / "nucc_taxonomy_220.csv"
+ENRICHMENT = FIXTURES / "enrichment"
+SERVICE = FIXTURES / "service"
 HUGE = "Z" * 100_000
 
 Cells = dict[tuple[int, str | int], str]  # (data row index, column name or position) -> new value

@@ -13,9 +13,9 @@ service's is across loads.
 from __future__ import annotations
 
 import csv
-import os
 import io
 import itertools
+import os
 import tempfile
 from dataclasses import dataclass
 from functools import cache

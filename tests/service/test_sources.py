@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
 from data.models import Provider, SourceRecord
 from service.ingest import ingest_records
 from service.resolve import resolve_providers
+from tests.paths import FIXTURES
 from tests.service.test_ingest import NPPES, snapshot
 
-ENRICHMENT_DATA = Path(__file__).resolve().parent.parent / "enrichment" / "data"
+ENRICHMENT_DATA = FIXTURES / "enrichment"
 
 
 def test_cms_rows_fold_and_link_to_nppes_by_npi(ctx) -> None:  # noqa: ANN001
