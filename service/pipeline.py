@@ -1,6 +1,13 @@
-"""The whole pipeline after ingestion: link, geocode, catchments, tiers, score."""
+"""The whole pipeline after ingestion: link, geocode, catchments, tiers, score.
+
+Nothing in ``service`` imports this module (the job runner of
+:mod:`service.jobs` takes :func:`pipeline_job` as a callable from the API), so
+the stages may import anything shared without a cycle.
+"""
 
 from __future__ import annotations
+
+from pydantic import BaseModel
 
 from core.progress import ProgressSink, null_progress
 from service.catchments import build_catchments
@@ -22,3 +29,7 @@ def run_pipeline(ctx: AppContext, *, progress: ProgressSink = null_progress) -> 
         score_sites(ctx, progress=progress),
     ]
 
+
+def pipeline_job(ctx: AppContext, progress: ProgressSink) -> list[BaseModel]:
+    """The job behind ``POST /v1/jobs/pipeline``: :func:`run_pipeline` with the job's progress."""
+    return list(run_pipeline(ctx, progress=progress))
