@@ -203,26 +203,6 @@ def _prospect_page(
     return rows[:limit], total, nxt
 
 
-def list_prospects(
-    session: Session,
-    filters: ProspectFilter,
-    *,
-    sort: ProspectSort = "-score",
-    limit: int = 50,
-    cursor: str | None = None,
-    count: bool = False,
-) -> Page[ProspectPublic]:
-    """Scored white-space prospects, filtered, sorted and cursor-paginated.
-
-    ``total`` (every match, all pages) is counted only when ``count`` is true:
-    it scans all matches, while a page only reads as far as its last row.
-    """
-    rows, total, nxt = _prospect_page(session, filters, sort=sort, limit=limit, cursor=cursor, count=count,
-                                      raw_components=False)  # fmt: skip
-    items = [ProspectPublic.model_validate(dict(zip(PAGE_FIELDS, row, strict=False))) for row in rows]
-    return Page[ProspectPublic](items=items, next_cursor=nxt, total=total)
-
-
 def prospect_page_json(
     session: Session,
     filters: ProspectFilter,
@@ -232,13 +212,17 @@ def prospect_page_json(
     cursor: str | None = None,
     count: bool = False,
 ) -> bytes:
-    """:func:`list_prospects` serialised: the JSON of its ``Page[ProspectPublic]``.
+    """A page of scored white-space prospects, filtered, sorted and cursor-paginated, as JSON.
+
+    The JSON of a ``Page[ProspectPublic]``; ``total`` (every match, all pages)
+    is counted only when ``count`` is true: it scans all matches, while a page
+    only reads as far as its last row.
 
     The API's hot path: rows go straight to JSON (orjson), score components
     as the JSON text they were stored as, with no model built and validated
     per item and none serialised again (a third of the cost of a page).
     Stored values are ours, written through the models; the tests check the
-    output against ``Page[ProspectPublic]`` and against :func:`list_prospects`.
+    output against ``Page[ProspectPublic]`` built from the same rows.
     """
     rows, total, nxt = _prospect_page(session, filters, sort=sort, limit=limit, cursor=cursor, count=count,
                                       raw_components=True)  # fmt: skip
