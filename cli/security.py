@@ -77,9 +77,8 @@ def keys_sign_in_link(
     """Print a one-time link that signs a browser in (the key is read from the prompt, never
     from the command line, which other users of the machine can see)."""
     from service import audit
-    from service.sessions import create_sign_in_link
-
     from service.keys import bootstrap_key
+    from service.sessions import create_sign_in_link
 
     ctx = _run(_context)
     key = bootstrap_key(ctx.settings, role) if role else typer.prompt("API key", hide_input=True)

@@ -6,12 +6,11 @@ Settings objects are immutable: build one with :func:`load_settings` (or
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Literal
-
-import math
-from collections import Counter
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
-    Float,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     String,

@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import pandas as pd
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler
-
-from rapidfuzz import fuzz
 
 from enrichment.normalize import canonical_first_name, normalize_name, split_full_name
 

@@ -30,10 +30,9 @@ and the phone number's link to a location beyond the location dict itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import re
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -46,7 +45,13 @@ from core.values import plain
 from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes import NppesSource, iter_source_rows, source_name
 from enrichment.record_columns import RecordColumns
-from enrichment.records import SOURCE_RECORD_COLUMNS, ReadResult, clean_text, record_hash, record_problems
+from enrichment.records import (
+    SOURCE_RECORD_COLUMNS,
+    ReadResult,
+    clean_text,
+    record_hash,
+    record_problems,
+)
 
 OTHER_NAME_COLUMNS: tuple[str, ...] = (
     "NPI",

@@ -31,8 +31,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 
 import pandas as pd

@@ -15,11 +15,11 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from core.errors import Problem
+from core.sequences import chunked
 from data.models import SourceRecord
 from enrichment.records import record_hash
 from service.batches import check_reject_rate, run_batch
 from service.context import AppContext
-from core.sequences import chunked
 from service.ingest import keep_history
 from service.schemas import BatchReport
 

@@ -31,8 +31,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from core.values import as_utc
 from core.errors import InputError, Problem, ServiceError
+from core.values import as_utc
 
 __all__ = [
     "NPI_SYSTEM",

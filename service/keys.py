@@ -20,9 +20,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from core.values import as_utc
 from core.errors import AuthenticationError, InputError, NotFoundError, Problem
 from core.settings import Settings
+from core.values import as_utc
 from data.security import ApiKey, ApiSession
 from service.context import AppContext
 from service.security_schemas import ApiKeyCreated, ApiKeyPublic

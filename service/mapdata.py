@@ -7,6 +7,7 @@ import geopandas as gpd
 from core.errors import RoadNetworkError
 from service.context import AppContext
 
+
 def roads_frame(ctx: AppContext) -> gpd.GeoDataFrame | None:
     """Offline base-layer road lines for the map, or None without a road network."""
     try:

@@ -27,7 +27,6 @@ from core.values import json_value, plain
 from data.models import Provider, ReferralEvent, ReferrerStat
 from data.prospecting import ReferralAlert, ReferralReview
 from service.context import AppContext
-from service.workflow import mark_referring
 from service.prospecting_schemas import (
     AlertPublic,
     ReferralReceipt,
@@ -36,6 +35,7 @@ from service.prospecting_schemas import (
     ReviewResolve,
 )
 from service.schemas import StageReport
+from service.workflow import mark_referring
 
 STAT_FIELDS = ("referrals_window", "referrals_total", "first_referral", "last_referral",
                "trend", "referring", "tier")

@@ -11,8 +11,8 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from core.values import as_utc
 from core.safetext import text_fault, value_faults
+from core.values import as_utc
 from data.lengths import string_lengths
 from data.models import ClinicSite
 

@@ -39,8 +39,8 @@ from data.models import (
 )
 from service.context import AppContext
 from service.privacy import objected
-from service.webhooks import emit
 from service.schemas import StageReport
+from service.webhooks import emit
 
 DEFAULT_PROFILE = "imaging_mri"
 

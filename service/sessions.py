@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from core.values import as_utc
 from core.errors import AuthenticationError, InputError, Problem
+from core.values import as_utc
 from data.security import ApiKey, ApiSession, SignInLink
 from service.context import AppContext
 from service.keys import Caller, authenticate, bootstrap_key, hash_key

@@ -12,7 +12,15 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from core.errors import GeoError, NotFoundError, Problem, TerritoryError
-from data.models import Catchment, CatchmentCell, Provider, Territory, TerritoryCell, TerritoryPlan, h3_column
+from data.models import (
+    Catchment,
+    CatchmentCell,
+    Provider,
+    Territory,
+    TerritoryCell,
+    TerritoryPlan,
+    h3_column,
+)
 from service.context import AppContext
 from service.drivetime import cell_measures
 from service.planning_schemas import TerritoryPlanCreate

@@ -55,8 +55,8 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.values import as_utc
 from core.errors import InputError, NotFoundError, Problem, UnsafeDestinationError
+from core.values import as_utc
 from data.security import WebhookDelivery, WebhookSubscription
 from service.context import AppContext
 from service.outbound import PinnedTransport, refusal_reason

@@ -26,7 +26,13 @@ from api.problems import problem_responses
 from core.errors import AuthenticationError, NotFoundError
 from service.context import AppContext
 from service.security_schemas import SessionPublic, SignInLinkUse
-from service.sessions import NewSession, SessionInfo, create_session, end_session, exchange_sign_in_link
+from service.sessions import (
+    NewSession,
+    SessionInfo,
+    create_session,
+    end_session,
+    exchange_sign_in_link,
+)
 
 __all__ = ["router", "session_create", "session_end", "session_link", "session_read"]
 
