@@ -8,8 +8,8 @@ hand in a dozen modules, each slightly differently (some let ``True`` or
 collects every problem first and raises its own error class once::
 
     problems: list[Problem] = []
-    km = number(km, field="km", problems=problems, gt=0)
-    res = count(res, field="res", problems=problems, ge=0, le=15)
+    km = finite_number(km, field="km", problems=problems, gt=0)
+    res = whole_number(res, field="res", problems=problems, ge=0, le=15)
     if problems:
         raise GeoError("invalid radius", problems=problems)
 
@@ -20,7 +20,7 @@ entry point); values passed between our own typed functions are not checked.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,19 +29,24 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from core.errors import Problem
 
-__all__ = ["count", "number", "path_like"]
+__all__ = ["finite_number", "path_like", "whole_number"]
 
 Bound = float | None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter(kind: type, gt: Bound, ge: Bound, lt: Bound, le: Bound) -> TypeAdapter[Any]:
     extra = {"allow_inf_nan": False} if kind is float else {}
     return TypeAdapter(Annotated[kind, Field(strict=True, gt=gt, ge=ge, lt=lt, le=le, **extra)])
 
 
-def _checked(kind: type, value: object, field: str, problems: list[Problem],
-             bounds: tuple[Bound, Bound, Bound, Bound]) -> Any:  # fmt: skip
+def _checked(
+    kind: type,
+    value: object,
+    field: str,
+    problems: list[Problem],
+    bounds: tuple[Bound, Bound, Bound, Bound],
+) -> Any:
     # numpy scalars (a value read from a frame) count as the Python number they
     # hold; np.bool_ becomes bool, which strict mode refuses like True.
     plain = value.item() if isinstance(value, np.generic) else value
@@ -53,8 +58,16 @@ def _checked(kind: type, value: object, field: str, problems: list[Problem],
         return None
 
 
-def number(value: object, *, field: str, problems: list[Problem], gt: Bound = None,
-           ge: Bound = None, lt: Bound = None, le: Bound = None) -> float | None:  # fmt: skip
+def finite_number(
+    value: object,
+    *,
+    field: str,
+    problems: list[Problem],
+    gt: Bound = None,
+    ge: Bound = None,
+    lt: Bound = None,
+    le: Bound = None,
+) -> float | None:
     """``value`` as a float if it is a finite real number within the bounds.
 
     Parameters
@@ -77,26 +90,31 @@ def number(value: object, *, field: str, problems: list[Problem], gt: Bound = No
     Examples
     --------
     >>> problems = []
-    >>> number(2, field="km", problems=problems, gt=0), number(True, field="km", problems=problems)
-    (2.0, None)
+    >>> finite_number(2, field="km", problems=problems, gt=0)
+    2.0
+    >>> finite_number(True, field="km", problems=problems, gt=0) is None
+    True
     >>> [str(p) for p in problems]
     ["field 'km': must be a valid number (value 'True')"]
     """
     return _checked(float, value, field, problems, (gt, ge, lt, le))
 
 
-def count(value: object, *, field: str, problems: list[Problem], ge: Bound = None,
-          le: Bound = None) -> int | None:  # fmt: skip
+def whole_number(
+    value: object, *, field: str, problems: list[Problem], ge: Bound = None, le: Bound = None
+) -> int | None:
     """``value`` as an int if it is a whole number (int or numpy integer, not bool) within bounds.
 
     Floats such as ``2.0`` are refused: a count computed as a float is a bug
-    upstream. See :func:`number` for the parameters.
+    upstream. See :func:`finite_number` for the parameters.
 
     Examples
     --------
     >>> problems = []
-    >>> count(3, field="k", problems=problems, ge=1), count(0, field="k", problems=problems, ge=1)
-    (3, None)
+    >>> whole_number(3, field="k", problems=problems, ge=1)
+    3
+    >>> whole_number(0, field="k", problems=problems, ge=1) is None
+    True
     >>> str(problems[0])
     "field 'k': must be greater than or equal to 1 (value '0')"
     """
