@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from h3.api import basic_int as h3i
 
-from core.checks import count, number
+from core.checks import finite_number, whole_number
 from core.errors import GeoError, Problem
 from geo.distance import as_float_array, haversine_km, validate_coordinates
 
@@ -46,7 +46,7 @@ MAX_RES = 15
 
 def _check_res(res: Any) -> int:
     problems: list[Problem] = []
-    value = count(res, field="res", problems=problems, ge=0, le=MAX_RES)
+    value = whole_number(res, field="res", problems=problems, ge=0, le=MAX_RES)
     if value is None:
         raise GeoError("invalid H3 resolution (0..15)", problems=problems)
     return value
@@ -73,7 +73,7 @@ def _as_cells(cells: Any) -> npt.NDArray[np.int64]:
 
 def _valid_int(cell: Any) -> int:
     # plain ints (from .tolist(), the hot loops) skip the slower shared check
-    value = cell if type(cell) is int else count(cell, field="h3", problems=[])
+    value = cell if type(cell) is int else whole_number(cell, field="h3", problems=[])
     if value is None or not h3i.is_valid_cell(value):
         raise GeoError(
             "invalid H3 cell",
@@ -173,7 +173,7 @@ def cell_to_latlng(cells: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.
 def grid_disk(cell: int, k: int) -> npt.NDArray[np.int64]:
     """All cells within ``k`` grid steps of ``cell`` (including it), sorted."""
     problems: list[Problem] = []
-    steps = count(k, field="k", problems=problems, ge=0)
+    steps = whole_number(k, field="k", problems=problems, ge=0)
     if steps is None:
         raise GeoError("grid_disk needs k >= 0", problems=problems)
     return np.sort(np.fromiter(h3i.grid_disk(_valid_int(cell), steps), dtype="int64"))
@@ -203,7 +203,7 @@ def cells_within_km(lat: float, lon: float, *, km: float, res: int) -> pd.DataFr
         always included, even when its centre is farther than ``km``.
     """
     problems: list[Problem] = []
-    if number(km, field="km", problems=problems, gt=0) is None:
+    if finite_number(km, field="km", problems=problems, gt=0) is None:
         raise GeoError("radius must be positive", problems=problems)
     origin = int(latlng_to_cells(lat, lon, res)[0])
     # initial guess of k from the origin cell's own size (hexagon edge from area)

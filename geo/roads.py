@@ -46,7 +46,7 @@ import numpy as np
 import osmnx as ox
 import shapely
 
-from core.checks import number
+from core.checks import finite_number
 from core.errors import Problem, RoadNetworkError
 from core.files import file_sha256
 from core.progress import ProgressSink, null_progress
@@ -186,7 +186,7 @@ def load_drive_graph(
     speeds = dict(DEFAULT_SPEEDS_KPH if speeds is None else speeds)
     bad: list[Problem] = []
     for k, v in speeds.items():
-        number(v, field=f"speeds[{k!r}]", problems=bad, gt=0)
+        finite_number(v, field=f"speeds[{k!r}]", problems=bad, gt=0)
     if bad:
         raise RoadNetworkError("invalid road speeds", problems=bad)
     if not osm_path.is_file():

@@ -48,7 +48,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse
 
-from core.checks import number
+from core.checks import finite_number
 from core.errors import GeoError, Problem, RoadNetworkError
 from core.settings import Settings
 from geo.distance import EARTH_RADIUS_KM, as_float_array, haversine_km, validate_coordinates
@@ -91,8 +91,8 @@ class Fallback:
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
-        number(self.circuity, field="circuity", problems=problems, ge=1)
-        number(self.speed_kph, field="speed_kph", problems=problems, gt=0)
+        finite_number(self.circuity, field="circuity", problems=problems, ge=1)
+        finite_number(self.speed_kph, field="speed_kph", problems=problems, gt=0)
         if problems:
             raise GeoError("invalid fallback parameters", problems=problems)
 

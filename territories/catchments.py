@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from core.checks import number
+from core.checks import finite_number
 from core.errors import Problem, TerritoryError
 from geo.distance import as_float_array, haversine_km, validate_coordinates
 from geo.h3grid import cell_to_latlng, cells_to_geometry, cells_within_km
@@ -69,7 +69,7 @@ class Catchment:
 def radius_catchment(lat: float, lon: float, *, km: float, res: int) -> Catchment:
     """Cells whose centre lies within ``km`` of the site (plus the site's own cell)."""
     problems: list[Problem] = []
-    radius = number(km, field="km", problems=problems, gt=0)
+    radius = finite_number(km, field="km", problems=problems, gt=0)
     if radius is None:
         raise TerritoryError("km must be positive", problems=problems)
     km = radius
@@ -130,10 +130,10 @@ def site_catchments(
     lat = as_float_array(sites[lat_col], name=lat_col)
     lon = as_float_array(sites[lon_col], name=lon_col)
     problems = validate_coordinates(lat, lon, lat_field=lat_col, lon_field=lon_col)
-    checked = [number(m, field="minutes", problems=problems, gt=0) for m in minutes]
+    checked = [finite_number(m, field="minutes", problems=problems, gt=0) for m in minutes]
     mins = sorted({m for m in checked if m is not None})
     if radius_km is not None:
-        number(radius_km, field="radius_km", problems=problems, gt=0)
+        finite_number(radius_km, field="radius_km", problems=problems, gt=0)
     if router is None and mins and on_unreachable == "raise":
         problems.append(
             Problem("no road network loaded for drive-time catchments", field="minutes")

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse
 
-from core.checks import count
+from core.checks import whole_number
 from core.errors import Problem, TerritoryError
 
 __all__ = [
@@ -262,7 +262,7 @@ def best_candidates(
     """
     _check(candidate_cells, demand, measure)
     problems: list[Problem] = []
-    count(pick, field="pick", problems=problems, ge=1)
+    whole_number(pick, field="pick", problems=problems, ge=1)
     if method not in ("auto", "ilp", "greedy", "brute_force"):
         problems.append(Problem("unknown method", field="method", value=str(method)))
     if problems:

@@ -30,7 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from core.checks import number
+from core.checks import finite_number
 from core.errors import GeoError, Problem, TerritoryError
 from geo.distance import as_float_array, haversine_km, validate_coordinates
 from geo.h3grid import cell_to_latlng, cells_to_geometry, cells_within_km, latlng_to_cells
@@ -74,7 +74,7 @@ class Isochrones:
 
 def _minutes(minutes: Sequence[float]) -> list[float]:
     bad: list[Problem] = []
-    checked = [number(m, field="minutes", problems=bad, gt=0) for m in minutes]
+    checked = [finite_number(m, field="minutes", problems=bad, gt=0) for m in minutes]
     if not checked:
         bad.append(Problem("at least one time limit is needed", field="minutes"))
     if bad:

@@ -44,7 +44,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from core.checks import count
+from core.checks import whole_number
 from core.errors import Problem, TerritoryError
 from geo.h3grid import cell_to_latlng, cells_to_geometry, ring_neighbours
 
@@ -108,7 +108,7 @@ def _validate(
     if bad.any():
         problems.append(Problem(f"{int(bad.sum())} cell weight(s) missing or negative",
                                 field=weight))
-    n_terr = count(k, field="k", problems=[])
+    n_terr = whole_number(k, field="k", problems=[])
     if n_terr is None or not 1 <= n_terr <= max(1, h3.size):
         problems.append(Problem(f"k must be a whole number between 1 and the number of cells "
                                 f"({h3.size})", field="k", value=str(k)))
@@ -130,7 +130,7 @@ def _validate(
         if isinstance(target, str):
             t = names.index(target) if target in names else -1
         else:  # a territory number, 0 .. k-1
-            t = count(target, field="locks", problems=[], ge=0, le=n_terr - 1)
+            t = whole_number(target, field="locks", problems=[], ge=0, le=n_terr - 1)
         if t is None or t < 0:
             problems.append(Problem("lock names no territory", field="locks",
                                     value=f"{cell}: {target}"))
