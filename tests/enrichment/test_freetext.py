@@ -43,6 +43,3 @@ def test_linked_name_keeps_runner_up_as_alternative() -> None:
     assert [pid for pid, _ in match.alternatives] == [2]
 
 
-def test_golden_must_be_a_frame() -> None:
-    with pytest.raises(TypeError):
-        match_free_text(pd.Series(["x"]), [1, 2])  # type: ignore[arg-type]
