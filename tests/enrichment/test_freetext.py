@@ -41,5 +41,3 @@ def test_linked_name_keeps_runner_up_as_alternative() -> None:
     (match,) = match_free_text(pd.Series(["Robert Smith"]), GOLDEN)
     assert match.provider_id == 1 and match.confidence == pytest.approx(1.0)
     assert [pid for pid, _ in match.alternatives] == [2]
-
-
