@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Iterable, Sequence
-from numbers import Real
 from typing import Any
 
 import geopandas as gpd
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from core.checks import finite_number
 from core.errors import InputError, Problem
 
 __all__ = [
@@ -134,7 +134,7 @@ def _bad_rows(
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    return finite_number(value, field="value", problems=[]) is not None
 
 
 def _is_blank(value: Any) -> bool:
