@@ -1,4 +1,4 @@
-"""Shared checks for numbers, counts and paths handed in from outside.
+"""Shared checks for numbers and counts handed in from outside.
 
 One rule, one place: "a finite number (not a bool) above zero" was written by
 hand in a dozen modules, each slightly differently (some let ``True`` or
@@ -19,9 +19,7 @@ entry point); values passed between our own typed functions are not checked.
 
 from __future__ import annotations
 
-import os
 from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -29,7 +27,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from core.errors import Problem
 
-__all__ = ["finite_number", "path_like", "whole_number"]
+__all__ = ["finite_number", "whole_number"]
 
 Bound = float | None
 
@@ -119,15 +117,3 @@ def whole_number(
     "field 'k': must be greater than or equal to 1 (value '0')"
     """
     return _checked(int, value, field, problems, (None, ge, None, le))
-
-
-def path_like(value: object, *, field: str, problems: list[Problem]) -> Path | None:
-    """``value`` as a :class:`~pathlib.Path` if it is a str or ``os.PathLike``.
-
-    Guards entry points that take a file name: anything else (an open file,
-    bytes, None) would otherwise fail later with a less clear message.
-    """
-    if isinstance(value, str | os.PathLike):
-        return Path(value)
-    problems.append(Problem(f"must be a path, not {type(value).__name__}", field=field))
-    return None

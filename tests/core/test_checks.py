@@ -1,12 +1,11 @@
-"""The shared number / count / path checks (core.checks)."""
+"""The shared number and count checks (core.checks)."""
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from core.checks import finite_number, path_like, whole_number
+from core.checks import finite_number, whole_number
 from core.errors import Problem
 
 
@@ -59,11 +58,3 @@ def test_count_refuses_bools_floats_and_out_of_range(value):
     problems: list[Problem] = []
     assert whole_number(value, field="res", problems=problems, ge=0, le=15) is None
     assert [p.field for p in problems] == ["res"]
-
-
-def test_path_like():
-    problems: list[Problem] = []
-    assert path_like("a.csv", field="path", problems=problems) == Path("a.csv")
-    assert path_like(Path("b"), field="path", problems=problems) == Path("b")
-    assert path_like(3, field="path", problems=problems) is None
-    assert [p.field for p in problems] == ["path"]
