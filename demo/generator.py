@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.checks import whole_number
 from core.errors import InputError, Problem
 from core.progress import ProgressSink, null_progress
 from core.settings import REFERENCE_DIR
@@ -98,23 +99,14 @@ class DemoManifest:
         return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def _check_args(out_dir: Any, providers: Any, seed: Any, as_of: Any) -> None:
-    if not isinstance(out_dir, (str, Path)):
-        raise TypeError(f"out_dir must be a path, not {type(out_dir).__name__}")
-    for name, value in (("providers", providers), ("seed", seed)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not isinstance(as_of, date):
-        raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
-    problems = []
-    if providers < 50:
-        problems.append(Problem("must be at least 50", field="providers", value=str(providers)))
-    if providers > 2_000_000:
-        problems.append(Problem("must be at most 2,000,000", field="providers", value=str(providers)))
-    if seed < 0:
-        problems.append(Problem("must be non-negative", field="seed", value=str(seed)))
-    if not date(2007, 1, 1) <= as_of <= date(2100, 1, 1):
-        problems.append(Problem("must be between 2007 and 2100", field="as_of", value=as_of.isoformat()))
+def _check_args(providers: Any, seed: Any, as_of: Any) -> None:
+    # checked before anything is written, so bad arguments leave no half-built demo
+    problems: list[Problem] = []
+    whole_number(providers, field="providers", problems=problems, ge=50, le=2_000_000)
+    whole_number(seed, field="seed", problems=problems, ge=0)
+    if not isinstance(as_of, date) or not date(2007, 1, 1) <= as_of <= date(2100, 1, 1):
+        problems.append(Problem("must be a date between 2007 and 2100", field="as_of",
+                                value=str(as_of)))
     if problems:
         raise InputError("invalid demo generator arguments", problems=problems)
 
@@ -190,10 +182,8 @@ def generate_demo(
 
     Raises
     ------
-    TypeError
-        For arguments of the wrong type.
     InputError
-        For out-of-range arguments (every problem listed at once) or a
+        For wrong or out-of-range arguments (every problem listed at once) or a
         reference file that does not match the expected layout.
     GeoError
         If the road network cannot place the addresses.
@@ -204,7 +194,7 @@ def generate_demo(
     and endpoint companion files, and metros other than central Columbus (the
     ZIP list and site anchors are Columbus-specific).
     """
-    _check_args(out_dir, providers, seed, as_of)
+    _check_args(providers, seed, as_of)
     out = Path(out_dir)
     sink = progress or null_progress
     total = len(_STAGES)

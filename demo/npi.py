@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.checks import whole_number
+from core.errors import InputError, Problem
 from core.identifiers import luhn_npi_valid
 from core.identifiers import npi_check_digit as core_check_digit
 
@@ -62,10 +64,9 @@ def draw_npis(rng: np.random.Generator, n: int, *, exclude: set[str] | None = No
     list of str
         Ten-digit NPIs, in draw order (not sorted).
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError("rng must be a numpy.random.Generator")
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    problems: list[Problem] = []
+    if whole_number(n, field="n", problems=problems, ge=0) is None:
+        raise InputError("n must be a non-negative integer", problems=problems)
     taken = set(exclude or ())
     out: list[str] = []
     while len(out) < n:

@@ -74,8 +74,6 @@ def plan_counts(providers: int) -> dict[str, int]:
     About 3% deactivated, 0.2% second NPIs of the same person, and of the rest
     12% organisations and 88% individuals.
     """
-    if not isinstance(providers, (int, np.integer)) or isinstance(providers, bool):
-        raise TypeError(f"providers must be an int, not {type(providers).__name__}")
     if providers < 50:
         raise ValueError(f"providers must be at least 50, got {providers}")
     deact = max(2, round(providers * 0.03))

@@ -111,8 +111,6 @@ def match_free_text(
     top
         How many alternatives to return.
     """
-    if not isinstance(golden, pd.DataFrame):
-        raise TypeError(f"golden must be a DataFrame, got {type(golden).__name__}")
     last = [normalize_name(s) if isinstance(s, str) else "" for s in golden["last_name"]]
     first = [normalize_name(s) if isinstance(s, str) else "" for s in golden["first_name"]]
     by_last: dict[str, list[int]] = {}

@@ -438,8 +438,6 @@ def _frame(
         return None
     if isinstance(value, TableResult):
         value = value.records
-    if not isinstance(value, pd.DataFrame):
-        raise TypeError(f"{label} must be a DataFrame or TableResult, not {type(value).__name__}")
     missing = [c for c in fields if c != "line" and c not in value.columns]
     if missing:
         raise ValueError(f"{label} lacks columns {missing}")
@@ -552,8 +550,6 @@ def attach_companions(
     pandas.DataFrame
         A new frame; ``records`` is left unchanged.
     """
-    if not isinstance(records, pd.DataFrame):
-        raise TypeError(f"records must be a DataFrame, not {type(records).__name__}")
     missing = [c for c in SOURCE_RECORD_COLUMNS if c not in records.columns]
     if missing:
         raise ValueError(f"records lack standard columns {missing}")

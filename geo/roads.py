@@ -46,6 +46,7 @@ import numpy as np
 import osmnx as ox
 import shapely
 
+from core.checks import finite_number
 from core.errors import Problem, RoadNetworkError
 from core.files import file_sha256
 from core.progress import ProgressSink, null_progress
@@ -180,16 +181,12 @@ def load_drive_graph(
         If the file is missing, unreadable, not OSM XML, or holds no drivable
         roads.
     """
-    if not isinstance(osm_path, (str, Path)):
-        raise TypeError(f"osm_path must be a path, not {type(osm_path).__name__}")
     osm_path = Path(osm_path)
     sink = progress or null_progress
     speeds = dict(DEFAULT_SPEEDS_KPH if speeds is None else speeds)
-    bad = [
-        Problem("speed must be a positive number", field=f"speeds[{k!r}]", value=str(v))
-        for k, v in speeds.items()
-        if not isinstance(v, (int, float)) or not v > 0
-    ]
+    bad: list[Problem] = []
+    for k, v in speeds.items():
+        finite_number(v, field=f"speeds[{k!r}]", problems=bad, gt=0)
     if bad:
         raise RoadNetworkError("invalid road speeds", problems=bad)
     if not osm_path.is_file():

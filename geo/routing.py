@@ -38,7 +38,6 @@ that reaches one was probably cut short by the edge of the loaded extract
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -49,6 +48,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse
 
+from core.checks import finite_number
 from core.errors import GeoError, Problem, RoadNetworkError
 from core.settings import Settings
 from geo.distance import EARTH_RADIUS_KM, as_float_array, haversine_km, validate_coordinates
@@ -90,13 +90,9 @@ class Fallback:
     speed_kph: float = float(_SETTINGS["fallback_speed_kph"].default)
 
     def __post_init__(self) -> None:
-        problems = [
-            Problem("must be a positive number", field=name, value=str(v))
-            for name, v in (("circuity", self.circuity), ("speed_kph", self.speed_kph))
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v))
-        ]
-        if not problems and self.circuity < 1:
-            problems.append(Problem("circuity must be >= 1", field="circuity", value=str(self.circuity)))
+        problems: list[Problem] = []
+        finite_number(self.circuity, field="circuity", problems=problems, ge=1)
+        finite_number(self.speed_kph, field="speed_kph", problems=problems, gt=0)
         if problems:
             raise GeoError("invalid fallback parameters", problems=problems)
 
@@ -259,8 +255,6 @@ class RoadRouter:
         RoadNetworkError
             If the graph is empty or an edge lacks a positive finite travel time.
         """
-        if not isinstance(G, nx.MultiDiGraph):
-            raise TypeError(f"G must be a networkx MultiDiGraph, not {type(G).__name__}")
         n = G.number_of_nodes()
         if n == 0:
             raise RoadNetworkError("the road network is empty")

@@ -13,6 +13,7 @@ from datetime import date
 
 import pandas as pd
 
+from core.checks import whole_number
 from core.errors import InputError, Problem
 from core.settings import AtRiskRule
 from prospects.terms import in_window, window_start
@@ -59,8 +60,9 @@ def referral_counts(
     """
     if period not in _FREQ:
         raise InputError("unknown period", problems=[Problem("use 'week' or 'month'", field="period", value=str(period))])
-    if isinstance(periods, bool) or not isinstance(periods, int) or periods < 1:
-        raise InputError("bad periods", problems=[Problem("must be a positive int", field="periods", value=str(periods))])
+    problems: list[Problem] = []
+    if whole_number(periods, field="periods", problems=problems, ge=1) is None:
+        raise InputError("bad periods", problems=problems)
     end = pd.Timestamp(as_of)
     last = end.to_period("W-SUN" if period == "week" else "M").start_time
     starts = pd.date_range(end=last, periods=periods, freq=_FREQ[period])

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from core.checks import whole_number
 from core.errors import InputError, Problem
 from geo.routing import Fallback
 from prospects.profiles import ScoringProfile
@@ -103,8 +104,9 @@ def prospects_at(
 
 def cutoff_date(as_of: date, *, hide_months: int) -> date:
     """``as_of`` moved back ``hide_months`` calendar months (clamped to the month's end)."""
-    if isinstance(hide_months, bool) or not isinstance(hide_months, int) or hide_months < 1:
-        raise InputError("bad hide_months", problems=[Problem("must be a positive int", field="hide_months", value=str(hide_months))])
+    problems: list[Problem] = []
+    if whole_number(hide_months, field="hide_months", problems=problems, ge=1) is None:
+        raise InputError("bad hide_months", problems=problems)
     return (pd.Timestamp(as_of) - pd.DateOffset(months=hide_months)).date()
 
 
@@ -181,8 +183,7 @@ def backtest(
     for col in ("provider_id", "referral_date"):
         if col not in events.columns:
             problems.append(Problem("events lack this column", field=col))
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        problems.append(Problem("must be a positive int", field="k", value=str(k)))
+    whole_number(k, field="k", problems=problems, ge=1)
     if problems:
         raise InputError("cannot run the backtest", problems=problems)
     cutoff = cutoff_date(as_of, hide_months=hide_months)

@@ -67,6 +67,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.checks import finite_number
 from core.errors import Problem, ScoringError
 
 __all__ = [
@@ -199,12 +200,6 @@ class ScoringProfile(_Frozen):
         return self
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
 def _cross_problems(data: Any, *, source: str | None) -> list[Problem]:
     """Problems spanning several fields, found on raw (possibly invalid) data."""
     problems: list[Problem] = []
@@ -218,7 +213,9 @@ def _cross_problems(data: Any, *, source: str | None) -> list[Problem]:
         section = data.get(table)
         if not isinstance(section, dict):
             continue
-        values = [_number(section.get(k, 0.0 if k == "recency" else None)) for k in keys]
+        # problems of single fields are pydantic's to report, not listed twice here
+        values = [finite_number(section.get(k, 0.0 if k == "recency" else None), field=k,
+                                problems=[]) for k in keys]  # fmt: skip
         if any(v is None for v in values):
             continue
         total = math.fsum(v for v in values if v is not None)
@@ -234,7 +231,8 @@ def _cross_problems(data: Any, *, source: str | None) -> list[Problem]:
             )
     segments = data.get("segments")
     if isinstance(segments, dict):
-        high, low = _number(segments.get("high_fit")), _number(segments.get("low_fit"))
+        high = finite_number(segments.get("high_fit"), field="high_fit", problems=[])
+        low = finite_number(segments.get("low_fit"), field="low_fit", problems=[])
         if high is not None and low is not None and low > high:
             problems.append(
                 Problem(
@@ -263,8 +261,6 @@ def profile_from_dict(data: dict[str, Any], *, source: str = "<profile>") -> Sco
         Listing every problem found: wrong types, fits outside [0, 1],
         weights not summing to 1, unknown keys, bad thresholds.
     """
-    if not isinstance(data, dict):
-        raise TypeError(f"data must be a dict, not {type(data).__name__}")
     problems = _cross_problems(data, source=source)
     try:
         profile = ScoringProfile.model_validate(data)
@@ -299,8 +295,6 @@ def load_profile(path: str | os.PathLike[str]) -> ScoringProfile:
         The file is not valid TOML (naming the line) or the profile is invalid
         (listing every problem).
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
     file = Path(path)
     if not file.suffix and not file.exists() and (PROFILE_DIR / f"{file}.toml").exists():
         file = PROFILE_DIR / f"{file}.toml"

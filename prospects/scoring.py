@@ -190,12 +190,6 @@ def _entity_is_org(series: pd.Series, problems: list[Problem]) -> np.ndarray:
 
 
 def _compute(candidates: pd.DataFrame, profile: ScoringProfile, fallback: Fallback) -> _Parts:
-    if not isinstance(candidates, pd.DataFrame):
-        raise TypeError(f"candidates must be a pandas DataFrame, not {type(candidates).__name__}")
-    if not isinstance(profile, ScoringProfile):
-        raise TypeError(f"profile must be a ScoringProfile, not {type(profile).__name__}")
-    if not isinstance(fallback, Fallback):
-        raise TypeError(f"fallback must be a geo.routing.Fallback, not {type(fallback).__name__}")
     missing = [c for c in INPUT_COLUMNS if c not in candidates.columns]
     if missing:
         raise ScoringError(
@@ -430,8 +424,6 @@ def score_prospects(
         Missing columns or invalid values (non-numeric or negative minutes,
         distances or sizes; unknown entity types), all listed at once.
     """
-    if not isinstance(explain, bool):
-        raise TypeError(f"explain must be a bool, not {type(explain).__name__}")
     parts = _compute(candidates, profile, fallback)
     points = _points(parts, profile)
     out = candidates.copy()
@@ -459,8 +451,6 @@ def explain(
     fallback
         The straight-line estimate it was computed with.
     """
-    if not isinstance(row, (Mapping, pd.Series)):
-        raise TypeError(f"row must be a mapping or pandas Series, not {type(row).__name__}")
     columns = INPUT_COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in row)
     frame = pd.DataFrame([{c: row.get(c) for c in columns}])
     for column in ("taxonomy_code", "classification", "entity_type", "org_referring"):

@@ -49,6 +49,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from core.checks import whole_number
 from core.errors import InputError, Problem
 
 __all__ = [
@@ -68,10 +69,11 @@ Dates = pd.Series | np.ndarray | Iterable[date | datetime | str | None]
 
 
 def _positive(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"bad {name}", problems=[Problem("must be a positive int", field=name,
-                                                          value=str(value))])
-    return int(value)
+    problems: list[Problem] = []
+    days = whole_number(value, field=name, problems=problems, ge=1)
+    if days is None:
+        raise InputError(f"bad {name}", problems=problems)
+    return days
 
 
 def _day(as_of: date) -> date:

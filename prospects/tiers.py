@@ -26,6 +26,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from core.checks import finite_number, whole_number
 from core.errors import InputError, Problem
 from prospects.terms import in_window, is_referring, tier_of, tier_problems
 
@@ -49,38 +50,23 @@ STATS_COLUMNS: tuple[str, ...] = (
 
 
 def _check_arguments(
-    events: object,
-    as_of: object,
+    events: pd.DataFrame,
     window_days: object,
     tier_a_min: object,
     tier_b_min: object,
     trend_tolerance: object,
 ) -> None:
-    if not isinstance(events, pd.DataFrame):
-        raise TypeError(f"events must be a pandas DataFrame, not {type(events).__name__}")
-    if not isinstance(as_of, date):
-        raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
-    for name, value in (
-        ("window_days", window_days),
-        ("tier_a_min", tier_a_min),
-        ("tier_b_min", tier_b_min),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not isinstance(trend_tolerance, (int, float)) or isinstance(trend_tolerance, bool):
-        raise TypeError(f"trend_tolerance must be a number, not {type(trend_tolerance).__name__}")
-    problems: list[Problem] = []
-    missing = [c for c in ("provider_id", "referral_date") if c not in events.columns]
-    for col in missing:
-        problems.append(Problem(f"events lack column {col!r}", field=col))
-    if window_days <= 0:  # type: ignore[operator]
-        problems.append(Problem("must be positive", field="window_days", value=str(window_days)))
-    problems += tier_problems(tier_a_min=tier_a_min,  # type: ignore[arg-type]
-                              tier_b_min=tier_b_min)
-    if trend_tolerance < 0:  # type: ignore[operator]
-        problems.append(
-            Problem("must be >= 0", field="trend_tolerance", value=str(trend_tolerance))
-        )
+    problems = [
+        Problem(f"events lack column {col!r}", field=col)
+        for col in ("provider_id", "referral_date")
+        if col not in events.columns
+    ]
+    whole_number(window_days, field="window_days", problems=problems, ge=1)
+    tier_a = whole_number(tier_a_min, field="tier_a_min", problems=problems)
+    tier_b = whole_number(tier_b_min, field="tier_b_min", problems=problems)
+    if tier_a is not None and tier_b is not None:
+        problems += tier_problems(tier_a_min=tier_a, tier_b_min=tier_b)
+    finite_number(trend_tolerance, field="trend_tolerance", problems=problems, ge=0)
     if problems:
         raise InputError("cannot compute referrer stats", problems=problems)
 
@@ -144,7 +130,7 @@ def referrer_stats(
     InputError
         Missing columns, invalid thresholds or unparseable dates, all listed.
     """
-    _check_arguments(events, as_of, window_days, tier_a_min, tier_b_min, trend_tolerance)
+    _check_arguments(events, window_days, tier_a_min, tier_b_min, trend_tolerance)
     if isinstance(as_of, datetime):
         as_of = as_of.date()
     linked = events.loc[events["provider_id"].notna(), ["provider_id", "referral_date"]]

@@ -16,7 +16,6 @@ loaded extract.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from core.checks import finite_number
 from core.errors import Problem, TerritoryError
 from geo.distance import as_float_array, haversine_km, validate_coordinates
 from geo.h3grid import cell_to_latlng, cells_to_geometry, cells_within_km
@@ -66,20 +66,13 @@ class Catchment:
     geometry: shapely.Polygon | shapely.MultiPolygon
 
 
-def _positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-    if not (math.isfinite(float(value)) and float(value) > 0):
-        raise TerritoryError(
-            f"{name} must be positive",
-            problems=[Problem(f"{name} must be > 0", field=name, value=str(value))],
-        )
-    return float(value)
-
-
 def radius_catchment(lat: float, lon: float, *, km: float, res: int) -> Catchment:
     """Cells whose centre lies within ``km`` of the site (plus the site's own cell)."""
-    km = _positive(km, "km")
+    problems: list[Problem] = []
+    radius = finite_number(km, field="km", problems=problems, gt=0)
+    if radius is None:
+        raise TerritoryError("km must be positive", problems=problems)
+    km = radius
     cells = cells_within_km(lat, lon, km=km, res=res)
     return Catchment("radius", km, res, cells, cells_to_geometry(cells["h3"]))
 
@@ -125,8 +118,6 @@ def site_catchments(
         centre, all rows), ``truncated``, ``estimated`` and ``snap_m`` (metres
         from the site to its road node; NaN for radius rows or without a network).
     """
-    if not isinstance(sites, pd.DataFrame):
-        raise TypeError(f"sites must be a DataFrame, not {type(sites).__name__}")
     if on_unreachable not in ("raise", "estimate", "skip"):
         raise ValueError(
             f"on_unreachable must be 'raise', 'estimate' or 'skip', not {on_unreachable!r}"
@@ -139,9 +130,10 @@ def site_catchments(
     lat = as_float_array(sites[lat_col], name=lat_col)
     lon = as_float_array(sites[lon_col], name=lon_col)
     problems = validate_coordinates(lat, lon, lat_field=lat_col, lon_field=lon_col)
-    mins = sorted({_positive(m, "minutes") for m in minutes})
+    checked = [finite_number(m, field="minutes", problems=problems, gt=0) for m in minutes]
+    mins = sorted({m for m in checked if m is not None})
     if radius_km is not None:
-        _positive(radius_km, "radius_km")
+        finite_number(radius_km, field="radius_km", problems=problems, gt=0)
     if router is None and mins and on_unreachable == "raise":
         problems.append(
             Problem("no road network loaded for drive-time catchments", field="minutes")

@@ -23,7 +23,6 @@ timed by the fallback and the row ``estimated``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from core.checks import finite_number
 from core.errors import GeoError, Problem, TerritoryError
 from geo.distance import as_float_array, haversine_km, validate_coordinates
 from geo.h3grid import cell_to_latlng, cells_to_geometry, cells_within_km, latlng_to_cells
@@ -73,23 +73,16 @@ class Isochrones:
 
 
 def _minutes(minutes: Sequence[float]) -> list[float]:
-    values = list(minutes)
-    bad = [
-        Problem("must be a positive number of minutes", field="minutes", value=str(m))
-        for m in values
-        if isinstance(m, bool) or not isinstance(m, (int, float, np.number))
-        or not (m > 0 and math.isfinite(m))
-    ]
-    if not values:
+    bad: list[Problem] = []
+    checked = [finite_number(m, field="minutes", problems=bad, gt=0) for m in minutes]
+    if not checked:
         bad.append(Problem("at least one time limit is needed", field="minutes"))
     if bad:
         raise TerritoryError("invalid isochrone minutes", problems=bad)
-    return sorted({float(m) for m in values})
+    return sorted({m for m in checked if m is not None})
 
 
 def _sites(sites: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if not isinstance(sites, pd.DataFrame):
-        raise TypeError(f"sites must be a DataFrame, not {type(sites).__name__}")
     problems = [Problem("missing column", field=c) for c in ("site_id", "lat", "lon") if c not in sites]
     if problems:
         raise TerritoryError("sites table lacks columns", problems=problems)

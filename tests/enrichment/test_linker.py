@@ -236,8 +236,6 @@ def test_missing_columns_and_bad_arguments_raise(records, settings):
     with pytest.raises(MatchingError) as err:
         link_records(records.drop(columns=["first_name", "last_name"]), settings=settings)
     assert {p.field for p in err.value.problems} == {"first_name", "last_name"}
-    with pytest.raises(TypeError):
-        link_records(records, settings={"prior": 0.1})  # type: ignore[arg-type]
 
 
 def test_settings_roundtrip_json_and_toml(tmp_path, settings):

@@ -201,10 +201,15 @@ def test_not_a_zip(tmp_path):
     path.write_bytes(b"PK not really")
     with pytest.raises(InputError, match="not a zip"):
         open_nppes_zip(path)
-    with pytest.raises(TypeError):
-        open_nppes_zip(123)  # type: ignore[arg-type]
     with pytest.raises(InputError):
         open_nppes_zip(tmp_path / "missing.zip")
+
+
+def test_limits_must_be_positive_finite_numbers(tmp_path):
+    # NaN compared false with 0 and switched the zip-bomb ratio check off
+    with pytest.raises(InputError) as info:
+        open_nppes_zip(tmp_path / "x.zip", max_ratio=float("nan"), max_total_bytes=True)
+    assert [p.field for p in info.value.problems] == ["max_ratio", "max_total_bytes"]
 
 
 # --- iter_nppes on streams and the new record fields -----------------------------------------

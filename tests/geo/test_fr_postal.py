@@ -61,15 +61,6 @@ def test_unknown_and_malformed_codes_give_none():
     assert fr_postal_centroid("", path=SUBSET) is None
 
 
-def test_wrong_types_raise_type_error():
-    with pytest.raises(TypeError):
-        fr_postal_centroid(75001)  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        fr_postal_centroid("75001", place=3)  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        is_overseas(None)  # type: ignore[arg-type]
-
-
 def test_bundled_table_known_answers():
     assert FR_POSTAL_TABLE.is_file()
     lat, lon = fr_postal_centroid("75001")

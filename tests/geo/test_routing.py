@@ -138,6 +138,9 @@ def test_defaults_are_the_settings():
         Fallback(circuity=0.5)
     with pytest.raises(GeoError):
         Fallback(speed_kph=0)
+    with pytest.raises(GeoError) as info:
+        Fallback(circuity=float("inf"), speed_kph=True)
+    assert [p.field for p in info.value.problems] == ["circuity", "speed_kph"]
 
 
 def chain() -> nx.MultiDiGraph:

@@ -119,8 +119,6 @@ def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
     assert info.value.problems[0].file == "bad.toml"
 
 
-def test_wrong_types() -> None:
-    with pytest.raises(TypeError):
-        load_profile(3)  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
+def test_a_profile_that_is_not_a_table() -> None:
+    with pytest.raises(ScoringError):
         profile_from_dict([])  # type: ignore[arg-type]

@@ -160,15 +160,6 @@ def test_invalid_candidates_list_every_problem() -> None:
     assert {p.field for p in info.value.problems} == {"distance_km", "practice_size"}
 
 
-def test_wrong_types() -> None:
-    with pytest.raises(TypeError):
-        score_prospects([candidate()], MRI)  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        score_prospects(frame(candidate()), {"name": "x"})  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        explain("row", MRI)  # type: ignore[arg-type]
-
-
 candidate_frames = data_frames(
     columns=[
         column("provider_id", elements=st.integers(0, 10**9)),

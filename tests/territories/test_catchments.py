@@ -93,8 +93,10 @@ def test_site_off_network(hand):
         site_catchments(router, one_site(39.96, -83.0), minutes=[0], radius_km=None, res=8)
     with pytest.raises(TerritoryError):
         site_catchments(router, one_site(95.0, -83.0), minutes=[5], radius_km=None, res=8)
-    with pytest.raises(TypeError):
-        site_catchments(router, one_site(39.96, -83.0), minutes=["5"], radius_km=None, res=8)
+    with pytest.raises(TerritoryError) as info:  # every bad limit listed at once
+        site_catchments(router, one_site(39.96, -83.0), minutes=["5", True, float("nan"), 10],
+                        radius_km=-1, res=8)
+    assert [p.field for p in info.value.problems] == ["minutes"] * 3 + ["radius_km"]
 
 
 def test_radius_catchment():
