@@ -44,8 +44,8 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.csvio import iter_csv_rows
 from core.checks import whole_number
+from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem
 from core.identifiers import luhn_npi_valid
 from core.progress import ProgressSink, null_progress

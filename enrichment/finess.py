@@ -46,8 +46,8 @@ from typing import Any
 
 from pyproj import CRS, Transformer
 
-from core.csvio import iter_csv_rows, iter_decoded_lines
 from core.checks import whole_number
+from core.csvio import iter_csv_rows, iter_decoded_lines
 from core.errors import EncodingError, InputError, Problem, SchemaError
 from core.progress import ProgressSink, null_progress
 from enrichment.records import (

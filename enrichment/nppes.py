@@ -32,8 +32,8 @@ import numpy as np
 import pyarrow as pa
 
 from core.arrowcsv import ArrowChunk, ArrowCsvReader, map_ahead
-from core.csvio import Source, iter_csv_rows, source_name
 from core.checks import whole_number
+from core.csvio import Source, iter_csv_rows, source_name
 from core.errors import InputError, Problem
 from core.progress import ProgressSink, null_progress
 from enrichment.nppes_columns import nppes_columns, parse_nppes_table

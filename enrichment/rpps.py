@@ -31,8 +31,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from core.csvio import iter_csv_rows
 from core.checks import whole_number
+from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem, SchemaError
 from core.progress import ProgressSink, null_progress
 from enrichment.records import (
