@@ -39,12 +39,12 @@ def main() -> None:
     from demo import generate_demo
     from service.catchments import build_catchments
     from service.context import open_context
-    from service.ingest import ingest_nucc, ingest_records, ingest_referral_events
+    from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
+    from service.ingest.sites import load_sites
     from service.locate import geocode_providers
     from service.referrals import compute_referrer_stats
     from service.resolve import resolve_providers
     from service.scoring import score_sites
-    from service.sites import load_sites
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="prm-bench-"))
     work.mkdir(parents=True, exist_ok=True)

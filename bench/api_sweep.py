@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 from bench.api_load import REPO, _ensure_database
 from bench.loadgen import LoadResult, Request, run_load

@@ -43,7 +43,7 @@ def batches_list(
     """Batches, newest first: status (interrupted: its process stopped mid-load), owner, times."""
     from typing import get_args
 
-    from service.batches import list_batches
+    from service.ingest.batches import list_batches
     from service.schemas import BatchStatus
 
     if status is not None and status not in get_args(BatchStatus):
@@ -71,7 +71,7 @@ def _utc_text(when) -> str:  # noqa: ANN001 - an aware datetime or None
 
 
 def _ingest(kind: str, path: Path, reject_dir: Path | None, **options: object) -> None:
-    from service import ingest
+    from service.ingest import ingest
 
     path = _path(path)
     ctx = _run(_context)
@@ -118,7 +118,7 @@ def ingest_finess(path: FileArg, reject_dir: RejectDir = None) -> None:
 @ingest_app.command("deactivations")
 def ingest_deactivations_cmd(path: FileArg) -> None:
     """The NPPES deactivated-NPI report (XLSX or CSV): flags NPIs inactive, never deletes."""
-    from service.deactivations import ingest_deactivations
+    from service.ingest.deactivations import ingest_deactivations
 
     ctx = _run(_context)
     report = _run(ingest_deactivations, ctx, _path(path))
@@ -185,7 +185,7 @@ def ingest_nucc_cmd(path: FileArg) -> None:
 @ingest_app.command("sites")
 def ingest_sites(path: FileArg) -> None:
     """Clinic sites CSV (site_code, name, service_line, address..., lat, lon)."""
-    from service.sites import load_sites
+    from service.ingest.sites import load_sites
 
     ctx = _run(_context)
     sites = _run(load_sites, ctx, _path(path))

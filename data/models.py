@@ -108,7 +108,7 @@ class Taxonomy(Base):
 
     Several versions of the code set live side by side (codes are added and
     retired twice a year); lookups use the newest loaded version
-    (:mod:`service.taxonomy`).
+    (:mod:`service.ingest.taxonomy`).
     """
 
     __tablename__ = "taxonomy"

@@ -10,10 +10,10 @@ from pathlib import Path
 from core.progress import ProgressSink, null_progress
 from demo.generator import generate_demo
 from service.context import AppContext
-from service.ingest import ingest_nucc, ingest_records, ingest_referral_events
+from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
+from service.ingest.sites import load_sites
 from service.pipeline import run_pipeline
 from service.schemas import BatchReport, StageReport
-from service.sites import load_sites
 
 __all__ = ["DEMO_CANDIDATES", "build_demo"]
 

@@ -42,7 +42,7 @@ def run_backtest(ctx: AppContext, request: BacktestRequest) -> dict:
     """Hide the last ``hide_months`` of history, score as of the cut-off, report the metrics."""
     from prospects.backtest import backtest
     from prospects.groups import expand_profile
-    from service.groups import resolved_groups
+    from service.ingest.groups import resolved_groups
     from service.queries import site_by_code
     from service.referrals import as_of_date
     from service.scoring import profile_for, shipped

@@ -174,8 +174,8 @@ def unmerge_record(ctx: AppContext, record_id: int, *, decided_by: str, note: st
 def explain_pair(ctx: AppContext, left_record_id: int, right_record_id: int) -> dict[str, Any]:
     """Score any two source records with the latest model and explain the score."""
     from enrichment.linker import LinkModel, explanation, link_records
+    from service.ingest.taxonomy import classification_map
     from service.resolve import latest_model, link_settings, load_source_frame
-    from service.taxonomy import classification_map
 
     settings = link_settings(ctx)
     with ctx.sessions() as session:

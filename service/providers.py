@@ -16,10 +16,10 @@ from core.errors import InputError, NotFoundError, Problem
 from data.models import Provider, ProviderOverride
 from enrichment.golden import display_name
 from service.context import AppContext
+from service.ingest.taxonomy import taxonomy_code
 from service.locate import geocode_address, place_point
 from service.queries import get_provider
 from service.schemas import ProviderDetail, ProviderEdit
-from service.taxonomy import taxonomy_code
 
 ADDRESS_FIELDS = frozenset({"address_1", "postal_code"})
 

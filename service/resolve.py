@@ -50,9 +50,9 @@ from data.models import (
 )
 from data.security import DataObjection
 from service.context import AppContext
+from service.ingest.taxonomy import classification_map
 from service.locate import geocode_address
 from service.schemas import StageReport
-from service.taxonomy import classification_map
 
 DATE_COLUMNS = ("enumeration_date", "last_update_date", "deactivation_date", "reactivation_date")
 PROVIDER_FIELDS = (
@@ -340,7 +340,7 @@ def rebuild_provider(ctx: AppContext, session: Session, provider: Provider) -> b
     """
     from enrichment.golden import build_golden
     from enrichment.records import SOURCE_RECORD_COLUMNS
-    from service.taxonomy import taxonomy_code
+    from service.ingest.taxonomy import taxonomy_code
 
     frame = load_source_frame(session, provider_id=provider.id)
     row: dict[str, Any] = {"lineage": {}}

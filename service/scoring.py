@@ -149,7 +149,7 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
     """Score every site's white-space prospects and store them (one transaction)."""
     from prospects.groups import expand_profile
     from prospects.scoring import score_prospects
-    from service.groups import resolved_groups
+    from service.ingest.groups import resolved_groups
 
     started = time.perf_counter()
     s = ctx.settings

@@ -16,7 +16,7 @@ from api.deps import ContextDep, CursorQuery, SessionDep, require_role
 from api.problems import problem_responses, validation_problems
 from core.errors import InputError
 from service.context import AppContext
-from service.groups import with_group_codes
+from service.ingest.groups import with_group_codes
 from service.queries import (
     MAX_PAGE,
     count_prospects,

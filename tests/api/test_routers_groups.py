@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
 from data.models import Taxonomy
-from service.ingest import ingest_nucc
+from service.ingest.ingest import ingest_nucc
 from tests.api.conftest import VIEWER, SeededDB
 from tests.paths import FIXTURES
 

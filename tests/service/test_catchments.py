@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from data.models import Catchment, CatchmentCell
 from service.catchments import build_catchments
-from service.sites import load_sites
+from service.ingest.sites import load_sites
 from tests.paths import FIXTURES
 
 

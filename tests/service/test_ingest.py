@@ -11,7 +11,7 @@ from sqlalchemy import MetaData, select, text
 
 from core.errors import EncodingError, RejectLimitError, SchemaError
 from data.models import LoadBatch, SourceRecord
-from service.ingest import ingest_records
+from service.ingest.ingest import ingest_records
 from tests.paths import FIXTURES
 
 DATA = FIXTURES

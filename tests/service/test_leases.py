@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from data.models import Job, LoadBatch
-from service.batches import run_batch
 from service.context import AppContext, open_context
+from service.ingest.batches import run_batch
 from service.jobs import start_job
 from service.leases import recover_interrupted, this_host
 from service.stamp import data_stamp

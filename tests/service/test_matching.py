@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from data.matching import LinkModelRecord, MatchDecision, ReviewPair
 from data.models import Provider, SourceRecord
-from service.ingest import ingest_records
+from service.ingest.ingest import ingest_records
 from service.matching import (
     decide_pair,
     decide_review,

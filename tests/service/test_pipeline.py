@@ -7,9 +7,9 @@ from datetime import date
 from sqlalchemy import select
 
 from data.models import Prospect, Provider, ReferralEvent, ReferrerStat, SourceRecord
-from service.ingest import ingest_nucc, ingest_records, ingest_referral_events
+from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
+from service.ingest.sites import load_sites
 from service.pipeline import run_pipeline
-from service.sites import load_sites
 from tests.paths import FIXTURES
 from tests.service.test_ingest import snapshot
 

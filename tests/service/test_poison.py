@@ -19,10 +19,10 @@ from sqlalchemy import select
 from core.errors import InputError
 from core.safetext import text_fault
 from data.models import ClinicSite, Provider, ReferralEvent, SourceRecord, Taxonomy
-from service.deactivations import ingest_deactivations
-from service.ingest import ingest_nucc, ingest_records, ingest_referral_events
+from service.ingest.deactivations import ingest_deactivations
+from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
+from service.ingest.sites import load_sites
 from service.pipeline import run_pipeline
-from service.sites import load_sites
 from tests.paths import FIXTURES
 
 NPPES = FIXTURES / "npidata_pfile_sample_first10_v2024layout.csv"

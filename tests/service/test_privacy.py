@@ -14,7 +14,7 @@ import data.matching  # noqa: F401  (every table in the metadata)
 from core.errors import NotFoundError
 from data.models import Base, Prospect, Provider, ReferralEvent, ReferrerStat, SourceRecord
 from data.security import AuditEntry, DataObjection
-from service.ingest import ingest_records
+from service.ingest.ingest import ingest_records
 from service.pipeline import run_pipeline
 from service.privacy import ERASURE_PLAN, erase, list_objections, object_to_processing
 from service.prospecting_schemas import ExclusionCreate

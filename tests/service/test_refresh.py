@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from data.models import Provider, SourceRecord, SourceRecordHistory
-from service.ingest import ingest_nucc, ingest_records
+from service.ingest.ingest import ingest_nucc, ingest_records
 from service.locate import geocode_providers
 from service.providers import edit_provider
 from service.resolve import resolve_providers

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from data.models import Provider, SourceRecord
-from service.ingest import ingest_records
+from service.ingest.ingest import ingest_records
 from service.resolve import resolve_providers
 from tests.paths import FIXTURES
 from tests.service.test_ingest import NPPES, snapshot
@@ -107,7 +107,7 @@ def test_deactivation_report_flags_never_deletes(ctx, tmp_path) -> None:  # noqa
     from openpyxl import Workbook
 
     from data.models import SourceRecordHistory
-    from service.deactivations import ingest_deactivations
+    from service.ingest.deactivations import ingest_deactivations
 
     ingest_records(ctx, NPPES, source="nppes")
     resolve_providers(ctx)

@@ -18,9 +18,9 @@ from core.errors import Problem
 from core.sequences import chunked
 from data.models import SourceRecord
 from enrichment.records import record_hash
-from service.batches import check_reject_rate, run_batch
 from service.context import AppContext
-from service.ingest import keep_history
+from service.ingest.batches import check_reject_rate, run_batch
+from service.ingest.ingest import keep_history
 from service.schemas import BatchReport
 
 

@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from core.errors import InputError, Problem
 from service.context import AppContext
+from service.ingest.taxonomy import classification_map
 from service.schemas import ProspectFilter
-from service.taxonomy import classification_map
 
 
 def resolved_groups(ctx: AppContext, session: Session) -> dict[str, frozenset[str]]:

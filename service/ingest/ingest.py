@@ -36,8 +36,8 @@ from data.db import analyze, wal_written_behind
 from data.models import ReferralEvent, SourceRecord, SourceRecordHistory, Taxonomy
 from enrichment.parallel import iter_stored_rows
 from enrichment.records import ReadResult, StoredRows
-from service.batches import check_reject_rate, run_batch
 from service.context import AppContext
+from service.ingest.batches import check_reject_rate, run_batch
 from service.schemas import BatchReport
 
 Source = Literal["nppes", "referrer_list", "cms_dac", "rpps", "finess"]

@@ -26,9 +26,9 @@ UploadKind = Literal[
 
 
 def _loader(kind: UploadKind) -> Callable[[AppContext, Path, ProgressSink], list]:
-    from service.deactivations import ingest_deactivations
-    from service.ingest import ingest_nucc, ingest_records, ingest_referral_events
-    from service.sites import load_sites
+    from service.ingest.deactivations import ingest_deactivations
+    from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
+    from service.ingest.sites import load_sites
 
     sources = {"nppes": "nppes", "cms": "cms_dac", "rpps": "rpps", "finess": "finess",
                "referrers": "referrer_list"}
