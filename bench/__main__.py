@@ -41,9 +41,9 @@ def main() -> None:
     from service.context import open_context
     from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
     from service.ingest.sites import load_sites
+    from service.linkage.resolve import resolve_providers
     from service.locate import geocode_providers
     from service.referrals import compute_referrer_stats
-    from service.resolve import resolve_providers
     from service.scoring import score_sites
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="prm-bench-"))

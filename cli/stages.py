@@ -26,7 +26,7 @@ def link(
         "--incremental", help="Link only new and changed records with the stored model.")] = False,
 ) -> None:
     """Deduplicate and link source records into golden provider records."""
-    from service.resolve import resolve_providers
+    from service.linkage.resolve import resolve_providers
 
     _stage(resolve_providers, incremental=incremental)
 

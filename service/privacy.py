@@ -52,7 +52,7 @@ from data.prospecting import (
 from data.security import DataObjection, WebhookDelivery
 from service import audit
 from service.context import AppContext
-from service.resolve import rebuild_provider
+from service.linkage.resolve import rebuild_provider
 from service.security_schemas import ErasureReport, ObjectionPublic
 
 __all__ = ["ERASURE_PLAN", "PUBLIC_REGISTRY_SOURCES", "Treatment", "erase", "list_objections",

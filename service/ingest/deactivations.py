@@ -66,7 +66,7 @@ def ingest_deactivations(ctx: AppContext, path: Path) -> BatchReport:
 
 def _with_dates(row: dict) -> dict:
     """Stored JSON dates back to dates, so the hash matches what the reader computes."""
-    from service.resolve import DATE_COLUMNS
+    from service.linkage.resolve import DATE_COLUMNS
 
     return {k: (date.fromisoformat(v) if k in DATE_COLUMNS and isinstance(v, str) else v)
             for k, v in row.items()}

@@ -9,7 +9,7 @@ reordered or under another file name, changes no data row.
 
 A newer file's changed rows keep their previous values in
 ``source_record_history``; manual corrections live apart
-(:mod:`service.providers`) and are re-applied after every refresh.
+(:mod:`service.linkage.providers`) and are re-applied after every refresh.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from core.settings import Settings
 from data.models import SourceRecord
 from service.context import open_context
 from service.ingest.ingest import ingest_records
-from service.resolve import resolve_providers
+from service.linkage.resolve import resolve_providers
 from tests.api.conftest import ADMIN, ADMIN_KEY, OSM_FILE, VIEWER, VIEWER_KEY
 from tests.paths import FIXTURES
 

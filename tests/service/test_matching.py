@@ -8,7 +8,7 @@ from sqlalchemy import select
 from data.matching import LinkModelRecord, MatchDecision, ReviewPair
 from data.models import Provider, SourceRecord
 from service.ingest.ingest import ingest_records
-from service.matching import (
+from service.linkage.matching import (
     decide_pair,
     decide_review,
     explain_pair,
@@ -17,7 +17,7 @@ from service.matching import (
     match_referrer_text,
     unmerge_record,
 )
-from service.resolve import resolve_providers
+from service.linkage.resolve import resolve_providers
 from tests.paths import FIXTURES
 from tests.service.test_ingest import NPPES
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from data.models import Provider, SourceRecord
 from service.ingest.ingest import ingest_records
-from service.resolve import resolve_providers
+from service.linkage.resolve import resolve_providers
 from tests.paths import FIXTURES
 from tests.service.test_ingest import NPPES, snapshot
 

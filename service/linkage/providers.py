@@ -1,7 +1,7 @@
 """Manual corrections of golden records (one transaction per edit).
 
 An edit is stored as one :class:`~data.models.ProviderOverride` per field and
-applied to the golden row at once; :mod:`service.resolve` re-applies every
+applied to the golden row at once; :mod:`service.linkage.resolve` re-applies every
 override after each registry refresh, so a manual value always wins over
 registry values (its lineage reads ``manual:<override id>``). A changed
 address is geocoded again immediately.

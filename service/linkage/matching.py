@@ -1,7 +1,7 @@
 """Review queue, reviewer decisions, unmerge, explanations and free-text matching.
 
 Decisions are stored at once (one transaction each) and honoured by the next
-link run, full or incremental (:mod:`service.resolve`): accepting a pair makes
+link run, full or incremental (:mod:`service.linkage.resolve`): accepting a pair makes
 it a must-link, rejecting it (or unmerging a record from its golden record) a
 cannot-link. ``apply=True`` runs the incremental link right away.
 """
@@ -99,7 +99,7 @@ def _store_decisions(session: Session, pairs: list[tuple[int, int]], decision: D
 
 
 def _apply(ctx: AppContext) -> dict[str, Any]:
-    from service.resolve import resolve_providers
+    from service.linkage.resolve import resolve_providers
 
     return resolve_providers(ctx, incremental=True).detail
 
@@ -175,7 +175,7 @@ def explain_pair(ctx: AppContext, left_record_id: int, right_record_id: int) -> 
     """Score any two source records with the latest model and explain the score."""
     from enrichment.linker import LinkModel, explanation, link_records
     from service.ingest.taxonomy import classification_map
-    from service.resolve import latest_model, link_settings, load_source_frame
+    from service.linkage.resolve import latest_model, link_settings, load_source_frame
 
     settings = link_settings(ctx)
     with ctx.sessions() as session:
