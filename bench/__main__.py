@@ -37,12 +37,12 @@ def main() -> None:
 
     from core.settings import load_settings
     from demo import generate_demo
-    from service.catchments import build_catchments
     from service.context import open_context
     from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
     from service.ingest.sites import load_sites
     from service.linkage.resolve import resolve_providers
-    from service.locate import geocode_providers
+    from service.placement.catchments import build_catchments
+    from service.placement.locate import geocode_providers
     from service.referrals import compute_referrer_stats
     from service.scoring import score_sites
 

@@ -43,8 +43,8 @@ def isochrones(
     minutes: Annotated[list[float] | None, typer.Option(help="Time limit (repeat).")] = None,
 ) -> None:
     """Isochrones per site: cells, truncated at the network edge, estimated (straight line)."""
-    from service.drivetime import isochrone_label
-    from service.drivetime import isochrones as compute
+    from service.placement.drivetime import isochrone_label
+    from service.placement.drivetime import isochrones as compute
 
     ctx = _run(_context)
     iso = _run(compute, ctx, site_code=site, minutes=minutes)

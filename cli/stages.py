@@ -34,7 +34,7 @@ def link(
 @app.command()
 def geocode(all_rows: Annotated[bool, typer.Option("--all", help="Re-geocode every provider.")] = False) -> None:
     """Geocode providers offline (street level from OSM, else ZIP centroid) and place them on H3."""
-    from service.locate import geocode_providers
+    from service.placement.locate import geocode_providers
 
     _stage(geocode_providers, only_missing=not all_rows)
 
@@ -42,7 +42,7 @@ def geocode(all_rows: Annotated[bool, typer.Option("--all", help="Re-geocode eve
 @app.command()
 def catchments() -> None:
     """Build radius and drive-time catchments for every site."""
-    from service.catchments import build_catchments
+    from service.placement.catchments import build_catchments
 
     _stage(build_catchments)
 

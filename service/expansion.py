@@ -23,8 +23,8 @@ from sqlalchemy import delete, select
 from core.errors import ConflictError, InputError, NotFoundError, Problem
 from data.models import ExpansionCandidate, ExpansionScenario
 from service.context import AppContext
-from service.drivetime import cell_measures, router_or_none, sites_table
-from service.locate import place_point
+from service.placement.drivetime import cell_measures, router_or_none, sites_table
+from service.placement.locate import place_point
 from service.planning_schemas import ScenarioCreate
 from service.queries import neutralise_formula
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from core.progress import ProgressSink, null_progress
-from service.catchments import build_catchments
 from service.context import AppContext
 from service.linkage.resolve import resolve_providers
-from service.locate import geocode_providers
+from service.placement.catchments import build_catchments
+from service.placement.locate import geocode_providers
 from service.referrals import compute_referrer_stats
 from service.schemas import StageReport
 from service.scoring import score_sites

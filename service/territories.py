@@ -22,7 +22,7 @@ from data.models import (
     h3_column,
 )
 from service.context import AppContext
-from service.drivetime import cell_measures
+from service.placement.drivetime import cell_measures
 from service.planning_schemas import TerritoryPlanCreate
 
 __all__ = ["build_plan", "get_plan", "list_plans", "plan_frame", "plan_geojson"]

@@ -15,7 +15,7 @@ from api.deps import ContextDep, CursorQuery, reject_offset, require_role
 from api.problems import problem_responses
 from api.routers.catchments import GeoJSONResponse
 from api.routers.sites import SITE_CODE
-from service.drivetime import (
+from service.placement.drivetime import (
     MAX_ASSIGNMENT_PAGE,
     assignment_cells,
     assignment_providers,

@@ -16,7 +16,7 @@ from api.problems import problem_responses
 from api.routers.catchments import Method
 from data.models import Prospect, ReferrerStat
 from maps.territory import build_territory_map, render_map_html
-from service.mapdata import roads_frame
+from service.placement.mapdata import roads_frame
 from service.queries import catchment_frame, prospects_frame, site_by_code, sites_frame
 from service.schemas import ProspectFilter
 from service.stamp import data_stamp
@@ -123,8 +123,8 @@ def planning_map(
     an expansion scenario sized by the white space they add."""
     from geo.h3grid import cells_to_geodataframe
     from maps.planning import add_planning_layers
-    from service.drivetime import assignment_cells, isochrones_geojson
     from service.expansion import scenario_frame
+    from service.placement.drivetime import assignment_cells, isochrones_geojson
     from service.territories import plan_frame
 
     iso = gpd.GeoDataFrame.from_features(isochrones_geojson(ctx, minutes=minutes), crs="EPSG:4326")

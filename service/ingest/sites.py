@@ -11,7 +11,7 @@ from core.errors import ConflictError, InputError, NotFoundError, Problem
 from core.safetext import shown
 from data.models import ClinicSite
 from service.context import AppContext
-from service.locate import geocode_address, place_point
+from service.placement.locate import geocode_address, place_point
 from service.schemas import SiteCreate, SitePublic, SiteUpdate
 
 

@@ -17,7 +17,7 @@ from data.models import Provider, ProviderOverride
 from enrichment.golden import display_name
 from service.context import AppContext
 from service.ingest.taxonomy import taxonomy_code
-from service.locate import geocode_address, place_point
+from service.placement.locate import geocode_address, place_point
 from service.queries import get_provider
 from service.schemas import ProviderDetail, ProviderEdit
 

@@ -51,7 +51,7 @@ from data.models import (
 from data.security import DataObjection
 from service.context import AppContext
 from service.ingest.taxonomy import classification_map
-from service.locate import geocode_address
+from service.placement.locate import geocode_address
 from service.schemas import StageReport
 
 DATE_COLUMNS = ("enumeration_date", "last_update_date", "deactivation_date", "reactivation_date")
@@ -398,7 +398,7 @@ def _source_location(lat: float, lon: float) -> dict[str, Any]:
 
 def _place_at_source(provider: Provider, lat: float, lon: float) -> None:
     """Use the coordinates the registry itself gives (FINESS) instead of geocoding."""
-    from service.locate import place_point
+    from service.placement.locate import place_point
 
     place_point(provider, float(lat), float(lon))
     provider.geocode_precision = "source"

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from api.main import create_app
 from data.models import ClinicSite, Provider
 from service.backtest import backtest_candidates
-from service.catchments import build_catchments
+from service.placement.catchments import build_catchments
 from service.scoring import score_sites
 from tests.api.conftest import ADMIN, MARKETING, SeededDB, _located
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, settings
 from api.main import create_app
 from api.problems import PROBLEM_MEDIA_TYPE
 from api.ratelimit import TokenBuckets
-from service.drivetime import router_or_none
+from service.placement.drivetime import router_or_none
 from tests.api.conftest import ADMIN, SeededDB
 
 pytestmark = pytest.mark.slow  # starts servers or processes, or fuzzes: see README

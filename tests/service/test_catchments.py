@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from data.models import Catchment, CatchmentCell
-from service.catchments import build_catchments
 from service.ingest.sites import load_sites
+from service.placement.catchments import build_catchments
 from tests.paths import FIXTURES
 
 

@@ -8,7 +8,7 @@ from data.models import Provider, SourceRecord, SourceRecordHistory
 from service.ingest.ingest import ingest_nucc, ingest_records
 from service.linkage.providers import edit_provider
 from service.linkage.resolve import resolve_providers
-from service.locate import geocode_providers
+from service.placement.locate import geocode_providers
 from service.schemas import ProviderEdit
 from tests.service.test_ingest import DATA, NPPES, rewrite, snapshot
 
