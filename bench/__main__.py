@@ -43,8 +43,8 @@ def main() -> None:
     from service.linkage.resolve import resolve_providers
     from service.placement.catchments import build_catchments
     from service.placement.locate import geocode_providers
-    from service.referrals import compute_referrer_stats
-    from service.scoring import score_sites
+    from service.prospecting.referrals import compute_referrer_stats
+    from service.prospecting.scoring import score_sites
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="prm-bench-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ def alerts(
     history: Annotated[bool, typer.Option("--history", help="Print the triggering history.")] = False,
 ) -> None:
     """At-risk referrer alerts (raised by ``prm tiers``), newest first."""
-    from service.referrals import list_alerts
+    from service.prospecting.referrals import list_alerts
 
     ctx = _run(_context)
     rows = _run(list_alerts, ctx, since=date.fromisoformat(since) if since else None, rule=rule)
@@ -52,8 +52,8 @@ def backtest(
     seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
 ) -> None:
     """Hide the last months of referrals, score as of the cut-off, compare with random and distance."""
-    from service.backtest import run_backtest
-    from service.prospecting_schemas import BacktestRequest
+    from service.prospecting.backtest import run_backtest
+    from service.prospecting.schemas import BacktestRequest
 
     ctx = _run(_context)
     res = _run(run_backtest, ctx, BacktestRequest(site=site, hide_months=hide_months, k=k,
@@ -71,7 +71,7 @@ def backtest(
 @segments_app.command("list")
 def segments_list() -> None:
     """Saved segments with the number of prospects each matches now."""
-    from service.segments import list_segments
+    from service.prospecting.segments import list_segments
 
     ctx = _run(_context)
     table = Table("segment", "prospects", "filters")
@@ -86,7 +86,7 @@ def segments_export(
     out: Annotated[Path, typer.Argument(dir_okay=False, help="File to write (.csv, .xlsx, .geojson).")],
 ) -> None:
     """Write a segment's prospects as CSV, XLSX or GeoJSON (from the file's extension)."""
-    from service.segments import export_segment
+    from service.prospecting.segments import export_segment
 
     ctx = _run(_context)
     fmt = out.suffix.lower().lstrip(".")
@@ -98,7 +98,7 @@ def segments_export(
 @referrals_app.command("review")
 def referrals_review() -> None:
     """Referral events whose free-text referrer did not link, with candidate records."""
-    from service.referrals import list_reviews
+    from service.prospecting.referrals import list_reviews
 
     ctx = _run(_context)
     table = Table("id", "event", "date", "referrer as written", "best", "candidates")

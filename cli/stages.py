@@ -50,7 +50,7 @@ def catchments() -> None:
 @app.command()
 def tiers() -> None:
     """Link referral events to referrers and compute volumes and tiers A/B/C."""
-    from service.referrals import compute_referrer_stats
+    from service.prospecting.referrals import compute_referrer_stats
 
     _stage(compute_referrer_stats)
 
@@ -58,7 +58,7 @@ def tiers() -> None:
 @app.command()
 def score() -> None:
     """Score white-space prospects for every site."""
-    from service.scoring import score_sites
+    from service.prospecting.scoring import score_sites
 
     _stage(score_sites)
 

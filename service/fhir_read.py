@@ -12,7 +12,7 @@ from core.errors import NotFoundError
 from data.models import ClinicSite, LoadBatch, Organization, Prospect, Provider
 from service import fhir
 from service.context import AppContext
-from service.prospect_sql import prospect_statement
+from service.prospecting.prospect_sql import prospect_statement
 from service.schemas import ProspectFilter
 
 __all__ = ["EXPORT_TYPES", "FhirType", "count_export", "export_ndjson", "read_resource"]

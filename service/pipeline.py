@@ -14,9 +14,9 @@ from service.context import AppContext
 from service.linkage.resolve import resolve_providers
 from service.placement.catchments import build_catchments
 from service.placement.locate import geocode_providers
-from service.referrals import compute_referrer_stats
+from service.prospecting.referrals import compute_referrer_stats
+from service.prospecting.scoring import score_sites
 from service.schemas import StageReport
-from service.scoring import score_sites
 
 
 def run_pipeline(ctx: AppContext, *, progress: ProgressSink = null_progress) -> list[StageReport]:

@@ -32,7 +32,13 @@ from data.models import (
     h3_column,
 )
 from service.pagination import cursor_type, decode_cursor, encode_cursor, keyset
-from service.prospect_sql import PAGE_FIELDS, SORTS, filter_values, page_template, prospect_stmt
+from service.prospecting.prospect_sql import (
+    PAGE_FIELDS,
+    SORTS,
+    filter_values,
+    page_template,
+    prospect_stmt,
+)
 from service.schemas import (
     OverridePublic,
     Page,

@@ -9,19 +9,19 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
-from service.prospecting_schemas import (
-    AlertPublic,
-    ReferralReceipt,
-    ReferralWebhook,
-    ReviewPublic,
-    ReviewResolve,
-)
-from service.referrals import (
+from service.prospecting.referrals import (
     list_alerts,
     list_reviews,
     receive_referral,
     referrer_activity,
     resolve_review,
+)
+from service.prospecting.schemas import (
+    AlertPublic,
+    ReferralReceipt,
+    ReferralWebhook,
+    ReviewPublic,
+    ReviewResolve,
 )
 
 __all__ = ["router"]

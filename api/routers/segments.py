@@ -10,9 +10,9 @@ from fastapi.responses import Response
 from api.audit import ExportDep
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
-from service.backtest import run_backtest
-from service.prospecting_schemas import BacktestRequest, SegmentCreate, SegmentPublic
-from service.segments import (
+from service.prospecting.backtest import run_backtest
+from service.prospecting.schemas import BacktestRequest, SegmentCreate, SegmentPublic
+from service.prospecting.segments import (
     EXPORT_FORMATS,
     delete_segment,
     export_segment,

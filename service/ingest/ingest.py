@@ -259,7 +259,7 @@ def ingest_referral_events(
     """Load referral events; idempotent on ``external_id``.
 
     Events are linked to golden records by the referrals stage
-    (:func:`service.referrals.link_referral_events`), so they may be loaded
+    (:func:`service.prospecting.referrals.link_referral_events`), so they may be loaded
     before or after the registry.
     """
     from prospects.referrals import read_referral_events

@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from api.main import create_app
 from data.models import ClinicSite, Provider
-from service.backtest import backtest_candidates
 from service.placement.catchments import build_catchments
-from service.scoring import score_sites
+from service.prospecting.backtest import backtest_candidates
+from service.prospecting.scoring import score_sites
 from tests.api.conftest import ADMIN, MARKETING, SeededDB, _located
 
 pytestmark = pytest.mark.slow  # builds catchments and scores on a real road network

@@ -17,10 +17,10 @@ from data.security import AuditEntry, DataObjection
 from service.ingest.ingest import ingest_records
 from service.pipeline import run_pipeline
 from service.privacy import ERASURE_PLAN, erase, list_objections, object_to_processing
-from service.prospecting_schemas import ExclusionCreate
+from service.prospecting.schemas import ExclusionCreate
+from service.prospecting.workflow import add_exclusion
 from service.queries import prospect_page_json, prospects_csv
 from service.schemas import ProspectFilter
-from service.workflow import add_exclusion
 from tests.service.test_pipeline import load_all
 
 

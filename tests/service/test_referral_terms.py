@@ -27,12 +27,12 @@ from data.models import (
 )
 from data.prospecting import ProspectStatus
 from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
-from service.backtest import run_backtest
-from service.prospecting_schemas import BacktestRequest
+from service.prospecting.backtest import run_backtest
+from service.prospecting.referrals import compute_referrer_stats, referrer_activity
+from service.prospecting.schemas import BacktestRequest
+from service.prospecting.scoring import score_sites
 from service.queries import count_prospects
-from service.referrals import compute_referrer_stats, referrer_activity
 from service.schemas import ProspectFilter
-from service.scoring import score_sites
 
 AS_OF = date(2024, 6, 30)  # the stages' as-of day, and the backtest's cut-off
 SITE = (21.8745, -102.2700)  # inside the bundled Aguascalientes road extract

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from core.errors import NotFoundError
 from data.models import ClinicSite, Prospect, Provider, ReferrerStat
 from service.context import AppContext
-from service.crm import get_preferences, list_interactions
-from service.referrals import referrer_activity
-from service.workflow import get_status
+from service.prospecting.crm import get_preferences, list_interactions
+from service.prospecting.referrals import referrer_activity
+from service.prospecting.workflow import get_status
 
 __all__ = ["brief", "brief_html"]
 

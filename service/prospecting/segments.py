@@ -24,8 +24,8 @@ from data.models import Prospect
 from data.prospecting import Segment
 from service.context import AppContext
 from service.ingest.groups import with_group_codes
-from service.prospect_sql import prospect_stmt
-from service.prospecting_schemas import SegmentCreate, SegmentPublic
+from service.prospecting.prospect_sql import prospect_stmt
+from service.prospecting.schemas import SegmentCreate, SegmentPublic
 from service.queries import CSV_COLUMNS, _prospect_public, neutralise_formula
 from service.schemas import ProspectFilter
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from core.errors import NotFoundError
 from data.models import ClinicSite, Provider, ReferralEvent
 from service.context import AppContext
-from service.prospecting_schemas import BacktestRequest
+from service.prospecting.schemas import BacktestRequest
 
 __all__ = ["backtest_candidates", "run_backtest"]
 
@@ -28,7 +28,7 @@ def backtest_candidates(ctx: AppContext, site: ClinicSite) -> pd.DataFrame:
     core.errors.NotFoundError
         The site has no provider in its catchments.
     """
-    from service.scoring import _in_catchments, add_proximity
+    from service.prospecting.scoring import _in_catchments, add_proximity
 
     with ctx.sessions() as session:
         cand, _ = _in_catchments(session, site, ctx.settings.catchment_resolution)
@@ -43,9 +43,9 @@ def run_backtest(ctx: AppContext, request: BacktestRequest) -> dict:
     from prospects.backtest import backtest
     from prospects.groups import expand_profile
     from service.ingest.groups import resolved_groups
+    from service.prospecting.referrals import as_of_date
+    from service.prospecting.scoring import profile_for, shipped
     from service.queries import site_by_code
-    from service.referrals import as_of_date
-    from service.scoring import profile_for, shipped
 
     s = ctx.settings
     profiles = shipped()

@@ -155,7 +155,7 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
     s = ctx.settings
     detail: dict[str, dict] = {}
     profiles = shipped()
-    from service.referrals import as_of_date
+    from service.prospecting.referrals import as_of_date
 
     as_of = as_of_date(ctx)
     with ctx.sessions.begin() as session:

@@ -3,7 +3,7 @@
 CRM tools post interactions (idempotent on their ``external_id``) and
 preferences; both are shown with the provider and the pre-visit brief, and
 the days since the last interaction feed the recency component of the score
-at the next scoring run (:mod:`service.scoring`).
+at the next scoring run (:mod:`service.prospecting.scoring`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from core.errors import ConflictError, NotFoundError, Problem
 from data.models import Provider
 from data.prospecting import ContactPreference, Interaction
 from service.context import AppContext
-from service.prospecting_schemas import (
+from service.prospecting.schemas import (
     InteractionCreate,
     InteractionPublic,
     PreferencePublic,

@@ -4,7 +4,7 @@ Status and assignment are stored per provider, apart from the scored prospect
 rows, so re-scoring (which rewrites prospects) and registry refreshes (which
 update golden records in place) leave them alone. Exclusions (do-not-contact,
 the clinic's own physicians) are matched by golden id or NPI and applied by
-every prospect list and export (:func:`service.prospect_sql.not_excluded`).
+every prospect list and export (:func:`service.prospecting.prospect_sql.not_excluded`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from core.errors import ConflictError, InputError, NotFoundError, Problem
 from data.models import Provider
 from data.prospecting import ProspectExclusion, ProspectStatus, ProspectStatusHistory
 from service.context import AppContext
-from service.prospecting_schemas import (
+from service.prospecting.schemas import (
     ExclusionCreate,
     ExclusionPublic,
     StatusPublic,

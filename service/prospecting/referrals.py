@@ -27,15 +27,15 @@ from core.values import json_value, plain
 from data.models import Provider, ReferralEvent, ReferrerStat
 from data.prospecting import ReferralAlert, ReferralReview
 from service.context import AppContext
-from service.prospecting_schemas import (
+from service.prospecting.schemas import (
     AlertPublic,
     ReferralReceipt,
     ReferralWebhook,
     ReviewPublic,
     ReviewResolve,
 )
+from service.prospecting.workflow import mark_referring
 from service.schemas import StageReport
-from service.workflow import mark_referring
 
 STAT_FIELDS = ("referrals_window", "referrals_total", "first_referral", "last_referral",
                "trend", "referring", "tier")
