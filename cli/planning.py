@@ -79,8 +79,8 @@ def territories_build(
     from pydantic import ValidationError
 
     from core.errors import InputError, Problem
-    from service.planning_schemas import TerritoryPlanCreate
-    from service.territories import build_plan
+    from service.planning.schemas import TerritoryPlanCreate
+    from service.planning.territories import build_plan
 
     try:
         accounts = {k: [int(x) for x in v] for k, v in _pairs(lock_account or [], "--lock-account").items()}
@@ -109,7 +109,7 @@ def _show_plan(plan: dict) -> None:
 @territories_app.command("show")
 def territories_show(name: str, version: Annotated[int | None, typer.Option()] = None) -> None:
     """A stored plan version (the newest by default)."""
-    from service.territories import get_plan
+    from service.planning.territories import get_plan
 
     _show_plan(_run(get_plan, _run(_context), name, version=version))
 
@@ -128,8 +128,8 @@ def expansion_plan(
     from pydantic import ValidationError
 
     from core.errors import InputError, Problem
-    from service.expansion import evaluate_scenario
-    from service.planning_schemas import ScenarioCreate
+    from service.planning.expansion import evaluate_scenario
+    from service.planning.schemas import ScenarioCreate
 
     path = _path(candidates)
     with path.open(newline="", encoding="utf-8-sig") as fh:
@@ -160,7 +160,7 @@ def expansion_compare(
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the comparison here.")] = None,
 ) -> None:
     """Scenarios side by side; --csv exports every candidate row."""
-    from service.expansion import compare_scenarios, scenarios_csv
+    from service.planning.expansion import compare_scenarios, scenarios_csv
 
     ctx = _run(_context)
     cmp = _run(compare_scenarios, ctx, names)

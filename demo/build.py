@@ -29,9 +29,9 @@ DEMO_CANDIDATES = (
 
 def _demo_planning(ctx: AppContext) -> None:
     """A liaison territory plan and an expansion scenario, so the planning map shows them."""
-    from service.expansion import evaluate_scenario
-    from service.planning_schemas import ScenarioCreate, TerritoryPlanCreate
-    from service.territories import build_plan
+    from service.planning.expansion import evaluate_scenario
+    from service.planning.schemas import ScenarioCreate, TerritoryPlanCreate
+    from service.planning.territories import build_plan
 
     build_plan(ctx, TerritoryPlanCreate(name="demo-liaisons", liaisons=["Ana", "Ben", "Chloe"],
                                         measure="potential"), created_by="demo")

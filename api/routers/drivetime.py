@@ -22,7 +22,7 @@ from service.placement.drivetime import (
     isochrones_geojson,
     overlap,
 )
-from service.planning_schemas import ProviderAssignment
+from service.planning.schemas import ProviderAssignment
 from service.schemas import Page
 
 __all__ = ["router"]

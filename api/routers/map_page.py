@@ -123,9 +123,9 @@ def planning_map(
     an expansion scenario sized by the white space they add."""
     from geo.h3grid import cells_to_geodataframe
     from maps.planning import add_planning_layers
-    from service.expansion import scenario_frame
     from service.placement.drivetime import assignment_cells, isochrones_geojson
-    from service.territories import plan_frame
+    from service.planning.expansion import scenario_frame
+    from service.planning.territories import plan_frame
 
     iso = gpd.GeoDataFrame.from_features(isochrones_geojson(ctx, minutes=minutes), crs="EPSG:4326")
     table = assignment_cells(ctx)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
 from api.routers.catchments import GeoJSONResponse
-from service.planning_schemas import TerritoryPlanCreate
-from service.territories import build_plan, get_plan, list_plans, plan_geojson
+from service.planning.schemas import TerritoryPlanCreate
+from service.planning.territories import build_plan, get_plan, list_plans, plan_geojson
 
 __all__ = ["router"]
 

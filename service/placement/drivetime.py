@@ -26,7 +26,7 @@ from data.models import (
 )
 from service.context import AppContext
 from service.pagination import encode_cursor, keyset
-from service.planning_schemas import ProviderAssignment
+from service.planning.schemas import ProviderAssignment
 from service.queries import site_by_code
 from service.schemas import Page
 
@@ -218,7 +218,7 @@ def overlap(ctx: AppContext, *, minutes: float) -> list[dict]:
 
 def cell_measures(session: Session, *, res: int, cells: Any = None) -> pd.DataFrame:
     """Per H3 cell: ``providers``, ``potential`` and ``workload`` (see
-    :data:`service.planning_schemas.Measure`), indexed by ``h3``; optionally only ``cells``."""
+    :data:`service.planning.schemas.Measure`), indexed by ``h3``; optionally only ``cells``."""
     col = h3_column(Provider, res).label("h3")
     best = (select(Prospect.provider_id, func.max(Prospect.score).label("score"))
             .group_by(Prospect.provider_id).subquery())

@@ -233,7 +233,7 @@ def test_inputs_read_through_schemas_refuse_control_characters_except_in_notes()
     """Sites (CSV and API), expansion candidates (CSV and API) and provider edits share the rule."""
     from pydantic import ValidationError
 
-    from service.planning_schemas import CandidateIn
+    from service.planning.schemas import CandidateIn
     from service.schemas import ProviderEdit, SiteCreate, SiteUpdate
 
     for build in (lambda: SiteCreate(site_code="S1", name="North\x00", service_line="MRI"),

@@ -23,7 +23,7 @@ from data.models import (
 )
 from service.context import AppContext
 from service.placement.drivetime import cell_measures
-from service.planning_schemas import TerritoryPlanCreate
+from service.planning.schemas import TerritoryPlanCreate
 
 __all__ = ["build_plan", "get_plan", "list_plans", "plan_frame", "plan_geojson"]
 

@@ -25,7 +25,7 @@ from data.models import ExpansionCandidate, ExpansionScenario
 from service.context import AppContext
 from service.placement.drivetime import cell_measures, router_or_none, sites_table
 from service.placement.locate import place_point
-from service.planning_schemas import ScenarioCreate
+from service.planning.schemas import ScenarioCreate
 from service.queries import neutralise_formula
 
 __all__ = ["compare_scenarios", "evaluate_scenario", "get_scenario", "list_scenarios",
