@@ -43,9 +43,9 @@ from api.routers import V1_ROUTERS, health, map_page, signin
 from api.stamp import DataStampMiddleware, StampCache, context_stamp_reader
 from core.settings import Settings, load_settings
 from maps.assets import ASSET_DIR, asset_urls, swagger_ui_files, verify_assets
-from service.audit_buffer import AuditBuffer
 from service.context import AppContext, open_context
 from service.leases import recover_interrupted
+from service.security.audit_buffer import AuditBuffer
 
 __all__ = ["API_PREFIX", "create_app"]
 

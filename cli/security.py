@@ -32,8 +32,8 @@ def keys_create(
     never_expires: Annotated[bool, typer.Option("--never-expires", help="No expiry.")] = False,
 ) -> None:
     """Issue a key; it is printed this once (only its SHA-256 is stored)."""
-    from service import audit
-    from service.keys import create_key
+    from service.security import audit
+    from service.security.keys import create_key
 
     ctx = _run(_context)
     created = _run(create_key, ctx, name=name, role=role, days=None if never_expires else days,
@@ -49,7 +49,7 @@ def keys_list(
     revoked: Annotated[bool, typer.Option("--revoked/--active", help="Include revoked keys.")] = True,
 ) -> None:
     """Stored keys, newest first (never the keys themselves)."""
-    from service.keys import list_keys
+    from service.security.keys import list_keys
 
     rows = _run(list_keys, _run(_context), include_revoked=revoked)
     _json([r.model_dump(mode="json") for r in rows])
@@ -58,8 +58,8 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[int, typer.Argument(help="Key id (see prm keys list).", min=1)]) -> None:
     """Revoke a key now."""
-    from service import audit
-    from service.keys import revoke_key
+    from service.security import audit
+    from service.security.keys import revoke_key
 
     ctx = _run(_context)
     row = _run(revoke_key, ctx, key_id)
@@ -76,9 +76,9 @@ def keys_sign_in_link(
 ) -> None:
     """Print a one-time link that signs a browser in (the key is read from the prompt, never
     from the command line, which other users of the machine can see)."""
-    from service import audit
-    from service.keys import bootstrap_key
-    from service.sessions import create_sign_in_link
+    from service.security import audit
+    from service.security.keys import bootstrap_key
+    from service.security.sessions import create_sign_in_link
 
     ctx = _run(_context)
     key = bootstrap_key(ctx.settings, role) if role else typer.prompt("API key", hide_input=True)
@@ -102,7 +102,7 @@ def audit_list(
     cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page.")] = None,
 ) -> None:
     """Entries newest first, as JSON (``next_cursor`` continues)."""
-    from service.audit import list_audit
+    from service.security.audit import list_audit
 
     page = _run(list_audit, _run(_context), actor=actor, action=action, path_prefix=path,
                 since=since, until=until, limit=limit, cursor=cursor)  # fmt: skip
@@ -115,7 +115,7 @@ def privacy_object(
     reason: Annotated[str | None, typer.Option(help="Reference of the request.")] = None,
 ) -> None:
     """Record an objection: the person is never prospected nor exported again."""
-    from service.privacy import object_to_processing
+    from service.security.privacy import object_to_processing
 
     row = _run(object_to_processing, _run(_context), provider_id, actor=ACTOR, reason=reason)
     _json(row.model_dump(mode="json"))
@@ -124,7 +124,7 @@ def privacy_object(
 @privacy_app.command("erase")
 def privacy_erase(provider_id: Annotated[int, typer.Argument(help="Golden record id.", min=1)]) -> None:
     """Erase what the service holds about a person beyond the public registry record."""
-    from service.privacy import erase
+    from service.security.privacy import erase
 
     report = _run(erase, _run(_context), provider_id, actor=ACTOR)
     _json(report.model_dump(mode="json"))

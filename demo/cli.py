@@ -20,8 +20,8 @@ from cli.progress import rich_progress
 from cli.serving import _serve
 from core.settings import Settings, load_settings
 from demo.build import build_demo
-from service.keys import create_key
-from service.sessions import create_sign_in_link
+from service.security.keys import create_key
+from service.security.sessions import create_sign_in_link
 
 app = typer.Typer(add_completion=False)
 

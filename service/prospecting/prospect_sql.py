@@ -38,8 +38,8 @@ from data.models import (
 )
 from data.prospecting import ProspectExclusion, ProspectStatus
 from service.pagination import keyset_after
-from service.privacy import objected
 from service.schemas import ProspectFilter, ProspectSort
+from service.security.privacy import objected
 
 __all__ = [
     "PAGE_FIELDS", "SORTS", "filter_values", "not_excluded", "page_columns", "page_template",

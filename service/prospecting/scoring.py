@@ -38,8 +38,8 @@ from data.models import (
     h3_column,
 )
 from service.context import AppContext
-from service.privacy import objected
 from service.schemas import StageReport
+from service.security.privacy import objected
 from service.webhooks import emit
 
 DEFAULT_PROFILE = "imaging_mri"

@@ -37,7 +37,7 @@ from data.models import (
 from data.security import ApiKey
 from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
 from service.context import AppContext, open_context
-from service.keys import hash_key
+from service.security.keys import hash_key
 from tests.conftest import database_url
 
 REPO = Path(__file__).resolve().parents[2]

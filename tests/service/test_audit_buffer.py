@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from data.security import AuditEntry
-from service.audit_buffer import AuditBuffer
+from service.security.audit_buffer import AuditBuffer
 
 
 def _stored(ctx, **where: object) -> list[AuditEntry]:  # noqa: ANN001

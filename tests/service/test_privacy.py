@@ -16,11 +16,11 @@ from data.models import Base, Prospect, Provider, ReferralEvent, ReferrerStat, S
 from data.security import AuditEntry, DataObjection
 from service.ingest.ingest import ingest_records
 from service.pipeline import run_pipeline
-from service.privacy import ERASURE_PLAN, erase, list_objections, object_to_processing
 from service.prospecting.schemas import ExclusionCreate
 from service.prospecting.workflow import add_exclusion
 from service.queries import prospect_page_json, prospects_csv
 from service.schemas import ProspectFilter
+from service.security.privacy import ERASURE_PLAN, erase, list_objections, object_to_processing
 from tests.service.test_pipeline import load_all
 
 
@@ -107,7 +107,7 @@ def test_every_table_that_refers_to_a_person_has_an_erasure_decision() -> None:
     assert {"interactions", "contact_preferences", "prospect_status", "prospect_status_history",
             "referral_alerts", "referral_review", "source_record_history", "match_decisions"} <= tables
     missing = sorted(tables - ERASURE_PLAN.keys())
-    assert not missing, f"tables referring to a person, not in service.privacy.ERASURE_PLAN: {missing}"
+    assert not missing, f"tables referring to a person, not in service.security.privacy.ERASURE_PLAN: {missing}"
     assert ERASURE_PLAN.keys() <= Base.metadata.tables.keys()  # no decision about a table that is gone
     for name, treatment in ERASURE_PLAN.items():
         assert treatment.action in ("delete", "scrub", "keep") and len(treatment.reason) > 20, name

@@ -7,7 +7,7 @@ HttpOnly, SameSite=Strict cookie; only the SHA-256 of that id is stored here,
 with a CSRF token the page sends back on every write, the credential it
 carries and its expiry (``PRM_SESSION_HOURS`` from sign-in). A session ends
 when it expires, when its user signs out, and when its key is revoked
-(:func:`service.keys.revoke_key` ends them) or expires (a bootstrap key: when
+(:func:`service.security.keys.revoke_key` ends them) or expires (a bootstrap key: when
 the environment's key changes).
 
 One-time sign-in links (:func:`create_sign_in_link`) let a command hand a
@@ -29,7 +29,7 @@ from core.errors import AuthenticationError, InputError, Problem
 from core.values import as_utc
 from data.security import ApiKey, ApiSession, SignInLink
 from service.context import AppContext
-from service.keys import Caller, authenticate, bootstrap_key, hash_key
+from service.security.keys import Caller, authenticate, bootstrap_key, hash_key
 
 __all__ = [
     "SessionInfo",

@@ -19,7 +19,7 @@ from data.security import AuditEntry
 from service.context import AppContext
 from service.pagination import encode_cursor, keyset
 from service.schemas import Page
-from service.security_schemas import AuditEntryPublic
+from service.security.schemas import AuditEntryPublic
 
 __all__ = ["MAX_AUDIT_PAGE", "append", "append_in", "entry_values", "list_audit"]
 

@@ -50,10 +50,10 @@ from data.prospecting import (
     ReferralReview,
 )
 from data.security import DataObjection, WebhookDelivery
-from service import audit
 from service.context import AppContext
 from service.linkage.resolve import rebuild_provider
-from service.security_schemas import ErasureReport, ObjectionPublic
+from service.security import audit
+from service.security.schemas import ErasureReport, ObjectionPublic
 
 __all__ = ["ERASURE_PLAN", "PUBLIC_REGISTRY_SOURCES", "Treatment", "erase", "list_objections",
            "object_to_processing", "objected"]

@@ -31,8 +31,8 @@ from typing import Any
 from sqlalchemy import insert
 
 from data.security import AuditEntry
-from service.audit import entry_values
 from service.context import AppContext
+from service.security.audit import entry_values
 
 __all__ = ["AuditBuffer"]
 

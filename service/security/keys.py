@@ -25,7 +25,7 @@ from core.settings import Settings
 from core.values import as_utc
 from data.security import ApiKey, ApiSession
 from service.context import AppContext
-from service.security_schemas import ApiKeyCreated, ApiKeyPublic
+from service.security.schemas import ApiKeyCreated, ApiKeyPublic
 
 __all__ = [
     "KEY_PREFIX",

@@ -86,7 +86,7 @@ class ObjectionPublic(BaseModel):
 
 
 class ErasureReport(BaseModel):
-    """What an erasure did, in rows per table (see ``service.privacy.ERASURE_PLAN``)."""
+    """What an erasure did, in rows per table (see ``service.security.privacy.ERASURE_PLAN``)."""
 
     provider_id: int
     erased_at: UtcDatetime
