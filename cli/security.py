@@ -142,7 +142,7 @@ def webhooks_create(
     description: Annotated[str | None, typer.Option(help="What it is for.")] = None,
 ) -> None:
     """Subscribe; the signing secret is printed this once."""
-    from service.webhooks import subscribe
+    from service.integration.webhooks import subscribe
 
     created = _run(subscribe, _run(_context), url=url, event_types=event, description=description,
                    created_by=ACTOR)  # fmt: skip
@@ -153,7 +153,7 @@ def webhooks_create(
 @webhooks_app.command("list")
 def webhooks_list() -> None:
     """Subscriptions (without secrets)."""
-    from service.webhooks import list_subscriptions
+    from service.integration.webhooks import list_subscriptions
 
     _json(_run(list_subscriptions, _run(_context)))
 
@@ -161,7 +161,7 @@ def webhooks_list() -> None:
 @webhooks_app.command("deactivate")
 def webhooks_deactivate(subscription_id: Annotated[int, typer.Argument(min=1)]) -> None:
     """Stop deliveries to a subscription (the log is kept)."""
-    from service.webhooks import deactivate
+    from service.integration.webhooks import deactivate
 
     _json(_run(deactivate, _run(_context), subscription_id))
 
@@ -169,7 +169,7 @@ def webhooks_deactivate(subscription_id: Annotated[int, typer.Argument(min=1)]) 
 @webhooks_app.command("dispatch")
 def webhooks_dispatch(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100) -> None:
     """Send the deliveries that are due (run it from a timer, e.g. every minute)."""
-    from service.webhooks import dispatch
+    from service.integration.webhooks import dispatch
 
     _json(_run(dispatch, _run(_context), limit=limit))
 
@@ -180,6 +180,6 @@ def webhooks_deliveries(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
 ) -> None:
     """The delivery log, newest first."""
-    from service.webhooks import list_deliveries
+    from service.integration.webhooks import list_deliveries
 
     _json(_run(list_deliveries, _run(_context), status=status, limit=limit))

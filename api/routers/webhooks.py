@@ -1,7 +1,7 @@
 """Outgoing webhooks (role integration): subscriptions, the delivery log, dispatch.
 
 Deliveries are signed (HMAC-SHA256 over ``"<timestamp>." + body``) and
-retried with exponential backoff; see :mod:`service.webhooks`.
+retried with exponential backoff; see :mod:`service.integration.webhooks`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ContextDep, CursorQuery, require_role
 from api.problems import problem_responses
-from service.schemas import Page, StorableText
-from service.webhooks import (
+from service.integration.webhooks import (
     EVENT_TYPES,
     deactivate,
     delivery_page,
@@ -23,6 +22,7 @@ from service.webhooks import (
     list_subscriptions,
     subscribe,
 )
+from service.schemas import Page, StorableText
 
 __all__ = ["router"]
 

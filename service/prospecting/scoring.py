@@ -38,9 +38,9 @@ from data.models import (
     h3_column,
 )
 from service.context import AppContext
+from service.integration.webhooks import emit
 from service.schemas import StageReport
 from service.security.privacy import objected
-from service.webhooks import emit
 
 DEFAULT_PROFILE = "imaging_mri"
 

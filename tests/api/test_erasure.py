@@ -21,9 +21,9 @@ from data.models import Base, Provider, ReferralEvent, SourceRecord
 from data.prospecting import ProspectExclusion, ReferralAlert, ReferralReview
 from data.security import DataObjection
 from service.context import AppContext, open_context
+from service.integration.webhooks import emit
 from service.pipeline import run_pipeline
 from service.security.privacy import ERASURE_PLAN
-from service.webhooks import emit
 from tests.paths import FIXTURES
 from tests.service.test_pipeline import load_all
 

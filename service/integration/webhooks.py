@@ -18,7 +18,7 @@ Receivers verify with :func:`verify` (constant-time comparison; reject
 timestamps older than 5 minutes against replays).
 
 Destinations (SSRF and DNS rebinding): deliveries go through
-:class:`service.outbound.PinnedTransport`, which resolves the URL's host at
+:class:`service.integration.outbound.PinnedTransport`, which resolves the URL's host at
 delivery time, refuses the delivery in production if any address it resolves
 to is not public (loopback, private, link-local, multicast, reserved, ...,
 IPv4-mapped ones too), and connects to the very address it checked, with the
@@ -59,7 +59,7 @@ from core.errors import InputError, NotFoundError, Problem, UnsafeDestinationErr
 from core.values import as_utc
 from data.security import WebhookDelivery, WebhookSubscription
 from service.context import AppContext
-from service.outbound import PinnedTransport, refusal_reason
+from service.integration.outbound import PinnedTransport, refusal_reason
 from service.pagination import encode_cursor, keyset
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""FHIR reads by id and the bulk NDJSON export of a prospect query (see :mod:`service.fhir`)."""
+"""FHIR reads by id and the bulk NDJSON export of a prospect query (see :mod:`service.integration.fhir`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from core.errors import NotFoundError
 from data.models import ClinicSite, LoadBatch, Organization, Prospect, Provider
-from service import fhir
 from service.context import AppContext
+from service.integration import fhir
 from service.prospecting.prospect_sql import prospect_statement
 from service.schemas import ProspectFilter
 
