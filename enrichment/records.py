@@ -88,6 +88,14 @@ SOURCE_RECORD_COLUMNS: tuple[str, ...] = (
     "record_hash",
 )
 
+#: The date columns of a source record (``datetime.date``; ISO text once stored as JSON).
+DATE_COLUMNS: tuple[str, ...] = (
+    "enumeration_date",
+    "last_update_date",
+    "deactivation_date",
+    "reactivation_date",
+)
+
 #: Values accepted in the ``source`` column.
 SOURCES: tuple[str, ...] = ("nppes", "referrer_list", "cms_dac", "rpps", "finess")
 

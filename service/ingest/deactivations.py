@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from core.errors import Problem
 from core.sequences import chunked
 from data.models import SourceRecord
-from enrichment.records import record_hash
+from enrichment.records import DATE_COLUMNS, record_hash
 from service.context import AppContext
 from service.ingest.batches import check_reject_rate, run_batch
 from service.ingest.ingest import keep_history
@@ -66,7 +66,5 @@ def ingest_deactivations(ctx: AppContext, path: Path) -> BatchReport:
 
 def _with_dates(row: dict) -> dict:
     """Stored JSON dates back to dates, so the hash matches what the reader computes."""
-    from service.linkage.resolve import DATE_COLUMNS
-
     return {k: (date.fromisoformat(v) if k in DATE_COLUMNS and isinstance(v, str) else v)
             for k, v in row.items()}

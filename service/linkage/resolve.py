@@ -49,12 +49,12 @@ from data.models import (
     h3_column,
 )
 from data.security import DataObjection
+from enrichment.records import DATE_COLUMNS
 from service.context import AppContext
 from service.ingest.taxonomy import classification_map
 from service.placement.locate import geocode_address
 from service.schemas import StageReport
 
-DATE_COLUMNS = ("enumeration_date", "last_update_date", "deactivation_date", "reactivation_date")
 PROVIDER_FIELDS = (
     "npi", "entity_type", "first_name", "middle_name", "last_name", "credential",
     "organization_name", "display_name", "taxonomy_code", "taxonomy_codes", "classification",
