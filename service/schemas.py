@@ -337,3 +337,15 @@ class MatchReviewPublic(BaseModel):
     left: dict[str, Any] = Field(description="The pair's lower-id source record (key fields).")
     right: dict[str, Any] = Field(description="The other source record.")
     explanation: dict[str, Any] = Field(description="Comparison levels, m, u and weights.")
+
+
+class ProviderAssignment(BaseModel):
+    """The site a located active provider reaches fastest by road."""
+
+    provider_id: int
+    npi: str | None = None
+    site_code: str
+    drive_minutes: float
+    estimated: bool = Field(description="Straight-line estimate (off the network, or no network).")
+    snap_m: float | None = Field(None, description="Metres to the nearest road node.")
+    off_network: bool = Field(description="Farther than max_snap_m from a road.")

@@ -22,8 +22,7 @@ from service.placement.drivetime import (
     isochrones_geojson,
     overlap,
 )
-from service.planning.schemas import ProviderAssignment
-from service.schemas import Page
+from service.schemas import Page, ProviderAssignment
 
 __all__ = ["router"]
 

@@ -26,9 +26,8 @@ from data.models import (
 )
 from service.context import AppContext
 from service.pagination import encode_cursor, keyset
-from service.planning.schemas import ProviderAssignment
 from service.queries import site_by_code
-from service.schemas import Page
+from service.schemas import Page, ProviderAssignment
 
 __all__ = [
     "assignment_cells",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from service.schemas import StorableText
 
@@ -94,15 +94,3 @@ class ScenarioCreate(StorableText):
         if self.pick > len(self.candidates):
             raise ValueError("pick exceeds the number of candidates")
         return self
-
-
-class ProviderAssignment(BaseModel):
-    """The site a located active provider reaches fastest by road."""
-
-    provider_id: int
-    npi: str | None = None
-    site_code: str
-    drive_minutes: float
-    estimated: bool = Field(description="Straight-line estimate (off the network, or no network).")
-    snap_m: float | None = Field(None, description="Metres to the nearest road node.")
-    off_network: bool = Field(description="Farther than max_snap_m from a road.")
