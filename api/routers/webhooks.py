@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ContextDep, CursorQuery, require_role
 from api.problems import problem_responses
+from service.events import EVENT_TYPES
 from service.integration.webhooks import (
-    EVENT_TYPES,
     deactivate,
     delivery_page,
     dispatch,

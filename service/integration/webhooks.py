@@ -1,8 +1,9 @@
-"""Outgoing webhooks: subscriptions, :func:`emit` for service code, signed deliveries with retries.
+"""Outgoing webhooks: subscriptions, and signed deliveries with retries of the events domains emit.
 
-Flow: service code calls ``emit(ctx, "referrer.tier_changed", {...})`` (or
-passes its own ``session`` so the event commits with the change); one
-*delivery* row per active subscription to that event type is queued.
+Flow: service code calls :func:`service.events.emit` (``emit(ctx,
+"referrer.tier_changed", {...})``, or with its own ``session`` so the event
+commits with the change); one *delivery* row per active subscription to that
+event type is queued, and this module delivers it.
 :func:`dispatch` (``prm webhooks dispatch``, ``POST /v1/webhooks/dispatch``, or
 a cron/timer) sends the due ones: ``POST`` of the JSON event with headers
 
@@ -45,7 +46,6 @@ import hmac
 import ipaddress
 import secrets
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,12 +53,12 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem, UnsafeDestinationError
 from core.values import as_utc
 from data.security import WebhookDelivery, WebhookSubscription
 from service.context import AppContext
+from service.events import EVENT_TYPES
 from service.integration.outbound import PinnedTransport, refusal_reason
 from service.pagination import encode_cursor, keyset
 
@@ -68,16 +68,12 @@ __all__ = [
     "delivery_client",
     "delivery_page",
     "dispatch",
-    "emit",
     "list_deliveries",
     "list_subscriptions",
     "sign",
     "subscribe",
     "verify",
 ]
-
-EVENT_TYPES: tuple[str, ...] = ("prospect.new_in_territory", "referrer.tier_changed", "alert.at_risk")
-"""Event types a CRM can subscribe to. Add new ones here before emitting them."""
 
 REPLAY_WINDOW_S = 300
 _TIMEOUT_S = 10.0
@@ -184,49 +180,6 @@ def deactivate(ctx: AppContext, subscription_id: int) -> dict[str, Any]:
             d.status, d.last_error = "failed", "subscription deactivated"
         session.flush()
         return _public(sub)
-
-
-def _queue(session: Session, event_type: str, payload: dict[str, Any]) -> int:
-    subs = [s for s in session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))
-            if event_type in (s.event_types or [])]  # fmt: skip
-    if not subs:
-        return 0
-    event_id = uuid.uuid4().hex
-    now = _now()
-    body = {"id": event_id, "type": event_type, "created_at": now.isoformat(timespec="seconds"), "data": payload}
-    for sub in subs:
-        session.add(WebhookDelivery(subscription_id=sub.id, event_id=event_id, event_type=event_type,
-                                    payload=body, status="pending", attempts=0, next_attempt_at=now))  # fmt: skip
-    return len(subs)
-
-
-def emit(ctx: AppContext, event_type: str, payload: dict[str, Any], *, session: Session | None = None) -> int:
-    """Queue an event for every active subscription to ``event_type``; returns how many.
-
-    Parameters
-    ----------
-    ctx
-        Application context.
-    event_type
-        One of :data:`EVENT_TYPES`.
-    payload
-        JSON-serialisable event data (opaque ids, no patient data).
-    session
-        The caller's session: the event is queued in its transaction (it is
-        sent only if that commits). Without one, a transaction of its own.
-
-    Raises
-    ------
-    ValueError
-        For an event type not in :data:`EVENT_TYPES` (a programming error).
-    """
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}; add it to EVENT_TYPES")
-    orjson.dumps(payload)  # fail here, not at delivery, if it cannot be serialised
-    if session is not None:
-        return _queue(session, event_type, payload)
-    with ctx.sessions.begin() as own:
-        return _queue(own, event_type, payload)
 
 
 def delivery_client(ctx: AppContext) -> httpx.Client:

@@ -38,7 +38,7 @@ from data.models import (
     h3_column,
 )
 from service.context import AppContext
-from service.integration.webhooks import emit
+from service.events import emit
 from service.schemas import StageReport
 from service.security.privacy import objected
 

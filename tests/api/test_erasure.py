@@ -21,7 +21,7 @@ from data.models import Base, Provider, ReferralEvent, SourceRecord
 from data.prospecting import ProspectExclusion, ReferralAlert, ReferralReview
 from data.security import DataObjection
 from service.context import AppContext, open_context
-from service.integration.webhooks import emit
+from service.events import emit
 from service.pipeline import run_pipeline
 from service.security.privacy import ERASURE_PLAN
 from tests.paths import FIXTURES

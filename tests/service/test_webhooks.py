@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from core.errors import InputError
-from service.integration.webhooks import dispatch, emit, list_deliveries, subscribe, verify
+from service.events import emit
+from service.integration.webhooks import dispatch, list_deliveries, subscribe, verify
 from service.pipeline import run_pipeline
 from tests.service.conftest import FakeDNS
 from tests.service.test_pipeline import load_all
