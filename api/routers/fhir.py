@@ -23,7 +23,8 @@ from service.integration.fhir_read import (
     export_ndjson,
     read_resource,
 )
-from service.queries import count_prospects, site_by_code
+from service.prospecting.listing import count_prospects
+from service.queries import site_by_code
 
 __all__ = ["fhir_export", "fhir_read", "router"]
 

@@ -17,7 +17,8 @@ from api.routers.catchments import Method
 from data.models import Prospect, ReferrerStat
 from maps.territory import build_territory_map, render_map_html
 from service.placement.mapdata import roads_frame
-from service.queries import catchment_frame, prospects_frame, site_by_code, sites_frame
+from service.prospecting.listing import prospects_frame
+from service.queries import catchment_frame, site_by_code, sites_frame
 from service.schemas import ProspectFilter
 from service.stamp import data_stamp
 

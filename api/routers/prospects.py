@@ -17,13 +17,8 @@ from api.problems import problem_responses, validation_problems
 from core.errors import InputError
 from service.context import AppContext
 from service.ingest.groups import with_group_codes
-from service.queries import (
-    MAX_PAGE,
-    count_prospects,
-    prospect_page_json,
-    prospects_csv,
-    site_by_code,
-)
+from service.prospecting.listing import count_prospects, prospect_page_json, prospects_csv
+from service.queries import MAX_PAGE, site_by_code
 from service.schemas import Page, ProspectFilter, ProspectPublic, ProspectSort
 
 __all__ = ["ProspectQuery", "prospect_filter", "prospect_list", "prospects_export", "router"]

@@ -21,12 +21,12 @@ import pandas as pd
 from sqlalchemy import delete, select
 
 from core.errors import ConflictError, InputError, NotFoundError, Problem
+from core.spreadsheet import neutralise_formula
 from data.models import ExpansionCandidate, ExpansionScenario
 from service.context import AppContext
 from service.placement.drivetime import cell_measures, router_or_none, sites_table
 from service.placement.locate import place_point
 from service.planning.schemas import ScenarioCreate
-from service.queries import neutralise_formula
 
 __all__ = ["compare_scenarios", "evaluate_scenario", "get_scenario", "list_scenarios",
            "scenario_frame", "scenarios_csv"]

@@ -4,7 +4,7 @@ A segment is a stored :class:`~service.schemas.ProspectFilter`; it is
 evaluated when read, so counts and exports follow re-scoring. Exports apply
 the same exclusions as the prospect list. Text cells that a spreadsheet would
 run as a formula (``= + - @``, tab, CR first) are prefixed with ``'`` in every
-format (:func:`service.queries.neutralise_formula`); XLSX columns are typed
+format (:func:`core.spreadsheet.neutralise_formula`); XLSX columns are typed
 (numbers as numbers, booleans as booleans).
 """
 
@@ -20,13 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import ConflictError, NotFoundError, Problem
+from core.spreadsheet import neutralise_formula
 from data.models import Prospect
 from data.prospecting import Segment
 from service.context import AppContext
 from service.ingest.groups import with_group_codes
+from service.prospecting.listing import CSV_COLUMNS, _prospect_public
 from service.prospecting.prospect_sql import prospect_stmt
 from service.prospecting.schemas import SegmentCreate, SegmentPublic
-from service.queries import CSV_COLUMNS, _prospect_public, neutralise_formula
 from service.schemas import ProspectFilter
 
 __all__ = ["EXPORT_FORMATS", "ExportFile", "delete_segment", "export_segment", "list_segments",

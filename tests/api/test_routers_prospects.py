@@ -174,7 +174,7 @@ def test_range_filters_under_every_sort_select_and_order_like_python(
 ])  # fmt: skip
 def test_list_json_is_the_page_model_of_the_service(client: TestClient, api_db: SeededDB, query: dict) -> None:
     """The endpoint serialises rows itself: it must be exactly the ``Page[ProspectPublic]`` of its rows."""
-    from service.queries import PAGE_FIELDS, _prospect_page
+    from service.prospecting.listing import PAGE_FIELDS, _prospect_page
     from service.schemas import Page, ProspectFilter, ProspectPublic
 
     r = client.get("/v1/prospects", params=query, headers=VIEWER)

@@ -16,9 +16,9 @@ from data.models import Base, Prospect, Provider, ReferralEvent, ReferrerStat, S
 from data.security import AuditEntry, DataObjection
 from service.ingest.ingest import ingest_records
 from service.pipeline import run_pipeline
+from service.prospecting.listing import prospect_page_json, prospects_csv
 from service.prospecting.schemas import ExclusionCreate
 from service.prospecting.workflow import add_exclusion
-from service.queries import prospect_page_json, prospects_csv
 from service.schemas import ProspectFilter
 from service.security.privacy import ERASURE_PLAN, erase, list_objections, object_to_processing
 from tests.service.test_pipeline import load_all

@@ -28,10 +28,10 @@ from data.models import (
 from data.prospecting import ProspectStatus
 from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
 from service.prospecting.backtest import run_backtest
+from service.prospecting.listing import count_prospects
 from service.prospecting.referrals import compute_referrer_stats, referrer_activity
 from service.prospecting.schemas import BacktestRequest
 from service.prospecting.scoring import score_sites
-from service.queries import count_prospects
 from service.schemas import ProspectFilter
 
 AS_OF = date(2024, 6, 30)  # the stages' as-of day, and the backtest's cut-off
