@@ -1,6 +1,6 @@
 """Audit every request that presented a key (or was refused one): ASGI middleware.
 
-One :class:`~data.security.AuditEntry` per request: the actor (stored key id or
+One :class:`~data.models.security.AuditEntry` per request: the actor (stored key id or
 bootstrap role), the action (``read``, ``bulk_read``, ``export``, ``change``,
 ``denied``), method, path, route template, query parameters (credentials
 masked, :func:`core.redact.redact_params`), path parameters and whatever the route noted with

@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.security import WebhookDelivery, WebhookSubscription
+from data.models.security import WebhookDelivery, WebhookSubscription
 from service.context import AppContext
 
 __all__ = ["EVENT_TYPES", "emit"]

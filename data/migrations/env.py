@@ -2,9 +2,7 @@
 
 from alembic import context
 
-import data.matching  # noqa: F401  (its tables share the metadata)
-import data.security  # noqa: F401
-from data.models import Base
+from data.models import Base  # the package registers every table on Base.metadata
 
 config = context.config
 target_metadata = Base.metadata

@@ -56,7 +56,7 @@ from sqlalchemy import select
 
 from core.errors import InputError, NotFoundError, Problem, UnsafeDestinationError
 from core.values import as_utc
-from data.security import WebhookDelivery, WebhookSubscription
+from data.models.security import WebhookDelivery, WebhookSubscription
 from service.context import AppContext
 from service.events import EVENT_TYPES
 from service.integration.outbound import PinnedTransport, refusal_reason

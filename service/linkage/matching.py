@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem
-from data.matching import MatchDecision, ReviewPair
 from data.models import Provider, SourceRecord
+from data.models.matching import MatchDecision, ReviewPair
 from service.context import AppContext
 from service.pagination import encode_cursor, keyset
 from service.schemas import MatchReviewPublic, Page

@@ -2,17 +2,17 @@
 
 A **full** run links every stored source record with
 :func:`enrichment.linker.link_records`, estimating the model (EM) and storing
-it (:class:`~data.matching.LinkModelRecord`). An **incremental** run reuses
+it (:class:`~data.models.matching.LinkModelRecord`). An **incremental** run reuses
 the latest stored model, frozen, and only scores pairs touching the *focus*:
 records never linked, records whose content changed since they were linked
 (``linked_hash``), and every member of a cluster holding one of those or a
 record named in a reviewer decision; every other record keeps its cluster.
 With the same parameters the outcome equals a full run's.
 
-Reviewer decisions (:class:`~data.matching.MatchDecision`) are honoured by
+Reviewer decisions (:class:`~data.models.matching.MatchDecision`) are honoured by
 both: accepted pairs are must-links, rejected pairs (and unmerges) cannot-links.
 Borderline pairs whose records ended in different clusters form the review
-queue (:class:`~data.matching.ReviewPair`).
+queue (:class:`~data.models.matching.ReviewPair`).
 
 Golden rows are keyed by a stable cluster key (the cluster's NPPES record,
 else its smallest source key), so ids survive re-runs, and a row is only
@@ -36,7 +36,6 @@ from core.safetext import fit_text
 from core.sequences import chunked
 from core.values import plain
 from data.lengths import string_lengths
-from data.matching import LinkModelRecord, MatchDecision, ReviewPair
 from data.models import (
     H3_RESOLUTIONS,
     Organization,
@@ -48,7 +47,8 @@ from data.models import (
     SourceRecord,
     h3_column,
 )
-from data.security import DataObjection
+from data.models.matching import LinkModelRecord, MatchDecision, ReviewPair
+from data.models.security import DataObjection
 from enrichment.records import DATE_COLUMNS
 from service.context import AppContext
 from service.ingest.taxonomy import classification_map

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import ConflictError, NotFoundError, Problem
 from data.models import Provider
-from data.prospecting import ContactPreference, Interaction
+from data.models.prospecting import ContactPreference, Interaction
 from service.context import AppContext
 from service.prospecting.schemas import (
     InteractionCreate,

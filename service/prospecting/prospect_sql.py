@@ -36,7 +36,7 @@ from data.models import (
     Provider,
     ReferrerStat,
 )
-from data.prospecting import ProspectExclusion, ProspectStatus
+from data.models.prospecting import ProspectExclusion, ProspectStatus
 from service.pagination import keyset_after
 from service.schemas import ProspectFilter, ProspectSort
 from service.security.privacy import objected

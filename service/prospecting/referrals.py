@@ -25,7 +25,7 @@ from core.errors import ConflictError, InputError, NotFoundError, Problem
 from core.progress import ProgressSink, null_progress
 from core.values import json_value, plain
 from data.models import Provider, ReferralEvent, ReferrerStat
-from data.prospecting import ReferralAlert, ReferralReview
+from data.models.prospecting import ReferralAlert, ReferralReview
 from service.context import AppContext
 from service.prospecting.schemas import (
     AlertPublic,

@@ -96,7 +96,7 @@ def _candidates(
     through :mod:`prospects.terms`, so the scoring stage, the backtest and
     the activity endpoint decide them alike.
     """
-    from data.prospecting import Interaction
+    from data.models.prospecting import Interaction
     from prospects.terms import colleague_referring, is_active_referrer, is_referring
 
     frame, ids = _in_catchments(session, site, res)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from core.errors import ConflictError, NotFoundError, Problem
 from core.spreadsheet import neutralise_formula
 from data.models import Prospect
-from data.prospecting import Segment
+from data.models.prospecting import Segment
 from service.context import AppContext
 from service.ingest.groups import with_group_codes
 from service.prospecting.listing import CSV_COLUMNS, _prospect_public

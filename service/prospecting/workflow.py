@@ -15,7 +15,7 @@ from sqlalchemy import delete, or_, select
 
 from core.errors import ConflictError, InputError, NotFoundError, Problem
 from data.models import Provider
-from data.prospecting import ProspectExclusion, ProspectStatus, ProspectStatusHistory
+from data.models.prospecting import ProspectExclusion, ProspectStatus, ProspectStatusHistory
 from service.context import AppContext
 from service.prospecting.schemas import (
     ExclusionCreate,

@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, Problem
-from data.security import AuditEntry
+from data.models.security import AuditEntry
 from service.context import AppContext
 from service.pagination import encode_cursor, keyset
 from service.schemas import Page
@@ -66,7 +66,7 @@ def append(ctx: AppContext, *, actor: str, action: str, **fields: Any) -> None:
     action
         ``read``, ``bulk_read``, ``export``, ``change``, ``denied``, ...
     **fields
-        Other :class:`~data.security.AuditEntry` columns (``method``, ``path``,
+        Other :class:`~data.models.security.AuditEntry` columns (``method``, ``path``,
         ``params``, ``records``, ``status``, ``client_ip``, ``key_id``, ``role``).
     """
     with ctx.sessions.begin() as session:

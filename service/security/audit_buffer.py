@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from data.security import AuditEntry
+from data.models.security import AuditEntry
 from service.context import AppContext
 from service.security.audit import entry_values
 

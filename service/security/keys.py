@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from core.errors import AuthenticationError, InputError, NotFoundError, Problem
 from core.settings import Settings
 from core.values import as_utc
-from data.security import ApiKey, ApiSession
+from data.models.security import ApiKey, ApiSession
 from service.context import AppContext
 from service.security.schemas import ApiKeyCreated, ApiKeyPublic
 

@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem
 from data.db import truncate_wal
-from data.matching import MatchDecision, ReviewPair
 from data.models import (
     Prospect,
     Provider,
@@ -40,7 +39,8 @@ from data.models import (
     SourceRecord,
     SourceRecordHistory,
 )
-from data.prospecting import (
+from data.models.matching import MatchDecision, ReviewPair
+from data.models.prospecting import (
     ContactPreference,
     Interaction,
     ProspectExclusion,
@@ -49,7 +49,7 @@ from data.prospecting import (
     ReferralAlert,
     ReferralReview,
 )
-from data.security import DataObjection, WebhookDelivery
+from data.models.security import DataObjection, WebhookDelivery
 from service.context import AppContext
 from service.linkage.resolve import rebuild_provider
 from service.security import audit

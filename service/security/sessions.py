@@ -27,7 +27,7 @@ from sqlalchemy import delete, select, update
 
 from core.errors import AuthenticationError, InputError, Problem
 from core.values import as_utc
-from data.security import ApiKey, ApiSession, SignInLink
+from data.models.security import ApiKey, ApiSession, SignInLink
 from service.context import AppContext
 from service.security.keys import Caller, authenticate, bootstrap_key, hash_key
 

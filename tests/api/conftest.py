@@ -34,7 +34,7 @@ from data.models import (
     ReferrerStat,
     SourceRecord,
 )
-from data.security import ApiKey
+from data.models.security import ApiKey
 from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
 from service.context import AppContext, open_context
 from service.security.keys import hash_key

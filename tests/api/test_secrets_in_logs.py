@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from data.security import AuditEntry
+from data.models.security import AuditEntry
 from service.security.keys import create_key
 from service.security.sessions import create_sign_in_link
 from tests.api.conftest import ADMIN_KEY, VIEWER_KEY, SeededDB, serve_process

@@ -16,7 +16,7 @@ from api.deps import RoleRequirement
 from api.main import create_app
 from api.ratelimit import TokenBuckets
 from core.errors import RateLimitError
-from data.security import ApiKey, AuditEntry
+from data.models.security import ApiKey, AuditEntry
 from service.security.keys import ROLES, create_key, revoke_key
 from tests.api.conftest import ADMIN, MARKETING, ROLE_HEADERS, VIEWER, SeededDB, signed_in
 

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from api.main import create_app
-from data.security import ApiSession
+from data.models.security import ApiSession
 from service.context import AppContext
 from service.security.keys import create_key
 from service.security.sessions import create_sign_in_link

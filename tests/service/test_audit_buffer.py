@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from data.security import AuditEntry
+from data.models.security import AuditEntry
 from service.security.audit_buffer import AuditBuffer
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from data.matching import LinkModelRecord, MatchDecision, ReviewPair
 from data.models import Provider, SourceRecord
+from data.models.matching import LinkModelRecord, MatchDecision, ReviewPair
 from service.ingest.ingest import ingest_records
 from service.linkage.matching import (
     decide_pair,

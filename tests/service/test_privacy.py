@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, select
 
-import data.matching  # noqa: F401  (every table in the metadata)
+import data.models.matching  # noqa: F401  (every table in the metadata)
 from core.errors import NotFoundError
 from data.models import Base, Prospect, Provider, ReferralEvent, ReferrerStat, SourceRecord
-from data.security import AuditEntry, DataObjection
+from data.models.security import AuditEntry, DataObjection
 from service.ingest.ingest import ingest_records
 from service.pipeline import run_pipeline
 from service.prospecting.listing import prospect_page_json, prospects_csv

@@ -25,7 +25,7 @@ from data.models import (
     ReferralEvent,
     ReferrerStat,
 )
-from data.prospecting import ProspectStatus
+from data.models.prospecting import ProspectStatus
 from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
 from service.prospecting.backtest import run_backtest
 from service.prospecting.listing import count_prospects

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from data.models import Base
+from data.models.base import Base
 
 __all__ = [
     "AUDIT_TABLE",

@@ -1,4 +1,4 @@
-"""Storage models (SQLAlchemy 2 declarative), shared by SQLite and PostgreSQL + PostGIS.
+"""The registry, placement, prospect, job and planning tables.
 
 Spatial selection runs through H3 cell ids stored as indexed BIGINT columns
 (``h3_r7``, ``h3_r8``, ``h3_r9`` on every located row; catchments are sets of
@@ -26,57 +26,15 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from data.models.base import Base, Located, gist_index
 from data.types import GeometryColumn
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
-
-
-def _gist(table: str, column: str = "geom") -> Index:
-    """A GiST index that exists only on PostgreSQL."""
-    return Index(f"ix_{table}_{column}_gist", column, postgresql_using="gist").ddl_if(
-        dialect="postgresql"
-    )
-
-
-#: H3 resolutions stored as indexed cell-id columns (``h3_r7`` ...) on every located row.
-H3_RESOLUTIONS: tuple[int, ...] = (7, 8, 9)
-
-
-def h3_column(model: type, res: int):  # noqa: ANN201
-    """The cell-id column of ``model`` at resolution ``res`` (one of :data:`H3_RESOLUTIONS`)."""
-    if res not in H3_RESOLUTIONS:
-        raise ValueError(f"no stored H3 column at resolution {res}; stored: {H3_RESOLUTIONS}")
-    return getattr(model, f"h3_r{res}")
-
-
-class Located:
-    """Columns shared by every row placed on the map."""
-
-    lat: Mapped[float | None] = mapped_column(Float)
-    lon: Mapped[float | None] = mapped_column(Float)
-    h3_r7: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    h3_r8: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    h3_r9: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    geom: Mapped[Any | None] = mapped_column(GeometryColumn("POINT"))
 
 
 class LoadBatch(Base):
@@ -126,7 +84,7 @@ class Organization(Located, Base):
     """A practice, group or facility: an NPI-2 record or a shared practice address."""
 
     __tablename__ = "organizations"
-    __table_args__ = (_gist("organizations"),)
+    __table_args__ = (gist_index("organizations"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -144,7 +102,7 @@ class Provider(Located, Base):
     """The golden record of one provider (individual or organisation)."""
 
     __tablename__ = "providers"
-    __table_args__ = (_gist("providers"),)
+    __table_args__ = (gist_index("providers"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cluster_key: Mapped[str] = mapped_column(String(64), unique=True)
@@ -237,7 +195,7 @@ class ClinicSite(Located, Base):
     """A clinic site (the service's own locations)."""
 
     __tablename__ = "clinic_sites"
-    __table_args__ = (_gist("clinic_sites"),)
+    __table_args__ = (gist_index("clinic_sites"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -259,7 +217,7 @@ class Catchment(Base):
     __tablename__ = "catchments"
     __table_args__ = (
         UniqueConstraint("site_id", "method", "parameter", "resolution"),
-        _gist("catchments"),
+        gist_index("catchments"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -414,7 +372,7 @@ class Territory(Base):
     """One territory of a plan, assigned to a named liaison."""
 
     __tablename__ = "territories"
-    __table_args__ = (UniqueConstraint("plan_id", "number"), _gist("territories"))
+    __table_args__ = (UniqueConstraint("plan_id", "number"), gist_index("territories"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("territory_plans.id", ondelete="CASCADE"))
@@ -467,7 +425,7 @@ class ExpansionCandidate(Located, Base):
     """A candidate site of a scenario: what it would add and take from existing sites."""
 
     __tablename__ = "expansion_candidates"
-    __table_args__ = (UniqueConstraint("scenario_id", "label"), _gist("expansion_candidates"))
+    __table_args__ = (UniqueConstraint("scenario_id", "label"), gist_index("expansion_candidates"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scenario_id: Mapped[int] = mapped_column(
@@ -490,7 +448,3 @@ class ExpansionCandidate(Located, Base):
     overlap: Mapped[list[Any] | None] = mapped_column(JSON)
     coverage: Mapped[Any | None] = mapped_column(GeometryColumn("GEOMETRY"))
 
-
-# Prospecting tables (review queue, alerts, CRM log, workflow, exclusions, segments) live in
-# their own module; importing it here puts them in ``Base.metadata``.
-from data import prospecting as _prospecting  # noqa: E402,F401

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from data.models import Base
+from data.models.base import Base
 
 
 class RecordPair:
