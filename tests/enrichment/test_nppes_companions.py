@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from core.errors import SchemaError
 from core.identifiers import luhn_npi_valid
-from enrichment.nppes import read_nppes
+from enrichment.nppes import iter_nppes
 from enrichment.nppes_companions import (
     ENDPOINT_COLUMNS,
     LOCATION_COLUMNS,
@@ -25,7 +25,7 @@ from enrichment.nppes_companions import (
     read_locations,
     read_other_names,
 )
-from enrichment.records import record_hash
+from enrichment.records import combine_results, record_hash
 from tests.paths import FIXTURES
 
 DATA = FIXTURES
@@ -39,7 +39,7 @@ PILCHER, CAPE_FEAR = "1588667638", "1497758544"
 
 @pytest.fixture(scope="module")
 def records():
-    return read_nppes(SAMPLE).records
+    return combine_results(iter_nppes(SAMPLE)).records
 
 
 @pytest.fixture(scope="module")
