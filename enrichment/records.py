@@ -281,11 +281,6 @@ class StoredRows:
         return rows
 
 
-def empty_records() -> pd.DataFrame:
-    """An empty frame with the standard source-record columns and dtypes."""
-    return records_frame([])
-
-
 def records_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Build a standard source-record frame from row mappings.
 
@@ -442,31 +437,6 @@ def clean_text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
-
-
-def combine_results(results: Iterable[ReadResult]) -> ReadResult:
-    """Concatenate chunk results (e.g. from :func:`enrichment.nppes.iter_nppes`).
-
-    Parameters
-    ----------
-    results
-        Results in file order.
-
-    Returns
-    -------
-    ReadResult
-        Records re-indexed from 0, rejects in order, ``rows_read`` summed.
-    """
-    frames: list[pd.DataFrame] = []
-    rejects: list[Problem] = []
-    rows_read = 0
-    for result in results:
-        if len(result.records):
-            frames.append(result.records)
-        rejects.extend(result.rejects)
-        rows_read += result.rows_read
-    records = pd.concat(frames, ignore_index=True) if frames else empty_records()
-    return ReadResult(records=records, rejects=rejects, rows_read=rows_read)
 
 
 RowOutcome = tuple["dict[str, Any] | None", "list[Problem]"]

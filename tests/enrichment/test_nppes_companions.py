@@ -25,7 +25,8 @@ from enrichment.nppes_companions import (
     read_locations,
     read_other_names,
 )
-from enrichment.records import combine_results, record_hash
+from enrichment.records import record_hash
+from tests.enrichment.readers import read_whole
 from tests.paths import FIXTURES
 
 DATA = FIXTURES
@@ -39,7 +40,7 @@ PILCHER, CAPE_FEAR = "1588667638", "1497758544"
 
 @pytest.fixture(scope="module")
 def records():
-    return combine_results(iter_nppes(SAMPLE)).records
+    return read_whole(iter_nppes, SAMPLE).records
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,7 @@ import pytest
 from core.errors import EncodingError, InputError
 from enrichment.nppes import iter_nppes
 from enrichment.nppes_zip import RATIO_FLOOR_BYTES, open_nppes_zip
-from enrichment.records import combine_results
-from tests.enrichment.nppes_rows import parse_row
+from tests.enrichment.readers import combine_results, parse_row
 from tests.paths import FIXTURES
 
 DATA = FIXTURES
