@@ -16,7 +16,8 @@ from enrichment.nppes_companions import (
     ENDPOINT_COLUMNS,
     LOCATION_COLUMNS,
     OTHER_NAME_COLUMNS,
-    attach_companions,
+    Companions,
+    attach_companion_columns,
     endpoint_channel,
     parse_endpoint_row,
     parse_location_row,
@@ -49,9 +50,22 @@ def companions():
 
 
 @pytest.fixture(scope="module")
-def attached(records, companions):
+def columns():
+    """The sample's records as the NPPES reader streams them (one chunk, held column-wise)."""
+    (chunk,) = list(iter_nppes(SAMPLE))
+    return chunk.columns
+
+
+@pytest.fixture(scope="module")
+def attached_columns(columns, companions):
     names, places, endpoints = companions
-    return attach_companions(records, other_names=names, locations=places, endpoints=endpoints)
+    merge = Companions.build(other_names=names, locations=places, endpoints=endpoints)
+    return attach_companion_columns(columns, merge)
+
+
+@pytest.fixture(scope="module")
+def attached(attached_columns):
+    return attached_columns.to_frame()
 
 
 def test_other_names_read_with_rejects(companions):
@@ -134,7 +148,7 @@ def test_attach_puts_direct_address_and_location(attached, records):
     assert [c["channel"] for c in rec.loc[CAPE_FEAR, "contacts"]] == ["web", "email"]
 
 
-def test_attach_recomputes_hash_only_where_changed(attached, records):
+def test_attach_recomputes_hash_only_where_changed(attached, records, columns):
     changed = {PILCHER, CAPE_FEAR, "1023011178"}
     for (_, before), (_, after) in zip(records.iterrows(), attached.iterrows()):
         if before["npi"] in changed:
@@ -144,22 +158,21 @@ def test_attach_recomputes_hash_only_where_changed(attached, records):
             assert after["record_hash"] == record_hash(row)
         else:
             assert after["record_hash"] == before["record_hash"]
-    assert records["contacts"].isna().all()  # input untouched
+    assert columns.to_frame()["contacts"].isna().all()  # input untouched
     assert list(attached.columns) == list(records.columns)
 
 
-def test_attach_is_idempotent(attached, companions):
+def test_attach_is_idempotent(attached_columns, attached, companions):
     names, places, endpoints = companions
-    again = attach_companions(
-        attached, other_names=names, locations=places, endpoints=endpoints.records
-    )
-    assert again.equals(attached)
-    assert attach_companions(attached).equals(attached)
+    merge = Companions.build(other_names=names, locations=places, endpoints=endpoints.records)
+    assert attach_companion_columns(attached_columns, merge).to_frame().equals(attached)
+    assert attach_companion_columns(attached_columns, Companions.build()).to_frame().equals(attached)
 
 
-def test_attach_needs_the_columns(records):
+def test_attach_needs_the_columns(companions):
+    endpoints = companions[2].records
     with pytest.raises(ValueError, match="lack"):
-        attach_companions(records.drop(columns=["contacts"]))
+        Companions.build(endpoints=endpoints.drop(columns=["channel"]))
 
 
 def test_npi_filter_and_stream_source():
@@ -233,16 +246,3 @@ def test_endpoint_file_roundtrip_never_crashes(npi, cells):
     assert result.records["value"].iloc[-1] == "a@direct.example.org"
     assert len(result.records) + len(result.rejected_lines) == result.rows_read
 
-
-def test_column_attach_matches_frame_attach(attached, companions):
-    from enrichment.nppes_companions import Companions, attach_companion_columns
-
-    names, places, endpoints = companions
-    from enrichment.nppes import iter_nppes
-
-    (chunk,) = list(iter_nppes(SAMPLE))
-    merged = attach_companion_columns(
-        chunk.columns, Companions.build(other_names=names, locations=places, endpoints=endpoints)
-    ).to_frame()
-    for col in ("identifiers", "locations", "contacts", "record_hash"):
-        assert merged[col].tolist() == attached[col].tolist(), col
