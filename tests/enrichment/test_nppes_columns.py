@@ -104,9 +104,9 @@ def test_payloads_are_orjson_payloads(names, data):
         {}, n)
     frame = columns.to_frame(hashes=False)
     expect = [record_payload_bytes(row) for row in frame.to_dict("records")]
-    assert [p.encode() for p in columns.payload_texts()] == expect
+    assert [p.encode() for p in columns.payloads().to_pylist()] == expect
     assert columns.record_hashes() == [hashlib.sha256(p).hexdigest() for p in expect]
-    assert [orjson.loads(p) for p in columns.payload_texts()] == [orjson.loads(p) for p in expect]
+    assert [orjson.loads(p) for p in columns.payloads().to_pylist()] == [orjson.loads(p) for p in expect]
 
 
 @settings(max_examples=60, deadline=None)
@@ -138,7 +138,7 @@ def test_identifiers_built_in_arrow_are_orjson_dicts(issuer, state, other_name, 
         expect["other_names"] = [{"name": cell(other_name), "type_code": "3"}]
     assert ids == expect
     frame = columns.to_frame(hashes=False)
-    assert columns.payload_texts()[0].encode() == record_payload_bytes(frame.iloc[0].to_dict())
+    assert columns.payloads().to_pylist()[0].encode() == record_payload_bytes(frame.iloc[0].to_dict())
 
 
 _slot_text = st.one_of(st.just(""), st.just("  "), st.sampled_from(["05", "MEDICAID", "\x01", ' a"b ']), _any_text)
@@ -171,7 +171,7 @@ def test_other_identifiers_of_many_rows_are_the_scalar_rule(rows):
         expect.append({"other": other} if other else None)
     assert columns.column("identifiers") == expect
     frame = columns.to_frame(hashes=False)
-    assert [p.encode() for p in columns.payload_texts()] == [record_payload_bytes(x) for x in frame.to_dict("records")]
+    assert [p.encode() for p in columns.payloads().to_pylist()] == [record_payload_bytes(x) for x in frame.to_dict("records")]
     assert [None if e is None else orjson.dumps(e) for e in expect] == [
         None if v is None else v.encode() for v in columns.arrays["identifiers"].to_pylist()]
 
@@ -187,7 +187,7 @@ def test_payloads_with_nulls_beside_control_characters_are_orjson_payloads(rows)
                              "line": pa.array(np.arange(n) + 2), "is_active": pa.array([True] * n)}, {}, n)
     frame = columns.to_frame(hashes=False)
     expect = [record_payload_bytes(row) for row in frame.to_dict("records")]
-    assert [p.encode() for p in columns.payload_texts()] == expect
+    assert [p.encode() for p in columns.payloads().to_pylist()] == expect
 
 
 @given(st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "x"]), _any_text), max_size=20), st.integers(0, 3))
