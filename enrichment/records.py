@@ -153,16 +153,6 @@ class ReadResult:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(records={len(self)}, rejects={len(self.rejects)}, rows_read={self.rows_read})"
 
-    @property
-    def rejected_lines(self) -> list[int]:
-        """Distinct lines that were rejected, in file order."""
-        return sorted({p.line for p in self.rejects if p.line is not None})
-
-    @property
-    def reject_rate(self) -> float:
-        """Share of rows read that were rejected (0 when nothing was read)."""
-        return len(self.rejected_lines) / self.rows_read if self.rows_read else 0.0
-
     def stored_rows(self) -> StoredRows:
         """What a load writes per record: key, line, NPI and JSON payload (its hash on demand).
 

@@ -51,3 +51,8 @@ def combine_results(results: Iterable[ReadResult]) -> ReadResult:
 def read_whole(reader: Callable[..., Iterable[ReadResult]], source: Any, **options: Any) -> ReadResult:
     """A whole file as one result: every chunk ``reader`` (e.g. ``iter_cms``) streams, concatenated."""
     return combine_results(reader(source, **options))
+
+
+def rejected_lines(result: ReadResult) -> list[int]:
+    """Distinct lines that were rejected, in file order."""
+    return sorted({p.line for p in result.rejects if p.line is not None})

@@ -20,7 +20,7 @@ from enrichment.cms_layout import (
     detect_cms_columns,
 )
 from enrichment.records import SOURCE_RECORD_COLUMNS
-from tests.enrichment.readers import combine_results, read_whole
+from tests.enrichment.readers import combine_results, read_whole, rejected_lines
 from tests.paths import FIXTURES
 
 DATA = FIXTURES / "enrichment"
@@ -211,14 +211,14 @@ def test_rejects_name_file_line_and_field(current):
     # the NPI's other, good row still makes its record
     assert recs["1932102084"]["address_1"] == "200 ELM ST"
     assert recs["1932102084"]["line"] == 12
-    assert current.rejected_lines == [7, 10, 11]
+    assert rejected_lines(current) == [7, 10, 11]
 
 
 def test_wrong_field_count_is_rejected(tmp_path):
     header, rows = _rows(CURRENT)
     rows[4] = rows[4][:-1]
     result = read_whole(iter_cms, _write(tmp_path / "short.csv", header, rows))
-    assert result.rejected_lines[0] == 6
+    assert rejected_lines(result)[0] == 6
     assert "fields" in result.rejects[0].message
     assert "1588667638" not in set(result.records["npi"])
 

@@ -21,7 +21,7 @@ from enrichment.finess import (
 )
 from enrichment.records import SOURCE_RECORD_COLUMNS
 from geo.distance import haversine_km
-from tests.enrichment.readers import read_whole
+from tests.enrichment.readers import read_whole, rejected_lines
 from tests.paths import FIXTURES
 
 DATA = FIXTURES / "enrichment"
@@ -59,7 +59,7 @@ def test_records_and_rejects(sample):
     assert sample.rows_read == 11
     assert set(sample.records["entity_type"]) == {"organization"}
     assert set(sample.records["source"]) == {"finess"}
-    assert sample.rejected_lines == [7, 12]
+    assert rejected_lines(sample) == [7, 12]
     by_line = {(p.line, p.field) for p in sample.rejects}
     assert by_line == {(7, "commune"), (7, "datemaj"), (12, "sourcecoordet")}
 
@@ -137,7 +137,7 @@ def test_orphan_and_duplicate_geolocations_rejected(tmp_path):
     extra = [geo, geo.replace("010000024", "999999999")]
     path.write_text("\n".join(lines + extra) + "\n", encoding="utf-8")
     result = read_whole(iter_finess, path)
-    assert result.rejected_lines == [7, 12, 13, 14]
+    assert rejected_lines(result) == [7, 12, 13, 14]
     assert result.records.iloc[0].lat == pytest.approx(46.2223, abs=1e-3)
 
 
