@@ -60,7 +60,6 @@ __all__ = [
     "RoleRequirement",
     "SessionDep",
     "SettingsDep",
-    "audit_records",
     "get_caller",
     "get_context",
     "get_session",
@@ -316,17 +315,6 @@ async def get_caller(request: Request) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
-
-
-def audit_records(request: Request, **records: object) -> None:
-    """Note the records or export a request touched, for its audit entry.
-
-    Example: ``audit_records(request, provider_ids=[1, 2], rows=2)``. Values
-    are merged into the entry's ``records`` (later calls win per name).
-    """
-    current = getattr(request.state, "prm_audit_records", None) or {}
-    current.update(records)
-    request.state.prm_audit_records = current
 
 
 def require_role(role: Role) -> RoleRequirement:

@@ -59,7 +59,6 @@ PAIR_COLUMNS: tuple[str, ...] = (
     "left", "right", "left_pos", "right_pos", "entity_type", "blocking_rule", "label",
     "tf_adjustment", "match_weight", "match_probability", "decision",
 )  # fmt: skip
-ENTITY_NAMES = {v: k for k, v in ENTITY_CODES.items()}
 
 
 @dataclass(frozen=True)
