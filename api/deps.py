@@ -41,7 +41,6 @@ from service.security.keys import (
     Caller,
     authenticate,
     bootstrap_caller,
-    bootstrap_role,
     role_at_least,
 )
 from service.security.sessions import SessionInfo, session_caller
@@ -67,7 +66,6 @@ __all__ = [
     "reject_offset",
     "require_role",
     "refuse_if_throttled",
-    "role_for_key",
     "throttle_refused",
 ]
 
@@ -165,17 +163,6 @@ def reject_offset(
         raise InputError("offset is no longer supported", problems=[Problem(
             "this list pages by cursor: pass the previous page's next_cursor as cursor",
             field="offset", value=offset[:200])])
-
-
-def role_for_key(settings: Settings, key: str) -> str | None:
-    """The role of a bootstrap key from the environment (``admin`` or ``viewer``), or None.
-
-    Stored keys are checked by :func:`service.security.keys.authenticate`; both bootstrap
-    keys are always compared, so the time taken does not reveal which matched.
-    """
-    if not isinstance(key, str):
-        raise TypeError(f"key must be a str, not {type(key).__name__}")
-    return bootstrap_role(settings, key)
 
 
 CALLER_STATE = "prm_caller"
