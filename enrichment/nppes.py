@@ -152,4 +152,3 @@ def iter_nppes(
             total += chunk.rows_read
             yield ReadResult(columns=records, rejects=rejects, rows_read=chunk.rows_read)
             sink("nppes", total, None)
-

@@ -225,7 +225,7 @@ def load_drive_graph(
         G = _read_osm(osm_path)
     except RoadNetworkError:
         raise
-    except Exception as exc:  # noqa: BLE001 - lxml/osmnx raise many kinds
+    except Exception as exc:
         raise RoadNetworkError(
             "cannot read road network",
             problems=[
@@ -347,10 +347,19 @@ def boundary_nodes(
 #: out: they multiply a map page's size by six without helping a hunter find a road.
 BASE_LAYER_CLASSES = frozenset(
     {
-        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
-        "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified",
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "tertiary",
+        "tertiary_link",
+        "unclassified",
     }
-)  # fmt: skip
+)
 
 
 def road_lines(

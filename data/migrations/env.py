@@ -19,7 +19,9 @@ def _include_object(obj, name, type_, _reflected, _compare_to):  # noqa: ANN001 
 
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
-    if engine is None:  # the bare ``alembic`` command: the service's own engine settings (SQLite pragmas)
+    if (
+        engine is None
+    ):  # the bare ``alembic`` command: the service's own engine settings (SQLite pragmas)
         from data.db import make_engine
 
         engine = make_engine(config.get_main_option("sqlalchemy.url"))

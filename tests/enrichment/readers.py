@@ -48,7 +48,9 @@ def combine_results(results: Iterable[ReadResult]) -> ReadResult:
     return ReadResult(records=records, rejects=rejects, rows_read=rows_read)
 
 
-def read_whole(reader: Callable[..., Iterable[ReadResult]], source: Any, **options: Any) -> ReadResult:
+def read_whole(
+    reader: Callable[..., Iterable[ReadResult]], source: Any, **options: Any
+) -> ReadResult:
     """A whole file as one result: every chunk ``reader`` (e.g. ``iter_cms``) streams, concatenated."""
     return combine_results(reader(source, **options))
 

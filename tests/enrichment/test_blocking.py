@@ -25,8 +25,9 @@ def brute(codes, max_block, focus=None):
 @settings(max_examples=150, deadline=None)
 def test_all_pairs_equals_brute_force(values, max_block, data):
     codes = np.array(values, dtype=np.int64)
-    focus = np.array(data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))),
-                     dtype=bool)
+    focus = np.array(
+        data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))), dtype=bool
+    )
     for f in (None, focus):
         left, right, skipped = all_pairs(codes, max_block_size=max_block, focus=f)
         assert (left < right).all()

@@ -78,7 +78,9 @@ def test_other_names_read_with_rejects(companions):
         (6, OTHER_NAME_COLUMNS[1]),
         (6, OTHER_NAME_COLUMNS[2]),
     ]
-    assert rejected_lines(names) == [5, 6] and len(rejected_lines(names)) / names.rows_read == pytest.approx(0.4)
+    assert rejected_lines(names) == [5, 6] and len(
+        rejected_lines(names)
+    ) / names.rows_read == pytest.approx(0.4)
     assert {p.file for p in names.rejects} == {OTHERNAME.name}
 
 
@@ -166,7 +168,9 @@ def test_attach_is_idempotent(attached_columns, attached, companions):
     names, places, endpoints = companions
     merge = Companions.build(other_names=names, locations=places, endpoints=endpoints.records)
     assert attach_companion_columns(attached_columns, merge).to_frame().equals(attached)
-    assert attach_companion_columns(attached_columns, Companions.build()).to_frame().equals(attached)
+    assert (
+        attach_companion_columns(attached_columns, Companions.build()).to_frame().equals(attached)
+    )
 
 
 def test_attach_needs_the_columns(companions):
@@ -245,4 +249,3 @@ def test_endpoint_file_roundtrip_never_crashes(npi, cells):
     assert result.rows_read in (1, 2)
     assert result.records["value"].iloc[-1] == "a@direct.example.org"
     assert len(result.records) + len(rejected_lines(result)) == result.rows_read
-
