@@ -256,7 +256,9 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         return await _unhandled(request, exc)
     logger.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
     return problem_response(
-        status=503, title="Service busy", instance=request.url.path,
+        status=503,
+        title="Service busy",
+        instance=request.url.path,
         detail="the database is too busy to answer now; retry after the time in Retry-After",
         headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
     )

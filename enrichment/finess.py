@@ -78,27 +78,65 @@ __all__ = [
 
 #: Fields of a ``structureet`` line, in order.
 STRUCTURE_FIELDS: tuple[str, ...] = (
-    "section", "nofinesset", "nofinessej", "rs", "rslongue", "complrs", "compldistrib",
-    "numvoie", "typvoie", "voie", "compvoie", "lieuditbp", "commune", "departement",
-    "libdepartement", "ligneacheminement", "telephone", "telecopie", "categetab",
-    "libcategetab", "categagretab", "libcategagretab", "siret", "codeape", "codemft",
-    "libmft", "codesph", "libsph", "dateouv", "dateautor", "datemaj", "numuai",
-)  # fmt: skip
+    "section",
+    "nofinesset",
+    "nofinessej",
+    "rs",
+    "rslongue",
+    "complrs",
+    "compldistrib",
+    "numvoie",
+    "typvoie",
+    "voie",
+    "compvoie",
+    "lieuditbp",
+    "commune",
+    "departement",
+    "libdepartement",
+    "ligneacheminement",
+    "telephone",
+    "telecopie",
+    "categetab",
+    "libcategetab",
+    "categagretab",
+    "libcategagretab",
+    "siret",
+    "codeape",
+    "codemft",
+    "libmft",
+    "codesph",
+    "libsph",
+    "dateouv",
+    "dateautor",
+    "datemaj",
+    "numuai",
+)
 
 #: Record field -> the structureet field it is read from, named in the problems of values that
 #: may not be stored.
 _READ_FROM = {
-    "organization_name": "rslongue", "specialty_text": "libcategetab", "address_2": "lieuditbp",
-    "city": "ligneacheminement", "postal_code": "ligneacheminement", "source_key": "nofinesset",
+    "organization_name": "rslongue",
+    "specialty_text": "libcategetab",
+    "address_2": "lieuditbp",
+    "city": "ligneacheminement",
+    "postal_code": "ligneacheminement",
+    "source_key": "nofinesset",
     **{f"identifiers.{key}": key for key in ("siret", "categagretab", "mft", "sph")},
-    "identifiers.finess_ej": "nofinessej", "identifiers.categetab": "categetab",
-    "identifiers.ape": "codeape", "identifiers.uai": "numuai",
-}  # fmt: skip
+    "identifiers.finess_ej": "nofinessej",
+    "identifiers.categetab": "categetab",
+    "identifiers.ape": "codeape",
+    "identifiers.uai": "numuai",
+}
 
 #: Fields of a ``geolocalisation`` line, in order.
 GEO_FIELDS: tuple[str, ...] = (
-    "section", "nofinesset", "coordxet", "coordyet", "sourcecoordet", "datemaj",
-)  # fmt: skip
+    "section",
+    "nofinesset",
+    "coordxet",
+    "coordyet",
+    "sourcecoordet",
+    "datemaj",
+)
 
 #: EPSG codes FINESS coordinates come in -> territory.
 FINESS_CRS: dict[int, str] = {
@@ -275,7 +313,7 @@ def read_finess_header(
     cells = [c.strip() for c in cells]
     if len(cells) != 4:
         bad(f"first line has {len(cells)} fields, expected 4", "header", ";".join(cells))
-        cells = (cells + ["", "", "", ""])[:4]
+        cells = ([*cells, "", "", "", ""])[:4]
     if cells[0].lower() != "finess":
         bad("first field must be 'finess'", "header", cells[0])
     if cells[1].lower() != "etalab":
@@ -416,11 +454,18 @@ def _parse_structure(
         p for p in (row["numvoie"], row["compvoie"], row["typvoie"], row["voie"]) if p
     )
     ids = {
-        "finess": key, "finess_ej": row["nofinessej"], "siret": row["siret"],
-        "categetab": row["categetab"], "categagretab": row["categagretab"],
-        "ape": row["codeape"], "mft": row["codemft"], "sph": row["codesph"],
-        "uai": row["numuai"], "insee": insee, "departement": dept,
-    }  # fmt: skip
+        "finess": key,
+        "finess_ej": row["nofinessej"],
+        "siret": row["siret"],
+        "categetab": row["categetab"],
+        "categagretab": row["categagretab"],
+        "ape": row["codeape"],
+        "mft": row["codemft"],
+        "sph": row["codesph"],
+        "uai": row["numuai"],
+        "insee": insee,
+        "departement": dept,
+    }
     contacts = [
         {"channel": channel, "value": normalize_fr_phone(raw) or raw, "use": "work"}
         for channel, raw in (("phone", row["telephone"]), ("fax", row["telecopie"]))

@@ -130,8 +130,12 @@ COMPANION_FIELDS: dict[str, tuple[str, ...]] = {
 _READ_FROM: dict[tuple[str, ...], dict[str, str]] = {
     OTHER_NAME_FIELDS: {"name": OTHER_NAME_COLUMNS[1], "type_code": OTHER_NAME_COLUMNS[2]},
     LOCATION_FIELDS: dict(zip(LOCATION_FIELDS[1:-1], LOCATION_COLUMNS[1:])),
-    ENDPOINT_FIELDS: {"value": "Endpoint", "use": "Use Description", "endpoint_type": "Endpoint Type",
-                      "affiliation_name": "Affiliation Legal Business Name"},
+    ENDPOINT_FIELDS: {
+        "value": "Endpoint",
+        "use": "Use Description",
+        "endpoint_type": "Endpoint Type",
+        "affiliation_name": "Affiliation Legal Business Name",
+    },
 }
 
 _OTHER_NAME_TYPES = frozenset("12345")
@@ -333,7 +337,9 @@ def _read_table(
         record, problems = parse({c: cells[i] for c, i in index.items()}, line=line, file=label)
         if record is not None:
             # merged into the main records' JSON only: every value is held to the payload limit
-            problems = record_problems(record, file=label, line=line, headers=_READ_FROM[fields], limits={})
+            problems = record_problems(
+                record, file=label, line=line, headers=_READ_FROM[fields], limits={}
+            )
             record = None if problems else record
         if record is None:
             rejects.extend(problems)
@@ -485,16 +491,22 @@ class Companions:
     ) -> Companions:
         """Group the output of the companion readers (frames or results, or ``None``)."""
         return cls(
-            names=_grouped(_frame(other_names, "other_names", OTHER_NAME_FIELDS), ("name", "type_code")),
+            names=_grouped(
+                _frame(other_names, "other_names", OTHER_NAME_FIELDS), ("name", "type_code")
+            ),
             places=_grouped(_frame(locations, "locations", LOCATION_FIELDS), LOCATION_FIELDS[1:-1]),
-            contacts=_grouped(_frame(endpoints, "endpoints", ENDPOINT_FIELDS),
-                              ("channel", "value", "use", "endpoint_type")),
+            contacts=_grouped(
+                _frame(endpoints, "endpoints", ENDPOINT_FIELDS),
+                ("channel", "value", "use", "endpoint_type"),
+            ),
         )
 
     def __contains__(self, npi: object) -> bool:
         return npi in self.names or npi in self.places or npi in self.contacts
 
-    def merge(self, npi: str, identifiers: Any, locations: Any, contacts: Any) -> tuple[Any, Any, Any]:
+    def merge(
+        self, npi: str, identifiers: Any, locations: Any, contacts: Any
+    ) -> tuple[Any, Any, Any]:
         """One record's ``identifiers``, ``locations`` and ``contacts`` with its companions merged in."""
         if npi in self.names:
             identifiers = dict(identifiers or {})
@@ -514,7 +526,10 @@ def attach_companion_columns(records: RecordColumns, companions: Companions) -> 
         return records
     names = ("identifiers", "locations", "contacts")
     current = {c: records.column(c) for c in names}
-    texts = {c: records.arrays[c].to_pylist() if c in records.arrays else [None] * len(records) for c in names}
+    texts = {
+        c: records.arrays[c].to_pylist() if c in records.arrays else [None] * len(records)
+        for c in names
+    }
     for i in hits:
         merged = companions.merge(npis[i], *(current[c][i] for c in names))
         for c, value in zip(names, merged):
@@ -559,7 +574,9 @@ def attach_companions(
     for i, npi in enumerate(out["npi"].tolist()):
         if npi not in companions:
             continue
-        merged = companions.merge(npi, columns["identifiers"][i], columns["locations"][i], columns["contacts"][i])
+        merged = companions.merge(
+            npi, columns["identifiers"][i], columns["locations"][i], columns["contacts"][i]
+        )
         for c, value in zip(("identifiers", "locations", "contacts"), merged):
             columns[c][i] = value
         row = {c: plain(out[c].iat[i]) for c in SOURCE_RECORD_COLUMNS}

@@ -37,8 +37,14 @@ NUCC_COLUMNS: tuple[str, ...] = (
 _REQUIRED = ("Code", "Grouping", "Classification", "Specialization", "Definition")
 _OPTIONAL = ("Notes", "Display Name", "Section")
 #: Stored field -> its column in the file (the definition is free text, and not stored).
-_STORED = {"code": "Code", "grouping": "Grouping", "classification": "Classification",
-           "specialization": "Specialization", "display_name": "Display Name", "section": "Section"}
+_STORED = {
+    "code": "Code",
+    "grouping": "Grouping",
+    "classification": "Classification",
+    "specialization": "Specialization",
+    "display_name": "Display Name",
+    "section": "Section",
+}
 _CODE = re.compile(r"[0-9A-Z]{9}X")
 _VERSION = re.compile(r"nucc_taxonomy_(\d+)(\d)\b", re.IGNORECASE)
 
@@ -131,7 +137,9 @@ def read_nucc(path: str | os.PathLike[str], *, encoding: str | None = None) -> p
             "section": cell("Section"),
         }
         # a display name made of classification and specialization is named after the first
-        headers = _STORED if "Display Name" in index else {**_STORED, "display_name": "Classification"}
+        headers = (
+            _STORED if "Display Name" in index else {**_STORED, "display_name": "Classification"}
+        )
         refused = value_problems(row, file=name, line=line, limits=lengths, headers=headers)
         if refused:
             bad.extend(refused)

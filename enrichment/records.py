@@ -34,6 +34,7 @@ whichever file.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +102,6 @@ SOURCES: tuple[str, ...] = ("nppes", "referrer_list", "cms_dac", "rpps", "finess
 
 #: Values accepted in the ``entity_type`` column (besides ``None``).
 ENTITY_TYPES: tuple[str, ...] = ("individual", "organization")
-
 
 
 class ReadResult:
@@ -175,18 +175,36 @@ class ReadResult:
             cols = self.columns
             n = cols.size
             keys = cols.arrays.get("source_key")
-            codes = key_codes_of_array(keys) if keys is not None and pa.types.is_string(keys.type) else None
-            keys = pa.array([str(k) for k in cols.column("source_key")], pa.string()) if codes is None else keys
-            return StoredRows(pa.Table.from_arrays(
-                [keys, cols.arrays.get("line", pa.array(np.zeros(n, dtype=np.int64))),
-                 cols.arrays.get("npi", pa.nulls(n, pa.string())), cols.payloads()],
-                schema=StoredRows.SCHEMA), codes=codes)
+            codes = (
+                key_codes_of_array(keys)
+                if keys is not None and pa.types.is_string(keys.type)
+                else None
+            )
+            keys = (
+                pa.array([str(k) for k in cols.column("source_key")], pa.string())
+                if codes is None
+                else keys
+            )
+            return StoredRows(
+                pa.Table.from_arrays(
+                    [
+                        keys,
+                        cols.arrays.get("line", pa.array(np.zeros(n, dtype=np.int64))),
+                        cols.arrays.get("npi", pa.nulls(n, pa.string())),
+                        cols.payloads(),
+                    ],
+                    schema=StoredRows.SCHEMA,
+                ),
+                codes=codes,
+            )
         frame = self.records
         payloads = record_payloads(frame)
         npis = frame["npi"].tolist() if "npi" in frame.columns else [None] * len(frame)
         return StoredRows.from_lists(
-            keys=frame["source_key"].astype(str).tolist(), lines=[int(v) for v in frame["line"].tolist()],
-            npis=npis, payloads=[p.decode("utf-8") for p in payloads],
+            keys=frame["source_key"].astype(str).tolist(),
+            lines=[int(v) for v in frame["line"].tolist()],
+            npis=npis,
+            payloads=[p.decode("utf-8") for p in payloads],
         )
 
 
@@ -209,8 +227,14 @@ class StoredRows:
         :func:`core.keyset.key_codes` of the keys when the reader computed them.
     """
 
-    SCHEMA = pa.schema([("source_key", pa.string()), ("line", pa.int64()), ("npi", pa.string()),
-                        ("payload", pa.string())])
+    SCHEMA = pa.schema(
+        [
+            ("source_key", pa.string()),
+            ("line", pa.int64()),
+            ("npi", pa.string()),
+            ("payload", pa.string()),
+        ]
+    )
 
     def __init__(self, table: pa.Table, *, codes: np.ndarray | None = None) -> None:
         if not table.schema.equals(self.SCHEMA):
@@ -223,13 +247,27 @@ class StoredRows:
 
     @classmethod
     def from_lists(
-        cls, *, keys: list[str], lines: list[int], npis: list[str | None], payloads: list[str],
+        cls,
+        *,
+        keys: list[str],
+        lines: list[int],
+        npis: list[str | None],
+        payloads: list[str],
         codes: np.ndarray | None = None,
     ) -> StoredRows:
         """Stored rows from parallel lists."""
-        return cls(pa.Table.from_arrays(
-            [pa.array(keys, pa.string()), pa.array(lines, pa.int64()), pa.array(npis, pa.string()),
-             pa.array(payloads, pa.string())], schema=cls.SCHEMA), codes=codes)
+        return cls(
+            pa.Table.from_arrays(
+                [
+                    pa.array(keys, pa.string()),
+                    pa.array(lines, pa.int64()),
+                    pa.array(npis, pa.string()),
+                    pa.array(payloads, pa.string()),
+                ],
+                schema=cls.SCHEMA,
+            ),
+            codes=codes,
+        )
 
     def __len__(self) -> int:
         return self.table.num_rows
@@ -350,8 +388,12 @@ PAYLOAD_TEXT_LIMIT = 1000
 
 
 def record_problems(
-    record: Mapping[str, Any], *, file: str | None, line: int | None,
-    headers: Mapping[str, str] | None = None, limits: Mapping[str, int] = FIELD_LIMITS,
+    record: Mapping[str, Any],
+    *,
+    file: str | None,
+    line: int | None,
+    headers: Mapping[str, str] | None = None,
+    limits: Mapping[str, int] = FIELD_LIMITS,
 ) -> list[Problem]:
     """One problem per value of a record that may not be stored (:func:`core.safetext.value_problems`).
 
@@ -371,8 +413,14 @@ def record_problems(
         Longest text per key; other keys, and every string nested in a list
         or dict, are held to :data:`PAYLOAD_TEXT_LIMIT`.
     """
-    return value_problems(record, file=file, line=line, limits=limits, default_limit=PAYLOAD_TEXT_LIMIT,
-                          headers=headers)
+    return value_problems(
+        record,
+        file=file,
+        line=line,
+        limits=limits,
+        default_limit=PAYLOAD_TEXT_LIMIT,
+        headers=headers,
+    )
 
 
 def _json_default(value: Any) -> Any:
@@ -388,8 +436,9 @@ def record_payload_bytes(row: Mapping[str, Any]) -> bytes:
     Keys are :data:`PAYLOAD_COLUMNS` in schema order (missing ones are
     ``null``); dates are ISO strings, NaN is ``null``; compact UTF-8.
     """
-    return orjson.dumps({c: row.get(c) for c in PAYLOAD_COLUMNS}, default=_json_default,
-                        option=_ORJSON_OPTIONS)
+    return orjson.dumps(
+        {c: row.get(c) for c in PAYLOAD_COLUMNS}, default=_json_default, option=_ORJSON_OPTIONS
+    )
 
 
 def record_payloads(frame: pd.DataFrame) -> list[bytes]:
@@ -397,8 +446,10 @@ def record_payloads(frame: pd.DataFrame) -> list[bytes]:
     n = len(frame)
     columns = [frame[c].tolist() if c in frame.columns else [None] * n for c in PAYLOAD_COLUMNS]
     dumps, keys, default = orjson.dumps, PAYLOAD_COLUMNS, _json_default
-    return [dumps(dict(zip(keys, values)), default=default, option=_ORJSON_OPTIONS)
-            for values in zip(*columns)]
+    return [
+        dumps(dict(zip(keys, values)), default=default, option=_ORJSON_OPTIONS)
+        for values in zip(*columns)
+    ]
 
 
 def payload_array_hashes(payloads: pa.Array) -> list[str]:
@@ -409,11 +460,13 @@ def payload_array_hashes(payloads: pa.Array) -> list[str]:
     if not len(payloads):
         return []
     start = payloads.offset
-    offsets = np.frombuffer(payloads.buffers()[1], dtype=np.int32)[start : start + len(payloads) + 1]
+    offsets = np.frombuffer(payloads.buffers()[1], dtype=np.int32)[
+        start : start + len(payloads) + 1
+    ]
     data = memoryview(payloads.buffers()[2] or b"")
     sha = hashlib.sha256
     bounds = offsets.tolist()
-    return [sha(data[a:b]).hexdigest() for a, b in zip(bounds, bounds[1:])]
+    return [sha(data[a:b]).hexdigest() for a, b in itertools.pairwise(bounds)]
 
 
 def record_hash(row: Mapping[str, Any]) -> str:

@@ -422,8 +422,17 @@ def iter_rpps(
             if len(cells) not in (width, width - 1) or (
                 len(cells) == width - 1 and clean_text(header[-1]) is not None
             ):
-                yield None, [Problem(f"line has {len(cells)} fields, header has {width}",
-                                     file=name, line=line, value="|".join(cells)[:60])]
+                yield (
+                    None,
+                    [
+                        Problem(
+                            f"line has {len(cells)} fields, header has {width}",
+                            file=name,
+                            line=line,
+                            value="|".join(cells)[:60],
+                        )
+                    ],
+                )
                 continue
             row = {col: cells[i] for col, i in columns.items() if i < len(cells)}
             record, problems = parse_rpps_row(row, line=line, file=name)

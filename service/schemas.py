@@ -131,7 +131,9 @@ class _SiteFields(StorableText):
 
 
 class SiteCreate(_SiteFields):
-    site_code: str = Field(min_length=1, max_length=_SITE["site_code"], pattern=r"^[A-Za-z0-9_.-]+$")
+    site_code: str = Field(
+        min_length=1, max_length=_SITE["site_code"], pattern=r"^[A-Za-z0-9_.-]+$"
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -220,17 +222,25 @@ class ProspectFilter(StorableText):
     segment: str | None = None
     max_drive_minutes: float | None = Field(None, gt=0, le=240)
     group: str | None = Field(None, description="Clinic specialty group, e.g. 'orthopaedics'.")
-    min_drive_minutes: float | None = Field(None, ge=0, le=240, description="e.g. distant specialists.")
+    min_drive_minutes: float | None = Field(
+        None, ge=0, le=240, description="e.g. distant specialists."
+    )
     tier: Literal["A", "B", "C", "lapsed"] | None = Field(
         None, description="Past referral tier of a lapsed referrer ('lapsed' = any)."
     )
-    postal_codes: list[str] | None = Field(None, max_length=500, description="Geography: ZIP codes.")
+    postal_codes: list[str] | None = Field(
+        None, max_length=500, description="Geography: ZIP codes."
+    )
     city: str | None = Field(None, max_length=100)
-    organization_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Organisation (practice) id.")
+    organization_id: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="Organisation (practice) id."
+    )
     status: Literal["new", "contacted", "meeting held", "referring", "not a fit"] | None = Field(
         None, description="Workflow status ('new' = never set); 'not a fit' is hidden otherwise."
     )
-    assigned_to: str | None = Field(None, max_length=100, description="Liaison the prospect is assigned to.")
+    assigned_to: str | None = Field(
+        None, max_length=100, description="Liaison the prospect is assigned to."
+    )
     #: The group's NUCC codes, resolved by the service (not an input).
     group_codes: frozenset[str] | None = Field(None, exclude=True)
 

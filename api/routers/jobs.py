@@ -39,6 +39,8 @@ def pipeline_start(ctx: ContextDep, response: Response) -> JobPublic:
     summary="A job's status and progress",
     responses=problem_responses(404, 422),
 )
-def job_get(ctx: ContextDep, session: SessionDep, job_id: int = Path(ge=1, le=2**31 - 1)) -> JobPublic:
+def job_get(
+    ctx: ContextDep, session: SessionDep, job_id: int = Path(ge=1, le=2**31 - 1)
+) -> JobPublic:
     """Status (running, done, failed), current stage with done/total, and the outcome."""
     return get_job(ctx, session, job_id)

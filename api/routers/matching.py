@@ -64,14 +64,18 @@ class UnmergeIn(StorableText):
 class FreeTextIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    texts: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(min_length=1,
-                                                                               max_length=500)
+    texts: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
+        min_length=1, max_length=500
+    )
     top: int = Field(3, ge=1, le=20)
 
 
-@router.get("/review", response_model=Page[MatchReviewPublic],
-            summary="Borderline pairs waiting for a reviewer",
-            dependencies=[Depends(reject_offset)])
+@router.get(
+    "/review",
+    response_model=Page[MatchReviewPublic],
+    summary="Borderline pairs waiting for a reviewer",
+    dependencies=[Depends(reject_offset)],
+)
 def review_list(
     ctx: ContextDep,
     limit: Annotated[int, Query(ge=1, le=MAX_REVIEW_PAGE)] = 50,
@@ -86,43 +90,85 @@ def review_list(
     return list_review(ctx, limit=limit, cursor=cursor)
 
 
-@router.post("/review/{review_id}/decision", summary="Accept or reject a review pair (admin)",
-             responses=problem_responses(404))
-def review_decide(ctx: ContextDep, review_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: DecisionIn,
-                  role: AdminRole) -> dict[str, Any]:
+@router.post(
+    "/review/{review_id}/decision",
+    summary="Accept or reject a review pair (admin)",
+    responses=problem_responses(404),
+)
+def review_decide(
+    ctx: ContextDep,
+    review_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: DecisionIn,
+    role: AdminRole,
+) -> dict[str, Any]:
     """The decision is stored and honoured by every later link run."""
-    return decide_review(ctx, review_id, body.decision, decided_by=f"{role} API key",
-                         note=body.note, apply=body.apply)
+    return decide_review(
+        ctx,
+        review_id,
+        body.decision,
+        decided_by=f"{role} API key",
+        note=body.note,
+        apply=body.apply,
+    )
 
 
-@router.post("/decisions", summary="Accept or reject any record pair (admin)",
-             responses=problem_responses(404))
+@router.post(
+    "/decisions",
+    summary="Accept or reject any record pair (admin)",
+    responses=problem_responses(404),
+)
 def pair_decide(ctx: ContextDep, body: PairDecisionIn, role: AdminRole) -> dict[str, Any]:
     """Like a review decision, for a pair that is not in the queue."""
-    return decide_pair(ctx, body.left_record_id, body.right_record_id, body.decision,
-                       decided_by=f"{role} API key", note=body.note, apply=body.apply)
+    return decide_pair(
+        ctx,
+        body.left_record_id,
+        body.right_record_id,
+        body.decision,
+        decided_by=f"{role} API key",
+        note=body.note,
+        apply=body.apply,
+    )
 
 
-@router.post("/records/{record_id}/unmerge", summary="Take a record out of its golden record (admin)",
-             responses=problem_responses(404))
-def record_unmerge(ctx: ContextDep, record_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: UnmergeIn,
-                   role: AdminRole) -> dict[str, Any]:
+@router.post(
+    "/records/{record_id}/unmerge",
+    summary="Take a record out of its golden record (admin)",
+    responses=problem_responses(404),
+)
+def record_unmerge(
+    ctx: ContextDep,
+    record_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: UnmergeIn,
+    role: AdminRole,
+) -> dict[str, Any]:
     """Rejects the record against every other member; later runs keep them apart."""
-    return unmerge_record(ctx, record_id, decided_by=f"{role} API key", note=body.note,
-                          apply=body.apply)
+    return unmerge_record(
+        ctx, record_id, decided_by=f"{role} API key", note=body.note, apply=body.apply
+    )
 
 
-@router.get("/explain", summary="Explain the score of any two source records",
-            responses=problem_responses(404))
-def pair_explain(ctx: ContextDep, left: Annotated[int, Query(ge=1, le=2**31 - 1)],
-                 right: Annotated[int, Query(ge=1, le=2**31 - 1)]) -> dict[str, Any]:
+@router.get(
+    "/explain",
+    summary="Explain the score of any two source records",
+    responses=problem_responses(404),
+)
+def pair_explain(
+    ctx: ContextDep,
+    left: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    right: Annotated[int, Query(ge=1, le=2**31 - 1)],
+) -> dict[str, Any]:
     """Each comparison's level, m, u and weight; the weights sum to the match weight."""
     return explain_pair(ctx, left, right)
 
 
-@router.get("/providers/{provider_id}", summary="How a golden record was merged",
-            responses=problem_responses(404))
-def provider_merge(ctx: ContextDep, provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> dict[str, Any]:
+@router.get(
+    "/providers/{provider_id}",
+    summary="How a golden record was merged",
+    responses=problem_responses(404),
+)
+def provider_merge(
+    ctx: ContextDep, provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> dict[str, Any]:
     """Members with their best merge explanation, reviewer decisions and field lineage."""
     return explain_provider(ctx, provider_id)
 

@@ -40,7 +40,9 @@ class ProspectQuery(BaseModel):
     the service takes.
     """
 
-    model_config = ConfigDict(extra="ignore")  # other parameters of the route (sort, cursor, api_key)
+    model_config = ConfigDict(
+        extra="ignore"
+    )  # other parameters of the route (sort, cursor, api_key)
 
     site: str | None = Field(None, max_length=40, description="Site code.")
     specialty: str | None = Field(
@@ -57,7 +59,9 @@ class ProspectQuery(BaseModel):
     min_drive_minutes: float | None = Field(
         None, ge=0, le=240, description="Shortest drive from the site, minutes."
     )
-    tier: str | None = Field(None, description="Past tier of a lapsed referrer: A, B, C or 'lapsed'.")
+    tier: str | None = Field(
+        None, description="Past tier of a lapsed referrer: A, B, C or 'lapsed'."
+    )
     postal_code: list[str] | None = Field(
         None, max_length=10, description="ZIP code (repeat for several)."
     )
@@ -110,12 +114,22 @@ _PROSPECT_EXAMPLE = {
     "proximity_estimated": False,
     "profile": "mri-default",
     "components": [
-        {"name": "specialty_fit", "value": 0.9, "weight": 0.5, "points": 45.0,
-         "reason": "Family Medicine refers to MRI often"},
-        {"name": "proximity", "value": 0.55, "weight": 0.5, "points": 27.5,
-         "reason": "8.2 min drive"},
+        {
+            "name": "specialty_fit",
+            "value": 0.9,
+            "weight": 0.5,
+            "points": 45.0,
+            "reason": "Family Medicine refers to MRI often",
+        },
+        {
+            "name": "proximity",
+            "value": 0.55,
+            "weight": 0.5,
+            "points": 27.5,
+            "reason": "8.2 min drive",
+        },
     ],
-}  # fmt: skip
+}
 
 
 @router.get(
@@ -139,8 +153,11 @@ def prospect_list(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: CursorQuery = None,
     count: Annotated[
-        bool, Query(description="Also count every matching row into `total` (a scan of all "
-                                "matches: ask for it once, not on every page).")
+        bool,
+        Query(
+            description="Also count every matching row into `total` (a scan of all "
+            "matches: ask for it once, not on every page)."
+        ),
     ] = False,
 ) -> Page[ProspectPublic]:
     """Prospects matching the filters, each with its score breakdown.
@@ -188,7 +205,9 @@ def prospects_export(
     if filters.site:
         site_by_code(session, filters.site)
     rows = count_prospects(session, filters)
-    export.record(rows=rows, format="csv", filters=filters.model_dump(mode="json", exclude_none=True))
+    export.record(
+        rows=rows, format="csv", filters=filters.model_dump(mode="json", exclude_none=True)
+    )
     name = f"prospects-{filters.site or 'all'}-{date.today().isoformat()}.csv"
     return StreamingResponse(
         _csv_chunks(ctx, filters, sort),

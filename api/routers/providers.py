@@ -124,7 +124,9 @@ def provider_list(
         **problem_responses(404),
     },
 )
-def provider_detail(session: SessionDep, provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> ProviderDetail:
+def provider_detail(
+    session: SessionDep, provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> ProviderDetail:
     """The golden record of one provider, its referral tier and the rows it was built from."""
     return get_provider(session, provider_id)
 

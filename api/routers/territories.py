@@ -14,15 +14,22 @@ from service.planning.territories import build_plan, get_plan, list_plans, plan_
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/territory-plans", tags=["territories"],
-                   responses=problem_responses(401, 403, 422))
+router = APIRouter(
+    prefix="/territory-plans", tags=["territories"], responses=problem_responses(401, 403, 422)
+)
 
 PlanName = Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
-VersionQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Version; the newest when omitted.")]
+VersionQuery = Annotated[
+    int | None, Query(ge=1, le=2**31 - 1, description="Version; the newest when omitted.")
+]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Build a new plan version",
-             dependencies=[Depends(require_role("admin"))])
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Build a new plan version",
+    dependencies=[Depends(require_role("admin"))],
+)
 def create_plan(ctx: ContextDep, body: TerritoryPlanCreate) -> dict:
     """Split the region into one contiguous territory per liaison, balanced on the measure,
     honouring locked cells and accounts; stored as the next version of ``name``."""
@@ -34,16 +41,23 @@ def plans(ctx: ContextDep) -> list[dict]:
     return list_plans(ctx)
 
 
-@router.get("/{name}", summary="One plan version with its report",
-            dependencies=[Depends(require_role("viewer"))], responses=problem_responses(404))
+@router.get(
+    "/{name}",
+    summary="One plan version with its report",
+    dependencies=[Depends(require_role("viewer"))],
+    responses=problem_responses(404),
+)
 def plan(ctx: ContextDep, name: PlanName, version: VersionQuery = None) -> dict:
     """Balance (max/min load), compactness and each liaison's territory."""
     return get_plan(ctx, name, version=version)
 
 
-@router.get("/{name}/geojson", response_class=GeoJSONResponse,
-            summary="Territory outlines of a plan version",
-            dependencies=[Depends(require_role("viewer"))], responses=problem_responses(404))
-def plan_outlines(ctx: ContextDep, name: PlanName, version: VersionQuery = None
-                  ) -> GeoJSONResponse:
+@router.get(
+    "/{name}/geojson",
+    response_class=GeoJSONResponse,
+    summary="Territory outlines of a plan version",
+    dependencies=[Depends(require_role("viewer"))],
+    responses=problem_responses(404),
+)
+def plan_outlines(ctx: ContextDep, name: PlanName, version: VersionQuery = None) -> GeoJSONResponse:
     return GeoJSONResponse(plan_geojson(ctx, name, version=version))

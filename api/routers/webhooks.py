@@ -40,9 +40,18 @@ assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
 class SubscriptionCreate(StorableText):
     """A CRM endpoint and the events it wants."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"url": "https://crm.example.com/hooks/prm", "event_types": ["prospect.new_in_territory"],
-         "description": "HubSpot sync"}]})  # fmt: skip
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://crm.example.com/hooks/prm",
+                    "event_types": ["prospect.new_in_territory"],
+                    "description": "HubSpot sync",
+                }
+            ]
+        },
+    )
 
     url: str = Field(min_length=8, max_length=2000)
     event_types: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
@@ -60,7 +69,9 @@ class SubscriptionPublic(BaseModel):
 
 
 class SubscriptionCreated(SubscriptionPublic):
-    secret: str = Field(description="Signing secret: shown this once; verify PRM-Webhook-Signature with it.")
+    secret: str = Field(
+        description="Signing secret: shown this once; verify PRM-Webhook-Signature with it."
+    )
 
 
 class DeliveryPublic(BaseModel):
@@ -77,12 +88,21 @@ class DeliveryPublic(BaseModel):
     delivered_at: datetime | None = None
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=SubscriptionCreated,
-             summary="Subscribe an endpoint to events (integration)")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SubscriptionCreated,
+    summary="Subscribe an endpoint to events (integration)",
+)
 def webhook_create(ctx: ContextDep, body: SubscriptionCreate, caller: CallerDep) -> dict[str, Any]:
     """The answer holds the signing secret, shown this once."""
-    return subscribe(ctx, url=body.url, event_types=list(body.event_types), description=body.description,
-                     created_by=caller.actor)  # fmt: skip
+    return subscribe(
+        ctx,
+        url=body.url,
+        event_types=list(body.event_types),
+        description=body.description,
+        created_by=caller.actor,
+    )
 
 
 @router.get("", response_model=list[SubscriptionPublic], summary="Subscriptions (integration)")
@@ -91,19 +111,28 @@ def webhook_list(ctx: ContextDep) -> list[dict[str, Any]]:
     return list_subscriptions(ctx)
 
 
-@router.delete("/{subscription_id}", response_model=SubscriptionPublic,
-               summary="Deactivate a subscription (integration)", responses=problem_responses(404))
-def webhook_deactivate(ctx: ContextDep,
-                       subscription_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> dict[str, Any]:  # fmt: skip
+@router.delete(
+    "/{subscription_id}",
+    response_model=SubscriptionPublic,
+    summary="Deactivate a subscription (integration)",
+    responses=problem_responses(404),
+)
+def webhook_deactivate(
+    ctx: ContextDep, subscription_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> dict[str, Any]:
     """No more deliveries; pending ones are marked failed; the log is kept."""
     return deactivate(ctx, subscription_id)
 
 
-@router.get("/deliveries", response_model=Page[DeliveryPublic], summary="Delivery log (integration)")
+@router.get(
+    "/deliveries", response_model=Page[DeliveryPublic], summary="Delivery log (integration)"
+)
 def webhook_deliveries(
     ctx: ContextDep,
     subscription_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    status_: Annotated[Literal["pending", "delivered", "failed"] | None, Query(alias="status")] = None,
+    status_: Annotated[
+        Literal["pending", "delivered", "failed"] | None, Query(alias="status")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
@@ -111,13 +140,16 @@ def webhook_deliveries(
 
     Pages by cursor like every list (``next_cursor`` back as ``cursor``).
     """
-    items, nxt = delivery_page(ctx, subscription_id=subscription_id, status=status_, limit=limit,
-                               cursor=cursor)  # fmt: skip
+    items, nxt = delivery_page(
+        ctx, subscription_id=subscription_id, status=status_, limit=limit, cursor=cursor
+    )
     return {"items": items, "next_cursor": nxt, "total": None}
 
 
 @router.post("/dispatch", summary="Send due deliveries now (integration)")
-def webhook_dispatch(ctx: ContextDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, int]:
+def webhook_dispatch(
+    ctx: ContextDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, int]:
     """Counts delivered / retrying / failed. A timer running ``prm webhooks dispatch`` does the same.
 
     In production a delivery whose host resolves to a non-public address is refused and

@@ -65,7 +65,9 @@ class _Credential:
     the key in the environment ends the sessions made with the old one.
     """
 
-    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), index=True
+    )
     bootstrap_role: Mapped[str | None] = mapped_column(String(20))
     bootstrap_hash: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(40))
@@ -128,7 +130,9 @@ class DataObjection(Base):
     provider_id: Mapped[int] = mapped_column(
         ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True
     )
-    objected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    objected_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     reason: Mapped[str | None] = mapped_column(String(500))
     recorded_by: Mapped[str] = mapped_column(String(100))
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

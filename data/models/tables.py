@@ -173,7 +173,9 @@ class SourceRecordHistory(Base):
     line: Mapped[int] = mapped_column(Integer)
     record_hash: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    replaced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    replaced_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class ProviderOverride(Base):
@@ -230,7 +232,9 @@ class Catchment(Base):
     snap_m: Mapped[float | None] = mapped_column(Float)
     cell_count: Mapped[int] = mapped_column(Integer, default=0)
     geom: Mapped[Any | None] = mapped_column(GeometryColumn("GEOMETRY"))
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class CatchmentCell(Base):
@@ -296,14 +300,44 @@ class Prospect(Base):
         UniqueConstraint("site_id", "provider_id"),
         # one index per sort of the prospect list (keyset pages: sort value, then id), carrying
         # the filtered columns so a filter rejects an entry without a table lookup (migration 0011)
-        Index("ix_prospects_list_score", "site_id", text("score DESC"), "id", *_LIST_FILTERS,
-              "drive_minutes", "distance_km"),
-        Index("ix_prospects_list_drive", "site_id", text(DRIVE_SORT_ASC), "id", *_LIST_FILTERS,
-              "score", "drive_minutes", "distance_km"),
-        Index("ix_prospects_list_drive_desc", "site_id", text(DRIVE_SORT_DESC), "id", *_LIST_FILTERS,
-              "score", "drive_minutes", "distance_km"),
-        Index("ix_prospects_list_distance", "site_id", "distance_km", "id", *_LIST_FILTERS, "score",
-              "drive_minutes"),
+        Index(
+            "ix_prospects_list_score",
+            "site_id",
+            text("score DESC"),
+            "id",
+            *_LIST_FILTERS,
+            "drive_minutes",
+            "distance_km",
+        ),
+        Index(
+            "ix_prospects_list_drive",
+            "site_id",
+            text(DRIVE_SORT_ASC),
+            "id",
+            *_LIST_FILTERS,
+            "score",
+            "drive_minutes",
+            "distance_km",
+        ),
+        Index(
+            "ix_prospects_list_drive_desc",
+            "site_id",
+            text(DRIVE_SORT_DESC),
+            "id",
+            *_LIST_FILTERS,
+            "score",
+            "drive_minutes",
+            "distance_km",
+        ),
+        Index(
+            "ix_prospects_list_distance",
+            "site_id",
+            "distance_km",
+            "id",
+            *_LIST_FILTERS,
+            "score",
+            "drive_minutes",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -318,8 +352,9 @@ class Prospect(Base):
     distance_km: Mapped[float] = mapped_column(Float)
     proximity_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     components: Mapped[list[Any]] = mapped_column(JSON)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                  index=True)  # max() for the data stamp
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )  # max() for the data stamp
 
 
 class Job(Base):
@@ -328,8 +363,13 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         # at most one running job of a kind, enforced by the database (no check-then-insert race)
-        Index("ix_jobs_one_running", "kind", unique=True,
-              sqlite_where=text("status = 'running'"), postgresql_where=text("status = 'running'")),
+        Index(
+            "ix_jobs_one_running",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -447,4 +487,3 @@ class ExpansionCandidate(Located, Base):
     snap_m: Mapped[float | None] = mapped_column(Float)
     overlap: Mapped[list[Any] | None] = mapped_column(JSON)
     coverage: Mapped[Any | None] = mapped_column(GeometryColumn("GEOMETRY"))
-

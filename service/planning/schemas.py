@@ -21,22 +21,36 @@ Measure = Literal["providers", "potential", "workload"]
 class TerritoryPlanCreate(StorableText):
     """A request for a new version of a liaison territory plan."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "name": "columbus-2027", "liaisons": ["Ana", "Ben", "Chloe", "Dev"],
-        "measure": "potential", "locked_accounts": {"Ana": [12, 57]},
-    }]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "columbus-2027",
+                    "liaisons": ["Ana", "Ben", "Chloe", "Dev"],
+                    "measure": "potential",
+                    "locked_accounts": {"Ana": [12, 57]},
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
-    liaisons: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(min_length=1, max_length=200,
-                                description="One liaison per territory (k = their number).")
+    liaisons: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=200, description="One liaison per territory (k = their number)."
+    )
     measure: Measure = "providers"
     region: Literal["catchments", "providers"] = Field(
-        "catchments", description="Cells to split: the sites' stored catchments, or every "
-        "cell holding a located provider.")
+        "catchments",
+        description="Cells to split: the sites' stored catchments, or every "
+        "cell holding a located provider.",
+    )
     locked_cells: dict[str, list[str]] = Field(
-        default_factory=dict, description="Liaison -> H3 cells (hex strings) that stay theirs.")
+        default_factory=dict, description="Liaison -> H3 cells (hex strings) that stay theirs."
+    )
     locked_accounts: dict[str, list[Annotated[int, Field(ge=1, le=2**31 - 1)]]] = Field(
-        default_factory=dict, description="Liaison -> provider ids whose cells stay theirs.")
+        default_factory=dict, description="Liaison -> provider ids whose cells stay theirs."
+    )
     max_seconds: float = Field(8.0, gt=0, le=120)
 
     @model_validator(mode="after")
@@ -72,11 +86,23 @@ class CandidateIn(StorableText):
 class ScenarioCreate(StorableText):
     """An expansion scenario: candidates evaluated against the existing sites."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "name": "north-2027", "minutes": 15, "pick": 2, "measure": "providers",
-        "candidates": [{"label": "Polaris", "lat": 40.145, "lon": -82.98},
-                       {"label": "Hilliard", "postal_code": "43026"}],
-    }]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "north-2027",
+                    "minutes": 15,
+                    "pick": 2,
+                    "measure": "providers",
+                    "candidates": [
+                        {"label": "Polaris", "lat": 40.145, "lon": -82.98},
+                        {"label": "Hilliard", "postal_code": "43026"},
+                    ],
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     candidates: list[CandidateIn] = Field(min_length=1, max_length=500)

@@ -48,15 +48,22 @@ def add_interaction(ctx: AppContext, item: InteractionCreate) -> tuple[Interacti
             if have is not None:
                 stored = InteractionPublic.model_validate(have)
                 same = all(
-                    getattr(stored, k) == v if k != "occurred_at" else
-                    stored.occurred_at.replace(tzinfo=None) == v.replace(tzinfo=None)
-                    for k, v in values.items() if k != "source"
+                    getattr(stored, k) == v
+                    if k != "occurred_at"
+                    else stored.occurred_at.replace(tzinfo=None) == v.replace(tzinfo=None)
+                    for k, v in values.items()
+                    if k != "source"
                 )
                 if not same:
                     raise ConflictError(
                         f"external_id {item.external_id!r} was logged with other values",
-                        problems=[Problem("differs from the stored interaction", field="external_id",
-                                          value=item.external_id)],
+                        problems=[
+                            Problem(
+                                "differs from the stored interaction",
+                                field="external_id",
+                                value=item.external_id,
+                            )
+                        ],
                     )
                 return stored, False
         row = Interaction(**values)
@@ -65,18 +72,24 @@ def add_interaction(ctx: AppContext, item: InteractionCreate) -> tuple[Interacti
         return InteractionPublic.model_validate(row), True
 
 
-def list_interactions(ctx: AppContext, provider_id: int, *, limit: int = 50) -> list[InteractionPublic]:
+def list_interactions(
+    ctx: AppContext, provider_id: int, *, limit: int = 50
+) -> list[InteractionPublic]:
     """A provider's interactions, latest first."""
     with ctx.sessions() as session:
         _provider(session, provider_id)
         rows = session.scalars(
-            select(Interaction).where(Interaction.provider_id == provider_id)
-            .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
+            select(Interaction)
+            .where(Interaction.provider_id == provider_id)
+            .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+            .limit(limit)
         ).all()
         return [InteractionPublic.model_validate(r) for r in rows]
 
 
-def set_preferences(ctx: AppContext, provider_id: int, update: PreferenceUpdate) -> PreferencePublic:
+def set_preferences(
+    ctx: AppContext, provider_id: int, update: PreferenceUpdate
+) -> PreferencePublic:
     """Set a provider's contact channel and report format (fields left out stay as they were)."""
     with ctx.sessions.begin() as session:
         _provider(session, provider_id)

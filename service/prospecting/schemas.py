@@ -12,10 +12,24 @@ from core.identifiers import luhn_npi_valid
 from service.schemas import ProspectFilter, StorableText
 
 __all__ = [
-    "AlertPublic", "BacktestRequest", "ExclusionCreate", "ExclusionPublic", "InteractionCreate",
-    "InteractionPublic", "PreferencePublic", "PreferenceUpdate", "ReferralReceipt",
-    "ReferralWebhook", "ReviewPublic", "ReviewResolve", "SegmentCreate", "SegmentPublic", "StatusPublic", "StatusUpdate", "PROSPECT_STATUSES",
-]  # fmt: skip
+    "PROSPECT_STATUSES",
+    "AlertPublic",
+    "BacktestRequest",
+    "ExclusionCreate",
+    "ExclusionPublic",
+    "InteractionCreate",
+    "InteractionPublic",
+    "PreferencePublic",
+    "PreferenceUpdate",
+    "ReferralReceipt",
+    "ReferralWebhook",
+    "ReviewPublic",
+    "ReviewResolve",
+    "SegmentCreate",
+    "SegmentPublic",
+    "StatusPublic",
+    "StatusUpdate",
+]
 
 PROSPECT_STATUSES = ("new", "contacted", "meeting held", "referring", "not a fit")
 ProspectStatusName = Literal["new", "contacted", "meeting held", "referring", "not a fit"]
@@ -31,13 +45,26 @@ class ReferralWebhook(_Strict):
     unknown fields (e.g. a patient name) are refused."""
 
     model_config = ConfigDict(
-        extra="forbid", str_strip_whitespace=True,
-        json_schema_extra={"examples": [{
-            "external_id": "RIS-2024-000123", "referral_date": "2024-06-03",
-            "referrer_npi": "1234567893", "service_line": "MRI", "site_code": "COL-NE",
-        }, {"external_id": "RIS-2024-000124", "referral_date": "2024-06-03",
-            "referrer_name": "Dr. R. Smith", "patient_ref": "a81f0c"}]},
-    )  # fmt: skip
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "external_id": "RIS-2024-000123",
+                    "referral_date": "2024-06-03",
+                    "referrer_npi": "1234567893",
+                    "service_line": "MRI",
+                    "site_code": "COL-NE",
+                },
+                {
+                    "external_id": "RIS-2024-000124",
+                    "referral_date": "2024-06-03",
+                    "referrer_name": "Dr. R. Smith",
+                    "patient_ref": "a81f0c",
+                },
+            ]
+        },
+    )
 
     external_id: str = Field(min_length=1, max_length=100)
     referral_date: date
@@ -45,7 +72,9 @@ class ReferralWebhook(_Strict):
     referrer_name: str | None = Field(None, min_length=2, max_length=300)
     service_line: str | None = Field(None, max_length=60)
     site_code: str | None = Field(None, max_length=40)
-    patient_ref: str | None = Field(None, max_length=100, description="Opaque patient id, optional.")
+    patient_ref: str | None = Field(
+        None, max_length=100, description="Opaque patient id, optional."
+    )
 
     @field_validator("referrer_npi")
     @classmethod
@@ -64,7 +93,9 @@ class ReferralWebhook(_Strict):
 class ReferralReceipt(BaseModel):
     event_id: int
     external_id: str
-    created: bool = Field(description="False when this external id was already stored (a redelivery).")
+    created: bool = Field(
+        description="False when this external id was already stored (a redelivery)."
+    )
     provider_id: int | None
     link: Literal["npi", "name", "review", "none"]
     link_confidence: float | None = None
@@ -82,13 +113,15 @@ class ReviewPublic(BaseModel):
     status: str
     resolved_by: str | None = None
     resolved_at: datetime | None = None
-    same_name_linked: int = Field(0, description="Other queued events with the same referrer text "
-                                                 "linked by this decision.")
+    same_name_linked: int = Field(
+        0, description="Other queued events with the same referrer text linked by this decision."
+    )
 
 
 class ReviewResolve(_Strict):
-    provider_id: int | None = Field(None, ge=1, le=2**31 - 1,
-                                    description="The golden record; null = no match (dismiss).")
+    provider_id: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="The golden record; null = no match (dismiss)."
+    )
     resolved_by: str = Field(min_length=1, max_length=100)
 
 
@@ -107,11 +140,21 @@ class AlertPublic(BaseModel):
 
 class InteractionCreate(_Strict):
     model_config = ConfigDict(
-        extra="forbid", str_strip_whitespace=True,
-        json_schema_extra={"examples": [{"provider_id": 1201, "kind": "visit", "occurred_at":
-                                         "2024-06-03T10:30:00Z", "liaison": "Ana",
-                                         "summary": "Met the office manager", "external_id": "crm-881"}]},
-    )  # fmt: skip
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "provider_id": 1201,
+                    "kind": "visit",
+                    "occurred_at": "2024-06-03T10:30:00Z",
+                    "liaison": "Ana",
+                    "summary": "Met the office manager",
+                    "external_id": "crm-881",
+                }
+            ]
+        },
+    )
 
     provider_id: int = Field(ge=1, le=2**31 - 1)
     kind: Literal["visit", "call", "email"]
@@ -119,7 +162,9 @@ class InteractionCreate(_Strict):
     liaison: str | None = Field(None, max_length=100)
     summary: str | None = Field(None, max_length=2000)
     source: str | None = Field(None, max_length=60, description="The CRM tool that posted it.")
-    external_id: str | None = Field(None, max_length=100, description="Idempotency key from the CRM.")
+    external_id: str | None = Field(
+        None, max_length=100, description="Idempotency key from the CRM."
+    )
 
 
 class InteractionPublic(BaseModel):
@@ -214,5 +259,7 @@ class BacktestRequest(_Strict):
     site: str = Field(min_length=1, max_length=40)
     hide_months: int = Field(6, ge=1, le=60)
     k: int = Field(50, ge=1, le=10_000)
-    profile: str | None = Field(None, max_length=80, description="Shipped profile name; default = the site's.")
+    profile: str | None = Field(
+        None, max_length=80, description="Shipped profile name; default = the site's."
+    )
     seed: int = 0

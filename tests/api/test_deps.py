@@ -13,7 +13,15 @@ from api.deps import RoleRequirement, require_role, role_for_key
 from core.settings import Settings
 from tests.api.conftest import ADMIN, ADMIN_KEY, VIEWER, VIEWER_KEY
 
-PUBLIC_PATHS = {"/health", "/v1/health", "/docs", "/", "/openapi.json", "/signin", "/v1/session/link"}
+PUBLIC_PATHS = {
+    "/health",
+    "/v1/health",
+    "/docs",
+    "/",
+    "/openapi.json",
+    "/signin",
+    "/v1/session/link",
+}
 #: Public routes on a path that also has guarded ones: signing in takes the key itself.
 PUBLIC_ROUTES = {("POST", "/v1/session")}
 
@@ -22,14 +30,18 @@ V1_ROUTES = [
     ("GET", "/v1/providers", None),
     ("GET", "/v1/providers/1", None),
     ("GET", "/v1/sites", None),
-    ("POST", "/v1/sites", {"site_code": "NEW-1", "name": "n", "service_line": "MRI", "lat": 21.87, "lon": -102.27}),
+    (
+        "POST",
+        "/v1/sites",
+        {"site_code": "NEW-1", "name": "n", "service_line": "MRI", "lat": 21.87, "lon": -102.27},
+    ),
     ("PATCH", "/v1/sites/AGS-N", {"name": "renamed"}),
     ("GET", "/v1/sites/AGS-N/catchments", None),
     ("GET", "/v1/catchments", None),
     ("GET", "/v1/prospects", None),
     ("GET", "/v1/prospects/export.csv", None),
     ("GET", "/map", None),
-]  # fmt: skip
+]
 ADMIN_ROUTES = [r for r in V1_ROUTES if r[0] in ("POST", "PATCH")]
 
 
@@ -57,8 +69,12 @@ def _roles(dependant) -> set[str]:
 
 def test_every_route_but_health_and_docs_declares_a_role(client: TestClient) -> None:
     routes = _api_routes(client.app)
-    guarded = {(m, r.path): _roles(r.dependant) for r in routes for m in r.methods
-               if r.path not in PUBLIC_PATHS and (m, r.path) not in PUBLIC_ROUTES}
+    guarded = {
+        (m, r.path): _roles(r.dependant)
+        for r in routes
+        for m in r.methods
+        if r.path not in PUBLIC_PATHS and (m, r.path) not in PUBLIC_ROUTES
+    }
     assert {path for _, path, _ in V1_ROUTES} - {
         "/v1/providers/1",
         "/v1/sites/AGS-N",
@@ -131,8 +147,16 @@ def test_bearer_and_admin_keys_are_accepted_for_viewer_routes(client: TestClient
 
 
 def test_a_key_in_the_url_is_refused_everywhere(client: TestClient) -> None:
-    for path in ("/v1/sites", "/v1/prospects", "/map", "/map/planning", "/health", "/signin",
-                 "/openapi.json", "/v1/session"):
+    for path in (
+        "/v1/sites",
+        "/v1/prospects",
+        "/map",
+        "/map/planning",
+        "/health",
+        "/signin",
+        "/openapi.json",
+        "/v1/session",
+    ):
         for key in (VIEWER_KEY, ADMIN_KEY, "nope"):
             r = client.get(f"{path}?api_key={key}")
             assert r.status_code == 401, (path, key)

@@ -28,7 +28,7 @@ SLOW = r"^/v1/(uploads/|jobs/pipeline|territory-plans$|expansion/scenarios$|webh
 
 
 @pytest.fixture(scope="module")
-def api_schema(api_db: SeededDB):  # noqa: ANN201
+def api_schema(api_db: SeededDB):
     app = create_app(context=api_db.ctx)
     app.state.rate_limiter = TokenBuckets(rate=1e9, burst=10**9)  # fuzzing, not throttling
     # the road network loads once per process (seconds on a busy machine): not inside a fuzzed
@@ -43,10 +43,14 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=list(HealthCheck))  # fmt: skip
-def test_no_server_error_and_problem_bodies(case) -> None:  # noqa: ANN001
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+def test_no_server_error_and_problem_bodies(case) -> None:
     # in process, but schemathesis still gives a call 10 s by default: a busy machine is not a bug
     response = case.call(headers=ADMIN, timeout=600)
     assert response.status_code < 500, (case.method, case.formatted_path, response.text[:300])

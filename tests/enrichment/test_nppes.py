@@ -275,7 +275,10 @@ def test_multiline_field_keeps_physical_lines(tmp_path, template_row):
     assert result.records["line"].tolist() == [4, 5]
     # an address is not free text: a line break in it is refused, naming the row's first line
     (problem,) = result.rejects
-    assert (problem.line, problem.field) == (2, "Provider Second Line Business Practice Location Address")
+    assert (problem.line, problem.field) == (
+        2,
+        "Provider Second Line Business Practice Location Address",
+    )
     assert "U+000A" in problem.message and problem.value == "SUITE 300\\x0aBLDG B"
 
 
