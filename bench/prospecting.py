@@ -323,7 +323,8 @@ def serve_and_load(label: str, url: str, n: int, n_requests: int, workers: int) 
             f"p50 {p50:.1f} ms  p95 {p95:.1f} ms  target p95 < 50 ms ({'ok' if p95 < 50 else 'SLOWER THAN TARGET'})"
         )
         print(
-            f"  [{label}]   baseline GET /health same load (no key; SELECT 1, counts of {n:,} providers cached 30 s): p95 {h95:.1f} ms  "
+            f"  [{label}]   baseline GET /health same load (no key; SELECT 1, "
+            f"counts of {n:,} providers cached 30 s): p95 {h95:.1f} ms  "
             f"prospects/health p95 = {p95 / h95:.1f}x"
         )
         print(

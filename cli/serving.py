@@ -10,6 +10,7 @@ from uvicorn.config import LOG_LEVELS
 from cli.common import _context, _fail, _run
 from core.errors import InputError, Problem
 from core.settings import Settings, load_settings
+from service.context import AppContext
 
 app = typer.Typer()
 
@@ -18,7 +19,7 @@ def _serve(
     settings: Settings,
     host: str,
     port: int,
-    ctx=None,
+    ctx: AppContext | None = None,
     *,
     proxy_headers: bool = False,
     log_level: str = "info",

@@ -205,7 +205,7 @@ def estimate_m(
         log_u_rows[present] += np.log(np.array(params.u[k]))[rows[present, k]]
     lam = 0.5  # nuisance: P(match) among candidates, estimated alongside m
     converged, it, post = False, 0, np.zeros(len(rows))
-    for it in range(1, em.max_iterations + 1):
+    for it in range(1, em.max_iterations + 1):  # noqa: B007 (reported after the loop)
         log_m = np.zeros(len(rows))
         for k in range(len(n_levels)):
             present = rows[:, k] >= 0

@@ -311,7 +311,7 @@ def read_finess_header(
     cells = [c.strip() for c in cells]
     if len(cells) != 4:
         bad(f"first line has {len(cells)} fields, expected 4", "header", ";".join(cells))
-        cells = (cells + ["", "", "", ""])[:4]
+        cells = ([*cells, "", "", "", ""])[:4]
     if cells[0].lower() != "finess":
         bad("first field must be 'finess'", "header", cells[0])
     if cells[1].lower() != "etalab":

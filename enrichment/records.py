@@ -34,6 +34,7 @@ whichever file.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -450,7 +451,7 @@ def payload_array_hashes(payloads: pa.Array) -> list[str]:
     data = memoryview(payloads.buffers()[2] or b"")
     sha = hashlib.sha256
     bounds = offsets.tolist()
-    return [sha(data[a:b]).hexdigest() for a, b in zip(bounds, bounds[1:])]
+    return [sha(data[a:b]).hexdigest() for a, b in itertools.pairwise(bounds)]
 
 
 def record_hash(row: Mapping[str, Any]) -> str:

@@ -30,6 +30,7 @@ extract with complete ways, or give the PBF, whose clipped ways are dropped).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -286,10 +287,8 @@ def _write_cache(G: nx.MultiDiGraph, cache_file: Path) -> None:
             pickle.dump(G, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, cache_file)
     except OSError:
-        try:
+        with contextlib.suppress(OSError, UnboundLocalError):
             os.unlink(tmp)
-        except (OSError, UnboundLocalError):
-            pass
 
 
 def _node_xy(G: nx.MultiDiGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -391,8 +390,7 @@ def road_lines(
             geometry=[],
             crs="EPSG:4326",
         )
-    first = lambda v: (_values(v) or [""])[0]
-    edges["highway"] = edges["highway"].map(first)
+    edges["highway"] = edges["highway"].map(lambda v: (_values(v) or [""])[0])
     edges["name"] = (
         edges["name"].map(lambda v: "; ".join(dict.fromkeys(_values(v)))) if "name" in edges else ""
     )

@@ -242,7 +242,7 @@ def backtest(
             "random (expected)",
             round(base, 4),
             0.5 if 0 < labels.sum() < len(labels) else None,
-            int(round(base * min(k, len(labels)))),
+            round(base * min(k, len(labels))),
         )
     )
     horizon_end = as_of

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -61,11 +62,14 @@ async def upload_file(
     request: Request,
     ctx: ContextDep,
     response: Response,
-    kind: UploadKind = Path(
-        description="What the file is: nppes (CSV or the published zip), "
-        "cms, rpps, finess, referrers, referrals, nucc, "
-        "deactivations or sites."
-    ),
+    kind: Annotated[
+        UploadKind,
+        Path(
+            description="What the file is: nppes (CSV or the published zip), "
+            "cms, rpps, finess, referrers, referrals, nucc, "
+            "deactivations or sites."
+        ),
+    ],
 ) -> JobPublic:
     """Stream the file to disk (413 past ``PRM_MAX_UPLOAD_BYTES``) and start its load.
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,10 @@ from service.context import AppContext
 from service.ingest.taxonomy import classification_map
 from service.placement.locate import geocode_address
 from service.schemas import StageReport
+
+if TYPE_CHECKING:  # imported where used: the linker is heavy to import
+    from enrichment.link_settings import LinkSettings
+    from enrichment.linker import LinkModel
 
 PROVIDER_FIELDS = (
     "npi",
@@ -114,7 +118,7 @@ def load_source_frame(session: Session, *, provider_id: int | None = None) -> pd
     return frame.set_index("id")
 
 
-def link_settings(ctx: AppContext):
+def link_settings(ctx: AppContext) -> LinkSettings:
     """The settings file in force (``PRM_LINK_SETTINGS_FILE``, else the shipped default)."""
     from enrichment.link_settings import LinkSettings
 
@@ -122,7 +126,7 @@ def link_settings(ctx: AppContext):
     return LinkSettings.from_file(path) if path else LinkSettings.default()
 
 
-def latest_model(session: Session, settings: Any):
+def latest_model(session: Session, settings: LinkSettings) -> LinkModel | None:
     """The latest stored model, if it fits ``settings``."""
     from enrichment.linker import LinkModel
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+import shapely
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -97,7 +98,7 @@ def _store(
     param: float,
     res: int,
     cells: pd.DataFrame,
-    geometry,
+    geometry: shapely.Geometry | None,
     snap_m: float | None,
 ) -> tuple[int, bool]:
     """Upsert one catchment; returns its id and whether anything changed."""

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import ConflictError, InputError, NotFoundError, Problem
 from core.progress import ProgressSink, null_progress
+from core.settings import AtRiskRule
 from core.values import json_value, plain
 from data.models import Provider, ReferralEvent, ReferrerStat
 from data.models.prospecting import ReferralAlert, ReferralReview
@@ -400,7 +401,7 @@ def _store_alerts(
     session: Session,
     stats: pd.DataFrame,
     events: pd.DataFrame,
-    rules,
+    rules: list[AtRiskRule],
     *,
     as_of: date,
 ) -> dict[str, int]:

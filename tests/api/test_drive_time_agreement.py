@@ -134,7 +134,7 @@ def test_routed_providers_fall_in_their_isochrone_band(api_db: SeededDB, demo: T
     listed = _prospects(demo)
     router = ctx.router
     with ctx.sessions() as s:
-        where = dict((p.id, (p.lat, p.lon)) for p in s.scalars(select(Provider)))
+        where = {p.id: (p.lat, p.lon) for p in s.scalars(select(Provider))}
     checked = 0
     for site in ("AGS-N", "AGS-S"):
         iso = demo.get(f"/v1/sites/{site}/isochrones", headers=ADMIN).json()["features"]

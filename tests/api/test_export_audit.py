@@ -139,7 +139,7 @@ def exports(client: TestClient, api_db: SeededDB) -> Iterator[list[tuple[str, st
             )
     missing = sorted(export_routes(client.app).keys() - REQUESTS.keys())
     assert not missing, f"no request known for the export routes {missing}: add one to REQUESTS"
-    yield [
+    return [
         (path, *REQUESTS[path](fmt))
         for path, formats in export_routes(client.app).items()
         for fmt in formats

@@ -117,7 +117,7 @@ def test_a_trickling_body_is_cut_off(api_db: SeededDB) -> None:
             await anyio.sleep_forever()  # one byte, then nothing
         return {"type": "http.request", "body": b"{", "more_body": True}
 
-    status, headers, body, _ = anyio.run(
+    status, _headers, body, _ = anyio.run(
         lambda: _call(
             app,
             method="POST",

@@ -84,7 +84,7 @@ def test_decisions_need_admin_and_apply(linked) -> None:
 
 
 def test_unmerge_review_queue_and_free_text(linked) -> None:
-    client, (a, b), _ = linked
+    client, (_a, b), _ = linked
     r = client.post(f"/v1/matching/records/{b}/unmerge", json={"apply": True}, headers=ADMIN)
     assert r.status_code == 200 and r.json()["rejected_pairs"] == 1
     again = client.post(f"/v1/matching/records/{b}/unmerge", json={}, headers=ADMIN)

@@ -31,7 +31,7 @@ def test_bulk_insert_writes_every_row(backend_url, count):
                 i + 2,
                 f"{i:064x}",
                 None if i % 3 else f"{i:010d}",
-                '{"i": %d}' % i,
+                f'{{"i": {i}}}',
             )
             for i in range(count)
         ]

@@ -132,7 +132,7 @@ def test_bad_first_line_refused(tmp_path):
 
 def test_orphan_and_duplicate_geolocations_rejected(tmp_path):
     lines = SAMPLE.read_text(encoding="utf-8").splitlines()
-    geo = next(l for l in lines if l.startswith("geolocalisation;010000024"))
+    geo = next(row for row in lines if row.startswith("geolocalisation;010000024"))
     path = tmp_path / "dup.csv"
     extra = [geo, geo.replace("010000024", "999999999")]
     path.write_text("\n".join(lines + extra) + "\n", encoding="utf-8")

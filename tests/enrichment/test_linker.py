@@ -16,14 +16,14 @@ from tests.paths import FIXTURES
 
 NUCC = FIXTURES / "nucc_taxonomy_220.csv"
 
-BUILDING = dict(
-    address_1="123 MAIN STREET",
-    address_2="SUITE 200",
-    city="COLUMBUS",
-    state="OH",
-    postal_code="43215",
-    phone="6145550100",
-)
+BUILDING = {
+    "address_1": "123 MAIN STREET",
+    "address_2": "SUITE 200",
+    "city": "COLUMBUS",
+    "state": "OH",
+    "postal_code": "43215",
+    "phone": "6145550100",
+}
 RECORDS = [
     # 0: the doctor in NPPES
     dict(
@@ -38,19 +38,19 @@ RECORDS = [
         **BUILDING,
     ),
     # 1: the same doctor in the referrer list: nickname, typo'd address, no NPI, no phone
-    dict(
-        source="referrer_list",
-        source_key="r1",
-        name_prefix="Dr",
-        first_name="Bob",
-        last_name="Smith",
-        specialty_text="Internal Medicine",
-        address_1="123 Mian St",
-        address_2="Ste 200",
-        city="Columbus",
-        state="OH",
-        postal_code="43215",
-    ),
+    {
+        "source": "referrer_list",
+        "source_key": "r1",
+        "name_prefix": "Dr",
+        "first_name": "Bob",
+        "last_name": "Smith",
+        "specialty_text": "Internal Medicine",
+        "address_1": "123 Mian St",
+        "address_2": "Ste 200",
+        "city": "Columbus",
+        "state": "OH",
+        "postal_code": "43215",
+    },
     # 2: a different person in the same building, same phone
     dict(
         source="nppes",
@@ -62,15 +62,15 @@ RECORDS = [
         **BUILDING,
     ),
     # 3: the referrer-list row for Mary, with her NPI
-    dict(
-        source="referrer_list",
-        source_key="r2",
-        npi="1245319599",
-        first_name="Mary",
-        last_name="Jones",
-        address_1="123 Main St",
-        postal_code="43215",
-    ),
+    {
+        "source": "referrer_list",
+        "source_key": "r2",
+        "npi": "1245319599",
+        "first_name": "Mary",
+        "last_name": "Jones",
+        "address_1": "123 Main St",
+        "postal_code": "43215",
+    },
     # 4: an organisation at the same address
     dict(
         source="nppes",
@@ -193,13 +193,13 @@ def test_identifier_conflict_splits_a_chain(settings):
 
 def test_rpps_person_at_two_structures_is_one_provider(settings):
     """The known gap: one RPPS number, two practice sites (two source records)."""
-    base = dict(
-        source="rpps",
-        entity_type="individual",
-        first_name="Marie",
-        last_name="DUPONT",
-        country="FR",
-    )
+    base = {
+        "source": "rpps",
+        "entity_type": "individual",
+        "first_name": "Marie",
+        "last_name": "DUPONT",
+        "country": "FR",
+    }
     recs = records_frame(
         [
             dict(
@@ -253,7 +253,7 @@ def test_incremental_equals_full_run_with_frozen_model(records, classes, setting
     assert inc.clusters.tolist() == full.clusters.tolist()
     # only pairs touching the new record were scored
     assert set(inc.pairs["left"]) | set(inc.pairs["right"]) <= set(records.index)
-    assert all("rec4" in (l, r) for l, r in zip(inc.pairs["left"], inc.pairs["right"]))
+    assert all("rec4" in pair for pair in zip(inc.pairs["left"], inc.pairs["right"]))
 
 
 def test_given_pairs_are_scored_without_blocking(records, settings, result):

@@ -112,7 +112,7 @@ def test_snap_exact_nodes_and_brute_force(aguascalientes):
 
 def test_snap_distance_grows_away_from_network(west_oakland):
     r = RoadRouter.from_graph(west_oakland)
-    minx, miny, maxx, maxy = graph_hull(west_oakland).bounds
+    _minx, miny, maxx, maxy = graph_hull(west_oakland).bounds
     lats = np.full(20, (miny + maxy) / 2)
     lons = maxx + np.linspace(0.001, 0.05, 20)  # walking east, away from the extract
     d = r.snap(lats, lons)["snap_m"].to_numpy()
@@ -222,7 +222,7 @@ def test_minutes_from_routes_estimates_and_flags():
     # the site 200 m off its node walks there first: 0.2 km at 30 km/h x 1.3
     m2, _ = minutes_from(r, 45.0 - 0.2 * step, 0.5, lat[:1], lon[:1], max_snap_m=500, fallback=fb)
     assert m2[0] == pytest.approx(1.0 + fb.minutes(0.2), rel=1e-4)
-    off, est_off = minutes_from(r, 46.0, 0.5, lat[:1], lon[:1], max_snap_m=500, fallback=fb)
+    _off, est_off = minutes_from(r, 46.0, 0.5, lat[:1], lon[:1], max_snap_m=500, fallback=fb)
     assert est_off.all()
     nonet, est_none = minutes_from(None, 45.0, 0.5, lat[:2], lon[:2], fallback=fb)
     assert est_none.all() and nonet == pytest.approx(fb.minutes([1.0, 2.0]), rel=1e-4)
@@ -244,7 +244,7 @@ def test_drive_time_matrix_by_hand():
     assert minutes[0, 3] == pytest.approx(fb.minutes(10.0), rel=1e-4)
     assert minutes[4, 0] == pytest.approx(fb.minutes(5.0), rel=1e-4)
     assert not est.diagonal().any() and (minutes.diagonal() == 0).all()
-    nonet, est_none = drive_time_matrix(None, lat[:2], [0.5] * 2, fallback=fb)
+    _nonet, est_none = drive_time_matrix(None, lat[:2], [0.5] * 2, fallback=fb)
     assert est_none.tolist() == [[False, True], [True, False]]
     with pytest.raises(GeoError) as info:
         drive_time_matrix(r, [45.0, np.nan], [0.5, 0.5])

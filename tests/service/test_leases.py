@@ -59,25 +59,37 @@ def test_a_start_marks_expired_leases_of_gone_owners_and_nothing_else(ctx, model
     live = subprocess.Popen(["sleep", "600"])
     try:
         rows = {
-            "elsewhere, expired": dict(
-                owner_host="db-worker-7", owner_pid=live.pid, lease_expires_at=now - HOUR
-            ),
-            "elsewhere, fresh": dict(
-                owner_host="db-worker-7", owner_pid=1, lease_expires_at=now + HOUR
-            ),
-            "here, dead, expired": dict(
-                owner_host=here, owner_pid=dead_pid(), lease_expires_at=now - HOUR
-            ),
-            "here, dead, fresh": dict(
-                owner_host=here, owner_pid=dead_pid(), lease_expires_at=now + HOUR
-            ),
-            "here, alive, expired": dict(
-                owner_host=here, owner_pid=live.pid, lease_expires_at=now - HOUR
-            ),
+            "elsewhere, expired": {
+                "owner_host": "db-worker-7",
+                "owner_pid": live.pid,
+                "lease_expires_at": now - HOUR,
+            },
+            "elsewhere, fresh": {
+                "owner_host": "db-worker-7",
+                "owner_pid": 1,
+                "lease_expires_at": now + HOUR,
+            },
+            "here, dead, expired": {
+                "owner_host": here,
+                "owner_pid": dead_pid(),
+                "lease_expires_at": now - HOUR,
+            },
+            "here, dead, fresh": {
+                "owner_host": here,
+                "owner_pid": dead_pid(),
+                "lease_expires_at": now + HOUR,
+            },
+            "here, alive, expired": {
+                "owner_host": here,
+                "owner_pid": live.pid,
+                "lease_expires_at": now - HOUR,
+            },
             # a restarted container's process often has its killed predecessor's pid: not held, so gone
-            "this pid, not held, expired": dict(
-                owner_host=here, owner_pid=os.getpid(), lease_expires_at=now - HOUR
-            ),
+            "this pid, not held, expired": {
+                "owner_host": here,
+                "owner_pid": os.getpid(),
+                "lease_expires_at": now - HOUR,
+            },
         }
         ids = {name: _add(ctx, model, n, **lease) for n, (name, lease) in enumerate(rows.items())}
         marked = recover_interrupted(ctx)
@@ -122,7 +134,11 @@ def test_rows_this_process_runs_are_alive_past_their_lease(ctx, tmp_path) -> Non
 
 
 def test_several_starts_at_once_mark_each_row_once(ctx) -> None:
-    gone = dict(owner_host="db-worker-7", owner_pid=1, lease_expires_at=datetime.now(UTC) - HOUR)
+    gone = {
+        "owner_host": "db-worker-7",
+        "owner_pid": 1,
+        "lease_expires_at": datetime.now(UTC) - HOUR,
+    }
     ids = [_add(ctx, LoadBatch, n, **gone) for n in range(20)] + [
         _add(ctx, Job, n, **gone) for n in range(5)
     ]
@@ -186,7 +202,7 @@ def test_a_live_owner_renews_its_lease_on_postgresql_and_writes_none_on_sqlite(c
     fast = with_lease(ctx, {"lease_duration_s": 30.0, "lease_heartbeat_s": 0.05})
     release = threading.Event()
     try:
-        job = start_job(fast, "pipeline", lambda c, p: [] if release.wait() else [])
+        job = start_job(fast, "pipeline", lambda c, p: (release.wait(), [])[1])
         with fast.sessions() as s:
             first = s.get(Job, job.id).lease_expires_at
         assert first is not None

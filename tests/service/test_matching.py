@@ -81,7 +81,7 @@ def test_decisions_persist_across_full_and_incremental_runs(ctx) -> None:
 def test_unmerge_keeps_the_record_apart(ctx) -> None:
     _load(ctx)
     resolve_providers(ctx)
-    (a, _), (b, _) = _dupont(ctx)
+    (_a, _), (b, _) = _dupont(ctx)
     out = unmerge_record(ctx, b, decided_by="test", apply=True)
     assert out["rejected_pairs"] == 1
     (_, pa), (_, pb) = _dupont(ctx)

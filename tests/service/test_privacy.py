@@ -175,7 +175,7 @@ def test_every_table_that_refers_to_a_person_has_an_erasure_decision() -> None:
 def test_docs_list_every_erasure_decision() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
     section = docs[docs.index("### What an erasure does") :]
-    for name, treatment in ERASURE_PLAN.items():
+    for name in ERASURE_PLAN:
         assert f"`{name}`" in section, f"docs/security.md does not list {name}"
     kept = [n for n, t in ERASURE_PLAN.items() if t.action == "keep"]
     assert kept and all(re.search(rf"`{n}`[^\n]*kept", section) for n in kept), kept

@@ -6,6 +6,7 @@ import pytest
 
 from geo.roads import load_drive_graph
 from tests.paths import FIXTURES
+from tests.territories.handgraph import hand_graph
 
 DATA = FIXTURES / "osm"
 
@@ -13,3 +14,9 @@ DATA = FIXTURES / "osm"
 @pytest.fixture(scope="session")
 def aguascalientes():
     return load_drive_graph(DATA / "aguascalientes.osm.bz2")
+
+
+@pytest.fixture
+def hand():
+    """The hand-timed five-node graph (:func:`tests.territories.handgraph.hand_graph`)."""
+    return hand_graph()

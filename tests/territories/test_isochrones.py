@@ -18,8 +18,7 @@ from territories.isochrones import (
     nearest_site_for_points,
     site_isochrones,
 )
-
-from .test_catchments import XY, cell_of, hand  # noqa: F401 - fixture
+from tests.territories.handgraph import XY, cell_of
 
 
 @pytest.fixture
