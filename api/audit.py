@@ -3,9 +3,9 @@
 One :class:`~data.models.security.AuditEntry` per request: the actor (stored key id or
 bootstrap role), the action (``read``, ``bulk_read``, ``export``, ``change``,
 ``denied``), method, path, route template, query parameters (credentials
-masked, :func:`core.redact.redact_params`), path parameters and whatever the route noted with
-:func:`api.deps.audit_records`, the status and the client address (behind a
-proxy, run uvicorn with ``--proxy-headers`` so this is the real client).
+masked, :func:`core.redact.redact_params`), path parameters and what an export route
+recorded with :meth:`ExportAudit.record` (format, row count), the status and the client
+address (behind a proxy, run uvicorn with ``--proxy-headers`` so this is the real client).
 
 An export is declared by its route, never guessed from its path: the route
 takes :data:`ExportDep` and calls :meth:`ExportAudit.record` with the format

@@ -41,7 +41,6 @@ from service.security.keys import (
     Caller,
     authenticate,
     bootstrap_caller,
-    bootstrap_role,
     role_at_least,
 )
 from service.security.sessions import SessionInfo, session_caller
@@ -60,7 +59,6 @@ __all__ = [
     "RoleRequirement",
     "SessionDep",
     "SettingsDep",
-    "audit_records",
     "get_caller",
     "get_context",
     "get_session",
@@ -68,7 +66,6 @@ __all__ = [
     "refuse_if_throttled",
     "reject_offset",
     "require_role",
-    "role_for_key",
     "throttle_refused",
 ]
 
@@ -173,17 +170,6 @@ def reject_offset(
                 )
             ],
         )
-
-
-def role_for_key(settings: Settings, key: str) -> str | None:
-    """The role of a bootstrap key from the environment (``admin`` or ``viewer``), or None.
-
-    Stored keys are checked by :func:`service.security.keys.authenticate`; both bootstrap
-    keys are always compared, so the time taken does not reveal which matched.
-    """
-    if not isinstance(key, str):
-        raise TypeError(f"key must be a str, not {type(key).__name__}")
-    return bootstrap_role(settings, key)
 
 
 CALLER_STATE = "prm_caller"
@@ -336,17 +322,6 @@ async def get_caller(request: Request) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
-
-
-def audit_records(request: Request, **records: object) -> None:
-    """Note the records or export a request touched, for its audit entry.
-
-    Example: ``audit_records(request, provider_ids=[1, 2], rows=2)``. Values
-    are merged into the entry's ``records`` (later calls win per name).
-    """
-    current = getattr(request.state, "prm_audit_records", None) or {}
-    current.update(records)
-    request.state.prm_audit_records = current
 
 
 def require_role(role: Role) -> RoleRequirement:

@@ -266,10 +266,6 @@ class Settings(BaseSettings):
         return v
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def max_active_requests(self) -> int:
         """Requests one worker runs at once (the rest queue, see ``queue_max``).
 

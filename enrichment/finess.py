@@ -53,7 +53,6 @@ from core.progress import ProgressSink, null_progress
 from enrichment.records import (
     ReadResult,
     clean_text,
-    combine_results,
     record_hash,
     record_problems,
     records_frame,
@@ -71,7 +70,6 @@ __all__ = [
     "insee_commune_code",
     "insee_departement",
     "iter_finess",
-    "read_finess",
     "read_finess_header",
     "to_wgs84",
 ]
@@ -593,25 +591,3 @@ def iter_finess(
         total += count
         yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
         sink("finess", total, None)
-
-
-def read_finess(
-    path: str | os.PathLike[str],
-    *,
-    chunk_rows: int = 50_000,
-    encoding: str | None = None,
-    progress: ProgressSink | None = None,
-) -> ReadResult:
-    """Read a whole FINESS extraction.
-
-    Parameters and errors are those of :func:`iter_finess`; the extract date
-    is given by :func:`read_finess_header`.
-
-    Returns
-    -------
-    ReadResult
-        All accepted records (index 0..n-1), every reject and the line count.
-    """
-    return combine_results(
-        iter_finess(path, chunk_rows=chunk_rows, encoding=encoding, progress=progress)
-    )

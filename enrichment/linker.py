@@ -68,7 +68,6 @@ PAIR_COLUMNS: tuple[str, ...] = (
     "match_probability",
     "decision",
 )
-ENTITY_NAMES = {v: k for k, v in ENTITY_CODES.items()}
 
 
 @dataclass(frozen=True)

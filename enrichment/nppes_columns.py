@@ -1,7 +1,7 @@
 """Column-at-a-time NPPES row parsing: Arrow string columns to standard source records.
 
-The one implementation of the NPPES row rules (:func:`enrichment.nppes.parse_nppes_row`
-runs it on a one-row table): text stripped exactly as :meth:`str.strip` does,
+The one implementation of the NPPES row rules (:func:`enrichment.nppes.iter_nppes`
+runs it on every chunk): text stripped exactly as :meth:`str.strip` does,
 blank as ``None``; NPI and replacement NPI checked (ten ASCII digits, Luhn with
 the ``80840`` prefix); ``MM/DD/YYYY`` dates checked for real calendar dates;
 the entity type required unless the NPI is deactivated; the primary taxonomy

@@ -20,9 +20,11 @@ Each reader takes a CSV path or an open stream (a zip member) and returns a
 Luhn-checked). Columns are found by name, ignoring case, spacing and
 punctuation (the real headers mix ``Address- Address Line 1`` and
 ``Address-  Address Line 2``); extra columns are ignored.
-:func:`attach_companions` folds them into standard records: other names into
-``identifiers["other_names"]``, locations into ``locations``, endpoints into
-``contacts``, and recomputes ``record_hash``.
+:class:`Companions` groups them by NPI once per archive and
+:func:`attach_companion_columns` folds them into each chunk of standard records:
+other names into ``identifiers["other_names"]``, locations into ``locations``,
+endpoints into ``contacts`` (exact duplicates dropped), so ``record_hash`` changes
+only for the records that gained something.
 
 Not kept yet: the endpoint's affiliation address and content-type description,
 and the phone number's link to a location beyond the location dict itself.
@@ -41,15 +43,12 @@ import pyarrow as pa
 
 from core.errors import Problem, SchemaError
 from core.identifiers import luhn_npi_valid
-from core.values import plain
 from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes import NppesSource, iter_source_rows, source_name
 from enrichment.record_columns import RecordColumns
 from enrichment.records import (
-    SOURCE_RECORD_COLUMNS,
     ReadResult,
     clean_text,
-    record_hash,
     record_problems,
 )
 
@@ -519,7 +518,15 @@ class Companions:
 
 
 def attach_companion_columns(records: RecordColumns, companions: Companions) -> RecordColumns:
-    """:func:`attach_companions` for records held column-wise; rows without companions are not touched."""
+    """Merge companion rows into standard source records held column-wise, matched on ``npi``.
+
+    Other names are appended to ``identifiers["other_names"]`` (as ``{name,
+    type_code}``), locations to ``locations`` (dicts of :data:`LOCATION_FIELDS`
+    without ``npi``/``line``), endpoints to ``contacts`` (``{channel, value,
+    use, endpoint_type}``); exact duplicates are dropped. Rows without
+    companions are not touched; a changed record's ``record_hash`` follows from
+    its new payload. ``records`` itself is never modified.
+    """
     npis = records.column("npi")
     hits = [i for i, npi in enumerate(npis) if npi in companions]
     if not hits:
@@ -535,53 +542,3 @@ def attach_companion_columns(records: RecordColumns, companions: Companions) -> 
         for c, value in zip(names, merged):
             texts[c][i] = None if value is None else orjson.dumps(value).decode("utf-8")
     return records.with_arrays({c: pa.array(v, pa.string()) for c, v in texts.items()})
-
-
-def attach_companions(
-    records: pd.DataFrame,
-    *,
-    other_names: pd.DataFrame | TableResult | None = None,
-    locations: pd.DataFrame | TableResult | None = None,
-    endpoints: pd.DataFrame | TableResult | None = None,
-) -> pd.DataFrame:
-    """Merge companion rows into standard source records, matched on ``npi``.
-
-    Other names are appended to ``identifiers["other_names"]`` (as ``{name,
-    type_code}``), locations to ``locations`` (dicts of :data:`LOCATION_FIELDS`
-    without ``npi``/``line``), endpoints to ``contacts`` (``{channel, value,
-    use, endpoint_type}``); exact duplicates are dropped, and ``record_hash``
-    is recomputed for every record that changed. Companion rows of NPIs not in
-    ``records`` are ignored.
-
-    Parameters
-    ----------
-    records
-        Standard source records (e.g. a chunk from :func:`enrichment.nppes.iter_nppes`).
-    other_names, locations, endpoints
-        Output of the matching reader (frame or :class:`TableResult`), or ``None``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A new frame; ``records`` is left unchanged.
-    """
-    missing = [c for c in SOURCE_RECORD_COLUMNS if c not in records.columns]
-    if missing:
-        raise ValueError(f"records lack standard columns {missing}")
-    companions = Companions.build(other_names=other_names, locations=locations, endpoints=endpoints)
-    out = records.copy()
-    columns = {c: out[c].tolist() for c in ("identifiers", "locations", "contacts", "record_hash")}
-    for i, npi in enumerate(out["npi"].tolist()):
-        if npi not in companions:
-            continue
-        merged = companions.merge(
-            npi, columns["identifiers"][i], columns["locations"][i], columns["contacts"][i]
-        )
-        for c, value in zip(("identifiers", "locations", "contacts"), merged):
-            columns[c][i] = value
-        row = {c: plain(out[c].iat[i]) for c in SOURCE_RECORD_COLUMNS}
-        row.update({c: columns[c][i] for c in ("identifiers", "locations", "contacts")})
-        columns["record_hash"][i] = record_hash(row)
-    for c, values in columns.items():
-        out[c] = pd.Series(values, index=out.index, dtype=object)
-    return out

@@ -169,18 +169,3 @@ def nucc_version(path: str | os.PathLike[str]) -> str:
             problems=[Problem("expected a name like nucc_taxonomy_220.csv", file=name)],
         )
     return f"{int(m.group(1))}.{m.group(2)}"
-
-
-def taxonomy_classifications(nucc: pd.DataFrame) -> dict[str, str]:
-    """Map each taxonomy code to its classification (used by the linker).
-
-    Parameters
-    ----------
-    nucc
-        Frame from :func:`read_nucc`.
-    """
-    return {
-        code: cls
-        for code, cls in zip(nucc["code"], nucc["classification"])
-        if code is not None and cls is not None
-    }

@@ -125,7 +125,6 @@ class RecordColumns:
         self.arrays, self.objects, self.size = dict(arrays), dict(objects), size
         self._payloads: pa.Array | None = None
         self._hashes: list[str] | None = None
-        self._texts: list[str] | None = None
 
     def __len__(self) -> int:
         return self.size
@@ -150,12 +149,6 @@ class RecordColumns:
         if self._payloads is None:
             self._payloads = self._build_payloads()
         return self._payloads
-
-    def payload_texts(self) -> list[str]:
-        """:meth:`payloads` as Python strings (what a load writes)."""
-        if self._texts is None:
-            self._texts = self.payloads().to_pylist()
-        return self._texts
 
     def prepare(self) -> RecordColumns:
         """Build the payloads now (e.g. on a worker thread); return ``self``."""

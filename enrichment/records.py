@@ -153,16 +153,6 @@ class ReadResult:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(records={len(self)}, rejects={len(self.rejects)}, rows_read={self.rows_read})"
 
-    @property
-    def rejected_lines(self) -> list[int]:
-        """Distinct lines that were rejected, in file order."""
-        return sorted({p.line for p in self.rejects if p.line is not None})
-
-    @property
-    def reject_rate(self) -> float:
-        """Share of rows read that were rejected (0 when nothing was read)."""
-        return len(self.rejected_lines) / self.rows_read if self.rows_read else 0.0
-
     def stored_rows(self) -> StoredRows:
         """What a load writes per record: key, line, NPI and JSON payload (its hash on demand).
 
@@ -317,11 +307,6 @@ class StoredRows:
         rows = cls(table.drop_columns(["record_hash"]), codes=codes)
         rows._lists["hash"] = table.column("record_hash").to_pylist()
         return rows
-
-
-def empty_records() -> pd.DataFrame:
-    """An empty frame with the standard source-record columns and dtypes."""
-    return records_frame([])
 
 
 def records_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -495,31 +480,6 @@ def clean_text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
-
-
-def combine_results(results: Iterable[ReadResult]) -> ReadResult:
-    """Concatenate chunk results (e.g. from :func:`enrichment.nppes.iter_nppes`).
-
-    Parameters
-    ----------
-    results
-        Results in file order.
-
-    Returns
-    -------
-    ReadResult
-        Records re-indexed from 0, rejects in order, ``rows_read`` summed.
-    """
-    frames: list[pd.DataFrame] = []
-    rejects: list[Problem] = []
-    rows_read = 0
-    for result in results:
-        if len(result.records):
-            frames.append(result.records)
-        rejects.extend(result.rejects)
-        rows_read += result.rows_read
-    records = pd.concat(frames, ignore_index=True) if frames else empty_records()
-    return ReadResult(records=records, rejects=rejects, rows_read=rows_read)
 
 
 RowOutcome = tuple["dict[str, Any] | None", "list[Problem]"]

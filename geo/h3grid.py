@@ -28,7 +28,6 @@ from core.errors import GeoError, Problem
 from geo.distance import as_float_array, haversine_km, validate_coordinates
 
 __all__ = [
-    "average_edge_km",
     "cell_polygon",
     "cell_to_latlng",
     "cells_to_geodataframe",
@@ -86,11 +85,6 @@ def _valid_int(cell: Any) -> int:
             problems=[Problem("not a valid H3 cell", field="h3", value=str(cell))],
         )
     return value
-
-
-def average_edge_km(res: int) -> float:
-    """Average hexagon edge length in km at a resolution (about 0.46 km at res 8)."""
-    return float(h3i.average_hexagon_edge_length(_check_res(res), unit="km"))
 
 
 def h3_str(cell: int) -> str:

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from api.deps import RoleRequirement, require_role, role_for_key
+from api.deps import RoleRequirement, require_role
 from core.settings import Settings
+from service.security.keys import bootstrap_role
 from tests.api.conftest import ADMIN, ADMIN_KEY, VIEWER, VIEWER_KEY
 
 PUBLIC_PATHS = {
@@ -178,14 +179,12 @@ _SETTINGS = Settings(admin_api_key="adm-key", viewer_api_key="view-key")
 
 @hsettings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=20))
-def test_role_for_key_only_matches_exact_keys(key: str) -> None:
+def test_bootstrap_role_only_matches_exact_keys(key: str) -> None:
     expected = {"adm-key": "admin", "view-key": "viewer"}.get(key)
-    assert role_for_key(_SETTINGS, key) == expected
+    assert bootstrap_role(_SETTINGS, key) == expected
 
 
-def test_role_for_key_exact() -> None:
-    assert role_for_key(_SETTINGS, "adm-key") == "admin"
-    assert role_for_key(_SETTINGS, "view-key") == "viewer"
-    assert role_for_key(_SETTINGS, "view-key ") is None
-    with pytest.raises(TypeError):
-        role_for_key(_SETTINGS, b"adm-key")  # type: ignore[arg-type]
+def test_bootstrap_role_exact() -> None:
+    assert bootstrap_role(_SETTINGS, "adm-key") == "admin"
+    assert bootstrap_role(_SETTINGS, "view-key") == "viewer"
+    assert bootstrap_role(_SETTINGS, "view-key ") is None

@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import InputError
+from core.identifiers import luhn_npi_valid, npi_check_digit
 from core.settings import DEFAULT_VAR_DIR, REFERENCE_DIR
-from demo import FILE_NAMES, DemoManifest, generate_demo, is_valid_npi, npi_check_digit
+from demo import FILE_NAMES, DemoManifest, generate_demo
 from demo.addresses import abbreviate_street
 from demo.npi import draw_npis
 from demo.sites import edge_distance_km
@@ -61,8 +62,13 @@ def nppes(demo):
 # --- NPI check digit -------------------------------------------------------------------------
 
 
+def is_valid_npi(npi: str) -> bool:
+    """What the generator promises of an NPI: ten digits, starting with 1 or 2, a valid check digit."""
+    return npi[:1] in ("1", "2") and luhn_npi_valid(npi)
+
+
 def test_check_digit_known_values():
-    assert npi_check_digit("123456789") == 3
+    assert npi_check_digit("123456789") == "3"
     real = pd.read_csv(DATA / "npidata_pfile_sample_first10.csv", dtype=str, usecols=["NPI"])["NPI"]
     assert all(is_valid_npi(n) for n in real)
     assert not is_valid_npi("1234567890")

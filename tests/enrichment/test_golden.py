@@ -144,10 +144,11 @@ def test_records_without_cluster_listed(records):
 def test_one_record_clusters_built_column_wise_equal_the_row_rules():
 
     from enrichment.golden import _golden_row, _single_rows
-    from enrichment.nppes import read_nppes
+    from enrichment.nppes import iter_nppes
+    from tests.enrichment.readers import read_whole
 
     sample = FIXTURES / "npidata_pfile_sample_first10_v2024layout.csv"
-    records = read_nppes(sample).records
+    records = read_whole(iter_nppes, sample).records
     records.loc[1, "address_1"] = "   "  # no practice address: the country still comes through
     records.loc[2, "first_name"] = ""
     cids = np.arange(len(records))

@@ -10,7 +10,7 @@ import pytest
 from core.errors import MatchingError
 from enrichment.link_settings import LinkSettings
 from enrichment.linker import PAIR_COLUMNS, LinkModel, explanation, link_records
-from enrichment.nucc import read_nucc, taxonomy_classifications
+from enrichment.nucc import read_nucc
 from enrichment.records import records_frame
 from tests.paths import FIXTURES
 
@@ -92,7 +92,9 @@ def records():
 
 @pytest.fixture(scope="module")
 def classes():
-    return taxonomy_classifications(read_nucc(NUCC))
+    # code -> classification, as service.ingest.taxonomy.classification_map reads it from the loaded table
+    nucc = read_nucc(NUCC)
+    return dict(zip(nucc["code"], nucc["classification"]))
 
 
 @pytest.fixture(scope="module")

@@ -134,9 +134,11 @@ def test_payloads_are_orjson_payloads(names, data):
     )
     frame = columns.to_frame(hashes=False)
     expect = [record_payload_bytes(row) for row in frame.to_dict("records")]
-    assert [p.encode() for p in columns.payload_texts()] == expect
+    assert [p.encode() for p in columns.payloads().to_pylist()] == expect
     assert columns.record_hashes() == [hashlib.sha256(p).hexdigest() for p in expect]
-    assert [orjson.loads(p) for p in columns.payload_texts()] == [orjson.loads(p) for p in expect]
+    assert [orjson.loads(p) for p in columns.payloads().to_pylist()] == [
+        orjson.loads(p) for p in expect
+    ]
 
 
 @settings(max_examples=60, deadline=None)
@@ -183,7 +185,9 @@ def test_identifiers_built_in_arrow_are_orjson_dicts(issuer, state, other_name, 
         expect["other_names"] = [{"name": cell(other_name), "type_code": "3"}]
     assert ids == expect
     frame = columns.to_frame(hashes=False)
-    assert columns.payload_texts()[0].encode() == record_payload_bytes(frame.iloc[0].to_dict())
+    assert columns.payloads().to_pylist()[0].encode() == record_payload_bytes(
+        frame.iloc[0].to_dict()
+    )
 
 
 _slot_text = st.one_of(
@@ -228,7 +232,7 @@ def test_other_identifiers_of_many_rows_are_the_scalar_rule(rows):
         expect.append({"other": other} if other else None)
     assert columns.column("identifiers") == expect
     frame = columns.to_frame(hashes=False)
-    assert [p.encode() for p in columns.payload_texts()] == [
+    assert [p.encode() for p in columns.payloads().to_pylist()] == [
         record_payload_bytes(x) for x in frame.to_dict("records")
     ]
     assert [None if e is None else orjson.dumps(e) for e in expect] == [
@@ -266,7 +270,7 @@ def test_payloads_with_nulls_beside_control_characters_are_orjson_payloads(rows)
     )
     frame = columns.to_frame(hashes=False)
     expect = [record_payload_bytes(row) for row in frame.to_dict("records")]
-    assert [p.encode() for p in columns.payload_texts()] == expect
+    assert [p.encode() for p in columns.payloads().to_pylist()] == expect
 
 
 @given(

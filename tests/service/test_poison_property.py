@@ -30,10 +30,11 @@ from core.identifiers import npi_check_digit
 from data.lengths import string_lengths
 from data.models import ReferralEvent, SourceRecord
 from enrichment.finess import STRUCTURE_FIELDS
-from enrichment.records import FIELD_LIMITS, PAYLOAD_TEXT_LIMIT, combine_results
+from enrichment.records import FIELD_LIMITS, PAYLOAD_TEXT_LIMIT
 from prospects.referrals import read_referral_events
 from service.ingest.ingest import _results, ingest_records, ingest_referral_events
 from service.pipeline import run_pipeline
+from tests.enrichment.readers import combine_results
 from tests.service.test_poison import ENRICHMENT, NPPES, SERVICE, assert_nothing_unstorable, lenient
 
 pytestmark = pytest.mark.slow  # starts servers or processes, or fuzzes: see README
