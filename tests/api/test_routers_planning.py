@@ -46,6 +46,13 @@ def test_assignment_and_overlap(client: TestClient, api_db: SeededDB) -> None:
     assert client.get("/v1/overlap").status_code == 401
 
 
+def test_overlap_of_isochrones_too_small_to_hold_a_provider(client: TestClient) -> None:
+    """A cell set with no provider in it is an empty measure, not a text-plus-number error."""
+    r = client.get("/v1/overlap", params={"minutes": 4.6e-21}, headers=VIEWER)
+    assert r.status_code == 200, r.text
+    assert all(p["shared_providers"] == 0 for p in r.json())
+
+
 def test_territory_plans_versions_and_roles(client: TestClient, api_db: SeededDB) -> None:
     body = {
         "name": "ags",
