@@ -139,8 +139,9 @@ def expansion_plan(
     with path.open(newline="", encoding="utf-8-sig") as fh:
         rows = [{k: (v or None) for k, v in r.items() if k} for r in csv.DictReader(fh)]
     try:
-        data = ScenarioCreate(name=name, candidates=rows, minutes=minutes, pick=pick,
-                              measure=measure, method=method, replace=replace)
+        data = ScenarioCreate.model_validate(  # the candidates are CSV text: not strict
+            dict(name=name, candidates=rows, minutes=minutes, pick=pick, measure=measure,
+                 method=method, replace=replace), strict=False)
     except ValidationError as exc:
         m._fail(InputError("invalid candidates", problems=[
             Problem(e["msg"], file=path.name, field=".".join(map(str, e["loc"])))

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from core.values import as_utc
 from core.errors import AuthenticationError, InputError, NotFoundError, Problem
 from core.settings import Settings
 from data.security import ApiKey, ApiSession
@@ -77,8 +76,8 @@ def _now() -> datetime:
 def _public(row: ApiKey) -> ApiKeyPublic:
     return ApiKeyPublic(
         id=row.id, name=row.name, prefix=row.prefix, role=row.role,  # type: ignore[arg-type]
-        created_at=as_utc(row.created_at), expires_at=as_utc(row.expires_at),  # type: ignore[arg-type]
-        revoked_at=as_utc(row.revoked_at), created_by=row.created_by,
+        created_at=row.created_at, expires_at=row.expires_at,  # type: ignore[arg-type]
+        revoked_at=row.revoked_at, created_by=row.created_by,
     )  # fmt: skip
 
 
@@ -202,7 +201,6 @@ def authenticate(ctx: AppContext, key: str) -> Caller:
         raise AuthenticationError("invalid API key")
     if row.revoked_at is not None:
         raise AuthenticationError("this API key has been revoked")
-    expires = as_utc(row.expires_at)
-    if expires is not None and expires <= _now():
+    if row.expires_at is not None and row.expires_at <= _now():
         raise AuthenticationError("this API key has expired")
     return Caller(actor=f"key:{row.id}", role=row.role, key_id=row.id, name=row.name)

@@ -9,12 +9,14 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.identifiers import luhn_npi_valid
-from service.schemas import ProspectFilter, StorableText
+from service.schemas import IsoDate, IsoInstant, ProspectFilter, StorableText
 
 __all__ = [
-    "AlertPublic", "BacktestRequest", "ExclusionCreate", "ExclusionPublic", "InteractionCreate",
-    "InteractionPublic", "PreferencePublic", "PreferenceUpdate", "ReferralReceipt",
-    "ReferralWebhook", "ReviewPublic", "ReviewResolve", "SegmentCreate", "SegmentPublic", "StatusPublic", "StatusUpdate", "PROSPECT_STATUSES",
+    "AlertPublic", "BacktestReport", "BacktestRequest", "BriefPublic", "ExclusionCreate",
+    "ExclusionPublic", "InteractionCreate", "InteractionPublic", "PreferencePublic",
+    "PreferenceUpdate", "ReferralReceipt", "ReferralWebhook", "ReferrerActivity", "ReviewPublic",
+    "ReviewResolve", "SegmentCreate", "SegmentPublic", "StatusPublic", "StatusUpdate",
+    "PROSPECT_STATUSES",
 ]  # fmt: skip
 
 PROSPECT_STATUSES = ("new", "contacted", "meeting held", "referring", "not a fit")
@@ -40,7 +42,7 @@ class ReferralWebhook(_Strict):
     )  # fmt: skip
 
     external_id: str = Field(min_length=1, max_length=100)
-    referral_date: date
+    referral_date: IsoDate
     referrer_npi: str | None = Field(None, pattern=r"^\d{10}$")
     referrer_name: str | None = Field(None, min_length=2, max_length=300)
     service_line: str | None = Field(None, max_length=60)
@@ -115,7 +117,7 @@ class InteractionCreate(_Strict):
 
     provider_id: int = Field(ge=1, le=2**31 - 1)
     kind: Literal["visit", "call", "email"]
-    occurred_at: datetime
+    occurred_at: IsoInstant
     liaison: str | None = Field(None, max_length=100)
     summary: str | None = Field(None, max_length=2000)
     source: str | None = Field(None, max_length=60, description="The CRM tool that posted it.")
@@ -216,3 +218,102 @@ class BacktestRequest(_Strict):
     k: int = Field(50, ge=1, le=10_000)
     profile: str | None = Field(None, max_length=80, description="Shipped profile name; default = the site's.")
     seed: int = 0
+
+
+class PeriodCount(BaseModel):
+    period_start: date = Field(description="First day of the week (Monday) or month.")
+    referrals: int
+
+
+class ReferrerActivity(BaseModel):
+    """One referrer's referral analytics as of ``as_of``."""
+
+    provider_id: int
+    as_of: date
+    referrals_total: int
+    referrals_window: int = Field(description="Referrals within PRM_REFERRING_WINDOW_DAYS.")
+    tier: str | None
+    trend: str | None = Field(description="Last month against the 3-month average: up, down, flat.")
+    last_month: int
+    prev_3_month_avg: float
+    first_referral: date | None
+    last_referral: date | None
+    lapsed: bool
+    weekly: list[PeriodCount]
+    monthly: list[PeriodCount]
+
+
+class BriefProfile(BaseModel):
+    id: int
+    npi: str | None
+    display_name: str
+    entity_type: str
+    credential: str | None
+    taxonomy_code: str | None
+    classification: str | None
+    organization_name: str | None
+    address_1: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    phone: str | None
+    is_active: bool
+
+
+class ColleagueReferring(BaseModel):
+    """A referring colleague of the same practice."""
+
+    provider_id: int
+    display_name: str
+    classification: str | None
+    tier: str | None
+    referrals_window: int | None
+    last_referral: date | None
+
+
+class BriefProspect(BaseModel):
+    """The provider's score at one site."""
+
+    site_code: str
+    score: float
+    segment: str
+    profile: str
+    drive_minutes: float | None
+    distance_km: float | None
+    components: list[dict[str, Any]] | None = Field(
+        description="Score breakdown: name, value, weight, points, reason.")
+
+
+class BriefPublic(BaseModel):
+    """Everything a liaison reads before a visit."""
+
+    provider: BriefProfile
+    referrals: ReferrerActivity
+    colleagues_referring: list[ColleagueReferring]
+    interactions: list[InteractionPublic] = Field(description="The last five, latest first.")
+    preferences: PreferencePublic | None
+    workflow: StatusPublic
+    prospects: list[BriefProspect] = Field(description="Best score first.")
+
+
+class OrderMetricsPublic(BaseModel):
+    """Quality of one ordering of the prospects."""
+
+    order: str = Field(description="The profile's, random, or distance only.")
+    precision_at_k: float
+    auc: float | None = Field(description="Null when every prospect had the same outcome.")
+    hits_in_top_k: int
+
+
+class BacktestReport(BaseModel):
+    """How well a site's scoring, as of a cut-off, found the referrers that started after it."""
+
+    site: str
+    profile: str
+    cutoff: date
+    horizon_end: date
+    k: int
+    prospects: int
+    started_referring: int
+    base_rate: float
+    orders: list[OrderMetricsPublic]

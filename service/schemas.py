@@ -6,29 +6,65 @@ creation), ``*Update`` (partial input), ``*Public`` (what callers see).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
-from core.values import as_utc
 from core.safetext import text_fault, value_faults
 from data.lengths import string_lengths
 from data.models import ClinicSite
+from prospects.scoring import SEGMENTS
 
 T = TypeVar("T")
 
 
-#: A stored time, timezone-aware (UTC) on every backend.
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+_FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _written_as(pattern: re.Pattern[str], what: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, date) or (isinstance(value, str) and pattern.fullmatch(value)):
+            return value
+        raise ValueError(f"Input should be {what}")
+
+    return check
+
+
+IsoDate = Annotated[date, Field(strict=False),
+                    BeforeValidator(_written_as(_FULL_DATE, "a date as YYYY-MM-DD"))]
+"""A date written as JSON carries it, RFC 3339 ``full-date`` text (``2024-06-03``), in a body or
+a query; ``0`` or ``"1700000000"`` (which pydantic would take for timestamps) are refused."""
+IsoInstant = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_written_as(
+    _DATE_TIME, "an RFC 3339 date-time with its offset, e.g. 2024-06-03T10:30:00Z"))]
+"""A point in time written as RFC 3339 ``date-time`` text, offset included (``Z`` or ``+02:00``)."""
 
 
 class StorableText(BaseModel):
     """Input whose text is stored: no control character (TAB, LF, CR only in :attr:`free_text_fields`),
     no lone surrogate (:func:`core.safetext.text_fault`), in strings at any depth (lists, dict
     keys and values); lengths are each field's ``max_length``. Every request body that is
-    stored derives from it."""
+    stored derives from it.
 
+    Strict: a JSON value is taken as the type it is sent as, never converted (``{"lon": false}``
+    is refused, not stored as 0.0; ``"5"`` is not a number). Dates and times, which JSON can
+    only send as text, are :data:`IsoDate` and :data:`IsoInstant`. Text files (CSV) are read
+    into these models with ``model_validate(row, strict=False)``: a file holds only text.
+    """
+
+    model_config = ConfigDict(strict=True)
     free_text_fields: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*")
@@ -53,7 +89,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class ScoreComponent(BaseModel):
-    name: str
+    name: str = Field(description="specialty, proximity, potential or recency.")
     value: float = Field(description="Component value in [0, 1].")
     weight: float = Field(description="Weight of the component in the profile.")
     points: float = Field(description="value x weight x 100; the points add up to the score.")
@@ -196,7 +232,7 @@ class ProspectPublic(BaseModel):
     postal_code: str | None
     phone: str | None
     score: float
-    segment: str
+    segment: Literal[SEGMENTS] = Field(description="Expected potential (not a referral tier).")  # type: ignore[valid-type]
     drive_minutes: float | None
     distance_km: float
     proximity_estimated: bool
@@ -231,8 +267,9 @@ class ProspectFilter(StorableText):
         None, description="Workflow status ('new' = never set); 'not a fit' is hidden otherwise."
     )
     assigned_to: str | None = Field(None, max_length=100, description="Liaison the prospect is assigned to.")
-    #: The group's NUCC codes, resolved by the service (not an input).
-    group_codes: frozenset[str] | None = Field(None, exclude=True)
+    #: The group's NUCC codes, resolved by the service: not an input (not in the schema; a body's
+    #: JSON list is not the frozenset a strict model takes).
+    group_codes: SkipJsonSchema[frozenset[str] | None] = Field(None, exclude=True)
 
     model_config = ConfigDict(extra="forbid")
 
@@ -284,9 +321,9 @@ class BatchPublic(BaseModel):
     rejected: int
     owner_host: str | None = None
     owner_pid: int | None = None
-    started_at: UtcDatetime
-    finished_at: UtcDatetime | None = None
-    lease_expires_at: UtcDatetime | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+    lease_expires_at: datetime | None = None
 
 
 class StageReport(BaseModel):
@@ -337,3 +374,100 @@ class MatchReviewPublic(BaseModel):
     left: dict[str, Any] = Field(description="The pair's lower-id source record (key fields).")
     right: dict[str, Any] = Field(description="The other source record.")
     explanation: dict[str, Any] = Field(description="Comparison levels, m, u and weights.")
+
+
+class PairDecisionResult(BaseModel):
+    """A stored reviewer decision on a record pair (lower id first)."""
+
+    left_record_id: int
+    right_record_id: int
+    decision: Literal["accept", "reject"]
+    link: dict[str, Any] | None = Field(None, description="The incremental link run's report, "
+                                                           "with apply=true.")
+
+
+class UnmergeResult(BaseModel):
+    record_id: int
+    rejected_pairs: int = Field(description="Pairs with the other members now rejected.")
+    link: dict[str, Any] | None = Field(None, description="The incremental link run's report, "
+                                                           "with apply=true.")
+
+
+class ExplanationStep(BaseModel):
+    """One comparison's contribution to a pair's match weight."""
+
+    comparison: str = Field(description="prior, identifier, a field comparison, term_frequency.")
+    level: str
+    weight: float
+    m: float | None
+    u: float | None
+
+
+class PairExplanation(BaseModel):
+    """Why two source records score what they score (Fellegi-Sunter)."""
+
+    left: int = Field(description="The first source record's id.")
+    right: int = Field(description="The second source record's id.")
+    entity_type: str
+    blocking_rule: str | None
+    match_weight: float
+    match_probability: float
+    decision: str | None
+    steps: list[ExplanationStep] = Field(description="From the prior; the weights sum to "
+                                                     "match_weight.")
+    reviewer_decision: Literal["accept", "reject"] | None
+    same_cluster: bool = Field(description="Both records are in the same golden record.")
+
+
+class MergeMember(BaseModel):
+    """A source record of a golden record, with its best merge explanation."""
+
+    id: int
+    source: str
+    source_key: str
+    provider_id: int | None
+    npi: str | None
+    first_name: str | None
+    last_name: str | None
+    organization_name: str | None
+    address_1: str | None
+    city: str | None
+    postal_code: str | None
+    phone: str | None
+    taxonomy_code: str | None
+    match_probability: float | None
+    explanation: dict[str, Any] | None
+
+
+class MergeDecision(BaseModel):
+    left_record_id: int
+    right_record_id: int
+    decision: Literal["accept", "reject"]
+    decided_by: str | None
+    note: str | None
+
+
+class ProviderMerge(BaseModel):
+    """How a golden record was assembled."""
+
+    provider_id: int
+    display_name: str
+    lineage: dict[str, Any] | None = Field(description="Field -> the source it was taken from.")
+    members: list[MergeMember]
+    decisions: list[MergeDecision]
+
+
+class FreeTextAlternative(BaseModel):
+    provider_id: int
+    confidence: float
+
+
+class FreeTextMatch(BaseModel):
+    """A free-text referrer name and the golden record it links to, if any."""
+
+    text: str
+    provider_id: int | None = Field(description="Null when no candidate is confident enough.")
+    confidence: float
+    alternatives: list[FreeTextAlternative]
+    hints: dict[str, Any] = Field(description="What the text told apart from the name "
+                                              "(specialty, city).")

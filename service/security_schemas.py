@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.schemas import StorableText, UtcDatetime
+from service.schemas import StorableText
 
 RoleName = Literal["viewer", "marketing", "integration", "admin"]
 
@@ -18,9 +19,9 @@ class ApiKeyPublic(BaseModel):
     name: str
     prefix: str = Field(description="First characters of the key, to recognise it.")
     role: RoleName
-    created_at: UtcDatetime | None = None
-    expires_at: UtcDatetime | None = None
-    revoked_at: UtcDatetime | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
     created_by: str | None = None
 
 
@@ -49,7 +50,7 @@ class AuditEntryPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    at: UtcDatetime
+    at: datetime
     actor: str
     key_id: int | None = None
     role: str | None = None
@@ -79,17 +80,17 @@ class ObjectionPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     provider_id: int
-    objected_at: UtcDatetime
+    objected_at: datetime
     reason: str | None = None
     recorded_by: str
-    erased_at: UtcDatetime | None = None
+    erased_at: datetime | None = None
 
 
 class ErasureReport(BaseModel):
     """What an erasure did, in rows per table (see ``service.privacy.ERASURE_PLAN``)."""
 
     provider_id: int
-    erased_at: UtcDatetime
+    erased_at: datetime
     removed: dict[str, int] = Field(description="Rows deleted, per table.")
     scrubbed: dict[str, int] = Field(default_factory=dict,
                                      description="Rows kept with what identifies the person removed, per table.")
@@ -104,13 +105,13 @@ class SessionPublic(BaseModel):
     actor: str = Field(description="Who the session speaks for, as in the audit log (e.g. key:3).")
     role: RoleName
     name: str | None = Field(None, description="The stored key's name, if the session came from one.")
-    expires_at: UtcDatetime
+    expires_at: datetime
     csrf_token: str = Field(description="Send in the X-CSRF-Token header with every write.")
 
 
 class SignInLinkUse(BaseModel):
     """A one-time sign-in link's token (the part after ``#link=``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # as every body (StorableText)
 
     token: str = Field(min_length=1, max_length=100)

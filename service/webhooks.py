@@ -55,7 +55,6 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.values import as_utc
 from core.errors import InputError, NotFoundError, Problem, UnsafeDestinationError
 from data.security import WebhookDelivery, WebhookSubscription
 from service.context import AppContext
@@ -162,7 +161,7 @@ def subscribe(
 
 def _public(sub: WebhookSubscription) -> dict[str, Any]:
     return {"id": sub.id, "url": sub.url, "event_types": list(sub.event_types), "active": sub.active,
-            "description": sub.description, "created_at": as_utc(sub.created_at),
+            "description": sub.description, "created_at": sub.created_at,
             "created_by": sub.created_by}  # fmt: skip
 
 
@@ -323,9 +322,9 @@ def delivery_page(
     with ctx.sessions() as session:
         rows = [{"id": d.id, "subscription_id": d.subscription_id, "event_id": d.event_id,
                  "event_type": d.event_type, "status": d.status, "attempts": d.attempts,
-                 "next_attempt_at": as_utc(d.next_attempt_at), "last_status_code": d.last_status_code,
-                 "last_error": d.last_error, "created_at": as_utc(d.created_at),
-                 "delivered_at": as_utc(d.delivered_at)}
+                 "next_attempt_at": d.next_attempt_at, "last_status_code": d.last_status_code,
+                 "last_error": d.last_error, "created_at": d.created_at,
+                 "delivered_at": d.delivered_at}
                 for d in session.scalars(stmt.limit(limit + 1))]  # fmt: skip
     nxt = encode_cursor(None, rows[limit - 1]["id"]) if len(rows) > limit else None
     return rows[:limit], nxt

@@ -12,6 +12,7 @@ from api.problems import problem_responses
 from service.brief import brief, brief_html
 from service.crm import add_interaction, get_preferences, list_interactions, set_preferences
 from service.prospecting_schemas import (
+    BriefPublic,
     InteractionCreate,
     InteractionPublic,
     PreferencePublic,
@@ -29,10 +30,16 @@ ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post("/interactions", response_model=InteractionPublic, status_code=status.HTTP_201_CREATED,
-             summary="Log a visit, call or email (CRM, admin)",
-             dependencies=[Depends(require_role("integration"))], responses=problem_responses(409))
+             summary="Log a visit, call or email (CRM, integration)",
+             dependencies=[Depends(require_role("integration"))],
+             responses={201: {"description": "Logged."},
+                        200: {"description": "Already logged (the CRM sent the same `external_id` "
+                                             "again, same values): the stored interaction.",
+                              "model": InteractionPublic},
+                        **problem_responses(409)})
 def interaction_create(ctx: ContextDep, item: InteractionCreate, response: Response) -> InteractionPublic:
-    """201 when logged; 200 when the CRM re-sends the same ``external_id``."""
+    """201 when logged; 200 when the CRM re-sends the same ``external_id`` (idempotent; 409 when
+    it was logged with other values)."""
     row, created = add_interaction(ctx, item)
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -59,11 +66,11 @@ def preferences_get(ctx: ContextDep, provider_id: ProviderId) -> PreferencePubli
         return get_preferences(session, provider_id)
 
 
-@router.get("/providers/{provider_id}/brief", summary="Pre-visit brief (JSON)")
-def brief_json(ctx: ContextDep, provider_id: ProviderId) -> dict:
+@router.get("/providers/{provider_id}/brief", response_model=BriefPublic, summary="Pre-visit brief (JSON)")
+def brief_json(ctx: ContextDep, provider_id: ProviderId) -> BriefPublic:
     """Profile, referral history and trend, tier, colleagues who refer, last interactions,
     preferences, workflow status and the explained score per site."""
-    return brief(ctx, provider_id)
+    return BriefPublic.model_validate(brief(ctx, provider_id))
 
 
 @router.get("/providers/{provider_id}/brief.html", response_class=HTMLResponse,

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import ContextDep, CursorQuery, reject_offset, require_role
 from api.problems import problem_responses
-from api.routers.catchments import GeoJSONResponse
+from api.geojson import AssignmentCellCollection, GeoJSONResponse, IsochroneCollection, geojson_doc
 from api.routers.sites import SITE_CODE
 from service.drivetime import (
     MAX_ASSIGNMENT_PAGE,
@@ -22,7 +22,7 @@ from service.drivetime import (
     isochrones_geojson,
     overlap,
 )
-from service.planning_schemas import ProviderAssignment
+from service.planning_schemas import ProviderAssignment, SiteOverlap
 from service.schemas import Page
 
 __all__ = ["router"]
@@ -33,6 +33,8 @@ router = APIRouter(
     responses=problem_responses(401, 403, 422),
 )
 
+_ISOCHRONES = geojson_doc("Isochrone polygons (Polygon or MultiPolygon features).")
+
 MinutesQuery = Annotated[
     list[float] | None,
     Query(description="Time limits in minutes (repeat the parameter); settings' "
@@ -40,8 +42,8 @@ MinutesQuery = Annotated[
 ]
 
 
-@router.get("/isochrones", response_class=GeoJSONResponse,
-            summary="Isochrone polygons of every site")
+@router.get("/isochrones", response_class=GeoJSONResponse, response_model=IsochroneCollection,
+            summary="Isochrone polygons of every site", responses=_ISOCHRONES)
 def all_isochrones(ctx: ContextDep, minutes: MinutesQuery = None) -> GeoJSONResponse:
     """One polygon per site and time limit, with ``cell_count``, ``truncated``,
     ``estimated``, ``snap_m``, ``off_network`` and a ``label`` that says so."""
@@ -49,7 +51,8 @@ def all_isochrones(ctx: ContextDep, minutes: MinutesQuery = None) -> GeoJSONResp
 
 
 @router.get("/sites/{site_code}/isochrones", response_class=GeoJSONResponse,
-            summary="Isochrone polygons of one site", responses=problem_responses(404))
+            response_model=IsochroneCollection, summary="Isochrone polygons of one site",
+            responses={**_ISOCHRONES, **problem_responses(404)})
 def site_isochrones(ctx: ContextDep, site_code: Annotated[str, SITE_CODE],
                     minutes: MinutesQuery = None) -> GeoJSONResponse:
     """Like ``/isochrones`` for one site; 404 for an unknown site."""
@@ -57,7 +60,8 @@ def site_isochrones(ctx: ContextDep, site_code: Annotated[str, SITE_CODE],
 
 
 @router.get("/assignment/cells", response_class=GeoJSONResponse,
-            summary="Nearest site by drive time of every cell")
+            response_model=AssignmentCellCollection, summary="Nearest site by drive time of every cell",
+            responses=geojson_doc("Hexagons (Polygon features) with their nearest site."))
 def cells_assignment(ctx: ContextDep) -> GeoJSONResponse:
     """H3 hexagons (cells holding providers or in a catchment), each with the
     ``site_code`` it reaches fastest, ``drive_minutes``, ``estimated`` (the centre
@@ -90,9 +94,9 @@ def providers_assignment(
     return assignment_providers(ctx, limit=limit, cursor=cursor)
 
 
-@router.get("/overlap", summary="Overlap between sites' isochrones")
+@router.get("/overlap", response_model=list[SiteOverlap], summary="Overlap between sites' isochrones")
 def site_overlap(
     ctx: ContextDep, minutes: Annotated[float, Query(gt=0, le=180)] = 15.0
-) -> list[dict]:
+) -> list[SiteOverlap]:
     """Pairs of sites sharing cells at this drive time, with shared providers."""
-    return overlap(ctx, minutes=minutes)
+    return [SiteOverlap.model_validate(pair) for pair in overlap(ctx, minutes=minutes)]

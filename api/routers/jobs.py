@@ -33,7 +33,7 @@ def pipeline_start(ctx: ContextDep, response: Response) -> JobPublic:
 
 
 @router.get(
-    "/{job_id}",
+    "/{job_id:int}",  # digits only: /v1/jobs/pipeline is another resource (its 405 says POST)
     response_model=JobPublic,
     summary="A job's status and progress",
     responses=problem_responses(404, 422),

@@ -109,17 +109,23 @@ _PROSPECT_EXAMPLE = {
     "postal_code": "43215",
     "phone": "6145550100",
     "score": 72.5,
-    "segment": "white space",
+    "segment": "high-potential GP nearby",
     "drive_minutes": 8.2,
     "distance_km": 5.1,
     "proximity_estimated": False,
-    "profile": "mri-default",
+    "profile": "imaging_mri@1.1.0",
     "components": [
-        {"name": "specialty_fit", "value": 0.9, "weight": 0.5, "points": 45.0,
+        {"name": "specialty", "value": 0.9, "weight": 0.5, "points": 45.0,
          "reason": "Family Medicine refers to MRI often"},
-        {"name": "proximity", "value": 0.55, "weight": 0.5, "points": 27.5,
+        {"name": "proximity", "value": 0.55, "weight": 0.3, "points": 16.5,
          "reason": "8.2 min drive"},
+        {"name": "potential", "value": 0.55, "weight": 0.2, "points": 11.0,
+         "reason": "practice of 4"},
+        {"name": "recency", "value": 0.0, "weight": 0.0, "points": 0.0,
+         "reason": "no contact logged"},
     ],
+    "status": "new",
+    "assigned_to": None,
 }  # fmt: skip
 
 
@@ -147,16 +153,17 @@ def prospect_list(
         bool, Query(description="Also count every matching row into `total` (a scan of all "
                                 "matches: ask for it once, not on every page).")
     ] = False,
-) -> Page[ProspectPublic]:
+) -> Response:
     """Prospects matching the filters, each with its score breakdown.
 
     Ordered by ``sort`` then id, so walking ``next_cursor`` visits every
     match exactly once. 404 when ``site`` names no site. ``total`` is null
     unless ``count=true``.
     """
-    # serialised by the service straight from the rows (the same JSON as Page[ProspectPublic])
+    # serialised by the service straight from the rows: exactly the JSON of Page[ProspectPublic],
+    # the documented response_model (tests/api/test_routers_prospects.py holds it to that)
     body = prospect_page_json(session, filters, sort=sort, limit=limit, cursor=cursor, count=count)
-    return Response(body, media_type="application/json")  # type: ignore[return-value]
+    return Response(body, media_type="application/json")
 
 
 def _csv_chunks(ctx: AppContext, filters: ProspectFilter, sort: ProspectSort) -> Iterator[str]:

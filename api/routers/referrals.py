@@ -13,6 +13,7 @@ from service.prospecting_schemas import (
     AlertPublic,
     ReferralReceipt,
     ReferralWebhook,
+    ReferrerActivity,
     ReviewPublic,
     ReviewResolve,
 )
@@ -76,14 +77,14 @@ def review_resolve(ctx: ContextDep, review_id: Annotated[int, Path(ge=1, le=2**3
     return resolve_review(ctx, review_id, decision)
 
 
-@router.get("/referrers/{provider_id}/activity", summary="Referral analytics of one referrer",
-            responses=problem_responses(404))
+@router.get("/referrers/{provider_id}/activity", response_model=ReferrerActivity,
+            summary="Referral analytics of one referrer", responses=problem_responses(404))
 def activity(ctx: ContextDep, provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
              weeks: Annotated[int, Query(ge=1, le=260)] = 12,
-             months: Annotated[int, Query(ge=1, le=120)] = 12) -> dict:
+             months: Annotated[int, Query(ge=1, le=120)] = 12) -> ReferrerActivity:
     """Counts by week and month, trend (last month vs the 3-month average), tier,
     first and last referral dates, and whether the referrer has lapsed."""
-    return referrer_activity(ctx, provider_id, weeks=weeks, months=months)
+    return ReferrerActivity.model_validate(referrer_activity(ctx, provider_id, weeks=weeks, months=months))
 
 
 @router.get("/alerts", response_model=list[AlertPublic], summary="At-risk referrer alerts")

@@ -7,7 +7,7 @@ retried with exponential backoff; see :mod:`service.webhooks`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -77,26 +77,36 @@ class DeliveryPublic(BaseModel):
     delivered_at: datetime | None = None
 
 
+class DispatchCounts(BaseModel):
+    """What one dispatch run did with the due deliveries."""
+
+    delivered: int
+    retrying: int = Field(description="Failed this time; tried again later (backoff).")
+    failed: int = Field(description="Out of attempts, or refused (see last_error).")
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SubscriptionCreated,
              summary="Subscribe an endpoint to events (integration)")
-def webhook_create(ctx: ContextDep, body: SubscriptionCreate, caller: CallerDep) -> dict[str, Any]:
+def webhook_create(ctx: ContextDep, body: SubscriptionCreate, caller: CallerDep) -> SubscriptionCreated:
     """The answer holds the signing secret, shown this once."""
-    return subscribe(ctx, url=body.url, event_types=list(body.event_types), description=body.description,
-                     created_by=caller.actor)  # fmt: skip
+    return SubscriptionCreated.model_validate(subscribe(
+        ctx, url=body.url, event_types=list(body.event_types), description=body.description,
+        created_by=caller.actor))
 
 
 @router.get("", response_model=list[SubscriptionPublic], summary="Subscriptions (integration)")
-def webhook_list(ctx: ContextDep) -> list[dict[str, Any]]:
+def webhook_list(ctx: ContextDep) -> list[SubscriptionPublic]:
     """Every subscription, without secrets."""
-    return list_subscriptions(ctx)
+    return [SubscriptionPublic.model_validate(s) for s in list_subscriptions(ctx)]
 
 
-@router.delete("/{subscription_id}", response_model=SubscriptionPublic,
+# digits only: /deliveries and /dispatch are other resources (their 405s list their own methods)
+@router.delete("/{subscription_id:int}", response_model=SubscriptionPublic,
                summary="Deactivate a subscription (integration)", responses=problem_responses(404))
 def webhook_deactivate(ctx: ContextDep,
-                       subscription_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> dict[str, Any]:  # fmt: skip
+                       subscription_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> SubscriptionPublic:  # fmt: skip
     """No more deliveries; pending ones are marked failed; the log is kept."""
-    return deactivate(ctx, subscription_id)
+    return SubscriptionPublic.model_validate(deactivate(ctx, subscription_id))
 
 
 @router.get("/deliveries", response_model=Page[DeliveryPublic], summary="Delivery log (integration)")
@@ -106,21 +116,21 @@ def webhook_deliveries(
     status_: Annotated[Literal["pending", "delivered", "failed"] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: CursorQuery = None,
-) -> dict[str, Any]:
+) -> Page[DeliveryPublic]:
     """Newest first: each event to each subscription, attempts, last status code or error.
 
     Pages by cursor like every list (``next_cursor`` back as ``cursor``).
     """
     items, nxt = delivery_page(ctx, subscription_id=subscription_id, status=status_, limit=limit,
                                cursor=cursor)  # fmt: skip
-    return {"items": items, "next_cursor": nxt, "total": None}
+    return Page[DeliveryPublic](items=[DeliveryPublic.model_validate(i) for i in items], next_cursor=nxt)
 
 
-@router.post("/dispatch", summary="Send due deliveries now (integration)")
-def webhook_dispatch(ctx: ContextDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, int]:
+@router.post("/dispatch", response_model=DispatchCounts, summary="Send due deliveries now (integration)")
+def webhook_dispatch(ctx: ContextDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> DispatchCounts:
     """Counts delivered / retrying / failed. A timer running ``prm webhooks dispatch`` does the same.
 
     In production a delivery whose host resolves to a non-public address is refused and
     failed at once (``last_error`` starts with ``refused:``); see docs/security.md.
     """
-    return dispatch(ctx, limit=limit)
+    return DispatchCounts.model_validate(dispatch(ctx, limit=limit))

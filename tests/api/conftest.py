@@ -90,7 +90,7 @@ def _components(score: float) -> list[dict]:
     fit = round(score * 0.6, 2)
     prox = round(score - fit, 2)
     return [
-        {"name": "specialty_fit", "value": fit / 60, "weight": 0.6, "points": fit,
+        {"name": "specialty", "value": fit / 60, "weight": 0.6, "points": fit,
          "reason": "refers to this service line often"},
         {"name": "proximity", "value": prox / 40, "weight": 0.4, "points": prox,
          "reason": "short drive"},
@@ -191,7 +191,7 @@ def seed(ctx: AppContext, backend: str) -> SeededDB:
             prov = providers[i]
             p = Prospect(
                 site_id=sites[code].id, provider_id=prov.id, profile="mri-default",
-                score=float(score), segment="white space" if i % 4 else "competitor loyal",
+                score=float(score), segment="moderate-fit nearby" if i % 4 else "distant GP",
                 taxonomy_code=prov.taxonomy_code, classification=prov.classification,
                 drive_minutes=None if i == 9 else float(3 + i), distance_km=1.0 + i / 2,
                 components=_components(float(score)),
