@@ -36,7 +36,7 @@ from fastapi.staticfiles import StaticFiles
 from api.admission import AdmissionGate
 from api.audit import AUDIT_BUFFER_STATE, AuditMiddleware
 from api.etag import ETagMiddleware
-from api.limits import NoCredentialsInUrls, NoNulCharacters, RequestBodyGuard
+from api.limits import NoCredentialsInUrls, NoNulCharacters, RequestBodyGuard, document_no_nul
 from api.ratelimit import TokenBuckets
 from api.stamp import DataStampMiddleware, StampCache, context_stamp_reader
 from api.problems import PROBLEM_MEDIA_TYPE, document_app_problems, install_problem_handlers
@@ -116,6 +116,7 @@ def _openapi_schema(app: FastAPI) -> dict[str, Any]:
                 if code[:1] in "45" and PROBLEM_MEDIA_TYPE in content:
                     content.pop("application/json", None)
     document_app_problems(schema)
+    document_no_nul(schema)
     app.openapi_schema = schema
     return schema
 

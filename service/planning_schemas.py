@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from service.schemas import StorableText
+from service.schemas import JsonId, JsonInt, StorableText
 
 Measure = Literal["providers", "potential", "workload"]
 """What territories are balanced on / candidates maximise:
@@ -36,7 +36,7 @@ class TerritoryPlanCreate(StorableText):
         "cell holding a located provider.")
     locked_cells: dict[str, list[str]] = Field(
         default_factory=dict, description="Liaison -> H3 cells (hex strings) that stay theirs.")
-    locked_accounts: dict[str, list[Annotated[int, Field(ge=1, le=2**31 - 1)]]] = Field(
+    locked_accounts: dict[str, list[JsonId]] = Field(
         default_factory=dict, description="Liaison -> provider ids whose cells stay theirs.")
     max_seconds: float = Field(8.0, gt=0, le=120)
 
@@ -82,7 +82,7 @@ class ScenarioCreate(StorableText):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     candidates: list[CandidateIn] = Field(min_length=1, max_length=500)
     minutes: float = Field(15.0, gt=0, le=120)
-    pick: int = Field(1, ge=1, le=50)
+    pick: JsonInt = Field(1, ge=1, le=50)
     measure: Literal["providers", "potential"] = "providers"
     method: Literal["auto", "ilp", "greedy", "brute_force"] = "auto"
     replace: bool = Field(False, description="Replace a stored scenario of the same name.")

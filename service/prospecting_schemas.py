@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.identifiers import luhn_npi_valid
-from service.schemas import IsoDate, IsoInstant, ProspectFilter, StorableText
+from service.schemas import IsoDate, IsoInstant, JsonId, JsonInt, ProspectFilter, StorableText
 
 __all__ = [
     "AlertPublic", "BacktestReport", "BacktestRequest", "BriefPublic", "ExclusionCreate",
@@ -23,6 +23,11 @@ PROSPECT_STATUSES = ("new", "contacted", "meeting held", "referring", "not a fit
 ProspectStatusName = Literal["new", "contacted", "meeting held", "referring", "not a fit"]
 
 
+def _one_of_given(*names: str) -> list[dict[str, Any]]:
+    """JSON Schema for "at least one of ``names``, not null" (a model validator's rule)."""
+    return [{"required": [n], "properties": {n: {"not": {"type": "null"}}}} for n in names]
+
+
 class _Strict(StorableText):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     free_text_fields: ClassVar[frozenset[str]] = frozenset({"summary", "note", "message", "text"})
@@ -34,7 +39,7 @@ class ReferralWebhook(_Strict):
 
     model_config = ConfigDict(
         extra="forbid", str_strip_whitespace=True,
-        json_schema_extra={"examples": [{
+        json_schema_extra={"anyOf": _one_of_given("referrer_npi", "referrer_name"), "examples": [{
             "external_id": "RIS-2024-000123", "referral_date": "2024-06-03",
             "referrer_npi": "1234567893", "service_line": "MRI", "site_code": "COL-NE",
         }, {"external_id": "RIS-2024-000124", "referral_date": "2024-06-03",
@@ -89,8 +94,7 @@ class ReviewPublic(BaseModel):
 
 
 class ReviewResolve(_Strict):
-    provider_id: int | None = Field(None, ge=1, le=2**31 - 1,
-                                    description="The golden record; null = no match (dismiss).")
+    provider_id: JsonId | None = Field(None, description="The golden record; null = no match (dismiss).")
     resolved_by: str = Field(min_length=1, max_length=100)
 
 
@@ -115,7 +119,7 @@ class InteractionCreate(_Strict):
                                          "summary": "Met the office manager", "external_id": "crm-881"}]},
     )  # fmt: skip
 
-    provider_id: int = Field(ge=1, le=2**31 - 1)
+    provider_id: JsonId
     kind: Literal["visit", "call", "email"]
     occurred_at: IsoInstant
     liaison: str | None = Field(None, max_length=100)
@@ -156,6 +160,8 @@ class PreferencePublic(BaseModel):
 
 
 class StatusUpdate(_Strict):
+    model_config = ConfigDict(json_schema_extra={"anyOf": _one_of_given("status", "assigned_to")})
+
     status: ProspectStatusName | None = Field(None, description="Unchanged when omitted.")
     assigned_to: str | None = Field(None, max_length=100, description="Liaison; '' unassigns.")
     changed_by: str = Field(min_length=1, max_length=100)
@@ -172,8 +178,10 @@ class StatusPublic(BaseModel):
 
 
 class ExclusionCreate(_Strict):
+    model_config = ConfigDict(json_schema_extra={"anyOf": _one_of_given("npi", "provider_id")})
+
     npi: str | None = Field(None, pattern=r"^\d{10}$")
-    provider_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    provider_id: JsonId | None = None
     reason: Literal["do not contact", "own physician"]
     note: str | None = Field(None, max_length=500)
     added_by: str | None = Field(None, max_length=100)
@@ -214,10 +222,10 @@ class SegmentPublic(BaseModel):
 
 class BacktestRequest(_Strict):
     site: str = Field(min_length=1, max_length=40)
-    hide_months: int = Field(6, ge=1, le=60)
-    k: int = Field(50, ge=1, le=10_000)
+    hide_months: JsonInt = Field(6, ge=1, le=60)
+    k: JsonInt = Field(50, ge=1, le=10_000)
     profile: str | None = Field(None, max_length=80, description="Shipped profile name; default = the site's.")
-    seed: int = 0
+    seed: JsonInt = Field(0, ge=0, le=2**32 - 1, description="Of the random order compared.")
 
 
 class PeriodCount(BaseModel):

@@ -7,7 +7,7 @@ creation), ``*Update`` (partial input), ``*Public`` (what callers see).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
@@ -17,10 +17,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     ValidationInfo,
     field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
+from pydantic_core import CoreSchema
 
 from core.safetext import text_fault, value_faults
 from data.lengths import string_lengths
@@ -52,6 +54,42 @@ IsoInstant = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_writ
 """A point in time written as RFC 3339 ``date-time`` text, offset included (``Z`` or ``+02:00``)."""
 
 
+def _json_number(value: Any) -> Any:
+    if isinstance(value, bool | str):
+        raise ValueError("Input should be a number without a fraction, not text or a boolean")
+    return value
+
+
+JsonInt = Annotated[int, Field(strict=False), BeforeValidator(_json_number)]
+"""An integer as JSON (and JSON Schema's ``integer``) has it: a number without a fraction, ``5``
+or ``5.0``; never ``true`` or ``"5"``. The integer fields of strict bodies are of this type."""
+
+
+def json_int(*, ge: int, le: int) -> Any:
+    """:data:`JsonInt` within bounds, for optional fields (``json_int(ge=1, le=9) | None``):
+    bounds given on the field itself would not reach the schema of a nullable one."""
+    return Annotated[int, Field(strict=False, ge=ge, le=le), BeforeValidator(_json_number)]
+
+
+JsonId = json_int(ge=1, le=2**31 - 1)
+"""A stored row's id in a strict body."""
+
+#: What JSON Schema can say of :func:`core.safetext.text_fault`: no C0 control character (free
+#: text may hold TAB, LF and CR). Lone surrogates are refused too; no generator sends them.
+_STORABLE = NO_CONTROL_CHARACTERS = "^[^\\x00-\\x1f]*$"
+_STORABLE_FREE_TEXT = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"
+
+
+def string_schemas(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The string schemas of a JSON Schema property: itself, its nullable form's, its items'."""
+    if schema.get("type") == "string":
+        yield schema
+    for branch in schema.get("anyOf", ()):
+        yield from string_schemas(branch)
+    if isinstance(schema.get("items"), dict):
+        yield from string_schemas(schema["items"])
+
+
 class StorableText(BaseModel):
     """Input whose text is stored: no control character (TAB, LF, CR only in :attr:`free_text_fields`),
     no lone surrogate (:func:`core.safetext.text_fault`), in strings at any depth (lists, dict
@@ -66,6 +104,19 @@ class StorableText(BaseModel):
 
     model_config = ConfigDict(strict=True)
     free_text_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # the text rule in the schema too, so that clients (and fuzzers) know it
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        for name, prop in target.get("properties", {}).items():
+            rule = _STORABLE_FREE_TEXT if name in cls.free_text_fields else _STORABLE
+            for text in string_schemas(prop):
+                text.setdefault("pattern", rule)
+        return schema
 
     @field_validator("*")
     @classmethod
@@ -187,8 +238,10 @@ class SiteCreate(_SiteFields):
 
 
 class SiteUpdate(StorableText):
-    name: str | None = Field(None, min_length=1, max_length=_SITE["name"])
-    service_line: str | None = Field(None, min_length=1, max_length=_SITE["service_line"])
+    # not null: left out, the stored value stays (the schema says string; null is refused below)
+    name: Annotated[str, Field(min_length=1, max_length=_SITE["name"])] | SkipJsonSchema[None] = None
+    service_line: Annotated[str, Field(min_length=1, max_length=_SITE["service_line"])] \
+        | SkipJsonSchema[None] = None
     address_1: str | None = Field(None, max_length=_SITE["address_1"])
     city: str | None = Field(None, max_length=_SITE["city"])
     state: str | None = Field(None, min_length=2, max_length=2)
@@ -262,7 +315,7 @@ class ProspectFilter(StorableText):
     )
     postal_codes: list[str] | None = Field(None, max_length=500, description="Geography: ZIP codes.")
     city: str | None = Field(None, max_length=100)
-    organization_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Organisation (practice) id.")
+    organization_id: JsonId | None = Field(None, description="Organisation (practice) id.")
     status: Literal["new", "contacted", "meeting held", "referring", "not a fit"] | None = Field(
         None, description="Workflow status ('new' = never set); 'not a fit' is hidden otherwise."
     )
@@ -341,15 +394,18 @@ class HealthPublic(BaseModel):
     as_of: date | None = None
 
 
+def _edit_schema(schema: dict[str, Any]) -> None:
+    # at least one field besides the note (service.providers.edit_provider refuses an empty edit)
+    schema["anyOf"] = [{"required": [name]} for name in schema["properties"] if name != "note"]
+    schema["examples"] = [{"phone": "6145550100", "note": "confirmed by phone"}]
+
+
 class ProviderEdit(StorableText):
     """A manual correction of golden fields (admin). Registry refreshes never overwrite it."""
 
     free_text_fields: ClassVar[frozenset[str]] = frozenset({"note"})
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"phone": "6145550100", "note": "confirmed by phone"}]},
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_edit_schema)
 
     first_name: str | None = Field(None, min_length=1, max_length=100)
     last_name: str | None = Field(None, min_length=1, max_length=100)

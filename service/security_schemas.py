@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.schemas import StorableText
+from service.schemas import StorableText, json_int
 
 RoleName = Literal["viewer", "marketing", "integration", "admin"]
 
@@ -41,7 +41,7 @@ class ApiKeyCreate(StorableText):
 
     name: str = Field(min_length=1, max_length=100)
     role: RoleName
-    days: int | None = Field(365, ge=1, le=3650, description="Days to expiry; null = never.")
+    days: json_int(ge=1, le=3650) | None = Field(365, description="Days to expiry; null = never.")
 
 
 class AuditEntryPublic(BaseModel):

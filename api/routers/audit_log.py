@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,7 +10,7 @@ from api.audit import flush_audit
 from api.deps import ContextDep, CursorQuery, require_role
 from api.problems import problem_responses
 from service.audit import MAX_AUDIT_PAGE, list_audit
-from service.schemas import Page
+from service.schemas import IsoInstant, Page
 from service.security_schemas import AuditEntryPublic
 
 __all__ = ["audit_list", "router"]
@@ -42,8 +41,10 @@ def audit_list(
                                         description="read, bulk_read, export, change, denied, "
                                         "objection, erasure, key_created, key_revoked.")] = None,
     path: Annotated[str | None, Query(max_length=200, description="Path prefix, e.g. /v1/prospects.")] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601 date-time, inclusive.")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601 date-time, inclusive.")] = None,
+    since: Annotated[IsoInstant | None, Query(description="RFC 3339 date-time with its offset "
+                                                         "(e.g. 2026-11-25T09:00:00Z), inclusive.")] = None,
+    until: Annotated[IsoInstant | None, Query(description="RFC 3339 date-time with its offset, "
+                                                         "inclusive.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE)] = 100,
     cursor: CursorQuery = None,
 ) -> Page[AuditEntryPublic]:

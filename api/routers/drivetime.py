@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 
 from api.deps import ContextDep, CursorQuery, reject_offset, require_role
 from api.problems import problem_responses
@@ -35,8 +36,10 @@ router = APIRouter(
 
 _ISOCHRONES = geojson_doc("Isochrone polygons (Polygon or MultiPolygon features).")
 
+#: A drive time: under a minute is no isochrone (and a vanishing one no radius at all).
+Minutes = Annotated[float, Field(ge=1, le=180)]
 MinutesQuery = Annotated[
-    list[float] | None,
+    list[Minutes] | None,
     Query(description="Time limits in minutes (repeat the parameter); settings' "
           "isochrone_minutes when omitted.", max_length=6),
 ]
@@ -96,7 +99,7 @@ def providers_assignment(
 
 @router.get("/overlap", response_model=list[SiteOverlap], summary="Overlap between sites' isochrones")
 def site_overlap(
-    ctx: ContextDep, minutes: Annotated[float, Query(gt=0, le=180)] = 15.0
+    ctx: ContextDep, minutes: Annotated[Minutes, Query()] = 15.0
 ) -> list[SiteOverlap]:
     """Pairs of sites sharing cells at this drive time, with shared providers."""
     return [SiteOverlap.model_validate(pair) for pair in overlap(ctx, minutes=minutes)]

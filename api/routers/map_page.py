@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
 from api.routers.catchments import Method
+from api.routers.drivetime import Minutes
 from data.models import Prospect, ReferrerStat
 from maps.territory import build_territory_map, render_map_html
 from service.mapdata import roads_frame
@@ -112,7 +113,7 @@ def territory_map(
 def planning_map(
     ctx: ContextDep,
     session: SessionDep,
-    minutes: Annotated[list[float] | None, Query(max_length=6, description="Isochrone limits.")] = None,
+    minutes: Annotated[list[Minutes] | None, Query(max_length=6, description="Isochrone limits.")] = None,
     plan: Annotated[str | None, Query(max_length=100, description="Territory plan (newest when omitted).")] = None,
     plan_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     scenario: Annotated[str | None, Query(max_length=100, description="Expansion scenario (newest when omitted).")] = None,

@@ -26,6 +26,8 @@ from service.matching import (
 )
 from service.schemas import (
     FreeTextMatch,
+    JsonId,
+    JsonInt,
     MatchReviewPublic,
     Page,
     PairDecisionResult,
@@ -58,8 +60,8 @@ class DecisionIn(StorableText):
 
 
 class PairDecisionIn(DecisionIn):
-    left_record_id: int = Field(ge=1, le=2**31 - 1)
-    right_record_id: int = Field(ge=1, le=2**31 - 1)
+    left_record_id: JsonId
+    right_record_id: JsonId
 
 
 class UnmergeIn(StorableText):
@@ -75,7 +77,7 @@ class FreeTextIn(BaseModel):
 
     texts: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(min_length=1,
                                                                                max_length=500)
-    top: int = Field(3, ge=1, le=20)
+    top: JsonInt = Field(3, ge=1, le=20)
 
 
 @router.get("/review", response_model=Page[MatchReviewPublic],

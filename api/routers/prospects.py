@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
@@ -24,6 +24,8 @@ from service.queries import (
     prospects_csv,
     site_by_code,
 )
+from service.prospecting_schemas import ProspectStatusName
+from service.schemas import NO_CONTROL_CHARACTERS as _TEXT
 from service.schemas import Page, ProspectFilter, ProspectPublic, ProspectSort
 
 __all__ = ["ProspectQuery", "prospect_filter", "prospect_list", "prospects_export", "router"]
@@ -47,31 +49,33 @@ class ProspectQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")  # other parameters of the route (sort, cursor, api_key)
 
-    site: str | None = Field(None, max_length=40, description="Site code.")
+    # text filters: no control character (the rule of stored text, service.schemas.StorableText)
+    site: str | None = Field(None, max_length=40, pattern=_TEXT, description="Site code.")
     specialty: str | None = Field(
-        None, max_length=200, description="NUCC taxonomy code (e.g. 207X00000X) or classification."
+        None, max_length=200, pattern=_TEXT,
+        description="NUCC taxonomy code (e.g. 207X00000X) or classification.",
     )
     min_score: float | None = Field(None, ge=0, le=100, description="Lowest score kept.")
-    segment: str | None = Field(None, max_length=80)
+    segment: str | None = Field(None, max_length=80, pattern=_TEXT)
     max_drive_minutes: float | None = Field(
         None, gt=0, le=240, description="Longest drive from the site, minutes."
     )
     group: str | None = Field(
-        None, max_length=80, description="Clinic specialty group (see /v1/specialty-groups)."
+        None, max_length=80, pattern=_TEXT,
+        description="Clinic specialty group (see /v1/specialty-groups).",
     )
     min_drive_minutes: float | None = Field(
         None, ge=0, le=240, description="Shortest drive from the site, minutes."
     )
-    tier: str | None = Field(None, description="Past tier of a lapsed referrer: A, B, C or 'lapsed'.")
-    postal_code: list[str] | None = Field(
+    tier: Literal["A", "B", "C", "lapsed"] | None = Field(
+        None, description="Past tier of a lapsed referrer: A, B, C or 'lapsed' (any).")
+    postal_code: list[Annotated[str, Field(pattern=_TEXT)]] | None = Field(
         None, max_length=10, description="ZIP code (repeat for several)."
     )
-    city: str | None = Field(None, max_length=100)
+    city: str | None = Field(None, max_length=100, pattern=_TEXT)
     organization_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Organisation id.")
-    status: str | None = Field(
-        None, description="new, contacted, meeting held, referring or not a fit."
-    )
-    assigned_to: str | None = Field(None, max_length=100, description="Liaison.")
+    status: ProspectStatusName | None = Field(None, description="Workflow status.")
+    assigned_to: str | None = Field(None, max_length=100, pattern=_TEXT, description="Liaison.")
 
 
 async def prospect_filter(

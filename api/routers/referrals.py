@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
@@ -24,6 +23,7 @@ from service.referrals import (
     referrer_activity,
     resolve_review,
 )
+from service.schemas import IsoDate
 
 __all__ = ["router"]
 
@@ -90,7 +90,7 @@ def activity(ctx: ContextDep, provider_id: Annotated[int, Path(ge=1, le=2**31 - 
 @router.get("/alerts", response_model=list[AlertPublic], summary="At-risk referrer alerts")
 def alerts(
     ctx: ContextDep,
-    since: Annotated[date | None, Query(description="Raised on or after.")] = None,
+    since: Annotated[IsoDate | None, Query(description="Raised on or after (YYYY-MM-DD).")] = None,
     rule: Annotated[str | None, Query(max_length=80)] = None,
     provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,

@@ -44,7 +44,9 @@ class SubscriptionCreate(StorableText):
         {"url": "https://crm.example.com/hooks/prm", "event_types": ["prospect.new_in_territory"],
          "description": "HubSpot sync"}]})  # fmt: skip
 
-    url: str = Field(min_length=8, max_length=2000)
+    # an http(s) URL with a host (service.webhooks checks it; the pattern says so to clients)
+    url: str = Field(min_length=8, max_length=2000,
+                     pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:[0-9]*)?([/?#][^\x00-\x1f]*)?$")
     event_types: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
     description: str | None = Field(None, max_length=300)
 
