@@ -66,6 +66,7 @@ def geojson_doc(description: str) -> dict[int | str, dict[str, Any]]:
 
 
 # A hexagon of the examples (H3 cell 882a930dbdfffff, a closed ring of lon/lat positions).
+# Examples hold no null: FastAPI drops None values from the whole OpenAPI document.
 _HEXAGON = {"type": "Polygon", "coordinates": [[
     [-82.9712, 40.0821], [-82.9655, 40.0790], [-82.9661, 40.0733], [-82.9724, 40.0707],
     [-82.9781, 40.0738], [-82.9775, 40.0795], [-82.9712, 40.0821]]]}
@@ -223,8 +224,8 @@ class SegmentPointCollection(FeatureCollection[SegmentPointFeature]):
                        "display_name": "JANE Q DOE MD", "taxonomy_code": "207Q00000X",
                        "classification": "Family Medicine", "address_1": "500 S HIGH ST",
                        "city": "COLUMBUS", "postal_code": "43215", "phone": "6145550100",
-                       "score": 72.5, "segment": "white space", "drive_minutes": 8.2,
-                       "distance_km": 5.1, "proximity_estimated": False, "profile": "mri-default",
-                       "status": "new", "assigned_to": None,
-                       "score_breakdown": "specialty_fit 45.0 (Family Medicine refers to MRI "
-                                          "often); proximity 27.5 (8.2 min drive)"}})
+                       "score": 72.5, "segment": "high-potential GP nearby",
+                       "drive_minutes": 8.2, "distance_km": 5.1, "proximity_estimated": False,
+                       "profile": "imaging_mri@1.1.0", "status": "contacted", "assigned_to": "Ana",
+                       "score_breakdown": "specialty 45.0 (Family Medicine refers to MRI often); "
+                                          "proximity 16.5 (8.2 min drive)"}})

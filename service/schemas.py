@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -50,8 +51,10 @@ IsoDate = Annotated[date, Field(strict=False),
 """A date written as JSON carries it, RFC 3339 ``full-date`` text (``2024-06-03``), in a body or
 a query; ``0`` or ``"1700000000"`` (which pydantic would take for timestamps) are refused."""
 IsoInstant = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_written_as(
-    _DATE_TIME, "an RFC 3339 date-time with its offset, e.g. 2024-06-03T10:30:00Z"))]
-"""A point in time written as RFC 3339 ``date-time`` text, offset included (``Z`` or ``+02:00``)."""
+    _DATE_TIME, "an RFC 3339 date-time with its offset, e.g. 2024-06-03T10:30:00Z")),
+    AfterValidator(lambda value: value.astimezone(UTC))]
+"""A point in time written as RFC 3339 ``date-time`` text, offset included (``Z`` or ``+02:00``);
+taken in UTC, as it is stored and answered (:class:`data.types.UtcDateTime`)."""
 
 
 def _json_number(value: Any) -> Any:
