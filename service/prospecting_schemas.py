@@ -9,7 +9,15 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.identifiers import luhn_npi_valid
-from service.schemas import IsoDate, IsoInstant, JsonId, JsonInt, ProspectFilter, StorableText
+from service.schemas import (
+    IsoDate,
+    IsoInstant,
+    JsonId,
+    JsonInt,
+    ProspectFilter,
+    StorableText,
+    trimmed_at_least,
+)
 
 __all__ = [
     "AlertPublic", "BacktestReport", "BacktestRequest", "BriefPublic", "ExclusionCreate",
@@ -29,8 +37,20 @@ def _one_of_given(*names: str) -> list[dict[str, Any]]:
 
 
 class _Strict(StorableText):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A body validated as sent (no unknown field), its text then trimmed.
+
+    Trimmed after validation, not before (pydantic's ``str_strip_whitespace``): the lengths and
+    patterns of the schema then hold for the text as sent, as a client reads them; a required
+    text says with :func:`~service.schemas.trimmed_at_least` that blanks are refused.
+    """
+
+    model_config = ConfigDict(extra="forbid")
     free_text_fields: ClassVar[frozenset[str]] = frozenset({"summary", "note", "message", "text"})
+
+    @field_validator("*")
+    @classmethod
+    def _trimmed(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
 
 
 class ReferralWebhook(_Strict):
@@ -38,7 +58,6 @@ class ReferralWebhook(_Strict):
     unknown fields (e.g. a patient name) are refused."""
 
     model_config = ConfigDict(
-        extra="forbid", str_strip_whitespace=True,
         json_schema_extra={"anyOf": _one_of_given("referrer_npi", "referrer_name"), "examples": [{
             "external_id": "RIS-2024-000123", "referral_date": "2024-06-03",
             "referrer_npi": "1234567893", "service_line": "MRI", "site_code": "COL-NE",
@@ -46,10 +65,10 @@ class ReferralWebhook(_Strict):
             "referrer_name": "Dr. R. Smith", "patient_ref": "a81f0c"}]},
     )  # fmt: skip
 
-    external_id: str = Field(min_length=1, max_length=100)
+    external_id: str = Field(min_length=1, max_length=100, pattern=trimmed_at_least(1))
     referral_date: IsoDate
     referrer_npi: str | None = Field(None, pattern=r"^\d{10}$")
-    referrer_name: str | None = Field(None, min_length=2, max_length=300)
+    referrer_name: str | None = Field(None, min_length=2, max_length=300, pattern=trimmed_at_least(2))
     service_line: str | None = Field(None, max_length=60)
     site_code: str | None = Field(None, max_length=40)
     patient_ref: str | None = Field(None, max_length=100, description="Opaque patient id, optional.")
@@ -95,7 +114,7 @@ class ReviewPublic(BaseModel):
 
 class ReviewResolve(_Strict):
     provider_id: JsonId | None = Field(None, description="The golden record; null = no match (dismiss).")
-    resolved_by: str = Field(min_length=1, max_length=100)
+    resolved_by: str = Field(min_length=1, max_length=100, pattern=trimmed_at_least(1))
 
 
 class AlertPublic(BaseModel):
@@ -113,7 +132,6 @@ class AlertPublic(BaseModel):
 
 class InteractionCreate(_Strict):
     model_config = ConfigDict(
-        extra="forbid", str_strip_whitespace=True,
         json_schema_extra={"examples": [{"provider_id": 1201, "kind": "visit", "occurred_at":
                                          "2024-06-03T10:30:00Z", "liaison": "Ana",
                                          "summary": "Met the office manager", "external_id": "crm-881"}]},
@@ -164,7 +182,7 @@ class StatusUpdate(_Strict):
 
     status: ProspectStatusName | None = Field(None, description="Unchanged when omitted.")
     assigned_to: str | None = Field(None, max_length=100, description="Liaison; '' unassigns.")
-    changed_by: str = Field(min_length=1, max_length=100)
+    changed_by: str = Field(min_length=1, max_length=100, pattern=trimmed_at_least(1))
     note: str | None = Field(None, max_length=500)
 
 
@@ -205,7 +223,8 @@ class ExclusionPublic(BaseModel):
 
 
 class SegmentCreate(_Strict):
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[\w .,'()&+-]+$")
+    # letters and some punctuation, not only spaces
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[\w .,'()&+-]*[\w.,'()&+-][\w .,'()&+-]*$")
     description: str | None = Field(None, max_length=500)
     filters: ProspectFilter
     created_by: str | None = Field(None, max_length=100)
@@ -221,7 +240,7 @@ class SegmentPublic(BaseModel):
 
 
 class BacktestRequest(_Strict):
-    site: str = Field(min_length=1, max_length=40)
+    site: str = Field(min_length=1, max_length=40, pattern=trimmed_at_least(1))
     hide_months: JsonInt = Field(6, ge=1, le=60)
     k: JsonInt = Field(50, ge=1, le=10_000)
     profile: str | None = Field(None, max_length=80, description="Shipped profile name; default = the site's.")

@@ -37,9 +37,16 @@ _FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
-def _written_as(pattern: re.Pattern[str], what: str) -> Callable[[Any], Any]:
+_INTEGER = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")  # JSON's
+
+
+def _written_as(
+    pattern: re.Pattern[str], what: str, *, taken: type | tuple[type, ...] = date
+) -> Callable[[Any], Any]:
+    """A check that text is spelled as ``pattern`` (values already of type ``taken`` pass)."""
     def check(value: Any) -> Any:
-        if isinstance(value, date) or (isinstance(value, str) and pattern.fullmatch(value)):
+        if isinstance(value, taken) or (isinstance(value, str) and pattern.fullmatch(value)):
             return value
         raise ValueError(f"Input should be {what}")
 
@@ -55,6 +62,17 @@ IsoInstant = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_writ
     AfterValidator(lambda value: value.astimezone(UTC))]
 """A point in time written as RFC 3339 ``date-time`` text, offset included (``Z`` or ``+02:00``);
 taken in UTC, as it is stored and answered (:class:`data.types.UtcDateTime`)."""
+
+
+UrlInt = Annotated[int, BeforeValidator(_written_as(
+    _INTEGER, "an integer in decimal digits, e.g. 42", taken=int))]
+"""An integer in a path or a query, spelled as JSON spells one (``42``, ``-1``): pydantic alone
+also reads ``" 42"``, ``"\\v42"``, ``"+42"``, ``"4_2"`` or ``"42.0"``, none of them the documented
+``integer``."""
+UrlNumber = Annotated[float, BeforeValidator(_written_as(
+    _NUMBER, "a number as JSON writes it, e.g. 2.5", taken=(int, float)))]
+"""A number in a path or a query, spelled as JSON spells one (``2.5``, ``-1``, ``1e-05``): not
+``" 2.5"``, ``"2_5"``, ``".5"``, ``"inf"`` or ``"nan"``, which pydantic alone reads."""
 
 
 def _json_number(value: Any) -> Any:
@@ -81,6 +99,19 @@ JsonId = json_int(ge=1, le=2**31 - 1)
 #: text may hold TAB, LF and CR). Lone surrogates are refused too; no generator sends them.
 _STORABLE = NO_CONTROL_CHARACTERS = "^[^\\x00-\\x1f]*$"
 _STORABLE_FREE_TEXT = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"
+#: A character that is neither a control character nor white space as :meth:`str.strip` has it
+#: (Unicode ``White_Space``), written out: regex dialects disagree on ``\s`` (ECMA 262's takes
+#: U+FEFF, Python's does not).
+_SOLID = "[^\\x00-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+
+
+def trimmed_at_least(chars: int) -> str:
+    """The pattern of storable text that keeps at least ``chars`` characters once trimmed.
+
+    For a required field of a body whose text is trimmed after it is validated (its lengths and
+    pattern hold for the text as sent): ``"  "`` would pass ``minLength: 1`` and be stored empty.
+    """
+    return "^[^\\x00-\\x1f]*" + (_SOLID + "[^\\x00-\\x1f]*") * chars + "$"
 
 
 def string_schemas(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -11,6 +11,7 @@ from api.geojson import CatchmentCollection, GeoJSONResponse, geojson_doc
 from api.problems import problem_responses
 from api.routers.sites import SITE_CODE
 from service.queries import catchments_geojson
+from service.schemas import UrlNumber
 
 __all__ = ["Method", "all_catchments", "router", "site_catchments"]
 
@@ -26,7 +27,7 @@ _GEOJSON_DOC = geojson_doc("A FeatureCollection of catchment hexagons (Polygon f
 
 MethodQuery = Annotated[Method | None, Query(description="Catchment method; all when omitted.")]
 ParameterQuery = Annotated[
-    float | None,
+    UrlNumber | None,
     Query(
         gt=0, le=1000, description="Minutes (drive_time) or kilometres (radius); all when omitted."
     ),

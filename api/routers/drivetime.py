@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from api.deps import ContextDep, CursorQuery, reject_offset, require_role
-from api.problems import problem_responses
 from api.geojson import AssignmentCellCollection, GeoJSONResponse, IsochroneCollection, geojson_doc
+from api.problems import problem_responses
 from api.routers.sites import SITE_CODE
 from service.drivetime import (
     MAX_ASSIGNMENT_PAGE,
@@ -24,7 +24,7 @@ from service.drivetime import (
     overlap,
 )
 from service.planning_schemas import ProviderAssignment, SiteOverlap
-from service.schemas import Page
+from service.schemas import Page, UrlInt, UrlNumber
 
 __all__ = ["router"]
 
@@ -37,7 +37,7 @@ router = APIRouter(
 _ISOCHRONES = geojson_doc("Isochrone polygons (Polygon or MultiPolygon features).")
 
 #: A drive time: under a minute is no isochrone (and a vanishing one no radius at all).
-Minutes = Annotated[float, Field(ge=1, le=180)]
+Minutes = Annotated[UrlNumber, Field(ge=1, le=180)]
 MinutesQuery = Annotated[
     list[Minutes] | None,
     Query(description="Time limits in minutes (repeat the parameter); settings' "
@@ -85,7 +85,7 @@ def cells_assignment(ctx: ContextDep) -> GeoJSONResponse:
             dependencies=[Depends(reject_offset)])
 def providers_assignment(
     ctx: ContextDep,
-    limit: Annotated[int, Query(ge=1, le=MAX_ASSIGNMENT_PAGE)] = 1000,
+    limit: Annotated[UrlInt, Query(ge=1, le=MAX_ASSIGNMENT_PAGE)] = 1000,
     cursor: CursorQuery = None,
 ) -> Page[ProviderAssignment]:
     """Located active providers by id: ``site_code``, ``drive_minutes``, ``estimated``,

@@ -17,6 +17,7 @@ from api.problems import problem_responses, validation_problems
 from core.errors import InputError
 from service.context import AppContext
 from service.groups import with_group_codes
+from service.prospecting_schemas import ProspectStatusName
 from service.queries import (
     MAX_PAGE,
     count_prospects,
@@ -24,9 +25,8 @@ from service.queries import (
     prospects_csv,
     site_by_code,
 )
-from service.prospecting_schemas import ProspectStatusName
 from service.schemas import NO_CONTROL_CHARACTERS as _TEXT
-from service.schemas import Page, ProspectFilter, ProspectPublic, ProspectSort
+from service.schemas import Page, ProspectFilter, ProspectPublic, ProspectSort, UrlInt, UrlNumber
 
 __all__ = ["ProspectQuery", "prospect_filter", "prospect_list", "prospects_export", "router"]
 
@@ -55,16 +55,16 @@ class ProspectQuery(BaseModel):
         None, max_length=200, pattern=_TEXT,
         description="NUCC taxonomy code (e.g. 207X00000X) or classification.",
     )
-    min_score: float | None = Field(None, ge=0, le=100, description="Lowest score kept.")
+    min_score: UrlNumber | None = Field(None, ge=0, le=100, description="Lowest score kept.")
     segment: str | None = Field(None, max_length=80, pattern=_TEXT)
-    max_drive_minutes: float | None = Field(
+    max_drive_minutes: UrlNumber | None = Field(
         None, gt=0, le=240, description="Longest drive from the site, minutes."
     )
     group: str | None = Field(
         None, max_length=80, pattern=_TEXT,
         description="Clinic specialty group (see /v1/specialty-groups).",
     )
-    min_drive_minutes: float | None = Field(
+    min_drive_minutes: UrlNumber | None = Field(
         None, ge=0, le=240, description="Shortest drive from the site, minutes."
     )
     tier: Literal["A", "B", "C", "lapsed"] | None = Field(
@@ -73,7 +73,7 @@ class ProspectQuery(BaseModel):
         None, max_length=10, description="ZIP code (repeat for several)."
     )
     city: str | None = Field(None, max_length=100, pattern=_TEXT)
-    organization_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Organisation id.")
+    organization_id: UrlInt | None = Field(None, ge=1, le=2**31 - 1, description="Organisation id.")
     status: ProspectStatusName | None = Field(None, description="Workflow status.")
     assigned_to: str | None = Field(None, max_length=100, pattern=_TEXT, description="Liaison.")
 
@@ -151,7 +151,7 @@ def prospect_list(
     session: SessionDep,
     filters: FilterDep,
     sort: SortQuery = "-score",
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    limit: Annotated[UrlInt, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: CursorQuery = None,
     count: Annotated[
         bool, Query(description="Also count every matching row into `total` (a scan of all "

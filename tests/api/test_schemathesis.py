@@ -44,8 +44,11 @@ BEYOND_THE_SCHEMA = {
     "address_1": "an address the geocoder cannot locate",
     # two fields compared with each other (JSON Schema compares a value with constants only)
     "right_record_id": "the same record twice", "right": "the same record twice",
+    "since": "a period that ends before it starts",
     # the calendar: a referral cannot be booked after today (JSON Schema has no "now")
     "referral_date": "a referral dated after today",
+    # a checksum: an NPI's last digit is its Luhn check digit
+    "body.referrer_npi": "an NPI whose check digit is wrong",
     # stored state: a record merged with no other has nothing to unmerge
     "record_id": "a record alone in its golden record",
     # reference data: the NUCC code set loaded, and the specialty groups resolved against it
