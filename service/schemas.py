@@ -64,15 +64,30 @@ IsoInstant = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_writ
 taken in UTC, as it is stored and answered (:class:`data.types.UtcDateTime`)."""
 
 
-UrlInt = Annotated[int, BeforeValidator(_written_as(
-    _INTEGER, "an integer in decimal digits, e.g. 42", taken=int))]
-"""An integer in a path or a query, spelled as JSON spells one (``42``, ``-1``): pydantic alone
-also reads ``" 42"``, ``"\\v42"``, ``"+42"``, ``"4_2"`` or ``"42.0"``, none of them the documented
-``integer``."""
-UrlNumber = Annotated[float, BeforeValidator(_written_as(
-    _NUMBER, "a number as JSON writes it, e.g. 2.5", taken=(int, float)))]
-"""A number in a path or a query, spelled as JSON spells one (``2.5``, ``-1``, ``1e-05``): not
-``" 2.5"``, ``"2_5"``, ``".5"``, ``"inf"`` or ``"nan"``, which pydantic alone reads."""
+_SPELLED_INT = BeforeValidator(_written_as(_INTEGER, "an integer in decimal digits, e.g. 42", taken=int))
+_SPELLED_NUMBER = BeforeValidator(_written_as(
+    _NUMBER, "a number as JSON writes it, e.g. 2.5", taken=(int, float)))
+
+
+def url_int(*, ge: int, le: int) -> Any:
+    """An integer in a path or a query within bounds, spelled as JSON spells one (``42``, ``-1``).
+
+    Pydantic alone also reads ``" 42"``, ``"\\v42"``, ``"+42"``, ``"4_2"`` or ``"42.0"``, none of
+    them the documented ``integer``. The bounds are given here, before the spelling check: given
+    after it (``Annotated[..., Query(ge=1)]``) they reach the schema as ``ge``, not ``minimum``.
+    """
+    return Annotated[int, Field(ge=ge, le=le), _SPELLED_INT]
+
+
+def url_number(*, ge: float | None = None, gt: float | None = None, le: float | None = None) -> Any:
+    """A number in a path or a query within bounds, spelled as JSON spells one (``2.5``, ``-1``,
+    ``1e-05``): not ``" 2.5"``, ``"2_5"``, ``".5"``, ``"inf"`` or ``"nan"``, which pydantic alone
+    reads. Bounds here, as for :func:`url_int`."""
+    return Annotated[float, Field(ge=ge, gt=gt, le=le), _SPELLED_NUMBER]
+
+
+UrlId = url_int(ge=1, le=2**31 - 1)
+"""A stored row's id in a path or a query."""
 
 
 def _json_number(value: Any) -> Any:

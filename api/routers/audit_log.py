@@ -10,7 +10,7 @@ from api.audit import flush_audit
 from api.deps import ContextDep, CursorQuery, require_role
 from api.problems import problem_responses
 from service.audit import MAX_AUDIT_PAGE, list_audit
-from service.schemas import IsoInstant, Page, UrlInt
+from service.schemas import IsoInstant, Page, url_int
 from service.security_schemas import AuditEntryPublic
 
 __all__ = ["audit_list", "router"]
@@ -45,7 +45,7 @@ def audit_list(
                                                          "(e.g. 2026-11-25T09:00:00Z), inclusive.")] = None,
     until: Annotated[IsoInstant | None, Query(description="RFC 3339 date-time with its offset, "
                                                          "inclusive.")] = None,
-    limit: Annotated[UrlInt, Query(ge=1, le=MAX_AUDIT_PAGE)] = 100,
+    limit: Annotated[url_int(ge=1, le=MAX_AUDIT_PAGE), Query()] = 100,
     cursor: CursorQuery = None,
 ) -> Page[AuditEntryPublic]:
     """Entries matching the filters, newest first; the read itself is audited too.

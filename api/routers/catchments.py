@@ -11,7 +11,7 @@ from api.geojson import CatchmentCollection, GeoJSONResponse, geojson_doc
 from api.problems import problem_responses
 from api.routers.sites import SITE_CODE
 from service.queries import catchments_geojson
-from service.schemas import UrlNumber
+from service.schemas import url_number
 
 __all__ = ["Method", "all_catchments", "router", "site_catchments"]
 
@@ -27,9 +27,9 @@ _GEOJSON_DOC = geojson_doc("A FeatureCollection of catchment hexagons (Polygon f
 
 MethodQuery = Annotated[Method | None, Query(description="Catchment method; all when omitted.")]
 ParameterQuery = Annotated[
-    UrlNumber | None,
+    url_number(gt=0, le=1000) | None,
     Query(
-        gt=0, le=1000, description="Minutes (drive_time) or kilometres (radius); all when omitted."
+        description="Minutes (drive_time) or kilometres (radius); all when omitted."
     ),
 ]
 

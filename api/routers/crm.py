@@ -18,7 +18,7 @@ from service.prospecting_schemas import (
     PreferencePublic,
     PreferenceUpdate,
 )
-from service.schemas import UrlInt
+from service.schemas import UrlId, url_int
 
 __all__ = ["router"]
 
@@ -27,7 +27,7 @@ router = APIRouter(
     dependencies=[Depends(require_role("viewer"))],
     responses=problem_responses(401, 403, 404, 422),
 )
-ProviderId = Annotated[UrlInt, Path(ge=1, le=2**31 - 1)]
+ProviderId = Annotated[UrlId, Path()]
 
 
 @router.post("/interactions", response_model=InteractionPublic, status_code=status.HTTP_201_CREATED,
@@ -50,7 +50,7 @@ def interaction_create(ctx: ContextDep, item: InteractionCreate, response: Respo
 @router.get("/providers/{provider_id}/interactions", response_model=list[InteractionPublic],
             summary="A provider's interactions, latest first")
 def interactions(ctx: ContextDep, provider_id: ProviderId,
-                 limit: Annotated[UrlInt, Query(ge=1, le=500)] = 50) -> list[InteractionPublic]:
+                 limit: Annotated[url_int(ge=1, le=500), Query()] = 50) -> list[InteractionPublic]:
     return list_interactions(ctx, provider_id, limit=limit)
 
 

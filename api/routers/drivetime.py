@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import Field
 
 from api.deps import ContextDep, CursorQuery, reject_offset, require_role
 from api.geojson import AssignmentCellCollection, GeoJSONResponse, IsochroneCollection, geojson_doc
@@ -24,7 +23,7 @@ from service.drivetime import (
     overlap,
 )
 from service.planning_schemas import ProviderAssignment, SiteOverlap
-from service.schemas import Page, UrlInt, UrlNumber
+from service.schemas import Page, url_int, url_number
 
 __all__ = ["router"]
 
@@ -37,7 +36,7 @@ router = APIRouter(
 _ISOCHRONES = geojson_doc("Isochrone polygons (Polygon or MultiPolygon features).")
 
 #: A drive time: under a minute is no isochrone (and a vanishing one no radius at all).
-Minutes = Annotated[UrlNumber, Field(ge=1, le=180)]
+Minutes = url_number(ge=1, le=180)
 MinutesQuery = Annotated[
     list[Minutes] | None,
     Query(description="Time limits in minutes (repeat the parameter); settings' "
@@ -85,7 +84,7 @@ def cells_assignment(ctx: ContextDep) -> GeoJSONResponse:
             dependencies=[Depends(reject_offset)])
 def providers_assignment(
     ctx: ContextDep,
-    limit: Annotated[UrlInt, Query(ge=1, le=MAX_ASSIGNMENT_PAGE)] = 1000,
+    limit: Annotated[url_int(ge=1, le=MAX_ASSIGNMENT_PAGE), Query()] = 1000,
     cursor: CursorQuery = None,
 ) -> Page[ProviderAssignment]:
     """Located active providers by id: ``site_code``, ``drive_minutes``, ``estimated``,

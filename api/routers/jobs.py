@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Path, Response, status
 
 from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
 from service.jobs import JobPublic, get_job, pipeline_job, start_job
-from service.schemas import UrlInt
+from service.schemas import UrlId
 
 __all__ = ["job_get", "pipeline_start", "router"]
 
@@ -39,6 +41,6 @@ def pipeline_start(ctx: ContextDep, response: Response) -> JobPublic:
     summary="A job's status and progress",
     responses=problem_responses(404, 422),
 )
-def job_get(ctx: ContextDep, session: SessionDep, job_id: UrlInt = Path(ge=1, le=2**31 - 1)) -> JobPublic:
+def job_get(ctx: ContextDep, session: SessionDep, job_id: Annotated[UrlId, Path()]) -> JobPublic:
     """Status (running, done, failed), current stage with done/total, and the outcome."""
     return get_job(ctx, session, job_id)

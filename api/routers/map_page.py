@@ -19,7 +19,7 @@ from data.models import Prospect, ReferrerStat
 from maps.territory import build_territory_map, render_map_html
 from service.mapdata import roads_frame
 from service.queries import catchment_frame, prospects_frame, site_by_code, sites_frame
-from service.schemas import ProspectFilter, UrlInt, UrlNumber
+from service.schemas import ProspectFilter, UrlId, url_number
 from service.stamp import data_stamp
 
 __all__ = ["ASSET_URL", "largest_catchments", "map_stamp", "router", "territory_map"]
@@ -71,7 +71,7 @@ def territory_map(
         Method, Query(description="Catchment method drawn (largest parameter per site).")
     ] = "drive_time",
     parameter: Annotated[
-        UrlNumber | None, Query(gt=0, le=1000, description="Exact catchment parameter to draw.")
+        url_number(gt=0, le=1000) | None, Query(description="Exact catchment parameter to draw.")
     ] = None,
 ) -> HTMLResponse:
     """A standalone Leaflet page: sites, catchment hexes shaded by white space, scored
@@ -115,7 +115,7 @@ def planning_map(
     session: SessionDep,
     minutes: Annotated[list[Minutes] | None, Query(max_length=6, description="Isochrone limits.")] = None,
     plan: Annotated[str | None, Query(max_length=100, description="Territory plan (newest when omitted).")] = None,
-    plan_version: Annotated[UrlInt | None, Query(ge=1, le=2**31 - 1)] = None,
+    plan_version: Annotated[UrlId | None, Query()] = None,
     scenario: Annotated[str | None, Query(max_length=100, description="Expansion scenario (newest when omitted).")] = None,
 ) -> HTMLResponse:
     """Sites over the offline roads with four overlays: drive-time isochrones per site

@@ -35,7 +35,8 @@ from service.schemas import (
     ProviderMerge,
     StorableText,
     UnmergeResult,
-    UrlInt,
+    UrlId,
+    url_int,
 )
 
 __all__ = ["router"]
@@ -86,7 +87,7 @@ class FreeTextIn(BaseModel):
             dependencies=[Depends(reject_offset)])
 def review_list(
     ctx: ContextDep,
-    limit: Annotated[UrlInt, Query(ge=1, le=MAX_REVIEW_PAGE)] = 50,
+    limit: Annotated[url_int(ge=1, le=MAX_REVIEW_PAGE), Query()] = 50,
     cursor: CursorQuery = None,
 ) -> Page[MatchReviewPublic]:
     """Open review pairs, most probable first (then by id), each with both records and its
@@ -100,7 +101,7 @@ def review_list(
 
 @router.post("/review/{review_id}/decision", response_model=PairDecisionResult,
              summary="Accept or reject a review pair (admin)", responses=problem_responses(404))
-def review_decide(ctx: ContextDep, review_id: Annotated[UrlInt, Path(ge=1, le=2**31 - 1)], body: DecisionIn,
+def review_decide(ctx: ContextDep, review_id: Annotated[UrlId, Path()], body: DecisionIn,
                   role: AdminRole) -> PairDecisionResult:
     """The decision is stored and honoured by every later link run."""
     return PairDecisionResult.model_validate(decide_review(
@@ -118,7 +119,7 @@ def pair_decide(ctx: ContextDep, body: PairDecisionIn, role: AdminRole) -> PairD
 
 @router.post("/records/{record_id}/unmerge", response_model=UnmergeResult,
              summary="Take a record out of its golden record (admin)", responses=problem_responses(404))
-def record_unmerge(ctx: ContextDep, record_id: Annotated[UrlInt, Path(ge=1, le=2**31 - 1)], body: UnmergeIn,
+def record_unmerge(ctx: ContextDep, record_id: Annotated[UrlId, Path()], body: UnmergeIn,
                    role: AdminRole) -> UnmergeResult:
     """Rejects the record against every other member; later runs keep them apart."""
     return UnmergeResult.model_validate(unmerge_record(
@@ -127,15 +128,15 @@ def record_unmerge(ctx: ContextDep, record_id: Annotated[UrlInt, Path(ge=1, le=2
 
 @router.get("/explain", response_model=PairExplanation,
             summary="Explain the score of any two source records", responses=problem_responses(404))
-def pair_explain(ctx: ContextDep, left: Annotated[UrlInt, Query(ge=1, le=2**31 - 1)],
-                 right: Annotated[UrlInt, Query(ge=1, le=2**31 - 1)]) -> PairExplanation:
+def pair_explain(ctx: ContextDep, left: Annotated[UrlId, Query()],
+                 right: Annotated[UrlId, Query()]) -> PairExplanation:
     """Each comparison's level, m, u and weight; the weights sum to the match weight."""
     return PairExplanation.model_validate(explain_pair(ctx, left, right))
 
 
 @router.get("/providers/{provider_id}", response_model=ProviderMerge,
             summary="How a golden record was merged", responses=problem_responses(404))
-def provider_merge(ctx: ContextDep, provider_id: Annotated[UrlInt, Path(ge=1, le=2**31 - 1)]) -> ProviderMerge:
+def provider_merge(ctx: ContextDep, provider_id: Annotated[UrlId, Path()]) -> ProviderMerge:
     """Members with their best merge explanation, reviewer decisions and field lineage."""
     return ProviderMerge.model_validate(explain_provider(ctx, provider_id))
 

@@ -26,7 +26,15 @@ from service.queries import (
     site_by_code,
 )
 from service.schemas import NO_CONTROL_CHARACTERS as _TEXT
-from service.schemas import Page, ProspectFilter, ProspectPublic, ProspectSort, UrlInt, UrlNumber
+from service.schemas import (
+    Page,
+    ProspectFilter,
+    ProspectPublic,
+    ProspectSort,
+    UrlId,
+    url_int,
+    url_number,
+)
 
 __all__ = ["ProspectQuery", "prospect_filter", "prospect_list", "prospects_export", "router"]
 
@@ -55,17 +63,17 @@ class ProspectQuery(BaseModel):
         None, max_length=200, pattern=_TEXT,
         description="NUCC taxonomy code (e.g. 207X00000X) or classification.",
     )
-    min_score: UrlNumber | None = Field(None, ge=0, le=100, description="Lowest score kept.")
+    min_score: url_number(ge=0, le=100) | None = Field(None, description="Lowest score kept.")
     segment: str | None = Field(None, max_length=80, pattern=_TEXT)
-    max_drive_minutes: UrlNumber | None = Field(
-        None, gt=0, le=240, description="Longest drive from the site, minutes."
+    max_drive_minutes: url_number(gt=0, le=240) | None = Field(
+        None, description="Longest drive from the site, minutes."
     )
     group: str | None = Field(
         None, max_length=80, pattern=_TEXT,
         description="Clinic specialty group (see /v1/specialty-groups).",
     )
-    min_drive_minutes: UrlNumber | None = Field(
-        None, ge=0, le=240, description="Shortest drive from the site, minutes."
+    min_drive_minutes: url_number(ge=0, le=240) | None = Field(
+        None, description="Shortest drive from the site, minutes."
     )
     tier: Literal["A", "B", "C", "lapsed"] | None = Field(
         None, description="Past tier of a lapsed referrer: A, B, C or 'lapsed' (any).")
@@ -73,7 +81,7 @@ class ProspectQuery(BaseModel):
         None, max_length=10, description="ZIP code (repeat for several)."
     )
     city: str | None = Field(None, max_length=100, pattern=_TEXT)
-    organization_id: UrlInt | None = Field(None, ge=1, le=2**31 - 1, description="Organisation id.")
+    organization_id: UrlId | None = Field(None, description="Organisation id.")
     status: ProspectStatusName | None = Field(None, description="Workflow status.")
     assigned_to: str | None = Field(None, max_length=100, pattern=_TEXT, description="Liaison.")
 
@@ -151,7 +159,7 @@ def prospect_list(
     session: SessionDep,
     filters: FilterDep,
     sort: SortQuery = "-score",
-    limit: Annotated[UrlInt, Query(ge=1, le=MAX_PAGE)] = 50,
+    limit: Annotated[url_int(ge=1, le=MAX_PAGE), Query()] = 50,
     cursor: CursorQuery = None,
     count: Annotated[
         bool, Query(description="Also count every matching row into `total` (a scan of all "

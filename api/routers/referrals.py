@@ -23,7 +23,7 @@ from service.referrals import (
     referrer_activity,
     resolve_review,
 )
-from service.schemas import IsoDate, UrlInt
+from service.schemas import IsoDate, UrlId, url_int
 
 __all__ = ["router"]
 
@@ -63,7 +63,7 @@ def referral_webhook(ctx: ContextDep, payload: ReferralWebhook, response: Respon
 def review_list(
     ctx: ContextDep,
     state: Annotated[str, Query(alias="status", pattern="^(open|linked|dismissed)$")] = "open",
-    limit: Annotated[UrlInt, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[url_int(ge=1, le=1000), Query()] = 100,
 ) -> list[ReviewPublic]:
     """Queued events whose referrer name did not link, with candidate records."""
     return list_reviews(ctx, status=state, limit=limit)
@@ -72,16 +72,16 @@ def review_list(
 @router.post("/referrals/review/{review_id}", response_model=ReviewPublic,
              summary="Link or dismiss a queued referrer (admin)",
              dependencies=[Depends(require_role("admin"))], responses=problem_responses(404))
-def review_resolve(ctx: ContextDep, review_id: Annotated[UrlInt, Path(ge=1, le=2**31 - 1)],
+def review_resolve(ctx: ContextDep, review_id: Annotated[UrlId, Path()],
                    decision: ReviewResolve) -> ReviewPublic:
     return resolve_review(ctx, review_id, decision)
 
 
 @router.get("/referrers/{provider_id}/activity", response_model=ReferrerActivity,
             summary="Referral analytics of one referrer", responses=problem_responses(404))
-def activity(ctx: ContextDep, provider_id: Annotated[UrlInt, Path(ge=1, le=2**31 - 1)],
-             weeks: Annotated[UrlInt, Query(ge=1, le=260)] = 12,
-             months: Annotated[UrlInt, Query(ge=1, le=120)] = 12) -> ReferrerActivity:
+def activity(ctx: ContextDep, provider_id: Annotated[UrlId, Path()],
+             weeks: Annotated[url_int(ge=1, le=260), Query()] = 12,
+             months: Annotated[url_int(ge=1, le=120), Query()] = 12) -> ReferrerActivity:
     """Counts by week and month, trend (last month vs the 3-month average), tier,
     first and last referral dates, and whether the referrer has lapsed."""
     return ReferrerActivity.model_validate(referrer_activity(ctx, provider_id, weeks=weeks, months=months))
@@ -92,8 +92,8 @@ def alerts(
     ctx: ContextDep,
     since: Annotated[IsoDate | None, Query(description="Raised on or after (YYYY-MM-DD).")] = None,
     rule: Annotated[str | None, Query(max_length=80)] = None,
-    provider_id: Annotated[UrlInt | None, Query(ge=1, le=2**31 - 1)] = None,
-    limit: Annotated[UrlInt, Query(ge=1, le=5000)] = 200,
+    provider_id: Annotated[UrlId | None, Query()] = None,
+    limit: Annotated[url_int(ge=1, le=5000), Query()] = 200,
 ) -> list[AlertPublic]:
     """Alerts raised by the at-risk rules at each tiers run, newest first, each with the
     referral history that triggered it."""

@@ -10,7 +10,7 @@ from api.deps import ContextDep, require_role
 from api.geojson import GeoJSONResponse, TerritoryCollection, geojson_doc
 from api.problems import problem_responses
 from service.planning_schemas import TerritoryPlanCreate, TerritoryPlanPublic, TerritoryPlanSummary
-from service.schemas import UrlInt
+from service.schemas import UrlId
 from service.territories import build_plan, get_plan, list_plans, plan_geojson
 
 __all__ = ["router"]
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/territory-plans", tags=["territories"],
                    responses=problem_responses(401, 403, 422))
 
 PlanName = Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
-VersionQuery = Annotated[UrlInt | None, Query(ge=1, le=2**31 - 1, description="Version; the newest when omitted.")]
+VersionQuery = Annotated[UrlId | None, Query(description="Version; the newest when omitted.")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TerritoryPlanPublic,

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ContextDep, CursorQuery, require_role
 from api.problems import problem_responses
-from service.schemas import Page, StorableText, UrlInt
+from service.schemas import Page, StorableText, UrlId, url_int
 from service.webhooks import (
     EVENT_TYPES,
     deactivate,
@@ -106,7 +106,7 @@ def webhook_list(ctx: ContextDep) -> list[SubscriptionPublic]:
 @router.delete("/{subscription_id:int}", response_model=SubscriptionPublic,
                summary="Deactivate a subscription (integration)", responses=problem_responses(404))
 def webhook_deactivate(ctx: ContextDep,
-                       subscription_id: Annotated[UrlInt, Path(ge=1, le=2**31 - 1)]) -> SubscriptionPublic:  # fmt: skip
+                       subscription_id: Annotated[UrlId, Path()]) -> SubscriptionPublic:  # fmt: skip
     """No more deliveries; pending ones are marked failed; the log is kept."""
     return SubscriptionPublic.model_validate(deactivate(ctx, subscription_id))
 
@@ -114,9 +114,9 @@ def webhook_deactivate(ctx: ContextDep,
 @router.get("/deliveries", response_model=Page[DeliveryPublic], summary="Delivery log (integration)")
 def webhook_deliveries(
     ctx: ContextDep,
-    subscription_id: Annotated[UrlInt | None, Query(ge=1, le=2**31 - 1)] = None,
+    subscription_id: Annotated[UrlId | None, Query()] = None,
     status_: Annotated[Literal["pending", "delivered", "failed"] | None, Query(alias="status")] = None,
-    limit: Annotated[UrlInt, Query(ge=1, le=500)] = 100,
+    limit: Annotated[url_int(ge=1, le=500), Query()] = 100,
     cursor: CursorQuery = None,
 ) -> Page[DeliveryPublic]:
     """Newest first: each event to each subscription, attempts, last status code or error.
@@ -129,7 +129,7 @@ def webhook_deliveries(
 
 
 @router.post("/dispatch", response_model=DispatchCounts, summary="Send due deliveries now (integration)")
-def webhook_dispatch(ctx: ContextDep, limit: Annotated[UrlInt, Query(ge=1, le=1000)] = 100) -> DispatchCounts:
+def webhook_dispatch(ctx: ContextDep, limit: Annotated[url_int(ge=1, le=1000), Query()] = 100) -> DispatchCounts:
     """Counts delivered / retrying / failed. A timer running ``prm webhooks dispatch`` does the same.
 
     In production a delivery whose host resolves to a non-public address is refused and

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, status
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
 from service.prospecting_schemas import ExclusionCreate, ExclusionPublic, StatusPublic, StatusUpdate
-from service.schemas import UrlInt
+from service.schemas import UrlId
 from service.workflow import (
     add_exclusion,
     get_status,
@@ -25,7 +25,7 @@ router = APIRouter(
     dependencies=[Depends(require_role("viewer"))],
     responses=problem_responses(401, 403, 404, 422),
 )
-ProviderId = Annotated[UrlInt, Path(ge=1, le=2**31 - 1)]
+ProviderId = Annotated[UrlId, Path()]
 
 
 @router.get("/prospects/{provider_id}/status", response_model=StatusPublic,
@@ -56,5 +56,5 @@ def exclusion_add(ctx: ContextDep, item: ExclusionCreate) -> ExclusionPublic:
 
 @router.delete("/exclusions/{exclusion_id}", status_code=status.HTTP_204_NO_CONTENT,
                summary="Remove an exclusion (admin)", dependencies=[Depends(require_role("admin"))])
-def exclusion_remove(ctx: ContextDep, exclusion_id: Annotated[UrlInt, Path(ge=1, le=2**31 - 1)]) -> None:
+def exclusion_remove(ctx: ContextDep, exclusion_id: Annotated[UrlId, Path()]) -> None:
     remove_exclusion(ctx, exclusion_id)

@@ -143,6 +143,25 @@ def test_every_example_validates_against_its_schema(openapi: dict[str, Any]) -> 
     assert not wrong, "\n".join(wrong)
 
 
+def test_every_schema_speaks_json_schema(openapi: dict[str, Any]) -> None:
+    """Bounds as ``minimum``/``maximum``: pydantic writes ``ge``/``le`` (which no client reads)
+    when a bound follows a validator in ``Annotated``."""
+    foreign = {"ge", "gt", "le", "lt", "min_length", "max_length", "multiple_of"}
+
+    def walk(node: Any, where: str) -> Iterator[str]:
+        if isinstance(node, dict):
+            if isinstance(node.get("type"), str) and foreign & node.keys():
+                yield f"{where}: {sorted(foreign & node.keys())}"
+            for key, value in node.items():
+                if key not in ("example", "examples", "default"):
+                    yield from walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                yield from walk(value, f"{where}/{i}")
+
+    assert not list(walk(openapi, "")), list(walk(openapi, ""))
+
+
 def test_the_prospect_example_names_real_segments_and_components(openapi: dict[str, Any]) -> None:
     """The example of the list the issue found wrong ("white space", "specialty_fit")."""
     content = openapi["paths"]["/v1/prospects"]["get"]["responses"]["200"]["content"]["application/json"]
