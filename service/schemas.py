@@ -37,7 +37,7 @@ _FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
-_INTEGER = re.compile(r"-?[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]+(\.0+)?")  # 5.0 is an integer to JSON Schema
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")  # JSON's
 
 
@@ -70,10 +70,11 @@ _SPELLED_NUMBER = BeforeValidator(_written_as(
 
 
 def url_int(*, ge: int, le: int) -> Any:
-    """An integer in a path or a query within bounds, spelled as JSON spells one (``42``, ``-1``).
+    """An integer in a path or a query within bounds, spelled as JSON spells one (``42``, ``-1``,
+    ``42.0``: JSON Schema's ``integer`` is any number without a fraction).
 
-    Pydantic alone also reads ``" 42"``, ``"\\v42"``, ``"+42"``, ``"4_2"`` or ``"42.0"``, none of
-    them the documented ``integer``. The bounds are given here, before the spelling check: given
+    Pydantic alone also reads ``" 42"``, ``"\\v42"``, ``"+42"`` or ``"4_2"``, none of them the
+    documented ``integer``. The bounds are given here, before the spelling check: given
     after it (``Annotated[..., Query(ge=1)]``) they reach the schema as ``ge``, not ``minimum``.
     """
     return Annotated[int, Field(ge=ge, le=le), _SPELLED_INT]
