@@ -1,6 +1,6 @@
 """Audit every request that presented a key (or was refused one): ASGI middleware.
 
-One :class:`~data.security.AuditEntry` per request: the actor (stored key id or
+One :class:`~data.models.security.AuditEntry` per request: the actor (stored key id or
 bootstrap role), the action (``read``, ``bulk_read``, ``export``, ``change``,
 ``denied``), method, path, route template, query parameters (credentials
 masked, :func:`core.redact.redact_params`), path parameters and whatever the route noted with
@@ -34,9 +34,9 @@ from api.deps import CALLER_STATE, ContextDep
 from api.problems import problem_response
 from core.errors import ServiceError
 from core.redact import redact_params
-from service import audit
-from service.audit_buffer import AuditBuffer
 from service.context import AppContext
+from service.security import audit
+from service.security.audit_buffer import AuditBuffer
 
 __all__ = ["AUDITED_STATE", "AUDIT_BUFFER_STATE", "AuditMiddleware", "ExportAudit", "ExportDep", "action_for",
            "audit_now", "declares_export", "export_audit", "flush_audit"]
@@ -46,7 +46,7 @@ logger = logging.getLogger("prm.audit")
 AUDITED_STATE = "prm_audited"
 #: ``request.state`` flag of a refusal answered otherwise than 401/403 (a page sent to sign in).
 DENIED_STATE = "prm_denied"
-#: ``app.state`` attribute of the :class:`~service.audit_buffer.AuditBuffer` (set by the lifespan).
+#: ``app.state`` attribute of the :class:`~service.security.audit_buffer.AuditBuffer` (set by the lifespan).
 AUDIT_BUFFER_STATE = "audit_buffer"
 #: ``scope["state"]`` flag: the request's export entry is written (:meth:`ExportAudit.record`).
 EXPORTED_STATE = "prm_export_recorded"

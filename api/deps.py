@@ -8,12 +8,12 @@ template's style)::
 
 Authentication is by API key or by browser session. Keys are issued with
 ``prm keys create`` (stored hashed, with a role, an expiry and a revocation;
-:mod:`service.keys`), plus the two bootstrap keys from the environment
+:mod:`service.security.keys`), plus the two bootstrap keys from the environment
 (``PRM_ADMIN_API_KEY``, ``PRM_VIEWER_API_KEY``). A key is read from the
 ``X-API-Key`` header or from ``Authorization: Bearer <key>``, never from the
 URL: a request carrying ``?api_key=`` is refused whatever else it carries
 (URLs end up in logs, history and referrers; :class:`api.limits.NoCredentialsInUrls`). A browser exchanges a key once
-for a session (``POST /v1/session``, :mod:`service.sessions`) held in the
+for a session (``POST /v1/session``, :mod:`service.security.sessions`) held in the
 HttpOnly cookie :data:`SESSION_COOKIE`; a write authenticated by that cookie
 must also carry the session's CSRF token in :data:`CSRF_HEADER`. Roles are
 ordered, ``viewer`` < ``marketing`` < ``integration`` < ``admin``: a key
@@ -36,9 +36,15 @@ from sqlalchemy.orm import Session
 from core.errors import AuthenticationError, AuthorizationError, InputError, Problem, SignInRequired
 from core.settings import Settings
 from service.context import AppContext
-from service.keys import ROLES as KEY_ROLES
-from service.keys import Caller, authenticate, bootstrap_caller, bootstrap_role, role_at_least
-from service.sessions import SessionInfo, session_caller
+from service.security.keys import ROLES as KEY_ROLES
+from service.security.keys import (
+    Caller,
+    authenticate,
+    bootstrap_caller,
+    bootstrap_role,
+    role_at_least,
+)
+from service.security.sessions import SessionInfo, session_caller
 
 __all__ = [
     "CALLER_STATE",
@@ -165,7 +171,7 @@ def reject_offset(
 def role_for_key(settings: Settings, key: str) -> str | None:
     """The role of a bootstrap key from the environment (``admin`` or ``viewer``), or None.
 
-    Stored keys are checked by :func:`service.keys.authenticate`; both bootstrap
+    Stored keys are checked by :func:`service.security.keys.authenticate`; both bootstrap
     keys are always compared, so the time taken does not reveal which matched.
     """
     if not isinstance(key, str):
@@ -174,9 +180,9 @@ def role_for_key(settings: Settings, key: str) -> str | None:
 
 
 CALLER_STATE = "prm_caller"
-"""``request.state`` attribute holding the authenticated :class:`~service.keys.Caller`."""
+"""``request.state`` attribute holding the authenticated :class:`~service.security.keys.Caller`."""
 SESSION_STATE = "prm_session"
-"""``request.state`` attribute holding the :class:`~service.sessions.SessionInfo` of a cookie."""
+"""``request.state`` attribute holding the :class:`~service.security.sessions.SessionInfo` of a cookie."""
 
 
 def _client_ip(request: Request) -> str:

@@ -37,15 +37,15 @@ from api.admission import AdmissionGate
 from api.audit import AUDIT_BUFFER_STATE, AuditMiddleware
 from api.etag import ETagMiddleware
 from api.limits import NoCredentialsInUrls, NoNulCharacters, RequestBodyGuard, document_no_nul
-from api.ratelimit import TokenBuckets
-from api.stamp import DataStampMiddleware, StampCache, context_stamp_reader
 from api.problems import PROBLEM_MEDIA_TYPE, document_app_problems, install_problem_handlers
+from api.ratelimit import TokenBuckets
 from api.routers import V1_ROUTERS, health, map_page, signin
+from api.stamp import DataStampMiddleware, StampCache, context_stamp_reader
 from core.settings import Settings, load_settings
 from maps.assets import ASSET_DIR, asset_urls, swagger_ui_files, verify_assets
-from service.audit_buffer import AuditBuffer
 from service.context import AppContext, open_context
 from service.leases import recover_interrupted
+from service.security.audit_buffer import AuditBuffer
 
 __all__ = ["API_PREFIX", "create_app"]
 

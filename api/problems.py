@@ -33,8 +33,8 @@ import logging
 import math
 import re
 from http import HTTPStatus
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError

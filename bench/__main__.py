@@ -36,15 +36,15 @@ def main() -> None:
     import pandas as pd
 
     from core.settings import load_settings
-    from data.demo import generate_demo
-    from service.catchments import build_catchments
+    from demo import generate_demo
     from service.context import open_context
-    from service.ingest import ingest_nucc, ingest_records, ingest_referral_events
-    from service.locate import geocode_providers
-    from service.referrals import compute_referrer_stats
-    from service.resolve import resolve_providers
-    from service.scoring import score_sites
-    from service.sites import load_sites
+    from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
+    from service.ingest.sites import load_sites
+    from service.linkage.resolve import resolve_providers
+    from service.placement.catchments import build_catchments
+    from service.placement.locate import geocode_providers
+    from service.prospecting.referrals import compute_referrer_stats
+    from service.prospecting.scoring import score_sites
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="prm-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -85,9 +85,7 @@ def main() -> None:
     stage("geocode + H3", n_rows, lambda: geocode_providers(ctx))
     sites = pd.read_csv(files["sites"])
     t = time.perf_counter()
-    from geo.roads import snap_to_graph
-
-    nodes = snap_to_graph(graph, sites["lat"].to_numpy(), sites["lon"].to_numpy())["node"]
+    nodes = ctx.router.snap(sites["lat"].to_numpy(), sites["lon"].to_numpy())["node"]
     for node in nodes:
         nx.ego_graph(graph, node, radius=max(settings.drive_minutes) * 60, distance="travel_time")
     ego = time.perf_counter() - t

@@ -76,8 +76,8 @@ def _ensure_database(url: str, providers: int) -> None:
 
     from core.settings import load_settings
     from data.models import Provider
+    from demo.build import build_demo
     from service.context import open_context
-    from service.pipeline import build_demo
 
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))

@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 from bench.api_load import REPO, _ensure_database
 from bench.loadgen import LoadResult, Request, run_load
@@ -65,7 +64,7 @@ def _get(port: int, path: str, key: str | None = None, timeout: float = 30) -> t
 def _stored_key(database: str) -> str:
     from core.settings import load_settings
     from service.context import open_context
-    from service.keys import create_key
+    from service.security.keys import create_key
 
     ctx = open_context(load_settings(database_url=database))
     try:

@@ -7,7 +7,7 @@ sample rows repeated under fresh, valid NPIs), then, each in a fresh process:
 
 * parses it with ``pyarrow.csv`` (streaming, all columns as strings): the
   baseline rate a columnar parser reaches on this machine;
-* ingests it into an empty embedded database with ``service.ingest`` (batch,
+* ingests it into an empty embedded database with ``service.ingest.ingest`` (batch,
   provenance, change detection, reject checks, one transaction), and again
   with the file doubled, reporting rows/s and the peak RSS of the loading
   process and of the reader process it forks for big files; the N-row file
@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "tests" / "data" / "npidata_pfile_sample_first10_v2024layout.csv"
+SAMPLE = REPO / "tests" / "fixtures" / "npidata_pfile_sample_first10_v2024layout.csv"
 
 PARSE = """
 import json, resource, sys, time
@@ -57,7 +57,7 @@ import json, resource, sys, time
 from pathlib import Path
 from core.settings import Settings
 from service.context import open_context
-from service.ingest import ingest_records
+from service.ingest.ingest import ingest_records
 ctx = open_context(Settings(database_url=sys.argv[1], cache_dir=Path(sys.argv[3])))
 t = time.perf_counter()
 report = ingest_records(ctx, Path(sys.argv[2]), source="nppes")

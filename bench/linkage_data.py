@@ -13,7 +13,7 @@ its NPI; further copies get realistic corruptions, each with its own rate:
   phone formats, missing phone / address / specialty;
 * the NPI kept on only some copies, so many true pairs share no identifier.
 
-The surname pool mixes the common US surnames of :mod:`data.demo.names` with
+The surname pool mixes the common US surnames of :mod:`demo.names` with
 syllable-built ones (Zipf-weighted), so a million records still hold realistic
 namesakes: people who share a name and even a ZIP code without being one person.
 """
@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.demo.names import FEMALE_FIRST, LAST_NAMES, MALE_FIRST, NICKNAMES, typo
-from data.demo.npi import draw_npis
-from data.demo.specialties import INDIVIDUAL_SPECIALTIES
+from demo.names import FEMALE_FIRST, LAST_NAMES, MALE_FIRST, NICKNAMES, typo
+from demo.npi import draw_npis
+from demo.specialties import INDIVIDUAL_SPECIALTIES
 
 _SYLLABLES = (
     "AL", "BAR", "BER", "CAR", "DAN", "DEL", "FER", "GAL", "HAR", "KAL", "KOV", "LAN", "LIN",

@@ -1,20 +1,20 @@
 """``prm review``, ``prm unmerge``, ``prm explain``, ``prm match-referrer`` and ``prm dedupe``.
 
-Registered on the main app by :mod:`cli.main`. Decisions apply at the next
+Its :data:`app` is added to ``prm`` by :mod:`cli.main`. Decisions apply at the next
 ``prm link`` (or at once with ``--apply``, an incremental link).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cli.main import _context, _path, _run, app, out
+from cli.common import _context, _json, _path, _run, out
 from cli.progress import rich_progress
 
+app = typer.Typer()
 review_app = typer.Typer(help="Borderline pairs: list, accept, reject.", no_args_is_help=True)
 explain_app = typer.Typer(help="Explain a pair score or a golden record's merge.",
                           no_args_is_help=True)
@@ -26,17 +26,13 @@ Apply = Annotated[bool, typer.Option("--apply", help="Run an incremental link at
 BY = "cli"
 
 
-def _json(data: object) -> None:
-    out.print_json(json.dumps(data, default=str))
-
-
 @review_app.command("list")
 def review_list(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
     cursor: Annotated[str | None, typer.Option(help="Cursor printed by the previous page.")] = None,
 ) -> None:
     """Open review pairs, most probable first (then by id); prints the cursor of the next page."""
-    from service.matching import list_review
+    from service.linkage.matching import list_review
 
     page = _run(list_review, _run(_context), limit=limit, cursor=cursor)
     out.print(f"{page.total} open pair(s)")
@@ -57,7 +53,7 @@ def review_list(
 @review_app.command("accept")
 def review_accept(review_id: int, note: Note = None, apply: Apply = False) -> None:
     """Accept a review pair: its records will always be one provider."""
-    from service.matching import decide_review
+    from service.linkage.matching import decide_review
 
     _json(_run(decide_review, _run(_context), review_id, "accept", decided_by=BY, note=note,
                apply=apply))
@@ -66,7 +62,7 @@ def review_accept(review_id: int, note: Note = None, apply: Apply = False) -> No
 @review_app.command("reject")
 def review_reject(review_id: int, note: Note = None, apply: Apply = False) -> None:
     """Reject a review pair: its records will never be merged."""
-    from service.matching import decide_review
+    from service.linkage.matching import decide_review
 
     _json(_run(decide_review, _run(_context), review_id, "reject", decided_by=BY, note=note,
                apply=apply))
@@ -76,7 +72,7 @@ def review_reject(review_id: int, note: Note = None, apply: Apply = False) -> No
 def review_decide(left: int, right: int, decision: str, note: Note = None,
                   apply: Apply = False) -> None:
     """Accept or reject any pair of source record ids (DECISION: accept | reject)."""
-    from service.matching import decide_pair
+    from service.linkage.matching import decide_pair
 
     _json(_run(decide_pair, _run(_context), left, right, decision, decided_by=BY, note=note,
                apply=apply))
@@ -85,7 +81,7 @@ def review_decide(left: int, right: int, decision: str, note: Note = None,
 @app.command()
 def unmerge(record_id: int, note: Note = None, apply: Apply = False) -> None:
     """Take a source record out of its golden record (kept apart by every later run)."""
-    from service.matching import unmerge_record
+    from service.linkage.matching import unmerge_record
 
     _json(_run(unmerge_record, _run(_context), record_id, decided_by=BY, note=note, apply=apply))
 
@@ -93,7 +89,7 @@ def unmerge(record_id: int, note: Note = None, apply: Apply = False) -> None:
 @explain_app.command("pair")
 def explain_pair_cmd(left: int, right: int) -> None:
     """Score two source records with the latest model: levels, m, u and weights."""
-    from service.matching import explain_pair
+    from service.linkage.matching import explain_pair
 
     _json(_run(explain_pair, _run(_context), left, right))
 
@@ -101,7 +97,7 @@ def explain_pair_cmd(left: int, right: int) -> None:
 @explain_app.command("provider")
 def explain_provider_cmd(provider_id: int) -> None:
     """How a golden record was merged: members, best merges, decisions, lineage."""
-    from service.matching import explain_provider
+    from service.linkage.matching import explain_provider
 
     _json(_run(explain_provider, _run(_context), provider_id))
 
@@ -110,7 +106,7 @@ def explain_provider_cmd(provider_id: int) -> None:
 def match_referrer(texts: Annotated[list[str], typer.Argument(help="Referrer texts.")],
                    top: Annotated[int, typer.Option(min=1, max=20)] = 3) -> None:
     """Link free-text referrers ("Dr J. Smith, ortho, Columbus") to golden records."""
-    from service.matching import match_referrer_text
+    from service.linkage.matching import match_referrer_text
 
     _json(_run(match_referrer_text, _run(_context), texts, top=top))
 

@@ -9,51 +9,51 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cli.common import _context, _fail, _path, _run, out
+
 territories_app = typer.Typer(help="Liaison territory plans (versioned).", no_args_is_help=True)
 expansion_app = typer.Typer(help="Expansion scenarios: candidate sites.", no_args_is_help=True)
 
-
-def _main():  # noqa: ANN202 - the helpers of cli.main (imported late: cli.main imports us)
-    import cli.main as m
-
-    return m
+app = typer.Typer()
+app.add_typer(territories_app, name="territories")
+app.add_typer(expansion_app, name="expansion")
 
 
+@app.command()
 def roads() -> None:
     """Load (or read from cache) the configured road network and summarise it."""
-    m = _main()
-    ctx = m._run(m._context)
+    ctx = _run(_context)
     from core.errors import RoadNetworkError
 
     try:
         G = ctx.graph
         router = ctx.router
     except RoadNetworkError as exc:
-        m._fail(exc)
+        _fail(exc)
     g = G.graph
-    m.out.print(f"{g.get('source')}: {G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges "
-                f"(largest strongly connected drivable component), {int(router.boundary.sum()):,} "
-                f"at the network edge; clipped ways dropped {g.get('clipped_ways', 0)}; "
-                f"parsed in {g.get('load_seconds')} s; cache {ctx.settings.cache_dir}")
+    out.print(f"{g.get('source')}: {G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges "
+              f"(largest strongly connected drivable component), {int(router.boundary.sum()):,} "
+              f"at the network edge; clipped ways dropped {g.get('clipped_ways', 0)}; "
+              f"parsed in {g.get('load_seconds')} s; cache {ctx.settings.cache_dir}")
 
 
+@app.command()
 def isochrones(
     site: Annotated[str | None, typer.Option(help="Only this site code.")] = None,
     minutes: Annotated[list[float] | None, typer.Option(help="Time limit (repeat).")] = None,
 ) -> None:
     """Isochrones per site: cells, truncated at the network edge, estimated (straight line)."""
-    m = _main()
-    from service.drivetime import isochrone_label
-    from service.drivetime import isochrones as compute
+    from service.placement.drivetime import isochrone_label
+    from service.placement.drivetime import isochrones as compute
 
-    ctx = m._run(m._context)
-    iso = m._run(compute, ctx, site_code=site, minutes=minutes)
+    ctx = _run(_context)
+    iso = _run(compute, ctx, site_code=site, minutes=minutes)
     table = Table("isochrone", "cells", "snap m")
     for r in iso.summary.itertuples(index=False):
         table.add_row(isochrone_label(r.site_id, r.minutes, truncated=r.truncated,
                                       estimated=r.estimated), str(r.cell_count),
                       "" if r.snap_m != r.snap_m else f"{r.snap_m:.0f}")
-    m.out.print(table)
+    out.print(table)
 
 
 def _pairs(values: list[str], what: str) -> dict[str, list[str]]:
@@ -79,42 +79,39 @@ def territories_build(
     from pydantic import ValidationError
 
     from core.errors import InputError, Problem
-    from service.planning_schemas import TerritoryPlanCreate
-    from service.territories import build_plan
+    from service.planning.schemas import TerritoryPlanCreate
+    from service.planning.territories import build_plan
 
-    m = _main()
     try:
         accounts = {k: [int(x) for x in v] for k, v in _pairs(lock_account or [], "--lock-account").items()}
         data = TerritoryPlanCreate(name=name, liaisons=liaison, measure=measure, region=region,
                                    locked_cells=_pairs(lock_cell or [], "--lock-cell"),
                                    locked_accounts=accounts)
     except (ValidationError, ValueError) as exc:
-        m._fail(InputError("invalid territory plan", problems=[Problem(str(exc))]))
-    ctx = m._run(m._context)
-    plan = m._run(build_plan, ctx, data, created_by="cli")
+        _fail(InputError("invalid territory plan", problems=[Problem(str(exc))]))
+    ctx = _run(_context)
+    plan = _run(build_plan, ctx, data, created_by="cli")
     _show_plan(plan)
 
 
 def _show_plan(plan: dict) -> None:
-    m = _main()
     bal = plan["balance_max_min"]
-    m.out.print(f"plan {plan['name']} v{plan['version']}: balanced on {plan['measure']}, "
-                f"max/min {'n/a (a territory has no load)' if bal is None else f'{bal:.3f}'}, "
-                f"compactness {plan['compactness']:.2f}")
+    out.print(f"plan {plan['name']} v{plan['version']}: balanced on {plan['measure']}, "
+              f"max/min {'n/a (a territory has no load)' if bal is None else f'{bal:.3f}'}, "
+              f"compactness {plan['compactness']:.2f}")
     table = Table("#", "liaison", "load", "share", "cells", "compactness", "contiguous")
     for t in plan["territories"]:
         table.add_row(str(t["number"]), t["liaison"], f"{t['load']:,.1f}", f"{t['share']:.1%}",
                       str(t["cells"]), f"{t['compactness']:.2f}", "yes" if t["contiguous"] else "NO")
-    m.out.print(table)
+    out.print(table)
 
 
 @territories_app.command("show")
 def territories_show(name: str, version: Annotated[int | None, typer.Option()] = None) -> None:
     """A stored plan version (the newest by default)."""
-    from service.territories import get_plan
+    from service.planning.territories import get_plan
 
-    m = _main()
-    _show_plan(m._run(get_plan, m._run(m._context), name, version=version))
+    _show_plan(_run(get_plan, _run(_context), name, version=version))
 
 
 @expansion_app.command("plan")
@@ -131,11 +128,10 @@ def expansion_plan(
     from pydantic import ValidationError
 
     from core.errors import InputError, Problem
-    from service.expansion import evaluate_scenario
-    from service.planning_schemas import ScenarioCreate
+    from service.planning.expansion import evaluate_scenario
+    from service.planning.schemas import ScenarioCreate
 
-    m = _main()
-    path = m._path(candidates)
+    path = _path(candidates)
     with path.open(newline="", encoding="utf-8-sig") as fh:
         rows = [{k: (v or None) for k, v in r.items() if k} for r in csv.DictReader(fh)]
     try:
@@ -143,20 +139,20 @@ def expansion_plan(
             dict(name=name, candidates=rows, minutes=minutes, pick=pick, measure=measure,
                  method=method, replace=replace), strict=False)
     except ValidationError as exc:
-        m._fail(InputError("invalid candidates", problems=[
+        _fail(InputError("invalid candidates", problems=[
             Problem(e["msg"], file=path.name, field=".".join(map(str, e["loc"])))
             for e in exc.errors()]))
-    result = m._run(evaluate_scenario, m._run(m._context), data)
-    m.out.print(f"scenario {result['name']}: best {result['pick']} by {result['method']} "
-                f"adds {result['added']:,.1f} {result['measure']}: {', '.join(result['summary']['chosen'])}"
-                f" ({result['guarantee']})")
+    result = _run(evaluate_scenario, _run(_context), data)
+    out.print(f"scenario {result['name']}: best {result['pick']} by {result['method']} "
+              f"adds {result['added']:,.1f} {result['measure']}: {', '.join(result['summary']['chosen'])}"
+              f" ({result['guarantee']})")
     table = Table("candidate", "chosen", "white space", "cannibalised", "flags")
     for c in result["candidates"]:
         flags = ", ".join(f for f, on in (("estimated", c["estimated"]),
                                          ("truncated", c["truncated"])) if on)
         table.add_row(c["label"], str(c["pick_order"] or ""), f"{c['white_space_providers']:,.0f}",
                       f"{c['cannibalised_providers']:,.0f}", flags)
-    m.out.print(table)
+    out.print(table)
 
 
 @expansion_app.command("compare")
@@ -165,17 +161,16 @@ def expansion_compare(
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the comparison here.")] = None,
 ) -> None:
     """Scenarios side by side; --csv exports every candidate row."""
-    from service.expansion import compare_scenarios, scenarios_csv
+    from service.planning.expansion import compare_scenarios, scenarios_csv
 
-    m = _main()
-    ctx = m._run(m._context)
-    cmp = m._run(compare_scenarios, ctx, names)
+    ctx = _run(_context)
+    cmp = _run(compare_scenarios, ctx, names)
     table = Table("scenario", "minutes", "measure", "method", "added", "chosen")
     for s in cmp["scenarios"]:
         table.add_row(s["name"], f"{s['minutes']:g}", s["measure"],
                       s["method"] + (" (optimal)" if s["optimal"] else ""), f"{s['added']:,.1f}",
                       ", ".join(s["chosen"]))
-    m.out.print(table)
+    out.print(table)
     if csv_out is not None:
         csv_out.write_text("".join(scenarios_csv(cmp)), encoding="utf-8")
-        m.out.print(f"written {csv_out}")
+        out.print(f"written {csv_out}")

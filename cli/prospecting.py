@@ -9,39 +9,41 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cli import common
+from cli.common import _context, _run, out
+
 segments_app = typer.Typer(help="Saved prospect segments and their exports.", no_args_is_help=True)
 referrals_app = typer.Typer(help="Referral events: the review queue of unlinked referrers.",
                             no_args_is_help=True)
 
-
-def _main():  # noqa: ANN202 - the helpers of cli.main (imported late: cli.main imports us)
-    import cli.main as m
-
-    return m
+app = typer.Typer()
+app.add_typer(segments_app, name="segments")
+app.add_typer(referrals_app, name="referrals")
 
 
+@app.command()
 def alerts(
     since: Annotated[str | None, typer.Option(help="Raised on or after (YYYY-MM-DD).")] = None,
     rule: Annotated[str | None, typer.Option(help="Only this rule.")] = None,
     history: Annotated[bool, typer.Option("--history", help="Print the triggering history.")] = False,
 ) -> None:
     """At-risk referrer alerts (raised by ``prm tiers``), newest first."""
-    m = _main()
-    from service.referrals import list_alerts
+    from service.prospecting.referrals import list_alerts
 
-    ctx = m._run(m._context)
-    rows = m._run(list_alerts, ctx, since=date.fromisoformat(since) if since else None, rule=rule)
+    ctx = _run(_context)
+    rows = _run(list_alerts, ctx, since=date.fromisoformat(since) if since else None, rule=rule)
     table = Table("raised", "rule", "provider", "tier", "message")
     for a in rows:
         table.add_row(a.raised_on.isoformat(), a.rule, f"{a.display_name} ({a.provider_id})",
                       a.tier or "", a.message)
-    m.out.print(table)
+    out.print(table)
     if history:
         for a in rows:
-            m.out.print(f"{a.provider_id} {a.rule}:")
-            m.out.print_json(data=a.history)
+            out.print(f"{a.provider_id} {a.rule}:")
+            out.print_json(data=a.history)
 
 
+@app.command()
 def backtest(
     site: Annotated[str, typer.Argument(help="Site code.")],
     hide_months: Annotated[int, typer.Option(help="Months of history hidden.")] = 6,
@@ -50,34 +52,32 @@ def backtest(
     seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
 ) -> None:
     """Hide the last months of referrals, score as of the cut-off, compare with random and distance."""
-    m = _main()
-    from service.backtest import run_backtest
-    from service.prospecting_schemas import BacktestRequest
+    from service.prospecting.backtest import run_backtest
+    from service.prospecting.schemas import BacktestRequest
 
-    ctx = m._run(m._context)
-    res = m._run(run_backtest, ctx, BacktestRequest(site=site, hide_months=hide_months, k=k,
-                                                    profile=profile, seed=seed))
-    m.out.print(f"{res['site']} {res['profile']}: cut-off {res['cutoff']}, hidden to {res['horizon_end']}; "
-                f"{res['prospects']} prospects, {res['started_referring']} started referring "
-                f"(base rate {res['base_rate']:.3f})")
+    ctx = _run(_context)
+    res = _run(run_backtest, ctx, BacktestRequest(site=site, hide_months=hide_months, k=k,
+                                                  profile=profile, seed=seed))
+    out.print(f"{res['site']} {res['profile']}: cut-off {res['cutoff']}, hidden to {res['horizon_end']}; "
+              f"{res['prospects']} prospects, {res['started_referring']} started referring "
+              f"(base rate {res['base_rate']:.3f})")
     table = Table("order", f"precision@{k}", "AUC", "hits")
     for o in res["orders"]:
         table.add_row(o["order"], f"{o['precision_at_k']:.3f}",
                       "-" if o["auc"] is None else f"{o['auc']:.3f}", str(o["hits_in_top_k"]))
-    m.out.print(table)
+    out.print(table)
 
 
 @segments_app.command("list")
 def segments_list() -> None:
     """Saved segments with the number of prospects each matches now."""
-    m = _main()
-    from service.segments import list_segments
+    from service.prospecting.segments import list_segments
 
-    ctx = m._run(m._context)
+    ctx = _run(_context)
     table = Table("segment", "prospects", "filters")
-    for s in m._run(list_segments, ctx):
+    for s in _run(list_segments, ctx):
         table.add_row(s.name, str(s.count), ", ".join(f"{k}={v}" for k, v in s.filters.items()))
-    m.out.print(table)
+    out.print(table)
 
 
 @segments_app.command("export")
@@ -86,26 +86,24 @@ def segments_export(
     out: Annotated[Path, typer.Argument(dir_okay=False, help="File to write (.csv, .xlsx, .geojson).")],
 ) -> None:
     """Write a segment's prospects as CSV, XLSX or GeoJSON (from the file's extension)."""
-    m = _main()
-    from service.segments import export_segment
+    from service.prospecting.segments import export_segment
 
-    ctx = m._run(m._context)
+    ctx = _run(_context)
     fmt = out.suffix.lower().lstrip(".")
-    built = m._run(export_segment, ctx, fmt=fmt, name=name)
+    built = _run(export_segment, ctx, fmt=fmt, name=name)
     out.write_bytes(built.body)
-    m.out.print(f"wrote {out} ({built.rows:,} prospects, {len(built.body):,} bytes)")
+    common.out.print(f"wrote {out} ({built.rows:,} prospects, {len(built.body):,} bytes)")  # out: the file
 
 
 @referrals_app.command("review")
 def referrals_review() -> None:
     """Referral events whose free-text referrer did not link, with candidate records."""
-    m = _main()
-    from service.referrals import list_reviews
+    from service.prospecting.referrals import list_reviews
 
-    ctx = m._run(m._context)
+    ctx = _run(_context)
     table = Table("id", "event", "date", "referrer as written", "best", "candidates")
-    for r in m._run(list_reviews, ctx):
+    for r in _run(list_reviews, ctx):
         cands = ", ".join(f"{c['provider_id']} ({c['confidence']:.2f})" for c in r.candidates or [])
         table.add_row(str(r.id), r.external_id, r.referral_date.isoformat(), r.referrer_name,
                       "" if r.confidence is None else f"{r.confidence:.2f}", cands)
-    m.out.print(table)
+    out.print(table)

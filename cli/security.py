@@ -1,19 +1,19 @@
 """``prm keys``, ``prm audit``, ``prm privacy``, ``prm webhooks``: keys, audit log, GDPR, webhooks.
 
-Registered on the main app by :mod:`cli.main`. Every command here that
+Its :data:`app` is added to ``prm`` by :mod:`cli.main`. Every command here that
 changes something writes an audit entry with actor ``cli``.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated
 
 import typer
 
-from cli.main import _context, _run, app, err, out
+from cli.common import _context, _json, _run, err, out
 
+app = typer.Typer()
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
 privacy_app = typer.Typer(help="GDPR: objection and erasure for a person.", no_args_is_help=True)
@@ -24,10 +24,6 @@ app.add_typer(privacy_app, name="privacy")
 ACTOR = "cli"
 
 
-def _json(data: object) -> None:
-    out.print_json(json.dumps(data, default=str))
-
-
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
@@ -36,8 +32,8 @@ def keys_create(
     never_expires: Annotated[bool, typer.Option("--never-expires", help="No expiry.")] = False,
 ) -> None:
     """Issue a key; it is printed this once (only its SHA-256 is stored)."""
-    from service import audit
-    from service.keys import create_key
+    from service.security import audit
+    from service.security.keys import create_key
 
     ctx = _run(_context)
     created = _run(create_key, ctx, name=name, role=role, days=None if never_expires else days,
@@ -53,7 +49,7 @@ def keys_list(
     revoked: Annotated[bool, typer.Option("--revoked/--active", help="Include revoked keys.")] = True,
 ) -> None:
     """Stored keys, newest first (never the keys themselves)."""
-    from service.keys import list_keys
+    from service.security.keys import list_keys
 
     rows = _run(list_keys, _run(_context), include_revoked=revoked)
     _json([r.model_dump(mode="json") for r in rows])
@@ -62,8 +58,8 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[int, typer.Argument(help="Key id (see prm keys list).", min=1)]) -> None:
     """Revoke a key now."""
-    from service import audit
-    from service.keys import revoke_key
+    from service.security import audit
+    from service.security.keys import revoke_key
 
     ctx = _run(_context)
     row = _run(revoke_key, ctx, key_id)
@@ -80,10 +76,9 @@ def keys_sign_in_link(
 ) -> None:
     """Print a one-time link that signs a browser in (the key is read from the prompt, never
     from the command line, which other users of the machine can see)."""
-    from service import audit
-    from service.sessions import create_sign_in_link
-
-    from service.keys import bootstrap_key
+    from service.security import audit
+    from service.security.keys import bootstrap_key
+    from service.security.sessions import create_sign_in_link
 
     ctx = _run(_context)
     key = bootstrap_key(ctx.settings, role) if role else typer.prompt("API key", hide_input=True)
@@ -107,7 +102,7 @@ def audit_list(
     cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page.")] = None,
 ) -> None:
     """Entries newest first, as JSON (``next_cursor`` continues)."""
-    from service.audit import list_audit
+    from service.security.audit import list_audit
 
     page = _run(list_audit, _run(_context), actor=actor, action=action, path_prefix=path,
                 since=since, until=until, limit=limit, cursor=cursor)  # fmt: skip
@@ -120,7 +115,7 @@ def privacy_object(
     reason: Annotated[str | None, typer.Option(help="Reference of the request.")] = None,
 ) -> None:
     """Record an objection: the person is never prospected nor exported again."""
-    from service.privacy import object_to_processing
+    from service.security.privacy import object_to_processing
 
     row = _run(object_to_processing, _run(_context), provider_id, actor=ACTOR, reason=reason)
     _json(row.model_dump(mode="json"))
@@ -129,7 +124,7 @@ def privacy_object(
 @privacy_app.command("erase")
 def privacy_erase(provider_id: Annotated[int, typer.Argument(help="Golden record id.", min=1)]) -> None:
     """Erase what the service holds about a person beyond the public registry record."""
-    from service.privacy import erase
+    from service.security.privacy import erase
 
     report = _run(erase, _run(_context), provider_id, actor=ACTOR)
     _json(report.model_dump(mode="json"))
@@ -147,7 +142,7 @@ def webhooks_create(
     description: Annotated[str | None, typer.Option(help="What it is for.")] = None,
 ) -> None:
     """Subscribe; the signing secret is printed this once."""
-    from service.webhooks import subscribe
+    from service.integration.webhooks import subscribe
 
     created = _run(subscribe, _run(_context), url=url, event_types=event, description=description,
                    created_by=ACTOR)  # fmt: skip
@@ -158,7 +153,7 @@ def webhooks_create(
 @webhooks_app.command("list")
 def webhooks_list() -> None:
     """Subscriptions (without secrets)."""
-    from service.webhooks import list_subscriptions
+    from service.integration.webhooks import list_subscriptions
 
     _json(_run(list_subscriptions, _run(_context)))
 
@@ -166,7 +161,7 @@ def webhooks_list() -> None:
 @webhooks_app.command("deactivate")
 def webhooks_deactivate(subscription_id: Annotated[int, typer.Argument(min=1)]) -> None:
     """Stop deliveries to a subscription (the log is kept)."""
-    from service.webhooks import deactivate
+    from service.integration.webhooks import deactivate
 
     _json(_run(deactivate, _run(_context), subscription_id))
 
@@ -174,7 +169,7 @@ def webhooks_deactivate(subscription_id: Annotated[int, typer.Argument(min=1)]) 
 @webhooks_app.command("dispatch")
 def webhooks_dispatch(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100) -> None:
     """Send the deliveries that are due (run it from a timer, e.g. every minute)."""
-    from service.webhooks import dispatch
+    from service.integration.webhooks import dispatch
 
     _json(_run(dispatch, _run(_context), limit=limit))
 
@@ -185,6 +180,6 @@ def webhooks_deliveries(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
 ) -> None:
     """The delivery log, newest first."""
-    from service.webhooks import list_deliveries
+    from service.integration.webhooks import list_deliveries
 
     _json(_run(list_deliveries, _run(_context), status=status, limit=limit))

@@ -39,8 +39,6 @@ def source_name(source: Source, name: str | None = None) -> str:
         When ``source`` is neither a path nor a readable stream.
     """
     if name is not None:
-        if not isinstance(name, str):
-            raise TypeError(f"name must be str, not {type(name).__name__}")
         return name
     if isinstance(source, (str, os.PathLike)):
         return Path(source).name

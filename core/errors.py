@@ -194,7 +194,7 @@ class UnsafeDestinationError(ServiceError):
 
     Raised when a host resolves to a loopback, private, link-local, multicast,
     reserved or otherwise non-public address while such destinations are not
-    allowed (production); see :mod:`service.outbound`.
+    allowed (production); see :mod:`service.integration.outbound`.
     """
 
     status = 422

@@ -31,8 +31,6 @@ def npi_check_digit(first9: str) -> str:
     >>> npi_check_digit("123456789")
     '3'
     """
-    if not isinstance(first9, str):
-        raise TypeError(f"first9 must be str, not {type(first9).__name__}")
     if len(first9) != 9 or not first9.isascii() or not first9.isdigit():
         raise ValueError(f"first9 must be exactly nine digits, got {first9!r}")
     return str((10 - _luhn_sum(NPI_PREFIX + first9 + "0") % 10) % 10)
@@ -40,8 +38,6 @@ def npi_check_digit(first9: str) -> str:
 
 def luhn_npi_valid(npi: str) -> bool:
     """Whether ``npi`` is ten ASCII digits with a valid check digit (80840 prefix)."""
-    if not isinstance(npi, str):
-        raise TypeError(f"npi must be str, not {type(npi).__name__}")
     if len(npi) != 10 or not npi.isascii() or not npi.isdigit():
         return False
     return _luhn_sum(NPI_PREFIX + npi) % 10 == 0

@@ -6,12 +6,11 @@ Settings objects are immutable: build one with :func:`load_settings` (or
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Literal
-
-import math
-from collections import Counter
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,7 +23,7 @@ REFERENCE_DIR = REPO_ROOT / "data" / "reference"
 class AtRiskRule(BaseModel):
     """An at-risk alert rule: a referrer of ``tier`` with at most ``max_referrals`` in ``days``.
 
-    The window is ``(as_of - days, as_of]``, as in :mod:`prospects.tiers`.
+    The window is ``(as_of - days, as_of]``, as in :mod:`prospects.terms`.
     ``tier`` None applies to every referring referrer.
     """
 
@@ -161,7 +160,7 @@ class Settings(BaseSettings):
     tier_b_min: int = Field(6, gt=0, description="Referrals in window for tier B (else C).")
     lapsed_days: int = Field(
         90, gt=0, description="A referrer with no referral in this many days is lapsed and back "
-        "among the prospects."
+        "among the prospects (at most referring_window_days; terms in prospects/terms.py)."
     )
     at_risk_rules: list[AtRiskRule] = Field(
         default_factory=lambda: [
@@ -192,6 +191,16 @@ class Settings(BaseSettings):
         a = info.data.get("tier_a_min")
         if a is not None and v >= a:
             raise ValueError("tier_b_min must be below tier_a_min")
+        return v
+
+    @field_validator("lapsed_days")
+    @classmethod
+    def _lapse_within_window(cls, v: int, info) -> int:  # noqa: ANN001
+        # longer, and a referrer whose referrals left the window but not the lapse would be
+        # neither referring nor lapsed (prospects/terms.py)
+        window = info.data.get("referring_window_days")
+        if window is not None and v > window:
+            raise ValueError("lapsed_days must not exceed referring_window_days")
         return v
 
     @field_validator("environment", mode="before")

@@ -52,8 +52,8 @@ def limited_columns(metadata: MetaData) -> Iterator[tuple[Table, Column, int]]:
 
 
 def _metadata() -> MetaData:
-    import data.matching  # noqa: F401  (their tables share the metadata)
-    import data.security  # noqa: F401
+    import data.models.matching  # noqa: F401  (their tables share the metadata)
+    import data.models.security  # noqa: F401
     from data.models import Base
 
     return Base.metadata

@@ -44,6 +44,7 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from core.checks import whole_number
 from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem
 from core.identifiers import luhn_npi_valid
@@ -140,8 +141,6 @@ def parse_cms_row(
         ``problems`` lists every fault (bad NPI, missing last name, malformed
         ZIP, wrong field count), each naming the file's own header.
     """
-    if not isinstance(columns, CmsColumns):
-        raise TypeError(f"columns must be CmsColumns, not {type(columns).__name__}")
     if len(cells) != columns.width:
         return None, [
             Problem(
@@ -299,8 +298,6 @@ def fold_cms_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     ValueError
         When ``rows`` is empty or mixes NPIs.
     """
-    if not isinstance(rows, Sequence) or isinstance(rows, (str, bytes)):
-        raise TypeError(f"rows must be a sequence of row mappings, not {type(rows).__name__}")
     npis = {row["npi"] for row in rows}
     if len(npis) != 1:
         raise ValueError(f"rows must share exactly one NPI, got {sorted(npis)}")
@@ -404,12 +401,9 @@ def iter_cms(
     EncodingError
         Undecodable bytes (file, line, byte offset).
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
-    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool):
-        raise TypeError(f"chunk_rows must be int, not {type(chunk_rows).__name__}")
-    if chunk_rows < 1:
-        raise ValueError("chunk_rows must be positive")
+    problems: list[Problem] = []
+    if whole_number(chunk_rows, field="chunk_rows", problems=problems, ge=1) is None:
+        raise InputError("chunk_rows must be positive", problems=problems)
     sink = progress or null_progress
     name = Path(path).name
     rows = iter_csv_rows(path, encoding=encoding, delimiter=",")

@@ -224,8 +224,6 @@ def detect_cms_columns(header: Sequence[str], *, file: str | None = None) -> Cms
         When a required column is missing, a column is in no known layout, or
         two columns name the same field; ``problems`` lists every one of them.
     """
-    if not isinstance(header, (list, tuple)):
-        raise TypeError(f"header must be a list or tuple of str, not {type(header).__name__}")
     names = [str(h).strip() for h in header]
     index: dict[str, int] = {}
     spelled: dict[str, str] = {}

@@ -46,8 +46,9 @@ from typing import Any
 
 from pyproj import CRS, Transformer
 
+from core.checks import whole_number
 from core.csvio import iter_csv_rows, iter_decoded_lines
-from core.errors import EncodingError, Problem, SchemaError
+from core.errors import EncodingError, InputError, Problem, SchemaError
 from core.progress import ProgressSink, null_progress
 from enrichment.records import (
     ReadResult,
@@ -144,8 +145,6 @@ def insee_departement(departement: str) -> str:
     ValueError
         When ``departement`` is no FINESS department code.
     """
-    if not isinstance(departement, str):
-        raise TypeError(f"departement must be str, not {type(departement).__name__}")
     code = departement.strip().upper()
     if code in OVERSEAS_DEPARTEMENTS:
         return OVERSEAS_DEPARTEMENTS[code]
@@ -168,8 +167,6 @@ def insee_commune_code(departement: str, commune: str) -> str:
     ValueError
         For an unknown department or a commune that is not 3 digits.
     """
-    if not isinstance(commune, str):
-        raise TypeError(f"commune must be str, not {type(commune).__name__}")
     dept = insee_departement(departement)
     code = commune.strip()
     if not re.fullmatch(r"[0-9]{3}", code):
@@ -185,8 +182,6 @@ def finess_crs(sourcecoordet: str) -> int:
     ValueError
         When no ``EPSG:<code>`` is named, or the code is not one of :data:`FINESS_CRS`.
     """
-    if not isinstance(sourcecoordet, str):
-        raise TypeError(f"sourcecoordet must be str, not {type(sourcecoordet).__name__}")
     m = _EPSG.search(sourcecoordet)
     if m is None:
         raise ValueError("no EPSG code named in sourcecoordet")
@@ -496,10 +491,9 @@ def iter_finess(
     InputError
         Empty file.
     """
-    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool):
-        raise TypeError(f"chunk_rows must be int, not {type(chunk_rows).__name__}")
-    if chunk_rows < 1:
-        raise ValueError("chunk_rows must be positive")
+    problems: list[Problem] = []
+    if whole_number(chunk_rows, field="chunk_rows", problems=problems, ge=1) is None:
+        raise InputError("chunk_rows must be positive", problems=problems)
     sink = progress or null_progress
     name = Path(path).name
     header = read_finess_header(path, encoding=encoding)

@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import pandas as pd
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler
-
-from rapidfuzz import fuzz
 
 from enrichment.normalize import canonical_first_name, normalize_name, split_full_name
 
@@ -113,8 +111,6 @@ def match_free_text(
     top
         How many alternatives to return.
     """
-    if not isinstance(golden, pd.DataFrame):
-        raise TypeError(f"golden must be a DataFrame, got {type(golden).__name__}")
     last = [normalize_name(s) if isinstance(s, str) else "" for s in golden["last_name"]]
     first = [normalize_name(s) if isinstance(s, str) else "" for s in golden["first_name"]]
     by_last: dict[str, list[int]] = {}

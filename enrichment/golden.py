@@ -228,10 +228,6 @@ def build_golden(
     InputError
         Missing columns, or records without a cluster (all listed).
     """
-    if not isinstance(records, pd.DataFrame):
-        raise TypeError(f"records must be a DataFrame, not {type(records).__name__}")
-    if not isinstance(clusters, pd.Series):
-        raise TypeError(f"clusters must be a Series, not {type(clusters).__name__}")
     if isinstance(source_priority, str) or not isinstance(source_priority, Sequence):
         raise TypeError("source_priority must be a sequence of source names")
     problems = [

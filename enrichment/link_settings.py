@@ -256,8 +256,6 @@ class LinkSettings(BaseModel):
         MatchingError
             Unreadable file or invalid settings; every validation problem is listed.
         """
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
         p = Path(path)
         suffix = p.suffix.lower()
         if suffix not in (".toml", ".json"):

@@ -315,12 +315,6 @@ def link_records(
     MatchingError
         Missing name columns or duplicated record labels (all listed).
     """
-    if not isinstance(records, pd.DataFrame):
-        raise TypeError(f"records must be a DataFrame, not {type(records).__name__}")
-    if not isinstance(settings, LinkSettings):
-        raise TypeError(f"settings must be LinkSettings, not {type(settings).__name__}")
-    if model is not None and not isinstance(model, LinkModel):
-        raise TypeError(f"model must be LinkModel or None, not {type(model).__name__}")
     problems = [Problem("column missing from records", field=c)
                 for c in LINK_COLUMNS if c not in records.columns]
     if records.index.has_duplicates:

@@ -187,8 +187,6 @@ def normalize_name(s: str | None) -> str:
     """
     if s is None:
         return ""
-    if not isinstance(s, str):
-        raise TypeError(f"expected str, not {type(s).__name__}")
     parts = [p for p in _ascii_upper(s).split(",") if _token_key(p)]
     # comma-separated trailing parts made only of credentials/suffixes are dropped outright
     while len(parts) > 1 and all(
@@ -230,8 +228,6 @@ def split_full_name(s: str | None) -> dict[str, str | None]:
     )
     if s is None:
         return out
-    if not isinstance(s, str):
-        raise TypeError(f"expected str, not {type(s).__name__}")
     parts = [p.strip() for p in s.split(",") if p.strip()]
     if not parts:
         return out
@@ -307,8 +303,6 @@ def normalize_phone(s: str | None) -> str | None:
     """
     if s is None:
         return None
-    if not isinstance(s, str):
-        raise TypeError(f"expected str, not {type(s).__name__}")
     digits = re.sub(r"\D", "", _EXTENSION.sub("", s))
     if len(digits) == 11 and digits[0] == "1":
         digits = digits[1:]
@@ -335,8 +329,6 @@ def normalize_postal_code(s: str | None, *, pad_short: bool = False) -> str | No
     """
     if s is None:
         return None
-    if not isinstance(s, str):
-        raise TypeError(f"expected str, not {type(s).__name__}")
     text = s.strip()
     if re.fullmatch(r"\d{5}(?:-?\d{4})?", text):
         return text[:5]
@@ -351,8 +343,6 @@ def normalize_state(s: str | None) -> str | None:
     """USPS two-letter state code from a code or a full name, else ``None``."""
     if s is None:
         return None
-    if not isinstance(s, str):
-        raise TypeError(f"expected str, not {type(s).__name__}")
     text = _SPACES.sub(" ", _NON_ALNUM.sub(" ", _ascii_upper(s))).strip()
     if text in _STATE_SET:
         return text
@@ -370,8 +360,6 @@ def normalize_org_name(s: str | None) -> str:
     """
     if s is None:
         return ""
-    if not isinstance(s, str):
-        raise TypeError(f"expected str, not {type(s).__name__}")
     text = _ascii_upper(s).replace(".", "").replace("'", "").replace("&", " AND ")
     tokens = _SPACES.sub(" ", _NON_ALNUM.sub(" ", text)).split()
     kept = [t for t in tokens if t not in LEGAL_FORMS]
@@ -389,8 +377,6 @@ def normalize_address(s: str | None) -> str:
     """
     if s is None:
         return ""
-    if not isinstance(s, str):
-        raise TypeError(f"expected str, not {type(s).__name__}")
     text = _ascii_upper(s).replace("#", " # ").replace(".", "").replace("'", "")
     text = re.sub(r"[^A-Z0-9# ]+", " ", text)
     tokens = [USPS_ABBREVIATIONS.get(t, t) for t in text.split()]

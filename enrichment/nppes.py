@@ -32,8 +32,9 @@ import numpy as np
 import pyarrow as pa
 
 from core.arrowcsv import ArrowChunk, ArrowCsvReader, map_ahead
+from core.checks import whole_number
 from core.csvio import Source, iter_csv_rows, source_name
-from core.errors import Problem
+from core.errors import InputError, Problem
 from core.progress import ProgressSink, null_progress
 from enrichment.nppes_columns import nppes_columns, parse_nppes_table
 from enrichment.nppes_layout import detect_layout
@@ -130,10 +131,9 @@ def iter_source_rows(
 
 
 def _check_chunk_rows(chunk_rows: int) -> None:
-    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool):
-        raise TypeError(f"chunk_rows must be int, not {type(chunk_rows).__name__}")
-    if chunk_rows < 1:
-        raise ValueError("chunk_rows must be positive")
+    problems: list[Problem] = []
+    if whole_number(chunk_rows, field="chunk_rows", problems=problems, ge=1) is None:
+        raise InputError("chunk_rows must be positive", problems=problems)
 
 
 def iter_nppes(

@@ -509,8 +509,3 @@ def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 def _mask(values: pa.Array) -> np.ndarray:
     return pc.fill_null(values, False).to_numpy(zero_copy_only=False).astype(bool)
-
-
-def _filled(mask: pa.Array) -> np.ndarray:
-    """Row positions where a boolean array is true (null counts as false)."""
-    return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))

@@ -30,10 +30,9 @@ and the phone number's link to a location beyond the location dict itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import re
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -46,7 +45,13 @@ from core.values import plain
 from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes import NppesSource, iter_source_rows, source_name
 from enrichment.record_columns import RecordColumns
-from enrichment.records import SOURCE_RECORD_COLUMNS, ReadResult, clean_text, record_hash, record_problems
+from enrichment.records import (
+    SOURCE_RECORD_COLUMNS,
+    ReadResult,
+    clean_text,
+    record_hash,
+    record_problems,
+)
 
 OTHER_NAME_COLUMNS: tuple[str, ...] = (
     "NPI",
@@ -433,8 +438,6 @@ def _frame(
         return None
     if isinstance(value, TableResult):
         value = value.records
-    if not isinstance(value, pd.DataFrame):
-        raise TypeError(f"{label} must be a DataFrame or TableResult, not {type(value).__name__}")
     missing = [c for c in fields if c != "line" and c not in value.columns]
     if missing:
         raise ValueError(f"{label} lacks columns {missing}")
@@ -547,8 +550,6 @@ def attach_companions(
     pandas.DataFrame
         A new frame; ``records`` is left unchanged.
     """
-    if not isinstance(records, pd.DataFrame):
-        raise TypeError(f"records must be a DataFrame, not {type(records).__name__}")
     missing = [c for c in SOURCE_RECORD_COLUMNS if c not in records.columns]
     if missing:
         raise ValueError(f"records lack standard columns {missing}")

@@ -168,8 +168,6 @@ def read_deactivations(
     InputError
         Unsupported file type, unreadable workbook, unknown sheet, empty file.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
     p = Path(path)
     if not p.is_file():
         raise InputError(f"no such file: {p}", problems=[Problem("file not found", file=p.name)])

@@ -386,8 +386,6 @@ def detect_layout(header: list[str] | tuple[str, ...], *, file: str | None = Non
         duplicates). ``problems`` names every missing, unknown and duplicated
         column against the closest layout.
     """
-    if not isinstance(header, (list, tuple)):
-        raise TypeError(f"header must be a list or tuple of str, not {type(header).__name__}")
     names = [str(h).strip() for h in header]
     seen = set(names)
     duplicates = sorted({n for n in names if names.count(n) > 1})

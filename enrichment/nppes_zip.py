@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from core.checks import finite_number
 from core.errors import InputError, Problem
 from core.progress import ProgressSink
 from enrichment.nppes import iter_nppes
@@ -171,13 +172,6 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
     return info.create_system == 3 and stat.S_ISLNK(mode)
 
 
-def _check_number(value: float, label: str) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"{label} must be a number, not {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{label} must be positive")
-
-
 def open_nppes_zip(
     path: str | os.PathLike[str],
     *,
@@ -207,10 +201,11 @@ def open_nppes_zip(
         ``npidata_pfile`` member (the problems list what the archive holds);
         several members for one role.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
-    _check_number(max_ratio, "max_ratio")
-    _check_number(max_total_bytes, "max_total_bytes")
+    problems: list[Problem] = []
+    finite_number(max_ratio, field="max_ratio", problems=problems, gt=0)
+    finite_number(max_total_bytes, field="max_total_bytes", problems=problems, gt=0)
+    if problems:
+        raise InputError("zip limits must be positive numbers", problems=problems)
     archive_path = Path(path)
     label = archive_path.name
     if not archive_path.is_file():

@@ -153,8 +153,6 @@ def nucc_version(path: str | os.PathLike[str]) -> str:
     InputError
         When the name does not follow ``nucc_taxonomy_NNN``.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
     name = Path(path).name
     m = _VERSION.search(name)
     if not m:
@@ -173,8 +171,6 @@ def taxonomy_classifications(nucc: pd.DataFrame) -> dict[str, str]:
     nucc
         Frame from :func:`read_nucc`.
     """
-    if not isinstance(nucc, pd.DataFrame):
-        raise TypeError(f"nucc must be a DataFrame, not {type(nucc).__name__}")
     return {
         code: cls
         for code, cls in zip(nucc["code"], nucc["classification"])

@@ -55,8 +55,6 @@ def infer_organizations(golden: pd.DataFrame, *, min_members: int = 2) -> tuple[
         One row per practice (columns :data:`ORG_COLUMNS`), and a Series mapping
         each member's ``cluster_key`` to its practice's ``org_key``.
     """
-    if not isinstance(golden, pd.DataFrame):
-        raise TypeError(f"golden must be a DataFrame, got {type(golden).__name__}")
     keys = pd.Series(
         [practice_key(a, z, p) for a, z, p in zip(golden["address_1"], golden["postal_code"], golden["phone"], strict=True)],
         index=golden.index, dtype=object,

@@ -88,6 +88,14 @@ SOURCE_RECORD_COLUMNS: tuple[str, ...] = (
     "record_hash",
 )
 
+#: The date columns of a source record (``datetime.date``; ISO text once stored as JSON).
+DATE_COLUMNS: tuple[str, ...] = (
+    "enumeration_date",
+    "last_update_date",
+    "deactivation_date",
+    "reactivation_date",
+)
+
 #: Values accepted in the ``source`` column.
 SOURCES: tuple[str, ...] = ("nppes", "referrer_list", "cms_dac", "rpps", "finess")
 
@@ -127,8 +135,6 @@ class ReadResult:
     ) -> None:
         if (records is None) == (columns is None):
             raise TypeError("give either records or columns")
-        if records is not None and not isinstance(records, pd.DataFrame):
-            raise TypeError(f"records must be a DataFrame, not {type(records).__name__}")
         self._records = records
         self.columns = columns
         self.rejects: list[Problem] = list(rejects) if rejects is not None else []
@@ -455,8 +461,6 @@ def combine_results(results: Iterable[ReadResult]) -> ReadResult:
     rejects: list[Problem] = []
     rows_read = 0
     for result in results:
-        if not isinstance(result, ReadResult):
-            raise TypeError(f"expected ReadResult, not {type(result).__name__}")
         if len(result.records):
             frames.append(result.records)
         rejects.extend(result.rejects)

@@ -142,8 +142,6 @@ def detect_columns(
         When ``mapping`` names unknown fields or absent headers, or when no
         name column (full name, last name or practice name) is found.
     """
-    if mapping is not None and not isinstance(mapping, Mapping):
-        raise TypeError(f"mapping must be a Mapping, not {type(mapping).__name__}")
     found: dict[str, str] = {}
     taken: set[str] = set()
     for header in headers:
@@ -362,8 +360,6 @@ def read_referrer_list(
     EncodingError, InputError
         Undecodable bytes; empty file.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
     p = Path(path)
     if p.suffix.lower() in _EXCEL_SUFFIXES:
         if not p.is_file():

@@ -31,8 +31,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from core.checks import whole_number
 from core.csvio import iter_csv_rows
-from core.errors import Problem, SchemaError
+from core.errors import InputError, Problem, SchemaError
 from core.progress import ProgressSink, null_progress
 from enrichment.records import (
     ReadResult,
@@ -199,8 +200,6 @@ def normalize_fr_phone(s: str | None) -> str | None:
     """
     if s is None:
         return None
-    if not isinstance(s, str):
-        raise TypeError(f"expected str, not {type(s).__name__}")
     text = s.strip().replace("(0)", "")
     international = text.startswith(("+", "00"))
     digits = re.sub(r"\D", "", text)
@@ -405,10 +404,9 @@ def iter_rpps(
     InputError
         Empty file.
     """
-    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool):
-        raise TypeError(f"chunk_rows must be int, not {type(chunk_rows).__name__}")
-    if chunk_rows < 1:
-        raise ValueError("chunk_rows must be positive")
+    problems: list[Problem] = []
+    if whole_number(chunk_rows, field="chunk_rows", problems=problems, ge=1) is None:
+        raise InputError("chunk_rows must be positive", problems=problems)
     sink = progress or null_progress
     name = Path(path).name
     rows = iter_csv_rows(path, encoding=encoding, delimiter="|")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from core.errors import Problem
+from core.errors import GeoError, Problem
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -44,20 +44,21 @@ def as_float_array(values: Any, *, name: str) -> npt.NDArray[np.float64]:
 
     Raises
     ------
-    TypeError
-        If the values are not numeric (strings, objects, booleans).
+    GeoError
+        If the values are not numeric (text, objects, booleans), naming ``name``.
     """
-    if isinstance(values, (str, bytes)):
-        raise TypeError(f"{name} must be numeric, not {type(values).__name__}")
-    if isinstance(values, (bool, np.bool_)):
-        raise TypeError(f"{name} must be numeric, not bool")
+    if isinstance(values, (str, bytes, bool, np.bool_)):
+        raise GeoError(f"{name} must be numeric", problems=[
+            Problem(f"must be numeric, not {type(values).__name__}", field=name,
+                    value=str(values))])
     try:
         if hasattr(values, "to_numpy"):
             arr = values.to_numpy(dtype="float64", na_value=np.nan)
         else:
             arr = np.asarray(values, dtype="float64")
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be numeric: {exc}") from None
+        raise GeoError(f"{name} must be numeric",
+                       problems=[Problem(f"must be numeric: {exc}", field=name)]) from None
     return np.atleast_1d(arr).astype("float64", copy=False).ravel()
 
 

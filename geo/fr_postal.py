@@ -68,8 +68,6 @@ def fold_place_name(name: str) -> str:
     >>> fold_place_name("ST ETIENNE CEDEX 2")
     'SAINT ETIENNE'
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be str, not {type(name).__name__}")
     text = unicodedata.normalize("NFKD", name)
     text = "".join(c for c in text if not unicodedata.combining(c)).upper()
     text = re.sub(r"[^A-Z0-9]+", " ", text).strip()
@@ -78,8 +76,6 @@ def fold_place_name(name: str) -> str:
 
 
 def _code5(postal_code: str) -> str | None:
-    if not isinstance(postal_code, str):
-        raise TypeError(f"postal_code must be str, not {type(postal_code).__name__}")
     m = _CODE.match(postal_code)
     return m.group(1) if m else None
 
@@ -130,8 +126,6 @@ def _load_table(path: str) -> dict[str, tuple[tuple[str, str, float, float], ...
 def _table(
     path: str | os.PathLike[str] | None,
 ) -> dict[str, tuple[tuple[str, str, float, float], ...]]:
-    if path is not None and not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
     return _load_table(str(Path(path if path is not None else FR_POSTAL_TABLE).resolve()))
 
 
@@ -189,8 +183,6 @@ def fr_postal_centroid(
     >>> round(lat, 4), round(lon, 4)
     (46.1035, 4.7727)
     """
-    if place is not None and not isinstance(place, str):
-        raise TypeError(f"place must be str or None, not {type(place).__name__}")
     code = _code5(postal_code)
     if code is None or is_overseas(code):
         return None

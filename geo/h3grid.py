@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 from h3.api import basic_int as h3i
 
+from core.checks import finite_number, whole_number
 from core.errors import GeoError, Problem
 from geo.distance import as_float_array, haversine_km, validate_coordinates
 
@@ -44,14 +45,11 @@ MAX_RES = 15
 
 
 def _check_res(res: Any) -> int:
-    if isinstance(res, bool) or not isinstance(res, (int, np.integer)):
-        raise TypeError(f"res must be an int, not {type(res).__name__}")
-    if not 0 <= int(res) <= MAX_RES:
-        raise GeoError(
-            "invalid H3 resolution",
-            problems=[Problem("H3 resolution must be within 0..15", field="res", value=str(res))],
-        )
-    return int(res)
+    problems: list[Problem] = []
+    value = whole_number(res, field="res", problems=problems, ge=0, le=MAX_RES)
+    if value is None:
+        raise GeoError("invalid H3 resolution (0..15)", problems=problems)
+    return value
 
 
 def _as_cells(cells: Any) -> npt.NDArray[np.int64]:
@@ -67,19 +65,19 @@ def _as_cells(cells: Any) -> npt.NDArray[np.int64]:
         return np.array(
             [h3_int(c) if isinstance(c, str) else _valid_int(c) for c in arr], dtype="int64"
         )
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"cells must be integers or hex strings, not {arr.dtype}")
+    if arr.dtype.kind not in "iu":  # floats would be truncated into other cells
+        raise GeoError("invalid H3 cells", problems=[
+            Problem("H3 cells must be integers or hex strings", field="h3", value=str(arr.dtype))])
     return arr.astype("int64", copy=False).ravel()
 
 
 def _valid_int(cell: Any) -> int:
-    if isinstance(cell, bool) or not isinstance(cell, (int, np.integer)):
-        raise TypeError(f"an H3 cell must be an int or hex string, not {type(cell).__name__}")
-    value = int(cell)
-    if not h3i.is_valid_cell(value):
+    # plain ints (from .tolist(), the hot loops) skip the slower shared check
+    value = cell if type(cell) is int else whole_number(cell, field="h3", problems=[])
+    if value is None or not h3i.is_valid_cell(value):
         raise GeoError(
             "invalid H3 cell",
-            problems=[Problem("not a valid H3 cell", field="h3", value=str(value))],
+            problems=[Problem("not a valid H3 cell", field="h3", value=str(cell))],
         )
     return value
 
@@ -105,13 +103,9 @@ def h3_int(s: str) -> int:
 
     Raises
     ------
-    TypeError
-        If ``s`` is not a string.
     GeoError
         If ``s`` is not a valid H3 cell.
     """
-    if not isinstance(s, str):
-        raise TypeError(f"h3_int expects a str, not {type(s).__name__}")
     try:
         value = int(s.strip(), 16)
     except ValueError:
@@ -178,13 +172,11 @@ def cell_to_latlng(cells: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.
 
 def grid_disk(cell: int, k: int) -> npt.NDArray[np.int64]:
     """All cells within ``k`` grid steps of ``cell`` (including it), sorted."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"k must be an int, not {type(k).__name__}")
-    if k < 0:
-        raise GeoError(
-            "grid_disk needs k >= 0", problems=[Problem("k must be >= 0", field="k", value=str(k))]
-        )
-    return np.sort(np.fromiter(h3i.grid_disk(_valid_int(cell), int(k)), dtype="int64"))
+    problems: list[Problem] = []
+    steps = whole_number(k, field="k", problems=problems, ge=0)
+    if steps is None:
+        raise GeoError("grid_disk needs k >= 0", problems=problems)
+    return np.sort(np.fromiter(h3i.grid_disk(_valid_int(cell), steps), dtype="int64"))
 
 
 def cells_within_km(lat: float, lon: float, *, km: float, res: int) -> pd.DataFrame:
@@ -210,13 +202,9 @@ def cells_within_km(lat: float, lon: float, *, km: float, res: int) -> pd.DataFr
         from the point), sorted by distance. The cell containing the point is
         always included, even when its centre is farther than ``km``.
     """
-    if isinstance(km, bool) or not isinstance(km, (int, float, np.number)):
-        raise TypeError(f"km must be a number, not {type(km).__name__}")
-    if not (km > 0 and math.isfinite(km)):
-        raise GeoError(
-            "radius must be positive",
-            problems=[Problem("km must be > 0", field="km", value=str(km))],
-        )
+    problems: list[Problem] = []
+    if finite_number(km, field="km", problems=problems, gt=0) is None:
+        raise GeoError("radius must be positive", problems=problems)
     origin = int(latlng_to_cells(lat, lon, res)[0])
     # initial guess of k from the origin cell's own size (hexagon edge from area)
     area = h3i.cell_area(origin, unit="km^2")
@@ -274,7 +262,8 @@ def cell_polygon(cell: Any) -> shapely.Polygon:
     """Hexagon (or pentagon) of one cell as a shapely Polygon in (lon, lat)."""
     value = _as_cells(cell)
     if value.size != 1:
-        raise TypeError("cell_polygon takes a single cell")
+        raise GeoError("cell_polygon takes a single cell",
+                       problems=[Problem("one cell expected", field="h3", value=str(value.size))])
     boundary = h3i.cell_to_boundary(_valid_int(int(value[0])))
     return shapely.Polygon([(x, y) for y, x in boundary])
 

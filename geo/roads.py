@@ -44,25 +44,20 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import osmnx as ox
-import pandas as pd
 import shapely
 
-from core.errors import GeoError, Problem, RoadNetworkError
+from core.checks import finite_number
+from core.errors import Problem, RoadNetworkError
 from core.files import file_sha256
 from core.progress import ProgressSink, null_progress
-from geo.distance import as_float_array, validate_coordinates
 
 __all__ = [
     "DEFAULT_SPEEDS_KPH",
     "DRIVABLE_HIGHWAYS",
     "boundary_nodes",
-    "drive_times_from",
-    "graph_bounds",
     "graph_hull",
     "load_drive_graph",
     "road_lines",
-    "snap_points",
-    "snap_to_graph",
 ]
 
 _CACHE_VERSION = 1
@@ -186,16 +181,12 @@ def load_drive_graph(
         If the file is missing, unreadable, not OSM XML, or holds no drivable
         roads.
     """
-    if not isinstance(osm_path, (str, Path)):
-        raise TypeError(f"osm_path must be a path, not {type(osm_path).__name__}")
     osm_path = Path(osm_path)
     sink = progress or null_progress
     speeds = dict(DEFAULT_SPEEDS_KPH if speeds is None else speeds)
-    bad = [
-        Problem("speed must be a positive number", field=f"speeds[{k!r}]", value=str(v))
-        for k, v in speeds.items()
-        if not isinstance(v, (int, float)) or not v > 0
-    ]
+    bad: list[Problem] = []
+    for k, v in speeds.items():
+        finite_number(v, field=f"speeds[{k!r}]", problems=bad, gt=0)
     if bad:
         raise RoadNetworkError("invalid road speeds", problems=bad)
     if not osm_path.is_file():
@@ -308,108 +299,6 @@ def _node_xy(G: nx.MultiDiGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return nodes, x, y
 
 
-def snap_to_graph(G: nx.MultiDiGraph, lat: Any, lon: Any) -> pd.DataFrame:
-    """Nearest graph node of each point.
-
-    Parameters
-    ----------
-    G
-        Unprojected graph (node ``x`` = lon, ``y`` = lat).
-    lat, lon
-        Points in degrees (scalars or array-likes).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per point, in input order: ``node`` (int64) and ``snap_m``
-        (great-circle metres from the point to the node). Snapping is to the
-        nearest node, not the nearest point on an edge, so ``snap_m`` is at
-        most half a block more than the distance to the road.
-
-    Raises
-    ------
-    GeoError
-        For missing or out-of-range coordinates (every one listed).
-    """
-    if not isinstance(G, nx.MultiDiGraph):
-        raise TypeError(f"G must be a networkx MultiDiGraph, not {type(G).__name__}")
-    la = as_float_array(lat, name="lat")
-    lo = as_float_array(lon, name="lon")
-    problems = validate_coordinates(la, lo)
-    if problems:
-        raise GeoError(f"{len(problems)} invalid coordinate(s) to snap", problems=problems)
-    if G.number_of_nodes() == 0:
-        raise RoadNetworkError("the road network is empty")
-    if la.size == 0:
-        return pd.DataFrame({"node": np.empty(0, "int64"), "snap_m": np.empty(0)})
-    nodes, dist = ox.distance.nearest_nodes(G, lo, la, return_dist=True)
-    return pd.DataFrame(
-        {"node": np.asarray(nodes, dtype="int64"), "snap_m": np.asarray(dist, dtype="float64")}
-    )
-
-
-def snap_points(G: nx.MultiDiGraph, lat: Any, lon: Any, *, max_snap_m: float) -> pd.DataFrame:
-    """Snap points to the road network, flagging those too far from any road.
-
-    Parameters
-    ----------
-    G
-        Unprojected graph.
-    lat, lon
-        Points in degrees.
-    max_snap_m
-        Farthest acceptable distance from a point to its road node.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :func:`snap_to_graph`'s ``node`` and ``snap_m`` plus ``off_network``
-        (bool): ``snap_m > max_snap_m``. Such points keep their nearest node
-        in ``node`` so callers can show it, but must not be routed from it.
-    """
-    if isinstance(max_snap_m, bool) or not isinstance(max_snap_m, (int, float, np.number)):
-        raise TypeError(f"max_snap_m must be a number, not {type(max_snap_m).__name__}")
-    if not max_snap_m >= 0:
-        raise GeoError(
-            "max_snap_m must be >= 0",
-            problems=[Problem("must be >= 0", field="max_snap_m", value=str(max_snap_m))],
-        )
-    out = snap_to_graph(G, lat, lon)
-    out["off_network"] = out["snap_m"].to_numpy() > float(max_snap_m)
-    return out
-
-
-def drive_times_from(G: nx.MultiDiGraph, node: int, *, cutoff_s: float) -> dict[int, float]:
-    """Shortest drive time in seconds from ``node`` to every node reached within ``cutoff_s``.
-
-    Dijkstra over edge ``travel_time`` (parallel edges: the fastest one),
-    respecting edge direction. The source maps to 0.
-
-    Raises
-    ------
-    RoadNetworkError
-        If ``node`` is not in the graph.
-    """
-    if isinstance(cutoff_s, bool) or not isinstance(cutoff_s, (int, float, np.number)):
-        raise TypeError(f"cutoff_s must be a number, not {type(cutoff_s).__name__}")
-    if node not in G:
-        raise RoadNetworkError(f"node {node} is not in the road network")
-    if cutoff_s < 0:
-        return {}
-    lengths = nx.single_source_dijkstra_path_length(
-        G, node, cutoff=float(cutoff_s), weight="travel_time"
-    )
-    return {int(n): float(t) for n, t in lengths.items()}
-
-
-def graph_bounds(G: nx.MultiDiGraph) -> tuple[float, float, float, float]:
-    """``(minx, miny, maxx, maxy)`` of the graph's nodes, in degrees."""
-    _, x, y = _node_xy(G)
-    if x.size == 0:
-        raise RoadNetworkError("the road network is empty")
-    return float(x.min()), float(y.min()), float(x.max()), float(y.max())
-
-
 def graph_hull(G: nx.MultiDiGraph, *, concave_ratio: float = 1.0) -> shapely.Polygon:
     """Hull of the graph's nodes, in degrees.
 
@@ -452,6 +341,16 @@ def boundary_nodes(
     )
     dist = pts.to_crs(utm).distance(hull.exterior).to_numpy()
     return frozenset(int(n) for n in nodes[dist <= within_m].tolist())
+
+
+#: Road classes drawn on a metro-scale offline base layer. Residential streets are left
+#: out: they multiply a map page's size by six without helping a hunter find a road.
+BASE_LAYER_CLASSES = frozenset(
+    {
+        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+        "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified",
+    }
+)  # fmt: skip
 
 
 def road_lines(

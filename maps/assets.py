@@ -130,8 +130,6 @@ def leaflet_files(*, cluster: bool = False) -> dict[str, str]:
         ``{"leaflet_js": ..., "leaflet_css": ...}`` (plus the cluster keys),
         in the order they must be loaded.
     """
-    if not isinstance(cluster, bool):
-        raise TypeError(f"cluster must be a bool, not {type(cluster).__name__}")
     files = {
         "leaflet_js": "vendor/leaflet/leaflet.js",
         "leaflet_css": "vendor/leaflet/leaflet.css",
@@ -178,10 +176,6 @@ def join_asset_url(asset_url: str, relative: str) -> str:
     relative
         Path relative to :data:`ASSET_DIR`, as returned by :func:`leaflet_files`.
     """
-    if not isinstance(asset_url, str):
-        raise TypeError(f"asset_url must be a str, not {type(asset_url).__name__}")
-    if not isinstance(relative, str):
-        raise TypeError(f"relative must be a str, not {type(relative).__name__}")
     rel = PurePosixPath(relative)
     if rel.is_absolute() or ".." in rel.parts or not rel.parts:
         raise ValueError(f"asset path must be relative and inside the asset folder: {relative!r}")
@@ -201,8 +195,6 @@ def asset_urls(files: Mapping[str, str], *, asset_url: str) -> dict[str, str]:
     asset_url
         URL prefix the asset folder is mounted at.
     """
-    if not isinstance(files, Mapping):
-        raise TypeError(f"files must be a mapping, not {type(files).__name__}")
     return {name: join_asset_url(asset_url, rel) for name, rel in files.items()}
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Iterable, Sequence
-from numbers import Real
 from typing import Any
 
 import geopandas as gpd
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from core.checks import finite_number
 from core.errors import InputError, Problem
 
 __all__ = [
@@ -91,14 +91,10 @@ def validate_frame(
 
     Raises
     ------
-    TypeError
-        If ``frame`` is not a GeoDataFrame.
     InputError
         Listing every missing column, null/empty geometry, wrong geometry type
         and out-of-range coordinate.
     """
-    if not isinstance(frame, gpd.GeoDataFrame):
-        raise TypeError(f"{layer} must be a GeoDataFrame, not {type(frame).__name__}")
     problems = [
         Problem("required column missing", file=layer, field=col)
         for col in columns
@@ -138,7 +134,7 @@ def _bad_rows(
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    return finite_number(value, field="value", problems=[]) is not None
 
 
 def _is_blank(value: Any) -> bool:
@@ -286,12 +282,16 @@ def breakdown_html(components: Any) -> str:
     """
     if _is_blank(components):
         return ""
+    # stored JSON, so checked: a string would otherwise be drawn letter by letter
     if isinstance(components, (str, bytes, dict)) or not isinstance(components, Iterable):
-        raise TypeError(f"components must be a sequence of dicts, not {type(components).__name__}")
+        raise InputError("invalid score breakdown", problems=[Problem(
+            "must be a sequence of dicts", field="components", value=repr(components)[:80])])
     rows = []
     for comp in components:
         if not isinstance(comp, dict) or "name" not in comp or "points" not in comp:
-            raise TypeError("each component must be a dict with at least 'name' and 'points'")
+            raise InputError("invalid score breakdown", problems=[Problem(
+                "each component must be a dict with at least 'name' and 'points'",
+                field="components", value=repr(comp)[:80])])
         cells = (
             _text(comp.get("name")),
             _fmt(comp.get("value"), ".4g"),
@@ -335,8 +335,8 @@ def prospect_collection(prospects: gpd.GeoDataFrame, *, color: Callable[[float],
     for label, value in prospects["components"].items():
         try:
             breakdowns.append(breakdown_html(value))
-        except TypeError as exc:
-            problems.append(Problem(f"row {label}: {exc}", file="prospects",
+        except InputError as exc:
+            problems.append(Problem(f"row {label}: {exc.problems[0].message}", file="prospects",
                                     field="components", value=repr(value)[:80]))
     if problems:
         raise InputError("invalid prospects layer for the territory map", problems=problems)
@@ -403,8 +403,6 @@ def road_collection(roads: gpd.GeoDataFrame, *, decimals: int = 5) -> dict:
         FeatureCollection with major roads last (drawn on top), each feature
         carrying its ``style`` (grey shade and weight by class).
     """
-    if not isinstance(decimals, int) or isinstance(decimals, bool):
-        raise TypeError(f"decimals must be an int, not {type(decimals).__name__}")
     roads = validate_frame(roads, layer="roads", columns=ROAD_COLUMNS,
                            geom_types=("LineString", "MultiLineString"))
     classes = np.array([road_class(v) for v in roads["highway"]], dtype=object)

@@ -159,8 +159,6 @@ def add_planning_layers(
     core.errors.InputError
         When a frame lacks columns or holds invalid geometries (all listed).
     """
-    if not isinstance(m, folium.Map):
-        raise TypeError(f"m must be a folium.Map, not {type(m).__name__}")
     for frame, add in ((assignment, _assignment), (isochrones, _isochrones),
                        (territories, _territories), (candidates, _candidates)):
         if frame is not None and len(frame):

@@ -129,14 +129,6 @@ def _point_marker(pane: str, **style: object) -> folium.CircleMarker:
     return marker
 
 
-def _check_types(**frames: object) -> None:
-    for name, frame in frames.items():
-        if frame is None and name == "roads":
-            continue
-        if not isinstance(frame, gpd.GeoDataFrame):
-            raise TypeError(f"{name} must be a GeoDataFrame, not {type(frame).__name__}")
-
-
 def build_territory_map(
     *,
     sites: gpd.GeoDataFrame,
@@ -191,8 +183,6 @@ def build_territory_map(
 
     Raises
     ------
-    TypeError
-        For arguments of the wrong type.
     core.errors.InputError
         When a frame lacks columns or holds invalid rows (every problem listed).
 
@@ -202,15 +192,6 @@ def build_territory_map(
     coding, and catchments whose hexes carry different ``truncated`` flags are
     labelled truncated as a whole.
     """
-    _check_types(sites=sites, hexes=hexes, prospects=prospects, roads=roads)
-    for name, value in (("asset_url", asset_url), ("tile_attribution", tile_attribution),
-                        ("title", title)):
-        if not isinstance(value, str):
-            raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-    for name, value in (("tile_url", tile_url), ("stamp", stamp)):
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
-
     counts = (pd.to_numeric(hexes["white_space"], errors="coerce")
               if "white_space" in hexes.columns else pd.Series(dtype=float))
     white_max = float(max(1.0, np.nan_to_num(counts.max(), nan=1.0))) if len(counts) else 1.0
@@ -305,6 +286,4 @@ def render_map_html(m: folium.Map) -> str:
         The page; its scripts and style sheets are the ones listed in the map's
         ``default_js`` / ``default_css`` (the vendored files for maps built here).
     """
-    if not isinstance(m, folium.Map):
-        raise TypeError(f"m must be a folium.Map, not {type(m).__name__}")
     return m.get_root().render()

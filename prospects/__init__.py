@@ -4,6 +4,8 @@ Modules
 -------
 referrals
     Read referral events from a scheduling-system CSV export.
+terms
+    The business terms, each defined once: referring, lapsed, active referrer, tier.
 tiers
     Referral volume, tier (A/B/C) and trend per linked referrer.
 profiles

@@ -1,22 +1,24 @@
-"""Referral activity per referrer: counts by week and month, at-risk rules, lapsed referrers.
+"""Referral activity per referrer: counts by week and month, and the at-risk rules.
 
 Pure functions over DataFrames (the service layer reads and stores).
-Windows follow :mod:`prospects.tiers`: with ``as_of`` = day D, a rule over N
-days counts events with ``D - N < E <= D``; events after D are ignored.
+Windows are those of :mod:`prospects.terms`: with ``as_of`` = day D, a rule
+over N days counts events with ``D - N < E <= D``; events after D are
+ignored. Whether a referrer has lapsed is :func:`prospects.terms.is_lapsed`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 
-import numpy as np
 import pandas as pd
 
+from core.checks import whole_number
 from core.errors import InputError, Problem
 from core.settings import AtRiskRule
+from prospects.terms import in_window, window_start
 
-__all__ = ["ALERT_COLUMNS", "at_risk_alerts", "lapsed", "referral_counts"]
+__all__ = ["ALERT_COLUMNS", "at_risk_alerts", "referral_counts"]
 
 ALERT_COLUMNS: tuple[str, ...] = ("provider_id", "rule", "tier", "message", "history")
 
@@ -58,8 +60,9 @@ def referral_counts(
     """
     if period not in _FREQ:
         raise InputError("unknown period", problems=[Problem("use 'week' or 'month'", field="period", value=str(period))])
-    if isinstance(periods, bool) or not isinstance(periods, int) or periods < 1:
-        raise InputError("bad periods", problems=[Problem("must be a positive int", field="periods", value=str(periods))])
+    problems: list[Problem] = []
+    if whole_number(periods, field="periods", problems=problems, ge=1) is None:
+        raise InputError("bad periods", problems=problems)
     end = pd.Timestamp(as_of)
     last = end.to_period("W-SUN" if period == "week" else "M").start_time
     starts = pd.date_range(end=last, periods=periods, freq=_FREQ[period])
@@ -85,8 +88,8 @@ def at_risk_alerts(
     ----------
     stats
         Output of :func:`prospects.tiers.referrer_stats` for the same ``as_of``
-        (``provider_id``, ``tier``, ``referrals_window``, ``last_referral``, ``last_30d``,
-        ``prev_90d_monthly_avg``, ``trend``).
+        (``provider_id``, ``referring``, ``tier``, ``referrals_window``, ``last_referral``,
+        ``last_30d``, ``prev_90d_monthly_avg``, ``trend``); only referring referrers are watched.
     events
         ``provider_id`` and ``referral_date`` per event.
     rules
@@ -108,15 +111,15 @@ def at_risk_alerts(
         for pid, g in monthly.groupby("provider_id")
     }
     records: list[dict] = []
-    stats = stats[stats["tier"].notna()] if len(stats) else stats
+    stats = stats[stats["referring"].astype(bool)] if len(stats) else stats  # rules watch referrers
     for rule in rules:
-        inside = days < rule.days
+        inside = in_window(days, days=rule.days)
         counts = pd.Series(frame["provider_id"].to_numpy()[inside]).value_counts()
         chosen = stats if rule.tier is None else stats[stats["tier"] == rule.tier]
         n = counts.reindex(chosen["provider_id"].to_numpy(), fill_value=0).to_numpy()
         hit = chosen[n <= rule.max_referrals]
         n_hit = n[n <= rule.max_referrals]
-        since = as_of - timedelta(days=rule.days - 1)
+        since = window_start(as_of=as_of, days=rule.days)
         for row, count in zip(hit.itertuples(index=False), n_hit.tolist(), strict=True):
             last = row.last_referral
             records.append({
@@ -141,14 +144,3 @@ def at_risk_alerts(
             })
     return pd.DataFrame.from_records(records, columns=list(ALERT_COLUMNS))
 
-
-def lapsed(stats: pd.DataFrame, *, as_of: date, lapsed_days: int) -> np.ndarray:
-    """Boolean mask of referrers whose last referral is ``lapsed_days`` or more before ``as_of``.
-
-    A lapsed referrer is back among the prospects (scored, listed) while its
-    history stays visible; one referral inside the period makes it a referrer again.
-    """
-    if isinstance(lapsed_days, bool) or not isinstance(lapsed_days, int) or lapsed_days < 1:
-        raise InputError("bad lapsed_days", problems=[Problem("must be a positive int", field="lapsed_days")])
-    last = pd.to_datetime(stats["last_referral"])
-    return ((pd.Timestamp(as_of) - last).dt.days >= lapsed_days).to_numpy()

@@ -1,9 +1,10 @@
 """Backtest of a scoring profile on a clinic's own referral history.
 
 Hide the last N months of referral history, score the providers who were
-prospects at the cut-off (no referral in the referring window before it) with
-what was known then, and measure how well the ranking found those who started
-referring in the hidden period:
+prospects at the cut-off (not active referrers then: never referred, lapsed,
+or no referral left in the referring window; :mod:`prospects.terms`, as the
+scoring stage decides) with what was known then, and measure how well the
+ranking found those who started (or resumed) referring in the hidden period:
 
 * ``precision@k``: share of the top k that started referring;
 * ``AUC``: probability that a provider who started referring is ranked above
@@ -24,11 +25,15 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from core.checks import whole_number
 from core.errors import InputError, Problem
+from geo.routing import Fallback
 from prospects.profiles import ScoringProfile
 from prospects.scoring import INPUT_COLUMNS, score_prospects
+from prospects.terms import colleague_referring, is_active_referrer, is_referring, last_referrals
 
-__all__ = ["BacktestResult", "OrderMetrics", "backtest", "cutoff_date", "order_metrics"]
+__all__ = ["BacktestResult", "OrderMetrics", "backtest", "cutoff_date", "order_metrics",
+           "prospects_at"]
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,47 @@ class BacktestResult:
         return out
 
 
+def prospects_at(
+    events: pd.DataFrame,
+    candidates: pd.DataFrame,
+    *,
+    organizations: pd.DataFrame | None = None,
+    cutoff: date,
+    window_days: int,
+    lapsed_days: int,
+) -> pd.DataFrame:
+    """The candidates who were prospects at ``cutoff``, ``org_referring`` as known then.
+
+    The rules of the scoring stage on the history up to ``cutoff``: active
+    referrers are left out, and a prospect is warm when another member of its
+    organisation was referring (:mod:`prospects.terms`).
+
+    Raises
+    ------
+    InputError
+        Every candidate was an active referrer.
+    """
+    last = last_referrals(events, as_of=cutoff)
+    active = is_active_referrer(candidates["provider_id"].map(last), as_of=cutoff,
+                                window_days=window_days, lapsed_days=lapsed_days)
+    pool = candidates[~active].copy()
+    if pool.empty:
+        raise InputError("no prospects at the cut-off", problems=[
+            Problem("every candidate was an active referrer", field="candidates")])
+    members = candidates[["provider_id", "organization_id"]]
+    if organizations is not None:
+        members = pd.concat([members, organizations[["provider_id", "organization_id"]]])
+    referring = last.index[is_referring(last, as_of=cutoff, window_days=window_days)]
+    members = members[members["provider_id"].isin(referring)]
+    pool["org_referring"] = colleague_referring(pool, members)
+    return pool
+
+
 def cutoff_date(as_of: date, *, hide_months: int) -> date:
     """``as_of`` moved back ``hide_months`` calendar months (clamped to the month's end)."""
-    if isinstance(hide_months, bool) or not isinstance(hide_months, int) or hide_months < 1:
-        raise InputError("bad hide_months", problems=[Problem("must be a positive int", field="hide_months", value=str(hide_months))])
+    problems: list[Problem] = []
+    if whole_number(hide_months, field="hide_months", problems=problems, ge=1) is None:
+        raise InputError("bad hide_months", problems=problems)
     return (pd.Timestamp(as_of) - pd.DateOffset(months=hide_months)).date()
 
 
@@ -91,8 +133,11 @@ def backtest(
     as_of: date,
     hide_months: int,
     window_days: int,
+    lapsed_days: int,
+    organizations: pd.DataFrame | None = None,
     k: int = 50,
     seed: int = 0,
+    fallback: Fallback = Fallback(),
 ) -> BacktestResult:
     """Score as of ``as_of - hide_months`` and check the ranking against what happened next.
 
@@ -110,13 +155,20 @@ def backtest(
         End of the known history; the hidden period is ``(cutoff, as_of]``.
     hide_months
         Months hidden.
-    window_days
-        The referring window: a provider with a referral in
-        ``(cutoff - window_days, cutoff]`` was already referring, not a prospect.
+    window_days, lapsed_days
+        The referring window and the lapse: a provider who was an active
+        referrer at the cut-off (:func:`prospects.terms.is_active_referrer`)
+        is not a prospect.
+    organizations
+        ``provider_id`` and ``organization_id`` of providers outside
+        ``candidates`` (e.g. every referrer), so that a referring colleague
+        anywhere warms a prospect, as in scoring; None: the candidates only.
     k
         Size of the top list for precision@k.
     seed
         Seed of the random baseline draw.
+    fallback
+        Straight-line estimate where a candidate has no drive minutes (the settings').
 
     Raises
     ------
@@ -131,31 +183,22 @@ def backtest(
     for col in ("provider_id", "referral_date"):
         if col not in events.columns:
             problems.append(Problem("events lack this column", field=col))
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        problems.append(Problem("must be a positive int", field="k", value=str(k)))
+    whole_number(k, field="k", problems=problems, ge=1)
     if problems:
         raise InputError("cannot run the backtest", problems=problems)
     cutoff = cutoff_date(as_of, hide_months=hide_months)
     ev = events.loc[events["provider_id"].notna(), ["provider_id", "referral_date"]].copy()
     when = pd.to_datetime(ev["referral_date"])
-    known = ev[(when <= pd.Timestamp(cutoff))]
-    known_when = pd.to_datetime(known["referral_date"])
-    referring_then = set(known.loc[known_when > pd.Timestamp(cutoff) - pd.Timedelta(days=window_days), "provider_id"])
     hidden = set(ev.loc[(when > pd.Timestamp(cutoff)) & (when <= pd.Timestamp(as_of)), "provider_id"])
-
-    pool = candidates[~candidates["provider_id"].isin(referring_then)].copy()
-    if pool.empty:
-        raise InputError("no prospects at the cut-off", problems=[Problem("every candidate was already referring", field="candidates")])
-    refs_then = candidates.loc[candidates["provider_id"].isin(referring_then), "organization_id"].dropna()
-    pool["org_referring"] = pool["organization_id"].isin(set(refs_then)).to_numpy()
+    pool = prospects_at(ev, candidates, organizations=organizations, cutoff=cutoff,
+                        window_days=window_days, lapsed_days=lapsed_days)
     if "days_since_contact" in pool.columns:
         pool = pool.drop(columns="days_since_contact")  # no contact log as of the cut-off
-    scored = score_prospects(pool, profile, explain=False)
+    scored = score_prospects(pool, profile, fallback=fallback, explain=False)
     labels = scored["provider_id"].isin(hidden).to_numpy()
 
     minutes = scored["drive_minutes"].to_numpy(float)
-    fallback = scored["distance_km"].to_numpy(float) * profile.proximity.circuity / profile.proximity.fallback_speed_kmh * 60
-    minutes = np.where(np.isnan(minutes), fallback, minutes)
+    minutes = np.where(np.isnan(minutes), fallback.minutes(scored["distance_km"].to_numpy(float)), minutes)
     closeness = -np.where(np.isnan(minutes), np.inf, minutes)
     rng = np.random.default_rng(seed)
     shuffled = rng.permutation(len(scored)).astype(float)

@@ -75,8 +75,6 @@ def resolve_groups(
         Classifications or code prefixes that match nothing in this NUCC
         version, all of them listed (a typo would silently empty a group).
     """
-    if not isinstance(groups, SpecialtyGroups):
-        raise TypeError(f"groups must be SpecialtyGroups, not {type(groups).__name__}")
     by_class: dict[str, set[str]] = {}
     for code, classification in taxonomy.items():
         if classification:

@@ -26,10 +26,8 @@ listed by :func:`shipped_profiles`. Layout::
     [specialty.classifications]           # NUCC classification names
     "Orthopaedic Surgery" = 1.0
 
-    [proximity]
+    [proximity]                           # drive minutes: geo.routing, settings' fallback
     half_life_minutes = 10.0              # score = exp(-ln2 * minutes / half-life)
-    fallback_speed_kmh = 40.0             # no drive time: minutes estimated from
-    circuity = 1.3                        # distance_km * circuity / speed
 
     [potential]                           # sub-weights must sum to 1
     size_weight = 0.5
@@ -69,6 +67,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.checks import finite_number
 from core.errors import Problem, ScoringError
 
 __all__ = [
@@ -127,11 +126,13 @@ class SpecialtyTable(_Frozen):
 
 
 class ProximitySettings(_Frozen):
-    """Exponential decay of drive time, with a distance-based fallback."""
+    """Exponential decay of drive time.
+
+    Drive minutes, and their straight-line estimate where no road answers, are
+    the router's (:mod:`geo.routing`, from settings), the same for every profile.
+    """
 
     half_life_minutes: float = Field(gt=0)
-    fallback_speed_kmh: float = Field(gt=0, le=200)
-    circuity: float = Field(ge=1.0, le=5.0)
 
 
 class RecencySettings(_Frozen):
@@ -199,12 +200,6 @@ class ScoringProfile(_Frozen):
         return self
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
 def _cross_problems(data: Any, *, source: str | None) -> list[Problem]:
     """Problems spanning several fields, found on raw (possibly invalid) data."""
     problems: list[Problem] = []
@@ -218,7 +213,9 @@ def _cross_problems(data: Any, *, source: str | None) -> list[Problem]:
         section = data.get(table)
         if not isinstance(section, dict):
             continue
-        values = [_number(section.get(k, 0.0 if k == "recency" else None)) for k in keys]
+        # problems of single fields are pydantic's to report, not listed twice here
+        values = [finite_number(section.get(k, 0.0 if k == "recency" else None), field=k,
+                                problems=[]) for k in keys]  # fmt: skip
         if any(v is None for v in values):
             continue
         total = math.fsum(v for v in values if v is not None)
@@ -234,7 +231,8 @@ def _cross_problems(data: Any, *, source: str | None) -> list[Problem]:
             )
     segments = data.get("segments")
     if isinstance(segments, dict):
-        high, low = _number(segments.get("high_fit")), _number(segments.get("low_fit"))
+        high = finite_number(segments.get("high_fit"), field="high_fit", problems=[])
+        low = finite_number(segments.get("low_fit"), field="low_fit", problems=[])
         if high is not None and low is not None and low > high:
             problems.append(
                 Problem(
@@ -263,8 +261,6 @@ def profile_from_dict(data: dict[str, Any], *, source: str = "<profile>") -> Sco
         Listing every problem found: wrong types, fits outside [0, 1],
         weights not summing to 1, unknown keys, bad thresholds.
     """
-    if not isinstance(data, dict):
-        raise TypeError(f"data must be a dict, not {type(data).__name__}")
     problems = _cross_problems(data, source=source)
     try:
         profile = ScoringProfile.model_validate(data)
@@ -299,8 +295,6 @@ def load_profile(path: str | os.PathLike[str]) -> ScoringProfile:
         The file is not valid TOML (naming the line) or the profile is invalid
         (listing every problem).
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
     file = Path(path)
     if not file.suffix and not file.exists() and (PROFILE_DIR / f"{file}.toml").exists():
         file = PROFILE_DIR / f"{file}.toml"
@@ -308,7 +302,7 @@ def load_profile(path: str | os.PathLike[str]) -> ScoringProfile:
 
 
 @lru_cache(maxsize=32)
-def _load_cached(file: Path, mtime_ns: int) -> ScoringProfile:
+def _load_cached(file: Path, _mtime_ns: int) -> ScoringProfile:  # the time is the cache key
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

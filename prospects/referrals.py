@@ -31,8 +31,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -298,10 +298,6 @@ def read_referral_events(
     surrounding whitespace. The file is streamed (:func:`core.csvio.iter_csv_rows`);
     accepted events are collected in memory.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
-    if as_of is not None and not isinstance(as_of, date):
-        raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
     if isinstance(as_of, datetime):
         as_of = as_of.date()
     file = Path(path).name

@@ -8,8 +8,10 @@ The score (0-100) is the weighted sum of four components, each a value in
     table; see :func:`prospects.specialties.match_specialty`).
 ``proximity``
     ``exp(-ln 2 * minutes / half_life_minutes)``: 1 next door, 0.5 at one
-    half-life. Without a drive time, minutes are estimated as
-    ``distance_km * circuity / fallback_speed_kmh * 60`` and the row is flagged
+    half-life. Drive minutes come from the one router of :mod:`geo.routing`,
+    which flags its straight-line estimates (input ``proximity_estimated``);
+    without a drive time, minutes are estimated from ``distance_km`` by the
+    same :class:`geo.routing.Fallback` (the settings') and the row is flagged
     ``proximity_estimated``; without either, proximity is 0.
 ``potential``
     ``size_weight * c / (c + size_half_colleagues)`` (``c`` = colleagues =
@@ -51,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import Problem, ScoringError
+from geo.routing import Fallback
 from prospects.profiles import ScoringProfile
 from prospects.specialties import SpecialtyMatch, resolve_specialties
 
@@ -67,8 +70,9 @@ INPUT_COLUMNS: tuple[str, ...] = (
     "org_referring",
 )
 
-#: Columns used when present: days since the last logged contact (NaN = never).
-OPTIONAL_COLUMNS: tuple[str, ...] = ("days_since_contact",)
+#: Columns used when present: days since the last logged contact (NaN = never), and
+#: whether ``drive_minutes`` is itself a straight-line estimate (the router's flag).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("days_since_contact", "proximity_estimated")
 
 SEGMENTS: tuple[str, ...] = (
     "unlocated",
@@ -106,6 +110,7 @@ class _Parts:
     potential: np.ndarray
     days: np.ndarray
     recency: np.ndarray
+    fallback: Fallback
 
 
 def _numeric(frame: pd.DataFrame, column: str, problems: list[Problem]) -> np.ndarray:
@@ -134,7 +139,7 @@ def _numeric(frame: pd.DataFrame, column: str, problems: list[Problem]) -> np.nd
     return out
 
 
-def _booleans(raw: pd.Series, problems: list[Problem]) -> np.ndarray:
+def _booleans(raw: pd.Series, problems: list[Problem], field: str = "org_referring") -> np.ndarray:
     """Booleans from a bool, 0/1 or nullable column; missing counts as False."""
     if pd.api.types.is_bool_dtype(raw.dtype) and not raw.hasnans:
         return raw.to_numpy(dtype=bool)
@@ -145,7 +150,7 @@ def _booleans(raw: pd.Series, problems: list[Problem]) -> np.ndarray:
         problems.append(
             Problem(
                 f"values are not booleans: {', '.join(map(str, bad[:10]))}",
-                field="org_referring",
+                field=field,
                 value=str(bad[0]),
             )
         )
@@ -184,11 +189,7 @@ def _entity_is_org(series: pd.Series, problems: list[Problem]) -> np.ndarray:
     return lookup[index]
 
 
-def _compute(candidates: pd.DataFrame, profile: ScoringProfile) -> _Parts:
-    if not isinstance(candidates, pd.DataFrame):
-        raise TypeError(f"candidates must be a pandas DataFrame, not {type(candidates).__name__}")
-    if not isinstance(profile, ScoringProfile):
-        raise TypeError(f"profile must be a ScoringProfile, not {type(profile).__name__}")
+def _compute(candidates: pd.DataFrame, profile: ScoringProfile, fallback: Fallback) -> _Parts:
     missing = [c for c in INPUT_COLUMNS if c not in candidates.columns]
     if missing:
         raise ScoringError(
@@ -205,6 +206,11 @@ def _compute(candidates: pd.DataFrame, profile: ScoringProfile) -> _Parts:
         days = _numeric(candidates, "days_since_contact", problems)
     else:
         days = np.full(len(candidates), np.nan)
+    if "proximity_estimated" in candidates.columns:
+        drive_estimated = _booleans(candidates["proximity_estimated"], problems,
+                                    field="proximity_estimated")
+    else:
+        drive_estimated = np.zeros(len(candidates), dtype=bool)
     if problems:
         raise ScoringError("cannot score candidates", problems=problems)
 
@@ -216,8 +222,8 @@ def _compute(candidates: pd.DataFrame, profile: ScoringProfile) -> _Parts:
 
     prox = profile.proximity
     has_drive = ~np.isnan(drive)
-    estimated = ~has_drive & ~np.isnan(distance)
-    minutes = np.where(has_drive, drive, distance * prox.circuity / prox.fallback_speed_kmh * 60.0)
+    estimated = (~has_drive & ~np.isnan(distance)) | (has_drive & drive_estimated)
+    minutes = np.where(has_drive, drive, fallback.minutes(distance))
     proximity = np.exp(-_LN2 * minutes / prox.half_life_minutes)
     proximity = np.where(np.isnan(minutes), 0.0, proximity)
 
@@ -249,6 +255,7 @@ def _compute(candidates: pd.DataFrame, profile: ScoringProfile) -> _Parts:
         potential=potential,
         days=days,
         recency=recency,
+        fallback=fallback,
     )
 
 
@@ -281,7 +288,7 @@ def _proximity_reasons(parts: _Parts, profile: ScoringProfile) -> list[str]:
     """Proximity reason per row, each distinct (minutes, km) text formatted once."""
     prox = profile.proximity
     half = f"half-life {prox.half_life_minutes:g} min"
-    note = f"at {prox.fallback_speed_kmh:g} km/h, circuity {prox.circuity:g}"
+    note = f"at {parts.fallback.speed_kph:g} km/h, circuity {parts.fallback.circuity:g}"
     tenth_min = np.where(np.isnan(parts.minutes), -1, np.round(np.minimum(parts.minutes, 1e8) * 10))
     tenth_km = np.where(parts.estimated, np.round(np.minimum(parts.distance, 1e5) * 10), -1)
     key = tenth_min.astype(np.int64) * 2_000_003 + (tenth_km.astype(np.int64) + 1)
@@ -376,7 +383,8 @@ def _points(parts: _Parts, profile: ScoringProfile) -> np.ndarray:
 
 
 def score_prospects(
-    candidates: pd.DataFrame, profile: ScoringProfile, *, explain: bool = True
+    candidates: pd.DataFrame, profile: ScoringProfile, *, fallback: Fallback = Fallback(),
+    explain: bool = True,
 ) -> pd.DataFrame:
     """Score prospective referrers for one service line.
 
@@ -391,8 +399,12 @@ def score_prospects(
         ``practice_size`` (providers in the same organisation or at the same
         address, the prospect included; missing counts as 1) and
         ``org_referring`` (a colleague at the same organisation already refers).
+        Optional :data:`OPTIONAL_COLUMNS`: ``days_since_contact`` and
+        ``proximity_estimated`` (``drive_minutes`` is a straight-line estimate).
     profile
         The scoring profile (see :func:`prospects.profiles.load_profile`).
+    fallback
+        Straight-line estimate for rows without drive minutes (the settings').
     explain
         Build the ``components`` explanation column. Switch off for bulk
         scoring and call :func:`explain` for the rows a user looks at.
@@ -412,9 +424,7 @@ def score_prospects(
         Missing columns or invalid values (non-numeric or negative minutes,
         distances or sizes; unknown entity types), all listed at once.
     """
-    if not isinstance(explain, bool):
-        raise TypeError(f"explain must be a bool, not {type(explain).__name__}")
-    parts = _compute(candidates, profile)
+    parts = _compute(candidates, profile, fallback)
     points = _points(parts, profile)
     out = candidates.copy()
     out["score"] = np.round(points.sum(axis=1), 1)
@@ -426,7 +436,9 @@ def score_prospects(
     return out
 
 
-def explain(row: Mapping[str, Any] | pd.Series, profile: ScoringProfile) -> list[dict[str, Any]]:
+def explain(
+    row: Mapping[str, Any] | pd.Series, profile: ScoringProfile, *, fallback: Fallback = Fallback()
+) -> list[dict[str, Any]]:
     """Explanation components for one candidate, as in ``score_prospects(..., explain=True)``.
 
     Parameters
@@ -436,12 +448,12 @@ def explain(row: Mapping[str, Any] | pd.Series, profile: ScoringProfile) -> list
         of a candidates or scored frame).
     profile
         The scoring profile the score was computed with.
+    fallback
+        The straight-line estimate it was computed with.
     """
-    if not isinstance(row, (Mapping, pd.Series)):
-        raise TypeError(f"row must be a mapping or pandas Series, not {type(row).__name__}")
     columns = INPUT_COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in row)
     frame = pd.DataFrame([{c: row.get(c) for c in columns}])
     for column in ("taxonomy_code", "classification", "entity_type", "org_referring"):
         frame[column] = frame[column].astype(object)
-    parts = _compute(frame, profile)
+    parts = _compute(frame, profile, fallback)
     return _components(parts, profile, _points(parts, profile))[0]

@@ -210,8 +210,6 @@ def specialty_groups(nucc: pd.DataFrame) -> dict[str, list[str]]:
     carries its sub-specialists such as cardiologists; use taxonomy codes
     (see :func:`match_specialty`) when that distinction matters.
     """
-    if not isinstance(nucc, pd.DataFrame):
-        raise TypeError(f"nucc must be a pandas DataFrame, not {type(nucc).__name__}")
     column = next((c for c in nucc.columns if str(c).strip().lower() == "classification"), None)
     if column is None:
         raise InputError(

@@ -1,21 +1,22 @@
 """Referral volume per referrer, referrer tiers and short-term trend.
 
-Boundary semantics (all windows are half-open on the past side)
--------------------------------------------------------------------
-With ``as_of`` = day D and a window of N days, an event on day E is *in the
-window* when ``D - N < E <= D``: an event on D itself is inside, an event
-exactly N days before D is outside. Events dated after D are ignored
-everywhere (also in ``referrals_total``), so stats can be recomputed for a
-past ``as_of`` from the full history.
+Windows, *referring* and *tier* are the terms of :mod:`prospects.terms`
+(windows half-open on the past side: with ``as_of`` = day D and a window of
+N days, an event on day E is inside when ``D - N < E <= D``). Events dated
+after D are ignored everywhere (also in ``referrals_total``), so stats can be
+recomputed for a past ``as_of`` from the full history.
 
+* ``referrals_window`` counts events in the referring window ``(D - window_days, D]``;
+  ``referring`` and ``tier`` follow from it (:func:`prospects.terms.is_referring`,
+  :func:`prospects.terms.tier_of`; tier None: no referral in the window).
 * ``last_30d`` counts events in ``(D - 30, D]``.
 * ``prev_90d_monthly_avg`` is the count in ``(D - 120, D - 30]`` divided by 3.
 * ``trend`` compares the two: ``'up'`` when ``last_30d`` exceeds the
   average by more than ``trend_tolerance`` (relative) *and* by at least one
   referral, ``'down'`` for the mirror case, otherwise ``'flat'``.
-* ``tier``: ``'A'`` if ``referrals_window >= tier_a_min``, ``'B'`` if
-  ``>= tier_b_min``, ``'C'`` if at least one referral in the window, else
-  ``None`` (a lapsed referrer).
+
+Whether a referrer has *lapsed* is not a column here: it depends on
+``lapsed_days`` (:func:`prospects.terms.is_lapsed` over ``last_referral``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from core.checks import finite_number, whole_number
 from core.errors import InputError, Problem
+from prospects.terms import in_window, is_referring, tier_of, tier_problems
 
 __all__ = ["STATS_COLUMNS", "TREND_BASELINE_DAYS", "TREND_RECENT_DAYS", "referrer_stats"]
 
@@ -47,46 +50,23 @@ STATS_COLUMNS: tuple[str, ...] = (
 
 
 def _check_arguments(
-    events: object,
-    as_of: object,
+    events: pd.DataFrame,
     window_days: object,
     tier_a_min: object,
     tier_b_min: object,
     trend_tolerance: object,
 ) -> None:
-    if not isinstance(events, pd.DataFrame):
-        raise TypeError(f"events must be a pandas DataFrame, not {type(events).__name__}")
-    if not isinstance(as_of, date):
-        raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
-    for name, value in (
-        ("window_days", window_days),
-        ("tier_a_min", tier_a_min),
-        ("tier_b_min", tier_b_min),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not isinstance(trend_tolerance, (int, float)) or isinstance(trend_tolerance, bool):
-        raise TypeError(f"trend_tolerance must be a number, not {type(trend_tolerance).__name__}")
-    problems: list[Problem] = []
-    missing = [c for c in ("provider_id", "referral_date") if c not in events.columns]
-    for col in missing:
-        problems.append(Problem(f"events lack column {col!r}", field=col))
-    if window_days <= 0:  # type: ignore[operator]
-        problems.append(Problem("must be positive", field="window_days", value=str(window_days)))
-    if tier_b_min <= 0:  # type: ignore[operator]
-        problems.append(Problem("must be positive", field="tier_b_min", value=str(tier_b_min)))
-    if tier_b_min >= tier_a_min:  # type: ignore[operator]
-        problems.append(
-            Problem(
-                f"must be below tier_a_min ({tier_a_min})",
-                field="tier_b_min",
-                value=str(tier_b_min),
-            )
-        )
-    if trend_tolerance < 0:  # type: ignore[operator]
-        problems.append(
-            Problem("must be >= 0", field="trend_tolerance", value=str(trend_tolerance))
-        )
+    problems = [
+        Problem(f"events lack column {col!r}", field=col)
+        for col in ("provider_id", "referral_date")
+        if col not in events.columns
+    ]
+    whole_number(window_days, field="window_days", problems=problems, ge=1)
+    tier_a = whole_number(tier_a_min, field="tier_a_min", problems=problems)
+    tier_b = whole_number(tier_b_min, field="tier_b_min", problems=problems)
+    if tier_a is not None and tier_b is not None:
+        problems += tier_problems(tier_a_min=tier_a, tier_b_min=tier_b)
+    finite_number(trend_tolerance, field="trend_tolerance", problems=problems, ge=0)
     if problems:
         raise InputError("cannot compute referrer stats", problems=problems)
 
@@ -150,7 +130,7 @@ def referrer_stats(
     InputError
         Missing columns, invalid thresholds or unparseable dates, all listed.
     """
-    _check_arguments(events, as_of, window_days, tier_a_min, tier_b_min, trend_tolerance)
+    _check_arguments(events, window_days, tier_a_min, tier_b_min, trend_tolerance)
     if isinstance(as_of, datetime):
         as_of = as_of.date()
     linked = events.loc[events["provider_id"].notna(), ["provider_id", "referral_date"]]
@@ -162,10 +142,10 @@ def referrer_stats(
         {
             "provider_id": linked["provider_id"].to_numpy()[keep],
             "day": days[keep],
-            "in_window": age[keep] < window_days,
-            "recent": age[keep] < TREND_RECENT_DAYS,
-            "baseline": (age[keep] >= TREND_RECENT_DAYS)
-            & (age[keep] < TREND_RECENT_DAYS + TREND_BASELINE_DAYS),
+            "in_window": in_window(age[keep], days=window_days),
+            "recent": in_window(age[keep], days=TREND_RECENT_DAYS),
+            "baseline": in_window(age[keep], days=TREND_RECENT_DAYS + TREND_BASELINE_DAYS)
+            & ~in_window(age[keep], days=TREND_RECENT_DAYS),
         }
     )
     grouped = frame.groupby("provider_id", sort=True)
@@ -185,12 +165,7 @@ def referrer_stats(
     recent = out["last_30d"].to_numpy().astype(float)
     up = (recent > avg * (1 + trend_tolerance)) & (recent - avg >= 1)
     down = (recent < avg * (1 - trend_tolerance)) & (avg - recent >= 1)
-    window = out["referrals_window"].to_numpy()
-    tier = np.select(
-        [window >= tier_a_min, window >= tier_b_min, window >= 1],
-        ["A", "B", "C"],
-        default="",
-    )
+    last_day = out["last_day"].to_numpy().astype("datetime64[D]")
     epoch = date(1970, 1, 1).toordinal()
     return pd.DataFrame(
         {
@@ -202,8 +177,9 @@ def referrer_stats(
             "last_30d": out["last_30d"],
             "prev_90d_monthly_avg": avg,
             "trend": np.where(up, "up", np.where(down, "down", "flat")),
-            "referring": window >= 1,
-            "tier": pd.Series([t or None for t in tier.tolist()], index=out.index, dtype=object),
+            "referring": is_referring(last_day, as_of=as_of, window_days=window_days),
+            "tier": pd.Series(tier_of(out["referrals_window"], tier_a_min=tier_a_min,
+                                      tier_b_min=tier_b_min), index=out.index, dtype=object),
         },
         columns=list(STATS_COLUMNS),
     )

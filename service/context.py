@@ -17,8 +17,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from geo.geocode import StreetIndex
-    from geo.routing import RoadRouter
-    from territories.isochrones import Fallback
+    from geo.routing import Fallback, RoadRouter
 
 
 @dataclass(eq=False)
@@ -70,9 +69,19 @@ class AppContext:
         return self._once("router", lambda: RoadRouter.from_graph(self.graph))
 
     @property
+    def router_or_none(self) -> RoadRouter | None:
+        """:attr:`router`, or None when no road network can be loaded (drive times are estimated)."""
+        from core.errors import RoadNetworkError
+
+        try:
+            return self.router
+        except RoadNetworkError:
+            return None
+
+    @property
     def fallback(self) -> Fallback:
-        """Straight-line drive-time estimate configured in settings."""
-        from territories.isochrones import Fallback
+        """Straight-line drive-time estimate (and access-leg speed) configured in settings."""
+        from geo.routing import Fallback
 
         s = self.settings
         return Fallback(circuity=s.fallback_circuity, speed_kph=s.fallback_speed_kph)
@@ -92,9 +101,8 @@ class AppContext:
 
     @property
     def roads(self) -> gpd.GeoDataFrame:
-        """Offline base-layer road lines for the map (see :mod:`service.mapdata`)."""
-        from geo.roads import road_lines
-        from service.mapdata import BASE_LAYER_CLASSES
+        """Offline base-layer road lines for the map (:data:`geo.roads.BASE_LAYER_CLASSES`)."""
+        from geo.roads import BASE_LAYER_CLASSES, road_lines
 
         return self._once(
             "roads", lambda: road_lines(self.graph, highway_classes=BASE_LAYER_CLASSES, simplify_m=5)

@@ -138,9 +138,3 @@ def get_job(ctx: AppContext, session: Session, job_id: int) -> JobPublic:
         public = public.model_copy(update=dict(zip(("stage", "done", "total"), live, strict=True)))
     return public
 
-
-def pipeline_job(ctx: AppContext, progress: ProgressSink) -> list[BaseModel]:
-    """The job behind ``POST /v1/jobs/pipeline``: link, geocode, catchments, tiers, score."""
-    from service.pipeline import run_pipeline
-
-    return list(run_pipeline(ctx, progress=progress))

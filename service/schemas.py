@@ -577,3 +577,15 @@ class FreeTextMatch(BaseModel):
     alternatives: list[FreeTextAlternative]
     hints: dict[str, Any] = Field(description="What the text told apart from the name "
                                               "(specialty, city).")
+
+
+class ProviderAssignment(BaseModel):
+    """The site a located active provider reaches fastest by road."""
+
+    provider_id: int
+    npi: str | None = None
+    site_code: str
+    drive_minutes: float
+    estimated: bool = Field(description="Straight-line estimate (off the network, or no network).")
+    snap_m: float | None = Field(None, description="Metres to the nearest road node.")
+    off_network: bool = Field(description="Farther than max_snap_m from a road.")

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse
 
+from core.checks import whole_number
 from core.errors import Problem, TerritoryError
 
 __all__ = [
@@ -260,9 +261,8 @@ def best_candidates(
         For invalid arguments (every problem listed).
     """
     _check(candidate_cells, demand, measure)
-    problems = []
-    if isinstance(pick, bool) or not isinstance(pick, (int, np.integer)) or pick < 1:
-        problems.append(Problem("pick must be a positive integer", field="pick", value=str(pick)))
+    problems: list[Problem] = []
+    whole_number(pick, field="pick", problems=problems, ge=1)
     if method not in ("auto", "ilp", "greedy", "brute_force"):
         problems.append(Problem("unknown method", field="method", value=str(method)))
     if problems:

@@ -1,29 +1,28 @@
 """Drive-time isochrones, nearest-site assignment and catchment overlap.
 
 Pure functions over a :class:`geo.routing.RoadRouter` (or ``None`` when no road
-network covers the area) and DataFrames of sites and points.
+network covers the area) and DataFrames of sites and points. Every drive time
+here follows the one rule of :mod:`geo.routing` (snapping within
+``max_snap_m``, access legs at the fallback speed, the straight-line
+:class:`~geo.routing.Fallback` elsewhere, flagged ``estimated``).
 
 * :func:`site_isochrones` gives, per site and time limit, the H3 cells whose
-  road nodes are reached in time (each with its drive minutes) and, through
-  :meth:`Isochrones.polygons`, their outlines. An isochrone is ``truncated``
-  when its search reached a node at the edge of the loaded road network.
+  road nodes are reached in time (each with its drive minutes, the site's
+  access leg included) and, through :meth:`Isochrones.polygons`, their
+  outlines. An isochrone is ``truncated`` when its search reached a node at
+  the edge of the loaded road network.
 * :func:`nearest_site_for_points` and :func:`nearest_site_for_cells` assign
   every provider or cell to the site with the shortest drive time (one
-  multi-source Dijkstra for all sites).
+  multi-source search for all sites).
 * :func:`catchment_overlap` measures how much sites' isochrones share.
 
-Fallback (a site or point farther than ``max_snap_m`` from any road, or no
-network at all): drive time is *estimated* from great-circle distance as
-``km * circuity / speed_kph * 60`` and every such row carries
-``estimated=True`` (:class:`Fallback` holds the two parameters). A point's
-access leg to its snapped road node is added to routed times at the fallback
-speed (``snap_m * circuity / speed``), so a provider 300 m off the road is not
-counted as on it.
+Off the network (a site farther than ``max_snap_m`` from any road, or no
+network at all) an isochrone is the disc the fallback reaches, its cells
+timed by the fallback and the row ``estimated``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,54 +30,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from core.checks import finite_number
 from core.errors import GeoError, Problem, TerritoryError
 from geo.distance import as_float_array, haversine_km, validate_coordinates
 from geo.h3grid import cell_to_latlng, cells_to_geometry, cells_within_km, latlng_to_cells
-from geo.routing import RoadRouter
+from geo.routing import DEFAULT_MAX_SNAP_M, Fallback, Legs, RoadRouter, point_legs
 
 __all__ = [
-    "Fallback",
     "Isochrones",
     "catchment_overlap",
     "nearest_site_for_cells",
     "nearest_site_for_points",
     "site_isochrones",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Fallback:
-    """Straight-line drive-time estimate: ``minutes = km * circuity / speed_kph * 60``.
-
-    Attributes
-    ----------
-    circuity
-        Road distance over great-circle distance (about 1.2-1.4 in cities).
-    speed_kph
-        Average door-to-door speed.
-    """
-
-    circuity: float = 1.3
-    speed_kph: float = 30.0
-
-    def __post_init__(self) -> None:
-        problems = [
-            Problem("must be a positive number", field=name, value=str(v))
-            for name, v in (("circuity", self.circuity), ("speed_kph", self.speed_kph))
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v))
-        ]
-        if not problems and self.circuity < 1:
-            problems.append(Problem("circuity must be >= 1", field="circuity", value=str(self.circuity)))
-        if problems:
-            raise TerritoryError("invalid fallback parameters", problems=problems)
-
-    def minutes(self, km: np.ndarray | float) -> np.ndarray:
-        """Estimated drive minutes for great-circle kilometres."""
-        return np.asarray(km, dtype="float64") * self.circuity / self.speed_kph * 60.0
-
-    def km(self, minutes: float) -> float:
-        """Great-circle reach of ``minutes`` of driving."""
-        return minutes / 60.0 * self.speed_kph / self.circuity
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,23 +73,16 @@ class Isochrones:
 
 
 def _minutes(minutes: Sequence[float]) -> list[float]:
-    values = list(minutes)
-    bad = [
-        Problem("must be a positive number of minutes", field="minutes", value=str(m))
-        for m in values
-        if isinstance(m, bool) or not isinstance(m, (int, float, np.number))
-        or not (m > 0 and math.isfinite(m))
-    ]
-    if not values:
+    bad: list[Problem] = []
+    checked = [finite_number(m, field="minutes", problems=bad, gt=0) for m in minutes]
+    if not checked:
         bad.append(Problem("at least one time limit is needed", field="minutes"))
     if bad:
         raise TerritoryError("invalid isochrone minutes", problems=bad)
-    return sorted({float(m) for m in values})
+    return sorted({m for m in checked if m is not None})
 
 
-def _sites(sites: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list]:
-    if not isinstance(sites, pd.DataFrame):
-        raise TypeError(f"sites must be a DataFrame, not {type(sites).__name__}")
+def _sites(sites: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     problems = [Problem("missing column", field=c) for c in ("site_id", "lat", "lon") if c not in sites]
     if problems:
         raise TerritoryError("sites table lacks columns", problems=problems)
@@ -136,7 +93,7 @@ def _sites(sites: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list]:
         problems.append(Problem("duplicate site ids", field="site_id"))
     if problems:
         raise TerritoryError("invalid sites", problems=problems)
-    return lat, lon, sites["site_id"].tolist()
+    return lat, lon, sites["site_id"].to_numpy()
 
 
 def site_isochrones(
@@ -145,7 +102,7 @@ def site_isochrones(
     *,
     minutes: Sequence[float],
     res: int,
-    max_snap_m: float = 500.0,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
     fallback: Fallback = Fallback(),
 ) -> Isochrones:
     """Drive-time isochrones of every site as H3 cell sets.
@@ -163,14 +120,14 @@ def site_isochrones(
     max_snap_m
         A site farther than this from any road node gets an estimated isochrone.
     fallback
-        Straight-line estimate used off the network.
+        Straight-line estimate used off the network, and the access legs' speed.
 
     Returns
     -------
     Isochrones
         A cell is in an isochrone when one of its road nodes is reached within
-        the limit; its ``drive_minutes`` is the fastest of those nodes (the
-        site's own access leg is not counted).
+        the limit; its ``drive_minutes`` is the fastest of those nodes, the
+        site's walk to its road node included (as in every drive time).
 
     Raises
     ------
@@ -179,60 +136,61 @@ def site_isochrones(
     """
     mins = _minutes(minutes)
     lat, lon, ids = _sites(sites)
-    frames, rows = [], []
-    snapped = router.snap(lat, lon, max_snap_m=max_snap_m) if router is not None else None
-    node_cells = router.node_cells(res) if router is not None else None
-    for i, site_id in enumerate(ids):
-        if snapped is None or bool(snapped["off_network"].iloc[i]):
-            snap = np.nan if snapped is None else float(snapped["snap_m"].iloc[i])
+    legs = point_legs(router, lat, lon, max_snap_m=max_snap_m, fallback=fallback)
+    parts: list[tuple[int, float, np.ndarray, np.ndarray]] = []
+    rows = []
+    for i, site_id in enumerate(ids.tolist()):
+        snap = float(legs.snap_m[i])
+        if router is None or not legs.routed[i]:
             for m in mins:
                 near = cells_within_km(float(lat[i]), float(lon[i]), km=fallback.km(m), res=res)
-                frames.append(pd.DataFrame({"site_id": site_id, "minutes": m, "h3": near["h3"],
-                                            "drive_minutes": fallback.minutes(near["distance_km"])}))
-                rows.append((site_id, m, len(near), False, True, snap, snapped is not None))
+                parts.append((i, m, near["h3"].to_numpy("int64"),
+                              fallback.minutes(near["distance_km"].to_numpy())))
+                rows.append((site_id, m, len(near), False, True, snap, router is not None))
             continue
-        secs = router.times_from(int(snapped["position"].iloc[i]), cutoff_s=mins[-1] * 60.0)
-        reached = np.flatnonzero(np.isfinite(secs))
-        reached_s = secs[reached]
-        per_cell = (pd.DataFrame({"h3": node_cells[reached], "s": reached_s})
-                    .groupby("h3", sort=False)["s"].min())
-        edge_s = reached_s[router.boundary[reached]]
+        secs, _ = router.search(legs.position[i], offset_s=legs.leg_min[i] * 60.0,
+                                cutoff_s=mins[-1] * 60.0)
+        cells, best = router.cell_times(secs, res)
+        edge_s = secs[router.boundary]
         first_edge = float(edge_s.min()) if edge_s.size else np.inf
         for m in mins:
-            within = per_cell[per_cell <= m * 60.0]
-            frames.append(pd.DataFrame({"site_id": site_id, "minutes": m,
-                                        "h3": within.index.to_numpy("int64"),
-                                        "drive_minutes": within.to_numpy() / 60.0}))
-            rows.append((site_id, m, len(within), first_edge <= m * 60.0, False,
-                         float(snapped["snap_m"].iloc[i]), False))
-    cells = (pd.concat(frames, ignore_index=True) if frames else
-             pd.DataFrame({"site_id": [], "minutes": [], "h3": np.empty(0, "int64"),
-                           "drive_minutes": []}))
-    cells = cells.sort_values(["site_id", "minutes", "drive_minutes", "h3"], ignore_index=True)
+            within = best <= m * 60.0
+            parts.append((i, m, cells[within], best[within] / 60.0))
+            rows.append((site_id, m, int(within.sum()), first_edge <= m * 60.0, False, snap, False))
+    cells = _long_table(ids, parts)
     summary = pd.DataFrame(rows, columns=["site_id", "minutes", "cell_count", "truncated",
                                           "estimated", "snap_m", "off_network"])
     return Isochrones(cells, summary)
 
 
-def _routed_minutes(
-    router: RoadRouter, site_lat: np.ndarray, site_lon: np.ndarray, lat: np.ndarray,
-    lon: np.ndarray, *, max_snap_m: float, fallback: Fallback,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(minutes, site index, snap_m) by road from on-network sites; inf/-1 where none."""
-    s = router.snap(site_lat, site_lon, max_snap_m=max_snap_m)
-    on = np.flatnonzero(~s["off_network"].to_numpy())
-    p = router.snap(lat, lon)
-    if on.size == 0:
-        return np.full(lat.size, np.inf), np.full(lat.size, -1), p["snap_m"].to_numpy()
-    secs, src = router.nearest_source(s["position"].to_numpy()[on])
-    pos = p["position"].to_numpy()
-    snap_m = p["snap_m"].to_numpy()
-    minutes = secs[pos] / 60.0 + fallback.minutes(snap_m / 1000.0)
-    site = np.where(src[pos] >= 0, on[np.maximum(src[pos], 0)], -1)
-    far = snap_m > max_snap_m
-    minutes[far | (site < 0)] = np.inf
-    site[far] = -1
-    return minutes, site, snap_m
+def _long_table(ids: np.ndarray, parts: list[tuple[int, float, np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """``site_id``, ``minutes``, ``h3``, ``drive_minutes`` sorted by them, built in one go."""
+    rank = np.empty(ids.size, "int64")
+    rank[pd.Index(ids).argsort()] = np.arange(ids.size)
+    parts = sorted(parts, key=lambda p: (rank[p[0]], p[1]))
+    orders = [np.lexsort((p[2], p[3])) for p in parts]  # each part: by time, then cell
+    sizes = np.array([p[2].size for p in parts], dtype="int64")
+    site = np.repeat(np.array([p[0] for p in parts], dtype="int64"), sizes)
+    mins = np.repeat(np.array([p[1] for p in parts], dtype="float64"), sizes)
+    h3 = np.concatenate([p[2][o] for p, o in zip(parts, orders)]) if parts else np.empty(0, "int64")
+    drive = np.concatenate([p[3][o] for p, o in zip(parts, orders)]) if parts else np.empty(0)
+    return pd.DataFrame({"site_id": ids[site], "minutes": mins, "h3": h3.astype("int64"),
+                         "drive_minutes": drive})
+
+
+def _routed_minutes(router: RoadRouter, sites: Legs, pts: Legs) -> tuple[np.ndarray, np.ndarray]:
+    """(minutes, site index) by road from on-network sites to routed points; inf/-1 where none."""
+    minutes = np.full(pts.position.size, np.inf)
+    site = np.full(pts.position.size, -1)
+    on = np.flatnonzero(sites.routed)
+    if on.size == 0 or not pts.routed.any():
+        return minutes, site
+    secs, src = router.search(sites.position[on], offset_s=sites.leg_min[on] * 60.0)
+    pos = pts.position
+    reached = pts.routed & (src[pos] >= 0)
+    minutes[reached] = secs[pos[reached]] / 60.0 + pts.leg_min[reached]
+    site[reached] = on[src[pos[reached]]]
+    return minutes, site
 
 
 def nearest_site_for_points(
@@ -241,14 +199,15 @@ def nearest_site_for_points(
     lat: object,
     lon: object,
     *,
-    max_snap_m: float = 500.0,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
     fallback: Fallback = Fallback(),
 ) -> pd.DataFrame:
     """The site each point (provider) reaches fastest.
 
-    Points on the network are routed (plus their access leg); points farther
-    than ``max_snap_m`` from a road, points no routed site reaches, and sites
-    off the network are compared by the straight-line estimate instead.
+    Points on the network are routed from on-network sites (access legs
+    included); points farther than ``max_snap_m`` from a road, points no
+    routed site reaches, and sites off the network are compared by the
+    straight-line estimate instead.
 
     Returns
     -------
@@ -268,38 +227,35 @@ def nearest_site_for_points(
     problems = validate_coordinates(la, lo)
     if problems:
         raise TerritoryError(f"{len(problems)} invalid point coordinate(s)", problems=problems)
-    if not ids:
+    if not ids.size:
         raise TerritoryError("no sites to assign to", problems=[Problem("empty", field="sites")])
-    # straight-line estimate to every site (small: sites x points, chunked by site)
+    site_legs = point_legs(router, slat, slon, max_snap_m=max_snap_m, fallback=fallback)
+    pts = point_legs(router, la, lo, max_snap_m=max_snap_m, fallback=fallback)
+    if router is not None:
+        routed, routed_site = _routed_minutes(router, site_legs, pts)
+    else:
+        routed, routed_site = np.full(la.size, np.inf), np.full(la.size, -1)
+    # straight-line estimate where no road answers (small: sites x points, by site)
     est = np.full(la.size, np.inf)
     est_site = np.full(la.size, -1)
-    off = np.ones(len(ids), bool)
-    if router is not None:
-        off = router.snap(slat, slon, max_snap_m=max_snap_m)["off_network"].to_numpy()
-    routed, routed_site, snap_m = (
-        _routed_minutes(router, slat, slon, la, lo, max_snap_m=max_snap_m, fallback=fallback)
-        if router is not None
-        else (np.full(la.size, np.inf), np.full(la.size, -1), np.full(la.size, np.nan))
-    )
-    needs = ~np.isfinite(routed)  # off-road points: compare with every site
-    for j in range(len(ids)):
+    needs = ~np.isfinite(routed)
+    off = ~site_legs.routed
+    for j in range(ids.size):
         mask = needs | off[j]
         if not mask.any():
             continue
         m = fallback.minutes(haversine_km(slat[j], slon[j], la[mask], lo[mask]))
-        cur = est[mask]
-        better = m < cur
+        better = m < est[mask]
         idx = np.flatnonzero(mask)[better]
         est[idx] = m[better]
         est_site[idx] = j
     use_est = est < routed
     site = np.where(use_est, est_site, routed_site)
-    ids_arr = np.asarray(ids, dtype=object)
     return pd.DataFrame({
-        "site_id": ids_arr[site],
+        "site_id": np.asarray(ids, dtype=object)[site],
         "drive_minutes": np.where(use_est, est, routed),
         "estimated": use_est,
-        "snap_m": snap_m,
+        "snap_m": pts.snap_m,
     })
 
 
@@ -309,7 +265,7 @@ def nearest_site_for_cells(
     cells: object,
     *,
     res: int,
-    max_snap_m: float = 500.0,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
     fallback: Fallback = Fallback(),
 ) -> pd.DataFrame:
     """The site each H3 cell reaches fastest, from the cell's centre.

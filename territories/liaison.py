@@ -44,6 +44,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from core.checks import whole_number
 from core.errors import Problem, TerritoryError
 from geo.h3grid import cell_to_latlng, cells_to_geometry, ring_neighbours
 
@@ -96,10 +97,6 @@ def _validate(
     cells: pd.DataFrame, k: int, weight: str, liaisons: Sequence[str] | None,
     locks: Mapping[int, int | str] | None,
 ) -> tuple[np.ndarray, np.ndarray, list[str], dict[int, int]]:
-    if not isinstance(cells, pd.DataFrame):
-        raise TypeError(f"cells must be a DataFrame, not {type(cells).__name__}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"k must be an int, not {type(k).__name__}")
     problems = [Problem("missing column", field=c) for c in ("h3", weight) if c not in cells]
     if problems:
         raise TerritoryError("cells table lacks columns", problems=problems)
@@ -111,11 +108,14 @@ def _validate(
     if bad.any():
         problems.append(Problem(f"{int(bad.sum())} cell weight(s) missing or negative",
                                 field=weight))
-    if not 1 <= int(k) <= max(1, h3.size):
-        problems.append(Problem(f"k must be between 1 and the number of cells ({h3.size})",
-                                field="k", value=str(k)))
-    names = [f"Territory {i + 1}" for i in range(int(k))] if liaisons is None else list(liaisons)
-    if len(names) != int(k):
+    n_terr = whole_number(k, field="k", problems=[])
+    if n_terr is None or not 1 <= n_terr <= max(1, h3.size):
+        problems.append(Problem(f"k must be a whole number between 1 and the number of cells "
+                                f"({h3.size})", field="k", value=str(k)))
+    if n_terr is None:  # the checks below need a whole k
+        raise TerritoryError("cannot build territories", problems=problems)
+    names = [f"Territory {i + 1}" for i in range(n_terr)] if liaisons is None else list(liaisons)
+    if len(names) != n_terr:
         problems.append(Problem(f"{len(names)} liaison name(s) for k={k}", field="liaisons"))
     if len(set(names)) != len(names) or any(not str(n).strip() for n in names):
         problems.append(Problem("liaison names must be non-empty and distinct", field="liaisons"))
@@ -129,11 +129,9 @@ def _validate(
             continue
         if isinstance(target, str):
             t = names.index(target) if target in names else -1
-        elif isinstance(target, (int, np.integer)) and not isinstance(target, bool):
-            t = int(target) if 0 <= int(target) < int(k) else -1
-        else:
-            t = -1
-        if t < 0:
+        else:  # a territory number, 0 .. k-1
+            t = whole_number(target, field="locks", problems=[], ge=0, le=n_terr - 1)
+        if t is None or t < 0:
             problems.append(Problem("lock names no territory", field="locks",
                                     value=f"{cell}: {target}"))
         else:

@@ -30,7 +30,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _ran_postgis.append(report.nodeid)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+def pytest_sessionfinish(session: pytest.Session) -> None:
     if not os.environ.get("PRM_REQUIRE_POSTGIS"):
         return
     if _skipped_postgis or not _ran_postgis:

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.audit import flush_audit
 from api.deps import ContextDep, CursorQuery, require_role
 from api.problems import problem_responses
-from service.audit import MAX_AUDIT_PAGE, list_audit
 from service.schemas import IsoInstant, Page, url_int
-from service.security_schemas import AuditEntryPublic
+from service.security.audit import MAX_AUDIT_PAGE, list_audit
+from service.security.schemas import AuditEntryPublic
 
 __all__ = ["audit_list", "router"]
 
@@ -51,7 +51,7 @@ def audit_list(
     """Entries matching the filters, newest first; the read itself is audited too.
 
     This worker's buffered entries are written first; another worker's may
-    take up to a fifth of a second to appear (see :mod:`service.audit_buffer`).
+    take up to a fifth of a second to appear (see :mod:`service.security.audit_buffer`).
     """
     flush_audit(request.app.state)
     return list_audit(ctx, actor=actor, action=action, path_prefix=path, since=since, until=until,

@@ -9,9 +9,14 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
-from service.brief import brief, brief_html
-from service.crm import add_interaction, get_preferences, list_interactions, set_preferences
-from service.prospecting_schemas import (
+from service.prospecting.brief import brief, brief_html
+from service.prospecting.crm import (
+    add_interaction,
+    get_preferences,
+    list_interactions,
+    set_preferences,
+)
+from service.prospecting.schemas import (
     BriefPublic,
     InteractionCreate,
     InteractionPublic,

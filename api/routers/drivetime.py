@@ -15,15 +15,15 @@ from api.deps import ContextDep, CursorQuery, reject_offset, require_role
 from api.geojson import AssignmentCellCollection, GeoJSONResponse, IsochroneCollection, geojson_doc
 from api.problems import problem_responses
 from api.routers.sites import SITE_CODE
-from service.drivetime import (
+from service.placement.drivetime import (
     MAX_ASSIGNMENT_PAGE,
     assignment_cells,
     assignment_providers,
     isochrones_geojson,
     overlap,
 )
-from service.planning_schemas import ProviderAssignment, SiteOverlap
-from service.schemas import Page, url_int, url_number
+from service.planning.schemas import SiteOverlap
+from service.schemas import Page, ProviderAssignment, url_int, url_number
 
 __all__ = ["router"]
 

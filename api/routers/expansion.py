@@ -10,14 +10,19 @@ from fastapi.responses import StreamingResponse
 from api.audit import ExportDep
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
-from service.expansion import (
+from service.planning.expansion import (
     compare_scenarios,
     evaluate_scenario,
     get_scenario,
     list_scenarios,
     scenarios_csv,
 )
-from service.planning_schemas import ScenarioComparison, ScenarioCreate, ScenarioPublic, ScenarioSummary
+from service.planning.schemas import (
+    ScenarioComparison,
+    ScenarioCreate,
+    ScenarioPublic,
+    ScenarioSummary,
+)
 
 __all__ = ["router"]
 

@@ -1,7 +1,7 @@
 """FHIR R4B in Da Vinci PDex Plan-Net shapes: reads (viewer) and NDJSON bulk export (marketing).
 
 Resources are validated with ``fhir.resources`` (R4B) and our Plan-Net
-checks before they are served (:mod:`service.fhir`).
+checks before they are served (:mod:`service.integration.fhir`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,15 @@ from api.audit import ExportDep
 from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
 from api.routers.prospects import FilterDep
-from service.fhir_read import EXPORT_TYPES, FhirType, count_export, export_ndjson, read_resource
-from service.queries import count_prospects, site_by_code
+from service.integration.fhir_read import (
+    EXPORT_TYPES,
+    FhirType,
+    count_export,
+    export_ndjson,
+    read_resource,
+)
+from service.prospecting.listing import count_prospects
+from service.queries import site_by_code
 
 __all__ = ["fhir_export", "fhir_read", "router"]
 

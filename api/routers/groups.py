@@ -7,8 +7,8 @@ from pydantic import BaseModel
 
 from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
-from service.groups import resolved_groups
-from service.taxonomy import current_version
+from service.ingest.groups import resolved_groups
+from service.ingest.taxonomy import current_version
 
 __all__ = ["SpecialtyGroupPublic", "group_list", "router"]
 

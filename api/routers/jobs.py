@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Path, Response, status
 
 from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
-from service.jobs import JobPublic, get_job, pipeline_job, start_job
+from service.jobs import JobPublic, get_job, start_job
+from service.pipeline import pipeline_job
 from service.schemas import UrlId
 
 __all__ = ["job_get", "pipeline_start", "router"]

@@ -17,8 +17,9 @@ from api.routers.catchments import Method
 from api.routers.drivetime import Minutes
 from data.models import Prospect, ReferrerStat
 from maps.territory import build_territory_map, render_map_html
-from service.mapdata import roads_frame
-from service.queries import catchment_frame, prospects_frame, site_by_code, sites_frame
+from service.placement.mapdata import roads_frame
+from service.prospecting.listing import prospects_frame
+from service.queries import catchment_frame, site_by_code, sites_frame
 from service.schemas import ProspectFilter, UrlId, url_number
 from service.stamp import data_stamp
 
@@ -124,9 +125,9 @@ def planning_map(
     an expansion scenario sized by the white space they add."""
     from geo.h3grid import cells_to_geodataframe
     from maps.planning import add_planning_layers
-    from service.drivetime import assignment_cells, isochrones_geojson
-    from service.expansion import scenario_frame
-    from service.territories import plan_frame
+    from service.placement.drivetime import assignment_cells, isochrones_geojson
+    from service.planning.expansion import scenario_frame
+    from service.planning.territories import plan_frame
 
     iso = gpd.GeoDataFrame.from_features(isochrones_geojson(ctx, minutes=minutes), crs="EPSG:4326")
     table = assignment_cells(ctx)

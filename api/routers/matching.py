@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ContextDep, CursorQuery, reject_offset, require_role
 from api.problems import problem_responses
-from service.matching import (
+from service.linkage.matching import (
     MAX_REVIEW_PAGE,
     decide_pair,
     decide_review,

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from api.deps import CallerDep, ContextDep, require_role
 from api.problems import problem_responses
-from service.privacy import erase, list_objections, object_to_processing
 from service.schemas import UrlId
-from service.security_schemas import ErasureReport, ObjectionCreate, ObjectionPublic
+from service.security.privacy import erase, list_objections, object_to_processing
+from service.security.schemas import ErasureReport, ObjectionCreate, ObjectionPublic
 
 __all__ = ["erasure_create", "objection_create", "objection_list", "router"]
 
@@ -51,7 +51,7 @@ def objection_list(ctx: ContextDep) -> list[ObjectionPublic]:
                  "scrubbed": {"referral_events": 14, "providers": 1}}}}}})  # fmt: skip
 def erasure_create(ctx: ContextDep, request: Request, provider_id: ProviderId,
                    caller: CallerDep) -> ErasureReport:  # fmt: skip
-    """Every table that refers to the person is treated as ``service.privacy.ERASURE_PLAN`` says
+    """Every table that refers to the person is treated as ``service.security.privacy.ERASURE_PLAN`` says
     (docs/security.md lists it); also records an objection, so the next pipeline run does not
     bring the person back."""
     return erase(ctx, provider_id, actor=caller.actor, client_ip=_ip(request))

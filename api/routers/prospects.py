@@ -16,15 +16,10 @@ from api.deps import ContextDep, CursorQuery, SessionDep, require_role
 from api.problems import problem_responses, validation_problems
 from core.errors import InputError
 from service.context import AppContext
-from service.groups import with_group_codes
-from service.prospecting_schemas import ProspectStatusName
-from service.queries import (
-    MAX_PAGE,
-    count_prospects,
-    prospect_page_json,
-    prospects_csv,
-    site_by_code,
-)
+from service.ingest.groups import with_group_codes
+from service.prospecting.listing import count_prospects, prospect_page_json, prospects_csv
+from service.prospecting.schemas import ProspectStatusName
+from service.queries import MAX_PAGE, site_by_code
 from service.schemas import NO_CONTROL_CHARACTERS as _TEXT
 from service.schemas import (
     Page,

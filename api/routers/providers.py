@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api.deps import ContextDep, CursorQuery, SessionDep, require_role
 from api.problems import problem_responses
-from service.providers import edit_provider
+from service.linkage.providers import edit_provider
 from service.queries import MAX_PAGE, get_provider, search_providers
 from service.schemas import Page, ProviderDetail, ProviderEdit, ProviderPublic, UrlId, url_int
 

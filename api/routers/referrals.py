@@ -8,20 +8,20 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
-from service.prospecting_schemas import (
+from service.prospecting.referrals import (
+    list_alerts,
+    list_reviews,
+    receive_referral,
+    referrer_activity,
+    resolve_review,
+)
+from service.prospecting.schemas import (
     AlertPublic,
     ReferralReceipt,
     ReferralWebhook,
     ReferrerActivity,
     ReviewPublic,
     ReviewResolve,
-)
-from service.referrals import (
-    list_alerts,
-    list_reviews,
-    receive_referral,
-    referrer_activity,
-    resolve_review,
 )
 from service.schemas import IsoDate, UrlId, url_int
 

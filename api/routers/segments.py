@@ -11,9 +11,14 @@ from api.audit import ExportDep
 from api.deps import ContextDep, require_role
 from api.geojson import GeoJSONResponse, SegmentPointCollection
 from api.problems import problem_responses
-from service.backtest import run_backtest
-from service.prospecting_schemas import BacktestReport, BacktestRequest, SegmentCreate, SegmentPublic
-from service.segments import (
+from service.prospecting.backtest import run_backtest
+from service.prospecting.schemas import (
+    BacktestReport,
+    BacktestRequest,
+    SegmentCreate,
+    SegmentPublic,
+)
+from service.prospecting.segments import (
     EXPORT_FORMATS,
     delete_segment,
     export_segment,

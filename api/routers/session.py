@@ -4,7 +4,7 @@
 bearer token) once and answers with the session in an HttpOnly,
 SameSite=Strict cookie; the page keeps only the CSRF token it is given, and
 sends it in ``X-CSRF-Token`` with every write. Pages (``/map``, ...) and the
-whole API accept the cookie. See :mod:`service.sessions`.
+whole API accept the cookie. See :mod:`service.security.sessions`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,14 @@ from api.deps import (
 from api.problems import problem_responses
 from core.errors import AuthenticationError, NotFoundError
 from service.context import AppContext
-from service.security_schemas import SessionPublic, SignInLinkUse
-from service.sessions import NewSession, SessionInfo, create_session, end_session, exchange_sign_in_link
+from service.security.schemas import SessionPublic, SignInLinkUse
+from service.security.sessions import (
+    NewSession,
+    SessionInfo,
+    create_session,
+    end_session,
+    exchange_sign_in_link,
+)
 
 __all__ = ["router", "session_create", "session_end", "session_link", "session_read"]
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Body, Depends, Path, status
 
 from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
+from service.ingest.sites import create_site, update_site
 from service.queries import list_sites
 from service.schemas import SiteCreate, SitePublic, SiteUpdate
-from service.sites import create_site, update_site
 
 __all__ = ["router", "site_create", "site_list", "site_update"]
 

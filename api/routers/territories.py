@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from api.deps import ContextDep, require_role
 from api.geojson import GeoJSONResponse, TerritoryCollection, geojson_doc
 from api.problems import problem_responses
-from service.planning_schemas import TerritoryPlanCreate, TerritoryPlanPublic, TerritoryPlanSummary
+from service.planning.schemas import TerritoryPlanCreate, TerritoryPlanPublic, TerritoryPlanSummary
+from service.planning.territories import build_plan, get_plan, list_plans, plan_geojson
 from service.schemas import UrlId
-from service.territories import build_plan, get_plan, list_plans, plan_geojson
 
 __all__ = ["router"]
 

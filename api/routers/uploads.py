@@ -11,8 +11,8 @@ from starlette.datastructures import UploadFile
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
 from core.errors import InputError, Problem
+from service.ingest.uploads import UploadKind, save_upload, start_upload_job
 from service.jobs import JobPublic
-from service.uploads import UploadKind, save_upload, start_upload_job
 
 __all__ = ["router", "upload_file"]
 

@@ -1,7 +1,7 @@
 """Outgoing webhooks (role integration): subscriptions, the delivery log, dispatch.
 
 Deliveries are signed (HMAC-SHA256 over ``"<timestamp>." + body``) and
-retried with exponential backoff; see :mod:`service.webhooks`.
+retried with exponential backoff; see :mod:`service.integration.webhooks`.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ContextDep, CursorQuery, require_role
 from api.problems import problem_responses
-from service.schemas import Page, StorableText, UrlId, url_int
-from service.webhooks import (
-    EVENT_TYPES,
+from service.events import EVENT_TYPES
+from service.integration.webhooks import (
     deactivate,
     delivery_page,
     dispatch,
     list_subscriptions,
     subscribe,
 )
+from service.schemas import Page, StorableText, UrlId, url_int
 
 __all__ = ["router"]
 

@@ -8,15 +8,15 @@ from fastapi import APIRouter, Depends, Path, status
 
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
-from service.prospecting_schemas import ExclusionCreate, ExclusionPublic, StatusPublic, StatusUpdate
-from service.schemas import UrlId
-from service.workflow import (
+from service.prospecting.schemas import ExclusionCreate, ExclusionPublic, StatusPublic, StatusUpdate
+from service.prospecting.workflow import (
     add_exclusion,
     get_status,
     list_exclusions,
     remove_exclusion,
     set_status,
 )
+from service.schemas import UrlId
 
 __all__ = ["router"]
 

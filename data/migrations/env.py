@@ -2,15 +2,13 @@
 
 from alembic import context
 
-import data.matching  # noqa: F401  (its tables share the metadata)
-import data.security  # noqa: F401
-from data.models import Base
+from data.models import Base  # the package registers every table on Base.metadata
 
 config = context.config
 target_metadata = Base.metadata
 
 
-def _include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
+def _include_object(obj, name, type_, _reflected, _compare_to):  # noqa: ANN001 (Alembic's hook)
     """GiST indexes exist only on PostgreSQL: ignore them when comparing elsewhere."""
     if type_ == "table" and name == "spatial_ref_sys":  # owned by PostGIS
         return False

@@ -34,14 +34,14 @@ from data.models import (
     ReferrerStat,
     SourceRecord,
 )
-from data.security import ApiKey
+from data.models.security import ApiKey
 from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
 from service.context import AppContext, open_context
-from service.keys import hash_key
+from service.security.keys import hash_key
 from tests.conftest import database_url
 
 REPO = Path(__file__).resolve().parents[2]
-OSM_FILE = REPO / "tests" / "data" / "osm" / "aguascalientes.osm.bz2"
+OSM_FILE = REPO / "tests" / "fixtures" / "osm" / "aguascalientes.osm.bz2"
 POSTGIS_URL = os.environ.get("PRM_TEST_POSTGIS_URL")
 
 ADMIN_KEY = "test-admin"

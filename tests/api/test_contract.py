@@ -25,7 +25,7 @@ from referencing.jsonschema import DRAFT202012
 from api.main import create_app
 from core.settings import Settings
 from data.models import Job
-from service.webhooks import emit
+from service.events import emit
 from tests.api.conftest import ADMIN, ADMIN_KEY, VIEWER_KEY, SeededDB, signed_in
 
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")

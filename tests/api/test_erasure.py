@@ -12,21 +12,22 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import JSON, String, Text, func, select
 
-import data.matching  # noqa: F401  (every table in the metadata)
-import data.security  # noqa: F401
+import data.models.matching  # noqa: F401  (every table in the metadata)
+import data.models.security  # noqa: F401
 from api.main import create_app
 from core.settings import Settings
-from data.matching import MatchDecision
 from data.models import Base, Provider, ReferralEvent, SourceRecord
-from data.prospecting import ProspectExclusion, ReferralAlert, ReferralReview
-from data.security import DataObjection
+from data.models.matching import MatchDecision
+from data.models.prospecting import ProspectExclusion, ReferralAlert, ReferralReview
+from data.models.security import DataObjection
 from service.context import AppContext, open_context
+from service.events import emit
 from service.pipeline import run_pipeline
-from service.privacy import ERASURE_PLAN
-from service.webhooks import emit
+from service.security.privacy import ERASURE_PLAN
+from tests.paths import FIXTURES
 from tests.service.test_pipeline import load_all
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = FIXTURES
 ADMIN = {"X-API-Key": "test-admin-erasure"}
 VIEWER = {"X-API-Key": "test-viewer-erasure"}
 

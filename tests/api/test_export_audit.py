@@ -21,7 +21,7 @@ from api.audit import ExportDep, declares_export, flush_audit
 from api.deps import require_role
 from api.main import create_app
 from data.models import ExpansionCandidate, ExpansionScenario
-from data.security import AuditEntry
+from data.models.security import AuditEntry
 from tests.api.conftest import MARKETING, SeededDB
 
 #: Media types of files: a route answering in one of them serves records as a file.

@@ -14,8 +14,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from data.matching import ReviewPair
 from data.models import LoadBatch, SourceRecord
+from data.models.matching import ReviewPair
 from service.pagination import encode_cursor
 from tests.api.conftest import VIEWER, SeededDB
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 
 from core.errors import ServiceError
-from service import fhir
+from service.integration import fhir
 from tests.api.conftest import MARKETING, SITES, VIEWER, SeededDB
 
 

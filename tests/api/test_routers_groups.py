@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
 from data.models import Taxonomy
-from service.ingest import ingest_nucc
+from service.ingest.ingest import ingest_nucc
 from tests.api.conftest import VIEWER, SeededDB
+from tests.paths import FIXTURES
 
-NUCC = Path(__file__).resolve().parent.parent / "data" / "nucc_taxonomy_220.csv"
+NUCC = FIXTURES / "nucc_taxonomy_220.csv"
 
 
 def test_groups_need_the_nucc_code_set(client: TestClient, api_db: SeededDB) -> None:
@@ -29,14 +28,16 @@ def with_nucc(api_db: SeededDB) -> SeededDB:
     return api_db
 
 
-def test_groups_listed_with_their_codes(client: TestClient, with_nucc: SeededDB) -> None:
+@pytest.mark.usefixtures("with_nucc")
+def test_groups_listed_with_their_codes(client: TestClient) -> None:
     groups = {g["name"]: g for g in client.get("/v1/specialty-groups", headers=VIEWER).json()}
     assert "207Q00000X" in groups["primary care"]["codes"]
     assert "207X00000X" in groups["orthopaedics"]["codes"]
     assert groups["orthopaedics"]["nucc_version"] == "22.0"
 
 
-def test_prospects_filtered_by_group(client: TestClient, with_nucc: SeededDB) -> None:
+@pytest.mark.usefixtures("with_nucc")
+def test_prospects_filtered_by_group(client: TestClient) -> None:
     everyone = client.get("/v1/prospects", params={"limit": 500}, headers=VIEWER).json()["items"]
     primary = client.get("/v1/prospects", params={"limit": 500, "group": "primary care"},
                          headers=VIEWER).json()["items"]

@@ -6,7 +6,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,13 +14,14 @@ from api.main import create_app
 from core.settings import Settings
 from data.models import Job
 from service.context import open_context
-from service.ingest import ingest_nucc, ingest_records
-from service.sites import load_sites
+from service.ingest.ingest import ingest_nucc, ingest_records
+from service.ingest.sites import load_sites
 from tests.api.conftest import ADMIN, ADMIN_KEY, OSM_FILE, VIEWER, VIEWER_KEY, SeededDB
+from tests.paths import FIXTURES
 from tests.service.owners import lease_expired, start_job_owner, wait_stopped, wait_until
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-SERVICE_DATA = Path(__file__).resolve().parent.parent / "service" / "data"
+DATA = FIXTURES
+SERVICE_DATA = FIXTURES / "service"
 
 
 @pytest.fixture

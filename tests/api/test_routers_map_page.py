@@ -60,7 +60,7 @@ def test_a_browser_without_a_session_is_sent_to_sign_in(client: TestClient, api_
     from sqlalchemy import select
 
     from api.audit import flush_audit
-    from data.security import AuditEntry
+    from data.models.security import AuditEntry
 
     r = client.get("/map?site=AGS-S", headers={"Accept": "text/html"}, follow_redirects=False)
     assert r.status_code == 303

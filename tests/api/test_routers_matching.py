@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -12,13 +10,13 @@ from api.main import create_app
 from core.settings import Settings
 from data.models import SourceRecord
 from service.context import open_context
-from service.ingest import ingest_records
-from service.resolve import resolve_providers
+from service.ingest.ingest import ingest_records
+from service.linkage.resolve import resolve_providers
 from tests.api.conftest import ADMIN, ADMIN_KEY, OSM_FILE, VIEWER, VIEWER_KEY
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parents[1]
-RPPS = DATA / "enrichment" / "data" / "PS_LibreAcces_Personne_activite_sample.txt"
-NPPES = DATA / "data" / "npidata_pfile_sample_first10_v2024layout.csv"
+RPPS = FIXTURES / "enrichment" / "PS_LibreAcces_Personne_activite_sample.txt"
+NPPES = FIXTURES / "npidata_pfile_sample_first10_v2024layout.csv"
 
 
 @pytest.fixture

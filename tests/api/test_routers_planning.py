@@ -103,7 +103,6 @@ def test_expansion_scenarios_compare_and_export(client: TestClient) -> None:
 
 
 def test_planning_map_page(client: TestClient) -> None:
-    from tests.api.conftest import VIEWER_KEY
 
     client.post("/v1/territory-plans", headers=ADMIN,
                 json={"name": "map-plan", "liaisons": ["Zoe", "Yan"]})

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from data.models import ReferralEvent
-from data.prospecting import ReferralReview
-from service.referrals import compute_referrer_stats
+from data.models.prospecting import ReferralReview
+from service.prospecting.referrals import compute_referrer_stats
 from tests.api.conftest import ADMIN, EVIL_NAME, MARKETING, VIEWER, SeededDB
 
 

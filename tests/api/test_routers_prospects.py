@@ -173,8 +173,8 @@ def test_range_filters_under_every_sort_select_and_order_like_python(
     {"sort": "-drive_minutes", "min_score": 5, "limit": 4}, {"specialty": "Internal Medicine", "sort": "name"},
 ])  # fmt: skip
 def test_list_json_is_the_page_model_of_the_service(client: TestClient, api_db: SeededDB, query: dict) -> None:
-    """The endpoint serialises rows itself: it must be exactly ``Page[ProspectPublic]`` of list_prospects."""
-    from service.queries import list_prospects
+    """The endpoint serialises rows itself: it must be exactly the ``Page[ProspectPublic]`` of its rows."""
+    from service.prospecting.listing import PAGE_FIELDS, _prospect_page
     from service.schemas import Page, ProspectFilter, ProspectPublic
 
     r = client.get("/v1/prospects", params=query, headers=VIEWER)
@@ -183,8 +183,11 @@ def test_list_json_is_the_page_model_of_the_service(client: TestClient, api_db: 
     Page[ProspectPublic].model_validate(body, strict=False)  # the documented schema
     filters = {k: v for k, v in query.items() if k not in ("sort", "limit", "count")}
     with api_db.ctx.sessions() as s:
-        page = list_prospects(s, ProspectFilter(**filters), sort=query.get("sort", "-score"),
-                              limit=query.get("limit", 50), count=query.get("count", False))
+        rows, total, nxt = _prospect_page(  # the same rows, through the models
+            s, ProspectFilter(**filters), sort=query.get("sort", "-score"), limit=query.get("limit", 50),
+            cursor=None, count=query.get("count", False), raw_components=False)
+    items = [ProspectPublic.model_validate(dict(zip(PAGE_FIELDS, row))) for row in rows]
+    page = Page[ProspectPublic](items=items, next_cursor=nxt, total=total)
     assert body == page.model_dump(mode="json")
     assert body["items"] and all(isinstance(i["components"], list) and i["components"] for i in body["items"])
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,8 +11,9 @@ from api.main import create_app
 from core.settings import Settings
 from service.context import open_context
 from tests.api.conftest import ADMIN, ADMIN_KEY, OSM_FILE, VIEWER, VIEWER_KEY
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = FIXTURES
 NPPES = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
 
 

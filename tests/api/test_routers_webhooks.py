@@ -28,7 +28,8 @@ def test_subscribe_list_deactivate(client: TestClient) -> None:
 
 
 def test_delivery_log_pages_by_cursor_newest_first(client: TestClient, api_db: SeededDB) -> None:
-    from service.webhooks import emit, subscribe
+    from service.events import emit
+    from service.integration.webhooks import subscribe
 
     sub = subscribe(api_db.ctx, url="https://crm.example.com/paged", event_types=["alert.at_risk"])
     for i in range(5):

@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.main import create_app
 from api.ratelimit import TokenBuckets
-from service.drivetime import router_or_none
+from service.placement.drivetime import router_or_none
 from tests.api.conftest import ADMIN, SeededDB
 
 pytestmark = pytest.mark.slow  # starts servers or processes, or fuzzes: see README

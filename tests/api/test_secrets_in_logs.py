@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from data.security import AuditEntry
-from service.keys import create_key
-from service.sessions import create_sign_in_link
+from data.models.security import AuditEntry
+from service.security.keys import create_key
+from service.security.sessions import create_sign_in_link
 from tests.api.conftest import ADMIN_KEY, VIEWER_KEY, SeededDB, serve_process
 
 pytestmark = pytest.mark.slow  # starts servers or processes, or fuzzes: see README

@@ -16,8 +16,8 @@ from api.deps import RoleRequirement
 from api.main import create_app
 from api.ratelimit import TokenBuckets
 from core.errors import RateLimitError
-from data.security import ApiKey, AuditEntry
-from service.keys import ROLES, create_key, revoke_key
+from data.models.security import ApiKey, AuditEntry
+from service.security.keys import ROLES, create_key, revoke_key
 from tests.api.conftest import ADMIN, MARKETING, ROLE_HEADERS, VIEWER, SeededDB, signed_in
 
 #: The only routes anyone may call without a key: health checks, docs, the schema, static files.
@@ -170,7 +170,7 @@ def test_reads_exports_changes_and_refusals_are_audited(client: TestClient, api_
     client.get("/v1/audit", headers=VIEWER)
     client.get("/v1/sites", headers={"X-API-Key": "wrong"})
     signed_in(client.app).get("/map?site=AGS-N")
-    flush_audit(client.app.state)  # entries written after the answer are batched (service.audit_buffer)
+    flush_audit(client.app.state)  # entries written after the answer are batched (service.security.audit_buffer)
 
     read = _entries(api_db, path=f"/v1/providers/{pid}")[-1]
     assert (read.actor, read.role, read.action, read.status) == ("env:viewer", "viewer", "read", 200)

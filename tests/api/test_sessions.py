@@ -9,10 +9,10 @@ from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from api.main import create_app
-from data.security import ApiSession
+from data.models.security import ApiSession
 from service.context import AppContext
-from service.keys import create_key
-from service.sessions import create_sign_in_link
+from service.security.keys import create_key
+from service.security.sessions import create_sign_in_link
 from tests.api.conftest import ADMIN, ADMIN_KEY, VIEWER, VIEWER_KEY, SeededDB, signed_in
 
 

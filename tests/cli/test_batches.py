@@ -30,6 +30,7 @@ PRM = str(Path(sys.executable).with_name("prm"))  # the console script of the in
 STOPPING_PRM = """
 import os, signal, sys
 from contextlib import contextmanager
+import cli.loading
 import cli.main
 
 @contextmanager
@@ -41,7 +42,7 @@ def stop_mid_load(**_):
             os.kill(os.getpid(), signal.SIGSTOP)
     yield sink
 
-cli.main.rich_progress = stop_mid_load
+cli.loading.rich_progress = stop_mid_load  # the ingest commands' progress bar
 cli.main.app(sys.argv[1:], prog_name="prm")
 """
 

@@ -11,8 +11,9 @@ from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
 
 from cli.main import app
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = FIXTURES
 NPPES = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = FIXTURES
 
 
 @pytest.fixture

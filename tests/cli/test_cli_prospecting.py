@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.cli.test_cli import run  # noqa: F401 - the fixture
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-SERVICE = DATA.parent / "service" / "data"
+DATA = FIXTURES
+SERVICE = FIXTURES / "service"
 
 
 @pytest.mark.slow

@@ -89,3 +89,14 @@ def test_a_heartbeat_must_come_within_the_lease(monkeypatch: pytest.MonkeyPatch)
         Settings()
     monkeypatch.setenv("PRM_LEASE_HEARTBEAT_S", "2.5")
     assert (Settings().lease_duration_s, Settings().lease_heartbeat_s) == (10.0, 2.5)
+
+
+def test_a_referrer_lapses_within_the_referring_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Longer, and a referrer whose referrals left the window would be neither referring nor
+    lapsed."""
+    monkeypatch.setenv("PRM_REFERRING_WINDOW_DAYS", "180")
+    monkeypatch.setenv("PRM_LAPSED_DAYS", "181")
+    with pytest.raises(ValidationError, match="lapsed_days must not exceed referring_window_days"):
+        Settings()
+    monkeypatch.setenv("PRM_LAPSED_DAYS", "180")
+    assert (Settings().referring_window_days, Settings().lapsed_days) == (180, 180)

@@ -20,8 +20,9 @@ from enrichment.cms_layout import (
     detect_cms_columns,
 )
 from enrichment.records import SOURCE_RECORD_COLUMNS, combine_results
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = FIXTURES / "enrichment"
 CURRENT = DATA / "cms_dac_current.csv"
 LEGACY = DATA / "cms_dac_legacy.csv"
 BROKEN = DATA / "cms_dac_broken_header.csv"
@@ -101,8 +102,6 @@ def test_duplicated_field_is_a_schema_error():
     with pytest.raises(SchemaError) as info:
         detect_cms_columns([*CMS_COLUMNS_CURRENT, "cty"])
     assert [p.field for p in info.value.problems] == ["cty"]
-    with pytest.raises(TypeError):
-        detect_cms_columns("NPI,lst_nm")
 
 
 # ----------------------------------------------------------------------------- folding
@@ -259,13 +258,11 @@ def test_reappearing_npi_raises(tmp_path):
     assert (problem.line, problem.field, problem.value) == (4, "NPI", WIEBE)
 
 
-def test_argument_types():
-    with pytest.raises(TypeError):
-        read_cms(CURRENT, chunk_rows="10")
-    with pytest.raises(ValueError):
-        read_cms(CURRENT, chunk_rows=0)
-    with pytest.raises(TypeError):
-        read_cms(42)
+def test_chunk_rows_must_be_a_positive_int():
+    for bad in ("10", 0, True, 2.0):
+        with pytest.raises(InputError) as info:
+            read_cms(CURRENT, chunk_rows=bad)
+        assert [p.field for p in info.value.problems] == ["chunk_rows"]
 
 
 # ----------------------------------------------------------------------------- properties

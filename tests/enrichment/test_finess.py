@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +22,9 @@ from enrichment.finess import (
 )
 from enrichment.records import SOURCE_RECORD_COLUMNS
 from geo.distance import haversine_km
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = FIXTURES / "enrichment"
 SAMPLE = DATA / "etalab-cs1100507-stock-sample.csv"
 SAMPLE_CP1252 = DATA / "etalab-cs1100507-stock-sample-cp1252.csv"
 KEYS = ["010000024", "030000011", "970100012", "2A0000014", "750000019"]

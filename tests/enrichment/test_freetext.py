@@ -41,8 +41,3 @@ def test_linked_name_keeps_runner_up_as_alternative() -> None:
     (match,) = match_free_text(pd.Series(["Robert Smith"]), GOLDEN)
     assert match.provider_id == 1 and match.confidence == pytest.approx(1.0)
     assert [pid for pid, _ in match.alternatives] == [2]
-
-
-def test_golden_must_be_a_frame() -> None:
-    with pytest.raises(TypeError):
-        match_free_text(pd.Series(["x"]), [1, 2])  # type: ignore[arg-type]

@@ -7,11 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from enrichment.normalize import (
-    normalize_org_name,
     NICKNAMES,
     canonical_first_name,
     normalize_address,
     normalize_name,
+    normalize_org_name,
     normalize_phone,
     normalize_postal_code,
     normalize_state,
@@ -171,11 +171,6 @@ def test_normalize_state(raw, expected):
     assert normalize_state(raw) == expected
 
 
-def test_type_errors():
-    with pytest.raises(TypeError):
-        normalize_name(3)  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        normalize_phone(6145550100)  # type: ignore[arg-type]
 
 
 # --- entity-resolution normalisation (issue 4) ---------------------------------------------

@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from core.identifiers import luhn_npi_valid, npi_check_digit
 from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes import parse_nppes_date
-from enrichment.nppes_columns import clean, normalize_phones, parse_dates, us_postal_codes, valid_npis
+from enrichment.nppes_columns import (
+    clean,
+    normalize_phones,
+    parse_dates,
+    us_postal_codes,
+    valid_npis,
+)
 from enrichment.record_columns import RecordColumns
 from enrichment.records import clean_text, record_payload_bytes
 

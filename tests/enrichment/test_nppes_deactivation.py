@@ -111,8 +111,6 @@ def test_unsupported_and_broken_files(tmp_path):
         read_deactivations(broken)
     with pytest.raises(InputError):
         read_deactivations(tmp_path / "missing.xlsx")
-    with pytest.raises(TypeError):
-        read_deactivations(7)  # type: ignore[arg-type]
 
 
 def test_unknown_sheet(tmp_path):

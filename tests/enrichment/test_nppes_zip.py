@@ -14,9 +14,10 @@ from core.errors import EncodingError, InputError
 from enrichment.nppes import iter_nppes, parse_nppes_row, read_nppes
 from enrichment.nppes_zip import RATIO_FLOOR_BYTES, open_nppes_zip
 from enrichment.records import combine_results
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-HERE = Path(__file__).resolve().parent / "data"
+DATA = FIXTURES
+HERE = FIXTURES / "enrichment"
 SAMPLE = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
 SPAN = "20050523-20240107"
 MAIN = f"npidata_pfile_{SPAN}.csv"
@@ -200,10 +201,15 @@ def test_not_a_zip(tmp_path):
     path.write_bytes(b"PK not really")
     with pytest.raises(InputError, match="not a zip"):
         open_nppes_zip(path)
-    with pytest.raises(TypeError):
-        open_nppes_zip(123)  # type: ignore[arg-type]
     with pytest.raises(InputError):
         open_nppes_zip(tmp_path / "missing.zip")
+
+
+def test_limits_must_be_positive_finite_numbers(tmp_path):
+    # NaN compared false with 0 and switched the zip-bomb ratio check off
+    with pytest.raises(InputError) as info:
+        open_nppes_zip(tmp_path / "x.zip", max_ratio=float("nan"), max_total_bytes=True)
+    assert [p.field for p in info.value.problems] == ["max_ratio", "max_total_bytes"]
 
 
 # --- iter_nppes on streams and the new record fields -----------------------------------------

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from core.errors import InputError, SchemaError
 from enrichment.nucc import NUCC_COLUMNS, nucc_version, read_nucc, taxonomy_classifications
+from tests.paths import FIXTURES
 
-NUCC = Path(__file__).resolve().parent.parent / "data" / "nucc_taxonomy_220.csv"
+NUCC = FIXTURES / "nucc_taxonomy_220.csv"
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from enrichment.organizations import infer_organizations, practice_key
 
@@ -50,8 +49,3 @@ def test_a_practice_without_npi2_needs_two_members() -> None:
     assert elm["name"] == "Practice at 7 Elm St" and elm["member_count"] == 2 and pd.isna(elm["npi"])
     assert membership["e"] == membership["g"] == elm["org_key"]
     assert "d" not in membership.index and "f" not in membership.index
-
-
-def test_wrong_type_raises_type_error() -> None:
-    with pytest.raises(TypeError):
-        infer_organizations([("a",)])  # type: ignore[arg-type]

@@ -13,8 +13,9 @@ from core.errors import SchemaError
 from enrichment.nppes import iter_nppes
 from enrichment.parallel import _widen, iter_stored_rows
 from enrichment.records import StoredRows
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = FIXTURES
 NPPES = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
 
 

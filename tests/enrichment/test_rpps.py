@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.errors import SchemaError
+from core.errors import InputError, SchemaError
 from enrichment.records import SOURCE_RECORD_COLUMNS
 from enrichment.rpps import (
     RPPS_COLUMNS,
@@ -18,8 +16,9 @@ from enrichment.rpps import (
     parse_rpps_row,
     read_rpps,
 )
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = FIXTURES / "enrichment"
 SAMPLE = DATA / "PS_LibreAcces_Personne_activite_sample.txt"
 REORDERED = DATA / "PS_LibreAcces_Personne_activite_reordered.txt"
 NO_SAVOIR_FAIRE = DATA / "PS_LibreAcces_Personne_activite_no_savoirfaire.txt"
@@ -143,8 +142,9 @@ def test_chunks_keep_global_lines():
     chunks = list(iter_rpps(SAMPLE, chunk_rows=2))
     assert [c.rows_read for c in chunks] == [2, 2, 2]
     assert [line for c in chunks for line in c.records["line"]] == [2, 3, 5, 7]
-    with pytest.raises(TypeError):
+    with pytest.raises(InputError) as info:
         next(iter_rpps(SAMPLE, chunk_rows="2"))  # type: ignore[arg-type]
+    assert [p.field for p in info.value.problems] == ["chunk_rows"]
 
 
 def test_parse_row_from_mapping():

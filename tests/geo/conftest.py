@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from geo.roads import load_drive_graph
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "osm"
+DATA = FIXTURES / "osm"
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.errors import GeoError
 from geo.distance import haversine_km, validate_coordinates
 
 lats = st.floats(-89.9, 89.9, allow_nan=False)
@@ -28,8 +29,11 @@ def test_vectorised_and_broadcast():
 
 def test_nan_propagates_and_types():
     assert np.isnan(haversine_km(np.nan, 0, 0, 0)[0])
-    with pytest.raises(TypeError):
+    with pytest.raises(GeoError) as info:
         haversine_km("a", 0, 0, 0)
+    assert [p.field for p in info.value.problems] == ["lat1"]
+    with pytest.raises(GeoError):
+        haversine_km([0.0, "north"], 0, 0, 0)
 
 
 @given(lats, lons, lats, lons)

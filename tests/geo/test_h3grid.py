@@ -75,16 +75,17 @@ def test_invalid_coordinates_name_every_index():
 def test_bad_resolution_and_types():
     with pytest.raises(GeoError):
         latlng_to_cells(0, 0, 16)
-    with pytest.raises(TypeError):
-        latlng_to_cells(0, 0, 8.0)
-    with pytest.raises(TypeError):
+    with pytest.raises(GeoError) as info:
+        latlng_to_cells(0, 0, 8.0)  # a float resolution is refused, not truncated
+    assert [p.field for p in info.value.problems] == ["res"]
+    with pytest.raises(GeoError):
         latlng_to_cells("x", 0, 8)
     with pytest.raises(GeoError):
         h3_int("not-a-cell")
     with pytest.raises(GeoError):
         h3_str(12345)
-    with pytest.raises(TypeError):
-        h3_int(12345)
+    with pytest.raises(GeoError):
+        cell_to_latlng([8.85e17])  # float cells would be truncated into other cells
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 5])
@@ -115,8 +116,10 @@ def test_cells_within_km_is_exact(lat, lon, km, res):
 def test_cells_within_km_rejects_bad_radius():
     with pytest.raises(GeoError):
         cells_within_km(0, 0, km=0, res=8)
-    with pytest.raises(TypeError):
-        cells_within_km(0, 0, km="5", res=8)
+    for km in ("5", True, float("inf")):
+        with pytest.raises(GeoError) as info:
+            cells_within_km(0, 0, km=km, res=8)
+        assert [p.field for p in info.value.problems] == ["km"]
 
 
 def test_cells_to_geometry_is_the_union():

@@ -4,24 +4,17 @@ import bz2
 import pickle
 
 import networkx as nx
-import numpy as np
 import osmnx as ox
 import pytest
-import scipy.sparse
-from scipy.sparse.csgraph import dijkstra
 
-from core.errors import GeoError, RoadNetworkError
-from geo.distance import haversine_km
+from core.errors import RoadNetworkError
 from geo.roads import (
     DEFAULT_SPEEDS_KPH,
     DRIVABLE_HIGHWAYS,
     boundary_nodes,
-    drive_times_from,
-    graph_bounds,
     graph_hull,
     load_drive_graph,
     road_lines,
-    snap_to_graph,
 )
 
 from .conftest import DATA
@@ -54,22 +47,8 @@ def hand_graph() -> nx.MultiDiGraph:
     return G
 
 
-def test_drive_times_by_hand():
+def test_hand_graph_hull():
     G = hand_graph()
-    assert drive_times_from(G, 1, cutoff_s=1e9) == {1: 0.0, 2: 40.0, 3: 100.0, 4: 200.0, 5: 230.0}
-    assert drive_times_from(G, 1, cutoff_s=200) == {1: 0.0, 2: 40.0, 3: 100.0, 4: 200.0}
-    # one-way 4 -> 5 -> 1: from 4 everything is reachable, from 5 node 4 costs the long way round
-    assert drive_times_from(G, 4, cutoff_s=1e9) == {4: 0.0, 5: 30.0, 1: 60.0, 2: 100.0, 3: 160.0}
-    assert drive_times_from(G, 5, cutoff_s=1e9)[4] == 230.0
-    with pytest.raises(RoadNetworkError):
-        drive_times_from(G, 99, cutoff_s=10)
-    with pytest.raises(TypeError):
-        drive_times_from(G, 1, cutoff_s="10")
-
-
-def test_hand_graph_bounds_and_hull():
-    G = hand_graph()
-    assert graph_bounds(G) == (-83.0, 39.96, -82.998, 39.961)
     hull = graph_hull(G)
     assert hull.area == pytest.approx(0.002 * 0.001)
     assert boundary_nodes(G, within_m=1.0) == frozenset({1, 2, 3, 4, 5})
@@ -102,64 +81,6 @@ def test_default_speeds_applied(west_oakland):
             assert d["speed_kph"] == DEFAULT_SPEEDS_KPH[d["highway"]]
 
 
-def test_drive_times_match_scipy_dijkstra(aguascalientes):
-    G = aguascalientes
-    nodes = list(G.nodes)
-    pos = {n: i for i, n in enumerate(nodes)}
-    best: dict[tuple[int, int], float] = {}
-    for u, v, d in G.edges(data=True):
-        key = (pos[u], pos[v])
-        best[key] = min(best.get(key, np.inf), d["travel_time"])
-    rows, cols = zip(*best)
-    mat = scipy.sparse.csr_matrix(
-        (list(best.values()), (rows, cols)), shape=(len(nodes), len(nodes))
-    )
-    for source in nodes[:: len(nodes) // 5]:
-        ref = dijkstra(mat, indices=pos[source], limit=180.0)
-        expected = {nodes[i]: t for i, t in enumerate(ref) if np.isfinite(t)}
-        got = drive_times_from(G, source, cutoff_s=180.0)
-        assert got.keys() == expected.keys()
-        assert all(got[n] == pytest.approx(expected[n]) for n in got)
-
-
-def test_snap_exact_nodes_and_brute_force(aguascalientes):
-    G = aguascalientes
-    some = list(G.nodes)[:50]
-    lat = [G.nodes[n]["y"] for n in some]
-    lon = [G.nodes[n]["x"] for n in some]
-    snapped = snap_to_graph(G, lat, lon)
-    assert snapped["node"].tolist() == some
-    assert (snapped["snap_m"] < 0.01).all()
-    rng = np.random.default_rng(1)
-    minx, miny, maxx, maxy = graph_bounds(G)
-    plat, plon = rng.uniform(miny, maxy, 30), rng.uniform(minx, maxx, 30)
-    snapped = snap_to_graph(G, plat, plon)
-    ny = np.array([d["y"] for _, d in G.nodes(data=True)])
-    nx_ = np.array([d["x"] for _, d in G.nodes(data=True)])
-    for i in range(30):
-        brute = haversine_km(plat[i], plon[i], ny, nx_).min() * 1000
-        assert snapped["snap_m"].iloc[i] == pytest.approx(brute, rel=1e-4, abs=0.01)
-
-
-def test_snap_distance_grows_away_from_network(west_oakland):
-    _minx, miny, maxx, maxy = graph_bounds(west_oakland)
-    lats = np.full(20, (miny + maxy) / 2)
-    lons = maxx + np.linspace(0.001, 0.05, 20)  # walking east, away from the extract
-    d = snap_to_graph(west_oakland, lats, lons)["snap_m"].to_numpy()
-    assert np.all(np.diff(d) > 0)
-    assert d[-1] == pytest.approx(
-        haversine_km(lats[-1], lons[-1], lats[-1], maxx)[0] * 1000, rel=0.2
-    )
-
-
-def test_snap_rejects_bad_points(west_oakland):
-    with pytest.raises(GeoError) as info:
-        snap_to_graph(west_oakland, [37.8, 100.0], [-122.3, 0.0])
-    assert info.value.problems[0].message.startswith("index 1")
-    with pytest.raises(TypeError):
-        snap_to_graph(nx.Graph(), 0, 0)
-
-
 def test_missing_and_garbage_files(tmp_path):
     with pytest.raises(RoadNetworkError):
         load_drive_graph(tmp_path / "nope.osm.bz2")
@@ -173,6 +94,15 @@ def test_missing_and_garbage_files(tmp_path):
         load_drive_graph(empty)
     with pytest.raises(RoadNetworkError):
         load_drive_graph(DATA / "West-Oakland.osm.bz2", speeds={"residential": -5})
+
+
+def test_speeds_must_be_finite_numbers_not_bools():
+    # True (a bool is an int) and inf used to pass; every bad speed is named
+    with pytest.raises(RoadNetworkError) as info:
+        load_drive_graph(DATA / "West-Oakland.osm.bz2",
+                         speeds={"residential": True, "primary": float("inf"), "secondary": "50"})
+    assert [p.field for p in info.value.problems] == [
+        "speeds['residential']", "speeds['primary']", "speeds['secondary']"]
 
 
 def test_cache_round_trip(tmp_path, monkeypatch):

@@ -1,8 +1,6 @@
-"""Small synthetic inputs for the map tests, placed over West Oakland (tests/data/osm)."""
+"""Small synthetic inputs for the map tests, placed over West Oakland (tests/fixtures/osm)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import geopandas as gpd
 import h3
@@ -11,7 +9,9 @@ import osmnx as ox
 import pytest
 from shapely.geometry import Point, Polygon
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+from tests.paths import FIXTURES
+
+DATA = FIXTURES
 CENTER = (37.8105, -122.2995)  # lat, lng inside West-Oakland.osm.bz2
 
 

@@ -76,8 +76,6 @@ def test_leaflet_files_cluster_flag():
     assert set(plain) < set(both)
     for rel in both.values():
         assert (ASSET_DIR / rel).is_file()
-    with pytest.raises(TypeError):
-        leaflet_files(cluster="yes")
 
 
 def test_swagger_files_match_fastapi_parameters_and_exist():
@@ -118,13 +116,6 @@ def test_join_asset_url(prefix, expected):
 def test_join_asset_url_rejects_escapes(bad):
     with pytest.raises(ValueError):
         join_asset_url("/static", bad)
-
-
-def test_join_asset_url_type_errors():
-    with pytest.raises(TypeError):
-        join_asset_url(None, "a.js")  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        asset_urls(["a.js"], asset_url="/s")  # type: ignore[arg-type]
 
 
 _segment = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=8)

@@ -61,11 +61,6 @@ class _Cells(HTMLParser):
 
 # --------------------------------------------------------------------------- validation
 
-def test_validate_frame_rejects_plain_dataframe():
-    with pytest.raises(TypeError):
-        validate_frame(pd.DataFrame({"a": [1]}), layer="sites", columns=(), geom_types=("Point",))
-
-
 def test_validate_frame_collects_every_problem(sites):
     bad = sites.drop(columns=["name", "service_line"])
     bad.loc[1, "geometry"] = LineString([(0, 0), (1, 1)])
@@ -173,9 +168,10 @@ def test_breakdown_roundtrips_arbitrary_text(components):
 
 def test_breakdown_empty_and_invalid():
     assert breakdown_html(None) == "" and breakdown_html([]) == ""
-    with pytest.raises(TypeError):
+    with pytest.raises(InputError) as info:
         breakdown_html("volume=3")
-    with pytest.raises(TypeError):
+    assert info.value.problems[0].field == "components"
+    with pytest.raises(InputError):
         breakdown_html([{"value": 3}])
 
 

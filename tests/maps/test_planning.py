@@ -45,5 +45,3 @@ def test_missing_columns_are_listed():
     with pytest.raises(InputError) as e:
         add_planning_layers(folium.Map(), isochrones=bad)
     assert {p.field for p in e.value.problems} >= {"minutes", "label", "truncated", "estimated"}
-    with pytest.raises(TypeError):
-        add_planning_layers("not a map")

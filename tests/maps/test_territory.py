@@ -166,15 +166,6 @@ def test_empty_prospects_and_hexes_still_render(sites):
     assert len(_geojson_layers(page)) == 1
 
 
-def test_type_errors(sites, hexes, prospects):
-    with pytest.raises(TypeError):
-        build_territory_map(sites=pd.DataFrame(sites), hexes=hexes, prospects=prospects)
-    with pytest.raises(TypeError):
-        build_territory_map(sites=sites, hexes=hexes, prospects=prospects, roads=[1])
-    with pytest.raises(TypeError):
-        build_territory_map(sites=sites, hexes=hexes, prospects=prospects, stamp=3)
-    with pytest.raises(TypeError):
-        render_map_html("<html>")
 
 
 def test_invalid_input_names_layer_and_field(sites, hexes, prospects):

@@ -9,7 +9,8 @@ import pytest
 
 from core.errors import InputError
 from core.settings import AtRiskRule
-from prospects.activity import at_risk_alerts, lapsed, referral_counts
+from prospects.activity import at_risk_alerts, referral_counts
+from prospects.terms import is_lapsed
 from prospects.tiers import referrer_stats
 
 AS_OF = date(2024, 6, 30)
@@ -77,7 +78,7 @@ def test_counts_by_week_and_month_with_zero_periods() -> None:
         referral_counts(events, as_of=AS_OF, period="day")
 
 
-@pytest.mark.parametrize(("days_ago", "is_lapsed"), [(89, False), (90, True), (200, True)])
-def test_lapsed_boundary(days_ago: int, is_lapsed: bool) -> None:
+@pytest.mark.parametrize(("days_ago", "lapsed"), [(89, False), (90, True), (200, True)])
+def test_lapsed_boundary(days_ago: int, lapsed: bool) -> None:
     events = history(p1=[AS_OF - timedelta(days=days_ago)])
-    assert lapsed(stats(events), as_of=AS_OF, lapsed_days=90).tolist() == [is_lapsed]
+    assert is_lapsed(stats(events)["last_referral"], as_of=AS_OF, lapsed_days=90).tolist() == [lapsed]

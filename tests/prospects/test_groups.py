@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -11,8 +9,9 @@ from core.errors import ScoringError
 from prospects.groups import expand_profile, load_groups, resolve_groups
 from prospects.profiles import load_profile
 from prospects.specialties import match_specialty
+from tests.paths import FIXTURES
 
-NUCC = Path(__file__).resolve().parents[1] / "data" / "nucc_taxonomy_220.csv"
+NUCC = FIXTURES / "nucc_taxonomy_220.csv"
 
 
 @pytest.fixture(scope="module")

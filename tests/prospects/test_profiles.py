@@ -18,8 +18,9 @@ from prospects.profiles import (
     profile_from_dict,
     shipped_profiles,
 )
+from tests.paths import FIXTURES
 
-NUCC_FILE = Path(__file__).parents[1] / "data" / "nucc_taxonomy_220.csv"
+NUCC_FILE = FIXTURES / "nucc_taxonomy_220.csv"
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def mri_data() -> dict:
 def test_shipped_profiles_load() -> None:
     assert set(shipped_profiles()) == {"imaging_mri", "orthopaedics"}
     mri = load_profile(PROFILE_DIR / "imaging_mri.toml")
-    assert mri.key == "imaging_mri@1.1.0"
+    assert mri.key == "imaging_mri@1.2.0"
     assert mri.service_line == "MRI"
     assert load_profile("orthopaedics").service_line == "orthopaedics"
     # an MRI centre weighs orthopaedics and neurosurgery high, radiologists low
@@ -118,8 +119,6 @@ def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
     assert info.value.problems[0].file == "bad.toml"
 
 
-def test_wrong_types() -> None:
-    with pytest.raises(TypeError):
-        load_profile(3)  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
+def test_a_profile_that_is_not_a_table() -> None:
+    with pytest.raises(ScoringError):
         profile_from_dict([])  # type: ignore[arg-type]

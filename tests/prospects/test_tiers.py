@@ -130,13 +130,13 @@ def test_bad_dates_are_named() -> None:
     assert info.value.problems[0].value == "not a date"
 
 
-def test_wrong_types() -> None:
-    with pytest.raises(TypeError):
-        referrer_stats([], **RULES)  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        referrer_stats(history("p", [1]), **{**RULES, "as_of": "2024-06-30"})
-    with pytest.raises(TypeError):
-        referrer_stats(history("p", [1]), **{**RULES, "window_days": 365.0})
+def test_bad_numbers_are_named_together() -> None:
+    # a float day count, a bool threshold and a NaN tolerance (which used to pass)
+    with pytest.raises(InputError) as info:
+        referrer_stats(history("p", [1]), **{**RULES, "window_days": 365.0, "tier_a_min": True,
+                                              "trend_tolerance": float("nan")})
+    assert [p.field for p in info.value.problems] == ["window_days", "tier_a_min",
+                                                      "trend_tolerance"]
 
 
 @settings(max_examples=50, deadline=None)

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core.settings import Settings
 from service.context import open_context
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = FIXTURES
 
 
 @pytest.fixture

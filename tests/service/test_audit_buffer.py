@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from data.security import AuditEntry
-from service.audit_buffer import AuditBuffer
+from data.models.security import AuditEntry
+from service.security.audit_buffer import AuditBuffer
 
 
 def _stored(ctx, **where: object) -> list[AuditEntry]:  # noqa: ANN001

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from core.files import HashStopped, file_sha256
 from data.models import LoadBatch
-from service.batches import run_batch
+from service.ingest.batches import run_batch
 
 
 def _batches(ctx) -> list[LoadBatch]:  # noqa: ANN001

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import select
 
 from data.models import Catchment, CatchmentCell
-from service.catchments import build_catchments
-from service.sites import load_sites
-
-HERE = Path(__file__).resolve().parent
+from service.ingest.sites import load_sites
+from service.placement.catchments import build_catchments
+from tests.paths import FIXTURES
 
 
 def kinds(ctx) -> set[tuple]:  # noqa: ANN001
@@ -19,7 +16,7 @@ def kinds(ctx) -> set[tuple]:  # noqa: ANN001
 
 
 def test_changed_settings_replace_catchments(ctx) -> None:  # noqa: ANN001
-    load_sites(ctx, HERE / "data" / "sites_small.csv")  # a site off the test road network
+    load_sites(ctx, FIXTURES / "service" / "sites_small.csv")  # a site off the test road network
     first = build_catchments(ctx)
     assert kinds(ctx) == {("radius", 5.0, 8), ("drive_time", 5.0, 8), ("drive_time", 10.0, 8)}
     assert first.detail["catchments_changed"] == 3

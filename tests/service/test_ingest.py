@@ -11,9 +11,10 @@ from sqlalchemy import MetaData, select, text
 
 from core.errors import EncodingError, RejectLimitError, SchemaError
 from data.models import LoadBatch, SourceRecord
-from service.ingest import ingest_records
+from service.ingest.ingest import ingest_records
+from tests.paths import FIXTURES
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = FIXTURES
 NPPES = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
 DATA_TABLES = ("source_records", "providers", "organizations", "referral_events", "taxonomy",
                "clinic_sites", "catchments", "catchment_cells", "prospects", "referrer_stats",

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from core.identifiers import npi_check_digit
 from data.models import LoadBatch
-from service.ingest import ingest_records
+from service.ingest.ingest import ingest_records
 from tests.service.test_ingest import NPPES, snapshot
 
 pytestmark = pytest.mark.slow  # starts servers or processes, or fuzzes: see README
@@ -41,7 +41,7 @@ LOADER = textwrap.dedent(
     from pathlib import Path
     from core.settings import Settings
     from service.context import open_context
-    from service.ingest import ingest_records
+    from service.ingest.ingest import ingest_records
 
     ctx = open_context(Settings(database_url=sys.argv[1], chunk_rows=100, max_reject_rate=1.0))
     kill_after = int(sys.argv[3])

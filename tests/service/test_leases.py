@@ -14,13 +14,20 @@ import pytest
 from sqlalchemy import select
 
 from data.models import Job, LoadBatch
-from service.batches import run_batch
 from service.context import AppContext, open_context
+from service.ingest.batches import run_batch
 from service.jobs import start_job
 from service.leases import recover_interrupted, this_host
 from service.stamp import data_stamp
-from tests.service.owners import (dead_pid, lease_expired, start_job_owner, status_of, wait_stopped,
-                                  wait_until, with_lease)
+from tests.service.owners import (
+    dead_pid,
+    lease_expired,
+    start_job_owner,
+    status_of,
+    wait_stopped,
+    wait_until,
+    with_lease,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process states from /proc")
 

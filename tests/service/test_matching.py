@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
-from data.matching import LinkModelRecord, MatchDecision, ReviewPair
 from data.models import Provider, SourceRecord
-from service.ingest import ingest_records
-from service.matching import (
+from data.models.matching import LinkModelRecord, MatchDecision, ReviewPair
+from service.ingest.ingest import ingest_records
+from service.linkage.matching import (
     decide_pair,
     decide_review,
     explain_pair,
@@ -19,18 +17,18 @@ from service.matching import (
     match_referrer_text,
     unmerge_record,
 )
-from service.resolve import resolve_providers
+from service.linkage.resolve import resolve_providers
+from tests.paths import FIXTURES
 from tests.service.test_ingest import NPPES
 
-HERE = Path(__file__).resolve().parent
-RPPS = HERE.parent / "enrichment" / "data" / "PS_LibreAcces_Personne_activite_sample.txt"
+RPPS = FIXTURES / "enrichment" / "PS_LibreAcces_Personne_activite_sample.txt"
 
 
 def _load(ctx) -> None:  # noqa: ANN001
     object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"max_reject_rate": 0.8}))
     ingest_records(ctx, NPPES, source="nppes")
     ingest_records(ctx, RPPS, source="rpps")
-    ingest_records(ctx, HERE / "data" / "referrers_small.csv", source="referrer_list")
+    ingest_records(ctx, FIXTURES / "service" / "referrers_small.csv", source="referrer_list")
 
 
 def _dupont(ctx) -> list[tuple[int, int | None]]:  # noqa: ANN001

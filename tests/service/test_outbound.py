@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from core.errors import UnsafeDestinationError
-from service.outbound import PinnedTransport, refusal_reason
+from service.integration.outbound import PinnedTransport, refusal_reason
 from tests.service.conftest import FakeDNS
 
 

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 from sqlalchemy import select
 
 from data.models import Prospect, Provider, ReferralEvent, ReferrerStat, SourceRecord
-from service.ingest import ingest_nucc, ingest_records, ingest_referral_events
+from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
+from service.ingest.sites import load_sites
 from service.pipeline import run_pipeline
-from service.sites import load_sites
+from tests.paths import FIXTURES
 from tests.service.test_ingest import snapshot
 
-HERE = Path(__file__).resolve().parent
-DATA = HERE.parent / "data"
+DATA = FIXTURES
 
 
 def load_all(ctx) -> None:  # noqa: ANN001
     ingest_nucc(ctx, DATA / "nucc_taxonomy_220.csv")
     ingest_records(ctx, DATA / "npidata_pfile_sample_first10.csv", source="nppes")
-    ingest_records(ctx, HERE / "data" / "referrers_small.csv", source="referrer_list")
-    load_sites(ctx, HERE / "data" / "sites_small.csv")
-    ingest_referral_events(ctx, HERE / "data" / "referrals_small.csv")
+    ingest_records(ctx, FIXTURES / "service" / "referrers_small.csv", source="referrer_list")
+    load_sites(ctx, FIXTURES / "service" / "sites_small.csv")
+    ingest_referral_events(ctx, FIXTURES / "service" / "referrals_small.csv")
 
 
 def test_pipeline_links_scores_and_is_idempotent(ctx) -> None:  # noqa: ANN001

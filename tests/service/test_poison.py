@@ -19,16 +19,16 @@ from sqlalchemy import select
 from core.errors import InputError
 from core.safetext import text_fault
 from data.models import ClinicSite, Provider, ReferralEvent, SourceRecord, Taxonomy
-from service.deactivations import ingest_deactivations
-from service.ingest import ingest_nucc, ingest_records, ingest_referral_events
+from service.ingest.deactivations import ingest_deactivations
+from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
+from service.ingest.sites import load_sites
 from service.pipeline import run_pipeline
-from service.sites import load_sites
+from tests.paths import FIXTURES
 
-TESTS = Path(__file__).resolve().parent.parent
-NPPES = TESTS / "data" / "npidata_pfile_sample_first10_v2024layout.csv"
-NUCC = TESTS / "data" / "nucc_taxonomy_220.csv"
-ENRICHMENT = TESTS / "enrichment" / "data"
-SERVICE = TESTS / "service" / "data"
+NPPES = FIXTURES / "npidata_pfile_sample_first10_v2024layout.csv"
+NUCC = FIXTURES / "nucc_taxonomy_220.csv"
+ENRICHMENT = FIXTURES / "enrichment"
+SERVICE = FIXTURES / "service"
 HUGE = "Z" * 100_000
 
 Cells = dict[tuple[int, str | int], str]  # (data row index, column name or position) -> new value
@@ -233,7 +233,7 @@ def test_inputs_read_through_schemas_refuse_control_characters_except_in_notes()
     """Sites (CSV and API), expansion candidates (CSV and API) and provider edits share the rule."""
     from pydantic import ValidationError
 
-    from service.planning_schemas import CandidateIn
+    from service.planning.schemas import CandidateIn
     from service.schemas import ProviderEdit, SiteCreate, SiteUpdate
 
     for build in (lambda: SiteCreate(site_code="S1", name="North\x00", service_line="MRI"),

@@ -13,9 +13,9 @@ service's is across loads.
 from __future__ import annotations
 
 import csv
-import os
 import io
 import itertools
+import os
 import tempfile
 from dataclasses import dataclass
 from functools import cache
@@ -32,7 +32,7 @@ from data.models import ReferralEvent, SourceRecord
 from enrichment.finess import STRUCTURE_FIELDS
 from enrichment.records import FIELD_LIMITS, PAYLOAD_TEXT_LIMIT, combine_results
 from prospects.referrals import read_referral_events
-from service.ingest import _results, ingest_records, ingest_referral_events
+from service.ingest.ingest import _results, ingest_records, ingest_referral_events
 from service.pipeline import run_pipeline
 from tests.service.test_poison import ENRICHMENT, NPPES, SERVICE, assert_nothing_unstorable, lenient
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -9,17 +10,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, select
 
-import data.matching  # noqa: F401  (every table in the metadata)
+import data.models.matching  # noqa: F401  (every table in the metadata)
 from core.errors import NotFoundError
 from data.models import Base, Prospect, Provider, ReferralEvent, ReferrerStat, SourceRecord
-from data.security import AuditEntry, DataObjection
-from service.ingest import ingest_records
+from data.models.security import AuditEntry, DataObjection
+from service.ingest.ingest import ingest_records
 from service.pipeline import run_pipeline
-from service.privacy import ERASURE_PLAN, erase, list_objections, object_to_processing
-from service.prospecting_schemas import ExclusionCreate
-from service.queries import list_prospects, prospects_csv
+from service.prospecting.listing import prospect_page_json, prospects_csv
+from service.prospecting.schemas import ExclusionCreate
+from service.prospecting.workflow import add_exclusion
 from service.schemas import ProspectFilter
-from service.workflow import add_exclusion
+from service.security.privacy import ERASURE_PLAN, erase, list_objections, object_to_processing
 from tests.service.test_pipeline import load_all
 
 
@@ -32,12 +33,16 @@ def built(ctx):  # noqa: ANN001, ANN201
     return ctx
 
 
+def listed_ids(session) -> set[int]:  # noqa: ANN001
+    return {p["provider_id"] for p in json.loads(prospect_page_json(session, ProspectFilter(), limit=500))["items"]}
+
+
 def test_objection_excludes_from_prospecting_and_exports(built) -> None:  # noqa: ANN001
     ctx = built
     with ctx.sessions() as s:
         target = s.scalars(select(Prospect.provider_id).order_by(Prospect.score.desc())).first()
         npi = s.get(Provider, target).npi
-        listed = {p.provider_id for p in list_prospects(s, ProspectFilter(), limit=500).items}
+        listed = listed_ids(s)
     assert target in listed
     row = object_to_processing(ctx, target, actor="key:7", reason="letter 2026-11-02", client_ip="10.0.0.9")
     assert row.provider_id == target and row.erased_at is None
@@ -45,7 +50,7 @@ def test_objection_excludes_from_prospecting_and_exports(built) -> None:  # noqa
     run_pipeline(ctx)  # scoring again never brings the person back
     with ctx.sessions() as s:
         assert target not in set(s.scalars(select(Prospect.provider_id)))
-        assert target not in {p.provider_id for p in list_prospects(s, ProspectFilter(), limit=500).items}
+        assert target not in listed_ids(s)
         assert npi not in "".join(prospects_csv(s, ProspectFilter()))
         assert s.get(Provider, target) is not None  # the public registry record stays
         entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "objection")).all()
@@ -102,7 +107,7 @@ def test_every_table_that_refers_to_a_person_has_an_erasure_decision() -> None:
     assert {"interactions", "contact_preferences", "prospect_status", "prospect_status_history",
             "referral_alerts", "referral_review", "source_record_history", "match_decisions"} <= tables
     missing = sorted(tables - ERASURE_PLAN.keys())
-    assert not missing, f"tables referring to a person, not in service.privacy.ERASURE_PLAN: {missing}"
+    assert not missing, f"tables referring to a person, not in service.security.privacy.ERASURE_PLAN: {missing}"
     assert ERASURE_PLAN.keys() <= Base.metadata.tables.keys()  # no decision about a table that is gone
     for name, treatment in ERASURE_PLAN.items():
         assert treatment.action in ("delete", "scrub", "keep") and len(treatment.reason) > 20, name

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from data.models import Provider, SourceRecord, SourceRecordHistory
-from service.ingest import ingest_nucc, ingest_records
-from service.locate import geocode_providers
-from service.providers import edit_provider
-from service.resolve import resolve_providers
+from service.ingest.ingest import ingest_nucc, ingest_records
+from service.linkage.providers import edit_provider
+from service.linkage.resolve import resolve_providers
+from service.placement.locate import geocode_providers
 from service.schemas import ProviderEdit
 from tests.service.test_ingest import DATA, NPPES, rewrite, snapshot
 

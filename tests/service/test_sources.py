@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
 from data.models import Provider, SourceRecord
-from service.ingest import ingest_records
-from service.resolve import resolve_providers
+from service.ingest.ingest import ingest_records
+from service.linkage.resolve import resolve_providers
+from tests.paths import FIXTURES
 from tests.service.test_ingest import NPPES, snapshot
 
-ENRICHMENT_DATA = Path(__file__).resolve().parent.parent / "enrichment" / "data"
+ENRICHMENT_DATA = FIXTURES / "enrichment"
 
 
 def test_cms_rows_fold_and_link_to_nppes_by_npi(ctx) -> None:  # noqa: ANN001
@@ -43,7 +42,7 @@ def test_cms_rows_fold_and_link_to_nppes_by_npi(ctx) -> None:  # noqa: ANN001
 
 
 def test_french_registries_locate_in_france_and_flag_overseas(ctx) -> None:  # noqa: ANN001
-    from service.locate import geocode_providers
+    from service.placement.locate import geocode_providers
 
     object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"max_reject_rate": 0.8}))
     finess = ingest_records(ctx, ENRICHMENT_DATA / "etalab-cs1100507-stock-sample.csv", source="finess")
@@ -74,7 +73,7 @@ def test_french_registries_locate_in_france_and_flag_overseas(ctx) -> None:  # n
 def test_overseas_postal_code_is_flagged_not_placed(ctx) -> None:  # noqa: ANN001
     import pandas as pd
 
-    from service.locate import locate_frame
+    from service.placement.locate import locate_frame
 
     out = locate_frame(ctx, pd.DataFrame({
         "address_1": ["1 rue X", "1 rue Y"], "city": ["Pointe-a-Pitre", "Paris"],
@@ -108,7 +107,7 @@ def test_deactivation_report_flags_never_deletes(ctx, tmp_path) -> None:  # noqa
     from openpyxl import Workbook
 
     from data.models import SourceRecordHistory
-    from service.deactivations import ingest_deactivations
+    from service.ingest.deactivations import ingest_deactivations
 
     ingest_records(ctx, NPPES, source="nppes")
     resolve_providers(ctx)

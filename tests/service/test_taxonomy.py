@@ -7,8 +7,8 @@ import csv
 from sqlalchemy import func, select
 
 from data.models import Taxonomy
-from service.ingest import ingest_nucc
-from service.taxonomy import classification_map, current_version, taxonomy_code
+from service.ingest.ingest import ingest_nucc
+from service.ingest.taxonomy import classification_map, current_version, taxonomy_code
 from tests.service.test_ingest import DATA
 
 V22 = DATA / "nucc_taxonomy_220.csv"

@@ -11,8 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from core.errors import InputError
+from service.events import emit
+from service.integration.webhooks import dispatch, list_deliveries, subscribe, verify
 from service.pipeline import run_pipeline
-from service.webhooks import dispatch, emit, list_deliveries, subscribe, verify
 from tests.service.conftest import FakeDNS
 from tests.service.test_pipeline import load_all
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from geo.roads import load_drive_graph
+from tests.paths import FIXTURES
+from tests.territories.handgraph import hand_graph
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "osm"
+DATA = FIXTURES / "osm"
 
 
 @pytest.fixture(scope="session")
 def aguascalientes():
     return load_drive_graph(DATA / "aguascalientes.osm.bz2")
+
+
+@pytest.fixture()
+def hand():
+    """The hand-timed five-node graph (:func:`tests.territories.handgraph.hand_graph`)."""
+    return hand_graph()

@@ -8,19 +8,17 @@ import pandas as pd
 import pytest
 import shapely
 
-from core.errors import TerritoryError
+from core.errors import GeoError, TerritoryError
 from geo.distance import haversine_km
 from geo.h3grid import cell_to_latlng, latlng_to_cells
-from geo.routing import RoadRouter
+from geo.routing import Fallback, RoadRouter
 from territories.isochrones import (
-    Fallback,
     catchment_overlap,
     nearest_site_for_cells,
     nearest_site_for_points,
     site_isochrones,
 )
-
-from .test_catchments import XY, cell_of, hand  # noqa: F401 - fixture
+from tests.territories.handgraph import XY, cell_of
 
 
 @pytest.fixture()
@@ -101,7 +99,7 @@ def test_invalid_inputs_listed():
     assert len(e.value.problems) == 2
     with pytest.raises(TerritoryError):
         site_isochrones(None, sites.head(0), minutes=[0, -1], res=8)
-    with pytest.raises(TerritoryError):
+    with pytest.raises(GeoError):
         Fallback(circuity=0.5)
 
 

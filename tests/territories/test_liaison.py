@@ -122,6 +122,10 @@ def test_validation_lists_every_problem():
         partition_territories(cells, k=5, liaisons=["a", "a"], locks={123: 0})
     fields = {p.field for p in e.value.problems}
     assert {"h3", "weight", "k", "liaisons", "locks"} <= fields
+    for k in (2.0, True, "2"):  # a TerritoryError naming k, not a TypeError
+        with pytest.raises(TerritoryError) as e:
+            partition_territories(cells, k=k)
+        assert "k" in {p.field for p in e.value.problems}
 
 
 def test_polsby_popper_by_hand():

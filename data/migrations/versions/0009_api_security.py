@@ -10,7 +10,6 @@ backends (and TRUNCATE on PostgreSQL).
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0009'
 down_revision = '0008'
 branch_labels = None

@@ -1,0 +1,75 @@
+"""``prm link``, ``geocode``, ``catchments``, ``tiers``, ``score`` and ``pipeline``: the stages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.common import _context, _run, _show
+from cli.progress import rich_progress
+
+app = typer.Typer()
+
+
+def _stage(fn, **kwargs) -> None:  # noqa: ANN001, ANN003
+    """Run one stage function with a progress bar and print its report."""
+    ctx = _run(_context)
+    with rich_progress() as progress:
+        report = _run(fn, ctx, progress=progress, **kwargs)
+    _show(report)
+
+
+@app.command()
+def link(
+    incremental: Annotated[bool, typer.Option(
+        "--incremental", help="Link only new and changed records with the stored model.")] = False,
+) -> None:
+    """Deduplicate and link source records into golden provider records."""
+    from service.linkage.resolve import resolve_providers
+
+    _stage(resolve_providers, incremental=incremental)
+
+
+@app.command()
+def geocode(all_rows: Annotated[bool, typer.Option("--all", help="Re-geocode every provider.")] = False) -> None:
+    """Geocode providers offline (street level from OSM, else ZIP centroid) and place them on H3."""
+    from service.placement.locate import geocode_providers
+
+    _stage(geocode_providers, only_missing=not all_rows)
+
+
+@app.command()
+def catchments() -> None:
+    """Build radius and drive-time catchments for every site."""
+    from service.placement.catchments import build_catchments
+
+    _stage(build_catchments)
+
+
+@app.command()
+def tiers() -> None:
+    """Link referral events to referrers and compute volumes and tiers A/B/C."""
+    from service.prospecting.referrals import compute_referrer_stats
+
+    _stage(compute_referrer_stats)
+
+
+@app.command()
+def score() -> None:
+    """Score white-space prospects for every site."""
+    from service.prospecting.scoring import score_sites
+
+    _stage(score_sites)
+
+
+@app.command()
+def pipeline() -> None:
+    """Run link, geocode, catchments, tiers and score in order."""
+    from service.pipeline import run_pipeline
+
+    ctx = _run(_context)
+    with rich_progress() as progress:
+        reports = _run(run_pipeline, ctx, progress=progress)
+    for r in reports:
+        _show(r)

@@ -1,0 +1,69 @@
+"""Storage models (SQLAlchemy 2 declarative), shared by SQLite and PostgreSQL + PostGIS.
+
+One ``Base.metadata`` holds every table; importing this package registers
+them all, in this order: the base (:mod:`data.models.base`), the registry,
+placement, prospect, job and planning tables (:mod:`data.models.tables`), then
+the prospecting workflow (:mod:`data.models.prospecting`), security
+(:mod:`data.models.security`) and matching (:mod:`data.models.matching`)
+tables. The schema itself is created by the Alembic migrations in
+``data/migrations``; these models are the one definition both use.
+"""
+
+from data.models import matching, prospecting, security
+from data.models.base import H3_RESOLUTIONS, NAMING, Base, Located, gist_index, h3_column
+from data.models.tables import (
+    DRIVE_SORT_ASC,
+    DRIVE_SORT_DESC,
+    Catchment,
+    CatchmentCell,
+    ClinicSite,
+    ExpansionCandidate,
+    ExpansionScenario,
+    Job,
+    LoadBatch,
+    Organization,
+    Prospect,
+    Provider,
+    ProviderOverride,
+    ReferralEvent,
+    ReferrerStat,
+    SourceRecord,
+    SourceRecordHistory,
+    Taxonomy,
+    Territory,
+    TerritoryCell,
+    TerritoryPlan,
+)
+
+__all__ = [
+    "Base",
+    "Catchment",
+    "CatchmentCell",
+    "ClinicSite",
+    "DRIVE_SORT_ASC",
+    "DRIVE_SORT_DESC",
+    "ExpansionCandidate",
+    "ExpansionScenario",
+    "H3_RESOLUTIONS",
+    "Job",
+    "LoadBatch",
+    "Located",
+    "NAMING",
+    "Organization",
+    "Prospect",
+    "Provider",
+    "ProviderOverride",
+    "ReferralEvent",
+    "ReferrerStat",
+    "SourceRecord",
+    "SourceRecordHistory",
+    "Taxonomy",
+    "Territory",
+    "TerritoryCell",
+    "TerritoryPlan",
+    "gist_index",
+    "h3_column",
+    "matching",
+    "prospecting",
+    "security",
+]

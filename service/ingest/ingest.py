@@ -1,0 +1,330 @@
+"""Ingestion (stage ``prm ingest``): registry files, referrer lists, referral events, NUCC.
+
+Every load is a batch (source, file name, SHA-256, row numbers) and ends with a
+report. Data are written in one transaction per file: a file whose layout or
+encoding is wrong, or whose reject rate is too high, changes nothing; a bad
+row is rejected alone (and written to a reject file) while good rows load.
+Source records are keyed by (source, source key), so re-loading the same rows,
+reordered or under another file name, changes no data row.
+
+A newer file's changed rows keep their previous values in
+``source_record_history``; manual corrections live apart
+(:mod:`service.linkage.providers`) and are re-applied after every refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+from itertools import repeat
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import orjson
+import pandas as pd
+from sqlalchemy import Integer, bindparam, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from core.errors import Problem
+from core.keyset import KeySet
+from core.progress import ProgressSink, null_progress
+from core.sequences import chunked
+from core.values import json_value
+from data.bulk import bulk_insert, compiled_once
+from data.db import analyze, wal_written_behind
+from data.models import ReferralEvent, SourceRecord, SourceRecordHistory, Taxonomy
+from enrichment.parallel import iter_stored_rows
+from enrichment.records import ReadResult, StoredRows
+from service.context import AppContext
+from service.ingest.batches import check_reject_rate, run_batch
+from service.schemas import BatchReport
+
+Source = Literal["nppes", "referrer_list", "cms_dac", "rpps", "finess"]
+_KEY_CHUNK = 900  # stay under any backend's bound-parameter limit
+
+
+_INSERT_COLUMNS = ("source", "source_key", "batch_id", "file_name", "line", "record_hash", "npi", "data")
+
+
+class _RecordWriter:
+    """Writes one batch's source records chunk by chunk: insert, update with history, or leave.
+
+    Keys repeated in the file are rejected after their first occurrence (a
+    compact :class:`~core.keyset.KeySet`, so memory stays flat). When the
+    source had no records before the batch, nothing needs looking up.
+    """
+
+    def __init__(self, session: Session, *, source: str, batch_id: int, file_name: str) -> None:
+        self.session, self.source, self.batch_id, self.file_name = session, source, batch_id, file_name
+        self.seen = KeySet()
+        self.first_load = session.execute(
+            select(SourceRecord.id).where(SourceRecord.source == source).limit(1)
+        ).first() is None
+
+    def write(self, rows: StoredRows, rejects: list[Problem]) -> dict[str, int]:
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        if not rows.keys:
+            return counts
+        keys, lines, npis, hashes, payloads = rows.keys, rows.lines, rows.npis, rows.hashes, rows.payloads
+        fresh = self.seen.add_new(keys, rows.codes)
+        for i in np.flatnonzero(~fresh):
+            rejects.append(Problem("duplicate record key in file (first occurrence kept)",
+                                   file=self.file_name, line=int(lines[i]), field="source_key", value=keys[i]))
+        source, batch_id, file_name = self.source, self.batch_id, self.file_name
+        if self.first_load and fresh.all():  # nothing stored to compare with: every row is inserted
+            n = len(keys)
+            counts["inserted"] = bulk_insert(
+                self.session, SourceRecord.__table__, _INSERT_COLUMNS,
+                zip(repeat(source, n), keys, repeat(batch_id, n), repeat(file_name, n), lines, hashes, npis,
+                    payloads))
+            return counts
+        existing = {} if self.first_load else self._existing([k for k, f in zip(keys, fresh) if f])
+        inserts, updates = [], []
+        for i in np.flatnonzero(fresh).tolist():
+            have = existing.get(keys[i])
+            if have is None:
+                inserts.append((source, keys[i], batch_id, file_name, lines[i], hashes[i], npis[i], payloads[i]))
+            elif have[1] != hashes[i]:
+                updates.append({"id": have[0], "batch_id": batch_id, "file_name": file_name,
+                                "line": lines[i], "record_hash": hashes[i], "npi": npis[i],
+                                "data": orjson.loads(payloads[i])})
+            else:
+                counts["unchanged"] += 1
+        counts["inserted"] = bulk_insert(self.session, SourceRecord.__table__, _INSERT_COLUMNS, inserts)
+        if updates:
+            keep_history(self.session, [u["id"] for u in updates], replaced_by=self.batch_id)
+            self.session.execute(update(SourceRecord), updates)
+        counts["updated"] = len(updates)
+        return counts
+
+    def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
+        """``source_key -> (id, record_hash)`` of the stored records among ``keys``.
+
+        One statement shape (a short last part is padded with a repeated key),
+        compiled once from table metadata and run on the driver: the SQL
+        expression machinery would otherwise re-render 900 parameters per query.
+        """
+        found: dict[str, tuple[int, str]] = {}
+        if not keys:
+            return found
+        connection = self.session.connection()
+        statement, order = _lookup_statement(connection.dialect)
+        positional = connection.dialect.positional
+        for part in chunked(keys, _KEY_CHUNK):
+            named = {"source": self.source, **{f"k{i}": k for i, k in enumerate(part)}}
+            named.update({f"k{i}": part[0] for i in range(len(part), _KEY_CHUNK)})
+            params: Any = tuple(named[n] for n in order) if positional else named
+            found.update({k: (i, h) for k, i, h in connection.exec_driver_sql(statement, params)})
+        return found
+
+
+def _lookup_statement(dialect: Any) -> tuple[str, list[str]]:
+    """``SELECT source_key, id, record_hash`` of one source's records among ``_KEY_CHUNK`` keys."""
+    names = ["source", *(f"k{i}" for i in range(_KEY_CHUNK))]
+
+    def build() -> Any:
+        table = SourceRecord.__table__
+        return select(table.c.source_key, table.c.id, table.c.record_hash).where(
+            table.c.source == bindparam("source"),
+            table.c.source_key.in_([bindparam(n) for n in names[1:]]),
+        )
+
+    return compiled_once(dialect, ("source_records lookup", _KEY_CHUNK), build, names)
+
+
+def keep_history(session: Session, record_ids: list[int], *, replaced_by: int) -> None:
+    """Copy the values a newer file is about to replace into ``source_record_history``."""
+    cols = ("batch_id", "file_name", "line", "record_hash", "data")
+    for part in chunked(record_ids, _KEY_CHUNK):
+        session.execute(
+            insert(SourceRecordHistory).from_select(
+                ["source_record_id", *cols, "replaced_by_batch_id"],
+                select(
+                    SourceRecord.id, *(getattr(SourceRecord, c) for c in cols),
+                    literal(replaced_by, Integer),
+                ).where(SourceRecord.id.in_(part)),
+            )
+        )
+
+
+def _results(
+    path: Path, source: Source, chunk_rows: int, mapping: Mapping[str, str] | None = None
+) -> Iterable:
+    """The reader for ``source``: one :class:`~enrichment.records.ReadResult` per chunk."""
+    if source == "nppes":
+        if path.suffix.lower() == ".zip":
+            return _nppes_zip_results(path, chunk_rows)
+        from enrichment.nppes import iter_nppes
+
+        return iter_nppes(path, chunk_rows=chunk_rows)
+    if source == "cms_dac":
+        from enrichment.cms import iter_cms
+
+        return iter_cms(path, chunk_rows=chunk_rows)
+    if source == "rpps":
+        from enrichment.rpps import iter_rpps
+
+        return iter_rpps(path, chunk_rows=chunk_rows)
+    if source == "finess":
+        from enrichment.finess import iter_finess
+
+        return iter_finess(path, chunk_rows=chunk_rows)
+    from enrichment.referrers import read_referrer_list
+
+    return [read_referrer_list(path, mapping=mapping)]
+
+
+def _nppes_zip_results(path: Path, chunk_rows: int) -> Iterator[ReadResult]:
+    """The published NPPES zip, read in place: main file chunks with their companions.
+
+    The companion files (other names, secondary locations, endpoints) are read
+    once, grouped by NPI, and merged into the records of each chunk of the main
+    file that has any; their rejects are reported with the first chunk.
+    """
+    from enrichment.nppes_companions import Companions, attach_companion_columns
+    from enrichment.nppes_zip import open_nppes_zip
+
+    archive = open_nppes_zip(path)
+    read = {role: archive.read_companion(role) for role in ("othername", "pl", "endpoint")}
+    pending = [p for c in read.values() for p in c.rejects]
+    companions = Companions.build(other_names=read["othername"], locations=read["pl"], endpoints=read["endpoint"])
+    del read
+    for result in archive.iter_main(chunk_rows):
+        rejects = [*pending, *result.rejects]
+        pending = []
+        assert result.columns is not None  # the NPPES reader is columnar
+        yield ReadResult(columns=attach_companion_columns(result.columns, companions), rejects=rejects,
+                         rows_read=result.rows_read)
+
+
+def _refresh_statistics(session: Session, chunk_number: int) -> None:
+    """Keep PostgreSQL's statistics of ``source_records`` current during a long load.
+
+    A first load fills the table inside one transaction; with statistics from
+    when it was empty the planner scans the whole table for every key lookup
+    and each chunk gets slower than the last. Re-analysing after chunks 1, 2,
+    4, 8, ... costs little and keeps the lookups on the unique index.
+    """
+    if session.get_bind().dialect.name == "postgresql" and chunk_number & (chunk_number + 1) == 0:
+        analyze(session, SourceRecord.__tablename__)
+
+
+def ingest_records(
+    ctx: AppContext,
+    path: Path,
+    *,
+    source: Source,
+    progress: ProgressSink = null_progress,
+    reject_dir: Path | None = None,
+    mapping: Mapping[str, str] | None = None,
+) -> BatchReport:
+    """Load a registry file or referrer list into ``source_records`` as one batch.
+
+    ``mapping`` (referrer lists only) names the file's header for standard
+    fields the automatic detection gets wrong, e.g. ``{"phone": "Tel. cabinet"}``.
+
+    Raises
+    ------
+    SchemaError, EncodingError, RejectLimitError, InputError
+        The batch is refused whole; stored data are unchanged.
+    """
+    path = Path(path)
+    with run_batch(ctx, source=source, path=path) as batch:
+        with ctx.sessions.begin() as session:
+            writer = _RecordWriter(session, source=source, batch_id=batch.id, file_name=path.name)
+            chunk_number = 0
+            small = path.stat().st_size < ctx.settings.parallel_read_bytes
+            chunks = iter_stored_rows(_results, path, source, ctx.settings.chunk_rows, mapping, in_process=small)
+            with wal_written_behind(session):
+                for chunk in chunks:
+                    batch.rows_read += chunk.rows_read
+                    batch.rejects.extend(chunk.rejects)
+                    batch.add(writer.write(chunk.rows, batch.rejects))
+                    _refresh_statistics(session, chunk_number)
+                    chunk_number += 1
+                    progress(f"ingest {path.name}", batch.rows_read, None)
+            check_reject_rate(path.name, batch.rows_read, batch.rejects, ctx.settings.max_reject_rate)
+            return batch.finish(session, reject_dir)
+
+
+REFERRAL_FIELDS = ("referral_date", "referrer_npi", "referrer_name", "service_line", "site_code",
+                   "patient_ref")
+
+
+def ingest_referral_events(
+    ctx: AppContext, path: Path, *, progress: ProgressSink = null_progress,
+    reject_dir: Path | None = None,
+) -> BatchReport:
+    """Load referral events; idempotent on ``external_id``.
+
+    Events are linked to golden records by the referrals stage
+    (:func:`service.prospecting.referrals.link_referral_events`), so they may be loaded
+    before or after the registry.
+    """
+    from prospects.referrals import read_referral_events
+
+    path = Path(path)
+    with run_batch(ctx, source="referral_events", path=path) as batch:
+        read = read_referral_events(path, as_of=ctx.settings.as_of or date.today())
+        batch.rows_read, batch.rejects = read.rows_read, list(read.rejects)
+        check_reject_rate(path.name, read.rows_read, read.rejects, ctx.settings.max_reject_rate)
+        with ctx.sessions.begin() as session:
+            batch.add(_upsert_events(session, read.events, batch_id=batch.id))
+            progress(f"ingest {path.name}", read.rows_read, read.rows_read)
+            return batch.finish(session, reject_dir)
+
+
+def _upsert_events(session: Session, events: pd.DataFrame, *, batch_id: int) -> dict[str, int]:
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    rows = events.to_dict("records")
+    existing: dict[str, ReferralEvent] = {}
+    for part in chunked([str(r["external_id"]) for r in rows], _KEY_CHUNK):
+        for ev in session.scalars(select(ReferralEvent).where(ReferralEvent.external_id.in_(part))):
+            existing[ev.external_id] = ev
+    inserts = []
+    for row in rows:
+        values = {f: json_value(row.get(f)) for f in REFERRAL_FIELDS}
+        values["referral_date"] = row["referral_date"]
+        ev = existing.get(str(row["external_id"]))
+        if ev is None:
+            inserts.append({"external_id": str(row["external_id"]), "batch_id": batch_id,
+                            "line": int(row["line"]), **values})
+        elif any(getattr(ev, f) != v for f, v in values.items()):
+            for f, v in values.items():
+                setattr(ev, f, v)
+            ev.provider_id = None  # re-linked by the referrals stage
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+    if inserts:
+        session.execute(ReferralEvent.__table__.insert(), inserts)
+    counts["inserted"] = len(inserts)
+    return counts
+
+
+def ingest_nucc(ctx: AppContext, path: Path) -> BatchReport:
+    """Load one version of the NUCC code set (versions live side by side; the newest is in force)."""
+    from enrichment.nucc import nucc_version, read_nucc
+
+    path = Path(path)
+    cols = ("grouping", "classification", "specialization", "display_name", "section")
+    with run_batch(ctx, source="nucc", path=path) as batch:
+        frame = read_nucc(path)
+        version = nucc_version(path)
+        batch.rows_read = len(frame)
+        with ctx.sessions.begin() as session:
+            have = {t.code: t for t in session.scalars(select(Taxonomy).where(Taxonomy.version == version))}
+            for row in frame.to_dict("records"):
+                values = {c: row.get(c) or None for c in cols} | {"version": version}
+                tax = have.get(row["code"])
+                if tax is None:
+                    session.add(Taxonomy(code=row["code"], **values))
+                    batch.counts["inserted"] += 1
+                elif any(getattr(tax, k) != v for k, v in values.items()):
+                    for k, v in values.items():
+                        setattr(tax, k, v)
+                    batch.counts["updated"] += 1
+                else:
+                    batch.counts["unchanged"] += 1
+            return batch.finish(session)

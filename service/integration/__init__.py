@@ -1,0 +1,1 @@
+"""Outgoing integrations: signed webhooks, their outbound transport, FHIR."""

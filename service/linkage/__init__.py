@@ -1,0 +1,1 @@
+"""Entity resolution into golden records: link runs, review decisions, provider edits."""

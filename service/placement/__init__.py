@@ -1,0 +1,1 @@
+"""Where things are: geocoding, catchments, drive times, map-side road data."""

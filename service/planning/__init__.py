@@ -1,0 +1,1 @@
+"""Liaison territories and expansion scenarios."""

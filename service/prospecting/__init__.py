@@ -1,0 +1,1 @@
+"""Prospects and referrals: scoring, the prospect list, referral events, segments, workflow, CRM, briefs, backtests."""

@@ -1,0 +1,178 @@
+"""The prospect list: filtered, sorted, cursor-paginated pages (JSON), counts, CSV and map points.
+
+One statement builder (:mod:`service.prospecting.prospect_sql`) serves every
+view, so the API page, the CSV export and the map agree on who is listed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import geopandas as gpd
+import orjson
+import shapely
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.errors import InputError, Problem
+from core.spreadsheet import neutralise_formula
+from data.db import read_connection
+from data.models import Prospect, Provider
+from service.pagination import cursor_type, decode_cursor, encode_cursor
+from service.prospecting.prospect_sql import (
+    PAGE_FIELDS,
+    SORTS,
+    filter_values,
+    page_template,
+    prospect_stmt,
+)
+from service.queries import _check_limit, site_by_code
+from service.schemas import ProspectFilter, ProspectPublic, ProspectSort
+
+#: Columns of the prospect CSV export (list and segment exports alike).
+CSV_COLUMNS = (
+    "site_code", "provider_id", "npi", "display_name", "taxonomy_code", "classification",
+    "address_1", "city", "postal_code", "phone", "score", "segment", "drive_minutes",
+    "distance_km", "proximity_estimated", "profile", "status", "assigned_to", "score_breakdown",
+)  # fmt: skip
+
+__all__ = ["CSV_COLUMNS", "count_prospects", "prospect_page_json", "prospects_csv", "prospects_frame"]
+
+
+def _prospect_public(
+    p: Prospect, prov: Provider, site_code: str, status: str = "new", assigned_to: str | None = None
+) -> ProspectPublic:
+    return ProspectPublic(
+        provider_id=prov.id,
+        site_code=site_code,
+        npi=prov.npi,
+        display_name=prov.display_name,
+        taxonomy_code=p.taxonomy_code,
+        classification=p.classification,
+        address_1=prov.address_1,
+        city=prov.city,
+        postal_code=prov.postal_code,
+        phone=prov.phone,
+        score=p.score,
+        segment=p.segment,
+        drive_minutes=p.drive_minutes,
+        distance_km=p.distance_km,
+        proximity_estimated=p.proximity_estimated,
+        profile=p.profile,
+        components=p.components,
+        status=status,
+        assigned_to=assigned_to,
+    )
+
+
+def _prospect_page(
+    session: Session,
+    filters: ProspectFilter,
+    *,
+    sort: ProspectSort,
+    limit: int,
+    cursor: str | None,
+    count: bool,
+    raw_components: bool,
+) -> tuple[list[Any], int | None, str | None]:
+    """The rows of one page (item fields first, in :data:`PAGE_FIELDS` order), total, next cursor."""
+    _check_limit(limit)
+    if sort not in SORTS:
+        raise InputError("invalid sort", problems=[Problem(f"one of {', '.join(SORTS)}", field="sort",
+                                                           value=str(sort))])  # fmt: skip
+    params: dict[str, Any] = {**filter_values(filters), "_limit": limit + 1}
+    if cursor:  # a cursor of another list or sort is refused, not compared (PostgreSQL: a 500)
+        params["_after_value"], params["_after_id"] = decode_cursor(cursor, value_type=cursor_type(SORTS[sort][0]))
+    conn = read_connection(session)  # taken first: the count runs on it too
+    total = count_prospects(session, filters) if count else None
+    stmt, names = page_template(filters, sort=sort, after=bool(cursor), raw_components=raw_components)
+    # plain rows on the connection, no ORM loading layer
+    rows = conn.execute(stmt, {name: params[name] for name in names}).all()
+    if not rows and filters.site:
+        site_by_code(session, filters.site)  # an unknown site is a 404, not an empty page
+    nxt = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        nxt = encode_cursor(last[-1], last[-2])  # sort value, prospect id
+    return rows[:limit], total, nxt
+
+
+def prospect_page_json(
+    session: Session,
+    filters: ProspectFilter,
+    *,
+    sort: ProspectSort = "-score",
+    limit: int = 50,
+    cursor: str | None = None,
+    count: bool = False,
+) -> bytes:
+    """A page of scored white-space prospects, filtered, sorted and cursor-paginated, as JSON.
+
+    The JSON of a ``Page[ProspectPublic]``; ``total`` (every match, all pages)
+    is counted only when ``count`` is true: it scans all matches, while a page
+    only reads as far as its last row.
+
+    The API's hot path: rows go straight to JSON (orjson), score components
+    as the JSON text they were stored as, with no model built and validated
+    per item and none serialised again (a third of the cost of a page).
+    Stored values are ours, written through the models; the tests check the
+    output against ``Page[ProspectPublic]`` built from the same rows.
+    """
+    rows, total, nxt = _prospect_page(session, filters, sort=sort, limit=limit, cursor=cursor, count=count,
+                                      raw_components=True)  # fmt: skip
+    at = PAGE_FIELDS.index("components")
+    items = []
+    for row in rows:
+        item = dict(zip(PAGE_FIELDS, row, strict=False))
+        item["components"] = orjson.Fragment(row[at] or "[]")
+        items.append(item)
+    return orjson.dumps({"items": items, "next_cursor": nxt, "total": total})
+
+
+def count_prospects(session: Session, filters: ProspectFilter) -> int:
+    """How many prospects match ``filters`` (what an export of them will hold)."""
+    stmt = prospect_stmt(filters)
+    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+def prospects_csv(session: Session, filters: ProspectFilter, *, sort: ProspectSort = "-score") -> Iterator[str]:
+    """All prospects matching ``filters`` as CSV text chunks (header first)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    sort_col, desc = SORTS[sort]
+    stmt = prospect_stmt(filters).order_by(sort_col.desc() if desc else sort_col, Prospect.id)
+    for n, row in enumerate(session.execute(stmt.execution_options(yield_per=1000))):
+        pub = _prospect_public(*row)
+        breakdown = "; ".join(f"{c.name} {c.points:.1f} ({c.reason})" for c in pub.components)
+        row = [getattr(pub, c, None) for c in CSV_COLUMNS[:-1]] + [breakdown]
+        writer.writerow([neutralise_formula(v) for v in row])
+        if n % 500 == 499:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def prospects_frame(session: Session, filters: ProspectFilter, *, limit: int = 20_000) -> gpd.GeoDataFrame:
+    """Prospects as points for the map, best score first (one row per provider and site)."""
+    stmt = prospect_stmt(filters).order_by(Prospect.score.desc(), Prospect.id).limit(limit)
+    rows = [r[:3] for r in session.execute(stmt).all()]
+    return gpd.GeoDataFrame(
+        {
+            "provider_id": [prov.id for _, prov, _ in rows],
+            "npi": [prov.npi for _, prov, _ in rows],
+            "name": [prov.display_name for _, prov, _ in rows],
+            "specialty": [p.classification or p.taxonomy_code or "" for p, _, _ in rows],
+            "score": [p.score for p, _, _ in rows],
+            "segment": [p.segment for p, _, _ in rows],
+            "drive_minutes": [p.drive_minutes for p, _, _ in rows],
+            "site_code": [code for _, _, code in rows],
+            "components": [p.components for p, _, _ in rows],
+        },
+        geometry=[shapely.Point(prov.lon, prov.lat) for _, prov, _ in rows],
+        crs="EPSG:4326",
+    )

@@ -1,0 +1,237 @@
+"""Prospect scoring (stage ``prm score``): white space per site, scored and explained.
+
+For each site, candidates are selected through H3: active providers whose
+cell (at the catchment resolution) lies in any of the site's catchments — the
+same SQL on SQLite and PostgreSQL. Active referrers (referring and not lapsed
+as of the as-of date, :mod:`prospects.terms`) are not prospects: a lapsed
+referrer is back among them. ``org_referring`` is true when another member of
+the organisation is referring. Days since the last CRM interaction feed the
+recency component. Drive minutes come from the one road router
+(:func:`geo.routing.minutes_from`, one search per site, the settings' snapping
+rule); where a provider or the site is off the network or beyond reach, they
+are the settings' straight-line estimate, flagged as estimated. Scores come from
+the site's service-line profile (:mod:`prospects.profiles`).
+
+Rows are upserted by (site, provider) and only rewritten when a value changed.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import Session
+
+from core.progress import ProgressSink, null_progress
+from data.db import analyze
+from data.models import (
+    Catchment,
+    CatchmentCell,
+    ClinicSite,
+    Organization,
+    Prospect,
+    Provider,
+    ReferrerStat,
+    h3_column,
+)
+from service.context import AppContext
+from service.events import emit
+from service.schemas import StageReport
+from service.security.privacy import objected
+
+DEFAULT_PROFILE = "imaging_mri"
+
+
+def shipped() -> dict:
+    """The shipped scoring profiles by name."""
+    from prospects.profiles import load_profile, shipped_profiles
+
+    return {name: load_profile(path) for name, path in shipped_profiles().items()}
+
+
+def profile_for(service_line: str, profiles: dict):  # noqa: ANN201
+    """The profile whose service line (or name) matches the site's, else the default."""
+    wanted = service_line.strip().lower()
+    for profile in profiles.values():
+        if profile.service_line.lower() == wanted or profile.name.lower() == wanted:
+            return profile
+    return profiles[DEFAULT_PROFILE]
+
+
+def _in_catchments(session: Session, site: ClinicSite, res: int) -> tuple[pd.DataFrame, Select]:
+    """Active providers in the site's catchments (referring or not), and the query of their ids."""
+    cell_col = h3_column(Provider, res)
+    in_catchment = (
+        select(CatchmentCell.h3)
+        .join(Catchment, Catchment.id == CatchmentCell.catchment_id)
+        .where(Catchment.site_id == site.id, Catchment.resolution == res)
+    )
+    stmt = (
+        select(
+            Provider.id.label("provider_id"), Provider.taxonomy_code, Provider.classification,
+            Provider.entity_type, Provider.lat, Provider.lon, Provider.organization_id,
+            func.coalesce(Organization.member_count, 1).label("practice_size"),
+        )
+        .outerjoin(Organization, Organization.id == Provider.organization_id)
+        .where(Provider.is_active.is_(True), cell_col.in_(in_catchment),
+               Provider.id.not_in(objected()))  # GDPR objection: never a prospect
+    )
+    frame = pd.DataFrame(session.execute(stmt).mappings().all())
+    if not frame.empty:
+        frame["practice_size"] = frame["practice_size"].clip(lower=1)
+    return frame, stmt.with_only_columns(Provider.id)
+
+
+def _candidates(
+    session: Session, site: ClinicSite, res: int, *, as_of: date, window_days: int,
+    lapsed_days: int,
+) -> pd.DataFrame:
+    """The site's prospects as of ``as_of``: who in its catchments is not an active referrer.
+
+    Adds ``org_referring`` and ``days_since_contact`` (NaN when never contacted).
+    Both terms come from the stored referrer stats' ``last_referral``
+    through :mod:`prospects.terms`, so the scoring stage, the backtest and
+    the activity endpoint decide them alike.
+    """
+    from data.models.prospecting import Interaction
+    from prospects.terms import colleague_referring, is_active_referrer, is_referring
+
+    frame, ids = _in_catchments(session, site, res)
+    if frame.empty:
+        return frame
+    referrers = pd.DataFrame(session.execute(
+        select(ReferrerStat.provider_id, ReferrerStat.last_referral, Provider.organization_id)
+        .join(Provider, Provider.id == ReferrerStat.provider_id)
+    ).all(), columns=["provider_id", "last_referral", "organization_id"])
+    last = frame["provider_id"].map(referrers.set_index("provider_id")["last_referral"])
+    frame = frame[~is_active_referrer(last, as_of=as_of, window_days=window_days,
+                                      lapsed_days=lapsed_days)].reset_index(drop=True)
+    referring = referrers[is_referring(referrers["last_referral"], as_of=as_of,
+                                       window_days=window_days)]
+    frame["org_referring"] = colleague_referring(frame, referring)
+    last_contact = pd.DataFrame(session.execute(
+        select(Interaction.provider_id, func.max(Interaction.occurred_at))
+        .where(Interaction.provider_id.in_(ids.scalar_subquery()))
+        .group_by(Interaction.provider_id)
+    ).all(), columns=["provider_id", "last_contact"])
+    days = pd.Series(np.nan, index=frame.index)
+    if len(last_contact):
+        when = pd.to_datetime(last_contact["last_contact"], utc=True).dt.tz_localize(None)
+        days_ago = (pd.Timestamp(as_of) - when.dt.normalize()).dt.days.clip(lower=0)
+        by_id = dict(zip(last_contact["provider_id"], days_ago))
+        days = frame["provider_id"].map(by_id).astype(float)
+    frame["days_since_contact"] = days
+    return frame
+
+
+def add_proximity(ctx: AppContext, cand: pd.DataFrame, site: ClinicSite) -> None:
+    """Add ``distance_km``, ``drive_minutes`` and ``proximity_estimated`` in place.
+
+    The drive minutes every other view shows (:func:`geo.routing.minutes_from`
+    with the settings' rule): routed where the site and the provider are on the
+    network, else the straight-line estimate with ``proximity_estimated`` True;
+    NaN for a provider without coordinates.
+    """
+    from geo.distance import haversine_km
+    from geo.routing import minutes_from
+
+    lat, lon = cand["lat"].to_numpy(float), cand["lon"].to_numpy(float)
+    cand["distance_km"] = haversine_km(site.lat, site.lon, lat, lon)
+    cand["drive_minutes"], cand["proximity_estimated"] = minutes_from(
+        ctx.router_or_none, site.lat, site.lon, lat, lon, max_snap_m=ctx.settings.max_snap_m,
+        fallback=ctx.fallback)
+
+
+def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
+    """Score every site's white-space prospects and store them (one transaction)."""
+    from prospects.groups import expand_profile
+    from prospects.scoring import score_prospects
+    from service.ingest.groups import resolved_groups
+
+    started = time.perf_counter()
+    s = ctx.settings
+    detail: dict[str, dict] = {}
+    profiles = shipped()
+    from service.prospecting.referrals import as_of_date
+
+    as_of = as_of_date(ctx)
+    with ctx.sessions.begin() as session:
+        groups = resolved_groups(ctx, session)
+        sites = session.scalars(select(ClinicSite).order_by(ClinicSite.site_code)).all()
+        for n, site in enumerate(sites):
+            progress("score", n, len(sites))
+            profile = expand_profile(profile_for(site.service_line, profiles), groups)
+            cand = _candidates(session, site, s.catchment_resolution, as_of=as_of,
+                               window_days=s.referring_window_days, lapsed_days=s.lapsed_days)
+            if cand.empty:
+                written, _ = _store(session, site.id, profile.key, pd.DataFrame())
+                detail[site.site_code] = {"prospects": 0, **written}
+                continue
+            add_proximity(ctx, cand, site)
+            scored = score_prospects(cand, profile, fallback=ctx.fallback, explain=True)
+            written, new = _store(session, site.id, profile.key, scored)
+            if new:  # committed (and so sent) only with the scores themselves
+                emit(ctx, "prospect.new_in_territory", _new_prospects_event(site, profile.key, new),
+                     session=session)
+            segs = scored["segment"].value_counts().head(6).to_dict()
+            detail[site.site_code] = {
+                "profile": profile.key, "prospects": len(scored),
+                "median_score": round(float(scored["score"].median()), 1),
+                "segments": {k: int(v) for k, v in segs.items()}, **written,
+            }
+        analyze(session, Prospect.__tablename__)  # planner statistics for the prospect list
+        progress("score", len(sites), len(sites))
+    return StageReport(stage="score", detail=detail, duration_s=round(time.perf_counter() - started, 3))
+
+
+#: At most this many new prospects are listed in one ``prospect.new_in_territory`` event.
+EVENT_MAX_PROSPECTS = 500
+
+
+def _new_prospects_event(site: ClinicSite, profile: str, new: list[dict]) -> dict:
+    best = sorted(new, key=lambda r: -r["score"])[:EVENT_MAX_PROSPECTS]
+    return {
+        "site_code": site.site_code, "profile": profile, "count": len(new),
+        "prospects": [{"provider_id": r["provider_id"], "score": round(r["score"], 1),
+                       "segment": r["segment"]} for r in best],
+    }  # fmt: skip
+
+
+def _store(
+    session: Session, site_id: int, profile: str, scored: pd.DataFrame
+) -> tuple[dict[str, int], list[dict]]:
+    """Upsert a site's prospects; returns the counts and the rows inserted (new prospects)."""
+    have = {p.provider_id: p for p in session.scalars(select(Prospect).where(Prospect.site_id == site_id))}
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    inserts = []
+    for row in scored.to_dict("records") if len(scored) else []:
+        pid = int(row["provider_id"])
+        dm = row["drive_minutes"]
+        values = {
+            "profile": profile, "score": float(row["score"]), "segment": row["segment"],
+            "taxonomy_code": row.get("taxonomy_code"), "classification": row.get("classification"),
+            "drive_minutes": None if pd.isna(dm) else round(float(dm), 2),
+            "distance_km": round(float(row["distance_km"]), 3),
+            "proximity_estimated": bool(row["proximity_estimated"]),
+            "components": row["components"],
+        }
+        values = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in values.items()}
+        current = have.pop(pid, None)
+        if current is None:
+            inserts.append({"site_id": site_id, "provider_id": pid, **values})
+            counts["inserted"] += 1
+        elif any(getattr(current, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(current, k, v)
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+    if inserts:
+        session.execute(Prospect.__table__.insert(), inserts)
+    if have:
+        session.execute(delete(Prospect).where(Prospect.id.in_([p.id for p in have.values()])))
+    counts["removed"] = len(have)
+    return counts, inserts

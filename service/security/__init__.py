@@ -1,0 +1,1 @@
+"""API keys, browser sessions, the audit log, privacy requests."""
