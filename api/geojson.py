@@ -67,14 +67,26 @@ def geojson_doc(description: str) -> dict[int | str, dict[str, Any]]:
 
 # A hexagon of the examples (H3 cell 882a930dbdfffff, a closed ring of lon/lat positions).
 # Examples hold no null: FastAPI drops None values from the whole OpenAPI document.
-_HEXAGON = {"type": "Polygon", "coordinates": [[
-    [-82.9712, 40.0821], [-82.9655, 40.0790], [-82.9661, 40.0733], [-82.9724, 40.0707],
-    [-82.9781, 40.0738], [-82.9775, 40.0795], [-82.9712, 40.0821]]]}
+_HEXAGON = {
+    "type": "Polygon",
+    "coordinates": [
+        [
+            [-82.9712, 40.0821],
+            [-82.9655, 40.0790],
+            [-82.9661, 40.0733],
+            [-82.9724, 40.0707],
+            [-82.9781, 40.0738],
+            [-82.9775, 40.0795],
+            [-82.9712, 40.0821],
+        ]
+    ],
+}
 
 
 def _collection(*features: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": [
-        {"type": "FeatureCollection", "features": list(features)}]})
+    return ConfigDict(
+        json_schema_extra={"examples": [{"type": "FeatureCollection", "features": list(features)}]}
+    )
 
 
 class CatchmentProperties(BaseModel):
@@ -98,11 +110,24 @@ class CatchmentFeature(Feature[Polygon, CatchmentProperties]):
 class CatchmentCollection(FeatureCollection[CatchmentFeature]):
     """Catchment hexagons (Polygon features)."""
 
-    model_config = _collection({
-        "type": "Feature", "id": "0", "geometry": _HEXAGON,
-        "properties": {"h3": "882a930dbdfffff", "site_code": "COL-NE", "method": "drive_time",
-                       "parameter": 10.0, "truncated": False, "estimated": False,
-                       "drive_minutes": 6.4, "distance_km": 3.9, "white_space": 4}})
+    model_config = _collection(
+        {
+            "type": "Feature",
+            "id": "0",
+            "geometry": _HEXAGON,
+            "properties": {
+                "h3": "882a930dbdfffff",
+                "site_code": "COL-NE",
+                "method": "drive_time",
+                "parameter": 10.0,
+                "truncated": False,
+                "estimated": False,
+                "drive_minutes": 6.4,
+                "distance_km": 3.9,
+                "white_space": 4,
+            },
+        }
+    )
 
 
 class IsochroneProperties(BaseModel):
@@ -125,11 +150,22 @@ class IsochroneFeature(Feature[Polygon | MultiPolygon, IsochroneProperties]):
 class IsochroneCollection(FeatureCollection[IsochroneFeature]):
     """One polygon per site and time limit."""
 
-    model_config = _collection({
-        "type": "Feature", "geometry": _HEXAGON,
-        "properties": {"site_code": "COL-NE", "minutes": 10.0, "cell_count": 37,
-                       "truncated": False, "estimated": False, "snap_m": 12.5,
-                       "off_network": False, "label": "COL-NE · 10 min drive"}})
+    model_config = _collection(
+        {
+            "type": "Feature",
+            "geometry": _HEXAGON,
+            "properties": {
+                "site_code": "COL-NE",
+                "minutes": 10.0,
+                "cell_count": 37,
+                "truncated": False,
+                "estimated": False,
+                "snap_m": 12.5,
+                "off_network": False,
+                "label": "COL-NE · 10 min drive",
+            },
+        }
+    )
 
 
 class AssignmentCellProperties(BaseModel):
@@ -138,8 +174,10 @@ class AssignmentCellProperties(BaseModel):
     h3: str = Field(description="H3 cell id (hex).")
     site_code: str
     drive_minutes: float | None
-    estimated: bool = Field(description="The centre is farther than max_snap_m from a road, "
-                                        "or there is no network: straight-line estimate.")
+    estimated: bool = Field(
+        description="The centre is farther than max_snap_m from a road, "
+        "or there is no network: straight-line estimate."
+    )
     snap_m: float | None = Field(None, description="Metres from the centre to its road node.")
 
 
@@ -150,10 +188,19 @@ class AssignmentCellFeature(Feature[Polygon, AssignmentCellProperties]):
 class AssignmentCellCollection(FeatureCollection[AssignmentCellFeature]):
     """Every hexagon holding a provider or in a catchment, with its nearest site."""
 
-    model_config = _collection({
-        "type": "Feature", "geometry": _HEXAGON,
-        "properties": {"h3": "882a930dbdfffff", "site_code": "COL-NE", "drive_minutes": 6.4,
-                       "estimated": False, "snap_m": 85.2}})
+    model_config = _collection(
+        {
+            "type": "Feature",
+            "geometry": _HEXAGON,
+            "properties": {
+                "h3": "882a930dbdfffff",
+                "site_code": "COL-NE",
+                "drive_minutes": 6.4,
+                "estimated": False,
+                "snap_m": 85.2,
+            },
+        }
+    )
 
 
 class TerritoryProperties(BaseModel):
@@ -177,11 +224,23 @@ class TerritoryFeature(Feature[Polygon | MultiPolygon, TerritoryProperties]):
 class TerritoryCollection(FeatureCollection[TerritoryFeature]):
     """One outline per territory of a plan version."""
 
-    model_config = _collection({
-        "type": "Feature", "geometry": _HEXAGON,
-        "properties": {"plan": "columbus-2027", "version": 3, "measure": "potential",
-                       "number": 1, "liaison": "Ana", "load": 41.5, "share": 0.26, "cells": 212,
-                       "compactness": 0.41}})
+    model_config = _collection(
+        {
+            "type": "Feature",
+            "geometry": _HEXAGON,
+            "properties": {
+                "plan": "columbus-2027",
+                "version": 3,
+                "measure": "potential",
+                "number": 1,
+                "liaison": "Ana",
+                "load": 41.5,
+                "share": 0.26,
+                "cells": 212,
+                "compactness": 0.41,
+            },
+        }
+    )
 
 
 class SegmentPointProperties(BaseModel):
@@ -218,14 +277,31 @@ class SegmentPointFeature(Feature[Point, SegmentPointProperties]):
 class SegmentPointCollection(FeatureCollection[SegmentPointFeature]):
     """Every prospect of a segment, best score first."""
 
-    model_config = _collection({
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [-82.9988, 39.9551]},
-        "properties": {"site_code": "COL-NE", "provider_id": 1201, "npi": "1234567893",
-                       "display_name": "JANE Q DOE MD", "taxonomy_code": "207Q00000X",
-                       "classification": "Family Medicine", "address_1": "500 S HIGH ST",
-                       "city": "COLUMBUS", "postal_code": "43215", "phone": "6145550100",
-                       "score": 72.5, "segment": "high-potential GP nearby",
-                       "drive_minutes": 8.2, "distance_km": 5.1, "proximity_estimated": False,
-                       "profile": "imaging_mri@1.1.0", "status": "contacted", "assigned_to": "Ana",
-                       "score_breakdown": "specialty 45.0 (Family Medicine refers to MRI often); "
-                                          "proximity 16.5 (8.2 min drive)"}})
+    model_config = _collection(
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [-82.9988, 39.9551]},
+            "properties": {
+                "site_code": "COL-NE",
+                "provider_id": 1201,
+                "npi": "1234567893",
+                "display_name": "JANE Q DOE MD",
+                "taxonomy_code": "207Q00000X",
+                "classification": "Family Medicine",
+                "address_1": "500 S HIGH ST",
+                "city": "COLUMBUS",
+                "postal_code": "43215",
+                "phone": "6145550100",
+                "score": 72.5,
+                "segment": "high-potential GP nearby",
+                "drive_minutes": 8.2,
+                "distance_km": 5.1,
+                "proximity_estimated": False,
+                "profile": "imaging_mri@1.1.0",
+                "status": "contacted",
+                "assigned_to": "Ana",
+                "score_breakdown": "specialty 45.0 (Family Medicine refers to MRI often); "
+                "proximity 16.5 (8.2 min drive)",
+            },
+        }
+    )

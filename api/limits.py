@@ -18,7 +18,13 @@ from api.problems import problem_response
 from core.errors import BodyTimeoutError, PayloadTooLargeError, RateLimitError
 from service.schemas import string_schemas
 
-__all__ = ["UPLOAD_PREFIX", "NoCredentialsInUrls", "NoNulCharacters", "RequestBodyGuard", "document_no_nul"]
+__all__ = [
+    "UPLOAD_PREFIX",
+    "NoCredentialsInUrls",
+    "NoNulCharacters",
+    "RequestBodyGuard",
+    "document_no_nul",
+]
 
 #: Multipart framing around an uploaded file.
 _OVERHEAD = 64 * 1024
@@ -61,8 +67,9 @@ class RequestBodyGuard:
         ``PRM_BODY_TIMEOUT_S``: from the request's start to the body's last byte.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int,
-                 timeout_s: float) -> None:  # fmt: skip
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int, timeout_s: float
+    ) -> None:
         self.app = app
         self.max_body = max_body_bytes
         self.max_upload = max_upload_bytes + _OVERHEAD
@@ -76,11 +83,18 @@ class RequestBodyGuard:
         limit = self.max_upload if upload else self.max_body
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
-            await self._refuse(scope, receive, send, 413,
-                               f"request body of {int(length):,} bytes exceeds the limit of {limit:,}")
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                413,
+                f"request body of {int(length):,} bytes exceeds the limit of {limit:,}",
+            )
             return
         if upload:
-            metered = _Metered(receive, limit=limit, timeout_s=self.timeout_s, min_rate=MIN_UPLOAD_RATE)
+            metered = _Metered(
+                receive, limit=limit, timeout_s=self.timeout_s, min_rate=MIN_UPLOAD_RATE
+            )
             await self.app(scope, metered, send)
             return
         body, problem = await self._read(receive, limit=limit)
@@ -108,8 +122,9 @@ class RequestBodyGuard:
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
-        response = problem_response(status=status, detail=detail, instance=scope["path"],
-                                    headers={"Connection": "close"})
+        response = problem_response(
+            status=status, detail=detail, instance=scope["path"], headers={"Connection": "close"}
+        )
         await response(scope, receive, send)
 
 
@@ -120,8 +135,9 @@ class _Metered:
     ``min_rate`` bytes received when a rate is given.
     """
 
-    def __init__(self, receive: Receive, *, limit: int, timeout_s: float,
-                 min_rate: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, receive: Receive, *, limit: int, timeout_s: float, min_rate: float | None = None
+    ) -> None:
         self._receive = receive
         self.limit = limit
         self.timeout_s = timeout_s
@@ -140,13 +156,15 @@ class _Metered:
         with anyio.move_on_after(max(0.0, self.deadline - time.monotonic())) as waited:
             message = await self._receive()
         if waited.cancelled_caught:
-            raise BodyTimeoutError("the request body did not arrive within the time allowed; "
-                                   "send it at once")  # fmt: skip
+            raise BodyTimeoutError(
+                "the request body did not arrive within the time allowed; send it at once"
+            )
         if message["type"] == "http.request":
             self.size += len(message.get("body", b""))
             if self.size > self.limit:
                 raise PayloadTooLargeError(
-                    f"request body larger than the limit of {self.limit:,} bytes")
+                    f"request body larger than the limit of {self.limit:,} bytes"
+                )
         return message
 
 
@@ -177,7 +195,8 @@ class NoNulCharacters:
             path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
             if any(b"\x00" in part or b"%00" in part.lower() for part in (query, path)):
                 response = problem_response(
-                    status=400, title="Bad request",
+                    status=400,
+                    title="Bad request",
                     detail="the request line holds a NUL character (%00), which no parameter may contain",
                     instance=scope["path"].replace("\x00", "\\x00"),
                 )
@@ -213,21 +232,31 @@ class NoCredentialsInUrls:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("query_string"):
-            names = (unquote_plus(pair.split("=", 1)[0]).strip().lower()
-                     for pair in scope["query_string"].decode("latin-1").split("&"))
+            names = (
+                unquote_plus(pair.split("=", 1)[0]).strip().lower()
+                for pair in scope["query_string"].decode("latin-1").split("&")
+            )
             if any(name in _URL_KEY_NAMES for name in names):
                 limiter = getattr(scope["app"].state, "rate_limiter", None)
                 client = scope.get("client")
-                status, detail = 401, (
-                    "API keys are not accepted in URLs (?api_key=): send the key in the X-API-Key "
-                    "header, or sign in (POST /v1/session) and let the browser send its session cookie")
+                status, detail = (
+                    401,
+                    (
+                        "API keys are not accepted in URLs (?api_key=): send the key in the X-API-Key "
+                        "header, or sign in (POST /v1/session) and let the browser send its session cookie"
+                    ),
+                )
                 if limiter is not None:
                     try:
                         limiter.take(f"ip:{client[0] if client else 'unknown'}")
                     except RateLimitError as exc:
                         status, detail = 429, exc.detail
-                response = problem_response(status=status, detail=detail, instance=scope["path"],
-                                            headers={"Retry-After": "1"} if status == 429 else None)
+                response = problem_response(
+                    status=status,
+                    detail=detail,
+                    instance=scope["path"],
+                    headers={"Retry-After": "1"} if status == 429 else None,
+                )
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -163,7 +163,9 @@ def _open(settings: Settings) -> AppContext:
     if settings.recover_interrupted_jobs:
         for what, n in recover_interrupted(ctx).items():
             if n:
-                _log.warning("marked %d %s interrupted: their process stopped before the end", n, what)
+                _log.warning(
+                    "marked %d %s interrupted: their process stopped before the end", n, what
+                )
     return ctx
 
 
@@ -236,33 +238,60 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             {"name": "providers", "description": "Provider registry search (viewer)."},
             {"name": "sites", "description": "Clinic sites (viewer reads, admin writes)."},
             {"name": "catchments", "description": "Catchment hexagons as GeoJSON (viewer)."},
-            {"name": "prospects", "description": "Scored white-space prospects (viewer; "
-             "CSV export: marketing)."},
+            {
+                "name": "prospects",
+                "description": "Scored white-space prospects (viewer; CSV export: marketing).",
+            },
             {"name": "map", "description": "Interactive HTML territory map (viewer)."},
             {"name": "jobs", "description": "Background jobs and their progress (admin)."},
             {"name": "uploads", "description": "Load files as background jobs (admin)."},
             {"name": "specialty groups", "description": "Clinic specialty groups (viewer)."},
-            {"name": "drive time", "description": "Isochrones, nearest-site assignment and "
-             "overlap on the road network (viewer)."},
-            {"name": "territories", "description": "Liaison territory plans, versioned "
-             "(admin builds, viewer reads)."},
-            {"name": "expansion", "description": "Expansion scenarios: white space, "
-             "cannibalisation, best N of M (admin evaluates, viewer reads, marketing exports)."},
-            {"name": "referrals", "description": "Scheduling-system webhook, review queue of "
-             "unlinked referrers, referrer activity and at-risk alerts."},
-            {"name": "crm", "description": "Interaction log, contact preferences, pre-visit brief."},
+            {
+                "name": "drive time",
+                "description": "Isochrones, nearest-site assignment and "
+                "overlap on the road network (viewer).",
+            },
+            {
+                "name": "territories",
+                "description": "Liaison territory plans, versioned (admin builds, viewer reads).",
+            },
+            {
+                "name": "expansion",
+                "description": "Expansion scenarios: white space, "
+                "cannibalisation, best N of M (admin evaluates, viewer reads, marketing exports).",
+            },
+            {
+                "name": "referrals",
+                "description": "Scheduling-system webhook, review queue of "
+                "unlinked referrers, referrer activity and at-risk alerts.",
+            },
+            {
+                "name": "crm",
+                "description": "Interaction log, contact preferences, pre-visit brief.",
+            },
             {"name": "workflow", "description": "Prospect status and liaison; exclusion lists."},
-            {"name": "segments", "description": "Saved segments, exports (CSV, XLSX, GeoJSON), "
-             "backtests."},
-            {"name": "session", "description": "Browser sessions: sign in with a key or a "
-             "one-time link, read the session (CSRF token), sign out."},
+            {
+                "name": "segments",
+                "description": "Saved segments, exports (CSV, XLSX, GeoJSON), backtests.",
+            },
+            {
+                "name": "session",
+                "description": "Browser sessions: sign in with a key or a "
+                "one-time link, read the session (CSRF token), sign out.",
+            },
             {"name": "keys", "description": "API keys: issue (shown once), list, revoke (admin)."},
             {"name": "audit", "description": "The append-only audit log (admin)."},
             {"name": "privacy", "description": "GDPR objection and erasure (admin, audited)."},
-            {"name": "fhir", "description": "FHIR R4B, Da Vinci PDex Plan-Net shapes: Practitioner, "
-             "PractitionerRole, Organization, Location (viewer); NDJSON bulk export (marketing)."},
-            {"name": "webhooks", "description": "Signed outgoing events to a CRM, retries, delivery "
-             "log (integration)."},
+            {
+                "name": "fhir",
+                "description": "FHIR R4B, Da Vinci PDex Plan-Net shapes: Practitioner, "
+                "PractitionerRole, Organization, Location (viewer); NDJSON bulk export (marketing).",
+            },
+            {
+                "name": "webhooks",
+                "description": "Signed outgoing events to a CRM, retries, delivery "
+                "log (integration).",
+            },
         ],
     )
     if context is not None:
@@ -276,17 +305,26 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     # innermost first: ETag sees the plain body, the audit sees every final status
     app.add_middleware(ETagMiddleware)
     app.add_middleware(DataStampMiddleware, cache=stamp)
-    app.add_middleware(NoCredentialsInUrls)  # inside the audit: a key sent in a URL is a refusal logged
+    app.add_middleware(
+        NoCredentialsInUrls
+    )  # inside the audit: a key sent in a URL is a refusal logged
     app.add_middleware(AuditMiddleware)
     # the map page embeds its data (several MB of GeoJSON for a metro): compress it
     app.add_middleware(GZipMiddleware, minimum_size=4096)
     # a bounded number of requests run; the queue is bounded in length and in wait (503)
-    app.add_middleware(AdmissionGate, max_active=app_settings.max_active_requests,
-                       max_queued=app_settings.queue_max, timeout_s=app_settings.queue_timeout_s)
+    app.add_middleware(
+        AdmissionGate,
+        max_active=app_settings.max_active_requests,
+        max_queued=app_settings.queue_max,
+        timeout_s=app_settings.queue_timeout_s,
+    )
     # bodies are bounded before anything else reads them (and before they take a slot)
-    app.add_middleware(RequestBodyGuard, max_body_bytes=app_settings.max_json_bytes,
-                       max_upload_bytes=app_settings.max_upload_bytes,
-                       timeout_s=app_settings.body_timeout_s)
+    app.add_middleware(
+        RequestBodyGuard,
+        max_body_bytes=app_settings.max_json_bytes,
+        max_upload_bytes=app_settings.max_upload_bytes,
+        timeout_s=app_settings.body_timeout_s,
+    )
     app.add_middleware(NoNulCharacters)
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]
 

@@ -47,8 +47,8 @@ from starlette.routing import Match
 from core.errors import Problem, ServiceError, SignInRequired
 
 __all__ = [
-    "PROBLEM_MEDIA_TYPE",
     "APP_WIDE_STATUSES",
+    "PROBLEM_MEDIA_TYPE",
     "WWW_AUTHENTICATE",
     "ProblemDetails",
     "ProblemItem",
@@ -242,8 +242,11 @@ def _allowed_methods(request: Request) -> str:
     (included routers answer for their own routes).
     """
     routes = request.app.router.routes
-    allowed = [m for m in _METHODS
-               if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)]
+    allowed = [
+        m
+        for m in _METHODS
+        if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)
+    ]
     return ", ".join(allowed)
 
 
@@ -282,7 +285,9 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         return await _unhandled(request, exc)
     logger.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
     return problem_response(
-        status=503, title="Service busy", instance=request.url.path,
+        status=503,
+        title="Service busy",
+        instance=request.url.path,
         detail="the database is too busy to answer now; retry after the time in Retry-After",
         headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
     )
@@ -311,26 +316,34 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 _DESCRIPTIONS = {
     400: "Malformed request: a NUL character in the URL, a JSON body that is not UTF-8, or a "
-         "broken multipart body.",
+    "broken multipart body.",
     401: "Missing or invalid API key or session, or an API key sent in the URL.",
     403: "The API key lacks the role this operation needs (or a session's write lacks its CSRF "
-         "token).",
+    "token).",
     404: "A requested record does not exist.",
     408: "The request body did not arrive in time (`PRM_BODY_TIMEOUT_S`).",
     409: "The request conflicts with stored state.",
     413: "The request body is larger than allowed (`PRM_MAX_JSON_BYTES`; uploads "
-         "`PRM_MAX_UPLOAD_BYTES`).",
+    "`PRM_MAX_UPLOAD_BYTES`).",
     422: "Invalid parameters or body; every problem is listed in `errors`.",
     429: "Too many requests from this API key or address; retry after `Retry-After` seconds.",
     500: "Unexpected server error.",
     503: "The service or its database is too busy (or down); retry after `Retry-After` seconds "
-         "when it is given.",
+    "when it is given.",
 }
-_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
-                                "schema": {"type": "integer", "minimum": 1}}}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 _HEADERS: dict[int, dict[str, Any]] = {
-    401: {"WWW-Authenticate": {"description": "The authentication scheme (`Bearer`).",
-                               "schema": {"type": "string"}}},
+    401: {
+        "WWW-Authenticate": {
+            "description": "The authentication scheme (`Bearer`).",
+            "schema": {"type": "string"},
+        }
+    },
     429: _RETRY_AFTER,
     503: _RETRY_AFTER,
 }
@@ -345,8 +358,10 @@ _PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schema
 
 
 def _entry(status: int) -> dict[str, Any]:
-    entry: dict[str, Any] = {"description": _DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
-                             "content": {**_PROBLEM_CONTENT}}
+    entry: dict[str, Any] = {
+        "description": _DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+        "content": {**_PROBLEM_CONTENT},
+    }
     if status in _HEADERS:
         entry["headers"] = _HEADERS[status]
     return entry

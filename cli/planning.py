@@ -31,10 +31,12 @@ def roads() -> None:
     except RoadNetworkError as exc:
         _fail(exc)
     g = G.graph
-    out.print(f"{g.get('source')}: {G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges "
-              f"(largest strongly connected drivable component), {int(router.boundary.sum()):,} "
-              f"at the network edge; clipped ways dropped {g.get('clipped_ways', 0)}; "
-              f"parsed in {g.get('load_seconds')} s; cache {ctx.settings.cache_dir}")
+    out.print(
+        f"{g.get('source')}: {G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges "
+        f"(largest strongly connected drivable component), {int(router.boundary.sum()):,} "
+        f"at the network edge; clipped ways dropped {g.get('clipped_ways', 0)}; "
+        f"parsed in {g.get('load_seconds')} s; cache {ctx.settings.cache_dir}"
+    )
 
 
 @app.command()
@@ -50,9 +52,11 @@ def isochrones(
     iso = _run(compute, ctx, site_code=site, minutes=minutes)
     table = Table("isochrone", "cells", "snap m")
     for r in iso.summary.itertuples(index=False):
-        table.add_row(isochrone_label(r.site_id, r.minutes, truncated=r.truncated,
-                                      estimated=r.estimated), str(r.cell_count),
-                      "" if r.snap_m != r.snap_m else f"{r.snap_m:.0f}")
+        table.add_row(
+            isochrone_label(r.site_id, r.minutes, truncated=r.truncated, estimated=r.estimated),
+            str(r.cell_count),
+            "" if r.snap_m != r.snap_m else f"{r.snap_m:.0f}",
+        )
     out.print(table)
 
 
@@ -73,7 +77,9 @@ def territories_build(
     measure: Annotated[str, typer.Option(help="providers, potential or workload.")] = "providers",
     region: Annotated[str, typer.Option(help="catchments or providers.")] = "catchments",
     lock_cell: Annotated[list[str] | None, typer.Option(help="LIAISON=H3CELL (repeat).")] = None,
-    lock_account: Annotated[list[str] | None, typer.Option(help="LIAISON=PROVIDER_ID (repeat).")] = None,
+    lock_account: Annotated[
+        list[str] | None, typer.Option(help="LIAISON=PROVIDER_ID (repeat).")
+    ] = None,
 ) -> None:
     """Split the region into contiguous territories balanced on the measure, and store them."""
     from pydantic import ValidationError
@@ -83,10 +89,17 @@ def territories_build(
     from service.planning.territories import build_plan
 
     try:
-        accounts = {k: [int(x) for x in v] for k, v in _pairs(lock_account or [], "--lock-account").items()}
-        data = TerritoryPlanCreate(name=name, liaisons=liaison, measure=measure, region=region,
-                                   locked_cells=_pairs(lock_cell or [], "--lock-cell"),
-                                   locked_accounts=accounts)
+        accounts = {
+            k: [int(x) for x in v] for k, v in _pairs(lock_account or [], "--lock-account").items()
+        }
+        data = TerritoryPlanCreate(
+            name=name,
+            liaisons=liaison,
+            measure=measure,
+            region=region,
+            locked_cells=_pairs(lock_cell or [], "--lock-cell"),
+            locked_accounts=accounts,
+        )
     except (ValidationError, ValueError) as exc:
         _fail(InputError("invalid territory plan", problems=[Problem(str(exc))]))
     ctx = _run(_context)
@@ -96,13 +109,22 @@ def territories_build(
 
 def _show_plan(plan: dict) -> None:
     bal = plan["balance_max_min"]
-    out.print(f"plan {plan['name']} v{plan['version']}: balanced on {plan['measure']}, "
-              f"max/min {'n/a (a territory has no load)' if bal is None else f'{bal:.3f}'}, "
-              f"compactness {plan['compactness']:.2f}")
+    out.print(
+        f"plan {plan['name']} v{plan['version']}: balanced on {plan['measure']}, "
+        f"max/min {'n/a (a territory has no load)' if bal is None else f'{bal:.3f}'}, "
+        f"compactness {plan['compactness']:.2f}"
+    )
     table = Table("#", "liaison", "load", "share", "cells", "compactness", "contiguous")
     for t in plan["territories"]:
-        table.add_row(str(t["number"]), t["liaison"], f"{t['load']:,.1f}", f"{t['share']:.1%}",
-                      str(t["cells"]), f"{t['compactness']:.2f}", "yes" if t["contiguous"] else "NO")
+        table.add_row(
+            str(t["number"]),
+            t["liaison"],
+            f"{t['load']:,.1f}",
+            f"{t['share']:.1%}",
+            str(t["cells"]),
+            f"{t['compactness']:.2f}",
+            "yes" if t["contiguous"] else "NO",
+        )
     out.print(table)
 
 
@@ -136,29 +158,54 @@ def expansion_plan(
         rows = [{k: (v or None) for k, v in r.items() if k} for r in csv.DictReader(fh)]
     try:
         data = ScenarioCreate.model_validate(  # the candidates are CSV text: not strict
-            dict(name=name, candidates=rows, minutes=minutes, pick=pick, measure=measure,
-                 method=method, replace=replace), strict=False)
+            {
+                "name": name,
+                "candidates": rows,
+                "minutes": minutes,
+                "pick": pick,
+                "measure": measure,
+                "method": method,
+                "replace": replace,
+            },
+            strict=False,
+        )
     except ValidationError as exc:
-        _fail(InputError("invalid candidates", problems=[
-            Problem(e["msg"], file=path.name, field=".".join(map(str, e["loc"])))
-            for e in exc.errors()]))
+        _fail(
+            InputError(
+                "invalid candidates",
+                problems=[
+                    Problem(e["msg"], file=path.name, field=".".join(map(str, e["loc"])))
+                    for e in exc.errors()
+                ],
+            )
+        )
     result = _run(evaluate_scenario, _run(_context), data)
-    out.print(f"scenario {result['name']}: best {result['pick']} by {result['method']} "
-              f"adds {result['added']:,.1f} {result['measure']}: {', '.join(result['summary']['chosen'])}"
-              f" ({result['guarantee']})")
+    out.print(
+        f"scenario {result['name']}: best {result['pick']} by {result['method']} "
+        f"adds {result['added']:,.1f} {result['measure']}: {', '.join(result['summary']['chosen'])}"
+        f" ({result['guarantee']})"
+    )
     table = Table("candidate", "chosen", "white space", "cannibalised", "flags")
     for c in result["candidates"]:
-        flags = ", ".join(f for f, on in (("estimated", c["estimated"]),
-                                         ("truncated", c["truncated"])) if on)
-        table.add_row(c["label"], str(c["pick_order"] or ""), f"{c['white_space_providers']:,.0f}",
-                      f"{c['cannibalised_providers']:,.0f}", flags)
+        flags = ", ".join(
+            f for f, on in (("estimated", c["estimated"]), ("truncated", c["truncated"])) if on
+        )
+        table.add_row(
+            c["label"],
+            str(c["pick_order"] or ""),
+            f"{c['white_space_providers']:,.0f}",
+            f"{c['cannibalised_providers']:,.0f}",
+            flags,
+        )
     out.print(table)
 
 
 @expansion_app.command("compare")
 def expansion_compare(
     names: list[str],
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the comparison here.")] = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="Write the comparison here.")
+    ] = None,
 ) -> None:
     """Scenarios side by side; --csv exports every candidate row."""
     from service.planning.expansion import compare_scenarios, scenarios_csv
@@ -167,9 +214,14 @@ def expansion_compare(
     cmp = _run(compare_scenarios, ctx, names)
     table = Table("scenario", "minutes", "measure", "method", "added", "chosen")
     for s in cmp["scenarios"]:
-        table.add_row(s["name"], f"{s['minutes']:g}", s["measure"],
-                      s["method"] + (" (optimal)" if s["optimal"] else ""), f"{s['added']:,.1f}",
-                      ", ".join(s["chosen"]))
+        table.add_row(
+            s["name"],
+            f"{s['minutes']:g}",
+            s["measure"],
+            s["method"] + (" (optimal)" if s["optimal"] else ""),
+            f"{s['added']:,.1f}",
+            ", ".join(s["chosen"]),
+        )
     out.print(table)
     if csv_out is not None:
         csv_out.write_text("".join(scenarios_csv(cmp)), encoding="utf-8")

@@ -83,7 +83,7 @@ class GeometryColumn(TypeDecorator):
     srid = 4326
     dimension = 2
     spatial_index = False
-    use_N_D_index = False
+    use_N_D_index = False  # noqa: N815 (GeoAlchemy2's name)
     use_typmod = None
     management = False
 

@@ -45,6 +45,7 @@ def _written_as(
     pattern: re.Pattern[str], what: str, *, taken: type | tuple[type, ...] = date
 ) -> Callable[[Any], Any]:
     """A check that text is spelled as ``pattern`` (values already of type ``taken`` pass)."""
+
     def check(value: Any) -> Any:
         if isinstance(value, taken) or (isinstance(value, str) and pattern.fullmatch(value)):
             return value
@@ -53,20 +54,29 @@ def _written_as(
     return check
 
 
-IsoDate = Annotated[date, Field(strict=False),
-                    BeforeValidator(_written_as(_FULL_DATE, "a date as YYYY-MM-DD"))]
+IsoDate = Annotated[
+    date, Field(strict=False), BeforeValidator(_written_as(_FULL_DATE, "a date as YYYY-MM-DD"))
+]
 """A date written as JSON carries it, RFC 3339 ``full-date`` text (``2024-06-03``), in a body or
 a query; ``0`` or ``"1700000000"`` (which pydantic would take for timestamps) are refused."""
-IsoInstant = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_written_as(
-    _DATE_TIME, "an RFC 3339 date-time with its offset, e.g. 2024-06-03T10:30:00Z")),
-    AfterValidator(lambda value: value.astimezone(UTC))]
+IsoInstant = Annotated[
+    AwareDatetime,
+    Field(strict=False),
+    BeforeValidator(
+        _written_as(_DATE_TIME, "an RFC 3339 date-time with its offset, e.g. 2024-06-03T10:30:00Z")
+    ),
+    AfterValidator(lambda value: value.astimezone(UTC)),
+]
 """A point in time written as RFC 3339 ``date-time`` text, offset included (``Z`` or ``+02:00``);
 taken in UTC, as it is stored and answered (:class:`data.types.UtcDateTime`)."""
 
 
-_SPELLED_INT = BeforeValidator(_written_as(_INTEGER, "an integer in decimal digits, e.g. 42", taken=int))
-_SPELLED_NUMBER = BeforeValidator(_written_as(
-    _NUMBER, "a number as JSON writes it, e.g. 2.5", taken=(int, float)))
+_SPELLED_INT = BeforeValidator(
+    _written_as(_INTEGER, "an integer in decimal digits, e.g. 42", taken=int)
+)
+_SPELLED_NUMBER = BeforeValidator(
+    _written_as(_NUMBER, "a number as JSON writes it, e.g. 2.5", taken=(int, float))
+)
 
 
 def url_int(*, ge: int, le: int) -> Any:
@@ -268,7 +278,9 @@ class _SiteFields(StorableText):
 
 
 class SiteCreate(_SiteFields):
-    site_code: str = Field(min_length=1, max_length=_SITE["site_code"], pattern=r"^[A-Za-z0-9_.-]+$")
+    site_code: str = Field(
+        min_length=1, max_length=_SITE["site_code"], pattern=r"^[A-Za-z0-9_.-]+$"
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -289,9 +301,12 @@ class SiteCreate(_SiteFields):
 
 class SiteUpdate(StorableText):
     # not null: left out, the stored value stays (the schema says string; null is refused below)
-    name: Annotated[str, Field(min_length=1, max_length=_SITE["name"])] | SkipJsonSchema[None] = None
-    service_line: Annotated[str, Field(min_length=1, max_length=_SITE["service_line"])] \
-        | SkipJsonSchema[None] = None
+    name: Annotated[str, Field(min_length=1, max_length=_SITE["name"])] | SkipJsonSchema[None] = (
+        None
+    )
+    service_line: (
+        Annotated[str, Field(min_length=1, max_length=_SITE["service_line"])] | SkipJsonSchema[None]
+    ) = None
     address_1: str | None = Field(None, max_length=_SITE["address_1"])
     city: str | None = Field(None, max_length=_SITE["city"])
     state: str | None = Field(None, min_length=2, max_length=2)
@@ -359,17 +374,23 @@ class ProspectFilter(StorableText):
     segment: str | None = None
     max_drive_minutes: float | None = Field(None, gt=0, le=240)
     group: str | None = Field(None, description="Clinic specialty group, e.g. 'orthopaedics'.")
-    min_drive_minutes: float | None = Field(None, ge=0, le=240, description="e.g. distant specialists.")
+    min_drive_minutes: float | None = Field(
+        None, ge=0, le=240, description="e.g. distant specialists."
+    )
     tier: Literal["A", "B", "C", "lapsed"] | None = Field(
         None, description="Past referral tier of a lapsed referrer ('lapsed' = any)."
     )
-    postal_codes: list[str] | None = Field(None, max_length=500, description="Geography: ZIP codes.")
+    postal_codes: list[str] | None = Field(
+        None, max_length=500, description="Geography: ZIP codes."
+    )
     city: str | None = Field(None, max_length=100)
     organization_id: JsonId | None = Field(None, description="Organisation (practice) id.")
     status: Literal["new", "contacted", "meeting held", "referring", "not a fit"] | None = Field(
         None, description="Workflow status ('new' = never set); 'not a fit' is hidden otherwise."
     )
-    assigned_to: str | None = Field(None, max_length=100, description="Liaison the prospect is assigned to.")
+    assigned_to: str | None = Field(
+        None, max_length=100, description="Liaison the prospect is assigned to."
+    )
     #: The group's NUCC codes, resolved by the service: not an input (not in the schema; a body's
     #: JSON list is not the frozenset a strict model takes).
     group_codes: SkipJsonSchema[frozenset[str] | None] = Field(None, exclude=True)
@@ -488,15 +509,17 @@ class PairDecisionResult(BaseModel):
     left_record_id: int
     right_record_id: int
     decision: Literal["accept", "reject"]
-    link: dict[str, Any] | None = Field(None, description="The incremental link run's report, "
-                                                           "with apply=true.")
+    link: dict[str, Any] | None = Field(
+        None, description="The incremental link run's report, with apply=true."
+    )
 
 
 class UnmergeResult(BaseModel):
     record_id: int
     rejected_pairs: int = Field(description="Pairs with the other members now rejected.")
-    link: dict[str, Any] | None = Field(None, description="The incremental link run's report, "
-                                                           "with apply=true.")
+    link: dict[str, Any] | None = Field(
+        None, description="The incremental link run's report, with apply=true."
+    )
 
 
 class ExplanationStep(BaseModel):
@@ -519,8 +542,9 @@ class PairExplanation(BaseModel):
     match_weight: float
     match_probability: float
     decision: str | None
-    steps: list[ExplanationStep] = Field(description="From the prior; the weights sum to "
-                                                     "match_weight.")
+    steps: list[ExplanationStep] = Field(
+        description="From the prior; the weights sum to match_weight."
+    )
     reviewer_decision: Literal["accept", "reject"] | None
     same_cluster: bool = Field(description="Both records are in the same golden record.")
 
@@ -575,8 +599,9 @@ class FreeTextMatch(BaseModel):
     provider_id: int | None = Field(description="Null when no candidate is confident enough.")
     confidence: float
     alternatives: list[FreeTextAlternative]
-    hints: dict[str, Any] = Field(description="What the text told apart from the name "
-                                              "(specialty, city).")
+    hints: dict[str, Any] = Field(
+        description="What the text told apart from the name (specialty, city)."
+    )
 
 
 class ProviderAssignment(BaseModel):

@@ -48,8 +48,12 @@ def data_stamp(session: Session) -> DataStamp:
     rows = session.execute(
         select(LoadBatch).join(newest, LoadBatch.id == newest.c.id).order_by(LoadBatch.source)
     ).scalars()
-    registries = [RegistryVersion(source=b.source, file_name=b.file_name, sha256=b.file_hash,
-                                  loaded_at=b.finished_at) for b in rows]  # fmt: skip
+    registries = [
+        RegistryVersion(
+            source=b.source, file_name=b.file_name, sha256=b.file_hash, loaded_at=b.finished_at
+        )
+        for b in rows
+    ]
     return DataStamp(
         registries=registries,
         referrals_as_of=session.scalar(select(func.max(ReferrerStat.as_of))),
@@ -69,10 +73,13 @@ def stamp_header(stamp: DataStamp) -> str:
     """
     parts = [
         f"{_ascii(r.source)}={_ascii(r.file_name)}@{r.loaded_at:%Y-%m-%d}#{r.sha256[:8]}"
-        if r.loaded_at else f"{_ascii(r.source)}={_ascii(r.file_name)}#{r.sha256[:8]}"
+        if r.loaded_at
+        else f"{_ascii(r.source)}={_ascii(r.file_name)}#{r.sha256[:8]}"
         for r in stamp.registries
-    ]  # fmt: skip
+    ]
     parts.append(f"referrals_as_of={stamp.referrals_as_of or 'none'}")
     scored = stamp.prospects_scored_at
-    parts.append(f"prospects_scored_at={scored:%Y-%m-%dT%H:%M:%SZ}" if scored else "prospects_scored_at=none")
+    parts.append(
+        f"prospects_scored_at={scored:%Y-%m-%dT%H:%M:%SZ}" if scored else "prospects_scored_at=none"
+    )
     return "; ".join(parts)

@@ -28,9 +28,7 @@ _GEOJSON_DOC = geojson_doc("A FeatureCollection of catchment hexagons (Polygon f
 MethodQuery = Annotated[Method | None, Query(description="Catchment method; all when omitted.")]
 ParameterQuery = Annotated[
     url_number(gt=0, le=1000) | None,
-    Query(
-        description="Minutes (drive_time) or kilometres (radius); all when omitted."
-    ),
+    Query(description="Minutes (drive_time) or kilometres (radius); all when omitted."),
 ]
 
 

@@ -35,15 +35,25 @@ router = APIRouter(
 ProviderId = Annotated[UrlId, Path()]
 
 
-@router.post("/interactions", response_model=InteractionPublic, status_code=status.HTTP_201_CREATED,
-             summary="Log a visit, call or email (CRM, integration)",
-             dependencies=[Depends(require_role("integration"))],
-             responses={201: {"description": "Logged."},
-                        200: {"description": "Already logged (the CRM sent the same `external_id` "
-                                             "again, same values): the stored interaction.",
-                              "model": InteractionPublic},
-                        **problem_responses(409)})
-def interaction_create(ctx: ContextDep, item: InteractionCreate, response: Response) -> InteractionPublic:
+@router.post(
+    "/interactions",
+    response_model=InteractionPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Log a visit, call or email (CRM, integration)",
+    dependencies=[Depends(require_role("integration"))],
+    responses={
+        201: {"description": "Logged."},
+        200: {
+            "description": "Already logged (the CRM sent the same `external_id` "
+            "again, same values): the stored interaction.",
+            "model": InteractionPublic,
+        },
+        **problem_responses(409),
+    },
+)
+def interaction_create(
+    ctx: ContextDep, item: InteractionCreate, response: Response
+) -> InteractionPublic:
     """201 when logged; 200 when the CRM re-sends the same ``external_id`` (idempotent; 409 when
     it was logged with other values)."""
     row, created = add_interaction(ctx, item)
@@ -52,34 +62,52 @@ def interaction_create(ctx: ContextDep, item: InteractionCreate, response: Respo
     return row
 
 
-@router.get("/providers/{provider_id}/interactions", response_model=list[InteractionPublic],
-            summary="A provider's interactions, latest first")
-def interactions(ctx: ContextDep, provider_id: ProviderId,
-                 limit: Annotated[url_int(ge=1, le=500), Query()] = 50) -> list[InteractionPublic]:
+@router.get(
+    "/providers/{provider_id}/interactions",
+    response_model=list[InteractionPublic],
+    summary="A provider's interactions, latest first",
+)
+def interactions(
+    ctx: ContextDep, provider_id: ProviderId, limit: Annotated[url_int(ge=1, le=500), Query()] = 50
+) -> list[InteractionPublic]:
     return list_interactions(ctx, provider_id, limit=limit)
 
 
-@router.put("/providers/{provider_id}/preferences", response_model=PreferencePublic,
-            summary="Set contact preferences (CRM, integration)", dependencies=[Depends(require_role("integration"))])
-def preferences_set(ctx: ContextDep, provider_id: ProviderId, update: PreferenceUpdate) -> PreferencePublic:
+@router.put(
+    "/providers/{provider_id}/preferences",
+    response_model=PreferencePublic,
+    summary="Set contact preferences (CRM, integration)",
+    dependencies=[Depends(require_role("integration"))],
+)
+def preferences_set(
+    ctx: ContextDep, provider_id: ProviderId, update: PreferenceUpdate
+) -> PreferencePublic:
     return set_preferences(ctx, provider_id, update)
 
 
-@router.get("/providers/{provider_id}/preferences", response_model=PreferencePublic | None,
-            summary="Contact preferences (null when none)")
+@router.get(
+    "/providers/{provider_id}/preferences",
+    response_model=PreferencePublic | None,
+    summary="Contact preferences (null when none)",
+)
 def preferences_get(ctx: ContextDep, provider_id: ProviderId) -> PreferencePublic | None:
     with ctx.sessions() as session:
         return get_preferences(session, provider_id)
 
 
-@router.get("/providers/{provider_id}/brief", response_model=BriefPublic, summary="Pre-visit brief (JSON)")
+@router.get(
+    "/providers/{provider_id}/brief", response_model=BriefPublic, summary="Pre-visit brief (JSON)"
+)
 def brief_json(ctx: ContextDep, provider_id: ProviderId) -> BriefPublic:
     """Profile, referral history and trend, tier, colleagues who refer, last interactions,
     preferences, workflow status and the explained score per site."""
     return BriefPublic.model_validate(brief(ctx, provider_id))
 
 
-@router.get("/providers/{provider_id}/brief.html", response_class=HTMLResponse,
-            summary="Pre-visit brief (printable HTML)")
+@router.get(
+    "/providers/{provider_id}/brief.html",
+    response_class=HTMLResponse,
+    summary="Pre-visit brief (printable HTML)",
+)
 def brief_page(ctx: ContextDep, provider_id: ProviderId) -> HTMLResponse:
     return HTMLResponse(brief_html(brief(ctx, provider_id)))

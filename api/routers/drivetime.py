@@ -39,31 +39,48 @@ _ISOCHRONES = geojson_doc("Isochrone polygons (Polygon or MultiPolygon features)
 Minutes = url_number(ge=1, le=180)
 MinutesQuery = Annotated[
     list[Minutes] | None,
-    Query(description="Time limits in minutes (repeat the parameter); settings' "
-          "isochrone_minutes when omitted.", max_length=6),
+    Query(
+        description="Time limits in minutes (repeat the parameter); settings' "
+        "isochrone_minutes when omitted.",
+        max_length=6,
+    ),
 ]
 
 
-@router.get("/isochrones", response_class=GeoJSONResponse, response_model=IsochroneCollection,
-            summary="Isochrone polygons of every site", responses=_ISOCHRONES)
+@router.get(
+    "/isochrones",
+    response_class=GeoJSONResponse,
+    response_model=IsochroneCollection,
+    summary="Isochrone polygons of every site",
+    responses=_ISOCHRONES,
+)
 def all_isochrones(ctx: ContextDep, minutes: MinutesQuery = None) -> GeoJSONResponse:
     """One polygon per site and time limit, with ``cell_count``, ``truncated``,
     ``estimated``, ``snap_m``, ``off_network`` and a ``label`` that says so."""
     return GeoJSONResponse(isochrones_geojson(ctx, minutes=minutes))
 
 
-@router.get("/sites/{site_code}/isochrones", response_class=GeoJSONResponse,
-            response_model=IsochroneCollection, summary="Isochrone polygons of one site",
-            responses={**_ISOCHRONES, **problem_responses(404)})
-def site_isochrones(ctx: ContextDep, site_code: Annotated[str, SITE_CODE],
-                    minutes: MinutesQuery = None) -> GeoJSONResponse:
+@router.get(
+    "/sites/{site_code}/isochrones",
+    response_class=GeoJSONResponse,
+    response_model=IsochroneCollection,
+    summary="Isochrone polygons of one site",
+    responses={**_ISOCHRONES, **problem_responses(404)},
+)
+def site_isochrones(
+    ctx: ContextDep, site_code: Annotated[str, SITE_CODE], minutes: MinutesQuery = None
+) -> GeoJSONResponse:
     """Like ``/isochrones`` for one site; 404 for an unknown site."""
     return GeoJSONResponse(isochrones_geojson(ctx, site_code=site_code, minutes=minutes))
 
 
-@router.get("/assignment/cells", response_class=GeoJSONResponse,
-            response_model=AssignmentCellCollection, summary="Nearest site by drive time of every cell",
-            responses=geojson_doc("Hexagons (Polygon features) with their nearest site."))
+@router.get(
+    "/assignment/cells",
+    response_class=GeoJSONResponse,
+    response_model=AssignmentCellCollection,
+    summary="Nearest site by drive time of every cell",
+    responses=geojson_doc("Hexagons (Polygon features) with their nearest site."),
+)
 def cells_assignment(ctx: ContextDep) -> GeoJSONResponse:
     """H3 hexagons (cells holding providers or in a catchment), each with the
     ``site_code`` it reaches fastest, ``drive_minutes``, ``estimated`` (the centre
@@ -72,16 +89,22 @@ def cells_assignment(ctx: ContextDep) -> GeoJSONResponse:
 
     table = assignment_cells(ctx)
     frame = cells_to_geodataframe(
-        table["h3"].to_numpy(), site_code=table["site_code"],
-        drive_minutes=table["drive_minutes"].round(2), estimated=table["estimated"],
-        snap_m=table["snap_m"].round(1))
+        table["h3"].to_numpy(),
+        site_code=table["site_code"],
+        drive_minutes=table["drive_minutes"].round(2),
+        estimated=table["estimated"],
+        snap_m=table["snap_m"].round(1),
+    )
     frame["h3"] = [h3_str(int(c)) for c in frame["h3"]]
     return GeoJSONResponse(frame.to_geo_dict(na="null", drop_id=True))
 
 
-@router.get("/assignment/providers", response_model=Page[ProviderAssignment],
-            summary="Nearest site by drive time of every provider",
-            dependencies=[Depends(reject_offset)])
+@router.get(
+    "/assignment/providers",
+    response_model=Page[ProviderAssignment],
+    summary="Nearest site by drive time of every provider",
+    dependencies=[Depends(reject_offset)],
+)
 def providers_assignment(
     ctx: ContextDep,
     limit: Annotated[url_int(ge=1, le=MAX_ASSIGNMENT_PAGE), Query()] = 1000,
@@ -96,9 +119,9 @@ def providers_assignment(
     return assignment_providers(ctx, limit=limit, cursor=cursor)
 
 
-@router.get("/overlap", response_model=list[SiteOverlap], summary="Overlap between sites' isochrones")
-def site_overlap(
-    ctx: ContextDep, minutes: Annotated[Minutes, Query()] = 15.0
-) -> list[SiteOverlap]:
+@router.get(
+    "/overlap", response_model=list[SiteOverlap], summary="Overlap between sites' isochrones"
+)
+def site_overlap(ctx: ContextDep, minutes: Annotated[Minutes, Query()] = 15.0) -> list[SiteOverlap]:
     """Pairs of sites sharing cells at this drive time, with shared providers."""
     return [SiteOverlap.model_validate(pair) for pair in overlap(ctx, minutes=minutes)]

@@ -24,22 +24,44 @@ router = APIRouter(
     responses=problem_responses(401, 403, 422, 429),
 )
 
-_KEY = {"id": 3, "name": "hubspot sync", "prefix": "prm_Zk3u9QeX", "role": "integration",
-        "created_at": "2026-11-25T09:00:00Z", "expires_at": "2027-02-23T09:00:00Z",
-        "revoked_at": None, "created_by": "key:1"}  # fmt: skip
+_KEY = {
+    "id": 3,
+    "name": "hubspot sync",
+    "prefix": "prm_Zk3u9QeX",
+    "role": "integration",
+    "created_at": "2026-11-25T09:00:00Z",
+    "expires_at": "2027-02-23T09:00:00Z",
+    "revoked_at": None,
+    "created_by": "key:1",
+}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated,
-             summary="Issue an API key (admin); the key is in this answer only",
-             responses={201: {"content": {"application/json": {"example": _KEY | {
-                 "key": "prm_Zk3u9QeXv0c4m0bV8W3nq1yq9kqkz7mTtq3eM2rS0dA"}}}}})  # fmt: skip
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    summary="Issue an API key (admin); the key is in this answer only",
+    responses={
+        201: {
+            "content": {
+                "application/json": {
+                    "example": _KEY | {"key": "prm_Zk3u9QeXv0c4m0bV8W3nq1yq9kqkz7mTtq3eM2rS0dA"}
+                }
+            }
+        }
+    },
+)
 def key_create(ctx: ContextDep, body: ApiKeyCreate, caller: CallerDep) -> ApiKeyCreated:
     """Store the key's SHA-256 and return the key once; it cannot be shown again."""
     return create_key(ctx, name=body.name, role=body.role, days=body.days, created_by=caller.actor)
 
 
-@router.get("", response_model=list[ApiKeyPublic], summary="List API keys (admin)",
-            responses={200: {"content": {"application/json": {"example": [_KEY]}}}})
+@router.get(
+    "",
+    response_model=list[ApiKeyPublic],
+    summary="List API keys (admin)",
+    responses={200: {"content": {"application/json": {"example": [_KEY]}}}},
+)
 def key_list(
     ctx: ContextDep,
     revoked: Annotated[bool, Query(description="Include revoked keys.")] = True,
@@ -48,8 +70,12 @@ def key_list(
     return list_keys(ctx, include_revoked=revoked)
 
 
-@router.delete("/{key_id}", response_model=ApiKeyPublic, summary="Revoke an API key (admin)",
-               responses=problem_responses(404))
+@router.delete(
+    "/{key_id}",
+    response_model=ApiKeyPublic,
+    summary="Revoke an API key (admin)",
+    responses=problem_responses(404),
+)
 def key_revoke(ctx: ContextDep, key_id: Annotated[UrlId, Path()]) -> ApiKeyPublic:
     """Revoke now: the next request with the key is refused (401)."""
     return revoke_key(ctx, key_id)

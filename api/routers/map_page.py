@@ -50,8 +50,12 @@ def map_stamp(session: Session) -> str:
     parts = [f"prospects scored {scored:%Y-%m-%d}" if scored else "no prospects scored yet"]
     if referrals:
         parts.append(f"referrals as of {referrals:%Y-%m-%d}")
-    registries = [f"{r.source} {r.file_name} ({r.loaded_at:%Y-%m-%d})" if r.loaded_at
-                  else f"{r.source} {r.file_name}" for r in data_stamp(session).registries]  # fmt: skip
+    registries = [
+        f"{r.source} {r.file_name} ({r.loaded_at:%Y-%m-%d})"
+        if r.loaded_at
+        else f"{r.source} {r.file_name}"
+        for r in data_stamp(session).registries
+    ]
     if registries:
         parts.append("registries: " + ", ".join(registries))
     parts.append(f"page built {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
@@ -114,10 +118,16 @@ def territory_map(
 def planning_map(
     ctx: ContextDep,
     session: SessionDep,
-    minutes: Annotated[list[Minutes] | None, Query(max_length=6, description="Isochrone limits.")] = None,
-    plan: Annotated[str | None, Query(max_length=100, description="Territory plan (newest when omitted).")] = None,
+    minutes: Annotated[
+        list[Minutes] | None, Query(max_length=6, description="Isochrone limits.")
+    ] = None,
+    plan: Annotated[
+        str | None, Query(max_length=100, description="Territory plan (newest when omitted).")
+    ] = None,
     plan_version: Annotated[UrlId | None, Query()] = None,
-    scenario: Annotated[str | None, Query(max_length=100, description="Expansion scenario (newest when omitted).")] = None,
+    scenario: Annotated[
+        str | None, Query(max_length=100, description="Expansion scenario (newest when omitted).")
+    ] = None,
 ) -> HTMLResponse:
     """Sites over the offline roads with four overlays: drive-time isochrones per site
     (truncated/estimated ones labelled), every cell coloured by its nearest site by drive
@@ -132,20 +142,32 @@ def planning_map(
     iso = gpd.GeoDataFrame.from_features(isochrones_geojson(ctx, minutes=minutes), crs="EPSG:4326")
     table = assignment_cells(ctx)
     assignment = cells_to_geodataframe(
-        table["h3"].to_numpy(), site_code=table["site_code"],
-        drive_minutes=table["drive_minutes"], estimated=table["estimated"].astype(bool))
+        table["h3"].to_numpy(),
+        site_code=table["site_code"],
+        drive_minutes=table["drive_minutes"],
+        estimated=table["estimated"].astype(bool),
+    )
     empty_hexes = gpd.GeoDataFrame(
         {c: [] for c in ("h3", "site_code", "method", "parameter", "white_space", "truncated")},
-        geometry=[], crs="EPSG:4326")
+        geometry=[],
+        crs="EPSG:4326",
+    )
     m = build_territory_map(
-        sites=sites_frame(session), hexes=empty_hexes,
-        prospects=prospects_frame(session, ProspectFilter(), limit=0), roads=roads_frame(ctx),
-        asset_url=ASSET_URL, tile_url=ctx.settings.tile_url,
-        tile_attribution=ctx.settings.tile_attribution, title="Planning map",
+        sites=sites_frame(session),
+        hexes=empty_hexes,
+        prospects=prospects_frame(session, ProspectFilter(), limit=0),
+        roads=roads_frame(ctx),
+        asset_url=ASSET_URL,
+        tile_url=ctx.settings.tile_url,
+        tile_attribution=ctx.settings.tile_attribution,
+        title="Planning map",
         stamp=map_stamp(session),
         extra_layers=lambda fm: add_planning_layers(
-            fm, isochrones=iso, assignment=assignment,
+            fm,
+            isochrones=iso,
+            assignment=assignment,
             territories=plan_frame(ctx, plan, version=plan_version),
-            candidates=scenario_frame(ctx, scenario)),
+            candidates=scenario_frame(ctx, scenario),
+        ),
     )
     return HTMLResponse(render_map_html(m))

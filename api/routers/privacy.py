@@ -28,29 +28,59 @@ def _ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-@router.post("/objections/{provider_id}", response_model=ObjectionPublic,
-             summary="Record a person's objection: no prospecting, no exports (admin)")
-def objection_create(ctx: ContextDep, request: Request, provider_id: ProviderId,
-                     body: ObjectionCreate, caller: CallerDep) -> ObjectionPublic:  # fmt: skip
+@router.post(
+    "/objections/{provider_id}",
+    response_model=ObjectionPublic,
+    summary="Record a person's objection: no prospecting, no exports (admin)",
+)
+def objection_create(
+    ctx: ContextDep,
+    request: Request,
+    provider_id: ProviderId,
+    body: ObjectionCreate,
+    caller: CallerDep,
+) -> ObjectionPublic:
     """Idempotent; removes the person's prospect rows now and keeps them out of every later run."""
-    return object_to_processing(ctx, provider_id, actor=caller.actor, reason=body.reason,
-                                client_ip=_ip(request))  # fmt: skip
+    return object_to_processing(
+        ctx, provider_id, actor=caller.actor, reason=body.reason, client_ip=_ip(request)
+    )
 
 
-@router.get("/objections", response_model=list[ObjectionPublic], summary="Recorded objections (admin)")
+@router.get(
+    "/objections", response_model=list[ObjectionPublic], summary="Recorded objections (admin)"
+)
 def objection_list(ctx: ContextDep) -> list[ObjectionPublic]:
     """Every objection, with the erasure date when the person's data was also erased."""
     return list_objections(ctx)
 
 
-@router.post("/erasures/{provider_id}", response_model=ErasureReport,
-             summary="Erase what we hold beyond the public registry record (admin)",
-             responses={200: {"content": {"application/json": {"example": {
-                 "provider_id": 1201, "erased_at": "2026-11-25T10:00:00Z",
-                 "removed": {"prospects": 2, "referrer_stats": 1, "interactions": 3, "source_records": 1},
-                 "scrubbed": {"referral_events": 14, "providers": 1}}}}}})  # fmt: skip
-def erasure_create(ctx: ContextDep, request: Request, provider_id: ProviderId,
-                   caller: CallerDep) -> ErasureReport:  # fmt: skip
+@router.post(
+    "/erasures/{provider_id}",
+    response_model=ErasureReport,
+    summary="Erase what we hold beyond the public registry record (admin)",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "provider_id": 1201,
+                        "erased_at": "2026-11-25T10:00:00Z",
+                        "removed": {
+                            "prospects": 2,
+                            "referrer_stats": 1,
+                            "interactions": 3,
+                            "source_records": 1,
+                        },
+                        "scrubbed": {"referral_events": 14, "providers": 1},
+                    }
+                }
+            }
+        }
+    },
+)
+def erasure_create(
+    ctx: ContextDep, request: Request, provider_id: ProviderId, caller: CallerDep
+) -> ErasureReport:
     """Every table that refers to the person is treated as ``service.security.privacy.ERASURE_PLAN`` says
     (docs/security.md lists it); also records an objection, so the next pipeline run does not
     bring the person back."""

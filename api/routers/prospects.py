@@ -50,12 +50,16 @@ class ProspectQuery(BaseModel):
     the service takes.
     """
 
-    model_config = ConfigDict(extra="ignore")  # other parameters of the route (sort, cursor, api_key)
+    model_config = ConfigDict(
+        extra="ignore"
+    )  # other parameters of the route (sort, cursor, api_key)
 
     # text filters: no control character (the rule of stored text, service.schemas.StorableText)
     site: str | None = Field(None, max_length=40, pattern=_TEXT, description="Site code.")
     specialty: str | None = Field(
-        None, max_length=200, pattern=_TEXT,
+        None,
+        max_length=200,
+        pattern=_TEXT,
         description="NUCC taxonomy code (e.g. 207X00000X) or classification.",
     )
     min_score: url_number(ge=0, le=100) | None = Field(None, description="Lowest score kept.")
@@ -64,14 +68,17 @@ class ProspectQuery(BaseModel):
         None, description="Longest drive from the site, minutes."
     )
     group: str | None = Field(
-        None, max_length=80, pattern=_TEXT,
+        None,
+        max_length=80,
+        pattern=_TEXT,
         description="Clinic specialty group (see /v1/specialty-groups).",
     )
     min_drive_minutes: url_number(ge=0, le=240) | None = Field(
         None, description="Shortest drive from the site, minutes."
     )
     tier: Literal["A", "B", "C", "lapsed"] | None = Field(
-        None, description="Past tier of a lapsed referrer: A, B, C or 'lapsed' (any).")
+        None, description="Past tier of a lapsed referrer: A, B, C or 'lapsed' (any)."
+    )
     postal_code: list[Annotated[str, Field(pattern=_TEXT)]] | None = Field(
         None, max_length=10, description="ZIP code (repeat for several)."
     )
@@ -122,18 +129,38 @@ _PROSPECT_EXAMPLE = {
     "proximity_estimated": False,
     "profile": "imaging_mri@1.1.0",
     "components": [
-        {"name": "specialty", "value": 0.9, "weight": 0.5, "points": 45.0,
-         "reason": "Family Medicine refers to MRI often"},
-        {"name": "proximity", "value": 0.55, "weight": 0.3, "points": 16.5,
-         "reason": "8.2 min drive"},
-        {"name": "potential", "value": 0.55, "weight": 0.2, "points": 11.0,
-         "reason": "practice of 4"},
-        {"name": "recency", "value": 0.0, "weight": 0.0, "points": 0.0,
-         "reason": "no contact logged"},
+        {
+            "name": "specialty",
+            "value": 0.9,
+            "weight": 0.5,
+            "points": 45.0,
+            "reason": "Family Medicine refers to MRI often",
+        },
+        {
+            "name": "proximity",
+            "value": 0.55,
+            "weight": 0.3,
+            "points": 16.5,
+            "reason": "8.2 min drive",
+        },
+        {
+            "name": "potential",
+            "value": 0.55,
+            "weight": 0.2,
+            "points": 11.0,
+            "reason": "practice of 4",
+        },
+        {
+            "name": "recency",
+            "value": 0.0,
+            "weight": 0.0,
+            "points": 0.0,
+            "reason": "no contact logged",
+        },
     ],
     "status": "new",
     "assigned_to": None,
-}  # fmt: skip
+}
 
 
 @router.get(
@@ -157,8 +184,11 @@ def prospect_list(
     limit: Annotated[url_int(ge=1, le=MAX_PAGE), Query()] = 50,
     cursor: CursorQuery = None,
     count: Annotated[
-        bool, Query(description="Also count every matching row into `total` (a scan of all "
-                                "matches: ask for it once, not on every page).")
+        bool,
+        Query(
+            description="Also count every matching row into `total` (a scan of all "
+            "matches: ask for it once, not on every page)."
+        ),
     ] = False,
 ) -> Response:
     """Prospects matching the filters, each with its score breakdown.
@@ -207,7 +237,9 @@ def prospects_export(
     if filters.site:
         site_by_code(session, filters.site)
     rows = count_prospects(session, filters)
-    export.record(rows=rows, format="csv", filters=filters.model_dump(mode="json", exclude_none=True))
+    export.record(
+        rows=rows, format="csv", filters=filters.model_dump(mode="json", exclude_none=True)
+    )
     name = f"prospects-{filters.site or 'all'}-{date.today().isoformat()}.csv"
     return StreamingResponse(
         _csv_chunks(ctx, filters, sort),

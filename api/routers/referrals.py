@@ -40,10 +40,17 @@ router = APIRouter(
     status_code=status.HTTP_201_CREATED,
     summary="Receive one referral (scheduling-system webhook, admin)",
     dependencies=[Depends(require_role("integration"))],
-    responses={200: {"description": "Already stored (a redelivery): nothing changed.",
-                     "model": ReferralReceipt}, **problem_responses(409)},
+    responses={
+        200: {
+            "description": "Already stored (a redelivery): nothing changed.",
+            "model": ReferralReceipt,
+        },
+        **problem_responses(409),
+    },
 )
-def referral_webhook(ctx: ContextDep, payload: ReferralWebhook, response: Response) -> ReferralReceipt:
+def referral_webhook(
+    ctx: ContextDep, payload: ReferralWebhook, response: Response
+) -> ReferralReceipt:
     """Store a booking with a referrer, idempotent on ``external_id``.
 
     201 with the link found (NPI, free-text name, or queued for review);
@@ -58,8 +65,11 @@ def referral_webhook(ctx: ContextDep, payload: ReferralWebhook, response: Respon
     return receipt
 
 
-@router.get("/referrals/review", response_model=list[ReviewPublic],
-            summary="Free-text referrers waiting for a link")
+@router.get(
+    "/referrals/review",
+    response_model=list[ReviewPublic],
+    summary="Free-text referrers waiting for a link",
+)
 def review_list(
     ctx: ContextDep,
     state: Annotated[str, Query(alias="status", pattern="^(open|linked|dismissed)$")] = "open",
@@ -69,22 +79,36 @@ def review_list(
     return list_reviews(ctx, status=state, limit=limit)
 
 
-@router.post("/referrals/review/{review_id}", response_model=ReviewPublic,
-             summary="Link or dismiss a queued referrer (admin)",
-             dependencies=[Depends(require_role("admin"))], responses=problem_responses(404))
-def review_resolve(ctx: ContextDep, review_id: Annotated[UrlId, Path()],
-                   decision: ReviewResolve) -> ReviewPublic:
+@router.post(
+    "/referrals/review/{review_id}",
+    response_model=ReviewPublic,
+    summary="Link or dismiss a queued referrer (admin)",
+    dependencies=[Depends(require_role("admin"))],
+    responses=problem_responses(404),
+)
+def review_resolve(
+    ctx: ContextDep, review_id: Annotated[UrlId, Path()], decision: ReviewResolve
+) -> ReviewPublic:
     return resolve_review(ctx, review_id, decision)
 
 
-@router.get("/referrers/{provider_id}/activity", response_model=ReferrerActivity,
-            summary="Referral analytics of one referrer", responses=problem_responses(404))
-def activity(ctx: ContextDep, provider_id: Annotated[UrlId, Path()],
-             weeks: Annotated[url_int(ge=1, le=260), Query()] = 12,
-             months: Annotated[url_int(ge=1, le=120), Query()] = 12) -> ReferrerActivity:
+@router.get(
+    "/referrers/{provider_id}/activity",
+    response_model=ReferrerActivity,
+    summary="Referral analytics of one referrer",
+    responses=problem_responses(404),
+)
+def activity(
+    ctx: ContextDep,
+    provider_id: Annotated[UrlId, Path()],
+    weeks: Annotated[url_int(ge=1, le=260), Query()] = 12,
+    months: Annotated[url_int(ge=1, le=120), Query()] = 12,
+) -> ReferrerActivity:
     """Counts by week and month, trend (last month vs the 3-month average), tier,
     first and last referral dates, and whether the referrer has lapsed."""
-    return ReferrerActivity.model_validate(referrer_activity(ctx, provider_id, weeks=weeks, months=months))
+    return ReferrerActivity.model_validate(
+        referrer_activity(ctx, provider_id, weeks=weeks, months=months)
+    )
 
 
 @router.get("/alerts", response_model=list[AlertPublic], summary="At-risk referrer alerts")

@@ -41,45 +41,69 @@ def segments(ctx: ContextDep) -> list[SegmentPublic]:
     return list_segments(ctx)
 
 
-@router.put("/segments", response_model=SegmentPublic, status_code=status.HTTP_200_OK,
-            summary="Save (or replace) a named segment (marketing)", dependencies=[Depends(require_role("marketing"))])
+@router.put(
+    "/segments",
+    response_model=SegmentPublic,
+    status_code=status.HTTP_200_OK,
+    summary="Save (or replace) a named segment (marketing)",
+    dependencies=[Depends(require_role("marketing"))],
+)
 def segment_save(ctx: ContextDep, item: SegmentCreate) -> SegmentPublic:
     """Filters: site, specialty, group, segment, min_score, min/max_drive_minutes, tier,
     postal_codes, city, organization_id, status, assigned_to."""
     return save_segment(ctx, item)
 
 
-@router.delete("/segments/{name}", status_code=status.HTTP_204_NO_CONTENT,
-               summary="Delete a segment (marketing)", dependencies=[Depends(require_role("marketing"))])
+@router.delete(
+    "/segments/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a segment (marketing)",
+    dependencies=[Depends(require_role("marketing"))],
+)
 def segment_delete(ctx: ContextDep, name: Name) -> None:
     delete_segment(ctx, name)
 
 
 # the GeoJSON export's schema is the route's (response_class and response_model); the others'
 # are files: CSV text, an XLSX workbook
-@router.get("/segments/{name}/export.{fmt}", response_class=GeoJSONResponse,
-            response_model=SegmentPointCollection,
-            summary="Export a segment as CSV, XLSX or GeoJSON (marketing)",
-            dependencies=[Depends(require_role("marketing"))],
-            responses={200: {"description": "The segment's prospects in the format asked for.",
-                             "content": {EXPORT_FORMATS["csv"]: {"schema": {"type": "string"}},
-                                         EXPORT_FORMATS["xlsx"]: {"schema": {
-                                             "type": "string", "format": "binary"}}}}})
-def segment_export(ctx: ContextDep, export: ExportDep, name: Name,
-                   fmt: Literal["csv", "xlsx", "geojson"]) -> Response:  # fmt: skip
+@router.get(
+    "/segments/{name}/export.{fmt}",
+    response_class=GeoJSONResponse,
+    response_model=SegmentPointCollection,
+    summary="Export a segment as CSV, XLSX or GeoJSON (marketing)",
+    dependencies=[Depends(require_role("marketing"))],
+    responses={
+        200: {
+            "description": "The segment's prospects in the format asked for.",
+            "content": {
+                EXPORT_FORMATS["csv"]: {"schema": {"type": "string"}},
+                EXPORT_FORMATS["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+def segment_export(
+    ctx: ContextDep, export: ExportDep, name: Name, fmt: Literal["csv", "xlsx", "geojson"]
+) -> Response:
     """Every prospect of the segment, best score first; excluded providers never appear and
     text that a spreadsheet would run as a formula is prefixed with a quote. Written to the
     audit log (format, row count) before it is sent."""
     built = export_segment(ctx, fmt=fmt, name=name)
     export.record(rows=built.rows, format=fmt, segment=name)
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-    return Response(built.body, media_type=EXPORT_FORMATS[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'})
+    return Response(
+        built.body,
+        media_type=EXPORT_FORMATS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'},
+    )
 
 
-@router.post("/backtests", response_model=BacktestReport,
-             summary="Backtest a site's scoring on its own referral history (marketing)",
-             dependencies=[Depends(require_role("marketing"))])
+@router.post(
+    "/backtests",
+    response_model=BacktestReport,
+    summary="Backtest a site's scoring on its own referral history (marketing)",
+    dependencies=[Depends(require_role("marketing"))],
+)
 def backtest(ctx: ContextDep, request: BacktestRequest) -> BacktestReport:
     """Hide the last ``hide_months`` months, score as of the cut-off and report precision@k and
     AUC of the profile against random order and distance-only order."""

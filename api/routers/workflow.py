@@ -28,14 +28,21 @@ router = APIRouter(
 ProviderId = Annotated[UrlId, Path()]
 
 
-@router.get("/prospects/{provider_id}/status", response_model=StatusPublic,
-            summary="Workflow status of a prospect, with its history")
+@router.get(
+    "/prospects/{provider_id}/status",
+    response_model=StatusPublic,
+    summary="Workflow status of a prospect, with its history",
+)
 def status_get(ctx: ContextDep, provider_id: ProviderId) -> StatusPublic:
     return get_status(ctx, provider_id)
 
 
-@router.put("/prospects/{provider_id}/status", response_model=StatusPublic,
-            summary="Change status and/or liaison (integration)", dependencies=[Depends(require_role("integration"))])
+@router.put(
+    "/prospects/{provider_id}/status",
+    response_model=StatusPublic,
+    summary="Change status and/or liaison (integration)",
+    dependencies=[Depends(require_role("integration"))],
+)
 def status_set(ctx: ContextDep, provider_id: ProviderId, change: StatusUpdate) -> StatusPublic:
     """Statuses: new, contacted, meeting held, referring, not a fit. Survives re-scoring
     and registry refreshes; 'not a fit' hides the prospect from lists and exports."""
@@ -47,14 +54,23 @@ def exclusions(ctx: ContextDep) -> list[ExclusionPublic]:
     return list_exclusions(ctx)
 
 
-@router.post("/exclusions", response_model=ExclusionPublic, status_code=status.HTTP_201_CREATED,
-             summary="Add to do-not-contact / own physicians (admin)",
-             dependencies=[Depends(require_role("admin"))], responses=problem_responses(409))
+@router.post(
+    "/exclusions",
+    response_model=ExclusionPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add to do-not-contact / own physicians (admin)",
+    dependencies=[Depends(require_role("admin"))],
+    responses=problem_responses(409),
+)
 def exclusion_add(ctx: ContextDep, item: ExclusionCreate) -> ExclusionPublic:
     return add_exclusion(ctx, item)
 
 
-@router.delete("/exclusions/{exclusion_id}", status_code=status.HTTP_204_NO_CONTENT,
-               summary="Remove an exclusion (admin)", dependencies=[Depends(require_role("admin"))])
+@router.delete(
+    "/exclusions/{exclusion_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove an exclusion (admin)",
+    dependencies=[Depends(require_role("admin"))],
+)
 def exclusion_remove(ctx: ContextDep, exclusion_id: Annotated[UrlId, Path()]) -> None:
     remove_exclusion(ctx, exclusion_id)

@@ -30,9 +30,11 @@ class RecordPair:
     """Columns of a source-record pair (``left_record_id < right_record_id``)."""
 
     left_record_id: Mapped[int] = mapped_column(
-        ForeignKey("source_records.id", ondelete="CASCADE"), index=True)
+        ForeignKey("source_records.id", ondelete="CASCADE"), index=True
+    )
     right_record_id: Mapped[int] = mapped_column(
-        ForeignKey("source_records.id", ondelete="CASCADE"), index=True)
+        ForeignKey("source_records.id", ondelete="CASCADE"), index=True
+    )
 
 
 class MatchDecision(RecordPair, Base):

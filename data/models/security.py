@@ -66,7 +66,9 @@ class _Credential:
     the key in the environment ends the sessions made with the old one.
     """
 
-    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), index=True
+    )
     bootstrap_role: Mapped[str | None] = mapped_column(String(20))
     bootstrap_hash: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(40))

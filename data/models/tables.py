@@ -295,14 +295,44 @@ class Prospect(Base):
         UniqueConstraint("site_id", "provider_id"),
         # one index per sort of the prospect list (keyset pages: sort value, then id), carrying
         # the filtered columns so a filter rejects an entry without a table lookup (migration 0011)
-        Index("ix_prospects_list_score", "site_id", text("score DESC"), "id", *_LIST_FILTERS,
-              "drive_minutes", "distance_km"),
-        Index("ix_prospects_list_drive", "site_id", text(DRIVE_SORT_ASC), "id", *_LIST_FILTERS,
-              "score", "drive_minutes", "distance_km"),
-        Index("ix_prospects_list_drive_desc", "site_id", text(DRIVE_SORT_DESC), "id", *_LIST_FILTERS,
-              "score", "drive_minutes", "distance_km"),
-        Index("ix_prospects_list_distance", "site_id", "distance_km", "id", *_LIST_FILTERS, "score",
-              "drive_minutes"),
+        Index(
+            "ix_prospects_list_score",
+            "site_id",
+            text("score DESC"),
+            "id",
+            *_LIST_FILTERS,
+            "drive_minutes",
+            "distance_km",
+        ),
+        Index(
+            "ix_prospects_list_drive",
+            "site_id",
+            text(DRIVE_SORT_ASC),
+            "id",
+            *_LIST_FILTERS,
+            "score",
+            "drive_minutes",
+            "distance_km",
+        ),
+        Index(
+            "ix_prospects_list_drive_desc",
+            "site_id",
+            text(DRIVE_SORT_DESC),
+            "id",
+            *_LIST_FILTERS,
+            "score",
+            "drive_minutes",
+            "distance_km",
+        ),
+        Index(
+            "ix_prospects_list_distance",
+            "site_id",
+            "distance_km",
+            "id",
+            *_LIST_FILTERS,
+            "score",
+            "drive_minutes",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -317,8 +347,9 @@ class Prospect(Base):
     distance_km: Mapped[float] = mapped_column(Float)
     proximity_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     components: Mapped[list[Any]] = mapped_column(JSON)
-    computed_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now(),
-                                                  index=True)  # max() for the data stamp
+    computed_at: Mapped[datetime] = mapped_column(
+        UtcDateTime(), server_default=func.now(), index=True
+    )  # max() for the data stamp
 
 
 class Job(Base):
@@ -327,8 +358,13 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         # at most one running job of a kind, enforced by the database (no check-then-insert race)
-        Index("ix_jobs_one_running", "kind", unique=True,
-              sqlite_where=text("status = 'running'"), postgresql_where=text("status = 'running'")),
+        Index(
+            "ix_jobs_one_running",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -446,4 +482,3 @@ class ExpansionCandidate(Located, Base):
     snap_m: Mapped[float | None] = mapped_column(Float)
     overlap: Mapped[list[Any] | None] = mapped_column(JSON)
     coverage: Mapped[Any | None] = mapped_column(GeometryColumn("GEOMETRY"))
-

@@ -46,7 +46,10 @@ def update_site(ctx: AppContext, site_code: str, data: SiteUpdate) -> SitePublic
         site = session.scalars(select(ClinicSite).where(ClinicSite.site_code == site_code)).first()
         if site is None:
             raise NotFoundError(f"no site with code {site_code!r}")
-        moved = {"address_1", "postal_code"} & changes.keys() and not {"lat", "lon"} & changes.keys()
+        moved = {"address_1", "postal_code"} & changes.keys() and not {
+            "lat",
+            "lon",
+        } & changes.keys()
         for key, value in changes.items():
             setattr(site, key, value)
         if moved:
@@ -70,7 +73,9 @@ def load_sites(ctx: AppContext, path: Path) -> list[SitePublic]:
     except UnicodeDecodeError as exc:
         from core.errors import EncodingError
 
-        raise EncodingError(f"{path.name} is not UTF-8", problems=[Problem(str(exc), file=path.name)]) from exc
+        raise EncodingError(
+            f"{path.name} is not UTF-8", problems=[Problem(str(exc), file=path.name)]
+        ) from exc
     df = df.rename(columns={"address": "address_1"})
     missing = [c for c in SITE_COLUMNS if c not in df.columns]
     if missing:
@@ -89,8 +94,13 @@ def load_sites(ctx: AppContext, path: Path) -> list[SitePublic]:
         except ValueError as exc:
             for err in getattr(exc, "errors", lambda: [])():
                 problems.append(
-                    Problem(err["msg"], file=path.name, line=i, field=".".join(map(str, err["loc"])),
-                            value=shown(str(err.get("input"))))  # escaped: the report is stored
+                    Problem(
+                        err["msg"],
+                        file=path.name,
+                        line=i,
+                        field=".".join(map(str, err["loc"])),
+                        value=shown(str(err.get("input"))),
+                    )  # escaped: the report is stored
                 )
     if problems:
         raise InputError(f"{path.name}: invalid site rows", problems=problems)

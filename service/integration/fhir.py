@@ -101,8 +101,13 @@ def _meta(kind: str, updated: datetime | None) -> dict[str, Any]:
 
 def _address(row: Any) -> dict[str, Any] | None:
     lines = [v for v in (getattr(row, "address_1", None), getattr(row, "address_2", None)) if v]
-    out = {"line": lines or None, "city": row.city, "state": getattr(row, "state", None),
-           "postalCode": row.postal_code, "country": getattr(row, "country", None)}  # fmt: skip
+    out = {
+        "line": lines or None,
+        "city": row.city,
+        "state": getattr(row, "state", None),
+        "postalCode": row.postal_code,
+        "country": getattr(row, "country", None),
+    }
     out = {k: v for k, v in out.items() if v}
     return out or None
 
@@ -137,73 +142,136 @@ def _clean(resource: dict[str, Any]) -> dict[str, Any]:
 def practitioner(prov: Any) -> dict[str, Any]:
     """A Plan-Net Practitioner from an individual provider's golden record."""
     given = [v for v in (prov.first_name, prov.middle_name) if v]
-    name = _clean({"use": "official", "text": prov.display_name, "family": prov.last_name or prov.display_name,
-                   "given": given or None, "suffix": [prov.credential] if prov.credential else None})  # fmt: skip
+    name = _clean(
+        {
+            "use": "official",
+            "text": prov.display_name,
+            "family": prov.last_name or prov.display_name,
+            "given": given or None,
+            "suffix": [prov.credential] if prov.credential else None,
+        }
+    )
     gender = {"M": "male", "F": "female"}.get(prov.gender or "")
-    return _clean({
-        "resourceType": "Practitioner", "id": str(prov.id), "meta": _meta("Practitioner", prov.updated_at),
-        "identifier": _npi(prov.npi), "active": bool(prov.is_active), "name": [name],
-        "telecom": _phone(prov.phone), "address": [a] if (a := _address(prov)) else None,
-        "gender": gender,
-        "qualification": [{"code": s} for s in (_specialty(prov) or [])] or None,
-    })  # fmt: skip
+    return _clean(
+        {
+            "resourceType": "Practitioner",
+            "id": str(prov.id),
+            "meta": _meta("Practitioner", prov.updated_at),
+            "identifier": _npi(prov.npi),
+            "active": bool(prov.is_active),
+            "name": [name],
+            "telecom": _phone(prov.phone),
+            "address": [a] if (a := _address(prov)) else None,
+            "gender": gender,
+            "qualification": [{"code": s} for s in (_specialty(prov) or [])] or None,
+        }
+    )
 
 
 def practitioner_role(prov: Any) -> dict[str, Any]:
     """A Plan-Net PractitionerRole: the provider, their practice and practice location, specialty."""
-    return _clean({
-        "resourceType": "PractitionerRole", "id": str(prov.id),
-        "meta": _meta("PractitionerRole", prov.updated_at), "active": bool(prov.is_active),
-        "practitioner": {"reference": f"Practitioner/{prov.id}", "display": prov.display_name},
-        "organization": {"reference": f"Organization/practice-{prov.organization_id}"}
-        if prov.organization_id else None,
-        "location": [{"reference": f"Location/provider-{prov.id}"}] if _address(prov) else None,
-        "specialty": _specialty(prov), "telecom": _phone(prov.phone),
-    })  # fmt: skip
+    return _clean(
+        {
+            "resourceType": "PractitionerRole",
+            "id": str(prov.id),
+            "meta": _meta("PractitionerRole", prov.updated_at),
+            "active": bool(prov.is_active),
+            "practitioner": {"reference": f"Practitioner/{prov.id}", "display": prov.display_name},
+            "organization": {"reference": f"Organization/practice-{prov.organization_id}"}
+            if prov.organization_id
+            else None,
+            "location": [{"reference": f"Location/provider-{prov.id}"}] if _address(prov) else None,
+            "specialty": _specialty(prov),
+            "telecom": _phone(prov.phone),
+        }
+    )
 
 
 def organization_from_provider(prov: Any) -> dict[str, Any]:
     """A Plan-Net Organization from an organisation provider (NPI type 2)."""
-    return _clean({
-        "resourceType": "Organization", "id": str(prov.id), "meta": _meta("Organization", prov.updated_at),
-        "identifier": _npi(prov.npi), "active": bool(prov.is_active),
-        "type": [{"coding": [{"system": "http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/OrgTypeCS",
-                              "code": "prvgrp", "display": "Provider Group"}]}],
-        "name": prov.organization_name or prov.display_name, "telecom": _phone(prov.phone),
-        "address": [a] if (a := _address(prov)) else None,
-    })  # fmt: skip
+    return _clean(
+        {
+            "resourceType": "Organization",
+            "id": str(prov.id),
+            "meta": _meta("Organization", prov.updated_at),
+            "identifier": _npi(prov.npi),
+            "active": bool(prov.is_active),
+            "type": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/OrgTypeCS",
+                            "code": "prvgrp",
+                            "display": "Provider Group",
+                        }
+                    ]
+                }
+            ],
+            "name": prov.organization_name or prov.display_name,
+            "telecom": _phone(prov.phone),
+            "address": [a] if (a := _address(prov)) else None,
+        }
+    )
 
 
 def organization_from_practice(org: Any, *, as_of: datetime | None) -> dict[str, Any]:
     """A Plan-Net Organization from a practice group (``organizations`` row)."""
-    return _clean({
-        "resourceType": "Organization", "id": f"practice-{org.id}", "meta": _meta("Organization", as_of),
-        "identifier": _npi(org.npi), "active": True,
-        "type": [{"coding": [{"system": "http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/OrgTypeCS",
-                              "code": "prvgrp", "display": "Provider Group"}]}],
-        "name": org.name or f"practice {org.id}", "telecom": _phone(org.phone),
-        "address": [a] if (a := _address(org)) else None,
-    })  # fmt: skip
+    return _clean(
+        {
+            "resourceType": "Organization",
+            "id": f"practice-{org.id}",
+            "meta": _meta("Organization", as_of),
+            "identifier": _npi(org.npi),
+            "active": True,
+            "type": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/OrgTypeCS",
+                            "code": "prvgrp",
+                            "display": "Provider Group",
+                        }
+                    ]
+                }
+            ],
+            "name": org.name or f"practice {org.id}",
+            "telecom": _phone(org.phone),
+            "address": [a] if (a := _address(org)) else None,
+        }
+    )
 
 
 def location_from_site(site: Any) -> dict[str, Any]:
     """A Plan-Net Location from a clinic site."""
-    return _clean({
-        "resourceType": "Location", "id": _fhir_id(f"site-{site.site_code}"),
-        "meta": _meta("Location", site.updated_at), "status": "active", "name": site.name,
-        "identifier": [{"system": "urn:prm:site", "value": site.site_code}],
-        "description": f"{site.service_line} site", "address": _address(site), "position": _position(site),
-    })  # fmt: skip
+    return _clean(
+        {
+            "resourceType": "Location",
+            "id": _fhir_id(f"site-{site.site_code}"),
+            "meta": _meta("Location", site.updated_at),
+            "status": "active",
+            "name": site.name,
+            "identifier": [{"system": "urn:prm:site", "value": site.site_code}],
+            "description": f"{site.service_line} site",
+            "address": _address(site),
+            "position": _position(site),
+        }
+    )
 
 
 def location_from_provider(prov: Any) -> dict[str, Any]:
     """A Plan-Net Location for a provider's practice address."""
-    return _clean({
-        "resourceType": "Location", "id": f"provider-{prov.id}", "meta": _meta("Location", prov.updated_at),
-        "status": "active" if prov.is_active else "inactive",
-        "name": f"Practice location of {prov.display_name}", "address": _address(prov),
-        "position": _position(prov), "telecom": _phone(prov.phone),
-    })  # fmt: skip
+    return _clean(
+        {
+            "resourceType": "Location",
+            "id": f"provider-{prov.id}",
+            "meta": _meta("Location", prov.updated_at),
+            "status": "active" if prov.is_active else "inactive",
+            "name": f"Practice location of {prov.display_name}",
+            "address": _address(prov),
+            "position": _position(prov),
+            "telecom": _phone(prov.phone),
+        }
+    )
 
 
 def _present(resource: dict[str, Any], path: str) -> bool:
@@ -226,9 +294,13 @@ def plannet_problems(resource: dict[str, Any]) -> list[Problem]:
     if kind == "Practitioner":
         for i, name in enumerate(resource.get("name") or []):
             if not name.get("family"):
-                problems.append(Problem("Plan-Net Practitioner: name.family 1..1", field=f"name[{i}].family"))
+                problems.append(
+                    Problem("Plan-Net Practitioner: name.family 1..1", field=f"name[{i}].family")
+                )
     if not any(p.startswith(PLANNET) for p in (resource.get("meta") or {}).get("profile", [])):
-        problems.append(Problem("meta.profile should claim a Plan-Net profile", field="meta.profile"))
+        problems.append(
+            Problem("meta.profile should claim a Plan-Net profile", field="meta.profile")
+        )
     return problems
 
 
@@ -248,9 +320,10 @@ def validated(resource: dict[str, Any]) -> dict[str, Any]:
     try:
         model = get_fhir_model_class(kind).model_validate(resource)
     except ValidationError as exc:
-        raise FhirError(f"{kind}/{resource.get('id')} is not valid FHIR R4B",
-                        problems=[Problem(e["msg"], field=".".join(map(str, e["loc"])))
-                                  for e in exc.errors()]) from None  # fmt: skip
+        raise FhirError(
+            f"{kind}/{resource.get('id')} is not valid FHIR R4B",
+            problems=[Problem(e["msg"], field=".".join(map(str, e["loc"]))) for e in exc.errors()],
+        ) from None
     problems = plannet_problems(resource)
     if problems:
         raise FhirError(f"{kind}/{resource.get('id')} misses Plan-Net elements", problems=problems)

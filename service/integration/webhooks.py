@@ -94,7 +94,9 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return "v1=" + mac.hexdigest()
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str, *, now: float | None = None) -> bool:
+def verify(
+    secret: str, timestamp: str, body: bytes, signature: str, *, now: float | None = None
+) -> bool:
     """Receiver side: is this a fresh delivery signed with ``secret``?"""
     if not timestamp.isdigit():
         return False
@@ -107,7 +109,11 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, *, now: flo
 def _check_url(ctx: AppContext, url: str) -> list[Problem]:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 2000:
-        return [Problem("must be an http(s) URL of at most 2000 characters", field="url", value=url[:200])]
+        return [
+            Problem(
+                "must be an http(s) URL of at most 2000 characters", field="url", value=url[:200]
+            )
+        ]
     if parts.scheme == "http" and ctx.settings.environment == "production":
         return [Problem("production deliveries need https", field="url", value=url[:200])]
     if ctx.settings.environment != "production":
@@ -121,15 +127,24 @@ def _check_url(ctx: AppContext, url: str) -> list[Problem]:
         ip = ipaddress.ip_address("127.0.0.1") if is_localhost else None
     reason = refusal_reason(ip) if ip is not None else None
     if reason is not None:
-        return [Problem(f"a {reason} address; only public addresses are reached in production",
-                        field="url", value=url[:200])]  # fmt: skip
+        return [
+            Problem(
+                f"a {reason} address; only public addresses are reached in production",
+                field="url",
+                value=url[:200],
+            )
+        ]
     return []
 
 
 def subscribe(
-    ctx: AppContext, *, url: str, event_types: list[str], description: str | None = None,
+    ctx: AppContext,
+    *,
+    url: str,
+    event_types: list[str],
+    description: str | None = None,
     created_by: str = "cli",
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Create a subscription; the returned ``secret`` is shown this once.
 
     Raises
@@ -140,15 +155,26 @@ def subscribe(
     problems = _check_url(ctx, url)
     unknown = [e for e in event_types if e not in EVENT_TYPES]
     if unknown or not event_types:
-        problems.append(Problem(f"event types must be among {', '.join(EVENT_TYPES)}",
-                                field="event_types", value=", ".join(unknown)[:200] or None))  # fmt: skip
+        problems.append(
+            Problem(
+                f"event types must be among {', '.join(EVENT_TYPES)}",
+                field="event_types",
+                value=", ".join(unknown)[:200] or None,
+            )
+        )
     if description is not None and len(description) > 300:
         problems.append(Problem("at most 300 characters", field="description"))
     if problems:
         raise InputError("invalid webhook subscription", problems=problems)
     with ctx.sessions.begin() as session:
-        sub = WebhookSubscription(url=url, event_types=sorted(set(event_types)), salt=secrets.token_hex(16),
-                                  description=description, created_by=created_by[:100], active=True)  # fmt: skip
+        sub = WebhookSubscription(
+            url=url,
+            event_types=sorted(set(event_types)),
+            salt=secrets.token_hex(16),
+            description=description,
+            created_by=created_by[:100],
+            active=True,
+        )
         session.add(sub)
         session.flush()
         out = _public(sub) | {"secret": secret_for(ctx, sub)}
@@ -156,15 +182,24 @@ def subscribe(
 
 
 def _public(sub: WebhookSubscription) -> dict[str, Any]:
-    return {"id": sub.id, "url": sub.url, "event_types": list(sub.event_types), "active": sub.active,
-            "description": sub.description, "created_at": sub.created_at,
-            "created_by": sub.created_by}  # fmt: skip
+    return {
+        "id": sub.id,
+        "url": sub.url,
+        "event_types": list(sub.event_types),
+        "active": sub.active,
+        "description": sub.description,
+        "created_at": sub.created_at,
+        "created_by": sub.created_by,
+    }
 
 
 def list_subscriptions(ctx: AppContext) -> list[dict[str, Any]]:
     """Every subscription (never its secret)."""
     with ctx.sessions() as session:
-        return [_public(s) for s in session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id))]
+        return [
+            _public(s)
+            for s in session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id))
+        ]
 
 
 def deactivate(ctx: AppContext, subscription_id: int) -> dict[str, Any]:
@@ -174,8 +209,11 @@ def deactivate(ctx: AppContext, subscription_id: int) -> dict[str, Any]:
         if sub is None:
             raise NotFoundError(f"no webhook subscription with id {subscription_id}")
         sub.active = False
-        for d in session.scalars(select(WebhookDelivery).where(
-                WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == "pending")):  # fmt: skip
+        for d in session.scalars(
+            select(WebhookDelivery).where(
+                WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == "pending"
+            )
+        ):
             d.status, d.last_error = "failed", "subscription deactivated"
         session.flush()
         return _public(sub)
@@ -187,8 +225,9 @@ def delivery_client(ctx: AppContext) -> httpx.Client:
     Private destinations are allowed outside production only (see the module docstring).
     """
     transport = PinnedTransport(allow_private=ctx.settings.environment != "production")
-    return httpx.Client(transport=transport, timeout=_TIMEOUT_S, follow_redirects=False,
-                        trust_env=False)
+    return httpx.Client(
+        transport=transport, timeout=_TIMEOUT_S, follow_redirects=False, trust_env=False
+    )
 
 
 def dispatch(ctx: AppContext, *, limit: int = 100, now: datetime | None = None) -> dict[str, int]:
@@ -214,10 +253,11 @@ def dispatch(ctx: AppContext, *, limit: int = 100, now: datetime | None = None) 
     with delivery_client(ctx) as http:
         with ctx.sessions() as session:
             due = session.scalars(
-                select(WebhookDelivery.id).where(WebhookDelivery.status == "pending",
-                                                 WebhookDelivery.next_attempt_at <= now)
-                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
-            ).all()  # fmt: skip
+                select(WebhookDelivery.id)
+                .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                .limit(limit)
+            ).all()
         for delivery_id in due:
             counts[_attempt(ctx, http, delivery_id, now)] += 1
     return counts
@@ -229,9 +269,14 @@ def _attempt(ctx: AppContext, http: httpx.Client, delivery_id: int, now: datetim
         sub = session.get(WebhookSubscription, d.subscription_id)
         body = orjson.dumps(d.payload)
         ts = int(now.timestamp())
-        headers = {"Content-Type": "application/json", "User-Agent": "prm-webhooks/1",
-                   "PRM-Webhook-Id": d.event_id, "PRM-Webhook-Event": d.event_type,
-                   "PRM-Webhook-Timestamp": str(ts), "PRM-Webhook-Signature": sign(secret_for(ctx, sub), ts, body)}  # fmt: skip
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "prm-webhooks/1",
+            "PRM-Webhook-Id": d.event_id,
+            "PRM-Webhook-Event": d.event_type,
+            "PRM-Webhook-Timestamp": str(ts),
+            "PRM-Webhook-Signature": sign(secret_for(ctx, sub), ts, body),
+        }
         d.attempts += 1
         try:
             response = http.post(sub.url, content=body, headers=headers)
@@ -251,14 +296,20 @@ def _attempt(ctx: AppContext, http: httpx.Client, delivery_id: int, now: datetim
         if d.attempts >= ctx.settings.webhook_max_attempts:
             d.status = "failed"
             return "failed"
-        d.next_attempt_at = now + timedelta(seconds=ctx.settings.webhook_backoff_s * 2 ** (d.attempts - 1))
+        d.next_attempt_at = now + timedelta(
+            seconds=ctx.settings.webhook_backoff_s * 2 ** (d.attempts - 1)
+        )
         return "retrying"
 
 
 def delivery_page(
-    ctx: AppContext, *, subscription_id: int | None = None, status: str | None = None, limit: int = 100,
+    ctx: AppContext,
+    *,
+    subscription_id: int | None = None,
+    status: str | None = None,
+    limit: int = 100,
     cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:  # fmt: skip
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the delivery log, newest first, and the cursor of the next (None: the last page).
 
     Raises
@@ -271,20 +322,36 @@ def delivery_page(
         stmt = stmt.where(WebhookDelivery.subscription_id == subscription_id)
     if status is not None:
         stmt = stmt.where(WebhookDelivery.status == status)
-    stmt = keyset(stmt, sort_col=None, id_col=WebhookDelivery.id, descending=True, cursor=cursor)  # newest first
+    stmt = keyset(
+        stmt, sort_col=None, id_col=WebhookDelivery.id, descending=True, cursor=cursor
+    )  # newest first
     with ctx.sessions() as session:
-        rows = [{"id": d.id, "subscription_id": d.subscription_id, "event_id": d.event_id,
-                 "event_type": d.event_type, "status": d.status, "attempts": d.attempts,
-                 "next_attempt_at": d.next_attempt_at, "last_status_code": d.last_status_code,
-                 "last_error": d.last_error, "created_at": d.created_at,
-                 "delivered_at": d.delivered_at}
-                for d in session.scalars(stmt.limit(limit + 1))]  # fmt: skip
+        rows = [
+            {
+                "id": d.id,
+                "subscription_id": d.subscription_id,
+                "event_id": d.event_id,
+                "event_type": d.event_type,
+                "status": d.status,
+                "attempts": d.attempts,
+                "next_attempt_at": d.next_attempt_at,
+                "last_status_code": d.last_status_code,
+                "last_error": d.last_error,
+                "created_at": d.created_at,
+                "delivered_at": d.delivered_at,
+            }
+            for d in session.scalars(stmt.limit(limit + 1))
+        ]
     nxt = encode_cursor(None, rows[limit - 1]["id"]) if len(rows) > limit else None
     return rows[:limit], nxt
 
 
 def list_deliveries(
-    ctx: AppContext, *, subscription_id: int | None = None, status: str | None = None, limit: int = 100,
-) -> list[dict[str, Any]]:  # fmt: skip
+    ctx: AppContext,
+    *,
+    subscription_id: int | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
     """The newest ``limit`` entries of the delivery log (see :func:`delivery_page`)."""
     return delivery_page(ctx, subscription_id=subscription_id, status=status, limit=limit)[0]

@@ -22,22 +22,36 @@ Measure = Literal["providers", "potential", "workload"]
 class TerritoryPlanCreate(StorableText):
     """A request for a new version of a liaison territory plan."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "name": "columbus-2027", "liaisons": ["Ana", "Ben", "Chloe", "Dev"],
-        "measure": "potential", "locked_accounts": {"Ana": [12, 57]},
-    }]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "columbus-2027",
+                    "liaisons": ["Ana", "Ben", "Chloe", "Dev"],
+                    "measure": "potential",
+                    "locked_accounts": {"Ana": [12, 57]},
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
-    liaisons: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(min_length=1, max_length=200,
-                                description="One liaison per territory (k = their number).")
+    liaisons: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=200, description="One liaison per territory (k = their number)."
+    )
     measure: Measure = "providers"
     region: Literal["catchments", "providers"] = Field(
-        "catchments", description="Cells to split: the sites' stored catchments, or every "
-        "cell holding a located provider.")
+        "catchments",
+        description="Cells to split: the sites' stored catchments, or every "
+        "cell holding a located provider.",
+    )
     locked_cells: dict[str, list[str]] = Field(
-        default_factory=dict, description="Liaison -> H3 cells (hex strings) that stay theirs.")
+        default_factory=dict, description="Liaison -> H3 cells (hex strings) that stay theirs."
+    )
     locked_accounts: dict[str, list[JsonId]] = Field(
-        default_factory=dict, description="Liaison -> provider ids whose cells stay theirs.")
+        default_factory=dict, description="Liaison -> provider ids whose cells stay theirs."
+    )
     max_seconds: float = Field(8.0, gt=0, le=120)
 
     @model_validator(mode="after")
@@ -73,11 +87,23 @@ class CandidateIn(StorableText):
 class ScenarioCreate(StorableText):
     """An expansion scenario: candidates evaluated against the existing sites."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "name": "north-2027", "minutes": 15, "pick": 2, "measure": "providers",
-        "candidates": [{"label": "Polaris", "lat": 40.145, "lon": -82.98},
-                       {"label": "Hilliard", "postal_code": "43026"}],
-    }]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "north-2027",
+                    "minutes": 15,
+                    "pick": 2,
+                    "measure": "providers",
+                    "candidates": [
+                        {"label": "Polaris", "lat": 40.145, "lon": -82.98},
+                        {"label": "Hilliard", "postal_code": "43026"},
+                    ],
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     candidates: list[CandidateIn] = Field(min_length=1, max_length=500)
@@ -184,7 +210,9 @@ class CandidateResult(BaseModel):
     lat: float | None
     lon: float | None
     postal_code: str | None
-    overlap: list[CandidateOverlap] | None = Field(description="Existing sites it shares cells with.")
+    overlap: list[CandidateOverlap] | None = Field(
+        description="Existing sites it shares cells with."
+    )
 
 
 class ScenarioPublic(BaseModel):
@@ -200,7 +228,8 @@ class ScenarioPublic(BaseModel):
     guarantee: str = Field(description="What the method guarantees (exact, or greedy's 1-1/e).")
     added: float
     summary: dict[str, Any] | None = Field(
-        description="candidates, existing_sites, road_network, chosen, marginal.")
+        description="candidates, existing_sites, road_network, chosen, marginal."
+    )
     created_at: datetime | None
     candidates: list[CandidateResult]
 

@@ -52,8 +52,13 @@ def add_interaction(ctx: AppContext, item: InteractionCreate) -> tuple[Interacti
                 if not same:
                     raise ConflictError(
                         f"external_id {item.external_id!r} was logged with other values",
-                        problems=[Problem("differs from the stored interaction", field="external_id",
-                                          value=item.external_id)],
+                        problems=[
+                            Problem(
+                                "differs from the stored interaction",
+                                field="external_id",
+                                value=item.external_id,
+                            )
+                        ],
                     )
                 return stored, False
         row = Interaction(**values)
@@ -62,18 +67,24 @@ def add_interaction(ctx: AppContext, item: InteractionCreate) -> tuple[Interacti
         return InteractionPublic.model_validate(row), True
 
 
-def list_interactions(ctx: AppContext, provider_id: int, *, limit: int = 50) -> list[InteractionPublic]:
+def list_interactions(
+    ctx: AppContext, provider_id: int, *, limit: int = 50
+) -> list[InteractionPublic]:
     """A provider's interactions, latest first."""
     with ctx.sessions() as session:
         _provider(session, provider_id)
         rows = session.scalars(
-            select(Interaction).where(Interaction.provider_id == provider_id)
-            .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
+            select(Interaction)
+            .where(Interaction.provider_id == provider_id)
+            .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+            .limit(limit)
         ).all()
         return [InteractionPublic.model_validate(r) for r in rows]
 
 
-def set_preferences(ctx: AppContext, provider_id: int, update: PreferenceUpdate) -> PreferencePublic:
+def set_preferences(
+    ctx: AppContext, provider_id: int, update: PreferenceUpdate
+) -> PreferencePublic:
     """Set a provider's contact channel and report format (fields left out stay as they were)."""
     with ctx.sessions.begin() as session:
         _provider(session, provider_id)

@@ -20,12 +20,27 @@ from service.schemas import (
 )
 
 __all__ = [
-    "AlertPublic", "BacktestReport", "BacktestRequest", "BriefPublic", "ExclusionCreate",
-    "ExclusionPublic", "InteractionCreate", "InteractionPublic", "PreferencePublic",
-    "PreferenceUpdate", "ReferralReceipt", "ReferralWebhook", "ReferrerActivity", "ReviewPublic",
-    "ReviewResolve", "SegmentCreate", "SegmentPublic", "StatusPublic", "StatusUpdate",
     "PROSPECT_STATUSES",
-]  # fmt: skip
+    "AlertPublic",
+    "BacktestReport",
+    "BacktestRequest",
+    "BriefPublic",
+    "ExclusionCreate",
+    "ExclusionPublic",
+    "InteractionCreate",
+    "InteractionPublic",
+    "PreferencePublic",
+    "PreferenceUpdate",
+    "ReferralReceipt",
+    "ReferralWebhook",
+    "ReferrerActivity",
+    "ReviewPublic",
+    "ReviewResolve",
+    "SegmentCreate",
+    "SegmentPublic",
+    "StatusPublic",
+    "StatusUpdate",
+]
 
 PROSPECT_STATUSES = ("new", "contacted", "meeting held", "referring", "not a fit")
 ProspectStatusName = Literal["new", "contacted", "meeting held", "referring", "not a fit"]
@@ -58,20 +73,37 @@ class ReferralWebhook(_Strict):
     unknown fields (e.g. a patient name) are refused."""
 
     model_config = ConfigDict(
-        json_schema_extra={"anyOf": _one_of_given("referrer_npi", "referrer_name"), "examples": [{
-            "external_id": "RIS-2024-000123", "referral_date": "2024-06-03",
-            "referrer_npi": "1234567893", "service_line": "MRI", "site_code": "COL-NE",
-        }, {"external_id": "RIS-2024-000124", "referral_date": "2024-06-03",
-            "referrer_name": "Dr. R. Smith", "patient_ref": "a81f0c"}]},
-    )  # fmt: skip
+        json_schema_extra={
+            "anyOf": _one_of_given("referrer_npi", "referrer_name"),
+            "examples": [
+                {
+                    "external_id": "RIS-2024-000123",
+                    "referral_date": "2024-06-03",
+                    "referrer_npi": "1234567893",
+                    "service_line": "MRI",
+                    "site_code": "COL-NE",
+                },
+                {
+                    "external_id": "RIS-2024-000124",
+                    "referral_date": "2024-06-03",
+                    "referrer_name": "Dr. R. Smith",
+                    "patient_ref": "a81f0c",
+                },
+            ],
+        },
+    )
 
     external_id: str = Field(min_length=1, max_length=100, pattern=trimmed_at_least(1))
     referral_date: IsoDate
     referrer_npi: str | None = Field(None, pattern=r"^\d{10}$")
-    referrer_name: str | None = Field(None, min_length=2, max_length=300, pattern=trimmed_at_least(2))
+    referrer_name: str | None = Field(
+        None, min_length=2, max_length=300, pattern=trimmed_at_least(2)
+    )
     service_line: str | None = Field(None, max_length=60)
     site_code: str | None = Field(None, max_length=40)
-    patient_ref: str | None = Field(None, max_length=100, description="Opaque patient id, optional.")
+    patient_ref: str | None = Field(
+        None, max_length=100, description="Opaque patient id, optional."
+    )
 
     @field_validator("referrer_npi")
     @classmethod
@@ -90,7 +122,9 @@ class ReferralWebhook(_Strict):
 class ReferralReceipt(BaseModel):
     event_id: int
     external_id: str
-    created: bool = Field(description="False when this external id was already stored (a redelivery).")
+    created: bool = Field(
+        description="False when this external id was already stored (a redelivery)."
+    )
     provider_id: int | None
     link: Literal["npi", "name", "review", "none"]
     link_confidence: float | None = None
@@ -108,12 +142,15 @@ class ReviewPublic(BaseModel):
     status: str
     resolved_by: str | None = None
     resolved_at: datetime | None = None
-    same_name_linked: int = Field(0, description="Other queued events with the same referrer text "
-                                                 "linked by this decision.")
+    same_name_linked: int = Field(
+        0, description="Other queued events with the same referrer text linked by this decision."
+    )
 
 
 class ReviewResolve(_Strict):
-    provider_id: JsonId | None = Field(None, description="The golden record; null = no match (dismiss).")
+    provider_id: JsonId | None = Field(
+        None, description="The golden record; null = no match (dismiss)."
+    )
     resolved_by: str = Field(min_length=1, max_length=100, pattern=trimmed_at_least(1))
 
 
@@ -132,10 +169,19 @@ class AlertPublic(BaseModel):
 
 class InteractionCreate(_Strict):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"provider_id": 1201, "kind": "visit", "occurred_at":
-                                         "2024-06-03T10:30:00Z", "liaison": "Ana",
-                                         "summary": "Met the office manager", "external_id": "crm-881"}]},
-    )  # fmt: skip
+        json_schema_extra={
+            "examples": [
+                {
+                    "provider_id": 1201,
+                    "kind": "visit",
+                    "occurred_at": "2024-06-03T10:30:00Z",
+                    "liaison": "Ana",
+                    "summary": "Met the office manager",
+                    "external_id": "crm-881",
+                }
+            ]
+        },
+    )
 
     provider_id: JsonId
     kind: Literal["visit", "call", "email"]
@@ -143,7 +189,9 @@ class InteractionCreate(_Strict):
     liaison: str | None = Field(None, max_length=100)
     summary: str | None = Field(None, max_length=2000)
     source: str | None = Field(None, max_length=60, description="The CRM tool that posted it.")
-    external_id: str | None = Field(None, max_length=100, description="Idempotency key from the CRM.")
+    external_id: str | None = Field(
+        None, max_length=100, description="Idempotency key from the CRM."
+    )
 
 
 class InteractionPublic(BaseModel):
@@ -224,7 +272,9 @@ class ExclusionPublic(BaseModel):
 
 class SegmentCreate(_Strict):
     # letters and some punctuation, not only spaces
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[\w .,'()&+-]*[\w.,'()&+-][\w .,'()&+-]*$")
+    name: str = Field(
+        min_length=1, max_length=100, pattern=r"^[\w .,'()&+-]*[\w.,'()&+-][\w .,'()&+-]*$"
+    )
     description: str | None = Field(None, max_length=500)
     filters: ProspectFilter
     created_by: str | None = Field(None, max_length=100)
@@ -243,7 +293,9 @@ class BacktestRequest(_Strict):
     site: str = Field(min_length=1, max_length=40, pattern=trimmed_at_least(1))
     hide_months: JsonInt = Field(6, ge=1, le=60)
     k: JsonInt = Field(50, ge=1, le=10_000)
-    profile: str | None = Field(None, max_length=80, description="Shipped profile name; default = the site's.")
+    profile: str | None = Field(
+        None, max_length=80, description="Shipped profile name; default = the site's."
+    )
     seed: JsonInt = Field(0, ge=0, le=2**32 - 1, description="Of the random order compared.")
 
 
@@ -308,7 +360,8 @@ class BriefProspect(BaseModel):
     drive_minutes: float | None
     distance_km: float | None
     components: list[dict[str, Any]] | None = Field(
-        description="Score breakdown: name, value, weight, points, reason.")
+        description="Score breakdown: name, value, weight, points, reason."
+    )
 
 
 class BriefPublic(BaseModel):

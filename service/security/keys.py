@@ -75,10 +75,15 @@ def _now() -> datetime:
 
 def _public(row: ApiKey) -> ApiKeyPublic:
     return ApiKeyPublic(
-        id=row.id, name=row.name, prefix=row.prefix, role=row.role,  # type: ignore[arg-type]
-        created_at=row.created_at, expires_at=row.expires_at,  # type: ignore[arg-type]
-        revoked_at=row.revoked_at, created_by=row.created_by,
-    )  # fmt: skip
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        role=row.role,  # type: ignore[arg-type]
+        created_at=row.created_at,
+        expires_at=row.expires_at,  # type: ignore[arg-type]
+        revoked_at=row.revoked_at,
+        created_by=row.created_by,
+    )
 
 
 def create_key(
@@ -108,7 +113,9 @@ def create_key(
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         problems.append(Problem("name must be 1 to 100 characters", field="name"))
     if role not in ROLES:
-        problems.append(Problem(f"role must be one of {', '.join(ROLES)}", field="role", value=str(role)))
+        problems.append(
+            Problem(f"role must be one of {', '.join(ROLES)}", field="role", value=str(role))
+        )
     if days is not None and (not isinstance(days, int) or not 1 <= days <= MAX_DAYS):
         problems.append(Problem(f"days must be 1 to {MAX_DAYS}", field="days", value=str(days)))
     if problems:
@@ -117,9 +124,13 @@ def create_key(
     expires = _now() + timedelta(days=days) if days is not None else None
     with ctx.sessions.begin() as session:
         row = ApiKey(
-            name=name.strip(), prefix=key[:_SHOWN_PREFIX], key_hash=hash_key(key), role=role,
-            expires_at=expires, created_by=created_by[:100],
-        )  # fmt: skip
+            name=name.strip(),
+            prefix=key[:_SHOWN_PREFIX],
+            key_hash=hash_key(key),
+            role=role,
+            expires_at=expires,
+            created_by=created_by[:100],
+        )
         session.add(row)
         session.flush()
         session.refresh(row)
@@ -152,8 +163,11 @@ def revoke_key(ctx: AppContext, key_id: int) -> ApiKeyPublic:
         if row.revoked_at is None:
             row.revoked_at = _now()
         # its browser sessions end with it (they would be refused anyway: say so in the table)
-        session.execute(update(ApiSession).where(ApiSession.key_id == key_id, ApiSession.ended_at.is_(None))
-                        .values(ended_at=row.revoked_at))  # fmt: skip
+        session.execute(
+            update(ApiSession)
+            .where(ApiSession.key_id == key_id, ApiSession.ended_at.is_(None))
+            .values(ended_at=row.revoked_at)
+        )
         session.flush()
         return _public(row)
 

@@ -36,7 +36,9 @@ class ApiKeyCreate(StorableText):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"name": "hubspot sync", "role": "integration", "days": 90}]},
+        json_schema_extra={
+            "examples": [{"name": "hubspot sync", "role": "integration", "days": 90}]
+        },
     )
 
     name: str = Field(min_length=1, max_length=100)
@@ -69,7 +71,9 @@ class ObjectionCreate(StorableText):
 
     """Input to record a person's objection."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "email of 2026-11-02"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "email of 2026-11-02"}]}
+    )
 
     reason: str | None = Field(None, max_length=500)
 
@@ -92,8 +96,10 @@ class ErasureReport(BaseModel):
     provider_id: int
     erased_at: datetime
     removed: dict[str, int] = Field(description="Rows deleted, per table.")
-    scrubbed: dict[str, int] = Field(default_factory=dict,
-                                     description="Rows kept with what identifies the person removed, per table.")
+    scrubbed: dict[str, int] = Field(
+        default_factory=dict,
+        description="Rows kept with what identifies the person removed, per table.",
+    )
 
 
 class SessionPublic(BaseModel):
@@ -104,7 +110,9 @@ class SessionPublic(BaseModel):
 
     actor: str = Field(description="Who the session speaks for, as in the audit log (e.g. key:3).")
     role: RoleName
-    name: str | None = Field(None, description="The stored key's name, if the session came from one.")
+    name: str | None = Field(
+        None, description="The stored key's name, if the session came from one."
+    )
     expires_at: datetime
     csrf_token: str = Field(description="Send in the X-CSRF-Token header with every write.")
 

@@ -68,8 +68,12 @@ def _now() -> datetime:
 def _credential(caller: Caller, key: str) -> dict[str, object]:
     if caller.key_id is not None:
         return {"key_id": caller.key_id, "actor": caller.actor, "role": caller.role}
-    return {"bootstrap_role": caller.role, "bootstrap_hash": hash_key(key), "actor": caller.actor,
-            "role": caller.role}
+    return {
+        "bootstrap_role": caller.role,
+        "bootstrap_hash": hash_key(key),
+        "actor": caller.actor,
+        "role": caller.role,
+    }
 
 
 def _still_valid(ctx: AppContext, row: ApiSession | SignInLink, key: ApiKey | None) -> Caller:
@@ -104,8 +108,11 @@ def _open(ctx: AppContext, caller: Caller, credential: dict[str, object]) -> New
     now = _now()
     expires = now + timedelta(hours=ctx.settings.session_hours)
     with ctx.sessions.begin() as session:
-        session.add(ApiSession(token_hash=hash_key(session_id), csrf_token=csrf, expires_at=expires,
-                               **credential))  # fmt: skip
+        session.add(
+            ApiSession(
+                token_hash=hash_key(session_id), csrf_token=csrf, expires_at=expires, **credential
+            )
+        )
         # sessions and links past use for a week go: the tables hold only what may still matter
         stale = now - _KEEP_ENDED
         session.execute(delete(ApiSession).where(ApiSession.expires_at < stale))
@@ -125,7 +132,8 @@ def session_caller(ctx: AppContext, session_id: str) -> SessionInfo:
         raise AuthenticationError("invalid session: sign in again")
     with ctx.sessions() as session:
         found = session.execute(
-            select(ApiSession, ApiKey).outerjoin(ApiKey, ApiKey.id == ApiSession.key_id)
+            select(ApiSession, ApiKey)
+            .outerjoin(ApiKey, ApiKey.id == ApiSession.key_id)
             .where(ApiSession.token_hash == hash_key(session_id))
         ).first()
     if found is None:
@@ -135,15 +143,19 @@ def session_caller(ctx: AppContext, session_id: str) -> SessionInfo:
         raise AuthenticationError("this session has ended: sign in again")
     if row.expires_at <= _now():
         raise AuthenticationError("this session has expired: sign in again")
-    return SessionInfo(caller=_still_valid(ctx, row, key), csrf_token=row.csrf_token, expires_at=row.expires_at)
+    return SessionInfo(
+        caller=_still_valid(ctx, row, key), csrf_token=row.csrf_token, expires_at=row.expires_at
+    )
 
 
 def end_session(ctx: AppContext, session_id: str) -> None:
     """Sign out: the session ends now (idempotent)."""
     with ctx.sessions.begin() as session:
-        session.execute(update(ApiSession).where(ApiSession.token_hash == hash_key(session_id),
-                                                 ApiSession.ended_at.is_(None))
-                        .values(ended_at=_now()))  # fmt: skip
+        session.execute(
+            update(ApiSession)
+            .where(ApiSession.token_hash == hash_key(session_id), ApiSession.ended_at.is_(None))
+            .values(ended_at=_now())
+        )
 
 
 def create_sign_in_link(ctx: AppContext, *, key: str, minutes: int = 60) -> str:
@@ -154,13 +166,24 @@ def create_sign_in_link(ctx: AppContext, *, key: str, minutes: int = 60) -> str:
     works once, for ``minutes`` (1 to 1440), while the key stays valid.
     """
     if not 1 <= minutes <= LINK_MINUTES_MAX:
-        raise InputError("invalid sign-in link lifetime", problems=[
-            Problem(f"minutes must be 1 to {LINK_MINUTES_MAX}", field="minutes", value=str(minutes))])
+        raise InputError(
+            "invalid sign-in link lifetime",
+            problems=[
+                Problem(
+                    f"minutes must be 1 to {LINK_MINUTES_MAX}", field="minutes", value=str(minutes)
+                )
+            ],
+        )
     caller = authenticate(ctx, key)
     token = secrets.token_urlsafe(32)
     with ctx.sessions.begin() as session:
-        session.add(SignInLink(token_hash=hash_key(token), expires_at=_now() + timedelta(minutes=minutes),
-                               **_credential(caller, key)))  # fmt: skip
+        session.add(
+            SignInLink(
+                token_hash=hash_key(token),
+                expires_at=_now() + timedelta(minutes=minutes),
+                **_credential(caller, key),
+            )
+        )
     return token
 
 
@@ -177,15 +200,27 @@ def exchange_sign_in_link(ctx: AppContext, token: str) -> NewSession:
     with ctx.sessions.begin() as session:
         # spent in the same statement that finds it: two tabs racing get one session between them
         spent = session.execute(
-            update(SignInLink).where(SignInLink.token_hash == hash_key(token), SignInLink.used_at.is_(None),
-                                     SignInLink.expires_at > _now())
-            .values(used_at=_now()).returning(SignInLink.id)
+            update(SignInLink)
+            .where(
+                SignInLink.token_hash == hash_key(token),
+                SignInLink.used_at.is_(None),
+                SignInLink.expires_at > _now(),
+            )
+            .values(used_at=_now())
+            .returning(SignInLink.id)
         ).scalar()
         if spent is None:
-            raise AuthenticationError("this sign-in link is unknown, used or expired: ask for a new one")
+            raise AuthenticationError(
+                "this sign-in link is unknown, used or expired: ask for a new one"
+            )
         row = session.get(SignInLink, spent)
         key = session.get(ApiKey, row.key_id) if row.key_id is not None else None
         caller = _still_valid(ctx, row, key)
-        credential = {"key_id": row.key_id, "bootstrap_role": row.bootstrap_role,
-                      "bootstrap_hash": row.bootstrap_hash, "actor": row.actor, "role": row.role}
+        credential = {
+            "key_id": row.key_id,
+            "bootstrap_role": row.bootstrap_role,
+            "bootstrap_hash": row.bootstrap_hash,
+            "actor": row.actor,
+            "role": row.role,
+        }
     return _open(ctx, caller, credential)

@@ -53,7 +53,12 @@ MARKETING_KEY = "prm_test-marketing-key"
 INTEGRATION_KEY = "prm_test-integration-key"
 MARKETING = {"X-API-Key": MARKETING_KEY}
 INTEGRATION = {"X-API-Key": INTEGRATION_KEY}
-ROLE_HEADERS = {"viewer": VIEWER, "marketing": MARKETING, "integration": INTEGRATION, "admin": ADMIN}
+ROLE_HEADERS = {
+    "viewer": VIEWER,
+    "marketing": MARKETING,
+    "integration": INTEGRATION,
+    "admin": ADMIN,
+}
 
 # Two sites inside the bundled Aguascalientes OSM extract.
 SITES = {
@@ -90,11 +95,21 @@ def _components(score: float) -> list[dict]:
     fit = round(score * 0.6, 2)
     prox = round(score - fit, 2)
     return [
-        {"name": "specialty", "value": fit / 60, "weight": 0.6, "points": fit,
-         "reason": "refers to this service line often"},
-        {"name": "proximity", "value": prox / 40, "weight": 0.4, "points": prox,
-         "reason": "short drive"},
-    ]  # fmt: skip
+        {
+            "name": "specialty",
+            "value": fit / 60,
+            "weight": 0.6,
+            "points": fit,
+            "reason": "refers to this service line often",
+        },
+        {
+            "name": "proximity",
+            "value": prox / 40,
+            "weight": 0.4,
+            "points": prox,
+            "reason": "short drive",
+        },
+    ]
 
 
 def _located(lat: float, lon: float) -> dict:
@@ -109,8 +124,10 @@ def seed(ctx: AppContext, backend: str) -> SeededDB:
     """Insert 2 sites, 16 providers, catchments with cells and 15 prospects through the ORM."""
     db = SeededDB(ctx=ctx, backend=backend)
     with ctx.sessions.begin() as s:
-        for name, key, role in (("marketing test", MARKETING_KEY, "marketing"),
-                                ("integration test", INTEGRATION_KEY, "integration")):
+        for name, key, role in (
+            ("marketing test", MARKETING_KEY, "marketing"),
+            ("integration test", INTEGRATION_KEY, "integration"),
+        ):
             s.add(ApiKey(name=name, prefix=key[:12], key_hash=hash_key(key), role=role))
         sites = {}
         for code, (lat, lon) in SITES.items():
@@ -143,9 +160,15 @@ def seed(ctx: AppContext, backend: str) -> SeededDB:
             )
             s.add(catchment)
             s.flush()
-            s.add_all(CatchmentCell(catchment_id=catchment.id, h3=int(c),
-                                    drive_minutes=float(i % 9) if method == "drive_time" else None,
-                                    distance_km=0.5 * i) for i, c in enumerate(cells))  # fmt: skip
+            s.add_all(
+                CatchmentCell(
+                    catchment_id=catchment.id,
+                    h3=int(c),
+                    drive_minutes=float(i % 9) if method == "drive_time" else None,
+                    distance_km=0.5 * i,
+                )
+                for i, c in enumerate(cells)
+            )
 
         # Providers at the centres of cells around AGS-N (so cells have white space).
         ring = grid_disk(int(latlng_to_cells(*SITES["AGS-N"], 8)[0]), 2)
@@ -156,30 +179,58 @@ def seed(ctx: AppContext, backend: str) -> SeededDB:
                 EVIL_NAME if i == 3 else f"DOCTOR {chr(65 + i)} {'SMITH' if i % 2 else 'JONES'} MD"
             )
             prov = Provider(
-                cluster_key=f"k{i:03d}", npi=f"{1000000000 + i:010d}", entity_type="individual",
-                display_name=name, last_name="SMITH" if i % 2 else "JONES",
+                cluster_key=f"k{i:03d}",
+                npi=f"{1000000000 + i:010d}",
+                entity_type="individual",
+                display_name=name,
+                last_name="SMITH" if i % 2 else "JONES",
                 taxonomy_code="207Q00000X" if i % 3 else "207R00000X",
                 classification="Family Medicine" if i % 3 else "Internal Medicine",
-                address_1=f"{100 + i} Calle Madero", city="Aguascalientes", postal_code="20000",
-                is_active=i != 15, geocode_precision="street",
+                address_1=f"{100 + i} Calle Madero",
+                city="Aguascalientes",
+                postal_code="20000",
+                is_active=i != 15,
+                geocode_precision="street",
                 **_located(float(lats[i % len(ring)]), float(lons[i % len(ring)])),
-            )  # fmt: skip
+            )
             s.add(prov)
             providers.append(prov)
         s.flush()
         db.provider_ids = [p.id for p in providers]
         db.inactive_provider_id = providers[15].id
         db.evil_provider_id = providers[3].id
-        s.add(ReferrerStat(provider_id=providers[0].id, as_of=date(2024, 6, 30), referrals_window=9,
-                           referrals_total=20, referring=True, tier="B"))  # fmt: skip
-        batch = LoadBatch(source="nppes", file_name="npidata.csv", file_hash="0" * 64, status="committed",
-                          finished_at=datetime(2026, 11, 1, tzinfo=UTC))
+        s.add(
+            ReferrerStat(
+                provider_id=providers[0].id,
+                as_of=date(2024, 6, 30),
+                referrals_window=9,
+                referrals_total=20,
+                referring=True,
+                tier="B",
+            )
+        )
+        batch = LoadBatch(
+            source="nppes",
+            file_name="npidata.csv",
+            file_hash="0" * 64,
+            status="committed",
+            finished_at=datetime(2026, 11, 1, tzinfo=UTC),
+        )
         s.add(batch)
         s.flush()
-        s.add(SourceRecord(source="nppes", source_key=providers[0].npi, batch_id=batch.id,
-                           file_name="npidata.csv", line=2, record_hash="1" * 64,
-                           npi=providers[0].npi, data={"npi": providers[0].npi},
-                           provider_id=providers[0].id))  # fmt: skip
+        s.add(
+            SourceRecord(
+                source="nppes",
+                source_key=providers[0].npi,
+                batch_id=batch.id,
+                file_name="npidata.csv",
+                line=2,
+                record_hash="1" * 64,
+                npi=providers[0].npi,
+                data={"npi": providers[0].npi},
+                provider_id=providers[0].id,
+            )
+        )
 
         # Prospects: AGS-N gets providers 0..11 (scores with ties), AGS-S gets 12..14,
         # and the inactive provider 15 (never listed).
@@ -190,12 +241,17 @@ def seed(ctx: AppContext, backend: str) -> SeededDB:
         for code, i, score in plan:
             prov = providers[i]
             p = Prospect(
-                site_id=sites[code].id, provider_id=prov.id, profile="mri-default",
-                score=float(score), segment="moderate-fit nearby" if i % 4 else "distant GP",
-                taxonomy_code=prov.taxonomy_code, classification=prov.classification,
-                drive_minutes=None if i == 9 else float(3 + i), distance_km=1.0 + i / 2,
+                site_id=sites[code].id,
+                provider_id=prov.id,
+                profile="mri-default",
+                score=float(score),
+                segment="moderate-fit nearby" if i % 4 else "distant GP",
+                taxonomy_code=prov.taxonomy_code,
+                classification=prov.classification,
+                drive_minutes=None if i == 9 else float(3 + i),
+                distance_km=1.0 + i / 2,
                 components=_components(float(score)),
-            )  # fmt: skip
+            )
             s.add(p)
             s.flush()
             if prov.is_active:
@@ -211,9 +267,15 @@ def api_db(
     tmp = tmp_path_factory.mktemp("api")
     url = database_url(request.param, tmp)  # per-xdist-worker PostGIS database
     # one client serves a whole module: not throttled (tests/api/test_security.py tests the limits)
-    settings = Settings(database_url=url, admin_api_key=ADMIN_KEY, viewer_api_key=VIEWER_KEY,
-                        osm_file=OSM_FILE, cache_dir=tmp / "cache",
-                        rate_limit_per_second=1e6, rate_limit_burst=10**6)  # fmt: skip
+    settings = Settings(
+        database_url=url,
+        admin_api_key=ADMIN_KEY,
+        viewer_api_key=VIEWER_KEY,
+        osm_file=OSM_FILE,
+        cache_dir=tmp / "cache",
+        rate_limit_per_second=1e6,
+        rate_limit_burst=10**6,
+    )
     ctx = open_context(settings)
     try:
         yield seed(ctx, request.param)
@@ -221,7 +283,7 @@ def api_db(
         ctx.close()
 
 
-def signed_in(app, headers: dict[str, str] = VIEWER) -> TestClient:  # noqa: ANN001
+def signed_in(app, headers: dict[str, str] = VIEWER) -> TestClient:
     """A client of its own holding a browser session made with ``headers``' key.
 
     Its CSRF token is sent with every request (as the app's pages do on writes).
@@ -244,8 +306,9 @@ PRM = str(Path(sys.executable).with_name("prm"))  # the console script of the in
 
 
 @contextmanager
-def serve_process(db: SeededDB, tmp_path: Path, *, env: dict[str, str] | None = None,
-                  access_log: bool = False) -> Iterator[tuple[subprocess.Popen, int, Path]]:
+def serve_process(
+    db: SeededDB, tmp_path: Path, *, env: dict[str, str] | None = None, access_log: bool = False
+) -> Iterator[tuple[subprocess.Popen, int, Path]]:
     """``prm serve`` (one worker) on a seeded database, in a process of its own, until ready.
 
     Yields the process, its port and its log file (stdout and stderr).
@@ -254,11 +317,17 @@ def serve_process(db: SeededDB, tmp_path: Path, *, env: dict[str, str] | None = 
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     settings = db.ctx.settings
-    environment = {**os.environ, "PRM_DATABASE_URL": settings.database_url,
-                   "PRM_ADMIN_API_KEY": ADMIN_KEY, "PRM_VIEWER_API_KEY": VIEWER_KEY,
-                   "PRM_OSM_FILE": str(settings.osm_file), "PRM_CACHE_DIR": str(settings.cache_dir),
-                   "PRM_RATE_LIMIT_PER_SECOND": "1000000", "PRM_RATE_LIMIT_BURST": "1000000",
-                   **(env or {})}
+    environment = {
+        **os.environ,
+        "PRM_DATABASE_URL": settings.database_url,
+        "PRM_ADMIN_API_KEY": ADMIN_KEY,
+        "PRM_VIEWER_API_KEY": VIEWER_KEY,
+        "PRM_OSM_FILE": str(settings.osm_file),
+        "PRM_CACHE_DIR": str(settings.cache_dir),
+        "PRM_RATE_LIMIT_PER_SECOND": "1000000",
+        "PRM_RATE_LIMIT_BURST": "1000000",
+        **(env or {}),
+    }
     log_path = tmp_path / "serve.log"
     log = log_path.open("w")  # a file, not a pipe nobody reads (it would fill and block)
     args = [PRM, "serve", "--port", str(port)] + ([] if access_log else ["--no-access-log"])

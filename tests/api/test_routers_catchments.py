@@ -65,8 +65,16 @@ def test_catchment_errors(client: TestClient) -> None:
     assert {e["field"] for e in r.json()["errors"]} == {"query.method", "query.parameter"}
 
 
-@given(st.lists(st.one_of(st.integers(-(2**62), 2**62), st.floats(allow_nan=True, allow_infinity=True),
-                          st.booleans()), max_size=10))  # fmt: skip
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-(2**62), 2**62),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.booleans(),
+        ),
+        max_size=10,
+    )
+)
 def test_geojson_response_renders_numpy_values(values: list) -> None:
     arr = [np.asarray(v)[()] for v in values]
     body = json.loads(GeoJSONResponse({"v": arr, "a": np.arange(3)}).body)

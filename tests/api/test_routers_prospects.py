@@ -16,7 +16,9 @@ from tests.api.conftest import EVIL_NAME, MARKETING, VIEWER, SeededDB
 def _walk(client: TestClient, query: str, limit: int) -> tuple[list[dict], set[int]]:
     items, totals, cursor, pages = [], set(), None, 0
     while True:
-        url = f"/v1/prospects?{query}&limit={limit}&count=true" + (f"&cursor={cursor}" if cursor else "")
+        url = f"/v1/prospects?{query}&limit={limit}&count=true" + (
+            f"&cursor={cursor}" if cursor else ""
+        )
         r = client.get(url, headers=VIEWER)
         assert r.status_code == 200, r.text
         page = r.json()
@@ -119,7 +121,9 @@ def test_csv_export_applies_filters(client: TestClient) -> None:
 
 def test_prospects_without_drive_time_sort_last_both_ways(client: TestClient) -> None:
     for sort in ("drive_minutes", "-drive_minutes"):
-        items = client.get("/v1/prospects", params={"sort": sort, "limit": 500}, headers=VIEWER).json()["items"]
+        items = client.get(
+            "/v1/prospects", params={"sort": sort, "limit": 500}, headers=VIEWER
+        ).json()["items"]
         minutes = [p["drive_minutes"] for p in items]
         assert None in minutes, "the seed has a prospect without a drive time"
         first_none = minutes.index(None)
@@ -136,43 +140,73 @@ def test_total_is_counted_only_when_asked(client: TestClient) -> None:
 _SORT_KEYS = {
     "-score": lambda p: (-p["score"], p["_id"]),
     "score": lambda p: (p["score"], p["_id"]),
-    "drive_minutes": lambda p: (p["drive_minutes"] if p["drive_minutes"] is not None else 1e6, p["_id"]),
-    "-drive_minutes": lambda p: (-(p["drive_minutes"] if p["drive_minutes"] is not None else -1.0), p["_id"]),
+    "drive_minutes": lambda p: (
+        p["drive_minutes"] if p["drive_minutes"] is not None else 1e6,
+        p["_id"],
+    ),
+    "-drive_minutes": lambda p: (
+        -(p["drive_minutes"] if p["drive_minutes"] is not None else -1.0),
+        p["_id"],
+    ),
     "distance_km": lambda p: (p["distance_km"], p["_id"]),
 }
 
 
 @pytest.mark.parametrize("sort", list(_SORT_KEYS))
-@pytest.mark.parametrize("ranges", [
-    {"min_score": 40}, {"max_drive_minutes": 6}, {"min_drive_minutes": 5},
-    {"min_score": 10, "max_drive_minutes": 9, "min_drive_minutes": 2},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "ranges",
+    [
+        {"min_score": 40},
+        {"max_drive_minutes": 6},
+        {"min_drive_minutes": 5},
+        {"min_score": 10, "max_drive_minutes": 9, "min_drive_minutes": 2},
+    ],
+)
 def test_range_filters_under_every_sort_select_and_order_like_python(
     client: TestClient, api_db: SeededDB, sort: str, ranges: dict
 ) -> None:
     """Range filters are written per sort (to walk the sort's index): same rows, same order."""
-    everything = client.get("/v1/prospects", params={"limit": 500, "sort": "-score"}, headers=VIEWER).json()
+    everything = client.get(
+        "/v1/prospects", params={"limit": 500, "sort": "-score"}, headers=VIEWER
+    ).json()
     with api_db.ctx.sessions() as s:  # the prospect id (the keyset tie-break) of each item
-        ids = {(c, p): i for c, p, i in s.execute(
-            select(ClinicSite.site_code, Prospect.provider_id, Prospect.id)
-            .join(ClinicSite, ClinicSite.id == Prospect.site_id))}  # fmt: skip
+        ids = {
+            (c, p): i
+            for c, p, i in s.execute(
+                select(ClinicSite.site_code, Prospect.provider_id, Prospect.id).join(
+                    ClinicSite, ClinicSite.id == Prospect.site_id
+                )
+            )
+        }
     rows = [dict(p, _id=ids[(p["site_code"], p["provider_id"])]) for p in everything["items"]]
     lo, hi = ranges.get("min_drive_minutes"), ranges.get("max_drive_minutes")
-    want = [p for p in rows
-            if p["score"] >= ranges.get("min_score", 0)
-            and (hi is None or (p["drive_minutes"] is not None and p["drive_minutes"] <= hi))
-            and (lo is None or (p["drive_minutes"] is not None and p["drive_minutes"] >= lo))]
+    want = [
+        p
+        for p in rows
+        if p["score"] >= ranges.get("min_score", 0)
+        and (hi is None or (p["drive_minutes"] is not None and p["drive_minutes"] <= hi))
+        and (lo is None or (p["drive_minutes"] is not None and p["drive_minutes"] >= lo))
+    ]
     want.sort(key=_SORT_KEYS[sort])
     items, _ = _walk(client, "&".join(f"{k}={v}" for k, v in {**ranges, "sort": sort}.items()), 2)
-    assert [(i["site_code"], i["provider_id"]) for i in items] == [(p["site_code"], p["provider_id"]) for p in want]
+    assert [(i["site_code"], i["provider_id"]) for i in items] == [
+        (p["site_code"], p["provider_id"]) for p in want
+    ]
     assert want, "each case selects something"
 
 
-@pytest.mark.parametrize("query", [
-    {"site": "AGS-N", "limit": 3}, {"sort": "drive_minutes", "limit": 500, "count": True},
-    {"sort": "-drive_minutes", "min_score": 5, "limit": 4}, {"specialty": "Internal Medicine", "sort": "name"},
-])  # fmt: skip
-def test_list_json_is_the_page_model_of_the_service(client: TestClient, api_db: SeededDB, query: dict) -> None:
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"site": "AGS-N", "limit": 3},
+        {"sort": "drive_minutes", "limit": 500, "count": True},
+        {"sort": "-drive_minutes", "min_score": 5, "limit": 4},
+        {"specialty": "Internal Medicine", "sort": "name"},
+    ],
+)
+def test_list_json_is_the_page_model_of_the_service(
+    client: TestClient, api_db: SeededDB, query: dict
+) -> None:
     """The endpoint serialises rows itself: it must be exactly the ``Page[ProspectPublic]`` of its rows."""
     from service.prospecting.listing import PAGE_FIELDS, _prospect_page
     from service.schemas import Page, ProspectFilter, ProspectPublic
@@ -184,22 +218,34 @@ def test_list_json_is_the_page_model_of_the_service(client: TestClient, api_db: 
     filters = {k: v for k, v in query.items() if k not in ("sort", "limit", "count")}
     with api_db.ctx.sessions() as s:
         rows, total, nxt = _prospect_page(  # the same rows, through the models
-            s, ProspectFilter(**filters), sort=query.get("sort", "-score"), limit=query.get("limit", 50),
-            cursor=None, count=query.get("count", False), raw_components=False)
+            s,
+            ProspectFilter(**filters),
+            sort=query.get("sort", "-score"),
+            limit=query.get("limit", 50),
+            cursor=None,
+            count=query.get("count", False),
+            raw_components=False,
+        )
     items = [ProspectPublic.model_validate(dict(zip(PAGE_FIELDS, row))) for row in rows]
     page = Page[ProspectPublic](items=items, next_cursor=nxt, total=total)
     assert body == page.model_dump(mode="json")
-    assert body["items"] and all(isinstance(i["components"], list) and i["components"] for i in body["items"])
+    assert body["items"] and all(
+        isinstance(i["components"], list) and i["components"] for i in body["items"]
+    )
 
 
 def test_filters_are_documented_and_validated_one_by_one(client: TestClient) -> None:
-    listed = {p["name"]: p for p in client.get("/openapi.json").json()["paths"]["/v1/prospects"]["get"]["parameters"]}
+    listed = {
+        p["name"]: p
+        for p in client.get("/openapi.json").json()["paths"]["/v1/prospects"]["get"]["parameters"]
+    }
     # one query model, still one documented parameter per filter (not a single object named "query")
     assert {"site", "min_score", "postal_code", "organization_id", "sort", "cursor"} <= set(listed)
     assert "query" not in listed
     assert listed["postal_code"]["schema"]["anyOf"][0]["type"] == "array"
-    bad = client.get("/v1/prospects", params={"min_score": 101, "organization_id": 2**63},
-                     headers=VIEWER)
+    bad = client.get(
+        "/v1/prospects", params={"min_score": 101, "organization_id": 2**63}, headers=VIEWER
+    )
     assert bad.status_code == 422
     fields = {p["field"] for p in bad.json()["errors"]}
     assert {"query.min_score", "query.organization_id"} <= fields  # named as before the model

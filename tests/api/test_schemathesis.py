@@ -43,7 +43,8 @@ BEYOND_THE_SCHEMA = {
     # the offline geocoder's reference data decides which addresses exist
     "address_1": "an address the geocoder cannot locate",
     # two fields compared with each other (JSON Schema compares a value with constants only)
-    "right_record_id": "the same record twice", "right": "the same record twice",
+    "right_record_id": "the same record twice",
+    "right": "the same record twice",
     "since": "a period that ends before it starts",
     # the calendar: a referral cannot be booked after today (JSON Schema has no "now")
     "referral_date": "a referral dated after today",
@@ -58,7 +59,7 @@ BEYOND_THE_SCHEMA = {
 
 
 @pytest.fixture(scope="module")
-def api_schema(api_db: SeededDB):  # noqa: ANN201
+def api_schema(api_db: SeededDB):
     app = create_app(context=api_db.ctx)
     app.state.rate_limiter = TokenBuckets(rate=1e9, burst=10**9)  # fuzzing, not throttling
     # the road network loads once per process (seconds on a busy machine): not inside a fuzzed
@@ -71,7 +72,7 @@ def api_schema(api_db: SeededDB):  # noqa: ANN201
 schema = schemathesis.pytest.from_fixture("api_schema").exclude(path_regex=SLOW, method="POST")
 
 
-def _not_applicable(response) -> list:  # noqa: ANN001
+def _not_applicable(response) -> list:
     """The checks that are wrong for this answer (each with its reason)."""
     if response.status_code != 422:
         return []
@@ -80,13 +81,21 @@ def _not_applicable(response) -> list:  # noqa: ANN001
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=list(HealthCheck))  # fmt: skip
-def test_api_keeps_its_contract(case) -> None:  # noqa: ANN001
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+def test_api_keeps_its_contract(case) -> None:
     # in process, but schemathesis still gives a call 10 s by default: a busy machine is not a bug
     response = case.call(headers=ADMIN, timeout=600)
-    case.validate_response(response, headers=ADMIN, excluded_checks=_not_applicable(response),
-                           transport_kwargs={"headers": ADMIN, "timeout": 600})
+    case.validate_response(
+        response,
+        headers=ADMIN,
+        excluded_checks=_not_applicable(response),
+        transport_kwargs={"headers": ADMIN, "timeout": 600},
+    )
     if response.status_code >= 400:  # beyond the schema: the problem names the status it came with
         assert response.json()["status"] == response.status_code

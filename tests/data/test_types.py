@@ -24,15 +24,25 @@ def test_stored_times_come_back_aware_utc_whatever_was_written(backend_url: str)
     try:
         with sessions.begin() as s:
             for name, when in written.items():
-                s.add(ApiKey(name=name, prefix=f"prm_{name}"[:12], key_hash=name.ljust(64, "0"),
-                             role="viewer", expires_at=when))  # fmt: skip
+                s.add(
+                    ApiKey(
+                        name=name,
+                        prefix=f"prm_{name}"[:12],
+                        key_hash=name.ljust(64, "0"),
+                        role="viewer",
+                        expires_at=when,
+                    )
+                )
         with sessions() as s:
             rows = dict(s.execute(select(ApiKey.name, ApiKey.expires_at)).all())
             latest = s.scalar(select(func.max(ApiKey.expires_at)))
             defaulted = s.scalar(select(ApiKey.created_at).limit(1))  # the server's now()
             # a comparison binds through the same type: an aware bound finds the rows
-            found = s.scalar(select(func.count()).select_from(ApiKey).where(
-                ApiKey.expires_at == datetime(2026, 6, 1, 12, 0, tzinfo=PARIS_SUMMER)))
+            found = s.scalar(
+                select(func.count())
+                .select_from(ApiKey)
+                .where(ApiKey.expires_at == datetime(2026, 6, 1, 12, 0, tzinfo=PARIS_SUMMER))
+            )
         for name, value in rows.items():
             assert value.tzinfo is not None and value.utcoffset() == timedelta(0), (name, value)
             assert value == datetime(2026, 6, 1, 10, 0, tzinfo=UTC), (name, value)
