@@ -77,8 +77,9 @@ class AdmissionGate:
         finally:
             self.waiting -= 1
         if waited.cancelled_caught:
-            await self._refuse(scope, receive, send,
-                               f"no request slot became free within {self.timeout_s:g} s")
+            await self._refuse(
+                scope, receive, send, f"no request slot became free within {self.timeout_s:g} s"
+            )
             return
         released = False
 

@@ -3,9 +3,9 @@
 One :class:`~data.models.security.AuditEntry` per request: the actor (stored key id or
 bootstrap role), the action (``read``, ``bulk_read``, ``export``, ``change``,
 ``denied``), method, path, route template, query parameters (credentials
-masked, :func:`core.redact.redact_params`), path parameters and whatever the route noted with
-:func:`api.deps.audit_records`, the status and the client address (behind a
-proxy, run uvicorn with ``--proxy-headers`` so this is the real client).
+masked, :func:`core.redact.redact_params`), path parameters and what an export route
+recorded with :meth:`ExportAudit.record` (format, row count), the status and the client
+address (behind a proxy, run uvicorn with ``--proxy-headers`` so this is the real client).
 
 An export is declared by its route, never guessed from its path: the route
 takes :data:`ExportDep` and calls :meth:`ExportAudit.record` with the format
@@ -38,8 +38,18 @@ from service.context import AppContext
 from service.security import audit
 from service.security.audit_buffer import AuditBuffer
 
-__all__ = ["AUDITED_STATE", "AUDIT_BUFFER_STATE", "AuditMiddleware", "ExportAudit", "ExportDep", "action_for",
-           "audit_now", "declares_export", "export_audit", "flush_audit"]
+__all__ = [
+    "AUDITED_STATE",
+    "AUDIT_BUFFER_STATE",
+    "AuditMiddleware",
+    "ExportAudit",
+    "ExportDep",
+    "action_for",
+    "audit_now",
+    "declares_export",
+    "export_audit",
+    "flush_audit",
+]
 
 logger = logging.getLogger("prm.audit")
 
@@ -52,15 +62,27 @@ AUDIT_BUFFER_STATE = "audit_buffer"
 EXPORTED_STATE = "prm_export_recorded"
 #: Media types of files of records (GeoJSON is left out: map layers answer it too, and the
 #: segment GeoJSON export is declared by its route).
-_FILE_TYPES = (b"text/csv", b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-               b"application/x-ndjson", b"application/ndjson", b"application/fhir+ndjson")
+_FILE_TYPES = (
+    b"text/csv",
+    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    b"application/x-ndjson",
+    b"application/ndjson",
+    b"application/fhir+ndjson",
+)
 #: Pages at least this big are bulk reads.
 BULK_LIMIT = 200
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
-def action_for(method: str, path: str, params: dict[str, Any], status: int | None, *,
-               export: bool = False, denied: bool = False) -> str:  # fmt: skip
+def action_for(
+    method: str,
+    path: str,
+    params: dict[str, Any],
+    status: int | None,
+    *,
+    export: bool = False,
+    denied: bool = False,
+) -> str:
     """The audit action of a request (``export`` when its route declares one, :data:`ExportDep`)."""
     if status in (401, 403) or denied:
         return "denied"
@@ -69,8 +91,11 @@ def action_for(method: str, path: str, params: dict[str, Any], status: int | Non
     if export:
         return "export"
     limit = params.get("limit")
-    if path == "/map" or "geojson" in path or (isinstance(limit, str) and limit.isdigit()
-                                                and int(limit) >= BULK_LIMIT):  # fmt: skip
+    if (
+        path == "/map"
+        or "geojson" in path
+        or (isinstance(limit, str) and limit.isdigit() and int(limit) >= BULK_LIMIT)
+    ):
         return "bulk_read"
     return "read"
 
@@ -79,7 +104,9 @@ def _params(scope: Scope) -> dict[str, Any]:
     from urllib.parse import parse_qsl
 
     out: dict[str, Any] = {}
-    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+    for key, value in parse_qsl(
+        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+    ):
         out[key] = value if key not in out else f"{out[key]},{value}"
     return redact_params(out)
 
@@ -120,8 +147,11 @@ def _fields(scope: Scope, status: int | None) -> tuple[str, str, dict[str, Any]]
     actor = caller.actor if caller else "anonymous"
     export = declares_export(scope.get("route"))
     denied = bool(state.get(DENIED_STATE))
-    return actor, action_for(scope["method"], scope["path"], params, status, export=export,
-                             denied=denied), fields
+    return (
+        actor,
+        action_for(scope["method"], scope["path"], params, status, export=export, denied=denied),
+        fields,
+    )
 
 
 def audit_now(request: Request, ctx: AppContext, *, action: str = "export", **records: Any) -> None:
@@ -141,7 +171,7 @@ class ExportAudit:
         self._request = request
         self._ctx = ctx
 
-    def record(self, *, rows: int, format: str, **records: Any) -> None:  # noqa: A002
+    def record(self, *, rows: int, format: str, **records: Any) -> None:
         """Write the entry now: action ``export``, the format, the row count and ``records``.
 
         Call it once, after the checks that may refuse the request (404, 422)
@@ -158,10 +188,16 @@ class ExportAudit:
         if state.get(EXPORTED_STATE):
             raise RuntimeError("this export's audit entry is already written")
         try:
-            audit_now(self._request, self._ctx, action="export", format=format, rows=rows, **records)
+            audit_now(
+                self._request, self._ctx, action="export", format=format, rows=rows, **records
+            )
         except Exception as exc:
-            logger.exception("could not write the audit entry of the export %s", self._request.url.path)
-            raise ServiceError("the export's audit entry could not be written; nothing was served") from exc
+            logger.exception(
+                "could not write the audit entry of the export %s", self._request.url.path
+            )
+            raise ServiceError(
+                "the export's audit entry could not be written; nothing was served"
+            ) from exc
         state[EXPORTED_STATE] = True
 
 
@@ -237,11 +273,17 @@ class AuditMiddleware:
         async def send_status(message: Message) -> None:
             if message["type"] == "http.response.start":
                 if _unrecorded_export(scope, message):
-                    logger.error("refused to serve %s %s: an export without its audit entry",
-                                 scope["method"], scope["path"])
-                    refusal = problem_response(status=500, title="Export not audited", instance=scope["path"],
-                                               detail="This export was not written to the audit log, so "
-                                                      "it is not served.")  # fmt: skip
+                    logger.error(
+                        "refused to serve %s %s: an export without its audit entry",
+                        scope["method"],
+                        scope["path"],
+                    )
+                    refusal = problem_response(
+                        status=500,
+                        title="Export not audited",
+                        instance=scope["path"],
+                        detail="This export was not written to the audit log, so it is not served.",
+                    )
                     seen["status"] = 500
                     await refusal(scope, receive, send)
                     raise _ExportRefused  # stops the route's stream: nothing of it is sent
@@ -254,8 +296,11 @@ class AuditMiddleware:
             pass
         finally:
             status = seen.get("status")
-            wanted = (state.get(CALLER_STATE) is not None or status in (401, 403)
-                      or state.get(DENIED_STATE))
+            wanted = (
+                state.get(CALLER_STATE) is not None
+                or status in (401, 403)
+                or state.get(DENIED_STATE)
+            )
             if wanted and not state.get(AUDITED_STATE) and status != 429:
                 await self._write(scope, status)
 
@@ -270,9 +315,13 @@ class AuditMiddleware:
             if buffer is not None:  # the lifespan ran: batched by the writer thread
                 buffer.submit(actor=actor, action=action, **fields)
             else:
-                await anyio.to_thread.run_sync(lambda: audit.append(ctx, actor=actor, action=action, **fields))
+                await anyio.to_thread.run_sync(
+                    lambda: audit.append(ctx, actor=actor, action=action, **fields)
+                )
         except Exception:  # the response is already sent: report, never raise
-            logger.exception("could not write the audit entry of %s %s", scope["method"], scope["path"])
+            logger.exception(
+                "could not write the audit entry of %s %s", scope["method"], scope["path"]
+            )
 
 
 def flush_audit(app_state: Any) -> None:

@@ -41,7 +41,6 @@ from service.security.keys import (
     Caller,
     authenticate,
     bootstrap_caller,
-    bootstrap_role,
     role_at_least,
 )
 from service.security.sessions import SessionInfo, session_caller
@@ -49,9 +48,9 @@ from service.security.sessions import SessionInfo, session_caller
 __all__ = [
     "CALLER_STATE",
     "CSRF_HEADER",
+    "ROLES",
     "SESSION_COOKIE",
     "SESSION_STATE",
-    "ROLES",
     "CallerDep",
     "ContextDep",
     "CursorQuery",
@@ -60,15 +59,13 @@ __all__ = [
     "RoleRequirement",
     "SessionDep",
     "SettingsDep",
-    "audit_records",
     "get_caller",
     "get_context",
     "get_session",
     "get_settings",
+    "refuse_if_throttled",
     "reject_offset",
     "require_role",
-    "refuse_if_throttled",
-    "role_for_key",
     "throttle_refused",
 ]
 
@@ -163,20 +160,16 @@ def reject_offset(
         Whenever ``offset`` is present (field ``offset``).
     """
     if offset is not None:
-        raise InputError("offset is no longer supported", problems=[Problem(
-            "this list pages by cursor: pass the previous page's next_cursor as cursor",
-            field="offset", value=offset[:200])])
-
-
-def role_for_key(settings: Settings, key: str) -> str | None:
-    """The role of a bootstrap key from the environment (``admin`` or ``viewer``), or None.
-
-    Stored keys are checked by :func:`service.security.keys.authenticate`; both bootstrap
-    keys are always compared, so the time taken does not reveal which matched.
-    """
-    if not isinstance(key, str):
-        raise TypeError(f"key must be a str, not {type(key).__name__}")
-    return bootstrap_role(settings, key)
+        raise InputError(
+            "offset is no longer supported",
+            problems=[
+                Problem(
+                    "this list pages by cursor: pass the previous page's next_cursor as cursor",
+                    field="offset",
+                    value=offset[:200],
+                )
+            ],
+        )
 
 
 CALLER_STATE = "prm_caller"
@@ -254,7 +247,9 @@ class RoleRequirement:
                 caller = await self._authenticate(request, ctx, header_key, bearer, session_id)
             except AuthenticationError as exc:
                 if _is_page(request) and "text/html" in request.headers.get("accept", ""):
-                    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                    wanted = request.url.path + (
+                        f"?{request.url.query}" if request.url.query else ""
+                    )
                     raise SignInRequired(exc.detail, next_url=wanted) from None
                 raise
         if not role_at_least(caller.role, self.role):
@@ -263,22 +258,31 @@ class RoleRequirement:
             )
         return caller.role  # type: ignore[return-value]
 
-    async def _authenticate(self, request: Request, ctx: AppContext, header_key: str | None,
-                            bearer: HTTPAuthorizationCredentials | None,
-                            session_id: str | None) -> Caller:  # fmt: skip
+    async def _authenticate(
+        self,
+        request: Request,
+        ctx: AppContext,
+        header_key: str | None,
+        bearer: HTTPAuthorizationCredentials | None,
+        session_id: str | None,
+    ) -> Caller:
         key = header_key or (bearer.credentials if bearer is not None else None)
         try:
             if key:
                 # bootstrap keys are compared in memory; a stored key is a database lookup (a thread)
-                caller = bootstrap_caller(ctx.settings, key) or await run_in_threadpool(authenticate, ctx, key)
+                caller = bootstrap_caller(ctx.settings, key) or await run_in_threadpool(
+                    authenticate, ctx, key
+                )
             elif session_id:
                 info = await run_in_threadpool(session_caller, ctx, session_id)
                 self._check_csrf(request, info)
                 setattr(request.state, SESSION_STATE, info)
                 caller = info.caller
             else:
-                raise AuthenticationError("missing API key: send it in the X-API-Key header or "
-                                          "Authorization: Bearer, or sign in (POST /v1/session)")
+                raise AuthenticationError(
+                    "missing API key: send it in the X-API-Key header or "
+                    "Authorization: Bearer, or sign in (POST /v1/session)"
+                )
         except AuthenticationError:
             throttle_refused(request)
             raise
@@ -292,8 +296,10 @@ class RoleRequirement:
             return
         given = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(given.encode(), info.csrf_token.encode()):
-            raise AuthorizationError(f"a write made with a session cookie needs the session's CSRF "
-                                     f"token in the {CSRF_HEADER} header (see GET /v1/session)")
+            raise AuthorizationError(
+                f"a write made with a session cookie needs the session's CSRF "
+                f"token in the {CSRF_HEADER} header (see GET /v1/session)"
+            )
 
 
 async def presented_key(
@@ -316,17 +322,6 @@ async def get_caller(request: Request) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
-
-
-def audit_records(request: Request, **records: object) -> None:
-    """Note the records or export a request touched, for its audit entry.
-
-    Example: ``audit_records(request, provider_ids=[1, 2], rows=2)``. Values
-    are merged into the entry's ``records`` (later calls win per name).
-    """
-    current = getattr(request.state, "prm_audit_records", None) or {}
-    current.update(records)
-    request.state.prm_audit_records = current
 
 
 def require_role(role: Role) -> RoleRequirement:

@@ -77,8 +77,11 @@ class ETagMiddleware:
             headers["ETag"] = tag
             headers.setdefault("Cache-Control", "private, no-cache")
             if matches(if_none_match, tag):
-                kept = [(k, v) for k, v in headers.raw
-                        if k.lower() not in (b"content-length", b"content-type")]  # fmt: skip
+                kept = [
+                    (k, v)
+                    for k, v in headers.raw
+                    if k.lower() not in (b"content-length", b"content-type")
+                ]
                 await send({"type": "http.response.start", "status": 304, "headers": kept})
                 await send({"type": "http.response.body", "body": b""})
                 return

@@ -93,8 +93,9 @@ class TokenBuckets:
             tokens = self._tokens(name, now)
             if tokens < 1.0:
                 self._buckets[name] = (tokens, now)
-                raise self._refusal(tokens, f"rate limit of {self.rate:g} requests/s (burst "
-                                            f"{self.burst}) exceeded")
+                raise self._refusal(
+                    tokens, f"rate limit of {self.rate:g} requests/s (burst {self.burst}) exceeded"
+                )
             self._buckets[name] = (tokens - 1.0, now)
 
     def _sweep(self, now: float) -> None:

@@ -43,7 +43,9 @@ class StampCache:
         self._read = read
         self.ttl = ttl
         self._value: tuple[float, str] | None = None
-        self._tried = float("-inf")  # last attempt, failed or not: a database down is asked once a ttl
+        self._tried = float(
+            "-inf"
+        )  # last attempt, failed or not: a database down is asked once a ttl
         self._failing = False
         self._refreshing = threading.Lock()
 
@@ -99,8 +101,10 @@ class DataStampMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if scope["type"] != "http" or scope["method"] != "GET" or not (
-            path.startswith("/v1/") and path != "/v1/health" or path == "/map"
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not ((path.startswith("/v1/") and path != "/v1/health") or path == "/map")
         ):
             await self.app(scope, receive, send)
             return
@@ -108,7 +112,11 @@ class DataStampMiddleware:
 
         async def wrapped(message: Message) -> None:
             nonlocal first
-            if first and message["type"] == "http.response.start" and message["status"] in (200, 304):
+            if (
+                first
+                and message["type"] == "http.response.start"
+                and message["status"] in (200, 304)
+            ):
                 first = False
                 stamp = await self.cache.get()
                 if stamp:

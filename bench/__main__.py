@@ -58,29 +58,50 @@ def main() -> None:
         out = fn()
         dt = time.perf_counter() - t
         rows.append((name, dt, n, note))
-        print(f"  {name:<28} {dt:8.2f} s  {n / dt if dt else 0:>12,.0f} rows/s  peak {peak_mb():8.0f} MB  {note}")
+        print(
+            f"  {name:<28} {dt:8.2f} s  {n / dt if dt else 0:>12,.0f} rows/s  peak {peak_mb():8.0f} MB  {note}"
+        )
         return out
 
     print(f"prm bench: {args.providers:,} providers, workdir {work}")
     graph = stage("load road graph", 1, lambda: ctx.graph)
     stage("street index", 1, lambda: ctx.street_index)
-    manifest = stage("generate synthetic files", args.providers, lambda: generate_demo(
-        work / "files", providers=args.providers, seed=args.seed, graph=graph, street_index=ctx.street_index))
+    manifest = stage(
+        "generate synthetic files",
+        args.providers,
+        lambda: generate_demo(
+            work / "files",
+            providers=args.providers,
+            seed=args.seed,
+            graph=graph,
+            street_index=ctx.street_index,
+        ),
+    )
     files = {k: work / "files" / v for k, v in manifest.files.items()}
     n_rows = manifest.rows["nppes"]
     base_t = time.perf_counter()
     pd.read_csv(files["nppes"], dtype=str, keep_default_na=False)
     baseline = time.perf_counter() - base_t
     stage("ingest NUCC", 868, lambda: ingest_nucc(ctx, settings.nucc_file))
-    stage("ingest NPPES", n_rows, lambda: ingest_records(ctx, files["nppes"], source="nppes"),
-          f"baseline pandas.read_csv {baseline:.2f} s")
+    stage(
+        "ingest NPPES",
+        n_rows,
+        lambda: ingest_records(ctx, files["nppes"], source="nppes"),
+        f"baseline pandas.read_csv {baseline:.2f} s",
+    )
     ratio = rows[-1][1] / baseline
     print(f"  {'':<28} ingest / read_csv = {ratio:.1f}x")
-    stage("ingest referrer list", manifest.rows["referrers"],
-          lambda: ingest_records(ctx, files["referrers"], source="referrer_list"))
+    stage(
+        "ingest referrer list",
+        manifest.rows["referrers"],
+        lambda: ingest_records(ctx, files["referrers"], source="referrer_list"),
+    )
     stage("ingest sites", manifest.rows["sites"], lambda: load_sites(ctx, files["sites"]))
-    stage("ingest referral events", manifest.rows["referrals"],
-          lambda: ingest_referral_events(ctx, files["referrals"]))
+    stage(
+        "ingest referral events",
+        manifest.rows["referrals"],
+        lambda: ingest_referral_events(ctx, files["referrals"]),
+    )
     stage("link (dedupe + golden)", n_rows, lambda: resolve_providers(ctx))
     stage("geocode + H3", n_rows, lambda: geocode_providers(ctx))
     sites = pd.read_csv(files["sites"])
@@ -89,7 +110,12 @@ def main() -> None:
     for node in nodes:
         nx.ego_graph(graph, node, radius=max(settings.drive_minutes) * 60, distance="travel_time")
     ego = time.perf_counter() - t
-    stage("catchments", len(sites), lambda: build_catchments(ctx), f"baseline nx.ego_graph {ego:.2f} s")
+    stage(
+        "catchments",
+        len(sites),
+        lambda: build_catchments(ctx),
+        f"baseline nx.ego_graph {ego:.2f} s",
+    )
     stage("tiers", manifest.rows["referrals"], lambda: compute_referrer_stats(ctx))
     stage("score", n_rows, lambda: score_sites(ctx))
     total = sum(r[1] for r in rows)

@@ -92,7 +92,10 @@ def _ensure_database(url: str, providers: int) -> None:
         with ctx.sessions() as session:
             if session.scalar(select(func.count()).select_from(Provider)):
                 return
-        print(f"building a demo database of {providers:,} providers in {url.split('@')[-1]} ...", flush=True)
+        print(
+            f"building a demo database of {providers:,} providers in {url.split('@')[-1]} ...",
+            flush=True,
+        )
         build_demo(ctx, files, providers=providers, seed=7, as_of=settings.as_of)
     finally:
         ctx.close()
@@ -129,10 +132,12 @@ def main() -> None:
     _ensure_database(args.database, args.providers)
     port = _free_port()
     env = os.environ | {
-        "PRM_DATABASE_URL": args.database, "PRM_ADMIN_API_KEY": KEY,
-        "PRM_VIEWER_API_KEY": KEY + "-viewer", "PRM_RATE_LIMIT_PER_SECOND": "1000000",
+        "PRM_DATABASE_URL": args.database,
+        "PRM_ADMIN_API_KEY": KEY,
+        "PRM_VIEWER_API_KEY": KEY + "-viewer",
+        "PRM_RATE_LIMIT_PER_SECOND": "1000000",
         "PRM_RATE_LIMIT_BURST": "1000000",
-    }  # fmt: skip
+    }
     server = subprocess.Popen(serve_command(port, args.workers, access_log=True), cwd=REPO, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -208,9 +213,13 @@ def _run(args: argparse.Namespace, base: str, server_pid: int) -> None:
     done.set()
     sampler.join()
 
-    print(f"prm API load test: {base}, {args.workers} worker(s), {args.concurrency} client threads, "
-          f"{elapsed:.1f} s, database {args.database.split('://')[0]}")  # fmt: skip
-    print(f"  {'endpoint':<28} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
+    print(
+        f"prm API load test: {base}, {args.workers} worker(s), {args.concurrency} client threads, "
+        f"{elapsed:.1f} s, database {args.database.split('://')[0]}"
+    )
+    print(
+        f"  {'endpoint':<28} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
+    )
     total = 0
     for name, _ in endpoints:
         lat = sorted(latencies[name])
@@ -218,15 +227,19 @@ def _run(args: argparse.Namespace, base: str, server_pid: int) -> None:
             continue
         total += len(lat)
         p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
-        print(f"  {name:<28} {len(lat):>9,} {errors[name]:>7} {len(lat) / elapsed:>8.1f} "
-              f"{statistics.median(lat) * 1000:>8.1f} {p95 * 1000:>8.1f}")  # fmt: skip
+        print(
+            f"  {name:<28} {len(lat):>9,} {errors[name]:>7} {len(lat) / elapsed:>8.1f} "
+            f"{statistics.median(lat) * 1000:>8.1f} {p95 * 1000:>8.1f}"
+        )
     print(f"  {'all':<28} {total:>9,} {sum(errors.values()):>7} {total / elapsed:>8.1f}")
     if memory:
         rss = [m for _, m in memory]
         first = [m for t, m in memory if t <= 60] or rss[:1]
         last = [m for t, m in memory if t >= memory[-1][0] - 60] or rss[-1:]
-        print(f"  server RSS: first {rss[0]:.0f} MB, peak {max(rss):.0f} MB, last {rss[-1]:.0f} MB; "
-              f"mean first minute {statistics.mean(first):.0f} MB, last minute {statistics.mean(last):.0f} MB")
+        print(
+            f"  server RSS: first {rss[0]:.0f} MB, peak {max(rss):.0f} MB, last {rss[-1]:.0f} MB; "
+            f"mean first minute {statistics.mean(first):.0f} MB, last minute {statistics.mean(last):.0f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -80,17 +80,34 @@ def _requests(port: int, key: str, n: int) -> list[Request]:
     conn.request("GET", "/v1/sites", headers={"X-API-Key": key})
     sites = json.loads(conn.getresponse().read())
     code = sites[0]["site_code"] if sites else "NONE"
-    paths = [Request("/v1/sites"), Request("/v1/prospects", {"limit": 50}),
-             Request("/v1/prospects", {"site": code, "min_score": 40, "limit": 50}),
-             Request("/v1/providers", {"limit": 50}), Request("/v1/providers", {"q": "SMITH", "limit": 20}),
-             Request(f"/v1/sites/{code}/catchments")]  # fmt: skip
+    paths = [
+        Request("/v1/sites"),
+        Request("/v1/prospects", {"limit": 50}),
+        Request("/v1/prospects", {"site": code, "min_score": 40, "limit": 50}),
+        Request("/v1/providers", {"limit": 50}),
+        Request("/v1/providers", {"q": "SMITH", "limit": 20}),
+        Request(f"/v1/sites/{code}/catchments"),
+    ]
     return [paths[i % len(paths)] for i in range(n)]
 
 
-def _load(port: int, requests: list[Request], clients: int, headers: list[dict[str, str]],
-          seconds: float, timeout: float) -> LoadResult:  # fmt: skip
-    return run_load("127.0.0.1", port, requests, clients=clients, headers=headers, seconds=seconds,
-                    timeout=timeout)
+def _load(
+    port: int,
+    requests: list[Request],
+    clients: int,
+    headers: list[dict[str, str]],
+    seconds: float,
+    timeout: float,
+) -> LoadResult:
+    return run_load(
+        "127.0.0.1",
+        port,
+        requests,
+        clients=clients,
+        headers=headers,
+        seconds=seconds,
+        timeout=timeout,
+    )
 
 
 def _step(port: int, clients: int, seconds: float, timeout: float, keys: list[str]) -> None:
@@ -116,23 +133,34 @@ def _step(port: int, clients: int, seconds: float, timeout: float, keys: list[st
     other_5xx = sum(v for k, v in s.items() if isinstance(k, int) and k >= 500 and k != 503)
     ok_health = [ms for status, ms in health if status == 200]
     bad_health = sum(1 for status, _ in health if status != 200)
-    print(f"  {clients:>5} {result.throughput:>8.1f} {result.percentile(50):>8.1f} "
-          f"{result.percentile(95):>8.1f} {result.percentile(99):>8.1f} {s.get(200, 0):>8} "
-          f"{s.get(503, 0):>7} {other_5xx:>5} {s.get('timeout', 0):>8} "
-          f"{s.get('connect error', 0) + s.get('connection lost', 0):>6} "
-          f"{statistics.median(ok_health) if ok_health else float('nan'):>8.1f} "
-          f"{max(ok_health, default=float('nan')):>8.1f} {bad_health:>4} "
-          f"{after_health[0]}/{after_health[1]:.0f}ms {after_keyed[0]}", flush=True)
-    other = {k: v for k, v in s.items() if k not in (200, 503, "timeout", "connect error", "connection lost")}
+    print(
+        f"  {clients:>5} {result.throughput:>8.1f} {result.percentile(50):>8.1f} "
+        f"{result.percentile(95):>8.1f} {result.percentile(99):>8.1f} {s.get(200, 0):>8} "
+        f"{s.get(503, 0):>7} {other_5xx:>5} {s.get('timeout', 0):>8} "
+        f"{s.get('connect error', 0) + s.get('connection lost', 0):>6} "
+        f"{statistics.median(ok_health) if ok_health else float('nan'):>8.1f} "
+        f"{max(ok_health, default=float('nan')):>8.1f} {bad_health:>4} "
+        f"{after_health[0]}/{after_health[1]:.0f}ms {after_keyed[0]}",
+        flush=True,
+    )
+    other = {
+        k: v
+        for k, v in s.items()
+        if k not in (200, 503, "timeout", "connect error", "connection lost")
+    }
     if other:
         print(f"        other outcomes: {dict(other)}; first failures: {result.failures[:2]}")
 
 
 def _serve(database: str, workers: int) -> tuple[subprocess.Popen, int]:
     port = _free_port()
-    env = os.environ | {"PRM_DATABASE_URL": database, "PRM_ADMIN_API_KEY": KEY,
-                        "PRM_VIEWER_API_KEY": KEY + "-viewer", "PRM_RATE_LIMIT_PER_SECOND": "1000000",
-                        "PRM_RATE_LIMIT_BURST": "1000000"}  # fmt: skip
+    env = os.environ | {
+        "PRM_DATABASE_URL": database,
+        "PRM_ADMIN_API_KEY": KEY,
+        "PRM_VIEWER_API_KEY": KEY + "-viewer",
+        "PRM_RATE_LIMIT_PER_SECOND": "1000000",
+        "PRM_RATE_LIMIT_BURST": "1000000",
+    }
     server = subprocess.Popen(serve_command(port, workers), cwd=REPO, env=env)
     deadline = time.monotonic() + 180
     while _get(port, "/health", timeout=2)[0] != 200:
@@ -150,7 +178,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--database", default=f"sqlite:///{REPO / 'var' / 'demo' / 'demo.sqlite'}")
-    parser.add_argument("--postgis", default=None, help="also sweep this PostgreSQL + PostGIS database")
+    parser.add_argument(
+        "--postgis", default=None, help="also sweep this PostgreSQL + PostGIS database"
+    )
     parser.add_argument("--providers", type=int, default=3000)
     args = parser.parse_args()
 
@@ -163,11 +193,15 @@ def main() -> None:
             try:
                 for _ in range(200):  # warm: the road graph, caches, pooled connections
                     _get(port, "/v1/sites", KEY)
-                print(f"\n{database.split('://')[0]}, {workers} worker(s), {args.seconds:g} s per step, "
-                      f"request timeout {args.timeout:g} s; keys: bootstrap + stored")
-                print(f"  {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-                      f"{'200':>8} {'503':>7} {'5xx':>5} {'timeouts':>8} {'conn':>6} "
-                      f"{'health50':>8} {'healthmx':>8} {'hbad':>4} {'after (health, keyed)'}")
+                print(
+                    f"\n{database.split('://')[0]}, {workers} worker(s), {args.seconds:g} s per step, "
+                    f"request timeout {args.timeout:g} s; keys: bootstrap + stored"
+                )
+                print(
+                    f"  {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+                    f"{'200':>8} {'503':>7} {'5xx':>5} {'timeouts':>8} {'conn':>6} "
+                    f"{'health50':>8} {'healthmx':>8} {'hbad':>4} {'after (health, keyed)'}"
+                )
                 for clients in args.connections:
                     _step(port, clients, args.seconds, args.timeout, [KEY, stored])
             finally:

@@ -84,8 +84,9 @@ def write_file(dst: Path, rows: int) -> Path:
 
 
 def child(code: str, *args: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          cwd=REPO, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO, check=False
+    )
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-3000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -105,18 +106,24 @@ def fresh_postgis(url: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--postgis", default=None, help="PostgreSQL + PostGIS URL (dropped and refilled)")
+    parser.add_argument(
+        "--postgis", default=None, help="PostgreSQL + PostGIS URL (dropped and refilled)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="prm-bench-ingest-"))
     print(f"NPPES ingest bench, workdir {work}")
     t = time.perf_counter()
     files = {n: write_file(work / f"npidata_pfile_{n}.csv", n) for n in (args.rows, 2 * args.rows)}
     os.sync()  # the loads do not share the disk with the write-back of 4 GB of test files
-    print(f"  wrote {args.rows:,} and {2 * args.rows:,}-row files in {time.perf_counter() - t:.1f} s")
+    print(
+        f"  wrote {args.rows:,} and {2 * args.rows:,}-row files in {time.perf_counter() - t:.1f} s"
+    )
     base = child(PARSE, str(files[args.rows]))
     base_rate = base["rows"] / base["seconds"]
-    print(f"  pyarrow.csv parse        {base['rows']:>10,} rows {base['seconds']:8.2f} s "
-          f"{base_rate:>12,.0f} rows/s  peak {base['peak_mb']:7.0f} MB")
+    print(
+        f"  pyarrow.csv parse        {base['rows']:>10,} rows {base['seconds']:8.2f} s "
+        f"{base_rate:>12,.0f} rows/s  peak {base['peak_mb']:7.0f} MB"
+    )
     targets = [("sqlite", lambda n: f"sqlite:///{work / f'bench-{n}.sqlite'}")]
     if args.postgis:
         targets.append(("postgis", lambda n: fresh_postgis(args.postgis)))
@@ -128,10 +135,12 @@ def main() -> None:
             for label, database in runs:
                 got = child(INGEST, database, str(path), str(work / "cache"))
                 rate = got["rows"] / got["seconds"]
-                print(f"  ingest {backend:<8} {label:<6} {got['rows']:>10,} rows {got['seconds']:8.2f} s "
-                      f"{rate:>12,.0f} rows/s  peak {got['peak_mb']:7.0f} MB "
-                      f"(+ reader process {got['reader_peak_mb']:5.0f} MB)  "
-                      f"ratio to pyarrow {rate / base_rate:.3f}  (target 50,000 rows/s, < 1,500 MB)")
+                print(
+                    f"  ingest {backend:<8} {label:<6} {got['rows']:>10,} rows {got['seconds']:8.2f} s "
+                    f"{rate:>12,.0f} rows/s  peak {got['peak_mb']:7.0f} MB "
+                    f"(+ reader process {got['reader_peak_mb']:5.0f} MB)  "
+                    f"ratio to pyarrow {rate / base_rate:.3f}  (target 50,000 rows/s, < 1,500 MB)"
+                )
 
 
 if __name__ == "__main__":

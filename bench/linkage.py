@@ -32,9 +32,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-MAPPING = {"id": "source_key", "columns": {
-    c: c for c in ("entity_type", "first_name", "last_name", "organization_name", "address_1",
-                   "address_2", "state", "postal_code", "phone", "taxonomy_code", "npi")}}
+MAPPING = {
+    "id": "source_key",
+    "columns": {
+        c: c
+        for c in (
+            "entity_type",
+            "first_name",
+            "last_name",
+            "organization_name",
+            "address_1",
+            "address_2",
+            "state",
+            "postal_code",
+            "phone",
+            "taxonomy_code",
+            "npi",
+        )
+    },
+}
 
 
 def _c2(k: np.ndarray) -> np.ndarray:
@@ -68,8 +84,10 @@ def cluster_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     cells = df.groupby(["p", "t"]).size().rename("n").reset_index()
     sizes_p = df.groupby("p").size()
     sizes_t = df.groupby("t").size()
-    exact = cells[(cells["n"].to_numpy() == sizes_p.loc[cells["p"]].to_numpy())
-                  & (cells["n"].to_numpy() == sizes_t.loc[cells["t"]].to_numpy())]
+    exact = cells[
+        (cells["n"].to_numpy() == sizes_p.loc[cells["p"]].to_numpy())
+        & (cells["n"].to_numpy() == sizes_t.loc[cells["t"]].to_numpy())
+    ]
     return {"precision": len(exact) / len(sizes_p), "recall": len(exact) / len(sizes_t)}
 
 
@@ -99,8 +117,13 @@ def baseline(path: Path) -> tuple[np.ndarray, float]:
     t = time.perf_counter()
     df = pd.read_csv(path, dtype=str, engine="pyarrow")
     n = len(df)
-    key = (df["first_name"].str.lower().str.strip() + "|" + df["last_name"].str.lower().str.strip()
-           + "|" + df["postal_code"].str[:5])
+    key = (
+        df["first_name"].str.lower().str.strip()
+        + "|"
+        + df["last_name"].str.lower().str.strip()
+        + "|"
+        + df["postal_code"].str[:5]
+    )
     key = key.fillna(df["organization_name"].str.lower() + "|" + df["postal_code"].str[:5])
     edges = []
     for col in (df["npi"], key):
@@ -125,8 +148,12 @@ def _run(n: int, work: str, queue: mp.Queue) -> None:
     from enrichment.dedupe import dedupe_files
     from enrichment.link_settings import LinkSettings
 
-    report = dedupe_files([Path(work) / f"records_{n}.csv"], mapping=MAPPING,
-                          settings=LinkSettings.default(), out_dir=Path(work) / f"out_{n}")
+    report = dedupe_files(
+        [Path(work) / f"records_{n}.csv"],
+        mapping=MAPPING,
+        settings=LinkSettings.default(),
+        out_dir=Path(work) / f"out_{n}",
+    )
     report["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put(report)
 
@@ -152,31 +179,43 @@ def run_size(n: int, work: Path, seed: int) -> dict:
     pairs = pd.read_csv(work / f"out_{n}" / "pairs.csv", dtype={"left_id": str, "right_id": str})
     base_labels, base_s = baseline(path)
     return {
-        "n": n, "report": report, "baseline_s": base_s,
-        "pairs": pair_metrics(pred, t_arr, i_arr), "clusters": cluster_metrics(pred, t_arr),
+        "n": n,
+        "report": report,
+        "baseline_s": base_s,
+        "pairs": pair_metrics(pred, t_arr, i_arr),
+        "clusters": cluster_metrics(pred, t_arr),
         "scored": scored_pair_metrics(pairs, truth, ident),
-        "baseline_quality": pair_metrics(base_labels, truth_df["entity_id"].to_numpy(),
-                                         truth_df["npi"].to_numpy(dtype=object)),
+        "baseline_quality": pair_metrics(
+            base_labels, truth_df["entity_id"].to_numpy(), truth_df["npi"].to_numpy(dtype=object)
+        ),
     }
 
 
 def _show(res: dict) -> None:
     r, q = res["report"], res["pairs"]
     print(f"\n== {res['n']:,} records: {r['pairs']:,} candidate pairs, {r['clusters']:,} clusters")
-    print(f"  time: read {r['read_s']:.1f}s features {r['features_s']:.1f}s blocking {r['blocking_s']:.1f}s"
-          f" comparisons {r['comparisons_s']:.1f}s EM {r['em_s']:.2f}s clustering"
-          f" {r['clustering_s']:.2f}s write {r['write_s']:.1f}s = total {r['total_s']:.1f}s,"
-          f" peak {r['peak_mb']:.0f} MB")
-    print(f"  baseline exact-key dedupe {res['baseline_s']:.1f}s; engine / baseline ="
-          f" {r['total_s'] / res['baseline_s']:.1f}x")
+    print(
+        f"  time: read {r['read_s']:.1f}s features {r['features_s']:.1f}s blocking {r['blocking_s']:.1f}s"
+        f" comparisons {r['comparisons_s']:.1f}s EM {r['em_s']:.2f}s clustering"
+        f" {r['clustering_s']:.2f}s write {r['write_s']:.1f}s = total {r['total_s']:.1f}s,"
+        f" peak {r['peak_mb']:.0f} MB"
+    )
+    print(
+        f"  baseline exact-key dedupe {res['baseline_s']:.1f}s; engine / baseline ="
+        f" {r['total_s'] / res['baseline_s']:.1f}x"
+    )
     for scope in ("all", "no_identifier"):
         m, b = q[scope], res["baseline_quality"][scope]
-        print(f"  pairs {scope:<14} P {m['precision']:.4f} R {m['recall']:.4f} F1 {m['f1']:.4f}"
-              f"   (baseline F1 {b['f1']:.4f})")
+        print(
+            f"  pairs {scope:<14} P {m['precision']:.4f} R {m['recall']:.4f} F1 {m['f1']:.4f}"
+            f"   (baseline F1 {b['f1']:.4f})"
+        )
     s, c = res["scored"], res["clusters"]
-    print(f"  auto-merge precision (no-identifier pairs) {s['auto_merge_precision']:.4f} over"
-          f" {s['auto_merge_pairs']:,} pairs; review queue {s['review_pairs']:,}"
-          f" ({s['review_true_share']:.0%} true)")
+    print(
+        f"  auto-merge precision (no-identifier pairs) {s['auto_merge_precision']:.4f} over"
+        f" {s['auto_merge_pairs']:,} pairs; review queue {s['review_pairs']:,}"
+        f" ({s['review_true_share']:.0%} true)"
+    )
     print(f"  clusters exact: precision {c['precision']:.4f} recall {c['recall']:.4f}")
 
 
@@ -198,8 +237,10 @@ def main() -> None:
     print("\nscaling: records | total s | records/s | peak MB | pairs")
     for res in results:
         r = res["report"]
-        print(f"  {res['n']:>12,} | {r['total_s']:7.1f} | {res['n'] / r['total_s']:9,.0f} |"
-              f" {r['peak_mb']:7.0f} | {r['pairs']:,}")
+        print(
+            f"  {res['n']:>12,} | {r['total_s']:7.1f} | {res['n'] / r['total_s']:9,.0f} |"
+            f" {r['peak_mb']:7.0f} | {r['pairs']:,}"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
 

@@ -28,43 +28,138 @@ from demo.npi import draw_npis
 from demo.specialties import INDIVIDUAL_SPECIALTIES
 
 _SYLLABLES = (
-    "AL", "BAR", "BER", "CAR", "DAN", "DEL", "FER", "GAL", "HAR", "KAL", "KOV", "LAN", "LIN",
-    "MAR", "MOR", "NEL", "NOR", "PER", "RAN", "ROS", "SAN", "SEL", "TAN", "TOR", "VAL", "VEN",
-    "WIL", "ZAN", "BRO", "CHE", "DRA", "GRE", "KRI", "PLA", "STE", "TRO", "SKI", "SON", "MAN",
-    "TON", "LEY", "ETT", "INI", "EZ", "ER", "OV", "EK", "IS",
-)  # fmt: skip
+    "AL",
+    "BAR",
+    "BER",
+    "CAR",
+    "DAN",
+    "DEL",
+    "FER",
+    "GAL",
+    "HAR",
+    "KAL",
+    "KOV",
+    "LAN",
+    "LIN",
+    "MAR",
+    "MOR",
+    "NEL",
+    "NOR",
+    "PER",
+    "RAN",
+    "ROS",
+    "SAN",
+    "SEL",
+    "TAN",
+    "TOR",
+    "VAL",
+    "VEN",
+    "WIL",
+    "ZAN",
+    "BRO",
+    "CHE",
+    "DRA",
+    "GRE",
+    "KRI",
+    "PLA",
+    "STE",
+    "TRO",
+    "SKI",
+    "SON",
+    "MAN",
+    "TON",
+    "LEY",
+    "ETT",
+    "INI",
+    "EZ",
+    "ER",
+    "OV",
+    "EK",
+    "IS",
+)
 _STREETS = (
-    "MAIN", "HIGH", "BROAD", "OAK", "MAPLE", "CEDAR", "ELM", "WASHINGTON", "LINCOLN", "PARK",
-    "LAKE", "HILL", "RIVER", "SPRING", "CHURCH", "MILL", "FOREST", "SUNSET", "CENTER", "UNION",
-    "JEFFERSON", "FRANKLIN", "MADISON", "WALNUT", "CHESTNUT", "PINE", "WILLOW", "MEADOW",
-)  # fmt: skip
-_TYPES = (("STREET", "ST"), ("AVENUE", "AVE"), ("ROAD", "RD"), ("BOULEVARD", "BLVD"),
-          ("DRIVE", "DR"), ("LANE", "LN"), ("PARKWAY", "PKWY"))
+    "MAIN",
+    "HIGH",
+    "BROAD",
+    "OAK",
+    "MAPLE",
+    "CEDAR",
+    "ELM",
+    "WASHINGTON",
+    "LINCOLN",
+    "PARK",
+    "LAKE",
+    "HILL",
+    "RIVER",
+    "SPRING",
+    "CHURCH",
+    "MILL",
+    "FOREST",
+    "SUNSET",
+    "CENTER",
+    "UNION",
+    "JEFFERSON",
+    "FRANKLIN",
+    "MADISON",
+    "WALNUT",
+    "CHESTNUT",
+    "PINE",
+    "WILLOW",
+    "MEADOW",
+)
+_TYPES = (
+    ("STREET", "ST"),
+    ("AVENUE", "AVE"),
+    ("ROAD", "RD"),
+    ("BOULEVARD", "BLVD"),
+    ("DRIVE", "DR"),
+    ("LANE", "LN"),
+    ("PARKWAY", "PKWY"),
+)
 _DIRS = (("NORTH", "N"), ("SOUTH", "S"), ("EAST", "E"), ("WEST", "W"))
 _STATES = ("OH", "IN", "KY", "PA", "MI", "IL", "WI", "TX", "CA", "NY", "FL", "GA")
-_ORG_WORDS = ("FAMILY MEDICINE", "ORTHOPAEDICS", "IMAGING", "CARDIOLOGY", "PEDIATRICS",
-              "INTERNAL MEDICINE", "SURGICAL", "WOMENS HEALTH", "DERMATOLOGY", "PHYSICAL THERAPY")
+_ORG_WORDS = (
+    "FAMILY MEDICINE",
+    "ORTHOPAEDICS",
+    "IMAGING",
+    "CARDIOLOGY",
+    "PEDIATRICS",
+    "INTERNAL MEDICINE",
+    "SURGICAL",
+    "WOMENS HEALTH",
+    "DERMATOLOGY",
+    "PHYSICAL THERAPY",
+)
 _ORG_KINDS = ("ASSOCIATES", "GROUP", "CLINIC", "PARTNERS", "CENTER", "SPECIALISTS")
 _LEGAL = ("LLC", "INC", "PC", "PLLC", "")
 
 #: Corruption rates of a non-first copy (each drawn independently).
 RATES = {
-    "last_typo": 0.12, "first_typo": 0.08, "nickname": 0.25, "initial": 0.06, "swapped": 0.03,
-    "title": 0.3, "credential": 0.3, "changed_surname": 0.03, "moved": 0.06,
-    "no_phone": 0.2, "no_address": 0.04, "no_taxonomy": 0.25, "address_style": 0.5,
+    "last_typo": 0.12,
+    "first_typo": 0.08,
+    "nickname": 0.25,
+    "initial": 0.06,
+    "swapped": 0.03,
+    "title": 0.3,
+    "credential": 0.3,
+    "changed_surname": 0.03,
+    "moved": 0.06,
+    "no_phone": 0.2,
+    "no_address": 0.04,
+    "no_taxonomy": 0.25,
+    "address_style": 0.5,
     "keep_npi": 0.3,
-}  # fmt: skip
+}
 
 
 def surname_pool(rng: np.random.Generator, size: int = 40_000) -> tuple[np.ndarray, np.ndarray]:
     """Surnames and Zipf-like draw probabilities: real common ones first."""
     syl = np.array(_SYLLABLES, dtype=object)
-    made = {
-        "".join(rng.choice(syl, size=int(rng.integers(2, 4))))
-        for _ in range(size * 2)
-    }
+    made = {"".join(rng.choice(syl, size=int(rng.integers(2, 4)))) for _ in range(size * 2)}
     made -= set(LAST_NAMES)
-    names = np.array(list(LAST_NAMES) + sorted(made)[: max(size - len(LAST_NAMES), 0)], dtype=object)
+    names = np.array(
+        list(LAST_NAMES) + sorted(made)[: max(size - len(LAST_NAMES), 0)], dtype=object
+    )
     weight = 1.0 / (np.arange(len(names)) + 10.0) ** 0.9
     return names, weight / weight.sum()
 
@@ -88,17 +183,23 @@ def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _practices(rng: np.random.Generator, n: int, n_zips: int) -> pd.DataFrame:
     """Practice sites: address parts, ZIP, state, group phone."""
-    zips = np.array([f"{z:05d}" for z in rng.choice(np.arange(10_000, 99_999), n_zips, replace=False)])
+    zips = np.array(
+        [f"{z:05d}" for z in rng.choice(np.arange(10_000, 99_999), n_zips, replace=False)]
+    )
     zip_state = np.array(_STATES)[rng.integers(0, len(_STATES), n_zips)]
     z = rng.integers(0, n_zips, n)
-    return pd.DataFrame({
-        "number": rng.integers(1, 9_999, n),
-        "dir": rng.integers(-1, len(_DIRS), n),
-        "street": rng.integers(0, len(_STREETS), n),
-        "type": rng.integers(0, len(_TYPES), n),
-        "suite": np.where(rng.random(n) < 0.5, rng.integers(100, 999, n), 0),
-        "zip": zips[z], "state": zip_state[z], "phone": _phones(rng, n),
-    })
+    return pd.DataFrame(
+        {
+            "number": rng.integers(1, 9_999, n),
+            "dir": rng.integers(-1, len(_DIRS), n),
+            "street": rng.integers(0, len(_STREETS), n),
+            "type": rng.integers(0, len(_TYPES), n),
+            "suite": np.where(rng.random(n) < 0.5, rng.integers(100, 999, n), 0),
+            "zip": zips[z],
+            "state": zip_state[z],
+            "phone": _phones(rng, n),
+        }
+    )
 
 
 def _address(p: pd.Series, full: bool) -> tuple[str, str | None]:
@@ -129,13 +230,20 @@ def generate(n_records: int, *, seed: int = 11) -> pd.DataFrame:
     first_m = np.array(MALE_FIRST, dtype=object)
     fw = 1.0 / (np.arange(len(first_f)) + 5.0)
     mw = 1.0 / (np.arange(len(first_m)) + 5.0)
-    first = np.where(female, rng.choice(first_f, n_ent, p=fw / fw.sum()),
-                     rng.choice(first_m, n_ent, p=mw / mw.sum()))
+    first = np.where(
+        female,
+        rng.choice(first_f, n_ent, p=fw / fw.sum()),
+        rng.choice(first_m, n_ent, p=mw / mw.sum()),
+    )
     last = rng.choice(surnames, n_ent, p=sp)
     is_org = rng.random(n_ent) < 0.1
-    org_name = np.array([
-        f"{last[i]} {_ORG_WORDS[i % len(_ORG_WORDS)]} {_ORG_KINDS[(i // 7) % len(_ORG_KINDS)]}"
-        for i in range(n_ent)], dtype=object)
+    org_name = np.array(
+        [
+            f"{last[i]} {_ORG_WORDS[i % len(_ORG_WORDS)]} {_ORG_KINDS[(i // 7) % len(_ORG_KINDS)]}"
+            for i in range(n_ent)
+        ],
+        dtype=object,
+    )
     specs = [s.code for s in INDIVIDUAL_SPECIALTIES]
     tax = np.array(specs, dtype=object)[rng.integers(0, len(specs), n_ent)]
     n_practices = max(n_ent // 4, 1)
@@ -190,7 +298,8 @@ def generate(n_records: int, *, seed: int = 11) -> pd.DataFrame:
                 "last_name": None if is_org[e] else ln,
                 "credential": ("M.D." if r.get("credential") else "MD") if not is_org[e] else None,
                 "organization_name": (
-                    f"{org_name[e]} {_LEGAL[(e + c) % len(_LEGAL)]}".strip() if is_org[e] else None),
+                    f"{org_name[e]} {_LEGAL[(e + c) % len(_LEGAL)]}".strip() if is_org[e] else None
+                ),
                 "taxonomy_code": None if r.get("no_taxonomy") else tax[e],
                 "address_1": None if r.get("no_address") else line1,
                 "address_2": None if r.get("no_address") else line2,

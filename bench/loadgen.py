@@ -48,7 +48,9 @@ class LoadResult:
     failures: list[str]
 
     def percentile(self, q: float) -> float:
-        return float(np.percentile(self.latencies_ms, q)) if len(self.latencies_ms) else float("nan")
+        return (
+            float(np.percentile(self.latencies_ms, q)) if len(self.latencies_ms) else float("nan")
+        )
 
     @property
     def throughput(self) -> float:
@@ -79,9 +81,17 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     raise RuntimeError(f"cannot delimit a response without Content-Length or chunking: {lines[0]}")
 
 
-async def _client(host: str, port: int, work: list[bytes], out: list[float],
-                  statuses: Counter, failures: list[str], until: float | None,
-                  timeout: float | None, tail: bytes) -> None:  # fmt: skip
+async def _client(
+    host: str,
+    port: int,
+    work: list[bytes],
+    out: list[float],
+    statuses: Counter,
+    failures: list[str],
+    until: float | None,
+    timeout: float | None,
+    tail: bytes,
+) -> None:
     """One keep-alive connection; a request unanswered within ``timeout`` counts as ``"timeout"``
     and the connection is replaced (as a client library would)."""
     writer = None
@@ -107,7 +117,9 @@ async def _client(host: str, port: int, work: list[bytes], out: list[float],
             out.append((time.perf_counter() - t) * 1000)
             statuses[status] += 1
             if status >= 400 and len(failures) < 5:
-                failures.append(f"{request.decode('latin-1').split()[1]} -> {status} {body[:200]!r}")
+                failures.append(
+                    f"{request.decode('latin-1').split()[1]} -> {status} {body[:200]!r}"
+                )
     finally:
         if writer is not None:
             writer.close()
@@ -149,9 +161,12 @@ def run_load(
     if clients < 1:
         raise ValueError(f"clients must be >= 1, not {clients}")
     sets = headers if isinstance(headers, list) else [headers or {}]
-    tails = [f" HTTP/1.1\r\nHost: {host}:{port}\r\n".encode("latin-1")
-             + "".join(f"{k}: {v}\r\n" for k, v in h.items()).encode("latin-1") + b"\r\n"
-             for h in sets]  # fmt: skip
+    tails = [
+        f" HTTP/1.1\r\nHost: {host}:{port}\r\n".encode("latin-1")
+        + "".join(f"{k}: {v}\r\n" for k, v in h.items()).encode("latin-1")
+        + b"\r\n"
+        for h in sets
+    ]
     # popped from the end: reversed so the first request goes first; line and headers in one write
     work = [b"GET " + r.target().encode() for r in reversed(requests)]
     latencies: list[float] = []
@@ -161,9 +176,22 @@ def run_load(
     async def main() -> float:
         until = time.monotonic() + seconds if seconds else None
         start = time.perf_counter()
-        await asyncio.gather(*(_client(host, port, work, latencies, statuses, failures, until,
-                                       timeout, tails[i % len(tails)])
-                               for i in range(clients)))  # fmt: skip
+        await asyncio.gather(
+            *(
+                _client(
+                    host,
+                    port,
+                    work,
+                    latencies,
+                    statuses,
+                    failures,
+                    until,
+                    timeout,
+                    tails[i % len(tails)],
+                )
+                for i in range(clients)
+            )
+        )
         return time.perf_counter() - start
 
     elapsed = asyncio.run(main())

@@ -38,24 +38,49 @@ import pandas as pd
 
 from bench.server import serve_command
 
-CODES = np.array(["207Q00000X", "207X00000X", "2084N0400X", "207R00000X", "2085R0202X", "363LF0000X",
-                  "208D00000X", "111N00000X"])
-CLASSES = np.array(["Family Medicine", "Orthopaedic Surgery", "Psychiatry & Neurology", "Internal Medicine",
-                    "Radiology", "Nurse Practitioner", "General Practice", "Chiropractor"])
+CODES = np.array(
+    [
+        "207Q00000X",
+        "207X00000X",
+        "2084N0400X",
+        "207R00000X",
+        "2085R0202X",
+        "363LF0000X",
+        "208D00000X",
+        "111N00000X",
+    ]
+)
+CLASSES = np.array(
+    [
+        "Family Medicine",
+        "Orthopaedic Surgery",
+        "Psychiatry & Neurology",
+        "Internal Medicine",
+        "Radiology",
+        "Nurse Practitioner",
+        "General Practice",
+        "Chiropractor",
+    ]
+)
 SITES = ["S1", "S2", "S3", "S4"]
 
 
 def candidates(n: int, seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     k = rng.integers(0, len(CODES), n)
-    return pd.DataFrame({
-        "provider_id": np.arange(1, n + 1), "taxonomy_code": CODES[k], "classification": CLASSES[k],
-        "entity_type": np.where(rng.random(n) < 0.1, "2", "1"),
-        "drive_minutes": np.where(rng.random(n) < 0.1, np.nan, rng.uniform(1, 45, n)),
-        "distance_km": rng.uniform(0.2, 40, n), "practice_size": rng.integers(1, 30, n),
-        "org_referring": rng.random(n) < 0.2,
-        "days_since_contact": np.where(rng.random(n) < 0.7, np.nan, rng.uniform(0, 400, n)),
-    })
+    return pd.DataFrame(
+        {
+            "provider_id": np.arange(1, n + 1),
+            "taxonomy_code": CODES[k],
+            "classification": CLASSES[k],
+            "entity_type": np.where(rng.random(n) < 0.1, "2", "1"),
+            "drive_minutes": np.where(rng.random(n) < 0.1, np.nan, rng.uniform(1, 45, n)),
+            "distance_km": rng.uniform(0.2, 40, n),
+            "practice_size": rng.integers(1, 30, n),
+            "org_referring": rng.random(n) < 0.2,
+            "days_since_contact": np.where(rng.random(n) < 0.7, np.nan, rng.uniform(0, 400, n)),
+        }
+    )
 
 
 def bench_scoring(n: int) -> None:
@@ -73,9 +98,13 @@ def bench_scoring(n: int) -> None:
     pot = 0.5 * (cand["practice_size"].to_numpy() - 1) / (cand["practice_size"].to_numpy() + 3)
     _ = 100 * (0.45 * fit + 0.3 * prox + 0.15 * pot + 0.1)
     base = time.perf_counter() - t
-    print(f"  score {n:,} candidates (with explanations) {ours:8.2f} s  target < 30 s "
-          f"({'ok' if ours < 30 else 'SLOWER THAN TARGET'})")
-    print(f"    baseline: bare numpy weighted sum      {base:8.3f} s  ours/baseline = {ours / base:.0f}x")
+    print(
+        f"  score {n:,} candidates (with explanations) {ours:8.2f} s  target < 30 s "
+        f"({'ok' if ours < 30 else 'SLOWER THAN TARGET'})"
+    )
+    print(
+        f"    baseline: bare numpy weighted sum      {base:8.3f} s  ours/baseline = {ours / base:.0f}x"
+    )
 
 
 def fill(url: str, n: int) -> None:
@@ -88,34 +117,116 @@ def fill(url: str, n: int) -> None:
     ctx = open_context(Settings(database_url=url))
     rng = np.random.default_rng(2)
     cand = candidates(n)
-    comps = json.dumps([{"name": "specialty", "value": 0.7, "weight": 0.45, "points": 31.5, "reason": "fit"},
-                        {"name": "proximity", "value": 0.5, "weight": 0.3, "points": 15.0, "reason": "10 min"}])
-    segments = np.array(["high-potential GP nearby", "distant specialist", "moderate-fit nearby", "low-fit distant"])
+    comps = json.dumps(
+        [
+            {"name": "specialty", "value": 0.7, "weight": 0.45, "points": 31.5, "reason": "fit"},
+            {"name": "proximity", "value": 0.5, "weight": 0.3, "points": 15.0, "reason": "10 min"},
+        ]
+    )
+    segments = np.array(
+        ["high-potential GP nearby", "distant specialist", "moderate-fit nearby", "low-fit distant"]
+    )
     step = 100_000
     with ctx.sessions.begin() as s:
         for i, code in enumerate(SITES, start=1):
-            s.add(ClinicSite(id=i, site_code=code, name=code, service_line="MRI", lat=39.9 + i / 100, lon=-83.0))
+            s.add(
+                ClinicSite(
+                    id=i,
+                    site_code=code,
+                    name=code,
+                    service_line="MRI",
+                    lat=39.9 + i / 100,
+                    lon=-83.0,
+                )
+            )
         s.flush()
         for lo in range(0, n, step):
-            part = cand.iloc[lo:lo + step]
+            part = cand.iloc[lo : lo + step]
             ids = part["provider_id"].to_numpy()
-            bulk_insert(s, Provider.__table__, ["id", "cluster_key", "npi", "entity_type", "display_name",
-                                                "taxonomy_code", "classification", "postal_code", "city",
-                                                "is_active", "geocode_precision", "lat", "lon"],
-                        [(int(i), f"c{i}", f"{1000000000 + i:010d}", "individual", f"DOCTOR {i}", tc, cl,
-                          f"43{i % 300:03d}", "COLUMBUS", bool(i % 50), "street", 39.9, -83.0)
-                         for i, tc, cl in zip(ids.tolist(), part["taxonomy_code"], part["classification"], strict=True)])
+            bulk_insert(
+                s,
+                Provider.__table__,
+                [
+                    "id",
+                    "cluster_key",
+                    "npi",
+                    "entity_type",
+                    "display_name",
+                    "taxonomy_code",
+                    "classification",
+                    "postal_code",
+                    "city",
+                    "is_active",
+                    "geocode_precision",
+                    "lat",
+                    "lon",
+                ],
+                [
+                    (
+                        int(i),
+                        f"c{i}",
+                        f"{1000000000 + i:010d}",
+                        "individual",
+                        f"DOCTOR {i}",
+                        tc,
+                        cl,
+                        f"43{i % 300:03d}",
+                        "COLUMBUS",
+                        bool(i % 50),
+                        "street",
+                        39.9,
+                        -83.0,
+                    )
+                    for i, tc, cl in zip(
+                        ids.tolist(), part["taxonomy_code"], part["classification"], strict=True
+                    )
+                ],
+            )
             score = np.round(rng.uniform(0, 100, len(part)), 1)
             segment = segments[rng.integers(0, len(segments), len(part))]  # independent of the site
             dm = part["drive_minutes"].to_numpy()
-            bulk_insert(s, Prospect.__table__, ["site_id", "provider_id", "profile", "score", "segment",
-                                                "taxonomy_code", "classification", "drive_minutes",
-                                                "distance_km", "proximity_estimated", "components"],
-                        [(int(i % 4) + 1, int(i), "imaging_mri@1.1.0", float(sc), seg, tc, cl,
-                          None if np.isnan(d) else float(d), float(km), bool(np.isnan(d)), comps)
-                         for i, sc, seg, tc, cl, d, km in zip(
-                             ids.tolist(), score.tolist(), segment.tolist(), part["taxonomy_code"],
-                             part["classification"], dm.tolist(), part["distance_km"].tolist(), strict=True)])
+            bulk_insert(
+                s,
+                Prospect.__table__,
+                [
+                    "site_id",
+                    "provider_id",
+                    "profile",
+                    "score",
+                    "segment",
+                    "taxonomy_code",
+                    "classification",
+                    "drive_minutes",
+                    "distance_km",
+                    "proximity_estimated",
+                    "components",
+                ],
+                [
+                    (
+                        int(i % 4) + 1,
+                        int(i),
+                        "imaging_mri@1.1.0",
+                        float(sc),
+                        seg,
+                        tc,
+                        cl,
+                        None if np.isnan(d) else float(d),
+                        float(km),
+                        bool(np.isnan(d)),
+                        comps,
+                    )
+                    for i, sc, seg, tc, cl, d, km in zip(
+                        ids.tolist(),
+                        score.tolist(),
+                        segment.tolist(),
+                        part["taxonomy_code"],
+                        part["classification"],
+                        dm.tolist(),
+                        part["distance_km"].tolist(),
+                        strict=True,
+                    )
+                ],
+            )
     with ctx.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
     ctx.close()
@@ -131,8 +242,13 @@ def load(port: int, path_params: list[tuple[str, dict]], clients: int) -> np.nda
     """Latencies (ms) of ``path_params`` sent by ``clients`` keep-alive connections (bench.loadgen)."""
     from bench.loadgen import Request, run_load
 
-    result = run_load("127.0.0.1", port, [Request(path, params) for path, params in path_params],
-                      clients=clients, headers={"X-API-Key": "bench-viewer", "Cache-Control": "no-cache"})
+    result = run_load(
+        "127.0.0.1",
+        port,
+        [Request(path, params) for path, params in path_params],
+        clients=clients,
+        headers={"X-API-Key": "bench-viewer", "Cache-Control": "no-cache"},
+    )
     if set(result.statuses) != {200}:
         raise RuntimeError(f"non-200 answers {dict(result.statuses)}: {result.failures}")
     return result.latencies_ms
@@ -161,20 +277,29 @@ def requests(n: int, seed: int = 5) -> list[tuple[str, dict]]:
 def bench_http(label: str, url: str, n: int, n_requests: int, workers: list[int]) -> None:
     t = time.perf_counter()
     fill(url, n)
-    print(f"  [{label}] generated {n:,} providers + prospects with bulk inserts in {time.perf_counter() - t:.1f} s")
+    print(
+        f"  [{label}] generated {n:,} providers + prospects with bulk inserts in {time.perf_counter() - t:.1f} s"
+    )
     t = time.perf_counter()
     os.sync()  # the fill's gigabyte of dirty pages, written back now rather than during the load runs
     print(f"  [{label}] flushed to disk (os.sync) in {time.perf_counter() - t:.1f} s")
     for count in workers:
-        serve_and_load(f"{label}, {count} worker{'s' if count > 1 else ''}", url, n, n_requests, count)
+        serve_and_load(
+            f"{label}, {count} worker{'s' if count > 1 else ''}", url, n, n_requests, count
+        )
 
 
 def serve_and_load(label: str, url: str, n: int, n_requests: int, workers: int) -> None:
     port = free_port()
-    env = {**os.environ, "PRM_DATABASE_URL": url, "PRM_VIEWER_API_KEY": "bench-viewer",
-           "PRM_ADMIN_API_KEY": "bench-admin",
-           # one key sends every request: the per-key rate limit would answer 429, not measure the list
-           "PRM_RATE_LIMIT_PER_SECOND": "1000000", "PRM_RATE_LIMIT_BURST": "1000000"}
+    env = {
+        **os.environ,
+        "PRM_DATABASE_URL": url,
+        "PRM_VIEWER_API_KEY": "bench-viewer",
+        "PRM_ADMIN_API_KEY": "bench-admin",
+        # one key sends every request: the per-key rate limit would answer 429, not measure the list
+        "PRM_RATE_LIMIT_PER_SECOND": "1000000",
+        "PRM_RATE_LIMIT_BURST": "1000000",
+    }
     server = subprocess.Popen(serve_command(port, workers), env=env)
     try:
         import httpx
@@ -185,18 +310,27 @@ def serve_and_load(label: str, url: str, n: int, n_requests: int, workers: int) 
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        load(port, requests(1000, seed=1), 8)  # warm-up: every worker's pool, page cache and statements
+        load(
+            port, requests(1000, seed=1), 8
+        )  # warm-up: every worker's pool, page cache and statements
         health = load(port, [("/health", {})] * n_requests, 8)
         sites = load(port, [("/v1/sites", {})] * n_requests, 8)
         lat = load(port, requests(n_requests), 8)
         p50, p95 = np.percentile(lat, [50, 95])
         h95, s95 = np.percentile(health, 95), np.percentile(sites, 95)
-        print(f"  [{label}] GET /v1/prospects, 8 clients, {n_requests} requests, varied filters, page 50: "
-              f"p50 {p50:.1f} ms  p95 {p95:.1f} ms  target p95 < 50 ms ({'ok' if p95 < 50 else 'SLOWER THAN TARGET'})")
-        print(f"  [{label}]   baseline GET /health same load (no key; SELECT 1, counts of {n:,} providers cached 30 s): p95 {h95:.1f} ms  "
-              f"prospects/health p95 = {p95 / h95:.1f}x")
-        print(f"  [{label}]   baseline GET /v1/sites same load (keyed, audited, 4 rows): p95 {s95:.1f} ms  "
-              f"prospects/sites p95 = {p95 / s95:.1f}x")
+        print(
+            f"  [{label}] GET /v1/prospects, 8 clients, {n_requests} requests, varied filters, page 50: "
+            f"p50 {p50:.1f} ms  p95 {p95:.1f} ms  target p95 < 50 ms ({'ok' if p95 < 50 else 'SLOWER THAN TARGET'})"
+        )
+        print(
+            f"  [{label}]   baseline GET /health same load (no key; SELECT 1, "
+            f"counts of {n:,} providers cached 30 s): p95 {h95:.1f} ms  "
+            f"prospects/health p95 = {p95 / h95:.1f}x"
+        )
+        print(
+            f"  [{label}]   baseline GET /v1/sites same load (keyed, audited, 4 rows): p95 {s95:.1f} ms  "
+            f"prospects/sites p95 = {p95 / s95:.1f}x"
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -206,16 +340,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--providers", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=800)
-    parser.add_argument("--postgis", default=None, help="Empty PostGIS database URL (schema is reset).")
+    parser.add_argument(
+        "--postgis", default=None, help="Empty PostGIS database URL (schema is reset)."
+    )
     parser.add_argument("--skip-scoring", action="store_true")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4],
-                        help="uvicorn worker processes to serve with (one load run each)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2, 4],
+        help="uvicorn worker processes to serve with (one load run each)",
+    )
     args = parser.parse_args()
     print(f"prm bench.prospecting: {args.providers:,} providers")
     if not args.skip_scoring:
         bench_scoring(args.providers)
     work = Path(tempfile.mkdtemp(prefix="prm-bench-prospects-"))
-    bench_http("sqlite", f"sqlite:///{work / 'bench.sqlite'}", args.providers, args.requests, args.workers)
+    bench_http(
+        "sqlite", f"sqlite:///{work / 'bench.sqlite'}", args.providers, args.requests, args.workers
+    )
     if args.postgis:
         from sqlalchemy import create_engine, text
 

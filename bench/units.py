@@ -36,18 +36,24 @@ def _median_s(fn: Callable[[], object], repeat: int) -> float:
 
 def _candidates(n: int) -> pd.DataFrame:
     rng = np.random.default_rng(7)
-    codes = np.array(["207X00000X", "207Q00000X", "2085R0202X", "207T00000X", "122300000X"], dtype=object)
-    classes = np.array(["Orthopaedic Surgery", "Family Medicine", "Radiology", "Dentist"], dtype=object)
-    return pd.DataFrame({
-        "provider_id": np.arange(n),
-        "taxonomy_code": rng.choice(codes, n),
-        "classification": rng.choice(classes, n),
-        "entity_type": rng.choice(np.array(["1", "2"], dtype=object), n),
-        "drive_minutes": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0, 60, n)),
-        "distance_km": rng.uniform(0, 40, n),
-        "practice_size": rng.integers(1, 30, n),
-        "org_referring": rng.random(n) < 0.1,
-    })
+    codes = np.array(
+        ["207X00000X", "207Q00000X", "2085R0202X", "207T00000X", "122300000X"], dtype=object
+    )
+    classes = np.array(
+        ["Orthopaedic Surgery", "Family Medicine", "Radiology", "Dentist"], dtype=object
+    )
+    return pd.DataFrame(
+        {
+            "provider_id": np.arange(n),
+            "taxonomy_code": rng.choice(codes, n),
+            "classification": rng.choice(classes, n),
+            "entity_type": rng.choice(np.array(["1", "2"], dtype=object), n),
+            "drive_minutes": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0, 60, n)),
+            "distance_km": rng.uniform(0, 40, n),
+            "practice_size": rng.integers(1, 30, n),
+            "org_referring": rng.random(n) < 0.1,
+        }
+    )
 
 
 def bench_scoring(n: int, repeat: int) -> None:
@@ -59,18 +65,22 @@ def bench_scoring(n: int, repeat: int) -> None:
     weights = np.array([0.4, 0.3, 0.2, 0.1])
 
     def floor() -> np.ndarray:
-        cols = np.column_stack([
-            np.nan_to_num(frame["drive_minutes"].to_numpy(), nan=30.0) / 60,
-            frame["distance_km"].to_numpy() / 40,
-            frame["practice_size"].to_numpy() / 30,
-            frame["org_referring"].to_numpy(dtype=float),
-        ])
+        cols = np.column_stack(
+            [
+                np.nan_to_num(frame["drive_minutes"].to_numpy(), nan=30.0) / 60,
+                frame["distance_km"].to_numpy() / 40,
+                frame["practice_size"].to_numpy() / 30,
+                frame["org_referring"].to_numpy(dtype=float),
+            ]
+        )
         return cols @ weights * 100
 
     ours = _median_s(lambda: score_prospects(frame, profile, explain=False), repeat)
     base = _median_s(floor, repeat)
-    print(f"scoring {n:,} candidates: {ours:.2f} s ({n / ours:,.0f}/s); "
-          f"NumPy weighted-sum floor {base:.3f} s; ratio {ours / base:.0f}x")
+    print(
+        f"scoring {n:,} candidates: {ours:.2f} s ({n / ours:,.0f}/s); "
+        f"NumPy weighted-sum floor {base:.3f} s; ratio {ours / base:.0f}x"
+    )
 
 
 def bench_geocoding(n: int, repeat: int) -> None:
@@ -82,16 +92,22 @@ def bench_geocoding(n: int, repeat: int) -> None:
     graph = load_drive_graph(s.osm_file, cache_dir=s.cache_dir, speeds=s.road_speeds_kph)
     index = StreetIndex.from_graph(graph)
     streets = ["N High St", "E Broad St", "Cleveland Ave", "W 5th Ave", "Parsons Ave"]
-    df = pd.DataFrame({"address_1": [f"{100 + i % 900} {streets[i % len(streets)]}" for i in range(n)],
-                       "postal_code": ["43215"] * n})
+    df = pd.DataFrame(
+        {
+            "address_1": [f"{100 + i % 900} {streets[i % len(streets)]}" for i in range(n)],
+            "postal_code": ["43215"] * n,
+        }
+    )
     answers = geocode_frame(df, index)
     extra = answers[[c for c in answers.columns if c not in df.columns]]
     table = pd.concat([df, extra], axis=1).drop_duplicates(["address_1", "postal_code"])
     ours = _median_s(lambda: geocode_frame(df, index), repeat)
     base = _median_s(lambda: df.merge(table, on=["address_1", "postal_code"], how="left"), repeat)
     placed = (answers["geocode_precision"] == "street").mean()
-    print(f"geocoding {n:,} addresses ({placed:.0%} at street level): {ours:.2f} s ({n / ours:,.0f}/s); "
-          f"exact-key merge baseline {base:.3f} s; ratio {ours / base:.0f}x")
+    print(
+        f"geocoding {n:,} addresses ({placed:.0%} at street level): {ours:.2f} s ({n / ours:,.0f}/s); "
+        f"exact-key merge baseline {base:.3f} s; ratio {ours / base:.0f}x"
+    )
 
 
 def main() -> None:

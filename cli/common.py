@@ -43,8 +43,10 @@ def _context(settings: Settings | None = None):  # noqa: ANN202
     if ctx.settings.recover_interrupted_jobs:
         for what, n in recover_interrupted(ctx).items():
             if n:
-                err.print(f"[yellow]marked {n} {what if n > 1 else what[:-1]} interrupted[/]: "
-                          "the process running it stopped before the end")
+                err.print(
+                    f"[yellow]marked {n} {what if n > 1 else what[:-1]} interrupted[/]: "
+                    "the process running it stopped before the end"
+                )
     return ctx
 
 
@@ -56,7 +58,11 @@ def _run(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
 
 
 def _show(report) -> None:  # noqa: ANN001
-    out.print_json(report.model_dump_json(exclude={"rejects"}) if hasattr(report, "model_dump_json") else json.dumps(report, default=str))
+    out.print_json(
+        report.model_dump_json(exclude={"rejects"})
+        if hasattr(report, "model_dump_json")
+        else json.dumps(report, default=str)
+    )
 
 
 def _json(data: object) -> None:

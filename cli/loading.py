@@ -16,8 +16,9 @@ from core.errors import InputError, Problem
 
 ingest_app = typer.Typer(help="Load source files (each load is a batch).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-batches_app = typer.Typer(help="Load batches: what was loaded, by whom, and how it ended.",
-                          no_args_is_help=True)
+batches_app = typer.Typer(
+    help="Load batches: what was loaded, by whom, and how it ended.", no_args_is_help=True
+)
 app = typer.Typer()
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(batches_app, name="batches")
@@ -35,8 +36,12 @@ def db_upgrade() -> None:
 
 @batches_app.command("list")
 def batches_list(
-    status: Annotated[str | None, typer.Option(
-        help="Only batches in this status: running, committed, failed or interrupted.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="Only batches in this status: running, committed, failed or interrupted."
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Newest batches shown.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
@@ -47,8 +52,16 @@ def batches_list(
     from service.schemas import BatchStatus
 
     if status is not None and status not in get_args(BatchStatus):
-        _fail(InputError("unknown batch status", problems=[Problem(
-            f"one of {', '.join(get_args(BatchStatus))}", field="--status", value=status)]))
+        _fail(
+            InputError(
+                "unknown batch status",
+                problems=[
+                    Problem(
+                        f"one of {', '.join(get_args(BatchStatus))}", field="--status", value=status
+                    )
+                ],
+            )
+        )
     rows = _run(list_batches, _run(_context), status=status, limit=limit)
     if as_json:
         out.print_json(json.dumps([r.model_dump(mode="json") for r in rows]))
@@ -56,13 +69,23 @@ def batches_list(
     table = Table(title="Load batches, newest first (times UTC)")
     for column in ("id", "source", "file", "status", "rows", "owner", "started", "ended / lease"):
         # a narrow terminal folds names and puts a time's clock under its date; ids and statuses stay whole
-        whole = {"id": len(str(rows[0].id)) if rows else 2, "status": len("interrupted")}.get(column)
+        whole = {"id": len(str(rows[0].id)) if rows else 2, "status": len("interrupted")}.get(
+            column
+        )
         table.add_column(column, overflow="fold", min_width=whole, no_wrap=whole is not None)
     for b in rows:
         owner = f"{b.owner_host}:{b.owner_pid}" if b.owner_host else ""
         end = b.finished_at if b.status != "running" else b.lease_expires_at
-        table.add_row(str(b.id), b.source, b.file_name, b.status, f"{b.rows_read:,}", owner,
-                      _utc_text(b.started_at), _utc_text(end))
+        table.add_row(
+            str(b.id),
+            b.source,
+            b.file_name,
+            b.status,
+            f"{b.rows_read:,}",
+            owner,
+            _utc_text(b.started_at),
+            _utc_text(end),
+        )
     out.print(table)
 
 
@@ -77,15 +100,26 @@ def _ingest(kind: str, path: Path, reject_dir: Path | None, **options: object) -
     ctx = _run(_context)
     with rich_progress() as progress:
         if kind == "referrals":
-            report = _run(ingest.ingest_referral_events, ctx, path, progress=progress, reject_dir=reject_dir)
+            report = _run(
+                ingest.ingest_referral_events, ctx, path, progress=progress, reject_dir=reject_dir
+            )
         elif kind == "nucc":
             report = _run(ingest.ingest_nucc, ctx, path)
         else:
-            report = _run(ingest.ingest_records, ctx, path, source=kind, progress=progress,
-                          reject_dir=reject_dir, **options)
+            report = _run(
+                ingest.ingest_records,
+                ctx,
+                path,
+                source=kind,
+                progress=progress,
+                reject_dir=reject_dir,
+                **options,
+            )
     _show(report)
     for p in report.rejects[:20]:
-        err.print(f"  rejected: {p.get('file')}, line {p.get('line')}, field {p.get('field')!r}: {p.get('message')}")
+        err.print(
+            f"  rejected: {p.get('file')}, line {p.get('line')}, field {p.get('field')!r}: {p.get('message')}"
+        )
 
 
 RejectDir = Annotated[Path | None, typer.Option(help="Where to write the reject file.")]
@@ -124,17 +158,23 @@ def ingest_deactivations_cmd(path: FileArg) -> None:
     report = _run(ingest_deactivations, ctx, _path(path))
     _show(report)
     for p in report.rejects[:20]:
-        err.print(f"  rejected: {p.get('file')}, line {p.get('line')}, field {p.get('field')!r}: {p.get('message')}")
+        err.print(
+            f"  rejected: {p.get('file')}, line {p.get('line')}, field {p.get('field')!r}: {p.get('message')}"
+        )
 
 
 @ingest_app.command("referrers")
 def ingest_referrers(
     path: FileArg,
     reject_dir: RejectDir = None,
-    mapping_file: Annotated[Path | None, typer.Option(
-        "--mapping", help="JSON or TOML file: standard field -> the file's header.")] = None,
-    column: Annotated[list[str] | None, typer.Option(
-        "--column", help="FIELD=Header, overriding detection (repeatable).")] = None,
+    mapping_file: Annotated[
+        Path | None,
+        typer.Option("--mapping", help="JSON or TOML file: standard field -> the file's header."),
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option("--column", help="FIELD=Header, overriding detection (repeatable)."),
+    ] = None,
 ) -> None:
     """The clinic's own referrer list (CSV/XLSX, headers auto-detected, overridable)."""
     mapping = _run(column_mapping, mapping_file, column or [])
@@ -152,8 +192,10 @@ def column_mapping(mapping_file: Path | None, columns: list[str]) -> dict[str, s
             text = mapping_file.read_text(encoding="utf-8")
             loaded = tomllib.loads(text) if mapping_file.suffix == ".toml" else json.loads(text)
         except (OSError, ValueError) as exc:
-            raise InputError(f"{mapping_file.name}: not a readable JSON/TOML mapping",
-                             problems=[Problem(str(exc), file=mapping_file.name)]) from exc
+            raise InputError(
+                f"{mapping_file.name}: not a readable JSON/TOML mapping",
+                problems=[Problem(str(exc), file=mapping_file.name)],
+            ) from exc
         for key, value in loaded.items():
             if isinstance(value, str):
                 mapping[key] = value

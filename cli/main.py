@@ -15,7 +15,9 @@ import typer
 
 from cli import loading, matching, planning, prospecting, security, serving, stages
 
-app = typer.Typer(help="Territory mapping and referral prospecting for clinics.", no_args_is_help=True)
+app = typer.Typer(
+    help="Territory mapping and referral prospecting for clinics.", no_args_is_help=True
+)
 
 #: Command modules, in the order ``prm --help`` lists their commands and groups.
 MODULES = (stages, serving, loading, matching, security, planning, prospecting)

@@ -16,8 +16,9 @@ from cli.progress import rich_progress
 
 app = typer.Typer()
 review_app = typer.Typer(help="Borderline pairs: list, accept, reject.", no_args_is_help=True)
-explain_app = typer.Typer(help="Explain a pair score or a golden record's merge.",
-                          no_args_is_help=True)
+explain_app = typer.Typer(
+    help="Explain a pair score or a golden record's merge.", no_args_is_help=True
+)
 app.add_typer(review_app, name="review")
 app.add_typer(explain_app, name="explain")
 
@@ -42,12 +43,16 @@ def review_list(
         def name(r: dict) -> str:
             return r.get("organization_name") or f"{r.get('first_name')} {r.get('last_name')}"
 
-        out.print(f"#{item.id}  p={item.match_probability:.3f}  "
-                  f"[{left['id']}] {name(left)}, {left.get('postal_code')}  <->  "
-                  f"[{right['id']}] {name(right)}, {right.get('postal_code')}")
+        out.print(
+            f"#{item.id}  p={item.match_probability:.3f}  "
+            f"[{left['id']}] {name(left)}, {left.get('postal_code')}  <->  "
+            f"[{right['id']}] {name(right)}, {right.get('postal_code')}"
+        )
     if page.next_cursor:
-        out.print(f"next page: prm review list --limit {limit} --cursor {page.next_cursor}",
-                  highlight=False)
+        out.print(
+            f"next page: prm review list --limit {limit} --cursor {page.next_cursor}",
+            highlight=False,
+        )
 
 
 @review_app.command("accept")
@@ -55,8 +60,17 @@ def review_accept(review_id: int, note: Note = None, apply: Apply = False) -> No
     """Accept a review pair: its records will always be one provider."""
     from service.linkage.matching import decide_review
 
-    _json(_run(decide_review, _run(_context), review_id, "accept", decided_by=BY, note=note,
-               apply=apply))
+    _json(
+        _run(
+            decide_review,
+            _run(_context),
+            review_id,
+            "accept",
+            decided_by=BY,
+            note=note,
+            apply=apply,
+        )
+    )
 
 
 @review_app.command("reject")
@@ -64,18 +78,38 @@ def review_reject(review_id: int, note: Note = None, apply: Apply = False) -> No
     """Reject a review pair: its records will never be merged."""
     from service.linkage.matching import decide_review
 
-    _json(_run(decide_review, _run(_context), review_id, "reject", decided_by=BY, note=note,
-               apply=apply))
+    _json(
+        _run(
+            decide_review,
+            _run(_context),
+            review_id,
+            "reject",
+            decided_by=BY,
+            note=note,
+            apply=apply,
+        )
+    )
 
 
 @review_app.command("decide")
-def review_decide(left: int, right: int, decision: str, note: Note = None,
-                  apply: Apply = False) -> None:
+def review_decide(
+    left: int, right: int, decision: str, note: Note = None, apply: Apply = False
+) -> None:
     """Accept or reject any pair of source record ids (DECISION: accept | reject)."""
     from service.linkage.matching import decide_pair
 
-    _json(_run(decide_pair, _run(_context), left, right, decision, decided_by=BY, note=note,
-               apply=apply))
+    _json(
+        _run(
+            decide_pair,
+            _run(_context),
+            left,
+            right,
+            decision,
+            decided_by=BY,
+            note=note,
+            apply=apply,
+        )
+    )
 
 
 @app.command()
@@ -103,8 +137,10 @@ def explain_provider_cmd(provider_id: int) -> None:
 
 
 @app.command("match-referrer")
-def match_referrer(texts: Annotated[list[str], typer.Argument(help="Referrer texts.")],
-                   top: Annotated[int, typer.Option(min=1, max=20)] = 3) -> None:
+def match_referrer(
+    texts: Annotated[list[str], typer.Argument(help="Referrer texts.")],
+    top: Annotated[int, typer.Option(min=1, max=20)] = 3,
+) -> None:
     """Link free-text referrers ("Dr J. Smith, ortho, Columbus") to golden records."""
     from service.linkage.matching import match_referrer_text
 
@@ -113,7 +149,9 @@ def match_referrer(texts: Annotated[list[str], typer.Argument(help="Referrer tex
 
 @app.command()
 def dedupe(
-    files: Annotated[list[Path], typer.Argument(help="CSV file(s): one to dedupe, several to link.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="CSV file(s): one to dedupe, several to link.")
+    ],
     mapping: Annotated[Path, typer.Option("--mapping", help="TOML column mapping.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for clusters.csv, pairs.csv.")],
     settings: Annotated[Path | None, typer.Option("--settings", help="Link settings file.")] = None,
@@ -125,7 +163,13 @@ def dedupe(
     link = _run(LinkSettings.from_file, _path(settings)) if settings else LinkSettings.default()
     cols = _run(read_mapping, _path(mapping))
     with rich_progress() as progress:
-        report = _run(dedupe_files, [_path(f) for f in files], mapping=cols, settings=link,
-                      out_dir=out_dir, progress=progress)
+        report = _run(
+            dedupe_files,
+            [_path(f) for f in files],
+            mapping=cols,
+            settings=link,
+            out_dir=out_dir,
+            progress=progress,
+        )
     report.pop("model", None)
     _json(report)

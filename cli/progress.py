@@ -17,7 +17,10 @@ def rich_progress(*, enabled: bool = True) -> Iterator[ProgressSink]:
         yield lambda stage, done, total: None
         return
     bars = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         transient=False,
     )
     tasks: dict[str, int] = {}

@@ -13,8 +13,9 @@ from cli import common
 from cli.common import _context, _run, out
 
 segments_app = typer.Typer(help="Saved prospect segments and their exports.", no_args_is_help=True)
-referrals_app = typer.Typer(help="Referral events: the review queue of unlinked referrers.",
-                            no_args_is_help=True)
+referrals_app = typer.Typer(
+    help="Referral events: the review queue of unlinked referrers.", no_args_is_help=True
+)
 
 app = typer.Typer()
 app.add_typer(segments_app, name="segments")
@@ -25,7 +26,9 @@ app.add_typer(referrals_app, name="referrals")
 def alerts(
     since: Annotated[str | None, typer.Option(help="Raised on or after (YYYY-MM-DD).")] = None,
     rule: Annotated[str | None, typer.Option(help="Only this rule.")] = None,
-    history: Annotated[bool, typer.Option("--history", help="Print the triggering history.")] = False,
+    history: Annotated[
+        bool, typer.Option("--history", help="Print the triggering history.")
+    ] = False,
 ) -> None:
     """At-risk referrer alerts (raised by ``prm tiers``), newest first."""
     from service.prospecting.referrals import list_alerts
@@ -34,8 +37,13 @@ def alerts(
     rows = _run(list_alerts, ctx, since=date.fromisoformat(since) if since else None, rule=rule)
     table = Table("raised", "rule", "provider", "tier", "message")
     for a in rows:
-        table.add_row(a.raised_on.isoformat(), a.rule, f"{a.display_name} ({a.provider_id})",
-                      a.tier or "", a.message)
+        table.add_row(
+            a.raised_on.isoformat(),
+            a.rule,
+            f"{a.display_name} ({a.provider_id})",
+            a.tier or "",
+            a.message,
+        )
     out.print(table)
     if history:
         for a in rows:
@@ -48,7 +56,9 @@ def backtest(
     site: Annotated[str, typer.Argument(help="Site code.")],
     hide_months: Annotated[int, typer.Option(help="Months of history hidden.")] = 6,
     k: Annotated[int, typer.Option(help="Top-k for precision@k.")] = 50,
-    profile: Annotated[str | None, typer.Option(help="Shipped profile name (default: the site's).")] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Shipped profile name (default: the site's).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
 ) -> None:
     """Hide the last months of referrals, score as of the cut-off, compare with random and distance."""
@@ -56,15 +66,24 @@ def backtest(
     from service.prospecting.schemas import BacktestRequest
 
     ctx = _run(_context)
-    res = _run(run_backtest, ctx, BacktestRequest(site=site, hide_months=hide_months, k=k,
-                                                  profile=profile, seed=seed))
-    out.print(f"{res['site']} {res['profile']}: cut-off {res['cutoff']}, hidden to {res['horizon_end']}; "
-              f"{res['prospects']} prospects, {res['started_referring']} started referring "
-              f"(base rate {res['base_rate']:.3f})")
+    res = _run(
+        run_backtest,
+        ctx,
+        BacktestRequest(site=site, hide_months=hide_months, k=k, profile=profile, seed=seed),
+    )
+    out.print(
+        f"{res['site']} {res['profile']}: cut-off {res['cutoff']}, hidden to {res['horizon_end']}; "
+        f"{res['prospects']} prospects, {res['started_referring']} started referring "
+        f"(base rate {res['base_rate']:.3f})"
+    )
     table = Table("order", f"precision@{k}", "AUC", "hits")
     for o in res["orders"]:
-        table.add_row(o["order"], f"{o['precision_at_k']:.3f}",
-                      "-" if o["auc"] is None else f"{o['auc']:.3f}", str(o["hits_in_top_k"]))
+        table.add_row(
+            o["order"],
+            f"{o['precision_at_k']:.3f}",
+            "-" if o["auc"] is None else f"{o['auc']:.3f}",
+            str(o["hits_in_top_k"]),
+        )
     out.print(table)
 
 
@@ -83,7 +102,9 @@ def segments_list() -> None:
 @segments_app.command("export")
 def segments_export(
     name: Annotated[str, typer.Argument(help="Segment name.")],
-    out: Annotated[Path, typer.Argument(dir_okay=False, help="File to write (.csv, .xlsx, .geojson).")],
+    out: Annotated[
+        Path, typer.Argument(dir_okay=False, help="File to write (.csv, .xlsx, .geojson).")
+    ],
 ) -> None:
     """Write a segment's prospects as CSV, XLSX or GeoJSON (from the file's extension)."""
     from service.prospecting.segments import export_segment
@@ -92,7 +113,9 @@ def segments_export(
     fmt = out.suffix.lower().lstrip(".")
     built = _run(export_segment, ctx, fmt=fmt, name=name)
     out.write_bytes(built.body)
-    common.out.print(f"wrote {out} ({built.rows:,} prospects, {len(built.body):,} bytes)")  # out: the file
+    common.out.print(
+        f"wrote {out} ({built.rows:,} prospects, {len(built.body):,} bytes)"
+    )  # out: the file
 
 
 @referrals_app.command("review")
@@ -104,6 +127,12 @@ def referrals_review() -> None:
     table = Table("id", "event", "date", "referrer as written", "best", "candidates")
     for r in _run(list_reviews, ctx):
         cands = ", ".join(f"{c['provider_id']} ({c['confidence']:.2f})" for c in r.candidates or [])
-        table.add_row(str(r.id), r.external_id, r.referral_date.isoformat(), r.referrer_name,
-                      "" if r.confidence is None else f"{r.confidence:.2f}", cands)
+        table.add_row(
+            str(r.id),
+            r.external_id,
+            r.referral_date.isoformat(),
+            r.referrer_name,
+            "" if r.confidence is None else f"{r.confidence:.2f}",
+            cands,
+        )
     out.print(table)

@@ -36,17 +36,29 @@ def keys_create(
     from service.security.keys import create_key
 
     ctx = _run(_context)
-    created = _run(create_key, ctx, name=name, role=role, days=None if never_expires else days,
-                   created_by=ACTOR)  # fmt: skip
-    audit.append(ctx, actor=ACTOR, action="key_created", records={"key_id": created.id, "role": role})
-    err.print(f"key {created.id} ({created.role}) for {created.name!r}, expires "
-              f"{created.expires_at or 'never'}. Store it now: it cannot be shown again.")  # fmt: skip
+    created = _run(
+        create_key,
+        ctx,
+        name=name,
+        role=role,
+        days=None if never_expires else days,
+        created_by=ACTOR,
+    )
+    audit.append(
+        ctx, actor=ACTOR, action="key_created", records={"key_id": created.id, "role": role}
+    )
+    err.print(
+        f"key {created.id} ({created.role}) for {created.name!r}, expires "
+        f"{created.expires_at or 'never'}. Store it now: it cannot be shown again."
+    )
     out.print(created.key)
 
 
 @keys_app.command("list")
 def keys_list(
-    revoked: Annotated[bool, typer.Option("--revoked/--active", help="Include revoked keys.")] = True,
+    revoked: Annotated[
+        bool, typer.Option("--revoked/--active", help="Include revoked keys.")
+    ] = True,
 ) -> None:
     """Stored keys, newest first (never the keys themselves)."""
     from service.security.keys import list_keys
@@ -56,7 +68,9 @@ def keys_list(
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[int, typer.Argument(help="Key id (see prm keys list).", min=1)]) -> None:
+def keys_revoke(
+    key_id: Annotated[int, typer.Argument(help="Key id (see prm keys list).", min=1)],
+) -> None:
     """Revoke a key now."""
     from service.security import audit
     from service.security.keys import revoke_key
@@ -69,10 +83,19 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="Key id (see prm keys
 
 @keys_app.command("sign-in-link")
 def keys_sign_in_link(
-    role: Annotated[str | None, typer.Option(help="Sign in as the environment's bootstrap key of this "
-                                             "role (viewer or admin) instead of typing a key.")] = None,
-    minutes: Annotated[int, typer.Option(help="Minutes the link stays usable.", min=1, max=1440)] = 60,
-    url: Annotated[str, typer.Option(help="Address the server is reached at.")] = "http://127.0.0.1:8000",
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="Sign in as the environment's bootstrap key of this "
+            "role (viewer or admin) instead of typing a key."
+        ),
+    ] = None,
+    minutes: Annotated[
+        int, typer.Option(help="Minutes the link stays usable.", min=1, max=1440)
+    ] = 60,
+    url: Annotated[
+        str, typer.Option(help="Address the server is reached at.")
+    ] = "http://127.0.0.1:8000",
 ) -> None:
     """Print a one-time link that signs a browser in (the key is read from the prompt, never
     from the command line, which other users of the machine can see)."""
@@ -86,7 +109,9 @@ def keys_sign_in_link(
         err.print("[bold red]error:[/] --role is viewer or admin (the bootstrap keys)")
         raise typer.Exit(2)
     token = _run(create_sign_in_link, ctx, key=key, minutes=minutes)
-    audit.append(ctx, actor=ACTOR, action="sign_in_link", records={"role": role, "minutes": minutes})
+    audit.append(
+        ctx, actor=ACTOR, action="sign_in_link", records={"role": role, "minutes": minutes}
+    )
     err.print(f"one-time link, usable once within {minutes} minutes:")
     out.print(f"{url.rstrip('/')}/signin#link={token}")
 
@@ -94,7 +119,9 @@ def keys_sign_in_link(
 @audit_app.command("list")
 def audit_list(
     actor: Annotated[str | None, typer.Option(help="key:<id>, env:admin, cli, anonymous.")] = None,
-    action: Annotated[str | None, typer.Option(help="read, bulk_read, export, change, denied, ...")] = None,
+    action: Annotated[
+        str | None, typer.Option(help="read, bulk_read, export, change, denied, ...")
+    ] = None,
     path: Annotated[str | None, typer.Option(help="Path prefix, e.g. /v1/prospects.")] = None,
     since: Annotated[datetime | None, typer.Option(help="ISO date-time, inclusive.")] = None,
     until: Annotated[datetime | None, typer.Option(help="ISO date-time, inclusive.")] = None,
@@ -104,8 +131,17 @@ def audit_list(
     """Entries newest first, as JSON (``next_cursor`` continues)."""
     from service.security.audit import list_audit
 
-    page = _run(list_audit, _run(_context), actor=actor, action=action, path_prefix=path,
-                since=since, until=until, limit=limit, cursor=cursor)  # fmt: skip
+    page = _run(
+        list_audit,
+        _run(_context),
+        actor=actor,
+        action=action,
+        path_prefix=path,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+    )
     _json(page.model_dump(mode="json"))
 
 
@@ -122,7 +158,9 @@ def privacy_object(
 
 
 @privacy_app.command("erase")
-def privacy_erase(provider_id: Annotated[int, typer.Argument(help="Golden record id.", min=1)]) -> None:
+def privacy_erase(
+    provider_id: Annotated[int, typer.Argument(help="Golden record id.", min=1)],
+) -> None:
     """Erase what the service holds about a person beyond the public registry record."""
     from service.security.privacy import erase
 
@@ -130,8 +168,10 @@ def privacy_erase(provider_id: Annotated[int, typer.Argument(help="Golden record
     _json(report.model_dump(mode="json"))
 
 
-webhooks_app = typer.Typer(help="Outgoing webhooks: subscribe, list, deactivate, dispatch, deliveries.",
-                           no_args_is_help=True)
+webhooks_app = typer.Typer(
+    help="Outgoing webhooks: subscribe, list, deactivate, dispatch, deliveries.",
+    no_args_is_help=True,
+)
 app.add_typer(webhooks_app, name="webhooks")
 
 
@@ -144,8 +184,14 @@ def webhooks_create(
     """Subscribe; the signing secret is printed this once."""
     from service.integration.webhooks import subscribe
 
-    created = _run(subscribe, _run(_context), url=url, event_types=event, description=description,
-                   created_by=ACTOR)  # fmt: skip
+    created = _run(
+        subscribe,
+        _run(_context),
+        url=url,
+        event_types=event,
+        description=description,
+        created_by=ACTOR,
+    )
     err.print(f"subscription {created['id']}: store the secret now, it cannot be shown again.")
     out.print(created["secret"])
 

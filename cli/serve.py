@@ -58,8 +58,13 @@ _MAX_DELAY_S = 30.0
 _KILL_AFTER_S = 3.0  # past the workers' own grace period, a worker still running is killed
 
 
-def uvicorn_options(*, log_level: str = "info", proxy_headers: bool = False, access_log: bool = True,
-                    shutdown_grace_s: float = 5.0) -> dict[str, object]:
+def uvicorn_options(
+    *,
+    log_level: str = "info",
+    proxy_headers: bool = False,
+    access_log: bool = True,
+    shutdown_grace_s: float = 5.0,
+) -> dict[str, object]:
     """Keyword arguments of :class:`uvicorn.Config` shared by every way the API is served.
 
     On SIGTERM uvicorn stops accepting, lets requests in flight finish for
@@ -71,8 +76,13 @@ def uvicorn_options(*, log_level: str = "info", proxy_headers: bool = False, acc
 
     from core.redact import log_config
 
-    return {"log_level": log_level, "proxy_headers": proxy_headers, "access_log": access_log,
-            "timeout_graceful_shutdown": shutdown_grace_s, "log_config": log_config(LOGGING_CONFIG)}
+    return {
+        "log_level": log_level,
+        "proxy_headers": proxy_headers,
+        "access_log": access_log,
+        "timeout_graceful_shutdown": shutdown_grace_s,
+        "log_config": log_config(LOGGING_CONFIG),
+    }
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -101,8 +111,10 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     """
     if not sys.platform.startswith("linux") or not hasattr(socket, "SO_REUSEPORT"):
         # macOS and the BSDs accept SO_REUSEPORT but hand every connection to the last socket bound
-        raise ConfigError(f"serving with several workers needs Linux (SO_REUSEPORT); on {sys.platform} "
-                          "serve with one worker")  # fmt: skip
+        raise ConfigError(
+            f"serving with several workers needs Linux (SO_REUSEPORT); on {sys.platform} "
+            "serve with one worker"
+        )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -122,14 +134,16 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _worker(config: uvicorn.Config, sock: socket.socket, env: dict[str, str]) -> None:  # in the child
+def _worker(
+    config: uvicorn.Config, sock: socket.socket, env: dict[str, str]
+) -> None:  # in the child
     _die_with_parent()
     os.environ.update(env)
     config.configure_logging()
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
-    except Exception:  # noqa: BLE001 - the factory or the lifespan failed: say so by the exit status
+    except Exception:
         _log.exception("worker failed to start")
         sys.exit(STARTUP_FAILURE)
     if not server.started:  # a failed lifespan returns here on some uvicorn versions
@@ -175,9 +189,16 @@ def serve_workers(
     """
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, not {workers}")
-    config = uvicorn.Config(APP, factory=True, **uvicorn_options(
-        log_level=log_level, proxy_headers=proxy_headers, access_log=access_log,
-        shutdown_grace_s=shutdown_grace_s))
+    config = uvicorn.Config(
+        APP,
+        factory=True,
+        **uvicorn_options(
+            log_level=log_level,
+            proxy_headers=proxy_headers,
+            access_log=access_log,
+            shutdown_grace_s=shutdown_grace_s,
+        ),
+    )
     first = reuse_port_socket(host, port)
     port = first.getsockname()[1]
     spawn = multiprocessing.get_context("spawn")
@@ -186,14 +207,18 @@ def serve_workers(
     def start(sock: socket.socket | None = None) -> tuple[BaseProcess, float]:
         sock = sock or reuse_port_socket(host, port)
         try:
-            process = spawn.Process(target=_worker, args=(config, sock, dict(env or {})), name="prm-api-worker")
+            process = spawn.Process(
+                target=_worker, args=(config, sock, dict(env or {})), name="prm-api-worker"
+            )
             process.start()
         finally:
             sock.close()  # the child has its own copy
         return process, time.monotonic()
 
-    previous = {sig: signal.signal(sig, lambda signum, _frame: stopping.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}  # fmt: skip
+    previous = {
+        sig: signal.signal(sig, lambda signum, _frame: stopping.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     slots: list[tuple[BaseProcess, float]] = []
     delays = [0.0] * workers  # restart back-off per slot, doubled while a worker keeps dying young
     status = 0
@@ -215,8 +240,12 @@ def serve_workers(
                 first_generation.discard(i)
                 young = time.monotonic() - started < _YOUNG_S
                 delays[i] = min(_MAX_DELAY_S, max(1.0, 2 * delays[i])) if young else 0.0
-                _log.warning("worker %s exited (%s): starting another in %.0f s",
-                             process.pid, process.exitcode, delays[i])  # fmt: skip
+                _log.warning(
+                    "worker %s exited (%s): starting another in %.0f s",
+                    process.pid,
+                    process.exitcode,
+                    delays[i],
+                )
                 time.sleep(delays[i])
                 if not stopping:
                     slots[i] = start()

@@ -22,8 +22,12 @@ def _stage(fn, **kwargs) -> None:  # noqa: ANN001, ANN003
 
 @app.command()
 def link(
-    incremental: Annotated[bool, typer.Option(
-        "--incremental", help="Link only new and changed records with the stored model.")] = False,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            "--incremental", help="Link only new and changed records with the stored model."
+        ),
+    ] = False,
 ) -> None:
     """Deduplicate and link source records into golden provider records."""
     from service.linkage.resolve import resolve_providers
@@ -32,7 +36,9 @@ def link(
 
 
 @app.command()
-def geocode(all_rows: Annotated[bool, typer.Option("--all", help="Re-geocode every provider.")] = False) -> None:
+def geocode(
+    all_rows: Annotated[bool, typer.Option("--all", help="Re-geocode every provider.")] = False,
+) -> None:
     """Geocode providers offline (street level from OSM, else ZIP centroid) and place them on H3."""
     from service.placement.locate import geocode_providers
 

@@ -137,16 +137,21 @@ class ArrowCsvReader:
         while True:
             raw = self._stream.readline()
             if not raw:
-                raise InputError(f"{self.name} is empty", problems=[Problem("file is empty", file=self.name)])
+                raise InputError(
+                    f"{self.name} is empty", problems=[Problem("file is empty", file=self.name)]
+                )
             if self._offset == 0 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8):]
+                raw = raw[len(codecs.BOM_UTF8) :]
                 self._offset += len(codecs.BOM_UTF8)
             text = self._decode(raw, self._line, self._offset)
             self._offset += len(raw)
             self._line += 1
             if text.strip():
                 break
-        rows = [r for _, r in iter_csv_rows(io.StringIO(text), delimiter=self._delimiter, name=self.name)]
+        rows = [
+            r
+            for _, r in iter_csv_rows(io.StringIO(text), delimiter=self._delimiter, name=self.name)
+        ]
         self.header = [h.strip() for h in rows[0]] if rows else []
 
     def _decode(self, raw: bytes, line: int, offset: int) -> str:
@@ -156,12 +161,20 @@ class ArrowCsvReader:
             at_line = line + raw.count(b"\n", 0, exc.start)
             at = offset + exc.start
             bad = raw[exc.start : exc.end]
-            hint = "" if self._named else "; pass encoding='cp1252' or 'latin-1' if that is what it is"
+            hint = (
+                "" if self._named else "; pass encoding='cp1252' or 'latin-1' if that is what it is"
+            )
             raise EncodingError(
                 f"{self.name} is not valid {self._codec}: undecodable byte {bad!r} at line "
                 f"{at_line}, byte offset {at} (encodings tried: {self._codec}){hint}",
-                problems=[Problem(f"undecodable byte at byte offset {at} (encodings tried: {self._codec})",
-                                  file=self.name, line=at_line, value=bad.hex())],
+                problems=[
+                    Problem(
+                        f"undecodable byte at byte offset {at} (encodings tried: {self._codec})",
+                        file=self.name,
+                        line=at_line,
+                        value=bad.hex(),
+                    )
+                ],
             ) from exc
 
     # -- blocks ------------------------------------------------------------------
@@ -188,7 +201,9 @@ class ArrowCsvReader:
     def _block(self, data: bytes, consumed: int) -> _Block:
         first_line, offset = self._line, self._offset
         if self._codec == "utf-8":
-            if not data.isascii() and not _valid_utf8(data):  # ASCII (most registry files): valid, checked fast
+            if not data.isascii() and not _valid_utf8(
+                data
+            ):  # ASCII (most registry files): valid, checked fast
                 self._decode(data, first_line, offset)  # raises, naming line and offset
         else:
             data = self._decode(data, first_line, offset).encode("utf-8")
@@ -225,7 +240,9 @@ class ArrowCsvReader:
         pending_rows = 0
         yielded = False
         # parse as many blocks ahead as a chunk takes, else the parser idles while a chunk is assembled
-        for parsed in map_ahead(parse, self._blocks(), name="csv-parse", depth=self._depth(chunk_rows)):
+        for parsed in map_ahead(
+            parse, self._blocks(), name="csv-parse", depth=self._depth(chunk_rows)
+        ):
             pending.append(parsed)
             pending_rows += parsed.rows_read
             while pending_rows >= chunk_rows:
@@ -316,7 +333,9 @@ def _count_byte(data: bytes, byte: int) -> int:
 
 def _valid_utf8(data: bytes) -> bool:
     arr = pa.Array.from_buffers(
-        pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(data)], dtype=np.int64)), pa.py_buffer(data)]
+        pa.large_binary(),
+        1,
+        [None, pa.py_buffer(np.array([0, len(data)], dtype=np.int64)), pa.py_buffer(data)],
     )
     try:
         arr.cast(pa.large_string())
@@ -332,14 +351,18 @@ class _BlockParser:
         self.header, self.columns, self.name = header, columns, name
         self.delimiter = delimiter
         self.index = [header.index(c) for c in columns]
-        self.read = pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))],
-                                      use_threads=False, block_size=1 << 26)
+        self.read = pacsv.ReadOptions(
+            column_names=[f"c{i}" for i in range(len(header))],
+            use_threads=False,
+            block_size=1 << 26,
+        )
         self.convert = pacsv.ConvertOptions(
             include_columns=[f"c{i}" for i in self.index],
             # read as bytes and viewed as text (no copy): every block is valid UTF-8 already (checked or
             # transcoded in _block), and Arrow converts binary columns faster than string ones
             column_types={f"c{i}": pa.binary() for i in self.index},
-            strings_can_be_null=False, quoted_strings_can_be_null=False,
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
         )
 
     def __call__(self, block: _Block) -> ArrowChunk:
@@ -354,15 +377,20 @@ class _BlockParser:
 
         try:
             table = pacsv.read_csv(
-                pa.BufferReader(block.data), read_options=self.read, convert_options=self.convert,
-                parse_options=pacsv.ParseOptions(delimiter=self.delimiter, invalid_row_handler=skip,
-                                                 newlines_in_values=True),
+                pa.BufferReader(block.data),
+                read_options=self.read,
+                convert_options=self.convert,
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.delimiter, invalid_row_handler=skip, newlines_in_values=True
+                ),
             )
         except pa.ArrowInvalid:
             return self._slow(block)
         if ragged or table.num_rows != lines:
             return self._slow(block)
-        table = pa.Table.from_arrays([_as_text(column) for column in table.columns], names=self.columns)
+        table = pa.Table.from_arrays(
+            [_as_text(column) for column in table.columns], names=self.columns
+        )
         starts = np.arange(block.first_line, block.first_line + lines, dtype=np.int64)
         return ArrowChunk(table=table, lines=starts, rows_read=lines)
 
@@ -375,18 +403,37 @@ class _BlockParser:
         lines: list[int] = []
         rejects: list[Problem] = []
         shift = block.first_line - 1
-        for line, row in iter_csv_rows(io.StringIO(text), delimiter=self.delimiter, name=self.name,
-                                       line_offset=shift, keep_blank_rows=True):
+        for line, row in iter_csv_rows(
+            io.StringIO(text),
+            delimiter=self.delimiter,
+            name=self.name,
+            line_offset=shift,
+            keep_blank_rows=True,
+        ):
             if len(row) != width:
-                rejects.append(Problem(f"row has {len(row)} fields, header has {width}",
-                                       file=self.name, line=line, value=self.delimiter.join(row)[:60]))
+                rejects.append(
+                    Problem(
+                        f"row has {len(row)} fields, header has {width}",
+                        file=self.name,
+                        line=line,
+                        value=self.delimiter.join(row)[:60],
+                    )
+                )
                 continue
             cells.append(row)
             lines.append(line)
-        table = pa.table({c: pa.array([r[i] for r in cells], type=pa.string())
-                          for c, i in zip(self.columns, self.index)})
-        return ArrowChunk(table=table, lines=np.array(lines, dtype=np.int64), rejects=rejects,
-                          rows_read=len(cells) + len({p.line for p in rejects}))
+        table = pa.table(
+            {
+                c: pa.array([r[i] for r in cells], type=pa.string())
+                for c, i in zip(self.columns, self.index)
+            }
+        )
+        return ArrowChunk(
+            table=table,
+            lines=np.array(lines, dtype=np.int64),
+            rejects=rejects,
+            rows_read=len(cells) + len({p.line for p in rejects}),
+        )
 
 
 def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:

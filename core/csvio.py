@@ -85,7 +85,9 @@ def iter_decoded_lines(
         yield from _decode_lines(source, label=label, codec=codec, named=encoding is not None)
 
 
-def _decode_lines(stream: IO[bytes] | IO[str], *, label: str, codec: str, named: bool) -> Iterator[str]:
+def _decode_lines(
+    stream: IO[bytes] | IO[str], *, label: str, codec: str, named: bool
+) -> Iterator[str]:
     offset = 0
     seen_text = False
     for number, raw in enumerate(stream, start=1):
@@ -101,7 +103,9 @@ def _decode_lines(stream: IO[bytes] | IO[str], *, label: str, codec: str, named:
             except UnicodeDecodeError as exc:
                 at = offset + exc.start
                 bad = chunk[exc.start : exc.end]
-                hint = "" if named else "; pass encoding='cp1252' or 'latin-1' if that is what it is"
+                hint = (
+                    "" if named else "; pass encoding='cp1252' or 'latin-1' if that is what it is"
+                )
                 raise EncodingError(
                     f"{label} is not valid {codec}: undecodable byte {bad!r} at line {number}, "
                     f"byte offset {at} (encodings tried: {codec}){hint}",
@@ -192,11 +196,14 @@ def iter_csv_rows(
         except csv.Error as exc:
             raise InputError(
                 f"{name}: CSV syntax error after line {last_end + line_offset}: {exc}",
-                problems=[Problem(f"CSV syntax error: {exc}", file=name,
-                                  line=last_end + 1 + line_offset)],
+                problems=[
+                    Problem(f"CSV syntax error: {exc}", file=name, line=last_end + 1 + line_offset)
+                ],
             ) from exc
         start = last_end + 1
         last_end = reader.line_num
-        if not row or (len(row) == 1 or not keep_blank_rows) and all(not cell.strip() for cell in row):
+        if not row or (
+            (len(row) == 1 or not keep_blank_rows) and all(not cell.strip() for cell in row)
+        ):
             continue
         yield start + line_offset, row

@@ -40,10 +40,14 @@ def key_codes_of_array(keys: pa.Array) -> np.ndarray:
         keys = keys.combine_chunks()
     n = len(keys)
     if n and not keys.null_count and pa.types.is_string(keys.type):
-        offsets = np.frombuffer(keys.buffers()[1], dtype=np.int32)[keys.offset : keys.offset + n + 1]
+        offsets = np.frombuffer(keys.buffers()[1], dtype=np.int32)[
+            keys.offset : keys.offset + n + 1
+        ]
         width = int(offsets[1] - offsets[0])
         if 0 < width <= _DIGIT_LIMIT and (np.diff(offsets) == width).all():
-            digits = np.frombuffer(keys.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(n, width)
+            digits = np.frombuffer(keys.buffers()[2], dtype=np.uint8)[
+                offsets[0] : offsets[-1]
+            ].reshape(n, width)
             if ((digits >= 0x30) & (digits <= 0x39)).all():  # ASCII digits only
                 value = np.zeros(n, dtype=np.int64)
                 for k in range(width):
@@ -77,7 +81,9 @@ class KeySet:
         if len(codes) != len(keys):
             raise ValueError(f"{len(codes)} codes for {len(keys)} keys")
         fresh = ~self.contains(codes)
-        order = np.argsort(codes, kind="stable")  # equal codes keep file order: the first comes first
+        order = np.argsort(
+            codes, kind="stable"
+        )  # equal codes keep file order: the first comes first
         ordered = codes[order]
         first = np.ones(len(codes), dtype=bool)
         first[1:] = ordered[1:] != ordered[:-1]
@@ -92,5 +98,7 @@ class KeySet:
             return
         self.size += len(run)
         while self._runs and len(self._runs[-1]) <= 2 * len(run):
-            run = np.sort(np.concatenate([self._runs.pop(), run]), kind="stable")  # disjoint: no repeats
+            run = np.sort(
+                np.concatenate([self._runs.pop(), run]), kind="stable"
+            )  # disjoint: no repeats
         self._runs.append(run)

@@ -16,11 +16,30 @@ import re
 from typing import Any
 from urllib.parse import unquote_plus
 
-__all__ = ["MASK", "SENSITIVE_PARAMS", "RedactSecretsFilter", "is_sensitive", "log_config",
-           "redact_params", "redact_query"]
+__all__ = [
+    "MASK",
+    "SENSITIVE_PARAMS",
+    "RedactSecretsFilter",
+    "is_sensitive",
+    "log_config",
+    "redact_params",
+    "redact_query",
+]
 
-SENSITIVE_PARAMS = frozenset({"api_key", "apikey", "key", "token", "session", "session_id",
-                              "prm_session", "csrf_token", "password", "secret"})
+SENSITIVE_PARAMS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "key",
+        "token",
+        "session",
+        "session_id",
+        "prm_session",
+        "csrf_token",
+        "password",
+        "secret",
+    }
+)
 """Query parameter names (any case) whose values are never logged."""
 
 MASK = "[redacted]"
@@ -57,7 +76,12 @@ class RedactSecretsFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str) and "=" in args[2]:
+        if (
+            isinstance(args, tuple)
+            and len(args) == 5
+            and isinstance(args[2], str)
+            and "=" in args[2]
+        ):
             record.args = (*args[:2], redact_query(args[2]), *args[3:])
         elif isinstance(record.msg, str) and "=" in record.msg and not args:
             record.msg = redact_query(record.msg)

@@ -121,7 +121,13 @@ def _escaped(char: str) -> str:
     if char.isprintable() or char == " ":
         return char
     code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
 
 
 def value_faults(
@@ -148,8 +154,13 @@ def value_faults(
 
 
 def value_problems(
-    values: Mapping[str, Any], *, file: str | None, line: int | None, limits: Mapping[str, int],
-    default_limit: int | None = None, headers: Mapping[str, str] | None = None,
+    values: Mapping[str, Any],
+    *,
+    file: str | None,
+    line: int | None,
+    limits: Mapping[str, int],
+    default_limit: int | None = None,
+    headers: Mapping[str, str] | None = None,
     free_text: Collection[str] = (),
 ) -> list[Problem]:
     """One problem per value of a row that may not be stored (:func:`text_fault`).
@@ -174,22 +185,31 @@ def value_problems(
     problems: list[Problem] = []
     for key, value in values.items():
         if isinstance(value, str):
-            reason = text_fault(value, max_length=limits.get(key, default_limit), free_text=key in free_text)
+            reason = text_fault(
+                value, max_length=limits.get(key, default_limit), free_text=key in free_text
+            )
             if reason is not None:
-                problems.append(refused(value, reason, file=file, line=line, field=headers.get(key, key)))
+                problems.append(
+                    refused(value, reason, file=file, line=line, field=headers.get(key, key))
+                )
         elif isinstance(value, dict | list | tuple):
             for path, reason, text in value_faults(value, max_length=default_limit, path=key):
-                problems.append(refused(text, reason, file=file, line=line, field=headers.get(path, path)))
+                problems.append(
+                    refused(text, reason, file=file, line=line, field=headers.get(path, path))
+                )
     return problems
 
 
-def refused(value: str, reason: str, *, file: str | None, line: int | None, field: str | None) -> Problem:
+def refused(
+    value: str, reason: str, *, file: str | None, line: int | None, field: str | None
+) -> Problem:
     """The problem of a value :func:`text_fault` refuses (the value shown escaped and cut)."""
     return Problem(f"value {reason}", file=file, line=line, field=field, value=shown(value))
 
 
-def faulty_rows(column: pa.Array | pa.ChunkedArray, *, max_length: int | None = None,
-                free_text: bool = False) -> np.ndarray:
+def faulty_rows(
+    column: pa.Array | pa.ChunkedArray, *, max_length: int | None = None, free_text: bool = False
+) -> np.ndarray:
     """Positions (ascending) of the values of a string column :func:`text_fault` refuses.
 
     Works on the column's bytes: a UTF-8 byte below 0x20 is always a control
@@ -207,7 +227,9 @@ def faulty_rows(column: pa.Array | pa.ChunkedArray, *, max_length: int | None = 
     n = len(column)
     if not n or column.null_count == n:
         return np.zeros(0, dtype=np.int64)
-    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset : column.offset + n + 1]
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[
+        column.offset : column.offset + n + 1
+    ]
     start = int(offsets[0])
     data = np.frombuffer(column.buffers()[2] or b"", dtype=np.uint8)[start : int(offsets[-1])]
     bad = data < 0x20

@@ -59,43 +59,61 @@ class Settings(BaseSettings):
 
     # Bootstrap API keys, one per role, from the environment (keys issued with
     # ``prm keys create`` live hashed in the database). The demo generates them.
-    admin_api_key: SecretStr = Field(SecretStr("dev-admin-key"), description="Bootstrap key with role admin.")
-    viewer_api_key: SecretStr = Field(SecretStr("dev-viewer-key"), description="Bootstrap key with role viewer.")
+    admin_api_key: SecretStr = Field(
+        SecretStr("dev-admin-key"), description="Bootstrap key with role admin."
+    )
+    viewer_api_key: SecretStr = Field(
+        SecretStr("dev-viewer-key"), description="Bootstrap key with role viewer."
+    )
     webhook_secret: SecretStr = Field(
         SecretStr("dev-webhook-secret"),
         description="Master secret from which each webhook subscription's signing secret is derived.",
     )
 
     # Abuse limits (per API key, per worker process: N workers admit N times the rate)
-    rate_limit_per_second: float = Field(20.0, gt=0, description="Sustained requests per second per key.")
+    rate_limit_per_second: float = Field(
+        20.0, gt=0, description="Sustained requests per second per key."
+    )
     rate_limit_burst: int = Field(200, ge=1, description="Requests a key may send at once.")
     api_threads: int = Field(
-        2, ge=1, le=200,
+        2,
+        ge=1,
+        le=200,
         description="Threads per API worker process running database-bound handlers at once; "
         "more only queue on the GIL (each worker process has one), so scale with --workers.",
     )
     queue_timeout_s: float = Field(
-        10.0, gt=0, le=300,
+        10.0,
+        gt=0,
+        le=300,
         description="How long a request may wait for a free handler slot before it is answered "
         "503 with Retry-After (a problem document).",
     )
     queue_max: int = Field(
-        200, ge=0, le=100_000,
+        200,
+        ge=0,
+        le=100_000,
         description="Requests that may wait for a slot at once per worker; beyond, 503 at once.",
     )
     max_json_bytes: int = Field(
         1 << 20, gt=0, description="Largest request body other than an upload (413 beyond)."
     )
     body_timeout_s: float = Field(
-        30.0, gt=0, le=3600,
+        30.0,
+        gt=0,
+        le=3600,
         description="Time a request body (an upload included) may take to arrive (408 beyond).",
     )
     shutdown_grace_s: float = Field(
-        5.0, ge=0, le=300,
+        5.0,
+        ge=0,
+        le=300,
         description="On SIGTERM, how long requests in flight get to finish before they are cut.",
     )
     session_hours: float = Field(
-        12.0, gt=0, le=24 * 30,
+        12.0,
+        gt=0,
+        le=24 * 30,
         description="Lifetime of a browser session (POST /v1/session), from sign-in.",
     )
     recover_interrupted_jobs: bool = Field(
@@ -104,15 +122,20 @@ class Settings(BaseSettings):
         "owner's lease expired, and whose owner is gone when it ran on this host, as 'interrupted'.",
     )
     lease_duration_s: float = Field(
-        60.0, gt=0, le=86_400,
+        60.0,
+        gt=0,
+        le=86_400,
         description="How long a running batch or job stays its owner's without a heartbeat; once "
         "expired, a starting command marks it interrupted (unless its owner, on this host, is alive).",
     )
     lease_heartbeat_s: float = Field(
-        15.0, gt=0,
+        15.0,
+        gt=0,
         description="How often a live owner renews its lease (PostgreSQL; below the lease duration).",
     )
-    webhook_max_attempts: int = Field(6, ge=1, le=20, description="Delivery attempts before giving up.")
+    webhook_max_attempts: int = Field(
+        6, ge=1, le=20, description="Delivery attempts before giving up."
+    )
     webhook_backoff_s: float = Field(
         30.0, gt=0, description="Delay before the first retry; doubled at each further attempt."
     )
@@ -154,13 +177,17 @@ class Settings(BaseSettings):
     )
 
     # Referrals and tiers
-    as_of: date | None = Field(None, description="Date analytics are computed as of (None = today).")
+    as_of: date | None = Field(
+        None, description="Date analytics are computed as of (None = today)."
+    )
     referring_window_days: int = Field(365, gt=0, description="Referring = >=1 referral in window.")
     tier_a_min: int = Field(24, gt=0, description="Referrals in window for tier A.")
     tier_b_min: int = Field(6, gt=0, description="Referrals in window for tier B (else C).")
     lapsed_days: int = Field(
-        90, gt=0, description="A referrer with no referral in this many days is lapsed and back "
-        "among the prospects (at most referring_window_days; terms in prospects/terms.py)."
+        90,
+        gt=0,
+        description="A referrer with no referral in this many days is lapsed and back "
+        "among the prospects (at most referring_window_days; terms in prospects/terms.py).",
     )
     at_risk_rules: list[AtRiskRule] = Field(
         default_factory=lambda: [
@@ -173,9 +200,12 @@ class Settings(BaseSettings):
     # Ingestion limits
     max_reject_rate: float = Field(0.05, ge=0, le=1)
     max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)
-    chunk_rows: int = Field(20_000, gt=0, description="Rows read, checked and written per step of a load.")
+    chunk_rows: int = Field(
+        20_000, gt=0, description="Rows read, checked and written per step of a load."
+    )
     parallel_read_bytes: int = Field(
-        64 * 1024 * 1024, ge=0,
+        64 * 1024 * 1024,
+        ge=0,
         description="Files at least this big are read in a child process while the load writes.",
     )
 
@@ -218,8 +248,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _strong_secrets_in_production(self) -> Settings:
         if self.environment == "production":
-            weak = [f"PRM_{name.upper()}: {reason}" for name in SECRET_FIELDS
-                    if (reason := secret_weakness(getattr(self, name).get_secret_value()))]
+            weak = [
+                f"PRM_{name.upper()}: {reason}"
+                for name in SECRET_FIELDS
+                if (reason := secret_weakness(getattr(self, name).get_secret_value()))
+            ]
             if weak:
                 raise ValueError("production refuses weak secrets: " + "; ".join(weak))
         return self
@@ -231,10 +264,6 @@ class Settings(BaseSettings):
         if lease is not None and v >= lease:
             raise ValueError("lease_heartbeat_s must be below lease_duration_s")
         return v
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
     @property
     def max_active_requests(self) -> int:
@@ -295,8 +324,10 @@ def secret_weakness(secret: str) -> str | None:
         return f"{len(secret)} characters, fewer than {MIN_SECRET_CHARS}"
     bits = estimated_entropy_bits(secret)
     if bits < MIN_SECRET_BITS:
-        return (f"about {bits:.0f} bits of estimated entropy, fewer than {MIN_SECRET_BITS} "
-                "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        return (
+            f"about {bits:.0f} bits of estimated entropy, fewer than {MIN_SECRET_BITS} "
+            "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     return None
 
 
@@ -318,6 +349,8 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = [Problem(str(e["msg"]), field=".".join(str(p) for p in e["loc"]) or None)
-                    for e in exc.errors(include_input=False)]
+        problems = [
+            Problem(str(e["msg"]), field=".".join(str(p) for p in e["loc"]) or None)
+            for e in exc.errors(include_input=False)
+        ]
         raise ConfigError("invalid settings", problems=problems) from None

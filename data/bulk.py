@@ -16,7 +16,9 @@ from sqlalchemy import Dialect, Executable, Table, bindparam, insert
 from sqlalchemy.orm import Session
 
 
-def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+def bulk_insert(
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
     """Insert ``rows`` (tuples in ``columns`` order; any iterable, read once) into ``table``; return how many.
 
     Runs in the session's current transaction, so a later failure rolls the rows back.
@@ -35,7 +37,8 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
 
         types = _binary_copy_types(connection, table, columns)
         statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
-            sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            sql.Identifier(table.name),
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns),
             sql.SQL(" (FORMAT BINARY)" if types else ""),
         )
         raw = connection.connection.driver_connection
@@ -73,9 +76,17 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
 #: Server column types whose binary COPY form psycopg writes from plain Python values. ``json``'s
 #: binary form is its text, so a JSON column is sent as text (the server still validates it).
 _BINARY_COPY = {
-    "text": "text", "character varying": "text", "character": "text", "json": "text",
-    "integer": "int4", "bigint": "int8", "smallint": "int2", "boolean": "bool",
-    "double precision": "float8", "real": "float4", "date": "date",
+    "text": "text",
+    "character varying": "text",
+    "character": "text",
+    "json": "text",
+    "integer": "int4",
+    "bigint": "int8",
+    "smallint": "int2",
+    "boolean": "bool",
+    "double precision": "float8",
+    "real": "float4",
+    "date": "date",
     "timestamp with time zone": "timestamptz",
 }
 
@@ -93,10 +104,15 @@ def _binary_copy_types(connection: Any, table: Table, columns: Sequence[str]) ->
     key = ("binary copy types", table.name, tuple(columns))
     if key in connection.info:  # a table's column types, asked of the server once per connection
         return connection.info[key]
-    found = dict(connection.execute(text(
-        "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a "
-        "WHERE a.attrelid = CAST(:table AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"
-    ), {"table": table.name}).all())
+    found = dict(
+        connection.execute(
+            text(
+                "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a "
+                "WHERE a.attrelid = CAST(:table AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"
+            ),
+            {"table": table.name},
+        ).all()
+    )
     types = [_BINARY_COPY.get(found.get(c, "")) for c in columns]
     connection.info[key] = None if None in types else types
     return connection.info[key]
@@ -106,7 +122,9 @@ def _binary_copy_types(connection: Any, table: Table, columns: Sequence[str]) ->
 _SQLITE_PARAMETERS = 999
 
 
-def _values_insert(dialect: Dialect, table: Table, columns: tuple[str, ...], rows: int) -> tuple[str, list[int] | None]:
+def _values_insert(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], rows: int
+) -> tuple[str, list[int] | None]:
     """An ``INSERT`` of ``rows`` rows of ``columns`` per execution (compiled once per shape).
 
     Returns the SQL and, when the driver's parameter order is not row after

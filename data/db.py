@@ -48,9 +48,16 @@ the indexed reads of the API read a page or two each either way.
 """
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False,
-                ping_after_idle_s: float = PING_AFTER_IDLE_S, pool_size: int = 5,
-                max_overflow: int = 10, pool_timeout_s: float = 30.0) -> Engine:  # fmt: skip
+def make_engine(
+    url: str,
+    *,
+    busy_timeout_ms: int = 30_000,
+    echo: bool = False,
+    ping_after_idle_s: float = PING_AFTER_IDLE_S,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    pool_timeout_s: float = 30.0,
+) -> Engine:
     """Create an engine for ``url``, configuring SQLite for concurrent use.
 
     Parameters
@@ -76,7 +83,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False,
         if not in_memory:
             Path(db).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+            url,
+            echo=echo,
+            connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
             **({} if in_memory else pool),
         )
 
@@ -129,7 +138,7 @@ def _ping_idle_connections(engine: Engine, *, after_s: float) -> None:
         try:
             engine.dialect.do_ping(dbapi_conn)
             dbapi_conn.rollback()  # the ping's implicit transaction: hand the connection out idle
-        except Exception as err:  # noqa: BLE001 - any failure means a dead connection
+        except Exception as err:
             raise exc.DisconnectionError(f"idle connection failed its ping: {err}") from err
 
 
@@ -188,7 +197,9 @@ def wal_written_behind(session: Session, *, every_s: float = 1.0) -> Iterator[No
         with suppress(OSError):
             try:
                 while not stop.wait(every_s):
-                    if fd is None and wal.exists():  # the WAL appears with the transaction's first write
+                    if (
+                        fd is None and wal.exists()
+                    ):  # the WAL appears with the transaction's first write
                         fd = os.open(wal, os.O_RDONLY)
                     if fd is not None:
                         sync(fd)

@@ -52,7 +52,7 @@ def limited_columns(metadata: MetaData) -> Iterator[tuple[Table, Column, int]]:
 
 
 def _metadata() -> MetaData:
-    import data.models.matching  # noqa: F401  (their tables share the metadata)
+    import data.models.matching
     import data.models.security  # noqa: F401
     from data.models import Base
 
@@ -67,10 +67,12 @@ def length_trigger_sql(connection: Connection, metadata: MetaData | None = None)
     """
     metadata = metadata if metadata is not None else _metadata()
     present: dict[str, set[str]] = {}
-    for table_name, column_name in connection.execute(text(
-        "SELECT m.name, p.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p "
-        "WHERE m.type = 'table'"
-    )):
+    for table_name, column_name in connection.execute(
+        text(
+            "SELECT m.name, p.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p "
+            "WHERE m.type = 'table'"
+        )
+    ):
         present.setdefault(table_name, set()).add(column_name)
     by_table: dict[str, list[tuple[str, int]]] = {}
     for table, column, limit in limited_columns(metadata):
@@ -82,18 +84,29 @@ def length_trigger_sql(connection: Connection, metadata: MetaData | None = None)
     # message is a literal with its quotes doubled
     for table_name, columns in by_table.items():
         # SQLite's length() stops at a NUL, which PostgreSQL refuses in any text: refused here too
-        tests = [test for c, n in columns for test in (
-            (f"length(NEW.{quote(c)}) > {n}",
-             _literal(f"value too long for {table_name}.{c} (at most {n} characters)")),
-            (f"instr(NEW.{quote(c)}, char(0)) > 0", _literal(f"NUL character in {table_name}.{c}")),
-        )]
+        tests = [
+            test
+            for c, n in columns
+            for test in (
+                (
+                    f"length(NEW.{quote(c)}) > {n}",
+                    _literal(f"value too long for {table_name}.{c} (at most {n} characters)"),
+                ),
+                (
+                    f"instr(NEW.{quote(c)}, char(0)) > 0",
+                    _literal(f"NUL character in {table_name}.{c}"),
+                ),
+            )
+        ]
         when = " OR ".join(t for t, _ in tests)
         body = "".join(f"SELECT RAISE(ABORT, {m}) WHERE {t}; " for t, m in tests)
         names = ", ".join(quote(c) for c, _ in columns)
         for event, on in (("insert", "INSERT"), ("update", f"UPDATE OF {names}")):
             name = f"{TRIGGER_PREFIX}{table_name}_{event}"
-            out[name] = (f"CREATE TRIGGER {quote(name)} BEFORE {on} ON {quote(table_name)} "
-                         f"WHEN {when} BEGIN {body}END")
+            out[name] = (
+                f"CREATE TRIGGER {quote(name)} BEFORE {on} ON {quote(table_name)} "
+                f"WHEN {when} BEGIN {body}END"
+            )
     return out
 
 
@@ -102,9 +115,12 @@ def _literal(message: str) -> str:
 
 
 def _ours(connection: Connection) -> dict[str, str]:
-    rows = connection.execute(text(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, :n) = :prefix"
-    ), {"n": len(TRIGGER_PREFIX), "prefix": TRIGGER_PREFIX})
+    rows = connection.execute(
+        text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, :n) = :prefix"
+        ),
+        {"n": len(TRIGGER_PREFIX), "prefix": TRIGGER_PREFIX},
+    )
     return dict(rows.all())
 
 

@@ -19,8 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--providers", type=int, default=6000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 1))
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="where the parsed road network is cached (recommended: var/cache)")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="where the parsed road network is cached (recommended: var/cache)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
@@ -28,8 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.perf_counter() - started:6.1f}s] {stage} ({done}/{total})", file=sys.stderr)
 
     try:
-        manifest = generate_demo(args.out_dir, providers=args.providers, seed=args.seed, as_of=args.as_of,
-                                 cache_dir=args.cache_dir, progress=progress)
+        manifest = generate_demo(
+            args.out_dir,
+            providers=args.providers,
+            seed=args.seed,
+            as_of=args.as_of,
+            cache_dir=args.cache_dir,
+            progress=progress,
+        )
     except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

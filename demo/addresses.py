@@ -47,20 +47,43 @@ COLUMBUS_BBOX: tuple[float, float, float, float] = (-83.179, 39.877, -82.788, 40
 """(west, south, east, north) of the bundled central-Columbus OSM extract."""
 
 PREFERRED_HIGHWAYS: dict[str, float] = {
-    "residential": 1.0, "tertiary": 1.6, "secondary": 2.0, "primary": 2.0, "unclassified": 0.5,
+    "residential": 1.0,
+    "tertiary": 1.6,
+    "secondary": 2.0,
+    "primary": 2.0,
+    "unclassified": 0.5,
 }
 """Road classes addresses are drawn on, with a weight multiplying segment length
 (medical offices sit on busier roads more often than houses do)."""
 
 _NEIGHBOURHOOD_CITIES = {
-    "43209": ("BEXLEY",), "43212": ("GRANDVIEW HEIGHTS", "UPPER ARLINGTON"),
-    "43213": ("WHITEHALL",), "43085": ("WORTHINGTON",), "43220": ("UPPER ARLINGTON",),
-    "43221": ("UPPER ARLINGTON",), "43230": ("GAHANNA",),
+    "43209": ("BEXLEY",),
+    "43212": ("GRANDVIEW HEIGHTS", "UPPER ARLINGTON"),
+    "43213": ("WHITEHALL",),
+    "43085": ("WORTHINGTON",),
+    "43220": ("UPPER ARLINGTON",),
+    "43221": ("UPPER ARLINGTON",),
+    "43230": ("GAHANNA",),
 }
 _FICTIONAL_BASES = (
-    "QUAIL HOLLOW", "BIRCH BARK", "FOXGLOVE", "AMBER MEADOW", "WILLOW CREEK", "STONEBRIDGE",
-    "HERON POINTE", "CEDAR KNOLL", "BLUE SPRUCE", "LARKSPUR", "MEADOWLARK RIDGE", "OTTER CREEK",
-    "SILVER MAPLE", "WINDING BROOK", "PHEASANT RUN", "COPPER BEECH", "JUNIPER HILL", "SUMMIT VIEW",
+    "QUAIL HOLLOW",
+    "BIRCH BARK",
+    "FOXGLOVE",
+    "AMBER MEADOW",
+    "WILLOW CREEK",
+    "STONEBRIDGE",
+    "HERON POINTE",
+    "CEDAR KNOLL",
+    "BLUE SPRUCE",
+    "LARKSPUR",
+    "MEADOWLARK RIDGE",
+    "OTTER CREEK",
+    "SILVER MAPLE",
+    "WINDING BROOK",
+    "PHEASANT RUN",
+    "COPPER BEECH",
+    "JUNIPER HILL",
+    "SUMMIT VIEW",
 )
 _FICTIONAL_TYPES = ("DRIVE", "LANE", "COURT", "WAY", "PLACE", "CIRCLE", "TRAIL")
 
@@ -87,8 +110,10 @@ def columbus_zips(bbox: tuple[float, float, float, float] = COLUMBUS_BBOX) -> tu
     out = [
         ZipArea(r["zip_code"], r["city"].upper(), float(r["lat"]), float(r["long"]))
         for r in zipcodes.filter_by(state="OH", city="Columbus")
-        if r["zip_code_type"] == "STANDARD" and r["active"]
-        and west <= float(r["long"]) <= east and south <= float(r["lat"]) <= north
+        if r["zip_code_type"] == "STANDARD"
+        and r["active"]
+        and west <= float(r["long"]) <= east
+        and south <= float(r["lat"]) <= north
     ]
     if not out:
         raise GeoError(f"no Columbus ZIP centroid inside {bbox}")
@@ -98,8 +123,13 @@ def columbus_zips(bbox: tuple[float, float, float, float] = COLUMBUS_BBOX) -> tu
 @lru_cache(maxsize=1)
 def po_box_zips() -> tuple[str, ...]:
     """Columbus PO-box-only ZIPs (``43216``, ``43218`` ...), for mailing addresses."""
-    return tuple(sorted(r["zip_code"] for r in zipcodes.filter_by(state="OH", city="Columbus")
-                        if r["zip_code_type"] == "PO BOX"))
+    return tuple(
+        sorted(
+            r["zip_code"]
+            for r in zipcodes.filter_by(state="OH", city="Columbus")
+            if r["zip_code_type"] == "PO BOX"
+        )
+    )
 
 
 def street_segments(G: Any) -> pd.DataFrame:
@@ -124,17 +154,21 @@ def street_segments(G: Any) -> pd.DataFrame:
     geoms = lines.geometry.to_numpy()
     lat0 = float(np.mean(lines.total_bounds[[1, 3]]))
     # planar length in metres, good enough to weight segments
-    scaled = shapely.transform(geoms, lambda xy: xy * [111_320.0 * np.cos(np.radians(lat0)), 110_540.0])
+    scaled = shapely.transform(
+        geoms, lambda xy: xy * [111_320.0 * np.cos(np.radians(lat0)), 110_540.0]
+    )
     length = shapely.length(scaled)
-    df = pd.DataFrame({
-        "name": lines["name"].str.upper().to_numpy(),
-        "osm_name": lines["name"].to_numpy(),
-        "highway": lines["highway"].to_numpy(),
-        "length_m": length,
-        "u": lines["u"].to_numpy(),
-        "v": lines["v"].to_numpy(),
-        "geometry": geoms,
-    })
+    df = pd.DataFrame(
+        {
+            "name": lines["name"].str.upper().to_numpy(),
+            "osm_name": lines["name"].to_numpy(),
+            "highway": lines["highway"].to_numpy(),
+            "length_m": length,
+            "u": lines["u"].to_numpy(),
+            "v": lines["v"].to_numpy(),
+            "geometry": geoms,
+        }
+    )
     df = df[df["length_m"] >= 40.0]
     df["weight"] = df["length_m"] * df["highway"].map(PREFERRED_HIGHWAYS).astype(float)
     return df.sort_values(["u", "v", "osm_name"], kind="stable").reset_index(drop=True)
@@ -178,10 +212,14 @@ def sample_street_points(
     idx = rng.choice(len(seg), size=n, p=p / p.sum())
     frac = rng.uniform(0.2, 0.8, size=n)
     pts = shapely.line_interpolate_point(seg["geometry"].to_numpy()[idx], frac, normalized=True)
-    return pd.DataFrame({
-        "lat": shapely.get_y(pts), "lon": shapely.get_x(pts),
-        "osm_name": seg["osm_name"].to_numpy()[idx], "highway": seg["highway"].to_numpy()[idx],
-    })
+    return pd.DataFrame(
+        {
+            "lat": shapely.get_y(pts),
+            "lon": shapely.get_x(pts),
+            "osm_name": seg["osm_name"].to_numpy()[idx],
+            "highway": seg["highway"].to_numpy()[idx],
+        }
+    )
 
 
 def nearest_zip(lat: np.ndarray, lon: np.ndarray, zips: tuple[ZipArea, ...]) -> np.ndarray:
@@ -189,7 +227,9 @@ def nearest_zip(lat: np.ndarray, lon: np.ndarray, zips: tuple[ZipArea, ...]) -> 
     zlat = np.array([z.lat for z in zips])
     zlon = np.array([z.lon for z in zips])
     k = np.cos(np.radians(np.mean(zlat)))
-    d2 = (np.asarray(lat)[:, None] - zlat[None, :]) ** 2 + ((np.asarray(lon)[:, None] - zlon[None, :]) * k) ** 2
+    d2 = (np.asarray(lat)[:, None] - zlat[None, :]) ** 2 + (
+        (np.asarray(lon)[:, None] - zlon[None, :]) * k
+    ) ** 2
     return np.argmin(d2, axis=1)
 
 
@@ -237,8 +277,10 @@ def phone_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     exchange = rng.integers(200, 999, size=n)
     exchange = np.where(exchange == 555, 556, exchange)
     line = rng.integers(0, 10_000, size=n)
-    return np.array([f"{a}{e}{s:04d}" for a, e, s in zip(area.tolist(), exchange.tolist(), line.tolist())],
-                    dtype=object)
+    return np.array(
+        [f"{a}{e}{s:04d}" for a, e, s in zip(area.tolist(), exchange.tolist(), line.tolist())],
+        dtype=object,
+    )
 
 
 def fictional_street_names(known: set[str]) -> tuple[str, ...]:
@@ -321,14 +363,26 @@ def place_buildings(
             raise GeoError("the street index could not number enough street points")
         pts = sample_street_points(segments, rng, need + need // 10 + 2, within=within)
         zi = nearest_zip(pts["lat"].to_numpy(), pts["lon"].to_numpy(), zips)
-        for lat, lon, name, z in zip(pts["lat"].tolist(), pts["lon"].tolist(), pts["osm_name"].tolist(), zi.tolist()):
+        for lat, lon, name, z in zip(
+            pts["lat"].tolist(), pts["lon"].tolist(), pts["osm_name"].tolist(), zi.tolist()
+        ):
             area = zips[z]
             got = _numbered(index, lat, lon, name, (area.lat, area.lon), tolerance_m)
             if got is None:
                 continue
-            rows.append({"number": got[0], "street": got[1], "zip5": area.zip5, "city": area.city,
-                         "zip_lat": area.lat, "zip_lon": area.lon, "lat": got[2], "lon": got[3],
-                         "zip_only": False})
+            rows.append(
+                {
+                    "number": got[0],
+                    "street": got[1],
+                    "zip5": area.zip5,
+                    "city": area.city,
+                    "zip_lat": area.lat,
+                    "zip_lon": area.lon,
+                    "lat": got[2],
+                    "lon": got[3],
+                    "zip_only": False,
+                }
+            )
             if len(rows) == n - n_fake:
                 break
     if n_fake:
@@ -338,15 +392,27 @@ def place_buildings(
         nums = rng.integers(100, 9000, size=n_fake)
         for p, z, num in zip(pick.tolist(), zpick.tolist(), nums.tolist()):
             area = zips[z]
-            rows.append({"number": str(num), "street": names[p], "zip5": area.zip5, "city": area.city,
-                         "zip_lat": area.lat, "zip_lon": area.lon, "lat": area.lat, "lon": area.lon,
-                         "zip_only": True})
+            rows.append(
+                {
+                    "number": str(num),
+                    "street": names[p],
+                    "zip5": area.zip5,
+                    "city": area.city,
+                    "zip_lat": area.lat,
+                    "zip_lon": area.lon,
+                    "lat": area.lat,
+                    "lon": area.lon,
+                    "zip_only": True,
+                }
+            )
     df = pd.DataFrame(rows)
     order = rng.permutation(len(df))
     df = df.iloc[order].reset_index(drop=True)
     alt = rng.random(len(df))
     df["city_written"] = [
-        _NEIGHBOURHOOD_CITIES[z][int(a * 10) % len(_NEIGHBOURHOOD_CITIES[z])] if z in _NEIGHBOURHOOD_CITIES and a < 0.3 else c
+        _NEIGHBOURHOOD_CITIES[z][int(a * 10) % len(_NEIGHBOURHOOD_CITIES[z])]
+        if z in _NEIGHBOURHOOD_CITIES and a < 0.3
+        else c
         for z, c, a in zip(df["zip5"].tolist(), df["city"].tolist(), alt.tolist())
     ]
     return df

@@ -33,10 +33,17 @@ def _demo_planning(ctx: AppContext) -> None:
     from service.planning.schemas import ScenarioCreate, TerritoryPlanCreate
     from service.planning.territories import build_plan
 
-    build_plan(ctx, TerritoryPlanCreate(name="demo-liaisons", liaisons=["Ana", "Ben", "Chloe"],
-                                        measure="potential"), created_by="demo")
-    evaluate_scenario(ctx, ScenarioCreate(name="demo-expansion", candidates=list(DEMO_CANDIDATES),
-                                          minutes=10, pick=2))
+    build_plan(
+        ctx,
+        TerritoryPlanCreate(
+            name="demo-liaisons", liaisons=["Ana", "Ben", "Chloe"], measure="potential"
+        ),
+        created_by="demo",
+    )
+    evaluate_scenario(
+        ctx,
+        ScenarioCreate(name="demo-expansion", candidates=list(DEMO_CANDIDATES), minutes=10, pick=2),
+    )
 
 
 def build_demo(
@@ -52,9 +59,15 @@ def build_demo(
     started = time.perf_counter()
     kwargs = {"as_of": as_of} if as_of else {}
     manifest = generate_demo(
-        out_dir, providers=providers, seed=seed, graph=ctx.graph,
-        street_index=ctx.street_index, progress=progress, **kwargs,
+        out_dir,
+        providers=providers,
+        seed=seed,
+        graph=ctx.graph,
+        street_index=ctx.street_index,
+        progress=progress,
+        **kwargs,
     )
+
     def path_of(kind: str) -> Path:
         return Path(out_dir) / manifest.files[kind]
 

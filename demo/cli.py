@@ -32,7 +32,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve when built.")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve when built.")
+    ] = True,
 ) -> None:
     """Build the Columbus, Ohio demo (synthetic registry, bundled OSM) and serve it."""
     from datetime import date
@@ -46,16 +48,33 @@ def demo(
     admin = base.admin_api_key.get_secret_value()
     viewer = base.viewer_api_key.get_secret_value()
     if admin.startswith("dev-"):
-        admin, viewer = f"demo-admin-{secrets.token_urlsafe(12)}", f"demo-viewer-{secrets.token_urlsafe(12)}"
-    settings = Settings(**{
-        **base.model_dump(), "database_url": f"sqlite:///{db_file}",
-        "as_of": base.as_of or date(2026, 11, 1), "admin_api_key": admin, "viewer_api_key": viewer,
-    })
+        admin, viewer = (
+            f"demo-admin-{secrets.token_urlsafe(12)}",
+            f"demo-viewer-{secrets.token_urlsafe(12)}",
+        )
+    settings = Settings(
+        **{
+            **base.model_dump(),
+            "database_url": f"sqlite:///{db_file}",
+            "as_of": base.as_of or date(2026, 11, 1),
+            "admin_api_key": admin,
+            "viewer_api_key": viewer,
+        }
+    )
     ctx = _run(_context, settings)
-    err.print(f"building the demo in {demo_dir} (first run parses the OSM extract; later runs use the cache)")
+    err.print(
+        f"building the demo in {demo_dir} (first run parses the OSM extract; later runs use the cache)"
+    )
     with rich_progress() as progress:
-        manifest, reports = _run(build_demo, ctx, demo_dir / "files", providers=providers, seed=seed,
-                                 as_of=settings.as_of, progress=progress)
+        manifest, reports = _run(
+            build_demo,
+            ctx,
+            demo_dir / "files",
+            providers=providers,
+            seed=seed,
+            as_of=settings.as_of,
+            progress=progress,
+        )
     table = Table(title="Demo build")
     table.add_column("step")
     table.add_column("result")
@@ -64,8 +83,9 @@ def demo(
         d = r.model_dump(exclude={"rejects", "detail"}) if hasattr(r, "file_name") else r.detail
         table.add_row(str(name), json.dumps(d, default=str)[:160])
     out.print(table)
-    marketing = _run(create_key, ctx, name="demo marketing", role="marketing", days=30,
-                     created_by="demo").key  # stored hashed, like `prm keys create`
+    marketing = _run(
+        create_key, ctx, name="demo marketing", role="marketing", days=30, created_by="demo"
+    ).key  # stored hashed, like `prm keys create`
     url = f"http://{host}:{port}"
     link = _run(create_sign_in_link, ctx, key=viewer, minutes=24 * 60)
     out.print(f"\n[bold green]Demo ready[/] ({manifest.get('build_seconds')} s).")

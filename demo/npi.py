@@ -15,22 +15,10 @@ import numpy as np
 
 from core.checks import whole_number
 from core.errors import InputError, Problem
-from core.identifiers import luhn_npi_valid
-from core.identifiers import npi_check_digit as core_check_digit
 
-__all__ = ["draw_npis", "is_valid_npi", "npi_check_digit"]
+__all__ = ["draw_npis"]
 
 _PREFIX_SUM = 24  # Luhn contribution of the "80840" prefix
-
-
-def npi_check_digit(first9: str) -> int:
-    """Luhn check digit of an NPI as an int (see :func:`core.identifiers.npi_check_digit`)."""
-    return int(core_check_digit(first9))
-
-
-def is_valid_npi(npi: str) -> bool:
-    """Whether ``npi`` is a well-formed NPI: ten digits, starting with 1 or 2, valid check digit."""
-    return isinstance(npi, str) and npi[:1] in ("1", "2") and luhn_npi_valid(npi)
 
 
 def _check_digits(first9: np.ndarray) -> np.ndarray:

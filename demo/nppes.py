@@ -38,14 +38,22 @@ def read_columns(columns_file: Path) -> list[str]:
     SchemaError
         If the file does not hold the 330 distinct names of the current layout.
     """
-    names = [ln.strip() for ln in Path(columns_file).read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
+    names = [
+        ln.strip()
+        for ln in Path(columns_file).read_text(encoding="utf-8-sig").splitlines()
+        if ln.strip()
+    ]
     problems = []
     if len(names) != 330:
-        problems.append(Problem(f"expected 330 column names, found {len(names)}", file=str(columns_file)))
+        problems.append(
+            Problem(f"expected 330 column names, found {len(names)}", file=str(columns_file))
+        )
     if len(set(names)) != len(names):
         problems.append(Problem("duplicate column names", file=str(columns_file)))
     if names[:2] != ["NPI", "Entity Type Code"]:
-        problems.append(Problem("first columns must be NPI, Entity Type Code", file=str(columns_file), line=1))
+        problems.append(
+            Problem("first columns must be NPI, Entity Type Code", file=str(columns_file), line=1)
+        )
     if problems:
         raise SchemaError("not the current NPPES column list", problems=problems)
     return names
@@ -55,7 +63,9 @@ def _mmddyyyy(ordinals: np.ndarray) -> np.ndarray:
     return np.array([date.fromordinal(int(o)).strftime("%m/%d/%Y") for o in ordinals], dtype=object)
 
 
-def _dates(rng: np.random.Generator, n: int, as_of: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _dates(
+    rng: np.random.Generator, n: int, as_of: date
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Enumeration, last-update and certification dates (ordinals; 0 = blank certification)."""
     lo, hi = _FIRST_ENUMERATION.toordinal(), as_of.toordinal() - 20
     enum = np.where(rng.random(n) < 0.15, lo, rng.integers(lo, hi, size=n))
@@ -67,8 +77,13 @@ def _dates(rng: np.random.Generator, n: int, as_of: date) -> tuple[np.ndarray, n
 def _street_lines(b: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     """First address line of each building, in mixed registry spellings."""
     style = rng.choice(np.array(["abbr", "suffix", "full"]), size=len(b), p=[0.6, 0.2, 0.2])
-    return np.array([f"{num} {abbreviate_street(st, style=sty)}" for num, st, sty in
-                     zip(b["number"].tolist(), b["street"].tolist(), style.tolist())], dtype=object)
+    return np.array(
+        [
+            f"{num} {abbreviate_street(st, style=sty)}"
+            for num, st, sty in zip(b["number"].tolist(), b["street"].tolist(), style.tolist())
+        ],
+        dtype=object,
+    )
 
 
 def _taxonomy_slots(
@@ -78,12 +93,18 @@ def _taxonomy_slots(
     n = len(codes)
     cols: dict[str, np.ndarray] = {}
     for j in range(1, 4):
-        for c in ("Healthcare Provider Taxonomy Code", "Provider License Number",
-                  "Provider License Number State Code", "Healthcare Provider Primary Taxonomy Switch"):
+        for c in (
+            "Healthcare Provider Taxonomy Code",
+            "Provider License Number",
+            "Provider License Number State Code",
+            "Healthcare Provider Primary Taxonomy Switch",
+        ):
             cols[f"{c}_{j}"] = np.full(n, "", dtype=object)
     move = rng.random(n) < primary_not_first
     where = rng.integers(0, 3, size=n)
-    other_state = np.asarray(_OTHER_STATES, dtype=object)[rng.integers(0, len(_OTHER_STATES), size=(n, 3))]
+    other_state = np.asarray(_OTHER_STATES, dtype=object)[
+        rng.integers(0, len(_OTHER_STATES), size=(n, 3))
+    ]
     other_lic = rng.integers(10_000, 9_999_999, size=(n, 3))
     for i, slot_codes in enumerate(codes):
         k = len(slot_codes)
@@ -93,7 +114,9 @@ def _taxonomy_slots(
         for slot, src in enumerate(order, start=1):
             code = slot_codes[src]
             cols[f"Healthcare Provider Taxonomy Code_{slot}"][i] = code
-            cols[f"Healthcare Provider Primary Taxonomy Switch_{slot}"][i] = "Y" if src == 0 else "N"
+            cols[f"Healthcare Provider Primary Taxonomy Switch_{slot}"][i] = (
+                "Y" if src == 0 else "N"
+            )
             if lic[i] == "":
                 continue
             if src > 0 and code == slot_codes[0]:  # same taxonomy, licence in another state
@@ -106,8 +129,13 @@ def _taxonomy_slots(
 
 
 def _address_columns(
-    prefix: str, line1: np.ndarray, line2: np.ndarray, city: np.ndarray, zips: np.ndarray,
-    phone: np.ndarray, fax: np.ndarray,
+    prefix: str,
+    line1: np.ndarray,
+    line2: np.ndarray,
+    city: np.ndarray,
+    zips: np.ndarray,
+    phone: np.ndarray,
+    fax: np.ndarray,
 ) -> dict[str, np.ndarray]:
     return {
         f"Provider First Line Business {prefix} Address": line1,
@@ -115,14 +143,19 @@ def _address_columns(
         f"Provider Business {prefix} Address City Name": city,
         f"Provider Business {prefix} Address State Name": np.full(len(line1), "OH", dtype=object),
         f"Provider Business {prefix} Address Postal Code": zips,
-        f"Provider Business {prefix} Address Country Code (If outside U.S.)": np.full(len(line1), "US", dtype=object),
+        f"Provider Business {prefix} Address Country Code (If outside U.S.)": np.full(
+            len(line1), "US", dtype=object
+        ),
         f"Provider Business {prefix} Address Telephone Number": phone,
         f"Provider Business {prefix} Address Fax Number": fax,
     }
 
 
 def _location(
-    rows: pd.DataFrame, buildings: pd.DataFrame, line1_of_building: np.ndarray, rng: np.random.Generator
+    rows: pd.DataFrame,
+    buildings: pd.DataFrame,
+    line1_of_building: np.ndarray,
+    rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Practice-location and mailing columns for rows with ``building``, ``suite``, ``phone``, ``fax``."""
     n = len(rows)
@@ -130,8 +163,13 @@ def _location(
     b = buildings.iloc[bidx]
     suite = rows["suite"].to_numpy()
     word = np.asarray(["STE", "SUITE", "STE", "# "], dtype=object)[rng.integers(0, 4, size=n)]
-    unit = np.array([("" if s == "" else (f"#{s}" if w == "# " else f"{w} {s}")) for s, w in
-                     zip(suite.tolist(), word.tolist())], dtype=object)
+    unit = np.array(
+        [
+            ("" if s == "" else (f"#{s}" if w == "# " else f"{w} {s}"))
+            for s, w in zip(suite.tolist(), word.tolist())
+        ],
+        dtype=object,
+    )
     inline = rng.random(n) < 0.12  # "4780 SWEETWATER BLVD STE 100" on one line
     line1 = line1_of_building[bidx]
     line1 = np.where(inline & (unit != ""), line1 + " " + unit, line1)
@@ -145,11 +183,20 @@ def _location(
     # mailing: same as practice, or a PO box
     box = rng.random(n) < 0.12
     box_zip = np.asarray(po_box_zips(), dtype=object)[rng.integers(0, len(po_box_zips()), size=n)]
-    box_line = np.array([f"PO BOX {v}" for v in rng.integers(1000, 99999, size=n).tolist()], dtype=object)
-    cols.update(_address_columns(
-        "Mailing", np.where(box, box_line, line1), np.where(box, "", line2),
-        np.where(box, "COLUMBUS", city), np.where(box, zip_plus4(box_zip, rng), zips),
-        phone, np.where(box, "", fax)))
+    box_line = np.array(
+        [f"PO BOX {v}" for v in rng.integers(1000, 99999, size=n).tolist()], dtype=object
+    )
+    cols.update(
+        _address_columns(
+            "Mailing",
+            np.where(box, box_line, line1),
+            np.where(box, "", line2),
+            np.where(box, "COLUMBUS", city),
+            np.where(box, zip_plus4(box_zip, rng), zips),
+            phone,
+            np.where(box, "", fax),
+        )
+    )
     return cols
 
 
@@ -192,31 +239,39 @@ def nppes_frame(
             extra.append(c)
         codes.append(extra)
     styles = np.array([s.licence for s in specs], dtype=object)
-    styles = np.where((styles == "md") & np.isin(ind["credential"].to_numpy(), ["DO", "D.O."]), "do", styles)
+    styles = np.where(
+        (styles == "md") & np.isin(ind["credential"].to_numpy(), ["DO", "D.O."]), "do", styles
+    )
     lic = license_numbers(rng, styles)
     enum, upd, cert = _dates(rng, n_i, as_of)
     dup = ind["dup_of"].to_numpy() != ""  # a second NPI is a recent enumeration
     enum = np.where(dup, np.maximum(enum, as_of.toordinal() - 900), enum)
     upd = np.maximum(upd, enum)
     cols_i: dict[str, np.ndarray] = {
-        "NPI": ind["npi"].to_numpy(), "Entity Type Code": np.full(n_i, "1", dtype=object),
+        "NPI": ind["npi"].to_numpy(),
+        "Entity Type Code": np.full(n_i, "1", dtype=object),
         "Provider Last Name (Legal Name)": ind["last"].to_numpy(),
         "Provider First Name": ind["first"].to_numpy(),
         "Provider Middle Name": ind["middle"].to_numpy(),
         "Provider Name Prefix Text": ind["prefix"].to_numpy(),
         "Provider Name Suffix Text": ind["suffix"].to_numpy(),
         "Provider Credential Text": ind["credential"].to_numpy(),
-        "Provider Enumeration Date": _mmddyyyy(enum), "Last Update Date": _mmddyyyy(upd),
+        "Provider Enumeration Date": _mmddyyyy(enum),
+        "Last Update Date": _mmddyyyy(upd),
         "Certification Date": np.where(cert > 0, _mmddyyyy(np.maximum(cert, upd)), ""),
         "Provider Sex Code": ind["sex"].to_numpy(),
-        "Is Sole Proprietor": np.where(ind["org_id"].to_numpy() < 0, "Y",
-                                       np.where(rng.random(n_i) < 0.03, "X", "N")),
+        "Is Sole Proprietor": np.where(
+            ind["org_id"].to_numpy() < 0, "Y", np.where(rng.random(n_i) < 0.03, "X", "N")
+        ),
     }
     cols_i.update(_location(ind, buildings, line1, rng))
     cols_i.update(_taxonomy_slots(rng, codes, lic, primary_not_first=0.67))
     medicaid = rng.random(n_i) < 0.4
     cols_i["Other Provider Identifier_1"] = np.where(
-        medicaid, np.array([f"{v:07d}" for v in rng.integers(0, 9_999_999, n_i).tolist()], dtype=object), "")
+        medicaid,
+        np.array([f"{v:07d}" for v in rng.integers(0, 9_999_999, n_i).tolist()], dtype=object),
+        "",
+    )
     cols_i["Other Provider Identifier Type Code_1"] = np.where(medicaid, "05", "")
     cols_i["Other Provider Identifier State_1"] = np.where(medicaid, "OH", "")
     frame_i = pd.DataFrame(cols_i)
@@ -225,27 +280,39 @@ def nppes_frame(
     kinds = [ORG_KINDS[k] for k in org["kind"].tolist()]
     pick = rng.random(n_o)
     two = rng.random(n_o) < 0.3
-    org_codes = [[kd.codes[int(p * len(kd.codes))]] + ([kd.codes[0]] if t and len(kd.codes) > 1 and
-                 kd.codes[int(p * len(kd.codes))] != kd.codes[0] else [])
-                 for kd, p, t in zip(kinds, pick.tolist(), two.tolist())]
-    org_lic = np.where(rng.random(n_o) < 0.3,
-                       np.array([f"{v}" for v in rng.integers(100, 99_999, n_o).tolist()], dtype=object), "")
+    org_codes = [
+        [kd.codes[int(p * len(kd.codes))]]
+        + (
+            [kd.codes[0]]
+            if t and len(kd.codes) > 1 and kd.codes[int(p * len(kd.codes))] != kd.codes[0]
+            else []
+        )
+        for kd, p, t in zip(kinds, pick.tolist(), two.tolist())
+    ]
+    org_lic = np.where(
+        rng.random(n_o) < 0.3,
+        np.array([f"{v}" for v in rng.integers(100, 99_999, n_o).tolist()], dtype=object),
+        "",
+    )
     enum, upd, cert = _dates(rng, n_o, as_of)
     auth_phone = np.where(rng.random(n_o) < 0.7, org["phone"].to_numpy(), org["fax"].to_numpy())
     auth_phone = np.where(auth_phone == "", org["phone"].to_numpy(), auth_phone)
     cols_o: dict[str, np.ndarray] = {
-        "NPI": org["npi"].to_numpy(), "Entity Type Code": np.full(n_o, "2", dtype=object),
+        "NPI": org["npi"].to_numpy(),
+        "Entity Type Code": np.full(n_o, "2", dtype=object),
         "Employer Identification Number (EIN)": np.full(n_o, "<UNAVAIL>", dtype=object),
         "Provider Organization Name (Legal Business Name)": org["name"].to_numpy(),
-        "Provider Enumeration Date": _mmddyyyy(enum), "Last Update Date": _mmddyyyy(upd),
+        "Provider Enumeration Date": _mmddyyyy(enum),
+        "Last Update Date": _mmddyyyy(upd),
         "Certification Date": np.where(cert > 0, _mmddyyyy(np.maximum(cert, upd)), ""),
         "Authorized Official Last Name": org["official_last"].to_numpy(),
         "Authorized Official First Name": org["official_first"].to_numpy(),
         "Authorized Official Middle Name": org["official_middle"].to_numpy(),
         "Authorized Official Title or Position": org["official_title"].to_numpy(),
         "Authorized Official Telephone Number": auth_phone,
-        "Authorized Official Name Prefix Text": np.where(rng.random(n_o) < 0.4,
-                                                         np.where(rng.random(n_o) < 0.5, "MR.", "MS."), ""),
+        "Authorized Official Name Prefix Text": np.where(
+            rng.random(n_o) < 0.4, np.where(rng.random(n_o) < 0.5, "MR.", "MS."), ""
+        ),
         "Is Organization Subpart": np.where(org["subpart"].to_numpy(), "Y", "N"),
         "Parent Organization LBN": org["parent_lbn"].to_numpy(),
         "Parent Organization TIN": np.where(org["subpart"].to_numpy(), "314394942", ""),
@@ -256,11 +323,14 @@ def nppes_frame(
 
     # deactivated
     d = pop.deactivated
-    frame_d = pd.DataFrame({
-        "NPI": d["npi"].to_numpy(), "Replacement NPI": d["replacement"].to_numpy(),
-        "NPI Deactivation Reason Code": d["reason"].to_numpy(),
-        "NPI Deactivation Date": _mmddyyyy(d["date_ordinal"].to_numpy()),
-    })
+    frame_d = pd.DataFrame(
+        {
+            "NPI": d["npi"].to_numpy(),
+            "Replacement NPI": d["replacement"].to_numpy(),
+            "NPI Deactivation Reason Code": d["reason"].to_numpy(),
+            "NPI Deactivation Date": _mmddyyyy(d["date_ordinal"].to_numpy()),
+        }
+    )
     out = pd.concat([frame_o, frame_i, frame_d], ignore_index=True).fillna("")
     return out.iloc[rng.permutation(len(out))].reset_index(drop=True)
 
@@ -280,8 +350,10 @@ def write_nppes(frame: pd.DataFrame, path: Path, columns: list[str]) -> int:
     """
     unknown = [c for c in frame.columns if c not in set(columns)]
     if unknown:
-        raise SchemaError("demo NPPES frame has columns outside the layout",
-                          problems=[Problem("unknown column", field=c) for c in unknown])
+        raise SchemaError(
+            "demo NPPES frame has columns outside the layout",
+            problems=[Problem("unknown column", field=c) for c in unknown],
+        )
     n = len(frame)
     data = [frame[c].astype(str).tolist() if c in frame.columns else repeat("", n) for c in columns]
     with open(path, "w", encoding="utf-8", newline="") as fh:

@@ -26,19 +26,71 @@ from demo.specialties import INDIVIDUAL_SPECIALTIES, ORG_KINDS
 __all__ = ["Population", "build_population", "plan_counts"]
 
 PLACES: tuple[str, ...] = (
-    "CLINTONVILLE", "GERMAN VILLAGE", "SHORT NORTH", "OLENTANGY", "EASTON", "NORTHLAND",
-    "BEXLEY", "GRANDVIEW", "HILLTOP", "LINDEN", "UNIVERSITY", "DOWNTOWN", "WORTHINGTON",
-    "UPPER ARLINGTON", "WHITEHALL", "BUCKEYE", "CAPITAL CITY", "CENTRAL OHIO", "COLUMBUS",
-    "SCIOTO", "ALUM CREEK", "FRANKLIN", "MID-OHIO", "OLDE TOWNE", "ITALIAN VILLAGE",
-    "VICTORIAN VILLAGE", "BREWERY DISTRICT", "MERION VILLAGE", "BERWICK", "MARBLE CLIFF",
+    "CLINTONVILLE",
+    "GERMAN VILLAGE",
+    "SHORT NORTH",
+    "OLENTANGY",
+    "EASTON",
+    "NORTHLAND",
+    "BEXLEY",
+    "GRANDVIEW",
+    "HILLTOP",
+    "LINDEN",
+    "UNIVERSITY",
+    "DOWNTOWN",
+    "WORTHINGTON",
+    "UPPER ARLINGTON",
+    "WHITEHALL",
+    "BUCKEYE",
+    "CAPITAL CITY",
+    "CENTRAL OHIO",
+    "COLUMBUS",
+    "SCIOTO",
+    "ALUM CREEK",
+    "FRANKLIN",
+    "MID-OHIO",
+    "OLDE TOWNE",
+    "ITALIAN VILLAGE",
+    "VICTORIAN VILLAGE",
+    "BREWERY DISTRICT",
+    "MERION VILLAGE",
+    "BERWICK",
+    "MARBLE CLIFF",
 )
-_SOLO_SHARE = {"chiro": 0.35, "dental": 0.3, "pt": 0.1, "primary": 0.1, "msk": 0.05,
-               "neuro": 0.05, "cardio": 0.05, "obgyn": 0.08, "imaging": 0.0, "hospital": 0.0}
-_HOSPITAL_DEPTS = ("RADIOLOGY", "EMERGENCY MEDICINE", "ANESTHESIOLOGY", "SURGERY", "HOSPITALISTS",
-                   "ORTHOPEDICS", "NEUROSCIENCES", "CARDIOLOGY")
+_SOLO_SHARE = {
+    "chiro": 0.35,
+    "dental": 0.3,
+    "pt": 0.1,
+    "primary": 0.1,
+    "msk": 0.05,
+    "neuro": 0.05,
+    "cardio": 0.05,
+    "obgyn": 0.08,
+    "imaging": 0.0,
+    "hospital": 0.0,
+}
+_HOSPITAL_DEPTS = (
+    "RADIOLOGY",
+    "EMERGENCY MEDICINE",
+    "ANESTHESIOLOGY",
+    "SURGERY",
+    "HOSPITALISTS",
+    "ORTHOPEDICS",
+    "NEUROSCIENCES",
+    "CARDIOLOGY",
+)
 _HOSPITAL_NAMES = ("RIVERSIDE", "GRANT", "MOUNT CARMEL", "UNIVERSITY", "EAST", "WEST", "NORTHWEST")
-_OFFICIAL_TITLES = ("PRACTICE MANAGER", "OFFICE MANAGER", "PRESIDENT", "CEO", "ADMINISTRATOR",
-                    "OWNER", "DIRECTOR OF OPERATIONS", "CFO", "MANAGING PARTNER")
+_OFFICIAL_TITLES = (
+    "PRACTICE MANAGER",
+    "OFFICE MANAGER",
+    "PRESIDENT",
+    "CEO",
+    "ADMINISTRATOR",
+    "OWNER",
+    "DIRECTOR OF OPERATIONS",
+    "CFO",
+    "MANAGING PARTNER",
+)
 _MALE_LEANING = {"msk", "neuro"}
 
 
@@ -94,11 +146,14 @@ def _people(rng: np.random.Generator, n: int, male_p: np.ndarray) -> pd.DataFram
     first = np.where(male, _pick(rng, MALE_FIRST, n), _pick(rng, FEMALE_FIRST, n))
     last = _pick(rng, LAST_NAMES, n)
     mid_kind = rng.random(n)
-    initials = np.asarray(list(MIDDLE_INITIALS), dtype=object)[rng.integers(0, len(MIDDLE_INITIALS), n)]
+    initials = np.asarray(list(MIDDLE_INITIALS), dtype=object)[
+        rng.integers(0, len(MIDDLE_INITIALS), n)
+    ]
     full_mid = np.where(male, _pick(rng, MALE_FIRST, n), _pick(rng, FEMALE_FIRST, n))
     middle = np.where(mid_kind < 0.65, initials, np.where(mid_kind < 0.8, full_mid, ""))
-    return pd.DataFrame({"first": first, "middle": middle, "last": last,
-                         "sex": np.where(male, "M", "F")})
+    return pd.DataFrame(
+        {"first": first, "middle": middle, "last": last, "sex": np.where(male, "M", "F")}
+    )
 
 
 def _org_names(rng: np.random.Generator, kinds: np.ndarray, hosp_of: np.ndarray) -> list[str]:
@@ -117,7 +172,11 @@ def _org_names(rng: np.random.Generator, kinds: np.ndarray, hosp_of: np.ndarray)
             base = pat.format(place=PLACES[places[i]], last=lasts[i])
         name, extra = base, 2
         while name in taken:
-            name = f"{base} {('NORTH', 'EAST', 'SOUTH', 'WEST')[extra % 4]}" if extra < 6 else f"{base} {extra}"
+            name = (
+                f"{base} {('NORTH', 'EAST', 'SOUTH', 'WEST')[extra % 4]}"
+                if extra < 6
+                else f"{base} {extra}"
+            )
             extra += 1
         taken.add(name)
         out.append(name)
@@ -154,9 +213,9 @@ def build_population(
     counts = plan_counts(providers)
     n_org, n_ind = counts["orgs"], counts["individuals"]
     npis = draw_npis(rng, providers)
-    org_npi, ind_npi = npis[:n_org], npis[n_org:n_org + n_ind]
-    dup_npi = npis[n_org + n_ind:n_org + n_ind + counts["duplicates"]]
-    deact_npi = npis[n_org + n_ind + counts["duplicates"]:]
+    org_npi, ind_npi = npis[:n_org], npis[n_org : n_org + n_ind]
+    dup_npi = npis[n_org + n_ind : n_org + n_ind + counts["duplicates"]]
+    deact_npi = npis[n_org + n_ind + counts["duplicates"] :]
 
     # --- organisations
     kw = np.array([k.weight for k in ORG_KINDS])
@@ -181,18 +240,27 @@ def build_population(
     male_p = np.where(nurse, 0.12, np.where(np.isin(fam, list(_MALE_LEANING)), 0.8, 0.5))
     people = _people(rng, n_ind, male_p)
     cred_pick = rng.random(n_ind)
-    cred = [INDIVIDUAL_SPECIALTIES[s].credentials[int(c * len(INDIVIDUAL_SPECIALTIES[s].credentials))]
-            for s, c in zip(spec.tolist(), cred_pick.tolist())]
+    cred = [
+        INDIVIDUAL_SPECIALTIES[s].credentials[int(c * len(INDIVIDUAL_SPECIALTIES[s].credentials))]
+        for s, c in zip(spec.tolist(), cred_pick.tolist())
+    ]
     doctor = np.array([c.replace(".", "") in {"MD", "DO", "DDS", "DMD", "DC"} for c in cred])
     prefix = np.where(doctor & (rng.random(n_ind) < 0.3), "DR.", "")
-    suffix = np.where(rng.random(n_ind) < 0.03,
-                      np.asarray(["JR.", "II", "III", "SR."], dtype=object)[rng.integers(0, 4, n_ind)], "")
+    suffix = np.where(
+        rng.random(n_ind) < 0.03,
+        np.asarray(["JR.", "II", "III", "SR."], dtype=object)[rng.integers(0, 4, n_ind)],
+        "",
+    )
 
     # Solo or employed; the employer shares the individual's family when possible.
     solo = rng.random(n_ind) < np.array([_SOLO_SHARE[f] for f in fam])
     # PAs and NPs work in specialty practices too.
     roam = (np.isin(code, ["363A00000X", "363L00000X"])) & (rng.random(n_ind) < 0.35)
-    want = np.where(roam, np.asarray(["msk", "neuro", "cardio", "obgyn"], dtype=object)[rng.integers(0, 4, n_ind)], fam)
+    want = np.where(
+        roam,
+        np.asarray(["msk", "neuro", "cardio", "obgyn"], dtype=object)[rng.integers(0, 4, n_ind)],
+        fam,
+    )
     org_id = np.full(n_ind, -1, dtype=np.int64)
     all_p = size_weight / size_weight.sum()
     for f in np.unique(want[~solo]).tolist():
@@ -226,27 +294,49 @@ def build_population(
     fax = np.where(rng.random(n_practice) < 0.75, phone_numbers(rng, n_practice), "")
 
     official = _people(rng, n_org, np.full(n_org, 0.45))
-    orgs = pd.DataFrame({
-        "org_id": np.arange(n_org), "npi": org_npi,
-        "name": _org_names(rng, kinds, hosp_of), "kind": kinds, "family": org_family,
-        "subpart": subpart,
-        "parent_lbn": np.where(subpart, "CENTRAL OHIO HEALTH SYSTEM INC", ""),
-        "building": practice_building[:n_org], "suite": suite[:n_org],
-        "phone": phone[:n_org], "fax": fax[:n_org],
-        "official_first": official["first"].to_numpy(), "official_middle": official["middle"].to_numpy(),
-        "official_last": official["last"].to_numpy(),
-        "official_title": np.asarray(_OFFICIAL_TITLES, dtype=object)[rng.integers(0, len(_OFFICIAL_TITLES), n_org)],
-    })
+    orgs = pd.DataFrame(
+        {
+            "org_id": np.arange(n_org),
+            "npi": org_npi,
+            "name": _org_names(rng, kinds, hosp_of),
+            "kind": kinds,
+            "family": org_family,
+            "subpart": subpart,
+            "parent_lbn": np.where(subpart, "CENTRAL OHIO HEALTH SYSTEM INC", ""),
+            "building": practice_building[:n_org],
+            "suite": suite[:n_org],
+            "phone": phone[:n_org],
+            "fax": fax[:n_org],
+            "official_first": official["first"].to_numpy(),
+            "official_middle": official["middle"].to_numpy(),
+            "official_last": official["last"].to_numpy(),
+            "official_title": np.asarray(_OFFICIAL_TITLES, dtype=object)[
+                rng.integers(0, len(_OFFICIAL_TITLES), n_org)
+            ],
+        }
+    )
     solo_idx = np.full(n_ind, -1, dtype=np.int64)
     solo_idx[solo] = n_org + np.arange(n_solo)
     pidx = np.where(solo, solo_idx, org_id)
-    ind = pd.DataFrame({
-        "npi": ind_npi, **{c: people[c].to_numpy() for c in people.columns},
-        "prefix": prefix, "suffix": suffix, "credential": cred, "spec": spec, "code": code,
-        "family": fam, "fit": fit, "org_id": np.where(solo, -1, org_id),
-        "building": practice_building[pidx], "suite": suite[pidx],
-        "phone": phone[pidx], "fax": fax[pidx], "dup_of": "",
-    })
+    ind = pd.DataFrame(
+        {
+            "npi": ind_npi,
+            **{c: people[c].to_numpy() for c in people.columns},
+            "prefix": prefix,
+            "suffix": suffix,
+            "credential": cred,
+            "spec": spec,
+            "code": code,
+            "family": fam,
+            "fit": fit,
+            "org_id": np.where(solo, -1, org_id),
+            "building": practice_building[pidx],
+            "suite": suite[pidx],
+            "phone": phone[pidx],
+            "fax": fax[pidx],
+            "dup_of": "",
+        }
+    )
 
     # --- one person, two NPIs: same name, same practice, later enumeration
     src = rng.choice(n_ind, size=len(dup_npi), replace=False)
@@ -257,11 +347,20 @@ def build_population(
 
     # --- deactivated NPIs (most fields blank, like the real file)
     n_d = len(deact_npi)
-    reasons = np.asarray(["DT", "DB", "FR", "OT"], dtype=object)[rng.choice(4, size=n_d, p=[0.3, 0.35, 0.05, 0.3])]
+    reasons = np.asarray(["DT", "DB", "FR", "OT"], dtype=object)[
+        rng.choice(4, size=n_d, p=[0.3, 0.35, 0.05, 0.3])
+    ]
     replacement = np.full(n_d, "", dtype=object)
     k = min(2, n_d)
     replacement[:k] = rng.choice(np.asarray(ind_npi, dtype=object), size=k, replace=False)
-    deactivated = pd.DataFrame({"npi": deact_npi, "reason": reasons, "replacement": replacement,
-                                "date_ordinal": rng.integers(date(2009, 1, 1).toordinal(),
-                                                             date(2026, 1, 1).toordinal(), size=n_d)})
+    deactivated = pd.DataFrame(
+        {
+            "npi": deact_npi,
+            "reason": reasons,
+            "replacement": replacement,
+            "date_ordinal": rng.integers(
+                date(2009, 1, 1).toordinal(), date(2026, 1, 1).toordinal(), size=n_d
+            ),
+        }
+    )
     return Population(orgs=orgs, individuals=ind, deactivated=deactivated), n_buildings

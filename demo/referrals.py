@@ -66,8 +66,12 @@ def choose_referrers(
         ``tier``.
     """
     n = len(individuals)
-    d = np.column_stack([haversine_km(lat, lon, np.full(n, s_lat), np.full(n, s_lon))
-                         for s_lat, s_lon in zip(sites["lat"].tolist(), sites["lon"].tolist())]).min(axis=1)
+    d = np.column_stack(
+        [
+            haversine_km(lat, lon, np.full(n, s_lat), np.full(n, s_lon))
+            for s_lat, s_lon in zip(sites["lat"].tolist(), sites["lon"].tolist())
+        ]
+    ).min(axis=1)
     w = individuals["fit"].to_numpy(dtype=float) * np.exp(-d / 4.0) + 1e-4
     m = min(n, max(12, round(n * share)))
     chosen = rng.choice(n, size=m, replace=False, p=w / w.sum())
@@ -79,9 +83,10 @@ def choose_referrers(
     n_b = max(3, round(m * 0.3))
     count = np.empty(m, dtype=np.int64)
     count[:n_a] = tier_a_min + 2 + np.minimum((rng.pareto(1.4, n_a) * 18).astype(np.int64), 300)
-    count[n_a:n_a + n_b] = tier_b_min + np.minimum((rng.pareto(1.2, n_b) * 4).astype(np.int64),
-                                                   tier_a_min - tier_b_min - 1)
-    count[n_a + n_b:] = rng.integers(1, tier_b_min, size=m - n_a - n_b)
+    count[n_a : n_a + n_b] = tier_b_min + np.minimum(
+        (rng.pareto(1.2, n_b) * 4).astype(np.int64), tier_a_min - tier_b_min - 1
+    )
+    count[n_a + n_b :] = rng.integers(1, tier_b_min, size=m - n_a - n_b)
     lapsed = np.zeros(m, dtype=bool)
     lapsable = np.arange(n_a, m)
     lapsed[rng.choice(lapsable, size=max(2, round(m * 0.12)), replace=False)] = True
@@ -89,11 +94,18 @@ def choose_referrers(
     text_office[0] = False  # the top referrer mostly writes the NPI
     text_share = np.where(text_office, 0.6, 0.2)
     older = rng.poisson(count * 0.12)
-    return pd.DataFrame({
-        "row": chosen, "npi": individuals["npi"].to_numpy()[chosen], "dist_km": np.round(d[chosen], 3),
-        "count_365": count, "older": older, "lapsed": lapsed, "text_share": text_share,
-        "tier": tier_of(count, tier_a_min=tier_a_min, tier_b_min=tier_b_min),
-    })
+    return pd.DataFrame(
+        {
+            "row": chosen,
+            "npi": individuals["npi"].to_numpy()[chosen],
+            "dist_km": np.round(d[chosen], 3),
+            "count_365": count,
+            "older": older,
+            "lapsed": lapsed,
+            "text_share": text_share,
+            "tier": tier_of(count, tier_a_min=tier_a_min, tier_b_min=tier_b_min),
+        }
+    )
 
 
 def referral_events(
@@ -137,21 +149,29 @@ def referral_events(
         the NPI), ``events_total`` and ``last_date``.
     """
     end = as_of.toordinal()
-    start_in, end_in = end - window_days + 5, end           # trailing window, boundary-safe
+    start_in, end_in = end - window_days + 5, end  # trailing window, boundary-safe
     start_old, end_old = end - window_days - 55, end - window_days - 5
-    lapsed_end = end - 100                                  # nothing in the last ~3 months
+    lapsed_end = end - 100  # nothing in the last ~3 months
     s_lat, s_lon = sites["lat"].to_numpy(), sites["lon"].to_numpy()
-    ortho = (sites["service_line"].to_numpy() == "orthopaedics")
+    ortho = sites["service_line"].to_numpy() == "orthopaedics"
     rows = []
     truth_npi, truth_last = [], []
     for r in referrers.itertuples(index=False):
         person = individuals.iloc[r.row]
         hi = lapsed_end if r.lapsed else end_in
-        days = np.concatenate([rng.integers(start_in, hi + 1, size=r.count_365),
-                               rng.integers(start_old, end_old + 1, size=r.older)])
+        days = np.concatenate(
+            [
+                rng.integers(start_in, hi + 1, size=r.count_365),
+                rng.integers(start_old, end_old + 1, size=r.older),
+            ]
+        )
         k = len(days)
-        ds = haversine_km(np.full(len(s_lat), lat[r.row]), np.full(len(s_lon), lon[r.row]), s_lat, s_lon)
-        pw = np.exp(-ds / 3.0) * np.where(ortho, 3.0 if person["family"] in ("msk", "neuro") else 0.6, 1.0)
+        ds = haversine_km(
+            np.full(len(s_lat), lat[r.row]), np.full(len(s_lon), lon[r.row]), s_lat, s_lon
+        )
+        pw = np.exp(-ds / 3.0) * np.where(
+            ortho, 3.0 if person["family"] in ("msk", "neuro") else 0.6, 1.0
+        )
         site = rng.choice(len(sites), size=k, p=pw / pw.sum())
         text = rng.random(k) < r.text_share
         in_window = days >= start_in
@@ -159,21 +179,32 @@ def referral_events(
         truth_last.append(date.fromordinal(int(days.max())).isoformat())
         formal = f"{title_case(person['last'])}, {title_case(person['first'])}"
         for day, si, tx in zip(days.tolist(), site.tolist(), text.tolist()):
-            name = free_text_name(person["first"], person["last"], person["credential"], rng) if tx else formal
+            name = (
+                free_text_name(person["first"], person["last"], person["credential"], rng)
+                if tx
+                else formal
+            )
             rows.append((day, "" if tx else r.npi, name, si))
     ev = pd.DataFrame(rows, columns=["day", "referrer_npi", "referrer_name", "site"])
-    ev = ev.sort_values(["day", "referrer_npi", "referrer_name"], kind="stable").reset_index(drop=True)
+    ev = ev.sort_values(["day", "referrer_npi", "referrer_name"], kind="stable").reset_index(
+        drop=True
+    )
     tokens = rng.integers(0, 2**62, size=len(ev))
     years = [date.fromordinal(d).year for d in ev["day"].tolist()]
-    events = pd.DataFrame({
-        "external_id": [f"RF{y}-{i + 1:07d}" for i, y in enumerate(years)],
-        "referral_date": [date.fromordinal(d).isoformat() for d in ev["day"].tolist()],
-        "referrer_npi": ev["referrer_npi"].to_numpy(),
-        "referrer_name": ev["referrer_name"].to_numpy(),
-        "service_line": sites["service_line"].to_numpy()[ev["site"].to_numpy()],
-        "site_code": sites["site_code"].to_numpy()[ev["site"].to_numpy()],
-        "patient_ref": [f"P{t:016x}" for t in tokens.tolist()],
-    })
-    truth = referrers.assign(count_365_npi=truth_npi, events_total=referrers["count_365"] + referrers["older"],
-                             last_date=truth_last)
+    events = pd.DataFrame(
+        {
+            "external_id": [f"RF{y}-{i + 1:07d}" for i, y in enumerate(years)],
+            "referral_date": [date.fromordinal(d).isoformat() for d in ev["day"].tolist()],
+            "referrer_npi": ev["referrer_npi"].to_numpy(),
+            "referrer_name": ev["referrer_name"].to_numpy(),
+            "service_line": sites["service_line"].to_numpy()[ev["site"].to_numpy()],
+            "site_code": sites["site_code"].to_numpy()[ev["site"].to_numpy()],
+            "patient_ref": [f"P{t:016x}" for t in tokens.tolist()],
+        }
+    )
+    truth = referrers.assign(
+        count_365_npi=truth_npi,
+        events_total=referrers["count_365"] + referrers["older"],
+        last_date=truth_last,
+    )
     return events, truth

@@ -23,12 +23,32 @@ from demo.specialties import INDIVIDUAL_SPECIALTIES, nucc_labels
 __all__ = ["REFERRER_COLUMNS", "format_phone", "referrer_list"]
 
 REFERRER_COLUMNS: tuple[str, ...] = (
-    "Referrer ID", "Referring Physician", "Specialty", "Practice", "Address", "Suite",
-    "City", "State", "Zip", "Phone", "NPI",
+    "Referrer ID",
+    "Referring Physician",
+    "Specialty",
+    "Practice",
+    "Address",
+    "Suite",
+    "City",
+    "State",
+    "Zip",
+    "Phone",
+    "NPI",
 )
 _SUITE_WORDS = ("Suite", "Ste", "Ste.", "#", "Suite")
-_ABSENT_LAST = ("ABERNATHY", "THISTLEWOOD", "BALLANTYNE", "DUQUESNE", "HOLLINGSWORTH",
-                "MACALLISTER", "VANTERPOOL", "ZIELINSKI", "OYELARAN", "KRASINSKI", "PEMBERTON")
+_ABSENT_LAST = (
+    "ABERNATHY",
+    "THISTLEWOOD",
+    "BALLANTYNE",
+    "DUQUESNE",
+    "HOLLINGSWORTH",
+    "MACALLISTER",
+    "VANTERPOOL",
+    "ZIELINSKI",
+    "OYELARAN",
+    "KRASINSKI",
+    "PEMBERTON",
+)
 _PRACTICE_TRIM = (" INC", " LLC", " PLLC", " LLP")
 
 
@@ -54,7 +74,9 @@ def _practice(org_name: str, rng: np.random.Generator) -> str:
         if name.endswith(t) and rng.random() < 0.7:
             name = name[: -len(t)]
     name = name.split(" - ")[-1] if " - " in name and rng.random() < 0.3 else name
-    return " ".join(title_case(w) if w not in {"&", "OB", "GYN", "MD", "DDS"} else w for w in name.split())
+    return " ".join(
+        title_case(w) if w not in {"&", "OB", "GYN", "MD", "DDS"} else w for w in name.split()
+    )
 
 
 def referrer_list(
@@ -121,32 +143,75 @@ def referrer_list(
             male = rng.random() < 0.5
             first = (MALE_FIRST if male else FEMALE_FIRST)[int(rng.integers(0, 60))]
             last = _ABSENT_LAST[int(rng.integers(0, len(_ABSENT_LAST)))]
-            person = {"first": first, "last": last, "middle": "", "credential": "MD",
-                      "code": INDIVIDUAL_SPECIALTIES[0].code, "org_id": -1,
-                      "building": int(rng.integers(0, len(buildings))), "suite": "",
-                      "phone": f"614{int(rng.integers(2_000_000, 9_999_999))}", "npi": ""}
+            person = {
+                "first": first,
+                "last": last,
+                "middle": "",
+                "credential": "MD",
+                "code": INDIVIDUAL_SPECIALTIES[0].code,
+                "org_id": -1,
+                "building": int(rng.integers(0, len(buildings))),
+                "suite": "",
+                "phone": f"614{int(rng.integers(2_000_000, 9_999_999))}",
+                "npi": "",
+            }
         else:
             person = individuals.iloc[pos].to_dict()
-        name, flags = list_style_name(person["first"], person["last"], person["middle"],
-                                      person["credential"], rng, allow_typo=kind != "not_in_nppes")
+        name, flags = list_style_name(
+            person["first"],
+            person["last"],
+            person["middle"],
+            person["credential"],
+            rng,
+            allow_typo=kind != "not_in_nppes",
+        )
         b = buildings.iloc[int(person["building"])]
         style = ("abbr", "suffix", "full")[int(rng.integers(0, 3))]
-        street = " ".join(title_case(w) for w in abbreviate_street(b["street"], style=style).split())
+        street = " ".join(
+            title_case(w) for w in abbreviate_street(b["street"], style=style).split()
+        )
         suite = person["suite"]
-        suite_txt = "" if not suite else (f"#{suite}" if (w := _SUITE_WORDS[int(rng.integers(0, 5))]) == "#"
-                                          else f"{w} {suite}")
-        zip_txt = b["zip5"] if rng.random() < 0.85 else f"{b['zip5']}-{int(rng.integers(1000, 9999))}"
+        suite_txt = (
+            ""
+            if not suite
+            else (
+                f"#{suite}"
+                if (w := _SUITE_WORDS[int(rng.integers(0, 5))]) == "#"
+                else f"{w} {suite}"
+            )
+        )
+        zip_txt = (
+            b["zip5"] if rng.random() < 0.85 else f"{b['zip5']}-{int(rng.integers(1000, 9999))}"
+        )
         npi_written = bool(person["npi"]) and rng.random() < 0.6
-        practice = _practice(org_name[person["org_id"]], rng) if person["org_id"] >= 0 else (
-            "" if rng.random() < 0.5 else "Private Practice")
-        table.append({
-            "Referrer ID": rid, "Referring Physician": name, "Specialty": _label(person["code"], labels),
-            "Practice": practice, "Address": f"{b['number']} {street}", "Suite": suite_txt,
-            "City": " ".join(title_case(w) for w in b["city_written"].split()),
-            "State": "OH" if rng.random() < 0.9 else "Ohio", "Zip": zip_txt,
-            "Phone": format_phone(person["phone"], int(rng.integers(0, 3))),
-            "NPI": person["npi"] if npi_written else "",
-        })
-        truth.append({"row": out_row, "referrer_id": rid, "npi": person["npi"], "kind": kind,
-                      "npi_written": npi_written, **flags})
+        practice = (
+            _practice(org_name[person["org_id"]], rng)
+            if person["org_id"] >= 0
+            else ("" if rng.random() < 0.5 else "Private Practice")
+        )
+        table.append(
+            {
+                "Referrer ID": rid,
+                "Referring Physician": name,
+                "Specialty": _label(person["code"], labels),
+                "Practice": practice,
+                "Address": f"{b['number']} {street}",
+                "Suite": suite_txt,
+                "City": " ".join(title_case(w) for w in b["city_written"].split()),
+                "State": "OH" if rng.random() < 0.9 else "Ohio",
+                "Zip": zip_txt,
+                "Phone": format_phone(person["phone"], int(rng.integers(0, 3))),
+                "NPI": person["npi"] if npi_written else "",
+            }
+        )
+        truth.append(
+            {
+                "row": out_row,
+                "referrer_id": rid,
+                "npi": person["npi"],
+                "kind": kind,
+                "npi_written": npi_written,
+                **flags,
+            }
+        )
     return pd.DataFrame(table, columns=list(REFERRER_COLUMNS)), pd.DataFrame(truth)

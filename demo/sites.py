@@ -35,17 +35,23 @@ class SiteSpec:
 
 SITE_SPECS: tuple[SiteSpec, ...] = (
     SiteSpec("DT-MRI", "Downtown MRI & Imaging Center", "imaging", 39.9625, -82.9960),
-    SiteSpec("N-ORTHO", "Clintonville Orthopaedics & Sports Medicine", "orthopaedics", 40.0300, -83.0140),
+    SiteSpec(
+        "N-ORTHO", "Clintonville Orthopaedics & Sports Medicine", "orthopaedics", 40.0300, -83.0140
+    ),
     SiteSpec("E-IMG", "Eastside Imaging", "imaging", 39.9720, -82.9050),
     SiteSpec("W-IMG", "Westgate Imaging", "imaging", 39.9560, -83.0750),
 )
 
 
-def edge_distance_km(lat: float, lon: float, bbox: tuple[float, float, float, float] = COLUMBUS_BBOX) -> float:
+def edge_distance_km(
+    lat: float, lon: float, bbox: tuple[float, float, float, float] = COLUMBUS_BBOX
+) -> float:
     """Distance in km from a point to the nearest side of ``bbox`` (west, south, east, north)."""
     west, south, east, north = bbox
     kx = 111.32 * np.cos(np.radians(lat))
-    return float(min((lon - west) * kx, (east - lon) * kx, (lat - south) * 110.54, (north - lat) * 110.54))
+    return float(
+        min((lon - west) * kx, (east - lon) * kx, (lat - south) * 110.54, (north - lat) * 110.54)
+    )
 
 
 def place_sites(
@@ -88,15 +94,28 @@ def place_sites(
     rows = []
     for spec in specs:
         if edge_distance_km(spec.anchor_lat, spec.anchor_lon) < min_edge_km:
-            raise GeoError(f"site {spec.site_code} anchor is within {min_edge_km} km of the extract edge")
+            raise GeoError(
+                f"site {spec.site_code} anchor is within {min_edge_km} km of the extract edge"
+            )
         dlat = radius_m / 110_540.0
         dlon = radius_m / (111_320.0 * np.cos(np.radians(spec.anchor_lat)))
-        box = shapely.box(spec.anchor_lon - dlon, spec.anchor_lat - dlat,
-                          spec.anchor_lon + dlon, spec.anchor_lat + dlat)
+        box = shapely.box(
+            spec.anchor_lon - dlon,
+            spec.anchor_lat - dlat,
+            spec.anchor_lon + dlon,
+            spec.anchor_lat + dlat,
+        )
         b = place_buildings(segments, index, rng, 1, zip_only_share=0.0, within=box).iloc[0]
         street = abbreviate_street(b["street"], style="abbr").title()
-        rows.append({**{k: v for k, v in asdict(spec).items() if not k.startswith("anchor")},
-                     "address": f"{b['number']} {street}", "city": "Columbus", "state": "OH",
-                     "postal_code": b["zip5"], "lat": round(float(b["lat"]), 6),
-                     "lon": round(float(b["lon"]), 6)})
+        rows.append(
+            {
+                **{k: v for k, v in asdict(spec).items() if not k.startswith("anchor")},
+                "address": f"{b['number']} {street}",
+                "city": "Columbus",
+                "state": "OH",
+                "postal_code": b["zip5"],
+                "lat": round(float(b["lat"]), 6),
+                "lon": round(float(b["lon"]), 6),
+            }
+        )
     return pd.DataFrame(rows)

@@ -32,7 +32,16 @@ __all__ = [
 ]
 
 FAMILIES: tuple[str, ...] = (
-    "primary", "msk", "neuro", "cardio", "obgyn", "chiro", "pt", "dental", "imaging", "hospital",
+    "primary",
+    "msk",
+    "neuro",
+    "cardio",
+    "obgyn",
+    "chiro",
+    "pt",
+    "dental",
+    "imaging",
+    "hospital",
 )
 
 
@@ -133,29 +142,84 @@ class OrgKind:
 
 
 ORG_KINDS: tuple[OrgKind, ...] = (
-    OrgKind("primary", 30.0, ("193400000X", "261QP2300X", "207Q00000X"),
-            ("{place} FAMILY PHYSICIANS INC", "{place} PRIMARY CARE LLC",
-             "{last} FAMILY MEDICINE", "{place} INTERNAL MEDICINE ASSOCIATES INC",
-             "{place} PEDIATRICS INC", "{last} & ASSOCIATES MD INC")),
-    OrgKind("primary", 6.0, ("193200000X",),
-            ("{place} MEDICAL GROUP LLC", "{place} MULTISPECIALTY PHYSICIANS INC")),
-    OrgKind("msk", 9.0, ("193400000X", "207X00000X", "261Q00000X"),
-            ("{place} ORTHOPAEDICS INC", "{place} BONE & JOINT CENTER LLC",
-             "{place} SPORTS MEDICINE LLC", "{place} SPINE & PAIN INSTITUTE",
-             "{last} ORTHOPEDIC SURGEONS INC")),
-    OrgKind("neuro", 3.0, ("193400000X",), ("{place} NEUROLOGY INC", "{place} NEUROSURGICAL ASSOCIATES")),
-    OrgKind("cardio", 3.0, ("193400000X",), ("{place} HEART SPECIALISTS INC", "{place} CARDIOLOGY LLC")),
-    OrgKind("obgyn", 4.0, ("193400000X", "207V00000X"), ("{place} WOMENS HEALTH INC", "{place} OB GYN INC")),
-    OrgKind("chiro", 10.0, ("111N00000X", "193400000X"),
-            ("{last} CHIROPRACTIC LLC", "{place} CHIROPRACTIC CENTER INC", "{place} SPINE & WELLNESS LLC")),
-    OrgKind("pt", 10.0, ("261QP2000X", "225100000X"),
-            ("{place} PHYSICAL THERAPY LLC", "{place} REHAB & SPORTS THERAPY INC")),
-    OrgKind("dental", 12.0, ("1223G0001X", "122300000X"),
-            ("{last} FAMILY DENTISTRY LLC", "{place} DENTAL GROUP INC", "{last} DDS INC")),
-    OrgKind("imaging", 4.0, ("261QR0200X", "261QM1200X"),
-            ("{place} IMAGING CENTER LLC", "{place} OPEN MRI LLC", "{place} RADIOLOGY INC")),
-    OrgKind("hospital", 6.0, ("282N00000X", "261Q00000X"),
-            ("{place} MEDICAL CENTER", "{place} HOSPITAL"), subpart=True),
+    OrgKind(
+        "primary",
+        30.0,
+        ("193400000X", "261QP2300X", "207Q00000X"),
+        (
+            "{place} FAMILY PHYSICIANS INC",
+            "{place} PRIMARY CARE LLC",
+            "{last} FAMILY MEDICINE",
+            "{place} INTERNAL MEDICINE ASSOCIATES INC",
+            "{place} PEDIATRICS INC",
+            "{last} & ASSOCIATES MD INC",
+        ),
+    ),
+    OrgKind(
+        "primary",
+        6.0,
+        ("193200000X",),
+        ("{place} MEDICAL GROUP LLC", "{place} MULTISPECIALTY PHYSICIANS INC"),
+    ),
+    OrgKind(
+        "msk",
+        9.0,
+        ("193400000X", "207X00000X", "261Q00000X"),
+        (
+            "{place} ORTHOPAEDICS INC",
+            "{place} BONE & JOINT CENTER LLC",
+            "{place} SPORTS MEDICINE LLC",
+            "{place} SPINE & PAIN INSTITUTE",
+            "{last} ORTHOPEDIC SURGEONS INC",
+        ),
+    ),
+    OrgKind(
+        "neuro", 3.0, ("193400000X",), ("{place} NEUROLOGY INC", "{place} NEUROSURGICAL ASSOCIATES")
+    ),
+    OrgKind(
+        "cardio", 3.0, ("193400000X",), ("{place} HEART SPECIALISTS INC", "{place} CARDIOLOGY LLC")
+    ),
+    OrgKind(
+        "obgyn",
+        4.0,
+        ("193400000X", "207V00000X"),
+        ("{place} WOMENS HEALTH INC", "{place} OB GYN INC"),
+    ),
+    OrgKind(
+        "chiro",
+        10.0,
+        ("111N00000X", "193400000X"),
+        (
+            "{last} CHIROPRACTIC LLC",
+            "{place} CHIROPRACTIC CENTER INC",
+            "{place} SPINE & WELLNESS LLC",
+        ),
+    ),
+    OrgKind(
+        "pt",
+        10.0,
+        ("261QP2000X", "225100000X"),
+        ("{place} PHYSICAL THERAPY LLC", "{place} REHAB & SPORTS THERAPY INC"),
+    ),
+    OrgKind(
+        "dental",
+        12.0,
+        ("1223G0001X", "122300000X"),
+        ("{last} FAMILY DENTISTRY LLC", "{place} DENTAL GROUP INC", "{last} DDS INC"),
+    ),
+    OrgKind(
+        "imaging",
+        4.0,
+        ("261QR0200X", "261QM1200X"),
+        ("{place} IMAGING CENTER LLC", "{place} OPEN MRI LLC", "{place} RADIOLOGY INC"),
+    ),
+    OrgKind(
+        "hospital",
+        6.0,
+        ("282N00000X", "261Q00000X"),
+        ("{place} MEDICAL CENTER", "{place} HOSPITAL"),
+        subpart=True,
+    ),
 )
 
 
@@ -169,8 +233,13 @@ def nucc_codes(nucc_file: Path) -> frozenset[str]:
 def nucc_labels(nucc_file: Path) -> dict[str, str]:
     """``Code`` -> ``Display Name`` of a NUCC taxonomy CSV (cached: do not mutate the result)."""
     with open(nucc_file, encoding="utf-8-sig", newline="") as fh:
-        return {row["Code"].strip(): (row.get("Display Name") or row.get("Classification") or "").strip()
-                for row in csv.DictReader(fh) if row.get("Code")}
+        return {
+            row["Code"].strip(): (
+                row.get("Display Name") or row.get("Classification") or ""
+            ).strip()
+            for row in csv.DictReader(fh)
+            if row.get("Code")
+        }
 
 
 def check_codes(nucc_file: Path) -> None:
@@ -209,7 +278,15 @@ def license_numbers(rng: np.random.Generator, styles: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Object array of licence strings, same length as ``styles``.
     """
-    prefixes = {"md": "35", "do": "34", "pa": "50", "rn": "RN", "dc": "CHI", "pt": "PT", "dds": "30"}
+    prefixes = {
+        "md": "35",
+        "do": "34",
+        "pa": "50",
+        "rn": "RN",
+        "dc": "CHI",
+        "pt": "PT",
+        "dds": "30",
+    }
     n = len(styles)
     digits = rng.integers(10_000, 140_000, size=n)
     dotted = rng.random(n) < 0.66

@@ -49,7 +49,9 @@ def combine_codes(parts: list[np.ndarray]) -> np.ndarray:
     return np.where(missing, -1, code).astype(np.int64)
 
 
-def _blocks(codes: np.ndarray, focus: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _blocks(
+    codes: np.ndarray, focus: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Record positions sorted by block, block starts and sizes (blocks of >= 2 only)."""
     idx = np.flatnonzero(codes >= 0)
     c = codes[idx]
@@ -67,8 +69,9 @@ def _blocks(codes: np.ndarray, focus: np.ndarray | None) -> tuple[np.ndarray, np
     return idx, starts[keep], sizes[keep]
 
 
-def all_pairs(codes: np.ndarray, *, max_block_size: int,
-              focus: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+def all_pairs(
+    codes: np.ndarray, *, max_block_size: int, focus: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Every pair within each block of at most ``max_block_size`` records.
 
     Returns
@@ -94,7 +97,9 @@ def all_pairs(codes: np.ndarray, *, max_block_size: int,
     return left, right, int(big.sum())
 
 
-def star_pairs(codes: np.ndarray, *, focus: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def star_pairs(
+    codes: np.ndarray, *, focus: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Each block's first record paired with each other member (``left < right``)."""
     idx, starts, sizes = _blocks(codes, focus)
     offset = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
@@ -112,8 +117,9 @@ def _entity_mask(features: Features, entity_types: tuple[str, ...], *, unknown: 
     return mask
 
 
-def candidate_pairs(features: Features, settings: LinkSettings, *,
-                    focus: np.ndarray | None = None) -> Candidates:
+def candidate_pairs(
+    features: Features, settings: LinkSettings, *, focus: np.ndarray | None = None
+) -> Candidates:
     """Identifier pairs first, then each blocking rule's pairs; the first rule finding a pair names it."""
     lefts, rights, rules, names = [], [], [], []
     skipped: dict[str, int] = {}
@@ -128,8 +134,9 @@ def candidate_pairs(features: Features, settings: LinkSettings, *,
         mask = _entity_mask(features, rule.entity_types, unknown=False)
         parts = [np.where(mask, features.entity.astype(np.int64), -1)]
         parts += [features[key].code for key in rule.keys]
-        left, right, big = all_pairs(combine_codes(parts), max_block_size=rule.max_block_size,
-                                     focus=focus)
+        left, right, big = all_pairs(
+            combine_codes(parts), max_block_size=rule.max_block_size, focus=focus
+        )
         skipped[rule.name] = big
         lefts.append(left), rights.append(right), names.append(rule.name)
         rules.append(np.full(len(left), len(names) - 1, dtype=np.int16))
@@ -140,5 +147,10 @@ def candidate_pairs(features: Features, settings: LinkSettings, *,
     first = ~pd.Series(key).duplicated().to_numpy()
     left, right, rule, key = left[first], right[first], rule[first], key[first]
     order = np.argsort(key, kind="stable")
-    return Candidates(left=left[order], right=right[order], rule=rule[order],
-                      rule_names=tuple(names), skipped_blocks=skipped)
+    return Candidates(
+        left=left[order],
+        right=right[order],
+        rule=rule[order],
+        rule_names=tuple(names),
+        skipped_blocks=skipped,
+    )

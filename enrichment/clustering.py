@@ -20,8 +20,12 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 
-def _conflicted(labels: np.ndarray, cannot_left: np.ndarray, cannot_right: np.ndarray,
-                identifiers: Sequence[np.ndarray]) -> set[int]:
+def _conflicted(
+    labels: np.ndarray,
+    cannot_left: np.ndarray,
+    cannot_right: np.ndarray,
+    identifiers: Sequence[np.ndarray],
+) -> set[int]:
     bad = set(labels[cannot_left][labels[cannot_left] == labels[cannot_right]].tolist())
     for codes in identifiers:
         has = codes >= 0
@@ -32,8 +36,14 @@ def _conflicted(labels: np.ndarray, cannot_left: np.ndarray, cannot_right: np.nd
     return bad
 
 
-def _rebuild(members: np.ndarray, left: np.ndarray, right: np.ndarray, strength: np.ndarray,
-             cannot: set[tuple[int, int]], identifiers: Sequence[np.ndarray]) -> dict[int, int]:
+def _rebuild(
+    members: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    strength: np.ndarray,
+    cannot: set[tuple[int, int]],
+    identifiers: Sequence[np.ndarray],
+) -> dict[int, int]:
     """Greedy constrained union-find over one component; returns member -> root."""
     parent = {int(v): int(v) for v in members}
     group = {int(v): [int(v)] for v in members}
@@ -89,8 +99,12 @@ def cluster_records(
     right = np.asarray(right, dtype=np.int64)
     graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
-    cl = np.zeros(0, dtype=np.int64) if cannot_link is None else np.asarray(cannot_link[0], np.int64)
-    cr = np.zeros(0, dtype=np.int64) if cannot_link is None else np.asarray(cannot_link[1], np.int64)
+    cl = (
+        np.zeros(0, dtype=np.int64) if cannot_link is None else np.asarray(cannot_link[0], np.int64)
+    )
+    cr = (
+        np.zeros(0, dtype=np.int64) if cannot_link is None else np.asarray(cannot_link[1], np.int64)
+    )
     bad = _conflicted(labels, cl, cr, identifiers)
     if bad:
         labels = labels.copy()
@@ -100,8 +114,9 @@ def cluster_records(
         for comp in sorted(bad):
             members = np.flatnonzero(labels == comp)
             sel = edge_label == comp
-            roots = _rebuild(members, left[sel], right[sel], np.asarray(strength)[sel], cannot,
-                             identifiers)
+            roots = _rebuild(
+                members, left[sel], right[sel], np.asarray(strength)[sel], cannot, identifiers
+            )
             for root in sorted(set(roots.values())):
                 group = [v for v, r in roots.items() if r == root]
                 labels[group] = next_label

@@ -65,7 +65,6 @@ from enrichment.records import (
     FIELD_LIMITS,
     ReadResult,
     clean_text,
-    combine_results,
     record_hash,
     record_problems,
     records_frame,
@@ -458,25 +457,3 @@ def iter_cms(
         total += count
         yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
         sink(SOURCE, total, None)
-
-
-def read_cms(
-    path: str | os.PathLike[str],
-    *,
-    chunk_rows: int = 50_000,
-    encoding: str | None = None,
-    progress: ProgressSink | None = None,
-) -> ReadResult:
-    """Read a whole Doctors and Clinicians file (stream big files with :func:`iter_cms`).
-
-    Parameters and errors are those of :func:`iter_cms`.
-
-    Returns
-    -------
-    ReadResult
-        One record per NPI (index 0..n-1, in file order), every reject, and
-        the number of data rows read.
-    """
-    return combine_results(
-        iter_cms(path, chunk_rows=chunk_rows, encoding=encoding, progress=progress)
-    )

@@ -38,8 +38,9 @@ def _distinct_pairs(ca: np.ndarray, cb: np.ndarray) -> tuple[np.ndarray, np.ndar
     return inverse, first
 
 
-def similarity(features: Features, field: str, test: str, left: np.ndarray,
-               right: np.ndarray) -> np.ndarray:
+def similarity(
+    features: Features, field: str, test: str, left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
     """rapidfuzz similarity of ``field`` for each pair (0..1 for Jaro-Winkler, else 0..100)."""
     f = features[field]
     ca, cb = f.code[left], f.code[right]
@@ -64,16 +65,20 @@ def _initials_agree(features: Features, left: np.ndarray, right: np.ndarray) -> 
     inverse, first = _distinct_pairs(ini.code[left[cand]], ini.code[right[cand]])
     ta, tb = ini.text[left[cand][first]], ini.text[right[cand][first]]
     oa, ob = la[cand][first], lb[cand][first]
-    hits = np.array([
-        bool(x and y) and ((a_only and y.startswith(x)) or (b_only and x.startswith(y)))
-        for x, y, a_only, b_only in zip(ta, tb, oa, ob)
-    ], dtype=bool)
+    hits = np.array(
+        [
+            bool(x and y) and ((a_only and y.startswith(x)) or (b_only and x.startswith(y)))
+            for x, y, a_only, b_only in zip(ta, tb, oa, ob)
+        ],
+        dtype=bool,
+    )
     out[cand] = hits[inverse]
     return out
 
 
-def comparison_levels(comparison: Comparison, features: Features, left: np.ndarray,
-                      right: np.ndarray) -> np.ndarray:
+def comparison_levels(
+    comparison: Comparison, features: Features, left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
     """Index of the first level each pair reaches, ``-1`` where a side is missing (int8)."""
     fld = comparison.field
     if fld == "location":
@@ -123,14 +128,16 @@ def comparison_levels(comparison: Comparison, features: Features, left: np.ndarr
     return level
 
 
-def _location_levels(comparison: Comparison, features: Features, left: np.ndarray,
-                     right: np.ndarray) -> np.ndarray:
+def _location_levels(
+    comparison: Comparison, features: Features, left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
     """Practice location as one comparison: address, phone and ZIP are not independent.
 
     Tests: ``site`` (address similar at ``threshold`` and phone or ZIP equal),
     ``address`` (address similar), ``phone`` (phone equal), ``exact`` (ZIP
     equal), ``prefix3`` (ZIP3 equal), ``else``. Null when no part is on both sides.
     """
+
     def both(name: str) -> np.ndarray:
         code = features[name].code
         return (code[left] >= 0) & (code[right] >= 0)
@@ -175,8 +182,9 @@ def _location_levels(comparison: Comparison, features: Features, left: np.ndarra
     return level
 
 
-def gamma_matrix(model: EntityModel, features: Features, left: np.ndarray,
-                 right: np.ndarray) -> np.ndarray:
+def gamma_matrix(
+    model: EntityModel, features: Features, left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
     """Levels of every comparison of ``model``: an int8 matrix ``(pairs, comparisons)``."""
     out = np.empty((len(left), len(model.comparisons)), dtype=np.int8)
     for j, comp in enumerate(model.comparisons):

@@ -39,10 +39,26 @@ from enrichment.normalize import split_full_name
 
 #: Linking fields a mapping can name.
 MAPPABLE_FIELDS: tuple[str, ...] = (
-    "entity_type", "first_name", "middle_name", "last_name", "full_name", "organization_name",
-    "address_1", "address_2", "city", "state", "postal_code", "phone", "taxonomy_code",
-    "specialty_text", "npi", "rpps", "finess", "siret", "ein",
-)  # fmt: skip
+    "entity_type",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "full_name",
+    "organization_name",
+    "address_1",
+    "address_2",
+    "city",
+    "state",
+    "postal_code",
+    "phone",
+    "taxonomy_code",
+    "specialty_text",
+    "npi",
+    "rpps",
+    "finess",
+    "siret",
+    "ein",
+)
 
 
 def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -57,17 +73,26 @@ def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read mapping {p.name}: {exc}",
-                         problems=[Problem(str(exc), file=p.name)]) from exc
+        raise InputError(
+            f"cannot read mapping {p.name}: {exc}", problems=[Problem(str(exc), file=p.name)]
+        ) from exc
     columns = data.get("columns")
     problems: list[Problem] = []
     if not isinstance(columns, dict) or not columns:
         problems.append(Problem("a [columns] table is required", file=p.name, field="columns"))
         columns = {}
-    problems += [Problem(f"unknown field; expected one of {', '.join(MAPPABLE_FIELDS)}",
-                         file=p.name, field=k) for k in columns if k not in MAPPABLE_FIELDS]
-    problems += [Problem("column name must be a string", file=p.name, field=k)
-                 for k, v in columns.items() if not isinstance(v, str)]
+    problems += [
+        Problem(
+            f"unknown field; expected one of {', '.join(MAPPABLE_FIELDS)}", file=p.name, field=k
+        )
+        for k in columns
+        if k not in MAPPABLE_FIELDS
+    ]
+    problems += [
+        Problem("column name must be a string", file=p.name, field=k)
+        for k, v in columns.items()
+        if not isinstance(v, str)
+    ]
     if problems:
         raise InputError(f"invalid column mapping {p.name}", problems=problems)
     return {"id": data.get("id"), "columns": dict(columns)}
@@ -86,16 +111,18 @@ def mapped_frame(raw: pd.DataFrame, mapping: Mapping[str, Any], *, source: str) 
     wanted = list(columns.values()) + ([id_col] if id_col else [])
     missing = [c for c in wanted if c not in raw.columns]
     if missing:
-        raise InputError(f"columns missing from {source}",
-                         problems=[Problem("mapped column not in file", file=source, field=c)
-                                   for c in missing])
+        raise InputError(
+            f"columns missing from {source}",
+            problems=[Problem("mapped column not in file", file=source, field=c) for c in missing],
+        )
     out = pd.DataFrame(index=raw.index)
     for fld, col in columns.items():
         values = raw[col].astype(object)
         out[fld] = values.where(values.notna() & (values.astype(str).str.strip() != ""), None)
     if "full_name" in out:
         parts = pd.Series(out["full_name"]).map(
-            lambda v: split_full_name(v) if isinstance(v, str) else {})
+            lambda v: split_full_name(v) if isinstance(v, str) else {}
+        )
         for part in ("first_name", "middle_name", "last_name"):
             if part not in out:
                 out[part] = [p.get(part) for p in parts]
@@ -104,12 +131,17 @@ def mapped_frame(raw: pd.DataFrame, mapping: Mapping[str, Any], *, source: str) 
         if fld not in out:
             out[fld] = None
     out["source"] = source
-    out["record_id"] = (raw[id_col].astype(str) if id_col
-                        else pd.Series(np.arange(1, len(raw) + 1), index=raw.index).astype(str))
+    out["record_id"] = (
+        raw[id_col].astype(str)
+        if id_col
+        else pd.Series(np.arange(1, len(raw) + 1), index=raw.index).astype(str)
+    )
     return out
 
 
-def read_inputs(paths: Sequence[str | os.PathLike[str]], mapping: Mapping[str, Any]) -> pd.DataFrame:
+def read_inputs(
+    paths: Sequence[str | os.PathLike[str]], mapping: Mapping[str, Any]
+) -> pd.DataFrame:
     """Read and map every input CSV (pyarrow parser, all columns as text)."""
     frames = []
     for path in paths:
@@ -117,39 +149,50 @@ def read_inputs(paths: Sequence[str | os.PathLike[str]], mapping: Mapping[str, A
         try:
             raw = pd.read_csv(p, dtype=str, engine="pyarrow")
         except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read {p.name}: {exc}",
-                             problems=[Problem(str(exc), file=p.name)]) from exc
+            raise InputError(
+                f"cannot read {p.name}: {exc}", problems=[Problem(str(exc), file=p.name)]
+            ) from exc
         frames.append(mapped_frame(raw, mapping, source=p.name))
     frame = pd.concat(frames, ignore_index=True)
     dup = frame.duplicated(["source", "record_id"])
     if dup.any():
-        raise InputError("record ids must be unique within a file", problems=[
-            Problem("duplicate record id", file=s, value=str(r))
-            for s, r in frame.loc[dup, ["source", "record_id"]].head(20).itertuples(index=False)])
+        raise InputError(
+            "record ids must be unique within a file",
+            problems=[
+                Problem("duplicate record id", file=s, value=str(r))
+                for s, r in frame.loc[dup, ["source", "record_id"]].head(20).itertuples(index=False)
+            ],
+        )
     return frame
 
 
 def write_outputs(frame: pd.DataFrame, result: LinkResult, out_dir: Path) -> dict[str, str]:
     """``clusters.csv`` and ``pairs.csv`` (merge and review pairs) in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    clusters = pd.DataFrame({"source": frame["source"].to_numpy(),
-                             "record_id": frame["record_id"].to_numpy(),
-                             "cluster_id": result.clusters.to_numpy()})
+    clusters = pd.DataFrame(
+        {
+            "source": frame["source"].to_numpy(),
+            "record_id": frame["record_id"].to_numpy(),
+            "cluster_id": result.clusters.to_numpy(),
+        }
+    )
     clusters.to_csv(out_dir / "clusters.csv", index=False)
     pairs = result.pairs
     kept = pairs[pairs["decision"] != "non_match"]
     level_cols = [c for c in kept.columns if c.startswith("level_")]
-    out = pd.DataFrame({
-        "left_source": frame["source"].to_numpy()[kept["left_pos"].to_numpy()],
-        "left_id": frame["record_id"].to_numpy()[kept["left_pos"].to_numpy()],
-        "right_source": frame["source"].to_numpy()[kept["right_pos"].to_numpy()],
-        "right_id": frame["record_id"].to_numpy()[kept["right_pos"].to_numpy()],
-        "blocking_rule": kept["blocking_rule"].to_numpy(),
-        "match_weight": kept["match_weight"].round(3).to_numpy(),
-        "match_probability": kept["match_probability"].round(6).to_numpy(),
-        "decision": kept["decision"].to_numpy(),
-        **{c: kept[c].to_numpy() for c in level_cols},
-    })
+    out = pd.DataFrame(
+        {
+            "left_source": frame["source"].to_numpy()[kept["left_pos"].to_numpy()],
+            "left_id": frame["record_id"].to_numpy()[kept["left_pos"].to_numpy()],
+            "right_source": frame["source"].to_numpy()[kept["right_pos"].to_numpy()],
+            "right_id": frame["record_id"].to_numpy()[kept["right_pos"].to_numpy()],
+            "blocking_rule": kept["blocking_rule"].to_numpy(),
+            "match_weight": kept["match_weight"].round(3).to_numpy(),
+            "match_probability": kept["match_probability"].round(6).to_numpy(),
+            "decision": kept["decision"].to_numpy(),
+            **{c: kept[c].to_numpy() for c in level_cols},
+        }
+    )
     out.to_csv(out_dir / "pairs.csv", index=False)
     return {"clusters": str(out_dir / "clusters.csv"), "pairs": str(out_dir / "pairs.csv")}
 
@@ -192,6 +235,11 @@ def dedupe_files(
     t = time.perf_counter()
     files = write_outputs(frame, result, Path(out_dir))
     write_s = time.perf_counter() - t
-    return {**result.report, "read_s": round(read_s, 3), "write_s": round(write_s, 3),
-            "total_s": round(time.perf_counter() - started, 3), "outputs": files,
-            "model": result.model.to_dict()}
+    return {
+        **result.report,
+        "read_s": round(read_s, 3),
+        "write_s": round(write_s, 3),
+        "total_s": round(time.perf_counter() - started, 3),
+        "outputs": files,
+        "model": result.model.to_dict(),
+    }

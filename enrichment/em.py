@@ -90,42 +90,65 @@ class ModelParameters:
         return total
 
     def to_dict(self) -> dict:
-        return {"comparisons": list(self.comparisons), "levels": [list(x) for x in self.levels],
-                "m": [list(x) for x in self.m], "u": [list(x) for x in self.u],
-                "lam": self.lam, "iterations": self.iterations, "converged": self.converged}
+        return {
+            "comparisons": list(self.comparisons),
+            "levels": [list(x) for x in self.levels],
+            "m": [list(x) for x in self.m],
+            "u": [list(x) for x in self.u],
+            "lam": self.lam,
+            "iterations": self.iterations,
+            "converged": self.converged,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelParameters:
-        return cls(comparisons=tuple(data["comparisons"]),
-                   levels=tuple(tuple(x) for x in data["levels"]),
-                   m=tuple(tuple(x) for x in data["m"]), u=tuple(tuple(x) for x in data["u"]),
-                   lam=float(data["lam"]), iterations=int(data.get("iterations", 0)),
-                   converged=bool(data.get("converged", False)))
+        return cls(
+            comparisons=tuple(data["comparisons"]),
+            levels=tuple(tuple(x) for x in data["levels"]),
+            m=tuple(tuple(x) for x in data["m"]),
+            u=tuple(tuple(x) for x in data["u"]),
+            lam=float(data["lam"]),
+            iterations=int(data.get("iterations", 0)),
+            converged=bool(data.get("converged", False)),
+        )
 
 
-def _level_freq(rows: np.ndarray, weights: np.ndarray, size: int, start: np.ndarray,
-                alpha: float, floor: float) -> np.ndarray:
+def _level_freq(
+    rows: np.ndarray, weights: np.ndarray, size: int, start: np.ndarray, alpha: float, floor: float
+) -> np.ndarray:
     present = rows >= 0
     freq = np.bincount(rows[present], weights=weights[present], minlength=size)
     out = np.maximum((freq + alpha * start) / (freq.sum() + alpha), floor)
     return out / out.sum()
 
 
-def estimate_u(gamma_random: np.ndarray, start: ModelParameters, *, em: EMSettings) -> ModelParameters:
+def estimate_u(
+    gamma_random: np.ndarray, start: ModelParameters, *, em: EMSettings
+) -> ModelParameters:
     """``u`` from the levels of random record pairs (``m`` and ``lambda`` kept)."""
     if len(gamma_random) == 0:
         return start
     ones = np.ones(len(gamma_random))
     u = tuple(
-        tuple(float(x) for x in _level_freq(gamma_random[:, k].astype(np.int64), ones, len(levels),
-                                            np.array(start.u[k]), em.prior_strength, em.floor))
+        tuple(
+            float(x)
+            for x in _level_freq(
+                gamma_random[:, k].astype(np.int64),
+                ones,
+                len(levels),
+                np.array(start.u[k]),
+                em.prior_strength,
+                em.floor,
+            )
+        )
         for k, levels in enumerate(start.levels)
     )
     return replace(start, u=u)
 
 
-def _patterns(gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray,
-              n_levels: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _patterns(
+    gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray, n_levels: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (masked comparison vector, label) rows and their counts."""
     masked = np.where(informative, gamma, -1).astype(np.int64)
     code = labels.astype(np.int64)
@@ -143,8 +166,15 @@ def _patterns(gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray,
     return rows, lab, counts.astype(float)
 
 
-def estimate_m(gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray,
-               params: ModelParameters, *, possible_pairs: float, em: EMSettings) -> ModelParameters:
+def estimate_m(
+    gamma: np.ndarray,
+    informative: np.ndarray,
+    labels: np.ndarray,
+    params: ModelParameters,
+    *,
+    possible_pairs: float,
+    em: EMSettings,
+) -> ModelParameters:
     """``m`` by EM with ``u`` fixed, then ``lambda`` for random pairs.
 
     Parameters
@@ -175,7 +205,7 @@ def estimate_m(gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray,
         log_u_rows[present] += np.log(np.array(params.u[k]))[rows[present, k]]
     lam = 0.5  # nuisance: P(match) among candidates, estimated alongside m
     converged, it, post = False, 0, np.zeros(len(rows))
-    for it in range(1, em.max_iterations + 1):
+    for it in range(1, em.max_iterations + 1):  # noqa: B007 (reported after the loop)
         log_m = np.zeros(len(rows))
         for k in range(len(n_levels)):
             present = rows[:, k] >= 0
@@ -185,11 +215,14 @@ def estimate_m(gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray,
         post[lab == KNOWN_MATCH] = 1.0
         post[lab == KNOWN_NON_MATCH] = 0.0
         wm = counts * post
-        new_m = [_level_freq(rows[:, k], wm, size, m0[k], em.prior_strength, em.floor)
-                 for k, size in enumerate(n_levels)]
+        new_m = [
+            _level_freq(rows[:, k], wm, size, m0[k], em.prior_strength, em.floor)
+            for k, size in enumerate(n_levels)
+        ]
         unl = lab == UNLABELLED
-        new_lam = float(min(max(wm[unl].sum() / max(counts[unl].sum(), 1.0), em.floor),
-                            1 - em.floor))
+        new_lam = float(
+            min(max(wm[unl].sum() / max(counts[unl].sum(), 1.0), em.floor), 1 - em.floor)
+        )
         delta = max(max(float(np.abs(x - y).max()) for x, y in zip(new_m, m)), abs(new_lam - lam))
         m, lam = new_m, new_lam
         if delta < em.tolerance:
@@ -197,5 +230,10 @@ def estimate_m(gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray,
             break
     expected = float((counts * post).sum())
     lam_random = min(max(expected / max(possible_pairs, 1.0), 1e-12), 0.5)
-    return replace(params, m=tuple(tuple(float(x) for x in a) for a in m), lam=lam_random,
-                   iterations=it, converged=converged)
+    return replace(
+        params,
+        m=tuple(tuple(float(x) for x in a) for a in m),
+        lam=lam_random,
+        iterations=it,
+        converged=converged,
+    )

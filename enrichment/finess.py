@@ -53,7 +53,6 @@ from core.progress import ProgressSink, null_progress
 from enrichment.records import (
     ReadResult,
     clean_text,
-    combine_results,
     record_hash,
     record_problems,
     records_frame,
@@ -71,34 +70,71 @@ __all__ = [
     "insee_commune_code",
     "insee_departement",
     "iter_finess",
-    "read_finess",
     "read_finess_header",
     "to_wgs84",
 ]
 
 #: Fields of a ``structureet`` line, in order.
 STRUCTURE_FIELDS: tuple[str, ...] = (
-    "section", "nofinesset", "nofinessej", "rs", "rslongue", "complrs", "compldistrib",
-    "numvoie", "typvoie", "voie", "compvoie", "lieuditbp", "commune", "departement",
-    "libdepartement", "ligneacheminement", "telephone", "telecopie", "categetab",
-    "libcategetab", "categagretab", "libcategagretab", "siret", "codeape", "codemft",
-    "libmft", "codesph", "libsph", "dateouv", "dateautor", "datemaj", "numuai",
-)  # fmt: skip
+    "section",
+    "nofinesset",
+    "nofinessej",
+    "rs",
+    "rslongue",
+    "complrs",
+    "compldistrib",
+    "numvoie",
+    "typvoie",
+    "voie",
+    "compvoie",
+    "lieuditbp",
+    "commune",
+    "departement",
+    "libdepartement",
+    "ligneacheminement",
+    "telephone",
+    "telecopie",
+    "categetab",
+    "libcategetab",
+    "categagretab",
+    "libcategagretab",
+    "siret",
+    "codeape",
+    "codemft",
+    "libmft",
+    "codesph",
+    "libsph",
+    "dateouv",
+    "dateautor",
+    "datemaj",
+    "numuai",
+)
 
 #: Record field -> the structureet field it is read from, named in the problems of values that
 #: may not be stored.
 _READ_FROM = {
-    "organization_name": "rslongue", "specialty_text": "libcategetab", "address_2": "lieuditbp",
-    "city": "ligneacheminement", "postal_code": "ligneacheminement", "source_key": "nofinesset",
+    "organization_name": "rslongue",
+    "specialty_text": "libcategetab",
+    "address_2": "lieuditbp",
+    "city": "ligneacheminement",
+    "postal_code": "ligneacheminement",
+    "source_key": "nofinesset",
     **{f"identifiers.{key}": key for key in ("siret", "categagretab", "mft", "sph")},
-    "identifiers.finess_ej": "nofinessej", "identifiers.categetab": "categetab",
-    "identifiers.ape": "codeape", "identifiers.uai": "numuai",
-}  # fmt: skip
+    "identifiers.finess_ej": "nofinessej",
+    "identifiers.categetab": "categetab",
+    "identifiers.ape": "codeape",
+    "identifiers.uai": "numuai",
+}
 
 #: Fields of a ``geolocalisation`` line, in order.
 GEO_FIELDS: tuple[str, ...] = (
-    "section", "nofinesset", "coordxet", "coordyet", "sourcecoordet", "datemaj",
-)  # fmt: skip
+    "section",
+    "nofinesset",
+    "coordxet",
+    "coordyet",
+    "sourcecoordet",
+    "datemaj",
+)
 
 #: EPSG codes FINESS coordinates come in -> territory.
 FINESS_CRS: dict[int, str] = {
@@ -275,7 +311,7 @@ def read_finess_header(
     cells = [c.strip() for c in cells]
     if len(cells) != 4:
         bad(f"first line has {len(cells)} fields, expected 4", "header", ";".join(cells))
-        cells = (cells + ["", "", "", ""])[:4]
+        cells = ([*cells, "", "", "", ""])[:4]
     if cells[0].lower() != "finess":
         bad("first field must be 'finess'", "header", cells[0])
     if cells[1].lower() != "etalab":
@@ -416,11 +452,18 @@ def _parse_structure(
         p for p in (row["numvoie"], row["compvoie"], row["typvoie"], row["voie"]) if p
     )
     ids = {
-        "finess": key, "finess_ej": row["nofinessej"], "siret": row["siret"],
-        "categetab": row["categetab"], "categagretab": row["categagretab"],
-        "ape": row["codeape"], "mft": row["codemft"], "sph": row["codesph"],
-        "uai": row["numuai"], "insee": insee, "departement": dept,
-    }  # fmt: skip
+        "finess": key,
+        "finess_ej": row["nofinessej"],
+        "siret": row["siret"],
+        "categetab": row["categetab"],
+        "categagretab": row["categagretab"],
+        "ape": row["codeape"],
+        "mft": row["codemft"],
+        "sph": row["codesph"],
+        "uai": row["numuai"],
+        "insee": insee,
+        "departement": dept,
+    }
     contacts = [
         {"channel": channel, "value": normalize_fr_phone(raw) or raw, "use": "work"}
         for channel, raw in (("phone", row["telephone"]), ("fax", row["telecopie"]))
@@ -548,25 +591,3 @@ def iter_finess(
         total += count
         yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
         sink("finess", total, None)
-
-
-def read_finess(
-    path: str | os.PathLike[str],
-    *,
-    chunk_rows: int = 50_000,
-    encoding: str | None = None,
-    progress: ProgressSink | None = None,
-) -> ReadResult:
-    """Read a whole FINESS extraction.
-
-    Parameters and errors are those of :func:`iter_finess`; the extract date
-    is given by :func:`read_finess_header`.
-
-    Returns
-    -------
-    ReadResult
-        All accepted records (index 0..n-1), every reject and the line count.
-    """
-    return combine_results(
-        iter_finess(path, chunk_rows=chunk_rows, encoding=encoding, progress=progress)
-    )

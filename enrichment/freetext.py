@@ -29,15 +29,29 @@ from enrichment.normalize import canonical_first_name, normalize_name, split_ful
 
 #: Specialty shorthands written in referral notes -> words of the NUCC classification.
 SPECIALTY_SHORTHANDS: dict[str, str] = {
-    "ORTHO": "ORTHOPAEDIC SURGERY", "ORTHOPEDICS": "ORTHOPAEDIC SURGERY",
-    "CARDIO": "CARDIOVASCULAR DISEASE", "CARDIOLOGY": "CARDIOVASCULAR DISEASE",
-    "DERM": "DERMATOLOGY", "PEDS": "PEDIATRICS", "PAEDS": "PEDIATRICS",
-    "OBGYN": "OBSTETRICS GYNECOLOGY", "OB GYN": "OBSTETRICS GYNECOLOGY",
-    "IM": "INTERNAL MEDICINE", "FP": "FAMILY MEDICINE", "FM": "FAMILY MEDICINE",
-    "NEURO": "NEUROLOGY", "ONC": "ONCOLOGY", "RAD": "RADIOLOGY", "URO": "UROLOGY",
-    "ENT": "OTOLARYNGOLOGY", "GI": "GASTROENTEROLOGY", "PSYCH": "PSYCHIATRY",
-    "PT": "PHYSICAL THERAPIST", "NP": "NURSE PRACTITIONER", "PCP": "FAMILY MEDICINE",
-}  # fmt: skip
+    "ORTHO": "ORTHOPAEDIC SURGERY",
+    "ORTHOPEDICS": "ORTHOPAEDIC SURGERY",
+    "CARDIO": "CARDIOVASCULAR DISEASE",
+    "CARDIOLOGY": "CARDIOVASCULAR DISEASE",
+    "DERM": "DERMATOLOGY",
+    "PEDS": "PEDIATRICS",
+    "PAEDS": "PEDIATRICS",
+    "OBGYN": "OBSTETRICS GYNECOLOGY",
+    "OB GYN": "OBSTETRICS GYNECOLOGY",
+    "IM": "INTERNAL MEDICINE",
+    "FP": "FAMILY MEDICINE",
+    "FM": "FAMILY MEDICINE",
+    "NEURO": "NEUROLOGY",
+    "ONC": "ONCOLOGY",
+    "RAD": "RADIOLOGY",
+    "URO": "UROLOGY",
+    "ENT": "OTOLARYNGOLOGY",
+    "GI": "GASTROENTEROLOGY",
+    "PSYCH": "PSYCHIATRY",
+    "PT": "PHYSICAL THERAPIST",
+    "NP": "NURSE PRACTITIONER",
+    "PCP": "FAMILY MEDICINE",
+}
 HINT_BONUS = 0.05
 HINT_PENALTY = 0.15
 
@@ -119,7 +133,9 @@ def match_free_text(
             by_last.setdefault(name, []).append(pos)
     choices = list(by_last)
     ids = golden["provider_id"].to_numpy()
-    classes = golden["classification"].tolist() if "classification" in golden else [None] * len(golden)
+    classes = (
+        golden["classification"].tolist() if "classification" in golden else [None] * len(golden)
+    )
     towns = golden["city"].tolist() if "city" in golden else [None] * len(golden)
     cities = {normalize_name(c) for c in towns if isinstance(c, str)}
     out: list[FreeTextMatch] = []
@@ -142,7 +158,9 @@ def match_free_text(
         scored.sort(key=lambda t: -t[1])
         best = scored[0] if scored else (None, 0.0)
         runner = scored[1][1] if len(scored) > 1 else 0.0
-        linked = best[0] is not None and best[1] >= min_confidence and best[1] - runner >= min_margin
+        linked = (
+            best[0] is not None and best[1] >= min_confidence and best[1] - runner >= min_margin
+        )
         alternatives = scored[1 : top + 1] if linked else scored[:top]
         out.append(FreeTextMatch(best[0] if linked else None, best[1], alternatives, hints))
     return out

@@ -137,7 +137,9 @@ def _present_mask(column: pd.Series) -> np.ndarray:
     """Vector form of :func:`_present`: not null, not NaN, not a blank string."""
     values = column.to_numpy(dtype=object)
     mask = pd.notna(column).to_numpy()
-    blank = np.fromiter((isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values))
+    blank = np.fromiter(
+        (isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values)
+    )
     return mask & ~blank
 
 
@@ -179,9 +181,13 @@ def _single_rows(records: pd.DataFrame, cids: np.ndarray) -> list[dict[str, Any]
         line["deactivation_date"] = keys[i] if deact_ok[i] else None
         row["display_name"] = display_name(row)
         line["display_name"] = (
-            (line["last_name"] if row["entity_type"] != "organization" and row["last_name"]
-             else line["organization_name"])
-            if row["display_name"] else None
+            (
+                line["last_name"]
+                if row["entity_type"] != "organization" and row["last_name"]
+                else line["organization_name"]
+            )
+            if row["display_name"]
+            else None
         )
         row["lineage"] = _ordered_lineage(line)
         row["members"] = [keys[i]]

@@ -153,9 +153,7 @@ def _identifier(frame: pd.DataFrame, kind: str) -> np.ndarray:
     return found
 
 
-def _classes(
-    codes: np.ndarray, specialty: np.ndarray, classes: Mapping[str, str]
-) -> np.ndarray:
+def _classes(codes: np.ndarray, specialty: np.ndarray, classes: Mapping[str, str]) -> np.ndarray:
     """A specialty class per record: the code's classification, else the free text's."""
     vocab = sorted({normalize_name(c) for c in classes.values() if c})
 
@@ -164,8 +162,9 @@ def _classes(
         if not norm:
             return None
         if vocab:
-            hit = process.extractOne(norm, vocab, scorer=fuzz.token_set_ratio,
-                                     score_cutoff=SPECIALTY_TEXT_MATCH)
+            hit = process.extractOne(
+                norm, vocab, scorer=fuzz.token_set_ratio, score_cutoff=SPECIALTY_TEXT_MATCH
+            )
             if hit is not None:
                 return hit[0]
         return norm
@@ -201,22 +200,29 @@ def build_features(frame: pd.DataFrame, *, classes: Mapping[str, str] | None = N
     initials = np.array([p[2] if p else None for p in first], dtype=object)
     only_initials = np.array([bool(p and p[3]) for p in first], dtype=bool)
     last = map_distinct(_column(frame, "last_name"), lambda v: normalize_name(str(v)) or None)
-    org = map_distinct(_column(frame, "organization_name"),
-                       lambda v: normalize_org_name(str(v)) or None)
+    org = map_distinct(
+        _column(frame, "organization_name"), lambda v: normalize_org_name(str(v)) or None
+    )
     line1 = _column(frame, "address_1").astype(object).where(lambda s: s.notna(), None)
     line2 = _column(frame, "address_2").astype(object).where(lambda s: s.notna(), None)
     raw_address = [" ".join(str(p) for p in (a, b) if p) or None for a, b in zip(line1, line2)]
-    address = map_distinct(np.array(raw_address, dtype=object),
-                           lambda v: normalize_address(v) or None)
-    street_number = map_distinct(address, lambda a: a.split()[0] if a.split()[0].isdigit() else None)
-    postal = map_distinct(_column(frame, "postal_code"),
-                          lambda v: normalize_postal_code(str(v).strip()))
+    address = map_distinct(
+        np.array(raw_address, dtype=object), lambda v: normalize_address(v) or None
+    )
+    street_number = map_distinct(
+        address, lambda a: a.split()[0] if a.split()[0].isdigit() else None
+    )
+    postal = map_distinct(
+        _column(frame, "postal_code"), lambda v: normalize_postal_code(str(v).strip())
+    )
     entity_raw = _column(frame, "entity_type").to_numpy(dtype=object)
     if "entity_type" not in frame.columns:  # generic inputs: a person has a surname
-        entity_raw = np.where(pd.isna(last), np.where(pd.isna(org), None, "organization"),
-                              "individual")
-    entity = np.array([ENTITY_CODES.get(e, -1) if isinstance(e, str) else -1 for e in entity_raw],
-                      dtype=np.int8)
+        entity_raw = np.where(
+            pd.isna(last), np.where(pd.isna(org), None, "organization"), "individual"
+        )
+    entity = np.array(
+        [ENTITY_CODES.get(e, -1) if isinstance(e, str) else -1 for e in entity_raw], dtype=np.int8
+    )
     codes = map_distinct(_column(frame, "taxonomy_code"), lambda v: str(v).strip().upper() or None)
     specialty = _classes(codes, _column(frame, "specialty_text").to_numpy(dtype=object), classes)
     # one vocabulary for first and last names, so "swapped" is a code comparison
@@ -242,14 +248,18 @@ def build_features(frame: pd.DataFrame, *, classes: Mapping[str, str] | None = N
         "phone": Field.of(map_distinct(_column(frame, "phone"), _phone)),
         "postal_code": Field.of(postal),
         "zip3": Field.of([p[:3] if p else None for p in postal]),
-        "city": Field.of(map_distinct(_column(frame, "city"), lambda v: normalize_name(str(v)) or None)),
+        "city": Field.of(
+            map_distinct(_column(frame, "city"), lambda v: normalize_name(str(v)) or None)
+        ),
         "state": Field.of(map_distinct(_column(frame, "state"), _clean)),
         "taxonomy": Field.of(codes),
         "taxonomy_class": Field.of(specialty),
         "name_vocab_first": Field(text=first_name, code=name_codes[:n].astype(np.int64)),
         "name_vocab_last": Field(text=last, code=name_codes[n:].astype(np.int64)),
-        "first_only_initials": Field(text=np.full(n, "", dtype=object),
-                                     code=np.where(has_first, only_initials, -1).astype(np.int64)),
+        "first_only_initials": Field(
+            text=np.full(n, "", dtype=object),
+            code=np.where(has_first, only_initials, -1).astype(np.int64),
+        ),
     }
     for kind in ("npi", "rpps", "finess", "siret", "ein"):
         fields[f"id_{kind}"] = Field.of(_identifier(frame, kind))

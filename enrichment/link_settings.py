@@ -42,35 +42,68 @@ DEFAULT_SETTINGS_FILE = Path(__file__).with_name("linking.toml")
 
 #: Level tests the comparison engine implements (see :mod:`enrichment.comparisons`).
 LevelTest = Literal[
-    "exact", "nickname", "initials", "swapped", "jaro_winkler", "token_set", "token_sort",
-    "ratio", "same_classification", "prefix3", "site", "phone", "else",
-]  # fmt: skip
+    "exact",
+    "nickname",
+    "initials",
+    "swapped",
+    "jaro_winkler",
+    "token_set",
+    "token_sort",
+    "ratio",
+    "same_classification",
+    "prefix3",
+    "site",
+    "phone",
+    "else",
+]
 SIMILARITY_TESTS = frozenset({"jaro_winkler", "token_set", "token_sort", "ratio"})
 
 #: Fields a comparison can refer to (normalised by :mod:`enrichment.link_features`).
 CompareField = Literal[
-    "first_name", "last_name", "organization_name", "address", "phone", "postal_code",
-    "city", "taxonomy", "location",
-]  # fmt: skip
+    "first_name",
+    "last_name",
+    "organization_name",
+    "address",
+    "phone",
+    "postal_code",
+    "city",
+    "taxonomy",
+    "location",
+]
 
 #: Derived keys blocking rules can use.
 BlockingKey = Literal[
-    "postal_code", "zip3", "city", "state", "phone", "last_name", "last_phonetic",
-    "last_initial", "first_initial", "canon_first", "first_phonetic", "name_sorted",
-    "organization_name", "org_phonetic", "street_number",
-]  # fmt: skip
+    "postal_code",
+    "zip3",
+    "city",
+    "state",
+    "phone",
+    "last_name",
+    "last_phonetic",
+    "last_initial",
+    "first_initial",
+    "canon_first",
+    "first_phonetic",
+    "name_sorted",
+    "organization_name",
+    "org_phonetic",
+    "street_number",
+]
 
 #: Comparison fields a blocking key pins down: a pair found through the key agrees on
 #: them because it was selected, so they do not inform m estimation (see enrichment.em).
 KEY_FIELDS: dict[str, frozenset[str]] = {
     "postal_code": frozenset({"postal_code", "location"}),
     "zip3": frozenset({"postal_code", "location"}),
-    "city": frozenset({"city", "location"}), "state": frozenset(),
+    "city": frozenset({"city", "location"}),
+    "state": frozenset(),
     "phone": frozenset({"phone", "location"}),
     "street_number": frozenset({"address", "location"}),
-    "last_name": frozenset({"last_name"}), "last_phonetic": frozenset({"last_name"}),
+    "last_name": frozenset({"last_name"}),
+    "last_phonetic": frozenset({"last_name"}),
     "last_initial": frozenset({"last_name"}),
-    "first_initial": frozenset({"first_name"}), "canon_first": frozenset({"first_name"}),
+    "first_initial": frozenset({"first_name"}),
+    "canon_first": frozenset({"first_name"}),
     "first_phonetic": frozenset({"first_name"}),
     "name_sorted": frozenset({"first_name", "last_name"}),
     "organization_name": frozenset({"organization_name"}),
@@ -259,14 +292,18 @@ class LinkSettings(BaseModel):
         p = Path(path)
         suffix = p.suffix.lower()
         if suffix not in (".toml", ".json"):
-            raise MatchingError(f"link settings must be .json or .toml, not {p.suffix!r}",
-                                problems=[Problem("unsupported file type", file=p.name)])
+            raise MatchingError(
+                f"link settings must be .json or .toml, not {p.suffix!r}",
+                problems=[Problem("unsupported file type", file=p.name)],
+            )
         try:
             text = p.read_text(encoding="utf-8")
             data = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
         except (OSError, ValueError) as exc:
-            raise MatchingError(f"cannot read link settings {p.name}: {exc}",
-                                problems=[Problem(str(exc), file=p.name)]) from exc
+            raise MatchingError(
+                f"cannot read link settings {p.name}: {exc}",
+                problems=[Problem(str(exc), file=p.name)],
+            ) from exc
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

@@ -56,10 +56,18 @@ LINK_COLUMNS: tuple[str, ...] = ("first_name", "last_name", "organization_name")
 
 #: Columns of :attr:`LinkResult.pairs` (plus one ``level_<comparison>`` column each).
 PAIR_COLUMNS: tuple[str, ...] = (
-    "left", "right", "left_pos", "right_pos", "entity_type", "blocking_rule", "label",
-    "tf_adjustment", "match_weight", "match_probability", "decision",
-)  # fmt: skip
-ENTITY_NAMES = {v: k for k, v in ENTITY_CODES.items()}
+    "left",
+    "right",
+    "left_pos",
+    "right_pos",
+    "entity_type",
+    "blocking_rule",
+    "label",
+    "tf_adjustment",
+    "match_weight",
+    "match_probability",
+    "decision",
+)
 
 
 @dataclass(frozen=True)
@@ -71,20 +79,25 @@ class LinkModel:
 
     @classmethod
     def start(cls, settings: LinkSettings) -> LinkModel:
-        return cls(ModelParameters.start(settings.individual),
-                   ModelParameters.start(settings.organization))
+        return cls(
+            ModelParameters.start(settings.individual), ModelParameters.start(settings.organization)
+        )
 
     def for_type(self, entity_type: str) -> ModelParameters:
         return self.individual if entity_type == "individual" else self.organization
 
     def to_dict(self) -> dict[str, Any]:
-        return {"individual": self.individual.to_dict(),
-                "organization": self.organization.to_dict()}
+        return {
+            "individual": self.individual.to_dict(),
+            "organization": self.organization.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LinkModel:
-        return cls(ModelParameters.from_dict(data["individual"]),
-                   ModelParameters.from_dict(data["organization"]))
+        return cls(
+            ModelParameters.from_dict(data["individual"]),
+            ModelParameters.from_dict(data["organization"]),
+        )
 
     def matches(self, settings: LinkSettings) -> bool:
         """Whether this model has the comparisons and levels ``settings`` declares."""
@@ -127,7 +140,9 @@ class LinkResult:
         return explanation(p, self.settings, self.model)
 
 
-def explanation(pair: Mapping[str, Any], settings: LinkSettings, model: LinkModel) -> dict[str, Any]:
+def explanation(
+    pair: Mapping[str, Any], settings: LinkSettings, model: LinkModel
+) -> dict[str, Any]:
     """Which comparisons agreed at which level, with m, u and weight, for one scored pair.
 
     ``steps`` lists ``{"comparison", "level", "weight", "m", "u"}`` starting with
@@ -136,8 +151,13 @@ def explanation(pair: Mapping[str, Any], settings: LinkSettings, model: LinkMode
     et = str(pair["entity_type"])
     params = model.for_type(et)
     steps: list[dict[str, Any]] = [
-        {"comparison": "prior", "level": "lambda", "weight": params.prior_weight,
-         "m": None, "u": None}
+        {
+            "comparison": "prior",
+            "level": "lambda",
+            "weight": params.prior_weight,
+            "m": None,
+            "u": None,
+        }
     ]
     for k, (name, levels) in enumerate(zip(params.comparisons, params.levels)):
         lv = int(pair[f"level_{name}"])
@@ -145,21 +165,46 @@ def explanation(pair: Mapping[str, Any], settings: LinkSettings, model: LinkMode
             steps.append({"comparison": name, "level": "null", "weight": 0.0, "m": None, "u": None})
             continue
         m, u = params.m[k][lv], params.u[k][lv]
-        steps.append({"comparison": name, "level": levels[lv], "weight": float(np.log2(m / u)),
-                      "m": m, "u": u})
+        steps.append(
+            {
+                "comparison": name,
+                "level": levels[lv],
+                "weight": float(np.log2(m / u)),
+                "m": m,
+                "u": u,
+            }
+        )
     if float(pair.get("tf_adjustment", 0.0) or 0.0):
-        steps.append({"comparison": "term_frequency", "level": "rare or common value",
-                      "weight": float(pair["tf_adjustment"]), "m": None, "u": None})
+        steps.append(
+            {
+                "comparison": "term_frequency",
+                "level": "rare or common value",
+                "weight": float(pair["tf_adjustment"]),
+                "m": None,
+                "u": None,
+            }
+        )
     label = int(pair["label"])
     if label:  # the identifier's weight is what the comparisons do not account for
         rest = float(pair["match_weight"]) - sum(s["weight"] for s in steps)
-        steps.insert(1, {"comparison": "identifier",
-                         "level": "equal" if label == KNOWN_MATCH else "different",
-                         "weight": rest, "m": None, "u": None})
+        steps.insert(
+            1,
+            {
+                "comparison": "identifier",
+                "level": "equal" if label == KNOWN_MATCH else "different",
+                "weight": rest,
+                "m": None,
+                "u": None,
+            },
+        )
     return {
-        "left": _plain(pair["left"]), "right": _plain(pair["right"]), "entity_type": et,
-        "blocking_rule": pair["blocking_rule"], "match_weight": float(pair["match_weight"]),
-        "match_probability": float(pair["match_probability"]), "decision": pair["decision"],
+        "left": _plain(pair["left"]),
+        "right": _plain(pair["right"]),
+        "entity_type": et,
+        "blocking_rule": pair["blocking_rule"],
+        "match_weight": float(pair["match_weight"]),
+        "match_probability": float(pair["match_probability"]),
+        "decision": pair["decision"],
         "steps": steps,
     }
 
@@ -168,8 +213,13 @@ def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _labels_and_weights(features: Features, settings: LinkSettings, left: np.ndarray,
-                        right: np.ndarray, pair_entity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _labels_and_weights(
+    features: Features,
+    settings: LinkSettings,
+    left: np.ndarray,
+    right: np.ndarray,
+    pair_entity: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Identifier label per pair and the identifier weight it adds."""
     eq = np.zeros(len(left), dtype=bool)
     ne = np.zeros(len(left), dtype=bool)
@@ -200,8 +250,9 @@ def identifier_codes(features: Features, settings: LinkSettings) -> list[np.ndar
     return out
 
 
-def _informative(emodel: EntityModel, settings: LinkSettings, rule: np.ndarray,
-                 rule_names: tuple[str, ...]) -> np.ndarray:
+def _informative(
+    emodel: EntityModel, settings: LinkSettings, rule: np.ndarray, rule_names: tuple[str, ...]
+) -> np.ndarray:
     """Per pair and comparison: False where the pair's blocking rule pinned the field."""
     keys = {r.name: r.keys for r in settings.blocking_rules}
     table = np.ones((len(rule_names), len(emodel.comparisons)), dtype=bool)
@@ -211,8 +262,15 @@ def _informative(emodel: EntityModel, settings: LinkSettings, rule: np.ndarray,
     return table[rule.astype(np.int64)]
 
 
-def _fit(emodel: EntityModel, settings: LinkSettings, features: Features, code: int,
-         gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray) -> ModelParameters:
+def _fit(
+    emodel: EntityModel,
+    settings: LinkSettings,
+    features: Features,
+    code: int,
+    gamma: np.ndarray,
+    informative: np.ndarray,
+    labels: np.ndarray,
+) -> ModelParameters:
     """u from random pairs of this entity type, then m and lambda by EM."""
     members = np.flatnonzero(features.entity == code)
     n_t = len(members)
@@ -229,8 +287,14 @@ def _fit(emodel: EntityModel, settings: LinkSettings, features: Features, code: 
     return estimate_m(gamma, informative, labels, params, possible_pairs=possible, em=settings.em)
 
 
-def _term_frequency(emodel: EntityModel, params: ModelParameters, features: Features, code: int,
-                    gamma: np.ndarray, left: np.ndarray) -> np.ndarray:
+def _term_frequency(
+    emodel: EntityModel,
+    params: ModelParameters,
+    features: Features,
+    code: int,
+    gamma: np.ndarray,
+    left: np.ndarray,
+) -> np.ndarray:
     """Bits added where a term-frequency comparison agrees exactly: ``log2(u / tf(value))``."""
     out = np.zeros(len(left))
     members = features.entity == code
@@ -239,14 +303,18 @@ def _term_frequency(emodel: EntityModel, params: ModelParameters, features: Feat
         if not comp.term_frequency or comp.levels[0].test != "exact":
             continue
         values = features[comp.field].code
-        counts = np.bincount(values[members & (values >= 0)], minlength=int(values.max(initial=0)) + 1)
+        counts = np.bincount(
+            values[members & (values >= 0)], minlength=int(values.max(initial=0)) + 1
+        )
         hit = gamma[:, k] == 0
         tf = np.maximum(counts[values[left[hit]]] / n_t, 1.0 / n_t)
         out[hit] += np.log2(params.u[k][0] / tf)
     return out
 
 
-def _positions(index: pd.Index, pairs: Iterable[tuple[Any, Any]] | None) -> tuple[np.ndarray, np.ndarray]:
+def _positions(
+    index: pd.Index, pairs: Iterable[tuple[Any, Any]] | None
+) -> tuple[np.ndarray, np.ndarray]:
     pos = pd.Series(np.arange(len(index)), index=index)
     ls, rs = [], []
     for a, b in pairs or ():
@@ -255,8 +323,9 @@ def _positions(index: pd.Index, pairs: Iterable[tuple[Any, Any]] | None) -> tupl
     return np.asarray(ls, dtype=np.int64), np.asarray(rs, dtype=np.int64)
 
 
-def _existing_edges(existing: pd.Series | None, index: pd.Index,
-                    focus: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _existing_edges(
+    existing: pd.Series | None, index: pd.Index, focus: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Star edges holding together the existing clusters of records outside the focus."""
     if existing is None:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -315,13 +384,17 @@ def link_records(
     MatchingError
         Missing name columns or duplicated record labels (all listed).
     """
-    problems = [Problem("column missing from records", field=c)
-                for c in LINK_COLUMNS if c not in records.columns]
+    problems = [
+        Problem("column missing from records", field=c)
+        for c in LINK_COLUMNS
+        if c not in records.columns
+    ]
     if records.index.has_duplicates:
         problems.append(Problem("record index labels must be unique", field="index"))
     if model is not None and not model.matches(settings):
-        problems.append(Problem("frozen model does not fit these settings' comparisons",
-                                field="model"))
+        problems.append(
+            Problem("frozen model does not fit these settings' comparisons", field="model")
+        )
     if problems:
         raise MatchingError("cannot link these records", problems=problems)
     focus_arr = None if focus is None else np.asarray(focus, dtype=bool)
@@ -338,8 +411,12 @@ def link_records(
         if model is None:
             raise MatchingError("scoring given pairs needs a frozen model")
         pl, pr = _positions(records.index, pairs)
-        cand = Candidates(left=np.minimum(pl, pr), right=np.maximum(pl, pr),
-                          rule=np.zeros(len(pl), dtype=np.int16), rule_names=("given",))
+        cand = Candidates(
+            left=np.minimum(pl, pr),
+            right=np.maximum(pl, pr),
+            rule=np.zeros(len(pl), dtype=np.int16),
+            rule_names=("given",),
+        )
     else:
         cand = candidate_pairs(features, settings, focus=focus_arr)
     left, right = cand.left, cand.right
@@ -350,8 +427,11 @@ def link_records(
     timings["blocking_s"] = time.perf_counter() - t
     progress("link", 2, total_steps)
 
-    comp_names = list(dict.fromkeys(
-        c.name for m in (settings.individual, settings.organization) for c in m.comparisons))
+    comp_names = list(
+        dict.fromkeys(
+            c.name for m in (settings.individual, settings.organization) for c in m.comparisons
+        )
+    )
     levels = {name: np.full(len(left), -2, dtype=np.int8) for name in comp_names}
     weight = np.zeros(len(left))
     tf_adjust = np.zeros(len(left))
@@ -384,8 +464,11 @@ def link_records(
 
     weight += id_weight
     prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
-    decision = np.where(prob >= settings.auto_merge, "merge",
-                        np.where(prob >= settings.review, "review", "non_match")).astype(object)
+    decision = np.where(
+        prob >= settings.auto_merge,
+        "merge",
+        np.where(prob >= settings.review, "review", "non_match"),
+    ).astype(object)
     decision[label == KNOWN_MATCH] = "merge"
     decision[(label == KNOWN_NON_MATCH) & (decision == "merge")] = "review"
 
@@ -397,32 +480,51 @@ def link_records(
     merged = decision == "merge"
     e_left = np.concatenate([left[merged], ml_l, ex_l])
     e_right = np.concatenate([right[merged], ml_r, ex_r])
-    strength = np.concatenate([weight[merged], np.full(len(ml_l), np.inf),
-                               np.full(len(ex_l), 1e6)])
+    strength = np.concatenate([weight[merged], np.full(len(ml_l), np.inf), np.full(len(ex_l), 1e6)])
     from enrichment.clustering import cluster_records
 
-    cluster = cluster_records(len(records), e_left, e_right, strength,
-                              cannot_link=(cl_l, cl_r),
-                              identifiers=identifier_codes(features, settings))
+    cluster = cluster_records(
+        len(records),
+        e_left,
+        e_right,
+        strength,
+        cannot_link=(cl_l, cl_r),
+        identifiers=identifier_codes(features, settings),
+    )
     timings["clustering_s"] = time.perf_counter() - t
     progress("link", 4, total_steps)
 
     labels_arr = index.to_numpy()
-    pairs = pd.DataFrame({
-        "left": labels_arr[left], "right": labels_arr[right],
-        "left_pos": left, "right_pos": right,
-        "entity_type": pd.Categorical.from_codes(pair_entity, ["individual", "organization"]),
-        "blocking_rule": pd.Categorical.from_codes(cand.rule, list(cand.rule_names)),
-        "label": label, "tf_adjustment": tf_adjust, "match_weight": weight, "match_probability": prob,
-        "decision": pd.Categorical(decision, categories=["merge", "review", "non_match"]),
-        **{f"level_{name}": arr for name, arr in levels.items()},
-    })
+    pairs = pd.DataFrame(
+        {
+            "left": labels_arr[left],
+            "right": labels_arr[right],
+            "left_pos": left,
+            "right_pos": right,
+            "entity_type": pd.Categorical.from_codes(pair_entity, ["individual", "organization"]),
+            "blocking_rule": pd.Categorical.from_codes(cand.rule, list(cand.rule_names)),
+            "label": label,
+            "tf_adjustment": tf_adjust,
+            "match_weight": weight,
+            "match_probability": prob,
+            "decision": pd.Categorical(decision, categories=["merge", "review", "non_match"]),
+            **{f"level_{name}": arr for name, arr in levels.items()},
+        }
+    )
     progress("link", total_steps, total_steps)
     report = {
-        "records": len(records), "pairs": len(pairs), "merge_pairs": int(merged.sum()),
+        "records": len(records),
+        "pairs": len(pairs),
+        "merge_pairs": int(merged.sum()),
         "review_pairs": int((decision == "review").sum()),
-        "clusters": int(cluster.max(initial=-1) + 1), "skipped_blocks": cand.skipped_blocks,
+        "clusters": int(cluster.max(initial=-1) + 1),
+        "skipped_blocks": cand.skipped_blocks,
         **{k: round(v, 3) for k, v in timings.items()},
     }
-    return LinkResult(pairs=pairs, clusters=pd.Series(cluster, index=index, name="cluster"),
-                      model=link_model, settings=settings, report=report)
+    return LinkResult(
+        pairs=pairs,
+        clusters=pd.Series(cluster, index=index, name="cluster"),
+        model=link_model,
+        settings=settings,
+        report=report,
+    )

@@ -24,12 +24,8 @@ golden record's five characters.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import date
-from typing import Any
-
-import numpy as np
-import pyarrow as pa
 
 from core.arrowcsv import ArrowChunk, ArrowCsvReader, map_ahead
 from core.checks import whole_number
@@ -42,7 +38,6 @@ from enrichment.record_columns import RecordColumns
 from enrichment.records import (
     ReadResult,
     clean_text,
-    combine_results,
 )
 
 #: What the readers accept as input: a path, or an open binary or text stream.
@@ -67,40 +62,6 @@ def parse_nppes_date(value: str | None) -> date | None:
         raise ValueError(f"not an MM/DD/YYYY date: {text!r}")
     month, day, year = (int(g) for g in m.groups())
     return date(year, month, day)
-
-
-def parse_nppes_row(
-    row: Mapping[str, str | None], *, line: int, file: str | None = None
-) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """Turn one NPPES row (column name -> raw text) into a standard source record.
-
-    The rules are those of :func:`enrichment.nppes_columns.parse_nppes_table`,
-    run on a one-row table.
-
-    Parameters
-    ----------
-    row
-        The row's cells keyed by header name (either layout); absent columns count as blank.
-    line
-        1-based physical line the row starts on.
-    file
-        File name used in problem reports.
-
-    Returns
-    -------
-    tuple
-        ``(record, [])`` for a good row, ``(None, problems)`` for a rejected one;
-        ``problems`` lists every fault of the row.
-    """
-    columns = nppes_columns(list(row))
-    table = pa.table({c: pa.array([row.get(c)], type=pa.string()) for c in columns})
-    records, problems = parse_nppes_table(table, np.array([line]), file=file)
-    if problems:
-        return None, problems
-    record = records.to_frame().iloc[0].to_dict()
-    record["line"] = int(record["line"])
-    record["is_active"] = bool(record["is_active"])
-    return record, []
 
 
 def iter_source_rows(
@@ -191,25 +152,3 @@ def iter_nppes(
             total += chunk.rows_read
             yield ReadResult(columns=records, rejects=rejects, rows_read=chunk.rows_read)
             sink("nppes", total, None)
-
-
-def read_nppes(
-    source: NppesSource,
-    *,
-    chunk_rows: int = 50_000,
-    encoding: str | None = None,
-    progress: ProgressSink | None = None,
-    name: str | None = None,
-) -> ReadResult:
-    """Read a whole NPPES file (meant for extracts; stream big files with :func:`iter_nppes`).
-
-    Parameters and errors are those of :func:`iter_nppes`.
-
-    Returns
-    -------
-    ReadResult
-        All accepted records (index 0..n-1), every reject, and the row count.
-    """
-    return combine_results(
-        iter_nppes(source, chunk_rows=chunk_rows, encoding=encoding, progress=progress, name=name)
-    )

@@ -1,7 +1,7 @@
 """Column-at-a-time NPPES row parsing: Arrow string columns to standard source records.
 
-The one implementation of the NPPES row rules (:func:`enrichment.nppes.parse_nppes_row`
-runs it on a one-row table): text stripped exactly as :meth:`str.strip` does,
+The one implementation of the NPPES row rules (:func:`enrichment.nppes.iter_nppes`
+runs it on every chunk): text stripped exactly as :meth:`str.strip` does,
 blank as ``None``; NPI and replacement NPI checked (ten ASCII digits, Luhn with
 the ``80840`` prefix); ``MM/DD/YYYY`` dates checked for real calendar dates;
 the entity type required unless the NPI is deactivated; the primary taxonomy
@@ -72,7 +72,9 @@ OTHER_ID_COLUMNS: tuple[dict[str, str], ...] = tuple(
     {key: column.format(i) for key, column in OTHER_ID_FIELDS.items()}
     for i in range(1, OTHER_ID_SLOTS + 1)
 )
-TAXONOMY_CODES = tuple(f"Healthcare Provider Taxonomy Code_{i}" for i in range(1, TAXONOMY_SLOTS + 1))
+TAXONOMY_CODES = tuple(
+    f"Healthcare Provider Taxonomy Code_{i}" for i in range(1, TAXONOMY_SLOTS + 1)
+)
 TAXONOMY_SWITCHES = tuple(
     f"Healthcare Provider Primary Taxonomy Switch_{i}" for i in range(1, TAXONOMY_SLOTS + 1)
 )
@@ -88,9 +90,21 @@ _EXTENSION = r"(?i)\s*(?:x|ext\.?|extension|#)\s*[0-9]+\s*$"
 def nppes_columns(header: Sequence[str]) -> list[str]:
     """The columns of an NPPES header (either layout) the parser reads."""
     wanted = [
-        "NPI", "Entity Type Code", "Replacement NPI", *DATE_FIELDS.values(), *TEXT_FIELDS.values(),
-        POSTAL, PHONE, COUNTRY, EIN, OTHER_ORG_NAME, OTHER_ORG_TYPE, *GENDER_COLUMNS,
-        *TAXONOMY_CODES, *TAXONOMY_SWITCHES, *(c for slot in OTHER_ID_COLUMNS for c in slot.values()),
+        "NPI",
+        "Entity Type Code",
+        "Replacement NPI",
+        *DATE_FIELDS.values(),
+        *TEXT_FIELDS.values(),
+        POSTAL,
+        PHONE,
+        COUNTRY,
+        EIN,
+        OTHER_ORG_NAME,
+        OTHER_ORG_TYPE,
+        *GENDER_COLUMNS,
+        *TAXONOMY_CODES,
+        *TAXONOMY_SWITCHES,
+        *(c for slot in OTHER_ID_COLUMNS for c in slot.values()),
     ]
     present = set(header)
     return [c for c in wanted if c in present]
@@ -101,7 +115,11 @@ def nppes_columns(header: Sequence[str]) -> list[str]:
 
 def clean(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Strip like :meth:`str.strip`; blank becomes null."""
-    if isinstance(column, pa.Array) and pa.types.is_string(column.type) and not _holds_bytes(column):
+    if (
+        isinstance(column, pa.Array)
+        and pa.types.is_string(column.type)
+        and not _holds_bytes(column)
+    ):
         return pa.nulls(len(column), pa.string())  # every cell empty (most slots of most rows)
     trimmed = pc.utf8_trim(column, characters=_WHITESPACE)
     if isinstance(trimmed, pa.ChunkedArray):
@@ -132,8 +150,13 @@ def blank_to_null(text: pa.Array) -> pa.Array:
     if not nulls:
         return text
     bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(pa.string(), n, [bitmap, text.buffers()[1], text.buffers()[2]],
-                                 null_count=nulls, offset=start)
+    return pa.Array.from_buffers(
+        pa.string(),
+        n,
+        [bitmap, text.buffers()[1], text.buffers()[2]],
+        null_count=nulls,
+        offset=start,
+    )
 
 
 def valid_npis(column: pa.Array) -> np.ndarray:
@@ -147,7 +170,10 @@ def valid_npis(column: pa.Array) -> np.ndarray:
         text = pc.take(column, pa.array(idx)).to_numpy(zero_copy_only=False).astype("S10")
         digits = np.frombuffer(text.tobytes(), dtype=np.uint8).reshape(-1, 10).astype(np.int64) - 48
         full = np.concatenate(
-            [np.tile(np.frombuffer(NPI_PREFIX.encode(), dtype=np.uint8) - 48, (len(idx), 1)), digits],
+            [
+                np.tile(np.frombuffer(NPI_PREFIX.encode(), dtype=np.uint8) - 48, (len(idx), 1)),
+                digits,
+            ],
             axis=1,
         )
         # Luhn: double every second digit from the right
@@ -167,7 +193,9 @@ def parse_dates(column: pa.Array) -> tuple[pa.Array, np.ndarray]:
     good = np.zeros(n, dtype=bool)
     if matched.any():
         m, d, y = (
-            pc.cast(pc.fill_null(pc.struct_field(parts, i), "0"), pa.int64()).to_numpy(zero_copy_only=False)
+            pc.cast(pc.fill_null(pc.struct_field(parts, i), "0"), pa.int64()).to_numpy(
+                zero_copy_only=False
+            )
             for i in (0, 1, 2)
         )
         leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
@@ -192,7 +220,9 @@ def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 def normalize_phones(column: pa.Array) -> pa.Array:
     """Vector form of :func:`enrichment.normalize.normalize_phone` (cleaned input)."""
-    digits = pc.replace_substring_regex(pc.replace_substring_regex(column, _EXTENSION, ""), r"[^0-9]", "")
+    digits = pc.replace_substring_regex(
+        pc.replace_substring_regex(column, _EXTENSION, ""), r"[^0-9]", ""
+    )
     eleven = pc.and_(pc.equal(pc.utf8_length(digits), 11), pc.starts_with(digits, "1"))
     digits = pc.if_else(eleven, pc.utf8_slice_codeunits(digits, 1), digits)
     ok = pc.match_substring_regex(digits, r"^[2-9][0-9]{9}$")
@@ -235,8 +265,14 @@ def parse_nppes_table(
     other_id_columns = {c for slot in OTHER_ID_COLUMNS for c in slot.values()}
     # other-identifier slots are nearly all blank: kept raw, cleaned where filled (_identifiers)
     table = table.combine_chunks()
-    col = {name: (_array(table.column(name)) if name in other_id_columns else clean(_array(table.column(name))))
-           for name in table.column_names}
+    col = {
+        name: (
+            _array(table.column(name))
+            if name in other_id_columns
+            else clean(_array(table.column(name)))
+        )
+        for name in table.column_names
+    }
     blank = pa.nulls(n, pa.string())
     get = lambda name: col.get(name, blank)  # noqa: E731
 
@@ -256,15 +292,28 @@ def parse_nppes_table(
     raw_type = get("Entity Type Code")
     type_present = pc.is_valid(raw_type).to_numpy(zero_copy_only=False)
     type_known = pc.fill_null(pc.is_in(raw_type, pa.array(list(_ENTITY_TYPES))), False).to_numpy(
-        zero_copy_only=False)
+        zero_copy_only=False
+    )
     deact_given = pc.is_valid(dates["deactivation_date"]).to_numpy(zero_copy_only=False)
-    faults.append((~type_present & ~deact_given & ~bad_date["deactivation_date"],
-                   "Entity Type Code is empty on an NPI that is not deactivated", "Entity Type Code"))
-    faults.append((type_present & ~type_known, "Entity Type Code must be 1 or 2", "Entity Type Code"))
+    faults.append(
+        (
+            ~type_present & ~deact_given & ~bad_date["deactivation_date"],
+            "Entity Type Code is empty on an NPI that is not deactivated",
+            "Entity Type Code",
+        )
+    )
+    faults.append(
+        (type_present & ~type_known, "Entity Type Code must be 1 or 2", "Entity Type Code")
+    )
 
     replacement = get("Replacement NPI")
-    faults.append((pc.is_valid(replacement).to_numpy(zero_copy_only=False) & ~valid_npis(replacement),
-                   "Replacement NPI is not a valid NPI", "Replacement NPI"))
+    faults.append(
+        (
+            pc.is_valid(replacement).to_numpy(zero_copy_only=False) & ~valid_npis(replacement),
+            "Replacement NPI is not a valid NPI",
+            "Replacement NPI",
+        )
+    )
 
     bad = np.zeros(n, dtype=bool)
     for mask, _, _ in faults:
@@ -279,12 +328,22 @@ def parse_nppes_table(
 
 
 #: Standard field -> the column its value is read from (named in the problems of refused values).
-_READ_FROM = {**TEXT_FIELDS, "postal_code": POSTAL, "phone": PHONE, "country": COUNTRY, "npi": "NPI",
-              "source_key": "NPI", "replacement_npi": "Replacement NPI"}
+_READ_FROM = {
+    **TEXT_FIELDS,
+    "postal_code": POSTAL,
+    "phone": PHONE,
+    "country": COUNTRY,
+    "npi": "NPI",
+    "source_key": "NPI",
+    "replacement_npi": "Replacement NPI",
+}
 
 
 def _unstorable(
-    records: RecordColumns, col: dict[str, pa.Array], lines: np.ndarray, file: str | None,
+    records: RecordColumns,
+    col: dict[str, pa.Array],
+    lines: np.ndarray,
+    file: str | None,
 ) -> list[tuple[int, Problem]]:
     """``(row, problem)`` of every value that may not be stored (:func:`core.safetext.text_fault`).
 
@@ -293,51 +352,94 @@ def _unstorable(
     cells that go into ``identifiers`` for length (their control characters
     become spaces). Whole columns are scanned; only failing cells are visited.
     """
-    names = {**_READ_FROM, "gender": next((c for c in GENDER_COLUMNS if c in col), GENDER_COLUMNS[0])}
+    names = {
+        **_READ_FROM,
+        "gender": next((c for c in GENDER_COLUMNS if c in col), GENDER_COLUMNS[0]),
+    }
     checks = [(col[c], c, FIELD_LIMITS["taxonomy_code"]) for c in TAXONOMY_CODES if c in col]
-    checks += [(array, names.get(field, field), FIELD_LIMITS.get(field, PAYLOAD_TEXT_LIMIT))
-               for field, array in records.arrays.items()
-               if pa.types.is_string(array.type) and field not in ("identifiers", "taxonomy_code")]
+    checks += [
+        (array, names.get(field, field), FIELD_LIMITS.get(field, PAYLOAD_TEXT_LIMIT))
+        for field, array in records.arrays.items()
+        if pa.types.is_string(array.type) and field not in ("identifiers", "taxonomy_code")
+    ]
     found = []
     for array, column, limit in checks:
         for i in faulty_rows(array, max_length=limit).tolist():
             value = array[i].as_py()
-            found.append((i, refused(value, text_fault(value, max_length=limit) or "", file=file,
-                                        line=int(lines[i]), field=column)))
-    for column in [*(c for slot in OTHER_ID_COLUMNS for c in slot.values()), OTHER_ORG_NAME, OTHER_ORG_TYPE]:
+            found.append(
+                (
+                    i,
+                    refused(
+                        value,
+                        text_fault(value, max_length=limit) or "",
+                        file=file,
+                        line=int(lines[i]),
+                        field=column,
+                    ),
+                )
+            )
+    for column in [
+        *(c for slot in OTHER_ID_COLUMNS for c in slot.values()),
+        OTHER_ORG_NAME,
+        OTHER_ORG_TYPE,
+    ]:
         if column not in col:
             continue
         raw = col[column]
-        offsets = np.frombuffer(raw.buffers()[1], dtype=np.int32)[raw.offset : raw.offset + len(raw) + 1]
-        if offsets[-1] - offsets[0] <= PAYLOAD_TEXT_LIMIT:  # the column as a whole is shorter: nothing to do
+        offsets = np.frombuffer(raw.buffers()[1], dtype=np.int32)[
+            raw.offset : raw.offset + len(raw) + 1
+        ]
+        if (
+            offsets[-1] - offsets[0] <= PAYLOAD_TEXT_LIMIT
+        ):  # the column as a whole is shorter: nothing to do
             continue
         long = np.flatnonzero(np.diff(offsets) > PAYLOAD_TEXT_LIMIT)
         if len(long):
             cells = _identifier_cell(pc.take(raw, pa.array(long)), len(long))
             for i in long[faulty_rows(cells, max_length=PAYLOAD_TEXT_LIMIT)].tolist():
                 value = _identifier_cell(raw.slice(i, 1), 1)[0].as_py()
-                found.append((i, refused(value, text_fault(value, max_length=PAYLOAD_TEXT_LIMIT) or "",
-                                            file=file, line=int(lines[i]), field=column)))
+                found.append(
+                    (
+                        i,
+                        refused(
+                            value,
+                            text_fault(value, max_length=PAYLOAD_TEXT_LIMIT) or "",
+                            file=file,
+                            line=int(lines[i]),
+                            field=column,
+                        ),
+                    )
+                )
     return found
 
 
 def _problems(
-    faults: list[tuple[np.ndarray, str, str]], col: dict[str, pa.Array],
-    lines: np.ndarray, file: str | None, unstorable: list[tuple[int, Problem]],
+    faults: list[tuple[np.ndarray, str, str]],
+    col: dict[str, pa.Array],
+    lines: np.ndarray,
+    file: str | None,
+    unstorable: list[tuple[int, Problem]],
 ) -> list[Problem]:
     """Every fault of every rejected row, in line order then check order (refused values last)."""
     found: list[tuple[int, int, Problem]] = []
     for order, (mask, message, column) in enumerate(faults):
         for i in np.flatnonzero(mask):
             value = col[column][int(i)].as_py() if column in col else None
-            found.append((int(i), order, Problem(message, file=file, line=int(lines[i]), field=column,
-                                                 value=value)))
+            found.append(
+                (
+                    int(i),
+                    order,
+                    Problem(message, file=file, line=int(lines[i]), field=column, value=value),
+                )
+            )
     found.extend((i, len(faults), problem) for i, problem in unstorable)
     found.sort(key=lambda t: (t[0], t[1]))
     return [p for _, _, p in found]
 
 
-def _records(col: dict[str, pa.Array], dates: dict[str, pa.Array], lines: np.ndarray, n: int) -> RecordColumns:
+def _records(
+    col: dict[str, pa.Array], dates: dict[str, pa.Array], lines: np.ndarray, n: int
+) -> RecordColumns:
     blank = pa.nulls(n, pa.string())
     get = lambda name: col.get(name, blank)  # noqa: E731
 
@@ -356,8 +458,11 @@ def _records(col: dict[str, pa.Array], dates: dict[str, pa.Array], lines: np.nda
         "source_key": npi,
         "line": pa.array(lines, pa.int64()),
         "npi": npi,
-        "entity_type": pc.if_else(pc.equal(entity, "1"), "individual",
-                                  pc.if_else(pc.equal(entity, "2"), "organization", _NULL)),
+        "entity_type": pc.if_else(
+            pc.equal(entity, "1"),
+            "individual",
+            pc.if_else(pc.equal(entity, "2"), "organization", _NULL),
+        ),
         **{key: get(column) for key, column in TEXT_FIELDS.items()},
         "gender": pc.utf8_upper(gender),
         "taxonomy_code": _primary_taxonomy(codes, switches),
@@ -366,11 +471,14 @@ def _records(col: dict[str, pa.Array], dates: dict[str, pa.Array], lines: np.nda
         "phone": normalize_phones(get(PHONE)),
         **dates,
         "replacement_npi": get("Replacement NPI"),
-        "is_active": pc.or_kleene(pc.is_null(deactivated),
-                                  pc.fill_null(pc.greater_equal(reactivated, deactivated), False)),
+        "is_active": pc.or_kleene(
+            pc.is_null(deactivated), pc.fill_null(pc.greater_equal(reactivated, deactivated), False)
+        ),
         "country": country,
     }
-    arrays = {k: (v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v) for k, v in arrays.items()}
+    arrays = {
+        k: (v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v) for k, v in arrays.items()
+    }
     arrays["identifiers"] = _identifiers(col, n)
     return RecordColumns(arrays, {}, n)
 
@@ -395,8 +503,10 @@ def _primary_taxonomy(codes: list[pa.Array], switches: list[pa.Array]) -> pa.Arr
     chosen = pa.nulls(len(codes[0]), pa.string())
     for code, switch in zip(codes, switches):
         flagged = pc.fill_null(pc.equal(pc.utf8_upper(switch), "Y"), False)
-        chosen = pc.coalesce(chosen, pc.if_else(pc.and_(flagged, pc.is_valid(code)), code,
-                                                pa.scalar(None, pa.string())))
+        chosen = pc.coalesce(
+            chosen,
+            pc.if_else(pc.and_(flagged, pc.is_valid(code)), code, pa.scalar(None, pa.string())),
+        )
     count = np.zeros(len(codes[0]), dtype=np.int64)
     for c in codes:
         count += pc.is_valid(c).to_numpy(zero_copy_only=False)
@@ -424,13 +534,19 @@ def _identifiers(col: dict[str, pa.Array], n: int) -> pa.Array:
     if OTHER_ORG_NAME in col:
         name = _identifier_cell(col[OTHER_ORG_NAME], n)
         kind = _identifier_cell(col.get(OTHER_ORG_TYPE), n)
-        fragment = pc.binary_join_element_wise(json_strings(name, '"other_names":[{"name":'),
-                                               json_strings(kind, ',"type_code":'), "}]", "")
+        fragment = pc.binary_join_element_wise(
+            json_strings(name, '"other_names":[{"name":'),
+            json_strings(kind, ',"type_code":'),
+            "}]",
+            "",
+        )
         parts.append((fragment, _mask(pc.is_valid(name))))
     if not parts:
         return pa.nulls(n, pa.string())
     body, has = _join_present(parts)  # ",a,b": the first comma becomes the brace
-    return pc.if_else(pa.array(has), with_affixes(pc.binary_replace_slice(body, 0, 1, "{"), "", "}"), _NULL)
+    return pc.if_else(
+        pa.array(has), with_affixes(pc.binary_replace_slice(body, 0, 1, "{"), "", "}"), _NULL
+    )
 
 
 def _other_identifiers(col: dict[str, pa.Array], n: int) -> tuple[pa.Array, np.ndarray] | None:
@@ -454,19 +570,26 @@ def _other_identifiers(col: dict[str, pa.Array], n: int) -> tuple[pa.Array, np.n
         rows_of.append(rows)
         for key, name in columns.items():
             column = col.get(name)
-            fields[key].append(pa.nulls(len(rows), pa.string()) if column is None else pc.take(column, at))
+            fields[key].append(
+                pa.nulls(len(rows), pa.string()) if column is None else pc.take(column, at)
+            )
     if not rows_of:
         return None
     row = np.concatenate(rows_of)
-    values = {key: _identifier_cell(pa.concat_arrays(parts), len(row)) for key, parts in fields.items()}
+    values = {
+        key: _identifier_cell(pa.concat_arrays(parts), len(row)) for key, parts in fields.items()
+    }
     present = np.flatnonzero(_mask(pc.is_valid(values["identifier"])))
     if not len(present):
         return None
     order = present[np.argsort(row[present], kind="stable")]  # by row; slots stay in slot order
     entry = pc.binary_join_element_wise(
-        json_strings(values["identifier"], '{"identifier":'), json_strings(values["type_code"], ',"type_code":'),
+        json_strings(values["identifier"], '{"identifier":'),
+        json_strings(values["type_code"], ',"type_code":'),
         json_strings(values["state"], ',"state":'),
-        with_affixes(json_strings(values["issuer"], ',"issuer":'), "", "}"), "")
+        with_affixes(json_strings(values["issuer"], ',"issuer":'), "", "}"),
+        "",
+    )
     counts = np.bincount(row[order], minlength=n)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
@@ -478,7 +601,9 @@ def _nonempty(column: pa.Array) -> np.ndarray:
     """Whether each string is non-null and not ``""`` (from the offsets when nothing is null)."""
     if column.null_count or not pa.types.is_string(column.type):
         return _mask(pc.not_equal(column, ""))
-    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset : column.offset + len(column) + 1]
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[
+        column.offset : column.offset + len(column) + 1
+    ]
     return np.diff(offsets) > 0
 
 

@@ -20,9 +20,11 @@ Each reader takes a CSV path or an open stream (a zip member) and returns a
 Luhn-checked). Columns are found by name, ignoring case, spacing and
 punctuation (the real headers mix ``Address- Address Line 1`` and
 ``Address-  Address Line 2``); extra columns are ignored.
-:func:`attach_companions` folds them into standard records: other names into
-``identifiers["other_names"]``, locations into ``locations``, endpoints into
-``contacts``, and recomputes ``record_hash``.
+:class:`Companions` groups them by NPI once per archive and
+:func:`attach_companion_columns` folds them into each chunk of standard records:
+other names into ``identifiers["other_names"]``, locations into ``locations``,
+endpoints into ``contacts`` (exact duplicates dropped), so ``record_hash`` changes
+only for the records that gained something.
 
 Not kept yet: the endpoint's affiliation address and content-type description,
 and the phone number's link to a location beyond the location dict itself.
@@ -41,15 +43,12 @@ import pyarrow as pa
 
 from core.errors import Problem, SchemaError
 from core.identifiers import luhn_npi_valid
-from core.values import plain
 from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes import NppesSource, iter_source_rows, source_name
 from enrichment.record_columns import RecordColumns
 from enrichment.records import (
-    SOURCE_RECORD_COLUMNS,
     ReadResult,
     clean_text,
-    record_hash,
     record_problems,
 )
 
@@ -130,8 +129,12 @@ COMPANION_FIELDS: dict[str, tuple[str, ...]] = {
 _READ_FROM: dict[tuple[str, ...], dict[str, str]] = {
     OTHER_NAME_FIELDS: {"name": OTHER_NAME_COLUMNS[1], "type_code": OTHER_NAME_COLUMNS[2]},
     LOCATION_FIELDS: dict(zip(LOCATION_FIELDS[1:-1], LOCATION_COLUMNS[1:])),
-    ENDPOINT_FIELDS: {"value": "Endpoint", "use": "Use Description", "endpoint_type": "Endpoint Type",
-                      "affiliation_name": "Affiliation Legal Business Name"},
+    ENDPOINT_FIELDS: {
+        "value": "Endpoint",
+        "use": "Use Description",
+        "endpoint_type": "Endpoint Type",
+        "affiliation_name": "Affiliation Legal Business Name",
+    },
 }
 
 _OTHER_NAME_TYPES = frozenset("12345")
@@ -333,7 +336,9 @@ def _read_table(
         record, problems = parse({c: cells[i] for c, i in index.items()}, line=line, file=label)
         if record is not None:
             # merged into the main records' JSON only: every value is held to the payload limit
-            problems = record_problems(record, file=label, line=line, headers=_READ_FROM[fields], limits={})
+            problems = record_problems(
+                record, file=label, line=line, headers=_READ_FROM[fields], limits={}
+            )
             record = None if problems else record
         if record is None:
             rejects.extend(problems)
@@ -485,16 +490,22 @@ class Companions:
     ) -> Companions:
         """Group the output of the companion readers (frames or results, or ``None``)."""
         return cls(
-            names=_grouped(_frame(other_names, "other_names", OTHER_NAME_FIELDS), ("name", "type_code")),
+            names=_grouped(
+                _frame(other_names, "other_names", OTHER_NAME_FIELDS), ("name", "type_code")
+            ),
             places=_grouped(_frame(locations, "locations", LOCATION_FIELDS), LOCATION_FIELDS[1:-1]),
-            contacts=_grouped(_frame(endpoints, "endpoints", ENDPOINT_FIELDS),
-                              ("channel", "value", "use", "endpoint_type")),
+            contacts=_grouped(
+                _frame(endpoints, "endpoints", ENDPOINT_FIELDS),
+                ("channel", "value", "use", "endpoint_type"),
+            ),
         )
 
     def __contains__(self, npi: object) -> bool:
         return npi in self.names or npi in self.places or npi in self.contacts
 
-    def merge(self, npi: str, identifiers: Any, locations: Any, contacts: Any) -> tuple[Any, Any, Any]:
+    def merge(
+        self, npi: str, identifiers: Any, locations: Any, contacts: Any
+    ) -> tuple[Any, Any, Any]:
         """One record's ``identifiers``, ``locations`` and ``contacts`` with its companions merged in."""
         if npi in self.names:
             identifiers = dict(identifiers or {})
@@ -507,64 +518,27 @@ class Companions:
 
 
 def attach_companion_columns(records: RecordColumns, companions: Companions) -> RecordColumns:
-    """:func:`attach_companions` for records held column-wise; rows without companions are not touched."""
+    """Merge companion rows into standard source records held column-wise, matched on ``npi``.
+
+    Other names are appended to ``identifiers["other_names"]`` (as ``{name,
+    type_code}``), locations to ``locations`` (dicts of :data:`LOCATION_FIELDS`
+    without ``npi``/``line``), endpoints to ``contacts`` (``{channel, value,
+    use, endpoint_type}``); exact duplicates are dropped. Rows without
+    companions are not touched; a changed record's ``record_hash`` follows from
+    its new payload. ``records`` itself is never modified.
+    """
     npis = records.column("npi")
     hits = [i for i, npi in enumerate(npis) if npi in companions]
     if not hits:
         return records
     names = ("identifiers", "locations", "contacts")
     current = {c: records.column(c) for c in names}
-    texts = {c: records.arrays[c].to_pylist() if c in records.arrays else [None] * len(records) for c in names}
+    texts = {
+        c: records.arrays[c].to_pylist() if c in records.arrays else [None] * len(records)
+        for c in names
+    }
     for i in hits:
         merged = companions.merge(npis[i], *(current[c][i] for c in names))
         for c, value in zip(names, merged):
             texts[c][i] = None if value is None else orjson.dumps(value).decode("utf-8")
     return records.with_arrays({c: pa.array(v, pa.string()) for c, v in texts.items()})
-
-
-def attach_companions(
-    records: pd.DataFrame,
-    *,
-    other_names: pd.DataFrame | TableResult | None = None,
-    locations: pd.DataFrame | TableResult | None = None,
-    endpoints: pd.DataFrame | TableResult | None = None,
-) -> pd.DataFrame:
-    """Merge companion rows into standard source records, matched on ``npi``.
-
-    Other names are appended to ``identifiers["other_names"]`` (as ``{name,
-    type_code}``), locations to ``locations`` (dicts of :data:`LOCATION_FIELDS`
-    without ``npi``/``line``), endpoints to ``contacts`` (``{channel, value,
-    use, endpoint_type}``); exact duplicates are dropped, and ``record_hash``
-    is recomputed for every record that changed. Companion rows of NPIs not in
-    ``records`` are ignored.
-
-    Parameters
-    ----------
-    records
-        Standard source records (e.g. a chunk from :func:`enrichment.nppes.iter_nppes`).
-    other_names, locations, endpoints
-        Output of the matching reader (frame or :class:`TableResult`), or ``None``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A new frame; ``records`` is left unchanged.
-    """
-    missing = [c for c in SOURCE_RECORD_COLUMNS if c not in records.columns]
-    if missing:
-        raise ValueError(f"records lack standard columns {missing}")
-    companions = Companions.build(other_names=other_names, locations=locations, endpoints=endpoints)
-    out = records.copy()
-    columns = {c: out[c].tolist() for c in ("identifiers", "locations", "contacts", "record_hash")}
-    for i, npi in enumerate(out["npi"].tolist()):
-        if npi not in companions:
-            continue
-        merged = companions.merge(npi, columns["identifiers"][i], columns["locations"][i], columns["contacts"][i])
-        for c, value in zip(("identifiers", "locations", "contacts"), merged):
-            columns[c][i] = value
-        row = {c: plain(out[c].iat[i]) for c in SOURCE_RECORD_COLUMNS}
-        row.update({c: columns[c][i] for c in ("identifiers", "locations", "contacts")})
-        columns["record_hash"][i] = record_hash(row)
-    for c, values in columns.items():
-        out[c] = pd.Series(values, index=out.index, dtype=object)
-    return out

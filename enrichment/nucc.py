@@ -37,8 +37,14 @@ NUCC_COLUMNS: tuple[str, ...] = (
 _REQUIRED = ("Code", "Grouping", "Classification", "Specialization", "Definition")
 _OPTIONAL = ("Notes", "Display Name", "Section")
 #: Stored field -> its column in the file (the definition is free text, and not stored).
-_STORED = {"code": "Code", "grouping": "Grouping", "classification": "Classification",
-           "specialization": "Specialization", "display_name": "Display Name", "section": "Section"}
+_STORED = {
+    "code": "Code",
+    "grouping": "Grouping",
+    "classification": "Classification",
+    "specialization": "Specialization",
+    "display_name": "Display Name",
+    "section": "Section",
+}
 _CODE = re.compile(r"[0-9A-Z]{9}X")
 _VERSION = re.compile(r"nucc_taxonomy_(\d+)(\d)\b", re.IGNORECASE)
 
@@ -131,7 +137,9 @@ def read_nucc(path: str | os.PathLike[str], *, encoding: str | None = None) -> p
             "section": cell("Section"),
         }
         # a display name made of classification and specialization is named after the first
-        headers = _STORED if "Display Name" in index else {**_STORED, "display_name": "Classification"}
+        headers = (
+            _STORED if "Display Name" in index else {**_STORED, "display_name": "Classification"}
+        )
         refused = value_problems(row, file=name, line=line, limits=lengths, headers=headers)
         if refused:
             bad.extend(refused)
@@ -161,18 +169,3 @@ def nucc_version(path: str | os.PathLike[str]) -> str:
             problems=[Problem("expected a name like nucc_taxonomy_220.csv", file=name)],
         )
     return f"{int(m.group(1))}.{m.group(2)}"
-
-
-def taxonomy_classifications(nucc: pd.DataFrame) -> dict[str, str]:
-    """Map each taxonomy code to its classification (used by the linker).
-
-    Parameters
-    ----------
-    nucc
-        Frame from :func:`read_nucc`.
-    """
-    return {
-        code: cls
-        for code, cls in zip(nucc["code"], nucc["classification"])
-        if code is not None and cls is not None
-    }

@@ -20,8 +20,16 @@ from data.models import Organization
 from enrichment.normalize import normalize_address
 
 ORG_COLUMNS = (
-    "org_key", "npi", "name", "address_1", "city", "state", "postal_code", "phone", "member_count",
-)  # fmt: skip
+    "org_key",
+    "npi",
+    "name",
+    "address_1",
+    "city",
+    "state",
+    "postal_code",
+    "phone",
+    "member_count",
+)
 
 
 #: Longest key the ``organizations`` table holds (a longer one ends with a hash:
@@ -37,7 +45,9 @@ def practice_key(address_1: object, postal_code: object, phone: object) -> str |
     return fit_key(f"{postal_code}|{norm}|{phone if isinstance(phone, str) else ''}", _KEY_LENGTH)
 
 
-def infer_organizations(golden: pd.DataFrame, *, min_members: int = 2) -> tuple[pd.DataFrame, pd.Series]:
+def infer_organizations(
+    golden: pd.DataFrame, *, min_members: int = 2
+) -> tuple[pd.DataFrame, pd.Series]:
     """Group golden records into practices.
 
     Parameters
@@ -56,8 +66,14 @@ def infer_organizations(golden: pd.DataFrame, *, min_members: int = 2) -> tuple[
         each member's ``cluster_key`` to its practice's ``org_key``.
     """
     keys = pd.Series(
-        [practice_key(a, z, p) for a, z, p in zip(golden["address_1"], golden["postal_code"], golden["phone"], strict=True)],
-        index=golden.index, dtype=object,
+        [
+            practice_key(a, z, p)
+            for a, z, p in zip(
+                golden["address_1"], golden["postal_code"], golden["phone"], strict=True
+            )
+        ],
+        index=golden.index,
+        dtype=object,
     )
     frame = golden.assign(org_key=keys).dropna(subset=["org_key"])
     is_org = frame["entity_type"] == "organization"
@@ -75,7 +91,9 @@ def infer_organizations(golden: pd.DataFrame, *, min_members: int = 2) -> tuple[
             {
                 "org_key": key,
                 "npi": org["npi"] if org is not None else None,
-                "name": org["organization_name"] if org is not None else f"Practice at {first['address_1']}",
+                "name": org["organization_name"]
+                if org is not None
+                else f"Practice at {first['address_1']}",
                 "address_1": first["address_1"],
                 "city": first["city"],
                 "state": first["state"],
@@ -86,5 +104,7 @@ def infer_organizations(golden: pd.DataFrame, *, min_members: int = 2) -> tuple[
         )
     orgs = pd.DataFrame(rows, columns=list(ORG_COLUMNS))
     in_org = frame[frame["org_key"].isin(keep)]
-    membership = pd.Series(in_org["org_key"].to_numpy(), index=in_org["cluster_key"].to_numpy(), dtype=object)
+    membership = pd.Series(
+        in_org["org_key"].to_numpy(), index=in_org["cluster_key"].to_numpy(), dtype=object
+    )
     return orgs, membership

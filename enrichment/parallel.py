@@ -42,11 +42,16 @@ class StoredChunk:
 
     @classmethod
     def of(cls, result: ReadResult) -> StoredChunk:
-        return cls(rows=result.stored_rows(), rejects=list(result.rejects), rows_read=result.rows_read)
+        return cls(
+            rows=result.stored_rows(), rejects=list(result.rejects), rows_read=result.rows_read
+        )
 
 
 def iter_stored_rows(
-    factory: Callable[..., Iterable[ReadResult]], *args: Any, in_process: bool = False, **kwargs: Any
+    factory: Callable[..., Iterable[ReadResult]],
+    *args: Any,
+    in_process: bool = False,
+    **kwargs: Any,
 ) -> Iterator[StoredChunk]:
     """Run ``factory(*args, **kwargs)`` (a reader yielding chunks) and yield each chunk's stored rows.
 
@@ -62,10 +67,13 @@ def iter_stored_rows(
             yield StoredChunk.of(result)
         return
     context = mp.get_context("fork")
-    receive, send = context.Pipe(duplex=False)  # a chunk: a pickled header, then its rows as Arrow IPC bytes
+    receive, send = context.Pipe(
+        duplex=False
+    )  # a chunk: a pickled header, then its rows as Arrow IPC bytes
     _widen(receive)
-    child = context.Process(target=_child, args=(send, receive, factory, args, kwargs), daemon=True,
-                            name="prm-reader")
+    child = context.Process(
+        target=_child, args=(send, receive, factory, args, kwargs), daemon=True, name="prm-reader"
+    )
     child.start()
     send.close()
     try:
@@ -79,8 +87,14 @@ def iter_stored_rows(
                 try:
                     body = receive.recv_bytes()
                 except EOFError:
-                    raise RuntimeError("the reader process ended in the middle of a chunk") from None
-                yield StoredChunk(rows=StoredRows.from_ipc(body, codes=codes), rejects=rejects, rows_read=rows_read)
+                    raise RuntimeError(
+                        "the reader process ended in the middle of a chunk"
+                    ) from None
+                yield StoredChunk(
+                    rows=StoredRows.from_ipc(body, codes=codes),
+                    rejects=rejects,
+                    rows_read=rows_read,
+                )
             elif kind == "error":
                 raise _rebuild(payload)
             else:
@@ -101,7 +115,9 @@ def _child(
     try:
         for result in factory(*args, **kwargs):
             chunk = StoredChunk.of(result)
-            body = chunk.rows.to_ipc()  # before the header: an error here is sent as an error, not a body
+            body = (
+                chunk.rows.to_ipc()
+            )  # before the header: an error here is sent as an error, not a body
             send.send(("chunk", (chunk.rejects, chunk.rows_read, chunk.rows.codes)))
             send.send_bytes(body)
         send.send(("done", None))
@@ -109,7 +125,7 @@ def _child(
         return
     except ServiceError as exc:
         send.send(("error", (type(exc), exc.detail, exc.problems, None)))
-    except Exception as exc:  # noqa: BLE001 - re-raised in the caller with its traceback text
+    except Exception as exc:
         send.send(("error", (None, f"{type(exc).__name__}: {exc}", [], traceback.format_exc())))
     finally:
         send.close()
@@ -134,7 +150,9 @@ def _widen(connection: Any) -> None:
 
 def _prefer_jemalloc() -> None:
     """Make jemalloc this process's default Arrow memory pool, where pyarrow was built with it."""
-    with suppress(NotImplementedError):  # pyarrow built without jemalloc (e.g. on Windows): its default pool
+    with suppress(
+        NotImplementedError
+    ):  # pyarrow built without jemalloc (e.g. on Windows): its default pool
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 

@@ -39,13 +39,14 @@ def control_character_rows(text: pa.Array) -> np.ndarray:
     text = text.cast(pa.string())
     if not len(text):
         return np.zeros(0, dtype=np.int64)
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + len(text) + 1]
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[
+        text.offset : text.offset + len(text) + 1
+    ]
     data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
     where = np.flatnonzero(data < 0x20) + offsets[0]
     if not len(where):
         return np.zeros(0, dtype=np.int64)
     return np.unique(np.searchsorted(offsets, where, side="right") - 1)
-
 
 
 def json_strings(column: pa.Array, prefix: str = "") -> pa.Array:
@@ -81,11 +82,16 @@ _END = 1 << 31  # past the end of any string (offsets are 32-bit)
 def _may_hold_quote_or_backslash(text: pa.Array) -> bool:
     """Whether some string may hold ``"`` or ``\\`` (a byte scan of the data; ``True`` may be spurious)."""
     if isinstance(text, pa.ChunkedArray) or not pa.types.is_string(text.type):
-        return pc.any(pc.or_(pc.match_substring(text, '"'), pc.match_substring(text, "\\"))).as_py() or False
+        return (
+            pc.any(pc.or_(pc.match_substring(text, '"'), pc.match_substring(text, "\\"))).as_py()
+            or False
+        )
     data = text.buffers()[2]
     if data is None or not len(text):
         return False
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + len(text) + 1]
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[
+        text.offset : text.offset + len(text) + 1
+    ]
     raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
     return bool(np.any((raw == 0x22) | (raw == 0x5C)))
 
@@ -106,7 +112,9 @@ class RecordColumns:
         Number of records.
     """
 
-    def __init__(self, arrays: Mapping[str, pa.Array], objects: Mapping[str, list[Any]], size: int) -> None:
+    def __init__(
+        self, arrays: Mapping[str, pa.Array], objects: Mapping[str, list[Any]], size: int
+    ) -> None:
         unknown = set(arrays) | set(objects)
         unknown -= set(SOURCE_RECORD_COLUMNS)
         if unknown:
@@ -117,7 +125,6 @@ class RecordColumns:
         self.arrays, self.objects, self.size = dict(arrays), dict(objects), size
         self._payloads: pa.Array | None = None
         self._hashes: list[str] | None = None
-        self._texts: list[str] | None = None
 
     def __len__(self) -> int:
         return self.size
@@ -142,12 +149,6 @@ class RecordColumns:
         if self._payloads is None:
             self._payloads = self._build_payloads()
         return self._payloads
-
-    def payload_texts(self) -> list[str]:
-        """:meth:`payloads` as Python strings (what a load writes)."""
-        if self._texts is None:
-            self._texts = self.payloads().to_pylist()
-        return self._texts
 
     def prepare(self) -> RecordColumns:
         """Build the payloads now (e.g. on a worker thread); return ``self``."""
@@ -193,8 +194,13 @@ class RecordColumns:
         """``key`` followed by the column's JSON value in each row; a literal when every row has the same."""
         if name in self.objects:
             dumps = orjson.dumps
-            return pa.array([key + ("null" if v is None else dumps(v).decode("utf-8")) for v in self.objects[name]],
-                            pa.string())
+            return pa.array(
+                [
+                    key + ("null" if v is None else dumps(v).decode("utf-8"))
+                    for v in self.objects[name]
+                ],
+                pa.string(),
+            )
         column = self.arrays.get(name)
         if column is None or column.null_count == len(column):
             return key + "null"
@@ -227,12 +233,18 @@ class RecordColumns:
         data: dict[str, pd.Series] = {}
         for col in SOURCE_RECORD_COLUMNS:
             if col == "line":
-                values = self.arrays["line"].to_numpy(zero_copy_only=False) if "line" in self.arrays \
+                values = (
+                    self.arrays["line"].to_numpy(zero_copy_only=False)
+                    if "line" in self.arrays
                     else np.zeros(self.size, dtype=np.int64)
+                )
                 data[col] = pd.Series(values, dtype="int64")
             elif col == "is_active":
-                values = self.arrays["is_active"].fill_null(True).to_numpy(zero_copy_only=False) \
-                    if "is_active" in self.arrays else np.ones(self.size, dtype=bool)
+                values = (
+                    self.arrays["is_active"].fill_null(True).to_numpy(zero_copy_only=False)
+                    if "is_active" in self.arrays
+                    else np.ones(self.size, dtype=bool)
+                )
                 data[col] = pd.Series(values, dtype=bool)
             elif col == "record_hash" and not hashes:
                 data[col] = pd.Series([None] * self.size, dtype=object)

@@ -34,6 +34,7 @@ whichever file.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -103,7 +104,6 @@ SOURCES: tuple[str, ...] = ("nppes", "referrer_list", "cms_dac", "rpps", "finess
 ENTITY_TYPES: tuple[str, ...] = ("individual", "organization")
 
 
-
 class ReadResult:
     """What a registry reader returns.
 
@@ -153,16 +153,6 @@ class ReadResult:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(records={len(self)}, rejects={len(self.rejects)}, rows_read={self.rows_read})"
 
-    @property
-    def rejected_lines(self) -> list[int]:
-        """Distinct lines that were rejected, in file order."""
-        return sorted({p.line for p in self.rejects if p.line is not None})
-
-    @property
-    def reject_rate(self) -> float:
-        """Share of rows read that were rejected (0 when nothing was read)."""
-        return len(self.rejected_lines) / self.rows_read if self.rows_read else 0.0
-
     def stored_rows(self) -> StoredRows:
         """What a load writes per record: key, line, NPI and JSON payload (its hash on demand).
 
@@ -175,18 +165,36 @@ class ReadResult:
             cols = self.columns
             n = cols.size
             keys = cols.arrays.get("source_key")
-            codes = key_codes_of_array(keys) if keys is not None and pa.types.is_string(keys.type) else None
-            keys = pa.array([str(k) for k in cols.column("source_key")], pa.string()) if codes is None else keys
-            return StoredRows(pa.Table.from_arrays(
-                [keys, cols.arrays.get("line", pa.array(np.zeros(n, dtype=np.int64))),
-                 cols.arrays.get("npi", pa.nulls(n, pa.string())), cols.payloads()],
-                schema=StoredRows.SCHEMA), codes=codes)
+            codes = (
+                key_codes_of_array(keys)
+                if keys is not None and pa.types.is_string(keys.type)
+                else None
+            )
+            keys = (
+                pa.array([str(k) for k in cols.column("source_key")], pa.string())
+                if codes is None
+                else keys
+            )
+            return StoredRows(
+                pa.Table.from_arrays(
+                    [
+                        keys,
+                        cols.arrays.get("line", pa.array(np.zeros(n, dtype=np.int64))),
+                        cols.arrays.get("npi", pa.nulls(n, pa.string())),
+                        cols.payloads(),
+                    ],
+                    schema=StoredRows.SCHEMA,
+                ),
+                codes=codes,
+            )
         frame = self.records
         payloads = record_payloads(frame)
         npis = frame["npi"].tolist() if "npi" in frame.columns else [None] * len(frame)
         return StoredRows.from_lists(
-            keys=frame["source_key"].astype(str).tolist(), lines=[int(v) for v in frame["line"].tolist()],
-            npis=npis, payloads=[p.decode("utf-8") for p in payloads],
+            keys=frame["source_key"].astype(str).tolist(),
+            lines=[int(v) for v in frame["line"].tolist()],
+            npis=npis,
+            payloads=[p.decode("utf-8") for p in payloads],
         )
 
 
@@ -209,8 +217,14 @@ class StoredRows:
         :func:`core.keyset.key_codes` of the keys when the reader computed them.
     """
 
-    SCHEMA = pa.schema([("source_key", pa.string()), ("line", pa.int64()), ("npi", pa.string()),
-                        ("payload", pa.string())])
+    SCHEMA = pa.schema(
+        [
+            ("source_key", pa.string()),
+            ("line", pa.int64()),
+            ("npi", pa.string()),
+            ("payload", pa.string()),
+        ]
+    )
 
     def __init__(self, table: pa.Table, *, codes: np.ndarray | None = None) -> None:
         if not table.schema.equals(self.SCHEMA):
@@ -223,13 +237,27 @@ class StoredRows:
 
     @classmethod
     def from_lists(
-        cls, *, keys: list[str], lines: list[int], npis: list[str | None], payloads: list[str],
+        cls,
+        *,
+        keys: list[str],
+        lines: list[int],
+        npis: list[str | None],
+        payloads: list[str],
         codes: np.ndarray | None = None,
     ) -> StoredRows:
         """Stored rows from parallel lists."""
-        return cls(pa.Table.from_arrays(
-            [pa.array(keys, pa.string()), pa.array(lines, pa.int64()), pa.array(npis, pa.string()),
-             pa.array(payloads, pa.string())], schema=cls.SCHEMA), codes=codes)
+        return cls(
+            pa.Table.from_arrays(
+                [
+                    pa.array(keys, pa.string()),
+                    pa.array(lines, pa.int64()),
+                    pa.array(npis, pa.string()),
+                    pa.array(payloads, pa.string()),
+                ],
+                schema=cls.SCHEMA,
+            ),
+            codes=codes,
+        )
 
     def __len__(self) -> int:
         return self.table.num_rows
@@ -279,11 +307,6 @@ class StoredRows:
         rows = cls(table.drop_columns(["record_hash"]), codes=codes)
         rows._lists["hash"] = table.column("record_hash").to_pylist()
         return rows
-
-
-def empty_records() -> pd.DataFrame:
-    """An empty frame with the standard source-record columns and dtypes."""
-    return records_frame([])
 
 
 def records_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -350,8 +373,12 @@ PAYLOAD_TEXT_LIMIT = 1000
 
 
 def record_problems(
-    record: Mapping[str, Any], *, file: str | None, line: int | None,
-    headers: Mapping[str, str] | None = None, limits: Mapping[str, int] = FIELD_LIMITS,
+    record: Mapping[str, Any],
+    *,
+    file: str | None,
+    line: int | None,
+    headers: Mapping[str, str] | None = None,
+    limits: Mapping[str, int] = FIELD_LIMITS,
 ) -> list[Problem]:
     """One problem per value of a record that may not be stored (:func:`core.safetext.value_problems`).
 
@@ -371,8 +398,14 @@ def record_problems(
         Longest text per key; other keys, and every string nested in a list
         or dict, are held to :data:`PAYLOAD_TEXT_LIMIT`.
     """
-    return value_problems(record, file=file, line=line, limits=limits, default_limit=PAYLOAD_TEXT_LIMIT,
-                          headers=headers)
+    return value_problems(
+        record,
+        file=file,
+        line=line,
+        limits=limits,
+        default_limit=PAYLOAD_TEXT_LIMIT,
+        headers=headers,
+    )
 
 
 def _json_default(value: Any) -> Any:
@@ -388,8 +421,9 @@ def record_payload_bytes(row: Mapping[str, Any]) -> bytes:
     Keys are :data:`PAYLOAD_COLUMNS` in schema order (missing ones are
     ``null``); dates are ISO strings, NaN is ``null``; compact UTF-8.
     """
-    return orjson.dumps({c: row.get(c) for c in PAYLOAD_COLUMNS}, default=_json_default,
-                        option=_ORJSON_OPTIONS)
+    return orjson.dumps(
+        {c: row.get(c) for c in PAYLOAD_COLUMNS}, default=_json_default, option=_ORJSON_OPTIONS
+    )
 
 
 def record_payloads(frame: pd.DataFrame) -> list[bytes]:
@@ -397,8 +431,10 @@ def record_payloads(frame: pd.DataFrame) -> list[bytes]:
     n = len(frame)
     columns = [frame[c].tolist() if c in frame.columns else [None] * n for c in PAYLOAD_COLUMNS]
     dumps, keys, default = orjson.dumps, PAYLOAD_COLUMNS, _json_default
-    return [dumps(dict(zip(keys, values)), default=default, option=_ORJSON_OPTIONS)
-            for values in zip(*columns)]
+    return [
+        dumps(dict(zip(keys, values)), default=default, option=_ORJSON_OPTIONS)
+        for values in zip(*columns)
+    ]
 
 
 def payload_array_hashes(payloads: pa.Array) -> list[str]:
@@ -409,11 +445,13 @@ def payload_array_hashes(payloads: pa.Array) -> list[str]:
     if not len(payloads):
         return []
     start = payloads.offset
-    offsets = np.frombuffer(payloads.buffers()[1], dtype=np.int32)[start : start + len(payloads) + 1]
+    offsets = np.frombuffer(payloads.buffers()[1], dtype=np.int32)[
+        start : start + len(payloads) + 1
+    ]
     data = memoryview(payloads.buffers()[2] or b"")
     sha = hashlib.sha256
     bounds = offsets.tolist()
-    return [sha(data[a:b]).hexdigest() for a, b in zip(bounds, bounds[1:])]
+    return [sha(data[a:b]).hexdigest() for a, b in itertools.pairwise(bounds)]
 
 
 def record_hash(row: Mapping[str, Any]) -> str:
@@ -442,31 +480,6 @@ def clean_text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
-
-
-def combine_results(results: Iterable[ReadResult]) -> ReadResult:
-    """Concatenate chunk results (e.g. from :func:`enrichment.nppes.iter_nppes`).
-
-    Parameters
-    ----------
-    results
-        Results in file order.
-
-    Returns
-    -------
-    ReadResult
-        Records re-indexed from 0, rejects in order, ``rows_read`` summed.
-    """
-    frames: list[pd.DataFrame] = []
-    rejects: list[Problem] = []
-    rows_read = 0
-    for result in results:
-        if len(result.records):
-            frames.append(result.records)
-        rejects.extend(result.rejects)
-        rows_read += result.rows_read
-    records = pd.concat(frames, ignore_index=True) if frames else empty_records()
-    return ReadResult(records=records, rejects=rejects, rows_read=rows_read)
 
 
 RowOutcome = tuple["dict[str, Any] | None", "list[Problem]"]

@@ -316,7 +316,14 @@ def _read_from(columns: Mapping[str, str]) -> dict[str, str]:
     """Record field -> the file's header it came from (a full-name column for the name parts)."""
     found = {fld: header for fld, header in columns.items() if fld in HEADER_SYNONYMS}
     if "full_name" in columns:
-        for part in ("name_prefix", "first_name", "middle_name", "last_name", "name_suffix", "credential"):
+        for part in (
+            "name_prefix",
+            "first_name",
+            "middle_name",
+            "last_name",
+            "name_suffix",
+            "credential",
+        ):
             found.setdefault(part, columns["full_name"])
     if "source_id" in columns:
         found["source_key"] = columns["source_id"]

@@ -39,7 +39,6 @@ from enrichment.records import (
     ReadResult,
     chunk_results,
     clean_text,
-    combine_results,
     record_hash,
     record_problems,
 )
@@ -51,7 +50,6 @@ __all__ = [
     "iter_rpps",
     "normalize_fr_phone",
     "parse_rpps_row",
-    "read_rpps",
 ]
 
 #: The documented 56-column layout, in file order.
@@ -422,8 +420,17 @@ def iter_rpps(
             if len(cells) not in (width, width - 1) or (
                 len(cells) == width - 1 and clean_text(header[-1]) is not None
             ):
-                yield None, [Problem(f"line has {len(cells)} fields, header has {width}",
-                                     file=name, line=line, value="|".join(cells)[:60])]
+                yield (
+                    None,
+                    [
+                        Problem(
+                            f"line has {len(cells)} fields, header has {width}",
+                            file=name,
+                            line=line,
+                            value="|".join(cells)[:60],
+                        )
+                    ],
+                )
                 continue
             row = {col: cells[i] for col, i in columns.items() if i < len(cells)}
             record, problems = parse_rpps_row(row, line=line, file=name)
@@ -434,24 +441,3 @@ def iter_rpps(
             yield record, problems
 
     yield from chunk_results(outcomes(), chunk_rows=chunk_rows, progress=sink, stage="rpps")
-
-
-def read_rpps(
-    path: str | os.PathLike[str],
-    *,
-    chunk_rows: int = 50_000,
-    encoding: str | None = None,
-    progress: ProgressSink | None = None,
-) -> ReadResult:
-    """Read a whole Annuaire Santé activity extraction.
-
-    Parameters and errors are those of :func:`iter_rpps`.
-
-    Returns
-    -------
-    ReadResult
-        All accepted records (index 0..n-1), every reject and the line count.
-    """
-    return combine_results(
-        iter_rpps(path, chunk_rows=chunk_rows, encoding=encoding, progress=progress)
-    )

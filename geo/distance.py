@@ -48,17 +48,23 @@ def as_float_array(values: Any, *, name: str) -> npt.NDArray[np.float64]:
         If the values are not numeric (text, objects, booleans), naming ``name``.
     """
     if isinstance(values, (str, bytes, bool, np.bool_)):
-        raise GeoError(f"{name} must be numeric", problems=[
-            Problem(f"must be numeric, not {type(values).__name__}", field=name,
-                    value=str(values))])
+        raise GeoError(
+            f"{name} must be numeric",
+            problems=[
+                Problem(
+                    f"must be numeric, not {type(values).__name__}", field=name, value=str(values)
+                )
+            ],
+        )
     try:
         if hasattr(values, "to_numpy"):
             arr = values.to_numpy(dtype="float64", na_value=np.nan)
         else:
             arr = np.asarray(values, dtype="float64")
     except (TypeError, ValueError) as exc:
-        raise GeoError(f"{name} must be numeric",
-                       problems=[Problem(f"must be numeric: {exc}", field=name)]) from None
+        raise GeoError(
+            f"{name} must be numeric", problems=[Problem(f"must be numeric: {exc}", field=name)]
+        ) from None
     return np.atleast_1d(arr).astype("float64", copy=False).ravel()
 
 

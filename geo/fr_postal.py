@@ -42,7 +42,6 @@ __all__ = [
     "FR_POSTAL_TABLE",
     "fold_place_name",
     "fr_postal_centroid",
-    "fr_postal_places",
     "is_overseas",
 ]
 
@@ -127,29 +126,6 @@ def _table(
     path: str | os.PathLike[str] | None,
 ) -> dict[str, tuple[tuple[str, str, float, float], ...]]:
     return _load_table(str(Path(path if path is not None else FR_POSTAL_TABLE).resolve()))
-
-
-def fr_postal_places(
-    postal_code: str, *, path: str | os.PathLike[str] | None = None
-) -> list[tuple[str, float, float]]:
-    """Places a postal code serves, as ``(name, lat, lon)`` in table order.
-
-    Parameters
-    ----------
-    postal_code
-        Five digits, optionally followed by anything (``"75851 CEDEX 17"``).
-    path
-        Alternative table in the GeoNames layout (tests); ``None`` is the bundled one.
-
-    Returns
-    -------
-    list
-        Empty for unknown, malformed and overseas codes.
-    """
-    code = _code5(postal_code)
-    if code is None:
-        return []
-    return [(name, lat, lon) for name, _, lat, lon in _table(path).get(code, ())]
 
 
 def fr_postal_centroid(

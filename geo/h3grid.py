@@ -28,7 +28,6 @@ from core.errors import GeoError, Problem
 from geo.distance import as_float_array, haversine_km, validate_coordinates
 
 __all__ = [
-    "average_edge_km",
     "cell_polygon",
     "cell_to_latlng",
     "cells_to_geodataframe",
@@ -66,8 +65,14 @@ def _as_cells(cells: Any) -> npt.NDArray[np.int64]:
             [h3_int(c) if isinstance(c, str) else _valid_int(c) for c in arr], dtype="int64"
         )
     if arr.dtype.kind not in "iu":  # floats would be truncated into other cells
-        raise GeoError("invalid H3 cells", problems=[
-            Problem("H3 cells must be integers or hex strings", field="h3", value=str(arr.dtype))])
+        raise GeoError(
+            "invalid H3 cells",
+            problems=[
+                Problem(
+                    "H3 cells must be integers or hex strings", field="h3", value=str(arr.dtype)
+                )
+            ],
+        )
     return arr.astype("int64", copy=False).ravel()
 
 
@@ -80,11 +85,6 @@ def _valid_int(cell: Any) -> int:
             problems=[Problem("not a valid H3 cell", field="h3", value=str(cell))],
         )
     return value
-
-
-def average_edge_km(res: int) -> float:
-    """Average hexagon edge length in km at a resolution (about 0.46 km at res 8)."""
-    return float(h3i.average_hexagon_edge_length(_check_res(res), unit="km"))
 
 
 def h3_str(cell: int) -> str:
@@ -231,7 +231,7 @@ def _ring(origin: int, k: int) -> npt.NDArray[np.int64] | None:
     """The hollow ring at distance k, or None where h3 cannot build it (pentagons)."""
     try:
         return np.fromiter(h3i.grid_ring(origin, k), dtype="int64")
-    except Exception:  # noqa: BLE001 - h3 raises various errors near pentagons
+    except Exception:
         return None
 
 
@@ -262,8 +262,10 @@ def cell_polygon(cell: Any) -> shapely.Polygon:
     """Hexagon (or pentagon) of one cell as a shapely Polygon in (lon, lat)."""
     value = _as_cells(cell)
     if value.size != 1:
-        raise GeoError("cell_polygon takes a single cell",
-                       problems=[Problem("one cell expected", field="h3", value=str(value.size))])
+        raise GeoError(
+            "cell_polygon takes a single cell",
+            problems=[Problem("one cell expected", field="h3", value=str(value.size))],
+        )
     boundary = h3i.cell_to_boundary(_valid_int(int(value[0])))
     return shapely.Polygon([(x, y) for y, x in boundary])
 
@@ -281,7 +283,7 @@ def cells_to_geometry(cells: Any) -> shapely.Polygon | shapely.MultiPolygon:
         _valid_int(c)
     try:
         shape = h3i.cells_to_h3shape([int(c) for c in arr], tight=True)
-    except Exception as exc:  # noqa: BLE001 - h3 raises its own hierarchy
+    except Exception as exc:
         raise GeoError(f"cannot outline cells: {exc}") from None
     return shapely.geometry.shape(shape.__geo_interface__)
 

@@ -70,9 +70,7 @@ def pbf_to_osm_xml(pbf_path: Path, out_path: Path) -> PbfConversion:
 
     pbf_path, out_path = Path(pbf_path), Path(out_path)
     try:
-        present: set[int] = {
-            n.id for n in osmium.FileProcessor(str(pbf_path), osmium.osm.NODE)
-        }
+        present: set[int] = {n.id for n in osmium.FileProcessor(str(pbf_path), osmium.osm.NODE)}
         keep_ways: set[int] = set()
         needed: set[int] = set()
         clipped = 0
@@ -91,8 +89,11 @@ def pbf_to_osm_xml(pbf_path: Path, out_path: Path) -> PbfConversion:
         if not keep_ways:
             raise RoadNetworkError(
                 "no complete highway ways in the PBF file",
-                problems=[Problem("no highway way with all its nodes", file=str(pbf_path),
-                                  field="osm_file")],
+                problems=[
+                    Problem(
+                        "no highway way with all its nodes", file=str(pbf_path), field="osm_file"
+                    )
+                ],
             )
         written_nodes = 0
         with osmium.SimpleWriter(str(out_path), overwrite=True) as writer:
@@ -105,9 +106,11 @@ def pbf_to_osm_xml(pbf_path: Path, out_path: Path) -> PbfConversion:
                     writer.add_way(obj)
     except RoadNetworkError:
         raise
-    except Exception as exc:  # noqa: BLE001 - libosmium raises RuntimeError and others
+    except Exception as exc:
         raise RoadNetworkError(
             "cannot read PBF road network",
-            problems=[Problem(f"{type(exc).__name__}: {exc}", file=str(pbf_path), field="osm_file")],
+            problems=[
+                Problem(f"{type(exc).__name__}: {exc}", file=str(pbf_path), field="osm_file")
+            ],
         ) from None
     return PbfConversion(out_path, len(keep_ways), written_nodes, clipped)

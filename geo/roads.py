@@ -30,6 +30,7 @@ extract with complete ways, or give the PBF, whose clipped ways are dropped).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -225,7 +226,7 @@ def load_drive_graph(
         G = _read_osm(osm_path)
     except RoadNetworkError:
         raise
-    except Exception as exc:  # noqa: BLE001 - lxml/osmnx raise many kinds
+    except Exception as exc:
         raise RoadNetworkError(
             "cannot read road network",
             problems=[
@@ -286,10 +287,8 @@ def _write_cache(G: nx.MultiDiGraph, cache_file: Path) -> None:
             pickle.dump(G, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, cache_file)
     except OSError:
-        try:
+        with contextlib.suppress(OSError, UnboundLocalError):
             os.unlink(tmp)
-        except (OSError, UnboundLocalError):
-            pass
 
 
 def _node_xy(G: nx.MultiDiGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -347,10 +346,19 @@ def boundary_nodes(
 #: out: they multiply a map page's size by six without helping a hunter find a road.
 BASE_LAYER_CLASSES = frozenset(
     {
-        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
-        "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified",
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "tertiary",
+        "tertiary_link",
+        "unclassified",
     }
-)  # fmt: skip
+)
 
 
 def road_lines(
@@ -382,8 +390,7 @@ def road_lines(
             geometry=[],
             crs="EPSG:4326",
         )
-    first = lambda v: (_values(v) or [""])[0]
-    edges["highway"] = edges["highway"].map(first)
+    edges["highway"] = edges["highway"].map(lambda v: (_values(v) or [""])[0])
     edges["name"] = (
         edges["name"].map(lambda v: "; ".join(dict.fromkeys(_values(v)))) if "name" in edges else ""
     )

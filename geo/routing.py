@@ -114,7 +114,7 @@ def _compiled(fn):  # noqa: ANN001, ANN202
 
 
 @_compiled
-def _bucket_search(indptr, indices, weights, start, offset, cutoff, delta, max_w, targets):  # noqa: ANN001, ANN202, C901
+def _bucket_search(indptr, indices, weights, start, offset, cutoff, delta, max_w, targets):  # noqa: ANN001, ANN202
     """Multi-source shortest times by a bucket queue (see the module docstring).
 
     ``start[i]`` begins at ``offset[i]`` seconds. Returns ``(dist, source)``:
@@ -242,7 +242,8 @@ class RoadRouter:
     delta: float
     _position: pd.Series = field(repr=False)
     _cells: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = field(
-        default_factory=dict, repr=False)
+        default_factory=dict, repr=False
+    )
     _tree: Any = field(default=None, repr=False)
     _csr: tuple = field(default=(), repr=False)
 
@@ -272,12 +273,20 @@ class RoadRouter:
         if bad.any():
             raise RoadNetworkError(
                 f"{int(bad.sum())} road edge(s) without a valid travel time",
-                problems=[Problem("travel_time missing or negative", field="travel_time",
-                                  value=f"{a}->{b}") for a, b in zip(u[bad][:20], v[bad][:20])],
+                problems=[
+                    Problem(
+                        "travel_time missing or negative", field="travel_time", value=f"{a}->{b}"
+                    )
+                    for a, b in zip(u[bad][:20], v[bad][:20])
+                ],
             )
-        frame = pd.DataFrame({"u": position.reindex(u).to_numpy(),
-                              "v": position.reindex(v).to_numpy(),
-                              "t": np.maximum(t, _MIN_EDGE_S)})
+        frame = pd.DataFrame(
+            {
+                "u": position.reindex(u).to_numpy(),
+                "v": position.reindex(v).to_numpy(),
+                "t": np.maximum(t, _MIN_EDGE_S),
+            }
+        )
         frame = frame.groupby(["u", "v"], as_index=False, sort=False)["t"].min()
         matrix = scipy.sparse.csr_matrix(
             (frame["t"].to_numpy(), (frame["u"].to_numpy(), frame["v"].to_numpy())), shape=(n, n)
@@ -312,7 +321,9 @@ class RoadRouter:
         if missing.size:
             raise RoadNetworkError(
                 f"{missing.size} node(s) not in the road network",
-                problems=[Problem("unknown node", field="node", value=str(x)) for x in missing[:20]],
+                problems=[
+                    Problem("unknown node", field="node", value=str(x)) for x in missing[:20]
+                ],
             )
         return pos.to_numpy(dtype="int64")
 
@@ -332,7 +343,9 @@ class RoadRouter:
             self._cells[res] = (code.astype("int64"), np.asarray(cells, dtype="int64"))
         return self._cells[res]
 
-    def cell_times(self, seconds: Any, res: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    def cell_times(
+        self, seconds: Any, res: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Per H3 cell at ``res``, the fastest of its nodes' ``seconds`` (one per node).
 
         Returns
@@ -368,8 +381,9 @@ class RoadRouter:
         if self._tree is None:
             from sklearn.neighbors import BallTree
 
-            self._tree = BallTree(np.radians(np.column_stack([self.lat, self.lon])),
-                                  metric="haversine")
+            self._tree = BallTree(
+                np.radians(np.column_stack([self.lat, self.lon])), metric="haversine"
+            )
         if la.size == 0:
             dist = np.empty(0)
             pos = np.empty(0, "int64")
@@ -377,13 +391,18 @@ class RoadRouter:
             d, i = self._tree.query(np.radians(np.column_stack([la, lo])), k=1)
             dist, pos = d[:, 0] * EARTH_RADIUS_KM * 1000.0, i[:, 0].astype("int64")
         off = (dist > max_snap_m) if max_snap_m is not None else np.zeros(la.size, bool)
-        return pd.DataFrame({"position": pos, "node": self.nodes[pos], "snap_m": dist,
-                             "off_network": off})
+        return pd.DataFrame(
+            {"position": pos, "node": self.nodes[pos], "snap_m": dist, "off_network": off}
+        )
 
     # ------------------------------------------------------------------ searches
 
     def search(
-        self, positions: Any, *, offset_s: Any = 0.0, cutoff_s: float = np.inf,
+        self,
+        positions: Any,
+        *,
+        offset_s: Any = 0.0,
+        cutoff_s: float = np.inf,
         targets: Any = None,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
         """Drive seconds to every node from the nearest of one or more start nodes.
@@ -411,19 +430,32 @@ class RoadRouter:
         off = np.broadcast_to(np.asarray(offset_s, dtype="float64"), pos.shape).copy()
         tgt = np.empty(0, "int64") if targets is None else np.unique(np.asarray(targets, "int64"))
         for what, arr in (("start", pos), ("target", tgt)):  # the compiled search trusts them
-            if arr.size and not (0 <= arr.min() and arr.max() < self.size):
+            if arr.size and not (arr.min() >= 0 and arr.max() < self.size):
                 raise RoadNetworkError(
-                    f"{what} node position outside the road network ({self.size} nodes)")
+                    f"{what} node position outside the road network ({self.size} nodes)"
+                )
         if not (np.isfinite(off).all() and (off >= 0).all()):
             raise RoadNetworkError("start offsets must be finite and >= 0")
         if not self._csr:
             m = self.matrix
-            self._csr = (m.indptr.astype("int64"), m.indices.astype("int32"),
-                         m.data.astype("float64"), float(m.data.max()) if m.nnz else 0.0)
+            self._csr = (
+                m.indptr.astype("int64"),
+                m.indices.astype("int32"),
+                m.data.astype("float64"),
+                float(m.data.max()) if m.nnz else 0.0,
+            )
         indptr, indices, weights, max_w = self._csr
-        dist, source = _bucket_search(indptr, indices, weights, pos.astype("int32"), off,
-                                      float(cutoff_s), float(self.delta), max_w,
-                                      tgt.astype("int32"))
+        dist, source = _bucket_search(
+            indptr,
+            indices,
+            weights,
+            pos.astype("int32"),
+            off,
+            float(cutoff_s),
+            float(self.delta),
+            max_w,
+            tgt.astype("int32"),
+        )
         return dist, source.astype("int64")
 
 
@@ -440,7 +472,11 @@ class Legs(NamedTuple):
 
 
 def point_legs(
-    router: RoadRouter | None, lat: Any, lon: Any, *, max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    router: RoadRouter | None,
+    lat: Any,
+    lon: Any,
+    *,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
     fallback: Fallback = Fallback(),
 ) -> Legs:
     """Snap points by the one rule: nearest node within ``max_snap_m``, walk at the fallback speed.
@@ -469,8 +505,14 @@ def point_legs(
 
 
 def minutes_from(
-    router: RoadRouter | None, lat: float, lon: float, to_lat: Any, to_lon: Any, *,
-    max_snap_m: float = DEFAULT_MAX_SNAP_M, fallback: Fallback = Fallback(),
+    router: RoadRouter | None,
+    lat: float,
+    lon: float,
+    to_lat: Any,
+    to_lon: Any,
+    *,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    fallback: Fallback = Fallback(),
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Drive minutes from one place (a site) to many points, by the one rule.
 
@@ -487,7 +529,9 @@ def minutes_from(
     GeoError
         For invalid coordinates (every one listed).
     """
-    problems = validate_coordinates(as_float_array(lat, name="lat"), as_float_array(lon, name="lon"))
+    problems = validate_coordinates(
+        as_float_array(lat, name="lat"), as_float_array(lon, name="lon")
+    )
     if problems:
         raise GeoError("invalid origin coordinates", problems=problems)
     site = point_legs(router, lat, lon, max_snap_m=max_snap_m, fallback=fallback)
@@ -506,7 +550,11 @@ def minutes_from(
 
 
 def drive_time_matrix(
-    router: RoadRouter | None, lat: Any, lon: Any, *, max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    router: RoadRouter | None,
+    lat: Any,
+    lon: Any,
+    *,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
     fallback: Fallback = Fallback(),
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Drive minutes between every pair of N points (e.g. the stops of a visit route).
@@ -539,8 +587,7 @@ def drive_time_matrix(
     if router is not None and on.size:
         want = legs.position[on]
         for i in on.tolist():
-            secs, _ = router.search(legs.position[i], offset_s=legs.leg_min[i] * 60.0,
-                                    targets=want)
+            secs, _ = router.search(legs.position[i], offset_s=legs.leg_min[i] * 60.0, targets=want)
             minutes[i, on] = secs[want] / 60.0 + legs.leg_min[on]
     estimated = ~np.isfinite(minutes)
     rows, cols = np.nonzero(estimated)

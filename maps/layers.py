@@ -40,7 +40,13 @@ COORD_DECIMALS = 6
 SITE_COLUMNS = ("site_code", "name", "service_line")
 HEX_COLUMNS = ("h3", "site_code", "method", "parameter", "white_space", "truncated")
 PROSPECT_COLUMNS = (
-    "provider_id", "name", "specialty", "score", "segment", "drive_minutes", "site_code",
+    "provider_id",
+    "name",
+    "specialty",
+    "score",
+    "segment",
+    "drive_minutes",
+    "site_code",
     "components",
 )
 ROAD_COLUMNS = ("highway",)
@@ -62,6 +68,7 @@ ROAD_STYLES: dict[str, tuple[float, str]] = {
 
 
 # --------------------------------------------------------------------------- validation
+
 
 def validate_frame(
     frame: Any,
@@ -105,26 +112,40 @@ def validate_frame(
     allowed = set(geom_types)
     for label, geom in zip(frame.index, frame.geometry.array):
         if geom is None or geom.is_empty:
-            problems.append(Problem(f"row {label}: geometry is missing or empty",
-                                    file=layer, field="geometry"))
+            problems.append(
+                Problem(f"row {label}: geometry is missing or empty", file=layer, field="geometry")
+            )
         elif geom.geom_type not in allowed:
-            problems.append(Problem(
-                f"row {label}: geometry must be {' or '.join(sorted(allowed))}",
-                file=layer, field="geometry", value=geom.geom_type))
+            problems.append(
+                Problem(
+                    f"row {label}: geometry must be {' or '.join(sorted(allowed))}",
+                    file=layer,
+                    field="geometry",
+                    value=geom.geom_type,
+                )
+            )
     if len(frame) and not problems:
         minx, miny, maxx, maxy = frame.total_bounds
         if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-            problems.append(Problem(
-                "coordinates outside longitude/latitude range; expected EPSG:4326",
-                file=layer, field="geometry",
-                value=f"bounds {minx:.1f},{miny:.1f},{maxx:.1f},{maxy:.1f}"))
+            problems.append(
+                Problem(
+                    "coordinates outside longitude/latitude range; expected EPSG:4326",
+                    file=layer,
+                    field="geometry",
+                    value=f"bounds {minx:.1f},{miny:.1f},{maxx:.1f},{maxy:.1f}",
+                )
+            )
     if problems:
         raise InputError(f"invalid {layer} layer for the territory map", problems=problems)
     return frame
 
 
 def _bad_rows(
-    frame: pd.DataFrame, column: str, ok: Callable[[Any], bool], message: str, layer: str,
+    frame: pd.DataFrame,
+    column: str,
+    ok: Callable[[Any], bool],
+    message: str,
+    layer: str,
 ) -> list[Problem]:
     return [
         Problem(f"row {label}: {message}", file=layer, field=column, value=repr(value)[:80])
@@ -142,6 +163,7 @@ def _is_blank(value: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def _rounded(geoms: gpd.GeoSeries) -> list[dict]:
     """GeoJSON geometry dicts with coordinates rounded to COORD_DECIMALS."""
@@ -165,6 +187,7 @@ def _collection(features: list[dict]) -> dict:
 
 # --------------------------------------------------------------------------- sites
 
+
 def site_collection(sites: gpd.GeoDataFrame) -> dict:
     """GeoJSON for clinic sites with an escaped popup and a site-code label.
 
@@ -176,21 +199,25 @@ def site_collection(sites: gpd.GeoDataFrame) -> dict:
     sites = validate_frame(sites, layer="sites", columns=SITE_COLUMNS, geom_types=("Point",))
     features = []
     for row, geom in zip(sites.itertuples(index=False), _rounded(sites.geometry)):
-        code, name, line = (html.escape(_text(v)) for v in (row.site_code, row.name,
-                                                             row.service_line))
-        features.append({
-            "type": "Feature",
-            "geometry": geom,
-            "properties": {
-                "label": code,
-                "popup": f'<div class="prm-pop"><b>{name}</b><br>Site {code}'
-                         f"<br>Service line: {line}</div>",
-            },
-        })
+        code, name, line = (
+            html.escape(_text(v)) for v in (row.site_code, row.name, row.service_line)
+        )
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geom,
+                "properties": {
+                    "label": code,
+                    "popup": f'<div class="prm-pop"><b>{name}</b><br>Site {code}'
+                    f"<br>Service line: {line}</div>",
+                },
+            }
+        )
     return _collection(features)
 
 
 # --------------------------------------------------------------------------- hexes
+
 
 def catchment_label(site_code: str, method: str, parameter: float, *, truncated: bool) -> str:
     """Human label of one catchment, e.g. ``"COL1 · 10 min drive (truncated at network edge)"``."""
@@ -205,7 +232,9 @@ def catchment_label(site_code: str, method: str, parameter: float, *, truncated:
 
 
 def hex_collections(
-    hexes: gpd.GeoDataFrame, *, color: Callable[[float], str],
+    hexes: gpd.GeoDataFrame,
+    *,
+    color: Callable[[float], str],
 ) -> list[tuple[tuple[str, str, float], str, dict]]:
     """One GeoJSON collection of H3 cells per catchment (site, method, parameter).
 
@@ -225,26 +254,47 @@ def hex_collections(
         escaped) says "(truncated at network edge)" when any cell of the
         catchment is truncated. Feature property ``tip`` is escaped HTML.
     """
-    hexes = validate_frame(hexes, layer="hexes", columns=HEX_COLUMNS,
-                           geom_types=("Polygon", "MultiPolygon"))
+    hexes = validate_frame(
+        hexes, layer="hexes", columns=HEX_COLUMNS, geom_types=("Polygon", "MultiPolygon")
+    )
     problems = (
-        _bad_rows(hexes, "method", lambda v: v in METHODS,
-                  f"method must be one of {', '.join(METHODS)}", "hexes")
-        + _bad_rows(hexes, "parameter", lambda v: _is_number(v) and v > 0,
-                    "parameter must be a positive number", "hexes")
-        + _bad_rows(hexes, "white_space",
-                    lambda v: _is_number(v) and v >= 0 and float(v).is_integer(),
-                    "white_space must be a non-negative integer", "hexes")
-        + _bad_rows(hexes, "truncated", lambda v: isinstance(v, (bool, np.bool_)),
-                    "truncated must be a boolean", "hexes")
+        _bad_rows(
+            hexes,
+            "method",
+            lambda v: v in METHODS,
+            f"method must be one of {', '.join(METHODS)}",
+            "hexes",
+        )
+        + _bad_rows(
+            hexes,
+            "parameter",
+            lambda v: _is_number(v) and v > 0,
+            "parameter must be a positive number",
+            "hexes",
+        )
+        + _bad_rows(
+            hexes,
+            "white_space",
+            lambda v: _is_number(v) and v >= 0 and float(v).is_integer(),
+            "white_space must be a non-negative integer",
+            "hexes",
+        )
+        + _bad_rows(
+            hexes,
+            "truncated",
+            lambda v: isinstance(v, (bool, np.bool_)),
+            "truncated must be a boolean",
+            "hexes",
+        )
         + _bad_rows(hexes, "site_code", lambda v: not _is_blank(v), "site_code is empty", "hexes")
     )
     if problems:
         raise InputError("invalid hexes layer for the territory map", problems=problems)
     geoms = _rounded(hexes.geometry)
     out = []
-    keys = list(zip(hexes["site_code"].astype(str), hexes["method"],
-                    hexes["parameter"].astype(float)))
+    keys = list(
+        zip(hexes["site_code"].astype(str), hexes["method"], hexes["parameter"].astype(float))
+    )
     groups: dict[tuple[str, str, float], list[int]] = {}
     for i, key in enumerate(keys):
         groups.setdefault(key, []).append(i)
@@ -256,20 +306,24 @@ def hex_collections(
         for i in rows:
             count = int(hexes["white_space"].iloc[i])
             cell_cut = " · cell at network edge" if bool(hexes["truncated"].iloc[i]) else ""
-            features.append({
-                "type": "Feature",
-                "geometry": geoms[i],
-                "properties": {
-                    "tip": html.escape(f"{label}: {count} white-space "
-                                       f"prospect{'s' * (count != 1)}{cell_cut}"),
-                    "style": {"fillColor": color(count)},
-                },
-            })
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": geoms[i],
+                    "properties": {
+                        "tip": html.escape(
+                            f"{label}: {count} white-space prospect{'s' * (count != 1)}{cell_cut}"
+                        ),
+                        "style": {"fillColor": color(count)},
+                    },
+                }
+            )
         out.append((key, label, _collection(features)))
     return out
 
 
 # --------------------------------------------------------------------------- prospects
+
 
 def breakdown_html(components: Any) -> str:
     """HTML table of a score breakdown, every value escaped.
@@ -284,14 +338,27 @@ def breakdown_html(components: Any) -> str:
         return ""
     # stored JSON, so checked: a string would otherwise be drawn letter by letter
     if isinstance(components, (str, bytes, dict)) or not isinstance(components, Iterable):
-        raise InputError("invalid score breakdown", problems=[Problem(
-            "must be a sequence of dicts", field="components", value=repr(components)[:80])])
+        raise InputError(
+            "invalid score breakdown",
+            problems=[
+                Problem(
+                    "must be a sequence of dicts", field="components", value=repr(components)[:80]
+                )
+            ],
+        )
     rows = []
     for comp in components:
         if not isinstance(comp, dict) or "name" not in comp or "points" not in comp:
-            raise InputError("invalid score breakdown", problems=[Problem(
-                "each component must be a dict with at least 'name' and 'points'",
-                field="components", value=repr(comp)[:80])])
+            raise InputError(
+                "invalid score breakdown",
+                problems=[
+                    Problem(
+                        "each component must be a dict with at least 'name' and 'points'",
+                        field="components",
+                        value=repr(comp)[:80],
+                    )
+                ],
+            )
         cells = (
             _text(comp.get("name")),
             _fmt(comp.get("value"), ".4g"),
@@ -302,8 +369,10 @@ def breakdown_html(components: Any) -> str:
         rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     if not rows:
         return ""
-    return ('<table class="prm-bd"><tr><th>Component</th><th>Value</th><th>Weight</th>'
-            "<th>Points</th><th>Reason</th></tr>" + "".join(rows) + "</table>")
+    return (
+        '<table class="prm-bd"><tr><th>Component</th><th>Value</th><th>Weight</th>'
+        "<th>Points</th><th>Reason</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def prospect_collection(prospects: gpd.GeoDataFrame, *, color: Callable[[float], str]) -> dict:
@@ -324,26 +393,47 @@ def prospect_collection(prospects: gpd.GeoDataFrame, *, color: Callable[[float],
     escaped HTML card) and ``style``; about 0.5-1 kB per prospect with a
     five-component breakdown.
     """
-    prospects = validate_frame(prospects, layer="prospects", columns=PROSPECT_COLUMNS,
-                               geom_types=("Point",))
-    problems = _bad_rows(prospects, "score", lambda v: _is_number(v) and 0 <= v <= 100,
-                         "score must be a number from 0 to 100", "prospects")
-    problems += _bad_rows(prospects, "drive_minutes",
-                          lambda v: _is_blank(v) or (_is_number(v) and v >= 0),
-                          "drive_minutes must be a non-negative number or empty", "prospects")
+    prospects = validate_frame(
+        prospects, layer="prospects", columns=PROSPECT_COLUMNS, geom_types=("Point",)
+    )
+    problems = _bad_rows(
+        prospects,
+        "score",
+        lambda v: _is_number(v) and 0 <= v <= 100,
+        "score must be a number from 0 to 100",
+        "prospects",
+    )
+    problems += _bad_rows(
+        prospects,
+        "drive_minutes",
+        lambda v: _is_blank(v) or (_is_number(v) and v >= 0),
+        "drive_minutes must be a non-negative number or empty",
+        "prospects",
+    )
     breakdowns: list[str] = []  # rendered once, here, and reused for the cards
     for label, value in prospects["components"].items():
         try:
             breakdowns.append(breakdown_html(value))
         except InputError as exc:
-            problems.append(Problem(f"row {label}: {exc.problems[0].message}", file="prospects",
-                                    field="components", value=repr(value)[:80]))
+            problems.append(
+                Problem(
+                    f"row {label}: {exc.problems[0].message}",
+                    file="prospects",
+                    field="components",
+                    value=repr(value)[:80],
+                )
+            )
     if problems:
         raise InputError("invalid prospects layer for the territory map", problems=problems)
     features = []
     npis = prospects["npi"] if "npi" in prospects else pd.Series(None, index=prospects.index)
-    rows = zip(prospects.itertuples(index=False), _rounded(prospects.geometry), breakdowns, npis,
-               strict=True)
+    rows = zip(
+        prospects.itertuples(index=False),
+        _rounded(prospects.geometry),
+        breakdowns,
+        npis,
+        strict=True,
+    )
     for row, geom, breakdown, npi in rows:
         score = float(row.score)
         npi_txt = f" <small>NPI {html.escape(_text(npi))}</small>" if not _is_blank(npi) else ""
@@ -357,19 +447,22 @@ def prospect_collection(prospects: gpd.GeoDataFrame, *, color: Callable[[float],
             f" · site {html.escape(_text(row.site_code))}"
             f"{breakdown}</div>"
         )
-        features.append({
-            "type": "Feature",
-            "geometry": geom,
-            "properties": {
-                "tip": f"{name} · {score:.0f}",
-                "popup": card,
-                "style": {"fillColor": color(score)},
-            },
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geom,
+                "properties": {
+                    "tip": f"{name} · {score:.0f}",
+                    "popup": card,
+                    "style": {"fillColor": color(score)},
+                },
+            }
+        )
     return _collection(features)
 
 
 # --------------------------------------------------------------------------- roads
+
 
 def road_class(value: Any) -> str:
     """Style class of an OSM ``highway`` value (osmnx may give a list; the first wins).
@@ -403,8 +496,9 @@ def road_collection(roads: gpd.GeoDataFrame, *, decimals: int = 5) -> dict:
         FeatureCollection with major roads last (drawn on top), each feature
         carrying its ``style`` (grey shade and weight by class).
     """
-    roads = validate_frame(roads, layer="roads", columns=ROAD_COLUMNS,
-                           geom_types=("LineString", "MultiLineString"))
+    roads = validate_frame(
+        roads, layer="roads", columns=ROAD_COLUMNS, geom_types=("LineString", "MultiLineString")
+    )
     classes = np.array([road_class(v) for v in roads["highway"]], dtype=object)
     lines = shapely.normalize(roads.geometry.array)
     _, first = np.unique(shapely.to_wkb(lines), return_index=True)
@@ -417,12 +511,14 @@ def road_collection(roads: gpd.GeoDataFrame, *, decimals: int = 5) -> dict:
         merged = shapely.line_merge(shapely.multilinestrings(parts))
         merged = shapely.transform(merged, lambda xy: np.round(xy, decimals))
         weight, colour = ROAD_STYLES[cls]
-        features.append({
-            "type": "Feature",
-            "geometry": shapely.geometry.mapping(merged),
-            "properties": {
-                "highway": cls,
-                "style": {"color": colour, "weight": weight, "opacity": 0.9},
-            },
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(merged),
+                "properties": {
+                    "highway": cls,
+                    "style": {"color": colour, "weight": weight, "opacity": 0.9},
+                },
+            }
+        )
     return _collection(features)

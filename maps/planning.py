@@ -23,8 +23,18 @@ from maps.layers import validate_frame
 
 __all__ = ["PALETTE", "add_planning_layers", "colour_for"]
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 
 def colour_for(keys: list[str]) -> dict[str, str]:
@@ -37,92 +47,171 @@ def _escape(value: object) -> str:
 
 
 def _isochrones(m: folium.Map, iso: gpd.GeoDataFrame) -> None:
-    iso = validate_frame(iso, layer="isochrones", columns=("site_code", "minutes", "label",
-                                                           "truncated", "estimated"),
-                         geom_types=("Polygon", "MultiPolygon"))
+    iso = validate_frame(
+        iso,
+        layer="isochrones",
+        columns=("site_code", "minutes", "label", "truncated", "estimated"),
+        geom_types=("Polygon", "MultiPolygon"),
+    )
     colours = colour_for(iso["site_code"].tolist())
     for minutes in sorted(iso["minutes"].unique(), reverse=True):
         part = iso[iso["minutes"] == minutes]
         feats = []
         for row in part.itertuples(index=False):
             dash = "6 4" if row.estimated else None
-            feats.append({"type": "Feature", "geometry": row.geometry.__geo_interface__,
-                          "properties": {"tip": _escape(row.label), "style": {
-                              "color": colours[str(row.site_code)], "fillColor":
-                              colours[str(row.site_code)], "dashArray": dash,
-                              "weight": 3 if row.truncated else 1.5}}})
+            feats.append(
+                {
+                    "type": "Feature",
+                    "geometry": row.geometry.__geo_interface__,
+                    "properties": {
+                        "tip": _escape(row.label),
+                        "style": {
+                            "color": colours[str(row.site_code)],
+                            "fillColor": colours[str(row.site_code)],
+                            "dashArray": dash,
+                            "weight": 3 if row.truncated else 1.5,
+                        },
+                    },
+                }
+            )
         any_cut = bool(part["truncated"].any())
         any_est = bool(part["estimated"].any())
-        flags = "".join([" (some truncated at network edge)" if any_cut else "",
-                         " (some estimated)" if any_est else ""])
+        flags = "".join(
+            [
+                " (some truncated at network edge)" if any_cut else "",
+                " (some estimated)" if any_est else "",
+            ]
+        )
         folium.GeoJson(
             {"type": "FeatureCollection", "features": feats},
-            name=_escape(f"Isochrones {minutes:g} min{flags}"), show=False,
+            name=_escape(f"Isochrones {minutes:g} min{flags}"),
+            show=False,
             style_function=lambda f: dict(f["properties"]["style"], fillOpacity=0.12),
             tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
         ).add_to(m)
 
 
 def _assignment(m: folium.Map, cells: gpd.GeoDataFrame) -> None:
-    cells = validate_frame(cells, layer="assignment", columns=("site_code", "drive_minutes",
-                                                               "estimated"),
-                           geom_types=("Polygon",))
+    cells = validate_frame(
+        cells,
+        layer="assignment",
+        columns=("site_code", "drive_minutes", "estimated"),
+        geom_types=("Polygon",),
+    )
     colours = colour_for(cells["site_code"].tolist())
     feats = []
     for row in cells.itertuples(index=False):
         est = bool(row.estimated)
-        tip = (f"nearest site {row.site_code}: {row.drive_minutes:.1f} min"
-               + (" (estimated, straight line)" if est else " by road"))
-        feats.append({"type": "Feature", "geometry": row.geometry.__geo_interface__,
-                      "properties": {"tip": _escape(tip), "style": {
-                          "fillColor": colours[str(row.site_code)],
-                          "fillOpacity": 0.2 if est else 0.45, "weight": 0}}})
-    folium.GeoJson({"type": "FeatureCollection", "features": feats},
-                   name="Nearest site by drive time", show=False,
-                   style_function=lambda f: f["properties"]["style"],
-                   tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
+        tip = f"nearest site {row.site_code}: {row.drive_minutes:.1f} min" + (
+            " (estimated, straight line)" if est else " by road"
+        )
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": row.geometry.__geo_interface__,
+                "properties": {
+                    "tip": _escape(tip),
+                    "style": {
+                        "fillColor": colours[str(row.site_code)],
+                        "fillOpacity": 0.2 if est else 0.45,
+                        "weight": 0,
+                    },
+                },
+            }
+        )
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": feats},
+        name="Nearest site by drive time",
+        show=False,
+        style_function=lambda f: f["properties"]["style"],
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+    ).add_to(m)
 
 
 def _territories(m: folium.Map, terr: gpd.GeoDataFrame) -> None:
-    terr = validate_frame(terr, layer="territories",
-                          columns=("liaison", "load", "share", "plan", "version"),
-                          geom_types=("Polygon", "MultiPolygon"))
+    terr = validate_frame(
+        terr,
+        layer="territories",
+        columns=("liaison", "load", "share", "plan", "version"),
+        geom_types=("Polygon", "MultiPolygon"),
+    )
     colours = colour_for(terr["liaison"].tolist())
-    feats = [{"type": "Feature", "geometry": r.geometry.__geo_interface__, "properties": {
-        "tip": _escape(f"{r.liaison}: load {r.load:,.1f} ({r.share:.0%})"),
-        "style": {"color": "#222222", "weight": 2, "fillColor": colours[str(r.liaison)],
-                  "fillOpacity": 0.35}}} for r in terr.itertuples(index=False)]
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": r.geometry.__geo_interface__,
+            "properties": {
+                "tip": _escape(f"{r.liaison}: load {r.load:,.1f} ({r.share:.0%})"),
+                "style": {
+                    "color": "#222222",
+                    "weight": 2,
+                    "fillColor": colours[str(r.liaison)],
+                    "fillOpacity": 0.35,
+                },
+            },
+        }
+        for r in terr.itertuples(index=False)
+    ]
     name = f"Territories: {terr['plan'].iloc[0]} v{terr['version'].iloc[0]} (by liaison)"
-    folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=_escape(name),
-                   style_function=lambda f: f["properties"]["style"],
-                   tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": feats},
+        name=_escape(name),
+        style_function=lambda f: f["properties"]["style"],
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+    ).add_to(m)
 
 
 def _candidates(m: folium.Map, cand: gpd.GeoDataFrame) -> None:
-    cand = validate_frame(cand, layer="candidates",
-                          columns=("label", "chosen", "white_space_providers",
-                                   "cannibalised_providers", "estimated", "truncated", "scenario"),
-                          geom_types=("Point",))
+    cand = validate_frame(
+        cand,
+        layer="candidates",
+        columns=(
+            "label",
+            "chosen",
+            "white_space_providers",
+            "cannibalised_providers",
+            "estimated",
+            "truncated",
+            "scenario",
+        ),
+        geom_types=("Point",),
+    )
     top = float(max(1.0, np.nanmax(cand["white_space_providers"].to_numpy(dtype=float))))
     feats = []
     for r in cand.itertuples(index=False):
-        flags = "".join([" · estimated (straight line)" if r.estimated else "",
-                         " · truncated at network edge" if r.truncated else ""])
-        card = (f"<b>{_escape(r.label)}</b>{' (chosen)' if r.chosen else ''}<br>"
-                f"adds {r.white_space_providers:,.0f} white-space providers, "
-                f"overlaps {r.cannibalised_providers:,.0f} already covered{_escape(flags)}")
-        feats.append({"type": "Feature", "geometry": r.geometry.__geo_interface__,
-                      "properties": {"popup": card, "tip": _escape(
-                          f"{r.label}: +{r.white_space_providers:,.0f}"),
-                          "radius": 5 + 15 * float(r.white_space_providers) / top,
-                          "fill": "#31a354" if r.chosen else "#fdae6b"}})
+        flags = "".join(
+            [
+                " · estimated (straight line)" if r.estimated else "",
+                " · truncated at network edge" if r.truncated else "",
+            ]
+        )
+        card = (
+            f"<b>{_escape(r.label)}</b>{' (chosen)' if r.chosen else ''}<br>"
+            f"adds {r.white_space_providers:,.0f} white-space providers, "
+            f"overlaps {r.cannibalised_providers:,.0f} already covered{_escape(flags)}"
+        )
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": r.geometry.__geo_interface__,
+                "properties": {
+                    "popup": card,
+                    "tip": _escape(f"{r.label}: +{r.white_space_providers:,.0f}"),
+                    "radius": 5 + 15 * float(r.white_space_providers) / top,
+                    "fill": "#31a354" if r.chosen else "#fdae6b",
+                },
+            }
+        )
     folium.GeoJson(
         {"type": "FeatureCollection", "features": feats},
         name=_escape(f"Candidate sites: {cand['scenario'].iloc[0]} (size = added white space)"),
-        marker=folium.CircleMarker(radius=8, color="#333333", weight=1, fill=True,
-                                   fill_opacity=0.85),
-        style_function=lambda f: {"radius": f["properties"]["radius"],
-                                  "fillColor": f["properties"]["fill"]},
+        marker=folium.CircleMarker(
+            radius=8, color="#333333", weight=1, fill=True, fill_opacity=0.85
+        ),
+        style_function=lambda f: {
+            "radius": f["properties"]["radius"],
+            "fillColor": f["properties"]["fill"],
+        },
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
         popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
     ).add_to(m)
@@ -159,8 +248,12 @@ def add_planning_layers(
     core.errors.InputError
         When a frame lacks columns or holds invalid geometries (all listed).
     """
-    for frame, add in ((assignment, _assignment), (isochrones, _isochrones),
-                       (territories, _territories), (candidates, _candidates)):
+    for frame, add in (
+        (assignment, _assignment),
+        (isochrones, _isochrones),
+        (territories, _territories),
+        (candidates, _candidates),
+    ):
         if frame is not None and len(frame):
             add(m, frame)
     return m

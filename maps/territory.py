@@ -45,8 +45,13 @@ TILES_LAYER_NAME = "Map tiles"
 PANES = {"prm-roads": 350, "prm-prospects": 420, "prm-sites": 440}
 WHITE_SPACE_COLORS = ("#f7fcf5", "#a1d99b", "#41ab5d", "#006d2c")
 SCORE_COLORS = ("#fee08b", "#fdae61", "#f46d43", "#d73027", "#a50026")
-SITE_STYLE = {"radius": 9, "color": "#111111", "weight": 3, "fill_color": "#ffffff",
-              "fill_opacity": 1.0}
+SITE_STYLE = {
+    "radius": 9,
+    "color": "#111111",
+    "weight": 3,
+    "fill_color": "#ffffff",
+    "fill_opacity": 1.0,
+}
 
 
 class _Overlay(MacroElement):
@@ -88,39 +93,54 @@ _CSS = """
 
 def _ramp(colormap: cm.LinearColormap, caption: str) -> str:
     """Legend block: caption, CSS gradient sampled from the colour map, end ticks."""
-    stops = ",".join(colormap.rgb_hex_str(v) for v in np.linspace(colormap.vmin,
-                                                                    colormap.vmax, 9))
+    stops = ",".join(colormap.rgb_hex_str(v) for v in np.linspace(colormap.vmin, colormap.vmax, 9))
     mid = (colormap.vmin + colormap.vmax) / 2
     ticks = "".join(f"<span>{v:g}</span>" for v in (colormap.vmin, round(mid, 1), colormap.vmax))
-    return (f"<div><b>{html.escape(caption)}</b>"
-            f'<div class="bar" style="background:linear-gradient(to right,{stops})"></div>'
-            f'<div class="ticks">{ticks}</div></div>')
+    return (
+        f"<div><b>{html.escape(caption)}</b>"
+        f'<div class="bar" style="background:linear-gradient(to right,{stops})"></div>'
+        f'<div class="ticks">{ticks}</div></div>'
+    )
 
 
-def _legend(score_cm: cm.LinearColormap | None, white_cm: cm.LinearColormap | None,
-            *, has_sites: bool, has_roads: bool) -> str:
+def _legend(
+    score_cm: cm.LinearColormap | None,
+    white_cm: cm.LinearColormap | None,
+    *,
+    has_sites: bool,
+    has_roads: bool,
+) -> str:
     parts = []
     if score_cm is not None:
         parts.append(_ramp(score_cm, "Prospect score (0-100)"))
     if white_cm is not None:
         parts.append(_ramp(white_cm, "White-space prospects per hex"))
     if has_sites:
-        parts.append('<div class="key"><span class="dot" style="background:#fff;'
-                     'border:3px solid #111;width:10px;height:10px"></span>Clinic site</div>')
+        parts.append(
+            '<div class="key"><span class="dot" style="background:#fff;'
+            'border:3px solid #111;width:10px;height:10px"></span>Clinic site</div>'
+        )
     if has_roads:
-        parts.append('<div class="key"><span style="display:inline-block;width:22px;height:3px;'
-                     f'background:{ROAD_STYLES["primary"][1]}"></span>Road (offline OSM)</div>')
+        parts.append(
+            '<div class="key"><span style="display:inline-block;width:22px;height:3px;'
+            f'background:{ROAD_STYLES["primary"][1]}"></span>Road (offline OSM)</div>'
+        )
     return '<div class="prm-box prm-legend" id="prm-legend">' + "".join(parts) + "</div>"
 
 
 def _bounds(frames: list[gpd.GeoDataFrame]) -> list[list[float]] | None:
-    boxes = [(f.to_crs(4326) if f.crs is not None and f.crs.to_epsg() != 4326 else f)
-             .total_bounds for f in frames if len(f)]
+    boxes = [
+        (f.to_crs(4326) if f.crs is not None and f.crs.to_epsg() != 4326 else f).total_bounds
+        for f in frames
+        if len(f)
+    ]
     if not boxes:
         return None
     arr = np.vstack(boxes)
-    return [[float(arr[:, 1].min()), float(arr[:, 0].min())],
-            [float(arr[:, 3].max()), float(arr[:, 2].max())]]
+    return [
+        [float(arr[:, 1].min()), float(arr[:, 0].min())],
+        [float(arr[:, 3].max()), float(arr[:, 2].max())],
+    ]
 
 
 def _point_marker(pane: str, **style: object) -> folium.CircleMarker:
@@ -192,8 +212,11 @@ def build_territory_map(
     coding, and catchments whose hexes carry different ``truncated`` flags are
     labelled truncated as a whole.
     """
-    counts = (pd.to_numeric(hexes["white_space"], errors="coerce")
-              if "white_space" in hexes.columns else pd.Series(dtype=float))
+    counts = (
+        pd.to_numeric(hexes["white_space"], errors="coerce")
+        if "white_space" in hexes.columns
+        else pd.Series(dtype=float)
+    )
     white_max = float(max(1.0, np.nan_to_num(counts.max(), nan=1.0))) if len(counts) else 1.0
     white_cm = cm.LinearColormap(list(WHITE_SPACE_COLORS), vmin=0, vmax=white_max)
     score_cm = cm.LinearColormap(list(SCORE_COLORS), vmin=0, vmax=100)
@@ -212,12 +235,22 @@ def build_territory_map(
         folium.map.CustomPane(pane, z_index=z, pointer_events=pane != "prm-roads").add_to(m)
 
     if road_fc is not None and road_fc["features"]:
-        folium.GeoJson(road_fc, name=ROADS_LAYER_NAME, overlay=False, pane="prm-roads",
-                       interactive=False, smooth_factor=1.5).add_to(m)
+        folium.GeoJson(
+            road_fc,
+            name=ROADS_LAYER_NAME,
+            overlay=False,
+            pane="prm-roads",
+            interactive=False,
+            smooth_factor=1.5,
+        ).add_to(m)
     if tile_url is not None:
-        folium.TileLayer(tiles=tile_url, attr=html.escape(tile_attribution),
-                         name=TILES_LAYER_NAME, overlay=False,
-                         show=road_fc is None or not road_fc["features"]).add_to(m)
+        folium.TileLayer(
+            tiles=tile_url,
+            attr=html.escape(tile_attribution),
+            name=TILES_LAYER_NAME,
+            overlay=False,
+            show=road_fc is None or not road_fc["features"],
+        ).add_to(m)
 
     # Shown on load: per site, the largest drive-time catchment (else the largest radius).
     shown = {}
@@ -227,28 +260,37 @@ def build_territory_map(
             shown[key[0]] = key
     for key, label, fc in hex_groups:
         folium.GeoJson(
-            fc, name=html.escape(f"Catchment {label}"), show=shown[key[0]] == key,
+            fc,
+            name=html.escape(f"Catchment {label}"),
+            show=shown[key[0]] == key,
             tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
-            color="#31a354", weight=0.6, fill_opacity=0.55, opacity=0.8,
+            color="#31a354",
+            weight=0.6,
+            fill_opacity=0.55,
+            opacity=0.8,
         ).add_to(m)
 
     if prospect_fc["features"]:
         folium.GeoJson(
-            prospect_fc, name=f"Prospects ({len(prospect_fc['features']):,})",
-            marker=_point_marker("prm-prospects", radius=5, color="#333333", weight=0.8,
-                                 fill=True, fill_opacity=0.9),
+            prospect_fc,
+            name=f"Prospects ({len(prospect_fc['features']):,})",
+            marker=_point_marker(
+                "prm-prospects", radius=5, color="#333333", weight=0.8, fill=True, fill_opacity=0.9
+            ),
             tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
             popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=460),
         ).add_to(m)
     if site_fc["features"]:
         folium.GeoJson(
-            site_fc, name="Clinic sites",
+            site_fc,
+            name="Clinic sites",
             marker=_point_marker("prm-sites", **SITE_STYLE),
             # A permanent tooltip bound to the whole group opens once; bind one per site.
             on_each_feature=JsCode(
                 "function(feature, layer) {layer.bindTooltip(feature.properties.label,"
                 " {permanent: true, direction: 'right', offset: [10, 0],"
-                " className: 'prm-site-label'});}"),
+                " className: 'prm-site-label'});}"
+            ),
             popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
         ).add_to(m)
 
@@ -257,16 +299,23 @@ def build_territory_map(
     n_layers = len(hex_groups) + 3
     folium.LayerControl(collapsed=n_layers > 12, position="topright").add_to(m)
     stamp_html = f"<div>{html.escape(stamp)}</div>" if stamp else ""
-    m.add_child(_Overlay(css=_CSS, body=(
-        f'<div class="prm-box prm-title" id="prm-title"><h1>{html.escape(title)}</h1>'
-        f"{stamp_html}</div>"
-        + _legend(score_cm if prospect_fc["features"] else None,
-                  white_cm if hex_groups else None,
-                  has_sites=bool(site_fc["features"]),
-                  has_roads=road_fc is not None and bool(road_fc["features"])))))
+    m.add_child(
+        _Overlay(
+            css=_CSS,
+            body=(
+                f'<div class="prm-box prm-title" id="prm-title"><h1>{html.escape(title)}</h1>'
+                f"{stamp_html}</div>"
+                + _legend(
+                    score_cm if prospect_fc["features"] else None,
+                    white_cm if hex_groups else None,
+                    has_sites=bool(site_fc["features"]),
+                    has_roads=road_fc is not None and bool(road_fc["features"]),
+                )
+            ),
+        )
+    )
 
-    bounds = _bounds([sites, hexes, prospects]) or (
-        _bounds([roads]) if roads is not None else None)
+    bounds = _bounds([sites, hexes, prospects]) or (_bounds([roads]) if roads is not None else None)
     if bounds is not None:
         m.fit_bounds(bounds, padding=(20, 20))
     return m

@@ -29,7 +29,8 @@ def _dated(events: pd.DataFrame, as_of: date) -> pd.DataFrame:
     missing = [c for c in ("provider_id", "referral_date") if c not in events.columns]
     if missing:
         raise InputError(
-            "events lack columns", problems=[Problem("required column is missing", field=c) for c in missing]
+            "events lack columns",
+            problems=[Problem("required column is missing", field=c) for c in missing],
         )
     frame = events.loc[events["provider_id"].notna(), ["provider_id", "referral_date"]].copy()
     frame["referral_date"] = pd.to_datetime(frame["referral_date"]).dt.normalize()
@@ -59,7 +60,10 @@ def referral_counts(
         one row per referrer with an event in the range and per period.
     """
     if period not in _FREQ:
-        raise InputError("unknown period", problems=[Problem("use 'week' or 'month'", field="period", value=str(period))])
+        raise InputError(
+            "unknown period",
+            problems=[Problem("use 'week' or 'month'", field="period", value=str(period))],
+        )
     problems: list[Problem] = []
     if whole_number(periods, field="periods", problems=problems, ge=1) is None:
         raise InputError("bad periods", problems=problems)
@@ -106,8 +110,10 @@ def at_risk_alerts(
     days = (pd.Timestamp(as_of) - frame["referral_date"]).dt.days.to_numpy()
     monthly = referral_counts(events, as_of=as_of, period="month", periods=6)
     by_provider = {
-        pid: [{"month": d.isoformat(), "referrals": int(n)}
-              for d, n in zip(g["period_start"], g["referrals"], strict=True)]
+        pid: [
+            {"month": d.isoformat(), "referrals": int(n)}
+            for d, n in zip(g["period_start"], g["referrals"], strict=True)
+        ]
         for pid, g in monthly.groupby("provider_id")
     }
     records: list[dict] = []
@@ -122,25 +128,26 @@ def at_risk_alerts(
         since = window_start(as_of=as_of, days=rule.days)
         for row, count in zip(hit.itertuples(index=False), n_hit.tolist(), strict=True):
             last = row.last_referral
-            records.append({
-                "provider_id": int(row.provider_id),
-                "rule": rule.name,
-                "tier": row.tier,
-                "message": (
-                    f"tier {row.tier} referrer with {count} referral{'s' if count != 1 else ''} "
-                    f"in the last {rule.days} days (rule allows at most {rule.max_referrals}); "
-                    f"last referral {last.isoformat() if last is not None else 'never'}"
-                ),
-                "history": {
-                    "window": [since.isoformat(), as_of.isoformat()],
-                    "referrals_in_rule_window": count,
-                    "referrals_in_tier_window": int(row.referrals_window),
-                    "last_referral": last.isoformat() if last is not None else None,
-                    "last_30d": int(row.last_30d),
-                    "prev_90d_monthly_avg": round(float(row.prev_90d_monthly_avg), 2),
-                    "trend": row.trend,
-                    "monthly": by_provider.get(row.provider_id, []),
-                },
-            })
+            records.append(
+                {
+                    "provider_id": int(row.provider_id),
+                    "rule": rule.name,
+                    "tier": row.tier,
+                    "message": (
+                        f"tier {row.tier} referrer with {count} referral{'s' if count != 1 else ''} "
+                        f"in the last {rule.days} days (rule allows at most {rule.max_referrals}); "
+                        f"last referral {last.isoformat() if last is not None else 'never'}"
+                    ),
+                    "history": {
+                        "window": [since.isoformat(), as_of.isoformat()],
+                        "referrals_in_rule_window": count,
+                        "referrals_in_tier_window": int(row.referrals_window),
+                        "last_referral": last.isoformat() if last is not None else None,
+                        "last_30d": int(row.last_30d),
+                        "prev_90d_monthly_avg": round(float(row.prev_90d_monthly_avg), 2),
+                        "trend": row.trend,
+                        "monthly": by_provider.get(row.provider_id, []),
+                    },
+                }
+            )
     return pd.DataFrame.from_records(records, columns=list(ALERT_COLUMNS))
-

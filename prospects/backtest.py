@@ -32,8 +32,14 @@ from prospects.profiles import ScoringProfile
 from prospects.scoring import INPUT_COLUMNS, score_prospects
 from prospects.terms import colleague_referring, is_active_referrer, is_referring, last_referrals
 
-__all__ = ["BacktestResult", "OrderMetrics", "backtest", "cutoff_date", "order_metrics",
-           "prospects_at"]
+__all__ = [
+    "BacktestResult",
+    "OrderMetrics",
+    "backtest",
+    "cutoff_date",
+    "order_metrics",
+    "prospects_at",
+]
 
 
 @dataclass(frozen=True)
@@ -87,12 +93,18 @@ def prospects_at(
         Every candidate was an active referrer.
     """
     last = last_referrals(events, as_of=cutoff)
-    active = is_active_referrer(candidates["provider_id"].map(last), as_of=cutoff,
-                                window_days=window_days, lapsed_days=lapsed_days)
+    active = is_active_referrer(
+        candidates["provider_id"].map(last),
+        as_of=cutoff,
+        window_days=window_days,
+        lapsed_days=lapsed_days,
+    )
     pool = candidates[~active].copy()
     if pool.empty:
-        raise InputError("no prospects at the cut-off", problems=[
-            Problem("every candidate was an active referrer", field="candidates")])
+        raise InputError(
+            "no prospects at the cut-off",
+            problems=[Problem("every candidate was an active referrer", field="candidates")],
+        )
     members = candidates[["provider_id", "organization_id"]]
     if organizations is not None:
         members = pd.concat([members, organizations[["provider_id", "organization_id"]]])
@@ -121,8 +133,12 @@ def order_metrics(order: str, labels: np.ndarray, ranking: np.ndarray, *, k: int
     top = np.argsort(-ranking, kind="stable")[:k]
     hits = int(labels[top].sum())
     auc = float(roc_auc_score(labels, ranking)) if 0 < labels.sum() < len(labels) else None
-    return OrderMetrics(order, round(hits / min(k, len(labels)) if len(labels) else 0.0, 4),
-                        None if auc is None else round(auc, 4), hits)
+    return OrderMetrics(
+        order,
+        round(hits / min(k, len(labels)) if len(labels) else 0.0, 4),
+        None if auc is None else round(auc, 4),
+        hits,
+    )
 
 
 def backtest(
@@ -189,29 +205,54 @@ def backtest(
     cutoff = cutoff_date(as_of, hide_months=hide_months)
     ev = events.loc[events["provider_id"].notna(), ["provider_id", "referral_date"]].copy()
     when = pd.to_datetime(ev["referral_date"])
-    hidden = set(ev.loc[(when > pd.Timestamp(cutoff)) & (when <= pd.Timestamp(as_of)), "provider_id"])
-    pool = prospects_at(ev, candidates, organizations=organizations, cutoff=cutoff,
-                        window_days=window_days, lapsed_days=lapsed_days)
+    hidden = set(
+        ev.loc[(when > pd.Timestamp(cutoff)) & (when <= pd.Timestamp(as_of)), "provider_id"]
+    )
+    pool = prospects_at(
+        ev,
+        candidates,
+        organizations=organizations,
+        cutoff=cutoff,
+        window_days=window_days,
+        lapsed_days=lapsed_days,
+    )
     if "days_since_contact" in pool.columns:
         pool = pool.drop(columns="days_since_contact")  # no contact log as of the cut-off
     scored = score_prospects(pool, profile, fallback=fallback, explain=False)
     labels = scored["provider_id"].isin(hidden).to_numpy()
 
     minutes = scored["drive_minutes"].to_numpy(float)
-    minutes = np.where(np.isnan(minutes), fallback.minutes(scored["distance_km"].to_numpy(float)), minutes)
+    minutes = np.where(
+        np.isnan(minutes), fallback.minutes(scored["distance_km"].to_numpy(float)), minutes
+    )
     closeness = -np.where(np.isnan(minutes), np.inf, minutes)
     rng = np.random.default_rng(seed)
     shuffled = rng.permutation(len(scored)).astype(float)
 
     orders = [
         order_metrics(f"profile {profile.key}", labels, scored["score"].to_numpy(float), k=k),
-        order_metrics("distance only", labels, np.where(np.isinf(closeness), -1e12, closeness), k=k),
+        order_metrics(
+            "distance only", labels, np.where(np.isinf(closeness), -1e12, closeness), k=k
+        ),
         order_metrics(f"random (seed {seed})", labels, shuffled, k=k),
     ]
     base = float(labels.mean())
-    orders.append(OrderMetrics("random (expected)", round(base, 4), 0.5 if 0 < labels.sum() < len(labels) else None,
-                               int(round(base * min(k, len(labels))))))
+    orders.append(
+        OrderMetrics(
+            "random (expected)",
+            round(base, 4),
+            0.5 if 0 < labels.sum() < len(labels) else None,
+            round(base * min(k, len(labels))),
+        )
+    )
     horizon_end = as_of
-    return BacktestResult(profile=profile.key, cutoff=cutoff, horizon_end=horizon_end, k=k,
-                          prospects=len(scored), started_referring=int(labels.sum()),
-                          base_rate=round(base, 4), orders=orders)
+    return BacktestResult(
+        profile=profile.key,
+        cutoff=cutoff,
+        horizon_end=horizon_end,
+        k=k,
+        prospects=len(scored),
+        started_referring=int(labels.sum()),
+        base_rate=round(base, 4),
+        orders=orders,
+    )

@@ -24,8 +24,14 @@ from pydantic import Field, StringConstraints, ValidationError
 from core.errors import Problem, ScoringError
 from prospects.profiles import NonEmpty, NuccCodePrefix, ScoringProfile, _Frozen
 
-__all__ = ["DEFAULT_GROUPS_FILE", "SpecialtyGroup", "SpecialtyGroups", "expand_profile",
-           "load_groups", "resolve_groups"]
+__all__ = [
+    "DEFAULT_GROUPS_FILE",
+    "SpecialtyGroup",
+    "SpecialtyGroups",
+    "expand_profile",
+    "load_groups",
+    "resolve_groups",
+]
 
 DEFAULT_GROUPS_FILE = Path(__file__).resolve().parent / "specialty_groups.toml"
 
@@ -53,15 +59,20 @@ def load_groups(path: Path | None = None) -> SpecialtyGroups:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ScoringError(f"{path.name}: cannot read specialty groups",
-                           problems=[Problem(str(exc), file=path.name)]) from exc
+        raise ScoringError(
+            f"{path.name}: cannot read specialty groups",
+            problems=[Problem(str(exc), file=path.name)],
+        ) from exc
     try:
         return SpecialtyGroups.model_validate(data)
     except ValidationError as exc:
-        raise ScoringError(f"{path.name}: invalid specialty groups", problems=[
-            Problem(e["msg"], file=path.name, field=".".join(map(str, e["loc"])))
-            for e in exc.errors()
-        ]) from exc
+        raise ScoringError(
+            f"{path.name}: invalid specialty groups",
+            problems=[
+                Problem(e["msg"], file=path.name, field=".".join(map(str, e["loc"])))
+                for e in exc.errors()
+            ],
+        ) from exc
 
 
 def resolve_groups(
@@ -86,24 +97,37 @@ def resolve_groups(
         for classification in group.classifications:
             found = by_class.get(classification.casefold())
             if found is None:
-                problems.append(Problem("no such NUCC classification in the version in force",
-                                        field=f"groups.{name}.classifications", value=classification))
+                problems.append(
+                    Problem(
+                        "no such NUCC classification in the version in force",
+                        field=f"groups.{name}.classifications",
+                        value=classification,
+                    )
+                )
             else:
                 codes |= found
         for prefix in group.codes:
             found = {c for c in taxonomy if c.startswith(prefix)}
             if not found:
-                problems.append(Problem("no NUCC code starts with this prefix",
-                                        field=f"groups.{name}.codes", value=prefix))
+                problems.append(
+                    Problem(
+                        "no NUCC code starts with this prefix",
+                        field=f"groups.{name}.codes",
+                        value=prefix,
+                    )
+                )
             codes |= found
         out[name] = frozenset(codes)
     if problems:
-        raise ScoringError(f"specialty groups {groups.name!r} do not match the NUCC code set",
-                           problems=problems)
+        raise ScoringError(
+            f"specialty groups {groups.name!r} do not match the NUCC code set", problems=problems
+        )
     return out
 
 
-def expand_profile(profile: ScoringProfile, resolved: Mapping[str, frozenset[str]]) -> ScoringProfile:
+def expand_profile(
+    profile: ScoringProfile, resolved: Mapping[str, frozenset[str]]
+) -> ScoringProfile:
     """The profile with its ``[specialty.groups]`` fits written out as code entries.
 
     A group's fit applies to each of its codes that no explicit code prefix of
@@ -117,9 +141,15 @@ def expand_profile(profile: ScoringProfile, resolved: Mapping[str, frozenset[str
     table = profile.specialty
     unknown = [g for g in table.groups if g not in resolved]
     if unknown:
-        raise ScoringError(f"profile {profile.key} names unknown specialty groups", problems=[
-            Problem("not defined in the specialty groups file", field="specialty.groups", value=g)
-            for g in unknown])
+        raise ScoringError(
+            f"profile {profile.key} names unknown specialty groups",
+            problems=[
+                Problem(
+                    "not defined in the specialty groups file", field="specialty.groups", value=g
+                )
+                for g in unknown
+            ],
+        )
     codes = dict(table.codes)
     for group, fit in table.groups.items():
         for code in sorted(resolved[group]):

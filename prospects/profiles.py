@@ -214,8 +214,10 @@ def _cross_problems(data: Any, *, source: str | None) -> list[Problem]:
         if not isinstance(section, dict):
             continue
         # problems of single fields are pydantic's to report, not listed twice here
-        values = [finite_number(section.get(k, 0.0 if k == "recency" else None), field=k,
-                                problems=[]) for k in keys]  # fmt: skip
+        values = [
+            finite_number(section.get(k, 0.0 if k == "recency" else None), field=k, problems=[])
+            for k in keys
+        ]
         if any(v is None for v in values):
             continue
         total = math.fsum(v for v in values if v is not None)

@@ -114,11 +114,6 @@ class ReferralRead:
     rejects: list[Problem] = field(default_factory=list)
     rows_read: int = 0
 
-    @property
-    def rejected_lines(self) -> list[int]:
-        """Sorted distinct line numbers of rejected rows."""
-        return sorted({p.line for p in self.rejects if p.line is not None})
-
 
 def _normalise_header(name: str) -> str:
     return re.sub(r"[\s\-./]+", "_", name.strip().lower()).strip("_")

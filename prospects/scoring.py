@@ -207,8 +207,9 @@ def _compute(candidates: pd.DataFrame, profile: ScoringProfile, fallback: Fallba
     else:
         days = np.full(len(candidates), np.nan)
     if "proximity_estimated" in candidates.columns:
-        drive_estimated = _booleans(candidates["proximity_estimated"], problems,
-                                    field="proximity_estimated")
+        drive_estimated = _booleans(
+            candidates["proximity_estimated"], problems, field="proximity_estimated"
+        )
     else:
         drive_estimated = np.zeros(len(candidates), dtype=bool)
     if problems:
@@ -331,7 +332,8 @@ def _recency_reasons(parts: _Parts, profile: ScoringProfile) -> list[str]:
     key = np.where(np.isnan(parts.days), -1, np.floor(np.minimum(parts.days, 1e6))).astype(np.int64)
     index, uniques = pd.factorize(key)
     texts = [
-        f"never contacted, {half}" if k < 0
+        f"never contacted, {half}"
+        if k < 0
         else f"last contact {k} day{'s' if k != 1 else ''} ago, {half}"
         for k in uniques.tolist()
     ]
@@ -383,7 +385,10 @@ def _points(parts: _Parts, profile: ScoringProfile) -> np.ndarray:
 
 
 def score_prospects(
-    candidates: pd.DataFrame, profile: ScoringProfile, *, fallback: Fallback = Fallback(),
+    candidates: pd.DataFrame,
+    profile: ScoringProfile,
+    *,
+    fallback: Fallback = Fallback(),
     explain: bool = True,
 ) -> pd.DataFrame:
     """Score prospective referrers for one service line.

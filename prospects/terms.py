@@ -122,8 +122,9 @@ def is_lapsed(last_referral: Dates, *, as_of: date, lapsed_days: int) -> np.ndar
     return age >= _positive("lapsed_days", lapsed_days)  # NaN (never referred) compares False
 
 
-def is_active_referrer(last_referral: Dates, *, as_of: date, window_days: int,
-                       lapsed_days: int) -> np.ndarray:  # fmt: skip
+def is_active_referrer(
+    last_referral: Dates, *, as_of: date, window_days: int, lapsed_days: int
+) -> np.ndarray:
     """Mask: referring and not lapsed, i.e. not a prospect."""
     return is_referring(last_referral, as_of=as_of, window_days=window_days) & ~is_lapsed(
         last_referral, as_of=as_of, lapsed_days=lapsed_days
@@ -136,8 +137,13 @@ def tier_problems(*, tier_a_min: int, tier_b_min: int) -> list[Problem]:
     if tier_b_min <= 0:
         problems.append(Problem("must be positive", field="tier_b_min", value=str(tier_b_min)))
     if tier_b_min >= tier_a_min:
-        problems.append(Problem(f"must be below tier_a_min ({tier_a_min})", field="tier_b_min",
-                                value=str(tier_b_min)))
+        problems.append(
+            Problem(
+                f"must be below tier_a_min ({tier_a_min})",
+                field="tier_b_min",
+                value=str(tier_b_min),
+            )
+        )
     return problems
 
 

@@ -178,8 +178,11 @@ def referrer_stats(
             "prev_90d_monthly_avg": avg,
             "trend": np.where(up, "up", np.where(down, "down", "flat")),
             "referring": is_referring(last_day, as_of=as_of, window_days=window_days),
-            "tier": pd.Series(tier_of(out["referrals_window"], tier_a_min=tier_a_min,
-                                      tier_b_min=tier_b_min), index=out.index, dtype=object),
+            "tier": pd.Series(
+                tier_of(out["referrals_window"], tier_a_min=tier_a_min, tier_b_min=tier_b_min),
+                index=out.index,
+                dtype=object,
+            ),
         },
         columns=list(STATS_COLUMNS),
     )

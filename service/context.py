@@ -97,7 +97,9 @@ class AppContext:
         """The clinic's specialty groups file in force (loaded once)."""
         from prospects.groups import load_groups
 
-        return self._once("specialty_groups", lambda: load_groups(self.settings.specialty_groups_file))
+        return self._once(
+            "specialty_groups", lambda: load_groups(self.settings.specialty_groups_file)
+        )
 
     @property
     def roads(self) -> gpd.GeoDataFrame:
@@ -105,7 +107,8 @@ class AppContext:
         from geo.roads import BASE_LAYER_CLASSES, road_lines
 
         return self._once(
-            "roads", lambda: road_lines(self.graph, highway_classes=BASE_LAYER_CLASSES, simplify_m=5)
+            "roads",
+            lambda: road_lines(self.graph, highway_classes=BASE_LAYER_CLASSES, simplify_m=5),
         )
 
     @property
@@ -117,8 +120,16 @@ class AppContext:
         its own.
         """
         s = self.settings
-        return self._once("health_engine", lambda: make_engine(
-            s.database_url, busy_timeout_ms=1000, pool_size=2, max_overflow=0, pool_timeout_s=1.0))
+        return self._once(
+            "health_engine",
+            lambda: make_engine(
+                s.database_url,
+                busy_timeout_ms=1000,
+                pool_size=2,
+                max_overflow=0,
+                pool_timeout_s=1.0,
+            ),
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -136,9 +147,13 @@ def open_context(settings: Settings, *, migrate: bool = True) -> AppContext:
     """
     # a connection for every request a worker runs at once, plus the audit writer, the data
     # stamp and a background job; a checkout that still waits gives up as the queue does (503)
-    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-                         pool_size=settings.max_active_requests + 3, max_overflow=10,
-                         pool_timeout_s=settings.queue_timeout_s)
+    engine = make_engine(
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        pool_size=settings.max_active_requests + 3,
+        max_overflow=10,
+        pool_timeout_s=settings.queue_timeout_s,
+    )
     if migrate:
         upgrade(engine)
     return AppContext(settings=settings, engine=engine, sessions=session_factory(engine))

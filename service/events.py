@@ -20,7 +20,11 @@ from service.context import AppContext
 
 __all__ = ["EVENT_TYPES", "emit"]
 
-EVENT_TYPES: tuple[str, ...] = ("prospect.new_in_territory", "referrer.tier_changed", "alert.at_risk")
+EVENT_TYPES: tuple[str, ...] = (
+    "prospect.new_in_territory",
+    "referrer.tier_changed",
+    "alert.at_risk",
+)
 """Event types a CRM can subscribe to. Add new ones here before emitting them."""
 
 
@@ -29,20 +33,41 @@ def _now() -> datetime:
 
 
 def _queue(session: Session, event_type: str, payload: dict[str, Any]) -> int:
-    subs = [s for s in session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))
-            if event_type in (s.event_types or [])]  # fmt: skip
+    subs = [
+        s
+        for s in session.scalars(
+            select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
+        )
+        if event_type in (s.event_types or [])
+    ]
     if not subs:
         return 0
     event_id = uuid.uuid4().hex
     now = _now()
-    body = {"id": event_id, "type": event_type, "created_at": now.isoformat(timespec="seconds"), "data": payload}
+    body = {
+        "id": event_id,
+        "type": event_type,
+        "created_at": now.isoformat(timespec="seconds"),
+        "data": payload,
+    }
     for sub in subs:
-        session.add(WebhookDelivery(subscription_id=sub.id, event_id=event_id, event_type=event_type,
-                                    payload=body, status="pending", attempts=0, next_attempt_at=now))  # fmt: skip
+        session.add(
+            WebhookDelivery(
+                subscription_id=sub.id,
+                event_id=event_id,
+                event_type=event_type,
+                payload=body,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
     return len(subs)
 
 
-def emit(ctx: AppContext, event_type: str, payload: dict[str, Any], *, session: Session | None = None) -> int:
+def emit(
+    ctx: AppContext, event_type: str, payload: dict[str, Any], *, session: Session | None = None
+) -> int:
     """Queue an event for every active subscription to ``event_type``; returns how many.
 
     Parameters

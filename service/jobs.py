@@ -45,7 +45,9 @@ class JobPublic(BaseModel):
 
     id: int
     kind: str
-    status: JobStatus = Field(description="'interrupted': its process stopped before the job ended.")
+    status: JobStatus = Field(
+        description="'interrupted': its process stopped before the job ended."
+    )
     stage: str | None
     done: int
     total: int | None
@@ -83,16 +85,30 @@ def _run(ctx: AppContext, job_id: int, fn: JobFn) -> None:
         try:
             reports = fn(ctx, _Progress(ctx, job_id))
         except ServiceError as exc:
-            status, detail = "failed", {"error": exc.title, "detail": exc.detail,
-                                        "problems": [p.to_dict() for p in exc.problems[:200]]}
-        except Exception as exc:  # noqa: BLE001 - a job must always end with a status
+            status, detail = (
+                "failed",
+                {
+                    "error": exc.title,
+                    "detail": exc.detail,
+                    "problems": [p.to_dict() for p in exc.problems[:200]],
+                },
+            )
+        except Exception as exc:
             status, detail = "failed", {"error": type(exc).__name__, "detail": str(exc)[:2000]}
         else:
             status, detail = "done", {"reports": [r.model_dump(mode="json") for r in reports]}
         stage, done, total = ctx.job_progress.pop(job_id, (None, 0, None))
         # still under the lease: until the end is written, no start may take the job for a dead one
-        _update(ctx, job_id, status=status, detail=detail, stage=stage, done=done, total=total,
-                finished_at=datetime.now(UTC))
+        _update(
+            ctx,
+            job_id,
+            status=status,
+            detail=detail,
+            stage=stage,
+            done=done,
+            total=total,
+            finished_at=datetime.now(UTC),
+        )
 
 
 def start_job(ctx: AppContext, kind: str, fn: JobFn) -> JobPublic:
@@ -109,13 +125,17 @@ def start_job(ctx: AppContext, kind: str, fn: JobFn) -> JobPublic:
         # the running one may be a dead process's: marked interrupted, it no longer stands in the way
         if not recover_interrupted(ctx)["jobs"]:
             with ctx.sessions() as session:
-                running = session.scalar(select(Job.id).where(Job.kind == kind, Job.status == "running"))
+                running = session.scalar(
+                    select(Job.id).where(Job.kind == kind, Job.status == "running")
+                )
             raise ConflictError(f"a {kind} job is already running (job {running})") from exc
         try:
             public = _record_job(ctx, kind)
         except IntegrityError as again:  # another request took the freed place first
             raise ConflictError(f"a {kind} job is already running") from again
-    threading.Thread(target=_run, args=(ctx, public.id, fn), name=f"job-{public.id}", daemon=True).start()
+    threading.Thread(
+        target=_run, args=(ctx, public.id, fn), name=f"job-{public.id}", daemon=True
+    ).start()
     return public
 
 
@@ -137,4 +157,3 @@ def get_job(ctx: AppContext, session: Session, job_id: int) -> JobPublic:
     if live is not None and public.status == "running":
         public = public.model_copy(update=dict(zip(("stage", "done", "total"), live, strict=True)))
     return public
-

@@ -71,8 +71,10 @@ Leased = type[LoadBatch] | type[Job]
 LEASED: dict[str, Leased] = {"batches": LoadBatch, "jobs": Job}
 #: The JSON column each table records an outcome in.
 _OUTCOME = {LoadBatch: "report", Job: "detail"}
-INTERRUPTED = {"error": "Interrupted",
-               "detail": "its process stopped before it ended (lease expired, owner gone)"}
+INTERRUPTED = {
+    "error": "Interrupted",
+    "detail": "its process stopped before it ended (lease expired, owner gone)",
+}
 
 _held: set[tuple[str, int]] = set()  # (table, id) of the rows this process runs
 _held_lock = threading.Lock()
@@ -116,8 +118,9 @@ def _pid_alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
-def _owner_alive(*, table: str, row_id: int, owner_host: str | None, owner_pid: int | None,
-                here: str) -> bool:
+def _owner_alive(
+    *, table: str, row_id: int, owner_host: str | None, owner_pid: int | None, here: str
+) -> bool:
     """Whether the owner of a running row whose lease expired still runs it.
 
     Parameters
@@ -166,27 +169,45 @@ def recover_interrupted(ctx: AppContext) -> dict[str, int]:
 
 def _recover(ctx: AppContext, model: Leased, here: str) -> int:
     table = model.__tablename__
-    with ctx.sessions() as session:  # a read: no SQLite write lock taken unless something is to mark
+    with (
+        ctx.sessions() as session
+    ):  # a read: no SQLite write lock taken unless something is to mark
         expired = session.execute(
-            select(model.id, model.owner_host, model.owner_pid)
-            .where(model.status == "running", model.lease_expires_at < _clock(ctx.engine))
+            select(model.id, model.owner_host, model.owner_pid).where(
+                model.status == "running", model.lease_expires_at < _clock(ctx.engine)
+            )
         ).all()
-    gone = [r.id for r in expired if not _owner_alive(table=table, row_id=r.id, owner_host=r.owner_host,
-                                                      owner_pid=r.owner_pid, here=here)]
+    gone = [
+        r.id
+        for r in expired
+        if not _owner_alive(
+            table=table, row_id=r.id, owner_host=r.owner_host, owner_pid=r.owner_pid, here=here
+        )
+    ]
     if not gone:
         return 0
     now = _clock(ctx.engine)
-    still = (model.status == "running", model.lease_expires_at < now)  # renewed or closed since: left
+    still = (
+        model.status == "running",
+        model.lease_expires_at < now,
+    )  # renewed or closed since: left
     free = select(model.id).where(model.id.in_(gone), *still).with_for_update(skip_locked=True)
-    statement = (update(model).where(model.id.in_(free), *still)
-                 .values(status="interrupted", finished_at=now, **{_OUTCOME[model]: INTERRUPTED})
-                 .execution_options(synchronize_session=False))
+    statement = (
+        update(model)
+        .where(model.id.in_(free), *still)
+        .values(status="interrupted", finished_at=now, **{_OUTCOME[model]: INTERRUPTED})
+        .execution_options(synchronize_session=False)
+    )
     try:
         with _brief_write(ctx) as connection:
             marked = connection.execute(statement).rowcount
     except OperationalError as exc:  # SQLite: a live load holds the write lock
-        _log.warning("could not mark %d interrupted %s now (%s); a later start will", len(gone), table,
-                     exc.orig)
+        _log.warning(
+            "could not mark %d interrupted %s now (%s); a later start will",
+            len(gone),
+            table,
+            exc.orig,
+        )
         return 0
     _log.info("marked %d of %s %s interrupted (owners gone, leases expired)", marked, table, gone)
     return marked
@@ -222,28 +243,46 @@ class _Heartbeat:
     def __init__(self, ctx: AppContext, model: Leased, row_id: int) -> None:
         self.ctx, self.model, self.row_id = ctx, model, row_id
         self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"lease-{model.__tablename__}-{row_id}",
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self._run, name=f"lease-{model.__tablename__}-{row_id}", daemon=True
+        )
 
     def _run(self) -> None:
         model, interval = self.model, self.ctx.settings.lease_heartbeat_s
-        mine = (model.id == self.row_id, model.status == "running", model.owner_host == this_host(),
-                model.owner_pid == os.getpid())
+        mine = (
+            model.id == self.row_id,
+            model.status == "running",
+            model.owner_host == this_host(),
+            model.owner_pid == os.getpid(),
+        )
         while not self.stopping.wait(interval):
             try:
                 with self.ctx.engine.begin() as connection:
                     renewed = connection.execute(
-                        update(model.__table__).where(*mine).values(lease_expires_at=_expiry(self.ctx))
+                        update(model.__table__)
+                        .where(*mine)
+                        .values(lease_expires_at=_expiry(self.ctx))
                     ).rowcount
                     if not renewed:
-                        status = connection.scalar(select(model.status).where(model.id == self.row_id))
-            except SQLAlchemyError as exc:  # the database away for a moment: try again at the next beat
-                _log.warning("lease of %s %d not renewed: %s", model.__tablename__, self.row_id, exc)
+                        status = connection.scalar(
+                            select(model.status).where(model.id == self.row_id)
+                        )
+            except (
+                SQLAlchemyError
+            ) as exc:  # the database away for a moment: try again at the next beat
+                _log.warning(
+                    "lease of %s %d not renewed: %s", model.__tablename__, self.row_id, exc
+                )
                 continue
-            if not renewed:  # ended (by its owner, just now) or marked interrupted by another process
+            if (
+                not renewed
+            ):  # ended (by its owner, just now) or marked interrupted by another process
                 if status == "interrupted":
-                    _log.warning("%s %d was marked interrupted while it ran here (its lease expired)",
-                                 model.__tablename__, self.row_id)
+                    _log.warning(
+                        "%s %d was marked interrupted while it ran here (its lease expired)",
+                        model.__tablename__,
+                        self.row_id,
+                    )
                 return
 
 

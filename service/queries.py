@@ -43,7 +43,9 @@ def _check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_PAGE:
         raise InputError(
             "page size out of range",
-            problems=[Problem(f"must be between 1 and {MAX_PAGE}", field="limit", value=str(limit))],
+            problems=[
+                Problem(f"must be between 1 and {MAX_PAGE}", field="limit", value=str(limit))
+            ],
         )
 
 
@@ -84,7 +86,9 @@ def search_providers(
             stmt = stmt.where(Provider.npi == term)
         else:
             # a literal substring: % and _ typed by a user match themselves
-            stmt = stmt.where(func.upper(Provider.display_name).contains(term.upper(), autoescape=True))
+            stmt = stmt.where(
+                func.upper(Provider.display_name).contains(term.upper(), autoescape=True)
+            )
     if specialty:
         stmt = stmt.where(
             or_(Provider.taxonomy_code == specialty, Provider.classification == specialty)
@@ -117,10 +121,13 @@ def get_provider(session: Session, provider_id: int) -> ProviderDetail:
         raise NotFoundError(f"no provider with id {provider_id}")
     stat = session.get(ReferrerStat, provider_id)
     records = session.scalars(
-        select(SourceRecord).where(SourceRecord.provider_id == provider_id).order_by(SourceRecord.id)
+        select(SourceRecord)
+        .where(SourceRecord.provider_id == provider_id)
+        .order_by(SourceRecord.id)
     ).all()
     overrides = session.scalars(
-        select(ProviderOverride).where(ProviderOverride.provider_id == provider_id)
+        select(ProviderOverride)
+        .where(ProviderOverride.provider_id == provider_id)
         .order_by(ProviderOverride.field)
     ).all()
     detail = ProviderDetail.model_validate(provider)
@@ -135,8 +142,6 @@ def get_provider(session: Session, provider_id: int) -> ProviderDetail:
 
 
 # --------------------------------------------------------------------------- prospects
-
-
 
 
 # --------------------------------------------------------------------------- geometry
@@ -177,7 +182,15 @@ def catchment_frame(
     cells = pd.DataFrame(session.execute(stmt).mappings().all())
     if cells.empty:
         return gpd.GeoDataFrame(
-            columns=["site_code", "method", "parameter", "h3", "white_space", "truncated", "geometry"],
+            columns=[
+                "site_code",
+                "method",
+                "parameter",
+                "h3",
+                "white_space",
+                "truncated",
+                "geometry",
+            ],
             geometry="geometry",
             crs="EPSG:4326",
         )
@@ -211,7 +224,9 @@ def white_space_by_cell(session: Session, catchment_ids: list[int]) -> pd.DataFr
             .where(CatchmentCell.catchment_id.in_(catchment_ids), Catchment.resolution == res)
             .group_by(CatchmentCell.catchment_id, CatchmentCell.h3)
         )
-        frames.append(pd.DataFrame(session.execute(stmt).all(), columns=["catchment_id", "h3", "white_space"]))
+        frames.append(
+            pd.DataFrame(session.execute(stmt).all(), columns=["catchment_id", "h3", "white_space"])
+        )
     if not frames:
         return pd.DataFrame(columns=["catchment_id", "h3", "white_space"])
     return pd.concat(frames, ignore_index=True)
@@ -238,5 +253,3 @@ def sites_frame(session: Session) -> gpd.GeoDataFrame:
         geometry=[shapely.Point(r.lon, r.lat) for r in rows],
         crs="EPSG:4326",
     )
-
-

@@ -35,8 +35,17 @@ __all__ = ["Catchment", "radius_catchment", "site_catchments"]
 
 Method = Literal["radius", "drive_time"]
 
-COLUMNS = ["site_id", "method", "parameter", "h3", "drive_minutes", "distance_km", "truncated",
-           "estimated", "snap_m"]
+COLUMNS = [
+    "site_id",
+    "method",
+    "parameter",
+    "h3",
+    "drive_minutes",
+    "distance_km",
+    "truncated",
+    "estimated",
+    "snap_m",
+]
 _DTYPES = ["object", "object", "float64", "int64", "float64", "float64", "bool", "bool", "float64"]
 
 
@@ -146,12 +155,31 @@ def site_catchments(
     if radius_km is not None:
         for i in range(ids.size):
             c = radius_catchment(float(lat[i]), float(lon[i]), km=radius_km, res=res)
-            frames.append(_frame(i, "radius", radius_km, c.cells["h3"].to_numpy("int64"),
-                                 np.full(len(c.cells), np.nan), False, False, np.nan))
+            frames.append(
+                _frame(
+                    i,
+                    "radius",
+                    radius_km,
+                    c.cells["h3"].to_numpy("int64"),
+                    np.full(len(c.cells), np.nan),
+                    False,
+                    False,
+                    np.nan,
+                )
+            )
     if mins:
-        frames += _drive_frames(router, ids, lat, lon, mins, res, site_col=site_col,
-                                max_snap_m=max_snap_m, fallback=fallback,
-                                on_unreachable=on_unreachable)
+        frames += _drive_frames(
+            router,
+            ids,
+            lat,
+            lon,
+            mins,
+            res,
+            site_col=site_col,
+            max_snap_m=max_snap_m,
+            fallback=fallback,
+            on_unreachable=on_unreachable,
+        )
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(COLUMNS, _DTYPES)})
     out = pd.concat(frames, ignore_index=True).sort_values("site", kind="stable")
@@ -162,36 +190,78 @@ def site_catchments(
     return out[COLUMNS].reset_index(drop=True)
 
 
-def _frame(site: int, method: str, parameter: float, h3: np.ndarray, drive: np.ndarray,
-           truncated: bool, estimated: bool, snap_m: float) -> pd.DataFrame:
-    return pd.DataFrame({"site": site, "method": method, "parameter": float(parameter),
-                         "h3": h3, "drive_minutes": drive, "truncated": truncated,
-                         "estimated": estimated, "snap_m": snap_m})
+def _frame(
+    site: int,
+    method: str,
+    parameter: float,
+    h3: np.ndarray,
+    drive: np.ndarray,
+    truncated: bool,
+    estimated: bool,
+    snap_m: float,
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "site": site,
+            "method": method,
+            "parameter": float(parameter),
+            "h3": h3,
+            "drive_minutes": drive,
+            "truncated": truncated,
+            "estimated": estimated,
+            "snap_m": snap_m,
+        }
+    )
 
 
 def _drive_frames(
-    router: RoadRouter | None, ids: np.ndarray, lat: np.ndarray, lon: np.ndarray,
-    mins: list[float], res: int, *, site_col: str, max_snap_m: float, fallback: Fallback,
+    router: RoadRouter | None,
+    ids: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    mins: list[float],
+    res: int,
+    *,
+    site_col: str,
+    max_snap_m: float,
+    fallback: Fallback,
     on_unreachable: str,
 ) -> list[pd.DataFrame]:
     """The drive-time rows: each site's isochrones, with the policy for sites off the network."""
     table = pd.DataFrame({"site_id": np.arange(ids.size), "lat": lat, "lon": lon})
-    iso = site_isochrones(router, table, minutes=mins, res=res, max_snap_m=max_snap_m,
-                          fallback=fallback)
+    iso = site_isochrones(
+        router, table, minutes=mins, res=res, max_snap_m=max_snap_m, fallback=fallback
+    )
     summary = iso.summary.set_index(["site_id", "minutes"])
     off = iso.summary.groupby("site_id")["estimated"].any()
     if on_unreachable == "raise" and off.any():
         snap = iso.summary.groupby("site_id")["snap_m"].first()
-        raise TerritoryError(f"{int(off.sum())} site(s) off the road network", problems=[
-            Problem(f"nearest road node is {snap[i]:.0f} m away (limit {max_snap_m:.0f} m)",
-                    field=site_col, value=str(ids[i]))
-            for i in off.index[off.to_numpy()]])
+        raise TerritoryError(
+            f"{int(off.sum())} site(s) off the road network",
+            problems=[
+                Problem(
+                    f"nearest road node is {snap[i]:.0f} m away (limit {max_snap_m:.0f} m)",
+                    field=site_col,
+                    value=str(ids[i]),
+                )
+                for i in off.index[off.to_numpy()]
+            ],
+        )
     frames = []
     for (i, m), cells in iso.cells.groupby(["site_id", "minutes"], sort=True):
         if on_unreachable == "skip" and off[i]:
             continue
         row = summary.loc[(i, m)]
-        frames.append(_frame(int(i), "drive_time", m, cells["h3"].to_numpy("int64"),
-                             cells["drive_minutes"].to_numpy(), bool(row["truncated"]),
-                             bool(row["estimated"]), float(row["snap_m"])))
+        frames.append(
+            _frame(
+                int(i),
+                "drive_time",
+                m,
+                cells["h3"].to_numpy("int64"),
+                cells["drive_minutes"].to_numpy(),
+                bool(row["truncated"]),
+                bool(row["estimated"]),
+                float(row["snap_m"]),
+            )
+        )
     return frames

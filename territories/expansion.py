@@ -79,8 +79,11 @@ class Selection:
 
 
 def _check(candidate_cells: pd.DataFrame, demand: pd.DataFrame, measure: str) -> None:
-    problems = [Problem("missing column", field=c, file="candidate_cells")
-                for c in ("candidate_id", "h3") if c not in candidate_cells]
+    problems = [
+        Problem("missing column", field=c, file="candidate_cells")
+        for c in ("candidate_id", "h3")
+        if c not in candidate_cells
+    ]
     if measure not in demand:
         problems.append(Problem("measure not in demand table", field=measure))
     elif (pd.to_numeric(demand[measure], errors="coerce").fillna(-1) < 0).any():
@@ -134,8 +137,9 @@ def candidate_gains(
     return out
 
 
-def candidate_overlap(candidate_cells: pd.DataFrame, site_cells: pd.DataFrame,
-                      demand: pd.Series | None = None) -> pd.DataFrame:
+def candidate_overlap(
+    candidate_cells: pd.DataFrame, site_cells: pd.DataFrame, demand: pd.Series | None = None
+) -> pd.DataFrame:
     """Cells (and demand) each candidate shares with each existing site.
 
     Returns
@@ -144,8 +148,11 @@ def candidate_overlap(candidate_cells: pd.DataFrame, site_cells: pd.DataFrame,
         ``candidate_id``, ``site_id``, ``shared_cells`` and, with ``demand``,
         ``shared_demand``; pairs sharing nothing are left out.
     """
-    joined = candidate_cells[["candidate_id", "h3"]].drop_duplicates().merge(
-        site_cells[["site_id", "h3"]].drop_duplicates(), on="h3")
+    joined = (
+        candidate_cells[["candidate_id", "h3"]]
+        .drop_duplicates()
+        .merge(site_cells[["site_id", "h3"]].drop_duplicates(), on="h3")
+    )
     if demand is not None:
         joined = joined.assign(d=demand.reindex(joined["h3"].to_numpy()).fillna(0.0).to_numpy())
     agg = {"shared_cells": ("h3", "size")}
@@ -154,8 +161,9 @@ def candidate_overlap(candidate_cells: pd.DataFrame, site_cells: pd.DataFrame,
     return joined.groupby(["candidate_id", "site_id"], as_index=False).agg(**agg)
 
 
-def _matrix(candidate_cells: pd.DataFrame, existing: np.ndarray, demand: pd.Series
-            ) -> tuple[list, scipy.sparse.csr_matrix, np.ndarray]:
+def _matrix(
+    candidate_cells: pd.DataFrame, existing: np.ndarray, demand: pd.Series
+) -> tuple[list, scipy.sparse.csr_matrix, np.ndarray]:
     """(candidate ids, candidates x cells 0/1 matrix, white-space demand per cell)."""
     cc = candidate_cells[["candidate_id", "h3"]].drop_duplicates()
     cc = cc[~np.isin(cc["h3"].to_numpy(), existing)]
@@ -187,13 +195,15 @@ def _greedy(ids: list, a: scipy.sparse.csr_matrix, w: np.ndarray, pick: int) -> 
         j = int(np.argmax(gains))
         chosen.append(j)
         marginal.append(float(gains[j]))
-        remaining[a.indices[a.indptr[j]:a.indptr[j + 1]]] = 0.0
-    return Selection([ids[j] for j in chosen], float(sum(marginal)), "greedy", False,
-                     GREEDY_GUARANTEE, marginal)
+        remaining[a.indices[a.indptr[j] : a.indptr[j + 1]]] = 0.0
+    return Selection(
+        [ids[j] for j in chosen], float(sum(marginal)), "greedy", False, GREEDY_GUARANTEE, marginal
+    )
 
 
-def _ilp(ids: list, a: scipy.sparse.csr_matrix, w: np.ndarray, pick: int,
-         time_limit: float) -> Selection | None:
+def _ilp(
+    ids: list, a: scipy.sparse.csr_matrix, w: np.ndarray, pick: int, time_limit: float
+) -> Selection | None:
     import pulp
 
     with warnings.catch_warnings():  # PuLP 3 announces its 4.0 API; CBC is bundled with 3.x
@@ -205,7 +215,7 @@ def _ilp(ids: list, a: scipy.sparse.csr_matrix, w: np.ndarray, pick: int,
         prob += pulp.lpSum(x) == min(pick, len(ids))
         a_csc = a.tocsc()
         for i in range(w.size):
-            rows = a_csc.indices[a_csc.indptr[i]:a_csc.indptr[i + 1]]
+            rows = a_csc.indices[a_csc.indptr[i] : a_csc.indptr[i + 1]]
             prob += y[i] <= pulp.lpSum(x[j] for j in rows)
         status = prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
     if pulp.LpStatus[status] != "Optimal":
@@ -216,8 +226,14 @@ def _ilp(ids: list, a: scipy.sparse.csr_matrix, w: np.ndarray, pick: int,
         now = _value(a, w, rows[:n])
         marginal.append(now - before)
         before = now
-    return Selection([ids[j] for j in rows], _value(a, w, rows), "ilp", True,
-                     "exact: integer programme solved to optimality (CBC)", marginal)
+    return Selection(
+        [ids[j] for j in rows],
+        _value(a, w, rows),
+        "ilp",
+        True,
+        "exact: integer programme solved to optimality (CBC)",
+        marginal,
+    )
 
 
 def best_candidates(
@@ -268,8 +284,7 @@ def best_candidates(
     if problems:
         raise TerritoryError("cannot choose candidates", problems=problems)
     existing = np.unique(np.asarray(existing_cells, dtype="int64"))
-    ids, a, w = _matrix(candidate_cells, existing,
-                        pd.to_numeric(demand[measure]).astype("float64"))
+    ids, a, w = _matrix(candidate_cells, existing, pd.to_numeric(demand[measure]).astype("float64"))
     if method == "brute_force":
         return brute_force_best(candidate_cells, existing, demand, pick=pick, measure=measure)
     if method == "ilp" or (method == "auto" and a.nnz <= max_ilp_pairs):
@@ -279,20 +294,33 @@ def best_candidates(
     return _greedy(ids, a, w, int(pick))
 
 
-def brute_force_best(candidate_cells: pd.DataFrame, existing_cells: object,
-                     demand: pd.DataFrame, *, pick: int, measure: str) -> Selection:
+def brute_force_best(
+    candidate_cells: pd.DataFrame,
+    existing_cells: object,
+    demand: pd.DataFrame,
+    *,
+    pick: int,
+    measure: str,
+) -> Selection:
     """Every combination of ``pick`` candidates tried (``math.comb(M, pick)`` of them)."""
     _check(candidate_cells, demand, measure)
     existing = np.unique(np.asarray(existing_cells, dtype="int64"))
-    ids, a, w = _matrix(candidate_cells, existing,
-                        pd.to_numeric(demand[measure]).astype("float64"))
+    ids, a, w = _matrix(candidate_cells, existing, pd.to_numeric(demand[measure]).astype("float64"))
     if math.comb(len(ids), min(pick, len(ids))) > 1_000_000:
-        raise TerritoryError("too many combinations for brute force",
-                             problems=[Problem("use method 'ilp' or 'greedy'", field="method")])
+        raise TerritoryError(
+            "too many combinations for brute force",
+            problems=[Problem("use method 'ilp' or 'greedy'", field="method")],
+        )
     best, best_rows = -1.0, []
     for rows in itertools.combinations(range(len(ids)), min(pick, len(ids))):
         v = _value(a, w, list(rows))
         if v > best + 1e-9:
             best, best_rows = v, list(rows)
-    return Selection([ids[j] for j in best_rows], max(best, 0.0), "brute_force", True,
-                     "exact: every combination tried", [])
+    return Selection(
+        [ids[j] for j in best_rows],
+        max(best, 0.0),
+        "brute_force",
+        True,
+        "exact: every combination tried",
+        [],
+    )

@@ -83,7 +83,9 @@ def _minutes(minutes: Sequence[float]) -> list[float]:
 
 
 def _sites(sites: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    problems = [Problem("missing column", field=c) for c in ("site_id", "lat", "lon") if c not in sites]
+    problems = [
+        Problem("missing column", field=c) for c in ("site_id", "lat", "lon") if c not in sites
+    ]
     if problems:
         raise TerritoryError("sites table lacks columns", problems=problems)
     lat = as_float_array(sites["lat"], name="lat")
@@ -144,12 +146,19 @@ def site_isochrones(
         if router is None or not legs.routed[i]:
             for m in mins:
                 near = cells_within_km(float(lat[i]), float(lon[i]), km=fallback.km(m), res=res)
-                parts.append((i, m, near["h3"].to_numpy("int64"),
-                              fallback.minutes(near["distance_km"].to_numpy())))
+                parts.append(
+                    (
+                        i,
+                        m,
+                        near["h3"].to_numpy("int64"),
+                        fallback.minutes(near["distance_km"].to_numpy()),
+                    )
+                )
                 rows.append((site_id, m, len(near), False, True, snap, router is not None))
             continue
-        secs, _ = router.search(legs.position[i], offset_s=legs.leg_min[i] * 60.0,
-                                cutoff_s=mins[-1] * 60.0)
+        secs, _ = router.search(
+            legs.position[i], offset_s=legs.leg_min[i] * 60.0, cutoff_s=mins[-1] * 60.0
+        )
         cells, best = router.cell_times(secs, res)
         edge_s = secs[router.boundary]
         first_edge = float(edge_s.min()) if edge_s.size else np.inf
@@ -158,12 +167,24 @@ def site_isochrones(
             parts.append((i, m, cells[within], best[within] / 60.0))
             rows.append((site_id, m, int(within.sum()), first_edge <= m * 60.0, False, snap, False))
     cells = _long_table(ids, parts)
-    summary = pd.DataFrame(rows, columns=["site_id", "minutes", "cell_count", "truncated",
-                                          "estimated", "snap_m", "off_network"])
+    summary = pd.DataFrame(
+        rows,
+        columns=[
+            "site_id",
+            "minutes",
+            "cell_count",
+            "truncated",
+            "estimated",
+            "snap_m",
+            "off_network",
+        ],
+    )
     return Isochrones(cells, summary)
 
 
-def _long_table(ids: np.ndarray, parts: list[tuple[int, float, np.ndarray, np.ndarray]]) -> pd.DataFrame:
+def _long_table(
+    ids: np.ndarray, parts: list[tuple[int, float, np.ndarray, np.ndarray]]
+) -> pd.DataFrame:
     """``site_id``, ``minutes``, ``h3``, ``drive_minutes`` sorted by them, built in one go."""
     rank = np.empty(ids.size, "int64")
     rank[pd.Index(ids).argsort()] = np.arange(ids.size)
@@ -174,8 +195,9 @@ def _long_table(ids: np.ndarray, parts: list[tuple[int, float, np.ndarray, np.nd
     mins = np.repeat(np.array([p[1] for p in parts], dtype="float64"), sizes)
     h3 = np.concatenate([p[2][o] for p, o in zip(parts, orders)]) if parts else np.empty(0, "int64")
     drive = np.concatenate([p[3][o] for p, o in zip(parts, orders)]) if parts else np.empty(0)
-    return pd.DataFrame({"site_id": ids[site], "minutes": mins, "h3": h3.astype("int64"),
-                         "drive_minutes": drive})
+    return pd.DataFrame(
+        {"site_id": ids[site], "minutes": mins, "h3": h3.astype("int64"), "drive_minutes": drive}
+    )
 
 
 def _routed_minutes(router: RoadRouter, sites: Legs, pts: Legs) -> tuple[np.ndarray, np.ndarray]:
@@ -251,12 +273,14 @@ def nearest_site_for_points(
         est_site[idx] = j
     use_est = est < routed
     site = np.where(use_est, est_site, routed_site)
-    return pd.DataFrame({
-        "site_id": np.asarray(ids, dtype=object)[site],
-        "drive_minutes": np.where(use_est, est, routed),
-        "estimated": use_est,
-        "snap_m": pts.snap_m,
-    })
+    return pd.DataFrame(
+        {
+            "site_id": np.asarray(ids, dtype=object)[site],
+            "drive_minutes": np.where(use_est, est, routed),
+            "estimated": use_est,
+            "snap_m": pts.snap_m,
+        }
+    )
 
 
 def nearest_site_for_cells(
@@ -277,11 +301,14 @@ def nearest_site_for_cells(
     """
     arr = np.unique(np.asarray(cells, dtype="int64"))
     if arr.size and (latlng_to_cells(*cell_to_latlng(arr[:1]), res)[0] != arr[0]):
-        raise GeoError("cells are not at the given resolution",
-                       problems=[Problem("resolution mismatch", field="res", value=str(res))])
+        raise GeoError(
+            "cells are not at the given resolution",
+            problems=[Problem("resolution mismatch", field="res", value=str(res))],
+        )
     clat, clon = cell_to_latlng(arr)
-    out = nearest_site_for_points(router, sites, clat, clon, max_snap_m=max_snap_m,
-                                  fallback=fallback)
+    out = nearest_site_for_points(
+        router, sites, clat, clon, max_snap_m=max_snap_m, fallback=fallback
+    )
     out.insert(0, "h3", arr)
     return out
 
@@ -307,8 +334,10 @@ def catchment_overlap(cells: pd.DataFrame, *, weights: pd.Series | None = None) 
     """
     missing = [c for c in ("site_id", "h3") if c not in cells]
     if missing:
-        raise TerritoryError("cells table lacks columns",
-                             problems=[Problem("missing column", field=c) for c in missing])
+        raise TerritoryError(
+            "cells table lacks columns",
+            problems=[Problem("missing column", field=c) for c in missing],
+        )
     pairs = cells[["site_id", "h3"]].drop_duplicates()
     sizes = pairs.groupby("site_id").size()
     joined = pairs.merge(pairs, on="h3", suffixes=("_a", "_b"))

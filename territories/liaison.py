@@ -94,7 +94,10 @@ def polsby_popper(n_cells: int, internal_edges: int) -> float:
 
 
 def _validate(
-    cells: pd.DataFrame, k: int, weight: str, liaisons: Sequence[str] | None,
+    cells: pd.DataFrame,
+    k: int,
+    weight: str,
+    liaisons: Sequence[str] | None,
     locks: Mapping[int, int | str] | None,
 ) -> tuple[np.ndarray, np.ndarray, list[str], dict[int, int]]:
     problems = [Problem("missing column", field=c) for c in ("h3", weight) if c not in cells]
@@ -106,12 +109,18 @@ def _validate(
         problems.append(Problem("each cell must appear once", field="h3"))
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
-        problems.append(Problem(f"{int(bad.sum())} cell weight(s) missing or negative",
-                                field=weight))
+        problems.append(
+            Problem(f"{int(bad.sum())} cell weight(s) missing or negative", field=weight)
+        )
     n_terr = whole_number(k, field="k", problems=[])
     if n_terr is None or not 1 <= n_terr <= max(1, h3.size):
-        problems.append(Problem(f"k must be a whole number between 1 and the number of cells "
-                                f"({h3.size})", field="k", value=str(k)))
+        problems.append(
+            Problem(
+                f"k must be a whole number between 1 and the number of cells ({h3.size})",
+                field="k",
+                value=str(k),
+            )
+        )
     if n_terr is None:  # the checks below need a whole k
         raise TerritoryError("cannot build territories", problems=problems)
     names = [f"Territory {i + 1}" for i in range(n_terr)] if liaisons is None else list(liaisons)
@@ -124,16 +133,18 @@ def _validate(
     for cell, target in (locks or {}).items():
         pos = index.get(int(cell), -1)
         if pos < 0:
-            problems.append(Problem("locked cell is not in the region", field="locks",
-                                    value=str(cell)))
+            problems.append(
+                Problem("locked cell is not in the region", field="locks", value=str(cell))
+            )
             continue
         if isinstance(target, str):
             t = names.index(target) if target in names else -1
         else:  # a territory number, 0 .. k-1
             t = whole_number(target, field="locks", problems=[], ge=0, le=n_terr - 1)
         if t is None or t < 0:
-            problems.append(Problem("lock names no territory", field="locks",
-                                    value=f"{cell}: {target}"))
+            problems.append(
+                Problem("lock names no territory", field="locks", value=f"{cell}: {target}")
+            )
         else:
             lock_idx[int(pos)] = t
     if problems:
@@ -206,9 +217,13 @@ def _join_locks(
                 if target is not None:
                     break
             if target is None:
-                problems.append(Problem(
-                    "locked cells cannot be joined without crossing another territory's locks",
-                    field="locks", value=names[t]))
+                problems.append(
+                    Problem(
+                        "locked cells cannot be joined without crossing another territory's locks",
+                        field="locks",
+                        value=names[t],
+                    )
+                )
                 break
             node = parent[target]
             while node != -1 and terr[node] < 0:
@@ -234,7 +249,8 @@ def _seeds(xy: np.ndarray, w: np.ndarray, terr: np.ndarray, k: int, seed: int) -
 
     n = xy.shape[0]
     km = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(
-        xy, sample_weight=w + max(float(w.sum()), 1.0) / n * 1e-3)
+        xy, sample_weight=w + max(float(w.sum()), 1.0) / n * 1e-3
+    )
     centres = km.cluster_centers_.copy()
     fixed = [t for t in range(k) if (terr == t).any()]
     out = np.zeros((k, 2))
@@ -258,8 +274,14 @@ def _seeds(xy: np.ndarray, w: np.ndarray, terr: np.ndarray, k: int, seed: int) -
     return out
 
 
-def _grow(terr: np.ndarray, w: np.ndarray, xy: np.ndarray, centres: np.ndarray,
-          nbrs: list[list[int]], k: int) -> None:
+def _grow(
+    terr: np.ndarray,
+    w: np.ndarray,
+    xy: np.ndarray,
+    centres: np.ndarray,
+    nbrs: list[list[int]],
+    k: int,
+) -> None:
     n = terr.size
     eps = max(float(w.sum()), 1.0) / n * 1e-3
     load = np.array([w[terr == t].sum() + eps * (terr == t).sum() for t in range(k)])
@@ -296,8 +318,15 @@ def _one_run(flags: np.ndarray) -> bool:
     return starts <= 1
 
 
-def _balance(terr: np.ndarray, w: np.ndarray, ring: np.ndarray, locked: np.ndarray,
-             bridged: np.ndarray, k: int, deadline: float) -> int:
+def _balance(
+    terr: np.ndarray,
+    w: np.ndarray,
+    ring: np.ndarray,
+    locked: np.ndarray,
+    bridged: np.ndarray,
+    k: int,
+    deadline: float,
+) -> int:
     n = terr.size
     src = np.repeat(np.arange(n), 6)
     dst = ring.ravel()
@@ -388,16 +417,25 @@ def partition_territories(
         locked[i] = True
     problems = _join_locks(terr, locked, nbrs, names)
     if problems:
-        raise TerritoryError("locks cannot be honoured by contiguous territories",
-                             problems=problems)
+        raise TerritoryError(
+            "locks cannot be honoured by contiguous territories", problems=problems
+        )
     centres = _seeds(xy, w, terr, k, seed)
     _grow(terr, w, xy, centres, nbrs, k)
     moves = _balance(terr, w, ring, locked, bridged, k, started + max_seconds)
     return _report(h3, w, terr, locked, ring, nbrs, names, moves)
 
 
-def _report(h3: np.ndarray, w: np.ndarray, terr: np.ndarray, locked: np.ndarray,
-            ring: np.ndarray, nbrs: list[list[int]], names: list[str], moves: int) -> TerritoryPlan:
+def _report(
+    h3: np.ndarray,
+    w: np.ndarray,
+    terr: np.ndarray,
+    locked: np.ndarray,
+    ring: np.ndarray,
+    nbrs: list[list[int]],
+    names: list[str],
+    moves: int,
+) -> TerritoryPlan:
     k = len(names)
     load = np.bincount(terr, weights=w, minlength=k)
     count = np.bincount(terr, minlength=k)
@@ -408,20 +446,33 @@ def _report(h3: np.ndarray, w: np.ndarray, terr: np.ndarray, locked: np.ndarray,
     contiguous = []
     for t in range(k):
         members = np.flatnonzero(terr == t)
-        comp = _component(int(members[0]), nbrs, lambda i, t=t: terr[i] == t) if members.size else set()
+        comp = (
+            _component(int(members[0]), nbrs, lambda i, t=t: terr[i] == t)
+            if members.size
+            else set()
+        )
         contiguous.append(len(comp) == members.size)
     total = float(load.sum())
     compact = [polsby_popper(int(c), int(e)) for c, e in zip(count, internal)]
-    territories = pd.DataFrame({
-        "territory": np.arange(k),
-        "liaison": names,
-        "cells": count,
-        "load": load,
-        "share": load / total if total > 0 else np.full(k, 1.0 / k),
-        "compactness": compact,
-        "contiguous": contiguous,
-    })
-    cells = pd.DataFrame({"h3": h3, "territory": terr, "liaison": np.asarray(names)[terr],
-                          "weight": w, "locked": locked})
+    territories = pd.DataFrame(
+        {
+            "territory": np.arange(k),
+            "liaison": names,
+            "cells": count,
+            "load": load,
+            "share": load / total if total > 0 else np.full(k, 1.0 / k),
+            "compactness": compact,
+            "contiguous": contiguous,
+        }
+    )
+    cells = pd.DataFrame(
+        {
+            "h3": h3,
+            "territory": terr,
+            "liaison": np.asarray(names)[terr],
+            "weight": w,
+            "locked": locked,
+        }
+    )
     balance = float(load.max() / load.min()) if load.min() > 0 else None
     return TerritoryPlan(cells, territories, balance, float(np.mean(compact)), moves)

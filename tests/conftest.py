@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, settings
 # No test depends on wall-clock speed: hypothesis's per-example deadline and its "too slow"
 # health checks are off for the whole suite (speed is measured in bench/, never asserted here).
 settings.register_profile(
-    "prm", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    "prm",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "prm"))
@@ -34,8 +36,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if not os.environ.get("PRM_REQUIRE_POSTGIS"):
         return
     if _skipped_postgis or not _ran_postgis:
-        print(f"\nFAILED: PostGIS is required; {len(_ran_postgis)} PostGIS test(s) passed, "
-              f"{len(_skipped_postgis)} skipped:")
+        print(
+            f"\nFAILED: PostGIS is required; {len(_ran_postgis)} PostGIS test(s) passed, "
+            f"{len(_skipped_postgis)} skipped:"
+        )
         for node in _skipped_postgis[:20]:
             print(f"  {node}")
         session.exitstatus = 1
@@ -49,7 +53,7 @@ BACKENDS = [
 ]
 
 
-def database_url(backend: str, tmp_path) -> str:  # noqa: ANN001
+def database_url(backend: str, tmp_path) -> str:
     """A fresh, empty database of the given backend (drops whatever the worker's had)."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'test.sqlite'}"
@@ -65,7 +69,9 @@ def database_url(backend: str, tmp_path) -> str:  # noqa: ANN001
     url = parsed.set(database=f"{parsed.database}_{worker}")
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}).first()
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}
+        ).first()
         if not exists:
             quoted = conn.dialect.identifier_preparer.quote(url.database)
             conn.execute(text("CREATE DATABASE " + quoted))  # identifiers cannot be bound
@@ -80,7 +86,7 @@ def database_url(backend: str, tmp_path) -> str:  # noqa: ANN001
 
 
 @pytest.fixture(params=BACKENDS)
-def backend_url(request, tmp_path) -> str:  # noqa: ANN001
+def backend_url(request, tmp_path) -> str:
     """An empty database URL, once per backend (PostGIS only when configured)."""
     return database_url(request.param, tmp_path)
 

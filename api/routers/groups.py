@@ -35,8 +35,11 @@ def group_list(ctx: ContextDep, session: SessionDep) -> list[SpecialtyGroupPubli
     version = current_version(session)
     return [
         SpecialtyGroupPublic(
-            name=name, classifications=list(group.classifications), code_prefixes=list(group.codes),
-            codes=sorted(resolved.get(name, ())), nucc_version=version,
+            name=name,
+            classifications=list(group.classifications),
+            code_prefixes=list(group.codes),
+            codes=sorted(resolved.get(name, ())),
+            nucc_version=version,
         )
         for name, group in ctx.specialty_groups.groups.items()
     ]

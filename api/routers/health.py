@@ -49,6 +49,7 @@ class _Counts:
     sites: int
     as_of: date | None
 
+
 logger = logging.getLogger("prm.api")
 
 router = APIRouter(tags=["health"])
@@ -88,8 +89,9 @@ async def health(request: Request, ctx: ContextDep) -> HealthPublic:
     try:
         # a database that hangs (a dead network path) is as down as one that refuses
         with anyio.fail_after(CHECK_TIMEOUT_S):
-            counts = await anyio.to_thread.run_sync(_check, ctx, getattr(state, _STATE, None),
-                                                    limiter=limiter, abandon_on_cancel=True)
+            counts = await anyio.to_thread.run_sync(
+                _check, ctx, getattr(state, _STATE, None), limiter=limiter, abandon_on_cancel=True
+            )
     except (SQLAlchemyError, TimeoutError) as exc:
         logger.error("health check failed: %s", exc or "no answer in time")
         raise HTTPException(503, detail="database unreachable") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -35,8 +36,13 @@ _MULTIPART_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary",
-                                            "description": "The file to load."}},
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The file to load.",
+                        }
+                    },
                 }
             }
         },
@@ -56,9 +62,14 @@ async def upload_file(
     request: Request,
     ctx: ContextDep,
     response: Response,
-    kind: UploadKind = Path(description="What the file is: nppes (CSV or the published zip), "
-                                        "cms, rpps, finess, referrers, referrals, nucc, "
-                                        "deactivations or sites."),
+    kind: Annotated[
+        UploadKind,
+        Path(
+            description="What the file is: nppes (CSV or the published zip), "
+            "cms, rpps, finess, referrers, referrals, nucc, "
+            "deactivations or sites."
+        ),
+    ],
 ) -> JobPublic:
     """Stream the file to disk (413 past ``PRM_MAX_UPLOAD_BYTES``) and start its load.
 
@@ -70,8 +81,14 @@ async def upload_file(
     async with request.form(max_files=1, max_fields=10) as form:
         file = form.get("file")
         if not isinstance(file, UploadFile):
-            raise InputError("no file in the upload", problems=[
-                Problem("send the file as the multipart/form-data field 'file'", field="body.file")])
+            raise InputError(
+                "no file in the upload",
+                problems=[
+                    Problem(
+                        "send the file as the multipart/form-data field 'file'", field="body.file"
+                    )
+                ],
+            )
         path = await run_in_threadpool(save_upload, ctx, file.filename or kind, _blocks(file))
     job = await run_in_threadpool(start_upload_job, ctx, kind, path)
     response.headers["Location"] = f"/v1/jobs/{job.id}"

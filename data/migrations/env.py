@@ -8,7 +8,9 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _include_object(obj, name, type_, _reflected, _compare_to):  # noqa: ANN001 (Alembic's hook)
+def _include_object(
+    obj: object, name: str | None, type_: str, _reflected: bool, _compare_to: object
+) -> bool:  # Alembic's hook
     """GiST indexes exist only on PostgreSQL: ignore them when comparing elsewhere."""
     if type_ == "table" and name == "spatial_ref_sys":  # owned by PostGIS
         return False
@@ -19,7 +21,9 @@ def _include_object(obj, name, type_, _reflected, _compare_to):  # noqa: ANN001 
 
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
-    if engine is None:  # the bare ``alembic`` command: the service's own engine settings (SQLite pragmas)
+    if (
+        engine is None
+    ):  # the bare ``alembic`` command: the service's own engine settings (SQLite pragmas)
         from data.db import make_engine
 
         engine = make_engine(config.get_main_option("sqlalchemy.url"))

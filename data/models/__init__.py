@@ -36,19 +36,19 @@ from data.models.tables import (
 )
 
 __all__ = [
+    "DRIVE_SORT_ASC",
+    "DRIVE_SORT_DESC",
+    "H3_RESOLUTIONS",
+    "NAMING",
     "Base",
     "Catchment",
     "CatchmentCell",
     "ClinicSite",
-    "DRIVE_SORT_ASC",
-    "DRIVE_SORT_DESC",
     "ExpansionCandidate",
     "ExpansionScenario",
-    "H3_RESOLUTIONS",
     "Job",
     "LoadBatch",
     "Located",
-    "NAMING",
     "Organization",
     "Prospect",
     "Provider",

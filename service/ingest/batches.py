@@ -32,15 +32,25 @@ def open_batch(ctx: AppContext, *, source: str, path: Path, file_hash: str = "")
     Hold the lease with :func:`service.leases.held_lease` (:func:`run_batch` does).
     """
     with ctx.sessions.begin() as session:
-        batch = LoadBatch(source=source, file_name=path.name, file_hash=file_hash, status="running",
-                          **lease_values(ctx))
+        batch = LoadBatch(
+            source=source,
+            file_name=path.name,
+            file_hash=file_hash,
+            status="running",
+            **lease_values(ctx),
+        )
         session.add(batch)
         session.flush()
         return batch.id
 
 
 def close_batch(
-    session: Session, batch_id: int, *, status: str, counts: dict[str, int], report: dict,
+    session: Session,
+    batch_id: int,
+    *,
+    status: str,
+    counts: dict[str, int],
+    report: dict,
     file_hash: str | None = None,
 ) -> None:
     """Record how a load ended (and the file's hash, when given), in the caller's transaction."""
@@ -54,8 +64,14 @@ def close_batch(
     batch.report = report
 
 
-def fail_batch(ctx: AppContext, batch_id: int, error: BaseException, *, file_hash: str | None = None,
-               status: Literal["failed", "interrupted"] = "failed") -> None:
+def fail_batch(
+    ctx: AppContext,
+    batch_id: int,
+    error: BaseException,
+    *,
+    file_hash: str | None = None,
+    status: Literal["failed", "interrupted"] = "failed",
+) -> None:
     """Mark a batch failed (or interrupted) in its own transaction (after the data one rolled back)."""
     detail = {"error": type(error).__name__, "detail": str(error)[:4000]}
     if isinstance(error, ServiceError):
@@ -85,7 +101,9 @@ def list_batches(
         return [BatchPublic.model_validate(b) for b in session.scalars(query)]
 
 
-def check_reject_rate(file_name: str, rows_read: int, rejects: list[Problem], max_rate: float) -> None:
+def check_reject_rate(
+    file_name: str, rows_read: int, rejects: list[Problem], max_rate: float
+) -> None:
     """Refuse the batch whole when more than ``max_rate`` of its rows were rejected."""
     bad_lines = {p.line for p in rejects}
     if rows_read and len(bad_lines) / rows_read > max_rate:
@@ -96,7 +114,9 @@ def check_reject_rate(file_name: str, rows_read: int, rejects: list[Problem], ma
         )
 
 
-def write_reject_file(directory: Path, file_name: str, batch_id: int, rejects: list[Problem]) -> Path | None:
+def write_reject_file(
+    directory: Path, file_name: str, batch_id: int, rejects: list[Problem]
+) -> Path | None:
     """Write rejected rows' problems as CSV (file, line, field, value, message)."""
     if not rejects:
         return None
@@ -143,18 +163,28 @@ class BatchRun:
         """
         reject_file = write_reject_file(
             reject_dir or self.ctx.settings.cache_dir.parent / "rejects",
-            self.path.name, self.id, self.rejects,
+            self.path.name,
+            self.id,
+            self.rejects,
         )
         rejected = len({p.line for p in self.rejects})
         report = BatchReport(
-            batch_id=self.id, source=self.source, file_name=self.path.name,
-            file_hash=self.file_hash, status="committed", rows_read=self.rows_read,
-            rejected=rejected, duration_s=round(time.perf_counter() - self.started, 3),
+            batch_id=self.id,
+            source=self.source,
+            file_name=self.path.name,
+            file_hash=self.file_hash,
+            status="committed",
+            rows_read=self.rows_read,
+            rejected=rejected,
+            duration_s=round(time.perf_counter() - self.started, 3),
             rejects=[p.to_dict() for p in self.rejects[:100]],
-            reject_file=str(reject_file) if reject_file else None, **self.counts,
+            reject_file=str(reject_file) if reject_file else None,
+            **self.counts,
         )
         close_batch(
-            session, self.id, status="committed",
+            session,
+            self.id,
+            status="committed",
             counts={"rows_read": self.rows_read, "rejected": rejected, **self.counts},
             report=json.loads(report.model_dump_json(exclude={"rejects"})),
             file_hash=self.file_hash,
@@ -178,8 +208,13 @@ def run_batch(ctx: AppContext, *, source: str, path: Path) -> Iterator[BatchRun]
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-hash")
     digest = pool.submit(file_sha256, path, stop=stop)
     try:
-        run = BatchRun(ctx=ctx, id=open_batch(ctx, source=source, path=path), source=source, path=path,
-                       digest=digest)
+        run = BatchRun(
+            ctx=ctx,
+            id=open_batch(ctx, source=source, path=path),
+            source=source,
+            path=path,
+            digest=digest,
+        )
         with held_lease(ctx, LoadBatch, run.id):
             try:
                 yield run

@@ -32,19 +32,41 @@ def ingest_deactivations(ctx: AppContext, path: Path) -> BatchReport:
     with run_batch(ctx, source="nppes_deactivation", path=path) as batch:
         read = read_deactivations(path)
         batch.rows_read, batch.rejects = read.rows_read, list(read.rejects)
-        listed = {str(n): (d, int(ln)) for n, d, ln in
-                  zip(read.records["npi"], read.records["deactivation_date"], read.records["line"], strict=True)}
+        listed = {
+            str(n): (d, int(ln))
+            for n, d, ln in zip(
+                read.records["npi"],
+                read.records["deactivation_date"],
+                read.records["line"],
+                strict=True,
+            )
+        }
         with ctx.sessions.begin() as session:
             stored = {}
             for part in chunked(sorted(listed), 900):
-                stored.update({r.source_key: r for r in session.scalars(select(SourceRecord).where(
-                    SourceRecord.source == "nppes", SourceRecord.source_key.in_(part)))})
+                stored.update(
+                    {
+                        r.source_key: r
+                        for r in session.scalars(
+                            select(SourceRecord).where(
+                                SourceRecord.source == "nppes", SourceRecord.source_key.in_(part)
+                            )
+                        )
+                    }
+                )
             changes = []
             for npi, (when, line) in listed.items():
                 rec = stored.get(npi)
                 if rec is None:
-                    batch.rejects.append(Problem("NPI not loaded from NPPES; nothing to deactivate",
-                                                 file=path.name, line=line, field="NPI", value=npi))
+                    batch.rejects.append(
+                        Problem(
+                            "NPI not loaded from NPPES; nothing to deactivate",
+                            file=path.name,
+                            line=line,
+                            field="NPI",
+                            value=npi,
+                        )
+                    )
                     continue
                 data = dict(rec.data)
                 reactivated = data.get("reactivation_date")
@@ -54,9 +76,17 @@ def ingest_deactivations(ctx: AppContext, path: Path) -> BatchReport:
                     batch.counts["unchanged"] += 1
                     continue
                 full = new | {"source": rec.source, "source_key": rec.source_key}
-                changes.append({"id": rec.id, "batch_id": batch.id, "data": new,
-                                "record_hash": record_hash(_with_dates(full))})
-            check_reject_rate(path.name, batch.rows_read, batch.rejects, ctx.settings.max_reject_rate)
+                changes.append(
+                    {
+                        "id": rec.id,
+                        "batch_id": batch.id,
+                        "data": new,
+                        "record_hash": record_hash(_with_dates(full)),
+                    }
+                )
+            check_reject_rate(
+                path.name, batch.rows_read, batch.rejects, ctx.settings.max_reject_rate
+            )
             if changes:
                 keep_history(session, [c["id"] for c in changes], replaced_by=batch.id)
                 session.execute(update(SourceRecord), changes)
@@ -66,5 +96,7 @@ def ingest_deactivations(ctx: AppContext, path: Path) -> BatchReport:
 
 def _with_dates(row: dict) -> dict:
     """Stored JSON dates back to dates, so the hash matches what the reader computes."""
-    return {k: (date.fromisoformat(v) if k in DATE_COLUMNS and isinstance(v, str) else v)
-            for k, v in row.items()}
+    return {
+        k: (date.fromisoformat(v) if k in DATE_COLUMNS and isinstance(v, str) else v)
+        for k, v in row.items()
+    }

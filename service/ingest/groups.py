@@ -27,6 +27,8 @@ def with_group_codes(ctx: AppContext, session: Session, filters: ProspectFilter)
     groups = resolved_groups(ctx, session)
     if filters.group not in groups:
         known = ", ".join(sorted(groups)) or "none (load the NUCC code set first)"
-        raise InputError("unknown specialty group", problems=[Problem(
-            f"known groups: {known}", field="group", value=filters.group)])
+        raise InputError(
+            "unknown specialty group",
+            problems=[Problem(f"known groups: {known}", field="group", value=filters.group)],
+        )
     return filters.model_copy(update={"group_codes": groups[filters.group]})

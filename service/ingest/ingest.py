@@ -44,7 +44,16 @@ Source = Literal["nppes", "referrer_list", "cms_dac", "rpps", "finess"]
 _KEY_CHUNK = 900  # stay under any backend's bound-parameter limit
 
 
-_INSERT_COLUMNS = ("source", "source_key", "batch_id", "file_name", "line", "record_hash", "npi", "data")
+_INSERT_COLUMNS = (
+    "source",
+    "source_key",
+    "batch_id",
+    "file_name",
+    "line",
+    "record_hash",
+    "npi",
+    "data",
+)
 
 
 class _RecordWriter:
@@ -56,42 +65,95 @@ class _RecordWriter:
     """
 
     def __init__(self, session: Session, *, source: str, batch_id: int, file_name: str) -> None:
-        self.session, self.source, self.batch_id, self.file_name = session, source, batch_id, file_name
+        self.session, self.source, self.batch_id, self.file_name = (
+            session,
+            source,
+            batch_id,
+            file_name,
+        )
         self.seen = KeySet()
-        self.first_load = session.execute(
-            select(SourceRecord.id).where(SourceRecord.source == source).limit(1)
-        ).first() is None
+        self.first_load = (
+            session.execute(
+                select(SourceRecord.id).where(SourceRecord.source == source).limit(1)
+            ).first()
+            is None
+        )
 
     def write(self, rows: StoredRows, rejects: list[Problem]) -> dict[str, int]:
         counts = {"inserted": 0, "updated": 0, "unchanged": 0}
         if not rows.keys:
             return counts
-        keys, lines, npis, hashes, payloads = rows.keys, rows.lines, rows.npis, rows.hashes, rows.payloads
+        keys, lines, npis, hashes, payloads = (
+            rows.keys,
+            rows.lines,
+            rows.npis,
+            rows.hashes,
+            rows.payloads,
+        )
         fresh = self.seen.add_new(keys, rows.codes)
         for i in np.flatnonzero(~fresh):
-            rejects.append(Problem("duplicate record key in file (first occurrence kept)",
-                                   file=self.file_name, line=int(lines[i]), field="source_key", value=keys[i]))
+            rejects.append(
+                Problem(
+                    "duplicate record key in file (first occurrence kept)",
+                    file=self.file_name,
+                    line=int(lines[i]),
+                    field="source_key",
+                    value=keys[i],
+                )
+            )
         source, batch_id, file_name = self.source, self.batch_id, self.file_name
         if self.first_load and fresh.all():  # nothing stored to compare with: every row is inserted
             n = len(keys)
             counts["inserted"] = bulk_insert(
-                self.session, SourceRecord.__table__, _INSERT_COLUMNS,
-                zip(repeat(source, n), keys, repeat(batch_id, n), repeat(file_name, n), lines, hashes, npis,
-                    payloads))
+                self.session,
+                SourceRecord.__table__,
+                _INSERT_COLUMNS,
+                zip(
+                    repeat(source, n),
+                    keys,
+                    repeat(batch_id, n),
+                    repeat(file_name, n),
+                    lines,
+                    hashes,
+                    npis,
+                    payloads,
+                ),
+            )
             return counts
         existing = {} if self.first_load else self._existing([k for k, f in zip(keys, fresh) if f])
         inserts, updates = [], []
         for i in np.flatnonzero(fresh).tolist():
             have = existing.get(keys[i])
             if have is None:
-                inserts.append((source, keys[i], batch_id, file_name, lines[i], hashes[i], npis[i], payloads[i]))
+                inserts.append(
+                    (
+                        source,
+                        keys[i],
+                        batch_id,
+                        file_name,
+                        lines[i],
+                        hashes[i],
+                        npis[i],
+                        payloads[i],
+                    )
+                )
             elif have[1] != hashes[i]:
-                updates.append({"id": have[0], "batch_id": batch_id, "file_name": file_name,
-                                "line": lines[i], "record_hash": hashes[i], "npi": npis[i],
-                                "data": orjson.loads(payloads[i])})
+                updates.append(
+                    {
+                        "id": have[0],
+                        "batch_id": batch_id,
+                        "file_name": file_name,
+                        "line": lines[i],
+                        "record_hash": hashes[i],
+                        "npi": npis[i],
+                        "data": orjson.loads(payloads[i]),
+                    }
+                )
             else:
                 counts["unchanged"] += 1
-        counts["inserted"] = bulk_insert(self.session, SourceRecord.__table__, _INSERT_COLUMNS, inserts)
+        counts["inserted"] = bulk_insert(
+            self.session, SourceRecord.__table__, _INSERT_COLUMNS, inserts
+        )
         if updates:
             keep_history(self.session, [u["id"] for u in updates], replaced_by=self.batch_id)
             self.session.execute(update(SourceRecord), updates)
@@ -141,7 +203,8 @@ def keep_history(session: Session, record_ids: list[int], *, replaced_by: int) -
             insert(SourceRecordHistory).from_select(
                 ["source_record_id", *cols, "replaced_by_batch_id"],
                 select(
-                    SourceRecord.id, *(getattr(SourceRecord, c) for c in cols),
+                    SourceRecord.id,
+                    *(getattr(SourceRecord, c) for c in cols),
                     literal(replaced_by, Integer),
                 ).where(SourceRecord.id.in_(part)),
             )
@@ -188,14 +251,19 @@ def _nppes_zip_results(path: Path, chunk_rows: int) -> Iterator[ReadResult]:
     archive = open_nppes_zip(path)
     read = {role: archive.read_companion(role) for role in ("othername", "pl", "endpoint")}
     pending = [p for c in read.values() for p in c.rejects]
-    companions = Companions.build(other_names=read["othername"], locations=read["pl"], endpoints=read["endpoint"])
+    companions = Companions.build(
+        other_names=read["othername"], locations=read["pl"], endpoints=read["endpoint"]
+    )
     del read
     for result in archive.iter_main(chunk_rows):
         rejects = [*pending, *result.rejects]
         pending = []
         assert result.columns is not None  # the NPPES reader is columnar
-        yield ReadResult(columns=attach_companion_columns(result.columns, companions), rejects=rejects,
-                         rows_read=result.rows_read)
+        yield ReadResult(
+            columns=attach_companion_columns(result.columns, companions),
+            rejects=rejects,
+            rows_read=result.rows_read,
+        )
 
 
 def _refresh_statistics(session: Session, chunk_number: int) -> None:
@@ -230,30 +298,40 @@ def ingest_records(
         The batch is refused whole; stored data are unchanged.
     """
     path = Path(path)
-    with run_batch(ctx, source=source, path=path) as batch:
-        with ctx.sessions.begin() as session:
-            writer = _RecordWriter(session, source=source, batch_id=batch.id, file_name=path.name)
-            chunk_number = 0
-            small = path.stat().st_size < ctx.settings.parallel_read_bytes
-            chunks = iter_stored_rows(_results, path, source, ctx.settings.chunk_rows, mapping, in_process=small)
-            with wal_written_behind(session):
-                for chunk in chunks:
-                    batch.rows_read += chunk.rows_read
-                    batch.rejects.extend(chunk.rejects)
-                    batch.add(writer.write(chunk.rows, batch.rejects))
-                    _refresh_statistics(session, chunk_number)
-                    chunk_number += 1
-                    progress(f"ingest {path.name}", batch.rows_read, None)
-            check_reject_rate(path.name, batch.rows_read, batch.rejects, ctx.settings.max_reject_rate)
-            return batch.finish(session, reject_dir)
+    with run_batch(ctx, source=source, path=path) as batch, ctx.sessions.begin() as session:
+        writer = _RecordWriter(session, source=source, batch_id=batch.id, file_name=path.name)
+        chunk_number = 0
+        small = path.stat().st_size < ctx.settings.parallel_read_bytes
+        chunks = iter_stored_rows(
+            _results, path, source, ctx.settings.chunk_rows, mapping, in_process=small
+        )
+        with wal_written_behind(session):
+            for chunk in chunks:
+                batch.rows_read += chunk.rows_read
+                batch.rejects.extend(chunk.rejects)
+                batch.add(writer.write(chunk.rows, batch.rejects))
+                _refresh_statistics(session, chunk_number)
+                chunk_number += 1
+                progress(f"ingest {path.name}", batch.rows_read, None)
+        check_reject_rate(path.name, batch.rows_read, batch.rejects, ctx.settings.max_reject_rate)
+        return batch.finish(session, reject_dir)
 
 
-REFERRAL_FIELDS = ("referral_date", "referrer_npi", "referrer_name", "service_line", "site_code",
-                   "patient_ref")
+REFERRAL_FIELDS = (
+    "referral_date",
+    "referrer_npi",
+    "referrer_name",
+    "service_line",
+    "site_code",
+    "patient_ref",
+)
 
 
 def ingest_referral_events(
-    ctx: AppContext, path: Path, *, progress: ProgressSink = null_progress,
+    ctx: AppContext,
+    path: Path,
+    *,
+    progress: ProgressSink = null_progress,
     reject_dir: Path | None = None,
 ) -> BatchReport:
     """Load referral events; idempotent on ``external_id``.
@@ -288,8 +366,14 @@ def _upsert_events(session: Session, events: pd.DataFrame, *, batch_id: int) -> 
         values["referral_date"] = row["referral_date"]
         ev = existing.get(str(row["external_id"]))
         if ev is None:
-            inserts.append({"external_id": str(row["external_id"]), "batch_id": batch_id,
-                            "line": int(row["line"]), **values})
+            inserts.append(
+                {
+                    "external_id": str(row["external_id"]),
+                    "batch_id": batch_id,
+                    "line": int(row["line"]),
+                    **values,
+                }
+            )
         elif any(getattr(ev, f) != v for f, v in values.items()):
             for f, v in values.items():
                 setattr(ev, f, v)
@@ -314,7 +398,10 @@ def ingest_nucc(ctx: AppContext, path: Path) -> BatchReport:
         version = nucc_version(path)
         batch.rows_read = len(frame)
         with ctx.sessions.begin() as session:
-            have = {t.code: t for t in session.scalars(select(Taxonomy).where(Taxonomy.version == version))}
+            have = {
+                t.code: t
+                for t in session.scalars(select(Taxonomy).where(Taxonomy.version == version))
+            }
             for row in frame.to_dict("records"):
                 values = {c: row.get(c) or None for c in cols} | {"version": version}
                 tax = have.get(row["code"])

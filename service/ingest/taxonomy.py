@@ -29,6 +29,8 @@ def classification_map(session: Session) -> dict[str, str | None]:
     version = current_version(session)
     if version is None:
         return {}
-    return dict(session.execute(
-        select(Taxonomy.code, Taxonomy.classification).where(Taxonomy.version == version)
-    ).all())
+    return dict(
+        session.execute(
+            select(Taxonomy.code, Taxonomy.classification).where(Taxonomy.version == version)
+        ).all()
+    )

@@ -30,8 +30,13 @@ def _loader(kind: UploadKind) -> Callable[[AppContext, Path, ProgressSink], list
     from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
     from service.ingest.sites import load_sites
 
-    sources = {"nppes": "nppes", "cms": "cms_dac", "rpps": "rpps", "finess": "finess",
-               "referrers": "referrer_list"}
+    sources = {
+        "nppes": "nppes",
+        "cms": "cms_dac",
+        "rpps": "rpps",
+        "finess": "finess",
+        "referrers": "referrer_list",
+    }
     if kind in sources:
         return lambda ctx, path, p: [ingest_records(ctx, path, source=sources[kind], progress=p)]
     if kind == "referrals":
@@ -48,8 +53,14 @@ def save_upload(ctx: AppContext, filename: str, blocks: Iterable[bytes]) -> Path
     limit = ctx.settings.max_upload_bytes
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename or "upload").name)[:120]
     if not safe.strip("."):  # "", ".", ".." would name the folder or its parent, not a file
-        raise InputError(f"{filename!r} is not a file name", problems=[
-            Problem("the upload's file name must name a file", field="file", value=filename[:200])])
+        raise InputError(
+            f"{filename!r} is not a file name",
+            problems=[
+                Problem(
+                    "the upload's file name must name a file", field="file", value=filename[:200]
+                )
+            ],
+        )
     # a folder of its own per upload: the file keeps the name the user sent
     folder = ctx.settings.cache_dir.parent / "uploads" / uuid.uuid4().hex
     folder.mkdir(parents=True)
@@ -62,8 +73,11 @@ def save_upload(ctx: AppContext, filename: str, blocks: Iterable[bytes]) -> Path
                 if size > limit:
                     raise PayloadTooLargeError(
                         f"{safe} is larger than the {limit:,}-byte upload limit",
-                        problems=[Problem("upload too large", file=safe, field="file",
-                                          value=f">{limit} bytes")],
+                        problems=[
+                            Problem(
+                                "upload too large", file=safe, field="file", value=f">{limit} bytes"
+                            )
+                        ],
                     )
                 fh.write(block)
     except BaseException:

@@ -18,7 +18,12 @@ from service.schemas import ProspectFilter
 __all__ = ["EXPORT_TYPES", "FhirType", "count_export", "export_ndjson", "read_resource"]
 
 FhirType = Literal["Practitioner", "PractitionerRole", "Organization", "Location"]
-EXPORT_TYPES: tuple[FhirType, ...] = ("Practitioner", "PractitionerRole", "Organization", "Location")
+EXPORT_TYPES: tuple[FhirType, ...] = (
+    "Practitioner",
+    "PractitionerRole",
+    "Organization",
+    "Location",
+)
 
 
 def _provider(session: Session, raw: str, *, entity_type: str) -> Provider:
@@ -54,7 +59,8 @@ def read_resource(session: Session, kind: FhirType, fhir_id: str) -> dict[str, A
             resource = fhir.organization_from_practice(org, as_of=_registry_as_of(session))
         else:
             resource = fhir.organization_from_provider(
-                _provider(session, fhir_id, entity_type="organization"))
+                _provider(session, fhir_id, entity_type="organization")
+            )
     elif kind == "Location":
         if fhir_id.startswith("provider-"):
             raw = fhir_id.removeprefix("provider-")
@@ -73,7 +79,9 @@ def read_resource(session: Session, kind: FhirType, fhir_id: str) -> dict[str, A
     return fhir.validated(resource)
 
 
-def _export_plan(session: Session, filters: ProspectFilter, types: set[str]) -> Iterator[tuple[str, Provider]]:
+def _export_plan(
+    session: Session, filters: ProspectFilter, types: set[str]
+) -> Iterator[tuple[str, Provider]]:
     """The export's lines in order, each as (what it is, the provider it is made from).
 
     ``practice`` stands for the Organization of the provider's practice (each
@@ -96,7 +104,11 @@ def _export_plan(session: Session, filters: ProspectFilter, types: set[str]) -> 
             if "PractitionerRole" in types:
                 yield "PractitionerRole", prov
             # organization_id is a foreign key: the practice exists
-            if "Organization" in types and prov.organization_id and prov.organization_id not in seen_org:
+            if (
+                "Organization" in types
+                and prov.organization_id
+                and prov.organization_id not in seen_org
+            ):
                 seen_org.add(prov.organization_id)
                 yield "practice", prov
         if "Location" in types and fhir._address(prov):
@@ -112,11 +124,17 @@ def _export_resources(
     session: Session, filters: ProspectFilter, types: set[str]
 ) -> Iterator[dict[str, Any]]:
     as_of = _registry_as_of(session)
-    build = {"Organization": fhir.organization_from_provider, "Practitioner": fhir.practitioner,
-             "PractitionerRole": fhir.practitioner_role, "Location": fhir.location_from_provider}
+    build = {
+        "Organization": fhir.organization_from_provider,
+        "Practitioner": fhir.practitioner,
+        "PractitionerRole": fhir.practitioner_role,
+        "Location": fhir.location_from_provider,
+    }
     for kind, prov in _export_plan(session, filters, types):
         if kind == "practice":
-            yield fhir.organization_from_practice(session.get(Organization, prov.organization_id), as_of=as_of)
+            yield fhir.organization_from_practice(
+                session.get(Organization, prov.organization_id), as_of=as_of
+            )
         else:
             yield build[kind](prov)
 

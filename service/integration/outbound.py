@@ -170,9 +170,11 @@ class PinnedTransport(httpx.BaseTransport):
     """
 
     def __init__(
-        self, *, allow_private: bool,
+        self,
+        *,
+        allow_private: bool,
         connect: Callable[[], httpx.BaseTransport] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._allow_private = allow_private
         self._connect = connect or (lambda: httpx.HTTPTransport(retries=0))
         self._pool: dict[tuple[str, str, str, int], httpx.BaseTransport] = {}
@@ -192,14 +194,19 @@ class PinnedTransport(httpx.BaseTransport):
                 if reason is not None:
                     raise UnsafeDestinationError(
                         f"{host} resolves to {_shown(ip)} ({reason} address); "
-                        "only public addresses are reached in production")
+                        "only public addresses are reached in production"
+                    )
         pinned = addresses[0]
         extensions = dict(request.extensions)
         if url.scheme == "https" and not _is_ip_literal(host):
             extensions["sni_hostname"] = host  # TLS server name and certificate check: the name
-        outgoing = httpx.Request(request.method, url.copy_with(host=str(pinned)),
-                                 headers=request.headers,  # Host: the original name (and port)
-                                 stream=request.stream, extensions=extensions)  # fmt: skip
+        outgoing = httpx.Request(
+            request.method,
+            url.copy_with(host=str(pinned)),
+            headers=request.headers,  # Host: the original name (and port)
+            stream=request.stream,
+            extensions=extensions,
+        )
         key = (url.scheme, host, str(pinned), port)
         transport = self._pool.get(key)
         if transport is None:

@@ -36,10 +36,20 @@ def edit_provider(
         if provider is None:
             raise NotFoundError(f"no provider with id {provider_id}")
         if "taxonomy_code" in changes and taxonomy_code(session, changes["taxonomy_code"]) is None:
-            raise InputError("unknown taxonomy code", problems=[
-                Problem("not a NUCC code", field="taxonomy_code", value=changes["taxonomy_code"])])
-        have = {o.field: o for o in session.scalars(
-            select(ProviderOverride).where(ProviderOverride.provider_id == provider_id))}
+            raise InputError(
+                "unknown taxonomy code",
+                problems=[
+                    Problem(
+                        "not a NUCC code", field="taxonomy_code", value=changes["taxonomy_code"]
+                    )
+                ],
+            )
+        have = {
+            o.field: o
+            for o in session.scalars(
+                select(ProviderOverride).where(ProviderOverride.provider_id == provider_id)
+            )
+        }
         for field, value in changes.items():
             override = have.get(field)
             if override is None:
@@ -50,8 +60,12 @@ def edit_provider(
         apply_overrides(session, provider)
         if changes.keys() & ADDRESS_FIELDS:
             lat, lon, precision = geocode_address(
-                ctx, address_1=provider.address_1, postal_code=provider.postal_code,
-                city=provider.city, country=provider.country)
+                ctx,
+                address_1=provider.address_1,
+                postal_code=provider.postal_code,
+                city=provider.city,
+                country=provider.country,
+            )
             place_point(provider, lat, lon)
             provider.geocode_precision = precision
     with ctx.sessions() as session:
@@ -61,15 +75,26 @@ def edit_provider(
 def apply_overrides(session: Session, provider: Provider) -> None:
     """Set a golden row's overridden fields, naming the override in the lineage."""
     overrides = session.scalars(
-        select(ProviderOverride).where(ProviderOverride.provider_id == provider.id)).all()
+        select(ProviderOverride).where(ProviderOverride.provider_id == provider.id)
+    ).all()
     lineage = dict(provider.lineage or {})
     for o in overrides:
         setattr(provider, o.field, o.value)
         lineage[o.field] = f"manual:{o.id}"
     if overrides:
         provider.lineage = lineage
-        fields = ("entity_type", "first_name", "middle_name", "last_name", "credential",
-                  "organization_name")
-        provider.display_name = display_name({f: getattr(provider, f) for f in fields}) or provider.display_name
-        classification = taxonomy_code(session, provider.taxonomy_code) if provider.taxonomy_code else None
+        fields = (
+            "entity_type",
+            "first_name",
+            "middle_name",
+            "last_name",
+            "credential",
+            "organization_name",
+        )
+        provider.display_name = (
+            display_name({f: getattr(provider, f) for f in fields}) or provider.display_name
+        )
+        classification = (
+            taxonomy_code(session, provider.taxonomy_code) if provider.taxonomy_code else None
+        )
         provider.classification = classification.classification if classification else None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -55,12 +55,36 @@ from service.ingest.taxonomy import classification_map
 from service.placement.locate import geocode_address
 from service.schemas import StageReport
 
+if TYPE_CHECKING:  # imported where used: the linker is heavy to import
+    from enrichment.link_settings import LinkSettings
+    from enrichment.linker import LinkModel
+
 PROVIDER_FIELDS = (
-    "npi", "entity_type", "first_name", "middle_name", "last_name", "credential",
-    "organization_name", "display_name", "taxonomy_code", "taxonomy_codes", "classification",
-    "specialty_text", "address_1", "address_2", "city", "state", "postal_code", "country", "phone",
-    "gender", "is_active", "deactivation_date", "lineage", "organization_id",
-)  # fmt: skip
+    "npi",
+    "entity_type",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "credential",
+    "organization_name",
+    "display_name",
+    "taxonomy_code",
+    "taxonomy_codes",
+    "classification",
+    "specialty_text",
+    "address_1",
+    "address_2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "phone",
+    "gender",
+    "is_active",
+    "deactivation_date",
+    "lineage",
+    "organization_id",
+)
 LOCATION_FIELDS = ("address_1", "postal_code", "country")
 
 
@@ -69,14 +93,22 @@ def load_source_frame(session: Session, *, provider_id: int | None = None) -> pd
 
     Every record, or only those linked to the golden record ``provider_id``.
     """
-    stmt = select(SourceRecord.id, SourceRecord.source, SourceRecord.source_key, SourceRecord.line,
-                  SourceRecord.record_hash, SourceRecord.data).order_by(SourceRecord.id)
+    stmt = select(
+        SourceRecord.id,
+        SourceRecord.source,
+        SourceRecord.source_key,
+        SourceRecord.line,
+        SourceRecord.record_hash,
+        SourceRecord.data,
+    ).order_by(SourceRecord.id)
     if provider_id is not None:
         stmt = stmt.where(SourceRecord.provider_id == provider_id)
     rows = session.execute(stmt).all()
     frame = pd.DataFrame(
-        [{"id": i, "source": s, "source_key": k, "line": ln, "record_hash": h, **d}
-         for i, s, k, ln, h, d in rows]
+        [
+            {"id": i, "source": s, "source_key": k, "line": ln, "record_hash": h, **d}
+            for i, s, k, ln, h, d in rows
+        ]
     )
     if frame.empty:
         return frame
@@ -86,7 +118,7 @@ def load_source_frame(session: Session, *, provider_id: int | None = None) -> pd
     return frame.set_index("id")
 
 
-def link_settings(ctx: AppContext):
+def link_settings(ctx: AppContext) -> LinkSettings:
     """The settings file in force (``PRM_LINK_SETTINGS_FILE``, else the shipped default)."""
     from enrichment.link_settings import LinkSettings
 
@@ -94,11 +126,13 @@ def link_settings(ctx: AppContext):
     return LinkSettings.from_file(path) if path else LinkSettings.default()
 
 
-def latest_model(session: Session, settings: Any):
+def latest_model(session: Session, settings: LinkSettings) -> LinkModel | None:
     """The latest stored model, if it fits ``settings``."""
     from enrichment.linker import LinkModel
 
-    row = session.scalars(select(LinkModelRecord).order_by(LinkModelRecord.id.desc()).limit(1)).first()
+    row = session.scalars(
+        select(LinkModelRecord).order_by(LinkModelRecord.id.desc()).limit(1)
+    ).first()
     if row is None:
         return None
     model = LinkModel.from_dict(row.parameters)
@@ -165,13 +199,26 @@ def resolve_providers(
         focus, existing = (None, None)
         if model is not None:
             focus, existing = _focus(session, frame)
-        result = link_records(frame, settings=settings, model=model, classes=classes or None,
-                              focus=focus, existing=existing, must_link=must, cannot_link=cannot,
-                              progress=progress)
+        result = link_records(
+            frame,
+            settings=settings,
+            model=model,
+            classes=classes or None,
+            focus=focus,
+            existing=existing,
+            must_link=must,
+            cannot_link=cannot,
+            progress=progress,
+        )
         if model is None:
-            session.add(LinkModelRecord(settings=settings.model_dump(mode="json"),
-                                        parameters=result.model.to_dict(),
-                                        records=len(frame), pairs=len(result.pairs)))
+            session.add(
+                LinkModelRecord(
+                    settings=settings.model_dump(mode="json"),
+                    parameters=result.model.to_dict(),
+                    records=len(frame),
+                    pairs=len(result.pairs),
+                )
+            )
         clusters = result.clusters.reindex(frame.index)
         golden = build_golden(frame, clusters)
         ckeys = _cluster_keys(frame, clusters)
@@ -186,11 +233,17 @@ def resolve_providers(
         queued = _write_review_queue(session, result, clusters, focus=focus, index=frame.index)
     return StageReport(
         stage="link",
-        detail={"mode": "incremental" if model is not None else "full",
-                "records": len(frame), "focus": int(focus.sum()) if focus is not None else len(frame),
-                "golden": len(golden), "pairs": result.report["pairs"],
-                "merge_pairs": result.report["merge_pairs"], "review_queue": queued,
-                "organizations": len(orgs), **counts},
+        detail={
+            "mode": "incremental" if model is not None else "full",
+            "records": len(frame),
+            "focus": int(focus.sum()) if focus is not None else len(frame),
+            "golden": len(golden),
+            "pairs": result.report["pairs"],
+            "merge_pairs": result.report["merge_pairs"],
+            "review_queue": queued,
+            "organizations": len(orgs),
+            **counts,
+        },
         duration_s=round(time.perf_counter() - started, 3),
     )
 
@@ -198,8 +251,9 @@ def resolve_providers(
 def _cluster_keys(frame: pd.DataFrame, clusters: pd.Series) -> pd.Series:
     """A stable key per cluster: its NPPES record if any, else its smallest source key."""
     keys = (frame["source"] + ":" + frame["source_key"].astype(str)).rename("key")
-    table = pd.DataFrame({"cluster": clusters.reindex(frame.index), "key": keys,
-                          "nppes": frame["source"] != "nppes"})
+    table = pd.DataFrame(
+        {"cluster": clusters.reindex(frame.index), "key": keys, "nppes": frame["source"] != "nppes"}
+    )
     table = table.sort_values(["cluster", "nppes", "key"])
     return table.groupby("cluster")["key"].first()
 
@@ -209,8 +263,12 @@ def _apply_overrides(session: Session, golden: pd.DataFrame) -> None:
     from enrichment.golden import display_name
 
     rows = session.execute(
-        select(Provider.cluster_key, ProviderOverride.id, ProviderOverride.field, ProviderOverride.value)
-        .join(Provider, Provider.id == ProviderOverride.provider_id)
+        select(
+            Provider.cluster_key,
+            ProviderOverride.id,
+            ProviderOverride.field,
+            ProviderOverride.value,
+        ).join(Provider, Provider.id == ProviderOverride.provider_id)
     ).all()
     if not rows:
         return
@@ -236,7 +294,9 @@ def _write_organizations(session: Session, orgs: pd.DataFrame) -> dict[str, int]
     name_length = string_lengths(Organization)["name"]
     for row in orgs.to_dict("records"):
         values = {c: plain(row[c]) for c in cols}
-        values["name"] = fit_text(values["name"], name_length)  # "Practice at <address>" may be longer
+        values["name"] = fit_text(
+            values["name"], name_length
+        )  # "Practice at <address>" may be longer
         org = have.get(row["org_key"])
         if org is None:
             org = Organization(org_key=row["org_key"], **values)
@@ -249,13 +309,19 @@ def _write_organizations(session: Session, orgs: pd.DataFrame) -> dict[str, int]
     stale = set(have) - set(orgs["org_key"])
     if stale:
         stale_ids = [have[k].id for k in stale]
-        session.execute(update(Provider).where(Provider.organization_id.in_(stale_ids)).values(organization_id=None))
+        session.execute(
+            update(Provider)
+            .where(Provider.organization_id.in_(stale_ids))
+            .values(organization_id=None)
+        )
         session.execute(delete(Organization).where(Organization.id.in_(stale_ids)))
     session.flush()
     return {k: o.id for k, o in have.items() if k not in stale}
 
 
-def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, int], dict[str, int]]:
+def _write_providers(
+    session: Session, golden: pd.DataFrame
+) -> tuple[dict[str, int], dict[str, int]]:
     """Insert, update or leave each golden provider, comparing plain column values.
 
     Existing rows are read as tuples (not ORM objects) and written with bulk
@@ -284,7 +350,9 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
             continue
         if changed.keys() & set(LOCATION_FIELDS):
             # a registry location wins; otherwise the geocode stage places the new address
-            changed.update(_source_location(*source_point) if None not in source_point else _UNPLACED)
+            changed.update(
+                _source_location(*source_point) if None not in source_point else _UNPLACED
+            )
         updates.append({"id": old.id, **changed})
     for part in chunked(inserts, 5000):
         session.execute(insert(Provider), part)
@@ -294,14 +362,23 @@ def _write_providers(session: Session, golden: pd.DataFrame) -> tuple[dict[str, 
     keep = set(golden["cluster_key"])
     # an erased person's row stays even when no record is left: it carries the objection that keeps
     # them out if the clinic's list names them again (same cluster key, same id)
-    erased = set(session.scalars(
-        select(DataObjection.provider_id).where(DataObjection.erased_at.is_not(None))))
+    erased = set(
+        session.scalars(
+            select(DataObjection.provider_id).where(DataObjection.erased_at.is_not(None))
+        )
+    )
     stale = [p.id for k, p in have.items() if k not in keep and p.id not in erased]
     if stale:
-        session.execute(update(ReferralEvent).where(ReferralEvent.provider_id.in_(stale)).values(provider_id=None))
+        session.execute(
+            update(ReferralEvent)
+            .where(ReferralEvent.provider_id.in_(stale))
+            .values(provider_id=None)
+        )
         session.execute(delete(Prospect).where(Prospect.provider_id.in_(stale)))
         session.execute(delete(ReferrerStat).where(ReferrerStat.provider_id.in_(stale)))
-        session.execute(update(SourceRecord).where(SourceRecord.provider_id.in_(stale)).values(provider_id=None))
+        session.execute(
+            update(SourceRecord).where(SourceRecord.provider_id.in_(stale)).values(provider_id=None)
+        )
         session.execute(delete(Provider).where(Provider.id.in_(stale)))
     counts["providers_deleted"] = len(stale)
     ids = dict(session.execute(select(Provider.cluster_key, Provider.id)).all())
@@ -355,7 +432,9 @@ def rebuild_provider(ctx: AppContext, session: Session, provider: Provider) -> b
         code = plain(row.get("taxonomy_code"))
         found = taxonomy_code(session, code) if code else None
         row["classification"] = found.classification if found else None
-        row["organization_id"] = provider.organization_id  # practices are inferred by the next link run
+        row["organization_id"] = (
+            provider.organization_id
+        )  # practices are inferred by the next link run
     values = _golden_values(row)
     changed = {f: v for f, v in values.items() if getattr(provider, f) != v}
     if changed.keys() & set(LOCATION_FIELDS) or (frame.empty and provider.lat is not None):
@@ -365,7 +444,9 @@ def rebuild_provider(ctx: AppContext, session: Session, provider: Provider) -> b
     return bool(changed)
 
 
-def _relocated(ctx: AppContext, values: dict[str, Any], source_point: tuple[Any, Any]) -> dict[str, Any]:
+def _relocated(
+    ctx: AppContext, values: dict[str, Any], source_point: tuple[Any, Any]
+) -> dict[str, Any]:
     """Location columns of a rebuilt record: the registry's point, an offline geocode, or none."""
     if None not in source_point:
         return _source_location(*source_point)
@@ -373,8 +454,12 @@ def _relocated(ctx: AppContext, values: dict[str, Any], source_point: tuple[Any,
         return dict(_UNPLACED)
     try:
         lat, lon, precision = geocode_address(
-            ctx, address_1=values["address_1"], postal_code=values["postal_code"],
-            city=values["city"], country=values["country"])
+            ctx,
+            address_1=values["address_1"],
+            postal_code=values["postal_code"],
+            city=values["city"],
+            country=values["country"],
+        )
     except GeoError:
         return dict(_UNPLACED)
     return {**_source_location(lat, lon), "geocode_precision": precision}
@@ -382,7 +467,10 @@ def _relocated(ctx: AppContext, values: dict[str, Any], source_point: tuple[Any,
 
 #: Columns of a provider whose address changed and that the geocode stage must place again.
 _UNPLACED: dict[str, Any] = {
-    "lat": None, "lon": None, "geom": None, "geocode_precision": "none",
+    "lat": None,
+    "lon": None,
+    "geom": None,
+    "geocode_precision": "none",
     **{h3_column(Provider, res).key: None for res in H3_RESOLUTIONS},
 }
 
@@ -391,9 +479,16 @@ def _source_location(lat: float, lon: float) -> dict[str, Any]:
     """The location columns of a provider placed where the registry itself says (FINESS)."""
     point = Provider()
     _place_at_source(point, lat, lon)
-    return {"lat": point.lat, "lon": point.lon, "geom": point.geom, "geocode_precision": "source",
-            **{h3_column(Provider, res).key: getattr(point, h3_column(Provider, res).key)
-               for res in H3_RESOLUTIONS}}
+    return {
+        "lat": point.lat,
+        "lon": point.lon,
+        "geom": point.geom,
+        "geocode_precision": "source",
+        **{
+            h3_column(Provider, res).key: getattr(point, h3_column(Provider, res).key)
+            for res in H3_RESOLUTIONS
+        },
+    }
 
 
 def _place_at_source(provider: Provider, lat: float, lon: float) -> None:
@@ -405,8 +500,12 @@ def _place_at_source(provider: Provider, lat: float, lon: float) -> None:
 
 
 def _write_links(
-    session: Session, frame: pd.DataFrame, clusters: pd.Series, ckeys: pd.Series,
-    ids: dict[str, int], result: Any,
+    session: Session,
+    frame: pd.DataFrame,
+    clusters: pd.Series,
+    ckeys: pd.Series,
+    ids: dict[str, int],
+    result: Any,
 ) -> None:
     """Point each source record at its golden record, with its best merge's explanation.
 
@@ -416,15 +515,40 @@ def _write_links(
 
     pairs = result.pairs
     merged = pairs[pairs["decision"] == "merge"]
-    best = pd.concat([
-        pd.DataFrame({"rec": merged["left"].to_numpy(), "row": merged.index.to_numpy(),
-                      "p": merged["match_probability"].to_numpy()}),
-        pd.DataFrame({"rec": merged["right"].to_numpy(), "row": merged.index.to_numpy(),
-                      "p": merged["match_probability"].to_numpy()}),
-    ]).sort_values("p", ascending=False, kind="stable").drop_duplicates("rec").set_index("rec")
-    current = {rec_id: (pid, prob, linked) for rec_id, pid, prob, linked in session.execute(
-        select(SourceRecord.id, SourceRecord.provider_id, SourceRecord.match_probability,
-               SourceRecord.linked_hash))}
+    best = (
+        pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "rec": merged["left"].to_numpy(),
+                        "row": merged.index.to_numpy(),
+                        "p": merged["match_probability"].to_numpy(),
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "rec": merged["right"].to_numpy(),
+                        "row": merged.index.to_numpy(),
+                        "p": merged["match_probability"].to_numpy(),
+                    }
+                ),
+            ]
+        )
+        .sort_values("p", ascending=False, kind="stable")
+        .drop_duplicates("rec")
+        .set_index("rec")
+    )
+    current = {
+        rec_id: (pid, prob, linked)
+        for rec_id, pid, prob, linked in session.execute(
+            select(
+                SourceRecord.id,
+                SourceRecord.provider_id,
+                SourceRecord.match_probability,
+                SourceRecord.linked_hash,
+            )
+        )
+    }
     hashes = frame["record_hash"]
     updates = []
     for rec_id, cluster in clusters.items():
@@ -432,16 +556,27 @@ def _write_links(
         prob = float(best.at[rec_id, "p"]) if rec_id in best.index else None
         if current.get(rec_id) == (provider_id, prob, hashes[rec_id]):
             continue
-        expl = (explanation(pairs.loc[best.at[rec_id, "row"]], result.settings, result.model)
-                if prob is not None else None)
-        updates.append({"id": int(rec_id), "provider_id": provider_id, "match_probability": prob,
-                        "match_explanation": expl, "linked_hash": hashes[rec_id]})
+        expl = (
+            explanation(pairs.loc[best.at[rec_id, "row"]], result.settings, result.model)
+            if prob is not None
+            else None
+        )
+        updates.append(
+            {
+                "id": int(rec_id),
+                "provider_id": provider_id,
+                "match_probability": prob,
+                "match_explanation": expl,
+                "linked_hash": hashes[rec_id],
+            }
+        )
     if updates:
         session.execute(update(SourceRecord), updates)
 
 
-def _write_review_queue(session: Session, result: Any, clusters: pd.Series, *,
-                        focus: np.ndarray | None, index: pd.Index) -> int:
+def _write_review_queue(
+    session: Session, result: Any, clusters: pd.Series, *, focus: np.ndarray | None, index: pd.Index
+) -> int:
     """Replace the queue (full run) or its part touching the focus (incremental run)."""
     from enrichment.linker import explanation
 
@@ -450,25 +585,37 @@ def _write_review_queue(session: Session, result: Any, clusters: pd.Series, *,
     else:
         ids = [int(i) for i in index[focus]]
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            session.execute(delete(ReviewPair).where(or_(
-                ReviewPair.left_record_id.in_(chunk), ReviewPair.right_record_id.in_(chunk))))
+            chunk = ids[start : start + 500]
+            session.execute(
+                delete(ReviewPair).where(
+                    or_(ReviewPair.left_record_id.in_(chunk), ReviewPair.right_record_id.in_(chunk))
+                )
+            )
     pairs = result.pairs
     review = pairs[pairs["decision"] == "review"]
     cl = clusters.to_numpy()
     split = cl[review["left_pos"].to_numpy()] != cl[review["right_pos"].to_numpy()]
     review = review[split]
-    decided = set(session.execute(
-        select(MatchDecision.left_record_id, MatchDecision.right_record_id)).all())
-    keep = np.array([(int(a), int(b)) not in decided
-                     for a, b in zip(review["left"], review["right"])], dtype=bool)
+    decided = set(
+        session.execute(select(MatchDecision.left_record_id, MatchDecision.right_record_id)).all()
+    )
+    keep = np.array(
+        [(int(a), int(b)) not in decided for a, b in zip(review["left"], review["right"])],
+        dtype=bool,
+    )
     review = review[keep]
     if focus is not None:
-        review = review[focus[review["left_pos"].to_numpy()] | focus[review["right_pos"].to_numpy()]]
+        review = review[
+            focus[review["left_pos"].to_numpy()] | focus[review["right_pos"].to_numpy()]
+        ]
     rows = [
-        {"left_record_id": int(r["left"]), "right_record_id": int(r["right"]),
-         "match_probability": float(r["match_probability"]), "match_weight": float(r["match_weight"]),
-         "explanation": explanation(r, result.settings, result.model)}
+        {
+            "left_record_id": int(r["left"]),
+            "right_record_id": int(r["right"]),
+            "match_probability": float(r["match_probability"]),
+            "match_weight": float(r["match_weight"]),
+            "explanation": explanation(r, result.settings, result.model),
+        }
         for _, r in review.iterrows()
     ]
     if rows:

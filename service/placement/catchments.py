@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+import shapely
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -39,17 +40,30 @@ def build_catchments(ctx: AppContext, *, progress: ProgressSink = null_progress)
             return StageReport(stage="catchments", detail={"sites": 0}, duration_s=0.0)
         progress("catchments", 0, len(sites))
         table = site_catchments(
-            router, sites, minutes=s.drive_minutes, radius_km=s.radius_km,
-            res=s.catchment_resolution, max_snap_m=s.max_snap_m, fallback=ctx.fallback,
+            router,
+            sites,
+            minutes=s.drive_minutes,
+            radius_km=s.radius_km,
+            res=s.catchment_resolution,
+            max_snap_m=s.max_snap_m,
+            fallback=ctx.fallback,
             on_unreachable="estimate",
         )
         written, kept = 0, set()
-        for (site_id, method, param), cells in table.groupby(["site_id", "method", "parameter"], sort=True):
+        for (site_id, method, param), cells in table.groupby(
+            ["site_id", "method", "parameter"], sort=True
+        ):
             first = cells["snap_m"].iloc[0]
             snap_m = round(float(first), 1) if method == "drive_time" and pd.notna(first) else None
             catchment_id, changed = _store(
-                session, int(site_id), method, float(param), s.catchment_resolution, cells,
-                cells_to_geometry(cells["h3"].to_numpy()), snap_m,
+                session,
+                int(site_id),
+                method,
+                float(param),
+                s.catchment_resolution,
+                cells,
+                cells_to_geometry(cells["h3"].to_numpy()),
+                snap_m,
             )
             kept.add(catchment_id)
             written += changed
@@ -60,24 +74,40 @@ def build_catchments(ctx: AppContext, *, progress: ProgressSink = null_progress)
         written += len(stale)
         progress("catchments", len(sites), len(sites))
         summary = (
-            table.groupby(["method", "parameter"]).agg(cells=("h3", "size"), truncated=("truncated", "any"))
-            .reset_index().to_dict("records")
+            table.groupby(["method", "parameter"])
+            .agg(cells=("h3", "size"), truncated=("truncated", "any"))
+            .reset_index()
+            .to_dict("records")
         )
     return StageReport(
         stage="catchments",
-        detail={"sites": len(sites), "catchments_changed": written, "road_network": router is not None,
-                "summary": summary},
+        detail={
+            "sites": len(sites),
+            "catchments_changed": written,
+            "road_network": router is not None,
+            "summary": summary,
+        },
         duration_s=round(time.perf_counter() - started, 3),
     )
 
 
-def _store(session: Session, site_id: int, method: str, param: float, res: int,
-           cells: pd.DataFrame, geometry, snap_m: float | None) -> tuple[int, bool]:  # noqa: ANN001
+def _store(
+    session: Session,
+    site_id: int,
+    method: str,
+    param: float,
+    res: int,
+    cells: pd.DataFrame,
+    geometry: shapely.Geometry | None,
+    snap_m: float | None,
+) -> tuple[int, bool]:
     """Upsert one catchment; returns its id and whether anything changed."""
     catchment = session.scalars(
         select(Catchment).where(
-            Catchment.site_id == site_id, Catchment.method == method,
-            Catchment.parameter == param, Catchment.resolution == res,
+            Catchment.site_id == site_id,
+            Catchment.method == method,
+            Catchment.parameter == param,
+            Catchment.resolution == res,
         )
     ).first()
     truncated = bool(cells["truncated"].any())
@@ -93,10 +123,16 @@ def _store(session: Session, site_id: int, method: str, param: float, res: int,
     else:
         old = {
             c.h3: (c.drive_minutes, c.distance_km)
-            for c in session.scalars(select(CatchmentCell).where(CatchmentCell.catchment_id == catchment.id))
+            for c in session.scalars(
+                select(CatchmentCell).where(CatchmentCell.catchment_id == catchment.id)
+            )
         }
-        if (old == new and catchment.truncated == truncated and catchment.estimated == estimated
-                and catchment.snap_m == snap_m):
+        if (
+            old == new
+            and catchment.truncated == truncated
+            and catchment.estimated == estimated
+            and catchment.snap_m == snap_m
+        ):
             return catchment.id, False
         session.execute(delete(CatchmentCell).where(CatchmentCell.catchment_id == catchment.id))
     catchment.truncated = truncated
@@ -106,7 +142,9 @@ def _store(session: Session, site_id: int, method: str, param: float, res: int,
     catchment.geom = geometry
     session.execute(
         CatchmentCell.__table__.insert(),
-        [{"catchment_id": catchment.id, "h3": h, "drive_minutes": d, "distance_km": k}
-         for h, (d, k) in new.items()],
+        [
+            {"catchment_id": catchment.id, "h3": h, "drive_minutes": d, "distance_km": k}
+            for h, (d, k) in new.items()
+        ],
     )
     return catchment.id, True

@@ -50,8 +50,11 @@ def router_or_none(ctx: AppContext):  # noqa: ANN201 - geo.routing.RoadRouter | 
 
 def sites_table(session: Session, site_code: str | None = None) -> pd.DataFrame:
     """``site_id`` (the site code), ``lat``, ``lon`` of located sites (one, or all)."""
-    stmt = select(ClinicSite.site_code, ClinicSite.lat, ClinicSite.lon).where(
-        ClinicSite.lat.is_not(None)).order_by(ClinicSite.site_code)
+    stmt = (
+        select(ClinicSite.site_code, ClinicSite.lat, ClinicSite.lon)
+        .where(ClinicSite.lat.is_not(None))
+        .order_by(ClinicSite.site_code)
+    )
     if site_code is not None:
         site_by_code(session, site_code)
         stmt = stmt.where(ClinicSite.site_code == site_code)
@@ -60,35 +63,52 @@ def sites_table(session: Session, site_code: str | None = None) -> pd.DataFrame:
 
 def _minutes(ctx: AppContext, minutes: list[float] | None) -> list[float]:
     values = list(minutes) if minutes else list(ctx.settings.isochrone_minutes)
-    bad = [Problem("must be between 0 and 180", field="minutes", value=str(m))
-           for m in values if not 0 < m <= 180]
+    bad = [
+        Problem("must be between 0 and 180", field="minutes", value=str(m))
+        for m in values
+        if not 0 < m <= 180
+    ]
     if bad or len(values) > 6:
-        raise InputError("invalid minutes", problems=bad or [
-            Problem("at most 6 time limits", field="minutes")])
+        raise InputError(
+            "invalid minutes", problems=bad or [Problem("at most 6 time limits", field="minutes")]
+        )
     return values
 
 
-def isochrones(ctx: AppContext, *, site_code: str | None = None,
-               minutes: list[float] | None = None, res: int | None = None) -> Any:
+def isochrones(
+    ctx: AppContext,
+    *,
+    site_code: str | None = None,
+    minutes: list[float] | None = None,
+    res: int | None = None,
+) -> Any:
     """Isochrones of one or every site (:class:`territories.isochrones.Isochrones`)."""
     from territories.isochrones import site_isochrones
 
     with ctx.sessions() as session:
         sites = sites_table(session, site_code)
     return site_isochrones(
-        router_or_none(ctx), sites, minutes=_minutes(ctx, minutes),
-        res=res or ctx.settings.catchment_resolution, max_snap_m=ctx.settings.max_snap_m,
+        router_or_none(ctx),
+        sites,
+        minutes=_minutes(ctx, minutes),
+        res=res or ctx.settings.catchment_resolution,
+        max_snap_m=ctx.settings.max_snap_m,
         fallback=ctx.fallback,
     )
 
 
-def isochrones_geojson(ctx: AppContext, *, site_code: str | None = None,
-                       minutes: list[float] | None = None) -> dict:
+def isochrones_geojson(
+    ctx: AppContext, *, site_code: str | None = None, minutes: list[float] | None = None
+) -> dict:
     """Isochrone polygons as GeoJSON, with ``truncated``/``estimated`` and a label saying so."""
     iso = isochrones(ctx, site_code=site_code, minutes=minutes)
     polys = iso.polygons().rename(columns={"site_id": "site_code"})
-    polys["label"] = [isochrone_label(s, m, truncated=t, estimated=e) for s, m, t, e in zip(
-        polys["site_code"], polys["minutes"], polys["truncated"], polys["estimated"])]
+    polys["label"] = [
+        isochrone_label(s, m, truncated=t, estimated=e)
+        for s, m, t, e in zip(
+            polys["site_code"], polys["minutes"], polys["truncated"], polys["estimated"]
+        )
+    ]
     polys = polys[~polys.geometry.is_empty]
     return polys.to_geo_dict(na="null", drop_id=True)
 
@@ -105,10 +125,12 @@ def isochrone_label(site: str, minutes: float, *, truncated: bool, estimated: bo
 
 def _region_cells(session: Session, res: int) -> np.ndarray:
     col = h3_column(Provider, res)
-    prov = session.scalars(select(col).where(col.is_not(None), Provider.is_active.is_(True))
-                           .distinct()).all()
-    catch = session.scalars(select(CatchmentCell.h3).join(Catchment).where(
-        Catchment.resolution == res).distinct()).all()
+    prov = session.scalars(
+        select(col).where(col.is_not(None), Provider.is_active.is_(True)).distinct()
+    ).all()
+    catch = session.scalars(
+        select(CatchmentCell.h3).join(Catchment).where(Catchment.resolution == res).distinct()
+    ).all()
     return np.unique(np.asarray(list(prov) + list(catch), dtype="int64"))
 
 
@@ -128,8 +150,14 @@ def assignment_cells(ctx: AppContext, *, res: int | None = None) -> pd.DataFrame
         cells = _region_cells(session, res)
     if sites.empty or cells.size == 0:
         return pd.DataFrame(columns=["h3", "site_code", "drive_minutes", "estimated", "snap_m"])
-    out = nearest_site_for_cells(router_or_none(ctx), sites, cells, res=res,
-                                 max_snap_m=ctx.settings.max_snap_m, fallback=ctx.fallback)
+    out = nearest_site_for_cells(
+        router_or_none(ctx),
+        sites,
+        cells,
+        res=res,
+        max_snap_m=ctx.settings.max_snap_m,
+        fallback=ctx.fallback,
+    )
     return out.rename(columns={"site_id": "site_code"})
 
 
@@ -164,32 +192,54 @@ def assignment_providers(
     from territories.isochrones import nearest_site_for_points
 
     if not 1 <= limit <= MAX_ASSIGNMENT_PAGE:
-        raise InputError("page size out of range", problems=[
-            Problem(f"must be between 1 and {MAX_ASSIGNMENT_PAGE}", field="limit",
-                    value=str(limit))])
+        raise InputError(
+            "page size out of range",
+            problems=[
+                Problem(
+                    f"must be between 1 and {MAX_ASSIGNMENT_PAGE}", field="limit", value=str(limit)
+                )
+            ],
+        )
     base = select(Provider.id, Provider.npi, Provider.lat, Provider.lon).where(
-        Provider.lat.is_not(None), Provider.is_active.is_(True))
+        Provider.lat.is_not(None), Provider.is_active.is_(True)
+    )
     page_stmt = keyset(base, sort_col=None, id_col=Provider.id, cursor=cursor).limit(limit + 1)
     with ctx.sessions() as session:
         sites = sites_table(session)
         total = session.scalar(select(func.count()).select_from(base.subquery()))
-        rows = pd.DataFrame(session.execute(page_stmt).all(),
-                            columns=["provider_id", "npi", "lat", "lon"])
+        rows = pd.DataFrame(
+            session.execute(page_stmt).all(), columns=["provider_id", "npi", "lat", "lon"]
+        )
     more = len(rows) > limit
     rows = rows.iloc[:limit]
     items: list[ProviderAssignment] = []
     if not sites.empty and not rows.empty:
         router = router_or_none(ctx)
-        near = nearest_site_for_points(router, sites, rows["lat"], rows["lon"],
-                                       max_snap_m=ctx.settings.max_snap_m, fallback=ctx.fallback)
-        off = (near["snap_m"].to_numpy() > ctx.settings.max_snap_m) if router is not None \
+        near = nearest_site_for_points(
+            router,
+            sites,
+            rows["lat"],
+            rows["lon"],
+            max_snap_m=ctx.settings.max_snap_m,
+            fallback=ctx.fallback,
+        )
+        off = (
+            (near["snap_m"].to_numpy() > ctx.settings.max_snap_m)
+            if router is not None
             else np.ones(len(rows), bool)
+        )
         for r, (_, n), o in zip(rows.itertuples(index=False), near.iterrows(), off):
-            items.append(ProviderAssignment(
-                provider_id=int(r.provider_id), npi=r.npi, site_code=n["site_id"],
-                drive_minutes=round(float(n["drive_minutes"]), 2), estimated=bool(n["estimated"]),
-                snap_m=None if pd.isna(n["snap_m"]) else round(float(n["snap_m"]), 1),
-                off_network=bool(o)))
+            items.append(
+                ProviderAssignment(
+                    provider_id=int(r.provider_id),
+                    npi=r.npi,
+                    site_code=n["site_id"],
+                    drive_minutes=round(float(n["drive_minutes"]), 2),
+                    estimated=bool(n["estimated"]),
+                    snap_m=None if pd.isna(n["snap_m"]) else round(float(n["snap_m"]), 1),
+                    off_network=bool(o),
+                )
+            )
     nxt = encode_cursor(None, items[-1].provider_id) if more and items else None
     return Page[ProviderAssignment](items=items, next_cursor=nxt, total=int(total or 0))
 
@@ -206,11 +256,17 @@ def overlap(ctx: AppContext, *, minutes: float) -> list[dict]:
     est = dict(zip(iso.summary["site_id"], iso.summary["estimated"]))
     trunc = dict(zip(iso.summary["site_id"], iso.summary["truncated"]))
     return [
-        {"site_a": r.site_a, "site_b": r.site_b, "minutes": minutes,
-         "shared_cells": int(r.shared_cells), "shared_providers": int(r.shared_weight),
-         "share_a": round(float(r.share_a), 4), "share_b": round(float(r.share_b), 4),
-         "estimated": bool(est[r.site_a] or est[r.site_b]),
-         "truncated": bool(trunc[r.site_a] or trunc[r.site_b])}
+        {
+            "site_a": r.site_a,
+            "site_b": r.site_b,
+            "minutes": minutes,
+            "shared_cells": int(r.shared_cells),
+            "shared_providers": int(r.shared_weight),
+            "share_a": round(float(r.share_a), 4),
+            "share_b": round(float(r.share_b), 4),
+            "estimated": bool(est[r.site_a] or est[r.site_b]),
+            "truncated": bool(trunc[r.site_a] or trunc[r.site_b]),
+        }
         for r in out.itertuples(index=False)
     ]
 
@@ -219,14 +275,20 @@ def cell_measures(session: Session, *, res: int, cells: Any = None) -> pd.DataFr
     """Per H3 cell: ``providers``, ``potential`` and ``workload`` (see
     :data:`service.planning.schemas.Measure`), indexed by ``h3``; optionally only ``cells``."""
     col = h3_column(Provider, res).label("h3")
-    best = (select(Prospect.provider_id, func.max(Prospect.score).label("score"))
-            .group_by(Prospect.provider_id).subquery())
-    stmt = (select(Provider.id, col, best.c.score, ReferrerStat.tier, ReferrerStat.referring)
-            .outerjoin(best, best.c.provider_id == Provider.id)
-            .outerjoin(ReferrerStat, ReferrerStat.provider_id == Provider.id)
-            .where(col.is_not(None), Provider.is_active.is_(True)))
-    frame = pd.DataFrame(session.execute(stmt).all(),
-                         columns=["id", "h3", "score", "tier", "referring"])
+    best = (
+        select(Prospect.provider_id, func.max(Prospect.score).label("score"))
+        .group_by(Prospect.provider_id)
+        .subquery()
+    )
+    stmt = (
+        select(Provider.id, col, best.c.score, ReferrerStat.tier, ReferrerStat.referring)
+        .outerjoin(best, best.c.provider_id == Provider.id)
+        .outerjoin(ReferrerStat, ReferrerStat.provider_id == Provider.id)
+        .where(col.is_not(None), Provider.is_active.is_(True))
+    )
+    frame = pd.DataFrame(
+        session.execute(stmt).all(), columns=["id", "h3", "score", "tier", "referring"]
+    )
     if cells is not None:
         frame = frame[frame["h3"].isin(np.asarray(cells, dtype="int64"))]
     score = pd.to_numeric(frame["score"], errors="coerce").fillna(0.0)

@@ -16,7 +16,9 @@ from service.context import AppContext
 from service.schemas import StageReport
 
 
-def h3_columns(lat: np.ndarray, lon: np.ndarray, resolutions: tuple[int, ...]) -> dict[str, np.ndarray]:
+def h3_columns(
+    lat: np.ndarray, lon: np.ndarray, resolutions: tuple[int, ...]
+) -> dict[str, np.ndarray]:
     """H3 cell ids (int64) for located points; NaN coordinates give None."""
     from geo.h3grid import latlng_to_cells
 
@@ -33,20 +35,35 @@ def h3_columns(lat: np.ndarray, lon: np.ndarray, resolutions: tuple[int, ...]) -
 
 
 def geocode_address(
-    ctx: AppContext, *, address_1: str | None, postal_code: str | None,
-    city: str | None = None, country: str | None = None,
+    ctx: AppContext,
+    *,
+    address_1: str | None,
+    postal_code: str | None,
+    city: str | None = None,
+    country: str | None = None,
 ) -> tuple[float, float, str]:
     """Locate one address offline (see :func:`locate_frame`); GeoError when it cannot."""
-    frame = locate_frame(ctx, pd.DataFrame({
-        "address_1": [address_1], "city": [city], "postal_code": [postal_code], "country": [country],
-    }))
+    frame = locate_frame(
+        ctx,
+        pd.DataFrame(
+            {
+                "address_1": [address_1],
+                "city": [city],
+                "postal_code": [postal_code],
+                "country": [country],
+            }
+        ),
+    )
     row = frame.iloc[0]
     if row["geocode_precision"] == "none" or pd.isna(row["lat"]):
         raise GeoError(
             "address could not be located offline",
             problems=[
-                Problem("neither the street nor the postal code is known", field="address_1",
-                        value=f"{address_1 or ''} {postal_code or ''}".strip())
+                Problem(
+                    "neither the street nor the postal code is known",
+                    field="address_1",
+                    value=f"{address_1 or ''} {postal_code or ''}".strip(),
+                )
             ],
         )
     return float(row["lat"]), float(row["lon"]), str(row["geocode_precision"])
@@ -63,12 +80,15 @@ def geocode_providers(
     started = time.perf_counter()
     res = H3_RESOLUTIONS
     with ctx.sessions.begin() as session:
-        stmt = select(Provider.id, Provider.address_1, Provider.city, Provider.postal_code,
-                      Provider.country).where(Provider.geocode_precision != "source")
+        stmt = select(
+            Provider.id, Provider.address_1, Provider.city, Provider.postal_code, Provider.country
+        ).where(Provider.geocode_precision != "source")
         if only_missing:
             stmt = stmt.where(Provider.lat.is_(None))
-        df = pd.DataFrame(session.execute(stmt).all(),
-                          columns=["id", "address_1", "city", "postal_code", "country"])
+        df = pd.DataFrame(
+            session.execute(stmt).all(),
+            columns=["id", "address_1", "city", "postal_code", "country"],
+        )
         progress("geocode", 0, len(df))
         if df.empty:
             return StageReport(stage="geocode", detail={"providers": 0}, duration_s=0.0)
@@ -115,7 +135,9 @@ def locate_frame(ctx: AppContext, df: pd.DataFrame) -> pd.DataFrame:
     us = country == "US"
     if us.any():
         got = geocode_frame(df.loc[us, ["address_1", "postal_code"]], ctx.street_index)
-        out.loc[us, ["lat", "lon", "geocode_precision"]] = got[["lat", "lon", "geocode_precision"]].to_numpy()
+        out.loc[us, ["lat", "lon", "geocode_precision"]] = got[
+            ["lat", "lon", "geocode_precision"]
+        ].to_numpy()
     for i in out.index[country == "FR"]:
         code = str(out.at[i, "postal_code"] or "")
         if is_overseas(code):  # not in the bundled gazetteer: flag, never misplace

@@ -53,15 +53,32 @@ def run_backtest(ctx: AppContext, request: BacktestRequest) -> dict:
         raise NotFoundError(f"no shipped profile {request.profile!r}; known: {', '.join(profiles)}")
     with ctx.sessions() as session:
         site = site_by_code(session, request.site)
-        base = profiles[request.profile] if request.profile else profile_for(site.service_line, profiles)
+        base = (
+            profiles[request.profile]
+            if request.profile
+            else profile_for(site.service_line, profiles)
+        )
         profile = expand_profile(base, resolved_groups(ctx, session))
-        events = pd.DataFrame(session.execute(
-            select(ReferralEvent.provider_id, ReferralEvent.referral_date, Provider.organization_id)
-            .join(Provider, Provider.id == ReferralEvent.provider_id)
-        ).all(), columns=["provider_id", "referral_date", "organization_id"])
+        events = pd.DataFrame(
+            session.execute(
+                select(
+                    ReferralEvent.provider_id, ReferralEvent.referral_date, Provider.organization_id
+                ).join(Provider, Provider.id == ReferralEvent.provider_id)
+            ).all(),
+            columns=["provider_id", "referral_date", "organization_id"],
+        )
     cand = backtest_candidates(ctx, site)
-    result = backtest(events, cand, profile, as_of=as_of_date(ctx), hide_months=request.hide_months,
-                      window_days=s.referring_window_days, lapsed_days=s.lapsed_days,
-                      organizations=events[["provider_id", "organization_id"]].drop_duplicates(),
-                      k=request.k, seed=request.seed, fallback=ctx.fallback)
+    result = backtest(
+        events,
+        cand,
+        profile,
+        as_of=as_of_date(ctx),
+        hide_months=request.hide_months,
+        window_days=s.referring_window_days,
+        lapsed_days=s.lapsed_days,
+        organizations=events[["provider_id", "organization_id"]].drop_duplicates(),
+        k=request.k,
+        seed=request.seed,
+        fallback=ctx.fallback,
+    )
     return {"site": request.site, **result.as_dict()}

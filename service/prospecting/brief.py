@@ -20,9 +20,22 @@ from service.prospecting.workflow import get_status
 
 __all__ = ["brief", "brief_html"]
 
-_PROFILE_FIELDS = ("id", "npi", "display_name", "entity_type", "credential", "taxonomy_code",
-                   "classification", "organization_name", "address_1", "city", "state",
-                   "postal_code", "phone", "is_active")
+_PROFILE_FIELDS = (
+    "id",
+    "npi",
+    "display_name",
+    "entity_type",
+    "credential",
+    "taxonomy_code",
+    "classification",
+    "organization_name",
+    "address_1",
+    "city",
+    "state",
+    "postal_code",
+    "phone",
+    "is_active",
+)
 
 
 def brief(ctx: AppContext, provider_id: int) -> dict:
@@ -34,23 +47,49 @@ def brief(ctx: AppContext, provider_id: int) -> dict:
         colleagues = []
         if prov.organization_id is not None:
             rows = session.execute(
-                select(Provider.id, Provider.display_name, Provider.classification, ReferrerStat.tier,
-                       ReferrerStat.referrals_window, ReferrerStat.last_referral)
+                select(
+                    Provider.id,
+                    Provider.display_name,
+                    Provider.classification,
+                    ReferrerStat.tier,
+                    ReferrerStat.referrals_window,
+                    ReferrerStat.last_referral,
+                )
                 .join(ReferrerStat, ReferrerStat.provider_id == Provider.id)
-                .where(Provider.organization_id == prov.organization_id, Provider.id != prov.id,
-                       ReferrerStat.referring.is_(True))
-                .order_by(ReferrerStat.referrals_window.desc(), Provider.id).limit(20)
+                .where(
+                    Provider.organization_id == prov.organization_id,
+                    Provider.id != prov.id,
+                    ReferrerStat.referring.is_(True),
+                )
+                .order_by(ReferrerStat.referrals_window.desc(), Provider.id)
+                .limit(20)
             ).all()
-            colleagues = [{"provider_id": r[0], "display_name": r[1], "classification": r[2],
-                           "tier": r[3], "referrals_window": r[4],
-                           "last_referral": r[5].isoformat() if r[5] else None} for r in rows]
+            colleagues = [
+                {
+                    "provider_id": r[0],
+                    "display_name": r[1],
+                    "classification": r[2],
+                    "tier": r[3],
+                    "referrals_window": r[4],
+                    "last_referral": r[5].isoformat() if r[5] else None,
+                }
+                for r in rows
+            ]
         prospects = [
-            {"site_code": code, "score": p.score, "segment": p.segment, "profile": p.profile,
-             "drive_minutes": p.drive_minutes, "distance_km": p.distance_km,
-             "components": p.components}
+            {
+                "site_code": code,
+                "score": p.score,
+                "segment": p.segment,
+                "profile": p.profile,
+                "drive_minutes": p.drive_minutes,
+                "distance_km": p.distance_km,
+                "components": p.components,
+            }
             for p, code in session.execute(
-                select(Prospect, ClinicSite.site_code).join(ClinicSite, ClinicSite.id == Prospect.site_id)
-                .where(Prospect.provider_id == provider_id).order_by(Prospect.score.desc())
+                select(Prospect, ClinicSite.site_code)
+                .join(ClinicSite, ClinicSite.id == Prospect.site_id)
+                .where(Prospect.provider_id == provider_id)
+                .order_by(Prospect.score.desc())
             ).all()
         ]
         prefs = get_preferences(session, provider_id)
@@ -59,7 +98,9 @@ def brief(ctx: AppContext, provider_id: int) -> dict:
         "provider": profile,
         "referrals": referrer_activity(ctx, provider_id, weeks=8, months=12),
         "colleagues_referring": colleagues,
-        "interactions": [i.model_dump(mode="json") for i in list_interactions(ctx, provider_id, limit=5)],
+        "interactions": [
+            i.model_dump(mode="json") for i in list_interactions(ctx, provider_id, limit=5)
+        ],
         "preferences": prefs.model_dump(mode="json") if prefs else None,
         "workflow": get_status(ctx, provider_id).model_dump(mode="json"),
         "prospects": prospects,
@@ -96,27 +137,54 @@ def brief_html(data: dict) -> str:
         f"{r['referrals_total']} in all · last month {r['last_month']} vs 3-month average "
         f"{r['prev_3_month_avg']} (trend {_e(r['trend'] or '-')}) · first {_e(r['first_referral'])}, "
         f"last {_e(r['last_referral'])}{' · lapsed' if r['lapsed'] else ''}</p>",
-        _table(["month", "referrals"], [[m["period_start"][:7], m["referrals"]] for m in r["monthly"]]),
+        _table(
+            ["month", "referrals"], [[m["period_start"][:7], m["referrals"]] for m in r["monthly"]]
+        ),
         "<h2>Colleagues who refer</h2>",
-        _table(["name", "specialty", "tier", "in window", "last"],
-               [[c["display_name"], c["classification"], c["tier"], c["referrals_window"],
-                 c["last_referral"]] for c in data["colleagues_referring"]]),
+        _table(
+            ["name", "specialty", "tier", "in window", "last"],
+            [
+                [
+                    c["display_name"],
+                    c["classification"],
+                    c["tier"],
+                    c["referrals_window"],
+                    c["last_referral"],
+                ]
+                for c in data["colleagues_referring"]
+            ],
+        ),
         "<h2>Last interactions</h2>",
-        _table(["when", "kind", "liaison", "summary"],
-               [[i["occurred_at"][:16], i["kind"], i["liaison"], i["summary"]] for i in data["interactions"]]),
+        _table(
+            ["when", "kind", "liaison", "summary"],
+            [
+                [i["occurred_at"][:16], i["kind"], i["liaison"], i["summary"]]
+                for i in data["interactions"]
+            ],
+        ),
         "<h2>Score</h2>",
     ]
     for pr in data["prospects"]:
         parts.append(f"<h3>{_e(pr['site_code'])}: {pr['score']:.1f} ({_e(pr['segment'])})</h3>")
-        parts.append(_table(["component", "value", "weight", "points", "why"],
-                            [[c["name"], c["value"], c["weight"], c["points"], c["reason"]]
-                             for c in pr["components"]]))
+        parts.append(
+            _table(
+                ["component", "value", "weight", "points", "why"],
+                [
+                    [c["name"], c["value"], c["weight"], c["points"], c["reason"]]
+                    for c in pr["components"]
+                ],
+            )
+        )
     if not data["prospects"]:
         parts.append("<p class='none'>not a scored prospect</p>")
-    style = ("body{font:12pt/1.4 system-ui,sans-serif;max-width:48em;margin:1.5em auto}"
-             "table{border-collapse:collapse;width:100%;margin:.4em 0}"
-             "td,th{border:1px solid #bbb;padding:2px 6px;text-align:left}"
-             ".none{color:#777}@media print{body{margin:0}}")
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>Brief: {_e(p['display_name'])}</title><style>{style}</style></head>"
-            f"<body>{''.join(parts)}</body></html>")
+    style = (
+        "body{font:12pt/1.4 system-ui,sans-serif;max-width:48em;margin:1.5em auto}"
+        "table{border-collapse:collapse;width:100%;margin:.4em 0}"
+        "td,th{border:1px solid #bbb;padding:2px 6px;text-align:left}"
+        ".none{color:#777}@media print{body{margin:0}}"
+    )
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Brief: {_e(p['display_name'])}</title><style>{style}</style></head>"
+        f"<body>{''.join(parts)}</body></html>"
+    )

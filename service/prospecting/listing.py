@@ -34,12 +34,34 @@ from service.schemas import ProspectFilter, ProspectPublic, ProspectSort
 
 #: Columns of the prospect CSV export (list and segment exports alike).
 CSV_COLUMNS = (
-    "site_code", "provider_id", "npi", "display_name", "taxonomy_code", "classification",
-    "address_1", "city", "postal_code", "phone", "score", "segment", "drive_minutes",
-    "distance_km", "proximity_estimated", "profile", "status", "assigned_to", "score_breakdown",
-)  # fmt: skip
+    "site_code",
+    "provider_id",
+    "npi",
+    "display_name",
+    "taxonomy_code",
+    "classification",
+    "address_1",
+    "city",
+    "postal_code",
+    "phone",
+    "score",
+    "segment",
+    "drive_minutes",
+    "distance_km",
+    "proximity_estimated",
+    "profile",
+    "status",
+    "assigned_to",
+    "score_breakdown",
+)
 
-__all__ = ["CSV_COLUMNS", "count_prospects", "prospect_page_json", "prospects_csv", "prospects_frame"]
+__all__ = [
+    "CSV_COLUMNS",
+    "count_prospects",
+    "prospect_page_json",
+    "prospects_csv",
+    "prospects_frame",
+]
 
 
 def _prospect_public(
@@ -81,14 +103,20 @@ def _prospect_page(
     """The rows of one page (item fields first, in :data:`PAGE_FIELDS` order), total, next cursor."""
     _check_limit(limit)
     if sort not in SORTS:
-        raise InputError("invalid sort", problems=[Problem(f"one of {', '.join(SORTS)}", field="sort",
-                                                           value=str(sort))])  # fmt: skip
+        raise InputError(
+            "invalid sort",
+            problems=[Problem(f"one of {', '.join(SORTS)}", field="sort", value=str(sort))],
+        )
     params: dict[str, Any] = {**filter_values(filters), "_limit": limit + 1}
     if cursor:  # a cursor of another list or sort is refused, not compared (PostgreSQL: a 500)
-        params["_after_value"], params["_after_id"] = decode_cursor(cursor, value_type=cursor_type(SORTS[sort][0]))
+        params["_after_value"], params["_after_id"] = decode_cursor(
+            cursor, value_type=cursor_type(SORTS[sort][0])
+        )
     conn = read_connection(session)  # taken first: the count runs on it too
     total = count_prospects(session, filters) if count else None
-    stmt, names = page_template(filters, sort=sort, after=bool(cursor), raw_components=raw_components)
+    stmt, names = page_template(
+        filters, sort=sort, after=bool(cursor), raw_components=raw_components
+    )
     # plain rows on the connection, no ORM loading layer
     rows = conn.execute(stmt, {name: params[name] for name in names}).all()
     if not rows and filters.site:
@@ -121,8 +149,9 @@ def prospect_page_json(
     Stored values are ours, written through the models; the tests check the
     output against ``Page[ProspectPublic]`` built from the same rows.
     """
-    rows, total, nxt = _prospect_page(session, filters, sort=sort, limit=limit, cursor=cursor, count=count,
-                                      raw_components=True)  # fmt: skip
+    rows, total, nxt = _prospect_page(
+        session, filters, sort=sort, limit=limit, cursor=cursor, count=count, raw_components=True
+    )
     at = PAGE_FIELDS.index("components")
     items = []
     for row in rows:
@@ -138,7 +167,9 @@ def count_prospects(session: Session, filters: ProspectFilter) -> int:
     return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
-def prospects_csv(session: Session, filters: ProspectFilter, *, sort: ProspectSort = "-score") -> Iterator[str]:
+def prospects_csv(
+    session: Session, filters: ProspectFilter, *, sort: ProspectSort = "-score"
+) -> Iterator[str]:
     """All prospects matching ``filters`` as CSV text chunks (header first)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -157,7 +188,9 @@ def prospects_csv(session: Session, filters: ProspectFilter, *, sort: ProspectSo
     yield buf.getvalue()
 
 
-def prospects_frame(session: Session, filters: ProspectFilter, *, limit: int = 20_000) -> gpd.GeoDataFrame:
+def prospects_frame(
+    session: Session, filters: ProspectFilter, *, limit: int = 20_000
+) -> gpd.GeoDataFrame:
     """Prospects as points for the map, best score first (one row per provider and site)."""
     stmt = prospect_stmt(filters).order_by(Prospect.score.desc(), Prospect.id).limit(limit)
     rows = [r[:3] for r in session.execute(stmt).all()]

@@ -42,8 +42,14 @@ from service.schemas import ProspectFilter, ProspectSort
 from service.security.privacy import objected
 
 __all__ = [
-    "PAGE_FIELDS", "SORTS", "filter_values", "not_excluded", "page_columns", "page_template",
-    "prospect_statement", "prospect_stmt",
+    "PAGE_FIELDS",
+    "SORTS",
+    "filter_values",
+    "not_excluded",
+    "page_columns",
+    "page_template",
+    "prospect_statement",
+    "prospect_stmt",
 ]
 
 #: A NUCC taxonomy code (``207X00000X``); any other specialty text is a classification name.
@@ -69,8 +75,13 @@ def not_excluded(provider: Any = Provider) -> Any:
 
 
 #: The prospect column each list sort walks the index of.
-_SORTED_ON = {"-score": "score", "score": "score", "drive_minutes": "drive_minutes",
-              "-drive_minutes": "drive_minutes", "distance_km": "distance_km"}
+_SORTED_ON = {
+    "-score": "score",
+    "score": "score",
+    "drive_minutes": "drive_minutes",
+    "-drive_minutes": "drive_minutes",
+    "distance_km": "distance_km",
+}
 
 
 def _bounded(column: Any, sort: str | None) -> Any:
@@ -88,8 +99,9 @@ def _bounded(column: Any, sort: str | None) -> Any:
     return column + 0
 
 
-def _drive_range(stmt: Select, filters: ProspectFilter, sort: str | None,
-                 bind: Callable[[str, Any], Any]) -> Select:  # fmt: skip
+def _drive_range(
+    stmt: Select, filters: ProspectFilter, sort: str | None, bind: Callable[[str, Any], Any]
+) -> Select:
     """The drive-time range filters, bounding the walk of the drive-time sort indexes.
 
     Those indexes hold ``coalesce(drive_minutes, ...)`` (prospects without a
@@ -112,8 +124,9 @@ def _literal(_name: str, value: Any) -> Any:
     return value
 
 
-def prospect_stmt(filters: ProspectFilter, *, sort: str | None = None,
-                   bind: Callable[[str, Any], Any] = _literal) -> Select:  # fmt: skip
+def prospect_stmt(
+    filters: ProspectFilter, *, sort: str | None = None, bind: Callable[[str, Any], Any] = _literal
+) -> Select:
     """Prospects with their provider, site code, status and liaison.
 
     Deactivated providers and excluded ones never appear; "not a fit"
@@ -126,13 +139,19 @@ def prospect_stmt(filters: ProspectFilter, *, sort: str | None = None,
     v = filter_values(filters)
     status = func.coalesce(ProspectStatus.status, "new")
     stmt = (
-        select(Prospect, Provider, ClinicSite.site_code, status.label("status"),
-               ProspectStatus.assigned_to)
+        select(
+            Prospect,
+            Provider,
+            ClinicSite.site_code,
+            status.label("status"),
+            ProspectStatus.assigned_to,
+        )
         .join(Provider, Provider.id == Prospect.provider_id)
         .join(ClinicSite, ClinicSite.id == Prospect.site_id)
         .outerjoin(ProspectStatus, ProspectStatus.provider_id == Prospect.provider_id)
-        .where(Provider.is_active.is_(True), not_excluded(),
-               Provider.id.not_in(objected()))  # GDPR objection: never listed
+        .where(
+            Provider.is_active.is_(True), not_excluded(), Provider.id.not_in(objected())
+        )  # GDPR objection: never listed
     )
     if filters.status:
         stmt = stmt.where(status == bind("status", v["status"]))
@@ -148,7 +167,9 @@ def prospect_stmt(filters: ProspectFilter, *, sort: str | None = None,
     if filters.organization_id is not None:
         stmt = stmt.where(Provider.organization_id == bind("organization_id", v["organization_id"]))
     if filters.tier:
-        past = select(ReferrerStat.provider_id).where(ReferrerStat.provider_id == Prospect.provider_id)
+        past = select(ReferrerStat.provider_id).where(
+            ReferrerStat.provider_id == Prospect.provider_id
+        )
         if filters.tier != "lapsed":
             past = past.where(ReferrerStat.tier == bind("tier", v["tier"]))
         stmt = stmt.where(past.exists())
@@ -173,13 +194,20 @@ def prospect_stmt(filters: ProspectFilter, *, sort: str | None = None,
 def filter_values(filters: ProspectFilter) -> dict[str, Any]:
     """The SQL operand of each filter, by parameter name (what :func:`prospect_stmt` binds)."""
     return {
-        "status": filters.status, "assigned_to": filters.assigned_to,
-        "min_drive_minutes": filters.min_drive_minutes, "max_drive_minutes": filters.max_drive_minutes,
-        "postal_codes": list(filters.postal_codes or ()), "city": filters.city.upper() if filters.city else None,
-        "organization_id": filters.organization_id, "tier": filters.tier, "site": filters.site,
-        "specialty": filters.specialty, "min_score": filters.min_score, "segment": filters.segment,
+        "status": filters.status,
+        "assigned_to": filters.assigned_to,
+        "min_drive_minutes": filters.min_drive_minutes,
+        "max_drive_minutes": filters.max_drive_minutes,
+        "postal_codes": list(filters.postal_codes or ()),
+        "city": filters.city.upper() if filters.city else None,
+        "organization_id": filters.organization_id,
+        "tier": filters.tier,
+        "site": filters.site,
+        "specialty": filters.specialty,
+        "min_score": filters.min_score,
+        "segment": filters.segment,
         "group_codes": sorted(filters.group_codes) if filters.group_codes is not None else None,
-    }  # fmt: skip
+    }
 
 
 def _is_code(specialty: str) -> bool:
@@ -189,22 +217,44 @@ def _is_code(specialty: str) -> bool:
 def _filter_shape(filters: ProspectFilter) -> tuple:
     """Every decision :func:`prospect_stmt` takes on the filter values (not the values)."""
     return (
-        bool(filters.status), bool(filters.assigned_to), filters.min_drive_minutes is not None,
-        filters.max_drive_minutes is not None, bool(filters.postal_codes), bool(filters.city),
-        filters.organization_id is not None, filters.tier if filters.tier == "lapsed" else bool(filters.tier),
-        bool(filters.site), _is_code(filters.specialty) if filters.specialty else None,
-        filters.min_score is not None, bool(filters.segment), filters.group_codes is not None,
+        bool(filters.status),
+        bool(filters.assigned_to),
+        filters.min_drive_minutes is not None,
+        filters.max_drive_minutes is not None,
+        bool(filters.postal_codes),
+        bool(filters.city),
+        filters.organization_id is not None,
+        filters.tier if filters.tier == "lapsed" else bool(filters.tier),
+        bool(filters.site),
+        _is_code(filters.specialty) if filters.specialty else None,
+        filters.min_score is not None,
+        bool(filters.segment),
+        filters.group_codes is not None,
     )
 
 
 def page_columns() -> tuple:
     """The columns of one prospect-list item, labelled as :class:`ProspectPublic` fields."""
     return (
-        Provider.id.label("provider_id"), ClinicSite.site_code, Provider.npi, Provider.display_name,
-        Prospect.taxonomy_code, Prospect.classification, Provider.address_1, Provider.city,
-        Provider.postal_code, Provider.phone, Prospect.score, Prospect.segment, Prospect.drive_minutes,
-        Prospect.distance_km, Prospect.proximity_estimated, Prospect.profile, Prospect.components,
-        func.coalesce(ProspectStatus.status, "new").label("status"), ProspectStatus.assigned_to,
+        Provider.id.label("provider_id"),
+        ClinicSite.site_code,
+        Provider.npi,
+        Provider.display_name,
+        Prospect.taxonomy_code,
+        Prospect.classification,
+        Provider.address_1,
+        Provider.city,
+        Provider.postal_code,
+        Provider.phone,
+        Prospect.score,
+        Prospect.segment,
+        Prospect.drive_minutes,
+        Prospect.distance_km,
+        Prospect.proximity_estimated,
+        Prospect.profile,
+        Prospect.components,
+        func.coalesce(ProspectStatus.status, "new").label("status"),
+        ProspectStatus.assigned_to,
         Prospect.id.label("prospect_id"),
     )
 
@@ -218,8 +268,9 @@ def prospect_statement(filters: ProspectFilter) -> Select:
 
     Active providers only; excluded people and those who objected to processing never match.
     """
-    return prospect_stmt(filters).with_only_columns(Prospect, Provider, ClinicSite.site_code,
-                                                     maintain_column_froms=True)
+    return prospect_stmt(filters).with_only_columns(
+        Prospect, Provider, ClinicSite.site_code, maintain_column_froms=True
+    )
 
 
 class _Templates:
@@ -247,8 +298,9 @@ class _Templates:
 _PAGE_TEMPLATES = _Templates(512)
 
 
-def page_template(filters: ProspectFilter, *, sort: ProspectSort, after: bool,
-                   raw_components: bool) -> tuple[Select, frozenset[str]]:  # fmt: skip
+def page_template(
+    filters: ProspectFilter, *, sort: ProspectSort, after: bool, raw_components: bool
+) -> tuple[Select, frozenset[str]]:
     """The page statement for filters of this shape, filter values bound, page size inlined; its names."""
     key = (_filter_shape(filters), sort, after, raw_components)
 
@@ -264,16 +316,29 @@ def page_template(filters: ProspectFilter, *, sort: ProspectSort, after: bool,
         # plain columns, not ORM entities: a page is read, never changed
         columns = page_columns()
         if raw_components:  # the stored JSON text, spliced into the answer unparsed
-            columns = tuple(cast(Prospect.components, Text).label("components") if c.key == "components"
-                            else c for c in columns)  # fmt: skip
+            columns = tuple(
+                cast(Prospect.components, Text).label("components") if c.key == "components" else c
+                for c in columns
+            )
         stmt = stmt.with_only_columns(*columns, maintain_column_froms=True)
-        marks = (bindparam("_after_value", type_=sort_col.type), bindparam("_after_id", type_=Integer))
-        stmt = keyset_after(stmt, sort_col=sort_col, id_col=Prospect.id, descending=desc,
-                            after=marks if after else None)  # fmt: skip
+        marks = (
+            bindparam("_after_value", type_=sort_col.type),
+            bindparam("_after_id", type_=Integer),
+        )
+        stmt = keyset_after(
+            stmt,
+            sort_col=sort_col,
+            id_col=Prospect.id,
+            descending=desc,
+            after=marks if after else None,
+        )
         # the page size written into the SQL text (an int, rendered at execution): PostgreSQL can then
         # reuse one generic plan of a prepared page statement; a LIMIT parameter makes it plan every time
         stmt = stmt.add_columns(sort_col.label("_sortval")).limit(
-            bindparam("_limit", type_=Integer, literal_execute=True))
-        return stmt, frozenset(names | {"_limit"} | ({"_after_value", "_after_id"} if after else set()))
+            bindparam("_limit", type_=Integer, literal_execute=True)
+        )
+        return stmt, frozenset(
+            names | {"_limit"} | ({"_after_value", "_after_id"} if after else set())
+        )
 
     return _PAGE_TEMPLATES.get(key, build)

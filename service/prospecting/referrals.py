@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import ConflictError, InputError, NotFoundError, Problem
 from core.progress import ProgressSink, null_progress
+from core.settings import AtRiskRule
 from core.values import json_value, plain
 from data.models import Provider, ReferralEvent, ReferrerStat
 from data.models.prospecting import ReferralAlert, ReferralReview
@@ -37,8 +38,15 @@ from service.prospecting.schemas import (
 from service.prospecting.workflow import mark_referring
 from service.schemas import StageReport
 
-STAT_FIELDS = ("referrals_window", "referrals_total", "first_referral", "last_referral",
-               "trend", "referring", "tier")
+STAT_FIELDS = (
+    "referrals_window",
+    "referrals_total",
+    "first_referral",
+    "last_referral",
+    "trend",
+    "referring",
+    "tier",
+)
 
 
 def as_of_date(ctx: AppContext) -> date:
@@ -50,15 +58,19 @@ def link_referral_events(session: Session) -> dict[str, int]:
     from enrichment.freetext import match_free_text
 
     pending = session.execute(
-        select(ReferralEvent.id, ReferralEvent.referrer_npi, ReferralEvent.referrer_name)
-        .where(ReferralEvent.provider_id.is_(None))
+        select(ReferralEvent.id, ReferralEvent.referrer_npi, ReferralEvent.referrer_name).where(
+            ReferralEvent.provider_id.is_(None)
+        )
     ).all()
     if not pending:
         return {"linked_by_npi": 0, "linked_by_name": 0, "unlinked": 0}
-    by_npi = dict(session.execute(
-        select(Provider.npi, Provider.id).where(Provider.npi.is_not(None))
-        .order_by(Provider.is_active.asc())  # an active record wins over a deactivated one
-    ).all())
+    by_npi = dict(
+        session.execute(
+            select(Provider.npi, Provider.id)
+            .where(Provider.npi.is_not(None))
+            .order_by(Provider.is_active.asc())  # an active record wins over a deactivated one
+        ).all()
+    )
     updates, names = [], []
     for ev_id, npi, name in pending:
         if npi and npi in by_npi:
@@ -69,51 +81,72 @@ def link_referral_events(session: Session) -> dict[str, int]:
     if names:
         golden = pd.DataFrame(
             session.execute(
-                select(Provider.id.label("provider_id"), Provider.first_name, Provider.last_name)
-                .where(Provider.entity_type == "individual")
+                select(
+                    Provider.id.label("provider_id"), Provider.first_name, Provider.last_name
+                ).where(Provider.entity_type == "individual")
             ).all(),
             columns=["provider_id", "first_name", "last_name"],
         )
         unique = sorted({n for _, n in names})
         matches = dict(zip(unique, match_free_text(pd.Series(unique), golden), strict=True))
-        queued = set(session.scalars(
-            select(ReferralReview.event_id).where(ReferralReview.event_id.in_([e for e, _ in names]))
-        ))
+        queued = set(
+            session.scalars(
+                select(ReferralReview.event_id).where(
+                    ReferralReview.event_id.in_([e for e, _ in names])
+                )
+            )
+        )
         reviews = []
         for ev_id, name in names:
             m = matches[name]
             if m.provider_id is not None:
-                updates.append({"id": ev_id, "provider_id": m.provider_id, "link_confidence": m.confidence})
+                updates.append(
+                    {"id": ev_id, "provider_id": m.provider_id, "link_confidence": m.confidence}
+                )
             elif ev_id not in queued:
                 reviews.append(_review_row(ev_id, name, m))
         if reviews:
             session.execute(ReferralReview.__table__.insert(), reviews)
     if updates:
         session.execute(update(ReferralEvent), updates)
-    return {"linked_by_npi": n_npi, "linked_by_name": len(updates) - n_npi,
-            "unlinked": len(pending) - len(updates)}
+    return {
+        "linked_by_npi": n_npi,
+        "linked_by_name": len(updates) - n_npi,
+        "unlinked": len(pending) - len(updates),
+    }
 
 
 def _review_row(event_id: int, name: str, match) -> dict:  # noqa: ANN001 - FreeTextMatch
     return {
-        "event_id": event_id, "referrer_name": name, "status": "open",
+        "event_id": event_id,
+        "referrer_name": name,
+        "status": "open",
         "confidence": round(float(match.confidence), 4),
-        "candidates": [{"provider_id": int(p), "confidence": float(c)} for p, c in match.alternatives],
+        "candidates": [
+            {"provider_id": int(p), "confidence": float(c)} for p, c in match.alternatives
+        ],
     }
 
 
 def _golden_individuals(session: Session) -> pd.DataFrame:
     return pd.DataFrame(
         session.execute(
-            select(Provider.id.label("provider_id"), Provider.first_name, Provider.last_name)
-            .where(Provider.entity_type == "individual", Provider.is_active.is_(True))
+            select(Provider.id.label("provider_id"), Provider.first_name, Provider.last_name).where(
+                Provider.entity_type == "individual", Provider.is_active.is_(True)
+            )
         ).all(),
         columns=["provider_id", "first_name", "last_name"],
     )
 
 
-_EVENT_FIELDS = ("referral_date", "referrer_npi", "referrer_name", "service_line", "site_code",
-                 "patient_ref")
+_EVENT_FIELDS = (
+    "referral_date",
+    "referrer_npi",
+    "referrer_name",
+    "service_line",
+    "site_code",
+    "patient_ref",
+)
 
 
 def receive_referral(ctx: AppContext, payload: ReferralWebhook) -> ReferralReceipt:
@@ -132,39 +165,73 @@ def receive_referral(ctx: AppContext, payload: ReferralWebhook) -> ReferralRecei
         raise TypeError(f"payload must be a ReferralWebhook, not {type(payload).__name__}")
     today = as_of_date(ctx)
     if payload.referral_date > today:
-        raise InputError("referral date in the future", problems=[Problem(
-            f"after {today.isoformat()}", field="referral_date", value=payload.referral_date.isoformat())])
+        raise InputError(
+            "referral date in the future",
+            problems=[
+                Problem(
+                    f"after {today.isoformat()}",
+                    field="referral_date",
+                    value=payload.referral_date.isoformat(),
+                )
+            ],
+        )
     values = {f: getattr(payload, f) for f in _EVENT_FIELDS}
     with ctx.sessions.begin() as session:
-        ev = session.scalars(select(ReferralEvent).where(ReferralEvent.external_id == payload.external_id)).first()
+        ev = session.scalars(
+            select(ReferralEvent).where(ReferralEvent.external_id == payload.external_id)
+        ).first()
         if ev is not None:
             differs = [f for f, v in values.items() if getattr(ev, f) != v]
             if differs:
                 raise ConflictError(
                     f"external_id {payload.external_id!r} was stored with other values",
-                    problems=[Problem("differs from the stored event", field=f, value=str(values[f]))
-                              for f in differs],
+                    problems=[
+                        Problem("differs from the stored event", field=f, value=str(values[f]))
+                        for f in differs
+                    ],
                 )
-            review = session.scalars(select(ReferralReview.id).where(ReferralReview.event_id == ev.id)).first()
-            link = "npi" if ev.link_confidence == 1.0 and ev.referrer_npi else (
-                "name" if ev.provider_id else ("review" if review else "none"))
-            return ReferralReceipt(event_id=ev.id, external_id=ev.external_id, created=False,
-                                   provider_id=ev.provider_id, link=link,
-                                   link_confidence=ev.link_confidence, review_id=review)
+            review = session.scalars(
+                select(ReferralReview.id).where(ReferralReview.event_id == ev.id)
+            ).first()
+            link = (
+                "npi"
+                if ev.link_confidence == 1.0 and ev.referrer_npi
+                else ("name" if ev.provider_id else ("review" if review else "none"))
+            )
+            return ReferralReceipt(
+                event_id=ev.id,
+                external_id=ev.external_id,
+                created=False,
+                provider_id=ev.provider_id,
+                link=link,
+                link_confidence=ev.link_confidence,
+                review_id=review,
+            )
         provider_id, confidence, link, match = None, None, "none", None
         if payload.referrer_npi:
             provider_id = session.scalars(
-                select(Provider.id).where(Provider.npi == payload.referrer_npi)
+                select(Provider.id)
+                .where(Provider.npi == payload.referrer_npi)
                 .order_by(Provider.is_active.desc(), Provider.id)
             ).first()
             if provider_id is not None:
                 confidence, link = 1.0, "npi"
         if provider_id is None and payload.referrer_name:
-            match = match_free_text(pd.Series([payload.referrer_name]), _golden_individuals(session))[0]
+            match = match_free_text(
+                pd.Series([payload.referrer_name]), _golden_individuals(session)
+            )[0]
             if match.provider_id is not None:
-                provider_id, confidence, link = int(match.provider_id), float(match.confidence), "name"
-        ev = ReferralEvent(external_id=payload.external_id, provider_id=provider_id,
-                           link_confidence=confidence, **values)
+                provider_id, confidence, link = (
+                    int(match.provider_id),
+                    float(match.confidence),
+                    "name",
+                )
+        ev = ReferralEvent(
+            external_id=payload.external_id,
+            provider_id=provider_id,
+            link_confidence=confidence,
+            **values,
+        )
         session.add(ev)
         session.flush()
         review_id = None
@@ -174,9 +241,15 @@ def receive_referral(ctx: AppContext, payload: ReferralWebhook) -> ReferralRecei
                 ReferralReview.__table__.insert().returning(ReferralReview.id), [row]
             ).scalar_one()
             link = "review"
-        return ReferralReceipt(event_id=ev.id, external_id=ev.external_id, created=True,
-                               provider_id=provider_id, link=link, link_confidence=confidence,
-                               review_id=review_id)
+        return ReferralReceipt(
+            event_id=ev.id,
+            external_id=ev.external_id,
+            created=True,
+            provider_id=provider_id,
+            link=link,
+            link_confidence=confidence,
+            review_id=review_id,
+        )
 
 
 def list_reviews(ctx: AppContext, *, status: str = "open", limit: int = 100) -> list[ReviewPublic]:
@@ -185,13 +258,25 @@ def list_reviews(ctx: AppContext, *, status: str = "open", limit: int = 100) -> 
         rows = session.execute(
             select(ReferralReview, ReferralEvent.external_id, ReferralEvent.referral_date)
             .join(ReferralEvent, ReferralEvent.id == ReferralReview.event_id)
-            .where(ReferralReview.status == status).order_by(ReferralReview.id).limit(limit)
+            .where(ReferralReview.status == status)
+            .order_by(ReferralReview.id)
+            .limit(limit)
         ).all()
-        return [ReviewPublic(id=r.id, event_id=r.event_id, external_id=ext, referral_date=d,
-                             referrer_name=r.referrer_name, confidence=r.confidence,
-                             candidates=r.candidates, status=r.status, resolved_by=r.resolved_by,
-                             resolved_at=r.resolved_at)
-                for r, ext, d in rows]
+        return [
+            ReviewPublic(
+                id=r.id,
+                event_id=r.event_id,
+                external_id=ext,
+                referral_date=d,
+                referrer_name=r.referrer_name,
+                confidence=r.confidence,
+                candidates=r.candidates,
+                status=r.status,
+                resolved_by=r.resolved_by,
+                resolved_at=r.resolved_at,
+            )
+            for r, ext, d in rows
+        ]
 
 
 def resolve_review(ctx: AppContext, review_id: int, decision: ReviewResolve) -> ReviewPublic:
@@ -207,9 +292,13 @@ def resolve_review(ctx: AppContext, review_id: int, decision: ReviewResolve) -> 
         same = []
         if decision.provider_id is not None:
             # the same free text written again names the same person: decide those too
-            same = session.scalars(select(ReferralReview).where(
-                ReferralReview.status == "open", ReferralReview.id != review.id,
-                func.upper(ReferralReview.referrer_name) == review.referrer_name.upper())).all()
+            same = session.scalars(
+                select(ReferralReview).where(
+                    ReferralReview.status == "open",
+                    ReferralReview.id != review.id,
+                    func.upper(ReferralReview.referrer_name) == review.referrer_name.upper(),
+                )
+            ).all()
         for item in (review, *same):
             if decision.provider_id is not None:
                 linked = session.get(ReferralEvent, item.event_id)
@@ -217,14 +306,24 @@ def resolve_review(ctx: AppContext, review_id: int, decision: ReviewResolve) -> 
             item.status = "linked" if decision.provider_id is not None else "dismissed"
             item.resolved_by, item.resolved_at = decision.resolved_by, now
         session.flush()
-        return ReviewPublic(id=review.id, event_id=review.event_id, external_id=event.external_id,
-                            referral_date=event.referral_date, referrer_name=review.referrer_name,
-                            confidence=review.confidence, candidates=review.candidates,
-                            status=review.status, resolved_by=review.resolved_by,
-                            resolved_at=review.resolved_at, same_name_linked=len(same))
+        return ReviewPublic(
+            id=review.id,
+            event_id=review.event_id,
+            external_id=event.external_id,
+            referral_date=event.referral_date,
+            referrer_name=review.referrer_name,
+            confidence=review.confidence,
+            candidates=review.candidates,
+            status=review.status,
+            resolved_by=review.resolved_by,
+            resolved_at=review.resolved_at,
+            same_name_linked=len(same),
+        )
 
 
-def compute_referrer_stats(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
+def compute_referrer_stats(
+    ctx: AppContext, *, progress: ProgressSink = null_progress
+) -> StageReport:
     """Link events, then compute and store each referrer's volume, trend and tier."""
     from prospects.terms import is_active_referrer
     from prospects.tiers import referrer_stats
@@ -236,14 +335,20 @@ def compute_referrer_stats(ctx: AppContext, *, progress: ProgressSink = null_pro
         links = link_referral_events(session)
         events = pd.DataFrame(
             session.execute(
-                select(ReferralEvent.provider_id, ReferralEvent.referral_date)
-                .where(ReferralEvent.provider_id.is_not(None), ReferralEvent.referral_date <= as_of)
+                select(ReferralEvent.provider_id, ReferralEvent.referral_date).where(
+                    ReferralEvent.provider_id.is_not(None), ReferralEvent.referral_date <= as_of
+                )
             ).all(),
             columns=["provider_id", "referral_date"],
         )
         progress("tiers", 0, len(events))
-        stats = referrer_stats(events, as_of=as_of, window_days=s.referring_window_days,
-                               tier_a_min=s.tier_a_min, tier_b_min=s.tier_b_min)
+        stats = referrer_stats(
+            events,
+            as_of=as_of,
+            window_days=s.referring_window_days,
+            tier_a_min=s.tier_a_min,
+            tier_b_min=s.tier_b_min,
+        )
         have = {r.provider_id: r for r in session.scalars(select(ReferrerStat))}
         for row in stats.to_dict("records"):
             pid = int(row["provider_id"])
@@ -262,35 +367,66 @@ def compute_referrer_stats(ctx: AppContext, *, progress: ProgressSink = null_pro
         alerts = _store_alerts(session, stats, events, s.at_risk_rules, as_of=as_of)
         # a worked prospect refers "now" once it is an active referrer: a lapsed one being won back
         # keeps its workflow status until it refers again
-        now_referring = stats[is_active_referrer(stats["last_referral"], as_of=as_of,
-                                                 window_days=s.referring_window_days,
-                                                 lapsed_days=s.lapsed_days)]
+        now_referring = stats[
+            is_active_referrer(
+                stats["last_referral"],
+                as_of=as_of,
+                window_days=s.referring_window_days,
+                lapsed_days=s.lapsed_days,
+            )
+        ]
         moved = mark_referring(
-            session, {int(p) for p in now_referring["provider_id"]},
-            {int(p): f for p, f in zip(now_referring["provider_id"], now_referring["first_referral"])},
+            session,
+            {int(p) for p in now_referring["provider_id"]},
+            {
+                int(p): f
+                for p, f in zip(now_referring["provider_id"], now_referring["first_referral"])
+            },
         )
     return StageReport(
         stage="tiers",
-        detail={**links, "as_of": as_of.isoformat(), "referrers": int(stats["referring"].sum()),
-                "tiers": {k: int(v) for k, v in sorted(tiers.items())}, "alerts": alerts,
-                "prospects_now_referring": moved},
+        detail={
+            **links,
+            "as_of": as_of.isoformat(),
+            "referrers": int(stats["referring"].sum()),
+            "tiers": {k: int(v) for k, v in sorted(tiers.items())},
+            "alerts": alerts,
+            "prospects_now_referring": moved,
+        },
         duration_s=round(time.perf_counter() - started, 3),
     )
 
 
-def _store_alerts(session: Session, stats: pd.DataFrame, events: pd.DataFrame, rules, *,  # noqa: ANN001
-                  as_of: date) -> dict[str, int]:
+def _store_alerts(
+    session: Session,
+    stats: pd.DataFrame,
+    events: pd.DataFrame,
+    rules: list[AtRiskRule],
+    *,
+    as_of: date,
+) -> dict[str, int]:
     """Evaluate the at-risk rules and store new alerts (one per referrer, rule and day)."""
     from prospects.activity import at_risk_alerts
 
     found = at_risk_alerts(stats, events, rules, as_of=as_of)
-    have = set(session.execute(
-        select(ReferralAlert.provider_id, ReferralAlert.rule).where(ReferralAlert.raised_on == as_of)
-    ).tuples())
+    have = set(
+        session.execute(
+            select(ReferralAlert.provider_id, ReferralAlert.rule).where(
+                ReferralAlert.raised_on == as_of
+            )
+        ).tuples()
+    )
     rows = [
-        {"provider_id": r["provider_id"], "rule": r["rule"], "raised_on": as_of, "tier": r["tier"],
-         "message": r["message"], "history": json_value(r["history"])}
-        for r in found.to_dict("records") if (r["provider_id"], r["rule"]) not in have
+        {
+            "provider_id": r["provider_id"],
+            "rule": r["rule"],
+            "raised_on": as_of,
+            "tier": r["tier"],
+            "message": r["message"],
+            "history": json_value(r["history"]),
+        }
+        for r in found.to_dict("records")
+        if (r["provider_id"], r["rule"]) not in have
     ]
     if rows:
         session.execute(ReferralAlert.__table__.insert(), rows)
@@ -298,13 +434,20 @@ def _store_alerts(session: Session, stats: pd.DataFrame, events: pd.DataFrame, r
 
 
 def list_alerts(
-    ctx: AppContext, *, since: date | None = None, rule: str | None = None,
-    provider_id: int | None = None, limit: int = 200,
+    ctx: AppContext,
+    *,
+    since: date | None = None,
+    rule: str | None = None,
+    provider_id: int | None = None,
+    limit: int = 200,
 ) -> list[AlertPublic]:
     """At-risk alerts, newest first, each with the history that triggered it."""
-    stmt = (select(ReferralAlert, Provider.display_name)
-            .join(Provider, Provider.id == ReferralAlert.provider_id)
-            .order_by(ReferralAlert.raised_on.desc(), ReferralAlert.id.desc()).limit(limit))
+    stmt = (
+        select(ReferralAlert, Provider.display_name)
+        .join(Provider, Provider.id == ReferralAlert.provider_id)
+        .order_by(ReferralAlert.raised_on.desc(), ReferralAlert.id.desc())
+        .limit(limit)
+    )
     if since is not None:
         stmt = stmt.where(ReferralAlert.raised_on >= since)
     if rule:
@@ -312,11 +455,15 @@ def list_alerts(
     if provider_id is not None:
         stmt = stmt.where(ReferralAlert.provider_id == provider_id)
     with ctx.sessions() as session:
-        return [AlertPublic.model_validate(a).model_copy(update={"display_name": name})
-                for a, name in session.execute(stmt).all()]
+        return [
+            AlertPublic.model_validate(a).model_copy(update={"display_name": name})
+            for a, name in session.execute(stmt).all()
+        ]
 
 
-def referrer_activity(ctx: AppContext, provider_id: int, *, weeks: int = 12, months: int = 12) -> dict:
+def referrer_activity(
+    ctx: AppContext, provider_id: int, *, weeks: int = 12, months: int = 12
+) -> dict:
     """One referrer's analytics: counts by week and month, trend, tier, first and last dates."""
     from prospects.activity import referral_counts
     from prospects.terms import is_lapsed
@@ -327,27 +474,55 @@ def referrer_activity(ctx: AppContext, provider_id: int, *, weeks: int = 12, mon
     with ctx.sessions() as session:
         if session.get(Provider, provider_id) is None:
             raise NotFoundError(f"no provider with id {provider_id}")
-        events = pd.DataFrame(session.execute(
-            select(ReferralEvent.provider_id, ReferralEvent.referral_date)
-            .where(ReferralEvent.provider_id == provider_id, ReferralEvent.referral_date <= as_of)
-        ).all(), columns=["provider_id", "referral_date"])
-    stats = referrer_stats(events, as_of=as_of, window_days=s.referring_window_days,
-                           tier_a_min=s.tier_a_min, tier_b_min=s.tier_b_min)
-    out: dict = {"provider_id": provider_id, "as_of": as_of.isoformat(), "referrals_total": 0,
-                 "referrals_window": 0, "tier": None, "trend": None, "last_month": 0,
-                 "prev_3_month_avg": 0.0, "first_referral": None, "last_referral": None,
-                 "lapsed": False, "weekly": [], "monthly": []}
+        events = pd.DataFrame(
+            session.execute(
+                select(ReferralEvent.provider_id, ReferralEvent.referral_date).where(
+                    ReferralEvent.provider_id == provider_id, ReferralEvent.referral_date <= as_of
+                )
+            ).all(),
+            columns=["provider_id", "referral_date"],
+        )
+    stats = referrer_stats(
+        events,
+        as_of=as_of,
+        window_days=s.referring_window_days,
+        tier_a_min=s.tier_a_min,
+        tier_b_min=s.tier_b_min,
+    )
+    out: dict = {
+        "provider_id": provider_id,
+        "as_of": as_of.isoformat(),
+        "referrals_total": 0,
+        "referrals_window": 0,
+        "tier": None,
+        "trend": None,
+        "last_month": 0,
+        "prev_3_month_avg": 0.0,
+        "first_referral": None,
+        "last_referral": None,
+        "lapsed": False,
+        "weekly": [],
+        "monthly": [],
+    }
     if len(stats):
         row = stats.iloc[0]
-        out.update(referrals_total=int(row["referrals_total"]), referrals_window=int(row["referrals_window"]),
-                   tier=row["tier"], trend=row["trend"], last_month=int(row["last_30d"]),
-                   prev_3_month_avg=round(float(row["prev_90d_monthly_avg"]), 2),
-                   first_referral=row["first_referral"].isoformat(),
-                   last_referral=row["last_referral"].isoformat(),
-                   lapsed=bool(is_lapsed(stats["last_referral"], as_of=as_of,
-                                         lapsed_days=s.lapsed_days)[0]))
+        out.update(
+            referrals_total=int(row["referrals_total"]),
+            referrals_window=int(row["referrals_window"]),
+            tier=row["tier"],
+            trend=row["trend"],
+            last_month=int(row["last_30d"]),
+            prev_3_month_avg=round(float(row["prev_90d_monthly_avg"]), 2),
+            first_referral=row["first_referral"].isoformat(),
+            last_referral=row["last_referral"].isoformat(),
+            lapsed=bool(
+                is_lapsed(stats["last_referral"], as_of=as_of, lapsed_days=s.lapsed_days)[0]
+            ),
+        )
     for key, period, n in (("weekly", "week", weeks), ("monthly", "month", months)):
         counts = referral_counts(events, as_of=as_of, period=period, periods=n)
-        out[key] = [{"period_start": d.isoformat(), "referrals": int(c)}
-                    for d, c in zip(counts["period_start"], counts["referrals"], strict=True)]
+        out[key] = [
+            {"period_start": d.isoformat(), "referrals": int(c)}
+            for d, c in zip(counts["period_start"], counts["referrals"], strict=True)
+        ]
     return out

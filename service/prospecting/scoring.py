@@ -71,13 +71,19 @@ def _in_catchments(session: Session, site: ClinicSite, res: int) -> tuple[pd.Dat
     )
     stmt = (
         select(
-            Provider.id.label("provider_id"), Provider.taxonomy_code, Provider.classification,
-            Provider.entity_type, Provider.lat, Provider.lon, Provider.organization_id,
+            Provider.id.label("provider_id"),
+            Provider.taxonomy_code,
+            Provider.classification,
+            Provider.entity_type,
+            Provider.lat,
+            Provider.lon,
+            Provider.organization_id,
             func.coalesce(Organization.member_count, 1).label("practice_size"),
         )
         .outerjoin(Organization, Organization.id == Provider.organization_id)
-        .where(Provider.is_active.is_(True), cell_col.in_(in_catchment),
-               Provider.id.not_in(objected()))  # GDPR objection: never a prospect
+        .where(
+            Provider.is_active.is_(True), cell_col.in_(in_catchment), Provider.id.not_in(objected())
+        )  # GDPR objection: never a prospect
     )
     frame = pd.DataFrame(session.execute(stmt).mappings().all())
     if not frame.empty:
@@ -86,7 +92,12 @@ def _in_catchments(session: Session, site: ClinicSite, res: int) -> tuple[pd.Dat
 
 
 def _candidates(
-    session: Session, site: ClinicSite, res: int, *, as_of: date, window_days: int,
+    session: Session,
+    site: ClinicSite,
+    res: int,
+    *,
+    as_of: date,
+    window_days: int,
     lapsed_days: int,
 ) -> pd.DataFrame:
     """The site's prospects as of ``as_of``: who in its catchments is not an active referrer.
@@ -102,21 +113,30 @@ def _candidates(
     frame, ids = _in_catchments(session, site, res)
     if frame.empty:
         return frame
-    referrers = pd.DataFrame(session.execute(
-        select(ReferrerStat.provider_id, ReferrerStat.last_referral, Provider.organization_id)
-        .join(Provider, Provider.id == ReferrerStat.provider_id)
-    ).all(), columns=["provider_id", "last_referral", "organization_id"])
+    referrers = pd.DataFrame(
+        session.execute(
+            select(
+                ReferrerStat.provider_id, ReferrerStat.last_referral, Provider.organization_id
+            ).join(Provider, Provider.id == ReferrerStat.provider_id)
+        ).all(),
+        columns=["provider_id", "last_referral", "organization_id"],
+    )
     last = frame["provider_id"].map(referrers.set_index("provider_id")["last_referral"])
-    frame = frame[~is_active_referrer(last, as_of=as_of, window_days=window_days,
-                                      lapsed_days=lapsed_days)].reset_index(drop=True)
-    referring = referrers[is_referring(referrers["last_referral"], as_of=as_of,
-                                       window_days=window_days)]
+    frame = frame[
+        ~is_active_referrer(last, as_of=as_of, window_days=window_days, lapsed_days=lapsed_days)
+    ].reset_index(drop=True)
+    referring = referrers[
+        is_referring(referrers["last_referral"], as_of=as_of, window_days=window_days)
+    ]
     frame["org_referring"] = colleague_referring(frame, referring)
-    last_contact = pd.DataFrame(session.execute(
-        select(Interaction.provider_id, func.max(Interaction.occurred_at))
-        .where(Interaction.provider_id.in_(ids.scalar_subquery()))
-        .group_by(Interaction.provider_id)
-    ).all(), columns=["provider_id", "last_contact"])
+    last_contact = pd.DataFrame(
+        session.execute(
+            select(Interaction.provider_id, func.max(Interaction.occurred_at))
+            .where(Interaction.provider_id.in_(ids.scalar_subquery()))
+            .group_by(Interaction.provider_id)
+        ).all(),
+        columns=["provider_id", "last_contact"],
+    )
     days = pd.Series(np.nan, index=frame.index)
     if len(last_contact):
         when = pd.to_datetime(last_contact["last_contact"], utc=True).dt.tz_localize(None)
@@ -141,8 +161,14 @@ def add_proximity(ctx: AppContext, cand: pd.DataFrame, site: ClinicSite) -> None
     lat, lon = cand["lat"].to_numpy(float), cand["lon"].to_numpy(float)
     cand["distance_km"] = haversine_km(site.lat, site.lon, lat, lon)
     cand["drive_minutes"], cand["proximity_estimated"] = minutes_from(
-        ctx.router_or_none, site.lat, site.lon, lat, lon, max_snap_m=ctx.settings.max_snap_m,
-        fallback=ctx.fallback)
+        ctx.router_or_none,
+        site.lat,
+        site.lon,
+        lat,
+        lon,
+        max_snap_m=ctx.settings.max_snap_m,
+        fallback=ctx.fallback,
+    )
 
 
 def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
@@ -164,8 +190,14 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
         for n, site in enumerate(sites):
             progress("score", n, len(sites))
             profile = expand_profile(profile_for(site.service_line, profiles), groups)
-            cand = _candidates(session, site, s.catchment_resolution, as_of=as_of,
-                               window_days=s.referring_window_days, lapsed_days=s.lapsed_days)
+            cand = _candidates(
+                session,
+                site,
+                s.catchment_resolution,
+                as_of=as_of,
+                window_days=s.referring_window_days,
+                lapsed_days=s.lapsed_days,
+            )
             if cand.empty:
                 written, _ = _store(session, site.id, profile.key, pd.DataFrame())
                 detail[site.site_code] = {"prospects": 0, **written}
@@ -174,17 +206,25 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
             scored = score_prospects(cand, profile, fallback=ctx.fallback, explain=True)
             written, new = _store(session, site.id, profile.key, scored)
             if new:  # committed (and so sent) only with the scores themselves
-                emit(ctx, "prospect.new_in_territory", _new_prospects_event(site, profile.key, new),
-                     session=session)
+                emit(
+                    ctx,
+                    "prospect.new_in_territory",
+                    _new_prospects_event(site, profile.key, new),
+                    session=session,
+                )
             segs = scored["segment"].value_counts().head(6).to_dict()
             detail[site.site_code] = {
-                "profile": profile.key, "prospects": len(scored),
+                "profile": profile.key,
+                "prospects": len(scored),
                 "median_score": round(float(scored["score"].median()), 1),
-                "segments": {k: int(v) for k, v in segs.items()}, **written,
+                "segments": {k: int(v) for k, v in segs.items()},
+                **written,
             }
         analyze(session, Prospect.__tablename__)  # planner statistics for the prospect list
         progress("score", len(sites), len(sites))
-    return StageReport(stage="score", detail=detail, duration_s=round(time.perf_counter() - started, 3))
+    return StageReport(
+        stage="score", detail=detail, duration_s=round(time.perf_counter() - started, 3)
+    )
 
 
 #: At most this many new prospects are listed in one ``prospect.new_in_territory`` event.
@@ -194,31 +234,47 @@ EVENT_MAX_PROSPECTS = 500
 def _new_prospects_event(site: ClinicSite, profile: str, new: list[dict]) -> dict:
     best = sorted(new, key=lambda r: -r["score"])[:EVENT_MAX_PROSPECTS]
     return {
-        "site_code": site.site_code, "profile": profile, "count": len(new),
-        "prospects": [{"provider_id": r["provider_id"], "score": round(r["score"], 1),
-                       "segment": r["segment"]} for r in best],
-    }  # fmt: skip
+        "site_code": site.site_code,
+        "profile": profile,
+        "count": len(new),
+        "prospects": [
+            {
+                "provider_id": r["provider_id"],
+                "score": round(r["score"], 1),
+                "segment": r["segment"],
+            }
+            for r in best
+        ],
+    }
 
 
 def _store(
     session: Session, site_id: int, profile: str, scored: pd.DataFrame
 ) -> tuple[dict[str, int], list[dict]]:
     """Upsert a site's prospects; returns the counts and the rows inserted (new prospects)."""
-    have = {p.provider_id: p for p in session.scalars(select(Prospect).where(Prospect.site_id == site_id))}
+    have = {
+        p.provider_id: p
+        for p in session.scalars(select(Prospect).where(Prospect.site_id == site_id))
+    }
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     inserts = []
     for row in scored.to_dict("records") if len(scored) else []:
         pid = int(row["provider_id"])
         dm = row["drive_minutes"]
         values = {
-            "profile": profile, "score": float(row["score"]), "segment": row["segment"],
-            "taxonomy_code": row.get("taxonomy_code"), "classification": row.get("classification"),
+            "profile": profile,
+            "score": float(row["score"]),
+            "segment": row["segment"],
+            "taxonomy_code": row.get("taxonomy_code"),
+            "classification": row.get("classification"),
             "drive_minutes": None if pd.isna(dm) else round(float(dm), 2),
             "distance_km": round(float(row["distance_km"]), 3),
             "proximity_estimated": bool(row["proximity_estimated"]),
             "components": row["components"],
         }
-        values = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in values.items()}
+        values = {
+            k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in values.items()
+        }
         current = have.pop(pid, None)
         if current is None:
             inserts.append({"site_id": site_id, "provider_id": pid, **values})

@@ -30,12 +30,22 @@ from service.prospecting.prospect_sql import prospect_stmt
 from service.prospecting.schemas import SegmentCreate, SegmentPublic
 from service.schemas import ProspectFilter
 
-__all__ = ["EXPORT_FORMATS", "ExportFile", "delete_segment", "export_segment", "list_segments",
-           "save_segment", "segment_filters"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "ExportFile",
+    "delete_segment",
+    "export_segment",
+    "list_segments",
+    "save_segment",
+    "segment_filters",
+]
 
-EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8",
-                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                  "geojson": "application/geo+json"}
+EXPORT_FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "geojson": "application/geo+json",
+}
+
 
 class ExportFile(NamedTuple):
     """An export built in memory, with the number of records in it (for the audit log)."""
@@ -45,7 +55,12 @@ class ExportFile(NamedTuple):
 
 
 #: XLSX number formats per typed column.
-_NUMBER_COLUMNS = {"provider_id": "0", "score": "0.0", "drive_minutes": "0.0", "distance_km": "0.000"}
+_NUMBER_COLUMNS = {
+    "provider_id": "0",
+    "score": "0.0",
+    "drive_minutes": "0.0",
+    "distance_km": "0.000",
+}
 
 
 def _count(session: Session, ctx: AppContext, filters: ProspectFilter) -> int:
@@ -67,8 +82,14 @@ def save_segment(ctx: AppContext, item: SegmentCreate) -> SegmentPublic:
             session.flush()
         except IntegrityError as exc:  # a concurrent save of the same name
             raise ConflictError(f"segment {item.name!r} was saved concurrently") from exc
-        return SegmentPublic(id=seg.id, name=seg.name, description=seg.description, filters=filters,
-                             created_by=seg.created_by, count=_count(session, ctx, item.filters))
+        return SegmentPublic(
+            id=seg.id,
+            name=seg.name,
+            description=seg.description,
+            filters=filters,
+            created_by=seg.created_by,
+            count=_count(session, ctx, item.filters),
+        )
 
 
 def segment_filters(session: Session, name: str) -> ProspectFilter:
@@ -82,10 +103,17 @@ def list_segments(ctx: AppContext, *, counts: bool = True) -> list[SegmentPublic
     """Every saved segment with the number of prospects it matches now."""
     with ctx.sessions() as session:
         rows = session.scalars(select(Segment).order_by(Segment.name)).all()
-        return [SegmentPublic(id=s.id, name=s.name, description=s.description, filters=s.filters,
-                              created_by=s.created_by,
-                              count=_count(session, ctx, ProspectFilter(**s.filters)) if counts else None)
-                for s in rows]
+        return [
+            SegmentPublic(
+                id=s.id,
+                name=s.name,
+                description=s.description,
+                filters=s.filters,
+                created_by=s.created_by,
+                count=_count(session, ctx, ProspectFilter(**s.filters)) if counts else None,
+            )
+            for s in rows
+        ]
 
 
 def delete_segment(ctx: AppContext, name: str) -> None:
@@ -147,9 +175,13 @@ def _geojson(rows: Iterator[tuple]) -> bytes:
     features = []
     for values, lat, lon in rows:
         props = {k: neutralise_formula(v) for k, v in zip(CSV_COLUMNS, values, strict=True)}
-        geometry = None if lat is None or lon is None else {"type": "Point", "coordinates": [lon, lat]}
+        geometry = (
+            None if lat is None or lon is None else {"type": "Point", "coordinates": [lon, lat]}
+        )
         features.append({"type": "Feature", "geometry": geometry, "properties": props})
-    return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()
+    return json.dumps(
+        {"type": "FeatureCollection", "features": features}, separators=(",", ":")
+    ).encode()
 
 
 def export_segment(
@@ -170,8 +202,12 @@ def export_segment(
     if fmt not in EXPORT_FORMATS:
         from core.errors import InputError
 
-        raise InputError("unknown export format", problems=[
-            Problem(f"use one of {', '.join(EXPORT_FORMATS)}", field="format", value=fmt)])
+        raise InputError(
+            "unknown export format",
+            problems=[
+                Problem(f"use one of {', '.join(EXPORT_FORMATS)}", field="format", value=fmt)
+            ],
+        )
     with ctx.sessions() as session:
         if name is not None:
             filters = segment_filters(session, name)

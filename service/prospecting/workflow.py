@@ -24,17 +24,33 @@ from service.prospecting.schemas import (
     StatusUpdate,
 )
 
-__all__ = ["add_exclusion", "get_status", "list_exclusions", "mark_referring", "remove_exclusion", "set_status"]
+__all__ = [
+    "add_exclusion",
+    "get_status",
+    "list_exclusions",
+    "mark_referring",
+    "remove_exclusion",
+    "set_status",
+]
 
 
 def _history(session, provider_id: int) -> list[dict]:  # noqa: ANN001
     rows = session.scalars(
-        select(ProspectStatusHistory).where(ProspectStatusHistory.provider_id == provider_id)
+        select(ProspectStatusHistory)
+        .where(ProspectStatusHistory.provider_id == provider_id)
         .order_by(ProspectStatusHistory.id)
     ).all()
-    return [{"status": h.status, "previous_status": h.previous_status, "assigned_to": h.assigned_to,
-             "changed_by": h.changed_by, "changed_at": h.changed_at.isoformat(), "note": h.note}
-            for h in rows]
+    return [
+        {
+            "status": h.status,
+            "previous_status": h.previous_status,
+            "assigned_to": h.assigned_to,
+            "changed_by": h.changed_by,
+            "changed_at": h.changed_at.isoformat(),
+            "note": h.note,
+        }
+        for h in rows
+    ]
 
 
 def get_status(ctx: AppContext, provider_id: int) -> StatusPublic:
@@ -43,18 +59,22 @@ def get_status(ctx: AppContext, provider_id: int) -> StatusPublic:
         if session.get(Provider, provider_id) is None:
             raise NotFoundError(f"no provider with id {provider_id}")
         st = session.get(ProspectStatus, provider_id)
-        return StatusPublic(provider_id=provider_id, status=st.status if st else "new",
-                            assigned_to=st.assigned_to if st else None,
-                            updated_by=st.updated_by if st else None,
-                            updated_at=st.updated_at if st else None,
-                            history=_history(session, provider_id))
+        return StatusPublic(
+            provider_id=provider_id,
+            status=st.status if st else "new",
+            assigned_to=st.assigned_to if st else None,
+            updated_by=st.updated_by if st else None,
+            updated_at=st.updated_at if st else None,
+            history=_history(session, provider_id),
+        )
 
 
 def set_status(ctx: AppContext, provider_id: int, change: StatusUpdate) -> StatusPublic:
     """Move a prospect to a status and/or assign it to a liaison; the change is recorded."""
     if change.status is None and change.assigned_to is None:
-        raise InputError("nothing to change", problems=[
-            Problem("give status or assigned_to", field="status")])
+        raise InputError(
+            "nothing to change", problems=[Problem("give status or assigned_to", field="status")]
+        )
     now = datetime.now(UTC)
     with ctx.sessions.begin() as session:
         if session.get(Provider, provider_id) is None:
@@ -69,9 +89,17 @@ def set_status(ctx: AppContext, provider_id: int, change: StatusUpdate) -> Statu
         if change.assigned_to is not None:
             st.assigned_to = change.assigned_to or None
         st.updated_by, st.updated_at, st.note = change.changed_by, now, change.note
-        session.add(ProspectStatusHistory(
-            provider_id=provider_id, status=st.status, previous_status=previous,
-            assigned_to=st.assigned_to, changed_by=change.changed_by, changed_at=now, note=change.note))
+        session.add(
+            ProspectStatusHistory(
+                provider_id=provider_id,
+                status=st.status,
+                previous_status=previous,
+                assigned_to=st.assigned_to,
+                changed_by=change.changed_by,
+                changed_at=now,
+                note=change.note,
+            )
+        )
     return get_status(ctx, provider_id)
 
 
@@ -95,9 +123,17 @@ def mark_referring(session, referring: set[int], first_referral: dict[int, objec
             continue
         first = first_referral.get(st.provider_id)
         note = f"referring since {first}" if first else "referring"
-        session.add(ProspectStatusHistory(
-            provider_id=st.provider_id, status="referring", previous_status=st.status,
-            assigned_to=st.assigned_to, changed_by=SYSTEM_ACTOR, changed_at=now, note=note))
+        session.add(
+            ProspectStatusHistory(
+                provider_id=st.provider_id,
+                status="referring",
+                previous_status=st.status,
+                assigned_to=st.assigned_to,
+                changed_by=SYSTEM_ACTOR,
+                changed_at=now,
+                note=note,
+            )
+        )
         st.status, st.updated_by, st.updated_at, st.note = "referring", SYSTEM_ACTOR, now, note
         moved += 1
     return moved
@@ -116,9 +152,12 @@ def add_exclusion(ctx: AppContext, item: ExclusionCreate) -> ExclusionPublic:
         if pid is not None:
             conds.append(ProspectExclusion.provider_id == pid)
         if session.scalars(select(ProspectExclusion).where(or_(*conds))).first() is not None:
-            raise ConflictError("already excluded", problems=[Problem("on a list already", field="npi", value=npi)])
-        row = ProspectExclusion(npi=npi, provider_id=pid, reason=item.reason, note=item.note,
-                                added_by=item.added_by)
+            raise ConflictError(
+                "already excluded", problems=[Problem("on a list already", field="npi", value=npi)]
+            )
+        row = ProspectExclusion(
+            npi=npi, provider_id=pid, reason=item.reason, note=item.note, added_by=item.added_by
+        )
         session.add(row)
         session.flush()
         return ExclusionPublic.model_validate(row)
@@ -132,5 +171,10 @@ def list_exclusions(ctx: AppContext) -> list[ExclusionPublic]:
 
 def remove_exclusion(ctx: AppContext, exclusion_id: int) -> None:
     with ctx.sessions.begin() as session:
-        if session.execute(delete(ProspectExclusion).where(ProspectExclusion.id == exclusion_id)).rowcount == 0:
+        if (
+            session.execute(
+                delete(ProspectExclusion).where(ProspectExclusion.id == exclusion_id)
+            ).rowcount
+            == 0
+        ):
             raise NotFoundError(f"no exclusion {exclusion_id}")

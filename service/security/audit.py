@@ -51,7 +51,9 @@ def entry_values(*, actor: str, action: str, **fields: Any) -> dict[str, Any]:
 def append_in(session: Session, *, actor: str, action: str, **fields: Any) -> None:
     """Add an entry inside the caller's transaction (it commits or rolls back with it)."""
     # a Core insert: one entry, no unit of work to track it through
-    session.execute(insert(AuditEntry.__table__).values(entry_values(actor=actor, action=action, **fields)))
+    session.execute(
+        insert(AuditEntry.__table__).values(entry_values(actor=actor, action=action, **fields))
+    )
 
 
 def append(ctx: AppContext, *, actor: str, action: str, **fields: Any) -> None:
@@ -93,7 +95,9 @@ def list_audit(
     """
     problems = []
     if not isinstance(limit, int) or not 1 <= limit <= MAX_AUDIT_PAGE:
-        problems.append(Problem(f"limit must be 1 to {MAX_AUDIT_PAGE}", field="limit", value=str(limit)))
+        problems.append(
+            Problem(f"limit must be 1 to {MAX_AUDIT_PAGE}", field="limit", value=str(limit))
+        )
     if since is not None and until is not None and since > until:
         problems.append(Problem("since is after until", field="since"))
     if problems:

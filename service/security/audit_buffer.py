@@ -58,8 +58,15 @@ class AuditBuffer:
         Run the writer thread; without it only :meth:`flush` and :meth:`close` write.
     """
 
-    def __init__(self, ctx: AppContext, *, interval: float = 0.2, max_batch: int = 500,
-                 max_pending: int = 100_000, background: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        interval: float = 0.2,
+        max_batch: int = 500,
+        max_pending: int = 100_000,
+        background: bool = True,
+    ) -> None:
         if interval <= 0 or max_batch < 1 or max_pending < max_batch:
             raise ValueError("need interval > 0, max_batch >= 1 and max_pending >= max_batch")
         self._ctx = ctx
@@ -82,13 +89,19 @@ class AuditBuffer:
         values = entry_values(actor=actor, action=action, **fields)
         unknown = values.keys() - _COLUMNS
         if unknown:
-            raise TypeError(f"not columns of {AuditEntry.__tablename__}: {', '.join(sorted(unknown))}")
+            raise TypeError(
+                f"not columns of {AuditEntry.__tablename__}: {', '.join(sorted(unknown))}"
+            )
         # every column named in every entry: one executemany takes its columns from the first
         self._pending.append({name: values.get(name) for name in _COLUMNS})
         while len(self._pending) > self._max_pending:
             dropped = self._pending.popleft()
-            logger.error("audit buffer full: dropped the entry of %s %s at %s",
-                         dropped.get("method"), dropped.get("path"), dropped.get("at"))
+            logger.error(
+                "audit buffer full: dropped the entry of %s %s at %s",
+                dropped.get("method"),
+                dropped.get("path"),
+                dropped.get("at"),
+            )
         if len(self._pending) >= self._max_batch:
             self._wake.set()
 
@@ -105,7 +118,9 @@ class AuditBuffer:
         written = 0
         with self._write_lock:
             while self._pending:
-                batch = [self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))]
+                batch = [
+                    self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))
+                ]
                 try:
                     with self._ctx.sessions.begin() as session:
                         session.execute(insert(AuditEntry.__table__), batch)

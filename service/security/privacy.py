@@ -55,8 +55,15 @@ from service.linkage.resolve import rebuild_provider
 from service.security import audit
 from service.security.schemas import ErasureReport, ObjectionPublic
 
-__all__ = ["ERASURE_PLAN", "PUBLIC_REGISTRY_SOURCES", "Treatment", "erase", "list_objections",
-           "object_to_processing", "objected"]
+__all__ = [
+    "ERASURE_PLAN",
+    "PUBLIC_REGISTRY_SOURCES",
+    "Treatment",
+    "erase",
+    "list_objections",
+    "object_to_processing",
+    "objected",
+]
 
 logger = logging.getLogger("prm.privacy")
 
@@ -71,15 +78,22 @@ def objected() -> Select:
 
 def _check_id(provider_id: int) -> None:
     if not isinstance(provider_id, int) or isinstance(provider_id, bool) or provider_id < 1:
-        raise InputError("invalid provider id",
-                         problems=[Problem("must be a positive integer", field="provider_id",
-                                           value=str(provider_id))])  # fmt: skip
+        raise InputError(
+            "invalid provider id",
+            problems=[
+                Problem("must be a positive integer", field="provider_id", value=str(provider_id))
+            ],
+        )
 
 
 def object_to_processing(
-    ctx: AppContext, provider_id: int, *, actor: str, reason: str | None = None,
+    ctx: AppContext,
+    provider_id: int,
+    *,
+    actor: str,
+    reason: str | None = None,
     client_ip: str | None = None,
-) -> ObjectionPublic:  # fmt: skip
+) -> ObjectionPublic:
     """Record a person's objection and drop their prospect rows (idempotent).
 
     Raises
@@ -89,18 +103,31 @@ def object_to_processing(
     """
     _check_id(provider_id)
     if reason is not None and len(reason) > 500:
-        raise InputError("invalid objection", problems=[Problem("at most 500 characters", field="reason")])
+        raise InputError(
+            "invalid objection", problems=[Problem("at most 500 characters", field="reason")]
+        )
     with ctx.sessions.begin() as session:
         if session.get(Provider, provider_id) is None:
             raise NotFoundError(f"no provider with id {provider_id}")
         row = session.get(DataObjection, provider_id)
         if row is None:
-            row = DataObjection(provider_id=provider_id, reason=reason, recorded_by=actor[:100],
-                                objected_at=datetime.now(UTC))  # fmt: skip
+            row = DataObjection(
+                provider_id=provider_id,
+                reason=reason,
+                recorded_by=actor[:100],
+                objected_at=datetime.now(UTC),
+            )
             session.add(row)
-        dropped = session.execute(delete(Prospect).where(Prospect.provider_id == provider_id)).rowcount
-        audit.append_in(session, actor=actor, action="objection", client_ip=client_ip,
-                        records={"provider_id": provider_id, "prospects_removed": dropped})  # fmt: skip
+        dropped = session.execute(
+            delete(Prospect).where(Prospect.provider_id == provider_id)
+        ).rowcount
+        audit.append_in(
+            session,
+            actor=actor,
+            action="objection",
+            client_ip=client_ip,
+            records={"provider_id": provider_id, "prospects_removed": dropped},
+        )
         session.flush()
         return ObjectionPublic.model_validate(row)
 
@@ -132,8 +159,9 @@ class _Subject:
     def rows(self, *, public: bool) -> Select:
         """``SELECT id`` of the person's source records of public registries (or of the clinic)."""
         source = SourceRecord.source.in_(PUBLIC_REGISTRY_SOURCES)
-        return select(SourceRecord.id).where(SourceRecord.provider_id == self.id,
-                                             source if public else ~source)  # fmt: skip
+        return select(SourceRecord.id).where(
+            SourceRecord.provider_id == self.id, source if public else ~source
+        )
 
 
 Action = Literal["delete", "scrub", "keep"]
@@ -176,17 +204,33 @@ def _delete_reviews(s: _Subject) -> int:
     Candidates are JSON, searched differently by each backend: the open queue is read.
     """
     events = select(ReferralEvent.id).where(_names_person(s))
-    deleted = s.session.execute(delete(ReferralReview).where(ReferralReview.event_id.in_(events))).rowcount
-    rows = s.session.execute(select(ReferralReview.id, ReferralReview.event_id, ReferralReview.candidates)
-                             .where(ReferralReview.candidates.is_not(None))).all()
-    named = [(rid, event) for rid, event, cands in rows
-             if cands and isinstance(cands[0], dict) and cands[0].get("provider_id") == s.id]
+    deleted = s.session.execute(
+        delete(ReferralReview).where(ReferralReview.event_id.in_(events))
+    ).rowcount
+    rows = s.session.execute(
+        select(ReferralReview.id, ReferralReview.event_id, ReferralReview.candidates).where(
+            ReferralReview.candidates.is_not(None)
+        )
+    ).all()
+    named = [
+        (rid, event)
+        for rid, event, cands in rows
+        if cands and isinstance(cands[0], dict) and cands[0].get("provider_id") == s.id
+    ]
     if named:
-        s.session.execute(delete(ReferralReview).where(ReferralReview.id.in_([r for r, _ in named])))
-        s.session.execute(update(ReferralEvent).where(ReferralEvent.id.in_([e for _, e in named]))
-                          .values(referrer_name=None, referrer_npi=None))
-    others = [{"id": rid, "candidates": kept} for rid, _, cands in rows
-              if (rid, _) not in named and (kept := _without(cands, s.id)) != cands]
+        s.session.execute(
+            delete(ReferralReview).where(ReferralReview.id.in_([r for r, _ in named]))
+        )
+        s.session.execute(
+            update(ReferralEvent)
+            .where(ReferralEvent.id.in_([e for _, e in named]))
+            .values(referrer_name=None, referrer_npi=None)
+        )
+    others = [
+        {"id": rid, "candidates": kept}
+        for rid, _, cands in rows
+        if (rid, _) not in named and (kept := _without(cands, s.id)) != cands
+    ]
     if others:
         s.session.execute(update(ReferralReview), others)
     return deleted + len(named) + len(others)
@@ -194,34 +238,52 @@ def _delete_reviews(s: _Subject) -> int:
 
 def _delete_pairs(model: Any) -> Callable[[_Subject], int]:
     """Delete pairs of ``model`` that involve one of the person's clinic rows."""
+
     def apply(s: _Subject) -> int:
         clinic = s.rows(public=False)
-        return s.session.execute(delete(model).where(
-            or_(model.left_record_id.in_(clinic), model.right_record_id.in_(clinic)))).rowcount
+        return s.session.execute(
+            delete(model).where(
+                or_(model.left_record_id.in_(clinic), model.right_record_id.in_(clinic))
+            )
+        ).rowcount
+
     return apply
 
 
 def _scrub_decisions(s: _Subject) -> int:
     deleted = _delete_pairs(MatchDecision)(s)
     public = s.rows(public=True)
-    involved = or_(MatchDecision.left_record_id.in_(public), MatchDecision.right_record_id.in_(public))
-    return deleted + s.session.execute(
-        update(MatchDecision).where(involved, MatchDecision.note.is_not(None)).values(note=None)).rowcount
+    involved = or_(
+        MatchDecision.left_record_id.in_(public), MatchDecision.right_record_id.in_(public)
+    )
+    return (
+        deleted
+        + s.session.execute(
+            update(MatchDecision).where(involved, MatchDecision.note.is_not(None)).values(note=None)
+        ).rowcount
+    )
 
 
 def _delete_history(s: _Subject) -> int:
-    return s.session.execute(delete(SourceRecordHistory).where(
-        SourceRecordHistory.source_record_id.in_(s.rows(public=False)))).rowcount
+    return s.session.execute(
+        delete(SourceRecordHistory).where(
+            SourceRecordHistory.source_record_id.in_(s.rows(public=False))
+        )
+    ).rowcount
 
 
 def _delete_clinic_rows(s: _Subject) -> int:
-    return s.session.execute(delete(SourceRecord).where(SourceRecord.id.in_(s.rows(public=False)))).rowcount
+    return s.session.execute(
+        delete(SourceRecord).where(SourceRecord.id.in_(s.rows(public=False)))
+    ).rowcount
 
 
 def _scrub_events(s: _Subject) -> int:
     return s.session.execute(
-        update(ReferralEvent).where(_names_person(s))
-        .values(provider_id=None, referrer_name=None, referrer_npi=None, link_confidence=None)).rowcount
+        update(ReferralEvent)
+        .where(_names_person(s))
+        .values(provider_id=None, referrer_name=None, referrer_npi=None, link_confidence=None)
+    ).rowcount
 
 
 def _scrub_exclusions(s: _Subject) -> int:
@@ -229,7 +291,8 @@ def _scrub_exclusions(s: _Subject) -> int:
     if s.provider.npi:
         mine = or_(mine, ProspectExclusion.npi == s.provider.npi)
     return s.session.execute(
-        update(ProspectExclusion).where(mine, ProspectExclusion.note.is_not(None)).values(note=None)).rowcount
+        update(ProspectExclusion).where(mine, ProspectExclusion.note.is_not(None)).values(note=None)
+    ).rowcount
 
 
 def _without(value: Any, provider_id: int) -> Any:
@@ -237,16 +300,22 @@ def _without(value: Any, provider_id: int) -> Any:
     if isinstance(value, dict):
         return {k: _without(v, provider_id) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without(v, provider_id) for v in value
-                if not (isinstance(v, dict) and v.get("provider_id") == provider_id)]
+        return [
+            _without(v, provider_id)
+            for v in value
+            if not (isinstance(v, dict) and v.get("provider_id") == provider_id)
+        ]
     return value
 
 
 def _scrub_deliveries(s: _Subject) -> int:
     # JSON is searched differently by each backend: read the payloads (the delivery log is modest)
     rows = s.session.execute(select(WebhookDelivery.id, WebhookDelivery.payload)).all()
-    changed = [{"id": i, "payload": scrubbed} for i, payload in rows
-               if (scrubbed := _without(payload, s.id)) != payload]
+    changed = [
+        {"id": i, "payload": scrubbed}
+        for i, payload in rows
+        if (scrubbed := _without(payload, s.id)) != payload
+    ]
     if changed:
         s.session.execute(update(WebhookDelivery), changed)
     return len(changed)
@@ -259,62 +328,121 @@ def _rebuild(s: _Subject) -> int:
 #: Every table that refers to a person, in the order an erasure treats them. Listed once;
 #: docs/security.md gives the same decisions.
 ERASURE_PLAN: dict[str, Treatment] = {
-    "prospects": Treatment("delete", "scores, segments and explanations derived about the person",
-                           _rows_of(Prospect)),
-    "referrer_stats": Treatment("delete", "referral volumes, trend and tier computed about the person",
-                                _rows_of(ReferrerStat)),
-    "referral_alerts": Treatment("delete", "at-risk alerts about the person, with the referral history "
-                                 "behind them", _rows_of(ReferralAlert)),
-    "interactions": Treatment("delete", "the liaisons' notes of visits, calls and emails",
-                              _rows_of(Interaction)),
-    "contact_preferences": Treatment("delete", "how the person wants to be contacted, with notes",
-                                     _rows_of(ContactPreference)),
-    "prospect_status": Treatment("delete", "where the person stands in the hunters' workflow, with a note",
-                                 _rows_of(ProspectStatus)),
-    "prospect_status_history": Treatment("delete", "every earlier status, liaison and note",
-                                         _rows_of(ProspectStatusHistory)),
-    "provider_overrides": Treatment("delete", "manual corrections of the golden record (a private phone "
-                                    "number, a home address)", _rows_of(ProviderOverride)),
-    "referral_review": Treatment("delete", "review items of the person's referral events, and of "
-                                 "unlinked events whose best candidate is the person: the referrer text "
-                                 "as typed and the candidates proposed (elsewhere the person leaves the "
-                                 "candidates)", _delete_reviews),
-    "review_pairs": Treatment("delete", "borderline link pairs involving one of the person's rows of the "
-                              "clinic's referrer list (pairs between public registry rows stay: they "
-                              "compare public values)", _delete_pairs(ReviewPair)),
-    "match_decisions": Treatment("scrub", "reviewer decisions on the person's clinic rows go with the rows; "
-                                 "decisions between public registry rows stay, because they keep the public "
-                                 "records linked as reviewed, without the reviewer's note", _scrub_decisions),
-    "source_record_history": Treatment("delete", "earlier values of the person's clinic rows (the public "
-                                       "registries' history stays: it is what they published)",
-                                       _delete_history),
-    "source_records": Treatment("delete", "the person's rows of the clinic's own referrer list; rows of the "
-                                "public registries (NPPES, CMS, RPPS, FINESS) stay", _delete_clinic_rows),
-    "referral_events": Treatment("scrub", "the clinic's own record of referrals received (date, site, "
-                                 "service line, opaque patient reference), which it must retain for its "
-                                 "clinical and operational records and which gives site volumes: events "
-                                 "stay; the link to the person, the referrer name and NPI as typed and the "
-                                 "link confidence are removed, so no event says who referred",
-                                 _scrub_events),
-    "prospect_exclusions": Treatment("scrub", "a do-not-contact or own-physician entry protects the person "
-                                     "(its NPI also catches a re-created record): it stays, without its "
-                                     "free-text note", _scrub_exclusions),
-    "webhook_deliveries": Treatment("scrub", "events queued for or sent to the CRM: the person's entries "
-                                    "are removed from their payloads, so a pending delivery no longer "
-                                    "carries them", _scrub_deliveries),
-    "providers": Treatment("scrub", "the public registry record stays; the golden record is rebuilt from "
-                           "the public registry rows alone, so no value from a manual correction or the "
-                           "clinic's list remains (a person known only from the clinic's list keeps an "
-                           "id and nothing else)", _rebuild),
-    "organizations": Treatment("keep", "practices and facilities built from the public registries "
-                               "(NPI-2 records, shared practice addresses)"),
-    "data_objections": Treatment("keep", "the record of the request itself: when the person objected and "
-                                 "when the erasure was done; it keeps the person out of every later run "
-                                 "(accountability, GDPR art. 5(2))"),
-    "audit_log": Treatment("keep", "who did what and when: ids, counts and query parameters, never a request "
-                           "body, so no note or phone number typed about the person is in it (a "
-                           "search's query parameters, e.g. a name, are); append-only, kept for "
-                           "accountability"),
+    "prospects": Treatment(
+        "delete", "scores, segments and explanations derived about the person", _rows_of(Prospect)
+    ),
+    "referrer_stats": Treatment(
+        "delete",
+        "referral volumes, trend and tier computed about the person",
+        _rows_of(ReferrerStat),
+    ),
+    "referral_alerts": Treatment(
+        "delete",
+        "at-risk alerts about the person, with the referral history behind them",
+        _rows_of(ReferralAlert),
+    ),
+    "interactions": Treatment(
+        "delete", "the liaisons' notes of visits, calls and emails", _rows_of(Interaction)
+    ),
+    "contact_preferences": Treatment(
+        "delete", "how the person wants to be contacted, with notes", _rows_of(ContactPreference)
+    ),
+    "prospect_status": Treatment(
+        "delete",
+        "where the person stands in the hunters' workflow, with a note",
+        _rows_of(ProspectStatus),
+    ),
+    "prospect_status_history": Treatment(
+        "delete", "every earlier status, liaison and note", _rows_of(ProspectStatusHistory)
+    ),
+    "provider_overrides": Treatment(
+        "delete",
+        "manual corrections of the golden record (a private phone number, a home address)",
+        _rows_of(ProviderOverride),
+    ),
+    "referral_review": Treatment(
+        "delete",
+        "review items of the person's referral events, and of "
+        "unlinked events whose best candidate is the person: the referrer text "
+        "as typed and the candidates proposed (elsewhere the person leaves the "
+        "candidates)",
+        _delete_reviews,
+    ),
+    "review_pairs": Treatment(
+        "delete",
+        "borderline link pairs involving one of the person's rows of the "
+        "clinic's referrer list (pairs between public registry rows stay: they "
+        "compare public values)",
+        _delete_pairs(ReviewPair),
+    ),
+    "match_decisions": Treatment(
+        "scrub",
+        "reviewer decisions on the person's clinic rows go with the rows; "
+        "decisions between public registry rows stay, because they keep the public "
+        "records linked as reviewed, without the reviewer's note",
+        _scrub_decisions,
+    ),
+    "source_record_history": Treatment(
+        "delete",
+        "earlier values of the person's clinic rows (the public "
+        "registries' history stays: it is what they published)",
+        _delete_history,
+    ),
+    "source_records": Treatment(
+        "delete",
+        "the person's rows of the clinic's own referrer list; rows of the "
+        "public registries (NPPES, CMS, RPPS, FINESS) stay",
+        _delete_clinic_rows,
+    ),
+    "referral_events": Treatment(
+        "scrub",
+        "the clinic's own record of referrals received (date, site, "
+        "service line, opaque patient reference), which it must retain for its "
+        "clinical and operational records and which gives site volumes: events "
+        "stay; the link to the person, the referrer name and NPI as typed and the "
+        "link confidence are removed, so no event says who referred",
+        _scrub_events,
+    ),
+    "prospect_exclusions": Treatment(
+        "scrub",
+        "a do-not-contact or own-physician entry protects the person "
+        "(its NPI also catches a re-created record): it stays, without its "
+        "free-text note",
+        _scrub_exclusions,
+    ),
+    "webhook_deliveries": Treatment(
+        "scrub",
+        "events queued for or sent to the CRM: the person's entries "
+        "are removed from their payloads, so a pending delivery no longer "
+        "carries them",
+        _scrub_deliveries,
+    ),
+    "providers": Treatment(
+        "scrub",
+        "the public registry record stays; the golden record is rebuilt from "
+        "the public registry rows alone, so no value from a manual correction or the "
+        "clinic's list remains (a person known only from the clinic's list keeps an "
+        "id and nothing else)",
+        _rebuild,
+    ),
+    "organizations": Treatment(
+        "keep",
+        "practices and facilities built from the public registries "
+        "(NPI-2 records, shared practice addresses)",
+    ),
+    "data_objections": Treatment(
+        "keep",
+        "the record of the request itself: when the person objected and "
+        "when the erasure was done; it keeps the person out of every later run "
+        "(accountability, GDPR art. 5(2))",
+    ),
+    "audit_log": Treatment(
+        "keep",
+        "who did what and when: ids, counts and query parameters, never a request "
+        "body, so no note or phone number typed about the person is in it (a "
+        "search's query parameters, e.g. a name, are); append-only, kept for "
+        "accountability",
+    ),
 }
 
 
@@ -324,13 +452,26 @@ def _enriched(session: Session, provider: Provider) -> bool:
     if sources - set(PUBLIC_REGISTRY_SOURCES):
         return True
     pid = provider.id
-    return bool(session.scalar(select(or_(
-        select(ProviderOverride.id).where(ProviderOverride.provider_id == pid).exists(),
-        select(SourceRecord.id).where(SourceRecord.provider_id == pid,
-                                      SourceRecord.source.not_in(PUBLIC_REGISTRY_SOURCES)).exists()))))
+    return bool(
+        session.scalar(
+            select(
+                or_(
+                    select(ProviderOverride.id).where(ProviderOverride.provider_id == pid).exists(),
+                    select(SourceRecord.id)
+                    .where(
+                        SourceRecord.provider_id == pid,
+                        SourceRecord.source.not_in(PUBLIC_REGISTRY_SOURCES),
+                    )
+                    .exists(),
+                )
+            )
+        )
+    )
 
 
-def erase(ctx: AppContext, provider_id: int, *, actor: str, client_ip: str | None = None) -> ErasureReport:
+def erase(
+    ctx: AppContext, provider_id: int, *, actor: str, client_ip: str | None = None
+) -> ErasureReport:
     """Erase what the service holds about a person beyond the public registry record.
 
     Every table of :data:`ERASURE_PLAN` is treated in one transaction, with
@@ -349,19 +490,35 @@ def erase(ctx: AppContext, provider_id: int, *, actor: str, client_ip: str | Non
         provider = session.get(Provider, provider_id)
         if provider is None:
             raise NotFoundError(f"no provider with id {provider_id}")
-        subject = _Subject(ctx=ctx, session=session, provider=provider, enriched=_enriched(session, provider))
-        touched = {table: t.apply(subject) for table, t in ERASURE_PLAN.items() if t.apply is not None}
+        subject = _Subject(
+            ctx=ctx, session=session, provider=provider, enriched=_enriched(session, provider)
+        )
+        touched = {
+            table: t.apply(subject) for table, t in ERASURE_PLAN.items() if t.apply is not None
+        }
         removed = {k: n for k, n in touched.items() if ERASURE_PLAN[k].action == "delete"}
         scrubbed = {k: n for k, n in touched.items() if ERASURE_PLAN[k].action == "scrub"}
         row = session.get(DataObjection, provider_id)
         if row is None:
-            row = DataObjection(provider_id=provider_id, recorded_by=actor[:100], objected_at=now,
-                                reason="erasure request")  # fmt: skip
+            row = DataObjection(
+                provider_id=provider_id,
+                recorded_by=actor[:100],
+                objected_at=now,
+                reason="erasure request",
+            )
             session.add(row)
         row.erased_at = now
-        audit.append_in(session, actor=actor, action="erasure", client_ip=client_ip,
-                        records={"provider_id": provider_id, "removed": removed, "scrubbed": scrubbed})
+        audit.append_in(
+            session,
+            actor=actor,
+            action="erasure",
+            client_ip=client_ip,
+            records={"provider_id": provider_id, "removed": removed, "scrubbed": scrubbed},
+        )
     if not truncate_wal(ctx.engine):
-        logger.warning("erasure of %s: the SQLite WAL is busy; it keeps the old pages until the next "
-                       "checkpoint", provider_id)
+        logger.warning(
+            "erasure of %s: the SQLite WAL is busy; it keeps the old pages until the next "
+            "checkpoint",
+            provider_id,
+        )
     return ErasureReport(provider_id=provider_id, erased_at=now, removed=removed, scrubbed=scrubbed)

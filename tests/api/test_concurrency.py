@@ -24,8 +24,13 @@ from tests.api.conftest import MARKETING_KEY, VIEWER_KEY, SeededDB, serve_proces
 pytestmark = pytest.mark.slow
 
 CONNECTIONS = 50
-PATHS = ["/v1/sites", "/v1/prospects?limit=20", "/v1/providers?limit=20", "/v1/specialty-groups",
-         "/v1/catchments?site=AGS-N"]
+PATHS = [
+    "/v1/sites",
+    "/v1/prospects?limit=20",
+    "/v1/providers?limit=20",
+    "/v1/specialty-groups",
+    "/v1/catchments?site=AGS-N",
+]
 
 
 def _get(conn: http.client.HTTPConnection, path: str, key: str | None = None) -> int:
@@ -38,17 +43,22 @@ def _get(conn: http.client.HTTPConnection, path: str, key: str | None = None) ->
 @pytest.fixture
 def served(api_db: SeededDB, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, int]]:
     """``prm serve`` (one worker) on the seeded database, in a process of its own."""
-    with serve_process(api_db, tmp_path, env={"PRM_QUEUE_TIMEOUT_S": "5",
-                                              "PRM_SHUTDOWN_GRACE_S": "2"}) as (proc, port, _):
+    with serve_process(
+        api_db, tmp_path, env={"PRM_QUEUE_TIMEOUT_S": "5", "PRM_SHUTDOWN_GRACE_S": "2"}
+    ) as (proc, port, _):
         yield proc, port
 
 
-def _load(port: int, *, requests_each: int, outcomes: Counter, stop: threading.Event) -> list[threading.Thread]:
+def _load(
+    port: int, *, requests_each: int, outcomes: Counter, stop: threading.Event
+) -> list[threading.Thread]:
     """One thread per connection, each sending ``requests_each`` requests on one keep-alive connection."""
 
     def client(i: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        key = MARKETING_KEY if i % 5 == 0 else VIEWER_KEY  # stored keys are looked up in the database
+        key = (
+            MARKETING_KEY if i % 5 == 0 else VIEWER_KEY
+        )  # stored keys are looked up in the database
         for n in range(requests_each):
             if stop.is_set():
                 break
@@ -66,12 +76,14 @@ def _load(port: int, *, requests_each: int, outcomes: Counter, stop: threading.E
     return threads
 
 
-def test_fifty_connections_are_answered_and_health_stays_up(served) -> None:  # noqa: ANN001
+def test_fifty_connections_are_answered_and_health_stays_up(served) -> None:
     proc, port = served
     outcomes: Counter = Counter()
     threads = _load(port, requests_each=20, outcomes=outcomes, stop=threading.Event())
-    health = [_get(http.client.HTTPConnection("127.0.0.1", port, timeout=10), "/v1/health")
-              for _ in range(3)]
+    health = [
+        _get(http.client.HTTPConnection("127.0.0.1", port, timeout=10), "/v1/health")
+        for _ in range(3)
+    ]
     for t in threads:
         t.join(timeout=120)
     assert not any(t.is_alive() for t in threads), f"requests still unanswered: {outcomes}"
@@ -80,11 +92,14 @@ def test_fifty_connections_are_answered_and_health_stays_up(served) -> None:  # 
     assert outcomes[200] > 0
     assert health == [200, 200, 200]
     time.sleep(2)  # the load has stopped: the next request is served normally
-    assert _get(http.client.HTTPConnection("127.0.0.1", port, timeout=10), "/v1/sites", VIEWER_KEY) == 200
+    assert (
+        _get(http.client.HTTPConnection("127.0.0.1", port, timeout=10), "/v1/sites", VIEWER_KEY)
+        == 200
+    )
     assert proc.poll() is None
 
 
-def test_sigterm_under_load_stops_the_server(served) -> None:  # noqa: ANN001
+def test_sigterm_under_load_stops_the_server(served) -> None:
     proc, port = served
     outcomes: Counter = Counter()
     stop = threading.Event()

@@ -9,11 +9,20 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from api.deps import RoleRequirement, require_role, role_for_key
+from api.deps import RoleRequirement, require_role
 from core.settings import Settings
+from service.security.keys import bootstrap_role
 from tests.api.conftest import ADMIN, ADMIN_KEY, VIEWER, VIEWER_KEY
 
-PUBLIC_PATHS = {"/health", "/v1/health", "/docs", "/", "/openapi.json", "/signin", "/v1/session/link"}
+PUBLIC_PATHS = {
+    "/health",
+    "/v1/health",
+    "/docs",
+    "/",
+    "/openapi.json",
+    "/signin",
+    "/v1/session/link",
+}
 #: Public routes on a path that also has guarded ones: signing in takes the key itself.
 PUBLIC_ROUTES = {("POST", "/v1/session")}
 
@@ -22,14 +31,18 @@ V1_ROUTES = [
     ("GET", "/v1/providers", None),
     ("GET", "/v1/providers/1", None),
     ("GET", "/v1/sites", None),
-    ("POST", "/v1/sites", {"site_code": "NEW-1", "name": "n", "service_line": "MRI", "lat": 21.87, "lon": -102.27}),
+    (
+        "POST",
+        "/v1/sites",
+        {"site_code": "NEW-1", "name": "n", "service_line": "MRI", "lat": 21.87, "lon": -102.27},
+    ),
     ("PATCH", "/v1/sites/AGS-N", {"name": "renamed"}),
     ("GET", "/v1/sites/AGS-N/catchments", None),
     ("GET", "/v1/catchments", None),
     ("GET", "/v1/prospects", None),
     ("GET", "/v1/prospects/export.csv", None),
     ("GET", "/map", None),
-]  # fmt: skip
+]
 ADMIN_ROUTES = [r for r in V1_ROUTES if r[0] in ("POST", "PATCH")]
 
 
@@ -57,8 +70,12 @@ def _roles(dependant) -> set[str]:
 
 def test_every_route_but_health_and_docs_declares_a_role(client: TestClient) -> None:
     routes = _api_routes(client.app)
-    guarded = {(m, r.path): _roles(r.dependant) for r in routes for m in r.methods
-               if r.path not in PUBLIC_PATHS and (m, r.path) not in PUBLIC_ROUTES}
+    guarded = {
+        (m, r.path): _roles(r.dependant)
+        for r in routes
+        for m in r.methods
+        if r.path not in PUBLIC_PATHS and (m, r.path) not in PUBLIC_ROUTES
+    }
     assert {path for _, path, _ in V1_ROUTES} - {
         "/v1/providers/1",
         "/v1/sites/AGS-N",
@@ -131,8 +148,16 @@ def test_bearer_and_admin_keys_are_accepted_for_viewer_routes(client: TestClient
 
 
 def test_a_key_in_the_url_is_refused_everywhere(client: TestClient) -> None:
-    for path in ("/v1/sites", "/v1/prospects", "/map", "/map/planning", "/health", "/signin",
-                 "/openapi.json", "/v1/session"):
+    for path in (
+        "/v1/sites",
+        "/v1/prospects",
+        "/map",
+        "/map/planning",
+        "/health",
+        "/signin",
+        "/openapi.json",
+        "/v1/session",
+    ):
         for key in (VIEWER_KEY, ADMIN_KEY, "nope"):
             r = client.get(f"{path}?api_key={key}")
             assert r.status_code == 401, (path, key)
@@ -154,14 +179,12 @@ _SETTINGS = Settings(admin_api_key="adm-key", viewer_api_key="view-key")
 
 @hsettings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=20))
-def test_role_for_key_only_matches_exact_keys(key: str) -> None:
+def test_bootstrap_role_only_matches_exact_keys(key: str) -> None:
     expected = {"adm-key": "admin", "view-key": "viewer"}.get(key)
-    assert role_for_key(_SETTINGS, key) == expected
+    assert bootstrap_role(_SETTINGS, key) == expected
 
 
-def test_role_for_key_exact() -> None:
-    assert role_for_key(_SETTINGS, "adm-key") == "admin"
-    assert role_for_key(_SETTINGS, "view-key") == "viewer"
-    assert role_for_key(_SETTINGS, "view-key ") is None
-    with pytest.raises(TypeError):
-        role_for_key(_SETTINGS, b"adm-key")  # type: ignore[arg-type]
+def test_bootstrap_role_exact() -> None:
+    assert bootstrap_role(_SETTINGS, "adm-key") == "admin"
+    assert bootstrap_role(_SETTINGS, "view-key") == "viewer"
+    assert bootstrap_role(_SETTINGS, "view-key ") is None

@@ -40,12 +40,23 @@ def demo(api_db: SeededDB) -> Iterator[TestClient]:
     lon = np.concatenate([rng.uniform(-102.285, -102.255, 55), rng.uniform(-102.28, -102.26, 5)])
     with ctx.sessions.begin() as s:
         for i in range(lat.size):
-            s.add(Provider(
-                cluster_key=f"demo{i:03d}", npi=f"{1500000000 + i:010d}", entity_type="individual",
-                display_name=f"DEMO {i}", last_name="DEMO", taxonomy_code="207Q00000X",
-                classification="Family Medicine", address_1=f"{i} Calle", city="Aguascalientes",
-                postal_code="20000", is_active=True, geocode_precision="street",
-                **_located(float(lat[i]), float(lon[i]))))
+            s.add(
+                Provider(
+                    cluster_key=f"demo{i:03d}",
+                    npi=f"{1500000000 + i:010d}",
+                    entity_type="individual",
+                    display_name=f"DEMO {i}",
+                    last_name="DEMO",
+                    taxonomy_code="207Q00000X",
+                    classification="Family Medicine",
+                    address_1=f"{i} Calle",
+                    city="Aguascalientes",
+                    postal_code="20000",
+                    is_active=True,
+                    geocode_precision="street",
+                    **_located(float(lat[i]), float(lon[i])),
+                )
+            )
     build_catchments(ctx)
     score_sites(ctx)
     with TestClient(create_app(context=ctx)) as client:
@@ -84,22 +95,27 @@ def test_drive_minutes_agree_everywhere(api_db: SeededDB, demo: TestClient) -> N
 
     # the brief of each provider, per site
     for site, pid in listed:
-        shown = {p["site_code"]: p for p in demo.get(f"/v1/providers/{pid}/brief",
-                                                     headers=ADMIN).json()["prospects"]}
+        shown = {
+            p["site_code"]: p
+            for p in demo.get(f"/v1/providers/{pid}/brief", headers=ADMIN).json()["prospects"]
+        }
         assert abs(shown[site]["drive_minutes"] - listed[(site, pid)]["drive_minutes"]) <= TOLERANCE
 
     # a segment export of each site
     for site in ("AGS-N", "AGS-S"):
         name = f"agreement {site}"
-        r = demo.put("/v1/segments", json={"name": name, "filters": {"site": site}},
-                     headers=MARKETING)
+        r = demo.put(
+            "/v1/segments", json={"name": name, "filters": {"site": site}}, headers=MARKETING
+        )
         assert r.status_code == 200, r.text
         export = demo.get(f"/v1/segments/{name}/export.geojson", headers=MARKETING).json()
         rows = [f["properties"] for f in export["features"]]
         assert {(site, r["provider_id"]) for r in rows} == {k for k in listed if k[0] == site}
         for r in rows:
-            assert abs(r["drive_minutes"] - listed[(site, r["provider_id"])]["drive_minutes"]) \
+            assert (
+                abs(r["drive_minutes"] - listed[(site, r["provider_id"])]["drive_minutes"])
                 <= TOLERANCE
+            )
 
     # the backtest's features (before it hides any history: the same candidates, minutes unrounded)
     with ctx.sessions() as s:
@@ -118,7 +134,7 @@ def test_routed_providers_fall_in_their_isochrone_band(api_db: SeededDB, demo: T
     listed = _prospects(demo)
     router = ctx.router
     with ctx.sessions() as s:
-        where = dict((p.id, (p.lat, p.lon)) for p in s.scalars(select(Provider)))
+        where = {p.id: (p.lat, p.lon) for p in s.scalars(select(Provider))}
     checked = 0
     for site in ("AGS-N", "AGS-S"):
         iso = demo.get(f"/v1/sites/{site}/isochrones", headers=ADMIN).json()["features"]

@@ -20,7 +20,7 @@ from tests.api.conftest import ADMIN, SeededDB
 MB = 1 << 20
 
 
-async def _call(app, *, method: str, path: str, chunks, headers=()) -> tuple[int, dict, bytes, int]:  # noqa: ANN001
+async def _call(app, *, method: str, path: str, chunks, headers=()) -> tuple[int, dict, bytes, int]:
     """Drive ``app`` as a server would; ``chunks`` is a list of body parts or a receive-side callable.
 
     Returns the status, headers, body and how many body parts the app pulled.
@@ -34,16 +34,31 @@ async def _call(app, *, method: str, path: str, chunks, headers=()) -> tuple[int
             return await chunks(pulled := pulled + 1)
         if pulled < len(chunks):
             pulled += 1
-            return {"type": "http.request", "body": chunks[pulled - 1], "more_body": pulled < len(chunks)}
+            return {
+                "type": "http.request",
+                "body": chunks[pulled - 1],
+                "more_body": pulled < len(chunks),
+            }
         await anyio.sleep_forever()  # after the body, a client that stays connected
 
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "root_path": "", "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
-             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80), "state": {}}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
     with anyio.fail_after(60):
         await app(scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
@@ -52,25 +67,37 @@ async def _call(app, *, method: str, path: str, chunks, headers=()) -> tuple[int
 
 
 @pytest.fixture(scope="module")
-def app(api_db: SeededDB):  # noqa: ANN201
+def app(api_db: SeededDB):
     return create_app(context=api_db.ctx)
 
 
-def test_a_huge_chunked_body_without_a_key_is_cut_off_at_the_limit(app) -> None:  # noqa: ANN001
+def test_a_huge_chunked_body_without_a_key_is_cut_off_at_the_limit(app) -> None:
     chunks = [b"x" * MB] * 200  # 200 MB, no Content-Length, no key
-    status, headers, body, pulled = anyio.run(lambda: _call(
-        app, method="POST", path="/v1/interactions", chunks=chunks,
-        headers=[("content-type", "application/json"), ("transfer-encoding", "chunked")]))
+    status, headers, body, pulled = anyio.run(
+        lambda: _call(
+            app,
+            method="POST",
+            path="/v1/interactions",
+            chunks=chunks,
+            headers=[("content-type", "application/json"), ("transfer-encoding", "chunked")],
+        )
+    )
     assert status == 413
     assert headers["content-type"] == "application/problem+json"
     assert json.loads(body)["status"] == 413
     assert pulled <= 2  # 1 MB allowed: read no further than the chunk that crossed it
 
 
-def test_a_declared_length_over_the_limit_is_refused_before_reading(app) -> None:  # noqa: ANN001
-    status, _, _, pulled = anyio.run(lambda: _call(
-        app, method="POST", path="/v1/sites", chunks=[b"{}"],
-        headers=[("content-type", "application/json"), ("content-length", str(5 * MB))]))
+def test_a_declared_length_over_the_limit_is_refused_before_reading(app) -> None:
+    status, _, _, pulled = anyio.run(
+        lambda: _call(
+            app,
+            method="POST",
+            path="/v1/sites",
+            chunks=[b"{}"],
+            headers=[("content-type", "application/json"), ("content-length", str(5 * MB))],
+        )
+    )
     assert (status, pulled) == (413, 0)
 
 
@@ -78,8 +105,11 @@ def test_a_trickling_body_is_cut_off(api_db: SeededDB) -> None:
     from service.context import AppContext
 
     # limits are read when the app is built: one over the same database with a short body timeout
-    ctx = AppContext(settings=api_db.ctx.settings.model_copy(update={"body_timeout_s": 0.2}),
-                     engine=api_db.ctx.engine, sessions=api_db.ctx.sessions)
+    ctx = AppContext(
+        settings=api_db.ctx.settings.model_copy(update={"body_timeout_s": 0.2}),
+        engine=api_db.ctx.engine,
+        sessions=api_db.ctx.sessions,
+    )
     app = create_app(context=ctx)
 
     async def trickle(n: int) -> dict:
@@ -87,8 +117,15 @@ def test_a_trickling_body_is_cut_off(api_db: SeededDB) -> None:
             await anyio.sleep_forever()  # one byte, then nothing
         return {"type": "http.request", "body": b"{", "more_body": True}
 
-    status, headers, body, _ = anyio.run(lambda: _call(
-        app, method="POST", path="/v1/sites", chunks=trickle, headers=[("content-type", "application/json")]))
+    status, _headers, body, _ = anyio.run(
+        lambda: _call(
+            app,
+            method="POST",
+            path="/v1/sites",
+            chunks=trickle,
+            headers=[("content-type", "application/json")],
+        )
+    )
     assert status == 408
     assert json.loads(body)["title"] == "Request timeout"
 
@@ -97,8 +134,11 @@ def test_a_trickling_upload_is_cut_off_but_a_steady_one_gets_time(api_db: Seeded
     from api.limits import MIN_UPLOAD_RATE, _Metered
     from service.context import AppContext
 
-    ctx = AppContext(settings=api_db.ctx.settings.model_copy(update={"body_timeout_s": 0.2}),
-                     engine=api_db.ctx.engine, sessions=api_db.ctx.sessions)
+    ctx = AppContext(
+        settings=api_db.ctx.settings.model_copy(update={"body_timeout_s": 0.2}),
+        engine=api_db.ctx.engine,
+        sessions=api_db.ctx.sessions,
+    )
     app = create_app(context=ctx)
     head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nnpi\n'
 
@@ -107,9 +147,18 @@ def test_a_trickling_upload_is_cut_off_but_a_steady_one_gets_time(api_db: Seeded
             await anyio.sleep_forever()
         return {"type": "http.request", "body": head, "more_body": True}
 
-    status, _, body, _ = anyio.run(lambda: _call(
-        app, method="POST", path="/v1/uploads/nppes", chunks=trickle,
-        headers=[("content-type", "multipart/form-data; boundary=b"), ("x-api-key", "test-admin")]))
+    status, _, body, _ = anyio.run(
+        lambda: _call(
+            app,
+            method="POST",
+            path="/v1/uploads/nppes",
+            chunks=trickle,
+            headers=[
+                ("content-type", "multipart/form-data; boundary=b"),
+                ("x-api-key", "test-admin"),
+            ],
+        )
+    )
     assert status == 408 and json.loads(body)["title"] == "Request timeout"
     # the allowance grows with what arrived: 10 MB in gives 160 s more at the minimum rate
     metered = _Metered(None, limit=1 << 40, timeout_s=30, min_rate=MIN_UPLOAD_RATE)  # type: ignore[arg-type]
@@ -117,12 +166,19 @@ def test_a_trickling_upload_is_cut_off_but_a_steady_one_gets_time(api_db: Seeded
     assert metered.deadline == pytest.approx(30 + 10 * MB / MIN_UPLOAD_RATE)
 
 
-def test_an_upload_without_a_key_is_refused_before_its_body_is_read(app) -> None:  # noqa: ANN001
-    chunks = [b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n"] + \
-        [b"y" * MB] * 40
-    status, _, _, pulled = anyio.run(lambda: _call(
-        app, method="POST", path="/v1/uploads/nppes", chunks=chunks,
-        headers=[("content-type", "multipart/form-data; boundary=b")]))
+def test_an_upload_without_a_key_is_refused_before_its_body_is_read(app) -> None:
+    chunks = [b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'] + [
+        b"y" * MB
+    ] * 40
+    status, _, _, pulled = anyio.run(
+        lambda: _call(
+            app,
+            method="POST",
+            path="/v1/uploads/nppes",
+            chunks=chunks,
+            headers=[("content-type", "multipart/form-data; boundary=b")],
+        )
+    )
     assert status == 401
     assert pulled == 0
 
@@ -144,11 +200,11 @@ def test_a_json_body_under_the_limit_still_reaches_the_handler(client: TestClien
 
 
 def _gated(release: anyio.Event) -> AdmissionGate:
-    async def slow(request):  # noqa: ANN001, ANN202
+    async def slow(request):
         await release.wait()
         return PlainTextResponse("done")
 
-    async def health(request):  # noqa: ANN001, ANN202
+    async def health(request):
         return PlainTextResponse("ok")
 
     inner = Starlette(routes=[Route("/work", slow), Route("/health", health)])
@@ -160,7 +216,10 @@ def test_excess_requests_wait_then_get_503_and_a_full_queue_is_refused_at_once()
         release = anyio.Event()
         gate = _gated(release)
         out: dict[str, httpx.Response] = {}
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gate), base_url="http://t") as c:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=gate), base_url="http://t"
+        ) as c:
+
             async def get(name: str) -> None:
                 out[name] = await c.get("/work")
 
@@ -171,10 +230,10 @@ def test_excess_requests_wait_then_get_503_and_a_full_queue_is_refused_at_once()
                 tg.start_soon(get, "queued")
                 while gate.waiting < 1:
                     await anyio.sleep(0.01)
-                out["full"] = await c.get("/work")       # queue full: refused at once
-                out["health"] = await c.get("/health")   # probes pass the gate
+                out["full"] = await c.get("/work")  # queue full: refused at once
+                out["health"] = await c.get("/health")  # probes pass the gate
                 while "queued" not in out:
-                    await anyio.sleep(0.01)               # its wait ran out
+                    await anyio.sleep(0.01)  # its wait ran out
                 release.set()
         return out
 
@@ -220,7 +279,7 @@ def test_sending_an_answer_holds_no_slot() -> None:
     async def scenario() -> tuple[int, int]:
         started, release = anyio.Event(), anyio.Event()
 
-        async def app(scope, receive, send):  # noqa: ANN001, ANN202
+        async def app(scope, receive, send):
             if scope["path"] != "/slow":
                 await PlainTextResponse("ok")(scope, receive, send)
                 return

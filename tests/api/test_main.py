@@ -74,8 +74,11 @@ def test_factory_argument_checks(api_db: SeededDB) -> None:
 
 
 def test_lifespan_opens_migrates_and_closes_its_own_context(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/own.sqlite", osm_file=OSM_FILE,
-                        cache_dir=tmp_path / "cache")  # fmt: skip
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/own.sqlite",
+        osm_file=OSM_FILE,
+        cache_dir=tmp_path / "cache",
+    )
     app = create_app(settings)
     assert not hasattr(app.state, "context")  # nothing happens before startup
     with TestClient(app) as c:

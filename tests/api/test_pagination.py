@@ -27,21 +27,36 @@ PROBABILITIES = [0.91, 0.75, 0.75, 0.75, 0.62, 0.5, 0.5, 0.33, 0.2]
 def review_ids(api_db: SeededDB) -> list[int]:
     """Review pairs over fresh source records; their ids in the queue's order."""
     with api_db.ctx.sessions.begin() as s:
-        batch = LoadBatch(source="referrers", file_name="crm.csv", file_hash="2" * 64,
-                          status="committed")
+        batch = LoadBatch(
+            source="referrers", file_name="crm.csv", file_hash="2" * 64, status="committed"
+        )
         s.add(batch)
         s.flush()
-        records = [SourceRecord(source="referrers", source_key=f"crm-{i}", batch_id=batch.id,
-                                file_name="crm.csv", line=i + 2, record_hash=f"{i:064d}",
-                                data={"last_name": f"NAME{i}", "postal_code": "20000"})
-                   for i in range(len(PROBABILITIES) + 1)]  # fmt: skip
+        records = [
+            SourceRecord(
+                source="referrers",
+                source_key=f"crm-{i}",
+                batch_id=batch.id,
+                file_name="crm.csv",
+                line=i + 2,
+                record_hash=f"{i:064d}",
+                data={"last_name": f"NAME{i}", "postal_code": "20000"},
+            )
+            for i in range(len(PROBABILITIES) + 1)
+        ]
         s.add_all(records)
         s.flush()
         # inserted in an order unlike the queue's, so id order alone would be wrong
-        pairs = [ReviewPair(left_record_id=records[i].id, right_record_id=records[i + 1].id,
-                            match_probability=p, match_weight=p * 10 - 5,
-                            explanation={"steps": [{"comparison": "name", "weight": p}]})
-                 for i, p in reversed(list(enumerate(PROBABILITIES)))]  # fmt: skip
+        pairs = [
+            ReviewPair(
+                left_record_id=records[i].id,
+                right_record_id=records[i + 1].id,
+                match_probability=p,
+                match_weight=p * 10 - 5,
+                explanation={"steps": [{"comparison": "name", "weight": p}]},
+            )
+            for i, p in reversed(list(enumerate(PROBABILITIES)))
+        ]
         s.add_all(pairs)
         s.flush()
         return [r.id for r in sorted(pairs, key=lambda r: (-r.match_probability, r.id))]
@@ -103,16 +118,19 @@ def _b64(raw: bytes) -> str:
 
 
 @pytest.mark.parametrize("path", ["/v1/matching/review", "/v1/assignment/providers"])
-@pytest.mark.parametrize("cursor", [
-    "garbage!!",  # not base64
-    _b64(b"not json"),
-    _b64(b"[1, 2, 3]"),  # not a pair
-    _b64(b'{"a": 1}'),
-    _b64(json.dumps([0.5, "7"]).encode()),  # id not an integer
-    _b64(json.dumps([0.5, 10**30]).encode()),  # id out of range
-    _b64(json.dumps([[1], 7]).encode()),  # value not a scalar
-    encode_cursor("DOCTOR A JONES MD", 3),  # a cursor of the name-sorted provider list
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage!!",  # not base64
+        _b64(b"not json"),
+        _b64(b"[1, 2, 3]"),  # not a pair
+        _b64(b'{"a": 1}'),
+        _b64(json.dumps([0.5, "7"]).encode()),  # id not an integer
+        _b64(json.dumps([0.5, 10**30]).encode()),  # id out of range
+        _b64(json.dumps([[1], 7]).encode()),  # value not a scalar
+        encode_cursor("DOCTOR A JONES MD", 3),  # a cursor of the name-sorted provider list
+    ],
+)
 def test_tampered_cursor_is_a_422_problem(
     client: TestClient, review_ids: list[int], path: str, cursor: str
 ) -> None:
@@ -127,15 +145,18 @@ def test_cursor_of_one_list_is_refused_by_the_other(
 ) -> None:
     review = client.get("/v1/matching/review", params={"limit": 1}, headers=VIEWER).json()
     assign = client.get("/v1/assignment/providers", params={"limit": 1}, headers=VIEWER).json()
-    crossed = (("/v1/assignment/providers", review["next_cursor"]),  # holds a probability
-               ("/v1/matching/review", assign["next_cursor"]))  # holds no sort value
+    crossed = (
+        ("/v1/assignment/providers", review["next_cursor"]),  # holds a probability
+        ("/v1/matching/review", assign["next_cursor"]),
+    )  # holds no sort value
     for path, cursor in crossed:
         r = client.get(path, params={"cursor": cursor}, headers=VIEWER)
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor", (path, r.text)
     # a review cursor holds a float: the prospect list sorted by name must refuse it
     # (PostgreSQL would otherwise compare a name with a number: a 500)
-    r = client.get("/v1/prospects", params={"sort": "name", "cursor": review["next_cursor"]},
-                   headers=VIEWER)
+    r = client.get(
+        "/v1/prospects", params={"sort": "name", "cursor": review["next_cursor"]}, headers=VIEWER
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor"
 
 

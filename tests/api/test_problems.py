@@ -52,8 +52,11 @@ def test_bad_cursor_is_422_naming_cursor(client: TestClient) -> None:
 
 
 def test_bad_body_lists_every_field(client: TestClient) -> None:
-    r = client.post("/v1/sites", json={"site_code": "bad code!", "postal_code": "1"},
-                    headers={"X-API-Key": "test-admin"})  # fmt: skip
+    r = client.post(
+        "/v1/sites",
+        json={"site_code": "bad code!", "postal_code": "1"},
+        headers={"X-API-Key": "test-admin"},
+    )
     body = _assert_problem(r, 422)
     fields = {e["field"] for e in body["errors"]}
     assert {"body.site_code", "body.postal_code", "body.name", "body.service_line"} <= fields
@@ -118,13 +121,20 @@ def test_401_carries_www_authenticate() -> None:
 @given(
     st.lists(
         st.tuples(
-            st.lists(st.one_of(st.sampled_from(["query", "body", "path"]), st.text(max_size=8),
-                               st.integers(0, 9)), min_size=1, max_size=4),
+            st.lists(
+                st.one_of(
+                    st.sampled_from(["query", "body", "path"]),
+                    st.text(max_size=8),
+                    st.integers(0, 9),
+                ),
+                min_size=1,
+                max_size=4,
+            ),
             st.text(max_size=300),
         ),
         max_size=6,
     )
-)  # fmt: skip
+)
 def test_validation_problems_keep_every_error(errors: list[tuple[list, str]]) -> None:
     raw = [
         {"loc": tuple(loc), "msg": "bad", "type": "value_error", "input": value}
@@ -140,10 +150,15 @@ def test_validation_problems_keep_every_error(errors: list[tuple[list, str]]) ->
         assert value.startswith(p.value.rstrip("…"))
 
 
-@pytest.mark.parametrize("url", [
-    "/v1/prospects?segment=a%00b&count=true", "/v1/prospects?site=%00", "/v1/providers?q=x%00",
-    "/v1/sites/AB%00C",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/prospects?segment=a%00b&count=true",
+        "/v1/prospects?site=%00",
+        "/v1/providers?q=x%00",
+        "/v1/sites/AB%00C",
+    ],
+)
 def test_nul_characters_are_a_400_problem_before_any_query(client: TestClient, url: str) -> None:
     """PostgreSQL cannot hold NUL in text: found by schemathesis as a 500 on the prospect count."""
     body = _assert_problem(client.get(url, headers=VIEWER), 400)

@@ -39,11 +39,14 @@ def test_groups_listed_with_their_codes(client: TestClient) -> None:
 @pytest.mark.usefixtures("with_nucc")
 def test_prospects_filtered_by_group(client: TestClient) -> None:
     everyone = client.get("/v1/prospects", params={"limit": 500}, headers=VIEWER).json()["items"]
-    primary = client.get("/v1/prospects", params={"limit": 500, "group": "primary care"},
-                         headers=VIEWER).json()["items"]
+    primary = client.get(
+        "/v1/prospects", params={"limit": 500, "group": "primary care"}, headers=VIEWER
+    ).json()["items"]
     assert primary and len(primary) <= len(everyone)
     assert {p["taxonomy_code"] for p in primary} <= {"207Q00000X", "207R00000X"}
-    none = client.get("/v1/prospects", params={"group": "podiatry", "count": True}, headers=VIEWER).json()
+    none = client.get(
+        "/v1/prospects", params={"group": "podiatry", "count": True}, headers=VIEWER
+    ).json()
     assert none["total"] == 0
     bad = client.get("/v1/prospects", params={"group": "astrology"}, headers=VIEWER)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "group"

@@ -25,10 +25,15 @@ SERVICE_DATA = FIXTURES / "service"
 
 
 @pytest.fixture
-def real_client(backend_url, tmp_path):  # noqa: ANN001, ANN201
+def real_client(backend_url, tmp_path):
     """An app over a database loaded from the real NPPES sample (no pipeline run yet)."""
-    settings = Settings(database_url=backend_url, admin_api_key=ADMIN_KEY, viewer_api_key=VIEWER_KEY,
-                        osm_file=OSM_FILE, cache_dir=tmp_path / "cache")  # fmt: skip
+    settings = Settings(
+        database_url=backend_url,
+        admin_api_key=ADMIN_KEY,
+        viewer_api_key=VIEWER_KEY,
+        osm_file=OSM_FILE,
+        cache_dir=tmp_path / "cache",
+    )
     ctx = open_context(settings)
     ingest_nucc(ctx, DATA / "nucc_taxonomy_220.csv")
     ingest_records(ctx, DATA / "npidata_pfile_sample_first10.csv", source="nppes")
@@ -106,22 +111,34 @@ def _job_at_a_server_start(settings: Settings, job_id: int) -> dict:
 
 
 @pytest.fixture
-def job_settings(backend_url, tmp_path) -> Settings:  # noqa: ANN001
-    settings = Settings(database_url=backend_url, admin_api_key=ADMIN_KEY, viewer_api_key=VIEWER_KEY,
-                        osm_file=OSM_FILE, cache_dir=tmp_path / "cache")  # fmt: skip
+def job_settings(backend_url, tmp_path) -> Settings:
+    settings = Settings(
+        database_url=backend_url,
+        admin_api_key=ADMIN_KEY,
+        viewer_api_key=VIEWER_KEY,
+        osm_file=OSM_FILE,
+        cache_dir=tmp_path / "cache",
+    )
     open_context(settings).close()  # migrated before the job's owner starts
     return settings
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process states from /proc")
 @pytest.mark.slow
-def test_a_killed_processs_job_reads_interrupted_after_a_server_start(job_settings: Settings) -> None:
+def test_a_killed_processs_job_reads_interrupted_after_a_server_start(
+    job_settings: Settings,
+) -> None:
     owner, job_id = start_job_owner(job_settings.database_url)  # another process, lease 1 s
     owner.kill()  # SIGKILL: its job can record nothing
     owner.wait()
     seen: list[dict] = []
-    wait_until(lambda: seen.append(_job_at_a_server_start(job_settings, job_id))
-               or seen[-1]["status"] != "running", what="the job's end")
+    wait_until(
+        lambda: (
+            seen.append(_job_at_a_server_start(job_settings, job_id))
+            or seen[-1]["status"] != "running"
+        ),
+        what="the job's end",
+    )
     assert seen[-1]["status"] == "interrupted", seen[-1]
     assert seen[-1]["detail"]["error"] == "Interrupted" and seen[-1]["finished_at"] is not None
 

@@ -56,7 +56,9 @@ def test_map_accepts_header_key_and_site_filter(client: TestClient, browser: Tes
     assert browser.get("/map?method=isochrone").status_code == 422
 
 
-def test_a_browser_without_a_session_is_sent_to_sign_in(client: TestClient, api_db: SeededDB) -> None:
+def test_a_browser_without_a_session_is_sent_to_sign_in(
+    client: TestClient, api_db: SeededDB
+) -> None:
     from sqlalchemy import select
 
     from api.audit import flush_audit
@@ -72,8 +74,9 @@ def test_a_browser_without_a_session_is_sent_to_sign_in(client: TestClient, api_
     assert client.get("/map").status_code == 401
     flush_audit(client.app.state)
     with api_db.ctx.sessions() as s:
-        entry = s.scalars(select(AuditEntry).where(AuditEntry.status == 303)
-                          .order_by(AuditEntry.id.desc())).first()
+        entry = s.scalars(
+            select(AuditEntry).where(AuditEntry.status == 303).order_by(AuditEntry.id.desc())
+        ).first()
     assert (entry.action, entry.path, entry.actor) == ("denied", "/map", "anonymous")
 
 
@@ -82,6 +85,9 @@ def test_largest_catchments_keeps_one_per_site_and_method(api_db: SeededDB) -> N
         hexes = catchment_frame(s)
     kept = largest_catchments(hexes)
     sizes = kept.groupby(["site_code", "method", "parameter"]).size().to_dict()
-    assert sizes == {("AGS-N", "drive_time", 10.0): 19, ("AGS-N", "radius", 2.0): 19,
-                     ("AGS-S", "drive_time", 10.0): 7}  # fmt: skip
+    assert sizes == {
+        ("AGS-N", "drive_time", 10.0): 19,
+        ("AGS-N", "radius", 2.0): 19,
+        ("AGS-S", "drive_time", 10.0): 7,
+    }
     assert largest_catchments(hexes.iloc[:0]).empty

@@ -15,7 +15,8 @@ def test_isochrones_geojson_flags(client: TestClient) -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
     feats = r.json()["features"]
     assert {(f["properties"]["site_code"], f["properties"]["minutes"]) for f in feats} == {
-        (s, m) for s in SITES for m in (2.0, 5.0)}
+        (s, m) for s in SITES for m in (2.0, 5.0)
+    }
     for f in feats:
         p = f["properties"]
         assert p["estimated"] is False and p["off_network"] is False and p["snap_m"] < 500
@@ -46,8 +47,13 @@ def test_assignment_and_overlap(client: TestClient, api_db: SeededDB) -> None:
 
 
 def test_territory_plans_versions_and_roles(client: TestClient, api_db: SeededDB) -> None:
-    body = {"name": "ags", "liaisons": ["Ana", "Ben"], "measure": "providers",
-            "region": "catchments", "locked_accounts": {"Ben": [api_db.provider_ids[0]]}}
+    body = {
+        "name": "ags",
+        "liaisons": ["Ana", "Ben"],
+        "measure": "providers",
+        "region": "catchments",
+        "locked_accounts": {"Ben": [api_db.provider_ids[0]]},
+    }
     assert client.post("/v1/territory-plans", json=body, headers=VIEWER).status_code == 403
     r = client.post("/v1/territory-plans", json=body, headers=ADMIN)
     assert r.status_code == 201, r.text
@@ -58,24 +64,37 @@ def test_territory_plans_versions_and_roles(client: TestClient, api_db: SeededDB
     assert plan["report"]["locked_cells"] == 1
     again = client.post("/v1/territory-plans", json=body, headers=ADMIN).json()
     assert again["version"] == 2
-    assert client.get("/v1/territory-plans/ags", params={"version": 1},
-                      headers=VIEWER).json()["version"] == 1
+    assert (
+        client.get("/v1/territory-plans/ags", params={"version": 1}, headers=VIEWER).json()[
+            "version"
+        ]
+        == 1
+    )
     listed = client.get("/v1/territory-plans", headers=VIEWER).json()
     assert [(p["name"], p["version"]) for p in listed] == [("ags", 2), ("ags", 1)]
     geo = client.get("/v1/territory-plans/ags/geojson", headers=VIEWER).json()
     assert [f["properties"]["liaison"] for f in geo["features"]] == ["Ana", "Ben"]
-    bad = client.post("/v1/territory-plans", headers=ADMIN, json={
-        "name": "x", "liaisons": ["A"], "locked_cells": {"A": ["nothex"]}})
+    bad = client.post(
+        "/v1/territory-plans",
+        headers=ADMIN,
+        json={"name": "x", "liaisons": ["A"], "locked_cells": {"A": ["nothex"]}},
+    )
     assert bad.status_code == 422
     assert any(e.get("field") == "locked_cells" for e in bad.json()["errors"])
     assert client.get("/v1/territory-plans/none", headers=VIEWER).status_code == 404
 
 
 def test_expansion_scenarios_compare_and_export(client: TestClient) -> None:
-    body = {"name": "s1", "minutes": 3, "pick": 1, "measure": "providers", "candidates": [
-        {"label": "west", "lat": 21.8700, "lon": -102.2800},
-        {"label": "far", "lat": 21.95, "lon": -102.20},
-    ]}
+    body = {
+        "name": "s1",
+        "minutes": 3,
+        "pick": 1,
+        "measure": "providers",
+        "candidates": [
+            {"label": "west", "lat": 21.8700, "lon": -102.2800},
+            {"label": "far", "lat": 21.95, "lon": -102.20},
+        ],
+    }
     assert client.post("/v1/expansion/scenarios", json=body, headers=VIEWER).status_code == 403
     r = client.post("/v1/expansion/scenarios", json=body, headers=ADMIN)
     assert r.status_code == 201, r.text
@@ -87,33 +106,51 @@ def test_expansion_scenarios_compare_and_export(client: TestClient) -> None:
     body2 = dict(body, name="s2", pick=2, method="greedy")
     s2 = client.post("/v1/expansion/scenarios", json=body2, headers=ADMIN).json()
     assert "1 - 1/e" in s2["guarantee"] and s2["optimal"] is False
-    cmp = client.get("/v1/expansion/compare", params=[("names", "s1"), ("names", "s2")],
-                     headers=VIEWER).json()
+    cmp = client.get(
+        "/v1/expansion/compare", params=[("names", "s1"), ("names", "s2")], headers=VIEWER
+    ).json()
     assert [s["name"] for s in cmp["scenarios"]] == ["s1", "s2"]
     assert len(cmp["candidates"]) == 4
-    out = client.get("/v1/expansion/compare.csv", params=[("names", "s1"), ("names", "s2")],
-                     headers=MARKETING)
+    out = client.get(
+        "/v1/expansion/compare.csv", params=[("names", "s1"), ("names", "s2")], headers=MARKETING
+    )
     rows = list(csv.DictReader(io.StringIO(out.text)))
     assert out.status_code == 200 and len(rows) == 4 and rows[0]["scenario"] == "s1"
-    assert client.get("/v1/expansion/compare", params={"names": "nope"},
-                      headers=VIEWER).status_code == 404
-    bad = client.post("/v1/expansion/scenarios", headers=ADMIN, json={
-        "name": "s3", "candidates": [{"label": "x", "postal_code": "00000"}]})
+    assert (
+        client.get("/v1/expansion/compare", params={"names": "nope"}, headers=VIEWER).status_code
+        == 404
+    )
+    bad = client.post(
+        "/v1/expansion/scenarios",
+        headers=ADMIN,
+        json={"name": "s3", "candidates": [{"label": "x", "postal_code": "00000"}]},
+    )
     assert bad.status_code == 422
 
 
 def test_planning_map_page(client: TestClient) -> None:
 
-    client.post("/v1/territory-plans", headers=ADMIN,
-                json={"name": "map-plan", "liaisons": ["Zoe", "Yan"]})
-    client.post("/v1/expansion/scenarios", headers=ADMIN, json={
-        "name": "map-scn", "minutes": 3, "candidates": [
-            {"label": "west", "lat": 21.8700, "lon": -102.2800},
-            {"label": "far", "lat": 21.95, "lon": -102.20}]})
+    client.post(
+        "/v1/territory-plans", headers=ADMIN, json={"name": "map-plan", "liaisons": ["Zoe", "Yan"]}
+    )
+    client.post(
+        "/v1/expansion/scenarios",
+        headers=ADMIN,
+        json={
+            "name": "map-scn",
+            "minutes": 3,
+            "candidates": [
+                {"label": "west", "lat": 21.8700, "lon": -102.2800},
+                {"label": "far", "lat": 21.95, "lon": -102.20},
+            ],
+        },
+    )
     r = client.get("/map/planning?minutes=2&minutes=6", headers=VIEWER)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     page = r.text
-    assert "Isochrones 2 min" in page and "Isochrones 6 min (some truncated at network edge)" in page
+    assert (
+        "Isochrones 2 min" in page and "Isochrones 6 min (some truncated at network edge)" in page
+    )
     assert "Nearest site by drive time" in page
     assert "Territories: map-plan v1 (by liaison)" in page and "Zoe" in page and "Yan" in page
     assert "Candidate sites: map-scn" in page and "estimated (straight line)" in page

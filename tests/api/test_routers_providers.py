@@ -46,7 +46,10 @@ def test_invalid_search_parameters(client: TestClient) -> None:
     r = client.get("/v1/providers?limit=0&postal_code=abc&entity_type=robot", headers=VIEWER)
     assert r.status_code == 422
     assert {e["field"] for e in r.json()["errors"]} == {
-        "query.limit", "query.postal_code", "query.entity_type"}  # fmt: skip
+        "query.limit",
+        "query.postal_code",
+        "query.entity_type",
+    }
 
 
 def test_detail_with_tier_and_source_records(client: TestClient, api_db: SeededDB) -> None:

@@ -6,8 +6,13 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import ADMIN, SITES, VIEWER
 
-NEW_SITE = {"site_code": "AGS-E", "name": "East Clinic", "service_line": "MRI",
-            "lat": 21.8700, "lon": -102.2600}  # fmt: skip
+NEW_SITE = {
+    "site_code": "AGS-E",
+    "name": "East Clinic",
+    "service_line": "MRI",
+    "lat": 21.8700,
+    "lon": -102.2600,
+}
 
 
 def test_list_sites(client: TestClient) -> None:

@@ -18,9 +18,15 @@ NPPES = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
 
 
 @pytest.fixture
-def upload_client(backend_url, tmp_path):  # noqa: ANN001, ANN201
-    settings = Settings(database_url=backend_url, admin_api_key=ADMIN_KEY, viewer_api_key=VIEWER_KEY,
-                        osm_file=OSM_FILE, cache_dir=tmp_path / "cache", max_upload_bytes=40_000)
+def upload_client(backend_url, tmp_path):
+    settings = Settings(
+        database_url=backend_url,
+        admin_api_key=ADMIN_KEY,
+        viewer_api_key=VIEWER_KEY,
+        osm_file=OSM_FILE,
+        cache_dir=tmp_path / "cache",
+        max_upload_bytes=40_000,
+    )
     ctx = open_context(settings)
     with TestClient(create_app(context=ctx)) as c:
         yield c
@@ -45,7 +51,9 @@ def test_upload_loads_as_a_job_with_its_batch_report(upload_client: TestClient) 
     body = wait(c, r.headers["location"])
     assert body["status"] == "done", body
     (report,) = body["detail"]["reports"]
-    assert report["file_name"] == NPPES.name and report["inserted"] == 10 and report["rejected"] == 0
+    assert (
+        report["file_name"] == NPPES.name and report["inserted"] == 10 and report["rejected"] == 0
+    )
     assert c.get("/v1/health", headers=VIEWER).status_code == 200
     # the same file again changes nothing
     again = wait(c, c.post("/v1/uploads/nppes", files=files, headers=ADMIN).headers["location"])
@@ -73,9 +81,11 @@ def test_unknown_kind_is_422(upload_client: TestClient) -> None:
     assert r.status_code == 422
 
 
-def test_upload_over_the_limit_within_the_framing_margin_is_413_too(upload_client: TestClient,
-                                                                    tmp_path) -> None:  # noqa: ANN001
-    r = upload_client.post("/v1/uploads/nppes", files={"file": ("mid.csv", b"y" * 50_000)},
-                           headers=ADMIN)
+def test_upload_over_the_limit_within_the_framing_margin_is_413_too(
+    upload_client: TestClient, tmp_path
+) -> None:
+    r = upload_client.post(
+        "/v1/uploads/nppes", files={"file": ("mid.csv", b"y" * 50_000)}, headers=ADMIN
+    )
     assert r.status_code == 413 and r.json()["errors"][0]["file"] == "mid.csv"
     assert not list((tmp_path / "uploads").glob("*/*"))  # the partial file is gone

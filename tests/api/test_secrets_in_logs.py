@@ -18,8 +18,13 @@ from tests.api.conftest import ADMIN_KEY, VIEWER_KEY, SeededDB, serve_process
 pytestmark = pytest.mark.slow  # starts servers or processes, or fuzzes: see README
 
 
-def _request(port: int, method: str, path: str, headers: dict[str, str] | None = None,
-             body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+def _request(
+    port: int,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.request(method, path, body=body, headers=headers or {})
     r = conn.getresponse()
@@ -40,15 +45,21 @@ def test_no_secret_reaches_a_log_line(api_db: SeededDB, tmp_path: Path) -> None:
             assert _request(port, "GET", f"/health?%61pi_key={key}")[0] == 401
             assert _request(port, "GET", f"/signin?key={key}")[0] == 401
         assert _request(port, "GET", "/v1/sites", {"X-API-Key": stored})[0] == 200
-        assert _request(port, "GET", "/v1/sites", {"Authorization": f"Bearer {ADMIN_KEY}"})[0] == 200
+        assert (
+            _request(port, "GET", "/v1/sites", {"Authorization": f"Bearer {ADMIN_KEY}"})[0] == 200
+        )
         # a session from a key, and one from a one-time link
         status, headers, body = _request(port, "POST", "/v1/session", {"X-API-Key": ADMIN_KEY})
         assert status == 201
         session = headers["set-cookie"].split(";")[0].split("=", 1)[1]
         secrets += [session, json.loads(body)["csrf_token"]]
-        status, headers, _ = _request(port, "POST", "/v1/session/link",
-                                      {"Content-Type": "application/json"},
-                                      json.dumps({"token": link}).encode())
+        status, headers, _ = _request(
+            port,
+            "POST",
+            "/v1/session/link",
+            {"Content-Type": "application/json"},
+            json.dumps({"token": link}).encode(),
+        )
         assert status == 201
         secrets.append(headers["set-cookie"].split(";")[0].split("=", 1)[1])
         assert _request(port, "GET", "/map", {"Cookie": f"prm_session={session}"})[0] == 200

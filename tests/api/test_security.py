@@ -21,13 +21,21 @@ from service.security.keys import ROLES, create_key, revoke_key
 from tests.api.conftest import ADMIN, MARKETING, ROLE_HEADERS, VIEWER, SeededDB, signed_in
 
 #: The only routes anyone may call without a key: health checks, docs, the schema, static files.
-PUBLIC = {"/health", "/v1/health", "/docs", "/", "/openapi.json", "/static", "/signin",
-          "/v1/session/link"}
+PUBLIC = {
+    "/health",
+    "/v1/health",
+    "/docs",
+    "/",
+    "/openapi.json",
+    "/static",
+    "/signin",
+    "/v1/session/link",
+}
 #: Public routes on a path whose other methods need a role: signing in presents the key itself.
 PUBLIC_ROUTES = {("POST", "/v1/session")}
 
 
-def _flat_routes(app) -> list:  # noqa: ANN001
+def _flat_routes(app) -> list:
     """Every route of the app, included routers flattened (FastAPI >= 0.16x keeps them lazy)."""
     try:
         from fastapi.routing import iter_route_contexts
@@ -36,11 +44,11 @@ def _flat_routes(app) -> list:  # noqa: ANN001
     return list(iter_route_contexts(app.routes))
 
 
-def _original(route):  # noqa: ANN001, ANN202
+def _original(route):
     return getattr(route, "original_route", route)
 
 
-def _roles(dependant) -> set[str]:  # noqa: ANN001
+def _roles(dependant) -> set[str]:
     found = set()
     for dep in dependant.dependencies:
         if isinstance(dep.call, RoleRequirement):
@@ -49,7 +57,7 @@ def _roles(dependant) -> set[str]:  # noqa: ANN001
     return found
 
 
-def _matrix(app) -> list[tuple[str, str, str]]:  # noqa: ANN001
+def _matrix(app) -> list[tuple[str, str, str]]:
     """(method, path, required role) of every non-public route."""
     rows = []
     for route in _flat_routes(app):
@@ -118,13 +126,18 @@ def test_stored_key_lifecycle(client: TestClient, api_db: SeededDB) -> None:
     assert "key" not in mine and mine["prefix"] == created.key[:12]
     # expired
     with api_db.ctx.sessions.begin() as s:
-        s.execute(update(ApiKey).where(ApiKey.id == created.id)
-                  .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))  # fmt: skip
+        s.execute(
+            update(ApiKey)
+            .where(ApiKey.id == created.id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     r = client.get("/v1/sites", headers=hdr)
     assert r.status_code == 401 and "expired" in r.json()["detail"]
     # revoked (over the API)
     other = create_key(api_db.ctx, name="crm2", role="marketing", days=None)
-    assert client.get("/v1/prospects/export.csv", headers={"X-API-Key": other.key}).status_code == 200
+    assert (
+        client.get("/v1/prospects/export.csv", headers={"X-API-Key": other.key}).status_code == 200
+    )
     assert client.delete(f"/v1/keys/{other.id}", headers=ADMIN).json()["revoked_at"]
     r = client.get("/v1/sites", headers={"X-API-Key": other.key})
     assert r.status_code == 401 and "revoked" in r.json()["detail"]
@@ -132,7 +145,9 @@ def test_stored_key_lifecycle(client: TestClient, api_db: SeededDB) -> None:
 
 
 def test_key_created_over_the_api_is_shown_once(client: TestClient) -> None:
-    r = client.post("/v1/keys", headers=ADMIN, json={"name": "zapier", "role": "integration", "days": 7})
+    r = client.post(
+        "/v1/keys", headers=ADMIN, json={"name": "zapier", "role": "integration", "days": 7}
+    )
     assert r.status_code == 201, r.text
     key = r.json()["key"]
     assert client.get("/v1/sites", headers={"X-API-Key": key}).status_code == 200
@@ -160,20 +175,32 @@ def _entries(api_db: SeededDB, **where: object) -> list[AuditEntry]:
         return list(s.scalars(stmt))
 
 
-def test_reads_exports_changes_and_refusals_are_audited(client: TestClient, api_db: SeededDB) -> None:
+def test_reads_exports_changes_and_refusals_are_audited(
+    client: TestClient, api_db: SeededDB
+) -> None:
     pid = api_db.provider_ids[0]
     client.get(f"/v1/providers/{pid}", headers=VIEWER, params={"x": "1"})
     client.get("/v1/prospects?site=AGS-N&limit=300", headers=VIEWER)
-    csv_rows = client.get("/v1/prospects/export.csv?site=AGS-N&min_score=50",
-                          headers=MARKETING).text.strip().count("\n")
+    csv_rows = (
+        client.get("/v1/prospects/export.csv?site=AGS-N&min_score=50", headers=MARKETING)
+        .text.strip()
+        .count("\n")
+    )
     client.patch("/v1/sites/AGS-S", headers=ADMIN, json={"name": "Clinic AGS-S"})
     client.get("/v1/audit", headers=VIEWER)
     client.get("/v1/sites", headers={"X-API-Key": "wrong"})
     signed_in(client.app).get("/map?site=AGS-N")
-    flush_audit(client.app.state)  # entries written after the answer are batched (service.security.audit_buffer)
+    flush_audit(
+        client.app.state
+    )  # entries written after the answer are batched (service.security.audit_buffer)
 
     read = _entries(api_db, path=f"/v1/providers/{pid}")[-1]
-    assert (read.actor, read.role, read.action, read.status) == ("env:viewer", "viewer", "read", 200)
+    assert (read.actor, read.role, read.action, read.status) == (
+        "env:viewer",
+        "viewer",
+        "read",
+        200,
+    )
     assert read.route == "/v1/providers/{provider_id}" and read.client_ip
     assert read.records == {"path_params": {"provider_id": str(pid)}} and read.params == {"x": "1"}
     assert _entries(api_db, path="/v1/prospects")[-1].action == "bulk_read"
@@ -187,15 +214,22 @@ def test_reads_exports_changes_and_refusals_are_audited(client: TestClient, api_
     anon = _entries(api_db, path="/v1/sites", action="denied")[-1]
     assert anon.status == 401 and anon.actor == "anonymous"
     page = _entries(api_db, path="/map")[-1]
-    assert page.action == "bulk_read" and page.params == {"site": "AGS-N"} and page.actor == "env:viewer"
+    assert (
+        page.action == "bulk_read"
+        and page.params == {"site": "AGS-N"}
+        and page.actor == "env:viewer"
+    )
     # admins read it over the API, filtered and paginated, newest first
     r = client.get("/v1/audit", headers=ADMIN, params={"action": "export", "limit": 1})
     body = r.json()
     assert r.status_code == 200 and body["items"][0]["path"] == "/v1/prospects/export.csv"
     assert body["total"] >= 1
     r2 = client.get("/v1/audit", headers=ADMIN, params={"path": "/v1/", "limit": 2})
-    nxt = client.get("/v1/audit", headers=ADMIN, params={"path": "/v1/", "limit": 2,
-                                                         "cursor": r2.json()["next_cursor"]}).json()
+    nxt = client.get(
+        "/v1/audit",
+        headers=ADMIN,
+        params={"path": "/v1/", "limit": 2, "cursor": r2.json()["next_cursor"]},
+    ).json()
     ids = [e["id"] for e in r2.json()["items"]] + [e["id"] for e in nxt["items"]]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 4
 
@@ -204,13 +238,11 @@ def test_audit_log_refuses_update_and_delete(api_db: SeededDB) -> None:
     with api_db.ctx.sessions.begin() as s:
         s.add(AuditEntry(actor="test", action="read"))
     for sql in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
-        with pytest.raises(DBAPIError, match="append-only"):
-            with api_db.ctx.engine.begin() as conn:
-                conn.execute(text(sql))
+        with pytest.raises(DBAPIError, match="append-only"), api_db.ctx.engine.begin() as conn:
+            conn.execute(text(sql))
     if api_db.backend == "postgis":
-        with pytest.raises(DBAPIError, match="append-only"):
-            with api_db.ctx.engine.begin() as conn:
-                conn.execute(text("TRUNCATE audit_log"))
+        with pytest.raises(DBAPIError, match="append-only"), api_db.ctx.engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_log"))
     assert _entries(api_db, actor="test")
 
 
@@ -229,8 +261,9 @@ def test_rate_limit_per_key_is_429_problem(api_db: SeededDB) -> None:
         now[0] += 1.0
         assert c.get("/v1/sites", headers=VIEWER).status_code == 200
         # guessing keys drains the address's bucket
-        assert [c.get("/v1/sites", headers={"X-API-Key": f"guess{i}"}).status_code
-                for i in range(4)] == [401, 401, 401, 429]  # fmt: skip
+        assert [
+            c.get("/v1/sites", headers={"X-API-Key": f"guess{i}"}).status_code for i in range(4)
+        ] == [401, 401, 401, 429]
 
 
 def test_token_bucket_refills_and_forgets_idle_keys() -> None:
@@ -252,8 +285,13 @@ def test_token_bucket_refills_and_forgets_idle_keys() -> None:
 
 
 def test_etag_and_if_none_match(client: TestClient) -> None:
-    for path in ("/v1/sites", "/v1/prospects?site=AGS-N", "/v1/catchments",
-                 "/v1/sites/AGS-N/catchments", "/v1/providers?limit=3"):
+    for path in (
+        "/v1/sites",
+        "/v1/prospects?site=AGS-N",
+        "/v1/catchments",
+        "/v1/sites/AGS-N/catchments",
+        "/v1/providers?limit=3",
+    ):
         r = client.get(path, headers=VIEWER)
         assert r.status_code == 200, path
         tag = r.headers["etag"]
@@ -286,9 +324,13 @@ def test_hostile_parameters_are_422_problems(client: TestClient) -> None:
         ("GET", "/v1/matching/review?offset=-1", None, "offset"),  # replaced by cursor
         ("GET", "/v1/assignment/providers?offset=5", None, "offset"),
         ("GET", "/v1/matching/review?cursor=bm90LWpzb24", None, "cursor"),
-        ("POST", "/v1/sites", {"site_code": "X-1", "name": "n", "service_line": "MRI",
-                               "lat": 91, "lon": -181}, "body.lat"),
-    ]  # fmt: skip
+        (
+            "POST",
+            "/v1/sites",
+            {"site_code": "X-1", "name": "n", "service_line": "MRI", "lat": 91, "lon": -181},
+            "body.lat",
+        ),
+    ]
     for method, url, body, field in cases:
         r = client.request(method, url, json=body, headers=ADMIN)
         assert r.status_code == 422, (url, r.status_code, r.text[:200])
@@ -297,8 +339,12 @@ def test_hostile_parameters_are_422_problems(client: TestClient) -> None:
 
 
 def test_lists_exports_and_maps_carry_the_data_stamp(client: TestClient) -> None:
-    for path, headers in (("/v1/prospects", VIEWER), ("/v1/prospects/export.csv", MARKETING),
-                          ("/v1/catchments", VIEWER), ("/map", VIEWER)):  # fmt: skip
+    for path, headers in (
+        ("/v1/prospects", VIEWER),
+        ("/v1/prospects/export.csv", MARKETING),
+        ("/v1/catchments", VIEWER),
+        ("/map", VIEWER),
+    ):
         r = client.get(path, headers=headers)
         assert r.status_code == 200, path
         stamp = r.headers["prm-data-stamp"]
@@ -310,8 +356,11 @@ def test_lists_exports_and_maps_carry_the_data_stamp(client: TestClient) -> None
 
 def test_oversized_ids_in_bodies_are_422(client: TestClient) -> None:
     # found by schemathesis on PostgreSQL: a 12-digit record id was an "integer out of range" 500
-    r = client.post("/v1/matching/decisions", headers=ADMIN,
-                    json={"decision": "accept", "left_record_id": 462914241867, "right_record_id": 1})
+    r = client.post(
+        "/v1/matching/decisions",
+        headers=ADMIN,
+        json={"decision": "accept", "left_record_id": 462914241867, "right_record_id": 1},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.left_record_id"
 
 

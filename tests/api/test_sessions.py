@@ -20,7 +20,9 @@ def _fresh(client: TestClient) -> TestClient:
     return TestClient(client.app)
 
 
-def test_signing_in_sets_an_httponly_strict_cookie_and_returns_the_csrf_token(client: TestClient) -> None:
+def test_signing_in_sets_an_httponly_strict_cookie_and_returns_the_csrf_token(
+    client: TestClient,
+) -> None:
     c = _fresh(client)
     r = c.post("/v1/session", headers=VIEWER)
     assert r.status_code == 201, r.text
@@ -52,12 +54,17 @@ def test_a_cookie_write_needs_the_csrf_token(client: TestClient) -> None:
     # a cross-site form post carries the cookie (were SameSite ignored) but cannot know the token
     forged = c.patch("/v1/sites/AGS-S", json=change, headers={"Origin": "https://evil.example"})
     assert forged.status_code == 403 and "CSRF" in forged.json()["detail"]
-    assert c.patch("/v1/sites/AGS-S", json=change, headers={"X-CSRF-Token": "nope"}).status_code == 403
+    assert (
+        c.patch("/v1/sites/AGS-S", json=change, headers={"X-CSRF-Token": "nope"}).status_code == 403
+    )
     ok = c.patch("/v1/sites/AGS-S", json=change, headers={"X-CSRF-Token": csrf})
     assert ok.status_code == 200
     # reads need no token; a key in a header needs none either
     assert c.get("/v1/sites").status_code == 200
-    assert client.patch("/v1/sites/AGS-S", json={"name": "Clinic AGS-S"}, headers=ADMIN).status_code == 200
+    assert (
+        client.patch("/v1/sites/AGS-S", json={"name": "Clinic AGS-S"}, headers=ADMIN).status_code
+        == 200
+    )
 
 
 def test_signing_out_ends_the_session(client: TestClient) -> None:
@@ -77,8 +84,11 @@ def test_signing_out_ends_the_session(client: TestClient) -> None:
 def test_an_expired_session_is_refused(client: TestClient, api_db: SeededDB) -> None:
     c = signed_in(client.app)
     with api_db.ctx.sessions.begin() as s:
-        s.execute(update(ApiSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
-                  .where(ApiSession.ended_at.is_(None)))
+        s.execute(
+            update(ApiSession)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            .where(ApiSession.ended_at.is_(None))
+        )
     r = c.get("/v1/sites")
     assert r.status_code == 401 and "expired" in r.json()["detail"]
 
@@ -95,13 +105,19 @@ def test_revoking_a_key_ends_its_sessions(client: TestClient, api_db: SeededDB) 
     assert ended and all(e is not None for e in ended)
 
 
-def test_a_changed_bootstrap_key_ends_the_sessions_made_with_the_old_one(client: TestClient,
-                                                                         api_db: SeededDB) -> None:
+def test_a_changed_bootstrap_key_ends_the_sessions_made_with_the_old_one(
+    client: TestClient, api_db: SeededDB
+) -> None:
     c = signed_in(client.app)
     sid = c.cookies["prm_session"]
     ctx = api_db.ctx
-    rotated = AppContext(settings=ctx.settings.model_copy(update={"viewer_api_key": SecretStr("rotated-viewer-key")}),
-                         engine=ctx.engine, sessions=ctx.sessions)
+    rotated = AppContext(
+        settings=ctx.settings.model_copy(
+            update={"viewer_api_key": SecretStr("rotated-viewer-key")}
+        ),
+        engine=ctx.engine,
+        sessions=ctx.sessions,
+    )
     other = TestClient(create_app(context=rotated))
     other.cookies.set("prm_session", sid)
     r = other.get("/v1/sites")
@@ -133,8 +149,12 @@ def test_guessing_keys_or_links_at_sign_in_is_throttled(api_db: SeededDB) -> Non
     app = create_app(context=api_db.ctx)
     app.state.rate_limiter = TokenBuckets(rate=0.001, burst=3)
     c = TestClient(app)
-    statuses = [c.post("/v1/session", headers={"X-API-Key": f"guess-{i}"}).status_code for i in range(3)]
-    statuses += [c.post("/v1/session/link", json={"token": f"guess-{i}"}).status_code for i in range(2)]
+    statuses = [
+        c.post("/v1/session", headers={"X-API-Key": f"guess-{i}"}).status_code for i in range(3)
+    ]
+    statuses += [
+        c.post("/v1/session/link", json={"token": f"guess-{i}"}).status_code for i in range(2)
+    ]
     assert statuses == [401, 401, 401, 429, 429]
     # signing in is refused before the key is checked: a right guess now gets no answer either
     right = c.post("/v1/session", headers=VIEWER)

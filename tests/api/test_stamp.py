@@ -27,7 +27,9 @@ def test_a_stale_stamp_is_served_at_once_while_a_thread_reads_the_new_one() -> N
     release.set()
 
 
-def test_a_failing_read_keeps_the_last_stamp_logs_once_and_waits_a_ttl(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_read_keeps_the_last_stamp_logs_once_and_waits_a_ttl(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     calls = []
 
     def read() -> str:

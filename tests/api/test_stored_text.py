@@ -14,10 +14,26 @@ NUL = "a\x00b"
 def _bodies(db: SeededDB) -> list[tuple[str, str, dict]]:
     pid = db.provider_ids[0]
     return [
-        ("POST", "/v1/interactions", {"provider_id": pid, "kind": "visit",
-                                      "occurred_at": "2026-11-02T10:00:00Z", "liaison": NUL}),
-        ("POST", "/v1/interactions", {"provider_id": pid, "kind": "visit",
-                                      "occurred_at": "2026-11-02T10:00:00Z", "summary": NUL}),
+        (
+            "POST",
+            "/v1/interactions",
+            {
+                "provider_id": pid,
+                "kind": "visit",
+                "occurred_at": "2026-11-02T10:00:00Z",
+                "liaison": NUL,
+            },
+        ),
+        (
+            "POST",
+            "/v1/interactions",
+            {
+                "provider_id": pid,
+                "kind": "visit",
+                "occurred_at": "2026-11-02T10:00:00Z",
+                "summary": NUL,
+            },
+        ),
         ("PUT", f"/v1/providers/{pid}/preferences", {"note": NUL}),
         ("PUT", f"/v1/prospects/{pid}/status", {"changed_by": NUL}),
         ("POST", "/v1/exclusions", {"provider_id": pid, "reason": "do not contact", "note": NUL}),
@@ -25,8 +41,15 @@ def _bodies(db: SeededDB) -> list[tuple[str, str, dict]]:
         ("POST", "/v1/keys", {"name": NUL, "role": "viewer"}),
         ("POST", "/v1/territory-plans", {"name": "p1", "liaisons": ["Ana", NUL]}),
         ("POST", "/v1/territory-plans", {"name": "p1", "liaisons": ["Ana", "B" * 101]}),
-        ("POST", "/v1/webhooks", {"url": "https://crm.example.com/hook",
-                                  "event_types": ["prospect.new_in_territory"], "description": NUL}),
+        (
+            "POST",
+            "/v1/webhooks",
+            {
+                "url": "https://crm.example.com/hook",
+                "event_types": ["prospect.new_in_territory"],
+                "description": NUL,
+            },
+        ),
     ]
 
 

@@ -11,7 +11,9 @@ from bench.linkage_data import generate
 
 def test_pair_metrics_by_hand():
     truth = np.array([0, 0, 0, 1, 1])
-    pred = np.array([0, 0, 1, 1, 2])  # finds (0,1); wrongly pairs 2 with 3; misses (0,2),(1,2),(3,4)
+    pred = np.array(
+        [0, 0, 1, 1, 2]
+    )  # finds (0,1); wrongly pairs 2 with 3; misses (0,2),(1,2),(3,4)
     npi = np.array(["A", "A", None, None, None], dtype=object)
     m = pair_metrics(pred, truth, npi)
     assert m["all"]["precision"] == pytest.approx(1 / 2)

@@ -21,7 +21,10 @@ from service.context import AppContext, open_context
 from tests.service.owners import ROOT, lease_expired, wait_stopped, wait_until
 from tests.service.test_kill import bigger_nppes
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process states from /proc")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process states from /proc"),
+]
 
 PRM = str(Path(sys.executable).with_name("prm"))  # the console script of the installed package
 
@@ -48,17 +51,29 @@ cli.main.app(sys.argv[1:], prog_name="prm")
 
 
 @pytest.fixture
-def load(backend_url, tmp_path):  # noqa: ANN001, ANN201
+def load(backend_url, tmp_path):
     """Start ``prm ingest nppes`` on 500 rows (5 chunks), stopped mid-load; yields (process, env, ctx)."""
-    env = {**os.environ, "PRM_DATABASE_URL": backend_url, "PRM_CACHE_DIR": str(tmp_path / "cache"),
-           "PRM_LEASE_DURATION_S": "1", "PRM_LEASE_HEARTBEAT_S": "0.2",  # short: no waiting on the clock
-           "PRM_CHUNK_ROWS": "100", "PRM_MAX_REJECT_RATE": "1", "COLUMNS": "250",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "PRM_DATABASE_URL": backend_url,
+        "PRM_CACHE_DIR": str(tmp_path / "cache"),
+        "PRM_LEASE_DURATION_S": "1",
+        "PRM_LEASE_HEARTBEAT_S": "0.2",  # short: no waiting on the clock
+        "PRM_CHUNK_ROWS": "100",
+        "PRM_MAX_REJECT_RATE": "1",
+        "COLUMNS": "250",
+        "PYTHONPATH": str(ROOT),
+    }
     big = bigger_nppes(tmp_path / "npidata_big.csv", copies=50)
     log = (tmp_path / "ingest.log").open("w")  # a file, not a pipe nobody reads
     ctx = open_context(Settings(database_url=backend_url))
-    proc = subprocess.Popen([sys.executable, "-c", STOPPING_PRM, "ingest", "nppes", str(big)], cwd=ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STOPPING_PRM, "ingest", "nppes", str(big)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_stopped(proc)
         yield proc, env, ctx
@@ -77,12 +92,14 @@ def _batch(ctx: AppContext) -> LoadBatch:
 
 
 def _prm(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([PRM, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [PRM, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return result
 
 
-def test_a_killed_ingest_is_marked_interrupted_by_a_later_command(load) -> None:  # noqa: ANN001
+def test_a_killed_ingest_is_marked_interrupted_by_a_later_command(load) -> None:
     proc, env, ctx = load
     proc.kill()  # SIGKILL mid-load: no chance to record anything
     assert proc.wait() == -signal.SIGKILL
@@ -104,7 +121,7 @@ def test_a_killed_ingest_is_marked_interrupted_by_a_later_command(load) -> None:
         assert s.scalar(select(func.count()).select_from(SourceRecord)) == 0
 
 
-def test_a_live_loads_batch_is_left_running_and_its_load_completes(load) -> None:  # noqa: ANN001
+def test_a_live_loads_batch_is_left_running_and_its_load_completes(load) -> None:
     proc, env, ctx = load
     batch = _batch(ctx)
     # stopped, it renews nothing: its lease expires while the process lives
@@ -118,7 +135,7 @@ def test_a_live_loads_batch_is_left_running_and_its_load_completes(load) -> None
     assert done.status == "committed" and done.inserted == 500
 
 
-def test_batches_list_refuses_an_unknown_status(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_batches_list_refuses_an_unknown_status(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PRM_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
     monkeypatch.setenv("COLUMNS", "250")
     result = CliRunner().invoke(app, ["batches", "list", "--status", "stuck"])

@@ -18,14 +18,14 @@ NPPES = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+def run(tmp_path, monkeypatch):
     db = tmp_path / "cli.sqlite"
     monkeypatch.setenv("PRM_DATABASE_URL", f"sqlite:///{db}")
     monkeypatch.setenv("PRM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("COLUMNS", "250")  # no line wrapping in messages
     runner = CliRunner()
 
-    def invoke(*args: str):  # noqa: ANN202
+    def invoke(*args: str):
         return runner.invoke(app, list(args), catch_exceptions=False)
 
     invoke.db = db
@@ -37,7 +37,7 @@ def count(db: Path, table: str) -> int:
         return conn.execute(select(text("count(*)")).select_from(text(table))).scalar_one()
 
 
-def test_bad_layout_exits_2_naming_file_and_column(run, tmp_path) -> None:  # noqa: ANN001
+def test_bad_layout_exits_2_naming_file_and_column(run, tmp_path) -> None:
     assert run("ingest", "nppes", str(NPPES)).exit_code == 0
     with NPPES.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
@@ -51,29 +51,42 @@ def test_bad_layout_exits_2_naming_file_and_column(run, tmp_path) -> None:  # no
     assert count(run.db, "source_records") == 10  # what was stored is untouched
 
 
-def test_missing_file_exits_2(run, tmp_path) -> None:  # noqa: ANN001
+def test_missing_file_exits_2(run, tmp_path) -> None:
     result = run("ingest", "nppes", str(tmp_path / "nope.csv"))
     assert result.exit_code == 2 and "no such file" in result.output
 
 
-def test_referrer_columns_mapped_by_flag_and_file(run, tmp_path) -> None:  # noqa: ANN001
+def test_referrer_columns_mapped_by_flag_and_file(run, tmp_path) -> None:
     sheet = tmp_path / "our_doctors.csv"
-    sheet.write_text("Médecin,Tel cabinet,CP\nDr. Bob Smith,(614) 555-0100,43215\n", encoding="utf-8")
+    sheet.write_text(
+        "Médecin,Tel cabinet,CP\nDr. Bob Smith,(614) 555-0100,43215\n", encoding="utf-8"
+    )
     # without help no name column is recognised: refused, naming the headers seen
     refused = run("ingest", "referrers", str(sheet))
     assert refused.exit_code == 2 and "Médecin" in refused.output
     assert count(run.db, "source_records") == 0
     mapping = tmp_path / "mapping.json"
     mapping.write_text(json.dumps({"postal_code": "CP"}), encoding="utf-8")
-    result = run("ingest", "referrers", str(sheet), "--mapping", str(mapping),
-                 "--column", "phone=Tel cabinet", "--column", "full_name=Médecin")
+    result = run(
+        "ingest",
+        "referrers",
+        str(sheet),
+        "--mapping",
+        str(mapping),
+        "--column",
+        "phone=Tel cabinet",
+        "--column",
+        "full_name=Médecin",
+    )
     assert result.exit_code == 0, result.output
     with create_engine(f"sqlite:///{run.db}").connect() as conn:
-        phones = [json.loads(d)["phone"] for (d,) in conn.execute(text("select data from source_records"))]
+        phones = [
+            json.loads(d)["phone"] for (d,) in conn.execute(text("select data from source_records"))
+        ]
     assert "6145550100" in phones
 
 
-def test_bad_mapping_lists_every_problem(run, tmp_path) -> None:  # noqa: ANN001
+def test_bad_mapping_lists_every_problem(run, tmp_path) -> None:
     sheet = tmp_path / "list.csv"
     sheet.write_text("Name,Zip\nDr. Ann Lee,43215\n", encoding="utf-8")
     result = run("ingest", "referrers", str(sheet), "--column", "phone", "--column", "colour=Zip")
@@ -81,7 +94,7 @@ def test_bad_mapping_lists_every_problem(run, tmp_path) -> None:  # noqa: ANN001
     assert "expected FIELD=Header" in result.output
 
 
-def test_link_review_explain_and_dedupe_commands(run, tmp_path) -> None:  # noqa: ANN001
+def test_link_review_explain_and_dedupe_commands(run, tmp_path) -> None:
     assert run("ingest", "nppes", str(NPPES)).exit_code == 0
     assert run("link").exit_code == 0
     inc = run("link", "--incremental")
@@ -98,8 +111,10 @@ def test_link_review_explain_and_dedupe_commands(run, tmp_path) -> None:  # noqa
     src = tmp_path / "people.csv"
     src.write_text("id,first,last,zip\n1,Bob,Smith,43215\n2,Robert,Smith,43215\n", encoding="utf-8")
     mapping = tmp_path / "map.toml"
-    mapping.write_text('id = "id"\n[columns]\nfirst_name = "first"\nlast_name = "last"\n'
-                       'postal_code = "zip"\n', encoding="utf-8")
+    mapping.write_text(
+        'id = "id"\n[columns]\nfirst_name = "first"\nlast_name = "last"\npostal_code = "zip"\n',
+        encoding="utf-8",
+    )
     out = run("dedupe", str(src), "--mapping", str(mapping), "--out", str(tmp_path / "o"))
     assert out.exit_code == 0, out.output
     assert (tmp_path / "o" / "clusters.csv").read_text().count("\n") == 3

@@ -14,7 +14,7 @@ DATA = FIXTURES
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+def run(tmp_path, monkeypatch):
     monkeypatch.setenv("PRM_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
     monkeypatch.setenv("PRM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("PRM_OSM_FILE", str(DATA / "osm" / "aguascalientes.osm.pbf"))
@@ -22,17 +22,19 @@ def run(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
     monkeypatch.setenv("COLUMNS", "250")
     runner = CliRunner()
     sites = tmp_path / "sites.csv"
-    sites.write_text("site_code,name,service_line,lat,lon\n"
-                     "AGS-N,North,MRI,21.8745,-102.2700\nAGS-S,South,MRI,21.8640,-102.2630\n")
+    sites.write_text(
+        "site_code,name,service_line,lat,lon\n"
+        "AGS-N,North,MRI,21.8745,-102.2700\nAGS-S,South,MRI,21.8640,-102.2630\n"
+    )
 
-    def invoke(*args: str):  # noqa: ANN202
+    def invoke(*args: str):
         return runner.invoke(app, list(args), catch_exceptions=False)
 
     assert invoke("ingest", "sites", str(sites)).exit_code == 0
     return invoke
 
 
-def test_roads_and_isochrones(run) -> None:  # noqa: ANN001
+def test_roads_and_isochrones(run) -> None:
     r = run("roads")
     assert r.exit_code == 0 and "aguascalientes.osm.pbf" in r.output and "nodes" in r.output
     r = run("isochrones", "--minutes", "1", "--minutes", "8")
@@ -41,13 +43,15 @@ def test_roads_and_isochrones(run) -> None:  # noqa: ANN001
     assert run("isochrones", "--site", "NOPE").exit_code == 1
 
 
-def test_territories_and_expansion(run, tmp_path) -> None:  # noqa: ANN001
+def test_territories_and_expansion(run, tmp_path) -> None:
     assert run("catchments").exit_code == 0
     r = run("territories", "build", "ags", "--liaison", "Ana", "--liaison", "Ben")
     assert r.exit_code == 0, r.output
     assert "plan ags v1" in r.output and "Ana" in r.output and "Ben" in r.output
-    assert "plan ags v2" in run("territories", "build", "ags", "--liaison", "A",
-                                "--liaison", "B").output
+    assert (
+        "plan ags v2"
+        in run("territories", "build", "ags", "--liaison", "A", "--liaison", "B").output
+    )
     assert "plan ags v1" in run("territories", "show", "ags", "--version", "1").output
     bad = run("territories", "build", "x", "--liaison", "A", "--lock-cell", "nohex")
     assert bad.exit_code == 2 and "LIAISON=VALUE" in bad.output

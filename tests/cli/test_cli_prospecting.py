@@ -12,14 +12,16 @@ SERVICE = FIXTURES / "service"
 
 
 @pytest.mark.slow
-def test_review_alerts_backtest_and_segments(run, tmp_path, monkeypatch) -> None:  # noqa: ANN001, F811
+def test_review_alerts_backtest_and_segments(run, tmp_path, monkeypatch) -> None:  # noqa: F811
     monkeypatch.setenv("PRM_AS_OF", "2024-06-30")
     monkeypatch.setenv("PRM_RADIUS_KM", "60")
-    for kind, path in (("nucc", DATA / "nucc_taxonomy_220.csv"),
-                       ("nppes", DATA / "npidata_pfile_sample_first10.csv"),
-                       ("referrers", SERVICE / "referrers_small.csv"),
-                       ("sites", SERVICE / "sites_small.csv"),
-                       ("referrals", SERVICE / "referrals_small.csv")):
+    for kind, path in (
+        ("nucc", DATA / "nucc_taxonomy_220.csv"),
+        ("nppes", DATA / "npidata_pfile_sample_first10.csv"),
+        ("referrers", SERVICE / "referrers_small.csv"),
+        ("sites", SERVICE / "sites_small.csv"),
+        ("referrals", SERVICE / "referrals_small.csv"),
+    ):
         assert run("ingest", kind, str(path)).exit_code == 0
     assert run("pipeline").exit_code == 0
     review = run("referrals", "review")
@@ -27,7 +29,11 @@ def test_review_alerts_backtest_and_segments(run, tmp_path, monkeypatch) -> None
     assert run("alerts", "--history").exit_code == 0
     bt = run("backtest", "TX1", "--hide-months", "3", "--k", "5")
     assert bt.exit_code == 0, bt.output
-    assert "precision@5" in bt.output and "distance only" in bt.output and "random (expected)" in bt.output
+    assert (
+        "precision@5" in bt.output
+        and "distance only" in bt.output
+        and "random (expected)" in bt.output
+    )
     assert run("backtest", "NOPE").exit_code == 1
     missing = run("segments", "export", "nope", str(tmp_path / "x.csv"))
     assert missing.exit_code == 1 and "no segment" in missing.output

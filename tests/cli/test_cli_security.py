@@ -11,7 +11,7 @@ from core.settings import load_settings
 from tests.cli.test_cli import run  # noqa: F401  (fixture)
 
 
-def test_keys_create_list_revoke_and_audit(run) -> None:  # noqa: ANN001, F811
+def test_keys_create_list_revoke_and_audit(run) -> None:  # noqa: F811
     made = run("keys", "create", "hubspot sync", "--role", "integration", "--days", "30")
     assert made.exit_code == 0, made.output
     key = made.stdout.strip().splitlines()[-1]
@@ -32,7 +32,7 @@ def test_keys_create_list_revoke_and_audit(run) -> None:  # noqa: ANN001, F811
     assert json.loads(run("audit", "list", "--action", "key_revoked").stdout)["total"] == 1
 
 
-def test_privacy_commands_name_a_missing_person(run) -> None:  # noqa: ANN001, F811
+def test_privacy_commands_name_a_missing_person(run) -> None:  # noqa: F811
     r = run("privacy", "object", "12345")
     assert r.exit_code == 1 and "no provider with id 12345" in r.output
     assert run("privacy", "erase", "12345").exit_code == 1

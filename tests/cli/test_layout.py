@@ -39,7 +39,9 @@ def test_each_command_module_brings_its_own_typer() -> None:
     app, modules_added = cli.main.app, cli.main.MODULES
     modules = {m.__name__.rsplit(".", 1)[1] for m in modules_added}
     texts = {p.stem: p.read_text(encoding="utf-8") for p in CLI.glob("*.py")}
-    commands = {name for name, text in texts.items() if "@app.command" in text or "add_typer(" in text}
+    commands = {
+        name for name, text in texts.items() if "@app.command" in text or "add_typer(" in text
+    }
     assert commands - {"main"} == modules  # every module with commands is added, once
     for module in modules_added:
         assert isinstance(module.app, typer.Typer) and module.app is not app

@@ -16,7 +16,10 @@ import pytest
 from cli.serve import reuse_port_socket, serve_workers
 from core.errors import ConfigError
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc"),
+]
 
 PRM = str(Path(sys.executable).with_name("prm"))  # the console script of the installed package
 assert Path(PRM).exists(), PRM
@@ -43,8 +46,11 @@ def _workers(pid: int, port: int) -> list[int]:
 def _sockets(pid: int, port: int, state: str) -> int:
     """How many TCP sockets of ``pid`` on local ``port`` are in ``state`` (0A listen, 01 established)."""
     try:
-        inodes = {os.readlink(fd)[8:-1] for fd in Path(f"/proc/{pid}/fd").iterdir()
-                  if os.readlink(fd).startswith("socket:[")}  # fmt: skip
+        inodes = {
+            os.readlink(fd)[8:-1]
+            for fd in Path(f"/proc/{pid}/fd").iterdir()
+            if os.readlink(fd).startswith("socket:[")
+        }
         table = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
     except OSError:  # the process ended meanwhile
         return 0
@@ -63,7 +69,7 @@ def _get(conn: http.client.HTTPConnection, path: str = "/health") -> int:
     return response.status
 
 
-def _wait_until(check, timeout: float = 60.0) -> None:  # noqa: ANN001
+def _wait_until(check, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -76,13 +82,23 @@ def _wait_until(check, timeout: float = 60.0) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def server(tmp_path):  # noqa: ANN001
+def server(tmp_path):
     port = _free_port()
-    env = {**os.environ, "PRM_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite'}",
-           "PRM_VIEWER_API_KEY": "serve-viewer-key-0123456789", "PRM_ADMIN_API_KEY": "serve-admin-key-0123456789"}
-    log = (tmp_path / "serve.log").open("w")  # a file, not a pipe nobody reads (it would fill and block)
-    proc = subprocess.Popen([PRM, "serve", "--workers", "2", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "PRM_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite'}",
+        "PRM_VIEWER_API_KEY": "serve-viewer-key-0123456789",
+        "PRM_ADMIN_API_KEY": "serve-admin-key-0123456789",
+    }
+    log = (tmp_path / "serve.log").open(
+        "w"
+    )  # a file, not a pipe nobody reads (it would fill and block)
+    proc = subprocess.Popen(
+        [PRM, "serve", "--workers", "2", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         _wait_until(lambda: len(_workers(proc.pid, port)) == 2)
         _wait_until(lambda: _get(http.client.HTTPConnection("127.0.0.1", port, timeout=5)) == 200)
@@ -94,7 +110,7 @@ def server(tmp_path):  # noqa: ANN001
         log.close()
 
 
-def test_each_worker_listens_on_its_own_socket_and_gets_connections(server) -> None:  # noqa: ANN001
+def test_each_worker_listens_on_its_own_socket_and_gets_connections(server) -> None:
     proc, port = server
     assert _sockets(proc.pid, port, "0A") == 0  # the supervisor keeps no listening socket
     conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(16)]
@@ -106,20 +122,22 @@ def test_each_worker_listens_on_its_own_socket_and_gets_connections(server) -> N
         c.close()
 
 
-def test_a_killed_worker_is_replaced_and_a_signal_stops_everything(server) -> None:  # noqa: ANN001
+def test_a_killed_worker_is_replaced_and_a_signal_stops_everything(server) -> None:
     proc, port = server
     victim = _workers(proc.pid, port)[0]
     os.kill(victim, signal.SIGKILL)
     _wait_until(lambda: victim not in _children(proc.pid) and len(_workers(proc.pid, port)) == 2)
     # the dead worker's socket left with it: every new connection is answered
-    assert [_get(http.client.HTTPConnection("127.0.0.1", port, timeout=10)) for _ in range(16)] == [200] * 16
+    assert [_get(http.client.HTTPConnection("127.0.0.1", port, timeout=10)) for _ in range(16)] == [
+        200
+    ] * 16
     kids = _workers(proc.pid, port)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0
     assert not any(Path(f"/proc/{kid}").exists() for kid in kids)
 
 
-def test_workers_do_not_outlive_a_killed_supervisor(server) -> None:  # noqa: ANN001
+def test_workers_do_not_outlive_a_killed_supervisor(server) -> None:
     proc, port = server
     kids = _workers(proc.pid, port)
     proc.kill()  # SIGKILL: no chance to stop them itself
@@ -127,18 +145,26 @@ def test_workers_do_not_outlive_a_killed_supervisor(server) -> None:  # noqa: AN
     _wait_until(lambda: not any(Path(f"/proc/{kid}").exists() for kid in kids))  # PR_SET_PDEATHSIG
 
 
-def test_a_database_that_cannot_be_opened_stops_serve_before_any_worker(tmp_path) -> None:  # noqa: ANN001
+def test_a_database_that_cannot_be_opened_stops_serve_before_any_worker(tmp_path) -> None:
     bad = tmp_path / "not-a-directory"
     bad.write_text("x")
-    env = {**os.environ, "PRM_DATABASE_URL": f"sqlite:///{bad / 'db.sqlite'}"}  # its parent is a file
-    proc = subprocess.run([PRM, "serve", "--workers", "2", "--port", str(_free_port())], env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PRM_DATABASE_URL": f"sqlite:///{bad / 'db.sqlite'}",
+    }  # its parent is a file
+    proc = subprocess.run(
+        [PRM, "serve", "--workers", "2", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1
     assert "cannot open or migrate the database" in proc.stderr
     assert "Started server process" not in proc.stderr
 
 
-def test_workers_that_cannot_start_stop_the_supervisor_with_status_3(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_workers_that_cannot_start_stop_the_supervisor_with_status_3(tmp_path, monkeypatch) -> None:
     bad = tmp_path / "not-a-directory"
     bad.write_text("x")
     monkeypatch.setenv("PRM_DATABASE_URL", f"sqlite:///{bad / 'db.sqlite'}")  # read by every worker

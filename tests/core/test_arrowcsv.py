@@ -34,13 +34,17 @@ def _read(data: bytes, *, chunk_rows: int, block_bytes: int, columns=("note", "i
 
 def _reference(data: bytes):
     good, bad = [], []
-    for line, row in list(iter_csv_rows(io.BytesIO(data), delimiter=",", name="t.csv", keep_blank_rows=True))[1:]:
+    for line, row in list(
+        iter_csv_rows(io.BytesIO(data), delimiter=",", name="t.csv", keep_blank_rows=True)
+    )[1:]:
         (good if len(row) == len(HEADER) else bad).append((line, row))
     return good, bad
 
 
-_cell = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"),
-                max_size=12)
+_cell = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"),
+    max_size=12,
+)
 _row = st.one_of(
     st.lists(_cell, min_size=3, max_size=3),
     st.lists(_cell, min_size=1, max_size=5),  # sometimes ragged
@@ -48,19 +52,29 @@ _row = st.one_of(
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(_row, max_size=30), chunk_rows=st.integers(1, 7), block_bytes=st.integers(1024, 1400),
-       newline=st.sampled_from(["\n", "\r\n"]))
+@given(
+    rows=st.lists(_row, max_size=30),
+    chunk_rows=st.integers(1, 7),
+    block_bytes=st.integers(1024, 1400),
+    newline=st.sampled_from(["\n", "\r\n"]),
+)
 def test_rows_lines_and_rejects_match_the_row_reader(rows, chunk_rows, block_bytes, newline):
     data = _csv_bytes(rows, newline=newline)
     header, chunks = _read(data, chunk_rows=chunk_rows, block_bytes=block_bytes)
     good, bad = _reference(data)
     assert header == HEADER
-    got_rows = [(int(line), note, ident) for c in chunks
-                for line, note, ident in zip(c.lines, c.table.column("note").to_pylist(),
-                                             c.table.column("id").to_pylist())]
+    got_rows = [
+        (int(line), note, ident)
+        for c in chunks
+        for line, note, ident in zip(
+            c.lines, c.table.column("note").to_pylist(), c.table.column("id").to_pylist()
+        )
+    ]
     assert got_rows == [(line, row[2], row[0]) for line, row in good]
     assert sorted(p.line for c in chunks for p in c.rejects) == [line for line, _ in bad]
-    assert all("fields, header has 3" in p.message and p.file == "t.csv" for c in chunks for p in c.rejects)
+    assert all(
+        "fields, header has 3" in p.message and p.file == "t.csv" for c in chunks for p in c.rejects
+    )
     sizes = [c.rows_read for c in chunks]
     assert sum(sizes) == len(good) + len(bad)
     assert all(s == chunk_rows for s in sizes[:-1]) and 0 <= sizes[-1] <= chunk_rows
@@ -84,7 +98,9 @@ def test_big_file_takes_the_fast_path_across_blocks():
 
 
 def test_bad_utf8_names_line_and_offset():
-    data = _csv_bytes([["1", "a", "b"], ["2", "JOS\u00c9", "c"]]).replace("JOSÉ".encode(), "JOS\xc9".encode("latin-1"))
+    data = _csv_bytes([["1", "a", "b"], ["2", "JOS\u00c9", "c"]]).replace(
+        "JOSÉ".encode(), "JOS\xc9".encode("latin-1")
+    )
     with pytest.raises(EncodingError) as err:
         _read(data, chunk_rows=10, block_bytes=1 << 20)
     (problem,) = err.value.problems
@@ -108,7 +124,9 @@ def test_quote_left_open_at_the_end_reads_as_the_row_reader_does():
     data = b'"id","name","note"\n"1","a","b\n"2","c","d"\n'
     _, chunks = _read(data, chunk_rows=5, block_bytes=1 << 20)
     good, _ = _reference(data)
-    assert [r for c in chunks for r in c.table.column("note").to_pylist()] == [row[2] for _, row in good]
+    assert [r for c in chunks for r in c.table.column("note").to_pylist()] == [
+        row[2] for _, row in good
+    ]
     assert [int(x) for c in chunks for x in c.lines] == [line for line, _ in good]
 
 
@@ -142,7 +160,7 @@ def test_map_ahead_at_any_depth_is_map(n, depth):
 def test_map_ahead_runs_depth_items_ahead_and_no_further_once_stopped():
     pulled: list[int] = []
 
-    def items():  # noqa: ANN202
+    def items():
         for i in range(100):
             pulled.append(i)
             yield i
@@ -157,8 +175,12 @@ def test_map_ahead_runs_depth_items_ahead_and_no_further_once_stopped():
     assert len(pulled) <= 6
 
 
-@given(st.lists(st.one_of(st.from_regex(r"[0-9]{1,20}", fullmatch=True), st.text(max_size=6)), max_size=60),
-       st.integers(1, 9))
+@given(
+    st.lists(
+        st.one_of(st.from_regex(r"[0-9]{1,20}", fullmatch=True), st.text(max_size=6)), max_size=60
+    ),
+    st.integers(1, 9),
+)
 def test_key_set_is_a_set(keys, step):
     seen, ks = set(), KeySet()
     for i in range(0, len(keys), step):
@@ -177,9 +199,17 @@ def test_key_codes_keep_leading_zeros_apart():
     assert a != b and c < 0 <= min(a, b)
 
 
-@given(st.one_of(
-    st.integers(1, 17).flatmap(lambda w: st.lists(st.from_regex(rf"[0-9]{{{w}}}", fullmatch=True), max_size=30)),
-    st.lists(st.one_of(st.from_regex(r"[0-9]{1,20}", fullmatch=True), st.text(max_size=6)), max_size=30)))
+@given(
+    st.one_of(
+        st.integers(1, 17).flatmap(
+            lambda w: st.lists(st.from_regex(rf"[0-9]{{{w}}}", fullmatch=True), max_size=30)
+        ),
+        st.lists(
+            st.one_of(st.from_regex(r"[0-9]{1,20}", fullmatch=True), st.text(max_size=6)),
+            max_size=30,
+        ),
+    )
+)
 def test_key_codes_of_an_arrow_array_are_key_codes(keys):
     import pyarrow as pa
 

@@ -31,7 +31,9 @@ def test_other_known_environments(given: str) -> None:
 
 
 @pytest.mark.parametrize("given", ["prod", "staging", "", "dev"])
-def test_an_unknown_environment_refuses_to_start(given: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unknown_environment_refuses_to_start(
+    given: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PRM_ENVIRONMENT", given)
     with pytest.raises(ConfigError) as exc:
         load_settings()
@@ -39,12 +41,14 @@ def test_an_unknown_environment_refuses_to_start(given: str, monkeypatch: pytest
     assert "production" in str(exc.value)
 
 
-def test_production_names_every_weak_secret_never_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_names_every_weak_secret_never_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PRM_ENVIRONMENT", "production")
     weak = {
         "admin_api_key": "demo-admin-" + secrets.token_urlsafe(32),  # a demo value
-        "viewer_api_key": "Tr0ub4dor&3-short",                      # too short
-        "webhook_secret": "ab" * 40,                                 # long but repetitive
+        "viewer_api_key": "Tr0ub4dor&3-short",  # too short
+        "webhook_secret": "ab" * 40,  # long but repetitive
     }
     with pytest.raises(ConfigError) as exc:
         load_settings(**weak)
@@ -67,11 +71,18 @@ def test_entropy_estimate() -> None:
     assert "demo value" in secret_weakness("DEV-" + secrets.token_urlsafe(32))
 
 
-@pytest.mark.parametrize("weak", [
-    "password" * 4, "abcdefghijklmnopqrstuvwxyz012345", "qwertyuiopasdfghjklzxcvbnm1234567890",
-    "prod-admin-key-please-change-me-now!!", "0123456789abcdef" * 3, "9f86d081884c7d659a2feaa0c55ad015",
-    "correct-horse-battery-staple-correct-horse",
-])
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "password" * 4,
+        "abcdefghijklmnopqrstuvwxyz012345",
+        "qwertyuiopasdfghjklzxcvbnm1234567890",
+        "prod-admin-key-please-change-me-now!!",
+        "0123456789abcdef" * 3,
+        "9f86d081884c7d659a2feaa0c55ad015",
+        "correct-horse-battery-staple-correct-horse",
+    ],
+)
 def test_patterned_or_short_random_secrets_are_weak(weak: str) -> None:
     assert secret_weakness(weak) is not None
 

@@ -12,7 +12,9 @@ from data.models import LoadBatch, Provider, SourceRecord
 COLUMNS = ("source", "source_key", "batch_id", "file_name", "line", "record_hash", "npi", "data")
 
 
-@pytest.mark.parametrize("count", [0, 1, _SQLITE_PARAMETERS // len(COLUMNS), _SQLITE_PARAMETERS // len(COLUMNS) * 2 + 7])
+@pytest.mark.parametrize(
+    "count", [0, 1, _SQLITE_PARAMETERS // len(COLUMNS), _SQLITE_PARAMETERS // len(COLUMNS) * 2 + 7]
+)
 def test_bulk_insert_writes_every_row(backend_url, count):
     engine = make_engine(backend_url)
     upgrade(engine)
@@ -20,18 +22,62 @@ def test_bulk_insert_writes_every_row(backend_url, count):
         batch = LoadBatch(source="nppes", file_name="f.csv", file_hash="0" * 64, status="running")
         session.add(batch)
         session.flush()
-        rows = [("nppes", f"k{i:05d}", batch.id, "f.csv", i + 2, f"{i:064x}", None if i % 3 else f"{i:010d}",
-                 '{"i": %d}' % i) for i in range(count)]
+        rows = [
+            (
+                "nppes",
+                f"k{i:05d}",
+                batch.id,
+                "f.csv",
+                i + 2,
+                f"{i:064x}",
+                None if i % 3 else f"{i:010d}",
+                f'{{"i": {i}}}',
+            )
+            for i in range(count)
+        ]
         assert bulk_insert(session, SourceRecord.__table__, COLUMNS, rows) == count
-        got = session.execute(select(*(getattr(SourceRecord, c) for c in COLUMNS)).order_by(SourceRecord.source_key))
+        got = session.execute(
+            select(*(getattr(SourceRecord, c) for c in COLUMNS)).order_by(SourceRecord.source_key)
+        )
         assert [(*r[:7], r[7]) for r in got] == [(*r[:7], {"i": i}) for i, r in enumerate(rows)]
         # a table whose parameters the dialect orders otherwise than given
-        cols = ("id", "cluster_key", "npi", "entity_type", "display_name", "taxonomy_code", "classification",
-                "postal_code", "city", "is_active", "geocode_precision", "lat", "lon")
-        provs = [(i + 1, f"c{i}", f"{i:010d}", "individual", f"D {i}", "207Q00000X", "Family", "43001", "X",
-                  bool(i % 2), "street", 1.5, -2.5) for i in range(count)]
+        cols = (
+            "id",
+            "cluster_key",
+            "npi",
+            "entity_type",
+            "display_name",
+            "taxonomy_code",
+            "classification",
+            "postal_code",
+            "city",
+            "is_active",
+            "geocode_precision",
+            "lat",
+            "lon",
+        )
+        provs = [
+            (
+                i + 1,
+                f"c{i}",
+                f"{i:010d}",
+                "individual",
+                f"D {i}",
+                "207Q00000X",
+                "Family",
+                "43001",
+                "X",
+                bool(i % 2),
+                "street",
+                1.5,
+                -2.5,
+            )
+            for i in range(count)
+        ]
         assert bulk_insert(session, Provider.__table__, cols, provs) == count
-        got = session.execute(select(*(getattr(Provider, c) for c in cols)).order_by(Provider.id)).all()
+        got = session.execute(
+            select(*(getattr(Provider, c) for c in cols)).order_by(Provider.id)
+        ).all()
         assert [tuple(r) for r in got] == provs
     engine.dispose()
 
@@ -70,13 +116,46 @@ def test_postgresql_copies_in_binary_unless_a_column_has_no_binary_form(tmp_path
     with session_factory(engine).begin() as session:
         connection = session.connection()
         assert _binary_copy_types(connection, SourceRecord.__table__, COLUMNS) == [
-            "text", "text", "int4", "text", "int4", "text", "text", "text"]  # the JSON column as its text
+            "text",
+            "text",
+            "int4",
+            "text",
+            "int4",
+            "text",
+            "text",
+            "text",
+        ]  # the JSON column as its text
         assert _binary_copy_types(connection, Provider.__table__, ("id", "geom")) is None
-        rows = [(i + 1, f"c{i}", "individual", f"D {i}", True, "street", 40.0 + i / 10, -83.0,
-                 f"SRID=4326;POINT(-83 {40 + i / 10})") for i in range(3)]
-        cols = ("id", "cluster_key", "entity_type", "display_name", "is_active", "geocode_precision", "lat", "lon",
-                "geom")
-        assert bulk_insert(session, Provider.__table__, cols, rows) == 3  # text COPY: PostGIS parses EWKT
-        got = session.execute(select(Provider.id, func.ST_Y(Provider.geom)).order_by(Provider.id)).all()
+        rows = [
+            (
+                i + 1,
+                f"c{i}",
+                "individual",
+                f"D {i}",
+                True,
+                "street",
+                40.0 + i / 10,
+                -83.0,
+                f"SRID=4326;POINT(-83 {40 + i / 10})",
+            )
+            for i in range(3)
+        ]
+        cols = (
+            "id",
+            "cluster_key",
+            "entity_type",
+            "display_name",
+            "is_active",
+            "geocode_precision",
+            "lat",
+            "lon",
+            "geom",
+        )
+        assert (
+            bulk_insert(session, Provider.__table__, cols, rows) == 3
+        )  # text COPY: PostGIS parses EWKT
+        got = session.execute(
+            select(Provider.id, func.ST_Y(Provider.geom)).order_by(Provider.id)
+        ).all()
         assert [(i, round(y, 6)) for i, y in got] == [(1, 40.0), (2, 40.1), (3, 40.2)]
     engine.dispose()

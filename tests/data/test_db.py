@@ -12,17 +12,17 @@ from tests.conftest import database_url
 
 
 @pytest.fixture
-def pg_url(tmp_path) -> str:  # noqa: ANN001
+def pg_url(tmp_path) -> str:
     return database_url("postgis", tmp_path)
 
 
-def _engine(url: str, *, ping_after_idle_s: float = 5.0):  # noqa: ANN202
+def _engine(url: str, *, ping_after_idle_s: float = 5.0):
     """An engine whose pings (the dialect's do_ping) are counted in ``engine.pings``."""
     engine = make_engine(url, ping_after_idle_s=ping_after_idle_s)
     engine.pings = []  # type: ignore[attr-defined]
     real = engine.dialect.do_ping
 
-    def counted(dbapi_conn):  # noqa: ANN001, ANN202
+    def counted(dbapi_conn):
         engine.pings.append(1)  # type: ignore[attr-defined]
         return real(dbapi_conn)
 
@@ -30,19 +30,19 @@ def _engine(url: str, *, ping_after_idle_s: float = 5.0):  # noqa: ANN202
     return engine
 
 
-def _statements(engine) -> list[str]:  # noqa: ANN001
+def _statements(engine) -> list[str]:
     seen: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
     return seen
 
 
-def _backend_pid(engine) -> int:  # noqa: ANN001
+def _backend_pid(engine) -> int:
     with engine.connect() as conn:
         return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
 
 
 @pytest.mark.postgis
-def test_a_connection_used_moments_ago_is_not_pinged(pg_url) -> None:  # noqa: ANN001
+def test_a_connection_used_moments_ago_is_not_pinged(pg_url) -> None:
     engine = _engine(pg_url)
     first = _backend_pid(engine)  # a fresh connection: not pinged either
     assert _backend_pid(engine) == first  # the same pooled connection, checked in just now
@@ -51,7 +51,7 @@ def test_a_connection_used_moments_ago_is_not_pinged(pg_url) -> None:  # noqa: A
 
 
 @pytest.mark.postgis
-def test_an_idle_connection_is_pinged_and_one_killed_by_the_server_replaced(pg_url) -> None:  # noqa: ANN001
+def test_an_idle_connection_is_pinged_and_one_killed_by_the_server_replaced(pg_url) -> None:
     engine = _engine(pg_url, ping_after_idle_s=0.0)  # every pooled connection counts as idle
     dead = _backend_pid(engine)
     admin = make_engine(pg_url)
@@ -65,18 +65,20 @@ def test_an_idle_connection_is_pinged_and_one_killed_by_the_server_replaced(pg_u
 
 
 @pytest.mark.postgis
-def test_a_ping_leaves_no_transaction_open(pg_url) -> None:  # noqa: ANN001
+def test_a_ping_leaves_no_transaction_open(pg_url) -> None:
     engine = _engine(pg_url, ping_after_idle_s=0.0)
     _backend_pid(engine)
     with session_factory(engine)() as session:
-        conn = read_connection(session)  # autocommit needs an idle connection: the ping ended its own
+        conn = read_connection(
+            session
+        )  # autocommit needs an idle connection: the ping ended its own
         assert conn.execute(text("SELECT 1")).scalar_one() == 1
     assert engine.pings == [1]
     engine.dispose()
 
 
 @pytest.mark.postgis
-def test_a_read_in_a_fresh_session_sends_no_begin_or_rollback(pg_url) -> None:  # noqa: ANN001
+def test_a_read_in_a_fresh_session_sends_no_begin_or_rollback(pg_url) -> None:
     engine = _engine(pg_url)
     _backend_pid(engine)
     seen = _statements(engine)
@@ -84,8 +86,12 @@ def test_a_read_in_a_fresh_session_sends_no_begin_or_rollback(pg_url) -> None:  
         conn = read_connection(session)
         dbapi = conn.connection.dbapi_connection
         assert dbapi.autocommit is True
-        assert conn.execute(text("SELECT now() = statement_timestamp()")).scalar_one()  # own transaction
-        assert dbapi.info.transaction_status == 0  # psycopg IDLE after the statement: none was begun
+        assert conn.execute(
+            text("SELECT now() = statement_timestamp()")
+        ).scalar_one()  # own transaction
+        assert (
+            dbapi.info.transaction_status == 0
+        )  # psycopg IDLE after the statement: none was begun
     assert seen == ["SELECT now() = statement_timestamp()"]
     with engine.connect() as conn:  # back in the pool with the default isolation level
         assert conn.connection.dbapi_connection.autocommit is False
@@ -93,7 +99,7 @@ def test_a_read_in_a_fresh_session_sends_no_begin_or_rollback(pg_url) -> None:  
 
 
 @pytest.mark.postgis
-def test_a_read_inside_a_begun_transaction_stays_in_it(pg_url) -> None:  # noqa: ANN001
+def test_a_read_inside_a_begun_transaction_stays_in_it(pg_url) -> None:
     engine = _engine(pg_url)
     with session_factory(engine)() as session:
         first = session.execute(text("SELECT txid_current()")).scalar_one()
@@ -102,14 +108,16 @@ def test_a_read_inside_a_begun_transaction_stays_in_it(pg_url) -> None:  # noqa:
     engine.dispose()
 
 
-def test_sqlite_reads_use_the_sessions_connection(tmp_path) -> None:  # noqa: ANN001
+def test_sqlite_reads_use_the_sessions_connection(tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
     with session_factory(engine)() as session:
         assert read_connection(session) is session.connection()
     engine.dispose()
 
 
-def test_a_new_sqlite_database_gets_the_larger_page_size_and_an_old_one_keeps_its_own(tmp_path) -> None:  # noqa: ANN001
+def test_a_new_sqlite_database_gets_the_larger_page_size_and_an_old_one_keeps_its_own(
+    tmp_path,
+) -> None:
     import sqlite3
 
     from data.db import SQLITE_PAGE_SIZE
@@ -123,7 +131,9 @@ def test_a_new_sqlite_database_gets_the_larger_page_size_and_an_old_one_keeps_it
     fresh.dispose()
 
     old = tmp_path / "old.sqlite"
-    with sqlite3.connect(old) as raw:  # made by SQLite's defaults: 4096-byte pages, rollback journal
+    with sqlite3.connect(
+        old
+    ) as raw:  # made by SQLite's defaults: 4096-byte pages, rollback journal
         raw.execute("CREATE TABLE t (x INTEGER)")
         raw.execute("INSERT INTO t VALUES (1)")
     raw.close()
@@ -135,7 +145,7 @@ def test_a_new_sqlite_database_gets_the_larger_page_size_and_an_old_one_keeps_it
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc/self/fd (Linux)")
-def test_the_wal_is_written_behind_a_long_sqlite_transaction(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_the_wal_is_written_behind_a_long_sqlite_transaction(tmp_path, monkeypatch) -> None:
     import os
     import time
 
@@ -172,7 +182,7 @@ def test_the_wal_is_written_behind_a_long_sqlite_transaction(tmp_path, monkeypat
     assert len(synced) == before  # nothing to write behind for an in-memory database
 
 
-def test_sqlite_zeroes_deleted_rows_and_an_erasure_can_empty_the_wal(tmp_path) -> None:  # noqa: ANN001
+def test_sqlite_zeroes_deleted_rows_and_an_erasure_can_empty_the_wal(tmp_path) -> None:
     """secure_delete is on for every connection: a deleted row's text is overwritten in the file, and
     truncate_wal leaves no earlier copy of the page in the write-ahead log."""
     from data.db import truncate_wal
@@ -197,7 +207,7 @@ def test_sqlite_zeroes_deleted_rows_and_an_erasure_can_empty_the_wal(tmp_path) -
 
 
 @pytest.mark.postgis
-def test_truncating_the_wal_is_sqlite_only(pg_url) -> None:  # noqa: ANN001
+def test_truncating_the_wal_is_sqlite_only(pg_url) -> None:
     from data.db import truncate_wal
 
     engine = make_engine(pg_url)

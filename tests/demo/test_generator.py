@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import InputError
+from core.identifiers import luhn_npi_valid, npi_check_digit
 from core.settings import DEFAULT_VAR_DIR, REFERENCE_DIR
-from demo import FILE_NAMES, DemoManifest, generate_demo, is_valid_npi, npi_check_digit
+from demo import FILE_NAMES, DemoManifest, generate_demo
 from demo.addresses import abbreviate_street
 from demo.npi import draw_npis
 from demo.sites import edge_distance_km
@@ -37,15 +38,18 @@ DATE_RE = re.compile(r"^(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])/(20\d\d)$")
 @pytest.fixture(scope="module")
 def road():
     """Columbus drive graph (cached under var/cache after the first load) and its street index."""
-    G = load_drive_graph(REFERENCE_DIR / "osm" / "columbus_oh_otp_2015.osm.bz2",
-                         cache_dir=DEFAULT_VAR_DIR / "cache")
+    G = load_drive_graph(
+        REFERENCE_DIR / "osm" / "columbus_oh_otp_2015.osm.bz2", cache_dir=DEFAULT_VAR_DIR / "cache"
+    )
     return G, StreetIndex.from_graph(G)
 
 
 @pytest.fixture(scope="module")
 def demo(road, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    manifest = generate_demo(out, providers=PROVIDERS, seed=11, as_of=AS_OF, graph=road[0], street_index=road[1])
+    manifest = generate_demo(
+        out, providers=PROVIDERS, seed=11, as_of=AS_OF, graph=road[0], street_index=road[1]
+    )
     return out, manifest
 
 
@@ -57,8 +61,14 @@ def nppes(demo):
 
 # --- NPI check digit -------------------------------------------------------------------------
 
+
+def is_valid_npi(npi: str) -> bool:
+    """What the generator promises of an NPI: ten digits, starting with 1 or 2, a valid check digit."""
+    return npi[:1] in ("1", "2") and luhn_npi_valid(npi)
+
+
 def test_check_digit_known_values():
-    assert npi_check_digit("123456789") == 3
+    assert npi_check_digit("123456789") == "3"
     real = pd.read_csv(DATA / "npidata_pfile_sample_first10.csv", dtype=str, usecols=["NPI"])["NPI"]
     assert all(is_valid_npi(n) for n in real)
     assert not is_valid_npi("1234567890")
@@ -84,16 +94,21 @@ def test_draw_npis_unique_and_valid():
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.sampled_from(["NORTH", "SOUTH", "EAST", "WEST", ""]),
-       st.text(alphabet="ABCDEFGHIJKLMNOPRSTUVWY", min_size=2, max_size=10),
-       st.sampled_from(["STREET", "AVENUE", "ROAD", "DRIVE", "BOULEVARD", "LANE", "COURT", "PLACE"]))
+@given(
+    st.sampled_from(["NORTH", "SOUTH", "EAST", "WEST", ""]),
+    st.text(alphabet="ABCDEFGHIJKLMNOPRSTUVWY", min_size=2, max_size=10),
+    st.sampled_from(["STREET", "AVENUE", "ROAD", "DRIVE", "BOULEVARD", "LANE", "COURT", "PLACE"]),
+)
 def test_street_spellings_normalise_alike(direction, core, kind):
     street = " ".join(p for p in (direction, core, kind) if p)
-    keys = {normalize_street(abbreviate_street(street, style=s)) for s in ("abbr", "suffix", "full")}
+    keys = {
+        normalize_street(abbreviate_street(street, style=s)) for s in ("abbr", "suffix", "full")
+    }
     assert keys == {normalize_street(street)}
 
 
 # --- NPPES file --------------------------------------------------------------------------------
+
 
 def test_nppes_header_and_quoting(demo):
     out, manifest = demo
@@ -111,7 +126,12 @@ def test_nppes_header_and_quoting(demo):
 
 
 def test_nppes_dates_npis_and_entities(nppes):
-    date_cols = ["Provider Enumeration Date", "Last Update Date", "NPI Deactivation Date", "Certification Date"]
+    date_cols = [
+        "Provider Enumeration Date",
+        "Last Update Date",
+        "NPI Deactivation Date",
+        "Certification Date",
+    ]
     for col in date_cols:
         filled = nppes[col][nppes[col] != ""]
         assert len(filled) > 0 and filled.str.match(DATE_RE).all(), col
@@ -130,7 +150,9 @@ def test_deactivated_rows_are_mostly_blank(nppes, demo):
     dead = nppes[nppes["NPI Deactivation Date"] != ""]
     assert 0.02 <= len(dead) / len(nppes) <= 0.05
     assert set(dead["NPI"]) == set(manifest.truth["deactivated"])
-    assert (dead["Entity Type Code"] == "").all() and (dead["Provider Last Name (Legal Name)"] == "").all()
+    assert (dead["Entity Type Code"] == "").all() and (
+        dead["Provider Last Name (Legal Name)"] == ""
+    ).all()
     assert dead["NPI Deactivation Reason Code"].isin(["DT", "DB", "FR", "OT"]).all()
     filled = (dead != "").sum(axis=1)
     assert (filled <= 4).all()
@@ -145,11 +167,15 @@ def test_taxonomy_slots(nppes):
     not_first = (switches.iloc[:, 0] != "Y").mean()
     assert 0.15 < not_first < 0.45
     known = nucc_codes(REFERENCE_DIR / "nucc_taxonomy_220.csv")
-    codes = active[[f"Healthcare Provider Taxonomy Code_{j}" for j in range(1, 4)]].to_numpy().ravel()
+    codes = (
+        active[[f"Healthcare Provider Taxonomy Code_{j}" for j in range(1, 4)]].to_numpy().ravel()
+    )
     assert {c for c in codes if c} <= known
     ind = active[active["Entity Type Code"] == "1"]
-    primary_lic_state = [r[f"Provider License Number State Code_{switches.columns.get_loc(c) + 1}"]
-                         for (_, r), c in zip(ind.iterrows(), (switches.loc[ind.index] == "Y").idxmax(axis=1))]
+    primary_lic_state = [
+        r[f"Provider License Number State Code_{switches.columns.get_loc(c) + 1}"]
+        for (_, r), c in zip(ind.iterrows(), (switches.loc[ind.index] == "Y").idxmax(axis=1))
+    ]
     assert Counter(primary_lic_state)["OH"] == len(ind)
     assert ind["Provider Sex Code"].isin(["M", "F"]).all()
     phones = active["Provider Business Practice Location Address Telephone Number"]
@@ -158,9 +184,13 @@ def test_taxonomy_slots(nppes):
 
 def test_individuals_share_practice_addresses(nppes):
     ind = nppes[nppes["Entity Type Code"] == "1"]
-    key = ind[["Provider First Line Business Practice Location Address",
-               "Provider Second Line Business Practice Location Address",
-               "Provider Business Practice Location Address Telephone Number"]].agg("|".join, axis=1)
+    key = ind[
+        [
+            "Provider First Line Business Practice Location Address",
+            "Provider Second Line Business Practice Location Address",
+            "Provider Business Practice Location Address Telephone Number",
+        ]
+    ].agg("|".join, axis=1)
     sizes = key.value_counts()
     assert sizes.max() >= 5 and (sizes == 1).sum() >= 3  # group practices and solo practices
 
@@ -191,11 +221,21 @@ def test_addresses_geocode_back(nppes, demo, road):
 
 # --- other files ------------------------------------------------------------------------------
 
+
 def test_sites(demo, road):
     out, _ = demo
     sites = pd.read_csv(out / FILE_NAMES["sites"], dtype={"postal_code": str})
-    assert list(sites.columns) == ["site_code", "name", "service_line", "address", "city", "state",
-                                   "postal_code", "lat", "lon"]
+    assert list(sites.columns) == [
+        "site_code",
+        "name",
+        "service_line",
+        "address",
+        "city",
+        "state",
+        "postal_code",
+        "lat",
+        "lon",
+    ]
     assert len(sites) == 4 and sites["site_code"].is_unique
     for s in sites.itertuples():
         assert edge_distance_km(s.lat, s.lon) >= 6.0
@@ -207,8 +247,15 @@ def test_sites(demo, road):
 def test_referral_events_and_tiers(demo):
     out, manifest = demo
     ev = pd.read_csv(out / FILE_NAMES["referrals"], dtype=str, keep_default_na=False)
-    assert list(ev.columns) == ["external_id", "referral_date", "referrer_npi", "referrer_name",
-                                "service_line", "site_code", "patient_ref"]
+    assert list(ev.columns) == [
+        "external_id",
+        "referral_date",
+        "referrer_npi",
+        "referrer_name",
+        "service_line",
+        "site_code",
+        "patient_ref",
+    ]
     assert ev["external_id"].is_unique and ev["patient_ref"].str.match(r"^P[0-9a-f]{16}$").all()
     dates = pd.to_datetime(ev["referral_date"], format="%Y-%m-%d")
     assert dates.max() <= pd.Timestamp(AS_OF)

@@ -15,9 +15,9 @@ def brute(codes, max_block, focus=None):
     out = set()
     sizes = {c: int((codes == c).sum()) for c in set(codes.tolist()) if c >= 0}
     for i, j in itertools.combinations(range(len(codes)), 2):
-        if codes[i] >= 0 and codes[i] == codes[j] and sizes[codes[i]] <= max_block:
-            if focus is None or focus[i] or focus[j]:
-                out.add((i, j))
+        same_block = codes[i] >= 0 and codes[i] == codes[j] and sizes[codes[i]] <= max_block
+        if same_block and (focus is None or focus[i] or focus[j]):
+            out.add((i, j))
     return out
 
 
@@ -25,10 +25,11 @@ def brute(codes, max_block, focus=None):
 @settings(max_examples=150, deadline=None)
 def test_all_pairs_equals_brute_force(values, max_block, data):
     codes = np.array(values, dtype=np.int64)
-    focus = np.array(data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))),
-                     dtype=bool)
+    focus = np.array(
+        data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))), dtype=bool
+    )
     for f in (None, focus):
-        left, right, skipped = all_pairs(codes, max_block_size=max_block, focus=f)
+        left, right, _skipped = all_pairs(codes, max_block_size=max_block, focus=f)
         assert (left < right).all()
         assert set(zip(left.tolist(), right.tolist())) == brute(codes, max_block, f)
         assert len(left) == len(set(zip(left.tolist(), right.tolist())))

@@ -14,8 +14,13 @@ def test_components_numbered_by_first_record():
 
 def test_cannot_link_splits_on_the_weakest_edge():
     # chain 0-1 (strong) 1-2 (weak); 0 and 2 rejected together
-    labels = cluster_records(3, np.array([0, 1]), np.array([1, 2]), np.array([10.0, 1.0]),
-                             cannot_link=(np.array([0]), np.array([2])))
+    labels = cluster_records(
+        3,
+        np.array([0, 1]),
+        np.array([1, 2]),
+        np.array([10.0, 1.0]),
+        cannot_link=(np.array([0]), np.array([2])),
+    )
     assert labels[0] == labels[1] != labels[2]
 
 

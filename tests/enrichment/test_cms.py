@@ -12,14 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import InputError, SchemaError
-from enrichment.cms import fold_cms_rows, iter_cms, parse_cms_row, read_cms
+from enrichment.cms import fold_cms_rows, iter_cms, parse_cms_row
 from enrichment.cms_layout import (
     CMS_COLUMNS_CURRENT,
     CMS_COLUMNS_LEGACY,
     REQUIRED_FIELDS,
     detect_cms_columns,
 )
-from enrichment.records import SOURCE_RECORD_COLUMNS, combine_results
+from enrichment.records import SOURCE_RECORD_COLUMNS
+from tests.enrichment.readers import combine_results, read_whole, rejected_lines
 from tests.paths import FIXTURES
 
 DATA = FIXTURES / "enrichment"
@@ -47,12 +48,12 @@ def _by_npi(frame: pd.DataFrame) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def current():
-    return read_cms(CURRENT)
+    return read_whole(iter_cms, CURRENT)
 
 
 @pytest.fixture(scope="module")
 def legacy():
-    return read_cms(LEGACY)
+    return read_whole(iter_cms, LEGACY)
 
 
 # ----------------------------------------------------------------------------- layouts
@@ -90,7 +91,7 @@ def test_detect_is_case_insensitive_and_takes_api_names():
 
 def test_broken_header_names_missing_and_unknown_columns():
     with pytest.raises(SchemaError) as info:
-        read_cms(BROKEN)
+        read_whole(iter_cms, BROKEN)
     found = {(p.message.split(" (")[0], p.field) for p in info.value.problems}
     assert ("missing required column", "Provider Last Name") in found
     assert ("unknown column", "Provider Last Nme") in found
@@ -190,8 +191,8 @@ def test_both_layouts_give_the_same_record(tmp_path):
     mapping = dict(zip(CMS_COLUMNS_CURRENT, CMS_COLUMNS_LEGACY[:28] + CMS_COLUMNS_LEGACY[-3:]))
     assert mapping["City/Town"] == "cty" and mapping["adrs_id"] == "adrs_id"
     moved = [[dict(zip([mapping[h] for h in header], r)).get(c, "") for c in old] for r in rows]
-    legacy_copy = read_cms(_write(tmp_path / "legacy_copy.csv", old, moved))
-    pd.testing.assert_frame_equal(legacy_copy.records, read_cms(CURRENT).records)
+    legacy_copy = read_whole(iter_cms, _write(tmp_path / "legacy_copy.csv", old, moved))
+    pd.testing.assert_frame_equal(legacy_copy.records, read_whole(iter_cms, CURRENT).records)
 
 
 # ----------------------------------------------------------------------------- rejects
@@ -210,14 +211,14 @@ def test_rejects_name_file_line_and_field(current):
     # the NPI's other, good row still makes its record
     assert recs["1932102084"]["address_1"] == "200 ELM ST"
     assert recs["1932102084"]["line"] == 12
-    assert current.rejected_lines == [7, 10, 11]
+    assert rejected_lines(current) == [7, 10, 11]
 
 
 def test_wrong_field_count_is_rejected(tmp_path):
     header, rows = _rows(CURRENT)
     rows[4] = rows[4][:-1]
-    result = read_cms(_write(tmp_path / "short.csv", header, rows))
-    assert result.rejected_lines[0] == 6
+    result = read_whole(iter_cms, _write(tmp_path / "short.csv", header, rows))
+    assert rejected_lines(result)[0] == 6
     assert "fields" in result.rejects[0].message
     assert "1588667638" not in set(result.records["npi"])
 
@@ -245,7 +246,7 @@ def test_chunk_of_two_emits_wiebe_when_its_rows_end():
 
 def test_progress_reports_rows_read():
     seen = []
-    read_cms(CURRENT, chunk_rows=4, progress=lambda s, d, t: seen.append((s, d, t)))
+    read_whole(iter_cms, CURRENT, chunk_rows=4, progress=lambda s, d, t: seen.append((s, d, t)))
     assert seen == [("cms_dac", 4, None), ("cms_dac", 8, None), ("cms_dac", 11, None)]
 
 
@@ -253,7 +254,7 @@ def test_reappearing_npi_raises(tmp_path):
     header, rows = _rows(CURRENT)
     path = _write(tmp_path / "unsorted.csv", header, [rows[0], rows[4], rows[1]])
     with pytest.raises(InputError) as info:
-        read_cms(path)
+        read_whole(iter_cms, path)
     (problem,) = info.value.problems
     assert (problem.line, problem.field, problem.value) == (4, "NPI", WIEBE)
 
@@ -261,7 +262,7 @@ def test_reappearing_npi_raises(tmp_path):
 def test_chunk_rows_must_be_a_positive_int():
     for bad in ("10", 0, True, 2.0):
         with pytest.raises(InputError) as info:
-            read_cms(CURRENT, chunk_rows=bad)
+            read_whole(iter_cms, CURRENT, chunk_rows=bad)
         assert [p.field for p in info.value.problems] == ["chunk_rows"]
 
 
@@ -279,8 +280,8 @@ def test_row_order_does_not_change_the_fold(order, chunk_rows):
     rows = [_WIEBE_ROWS[i] for i in order]
     with tempfile.TemporaryDirectory() as tmp:
         path = _write(Path(tmp) / "perm.csv", _HEADER, [_OTHER_ROW, *rows])
-        result = read_cms(path, chunk_rows=chunk_rows)
-    expected = _by_npi(read_cms(CURRENT).records)[WIEBE]
+        result = read_whole(iter_cms, path, chunk_rows=chunk_rows)
+    expected = _by_npi(read_whole(iter_cms, CURRENT).records)[WIEBE]
     got = _by_npi(result.records)[WIEBE]
     assert got["line"] == 3
     assert {k: v for k, v in got.items() if k != "line"} == {

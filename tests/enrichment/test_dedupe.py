@@ -21,10 +21,16 @@ def test_dedupe_a_csv_with_a_mapping(tmp_path):
     src = tmp_path / "people.csv"
     src.write_text(ROWS, encoding="utf-8")
     mapping = tmp_path / "map.toml"
-    mapping.write_text('id = "rec"\n[columns]\nfull_name = "name"\npostal_code = "zip"\n'
-                       'phone = "tel"\n', encoding="utf-8")
-    report = dedupe_files([src], mapping=read_mapping(mapping), settings=LinkSettings.default(),
-                          out_dir=tmp_path / "out")
+    mapping.write_text(
+        'id = "rec"\n[columns]\nfull_name = "name"\npostal_code = "zip"\nphone = "tel"\n',
+        encoding="utf-8",
+    )
+    report = dedupe_files(
+        [src],
+        mapping=read_mapping(mapping),
+        settings=LinkSettings.default(),
+        out_dir=tmp_path / "out",
+    )
     clusters = pd.read_csv(report["outputs"]["clusters"], dtype=str).set_index("record_id")
     assert clusters.loc["a1", "cluster_id"] == clusters.loc["a2", "cluster_id"]  # nickname
     assert clusters.loc["a3", "cluster_id"] == clusters.loc["a4", "cluster_id"]  # swapped

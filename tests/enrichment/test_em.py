@@ -13,9 +13,13 @@ TRUE_U = [np.array([0.01, 0.04, 0.95]), np.array([0.05, 0.95]), np.array([0.2, 0
 
 
 def _params(m, u) -> ModelParameters:
-    return ModelParameters(comparisons=("a", "b", "c"),
-                           levels=(("x", "y", "else"), ("x", "else"), ("x", "else")),
-                           m=tuple(tuple(x) for x in m), u=tuple(tuple(x) for x in u), lam=0.01)
+    return ModelParameters(
+        comparisons=("a", "b", "c"),
+        levels=(("x", "y", "else"), ("x", "else"), ("x", "else")),
+        m=tuple(tuple(x) for x in m),
+        u=tuple(tuple(x) for x in u),
+        lam=0.01,
+    )
 
 
 def _draw(rng, probs, n):
@@ -28,8 +32,14 @@ def test_em_recovers_m_with_u_fixed():
     gamma = np.vstack([matches, non])
     labels = np.full(len(gamma), UNLABELLED, dtype=np.int8)
     start = _params([np.full(3, 1 / 3), [0.5, 0.5], [0.5, 0.5]], TRUE_U)
-    fitted = estimate_m(gamma, np.ones_like(gamma, dtype=bool), labels, start,
-                        possible_pairs=1e7, em=EMSettings(prior_strength=0))
+    fitted = estimate_m(
+        gamma,
+        np.ones_like(gamma, dtype=bool),
+        labels,
+        start,
+        possible_pairs=1e7,
+        em=EMSettings(prior_strength=0),
+    )
     assert fitted.converged
     for got, want in zip(fitted.m, TRUE_M):
         assert np.allclose(got, want, atol=0.02)
@@ -53,8 +63,11 @@ def test_u_from_random_pairs_and_missing_levels():
     rng = np.random.default_rng(3)
     gamma = _draw(rng, TRUE_U, 50_000)
     gamma[:1000, 0] = -1  # missing sides are ignored
-    fitted = estimate_u(gamma, _params(TRUE_M, [np.full(3, 1 / 3), [0.5, 0.5], [0.5, 0.5]]),
-                        em=EMSettings(prior_strength=0))
+    fitted = estimate_u(
+        gamma,
+        _params(TRUE_M, [np.full(3, 1 / 3), [0.5, 0.5], [0.5, 0.5]]),
+        em=EMSettings(prior_strength=0),
+    )
     for got, want in zip(fitted.u, TRUE_U):
         assert np.allclose(got, want, atol=0.01)
 
@@ -62,7 +75,13 @@ def test_u_from_random_pairs_and_missing_levels():
 def test_small_data_stays_near_the_starting_values():
     start = ModelParameters.start(LinkSettings.default().individual)
     gamma = np.zeros((3, len(start.comparisons)), dtype=np.int8)
-    fitted = estimate_m(gamma, np.ones_like(gamma, dtype=bool), np.zeros(3, np.int8), start,
-                        possible_pairs=3, em=EMSettings())
+    fitted = estimate_m(
+        gamma,
+        np.ones_like(gamma, dtype=bool),
+        np.zeros(3, np.int8),
+        start,
+        possible_pairs=3,
+        em=EMSettings(),
+    )
     assert all(0 < x < 1 for m in fitted.m for x in m)
     assert all(np.isfinite(w).all() for w in fitted.weights())

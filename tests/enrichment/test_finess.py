@@ -16,12 +16,12 @@ from enrichment.finess import (
     finess_crs,
     insee_commune_code,
     iter_finess,
-    read_finess,
     read_finess_header,
     to_wgs84,
 )
 from enrichment.records import SOURCE_RECORD_COLUMNS
 from geo.distance import haversine_km
+from tests.enrichment.readers import read_whole, rejected_lines
 from tests.paths import FIXTURES
 
 DATA = FIXTURES / "enrichment"
@@ -44,7 +44,7 @@ def meridian_arc_m(lat_deg: float) -> float:
 
 @pytest.fixture(scope="module")
 def sample():
-    return read_finess(SAMPLE)
+    return read_whole(iter_finess, SAMPLE)
 
 
 def test_header_gives_extract_date_and_encoding():
@@ -59,7 +59,7 @@ def test_records_and_rejects(sample):
     assert sample.rows_read == 11
     assert set(sample.records["entity_type"]) == {"organization"}
     assert set(sample.records["source"]) == {"finess"}
-    assert sample.rejected_lines == [7, 12]
+    assert rejected_lines(sample) == [7, 12]
     by_line = {(p.line, p.field) for p in sample.rejects}
     assert by_line == {(7, "commune"), (7, "datemaj"), (12, "sourcecoordet")}
 
@@ -107,18 +107,18 @@ def test_corsica_and_bad_crs_establishment(sample):
 
 
 def test_cp1252_variant_decodes_to_the_same_records(sample):
-    other = read_finess(SAMPLE_CP1252)
+    other = read_whole(iter_finess, SAMPLE_CP1252)
     assert other.records["record_hash"].tolist() == sample.records["record_hash"].tolist()
     assert other.records.iloc[3].organization_name == "CLINIQUE DE L'ŒIL AJACCIENNE"
     with pytest.raises(EncodingError):
-        read_finess(SAMPLE_CP1252, encoding="utf-8")
+        read_whole(iter_finess, SAMPLE_CP1252, encoding="utf-8")
 
 
 def test_undecodable_file_refused(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(b"finess;etalab;1;2024-01-01\nstructureet;\x81\x8d\xff\n")
     with pytest.raises(EncodingError) as info:
-        read_finess(path)
+        read_whole(iter_finess, path)
     assert "utf-8" in str(info.value) and "cp1252" in str(info.value)
 
 
@@ -126,18 +126,18 @@ def test_bad_first_line_refused(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("finess;other;x;2024-02-30\n", encoding="utf-8")
     with pytest.raises(SchemaError) as info:
-        read_finess(path)
+        read_whole(iter_finess, path)
     assert {p.field for p in info.value.problems} == {"header", "number", "date"}
 
 
 def test_orphan_and_duplicate_geolocations_rejected(tmp_path):
     lines = SAMPLE.read_text(encoding="utf-8").splitlines()
-    geo = next(l for l in lines if l.startswith("geolocalisation;010000024"))
+    geo = next(row for row in lines if row.startswith("geolocalisation;010000024"))
     path = tmp_path / "dup.csv"
     extra = [geo, geo.replace("010000024", "999999999")]
     path.write_text("\n".join(lines + extra) + "\n", encoding="utf-8")
-    result = read_finess(path)
-    assert result.rejected_lines == [7, 12, 13, 14]
+    result = read_whole(iter_finess, path)
+    assert rejected_lines(result) == [7, 12, 13, 14]
     assert result.records.iloc[0].lat == pytest.approx(46.2223, abs=1e-3)
 
 

@@ -7,11 +7,13 @@ import pytest
 
 from enrichment.freetext import match_free_text
 
-GOLDEN = pd.DataFrame({
-    "provider_id": [1, 2, 3, 4],
-    "first_name": ["ROBERT", "RACHEL", "JAMES", "ANNA"],
-    "last_name": ["SMITH", "SMITH", "OKAFOR", "NGUYEN"],
-})  # fmt: skip
+GOLDEN = pd.DataFrame(
+    {
+        "provider_id": [1, 2, 3, 4],
+        "first_name": ["ROBERT", "RACHEL", "JAMES", "ANNA"],
+        "last_name": ["SMITH", "SMITH", "OKAFOR", "NGUYEN"],
+    }
+)
 
 
 @pytest.mark.parametrize(

@@ -18,48 +18,48 @@ from tests.paths import FIXTURES
 def records():
     return records_frame(
         [
-            dict(
-                source="referrer_list",
-                source_key="r1",
-                line=2,
-                entity_type="individual",
-                first_name="Bob",
-                last_name="Smith",
-                specialty_text="Internal Medicine",
-                address_1="123 Mian St",
-                city="Columbus",
-                postal_code="43215",
-                phone="6145550199",
-            ),
-            dict(
-                source="nppes",
-                source_key="1234567893",
-                line=5,
-                npi="1234567893",
-                entity_type="individual",
-                first_name="ROBERT",
-                middle_name="J",
-                last_name="SMITH",
-                credential="MD",
-                taxonomy_code="207R00000X",
-                address_1="123 MAIN STREET",
-                address_2="SUITE 200",
-                city="COLUMBUS",
-                state="OH",
-                postal_code="43215",
-                last_update_date=date(2014, 1, 1),
-            ),
-            dict(
-                source="nppes",
-                source_key="1245319599",
-                line=6,
-                npi="1245319599",
-                entity_type="organization",
-                organization_name="CAPITAL IM LLC",
-                is_active=False,
-                deactivation_date=date(2020, 2, 2),
-                last_update_date=date(2020, 2, 2),
-            ),
+            {
+                "source": "referrer_list",
+                "source_key": "r1",
+                "line": 2,
+                "entity_type": "individual",
+                "first_name": "Bob",
+                "last_name": "Smith",
+                "specialty_text": "Internal Medicine",
+                "address_1": "123 Mian St",
+                "city": "Columbus",
+                "postal_code": "43215",
+                "phone": "6145550199",
+            },
+            {
+                "source": "nppes",
+                "source_key": "1234567893",
+                "line": 5,
+                "npi": "1234567893",
+                "entity_type": "individual",
+                "first_name": "ROBERT",
+                "middle_name": "J",
+                "last_name": "SMITH",
+                "credential": "MD",
+                "taxonomy_code": "207R00000X",
+                "address_1": "123 MAIN STREET",
+                "address_2": "SUITE 200",
+                "city": "COLUMBUS",
+                "state": "OH",
+                "postal_code": "43215",
+                "last_update_date": date(2014, 1, 1),
+            },
+            {
+                "source": "nppes",
+                "source_key": "1245319599",
+                "line": 6,
+                "npi": "1245319599",
+                "entity_type": "organization",
+                "organization_name": "CAPITAL IM LLC",
+                "is_active": False,
+                "deactivation_date": date(2020, 2, 2),
+                "last_update_date": date(2020, 2, 2),
+            },
         ]
     )
 
@@ -106,7 +106,7 @@ def test_source_priority_can_be_reversed(records):
 
 
 def test_most_recent_update_wins_within_source():
-    base = dict(source="nppes", entity_type="individual", last_name="SMITH")
+    base = {"source": "nppes", "entity_type": "individual", "last_name": "SMITH"}
     recs = records_frame(
         [
             dict(
@@ -144,10 +144,11 @@ def test_records_without_cluster_listed(records):
 def test_one_record_clusters_built_column_wise_equal_the_row_rules():
 
     from enrichment.golden import _golden_row, _single_rows
-    from enrichment.nppes import read_nppes
+    from enrichment.nppes import iter_nppes
+    from tests.enrichment.readers import read_whole
 
     sample = FIXTURES / "npidata_pfile_sample_first10_v2024layout.csv"
-    records = read_nppes(sample).records
+    records = read_whole(iter_nppes, sample).records
     records.loc[1, "address_1"] = "   "  # no practice address: the country still comes through
     records.loc[2, "first_name"] = ""
     cids = np.arange(len(records))

@@ -10,20 +10,20 @@ import pytest
 from core.errors import MatchingError
 from enrichment.link_settings import LinkSettings
 from enrichment.linker import PAIR_COLUMNS, LinkModel, explanation, link_records
-from enrichment.nucc import read_nucc, taxonomy_classifications
+from enrichment.nucc import read_nucc
 from enrichment.records import records_frame
 from tests.paths import FIXTURES
 
 NUCC = FIXTURES / "nucc_taxonomy_220.csv"
 
-BUILDING = dict(
-    address_1="123 MAIN STREET",
-    address_2="SUITE 200",
-    city="COLUMBUS",
-    state="OH",
-    postal_code="43215",
-    phone="6145550100",
-)
+BUILDING = {
+    "address_1": "123 MAIN STREET",
+    "address_2": "SUITE 200",
+    "city": "COLUMBUS",
+    "state": "OH",
+    "postal_code": "43215",
+    "phone": "6145550100",
+}
 RECORDS = [
     # 0: the doctor in NPPES
     dict(
@@ -38,19 +38,19 @@ RECORDS = [
         **BUILDING,
     ),
     # 1: the same doctor in the referrer list: nickname, typo'd address, no NPI, no phone
-    dict(
-        source="referrer_list",
-        source_key="r1",
-        name_prefix="Dr",
-        first_name="Bob",
-        last_name="Smith",
-        specialty_text="Internal Medicine",
-        address_1="123 Mian St",
-        address_2="Ste 200",
-        city="Columbus",
-        state="OH",
-        postal_code="43215",
-    ),
+    {
+        "source": "referrer_list",
+        "source_key": "r1",
+        "name_prefix": "Dr",
+        "first_name": "Bob",
+        "last_name": "Smith",
+        "specialty_text": "Internal Medicine",
+        "address_1": "123 Mian St",
+        "address_2": "Ste 200",
+        "city": "Columbus",
+        "state": "OH",
+        "postal_code": "43215",
+    },
     # 2: a different person in the same building, same phone
     dict(
         source="nppes",
@@ -62,15 +62,15 @@ RECORDS = [
         **BUILDING,
     ),
     # 3: the referrer-list row for Mary, with her NPI
-    dict(
-        source="referrer_list",
-        source_key="r2",
-        npi="1245319599",
-        first_name="Mary",
-        last_name="Jones",
-        address_1="123 Main St",
-        postal_code="43215",
-    ),
+    {
+        "source": "referrer_list",
+        "source_key": "r2",
+        "npi": "1245319599",
+        "first_name": "Mary",
+        "last_name": "Jones",
+        "address_1": "123 Main St",
+        "postal_code": "43215",
+    },
     # 4: an organisation at the same address
     dict(
         source="nppes",
@@ -92,7 +92,9 @@ def records():
 
 @pytest.fixture(scope="module")
 def classes():
-    return taxonomy_classifications(read_nucc(NUCC))
+    # code -> classification, as service.ingest.taxonomy.classification_map reads it from the loaded table
+    nucc = read_nucc(NUCC)
+    return dict(zip(nucc["code"], nucc["classification"]))
 
 
 @pytest.fixture(scope="module")
@@ -152,15 +154,23 @@ def test_explanation_weights_sum_to_match_weight_and_serialise(result, settings)
         json.dumps(expl)
 
 
-TWIN = dict(first_name="ROBERT", last_name="SMITH", taxonomy_code="207R00000X",
-            entity_type="individual", source="nppes", **BUILDING)
+TWIN = dict(
+    first_name="ROBERT",
+    last_name="SMITH",
+    taxonomy_code="207R00000X",
+    entity_type="individual",
+    source="nppes",
+    **BUILDING,
+)
 
 
 def test_different_npis_never_merge(settings):
-    recs = records_frame([
-        dict(TWIN, npi="1234567893", source_key="1234567893", line=2),
-        dict(TWIN, npi="1245319599", source_key="1245319599", line=3),
-    ])
+    recs = records_frame(
+        [
+            dict(TWIN, npi="1234567893", source_key="1234567893", line=2),
+            dict(TWIN, npi="1245319599", source_key="1245319599", line=3),
+        ]
+    )
     res = link_records(recs, settings=settings)
     (decision,) = res.pairs["decision"].tolist()
     assert decision in ("review", "non_match")
@@ -169,11 +179,13 @@ def test_different_npis_never_merge(settings):
 
 def test_identifier_conflict_splits_a_chain(settings):
     """Two NPIs joined through a record without one: the cluster is split, not merged."""
-    recs = records_frame([
-        dict(TWIN, npi="1234567893", source_key="a", line=2),
-        dict(TWIN, npi=None, source="referrer_list", source_key="b", line=3),
-        dict(TWIN, npi="1245319599", source_key="c", line=4),
-    ])
+    recs = records_frame(
+        [
+            dict(TWIN, npi="1234567893", source_key="a", line=2),
+            dict(TWIN, npi=None, source="referrer_list", source_key="b", line=3),
+            dict(TWIN, npi="1245319599", source_key="c", line=4),
+        ]
+    )
     res = link_records(recs, settings=settings)
     assert res.clusters.nunique() == 2
     assert res.clusters.iloc[0] != res.clusters.iloc[2]
@@ -181,25 +193,46 @@ def test_identifier_conflict_splits_a_chain(settings):
 
 def test_rpps_person_at_two_structures_is_one_provider(settings):
     """The known gap: one RPPS number, two practice sites (two source records)."""
-    base = dict(source="rpps", entity_type="individual", first_name="Marie", last_name="DUPONT",
-                country="FR")
-    recs = records_frame([
-        dict(base, source_key="810000000011:A", line=2, address_1="1 RUE DE LA PAIX",
-             postal_code="75002", identifiers={"pp_national": "810000000011", "finess": "750100042"}),
-        dict(base, source_key="810000000011:B", line=3, address_1="5 AV. DE CLICHY",
-             postal_code="69003", identifiers={"pp_national": "810000000011", "finess": "690000001"}),
-    ])
+    base = {
+        "source": "rpps",
+        "entity_type": "individual",
+        "first_name": "Marie",
+        "last_name": "DUPONT",
+        "country": "FR",
+    }
+    recs = records_frame(
+        [
+            dict(
+                base,
+                source_key="810000000011:A",
+                line=2,
+                address_1="1 RUE DE LA PAIX",
+                postal_code="75002",
+                identifiers={"pp_national": "810000000011", "finess": "750100042"},
+            ),
+            dict(
+                base,
+                source_key="810000000011:B",
+                line=3,
+                address_1="5 AV. DE CLICHY",
+                postal_code="69003",
+                identifiers={"pp_national": "810000000011", "finess": "690000001"},
+            ),
+        ]
+    )
     res = link_records(recs, settings=settings)
     assert res.clusters.nunique() == 1
     assert res.pairs["blocking_rule"].tolist() == ["exact_rpps"]
 
 
 def test_decisions_are_constraints(records, classes, settings):
-    rejected = link_records(records, settings=settings, classes=classes,
-                            cannot_link=[("rec0", "rec1")])
+    rejected = link_records(
+        records, settings=settings, classes=classes, cannot_link=[("rec0", "rec1")]
+    )
     assert rejected.clusters["rec0"] != rejected.clusters["rec1"]
-    accepted = link_records(records, settings=settings, classes=classes,
-                            must_link=[("rec0", "rec2")])
+    accepted = link_records(
+        records, settings=settings, classes=classes, must_link=[("rec0", "rec2")]
+    )
     assert accepted.clusters["rec0"] == accepted.clusters["rec2"]
 
 
@@ -208,13 +241,19 @@ def test_incremental_equals_full_run_with_frozen_model(records, classes, setting
     first = link_records(records.iloc[:4], settings=settings, model=result.model, classes=classes)
     existing = first.clusters.reindex(records.index)
     focus = existing.isna().to_numpy()
-    inc = link_records(records, settings=settings, model=result.model, classes=classes,
-                       focus=focus, existing=existing)
+    inc = link_records(
+        records,
+        settings=settings,
+        model=result.model,
+        classes=classes,
+        focus=focus,
+        existing=existing,
+    )
     full = link_records(records, settings=settings, model=result.model, classes=classes)
     assert inc.clusters.tolist() == full.clusters.tolist()
     # only pairs touching the new record were scored
     assert set(inc.pairs["left"]) | set(inc.pairs["right"]) <= set(records.index)
-    assert all("rec4" in (l, r) for l, r in zip(inc.pairs["left"], inc.pairs["right"]))
+    assert all("rec4" in pair for pair in zip(inc.pairs["left"], inc.pairs["right"]))
 
 
 def test_given_pairs_are_scored_without_blocking(records, settings, result):
@@ -227,8 +266,13 @@ def test_given_pairs_are_scored_without_blocking(records, settings, result):
 def test_model_roundtrip_and_fit_check(result, settings):
     again = LinkModel.from_dict(json.loads(json.dumps(result.model.to_dict())))
     assert again == result.model and again.matches(settings)
-    fewer = settings.model_copy(update={"individual": settings.individual.model_copy(
-        update={"comparisons": settings.individual.comparisons[:2]})})
+    fewer = settings.model_copy(
+        update={
+            "individual": settings.individual.model_copy(
+                update={"comparisons": settings.individual.comparisons[:2]}
+            )
+        }
+    )
     assert not result.model.matches(fewer)
 
 
@@ -246,8 +290,9 @@ def test_settings_roundtrip_json_and_toml(tmp_path, settings):
 
 def test_settings_validation_lists_problems(tmp_path):
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"version": 1, "auto_merge": 2, "blocking_rules": []}),
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({"version": 1, "auto_merge": 2, "blocking_rules": []}), encoding="utf-8"
+    )
     with pytest.raises(MatchingError) as err:
         LinkSettings.from_file(path)
     fields = {p.field for p in err.value.problems}

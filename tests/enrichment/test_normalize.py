@@ -171,45 +171,60 @@ def test_normalize_state(raw, expected):
     assert normalize_state(raw) == expected
 
 
-
-
 # --- entity-resolution normalisation (issue 4) ---------------------------------------------
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("Dr. Jean-Pierre Dupont", "JEAN PIERRE DUPONT"),
-    ("J.-P.", "J P"),
-    ("Éloïse Bérénice", "ELOISE BERENICE"),
-    ("SMITH, JOHN, M.D., F.A.C.S.", "SMITH JOHN"),
-    ("Prof. Anne-Marie O'Brien, PhD", "ANNE MARIE OBRIEN"),
-])
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Dr. Jean-Pierre Dupont", "JEAN PIERRE DUPONT"),
+        ("J.-P.", "J P"),
+        ("Éloïse Bérénice", "ELOISE BERENICE"),
+        ("SMITH, JOHN, M.D., F.A.C.S.", "SMITH JOHN"),
+        ("Prof. Anne-Marie O'Brien, PhD", "ANNE MARIE OBRIEN"),
+    ],
+)
 def test_names_known_answers(raw, expected):
     assert normalize_name(raw) == expected
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("Bob", "ROBERT"), ("dr. bill", "WILLIAM"),
-                                               ("Liz", "ELIZABETH"), ("Zach", "ZACHARY"),
-                                               ("Kathleen", "KATHLEEN")])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Bob", "ROBERT"),
+        ("dr. bill", "WILLIAM"),
+        ("Liz", "ELIZABETH"),
+        ("Zach", "ZACHARY"),
+        ("Kathleen", "KATHLEEN"),
+    ],
+)
 def test_nicknames_known_answers(raw, expected):
     assert canonical_first_name(raw) == expected
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("12 Bd Saint-Michel", "12 BLVD SAINT MICHEL"),
-    ("12 boulevard Saint Michel", "12 BLVD SAINT MICHEL"),
-    ("5 av. Jean Jaurès", "5 AVE JEAN JAURES"),
-    ("5 Avenue Jean Jaures", "5 AVE JEAN JAURES"),
-    ("100 Main Street, Suite 4", "100 MAIN ST STE 4"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("12 Bd Saint-Michel", "12 BLVD SAINT MICHEL"),
+        ("12 boulevard Saint Michel", "12 BLVD SAINT MICHEL"),
+        ("5 av. Jean Jaurès", "5 AVE JEAN JAURES"),
+        ("5 Avenue Jean Jaures", "5 AVE JEAN JAURES"),
+        ("100 Main Street, Suite 4", "100 MAIN ST STE 4"),
+    ],
+)
 def test_addresses_known_answers(raw, expected):
     assert normalize_address(raw) == expected
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("Capital Internal Medicine, L.L.C.", "CAPITAL INTERNAL MEDICINE"),
-    ("Smith & Jones, P.C.", "SMITH AND JONES"),
-    ("Centre Médical SARL", "CENTRE MEDICAL"),
-    ("LLC", "LLC"),  # never emptied
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Capital Internal Medicine, L.L.C.", "CAPITAL INTERNAL MEDICINE"),
+        ("Smith & Jones, P.C.", "SMITH AND JONES"),
+        ("Centre Médical SARL", "CENTRE MEDICAL"),
+        ("LLC", "LLC"),  # never emptied
+    ],
+)
 def test_organisation_names_known_answers(raw, expected):
     assert normalize_org_name(raw) == expected
 

@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 
 from core.errors import SchemaError
 from core.identifiers import luhn_npi_valid
-from enrichment.nppes import read_nppes
+from enrichment.nppes import iter_nppes
 from enrichment.nppes_companions import (
     ENDPOINT_COLUMNS,
     LOCATION_COLUMNS,
     OTHER_NAME_COLUMNS,
-    attach_companions,
+    Companions,
+    attach_companion_columns,
     endpoint_channel,
     parse_endpoint_row,
     parse_location_row,
@@ -26,6 +27,7 @@ from enrichment.nppes_companions import (
     read_other_names,
 )
 from enrichment.records import record_hash
+from tests.enrichment.readers import read_whole, rejected_lines
 from tests.paths import FIXTURES
 
 DATA = FIXTURES
@@ -39,7 +41,7 @@ PILCHER, CAPE_FEAR = "1588667638", "1497758544"
 
 @pytest.fixture(scope="module")
 def records():
-    return read_nppes(SAMPLE).records
+    return read_whole(iter_nppes, SAMPLE).records
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +50,22 @@ def companions():
 
 
 @pytest.fixture(scope="module")
-def attached(records, companions):
+def columns():
+    """The sample's records as the NPPES reader streams them (one chunk, held column-wise)."""
+    (chunk,) = list(iter_nppes(SAMPLE))
+    return chunk.columns
+
+
+@pytest.fixture(scope="module")
+def attached_columns(columns, companions):
     names, places, endpoints = companions
-    return attach_companions(records, other_names=names, locations=places, endpoints=endpoints)
+    merge = Companions.build(other_names=names, locations=places, endpoints=endpoints)
+    return attach_companion_columns(columns, merge)
+
+
+@pytest.fixture(scope="module")
+def attached(attached_columns):
+    return attached_columns.to_frame()
 
 
 def test_other_names_read_with_rejects(companions):
@@ -63,7 +78,9 @@ def test_other_names_read_with_rejects(companions):
         (6, OTHER_NAME_COLUMNS[1]),
         (6, OTHER_NAME_COLUMNS[2]),
     ]
-    assert names.rejected_lines == [5, 6] and names.reject_rate == pytest.approx(0.4)
+    assert rejected_lines(names) == [5, 6] and len(
+        rejected_lines(names)
+    ) / names.rows_read == pytest.approx(0.4)
     assert {p.file for p in names.rejects} == {OTHERNAME.name}
 
 
@@ -133,7 +150,7 @@ def test_attach_puts_direct_address_and_location(attached, records):
     assert [c["channel"] for c in rec.loc[CAPE_FEAR, "contacts"]] == ["web", "email"]
 
 
-def test_attach_recomputes_hash_only_where_changed(attached, records):
+def test_attach_recomputes_hash_only_where_changed(attached, records, columns):
     changed = {PILCHER, CAPE_FEAR, "1023011178"}
     for (_, before), (_, after) in zip(records.iterrows(), attached.iterrows()):
         if before["npi"] in changed:
@@ -143,22 +160,23 @@ def test_attach_recomputes_hash_only_where_changed(attached, records):
             assert after["record_hash"] == record_hash(row)
         else:
             assert after["record_hash"] == before["record_hash"]
-    assert records["contacts"].isna().all()  # input untouched
+    assert columns.to_frame()["contacts"].isna().all()  # input untouched
     assert list(attached.columns) == list(records.columns)
 
 
-def test_attach_is_idempotent(attached, companions):
+def test_attach_is_idempotent(attached_columns, attached, companions):
     names, places, endpoints = companions
-    again = attach_companions(
-        attached, other_names=names, locations=places, endpoints=endpoints.records
+    merge = Companions.build(other_names=names, locations=places, endpoints=endpoints.records)
+    assert attach_companion_columns(attached_columns, merge).to_frame().equals(attached)
+    assert (
+        attach_companion_columns(attached_columns, Companions.build()).to_frame().equals(attached)
     )
-    assert again.equals(attached)
-    assert attach_companions(attached).equals(attached)
 
 
-def test_attach_needs_the_columns(records):
+def test_attach_needs_the_columns(companions):
+    endpoints = companions[2].records
     with pytest.raises(ValueError, match="lack"):
-        attach_companions(records.drop(columns=["contacts"]))
+        Companions.build(endpoints=endpoints.drop(columns=["channel"]))
 
 
 def test_npi_filter_and_stream_source():
@@ -230,18 +248,4 @@ def test_endpoint_file_roundtrip_never_crashes(npi, cells):
     # the quoted first row may hold blank-only content, in which case it is skipped
     assert result.rows_read in (1, 2)
     assert result.records["value"].iloc[-1] == "a@direct.example.org"
-    assert len(result.records) + len(result.rejected_lines) == result.rows_read
-
-
-def test_column_attach_matches_frame_attach(attached, companions):
-    from enrichment.nppes_companions import Companions, attach_companion_columns
-
-    names, places, endpoints = companions
-    from enrichment.nppes import iter_nppes
-
-    (chunk,) = list(iter_nppes(SAMPLE))
-    merged = attach_companion_columns(
-        chunk.columns, Companions.build(other_names=names, locations=places, endpoints=endpoints)
-    ).to_frame()
-    for col in ("identifiers", "locations", "contacts", "record_hash"):
-        assert merged[col].tolist() == attached[col].tolist(), col
+    assert len(result.records) + len(rejected_lines(result)) == result.rows_read

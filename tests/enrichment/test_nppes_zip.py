@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from core.errors import EncodingError, InputError
-from enrichment.nppes import iter_nppes, parse_nppes_row, read_nppes
+from enrichment.nppes import iter_nppes
 from enrichment.nppes_zip import RATIO_FLOOR_BYTES, open_nppes_zip
-from enrichment.records import combine_results
+from tests.enrichment.readers import combine_results, parse_row
 from tests.paths import FIXTURES
 
 DATA = FIXTURES
@@ -60,7 +60,7 @@ def monthly(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference():
-    return read_nppes(SAMPLE)
+    return combine_results(iter_nppes(SAMPLE))
 
 
 def test_members_by_role(monthly):
@@ -255,9 +255,9 @@ def test_country_and_identifiers(reference, rows):
     row = dict(rows[1], **{"Employer Identification Number (EIN)": "_________"})
     for slot in range(1, 51):
         row[f"Other Provider Identifier_{slot}"] = ""
-    record, _ = parse_nppes_row(row, line=2)
+    record, _ = parse_row(row, line=2)
     assert record["identifiers"] is None  # masked EIN dropped, nothing else
-    record, _ = parse_nppes_row(
+    record, _ = parse_row(
         dict(row, **{"Employer Identification Number (EIN)": "59-1234567"}), line=2
     )
     assert record["identifiers"] == {"ein": "59-1234567"}
@@ -266,12 +266,12 @@ def test_country_and_identifiers(reference, rows):
 def test_foreign_practice_country_keeps_postal_code(rows):
     country = "Provider Business Practice Location Address Country Code (If outside U.S.)"
     postal = "Provider Business Practice Location Address Postal Code"
-    record, problems = parse_nppes_row(dict(rows[0], **{country: "de", postal: "10115"}), line=2)
+    record, problems = parse_row(dict(rows[0], **{country: "de", postal: "10115"}), line=2)
     assert problems == [] and record["country"] == "DE" and record["postal_code"] == "10115"
     # one the golden record's postal_code column cannot hold is refused, not stored to fail the link stage
-    record, problems = parse_nppes_row(dict(rows[0], **{country: "ca", postal: "M5V 2T6"}), line=2)
+    record, problems = parse_row(dict(rows[0], **{country: "ca", postal: "M5V 2T6"}), line=2)
     assert record is None and [(p.field, p.value) for p in problems] == [(postal, "M5V 2T6")]
-    record, _ = parse_nppes_row(dict(rows[0], **{country: ""}), line=2)
+    record, _ = parse_row(dict(rows[0], **{country: ""}), line=2)
     assert record["country"] == "US"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import InputError, SchemaError
-from enrichment.nucc import NUCC_COLUMNS, nucc_version, read_nucc, taxonomy_classifications
+from enrichment.nucc import NUCC_COLUMNS, nucc_version, read_nucc
 from tests.paths import FIXTURES
 
 NUCC = FIXTURES / "nucc_taxonomy_220.csv"
@@ -32,7 +32,7 @@ def test_known_code(nucc):
 
 
 def test_classifications_map(nucc):
-    classes = taxonomy_classifications(nucc)
+    classes = nucc.set_index("code")["classification"]
     assert classes["207RH0003X"] == "Internal Medicine"
     assert classes["251G00000X"].startswith("Hospice Care")
 

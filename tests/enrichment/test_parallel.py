@@ -29,12 +29,23 @@ def _with_a_bad_row(tmp_path: Path) -> Path:
     return out
 
 
-def _summary(chunks) -> list[tuple]:  # noqa: ANN001
-    return [(c.rows_read, [p.line for p in c.rejects], c.rows.keys, c.rows.lines, c.rows.npis, c.rows.payloads,
-             c.rows.hashes, None if c.rows.codes is None else c.rows.codes.tolist()) for c in chunks]
+def _summary(chunks) -> list[tuple]:
+    return [
+        (
+            c.rows_read,
+            [p.line for p in c.rejects],
+            c.rows.keys,
+            c.rows.lines,
+            c.rows.npis,
+            c.rows.payloads,
+            c.rows.hashes,
+            None if c.rows.codes is None else c.rows.codes.tolist(),
+        )
+        for c in chunks
+    ]
 
 
-def test_a_child_process_streams_exactly_what_an_in_process_read_gives(tmp_path) -> None:  # noqa: ANN001
+def test_a_child_process_streams_exactly_what_an_in_process_read_gives(tmp_path) -> None:
     path = _with_a_bad_row(tmp_path)
     forked = _summary(iter_stored_rows(iter_nppes, path, chunk_rows=3))
     local = _summary(iter_stored_rows(iter_nppes, path, chunk_rows=3, in_process=True))
@@ -48,24 +59,36 @@ def test_a_child_process_streams_exactly_what_an_in_process_read_gives(tmp_path)
     assert hashes == [hashlib.sha256(p.encode()).hexdigest() for p in payloads]
 
 
-def test_an_error_in_the_child_is_raised_in_the_caller_with_its_problems(tmp_path) -> None:  # noqa: ANN001
+def test_an_error_in_the_child_is_raised_in_the_caller_with_its_problems(tmp_path) -> None:
     with NPPES.open(newline="", encoding="utf-8") as fh:
         header, *rows = list(csv.reader(fh))
     i = header.index("Entity Type Code")
     bad = tmp_path / "npidata_no_entity_type.csv"
     with bad.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, quoting=csv.QUOTE_ALL).writerows([r[:i] + r[i + 1 :] for r in [header, *rows]])
+        csv.writer(fh, quoting=csv.QUOTE_ALL).writerows(
+            [r[:i] + r[i + 1 :] for r in [header, *rows]]
+        )
     with pytest.raises(SchemaError) as info:
         list(iter_stored_rows(iter_nppes, bad, chunk_rows=3))
     assert any("Entity Type Code" in str(p) for p in info.value.problems)
 
 
 def test_stored_rows_survive_the_ipc_round_trip_and_check_their_schema() -> None:
-    rows = StoredRows.from_lists(keys=["a", "b"], lines=[2, 3], npis=["1234567893", None],
-                                 payloads=['{"x":1}', '{"x":"é"}'])
+    rows = StoredRows.from_lists(
+        keys=["a", "b"], lines=[2, 3], npis=["1234567893", None], payloads=['{"x":1}', '{"x":"é"}']
+    )
     back = StoredRows.from_ipc(rows.to_ipc().to_pybytes())
-    assert (back.keys, back.lines, back.npis, back.payloads) == (rows.keys, rows.lines, rows.npis, rows.payloads)
-    assert back.hashes == rows.hashes == [hashlib.sha256(p.encode()).hexdigest() for p in rows.payloads]
+    assert (back.keys, back.lines, back.npis, back.payloads) == (
+        rows.keys,
+        rows.lines,
+        rows.npis,
+        rows.payloads,
+    )
+    assert (
+        back.hashes
+        == rows.hashes
+        == [hashlib.sha256(p.encode()).hexdigest() for p in rows.payloads]
+    )
     assert StoredRows.from_lists(keys=[], lines=[], npis=[], payloads=[]).hashes == []
     with pytest.raises(TypeError):
         StoredRows(rows.table.drop_columns(["npi"]))

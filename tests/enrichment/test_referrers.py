@@ -10,7 +10,7 @@ from enrichment.referrers import detect_columns, read_referrer_list
 
 LIST = (
     "Referring Physician,Practice Name,Street,Suite,City,ST,Zip Code,Telephone,Specialty,NPI,Referrals 2024\n"
-    '"Dr. Bob Smith",Capital Internal Medicine,123 Main Street,Suite 200,Columbus,Ohio,43215-1234,(614) 555-0100,Internal Medicine,,12\n'
+    '"Dr. Bob Smith",Capital Internal Medicine,123 Main Street,Suite 200,Columbus,Ohio,43215-1234,(614) 555-0100,Internal Medicine,,12\n'  # noqa: E501 (one CSV row)
     '"JONES, MARY A, DO",Capital IM,125 Main St,,Columbus,OH,43215,614.555.0101,Cardiology,1234567893,3\n'
     '"Lee, Ann",Lee Clinic,1 A St,,Columbus,OH,43215,614-555-0102,,1234567890,1\n'
 )

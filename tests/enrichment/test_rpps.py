@@ -14,8 +14,8 @@ from enrichment.rpps import (
     iter_rpps,
     normalize_fr_phone,
     parse_rpps_row,
-    read_rpps,
 )
+from tests.enrichment.readers import read_whole, rejected_lines
 from tests.paths import FIXTURES
 
 DATA = FIXTURES / "enrichment"
@@ -32,7 +32,7 @@ KEYS = [
 
 @pytest.fixture(scope="module")
 def sample():
-    return read_rpps(SAMPLE)
+    return read_whole(iter_rpps, SAMPLE)
 
 
 def test_documented_layout_has_56_columns():
@@ -53,7 +53,7 @@ def test_one_record_per_practitioner_and_structure(sample):
 
 
 def test_bad_line_is_rejected_with_every_problem(sample):
-    assert sample.rejected_lines == [6]
+    assert rejected_lines(sample) == [6]
     fields = {p.field for p in sample.rejects}
     assert fields == {
         "Identification nationale PP",
@@ -102,13 +102,13 @@ def test_structure_identifiers_and_fallback_key(sample):
 
 
 def test_reordered_columns_with_extra_column_give_the_same_records(sample):
-    other = read_rpps(REORDERED)
+    other = read_whole(iter_rpps, REORDERED)
     assert other.records["record_hash"].tolist() == sample.records["record_hash"].tolist()
-    assert other.rejected_lines == sample.rejected_lines
+    assert rejected_lines(other) == rejected_lines(sample)
 
 
 def test_absent_savoir_faire_columns_fall_back_to_profession(sample):
-    other = read_rpps(NO_SAVOIR_FAIRE)
+    other = read_whole(iter_rpps, NO_SAVOIR_FAIRE)
     assert other.records["source_key"].tolist() == KEYS
     assert other.records["specialty_text"].tolist() == [
         "Médecin",
@@ -125,7 +125,7 @@ def test_missing_required_columns_listed(tmp_path):
     path = tmp_path / "bad.txt"
     path.write_text("|".join(cols) + "|\n" + "|" * len(cols) + "\n", encoding="utf-8")
     with pytest.raises(SchemaError) as info:
-        read_rpps(path)
+        read_whole(iter_rpps, path)
     assert {p.field for p in info.value.problems} == {"Nom d'exercice", "Code profession"}
     assert all(p.line == 1 for p in info.value.problems)
 
@@ -134,8 +134,8 @@ def test_wrong_field_count_rejected(tmp_path):
     text = SAMPLE.read_text(encoding="utf-8").splitlines()
     path = tmp_path / "short.txt"
     path.write_text("\n".join([text[0], text[1], "a|b|c|"]) + "\n", encoding="utf-8")
-    result = read_rpps(path)
-    assert len(result.records) == 1 and result.rejected_lines == [3]
+    result = read_whole(iter_rpps, path)
+    assert len(result.records) == 1 and rejected_lines(result) == [3]
 
 
 def test_chunks_keep_global_lines():

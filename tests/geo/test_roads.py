@@ -99,10 +99,15 @@ def test_missing_and_garbage_files(tmp_path):
 def test_speeds_must_be_finite_numbers_not_bools():
     # True (a bool is an int) and inf used to pass; every bad speed is named
     with pytest.raises(RoadNetworkError) as info:
-        load_drive_graph(DATA / "West-Oakland.osm.bz2",
-                         speeds={"residential": True, "primary": float("inf"), "secondary": "50"})
+        load_drive_graph(
+            DATA / "West-Oakland.osm.bz2",
+            speeds={"residential": True, "primary": float("inf"), "secondary": "50"},
+        )
     assert [p.field for p in info.value.problems] == [
-        "speeds['residential']", "speeds['primary']", "speeds['secondary']"]
+        "speeds['residential']",
+        "speeds['primary']",
+        "speeds['secondary']",
+    ]
 
 
 def test_cache_round_trip(tmp_path, monkeypatch):

@@ -58,8 +58,9 @@ def test_missing_travel_time_is_refused():
 def test_times_match_networkx_on_real_graph(aguascalientes):
     r = RoadRouter.from_graph(aguascalientes)
     for node in r.nodes[:: r.size // 6].tolist():
-        ref = nx.single_source_dijkstra_path_length(aguascalientes, node, cutoff=240,
-                                                    weight="travel_time")
+        ref = nx.single_source_dijkstra_path_length(
+            aguascalientes, node, cutoff=240, weight="travel_time"
+        )
         got = r.search(int(r.positions(node)[0]), cutoff_s=240)[0]
         reached = {int(n): float(t) for n, t in zip(r.nodes, got) if np.isfinite(t)}
         assert reached.keys() == ref.keys()
@@ -72,7 +73,7 @@ def test_nearest_source_is_the_minimum_over_sources(aguascalientes):
     secs, src = r.search(r.positions(sources))
     each = np.vstack([r.search(int(p), cutoff_s=np.inf)[0] for p in r.positions(sources)])
     assert secs == pytest.approx(each.min(axis=0))
-    assert (each[src, np.arange(r.size)] == pytest.approx(secs))
+    assert each[src, np.arange(r.size)] == pytest.approx(secs)
 
 
 def test_snap_distances_match_osmnx_and_haversine(aguascalientes):
@@ -87,7 +88,8 @@ def test_snap_distances_match_osmnx_and_haversine(aguascalientes):
     node_lat = r.lat[mine["position"]]
     node_lon = r.lon[mine["position"]]
     assert mine["snap_m"].to_numpy() == pytest.approx(
-        haversine_km(lat, lon, node_lat, node_lon) * 1000, rel=1e-3)
+        haversine_km(lat, lon, node_lat, node_lon) * 1000, rel=1e-3
+    )
     assert (mine["off_network"] == (mine["snap_m"] > 100)).all()
     with pytest.raises(GeoError) as info:
         r.snap([21.87, 95.0], [-102.27, 0.0])
@@ -110,12 +112,14 @@ def test_snap_exact_nodes_and_brute_force(aguascalientes):
 
 def test_snap_distance_grows_away_from_network(west_oakland):
     r = RoadRouter.from_graph(west_oakland)
-    minx, miny, maxx, maxy = graph_hull(west_oakland).bounds
+    _minx, miny, maxx, maxy = graph_hull(west_oakland).bounds
     lats = np.full(20, (miny + maxy) / 2)
     lons = maxx + np.linspace(0.001, 0.05, 20)  # walking east, away from the extract
     d = r.snap(lats, lons)["snap_m"].to_numpy()
     assert np.all(np.diff(d) > 0)
-    assert d[-1] == pytest.approx(haversine_km(lats[-1], lons[-1], lats[-1], maxx)[0] * 1000, rel=0.2)
+    assert d[-1] == pytest.approx(
+        haversine_km(lats[-1], lons[-1], lats[-1], maxx)[0] * 1000, rel=0.2
+    )
 
 
 def test_times_match_scipy_dijkstra_on_real_graph(aguascalientes):
@@ -132,7 +136,7 @@ def test_times_match_scipy_dijkstra_on_real_graph(aguascalientes):
 
 def test_defaults_are_the_settings():
     s = Settings()
-    assert DEFAULT_MAX_SNAP_M == s.max_snap_m
+    assert s.max_snap_m == DEFAULT_MAX_SNAP_M
     assert Fallback() == Fallback(circuity=s.fallback_circuity, speed_kph=s.fallback_speed_kph)
     with pytest.raises(GeoError):
         Fallback(circuity=0.5)
@@ -188,8 +192,13 @@ def test_bucket_width_changes_speed_not_times(aguascalientes, delta):
 def test_point_legs_walk_at_the_fallback_speed():
     r = RoadRouter.from_graph(chain(), edge_m=1.0)
     fb = Fallback(circuity=1.5, speed_kph=6.0)
-    legs = point_legs(r, [45.0, 45.0 + 0.2 / 111.195, 45.5, np.nan], [0.5] * 3 + [np.nan],
-                      max_snap_m=300, fallback=fb)
+    legs = point_legs(
+        r,
+        [45.0, 45.0 + 0.2 / 111.195, 45.5, np.nan],
+        [0.5] * 3 + [np.nan],
+        max_snap_m=300,
+        fallback=fb,
+    )
     assert legs.routed.tolist() == [True, True, False, False]
     assert legs.snap_m[1] == pytest.approx(200, rel=1e-4)
     assert legs.leg_min[1] == pytest.approx(0.2 * 1.5 / 6.0 * 60, rel=1e-4)  # 3 min on foot
@@ -213,7 +222,7 @@ def test_minutes_from_routes_estimates_and_flags():
     # the site 200 m off its node walks there first: 0.2 km at 30 km/h x 1.3
     m2, _ = minutes_from(r, 45.0 - 0.2 * step, 0.5, lat[:1], lon[:1], max_snap_m=500, fallback=fb)
     assert m2[0] == pytest.approx(1.0 + fb.minutes(0.2), rel=1e-4)
-    off, est_off = minutes_from(r, 46.0, 0.5, lat[:1], lon[:1], max_snap_m=500, fallback=fb)
+    _off, est_off = minutes_from(r, 46.0, 0.5, lat[:1], lon[:1], max_snap_m=500, fallback=fb)
     assert est_off.all()
     nonet, est_none = minutes_from(None, 45.0, 0.5, lat[:2], lon[:2], fallback=fb)
     assert est_none.all() and nonet == pytest.approx(fb.minutes([1.0, 2.0]), rel=1e-4)
@@ -228,15 +237,14 @@ def test_drive_time_matrix_by_hand():
     lat = [45.0, 45.0 + step, 45.0 + 2 * step, 45.0 + 10 * step, 45.0 + 5 * step]
     minutes, est = drive_time_matrix(r, lat, [0.5] * 5, max_snap_m=500, fallback=fb)
     # one-way ring a -> b -> c -> a: 60 + 90 + 30 s
-    assert minutes[:3, :3] == pytest.approx(np.array([[0, 1.0, 2.5], [2.0, 0, 1.5],
-                                                      [0.5, 1.5, 0]]))
+    assert minutes[:3, :3] == pytest.approx(np.array([[0, 1.0, 2.5], [2.0, 0, 1.5], [0.5, 1.5, 0]]))
     assert not est[:3, :3].any()
     # d is unreachable (own island) and the last point is off the network: estimated both ways
     assert est[3, :3].all() and est[:3, 3].all() and est[4].sum() == 4 and est[:, 4].sum() == 4
     assert minutes[0, 3] == pytest.approx(fb.minutes(10.0), rel=1e-4)
     assert minutes[4, 0] == pytest.approx(fb.minutes(5.0), rel=1e-4)
     assert not est.diagonal().any() and (minutes.diagonal() == 0).all()
-    nonet, est_none = drive_time_matrix(None, lat[:2], [0.5] * 2, fallback=fb)
+    _nonet, est_none = drive_time_matrix(None, lat[:2], [0.5] * 2, fallback=fb)
     assert est_none.tolist() == [[False, True], [True, False]]
     with pytest.raises(GeoError) as info:
         drive_time_matrix(r, [45.0, np.nan], [0.5, 0.5])
@@ -266,7 +274,7 @@ def test_pbf_loads_like_the_xml_and_is_cached(tmp_path, aguascalientes, monkeypa
 
     import geo.osmfile
 
-    def boom(*a, **k):  # noqa: ANN002, ANN003, ANN202
+    def boom(*a, **k):
         raise AssertionError("the cached graph must not re-read the PBF")
 
     monkeypatch.setattr(geo.osmfile, "pbf_to_osm_xml", boom)
@@ -279,10 +287,22 @@ def test_pbf_garbage_and_configured_speeds(tmp_path):
     bad.write_bytes(b"not a pbf at all")
     with pytest.raises(RoadNetworkError, match="PBF"):
         load_drive_graph(bad)
-    slow = load_drive_graph(DATA / "aguascalientes.osm.pbf",
-                            speeds={k: 10.0 for k in ("residential", "tertiary", "secondary",
-                                                      "primary", "unclassified", "service",
-                                                      "living_street", "road")})
+    slow = load_drive_graph(
+        DATA / "aguascalientes.osm.pbf",
+        speeds=dict.fromkeys(
+            (
+                "residential",
+                "tertiary",
+                "secondary",
+                "primary",
+                "unclassified",
+                "service",
+                "living_street",
+                "road",
+            ),
+            10.0,
+        ),
+    )
     untagged = [d for _, _, d in slow.edges(data=True) if "maxspeed" not in d]
     assert untagged and all(d["speed_kph"] == 10.0 for d in untagged)
 

@@ -32,18 +32,24 @@ def make_hexes() -> gpd.GeoDataFrame:
     rows = []
     for code, (lat, lng) in (("WOAK", CENTER), ("EAST", (CENTER[0] + 0.003, CENTER[1] + 0.008))):
         origin = h3.latlng_to_cell(lat, lng, 9)
-        for method, param, k in (("drive_time", 5.0, 1), ("drive_time", 10.0, 2), ("radius", 2.0, 2)):
+        for method, param, k in (
+            ("drive_time", 5.0, 1),
+            ("drive_time", 10.0, 2),
+            ("radius", 2.0, 2),
+        ):
             for i, cell in enumerate(sorted(h3.grid_disk(origin, k))):
                 ring = h3.cell_to_boundary(cell)
-                rows.append({
-                    "h3": cell,
-                    "site_code": code,
-                    "method": method,
-                    "parameter": param,
-                    "white_space": i % 7,
-                    "truncated": code == "EAST" and param == 10.0 and i == 0,
-                    "geometry": Polygon([(b, a) for a, b in ring]),
-                })
+                rows.append(
+                    {
+                        "h3": cell,
+                        "site_code": code,
+                        "method": method,
+                        "parameter": param,
+                        "white_space": i % 7,
+                        "truncated": code == "EAST" and param == 10.0 and i == 0,
+                        "geometry": Polygon([(b, a) for a, b in ring]),
+                    }
+                )
     return gpd.GeoDataFrame(rows, crs=4326)
 
 
@@ -55,12 +61,27 @@ def make_prospects(n: int, *, seed: int = 0) -> gpd.GeoDataFrame:
     names[0] = "Dr <script>alert(1)</script> & Co"
     components = [
         [
-            {"name": "referral_volume", "value": int(rng.integers(0, 90)), "weight": 0.5,
-             "points": float(rng.uniform(0, 50)), "reason": "claims in last 365 days"},
-            {"name": "drive_time", "value": float(rng.uniform(1, 20)), "weight": 0.3,
-             "points": float(rng.uniform(0, 30)), "reason": "minutes <= 10 to site"},
-            {"name": "specialty_fit", "value": "207X00000X", "weight": 0.2,
-             "points": 20.0, "reason": "orthopaedic surgery"},
+            {
+                "name": "referral_volume",
+                "value": int(rng.integers(0, 90)),
+                "weight": 0.5,
+                "points": float(rng.uniform(0, 50)),
+                "reason": "claims in last 365 days",
+            },
+            {
+                "name": "drive_time",
+                "value": float(rng.uniform(1, 20)),
+                "weight": 0.3,
+                "points": float(rng.uniform(0, 30)),
+                "reason": "minutes <= 10 to site",
+            },
+            {
+                "name": "specialty_fit",
+                "value": "207X00000X",
+                "weight": 0.2,
+                "points": 20.0,
+                "reason": "orthopaedic surgery",
+            },
         ]
         for _ in range(n)
     ]
@@ -87,16 +108,16 @@ def oakland_roads() -> gpd.GeoDataFrame:
     return ox.graph_to_gdfs(graph, nodes=False)[["highway", "geometry"]]
 
 
-@pytest.fixture()
+@pytest.fixture
 def sites() -> gpd.GeoDataFrame:
     return make_sites()
 
 
-@pytest.fixture()
+@pytest.fixture
 def hexes() -> gpd.GeoDataFrame:
     return make_hexes()
 
 
-@pytest.fixture()
+@pytest.fixture
 def prospects() -> gpd.GeoDataFrame:
     return make_prospects(40)

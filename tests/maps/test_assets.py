@@ -89,7 +89,8 @@ def test_swagger_files_match_fastapi_parameters_and_exist():
 
 def test_swagger_page_loads_nothing_external():
     page = get_swagger_ui_html(
-        openapi_url="/openapi.json", title="prm API",
+        openapi_url="/openapi.json",
+        title="prm API",
         **asset_urls(swagger_ui_files(), asset_url="/static"),
     ).body.decode()
     parser = _Refs()

@@ -61,13 +61,15 @@ class _Cells(HTMLParser):
 
 # --------------------------------------------------------------------------- validation
 
+
 def test_validate_frame_collects_every_problem(sites):
     bad = sites.drop(columns=["name", "service_line"])
     bad.loc[1, "geometry"] = LineString([(0, 0), (1, 1)])
     bad = pd.concat([bad, gpd.GeoDataFrame({"site_code": ["X"]}, geometry=[None], crs=4326)])
     with pytest.raises(InputError) as info:
-        validate_frame(bad, layer="sites", columns=("site_code", "name", "service_line"),
-                       geom_types=("Point",))
+        validate_frame(
+            bad, layer="sites", columns=("site_code", "name", "service_line"), geom_types=("Point",)
+        )
     fields = sorted(p.field for p in info.value.problems)
     assert fields == ["geometry", "geometry", "name", "service_line"]
     assert all(p.file == "sites" for p in info.value.problems)
@@ -87,6 +89,7 @@ def test_validate_frame_flags_projected_coordinates_without_crs(sites):
 
 
 # --------------------------------------------------------------------------- sites / hexes
+
 
 def test_site_collection_escapes_and_labels(sites):
     fc = site_collection(sites)
@@ -132,8 +135,12 @@ def test_hex_collections_reports_all_bad_rows(hexes):
     with pytest.raises(InputError) as info:
         hex_collections(hexes, color=_red)
     got = sorted((p.field, p.message.split(":")[0]) for p in info.value.problems)
-    assert got == [("method", "row 0"), ("parameter", "row 3"), ("white_space", "row 1"),
-                   ("white_space", "row 2")]
+    assert got == [
+        ("method", "row 0"),
+        ("parameter", "row 3"),
+        ("white_space", "row 1"),
+        ("white_space", "row 2"),
+    ]
 
 
 def test_catchment_label_rejects_unknown_method():
@@ -143,9 +150,19 @@ def test_catchment_label_rejects_unknown_method():
 
 # --------------------------------------------------------------------------- prospects
 
+
 def test_breakdown_table_escapes_every_cell():
-    out = breakdown_html([{"name": "<b>x</b>", "value": 1.23456, "weight": 0.5, "points": 12.34,
-                           "reason": "a & b <script>"}])
+    out = breakdown_html(
+        [
+            {
+                "name": "<b>x</b>",
+                "value": 1.23456,
+                "weight": 0.5,
+                "points": 12.34,
+                "reason": "a & b <script>",
+            }
+        ]
+    )
     assert "<script>" not in out and "<b>x</b>" not in out
     parser = _Cells()
     parser.feed(out)
@@ -153,10 +170,20 @@ def test_breakdown_table_escapes_every_cell():
     assert parser.rows[1] == ["<b>x</b>", "1.235", "0.50", "12.3", "a & b <script>"]
 
 
-@given(st.lists(st.fixed_dictionaries({
-    "name": st.text(max_size=20), "reason": st.text(max_size=40),
-    "points": st.floats(-100, 100, allow_nan=False), "weight": st.floats(0, 1),
-}), min_size=1, max_size=5))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "name": st.text(max_size=20),
+                "reason": st.text(max_size=40),
+                "points": st.floats(-100, 100, allow_nan=False),
+                "weight": st.floats(0, 1),
+            }
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_breakdown_roundtrips_arbitrary_text(components):
     parser = _Cells()
     parser.feed(breakdown_html(components))
@@ -198,8 +225,12 @@ def test_prospect_collection_reports_all_bad_rows():
     with pytest.raises(InputError) as info:
         prospect_collection(p, color=_red)
     got = sorted((p.field, p.message.split(":")[0]) for p in info.value.problems)
-    assert got == [("components", "row 4"), ("drive_minutes", "row 3"), ("score", "row 1"),
-                   ("score", "row 2")]
+    assert got == [
+        ("components", "row 4"),
+        ("drive_minutes", "row 3"),
+        ("score", "row 1"),
+        ("score", "row 2"),
+    ]
 
 
 @settings(max_examples=40)
@@ -214,10 +245,18 @@ def test_prospect_coordinates_rounded_to_six_decimals(lon, lat):
 
 # --------------------------------------------------------------------------- roads
 
+
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("primary", "primary"), ("primary_link", "primary"), (["residential", "service"],
-     "residential"), (float("nan"), "other"), (None, "other"), ("footway", "other"), ([], "other")],
+    [
+        ("primary", "primary"),
+        ("primary_link", "primary"),
+        (["residential", "service"], "residential"),
+        (float("nan"), "other"),
+        (None, "other"),
+        ("footway", "other"),
+        ([], "other"),
+    ],
 )
 def test_road_class(value, expected):
     assert road_class(value) == expected
@@ -227,8 +266,12 @@ def test_road_collection_merges_by_class_and_drops_reverse_duplicates():
     a = LineString([(0, 0), (0.001, 0.001)])
     roads = gpd.GeoDataFrame(
         {"highway": ["residential", "residential", "primary", "residential"]},
-        geometry=[a, a.reverse(), LineString([(0, 0), (0.002, 0)]),
-                  LineString([(0.001, 0.001), (0.002, 0.003)])],
+        geometry=[
+            a,
+            a.reverse(),
+            LineString([(0, 0), (0.002, 0)]),
+            LineString([(0.001, 0.001), (0.002, 0.003)]),
+        ],
         crs=4326,
     )
     fc = road_collection(roads)
@@ -237,8 +280,10 @@ def test_road_collection_merges_by_class_and_drops_reverse_duplicates():
     # the two-way duplicate is gone and the touching segments are merged into one line
     assert resid.geom_type == "LineString"
     assert math.isclose(resid.length, a.length + 0.001 * math.sqrt(5), rel_tol=1e-6)
-    assert fc["features"][1]["properties"]["style"]["weight"] > \
-        fc["features"][0]["properties"]["style"]["weight"]
+    assert (
+        fc["features"][1]["properties"]["style"]["weight"]
+        > fc["features"][0]["properties"]["style"]["weight"]
+    )
 
 
 def test_road_collection_on_real_osm(oakland_roads):

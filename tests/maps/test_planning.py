@@ -20,15 +20,35 @@ def test_colours_are_stable_and_cycle():
 
 
 def test_layers_carry_flags_and_escape_text():
-    iso = gpd.GeoDataFrame({"site_code": ["S<1>"], "minutes": [10.0],
-                            "label": ["S<1> · 10 min drive (truncated at network edge)"],
-                            "truncated": [True], "estimated": [False]}, geometry=[SQ], crs=4326)
-    terr = gpd.GeoDataFrame({"plan": ["p"], "version": [3], "liaison": ["Ana"], "load": [5.0],
-                             "share": [1.0]}, geometry=[SQ], crs=4326)
-    cand = gpd.GeoDataFrame({"scenario": ["s"], "label": ["x"], "chosen": [True],
-                             "white_space_providers": [12.0], "cannibalised_providers": [3.0],
-                             "estimated": [True], "truncated": [False]},
-                            geometry=[shapely.Point(-83, 39.9)], crs=4326)
+    iso = gpd.GeoDataFrame(
+        {
+            "site_code": ["S<1>"],
+            "minutes": [10.0],
+            "label": ["S<1> · 10 min drive (truncated at network edge)"],
+            "truncated": [True],
+            "estimated": [False],
+        },
+        geometry=[SQ],
+        crs=4326,
+    )
+    terr = gpd.GeoDataFrame(
+        {"plan": ["p"], "version": [3], "liaison": ["Ana"], "load": [5.0], "share": [1.0]},
+        geometry=[SQ],
+        crs=4326,
+    )
+    cand = gpd.GeoDataFrame(
+        {
+            "scenario": ["s"],
+            "label": ["x"],
+            "chosen": [True],
+            "white_space_providers": [12.0],
+            "cannibalised_providers": [3.0],
+            "estimated": [True],
+            "truncated": [False],
+        },
+        geometry=[shapely.Point(-83, 39.9)],
+        crs=4326,
+    )
     m = add_planning_layers(folium.Map(), isochrones=iso, territories=terr, candidates=cand)
     folium.LayerControl().add_to(m)  # layer names appear in the control
     page = m.get_root().render()

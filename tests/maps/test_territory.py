@@ -56,16 +56,28 @@ def _external_urls(page: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def page(oakland_roads) -> str:
-    m = build_territory_map(sites=make_sites(), hexes=make_hexes(), prospects=make_prospects(40),
-                            roads=oakland_roads, asset_url="/static", stamp=STAMP,
-                            title="West Oakland territory")
+    m = build_territory_map(
+        sites=make_sites(),
+        hexes=make_hexes(),
+        prospects=make_prospects(40),
+        roads=oakland_roads,
+        asset_url="/static",
+        stamp=STAMP,
+        title="West Oakland territory",
+    )
     return render_map_html(m)
 
 
 @pytest.fixture(scope="module")
 def tiled_page(oakland_roads) -> str:
-    m = build_territory_map(sites=make_sites(), hexes=make_hexes(), prospects=make_prospects(10),
-                            roads=oakland_roads, asset_url="/assets/", tile_url=TILE_URL)
+    m = build_territory_map(
+        sites=make_sites(),
+        hexes=make_hexes(),
+        prospects=make_prospects(10),
+        roads=oakland_roads,
+        asset_url="/assets/",
+        tile_url=TILE_URL,
+    )
     return render_map_html(m)
 
 
@@ -90,22 +102,32 @@ def test_tile_url_is_the_only_external_url(tiled_page):
 
 
 def test_roads_are_the_base_layer_and_tiles_an_alternative(oakland_roads):
-    m = build_territory_map(sites=make_sites(), hexes=make_hexes(), prospects=make_prospects(5),
-                            roads=oakland_roads, tile_url=TILE_URL)
-    base = [c for c in m._children.values()
-            if isinstance(c, folium.map.Layer) and not c.overlay]
-    assert [(b.layer_name, b.show) for b in base] == [("Roads (offline, OSM)", True),
-                                                        ("Map tiles", False)]
-    no_roads = build_territory_map(sites=make_sites(), hexes=make_hexes(),
-                                   prospects=make_prospects(5), tile_url=TILE_URL)
+    m = build_territory_map(
+        sites=make_sites(),
+        hexes=make_hexes(),
+        prospects=make_prospects(5),
+        roads=oakland_roads,
+        tile_url=TILE_URL,
+    )
+    base = [c for c in m._children.values() if isinstance(c, folium.map.Layer) and not c.overlay]
+    assert [(b.layer_name, b.show) for b in base] == [
+        ("Roads (offline, OSM)", True),
+        ("Map tiles", False),
+    ]
+    no_roads = build_territory_map(
+        sites=make_sites(), hexes=make_hexes(), prospects=make_prospects(5), tile_url=TILE_URL
+    )
     tiles = [c for c in no_roads._children.values() if isinstance(c, folium.TileLayer)]
     assert len(tiles) == 1 and tiles[0].show
 
 
 def test_prospect_popup_holds_escaped_breakdown(page):
     layers = _geojson_layers(page)
-    prospect_fcs = [fc for fc in layers.values()
-                    if fc["features"] and "NPI" in fc["features"][0]["properties"].get("popup", "")]
+    prospect_fcs = [
+        fc
+        for fc in layers.values()
+        if fc["features"] and "NPI" in fc["features"][0]["properties"].get("popup", "")
+    ]
     assert len(prospect_fcs) == 1
     feats = prospect_fcs[0]["features"]
     assert len(feats) == 40
@@ -145,8 +167,12 @@ def test_fits_bounds_to_the_data(page):
 
 
 def test_two_thousand_prospects_are_one_layer(oakland_roads):
-    m = build_territory_map(sites=make_sites(), hexes=make_hexes(),
-                            prospects=make_prospects(2000, seed=3), roads=oakland_roads)
+    m = build_territory_map(
+        sites=make_sites(),
+        hexes=make_hexes(),
+        prospects=make_prospects(2000, seed=3),
+        roads=oakland_roads,
+    )
     page = render_map_html(m)
     layers = _geojson_layers(page)
     sizes = sorted(len(fc["features"]) for fc in layers.values())
@@ -164,8 +190,6 @@ def test_empty_prospects_and_hexes_still_render(sites):
     assert "Prospect score" not in page and "White-space prospects" not in page
     assert "Clinic site" in page
     assert len(_geojson_layers(page)) == 1
-
-
 
 
 def test_invalid_input_names_layer_and_field(sites, hexes, prospects):

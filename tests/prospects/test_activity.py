@@ -34,10 +34,10 @@ def tier_a_with_last(last: date) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("last", "fires"),
     [
-        (AS_OF - timedelta(days=14), True),   # exactly 14 days before: outside (D-14, D]
+        (AS_OF - timedelta(days=14), True),  # exactly 14 days before: outside (D-14, D]
         (AS_OF - timedelta(days=13), False),  # inside the window: not silent
         (AS_OF, False),
-        (AS_OF + timedelta(days=1), True),    # after as_of: ignored
+        (AS_OF + timedelta(days=1), True),  # after as_of: ignored
     ],
 )
 def test_tier_a_silent_14_days_boundary(last: date, fires: bool) -> None:
@@ -56,8 +56,11 @@ def test_tier_a_silent_14_days_boundary(last: date, fires: bool) -> None:
 
 def test_rule_applies_only_to_its_tier_and_max_referrals() -> None:
     # p1: tier B (6 in window), silent; p2: tier C, silent; p3: tier A with 1 recent referral
-    events = history(p1=[date(2024, 1, 5)] * 6, p2=[date(2024, 1, 5)],
-                     p3=[date(2024, 2, 1)] * 24 + [date(2024, 6, 29)])
+    events = history(
+        p1=[date(2024, 1, 5)] * 6,
+        p2=[date(2024, 1, 5)],
+        p3=[date(2024, 2, 1)] * 24 + [date(2024, 6, 29)],
+    )
     st = stats(events)
     assert dict(zip(st["provider_id"], st["tier"])) == {1: "B", 2: "C", 3: "A"}
     assert at_risk_alerts(st, events, [RULE_A], as_of=AS_OF).empty
@@ -70,7 +73,9 @@ def test_rule_applies_only_to_its_tier_and_max_referrals() -> None:
 def test_counts_by_week_and_month_with_zero_periods() -> None:
     events = history(p7=[date(2024, 6, 3), date(2024, 6, 4), date(2024, 6, 30), date(2024, 4, 15)])
     weeks = referral_counts(events, as_of=AS_OF, period="week", periods=5)
-    assert weeks["period_start"].tolist() == [date(2024, 5, 27) + timedelta(weeks=i) for i in range(5)]
+    assert weeks["period_start"].tolist() == [
+        date(2024, 5, 27) + timedelta(weeks=i) for i in range(5)
+    ]
     assert weeks["referrals"].tolist() == [0, 2, 0, 0, 1]  # Monday 24 June week holds the 30th
     months = referral_counts(events, as_of=AS_OF, period="month", periods=3)
     assert months["referrals"].tolist() == [1, 0, 3]
@@ -81,4 +86,6 @@ def test_counts_by_week_and_month_with_zero_periods() -> None:
 @pytest.mark.parametrize(("days_ago", "lapsed"), [(89, False), (90, True), (200, True)])
 def test_lapsed_boundary(days_ago: int, lapsed: bool) -> None:
     events = history(p1=[AS_OF - timedelta(days=days_ago)])
-    assert is_lapsed(stats(events)["last_referral"], as_of=AS_OF, lapsed_days=90).tolist() == [lapsed]
+    assert is_lapsed(stats(events)["last_referral"], as_of=AS_OF, lapsed_days=90).tolist() == [
+        lapsed
+    ]

@@ -72,10 +72,14 @@ def test_distance_fallback_is_labelled_estimated() -> None:
     assert prox["value"] == pytest.approx(math.exp(-math.log(2) * minutes / 15.0), abs=1e-4)
     assert "estimated" in prox["reason"] and "10.0 km" in prox["reason"]
     assert f"at {s.fallback_speed_kph:g} km/h" in prox["reason"]
-    slow = score_prospects(frame(candidate(drive_minutes=np.nan, distance_km=10.0)), MRI,
-                           fallback=Fallback(circuity=1.5, speed_kph=20.0)).iloc[0]
+    slow = score_prospects(
+        frame(candidate(drive_minutes=np.nan, distance_km=10.0)),
+        MRI,
+        fallback=Fallback(circuity=1.5, speed_kph=20.0),
+    ).iloc[0]
     assert slow["components"][1]["value"] == pytest.approx(
-        math.exp(-math.log(2) * 45.0 / 15.0), abs=1e-4)
+        math.exp(-math.log(2) * 45.0 / 15.0), abs=1e-4
+    )
 
 
 def test_router_estimates_keep_their_flag() -> None:
@@ -87,7 +91,9 @@ def test_router_estimates_keep_their_flag() -> None:
     assert row["proximity_estimated"]
     assert row["components"][1]["reason"].startswith("~26.0 min drive estimated from 10.0 km")
     routed = one(drive_minutes=26.0, distance_km=10.0, proximity_estimated=False)
-    assert not routed["proximity_estimated"] and "estimated" not in routed["components"][1]["reason"]
+    assert (
+        not routed["proximity_estimated"] and "estimated" not in routed["components"][1]["reason"]
+    )
     with pytest.raises(ScoringError) as info:
         score_prospects(pd.DataFrame([candidate(proximity_estimated="maybe")]), MRI)
     assert info.value.problems[0].field == "proximity_estimated"
@@ -273,8 +279,13 @@ def test_million_candidates_score() -> None:
 @given(st.floats(0, 3000), st.floats(0, 3000))
 def test_recent_contact_never_scores_higher(a: float, b: float) -> None:
     recent, older = sorted([a, b])
-    rows = pd.DataFrame([candidate(days_since_contact=recent), candidate(days_since_contact=older),
-                         candidate(days_since_contact=np.nan)])
+    rows = pd.DataFrame(
+        [
+            candidate(days_since_contact=recent),
+            candidate(days_since_contact=older),
+            candidate(days_since_contact=np.nan),
+        ]
+    )
     scored = score_prospects(rows, MRI)
     assert scored["score"].iloc[0] <= scored["score"].iloc[1] <= scored["score"].iloc[2]
 

@@ -34,7 +34,13 @@ def ago(*days: int | None) -> list[date | None]:
 def test_window_holds_as_of_and_not_its_first_day_before() -> None:
     assert window_start(as_of=AS_OF, days=1) == AS_OF
     assert window_start(as_of=AS_OF, days=90) == date(2024, 4, 2)
-    assert in_window(np.array([-1, 0, 89, 90, np.nan]), days=90).tolist() == [False, True, True, False, False]
+    assert in_window(np.array([-1, 0, 89, 90, np.nan]), days=90).tolist() == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -50,7 +56,9 @@ def test_window_holds_as_of_and_not_its_first_day_before() -> None:
         (-1, False, False, False),  # after as_of: not known yet
     ],
 )
-def test_terms_at_the_boundaries(days: int | None, referring: bool, lapsed: bool, active: bool) -> None:
+def test_terms_at_the_boundaries(
+    days: int | None, referring: bool, lapsed: bool, active: bool
+) -> None:
     last = ago(days)
     kw = {"as_of": AS_OF}
     assert is_referring(last, window_days=365, **kw).tolist() == [referring]
@@ -59,14 +67,25 @@ def test_terms_at_the_boundaries(days: int | None, referring: bool, lapsed: bool
 
 
 def test_dates_in_any_form() -> None:
-    forms = [ago(3), pd.Series(ago(3)), np.array(ago(3), dtype="datetime64[D]"), ["2024-06-27"],
-             [pd.Timestamp("2024-06-27 23:59")]]
+    forms = [
+        ago(3),
+        pd.Series(ago(3)),
+        np.array(ago(3), dtype="datetime64[D]"),
+        ["2024-06-27"],
+        [pd.Timestamp("2024-06-27 23:59")],
+    ]
     assert [days_before(f, as_of=AS_OF).tolist() for f in forms] == [[3.0]] * len(forms)
 
 
 def test_tiers() -> None:
     assert tier_of(np.array([0, 1, 5, 6, 23, 24]), tier_a_min=24, tier_b_min=6).tolist() == [
-        None, "C", "C", "B", "B", "A"]
+        None,
+        "C",
+        "C",
+        "B",
+        "B",
+        "A",
+    ]
     with pytest.raises(InputError) as info:
         tier_of(np.array([1]), tier_a_min=6, tier_b_min=6)
     assert info.value.problems[0].field == "tier_b_min"
@@ -75,10 +94,13 @@ def test_tiers() -> None:
 
 
 def test_last_referrals_ignore_what_came_after() -> None:
-    events = pd.DataFrame({"provider_id": [1, 1, 2, None],
-                           "referral_date": ago(10, -5) + ago(400, 1)})
-    assert last_referrals(events, as_of=AS_OF).to_dict() == {1: AS_OF - timedelta(days=10),
-                                                            2: AS_OF - timedelta(days=400)}
+    events = pd.DataFrame(
+        {"provider_id": [1, 1, 2, None], "referral_date": ago(10, -5) + ago(400, 1)}
+    )
+    assert last_referrals(events, as_of=AS_OF).to_dict() == {
+        1: AS_OF - timedelta(days=10),
+        2: AS_OF - timedelta(days=400),
+    }
 
 
 def test_a_colleague_is_someone_else() -> None:
@@ -88,9 +110,14 @@ def test_a_colleague_is_someone_else() -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.integers(min_value=-20, max_value=900), max_size=25), st.integers(1, 400),
-       st.integers(1, 400))
-def test_stats_and_sql_bounds_agree_with_the_terms(days_ago: list[int], window: int, lapse: int) -> None:
+@given(
+    st.lists(st.integers(min_value=-20, max_value=900), max_size=25),
+    st.integers(1, 400),
+    st.integers(1, 400),
+)
+def test_stats_and_sql_bounds_agree_with_the_terms(
+    days_ago: list[int], window: int, lapse: int
+) -> None:
     """referrer_stats' columns and the window_start bounds SQL uses say what the terms say."""
     lapse = min(lapse, window)  # as settings require
     events = pd.DataFrame({"provider_id": 1, "referral_date": ago(*days_ago)})
@@ -106,5 +133,7 @@ def test_stats_and_sql_bounds_agree_with_the_terms(days_ago: list[int], window: 
     row = stats.iloc[0]
     assert bool(row["referring"]) == referring
     assert row["last_referral"] == last
-    assert row["tier"] == tier_of(np.array([row["referrals_window"]]), tier_a_min=5, tier_b_min=2)[0]
+    assert (
+        row["tier"] == tier_of(np.array([row["referrals_window"]]), tier_a_min=5, tier_b_min=2)[0]
+    )
     assert (row["tier"] is not None) == referring

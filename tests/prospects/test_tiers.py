@@ -85,9 +85,9 @@ def test_trend_up_flat_down() -> None:
     events = pd.concat(
         [
             # last 30 days: 6; days 30..119: 6 -> avg 2/month -> up
-            history("up", [1, 2, 3, 4, 5, 6] + [40, 50, 60, 70, 80, 90]),
+            history("up", [1, 2, 3, 4, 5, 6, 40, 50, 60, 70, 80, 90]),
             # 2 recent vs avg 2 -> flat
-            history("flat", [1, 2] + [40, 50, 60, 70, 80, 90]),
+            history("flat", [1, 2, 40, 50, 60, 70, 80, 90]),
             # none recent vs avg 2 -> down
             history("down", [40, 50, 60, 70, 80, 90]),
             # day 30 belongs to the baseline, day 120 to neither: 0 vs avg 1 -> down
@@ -133,10 +133,15 @@ def test_bad_dates_are_named() -> None:
 def test_bad_numbers_are_named_together() -> None:
     # a float day count, a bool threshold and a NaN tolerance (which used to pass)
     with pytest.raises(InputError) as info:
-        referrer_stats(history("p", [1]), **{**RULES, "window_days": 365.0, "tier_a_min": True,
-                                              "trend_tolerance": float("nan")})
-    assert [p.field for p in info.value.problems] == ["window_days", "tier_a_min",
-                                                      "trend_tolerance"]
+        referrer_stats(
+            history("p", [1]),
+            **{**RULES, "window_days": 365.0, "tier_a_min": True, "trend_tolerance": float("nan")},
+        )
+    assert [p.field for p in info.value.problems] == [
+        "window_days",
+        "tier_a_min",
+        "trend_tolerance",
+    ]
 
 
 @settings(max_examples=50, deadline=None)

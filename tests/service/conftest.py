@@ -14,7 +14,7 @@ DATA = FIXTURES
 
 
 @pytest.fixture
-def ctx(backend_url, tmp_path):  # noqa: ANN001, ANN201
+def ctx(backend_url, tmp_path):
     settings = Settings(
         database_url=backend_url,
         osm_file=DATA / "osm" / "aguascalientes.osm.bz2",
@@ -48,8 +48,15 @@ class FakeDNS:
         """Make ``name`` not resolve (NXDOMAIN)."""
         self._turns[name] = []
 
-    def __call__(self, host: str | bytes | None, port: Any, family: int = 0, type: int = 0,  # noqa: A002
-                 proto: int = 0, flags: int = 0) -> list[tuple]:  # fmt: skip
+    def __call__(
+        self,
+        host: str | bytes | None,
+        port: Any,
+        family: int = 0,
+        type: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+    ) -> list[tuple]:
         name = host.decode() if isinstance(host, bytes) else host
         if name not in self._turns:
             return self._real(host, port, family, type, proto, flags)
@@ -59,8 +66,12 @@ class FakeDNS:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         addresses = turns[min(self.lookups.count(name), len(turns)) - 1]
         port = int(port or 0)
-        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, port, 0, 0)) if ":" in a
-                else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, port, 0, 0))
+            if ":" in a
+            else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in addresses
+        ]
 
 
 @pytest.fixture

@@ -22,7 +22,9 @@ from service.context import AppContext, open_context
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def wait_until(check: Callable[[], bool], *, timeout: float = 120.0, what: str = "condition") -> None:
+def wait_until(
+    check: Callable[[], bool], *, timeout: float = 120.0, what: str = "condition"
+) -> None:
     """Poll ``check`` until it holds (generous deadline: no assumption on the machine's speed)."""
     deadline = time.monotonic() + timeout
     while not check():
@@ -88,12 +90,18 @@ for t in threading.enumerate():
 """
 
 
-def start_job_owner(url: str, *, lease_s: float = 1.0,
-                    heartbeat_s: float = 0.2) -> tuple[subprocess.Popen, int]:
+def start_job_owner(
+    url: str, *, lease_s: float = 1.0, heartbeat_s: float = 0.2
+) -> tuple[subprocess.Popen, int]:
     """Another process running a pipeline job until its stdin closes; returns it and the job id."""
-    proc = subprocess.Popen([sys.executable, "-c", JOB_OWNER, url, str(lease_s), str(heartbeat_s)],
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", JOB_OWNER, url, str(lease_s), str(heartbeat_s)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     assert line.strip().isdigit(), f"the job owner failed to start: {line!r}"
     return proc, int(line)

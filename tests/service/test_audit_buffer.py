@@ -14,7 +14,7 @@ from data.models.security import AuditEntry
 from service.security.audit_buffer import AuditBuffer
 
 
-def _stored(ctx, **where: object) -> list[AuditEntry]:  # noqa: ANN001
+def _stored(ctx, **where: object) -> list[AuditEntry]:
     with ctx.sessions() as s:
         stmt = select(AuditEntry).order_by(AuditEntry.id)
         for name, value in where.items():
@@ -22,16 +22,25 @@ def _stored(ctx, **where: object) -> list[AuditEntry]:  # noqa: ANN001
         return list(s.scalars(stmt))
 
 
-def test_entries_from_many_threads_are_all_written_in_order_per_thread(ctx) -> None:  # noqa: ANN001
+def test_entries_from_many_threads_are_all_written_in_order_per_thread(ctx) -> None:
     buffer = AuditBuffer(ctx, background=False)  # only flush() writes
     try:
         # entries naming different columns: none is lost to the first one's column list
         buffer.submit(actor="sparse", action="read")
-        buffer.submit(actor="full", action="read", records={"rows": 3}, key_id=9, client_ip="10.0.0.1")
+        buffer.submit(
+            actor="full", action="read", records={"rows": 3}, key_id=9, client_ip="10.0.0.1"
+        )
+
         def work(t: int) -> None:
             for i in range(50):
-                buffer.submit(actor=f"test:{t}", action="read", method="GET", path=f"/v1/x/{i}",
-                              params={"i": str(i)}, status=200)
+                buffer.submit(
+                    actor=f"test:{t}",
+                    action="read",
+                    method="GET",
+                    path=f"/v1/x/{i}",
+                    params={"i": str(i)},
+                    status=200,
+                )
 
         threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
         for t in threads:
@@ -50,7 +59,7 @@ def test_entries_from_many_threads_are_all_written_in_order_per_thread(ctx) -> N
         buffer.close()
 
 
-def test_entry_keeps_the_time_it_was_taken_not_the_time_it_was_written(ctx) -> None:  # noqa: ANN001
+def test_entry_keeps_the_time_it_was_taken_not_the_time_it_was_written(ctx) -> None:
     buffer = AuditBuffer(ctx, background=False)
     try:
         taken = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -66,7 +75,7 @@ def test_entry_keeps_the_time_it_was_taken_not_the_time_it_was_written(ctx) -> N
     assert before <= new.at.replace(tzinfo=UTC) < datetime.now(UTC).replace(microsecond=0)
 
 
-def test_the_writer_thread_writes_on_its_own_and_close_writes_the_rest(ctx) -> None:  # noqa: ANN001
+def test_the_writer_thread_writes_on_its_own_and_close_writes_the_rest(ctx) -> None:
     buffer = AuditBuffer(ctx, interval=0.05, max_batch=10)
     buffer.submit(actor="tick", action="read")
     deadline = time.monotonic() + 10
@@ -83,13 +92,15 @@ def test_the_writer_thread_writes_on_its_own_and_close_writes_the_rest(ctx) -> N
         slow.submit(actor="late", action="read")
 
 
-def test_a_batch_the_database_refuses_stays_pending_in_order(ctx, caplog) -> None:  # noqa: ANN001
+def test_a_batch_the_database_refuses_stays_pending_in_order(ctx, caplog) -> None:
     buffer = AuditBuffer(ctx, max_batch=2, max_pending=3, background=False)
     try:
         buffer.submit(actor="ok", action="read")
         with pytest.raises(TypeError, match="no_such_column"):  # refused when taken
             buffer.submit(actor="bad", action="read", no_such_column=1)
-        buffer.submit(actor="bad", action="read", records={"x": object()})  # no JSON for it: the INSERT fails
+        buffer.submit(
+            actor="bad", action="read", records={"x": object()}
+        )  # no JSON for it: the INSERT fails
         with pytest.raises(Exception, match="JSON serializable"):
             buffer.flush()
         assert buffer.pending == 2 and _stored(ctx, actor="ok") == []  # one transaction per batch
@@ -102,7 +113,7 @@ def test_a_batch_the_database_refuses_stays_pending_in_order(ctx, caplog) -> Non
         buffer.close()
 
 
-def test_bad_parameters_are_refused(ctx) -> None:  # noqa: ANN001
+def test_bad_parameters_are_refused(ctx) -> None:
     for kwargs in ({"interval": 0}, {"max_batch": 0}, {"max_batch": 10, "max_pending": 5}):
         with pytest.raises(ValueError):
             AuditBuffer(ctx, **kwargs)

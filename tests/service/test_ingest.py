@@ -16,12 +16,23 @@ from tests.paths import FIXTURES
 
 DATA = FIXTURES
 NPPES = DATA / "npidata_pfile_sample_first10_v2024layout.csv"
-DATA_TABLES = ("source_records", "providers", "organizations", "referral_events", "taxonomy",
-               "clinic_sites", "catchments", "catchment_cells", "prospects", "referrer_stats",
-               "source_record_history", "provider_overrides")
+DATA_TABLES = (
+    "source_records",
+    "providers",
+    "organizations",
+    "referral_events",
+    "taxonomy",
+    "clinic_sites",
+    "catchments",
+    "catchment_cells",
+    "prospects",
+    "referrer_stats",
+    "source_record_history",
+    "provider_overrides",
+)
 
 
-def snapshot(ctx) -> dict[str, list]:  # noqa: ANN001
+def snapshot(ctx) -> dict[str, list]:
     """Every row of every data table, in a stable order."""
     meta = MetaData()
     meta.reflect(ctx.engine, only=DATA_TABLES)
@@ -34,7 +45,7 @@ def snapshot(ctx) -> dict[str, list]:  # noqa: ANN001
     return out
 
 
-def rewrite(src: Path, dst: Path, *, reverse: bool = False, transform=None) -> Path:  # noqa: ANN001
+def rewrite(src: Path, dst: Path, *, reverse: bool = False, transform=None) -> Path:
     with src.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     header, body = rows[0], rows[1:]
@@ -47,7 +58,7 @@ def rewrite(src: Path, dst: Path, *, reverse: bool = False, transform=None) -> P
     return dst
 
 
-def test_load_reports_counts_and_provenance(ctx) -> None:  # noqa: ANN001
+def test_load_reports_counts_and_provenance(ctx) -> None:
     report = ingest_records(ctx, NPPES, source="nppes")
     assert report.rows_read == 10 and report.inserted == 10 and report.rejected == 0
     assert report.file_hash == hashlib.sha256(NPPES.read_bytes()).hexdigest()
@@ -56,10 +67,12 @@ def test_load_reports_counts_and_provenance(ctx) -> None:  # noqa: ANN001
         batch = s.get(LoadBatch, report.batch_id)
     assert {r.line for r in recs} == set(range(2, 12))
     assert all(r.file_name == NPPES.name and r.batch_id == report.batch_id for r in recs)
-    assert batch.status == "committed" and batch.inserted == 10 and batch.file_hash == report.file_hash
+    assert (
+        batch.status == "committed" and batch.inserted == 10 and batch.file_hash == report.file_hash
+    )
 
 
-def test_reload_reordered_under_another_name_changes_no_data(ctx, tmp_path) -> None:  # noqa: ANN001
+def test_reload_reordered_under_another_name_changes_no_data(ctx, tmp_path) -> None:
     ingest_records(ctx, NPPES, source="nppes")
     before = snapshot(ctx)
     again = rewrite(NPPES, tmp_path / "renamed_npidata.csv", reverse=True)
@@ -68,11 +81,11 @@ def test_reload_reordered_under_another_name_changes_no_data(ctx, tmp_path) -> N
     assert snapshot(ctx) == before
 
 
-def test_missing_column_refused_and_tables_unchanged(ctx, tmp_path) -> None:  # noqa: ANN001
+def test_missing_column_refused_and_tables_unchanged(ctx, tmp_path) -> None:
     ingest_records(ctx, NPPES, source="nppes")
     before = snapshot(ctx)
 
-    def drop_npi(header, body):  # noqa: ANN001, ANN202
+    def drop_npi(header, body):
         i = header.index("Entity Type Code")
         return header[:i] + header[i + 1 :], [r[:i] + r[i + 1 :] for r in body]
 
@@ -82,12 +95,14 @@ def test_missing_column_refused_and_tables_unchanged(ctx, tmp_path) -> None:  # 
     assert "bad_layout.csv" in str(info.value) and "Entity Type Code" in str(info.value)
     assert snapshot(ctx) == before
     with ctx.sessions() as s:
-        batches = s.execute(select(LoadBatch.status, LoadBatch.file_hash).order_by(LoadBatch.id)).all()
+        batches = s.execute(
+            select(LoadBatch.status, LoadBatch.file_hash).order_by(LoadBatch.id)
+        ).all()
     assert [status for status, _ in batches] == ["committed", "failed"]
     assert batches[1].file_hash == hashlib.sha256(bad.read_bytes()).hexdigest()  # which file failed
 
 
-def test_wrong_encoding_refused(ctx, tmp_path) -> None:  # noqa: ANN001
+def test_wrong_encoding_refused(ctx, tmp_path) -> None:
     raw = NPPES.read_bytes().replace(b"SUGAR LAND", "SUGAR L\u00c9ND".encode("latin-1"), 1)
     assert raw != NPPES.read_bytes()
     bad = tmp_path / "latin1.csv"
@@ -98,8 +113,8 @@ def test_wrong_encoding_refused(ctx, tmp_path) -> None:  # noqa: ANN001
     assert snapshot(ctx)["source_records"] == []
 
 
-def test_malformed_row_rejected_alone_or_batch_refused(ctx, tmp_path) -> None:  # noqa: ANN001
-    def break_date(header, body):  # noqa: ANN001, ANN202
+def test_malformed_row_rejected_alone_or_batch_refused(ctx, tmp_path) -> None:
+    def break_date(header, body):
         i = header.index("Provider Enumeration Date")
         body[3][i] = "31/31/2020"
         return header, body
@@ -119,14 +134,18 @@ def test_malformed_row_rejected_alone_or_batch_refused(ctx, tmp_path) -> None:  
     assert Path(report.reject_file).read_text().count("\n") == 2
 
 
-def test_schema_is_at_head_on_both_backends(ctx) -> None:  # noqa: ANN001
+def test_schema_is_at_head_on_both_backends(ctx) -> None:
     from data.db import current_revision
     from tests.conftest import schema_head
 
     assert current_revision(ctx.engine) == schema_head()
     if ctx.engine.dialect.name == "postgresql":
         with ctx.engine.connect() as conn:
-            kinds = dict(conn.execute(text(
-                "SELECT f_table_name, type FROM geometry_columns WHERE f_geometry_column = 'geom'"
-            )).all())
+            kinds = dict(
+                conn.execute(
+                    text(
+                        "SELECT f_table_name, type FROM geometry_columns WHERE f_geometry_column = 'geom'"
+                    )
+                ).all()
+            )
         assert kinds["providers"] == "POINT" and kinds["catchments"] == "GEOMETRY"

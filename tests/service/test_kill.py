@@ -55,13 +55,16 @@ LOADER = textwrap.dedent(
 )
 
 
-def test_sigkill_after_chunk_two_changes_nothing(ctx, tmp_path) -> None:  # noqa: ANN001
+def test_sigkill_after_chunk_two_changes_nothing(ctx, tmp_path) -> None:
     ingest_records(ctx, NPPES, source="nppes")  # something already stored
     before = snapshot(ctx)
     big = bigger_nppes(tmp_path / "npidata_big.csv", copies=50)  # 500 rows = 5 chunks
     proc = subprocess.run(
         [sys.executable, "-c", LOADER, ctx.settings.database_url, str(big), "2"],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]

@@ -24,21 +24,23 @@ from tests.service.test_ingest import NPPES
 RPPS = FIXTURES / "enrichment" / "PS_LibreAcces_Personne_activite_sample.txt"
 
 
-def _load(ctx) -> None:  # noqa: ANN001
+def _load(ctx) -> None:
     object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"max_reject_rate": 0.8}))
     ingest_records(ctx, NPPES, source="nppes")
     ingest_records(ctx, RPPS, source="rpps")
     ingest_records(ctx, FIXTURES / "service" / "referrers_small.csv", source="referrer_list")
 
 
-def _dupont(ctx) -> list[tuple[int, int | None]]:  # noqa: ANN001
+def _dupont(ctx) -> list[tuple[int, int | None]]:
     with ctx.sessions() as s:
-        return s.execute(select(SourceRecord.id, SourceRecord.provider_id)
-                         .where(SourceRecord.source_key.like("810000000011:%"))
-                         .order_by(SourceRecord.id)).all()
+        return s.execute(
+            select(SourceRecord.id, SourceRecord.provider_id)
+            .where(SourceRecord.source_key.like("810000000011:%"))
+            .order_by(SourceRecord.id)
+        ).all()
 
 
-def test_rpps_person_at_two_structures_is_one_golden_record(ctx) -> None:  # noqa: ANN001
+def test_rpps_person_at_two_structures_is_one_golden_record(ctx) -> None:
     _load(ctx)
     report = resolve_providers(ctx)
     assert report.detail["mode"] == "full"
@@ -56,7 +58,7 @@ def test_rpps_person_at_two_structures_is_one_golden_record(ctx) -> None:  # noq
     assert sum(x["weight"] for x in pair["steps"]) == pytest.approx(pair["match_weight"])
 
 
-def test_decisions_persist_across_full_and_incremental_runs(ctx) -> None:  # noqa: ANN001
+def test_decisions_persist_across_full_and_incremental_runs(ctx) -> None:
     _load(ctx)
     resolve_providers(ctx)
     (a, _), (b, _) = _dupont(ctx)
@@ -76,10 +78,10 @@ def test_decisions_persist_across_full_and_incremental_runs(ctx) -> None:  # noq
         assert s.scalars(select(MatchDecision.decision)).all() == ["accept"]
 
 
-def test_unmerge_keeps_the_record_apart(ctx) -> None:  # noqa: ANN001
+def test_unmerge_keeps_the_record_apart(ctx) -> None:
     _load(ctx)
     resolve_providers(ctx)
-    (a, _), (b, _) = _dupont(ctx)
+    (_a, _), (b, _) = _dupont(ctx)
     out = unmerge_record(ctx, b, decided_by="test", apply=True)
     assert out["rejected_pairs"] == 1
     (_, pa), (_, pb) = _dupont(ctx)
@@ -89,14 +91,16 @@ def test_unmerge_keeps_the_record_apart(ctx) -> None:  # noqa: ANN001
     assert pa != pb
 
 
-def test_review_queue_round_trip(ctx, tmp_path) -> None:  # noqa: ANN001
+def test_review_queue_round_trip(ctx, tmp_path) -> None:
     """A settings file with a wide review band puts every scored pair in the queue."""
     from enrichment.link_settings import LinkSettings
 
     wide = LinkSettings.default().model_copy(update={"auto_merge": 0.999999999, "review": 1e-12})
     path = tmp_path / "wide.json"
     path.write_text(wide.model_dump_json(), encoding="utf-8")
-    object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"link_settings_file": path}))
+    object.__setattr__(
+        ctx, "settings", ctx.settings.model_copy(update={"link_settings_file": path})
+    )
     _load(ctx)
     report = resolve_providers(ctx)
     page = list_review(ctx, limit=100)
@@ -108,19 +112,28 @@ def test_review_queue_round_trip(ctx, tmp_path) -> None:  # noqa: ANN001
         assert s.get(ReviewPair, item.id) is None
     resolve_providers(ctx, incremental=True)
     with ctx.sessions() as s:
-        left, right = (s.get(SourceRecord, side["id"]).provider_id
-                       for side in (item.left, item.right))
+        left, right = (
+            s.get(SourceRecord, side["id"]).provider_id for side in (item.left, item.right)
+        )
         assert left == right
-        assert s.scalar(select(ReviewPair).where(
-            ReviewPair.left_record_id == item.left["id"],
-            ReviewPair.right_record_id == item.right["id"])) is None
+        assert (
+            s.scalar(
+                select(ReviewPair).where(
+                    ReviewPair.left_record_id == item.left["id"],
+                    ReviewPair.right_record_id == item.right["id"],
+                )
+            )
+            is None
+        )
     assert list_review(ctx).total == page.total - 1
 
 
-def test_free_text_referrer_with_hints(ctx) -> None:  # noqa: ANN001
+def test_free_text_referrer_with_hints(ctx) -> None:
     _load(ctx)
     resolve_providers(ctx)
     with ctx.sessions() as s:
         wiebe = s.scalars(select(Provider).where(Provider.npi == "1679576722")).one()
     (match,) = match_referrer_text(ctx, [f"Dr D. {wiebe.last_name.title()}, ortho"])
-    assert match["provider_id"] == wiebe.id and match["hints"] == {"specialty": "ORTHOPAEDIC SURGERY"}
+    assert match["provider_id"] == wiebe.id and match["hints"] == {
+        "specialty": "ORTHOPAEDIC SURGERY"
+    }

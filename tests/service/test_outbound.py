@@ -27,29 +27,32 @@ from service.integration.outbound import PinnedTransport, refusal_reason
 from tests.service.conftest import FakeDNS
 
 
-@pytest.mark.parametrize(("address", "reason"), [
-    ("10.1.2.3", "private"),
-    ("172.16.0.9", "private"),
-    ("192.168.1.1", "private"),
-    ("127.0.0.1", "loopback"),
-    ("169.254.169.254", "link-local"),  # cloud metadata
-    ("0.0.0.0", "unspecified"),
-    ("224.0.0.251", "multicast"),
-    ("240.0.0.1", "reserved"),
-    ("100.64.0.1", "not globally routable"),  # shared address space (CGNAT)
-    ("::1", "loopback"),
-    ("::", "unspecified"),
-    ("fe80::1", "link-local"),
-    ("fc00::1", "private"),
-    ("ff02::1", "multicast"),
-    ("::ffff:127.0.0.1", "IPv4-mapped loopback"),
-    ("::ffff:10.0.0.1", "IPv4-mapped private"),
-    ("2002:7f00:1::", "6to4 loopback"),
-    ("64:ff9b::a9fe:a9fe", "NAT64 link-local"),
-    ("93.184.216.34", None),
-    ("2606:4700:4700::1111", None),
-    ("::ffff:93.184.216.34", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("10.1.2.3", "private"),
+        ("172.16.0.9", "private"),
+        ("192.168.1.1", "private"),
+        ("127.0.0.1", "loopback"),
+        ("169.254.169.254", "link-local"),  # cloud metadata
+        ("0.0.0.0", "unspecified"),
+        ("224.0.0.251", "multicast"),
+        ("240.0.0.1", "reserved"),
+        ("100.64.0.1", "not globally routable"),  # shared address space (CGNAT)
+        ("::1", "loopback"),
+        ("::", "unspecified"),
+        ("fe80::1", "link-local"),
+        ("fc00::1", "private"),
+        ("ff02::1", "multicast"),
+        ("::ffff:127.0.0.1", "IPv4-mapped loopback"),
+        ("::ffff:10.0.0.1", "IPv4-mapped private"),
+        ("2002:7f00:1::", "6to4 loopback"),
+        ("64:ff9b::a9fe:a9fe", "NAT64 link-local"),
+        ("93.184.216.34", None),
+        ("2606:4700:4700::1111", None),
+        ("::ffff:93.184.216.34", None),
+    ],
+)
 def test_refusal_reason(address: str, reason: str | None) -> None:
     assert refusal_reason(ipaddress.ip_address(address)) == reason
 
@@ -91,11 +94,14 @@ def test_rebinding_answer_is_never_used(fake_dns: FakeDNS) -> None:
     assert len(recorder.sent) == 1
 
 
-@pytest.mark.parametrize("answer", [
-    ["93.184.216.34", "10.0.0.5"],  # one private address among public ones is enough
-    ["2606:4700:4700::1111", "::ffff:127.0.0.1"],
-    ["169.254.169.254"],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ["93.184.216.34", "10.0.0.5"],  # one private address among public ones is enough
+        ["2606:4700:4700::1111", "::ffff:127.0.0.1"],
+        ["169.254.169.254"],
+    ],
+)
 def test_any_non_public_address_refuses(fake_dns: FakeDNS, answer: list[str]) -> None:
     fake_dns.answer("mixed.example.test", answer)
     recorder = Recorder()
@@ -136,29 +142,47 @@ def _certificates(tmp: Path, name: str) -> tuple[Path, Path, Path]:
     """A test CA (PEM), and a server certificate and key for ``name`` signed by it."""
     now = datetime.now(UTC)
 
-    def cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: str,
-             signer: ec.EllipticCurvePrivateKey, *, ca: bool) -> x509.Certificate:  # fmt: skip
-        builder = (x509.CertificateBuilder()
-                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - timedelta(minutes=5))
-                   .not_valid_after(now + timedelta(hours=1))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    def cert(
+        subject: str,
+        key: ec.EllipticCurvePrivateKey,
+        issuer: str,
+        signer: ec.EllipticCurvePrivateKey,
+        *,
+        ca: bool,
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
         if not ca:
-            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(subject)]),
-                                            critical=False)
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False
+            )
         return builder.sign(signer, hashes.SHA256())
 
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     paths = tmp / "ca.pem", tmp / "server.pem", tmp / "server.key"
-    paths[0].write_bytes(cert("prm test CA", ca_key, "prm test CA", ca_key, ca=True)
-                         .public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert(name, key, "prm test CA", ca_key, ca=False)
-                         .public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    paths[0].write_bytes(
+        cert("prm test CA", ca_key, "prm test CA", ca_key, ca=True).public_bytes(
+            serialization.Encoding.PEM
+        )
+    )
+    paths[1].write_bytes(
+        cert(name, key, "prm test CA", ca_key, ca=False).public_bytes(serialization.Encoding.PEM)
+    )
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return paths
 
 
@@ -171,7 +195,7 @@ class TLSReceiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers["Content-Length"]))
                 outer.hosts.append(self.headers["Host"])
                 self.send_response(200)
@@ -204,8 +228,9 @@ def tls_receiver(tmp_path: Path) -> Iterator[tuple[TLSReceiver, Path]]:
 
 def _tls_client(ca: Path) -> httpx.Client:
     verify = ssl.create_default_context(cafile=str(ca))
-    transport = PinnedTransport(allow_private=True,
-                                connect=lambda: httpx.HTTPTransport(verify=verify, retries=0))
+    transport = PinnedTransport(
+        allow_private=True, connect=lambda: httpx.HTTPTransport(verify=verify, retries=0)
+    )
     return httpx.Client(transport=transport, timeout=5.0)
 
 
@@ -228,7 +253,9 @@ def test_https_certificate_for_another_name_is_refused(
 ) -> None:
     receiver, ca = tls_receiver
     fake_dns.answer("other.example.test", ["127.0.0.1"])
-    with _tls_client(ca) as http, pytest.raises(httpx.ConnectError,
-                                                match="CERTIFICATE_VERIFY_FAILED"):
+    with (
+        _tls_client(ca) as http,
+        pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
+    ):
         http.post(f"https://other.example.test:{receiver.port}/h", content=b"{}")
     assert receiver.hosts == []

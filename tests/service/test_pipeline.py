@@ -16,7 +16,7 @@ from tests.service.test_ingest import snapshot
 DATA = FIXTURES
 
 
-def load_all(ctx) -> None:  # noqa: ANN001
+def load_all(ctx) -> None:
     ingest_nucc(ctx, DATA / "nucc_taxonomy_220.csv")
     ingest_records(ctx, DATA / "npidata_pfile_sample_first10.csv", source="nppes")
     ingest_records(ctx, FIXTURES / "service" / "referrers_small.csv", source="referrer_list")
@@ -24,15 +24,23 @@ def load_all(ctx) -> None:  # noqa: ANN001
     ingest_referral_events(ctx, FIXTURES / "service" / "referrals_small.csv")
 
 
-def test_pipeline_links_scores_and_is_idempotent(ctx) -> None:  # noqa: ANN001
-    object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"as_of": date(2024, 6, 30), "radius_km": 60.0, "catchment_resolution": 7}))
+def test_pipeline_links_scores_and_is_idempotent(ctx) -> None:
+    object.__setattr__(
+        ctx,
+        "settings",
+        ctx.settings.model_copy(
+            update={"as_of": date(2024, 6, 30), "radius_km": 60.0, "catchment_resolution": 7}
+        ),
+    )
     load_all(ctx)
     reports = {r.stage: r.detail for r in run_pipeline(ctx)}
     assert reports["link"]["records"] == 12 and reports["link"]["golden"] == 10
 
     with ctx.sessions() as s:
         sung = s.scalars(select(Provider).where(Provider.npi == "1669475711")).one()
-        sources = s.scalars(select(SourceRecord.source).where(SourceRecord.provider_id == sung.id)).all()
+        sources = s.scalars(
+            select(SourceRecord.source).where(SourceRecord.provider_id == sung.id)
+        ).all()
         assert sorted(sources) == ["nppes", "referrer_list"]  # "Dr. Bin Sung" merged without an NPI
         named = [v for v in sung.lineage.values() if v is not None]
         assert sung.lineage["last_name"].startswith("nppes:")
@@ -44,7 +52,9 @@ def test_pipeline_links_scores_and_is_idempotent(ctx) -> None:  # noqa: ANN001
         npis = dict(s.execute(select(Provider.npi, Provider.id)).all())
         assert linked["E1"] == npis["1679576722"] and linked["E5"] == npis["1932102084"]
         assert linked["E3"] == sung.id and linked["E4"] is None
-        referring = set(s.scalars(select(ReferrerStat.provider_id).where(ReferrerStat.referring)).all())
+        referring = set(
+            s.scalars(select(ReferrerStat.provider_id).where(ReferrerStat.referring)).all()
+        )
         assert sung.id in referring
 
         prospects = s.scalars(select(Prospect)).all()

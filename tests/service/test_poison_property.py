@@ -30,10 +30,11 @@ from core.identifiers import npi_check_digit
 from data.lengths import string_lengths
 from data.models import ReferralEvent, SourceRecord
 from enrichment.finess import STRUCTURE_FIELDS
-from enrichment.records import FIELD_LIMITS, PAYLOAD_TEXT_LIMIT, combine_results
+from enrichment.records import FIELD_LIMITS, PAYLOAD_TEXT_LIMIT
 from prospects.referrals import read_referral_events
 from service.ingest.ingest import _results, ingest_records, ingest_referral_events
 from service.pipeline import run_pipeline
+from tests.enrichment.readers import combine_results
 from tests.service.test_poison import ENRICHMENT, NPPES, SERVICE, assert_nothing_unstorable, lenient
 
 pytestmark = pytest.mark.slow  # starts servers or processes, or fuzzes: see README
@@ -65,8 +66,13 @@ class Spec:
         row = list(row)
         for column, kind in self.keys.items():
             n = next(_serial)
-            row[self.at(head, column)] = (f"{990000000 + n}" + npi_check_digit(f"{990000000 + n}")
-                                          if kind == "npi" else f"9{n:08d}" if kind == "finess" else f"P{n}")
+            row[self.at(head, column)] = (
+                f"{990000000 + n}" + npi_check_digit(f"{990000000 + n}")
+                if kind == "npi"
+                else f"9{n:08d}"
+                if kind == "finess"
+                else f"P{n}"
+            )
         return row
 
 
@@ -90,38 +96,80 @@ def template(name: str) -> tuple[list[str], list[list[str]]]:
 
 
 SPECS = {
-    "nppes": Spec("nppes", NPPES, ",", {"NPI": "npi"}, {
-        "Provider Last Name (Legal Name)": FIELD_LIMITS["last_name"],
-        "Provider First Name": FIELD_LIMITS["first_name"],
-        "Provider Business Practice Location Address City Name": FIELD_LIMITS["city"],
-        "Provider Other Organization Name": PAYLOAD_TEXT_LIMIT,
-    }, frozenset({"Provider Other Organization Name"})),
-    "cms_dac": Spec("cms_dac", ENRICHMENT / "cms_dac_current.csv", ",", {"NPI": "npi"}, {
-        "Provider First Name": FIELD_LIMITS["first_name"], "City/Town": FIELD_LIMITS["city"],
-        "pri_spec": FIELD_LIMITS["specialty_text"], "Facility Name": PAYLOAD_TEXT_LIMIT,
-    }),
-    "rpps": Spec("rpps", ENRICHMENT / "PS_LibreAcces_Personne_activite_sample.txt", "|",
-                 {"Identification nationale PP": "id"}, {
-                     "Prénom d'exercice": FIELD_LIMITS["first_name"],
-                     "Libellé commune (coord. structure)": FIELD_LIMITS["city"],
-                     "Raison sociale site": FIELD_LIMITS["organization_name"],
-                 }),
-    "finess": Spec("finess", ENRICHMENT / "etalab-cs1100507-stock-sample.csv", ";", {1: "finess"}, {
-        4: FIELD_LIMITS["organization_name"], 19: FIELD_LIMITS["specialty_text"], 11: FIELD_LIMITS["address_2"],
-    }),
-    "referrer_list": Spec("referrer_list", SERVICE / "referrers_small.csv", ",", {"Referrer ID": "id"}, {
-        "Specialty": FIELD_LIMITS["specialty_text"], "Address": FIELD_LIMITS["address_1"],
-    }),
-    "referral_events": Spec("referral_events", SERVICE / "referrals_small.csv", ",", {"external_id": "id"}, {
-        c: string_lengths(ReferralEvent)[c] for c in ("referrer_name", "patient_ref", "service_line")
-    }),
+    "nppes": Spec(
+        "nppes",
+        NPPES,
+        ",",
+        {"NPI": "npi"},
+        {
+            "Provider Last Name (Legal Name)": FIELD_LIMITS["last_name"],
+            "Provider First Name": FIELD_LIMITS["first_name"],
+            "Provider Business Practice Location Address City Name": FIELD_LIMITS["city"],
+            "Provider Other Organization Name": PAYLOAD_TEXT_LIMIT,
+        },
+        frozenset({"Provider Other Organization Name"}),
+    ),
+    "cms_dac": Spec(
+        "cms_dac",
+        ENRICHMENT / "cms_dac_current.csv",
+        ",",
+        {"NPI": "npi"},
+        {
+            "Provider First Name": FIELD_LIMITS["first_name"],
+            "City/Town": FIELD_LIMITS["city"],
+            "pri_spec": FIELD_LIMITS["specialty_text"],
+            "Facility Name": PAYLOAD_TEXT_LIMIT,
+        },
+    ),
+    "rpps": Spec(
+        "rpps",
+        ENRICHMENT / "PS_LibreAcces_Personne_activite_sample.txt",
+        "|",
+        {"Identification nationale PP": "id"},
+        {
+            "Prénom d'exercice": FIELD_LIMITS["first_name"],
+            "Libellé commune (coord. structure)": FIELD_LIMITS["city"],
+            "Raison sociale site": FIELD_LIMITS["organization_name"],
+        },
+    ),
+    "finess": Spec(
+        "finess",
+        ENRICHMENT / "etalab-cs1100507-stock-sample.csv",
+        ";",
+        {1: "finess"},
+        {
+            4: FIELD_LIMITS["organization_name"],
+            19: FIELD_LIMITS["specialty_text"],
+            11: FIELD_LIMITS["address_2"],
+        },
+    ),
+    "referrer_list": Spec(
+        "referrer_list",
+        SERVICE / "referrers_small.csv",
+        ",",
+        {"Referrer ID": "id"},
+        {
+            "Specialty": FIELD_LIMITS["specialty_text"],
+            "Address": FIELD_LIMITS["address_1"],
+        },
+    ),
+    "referral_events": Spec(
+        "referral_events",
+        SERVICE / "referrals_small.csv",
+        ",",
+        {"external_id": "id"},
+        {
+            c: string_lengths(ReferralEvent)[c]
+            for c in ("referrer_name", "patient_ref", "service_line")
+        },
+    ),
 }
 
 _printable = st.characters(exclude_categories=("Cc", "Cs", "Zs", "Zl", "Zp"))
 
 
 @st.composite
-def good_text(draw, limit: int) -> str:  # noqa: ANN001
+def good_text(draw, limit: int) -> str:
     """Printable Unicode that fits, the longest that fits included."""
     if draw(st.booleans()):
         return draw(st.sampled_from(["é", "北", "😀", "x"])) * limit
@@ -129,19 +177,21 @@ def good_text(draw, limit: int) -> str:  # noqa: ANN001
 
 
 @st.composite
-def poison(draw, limit: int) -> str:  # noqa: ANN001
+def poison(draw, limit: int) -> str:
     """Text that may not be stored: a control character inside, or one character too many (or far more)."""
     kind = draw(st.sampled_from(["control", "nul", "long"]))
     if kind == "long":
         return "x" * draw(st.sampled_from([limit + 1, limit + 7, 100_000]))
     char = "\x00" if kind == "nul" else draw(st.sampled_from([chr(c) for c in range(1, 0x20)]))
-    left, right = draw(st.text(alphabet=_printable, min_size=1, max_size=5)), draw(
-        st.text(alphabet=_printable, min_size=1, max_size=5))
+    left, right = (
+        draw(st.text(alphabet=_printable, min_size=1, max_size=5)),
+        draw(st.text(alphabet=_printable, min_size=1, max_size=5)),
+    )
     return left + char + right
 
 
 @st.composite
-def planned_file(draw, name: str) -> tuple[list[list[str]], list[set[str | int]]]:  # noqa: ANN001
+def planned_file(draw, name: str) -> tuple[list[list[str]], list[set[str | int]]]:
     """Rows for one file (fresh keys), and the columns of each whose value must be refused."""
     spec = SPECS[name]
     head, good = template(name)
@@ -180,10 +230,18 @@ def write(spec: Spec, path: Path, head: list[str], rows: list[list[str]]) -> tup
 EXAMPLES = int(os.environ.get("POISON_EXAMPLES", "5"))
 
 
-@settings(max_examples=EXAMPLES, deadline=None, print_blob=True, suppress_health_check=[
-    HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 @given(files=st.fixed_dictionaries({name: planned_file(name) for name in SPECS}))
-def test_random_rows_through_every_reader_then_the_pipeline(ctx, tmp_path, files) -> None:  # noqa: ANN001
+def test_random_rows_through_every_reader_then_the_pipeline(ctx, tmp_path, files) -> None:
     lenient(ctx)
     folder = tmp_path / f"example{next(_serial)}"
     folder.mkdir()

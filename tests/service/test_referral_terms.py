@@ -52,55 +52,91 @@ HISTORY: dict[str, tuple[list[int], str | None]] = {
 }
 REFERRING = {"today", "d89", "d90", "d364", "tier_a_lapsed", "tier_b_active"}
 LAPSED = {"d90", "d364", "d365", "old", "tier_a_lapsed"}
-TIERS = {"today": "C", "d89": "C", "d90": "C", "d364": "C", "d365": None, "old": None,
-         "tier_a_lapsed": "A", "tier_b_active": "B"}  # fmt: skip
+TIERS = {
+    "today": "C",
+    "d89": "C",
+    "d90": "C",
+    "d364": "C",
+    "d365": None,
+    "old": None,
+    "tier_a_lapsed": "A",
+    "tier_b_active": "B",
+}
 #: everyone but the active referrers (referring and not lapsed)
 PROSPECTS = {"never", "colleague", "d90", "d364", "d365", "old", "tier_a_lapsed"}
 #: referrals after AS_OF: hidden from the stages, the backtest's labels
 LATER = {"never": 5, "d90": 30, "old": 60}
 
 
-def _seed(ctx) -> dict[str, int]:  # noqa: ANN001
+def _seed(ctx) -> dict[str, int]:
     centre = int(latlng_to_cells(*SITE, 8)[0])
     cells = [int(c) for c in grid_disk(centre, 2)]
     lats, lons = cell_to_latlng(cells)
     ids: dict[str, int] = {}
     with ctx.sessions.begin() as s:
-        site = ClinicSite(site_code="AGS-N", name="Clinic", service_line="MRI", city="Aguascalientes",
-                          lat=SITE[0], lon=SITE[1],
-                          **{f"h3_r{r}": int(latlng_to_cells(*SITE, r)[0]) for r in (7, 8, 9)})
+        site = ClinicSite(
+            site_code="AGS-N",
+            name="Clinic",
+            service_line="MRI",
+            city="Aguascalientes",
+            lat=SITE[0],
+            lon=SITE[1],
+            **{f"h3_r{r}": int(latlng_to_cells(*SITE, r)[0]) for r in (7, 8, 9)},
+        )
         s.add(site)
-        orgs = {key: Organization(org_key=key, name=key, member_count=2) for key in ("north", "alone")}
+        orgs = {
+            key: Organization(org_key=key, name=key, member_count=2) for key in ("north", "alone")
+        }
         s.add_all(orgs.values())
         s.flush()
-        catchment = Catchment(site_id=site.id, method="radius", parameter=2.0, resolution=8,
-                              cell_count=len(cells))
+        catchment = Catchment(
+            site_id=site.id, method="radius", parameter=2.0, resolution=8, cell_count=len(cells)
+        )
         s.add(catchment)
         s.flush()
         s.add_all(CatchmentCell(catchment_id=catchment.id, h3=c, distance_km=0.5) for c in cells)
         for i, (name, (ages, org)) in enumerate(HISTORY.items()):
             lat, lon = float(lats[i]), float(lons[i])
-            prov = Provider(cluster_key=f"k{i}", npi=f"{1000000000 + i:010d}", entity_type="individual",
-                            display_name=name.upper(), last_name=name.upper(), taxonomy_code="207X00000X",
-                            classification="Orthopaedic Surgery", is_active=True, geocode_precision="street",
-                            organization_id=orgs[org].id if org else None, lat=lat, lon=lon,
-                            **{f"h3_r{r}": int(latlng_to_cells(lat, lon, r)[0]) for r in (7, 8, 9)})
+            prov = Provider(
+                cluster_key=f"k{i}",
+                npi=f"{1000000000 + i:010d}",
+                entity_type="individual",
+                display_name=name.upper(),
+                last_name=name.upper(),
+                taxonomy_code="207X00000X",
+                classification="Orthopaedic Surgery",
+                is_active=True,
+                geocode_precision="street",
+                organization_id=orgs[org].id if org else None,
+                lat=lat,
+                lon=lon,
+                **{f"h3_r{r}": int(latlng_to_cells(lat, lon, r)[0]) for r in (7, 8, 9)},
+            )
             s.add(prov)
             s.flush()
             ids[name] = prov.id
             days = [AS_OF - timedelta(days=a) for a in ages]
             if name in LATER:
                 days.append(AS_OF + timedelta(days=LATER[name]))
-            s.add_all(ReferralEvent(external_id=f"{name}-{n}", referral_date=d, provider_id=prov.id)
-                      for n, d in enumerate(days))
+            s.add_all(
+                ReferralEvent(external_id=f"{name}-{n}", referral_date=d, provider_id=prov.id)
+                for n, d in enumerate(days)
+            )
         # liaisons are winning back a lapsed referrer and working an active one
         for name in ("d90", "d89"):
-            s.add(ProspectStatus(provider_id=ids[name], status="contacted", assigned_to="ana",
-                                 updated_by="ana", updated_at=datetime(2024, 6, 1, tzinfo=UTC)))
+            s.add(
+                ProspectStatus(
+                    provider_id=ids[name],
+                    status="contacted",
+                    assigned_to="ana",
+                    updated_by="ana",
+                    updated_at=datetime(2024, 6, 1, tzinfo=UTC),
+                )
+            )
     return ids
 
 
-def test_every_stage_classifies_each_provider_alike(ctx) -> None:  # noqa: ANN001
+def test_every_stage_classifies_each_provider_alike(ctx) -> None:
     object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"as_of": AS_OF}))
     ids = _seed(ctx)
     name_of = {v: k for k, v in ids.items()}
@@ -123,8 +159,10 @@ def test_every_stage_classifies_each_provider_alike(ctx) -> None:  # noqa: ANN00
     assert {n: a["tier"] for n, a in activity.items() if n in TIERS} == TIERS
     # the scoring stage: prospects are everyone but the active referrers
     assert set(prospects) == PROSPECTS == set(HISTORY) - (REFERRING - LAPSED)
-    potential = {n: next(c["reason"] for c in p.components if c["name"] == "potential")
-                 for n, p in prospects.items()}
+    potential = {
+        n: next(c["reason"] for c in p.components if c["name"] == "potential")
+        for n, p in prospects.items()
+    }
     warm = {n for n, reason in potential.items() if "a colleague already refers" in reason}
     assert warm == {"colleague"}  # d364's own referrals do not make its practice warm
     # the prospect list: 'lapsed' = a prospect who referred before
@@ -133,7 +171,9 @@ def test_every_stage_classifies_each_provider_alike(ctx) -> None:  # noqa: ANN00
     assert status[ids["d89"]] == "referring" and status[ids["d90"]] == "contacted"
 
     # the backtest: its prospects at a cut-off on AS_OF are the scoring stage's
-    object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"as_of": date(2024, 12, 30)}))
+    object.__setattr__(
+        ctx, "settings", ctx.settings.model_copy(update={"as_of": date(2024, 12, 30)})
+    )
     result = run_backtest(ctx, BacktestRequest(site="AGS-N", hide_months=6, k=3))
     assert result["cutoff"] == AS_OF.isoformat()
     assert result["prospects"] == len(PROSPECTS)

@@ -15,8 +15,8 @@ from tests.service.test_ingest import DATA, NPPES, rewrite, snapshot
 WIEBE, PILCHER = "1679576722", "1588667638"
 
 
-def newer_file(tmp_path):  # noqa: ANN001, ANN201
-    def change(header, body):  # noqa: ANN001, ANN202
+def newer_file(tmp_path):
+    def change(header, body):
         npi = header.index("NPI")
         phone = header.index("Provider Business Practice Location Address Telephone Number")
         city = header.index("Provider Business Practice Location Address City Name")
@@ -30,20 +30,21 @@ def newer_file(tmp_path):  # noqa: ANN001, ANN201
     return rewrite(NPPES, tmp_path / "npidata_next_month.csv", transform=change)
 
 
-def provider(ctx, npi: str) -> Provider:  # noqa: ANN001
+def provider(ctx, npi: str) -> Provider:
     with ctx.sessions() as s:
         return s.scalars(select(Provider).where(Provider.npi == npi)).one()
 
 
-def test_refresh_keeps_history_and_manual_edits(ctx, tmp_path) -> None:  # noqa: ANN001
+def test_refresh_keeps_history_and_manual_edits(ctx, tmp_path) -> None:
     ingest_nucc(ctx, DATA / "nucc_taxonomy_220.csv")
     ingest_records(ctx, NPPES, source="nppes")
     resolve_providers(ctx)
     geocode_providers(ctx)
     wiebe = provider(ctx, WIEBE)
     old_phone = wiebe.phone
-    edited = edit_provider(ctx, wiebe.id, ProviderEdit(phone="3085550100", note="called the office"),
-                           edited_by="test")
+    edited = edit_provider(
+        ctx, wiebe.id, ProviderEdit(phone="3085550100", note="called the office"), edited_by="test"
+    )
     assert edited.phone == "3085550100" and edited.lineage["phone"].startswith("manual:")
     assert [o.field for o in edited.overrides] == ["phone"]
 
@@ -51,8 +52,9 @@ def test_refresh_keeps_history_and_manual_edits(ctx, tmp_path) -> None:  # noqa:
     assert (report.updated, report.unchanged, report.inserted) == (2, 8, 0)
     with ctx.sessions() as s:
         history = s.execute(
-            select(SourceRecord.source_key, SourceRecordHistory.data, SourceRecordHistory.file_name)
-            .join(SourceRecord, SourceRecord.id == SourceRecordHistory.source_record_id)
+            select(
+                SourceRecord.source_key, SourceRecordHistory.data, SourceRecordHistory.file_name
+            ).join(SourceRecord, SourceRecord.id == SourceRecordHistory.source_record_id)
         ).all()
     assert {k for k, _, _ in history} == {WIEBE, PILCHER}
     old = {k: d for k, d, _ in history}

@@ -14,7 +14,7 @@ from tests.service.test_ingest import NPPES, snapshot
 ENRICHMENT_DATA = FIXTURES / "enrichment"
 
 
-def test_cms_rows_fold_and_link_to_nppes_by_npi(ctx) -> None:  # noqa: ANN001
+def test_cms_rows_fold_and_link_to_nppes_by_npi(ctx) -> None:
     # the fixture holds 3 deliberately bad rows out of 11
     object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"max_reject_rate": 0.5}))
     ingest_records(ctx, NPPES, source="nppes")
@@ -22,7 +22,10 @@ def test_cms_rows_fold_and_link_to_nppes_by_npi(ctx) -> None:  # noqa: ANN001
     report = ingest_records(ctx, ENRICHMENT_DATA / "cms_dac_current.csv", source="cms_dac")
     assert report.inserted > 0 and report.rejected == 3
     assert {(p["line"], p["field"]) for p in report.rejects} == {
-        (7, "NPI"), (10, "Provider Last Name"), (11, "ZIP Code")}
+        (7, "NPI"),
+        (10, "Provider Last Name"),
+        (11, "ZIP Code"),
+    }
     detail = resolve_providers(ctx).detail
     with ctx.sessions() as s:
         cms = s.scalars(select(SourceRecord).where(SourceRecord.source == "cms_dac")).all()
@@ -41,13 +44,16 @@ def test_cms_rows_fold_and_link_to_nppes_by_npi(ctx) -> None:  # noqa: ANN001
     assert snapshot(ctx) == before
 
 
-def test_french_registries_locate_in_france_and_flag_overseas(ctx) -> None:  # noqa: ANN001
+def test_french_registries_locate_in_france_and_flag_overseas(ctx) -> None:
     from service.placement.locate import geocode_providers
 
     object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"max_reject_rate": 0.8}))
-    finess = ingest_records(ctx, ENRICHMENT_DATA / "etalab-cs1100507-stock-sample.csv", source="finess")
-    rpps = ingest_records(ctx, ENRICHMENT_DATA / "PS_LibreAcces_Personne_activite_sample.txt",
-                          source="rpps")
+    finess = ingest_records(
+        ctx, ENRICHMENT_DATA / "etalab-cs1100507-stock-sample.csv", source="finess"
+    )
+    rpps = ingest_records(
+        ctx, ENRICHMENT_DATA / "PS_LibreAcces_Personne_activite_sample.txt", source="rpps"
+    )
     assert finess.inserted == 5 and rpps.inserted == 4
     resolve_providers(ctx)
     geocode_providers(ctx, only_missing=True)
@@ -70,38 +76,51 @@ def test_french_registries_locate_in_france_and_flag_overseas(ctx) -> None:  # n
         assert lat is None or (41 < lat < 52 and -6 < lon < 10) or precision == "source"
 
 
-def test_overseas_postal_code_is_flagged_not_placed(ctx) -> None:  # noqa: ANN001
+def test_overseas_postal_code_is_flagged_not_placed(ctx) -> None:
     import pandas as pd
 
     from service.placement.locate import locate_frame
 
-    out = locate_frame(ctx, pd.DataFrame({
-        "address_1": ["1 rue X", "1 rue Y"], "city": ["Pointe-a-Pitre", "Paris"],
-        "postal_code": ["97110", "75001"], "country": ["FR", "FR"],
-    }))
+    out = locate_frame(
+        ctx,
+        pd.DataFrame(
+            {
+                "address_1": ["1 rue X", "1 rue Y"],
+                "city": ["Pointe-a-Pitre", "Paris"],
+                "postal_code": ["97110", "75001"],
+                "country": ["FR", "FR"],
+            }
+        ),
+    )
     assert out["geocode_precision"].tolist() == ["overseas", "zip"]
     assert pd.isna(out.loc[0, "lat"]) and 48.8 < out.loc[1, "lat"] < 48.9
 
 
-def test_nppes_zip_loads_like_the_csv_with_companions(ctx, tmp_path) -> None:  # noqa: ANN001
+def test_nppes_zip_loads_like_the_csv_with_companions(ctx, tmp_path) -> None:
     import zipfile
 
     archive = tmp_path / "NPPES_Data_Dissemination_October_2026.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.write(NPPES, "npidata_pfile_20050523-20261012.csv")
-        z.write(ENRICHMENT_DATA / "pl_pfile_20050523-20240107.csv", "pl_pfile_20050523-20261012.csv")
-        z.write(ENRICHMENT_DATA / "endpoint_pfile_20050523-20240107.csv",
-                "endpoint_pfile_20050523-20261012.csv")
+        z.write(
+            ENRICHMENT_DATA / "pl_pfile_20050523-20240107.csv", "pl_pfile_20050523-20261012.csv"
+        )
+        z.write(
+            ENRICHMENT_DATA / "endpoint_pfile_20050523-20240107.csv",
+            "endpoint_pfile_20050523-20261012.csv",
+        )
     object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"max_reject_rate": 0.5}))
     report = ingest_records(ctx, archive, source="nppes")
     assert report.inserted == 10 and report.file_name == archive.name
     with ctx.sessions() as s:
         data = {r.source_key: r.data for r in s.scalars(select(SourceRecord))}
     assert any(d.get("locations") for d in data.values()), "secondary practice locations attached"
-    assert any(c.get("channel") == "direct" for d in data.values() for c in (d.get("contacts") or []))
+    assert any(
+        c.get("channel") == "direct" for d in data.values() for c in (d.get("contacts") or [])
+    )
 
 
-def test_deactivation_report_flags_never_deletes(ctx, tmp_path) -> None:  # noqa: ANN001
+def test_deactivation_report_flags_never_deletes(ctx, tmp_path) -> None:
     from datetime import date
 
     from openpyxl import Workbook

@@ -14,13 +14,24 @@ from tests.service.test_ingest import DATA
 V22 = DATA / "nucc_taxonomy_220.csv"
 
 
-def test_newer_version_wins_and_older_is_kept(ctx, tmp_path) -> None:  # noqa: ANN001
+def test_newer_version_wins_and_older_is_kept(ctx, tmp_path) -> None:
     first = ingest_nucc(ctx, V22)
     assert first.inserted == 868
     with V22.open(newline="", encoding="utf-8") as fh:
         header, *rows = list(csv.reader(fh))
     rows = [r for r in rows if r[0] != "207X00000X"]  # a code retired in the "new" version
-    rows.append(["999Z00000X", "Allopathic & Osteopathic Physicians", "Test Medicine", "", "", "", "Test", "Individual"])
+    rows.append(
+        [
+            "999Z00000X",
+            "Allopathic & Osteopathic Physicians",
+            "Test Medicine",
+            "",
+            "",
+            "",
+            "Test",
+            "Individual",
+        ]
+    )
     v23 = tmp_path / "nucc_taxonomy_230.csv"
     with v23.open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([header, *rows])
@@ -32,6 +43,8 @@ def test_newer_version_wins_and_older_is_kept(ctx, tmp_path) -> None:  # noqa: A
         classes = classification_map(s)
         assert classes["999Z00000X"] == "Test Medicine" and "207X00000X" not in classes
         assert taxonomy_code(s, "207X00000X") is None  # retired in force, kept in history
-        kept = s.scalar(select(func.count()).select_from(Taxonomy).where(Taxonomy.code == "207X00000X"))
+        kept = s.scalar(
+            select(func.count()).select_from(Taxonomy).where(Taxonomy.code == "207X00000X")
+        )
         assert kept == 1
         assert s.scalar(select(func.count()).select_from(Taxonomy)) == 868 * 2

@@ -27,14 +27,14 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 code = outer.statuses.pop(0) if outer.statuses else 200
                 self.send_response(code)
                 self.end_headers()
 
-            def log_message(self, *args) -> None:  # noqa: ANN002
+            def log_message(self, *args) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -47,13 +47,13 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():  # noqa: ANN201
+def receiver():
     r = Receiver([500, 503])
     yield r
     r.close()
 
 
-def test_signed_delivery_retried_with_backoff(ctx, receiver: Receiver) -> None:  # noqa: ANN001
+def test_signed_delivery_retried_with_backoff(ctx, receiver: Receiver) -> None:
     sub = subscribe(ctx, url=receiver.url, event_types=["referrer.tier_changed"], created_by="test")
     assert sub["secret"].startswith("whsec_")
     assert emit(ctx, "alert.at_risk", {"provider_id": 1}) == 0  # nobody subscribed to it
@@ -63,7 +63,11 @@ def test_signed_delivery_retried_with_backoff(ctx, receiver: Receiver) -> None: 
 
     assert dispatch(ctx, now=t0) == {"delivered": 0, "retrying": 1, "failed": 0}
     assert dispatch(ctx, now=t0 + timedelta(seconds=backoff - 1))["retrying"] == 0  # not due yet
-    assert dispatch(ctx, now=t0 + timedelta(seconds=backoff)) == {"delivered": 0, "retrying": 1, "failed": 0}
+    assert dispatch(ctx, now=t0 + timedelta(seconds=backoff)) == {
+        "delivered": 0,
+        "retrying": 1,
+        "failed": 0,
+    }
     [log] = list_deliveries(ctx)
     assert log["attempts"] == 2 and log["last_status_code"] == 503 and log["status"] == "pending"
     assert log["next_attempt_at"] == t0 + timedelta(seconds=backoff + 2 * backoff)  # doubled
@@ -86,7 +90,7 @@ def test_signed_delivery_retried_with_backoff(ctx, receiver: Receiver) -> None: 
     assert not verify(sub["secret"], ts, body, sig, now=done.timestamp() + 3600)  # replayed later
 
 
-def test_attempts_exhausted_is_failed(ctx) -> None:  # noqa: ANN001
+def test_attempts_exhausted_is_failed(ctx) -> None:
     object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"webhook_max_attempts": 2}))
     dead = Receiver([500] * 5)
     try:
@@ -95,22 +99,31 @@ def test_attempts_exhausted_is_failed(ctx) -> None:  # noqa: ANN001
         t0 = datetime.now(UTC) + timedelta(minutes=1)
         assert dispatch(ctx, now=t0)["retrying"] == 1
         assert dispatch(ctx, now=t0 + timedelta(days=1))["failed"] == 1
-        assert dispatch(ctx, now=t0 + timedelta(days=2)) == {"delivered": 0, "retrying": 0, "failed": 0}
+        assert dispatch(ctx, now=t0 + timedelta(days=2)) == {
+            "delivered": 0,
+            "retrying": 0,
+            "failed": 0,
+        }
         [log] = list_deliveries(ctx, status="failed")
         assert log["attempts"] == 2 and log["last_error"] == "HTTP 500"
     finally:
         dead.close()
 
 
-def test_subscription_input_is_checked(ctx) -> None:  # noqa: ANN001
+def test_subscription_input_is_checked(ctx) -> None:
     with pytest.raises(InputError) as exc:
         subscribe(ctx, url="ftp://x", event_types=["nope"])
     assert {p.field for p in exc.value.problems} == {"url", "event_types"}
     prod = ctx.settings.model_copy(update={"environment": "production"})
     object.__setattr__(ctx, "settings", prod)
-    for url in ("https://10.0.0.8/hook", "https://[::ffff:127.0.0.1]/hook",
-                "https://169.254.169.254/latest", "https://localhost./hook",
-                "https://api.localhost/hook", "http://crm.example.com/hook"):  # fmt: skip
+    for url in (
+        "https://10.0.0.8/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://169.254.169.254/latest",
+        "https://localhost./hook",
+        "https://api.localhost/hook",
+        "http://crm.example.com/hook",
+    ):
         with pytest.raises(InputError, match="invalid webhook"):
             subscribe(ctx, url=url, event_types=["alert.at_risk"])
     # a host name passes here; its addresses are checked at each delivery
@@ -120,9 +133,14 @@ def test_subscription_input_is_checked(ctx) -> None:  # noqa: ANN001
         emit(ctx, "prospect.gone", {})
 
 
-def test_scoring_emits_new_prospects_in_territory(ctx, receiver: Receiver) -> None:  # noqa: ANN001
-    object.__setattr__(ctx, "settings", ctx.settings.model_copy(
-        update={"as_of": date(2024, 6, 30), "radius_km": 60.0, "catchment_resolution": 7}))  # fmt: skip
+def test_scoring_emits_new_prospects_in_territory(ctx, receiver: Receiver) -> None:
+    object.__setattr__(
+        ctx,
+        "settings",
+        ctx.settings.model_copy(
+            update={"as_of": date(2024, 6, 30), "radius_km": 60.0, "catchment_resolution": 7}
+        ),
+    )
     subscribe(ctx, url=receiver.url, event_types=["prospect.new_in_territory"])
     load_all(ctx)
     run_pipeline(ctx)
@@ -136,16 +154,20 @@ def test_scoring_emits_new_prospects_in_territory(ctx, receiver: Receiver) -> No
     assert len(list_deliveries(ctx)) == 1
 
 
-def _production(ctx) -> None:  # noqa: ANN001
+def _production(ctx) -> None:
     prod = ctx.settings.model_copy(update={"environment": "production"})
     object.__setattr__(ctx, "settings", prod)
 
 
-def test_refused_destinations_fail_at_once_in_production(ctx, fake_dns: FakeDNS) -> None:  # noqa: ANN001
+def test_refused_destinations_fail_at_once_in_production(ctx, fake_dns: FakeDNS) -> None:
     _production(ctx)
-    internal = {"ten.example.test": ["10.20.30.40"], "meta.example.test": ["169.254.169.254"],
-                "six.example.test": ["::1"], "mapped.example.test": ["::ffff:127.0.0.1"],
-                "rebind.example.test": ["93.184.216.34", "127.0.0.1"]}  # fmt: skip
+    internal = {
+        "ten.example.test": ["10.20.30.40"],
+        "meta.example.test": ["169.254.169.254"],
+        "six.example.test": ["::1"],
+        "mapped.example.test": ["::ffff:127.0.0.1"],
+        "rebind.example.test": ["93.184.216.34", "127.0.0.1"],
+    }
     subs = {}
     for name, addresses in internal.items():
         fake_dns.answer(name, addresses)
@@ -163,7 +185,7 @@ def test_refused_destinations_fail_at_once_in_production(ctx, fake_dns: FakeDNS)
     assert dispatch(ctx, now=t0 + timedelta(days=7)) == {"delivered": 0, "retrying": 0, "failed": 0}
 
 
-def test_unresolvable_host_is_retried(ctx, fake_dns: FakeDNS) -> None:  # noqa: ANN001
+def test_unresolvable_host_is_retried(ctx, fake_dns: FakeDNS) -> None:
     _production(ctx)
     fake_dns.fail("gone.example.test")
     subscribe(ctx, url="https://gone.example.test/hook", event_types=["alert.at_risk"])
@@ -174,7 +196,7 @@ def test_unresolvable_host_is_retried(ctx, fake_dns: FakeDNS) -> None:  # noqa: 
 
 
 def test_delivery_connects_to_the_checked_address(
-    ctx, receiver: Receiver, fake_dns: FakeDNS  # noqa: ANN001
+    ctx, receiver: Receiver, fake_dns: FakeDNS
 ) -> None:
     # Production checks off (the receiver is on loopback). The name answers the receiver's
     # address once and then 127.0.0.2, where nothing listens: a second lookup by anyone

@@ -16,7 +16,7 @@ def aguascalientes():
     return load_drive_graph(DATA / "aguascalientes.osm.bz2")
 
 
-@pytest.fixture()
+@pytest.fixture
 def hand():
     """The hand-timed five-node graph (:func:`tests.territories.handgraph.hand_graph`)."""
     return hand_graph()

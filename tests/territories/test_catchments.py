@@ -26,9 +26,12 @@ def one_site(lat: float, lon: float, site_id: object = "S") -> pd.DataFrame:
 
 def test_drive_time_catchment_by_hand(hand):
     router = RoadRouter.from_graph(hand)
-    df = site_catchments(router, one_site(39.960, -83.000), minutes=[200 / 60], radius_km=None,
-                         res=15)
-    assert set(df["method"]) == {"drive_time"} and df["snap_m"].iloc[0] == pytest.approx(0, abs=0.01)
+    df = site_catchments(
+        router, one_site(39.960, -83.000), minutes=[200 / 60], radius_km=None, res=15
+    )
+    assert set(df["method"]) == {"drive_time"} and df["snap_m"].iloc[0] == pytest.approx(
+        0, abs=0.01
+    )
     got = dict(zip(df["h3"], df["drive_minutes"]))
     assert got == pytest.approx(
         {
@@ -61,8 +64,13 @@ def test_site_off_network(hand):
     with pytest.raises(TerritoryError):
         site_catchments(router, one_site(95.0, -83.0), minutes=[5], radius_km=None, res=8)
     with pytest.raises(TerritoryError) as info:  # every bad limit listed at once
-        site_catchments(router, one_site(39.96, -83.0), minutes=["5", True, float("nan"), 10],
-                        radius_km=-1, res=8)
+        site_catchments(
+            router,
+            one_site(39.96, -83.0),
+            minutes=["5", True, float("nan"), 10],
+            radius_km=-1,
+            res=8,
+        )
     assert [p.field for p in info.value.problems] == ["minutes"] * 3 + ["radius_km"]
 
 
@@ -76,8 +84,15 @@ def test_radius_catchment():
 
 def test_estimated_catchment_uses_the_given_fallback():
     fb = Fallback(circuity=1.5, speed_kph=30)
-    df = site_catchments(None, one_site(39.96, -83.0), minutes=[10], radius_km=None, res=8,
-                         fallback=fb, on_unreachable="estimate")
+    df = site_catchments(
+        None,
+        one_site(39.96, -83.0),
+        minutes=[10],
+        radius_km=None,
+        res=8,
+        fallback=fb,
+        on_unreachable="estimate",
+    )
     assert df["estimated"].all() and df["snap_m"].isna().all()
     assert df["drive_minutes"].max() <= 10
     assert df["drive_minutes"].to_numpy() == pytest.approx(fb.minutes(df["distance_km"].to_numpy()))
@@ -128,7 +143,8 @@ def test_site_catchments_long_table(ags_router):
             part = df[(df.site_id == sid) & (df.method == "drive_time") & (df.parameter == m)]
             single = iso.cells[(iso.cells.site_id == sid) & (iso.cells.minutes == m)]
             assert dict(zip(part["h3"], part["drive_minutes"])) == dict(
-                zip(single["h3"], single["drive_minutes"]))
+                zip(single["h3"], single["drive_minutes"])
+            )
             clat, clon = cell_to_latlng(part["h3"].to_numpy())
             assert part["distance_km"].to_numpy() == pytest.approx(haversine_km(y, x, clat, clon))
         rad = df[(df.site_id == sid) & (df.method == "radius")]

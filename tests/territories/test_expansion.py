@@ -20,10 +20,13 @@ from territories.expansion import (
 
 
 def small_case():
-    cc = pd.DataFrame({"candidate_id": ["A", "A", "A", "B", "B", "C", "C", "C"],
-                       "h3": [1, 2, 3, 3, 4, 4, 5, 6]})
-    demand = pd.DataFrame({"providers": [5.0, 1.0, 2.0, 7.0, 3.0, 3.0],
-                           "potential": [0.5, 0.1, 0.2, 0.7, 0.3, 0.3]}, index=[1, 2, 3, 4, 5, 6])
+    cc = pd.DataFrame(
+        {"candidate_id": ["A", "A", "A", "B", "B", "C", "C", "C"], "h3": [1, 2, 3, 3, 4, 4, 5, 6]}
+    )
+    demand = pd.DataFrame(
+        {"providers": [5.0, 1.0, 2.0, 7.0, 3.0, 3.0], "potential": [0.5, 0.1, 0.2, 0.7, 0.3, 0.3]},
+        index=[1, 2, 3, 4, 5, 6],
+    )
     return cc, demand
 
 
@@ -33,7 +36,9 @@ def test_gains_by_hand():
     # A covers 1 (existing, 5), 2 (1), 3 (2): white space 3, cannibalised 5
     assert g.loc["A", ["cells", "new_cells", "overlap_cells"]].tolist() == [3, 2, 1]
     assert g.loc["A", "providers_white_space"] == 3.0 and g.loc["A", "providers_cannibalised"] == 5
-    assert g.loc["C", "providers_white_space"] == 13.0 and g.loc["C", "potential_covered"] == pytest.approx(1.3)
+    assert g.loc["C", "providers_white_space"] == 13.0 and g.loc[
+        "C", "potential_covered"
+    ] == pytest.approx(1.3)
     sites = pd.DataFrame({"site_id": ["S1", "S2"], "h3": [1, 4]})
     ov = candidate_overlap(cc, sites, demand["providers"])
     assert ov.to_dict("records") == [
@@ -74,11 +79,13 @@ def test_invalid_arguments():
 def test_ilp_equals_brute_force_and_greedy_keeps_its_guarantee(m, pick, seed, existing):
     rng = np.random.default_rng(seed)
     cells = np.arange(100, 140)
-    rows = [(f"c{j}", int(c)) for j in range(m)
-            for c in rng.choice(cells, size=int(rng.integers(1, 12)), replace=False)]
+    rows = [
+        (f"c{j}", int(c))
+        for j in range(m)
+        for c in rng.choice(cells, size=int(rng.integers(1, 12)), replace=False)
+    ]
     cc = pd.DataFrame(rows, columns=["candidate_id", "h3"])
-    demand = pd.DataFrame({"providers": rng.integers(0, 9, cells.size).astype(float)},
-                          index=cells)
+    demand = pd.DataFrame({"providers": rng.integers(0, 9, cells.size).astype(float)}, index=cells)
     ex = cells[:existing]
     pick = min(pick, m)
     brute = brute_force_best(cc, ex, demand, pick=pick, measure="providers")

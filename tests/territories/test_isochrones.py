@@ -21,7 +21,7 @@ from territories.isochrones import (
 from tests.territories.handgraph import XY, cell_of
 
 
-@pytest.fixture()
+@pytest.fixture
 def hand_router(hand):
     return RoadRouter.from_graph(hand, edge_m=1.0)
 
@@ -41,8 +41,9 @@ def test_hand_isochrone_cells_and_minutes(hand, hand_router):
     # with a 1 m edge every node is a boundary node: every isochrone is truncated
     assert s["truncated"].all()
     polys = iso.polygons()
-    assert polys.crs.to_epsg() == 4326 and all(isinstance(g, shapely.Polygon | shapely.MultiPolygon)
-                                               for g in polys.geometry)
+    assert polys.crs.to_epsg() == 4326 and all(
+        isinstance(g, shapely.Polygon | shapely.MultiPolygon) for g in polys.geometry
+    )
     assert polys.geometry.iloc[0].contains(shapely.Point(*XY[2]))
 
 
@@ -54,14 +55,18 @@ def test_isochrone_cells_match_independent_networkx(aguascalientes):
     iso = site_isochrones(router, sites, minutes=[1.5, 3], res=10)
     for i, p in enumerate(picks):
         node = int(router.nodes[p])
-        times = nx.single_source_dijkstra_path_length(aguascalientes, node, cutoff=180,
-                                                      weight="travel_time")
+        times = nx.single_source_dijkstra_path_length(
+            aguascalientes, node, cutoff=180, weight="travel_time"
+        )
         for m in (1.5, 3.0):
             expected: dict[int, float] = {}
             for n, t in times.items():
                 if t <= m * 60:
-                    c = int(latlng_to_cells(aguascalientes.nodes[n]["y"],
-                                            aguascalientes.nodes[n]["x"], 10)[0])
+                    c = int(
+                        latlng_to_cells(
+                            aguascalientes.nodes[n]["y"], aguascalientes.nodes[n]["x"], 10
+                        )[0]
+                    )
                     expected[c] = min(expected.get(c, np.inf), t / 60)
             got = iso.cells[(iso.cells["site_id"] == i) & (iso.cells["minutes"] == m)]
             assert dict(zip(got["h3"], got["drive_minutes"])) == pytest.approx(expected)
@@ -69,10 +74,12 @@ def test_isochrone_cells_match_independent_networkx(aguascalientes):
 
 def test_truncation_on_a_real_extract(aguascalientes):
     router = RoadRouter.from_graph(aguascalientes)
-    centre = int(np.argmin((router.lat - router.lat.mean()) ** 2
-                           + (router.lon - router.lon.mean()) ** 2))
-    sites = pd.DataFrame({"site_id": ["c"], "lat": [router.lat[centre]],
-                          "lon": [router.lon[centre]]})
+    centre = int(
+        np.argmin((router.lat - router.lat.mean()) ** 2 + (router.lon - router.lon.mean()) ** 2)
+    )
+    sites = pd.DataFrame(
+        {"site_id": ["c"], "lat": [router.lat[centre]], "lon": [router.lon[centre]]}
+    )
     iso = site_isochrones(router, sites, minutes=[0.5, 20], res=9)
     assert iso.summary["truncated"].tolist() == [False, True]  # 20 min crosses the 2.5 km extract
 
@@ -107,15 +114,25 @@ def test_nearest_site_matches_per_site_dijkstra(aguascalientes):
     router = RoadRouter.from_graph(aguascalientes)
     rng = np.random.default_rng(11)
     picks = rng.choice(router.size, size=3, replace=False)
-    sites = pd.DataFrame({"site_id": list("abc"), "lat": router.lat[picks],
-                          "lon": router.lon[picks]})
+    sites = pd.DataFrame(
+        {"site_id": list("abc"), "lat": router.lat[picks], "lon": router.lon[picks]}
+    )
     pts = rng.choice(router.size, size=60, replace=False)
     out = nearest_site_for_points(router, sites, router.lat[pts], router.lon[pts])
-    per_site = np.vstack([
-        [nx.single_source_dijkstra_path_length(aguascalientes, int(router.nodes[p]),
-                                               weight="travel_time")[int(router.nodes[q])]
-         for q in pts]
-        for p in picks]) / 60
+    per_site = (
+        np.vstack(
+            [
+                [
+                    nx.single_source_dijkstra_path_length(
+                        aguascalientes, int(router.nodes[p]), weight="travel_time"
+                    )[int(router.nodes[q])]
+                    for q in pts
+                ]
+                for p in picks
+            ]
+        )
+        / 60
+    )
     assert out["drive_minutes"].to_numpy() == pytest.approx(per_site.min(axis=0), abs=1e-6)
     best = per_site.min(axis=0)
     for k, site in enumerate(out["site_id"]):
@@ -126,10 +143,16 @@ def test_nearest_site_matches_per_site_dijkstra(aguascalientes):
 def test_nearest_site_estimates_off_road_points_and_sites(aguascalientes):
     router = RoadRouter.from_graph(aguascalientes)
     n0 = 0
-    sites = pd.DataFrame({"site_id": ["on", "off"], "lat": [router.lat[n0], 21.95],
-                          "lon": [router.lon[n0], -102.20]})
-    out = nearest_site_for_points(router, sites, [router.lat[n0], 21.951, 21.5],
-                                  [router.lon[n0], -102.20, -102.27], max_snap_m=300)
+    sites = pd.DataFrame(
+        {"site_id": ["on", "off"], "lat": [router.lat[n0], 21.95], "lon": [router.lon[n0], -102.20]}
+    )
+    out = nearest_site_for_points(
+        router,
+        sites,
+        [router.lat[n0], 21.951, 21.5],
+        [router.lon[n0], -102.20, -102.27],
+        max_snap_m=300,
+    )
     assert out["site_id"].tolist()[:2] == ["on", "off"]
     assert out["estimated"].tolist()[:2] == [False, True]
     assert out["drive_minutes"].iloc[0] == pytest.approx(0, abs=1e-6)
@@ -140,8 +163,15 @@ def test_nearest_site_estimates_off_road_points_and_sites(aguascalientes):
 
 
 def test_overlap_by_hand():
-    cells = pd.DataFrame({"site_id": ["a"] * 4 + ["b"] * 2 + ["c"],
-                          "h3": [1, 2, 3, 4, 3, 4, 9]})
+    cells = pd.DataFrame({"site_id": ["a"] * 4 + ["b"] * 2 + ["c"], "h3": [1, 2, 3, 4, 3, 4, 9]})
     out = catchment_overlap(cells, weights=pd.Series({3: 5.0, 4: 1.0}))
-    assert out.to_dict("records") == [{"site_a": "a", "site_b": "b", "shared_cells": 2,
-                                       "shared_weight": 6.0, "share_a": 0.5, "share_b": 1.0}]
+    assert out.to_dict("records") == [
+        {
+            "site_a": "a",
+            "site_b": "b",
+            "shared_cells": 2,
+            "shared_weight": 6.0,
+            "share_a": 0.5,
+            "share_b": 1.0,
+        }
+    ]

@@ -20,8 +20,12 @@ def upgrade() -> None:
     # jobs left running by a stopped process would violate the index: close them first
     op.execute("UPDATE jobs SET status = 'failed' WHERE status = 'running'")
     op.create_index(
-        "ix_jobs_one_running", "jobs", ["kind"], unique=True,
-        sqlite_where=RUNNING, postgresql_where=RUNNING,
+        "ix_jobs_one_running",
+        "jobs",
+        ["kind"],
+        unique=True,
+        sqlite_where=RUNNING,
+        postgresql_where=RUNNING,
     )
 
 

@@ -13,7 +13,15 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-COLUMNS = ("code", "grouping", "classification", "specialization", "display_name", "section", "version")
+COLUMNS = (
+    "code",
+    "grouping",
+    "classification",
+    "specialization",
+    "display_name",
+    "section",
+    "version",
+)
 
 
 def _table(name: str, *, composite: bool) -> None:
@@ -26,7 +34,9 @@ def _table(name: str, *, composite: bool) -> None:
         sa.Column("display_name", sa.String(length=300), nullable=True),
         sa.Column("section", sa.String(length=40), nullable=True),
         sa.Column("version", sa.String(length=10), nullable=False),
-        sa.PrimaryKeyConstraint(*(("code", "version") if composite else ("code",)), name="pk_taxonomy"),
+        sa.PrimaryKeyConstraint(
+            *(("code", "version") if composite else ("code",)), name="pk_taxonomy"
+        ),
     )
 
 

@@ -36,7 +36,12 @@ def upgrade() -> None:
         sa.Column("moves", sa.Integer(), nullable=False),
         sa.Column("report", sa.JSON(), nullable=True),
         sa.Column("created_by", sa.String(length=100), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_territory_plans")),
         sa.UniqueConstraint("name", "version", name=op.f("uq_territory_plans_name")),
     )
@@ -52,12 +57,19 @@ def upgrade() -> None:
         sa.Column("compactness", sa.Float(), nullable=False),
         sa.Column("contiguous", sa.Boolean(), nullable=False),
         sa.Column("geom", data.types.GeometryColumn("GEOMETRY"), nullable=True),
-        sa.ForeignKeyConstraint(["plan_id"], ["territory_plans.id"], name=op.f("fk_territories_plan_id_territory_plans"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["territory_plans.id"],
+            name=op.f("fk_territories_plan_id_territory_plans"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_territories")),
         sa.UniqueConstraint("plan_id", "number", name=op.f("uq_territories_plan_id")),
     )
     if _is_pg():
-        op.create_index("ix_territories_geom_gist", "territories", ["geom"], postgresql_using="gist")
+        op.create_index(
+            "ix_territories_geom_gist", "territories", ["geom"], postgresql_using="gist"
+        )
     op.create_table(
         "territory_cells",
         sa.Column("plan_id", sa.Integer(), nullable=False),
@@ -65,8 +77,18 @@ def upgrade() -> None:
         sa.Column("territory_id", sa.Integer(), nullable=False),
         sa.Column("weight", sa.Float(), nullable=False),
         sa.Column("locked", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(["plan_id"], ["territory_plans.id"], name=op.f("fk_territory_cells_plan_id_territory_plans"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["territory_id"], ["territories.id"], name=op.f("fk_territory_cells_territory_id_territories"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["territory_plans.id"],
+            name=op.f("fk_territory_cells_plan_id_territory_plans"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["territory_id"],
+            ["territories.id"],
+            name=op.f("fk_territory_cells_territory_id_territories"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("plan_id", "h3", name=op.f("pk_territory_cells")),
     )
     op.create_index(op.f("ix_territory_cells_h3"), "territory_cells", ["h3"])
@@ -84,7 +106,12 @@ def upgrade() -> None:
         sa.Column("guarantee", sa.String(length=200), nullable=False),
         sa.Column("added", sa.Float(), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_expansion_scenarios")),
         sa.UniqueConstraint("name", name=op.f("uq_expansion_scenarios_name")),
     )
@@ -114,14 +141,26 @@ def upgrade() -> None:
         sa.Column("h3_r8", sa.BigInteger(), nullable=True),
         sa.Column("h3_r9", sa.BigInteger(), nullable=True),
         sa.Column("geom", data.types.GeometryColumn("POINT"), nullable=True),
-        sa.ForeignKeyConstraint(["scenario_id"], ["expansion_scenarios.id"], name=op.f("fk_expansion_candidates_scenario_id_expansion_scenarios"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["scenario_id"],
+            ["expansion_scenarios.id"],
+            name=op.f("fk_expansion_candidates_scenario_id_expansion_scenarios"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_expansion_candidates")),
-        sa.UniqueConstraint("scenario_id", "label", name=op.f("uq_expansion_candidates_scenario_id")),
+        sa.UniqueConstraint(
+            "scenario_id", "label", name=op.f("uq_expansion_candidates_scenario_id")
+        ),
     )
     for col in ("scenario_id", "h3_r7", "h3_r8", "h3_r9"):
         op.create_index(op.f(f"ix_expansion_candidates_{col}"), "expansion_candidates", [col])
     if _is_pg():
-        op.create_index("ix_expansion_candidates_geom_gist", "expansion_candidates", ["geom"], postgresql_using="gist")
+        op.create_index(
+            "ix_expansion_candidates_geom_gist",
+            "expansion_candidates",
+            ["geom"],
+            postgresql_using="gist",
+        )
 
 
 def downgrade() -> None:

@@ -34,14 +34,40 @@ OLD = {
 }
 _FILTERS = ("segment", "classification", "taxonomy_code")
 NEW = {
-    "ix_prospects_list_score": ("site_id", sa.text("score DESC"), "id", *_FILTERS, "drive_minutes",
-                                "distance_km"),
-    "ix_prospects_list_drive": ("site_id", sa.text("coalesce(drive_minutes, 1000000.0)"), "id",
-                                *_FILTERS, "score", "drive_minutes", "distance_km"),
-    "ix_prospects_list_drive_desc": ("site_id", sa.text("coalesce(drive_minutes, -1.0)"), "id",
-                                     *_FILTERS, "score", "drive_minutes", "distance_km"),
-    "ix_prospects_list_distance": ("site_id", "distance_km", "id", *_FILTERS, "score",
-                                   "drive_minutes"),
+    "ix_prospects_list_score": (
+        "site_id",
+        sa.text("score DESC"),
+        "id",
+        *_FILTERS,
+        "drive_minutes",
+        "distance_km",
+    ),
+    "ix_prospects_list_drive": (
+        "site_id",
+        sa.text("coalesce(drive_minutes, 1000000.0)"),
+        "id",
+        *_FILTERS,
+        "score",
+        "drive_minutes",
+        "distance_km",
+    ),
+    "ix_prospects_list_drive_desc": (
+        "site_id",
+        sa.text("coalesce(drive_minutes, -1.0)"),
+        "id",
+        *_FILTERS,
+        "score",
+        "drive_minutes",
+        "distance_km",
+    ),
+    "ix_prospects_list_distance": (
+        "site_id",
+        "distance_km",
+        "id",
+        *_FILTERS,
+        "score",
+        "drive_minutes",
+    ),
 }
 #: max() of these is in every answer's data stamp: an index makes it one lookup, not a scan
 STAMPED = (("prospects", "computed_at"), ("referrer_stats", "as_of"))

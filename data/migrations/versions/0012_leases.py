@@ -29,11 +29,20 @@ def upgrade() -> None:
     for table in TABLES:
         op.add_column(table, sa.Column("owner_host", sa.String(255), nullable=True))
         op.add_column(table, sa.Column("owner_pid", sa.Integer(), nullable=True))
-        op.add_column(table, sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True))
-        rows = sa.table(table, sa.column("status", sa.String), sa.column("started_at", sa.DateTime),
-                        sa.column("lease_expires_at", sa.DateTime))
-        op.execute(rows.update().where(rows.c.status == "running")
-                   .values(lease_expires_at=rows.c.started_at))
+        op.add_column(
+            table, sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True)
+        )
+        rows = sa.table(
+            table,
+            sa.column("status", sa.String),
+            sa.column("started_at", sa.DateTime),
+            sa.column("lease_expires_at", sa.DateTime),
+        )
+        op.execute(
+            rows.update()
+            .where(rows.c.status == "running")
+            .values(lease_expires_at=rows.c.started_at)
+        )
 
 
 def downgrade() -> None:

@@ -21,12 +21,16 @@ depends_on = None
 
 def _credential_columns() -> list[sa.Column]:
     return [
-        sa.Column("key_id", sa.Integer, sa.ForeignKey("api_keys.id", ondelete="CASCADE"), index=True),
+        sa.Column(
+            "key_id", sa.Integer, sa.ForeignKey("api_keys.id", ondelete="CASCADE"), index=True
+        ),
         sa.Column("bootstrap_role", sa.String(20)),
         sa.Column("bootstrap_hash", sa.String(64)),
         sa.Column("actor", sa.String(40), nullable=False),
         sa.Column("role", sa.String(20), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     ]
 
