@@ -8,6 +8,7 @@ handler work, and answered with a problem document.
 from __future__ import annotations
 
 import time
+from typing import Any
 from urllib.parse import unquote_plus
 
 import anyio
@@ -15,8 +16,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
 from core.errors import BodyTimeoutError, PayloadTooLargeError, RateLimitError
+from service.schemas import string_schemas
 
-__all__ = ["UPLOAD_PREFIX", "NoCredentialsInUrls", "NoNulCharacters", "RequestBodyGuard"]
+__all__ = [
+    "UPLOAD_PREFIX",
+    "NoCredentialsInUrls",
+    "NoNulCharacters",
+    "RequestBodyGuard",
+    "document_no_nul",
+]
 
 #: Multipart framing around an uploaded file.
 _OVERHEAD = 64 * 1024
@@ -195,6 +203,19 @@ class NoNulCharacters:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def document_no_nul(openapi: dict[str, Any]) -> None:
+    """Say in ``openapi`` what :class:`NoNulCharacters` enforces: no text parameter (path, query,
+    header, cookie) holds a NUL character. A text parameter without a pattern gets one."""
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", ()):
+                for text in string_schemas(parameter.get("schema", {})):
+                    text.setdefault("pattern", _NO_NUL)
+
+
+_NO_NUL = "^[^\\x00]*$"
 
 
 class NoCredentialsInUrls:

@@ -36,8 +36,8 @@ from fastapi.staticfiles import StaticFiles
 from api.admission import AdmissionGate
 from api.audit import AUDIT_BUFFER_STATE, AuditMiddleware
 from api.etag import ETagMiddleware
-from api.limits import NoCredentialsInUrls, NoNulCharacters, RequestBodyGuard
-from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from api.limits import NoCredentialsInUrls, NoNulCharacters, RequestBodyGuard, document_no_nul
+from api.problems import PROBLEM_MEDIA_TYPE, document_app_problems, install_problem_handlers
 from api.ratelimit import TokenBuckets
 from api.routers import V1_ROUTERS, health, map_page, signin
 from api.stamp import DataStampMiddleware, StampCache, context_stamp_reader
@@ -75,7 +75,8 @@ made with that cookie must carry the session's CSRF token in `X-CSRF-Token`
 
 **Errors** are RFC 9457 `application/problem+json` documents listing every
 problem found (`errors[].field` names the parameter, e.g. `query.limit`), for
-every status: 401, 403, 404, 405, 409, 413, 422, 429 (with `Retry-After`), 500.
+every status: 400, 401, 403, 404, 405 (with `Allow`), 408, 409, 413, 422, 429
+and 503 (with `Retry-After`), 500. Each operation lists the ones it can answer.
 
 **Pagination**: list endpoints take `limit` and `cursor` and return
 `next_cursor` (pass it back as `cursor`) with a stable order (the sort key,
@@ -97,7 +98,8 @@ def _api_version() -> str:
 
 
 def _openapi_schema(app: FastAPI) -> dict[str, Any]:
-    """OpenAPI document with error responses documented as problem+json only."""
+    """OpenAPI document with error responses documented as problem+json only, every operation
+    listing the problems the app answers around its handler (:func:`api.problems.document_app_problems`)."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
@@ -113,6 +115,8 @@ def _openapi_schema(app: FastAPI) -> dict[str, Any]:
                 content = response.get("content", {})
                 if code[:1] in "45" and PROBLEM_MEDIA_TYPE in content:
                     content.pop("application/json", None)
+    document_app_problems(schema)
+    document_no_nul(schema)
     app.openapi_schema = schema
     return schema
 

@@ -14,7 +14,9 @@ Handlers are installed by :func:`install_problem_handlers` for
   per failed parameter, ``field`` the error location joined with dots, e.g.
   ``query.limit`` or ``body.site_code``);
 * Starlette's :class:`~starlette.exceptions.HTTPException` (unknown routes,
-  wrong methods, ...), keeping the headers it carries (``Allow`` on 405);
+  wrong methods, ...), keeping the headers it carries; a 405's ``Allow``
+  lists every method of every route at that path (Starlette names only the
+  first route's);
 * a database too busy to serve (no pooled connection free within its
   timeout, SQLite's write lock held past its wait): 503 with ``Retry-After``;
 * any other exception: a 500 whose body says nothing about the cause (the
@@ -40,14 +42,17 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from core.errors import Problem, ServiceError, SignInRequired
 
 __all__ = [
+    "APP_WIDE_STATUSES",
     "PROBLEM_MEDIA_TYPE",
     "WWW_AUTHENTICATE",
     "ProblemDetails",
     "ProblemItem",
+    "document_app_problems",
     "install_problem_handlers",
     "problem_response",
     "problem_responses",
@@ -224,18 +229,42 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: Methods a 405's ``Allow`` may name.
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at the request's path (``GET, HEAD, POST``).
+
+    One path is often served by several routes (``GET /v1/sites`` and ``POST
+    /v1/sites`` are two), and Starlette's 405 names the methods of the first
+    one only. Each method is asked of the app's routes as a request would be
+    (included routers answer for their own routes).
+    """
+    routes = request.app.router.routes
+    allowed = [
+        m
+        for m in _METHODS
+        if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no resource at {request.url.path}"
-    elif exc.status_code == 405 and detail == "Method Not Allowed":
-        detail = f"{request.method} is not allowed on {request.url.path}"
+    elif exc.status_code == 405:
+        if detail == "Method Not Allowed":
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     return problem_response(
         status=exc.status_code,
         detail=detail,
         instance=request.url.path,
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 
@@ -286,25 +315,86 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 _DESCRIPTIONS = {
-    401: "Missing or invalid API key.",
-    403: "The API key lacks the role this operation needs.",
+    400: "Malformed request: a NUL character in the URL, a JSON body that is not UTF-8, or a "
+    "broken multipart body.",
+    401: "Missing or invalid API key or session, or an API key sent in the URL.",
+    403: "The API key lacks the role this operation needs (or a session's write lacks its CSRF "
+    "token).",
     404: "A requested record does not exist.",
+    408: "The request body did not arrive in time (`PRM_BODY_TIMEOUT_S`).",
     409: "The request conflicts with stored state.",
+    413: "The request body is larger than allowed (`PRM_MAX_JSON_BYTES`; uploads "
+    "`PRM_MAX_UPLOAD_BYTES`).",
     422: "Invalid parameters or body; every problem is listed in `errors`.",
-    429: "Too many requests from this API key; retry after `Retry-After` seconds.",
+    429: "Too many requests from this API key or address; retry after `Retry-After` seconds.",
     500: "Unexpected server error.",
+    503: "The service or its database is too busy (or down); retry after `Retry-After` seconds "
+    "when it is given.",
 }
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "The authentication scheme (`Bearer`).",
+            "schema": {"type": "string"},
+        }
+    },
+    429: _RETRY_AFTER,
+    503: _RETRY_AFTER,
+}
+
+APP_WIDE_STATUSES = (400, 401, 408, 413, 429, 500, 503)
+"""Statuses any operation may answer whatever its handler does: the request limits (400 NUL in
+the URL, 408, 413: :mod:`api.limits`), a key sent in the URL and its throttle (401, 429), the
+admission gate and a busy database (503), and a fault (500). Operations that need a role also
+answer 403; those taking parameters or a body, 422 (:func:`document_app_problems`)."""
+
+_PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+
+
+def _entry(status: int) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "description": _DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+        "content": {**_PROBLEM_CONTENT},
+    }
+    if status in _HEADERS:
+        entry["headers"] = _HEADERS[status]
+    return entry
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries documenting problem bodies for ``statuses``."""
-    return {
-        status: {
-            "description": _DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
-            "model": ProblemDetails,
-            "content": {
-                PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
-            },
-        }
-        for status in statuses
-    }
+    """OpenAPI ``responses`` entries documenting problem bodies for ``statuses``.
+
+    For the statuses a route adds to :data:`APP_WIDE_STATUSES` (404, 409, ...): those are
+    documented on every operation by :func:`document_app_problems`.
+    """
+    return {status: {"model": ProblemDetails, **_entry(status)} for status in statuses}
+
+
+def document_app_problems(openapi: dict[str, Any]) -> None:
+    """Document, on every operation of ``openapi``, the problems it can answer outside its handler.
+
+    :data:`APP_WIDE_STATUSES` everywhere, 403 where a role is needed (``security``), 422 where
+    there are parameters or a body. FastAPI's own 422 entry (its ``HTTPValidationError`` body,
+    never sent: errors are problem documents) is replaced, and its schemas dropped when unused.
+    Responses are listed by status.
+    """
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            statuses = list(APP_WIDE_STATUSES)
+            if operation.get("security"):
+                statuses.append(403)
+            if operation.get("parameters") or operation.get("requestBody"):
+                statuses.append(422)
+            responses = operation.setdefault("responses", {})
+            for status in statuses:
+                responses[str(status)] = {**responses.get(str(status), {}), **_entry(status)}
+            operation["responses"] = dict(sorted(responses.items()))
+    schemas = openapi.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)

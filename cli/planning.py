@@ -157,14 +157,17 @@ def expansion_plan(
     with path.open(newline="", encoding="utf-8-sig") as fh:
         rows = [{k: (v or None) for k, v in r.items() if k} for r in csv.DictReader(fh)]
     try:
-        data = ScenarioCreate(
-            name=name,
-            candidates=rows,
-            minutes=minutes,
-            pick=pick,
-            measure=measure,
-            method=method,
-            replace=replace,
+        data = ScenarioCreate.model_validate(  # the candidates are CSV text: not strict
+            {
+                "name": name,
+                "candidates": rows,
+                "minutes": minutes,
+                "pick": pick,
+                "measure": measure,
+                "method": method,
+                "replace": replace,
+            },
+            strict=False,
         )
     except ValidationError as exc:
         _fail(

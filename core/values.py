@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any, overload
+from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
-
-
-@overload
-def as_utc(value: datetime) -> datetime: ...
-@overload
-def as_utc(value: None) -> None: ...
-def as_utc(value: datetime | None) -> datetime | None:
-    """A stored time as a timezone-aware UTC datetime.
-
-    SQLite hands back the naive datetimes it was given, which this service
-    always stores as UTC; PostgreSQL hands back aware ones, left as they are.
-    """
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def plain(value: Any) -> Any:

@@ -6,30 +6,177 @@ creation), ``*Update`` (partial input), ``*Public`` (what callers see).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
+from pydantic_core import CoreSchema
 
 from core.safetext import text_fault, value_faults
-from core.values import as_utc
 from data.lengths import string_lengths
 from data.models import ClinicSite
+from prospects.scoring import SEGMENTS
 
 T = TypeVar("T")
 
 
-#: A stored time, timezone-aware (UTC) on every backend.
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+_FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+_INTEGER = re.compile(r"-?[0-9]+(\.0+)?")  # 5.0 is an integer to JSON Schema
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")  # JSON's
+
+
+def _written_as(
+    pattern: re.Pattern[str], what: str, *, taken: type | tuple[type, ...] = date
+) -> Callable[[Any], Any]:
+    """A check that text is spelled as ``pattern`` (values already of type ``taken`` pass)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, taken) or (isinstance(value, str) and pattern.fullmatch(value)):
+            return value
+        raise ValueError(f"Input should be {what}")
+
+    return check
+
+
+IsoDate = Annotated[
+    date, Field(strict=False), BeforeValidator(_written_as(_FULL_DATE, "a date as YYYY-MM-DD"))
+]
+"""A date written as JSON carries it, RFC 3339 ``full-date`` text (``2024-06-03``), in a body or
+a query; ``0`` or ``"1700000000"`` (which pydantic would take for timestamps) are refused."""
+IsoInstant = Annotated[
+    AwareDatetime,
+    Field(strict=False),
+    BeforeValidator(
+        _written_as(_DATE_TIME, "an RFC 3339 date-time with its offset, e.g. 2024-06-03T10:30:00Z")
+    ),
+    AfterValidator(lambda value: value.astimezone(UTC)),
+]
+"""A point in time written as RFC 3339 ``date-time`` text, offset included (``Z`` or ``+02:00``);
+taken in UTC, as it is stored and answered (:class:`data.types.UtcDateTime`)."""
+
+
+_SPELLED_INT = BeforeValidator(
+    _written_as(_INTEGER, "an integer in decimal digits, e.g. 42", taken=int)
+)
+_SPELLED_NUMBER = BeforeValidator(
+    _written_as(_NUMBER, "a number as JSON writes it, e.g. 2.5", taken=(int, float))
+)
+
+
+def url_int(*, ge: int, le: int) -> Any:
+    """An integer in a path or a query within bounds, spelled as JSON spells one (``42``, ``-1``,
+    ``42.0``: JSON Schema's ``integer`` is any number without a fraction).
+
+    Pydantic alone also reads ``" 42"``, ``"\\v42"``, ``"+42"`` or ``"4_2"``, none of them the
+    documented ``integer``. The bounds are given here, before the spelling check: given
+    after it (``Annotated[..., Query(ge=1)]``) they reach the schema as ``ge``, not ``minimum``.
+    """
+    return Annotated[int, Field(ge=ge, le=le), _SPELLED_INT]
+
+
+def url_number(*, ge: float | None = None, gt: float | None = None, le: float | None = None) -> Any:
+    """A number in a path or a query within bounds, spelled as JSON spells one (``2.5``, ``-1``,
+    ``1e-05``): not ``" 2.5"``, ``"2_5"``, ``".5"``, ``"inf"`` or ``"nan"``, which pydantic alone
+    reads. Bounds here, as for :func:`url_int`."""
+    return Annotated[float, Field(ge=ge, gt=gt, le=le), _SPELLED_NUMBER]
+
+
+UrlId = url_int(ge=1, le=2**31 - 1)
+"""A stored row's id in a path or a query."""
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, bool | str):
+        raise ValueError("Input should be a number without a fraction, not text or a boolean")
+    return value
+
+
+JsonInt = Annotated[int, Field(strict=False), BeforeValidator(_json_number)]
+"""An integer as JSON (and JSON Schema's ``integer``) has it: a number without a fraction, ``5``
+or ``5.0``; never ``true`` or ``"5"``. The integer fields of strict bodies are of this type."""
+
+
+def json_int(*, ge: int, le: int) -> Any:
+    """:data:`JsonInt` within bounds, for optional fields (``json_int(ge=1, le=9) | None``):
+    bounds given on the field itself would not reach the schema of a nullable one."""
+    return Annotated[int, Field(strict=False, ge=ge, le=le), BeforeValidator(_json_number)]
+
+
+JsonId = json_int(ge=1, le=2**31 - 1)
+"""A stored row's id in a strict body."""
+
+#: What JSON Schema can say of :func:`core.safetext.text_fault`: no C0 control character (free
+#: text may hold TAB, LF and CR). Lone surrogates are refused too; no generator sends them.
+_STORABLE = NO_CONTROL_CHARACTERS = "^[^\\x00-\\x1f]*$"
+_STORABLE_FREE_TEXT = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"
+#: A character that is neither a control character nor white space as :meth:`str.strip` has it
+#: (Unicode ``White_Space``), written out: regex dialects disagree on ``\s`` (ECMA 262's takes
+#: U+FEFF, Python's does not).
+_SOLID = "[^\\x00-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+
+
+def trimmed_at_least(chars: int) -> str:
+    """The pattern of storable text that keeps at least ``chars`` characters once trimmed.
+
+    For a required field of a body whose text is trimmed after it is validated (its lengths and
+    pattern hold for the text as sent): ``"  "`` would pass ``minLength: 1`` and be stored empty.
+    """
+    return "^[^\\x00-\\x1f]*" + (_SOLID + "[^\\x00-\\x1f]*") * chars + "$"
+
+
+def string_schemas(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The string schemas of a JSON Schema property: itself, its nullable form's, its items'."""
+    if schema.get("type") == "string":
+        yield schema
+    for branch in schema.get("anyOf", ()):
+        yield from string_schemas(branch)
+    if isinstance(schema.get("items"), dict):
+        yield from string_schemas(schema["items"])
 
 
 class StorableText(BaseModel):
     """Input whose text is stored: no control character (TAB, LF, CR only in :attr:`free_text_fields`),
     no lone surrogate (:func:`core.safetext.text_fault`), in strings at any depth (lists, dict
     keys and values); lengths are each field's ``max_length``. Every request body that is
-    stored derives from it."""
+    stored derives from it.
 
+    Strict: a JSON value is taken as the type it is sent as, never converted (``{"lon": false}``
+    is refused, not stored as 0.0; ``"5"`` is not a number). Dates and times, which JSON can
+    only send as text, are :data:`IsoDate` and :data:`IsoInstant`. Text files (CSV) are read
+    into these models with ``model_validate(row, strict=False)``: a file holds only text.
+    """
+
+    model_config = ConfigDict(strict=True)
     free_text_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # the text rule in the schema too, so that clients (and fuzzers) know it
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        for name, prop in target.get("properties", {}).items():
+            rule = _STORABLE_FREE_TEXT if name in cls.free_text_fields else _STORABLE
+            for text in string_schemas(prop):
+                text.setdefault("pattern", rule)
+        return schema
 
     @field_validator("*")
     @classmethod
@@ -53,7 +200,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class ScoreComponent(BaseModel):
-    name: str
+    name: str = Field(description="specialty, proximity, potential or recency.")
     value: float = Field(description="Component value in [0, 1].")
     weight: float = Field(description="Weight of the component in the profile.")
     points: float = Field(description="value x weight x 100; the points add up to the score.")
@@ -153,8 +300,13 @@ class SiteCreate(_SiteFields):
 
 
 class SiteUpdate(StorableText):
-    name: str | None = Field(None, min_length=1, max_length=_SITE["name"])
-    service_line: str | None = Field(None, min_length=1, max_length=_SITE["service_line"])
+    # not null: left out, the stored value stays (the schema says string; null is refused below)
+    name: Annotated[str, Field(min_length=1, max_length=_SITE["name"])] | SkipJsonSchema[None] = (
+        None
+    )
+    service_line: (
+        Annotated[str, Field(min_length=1, max_length=_SITE["service_line"])] | SkipJsonSchema[None]
+    ) = None
     address_1: str | None = Field(None, max_length=_SITE["address_1"])
     city: str | None = Field(None, max_length=_SITE["city"])
     state: str | None = Field(None, min_length=2, max_length=2)
@@ -198,7 +350,7 @@ class ProspectPublic(BaseModel):
     postal_code: str | None
     phone: str | None
     score: float
-    segment: str
+    segment: Literal[SEGMENTS] = Field(description="Expected potential (not a referral tier).")  # type: ignore[valid-type]
     drive_minutes: float | None
     distance_km: float
     proximity_estimated: bool
@@ -232,17 +384,16 @@ class ProspectFilter(StorableText):
         None, max_length=500, description="Geography: ZIP codes."
     )
     city: str | None = Field(None, max_length=100)
-    organization_id: int | None = Field(
-        None, ge=1, le=2**31 - 1, description="Organisation (practice) id."
-    )
+    organization_id: JsonId | None = Field(None, description="Organisation (practice) id.")
     status: Literal["new", "contacted", "meeting held", "referring", "not a fit"] | None = Field(
         None, description="Workflow status ('new' = never set); 'not a fit' is hidden otherwise."
     )
     assigned_to: str | None = Field(
         None, max_length=100, description="Liaison the prospect is assigned to."
     )
-    #: The group's NUCC codes, resolved by the service (not an input).
-    group_codes: frozenset[str] | None = Field(None, exclude=True)
+    #: The group's NUCC codes, resolved by the service: not an input (not in the schema; a body's
+    #: JSON list is not the frozenset a strict model takes).
+    group_codes: SkipJsonSchema[frozenset[str] | None] = Field(None, exclude=True)
 
     model_config = ConfigDict(extra="forbid")
 
@@ -294,9 +445,9 @@ class BatchPublic(BaseModel):
     rejected: int
     owner_host: str | None = None
     owner_pid: int | None = None
-    started_at: UtcDatetime
-    finished_at: UtcDatetime | None = None
-    lease_expires_at: UtcDatetime | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+    lease_expires_at: datetime | None = None
 
 
 class StageReport(BaseModel):
@@ -314,15 +465,18 @@ class HealthPublic(BaseModel):
     as_of: date | None = None
 
 
+def _edit_schema(schema: dict[str, Any]) -> None:
+    # at least one field besides the note (service.providers.edit_provider refuses an empty edit)
+    schema["anyOf"] = [{"required": [name]} for name in schema["properties"] if name != "note"]
+    schema["examples"] = [{"phone": "6145550100", "note": "confirmed by phone"}]
+
+
 class ProviderEdit(StorableText):
     """A manual correction of golden fields (admin). Registry refreshes never overwrite it."""
 
     free_text_fields: ClassVar[frozenset[str]] = frozenset({"note"})
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"phone": "6145550100", "note": "confirmed by phone"}]},
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_edit_schema)
 
     first_name: str | None = Field(None, min_length=1, max_length=100)
     last_name: str | None = Field(None, min_length=1, max_length=100)
@@ -347,6 +501,107 @@ class MatchReviewPublic(BaseModel):
     left: dict[str, Any] = Field(description="The pair's lower-id source record (key fields).")
     right: dict[str, Any] = Field(description="The other source record.")
     explanation: dict[str, Any] = Field(description="Comparison levels, m, u and weights.")
+
+
+class PairDecisionResult(BaseModel):
+    """A stored reviewer decision on a record pair (lower id first)."""
+
+    left_record_id: int
+    right_record_id: int
+    decision: Literal["accept", "reject"]
+    link: dict[str, Any] | None = Field(
+        None, description="The incremental link run's report, with apply=true."
+    )
+
+
+class UnmergeResult(BaseModel):
+    record_id: int
+    rejected_pairs: int = Field(description="Pairs with the other members now rejected.")
+    link: dict[str, Any] | None = Field(
+        None, description="The incremental link run's report, with apply=true."
+    )
+
+
+class ExplanationStep(BaseModel):
+    """One comparison's contribution to a pair's match weight."""
+
+    comparison: str = Field(description="prior, identifier, a field comparison, term_frequency.")
+    level: str
+    weight: float
+    m: float | None
+    u: float | None
+
+
+class PairExplanation(BaseModel):
+    """Why two source records score what they score (Fellegi-Sunter)."""
+
+    left: int = Field(description="The first source record's id.")
+    right: int = Field(description="The second source record's id.")
+    entity_type: str
+    blocking_rule: str | None
+    match_weight: float
+    match_probability: float
+    decision: str | None
+    steps: list[ExplanationStep] = Field(
+        description="From the prior; the weights sum to match_weight."
+    )
+    reviewer_decision: Literal["accept", "reject"] | None
+    same_cluster: bool = Field(description="Both records are in the same golden record.")
+
+
+class MergeMember(BaseModel):
+    """A source record of a golden record, with its best merge explanation."""
+
+    id: int
+    source: str
+    source_key: str
+    provider_id: int | None
+    npi: str | None
+    first_name: str | None
+    last_name: str | None
+    organization_name: str | None
+    address_1: str | None
+    city: str | None
+    postal_code: str | None
+    phone: str | None
+    taxonomy_code: str | None
+    match_probability: float | None
+    explanation: dict[str, Any] | None
+
+
+class MergeDecision(BaseModel):
+    left_record_id: int
+    right_record_id: int
+    decision: Literal["accept", "reject"]
+    decided_by: str | None
+    note: str | None
+
+
+class ProviderMerge(BaseModel):
+    """How a golden record was assembled."""
+
+    provider_id: int
+    display_name: str
+    lineage: dict[str, Any] | None = Field(description="Field -> the source it was taken from.")
+    members: list[MergeMember]
+    decisions: list[MergeDecision]
+
+
+class FreeTextAlternative(BaseModel):
+    provider_id: int
+    confidence: float
+
+
+class FreeTextMatch(BaseModel):
+    """A free-text referrer name and the golden record it links to, if any."""
+
+    text: str
+    provider_id: int | None = Field(description="Null when no candidate is confident enough.")
+    confidence: float
+    alternatives: list[FreeTextAlternative]
+    hints: dict[str, Any] = Field(
+        description="What the text told apart from the name (specialty, city)."
+    )
 
 
 class ProviderAssignment(BaseModel):

@@ -15,7 +15,6 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.values import as_utc
 from data.models import LoadBatch, Prospect, ReferrerStat
 
 __all__ = ["DataStamp", "RegistryVersion", "data_stamp", "stamp_header"]
@@ -51,17 +50,14 @@ def data_stamp(session: Session) -> DataStamp:
     ).scalars()
     registries = [
         RegistryVersion(
-            source=b.source,
-            file_name=b.file_name,
-            sha256=b.file_hash,
-            loaded_at=as_utc(b.finished_at),
+            source=b.source, file_name=b.file_name, sha256=b.file_hash, loaded_at=b.finished_at
         )
         for b in rows
     ]
     return DataStamp(
         registries=registries,
         referrals_as_of=session.scalar(select(func.max(ReferrerStat.as_of))),
-        prospects_scored_at=as_utc(session.scalar(select(func.max(Prospect.computed_at)))),
+        prospects_scored_at=session.scalar(select(func.max(Prospect.computed_at))),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.audit import flush_audit
 from api.deps import ContextDep, CursorQuery, require_role
 from api.problems import problem_responses
-from service.schemas import Page
+from service.schemas import IsoInstant, Page, url_int
 from service.security.audit import MAX_AUDIT_PAGE, list_audit
 from service.security.schemas import AuditEntryPublic
 
@@ -77,9 +76,16 @@ def audit_list(
     path: Annotated[
         str | None, Query(max_length=200, description="Path prefix, e.g. /v1/prospects.")
     ] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601 date-time, inclusive.")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601 date-time, inclusive.")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE)] = 100,
+    since: Annotated[
+        IsoInstant | None,
+        Query(
+            description="RFC 3339 date-time with its offset (e.g. 2026-11-25T09:00:00Z), inclusive."
+        ),
+    ] = None,
+    until: Annotated[
+        IsoInstant | None, Query(description="RFC 3339 date-time with its offset, inclusive.")
+    ] = None,
+    limit: Annotated[url_int(ge=1, le=MAX_AUDIT_PAGE), Query()] = 100,
     cursor: CursorQuery = None,
 ) -> Page[AuditEntryPublic]:
     """Entries matching the filters, newest first; the read itself is audited too.

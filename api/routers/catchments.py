@@ -2,53 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import numpy as np
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
 
 from api.deps import SessionDep, require_role
+from api.geojson import CatchmentCollection, GeoJSONResponse, geojson_doc
 from api.problems import problem_responses
 from api.routers.sites import SITE_CODE
 from service.queries import catchments_geojson
+from service.schemas import url_number
 
-__all__ = ["GEOJSON_MEDIA_TYPE", "GeoJSONResponse", "all_catchments", "router", "site_catchments"]
-
-GEOJSON_MEDIA_TYPE = "application/geo+json"
+__all__ = ["Method", "all_catchments", "router", "site_catchments"]
 
 Method = Literal["radius", "drive_time"]
-
-
-def _plain(value: Any) -> Any:
-    """``value`` with numpy scalars/arrays made plain and non-finite floats made None.
-
-    GeoJSON properties come from GeoDataFrame columns, which hold numpy types
-    and NaN for missing numbers; JSON has neither.
-    """
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-class GeoJSONResponse(JSONResponse):
-    """An RFC 7946 GeoJSON body (``application/geo+json``), numpy values made plain."""
-
-    media_type = GEOJSON_MEDIA_TYPE
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(
-            _plain(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        ).encode("utf-8")
-
 
 router = APIRouter(
     tags=["catchments"],
@@ -56,49 +23,19 @@ router = APIRouter(
     responses=problem_responses(401, 403, 422),
 )
 
-_GEOJSON_DOC = {
-    200: {
-        "description": "A FeatureCollection of catchment hexagons (Polygon features).",
-        "content": {
-            GEOJSON_MEDIA_TYPE: {
-                "example": {
-                    "type": "FeatureCollection",
-                    "features": [
-                        {
-                            "type": "Feature",
-                            "id": "0",
-                            "properties": {
-                                "site_code": "COL-NE",
-                                "method": "drive_time",
-                                "parameter": 10.0,
-                                "truncated": False,
-                                "estimated": False,
-                                "h3": "882a930dbdfffff",
-                                "drive_minutes": 6.4,
-                                "distance_km": 3.9,
-                                "white_space": 4,
-                            },
-                            "geometry": {"type": "Polygon", "coordinates": [[[-82.97, 40.08]]]},
-                        }
-                    ],
-                }
-            }
-        },
-    }
-}
+_GEOJSON_DOC = geojson_doc("A FeatureCollection of catchment hexagons (Polygon features).")
 
 MethodQuery = Annotated[Method | None, Query(description="Catchment method; all when omitted.")]
 ParameterQuery = Annotated[
-    float | None,
-    Query(
-        gt=0, le=1000, description="Minutes (drive_time) or kilometres (radius); all when omitted."
-    ),
+    url_number(gt=0, le=1000) | None,
+    Query(description="Minutes (drive_time) or kilometres (radius); all when omitted."),
 ]
 
 
 @router.get(
     "/catchments",
     response_class=GeoJSONResponse,
+    response_model=CatchmentCollection,
     summary="Catchment hexagons of every site",
     responses=_GEOJSON_DOC,
 )
@@ -112,6 +49,7 @@ def all_catchments(
 @router.get(
     "/sites/{site_code}/catchments",
     response_class=GeoJSONResponse,
+    response_model=CatchmentCollection,
     summary="Catchment hexagons of one site",
     responses={**_GEOJSON_DOC, **problem_responses(404)},
 )

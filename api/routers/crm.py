@@ -17,11 +17,13 @@ from service.prospecting.crm import (
     set_preferences,
 )
 from service.prospecting.schemas import (
+    BriefPublic,
     InteractionCreate,
     InteractionPublic,
     PreferencePublic,
     PreferenceUpdate,
 )
+from service.schemas import UrlId, url_int
 
 __all__ = ["router"]
 
@@ -30,21 +32,30 @@ router = APIRouter(
     dependencies=[Depends(require_role("viewer"))],
     responses=problem_responses(401, 403, 404, 422),
 )
-ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ProviderId = Annotated[UrlId, Path()]
 
 
 @router.post(
     "/interactions",
     response_model=InteractionPublic,
     status_code=status.HTTP_201_CREATED,
-    summary="Log a visit, call or email (CRM, admin)",
+    summary="Log a visit, call or email (CRM, integration)",
     dependencies=[Depends(require_role("integration"))],
-    responses=problem_responses(409),
+    responses={
+        201: {"description": "Logged."},
+        200: {
+            "description": "Already logged (the CRM sent the same `external_id` "
+            "again, same values): the stored interaction.",
+            "model": InteractionPublic,
+        },
+        **problem_responses(409),
+    },
 )
 def interaction_create(
     ctx: ContextDep, item: InteractionCreate, response: Response
 ) -> InteractionPublic:
-    """201 when logged; 200 when the CRM re-sends the same ``external_id``."""
+    """201 when logged; 200 when the CRM re-sends the same ``external_id`` (idempotent; 409 when
+    it was logged with other values)."""
     row, created = add_interaction(ctx, item)
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -57,7 +68,7 @@ def interaction_create(
     summary="A provider's interactions, latest first",
 )
 def interactions(
-    ctx: ContextDep, provider_id: ProviderId, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    ctx: ContextDep, provider_id: ProviderId, limit: Annotated[url_int(ge=1, le=500), Query()] = 50
 ) -> list[InteractionPublic]:
     return list_interactions(ctx, provider_id, limit=limit)
 
@@ -84,11 +95,13 @@ def preferences_get(ctx: ContextDep, provider_id: ProviderId) -> PreferencePubli
         return get_preferences(session, provider_id)
 
 
-@router.get("/providers/{provider_id}/brief", summary="Pre-visit brief (JSON)")
-def brief_json(ctx: ContextDep, provider_id: ProviderId) -> dict:
+@router.get(
+    "/providers/{provider_id}/brief", response_model=BriefPublic, summary="Pre-visit brief (JSON)"
+)
+def brief_json(ctx: ContextDep, provider_id: ProviderId) -> BriefPublic:
     """Profile, referral history and trend, tier, colleagues who refer, last interactions,
     preferences, workflow status and the explained score per site."""
-    return brief(ctx, provider_id)
+    return BriefPublic.model_validate(brief(ctx, provider_id))
 
 
 @router.get(

@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import ContextDep, CursorQuery, reject_offset, require_role
+from api.geojson import AssignmentCellCollection, GeoJSONResponse, IsochroneCollection, geojson_doc
 from api.problems import problem_responses
-from api.routers.catchments import GeoJSONResponse
 from api.routers.sites import SITE_CODE
 from service.placement.drivetime import (
     MAX_ASSIGNMENT_PAGE,
@@ -22,7 +22,8 @@ from service.placement.drivetime import (
     isochrones_geojson,
     overlap,
 )
-from service.schemas import Page, ProviderAssignment
+from service.planning.schemas import SiteOverlap
+from service.schemas import Page, ProviderAssignment, url_int, url_number
 
 __all__ = ["router"]
 
@@ -32,8 +33,12 @@ router = APIRouter(
     responses=problem_responses(401, 403, 422),
 )
 
+_ISOCHRONES = geojson_doc("Isochrone polygons (Polygon or MultiPolygon features).")
+
+#: A drive time: under a minute is no isochrone (and a vanishing one no radius at all).
+Minutes = url_number(ge=1, le=180)
 MinutesQuery = Annotated[
-    list[float] | None,
+    list[Minutes] | None,
     Query(
         description="Time limits in minutes (repeat the parameter); settings' "
         "isochrone_minutes when omitted.",
@@ -43,7 +48,11 @@ MinutesQuery = Annotated[
 
 
 @router.get(
-    "/isochrones", response_class=GeoJSONResponse, summary="Isochrone polygons of every site"
+    "/isochrones",
+    response_class=GeoJSONResponse,
+    response_model=IsochroneCollection,
+    summary="Isochrone polygons of every site",
+    responses=_ISOCHRONES,
 )
 def all_isochrones(ctx: ContextDep, minutes: MinutesQuery = None) -> GeoJSONResponse:
     """One polygon per site and time limit, with ``cell_count``, ``truncated``,
@@ -54,8 +63,9 @@ def all_isochrones(ctx: ContextDep, minutes: MinutesQuery = None) -> GeoJSONResp
 @router.get(
     "/sites/{site_code}/isochrones",
     response_class=GeoJSONResponse,
+    response_model=IsochroneCollection,
     summary="Isochrone polygons of one site",
-    responses=problem_responses(404),
+    responses={**_ISOCHRONES, **problem_responses(404)},
 )
 def site_isochrones(
     ctx: ContextDep, site_code: Annotated[str, SITE_CODE], minutes: MinutesQuery = None
@@ -67,7 +77,9 @@ def site_isochrones(
 @router.get(
     "/assignment/cells",
     response_class=GeoJSONResponse,
+    response_model=AssignmentCellCollection,
     summary="Nearest site by drive time of every cell",
+    responses=geojson_doc("Hexagons (Polygon features) with their nearest site."),
 )
 def cells_assignment(ctx: ContextDep) -> GeoJSONResponse:
     """H3 hexagons (cells holding providers or in a catchment), each with the
@@ -95,7 +107,7 @@ def cells_assignment(ctx: ContextDep) -> GeoJSONResponse:
 )
 def providers_assignment(
     ctx: ContextDep,
-    limit: Annotated[int, Query(ge=1, le=MAX_ASSIGNMENT_PAGE)] = 1000,
+    limit: Annotated[url_int(ge=1, le=MAX_ASSIGNMENT_PAGE), Query()] = 1000,
     cursor: CursorQuery = None,
 ) -> Page[ProviderAssignment]:
     """Located active providers by id: ``site_code``, ``drive_minutes``, ``estimated``,
@@ -107,9 +119,9 @@ def providers_assignment(
     return assignment_providers(ctx, limit=limit, cursor=cursor)
 
 
-@router.get("/overlap", summary="Overlap between sites' isochrones")
-def site_overlap(
-    ctx: ContextDep, minutes: Annotated[float, Query(gt=0, le=180)] = 15.0
-) -> list[dict]:
+@router.get(
+    "/overlap", response_model=list[SiteOverlap], summary="Overlap between sites' isochrones"
+)
+def site_overlap(ctx: ContextDep, minutes: Annotated[Minutes, Query()] = 15.0) -> list[SiteOverlap]:
     """Pairs of sites sharing cells at this drive time, with shared providers."""
-    return overlap(ctx, minutes=minutes)
+    return [SiteOverlap.model_validate(pair) for pair in overlap(ctx, minutes=minutes)]

@@ -17,7 +17,12 @@ from service.planning.expansion import (
     list_scenarios,
     scenarios_csv,
 )
-from service.planning.schemas import ScenarioCreate
+from service.planning.schemas import (
+    ScenarioComparison,
+    ScenarioCreate,
+    ScenarioPublic,
+    ScenarioSummary,
+)
 
 __all__ = ["router"]
 
@@ -34,41 +39,47 @@ NamesQuery = Annotated[
 @router.post(
     "/scenarios",
     status_code=status.HTTP_201_CREATED,
+    response_model=ScenarioPublic,
     summary="Evaluate and store a scenario",
     dependencies=[Depends(require_role("admin"))],
     responses=problem_responses(409),
 )
-def create_scenario(ctx: ContextDep, body: ScenarioCreate) -> dict:
+def create_scenario(ctx: ContextDep, body: ScenarioCreate) -> ScenarioPublic:
     """White space and cannibalisation of each candidate and the best ``pick`` of them
     (exact ILP when small enough, else greedy with its 1-1/e guarantee, stated)."""
-    return evaluate_scenario(ctx, body)
+    return ScenarioPublic.model_validate(evaluate_scenario(ctx, body))
 
 
 @router.get(
-    "/scenarios", summary="Stored scenarios", dependencies=[Depends(require_role("viewer"))]
+    "/scenarios",
+    response_model=list[ScenarioSummary],
+    summary="Stored scenarios",
+    dependencies=[Depends(require_role("viewer"))],
 )
-def scenarios(ctx: ContextDep) -> list[dict]:
-    return list_scenarios(ctx)
+def scenarios(ctx: ContextDep) -> list[ScenarioSummary]:
+    return [ScenarioSummary.model_validate(s) for s in list_scenarios(ctx)]
 
 
 @router.get(
     "/scenarios/{name}",
+    response_model=ScenarioPublic,
     summary="One scenario",
     dependencies=[Depends(require_role("viewer"))],
     responses=problem_responses(404),
 )
-def scenario(ctx: ContextDep, name: Annotated[str, Path(max_length=100)]) -> dict:
-    return get_scenario(ctx, name)
+def scenario(ctx: ContextDep, name: Annotated[str, Path(max_length=100)]) -> ScenarioPublic:
+    return ScenarioPublic.model_validate(get_scenario(ctx, name))
 
 
 @router.get(
     "/compare",
+    response_model=ScenarioComparison,
     summary="Scenarios side by side",
     dependencies=[Depends(require_role("viewer"))],
     responses=problem_responses(404),
 )
-def compare(ctx: ContextDep, names: NamesQuery) -> dict:
-    return compare_scenarios(ctx, names)
+def compare(ctx: ContextDep, names: NamesQuery) -> ScenarioComparison:
+    return ScenarioComparison.model_validate(compare_scenarios(ctx, names))
 
 
 @router.get(

@@ -6,11 +6,12 @@ checks before they are served (:mod:`service.integration.fhir`).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.audit import ExportDep
 from api.deps import ContextDep, SessionDep, require_role
@@ -37,6 +38,31 @@ router = APIRouter(
     dependencies=[Depends(require_role("viewer"))],
     responses=problem_responses(401, 403, 404, 422, 429),
 )
+
+
+class FhirJSONResponse(JSONResponse):
+    """A FHIR resource (``application/fhir+json``)."""
+
+    media_type = FHIR_JSON
+
+
+class FhirMeta(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    lastUpdated: datetime  # noqa: N815 - FHIR's name
+    profile: list[str] = Field(description="The Plan-Net profile the resource conforms to.")
+
+
+class FhirResource(BaseModel):
+    """A Da Vinci PDex Plan-Net resource, R4B: the elements every one has; the rest are FHIR's
+    (validated with ``fhir.resources`` before they are served)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    resourceType: FhirType  # noqa: N815 - FHIR's name
+    id: str
+    meta: FhirMeta
+
 
 _PRACTITIONER = {
     "resourceType": "Practitioner",
@@ -104,7 +130,8 @@ def fhir_export(
 @router.get(
     "/{resource_type}/{resource_id}",
     summary="Read one FHIR resource (viewer)",
-    response_class=JSONResponse,
+    response_class=FhirJSONResponse,
+    response_model=FhirResource,
     responses={200: {"content": {FHIR_JSON: {"example": _PRACTITIONER}}}},
 )
 def fhir_read(
@@ -119,7 +146,7 @@ def fhir_read(
             description="e.g. 1201, practice-77, site-COL-NE, provider-1201.",
         ),
     ],
-) -> JSONResponse:
+) -> FhirJSONResponse:
     """A Plan-Net shaped resource, validated against the R4B model and our Plan-Net checks."""
     resource: dict[str, Any] = read_resource(session, resource_type, resource_id)
-    return JSONResponse(resource, media_type=FHIR_JSON)
+    return FhirJSONResponse(resource)  # validated by the service: sent as it is

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Path, Response, status
 
 from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
 from service.jobs import JobPublic, get_job, start_job
 from service.pipeline import pipeline_job
+from service.schemas import UrlId
 
 __all__ = ["job_get", "pipeline_start", "router"]
 
@@ -34,13 +37,11 @@ def pipeline_start(ctx: ContextDep, response: Response) -> JobPublic:
 
 
 @router.get(
-    "/{job_id}",
+    "/{job_id:int}",  # digits only: /v1/jobs/pipeline is another resource (its 405 says POST)
     response_model=JobPublic,
     summary="A job's status and progress",
     responses=problem_responses(404, 422),
 )
-def job_get(
-    ctx: ContextDep, session: SessionDep, job_id: int = Path(ge=1, le=2**31 - 1)
-) -> JobPublic:
+def job_get(ctx: ContextDep, session: SessionDep, job_id: Annotated[UrlId, Path()]) -> JobPublic:
     """Status (running, done, failed), current stage with done/total, and the outcome."""
     return get_job(ctx, session, job_id)

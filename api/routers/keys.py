@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 
 from api.deps import CallerDep, ContextDep, require_role
 from api.problems import problem_responses
+from service.schemas import UrlId
 from service.security.keys import create_key, list_keys, revoke_key
 from service.security.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 
@@ -75,6 +76,6 @@ def key_list(
     summary="Revoke an API key (admin)",
     responses=problem_responses(404),
 )
-def key_revoke(ctx: ContextDep, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> ApiKeyPublic:
+def key_revoke(ctx: ContextDep, key_id: Annotated[UrlId, Path()]) -> ApiKeyPublic:
     """Revoke now: the next request with the key is refused (401)."""
     return revoke_key(ctx, key_id)

@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
 from api.routers.catchments import Method
+from api.routers.drivetime import Minutes
 from data.models import Prospect, ReferrerStat
 from maps.territory import build_territory_map, render_map_html
 from service.placement.mapdata import roads_frame
 from service.prospecting.listing import prospects_frame
 from service.queries import catchment_frame, site_by_code, sites_frame
-from service.schemas import ProspectFilter
+from service.schemas import ProspectFilter, UrlId, url_number
 from service.stamp import data_stamp
 
 __all__ = ["ASSET_URL", "largest_catchments", "map_stamp", "router", "territory_map"]
@@ -75,7 +76,7 @@ def territory_map(
         Method, Query(description="Catchment method drawn (largest parameter per site).")
     ] = "drive_time",
     parameter: Annotated[
-        float | None, Query(gt=0, le=1000, description="Exact catchment parameter to draw.")
+        url_number(gt=0, le=1000) | None, Query(description="Exact catchment parameter to draw.")
     ] = None,
 ) -> HTMLResponse:
     """A standalone Leaflet page: sites, catchment hexes shaded by white space, scored
@@ -118,12 +119,12 @@ def planning_map(
     ctx: ContextDep,
     session: SessionDep,
     minutes: Annotated[
-        list[float] | None, Query(max_length=6, description="Isochrone limits.")
+        list[Minutes] | None, Query(max_length=6, description="Isochrone limits.")
     ] = None,
     plan: Annotated[
         str | None, Query(max_length=100, description="Territory plan (newest when omitted).")
     ] = None,
-    plan_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    plan_version: Annotated[UrlId | None, Query()] = None,
     scenario: Annotated[
         str | None, Query(max_length=100, description="Expansion scenario (newest when omitted).")
     ] = None,

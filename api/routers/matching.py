@@ -7,7 +7,7 @@ with ``apply=true`` (an incremental link).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,7 +24,20 @@ from service.linkage.matching import (
     match_referrer_text,
     unmerge_record,
 )
-from service.schemas import MatchReviewPublic, Page, StorableText
+from service.schemas import (
+    FreeTextMatch,
+    JsonId,
+    JsonInt,
+    MatchReviewPublic,
+    Page,
+    PairDecisionResult,
+    PairExplanation,
+    ProviderMerge,
+    StorableText,
+    UnmergeResult,
+    UrlId,
+    url_int,
+)
 
 __all__ = ["router"]
 
@@ -49,8 +62,8 @@ class DecisionIn(StorableText):
 
 
 class PairDecisionIn(DecisionIn):
-    left_record_id: int = Field(ge=1, le=2**31 - 1)
-    right_record_id: int = Field(ge=1, le=2**31 - 1)
+    left_record_id: JsonId
+    right_record_id: JsonId
 
 
 class UnmergeIn(StorableText):
@@ -62,12 +75,14 @@ class UnmergeIn(StorableText):
 
 
 class FreeTextIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", strict=True
+    )  # as every body (service.schemas.StorableText)
 
     texts: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
         min_length=1, max_length=500
     )
-    top: int = Field(3, ge=1, le=20)
+    top: JsonInt = Field(3, ge=1, le=20)
 
 
 @router.get(
@@ -78,7 +93,7 @@ class FreeTextIn(BaseModel):
 )
 def review_list(
     ctx: ContextDep,
-    limit: Annotated[int, Query(ge=1, le=MAX_REVIEW_PAGE)] = 50,
+    limit: Annotated[url_int(ge=1, le=MAX_REVIEW_PAGE), Query()] = 50,
     cursor: CursorQuery = None,
 ) -> Page[MatchReviewPublic]:
     """Open review pairs, most probable first (then by id), each with both records and its
@@ -92,88 +107,95 @@ def review_list(
 
 @router.post(
     "/review/{review_id}/decision",
+    response_model=PairDecisionResult,
     summary="Accept or reject a review pair (admin)",
     responses=problem_responses(404),
 )
 def review_decide(
-    ctx: ContextDep,
-    review_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    body: DecisionIn,
-    role: AdminRole,
-) -> dict[str, Any]:
+    ctx: ContextDep, review_id: Annotated[UrlId, Path()], body: DecisionIn, role: AdminRole
+) -> PairDecisionResult:
     """The decision is stored and honoured by every later link run."""
-    return decide_review(
-        ctx,
-        review_id,
-        body.decision,
-        decided_by=f"{role} API key",
-        note=body.note,
-        apply=body.apply,
+    return PairDecisionResult.model_validate(
+        decide_review(
+            ctx,
+            review_id,
+            body.decision,
+            decided_by=f"{role} API key",
+            note=body.note,
+            apply=body.apply,
+        )
     )
 
 
 @router.post(
     "/decisions",
+    response_model=PairDecisionResult,
     summary="Accept or reject any record pair (admin)",
     responses=problem_responses(404),
 )
-def pair_decide(ctx: ContextDep, body: PairDecisionIn, role: AdminRole) -> dict[str, Any]:
+def pair_decide(ctx: ContextDep, body: PairDecisionIn, role: AdminRole) -> PairDecisionResult:
     """Like a review decision, for a pair that is not in the queue."""
-    return decide_pair(
-        ctx,
-        body.left_record_id,
-        body.right_record_id,
-        body.decision,
-        decided_by=f"{role} API key",
-        note=body.note,
-        apply=body.apply,
+    return PairDecisionResult.model_validate(
+        decide_pair(
+            ctx,
+            body.left_record_id,
+            body.right_record_id,
+            body.decision,
+            decided_by=f"{role} API key",
+            note=body.note,
+            apply=body.apply,
+        )
     )
 
 
 @router.post(
     "/records/{record_id}/unmerge",
+    response_model=UnmergeResult,
     summary="Take a record out of its golden record (admin)",
     responses=problem_responses(404),
 )
 def record_unmerge(
-    ctx: ContextDep,
-    record_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    body: UnmergeIn,
-    role: AdminRole,
-) -> dict[str, Any]:
+    ctx: ContextDep, record_id: Annotated[UrlId, Path()], body: UnmergeIn, role: AdminRole
+) -> UnmergeResult:
     """Rejects the record against every other member; later runs keep them apart."""
-    return unmerge_record(
-        ctx, record_id, decided_by=f"{role} API key", note=body.note, apply=body.apply
+    return UnmergeResult.model_validate(
+        unmerge_record(
+            ctx, record_id, decided_by=f"{role} API key", note=body.note, apply=body.apply
+        )
     )
 
 
 @router.get(
     "/explain",
+    response_model=PairExplanation,
     summary="Explain the score of any two source records",
     responses=problem_responses(404),
 )
 def pair_explain(
-    ctx: ContextDep,
-    left: Annotated[int, Query(ge=1, le=2**31 - 1)],
-    right: Annotated[int, Query(ge=1, le=2**31 - 1)],
-) -> dict[str, Any]:
+    ctx: ContextDep, left: Annotated[UrlId, Query()], right: Annotated[UrlId, Query()]
+) -> PairExplanation:
     """Each comparison's level, m, u and weight; the weights sum to the match weight."""
-    return explain_pair(ctx, left, right)
+    return PairExplanation.model_validate(explain_pair(ctx, left, right))
 
 
 @router.get(
     "/providers/{provider_id}",
+    response_model=ProviderMerge,
     summary="How a golden record was merged",
     responses=problem_responses(404),
 )
-def provider_merge(
-    ctx: ContextDep, provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
-) -> dict[str, Any]:
+def provider_merge(ctx: ContextDep, provider_id: Annotated[UrlId, Path()]) -> ProviderMerge:
     """Members with their best merge explanation, reviewer decisions and field lineage."""
-    return explain_provider(ctx, provider_id)
+    return ProviderMerge.model_validate(explain_provider(ctx, provider_id))
 
 
-@router.post("/free-text", summary="Match free-text referrer names to golden records")
-def free_text(ctx: ContextDep, body: FreeTextIn) -> list[dict[str, Any]]:
+@router.post(
+    "/free-text",
+    response_model=list[FreeTextMatch],
+    summary="Match free-text referrer names to golden records",
+)
+def free_text(ctx: ContextDep, body: FreeTextIn) -> list[FreeTextMatch]:
     """E.g. "Dr J. Smith, ortho, Columbus": the link, its confidence and the next best."""
-    return match_referrer_text(ctx, body.texts, top=body.top)
+    return [
+        FreeTextMatch.model_validate(m) for m in match_referrer_text(ctx, body.texts, top=body.top)
+    ]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from api.deps import CallerDep, ContextDep, require_role
 from api.problems import problem_responses
+from service.schemas import UrlId
 from service.security.privacy import erase, list_objections, object_to_processing
 from service.security.schemas import ErasureReport, ObjectionCreate, ObjectionPublic
 
@@ -20,7 +21,7 @@ router = APIRouter(
     responses=problem_responses(401, 403, 404, 422, 429),
 )
 
-ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Golden record id.")]
+ProviderId = Annotated[UrlId, Path(description="Golden record id.")]
 
 
 def _ip(request: Request) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
@@ -18,8 +18,18 @@ from core.errors import InputError
 from service.context import AppContext
 from service.ingest.groups import with_group_codes
 from service.prospecting.listing import count_prospects, prospect_page_json, prospects_csv
+from service.prospecting.schemas import ProspectStatusName
 from service.queries import MAX_PAGE, site_by_code
-from service.schemas import Page, ProspectFilter, ProspectPublic, ProspectSort
+from service.schemas import NO_CONTROL_CHARACTERS as _TEXT
+from service.schemas import (
+    Page,
+    ProspectFilter,
+    ProspectPublic,
+    ProspectSort,
+    UrlId,
+    url_int,
+    url_number,
+)
 
 __all__ = ["ProspectQuery", "prospect_filter", "prospect_list", "prospects_export", "router"]
 
@@ -44,33 +54,38 @@ class ProspectQuery(BaseModel):
         extra="ignore"
     )  # other parameters of the route (sort, cursor, api_key)
 
-    site: str | None = Field(None, max_length=40, description="Site code.")
+    # text filters: no control character (the rule of stored text, service.schemas.StorableText)
+    site: str | None = Field(None, max_length=40, pattern=_TEXT, description="Site code.")
     specialty: str | None = Field(
-        None, max_length=200, description="NUCC taxonomy code (e.g. 207X00000X) or classification."
+        None,
+        max_length=200,
+        pattern=_TEXT,
+        description="NUCC taxonomy code (e.g. 207X00000X) or classification.",
     )
-    min_score: float | None = Field(None, ge=0, le=100, description="Lowest score kept.")
-    segment: str | None = Field(None, max_length=80)
-    max_drive_minutes: float | None = Field(
-        None, gt=0, le=240, description="Longest drive from the site, minutes."
+    min_score: url_number(ge=0, le=100) | None = Field(None, description="Lowest score kept.")
+    segment: str | None = Field(None, max_length=80, pattern=_TEXT)
+    max_drive_minutes: url_number(gt=0, le=240) | None = Field(
+        None, description="Longest drive from the site, minutes."
     )
     group: str | None = Field(
-        None, max_length=80, description="Clinic specialty group (see /v1/specialty-groups)."
+        None,
+        max_length=80,
+        pattern=_TEXT,
+        description="Clinic specialty group (see /v1/specialty-groups).",
     )
-    min_drive_minutes: float | None = Field(
-        None, ge=0, le=240, description="Shortest drive from the site, minutes."
+    min_drive_minutes: url_number(ge=0, le=240) | None = Field(
+        None, description="Shortest drive from the site, minutes."
     )
-    tier: str | None = Field(
-        None, description="Past tier of a lapsed referrer: A, B, C or 'lapsed'."
+    tier: Literal["A", "B", "C", "lapsed"] | None = Field(
+        None, description="Past tier of a lapsed referrer: A, B, C or 'lapsed' (any)."
     )
-    postal_code: list[str] | None = Field(
+    postal_code: list[Annotated[str, Field(pattern=_TEXT)]] | None = Field(
         None, max_length=10, description="ZIP code (repeat for several)."
     )
-    city: str | None = Field(None, max_length=100)
-    organization_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Organisation id.")
-    status: str | None = Field(
-        None, description="new, contacted, meeting held, referring or not a fit."
-    )
-    assigned_to: str | None = Field(None, max_length=100, description="Liaison.")
+    city: str | None = Field(None, max_length=100, pattern=_TEXT)
+    organization_id: UrlId | None = Field(None, description="Organisation id.")
+    status: ProspectStatusName | None = Field(None, description="Workflow status.")
+    assigned_to: str | None = Field(None, max_length=100, pattern=_TEXT, description="Liaison.")
 
 
 async def prospect_filter(
@@ -108,14 +123,14 @@ _PROSPECT_EXAMPLE = {
     "postal_code": "43215",
     "phone": "6145550100",
     "score": 72.5,
-    "segment": "white space",
+    "segment": "high-potential GP nearby",
     "drive_minutes": 8.2,
     "distance_km": 5.1,
     "proximity_estimated": False,
-    "profile": "mri-default",
+    "profile": "imaging_mri@1.1.0",
     "components": [
         {
-            "name": "specialty_fit",
+            "name": "specialty",
             "value": 0.9,
             "weight": 0.5,
             "points": 45.0,
@@ -124,11 +139,27 @@ _PROSPECT_EXAMPLE = {
         {
             "name": "proximity",
             "value": 0.55,
-            "weight": 0.5,
-            "points": 27.5,
+            "weight": 0.3,
+            "points": 16.5,
             "reason": "8.2 min drive",
         },
+        {
+            "name": "potential",
+            "value": 0.55,
+            "weight": 0.2,
+            "points": 11.0,
+            "reason": "practice of 4",
+        },
+        {
+            "name": "recency",
+            "value": 0.0,
+            "weight": 0.0,
+            "points": 0.0,
+            "reason": "no contact logged",
+        },
     ],
+    "status": "new",
+    "assigned_to": None,
 }
 
 
@@ -150,7 +181,7 @@ def prospect_list(
     session: SessionDep,
     filters: FilterDep,
     sort: SortQuery = "-score",
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    limit: Annotated[url_int(ge=1, le=MAX_PAGE), Query()] = 50,
     cursor: CursorQuery = None,
     count: Annotated[
         bool,
@@ -159,16 +190,17 @@ def prospect_list(
             "matches: ask for it once, not on every page)."
         ),
     ] = False,
-) -> Page[ProspectPublic]:
+) -> Response:
     """Prospects matching the filters, each with its score breakdown.
 
     Ordered by ``sort`` then id, so walking ``next_cursor`` visits every
     match exactly once. 404 when ``site`` names no site. ``total`` is null
     unless ``count=true``.
     """
-    # serialised by the service straight from the rows (the same JSON as Page[ProspectPublic])
+    # serialised by the service straight from the rows: exactly the JSON of Page[ProspectPublic],
+    # the documented response_model (tests/api/test_routers_prospects.py holds it to that)
     body = prospect_page_json(session, filters, sort=sort, limit=limit, cursor=cursor, count=count)
-    return Response(body, media_type="application/json")  # type: ignore[return-value]
+    return Response(body, media_type="application/json")
 
 
 def _csv_chunks(ctx: AppContext, filters: ProspectFilter, sort: ProspectSort) -> Iterator[str]:

@@ -10,7 +10,7 @@ from api.deps import ContextDep, CursorQuery, SessionDep, require_role
 from api.problems import problem_responses
 from service.linkage.providers import edit_provider
 from service.queries import MAX_PAGE, get_provider, search_providers
-from service.schemas import Page, ProviderDetail, ProviderEdit, ProviderPublic
+from service.schemas import Page, ProviderDetail, ProviderEdit, ProviderPublic, UrlId, url_int
 
 __all__ = ["provider_detail", "provider_edit", "provider_list", "router"]
 
@@ -77,7 +77,7 @@ def provider_list(
     postal_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
     entity_type: Annotated[Literal["individual", "organization"] | None, Query()] = None,
     active: Annotated[bool | None, Query(description="Active providers only (default).")] = True,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    limit: Annotated[url_int(ge=1, le=MAX_PAGE), Query()] = 50,
     cursor: CursorQuery = None,
 ) -> Page[ProviderPublic]:
     """Providers matching a name or NPI query and filters, ordered by name then id.
@@ -124,9 +124,7 @@ def provider_list(
         **problem_responses(404),
     },
 )
-def provider_detail(
-    session: SessionDep, provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
-) -> ProviderDetail:
+def provider_detail(session: SessionDep, provider_id: Annotated[UrlId, Path()]) -> ProviderDetail:
     """The golden record of one provider, its referral tier and the rows it was built from."""
     return get_provider(session, provider_id)
 
@@ -139,7 +137,7 @@ def provider_detail(
 )
 def provider_edit(
     ctx: ContextDep,
-    provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    provider_id: Annotated[UrlId, Path()],
     edit: ProviderEdit,
     role: Annotated[str, Depends(require_role("admin"))],
 ) -> ProviderDetail:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
@@ -20,9 +19,11 @@ from service.prospecting.schemas import (
     AlertPublic,
     ReferralReceipt,
     ReferralWebhook,
+    ReferrerActivity,
     ReviewPublic,
     ReviewResolve,
 )
+from service.schemas import IsoDate, UrlId, url_int
 
 __all__ = ["router"]
 
@@ -72,7 +73,7 @@ def referral_webhook(
 def review_list(
     ctx: ContextDep,
     state: Annotated[str, Query(alias="status", pattern="^(open|linked|dismissed)$")] = "open",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[url_int(ge=1, le=1000), Query()] = 100,
 ) -> list[ReviewPublic]:
     """Queued events whose referrer name did not link, with candidate records."""
     return list_reviews(ctx, status=state, limit=limit)
@@ -86,34 +87,37 @@ def review_list(
     responses=problem_responses(404),
 )
 def review_resolve(
-    ctx: ContextDep, review_id: Annotated[int, Path(ge=1, le=2**31 - 1)], decision: ReviewResolve
+    ctx: ContextDep, review_id: Annotated[UrlId, Path()], decision: ReviewResolve
 ) -> ReviewPublic:
     return resolve_review(ctx, review_id, decision)
 
 
 @router.get(
     "/referrers/{provider_id}/activity",
+    response_model=ReferrerActivity,
     summary="Referral analytics of one referrer",
     responses=problem_responses(404),
 )
 def activity(
     ctx: ContextDep,
-    provider_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    weeks: Annotated[int, Query(ge=1, le=260)] = 12,
-    months: Annotated[int, Query(ge=1, le=120)] = 12,
-) -> dict:
+    provider_id: Annotated[UrlId, Path()],
+    weeks: Annotated[url_int(ge=1, le=260), Query()] = 12,
+    months: Annotated[url_int(ge=1, le=120), Query()] = 12,
+) -> ReferrerActivity:
     """Counts by week and month, trend (last month vs the 3-month average), tier,
     first and last referral dates, and whether the referrer has lapsed."""
-    return referrer_activity(ctx, provider_id, weeks=weeks, months=months)
+    return ReferrerActivity.model_validate(
+        referrer_activity(ctx, provider_id, weeks=weeks, months=months)
+    )
 
 
 @router.get("/alerts", response_model=list[AlertPublic], summary="At-risk referrer alerts")
 def alerts(
     ctx: ContextDep,
-    since: Annotated[date | None, Query(description="Raised on or after.")] = None,
+    since: Annotated[IsoDate | None, Query(description="Raised on or after (YYYY-MM-DD).")] = None,
     rule: Annotated[str | None, Query(max_length=80)] = None,
-    provider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+    provider_id: Annotated[UrlId | None, Query()] = None,
+    limit: Annotated[url_int(ge=1, le=5000), Query()] = 200,
 ) -> list[AlertPublic]:
     """Alerts raised by the at-risk rules at each tiers run, newest first, each with the
     referral history that triggered it."""

@@ -9,9 +9,15 @@ from fastapi.responses import Response
 
 from api.audit import ExportDep
 from api.deps import ContextDep, require_role
+from api.geojson import GeoJSONResponse, SegmentPointCollection
 from api.problems import problem_responses
 from service.prospecting.backtest import run_backtest
-from service.prospecting.schemas import BacktestRequest, SegmentCreate, SegmentPublic
+from service.prospecting.schemas import (
+    BacktestReport,
+    BacktestRequest,
+    SegmentCreate,
+    SegmentPublic,
+)
 from service.prospecting.segments import (
     EXPORT_FORMATS,
     delete_segment,
@@ -58,12 +64,23 @@ def segment_delete(ctx: ContextDep, name: Name) -> None:
     delete_segment(ctx, name)
 
 
+# the GeoJSON export's schema is the route's (response_class and response_model); the others'
+# are files: CSV text, an XLSX workbook
 @router.get(
     "/segments/{name}/export.{fmt}",
-    response_class=Response,
+    response_class=GeoJSONResponse,
+    response_model=SegmentPointCollection,
     summary="Export a segment as CSV, XLSX or GeoJSON (marketing)",
     dependencies=[Depends(require_role("marketing"))],
-    responses={200: {"content": {t: {} for t in EXPORT_FORMATS.values()}}},
+    responses={
+        200: {
+            "description": "The segment's prospects in the format asked for.",
+            "content": {
+                EXPORT_FORMATS["csv"]: {"schema": {"type": "string"}},
+                EXPORT_FORMATS["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
 )
 def segment_export(
     ctx: ContextDep, export: ExportDep, name: Name, fmt: Literal["csv", "xlsx", "geojson"]
@@ -83,10 +100,11 @@ def segment_export(
 
 @router.post(
     "/backtests",
+    response_model=BacktestReport,
     summary="Backtest a site's scoring on its own referral history (marketing)",
     dependencies=[Depends(require_role("marketing"))],
 )
-def backtest(ctx: ContextDep, request: BacktestRequest) -> dict:
+def backtest(ctx: ContextDep, request: BacktestRequest) -> BacktestReport:
     """Hide the last ``hide_months`` months, score as of the cut-off and report precision@k and
     AUC of the profile against random order and distance-only order."""
-    return run_backtest(ctx, request)
+    return BacktestReport.model_validate(run_backtest(ctx, request))

@@ -7,7 +7,7 @@ retried with exponential backoff; see :mod:`service.integration.webhooks`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,7 +22,7 @@ from service.integration.webhooks import (
     list_subscriptions,
     subscribe,
 )
-from service.schemas import Page, StorableText
+from service.schemas import Page, StorableText, UrlId, url_int
 
 __all__ = ["router"]
 
@@ -53,7 +53,12 @@ class SubscriptionCreate(StorableText):
         },
     )
 
-    url: str = Field(min_length=8, max_length=2000)
+    # an http(s) URL with a host (service.webhooks checks it; the pattern says so to clients)
+    url: str = Field(
+        min_length=8,
+        max_length=2000,
+        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:[0-9]*)?([/?#][^\x00-\x1f]*)?$",
+    )
     event_types: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
     description: str | None = Field(None, max_length=300)
 
@@ -88,40 +93,53 @@ class DeliveryPublic(BaseModel):
     delivered_at: datetime | None = None
 
 
+class DispatchCounts(BaseModel):
+    """What one dispatch run did with the due deliveries."""
+
+    delivered: int
+    retrying: int = Field(description="Failed this time; tried again later (backoff).")
+    failed: int = Field(description="Out of attempts, or refused (see last_error).")
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SubscriptionCreated,
     summary="Subscribe an endpoint to events (integration)",
 )
-def webhook_create(ctx: ContextDep, body: SubscriptionCreate, caller: CallerDep) -> dict[str, Any]:
+def webhook_create(
+    ctx: ContextDep, body: SubscriptionCreate, caller: CallerDep
+) -> SubscriptionCreated:
     """The answer holds the signing secret, shown this once."""
-    return subscribe(
-        ctx,
-        url=body.url,
-        event_types=list(body.event_types),
-        description=body.description,
-        created_by=caller.actor,
+    return SubscriptionCreated.model_validate(
+        subscribe(
+            ctx,
+            url=body.url,
+            event_types=list(body.event_types),
+            description=body.description,
+            created_by=caller.actor,
+        )
     )
 
 
 @router.get("", response_model=list[SubscriptionPublic], summary="Subscriptions (integration)")
-def webhook_list(ctx: ContextDep) -> list[dict[str, Any]]:
+def webhook_list(ctx: ContextDep) -> list[SubscriptionPublic]:
     """Every subscription, without secrets."""
-    return list_subscriptions(ctx)
+    return [SubscriptionPublic.model_validate(s) for s in list_subscriptions(ctx)]
 
 
+# digits only: /deliveries and /dispatch are other resources (their 405s list their own methods)
 @router.delete(
-    "/{subscription_id}",
+    "/{subscription_id:int}",
     response_model=SubscriptionPublic,
     summary="Deactivate a subscription (integration)",
     responses=problem_responses(404),
 )
 def webhook_deactivate(
-    ctx: ContextDep, subscription_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
-) -> dict[str, Any]:
+    ctx: ContextDep, subscription_id: Annotated[UrlId, Path()]
+) -> SubscriptionPublic:
     """No more deliveries; pending ones are marked failed; the log is kept."""
-    return deactivate(ctx, subscription_id)
+    return SubscriptionPublic.model_validate(deactivate(ctx, subscription_id))
 
 
 @router.get(
@@ -129,13 +147,13 @@ def webhook_deactivate(
 )
 def webhook_deliveries(
     ctx: ContextDep,
-    subscription_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    subscription_id: Annotated[UrlId | None, Query()] = None,
     status_: Annotated[
         Literal["pending", "delivered", "failed"] | None, Query(alias="status")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[url_int(ge=1, le=500), Query()] = 100,
     cursor: CursorQuery = None,
-) -> dict[str, Any]:
+) -> Page[DeliveryPublic]:
     """Newest first: each event to each subscription, attempts, last status code or error.
 
     Pages by cursor like every list (``next_cursor`` back as ``cursor``).
@@ -143,16 +161,20 @@ def webhook_deliveries(
     items, nxt = delivery_page(
         ctx, subscription_id=subscription_id, status=status_, limit=limit, cursor=cursor
     )
-    return {"items": items, "next_cursor": nxt, "total": None}
+    return Page[DeliveryPublic](
+        items=[DeliveryPublic.model_validate(i) for i in items], next_cursor=nxt
+    )
 
 
-@router.post("/dispatch", summary="Send due deliveries now (integration)")
+@router.post(
+    "/dispatch", response_model=DispatchCounts, summary="Send due deliveries now (integration)"
+)
 def webhook_dispatch(
-    ctx: ContextDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> dict[str, int]:
+    ctx: ContextDep, limit: Annotated[url_int(ge=1, le=1000), Query()] = 100
+) -> DispatchCounts:
     """Counts delivered / retrying / failed. A timer running ``prm webhooks dispatch`` does the same.
 
     In production a delivery whose host resolves to a non-public address is refused and
     failed at once (``last_error`` starts with ``refused:``); see docs/security.md.
     """
-    return dispatch(ctx, limit=limit)
+    return DispatchCounts.model_validate(dispatch(ctx, limit=limit))

@@ -16,6 +16,7 @@ from service.prospecting.workflow import (
     remove_exclusion,
     set_status,
 )
+from service.schemas import UrlId
 
 __all__ = ["router"]
 
@@ -24,7 +25,7 @@ router = APIRouter(
     dependencies=[Depends(require_role("viewer"))],
     responses=problem_responses(401, 403, 404, 422),
 )
-ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ProviderId = Annotated[UrlId, Path()]
 
 
 @router.get(
@@ -71,7 +72,5 @@ def exclusion_add(ctx: ContextDep, item: ExclusionCreate) -> ExclusionPublic:
     summary="Remove an exclusion (admin)",
     dependencies=[Depends(require_role("admin"))],
 )
-def exclusion_remove(
-    ctx: ContextDep, exclusion_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
-) -> None:
+def exclusion_remove(ctx: ContextDep, exclusion_id: Annotated[UrlId, Path()]) -> None:
     remove_exclusion(ctx, exclusion_id)

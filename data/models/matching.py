@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
-    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -24,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from data.models.base import Base
+from data.types import UtcDateTime
 
 
 class RecordPair:
@@ -54,7 +54,7 @@ class MatchDecision(RecordPair, Base):
     decision: Mapped[str] = mapped_column(String(10))
     decided_by: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(500))
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class ReviewPair(RecordPair, Base):
@@ -70,7 +70,7 @@ class ReviewPair(RecordPair, Base):
     match_probability: Mapped[float] = mapped_column(Float, index=True)
     match_weight: Mapped[float] = mapped_column(Float)
     explanation: Mapped[dict[str, Any]] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class LinkModelRecord(Base):
@@ -83,4 +83,4 @@ class LinkModelRecord(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column()
     records: Mapped[int] = mapped_column(Integer)
     pairs: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())

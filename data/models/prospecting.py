@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -26,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from data.models.base import Base
+from data.types import UtcDateTime
 
 __all__ = [
     "ContactPreference",
@@ -53,8 +53,8 @@ class ReferralReview(Base):
     candidates: Mapped[list[Any] | None] = mapped_column()
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class ReferralAlert(Base):
@@ -70,7 +70,7 @@ class ReferralAlert(Base):
     tier: Mapped[str | None] = mapped_column(String(1))
     message: Mapped[str] = mapped_column(String(500))
     history: Mapped[dict[str, Any]] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class Interaction(Base):
@@ -83,11 +83,11 @@ class Interaction(Base):
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
     kind: Mapped[str] = mapped_column(String(20))
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     liaison: Mapped[str | None] = mapped_column(String(100))
     summary: Mapped[str | None] = mapped_column(String(2000))
     source: Mapped[str | None] = mapped_column(String(60))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class ContactPreference(Base):
@@ -101,7 +101,7 @@ class ContactPreference(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     updated_by: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        UtcDateTime(), server_default=func.now(), onupdate=func.now()
     )
 
 
@@ -114,7 +114,7 @@ class ProspectStatus(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     assigned_to: Mapped[str | None] = mapped_column(String(100), index=True)
     updated_by: Mapped[str] = mapped_column(String(100))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     note: Mapped[str | None] = mapped_column(String(500))
 
 
@@ -129,7 +129,7 @@ class ProspectStatusHistory(Base):
     previous_status: Mapped[str | None] = mapped_column(String(20))
     assigned_to: Mapped[str | None] = mapped_column(String(100))
     changed_by: Mapped[str] = mapped_column(String(100))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     note: Mapped[str | None] = mapped_column(String(500))
 
 
@@ -144,7 +144,7 @@ class ProspectExclusion(Base):
     reason: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(String(500))
     added_by: Mapped[str | None] = mapped_column(String(100))
-    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class Segment(Base):
@@ -157,7 +157,7 @@ class Segment(Base):
     description: Mapped[str | None] = mapped_column(String(500))
     filters: Mapped[dict[str, Any]] = mapped_column()
     created_by: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        UtcDateTime(), server_default=func.now(), onupdate=func.now()
     )

@@ -22,10 +22,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, func
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from data.models.base import Base
+from data.types import UtcDateTime
 
 __all__ = [
     "AUDIT_TABLE",
@@ -51,9 +52,9 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_by: Mapped[str | None] = mapped_column(String(100))
 
 
@@ -72,8 +73,8 @@ class _Credential:
     bootstrap_hash: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(40))
     role: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ApiSession(_Credential, Base):
@@ -85,7 +86,7 @@ class ApiSession(_Credential, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: Sent back by the page in ``X-CSRF-Token`` on every write (useless without the cookie).
     csrf_token: Mapped[str] = mapped_column(String(64))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class SignInLink(_Credential, Base):
@@ -95,7 +96,7 @@ class SignInLink(_Credential, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AuditEntry(Base):
@@ -105,7 +106,7 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_key_id", "key_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     #: ``key:<id>`` for a stored key, ``env:<role>`` for a bootstrap key, ``cli`` or ``anonymous``.
     actor: Mapped[str] = mapped_column(String(40))
     key_id: Mapped[int | None] = mapped_column(Integer)
@@ -130,12 +131,10 @@ class DataObjection(Base):
     provider_id: Mapped[int] = mapped_column(
         ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True
     )
-    objected_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    objected_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     reason: Mapped[str | None] = mapped_column(String(500))
     recorded_by: Mapped[str] = mapped_column(String(100))
-    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class WebhookSubscription(Base):
@@ -150,7 +149,7 @@ class WebhookSubscription(Base):
     salt: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     description: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     created_by: Mapped[str | None] = mapped_column(String(100))
 
 
@@ -170,8 +169,8 @@ class WebhookDelivery(Base):
     #: ``pending`` (to send or retry), ``delivered``, ``failed`` (attempts exhausted).
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

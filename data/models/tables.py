@@ -21,7 +21,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -34,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from data.models.base import Base, Located, gist_index
-from data.types import GeometryColumn
+from data.types import GeometryColumn, UtcDateTime
 
 
 class LoadBatch(Base):
@@ -47,8 +46,8 @@ class LoadBatch(Base):
     file_name: Mapped[str] = mapped_column(String(500))
     file_hash: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(20), default="running")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     inserted: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
@@ -58,7 +57,7 @@ class LoadBatch(Base):
     # the lease of a running load (service.leases): who runs it, and until when without a heartbeat
     owner_host: Mapped[str | None] = mapped_column(String(255))
     owner_pid: Mapped[int | None] = mapped_column(Integer)
-    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Taxonomy(Base):
@@ -132,7 +131,7 @@ class Provider(Located, Base):
     geocode_precision: Mapped[str] = mapped_column(String(10), default="none")
     lineage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        UtcDateTime(), server_default=func.now(), onupdate=func.now()
     )
 
 
@@ -173,9 +172,7 @@ class SourceRecordHistory(Base):
     line: Mapped[int] = mapped_column(Integer)
     record_hash: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    replaced_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    replaced_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class ProviderOverride(Base):
@@ -190,7 +187,7 @@ class ProviderOverride(Base):
     value: Mapped[Any] = mapped_column(JSON)
     edited_by: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(500))
-    edited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    edited_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class ClinicSite(Located, Base):
@@ -207,9 +204,9 @@ class ClinicSite(Located, Base):
     city: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str | None] = mapped_column(String(2))
     postal_code: Mapped[str | None] = mapped_column(String(5))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        UtcDateTime(), server_default=func.now(), onupdate=func.now()
     )
 
 
@@ -232,9 +229,7 @@ class Catchment(Base):
     snap_m: Mapped[float | None] = mapped_column(Float)
     cell_count: Mapped[int] = mapped_column(Integer, default=0)
     geom: Mapped[Any | None] = mapped_column(GeometryColumn("GEOMETRY"))
-    computed_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class CatchmentCell(Base):
@@ -353,7 +348,7 @@ class Prospect(Base):
     proximity_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     components: Mapped[list[Any]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), index=True
+        UtcDateTime(), server_default=func.now(), index=True
     )  # max() for the data stamp
 
 
@@ -379,12 +374,12 @@ class Job(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # the lease of a running job (service.leases), as on load_batches
     owner_host: Mapped[str | None] = mapped_column(String(255))
     owner_pid: Mapped[int | None] = mapped_column(Integer)
-    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class TerritoryPlan(Base):
@@ -405,7 +400,7 @@ class TerritoryPlan(Base):
     moves: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class Territory(Base):
@@ -458,7 +453,7 @@ class ExpansionScenario(Base):
     guarantee: Mapped[str] = mapped_column(String(200))
     added: Mapped[float] = mapped_column(Float)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class ExpansionCandidate(Located, Base):

@@ -90,7 +90,7 @@ def load_sites(ctx: AppContext, path: Path) -> list[SitePublic]:
     for i, rec in enumerate(df.to_dict("records"), start=2):
         fields = {k: (v or None) for k, v in rec.items() if k in SiteCreate.model_fields}
         try:
-            payloads.append(SiteCreate(**fields))
+            payloads.append(SiteCreate.model_validate(fields, strict=False))  # CSV: all text
         except ValueError as exc:
             for err in getattr(exc, "errors", lambda: [])():
                 problems.append(

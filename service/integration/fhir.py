@@ -32,7 +32,6 @@ import orjson
 from pydantic import ValidationError
 
 from core.errors import InputError, Problem, ServiceError
-from core.values import as_utc
 
 __all__ = [
     "NPI_SYSTEM",
@@ -92,8 +91,8 @@ def _fhir_id(text: str) -> str:
 
 
 def _instant(value: datetime | None) -> str:
-    value = as_utc(value or datetime.now(UTC))
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    value = (value or datetime.now(UTC)).astimezone(UTC)
+    return value.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _meta(kind: str, updated: datetime | None) -> dict[str, Any]:

@@ -55,7 +55,6 @@ import orjson
 from sqlalchemy import select
 
 from core.errors import InputError, NotFoundError, Problem, UnsafeDestinationError
-from core.values import as_utc
 from data.models.security import WebhookDelivery, WebhookSubscription
 from service.context import AppContext
 from service.events import EVENT_TYPES
@@ -189,7 +188,7 @@ def _public(sub: WebhookSubscription) -> dict[str, Any]:
         "event_types": list(sub.event_types),
         "active": sub.active,
         "description": sub.description,
-        "created_at": as_utc(sub.created_at),
+        "created_at": sub.created_at,
         "created_by": sub.created_by,
     }
 
@@ -335,11 +334,11 @@ def delivery_page(
                 "event_type": d.event_type,
                 "status": d.status,
                 "attempts": d.attempts,
-                "next_attempt_at": as_utc(d.next_attempt_at),
+                "next_attempt_at": d.next_attempt_at,
                 "last_status_code": d.last_status_code,
                 "last_error": d.last_error,
-                "created_at": as_utc(d.created_at),
-                "delivered_at": as_utc(d.delivered_at),
+                "created_at": d.created_at,
+                "delivered_at": d.delivered_at,
             }
             for d in session.scalars(stmt.limit(limit + 1))
         ]

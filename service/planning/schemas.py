@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from service.schemas import StorableText
+from service.schemas import JsonId, JsonInt, StorableText
 
 Measure = Literal["providers", "potential", "workload"]
 """What territories are balanced on / candidates maximise:
@@ -48,7 +49,7 @@ class TerritoryPlanCreate(StorableText):
     locked_cells: dict[str, list[str]] = Field(
         default_factory=dict, description="Liaison -> H3 cells (hex strings) that stay theirs."
     )
-    locked_accounts: dict[str, list[Annotated[int, Field(ge=1, le=2**31 - 1)]]] = Field(
+    locked_accounts: dict[str, list[JsonId]] = Field(
         default_factory=dict, description="Liaison -> provider ids whose cells stay theirs."
     )
     max_seconds: float = Field(8.0, gt=0, le=120)
@@ -107,7 +108,7 @@ class ScenarioCreate(StorableText):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     candidates: list[CandidateIn] = Field(min_length=1, max_length=500)
     minutes: float = Field(15.0, gt=0, le=120)
-    pick: int = Field(1, ge=1, le=50)
+    pick: JsonInt = Field(1, ge=1, le=50)
     measure: Literal["providers", "potential"] = "providers"
     method: Literal["auto", "ilp", "greedy", "brute_force"] = "auto"
     replace: bool = Field(False, description="Replace a stored scenario of the same name.")
@@ -120,3 +121,133 @@ class ScenarioCreate(StorableText):
         if self.pick > len(self.candidates):
             raise ValueError("pick exceeds the number of candidates")
         return self
+
+
+class SiteOverlap(BaseModel):
+    """Two sites whose isochrones at ``minutes`` share cells."""
+
+    site_a: str
+    site_b: str
+    minutes: float
+    shared_cells: int
+    shared_providers: int = Field(description="Active located providers in the shared cells.")
+    share_a: float = Field(description="Share of site_a's cells that site_b also reaches.")
+    share_b: float = Field(description="Share of site_b's cells that site_a also reaches.")
+    estimated: bool = Field(description="Either site's isochrone is a straight-line estimate.")
+    truncated: bool = Field(description="Either site's search reached the network's edge.")
+
+
+class TerritoryPlanSummary(BaseModel):
+    """A stored plan version, as listed."""
+
+    name: str
+    version: int
+    measure: Measure
+    k: int = Field(description="Number of territories (liaisons).")
+    balance_max_min: float | None = Field(description="Largest load over smallest load.")
+    created_at: datetime | None
+
+
+class TerritoryPublic(BaseModel):
+    """One liaison's territory in a plan version."""
+
+    number: int = Field(description="From 1.")
+    liaison: str
+    load: float
+    share: float = Field(description="Share of the total load.")
+    cells: int
+    compactness: float | None
+    contiguous: bool
+
+
+class TerritoryPlanPublic(TerritoryPlanSummary):
+    """A plan version with its report and territories."""
+
+    resolution: int = Field(description="H3 resolution of the cells split.")
+    region: Literal["catchments", "providers"]
+    compactness: float | None = Field(description="Mean compactness of the territories.")
+    moves: int = Field(description="Cells moved by the balancing search.")
+    created_by: str | None
+    report: dict[str, Any] | None = Field(description="locked_cells, total_load, cells.")
+    territories: list[TerritoryPublic]
+
+
+class ScenarioSummary(BaseModel):
+    """A stored expansion scenario, as listed."""
+
+    name: str
+    minutes: float
+    measure: Literal["providers", "potential"]
+    pick: int
+    method: str = Field(description="ilp, greedy or brute_force: how the best pick was chosen.")
+    optimal: bool
+    added: float = Field(description="The measure the chosen candidates add.")
+    chosen: list[str] = Field(description="Labels of the chosen candidates, in pick order.")
+
+
+class CandidateOverlap(BaseModel):
+    site_code: str
+    shared_cells: int
+    shared_providers: float
+
+
+class CandidateResult(BaseModel):
+    """What one candidate site would reach, add and take from the existing sites."""
+
+    label: str
+    chosen: bool
+    pick_order: int | None
+    cells: int
+    new_cells: int = Field(description="Cells no existing site reaches.")
+    overlap_cells: int
+    white_space_providers: float
+    white_space_potential: float
+    cannibalised_providers: float
+    cannibalised_potential: float
+    truncated: bool
+    estimated: bool
+    snap_m: float | None
+    lat: float | None
+    lon: float | None
+    postal_code: str | None
+    overlap: list[CandidateOverlap] | None = Field(
+        description="Existing sites it shares cells with."
+    )
+
+
+class ScenarioPublic(BaseModel):
+    """An evaluated scenario: every candidate and the best ``pick`` of them."""
+
+    name: str
+    minutes: float
+    measure: Literal["providers", "potential"]
+    pick: int
+    resolution: int
+    method: str
+    optimal: bool
+    guarantee: str = Field(description="What the method guarantees (exact, or greedy's 1-1/e).")
+    added: float
+    summary: dict[str, Any] | None = Field(
+        description="candidates, existing_sites, road_network, chosen, marginal."
+    )
+    created_at: datetime | None
+    candidates: list[CandidateResult]
+
+
+class ScenarioRow(ScenarioSummary):
+    """A scenario's line in a comparison."""
+
+    guarantee: str
+    estimated_candidates: int
+    truncated_candidates: int
+
+
+class ComparedCandidate(CandidateResult):
+    scenario: str
+
+
+class ScenarioComparison(BaseModel):
+    """Scenarios side by side: one row each, and every candidate of each."""
+
+    scenarios: list[ScenarioRow]
+    candidates: list[ComparedCandidate]

@@ -47,13 +47,8 @@ def add_interaction(ctx: AppContext, item: InteractionCreate) -> tuple[Interacti
             ).first()
             if have is not None:
                 stored = InteractionPublic.model_validate(have)
-                same = all(
-                    getattr(stored, k) == v
-                    if k != "occurred_at"
-                    else stored.occurred_at.replace(tzinfo=None) == v.replace(tzinfo=None)
-                    for k, v in values.items()
-                    if k != "source"
-                )
+                # both instants are aware (the body's has its offset, the stored one is UTC)
+                same = all(getattr(stored, k) == v for k, v in values.items() if k != "source")
                 if not same:
                     raise ConflictError(
                         f"external_id {item.external_id!r} was logged with other values",

@@ -9,12 +9,22 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.identifiers import luhn_npi_valid
-from service.schemas import ProspectFilter, StorableText
+from service.schemas import (
+    IsoDate,
+    IsoInstant,
+    JsonId,
+    JsonInt,
+    ProspectFilter,
+    StorableText,
+    trimmed_at_least,
+)
 
 __all__ = [
     "PROSPECT_STATUSES",
     "AlertPublic",
+    "BacktestReport",
     "BacktestRequest",
+    "BriefPublic",
     "ExclusionCreate",
     "ExclusionPublic",
     "InteractionCreate",
@@ -23,6 +33,7 @@ __all__ = [
     "PreferenceUpdate",
     "ReferralReceipt",
     "ReferralWebhook",
+    "ReferrerActivity",
     "ReviewPublic",
     "ReviewResolve",
     "SegmentCreate",
@@ -35,9 +46,26 @@ PROSPECT_STATUSES = ("new", "contacted", "meeting held", "referring", "not a fit
 ProspectStatusName = Literal["new", "contacted", "meeting held", "referring", "not a fit"]
 
 
+def _one_of_given(*names: str) -> list[dict[str, Any]]:
+    """JSON Schema for "at least one of ``names``, not null" (a model validator's rule)."""
+    return [{"required": [n], "properties": {n: {"not": {"type": "null"}}}} for n in names]
+
+
 class _Strict(StorableText):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A body validated as sent (no unknown field), its text then trimmed.
+
+    Trimmed after validation, not before (pydantic's ``str_strip_whitespace``): the lengths and
+    patterns of the schema then hold for the text as sent, as a client reads them; a required
+    text says with :func:`~service.schemas.trimmed_at_least` that blanks are refused.
+    """
+
+    model_config = ConfigDict(extra="forbid")
     free_text_fields: ClassVar[frozenset[str]] = frozenset({"summary", "note", "message", "text"})
+
+    @field_validator("*")
+    @classmethod
+    def _trimmed(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
 
 
 class ReferralWebhook(_Strict):
@@ -45,9 +73,8 @@ class ReferralWebhook(_Strict):
     unknown fields (e.g. a patient name) are refused."""
 
     model_config = ConfigDict(
-        extra="forbid",
-        str_strip_whitespace=True,
         json_schema_extra={
+            "anyOf": _one_of_given("referrer_npi", "referrer_name"),
             "examples": [
                 {
                     "external_id": "RIS-2024-000123",
@@ -62,14 +89,16 @@ class ReferralWebhook(_Strict):
                     "referrer_name": "Dr. R. Smith",
                     "patient_ref": "a81f0c",
                 },
-            ]
+            ],
         },
     )
 
-    external_id: str = Field(min_length=1, max_length=100)
-    referral_date: date
+    external_id: str = Field(min_length=1, max_length=100, pattern=trimmed_at_least(1))
+    referral_date: IsoDate
     referrer_npi: str | None = Field(None, pattern=r"^\d{10}$")
-    referrer_name: str | None = Field(None, min_length=2, max_length=300)
+    referrer_name: str | None = Field(
+        None, min_length=2, max_length=300, pattern=trimmed_at_least(2)
+    )
     service_line: str | None = Field(None, max_length=60)
     site_code: str | None = Field(None, max_length=40)
     patient_ref: str | None = Field(
@@ -119,10 +148,10 @@ class ReviewPublic(BaseModel):
 
 
 class ReviewResolve(_Strict):
-    provider_id: int | None = Field(
-        None, ge=1, le=2**31 - 1, description="The golden record; null = no match (dismiss)."
+    provider_id: JsonId | None = Field(
+        None, description="The golden record; null = no match (dismiss)."
     )
-    resolved_by: str = Field(min_length=1, max_length=100)
+    resolved_by: str = Field(min_length=1, max_length=100, pattern=trimmed_at_least(1))
 
 
 class AlertPublic(BaseModel):
@@ -140,8 +169,6 @@ class AlertPublic(BaseModel):
 
 class InteractionCreate(_Strict):
     model_config = ConfigDict(
-        extra="forbid",
-        str_strip_whitespace=True,
         json_schema_extra={
             "examples": [
                 {
@@ -156,9 +183,9 @@ class InteractionCreate(_Strict):
         },
     )
 
-    provider_id: int = Field(ge=1, le=2**31 - 1)
+    provider_id: JsonId
     kind: Literal["visit", "call", "email"]
-    occurred_at: datetime
+    occurred_at: IsoInstant
     liaison: str | None = Field(None, max_length=100)
     summary: str | None = Field(None, max_length=2000)
     source: str | None = Field(None, max_length=60, description="The CRM tool that posted it.")
@@ -199,9 +226,11 @@ class PreferencePublic(BaseModel):
 
 
 class StatusUpdate(_Strict):
+    model_config = ConfigDict(json_schema_extra={"anyOf": _one_of_given("status", "assigned_to")})
+
     status: ProspectStatusName | None = Field(None, description="Unchanged when omitted.")
     assigned_to: str | None = Field(None, max_length=100, description="Liaison; '' unassigns.")
-    changed_by: str = Field(min_length=1, max_length=100)
+    changed_by: str = Field(min_length=1, max_length=100, pattern=trimmed_at_least(1))
     note: str | None = Field(None, max_length=500)
 
 
@@ -215,8 +244,10 @@ class StatusPublic(BaseModel):
 
 
 class ExclusionCreate(_Strict):
+    model_config = ConfigDict(json_schema_extra={"anyOf": _one_of_given("npi", "provider_id")})
+
     npi: str | None = Field(None, pattern=r"^\d{10}$")
-    provider_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    provider_id: JsonId | None = None
     reason: Literal["do not contact", "own physician"]
     note: str | None = Field(None, max_length=500)
     added_by: str | None = Field(None, max_length=100)
@@ -240,7 +271,10 @@ class ExclusionPublic(BaseModel):
 
 
 class SegmentCreate(_Strict):
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[\w .,'()&+-]+$")
+    # letters and some punctuation, not only spaces
+    name: str = Field(
+        min_length=1, max_length=100, pattern=r"^[\w .,'()&+-]*[\w.,'()&+-][\w .,'()&+-]*$"
+    )
     description: str | None = Field(None, max_length=500)
     filters: ProspectFilter
     created_by: str | None = Field(None, max_length=100)
@@ -256,10 +290,110 @@ class SegmentPublic(BaseModel):
 
 
 class BacktestRequest(_Strict):
-    site: str = Field(min_length=1, max_length=40)
-    hide_months: int = Field(6, ge=1, le=60)
-    k: int = Field(50, ge=1, le=10_000)
+    site: str = Field(min_length=1, max_length=40, pattern=trimmed_at_least(1))
+    hide_months: JsonInt = Field(6, ge=1, le=60)
+    k: JsonInt = Field(50, ge=1, le=10_000)
     profile: str | None = Field(
         None, max_length=80, description="Shipped profile name; default = the site's."
     )
-    seed: int = 0
+    seed: JsonInt = Field(0, ge=0, le=2**32 - 1, description="Of the random order compared.")
+
+
+class PeriodCount(BaseModel):
+    period_start: date = Field(description="First day of the week (Monday) or month.")
+    referrals: int
+
+
+class ReferrerActivity(BaseModel):
+    """One referrer's referral analytics as of ``as_of``."""
+
+    provider_id: int
+    as_of: date
+    referrals_total: int
+    referrals_window: int = Field(description="Referrals within PRM_REFERRING_WINDOW_DAYS.")
+    tier: str | None
+    trend: str | None = Field(description="Last month against the 3-month average: up, down, flat.")
+    last_month: int
+    prev_3_month_avg: float
+    first_referral: date | None
+    last_referral: date | None
+    lapsed: bool
+    weekly: list[PeriodCount]
+    monthly: list[PeriodCount]
+
+
+class BriefProfile(BaseModel):
+    id: int
+    npi: str | None
+    display_name: str
+    entity_type: str
+    credential: str | None
+    taxonomy_code: str | None
+    classification: str | None
+    organization_name: str | None
+    address_1: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    phone: str | None
+    is_active: bool
+
+
+class ColleagueReferring(BaseModel):
+    """A referring colleague of the same practice."""
+
+    provider_id: int
+    display_name: str
+    classification: str | None
+    tier: str | None
+    referrals_window: int | None
+    last_referral: date | None
+
+
+class BriefProspect(BaseModel):
+    """The provider's score at one site."""
+
+    site_code: str
+    score: float
+    segment: str
+    profile: str
+    drive_minutes: float | None
+    distance_km: float | None
+    components: list[dict[str, Any]] | None = Field(
+        description="Score breakdown: name, value, weight, points, reason."
+    )
+
+
+class BriefPublic(BaseModel):
+    """Everything a liaison reads before a visit."""
+
+    provider: BriefProfile
+    referrals: ReferrerActivity
+    colleagues_referring: list[ColleagueReferring]
+    interactions: list[InteractionPublic] = Field(description="The last five, latest first.")
+    preferences: PreferencePublic | None
+    workflow: StatusPublic
+    prospects: list[BriefProspect] = Field(description="Best score first.")
+
+
+class OrderMetricsPublic(BaseModel):
+    """Quality of one ordering of the prospects."""
+
+    order: str = Field(description="The profile's, random, or distance only.")
+    precision_at_k: float
+    auc: float | None = Field(description="Null when every prospect had the same outcome.")
+    hits_in_top_k: int
+
+
+class BacktestReport(BaseModel):
+    """How well a site's scoring, as of a cut-off, found the referrers that started after it."""
+
+    site: str
+    profile: str
+    cutoff: date
+    horizon_end: date
+    k: int
+    prospects: int
+    started_referring: int
+    base_rate: float
+    orders: list[OrderMetricsPublic]

@@ -22,7 +22,6 @@ from sqlalchemy import select, update
 
 from core.errors import AuthenticationError, InputError, NotFoundError, Problem
 from core.settings import Settings
-from core.values import as_utc
 from data.models.security import ApiKey, ApiSession
 from service.context import AppContext
 from service.security.schemas import ApiKeyCreated, ApiKeyPublic
@@ -80,9 +79,9 @@ def _public(row: ApiKey) -> ApiKeyPublic:
         name=row.name,
         prefix=row.prefix,
         role=row.role,  # type: ignore[arg-type]
-        created_at=as_utc(row.created_at),
-        expires_at=as_utc(row.expires_at),  # type: ignore[arg-type]
-        revoked_at=as_utc(row.revoked_at),
+        created_at=row.created_at,
+        expires_at=row.expires_at,  # type: ignore[arg-type]
+        revoked_at=row.revoked_at,
         created_by=row.created_by,
     )
 
@@ -216,7 +215,6 @@ def authenticate(ctx: AppContext, key: str) -> Caller:
         raise AuthenticationError("invalid API key")
     if row.revoked_at is not None:
         raise AuthenticationError("this API key has been revoked")
-    expires = as_utc(row.expires_at)
-    if expires is not None and expires <= _now():
+    if row.expires_at is not None and row.expires_at <= _now():
         raise AuthenticationError("this API key has expired")
     return Caller(actor=f"key:{row.id}", role=row.role, key_id=row.id, name=row.name)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.schemas import StorableText, UtcDatetime
+from service.schemas import StorableText, json_int
 
 RoleName = Literal["viewer", "marketing", "integration", "admin"]
 
@@ -18,9 +19,9 @@ class ApiKeyPublic(BaseModel):
     name: str
     prefix: str = Field(description="First characters of the key, to recognise it.")
     role: RoleName
-    created_at: UtcDatetime | None = None
-    expires_at: UtcDatetime | None = None
-    revoked_at: UtcDatetime | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
     created_by: str | None = None
 
 
@@ -42,7 +43,7 @@ class ApiKeyCreate(StorableText):
 
     name: str = Field(min_length=1, max_length=100)
     role: RoleName
-    days: int | None = Field(365, ge=1, le=3650, description="Days to expiry; null = never.")
+    days: json_int(ge=1, le=3650) | None = Field(365, description="Days to expiry; null = never.")
 
 
 class AuditEntryPublic(BaseModel):
@@ -51,7 +52,7 @@ class AuditEntryPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    at: UtcDatetime
+    at: datetime
     actor: str
     key_id: int | None = None
     role: str | None = None
@@ -83,17 +84,17 @@ class ObjectionPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     provider_id: int
-    objected_at: UtcDatetime
+    objected_at: datetime
     reason: str | None = None
     recorded_by: str
-    erased_at: UtcDatetime | None = None
+    erased_at: datetime | None = None
 
 
 class ErasureReport(BaseModel):
     """What an erasure did, in rows per table (see ``service.security.privacy.ERASURE_PLAN``)."""
 
     provider_id: int
-    erased_at: UtcDatetime
+    erased_at: datetime
     removed: dict[str, int] = Field(description="Rows deleted, per table.")
     scrubbed: dict[str, int] = Field(
         default_factory=dict,
@@ -112,13 +113,13 @@ class SessionPublic(BaseModel):
     name: str | None = Field(
         None, description="The stored key's name, if the session came from one."
     )
-    expires_at: UtcDatetime
+    expires_at: datetime
     csrf_token: str = Field(description="Send in the X-CSRF-Token header with every write.")
 
 
 class SignInLinkUse(BaseModel):
     """A one-time sign-in link's token (the part after ``#link=``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # as every body (StorableText)
 
     token: str = Field(min_length=1, max_length=100)

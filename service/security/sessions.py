@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select, update
 
 from core.errors import AuthenticationError, InputError, Problem
-from core.values import as_utc
 from data.models.security import ApiKey, ApiSession, SignInLink
 from service.context import AppContext
 from service.security.keys import Caller, authenticate, bootstrap_key, hash_key
@@ -82,7 +81,7 @@ def _still_valid(ctx: AppContext, row: ApiSession | SignInLink, key: ApiKey | No
     if row.key_id is not None:
         if key is None or key.revoked_at is not None:
             raise AuthenticationError("the key of this session has been revoked: sign in again")
-        if key.expires_at is not None and as_utc(key.expires_at) <= _now():
+        if key.expires_at is not None and key.expires_at <= _now():
             raise AuthenticationError("the key of this session has expired: sign in again")
         return Caller(actor=row.actor, role=key.role, key_id=key.id, name=key.name)
     secret = bootstrap_key(ctx.settings, row.bootstrap_role or "")
@@ -142,11 +141,10 @@ def session_caller(ctx: AppContext, session_id: str) -> SessionInfo:
     row, key = found
     if row.ended_at is not None:
         raise AuthenticationError("this session has ended: sign in again")
-    expires = as_utc(row.expires_at)
-    if expires <= _now():
+    if row.expires_at <= _now():
         raise AuthenticationError("this session has expired: sign in again")
     return SessionInfo(
-        caller=_still_valid(ctx, row, key), csrf_token=row.csrf_token, expires_at=expires
+        caller=_still_valid(ctx, row, key), csrf_token=row.csrf_token, expires_at=row.expires_at
     )
 
 

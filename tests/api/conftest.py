@@ -96,7 +96,7 @@ def _components(score: float) -> list[dict]:
     prox = round(score - fit, 2)
     return [
         {
-            "name": "specialty_fit",
+            "name": "specialty",
             "value": fit / 60,
             "weight": 0.6,
             "points": fit,
@@ -245,7 +245,7 @@ def seed(ctx: AppContext, backend: str) -> SeededDB:
                 provider_id=prov.id,
                 profile="mri-default",
                 score=float(score),
-                segment="white space" if i % 4 else "competitor loyal",
+                segment="moderate-fit nearby" if i % 4 else "distant GP",
                 taxonomy_code=prov.taxonomy_code,
                 classification=prov.classification,
                 drive_minutes=None if i == 9 else float(3 + i),

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.routers.catchments import GeoJSONResponse
+from api.geojson import GeoJSONResponse
 from geo.h3grid import h3_int, latlng_to_cells
 from tests.api.conftest import SITES, VIEWER
 

@@ -66,7 +66,7 @@ def test_each_prospect_carries_its_score_breakdown(client: TestClient) -> None:
     assert [i["score"] for i in page["items"]] == [66.0, 44.0, 22.0]
     for item in page["items"]:
         names = [c["name"] for c in item["components"]]
-        assert names == ["specialty_fit", "proximity"]
+        assert names == ["specialty", "proximity"]
         assert sum(c["points"] for c in item["components"]) == pytest.approx(item["score"])
 
 
@@ -75,7 +75,7 @@ def test_each_prospect_carries_its_score_breakdown(client: TestClient) -> None:
     [
         ("site=AGS-N&min_score=70", 7),
         ("site=AGS-N&min_score=70.5", 4),
-        ("site=AGS-N&segment=competitor%20loyal", 3),
+        ("site=AGS-N&segment=distant%20GP", 3),
         ("specialty=207R00000X", 5),
         ("specialty=Internal%20Medicine", 5),
         ("site=AGS-N&max_drive_minutes=6", 4),
@@ -108,7 +108,7 @@ def test_csv_export_parses_and_neutralises_formulas(client: TestClient, api_db: 
     evil = [row for row in rows if int(row["provider_id"]) == api_db.evil_provider_id]
     assert [row["display_name"] for row in evil] == ["'" + EVIL_NAME]
     assert all(not row["display_name"].startswith("=") for row in rows)
-    assert "specialty_fit" in rows[0]["score_breakdown"]
+    assert "specialty" in rows[0]["score_breakdown"]
 
 
 def test_csv_export_applies_filters(client: TestClient) -> None:

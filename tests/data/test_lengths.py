@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 
 from data.db import make_engine, upgrade
 from data.lengths import TRIGGER_PREFIX, _metadata, limited_columns, sync_length_triggers
+from data.types import UtcDateTime
 
 LIMITED = sorted({table.name: table for table, _, _ in limited_columns(_metadata())}.items())
 
@@ -64,7 +65,7 @@ def _filler(table: Table, k: int) -> dict[str, Any]:
             else True
             if isinstance(kind, Boolean)
             else datetime(2024, 1, 1, tzinfo=UTC)
-            if isinstance(kind, DateTime)
+            if isinstance(kind, DateTime | UtcDateTime)
             else date(2024, 1, 1)
             if isinstance(kind, Date)
             else {}
