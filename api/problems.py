@@ -290,7 +290,9 @@ _DESCRIPTIONS = {
     403: "The API key lacks the role this operation needs.",
     404: "A requested record does not exist.",
     409: "The request conflicts with stored state.",
+    412: "The If-Match entity tag is not the current one: someone changed it first; read it again.",
     422: "Invalid parameters or body; every problem is listed in `errors`.",
+    428: "This change needs an If-Match header with the entity tag (ETag) last read.",
     429: "Too many requests from this API key; retry after `Retry-After` seconds.",
     500: "Unexpected server error.",
 }

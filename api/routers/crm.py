@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
-from api.deps import ContextDep, require_role
+from api.audit import audit_records
+from api.deps import CallerDep, ContextDep, require_role
 from api.problems import problem_responses
 from service.prospecting.brief import brief, brief_html
 from service.prospecting.crm import (
@@ -37,15 +38,23 @@ ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
     "/interactions",
     response_model=InteractionPublic,
     status_code=status.HTTP_201_CREATED,
-    summary="Log a visit, call or email (CRM, admin)",
-    dependencies=[Depends(require_role("integration"))],
+    summary="Log a visit, call or email (liaison: own or unassigned prospects; CRM)",
+    dependencies=[Depends(require_role("liaison"))],
     responses=problem_responses(409),
 )
 def interaction_create(
-    ctx: ContextDep, item: InteractionCreate, response: Response
+    ctx: ContextDep,
+    request: Request,
+    caller: CallerDep,
+    item: InteractionCreate,
+    response: Response,
 ) -> InteractionPublic:
-    """201 when logged; 200 when the CRM re-sends the same ``external_id``."""
-    row, created = add_interaction(ctx, item)
+    """201 when logged; 200 when the CRM re-sends the same ``external_id``.
+
+    Attributed to the caller's named person (``liaison`` in the answer). Below role
+    integration, only for a prospect assigned to the caller or to no one (403 otherwise)."""
+    row, created = add_interaction(ctx, item, caller=caller)
+    audit_records(request, provider_id=item.provider_id, interaction_id=row.id, created=created)
     if not created:
         response.status_code = status.HTTP_200_OK
     return row
