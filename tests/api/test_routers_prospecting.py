@@ -194,7 +194,10 @@ def test_interactions_preferences_and_brief(client: TestClient, api_db: SeededDB
     listed = client.get(f"/v1/providers/{pid}/interactions", headers=VIEWER).json()
     assert len(listed) == 1 and listed[0]["kind"] == "visit"
     b = client.get(f"/v1/providers/{pid}/brief", headers=VIEWER).json()
-    assert b["preferences"]["report_format"] == "pdf" and b["interactions"][0]["liaison"] == "env:admin"
+    assert (
+        b["preferences"]["report_format"] == "pdf"
+        and b["interactions"][0]["liaison"] == "env:admin"
+    )
     assert b["provider"]["display_name"] == EVIL_NAME and b["prospects"]
     page = client.get(f"/v1/providers/{pid}/brief.html", headers=VIEWER)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
