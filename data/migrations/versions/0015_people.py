@@ -16,6 +16,8 @@ Create Date: 2026-12-08 09:00:00
 import sqlalchemy as sa
 from alembic import op
 
+from data.lengths import drop_length_triggers, sync_length_triggers
+
 revision = "0015"
 down_revision = "0014"
 branch_labels = None
@@ -52,8 +54,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # plain DROP COLUMN (SQLite 3.35+ has it): a batch rebuild of api_keys would take its
-    # sessions with it (ON DELETE CASCADE), and one of audit_log would drop its triggers
+    # sessions with it (ON DELETE CASCADE), and one of audit_log would drop its triggers.
+    # SQLite's length triggers name the columns: off while they go, back for those that stay.
+    drop_length_triggers(op.get_bind())
     op.drop_column("interactions", "outcome")
     op.drop_column("prospect_status", "version")
     for table in ("audit_log", "sign_in_links", "api_sessions", "api_keys"):
         op.drop_column(table, "person")
+    sync_length_triggers(op.get_bind())
