@@ -46,6 +46,7 @@ __all__ = [
     "ExportDep",
     "action_for",
     "audit_now",
+    "audit_records",
     "declares_export",
     "export_audit",
     "flush_audit",
@@ -134,6 +135,7 @@ def _fields(scope: Scope, status: int | None) -> tuple[str, str, dict[str, Any]]
         records.setdefault("path_params", {k: str(v) for k, v in scope["path_params"].items()})
     client = scope.get("client")
     fields = {
+        "person": caller.person if caller else None,
         "key_id": caller.key_id if caller else None,
         "role": caller.role if caller else None,
         "method": scope["method"],
@@ -152,6 +154,16 @@ def _fields(scope: Scope, status: int | None) -> tuple[str, str, dict[str, Any]]
         action_for(scope["method"], scope["path"], params, status, export=export, denied=denied),
         fields,
     )
+
+
+def audit_records(request: Request, **records: Any) -> None:
+    """Add what a write changed (ids, new values) to the request's audit entry.
+
+    The entry itself is written by :class:`AuditMiddleware` when the answer is
+    complete, with the caller's actor, person, role and the answer's status.
+    """
+    state = request.scope.setdefault("state", {})
+    state.setdefault("prm_audit_records", {}).update(records)
 
 
 def audit_now(request: Request, ctx: AppContext, *, action: str = "export", **records: Any) -> None:

@@ -323,9 +323,11 @@ _DESCRIPTIONS = {
     404: "A requested record does not exist.",
     408: "The request body did not arrive in time (`PRM_BODY_TIMEOUT_S`).",
     409: "The request conflicts with stored state.",
+    412: "The If-Match entity tag is not the current one: someone changed it first; read it again.",
     413: "The request body is larger than allowed (`PRM_MAX_JSON_BYTES`; uploads "
     "`PRM_MAX_UPLOAD_BYTES`).",
     422: "Invalid parameters or body; every problem is listed in `errors`.",
+    428: "This change needs an If-Match header with the entity tag (ETag) last read.",
     429: "Too many requests from this API key or address; retry after `Retry-After` seconds.",
     500: "Unexpected server error.",
     503: "The service or its database is too busy (or down); retry after `Retry-After` seconds "

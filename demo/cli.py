@@ -84,7 +84,13 @@ def demo(
         table.add_row(str(name), json.dumps(d, default=str)[:160])
     out.print(table)
     marketing = _run(
-        create_key, ctx, name="demo marketing", role="marketing", days=30, created_by="demo"
+        create_key,
+        ctx,
+        name="demo marketing",
+        person="Demo marketer",
+        role="marketing",
+        days=30,
+        created_by="demo",
     ).key  # stored hashed, like `prm keys create`
     url = f"http://{host}:{port}"
     link = _run(create_sign_in_link, ctx, key=viewer, minutes=24 * 60)
