@@ -9,7 +9,7 @@ tables. The schema itself is created by the Alembic migrations in
 ``data/migrations``; these models are the one definition both use.
 """
 
-from data.models import matching, prospecting, security
+from data.models import matching, prospecting, security, visits
 from data.models.base import H3_RESOLUTIONS, NAMING, Base, Located, gist_index, h3_column
 from data.models.tables import (
     DRIVE_SORT_ASC,
