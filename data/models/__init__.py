@@ -4,7 +4,7 @@ One ``Base.metadata`` holds every table; importing this package registers
 them all, in this order: the base (:mod:`data.models.base`), the registry,
 placement, prospect, job and planning tables (:mod:`data.models.tables`), then
 the prospecting workflow (:mod:`data.models.prospecting`), security
-(:mod:`data.models.security`) and matching (:mod:`data.models.matching`)
+(:mod:`data.models.security`), matching (:mod:`data.models.matching`) and visits (:mod:`data.models.visits`)
 tables. The schema itself is created by the Alembic migrations in
 ``data/migrations``; these models are the one definition both use.
 """
@@ -66,4 +66,5 @@ __all__ = [
     "matching",
     "prospecting",
     "security",
+    "visits",
 ]
