@@ -148,8 +148,11 @@ def route(ctx: ContextDep, caller: CallerDep, day: Day) -> RoutePublic:
         }
     },
 )
-def route_map(ctx: ContextDep, caller: CallerDep, day: Day) -> GeoJSONResponse:
-    return GeoJSONResponse(route_geojson(solve_day(ctx, owner=owner_of(caller), day=day)))
+def route_map(ctx: ContextDep, caller: CallerDep, export: ExportDep, day: Day) -> GeoJSONResponse:
+    """Providers' places and names: recorded as an export, as every file of people is."""
+    collection = route_geojson(solve_day(ctx, owner=owner_of(caller), day=day))
+    export.record(rows=len(collection["features"]), format="geojson", day=day.isoformat())
+    return GeoJSONResponse(collection)
 
 
 @router.get(

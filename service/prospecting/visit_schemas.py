@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.schemas import StorableText
 
@@ -26,6 +26,16 @@ __all__ = [
 ]
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _local(value: dt.time) -> dt.time:
+    if value.tzinfo is not None:  # the day's zone is the start's: an offset here would disagree
+        raise ValueError("a local time without an offset (the day's zone applies)")
+    return value
+
+
+#: A wall-clock time of the day, read in the day's time zone.
+LocalTime = Annotated[dt.time, AfterValidator(_local)]
 
 
 class AddressPlace(StorableText):
@@ -75,8 +85,8 @@ class VisitDayUpdate(StorableText):
     )
     start: Place
     end: Place | None = Field(None, description="Where the day ends; the start when omitted.")
-    day_start: dt.time = Field(dt.time(8, 0), description="Earliest departure (local time).")
-    day_end: dt.time | None = Field(None, description="Latest arrival at the end (local time).")
+    day_start: LocalTime = Field(dt.time(8, 0), description="Earliest departure (local time).")
+    day_end: LocalTime | None = Field(None, description="Latest arrival at the end (local time).")
 
 
 class VisitStopUpdate(StorableText):
@@ -89,8 +99,10 @@ class VisitStopUpdate(StorableText):
         },
     )
     duration_min: int = Field(30, ge=1, le=600)
-    window_start: dt.time | None = Field(None, description="The visit begins at or after (local).")
-    window_end: dt.time | None = Field(None, description="The visit begins at or before (local).")
+    window_start: LocalTime | None = Field(
+        None, description="The visit begins at or after (local)."
+    )
+    window_end: LocalTime | None = Field(None, description="The visit begins at or before (local).")
 
 
 class PlacePublic(BaseModel):

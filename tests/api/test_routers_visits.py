@@ -183,3 +183,17 @@ def test_route_needs_a_start(client, api_db) -> None:
     )
     r = client.get(f"{path}/route", headers=VIEWER)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "start"
+
+
+def test_times_with_an_offset_are_refused(client) -> None:
+    """Found by schemathesis: "08:00+01:00" reached the service and failed comparing times (500)."""
+    r = client.put(
+        "/v1/visit-lists/2027-03-07",
+        json={
+            "start": {"kind": "point", "lat": 21.87, "lon": -102.27},
+            "day_start": "08:00+01:00",
+            "day_end": "07:00",
+        },
+        headers=VIEWER,
+    )
+    assert r.status_code == 422, r.text
