@@ -69,6 +69,7 @@ _FILE_TYPES = (
     b"application/x-ndjson",
     b"application/ndjson",
     b"application/fhir+ndjson",
+    b"text/calendar",
 )
 #: Pages at least this big are bulk reads.
 BULK_LIMIT = 200

@@ -89,7 +89,8 @@ def test_every_route_is_public_or_declares_a_role(client: TestClient) -> None:
     for (method, path), role in needed.items():
         if path.startswith(("/v1/keys", "/v1/audit", "/v1/privacy", "/v1/uploads", "/v1/jobs")):
             assert role == "admin", (method, path, role)
-        if path.endswith((".csv", ".ndjson")):
+        # a liaison's own visit day (a few stops of their list) is exported by its owner
+        if path.endswith((".csv", ".ndjson")) and not path.startswith("/v1/visit-lists/"):
             assert ROLES.index(role) >= ROLES.index("marketing"), (method, path, role)
         if path.startswith("/v1/webhooks"):
             assert ROLES.index(role) >= ROLES.index("integration"), (method, path, role)
