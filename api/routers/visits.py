@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.audit import ExportDep
 from api.deps import CallerDep, ContextDep, require_role
+from api.geojson import GeoJSONResponse, RouteCollection, geojson_doc
 from api.problems import problem_responses
-from api.routers.catchments import GEOJSON_MEDIA_TYPE, GeoJSONResponse
 from service.prospecting.visit_exports import day_csv, day_ics, day_sheet_html
 from service.prospecting.visit_schemas import (
     RoutePublic,
@@ -41,7 +41,7 @@ from service.prospecting.visits import (
 __all__ = ["router"]
 
 #: Who keeps visit lists (each their own). The liaison role, once it exists, takes this place.
-VISIT_ROLE = "viewer"
+VISIT_ROLE = "liaison"
 
 router = APIRouter(
     tags=["visits"],
@@ -125,28 +125,12 @@ def route(ctx: ContextDep, caller: CallerDep, day: Day) -> RoutePublic:
 @router.get(
     "/visit-lists/{day}/route.geojson",
     response_class=GeoJSONResponse,
+    response_model=RouteCollection,
     summary="The day's route for the map (GeoJSON)",
-    responses={
-        200: {
-            "description": "Start, stops and end as Point features (`role`), and the route as a "
-            "LineString joining them in visiting order.",
-            "content": {
-                GEOJSON_MEDIA_TYPE: {
-                    "example": {
-                        "type": "FeatureCollection",
-                        "features": [
-                            {
-                                "type": "Feature",
-                                "id": "0",
-                                "properties": {"role": "start", "label": "COL-NE"},
-                                "geometry": {"type": "Point", "coordinates": [-82.97, 40.08]},
-                            }
-                        ],
-                    }
-                }
-            },
-        }
-    },
+    responses=geojson_doc(
+        "Start, stops and end as Point features (`role`), and the route as a LineString "
+        "joining them in visiting order."
+    ),
 )
 def route_map(ctx: ContextDep, caller: CallerDep, export: ExportDep, day: Day) -> GeoJSONResponse:
     """Providers' places and names: recorded as an export, as every file of people is."""
@@ -159,7 +143,12 @@ def route_map(ctx: ContextDep, caller: CallerDep, export: ExportDep, day: Day) -
     "/visit-lists/{day}/export.csv",
     response_class=Response,
     summary="The day's route as CSV",
-    responses={200: {"content": {_CSV: {}}}},
+    responses={
+        200: {
+            "description": "CSV with a header row, visits in order then the unassigned stops.",
+            "content": {_CSV: {"schema": {"type": "string"}}},
+        }
+    },
 )
 def export_csv(ctx: ContextDep, caller: CallerDep, export: ExportDep, day: Day) -> Response:
     """One row per visit in order, then the stops that cannot be made with the reason."""
@@ -176,7 +165,12 @@ def export_csv(ctx: ContextDep, caller: CallerDep, export: ExportDep, day: Day) 
     "/visit-lists/{day}/export.ics",
     response_class=Response,
     summary="The day's visits as an ICS calendar",
-    responses={200: {"content": {_ICS: {}}}},
+    responses={
+        200: {
+            "description": "An iCalendar file (RFC 5545): one VEVENT per visit.",
+            "content": {_ICS: {"schema": {"type": "string"}}},
+        }
+    },
 )
 def export_ics(
     ctx: ContextDep, caller: CallerDep, export: ExportDep, request: Request, day: Day

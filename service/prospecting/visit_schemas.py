@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from service.schemas import StorableText
 
@@ -34,8 +35,29 @@ def _local(value: dt.time) -> dt.time:
     return value
 
 
+def _written_as_local_time(value: object) -> object:
+    # JSON carries a time as text; request bodies are strict, so the text is checked here
+    if isinstance(value, dt.time) or (isinstance(value, str) and _LOCAL_TIME.fullmatch(value)):
+        return value
+    raise ValueError("Input should be a local time as HH:MM or HH:MM:SS, without an offset")
+
+
+_LOCAL_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?")
+
 #: A wall-clock time of the day, read in the day's time zone.
-LocalTime = Annotated[dt.time, AfterValidator(_local)]
+LocalTime = Annotated[
+    dt.time,
+    Field(strict=False),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+            "description": "A local time of the day, HH:MM or HH:MM:SS, without an offset.",
+        }
+    ),
+    BeforeValidator(_written_as_local_time),
+    AfterValidator(_local),
+]
 
 
 class AddressPlace(StorableText):

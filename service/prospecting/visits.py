@@ -64,12 +64,12 @@ _NO_LOCATION = "the provider has no location to drive to"
 
 
 def owner_of(caller: Caller) -> str:
-    """Who a visit list belongs to: the calling key's actor (``key:<id>``, ``env:<role>``).
+    """Who a visit list belongs to: the caller's named person (every key of one
+    liaison shares their days), else the key's actor label (``env:<role>``).
 
-    The one place that decides it; when keys belong to named people this
-    becomes the person.
+    The one place that decides it, by the same rule as attribution (:attr:`Caller.who`).
     """
-    return caller.actor
+    return caller.who
 
 
 def _minutes(t: dt.time) -> int:

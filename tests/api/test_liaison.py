@@ -115,6 +115,18 @@ EXPECTED: dict[tuple[str, str], tuple[str, str, str]] = {
     ("POST", "/v1/webhooks/dispatch"): ("deny", "deny", "deny"),
     ("GET", "/map"): ("allow", "allow", "allow"),
     ("GET", "/map/planning"): ("allow", "allow", "allow"),
+    # visit days: a liaison's own (marketing inherits the liaison's rights)
+    ("GET", "/v1/visit-lists"): ("deny", "allow", "allow"),
+    ("GET", "/v1/visit-lists/{day}"): ("deny", "allow", "allow"),
+    ("PUT", "/v1/visit-lists/{day}"): ("deny", "allow", "allow"),
+    ("DELETE", "/v1/visit-lists/{day}"): ("deny", "allow", "allow"),
+    ("PUT", "/v1/visit-lists/{day}/stops/{provider_id}"): ("deny", "allow", "allow"),
+    ("DELETE", "/v1/visit-lists/{day}/stops/{provider_id}"): ("deny", "allow", "allow"),
+    ("GET", "/v1/visit-lists/{day}/route"): ("deny", "allow", "allow"),
+    ("GET", "/v1/visit-lists/{day}/route.geojson"): ("deny", "allow", "allow"),
+    ("GET", "/v1/visit-lists/{day}/export.csv"): ("deny", "allow", "allow"),
+    ("GET", "/v1/visit-lists/{day}/export.ics"): ("deny", "allow", "allow"),
+    ("GET", "/v1/visit-lists/{day}/sheet.html"): ("deny", "allow", "allow"),
 }
 
 

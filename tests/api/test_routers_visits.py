@@ -8,12 +8,12 @@ import io
 import icalendar
 import pytest
 
-from tests.api.conftest import ADMIN, SITES, VIEWER
+from tests.api.conftest import ADMIN, LIAISON, SITES
 
 DAY = "/v1/visit-lists/2027-03-01"
 
 
-def _day(client, path: str, *, headers=VIEWER, **body) -> dict:
+def _day(client, path: str, *, headers=LIAISON, **body) -> dict:
     r = client.put(path, json=body, headers=headers)
     assert r.status_code == 200, r.text
     return r.json()
@@ -35,9 +35,9 @@ def planned(client, api_db) -> dict:
         body = {"duration_min": 20 + i}
         if i == 2:
             body |= {"window_start": "10:00", "window_end": "11:00"}
-        r = client.put(f"{DAY}/stops/{pid}", json=body, headers=VIEWER)
+        r = client.put(f"{DAY}/stops/{pid}", json=body, headers=LIAISON)
         assert r.status_code == 200, r.text
-    r = client.get(f"{DAY}/route", headers=VIEWER)
+    r = client.get(f"{DAY}/route", headers=LIAISON)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -56,10 +56,10 @@ def test_route_orders_every_stop_with_times(planned, api_db) -> None:
 
 
 def test_list_is_saved_for_its_owner_only(client, planned, api_db) -> None:
-    got = client.get(DAY, headers=VIEWER).json()
+    got = client.get(DAY, headers=LIAISON).json()
     assert [s["provider_id"] for s in got["stops"]] == api_db.provider_ids[:5]
     assert got["start"]["kind"] == "site" and got["start"]["label"] == "AGS-N"
-    days = client.get("/v1/visit-lists", headers=VIEWER).json()
+    days = client.get("/v1/visit-lists", headers=LIAISON).json()
     assert {"day": "2027-03-01", "stops": 5, "start": "AGS-N"} in days
     assert client.get(DAY, headers=ADMIN).status_code == 404  # another caller's day
     assert "2027-03-01" not in [
@@ -68,7 +68,7 @@ def test_list_is_saved_for_its_owner_only(client, planned, api_db) -> None:
 
 
 def test_route_geojson_points_and_line(client, planned) -> None:
-    r = client.get(f"{DAY}/route.geojson", headers=VIEWER)
+    r = client.get(f"{DAY}/route.geojson", headers=LIAISON)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
     fc = r.json()
     assert fc["type"] == "FeatureCollection"
@@ -79,7 +79,7 @@ def test_route_geojson_points_and_line(client, planned) -> None:
 
 
 def test_csv_export(client, planned) -> None:
-    r = client.get(f"{DAY}/export.csv", headers=VIEWER)
+    r = client.get(f"{DAY}/export.csv", headers=LIAISON)
     assert r.status_code == 200, r.text
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [row["seq"] for row in rows] == ["1", "2", "3", "4", "5"]
@@ -87,7 +87,7 @@ def test_csv_export(client, planned) -> None:
 
 
 def test_ics_export_reads_back(client, planned) -> None:
-    r = client.get(f"{DAY}/export.ics", headers=VIEWER)
+    r = client.get(f"{DAY}/export.ics", headers=LIAISON)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/calendar")
     cal = icalendar.Calendar.from_ical(r.content)
@@ -103,7 +103,7 @@ def test_ics_export_reads_back(client, planned) -> None:
 
 
 def test_day_sheet_has_the_briefs(client, planned) -> None:
-    r = client.get(f"{DAY}/sheet.html", headers=VIEWER)
+    r = client.get(f"{DAY}/sheet.html", headers=LIAISON)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "Visits of 2027-03-01" in r.text
     assert r.text.count("<section") == 5 and "<h2>Referrals</h2>" in r.text
@@ -119,13 +119,13 @@ def test_impossible_window_is_reported_unassigned(client, api_db) -> None:
             {"duration_min": 30, "window_start": "06:00", "window_end": "07:00"},
         ),
     ):
-        assert client.put(f"{path}/stops/{pid}", json=body, headers=VIEWER).status_code == 200
-    route = client.get(f"{path}/route", headers=VIEWER).json()
+        assert client.put(f"{path}/stops/{pid}", json=body, headers=LIAISON).status_code == 200
+    route = client.get(f"{path}/route", headers=LIAISON).json()
     assert [s["provider_id"] for s in route["stops"]] == [api_db.provider_ids[0]]
     assert [u["provider_id"] for u in route["unassigned"]] == [api_db.provider_ids[1]]
     assert "window closes" in route["unassigned"][0]["reason"]
     assert route["end"]["label"] == "AGS-N"  # no end given: back to the start
-    rows = list(csv.DictReader(io.StringIO(client.get(f"{path}/export.csv", headers=VIEWER).text)))
+    rows = list(csv.DictReader(io.StringIO(client.get(f"{path}/export.csv", headers=LIAISON).text)))
     assert rows[-1]["seq"] == "" and "window closes" in rows[-1]["unassigned_reason"]
 
 
@@ -138,17 +138,17 @@ def test_end_before_start_is_refused(client, api_db) -> None:
             "day_start": "17:00",
             "day_end": "09:00",
         },
-        headers=VIEWER,
+        headers=LIAISON,
     )
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == ["day_end"]
     r = client.put(
         f"{path}/stops/{api_db.provider_ids[0]}",
         json={"window_start": "11:00", "window_end": "10:00"},
-        headers=VIEWER,
+        headers=LIAISON,
     )
     assert r.status_code == 422 and "ends before it starts" in r.text
-    assert client.get(path, headers=VIEWER).status_code == 404  # nothing half-written
+    assert client.get(path, headers=LIAISON).status_code == 404  # nothing half-written
 
 
 def test_places_that_cannot_be_placed_are_refused_together(client) -> None:
@@ -158,7 +158,7 @@ def test_places_that_cannot_be_placed_are_refused_together(client) -> None:
             "start": {"kind": "address", "address": "12 Nowhere Lane", "postal_code": "20000"},
             "end": {"kind": "site", "site_code": "NO-SUCH"},
         },
-        headers=VIEWER,
+        headers=LIAISON,
     )
     assert r.status_code == 422
     errors = {e["field"]: e["message"] for e in r.json()["errors"]}
@@ -168,20 +168,20 @@ def test_places_that_cannot_be_placed_are_refused_together(client) -> None:
 
 def test_unknown_provider_and_missing_stop(client) -> None:
     path = "/v1/visit-lists/2027-03-05"
-    assert client.put(f"{path}/stops/999999", json={}, headers=VIEWER).status_code == 404
+    assert client.put(f"{path}/stops/999999", json={}, headers=LIAISON).status_code == 404
     _day(client, path, start={"kind": "point", "lat": 21.87, "lon": -102.27})
-    assert client.delete(f"{path}/stops/1", headers=VIEWER).status_code == 404
-    assert client.delete(path, headers=VIEWER).status_code == 204
-    assert client.get(path, headers=VIEWER).status_code == 404
+    assert client.delete(f"{path}/stops/1", headers=LIAISON).status_code == 404
+    assert client.delete(path, headers=LIAISON).status_code == 204
+    assert client.get(path, headers=LIAISON).status_code == 404
 
 
 def test_route_needs_a_start(client, api_db) -> None:
     path = "/v1/visit-lists/2027-03-06"
     assert (
-        client.put(f"{path}/stops/{api_db.provider_ids[0]}", json={}, headers=VIEWER).status_code
+        client.put(f"{path}/stops/{api_db.provider_ids[0]}", json={}, headers=LIAISON).status_code
         == 200
     )
-    r = client.get(f"{path}/route", headers=VIEWER)
+    r = client.get(f"{path}/route", headers=LIAISON)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "start"
 
 
@@ -194,6 +194,6 @@ def test_times_with_an_offset_are_refused(client) -> None:
             "day_start": "08:00+01:00",
             "day_end": "07:00",
         },
-        headers=VIEWER,
+        headers=LIAISON,
     )
     assert r.status_code == 422, r.text
