@@ -151,6 +151,8 @@ def planning_map(
         geometry=[],
         crs="EPSG:4326",
     )
+    territories = plan_frame(ctx, plan, version=plan_version)
+    candidates = scenario_frame(ctx, scenario)
     m = build_territory_map(
         sites=sites_frame(session),
         hexes=empty_hexes,
@@ -165,8 +167,9 @@ def planning_map(
             fm,
             isochrones=iso,
             assignment=assignment,
-            territories=plan_frame(ctx, plan, version=plan_version),
-            candidates=scenario_frame(ctx, scenario),
+            territories=territories,
+            candidates=candidates,
         ),
+        fit_also=(territories, candidates),  # candidates may lie away from every site
     )
     return HTMLResponse(render_map_html(m))
