@@ -345,7 +345,9 @@ def build_territory_map(
     )
 
     more = [f for f in fit_also if f is not None]
-    bounds = _bounds([sites, hexes, prospects, *more]) or (_bounds([roads]) if roads is not None else None)
+    bounds = _bounds([sites, hexes, prospects, *more]) or (
+        _bounds([roads]) if roads is not None else None
+    )
     if bounds is not None:
         m.fit_bounds(bounds, padding=(20, 20))
     return m

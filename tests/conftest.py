@@ -108,7 +108,9 @@ def schema_head() -> str:
 
 CHROMIUM = os.environ.get("PRM_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(
-    os.environ.get("PRM_SCREENSHOT_DIR", Path(__file__).resolve().parents[1] / "var" / "screenshots")
+    os.environ.get(
+        "PRM_SCREENSHOT_DIR", Path(__file__).resolve().parents[1] / "var" / "screenshots"
+    )
 )
 
 

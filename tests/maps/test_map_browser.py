@@ -41,7 +41,9 @@ def _open(chromium, tmp_path, m) -> object:
     page_file.write_text(render_map_html(m))
     page = chromium.new_page(viewport={"width": 1000, "height": 700})
     page.goto(page_file.as_uri())
-    page.wait_for_function("() => window.L && document.querySelector('.leaflet-overlay-pane canvas')")
+    page.wait_for_function(
+        "() => window.L && document.querySelector('.leaflet-overlay-pane canvas')"
+    )
     return page
 
 
