@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
+from maps.assets import ASSET_DIR
 
 __all__ = ["app_page", "router"]
 
@@ -30,58 +31,8 @@ router = APIRouter(
 
 _STATUSES = ("new", "contacted", "meeting held", "referring", "not a fit")
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Prospects - PRM</title>
-<link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
-<link rel="stylesheet" href="/static/vendor/leaflet.markercluster/MarkerCluster.css">
-<link rel="stylesheet" href="/static/vendor/leaflet.markercluster/MarkerCluster.Default.css">
-<link rel="stylesheet" href="/static/app/app.css">
-</head>
-<body data-tile-url="{tile_url}" data-tile-attribution="{tile_attribution}">
-<header>
-<h1>Prospects</h1>
-<span id="who" aria-live="polite"></span>
-<button type="button" id="signout">Sign out</button>
-</header>
-<div id="layout">
-<section id="filters" aria-label="Filters">
-<form id="filter-form">
-<fieldset><legend>Filter prospects</legend>
-<div class="field"><label for="f-q">Name or practice</label><input id="f-q" name="q" type="search" maxlength="100"></div>
-<div class="field"><label for="f-site">Site</label><select id="f-site" name="site"><option value="">Best site</option></select></div>
-<div class="field"><label for="f-service">Service line</label><select id="f-service" name="service_line"><option value="">Any</option></select></div>
-<div class="field"><label for="f-group">Specialty group</label><select id="f-group" name="group"><option value="">Any</option></select></div>
-<div class="field"><label for="f-min-drive">Drive from (min)</label><input id="f-min-drive" name="min_drive_minutes" type="number" min="0" max="240" step="1"></div>
-<div class="field"><label for="f-max-drive">Drive up to (min)</label><input id="f-max-drive" name="max_drive_minutes" type="number" min="1" max="240" step="1"></div>
-<div class="field"><label for="f-score">Minimum score</label><input id="f-score" name="min_score" type="number" min="0" max="100" step="1"></div>
-<div class="field"><label for="f-status">Status</label><select id="f-status" name="status"><option value="">Any but not a fit</option>{statuses}</select></div>
-<div class="field"><label for="f-liaison">Assigned liaison</label><input id="f-liaison" name="assigned_to" maxlength="100"></div>
-<div class="field"><label for="f-territory">Territory id</label><input id="f-territory" name="territory_id" type="number" min="1" step="1"></div>
-<div class="field"><label for="f-history">Referral history</label><select id="f-history" name="history"><option value="">Any</option><option>never referred</option><option>lapsed</option></select></div>
-</fieldset>
-<button type="reset">Clear filters</button>
-</form>
-</section>
-<main id="mapwrap" aria-label="Map of prospects">
-<div id="map"></div>
-<p id="mapmsg" role="status" hidden></p>
-</main>
-<section id="side" aria-label="Ranked prospects">
-<p id="notice" role="status" aria-live="polite">Loading...</p>
-<section id="detail" aria-labelledby="detail-title" tabindex="-1" hidden></section>
-<section id="visit-list" aria-label="Visit list" hidden></section>
-<h2 class="visually-hidden" id="list-title">Prospects in view, best score first</h2>
-<ol id="list" aria-labelledby="list-title"></ol>
-</section>
-</div>
-<script src="/static/vendor/leaflet/leaflet.js"></script>
-<script src="/static/vendor/leaflet.markercluster/leaflet.markercluster.js"></script>
-<script src="/static/app/app.js"></script>
-<!-- the visit list (issue16-route) and visit outcome (issue16-people) add their scripts here -->
-</body></html>
-"""
+#: The page shell, read once (placeholders: {tile_url}, {tile_attribution}, {statuses}).
+_PAGE = (ASSET_DIR / "app" / "app.html").read_text(encoding="utf-8")
 
 
 @router.get(
