@@ -161,8 +161,6 @@ def receive_referral(ctx: AppContext, payload: ReferralWebhook) -> ReferralRecei
     """
     from enrichment.freetext import match_free_text
 
-    if not isinstance(payload, ReferralWebhook):
-        raise TypeError(f"payload must be a ReferralWebhook, not {type(payload).__name__}")
     today = as_of_date(ctx)
     if payload.referral_date > today:
         raise InputError(
