@@ -454,3 +454,14 @@ class BacktestReport(BaseModel):
     started_referring: int
     base_rate: float
     orders: list[OrderMetricsPublic]
+
+
+class ProspectMapView(BaseModel):
+    """The prospects of one map view, column-wise: one row per provider, best score first."""
+
+    fields: list[str] = Field(description="Names of the row columns, in order.")
+    rows: list[list[int | float | str | None]] = Field(
+        description="One row per provider (lat, lon in degrees; status 'new' when never set)."
+    )
+    truncated: bool = Field(description="More providers matched in the view than `cap`.")
+    cap: int = Field(description="Most rows one answer holds (fixed by the server).")
