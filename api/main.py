@@ -197,10 +197,6 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     core.errors.ConfigError
         When vendored front-end files are missing from the install.
     """
-    if settings is not None and not isinstance(settings, Settings):
-        raise TypeError(f"settings must be a Settings, not {type(settings).__name__}")
-    if context is not None and not isinstance(context, AppContext):
-        raise TypeError(f"context must be an AppContext, not {type(context).__name__}")
     if settings is not None and context is not None and settings != context.settings:
         raise ValueError("settings differ from context.settings; pass only one of them")
     verify_assets()

@@ -148,8 +148,6 @@ def problem_response(
     type_
         Problem type URI; defaults to ``urn:prm:problem:<slug of title>``.
     """
-    if not isinstance(status, int):
-        raise TypeError(f"status must be an int, not {type(status).__name__}")
     try:
         phrase = HTTPStatus(status).phrase
         phrase = phrase[:1] + phrase[1:].lower()
@@ -305,8 +303,6 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Register every problem handler on ``app``."""
-    if not isinstance(app, FastAPI):
-        raise TypeError(f"app must be a FastAPI application, not {type(app).__name__}")
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
