@@ -23,9 +23,12 @@ passes every check of a lower role. Bootstrap keys are compared with
 
 from __future__ import annotations
 
+import functools
 import hmac
+import re
+from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
@@ -63,6 +66,7 @@ __all__ = [
     "get_context",
     "get_session",
     "get_settings",
+    "one_value_per_parameter",
     "refuse_if_throttled",
     "reject_offset",
     "require_role",
@@ -142,6 +146,59 @@ CursorQuery = Annotated[
     str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")
 ]
 """The ``cursor`` parameter of every cursor-paged list (see :mod:`service.pagination`)."""
+
+
+def _takes_several(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "array" or any(_takes_several(b) for b in schema.get("anyOf", ()))
+
+
+@functools.cache
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
+
+
+def _documented_parameters(request: Request) -> list[dict[str, Any]]:
+    """The parameters the OpenAPI document lists for the request's operation (a literal path
+    segment wins over a parameter, as in routing)."""
+    paths = request.app.openapi()["paths"]
+    path = request.scope["path"].removeprefix(request.scope.get("root_path", ""))
+    found = [t for t in paths if _template_pattern(t).fullmatch(path)]
+    if not found:
+        return []
+    operation = paths[min(found, key=lambda t: t.count("{"))].get(request.method.lower(), {})
+    return operation.get("parameters", [])
+
+
+async def one_value_per_parameter(request: Request) -> None:
+    """Refuse a query that repeats a parameter the document gives one value (app dependency).
+
+    ``?actor=a&actor=b`` is an array where the document says a string; FastAPI would quietly
+    keep the last value. The document (``app.openapi()``) says which parameters take several;
+    it is read only when a name is repeated.
+
+    Raises
+    ------
+    core.errors.InputError
+        Naming each repeated one-value parameter (field ``query.<name>``).
+    """
+    counts = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = {name for name, n in counts.items() if n > 1}
+    if not repeated:
+        return
+    once = [
+        p["name"]
+        for p in _documented_parameters(request)
+        if p["in"] == "query" and p["name"] in repeated and not _takes_several(p["schema"])
+    ]
+    if once:
+        raise InputError(
+            "a parameter given more than once",
+            problems=[
+                Problem("takes one value; given more than once", field=f"query.{name}")
+                for name in once
+            ],
+        )
 
 
 def reject_offset(

@@ -26,7 +26,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
@@ -35,6 +35,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.admission import AdmissionGate
 from api.audit import AUDIT_BUFFER_STATE, AuditMiddleware
+from api.deps import one_value_per_parameter
 from api.etag import ETagMiddleware
 from api.limits import NoCredentialsInUrls, NoNulCharacters, RequestBodyGuard, document_no_nul
 from api.problems import PROBLEM_MEDIA_TYPE, document_app_problems, install_problem_handlers
@@ -229,6 +230,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
+        dependencies=[Depends(one_value_per_parameter)],
         openapi_tags=[
             {"name": "health", "description": "Liveness and database status; no key needed."},
             {"name": "providers", "description": "Provider registry search (viewer)."},

@@ -638,6 +638,24 @@ def test_numbers_in_urls_as_json_spells_them_are_taken(
         assert client.get(path, headers=ADMIN).status_code == 200, path
 
 
+@pytest.mark.parametrize(
+    ("path", "status", "field"),
+    [
+        ("/v1/audit?actor=a&actor=b", 422, "query.actor"),  # FastAPI kept the last one
+        ("/v1/prospects?min_score=1&min_score=2&city=x", 422, "query.min_score"),
+        ("/v1/prospects?postal_code=20000&postal_code=20010", 200, None),  # an array
+        ("/v1/isochrones?minutes=5&minutes=10", 200, None),
+    ],
+)
+def test_a_one_value_parameter_is_given_once(
+    client: TestClient, path: str, status: int, field: str | None
+) -> None:
+    r = client.get(path, headers=ADMIN)
+    assert r.status_code == status, r.text
+    if field:
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+
+
 def test_integral_numbers_are_integers(client: TestClient) -> None:
     """JSON Schema's integer: 2.0 is one (a client's float formatting is not a type error)."""
     r = client.post(
