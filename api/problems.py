@@ -215,8 +215,26 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse | Red
     )
 
 
+def _only_if_match_missing(errors: list[dict[str, Any]]) -> bool:
+    """Whether the one thing wrong is a missing ``If-Match`` (RFC 6585: 428, not 422)."""
+    return bool(errors) and all(
+        e.get("type") == "missing"
+        and tuple(e.get("loc", ()))[:1] == ("header",)
+        and str(e["loc"][-1]).lower() == "if-match"
+        for e in errors
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if _only_if_match_missing(list(exc.errors())):
+        return problem_response(
+            status=428,
+            title="Precondition required",
+            detail="send If-Match with the ETag last read (GET .../status): changes name the "
+            "version they change",
+            instance=request.url.path,
+        )
     problems = validation_problems(list(exc.errors()))
     return problem_response(
         status=422,

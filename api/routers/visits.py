@@ -8,7 +8,6 @@ as exports before they are sent.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, status
@@ -37,6 +36,7 @@ from service.prospecting.visits import (
     set_day,
     solve_day,
 )
+from service.schemas import IsoDate
 
 __all__ = ["router"]
 
@@ -48,7 +48,7 @@ router = APIRouter(
     dependencies=[Depends(require_role(VISIT_ROLE))],
     responses=problem_responses(401, 403, 404, 422),
 )
-Day = Annotated[dt.date, Path(description="The day (YYYY-MM-DD).")]
+Day = Annotated[IsoDate, Path(description="The day (YYYY-MM-DD).")]
 ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 _ICS = "text/calendar; charset=utf-8"
 _CSV = "text/csv; charset=utf-8"

@@ -43,9 +43,10 @@ router = APIRouter(
 )
 ProviderId = Annotated[UrlId, Path()]
 IfMatch = Annotated[
-    str | None,
+    str,
     Header(
         alias="If-Match",
+        min_length=1,
         max_length=200,
         description="The status's ETag as last read (GET .../status). Required: 428 without "
         "it, 412 when the status changed since.",
@@ -82,7 +83,7 @@ def status_set(
     caller: CallerDep,
     provider_id: ProviderId,
     change: StatusUpdate,
-    if_match: IfMatch = None,
+    if_match: IfMatch,
 ) -> StatusPublic:
     """Statuses: new, contacted, meeting held, referring, not a fit. Survives re-scoring
     and registry refreshes; 'not a fit' hides the prospect from lists and exports.
@@ -121,7 +122,7 @@ def visit_outcome(
     caller: CallerDep,
     provider_id: ProviderId,
     report: VisitOutcomeCreate,
-    if_match: IfMatch = None,
+    if_match: IfMatch,
 ) -> VisitOutcomePublic:
     done = record_visit_outcome(ctx, provider_id, report, caller=caller, if_match=if_match)
     audit_records(

@@ -138,15 +138,15 @@ class VisitStopPublic(BaseModel):
     provider_id: int
     display_name: str | None
     duration_min: int
-    window_start: dt.time | None
-    window_end: dt.time | None
+    window_start: LocalTime | None
+    window_end: LocalTime | None
 
 
 class VisitListPublic(BaseModel):
     day: dt.date
     time_zone: str = Field(description="IANA zone of the start, where the day's times are read.")
-    day_start: dt.time
-    day_end: dt.time | None
+    day_start: LocalTime
+    day_end: LocalTime | None
     start: PlacePublic | None
     end: PlacePublic | None
     stops: list[VisitStopPublic]
