@@ -277,7 +277,7 @@ class VisitOutcomeCreate(_Strict):
 
     outcome: VisitOutcomeName
     note: str | None = Field(None, max_length=2000)
-    occurred_at: datetime | None = Field(None, description="When the visit was; default now.")
+    occurred_at: IsoInstant | None = Field(None, description="When the visit was; default now.")
 
 
 class SiteScore(BaseModel):
