@@ -150,9 +150,8 @@ def _widen(connection: Any) -> None:
 
 def _prefer_jemalloc() -> None:
     """Make jemalloc this process's default Arrow memory pool, where pyarrow was built with it."""
-    with suppress(
-        NotImplementedError
-    ):  # pyarrow built without jemalloc (e.g. on Windows): its default pool
+    # pyarrow built without jemalloc (e.g. on Windows) keeps its default pool
+    with suppress(NotImplementedError):
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 

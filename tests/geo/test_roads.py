@@ -16,35 +16,9 @@ from geo.roads import (
     load_drive_graph,
     road_lines,
 )
+from tests.handgraph import hand_graph
 
 from .conftest import DATA
-
-
-def hand_graph() -> nx.MultiDiGraph:
-    """Five nodes near Columbus; times chosen so the answers can be worked out by hand."""
-    G = nx.MultiDiGraph(crs="EPSG:4326")
-    xy = {
-        1: (-83.000, 39.960),
-        2: (-82.999, 39.960),
-        3: (-82.998, 39.960),
-        4: (-82.998, 39.961),
-        5: (-83.000, 39.961),
-    }
-    for n, (x, y) in xy.items():
-        G.add_node(n, x=x, y=y)
-    for u, v, t in [
-        (1, 2, 60),
-        (2, 1, 60),
-        (2, 3, 60),
-        (3, 2, 60),
-        (1, 3, 150),
-        (3, 4, 100),
-        (4, 5, 30),
-        (5, 1, 30),
-    ]:
-        G.add_edge(u, v, travel_time=float(t), length=100.0)
-    G.add_edge(1, 2, travel_time=40.0, length=90.0)  # faster parallel edge
-    return G
 
 
 def test_hand_graph_hull():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from geo.roads import load_drive_graph
+from tests.handgraph import hand_graph
 from tests.paths import FIXTURES
-from tests.territories.handgraph import hand_graph
 
 DATA = FIXTURES / "osm"
 
@@ -18,5 +18,5 @@ def aguascalientes():
 
 @pytest.fixture
 def hand():
-    """The hand-timed five-node graph (:func:`tests.territories.handgraph.hand_graph`)."""
+    """The hand-timed five-node graph (:func:`tests.handgraph.hand_graph`)."""
     return hand_graph()

@@ -12,7 +12,7 @@ from geo.h3grid import cell_to_latlng, latlng_to_cells
 from geo.routing import Fallback, RoadRouter, point_legs
 from territories.catchments import radius_catchment, site_catchments
 from territories.isochrones import site_isochrones
-from tests.territories.handgraph import cell_of
+from tests.handgraph import cell_of
 
 
 @pytest.fixture(scope="module")

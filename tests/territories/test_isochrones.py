@@ -18,7 +18,7 @@ from territories.isochrones import (
     nearest_site_for_points,
     site_isochrones,
 )
-from tests.territories.handgraph import XY, cell_of
+from tests.handgraph import XY, cell_of
 
 
 @pytest.fixture
