@@ -46,6 +46,7 @@ __all__ = [
     "ExportDep",
     "action_for",
     "audit_now",
+    "audit_records",
     "declares_export",
     "export_audit",
     "flush_audit",
@@ -68,6 +69,7 @@ _FILE_TYPES = (
     b"application/x-ndjson",
     b"application/ndjson",
     b"application/fhir+ndjson",
+    b"text/calendar",
 )
 #: Pages at least this big are bulk reads.
 BULK_LIMIT = 200
@@ -134,6 +136,7 @@ def _fields(scope: Scope, status: int | None) -> tuple[str, str, dict[str, Any]]
         records.setdefault("path_params", {k: str(v) for k, v in scope["path_params"].items()})
     client = scope.get("client")
     fields = {
+        "person": caller.person if caller else None,
         "key_id": caller.key_id if caller else None,
         "role": caller.role if caller else None,
         "method": scope["method"],
@@ -152,6 +155,16 @@ def _fields(scope: Scope, status: int | None) -> tuple[str, str, dict[str, Any]]
         action_for(scope["method"], scope["path"], params, status, export=export, denied=denied),
         fields,
     )
+
+
+def audit_records(request: Request, **records: Any) -> None:
+    """Add what a write changed (ids, new values) to the request's audit entry.
+
+    The entry itself is written by :class:`AuditMiddleware` when the answer is
+    complete, with the caller's actor, person, role and the answer's status.
+    """
+    state = request.scope.setdefault("state", {})
+    state.setdefault("prm_audit_records", {}).update(records)
 
 
 def audit_now(request: Request, ctx: AppContext, *, action: str = "export", **records: Any) -> None:

@@ -16,7 +16,7 @@ URL: a request carrying ``?api_key=`` is refused whatever else it carries
 for a session (``POST /v1/session``, :mod:`service.security.sessions`) held in the
 HttpOnly cookie :data:`SESSION_COOKIE`; a write authenticated by that cookie
 must also carry the session's CSRF token in :data:`CSRF_HEADER`. Roles are
-ordered, ``viewer`` < ``marketing`` < ``integration`` < ``admin``: a key
+ordered, ``viewer`` < ``liaison`` < ``marketing`` < ``integration`` < ``admin``: a key
 passes every check of a lower role. Bootstrap keys are compared with
 :func:`hmac.compare_digest`, stored keys and sessions by their SHA-256.
 """
@@ -74,7 +74,7 @@ __all__ = [
     "throttle_refused",
 ]
 
-Role = Literal["viewer", "marketing", "integration", "admin"]
+Role = Literal["viewer", "liaison", "marketing", "integration", "admin"]
 ROLES: tuple[Role, ...] = KEY_ROLES  # type: ignore[assignment]
 """Roles from least to most privileged: each has every right of those before it."""
 
@@ -82,7 +82,7 @@ _header_key = APIKeyHeader(
     name="X-API-Key",
     auto_error=False,
     scheme_name="ApiKeyHeader",
-    description="API key of a role (viewer < marketing < integration < admin).",
+    description="API key of a role (viewer < liaison < marketing < integration < admin).",
 )
 _bearer_key = HTTPBearer(
     auto_error=False, scheme_name="Bearer", description="The same API key as a bearer token."
@@ -389,7 +389,7 @@ def require_role(role: Role) -> RoleRequirement:
     Parameters
     ----------
     role
-        ``"viewer"``, ``"marketing"``, ``"integration"`` or ``"admin"``.
+        ``"viewer"``, ``"liaison"``, ``"marketing"``, ``"integration"`` or ``"admin"``.
 
     Returns
     -------

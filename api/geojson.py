@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 from fastapi.responses import JSONResponse
-from geojson_pydantic import Feature, FeatureCollection, MultiPolygon, Point, Polygon
+from geojson_pydantic import Feature, FeatureCollection, LineString, MultiPolygon, Point, Polygon
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "CatchmentCollection",
     "GeoJSONResponse",
     "IsochroneCollection",
+    "RouteCollection",
     "SegmentPointCollection",
     "TerritoryCollection",
     "geojson_doc",
@@ -303,5 +304,35 @@ class SegmentPointCollection(FeatureCollection[SegmentPointFeature]):
                 "score_breakdown": "specialty 45.0 (Family Medicine refers to MRI often); "
                 "proximity 16.5 (8.2 min drive)",
             },
+        }
+    )
+
+
+class RouteProperties(BaseModel):
+    """A point of a day's route (start, stop, end) or the line through them (route)."""
+
+    role: Literal["start", "stop", "end", "route"]
+    label: str | None = Field(None, description="The start's or end's name (start, end).")
+    seq: int | None = Field(None, description="Visiting order, from 1 (stop).")
+    provider_id: int | None = Field(None, description="(stop)")
+    display_name: str | None = Field(None, description="(stop)")
+    arrival: str | None = Field(None, description="Local arrival time, ISO 8601 (stop).")
+    departure: str | None = Field(None, description="Local departure time, ISO 8601 (stop).")
+    drive_min: float | None = Field(None, description="Total drive of the day (route).")
+
+
+class RouteFeature(Feature[Point | LineString, RouteProperties]):
+    """A point of the route, or the line joining them in visiting order (straight segments)."""
+
+
+class RouteCollection(FeatureCollection[RouteFeature]):
+    """Start, stops and end as points, and the route as a LineString joining them in order."""
+
+    model_config = _collection(
+        {
+            "type": "Feature",
+            "id": "0",
+            "geometry": {"type": "Point", "coordinates": [-82.97, 40.08]},
+            "properties": {"role": "start", "label": "COL-NE"},
         }
     )

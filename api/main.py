@@ -40,7 +40,7 @@ from api.etag import ETagMiddleware
 from api.limits import NoCredentialsInUrls, NoNulCharacters, RequestBodyGuard, document_no_nul
 from api.problems import PROBLEM_MEDIA_TYPE, document_app_problems, install_problem_handlers
 from api.ratelimit import TokenBuckets
-from api.routers import V1_ROUTERS, health, map_page, signin
+from api.routers import V1_ROUTERS, app_page, health, map_page, signin
 from api.stamp import DataStampMiddleware, StampCache, context_stamp_reader
 from core.settings import Settings, load_settings
 from maps.assets import ASSET_DIR, asset_urls, swagger_ui_files, verify_assets
@@ -198,10 +198,6 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     core.errors.ConfigError
         When vendored front-end files are missing from the install.
     """
-    if settings is not None and not isinstance(settings, Settings):
-        raise TypeError(f"settings must be a Settings, not {type(settings).__name__}")
-    if context is not None and not isinstance(context, AppContext):
-        raise TypeError(f"context must be an AppContext, not {type(context).__name__}")
     if settings is not None and context is not None and settings != context.settings:
         raise ValueError("settings differ from context.settings; pass only one of them")
     verify_assets()
@@ -334,6 +330,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     for router in V1_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(map_page.router)
+    app.include_router(app_page.router)
     app.include_router(signin.router)
     app.mount(map_page.ASSET_URL, StaticFiles(directory=ASSET_DIR), name="static")
     _add_pages(app, asset_url=map_page.ASSET_URL)

@@ -148,8 +148,6 @@ def problem_response(
     type_
         Problem type URI; defaults to ``urn:prm:problem:<slug of title>``.
     """
-    if not isinstance(status, int):
-        raise TypeError(f"status must be an int, not {type(status).__name__}")
     try:
         phrase = HTTPStatus(status).phrase
         phrase = phrase[:1] + phrase[1:].lower()
@@ -217,8 +215,26 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse | Red
     )
 
 
+def _only_if_match_missing(errors: list[dict[str, Any]]) -> bool:
+    """Whether the one thing wrong is a missing ``If-Match`` (RFC 6585: 428, not 422)."""
+    return bool(errors) and all(
+        e.get("type") == "missing"
+        and tuple(e.get("loc", ()))[:1] == ("header",)
+        and str(e["loc"][-1]).lower() == "if-match"
+        for e in errors
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if _only_if_match_missing(list(exc.errors())):
+        return problem_response(
+            status=428,
+            title="Precondition required",
+            detail="send If-Match with the ETag last read (GET .../status): changes name the "
+            "version they change",
+            instance=request.url.path,
+        )
     problems = validation_problems(list(exc.errors()))
     return problem_response(
         status=422,
@@ -305,8 +321,6 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Register every problem handler on ``app``."""
-    if not isinstance(app, FastAPI):
-        raise TypeError(f"app must be a FastAPI application, not {type(app).__name__}")
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -323,9 +337,11 @@ _DESCRIPTIONS = {
     404: "A requested record does not exist.",
     408: "The request body did not arrive in time (`PRM_BODY_TIMEOUT_S`).",
     409: "The request conflicts with stored state.",
+    412: "The If-Match entity tag is not the current one: someone changed it first; read it again.",
     413: "The request body is larger than allowed (`PRM_MAX_JSON_BYTES`; uploads "
     "`PRM_MAX_UPLOAD_BYTES`).",
     422: "Invalid parameters or body; every problem is listed in `errors`.",
+    428: "This change needs an If-Match header with the entity tag (ETag) last read.",
     429: "Too many requests from this API key or address; retry after `Retry-After` seconds.",
     500: "Unexpected server error.",
     503: "The service or its database is too busy (or down); retry after `Retry-After` seconds "

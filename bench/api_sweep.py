@@ -68,7 +68,9 @@ def _stored_key(database: str) -> str:
 
     ctx = open_context(load_settings(database_url=database))
     try:
-        return create_key(ctx, name="bench sweep", role="viewer", days=1, created_by="bench").key
+        return create_key(
+            ctx, name="bench sweep", person="bench", role="viewer", days=1, created_by="bench"
+        ).key
     finally:
         ctx.close()
 

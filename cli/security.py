@@ -26,8 +26,16 @@ ACTOR = "cli"
 
 @keys_app.command("create")
 def keys_create(
-    name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
-    role: Annotated[str, typer.Option(help="viewer, marketing, integration or admin.")] = "viewer",
+    name: Annotated[str, typer.Argument(help='What the key is for (e.g. "Ana\'s tablet").')],
+    person: Annotated[
+        str,
+        typer.Option(
+            help="The named person the key belongs to; their changes are attributed to them."
+        ),
+    ],
+    role: Annotated[
+        str, typer.Option(help="viewer, liaison, marketing, integration or admin.")
+    ] = "viewer",
     days: Annotated[int, typer.Option(help="Days until it expires.", min=1, max=3650)] = 365,
     never_expires: Annotated[bool, typer.Option("--never-expires", help="No expiry.")] = False,
 ) -> None:
@@ -40,15 +48,19 @@ def keys_create(
         create_key,
         ctx,
         name=name,
+        person=person,
         role=role,
         days=None if never_expires else days,
         created_by=ACTOR,
     )
     audit.append(
-        ctx, actor=ACTOR, action="key_created", records={"key_id": created.id, "role": role}
+        ctx,
+        actor=ACTOR,
+        action="key_created",
+        records={"key_id": created.id, "role": role, "person": created.person},
     )
     err.print(
-        f"key {created.id} ({created.role}) for {created.name!r}, expires "
+        f"key {created.id} ({created.role}) of {created.person!r} for {created.name!r}, expires "
         f"{created.expires_at or 'never'}. Store it now: it cannot be shown again."
     )
     out.print(created.key)
@@ -119,6 +131,7 @@ def keys_sign_in_link(
 @audit_app.command("list")
 def audit_list(
     actor: Annotated[str | None, typer.Option(help="key:<id>, env:admin, cli, anonymous.")] = None,
+    person: Annotated[str | None, typer.Option(help="The named person of the key.")] = None,
     action: Annotated[
         str | None, typer.Option(help="read, bulk_read, export, change, denied, ...")
     ] = None,
@@ -135,6 +148,7 @@ def audit_list(
         list_audit,
         _run(_context),
         actor=actor,
+        person=person,
         action=action,
         path_prefix=path,
         since=since,

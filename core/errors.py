@@ -133,6 +133,20 @@ class ConflictError(ServiceError):
     title = "Conflict"
 
 
+class PreconditionFailedError(ServiceError):
+    """An ``If-Match`` that names a version other than the stored one (someone changed it first)."""
+
+    status = 412
+    title = "Precondition failed"
+
+
+class PreconditionRequiredError(ServiceError):
+    """A change that must name the version it changes (``If-Match``) and did not."""
+
+    status = 428
+    title = "Precondition required"
+
+
 class AuthenticationError(ServiceError, PermissionError):
     """Missing or invalid credentials."""
 

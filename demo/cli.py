@@ -84,15 +84,35 @@ def demo(
         table.add_row(str(name), json.dumps(d, default=str)[:160])
     out.print(table)
     marketing = _run(
-        create_key, ctx, name="demo marketing", role="marketing", days=30, created_by="demo"
+        create_key,
+        ctx,
+        name="demo marketing",
+        person="Demo marketer",
+        role="marketing",
+        days=30,
+        created_by="demo",
     ).key  # stored hashed, like `prm keys create`
+    # the liaison the demo's territory plan names first, so the app opens on a real person's view
+    liaison = _run(
+        create_key,
+        ctx,
+        name="demo liaison",
+        person="Ana",
+        role="liaison",
+        days=30,
+        created_by="demo",
+    ).key
     url = f"http://{host}:{port}"
-    link = _run(create_sign_in_link, ctx, key=viewer, minutes=24 * 60)
+    link = _run(create_sign_in_link, ctx, key=liaison, minutes=24 * 60)
     out.print(f"\n[bold green]Demo ready[/] ({manifest.get('build_seconds')} s).")
-    out.print(f"  Map:      {url}/signin#link={link}  (one-time sign-in link, then /map)")
+    out.print(
+        f"  App:      {url}/signin?next=/app#link={link}  (one-time sign-in link: Ana, liaison)"
+    )
+    out.print(f"  Maps:     {url}/map and {url}/map/planning")
     out.print(f"  API docs: {url}/docs")
     out.print(f"  Viewer key (X-API-Key): {viewer}")
     out.print(f"  Admin key  (X-API-Key): {admin}")
+    out.print(f"  Liaison key (Ana; stored, expires in 30 days): {liaison}")
     out.print(f"  Marketing key (stored, expires in 30 days; exports): {marketing}")
     out.print(f"  Example:  curl -H 'X-API-Key: {viewer}' '{url}/v1/prospects?limit=5'")
     sys.stdout.flush()

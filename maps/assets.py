@@ -1,4 +1,4 @@
-"""Vendored front-end assets (Leaflet, marker-cluster, Swagger UI) served offline.
+"""Vendored front-end assets (Leaflet, marker-cluster, Swagger UI, axe-core) served offline.
 
 The API mounts :data:`ASSET_DIR` as a static folder under a URL prefix (for
 example ``/static``) and passes the same prefix to
@@ -109,6 +109,13 @@ VENDORED: tuple[VendoredPackage, ...] = (
             "NOTICE",
             "swagger-ui-bundle.js.LICENSE.txt",
         ),
+    ),
+    VendoredPackage(
+        name="axe-core",
+        version="4.14.1",
+        licence="MPL-2.0",
+        folder="vendor/axe-core",
+        files=("axe.min.js", "LICENSE", "LICENSE-3RD-PARTY.txt"),
     ),
 )
 """Every vendored package and the files kept from it."""

@@ -46,7 +46,27 @@ def _escape(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _isochrones(m: folium.Map, iso: gpd.GeoDataFrame) -> None:
+def _swatches(title: str, colours: dict[str, str], *, note: str = "") -> str:
+    keys = "".join(
+        f'<div class="key"><span class="dot" style="background:{c};border-radius:2px"></span>'
+        f"{_escape(k)}</div>"
+        for k, c in colours.items()
+    )
+    extra = f'<div class="note">{_escape(note)}</div>' if note else ""
+    return f"<div><b>{_escape(title)}</b>{keys}{extra}</div>"
+
+
+def _legend(parts: list[str]) -> folium.Element:
+    """The planning legend box (bottom left; the territory legend holds the bottom right)."""
+    return folium.Element(
+        '<div class="prm-box prm-legend" id="prm-planning-legend" '
+        'style="left:10px;right:auto;bottom:24px;max-height:45%;overflow:auto">'
+        + "".join(parts)
+        + "</div>"
+    )
+
+
+def _isochrones(m: folium.Map, iso: gpd.GeoDataFrame) -> str:
     iso = validate_frame(
         iso,
         layer="isochrones",
@@ -89,9 +109,14 @@ def _isochrones(m: folium.Map, iso: gpd.GeoDataFrame) -> None:
             style_function=lambda f: dict(f["properties"]["style"], fillOpacity=0.12),
             tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
         ).add_to(m)
+    return _swatches(
+        "Isochrones by site",
+        colours,
+        note="dashed = estimated (straight line); heavy = truncated at network edge",
+    )
 
 
-def _assignment(m: folium.Map, cells: gpd.GeoDataFrame) -> None:
+def _assignment(m: folium.Map, cells: gpd.GeoDataFrame) -> str:
     cells = validate_frame(
         cells,
         layer="assignment",
@@ -126,9 +151,12 @@ def _assignment(m: folium.Map, cells: gpd.GeoDataFrame) -> None:
         style_function=lambda f: f["properties"]["style"],
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
     ).add_to(m)
+    return _swatches(
+        "Nearest site by drive time", colours, note="lighter = estimated (straight line)"
+    )
 
 
-def _territories(m: folium.Map, terr: gpd.GeoDataFrame) -> None:
+def _territories(m: folium.Map, terr: gpd.GeoDataFrame) -> str:
     terr = validate_frame(
         terr,
         layer="territories",
@@ -159,9 +187,10 @@ def _territories(m: folium.Map, terr: gpd.GeoDataFrame) -> None:
         style_function=lambda f: f["properties"]["style"],
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
     ).add_to(m)
+    return _swatches("Territories by liaison", colours)
 
 
-def _candidates(m: folium.Map, cand: gpd.GeoDataFrame) -> None:
+def _candidates(m: folium.Map, cand: gpd.GeoDataFrame) -> str:
     cand = validate_frame(
         cand,
         layer="candidates",
@@ -215,6 +244,11 @@ def _candidates(m: folium.Map, cand: gpd.GeoDataFrame) -> None:
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
         popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
     ).add_to(m)
+    return _swatches(
+        "Candidate sites",
+        {"chosen": "#31a354", "not chosen": "#fdae6b"},
+        note=f"size = white-space providers added (largest {top:,.0f})",
+    )
 
 
 def add_planning_layers(
@@ -247,7 +281,14 @@ def add_planning_layers(
     ------
     core.errors.InputError
         When a frame lacks columns or holds invalid geometries (all listed).
+
+    Notes
+    -----
+    A legend box (bottom left, ``#prm-planning-legend``) keys the colours of
+    each overlay added. Pass the candidates to ``fit_also`` of
+    :func:`maps.territory.build_territory_map` so the view includes them.
     """
+    parts = []
     for frame, add in (
         (assignment, _assignment),
         (isochrones, _isochrones),
@@ -255,5 +296,7 @@ def add_planning_layers(
         (candidates, _candidates),
     ):
         if frame is not None and len(frame):
-            add(m, frame)
+            parts.append(add(m, frame))
+    if parts:
+        m.get_root().html.add_child(_legend(parts))
     return m

@@ -41,8 +41,12 @@ __all__ = ["build_territory_map", "render_map_html"]
 
 ROADS_LAYER_NAME = "Roads (offline, OSM)"
 TILES_LAYER_NAME = "Map tiles"
-# Pane z-indexes: roads under catchments (overlayPane = 400), points above them.
-PANES = {"prm-roads": 350, "prm-prospects": 420, "prm-sites": 440}
+# Roads sit in a pane of their own under the catchments (overlayPane = 400), deaf to the mouse.
+# Every interactive layer (catchments, prospects, sites, planning overlays) shares the overlay
+# pane's one canvas: a canvas covers the whole map, so a second interactive canvas in a higher
+# pane took every click and hover meant for the layers under it (popups never opened). One
+# canvas hit-tests all its layers, topmost first; points are kept on top (POINTS_ON_TOP).
+PANES = {"prm-roads": 350}
 WHITE_SPACE_COLORS = ("#f7fcf5", "#a1d99b", "#41ab5d", "#006d2c")
 SCORE_COLORS = ("#fee08b", "#fdae61", "#f46d43", "#d73027", "#a50026")
 SITE_STYLE = {
@@ -85,6 +89,7 @@ _CSS = """
 .prm-legend .ticks{display:flex;justify-content:space-between;color:#333}
 .prm-legend .key{display:flex;align-items:center;gap:6px;margin-top:4px}
 .prm-legend .dot{display:inline-block;width:12px;height:12px;border-radius:50%}
+.prm-legend .note{color:#333;font-size:11px}
 .prm-site-label{font-weight:700}
 .prm-pop table{border-collapse:collapse;margin-top:4px;font-size:11px}
 .prm-pop td,.prm-pop th{border:1px solid #ccc;padding:1px 4px;text-align:left}
@@ -143,10 +148,28 @@ def _bounds(frames: list[gpd.GeoDataFrame]) -> list[list[float]] | None:
     ]
 
 
-def _point_marker(pane: str, **style: object) -> folium.CircleMarker:
-    marker = folium.CircleMarker(**style)
-    marker.options["pane"] = pane  # CircleMarker drops unknown kwargs; Leaflet reads it.
-    return marker
+class _PointsOnTop(MacroElement):
+    """Script: point layers drawn over the areas again whenever an area overlay is ticked on.
+
+    A canvas draws its layers in the order they were added; an area layer ticked on in the
+    layer control would otherwise cover (and take the clicks of) the prospects and sites.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.on("overlayadd", function () {
+          {{ this._parent.get_name() }}.eachLayer(function (layer) {
+            if (layer instanceof L.CircleMarker) { layer.bringToFront(); }
+          });
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "PrmPointsOnTop"
 
 
 def build_territory_map(
@@ -161,6 +184,7 @@ def build_territory_map(
     title: str = "Territory map",
     stamp: str | None = None,
     extra_layers: Callable[[folium.Map], object] | None = None,
+    fit_also: tuple[gpd.GeoDataFrame | None, ...] = (),
 ) -> folium.Map:
     """Build the interactive territory map.
 
@@ -195,11 +219,15 @@ def build_territory_map(
     extra_layers
         Called with the map before the layer control is added, so overlays it
         adds (e.g. :func:`maps.planning.add_planning_layers`) are listed in it.
+    fit_also
+        More frames the view is fitted to (e.g. the planning overlays' candidates,
+        which may lie away from every site).
 
     Returns
     -------
     folium.Map
-        Fitted to the sites, hexes and prospects (the roads when those are empty).
+        Fitted to the sites, hexes, prospects and ``fit_also`` (the roads when
+        those are all empty).
 
     Raises
     ------
@@ -232,7 +260,7 @@ def build_territory_map(
     m.default_css = [("leaflet_css", join_asset_url(asset_url, files["leaflet_css"]))]
     m.get_root().title = html.escape(title)
     for pane, z in PANES.items():
-        folium.map.CustomPane(pane, z_index=z, pointer_events=pane != "prm-roads").add_to(m)
+        folium.map.CustomPane(pane, z_index=z, pointer_events=False).add_to(m)
 
     if road_fc is not None and road_fc["features"]:
         folium.GeoJson(
@@ -274,8 +302,8 @@ def build_territory_map(
         folium.GeoJson(
             prospect_fc,
             name=f"Prospects ({len(prospect_fc['features']):,})",
-            marker=_point_marker(
-                "prm-prospects", radius=5, color="#333333", weight=0.8, fill=True, fill_opacity=0.9
+            marker=folium.CircleMarker(
+                radius=5, color="#333333", weight=0.8, fill=True, fill_opacity=0.9
             ),
             tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
             popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=460),
@@ -284,7 +312,7 @@ def build_territory_map(
         folium.GeoJson(
             site_fc,
             name="Clinic sites",
-            marker=_point_marker("prm-sites", **SITE_STYLE),
+            marker=folium.CircleMarker(**SITE_STYLE),
             # A permanent tooltip bound to the whole group opens once; bind one per site.
             on_each_feature=JsCode(
                 "function(feature, layer) {layer.bindTooltip(feature.properties.label,"
@@ -298,6 +326,7 @@ def build_territory_map(
         extra_layers(m)
     n_layers = len(hex_groups) + 3
     folium.LayerControl(collapsed=n_layers > 12, position="topright").add_to(m)
+    m.add_child(_PointsOnTop())
     stamp_html = f"<div>{html.escape(stamp)}</div>" if stamp else ""
     m.add_child(
         _Overlay(
@@ -315,7 +344,10 @@ def build_territory_map(
         )
     )
 
-    bounds = _bounds([sites, hexes, prospects]) or (_bounds([roads]) if roads is not None else None)
+    more = [f for f in fit_also if f is not None]
+    bounds = _bounds([sites, hexes, prospects, *more]) or (
+        _bounds([roads]) if roads is not None else None
+    )
     if bounds is not None:
         m.fit_bounds(bounds, padding=(20, 20))
     return m

@@ -391,13 +391,27 @@ class ProspectFilter(StorableText):
     assigned_to: str | None = Field(
         None, max_length=100, description="Liaison the prospect is assigned to."
     )
+    service_line: str | None = Field(
+        None, max_length=60, description="Service line of the prospect's site (e.g. 'MRI')."
+    )
+    history: Literal["never referred", "lapsed"] | None = Field(
+        None, description="Referral history: never referred, or referred before and lapsed."
+    )
+    territory_id: JsonId | None = Field(
+        None, description="Liaison territory (id) the provider lies in."
+    )
+    q: str | None = Field(
+        None, max_length=100, description="Text in the provider's name or practice name."
+    )
     #: The group's NUCC codes, resolved by the service: not an input (not in the schema; a body's
     #: JSON list is not the frozenset a strict model takes).
     group_codes: SkipJsonSchema[frozenset[str] | None] = Field(None, exclude=True)
 
     model_config = ConfigDict(extra="forbid")
 
-    @field_validator("specialty", "segment", "site", "group", "city", "assigned_to")
+    @field_validator(
+        "specialty", "segment", "site", "group", "city", "assigned_to", "service_line", "q"
+    )
     @classmethod
     def _strip(cls, v: str | None) -> str | None:
         return v.strip() or None if v is not None else None

@@ -4,6 +4,7 @@ property tests never fail for being slow (a busy 2-core machine is not a bug).""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -101,3 +102,49 @@ def schema_head() -> str:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+# ----------------------------------------------------------------------------- browser
+
+CHROMIUM = os.environ.get("PRM_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(
+    os.environ.get(
+        "PRM_SCREENSHOT_DIR", Path(__file__).resolve().parents[1] / "var" / "screenshots"
+    )
+)
+
+
+def _no_browser(reason: str) -> None:
+    # CI (.ci/run) sets PRM_REQUIRE_BROWSER: there a missing browser fails, never skips
+    if os.environ.get("PRM_REQUIRE_BROWSER"):
+        pytest.fail(f"a browser is required (PRM_REQUIRE_BROWSER): {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The system Chromium driven by Playwright (no browser is ever downloaded).
+
+    Skipped when Playwright or ``/usr/bin/chromium`` (``PRM_CHROMIUM``) is missing,
+    failed instead when ``PRM_REQUIRE_BROWSER`` is set.
+    """
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _no_browser("playwright is not installed (pip install -e '.[test]')")
+    if not Path(CHROMIUM).exists():
+        _no_browser(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot of ``page`` under :data:`SCREENSHOTS` (for a human to look at)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

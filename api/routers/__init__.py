@@ -25,6 +25,7 @@ from api.routers import (
     sites,
     territories,
     uploads,
+    visits,
     webhooks,
     workflow,
 )
@@ -52,6 +53,7 @@ V1_ROUTERS = (
     privacy.router,
     fhir.router,
     webhooks.router,
+    visits.router,
 )
 """Routers served under ``/v1``; :mod:`api.routers.map_page`, :mod:`api.routers.signin` and
 the root health check are served at the top level."""
@@ -80,6 +82,7 @@ __all__ = [
     "sites",
     "territories",
     "uploads",
+    "visits",
     "webhooks",
     "workflow",
 ]

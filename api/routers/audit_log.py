@@ -26,6 +26,7 @@ _ENTRY = {
     "id": 981,
     "at": "2026-11-25T09:12:03Z",
     "actor": "key:3",
+    "person": "Ben Okafor",
     "key_id": 3,
     "role": "marketing",
     "action": "export",
@@ -64,6 +65,10 @@ def audit_list(
             description="`key:<id>`, `env:admin`, `cli`, `anonymous`.",
         ),
     ] = None,
+    person: Annotated[
+        str | None,
+        Query(max_length=100, description="The named person of the caller's key."),
+    ] = None,
     action: Annotated[
         str | None,
         Query(
@@ -97,6 +102,7 @@ def audit_list(
     return list_audit(
         ctx,
         actor=actor,
+        person=person,
         action=action,
         path_prefix=path,
         since=since,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
-from api.deps import ContextDep, require_role
+from api.audit import audit_records
+from api.deps import CallerDep, ContextDep, require_role
 from api.problems import problem_responses
 from service.prospecting.brief import brief, brief_html
 from service.prospecting.crm import (
@@ -39,8 +40,8 @@ ProviderId = Annotated[UrlId, Path()]
     "/interactions",
     response_model=InteractionPublic,
     status_code=status.HTTP_201_CREATED,
-    summary="Log a visit, call or email (CRM, integration)",
-    dependencies=[Depends(require_role("integration"))],
+    summary="Log a visit, call or email (liaison: own or unassigned prospects; CRM)",
+    dependencies=[Depends(require_role("liaison"))],
     responses={
         201: {"description": "Logged."},
         200: {
@@ -48,15 +49,23 @@ ProviderId = Annotated[UrlId, Path()]
             "again, same values): the stored interaction.",
             "model": InteractionPublic,
         },
-        **problem_responses(409),
+        **problem_responses(403, 409),
     },
 )
 def interaction_create(
-    ctx: ContextDep, item: InteractionCreate, response: Response
+    ctx: ContextDep,
+    request: Request,
+    caller: CallerDep,
+    item: InteractionCreate,
+    response: Response,
 ) -> InteractionPublic:
     """201 when logged; 200 when the CRM re-sends the same ``external_id`` (idempotent; 409 when
-    it was logged with other values)."""
-    row, created = add_interaction(ctx, item)
+    it was logged with other values).
+
+    Attributed to the caller's named person (``liaison`` in the answer). Below role
+    integration, only for a prospect assigned to the caller or to no one (403 otherwise)."""
+    row, created = add_interaction(ctx, item, caller=caller)
+    audit_records(request, provider_id=item.provider_id, interaction_id=row.id, created=created)
     if not created:
         response.status_code = status.HTTP_200_OK
     return row

@@ -27,6 +27,7 @@ router = APIRouter(
 _KEY = {
     "id": 3,
     "name": "hubspot sync",
+    "person": "Ben Okafor",
     "prefix": "prm_Zk3u9QeX",
     "role": "integration",
     "created_at": "2026-11-25T09:00:00Z",
@@ -53,7 +54,14 @@ _KEY = {
 )
 def key_create(ctx: ContextDep, body: ApiKeyCreate, caller: CallerDep) -> ApiKeyCreated:
     """Store the key's SHA-256 and return the key once; it cannot be shown again."""
-    return create_key(ctx, name=body.name, role=body.role, days=body.days, created_by=caller.actor)
+    return create_key(
+        ctx,
+        name=body.name,
+        person=body.person,
+        role=body.role,
+        days=body.days,
+        created_by=caller.actor,
+    )
 
 
 @router.get(

@@ -15,6 +15,7 @@ from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
 from api.routers.catchments import Method
 from api.routers.drivetime import Minutes
+from api.routers.prospects import FilterDep
 from data.models import Prospect, ReferrerStat
 from maps.territory import build_territory_map, render_map_html
 from service.placement.mapdata import roads_frame
@@ -71,7 +72,7 @@ def map_stamp(session: Session) -> str:
 def territory_map(
     ctx: ContextDep,
     session: SessionDep,
-    site: Annotated[str | None, Query(max_length=40, description="Only this site.")] = None,
+    filters: FilterDep,
     method: Annotated[
         Method, Query(description="Catchment method drawn (largest parameter per site).")
     ] = "drive_time",
@@ -82,10 +83,13 @@ def territory_map(
     """A standalone Leaflet page: sites, catchment hexes shaded by white space, scored
     prospects (popups with the score breakdown) over the offline road network.
 
-    Every script and style sheet comes from ``/static``; an online tile layer is
-    offered only when ``settings.tile_url`` is set. Open it in a browser as
-    ``/map`` once signed in (a browser that is not is sent to ``/signin``).
+    The prospects are those of the prospect list's filters (``site``, ``min_score``,
+    ``status``, ...: the same parameters as ``/v1/prospects``). Every script and style
+    sheet comes from ``/static``; an online tile layer is offered only when
+    ``settings.tile_url`` is set. Open it in a browser as ``/map`` once signed in (a
+    browser that is not is sent to ``/signin``). The liaison's app is ``/app``.
     """
+    site = filters.site
     sites = sites_frame(session)
     if site:
         site_by_code(session, site)
@@ -93,7 +97,7 @@ def territory_map(
     hexes = catchment_frame(session, site_code=site, method=method, parameter=parameter)
     if parameter is None:
         hexes = largest_catchments(hexes)
-    prospects = prospects_frame(session, ProspectFilter(site=site))
+    prospects = prospects_frame(session, filters)
     settings = ctx.settings
     m = build_territory_map(
         sites=sites,
@@ -152,6 +156,8 @@ def planning_map(
         geometry=[],
         crs="EPSG:4326",
     )
+    territories = plan_frame(ctx, plan, version=plan_version)
+    candidates = scenario_frame(ctx, scenario)
     m = build_territory_map(
         sites=sites_frame(session),
         hexes=empty_hexes,
@@ -166,8 +172,9 @@ def planning_map(
             fm,
             isochrones=iso,
             assignment=assignment,
-            territories=plan_frame(ctx, plan, version=plan_version),
-            candidates=scenario_frame(ctx, scenario),
+            territories=territories,
+            candidates=candidates,
         ),
+        fit_also=(territories, candidates),  # candidates may lie away from every site
     )
     return HTMLResponse(render_map_html(m))

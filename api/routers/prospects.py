@@ -14,11 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api.audit import ExportDep
 from api.deps import ContextDep, CursorQuery, SessionDep, require_role
 from api.problems import problem_responses, validation_problems
-from core.errors import InputError
+from core.errors import InputError, Problem
 from service.context import AppContext
 from service.ingest.groups import with_group_codes
-from service.prospecting.listing import count_prospects, prospect_page_json, prospects_csv
-from service.prospecting.schemas import ProspectStatusName
+from service.prospecting.listing import (
+    MAP_FEATURE_CAP,
+    count_prospects,
+    map_points,
+    prospect_page_json,
+    prospects_csv,
+)
+from service.prospecting.schemas import ProspectMapView, ProspectStatusName
 from service.queries import MAX_PAGE, site_by_code
 from service.schemas import NO_CONTROL_CHARACTERS as _TEXT
 from service.schemas import (
@@ -31,7 +37,14 @@ from service.schemas import (
     url_number,
 )
 
-__all__ = ["ProspectQuery", "prospect_filter", "prospect_list", "prospects_export", "router"]
+__all__ = [
+    "ProspectQuery",
+    "prospect_filter",
+    "prospect_list",
+    "prospect_viewport",
+    "prospects_export",
+    "router",
+]
 
 router = APIRouter(
     prefix="/prospects",
@@ -86,6 +99,19 @@ class ProspectQuery(BaseModel):
     organization_id: UrlId | None = Field(None, description="Organisation id.")
     status: ProspectStatusName | None = Field(None, description="Workflow status.")
     assigned_to: str | None = Field(None, max_length=100, pattern=_TEXT, description="Liaison.")
+    service_line: str | None = Field(
+        None, max_length=60, pattern=_TEXT, description="Service line of the prospect's site."
+    )
+    history: Literal["never referred", "lapsed"] | None = Field(
+        None, description="Referral history: never referred, or referred before and lapsed."
+    )
+    territory_id: UrlId | None = Field(None, description="Liaison territory id (territory plans).")
+    q: str | None = Field(
+        None,
+        max_length=100,
+        pattern=_TEXT,
+        description="Text in the provider's name or practice name.",
+    )
 
 
 async def prospect_filter(
@@ -201,6 +227,61 @@ def prospect_list(
     # the documented response_model (tests/api/test_routers_prospects.py holds it to that)
     body = prospect_page_json(session, filters, sort=sort, limit=limit, cursor=cursor, count=count)
     return Response(body, media_type="application/json")
+
+
+Longitude = Annotated[float | None, Query(ge=-180, le=180)]
+Latitude = Annotated[float | None, Query(ge=-90, le=90)]
+
+
+@router.get(
+    "/viewport",
+    response_model=ProspectMapView,
+    summary="Prospects of a map view (compact, one per provider)",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "fields": ["provider_id", "site_code", "lat", "lon", "score"],
+                        "rows": [[1201, "COL-NE", 39.96, -83.0, 72.5]],
+                        "truncated": False,
+                        "cap": MAP_FEATURE_CAP,
+                    }
+                }
+            }
+        }
+    },
+)
+def prospect_viewport(
+    session: SessionDep,
+    filters: FilterDep,
+    west: Longitude = None,
+    south: Latitude = None,
+    east: Longitude = None,
+    north: Latitude = None,
+) -> ProspectMapView:
+    """The map's markers and the ranked list beside it, from the list's own filters.
+
+    One row per provider (at ``site`` when given, else at its best-scoring site), best
+    score first, inside the box ``west, south, east, north`` (degrees; all four or none).
+    At most ``cap`` rows (2,000, fixed by the server) whatever the zoom or the size of the
+    database; ``truncated`` says more matched (zoom in or filter). 404 when ``site`` names
+    no site.
+    """
+    box = (west, south, east, north)
+    given = [v is not None for v in box]
+    if any(given) and not all(given):
+        raise InputError(
+            "incomplete map view",
+            problems=[Problem("give west, south, east and north together", field="west")],
+        )
+    if all(given) and (west > east or south > north):  # type: ignore[operator]
+        raise InputError(
+            "empty map view",
+            problems=[Problem("west must not exceed east, nor south north", field="west")],
+        )
+    bbox = box if all(given) else None
+    return ProspectMapView(**map_points(session, filters, bbox=bbox))  # type: ignore[arg-type]
 
 
 def _csv_chunks(ctx: AppContext, filters: ProspectFilter, sort: ProspectSort) -> Iterator[str]:

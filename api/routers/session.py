@@ -40,8 +40,9 @@ router = APIRouter(prefix="/session", tags=["session"], responses=problem_respon
 
 _EXAMPLE = {
     "actor": "key:3",
-    "role": "viewer",
-    "name": "Ana (liaison)",
+    "role": "liaison",
+    "name": "Ana's tablet",
+    "person": "Ana Lopez",
     "expires_at": "2026-12-07T10:00:00Z",
     "csrf_token": "pY3u0T1x8e5c0nqzS2kq7VwXf1hYb9rL4dA6mJ0sQeU",
 }
@@ -57,6 +58,7 @@ def _public(info: SessionInfo) -> SessionPublic:
         actor=c.actor,
         role=c.role,
         name=c.name,
+        person=c.person,
         expires_at=info.expires_at,
         csrf_token=info.csrf_token,
     )

@@ -4,12 +4,12 @@ One ``Base.metadata`` holds every table; importing this package registers
 them all, in this order: the base (:mod:`data.models.base`), the registry,
 placement, prospect, job and planning tables (:mod:`data.models.tables`), then
 the prospecting workflow (:mod:`data.models.prospecting`), security
-(:mod:`data.models.security`) and matching (:mod:`data.models.matching`)
+(:mod:`data.models.security`), matching (:mod:`data.models.matching`) and visits (:mod:`data.models.visits`)
 tables. The schema itself is created by the Alembic migrations in
 ``data/migrations``; these models are the one definition both use.
 """
 
-from data.models import matching, prospecting, security
+from data.models import matching, prospecting, security, visits
 from data.models.base import H3_RESOLUTIONS, NAMING, Base, Located, gist_index, h3_column
 from data.models.tables import (
     DRIVE_SORT_ASC,
@@ -66,4 +66,5 @@ __all__ = [
     "matching",
     "prospecting",
     "security",
+    "visits",
 ]

@@ -11,13 +11,14 @@ catches a re-created record).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
     Index,
+    Integer,
     String,
     UniqueConstraint,
     func,
@@ -86,6 +87,8 @@ class Interaction(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     liaison: Mapped[str | None] = mapped_column(String(100))
     summary: Mapped[str | None] = mapped_column(String(2000))
+    #: A visit's outcome when logged through the visit-outcome action (held, not_met, declined).
+    outcome: Mapped[str | None] = mapped_column(String(20))
     source: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
@@ -116,6 +119,11 @@ class ProspectStatus(Base):
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     note: Mapped[str | None] = mapped_column(String(500))
+    #: Bumped by every ORM change (SQLAlchemy's optimistic version counter: an UPDATE that
+    #: finds another version changes nothing and fails): the status resource's ETag.
+    version: Mapped[int] = mapped_column(Integer, server_default="0")
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class ProspectStatusHistory(Base):

@@ -1,6 +1,6 @@
 """Storage for API security and privacy: API keys, the audit log, GDPR objections, webhooks.
 
-* :class:`ApiKey` — keys issued by ``prm keys create``; only the SHA-256 of
+* :class:`ApiKey` — keys issued by ``prm keys create`` to a named person; only the SHA-256 of
   the key is stored (keys have 256 bits of entropy, so a fast hash is enough:
   nothing to brute-force), with a short ``prefix`` to recognise a key in lists.
 * :class:`ApiSession` — a browser session made from a key (``POST /v1/session``):
@@ -49,6 +49,8 @@ class ApiKey(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    #: The named person the key belongs to (keys made before migration 0015: the key's name).
+    person: Mapped[str] = mapped_column(String(100), server_default="")
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(20))
@@ -72,6 +74,8 @@ class _Credential:
     bootstrap_role: Mapped[str | None] = mapped_column(String(20))
     bootstrap_hash: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(40))
+    #: The person of the key (None for a bootstrap key, which belongs to no one).
+    person: Mapped[str | None] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -109,6 +113,8 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     #: ``key:<id>`` for a stored key, ``env:<role>`` for a bootstrap key, ``cli`` or ``anonymous``.
     actor: Mapped[str] = mapped_column(String(40))
+    #: The named person of the caller's key (None for bootstrap keys, the CLI, anonymous).
+    person: Mapped[str | None] = mapped_column(String(100))
     key_id: Mapped[int | None] = mapped_column(Integer)
     role: Mapped[str | None] = mapped_column(String(20))
     #: ``read``, ``bulk_read``, ``export``, ``change``, ``denied``, ``objection``, ``erasure``, ...

@@ -292,7 +292,13 @@ def cell_measures(session: Session, *, res: int, cells: Any = None) -> pd.DataFr
     if cells is not None:
         frame = frame[frame["h3"].isin(np.asarray(cells, dtype="int64"))]
     score = pd.to_numeric(frame["score"], errors="coerce").fillna(0.0)
-    visits = frame["tier"].map(TIER_VISITS).where(frame["referring"].fillna(False).astype(bool))
+    # float even when no row matched (an empty text column maps to an empty text column)
+    visits = (
+        frame["tier"]
+        .map(TIER_VISITS)
+        .astype("float64")
+        .where(frame["referring"].fillna(False).astype(bool))
+    )
     frame = frame.assign(
         providers=1.0,
         potential=score / 100.0,

@@ -18,7 +18,15 @@ from service.prospecting.crm import get_preferences, list_interactions
 from service.prospecting.referrals import referrer_activity
 from service.prospecting.workflow import get_status
 
-__all__ = ["brief", "brief_html"]
+__all__ = ["BRIEF_STYLE", "brief", "brief_html", "brief_section"]
+
+#: The printable pages' style (a brief, a visit day sheet).
+BRIEF_STYLE = (
+    "body{font:12pt/1.4 system-ui,sans-serif;max-width:48em;margin:1.5em auto}"
+    "table{border-collapse:collapse;width:100%;margin:.4em 0}"
+    "td,th{border:1px solid #bbb;padding:2px 6px;text-align:left}"
+    ".none{color:#777}@media print{body{margin:0}}"
+)
 
 _PROFILE_FIELDS = (
     "id",
@@ -119,8 +127,8 @@ def _table(headers: list[str], rows: list[list[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def brief_html(data: dict) -> str:
-    """A printable, self-contained HTML page of :func:`brief` (every value escaped)."""
+def brief_section(data: dict) -> str:
+    """The body of the printable brief (every value escaped), for a page of one or several."""
     p, r = data["provider"], data["referrals"]
     prefs = data["preferences"] or {}
     wf = data["workflow"]
@@ -177,14 +185,13 @@ def brief_html(data: dict) -> str:
         )
     if not data["prospects"]:
         parts.append("<p class='none'>not a scored prospect</p>")
-    style = (
-        "body{font:12pt/1.4 system-ui,sans-serif;max-width:48em;margin:1.5em auto}"
-        "table{border-collapse:collapse;width:100%;margin:.4em 0}"
-        "td,th{border:1px solid #bbb;padding:2px 6px;text-align:left}"
-        ".none{color:#777}@media print{body{margin:0}}"
-    )
+    return "".join(parts)
+
+
+def brief_html(data: dict) -> str:
+    """A printable, self-contained HTML page of :func:`brief` (every value escaped)."""
     return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Brief: {_e(p['display_name'])}</title><style>{style}</style></head>"
-        f"<body>{''.join(parts)}</body></html>"
+        f"<title>Brief: {_e(data['provider']['display_name'])}</title>"
+        f"<style>{BRIEF_STYLE}</style></head><body>{brief_section(data)}</body></html>"
     )

@@ -1,6 +1,7 @@
 """CRM side of prospecting: the interaction log (visits, calls, emails) and contact preferences.
 
-CRM tools post interactions (idempotent on their ``external_id``) and
+CRM tools and liaisons post interactions (idempotent on their ``external_id``),
+attributed to the caller's named person (never to a name in the body), and
 preferences; both are shown with the provider and the pre-visit brief, and
 the days since the last interaction feed the recency component of the score
 at the next scoring run (:mod:`service.prospecting.scoring`).
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import ConflictError, NotFoundError, Problem
 from data.models import Provider
-from data.models.prospecting import ContactPreference, Interaction
+from data.models.prospecting import ContactPreference, Interaction, ProspectStatus
 from service.context import AppContext
 from service.prospecting.schemas import (
     InteractionCreate,
@@ -21,6 +22,8 @@ from service.prospecting.schemas import (
     PreferencePublic,
     PreferenceUpdate,
 )
+from service.prospecting.workflow import check_may_work
+from service.security.keys import Caller
 
 __all__ = ["add_interaction", "get_preferences", "list_interactions", "set_preferences"]
 
@@ -32,23 +35,38 @@ def _provider(session: Session, provider_id: int) -> Provider:
     return provider
 
 
-def add_interaction(ctx: AppContext, item: InteractionCreate) -> tuple[InteractionPublic, bool]:
-    """Log one interaction; returns it and whether it was new.
+def add_interaction(
+    ctx: AppContext, item: InteractionCreate, *, caller: Caller
+) -> tuple[InteractionPublic, bool]:
+    """Log one interaction of ``caller`` (who may work the prospect,
+    :func:`~service.prospecting.workflow.may_work`); returns it and whether it was new.
 
     A repeated ``external_id`` with the same content returns the stored row
     (``False``); with other content it is a :class:`~core.errors.ConflictError`.
+
+    Raises
+    ------
+    core.errors.AuthorizationError
+        The prospect is assigned to someone else and the caller's role is below integration.
     """
     with ctx.sessions.begin() as session:
         _provider(session, item.provider_id)
-        values = item.model_dump()
+        st = session.get(ProspectStatus, item.provider_id)
+        check_may_work(caller, st.assigned_to if st is not None else None, item.provider_id)
+        values = {**item.model_dump(), "liaison": caller.who}
         if item.external_id:
             have = session.scalars(
                 select(Interaction).where(Interaction.external_id == item.external_id)
             ).first()
             if have is not None:
                 stored = InteractionPublic.model_validate(have)
-                # both instants are aware (the body's has its offset, the stored one is UTC)
-                same = all(getattr(stored, k) == v for k, v in values.items() if k != "source")
+                # both instants are aware (the body's has its offset, the stored one is UTC);
+                # who logged it is the caller now, not part of what the CRM sent
+                same = all(
+                    getattr(stored, k) == v
+                    for k, v in values.items()
+                    if k not in ("source", "liaison")
+                )
                 if not same:
                     raise ConflictError(
                         f"external_id {item.external_id!r} was logged with other values",

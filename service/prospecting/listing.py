@@ -14,13 +14,14 @@ from typing import Any
 import geopandas as gpd
 import orjson
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, Problem
 from core.spreadsheet import neutralise_formula
 from data.db import read_connection
-from data.models import Prospect, Provider
+from data.models import ClinicSite, Organization, Prospect, Provider
+from data.models.prospecting import ProspectStatus
 from service.pagination import cursor_type, decode_cursor, encode_cursor
 from service.prospecting.prospect_sql import (
     PAGE_FIELDS,
@@ -55,9 +56,31 @@ CSV_COLUMNS = (
     "score_breakdown",
 )
 
+#: Most markers one viewport answer holds (best scores first); ``truncated`` says more matched.
+#: Fixed whatever the database's size, so a view over 500,000 providers stays a small answer.
+MAP_FEATURE_CAP = 2000
+
+#: Columns of a viewport answer's rows, in order.
+MAP_FIELDS = (
+    "provider_id",
+    "site_code",
+    "lat",
+    "lon",
+    "score",
+    "drive_minutes",
+    "display_name",
+    "specialty",
+    "practice",
+    "status",
+    "assigned_to",
+)
+
 __all__ = [
     "CSV_COLUMNS",
+    "MAP_FEATURE_CAP",
+    "MAP_FIELDS",
     "count_prospects",
+    "map_points",
     "prospect_page_json",
     "prospects_csv",
     "prospects_frame",
@@ -209,3 +232,81 @@ def prospects_frame(
         geometry=[shapely.Point(prov.lon, prov.lat) for _, prov, _ in rows],
         crs="EPSG:4326",
     )
+
+
+def map_points(
+    session: Session,
+    filters: ProspectFilter,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    cap: int = MAP_FEATURE_CAP,
+) -> dict[str, Any]:
+    """The prospects of a map view: one marker per provider, best score first, at most ``cap``.
+
+    The same statement as the list (:func:`~service.prospecting.prospect_sql.prospect_stmt`),
+    so map and list agree on who matches. Each provider appears once: at the site asked for
+    (``filters.site``), else at its best-scoring site.
+
+    Parameters
+    ----------
+    session
+        Read session.
+    filters
+        The prospect filters.
+    bbox
+        ``(west, south, east, north)`` in degrees; providers outside are left out.
+    cap
+        Most rows returned (:data:`MAP_FEATURE_CAP`).
+
+    Returns
+    -------
+    dict
+        ``fields`` (:data:`MAP_FIELDS`), ``rows`` (one list per provider, in that order),
+        ``truncated`` (more providers matched than ``cap``) and ``cap``.
+
+    Raises
+    ------
+    core.errors.NotFoundError
+        When ``filters.site`` names no site.
+    """
+    if filters.site:
+        site_by_code(session, filters.site)
+    rank = func.row_number().over(
+        partition_by=Prospect.provider_id, order_by=(Prospect.score.desc(), Prospect.id)
+    )
+    stmt = prospect_stmt(filters).with_only_columns(
+        Provider.id.label("provider_id"),
+        ClinicSite.site_code.label("site_code"),
+        Provider.lat.label("lat"),
+        Provider.lon.label("lon"),
+        Prospect.score.label("score"),
+        Prospect.drive_minutes.label("drive_minutes"),
+        Provider.display_name.label("display_name"),
+        func.coalesce(Prospect.classification, Prospect.taxonomy_code).label("specialty"),
+        func.coalesce(Organization.name, Provider.organization_name).label("practice"),
+        func.coalesce(ProspectStatus.status, "new").label("status"),
+        ProspectStatus.assigned_to.label("assigned_to"),
+        rank.label("_rank"),
+        maintain_column_froms=True,
+    )
+    stmt = stmt.outerjoin(Organization, Organization.id == Provider.organization_id).where(
+        Provider.lat.is_not(None), Provider.lon.is_not(None)
+    )
+    if bbox is not None:
+        west, south, east, north = bbox
+        stmt = stmt.where(
+            and_(Provider.lon.between(west, east), Provider.lat.between(south, north))
+        )
+    best = stmt.subquery()
+    rows = session.execute(
+        select(*(best.c[f] for f in MAP_FIELDS))
+        .where(best.c["_rank"] == 1)
+        .order_by(best.c["score"].desc(), best.c["provider_id"])
+        .limit(cap + 1)
+    ).all()
+    return {
+        "fields": list(MAP_FIELDS),
+        "rows": [list(r) for r in rows[:cap]],
+        "truncated": len(rows) > cap,
+        "cap": cap,
+    }

@@ -25,6 +25,7 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
+    or_,
     select,
 )
 
@@ -32,11 +33,14 @@ from data.models import (
     DRIVE_SORT_ASC,
     DRIVE_SORT_DESC,
     ClinicSite,
+    Organization,
     Prospect,
     Provider,
     ReferrerStat,
+    TerritoryCell,
 )
 from data.models.prospecting import ProspectExclusion, ProspectStatus
+from enrichment.normalize import strip_accents
 from service.pagination import keyset_after
 from service.schemas import ProspectFilter, ProspectSort
 from service.security.privacy import objected
@@ -188,7 +192,53 @@ def prospect_stmt(
         stmt = stmt.where(Prospect.segment == bind("segment", v["segment"]))
     if filters.group_codes is not None:
         stmt = stmt.where(Prospect.taxonomy_code.in_(bind("group_codes", v["group_codes"])))
+    return _app_filters(stmt, filters, v, bind)
+
+
+def _app_filters(
+    stmt: Select, filters: ProspectFilter, v: dict[str, Any], bind: Callable[[str, Any], Any]
+) -> Select:
+    """Service line, referral history, territory and free text (the app's filter panel)."""
+    if filters.service_line:
+        stmt = stmt.where(ClinicSite.service_line == bind("service_line", v["service_line"]))
+    if filters.history:
+        referred = (
+            select(ReferrerStat.provider_id)
+            .where(
+                ReferrerStat.provider_id == Prospect.provider_id,
+                ReferrerStat.referrals_total > 0,
+            )
+            .exists()
+        )
+        # prospects exclude referrers still referring: one who referred before has lapsed
+        stmt = stmt.where(referred if filters.history == "lapsed" else ~referred)
+    if filters.territory_id is not None:
+        cells = select(TerritoryCell.h3).where(
+            TerritoryCell.territory_id == bind("territory_id", v["territory_id"])
+        )
+        # a plan's cells are of one resolution; ids of different resolutions never collide
+        stmt = stmt.where(
+            or_(Provider.h3_r7.in_(cells), Provider.h3_r8.in_(cells), Provider.h3_r9.in_(cells))
+        )
+    if filters.q:
+        pattern = bind("q", v["q"])
+        practice = select(Organization.id).where(
+            func.upper(Organization.name).like(pattern, escape="\\")
+        )
+        stmt = stmt.where(
+            or_(
+                func.upper(Provider.display_name).like(pattern, escape="\\"),
+                func.upper(Provider.organization_name).like(pattern, escape="\\"),
+                Provider.organization_id.in_(practice),
+            )
+        )
     return stmt
+
+
+def _like_pattern(text: str) -> str:
+    """``%TEXT%`` for a case-blind LIKE: accents dropped, upper case, wildcards escaped."""
+    plain = strip_accents(text).upper()
+    return "%" + re.sub(r"([\\%_])", r"\\\1", plain) + "%"
 
 
 def filter_values(filters: ProspectFilter) -> dict[str, Any]:
@@ -207,6 +257,9 @@ def filter_values(filters: ProspectFilter) -> dict[str, Any]:
         "min_score": filters.min_score,
         "segment": filters.segment,
         "group_codes": sorted(filters.group_codes) if filters.group_codes is not None else None,
+        "service_line": filters.service_line,
+        "territory_id": filters.territory_id,
+        "q": _like_pattern(filters.q) if filters.q else None,
     }
 
 
@@ -230,6 +283,10 @@ def _filter_shape(filters: ProspectFilter) -> tuple:
         filters.min_score is not None,
         bool(filters.segment),
         filters.group_codes is not None,
+        bool(filters.service_line),
+        filters.history,
+        filters.territory_id is not None,
+        bool(filters.q),
     )
 
 

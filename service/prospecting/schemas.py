@@ -38,8 +38,11 @@ __all__ = [
     "ReviewResolve",
     "SegmentCreate",
     "SegmentPublic",
+    "SiteScore",
     "StatusPublic",
     "StatusUpdate",
+    "VisitOutcomeCreate",
+    "VisitOutcomePublic",
 ]
 
 PROSPECT_STATUSES = ("new", "contacted", "meeting held", "referring", "not a fit")
@@ -175,7 +178,6 @@ class InteractionCreate(_Strict):
                     "provider_id": 1201,
                     "kind": "visit",
                     "occurred_at": "2024-06-03T10:30:00Z",
-                    "liaison": "Ana",
                     "summary": "Met the office manager",
                     "external_id": "crm-881",
                 }
@@ -186,7 +188,6 @@ class InteractionCreate(_Strict):
     provider_id: JsonId
     kind: Literal["visit", "call", "email"]
     occurred_at: IsoInstant
-    liaison: str | None = Field(None, max_length=100)
     summary: str | None = Field(None, max_length=2000)
     source: str | None = Field(None, max_length=60, description="The CRM tool that posted it.")
     external_id: str | None = Field(
@@ -201,8 +202,11 @@ class InteractionPublic(BaseModel):
     provider_id: int
     kind: str
     occurred_at: datetime
-    liaison: str | None
+    liaison: str | None = Field(
+        description="Who logged it: the named person of the caller's key (never sent)."
+    )
     summary: str | None
+    outcome: str | None = Field(None, description="A visit's outcome: held, not_met, declined.")
     source: str | None
     external_id: str | None
 
@@ -226,11 +230,21 @@ class PreferencePublic(BaseModel):
 
 
 class StatusUpdate(_Strict):
-    model_config = ConfigDict(json_schema_extra={"anyOf": _one_of_given("status", "assigned_to")})
+    """A change of status and/or liaison; who made it comes from the caller's key or session."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": _one_of_given("status", "assigned_to"),
+            "examples": [{"status": "contacted", "note": "left a card"}],
+        }
+    )
 
     status: ProspectStatusName | None = Field(None, description="Unchanged when omitted.")
-    assigned_to: str | None = Field(None, max_length=100, description="Liaison; '' unassigns.")
-    changed_by: str = Field(min_length=1, max_length=100, pattern=trimmed_at_least(1))
+    assigned_to: str | None = Field(
+        None,
+        max_length=100,
+        description="Liaison; '' unassigns. Below role integration: only yourself or ''.",
+    )
     note: str | None = Field(None, max_length=500)
 
 
@@ -238,9 +252,52 @@ class StatusPublic(BaseModel):
     provider_id: int
     status: str
     assigned_to: str | None
-    updated_by: str | None
+    updated_by: str | None = Field(description="The named person who made the last change.")
     updated_at: datetime | None
+    etag: str = Field(description="The status's entity tag: send it in If-Match to change it.")
     history: list[dict[str, Any]] = []
+
+
+VisitOutcomeName = Literal["held", "not_met", "declined"]
+
+
+class VisitOutcomeCreate(_Strict):
+    """What came of a visit; logged as an interaction of the caller, and the status moves."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {"outcome": "held", "note": "Met Dr. Ruiz; wants the MRI slots list"},
+                {"outcome": "not_met", "occurred_at": "2026-12-08T15:10:00Z"},
+            ]
+        },
+    )
+
+    outcome: VisitOutcomeName
+    note: str | None = Field(None, max_length=2000)
+    occurred_at: datetime | None = Field(None, description="When the visit was; default now.")
+
+
+class SiteScore(BaseModel):
+    """A provider's score at one site, as the scoring stage stores it."""
+
+    site_code: str
+    profile: str
+    score: float
+    segment: str
+    drive_minutes: float | None
+
+
+class VisitOutcomePublic(BaseModel):
+    """The visit logged, the prospect's new status and its recomputed scores."""
+
+    interaction: InteractionPublic
+    status: StatusPublic
+    scores: list[SiteScore] = Field(
+        description="Per site where the provider is a prospect after re-scoring (empty: none)."
+    )
 
 
 class ExclusionCreate(_Strict):
@@ -397,3 +454,14 @@ class BacktestReport(BaseModel):
     started_referring: int
     base_rate: float
     orders: list[OrderMetricsPublic]
+
+
+class ProspectMapView(BaseModel):
+    """The prospects of one map view, column-wise: one row per provider, best score first."""
+
+    fields: list[str] = Field(description="Names of the row columns, in order.")
+    rows: list[list[int | float | str | None]] = Field(
+        description="One row per provider (lat, lon in degrees; status 'new' when never set)."
+    )
+    truncated: bool = Field(description="More providers matched in the view than `cap`.")
+    cap: int = Field(description="Most rows one answer holds (fixed by the server).")

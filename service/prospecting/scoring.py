@@ -61,8 +61,11 @@ def profile_for(service_line: str, profiles: dict):  # noqa: ANN201
     return profiles[DEFAULT_PROFILE]
 
 
-def _in_catchments(session: Session, site: ClinicSite, res: int) -> tuple[pd.DataFrame, Select]:
-    """Active providers in the site's catchments (referring or not), and the query of their ids."""
+def _in_catchments(
+    session: Session, site: ClinicSite, res: int, *, only: int | None = None
+) -> tuple[pd.DataFrame, Select]:
+    """Active providers in the site's catchments (referring or not), and the query of their ids
+    (``only``: that provider alone, when it is one of them)."""
     cell_col = h3_column(Provider, res)
     in_catchment = (
         select(CatchmentCell.h3)
@@ -85,6 +88,8 @@ def _in_catchments(session: Session, site: ClinicSite, res: int) -> tuple[pd.Dat
             Provider.is_active.is_(True), cell_col.in_(in_catchment), Provider.id.not_in(objected())
         )  # GDPR objection: never a prospect
     )
+    if only is not None:
+        stmt = stmt.where(Provider.id == only)
     frame = pd.DataFrame(session.execute(stmt).mappings().all())
     if not frame.empty:
         frame["practice_size"] = frame["practice_size"].clip(lower=1)
@@ -99,6 +104,7 @@ def _candidates(
     as_of: date,
     window_days: int,
     lapsed_days: int,
+    only: int | None = None,
 ) -> pd.DataFrame:
     """The site's prospects as of ``as_of``: who in its catchments is not an active referrer.
 
@@ -110,7 +116,7 @@ def _candidates(
     from data.models.prospecting import Interaction
     from prospects.terms import colleague_referring, is_active_referrer, is_referring
 
-    frame, ids = _in_catchments(session, site, res)
+    frame, ids = _in_catchments(session, site, res, only=only)
     if frame.empty:
         return frame
     referrers = pd.DataFrame(
@@ -171,39 +177,100 @@ def add_proximity(ctx: AppContext, cand: pd.DataFrame, site: ClinicSite) -> None
     )
 
 
-def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
-    """Score every site's white-space prospects and store them (one transaction)."""
+def _site_models(ctx: AppContext, session: Session) -> list[tuple[ClinicSite, object]]:
+    """Every site (by code) with its active scoring model: its service line's profile,
+    specialty groups expanded."""
     from prospects.groups import expand_profile
-    from prospects.scoring import score_prospects
     from service.ingest.groups import resolved_groups
 
-    started = time.perf_counter()
-    s = ctx.settings
-    detail: dict[str, dict] = {}
     profiles = shipped()
+    groups = resolved_groups(ctx, session)
+    sites = session.scalars(select(ClinicSite).order_by(ClinicSite.site_code)).all()
+    return [
+        (site, expand_profile(profile_for(site.service_line, profiles), groups)) for site in sites
+    ]
+
+
+def _score_site(
+    ctx: AppContext,
+    session: Session,
+    site: ClinicSite,
+    profile,  # noqa: ANN001
+    *,
+    as_of: date,
+    only: int | None = None,
+) -> pd.DataFrame:
+    """A site's candidates (``only``: that provider, if one), scored and explained (empty: none)."""
+    from prospects.scoring import score_prospects
+
+    s = ctx.settings
+    cand = _candidates(
+        session,
+        site,
+        s.catchment_resolution,
+        as_of=as_of,
+        window_days=s.referring_window_days,
+        lapsed_days=s.lapsed_days,
+        only=only,
+    )
+    if cand.empty:
+        return cand
+    add_proximity(ctx, cand, site)
+    return score_prospects(cand, profile, fallback=ctx.fallback, explain=True)
+
+
+def rescore_provider(ctx: AppContext, session: Session, *, provider_id: int) -> list[dict]:
+    """Score one provider again at every site, with the code and models of ``prm score``.
+
+    Runs in the caller's transaction (after a visit is logged, so its recency
+    counts). The provider's prospect rows are inserted, updated or removed as
+    the scoring stage would; no other provider's row is touched. Scores are
+    per provider (nothing is normalised over the cohort), so the score equals
+    the one the next full run gives.
+
+    Returns
+    -------
+    list of dict
+        ``site_code``, ``profile``, ``score``, ``segment``, ``drive_minutes`` per site
+        where the provider is a prospect now.
+    """
     from service.prospecting.referrals import as_of_date
 
     as_of = as_of_date(ctx)
-    with ctx.sessions.begin() as session:
-        groups = resolved_groups(ctx, session)
-        sites = session.scalars(select(ClinicSite).order_by(ClinicSite.site_code)).all()
-        for n, site in enumerate(sites):
-            progress("score", n, len(sites))
-            profile = expand_profile(profile_for(site.service_line, profiles), groups)
-            cand = _candidates(
-                session,
-                site,
-                s.catchment_resolution,
-                as_of=as_of,
-                window_days=s.referring_window_days,
-                lapsed_days=s.lapsed_days,
+    out = []
+    for site, profile in _site_models(ctx, session):
+        scored = _score_site(ctx, session, site, profile, as_of=as_of, only=provider_id)
+        _store(session, site.id, profile.key, scored, only=provider_id)
+        for row in scored.to_dict("records") if len(scored) else []:
+            dm = row["drive_minutes"]
+            out.append(
+                {
+                    "site_code": site.site_code,
+                    "profile": profile.key,
+                    "score": round(float(row["score"]), 2),
+                    "segment": row["segment"],
+                    "drive_minutes": None if pd.isna(dm) else round(float(dm), 2),
+                }
             )
-            if cand.empty:
+    return out
+
+
+def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
+    """Score every site's white-space prospects and store them (one transaction)."""
+    from service.prospecting.referrals import as_of_date
+
+    started = time.perf_counter()
+    detail: dict[str, dict] = {}
+    as_of = as_of_date(ctx)
+    with ctx.sessions.begin() as session:
+        models = _site_models(ctx, session)
+        for n, (site, profile) in enumerate(models):
+            progress("score", n, len(models))
+            scored = _score_site(ctx, session, site, profile, as_of=as_of)
+            if scored.empty:
                 written, _ = _store(session, site.id, profile.key, pd.DataFrame())
                 detail[site.site_code] = {"prospects": 0, **written}
                 continue
-            add_proximity(ctx, cand, site)
-            scored = score_prospects(cand, profile, fallback=ctx.fallback, explain=True)
             written, new = _store(session, site.id, profile.key, scored)
             if new:  # committed (and so sent) only with the scores themselves
                 emit(
@@ -221,7 +288,7 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
                 **written,
             }
         analyze(session, Prospect.__tablename__)  # planner statistics for the prospect list
-        progress("score", len(sites), len(sites))
+        progress("score", len(models), len(models))
     return StageReport(
         stage="score", detail=detail, duration_s=round(time.perf_counter() - started, 3)
     )
@@ -249,13 +316,14 @@ def _new_prospects_event(site: ClinicSite, profile: str, new: list[dict]) -> dic
 
 
 def _store(
-    session: Session, site_id: int, profile: str, scored: pd.DataFrame
+    session: Session, site_id: int, profile: str, scored: pd.DataFrame, *, only: int | None = None
 ) -> tuple[dict[str, int], list[dict]]:
-    """Upsert a site's prospects; returns the counts and the rows inserted (new prospects)."""
-    have = {
-        p.provider_id: p
-        for p in session.scalars(select(Prospect).where(Prospect.site_id == site_id))
-    }
+    """Upsert a site's prospects (``only``: that provider's row alone); returns the counts and
+    the rows inserted (new prospects)."""
+    stmt = select(Prospect).where(Prospect.site_id == site_id)
+    if only is not None:
+        stmt = stmt.where(Prospect.provider_id == only)
+    have = {p.provider_id: p for p in session.scalars(stmt)}
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     inserts = []
     for row in scored.to_dict("records") if len(scored) else []:

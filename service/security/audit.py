@@ -79,6 +79,7 @@ def list_audit(
     ctx: AppContext,
     *,
     actor: str | None = None,
+    person: str | None = None,
     action: str | None = None,
     path_prefix: str | None = None,
     since: datetime | None = None,
@@ -86,7 +87,8 @@ def list_audit(
     limit: int = 100,
     cursor: str | None = None,
 ) -> Page[AuditEntryPublic]:
-    """Entries matching the filters, newest first (stable: by id descending).
+    """Entries matching the filters (``person``: the named person of the caller's key),
+    newest first (stable: by id descending).
 
     Raises
     ------
@@ -105,6 +107,8 @@ def list_audit(
     stmt = select(AuditEntry)
     if actor:
         stmt = stmt.where(AuditEntry.actor == actor)
+    if person:
+        stmt = stmt.where(AuditEntry.person == person)
     if action:
         stmt = stmt.where(AuditEntry.action == action)
     if path_prefix:

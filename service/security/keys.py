@@ -41,8 +41,12 @@ __all__ = [
     "role_at_least",
 ]
 
-ROLES: tuple[str, ...] = ("viewer", "marketing", "integration", "admin")
-"""Roles from least to most privileged; each has every right of those before it."""
+ROLES: tuple[str, ...] = ("viewer", "liaison", "marketing", "integration", "admin")
+"""Roles from least to most privileged; each has every right of those before it.
+
+A ``liaison`` reads what a viewer reads and works the prospects assigned to them
+(or unassigned): status, interactions, visit outcomes
+(:mod:`service.prospecting.workflow`)."""
 
 KEY_PREFIX = "prm_"
 _SHOWN_PREFIX = 12
@@ -51,12 +55,19 @@ MAX_DAYS = 3650
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling: the actor label for the audit log, the stored key id, the role."""
+    """Who is calling: the actor label for the audit log, the role, the stored key and its person."""
 
     actor: str
     role: str
     key_id: int | None = None
     name: str | None = None
+    #: The named person the key belongs to (None for a bootstrap key).
+    person: str | None = None
+
+    @property
+    def who(self) -> str:
+        """The name a change is attributed to: the key's person, else the actor label."""
+        return self.person or self.actor
 
 
 def role_at_least(role: str, needed: str) -> bool:
@@ -77,6 +88,7 @@ def _public(row: ApiKey) -> ApiKeyPublic:
     return ApiKeyPublic(
         id=row.id,
         name=row.name,
+        person=row.person,
         prefix=row.prefix,
         role=row.role,  # type: ignore[arg-type]
         created_at=row.created_at,
@@ -87,7 +99,13 @@ def _public(row: ApiKey) -> ApiKeyPublic:
 
 
 def create_key(
-    ctx: AppContext, *, name: str, role: str, days: int | None = 365, created_by: str = "cli"
+    ctx: AppContext,
+    *,
+    name: str,
+    person: str,
+    role: str,
+    days: int | None = 365,
+    created_by: str = "cli",
 ) -> ApiKeyCreated:
     """Issue a key; the returned ``key`` is the only time it is ever shown.
 
@@ -96,7 +114,10 @@ def create_key(
     ctx
         Application context.
     name
-        Who or what the key is for (e.g. ``"hubspot sync"``), 1-100 characters.
+        What the key is for (e.g. ``"hubspot sync"``, ``"Ana's laptop"``), 1-100 characters.
+    person
+        The named person the key belongs to (e.g. ``"Ana Lopez"``), 1-100 characters:
+        status changes, interactions and audit entries made with it name them.
     role
         One of :data:`ROLES`.
     days
@@ -112,6 +133,8 @@ def create_key(
     problems = []
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         problems.append(Problem("name must be 1 to 100 characters", field="name"))
+    if not isinstance(person, str) or not person.strip() or len(person.strip()) > 100:
+        problems.append(Problem("person must be 1 to 100 characters", field="person"))
     if role not in ROLES:
         problems.append(
             Problem(f"role must be one of {', '.join(ROLES)}", field="role", value=str(role))
@@ -125,6 +148,7 @@ def create_key(
     with ctx.sessions.begin() as session:
         row = ApiKey(
             name=name.strip(),
+            person=person.strip(),
             prefix=key[:_SHOWN_PREFIX],
             key_hash=hash_key(key),
             role=role,
@@ -202,8 +226,6 @@ def authenticate(ctx: AppContext, key: str) -> Caller:
         For an unknown, revoked or expired key (the message says which, never
         whose).
     """
-    if not isinstance(key, str):
-        raise TypeError(f"key must be a str, not {type(key).__name__}")
     caller = bootstrap_caller(ctx.settings, key)
     if caller is not None:
         return caller
@@ -217,4 +239,6 @@ def authenticate(ctx: AppContext, key: str) -> Caller:
         raise AuthenticationError("this API key has been revoked")
     if row.expires_at is not None and row.expires_at <= _now():
         raise AuthenticationError("this API key has expired")
-    return Caller(actor=f"key:{row.id}", role=row.role, key_id=row.id, name=row.name)
+    return Caller(
+        actor=f"key:{row.id}", role=row.role, key_id=row.id, name=row.name, person=row.person
+    )

@@ -50,6 +50,7 @@ from data.models.prospecting import (
     ReferralReview,
 )
 from data.models.security import DataObjection, WebhookDelivery
+from data.models.visits import VisitStop
 from service.context import AppContext
 from service.linkage.resolve import rebuild_provider
 from service.security import audit
@@ -346,6 +347,9 @@ ERASURE_PLAN: dict[str, Treatment] = {
     ),
     "contact_preferences": Treatment(
         "delete", "how the person wants to be contacted, with notes", _rows_of(ContactPreference)
+    ),
+    "visit_stops": Treatment(
+        "delete", "the person's place on liaisons' planned visit days", _rows_of(VisitStop)
     ),
     "prospect_status": Treatment(
         "delete",

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.schemas import StorableText, json_int
 
-RoleName = Literal["viewer", "marketing", "integration", "admin"]
+RoleName = Literal["viewer", "liaison", "marketing", "integration", "admin"]
 
 
 class ApiKeyPublic(BaseModel):
@@ -17,6 +17,7 @@ class ApiKeyPublic(BaseModel):
 
     id: int
     name: str
+    person: str = Field(description="The named person the key belongs to.")
     prefix: str = Field(description="First characters of the key, to recognise it.")
     role: RoleName
     created_at: datetime | None = None
@@ -37,11 +38,19 @@ class ApiKeyCreate(StorableText):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"name": "hubspot sync", "role": "integration", "days": 90}]
+            "examples": [
+                {"name": "hubspot sync", "person": "Ben Okafor", "role": "integration", "days": 90},
+                {"name": "Ana's tablet", "person": "Ana Lopez", "role": "liaison", "days": 180},
+            ]
         },
     )
 
     name: str = Field(min_length=1, max_length=100)
+    person: str = Field(
+        min_length=1,
+        max_length=100,
+        description="The named person the key belongs to; their changes are attributed to them.",
+    )
     role: RoleName
     days: json_int(ge=1, le=3650) | None = Field(365, description="Days to expiry; null = never.")
 
@@ -54,6 +63,7 @@ class AuditEntryPublic(BaseModel):
     id: int
     at: datetime
     actor: str
+    person: str | None = Field(None, description="The named person of the caller's key.")
     key_id: int | None = None
     role: str | None = None
     action: str
@@ -112,6 +122,9 @@ class SessionPublic(BaseModel):
     role: RoleName
     name: str | None = Field(
         None, description="The stored key's name, if the session came from one."
+    )
+    person: str | None = Field(
+        None, description="The named person the session speaks for (none for a bootstrap key)."
     )
     expires_at: datetime
     csrf_token: str = Field(description="Send in the X-CSRF-Token header with every write.")

@@ -67,7 +67,12 @@ def _now() -> datetime:
 
 def _credential(caller: Caller, key: str) -> dict[str, object]:
     if caller.key_id is not None:
-        return {"key_id": caller.key_id, "actor": caller.actor, "role": caller.role}
+        return {
+            "key_id": caller.key_id,
+            "actor": caller.actor,
+            "role": caller.role,
+            "person": caller.person,
+        }
     return {
         "bootstrap_role": caller.role,
         "bootstrap_hash": hash_key(key),
@@ -83,7 +88,9 @@ def _still_valid(ctx: AppContext, row: ApiSession | SignInLink, key: ApiKey | No
             raise AuthenticationError("the key of this session has been revoked: sign in again")
         if key.expires_at is not None and key.expires_at <= _now():
             raise AuthenticationError("the key of this session has expired: sign in again")
-        return Caller(actor=row.actor, role=key.role, key_id=key.id, name=key.name)
+        return Caller(
+            actor=row.actor, role=key.role, key_id=key.id, name=key.name, person=row.person
+        )
     secret = bootstrap_key(ctx.settings, row.bootstrap_role or "")
     if secret is None or not hmac.compare_digest(hash_key(secret), row.bootstrap_hash or ""):
         raise AuthenticationError("the key of this session has changed: sign in again")
@@ -222,5 +229,6 @@ def exchange_sign_in_link(ctx: AppContext, token: str) -> NewSession:
             "bootstrap_hash": row.bootstrap_hash,
             "actor": row.actor,
             "role": row.role,
+            "person": row.person,
         }
     return _open(ctx, caller, credential)

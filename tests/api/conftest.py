@@ -49,12 +49,16 @@ VIEWER_KEY = "test-viewer"
 ADMIN = {"X-API-Key": ADMIN_KEY}
 VIEWER = {"X-API-Key": VIEWER_KEY}
 # Stored keys (hashed in api_keys, as `prm keys create` makes them) for the middle roles.
+LIAISON_KEY = "prm_test-liaison-key"
 MARKETING_KEY = "prm_test-marketing-key"
 INTEGRATION_KEY = "prm_test-integration-key"
+LIAISON = {"X-API-Key": LIAISON_KEY}
 MARKETING = {"X-API-Key": MARKETING_KEY}
 INTEGRATION = {"X-API-Key": INTEGRATION_KEY}
+LIAISON_PERSON = "Lia Moreno"
 ROLE_HEADERS = {
     "viewer": VIEWER,
+    "liaison": LIAISON,
     "marketing": MARKETING,
     "integration": INTEGRATION,
     "admin": ADMIN,
@@ -124,11 +128,14 @@ def seed(ctx: AppContext, backend: str) -> SeededDB:
     """Insert 2 sites, 16 providers, catchments with cells and 15 prospects through the ORM."""
     db = SeededDB(ctx=ctx, backend=backend)
     with ctx.sessions.begin() as s:
-        for name, key, role in (
-            ("marketing test", MARKETING_KEY, "marketing"),
-            ("integration test", INTEGRATION_KEY, "integration"),
+        for name, person, key, role in (
+            ("liaison test", LIAISON_PERSON, LIAISON_KEY, "liaison"),
+            ("marketing test", "Mara Quinn", MARKETING_KEY, "marketing"),
+            ("integration test", "Ivo Brandt", INTEGRATION_KEY, "integration"),
         ):
-            s.add(ApiKey(name=name, prefix=key[:12], key_hash=hash_key(key), role=role))
+            s.add(
+                ApiKey(name=name, person=person, prefix=key[:12], key_hash=hash_key(key), role=role)
+            )
         sites = {}
         for code, (lat, lon) in SITES.items():
             site = ClinicSite(
@@ -300,6 +307,14 @@ def client(api_db: SeededDB) -> Iterator[TestClient]:
     """An HTTP client over an app serving the seeded database."""
     with TestClient(create_app(context=api_db.ctx)) as c:
         yield c
+
+
+def put_status(client: TestClient, provider_id: int, body: dict, *, headers: dict[str, str]):
+    """Change a prospect's status as a client does: read its ETag, send it in If-Match."""
+    tag = client.get(f"/v1/prospects/{provider_id}/status", headers=headers).headers["ETag"]
+    return client.put(
+        f"/v1/prospects/{provider_id}/status", json=body, headers={**headers, "If-Match": tag}
+    )
 
 
 PRM = str(Path(sys.executable).with_name("prm"))  # the console script of the installed package

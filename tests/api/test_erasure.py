@@ -24,6 +24,7 @@ from service.context import AppContext, open_context
 from service.events import emit
 from service.pipeline import run_pipeline
 from service.security.privacy import ERASURE_PLAN
+from tests.api.conftest import put_status
 from tests.paths import FIXTURES
 from tests.service.test_pipeline import load_all
 
@@ -76,7 +77,6 @@ def _describe(client: TestClient, ctx: AppContext, pid: int, other: int) -> None
                 "provider_id": pid,
                 "kind": "call",
                 "occurred_at": "2024-06-20T10:00:00Z",
-                "liaison": "Ana",
                 "summary": NOTE,
                 "external_id": "crm-erase-1",
             },
@@ -91,10 +91,8 @@ def _describe(client: TestClient, ctx: AppContext, pid: int, other: int) -> None
         )
     )
     _ok(
-        client.put(
-            f"/v1/prospects/{pid}/status",
-            headers=ADMIN,
-            json={"status": "contacted", "assigned_to": "Ana", "changed_by": "Ana", "note": NOTE},
+        put_status(
+            client, pid, {"status": "contacted", "assigned_to": "Ana", "note": NOTE}, headers=ADMIN
         )
     )
     _ok(client.patch(f"/v1/providers/{pid}", headers=ADMIN, json={"phone": MOBILE, "note": NOTE}))

@@ -32,6 +32,7 @@ FILE_TYPES = {
     "application/x-ndjson",
     "application/ndjson",
     "application/geo+json",
+    "text/calendar",
 }
 #: Routes answering GeoJSON that are map layers, not exports: geometry of the clinic's own
 #: sites, catchments, plans and grid cells (no person), drawn by the map and audited as bulk reads.
@@ -44,6 +45,7 @@ MAP_LAYERS = {
     "/v1/territory-plans/{name}/geojson",
 }
 SEGMENT = "all of AGS-N"
+VISIT_DAY = "/v1/visit-lists/2027-05-03"  # the marketing caller's own day
 #: How to call each export route: its URL per format. A new export route needs a line here.
 REQUESTS: dict[str, Callable[[str], tuple[str, dict]]] = {
     "/v1/prospects/export.csv": lambda fmt: ("/v1/prospects/export.csv", {"site": "AGS-N"}),
@@ -53,6 +55,9 @@ REQUESTS: dict[str, Callable[[str], tuple[str, dict]]] = {
     ),
     "/v1/fhir/export.ndjson": lambda fmt: ("/v1/fhir/export.ndjson", {"site": "AGS-N"}),
     "/v1/segments/{name}/export.{fmt}": lambda fmt: (f"/v1/segments/{SEGMENT}/export.{fmt}", {}),
+    "/v1/visit-lists/{day}/export.csv": lambda fmt: (f"{VISIT_DAY}/export.csv", {}),
+    "/v1/visit-lists/{day}/export.ics": lambda fmt: (f"{VISIT_DAY}/export.ics", {}),
+    "/v1/visit-lists/{day}/route.geojson": lambda fmt: (f"{VISIT_DAY}/route.geojson", {}),
 }
 
 
@@ -95,6 +100,8 @@ def _rows(response) -> int:
         return len(list(csv.reader(io.StringIO(response.text)))) - 1
     if kind.endswith("spreadsheetml.sheet"):
         return openpyxl.load_workbook(io.BytesIO(response.content)).active.max_row - 1
+    if kind == "text/calendar":
+        return response.text.count("BEGIN:VEVENT")
     if kind == "application/geo+json":
         return len(response.json()["features"])
     return len(response.text.splitlines())  # NDJSON
@@ -106,6 +113,12 @@ def exports(client: TestClient, api_db: SeededDB) -> Iterator[list[tuple[str, st
     r = client.put(
         "/v1/segments", headers=MARKETING, json={"name": SEGMENT, "filters": {"site": "AGS-N"}}
     )
+    assert r.status_code == 200, r.text
+    r = client.put(
+        VISIT_DAY, headers=MARKETING, json={"start": {"kind": "site", "site_code": "AGS-N"}}
+    )
+    assert r.status_code == 200, r.text
+    r = client.put(f"{VISIT_DAY}/stops/{api_db.provider_ids[0]}", headers=MARKETING, json={})
     assert r.status_code == 200, r.text
     with api_db.ctx.sessions.begin() as s:
         for name, labels in (("audit-a", ["west", "east"]), ("audit-b", ["north"])):
@@ -172,7 +185,7 @@ def _last_id(api_db: SeededDB) -> int:
 def test_every_export_in_every_format_is_one_export_entry_with_its_rows(
     client: TestClient, api_db: SeededDB, exports: list[tuple[str, str, dict]]
 ) -> None:
-    assert len(exports) == 6
+    assert len(exports) == 9
     for route, url, params in exports:
         before = _last_id(api_db)
         r = client.get(url, params=params, headers=MARKETING)

@@ -46,6 +46,16 @@ def test_assignment_and_overlap(client: TestClient, api_db: SeededDB) -> None:
     assert client.get("/v1/overlap").status_code == 401
 
 
+def test_overlap_of_isochrones_too_small_to_hold_a_provider(api_db: SeededDB) -> None:
+    """A cell set with no provider in it is an empty measure, not a text-plus-number error."""
+    from service.placement.drivetime import cell_measures, overlap
+
+    with api_db.ctx.sessions() as session:
+        empty = cell_measures(session, res=api_db.ctx.settings.catchment_resolution, cells=[])
+    assert empty.empty and empty["workload"].dtype == "float64"
+    assert all(p["shared_providers"] == 0 for p in overlap(api_db.ctx, minutes=1e-9))
+
+
 def test_territory_plans_versions_and_roles(client: TestClient, api_db: SeededDB) -> None:
     body = {
         "name": "ags",

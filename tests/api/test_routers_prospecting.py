@@ -16,7 +16,15 @@ from sqlalchemy import func, select
 from data.models import ReferralEvent
 from data.models.prospecting import ReferralReview
 from service.prospecting.referrals import compute_referrer_stats
-from tests.api.conftest import ADMIN, EVIL_NAME, MARKETING, VIEWER, SeededDB
+from tests.api.conftest import (
+    ADMIN,
+    EVIL_NAME,
+    INTEGRATION,
+    MARKETING,
+    VIEWER,
+    SeededDB,
+    put_status,
+)
 
 
 def valid_npi(db: SeededDB, provider_id: int) -> str:
@@ -162,7 +170,6 @@ def test_interactions_preferences_and_brief(client: TestClient, api_db: SeededDB
         "provider_id": pid,
         "kind": "visit",
         "occurred_at": "2024-06-20T10:00:00Z",
-        "liaison": "Ana",
         "summary": "<script>x</script> met the office",
         "external_id": "crm-1",
     }
@@ -187,7 +194,10 @@ def test_interactions_preferences_and_brief(client: TestClient, api_db: SeededDB
     listed = client.get(f"/v1/providers/{pid}/interactions", headers=VIEWER).json()
     assert len(listed) == 1 and listed[0]["kind"] == "visit"
     b = client.get(f"/v1/providers/{pid}/brief", headers=VIEWER).json()
-    assert b["preferences"]["report_format"] == "pdf" and b["interactions"][0]["liaison"] == "Ana"
+    assert (
+        b["preferences"]["report_format"] == "pdf"
+        and b["interactions"][0]["liaison"] == "env:admin"
+    )
     assert b["provider"]["display_name"] == EVIL_NAME and b["prospects"]
     page = client.get(f"/v1/providers/{pid}/brief.html", headers=VIEWER)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -204,34 +214,16 @@ def _ids(client: TestClient, **params: object) -> set[int]:
 def test_workflow_and_exclusions(client: TestClient, api_db: SeededDB) -> None:
     a, b, c = api_db.provider_ids[5], api_db.provider_ids[7], api_db.provider_ids[8]
     assert {a, b, c} <= _ids(client, site="AGS-N")
-    r = client.put(
-        f"/v1/prospects/{a}/status",
-        headers=ADMIN,
-        json={"status": "contacted", "assigned_to": "Ben", "changed_by": "lead"},
-    )
+    r = put_status(client, a, {"status": "contacted", "assigned_to": "Ben"}, headers=ADMIN)
     assert r.status_code == 200 and r.json()["assigned_to"] == "Ben"
-    r = client.put(
-        f"/v1/prospects/{a}/status",
-        headers=ADMIN,
-        json={"status": "meeting held", "changed_by": "ben"},
-    )
+    r = put_status(client, a, {"status": "meeting held"}, headers=INTEGRATION)
     hist = r.json()["history"]
-    assert [h["status"] for h in hist] == ["contacted", "meeting held"] and hist[1][
-        "changed_by"
-    ] == "ben"
+    assert [h["status"] for h in hist] == ["contacted", "meeting held"]
+    assert [h["changed_by"] for h in hist] == ["env:admin", "Ivo Brandt"]
     assert r.json()["assigned_to"] == "Ben"
     assert _ids(client, assigned_to="Ben") == {a}
-    assert (
-        client.put(
-            f"/v1/prospects/{a}/status", headers=ADMIN, json={"status": "maybe", "changed_by": "x"}
-        ).status_code
-        == 422
-    )
-    client.put(
-        f"/v1/prospects/{b}/status",
-        headers=ADMIN,
-        json={"status": "not a fit", "changed_by": "ben"},
-    )
+    assert put_status(client, a, {"status": "maybe"}, headers=ADMIN).status_code == 422
+    put_status(client, b, {"status": "not a fit"}, headers=ADMIN)
     assert b not in _ids(client, site="AGS-N")
     assert _ids(client, status="not a fit") == {b}
     npi_c = client.get(f"/v1/providers/{c}", headers=VIEWER).json()["npi"]
@@ -354,13 +346,8 @@ def test_worked_prospect_who_starts_referring_moves_to_referring(
 ) -> None:
     pid = api_db.provider_ids[3]
     assert (
-        client.put(
-            f"/v1/prospects/{pid}/status",
-            headers=ADMIN,
-            json={"status": "contacted", "assigned_to": "Ana", "changed_by": "ana"},
-        ).status_code
-        == 200
-    )
+        put_status(client, pid, {"status": "contacted", "assigned_to": "Ana"}, headers=ADMIN)
+    ).status_code == 200
     as_of = api_db.ctx.settings.as_of or date.today()
     npi = valid_npi(api_db, pid)
     for i in range(3):

@@ -32,7 +32,9 @@ def _request(
 
 
 def test_no_secret_reaches_a_log_line(api_db: SeededDB, tmp_path: Path) -> None:
-    stored = create_key(api_db.ctx, name="log probe", role="marketing", days=1).key
+    stored = create_key(
+        api_db.ctx, name="log probe", person="Lou Pratt", role="marketing", days=1
+    ).key
     link = create_sign_in_link(api_db.ctx, key=VIEWER_KEY, minutes=5)
     with serve_process(api_db, tmp_path, access_log=True) as (_, port, log):
         secrets = [VIEWER_KEY, ADMIN_KEY, stored, link]

@@ -94,7 +94,9 @@ def test_an_expired_session_is_refused(client: TestClient, api_db: SeededDB) -> 
 
 
 def test_revoking_a_key_ends_its_sessions(client: TestClient, api_db: SeededDB) -> None:
-    created = create_key(api_db.ctx, name="Ana (liaison)", role="viewer", days=1)
+    created = create_key(
+        api_db.ctx, name="Ana (liaison)", person="Ana Lopez", role="viewer", days=1
+    )
     c = signed_in(client.app, {"X-API-Key": created.key})
     assert c.get("/v1/session").json()["name"] == "Ana (liaison)"
     assert client.delete(f"/v1/keys/{created.id}", headers=ADMIN).status_code == 200

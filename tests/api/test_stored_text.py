@@ -21,7 +21,7 @@ def _bodies(db: SeededDB) -> list[tuple[str, str, dict]]:
                 "provider_id": pid,
                 "kind": "visit",
                 "occurred_at": "2026-11-02T10:00:00Z",
-                "liaison": NUL,
+                "source": NUL,
             },
         ),
         (
@@ -35,10 +35,12 @@ def _bodies(db: SeededDB) -> list[tuple[str, str, dict]]:
             },
         ),
         ("PUT", f"/v1/providers/{pid}/preferences", {"note": NUL}),
-        ("PUT", f"/v1/prospects/{pid}/status", {"changed_by": NUL}),
+        ("PUT", f"/v1/prospects/{pid}/status", {"status": "contacted", "note": "\x01"}),
+        ("POST", f"/v1/prospects/{pid}/visit-outcome", {"outcome": "held", "note": NUL}),
         ("POST", "/v1/exclusions", {"provider_id": pid, "reason": "do not contact", "note": NUL}),
         ("PUT", "/v1/segments", {"name": "poison", "filters": {"city": NUL}}),
-        ("POST", "/v1/keys", {"name": NUL, "role": "viewer"}),
+        ("POST", "/v1/keys", {"name": NUL, "person": "Ana", "role": "viewer"}),
+        ("POST", "/v1/keys", {"name": "tablet", "person": NUL, "role": "viewer"}),
         ("POST", "/v1/territory-plans", {"name": "p1", "liaisons": ["Ana", NUL]}),
         ("POST", "/v1/territory-plans", {"name": "p1", "liaisons": ["Ana", "B" * 101]}),
         (

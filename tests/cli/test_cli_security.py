@@ -12,7 +12,17 @@ from tests.cli.test_cli import run  # noqa: F401  (fixture)
 
 
 def test_keys_create_list_revoke_and_audit(run) -> None:  # noqa: F811
-    made = run("keys", "create", "hubspot sync", "--role", "integration", "--days", "30")
+    made = run(
+        "keys",
+        "create",
+        "hubspot sync",
+        "--person",
+        "Ben Okafor",
+        "--role",
+        "integration",
+        "--days",
+        "30",
+    )
     assert made.exit_code == 0, made.output
     key = made.stdout.strip().splitlines()[-1]
     assert key.startswith("prm_")
@@ -24,7 +34,7 @@ def test_keys_create_list_revoke_and_audit(run) -> None:  # noqa: F811
         assert run("keys", "revoke", str(listed[0]["id"])).exit_code == 0
         assert client.get("/v1/sites", headers={"X-API-Key": key}).status_code == 401
     assert run("keys", "revoke", "999").exit_code == 1
-    bad = run("keys", "create", "x", "--role", "root")
+    bad = run("keys", "create", "x", "--person", "X", "--role", "root")
     assert bad.exit_code == 2 and "role" in bad.output
     page = json.loads(run("audit", "list", "--limit", "10").stdout)
     actions = [e["action"] for e in page["items"]]
