@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from service.schemas import StorableText
+from service.schemas import JsonInt, StorableText
 
 __all__ = [
     "AddressPlace",
@@ -120,7 +120,7 @@ class VisitStopUpdate(StorableText):
             "examples": [{"duration_min": 30, "window_start": "09:00", "window_end": "11:00"}]
         },
     )
-    duration_min: int = Field(30, ge=1, le=600)
+    duration_min: JsonInt = Field(30, ge=1, le=600)
     window_start: LocalTime | None = Field(
         None, description="The visit begins at or after (local)."
     )
