@@ -670,6 +670,48 @@ def test_visit_stops_take_numbers_as_json_has_them(client: TestClient, api_db: S
     assert [s["duration_min"] for s in r.json()["stops"]] == [45]
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "valid"),
+    [
+        ("/v1/visit-lists/2030-06-04", {"start": {"kind": "site", "site_code": " "}}, False),
+        ("/v1/visit-lists/2030-06-04", {"start": {"kind": "site", "site_code": " AGS-N "}}, True),
+        (
+            "/v1/visit-lists/2030-06-04",
+            {"start": {"kind": "address", "address": "\u00a0", "postal_code": "20000"}},
+            False,
+        ),
+        (
+            "/v1/visit-lists/2030-06-04",
+            {"start": {"kind": "address", "address": "x", "postal_code": " 20000"}},
+            False,  # a pattern holds for the text as sent
+        ),
+    ],
+)
+def test_visit_places_are_trimmed_as_the_schema_says(
+    client: TestClient, openapi: dict[str, Any], path: str, body: dict, valid: bool
+) -> None:
+    check = _validator(
+        openapi, "paths", _template(openapi, path), "put", "requestBody", "content",
+        "application/json", "schema",
+    )  # fmt: skip
+    assert check.is_valid(body) == valid, [e.message for e in check.iter_errors(body)]
+    r = client.put(path, json=body, headers=LIAISON)
+    assert (r.status_code != 422) == valid, r.text
+    if valid:
+        assert r.json()["start"]["label"].startswith("AGS-N"), r.json()["start"]
+
+
+def test_a_visit_outcome_takes_an_rfc3339_instant(client: TestClient, api_db: SeededDB) -> None:
+    pid = api_db.provider_ids[3]
+    etag = client.get(f"/v1/prospects/{pid}/status", headers=LIAISON).headers["etag"]
+    r = client.post(
+        f"/v1/prospects/{pid}/visit-outcome",
+        json={"outcome": "not_met", "occurred_at": "2026-12-08T16:10:00+01:00"},
+        headers={**LIAISON, "If-Match": etag},
+    )
+    assert r.status_code == 201, r.text
+
+
 def test_integral_numbers_are_integers(client: TestClient) -> None:
     """JSON Schema's integer: 2.0 is one (a client's float formatting is not a type error)."""
     r = client.post(
