@@ -70,6 +70,7 @@ __all__ = [
     "refuse_if_throttled",
     "reject_offset",
     "require_role",
+    "takes_several",
     "throttle_refused",
 ]
 
@@ -148,8 +149,9 @@ CursorQuery = Annotated[
 """The ``cursor`` parameter of every cursor-paged list (see :mod:`service.pagination`)."""
 
 
-def _takes_several(schema: dict[str, Any]) -> bool:
-    return schema.get("type") == "array" or any(_takes_several(b) for b in schema.get("anyOf", ()))
+def takes_several(schema: dict[str, Any]) -> bool:
+    """Whether a parameter schema takes several values (an array, or an array or null)."""
+    return schema.get("type") == "array" or any(takes_several(b) for b in schema.get("anyOf", ()))
 
 
 @functools.cache
@@ -189,7 +191,7 @@ async def one_value_per_parameter(request: Request) -> None:
     once = [
         p["name"]
         for p in _documented_parameters(request)
-        if p["in"] == "query" and p["name"] in repeated and not _takes_several(p["schema"])
+        if p["in"] == "query" and p["name"] in repeated and not takes_several(p["schema"])
     ]
     if once:
         raise InputError(

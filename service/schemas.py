@@ -191,6 +191,22 @@ class StorableText(BaseModel):
         return value
 
 
+class TrimmedBody(StorableText):
+    """A request body validated as sent (no unknown field), its text then trimmed.
+
+    Trimmed after validation, not before (pydantic's ``str_strip_whitespace``): the lengths and
+    patterns of the schema then hold for the text as sent, as a client reads them; a required
+    text says with :func:`trimmed_at_least` that blanks are refused.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _trimmed(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a cursor-paginated list; pass ``next_cursor`` back to continue."""
 

@@ -229,8 +229,8 @@ def prospect_list(
     return Response(body, media_type="application/json")
 
 
-Longitude = Annotated[float | None, Query(ge=-180, le=180)]
-Latitude = Annotated[float | None, Query(ge=-90, le=90)]
+Longitude = Annotated[url_number(ge=-180, le=180) | None, Query()]
+Latitude = Annotated[url_number(ge=-90, le=90) | None, Query()]
 
 
 @router.get(

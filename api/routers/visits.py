@@ -36,7 +36,7 @@ from service.prospecting.visits import (
     set_day,
     solve_day,
 )
-from service.schemas import IsoDate
+from service.schemas import IsoDate, UrlId
 
 __all__ = ["router"]
 
@@ -49,7 +49,7 @@ router = APIRouter(
     responses=problem_responses(401, 403, 404, 422),
 )
 Day = Annotated[IsoDate, Path(description="The day (YYYY-MM-DD).")]
-ProviderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ProviderId = Annotated[UrlId, Path()]
 _ICS = "text/calendar; charset=utf-8"
 _CSV = "text/csv; charset=utf-8"
 

@@ -15,7 +15,7 @@ from service.schemas import (
     JsonId,
     JsonInt,
     ProspectFilter,
-    StorableText,
+    TrimmedBody,
     trimmed_at_least,
 )
 
@@ -54,21 +54,8 @@ def _one_of_given(*names: str) -> list[dict[str, Any]]:
     return [{"required": [n], "properties": {n: {"not": {"type": "null"}}}} for n in names]
 
 
-class _Strict(StorableText):
-    """A body validated as sent (no unknown field), its text then trimmed.
-
-    Trimmed after validation, not before (pydantic's ``str_strip_whitespace``): the lengths and
-    patterns of the schema then hold for the text as sent, as a client reads them; a required
-    text says with :func:`~service.schemas.trimmed_at_least` that blanks are refused.
-    """
-
-    model_config = ConfigDict(extra="forbid")
+class _Strict(TrimmedBody):
     free_text_fields: ClassVar[frozenset[str]] = frozenset({"summary", "note", "message", "text"})
-
-    @field_validator("*")
-    @classmethod
-    def _trimmed(cls, value: Any) -> Any:
-        return value.strip() if isinstance(value, str) else value
 
 
 class ReferralWebhook(_Strict):
@@ -265,8 +252,6 @@ class VisitOutcomeCreate(_Strict):
     """What came of a visit; logged as an interaction of the caller, and the status moves."""
 
     model_config = ConfigDict(
-        extra="forbid",
-        str_strip_whitespace=True,
         json_schema_extra={
             "examples": [
                 {"outcome": "held", "note": "Met Dr. Ruiz; wants the MRI slots list"},

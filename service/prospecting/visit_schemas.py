@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from service.schemas import StorableText
+from service.schemas import JsonInt, StorableText, TrimmedBody, trimmed_at_least
 
 __all__ = [
     "AddressPlace",
@@ -25,8 +25,6 @@ __all__ = [
     "VisitStopPublic",
     "VisitStopUpdate",
 ]
-
-_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def _local(value: dt.time) -> dt.time:
@@ -60,27 +58,28 @@ LocalTime = Annotated[
 ]
 
 
-class AddressPlace(StorableText):
+class AddressPlace(TrimmedBody):
     """A street address, placed offline on the loaded road network (refused if it cannot be)."""
 
-    model_config = _STRICT
     kind: Literal["address"]
-    address: str = Field(min_length=1, max_length=200, examples=["1500 N High St"])
+    address: str = Field(
+        min_length=1, max_length=200, pattern=trimmed_at_least(1), examples=["1500 N High St"]
+    )
     postal_code: str = Field(pattern=r"^[0-9]{5}$", examples=["43201"])
 
 
-class SitePlace(StorableText):
+class SitePlace(TrimmedBody):
     """A clinic site, by its code."""
 
-    model_config = _STRICT
     kind: Literal["site"]
-    site_code: str = Field(min_length=1, max_length=40, examples=["COL-NE"])
+    site_code: str = Field(
+        min_length=1, max_length=40, pattern=trimmed_at_least(1), examples=["COL-NE"]
+    )
 
 
-class PointPlace(StorableText):
+class PointPlace(TrimmedBody):
     """A point picked on the map."""
 
-    model_config = _STRICT
     kind: Literal["point"]
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
@@ -120,7 +119,7 @@ class VisitStopUpdate(StorableText):
             "examples": [{"duration_min": 30, "window_start": "09:00", "window_end": "11:00"}]
         },
     )
-    duration_min: int = Field(30, ge=1, le=600)
+    duration_min: JsonInt = Field(30, ge=1, le=600)
     window_start: LocalTime | None = Field(
         None, description="The visit begins at or after (local)."
     )

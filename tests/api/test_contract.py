@@ -26,7 +26,7 @@ from api.main import create_app
 from core.settings import Settings
 from data.models import Job
 from service.events import emit
-from tests.api.conftest import ADMIN, ADMIN_KEY, VIEWER_KEY, SeededDB, signed_in
+from tests.api.conftest import ADMIN, ADMIN_KEY, LIAISON, VIEWER_KEY, SeededDB, signed_in
 
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -616,6 +616,7 @@ def test_trimmed_text_is_refused_exactly_when_the_schema_says(
         ("/v1/prospects?max_drive_minutes=1_0", "query.max_drive_minutes"),
         ("/v1/overlap?minutes=%2010", "query.minutes"),
         ("/v1/isochrones?minutes=5&minutes=nan", "query.minutes.1"),
+        ("/v1/prospects/viewport?west=%20-102.3&south=21.8&east=-102.2&north=21.9", "query.west"),
     ],
 )
 def test_numbers_in_urls_are_spelled_as_json_spells_them(
@@ -654,6 +655,61 @@ def test_a_one_value_parameter_is_given_once(
     assert r.status_code == status, r.text
     if field:
         assert [e["field"] for e in r.json()["errors"]] == [field]
+
+
+def test_visit_stops_take_numbers_as_json_has_them(client: TestClient, api_db: SeededDB) -> None:
+    """A path id spelled otherwise is refused; a visit of 45.0 minutes is one of 45."""
+    r = client.delete("/v1/visit-lists/2024-06-03/stops/+1", headers=LIAISON)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["path.provider_id"]
+    pid = api_db.provider_ids[0]
+    r = client.put(
+        f"/v1/visit-lists/2030-06-03/stops/{pid}", json={"duration_min": 45.0}, headers=LIAISON
+    )
+    assert r.status_code == 200, r.text
+    assert [s["duration_min"] for s in r.json()["stops"]] == [45]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "valid"),
+    [
+        ("/v1/visit-lists/2030-06-04", {"start": {"kind": "site", "site_code": " "}}, False),
+        ("/v1/visit-lists/2030-06-04", {"start": {"kind": "site", "site_code": " AGS-N "}}, True),
+        (
+            "/v1/visit-lists/2030-06-04",
+            {"start": {"kind": "address", "address": "\u00a0", "postal_code": "20000"}},
+            False,
+        ),
+        (
+            "/v1/visit-lists/2030-06-04",
+            {"start": {"kind": "address", "address": "x", "postal_code": " 20000"}},
+            False,  # a pattern holds for the text as sent
+        ),
+    ],
+)
+def test_visit_places_are_trimmed_as_the_schema_says(
+    client: TestClient, openapi: dict[str, Any], path: str, body: dict, valid: bool
+) -> None:
+    check = _validator(
+        openapi, "paths", _template(openapi, path), "put", "requestBody", "content",
+        "application/json", "schema",
+    )  # fmt: skip
+    assert check.is_valid(body) == valid, [e.message for e in check.iter_errors(body)]
+    r = client.put(path, json=body, headers=LIAISON)
+    assert (r.status_code != 422) == valid, r.text
+    if valid:
+        assert r.json()["start"]["label"].startswith("AGS-N"), r.json()["start"]
+
+
+def test_a_visit_outcome_takes_an_rfc3339_instant(client: TestClient, api_db: SeededDB) -> None:
+    pid = api_db.provider_ids[3]
+    etag = client.get(f"/v1/prospects/{pid}/status", headers=LIAISON).headers["etag"]
+    r = client.post(
+        f"/v1/prospects/{pid}/visit-outcome",
+        json={"outcome": "not_met", "occurred_at": "2026-12-08T16:10:00+01:00"},
+        headers={**LIAISON, "If-Match": etag},
+    )
+    assert r.status_code == 201, r.text
 
 
 def test_integral_numbers_are_integers(client: TestClient) -> None:
