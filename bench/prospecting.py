@@ -107,11 +107,17 @@ def bench_scoring(n: int) -> None:
     )
 
 
-def fill(url: str, n: int) -> None:
-    """A migrated database with ``n`` providers, 4 sites and ``n`` prospects (bulk inserts)."""
+def fill(url: str, n: int, *, scatter_km: float = 0.0) -> None:
+    """A migrated database with ``n`` providers, 4 sites and ``n`` prospects (bulk inserts).
+
+    Every provider sits at one point (39.9, -83.0), unless ``scatter_km`` > 0: then
+    providers are spread around it (normal, that standard deviation in km, rounded to
+    1e-5 degree as geocoded addresses are) and the sites 10 km apart, as a map needs.
+    """
     from core.settings import Settings
     from data.bulk import bulk_insert
     from data.models import ClinicSite, Prospect, Provider
+    from geo.h3grid import latlng_to_cells
     from service.context import open_context
 
     ctx = open_context(Settings(database_url=url))
@@ -127,6 +133,10 @@ def fill(url: str, n: int) -> None:
         ["high-potential GP nearby", "distant specialist", "moderate-fit nearby", "low-fit distant"]
     )
     step = 100_000
+    deg = scatter_km / 111.0  # km to degrees of latitude (longitude: times 1/cos 40 deg)
+    lats = np.round(39.9 + rng.normal(0, deg, n), 5) if deg else np.full(n, 39.9)
+    lons = np.round(-83.0 + rng.normal(0, deg * 1.3, n), 5) if deg else np.full(n, -83.0)
+    h3_r7 = latlng_to_cells(lats, lons, 7)  # the map's views find providers by their cells
     with ctx.sessions.begin() as s:
         for i, code in enumerate(SITES, start=1):
             s.add(
@@ -135,8 +145,8 @@ def fill(url: str, n: int) -> None:
                     site_code=code,
                     name=code,
                     service_line="MRI",
-                    lat=39.9 + i / 100,
-                    lon=-83.0,
+                    lat=39.9 + ((i - 2.5) * 0.09 if deg else i / 100),
+                    lon=-83.0 + (0.1 * (-1) ** i if deg else 0.0),
                 )
             )
         s.flush()
@@ -160,6 +170,7 @@ def fill(url: str, n: int) -> None:
                     "geocode_precision",
                     "lat",
                     "lon",
+                    "h3_r7",
                 ],
                 [
                     (
@@ -174,11 +185,18 @@ def fill(url: str, n: int) -> None:
                         "COLUMBUS",
                         bool(i % 50),
                         "street",
-                        39.9,
-                        -83.0,
+                        la,
+                        lo_,
+                        h3,
                     )
-                    for i, tc, cl in zip(
-                        ids.tolist(), part["taxonomy_code"], part["classification"], strict=True
+                    for i, tc, cl, la, lo_, h3 in zip(
+                        ids.tolist(),
+                        part["taxonomy_code"],
+                        part["classification"],
+                        lats[lo : lo + step].tolist(),
+                        lons[lo : lo + step].tolist(),
+                        h3_r7[lo : lo + step].tolist(),
+                        strict=True,
                     )
                 ],
             )

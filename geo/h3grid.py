@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import geopandas as gpd
+import h3
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -30,6 +31,7 @@ from geo.distance import as_float_array, haversine_km, validate_coordinates
 __all__ = [
     "cell_polygon",
     "cell_to_latlng",
+    "cells_in_box",
     "cells_to_geodataframe",
     "cells_to_geometry",
     "cells_within_km",
@@ -152,6 +154,48 @@ def latlng_to_cells(lat: Any, lon: Any, res: int) -> npt.NDArray[np.int64]:
         dtype="int64",
         count=la.size,
     )
+
+
+def cells_in_box(
+    *, west: float, south: float, east: float, north: float, res: int, max_cells: int
+) -> npt.NDArray[np.int64] | None:
+    """The H3 cells overlapping a longitude/latitude box, or None when there would be too many.
+
+    Every point of the box lies in one of the cells (containment ``overlap``),
+    so a point in the box has its cell among them.
+
+    Parameters
+    ----------
+    west, south, east, north
+        The box in degrees (west <= east, south <= north; not across the antimeridian).
+    res
+        H3 resolution, 0..15.
+    max_cells
+        Most cells wanted: a box whose area holds more (estimated from the
+        cells' mean area) gives None at once, before h3 enumerates them.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Sorted int64 cells, or None for a box too large.
+    """
+    res = _check_res(res)
+    problems = validate_coordinates(
+        np.array([south, north]), np.array([west, east]), allow_null_island=True
+    )
+    if problems or west > east or south > north:
+        raise GeoError("invalid box for H3", problems=problems)
+    mid = math.radians((south + north) / 2)
+    width_km = (east - west) * 111.32 * math.cos(mid)
+    height_km = (north - south) * 110.57
+    # h3 covers the box with its interior cells plus a ring of edge ones: count those too
+    edge = math.sqrt(h3i.average_hexagon_area(res, "km^2"))
+    area = (width_km + 2 * edge) * (height_km + 2 * edge)
+    if area / h3i.average_hexagon_area(res, "km^2") > max_cells:
+        return None
+    ring = [(south, west), (south, east), (north, east), (north, west)]
+    cells = h3i.h3shape_to_cells_experimental(h3.LatLngPoly(ring), res, contain="overlap")
+    return np.sort(np.fromiter(cells, dtype="int64", count=len(cells)))
 
 
 def cell_to_latlng(cells: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:

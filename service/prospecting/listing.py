@@ -22,6 +22,7 @@ from core.spreadsheet import neutralise_formula
 from data.db import read_connection
 from data.models import ClinicSite, Organization, Prospect, Provider
 from data.models.prospecting import ProspectStatus
+from geo.h3grid import cells_in_box
 from service.pagination import cursor_type, decode_cursor, encode_cursor
 from service.prospecting.prospect_sql import (
     PAGE_FIELDS,
@@ -59,6 +60,10 @@ CSV_COLUMNS = (
 #: Most markers one viewport answer holds (best scores first); ``truncated`` says more matched.
 #: Fixed whatever the database's size, so a view over 500,000 providers stays a small answer.
 MAP_FEATURE_CAP = 2000
+
+#: A view holding at most this many located providers is read from them (through their H3
+#: cells' index), not by walking every prospect best score first in search of the view's.
+SPARSE_VIEW_PROVIDERS = 4 * MAP_FEATURE_CAP
 
 #: Columns of a viewport answer's rows, in order.
 MAP_FIELDS = (
@@ -271,9 +276,6 @@ def map_points(
     """
     if filters.site:
         site_by_code(session, filters.site)
-    rank = func.row_number().over(
-        partition_by=Prospect.provider_id, order_by=(Prospect.score.desc(), Prospect.id)
-    )
     stmt = prospect_stmt(filters).with_only_columns(
         Provider.id.label("provider_id"),
         ClinicSite.site_code.label("site_code"),
@@ -286,7 +288,6 @@ def map_points(
         func.coalesce(Organization.name, Provider.organization_name).label("practice"),
         func.coalesce(ProspectStatus.status, "new").label("status"),
         ProspectStatus.assigned_to.label("assigned_to"),
-        rank.label("_rank"),
         maintain_column_froms=True,
     )
     stmt = stmt.outerjoin(Organization, Organization.id == Provider.organization_id).where(
@@ -297,16 +298,58 @@ def map_points(
         stmt = stmt.where(
             and_(Provider.lon.between(west, east), Provider.lat.between(south, north))
         )
-    best = stmt.subquery()
-    rows = session.execute(
-        select(*(best.c[f] for f in MAP_FIELDS))
-        .where(best.c["_rank"] == 1)
-        .order_by(best.c["score"].desc(), best.c["provider_id"])
-        .limit(cap + 1)
-    ).all()
+        cells = _sparse_view_cells(session, bbox)
+        if cells is not None:  # a few providers: found through their cells, then sorted
+            stmt = stmt.where(Provider.h3_r7.in_(cells))
+    # Best score first, walking the score index (no sort of every match, no window function:
+    # a per-provider rank sorted all 50,000 prospects of a metro view, 300 ms); a provider's
+    # first row is its best site (score, then prospect id), and reading stops at cap + 1
+    # providers, so a view of the whole metro reads about cap rows.
+    stmt = stmt.order_by(Prospect.score.desc(), Provider.id, Prospect.id)
+    seen: set[int] = set()
+    rows: list[list[Any]] = []
+    result = read_connection(session).execute(stmt)  # plain rows, no ORM layer
+    try:
+        for row in result:
+            if row[0] in seen:
+                continue
+            seen.add(row[0])
+            if len(rows) == cap:
+                break
+            rows.append(_map_row(row))
+    finally:
+        result.close()  # stop reading: the rest of the walk is never done
     return {
         "fields": list(MAP_FIELDS),
-        "rows": [list(r) for r in rows[:cap]],
-        "truncated": len(rows) > cap,
+        "rows": rows,
+        "truncated": len(seen) > cap,
         "cap": cap,
     }
+
+
+def _sparse_view_cells(
+    session: Session, bbox: tuple[float, float, float, float]
+) -> list[int] | None:
+    """The H3 resolution-7 cells over ``bbox`` when they hold few providers, else None.
+
+    A zoomed-in view matches few of the prospects: walking them all best score
+    first to find its own read every prospect of the database (135 ms at 50,000).
+    Counted on the cells' index, and at most :data:`SPARSE_VIEW_PROVIDERS` + 1 read.
+    """
+    west, south, east, north = bbox
+    cells = cells_in_box(west=west, south=south, east=east, north=north, res=7, max_cells=1000)
+    if cells is None:
+        return None
+    ids = cells.tolist()
+    inside = select(Provider.id).where(Provider.h3_r7.in_(ids)).limit(SPARSE_VIEW_PROVIDERS + 1)
+    found = session.scalar(select(func.count()).select_from(inside.subquery())) or 0
+    return ids if found <= SPARSE_VIEW_PROVIDERS else None
+
+
+def _map_row(row: Any) -> list[Any]:
+    """One viewport row; drive minutes to a tenth (what the list shows), not 15 digits."""
+    out = list(row)
+    minutes = out[5]
+    if minutes is not None:
+        out[5] = round(minutes, 1)
+    return out
