@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from data.models import ClinicSite, Prospect, Provider, Territory, TerritoryCell, TerritoryPlan
 from service.prospecting.listing import MAP_FEATURE_CAP, map_points
+from service.prospecting.schemas import ProspectMapView
 from service.schemas import ProspectFilter
 from tests.api.conftest import VIEWER, SeededDB, signed_in
 
@@ -136,3 +137,32 @@ def test_the_app_page_is_a_shell_of_local_assets(client, seeded):
     assert "http://" not in r.text and "https://" not in r.text
     assert "DOCTOR" not in r.text  # no data baked into the page
     assert client.get("/app", headers={"Accept": "text/html"}, follow_redirects=False).is_redirect
+
+
+def test_the_answer_is_the_documented_model(client, seeded):
+    body = client.get("/v1/prospects/viewport", headers=VIEWER).json()
+    assert ProspectMapView.model_validate(body).model_dump() == body
+
+
+def test_a_zoomed_in_view_read_through_cells_matches_the_walk(seeded, monkeypatch):
+    """The two ways of reading a view (the providers' H3 cells for a few, the walk best
+    score first for many) answer the same rows, in the same order, capped alike."""
+    from service.prospecting import listing
+
+    with seeded.ctx.sessions() as session:
+        everyone = map_points(session, ProspectFilter())
+        lats = [r[2] for r in everyone["rows"]]
+        lons = [r[3] for r in everyone["rows"]]
+        box = (min(lons) - 0.01, min(lats) - 0.01, max(lons) + 0.01, max(lats) + 0.01)
+        assert listing._sparse_view_cells(session, box) is not None  # read through the cells
+        for filters, cap in (
+            (ProspectFilter(), MAP_FEATURE_CAP),
+            (ProspectFilter(min_score=30), 3),
+        ):
+            by_cells = map_points(session, filters, bbox=box, cap=cap)
+            monkeypatch.setattr(listing, "SPARSE_VIEW_PROVIDERS", -1)  # never few: the walk
+            assert listing._sparse_view_cells(session, box) is None
+            walked = map_points(session, filters, bbox=box, cap=cap)
+            monkeypatch.undo()
+            assert by_cells == walked and by_cells["rows"]
+        assert map_points(session, ProspectFilter(), bbox=box)["rows"] == everyone["rows"]

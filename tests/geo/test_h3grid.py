@@ -143,3 +143,18 @@ def test_cells_to_geodataframe():
         cells_to_geodataframe(cells, score=[1, 2])
     by_str = cells_to_geodataframe([h3_str(int(c)) for c in cells])
     assert by_str["h3"].tolist() == cells.tolist()
+
+
+def test_cells_in_box_cover_every_point_of_it_or_refuse_a_large_box():
+    from geo.h3grid import cells_in_box
+
+    box = {"west": -83.02, "south": 39.89, "east": -82.98, "north": 39.91}
+    cells = cells_in_box(**box, res=7, max_cells=100)
+    rng = np.random.default_rng(4)
+    lat = rng.uniform(box["south"], box["north"], 2000)
+    lon = rng.uniform(box["west"], box["east"], 2000)
+    corners = latlng_to_cells([39.89, 39.91, 39.89, 39.91], [-83.02, -83.02, -82.98, -82.98], 7)
+    assert set(latlng_to_cells(lat, lon, 7)) | set(corners) <= set(cells.tolist())
+    assert cells_in_box(west=-180, south=-90, east=180, north=90, res=7, max_cells=1000) is None
+    with pytest.raises(GeoError):
+        cells_in_box(west=1, south=0, east=0, north=1, res=7, max_cells=100)

@@ -29,6 +29,8 @@
   var detailActions = [];
   var sequence = 0;
   var expired = false;
+  var markersAdded = null;  // called once the cluster layer holds the answer's markers
+  var shown = 0;            // answers rendered (the first is the first view)
 
   // ---------------------------------------------------------------- messages
 
@@ -95,7 +97,14 @@
     showCoverageOnHover: false,
     spiderfyOnMaxZoom: true,   // co-located providers spread apart on click
     chunkedLoading: true,
-    maxClusterRadius: 45
+    maxClusterRadius: 45,
+    chunkProgress: function (done, total) {  // the last chunk of markers is in: time the view
+      if (done === total && markersAdded) {
+        var then = markersAdded;
+        markersAdded = null;
+        then();
+      }
+    }
   });
   map.addLayer(cluster);
   var siteLayer = L.layerGroup().addTo(map);
@@ -209,6 +218,7 @@
       rows = answer.rows.map(asObject);
       markers = {};
       cluster.clearLayers();
+      markersAdded = timed;
       cluster.addLayers(rows.map(function (row) { return (markers[row.provider_id] = markerFor(row)); }));
       renderList();
       if (!rows.length) {
@@ -221,6 +231,17 @@
       }
       document.dispatchEvent(new CustomEvent("prm:rows", {detail: rows}));
       performance.mark("prm:rows");
+      // The page's own timings (bench/app.py reads them): once markers and list are both in and
+      // painted, "prm:first-view" (from navigation) or "prm:filter-applied" (from the change).
+      function timed() {
+        requestAnimationFrame(function () {
+          setTimeout(function () {
+            if (shown++ === 0) performance.measure("prm:first-view");
+            else if (filterChanged !== null) performance.measure("prm:filter-applied", filterChanged);
+            filterChanged = null;
+          }, 0);
+        });
+      }
     }, function (err) {
       if (mine !== sequence || err.status === 401) return;
       say("Could not load prospects. " + problemText(err), "error");
@@ -229,12 +250,22 @@
   }
 
   var timer = null;
+  var filterChanged = null;  // the performance mark of the filter change not yet shown
   function soon() {
     clearTimeout(timer);
     timer = setTimeout(load, 250);
   }
-  form.addEventListener("input", soon);
-  form.addEventListener("change", soon);
+  function changed(e) {
+    filterChanged = performance.mark("prm:filter-changed").name;
+    if (e.type === "change" && e.target.tagName === "SELECT") {  // a choice made: no typing to wait for
+      clearTimeout(timer);
+      load();
+    } else {
+      soon();
+    }
+  }
+  form.addEventListener("input", changed);
+  form.addEventListener("change", changed);
   form.addEventListener("reset", function () { setTimeout(load, 0); });
   form.addEventListener("submit", function (e) { e.preventDefault(); load(); });
   map.on("moveend", soon);
