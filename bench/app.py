@@ -142,12 +142,16 @@ def bench_map(chromium, base: str, label: str) -> None:  # noqa: ANN001
     page = _sign_in(context, base)
     t = time.perf_counter()
     try:
-        page.goto(base + "/map", timeout=MAP_TIMEOUT_S * 1000, wait_until="load")
+        answer = page.goto(base + "/map", timeout=MAP_TIMEOUT_S * 1000, wait_until="load")
     except Exception as exc:  # Playwright's timeout (or a crash): the answer is "not loaded"
         print(f"  /map {label}: NOT loaded within {MAP_TIMEOUT_S:.0f} s ({type(exc).__name__})")
         context.close()
         return
     took = time.perf_counter() - t
+    if answer is None or answer.status != 200:
+        print(f"  /map {label}: answered {answer and answer.status}: {page.content()[:200]!r}")
+        context.close()
+        return
     sent, decoded, files = page.evaluate(_TRANSFERRED)
     print(
         f"  /map {label}: loaded in {took:.1f} s, {sent / 1e6:.1f} MB transferred in {files} "

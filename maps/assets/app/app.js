@@ -201,15 +201,23 @@
     return params;
   }
 
-  function load() {
-    if (expired) return;
-    var params = filterQuery();
-    history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : ""));
+  function viewQuery(params) {
     var b = map.getBounds();
     params.set("west", Math.max(-180, b.getWest()).toFixed(5));
     params.set("south", Math.max(-90, b.getSouth()).toFixed(5));
     params.set("east", Math.min(180, b.getEast()).toFixed(5));
     params.set("north", Math.min(90, b.getNorth()).toFixed(5));
+    return params;
+  }
+
+  var lastQuery = null;  // the view and filters last asked for
+  function load() {
+    if (expired) return;
+    var params = filterQuery();
+    history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : ""));
+    lastQuery = viewQuery(params).toString();
+    var cause = filterChanged;  // this answer shows that filter change
+    filterChanged = null;
     var mine = ++sequence;
     say("Loading prospects...");
     api("/v1/prospects/viewport?" + params).then(function (answer) {
@@ -237,8 +245,7 @@
         requestAnimationFrame(function () {
           setTimeout(function () {
             if (shown++ === 0) performance.measure("prm:first-view");
-            else if (filterChanged !== null) performance.measure("prm:filter-applied", filterChanged);
-            filterChanged = null;
+            else if (cause !== null) performance.measure("prm:filter-applied", cause);
           }, 0);
         });
       }
@@ -268,7 +275,10 @@
   form.addEventListener("change", changed);
   form.addEventListener("reset", function () { setTimeout(load, 0); });
   form.addEventListener("submit", function (e) { e.preventDefault(); load(); });
-  map.on("moveend", soon);
+  map.on("moveend", function () {
+    // the view the last answer was asked for (e.g. fitBounds at start, then load): no second one
+    if (viewQuery(filterQuery()).toString() !== lastQuery) soon();
+  });
 
   // ---------------------------------------------------------------- detail panel
 
