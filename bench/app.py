@@ -144,7 +144,10 @@ def bench_map(chromium, base: str, label: str) -> None:  # noqa: ANN001
     try:
         answer = page.goto(base + "/map", timeout=MAP_TIMEOUT_S * 1000, wait_until="load")
     except Exception as exc:  # Playwright's timeout (or a crash): the answer is "not loaded"
-        print(f"  /map {label}: NOT loaded within {MAP_TIMEOUT_S:.0f} s ({type(exc).__name__})")
+        why = str(exc).splitlines()[0][:160]
+        print(
+            f"  /map {label}: NOT loaded within {MAP_TIMEOUT_S:.0f} s ({type(exc).__name__}: {why})"
+        )
         context.close()
         return
     took = time.perf_counter() - t
