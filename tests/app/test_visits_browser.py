@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from pathlib import Path
 
 import icalendar
 import pytest
@@ -51,7 +52,9 @@ def _sign_in(page, server, key=LIAISON_KEY):
 
 
 def _page(chromium, server, *, width=1280, height=900):
-    context = chromium.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    context = chromium.new_context(
+        viewport={"width": width, "height": height}, accept_downloads=True
+    )
     page = context.new_page()
     _sign_in(page, server)
     return page
@@ -114,7 +117,9 @@ def test_plan_a_day_export_it_and_log_a_visit(chromium, server):
         marker.first.click()
         page.wait_for_selector("#vl-detail-add")
         page.click("#vl-detail-add")
-        page.wait_for_function("() => document.querySelectorAll('#vl-stops li[data-id]').length === 5")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#vl-stops li[data-id]').length === 5"
+        )
         assert page.is_disabled("#vl-detail-add")
         screenshot(page, "visits-five-targets")
 
@@ -134,7 +139,9 @@ def test_plan_a_day_export_it_and_log_a_visit(chromium, server):
         page.click("#vl-end-pick")
         assert page.evaluate("PRM_APP.map.getContainer().classList.contains('vl-picking')")
         page.keyboard.press("Escape")
-        page.wait_for_function("() => /cancelled/.test(document.getElementById('vl-msg').textContent)")
+        page.wait_for_function(
+            "() => /cancelled/.test(document.getElementById('vl-msg').textContent)"
+        )
         assert page.evaluate("document.activeElement.id") == "vl-end-pick"
         page.click("#vl-end-pick")
         page.evaluate("PRM_APP.map.setZoom(13)")
@@ -170,7 +177,10 @@ def test_plan_a_day_export_it_and_log_a_visit(chromium, server):
         first.locator("button.vl-unsaved").click()
         page.wait_for_selector("#vl-msg.ok")
         saved, _ = _api(server, "GET", f"/v1/visit-lists/{DAY}")
-        assert saved["stops"][0]["duration_min"] == 45 and saved["stops"][0]["window_start"][:5] == "09:00"
+        assert (
+            saved["stops"][0]["duration_min"] == 45
+            and saved["stops"][0]["window_start"][:5] == "09:00"
+        )
 
         # the route: ordered stops with arrival times, drawn on the map
         page.click("#vl-plan")
@@ -187,7 +197,7 @@ def test_plan_a_day_export_it_and_log_a_visit(chromium, server):
         # exports: the ICS downloads with the session and reads back
         with page.expect_download() as got:
             page.click("#vl-ics")
-        cal = icalendar.Calendar.from_ical(open(got.value.path(), "rb").read())
+        cal = icalendar.Calendar.from_ical(Path(got.value.path()).read_bytes())
         events = list(cal.walk("VEVENT"))
         assert len(events) == 5
         assert all(e["DTSTART"].params["TZID"] == "America/Mexico_City" for e in events)
@@ -196,7 +206,7 @@ def test_plan_a_day_export_it_and_log_a_visit(chromium, server):
         assert all("Brief: http" in str(e["DESCRIPTION"]) for e in events)
         with page.expect_download() as got:
             page.click("#vl-csv")
-        assert open(got.value.path(), encoding="utf-8").read().count("\n") == 6
+        assert Path(got.value.path()).read_text(encoding="utf-8").count("\n") == 6
         with page.context.expect_page() as opened:
             page.click("#vl-sheet")
         sheet = opened.value
@@ -208,8 +218,10 @@ def test_plan_a_day_export_it_and_log_a_visit(chromium, server):
         stop = page.locator("#vl-stops li[data-id]").nth(1)
         pid = stop.get_attribute("data-id")
         stop.get_by_role("button", name=re.compile("^Log visit")).click()
-        page.wait_for_function("() => /Status now/.test(document.getElementById('vl-log-msg').textContent)")
-        current, headers = _api(server, "GET", f"/v1/prospects/{pid}/status")
+        page.wait_for_function(
+            "() => /Status now/.test(document.getElementById('vl-log-msg').textContent)"
+        )
+        _, headers = _api(server, "GET", f"/v1/prospects/{pid}/status")
         _api(
             server,
             "PUT",
@@ -220,11 +232,17 @@ def test_plan_a_day_export_it_and_log_a_visit(chromium, server):
         page.check("#vl-outcome-held")
         page.fill("#vl-note", "Wants the MRI slot list")
         page.click("#vl-log-submit")
-        page.wait_for_function("() => /someone else/i.test(document.getElementById('vl-log-msg').textContent)")
-        page.wait_for_function("() => /contacted/.test(document.getElementById('vl-log-msg').textContent)")
+        page.wait_for_function(
+            "() => /someone else/i.test(document.getElementById('vl-log-msg').textContent)"
+        )
+        page.wait_for_function(
+            "() => /contacted/.test(document.getElementById('vl-log-msg').textContent)"
+        )
         screenshot(page, "visits-log-stale")
         page.click("#vl-log-submit")
-        page.wait_for_function("() => /meeting held/.test(document.getElementById('vl-msg').textContent)")
+        page.wait_for_function(
+            "() => /meeting held/.test(document.getElementById('vl-msg').textContent)"
+        )
         assert "score now" in _msg(page)
         status, _ = _api(server, "GET", f"/v1/prospects/{pid}/status")
         assert status["status"] == "meeting held"
@@ -237,10 +255,14 @@ def test_plan_a_day_export_it_and_log_a_visit(chromium, server):
         page.locator(f'#list button[data-id="{pid5}"]').click()
         page.wait_for_selector("#vl-detail-log")
         page.click("#vl-detail-log")
-        page.wait_for_function("() => /Status now/.test(document.getElementById('vl-log-msg').textContent)")
+        page.wait_for_function(
+            "() => /Status now/.test(document.getElementById('vl-log-msg').textContent)"
+        )
         page.check("#vl-outcome-not_met")
         page.click("#vl-log-submit")
-        page.wait_for_function("() => /contacted/.test(document.getElementById('detail-status').textContent)")
+        page.wait_for_function(
+            "() => /contacted/.test(document.getElementById('detail-status').textContent)"
+        )
         assert name5 in page.inner_text("#detail-title")
     finally:
         page.context.close()
@@ -251,7 +273,12 @@ def test_unassigned_stops_are_listed_with_the_reason(chromium, server):
     day = "2027-03-03"
     try:
         pids = [str(p) for p in server["db"].provider_ids[:2]]
-        _api(server, "PUT", f"/v1/visit-lists/{day}", {"start": {"kind": "site", "site_code": "AGS-N"}})
+        _api(
+            server,
+            "PUT",
+            f"/v1/visit-lists/{day}",
+            {"start": {"kind": "site", "site_code": "AGS-N"}},
+        )
         _api(server, "PUT", f"/v1/visit-lists/{day}/stops/{pids[0]}", {"duration_min": 30})
         _api(
             server,
@@ -264,7 +291,10 @@ def test_unassigned_stops_are_listed_with_the_reason(chromium, server):
         page.wait_for_selector("#vl-unassigned li")
         assert page.locator("#vl-order li[data-id]").count() == 1
         missed = page.inner_text("#vl-unassigned")
-        assert re.search(r": \w+", missed) and page.get_attribute("#vl-unassigned li", "data-id") == pids[1]
+        assert (
+            re.search(r": \w+", missed)
+            and page.get_attribute("#vl-unassigned li", "data-id") == pids[1]
+        )
         assert "cannot be made" in _msg(page)
         screenshot(page, "visits-unassigned")
     finally:
@@ -284,10 +314,14 @@ def test_expired_session_keeps_the_list_and_unsaved_edits(chromium, server):
         page.wait_for_selector("#vl-msg.expired")
         assert "expired" in _msg(page) and page.locator("#vl-stops li[data-id]").count() == 1
         page.locator("#list li.vl-row .vl-add:not([disabled])").first.click()  # added, not saved
-        page.wait_for_function("() => document.querySelectorAll('#vl-stops li[data-id]').length === 2")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#vl-stops li[data-id]').length === 2"
+        )
         screenshot(page, "visits-session-expired")
         _sign_in(page, server)  # in the same tab: the unsaved edits come back
-        page.wait_for_function("() => /restored/.test(document.getElementById('vl-msg').textContent)")
+        page.wait_for_function(
+            "() => /restored/.test(document.getElementById('vl-msg').textContent)"
+        )
         assert page.input_value("#vl-day") == day
         assert page.locator("#vl-stops .vl-duration").first.input_value() == "50"
         assert page.locator("#vl-stops li[data-id]").count() == 2
