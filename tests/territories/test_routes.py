@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.errors import InputError
@@ -42,6 +42,8 @@ def _cost(m: np.ndarray, stop_order: list[int], n: int) -> float:
     seed=st.integers(min_value=0, max_value=2**32 - 1),
     asymmetric=st.booleans(),
 )
+@example(n=8, seed=123, asymmetric=False)  # VROOM alone: 109 minutes against 103
+@example(n=8, seed=47, asymmetric=True)  # VROOM alone: 125 against 124
 def test_order_matches_brute_force(n: int, seed: int, asymmetric: bool) -> None:
     m = _points_matrix(np.random.default_rng(seed), n, asymmetric=asymmetric)
     plan = plan_route(
