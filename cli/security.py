@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import _context, _data_context, _json, _run, err, out
+from cli.common import _context, _json, _run, err, out
 
 app = typer.Typer()
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
@@ -167,7 +167,7 @@ def privacy_object(
     """Record an objection: the person is never prospected nor exported again."""
     from service.security.privacy import object_to_processing
 
-    row = _run(object_to_processing, _data_context(), provider_id, actor=ACTOR, reason=reason)
+    row = _run(object_to_processing, _run(_context), provider_id, actor=ACTOR, reason=reason)
     _json(row.model_dump(mode="json"))
 
 
@@ -178,7 +178,7 @@ def privacy_erase(
     """Erase what the service holds about a person beyond the public registry record."""
     from service.security.privacy import erase
 
-    report = _run(erase, _data_context(), provider_id, actor=ACTOR)
+    report = _run(erase, _run(_context), provider_id, actor=ACTOR)
     _json(report.model_dump(mode="json"))
 
 

@@ -150,14 +150,14 @@ def open_data_context(settings: Settings) -> AppContext:
     ------
     core.errors.EmptyDatabaseError
         Naming the URL (password hidden): no such SQLite file, no schema, or a
-        schema holding no load batch and no provider.
+        schema holding no load batch, no provider and no site.
     """
     from sqlalchemy import exists, select
     from sqlalchemy.engine import make_url
 
     from core.errors import EmptyDatabaseError
     from data.db import current_revision
-    from data.models import LoadBatch, Provider
+    from data.models import ClinicSite, LoadBatch, Provider
 
     url = make_url(settings.database_url)
     shown = url.render_as_string(hide_password=True)
@@ -176,8 +176,11 @@ def open_data_context(settings: Settings) -> AppContext:
         with ctx.sessions() as session:
             loaded = session.scalar(select(exists().where(LoadBatch.id.is_not(None))))
             placed = session.scalar(select(exists().where(Provider.id.is_not(None))))
-        if not (loaded or placed):
-            raise EmptyDatabaseError(f"{shown} holds no data (no load, no provider); {hint}")
+            sited = session.scalar(select(exists().where(ClinicSite.id.is_not(None))))
+        if not (loaded or placed or sited):
+            raise EmptyDatabaseError(
+                f"{shown} holds no data (no load, no provider, no site); {hint}"
+            )
     except BaseException:
         ctx.close()
         raise

@@ -108,7 +108,9 @@ def test_segments_create_list_export(prm, seeded, tmp_path) -> None:
     assert made.exit_code == 0, made.output
     assert "north high" in made.output and "7 prospects" in made.output
     listed = prm("segments", "list", db=seeded)
-    assert listed.exit_code == 0 and "north high" in listed.output and "min_score=70" in listed.output
+    assert (
+        listed.exit_code == 0 and "north high" in listed.output and "min_score=70" in listed.output
+    )
     out = tmp_path / "north.csv"
     exported = prm("segments", "export", "north high", str(out), db=seeded)
     assert exported.exit_code == 0, exported.output
