@@ -141,3 +141,61 @@ def test_segments_create_refuses_a_bad_filter_naming_it(prm, tmp_path, words, na
     assert result.exit_code == 2, result.output
     assert named in result.output
     assert "bad one" not in prm("segments", "list", db=url).output
+
+
+def test_visits_list_and_export_a_liaisons_day(prm, seeded, tmp_path) -> None:
+    from service.prospecting.visit_schemas import VisitDayUpdate, VisitStopUpdate
+    from service.prospecting.visits import put_stop, set_day
+    from tests.api.conftest import LIAISON_PERSON
+
+    ctx = open_context(Settings(database_url=seeded, cache_dir=tmp_path / "cache"))
+    day = date(2026, 12, 8)
+    set_day(
+        ctx,
+        owner=LIAISON_PERSON,
+        day=day,
+        update=VisitDayUpdate.model_validate(
+            {"start": {"kind": "site", "site_code": "AGS-N"}, "day_start": "09:00"}
+        ),
+    )
+    with ctx.sessions() as s:
+        from data.models import Provider
+
+        pids = [p.id for p in s.query(Provider).filter(Provider.is_active).limit(2)]
+    for pid in pids:
+        put_stop(
+            ctx,
+            owner=LIAISON_PERSON,
+            day=day,
+            provider_id=pid,
+            update=VisitStopUpdate.model_validate({"duration_min": 30}),
+        )
+    ctx.close()
+    listed = prm("visits", "list", "--liaison", LIAISON_PERSON, db=seeded)
+    assert listed.exit_code == 0 and "2026-12-08" in listed.output, listed.output
+    assert "no visit day" in prm("visits", "list", "--liaison", "Nobody", db=seeded).output
+    csv_out, ics_out = tmp_path / "day.csv", tmp_path / "day.ics"
+    r = prm("visits", "export", "2026-12-08", str(csv_out), "--liaison", LIAISON_PERSON, db=seeded)
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(csv_out.read_text(encoding="utf-8"))))
+    assert len(rows) == 2
+    r = prm(
+        "visits",
+        "export",
+        "2026-12-08",
+        str(ics_out),
+        "--liaison",
+        LIAISON_PERSON,
+        "--url",
+        "https://prm.example",
+        db=seeded,
+    )
+    assert r.exit_code == 0, r.output
+    ics = ics_out.read_text(encoding="utf-8")
+    assert ics.count("BEGIN:VEVENT") == 2 and "https://prm.example/v1/providers/" in ics
+    # a day not saved, a bad day, a format not offered
+    args = ("--liaison", LIAISON_PERSON)
+    assert prm("visits", "export", "2026-12-09", str(csv_out), *args, db=seeded).exit_code == 1
+    assert prm("visits", "export", "12/08", str(csv_out), *args, db=seeded).exit_code == 2
+    bad = prm("visits", "export", "2026-12-08", str(tmp_path / "d.pdf"), *args, db=seeded)
+    assert bad.exit_code == 2 and "d.pdf" in bad.output
