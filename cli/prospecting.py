@@ -179,7 +179,8 @@ def segments_create(
     ctx = _data_context()
     seg = _run(save_segment, ctx, _run(item))
     shown = ", ".join(f"{k}={v}" for k, v in seg.filters.items()) or "no filter"
-    out.print(f"saved segment {seg.name!r} ({shown}): {seg.count:,} prospects")
+    providers = "" if seg.providers is None else f", {seg.providers:,} providers"
+    out.print(f"saved segment {seg.name!r} ({shown}): {seg.count:,} prospects{providers}")
 
 
 @segments_app.command("export")
