@@ -68,11 +68,11 @@ def test_roads_under_clickable_markers_and_the_person_in_the_header(chromium, se
               const markers = document.querySelector('.leaflet-marker-pane');
               return {roads: +getComputedStyle(roads).zIndex,
                       markers: +getComputedStyle(markers).zIndex,
-                      drawn: roads.querySelectorAll('canvas').length,
-                      events: getComputedStyle(roads.querySelector('canvas')).pointerEvents};
+                      drawn: roads.querySelectorAll('svg path').length,
+                      events: getComputedStyle(roads.querySelector('svg path')).pointerEvents};
             }"""
         )
-        assert panes["drawn"] == 1 and panes["roads"] < panes["markers"], panes
+        assert panes["drawn"] > 0 and panes["roads"] < panes["markers"], panes
         assert panes["events"] == "none", panes
         screenshot(page, "app-offline-roads-under-markers")
 

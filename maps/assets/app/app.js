@@ -94,14 +94,16 @@
   } else {
     // offline base map: the OSM extract's roads of the view, served by the API
     // (GET /v1/map/roads). Its own pane under the markers, and it takes no pointer event:
-    // a canvas covering the map must never swallow a click on a marker.
+    // a layer covering the map must never swallow a click on a marker.
     var roadPane = map.createPane("prm-roads");
     roadPane.style.zIndex = 250;
     roadPane.style.pointerEvents = "none";
     var roads = L.geoJSON(null, {
       pane: "prm-roads",
       interactive: false,
-      renderer: L.canvas({pane: "prm-roads", padding: 0.2}),
+      // SVG, not canvas: a canvas renderer chains its layers in a linked list as long as the
+      // network, which no page script or test can walk (serialise) any more
+      renderer: L.svg({pane: "prm-roads", padding: 0.2}),
       style: function (f) {
         return {color: f.properties.color, weight: f.properties.weight, opacity: 0.9};
       }
