@@ -351,4 +351,6 @@ def scenario_frame(ctx: AppContext, name: str | None = None):  # noqa: ANN201
             crs="EPSG:4326",
         )
         frame["coverage"] = [r.coverage for r in rows]
+        unpicked = (scen.summary or {}).get("unpicked", {})
+        frame["flag"] = [unpicked.get(r.label) for r in rows]
         return frame

@@ -107,7 +107,9 @@ def test_marketing_saves_the_filters_as_a_segment_and_downloads_it(chromium, ser
         _wait_for_list(page)
         shown = {
             int(i)
-            for i in page.eval_on_selector_all("#list li button", "b => b.map(x => x.dataset.id)")
+            for i in page.eval_on_selector_all(
+                "#list li button[data-id]", "b => b.map(x => x.dataset.id)"
+            )
         }
         assert shown and "site=AGS-N" in page.url
         page.fill("#segment-name", "north doctors")
