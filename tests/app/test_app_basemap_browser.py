@@ -80,7 +80,12 @@ def test_roads_under_clickable_markers_and_the_person_in_the_header(chromium, se
         # on that point opens its explanation
         point = page.evaluate(
             """() => {
-              const r = document.querySelector('.prm-pin').getBoundingClientRect();
+              // a marker's pin inside the map's visible box
+              const box = document.getElementById('map').getBoundingClientRect();
+              const r = [...document.querySelectorAll('.leaflet-marker-pane .prm-pin')]
+                .map(p => p.getBoundingClientRect())
+                .find(r => r.left >= box.left && r.right <= box.right &&
+                           r.top >= box.top && r.bottom <= box.bottom);
               const x = r.left + r.width / 2, y = r.top + r.height / 2;
               const hit = document.elementFromPoint(x, y);
               return {x, y, marker: !!(hit && hit.closest('.leaflet-marker-icon'))};
