@@ -14,7 +14,15 @@ from typing import Any, Literal
 
 import numpy as np
 from fastapi.responses import JSONResponse
-from geojson_pydantic import Feature, FeatureCollection, LineString, MultiPolygon, Point, Polygon
+from geojson_pydantic import (
+    Feature,
+    FeatureCollection,
+    LineString,
+    MultiLineString,
+    MultiPolygon,
+    Point,
+    Polygon,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -23,6 +31,7 @@ __all__ = [
     "CatchmentCollection",
     "GeoJSONResponse",
     "IsochroneCollection",
+    "RoadCollection",
     "RouteCollection",
     "SegmentPointCollection",
     "TerritoryCollection",
@@ -334,5 +343,46 @@ class RouteCollection(FeatureCollection[RouteFeature]):
             "id": "0",
             "geometry": {"type": "Point", "coordinates": [-82.97, 40.08]},
             "properties": {"role": "start", "label": "COL-NE"},
+        }
+    )
+
+
+class RoadProperties(BaseModel):
+    """A road of the offline base map: its style class and stroke."""
+
+    highway: str = Field(description="Style class: motorway, trunk, primary, ... or other.")
+    color: str = Field(description="Stroke colour, #rrggbb.")
+    weight: float = Field(description="Stroke width, pixels.")
+
+
+class RoadFeature(Feature[LineString | MultiLineString, RoadProperties]):
+    """One road line of the view, simplified to about a pixel at the zoom asked."""
+
+
+class RoadCollection(FeatureCollection[RoadFeature]):
+    """The roads crossing the view, major roads first, at most ``cap`` of them."""
+
+    truncated: bool = Field(description="More roads crossed the view than sent: zoom in.")
+    cap: int = Field(description="Most roads one answer holds (fixed by the server).")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "geometry": {
+                                "type": "LineString",
+                                "coordinates": [[-82.99, 39.96], [-82.98, 39.961]],
+                            },
+                            "properties": {"highway": "primary", "color": "#7d7d7d", "weight": 2.6},
+                        }
+                    ],
+                    "truncated": False,
+                    "cap": 4000,
+                }
+            ]
         }
     )

@@ -15,9 +15,20 @@ import typer
 from rich.console import Console
 
 from core.errors import InputError, ServiceError
-from core.settings import Settings, load_settings
+from core.settings import Settings, demo_record, load_settings
 
-__all__ = ["FileArg", "_context", "_fail", "_json", "_path", "_run", "_show", "err", "out"]
+__all__ = [
+    "FileArg",
+    "_context",
+    "_data_context",
+    "_fail",
+    "_json",
+    "_path",
+    "_run",
+    "_show",
+    "err",
+    "out",
+]
 
 err = Console(stderr=True, soft_wrap=True)  # messages name paths: never wrap them
 out = Console(soft_wrap=True)
@@ -34,12 +45,23 @@ def _fail(exc: ServiceError) -> None:
     raise typer.Exit(2 if isinstance(exc, InputError) else 1)
 
 
-def _context(settings: Settings | None = None):  # noqa: ANN202
-    """Open the context; every command's start marks the work of stopped processes interrupted."""
-    from service.context import open_context
+def _context(settings: Settings | None = None, *, reads: bool = False):  # noqa: ANN202
+    """Open the context; every command's start marks the work of stopped processes interrupted.
+
+    ``reads``: the command reads stored data, and refuses (exit 1, naming the
+    database URL) a database with no schema or no data rather than answering
+    from an empty one (:func:`service.context.open_data_context`).
+    """
+    from service.context import open_context, open_data_context
     from service.leases import recover_interrupted
 
-    ctx = open_context(settings or load_settings())
+    settings = settings or load_settings()
+    if (demo_record() or {}).get("database_url") == settings.database_url:
+        err.print(
+            f"[dim]database: the demo's ({settings.database_url}, recorded by `./dev demo`; "
+            "set PRM_DATABASE_URL for another)[/]"
+        )
+    ctx = open_data_context(settings) if reads else open_context(settings)
     if ctx.settings.recover_interrupted_jobs:
         for what, n in recover_interrupted(ctx).items():
             if n:
@@ -48,6 +70,11 @@ def _context(settings: Settings | None = None):  # noqa: ANN202
                     "the process running it stopped before the end"
                 )
     return ctx
+
+
+def _data_context():  # noqa: ANN202
+    """:func:`_context` of a command that reads stored data (an empty database is refused)."""
+    return _run(_context, reads=True)
 
 
 def _run(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import FileArg, _context, _fail, _path, _run, _show, err, out
+from cli.common import FileArg, _context, _data_context, _fail, _path, _run, _show, err, out
 from cli.progress import rich_progress
 from core.errors import InputError, Problem
 
@@ -62,7 +62,7 @@ def batches_list(
                 ],
             )
         )
-    rows = _run(list_batches, _run(_context), status=status, limit=limit)
+    rows = _run(list_batches, _data_context(), status=status, limit=limit)
     if as_json:
         out.print_json(json.dumps([r.model_dump(mode="json") for r in rows]))
         return

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import typer
 
-from cli import loading, matching, planning, prospecting, security, serving, stages
+from cli import loading, matching, planning, prospecting, security, serving, stages, visits
 
 app = typer.Typer(
     help="Territory mapping and referral prospecting for clinics.", no_args_is_help=True
 )
 
 #: Command modules, in the order ``prm --help`` lists their commands and groups.
-MODULES = (stages, serving, loading, matching, security, planning, prospecting)
+MODULES = (stages, serving, loading, matching, security, planning, prospecting, visits)
 
 for _module in MODULES:
     app.add_typer(_module.app)

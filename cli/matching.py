@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import _context, _json, _path, _run, out
+from cli.common import _data_context, _json, _path, _run, out
 from cli.progress import rich_progress
 
 app = typer.Typer()
@@ -35,7 +35,7 @@ def review_list(
     """Open review pairs, most probable first (then by id); prints the cursor of the next page."""
     from service.linkage.matching import list_review
 
-    page = _run(list_review, _run(_context), limit=limit, cursor=cursor)
+    page = _run(list_review, _data_context(), limit=limit, cursor=cursor)
     out.print(f"{page.total} open pair(s)")
     for item in page.items:
         left, right = item.left, item.right
@@ -63,7 +63,7 @@ def review_accept(review_id: int, note: Note = None, apply: Apply = False) -> No
     _json(
         _run(
             decide_review,
-            _run(_context),
+            _data_context(),
             review_id,
             "accept",
             decided_by=BY,
@@ -81,7 +81,7 @@ def review_reject(review_id: int, note: Note = None, apply: Apply = False) -> No
     _json(
         _run(
             decide_review,
-            _run(_context),
+            _data_context(),
             review_id,
             "reject",
             decided_by=BY,
@@ -101,7 +101,7 @@ def review_decide(
     _json(
         _run(
             decide_pair,
-            _run(_context),
+            _data_context(),
             left,
             right,
             decision,
@@ -117,7 +117,7 @@ def unmerge(record_id: int, note: Note = None, apply: Apply = False) -> None:
     """Take a source record out of its golden record (kept apart by every later run)."""
     from service.linkage.matching import unmerge_record
 
-    _json(_run(unmerge_record, _run(_context), record_id, decided_by=BY, note=note, apply=apply))
+    _json(_run(unmerge_record, _data_context(), record_id, decided_by=BY, note=note, apply=apply))
 
 
 @explain_app.command("pair")
@@ -125,7 +125,7 @@ def explain_pair_cmd(left: int, right: int) -> None:
     """Score two source records with the latest model: levels, m, u and weights."""
     from service.linkage.matching import explain_pair
 
-    _json(_run(explain_pair, _run(_context), left, right))
+    _json(_run(explain_pair, _data_context(), left, right))
 
 
 @explain_app.command("provider")
@@ -133,7 +133,7 @@ def explain_provider_cmd(provider_id: int) -> None:
     """How a golden record was merged: members, best merges, decisions, lineage."""
     from service.linkage.matching import explain_provider
 
-    _json(_run(explain_provider, _run(_context), provider_id))
+    _json(_run(explain_provider, _data_context(), provider_id))
 
 
 @app.command("match-referrer")
@@ -144,7 +144,7 @@ def match_referrer(
     """Link free-text referrers ("Dr J. Smith, ortho, Columbus") to golden records."""
     from service.linkage.matching import match_referrer_text
 
-    _json(_run(match_referrer_text, _run(_context), texts, top=top))
+    _json(_run(match_referrer_text, _data_context(), texts, top=top))
 
 
 @app.command()

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import _context, _fail, _path, _run, out
+from cli.common import _context, _data_context, _fail, _path, _run, out
 
 territories_app = typer.Typer(help="Liaison territory plans (versioned).", no_args_is_help=True)
 expansion_app = typer.Typer(help="Expansion scenarios: candidate sites.", no_args_is_help=True)
@@ -48,7 +48,7 @@ def isochrones(
     from service.placement.drivetime import isochrone_label
     from service.placement.drivetime import isochrones as compute
 
-    ctx = _run(_context)
+    ctx = _data_context()
     iso = _run(compute, ctx, site_code=site, minutes=minutes)
     table = Table("isochrone", "cells", "snap m")
     for r in iso.summary.itertuples(index=False):
@@ -102,7 +102,7 @@ def territories_build(
         )
     except (ValidationError, ValueError) as exc:
         _fail(InputError("invalid territory plan", problems=[Problem(str(exc))]))
-    ctx = _run(_context)
+    ctx = _data_context()
     plan = _run(build_plan, ctx, data, created_by="cli")
     _show_plan(plan)
 
@@ -133,7 +133,7 @@ def territories_show(name: str, version: Annotated[int | None, typer.Option()] =
     """A stored plan version (the newest by default)."""
     from service.planning.territories import get_plan
 
-    _show_plan(_run(get_plan, _run(_context), name, version=version))
+    _show_plan(_run(get_plan, _data_context(), name, version=version))
 
 
 @expansion_app.command("plan")
@@ -179,7 +179,7 @@ def expansion_plan(
                 ],
             )
         )
-    result = _run(evaluate_scenario, _run(_context), data)
+    result = _run(evaluate_scenario, _data_context(), data)
     chosen = result["summary"]["chosen"]
     out.print(
         f"scenario {result['name']}: best {result['pick']} by {result['method']} "
@@ -223,7 +223,7 @@ def expansion_compare(
     """Scenarios side by side; --csv exports every candidate row."""
     from service.planning.expansion import compare_scenarios, scenarios_csv
 
-    ctx = _run(_context)
+    ctx = _data_context()
     cmp = _run(compare_scenarios, ctx, names)
     table = Table("scenario", "minutes", "measure", "method", "added", "chosen")
     for s in cmp["scenarios"]:

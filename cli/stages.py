@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import _context, _run, _show
+from cli.common import _data_context, _run, _show
 from cli.progress import rich_progress
 
 app = typer.Typer()
@@ -14,7 +14,7 @@ app = typer.Typer()
 
 def _stage(fn, **kwargs) -> None:  # noqa: ANN001, ANN003
     """Run one stage function with a progress bar and print its report."""
-    ctx = _run(_context)
+    ctx = _data_context()
     with rich_progress() as progress:
         report = _run(fn, ctx, progress=progress, **kwargs)
     _show(report)
@@ -74,7 +74,7 @@ def pipeline() -> None:
     """Run link, geocode, catchments, tiers and score in order."""
     from service.pipeline import run_pipeline
 
-    ctx = _run(_context)
+    ctx = _data_context()
     with rich_progress() as progress:
         reports = _run(run_pipeline, ctx, progress=progress)
     for r in reports:

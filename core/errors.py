@@ -224,3 +224,13 @@ class RateLimitError(ServiceError):
     def __init__(self, detail: str, *, retry_after: float) -> None:
         self.retry_after = retry_after
         super().__init__(detail)
+
+
+class EmptyDatabaseError(NotFoundError):
+    """A command that reads stored data pointed at a database with no schema or no data.
+
+    Its detail names the database URL (password hidden): a mistyped or default
+    ``PRM_DATABASE_URL`` must not answer as if the data were merely empty.
+    """
+
+    title = "No data in this database"

@@ -18,6 +18,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = REPO_ROOT / "var"
 REFERENCE_DIR = REPO_ROOT / "data" / "reference"
+#: Where ``./dev demo`` records the settings of the database it built (:func:`load_settings`).
+DEMO_RECORD = DEFAULT_VAR_DIR / "demo" / "settings.json"
+#: The settings a demo record may hold: which database, and the date its data is as of.
+DEMO_RECORD_FIELDS = ("database_url", "as_of")
 
 
 class AtRiskRule(BaseModel):
@@ -331,8 +335,40 @@ def secret_weakness(secret: str) -> str | None:
     return None
 
 
+def demo_record(path: Path | None = None) -> dict[str, str] | None:
+    """The settings ``./dev demo`` recorded for the database it built, or None (no demo built).
+
+    Only :data:`DEMO_RECORD_FIELDS` are taken from the file (never a secret).
+    """
+    import json
+
+    try:
+        data = json.loads((path or DEMO_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {k: str(data[k]) for k in DEMO_RECORD_FIELDS if data.get(k) is not None} or None
+
+
+def write_demo_record(*, database_url: str, as_of: date, path: Path | None = None) -> Path:
+    """Record the demo's database and as-of date, for :func:`load_settings` to find."""
+    import json
+
+    path = path or DEMO_RECORD
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"database_url": database_url, "as_of": as_of.isoformat()}
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, with explicit overrides winning.
+
+    After ``./dev demo``, a development setup that names no database
+    (``PRM_DATABASE_URL`` unset, in the environment, ``.env`` and ``overrides``)
+    reads the demo's: its database and as-of date come from the demo's record
+    (:data:`DEMO_RECORD`), each unless set otherwise. Production never does.
 
     Raises
     ------
@@ -347,7 +383,12 @@ def load_settings(**overrides: object) -> Settings:
     from core.errors import ConfigError, Problem
 
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+        if settings.environment == "production" or "database_url" in settings.model_fields_set:
+            return settings
+        record = demo_record() or {}
+        fill = {k: v for k, v in record.items() if k not in settings.model_fields_set}
+        return Settings(**fill, **overrides) if fill else settings  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = [
             Problem(str(e["msg"]), field=".".join(str(p) for p in e["loc"]) or None)

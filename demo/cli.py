@@ -18,7 +18,8 @@ from rich.table import Table
 from cli.common import _context, _run, err, out
 from cli.progress import rich_progress
 from cli.serving import _serve
-from core.settings import Settings, load_settings
+from core import settings as core_settings
+from core.settings import Settings, load_settings, write_demo_record
 from demo.build import build_demo
 from service.security.keys import create_key
 from service.security.sessions import create_sign_in_link
@@ -43,6 +44,7 @@ def demo(
     demo_dir = base.cache_dir.parent / "demo"
     db_file = demo_dir / "demo.sqlite"
     demo_dir.mkdir(parents=True, exist_ok=True)
+    core_settings.DEMO_RECORD.unlink(missing_ok=True)  # recorded again once the new build is whole
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_file}{suffix}").unlink(missing_ok=True)
     admin = base.admin_api_key.get_secret_value()
@@ -102,6 +104,8 @@ def demo(
         days=30,
         created_by="demo",
     ).key
+    # `prm` commands that name no database now read this one (core.settings.load_settings)
+    record = write_demo_record(database_url=settings.database_url, as_of=settings.as_of)
     url = f"http://{host}:{port}"
     link = _run(create_sign_in_link, ctx, key=liaison, minutes=24 * 60)
     out.print(f"\n[bold green]Demo ready[/] ({manifest.get('build_seconds')} s).")
@@ -114,6 +118,10 @@ def demo(
     out.print(f"  Admin key  (X-API-Key): {admin}")
     out.print(f"  Liaison key (Ana; stored, expires in 30 days): {liaison}")
     out.print(f"  Marketing key (stored, expires in 30 days; exports): {marketing}")
+    out.print(
+        f"  CLI:      ./dev prm ... reads this database (recorded in {record}; "
+        "PRM_DATABASE_URL picks another)"
+    )
     out.print(f"  Example:  curl -H 'X-API-Key: {viewer}' '{url}/v1/prospects?limit=5'")
     sys.stdout.flush()
     if serve_after:

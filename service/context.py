@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -136,6 +137,54 @@ class AppContext:
         health = self._resources.get("health_engine")
         if health is not None:
             health.dispose()
+
+
+def open_data_context(settings: Settings) -> AppContext:
+    """:func:`open_context` for a command that reads stored data: refuses an empty database.
+
+    A default or mistyped ``PRM_DATABASE_URL`` would otherwise answer every
+    read as if the data were merely empty (and create an empty SQLite file on
+    the way). A database with no schema is neither created nor migrated here.
+
+    Raises
+    ------
+    core.errors.EmptyDatabaseError
+        Naming the URL (password hidden): no such SQLite file, no schema, or a
+        schema holding no load batch, no provider and no site.
+    """
+    from sqlalchemy import exists, select
+    from sqlalchemy.engine import make_url
+
+    from core.errors import EmptyDatabaseError
+    from data.db import current_revision
+    from data.models import ClinicSite, LoadBatch, Provider
+
+    url = make_url(settings.database_url)
+    shown = url.render_as_string(hide_password=True)
+    hint = (
+        "load files with `prm ingest ...` (or build the demo: `./dev demo`), "
+        "or set PRM_DATABASE_URL"
+    )
+    in_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if in_file and not Path(url.database).is_file():
+        raise EmptyDatabaseError(f"{shown}: no such database file; {hint}")
+    ctx = open_context(settings, migrate=False)
+    try:
+        if current_revision(ctx.engine) is None:
+            raise EmptyDatabaseError(f"{shown} holds no prm schema (nothing loaded); {hint}")
+        upgrade(ctx.engine)
+        with ctx.sessions() as session:
+            loaded = session.scalar(select(exists().where(LoadBatch.id.is_not(None))))
+            placed = session.scalar(select(exists().where(Provider.id.is_not(None))))
+            sited = session.scalar(select(exists().where(ClinicSite.id.is_not(None))))
+        if not (loaded or placed or sited):
+            raise EmptyDatabaseError(
+                f"{shown} holds no data (no load, no provider, no site); {hint}"
+            )
+    except BaseException:
+        ctx.close()
+        raise
+    return ctx
 
 
 def open_context(settings: Settings, *, migrate: bool = True) -> AppContext:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.routers import (
     audit_log,
+    basemap,
     catchments,
     crm,
     drivetime,
@@ -37,6 +38,7 @@ V1_ROUTERS = (
     sites.router,
     catchments.router,
     prospects.router,
+    basemap.router,
     jobs.router,
     groups.router,
     uploads.router,
@@ -61,6 +63,7 @@ the root health check are served at the top level."""
 __all__ = [
     "V1_ROUTERS",
     "audit_log",
+    "basemap",
     "catchments",
     "crm",
     "drivetime",

@@ -115,6 +115,22 @@ class ProspectQuery(BaseModel):
     )
 
 
+def query_filter(query: ProspectQuery, *, where: str = "query") -> ProspectFilter:
+    """The service's :class:`~service.schemas.ProspectFilter` of the query's filters.
+
+    Also how ``prm segments create`` reads its ``name=value`` filters (``where``:
+    the first part of each problem's field).
+    """
+    fields = query.model_dump(exclude={"postal_code"}, exclude_unset=True)
+    try:
+        return ProspectFilter(**fields, postal_codes=query.postal_code or None)
+    except ValidationError as exc:
+        raise InputError(
+            "invalid prospect filter",
+            problems=validation_problems([e | {"loc": (where, *e["loc"])} for e in exc.errors()]),
+        ) from None
+
+
 async def prospect_filter(
     query: Annotated[ProspectQuery, Query()],
     *,
@@ -122,14 +138,7 @@ async def prospect_filter(
     session: SessionDep,
 ) -> ProspectFilter:
     """The prospect filters shared by the list, the export and the map page."""
-    fields = query.model_dump(exclude={"postal_code"}, exclude_unset=True)
-    try:
-        filters = ProspectFilter(**fields, postal_codes=query.postal_code or None)
-    except ValidationError as exc:
-        raise InputError(
-            "invalid prospect filter",
-            problems=validation_problems([e | {"loc": ("query", *e["loc"])} for e in exc.errors()]),
-        ) from None
+    filters = query_filter(query)
     if filters.group is None:
         return filters
     return await run_in_threadpool(with_group_codes, ctx, session, filters)  # reads the database

@@ -43,6 +43,7 @@ MAP_LAYERS = {
     "/v1/sites/{site_code}/isochrones",
     "/v1/assignment/cells",
     "/v1/territory-plans/{name}/geojson",
+    "/v1/map/roads",  # the OSM extract's roads: the app's base map, no record of anyone
 }
 SEGMENT = "all of AGS-N"
 VISIT_DAY = "/v1/visit-lists/2027-05-03"  # the marketing caller's own day

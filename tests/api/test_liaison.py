@@ -116,6 +116,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, str, str]] = {
     ("GET", "/map"): ("allow", "allow", "allow"),
     ("GET", "/app"): ("allow", "allow", "allow"),
     ("GET", "/v1/prospects/viewport"): ("allow", "allow", "allow"),
+    ("GET", "/v1/map/roads"): ("allow", "allow", "allow"),
     ("GET", "/map/planning"): ("allow", "allow", "allow"),
     # visit days: a liaison's own (marketing inherits the liaison's rights)
     ("GET", "/v1/visit-lists"): ("deny", "allow", "allow"),

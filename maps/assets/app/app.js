@@ -90,8 +90,45 @@
 
   var map = L.map("map", {zoomControl: true, keyboard: true, maxZoom: 19, minZoom: 3});
   var tileUrl = document.body.dataset.tileUrl;
+  var attribution = document.body.dataset.tileAttribution;
   if (tileUrl) {
-    L.tileLayer(tileUrl, {attribution: document.body.dataset.tileAttribution}).addTo(map);
+    L.tileLayer(tileUrl, {attribution: attribution}).addTo(map);
+  } else {
+    // offline base map: the OSM extract's roads of the view, served by the API
+    // (GET /v1/map/roads). Its own pane under the markers, and it takes no pointer event:
+    // a layer covering the map must never swallow a click on a marker.
+    var roadPane = map.createPane("prm-roads");
+    roadPane.style.zIndex = 250;
+    roadPane.style.pointerEvents = "none";
+    var roads = L.geoJSON(null, {
+      pane: "prm-roads",
+      interactive: false,
+      // SVG, not canvas: a canvas renderer chains its layers in a linked list as long as the
+      // network, which no page script or test can walk (serialise) any more
+      renderer: L.svg({pane: "prm-roads", padding: 0.2}),
+      style: function (f) {
+        return {color: f.properties.color, weight: f.properties.weight, opacity: 0.9};
+      }
+    }).addTo(map);
+    if (attribution) map.attributionControl.addAttribution(attribution);
+    var roadsAsked = 0;
+    var loadRoads = function () {
+      var b = map.getBounds().pad(0.2);
+      var asked = ++roadsAsked;
+      var q = new URLSearchParams({
+        west: Math.max(-180, b.getWest()).toFixed(5), south: Math.max(-90, b.getSouth()).toFixed(5),
+        east: Math.min(180, b.getEast()).toFixed(5), north: Math.min(90, b.getNorth()).toFixed(5),
+        zoom: String(Math.round(map.getZoom()))
+      });
+      api("/v1/map/roads?" + q.toString()).then(function (fc) {
+        if (asked !== roadsAsked) return;  // a later view's answer wins
+        roads.clearLayers();
+        roads.addData(fc);
+        document.body.dataset.roads = String(fc.features.length);
+      }, function () { /* the base map is decoration: the markers and list still work */ });
+    };
+    map.on("moveend", loadRoads);
+    map.whenReady(loadRoads);
   }
   var cluster = L.markerClusterGroup({
     showCoverageOnHover: false,
@@ -404,7 +441,9 @@
 
   api("/v1/session").then(function (session) {
     csrf = session.csrf_token;
-    $("who").textContent = "Signed in as " + (session.name || session.actor) + " (" + session.role + ")";
+    // the person signed in (a key belongs to a person); a bootstrap key has only its name
+    $("who").textContent = "Signed in as " + (session.person || session.name || session.actor) +
+      " (" + session.role + ")";
     return Promise.all([api("/v1/sites"), api("/v1/specialty-groups")]);
   }).then(function (answers) {
     var sites = answers[0];
