@@ -38,6 +38,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -59,7 +60,10 @@ def _sign_in(context, base: str):  # noqa: ANN001, ANN202
     page.goto(base + "/signin?next=/app")
     page.fill("#key", KEY)
     page.click("button[type=submit]")
-    page.wait_for_url("**/app**")
+    # the app itself, not the sign-in page still on screen: "**/app**" matched
+    # "/signin?next=/app" at once, and the next goto then raced the sign-in (a /map load
+    # interrupted by the navigation to /app, or sent back to /signin by a missing cookie)
+    page.wait_for_url(lambda url: urlsplit(url).path == "/app")
     return page
 
 
@@ -151,6 +155,10 @@ def bench_map(chromium, base: str, label: str) -> None:  # noqa: ANN001
         context.close()
         return
     took = time.perf_counter() - t
+    if urlsplit(page.url).path != "/map":  # sent elsewhere (e.g. to /signin): not the map
+        print(f"  /map {label}: not shown: the browser ended at {page.url}")
+        context.close()
+        return
     if answer is None or answer.status != 200:
         print(f"  /map {label}: answered {answer and answer.status}: {page.content()[:200]!r}")
         context.close()
