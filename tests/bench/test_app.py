@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import time
 from urllib.parse import urlsplit
+
+import pytest
 
 from bench.app import _sign_in, bench_app, bench_cap, bench_map
 from bench.server import free_port, serving

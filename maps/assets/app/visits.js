@@ -1,6 +1,7 @@
-// The liaison's visit day in the app (/app): the visit list, start and end, the route, exports,
-// and "Log visit" (the visit outcome). Loaded after app.js; uses only its hooks (window.PRM_APP,
-// the "prm:rows" and "prm:selected" events, the <section id="visit-list"> slot).
+// The liaison's visit day in the app (/app): the visit list, start and end, the route, exports.
+// Loaded after app.js; uses only its hooks (window.PRM_APP, the "prm:rows" and "prm:list-grown"
+// events, the <section id="visit-list"> slot). "Log visit" (the visit outcome) is
+// visit-log.js, loaded after this one: it uses the helpers this one shares (window.PRM_VISITS).
 //
 // Everything is saved through the API (/v1/visit-lists/{day}, one list per liaison and day).
 // Edits not saved yet (the start and end form, a stop's visit, a target added while the session
@@ -18,7 +19,6 @@
   var draft = loadDraft();  // {day, places: {...}, stops: {pid: {...}}, adds: {pid: name}}
   var routeLayer = L.layerGroup().addTo(app.map);
   var picking = null;       // "start" or "end" while picking a point on the map
-  var logDialog = null;
 
   // ---------------------------------------------------------------- small helpers
 
@@ -393,7 +393,7 @@
     });
     var tools = el("div", null, {"class": "vl-stop-actions"});
     tools.append(save,
-                 button("Log visit", function () { openLog(pid, name); }, {"aria-label": "Log visit: " + name}),
+                 button("Log visit", function () { window.PRM_VISIT_LOG.open(pid, name); }, {"aria-label": "Log visit: " + name}),
                  button("Remove", function () { removeStop(pid, name); }, {"aria-label": "Remove: " + name}));
     save.setAttribute("aria-label", save.textContent + ": visit to " + name);
     li.appendChild(tools);
@@ -535,8 +535,9 @@
 
   // ---------------------------------------------------------------- the ranked list and the detail panel
 
-  function decorateRows() {
-    document.querySelectorAll("#list li").forEach(function (li) {
+  // the list's entries get "Add to day": all of them for a new answer, the new ones as it grows
+  function decorateRows(items) {
+    (items || document.querySelectorAll("#list li")).forEach(function (li) {
       var main = li.querySelector("button[data-id]");
       if (!main) return;
       var pid = Number(main.dataset.id);
@@ -554,7 +555,8 @@
     });
   }
 
-  document.addEventListener("prm:rows", decorateRows);
+  document.addEventListener("prm:rows", function () { decorateRows(); });
+  document.addEventListener("prm:list-grown", function (e) { decorateRows(e.detail.items); });
 
   app.addDetailAction(function (row, container) {
     if (panel.hidden) return;  // no visit list for this role
@@ -566,104 +568,7 @@
     }, {id: "vl-detail-add"});
     add.disabled = on;
     container.appendChild(add);
-    container.appendChild(button("Log visit", function () { openLog(row.provider_id, row.display_name); },
-                                 {id: "vl-detail-log"}));
   });
-
-  // ---------------------------------------------------------------- log a visit
-
-  function buildLogDialog() {
-    var dlg = el("dialog", null, {id: "vl-log", "aria-labelledby": "vl-log-title"});
-    var form = el("form", null, {method: "dialog"});
-    form.appendChild(el("h2", "Log visit", {id: "vl-log-title"}));
-    var set = el("fieldset");
-    set.appendChild(el("legend", "Outcome"));
-    [["held", "Visit held"], ["not_met", "Not met"], ["declined", "Declined"]].forEach(function (o, i) {
-      var id = "vl-outcome-" + o[0];
-      var radio = el("input", null, {type: "radio", name: "outcome", value: o[0], id: id});
-      if (!i) radio.checked = true;
-      var lab = el("label", null, {"for": id});
-      lab.append(radio, " " + o[1]);
-      set.appendChild(lab);
-    });
-    form.appendChild(set);
-    var note = el("textarea", null, {id: "vl-note", name: "note", rows: "3", maxlength: "2000"});
-    form.appendChild(field("Note (optional)", note));
-    form.appendChild(el("p", null, {id: "vl-log-msg", role: "status", "aria-live": "polite"}));
-    var row = el("div", null, {"class": "vl-actions"});
-    row.append(el("button", "Log it", {type: "submit", id: "vl-log-submit", value: "log"}),
-               button("Cancel", function () { dlg.close(); }));
-    form.appendChild(row);
-    dlg.appendChild(form);
-    document.body.appendChild(dlg);
-    form.addEventListener("submit", function (e) {
-      e.preventDefault();
-      sendLog(dlg);
-    });
-    return dlg;
-  }
-
-  function openLog(pid, name) {
-    logDialog = logDialog || buildLogDialog();
-    logDialog.dataset.id = pid;
-    logDialog.querySelector("#vl-log-title").textContent = "Log visit: " + name;
-    logDialog.querySelector("#vl-note").value = "";
-    logDialog.querySelector("#vl-log-msg").textContent = "Reading the prospect's status...";
-    logDialog.etag = null;
-    logDialog.showModal();
-    readStatus(logDialog, pid);
-  }
-
-  function readStatus(dlg, pid) {
-    return app.api("/v1/prospects/" + pid + "/status").then(function (st) {
-      dlg.etag = st.etag;
-      dlg.querySelector("#vl-log-msg").textContent = "Status now: " + st.status +
-        " (liaison " + (st.assigned_to || "unassigned") + ").";
-    }, function (err) {
-      dlg.querySelector("#vl-log-msg").textContent = problemLines(err).join(" ");
-    });
-  }
-
-  function sendLog(dlg) {
-    var pid = Number(dlg.dataset.id);
-    var out = dlg.querySelector("#vl-log-msg");
-    if (!dlg.etag) {
-      out.textContent = "The status has not been read yet: try again in a moment.";
-      return;
-    }
-    var outcome = dlg.querySelector("input[name=outcome]:checked").value;
-    var note = dlg.querySelector("#vl-note").value.trim();
-    var report = {outcome: outcome};
-    if (note) report.note = note;
-    out.textContent = "Logging...";
-    app.api("/v1/prospects/" + pid + "/visit-outcome", {
-      method: "POST", headers: {"Content-Type": "application/json", "If-Match": dlg.etag},
-      body: JSON.stringify(report)
-    }).then(function (done) {
-      dlg.close();
-      var best = done.scores.reduce(function (a, s) { return a === null || s.score > a ? s.score : a; }, null);
-      say("Visit logged: status now " + done.status.status +
-          (best === null ? "; no longer scored as a prospect." : "; score now " + best.toFixed(1) + ".") , "ok");
-      var sel = app.selected();
-      var shown = document.getElementById("detail-status");
-      if (sel && sel.provider_id === pid && shown) {
-        shown.textContent = "Status: " + done.status.status + " · liaison " + (done.status.assigned_to || "unassigned");
-      }
-      app.refresh();
-    }, function (err) {
-      if (err.status === 412) {
-        out.textContent = "Someone else changed this prospect since it was read. Its status is reloaded " +
-          "below: check it and log again.";
-        readStatus(dlg, pid).then(function () { out.prepend("Changed by someone else. "); });
-        app.refresh();
-      } else if (err.status === 401) {
-        out.textContent = "Your session has expired: sign in again, then log the visit (your note is kept " +
-          "while this tab is open).";
-      } else {
-        out.textContent = problemLines(err).join(" ");
-      }
-    });
-  }
 
   // ---------------------------------------------------------------- start
 
@@ -679,5 +584,9 @@
     });
   }).catch(function () {});
 
-  window.PRM_VISITS = {reload: reload, add: addTarget, plan: planRoute};
+  window.PRM_VISITS = {
+    reload: reload, add: addTarget, plan: planRoute,
+    // for visit-log.js: the same elements, problem lines and messages as the panel
+    el: el, field: field, button: button, problemLines: problemLines, say: say
+  };
 })();
