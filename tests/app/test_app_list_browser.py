@@ -14,7 +14,7 @@ from bench.server import free_port, serving
 from bench.viewport import ENV
 from bench.world import world_url
 from maps.assets import ASSET_DIR
-from tests.conftest import screenshot
+from tests.conftest import SCREENSHOTS, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -30,20 +30,27 @@ def base(tmp_path_factory):
         yield url
 
 
-def _page(chromium, base, *, width=1280, height=800, asked=None):
+def _page(chromium, base, *, width=1280, height=800, asked=None, key=ADMIN_KEY):
     context = chromium.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     if asked is not None:  # the viewport answers the page asks for
         page.on("request", lambda r: asked.append(r.url) if "/prospects/viewport" in r.url else 0)
     page.goto(base + "/signin?next=/app")
-    page.fill("#key", ADMIN_KEY)
+    page.fill("#key", key)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: urlsplit(url).path == "/app")  # not /signin?next=/app
     page.wait_for_function(
         "() => /prospects in view/.test(document.getElementById('notice').textContent)"
     )
-    page.wait_for_selector("#list li.vl-row .vl-add")  # the visit list decorated the entries
+    if key == ADMIN_KEY:
+        page.wait_for_selector("#list li.vl-row .vl-add")  # the visit list decorated the entries
     return page
+
+
+def _view_shot(page, name: str) -> None:
+    """The window as the user sees it (a full page of hundreds of entries shows nothing)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 def _in_view(page) -> int:
@@ -70,6 +77,7 @@ def test_the_list_shows_a_page_and_more_on_show_more(chromium, base):
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         # keyboard: Tab reaches "Show more"; Enter adds a page and goes on from its first entry
         more.focus()
+        _view_shot(page, "app-list-show-more-1280x800")
         page.keyboard.press("Enter")
         page.wait_for_function(
             f"() => document.querySelectorAll('#list li.vl-row').length === {2 * PAGE}"
@@ -101,6 +109,15 @@ def test_the_list_grows_on_scroll_to_every_row(chromium, base):
     page = _page(chromium, base, width=768, height=1024)
     try:
         total = _in_view(page)
+        page.focus("#list-more")  # reached by Tab: on screen, and it waits to be pressed
+        assert _entries(page) == PAGE
+        _view_shot(page, "app-list-show-more-768x1024")
+        page.add_script_tag(path=str(ASSET_DIR / "vendor" / "axe-core" / "axe.min.js"))
+        found = page.evaluate("axe.run(document).then(r => r.violations)")
+        bad = [(v["id"], v["impact"]) for v in found if v["impact"] in ("serious", "critical")]
+        assert bad == [], json.dumps(found, indent=1)[:3000]
+        page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
+        assert _entries(page) == PAGE
         for shown in range(PAGE, total, PAGE):  # its end scrolled into view: the next page
             page.locator("#list-more").scroll_into_view_if_needed()
             page.wait_for_function(
@@ -112,7 +129,7 @@ def test_the_list_grows_on_scroll_to_every_row(chromium, base):
         assert page.locator("#list-more").count() == 0  # all shown: no "Show more"
         assert page.locator("#list li.vl-row .vl-add").count() == total
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        screenshot(page, "app-list-all-768x1024")
+        _view_shot(page, "app-list-all-768x1024")
     finally:
         page.context.close()
 
@@ -166,5 +183,19 @@ def test_the_first_view_asks_for_one_answer(chromium, base):
         bounds = page.evaluate("PRM_APP.map.getBounds().toBBoxString().split(',').map(Number)")
         west = float(re.search(r"west=([-0-9.]+)", asked[0]).group(1))
         assert abs(west - bounds[0]) < 1e-4  # the view shown, not the one before
+    finally:
+        page.context.close()
+
+
+def test_a_viewer_gets_no_add_to_day(chromium, base):
+    # a viewer keeps no visit list: "Add to day" on every entry only earned a 403
+    page = _page(chromium, base, key=ENV["PRM_VIEWER_API_KEY"])
+    try:
+        _in_view(page)
+        page.wait_for_function("() => document.body.dataset.segments")  # the session is read
+        page.locator("#list-more").click()
+        assert _entries(page) == 2 * PAGE
+        assert page.locator("#visit-list").is_hidden()
+        assert page.locator("#list .vl-add").count() == 0
     finally:
         page.context.close()

@@ -537,6 +537,7 @@
 
   // the list's entries get "Add to day": all of them for a new answer, the new ones as it grows
   function decorateRows(items) {
+    if (panel.hidden) return;  // no visit list for this role (viewers): nothing to add to
     (items || document.querySelectorAll("#list li")).forEach(function (li) {
       var main = li.querySelector("button[data-id]");
       if (!main) return;
