@@ -217,6 +217,8 @@
     // scrolled into view (not reached by Tab: a focused button waits to be pressed)
     if (entries.some(function (e) { return e.isIntersecting; }) && document.activeElement !== moreButton) {
       showMore(false);
+      // still in view after that page (a tall window): watched afresh, which reports at once
+      if (more) { moreWatch.unobserve(more); moreWatch.observe(more); }
     }
   }, {rootMargin: "0px 0px 400px 0px"}) : null;
 
