@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import or_, select
@@ -81,7 +82,8 @@ def load_link_input(session: Session, *, chunk_rows: int) -> LinkInput:
                 SourceRecord.provider_id.is_(None),
                 SourceRecord.linked_hash.is_distinct_from(SourceRecord.record_hash),
             ),
-            SourceRecord.data["identifiers"],
+            # as text, parsed here only where present (most records carry none)
+            SourceRecord.data["identifiers"].as_string(),
             *(SourceRecord.data[f].as_string() for f in LINK_FIELDS),
         )
         .order_by(SourceRecord.id)
@@ -98,7 +100,7 @@ def load_link_input(session: Session, *, chunk_rows: int) -> LinkInput:
         providers.append(np.array([np.nan if v is None else v for v in cols[1]], dtype=float))
         changed.append(np.asarray(cols[2], dtype=bool))
         # most records carry no identifier besides the NPI: keep None, not an empty dict each
-        idents.append(np.array([d or None for d in cols[3]], dtype=object))
+        idents.append(np.array([_identifiers(t) for t in cols[3]], dtype=object))
         for k, values in enumerate(cols[4:]):
             columns[k].append(pa.array(values, pa.string()).dictionary_encode())
     if not ids:
@@ -107,6 +109,11 @@ def load_link_input(session: Session, *, chunk_rows: int) -> LinkInput:
     data: dict[str, Any] = {f: _categorical(parts, index) for f, parts in zip(LINK_FIELDS, columns)}
     data["identifiers"] = pd.Series(np.concatenate(idents), index=index, dtype=object)
     return LinkInput(pd.DataFrame(data), np.concatenate(changed), np.concatenate(providers))
+
+
+def _identifiers(text: str | None) -> dict[str, Any] | None:
+    """A stored ``identifiers`` object, ``None`` when absent or empty."""
+    return (orjson.loads(text) or None) if text else None
 
 
 def _categorical(parts: list[pa.Array], index: pd.Index) -> pd.Series:

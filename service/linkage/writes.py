@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.safetext import fit_text
@@ -167,15 +167,32 @@ def assign_organizations(
     stmt = select(Provider.id, Provider.cluster_key, Provider.organization_id).execution_options(
         yield_per=chunk_rows
     )
-    changes: list[dict[str, Any]] = []
-    for pid, key, org in session.execute(stmt):
-        new = wanted.get(key)
-        new = None if new is None or pd.isna(new) else int(new)
-        if new != org:
-            changes.append({"id": pid, "organization_id": new})
-    for part in chunked(changes, 5000):
-        session.execute(update(Provider), part)
-    return len(changes)
+    # collected as integer arrays, written once the read is over (never update what is being read)
+    ids: list[np.ndarray] = []
+    orgs: list[np.ndarray] = []
+    for part in session.execute(stmt).partitions():
+        pid, new = [], []
+        for provider_id, key, org in part:
+            want = wanted.get(key)
+            want = None if want is None or pd.isna(want) else int(want)
+            if want != org:
+                pid.append(provider_id)
+                new.append(-1 if want is None else want)
+        ids.append(np.asarray(pid, dtype=np.int64))
+        orgs.append(np.asarray(new, dtype=np.int64))
+    changed_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+    changed_orgs = np.concatenate(orgs) if orgs else np.zeros(0, np.int64)
+    for start in range(0, len(changed_ids), 5000):
+        session.execute(
+            update(Provider),
+            [
+                {"id": int(i), "organization_id": None if o < 0 else int(o)}
+                for i, o in zip(
+                    changed_ids[start : start + 5000], changed_orgs[start : start + 5000]
+                )
+            ],
+        )
+    return len(changed_ids)
 
 
 def write_providers(
@@ -207,10 +224,9 @@ def write_providers(
         old = have.get(row["cluster_key"])
         source_point = (plain(row.get("lat")), plain(row.get("lon")))
         if old is None:
-            new = {"cluster_key": row["cluster_key"], **values}
-            if None not in source_point:
-                new.update(source_location(*source_point))
-            inserts.append(new)
+            # one key set for every row: a Core executemany in one statement, not row by row
+            located = source_location(*source_point) if None not in source_point else UNPLACED
+            inserts.append({"cluster_key": row["cluster_key"], **values, **located})
             continue
         changed = {f: v for f, v in values.items() if getattr(old, f) != v}
         if not changed:
@@ -221,7 +237,7 @@ def write_providers(
             changed.update(source_location(*source_point) if None not in source_point else UNPLACED)
         updates.append({"id": old.id, **changed})
     for part in chunked(inserts, 5000):
-        session.execute(insert(Provider), part)
+        session.execute(Provider.__table__.insert(), part)
     for part in chunked(updates, 5000):
         session.execute(update(Provider), part)
     counts["providers_inserted"], counts["providers_updated"] = len(inserts), len(updates)
