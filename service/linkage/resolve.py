@@ -171,6 +171,7 @@ def resolve_providers(
             existing=existing,
             must_link=must,
             cannot_link=cannot,
+            keep_non_matches=False,  # only merges (links) and reviews (the queue) are written
             progress=progress,
         )
         index = frame.index
@@ -181,7 +182,7 @@ def resolve_providers(
                     settings=settings.model_dump(mode="json"),
                     parameters=result.model.to_dict(),
                     records=len(index),
-                    pairs=len(result.pairs),
+                    pairs=result.report["pairs"],
                 )
             )
         clusters = result.clusters.reindex(index).to_numpy()
