@@ -45,8 +45,11 @@ from enrichment.em import (
     KNOWN_NON_MATCH,
     UNLABELLED,
     ModelParameters,
-    estimate_m,
+    count_patterns,
+    estimate_m_from_patterns,
     estimate_u,
+    merge_pattern_counts,
+    pattern_codes,
 )
 from enrichment.link_features import ENTITY_CODES, Features, build_features
 from enrichment.link_settings import KEY_FIELDS, EntityModel, LinkSettings
@@ -272,11 +275,9 @@ def _fit(
     settings: LinkSettings,
     features: Features,
     code: int,
-    gamma: np.ndarray,
-    informative: np.ndarray,
-    labels: np.ndarray,
+    patterns: tuple[np.ndarray, np.ndarray],
 ) -> ModelParameters:
-    """u from random pairs of this entity type, then m and lambda by EM."""
+    """u from random pairs of this entity type, then m and lambda by EM over pattern counts."""
     members = np.flatnonzero(features.entity == code)
     n_t = len(members)
     params = ModelParameters.start(emodel)
@@ -289,7 +290,7 @@ def _fit(
     b = members[rng.integers(0, n_t, size)]
     keep = a != b
     params = estimate_u(gamma_matrix(emodel, features, a[keep], b[keep]), params, em=settings.em)
-    return estimate_m(gamma, informative, labels, params, possible_pairs=possible, em=settings.em)
+    return estimate_m_from_patterns(patterns, params, possible_pairs=possible, em=settings.em)
 
 
 def _term_frequency(
@@ -356,6 +357,7 @@ def link_records(
     cannot_link: Iterable[tuple[Any, Any]] | None = None,
     pairs: Iterable[tuple[Any, Any]] | None = None,
     keep_non_matches: bool = True,
+    pair_chunk: int | None = None,
     progress: ProgressSink = null_progress,
 ) -> LinkResult:
     """Deduplicate records: score candidate pairs and cluster them.
@@ -385,6 +387,9 @@ def link_records(
     keep_non_matches
         Keep the pairs decided ``non_match`` in :attr:`LinkResult.pairs`
         (most candidate pairs are; the report counts them either way).
+    pair_chunk
+        Candidate pairs compared at a time (``None``: all at once); the outcome
+        does not depend on it.
     progress
         Receives ``("link", done, total)`` per phase.
 
@@ -446,26 +451,41 @@ def link_records(
     tf_adjust = np.zeros(len(left))
     fitted: dict[str, ModelParameters] = {}
     t_cmp = t_em = 0.0
+    step = max(int(pair_chunk or len(left)), 1)
     for et, code in ENTITY_CODES.items():
         sel = np.flatnonzero(pair_entity == code)
         emodel = settings.model_for(et)
+        n_levels = [len(c.levels) for c in emodel.comparisons]
+        fit = model is None and settings.em.enabled
+        # pass 1, a chunk of pairs at a time: levels (one byte a comparison) and EM's pattern counts
+        patterns = []
         t = time.perf_counter()
-        gamma = gamma_matrix(emodel, features, left[sel], right[sel])
+        for start in range(0, len(sel), step):
+            part = sel[start : start + step]
+            gamma = gamma_matrix(emodel, features, left[part], right[part])
+            for k, comp in enumerate(emodel.comparisons):
+                levels[comp.name][part] = gamma[:, k]
+            if fit:
+                informative = _informative(emodel, settings, cand.rule[part], cand.rule_names)
+                patterns.append(
+                    count_patterns(pattern_codes(gamma, informative, label[part], n_levels))
+                )
         t_cmp += time.perf_counter() - t
         t = time.perf_counter()
         if model is not None:
             params = model.for_type(et)
-        elif settings.em.enabled:
-            informative = _informative(emodel, settings, cand.rule[sel], cand.rule_names)
-            params = _fit(emodel, settings, features, code, gamma, informative, label[sel])
+        elif fit:
+            params = _fit(emodel, settings, features, code, merge_pattern_counts(patterns))
         else:
             params = ModelParameters.start(emodel)
         t_em += time.perf_counter() - t
         fitted[et] = params
-        for k, comp in enumerate(emodel.comparisons):
-            levels[comp.name][sel] = gamma[:, k]
-        weight[sel] = params.match_weight(gamma)
-        tf_adjust[sel] = _term_frequency(emodel, params, features, code, gamma, left[sel])
+        # pass 2: weights from the stored levels
+        for start in range(0, len(sel), step):
+            part = sel[start : start + step]
+            gamma = np.stack([levels[c.name][part] for c in emodel.comparisons], axis=1)
+            weight[part] = params.match_weight(gamma)
+            tf_adjust[part] = _term_frequency(emodel, params, features, code, gamma, left[part])
     weight += tf_adjust
     timings["comparisons_s"], timings["em_s"] = t_cmp, t_em
     progress("link", 3, total_steps)

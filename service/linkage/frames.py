@@ -52,6 +52,11 @@ def records_per_chunk(memory_budget_mb: int) -> int:
     return max(1, memory_budget_mb * 64)
 
 
+def pairs_per_chunk(memory_budget_mb: int) -> int:
+    """Candidate pairs compared per chunk for a memory budget (about 512 bytes each, transient)."""
+    return max(1, memory_budget_mb * 2048)
+
+
 @dataclass(frozen=True)
 class LinkInput:
     """What the linker reads of every record, compactly.

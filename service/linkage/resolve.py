@@ -41,6 +41,7 @@ from service.linkage.frames import (
     cluster_chunks,
     load_chunk,
     load_link_input,
+    pairs_per_chunk,
     records_per_chunk,
 )
 from service.linkage.writes import (
@@ -142,15 +143,18 @@ def resolve_providers(
         Link only new and changed records with the latest stored model (a full
         run happens anyway when no stored model fits the settings).
     chunk_records
-        Records per chunk; default from ``memory_budget_mb``
-        (:func:`~service.linkage.frames.records_per_chunk`). The outcome does
-        not depend on it.
+        Records (and candidate pairs) per chunk; default from ``memory_budget_mb``
+        (:func:`~service.linkage.frames.records_per_chunk`,
+        :func:`~service.linkage.frames.pairs_per_chunk`). The outcome does not
+        depend on it.
     """
     from enrichment.linker import link_records
 
     started = time.perf_counter()
     settings = link_settings(ctx)
-    size = chunk_records or records_per_chunk(ctx.settings.memory_budget_mb)
+    budget = ctx.settings.memory_budget_mb
+    size = chunk_records or records_per_chunk(budget)
+    pair_chunk = chunk_records or pairs_per_chunk(budget)
     with ctx.sessions.begin() as session:
         link_input = load_link_input(session, chunk_rows=size)
         frame = link_input.frame
@@ -172,6 +176,7 @@ def resolve_providers(
             must_link=must,
             cannot_link=cannot,
             keep_non_matches=False,  # only merges (links) and reviews (the queue) are written
+            pair_chunk=pair_chunk,
             progress=progress,
         )
         index = frame.index
