@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from demo.names import FEMALE_FIRST, LAST_NAMES, MALE_FIRST, NICKNAMES, typo
+from demo.name_pools import FEMALE_FIRST, LAST_NAMES, MALE_FIRST, NICKNAMES
+from demo.names import typo
 from demo.npi import draw_npis
 from demo.specialties import INDIVIDUAL_SPECIALTIES
 

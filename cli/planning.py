@@ -180,15 +180,28 @@ def expansion_plan(
             )
         )
     result = _run(evaluate_scenario, _run(_context), data)
+    chosen = result["summary"]["chosen"]
     out.print(
         f"scenario {result['name']}: best {result['pick']} by {result['method']} "
-        f"adds {result['added']:,.1f} {result['measure']}: {', '.join(result['summary']['chosen'])}"
+        f"adds {result['added']:,.1f} {result['measure']}: {', '.join(chosen) or 'none'}"
         f" ({result['guarantee']})"
     )
+    unpicked = result["summary"].get("unpicked", {})
+    if unpicked:
+        out.print(
+            f"{len(chosen)} of {result['pick']} picked; {len(unpicked)} left unpicked: "
+            + "; ".join(f"{label} ({why})" for label, why in sorted(unpicked.items()))
+        )
     table = Table("candidate", "chosen", "white space", "cannibalised", "flags")
     for c in result["candidates"]:
         flags = ", ".join(
-            f for f, on in (("estimated", c["estimated"]), ("truncated", c["truncated"])) if on
+            f
+            for f, on in (
+                (c["flag"], c["flag"] is not None),
+                ("estimated", c["estimated"]),
+                ("truncated", c["truncated"]),
+            )
+            if on
         )
         table.add_row(
             c["label"],

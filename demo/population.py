@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from demo.addresses import phone_numbers
-from demo.names import FEMALE_FIRST, LAST_NAMES, MALE_FIRST, MIDDLE_INITIALS
+from demo.name_pools import FEMALE_FIRST, LAST_NAMES, MALE_FIRST, MIDDLE_INITIALS
 from demo.npi import draw_npis
 from demo.specialties import INDIVIDUAL_SPECIALTIES, ORG_KINDS
 

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from demo.addresses import abbreviate_street
-from demo.names import FEMALE_FIRST, MALE_FIRST, list_style_name, title_case
+from demo.name_pools import FEMALE_FIRST, MALE_FIRST
+from demo.names import list_style_name, title_case
 from demo.specialties import INDIVIDUAL_SPECIALTIES, nucc_labels
 
 __all__ = ["REFERRER_COLUMNS", "format_phone", "referrer_list"]

@@ -15,7 +15,6 @@ it (other identifiers, rejects) are visited in Python.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,8 +22,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import Problem
-from core.identifiers import NPI_PREFIX
 from core.safetext import faulty_rows, refused, text_fault
+from enrichment.arrow_text import (
+    clean,
+    normalize_phones,
+    parse_dates,
+    us_postal_codes,
+    valid_npis,
+)
 from enrichment.nppes_layout import TAXONOMY_SLOTS
 from enrichment.record_columns import (
     RecordColumns,
@@ -81,11 +86,6 @@ TAXONOMY_SWITCHES = tuple(
 _ENTITY_TYPES = {"1": "individual", "2": "organization"}
 _NULL = pa.scalar(None, pa.string())
 
-#: Every character :meth:`str.strip` removes, so Arrow trims exactly as Python does.
-_WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
-_DATE = r"^(?P<m>[0-9]{1,2})/(?P<d>[0-9]{1,2})/(?P<y>[0-9]{4})$"
-_EXTENSION = r"(?i)\s*(?:x|ext\.?|extension|#)\s*[0-9]+\s*$"
-
 
 def nppes_columns(header: Sequence[str]) -> list[str]:
     """The columns of an NPPES header (either layout) the parser reads."""
@@ -108,131 +108,6 @@ def nppes_columns(header: Sequence[str]) -> list[str]:
     ]
     present = set(header)
     return [c for c in wanted if c in present]
-
-
-# -- column helpers ----------------------------------------------------------------------------
-
-
-def clean(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Strip like :meth:`str.strip`; blank becomes null."""
-    if (
-        isinstance(column, pa.Array)
-        and pa.types.is_string(column.type)
-        and not _holds_bytes(column)
-    ):
-        return pa.nulls(len(column), pa.string())  # every cell empty (most slots of most rows)
-    trimmed = pc.utf8_trim(column, characters=_WHITESPACE)
-    if isinstance(trimmed, pa.ChunkedArray):
-        trimmed = trimmed.combine_chunks()
-    return blank_to_null(trimmed)
-
-
-def _holds_bytes(text: pa.Array) -> bool:
-    """Whether any string of a string array is longer than zero bytes."""
-    offsets = text.buffers()[1]
-    if offsets is None or not len(text):
-        return False
-    first, last = np.frombuffer(offsets, dtype=np.int32)[[text.offset, text.offset + len(text)]]
-    return bool(last > first)
-
-
-def blank_to_null(text: pa.Array) -> pa.Array:
-    """``""`` becomes null; the strings themselves are not copied (a new validity bitmap only)."""
-    if not pa.types.is_string(text.type):
-        return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
-    n, start = len(text), text.offset
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[start : start + n + 1]
-    valid = np.zeros(start + n, dtype=bool)
-    valid[start:] = np.diff(offsets) > 0
-    if text.null_count:
-        valid[start:] &= pc.is_valid(text).to_numpy(zero_copy_only=False)
-    nulls = n - int(np.count_nonzero(valid[start:]))
-    if not nulls:
-        return text
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(
-        pa.string(),
-        n,
-        [bitmap, text.buffers()[1], text.buffers()[2]],
-        null_count=nulls,
-        offset=start,
-    )
-
-
-def valid_npis(column: pa.Array) -> np.ndarray:
-    """Whether each (cleaned) value is ten ASCII digits with a valid NPI check digit."""
-    shaped = pc.fill_null(pc.match_substring_regex(column, r"^[0-9]{10}$"), False).to_numpy(
-        zero_copy_only=False
-    )
-    ok = np.zeros(len(column), dtype=bool)
-    idx = np.flatnonzero(shaped)
-    if len(idx):
-        text = pc.take(column, pa.array(idx)).to_numpy(zero_copy_only=False).astype("S10")
-        digits = np.frombuffer(text.tobytes(), dtype=np.uint8).reshape(-1, 10).astype(np.int64) - 48
-        full = np.concatenate(
-            [
-                np.tile(np.frombuffer(NPI_PREFIX.encode(), dtype=np.uint8) - 48, (len(idx), 1)),
-                digits,
-            ],
-            axis=1,
-        )
-        # Luhn: double every second digit from the right
-        doubled = full[:, -2::-2] * 2
-        total = full[:, -1::-2].sum(axis=1) + (doubled - 9 * (doubled > 9)).sum(axis=1)
-        ok[idx] = total % 10 == 0
-    return ok
-
-
-def parse_dates(column: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """``MM/DD/YYYY`` values (cleaned) as a date32 array, and a mask of malformed ones."""
-    parts = pc.extract_regex(column, _DATE)
-    n = len(column)
-    present = pc.is_valid(column).to_numpy(zero_copy_only=False)
-    matched = pc.is_valid(parts).to_numpy(zero_copy_only=False)
-    days = np.zeros(n, dtype=np.int32)
-    good = np.zeros(n, dtype=bool)
-    if matched.any():
-        m, d, y = (
-            pc.cast(pc.fill_null(pc.struct_field(parts, i), "0"), pa.int64()).to_numpy(
-                zero_copy_only=False
-            )
-            for i in (0, 1, 2)
-        )
-        leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
-        month_len = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)]
-        month_len = month_len + ((m == 2) & leap)
-        good = matched & (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= month_len)
-        days = _days_from_civil(y, m, d).astype(np.int32)
-    dates = pa.array(days, type=pa.int32(), mask=~good).cast(pa.date32())
-    return dates, present & ~good
-
-
-def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
-    y = y - (m <= 2)
-    era = np.floor_divide(y, 400)
-    yoe = y - era * 400
-    mp = (m + 9) % 12
-    doy = (153 * mp + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def normalize_phones(column: pa.Array) -> pa.Array:
-    """Vector form of :func:`enrichment.normalize.normalize_phone` (cleaned input)."""
-    digits = pc.replace_substring_regex(
-        pc.replace_substring_regex(column, _EXTENSION, ""), r"[^0-9]", ""
-    )
-    eleven = pc.and_(pc.equal(pc.utf8_length(digits), 11), pc.starts_with(digits, "1"))
-    digits = pc.if_else(eleven, pc.utf8_slice_codeunits(digits, 1), digits)
-    ok = pc.match_substring_regex(digits, r"^[2-9][0-9]{9}$")
-    return pc.if_else(ok, digits, pa.scalar(None, pa.string()))
-
-
-def us_postal_codes(column: pa.Array) -> pa.Array:
-    """Five-digit ZIP of a ZIP / ZIP+4 (cleaned input), else null."""
-    ok = pc.match_substring_regex(column, r"^[0-9]{5}(?:-?[0-9]{4})?$")
-    return pc.if_else(ok, pc.utf8_slice_codeunits(column, 0, 5), pa.scalar(None, pa.string()))
 
 
 # -- the parser ----------------------------------------------------------------------------------

@@ -190,6 +190,10 @@ def _territories(m: folium.Map, terr: gpd.GeoDataFrame) -> str:
     return _swatches("Territories by liaison", colours)
 
 
+#: A candidate the planner refuses to pick (adds nothing, off the road network).
+_FLAGGED = "#969696"
+
+
 def _candidates(m: folium.Map, cand: gpd.GeoDataFrame) -> str:
     cand = validate_frame(
         cand,
@@ -208,6 +212,8 @@ def _candidates(m: folium.Map, cand: gpd.GeoDataFrame) -> str:
     top = float(max(1.0, np.nanmax(cand["white_space_providers"].to_numpy(dtype=float))))
     feats = []
     for r in cand.itertuples(index=False):
+        flag = getattr(r, "flag", None)
+        flag = flag if isinstance(flag, str) and flag else None  # a missing one reads as NaN
         flags = "".join(
             [
                 " · estimated (straight line)" if r.estimated else "",
@@ -215,7 +221,8 @@ def _candidates(m: folium.Map, cand: gpd.GeoDataFrame) -> str:
             ]
         )
         card = (
-            f"<b>{_escape(r.label)}</b>{' (chosen)' if r.chosen else ''}<br>"
+            f"<b>{_escape(r.label)}</b>{' (chosen)' if r.chosen else ''}"
+            f"{_escape(f' (not picked: {flag})') if flag else ''}<br>"
             f"adds {r.white_space_providers:,.0f} white-space providers, "
             f"overlaps {r.cannibalised_providers:,.0f} already covered{_escape(flags)}"
         )
@@ -225,9 +232,12 @@ def _candidates(m: folium.Map, cand: gpd.GeoDataFrame) -> str:
                 "geometry": r.geometry.__geo_interface__,
                 "properties": {
                     "popup": card,
-                    "tip": _escape(f"{r.label}: +{r.white_space_providers:,.0f}"),
+                    "tip": _escape(
+                        f"{r.label}: +{r.white_space_providers:,.0f}"
+                        + (f" (not picked: {flag})" if flag else "")
+                    ),
                     "radius": 5 + 15 * float(r.white_space_providers) / top,
-                    "fill": "#31a354" if r.chosen else "#fdae6b",
+                    "fill": _FLAGGED if flag else "#31a354" if r.chosen else "#fdae6b",
                 },
             }
         )
@@ -246,7 +256,7 @@ def _candidates(m: folium.Map, cand: gpd.GeoDataFrame) -> str:
     ).add_to(m)
     return _swatches(
         "Candidate sites",
-        {"chosen": "#31a354", "not chosen": "#fdae6b"},
+        {"chosen": "#31a354", "not chosen": "#fdae6b", "never picked (see its label)": _FLAGGED},
         note=f"size = white-space providers added (largest {top:,.0f})",
     )
 
@@ -275,7 +285,9 @@ def add_planning_layers(
     candidates
         ``scenario``, ``label``, ``chosen``, ``white_space_providers``,
         ``cannibalised_providers``, ``estimated``, ``truncated`` and points;
-        sized by added white space, chosen ones green.
+        sized by added white space, chosen ones green; an optional ``flag``
+        (the planner's reason for never picking it) greys it out and is named
+        in its label and popup.
 
     Raises
     ------

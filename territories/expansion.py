@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +35,9 @@ from core.checks import whole_number
 from core.errors import Problem, TerritoryError
 
 __all__ = [
+    "ADDS_NOTHING",
     "GREEDY_GUARANTEE",
+    "OFF_NETWORK",
     "Selection",
     "best_candidates",
     "brute_force_best",
@@ -46,6 +49,12 @@ GREEDY_GUARANTEE = (
     "greedy: at least 1 - 1/e (63.2%) of the best possible added white space "
     "(maximal coverage is monotone submodular)"
 )
+
+ILP_GUARANTEE = "exact: integer programme solved to optimality (CBC)"
+
+#: Why a candidate was left unpicked (:attr:`Selection.unpicked`).
+ADDS_NOTHING = "adds nothing"
+OFF_NETWORK = "off the road network"
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,11 @@ class Selection:
         Added white space of each chosen candidate, in ``chosen`` order
         (greedy: its marginal gain when picked; ILP: in sorted order, each
         over the ones before it).
+    unpicked
+        Candidates never worth a pick, with the reason: :data:`OFF_NETWORK`
+        (told by the caller: the router could not place it on a road), or
+        :data:`ADDS_NOTHING` (no white space beyond the chosen ones). A pick
+        of zero gain is never made, so ``chosen`` may be shorter than asked.
     """
 
     chosen: list
@@ -76,6 +90,7 @@ class Selection:
     optimal: bool
     guarantee: str
     marginal: list[float] = field(default_factory=list)
+    unpicked: dict = field(default_factory=dict)
 
 
 def _check(candidate_cells: pd.DataFrame, demand: pd.DataFrame, measure: str) -> None:
@@ -185,7 +200,54 @@ def _value(a: scipy.sparse.csr_matrix, w: np.ndarray, rows: list[int]) -> float:
     return float(w[covered].sum())
 
 
-def _greedy(ids: list, a: scipy.sparse.csr_matrix, w: np.ndarray, pick: int) -> Selection:
+def _useful(a: scipy.sparse.csr_matrix, w: np.ndarray, rows: list[int]) -> tuple[list, list]:
+    """``rows`` without those adding nothing over the kept ones before them; their marginals.
+
+    Dropping a row of zero marginal gain changes no covered demand (its weighted
+    cells were covered already), so the value of the selection is the same.
+    """
+    kept: list[int] = []
+    marginal: list[float] = []
+    before = 0.0
+    for j in rows:
+        now = _value(a, w, [*kept, j])
+        if now - before > 1e-9:
+            kept.append(j)
+            marginal.append(now - before)
+            before = now
+    return kept, marginal
+
+
+def _finish(
+    ids: list,
+    a: scipy.sparse.csr_matrix,
+    w: np.ndarray,
+    rows: list[int],
+    off_network: set,
+    **how: object,
+) -> Selection:
+    """The selection of ``rows`` (idle picks dropped) with the reason of every one left out."""
+    kept, marginal = _useful(a, w, rows)
+    covered = np.asarray(a[kept].sum(axis=0)).ravel() > 0 if kept else np.zeros(w.size, bool)
+    rest = np.where(covered, 0.0, w)
+    gains = a @ rest
+    unpicked = dict.fromkeys(off_network, OFF_NETWORK)
+    for j, c in enumerate(ids):
+        if j not in kept and c not in unpicked and gains[j] <= 1e-9:
+            unpicked[c] = ADDS_NOTHING
+    return Selection(
+        [ids[j] for j in kept],
+        float(sum(marginal)),
+        marginal=marginal,
+        unpicked=unpicked,
+        **how,  # type: ignore[arg-type]
+    )
+
+
+def _greedy(
+    ids: list, a: scipy.sparse.csr_matrix, w: np.ndarray, pick: int
+) -> tuple[list[int], list[float]]:
+    """Rows picked greedily (largest marginal gain each time, none of zero gain), their gains."""
     remaining = w.copy()
     chosen: list[int] = []
     marginal: list[float] = []
@@ -193,17 +255,18 @@ def _greedy(ids: list, a: scipy.sparse.csr_matrix, w: np.ndarray, pick: int) -> 
         gains = a @ remaining
         gains[chosen] = -1.0
         j = int(np.argmax(gains))
+        if gains[j] <= 1e-9:  # every one left adds nothing: no pick of zero gain
+            break
         chosen.append(j)
         marginal.append(float(gains[j]))
         remaining[a.indices[a.indptr[j] : a.indptr[j + 1]]] = 0.0
-    return Selection(
-        [ids[j] for j in chosen], float(sum(marginal)), "greedy", False, GREEDY_GUARANTEE, marginal
-    )
+    return chosen, marginal
 
 
 def _ilp(
     ids: list, a: scipy.sparse.csr_matrix, w: np.ndarray, pick: int, time_limit: float
-) -> Selection | None:
+) -> list[int] | None:
+    """Rows of a proven optimal pick (None without one in time); idle ones dropped after."""
     import pulp
 
     with warnings.catch_warnings():  # PuLP 3 announces its 4.0 API; CBC is bundled with 3.x
@@ -212,7 +275,7 @@ def _ilp(
         x = [pulp.LpVariable(f"x{j}", cat="Binary") for j in range(len(ids))]
         y = [pulp.LpVariable(f"y{i}", lowBound=0, upBound=1) for i in range(w.size)]
         prob += pulp.lpSum(float(w[i]) * y[i] for i in range(w.size))
-        prob += pulp.lpSum(x) == min(pick, len(ids))
+        prob += pulp.lpSum(x) <= min(pick, len(ids))
         a_csc = a.tocsc()
         for i in range(w.size):
             rows = a_csc.indices[a_csc.indptr[i] : a_csc.indptr[i + 1]]
@@ -220,20 +283,7 @@ def _ilp(
         status = prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
     if pulp.LpStatus[status] != "Optimal":
         return None
-    rows = [j for j in range(len(ids)) if (x[j].value() or 0) > 0.5]
-    marginal, before = [], 0.0
-    for n in range(1, len(rows) + 1):
-        now = _value(a, w, rows[:n])
-        marginal.append(now - before)
-        before = now
-    return Selection(
-        [ids[j] for j in rows],
-        _value(a, w, rows),
-        "ilp",
-        True,
-        "exact: integer programme solved to optimality (CBC)",
-        marginal,
-    )
+    return [j for j in range(len(ids)) if (x[j].value() or 0) > 0.5]
 
 
 def best_candidates(
@@ -246,8 +296,9 @@ def best_candidates(
     method: str = "auto",
     max_ilp_pairs: int = 2_000_000,
     time_limit: float = 60.0,
+    off_network: Collection = (),
 ) -> Selection:
-    """The ``pick`` candidates adding the most white space together.
+    """The ``pick`` candidates adding the most white space together, none of zero gain.
 
     Parameters
     ----------
@@ -270,6 +321,9 @@ def best_candidates(
     time_limit
         Seconds for the ILP solver; without a proven optimum in time the
         greedy answer is returned.
+    off_network
+        Candidates the router could not place on a road (farther than its
+        ``max_snap_m``): never picked, and listed as such in ``unpicked``.
 
     Raises
     ------
@@ -283,15 +337,33 @@ def best_candidates(
         problems.append(Problem("unknown method", field="method", value=str(method)))
     if problems:
         raise TerritoryError("cannot choose candidates", problems=problems)
-    existing = np.unique(np.asarray(existing_cells, dtype="int64"))
-    ids, a, w = _matrix(candidate_cells, existing, pd.to_numeric(demand[measure]).astype("float64"))
     if method == "brute_force":
-        return brute_force_best(candidate_cells, existing, demand, pick=pick, measure=measure)
+        return brute_force_best(
+            candidate_cells,
+            existing_cells,
+            demand,
+            pick=pick,
+            measure=measure,
+            off_network=off_network,
+        )
+    off = set(off_network)
+    ids, a, w = _pickable(candidate_cells, existing_cells, demand[measure], off)
     if method == "ilp" or (method == "auto" and a.nnz <= max_ilp_pairs):
         found = _ilp(ids, a, w, int(pick), time_limit) if ids else None
         if found is not None:
-            return found
-    return _greedy(ids, a, w, int(pick))
+            how = {"method": "ilp", "optimal": True}
+            return _finish(ids, a, w, found, off, **how, guarantee=ILP_GUARANTEE)
+    rows, _ = _greedy(ids, a, w, int(pick))
+    return _finish(ids, a, w, rows, off, method="greedy", optimal=False, guarantee=GREEDY_GUARANTEE)
+
+
+def _pickable(
+    candidate_cells: pd.DataFrame, existing_cells: object, demand: pd.Series, off: set
+) -> tuple[list, scipy.sparse.csr_matrix, np.ndarray]:
+    """:func:`_matrix` of the candidates that are not off the road network."""
+    existing = np.unique(np.asarray(existing_cells, dtype="int64"))
+    on = candidate_cells[~candidate_cells["candidate_id"].isin(off)]
+    return _matrix(on, existing, pd.to_numeric(demand).astype("float64"))
 
 
 def brute_force_best(
@@ -301,11 +373,12 @@ def brute_force_best(
     *,
     pick: int,
     measure: str,
+    off_network: Collection = (),
 ) -> Selection:
     """Every combination of ``pick`` candidates tried (``math.comb(M, pick)`` of them)."""
     _check(candidate_cells, demand, measure)
-    existing = np.unique(np.asarray(existing_cells, dtype="int64"))
-    ids, a, w = _matrix(candidate_cells, existing, pd.to_numeric(demand[measure]).astype("float64"))
+    off = set(off_network)
+    ids, a, w = _pickable(candidate_cells, existing_cells, demand[measure], off)
     if math.comb(len(ids), min(pick, len(ids))) > 1_000_000:
         raise TerritoryError(
             "too many combinations for brute force",
@@ -316,11 +389,5 @@ def brute_force_best(
         v = _value(a, w, list(rows))
         if v > best + 1e-9:
             best, best_rows = v, list(rows)
-    return Selection(
-        [ids[j] for j in best_rows],
-        max(best, 0.0),
-        "brute_force",
-        True,
-        "exact: every combination tried",
-        [],
-    )
+    how = {"method": "brute_force", "optimal": True, "guarantee": "exact: every combination tried"}
+    return _finish(ids, a, w, best_rows, off, **how)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, status
 from fastapi.responses import Response
 
 from api.audit import ExportDep
-from api.deps import ContextDep, require_role
+from api.deps import CallerDep, ContextDep, require_role
 from api.geojson import GeoJSONResponse, SegmentPointCollection
 from api.problems import problem_responses
 from service.prospecting.backtest import run_backtest
@@ -48,10 +48,12 @@ def segments(ctx: ContextDep) -> list[SegmentPublic]:
     summary="Save (or replace) a named segment (marketing)",
     dependencies=[Depends(require_role("marketing"))],
 )
-def segment_save(ctx: ContextDep, item: SegmentCreate) -> SegmentPublic:
-    """Filters: site, specialty, group, segment, min_score, min/max_drive_minutes, tier,
-    postal_codes, city, organization_id, status, assigned_to."""
-    return save_segment(ctx, item)
+def segment_save(ctx: ContextDep, caller: CallerDep, item: SegmentCreate) -> SegmentPublic:
+    """Filters: the prospect list's and the app's (one filter model): site, specialty, group,
+    segment, min_score, min/max_drive_minutes, tier, postal_codes, city, organization_id,
+    status, assigned_to, service_line, history, territory_id, q. ``created_by`` is the
+    signed-in person when the body names no one; ``providers`` counts what the app shows."""
+    return save_segment(ctx, item, created_by=caller.who)
 
 
 @router.delete(

@@ -84,7 +84,12 @@ def _locate(data: ScenarioCreate) -> pd.DataFrame:
 def evaluate_scenario(ctx: AppContext, data: ScenarioCreate) -> dict:
     """Evaluate and store a scenario; a stored one of the same name needs ``replace``."""
     from geo.h3grid import cells_to_geometry
-    from territories.expansion import best_candidates, candidate_gains, candidate_overlap
+    from territories.expansion import (
+        ADDS_NOTHING,
+        best_candidates,
+        candidate_gains,
+        candidate_overlap,
+    )
     from territories.isochrones import site_isochrones
 
     res = ctx.settings.catchment_resolution
@@ -116,6 +121,7 @@ def evaluate_scenario(ctx: AppContext, data: ScenarioCreate) -> dict:
             session, res=res, cells=np.union1d(cc["h3"].to_numpy(), ex_cells["h3"].to_numpy())
         )
         gains = candidate_gains(cc, ex_cells["h3"].to_numpy(), demand).set_index("candidate_id")
+        off = cand_iso.summary
         sel = best_candidates(
             cc,
             ex_cells["h3"].to_numpy(),
@@ -123,7 +129,15 @@ def evaluate_scenario(ctx: AppContext, data: ScenarioCreate) -> dict:
             pick=data.pick,
             measure=data.measure,
             method=data.method,
+            # the router's one rule (point_legs): farther than max_snap_m from any road
+            off_network=off.loc[off["off_network"].astype(bool), "site_id"].tolist(),
         )
+        # never picked and why; a candidate reaching no cell at all adds nothing either
+        unpicked = {str(c): r for c, r in sel.unpicked.items()} | {
+            str(c): ADDS_NOTHING
+            for c in cands["site_id"]
+            if c not in sel.chosen and c not in sel.unpicked and c not in gains.index
+        }
         shared = candidate_overlap(cc, ex_cells, demand["providers"])
         scen = ExpansionScenario(
             name=data.name,
@@ -141,6 +155,7 @@ def evaluate_scenario(ctx: AppContext, data: ScenarioCreate) -> dict:
                 "road_network": router is not None,
                 "chosen": [str(c) for c in sel.chosen],
                 "marginal": [round(m, 3) for m in sel.marginal],
+                "unpicked": unpicked,
             },
         )
         session.add(scen)
@@ -203,7 +218,12 @@ def _public(session, scen: ExpansionScenario) -> dict:  # noqa: ANN001
         "summary": scen.summary,
         "created_at": scen.created_at.isoformat() if scen.created_at else None,
         "candidates": [
-            dict({f: getattr(r, f) for f in COMPARE_FIELDS}, overlap=r.overlap) for r in rows
+            dict(
+                {f: getattr(r, f) for f in COMPARE_FIELDS},
+                overlap=r.overlap,
+                flag=(scen.summary or {}).get("unpicked", {}).get(r.label),
+            )
+            for r in rows
         ],
     }
 
@@ -261,6 +281,7 @@ def compare_scenarios(ctx: AppContext, names: list[str]) -> dict:
             }
             | {
                 "chosen": s["summary"].get("chosen", []),
+                "unpicked": s["summary"].get("unpicked", {}),
                 "estimated_candidates": sum(c["estimated"] for c in s["candidates"]),
                 "truncated_candidates": sum(c["truncated"] for c in s["candidates"]),
             }
@@ -275,7 +296,9 @@ def scenarios_csv(table: dict[str, Any]) -> Iterator[str]:
     head = {s["name"]: s for s in table["scenarios"]}
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["scenario", "minutes", "measure", "method", "optimal", *COMPARE_FIELDS])
+    writer.writerow(
+        ["scenario", "minutes", "measure", "method", "optimal", *COMPARE_FIELDS, "flag"]
+    )
     yield buf.getvalue()
     for c in table["candidates"]:
         buf.seek(0)
@@ -291,6 +314,7 @@ def scenarios_csv(table: dict[str, Any]) -> Iterator[str]:
                     s["method"],
                     s["optimal"],
                     *(c[f] for f in COMPARE_FIELDS),
+                    c.get("flag"),
                 )
             ]
         )
@@ -327,4 +351,6 @@ def scenario_frame(ctx: AppContext, name: str | None = None):  # noqa: ANN201
             crs="EPSG:4326",
         )
         frame["coverage"] = [r.coverage for r in rows]
+        unpicked = (scen.summary or {}).get("unpicked", {})
+        frame["flag"] = [unpicked.get(r.label) for r in rows]
         return frame

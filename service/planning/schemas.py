@@ -213,6 +213,11 @@ class CandidateResult(BaseModel):
     overlap: list[CandidateOverlap] | None = Field(
         description="Existing sites it shares cells with."
     )
+    flag: Literal["adds nothing", "off the road network"] | None = Field(
+        None,
+        description="Why it is never picked: it adds no white space beyond the chosen "
+        "candidates, or it lies farther than max_snap_m from any road. Null otherwise.",
+    )
 
 
 class ScenarioPublic(BaseModel):
@@ -228,7 +233,9 @@ class ScenarioPublic(BaseModel):
     guarantee: str = Field(description="What the method guarantees (exact, or greedy's 1-1/e).")
     added: float
     summary: dict[str, Any] | None = Field(
-        description="candidates, existing_sites, road_network, chosen, marginal."
+        description="candidates, existing_sites, road_network, chosen, marginal, and "
+        "unpicked: label -> 'adds nothing' | 'off the road network' (never picked; fewer "
+        "than pick may be chosen)."
     )
     created_at: datetime | None
     candidates: list[CandidateResult]
@@ -238,6 +245,10 @@ class ScenarioRow(ScenarioSummary):
     """A scenario's line in a comparison."""
 
     guarantee: str
+    unpicked: dict[str, str] = Field(
+        default_factory=dict,
+        description="Candidates never picked, with why: 'adds nothing' or 'off the road network'.",
+    )
     estimated_candidates: int
     truncated_candidates: int
 

@@ -328,7 +328,14 @@ class SegmentPublic(BaseModel):
     description: str | None
     filters: dict[str, Any]
     created_by: str | None
-    count: int | None = Field(None, description="Prospects matching now.")
+    count: int | None = Field(
+        None, description="Prospects matching now (one per provider and site: export rows)."
+    )
+    providers: int | None = Field(
+        None,
+        description="Distinct providers matching now: what the app's map and list show "
+        "for the same filters (one per provider).",
+    )
 
 
 class BacktestRequest(_Strict):

@@ -224,7 +224,8 @@ def rescore_provider(ctx: AppContext, session: Session, *, provider_id: int) -> 
 
     Runs in the caller's transaction (after a visit is logged, so its recency
     counts). The provider's prospect rows are inserted, updated or removed as
-    the scoring stage would; no other provider's row is touched. Scores are
+    the scoring stage would, and a site where it is new sends the stage's
+    ``prospect.new_in_territory`` event; no other provider's row is touched. Scores are
     per provider (nothing is normalised over the cohort), so the score equals
     the one the next full run gives.
 
@@ -240,7 +241,8 @@ def rescore_provider(ctx: AppContext, session: Session, *, provider_id: int) -> 
     out = []
     for site, profile in _site_models(ctx, session):
         scored = _score_site(ctx, session, site, profile, as_of=as_of, only=provider_id)
-        _store(session, site.id, profile.key, scored, only=provider_id)
+        _, new = _store(session, site.id, profile.key, scored, only=provider_id)
+        _announce_new(ctx, session, site, profile.key, new)
         for row in scored.to_dict("records") if len(scored) else []:
             dm = row["drive_minutes"]
             out.append(
@@ -272,13 +274,7 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
                 detail[site.site_code] = {"prospects": 0, **written}
                 continue
             written, new = _store(session, site.id, profile.key, scored)
-            if new:  # committed (and so sent) only with the scores themselves
-                emit(
-                    ctx,
-                    "prospect.new_in_territory",
-                    _new_prospects_event(site, profile.key, new),
-                    session=session,
-                )
+            _announce_new(ctx, session, site, profile.key, new)
             segs = scored["segment"].value_counts().head(6).to_dict()
             detail[site.site_code] = {
                 "profile": profile.key,
@@ -296,6 +292,20 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
 
 #: At most this many new prospects are listed in one ``prospect.new_in_territory`` event.
 EVENT_MAX_PROSPECTS = 500
+
+
+def _announce_new(
+    ctx: AppContext, session: Session, site: ClinicSite, profile: str, new: list[dict]
+) -> None:
+    """Queue ``prospect.new_in_territory`` for the site's newly stored prospects, if any: the
+    one event a score change sends, whether from a full run or one provider's re-scoring."""
+    if new:  # committed (and so sent) only with the scores themselves
+        emit(
+            ctx,
+            "prospect.new_in_territory",
+            _new_prospects_event(site, profile, new),
+            session=session,
+        )
 
 
 def _new_prospects_event(site: ClinicSite, profile: str, new: list[dict]) -> dict:

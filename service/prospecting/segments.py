@@ -63,13 +63,29 @@ _NUMBER_COLUMNS = {
 }
 
 
-def _count(session: Session, ctx: AppContext, filters: ProspectFilter) -> int:
-    stmt = prospect_stmt(with_group_codes(ctx, session, filters)).with_only_columns(Prospect.id)
-    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+def _count(session: Session, ctx: AppContext, filters: ProspectFilter) -> tuple[int, int]:
+    """Prospects (one per provider and site) and distinct providers matching ``filters``.
+
+    The providers are what the app's map and list show for the same filters
+    (:func:`~service.prospecting.listing.map_points`: one row per provider).
+    """
+    stmt = prospect_stmt(with_group_codes(ctx, session, filters)).with_only_columns(
+        Prospect.id, Prospect.provider_id
+    )
+    sub = stmt.subquery()
+    rows, providers = session.execute(
+        select(func.count(), func.count(sub.c.provider_id.distinct()))
+    ).one()
+    return int(rows or 0), int(providers or 0)
 
 
-def save_segment(ctx: AppContext, item: SegmentCreate) -> SegmentPublic:
-    """Save (or replace, same name) a named segment and return it with its current count."""
+def save_segment(
+    ctx: AppContext, item: SegmentCreate, *, created_by: str | None = None
+) -> SegmentPublic:
+    """Save (or replace, same name) a named segment and return it with its current count.
+
+    ``created_by`` (the caller) is recorded when the body names no one.
+    """
     filters = item.filters.model_dump(exclude_none=True, exclude={"group_codes"})
     with ctx.sessions.begin() as session:
         with_group_codes(ctx, session, item.filters)  # an unknown group fails now, not at export
@@ -77,7 +93,8 @@ def save_segment(ctx: AppContext, item: SegmentCreate) -> SegmentPublic:
         if seg is None:
             seg = Segment(name=item.name)
             session.add(seg)
-        seg.description, seg.filters, seg.created_by = item.description, filters, item.created_by
+        seg.description, seg.filters = item.description, filters
+        seg.created_by = item.created_by or created_by
         try:
             session.flush()
         except IntegrityError as exc:  # a concurrent save of the same name
@@ -88,8 +105,13 @@ def save_segment(ctx: AppContext, item: SegmentCreate) -> SegmentPublic:
             description=seg.description,
             filters=filters,
             created_by=seg.created_by,
-            count=_count(session, ctx, item.filters),
+            **_counts(session, ctx, item.filters),
         )
+
+
+def _counts(session: Session, ctx: AppContext, filters: ProspectFilter) -> dict[str, int]:
+    count, providers = _count(session, ctx, filters)
+    return {"count": count, "providers": providers}
 
 
 def segment_filters(session: Session, name: str) -> ProspectFilter:
@@ -110,7 +132,7 @@ def list_segments(ctx: AppContext, *, counts: bool = True) -> list[SegmentPublic
                 description=s.description,
                 filters=s.filters,
                 created_by=s.created_by,
-                count=_count(session, ctx, ProspectFilter(**s.filters)) if counts else None,
+                **(_counts(session, ctx, ProspectFilter(**s.filters)) if counts else {}),
             )
             for s in rows
         ]

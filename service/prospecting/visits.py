@@ -20,7 +20,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -47,6 +49,9 @@ from service.prospecting.visit_schemas import (
     VisitStopUpdate,
 )
 from service.security.keys import Caller
+
+if TYPE_CHECKING:
+    from territories.routes import RoutePlan
 
 __all__ = [
     "delete_day",
@@ -302,6 +307,109 @@ def delete_day(ctx: AppContext, *, owner: str, day: dt.date) -> None:
         session.delete(row)
 
 
+_STOP_COLUMNS = {
+    "provider_id": VisitStop.provider_id,
+    "duration_min": VisitStop.duration_min,
+    "window_start": VisitStop.window_start_min,
+    "window_end": VisitStop.window_end_min,
+    "display_name": Provider.display_name,
+    "address_1": Provider.address_1,
+    "city": Provider.city,
+    "postal_code": Provider.postal_code,
+    "lat": Provider.lat,
+    "lon": Provider.lon,
+}
+
+
+@dataclass(frozen=True)
+class _DayToSolve:
+    """What solving needs of a saved day, read in one session."""
+
+    stops: pd.DataFrame  # every stop in the order added, located or not (:data:`_STOP_COLUMNS`)
+    start: PlacePublic
+    end: PlacePublic
+    zone: str
+    day_start: int
+    day_end: int | None
+
+
+def _day_to_solve(ctx: AppContext, owner: str, day: dt.date) -> _DayToSolve:
+    with ctx.sessions() as session:
+        row = _get(session, owner, day)
+        if row.start_kind is None:
+            raise InputError(
+                "the day has no start yet",
+                problems=[Problem("set the day's start and end first", field="start")],
+            )
+        stops = pd.DataFrame(
+            session.execute(
+                select(*_STOP_COLUMNS.values())
+                .join(Provider, Provider.id == VisitStop.provider_id)
+                .where(VisitStop.list_id == row.id)
+                .order_by(VisitStop.id)
+            ).all(),
+            columns=list(_STOP_COLUMNS),
+        )
+        start, end = _place_public(row, "start"), _place_public(row, "end")
+        assert start is not None and end is not None  # set together
+        return _DayToSolve(stops, start, end, row.time_zone, row.day_start_min, row.day_end_min)
+
+
+def _address(stop: pd.Series) -> str | None:
+    return (
+        ", ".join(str(v) for v in (stop["address_1"], stop["city"], stop["postal_code"]) if v)
+        or None
+    )
+
+
+def _route_stops(
+    plan: RoutePlan, located: pd.DataFrame, legs: list[bool], at: Callable[[float], dt.datetime]
+) -> list[RouteStopPublic]:
+    """The planned visits in order, each with its times; ``legs[k]``: the drive to visit k is estimated."""
+    out = []
+    for k, r in enumerate(plan.stops.itertuples(index=False)):
+        s = located.iloc[int(r.stop_id)]
+        out.append(
+            RouteStopPublic(
+                seq=int(r.seq),
+                provider_id=int(s["provider_id"]),
+                display_name=s["display_name"],
+                address=_address(s),
+                lat=float(s["lat"]),
+                lon=float(s["lon"]),
+                drive_min=round(float(r.drive_min), 2),
+                arrival=at(r.arrival_min),
+                wait_min=round(float(r.wait_min), 2),
+                visit_start=at(r.start_min),
+                departure=at(r.departure_min),
+                estimated=legs[k],
+            )
+        )
+    return out
+
+
+def _unassigned(
+    plan: RoutePlan, located: pd.DataFrame, stops: pd.DataFrame
+) -> list[UnassignedStopPublic]:
+    """The stops the plan leaves out with its reason, then those without a location."""
+    out = [
+        UnassignedStopPublic(
+            provider_id=int(located.iloc[int(i)]["provider_id"]),
+            display_name=located.iloc[int(i)]["display_name"],
+            reason=why,
+        )
+        for i, why in zip(plan.unassigned["stop_id"], plan.unassigned["reason"], strict=True)
+    ]
+    out += [
+        UnassignedStopPublic(provider_id=int(p), display_name=n, reason=_NO_LOCATION)
+        for p, n, la, lo in zip(
+            stops["provider_id"], stops["display_name"], stops["lat"], stops["lon"], strict=True
+        )
+        if pd.isna(la) or pd.isna(lo)
+    ]
+    return out
+
+
 def solve_day(ctx: AppContext, *, owner: str, day: dt.date) -> RoutePublic:
     """The day's route: stops in visiting order with their times, and those that cannot be made.
 
@@ -315,47 +423,8 @@ def solve_day(ctx: AppContext, *, owner: str, day: dt.date) -> RoutePublic:
     from geo.routing import drive_time_matrix
     from territories.routes import plan_route
 
-    with ctx.sessions() as session:
-        row = _get(session, owner, day)
-        if row.start_kind is None:
-            raise InputError(
-                "the day has no start yet",
-                problems=[Problem("set the day's start and end first", field="start")],
-            )
-        stops = pd.DataFrame(
-            session.execute(
-                select(
-                    VisitStop.provider_id,
-                    VisitStop.duration_min,
-                    VisitStop.window_start_min,
-                    VisitStop.window_end_min,
-                    Provider.display_name,
-                    Provider.address_1,
-                    Provider.city,
-                    Provider.postal_code,
-                    Provider.lat,
-                    Provider.lon,
-                )
-                .join(Provider, Provider.id == VisitStop.provider_id)
-                .where(VisitStop.list_id == row.id)
-                .order_by(VisitStop.id)
-            ).all(),
-            columns=[
-                "provider_id",
-                "duration_min",
-                "window_start",
-                "window_end",
-                "display_name",
-                "address_1",
-                "city",
-                "postal_code",
-                "lat",
-                "lon",
-            ],
-        )
-        start, end = _place_public(row, "start"), _place_public(row, "end")
-        zone, day_start, day_end = row.time_zone, row.day_start_min, row.day_end_min
-    assert start is not None and end is not None  # set together
+    saved = _day_to_solve(ctx, owner, day)
+    stops, start, end = saved.stops, saved.start, saved.end
     located = stops[stops["lat"].notna() & stops["lon"].notna()].reset_index(drop=True)
     lat = np.concatenate([[start.lat], located["lat"].to_numpy(float), [end.lat]])
     lon = np.concatenate([[start.lon], located["lon"].to_numpy(float), [end.lon]])
@@ -368,63 +437,26 @@ def solve_day(ctx: AppContext, *, owner: str, day: dt.date) -> RoutePublic:
         duration_min=located["duration_min"].to_numpy(float),
         window_start=located["window_start"].to_numpy(float),
         window_end=located["window_end"].to_numpy(float),
-        day_start_min=float(day_start),
-        day_end_min=None if day_end is None else float(day_end),
+        day_start_min=float(saved.day_start),
+        day_end_min=None if saved.day_end is None else float(saved.day_end),
     )
-    midnight = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(zone))
+    midnight = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(saved.zone))
 
     def at(m: float) -> dt.datetime:
         return midnight + dt.timedelta(minutes=float(m))
 
     path = [0, *(int(i) + 1 for i in plan.stops["stop_id"]), len(located) + 1]
     legs = [bool(estimated[a, b]) for a, b in itertools.pairwise(path)]
-    route_stops = []
-    for k, r in enumerate(plan.stops.itertuples(index=False)):
-        s = located.iloc[int(r.stop_id)]
-        route_stops.append(
-            RouteStopPublic(
-                seq=int(r.seq),
-                provider_id=int(s["provider_id"]),
-                display_name=s["display_name"],
-                address=", ".join(
-                    str(v) for v in (s["address_1"], s["city"], s["postal_code"]) if v
-                )
-                or None,
-                lat=float(s["lat"]),
-                lon=float(s["lon"]),
-                drive_min=round(float(r.drive_min), 2),
-                arrival=at(r.arrival_min),
-                wait_min=round(float(r.wait_min), 2),
-                visit_start=at(r.start_min),
-                departure=at(r.departure_min),
-                estimated=legs[k],
-            )
-        )
-    unassigned = [
-        UnassignedStopPublic(
-            provider_id=int(located.iloc[int(i)]["provider_id"]),
-            display_name=located.iloc[int(i)]["display_name"],
-            reason=why,
-        )
-        for i, why in zip(plan.unassigned["stop_id"], plan.unassigned["reason"], strict=True)
-    ]
-    unassigned += [
-        UnassignedStopPublic(provider_id=int(p), display_name=n, reason=_NO_LOCATION)
-        for p, n, la, lo in zip(
-            stops["provider_id"], stops["display_name"], stops["lat"], stops["lon"], strict=True
-        )
-        if pd.isna(la) or pd.isna(lo)
-    ]
     return RoutePublic(
         day=day,
-        time_zone=zone,
+        time_zone=saved.zone,
         start=start,
         end=end,
-        departure=at(day_start),
+        departure=at(saved.day_start),
         end_arrival=at(plan.end_arrival_min),
         drive_min=round(plan.drive_min, 2),
-        stops=route_stops,
-        unassigned=unassigned,
+        stops=_route_stops(plan, located, legs, at),
+        unassigned=_unassigned(plan, located, stops),
         estimated=any(legs),
     )
 

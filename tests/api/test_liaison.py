@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from api.audit import flush_audit
 from core.errors import PreconditionFailedError
@@ -368,6 +368,45 @@ def test_visit_outcome_logs_moves_the_status_and_rescores(
         url, json={"outcome": "declined"}, headers={**LIAISON, "If-Match": done["status"]["etag"]}
     )
     assert r.status_code == 201 and r.json()["status"]["status"] == "not a fit"
+
+
+def test_visit_outcome_rescoring_sends_the_scoring_event(
+    client: TestClient, api_db: SeededDB
+) -> None:
+    """A provider who becomes a site's prospect on re-scoring after a visit is announced with
+    the event the scoring stage sends for new prospects (it sent none before)."""
+    from data.models.security import WebhookDelivery, WebhookSubscription
+    from service.integration.webhooks import subscribe
+
+    pid = api_db.provider_ids[2]
+    with api_db.ctx.sessions.begin() as s:  # not a prospect anywhere: re-scoring makes it one
+        s.execute(delete(Prospect).where(Prospect.provider_id == pid))
+    sub = subscribe(
+        api_db.ctx, url="https://crm.example.com/new", event_types=["prospect.new_in_territory"]
+    )
+    try:
+        r = client.post(
+            f"/v1/prospects/{pid}/visit-outcome",
+            json={"outcome": "not_met"},
+            headers={**LIAISON, "If-Match": _tag(client, pid)},
+        )
+        assert r.status_code == 201, r.text
+        sites = {x["site_code"] for x in r.json()["scores"]}
+        with api_db.ctx.sessions() as s:
+            sent = list(
+                s.scalars(
+                    select(WebhookDelivery).where(WebhookDelivery.subscription_id == sub["id"])
+                )
+            )
+        assert sites and {d.payload["data"]["site_code"] for d in sent} == sites
+        for d in sent:
+            assert d.event_type == d.payload["type"] == "prospect.new_in_territory"
+            data = d.payload["data"]
+            assert data["count"] == 1 and [p["provider_id"] for p in data["prospects"]] == [pid]
+    finally:
+        with api_db.ctx.sessions.begin() as s:
+            s.execute(delete(WebhookDelivery).where(WebhookDelivery.subscription_id == sub["id"]))
+            s.execute(delete(WebhookSubscription).where(WebhookSubscription.id == sub["id"]))
 
 
 def test_rescored_provider_matches_a_full_scoring_run(client: TestClient, api_db: SeededDB) -> None:

@@ -138,6 +138,37 @@ def test_expansion_scenarios_compare_and_export(client: TestClient) -> None:
     assert bad.status_code == 422
 
 
+def test_expansion_never_picks_a_candidate_adding_nothing_or_off_the_roads(
+    client: TestClient,
+) -> None:
+    # "twin" reaches exactly what "west" reaches; "far" lies off the road network
+    body = {
+        "name": "no-idle-picks",
+        "minutes": 3,
+        "pick": 3,
+        "candidates": [
+            {"label": "west", "lat": 21.8700, "lon": -102.2800},
+            {"label": "twin", "lat": 21.8700, "lon": -102.2800},
+            {"label": "far", "lat": 21.95, "lon": -102.20},
+        ],
+    }
+    for method in ("ilp", "greedy"):
+        r = client.post(
+            "/v1/expansion/scenarios", headers=ADMIN, json=dict(body, method=method, replace=True)
+        )
+        assert r.status_code == 201, r.text
+        scn = r.json()
+        chosen = scn["summary"]["chosen"]
+        assert len(chosen) == 1 and chosen[0] in ("west", "twin"), (method, chosen)
+        idle = "twin" if chosen == ["west"] else "west"
+        assert scn["summary"]["unpicked"] == {idle: "adds nothing", "far": "off the road network"}
+        flags = {c["label"]: c["flag"] for c in scn["candidates"]}
+        assert flags == {chosen[0]: None, idle: "adds nothing", "far": "off the road network"}
+        assert all(m > 0 for m in scn["summary"]["marginal"]) and scn["added"] > 0
+    cmp = client.get("/v1/expansion/compare", params={"names": "no-idle-picks"}, headers=VIEWER)
+    assert cmp.json()["scenarios"][0]["unpicked"]["far"] == "off the road network"
+
+
 def test_planning_map_page(client: TestClient) -> None:
 
     client.post(

@@ -33,6 +33,9 @@ PUBLIC = {
 }
 #: Public routes on a path whose other methods need a role: signing in presents the key itself.
 PUBLIC_ROUTES = {("POST", "/v1/session")}
+#: File exports open below role marketing, each on purpose. A liaison exports their OWN visit
+#: day (the stops of their own list; every visit-list route reads the caller's days only).
+OWN_DAY_EXPORTS = {("GET", "/v1/visit-lists/{day}/export.csv")}
 
 
 def _flat_routes(app) -> list:
@@ -89,12 +92,36 @@ def test_every_route_is_public_or_declares_a_role(client: TestClient) -> None:
     for (method, path), role in needed.items():
         if path.startswith(("/v1/keys", "/v1/audit", "/v1/privacy", "/v1/uploads", "/v1/jobs")):
             assert role == "admin", (method, path, role)
-        # a liaison's own visit day (a few stops of their list) is exported by its owner
-        if path.endswith((".csv", ".ndjson")) and not path.startswith("/v1/visit-lists/"):
+        if (method, path) in OWN_DAY_EXPORTS:
+            assert role == "liaison", (method, path, role)
+        elif path.endswith((".csv", ".ndjson")):
             assert ROLES.index(role) >= ROLES.index("marketing"), (method, path, role)
         if path.startswith("/v1/webhooks"):
             assert ROLES.index(role) >= ROLES.index("integration"), (method, path, role)
     assert {"/v1/keys", "/v1/audit", "/map", "/v1/prospects/export.csv"} <= paths
+    assert set(needed) >= OWN_DAY_EXPORTS, "an exception for a route that no longer exists"
+
+
+def test_a_liaison_exports_their_own_day_only(client: TestClient, api_db: SeededDB) -> None:
+    """The one export below marketing: the owner's day is exported; the same day of another
+    liaison is not found, by any route of it, and neither list sees the other's stops."""
+    mine = {"X-API-Key": create_key(api_db.ctx, name="a", person="Ana Day", role="liaison").key}
+    theirs = {"X-API-Key": create_key(api_db.ctx, name="b", person="Ben Day", role="liaison").key}
+    day = "/v1/visit-lists/2027-05-04"
+    start = {"start": {"kind": "site", "site_code": "AGS-N"}}
+    assert client.put(day, json=start, headers=mine).status_code == 200
+    pid = api_db.provider_ids[0]
+    assert client.put(f"{day}/stops/{pid}", json={}, headers=mine).status_code == 200
+    own = client.get(f"{day}/export.csv", headers=mine)
+    assert own.status_code == 200 and own.text.count("\n") == 2, own.text  # header + the visit
+    for tail in ("", "/route", "/route.geojson", "/export.csv", "/export.ics", "/sheet.html"):
+        r = client.get(day + tail, headers=theirs)
+        assert r.status_code == 404, (tail, r.status_code)
+    assert client.delete(f"{day}/stops/{pid}", headers=theirs).status_code == 404
+    # Ben's own day of the same date is his, empty; Ana's is untouched
+    assert client.put(day, json=start, headers=theirs).json()["stops"] == []
+    assert client.get(f"{day}/export.csv", headers=theirs).text.count("\n") == 1
+    assert [s["provider_id"] for s in client.get(day, headers=mine).json()["stops"]] == [pid]
 
 
 def test_every_route_refuses_no_key_and_lower_roles(client: TestClient) -> None:

@@ -66,6 +66,17 @@ def test_territories_and_expansion(run, tmp_path) -> None:
     assert r.exit_code == 0 and "ilp (optimal)" in r.output
     rows = list(csv.DictReader(out.open()))
     assert [row["label"] for row in rows] == ["far", "west"]
+    # no provider loaded: nothing adds anything (two picks of 0.0 were made without a word);
+    # "far" is off the road network besides
+    idle = tmp_path / "idle.csv"
+    idle.write_text("label,lat,lon\nwest,21.87,-102.28\ntwin,21.87,-102.28\nfar,21.95,-102.20\n")
+    r = run("expansion", "plan", "s3", str(idle), "--minutes", "3", "--pick", "3")
+    assert r.exit_code == 0, r.output
+    assert "adds 0.0 providers: none" in r.output
+    assert (
+        "0 of 3 picked; 3 left unpicked: far (off the road network); twin (adds nothing); "
+        "west (adds nothing)"
+    ) in r.output
     missing = tmp_path / "m.csv"
     missing.write_text("label,lat,lon\nonly-lat,21.8,\n")
     r = run("expansion", "plan", "s2", str(missing))

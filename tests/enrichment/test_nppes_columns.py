@@ -10,15 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.identifiers import luhn_npi_valid, npi_check_digit
-from enrichment.normalize import normalize_phone, normalize_postal_code
-from enrichment.nppes import parse_nppes_date
-from enrichment.nppes_columns import (
+from enrichment.arrow_text import (
     clean,
     normalize_phones,
     parse_dates,
     us_postal_codes,
     valid_npis,
 )
+from enrichment.normalize import normalize_phone, normalize_postal_code
+from enrichment.nppes import parse_nppes_date
 from enrichment.record_columns import RecordColumns
 from enrichment.records import clean_text, record_payload_bytes
 
@@ -280,7 +280,7 @@ def test_payloads_with_nulls_beside_control_characters_are_orjson_payloads(rows)
 def test_clean_of_a_slice_is_str_strip(values, start):
     array = _strings(values).slice(min(start, len(values)))
     assert clean(array).to_pylist() == [clean_text(v) for v in values[min(start, len(values)) :]]
-    from enrichment.nppes_columns import blank_to_null
+    from enrichment.arrow_text import blank_to_null
 
     assert blank_to_null(array).to_pylist() == [
         None if v is None or v == "" else v for v in values[min(start, len(values)) :]

@@ -65,3 +65,24 @@ def test_missing_columns_are_listed():
     with pytest.raises(InputError) as e:
         add_planning_layers(folium.Map(), isochrones=bad)
     assert {p.field for p in e.value.problems} >= {"minutes", "label", "truncated", "estimated"}
+
+
+def test_a_candidate_never_picked_says_why():
+    cand = gpd.GeoDataFrame(
+        {
+            "scenario": ["s", "s"],
+            "label": ["good", "twin"],
+            "chosen": [True, False],
+            "white_space_providers": [12.0, 0.0],
+            "cannibalised_providers": [3.0, 9.0],
+            "estimated": [False, False],
+            "truncated": [False, False],
+            "flag": [None, "adds nothing"],
+        },
+        geometry=[shapely.Point(-83, 39.9), shapely.Point(-83.01, 39.9)],
+        crs=4326,
+    )
+    page = add_planning_layers(folium.Map(), candidates=cand).get_root().render()
+    assert "twin: +0 (not picked: adds nothing)" in page
+    assert "never picked (see its label)" in page
+    assert 'good: +12"' in page and "good: +12 (not picked" not in page

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from core.errors import TerritoryError
 from territories.expansion import (
+    ADDS_NOTHING,
+    OFF_NETWORK,
     best_candidates,
     brute_force_best,
     candidate_gains,
@@ -92,6 +94,33 @@ def test_ilp_equals_brute_force_and_greedy_keeps_its_guarantee(m, pick, seed, ex
     ilp = best_candidates(cc, ex, demand, pick=pick, measure="providers", method="ilp")
     greedy = best_candidates(cc, ex, demand, pick=pick, measure="providers", method="greedy")
     assert ilp.optimal and ilp.added == pytest.approx(brute.added)
-    assert len(ilp.chosen) == pick and len(set(ilp.chosen)) == pick
+    assert len(ilp.chosen) <= pick and len(set(ilp.chosen)) == len(ilp.chosen)
+    for sel in (brute, ilp, greedy):
+        assert all(m > 0 for m in sel.marginal) and sum(sel.marginal) == pytest.approx(sel.added)
+        if len(sel.chosen) < pick:  # a pick short: every one left adds nothing more
+            left = set(cc["candidate_id"]) - set(sel.chosen)
+            assert sel.unpicked == dict.fromkeys(left, ADDS_NOTHING)
     assert greedy.added >= (1 - 1 / math.e) * brute.added - 1e-9
     assert greedy.added <= brute.added + 1e-9
+
+
+@pytest.mark.parametrize("method", ["ilp", "greedy", "brute_force"])
+def test_a_candidate_adding_nothing_is_never_picked(method):
+    # B reaches only what A reaches; C only a cell an existing site covers; D an empty cell
+    cc = pd.DataFrame(
+        {"candidate_id": ["A", "A", "B", "C", "D"], "h3": [1, 2, 1, 3, 4]}, dtype=object
+    ).astype({"h3": "int64"})
+    demand = pd.DataFrame({"providers": [5.0, 2.0, 9.0, 0.0]}, index=[1, 2, 3, 4])
+    sel = best_candidates(cc, [3], demand, pick=3, measure="providers", method=method)
+    assert sel.chosen == ["A"] and sel.added == 7.0 and sel.marginal == [7.0]
+    assert sel.unpicked == {"B": ADDS_NOTHING, "C": ADDS_NOTHING, "D": ADDS_NOTHING}
+
+
+@pytest.mark.parametrize("method", ["ilp", "greedy", "brute_force"])
+def test_a_candidate_off_the_road_network_is_never_picked(method):
+    cc, demand = small_case()
+    # C alone would add the most (13); off the road network it is left out, and said so
+    sel = best_candidates(
+        cc, [], demand, pick=1, measure="providers", method=method, off_network=["C"]
+    )
+    assert sel.chosen == ["B"] and sel.unpicked == {"C": OFF_NETWORK}
