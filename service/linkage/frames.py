@@ -113,7 +113,17 @@ def load_link_input(session: Session, *, chunk_rows: int) -> LinkInput:
     index = pd.Index(np.concatenate(ids), name="id")
     data: dict[str, Any] = {f: _categorical(parts, index) for f, parts in zip(LINK_FIELDS, columns)}
     data["identifiers"] = pd.Series(np.concatenate(idents), index=index, dtype=object)
-    return LinkInput(pd.DataFrame(data), np.concatenate(changed), np.concatenate(providers))
+    frame = pd.DataFrame(data)
+    blank = [f for f in LINK_FIELDS if frame[f].isna().all()]
+    if blank:
+        # a field no record carries at all (hand-made records) is a missing column, which the
+        # linker refuses for names; the database's text extraction cannot tell it from nulls
+        sample = session.scalars(
+            select(SourceRecord.data).order_by(SourceRecord.id).limit(chunk_rows)
+        )
+        seen = set().union(*(d.keys() for d in sample if d))
+        frame = frame.drop(columns=[f for f in blank if f not in seen])
+    return LinkInput(frame, np.concatenate(changed), np.concatenate(providers))
 
 
 def _identifiers(text: str | None) -> dict[str, Any] | None:
