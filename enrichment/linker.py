@@ -45,14 +45,21 @@ from enrichment.em import (
     KNOWN_NON_MATCH,
     UNLABELLED,
     ModelParameters,
-    estimate_m,
+    count_patterns,
+    estimate_m_from_patterns,
     estimate_u,
+    merge_pattern_counts,
+    pattern_codes,
 )
 from enrichment.link_features import ENTITY_CODES, Features, build_features
 from enrichment.link_settings import KEY_FIELDS, EntityModel, LinkSettings
 
 #: Record columns the linker needs (others are optional).
 LINK_COLUMNS: tuple[str, ...] = ("first_name", "last_name", "organization_name")
+
+#: Pair decisions, in code order.
+DECISIONS: tuple[str, ...] = ("merge", "review", "non_match")
+_MERGE, _REVIEW, _NON_MATCH = range(3)
 
 #: Columns of :attr:`LinkResult.pairs` (plus one ``level_<comparison>`` column each).
 PAIR_COLUMNS: tuple[str, ...] = (
@@ -116,7 +123,8 @@ class LinkResult:
     Attributes
     ----------
     pairs
-        One row per scored candidate pair: :data:`PAIR_COLUMNS` and a
+        One row per scored candidate pair (or per pair decided ``merge`` or
+        ``review``, see ``keep_non_matches``): :data:`PAIR_COLUMNS` and a
         ``level_<comparison>`` column per comparison (``-1`` missing side,
         ``-2`` not a comparison of the pair's entity type). ``label`` is 1
         for an equal identifier, 2 for different identifiers, else 0.
@@ -267,11 +275,9 @@ def _fit(
     settings: LinkSettings,
     features: Features,
     code: int,
-    gamma: np.ndarray,
-    informative: np.ndarray,
-    labels: np.ndarray,
+    patterns: tuple[np.ndarray, np.ndarray],
 ) -> ModelParameters:
-    """u from random pairs of this entity type, then m and lambda by EM."""
+    """u from random pairs of this entity type, then m and lambda by EM over pattern counts."""
     members = np.flatnonzero(features.entity == code)
     n_t = len(members)
     params = ModelParameters.start(emodel)
@@ -284,7 +290,7 @@ def _fit(
     b = members[rng.integers(0, n_t, size)]
     keep = a != b
     params = estimate_u(gamma_matrix(emodel, features, a[keep], b[keep]), params, em=settings.em)
-    return estimate_m(gamma, informative, labels, params, possible_pairs=possible, em=settings.em)
+    return estimate_m_from_patterns(patterns, params, possible_pairs=possible, em=settings.em)
 
 
 def _term_frequency(
@@ -350,6 +356,8 @@ def link_records(
     must_link: Iterable[tuple[Any, Any]] | None = None,
     cannot_link: Iterable[tuple[Any, Any]] | None = None,
     pairs: Iterable[tuple[Any, Any]] | None = None,
+    keep_non_matches: bool = True,
+    pair_chunk: int | None = None,
     progress: ProgressSink = null_progress,
 ) -> LinkResult:
     """Deduplicate records: score candidate pairs and cluster them.
@@ -376,6 +384,12 @@ def link_records(
     pairs
         Score exactly these record label pairs instead of blocking (to explain
         any pair); needs a frozen ``model``.
+    keep_non_matches
+        Keep the pairs decided ``non_match`` in :attr:`LinkResult.pairs`
+        (most candidate pairs are; the report counts them either way).
+    pair_chunk
+        Candidate pairs compared at a time (``None``: all at once); the outcome
+        does not depend on it.
     progress
         Receives ``("link", done, total)`` per phase.
 
@@ -437,26 +451,41 @@ def link_records(
     tf_adjust = np.zeros(len(left))
     fitted: dict[str, ModelParameters] = {}
     t_cmp = t_em = 0.0
+    step = max(int(pair_chunk or len(left)), 1)
     for et, code in ENTITY_CODES.items():
         sel = np.flatnonzero(pair_entity == code)
         emodel = settings.model_for(et)
+        n_levels = [len(c.levels) for c in emodel.comparisons]
+        fit = model is None and settings.em.enabled
+        # pass 1, a chunk of pairs at a time: levels (one byte a comparison) and EM's pattern counts
+        patterns = []
         t = time.perf_counter()
-        gamma = gamma_matrix(emodel, features, left[sel], right[sel])
+        for start in range(0, len(sel), step):
+            part = sel[start : start + step]
+            gamma = gamma_matrix(emodel, features, left[part], right[part])
+            for k, comp in enumerate(emodel.comparisons):
+                levels[comp.name][part] = gamma[:, k]
+            if fit:
+                informative = _informative(emodel, settings, cand.rule[part], cand.rule_names)
+                patterns.append(
+                    count_patterns(pattern_codes(gamma, informative, label[part], n_levels))
+                )
         t_cmp += time.perf_counter() - t
         t = time.perf_counter()
         if model is not None:
             params = model.for_type(et)
-        elif settings.em.enabled:
-            informative = _informative(emodel, settings, cand.rule[sel], cand.rule_names)
-            params = _fit(emodel, settings, features, code, gamma, informative, label[sel])
+        elif fit:
+            params = _fit(emodel, settings, features, code, merge_pattern_counts(patterns))
         else:
             params = ModelParameters.start(emodel)
         t_em += time.perf_counter() - t
         fitted[et] = params
-        for k, comp in enumerate(emodel.comparisons):
-            levels[comp.name][sel] = gamma[:, k]
-        weight[sel] = params.match_weight(gamma)
-        tf_adjust[sel] = _term_frequency(emodel, params, features, code, gamma, left[sel])
+        # pass 2: weights from the stored levels
+        for start in range(0, len(sel), step):
+            part = sel[start : start + step]
+            gamma = np.stack([levels[c.name][part] for c in emodel.comparisons], axis=1)
+            weight[part] = params.match_weight(gamma)
+            tf_adjust[part] = _term_frequency(emodel, params, features, code, gamma, left[part])
     weight += tf_adjust
     timings["comparisons_s"], timings["em_s"] = t_cmp, t_em
     progress("link", 3, total_steps)
@@ -464,20 +493,19 @@ def link_records(
 
     weight += id_weight
     prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
-    decision = np.where(
-        prob >= settings.auto_merge,
-        "merge",
-        np.where(prob >= settings.review, "review", "non_match"),
-    ).astype(object)
-    decision[label == KNOWN_MATCH] = "merge"
-    decision[(label == KNOWN_NON_MATCH) & (decision == "merge")] = "review"
+    # decision codes (int8: one byte a pair, where strings cost dozens)
+    decision = np.full(len(prob), _NON_MATCH, dtype=np.int8)
+    decision[prob >= settings.review] = _REVIEW
+    decision[prob >= settings.auto_merge] = _MERGE
+    decision[label == KNOWN_MATCH] = _MERGE
+    decision[(label == KNOWN_NON_MATCH) & (decision == _MERGE)] = _REVIEW
 
     t = time.perf_counter()
     index = records.index
     ml_l, ml_r = _positions(index, must_link)
     cl_l, cl_r = _positions(index, cannot_link)
     ex_l, ex_r = _existing_edges(existing, index, focus_arr)
-    merged = decision == "merge"
+    merged = decision == _MERGE
     e_left = np.concatenate([left[merged], ml_l, ex_l])
     e_right = np.concatenate([right[merged], ml_r, ex_r])
     strength = np.concatenate([weight[merged], np.full(len(ml_l), np.inf), np.full(len(ex_l), 1e6)])
@@ -495,28 +523,32 @@ def link_records(
     progress("link", 4, total_steps)
 
     labels_arr = index.to_numpy()
+    n_pairs, n_merge, n_review = len(left), int(merged.sum()), int((decision == _REVIEW).sum())
+    keep = slice(None) if keep_non_matches else np.flatnonzero(decision != _NON_MATCH)
     pairs = pd.DataFrame(
         {
-            "left": labels_arr[left],
-            "right": labels_arr[right],
-            "left_pos": left,
-            "right_pos": right,
-            "entity_type": pd.Categorical.from_codes(pair_entity, ["individual", "organization"]),
-            "blocking_rule": pd.Categorical.from_codes(cand.rule, list(cand.rule_names)),
-            "label": label,
-            "tf_adjustment": tf_adjust,
-            "match_weight": weight,
-            "match_probability": prob,
-            "decision": pd.Categorical(decision, categories=["merge", "review", "non_match"]),
-            **{f"level_{name}": arr for name, arr in levels.items()},
+            "left": labels_arr[left[keep]],
+            "right": labels_arr[right[keep]],
+            "left_pos": left[keep],
+            "right_pos": right[keep],
+            "entity_type": pd.Categorical.from_codes(
+                pair_entity[keep], ["individual", "organization"]
+            ),
+            "blocking_rule": pd.Categorical.from_codes(cand.rule[keep], list(cand.rule_names)),
+            "label": label[keep],
+            "tf_adjustment": tf_adjust[keep],
+            "match_weight": weight[keep],
+            "match_probability": prob[keep],
+            "decision": pd.Categorical.from_codes(decision[keep], list(DECISIONS)),
+            **{f"level_{name}": arr[keep] for name, arr in levels.items()},
         }
     )
     progress("link", total_steps, total_steps)
     report = {
         "records": len(records),
-        "pairs": len(pairs),
-        "merge_pairs": int(merged.sum()),
-        "review_pairs": int((decision == "review").sum()),
+        "pairs": n_pairs,
+        "merge_pairs": n_merge,
+        "review_pairs": n_review,
         "clusters": int(cluster.max(initial=-1) + 1),
         "skipped_blocks": cand.skipped_blocks,
         **{k: round(v, 3) for k, v in timings.items()},

@@ -304,3 +304,22 @@ def test_settings_validation_lists_problems(tmp_path):
 def test_level_weights_are_log2_bayes_factors(settings):
     level = settings.individual.comparisons[0].levels[0]
     assert level.weight == pytest.approx(math.log2(level.m / level.u))
+
+
+@pytest.mark.parametrize("pair_chunk", [1, 2, 5])
+def test_pairs_compared_in_chunks_give_the_same_outcome(
+    records, classes, settings, result, pair_chunk
+):
+    chunked = link_records(records, settings=settings, classes=classes, pair_chunk=pair_chunk)
+    assert chunked.model == result.model
+    assert chunked.clusters.equals(result.clusters)
+    assert chunked.pairs.equals(result.pairs)
+
+
+def test_non_matches_can_be_left_out(records, classes, settings, result):
+    lean = link_records(records, settings=settings, classes=classes, keep_non_matches=False)
+    decided = result.pairs[result.pairs["decision"] != "non_match"].reset_index(drop=True)
+    assert lean.pairs.equals(decided)
+    counts = ("records", "pairs", "merge_pairs", "review_pairs", "clusters")
+    assert {k: lean.report[k] for k in counts} == {k: result.report[k] for k in counts}
+    assert lean.clusters.equals(result.clusters)
