@@ -4,9 +4,11 @@ The one linking engine, declared by :class:`~enrichment.link_settings.LinkSettin
 
 1. :func:`enrichment.link_features.build_features` normalises every field
    once per distinct value;
-2. :func:`enrichment.blocking.candidate_pairs` links equal exact identifiers
+2. :class:`enrichment.blocking.Blocking` links equal exact identifiers
    and generates the blocking rules' pairs (individuals only pair with
-   individuals, organisations with organisations);
+   individuals, organisations with organisations), ``pair_chunk`` at a time;
+   steps 3 to 5 run a chunk at a time too (:mod:`enrichment.pair_scoring`), so
+   only the kept pairs and the merges grow with the number of pairs;
 3. :func:`enrichment.comparisons.gamma_matrix` gives each pair its level per
    comparison (rapidfuzz on distinct value pairs);
 4. :mod:`enrichment.em` estimates u on random pairs and m and lambda by EM
