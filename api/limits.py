@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
 from core.errors import BodyTimeoutError, PayloadTooLargeError, RateLimitError
-from service.schemas import string_schemas
+from service.wire import string_schemas
 
 __all__ = [
     "UPLOAD_PREFIX",

@@ -207,6 +207,16 @@ class Settings(BaseSettings):
     chunk_rows: int = Field(
         20_000, gt=0, description="Rows read, checked and written per step of a load."
     )
+    memory_budget_mb: int = Field(
+        2048,
+        ge=64,
+        le=1_048_576,
+        description=(
+            "Memory (MB) a bulk stage may use for its chunks: the link stage reads the linker's"
+            " columns and builds and writes golden records this many records at a time"
+            " (memory_budget_mb * 64)."
+        ),
+    )
     parallel_read_bytes: int = Field(
         64 * 1024 * 1024,
         ge=0,

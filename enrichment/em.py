@@ -146,17 +146,40 @@ def estimate_u(
     return replace(start, u=u)
 
 
-def _patterns(
+def pattern_codes(
     gamma: np.ndarray, informative: np.ndarray, labels: np.ndarray, n_levels: list[int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (masked comparison vector, label) rows and their counts."""
+) -> np.ndarray:
+    """One integer per pair for its (masked comparison vector, label): what EM counts."""
     masked = np.where(informative, gamma, -1).astype(np.int64)
     code = labels.astype(np.int64)
     stride = 3
     for k, size in enumerate(n_levels):
         code = code + (masked[:, k] + 1) * stride
         stride *= size + 1
-    uniq, counts = np.unique(code, return_counts=True)
+    return code
+
+
+def count_patterns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct pattern codes (ascending) and their counts; chunks' counts add up exactly."""
+    return np.unique(codes, return_counts=True)
+
+
+def merge_pattern_counts(
+    parts: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of several chunks as one: the same as :func:`count_patterns` of all pairs."""
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    codes = np.concatenate([c for c, _ in parts])
+    counts = np.concatenate([n for _, n in parts])
+    uniq, inverse = np.unique(codes, return_inverse=True)
+    return uniq, np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
+
+
+def _decode(
+    uniq: np.ndarray, counts: np.ndarray, n_levels: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (masked comparison vector, label) rows and their counts."""
     lab = uniq % 3
     rest = uniq // 3
     rows = np.empty((len(uniq), len(n_levels)), dtype=np.int64)
@@ -194,9 +217,22 @@ def estimate_m(
         Iteration limit, tolerance, floor and prior strength.
     """
     n_levels = [len(x) for x in params.levels]
-    if len(gamma) == 0:
+    patterns = count_patterns(pattern_codes(gamma, informative, labels, n_levels))
+    return estimate_m_from_patterns(patterns, params, possible_pairs=possible_pairs, em=em)
+
+
+def estimate_m_from_patterns(
+    patterns: tuple[np.ndarray, np.ndarray],
+    params: ModelParameters,
+    *,
+    possible_pairs: float,
+    em: EMSettings,
+) -> ModelParameters:
+    """:func:`estimate_m` from pattern counts (:func:`count_patterns`, merged over chunks)."""
+    n_levels = [len(x) for x in params.levels]
+    if len(patterns[0]) == 0:
         return params
-    rows, lab, counts = _patterns(gamma, informative, labels, n_levels)
+    rows, lab, counts = _decode(*patterns, n_levels)
     m0 = [np.array(x) for x in params.m]
     m = [a.copy() for a in m0]
     log_u_rows = np.zeros(len(rows))

@@ -71,7 +71,12 @@ class Features:
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     if name not in frame.columns:
         return pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    return frame[name]
+    col = frame[name]
+    if (
+        col.dtype != object
+    ):  # compact columns (categoricals): missing is None, as in the standard frame
+        col = col.astype(object).where(col.notna(), None)
+    return col
 
 
 def map_distinct(values: pd.Series | np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:

@@ -4,9 +4,11 @@ The one linking engine, declared by :class:`~enrichment.link_settings.LinkSettin
 
 1. :func:`enrichment.link_features.build_features` normalises every field
    once per distinct value;
-2. :func:`enrichment.blocking.candidate_pairs` links equal exact identifiers
+2. :class:`enrichment.blocking.Blocking` links equal exact identifiers
    and generates the blocking rules' pairs (individuals only pair with
-   individuals, organisations with organisations);
+   individuals, organisations with organisations), ``pair_chunk`` at a time;
+   steps 3 to 5 run a chunk at a time too (:mod:`enrichment.pair_scoring`), so
+   only the kept pairs and the merges grow with the number of pairs;
 3. :func:`enrichment.comparisons.gamma_matrix` gives each pair its level per
    comparison (rapidfuzz on distinct value pairs);
 4. :mod:`enrichment.em` estimates u on random pairs and m and lambda by EM
@@ -28,6 +30,7 @@ as a rare one).
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,18 +41,18 @@ import pandas as pd
 
 from core.errors import MatchingError, Problem
 from core.progress import ProgressSink, null_progress
-from enrichment.blocking import Candidates, candidate_pairs
-from enrichment.comparisons import gamma_matrix
-from enrichment.em import (
-    KNOWN_MATCH,
-    KNOWN_NON_MATCH,
-    UNLABELLED,
-    ModelParameters,
-    estimate_m,
-    estimate_u,
-)
+from enrichment.blocking import Blocking, Candidates
+from enrichment.em import KNOWN_MATCH, ModelParameters
 from enrichment.link_features import ENTITY_CODES, Features, build_features
-from enrichment.link_settings import KEY_FIELDS, EntityModel, LinkSettings
+from enrichment.link_settings import LinkSettings
+from enrichment.pair_scoring import (
+    MERGE,
+    PairChunk,
+    Scorer,
+    chunks_of,
+    concat_sorted,
+    pairs_frame,
+)
 
 #: Record columns the linker needs (others are optional).
 LINK_COLUMNS: tuple[str, ...] = ("first_name", "last_name", "organization_name")
@@ -116,7 +119,8 @@ class LinkResult:
     Attributes
     ----------
     pairs
-        One row per scored candidate pair: :data:`PAIR_COLUMNS` and a
+        One row per scored candidate pair (or per pair decided ``merge`` or
+        ``review``, see ``keep_non_matches``): :data:`PAIR_COLUMNS` and a
         ``level_<comparison>`` column per comparison (``-1`` missing side,
         ``-2`` not a comparison of the pair's entity type). ``label`` is 1
         for an equal identifier, 2 for different identifiers, else 0.
@@ -213,32 +217,6 @@ def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _labels_and_weights(
-    features: Features,
-    settings: LinkSettings,
-    left: np.ndarray,
-    right: np.ndarray,
-    pair_entity: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Identifier label per pair and the identifier weight it adds."""
-    eq = np.zeros(len(left), dtype=bool)
-    ne = np.zeros(len(left), dtype=bool)
-    w_eq = np.zeros(len(left))
-    w_ne = np.zeros(len(left))
-    for rule in settings.identifiers:
-        applies = np.isin(pair_entity, [ENTITY_CODES[e] for e in rule.entity_types])
-        code = features[f"id_{rule.field}"].code
-        a, b = code[left], code[right]
-        this_eq = applies & (a >= 0) & (a == b)
-        this_ne = applies & (a >= 0) & (b >= 0) & (a != b)
-        w_eq = np.where(this_eq & ~eq, rule.weight_equal, w_eq)
-        w_ne = np.where(this_ne & ~ne, rule.weight_different, w_ne)
-        eq |= this_eq
-        ne |= this_ne
-    label = np.where(eq, KNOWN_MATCH, np.where(ne, KNOWN_NON_MATCH, UNLABELLED)).astype(np.int8)
-    return label, np.where(eq, w_eq, np.where(ne, w_ne, 0.0))
-
-
 def identifier_codes(features: Features, settings: LinkSettings) -> list[np.ndarray]:
     """Per identifier rule, each record's code where the rule applies to its entity type."""
     out = []
@@ -247,68 +225,6 @@ def identifier_codes(features: Features, settings: LinkSettings) -> list[np.ndar
         if len(rule.entity_types) == 2:
             mask |= features.entity < 0
         out.append(np.where(mask, features[f"id_{rule.field}"].code, -1))
-    return out
-
-
-def _informative(
-    emodel: EntityModel, settings: LinkSettings, rule: np.ndarray, rule_names: tuple[str, ...]
-) -> np.ndarray:
-    """Per pair and comparison: False where the pair's blocking rule pinned the field."""
-    keys = {r.name: r.keys for r in settings.blocking_rules}
-    table = np.ones((len(rule_names), len(emodel.comparisons)), dtype=bool)
-    for i, name in enumerate(rule_names):
-        pinned = set().union(*(KEY_FIELDS[k] for k in keys.get(name, ())))
-        table[i] = [c.field not in pinned for c in emodel.comparisons]
-    return table[rule.astype(np.int64)]
-
-
-def _fit(
-    emodel: EntityModel,
-    settings: LinkSettings,
-    features: Features,
-    code: int,
-    gamma: np.ndarray,
-    informative: np.ndarray,
-    labels: np.ndarray,
-) -> ModelParameters:
-    """u from random pairs of this entity type, then m and lambda by EM."""
-    members = np.flatnonzero(features.entity == code)
-    n_t = len(members)
-    params = ModelParameters.start(emodel)
-    if n_t < 2:
-        return params
-    possible = n_t * (n_t - 1) / 2
-    rng = np.random.default_rng(settings.em.seed)
-    size = int(min(possible, settings.em.random_pairs, max(100_000, 20 * n_t)))
-    a = members[rng.integers(0, n_t, size)]
-    b = members[rng.integers(0, n_t, size)]
-    keep = a != b
-    params = estimate_u(gamma_matrix(emodel, features, a[keep], b[keep]), params, em=settings.em)
-    return estimate_m(gamma, informative, labels, params, possible_pairs=possible, em=settings.em)
-
-
-def _term_frequency(
-    emodel: EntityModel,
-    params: ModelParameters,
-    features: Features,
-    code: int,
-    gamma: np.ndarray,
-    left: np.ndarray,
-) -> np.ndarray:
-    """Bits added where a term-frequency comparison agrees exactly: ``log2(u / tf(value))``."""
-    out = np.zeros(len(left))
-    members = features.entity == code
-    n_t = max(int(members.sum()), 1)
-    for k, comp in enumerate(emodel.comparisons):
-        if not comp.term_frequency or comp.levels[0].test != "exact":
-            continue
-        values = features[comp.field].code
-        counts = np.bincount(
-            values[members & (values >= 0)], minlength=int(values.max(initial=0)) + 1
-        )
-        hit = gamma[:, k] == 0
-        tf = np.maximum(counts[values[left[hit]]] / n_t, 1.0 / n_t)
-        out[hit] += np.log2(params.u[k][0] / tf)
     return out
 
 
@@ -350,6 +266,8 @@ def link_records(
     must_link: Iterable[tuple[Any, Any]] | None = None,
     cannot_link: Iterable[tuple[Any, Any]] | None = None,
     pairs: Iterable[tuple[Any, Any]] | None = None,
+    keep_non_matches: bool = True,
+    pair_chunk: int | None = None,
     progress: ProgressSink = null_progress,
 ) -> LinkResult:
     """Deduplicate records: score candidate pairs and cluster them.
@@ -376,6 +294,12 @@ def link_records(
     pairs
         Score exactly these record label pairs instead of blocking (to explain
         any pair); needs a frozen ``model``.
+    keep_non_matches
+        Keep the pairs decided ``non_match`` in :attr:`LinkResult.pairs`
+        (most candidate pairs are; the report counts them either way).
+    pair_chunk
+        Candidate pairs compared at a time (``None``: all at once); the outcome
+        does not depend on it.
     progress
         Receives ``("link", done, total)`` per phase.
 
@@ -411,82 +335,72 @@ def link_records(
         if model is None:
             raise MatchingError("scoring given pairs needs a frozen model")
         pl, pr = _positions(records.index, pairs)
-        cand = Candidates(
+        given = Candidates(
             left=np.minimum(pl, pr),
             right=np.maximum(pl, pr),
             rule=np.zeros(len(pl), dtype=np.int16),
             rule_names=("given",),
         )
+        source: Blocking | Candidates = given
     else:
-        cand = candidate_pairs(features, settings, focus=focus_arr)
-    left, right = cand.left, cand.right
-    ea, eb = features.entity[left], features.entity[right]
-    pair_entity = np.where(ea >= 0, ea, eb).astype(np.int8)
-    pair_entity = np.where(pair_entity < 0, ENTITY_CODES["individual"], pair_entity)
-    label, id_weight = _labels_and_weights(features, settings, left, right, pair_entity)
+        source = Blocking(features, settings, focus=focus_arr)
     timings["blocking_s"] = time.perf_counter() - t
     progress("link", 2, total_steps)
+    scorer = Scorer(features, settings)
 
-    comp_names = list(
-        dict.fromkeys(
-            c.name for m in (settings.individual, settings.organization) for c in m.comparisons
-        )
-    )
-    levels = {name: np.full(len(left), -2, dtype=np.int8) for name in comp_names}
-    weight = np.zeros(len(left))
-    tf_adjust = np.zeros(len(left))
-    fitted: dict[str, ModelParameters] = {}
-    t_cmp = t_em = 0.0
-    for et, code in ENTITY_CODES.items():
-        sel = np.flatnonzero(pair_entity == code)
-        emodel = settings.model_for(et)
-        t = time.perf_counter()
-        gamma = gamma_matrix(emodel, features, left[sel], right[sel])
-        t_cmp += time.perf_counter() - t
-        t = time.perf_counter()
-        if model is not None:
-            params = model.for_type(et)
-        elif settings.em.enabled:
-            informative = _informative(emodel, settings, cand.rule[sel], cand.rule_names)
-            params = _fit(emodel, settings, features, code, gamma, informative, label[sel])
-        else:
-            params = ModelParameters.start(emodel)
-        t_em += time.perf_counter() - t
-        fitted[et] = params
-        for k, comp in enumerate(emodel.comparisons):
-            levels[comp.name][sel] = gamma[:, k]
-        weight[sel] = params.match_weight(gamma)
-        tf_adjust[sel] = _term_frequency(emodel, params, features, code, gamma, left[sel])
-    weight += tf_adjust
-    timings["comparisons_s"], timings["em_s"] = t_cmp, t_em
-    progress("link", 3, total_steps)
-    link_model = model or LinkModel(fitted["individual"], fitted["organization"])
+    def chunks() -> Iterable[PairChunk]:
+        it = chunks_of(source, pair_chunk)
+        while True:
+            t = time.perf_counter()
+            cand = next(it, None)
+            timings["blocking_s"] += time.perf_counter() - t
+            if cand is None:
+                return
+            yield scorer.prepare(cand)
 
-    weight += id_weight
-    prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
-    decision = np.where(
-        prob >= settings.auto_merge,
-        "merge",
-        np.where(prob >= settings.review, "review", "non_match"),
-    ).astype(object)
-    decision[label == KNOWN_MATCH] = "merge"
-    decision[(label == KNOWN_NON_MATCH) & (decision == "merge")] = "review"
+    fit = model is None and settings.em.enabled
+    with tempfile.TemporaryFile() as spill:
+        if fit:  # pass 1: EM's pattern counts, levels spilled to disk for pass 2
+            for part in chunks():
+                scorer.count(part, spill)
+            spill.seek(0)
+        t = time.perf_counter()
+        fitted = {
+            et: (
+                model.for_type(et)
+                if model is not None
+                else scorer.fit(et)
+                if fit
+                else ModelParameters.start(settings.model_for(et))
+            )
+            for et in ENTITY_CODES
+        }
+        scorer.t_em += time.perf_counter() - t
+        progress("link", 3, total_steps)
+        link_model = model or LinkModel(fitted["individual"], fitted["organization"])
+        kept = [
+            scorer.decide(part, fitted, spill if fit else None, keep_non_matches)
+            for part in chunks()
+        ]
+    timings["comparisons_s"], timings["em_s"] = scorer.t_cmp, scorer.t_em
 
     t = time.perf_counter()
     index = records.index
+    scored = concat_sorted(kept, scorer.comp_names)
+    del kept
     ml_l, ml_r = _positions(index, must_link)
     cl_l, cl_r = _positions(index, cannot_link)
     ex_l, ex_r = _existing_edges(existing, index, focus_arr)
-    merged = decision == "merge"
-    e_left = np.concatenate([left[merged], ml_l, ex_l])
-    e_right = np.concatenate([right[merged], ml_r, ex_r])
-    strength = np.concatenate([weight[merged], np.full(len(ml_l), np.inf), np.full(len(ex_l), 1e6)])
+    merged = scored["decision"] == MERGE
+    strength = np.concatenate(
+        [scored["match_weight"][merged], np.full(len(ml_l), np.inf), np.full(len(ex_l), 1e6)]
+    )
     from enrichment.clustering import cluster_records
 
     cluster = cluster_records(
         len(records),
-        e_left,
-        e_right,
+        np.concatenate([scored["left_pos"][merged], ml_l, ex_l]),
+        np.concatenate([scored["right_pos"][merged], ml_r, ex_r]),
         strength,
         cannot_link=(cl_l, cl_r),
         identifiers=identifier_codes(features, settings),
@@ -494,31 +408,15 @@ def link_records(
     timings["clustering_s"] = time.perf_counter() - t
     progress("link", 4, total_steps)
 
-    labels_arr = index.to_numpy()
-    pairs = pd.DataFrame(
-        {
-            "left": labels_arr[left],
-            "right": labels_arr[right],
-            "left_pos": left,
-            "right_pos": right,
-            "entity_type": pd.Categorical.from_codes(pair_entity, ["individual", "organization"]),
-            "blocking_rule": pd.Categorical.from_codes(cand.rule, list(cand.rule_names)),
-            "label": label,
-            "tf_adjustment": tf_adjust,
-            "match_weight": weight,
-            "match_probability": prob,
-            "decision": pd.Categorical(decision, categories=["merge", "review", "non_match"]),
-            **{f"level_{name}": arr for name, arr in levels.items()},
-        }
-    )
+    pairs = pairs_frame(scored, index.to_numpy(), source.rule_names, scorer.comp_names)
     progress("link", total_steps, total_steps)
     report = {
         "records": len(records),
-        "pairs": len(pairs),
-        "merge_pairs": int(merged.sum()),
-        "review_pairs": int((decision == "review").sum()),
+        "pairs": scorer.n_pairs,
+        "merge_pairs": scorer.n_merge,
+        "review_pairs": scorer.n_review,
         "clusters": int(cluster.max(initial=-1) + 1),
-        "skipped_blocks": cand.skipped_blocks,
+        "skipped_blocks": dict(getattr(source, "skipped_blocks", {})),
         **{k: round(v, 3) for k, v in timings.items()},
     }
     return LinkResult(

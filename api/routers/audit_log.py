@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.audit import flush_audit
 from api.deps import ContextDep, CursorQuery, require_role
 from api.problems import problem_responses
-from service.schemas import IsoInstant, Page, url_int
+from service.schemas import Page
 from service.security.audit import MAX_AUDIT_PAGE, list_audit
 from service.security.schemas import AuditEntryPublic
+from service.wire import IsoInstant, url_int
 
 __all__ = ["audit_list", "router"]
 

@@ -20,7 +20,7 @@ from core.errors import InputError, Problem
 from maps.basemap import RoadIndex
 from service.context import AppContext
 from service.placement.mapdata import roads_frame
-from service.schemas import url_int, url_number
+from service.wire import url_int, url_number
 
 __all__ = ["router"]
 

@@ -11,7 +11,7 @@ from api.geojson import CatchmentCollection, GeoJSONResponse, geojson_doc
 from api.problems import problem_responses
 from api.routers.sites import SITE_CODE
 from service.queries import catchments_geojson
-from service.schemas import url_number
+from service.wire import url_number
 
 __all__ = ["Method", "all_catchments", "router", "site_catchments"]
 

@@ -24,7 +24,7 @@ from service.prospecting.schemas import (
     PreferencePublic,
     PreferenceUpdate,
 )
-from service.schemas import UrlId, url_int
+from service.wire import UrlId, url_int
 
 __all__ = ["router"]
 

@@ -23,7 +23,8 @@ from service.placement.drivetime import (
     overlap,
 )
 from service.planning.schemas import SiteOverlap
-from service.schemas import Page, ProviderAssignment, url_int, url_number
+from service.schemas import Page, ProviderAssignment
+from service.wire import url_int, url_number
 
 __all__ = ["router"]
 

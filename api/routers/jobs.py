@@ -10,7 +10,7 @@ from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
 from service.jobs import JobPublic, get_job, start_job
 from service.pipeline import pipeline_job
-from service.schemas import UrlId
+from service.wire import UrlId
 
 __all__ = ["job_get", "pipeline_start", "router"]
 

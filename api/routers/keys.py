@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Path, Query, status
 
 from api.deps import CallerDep, ContextDep, require_role
 from api.problems import problem_responses
-from service.schemas import UrlId
 from service.security.keys import create_key, list_keys, revoke_key
 from service.security.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+from service.wire import UrlId
 
 __all__ = ["key_create", "key_list", "key_revoke", "router"]
 

@@ -21,8 +21,9 @@ from maps.territory import build_territory_map, render_map_html
 from service.placement.mapdata import roads_frame
 from service.prospecting.listing import prospects_frame
 from service.queries import catchment_frame, site_by_code, sites_frame
-from service.schemas import ProspectFilter, UrlId, url_number
+from service.schemas import ProspectFilter
 from service.stamp import data_stamp
+from service.wire import UrlId, url_number
 
 __all__ = ["ASSET_URL", "largest_catchments", "map_stamp", "router", "territory_map"]
 

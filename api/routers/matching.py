@@ -26,18 +26,14 @@ from service.linkage.matching import (
 )
 from service.schemas import (
     FreeTextMatch,
-    JsonId,
-    JsonInt,
     MatchReviewPublic,
     Page,
     PairDecisionResult,
     PairExplanation,
     ProviderMerge,
-    StorableText,
     UnmergeResult,
-    UrlId,
-    url_int,
 )
+from service.wire import JsonId, JsonInt, StorableText, UrlId, url_int
 
 __all__ = ["router"]
 
@@ -77,7 +73,7 @@ class UnmergeIn(StorableText):
 class FreeTextIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", strict=True
-    )  # as every body (service.schemas.StorableText)
+    )  # as every body (service.wire.StorableText)
 
     texts: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
         min_length=1, max_length=500

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from api.deps import CallerDep, ContextDep, require_role
 from api.problems import problem_responses
-from service.schemas import UrlId
 from service.security.privacy import erase, list_objections, object_to_processing
 from service.security.schemas import ErasureReport, ObjectionCreate, ObjectionPublic
+from service.wire import UrlId
 
 __all__ = ["erasure_create", "objection_create", "objection_list", "router"]
 

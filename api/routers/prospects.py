@@ -27,16 +27,9 @@ from service.prospecting.listing import (
 )
 from service.prospecting.schemas import ProspectMapView, ProspectStatusName
 from service.queries import MAX_PAGE, site_by_code
-from service.schemas import NO_CONTROL_CHARACTERS as _TEXT
-from service.schemas import (
-    Page,
-    ProspectFilter,
-    ProspectPublic,
-    ProspectSort,
-    UrlId,
-    url_int,
-    url_number,
-)
+from service.schemas import Page, ProspectFilter, ProspectPublic, ProspectSort
+from service.wire import NO_CONTROL_CHARACTERS as _TEXT
+from service.wire import UrlId, url_int, url_number
 
 __all__ = [
     "ProspectQuery",
@@ -68,7 +61,7 @@ class ProspectQuery(BaseModel):
         extra="ignore"
     )  # other parameters of the route (sort, cursor, api_key)
 
-    # text filters: no control character (the rule of stored text, service.schemas.StorableText)
+    # text filters: no control character (the rule of stored text, service.wire.StorableText)
     site: str | None = Field(None, max_length=40, pattern=_TEXT, description="Site code.")
     specialty: str | None = Field(
         None,

@@ -10,7 +10,8 @@ from api.deps import ContextDep, CursorQuery, SessionDep, require_role
 from api.problems import problem_responses
 from service.linkage.providers import edit_provider
 from service.queries import MAX_PAGE, get_provider, search_providers
-from service.schemas import Page, ProviderDetail, ProviderEdit, ProviderPublic, UrlId, url_int
+from service.schemas import Page, ProviderDetail, ProviderEdit, ProviderPublic
+from service.wire import UrlId, url_int
 
 __all__ = ["provider_detail", "provider_edit", "provider_list", "router"]
 

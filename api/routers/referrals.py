@@ -23,7 +23,7 @@ from service.prospecting.schemas import (
     ReviewPublic,
     ReviewResolve,
 )
-from service.schemas import IsoDate, UrlId, url_int
+from service.wire import IsoDate, UrlId, url_int
 
 __all__ = ["router"]
 

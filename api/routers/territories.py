@@ -11,7 +11,7 @@ from api.geojson import GeoJSONResponse, TerritoryCollection, geojson_doc
 from api.problems import problem_responses
 from service.planning.schemas import TerritoryPlanCreate, TerritoryPlanPublic, TerritoryPlanSummary
 from service.planning.territories import build_plan, get_plan, list_plans, plan_geojson
-from service.schemas import UrlId
+from service.wire import UrlId
 
 __all__ = ["router"]
 

@@ -36,7 +36,7 @@ from service.prospecting.visits import (
     set_day,
     solve_day,
 )
-from service.schemas import IsoDate, UrlId
+from service.wire import IsoDate, UrlId
 
 __all__ = ["router"]
 

@@ -22,7 +22,8 @@ from service.integration.webhooks import (
     list_subscriptions,
     subscribe,
 )
-from service.schemas import Page, StorableText, UrlId, url_int
+from service.schemas import Page
+from service.wire import StorableText, UrlId, url_int
 
 __all__ = ["router"]
 

@@ -32,7 +32,7 @@ from service.prospecting.workflow import (
     remove_exclusion,
     set_status,
 )
-from service.schemas import UrlId
+from service.wire import UrlId
 
 __all__ = ["router"]
 

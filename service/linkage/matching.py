@@ -263,11 +263,14 @@ def explain_pair(ctx: AppContext, left_record_id: int, right_record_id: int) -> 
     """Score any two source records with the latest model and explain the score."""
     from enrichment.linker import LinkModel, explanation, link_records
     from service.ingest.taxonomy import classification_map
-    from service.linkage.resolve import latest_model, link_settings, load_source_frame
+    from service.linkage.frames import load_link_input, records_per_chunk
+    from service.linkage.resolve import latest_model, link_settings
 
     settings = link_settings(ctx)
     with ctx.sessions() as session:
-        frame = load_source_frame(session)
+        # the whole frame: term frequencies count values over every record
+        chunk = records_per_chunk(ctx.settings.memory_budget_mb)
+        frame = load_link_input(session, chunk_rows=chunk).frame
         for rid in (left_record_id, right_record_id):
             if frame.empty or rid not in frame.index:
                 raise NotFoundError(f"no source record with id {rid}")

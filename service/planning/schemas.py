@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from service.schemas import JsonId, JsonInt, StorableText
+from service.wire import JsonId, JsonInt, StorableText
 
 Measure = Literal["providers", "potential", "workload"]
 """What territories are balanced on / candidates maximise:

@@ -9,15 +9,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.identifiers import luhn_npi_valid
-from service.schemas import (
-    IsoDate,
-    IsoInstant,
-    JsonId,
-    JsonInt,
-    ProspectFilter,
-    TrimmedBody,
-    trimmed_at_least,
-)
+from service.schemas import ProspectFilter
+from service.wire import IsoDate, IsoInstant, JsonId, JsonInt, TrimmedBody, trimmed_at_least
 
 __all__ = [
     "PROSPECT_STATUSES",

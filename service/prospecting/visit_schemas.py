@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from service.schemas import JsonInt, StorableText, TrimmedBody, trimmed_at_least
+from service.wire import JsonInt, StorableText, TrimmedBody, trimmed_at_least
 
 __all__ = [
     "AddressPlace",

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.schemas import StorableText, json_int
+from service.wire import StorableText, json_int
 
 RoleName = Literal["viewer", "liaison", "marketing", "integration", "admin"]
 

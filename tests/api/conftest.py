@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -365,3 +366,16 @@ def serve_process(
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def openapi(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("openapi")
+    app = create_app(
+        Settings(
+            database_url=f"sqlite:///{tmp / 'doc.sqlite'}",
+            admin_api_key=ADMIN_KEY,
+            viewer_api_key=VIEWER_KEY,
+        )
+    )
+    return app.openapi()

@@ -14,54 +14,16 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
-from api.main import create_app
-from core.settings import Settings
 from data.models import Job
 from service.events import emit
-from tests.api.conftest import ADMIN, ADMIN_KEY, LIAISON, VIEWER_KEY, SeededDB, signed_in
+from tests.api.conftest import ADMIN, SeededDB, signed_in
+from tests.api.openapi_doc import RFC3339, path_template, validator
 
-RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
-FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 LOOKS_LIKE_A_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
-DOC = "urn:prm:openapi"
-
-
-@pytest.fixture(scope="module")
-def openapi(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    tmp = tmp_path_factory.mktemp("openapi")
-    app = create_app(
-        Settings(
-            database_url=f"sqlite:///{tmp / 'doc.sqlite'}",
-            admin_api_key=ADMIN_KEY,
-            viewer_api_key=VIEWER_KEY,
-        )
-    )
-    return app.openapi()
-
-
-def _formats() -> FormatChecker:
-    checker = FormatChecker()
-    # RFC 3339 as the document promises (jsonschema checks date-time only with extra packages)
-    checker.checks("date-time")(lambda v: not isinstance(v, str) or bool(RFC3339.fullmatch(v)))
-    checker.checks("date")(lambda v: not isinstance(v, str) or bool(FULL_DATE.fullmatch(v)))
-    return checker
-
-
-def _validator(doc: dict[str, Any], *pointer: str) -> Draft202012Validator:
-    """A validator of the schema at ``pointer`` in ``doc`` (its ``$ref``s resolved in ``doc``)."""
-    fragment = "/".join(quote(p.replace("~", "~0").replace("/", "~1"), safe="") for p in pointer)
-    registry = Registry().with_resource(DOC, Resource(doc, DRAFT202012))
-    return Draft202012Validator(
-        {"$ref": f"{DOC}#/{fragment}"}, registry=registry, format_checker=_formats()
-    )
 
 
 def _examples(content: dict[str, Any]) -> Iterator[tuple[str, Any]]:
@@ -148,7 +110,7 @@ def test_every_example_validates_against_its_schema(openapi: dict[str, Any]) -> 
                 for media, content in part.get("content", {}).items():
                     if "schema" not in content:
                         continue
-                    check = _validator(
+                    check = validator(
                         openapi, "paths", path, method, *where, "content", media, "schema"
                     )
                     for name, example in _examples(content):
@@ -157,7 +119,7 @@ def test_every_example_validates_against_its_schema(openapi: dict[str, Any]) -> 
                             for e in check.iter_errors(example)
                         ]
     for name, schema in openapi["components"]["schemas"].items():
-        check = _validator(openapi, "components", "schemas", name)
+        check = validator(openapi, "components", "schemas", name)
         for example in schema.get("examples", []):
             wrong += [f"{name}: {e.message}" for e in check.iter_errors(example)]
     assert not wrong, "\n".join(wrong)
@@ -200,20 +162,6 @@ def test_the_prospect_example_names_real_segments_and_components(openapi: dict[s
 # ----------------------------------------------------------------------------- answers
 
 
-def _template(doc: dict[str, Any], path: str) -> str:
-    """The documented path template of ``path`` (a literal segment wins over a parameter)."""
-
-    def pattern(template: str) -> str:
-        return "".join(
-            "[^/]+" if part.startswith("{") else re.escape(part)
-            for part in re.split(r"(\{[^}]+\})", template)
-        )
-
-    found = [t for t in doc["paths"] if re.fullmatch(pattern(t), path)]
-    assert found, f"{path} is not documented"
-    return min(found, key=lambda t: t.count("{"))
-
-
 def _times(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
     """Every text in ``value`` that looks like a time of day on a date."""
     if isinstance(value, dict):
@@ -238,7 +186,7 @@ class Contract:
         r = self.client.request(method, url, **kwargs)
         assert r.status_code == status, (method, url, r.status_code, r.text[:500])
         path = url.split("?")[0]
-        template = _template(self.doc, path)
+        template = path_template(self.doc, path)
         media = r.headers["content-type"].split(";")[0]
         responses = self.doc["paths"][template][method.lower()]["responses"]
         assert str(status) in responses, f"{method} {template} answered an undocumented {status}"
@@ -247,7 +195,7 @@ class Contract:
         assert media in documented, (method, template, media, list(contents))
         if media.endswith("json"):
             body = r.json()
-            check = _validator(
+            check = validator(
                 self.doc,
                 "paths",
                 template,
@@ -453,7 +401,7 @@ def test_answers_only_documented_statuses(
     assert r.headers["content-type"].startswith("application/problem+json")
     if status == 405:
         return  # no operation answers it: see test_405_lists_every_method_of_the_path
-    template = _template(openapi, path.split("?")[0])
+    template = path_template(openapi, path.split("?")[0])
     assert str(status) in openapi["paths"][template][method.lower()]["responses"]
 
 
@@ -485,246 +433,11 @@ def test_405_lists_every_method_of_the_path(
     assert r.json()["status"] == 405
 
 
-# ----------------------------------------------------------------------------- strict bodies
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "body", "field"),
-    [
-        ("PATCH", "/v1/sites/AGS-N", {"lon": False}, "body.lon"),
-        ("PATCH", "/v1/sites/AGS-N", {"lat": "21.9"}, "body.lat"),
-        (
-            "POST",
-            "/v1/sites",
-            {"site_code": "X1", "name": "X", "service_line": "MRI", "lat": True, "lon": 1},
-            "body.lat",
-        ),
-        ("POST", "/v1/matching/free-text", {"texts": ["x"], "top": "3"}, "body.top"),
-        ("POST", "/v1/matching/free-text", {"texts": ["x"], "top": True}, "body.top"),
-        (
-            "POST",
-            "/v1/matching/decisions",
-            {"decision": "accept", "left_record_id": 1, "right_record_id": 2, "apply": 1},
-            "body.apply",
-        ),
-        ("POST", "/v1/keys", {"name": "k", "role": "viewer", "days": "30"}, "body.days"),
-        (
-            "POST",
-            "/v1/referrals",
-            {"external_id": "s-1", "referral_date": 0, "referrer_name": "Dr X"},
-            "body.referral_date",
-        ),
-        (
-            "POST",
-            "/v1/interactions",
-            {"provider_id": 1, "kind": "call", "occurred_at": "2024-06-03T10:30:00"},
-            "body.occurred_at",
-        ),
-        (
-            "PUT",
-            "/v1/segments",
-            {"name": "s", "filters": {"min_score": False}},
-            "body.filters.min_score",
-        ),
-        (
-            "PUT",
-            "/v1/segments",
-            {"name": "s", "filters": {"group_codes": ["x"]}},
-            "body.filters.group_codes",
-        ),
-    ],
-)
-def test_request_bodies_take_json_types_as_sent(
-    client: TestClient, method: str, path: str, body: dict, field: str
-) -> None:
-    r = client.request(method, path, json=body, headers=ADMIN)
-    assert r.status_code == 422, r.text
-    assert field in {e.get("field") for e in r.json()["errors"]}, r.text
-
-
-_NPI = "1234567893"
-_REFERRAL = {
-    "external_id": "trim-1",
-    "referral_date": "2024-06-03",
-    "referrer_name": "Dr Nobody Known",
-}
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "body", "valid"),
-    [
-        (
-            "POST",
-            "/v1/referrals",
-            _REFERRAL | {"external_id": " "},
-            False,
-        ),  # stored empty once trimmed
-        ("POST", "/v1/referrals", _REFERRAL | {"external_id": "\u3000\u00a0"}, False),
-        ("POST", "/v1/referrals", _REFERRAL | {"external_id": "  trim-2 "}, True),  # trimmed
-        (
-            "POST",
-            "/v1/referrals",
-            _REFERRAL | {"referrer_name": " a "},
-            False,
-        ),  # one letter once trimmed
-        (
-            "POST",
-            "/v1/referrals",
-            _REFERRAL | {"referrer_name": None, "referrer_npi": f" {_NPI}"},
-            False,
-        ),
-        ("POST", "/v1/referrals/review/1", {"resolved_by": "  ", "provider_id": None}, False),
-        ("PUT", "/v1/segments", {"name": "   ", "filters": {}}, False),
-        ("PUT", "/v1/segments", {"name": " north ", "filters": {}}, True),
-        ("POST", "/v1/backtests", {"site": " "}, False),
-    ],
-)
-def test_trimmed_text_is_refused_exactly_when_the_schema_says(
-    client: TestClient, openapi: dict[str, Any], method: str, path: str, body: dict, valid: bool
-) -> None:
-    """Text is validated as sent and trimmed after: what the schema allows is accepted, and a
-    blank required text (allowed by ``minLength`` alone) is refused by the schema too."""
-    template = _template(openapi, path)
-    check = _validator(
-        openapi,
-        "paths",
-        template,
-        method.lower(),
-        "requestBody",
-        "content",
-        "application/json",
-        "schema",
-    )
-    assert check.is_valid(body) == valid, [e.message for e in check.iter_errors(body)]
-    r = client.request(method, path, json=body, headers=ADMIN)
-    assert (r.status_code != 422) == valid, r.text
-    if valid and "external_id" in body:
-        assert r.json()["external_id"] == body["external_id"].strip()
-
-
-@pytest.mark.parametrize(
-    ("path", "field"),
-    [
-        ("/v1/providers/%0B1", "path.provider_id"),  # a vertical tab, then 1
-        ("/v1/providers/%201", "path.provider_id"),
-        ("/v1/providers/+1", "path.provider_id"),
-        ("/v1/providers/1_0", "path.provider_id"),
-        ("/v1/prospects?limit=%2B5", "query.limit"),  # +5
-        ("/v1/prospects?organization_id=%201", "query.organization_id"),
-        ("/v1/prospects?min_score=inf", "query.min_score"),
-        ("/v1/prospects?min_score=.5", "query.min_score"),
-        ("/v1/prospects?max_drive_minutes=1_0", "query.max_drive_minutes"),
-        ("/v1/overlap?minutes=%2010", "query.minutes"),
-        ("/v1/isochrones?minutes=5&minutes=nan", "query.minutes.1"),
-        ("/v1/prospects/viewport?west=%20-102.3&south=21.8&east=-102.2&north=21.9", "query.west"),
-    ],
-)
-def test_numbers_in_urls_are_spelled_as_json_spells_them(
-    client: TestClient, path: str, field: str
-) -> None:
-    r = client.get(path, headers=ADMIN)
-    assert r.status_code == 422, r.text
-    assert field in {e.get("field") for e in r.json()["errors"]}, r.text
-
-
-def test_numbers_in_urls_as_json_spells_them_are_taken(
-    client: TestClient, api_db: SeededDB
-) -> None:
-    for path in (
-        f"/v1/providers/{api_db.provider_ids[0]}",
-        "/v1/prospects?limit=5.0&min_score=1e1",
-        "/v1/prospects?min_score=-0&max_drive_minutes=30.5",
-        "/v1/overlap?minutes=10",
-    ):
-        assert client.get(path, headers=ADMIN).status_code == 200, path
-
-
-@pytest.mark.parametrize(
-    ("path", "status", "field"),
-    [
-        ("/v1/audit?actor=a&actor=b", 422, "query.actor"),  # FastAPI kept the last one
-        ("/v1/prospects?min_score=1&min_score=2&city=x", 422, "query.min_score"),
-        ("/v1/prospects?postal_code=20000&postal_code=20010", 200, None),  # an array
-        ("/v1/isochrones?minutes=5&minutes=10", 200, None),
-    ],
-)
-def test_a_one_value_parameter_is_given_once(
-    client: TestClient, path: str, status: int, field: str | None
-) -> None:
-    r = client.get(path, headers=ADMIN)
-    assert r.status_code == status, r.text
-    if field:
-        assert [e["field"] for e in r.json()["errors"]] == [field]
-
-
-def test_visit_stops_take_numbers_as_json_has_them(client: TestClient, api_db: SeededDB) -> None:
-    """A path id spelled otherwise is refused; a visit of 45.0 minutes is one of 45."""
-    r = client.delete("/v1/visit-lists/2024-06-03/stops/+1", headers=LIAISON)
-    assert r.status_code == 422, r.text
-    assert [e["field"] for e in r.json()["errors"]] == ["path.provider_id"]
-    pid = api_db.provider_ids[0]
-    r = client.put(
-        f"/v1/visit-lists/2030-06-03/stops/{pid}", json={"duration_min": 45.0}, headers=LIAISON
-    )
-    assert r.status_code == 200, r.text
-    assert [s["duration_min"] for s in r.json()["stops"]] == [45]
-
-
-@pytest.mark.parametrize(
-    ("path", "body", "valid"),
-    [
-        ("/v1/visit-lists/2030-06-04", {"start": {"kind": "site", "site_code": " "}}, False),
-        ("/v1/visit-lists/2030-06-04", {"start": {"kind": "site", "site_code": " AGS-N "}}, True),
-        (
-            "/v1/visit-lists/2030-06-04",
-            {"start": {"kind": "address", "address": "\u00a0", "postal_code": "20000"}},
-            False,
-        ),
-        (
-            "/v1/visit-lists/2030-06-04",
-            {"start": {"kind": "address", "address": "x", "postal_code": " 20000"}},
-            False,  # a pattern holds for the text as sent
-        ),
-    ],
-)
-def test_visit_places_are_trimmed_as_the_schema_says(
-    client: TestClient, openapi: dict[str, Any], path: str, body: dict, valid: bool
-) -> None:
-    check = _validator(
-        openapi, "paths", _template(openapi, path), "put", "requestBody", "content",
-        "application/json", "schema",
-    )  # fmt: skip
-    assert check.is_valid(body) == valid, [e.message for e in check.iter_errors(body)]
-    r = client.put(path, json=body, headers=LIAISON)
-    assert (r.status_code != 422) == valid, r.text
-    if valid:
-        assert r.json()["start"]["label"].startswith("AGS-N"), r.json()["start"]
-
-
-def test_a_visit_outcome_takes_an_rfc3339_instant(client: TestClient, api_db: SeededDB) -> None:
-    pid = api_db.provider_ids[3]
-    etag = client.get(f"/v1/prospects/{pid}/status", headers=LIAISON).headers["etag"]
-    r = client.post(
-        f"/v1/prospects/{pid}/visit-outcome",
-        json={"outcome": "not_met", "occurred_at": "2026-12-08T16:10:00+01:00"},
-        headers={**LIAISON, "If-Match": etag},
-    )
-    assert r.status_code == 201, r.text
-
-
-def test_integral_numbers_are_integers(client: TestClient) -> None:
-    """JSON Schema's integer: 2.0 is one (a client's float formatting is not a type error)."""
-    r = client.post(
-        "/v1/matching/free-text", json={"texts": ["Dr Jones"], "top": 2.0}, headers=ADMIN
-    )
-    assert r.status_code == 200, r.text
-
-
 def test_the_documented_prospect_page_is_the_bytes_sent(
     client: TestClient, openapi: dict[str, Any]
 ) -> None:
     """The fast path writes its own JSON: it must validate against the documented schema."""
-    check = _validator(
+    check = validator(
         openapi,
         "paths",
         "/v1/prospects",

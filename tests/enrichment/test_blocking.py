@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from enrichment.blocking import all_pairs, combine_codes, star_pairs
+from enrichment.blocking import Blocking, all_pairs, combine_codes, star_pairs
 
 
 def brute(codes, max_block, focus=None):
@@ -50,3 +51,58 @@ def test_combine_codes_missing_part_is_missing():
     b = np.array([2, 2, 2, 2])
     c = combine_codes([a, b])
     assert c[0] == c[1] != c[2] and c[3] == -1
+
+
+def _reference(features, settings, focus):
+    """Every rule's pairs at once, the first rule finding a pair keeping it (a global set)."""
+    from enrichment.blocking import _entity_mask
+
+    found = []
+    for r, rule in enumerate(settings.identifiers):
+        mask = _entity_mask(features, rule.entity_types, unknown=len(rule.entity_types) == 2)
+        left, right = star_pairs(np.where(mask, features[f"id_{rule.field}"].code, -1), focus=focus)
+        found += [(a, b, r) for a, b in zip(left.tolist(), right.tolist())]
+    for r, rule in enumerate(settings.blocking_rules, start=len(settings.identifiers)):
+        mask = _entity_mask(features, rule.entity_types, unknown=False)
+        parts = [np.where(mask, features.entity.astype(np.int64), -1)]
+        parts += [features[key].code for key in rule.keys]
+        left, right, _ = all_pairs(
+            combine_codes(parts), max_block_size=rule.max_block_size, focus=focus
+        )
+        found += [(a, b, r) for a, b in zip(left.tolist(), right.tolist())]
+    first: dict[tuple[int, int], int] = {}
+    for a, b, r in found:
+        first.setdefault((a, b), r)
+    return first
+
+
+@pytest.fixture(scope="module")
+def generated():
+    from bench.linkage_data import generate
+    from enrichment.link_features import build_features
+    from enrichment.link_settings import LinkSettings
+
+    settings = LinkSettings.default()
+    small = [r.model_copy(update={"max_block_size": 3}) for r in settings.blocking_rules]
+    return build_features(generate(1_500, seed=3)), settings.model_copy(
+        update={"blocking_rules": small[:2] + list(settings.blocking_rules[2:])}
+    )
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7, 1000])
+@pytest.mark.parametrize("with_focus", [False, True])
+def test_chunked_blocking_equals_one_global_deduplication(generated, chunk, with_focus):
+    features, settings = generated
+    focus = np.random.default_rng(2).random(features.n) < 0.05 if with_focus else None
+    blocking = Blocking(features, settings, focus=focus)
+    got: dict[tuple[int, int], int] = {}
+    for part in blocking.chunks(chunk):
+        assert chunk is None or len(part) <= chunk
+        assert (part.left < part.right).all()
+        for a, b, r in zip(part.left.tolist(), part.right.tolist(), part.rule.tolist()):
+            assert (a, b) not in got  # each pair once, across rules and chunks
+            got[a, b] = r
+    want = _reference(features, settings, focus)
+    assert len(want) > (100 if with_focus else 1_000) and len(set(want.values())) > 3
+    assert got == want
+    assert sum(blocking.skipped_blocks.values()) > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from core.errors import MatchingError
@@ -304,3 +305,64 @@ def test_settings_validation_lists_problems(tmp_path):
 def test_level_weights_are_log2_bayes_factors(settings):
     level = settings.individual.comparisons[0].levels[0]
     assert level.weight == pytest.approx(math.log2(level.m / level.u))
+
+
+@pytest.mark.parametrize("pair_chunk", [1, 2, 5])
+def test_pairs_compared_in_chunks_give_the_same_outcome(
+    records, classes, settings, result, pair_chunk
+):
+    chunked = link_records(records, settings=settings, classes=classes, pair_chunk=pair_chunk)
+    assert chunked.model == result.model
+    assert chunked.clusters.equals(result.clusters)
+    assert chunked.pairs.equals(result.pairs)
+
+
+def test_non_matches_can_be_left_out(records, classes, settings, result):
+    lean = link_records(records, settings=settings, classes=classes, keep_non_matches=False)
+    decided = result.pairs[result.pairs["decision"] != "non_match"].reset_index(drop=True)
+    assert lean.pairs.equals(decided)
+    counts = ("records", "pairs", "merge_pairs", "review_pairs", "clusters")
+    assert {k: lean.report[k] for k in counts} == {k: result.report[k] for k in counts}
+    assert lean.clusters.equals(result.clusters)
+
+
+@pytest.fixture(scope="module")
+def generated():
+    """Generated records with known duplicates (several rules find the same pairs)."""
+    from bench.linkage_data import generate
+
+    frame = generate(1_200, seed=4).drop(columns=["entity_id"])
+    return frame.set_axis([f"g{i}" for i in range(len(frame))])
+
+
+@pytest.mark.parametrize("pair_chunk", [1, 97, 5_000])
+def test_generated_records_give_the_same_outcome_whatever_the_chunk(
+    generated, settings, pair_chunk
+):
+    """Model, pairs, clusters and counts equal one chunk's, estimated, lean and incremental."""
+    whole = link_records(generated, settings=settings)
+    chunked = link_records(generated, settings=settings, pair_chunk=pair_chunk)
+    assert whole.report["pairs"] > 1_000 and whole.report["merge_pairs"] > 100
+    assert chunked.model == whole.model
+    assert chunked.clusters.equals(whole.clusters)
+    assert chunked.pairs.equals(whole.pairs)
+    counts = ("pairs", "merge_pairs", "review_pairs", "clusters", "skipped_blocks")
+    assert {k: chunked.report[k] for k in counts} == {k: whole.report[k] for k in counts}
+    lean = link_records(generated, settings=settings, pair_chunk=pair_chunk, keep_non_matches=False)
+    assert lean.pairs.equals(
+        whole.pairs[whole.pairs["decision"] != "non_match"].reset_index(drop=True)
+    )
+    focus = np.random.default_rng(3).random(len(generated)) < 0.1
+    incremental = [
+        link_records(
+            generated,
+            settings=settings,
+            model=whole.model,
+            focus=focus,
+            existing=whole.clusters,
+            pair_chunk=chunk,
+        )
+        for chunk in (None, pair_chunk)
+    ]
+    assert incremental[1].pairs.equals(incremental[0].pairs)
+    assert incremental[1].clusters.equals(incremental[0].clusters)
