@@ -301,6 +301,26 @@ def test_unassigned_stops_are_listed_with_the_reason(chromium, server):
         page.context.close()
 
 
+def test_plan_route_saves_the_start_shown_first(chromium, server):
+    """A liaison who adds targets and presses "Plan route" with the start the form shows (a
+    clinic site, never saved) gets the route, not "the day has no start yet"."""
+    page = _page(chromium, server)
+    try:
+        _day(page, "2027-04-05")
+        for _ in range(2):
+            page.locator("#list li button.vl-add:not([disabled])").first.click()
+        page.wait_for_function("() => document.querySelectorAll('#vl-stops > li').length === 2")
+        page.click("#vl-plan")
+        page.wait_for_function(
+            "() => /Route planned/.test(document.getElementById('vl-msg').textContent)"
+        )
+        assert page.locator("#vl-order li[data-id]").count() == 2
+        saved, _ = _api(server, "GET", "/v1/visit-lists/2027-04-05")
+        assert saved["start"]["kind"] == "site"
+    finally:
+        page.context.close()
+
+
 def test_expired_session_keeps_the_list_and_unsaved_edits(chromium, server):
     page = _page(chromium, server)
     day = "2027-03-04"

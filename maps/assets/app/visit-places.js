@@ -55,7 +55,10 @@
     var dayEnd = el("input", null, {id: "vl-day-end", type: "time"});
     var times = el("div", null, {"class": "vl-times"});
     times.append(field("Leave at", dayStart), field("Be back by (optional)", dayEnd));
-    places.append(start.box, end.box, times, button("Save start and end", savePlaces, {id: "vl-save-places"}));
+    // the button's own save: a refusal is shown by ui.failed, nothing more to do with it
+    places.append(start.box, end.box, times, button("Save start and end", function () {
+      savePlaces().catch(function () {});
+    }, {id: "vl-save-places"}));
 
     // ---------------------------------------------------------------- start and end
 
@@ -133,7 +136,8 @@
           keep();
           ui.show(day);
           say("Start and end saved (times in " + day.time_zone + ").", "ok");
-        }, ui.failed("Saving the start and end")).catch(function () {});
+          return day;
+        }, ui.failed("Saving the start and end"));
     }
 
     // ---------------------------------------------------------------- pick a point on the map
@@ -180,6 +184,9 @@
     return {
       fieldset: places,
       show: function (day, draft) { setForm(draft || stateOf(day)); },
+      // the form differs from the saved day: edited and not saved, or never saved at all
+      unsaved: function (day) { return !day || !day.start || Boolean(draftFor(ui.day()).places); },
+      save: savePlaces,  // resolves with the saved day; rejects (shown to the user) when refused
       setSites: function (list) {
         sites = list;
         [start.site, end.site].forEach(function (select) {

@@ -363,6 +363,13 @@
   }
 
   function planRoute() {
+    // the start and end as the form shows them: saved first when edited or never saved, so a
+    // liaison who set them and pressed "Plan route" gets the route, not "no start yet"
+    if (places.unsaved(saved)) return places.save().then(solve, function () {});
+    return solve();
+  }
+
+  function solve() {
     say("Planning the route...");
     return app.api(dayUrl("/route")).then(function (route) {
       renderRoute(route);
