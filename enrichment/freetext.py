@@ -138,6 +138,7 @@ def match_free_text(
     )
     towns = golden["city"].tolist() if "city" in golden else [None] * len(golden)
     cities = {normalize_name(c) for c in towns if isinstance(c, str)}
+    similar: dict[str, list[tuple[str, float, int]]] = {}
     out: list[FreeTextMatch] = []
     for raw in names:
         text, hints = _split_hints(raw, cities) if isinstance(raw, str) else ("", {})
@@ -147,10 +148,13 @@ def match_free_text(
         if not surname:
             out.append(FreeTextMatch(None, 0.0, [], hints))
             continue
+        near = similar.get(surname)
+        if near is None:  # many texts share a surname: one search over the golden names each
+            near = similar[surname] = process.extract(
+                surname, choices, scorer=JaroWinkler.similarity, score_cutoff=0.92, limit=5
+            )
         scored: list[tuple[int, float]] = []
-        for choice, sim, _ in process.extract(
-            surname, choices, scorer=JaroWinkler.similarity, score_cutoff=0.92, limit=5
-        ):
+        for choice, sim, _ in near:
             for pos in by_last[choice]:
                 conf = 0.6 * sim + 0.4 * _first_score(given, first[pos])
                 conf = min(max(conf + _hint_score(hints, classes[pos], towns[pos]), 0.0), 1.0)
