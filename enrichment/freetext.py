@@ -158,6 +158,7 @@ def match_free_text(
     choices = list(groups)
     keep = max(top + 1, 2)  # the output reads the best, the runner-up and ``top`` alternatives
     similar: dict[str, list[tuple[str, float, int]]] = {}
+    done: dict[tuple, FreeTextMatch] = {}
     out: list[FreeTextMatch] = []
     for raw in names:
         text, hints = _split_hints(raw, cities) if isinstance(raw, str) else ("", {})
@@ -166,6 +167,10 @@ def match_free_text(
         given = normalize_name(parts.get("first_name") or "")
         if not surname:
             out.append(FreeTextMatch(None, 0.0, [], hints))
+            continue
+        key = (surname, given, tuple(sorted(hints.items())))
+        if key in done:  # the match depends on nothing else: texts written alike share it
+            out.append(done[key])
             continue
         near = similar.get(surname)
         if near is None:  # many texts share a surname: one search over the golden names each
@@ -191,5 +196,6 @@ def match_free_text(
             best[0] is not None and best[1] >= min_confidence and best[1] - runner >= min_margin
         )
         alternatives = scored[1 : top + 1] if linked else scored[:top]
-        out.append(FreeTextMatch(best[0] if linked else None, best[1], alternatives, hints))
+        done[key] = FreeTextMatch(best[0] if linked else None, best[1], alternatives, hints)
+        out.append(done[key])
     return out
