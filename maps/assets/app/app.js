@@ -11,7 +11,9 @@
 //   window.PRM_APP.addDetailAction(fn)   fn(row, container) adds buttons to the detail panel
 //   window.PRM_APP.selected()            the row shown in the detail panel, or null
 //   window.PRM_APP.map                   the Leaflet map (draw a route on it)
-//   document events "prm:selected" (detail = row) and "prm:rows" (detail = rows in view)
+//   document events "prm:selected" (detail = row), "prm:rows" (detail = every row in view; the
+//   list has entries for the first ones only) and "prm:list-grown" (detail = {rows, items}:
+//   entries the list added later, on scroll or "Show more")
 //   <section id="visit-list"> is an empty, hidden slot beside the list for the visit list.
 (function () {
   "use strict";
@@ -165,20 +167,28 @@
     return value === null || value === undefined ? "-" : Number(value).toFixed(digits);
   }
 
+  // one icon per colour band, shared: a marker makes its own element from it when shown
+  var pins = {};
+  function pinFor(score) {
+    var c = colour(score);
+    return pins[c] || (pins[c] = L.divIcon({className: "", html: '<div class="prm-pin" style="background:' + c + '"></div>',
+                                            iconSize: [16, 16], iconAnchor: [8, 8]}));
+  }
+
   function markerFor(row) {
     var m = L.marker([row.lat, row.lon], {
-      icon: L.divIcon({className: "", html: '<div class="prm-pin" style="background:' + colour(row.score) + '"></div>',
-                       iconSize: [16, 16], iconAnchor: [8, 8]}),
+      icon: pinFor(row.score),
       title: row.display_name + ", score " + fmt(row.score, 0),
       keyboard: true,
       riseOnHover: true
     });
     m.prmId = row.provider_id;
-    m.on("click", function () { select(row, true); });
-    m.on("mouseover", function () { highlight(row.provider_id, true); });
-    m.on("mouseout", function () { highlight(row.provider_id, false); });
+    m.prmRow = row;  // its click and hover are the cluster group's (below): 3 listeners, not 6,000
     return m;
   }
+  cluster.on("click", function (e) { if (e.layer.prmRow) select(e.layer.prmRow, true); });
+  cluster.on("mouseover", function (e) { if (e.layer.prmRow) highlight(e.layer.prmRow.provider_id, true); });
+  cluster.on("mouseout", function (e) { if (e.layer.prmRow) highlight(e.layer.prmRow.provider_id, false); });
 
   function highlight(id, on) {
     var item = list.querySelector('[data-id="' + id + '"]');
@@ -194,37 +204,105 @@
 
   // ---------------------------------------------------------------- list
 
+  // The ranked list shows the best PAGE entries of the answer, and PAGE more each time its
+  // end scrolls into view or "Show more" is pressed: laying out all 2,000 entries of a
+  // metro view took most of a filter change's time, and nobody reads past the first ones.
+  // Entries come in rank order, so what is shown is always the top of the same answer the
+  // map shows; the notice above still counts every row in view.
+  var PAGE = 150;
+  var rendered = 0;           // rows[0 .. rendered) have an entry in the list
+  var more = null;            // the last <li>: "Show more", while rows are left to show
+  var moreButton = null;
+  var moreWatch = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
+    // scrolled into view (not reached by Tab: a focused button waits to be pressed)
+    if (entries.some(function (e) { return e.isIntersecting; }) && document.activeElement !== moreButton) {
+      showMore(false);
+      // still in view after that page (a tall window): watched afresh, which reports at once
+      if (more) { moreWatch.unobserve(more); moreWatch.observe(more); }
+    }
+  }, {rootMargin: "0px 0px 400px 0px"}) : null;
+
+  function entry(row) {
+    var li = document.createElement("li");
+    var b = document.createElement("button");
+    b.type = "button";
+    b.dataset.id = row.provider_id;
+    if (selectedRow && selectedRow.provider_id === row.provider_id) b.setAttribute("aria-current", "true");
+    var score = document.createElement("span");
+    score.className = "score";
+    score.textContent = fmt(row.score, 0);
+    score.setAttribute("aria-label", "score " + fmt(row.score, 1));
+    var name = document.createElement("span");
+    name.className = "name";
+    name.textContent = row.display_name;
+    var meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = (row.drive_minutes === null ? "no drive time" : fmt(row.drive_minutes, 1) + " min drive") +
+      " · " + (row.specialty || "specialty unknown") + " · " + row.status;
+    var practice = document.createElement("span");
+    practice.className = "meta";
+    practice.textContent = row.practice || "no practice on record";
+    b.append(score, name, practice, meta);
+    b.addEventListener("click", function () { select(row, false); });
+    b.addEventListener("mouseenter", function () { highlight(row.provider_id, true); });
+    b.addEventListener("mouseleave", function () { highlight(row.provider_id, false); });
+    b.addEventListener("focus", function () { highlight(row.provider_id, true); });
+    b.addEventListener("blur", function () { highlight(row.provider_id, false); });
+    li.appendChild(b);
+    return li;
+  }
+
+  // entries up to rows[upto - 1]; past the first page, announces them ("prm:list-grown")
+  function renderUpTo(upto) {
+    upto = Math.min(rows.length, upto);
+    if (upto <= rendered) return null;
+    var added = rows.slice(rendered, upto);
+    var fragment = document.createDocumentFragment();
+    var items = added.map(function (row) { return fragment.appendChild(entry(row)); });
+    list.insertBefore(fragment, more);
+    var first = rendered === 0;  // the first page goes out with "prm:rows"
+    rendered = upto;
+    updateMore();
+    if (!first) document.dispatchEvent(new CustomEvent("prm:list-grown", {detail: {rows: added, items: items}}));
+    return items;
+  }
+
+  function updateMore() {
+    var left = rows.length - rendered;
+    if (left <= 0) {
+      if (more) {
+        if (moreWatch) moreWatch.unobserve(more);
+        more.remove();
+        more = moreButton = null;
+      }
+      return;
+    }
+    if (!more) {
+      more = document.createElement("li");
+      more.className = "more";
+      moreButton = document.createElement("button");
+      moreButton.type = "button";
+      moreButton.id = "list-more";
+      moreButton.addEventListener("click", function () { showMore(true); });
+      more.appendChild(moreButton);
+      list.appendChild(more);
+      if (moreWatch) moreWatch.observe(more);
+    }
+    moreButton.textContent = "Show " + Math.min(PAGE, left) + " more (" + rendered + " of " + rows.length + " shown)";
+  }
+
+  function showMore(byHand) {
+    var items = renderUpTo(rendered + PAGE);
+    // pressed: the keyboard goes on from the first new entry, not from the end of the list
+    if (byHand && items && items.length) items[0].querySelector("button").focus();
+  }
+
   function renderList() {
+    if (more && moreWatch) moreWatch.unobserve(more);
     list.textContent = "";
-    rows.forEach(function (row) {
-      var li = document.createElement("li");
-      var b = document.createElement("button");
-      b.type = "button";
-      b.dataset.id = row.provider_id;
-      if (selectedRow && selectedRow.provider_id === row.provider_id) b.setAttribute("aria-current", "true");
-      var score = document.createElement("span");
-      score.className = "score";
-      score.textContent = fmt(row.score, 0);
-      score.setAttribute("aria-label", "score " + fmt(row.score, 1));
-      var name = document.createElement("span");
-      name.className = "name";
-      name.textContent = row.display_name;
-      var meta = document.createElement("span");
-      meta.className = "meta";
-      meta.textContent = (row.drive_minutes === null ? "no drive time" : fmt(row.drive_minutes, 1) + " min drive") +
-        " · " + (row.specialty || "specialty unknown") + " · " + row.status;
-      var practice = document.createElement("span");
-      practice.className = "meta";
-      practice.textContent = row.practice || "no practice on record";
-      b.append(score, name, practice, meta);
-      b.addEventListener("click", function () { select(row, false); });
-      b.addEventListener("mouseenter", function () { highlight(row.provider_id, true); });
-      b.addEventListener("mouseleave", function () { highlight(row.provider_id, false); });
-      b.addEventListener("focus", function () { highlight(row.provider_id, true); });
-      b.addEventListener("blur", function () { highlight(row.provider_id, false); });
-      li.appendChild(b);
-      list.appendChild(li);
-    });
+    more = moreButton = null;
+    rendered = 0;
+    renderUpTo(PAGE);
   }
 
   // ---------------------------------------------------------------- loading
@@ -249,6 +327,7 @@
 
   var lastQuery = null;  // the view and filters last asked for
   function load() {
+    clearTimeout(timer);  // this answer covers a load still waiting (e.g. the start's moveend)
     if (expired) return;
     var params = filterQuery();
     history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : ""));
@@ -259,6 +338,8 @@
     say("Loading prospects...");
     api("/v1/prospects/viewport?" + params).then(function (answer) {
       if (mine !== sequence) return;  // a newer view or filter answered first
+      // how much of a filter change is the server's answer (bench/app.py prints it)
+      if (cause !== null && shown > 0) performance.measure("prm:filter-answer", cause);
       fields = answer.fields;
       rows = answer.rows.map(asObject);
       markers = {};
@@ -274,6 +355,7 @@
             (answer.truncated ? " (the best " + answer.cap + " only: zoom in or filter to see the rest)" : "") + ".");
         mapSay("");
       }
+      // every row in view (the list shows the first ones; "prm:list-grown" announces more)
       document.dispatchEvent(new CustomEvent("prm:rows", {detail: rows}));
       performance.mark("prm:rows");
       // The page's own timings (bench/app.py reads them): once markers and list are both in and
@@ -386,6 +468,8 @@
 
   function select(row, fromMap) {
     selectedRow = row;
+    var at = rows.indexOf(row);  // a marker of a row the list does not show yet: show up to it
+    if (at >= rendered) renderUpTo(Math.ceil((at + 1) / PAGE) * PAGE);
     list.querySelectorAll("[aria-current]").forEach(function (b) { b.removeAttribute("aria-current"); });
     var item = list.querySelector('[data-id="' + row.provider_id + '"]');
     if (item) item.setAttribute("aria-current", "true");
@@ -464,7 +548,10 @@
     restoreFilters();
     var placed = sites.filter(function (s) { return s.lat !== null && s.lon !== null; });
     if (placed.length) {
-      map.fitBounds(L.latLngBounds(placed.map(function (s) { return [s.lat, s.lon]; })).pad(0.4));
+      // not animated: an animated zoom keeps the old view's bounds until it ends, so the load
+      // below asked for the view before, and the moveend after it for a second answer
+      map.fitBounds(L.latLngBounds(placed.map(function (s) { return [s.lat, s.lon]; })).pad(0.4),
+                    {animate: false});
     }
     load();
   }, function (err) {

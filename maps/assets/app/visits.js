@@ -1,6 +1,8 @@
-// The liaison's visit day in the app (/app): the visit list, start and end, the route, exports,
-// and "Log visit" (the visit outcome). Loaded after app.js; uses only its hooks (window.PRM_APP,
-// the "prm:rows" and "prm:selected" events, the <section id="visit-list"> slot).
+// The liaison's visit day in the app (/app): the visit list, the route, exports; its start and
+// end are visit-places.js (loaded before this one, made from here with this one's helpers).
+// Loaded after app.js; uses only its hooks (window.PRM_APP, the "prm:rows" and "prm:list-grown"
+// events, the <section id="visit-list"> slot). "Log visit" (the visit outcome) is
+// visit-log.js, loaded after this one: it uses the helpers this one shares (window.PRM_VISITS).
 //
 // Everything is saved through the API (/v1/visit-lists/{day}, one list per liaison and day).
 // Edits not saved yet (the start and end form, a stop's visit, a target added while the session
@@ -13,12 +15,9 @@
   if (!app || !panel) return;
   var ROLES = ["viewer", "liaison", "marketing", "integration", "admin"];
   var STORE = "prm.visits.draft";
-  var sites = [];
   var saved = null;         // the day as the API last gave it (null: no list for the day yet)
   var draft = loadDraft();  // {day, places: {...}, stops: {pid: {...}}, adds: {pid: name}}
   var routeLayer = L.layerGroup().addTo(app.map);
-  var picking = null;       // "start" or "end" while picking a point on the map
-  var logDialog = null;
 
   // ---------------------------------------------------------------- small helpers
 
@@ -125,50 +124,14 @@
   dayInput.value = (draft && draft.day) || today();
   var msg = el("p", null, {id: "vl-msg", role: "status", "aria-live": "polite"});
   var stopsList = el("ol", null, {id: "vl-stops", "aria-label": "Targets of the day"});
-  var places = el("fieldset", null, {id: "vl-places"});
-  places.appendChild(el("legend", "Start and end of the day"));
   var routeBox = el("section", null, {id: "vl-route", "aria-labelledby": "vl-route-title"});
   var exportsBox = el("p", null, {id: "vl-exports"});
 
-  function placeInputs(which) {
-    var box = el("div", null, {"class": "vl-place", id: "vl-" + which});
-    var kind = el("select", null, {id: "vl-" + which + "-kind"});
-    var kinds = [["site", "a clinic site"], ["address", "an address"], ["point", "a point on the map"]];
-    if (which === "end") kinds.unshift(["same", "where it starts"]);
-    kinds.forEach(function (k) { kind.appendChild(el("option", k[1], {value: k[0]})); });
-    box.appendChild(field(which === "start" ? "Start from" : "End at", kind));
-    var site = el("select", null, {id: "vl-" + which + "-site"});
-    var address = el("input", null, {id: "vl-" + which + "-address", maxlength: "200", autocomplete: "street-address"});
-    var postal = el("input", null, {id: "vl-" + which + "-postal", maxlength: "5", inputmode: "numeric",
-                                    pattern: "[0-9]{5}", autocomplete: "postal-code"});
-    var lat = el("input", null, {id: "vl-" + which + "-lat", type: "number", step: "any", min: "-90", max: "90"});
-    var lon = el("input", null, {id: "vl-" + which + "-lon", type: "number", step: "any", min: "-180", max: "180"});
-    var parts = {
-      site: [field("Site", site)],
-      address: [field("Street address", address), field("Postal code", postal)],
-      point: [field("Latitude", lat), field("Longitude", lon),
-              button("Pick on map", function () { startPicking(which); }, {id: "vl-" + which + "-pick"})]
-    };
-    Object.keys(parts).forEach(function (k) {
-      var group = el("div", null, {"class": "vl-kind", "data-kind": k});
-      parts[k].forEach(function (p) { group.appendChild(p); });
-      box.appendChild(group);
-    });
-    function shown() {
-      box.querySelectorAll(".vl-kind").forEach(function (g) { g.hidden = g.dataset.kind !== kind.value; });
-    }
-    kind.addEventListener("change", shown);
-    shown();
-    return {box: box, kind: kind, site: site, address: address, postal: postal, lat: lat, lon: lon, shown: shown};
-  }
-
-  var start = placeInputs("start");
-  var end = placeInputs("end");
-  var dayStart = el("input", null, {id: "vl-day-start", type: "time", value: "08:00"});
-  var dayEnd = el("input", null, {id: "vl-day-end", type: "time"});
-  var times = el("div", null, {"class": "vl-times"});
-  times.append(field("Leave at", dayStart), field("Be back by (optional)", dayEnd));
-  places.append(start.box, end.box, times, button("Save start and end", savePlaces, {id: "vl-save-places"}));
+  // the start and end of the day (visit-places.js): its fieldset, filled from the saved day
+  var places = window.PRM_VISIT_PLACES({
+    app: app, el: el, field: field, button: button, say: say, failed: failed, dayUrl: dayUrl,
+    draftFor: draftFor, keep: keep, show: show, day: function () { return dayInput.value; }
+  });
 
   var actions = el("div", null, {"class": "vl-actions"});
   actions.append(button("Plan route", planRoute, {id: "vl-plan"}), button("Clear route", clearRoute, {id: "vl-clear"}));
@@ -176,131 +139,8 @@
   routeBox.appendChild(el("p", "Plan the route to see the visits in order.", {"class": "vl-hint"}));
 
   body.append(field("Day", dayInput), msg, el("h3", "Targets", {id: "vl-stops-title"}), stopsList,
-              places, actions, routeBox, exportsBox);
+              places.fieldset, actions, routeBox, exportsBox);
   panel.append(top, body);
-
-  // ---------------------------------------------------------------- start and end
-
-  function placeBody(p) {
-    switch (p.kind.value) {
-      case "same": return null;
-      case "site": return {kind: "site", site_code: p.site.value};
-      case "address": return {kind: "address", address: p.address.value, postal_code: p.postal.value.trim()};
-      default: return {kind: "point", lat: Number(p.lat.value), lon: Number(p.lon.value)};
-    }
-  }
-
-  function formState() {
-    var state = {};
-    [["start", start], ["end", end]].forEach(function (pair) {
-      var p = pair[1];
-      state[pair[0]] = {kind: p.kind.value, site: p.site.value, address: p.address.value,
-                        postal: p.postal.value, lat: p.lat.value, lon: p.lon.value};
-    });
-    state.dayStart = dayStart.value;
-    state.dayEnd = dayEnd.value;
-    return state;
-  }
-
-  function setForm(state) {
-    [["start", start], ["end", end]].forEach(function (pair) {
-      var p = pair[1], s = state[pair[0]];
-      if (!s) return;
-      ["kind", "site", "address", "postal", "lat", "lon"].forEach(function (k) { p[k].value = s[k] || ""; });
-      if (!p.kind.value) p.kind.value = pair[0] === "end" ? "same" : "site";
-      p.shown();
-    });
-    dayStart.value = state.dayStart || "08:00";
-    dayEnd.value = state.dayEnd || "";
-  }
-
-  function stateOf(day) {  // the form as the saved day has it
-    function one(place, which) {
-      var s = {kind: which === "end" ? "same" : "site", site: sites.length ? sites[0].site_code : ""};
-      if (!place) return s;
-      s.kind = place.kind;
-      if (place.kind === "site") s.site = place.label;
-      if (place.kind === "address") {
-        var cut = place.label.lastIndexOf(", ");
-        s.address = place.label.slice(0, cut);
-        s.postal = place.label.slice(cut + 2);
-      }
-      if (place.kind === "point") { s.lat = place.lat; s.lon = place.lon; }
-      return s;
-    }
-    var same = day && day.start && day.end && day.start.label === day.end.label &&
-      day.start.lat === day.end.lat && day.start.lon === day.end.lon;
-    return {start: one(day && day.start, "start"), end: same ? {kind: "same"} : one(day && day.end, "end"),
-            dayStart: day ? String(day.day_start).slice(0, 5) : "08:00",
-            dayEnd: day && day.day_end ? String(day.day_end).slice(0, 5) : ""};
-  }
-
-  places.addEventListener("input", function () {
-    draftFor(dayInput.value).places = formState();
-    keep();
-  });
-  places.addEventListener("change", function () {
-    draftFor(dayInput.value).places = formState();
-    keep();
-  });
-
-  function savePlaces() {
-    var update = {start: placeBody(start), day_start: dayStart.value || "08:00"};
-    var e = placeBody(end);
-    if (e) update.end = e;
-    if (dayEnd.value) update.day_end = dayEnd.value;
-    say("Saving the start and end...");
-    return app.api(dayUrl(), {method: "PUT", headers: {"Content-Type": "application/json"},
-                              body: JSON.stringify(update)})
-      .then(function (day) {
-        draftFor(day.day).places = null;
-        keep();
-        show(day);
-        say("Start and end saved (times in " + day.time_zone + ").", "ok");
-      }, failed("Saving the start and end")).catch(function () {});
-  }
-
-  // ---------------------------------------------------------------- pick a point on the map
-
-  function startPicking(which) {
-    picking = which;
-    app.map.getContainer().classList.add("vl-picking");
-    say("Click the map where the day " + (which === "start" ? "starts" : "ends") +
-        ", or press Enter on the map for its centre. Escape cancels.", "pick");
-    app.map.getContainer().focus();
-  }
-
-  function stopPicking(latlng) {
-    var which = picking;
-    picking = null;
-    app.map.getContainer().classList.remove("vl-picking");
-    if (!which) return;
-    var p = which === "start" ? start : end;
-    if (latlng) {
-      p.kind.value = "point";
-      p.lat.value = latlng.lat.toFixed(5);
-      p.lon.value = latlng.lng.toFixed(5);
-      p.shown();
-      draftFor(dayInput.value).places = formState();
-      keep();
-      say("Point picked for the " + which + ": save the start and end to keep it.");
-    } else {
-      say("Picking cancelled.");
-    }
-    document.getElementById("vl-" + which + "-pick").focus();
-  }
-
-  app.map.on("click", function (e) { if (picking) stopPicking(e.latlng); });
-  document.addEventListener("keydown", function (e) {
-    if (!picking) return;
-    if (e.key === "Escape") {
-      e.preventDefault();
-      stopPicking(null);
-    } else if (e.key === "Enter" && app.map.getContainer().contains(document.activeElement)) {
-      e.preventDefault();
-      stopPicking(app.map.getCenter());
-    }
-  });
 
   // ---------------------------------------------------------------- targets
 
@@ -393,7 +233,7 @@
     });
     var tools = el("div", null, {"class": "vl-stop-actions"});
     tools.append(save,
-                 button("Log visit", function () { openLog(pid, name); }, {"aria-label": "Log visit: " + name}),
+                 button("Log visit", function () { window.PRM_VISIT_LOG.open(pid, name); }, {"aria-label": "Log visit: " + name}),
                  button("Remove", function () { removeStop(pid, name); }, {"aria-label": "Remove: " + name}));
     save.setAttribute("aria-label", save.textContent + ": visit to " + name);
     li.appendChild(tools);
@@ -433,7 +273,7 @@
   function show(day) {
     saved = day;
     var d = draft && draft.day === dayInput.value ? draft : null;
-    setForm(d && d.places ? d.places : stateOf(day));
+    places.show(day, d && d.places);
     renderStops();
     exportsFor(dayInput.value);
   }
@@ -535,8 +375,10 @@
 
   // ---------------------------------------------------------------- the ranked list and the detail panel
 
-  function decorateRows() {
-    document.querySelectorAll("#list li").forEach(function (li) {
+  // the list's entries get "Add to day": all of them for a new answer, the new ones as it grows
+  function decorateRows(items) {
+    if (panel.hidden) return;  // no visit list for this role (viewers): nothing to add to
+    (items || document.querySelectorAll("#list li")).forEach(function (li) {
       var main = li.querySelector("button[data-id]");
       if (!main) return;
       var pid = Number(main.dataset.id);
@@ -554,7 +396,8 @@
     });
   }
 
-  document.addEventListener("prm:rows", decorateRows);
+  document.addEventListener("prm:rows", function () { decorateRows(); });
+  document.addEventListener("prm:list-grown", function (e) { decorateRows(e.detail.items); });
 
   app.addDetailAction(function (row, container) {
     if (panel.hidden) return;  // no visit list for this role
@@ -566,118 +409,22 @@
     }, {id: "vl-detail-add"});
     add.disabled = on;
     container.appendChild(add);
-    container.appendChild(button("Log visit", function () { openLog(row.provider_id, row.display_name); },
-                                 {id: "vl-detail-log"}));
   });
-
-  // ---------------------------------------------------------------- log a visit
-
-  function buildLogDialog() {
-    var dlg = el("dialog", null, {id: "vl-log", "aria-labelledby": "vl-log-title"});
-    var form = el("form", null, {method: "dialog"});
-    form.appendChild(el("h2", "Log visit", {id: "vl-log-title"}));
-    var set = el("fieldset");
-    set.appendChild(el("legend", "Outcome"));
-    [["held", "Visit held"], ["not_met", "Not met"], ["declined", "Declined"]].forEach(function (o, i) {
-      var id = "vl-outcome-" + o[0];
-      var radio = el("input", null, {type: "radio", name: "outcome", value: o[0], id: id});
-      if (!i) radio.checked = true;
-      var lab = el("label", null, {"for": id});
-      lab.append(radio, " " + o[1]);
-      set.appendChild(lab);
-    });
-    form.appendChild(set);
-    var note = el("textarea", null, {id: "vl-note", name: "note", rows: "3", maxlength: "2000"});
-    form.appendChild(field("Note (optional)", note));
-    form.appendChild(el("p", null, {id: "vl-log-msg", role: "status", "aria-live": "polite"}));
-    var row = el("div", null, {"class": "vl-actions"});
-    row.append(el("button", "Log it", {type: "submit", id: "vl-log-submit", value: "log"}),
-               button("Cancel", function () { dlg.close(); }));
-    form.appendChild(row);
-    dlg.appendChild(form);
-    document.body.appendChild(dlg);
-    form.addEventListener("submit", function (e) {
-      e.preventDefault();
-      sendLog(dlg);
-    });
-    return dlg;
-  }
-
-  function openLog(pid, name) {
-    logDialog = logDialog || buildLogDialog();
-    logDialog.dataset.id = pid;
-    logDialog.querySelector("#vl-log-title").textContent = "Log visit: " + name;
-    logDialog.querySelector("#vl-note").value = "";
-    logDialog.querySelector("#vl-log-msg").textContent = "Reading the prospect's status...";
-    logDialog.etag = null;
-    logDialog.showModal();
-    readStatus(logDialog, pid);
-  }
-
-  function readStatus(dlg, pid) {
-    return app.api("/v1/prospects/" + pid + "/status").then(function (st) {
-      dlg.etag = st.etag;
-      dlg.querySelector("#vl-log-msg").textContent = "Status now: " + st.status +
-        " (liaison " + (st.assigned_to || "unassigned") + ").";
-    }, function (err) {
-      dlg.querySelector("#vl-log-msg").textContent = problemLines(err).join(" ");
-    });
-  }
-
-  function sendLog(dlg) {
-    var pid = Number(dlg.dataset.id);
-    var out = dlg.querySelector("#vl-log-msg");
-    if (!dlg.etag) {
-      out.textContent = "The status has not been read yet: try again in a moment.";
-      return;
-    }
-    var outcome = dlg.querySelector("input[name=outcome]:checked").value;
-    var note = dlg.querySelector("#vl-note").value.trim();
-    var report = {outcome: outcome};
-    if (note) report.note = note;
-    out.textContent = "Logging...";
-    app.api("/v1/prospects/" + pid + "/visit-outcome", {
-      method: "POST", headers: {"Content-Type": "application/json", "If-Match": dlg.etag},
-      body: JSON.stringify(report)
-    }).then(function (done) {
-      dlg.close();
-      var best = done.scores.reduce(function (a, s) { return a === null || s.score > a ? s.score : a; }, null);
-      say("Visit logged: status now " + done.status.status +
-          (best === null ? "; no longer scored as a prospect." : "; score now " + best.toFixed(1) + ".") , "ok");
-      var sel = app.selected();
-      var shown = document.getElementById("detail-status");
-      if (sel && sel.provider_id === pid && shown) {
-        shown.textContent = "Status: " + done.status.status + " · liaison " + (done.status.assigned_to || "unassigned");
-      }
-      app.refresh();
-    }, function (err) {
-      if (err.status === 412) {
-        out.textContent = "Someone else changed this prospect since it was read. Its status is reloaded " +
-          "below: check it and log again.";
-        readStatus(dlg, pid).then(function () { out.prepend("Changed by someone else. "); });
-        app.refresh();
-      } else if (err.status === 401) {
-        out.textContent = "Your session has expired: sign in again, then log the visit (your note is kept " +
-          "while this tab is open).";
-      } else {
-        out.textContent = problemLines(err).join(" ");
-      }
-    });
-  }
 
   // ---------------------------------------------------------------- start
 
   app.api("/v1/session").then(function (session) {
     if (ROLES.indexOf(session.role) < ROLES.indexOf("liaison")) return;  // viewers keep no visit list
     panel.hidden = false;
-    return app.api("/v1/sites").then(function (answer) {
-      sites = answer;
-      [start.site, end.site].forEach(function (select) {
-        sites.forEach(function (s) { select.appendChild(el("option", s.site_code + " - " + s.name, {value: s.site_code})); });
-      });
+    return app.api("/v1/sites").then(function (sites) {
+      places.setSites(sites);
       return reload();
     });
   }).catch(function () {});
 
-  window.PRM_VISITS = {reload: reload, add: addTarget, plan: planRoute};
+  window.PRM_VISITS = {
+    reload: reload, add: addTarget, plan: planRoute,
+    // for visit-log.js: the same elements, problem lines and messages as the panel
+    el: el, field: field, button: button, problemLines: problemLines, say: say
+  };
 })();
