@@ -103,6 +103,27 @@ def _first_score(given: str, candidate: str) -> float:
     return 1.0 if a == b else JaroWinkler.similarity(a, b)
 
 
+def _surname_groups(
+    last: list[str], first: list[str], classes: list, towns: list, ids: object
+) -> dict[str, tuple[int, dict[tuple, list[tuple[int, int]]]]]:
+    """Golden records by surname: how many, and by what their score depends on (first name,
+    classification, city) the records' (rank within the surname, provider id), rank order."""
+    groups: dict[str, tuple[int, dict[tuple, list[tuple[int, int]]]]] = {}
+    for pos, name in enumerate(last):
+        if not name:
+            continue
+        size, members = groups.get(name, (0, {}))
+        cls, town = classes[pos], towns[pos]
+        key = (
+            first[pos],
+            cls if isinstance(cls, str) else None,
+            town if isinstance(town, str) else None,
+        )
+        members.setdefault(key, []).append((size, int(ids[pos])))
+        groups[name] = (size + 1, members)
+    return groups
+
+
 def match_free_text(
     names: pd.Series,
     golden: pd.DataFrame,
@@ -127,17 +148,17 @@ def match_free_text(
     """
     last = [normalize_name(s) if isinstance(s, str) else "" for s in golden["last_name"]]
     first = [normalize_name(s) if isinstance(s, str) else "" for s in golden["first_name"]]
-    by_last: dict[str, list[int]] = {}
-    for pos, name in enumerate(last):
-        if name:
-            by_last.setdefault(name, []).append(pos)
-    choices = list(by_last)
     ids = golden["provider_id"].to_numpy()
     classes = (
         golden["classification"].tolist() if "classification" in golden else [None] * len(golden)
     )
     towns = golden["city"].tolist() if "city" in golden else [None] * len(golden)
     cities = {normalize_name(c) for c in towns if isinstance(c, str)}
+    groups = _surname_groups(last, first, classes, towns, ids)
+    choices = list(groups)
+    keep = max(top + 1, 2)  # the output reads the best, the runner-up and ``top`` alternatives
+    similar: dict[str, list[tuple[str, float, int]]] = {}
+    done: dict[tuple, FreeTextMatch] = {}
     out: list[FreeTextMatch] = []
     for raw in names:
         text, hints = _split_hints(raw, cities) if isinstance(raw, str) else ("", {})
@@ -147,20 +168,34 @@ def match_free_text(
         if not surname:
             out.append(FreeTextMatch(None, 0.0, [], hints))
             continue
-        scored: list[tuple[int, float]] = []
-        for choice, sim, _ in process.extract(
-            surname, choices, scorer=JaroWinkler.similarity, score_cutoff=0.92, limit=5
-        ):
-            for pos in by_last[choice]:
-                conf = 0.6 * sim + 0.4 * _first_score(given, first[pos])
-                conf = min(max(conf + _hint_score(hints, classes[pos], towns[pos]), 0.0), 1.0)
-                scored.append((int(ids[pos]), round(conf, 4)))
-        scored.sort(key=lambda t: -t[1])
+        key = (surname, given, tuple(sorted(hints.items())))
+        if key in done:  # the match depends on nothing else: texts written alike share it
+            out.append(done[key])
+            continue
+        near = similar.get(surname)
+        if near is None:  # many texts share a surname: one search over the golden names each
+            near = similar[surname] = process.extract(
+                surname, choices, scorer=JaroWinkler.similarity, score_cutoff=0.92, limit=5
+            )
+        # every record of a group scores alike, so a group offers only its first ``keep``
+        # records; (confidence desc, rank) is the order of one stable sort over all records
+        ranked: list[tuple[float, int, int]] = []
+        offset = 0
+        for choice, sim, _ in near:
+            size, members = groups[choice]
+            for (first_name, cls, town), records in members.items():
+                conf = 0.6 * sim + 0.4 * _first_score(given, first_name)
+                conf = round(min(max(conf + _hint_score(hints, cls, town), 0.0), 1.0), 4)
+                ranked.extend((conf, offset + rank, pid) for rank, pid in records[:keep])
+            offset += size
+        ranked.sort(key=lambda t: (-t[0], t[1]))
+        scored = [(pid, conf) for conf, _, pid in ranked[:keep]]
         best = scored[0] if scored else (None, 0.0)
         runner = scored[1][1] if len(scored) > 1 else 0.0
         linked = (
             best[0] is not None and best[1] >= min_confidence and best[1] - runner >= min_margin
         )
         alternatives = scored[1 : top + 1] if linked else scored[:top]
-        out.append(FreeTextMatch(best[0] if linked else None, best[1], alternatives, hints))
+        done[key] = FreeTextMatch(best[0] if linked else None, best[1], alternatives, hints)
+        out.append(done[key])
     return out

@@ -18,7 +18,7 @@ import time
 from datetime import UTC, date, datetime
 
 import pandas as pd
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import ConflictError, InputError, NotFoundError, Problem
@@ -347,20 +347,7 @@ def compute_referrer_stats(
             tier_a_min=s.tier_a_min,
             tier_b_min=s.tier_b_min,
         )
-        have = {r.provider_id: r for r in session.scalars(select(ReferrerStat))}
-        for row in stats.to_dict("records"):
-            pid = int(row["provider_id"])
-            values = {f: plain(row[f]) for f in STAT_FIELDS} | {"as_of": as_of}
-            stat = have.get(pid)
-            if stat is None:
-                session.add(ReferrerStat(provider_id=pid, **values))
-            else:
-                for f, v in values.items():
-                    if getattr(stat, f) != v:
-                        setattr(stat, f, v)
-        gone = set(have) - {int(p) for p in stats["provider_id"]}
-        if gone:
-            session.execute(delete(ReferrerStat).where(ReferrerStat.provider_id.in_(gone)))
+        _store_stats(session, stats, as_of=as_of)
         tiers = stats["tier"].value_counts(dropna=True).to_dict()
         alerts = _store_alerts(session, stats, events, s.at_risk_rules, as_of=as_of)
         # a worked prospect refers "now" once it is an active referrer: a lapsed one being won back
@@ -393,6 +380,43 @@ def compute_referrer_stats(
         },
         duration_s=round(time.perf_counter() - started, 3),
     )
+
+
+#: Rows per executemany batch when referrer stats are written.
+WRITE_CHUNK = 5000
+
+
+def _store_stats(session: Session, stats: pd.DataFrame, *, as_of: date) -> None:
+    """Upsert the referrer stats and remove those of providers no longer referring.
+
+    Stored rows are read as plain tuples and written with one executemany per statement and
+    chunk; a row is rewritten only when a value changed.
+    """
+    table = ReferrerStat.__table__
+    fields = (*STAT_FIELDS, "as_of")
+    have = {
+        r[0]: r[1:]
+        for r in session.execute(select(table.c.provider_id, *(table.c[f] for f in fields)))
+    }
+    inserts, updates = [], []
+    for row in stats.to_dict("records"):
+        pid = int(row["provider_id"])
+        values = {f: plain(row[f]) for f in STAT_FIELDS} | {"as_of": as_of}
+        current = have.pop(pid, None)
+        if current is None:
+            inserts.append({"provider_id": pid, **values})
+        elif any(old != values[f] for f, old in zip(fields, current, strict=True)):
+            updates.append({"_pid": pid, **values})
+    for i in range(0, len(updates), WRITE_CHUNK):
+        session.execute(
+            update(table).where(table.c.provider_id == bindparam("_pid")),
+            updates[i : i + WRITE_CHUNK],
+        )
+    for i in range(0, len(inserts), WRITE_CHUNK):
+        session.execute(table.insert(), inserts[i : i + WRITE_CHUNK])
+    gone = list(have)
+    for i in range(0, len(gone), WRITE_CHUNK):
+        session.execute(delete(table).where(table.c.provider_id.in_(gone[i : i + WRITE_CHUNK])))
 
 
 def _store_alerts(

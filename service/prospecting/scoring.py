@@ -22,7 +22,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core.progress import ProgressSink, null_progress
@@ -325,47 +325,76 @@ def _new_prospects_event(site: ClinicSite, profile: str, new: list[dict]) -> dic
     }
 
 
+#: The prospect columns a score run writes (besides the site and provider keys).
+_PROSPECT_VALUES = (
+    "profile",
+    "score",
+    "segment",
+    "taxonomy_code",
+    "classification",
+    "drive_minutes",
+    "distance_km",
+    "proximity_estimated",
+    "components",
+)
+#: Rows per executemany batch when prospects are written.
+WRITE_CHUNK = 5000
+
+
+def _prospect_values(row: dict, profile: str) -> dict:
+    dm = row["drive_minutes"]
+    values = {
+        "profile": profile,
+        "score": float(row["score"]),
+        "segment": row["segment"],
+        "taxonomy_code": row.get("taxonomy_code"),
+        "classification": row.get("classification"),
+        "drive_minutes": None if pd.isna(dm) else round(float(dm), 2),
+        "distance_km": round(float(row["distance_km"]), 3),
+        "proximity_estimated": bool(row["proximity_estimated"]),
+        "components": row["components"],
+    }
+    return {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in values.items()}
+
+
 def _store(
     session: Session, site_id: int, profile: str, scored: pd.DataFrame, *, only: int | None = None
 ) -> tuple[dict[str, int], list[dict]]:
     """Upsert a site's prospects (``only``: that provider's row alone); returns the counts and
-    the rows inserted (new prospects)."""
-    stmt = select(Prospect).where(Prospect.site_id == site_id)
+    the rows inserted (new prospects).
+
+    The stored rows are read as plain tuples and written back with one executemany per
+    statement and chunk (no ORM object per row, which cost more than the scoring itself).
+    """
+    table = Prospect.__table__
+    cols = [table.c[k] for k in _PROSPECT_VALUES]
+    stmt = select(table.c.provider_id, table.c.id, *cols).where(table.c.site_id == site_id)
     if only is not None:
-        stmt = stmt.where(Prospect.provider_id == only)
-    have = {p.provider_id: p for p in session.scalars(stmt)}
+        stmt = stmt.where(table.c.provider_id == only)
+    have = {r[0]: (r[1], r[2:]) for r in session.execute(stmt)}
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-    inserts = []
+    inserts, updates = [], []
     for row in scored.to_dict("records") if len(scored) else []:
         pid = int(row["provider_id"])
-        dm = row["drive_minutes"]
-        values = {
-            "profile": profile,
-            "score": float(row["score"]),
-            "segment": row["segment"],
-            "taxonomy_code": row.get("taxonomy_code"),
-            "classification": row.get("classification"),
-            "drive_minutes": None if pd.isna(dm) else round(float(dm), 2),
-            "distance_km": round(float(row["distance_km"]), 3),
-            "proximity_estimated": bool(row["proximity_estimated"]),
-            "components": row["components"],
-        }
-        values = {
-            k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in values.items()
-        }
+        values = _prospect_values(row, profile)
         current = have.pop(pid, None)
         if current is None:
             inserts.append({"site_id": site_id, "provider_id": pid, **values})
             counts["inserted"] += 1
-        elif any(getattr(current, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(current, k, v)
+        elif any(old != values[k] for k, old in zip(_PROSPECT_VALUES, current[1], strict=True)):
+            updates.append({"_id": current[0], **values})
             counts["updated"] += 1
         else:
             counts["unchanged"] += 1
-    if inserts:
-        session.execute(Prospect.__table__.insert(), inserts)
-    if have:
-        session.execute(delete(Prospect).where(Prospect.id.in_([p.id for p in have.values()])))
+    for i in range(0, len(updates), WRITE_CHUNK):
+        session.execute(
+            update(table).where(table.c.id == bindparam("_id")),
+            updates[i : i + WRITE_CHUNK],
+        )
+    for i in range(0, len(inserts), WRITE_CHUNK):
+        session.execute(table.insert(), inserts[i : i + WRITE_CHUNK])
+    gone = [pk for pk, _ in have.values()]
+    for i in range(0, len(gone), WRITE_CHUNK):
+        session.execute(delete(table).where(table.c.id.in_(gone[i : i + WRITE_CHUNK])))
     counts["removed"] = len(have)
     return counts, inserts
