@@ -307,9 +307,12 @@ def test_plan_route_saves_the_start_shown_first(chromium, server):
     page = _page(chromium, server)
     try:
         _day(page, "2027-04-05")
-        for _ in range(2):
+        for n in (1, 2):  # one at a time: a button is disabled once its add is answered
             page.locator("#list li button.vl-add:not([disabled])").first.click()
-        page.wait_for_function("() => document.querySelectorAll('#vl-stops > li').length === 2")
+            page.wait_for_function(
+                f"() => document.querySelectorAll('#list li button.vl-add[disabled]').length === {n}"
+                " && /added to 2027-04-05/.test(document.getElementById('vl-msg').textContent)"
+            )
         page.click("#vl-plan")
         page.wait_for_function(
             "() => /Route planned/.test(document.getElementById('vl-msg').textContent)"
