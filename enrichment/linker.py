@@ -346,7 +346,7 @@ def link_records(
         source = Blocking(features, settings, focus=focus_arr)
     timings["blocking_s"] = time.perf_counter() - t
     progress("link", 2, total_steps)
-    scorer = Scorer(features, settings)
+    scorer = Scorer(features, settings, chunk=pair_chunk)
 
     def chunks() -> Iterable[PairChunk]:
         it = chunks_of(source, pair_chunk)

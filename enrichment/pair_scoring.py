@@ -83,8 +83,13 @@ def _fit(
     features: Features,
     code: int,
     patterns: tuple[np.ndarray, np.ndarray],
+    chunk: int | None = None,
 ) -> ModelParameters:
-    """u from random pairs of this entity type, then m and lambda by EM over pattern counts."""
+    """u from random pairs of this entity type, then m and lambda by EM over pattern counts.
+
+    The random pairs are compared ``chunk`` at a time (their int8 levels are
+    kept, not the comparisons' per-pair text), so the outcome does not depend on it.
+    """
     members = np.flatnonzero(features.entity == code)
     n_t = len(members)
     params = ModelParameters.start(emodel)
@@ -96,7 +101,16 @@ def _fit(
     a = members[rng.integers(0, n_t, size)]
     b = members[rng.integers(0, n_t, size)]
     keep = a != b
-    params = estimate_u(gamma_matrix(emodel, features, a[keep], b[keep]), params, em=settings.em)
+    a, b = a[keep], b[keep]
+    step = max(int(chunk or len(a)), 1)
+    gamma = np.concatenate(
+        [
+            gamma_matrix(emodel, features, a[i : i + step], b[i : i + step])
+            for i in range(0, len(a), step)
+        ]
+        or [np.zeros((0, len(emodel.comparisons)), np.int8)]
+    )
+    params = estimate_u(gamma, params, em=settings.em)
     return estimate_m_from_patterns(patterns, params, possible_pairs=possible, em=settings.em)
 
 
@@ -152,8 +166,10 @@ class Scorer:
     rows the caller keeps), so memory is set by the chunk.
     """
 
-    def __init__(self, features: Features, settings: LinkSettings) -> None:
-        self.features, self.settings = features, settings
+    def __init__(
+        self, features: Features, settings: LinkSettings, *, chunk: int | None = None
+    ) -> None:
+        self.features, self.settings, self.chunk = features, settings, chunk
         models = (settings.individual, settings.organization)
         self.comp_names = list(dict.fromkeys(c.name for m in models for c in m.comparisons))
         self.cols = {
@@ -208,7 +224,7 @@ class Scorer:
     def fit(self, et: str) -> ModelParameters:
         emodel = self.settings.model_for(et)
         code = ENTITY_CODES[et]
-        return _fit(emodel, self.settings, self.features, code, self.patterns[et])
+        return _fit(emodel, self.settings, self.features, code, self.patterns[et], self.chunk)
 
     def decide(
         self,
