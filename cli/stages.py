@@ -69,13 +69,67 @@ def score() -> None:
     _stage(score_sites)
 
 
-@app.command()
-def pipeline() -> None:
-    """Run link, geocode, catchments, tiers and score in order."""
-    from service.pipeline import run_pipeline
+def _states(text: str | None) -> list[str] | None:
+    """``--states``: checked before anything runs (exit 2 naming the option and value)."""
+    from core.errors import InputError
+    from service.placement.scope import parse_states
 
+    try:
+        return None if text is None else parse_states(text)
+    except InputError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _minutes(text: str | None) -> float | None:
+    """``--within-minutes``: checked before anything runs (exit 2 naming the option and value)."""
+    from core.errors import InputError
+    from service.placement.scope import check_minutes
+
+    if text is None:
+        return None
+    try:
+        return check_minutes(float(text))
+    except InputError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    except ValueError as exc:  # not a number at all
+        raise typer.BadParameter(f"{text!r}: expected a number of minutes") from exc
+
+
+@app.command()
+def pipeline(
+    states: Annotated[
+        str | None,
+        typer.Option(
+            "--states",
+            help=(
+                "Only providers practising in these US states, comma separated (OH,KY) are "
+                "geocoded and scored; the rest stay stored and untouched. Linking still runs "
+                "over every record, so duplicates across state lines are merged as in a whole run."
+            ),
+            callback=_states,
+        ),
+    ] = None,
+    within_minutes: Annotated[
+        str | None,
+        typer.Option(
+            "--within-minutes",
+            help=(
+                "Only providers within this many drive minutes of any clinic site are scored "
+                "(the road router's minutes, as the prospect list shows them). A provider not "
+                "geocoded yet has no drive time and is out of scope."
+            ),
+            callback=_minutes,
+            metavar="MINUTES",
+        ),
+    ] = None,
+) -> None:
+    """Run link, geocode, catchments, tiers and score in order (the whole file unless scoped)."""
+    from service.pipeline import run_pipeline
+    from service.placement.scope import PipelineScope
+
+    scope = PipelineScope(states=states, within_minutes=within_minutes)  # type: ignore[arg-type]  # the callbacks parsed them
     ctx = _data_context()
     with rich_progress() as progress:
-        reports = _run(run_pipeline, ctx, progress=progress)
+        reports = _run(run_pipeline, ctx, scope=scope, progress=progress)
     for r in reports:
         _show(r)

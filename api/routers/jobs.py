@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Response, status
 
 from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
 from service.jobs import JobPublic, get_job, start_job
 from service.pipeline import pipeline_job
+from service.placement.scope import PipelineScope
 from service.wire import UrlId
 
 __all__ = ["job_get", "pipeline_start", "router"]
@@ -27,11 +29,18 @@ router = APIRouter(
     response_model=JobPublic,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Run link, geocode, catchments, tiers and score in the background",
-    responses=problem_responses(409),
+    responses=problem_responses(409, 422),
 )
-def pipeline_start(ctx: ContextDep, response: Response) -> JobPublic:
-    """Start the pipeline; poll the job's URL (``Location``) for its stage and counts."""
-    job = start_job(ctx, "pipeline", pipeline_job)
+def pipeline_start(
+    ctx: ContextDep, response: Response, scope: Annotated[PipelineScope | None, Body()] = None
+) -> JobPublic:
+    """Start the pipeline; poll the job's URL (``Location``) for its stage and counts.
+
+    An optional body limits the run to providers in some practice states and/or
+    within some drive minutes of a site (see ``prm pipeline --help``); without
+    one the whole file runs.
+    """
+    job = start_job(ctx, "pipeline", partial(pipeline_job, scope=scope))
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return job
 

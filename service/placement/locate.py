@@ -70,12 +70,17 @@ def geocode_address(
 
 
 def geocode_providers(
-    ctx: AppContext, *, only_missing: bool = False, progress: ProgressSink = null_progress
+    ctx: AppContext,
+    *,
+    only_missing: bool = False,
+    states: list[str] | None = None,
+    progress: ProgressSink = null_progress,
 ) -> StageReport:
     """Geocode golden records and place them (and organisations) on the H3 grid.
 
     One transaction. See :func:`locate_frame`; rows placed at coordinates
-    their registry gives (``geocode_precision == "source"``) are left alone.
+    their registry gives (``geocode_precision == "source"``) are left alone,
+    and so are records whose practice state is not in ``states`` when given.
     """
     started = time.perf_counter()
     res = H3_RESOLUTIONS
@@ -85,6 +90,8 @@ def geocode_providers(
         ).where(Provider.geocode_precision != "source")
         if only_missing:
             stmt = stmt.where(Provider.lat.is_(None))
+        if states is not None:
+            stmt = stmt.where(Provider.state.in_(states))
         df = pd.DataFrame(
             session.execute(stmt).all(),
             columns=["id", "address_1", "city", "postal_code", "country"],

@@ -257,8 +257,18 @@ def rescore_provider(ctx: AppContext, session: Session, *, provider_id: int) -> 
     return out
 
 
-def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> StageReport:
-    """Score every site's white-space prospects and store them (one transaction)."""
+def score_sites(
+    ctx: AppContext,
+    *,
+    providers: frozenset[int] | None = None,
+    progress: ProgressSink = null_progress,
+) -> StageReport:
+    """Score every site's white-space prospects and store them (one transaction).
+
+    ``providers``: score only these (a pipeline scope); every other provider's
+    stored prospects stay as they are. A provider's score depends on it and its
+    site alone, so a scoped run stores what a whole run would for them.
+    """
     from service.prospecting.referrals import as_of_date
 
     started = time.perf_counter()
@@ -269,11 +279,15 @@ def score_sites(ctx: AppContext, *, progress: ProgressSink = null_progress) -> S
         for n, (site, profile) in enumerate(models):
             progress("score", n, len(models))
             scored = _score_site(ctx, session, site, profile, as_of=as_of)
+            if providers is not None and not scored.empty:
+                scored = scored[scored["provider_id"].isin(providers)].reset_index(drop=True)
             if scored.empty:
-                written, _ = _store(session, site.id, profile.key, pd.DataFrame())
+                written, _ = _store(
+                    session, site.id, profile.key, pd.DataFrame(), providers=providers
+                )
                 detail[site.site_code] = {"prospects": 0, **written}
                 continue
-            written, new = _store(session, site.id, profile.key, scored)
+            written, new = _store(session, site.id, profile.key, scored, providers=providers)
             _announce_new(ctx, session, site, profile.key, new)
             segs = scored["segment"].value_counts().head(6).to_dict()
             detail[site.site_code] = {
@@ -358,10 +372,16 @@ def _prospect_values(row: dict, profile: str) -> dict:
 
 
 def _store(
-    session: Session, site_id: int, profile: str, scored: pd.DataFrame, *, only: int | None = None
+    session: Session,
+    site_id: int,
+    profile: str,
+    scored: pd.DataFrame,
+    *,
+    only: int | None = None,
+    providers: frozenset[int] | None = None,
 ) -> tuple[dict[str, int], list[dict]]:
-    """Upsert a site's prospects (``only``: that provider's row alone); returns the counts and
-    the rows inserted (new prospects).
+    """Upsert a site's prospects (``only``: that provider's row alone; ``providers``: only
+    theirs, the rest untouched); returns the counts and the rows inserted (new prospects).
 
     The stored rows are read as plain tuples and written back with one executemany per
     statement and chunk (no ORM object per row, which cost more than the scoring itself).
@@ -372,6 +392,8 @@ def _store(
     if only is not None:
         stmt = stmt.where(table.c.provider_id == only)
     have = {r[0]: (r[1], r[2:]) for r in session.execute(stmt)}
+    if providers is not None:
+        have = {pid: row for pid, row in have.items() if pid in providers}
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     inserts, updates = [], []
     for row in scored.to_dict("records") if len(scored) else []:

@@ -164,3 +164,17 @@ def test_a_server_start_leaves_a_live_processs_job_running(job_settings: Setting
         if owner.poll() is None:
             owner.kill()
             owner.wait()
+
+
+def test_pipeline_job_takes_a_scope(real_client: TestClient) -> None:
+    client = real_client
+    bad = client.post("/v1/jobs/pipeline", headers=ADMIN, json={"states": ["OH", "XX"]})
+    assert bad.status_code == 422 and "XX" in bad.text
+    bad = client.post("/v1/jobs/pipeline", headers=ADMIN, json={"within_minutes": 0})
+    assert bad.status_code == 422 and "within_minutes" in bad.text
+    r = client.post("/v1/jobs/pipeline", headers=ADMIN, json={"states": ["OH"]})
+    assert r.status_code == 202, r.text
+    body = wait(client, r.headers["location"])
+    assert body["status"] == "done", body
+    geocoded = {rep["stage"]: rep["detail"] for rep in body["detail"]["reports"]}["geocode"]
+    assert geocoded["providers"] == 1  # the one Ohio record of the sample

@@ -7,18 +7,12 @@ import re
 
 import pytest
 
-from core.settings import Settings
-from service.context import open_context
 from tests.api.conftest import (
-    ADMIN_KEY,
     LIAISON_KEY,
     LIAISON_PERSON,
-    OSM_FILE,
-    VIEWER_KEY,
-    seed,
-    serve_process,
 )
-from tests.conftest import database_url, screenshot
+from tests.app.conftest import seeded_server
+from tests.conftest import screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -28,19 +22,8 @@ EXTRACT_CENTRE = (21.8683, -102.2689)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``prm serve`` over the API tests' seed (SQLite), with the Aguascalientes OSM extract."""
-    tmp = tmp_path_factory.mktemp("basemap")
-    settings = Settings(
-        database_url=database_url("sqlite", tmp),
-        admin_api_key=ADMIN_KEY,
-        viewer_api_key=VIEWER_KEY,
-        osm_file=OSM_FILE,
-        cache_dir=tmp / "cache",
-    )
-    ctx = open_context(settings)
-    db = seed(ctx, "sqlite")
-    with serve_process(db, tmp) as (_, port, _log):
-        yield {"url": f"http://127.0.0.1:{port}"}
-    ctx.close()
+    with seeded_server(tmp_path_factory.mktemp("basemap")) as (url, _db):
+        yield {"url": url}
 
 
 def test_roads_under_clickable_markers_and_the_person_in_the_header(chromium, server):

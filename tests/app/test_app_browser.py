@@ -8,12 +8,11 @@ import re
 
 import pytest
 
-from core.settings import Settings
 from data.models import Prospect, Provider
 from maps.assets import ASSET_DIR
-from service.context import open_context
-from tests.api.conftest import ADMIN_KEY, OSM_FILE, VIEWER_KEY, seed, serve_process
-from tests.conftest import database_url, screenshot
+from tests.api.conftest import ADMIN_KEY, VIEWER_KEY
+from tests.app.conftest import seeded_server
+from tests.conftest import screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -21,62 +20,56 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``prm serve`` over the API tests' seed plus three providers at one address (SQLite)."""
-    tmp = tmp_path_factory.mktemp("app")
-    settings = Settings(
-        database_url=database_url("sqlite", tmp),
-        admin_api_key=ADMIN_KEY,
-        viewer_api_key=VIEWER_KEY,
-        osm_file=OSM_FILE,
-        cache_dir=tmp / "cache",
-    )
-    ctx = open_context(settings)
-    db = seed(ctx, "sqlite")
-    with ctx.sessions.begin() as s:
-        base = s.get(Provider, db.provider_ids[1])
-        site_id = s.query(Prospect.site_id).filter_by(provider_id=base.id).scalar()
-        for i in range(3):
-            prov = Provider(
-                cluster_key=f"same{i}",
-                npi=f"{1500000000 + i}",
-                entity_type="individual",
-                display_name=f"DOCTOR SHARED {i} MD",
-                classification="Family Medicine",
-                taxonomy_code="207Q00000X",
-                is_active=True,
-                geocode_precision="street",
-                lat=base.lat,
-                lon=base.lon,
-                h3_r7=base.h3_r7,
-                h3_r8=base.h3_r8,
-                h3_r9=base.h3_r9,
-            )
-            s.add(prov)
-            s.flush()
-            s.add(
-                Prospect(
-                    site_id=site_id,
-                    provider_id=prov.id,
-                    profile="mri-default",
-                    score=61.0 + i,
-                    segment="white space",
-                    taxonomy_code="207Q00000X",
+    shared = {}
+
+    def three_at_one_address(ctx, db):
+        with ctx.sessions.begin() as s:
+            base = s.get(Provider, db.provider_ids[1])
+            shared["at"] = (base.lat, base.lon)
+            site_id = s.query(Prospect.site_id).filter_by(provider_id=base.id).scalar()
+            for i in range(3):
+                prov = Provider(
+                    cluster_key=f"same{i}",
+                    npi=f"{1500000000 + i}",
+                    entity_type="individual",
+                    display_name=f"DOCTOR SHARED {i} MD",
                     classification="Family Medicine",
-                    drive_minutes=4.0,
-                    distance_km=1.0,
-                    components=[
-                        {
-                            "name": "specialty_fit",
-                            "value": 1,
-                            "weight": 1,
-                            "points": 61.0 + i,
-                            "reason": "fits the service line",
-                        }
-                    ],
+                    taxonomy_code="207Q00000X",
+                    is_active=True,
+                    geocode_precision="street",
+                    lat=base.lat,
+                    lon=base.lon,
+                    h3_r7=base.h3_r7,
+                    h3_r8=base.h3_r8,
+                    h3_r9=base.h3_r9,
                 )
-            )
-    with serve_process(db, tmp) as (_, port, _log):
-        yield {"url": f"http://127.0.0.1:{port}", "db": db, "shared": (base.lat, base.lon)}
-    ctx.close()
+                s.add(prov)
+                s.flush()
+                s.add(
+                    Prospect(
+                        site_id=site_id,
+                        provider_id=prov.id,
+                        profile="mri-default",
+                        score=61.0 + i,
+                        segment="white space",
+                        taxonomy_code="207Q00000X",
+                        classification="Family Medicine",
+                        drive_minutes=4.0,
+                        distance_km=1.0,
+                        components=[
+                            {
+                                "name": "specialty_fit",
+                                "value": 1,
+                                "weight": 1,
+                                "points": 61.0 + i,
+                                "reason": "fits the service line",
+                            }
+                        ],
+                    )
+                )
+
+    with seeded_server(tmp_path_factory.mktemp("app"), prepare=three_at_one_address) as (url, db):
+        yield {"url": url, "db": db, "shared": shared["at"]}
 
 
 def _signed_in_page(chromium, server, *, width=1280, height=800, key=VIEWER_KEY):

@@ -14,19 +14,14 @@ import httpx
 import openpyxl
 import pytest
 
-from core.settings import Settings
 from maps.assets import ASSET_DIR
-from service.context import open_context
 from tests.api.conftest import (
     ADMIN_KEY,
     LIAISON_KEY,
     MARKETING_KEY,
-    OSM_FILE,
-    VIEWER_KEY,
-    seed,
-    serve_process,
 )
-from tests.conftest import database_url, screenshot
+from tests.app.conftest import seeded_server
+from tests.conftest import screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -35,18 +30,7 @@ pytestmark = pytest.mark.slow
 def server(tmp_path_factory):
     """``prm serve`` over the API tests' seed, a territory plan and an expansion scenario whose
     "twin" adds nothing beyond "west" and whose "far" lies off the road network."""
-    tmp = tmp_path_factory.mktemp("planning-app")
-    settings = Settings(
-        database_url=database_url("sqlite", tmp),
-        admin_api_key=ADMIN_KEY,
-        viewer_api_key=VIEWER_KEY,
-        osm_file=OSM_FILE,
-        cache_dir=tmp / "cache",
-    )
-    ctx = open_context(settings)
-    db = seed(ctx, "sqlite")
-    with serve_process(db, tmp) as (_, port, _log):
-        url = f"http://127.0.0.1:{port}"
+    with seeded_server(tmp_path_factory.mktemp("planning-app")) as (url, db):
         admin = {"X-API-Key": ADMIN_KEY}
         with httpx.Client(base_url=url, headers=admin, timeout=120) as http:
             r = http.post("/v1/territory-plans", json={"name": "north", "liaisons": ["Ana", "Ben"]})
@@ -64,7 +48,6 @@ def server(tmp_path_factory):
             r = http.post("/v1/expansion/scenarios", json=scenario)
             assert r.status_code == 201, r.text
         yield {"url": url, "db": db}
-    ctx.close()
 
 
 def _signed_in_page(chromium, server, *, key, width=1280, height=900):

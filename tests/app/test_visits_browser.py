@@ -12,11 +12,10 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from core.settings import Settings
 from maps.assets import ASSET_DIR
-from service.context import open_context
-from tests.api.conftest import ADMIN_KEY, LIAISON_KEY, OSM_FILE, VIEWER_KEY, seed, serve_process
-from tests.conftest import database_url, screenshot
+from tests.api.conftest import LIAISON_KEY
+from tests.app.conftest import seeded_server
+from tests.conftest import screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -26,19 +25,8 @@ DAY = "2027-03-02"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``prm serve`` over the API tests' seed (SQLite)."""
-    tmp = tmp_path_factory.mktemp("visits")
-    settings = Settings(
-        database_url=database_url("sqlite", tmp),
-        admin_api_key=ADMIN_KEY,
-        viewer_api_key=VIEWER_KEY,
-        osm_file=OSM_FILE,
-        cache_dir=tmp / "cache",
-    )
-    ctx = open_context(settings)
-    db = seed(ctx, "sqlite")
-    with serve_process(db, tmp) as (_, port, _log):
-        yield {"url": f"http://127.0.0.1:{port}", "db": db}
-    ctx.close()
+    with seeded_server(tmp_path_factory.mktemp("visits")) as (url, db):
+        yield {"url": url, "db": db}
 
 
 def _sign_in(page, server, key=LIAISON_KEY):
