@@ -39,8 +39,10 @@ def _page(chromium, base, *, width=1280, height=800, asked=None, key=ADMIN_KEY):
     page.fill("#key", key)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: urlsplit(url).path == "/app")  # not /signin?next=/app
+    # the first answer of a fresh server builds its caches: generous, it is not a speed test
     page.wait_for_function(
-        "() => /prospects in view/.test(document.getElementById('notice').textContent)"
+        "() => /prospects in view/.test(document.getElementById('notice').textContent)",
+        timeout=120_000,
     )
     if key == ADMIN_KEY:
         page.wait_for_selector("#list li.vl-row .vl-add")  # the visit list decorated the entries
@@ -54,8 +56,10 @@ def _view_shot(page, name: str) -> None:
 
 
 def _in_view(page) -> int:
+    # the first answer of a fresh server builds its caches: generous, it is not a speed test
     page.wait_for_function(
-        "() => /prospects in view/.test(document.getElementById('notice').textContent)"
+        "() => /prospects in view/.test(document.getElementById('notice').textContent)",
+        timeout=120_000,
     )
     return int(re.match(r"(\d+) prospects in view", page.inner_text("#notice")).group(1))
 

@@ -162,8 +162,11 @@ def test_plan_a_day_export_it_and_log_a_visit(chromium, server):
         first.locator(".vl-duration").fill("45")
         first.locator(".vl-ws").fill("09:00")
         first.locator(".vl-we").fill("12:00")
+        page.evaluate("document.getElementById('vl-msg').className = ''")  # wait for this save's
         first.locator("button.vl-unsaved").click()
-        page.wait_for_selector("#vl-msg.ok")
+        page.wait_for_function(
+            "() => /^Visit to .* saved/.test(document.getElementById('vl-msg').textContent)"
+        )
         saved, _ = _api(server, "GET", f"/v1/visit-lists/{DAY}")
         assert (
             saved["stops"][0]["duration_min"] == 45
