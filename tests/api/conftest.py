@@ -34,6 +34,9 @@ from data.models import (
     Provider,
     ReferrerStat,
     SourceRecord,
+    Territory,
+    TerritoryCell,
+    TerritoryPlan,
 )
 from data.models.security import ApiKey
 from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
@@ -379,3 +382,44 @@ def openapi(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         )
     )
     return app.openapi()
+
+
+def add_second_site_and_territory(session, db: SeededDB, *, plan: str, segment: str) -> None:
+    """Provider 0 also becomes a weaker prospect of AGS-S, provider 1 lies in a one-cell territory
+    of liaison 'Ana' (its id in ``db.territory_id``): what the list's site and territory filters
+    need to tell rows apart."""
+    south = session.query(ClinicSite).filter_by(site_code="AGS-S").one()
+    session.add(
+        Prospect(
+            site_id=south.id,
+            provider_id=db.provider_ids[0],
+            profile="mri-default",
+            score=50.0,
+            segment=segment,
+            taxonomy_code="207R00000X",
+            classification="Internal Medicine",
+            drive_minutes=7.0,
+            distance_km=3.0,
+            components=[],
+        )
+    )
+    plan_row = TerritoryPlan(
+        name=plan, version=1, measure="providers", k=1, resolution=8, region="x", compactness=1
+    )
+    session.add(plan_row)
+    session.flush()
+    terr = Territory(
+        plan_id=plan_row.id,
+        number=1,
+        liaison="Ana",
+        load=1,
+        share=1,
+        cell_count=1,
+        compactness=1,
+        contiguous=True,
+    )
+    session.add(terr)
+    session.flush()
+    one = session.get(Provider, db.provider_ids[1])
+    session.add(TerritoryCell(plan_id=plan_row.id, h3=one.h3_r8, territory_id=terr.id, weight=1))
+    db.territory_id = terr.id

@@ -5,52 +5,17 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from data.models import ClinicSite, Prospect, Provider, Territory, TerritoryCell, TerritoryPlan
 from service.prospecting.listing import MAP_FEATURE_CAP, map_points
 from service.prospecting.schemas import ProspectMapView
 from service.schemas import ProspectFilter
-from tests.api.conftest import VIEWER, SeededDB, signed_in
+from tests.api.conftest import VIEWER, SeededDB, add_second_site_and_territory, signed_in
 
 
 @pytest.fixture(scope="module")
 def seeded(api_db: SeededDB) -> SeededDB:
     """Provider 0 is also a weaker prospect of AGS-S; provider 1 lies in territory 'Ana'."""
     with api_db.ctx.sessions.begin() as s:
-        south = s.query(ClinicSite).filter_by(site_code="AGS-S").one()
-        s.add(
-            Prospect(
-                site_id=south.id,
-                provider_id=api_db.provider_ids[0],
-                profile="mri-default",
-                score=50.0,
-                segment="white space",
-                taxonomy_code="207R00000X",
-                classification="Internal Medicine",
-                drive_minutes=7.0,
-                distance_km=3.0,
-                components=[],
-            )
-        )
-        plan = TerritoryPlan(
-            name="t", version=1, measure="providers", k=1, resolution=8, region="x", compactness=1
-        )
-        s.add(plan)
-        s.flush()
-        terr = Territory(
-            plan_id=plan.id,
-            number=1,
-            liaison="Ana",
-            load=1,
-            share=1,
-            cell_count=1,
-            compactness=1,
-            contiguous=True,
-        )
-        s.add(terr)
-        s.flush()
-        one = s.get(Provider, api_db.provider_ids[1])
-        s.add(TerritoryCell(plan_id=plan.id, h3=one.h3_r8, territory_id=terr.id, weight=1))
-        api_db.territory_id = terr.id
+        add_second_site_and_territory(s, api_db, plan="t", segment="white space")
     return api_db
 
 

@@ -15,9 +15,15 @@ import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
-from data.models import ClinicSite, Prospect, Provider, Territory, TerritoryCell, TerritoryPlan
 from data.models.prospecting import ProspectStatus
-from tests.api.conftest import LIAISON, LIAISON_PERSON, MARKETING, VIEWER, SeededDB
+from tests.api.conftest import (
+    LIAISON,
+    LIAISON_PERSON,
+    MARKETING,
+    VIEWER,
+    SeededDB,
+    add_second_site_and_territory,
+)
 
 #: The app's filter form (maps/assets/app/app.html) as JSON, as segments.js sends it.
 NUMBERS = ("min_score", "min_drive_minutes", "max_drive_minutes", "territory_id")
@@ -28,41 +34,7 @@ def assigned(api_db: SeededDB) -> SeededDB:
     """Provider 0 is also a prospect of AGS-S, provider 1 lies in a territory, provider 2 is
     being worked by the test liaison."""
     with api_db.ctx.sessions.begin() as s:
-        south = s.query(ClinicSite).filter_by(site_code="AGS-S").one()
-        s.add(
-            Prospect(
-                site_id=south.id,
-                provider_id=api_db.provider_ids[0],
-                profile="mri-default",
-                score=50.0,
-                segment="moderate-fit nearby",
-                taxonomy_code="207R00000X",
-                classification="Internal Medicine",
-                drive_minutes=7.0,
-                distance_km=3.0,
-                components=[],
-            )
-        )
-        plan = TerritoryPlan(
-            name="seg", version=1, measure="providers", k=1, resolution=8, region="x", compactness=1
-        )
-        s.add(plan)
-        s.flush()
-        terr = Territory(
-            plan_id=plan.id,
-            number=1,
-            liaison="Ana",
-            load=1,
-            share=1,
-            cell_count=1,
-            compactness=1,
-            contiguous=True,
-        )
-        s.add(terr)
-        s.flush()
-        one = s.get(Provider, api_db.provider_ids[1])
-        s.add(TerritoryCell(plan_id=plan.id, h3=one.h3_r8, territory_id=terr.id, weight=1))
-        api_db.territory_id = terr.id
+        add_second_site_and_territory(s, api_db, plan="seg", segment="moderate-fit nearby")
         s.add(
             ProspectStatus(
                 provider_id=api_db.provider_ids[2],
