@@ -35,7 +35,14 @@ def _check_digits(first9: np.ndarray) -> np.ndarray:
     return (10 - total % 10) % 10
 
 
-def draw_npis(rng: np.random.Generator, n: int, *, exclude: set[str] | None = None) -> list[str]:
+def draw_npis(
+    rng: np.random.Generator,
+    n: int,
+    *,
+    exclude: set[str] | None = None,
+    lane: int = 0,
+    lanes: int = 1,
+) -> list[str]:
     """Draw ``n`` distinct, Luhn-valid NPIs starting with 1.
 
     Parameters
@@ -46,6 +53,10 @@ def draw_npis(rng: np.random.Generator, n: int, *, exclude: set[str] | None = No
         How many to draw.
     exclude
         NPIs that must not be returned (already used ones).
+    lane, lanes
+        Draw only identifiers whose nine digits are ``lane`` modulo ``lanes``:
+        draws in different lanes never collide, so independent blocks of a
+        large file need no shared set of the NPIs already used.
 
     Returns
     -------
@@ -53,14 +64,19 @@ def draw_npis(rng: np.random.Generator, n: int, *, exclude: set[str] | None = No
         Ten-digit NPIs, in draw order (not sorted).
     """
     problems: list[Problem] = []
-    if whole_number(n, field="n", problems=problems, ge=0) is None:
-        raise InputError("n must be a non-negative integer", problems=problems)
+    whole_number(n, field="n", problems=problems, ge=0)
+    whole_number(lanes, field="lanes", problems=problems, ge=1, le=100_000)
+    if not problems:
+        whole_number(lane, field="lane", problems=problems, ge=0, le=lanes - 1)
+    if problems:
+        raise InputError("invalid NPI draw arguments", problems=problems)
     taken = set(exclude or ())
     out: list[str] = []
     while len(out) < n:
         need = n - len(out)
         # Nine digits starting with 1: 100000000 .. 199999999.
-        base = rng.integers(100_000_000, 200_000_000, size=need + need // 8 + 8, dtype=np.int64)
+        slot = rng.integers(0, 100_000_000 // lanes, size=need + need // 8 + 8, dtype=np.int64)
+        base = 100_000_000 + slot * lanes + lane
         full = base * 10 + _check_digits(base)
         for value in full.tolist():
             s = str(value)

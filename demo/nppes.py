@@ -335,8 +335,29 @@ def nppes_frame(
     return out.iloc[rng.permutation(len(out))].reset_index(drop=True)
 
 
-def write_nppes(frame: pd.DataFrame, path: Path, columns: list[str]) -> int:
+def write_nppes(
+    frame: pd.DataFrame,
+    path: Path,
+    columns: list[str],
+    *,
+    append: bool = False,
+    batch_rows: int = 5000,
+) -> int:
     """Write ``frame`` in the NPPES layout: every column of ``columns``, every value quoted.
+
+    Parameters
+    ----------
+    frame
+        From :func:`nppes_frame`.
+    path
+        The CSV file.
+    columns
+        The layout (:func:`read_columns`).
+    append
+        Add rows to a file already holding the header instead of starting one.
+    batch_rows
+        Rows turned into text at a time (bounds the memory of the 330-column rows;
+        the bytes written do not depend on it).
 
     Returns
     -------
@@ -355,9 +376,16 @@ def write_nppes(frame: pd.DataFrame, path: Path, columns: list[str]) -> int:
             problems=[Problem("unknown column", field=c) for c in unknown],
         )
     n = len(frame)
-    data = [frame[c].astype(str).tolist() if c in frame.columns else repeat("", n) for c in columns]
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    with open(path, "a" if append else "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        w.writerow(columns)
-        w.writerows(zip(*data))
+        if not append:
+            w.writerow(columns)
+        for lo in range(0, n, max(1, int(batch_rows))):
+            part = frame.iloc[lo : lo + batch_rows]
+            k = len(part)
+            data = [
+                part[c].astype(str).tolist() if c in part.columns else repeat("", k)
+                for c in columns
+            ]
+            w.writerows(zip(*data))
     return n

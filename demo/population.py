@@ -188,6 +188,8 @@ def build_population(
     providers: int,
     *,
     n_buildings_hint: float = 0.62,
+    npi_lane: int = 0,
+    npi_lanes: int = 1,
 ) -> tuple[Population, int]:
     """Draw organisations and individuals and assign them to practices.
 
@@ -203,6 +205,9 @@ def build_population(
     n_buildings_hint
         Buildings per practice (organisation or solo individual); below 1,
         so medical office buildings host several practices.
+    npi_lane, npi_lanes
+        Passed to :func:`demo.npi.draw_npis`: populations drawn in different
+        lanes share no NPI.
 
     Returns
     -------
@@ -212,7 +217,7 @@ def build_population(
     """
     counts = plan_counts(providers)
     n_org, n_ind = counts["orgs"], counts["individuals"]
-    npis = draw_npis(rng, providers)
+    npis = draw_npis(rng, providers, lane=npi_lane, lanes=npi_lanes)
     org_npi, ind_npi = npis[:n_org], npis[n_org : n_org + n_ind]
     dup_npi = npis[n_org + n_ind : n_org + n_ind + counts["duplicates"]]
     deact_npi = npis[n_org + n_ind + counts["duplicates"] :]

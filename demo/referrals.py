@@ -141,9 +141,10 @@ def referral_events(
     Returns
     -------
     events : pandas.DataFrame
-        ``external_id``, ``referral_date`` (ISO), ``referrer_npi`` ("" for
-        free-text events), ``referrer_name``, ``service_line``, ``site_code``,
-        ``patient_ref``, sorted by date.
+        ``referral_date`` (ISO), ``referrer_npi`` ("" for free-text events),
+        ``referrer_name``, ``service_line``, ``site_code``, ``patient_ref``,
+        sorted by date, NPI and name.  The writer numbers them
+        (``external_id``) once the blocks' events are merged in that order.
     truth : pandas.DataFrame
         ``referrers`` plus ``count_365_npi`` (events in the window that carry
         the NPI), ``events_total`` and ``last_date``.
@@ -190,15 +191,14 @@ def referral_events(
         drop=True
     )
     tokens = rng.integers(0, 2**62, size=len(ev))
-    years = [date.fromordinal(d).year for d in ev["day"].tolist()]
+    site = ev["site"].to_numpy()
     events = pd.DataFrame(
         {
-            "external_id": [f"RF{y}-{i + 1:07d}" for i, y in enumerate(years)],
             "referral_date": [date.fromordinal(d).isoformat() for d in ev["day"].tolist()],
             "referrer_npi": ev["referrer_npi"].to_numpy(),
             "referrer_name": ev["referrer_name"].to_numpy(),
-            "service_line": sites["service_line"].to_numpy()[ev["site"].to_numpy()],
-            "site_code": sites["site_code"].to_numpy()[ev["site"].to_numpy()],
+            "service_line": sites["service_line"].to_numpy()[site],
+            "site_code": sites["site_code"].to_numpy()[site],
             "patient_ref": [f"P{t:016x}" for t in tokens.tolist()],
         }
     )
