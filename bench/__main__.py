@@ -1,9 +1,13 @@
 """Per-stage throughput and peak memory of the whole pipeline at a chosen size.
 
     python -m bench --providers 100000
+    python -m bench --providers 100000 --database-url postgresql+psycopg://u@host/empty_db
 
 Generates a synthetic Columbus registry of that size (same generator as the
-demo), loads it into a fresh embedded database, runs every stage and prints,
+demo), loads it into a fresh embedded database (a SQLite file in the work
+directory) or into the empty database ``--database-url`` names (migrated as the
+app does, by :func:`service.context.open_context`; a database already holding
+tables is refused, so a bench never writes into real data), runs every stage and prints,
 for each, wall time, rows per second and the peak resident memory *during that
 stage* (a sampling thread reads ``/proc/self/statm`` every 5 ms; the process's
 lifetime peak, ``ru_maxrss``, would hide a lean stage behind an earlier fat one)
@@ -59,11 +63,46 @@ class StagePeak:
         self.peak = max(self.peak, rss_mb())
 
 
+# tables a database may hold before the first migration: PostGIS's own reference table
+_EXTENSION_TABLES = frozenset({"spatial_ref_sys"})
+
+
+def check_empty(url: str) -> None:
+    """Refuse a database that already holds tables (other than PostGIS's own).
+
+    Raises
+    ------
+    SystemExit
+        Naming the database and a few of its tables.
+    """
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(url)
+    try:
+        tables = sorted(set(inspect(engine).get_table_names()) - _EXTENSION_TABLES)
+    finally:
+        engine.dispose()
+    if tables:
+        shown = ", ".join(tables[:5]) + (" ..." if len(tables) > 5 else "")
+        safe = make_url(url).render_as_string(hide_password=True)
+        raise SystemExit(
+            f"bench: {safe} is not empty ({len(tables)} tables: {shown}); "
+            "give the bench a database of its own (created empty, with the postgis extension)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--providers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="an EMPTY database to bench on (e.g. postgresql+psycopg://...); "
+        "default: a fresh SQLite file in the work directory",
+    )
     parser.add_argument(
         "--until-link", action="store_true", help="stop after the link stage (its figures alone)"
     )
@@ -86,7 +125,9 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="prm-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     base = load_settings()
-    settings = base.model_copy(update={"database_url": f"sqlite:///{work / 'bench.sqlite'}"})
+    url = args.database_url or f"sqlite:///{work / 'bench.sqlite'}"
+    check_empty(url)
+    settings = base.model_copy(update={"database_url": url})
     ctx = open_context(settings)
     rows: list[tuple[str, float, int, str]] = []
 
@@ -103,7 +144,8 @@ def main() -> None:
         )
         return out
 
-    print(f"prm bench: {args.providers:,} providers, workdir {work}")
+    backend = ctx.engine.dialect.name
+    print(f"prm bench: {args.providers:,} providers, {backend}, workdir {work}")
     graph = stage("load road graph", 1, lambda: ctx.graph)
     stage("street index", 1, lambda: ctx.street_index)
     manifest = stage(
