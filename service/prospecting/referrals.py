@@ -480,13 +480,14 @@ def _store_alerts(
     from prospects.activity import at_risk_alerts
 
     found = at_risk_alerts(stats, events, rules, as_of=as_of)
-    have = set(
-        session.execute(
+    have = {
+        (pid, rule)
+        for pid, rule in session.execute(
             select(ReferralAlert.provider_id, ReferralAlert.rule).where(
                 ReferralAlert.raised_on == as_of, rows.where(ReferralAlert.provider_id)
             )
-        ).tuples()
-    )
+        )
+    }
     new = [
         {
             "provider_id": r["provider_id"],

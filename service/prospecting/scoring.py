@@ -368,7 +368,7 @@ class _SiteTally:
             if low is None and seen > low_at:
                 low = tenth
             if seen > high_at:
-                return round((low + tenth) / 20, 1)
+                return round((low / 10 + tenth / 10) / 2, 1)
         return float("nan")
 
     def detail(self) -> dict:
