@@ -59,10 +59,12 @@ __all__ = [
     "DEFAULT_MAX_SNAP_M",
     "Fallback",
     "Legs",
+    "Reach",
     "RoadRouter",
     "drive_time_matrix",
     "minutes_from",
     "point_legs",
+    "reach_from",
 ]
 
 _SETTINGS = Settings.model_fields
@@ -504,6 +506,51 @@ def point_legs(
     return Legs(position, snap_m, routed, fallback.minutes(snap_m / 1000.0))
 
 
+class Reach(NamedTuple):
+    """Drive seconds from one place to every node (one whole search), see :func:`reach_from`."""
+
+    lat: float
+    lon: float
+    #: seconds per node, the origin's access leg included; None when it is off the network
+    seconds: npt.NDArray[np.float64] | None
+
+
+def _check_origin(lat: float, lon: float) -> None:
+    problems = validate_coordinates(
+        as_float_array(lat, name="lat"), as_float_array(lon, name="lon")
+    )
+    if problems:
+        raise GeoError("invalid origin coordinates", problems=problems)
+
+
+def reach_from(
+    router: RoadRouter | None,
+    lat: float,
+    lon: float,
+    *,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    fallback: Fallback = Fallback(),
+) -> Reach:
+    """One whole search from a place, for :func:`minutes_from` calls from it in many batches.
+
+    A caller that asks for the minutes from one site to its points batch by
+    batch passes this as ``reach`` so that the search runs once, not once per
+    batch; the minutes are the same as without it (a search's times are exact
+    wherever it stops).
+
+    Raises
+    ------
+    GeoError
+        For invalid coordinates.
+    """
+    _check_origin(lat, lon)
+    site = point_legs(router, lat, lon, max_snap_m=max_snap_m, fallback=fallback)
+    if router is None or not site.routed[0]:
+        return Reach(float(lat), float(lon), None)
+    secs, _ = router.search(site.position, offset_s=site.leg_min * 60.0)
+    return Reach(float(lat), float(lon), secs)
+
+
 def minutes_from(
     router: RoadRouter | None,
     lat: float,
@@ -513,8 +560,15 @@ def minutes_from(
     *,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     fallback: Fallback = Fallback(),
+    reach: Reach | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Drive minutes from one place (a site) to many points, by the one rule.
+
+    Parameters
+    ----------
+    reach
+        :func:`reach_from` of this place with the same router and rule: its
+        times are used instead of a search of their own.
 
     Returns
     -------
@@ -528,25 +582,43 @@ def minutes_from(
     ------
     GeoError
         For invalid coordinates (every one listed).
+    ValueError
+        ``reach`` is another place's.
     """
-    problems = validate_coordinates(
-        as_float_array(lat, name="lat"), as_float_array(lon, name="lon")
-    )
-    if problems:
-        raise GeoError("invalid origin coordinates", problems=problems)
-    site = point_legs(router, lat, lon, max_snap_m=max_snap_m, fallback=fallback)
+    _check_origin(lat, lon)
+    if reach is not None and (reach.lat, reach.lon) != (float(lat), float(lon)):
+        raise ValueError("reach is from another place")
     pts = point_legs(router, to_lat, to_lon, max_snap_m=max_snap_m, fallback=fallback)
     minutes = np.full(pts.position.size, np.inf)
-    if router is not None and site.routed[0] and pts.routed.any():
+    if router is not None and pts.routed.any():
         want = pts.position[pts.routed]
-        secs, _ = router.search(site.position, offset_s=site.leg_min * 60.0, targets=want)
-        minutes[pts.routed] = secs[want] / 60.0 + pts.leg_min[pts.routed]
+        if reach is None:
+            reach = _targeted(router, lat, lon, want, max_snap_m=max_snap_m, fallback=fallback)
+        if reach.seconds is not None:
+            minutes[pts.routed] = reach.seconds[want] / 60.0 + pts.leg_min[pts.routed]
     estimated = ~np.isfinite(minutes)
     la = as_float_array(to_lat, name="lat")
     lo = as_float_array(to_lon, name="lon")
     minutes[estimated] = fallback.minutes(haversine_km(lat, lon, la[estimated], lo[estimated]))
     estimated &= ~np.isnan(la)
     return minutes, estimated
+
+
+def _targeted(
+    router: RoadRouter,
+    lat: float,
+    lon: float,
+    targets: npt.NDArray[np.int64],
+    *,
+    max_snap_m: float,
+    fallback: Fallback,
+) -> Reach:
+    """A search from a place stopped once the targets' times are final."""
+    site = point_legs(router, lat, lon, max_snap_m=max_snap_m, fallback=fallback)
+    if not site.routed[0]:
+        return Reach(float(lat), float(lon), None)
+    secs, _ = router.search(site.position, offset_s=site.leg_min * 60.0, targets=targets)
+    return Reach(float(lat), float(lon), secs)
 
 
 def drive_time_matrix(

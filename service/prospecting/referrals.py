@@ -9,12 +9,15 @@ Free-text names that do not link are queued for review (``referral_review``);
 events also arrive one by one through the scheduling-system webhook
 (:func:`receive_referral`, idempotent on the external id). The tiers stage
 also evaluates the at-risk rules (``settings.at_risk_rules``) and stores
-each alert with the history that triggered it.
+each alert with the history that triggered it. After linking, the stage works
+a chunk of provider ids at a time (:func:`compute_referrer_stats`), so its
+memory does not grow with the number of providers or events.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -27,7 +30,9 @@ from core.settings import AtRiskRule
 from core.values import json_value, plain
 from data.models import Provider, ReferralEvent, ReferrerStat
 from data.models.prospecting import ReferralAlert, ReferralReview
+from service.checkpoints import Checkpoints, no_checkpoints
 from service.context import AppContext
+from service.prospecting.chunks import IdRange, provider_ranges, providers_per_chunk
 from service.prospecting.schemas import (
     AlertPublic,
     ReferralReceipt,
@@ -320,74 +325,112 @@ def resolve_review(ctx: AppContext, review_id: int, decision: ReviewResolve) -> 
 
 
 def compute_referrer_stats(
-    ctx: AppContext, *, progress: ProgressSink = null_progress
+    ctx: AppContext,
+    *,
+    progress: ProgressSink = null_progress,
+    checkpoints: Checkpoints = no_checkpoints,
+    chunk_providers: int | None = None,
 ) -> StageReport:
-    """Link events, then compute and store each referrer's volume, trend and tier."""
-    from prospects.terms import is_active_referrer
-    from prospects.tiers import referrer_stats
+    """Link events, then compute and store each referrer's volume, trend and tier.
 
+    Linking is one transaction; the stats, at-risk alerts and workflow moves then
+    follow a chunk of provider ids at a time (:mod:`service.prospecting.chunks`,
+    sized from ``settings.memory_budget_mb`` or ``chunk_providers``), each reading
+    only its providers' events and stored rows, in a transaction of its own marked in
+    ``checkpoints`` (stage ``"tiers"``, key ``"providers=[lo,hi)"``) and skipped
+    when already done. A referrer's figures depend on its own events alone, so the
+    chunking changes nothing stored; the report adds up the chunks this run stored.
+    """
     started = time.perf_counter()
-    s = ctx.settings
     as_of = as_of_date(ctx)
     with ctx.sessions.begin() as session:
         links = link_referral_events(session)
-        events = pd.DataFrame(
-            session.execute(
-                select(ReferralEvent.provider_id, ReferralEvent.referral_date).where(
-                    ReferralEvent.provider_id.is_not(None), ReferralEvent.referral_date <= as_of
-                )
-            ).all(),
-            columns=["provider_id", "referral_date"],
-        )
-        progress("tiers", 0, len(events))
-        stats = referrer_stats(
-            events,
-            as_of=as_of,
-            window_days=s.referring_window_days,
-            tier_a_min=s.tier_a_min,
-            tier_b_min=s.tier_b_min,
-        )
-        _store_stats(session, stats, as_of=as_of)
-        tiers = stats["tier"].value_counts(dropna=True).to_dict()
-        alerts = _store_alerts(session, stats, events, s.at_risk_rules, as_of=as_of)
-        # a worked prospect refers "now" once it is an active referrer: a lapsed one being won back
-        # keeps its workflow status until it refers again
-        now_referring = stats[
-            is_active_referrer(
-                stats["last_referral"],
-                as_of=as_of,
-                window_days=s.referring_window_days,
-                lapsed_days=s.lapsed_days,
-            )
-        ]
-        moved = mark_referring(
-            session,
-            {int(p) for p in now_referring["provider_id"]},
-            {
-                int(p): f
-                for p, f in zip(now_referring["provider_id"], now_referring["first_referral"])
-            },
-        )
+    size = providers_per_chunk(ctx.settings.memory_budget_mb, override=chunk_providers)
+    with ctx.sessions() as session:
+        ranges = provider_ranges(session, size=size)
+    referrers, moved = 0, 0
+    tiers: Counter = Counter()
+    alerts: Counter = Counter(raised=0, new=0)
+    for n, rows in enumerate(ranges):
+        progress("tiers", n, len(ranges))
+        if checkpoints.done("tiers", rows.key):
+            continue
+        with ctx.sessions.begin() as session:
+            stats, chunk_alerts, chunk_moved = _tiers_chunk(ctx, session, rows, as_of=as_of)
+            checkpoints.mark(session, "tiers", rows.key)
+        referrers += int(stats["referring"].sum())
+        tiers.update(t for t in stats["tier"] if t is not None and not pd.isna(t))
+        alerts.update(chunk_alerts)
+        moved += chunk_moved
+    progress("tiers", len(ranges), len(ranges))
     return StageReport(
         stage="tiers",
         detail={
             **links,
             "as_of": as_of.isoformat(),
-            "referrers": int(stats["referring"].sum()),
+            "referrers": referrers,
             "tiers": {k: int(v) for k, v in sorted(tiers.items())},
-            "alerts": alerts,
+            "alerts": dict(alerts),
             "prospects_now_referring": moved,
         },
         duration_s=round(time.perf_counter() - started, 3),
     )
 
 
+def _tiers_chunk(
+    ctx: AppContext, session: Session, rows: IdRange, *, as_of: date
+) -> tuple[pd.DataFrame, dict[str, int], int]:
+    """Stats, alerts and workflow moves of the referrers with an id in ``rows``, stored.
+
+    Returns the stats, the alert counts and how many prospects moved to referring.
+    """
+    from prospects.terms import is_active_referrer
+    from prospects.tiers import referrer_stats
+
+    s = ctx.settings
+    events = pd.DataFrame(
+        session.execute(
+            select(ReferralEvent.provider_id, ReferralEvent.referral_date).where(
+                rows.where(ReferralEvent.provider_id), ReferralEvent.referral_date <= as_of
+            )
+        ).all(),
+        columns=["provider_id", "referral_date"],
+    )
+    stats = referrer_stats(
+        events,
+        as_of=as_of,
+        window_days=s.referring_window_days,
+        tier_a_min=s.tier_a_min,
+        tier_b_min=s.tier_b_min,
+    )
+    _store_stats(session, stats, as_of=as_of, rows=rows)
+    alerts = _store_alerts(session, stats, events, s.at_risk_rules, as_of=as_of, rows=rows)
+    # a worked prospect refers "now" once it is an active referrer: a lapsed one being won back
+    # keeps its workflow status until it refers again
+    now_referring = stats[
+        is_active_referrer(
+            stats["last_referral"],
+            as_of=as_of,
+            window_days=s.referring_window_days,
+            lapsed_days=s.lapsed_days,
+        )
+    ]
+    moved = mark_referring(
+        session,
+        {int(p) for p in now_referring["provider_id"]},
+        {int(p): f for p, f in zip(now_referring["provider_id"], now_referring["first_referral"])},
+        rows=rows,
+    )
+    return stats, alerts, moved
+
+
 #: Rows per executemany batch when referrer stats are written.
 WRITE_CHUNK = 5000
 
 
-def _store_stats(session: Session, stats: pd.DataFrame, *, as_of: date) -> None:
-    """Upsert the referrer stats and remove those of providers no longer referring.
+def _store_stats(session: Session, stats: pd.DataFrame, *, as_of: date, rows: IdRange) -> None:
+    """Upsert the referrer stats of the providers with an id in ``rows`` and remove those of
+    the range's providers no longer referring (``stats``: all the range's referrers).
 
     Stored rows are read as plain tuples and written with one executemany per statement and
     chunk; a row is rewritten only when a value changed.
@@ -396,7 +439,11 @@ def _store_stats(session: Session, stats: pd.DataFrame, *, as_of: date) -> None:
     fields = (*STAT_FIELDS, "as_of")
     have = {
         r[0]: r[1:]
-        for r in session.execute(select(table.c.provider_id, *(table.c[f] for f in fields)))
+        for r in session.execute(
+            select(table.c.provider_id, *(table.c[f] for f in fields)).where(
+                rows.where(table.c.provider_id)
+            )
+        )
     }
     inserts, updates = [], []
     for row in stats.to_dict("records"):
@@ -426,19 +473,22 @@ def _store_alerts(
     rules: list[AtRiskRule],
     *,
     as_of: date,
+    rows: IdRange,
 ) -> dict[str, int]:
-    """Evaluate the at-risk rules and store new alerts (one per referrer, rule and day)."""
+    """Evaluate the at-risk rules for the referrers with an id in ``rows`` (``stats`` and
+    ``events``: theirs) and store new alerts (one per referrer, rule and day)."""
     from prospects.activity import at_risk_alerts
 
     found = at_risk_alerts(stats, events, rules, as_of=as_of)
-    have = set(
-        session.execute(
+    have = {
+        (pid, rule)
+        for pid, rule in session.execute(
             select(ReferralAlert.provider_id, ReferralAlert.rule).where(
-                ReferralAlert.raised_on == as_of
+                ReferralAlert.raised_on == as_of, rows.where(ReferralAlert.provider_id)
             )
-        ).tuples()
-    )
-    rows = [
+        )
+    }
+    new = [
         {
             "provider_id": r["provider_id"],
             "rule": r["rule"],
@@ -450,9 +500,9 @@ def _store_alerts(
         for r in found.to_dict("records")
         if (r["provider_id"], r["rule"]) not in have
     ]
-    if rows:
-        session.execute(ReferralAlert.__table__.insert(), rows)
-    return {"raised": len(found), "new": len(rows)}
+    if new:
+        session.execute(ReferralAlert.__table__.insert(), new)
+    return {"raised": len(found), "new": len(new)}
 
 
 def list_alerts(

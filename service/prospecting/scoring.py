@@ -13,19 +13,33 @@ are the settings' straight-line estimate, flagged as estimated. Scores come from
 the site's service-line profile (:mod:`prospects.profiles`).
 
 Rows are upserted by (site, provider) and only rewritten when a value changed.
+
+Bounded memory: a site is scored a chunk of provider ids at a time
+(:mod:`service.prospecting.chunks`, sized from ``settings.memory_budget_mb``),
+each chunk reading only its own candidates, their referrer stats, the
+referring colleagues of their organisations and their last contacts, and
+rewriting only the site's stored prospects in its id range, in a transaction
+of its own that also marks it done (:mod:`service.checkpoints`), so a killed
+run resumes at the first chunk not stored. The router's search from a site is
+done once per site and run (:func:`geo.routing.reach_from`), not once per chunk.
 """
 
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, bindparam, delete, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.progress import ProgressSink, null_progress
+from core.sequences import chunked
 from data.db import analyze
 from data.models import (
     Catchment,
@@ -37,10 +51,15 @@ from data.models import (
     ReferrerStat,
     h3_column,
 )
+from service.checkpoints import Checkpoints, no_checkpoints
 from service.context import AppContext
-from service.events import emit
+from service.prospecting.chunks import IdRange, one_provider, provider_ranges, providers_per_chunk
+from service.prospecting.prospect_writes import announce_new, store_prospects
 from service.schemas import StageReport
 from service.security.privacy import objected
+
+if TYPE_CHECKING:
+    from geo.routing import Reach
 
 DEFAULT_PROFILE = "imaging_mri"
 
@@ -62,10 +81,10 @@ def profile_for(service_line: str, profiles: dict):  # noqa: ANN201
 
 
 def _in_catchments(
-    session: Session, site: ClinicSite, res: int, *, only: int | None = None
+    session: Session, site: ClinicSite, res: int, *, rows: IdRange | None = None
 ) -> tuple[pd.DataFrame, Select]:
     """Active providers in the site's catchments (referring or not), and the query of their ids
-    (``only``: that provider alone, when it is one of them)."""
+    (``rows``: those with an id in that range only)."""
     cell_col = h3_column(Provider, res)
     in_catchment = (
         select(CatchmentCell.h3)
@@ -87,13 +106,55 @@ def _in_catchments(
         .where(
             Provider.is_active.is_(True), cell_col.in_(in_catchment), Provider.id.not_in(objected())
         )  # GDPR objection: never a prospect
+        .order_by(Provider.id)
     )
-    if only is not None:
-        stmt = stmt.where(Provider.id == only)
+    if rows is not None:
+        stmt = stmt.where(rows.where(Provider.id))
     frame = pd.DataFrame(session.execute(stmt).mappings().all())
     if not frame.empty:
         frame["practice_size"] = frame["practice_size"].clip(lower=1)
-    return frame, stmt.with_only_columns(Provider.id)
+    return frame, stmt.with_only_columns(Provider.id).order_by(None)
+
+
+#: Organisation ids per ``IN (...)`` list: below both backends' bound-parameter limits.
+_IN_BATCH = 5000
+
+
+def referring_bounds(*, as_of: date, window_days: int) -> tuple[date, date]:
+    """First and last day of a referring referrer's last referral, for SQL pre-filters.
+
+    The bounds of :func:`prospects.terms.is_referring`'s window
+    (:func:`prospects.terms.window_start` to ``as_of``): a SQL filter on them
+    keeps every stat that function calls referring, which then decides.
+    """
+    from prospects.terms import window_start
+
+    return window_start(as_of=as_of, days=window_days), as_of
+
+
+def _referring_colleagues(
+    session: Session, organizations: pd.Series, *, as_of: date, window_days: int
+) -> pd.DataFrame:
+    """``provider_id``, ``last_referral``, ``organization_id`` of the referring members of these
+    organisations (wherever they are), :func:`prospects.terms.is_referring` deciding."""
+    from prospects.terms import is_referring
+
+    first, last = referring_bounds(as_of=as_of, window_days=window_days)
+    orgs = sorted({int(o) for o in organizations.dropna()})
+    found = []
+    for batch in chunked(orgs, _IN_BATCH):
+        found += session.execute(
+            select(ReferrerStat.provider_id, ReferrerStat.last_referral, Provider.organization_id)
+            .join(Provider, Provider.id == ReferrerStat.provider_id)
+            .where(
+                Provider.organization_id.in_(batch),
+                ReferrerStat.last_referral.between(first, last),
+            )
+        ).all()
+    colleagues = pd.DataFrame(found, columns=["provider_id", "last_referral", "organization_id"])
+    return colleagues[
+        is_referring(colleagues["last_referral"], as_of=as_of, window_days=window_days)
+    ]
 
 
 def _candidates(
@@ -104,41 +165,42 @@ def _candidates(
     as_of: date,
     window_days: int,
     lapsed_days: int,
-    only: int | None = None,
+    rows: IdRange,
 ) -> pd.DataFrame:
-    """The site's prospects as of ``as_of``: who in its catchments is not an active referrer.
+    """The site's prospects as of ``as_of`` with an id in ``rows``: who in its catchments is
+    not an active referrer.
 
     Adds ``org_referring`` and ``days_since_contact`` (NaN when never contacted).
     Both terms come from the stored referrer stats' ``last_referral``
     through :mod:`prospects.terms`, so the scoring stage, the backtest and
-    the activity endpoint decide them alike.
+    the activity endpoint decide them alike. Only the stats of the candidates
+    and of their organisations' referring members are read.
     """
     from data.models.prospecting import Interaction
-    from prospects.terms import colleague_referring, is_active_referrer, is_referring
+    from prospects.terms import colleague_referring, is_active_referrer
 
-    frame, ids = _in_catchments(session, site, res, only=only)
+    frame, _ = _in_catchments(session, site, res, rows=rows)
     if frame.empty:
         return frame
-    referrers = pd.DataFrame(
+    stats = dict(
         session.execute(
-            select(
-                ReferrerStat.provider_id, ReferrerStat.last_referral, Provider.organization_id
-            ).join(Provider, Provider.id == ReferrerStat.provider_id)
-        ).all(),
-        columns=["provider_id", "last_referral", "organization_id"],
+            select(ReferrerStat.provider_id, ReferrerStat.last_referral).where(
+                rows.where(ReferrerStat.provider_id)
+            )
+        ).all()
     )
-    last = frame["provider_id"].map(referrers.set_index("provider_id")["last_referral"])
+    last = frame["provider_id"].map(stats)
     frame = frame[
         ~is_active_referrer(last, as_of=as_of, window_days=window_days, lapsed_days=lapsed_days)
     ].reset_index(drop=True)
-    referring = referrers[
-        is_referring(referrers["last_referral"], as_of=as_of, window_days=window_days)
-    ]
+    referring = _referring_colleagues(
+        session, frame["organization_id"], as_of=as_of, window_days=window_days
+    )
     frame["org_referring"] = colleague_referring(frame, referring)
     last_contact = pd.DataFrame(
         session.execute(
             select(Interaction.provider_id, func.max(Interaction.occurred_at))
-            .where(Interaction.provider_id.in_(ids.scalar_subquery()))
+            .where(rows.where(Interaction.provider_id))
             .group_by(Interaction.provider_id)
         ).all(),
         columns=["provider_id", "last_contact"],
@@ -153,13 +215,16 @@ def _candidates(
     return frame
 
 
-def add_proximity(ctx: AppContext, cand: pd.DataFrame, site: ClinicSite) -> None:
+def add_proximity(
+    ctx: AppContext, cand: pd.DataFrame, site: ClinicSite, *, reach: Reach | None = None
+) -> None:
     """Add ``distance_km``, ``drive_minutes`` and ``proximity_estimated`` in place.
 
     The drive minutes every other view shows (:func:`geo.routing.minutes_from`
     with the settings' rule): routed where the site and the provider are on the
     network, else the straight-line estimate with ``proximity_estimated`` True;
-    NaN for a provider without coordinates.
+    NaN for a provider without coordinates. ``reach``: the site's
+    :func:`site_reach`, when it answers many batches.
     """
     from geo.distance import haversine_km
     from geo.routing import minutes_from
@@ -172,6 +237,20 @@ def add_proximity(ctx: AppContext, cand: pd.DataFrame, site: ClinicSite) -> None
         site.lon,
         lat,
         lon,
+        max_snap_m=ctx.settings.max_snap_m,
+        fallback=ctx.fallback,
+        reach=reach,
+    )
+
+
+def site_reach(ctx: AppContext, site: ClinicSite) -> Reach:
+    """The router's one whole search from the site (:func:`geo.routing.reach_from`)."""
+    from geo.routing import reach_from
+
+    return reach_from(
+        ctx.router_or_none,
+        site.lat,
+        site.lon,
         max_snap_m=ctx.settings.max_snap_m,
         fallback=ctx.fallback,
     )
@@ -198,9 +277,10 @@ def _score_site(
     profile,  # noqa: ANN001
     *,
     as_of: date,
-    only: int | None = None,
+    rows: IdRange,
+    reach: Reach | None = None,
 ) -> pd.DataFrame:
-    """A site's candidates (``only``: that provider, if one), scored and explained (empty: none)."""
+    """A site's candidates with an id in ``rows``, scored and explained (empty: none)."""
     from prospects.scoring import score_prospects
 
     s = ctx.settings
@@ -211,11 +291,11 @@ def _score_site(
         as_of=as_of,
         window_days=s.referring_window_days,
         lapsed_days=s.lapsed_days,
-        only=only,
+        rows=rows,
     )
     if cand.empty:
         return cand
-    add_proximity(ctx, cand, site)
+    add_proximity(ctx, cand, site, reach=reach)
     return score_prospects(cand, profile, fallback=ctx.fallback, explain=True)
 
 
@@ -224,10 +304,10 @@ def rescore_provider(ctx: AppContext, session: Session, *, provider_id: int) -> 
 
     Runs in the caller's transaction (after a visit is logged, so its recency
     counts). The provider's prospect rows are inserted, updated or removed as
-    the scoring stage would, and a site where it is new sends the stage's
-    ``prospect.new_in_territory`` event; no other provider's row is touched. Scores are
-    per provider (nothing is normalised over the cohort), so the score equals
-    the one the next full run gives.
+    the scoring stage would (a chunk of one provider), and a site where it is new
+    sends the stage's ``prospect.new_in_territory`` event; no other provider's row
+    is touched. Scores are per provider (nothing is normalised over the cohort),
+    so the score equals the one the next full run gives.
 
     Returns
     -------
@@ -238,11 +318,12 @@ def rescore_provider(ctx: AppContext, session: Session, *, provider_id: int) -> 
     from service.prospecting.referrals import as_of_date
 
     as_of = as_of_date(ctx)
+    rows = one_provider(provider_id)
     out = []
     for site, profile in _site_models(ctx, session):
-        scored = _score_site(ctx, session, site, profile, as_of=as_of, only=provider_id)
-        _, new = _store(session, site.id, profile.key, scored, only=provider_id)
-        _announce_new(ctx, session, site, profile.key, new)
+        scored = _score_site(ctx, session, site, profile, as_of=as_of, rows=rows)
+        _, new = store_prospects(session, site.id, profile.key, scored, rows=rows)
+        announce_new(ctx, session, site, profile.key, new)
         for row in scored.to_dict("records") if len(scored) else []:
             dm = row["drive_minutes"]
             out.append(
@@ -257,166 +338,118 @@ def rescore_provider(ctx: AppContext, session: Session, *, provider_id: int) -> 
     return out
 
 
+@dataclass
+class _SiteTally:
+    """A site's report, added up chunk by chunk in bounded memory."""
+
+    profile: str
+    prospects: int = 0
+    #: scores rounded to 0.1, as tenths -> how many: the median's exact input
+    tenths: Counter = field(default_factory=Counter)
+    segments: Counter = field(default_factory=Counter)
+    written: Counter = field(
+        default_factory=lambda: Counter(inserted=0, updated=0, unchanged=0, removed=0)
+    )
+
+    def add(self, scored: pd.DataFrame, written: dict[str, int]) -> None:
+        self.written.update(written)
+        if scored.empty:
+            return
+        self.prospects += len(scored)
+        self.tenths.update((scored["score"] * 10).round().astype("int64").tolist())
+        self.segments.update(scored["segment"].tolist())
+
+    def median(self) -> float:
+        """The median of the scores rounded to 0.1 (the midpoint of the two middle ones)."""
+        low_at, high_at = (self.prospects - 1) // 2, self.prospects // 2
+        seen, low = 0, None
+        for tenth in sorted(self.tenths):
+            seen += self.tenths[tenth]
+            if low is None and seen > low_at:
+                low = tenth
+            if seen > high_at:
+                return round((low / 10 + tenth / 10) / 2, 1)
+        return float("nan")
+
+    def detail(self) -> dict:
+        if not self.prospects:
+            return {"prospects": 0, **self.written}
+        return {
+            "profile": self.profile,
+            "prospects": self.prospects,
+            "median_score": self.median(),
+            "segments": dict(self.segments.most_common(6)),
+            **self.written,
+        }
+
+
+def _in_scope(rows: IdRange, providers: list[int] | None) -> bool:
+    """Whether any of the (sorted) scoped providers has an id in the range (no scope: yes)."""
+    if providers is None:
+        return True
+    i = bisect_left(providers, rows.lo)
+    return i < len(providers) and (rows.hi is None or providers[i] < rows.hi)
+
+
 def score_sites(
     ctx: AppContext,
     *,
     providers: frozenset[int] | None = None,
     progress: ProgressSink = null_progress,
+    checkpoints: Checkpoints = no_checkpoints,
+    chunk_providers: int | None = None,
 ) -> StageReport:
-    """Score every site's white-space prospects and store them (one transaction).
+    """Score every site's white-space prospects and store them, a chunk of providers at a time.
+
+    Each (site, provider-id range) chunk is one transaction, marked in ``checkpoints``
+    (stage ``"score"``, key ``"site=CODE providers=[lo,hi)"``) and skipped when already
+    done. A site's new prospects are announced per chunk: one ``prospect.new_in_territory``
+    event per chunk that stored any, listing at most ``EVENT_MAX_PROSPECTS`` of that
+    chunk's (its ``count`` being the chunk's); with the default chunk size a site of up to
+    ``memory_budget_mb * 64`` providers sends one. The report adds up the chunks this run
+    stored (``median_score`` is that of the scores rounded to 0.1).
 
     ``providers``: score only these (a pipeline scope); every other provider's
     stored prospects stay as they are. A provider's score depends on it and its
     site alone, so a scoped run stores what a whole run would for them.
+    ``chunk_providers``: providers per chunk instead of the memory budget's (tests).
     """
     from service.prospecting.referrals import as_of_date
 
     started = time.perf_counter()
-    detail: dict[str, dict] = {}
     as_of = as_of_date(ctx)
-    with ctx.sessions.begin() as session:
+    size = providers_per_chunk(ctx.settings.memory_budget_mb, override=chunk_providers)
+    scope = sorted(providers) if providers is not None else None
+    with ctx.sessions() as session:  # read only: the sites stay readable once it closes
         models = _site_models(ctx, session)
-        for n, (site, profile) in enumerate(models):
-            progress("score", n, len(models))
-            scored = _score_site(ctx, session, site, profile, as_of=as_of)
+        ranges = provider_ranges(session, size=size)
+    chunks = [(site, profile, rows) for site, profile in models for rows in ranges]
+    tallies = {site.site_code: _SiteTally(profile.key) for site, profile in models}
+    reach: dict[str, Reach] = {}  # the current site's one search, when it has several chunks
+    for n, (site, profile, rows) in enumerate(chunks):
+        progress("score", n, len(chunks))
+        key = f"site={site.site_code} {rows.key}"
+        if not _in_scope(rows, scope) or checkpoints.done("score", key):
+            continue
+        with ctx.sessions.begin() as session:
+            if len(ranges) > 1 and site.site_code not in reach:
+                reach = {site.site_code: site_reach(ctx, site)}
+            scored = _score_site(
+                ctx, session, site, profile, as_of=as_of, rows=rows, reach=reach.get(site.site_code)
+            )
             if providers is not None and not scored.empty:
                 scored = scored[scored["provider_id"].isin(providers)].reset_index(drop=True)
-            if scored.empty:
-                written, _ = _store(
-                    session, site.id, profile.key, pd.DataFrame(), providers=providers
-                )
-                detail[site.site_code] = {"prospects": 0, **written}
-                continue
-            written, new = _store(session, site.id, profile.key, scored, providers=providers)
-            _announce_new(ctx, session, site, profile.key, new)
-            segs = scored["segment"].value_counts().head(6).to_dict()
-            detail[site.site_code] = {
-                "profile": profile.key,
-                "prospects": len(scored),
-                "median_score": round(float(scored["score"].median()), 1),
-                "segments": {k: int(v) for k, v in segs.items()},
-                **written,
-            }
+            written, new = store_prospects(
+                session, site.id, profile.key, scored, rows=rows, providers=providers
+            )
+            announce_new(ctx, session, site, profile.key, new)
+            checkpoints.mark(session, "score", key)
+        tallies[site.site_code].add(scored, written)
+    with ctx.sessions.begin() as session:
         analyze(session, Prospect.__tablename__)  # planner statistics for the prospect list
-        progress("score", len(models), len(models))
+    progress("score", len(chunks), len(chunks))
     return StageReport(
-        stage="score", detail=detail, duration_s=round(time.perf_counter() - started, 3)
+        stage="score",
+        detail={code: tally.detail() for code, tally in tallies.items()},
+        duration_s=round(time.perf_counter() - started, 3),
     )
-
-
-#: At most this many new prospects are listed in one ``prospect.new_in_territory`` event.
-EVENT_MAX_PROSPECTS = 500
-
-
-def _announce_new(
-    ctx: AppContext, session: Session, site: ClinicSite, profile: str, new: list[dict]
-) -> None:
-    """Queue ``prospect.new_in_territory`` for the site's newly stored prospects, if any: the
-    one event a score change sends, whether from a full run or one provider's re-scoring."""
-    if new:  # committed (and so sent) only with the scores themselves
-        emit(
-            ctx,
-            "prospect.new_in_territory",
-            _new_prospects_event(site, profile, new),
-            session=session,
-        )
-
-
-def _new_prospects_event(site: ClinicSite, profile: str, new: list[dict]) -> dict:
-    best = sorted(new, key=lambda r: -r["score"])[:EVENT_MAX_PROSPECTS]
-    return {
-        "site_code": site.site_code,
-        "profile": profile,
-        "count": len(new),
-        "prospects": [
-            {
-                "provider_id": r["provider_id"],
-                "score": round(r["score"], 1),
-                "segment": r["segment"],
-            }
-            for r in best
-        ],
-    }
-
-
-#: The prospect columns a score run writes (besides the site and provider keys).
-_PROSPECT_VALUES = (
-    "profile",
-    "score",
-    "segment",
-    "taxonomy_code",
-    "classification",
-    "drive_minutes",
-    "distance_km",
-    "proximity_estimated",
-    "components",
-)
-#: Rows per executemany batch when prospects are written.
-WRITE_CHUNK = 5000
-
-
-def _prospect_values(row: dict, profile: str) -> dict:
-    dm = row["drive_minutes"]
-    values = {
-        "profile": profile,
-        "score": float(row["score"]),
-        "segment": row["segment"],
-        "taxonomy_code": row.get("taxonomy_code"),
-        "classification": row.get("classification"),
-        "drive_minutes": None if pd.isna(dm) else round(float(dm), 2),
-        "distance_km": round(float(row["distance_km"]), 3),
-        "proximity_estimated": bool(row["proximity_estimated"]),
-        "components": row["components"],
-    }
-    return {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in values.items()}
-
-
-def _store(
-    session: Session,
-    site_id: int,
-    profile: str,
-    scored: pd.DataFrame,
-    *,
-    only: int | None = None,
-    providers: frozenset[int] | None = None,
-) -> tuple[dict[str, int], list[dict]]:
-    """Upsert a site's prospects (``only``: that provider's row alone; ``providers``: only
-    theirs, the rest untouched); returns the counts and the rows inserted (new prospects).
-
-    The stored rows are read as plain tuples and written back with one executemany per
-    statement and chunk (no ORM object per row, which cost more than the scoring itself).
-    """
-    table = Prospect.__table__
-    cols = [table.c[k] for k in _PROSPECT_VALUES]
-    stmt = select(table.c.provider_id, table.c.id, *cols).where(table.c.site_id == site_id)
-    if only is not None:
-        stmt = stmt.where(table.c.provider_id == only)
-    have = {r[0]: (r[1], r[2:]) for r in session.execute(stmt)}
-    if providers is not None:
-        have = {pid: row for pid, row in have.items() if pid in providers}
-    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-    inserts, updates = [], []
-    for row in scored.to_dict("records") if len(scored) else []:
-        pid = int(row["provider_id"])
-        values = _prospect_values(row, profile)
-        current = have.pop(pid, None)
-        if current is None:
-            inserts.append({"site_id": site_id, "provider_id": pid, **values})
-            counts["inserted"] += 1
-        elif any(old != values[k] for k, old in zip(_PROSPECT_VALUES, current[1], strict=True)):
-            updates.append({"_id": current[0], **values})
-            counts["updated"] += 1
-        else:
-            counts["unchanged"] += 1
-    for i in range(0, len(updates), WRITE_CHUNK):
-        session.execute(
-            update(table).where(table.c.id == bindparam("_id")),
-            updates[i : i + WRITE_CHUNK],
-        )
-    for i in range(0, len(inserts), WRITE_CHUNK):
-        session.execute(table.insert(), inserts[i : i + WRITE_CHUNK])
-    gone = [pk for pk, _ in have.values()]
-    for i in range(0, len(gone), WRITE_CHUNK):
-        session.execute(delete(table).where(table.c.id.in_(gone[i : i + WRITE_CHUNK])))
-    counts["removed"] = len(have)
-    return counts, inserts

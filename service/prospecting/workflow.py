@@ -41,6 +41,7 @@ from core.errors import (
 from data.models import Provider
 from data.models.prospecting import ProspectExclusion, ProspectStatus, ProspectStatusHistory
 from service.context import AppContext
+from service.prospecting.chunks import IdRange
 from service.prospecting.schemas import (
     ExclusionCreate,
     ExclusionPublic,
@@ -260,18 +261,27 @@ def set_status(
 SYSTEM_ACTOR = "system: referral activity"
 
 
-def mark_referring(session, referring: set[int], first_referral: dict[int, object]) -> int:  # noqa: ANN001
+def mark_referring(
+    session,  # noqa: ANN001
+    referring: set[int],
+    first_referral: dict[int, object],
+    *,
+    rows: IdRange | None = None,
+) -> int:
     """Move worked prospects who now refer to status ``referring`` (recorded as :data:`SYSTEM_ACTOR`).
 
-    Only providers a liaison has a status for are touched; the liaison stays
-    assigned. Returns how many moved.
+    Only providers a liaison has a status for are touched (``rows``: only those with an
+    id in that range, the chunk ``referring`` comes from); the liaison stays assigned.
+    Returns how many moved.
     """
     if not referring:
         return 0
     now = datetime.now(UTC)
     moved = 0
-    rows = session.scalars(select(ProspectStatus).where(ProspectStatus.status != "referring")).all()
-    for st in rows:
+    stmt = select(ProspectStatus).where(ProspectStatus.status != "referring")
+    if rows is not None:
+        stmt = stmt.where(rows.where(ProspectStatus.provider_id))
+    for st in session.scalars(stmt).all():
         if st.provider_id not in referring:
             continue
         first = first_referral.get(st.provider_id)

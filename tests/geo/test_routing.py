@@ -19,6 +19,7 @@ from geo.routing import (
     drive_time_matrix,
     minutes_from,
     point_legs,
+    reach_from,
 )
 
 from .conftest import DATA
@@ -228,6 +229,28 @@ def test_minutes_from_routes_estimates_and_flags():
     assert est_none.all() and nonet == pytest.approx(fb.minutes([1.0, 2.0]), rel=1e-4)
     with pytest.raises(GeoError):
         minutes_from(r, 95.0, 0.5, lat, lon)
+
+
+def test_one_search_answers_every_batch_as_its_own_search_would():
+    """reach_from: a site's minutes asked batch by batch from one whole search are the same."""
+    r = RoadRouter.from_graph(chain(), edge_m=1.0)
+    fb = Fallback(circuity=1.3, speed_kph=30.0)
+    step = 1.0 / 111.195
+    lat = [45.0 + step, 45.0 + 2 * step, 45.0 + 10 * step, 45.0 + 5 * step, np.nan]
+    lon = [0.5] * 4 + [np.nan]
+    for site in ((45.0 - 0.2 * step, 0.5), (46.0, 0.5)):  # on the network, then off it
+        reach = reach_from(r, *site, max_snap_m=500, fallback=fb)
+        assert (reach.seconds is None) == (site[0] == 46.0)
+        alone = minutes_from(r, *site, lat, lon, max_snap_m=500, fallback=fb)
+        for i in range(len(lat)):
+            m, est = minutes_from(
+                r, *site, lat[i : i + 1], lon[i : i + 1], max_snap_m=500, fallback=fb, reach=reach
+            )
+            np.testing.assert_array_equal(m, alone[0][i : i + 1])
+            np.testing.assert_array_equal(est, alone[1][i : i + 1])
+    with pytest.raises(ValueError, match="another place"):
+        minutes_from(r, 45.0, 0.5, lat, lon, reach=reach)
+    assert reach_from(None, 45.0, 0.5).seconds is None
 
 
 def test_drive_time_matrix_by_hand():
