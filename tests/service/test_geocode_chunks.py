@@ -36,8 +36,14 @@ def test_tiny_chunks_place_every_row_as_one_chunk_does(ctx) -> None:
         ctx, "settings", ctx.settings.model_copy(update={"as_of": date(2024, 6, 30)})
     )
     load_all(ctx)
-    resolve_providers(ctx)
     updates: list[tuple[str, int, int | None]] = []
+    resolve_providers(
+        ctx,
+        chunk_records=5,
+        progress=lambda stage, done, total: updates.append((stage, done, total)),
+    )
+    golden = [(d, t) for s, d, t in updates if s == "golden records"]
+    assert golden[0] == (0, 12) and golden[-1] == (12, 12) and len(golden) >= 3  # per chunk
     tiny = Recording()
     report = geocode_providers(
         ctx,
