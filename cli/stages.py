@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import _data_context, _run, _show
+from cli.common import _data_context, _run, _show, err
 from cli.progress import rich_progress
 
 app = typer.Typer()
@@ -122,14 +122,36 @@ def pipeline(
             metavar="MINUTES",
         ),
     ] = None,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            "--restart",
+            help=(
+                "Start afresh even if the last run did not finish. By default a run killed "
+                "part-way (or failed) is resumed from its last stored chunk when started with "
+                "the same --states/--within-minutes over the same loaded data; another scope, "
+                "or newly loaded data, starts afresh anyway."
+            ),
+        ),
+    ] = False,
 ) -> None:
-    """Run link, geocode, catchments, tiers and score in order (the whole file unless scoped)."""
+    """Run link, geocode, catchments, tiers and score in order (the whole file unless scoped).
+
+    Resumable: a killed run is resumed by the next one (see --restart).
+    """
     from service.pipeline import run_pipeline
     from service.placement.scope import PipelineScope
 
     scope = PipelineScope(states=states, within_minutes=within_minutes)  # type: ignore[arg-type]  # the callbacks parsed them
     ctx = _data_context()
     with rich_progress() as progress:
-        reports = _run(run_pipeline, ctx, scope=scope, progress=progress)
+        reports = _run(
+            run_pipeline,
+            ctx,
+            scope=scope,
+            progress=progress,
+            restart=restart,
+            notify=lambda line: err.print(line, style="bold", markup=False),
+        )
     for r in reports:
         _show(r)

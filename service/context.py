@@ -32,8 +32,10 @@ class AppContext:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    #: Live progress of jobs running in this process: job id -> (stage, done, total).
-    job_progress: dict[int, tuple[str, int, int | None]] = field(default_factory=dict, repr=False)
+    #: Live progress of jobs running in this process: job id -> (stage, done, total, seconds left).
+    job_progress: dict[int, tuple[str, int, int | None, float | None]] = field(
+        default_factory=dict, repr=False
+    )
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _resources: dict[str, Any] = field(default_factory=dict, repr=False)
     _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)

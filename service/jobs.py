@@ -2,7 +2,8 @@
 
 A job row records its kind, status (``running``, ``done``, ``failed``, or
 ``interrupted`` when its process stopped before it ended), the stage in
-progress with done/total counts, and at the end the stage reports or the
+progress with done/total counts and the time left in it
+(``eta_seconds``, :class:`core.progress.Rate`), and at the end the stage reports or the
 error (with its problems). One job of a kind runs at a time. A running job is
 leased to its process (:mod:`service.leases`): once its owner is gone and its
 lease expired, a starting process marks it interrupted, and so does an
@@ -29,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import ConflictError, NotFoundError, ServiceError
-from core.progress import ProgressSink
+from core.progress import ProgressSink, Rate
 from data.models import Job
 from service.context import AppContext
 from service.leases import held_lease, lease_values, recover_interrupted
@@ -51,6 +52,15 @@ class JobPublic(BaseModel):
     stage: str | None
     done: int
     total: int | None
+    eta_seconds: float | None = Field(
+        None,
+        ge=0,
+        description=(
+            "Seconds left in the current stage at the stage's rate since it began; null while "
+            "unknown (no total, nothing done yet) and once the job ended."
+        ),
+        examples=[42.5],
+    )
     detail: dict[str, Any] | None
     started_at: datetime
     finished_at: datetime | None
@@ -70,14 +80,17 @@ class _Progress:
         self.ctx, self.job_id, self.interval = ctx, job_id, interval
         self.persist = ctx.engine.dialect.name == "postgresql"
         self.last: tuple[str | None, float] = (None, 0.0)
+        self.rate = Rate()
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
-        self.ctx.job_progress[self.job_id] = (stage, done, total)
+        eta = self.rate.update(stage, done, total)
+        eta = None if eta is None else round(eta, 1)
+        self.ctx.job_progress[self.job_id] = (stage, done, total, eta)
         now = time.monotonic()
         if not self.persist or (stage == self.last[0] and now - self.last[1] < self.interval):
             return
         self.last = (stage, now)
-        _update(self.ctx, self.job_id, stage=stage, done=done, total=total)
+        _update(self.ctx, self.job_id, stage=stage, done=done, total=total, eta_seconds=eta)
 
 
 def _run(ctx: AppContext, job_id: int, fn: JobFn) -> None:
@@ -97,7 +110,7 @@ def _run(ctx: AppContext, job_id: int, fn: JobFn) -> None:
             status, detail = "failed", {"error": type(exc).__name__, "detail": str(exc)[:2000]}
         else:
             status, detail = "done", {"reports": [r.model_dump(mode="json") for r in reports]}
-        stage, done, total = ctx.job_progress.pop(job_id, (None, 0, None))
+        stage, done, total, _ = ctx.job_progress.pop(job_id, (None, 0, None, None))
         # still under the lease: until the end is written, no start may take the job for a dead one
         _update(
             ctx,
@@ -107,6 +120,7 @@ def _run(ctx: AppContext, job_id: int, fn: JobFn) -> None:
             stage=stage,
             done=done,
             total=total,
+            eta_seconds=None,
             finished_at=datetime.now(UTC),
         )
 
@@ -155,5 +169,6 @@ def get_job(ctx: AppContext, session: Session, job_id: int) -> JobPublic:
     public = JobPublic.model_validate(job)
     live = ctx.job_progress.get(job_id)
     if live is not None and public.status == "running":
-        public = public.model_copy(update=dict(zip(("stage", "done", "total"), live, strict=True)))
+        fields = ("stage", "done", "total", "eta_seconds")
+        public = public.model_copy(update=dict(zip(fields, live, strict=True)))
     return public

@@ -1,6 +1,6 @@
-"""Leases of running load batches and jobs: who runs them, and proof that they still do.
+"""Leases of running load batches, jobs and pipeline runs: who runs them, and proof that they still do.
 
-A ``running`` row of ``load_batches`` or ``jobs`` names its owner (host name
+A ``running`` row of ``load_batches``, ``jobs`` or ``pipeline_runs`` names its owner (host name
 and process id) and holds a lease until ``lease_expires_at``. A process
 killed outright (SIGKILL, an OOM kill, a power cut) never records the end of
 its work; its rows would stay ``running`` for ever. :func:`recover_interrupted`,
@@ -60,17 +60,18 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from data.models import Job, LoadBatch
+from data.models.runs import PipelineRun
 from service.context import AppContext
 
 __all__ = ["held_lease", "lease_values", "recover_interrupted", "this_host"]
 
 _log = logging.getLogger(__name__)
 
-Leased = type[LoadBatch] | type[Job]
+Leased = type[LoadBatch] | type[Job] | type[PipelineRun]
 #: Tables with leases, by the name :func:`recover_interrupted` counts them under.
-LEASED: dict[str, Leased] = {"batches": LoadBatch, "jobs": Job}
+LEASED: dict[str, Leased] = {"batches": LoadBatch, "jobs": Job, "pipeline runs": PipelineRun}
 #: The JSON column each table records an outcome in.
-_OUTCOME = {LoadBatch: "report", Job: "detail"}
+_OUTCOME = {LoadBatch: "report", Job: "detail", PipelineRun: "detail"}
 INTERRUPTED = {
     "error": "Interrupted",
     "detail": "its process stopped before it ended (lease expired, owner gone)",
@@ -147,8 +148,8 @@ def _owner_alive(
     return _pid_alive(owner_pid)
 
 
-def recover_interrupted(ctx: AppContext) -> dict[str, int]:
-    """Mark running batches and jobs whose lease expired and whose owner is gone ``interrupted``.
+def recover_interrupted(ctx: AppContext, *, only: str | None = None) -> dict[str, int]:
+    """Mark running rows whose lease expired and whose owner is gone ``interrupted``.
 
     A start-up step (the CLI's and the API's), safe while other processes
     start and run: a live owner's rows are never marked.
@@ -157,14 +158,18 @@ def recover_interrupted(ctx: AppContext) -> dict[str, int]:
     ----------
     ctx
         The application context.
+    only
+        One table's name in :data:`LEASED` (e.g. ``"pipeline runs"``), else all.
 
     Returns
     -------
     dict[str, int]
-        Rows marked, under ``"batches"`` and ``"jobs"``.
+        Rows marked, under ``"batches"``, ``"jobs"`` and ``"pipeline runs"``.
     """
     here = this_host()
-    return {name: _recover(ctx, model, here) for name, model in LEASED.items()}
+    return {
+        name: _recover(ctx, model, here) for name, model in LEASED.items() if only in (None, name)
+    }
 
 
 def _recover(ctx: AppContext, model: Leased, here: str) -> int:
@@ -295,7 +300,8 @@ def held_lease(ctx: AppContext, model: Leased, row_id: int) -> Iterator[None]:
     ctx
         The application context.
     model
-        :class:`~data.models.LoadBatch` or :class:`~data.models.Job`.
+        :class:`~data.models.LoadBatch`, :class:`~data.models.Job` or
+        :class:`~data.models.runs.PipelineRun`.
     row_id
         The row, created with :func:`lease_values`.
     """

@@ -4,12 +4,12 @@ One ``Base.metadata`` holds every table; importing this package registers
 them all, in this order: the base (:mod:`data.models.base`), the registry,
 placement, prospect, job and planning tables (:mod:`data.models.tables`), then
 the prospecting workflow (:mod:`data.models.prospecting`), security
-(:mod:`data.models.security`), matching (:mod:`data.models.matching`) and visits (:mod:`data.models.visits`)
-tables. The schema itself is created by the Alembic migrations in
+(:mod:`data.models.security`), matching (:mod:`data.models.matching`), visits (:mod:`data.models.visits`)
+and pipeline-run (:mod:`data.models.runs`) tables. The schema itself is created by the Alembic migrations in
 ``data/migrations``; these models are the one definition both use.
 """
 
-from data.models import matching, prospecting, security, visits
+from data.models import matching, prospecting, runs, security, visits
 from data.models.base import H3_RESOLUTIONS, NAMING, Base, Located, gist_index, h3_column
 from data.models.tables import (
     DRIVE_SORT_ASC,
@@ -65,6 +65,7 @@ __all__ = [
     "h3_column",
     "matching",
     "prospecting",
+    "runs",
     "security",
     "visits",
 ]

@@ -373,6 +373,8 @@ class Job(Base):
     stage: Mapped[str | None] = mapped_column(String(80))
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int | None] = mapped_column(Integer)
+    # seconds left in the stage at its rate so far (core.progress.Rate); None when unknown
+    eta_seconds: Mapped[float | None] = mapped_column(Float)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -22,6 +22,7 @@ import pyarrow as pa
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core.budget import records_per_chunk as records_per_chunk  # the link stage's rule too
 from core.sequences import chunked
 from data.models import SourceRecord
 from enrichment.records import DATE_COLUMNS, SOURCE_RECORD_COLUMNS
@@ -45,11 +46,6 @@ LINK_FIELDS: tuple[str, ...] = (
 
 #: Ids per ``IN (...)`` list: below SQLite's and PostgreSQL's bound-parameter limits.
 _IN_BATCH = 5000
-
-
-def records_per_chunk(memory_budget_mb: int) -> int:
-    """Records read, built and written per chunk for a memory budget (about 16 KB each)."""
-    return max(1, memory_budget_mb * 64)
 
 
 def pairs_per_chunk(memory_budget_mb: int) -> int:

@@ -192,7 +192,14 @@ def resolve_providers(
             )
         clusters = result.clusters.reindex(index).to_numpy()
         counts, golden, orgs = _write_golden(
-            session, result, index, clusters, classes=classes, size=size, focus=focus
+            session,
+            result,
+            index,
+            clusters,
+            classes=classes,
+            size=size,
+            focus=focus,
+            progress=progress,
         )
         queued = write_review_queue(
             session, result, clusters, focus=focus, index=index, chunk_rows=size
@@ -223,10 +230,12 @@ def _write_golden(
     classes: dict[str, str],
     size: int,
     focus: np.ndarray | None,
+    progress: ProgressSink,
 ) -> tuple[dict[str, int], int, int]:
     """Build and write golden providers and links a chunk of clusters at a time, then practices.
 
-    Returns the write counts, the number of golden records and of practices.
+    Reports ``("golden records", records written, records)`` per chunk. Returns
+    the write counts, the number of golden records and of practices.
     """
     from enrichment.golden import build_golden
     from enrichment.organizations import infer_organizations
@@ -236,7 +245,8 @@ def _write_golden(
     counts = {"providers_inserted": 0, "providers_updated": 0, "providers_unchanged": 0}
     kept: list[np.ndarray] = []
     practices: list[pd.DataFrame] = []
-    golden_count = 0
+    golden_count, written = 0, 0
+    progress("golden records", 0, len(index))
     for positions in cluster_chunks(clusters, size=size):
         ids = index.to_numpy()[positions]
         frame = load_chunk(session, ids).reindex(ids)
@@ -256,6 +266,8 @@ def _write_golden(
         write_links(session, frame, positions, provider_of, best, result, focus=focus)
         kept.append(np.fromiter(provider_ids.values(), dtype=np.int64))
         golden_count += len(golden)
+        written += len(positions)
+        progress("golden records", written, len(index))
     counts["providers_deleted"] = delete_stale_providers(
         session, np.concatenate(kept) if kept else np.zeros(0, np.int64)
     )

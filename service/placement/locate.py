@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
+from core.budget import records_per_chunk
 from core.errors import GeoError, Problem
 from core.progress import ProgressSink, null_progress
 from data.models import H3_RESOLUTIONS, Located, Organization, Provider
+from service.checkpoints import Checkpoints, no_checkpoints
 from service.context import AppContext
 from service.schemas import StageReport
 
@@ -75,53 +79,107 @@ def geocode_providers(
     only_missing: bool = False,
     states: list[str] | None = None,
     progress: ProgressSink = null_progress,
+    checkpoints: Checkpoints = no_checkpoints,
+    chunk_rows: int | None = None,
 ) -> StageReport:
     """Geocode golden records and place them (and organisations) on the H3 grid.
 
-    One transaction. See :func:`locate_frame`; rows placed at coordinates
-    their registry gives (``geocode_precision == "source"``) are left alone,
-    and so are records whose practice state is not in ``states`` when given.
+    See :func:`locate_frame`; rows placed at coordinates their registry gives
+    (``geocode_precision == "source"``) are left alone, and so are records
+    whose practice state is not in ``states`` when given. Organisations are
+    then placed at the mean position of their located members.
+
+    Works a chunk of providers (by id) at a time, each chunk in a transaction
+    of its own marked in ``checkpoints`` (key ``providers=[first,last]``), then
+    organisations likewise; the outcome does not depend on the chunk size.
+
+    Parameters
+    ----------
+    ctx
+        Application context.
+    only_missing
+        Only providers not placed yet (a rerun skips what an earlier one placed).
+    states
+        Only providers practising in these states.
+    progress
+        Receives ``("geocode", done, total)`` then ``("organizations", done, total)``
+        once per chunk.
+    checkpoints
+        Chunks already stored are skipped; each stored chunk is marked.
+    chunk_rows
+        Providers (organisations) per chunk; default from ``memory_budget_mb``
+        (:func:`core.budget.records_per_chunk`).
     """
     started = time.perf_counter()
-    res = H3_RESOLUTIONS
-    with ctx.sessions.begin() as session:
-        stmt = select(
-            Provider.id, Provider.address_1, Provider.city, Provider.postal_code, Provider.country
-        ).where(Provider.geocode_precision != "source")
-        if only_missing:
-            stmt = stmt.where(Provider.lat.is_(None))
-        if states is not None:
-            stmt = stmt.where(Provider.state.in_(states))
-        df = pd.DataFrame(
-            session.execute(stmt).all(),
-            columns=["id", "address_1", "city", "postal_code", "country"],
-        )
-        progress("geocode", 0, len(df))
-        if df.empty:
-            return StageReport(stage="geocode", detail={"providers": 0}, duration_s=0.0)
-        located = locate_frame(ctx, df)
-        cells = h3_columns(located["lat"].to_numpy(float), located["lon"].to_numpy(float), res)
-        rows = []
-        for i, rec in enumerate(located.itertuples(index=False)):
-            has = not (pd.isna(rec.lat) or pd.isna(rec.lon))
-            row = {
-                "id": int(rec.id),
-                "lat": float(rec.lat) if has else None,
-                "lon": float(rec.lon) if has else None,
-                "geocode_precision": rec.geocode_precision,
-                "geom": shapely.Point(rec.lon, rec.lat) if has else None,
-            }
-            row.update({k: (int(v[i]) if v[i] is not None else None) for k, v in cells.items()})
-            rows.append(row)
-        session.execute(update(Provider), rows)
-        progress("geocode", len(df), len(df))
-        _place_organizations(session, res)
-        counts = located["geocode_precision"].value_counts().to_dict()
+    size = chunk_rows or records_per_chunk(ctx.settings.memory_budget_mb)
+    wanted = [Provider.geocode_precision != "source"]
+    if only_missing:
+        wanted.append(Provider.lat.is_(None))
+    if states is not None:
+        wanted.append(Provider.state.in_(states))
+    with ctx.sessions() as session:
+        total = session.scalar(select(func.count(Provider.id)).where(*wanted)) or 0
+    progress("geocode", 0, total)
+    if total == 0:
+        _place_organizations(ctx, size=size, progress=progress, checkpoints=checkpoints)
+        return StageReport(stage="geocode", detail={"providers": 0}, duration_s=0.0)
+    done, after = 0, 0  # ids start at 1
+    precision: Counter[str] = Counter()
+    columns = (
+        Provider.id,
+        Provider.address_1,
+        Provider.city,
+        Provider.postal_code,
+        Provider.country,
+    )
+    while True:
+        with ctx.sessions.begin() as session:
+            df = pd.DataFrame(
+                session.execute(
+                    select(*columns)
+                    .where(*wanted, Provider.id > after)
+                    .order_by(Provider.id)
+                    .limit(size)
+                ).all(),
+                columns=["id", "address_1", "city", "postal_code", "country"],
+            )
+            if df.empty:
+                break
+            key = f"providers=[{df['id'].iat[0]},{df['id'].iat[-1]}]"
+            after = int(df["id"].iat[-1])
+            if not checkpoints.done("geocode", key):
+                precision.update(_geocode_chunk(ctx, session, df))
+                checkpoints.mark(session, "geocode", key)
+        done += len(df)
+        progress("geocode", done, max(total, done))
+    _place_organizations(ctx, size=size, progress=progress, checkpoints=checkpoints)
     return StageReport(
         stage="geocode",
-        detail={"providers": len(df), "precision": {k: int(v) for k, v in counts.items()}},
+        detail={"providers": done, "precision": dict(precision)},
         duration_s=round(time.perf_counter() - started, 3),
     )
+
+
+def _geocode_chunk(ctx: AppContext, session: Session, df: pd.DataFrame) -> Counter[str]:
+    """Locate one chunk of providers and write their position, H3 cells and geometry."""
+    located = locate_frame(ctx, df)
+    cells = h3_columns(
+        located["lat"].to_numpy(float), located["lon"].to_numpy(float), H3_RESOLUTIONS
+    )
+    rows = []
+    for i, rec in enumerate(located.itertuples(index=False)):
+        has = not (pd.isna(rec.lat) or pd.isna(rec.lon))
+        row = {
+            "id": int(rec.id),
+            "lat": float(rec.lat) if has else None,
+            "lon": float(rec.lon) if has else None,
+            "geocode_precision": rec.geocode_precision,
+            "geom": shapely.Point(rec.lon, rec.lat) if has else None,
+        }
+        row.update({k: (int(v[i]) if v[i] is not None else None) for k, v in cells.items()})
+        rows.append(row)
+    session.execute(update(Provider), rows)
+    return Counter({str(k): int(v) for k, v in located["geocode_precision"].value_counts().items()})
 
 
 def locate_frame(ctx: AppContext, df: pd.DataFrame) -> pd.DataFrame:
@@ -159,11 +217,40 @@ def locate_frame(ctx: AppContext, df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _place_organizations(session, res: tuple[int, ...]) -> None:  # noqa: ANN001
-    """Put each organisation at the mean position of its members."""
+def _place_organizations(
+    ctx: AppContext, *, size: int, progress: ProgressSink, checkpoints: Checkpoints
+) -> None:
+    """Put each organisation at the mean position of its located members, a chunk of ids at a time.
+
+    An organisation without a located member keeps its position. Each chunk
+    commits with its checkpoint (key ``organizations=[first,last]``).
+    """
+    with ctx.sessions() as session:
+        total = session.scalar(select(func.count(Organization.id))) or 0
+    progress("organizations", 0, total)
+    done, after = 0, 0
+    while True:
+        with ctx.sessions.begin() as session:
+            ids = session.scalars(
+                select(Organization.id)
+                .where(Organization.id > after)
+                .order_by(Organization.id)
+                .limit(size)
+            ).all()
+            if not ids:
+                return
+            key, after = f"organizations=[{ids[0]},{ids[-1]}]", ids[-1]
+            if not checkpoints.done("geocode", key):
+                _place_organization_chunk(session, ids[0], ids[-1])
+                checkpoints.mark(session, "geocode", key)
+        done += len(ids)
+        progress("organizations", done, max(total, done))
+
+
+def _place_organization_chunk(session: Session, first: int, last: int) -> None:
     stmt = (
         select(Provider.organization_id, func.avg(Provider.lat), func.avg(Provider.lon))
-        .where(Provider.organization_id.is_not(None), Provider.lat.is_not(None))
+        .where(Provider.organization_id.between(first, last), Provider.lat.is_not(None))
         .group_by(Provider.organization_id)
     )
     got = session.execute(stmt).all()
@@ -171,7 +258,7 @@ def _place_organizations(session, res: tuple[int, ...]) -> None:  # noqa: ANN001
         return
     lat = np.array([g[1] for g in got], dtype=float)
     lon = np.array([g[2] for g in got], dtype=float)
-    cells = h3_columns(lat, lon, res)
+    cells = h3_columns(lat, lon, H3_RESOLUTIONS)
     rows = []
     for i, (org_id, la, lo) in enumerate(got):
         row = {"id": int(org_id), "lat": float(la), "lon": float(lo), "geom": shapely.Point(lo, la)}

@@ -71,6 +71,37 @@ def test_pipeline_job_runs_to_done_with_stage_reports(real_client: TestClient) -
     stages = [rep["stage"] for rep in body["detail"]["reports"]]
     assert stages == ["link", "geocode", "catchments", "tiers", "score"]
     assert body["stage"] is not None  # progress was recorded on the way
+    assert "eta_seconds" in body and body["eta_seconds"] is None  # ended: nothing left
+
+
+def test_a_running_jobs_eta_follows_its_stage_rate(
+    client: TestClient, api_db: SeededDB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from core.progress import Rate
+    from service import jobs
+
+    ticks = iter(range(0, 1000, 10))  # the job's clock: 10 s between updates, whatever the machine
+    monkeypatch.setattr(jobs, "Rate", lambda: Rate(clock=lambda: float(next(ticks))))
+    reported, release = threading.Event(), threading.Event()
+
+    def fn(ctx, progress):
+        progress("geocode", 0, 100)
+        progress("geocode", 25, 100)  # 25 in 10 s: 75 left take 30 s
+        reported.set()
+        release.wait(60)
+        return []
+
+    job = jobs.start_job(api_db.ctx, "eta-test", fn)
+    try:
+        assert reported.wait(60)
+        body = client.get(f"/v1/jobs/{job.id}", headers=ADMIN).json()
+        assert (body["stage"], body["done"], body["total"]) == ("geocode", 25, 100)
+        assert body["eta_seconds"] == 30.0
+    finally:
+        release.set()
+    assert wait(client, f"/v1/jobs/{job.id}")["eta_seconds"] is None
 
 
 def test_second_job_of_a_kind_conflicts(client: TestClient, api_db: SeededDB) -> None:

@@ -115,7 +115,7 @@ def test_a_start_marks_expired_leases_of_gone_owners_and_nothing_else(ctx, model
         row = s.get(model, ids["here, dead, expired"])
         outcome = row.report if model is LoadBatch else row.detail
         assert outcome["error"] == "Interrupted" and row.finished_at is not None
-    assert again == {"batches": 0, "jobs": 0}  # nothing twice
+    assert again == {"batches": 0, "jobs": 0, "pipeline runs": 0}  # nothing twice
 
 
 def test_rows_this_process_runs_are_alive_past_their_lease(ctx, tmp_path) -> None:
