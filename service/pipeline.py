@@ -62,7 +62,7 @@ def _catchments(
 def _tiers(
     ctx: AppContext, scope: PipelineScope, progress: ProgressSink, ck: Checkpoints
 ) -> StageReport:
-    return compute_referrer_stats(ctx, progress=progress)
+    return compute_referrer_stats(ctx, progress=progress, checkpoints=ck)
 
 
 def _score(
@@ -70,7 +70,7 @@ def _score(
 ) -> StageReport:
     with ctx.sessions() as session:
         providers = providers_in_scope(ctx, session, scope=scope)
-    return score_sites(ctx, providers=providers, progress=progress)
+    return score_sites(ctx, providers=providers, progress=progress, checkpoints=ck)
 
 
 #: The stages in order, by the name their reports and checkpoints carry.

@@ -27,8 +27,9 @@ pytestmark = pytest.mark.slow  # starts a process and kills it: see README
 
 SETTINGS = {"as_of": date(2024, 6, 30), "radius_km": 60.0, "catchment_resolution": 7}
 
-#: Runs the pipeline with 2 providers per geocode chunk and kills itself (SIGKILL) while the
-#: transaction of mark number argv[2] is open: marks before it are committed, it is not.
+#: Runs the pipeline with 2 providers per geocode, tiers and score chunk and kills itself (SIGKILL)
+#: while the transaction of mark number N of stage S (argv[2] = "S:N") is open: marks before it
+#: are committed, it is not.
 KILLED = textwrap.dedent(
     """
     import os, signal, sys
@@ -46,14 +47,19 @@ KILLED = textwrap.dedent(
         cache_dir=Path(sys.argv[4]), nucc_file=fixtures / "nucc_taxonomy_220.csv",
         as_of=date(2024, 6, 30), radius_km=60.0, catchment_resolution=7,
     ))
+    import service.prospecting.referrals as referrals
+    import service.prospecting.scoring as scoring
+
     locate.records_per_chunk = lambda budget: 2
-    kill_at, marks = int(sys.argv[2]), []
+    referrals.providers_per_chunk = scoring.providers_per_chunk = lambda budget, override=None: 2
+    kill_stage, kill_at = sys.argv[2].split(":")
+    marks = []
     original = checkpoints.RunCheckpoints.mark
 
     def mark(self, session, stage, chunk):
         original(self, session, stage, chunk)
         marks.append((stage, chunk))
-        if len(marks) == kill_at:
+        if sum(s == kill_stage for s, _ in marks) == int(kill_at):
             print(marks, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -106,7 +112,15 @@ def test_a_run_killed_mid_geocode_resumes_and_ends_as_an_uninterrupted_run(
         load_all(ctx)
         # marks: link (whole stage), then geocode's chunks of 2 providers; killed in the third
         killed = subprocess.run(
-            [sys.executable, "-c", KILLED, url, "4", str(FIXTURES), str(tmp_path / "cache")],
+            [
+                sys.executable,
+                "-c",
+                KILLED,
+                url,
+                "geocode:3",
+                str(FIXTURES),
+                str(tmp_path / "cache"),
+            ],
             capture_output=True,
             text=True,
             cwd=os.getcwd(),
@@ -140,5 +154,49 @@ def test_a_run_killed_mid_geocode_resumes_and_ends_as_an_uninterrupted_run(
         again = {r.stage: r.detail for r in run_pipeline(ctx, notify=notes.append)}
         assert notes[-1].startswith("starting pipeline run")  # a done run is not resumed
         assert "skipped" not in again["link"]
+    finally:
+        ctx.close()
+
+
+def _by_content(tables: dict[str, list]) -> dict[str, list]:
+    """Prospect rows without their surrogate id: PostgreSQL spends sequence values in the
+    transaction the kill rolled back, so the resumed run's new rows get later ids."""
+    return {**tables, "prospects": sorted(row[1:] for row in tables["prospects"])}
+
+
+def test_a_run_killed_mid_score_resumes_and_ends_as_an_uninterrupted_run(
+    backend_url, tmp_path
+) -> None:
+    backend = "sqlite" if backend_url.startswith("sqlite") else "postgis"
+    ctx = _context(backend_url, tmp_path)
+    load_all(ctx)
+    run_pipeline(ctx)
+    expected = snapshot(ctx)
+    ctx.close()
+
+    (tmp_path / "second").mkdir()
+    url = database_url(backend, tmp_path / "second")
+    ctx = _context(url, tmp_path)
+    try:
+        load_all(ctx)
+        killed = subprocess.run(
+            [sys.executable, "-c", KILLED, url, "score:3", str(FIXTURES), str(tmp_path / "cache")],
+            capture_output=True,
+            text=True,
+            cwd=os.getcwd(),
+            timeout=600,
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        with ctx.sessions() as s:
+            run = s.scalars(select(PipelineRun)).one()
+            stored = s.execute(select(PipelineChunk.stage, PipelineChunk.chunk)).all()
+        scored = sorted(chunk for stage, chunk in stored if stage == "score")
+        assert len(scored) == 2  # the third chunk's transaction died with the process
+        assert {stage for stage, _ in stored} >= {"link", "geocode", "catchments", "tiers"}
+        _lease_gone(ctx, run.id)
+        reports = {r.stage: r.detail for r in run_pipeline(ctx)}
+        for stage in ("link", "geocode", "catchments", "tiers"):
+            assert "skipped" in reports[stage], stage
+        assert _by_content(snapshot(ctx)) == _by_content(expected)
     finally:
         ctx.close()
