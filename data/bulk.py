@@ -1,9 +1,11 @@
 """Bulk writes inside the caller's transaction: ``COPY`` on PostgreSQL, ``executemany`` on SQLite.
 
-Values are written as given (text for JSON columns, already serialised), so a
-million-row load does not pay for an ORM object or a type conversion per row.
-The statements are built by SQLAlchemy and psycopg from table metadata, never
-from strings.
+Values are written as given (text for JSON columns, already serialised; a
+geometry as :func:`geometry_value` gives it), so a million-row load does not
+pay for an ORM object or a type conversion per row. :func:`bulk_update` stages
+rows in a temporary table and applies them with one ``UPDATE ... FROM`` (both
+backends), instead of one statement per row. The statements are built by
+SQLAlchemy and psycopg from table metadata, never from strings.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, islice
 from typing import Any
 
-from sqlalchemy import Dialect, Executable, Table, bindparam, insert
+import shapely
+from sqlalchemy import Column, Dialect, Executable, MetaData, Table, bindparam, insert, update
 from sqlalchemy.orm import Session
+
+from data.types import GeometryColumn
 
 
 def bulk_insert(
@@ -71,6 +76,64 @@ def bulk_insert(
                 params = [tuple(group[j] for j in order) for group in params]
             connection.exec_driver_sql(statement, params)
     return len(groups) * per_statement + len(single)
+
+
+def bulk_update(
+    session: Session,
+    table: Table,
+    *,
+    key: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> int:
+    """Set ``columns`` of the rows of ``table`` whose ``key`` is given; return the rows staged.
+
+    ``rows`` are tuples ``(key, *values)`` in ``columns`` order, values as
+    :func:`bulk_insert` takes them. They are written to a temporary table
+    (``COPY`` / multi-row ``INSERT``) and applied by one ``UPDATE ... FROM``
+    joined on ``key``, so the cost is one bulk load and one join, not a
+    statement per row; columns with an ``onupdate`` (``updated_at``) are set as
+    an ORM update would set them. Runs in the session's current transaction.
+    """
+    unknown = [c for c in (key, *columns) if c not in table.c]
+    if unknown:
+        raise KeyError(f"{table.name} has no columns {unknown}")
+    connection = session.connection()
+    staged = Table(
+        f"bulk_update_{table.name}",
+        MetaData(),
+        Column(key, table.c[key].type, primary_key=True),
+        *(Column(c, table.c[c].type) for c in columns),
+        prefixes=["TEMPORARY"],
+    )
+    # SQLite runs DDL outside the driver's implicit transaction: a rolled-back call can leave
+    # its (empty) staging table on the pooled connection, so one left over is dropped first
+    staged.drop(connection, checkfirst=True)
+    staged.create(connection)
+    try:
+        count = bulk_insert(session, staged, (key, *columns), rows)
+        if count:
+            connection.execute(
+                update(table)
+                .where(table.c[key] == staged.c[key])
+                .values({c: staged.c[c] for c in columns})
+            )
+    finally:
+        staged.drop(connection)
+    return count
+
+
+def geometry_value(dialect: Dialect, geometry: shapely.Geometry | None) -> Any:
+    """A geometry as :func:`bulk_insert` and :func:`bulk_update` take it for a
+    :class:`~data.types.GeometryColumn`: hex EWKB (SRID 4326) for PostgreSQL's ``COPY``,
+    WKB bytes for SQLite (what the column type itself stores)."""
+    if geometry is None:
+        return None
+    if dialect.name == "postgresql":
+        return shapely.to_wkb(
+            shapely.set_srid(geometry, GeometryColumn.srid), hex=True, include_srid=True
+        )
+    return shapely.to_wkb(geometry)
 
 
 #: Server column types whose binary COPY form psycopg writes from plain Python values. ``json``'s

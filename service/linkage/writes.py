@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from core.safetext import fit_text
 from core.sequences import chunked
 from core.values import plain
+from data.bulk import bulk_update
 from data.lengths import string_lengths
 from data.models import (
     H3_RESOLUTIONS,
@@ -182,16 +184,16 @@ def assign_organizations(
         orgs.append(np.asarray(new, dtype=np.int64))
     changed_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
     changed_orgs = np.concatenate(orgs) if orgs else np.zeros(0, np.int64)
-    for start in range(0, len(changed_ids), 5000):
-        session.execute(
-            update(Provider),
-            [
-                {"id": int(i), "organization_id": None if o < 0 else int(o)}
-                for i, o in zip(
-                    changed_ids[start : start + 5000], changed_orgs[start : start + 5000]
-                )
-            ],
-        )
+    bulk_update(
+        session,
+        Provider.__table__,
+        key="id",
+        columns=("organization_id",),
+        rows=(
+            (int(i), None if o < 0 else int(o))
+            for i, o in zip(changed_ids, changed_orgs, strict=True)
+        ),
+    )
     return len(changed_ids)
 
 
@@ -399,23 +401,17 @@ def write_links(
             and (prob is None or prob <= stored[1])
         ):
             if (stored[0], stored[2]) != (provider_id, rec_hash):
-                relinks.append({"id": rec_id, "provider_id": provider_id, "linked_hash": rec_hash})
+                relinks.append((rec_id, provider_id, rec_hash))
             continue
         expl = (
             explanation(result.pairs.iloc[row], result.settings, result.model) if row >= 0 else None
         )
-        updates.append(
-            {
-                "id": rec_id,
-                "provider_id": provider_id,
-                "match_probability": prob,
-                "match_explanation": expl,
-                "linked_hash": rec_hash,
-            }
-        )
-    for rows in (updates, relinks):
-        for part in chunked(rows, 5000):
-            session.execute(update(SourceRecord), part)
+        text = None if expl is None else orjson.dumps(expl).decode()
+        updates.append((rec_id, provider_id, prob, text, rec_hash))
+    table = SourceRecord.__table__
+    columns = ("provider_id", "match_probability", "match_explanation", "linked_hash")
+    bulk_update(session, table, key="id", columns=columns, rows=updates)
+    bulk_update(session, table, key="id", columns=("provider_id", "linked_hash"), rows=relinks)
 
 
 def write_review_queue(

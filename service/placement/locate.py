@@ -8,12 +8,13 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.budget import records_per_chunk
 from core.errors import GeoError, Problem
 from core.progress import ProgressSink, null_progress
+from data.bulk import bulk_update, geometry_value
 from data.models import H3_RESOLUTIONS, Located, Organization, Provider
 from service.checkpoints import Checkpoints, no_checkpoints
 from service.context import AppContext
@@ -166,19 +167,27 @@ def _geocode_chunk(ctx: AppContext, session: Session, df: pd.DataFrame) -> Count
     cells = h3_columns(
         located["lat"].to_numpy(float), located["lon"].to_numpy(float), H3_RESOLUTIONS
     )
-    rows = []
-    for i, rec in enumerate(located.itertuples(index=False)):
-        has = not (pd.isna(rec.lat) or pd.isna(rec.lon))
-        row = {
-            "id": int(rec.id),
-            "lat": float(rec.lat) if has else None,
-            "lon": float(rec.lon) if has else None,
-            "geocode_precision": rec.geocode_precision,
-            "geom": shapely.Point(rec.lon, rec.lat) if has else None,
-        }
-        row.update({k: (int(v[i]) if v[i] is not None else None) for k, v in cells.items()})
-        rows.append(row)
-    session.execute(update(Provider), rows)
+    has = located["lat"].notna().to_numpy() & located["lon"].notna().to_numpy()
+    lat = located["lat"].to_numpy(float)
+    lon = located["lon"].to_numpy(float)
+    points = shapely.points(np.column_stack([lon, lat]))
+    dialect = session.connection().dialect
+    cell_cols = list(cells)
+    rows = (
+        (
+            int(rec_id),
+            float(lat[i]) if has[i] else None,
+            float(lon[i]) if has[i] else None,
+            precision,
+            geometry_value(dialect, points[i]) if has[i] else None,
+            *(int(cells[k][i]) if cells[k][i] is not None else None for k in cell_cols),
+        )
+        for i, (rec_id, precision) in enumerate(
+            zip(located["id"], located["geocode_precision"], strict=True)
+        )
+    )
+    columns = ("lat", "lon", "geocode_precision", "geom", *cell_cols)
+    bulk_update(session, Provider.__table__, key="id", columns=columns, rows=rows)
     return Counter({str(k): int(v) for k, v in located["geocode_precision"].value_counts().items()})
 
 
@@ -259,12 +268,20 @@ def _place_organization_chunk(session: Session, first: int, last: int) -> None:
     lat = np.array([g[1] for g in got], dtype=float)
     lon = np.array([g[2] for g in got], dtype=float)
     cells = h3_columns(lat, lon, H3_RESOLUTIONS)
-    rows = []
-    for i, (org_id, la, lo) in enumerate(got):
-        row = {"id": int(org_id), "lat": float(la), "lon": float(lo), "geom": shapely.Point(lo, la)}
-        row.update({k: int(v[i]) for k, v in cells.items()})
-        rows.append(row)
-    session.execute(update(Organization), rows)
+    dialect = session.connection().dialect
+    points = shapely.points(np.column_stack([lon, lat]))
+    rows = (
+        (
+            int(org_id),
+            float(la),
+            float(lo),
+            geometry_value(dialect, points[i]),
+            *(int(v[i]) for v in cells.values()),
+        )
+        for i, (org_id, la, lo) in enumerate(got)
+    )
+    columns = ("lat", "lon", "geom", *cells)
+    bulk_update(session, Organization.__table__, key="id", columns=columns, rows=rows)
 
 
 def place_point(row: Located, lat: float, lon: float) -> None:

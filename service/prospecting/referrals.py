@@ -28,6 +28,7 @@ from core.errors import ConflictError, InputError, NotFoundError, Problem
 from core.progress import ProgressSink, null_progress
 from core.settings import AtRiskRule
 from core.values import json_value, plain
+from data.bulk import bulk_update
 from data.models import Provider, ReferralEvent, ReferrerStat
 from data.models.prospecting import ReferralAlert, ReferralReview
 from service.checkpoints import Checkpoints, no_checkpoints
@@ -59,30 +60,38 @@ def as_of_date(ctx: AppContext) -> date:
 
 
 def link_referral_events(session: Session) -> dict[str, int]:
-    """Attach unlinked referral events to golden records, in the caller's transaction."""
+    """Attach unlinked referral events to golden records, in the caller's transaction.
+
+    Events naming an NPI are linked by one ``UPDATE`` in the database (an
+    active record wins over a deactivated one), so the national file's NPIs
+    are never held in memory; events left with only a free-text name go to
+    :func:`enrichment.freetext.match_free_text`, the unmatched ones to review.
+    """
     from enrichment.freetext import match_free_text
 
-    pending = session.execute(
-        select(ReferralEvent.id, ReferralEvent.referrer_npi, ReferralEvent.referrer_name).where(
-            ReferralEvent.provider_id.is_(None)
-        )
-    ).all()
+    unlinked = ReferralEvent.provider_id.is_(None)
+    pending = session.scalar(select(func.count()).where(unlinked)) or 0
     if not pending:
         return {"linked_by_npi": 0, "linked_by_name": 0, "unlinked": 0}
-    by_npi = dict(
-        session.execute(
-            select(Provider.npi, Provider.id)
-            .where(Provider.npi.is_not(None))
-            .order_by(Provider.is_active.asc())  # an active record wins over a deactivated one
-        ).all()
+    by_npi = (
+        select(Provider.id)
+        .where(Provider.npi == ReferralEvent.referrer_npi)
+        .order_by(Provider.is_active.desc(), Provider.id)
+        .limit(1)
+        .scalar_subquery()
     )
-    updates, names = [], []
-    for ev_id, npi, name in pending:
-        if npi and npi in by_npi:
-            updates.append({"id": ev_id, "provider_id": by_npi[npi], "link_confidence": 1.0})
-        elif name:
-            names.append((ev_id, name))
-    n_npi = len(updates)
+    n_npi = session.execute(
+        update(ReferralEvent)
+        .where(unlinked, ReferralEvent.referrer_npi.is_not(None), by_npi.is_not(None))
+        .values(provider_id=by_npi, link_confidence=1.0)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    names = session.execute(
+        select(ReferralEvent.id, ReferralEvent.referrer_name).where(
+            unlinked, ReferralEvent.referrer_name.is_not(None), ReferralEvent.referrer_name != ""
+        )
+    ).all()
+    by_name: list[tuple[int, int, float]] = []
     if names:
         golden = pd.DataFrame(
             session.execute(
@@ -96,28 +105,26 @@ def link_referral_events(session: Session) -> dict[str, int]:
         matches = dict(zip(unique, match_free_text(pd.Series(unique), golden), strict=True))
         queued = set(
             session.scalars(
-                select(ReferralReview.event_id).where(
-                    ReferralReview.event_id.in_([e for e, _ in names])
-                )
+                select(ReferralReview.event_id)
+                .join(ReferralEvent, ReferralEvent.id == ReferralReview.event_id)
+                .where(unlinked)
             )
         )
         reviews = []
         for ev_id, name in names:
             m = matches[name]
             if m.provider_id is not None:
-                updates.append(
-                    {"id": ev_id, "provider_id": m.provider_id, "link_confidence": m.confidence}
-                )
+                by_name.append((ev_id, m.provider_id, m.confidence))
             elif ev_id not in queued:
                 reviews.append(_review_row(ev_id, name, m))
         if reviews:
             session.execute(ReferralReview.__table__.insert(), reviews)
-    if updates:
-        session.execute(update(ReferralEvent), updates)
+    columns = ("provider_id", "link_confidence")
+    bulk_update(session, ReferralEvent.__table__, key="id", columns=columns, rows=by_name)
     return {
         "linked_by_npi": n_npi,
-        "linked_by_name": len(updates) - n_npi,
-        "unlinked": len(pending) - len(updates),
+        "linked_by_name": len(by_name),
+        "unlinked": pending - n_npi - len(by_name),
     }
 
 

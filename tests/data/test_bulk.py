@@ -159,3 +159,87 @@ def test_postgresql_copies_in_binary_unless_a_column_has_no_binary_form(tmp_path
         ).all()
         assert [(i, round(y, 6)) for i, y in got] == [(1, 40.0), (2, 40.1), (3, 40.2)]
     engine.dispose()
+
+
+def _providers(session, n: int) -> list[int]:
+    from data.bulk import bulk_insert as insert_rows
+
+    cols = ("cluster_key", "entity_type", "display_name", "is_active", "geocode_precision")
+    insert_rows(
+        session,
+        Provider.__table__,
+        cols,
+        [(f"c{i}", "individual", f"P{i}", True, "none") for i in range(n)],
+    )
+    return list(session.scalars(select(Provider.id).order_by(Provider.id)))
+
+
+def test_bulk_update_sets_the_given_rows_only_and_survives_a_rolled_back_call(backend_url):
+    import shapely
+    from sqlalchemy import func
+
+    from data.bulk import bulk_update, geometry_value
+
+    engine = make_engine(backend_url)
+    upgrade(engine)
+    with session_factory(engine).begin() as session:
+        ids = _providers(session, 1200)  # more rows than one SQLite statement takes
+    before = {}
+    with session_factory(engine).begin() as session:
+        before = dict(session.execute(select(Provider.id, Provider.updated_at)).all())
+    for attempt in ("rolled back", "kept"):
+        session = session_factory(engine)()
+        with session.begin():
+            dialect = session.connection().dialect
+            rows = [
+                (
+                    i,
+                    40.0 + k / 1e4,
+                    -83.0,
+                    "street",
+                    geometry_value(dialect, shapely.Point(-83, 40)),
+                )
+                for k, i in enumerate(ids[::2])
+            ]
+            columns = ("lat", "lon", "geocode_precision", "geom")
+            assert (
+                bulk_update(session, Provider.__table__, key="id", columns=columns, rows=rows)
+                == 600
+            )
+            if attempt == "rolled back":
+                session.rollback()
+                continue
+        session.close()
+    with session_factory(engine)() as session:
+        got = {
+            r.id: r
+            for r in session.execute(
+                select(
+                    Provider.id,
+                    Provider.lat,
+                    Provider.geocode_precision,
+                    Provider.geom,
+                    Provider.updated_at,
+                )
+            )
+        }
+        assert session.scalar(select(func.count()).where(Provider.lat.is_not(None))) == 600
+    for k, i in enumerate(ids):
+        row = got[i]
+        if k % 2:
+            assert (row.lat, row.geocode_precision, row.geom) == (None, "none", None)
+            assert row.updated_at == before[i]
+        else:
+            assert row.lat == pytest.approx(40.0 + (k // 2) / 1e4)
+            assert row.geocode_precision == "street"
+            assert row.geom.equals(shapely.Point(-83, 40))
+            assert row.updated_at >= before[i]
+
+
+def test_bulk_update_refuses_an_unknown_column(backend_url):
+    from data.bulk import bulk_update
+
+    engine = make_engine(backend_url)
+    upgrade(engine)
+    with session_factory(engine).begin() as session, pytest.raises(KeyError, match="no_such"):
+        bulk_update(session, Provider.__table__, key="id", columns=("no_such",), rows=[(1, 2)])
