@@ -134,6 +134,17 @@ def pipeline(
             ),
         ),
     ] = False,
+    full_link: Annotated[
+        bool,
+        typer.Option(
+            "--full-link",
+            help=(
+                "Link every record afresh and train the match model again. By default only "
+                "records new or changed since the last link are linked, with the stored model "
+                "(the first run, or one after the link settings changed, links everything)."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Run link, geocode, catchments, tiers and score in order (the whole file unless scoped).
 
@@ -151,6 +162,7 @@ def pipeline(
             scope=scope,
             progress=progress,
             restart=restart,
+            full_link=full_link,
             notify=lambda line: err.print(line, style="bold", markup=False),
         )
     for r in reports:

@@ -42,7 +42,15 @@ Stage = Callable[[AppContext, PipelineScope, ProgressSink, Checkpoints], StageRe
 def _link(
     ctx: AppContext, scope: PipelineScope, progress: ProgressSink, ck: Checkpoints
 ) -> StageReport:
-    return resolve_providers(ctx, progress=progress)
+    # only new and changed records, with the stored model (a first run, or changed link
+    # settings, links everything anyway)
+    return resolve_providers(ctx, progress=progress, incremental=True)
+
+
+def _full_link(
+    ctx: AppContext, scope: PipelineScope, progress: ProgressSink, ck: Checkpoints
+) -> StageReport:
+    return resolve_providers(ctx, progress=progress, incremental=False)
 
 
 def _geocode(
@@ -104,9 +112,11 @@ def run_pipeline(
     scope: PipelineScope | None = None,
     progress: ProgressSink = null_progress,
     restart: bool = False,
+    full_link: bool = False,
     notify: Callable[[str], None] | None = None,
 ) -> list[StageReport]:
-    """link -> geocode (new or moved records) -> catchments -> tiers -> score, resumably.
+    """link (new and changed records) -> geocode (new or moved records) -> catchments -> tiers
+    -> score, resumably.
 
     ``scope`` (:class:`~service.placement.scope.PipelineScope`) limits the
     provider stages: geocode places only providers in its states, and score
@@ -126,6 +136,10 @@ def run_pipeline(
     restart
         Start a new run even if the latest one did not finish (else it is
         resumed when its scope and inputs are the same).
+    full_link
+        Link every record afresh (EM trained again) instead of only the new and
+        changed ones with the stored model, which is the default once a model
+        is stored.
     notify
         Receives one line saying whether the run resumed (the CLI prints it).
 
@@ -154,6 +168,8 @@ def run_pipeline(
     with run_lease(ctx, run.id):
         try:
             for name, stage in STAGES:
+                if name == "link" and full_link:
+                    stage = _full_link
                 if run.checkpoints.stage_done(name):
                     reports.append(_skipped(name, run.id))
                     continue
@@ -180,7 +196,11 @@ def _skipped(stage: str, run_id: int) -> StageReport:
 
 
 def pipeline_job(
-    ctx: AppContext, progress: ProgressSink, *, scope: PipelineScope | None = None
+    ctx: AppContext,
+    progress: ProgressSink,
+    *,
+    scope: PipelineScope | None = None,
+    full_link: bool = False,
 ) -> list[BaseModel]:
     """The job behind ``POST /v1/jobs/pipeline``: :func:`run_pipeline` with the job's progress."""
-    return list(run_pipeline(ctx, scope=scope, progress=progress))
+    return list(run_pipeline(ctx, scope=scope, progress=progress, full_link=full_link))

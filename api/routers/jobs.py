@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 
 from api.deps import ContextDep, SessionDep, require_role
 from api.problems import problem_responses
@@ -32,7 +32,18 @@ router = APIRouter(
     responses=problem_responses(409, 422),
 )
 def pipeline_start(
-    ctx: ContextDep, response: Response, scope: Annotated[PipelineScope | None, Body()] = None
+    ctx: ContextDep,
+    response: Response,
+    scope: Annotated[PipelineScope | None, Body()] = None,
+    full_link: Annotated[
+        bool,
+        Query(
+            description=(
+                "Link every record afresh (match model trained again); by default only new and"
+                " changed records are linked with the stored model."
+            )
+        ),
+    ] = False,
 ) -> JobPublic:
     """Start the pipeline; poll the job's URL (``Location``) for its stage and counts.
 
@@ -40,7 +51,9 @@ def pipeline_start(
     within some drive minutes of a site (see ``prm pipeline --help``); without
     one the whole file runs.
     """
-    job = start_job(ctx, "pipeline", partial(pipeline_job, scope=scope))
+    job = start_job(
+        ctx, "pipeline", partial(pipeline_job, scope=scope, full_link=full_link)
+    )
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return job
 

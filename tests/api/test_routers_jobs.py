@@ -72,6 +72,13 @@ def test_pipeline_job_runs_to_done_with_stage_reports(real_client: TestClient) -
     assert stages == ["link", "geocode", "catchments", "tiers", "score"]
     assert body["stage"] is not None  # progress was recorded on the way
     assert "eta_seconds" in body and body["eta_seconds"] is None  # ended: nothing left
+    link = {rep["stage"]: rep["detail"] for rep in body["detail"]["reports"]}["link"]
+    assert link["mode"] == "full"  # the first link: no stored model
+    for query, mode in (("", "incremental"), ("?full_link=true", "full")):
+        r = client.post(f"/v1/jobs/pipeline{query}", headers=ADMIN)
+        body = wait(client, r.headers["location"])
+        link = {rep["stage"]: rep["detail"] for rep in body["detail"]["reports"]}["link"]
+        assert link["mode"] == mode, query
 
 
 def test_a_running_jobs_eta_follows_its_stage_rate(

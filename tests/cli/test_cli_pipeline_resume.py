@@ -52,3 +52,16 @@ def test_pipeline_resumes_an_interrupted_run_and_restart_starts_afresh(run) -> N
     with sqlite3.connect(run.db) as conn:
         statuses = conn.execute("SELECT id, status FROM pipeline_runs ORDER BY id").fetchall()
     assert statuses == [(1, "interrupted"), (2, "interrupted"), (3, "done")]
+
+
+def test_pipeline_links_incrementally_unless_asked_for_a_full_link(run) -> None:  # noqa: F811
+    for kind, path in (
+        ("nucc", FIXTURES / "nucc_taxonomy_220.csv"),
+        ("nppes", FIXTURES / "npidata_pfile_sample_first10.csv"),
+    ):
+        assert run("ingest", kind, str(path)).exit_code == 0
+    assert "'mode': 'full'" in run("pipeline").output.replace('"', "'")
+    assert "'mode': 'incremental'" in run("pipeline").output.replace('"', "'")
+    full = run("pipeline", "--full-link")
+    assert full.exit_code == 0, full.output
+    assert "'mode': 'full'" in full.output.replace('"', "'")

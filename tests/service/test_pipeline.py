@@ -69,7 +69,12 @@ def test_pipeline_links_scores_and_is_idempotent(ctx) -> None:
             assert abs(sum(c["points"] for c in p.components) - p.score) < 0.1
             assert p.proximity_estimated  # the test road network does not cover Texas
 
+    assert reports["link"]["mode"] == "full"  # nothing stored to link against yet
     before = snapshot(ctx)
     load_all(ctx)
-    run_pipeline(ctx)
+    again = {r.stage: r.detail for r in run_pipeline(ctx)}
+    assert again["link"]["mode"] == "incremental" and again["link"]["focus"] == 0
+    assert snapshot(ctx) == before
+    full = {r.stage: r.detail for r in run_pipeline(ctx, full_link=True)}
+    assert full["link"]["mode"] == "full" and full["link"]["focus"] == 12
     assert snapshot(ctx) == before
