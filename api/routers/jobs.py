@@ -51,9 +51,7 @@ def pipeline_start(
     within some drive minutes of a site (see ``prm pipeline --help``); without
     one the whole file runs.
     """
-    job = start_job(
-        ctx, "pipeline", partial(pipeline_job, scope=scope, full_link=full_link)
-    )
+    job = start_job(ctx, "pipeline", partial(pipeline_job, scope=scope, full_link=full_link))
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return job
 
