@@ -188,7 +188,13 @@ def main() -> None:
         manifest.rows["referrals"],
         lambda: ingest_referral_events(ctx, files["referrals"]),
     )
-    stage("link (dedupe + golden)", n_rows, lambda: resolve_providers(ctx))
+    linked = stage("link (dedupe + golden)", n_rows, lambda: resolve_providers(ctx)).detail
+    # the candidate pairs per record say how dense the blocks of this world are: the
+    # comparison work grows with them, not with the records alone
+    print(
+        f"  {'':<28} {linked['pairs']:,} candidate pairs ({linked['pairs'] / n_rows:.0f} per record),"
+        f" {linked['merge_pairs']:,} merges, {linked['golden']:,} golden records"
+    )
     if args.until_link:
         print(f"  {'':<28} process peak {peak_mb():.0f} MB")
         return

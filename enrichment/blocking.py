@@ -120,9 +120,10 @@ def _rule_pairs(
     keep &= ~big
     in_block = np.repeat(keep, sizes)
     block_start = np.repeat(starts, sizes)
-    code = np.full(n, -1, dtype=np.int64)
+    # per record and per rule: int32 (dense codes and positions stay below 2**31 records)
+    code = np.full(n, -1, dtype=np.int32)
     code[idx[in_block]] = c[in_block]
-    head = np.full(n, -1, dtype=np.int64)
+    head = np.full(n, -1, dtype=np.int32)
     head[idx] = idx[block_start]
     offset = np.arange(len(idx)) - block_start
     if star:  # every member but the head pairs with it once

@@ -45,8 +45,8 @@ def similarity(
     f = features[field]
     ca, cb = f.code[left], f.code[right]
     inverse, first = _distinct_pairs(ca, cb)
-    a = f.text[left[first]].tolist()
-    b = f.text[right[first]].tolist()
+    a = f.text(left[first]).tolist()
+    b = f.text(right[first]).tolist()
     if not a:
         return np.zeros(len(left), dtype=np.float32)
     scores = process.cpdist(a, b, scorer=_SCORERS[test], workers=-1)
@@ -63,7 +63,7 @@ def _initials_agree(features: Features, left: np.ndarray, right: np.ndarray) -> 
     if not len(cand):
         return out
     inverse, first = _distinct_pairs(ini.code[left[cand]], ini.code[right[cand]])
-    ta, tb = ini.text[left[cand][first]], ini.text[right[cand][first]]
+    ta, tb = ini.text(left[cand][first]), ini.text(right[cand][first])
     oa, ob = la[cand][first], lb[cand][first]
     hits = np.array(
         [
@@ -112,9 +112,9 @@ def comparison_levels(
             code = features["taxonomy_class"].code
             hit = (code[li] == code[ri]) & (code[li] >= 0)
         elif lv.test == "prefix3":
-            text = features[fld].text
-            pre = pd.Series(text).str[:3].to_numpy(dtype=object)
-            hit = pre[li] == pre[ri]
+            f = features[fld]
+            pre = pd.Series(f.values).str[:3].to_numpy(dtype=object)  # per distinct value
+            hit = pre[f.code[li]] == pre[f.code[ri]]
         elif lv.test == "else":
             hit = np.ones(len(idx), dtype=bool)
         else:

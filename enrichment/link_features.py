@@ -2,9 +2,10 @@
 
 Every text normaliser runs once per *distinct* raw value (``pandas.factorize``,
 then a ``take``), so a million records with a few hundred thousand distinct
-names cost a few seconds. Each field becomes a :class:`Field`: the normalised
-strings (``""`` when missing) and integer codes (``-1`` when missing) so that
-equality tests, blocking and EM work on integer arrays.
+names cost a few seconds. Each field becomes a :class:`Field`: an int32 code
+per record (``-1`` when missing) into the field's distinct normalised strings,
+so that equality tests, blocking and EM work on integer arrays and a text is
+held once however many records share it.
 
 Identifiers are read from the ``npi`` column and the ``identifiers`` dict of
 standard records (``pp_national`` / ``rpps`` for RPPS, ``finess``, ``siret``,
@@ -42,18 +43,35 @@ ENTITY_CODES = {"individual": 0, "organization": 1}
 
 @dataclass(frozen=True)
 class Field:
-    """One normalised field: ``text[i]`` (``""`` if missing) and ``code[i]`` (``-1`` if missing)."""
+    """One normalised field: per record a code (``-1`` if missing) into its distinct values.
 
-    text: np.ndarray
-    code: np.ndarray
+    ``values`` holds each distinct normalised text once, followed by ``""`` so
+    that code ``-1`` reads as the empty text: per record the field costs one
+    int32, whatever the length of its text (a national file's names are held
+    once each, not once per record).
+    """
+
+    code: np.ndarray  # int32
+    values: np.ndarray  # object: distinct texts by code, then ""
 
     @classmethod
     def of(cls, values: np.ndarray | list[Any]) -> Field:
         arr = np.asarray(values, dtype=object)
         missing = pd.isna(arr) | (arr == "")
-        codes, _ = pd.factorize(np.where(missing, None, arr), use_na_sentinel=True)
-        text = np.where(missing, "", arr).astype(object)
-        return cls(text=text, code=codes.astype(np.int64))
+        codes, uniques = pd.factorize(np.where(missing, None, arr), use_na_sentinel=True)
+        return cls.coded(codes, uniques)
+
+    @classmethod
+    def coded(cls, codes: np.ndarray, uniques: Any) -> Field:
+        """A field from codes (``-1`` missing) into ``uniques``."""
+        texts = np.empty(len(uniques) + 1, dtype=object)
+        texts[:-1] = np.asarray(uniques, dtype=object)
+        texts[-1] = ""
+        return cls(code=np.asarray(codes, dtype=np.int32), values=texts)
+
+    def text(self, rows: np.ndarray) -> np.ndarray:
+        """The texts of records ``rows`` (``""`` where missing)."""
+        return self.values[self.code[rows]]
 
 
 @dataclass(frozen=True)
@@ -231,7 +249,7 @@ def build_features(frame: pd.DataFrame, *, classes: Mapping[str, str] | None = N
     codes = map_distinct(_column(frame, "taxonomy_code"), lambda v: str(v).strip().upper() or None)
     specialty = _classes(codes, _column(frame, "specialty_text").to_numpy(dtype=object), classes)
     # one vocabulary for first and last names, so "swapped" is a code comparison
-    name_codes, _ = pd.factorize(np.concatenate([first_name, last]), use_na_sentinel=True)
+    name_codes, vocab = pd.factorize(np.concatenate([first_name, last]), use_na_sentinel=True)
     sorted_names = [
         " ".join(sorted((f.split()[0], ln))) if f and ln else None
         for f, ln in zip(first_name, last)
@@ -259,11 +277,11 @@ def build_features(frame: pd.DataFrame, *, classes: Mapping[str, str] | None = N
         "state": Field.of(map_distinct(_column(frame, "state"), _clean)),
         "taxonomy": Field.of(codes),
         "taxonomy_class": Field.of(specialty),
-        "name_vocab_first": Field(text=first_name, code=name_codes[:n].astype(np.int64)),
-        "name_vocab_last": Field(text=last, code=name_codes[n:].astype(np.int64)),
-        "first_only_initials": Field(
-            text=np.full(n, "", dtype=object),
-            code=np.where(has_first, only_initials, -1).astype(np.int64),
+        "name_vocab_first": Field.coded(name_codes[:n], vocab),
+        "name_vocab_last": Field.coded(name_codes[n:], vocab),
+        # a flag (1 initials only, 0 not, -1 no given name), read by code alone
+        "first_only_initials": Field.coded(
+            np.where(has_first, only_initials, -1), np.array(["", ""], dtype=object)
         ),
     }
     for kind in ("npi", "rpps", "finess", "siret", "ein"):
