@@ -130,8 +130,11 @@ def resolve_providers(
 
     Memory: the linker reads its dozen fields of every record compactly
     (:func:`~service.linkage.frames.load_link_input`); golden records are then
-    built and written a chunk of whole clusters at a time, so only one chunk's
-    full records are held at once.
+    built and written a chunk of whole clusters at a time, each chunk in a
+    transaction of its own, so only one chunk's full records are held at once
+    and no transaction grows with the file. A run killed part-way leaves whole
+    chunks written and no new model stored; the next run links again and finds
+    them unchanged.
 
     Parameters
     ----------
@@ -155,7 +158,7 @@ def resolve_providers(
     budget = ctx.settings.memory_budget_mb
     size = chunk_records or records_per_chunk(budget)
     pair_chunk = chunk_records or pairs_per_chunk(budget)
-    with ctx.sessions.begin() as session:
+    with ctx.sessions() as session:  # reads only: the writes below are chunked
         link_input = load_link_input(session, chunk_rows=size)
         frame = link_input.frame
         if frame.empty:
@@ -166,22 +169,30 @@ def resolve_providers(
         focus, existing = (None, None)
         if model is not None:
             focus, existing = _focus(session, link_input)
-        result = link_records(
-            frame,
-            settings=settings,
-            model=model,
-            classes=classes or None,
-            focus=focus,
-            existing=existing,
-            must_link=must,
-            cannot_link=cannot,
-            keep_non_matches=False,  # only merges (links) and reviews (the queue) are written
-            pair_chunk=pair_chunk,
-            progress=progress,
+    result = link_records(
+        frame,
+        settings=settings,
+        model=model,
+        classes=classes or None,
+        focus=focus,
+        existing=existing,
+        must_link=must,
+        cannot_link=cannot,
+        keep_non_matches=False,  # only merges (links) and reviews (the queue) are written
+        pair_chunk=pair_chunk,
+        progress=progress,
+    )
+    index = frame.index
+    del frame, link_input, existing  # the golden phase reads full records chunk by chunk
+    clusters = result.clusters.reindex(index).to_numpy()
+    counts, golden, orgs = _write_golden(
+        ctx, result, index, clusters, classes=classes, size=size, focus=focus, progress=progress
+    )
+    with ctx.sessions.begin() as session:
+        queued = write_review_queue(
+            session, result, clusters, focus=focus, index=index, chunk_rows=size
         )
-        index = frame.index
-        del frame, link_input, existing  # the golden phase reads full records chunk by chunk
-        if model is None:
+        if model is None:  # stored last: an interrupted full link leaves no model to reuse
             session.add(
                 LinkModelRecord(
                     settings=settings.model_dump(mode="json"),
@@ -190,20 +201,6 @@ def resolve_providers(
                     pairs=result.report["pairs"],
                 )
             )
-        clusters = result.clusters.reindex(index).to_numpy()
-        counts, golden, orgs = _write_golden(
-            session,
-            result,
-            index,
-            clusters,
-            classes=classes,
-            size=size,
-            focus=focus,
-            progress=progress,
-        )
-        queued = write_review_queue(
-            session, result, clusters, focus=focus, index=index, chunk_rows=size
-        )
     return StageReport(
         stage="link",
         detail={
@@ -222,7 +219,7 @@ def resolve_providers(
 
 
 def _write_golden(
-    session: Session,
+    ctx: AppContext,
     result: Any,
     index: pd.Index,
     clusters: np.ndarray,
@@ -234,13 +231,17 @@ def _write_golden(
 ) -> tuple[dict[str, int], int, int]:
     """Build and write golden providers and links a chunk of clusters at a time, then practices.
 
+    Each chunk is a transaction of its own, so no write grows with the file (one
+    transaction over a national file would hold gigabytes of rewritten pages in
+    SQLite's write-ahead log, and lock out every other writer meanwhile); a run
+    killed part-way leaves whole chunks, which the next run finds unchanged.
     Reports ``("golden records", records written, records)`` per chunk. Returns
     the write counts, the number of golden records and of practices.
     """
-    from enrichment.golden import build_golden
     from enrichment.organizations import infer_organizations
 
-    overrides = load_overrides(session)
+    with ctx.sessions() as session:
+        overrides = load_overrides(session)
     best = best_merges(result.pairs, len(index))
     counts = {"providers_inserted": 0, "providers_updated": 0, "providers_unchanged": 0}
     kept: list[np.ndarray] = []
@@ -248,33 +249,60 @@ def _write_golden(
     golden_count, written = 0, 0
     progress("golden records", 0, len(index))
     for positions in cluster_chunks(clusters, size=size):
-        ids = index.to_numpy()[positions]
-        frame = load_chunk(session, ids).reindex(ids)
-        members = pd.Series(clusters[positions], index=frame.index)
-        golden = build_golden(frame, members)
-        golden["cluster_key"] = golden["cluster"].map(cluster_keys(frame, members))
-        apply_overrides(golden, overrides)
-        golden["classification"] = golden["taxonomy_code"].map(classes)
-        practices.append(practice_rows(golden))
-        part, provider_ids = write_providers(session, golden)
+        with ctx.sessions.begin() as session:
+            part, chunk_ids, chunk_practices = _golden_chunk(
+                session, result, index, clusters, positions, best, overrides, classes, focus
+            )
         for key, n in part.items():
             counts[key] += n
-        key_of = golden.set_index("cluster")["cluster_key"]
-        provider_of = {
-            int(rid): provider_ids[key_of[c]] for rid, c in zip(frame.index, members, strict=True)
-        }
-        write_links(session, frame, positions, provider_of, best, result, focus=focus)
-        kept.append(np.fromiter(provider_ids.values(), dtype=np.int64))
-        golden_count += len(golden)
+        practices.append(chunk_practices)
+        kept.append(chunk_ids)
+        golden_count += len(chunk_ids)
         written += len(positions)
         progress("golden records", written, len(index))
-    counts["providers_deleted"] = delete_stale_providers(
-        session, np.concatenate(kept) if kept else np.zeros(0, np.int64)
-    )
-    orgs, membership = infer_organizations(concat_practices(practices))
-    org_ids = write_organizations(session, orgs)
-    counts["practice_changes"] = assign_organizations(session, membership, org_ids, chunk_rows=size)
+    with ctx.sessions.begin() as session:
+        counts["providers_deleted"] = delete_stale_providers(
+            session, np.concatenate(kept) if kept else np.zeros(0, np.int64)
+        )
+        orgs, membership = infer_organizations(concat_practices(practices))
+        org_ids = write_organizations(session, orgs)
+        counts["practice_changes"] = assign_organizations(
+            session, membership, org_ids, chunk_rows=size
+        )
     return counts, golden_count, len(orgs)
+
+
+def _golden_chunk(
+    session: Session,
+    result: Any,
+    index: pd.Index,
+    clusters: np.ndarray,
+    positions: np.ndarray,
+    best: tuple[np.ndarray, np.ndarray],
+    overrides: Any,
+    classes: dict[str, str],
+    focus: np.ndarray | None,
+) -> tuple[dict[str, int], np.ndarray, pd.DataFrame]:
+    """One chunk of whole clusters: golden rows built and written, their records linked.
+
+    Returns the write counts, the chunk's provider ids and its practice rows.
+    """
+    from enrichment.golden import build_golden
+
+    ids = index.to_numpy()[positions]
+    frame = load_chunk(session, ids).reindex(ids)
+    members = pd.Series(clusters[positions], index=frame.index)
+    golden = build_golden(frame, members)
+    golden["cluster_key"] = golden["cluster"].map(cluster_keys(frame, members))
+    apply_overrides(golden, overrides)
+    golden["classification"] = golden["taxonomy_code"].map(classes)
+    counts, provider_ids = write_providers(session, golden)
+    key_of = golden.set_index("cluster")["cluster_key"]
+    provider_of = {
+        int(rid): provider_ids[key_of[c]] for rid, c in zip(frame.index, members, strict=True)
+    }
+    write_links(session, frame, positions, provider_of, best, result, focus=focus)
+    return counts, np.fromiter(provider_ids.values(), dtype=np.int64), practice_rows(golden)
 
 
 def rebuild_provider(ctx: AppContext, session: Session, provider: Provider) -> bool:

@@ -138,6 +138,44 @@ def test_link_outcome_does_not_depend_on_the_chunk_size(ctx, tmp_path) -> None:
     assert _snapshot(ctx) == expected
 
 
+def test_a_link_stopped_after_some_chunks_keeps_them_whole_and_the_next_run_completes_it(
+    ctx, tmp_path, monkeypatch
+) -> None:
+    import service.linkage.resolve as resolve
+
+    object.__setattr__(ctx, "settings", ctx.settings.model_copy(update={"max_reject_rate": 0.8}))
+    ingest_records(ctx, NPPES, source="nppes")
+    referrers = tmp_path / "referrers.csv"
+    _referrers_with_duplicates(ctx, referrers)
+    ingest_records(ctx, referrers, source="referrer_list")
+    resolve_providers(ctx, chunk_records=3)
+    expected = _snapshot(ctx)
+    _forget_links(ctx)
+
+    chunk, calls = resolve._golden_chunk, []
+
+    def dies_in_the_third(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # as a kill would, inside the chunk's transaction
+        return chunk(*args, **kwargs)
+
+    monkeypatch.setattr(resolve, "_golden_chunk", dies_in_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        resolve_providers(ctx, chunk_records=3)
+    with ctx.sessions() as s:
+        linked = s.scalars(
+            select(SourceRecord.provider_id).where(SourceRecord.provider_id.is_not(None))
+        ).all()
+        assert s.scalar(select(LinkModelRecord.id)) is None  # no model before every chunk is in
+    assert 0 < len(linked) < len(expected["links"])  # two whole chunks, nothing of the third
+    monkeypatch.setattr(resolve, "_golden_chunk", chunk)
+
+    again = resolve_providers(ctx, incremental=True, chunk_records=3)
+    assert again.detail["mode"] == "full"  # no stored model: linked whole again
+    assert _snapshot(ctx) == expected
+
+
 @pytest.mark.parametrize("value", ["0", "63", "lots"])
 def test_memory_budget_is_validated(monkeypatch, value) -> None:
     monkeypatch.setenv("PRM_MEMORY_BUDGET_MB", value)
