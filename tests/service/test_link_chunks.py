@@ -154,7 +154,7 @@ def test_a_link_stopped_after_some_chunks_keeps_them_whole_and_the_next_run_comp
 
     chunk, calls = resolve._golden_chunk, []
 
-    def dies_in_the_third(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def dies_in_the_third(*args, **kwargs):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt  # as a kill would, inside the chunk's transaction
