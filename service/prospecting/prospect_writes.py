@@ -7,10 +7,12 @@ rewritten when a value changed; newly stored prospects are announced with the
 
 from __future__ import annotations
 
+import orjson
 import pandas as pd
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from data.bulk import bulk_insert, bulk_update
 from data.models import ClinicSite, Prospect
 from service.context import AppContext
 from service.events import emit
@@ -85,6 +87,19 @@ def _prospect_values(row: dict, profile: str) -> dict:
     return {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in values.items()}
 
 
+def _stored(keys: tuple, values: dict) -> tuple:
+    """``keys`` then ``values``' :data:`_PROSPECT_VALUES` as the bulk writers take them."""
+    return (
+        *keys,
+        *(
+            orjson.dumps(values[k], option=orjson.OPT_SERIALIZE_NUMPY).decode()
+            if k == "components"
+            else values[k]
+            for k in _PROSPECT_VALUES
+        ),
+    )
+
+
 def store_prospects(
     session: Session,
     site_id: int,
@@ -100,8 +115,8 @@ def store_prospects(
     ``scored`` holds the site's prospects of that range: a stored row of the range that it
     lacks is removed, rows outside the range are not read.
 
-    The stored rows are read as plain tuples and written back with one executemany per
-    statement and chunk (no ORM object per row, which cost more than the scoring itself).
+    The stored rows are read as plain tuples and written back in bulk (:mod:`data.bulk`: no
+    ORM object or per-row statement, which cost more than the scoring itself).
     """
     table = Prospect.__table__
     cols = [table.c[k] for k in _PROSPECT_VALUES]
@@ -124,13 +139,20 @@ def store_prospects(
             counts["updated"] += 1
         else:
             counts["unchanged"] += 1
-    for i in range(0, len(updates), WRITE_CHUNK):
-        session.execute(
-            update(table).where(table.c.id == bindparam("_id")),
-            updates[i : i + WRITE_CHUNK],
-        )
-    for i in range(0, len(inserts), WRITE_CHUNK):
-        session.execute(table.insert(), inserts[i : i + WRITE_CHUNK])
+    # staged in bulk (COPY / multi-row VALUES), components serialised once here
+    bulk_update(
+        session,
+        table,
+        key="id",
+        columns=_PROSPECT_VALUES,
+        rows=(_stored((u["_id"],), u) for u in updates),
+    )
+    bulk_insert(
+        session,
+        table,
+        ("site_id", "provider_id", *_PROSPECT_VALUES),
+        (_stored((site_id, row["provider_id"]), row) for row in inserts),
+    )
     gone = [pk for pk, _ in have.values()]
     for i in range(0, len(gone), WRITE_CHUNK):
         session.execute(delete(table).where(table.c.id.in_(gone[i : i + WRITE_CHUNK])))
