@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -46,6 +47,7 @@ __all__ = [
     "COLUMN_SYNONYMS",
     "OUTPUT_COLUMNS",
     "ReferralRead",
+    "iter_referral_events",
     "parse_referral_date",
     "read_referral_events",
 ]
@@ -291,7 +293,38 @@ def read_referral_events(
     Rows whose ``external_id`` repeats an earlier accepted row are rejected,
     naming the line of the first occurrence. Values are stripped of
     surrounding whitespace. The file is streamed (:func:`core.csvio.iter_csv_rows`);
-    accepted events are collected in memory.
+    accepted events are collected in memory (:func:`iter_referral_events` reads
+    it a chunk at a time).
+    """
+    parts = list(iter_referral_events(path, encoding=encoding, as_of=as_of))
+    events = pd.concat([p.events for p in parts], ignore_index=True)
+    rejects = [problem for p in parts for problem in p.rejects]
+    rows_read = sum(p.rows_read for p in parts)
+    if max_reject_rate is not None and rows_read:
+        n_bad = rows_read - len(events)
+        if n_bad / rows_read > max_reject_rate:
+            raise RejectLimitError(
+                f"{Path(path).name}: {n_bad} of {rows_read} rows rejected"
+                f" (limit {max_reject_rate:.0%})",
+                problems=rejects,
+            )
+    return ReferralRead(events=events, rejects=rejects, rows_read=rows_read)
+
+
+def iter_referral_events(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    as_of: date | None = None,
+    chunk_rows: int = 20_000,
+) -> Iterator[ReferralRead]:
+    """:func:`read_referral_events` a chunk of at most ``chunk_rows`` data rows at a time.
+
+    Each chunk holds its accepted events, its rows' problems and its row count;
+    a repeated ``external_id`` is found across chunks (only the ids and their
+    lines are kept for the whole file), so the chunks together are what
+    :func:`read_referral_events` returns. The header is checked before the first
+    chunk; at least one chunk comes out (empty for a header-only file).
     """
     if isinstance(as_of, datetime):
         as_of = as_of.date()
@@ -308,42 +341,51 @@ def read_referral_events(
         if all(not cell.strip() for cell in row):
             continue
         rows_read += 1
-        if len(row) != len(header):
-            rejects.append(
-                Problem(
-                    f"expected {len(header)} fields, found {len(row)}",
-                    file=file,
-                    line=line,
+        problem = _row_problem(row, header, columns, line=line, file=file, as_of=as_of)
+        if isinstance(problem, dict):
+            ext = str(problem["external_id"])
+            if ext in first_seen:
+                rejects.append(
+                    Problem(
+                        f"duplicate external_id, first given on line {first_seen[ext]}",
+                        file=file,
+                        line=line,
+                        field="external_id",
+                        value=ext,
+                    )
                 )
-            )
-            continue
-        values = {canon: row[idx].strip() for canon, idx in columns.items()}
-        record, problems = _check_row(values, line=line, file=file, as_of=as_of)
-        if record is None:
-            rejects.extend(problems)
-            continue
-        ext = str(record["external_id"])
-        if ext in first_seen:
-            rejects.append(
-                Problem(
-                    f"duplicate external_id, first given on line {first_seen[ext]}",
-                    file=file,
-                    line=line,
-                    field="external_id",
-                    value=ext,
-                )
-            )
-            continue
-        first_seen[ext] = line
-        records.append(record)
+            else:
+                first_seen[ext] = line
+                records.append(problem)
+        else:
+            rejects.extend(problem)
+        if rows_read == chunk_rows:
+            yield _chunk(records, rejects, rows_read)
+            records, rejects, rows_read = [], [], 0
+    yield _chunk(records, rejects, rows_read)
 
+
+def _row_problem(
+    row: list[str],
+    header: list[str],
+    columns: dict[str, int],
+    *,
+    line: int,
+    file: str,
+    as_of: date | None,
+) -> dict[str, object] | list[Problem]:
+    """One data row: its event, else its problems."""
+    if len(row) != len(header):
+        return [Problem(f"expected {len(header)} fields, found {len(row)}", file=file, line=line)]
+    values = {canon: row[idx].strip() for canon, idx in columns.items()}
+    record, problems = _check_row(values, line=line, file=file, as_of=as_of)
+    return problems if record is None else record
+
+
+def _chunk(
+    records: list[dict[str, object]], rejects: list[Problem], rows_read: int
+) -> ReferralRead:
     events = pd.DataFrame.from_records(records, columns=list(OUTPUT_COLUMNS))
-    events = events.astype({"line": "int64"})
-    if max_reject_rate is not None and rows_read:
-        n_bad = rows_read - len(events)
-        if n_bad / rows_read > max_reject_rate:
-            raise RejectLimitError(
-                f"{file}: {n_bad} of {rows_read} rows rejected (limit {max_reject_rate:.0%})",
-                problems=rejects,
-            )
-    return ReferralRead(events=events, rejects=rejects, rows_read=rows_read)
+    return ReferralRead(
+        events=events.astype({"line": "int64"}), rejects=rejects, rows_read=rows_read
+    )

@@ -340,16 +340,25 @@ def ingest_referral_events(
     (:func:`service.prospecting.referrals.link_referral_events`), so they may be loaded
     before or after the registry.
     """
-    from prospects.referrals import read_referral_events
+    from prospects.referrals import iter_referral_events
 
     path = Path(path)
+    stage = f"ingest {path.name}"
     with run_batch(ctx, source="referral_events", path=path) as batch:
-        read = read_referral_events(path, as_of=ctx.settings.as_of or date.today())
-        batch.rows_read, batch.rejects = read.rows_read, list(read.rejects)
-        check_reject_rate(path.name, read.rows_read, read.rejects, ctx.settings.max_reject_rate)
+        chunks = iter_referral_events(
+            path, as_of=ctx.settings.as_of or date.today(), chunk_rows=ctx.settings.chunk_rows
+        )
+        # one transaction: a file refused at its end (too many rejects) leaves nothing written
         with ctx.sessions.begin() as session:
-            batch.add(_upsert_events(session, read.events, batch_id=batch.id))
-            progress(f"ingest {path.name}", read.rows_read, read.rows_read)
+            for read in chunks:
+                batch.rows_read += read.rows_read
+                batch.rejects.extend(read.rejects)
+                batch.add(_upsert_events(session, read.events, batch_id=batch.id))
+                progress(stage, batch.rows_read, None)  # the total is known at the end
+            check_reject_rate(
+                path.name, batch.rows_read, batch.rejects, ctx.settings.max_reject_rate
+            )
+            progress(stage, batch.rows_read, batch.rows_read)
             return batch.finish(session, reject_dir)
 
 

@@ -171,3 +171,30 @@ def test_date_parser_raises_only_value_error(text: str) -> None:
 def test_exactly_one_check_digit_is_valid(stem: str) -> None:
     valid = [d for d in "0123456789" if luhn_npi_valid(stem + d)]
     assert len(valid) == 1
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 100])
+def test_chunks_add_up_to_the_whole_read_and_find_repeats_across_chunks(
+    tmp_path: Path, chunk_rows: int
+) -> None:
+    from prospects.referrals import iter_referral_events
+
+    text = HEADER + (
+        "D1,2024-01-05,,Dr A,MRI,,\n"
+        "D2,2024-13-05,,Dr B,MRI,,\n"  # line 3: impossible date
+        "D3,2024-01-07,,Dr C,MRI,,\n"
+        "D1,2024-02-05,,Dr D,MRI,,\n"  # line 5: repeats line 2, in a later chunk when small
+        "D4,2024-01-08,,Dr E,MRI,,\n"
+    )
+    path = write(tmp_path, text)
+    whole = read_referral_events(path)
+    parts = list(iter_referral_events(path, chunk_rows=chunk_rows))
+    assert all(p.rows_read <= chunk_rows for p in parts)
+    assert sum(p.rows_read for p in parts) == whole.rows_read == 5
+    events = [e for p in parts for e in p.events["external_id"]]
+    assert events == whole.events["external_id"].tolist() == ["D1", "D3", "D4"]
+    problems = [(r.line, r.field) for p in parts for r in p.rejects]
+    assert problems == [(r.line, r.field) for r in whole.rejects] == [
+        (3, "referral_date"),
+        (5, "external_id"),
+    ]
