@@ -194,7 +194,11 @@ def test_chunks_add_up_to_the_whole_read_and_find_repeats_across_chunks(
     events = [e for p in parts for e in p.events["external_id"]]
     assert events == whole.events["external_id"].tolist() == ["D1", "D3", "D4"]
     problems = [(r.line, r.field) for p in parts for r in p.rejects]
-    assert problems == [(r.line, r.field) for r in whole.rejects] == [
-        (3, "referral_date"),
-        (5, "external_id"),
-    ]
+    assert (
+        problems
+        == [(r.line, r.field) for r in whole.rejects]
+        == [
+            (3, "referral_date"),
+            (5, "external_id"),
+        ]
+    )
