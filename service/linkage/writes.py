@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from core.safetext import fit_text
 from core.sequences import chunked
 from core.values import plain
-from data.bulk import bulk_update
+from data.bulk import bulk_insert, bulk_update, geometry_value
 from data.lengths import string_lengths
 from data.models import (
     H3_RESOLUTIONS,
@@ -197,6 +197,19 @@ def assign_organizations(
     return len(changed_ids)
 
 
+#: Provider columns stored as JSON (written as text by the bulk writers).
+_JSON_FIELDS = frozenset({"lineage"})
+
+
+def _stored_value(dialect: Any, column: str, value: Any) -> Any:
+    """A golden value as :func:`data.bulk.bulk_insert` takes it for that provider column."""
+    if column in _JSON_FIELDS:
+        return None if value is None else orjson.dumps(value).decode()
+    if column == "geom":
+        return geometry_value(dialect, value)
+    return value
+
+
 def write_providers(
     session: Session, golden: pd.DataFrame
 ) -> tuple[dict[str, int], dict[str, int]]:
@@ -238,8 +251,15 @@ def write_providers(
             # a registry location wins; otherwise the geocode stage places the new address
             changed.update(source_location(*source_point) if None not in source_point else UNPLACED)
         updates.append({"id": old.id, **changed})
-    for part in chunked(inserts, 5000):
-        session.execute(Provider.__table__.insert(), part)
+    if inserts:
+        columns = tuple(inserts[0])  # one key set: cluster_key, the fields, the location
+        dialect = session.connection().dialect
+        bulk_insert(
+            session,
+            Provider.__table__,
+            columns,
+            (tuple(_stored_value(dialect, c, row[c]) for c in columns) for row in inserts),
+        )
     for part in chunked(updates, 5000):
         session.execute(update(Provider), part)
     counts["providers_inserted"], counts["providers_updated"] = len(inserts), len(updates)
