@@ -119,6 +119,7 @@ def fill(url: str, n: int, *, scatter_km: float = 0.0) -> None:
     from data.models import ClinicSite, Prospect, Provider
     from geo.h3grid import latlng_to_cells
     from service.context import open_context
+    from service.prospecting.prospect_writes import PROSPECT_VALUES
 
     ctx = open_context(Settings(database_url=url))
     rng = np.random.default_rng(2)
@@ -206,19 +207,7 @@ def fill(url: str, n: int, *, scatter_km: float = 0.0) -> None:
             bulk_insert(
                 s,
                 Prospect.__table__,
-                [
-                    "site_id",
-                    "provider_id",
-                    "profile",
-                    "score",
-                    "segment",
-                    "taxonomy_code",
-                    "classification",
-                    "drive_minutes",
-                    "distance_km",
-                    "proximity_estimated",
-                    "components",
-                ],
+                ["site_id", "provider_id", *PROSPECT_VALUES],
                 [
                     (
                         int(i % 4) + 1,

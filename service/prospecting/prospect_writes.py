@@ -56,7 +56,7 @@ def _new_prospects_event(site: ClinicSite, profile: str, new: list[dict]) -> dic
 
 
 #: The prospect columns a score run writes (besides the site and provider keys).
-_PROSPECT_VALUES = (
+PROSPECT_VALUES = (
     "profile",
     "score",
     "segment",
@@ -88,14 +88,14 @@ def _prospect_values(row: dict, profile: str) -> dict:
 
 
 def _stored(keys: tuple, values: dict) -> tuple:
-    """``keys`` then ``values``' :data:`_PROSPECT_VALUES` as the bulk writers take them."""
+    """``keys`` then ``values``' :data:`PROSPECT_VALUES` as the bulk writers take them."""
     return (
         *keys,
         *(
             orjson.dumps(values[k], option=orjson.OPT_SERIALIZE_NUMPY).decode()
             if k == "components"
             else values[k]
-            for k in _PROSPECT_VALUES
+            for k in PROSPECT_VALUES
         ),
     )
 
@@ -119,7 +119,7 @@ def store_prospects(
     ORM object or per-row statement, which cost more than the scoring itself).
     """
     table = Prospect.__table__
-    cols = [table.c[k] for k in _PROSPECT_VALUES]
+    cols = [table.c[k] for k in PROSPECT_VALUES]
     stmt = select(table.c.provider_id, table.c.id, *cols).where(table.c.site_id == site_id)
     stmt = stmt.where(rows.where(table.c.provider_id))
     have = {r[0]: (r[1], r[2:]) for r in session.execute(stmt)}
@@ -134,7 +134,7 @@ def store_prospects(
         if current is None:
             inserts.append({"site_id": site_id, "provider_id": pid, **values})
             counts["inserted"] += 1
-        elif any(old != values[k] for k, old in zip(_PROSPECT_VALUES, current[1], strict=True)):
+        elif any(old != values[k] for k, old in zip(PROSPECT_VALUES, current[1], strict=True)):
             updates.append({"_id": current[0], **values})
             counts["updated"] += 1
         else:
@@ -144,13 +144,13 @@ def store_prospects(
         session,
         table,
         key="id",
-        columns=_PROSPECT_VALUES,
+        columns=PROSPECT_VALUES,
         rows=(_stored((u["_id"],), u) for u in updates),
     )
     bulk_insert(
         session,
         table,
-        ("site_id", "provider_id", *_PROSPECT_VALUES),
+        ("site_id", "provider_id", *PROSPECT_VALUES),
         (_stored((site_id, row["provider_id"]), row) for row in inserts),
     )
     gone = [pk for pk, _ in have.values()]

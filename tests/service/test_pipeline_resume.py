@@ -80,6 +80,22 @@ def _context(url: str, tmp_path):
     return open_context(settings)
 
 
+def _uninterrupted_then_loaded(backend_url: str, tmp_path):
+    """The uninterrupted run's tables, and a second database (its URL and context) holding
+    the same loads and no run yet (PostGIS: the first database is dropped and made afresh)."""
+    backend = "sqlite" if backend_url.startswith("sqlite") else "postgis"
+    ctx = _context(backend_url, tmp_path)
+    load_all(ctx)
+    run_pipeline(ctx)
+    expected = snapshot(ctx)
+    ctx.close()
+    (tmp_path / "second").mkdir()
+    url = database_url(backend, tmp_path / "second")
+    ctx = _context(url, tmp_path)
+    load_all(ctx)
+    return expected, url, ctx
+
+
 def _lease_gone(ctx, run_id: int) -> None:
     """As after the lease's duration: the killed owner's lease expired (no waiting in a test)."""
     with ctx.sessions.begin() as s:
@@ -96,20 +112,8 @@ def test_a_run_killed_mid_geocode_resumes_and_ends_as_an_uninterrupted_run(
     import service.placement.locate as locate
 
     monkeypatch.setattr(locate, "records_per_chunk", lambda budget: 2)
-    backend = "sqlite" if backend_url.startswith("sqlite") else "postgis"
-
-    # the uninterrupted run, on a database of its own (PostGIS: dropped and made afresh below)
-    ctx = _context(backend_url, tmp_path)
-    load_all(ctx)
-    run_pipeline(ctx)
-    expected = snapshot(ctx)
-    ctx.close()
-
-    (tmp_path / "second").mkdir()
-    url = database_url(backend, tmp_path / "second")
-    ctx = _context(url, tmp_path)
+    expected, url, ctx = _uninterrupted_then_loaded(backend_url, tmp_path)
     try:
-        load_all(ctx)
         # marks: link (whole stage), then geocode's chunks of 2 providers; killed in the third
         killed = subprocess.run(
             [
@@ -167,18 +171,8 @@ def _by_content(tables: dict[str, list]) -> dict[str, list]:
 def test_a_run_killed_mid_score_resumes_and_ends_as_an_uninterrupted_run(
     backend_url, tmp_path
 ) -> None:
-    backend = "sqlite" if backend_url.startswith("sqlite") else "postgis"
-    ctx = _context(backend_url, tmp_path)
-    load_all(ctx)
-    run_pipeline(ctx)
-    expected = snapshot(ctx)
-    ctx.close()
-
-    (tmp_path / "second").mkdir()
-    url = database_url(backend, tmp_path / "second")
-    ctx = _context(url, tmp_path)
+    expected, url, ctx = _uninterrupted_then_loaded(backend_url, tmp_path)
     try:
-        load_all(ctx)
         killed = subprocess.run(
             [sys.executable, "-c", KILLED, url, "score:3", str(FIXTURES), str(tmp_path / "cache")],
             capture_output=True,

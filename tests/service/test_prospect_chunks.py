@@ -41,22 +41,11 @@ from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
 from prospects.terms import is_referring
 from service.integration.webhooks import subscribe
 from service.prospecting.chunks import provider_ranges
-from service.prospecting.prospect_writes import EVENT_MAX_PROSPECTS
+from service.prospecting.prospect_writes import EVENT_MAX_PROSPECTS, PROSPECT_VALUES
 from service.prospecting.referrals import compute_referrer_stats
 from service.prospecting.scoring import _SiteTally, referring_bounds, score_sites
 from tests.service.test_referral_terms import AS_OF, SITE, _seed
 
-PROSPECT_FIELDS = (
-    "profile",
-    "score",
-    "segment",
-    "taxonomy_code",
-    "classification",
-    "drive_minutes",
-    "distance_km",
-    "proximity_estimated",
-    "components",
-)
 TAXONOMIES = (
     ("207X00000X", "Orthopaedic Surgery"),
     ("207Q00000X", "Family Medicine"),
@@ -182,7 +171,7 @@ def _tables(ctx) -> dict[str, object]:
             for h in s.scalars(select(ProspectStatusHistory))
         )
         prospects = {
-            (p.site_id, p.provider_id): tuple(getattr(p, f) for f in PROSPECT_FIELDS)
+            (p.site_id, p.provider_id): tuple(getattr(p, f) for f in PROSPECT_VALUES)
             for p in s.scalars(select(Prospect))
         }
     return {
