@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -40,17 +41,16 @@ Stage = Callable[[AppContext, PipelineScope, ProgressSink, Checkpoints], StageRe
 
 
 def _link(
-    ctx: AppContext, scope: PipelineScope, progress: ProgressSink, ck: Checkpoints
+    ctx: AppContext,
+    scope: PipelineScope,
+    progress: ProgressSink,
+    ck: Checkpoints,
+    *,
+    full: bool = False,
 ) -> StageReport:
-    # only new and changed records, with the stored model (a first run, or changed link
-    # settings, links everything anyway)
-    return resolve_providers(ctx, progress=progress, incremental=True)
-
-
-def _full_link(
-    ctx: AppContext, scope: PipelineScope, progress: ProgressSink, ck: Checkpoints
-) -> StageReport:
-    return resolve_providers(ctx, progress=progress, incremental=False)
+    # by default only new and changed records, with the stored model (a first run, or
+    # changed link settings, links everything anyway)
+    return resolve_providers(ctx, progress=progress, incremental=not full)
 
 
 def _geocode(
@@ -169,7 +169,7 @@ def run_pipeline(
         try:
             for name, stage in STAGES:
                 if name == "link" and full_link:
-                    stage = _full_link
+                    stage = partial(_link, full=True)
                 if run.checkpoints.stage_done(name):
                     reports.append(_skipped(name, run.id))
                     continue

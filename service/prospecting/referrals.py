@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import ConflictError, InputError, NotFoundError, Problem
 from core.progress import ProgressSink, null_progress
-from core.settings import AtRiskRule
+from core.settings import AtRiskRule, Settings
 from core.values import json_value, plain
 from data.bulk import bulk_update
 from data.models import Provider, ReferralEvent, ReferrerStat
@@ -331,6 +331,19 @@ def resolve_review(ctx: AppContext, review_id: int, decision: ReviewResolve) -> 
         )
 
 
+def _stats(events: pd.DataFrame, *, as_of: date, settings: Settings) -> pd.DataFrame:
+    """Each referrer's volume, trend and tier from its events, with the settings' thresholds."""
+    from prospects.tiers import referrer_stats
+
+    return referrer_stats(
+        events,
+        as_of=as_of,
+        window_days=settings.referring_window_days,
+        tier_a_min=settings.tier_a_min,
+        tier_b_min=settings.tier_b_min,
+    )
+
+
 def compute_referrer_stats(
     ctx: AppContext,
     *,
@@ -392,7 +405,6 @@ def _tiers_chunk(
     Returns the stats, the alert counts and how many prospects moved to referring.
     """
     from prospects.terms import is_active_referrer
-    from prospects.tiers import referrer_stats
 
     s = ctx.settings
     events = pd.DataFrame(
@@ -403,13 +415,7 @@ def _tiers_chunk(
         ).all(),
         columns=["provider_id", "referral_date"],
     )
-    stats = referrer_stats(
-        events,
-        as_of=as_of,
-        window_days=s.referring_window_days,
-        tier_a_min=s.tier_a_min,
-        tier_b_min=s.tier_b_min,
-    )
+    stats = _stats(events, as_of=as_of, settings=s)
     _store_stats(session, stats, as_of=as_of, rows=rows)
     alerts = _store_alerts(session, stats, events, s.at_risk_rules, as_of=as_of, rows=rows)
     # a worked prospect refers "now" once it is an active referrer: a lapsed one being won back
@@ -546,7 +552,6 @@ def referrer_activity(
     """One referrer's analytics: counts by week and month, trend, tier, first and last dates."""
     from prospects.activity import referral_counts
     from prospects.terms import is_lapsed
-    from prospects.tiers import referrer_stats
 
     s = ctx.settings
     as_of = as_of_date(ctx)
@@ -561,13 +566,7 @@ def referrer_activity(
             ).all(),
             columns=["provider_id", "referral_date"],
         )
-    stats = referrer_stats(
-        events,
-        as_of=as_of,
-        window_days=s.referring_window_days,
-        tier_a_min=s.tier_a_min,
-        tier_b_min=s.tier_b_min,
-    )
+    stats = _stats(events, as_of=as_of, settings=s)
     out: dict = {
         "provider_id": provider_id,
         "as_of": as_of.isoformat(),
