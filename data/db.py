@@ -22,6 +22,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
@@ -85,6 +86,8 @@ def make_engine(
         engine = create_engine(
             url,
             echo=echo,
+            # stored explanations are read back for every prospect a rescore compares
+            json_deserializer=orjson.loads,
             connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
             **({} if in_memory else pool),
         )
@@ -105,7 +108,7 @@ def make_engine(
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        engine = create_engine(url, echo=echo, **pool)
+        engine = create_engine(url, echo=echo, json_deserializer=orjson.loads, **pool)
         _ping_idle_connections(engine, after_s=ping_after_idle_s)
         return engine
     raise ConfigError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}")

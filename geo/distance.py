@@ -184,3 +184,14 @@ def validate_coordinates(
                     f"[{miny:.4f}..{maxy:.4f}] x [{minx:.4f}..{maxx:.4f}]",
                 )
     return problems
+
+
+def unit_vectors(lat: Any, lon: Any) -> np.ndarray:
+    """Points as 3-D unit vectors (one row each): the chord between two of them grows with
+    their great-circle distance, so a k-d tree over them finds great-circle nearest neighbours.
+    """
+    la, lo = (
+        np.radians(np.asarray(lat, dtype="float64")),
+        np.radians(np.asarray(lon, dtype="float64")),
+    )
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
