@@ -24,7 +24,7 @@ import shapely
 import zipcodes
 
 from core.errors import GeoError
-from geo.geocode import normalize_street
+from core.text import normalize_street
 from geo.roads import road_lines
 
 __all__ = [
@@ -242,7 +242,7 @@ def abbreviate_street(street: str, *, style: str = "abbr") -> str:
         Street name without house number, e.g. ``"NORTH HIGH STREET"``.
     style
         ``"abbr"``: USPS Publication 28 abbreviations, as
-        :func:`geo.geocode.normalize_street` produces them (``"N HIGH ST"``);
+        :func:`core.text.normalize_street` produces them (``"N HIGH ST"``);
         ``"suffix"``: only the street type abbreviated (``"NORTH HIGH ST"``);
         ``"full"``: as given, upper-cased.
 

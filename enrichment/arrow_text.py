@@ -137,7 +137,7 @@ def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 
 def normalize_phones(column: pa.Array) -> pa.Array:
-    """Vector form of :func:`enrichment.normalize.normalize_phone` (cleaned input)."""
+    """Vector form of :func:`core.country.normalize_phone` (cleaned input)."""
     digits = pc.replace_substring_regex(
         pc.replace_substring_regex(column, _EXTENSION, ""), r"[^0-9]", ""
     )

@@ -14,7 +14,7 @@ This reader folds the rows of each NPI into ONE standard source record
   ``telehealth`` (a bool); keys without a value are left out;
 * the address appearing on most rows (ties: the smallest in sort order) is the
   main practice address, every other distinct address goes to ``locations``;
-  addresses are compared after :func:`~enrichment.normalize.normalize_address`.
+  addresses are compared after :func:`~core.text.normalize_address`.
 
 The fold depends only on the set of rows, not on their order; the record's
 ``line`` is the line of the NPI's first row.
@@ -45,21 +45,17 @@ from pathlib import Path
 from typing import Any
 
 from core.checks import whole_number
+from core.country import normalize_phone, normalize_postal_code
 from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem
 from core.identifiers import luhn_npi_valid
 from core.progress import ProgressSink, null_progress
+from core.text import normalize_address, normalize_state
 from enrichment.cms_layout import (
     HOSPITAL_SLOTS,
     SECONDARY_SPECIALTY_SLOTS,
     CmsColumns,
     detect_cms_columns,
-)
-from enrichment.normalize import (
-    normalize_address,
-    normalize_phone,
-    normalize_postal_code,
-    normalize_state,
 )
 from enrichment.records import (
     FIELD_LIMITS,
@@ -169,7 +165,7 @@ def parse_cms_row(
     if get("last_name") is None:
         bad("last name is missing", "last_name")
     raw_zip = get("postal_code")
-    postal = normalize_postal_code(raw_zip) if raw_zip else None
+    postal = normalize_postal_code(raw_zip, country="US") if raw_zip else None
     if raw_zip is not None and postal is None:
         bad("malformed ZIP code (expected 5 or 9 digits)", "postal_code")
     if problems:

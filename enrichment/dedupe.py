@@ -13,7 +13,7 @@ for each linking field, the input column that holds it::
     phone = "phone_number"
 
 Fields: :data:`MAPPABLE_FIELDS`. ``full_name`` is split into its parts
-(:func:`enrichment.normalize.split_full_name`). Several files are linked by
+(:func:`core.text.split_full_name`). Several files are linked by
 deduplicating their union (each record keeps its file name in ``source``).
 Outputs: ``clusters.csv`` (``source``, ``record_id``, ``cluster_id``) and
 ``pairs.csv`` (every merge and review pair with its probability and levels).
@@ -33,9 +33,9 @@ import pandas as pd
 
 from core.errors import InputError, MatchingError, Problem
 from core.progress import ProgressSink, null_progress
+from core.text import split_full_name
 from enrichment.link_settings import LinkSettings
 from enrichment.linker import LinkModel, LinkResult, link_records
-from enrichment.normalize import split_full_name
 
 #: Linking fields a mapping can name.
 MAPPABLE_FIELDS: tuple[str, ...] = (

@@ -3,7 +3,7 @@
 The text is cut at commas; parts naming a specialty (an abbreviation such as
 "ortho", "cardio", "peds", or a NUCC classification by token-set ratio) or a
 city known among the golden records are *hints*; the rest is the name, split
-with :func:`enrichment.normalize.split_full_name`. Candidates are golden
+with :func:`core.text.split_full_name`. Candidates are golden
 records whose normalised last name is within Jaro-Winkler 0.92 of it
 (rapidfuzz); each is scored on last name (60%) and first name (40%; a bare
 initial agrees with any first name starting with it; nicknames are
@@ -25,7 +25,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler
 
-from enrichment.normalize import canonical_first_name, normalize_name, split_full_name
+from core.text import canonical_first_name, normalize_name, split_full_name
 
 #: Specialty shorthands written in referral notes -> words of the NUCC classification.
 SPECIALTY_SHORTHANDS: dict[str, str] = {

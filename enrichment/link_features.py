@@ -26,14 +26,9 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from enrichment.normalize import (
-    NICKNAMES,
-    normalize_address,
-    normalize_name,
-    normalize_org_name,
-    normalize_phone,
-    normalize_postal_code,
-)
+from core.country import normalize_phone, read_postal_codes
+from core.text import normalize_address, normalize_name, normalize_org_name
+from core.words import NICKNAMES
 from enrichment.rpps import normalize_fr_phone
 
 #: Token-set ratio at which a free-text specialty names a taxonomy classification.
@@ -203,13 +198,21 @@ def _classes(codes: np.ndarray, specialty: np.ndarray, classes: Mapping[str, str
     return np.where(pd.isna(by_code), by_text, by_code)
 
 
-def build_features(frame: pd.DataFrame, *, classes: Mapping[str, str] | None = None) -> Features:
+def build_features(
+    frame: pd.DataFrame,
+    *,
+    classes: Mapping[str, str] | None = None,
+    country: str | None = None,
+) -> Features:
     """Normalise the linking fields of a standard source-record frame.
 
     Parameters
     ----------
     frame
         Standard source records (missing optional columns count as blank).
+    country
+        The country of records whose ``country`` column is blank or absent
+        (:func:`core.country.record_country`): their postal codes are read by it.
     classes
         NUCC code -> classification for the specialty comparison; without it
         codes agree on their first four characters.
@@ -235,8 +238,13 @@ def build_features(frame: pd.DataFrame, *, classes: Mapping[str, str] | None = N
     street_number = map_distinct(
         address, lambda a: a.split()[0] if a.split()[0].isdigit() else None
     )
-    postal = map_distinct(
-        _column(frame, "postal_code"), lambda v: normalize_postal_code(str(v).strip())
+    postal = np.array(
+        read_postal_codes(
+            [None if pd.isna(v) else str(v) for v in _column(frame, "postal_code")],
+            _column(frame, "country") if "country" in frame.columns else None,
+            default=country,
+        ).values,
+        dtype=object,
     )
     entity_raw = _column(frame, "entity_type").to_numpy(dtype=object)
     if "entity_type" not in frame.columns:  # generic inputs: a person has a surname

@@ -41,9 +41,9 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 
+from core.country import normalize_phone, normalize_postal_code
 from core.errors import Problem, SchemaError
 from core.identifiers import luhn_npi_valid
-from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes import NppesSource, iter_source_rows, source_name
 from enrichment.record_columns import RecordColumns
 from enrichment.records import (
@@ -239,7 +239,7 @@ def parse_location_row(
         "address_2": address_2,
         "city": city,
         "state": state.upper() if state else None,
-        "postal_code": normalize_postal_code(postal) if country == "US" else postal,
+        "postal_code": normalize_postal_code(postal, country="US") if country == "US" else postal,
         "country": country,
         "phone": normalize_phone(phone),
         "phone_extension": extension,

@@ -15,9 +15,9 @@ from __future__ import annotations
 import pandas as pd
 
 from core.safetext import fit_key
+from core.text import normalize_address
 from data.lengths import string_lengths
 from data.models import Organization
-from enrichment.normalize import normalize_address
 
 ORG_COLUMNS = (
     "org_key",

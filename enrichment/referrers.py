@@ -23,17 +23,11 @@ from typing import Any
 
 import pandas as pd
 
+from core.country import normalize_phone, normalize_postal_code
 from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem, SchemaError
 from core.identifiers import luhn_npi_valid
-from enrichment.normalize import (
-    normalize_address,
-    normalize_name,
-    normalize_phone,
-    normalize_postal_code,
-    normalize_state,
-    split_full_name,
-)
+from core.text import normalize_address, normalize_name, normalize_state, split_full_name
 from enrichment.records import ReadResult, clean_text, record_hash, record_problems, records_frame
 
 #: Standard field -> accepted header spellings (already squashed: lower case, letters/digits only).
@@ -265,7 +259,7 @@ def _parse_row(
             bad("NPI is not 10 digits with a valid check digit", "npi")
     postal = None
     if get("postal_code"):
-        postal = normalize_postal_code(get("postal_code"), pad_short=True)
+        postal = normalize_postal_code(get("postal_code"), country="US", pad_short=True)
         if postal is None:
             bad("not a US ZIP code", "postal_code")
     phone = None

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from core.checks import whole_number
 from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem, SchemaError
 from core.progress import ProgressSink, null_progress
+from core.text import header_key
 from enrichment.records import (
     ReadResult,
     chunk_results,
@@ -46,7 +46,6 @@ from enrichment.records import (
 __all__ = [
     "RPPS_COLUMNS",
     "RPPS_REQUIRED",
-    "fold_header",
     "iter_rpps",
     "normalize_fr_phone",
     "parse_rpps_row",
@@ -167,19 +166,6 @@ _READ_FROM = {
 _OVERSEAS_CALLING = ("262", "269", "590", "594", "596")
 
 
-def fold_header(name: str) -> str:
-    """Header key: accents, case, spaces and punctuation dropped.
-
-    Examples
-    --------
-    >>> fold_header("Indice répétition voie (coord. Structure)")
-    'indicerepetitionvoiecoordstructure'
-    """
-    text = unicodedata.normalize("NFKD", str(name))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^a-z0-9]", "", text)
-
-
 def normalize_fr_phone(s: str | None) -> str | None:
     """French phone number in its 10-digit national form, or ``None``.
 
@@ -218,12 +204,11 @@ def _resolve_header(raw: list[str], name: str) -> dict[str, int]:
     """Column -> index for every known column present; SchemaError if required ones lack."""
     positions: dict[str, int] = {}
     for index, cell in enumerate(raw):
-        key = fold_header(cell)
+        key = header_key(cell, compact=True)
         if key and key not in positions:
             positions[key] = index
-    found = {
-        col: positions[fold_header(col)] for col in RPPS_COLUMNS if fold_header(col) in positions
-    }
+    keys = {col: header_key(col, compact=True) for col in RPPS_COLUMNS}
+    found = {col: positions[key] for col, key in keys.items() if key in positions}
     missing = [col for col in RPPS_REQUIRED if col not in found]
     if missing:
         raise SchemaError(

@@ -30,13 +30,13 @@ from __future__ import annotations
 import functools
 import os
 import re
-import unicodedata
 from pathlib import Path
 
 import pandas as pd
 
 from core.errors import InputError, Problem, SchemaError
 from core.settings import REFERENCE_DIR
+from core.text import fold
 
 __all__ = [
     "FR_POSTAL_TABLE",
@@ -67,9 +67,7 @@ def fold_place_name(name: str) -> str:
     >>> fold_place_name("ST ETIENNE CEDEX 2")
     'SAINT ETIENNE'
     """
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c)).upper()
-    text = re.sub(r"[^A-Z0-9]+", " ", text).strip()
+    text = re.sub(r"[^A-Z0-9]+", " ", fold(name)).strip()
     text = _CEDEX.sub("", " " + text).strip()
     return " ".join(_ABBREVIATIONS.get(tok, tok) for tok in text.split())
 

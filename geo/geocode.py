@@ -1,6 +1,6 @@
 """Offline geocoding: street level from the loaded OSM extract, else ZIP centroid.
 
-Street names are compared after :func:`normalize_street` (USPS Publication 28
+Street names are compared after :func:`core.text.normalize_street` (USPS Publication 28
 style: upper case, ASCII, no punctuation, standard suffix and directional
 abbreviations), so "1234 N. High St" and the OSM way "North High Street" both
 give ``"N HIGH ST"``.
@@ -39,7 +39,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -54,179 +53,14 @@ from pyproj import CRS, Transformer
 from shapely.ops import linemerge
 
 from core.errors import GeoError
+from core.text import normalize_street, split_address
 from geo.distance import haversine_km
 
 __all__ = [
     "StreetIndex",
     "geocode_frame",
-    "normalize_street",
-    "split_address",
     "zip_centroid",
 ]
-
-# USPS Publication 28, appendix C1 (common suffixes) and B (directionals).
-_SUFFIXES: dict[str, str] = {}
-for _canon, _variants in {
-    "ALY": "ALLEY ALLY",
-    "AVE": "AVENUE AV AVEN AVENU AVN AVNUE",
-    "BLVD": "BOULEVARD BOUL BOULV",
-    "BR": "BRANCH BRNCH",
-    "BRG": "BRIDGE BRDGE",
-    "BYP": "BYPASS BYPA BYPAS BYPS",
-    "CIR": "CIRCLE CIRC CIRCL CRCL CRCLE",
-    "CT": "COURT CRT",
-    "CTR": "CENTER CENTRE CEN CENT CENTR CNTER CNTR",
-    "CV": "COVE",
-    "CRES": "CRESCENT CRSENT CRSNT",
-    "XING": "CROSSING CRSSNG",
-    "DR": "DRIVE DRIV DRV",
-    "EXPY": "EXPRESSWAY EXP EXPR EXPRESS EXPW",
-    "EXT": "EXTENSION EXTN EXTNSN",
-    "FWY": "FREEWAY FREEWY FRWAY FRWY",
-    "HTS": "HEIGHTS HT",
-    "HWY": "HIGHWAY HIGHWY HIWAY HIWY HWAY",
-    "LN": "LANE",
-    "LOOP": "LOOPS",
-    "MNR": "MANOR",
-    "PARK": "PRK",
-    "PKWY": "PARKWAY PARKWY PKWAY PKY",
-    "PIKE": "PIKES",
-    "PL": "PLACE",
-    "PLZ": "PLAZA PLZA",
-    "PT": "POINT",
-    "RD": "ROAD",
-    "RDG": "RIDGE RDGE",
-    "ROW": "",
-    "RUN": "",
-    "SQ": "SQUARE SQR SQRE SQU",
-    "ST": "STREET STRT STR",
-    "TER": "TERRACE TERR",
-    "TRCE": "TRACE TRACES",
-    "TRL": "TRAIL TRAILS TRLS",
-    "TPKE": "TURNPIKE TRNPK TURNPK",
-    "WAY": "WY",
-    "WALK": "WALKS",
-}.items():
-    _SUFFIXES[_canon] = _canon
-    for _v in _variants.split():
-        _SUFFIXES[_v] = _canon
-
-_DIRECTIONALS: dict[str, str] = {
-    "NORTH": "N",
-    "SOUTH": "S",
-    "EAST": "E",
-    "WEST": "W",
-    "NORTHEAST": "NE",
-    "NORTHWEST": "NW",
-    "SOUTHEAST": "SE",
-    "SOUTHWEST": "SW",
-    "N": "N",
-    "S": "S",
-    "E": "E",
-    "W": "W",
-    "NE": "NE",
-    "NW": "NW",
-    "SE": "SE",
-    "SW": "SW",
-}
-
-_UNIT_WORDS = frozenset(
-    {
-        "SUITE",
-        "STE",
-        "APT",
-        "APARTMENT",
-        "UNIT",
-        "RM",
-        "ROOM",
-        "FL",
-        "FLR",
-        "FLOOR",
-        "BLDG",
-        "BUILDING",
-        "DEPT",
-        "OFC",
-        "OFFICE",
-        "LOT",
-        "SPC",
-        "TRLR",
-        "PMB",
-        "#",
-    }
-)
-_HOUSE_RE = re.compile(
-    r"^\s*(\d+)(?:\s*-\s*[0-9A-Z]+\b|[A-Z]\b)?(?:\s+\d+/\d+)?[\s,]+(.*)$", re.IGNORECASE
-)
-
-
-def _ascii_upper(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
-    return unicodedata.normalize("NFKD", stripped).encode("ascii", "ignore").decode("ascii")
-
-
-def normalize_street(text: str) -> str:
-    """Canonical form of a street name for matching.
-
-    Upper-cases, folds accents to ASCII, drops apostrophes, turns other
-    punctuation into spaces, abbreviates a leading or trailing directional
-    ("North" -> "N") and the street-type suffix ("Street" -> "ST"), each only
-    when a name word remains ("North Street" stays "NORTH ST"). Idempotent.
-
-    Examples
-    --------
-    >>> normalize_street("North High Street")
-    'N HIGH ST'
-    >>> normalize_street("n. high st.")
-    'N HIGH ST'
-    """
-    s = _ascii_upper(text).replace("'", "")
-    s = re.sub(r"[^A-Z0-9]+", " ", s)
-    tokens = s.split()
-    if not tokens:
-        return ""
-    # trailing directional after a suffix: "HIGH STREET NORTH" -> "HIGH ST N"
-    if len(tokens) >= 3 and tokens[-1] in _DIRECTIONALS and tokens[-2] in _SUFFIXES:
-        tokens[-1] = _DIRECTIONALS[tokens[-1]]
-        tokens[-2] = _SUFFIXES[tokens[-2]]
-        last_name = len(tokens) - 3
-    elif len(tokens) >= 2 and tokens[-1] in _SUFFIXES:
-        tokens[-1] = _SUFFIXES[tokens[-1]]
-        last_name = len(tokens) - 2
-    else:
-        last_name = len(tokens) - 1
-    # leading directional, only if a name word remains after it
-    if last_name >= 1 and tokens[0] in _DIRECTIONALS:
-        tokens[0] = _DIRECTIONALS[tokens[0]]
-    return " ".join(tokens)
-
-
-def split_address(line: str) -> tuple[int | None, str]:
-    """Split an address line into house number and street.
-
-    Handles "1234 N High St", "1234-B N High St", "1234B ...", "1234 1/2 ...",
-    number ranges ("1234-1240 ..." -> 1234) and drops unit designators
-    ("Suite 200", "Ste 2", "# 5", "Apt 3", "Fl 2" ...) and anything after
-    them, the way NPPES puts them in address line 2.
-
-    Returns
-    -------
-    tuple
-        ``(number, street)``: ``number`` is None when the line does not start
-        with one; ``street`` keeps the original spelling, trimmed (pass it to
-        :func:`normalize_street` to match).
-    """
-    text = " ".join(line.replace("#", " # ").split())
-    number: int | None = None
-    m = _HOUSE_RE.match(text)
-    if m:
-        number, text = int(m.group(1)), m.group(2)
-    kept: list[str] = []
-    for word in text.split(",")[0].split():
-        if kept and word.upper().rstrip(".") in _UNIT_WORDS:
-            break
-        kept.append(word)
-    return number, " ".join(kept)
 
 
 @functools.lru_cache(maxsize=65_536)

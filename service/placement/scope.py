@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError
+from core.words import STATE_CODES
 from data.models import ClinicSite, Provider
-from enrichment.normalize import STATE_CODES
 from service.context import AppContext
 
 #: Two-letter codes a scope accepts (states, DC, territories, military mail).

@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 
+from core.text import fold
 from data.models import (
     DRIVE_SORT_ASC,
     DRIVE_SORT_DESC,
@@ -40,7 +41,6 @@ from data.models import (
     TerritoryCell,
 )
 from data.models.prospecting import ProspectExclusion, ProspectStatus
-from enrichment.normalize import strip_accents
 from service.pagination import keyset_after
 from service.schemas import ProspectFilter, ProspectSort
 from service.security.privacy import objected
@@ -237,7 +237,7 @@ def _app_filters(
 
 def _like_pattern(text: str) -> str:
     """``%TEXT%`` for a case-blind LIKE: accents dropped, upper case, wildcards escaped."""
-    plain = strip_accents(text).upper()
+    plain = fold(text).upper()
     return "%" + re.sub(r"([\\%_])", r"\\\1", plain) + "%"
 
 

@@ -17,13 +17,14 @@ from hypothesis import strategies as st
 from core.errors import InputError
 from core.identifiers import luhn_npi_valid, npi_check_digit
 from core.settings import DEFAULT_VAR_DIR, REFERENCE_DIR
+from core.text import normalize_street, split_address
 from demo import FILE_NAMES, DemoManifest, generate_demo
 from demo.addresses import abbreviate_street
 from demo.npi import draw_npis
 from demo.sites import edge_distance_km
 from demo.specialties import nucc_codes
 from geo.distance import haversine_km
-from geo.geocode import StreetIndex, normalize_street, split_address, zip_centroid
+from geo.geocode import StreetIndex, zip_centroid
 from geo.roads import load_drive_graph
 from tests.paths import FIXTURES
 

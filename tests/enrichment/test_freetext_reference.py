@@ -15,6 +15,7 @@ import pytest
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
+from core.text import normalize_name, split_full_name
 from enrichment.freetext import (
     FreeTextMatch,
     _first_score,
@@ -22,7 +23,6 @@ from enrichment.freetext import (
     _split_hints,
     match_free_text,
 )
-from enrichment.normalize import normalize_name, split_full_name
 
 SURNAMES = ["SMITH", "SMYTH", "SMITHE", "JOHNSON", "JONSON", "OKAFOR", "NGUYEN", "NGUYENN", "LEE"]
 FIRSTS = ["ROBERT", "ROB", "RACHEL", "JAMES", "JIM", "ANNA", "ANN", "MARIA", "", None]

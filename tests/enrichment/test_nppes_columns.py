@@ -9,6 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.country import normalize_phone, normalize_postal_code
 from core.identifiers import luhn_npi_valid, npi_check_digit
 from enrichment.arrow_text import (
     clean,
@@ -17,7 +18,6 @@ from enrichment.arrow_text import (
     us_postal_codes,
     valid_npis,
 )
-from enrichment.normalize import normalize_phone, normalize_postal_code
 from enrichment.nppes import parse_nppes_date
 from enrichment.record_columns import RecordColumns
 from enrichment.records import clean_text, record_payload_bytes
@@ -97,7 +97,7 @@ def test_normalize_phones_is_normalize_phone(values):
 )
 def test_us_postal_codes_is_normalize_postal_code(values):
     cleaned = clean(_strings(values))
-    expect = [normalize_postal_code(v) if v else None for v in cleaned.to_pylist()]
+    expect = [normalize_postal_code(v, country="US") if v else None for v in cleaned.to_pylist()]
     assert us_postal_codes(cleaned).to_pylist() == expect
 
 

@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import InputError, SchemaError
+from core.text import header_key
 from enrichment.records import SOURCE_RECORD_COLUMNS
 from enrichment.rpps import (
     RPPS_COLUMNS,
-    fold_header,
     iter_rpps,
     normalize_fr_phone,
     parse_rpps_row,
@@ -199,4 +199,4 @@ def test_fold_header_ignores_case_and_accents(column, variant):
             c for c in unicodedata.normalize("NFKD", column) if not unicodedata.combining(c)
         ),
     }[variant]
-    assert fold_header(changed) == fold_header(column)
+    assert header_key(changed, compact=True) == header_key(column, compact=True)

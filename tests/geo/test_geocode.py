@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import GeoError
+from core.text import normalize_street, split_address
 from geo.distance import haversine_km
-from geo.geocode import StreetIndex, geocode_frame, normalize_street, split_address, zip_centroid
+from geo.geocode import StreetIndex, geocode_frame, zip_centroid
 
 
 @pytest.mark.parametrize(

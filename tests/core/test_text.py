@@ -1,4 +1,4 @@
-"""Known-answer and property tests of the normalisers."""
+"""Known-answer and property tests of the one text module (and US phones and ZIPs)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from enrichment.normalize import (
-    NICKNAMES,
+from core.country import normalize_phone, normalize_postal_code
+from core.text import (
     canonical_first_name,
+    fold,
+    header_key,
     normalize_address,
     normalize_name,
     normalize_org_name,
-    normalize_phone,
-    normalize_postal_code,
     normalize_state,
+    normalize_street,
+    split_address,
     split_full_name,
 )
+from core.words import NICKNAMES
 
 
 @pytest.mark.parametrize(
@@ -131,7 +134,11 @@ def test_phone_formats_roundtrip(digits, fmt):
         ("123 main st ste 200", "123 MAIN ST STE 200"),
         ("500 E. Broad Avenue, Floor 3", "500 E BROAD AVE FL 3"),
         ("P.O. Box 12", "PO BOX 12"),
-        ("1 Parkway Boulevard, Apartment 4", "1 PKWY BLVD APT 4"),
+        ("1 Parkway Boulevard, Apartment 4", "1 PARKWAY BLVD APT 4"),  # a street named Parkway
+        ("100 North Street", "100 NORTH ST"),
+        ("4500 Centre Ave Ste # 3", "4500 CENTRE AVE STE 3"),
+        ("12 Boulevard Haussmann", "12 BLVD HAUSSMANN"),
+        ("Suite 200", "STE 200"),
         (None, ""),
     ],
 )
@@ -157,11 +164,11 @@ def test_normalizers_are_idempotent(s):
     ],
 )
 def test_normalize_postal_code(raw, expected):
-    assert normalize_postal_code(raw) == expected
+    assert normalize_postal_code(raw, country="US") == expected
 
 
 def test_postal_code_pads_spreadsheet_zips():
-    assert normalize_postal_code("2134", pad_short=True) == "02134"
+    assert normalize_postal_code("2134", country="US", pad_short=True) == "02134"
 
 
 @pytest.mark.parametrize(
@@ -234,3 +241,66 @@ def test_org_name_normalisation_is_idempotent_ascii_upper(s):
     once = normalize_org_name(s)
     assert normalize_org_name(once) == once
     assert once == once.upper() and once.isascii() and "  " not in once
+
+
+# --- one text module (issue 18): transliteration, one abbreviation table, headers -----------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Søren Ødegård", "SOREN ODEGARD"),  # Danish / Norwegian
+        ("Åsa Lindström", "ASA LINDSTROM"),  # Swedish
+        ("Þórunn Guðmundsdóttir", "THORUNN GUDMUNDSDOTTIR"),  # Icelandic
+        ("Cœur, Hélène", "COEUR HELENE"),  # French ligature
+        ("François Lefèvre-Dubœuf", "FRANCOIS LEFEVRE DUBOEUF"),
+        ("Łukasz Żółkiewski", "LUKASZ ZOLKIEWSKI"),  # Polish
+        ("Małgorzata Wąsik", "MALGORZATA WASIK"),
+        ("Jürgen Weiß", "JURGEN WEISS"),  # German
+        ("José Ñúñez Peña", "JOSE NUNEZ PENA"),  # Spanish
+    ],
+)
+def test_names_transliterate_every_letter(raw, expected):
+    assert normalize_name(raw) == expected
+
+
+@given(st.text(alphabet=st.characters(categories=["L"]), min_size=1, max_size=12))
+def test_no_letter_vanishes(word):
+    """Every letter gives at least one ASCII letter (the old fold dropped Ø, Ł, Œ)."""
+    assert normalize_name(word) != "" or not any(c.isalpha() for c in fold(word))
+
+
+@pytest.mark.parametrize(
+    "street",
+    ["North Street", "100 North Street", "North High Street", "Centre Avenue", "Main Street N"],
+)
+def test_address_and_street_share_one_rule(street):
+    """The linker's address and the geocoder's street agree on every abbreviation."""
+    number, name = split_address(street) if street[0].isdigit() else (None, street)
+    line = normalize_address(street)
+    assert line.removeprefix(f"{number} " if number else "") == normalize_street(name)
+
+
+@given(st.text(max_size=40))
+def test_normalize_address_is_idempotent(text):
+    once = normalize_address(text)
+    assert normalize_address(once) == once
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (" given_name", "given_name"),
+        ("Prénom", "PRENOM"),
+        ("Date  of birth ", "date of birth"),
+        ("ÉTABLISSEMENT", "etablissement"),
+    ],
+)
+def test_headers_compare_trimmed_case_and_accent_blind(a, b):
+    assert header_key(a) == header_key(b)
+
+
+def test_compact_header_drops_punctuation():
+    assert header_key("Indice répétition voie (coord. Structure)", compact=True) == (
+        "indicerepetitionvoiecoordstructure"
+    )
