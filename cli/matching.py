@@ -153,15 +153,51 @@ def dedupe(
         list[Path], typer.Argument(help="CSV file(s): one to dedupe, several to link.")
     ],
     mapping: Annotated[Path, typer.Option("--mapping", help="TOML column mapping.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Directory for clusters.csv, pairs.csv.")],
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", help="Directory for clusters.csv, pairs.csv, cluster_pairs.csv."),
+    ],
     settings: Annotated[Path | None, typer.Option("--settings", help="Link settings file.")] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(
+            "--country",
+            help="Country of records whose country column is blank (overrides the mapping's).",
+        ),
+    ] = None,
+    min_probability: Annotated[
+        float,
+        typer.Option(
+            "--min-probability",
+            min=0.0,
+            max=1.0,
+            help="Write scored pairs at or above it (default: all) and report its quality.",
+        ),
+    ] = 0.0,
+    pair_format: Annotated[str, typer.Option("--pairs-format", help="csv or parquet.")] = "csv",
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            help="Clerical sample CSV (left_id, right_id, match) for the expected precision/recall.",
+        ),
+    ] = None,
 ) -> None:
     """Deduplicate or link any CSV files (no database): the generic entry point."""
+    from core.country import country_code
     from enrichment.dedupe import dedupe_files, read_mapping
+    from enrichment.dedupe_output import read_labels
     from enrichment.link_settings import LinkSettings
 
     link = _run(LinkSettings.from_file, _path(settings)) if settings else LinkSettings.default()
     cols = _run(read_mapping, _path(mapping))
+    if country is not None:
+        if country_code(country) is None:
+            raise typer.BadParameter(
+                f"{country!r} is not a country code or name", param_hint="--country"
+            )
+        cols["country"] = country
+    sample = _run(read_labels, _path(labels)) if labels else None
     with rich_progress() as progress:
         report = _run(
             dedupe_files,
@@ -169,7 +205,12 @@ def dedupe(
             mapping=cols,
             settings=link,
             out_dir=out_dir,
+            min_probability=min_probability,
+            pair_format=pair_format,
+            labels=sample,
             progress=progress,
         )
     report.pop("model", None)
+    for warning in report["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
     _json(report)

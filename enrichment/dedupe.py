@@ -6,17 +6,22 @@ for each linking field, the input column that holds it::
 
     # mapping.toml
     id = "rec_id"              # optional: a unique record id column
+    country = "AU"             # optional: the country of records whose own column is blank
+    truth = "person_id"        # optional: a column holding the true entity (for the report)
     [columns]
     first_name = "given_name"
     last_name = "surname"
     postal_code = "postcode"
     phone = "phone_number"
 
-Fields: :data:`MAPPABLE_FIELDS`. ``full_name`` is split into its parts
-(:func:`core.text.split_full_name`). Several files are linked by
+Fields: :data:`MAPPABLE_FIELDS`. Headers are matched trimmed and case- and
+accent-blind (:func:`core.text.header_key`). ``full_name`` is split into its
+parts (:func:`core.text.split_full_name`). A record's country is its
+``country`` column's, else the mapping's (or the command's) ``country``
+(:func:`core.country.record_country`); postal codes are read by it, and values
+that cannot be read are reported in ``warnings``. Several files are linked by
 deduplicating their union (each record keeps its file name in ``source``).
-Outputs: ``clusters.csv`` (``source``, ``record_id``, ``cluster_id``) and
-``pairs.csv`` (every merge and review pair with its probability and levels).
+Outputs: :mod:`enrichment.dedupe_output`.
 """
 
 from __future__ import annotations
@@ -31,11 +36,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.country import country_code, read_postal_codes, record_country
 from core.errors import InputError, MatchingError, Problem
 from core.progress import ProgressSink, null_progress
-from core.text import split_full_name
+from core.text import header_key, split_full_name
+from enrichment.dedupe_output import (
+    PAIR_FORMATS,
+    sample_quality,
+    truth_quality,
+    write_outputs,
+)
 from enrichment.link_settings import LinkSettings
-from enrichment.linker import LinkModel, LinkResult, link_records
+from enrichment.linker import LinkModel, link_records
 
 #: Linking fields a mapping can name.
 MAPPABLE_FIELDS: tuple[str, ...] = (
@@ -50,6 +62,7 @@ MAPPABLE_FIELDS: tuple[str, ...] = (
     "city",
     "state",
     "postal_code",
+    "country",
     "phone",
     "taxonomy_code",
     "specialty_text",
@@ -93,32 +106,57 @@ def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
         for k, v in columns.items()
         if not isinstance(v, str)
     ]
+    for key in ("id", "country", "truth"):
+        if key in data and not isinstance(data[key], str):
+            problems.append(Problem("must be a string", file=p.name, field=key))
+    if isinstance(data.get("country"), str) and country_code(data["country"]) is None:
+        problems.append(Problem("not a country code or name", file=p.name, field="country"))
     if problems:
         raise InputError(f"invalid column mapping {p.name}", problems=problems)
-    return {"id": data.get("id"), "columns": dict(columns)}
+    return {k: data.get(k) for k in ("id", "country", "truth")} | {"columns": dict(columns)}
 
 
-def mapped_frame(raw: pd.DataFrame, mapping: Mapping[str, Any], *, source: str) -> pd.DataFrame:
-    """Rename mapped columns to linking fields; blanks become ``None``.
+def _resolve_columns(raw: pd.DataFrame, wanted: list[str], *, source: str) -> dict[str, str]:
+    """Mapped column -> the file's header, matched by :func:`core.text.header_key`.
 
     Raises
     ------
     InputError
-        A mapped column absent from the input (all listed).
+        Mapped columns absent from the file (all listed, with the headers found).
+    """
+    found = {header_key(str(c)): str(c) for c in raw.columns}
+    missing = [c for c in wanted if header_key(c) not in found]
+    if missing:
+        seen = ", ".join(repr(str(c)) for c in raw.columns)
+        raise InputError(
+            f"columns missing from {source}; its columns are {seen}",
+            problems=[
+                Problem(f"mapped column not in file (its columns: {seen})", file=source, field=c)
+                for c in missing
+            ],
+        )
+    return {c: found[header_key(c)] for c in wanted}
+
+
+def mapped_frame(raw: pd.DataFrame, mapping: Mapping[str, Any], *, source: str) -> pd.DataFrame:
+    """Rename mapped columns to linking fields; blanks become ``None``; ``country`` filled
+    by the one country rule.
+
+    Raises
+    ------
+    InputError
+        A mapped column absent from the input (all listed, with the columns found).
     """
     columns: Mapping[str, str] = mapping["columns"]
-    id_col = mapping.get("id")
-    wanted = list(columns.values()) + ([id_col] if id_col else [])
-    missing = [c for c in wanted if c not in raw.columns]
-    if missing:
-        raise InputError(
-            f"columns missing from {source}",
-            problems=[Problem("mapped column not in file", file=source, field=c) for c in missing],
-        )
+    id_col, truth_col = mapping.get("id"), mapping.get("truth")
+    extra = [c for c in (id_col, truth_col) if c]
+    header = _resolve_columns(raw, [*columns.values(), *extra], source=source)
     out = pd.DataFrame(index=raw.index)
     for fld, col in columns.items():
-        values = raw[col].astype(object)
-        out[fld] = values.where(values.notna() & (values.astype(str).str.strip() != ""), None)
+        values = raw[header[col]].astype(object).map(
+            lambda v: v.strip() if isinstance(v, str) else v
+        )
+        out[fld] = values.where(values.notna() & (values != ""), None)
     if "full_name" in out:
         parts = pd.Series(out["full_name"]).map(
             lambda v: split_full_name(v) if isinstance(v, str) else {}
@@ -130,13 +168,35 @@ def mapped_frame(raw: pd.DataFrame, mapping: Mapping[str, Any], *, source: str) 
     for fld in ("first_name", "last_name", "organization_name"):
         if fld not in out:
             out[fld] = None
+    own = out["country"] if "country" in out else pd.Series(None, index=out.index, dtype=object)
+    default = mapping.get("country")
+    out["country"] = [record_country(v, default=default) for v in own]
+    if truth_col:
+        out["truth"] = raw[header[truth_col]].astype(str).str.strip().to_numpy()
     out["source"] = source
     out["record_id"] = (
-        raw[id_col].astype(str)
+        raw[header[id_col]].astype(str).str.strip()
         if id_col
         else pd.Series(np.arange(1, len(raw) + 1), index=raw.index).astype(str)
     )
     return out
+
+
+def input_warnings(frame: pd.DataFrame) -> list[str]:
+    """What the inputs hold that linking cannot use, per file: unreadable postal codes."""
+    warnings = []
+    if "postal_code" not in frame:
+        return warnings
+    for source, part in frame.groupby("source", sort=False):
+        read = read_postal_codes(part["postal_code"], part["country"])
+        if read.unreadable:
+            shown = ", ".join(repr(v) for v in read.examples)
+            warnings.append(
+                f"{source}: postal_code: {read.unreadable} value(s) cannot be read as postal "
+                f"codes of their record's country (e.g. {shown}) and are left out of matching; "
+                "set the mapping's country or map a country column"
+            )
+    return warnings
 
 
 def read_inputs(
@@ -166,35 +226,15 @@ def read_inputs(
     return frame
 
 
-def write_outputs(frame: pd.DataFrame, result: LinkResult, out_dir: Path) -> dict[str, str]:
-    """``clusters.csv`` and ``pairs.csv`` (merge and review pairs) in ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    clusters = pd.DataFrame(
-        {
-            "source": frame["source"].to_numpy(),
-            "record_id": frame["record_id"].to_numpy(),
-            "cluster_id": result.clusters.to_numpy(),
-        }
-    )
-    clusters.to_csv(out_dir / "clusters.csv", index=False)
-    pairs = result.pairs
-    kept = pairs[pairs["decision"] != "non_match"]
-    level_cols = [c for c in kept.columns if c.startswith("level_")]
-    out = pd.DataFrame(
-        {
-            "left_source": frame["source"].to_numpy()[kept["left_pos"].to_numpy()],
-            "left_id": frame["record_id"].to_numpy()[kept["left_pos"].to_numpy()],
-            "right_source": frame["source"].to_numpy()[kept["right_pos"].to_numpy()],
-            "right_id": frame["record_id"].to_numpy()[kept["right_pos"].to_numpy()],
-            "blocking_rule": kept["blocking_rule"].to_numpy(),
-            "match_weight": kept["match_weight"].round(3).to_numpy(),
-            "match_probability": kept["match_probability"].round(6).to_numpy(),
-            "decision": kept["decision"].to_numpy(),
-            **{c: kept[c].to_numpy() for c in level_cols},
-        }
-    )
-    out.to_csv(out_dir / "pairs.csv", index=False)
-    return {"clusters": str(out_dir / "clusters.csv"), "pairs": str(out_dir / "pairs.csv")}
+def _block_warnings(skipped: Mapping[str, int], settings: LinkSettings) -> list[str]:
+    caps = {r.name: r.max_block_size for r in settings.blocking_rules}
+    return [
+        f"blocking rule {name}: {count} block(s) larger than {caps.get(name)} records skipped "
+        "(their records are still compared through the other rules); raise the rule's "
+        "max_block_size in the settings to compare them"
+        for name, count in skipped.items()
+        if count
+    ]
 
 
 def dedupe_files(
@@ -204,6 +244,9 @@ def dedupe_files(
     settings: LinkSettings,
     out_dir: str | os.PathLike[str],
     model: LinkModel | None = None,
+    min_probability: float = 0.0,
+    pair_format: str = "csv",
+    labels: pd.DataFrame | None = None,
     progress: ProgressSink = null_progress,
 ) -> dict[str, Any]:
     """Read, link and write: the whole generic run, timed.
@@ -213,30 +256,59 @@ def dedupe_files(
     paths
         One CSV to deduplicate, or several to link (their union is deduplicated).
     mapping
-        From :func:`read_mapping`.
+        From :func:`read_mapping` (a ``country`` here is the command's default).
     settings
         Matching configuration (e.g. :meth:`LinkSettings.from_file`).
     out_dir
-        Where ``clusters.csv`` and ``pairs.csv`` go.
+        Where the outputs go (:func:`enrichment.dedupe_output.write_outputs`).
     model
         Frozen parameters; ``None`` estimates them by EM.
+    min_probability
+        Scored pairs below it are not written (0: every scored pair); also the
+        threshold whose expected precision and recall are reported.
+    pair_format
+        ``"csv"`` or ``"parquet"``.
+    labels
+        A clerical sample of labelled pairs (:func:`enrichment.dedupe_output.sample_quality`);
+        a mapping's ``truth`` column gives exact figures instead.
 
     Returns
     -------
     dict
-        The linker report plus ``read_s``, ``write_s``, ``total_s`` and output paths.
+        The linker report plus ``warnings``, ``quality`` (with labels), ``read_s``,
+        ``write_s``, ``total_s`` and output paths.
     """
     if isinstance(paths, (str, os.PathLike)) or not paths:
         raise MatchingError("give a non-empty list of input files")
+    if pair_format not in PAIR_FORMATS:
+        raise MatchingError(f"pair format must be one of {', '.join(PAIR_FORMATS)}")
     started = time.perf_counter()
     frame = read_inputs(paths, mapping)
     read_s = time.perf_counter() - started
     result = link_records(frame, settings=settings, model=model, progress=progress)
     t = time.perf_counter()
-    files = write_outputs(frame, result, Path(out_dir))
+    clusters = result.clusters.to_numpy()
+    files = write_outputs(
+        frame,
+        result.pairs,
+        clusters,
+        Path(out_dir),
+        min_probability=min_probability,
+        pair_format=pair_format,
+    )
     write_s = time.perf_counter() - t
+    quality = None
+    if "truth" in frame:
+        quality = truth_quality(frame, result.pairs, clusters, threshold=min_probability)
+    elif labels is not None:
+        quality = sample_quality(frame, result.pairs, labels, threshold=min_probability)
+    warnings = input_warnings(frame) + _block_warnings(
+        result.report.get("skipped_blocks", {}), settings
+    )
     return {
         **result.report,
+        "warnings": warnings,
+        **({"quality": quality} if quality else {}),
         "read_s": round(read_s, 3),
         "write_s": round(write_s, 3),
         "total_s": round(time.perf_counter() - started, 3),

@@ -247,10 +247,11 @@ def build_features(
         dtype=object,
     )
     entity_raw = _column(frame, "entity_type").to_numpy(dtype=object)
-    if "entity_type" not in frame.columns:  # generic inputs: a person has a surname
-        entity_raw = np.where(
-            pd.isna(last), np.where(pd.isna(org), None, "organization"), "individual"
-        )
+    if "entity_type" not in frame.columns:
+        # generic inputs: an organisation names one and no person; anything else is a person,
+        # blocked on what it has (a record without a surname is still compared)
+        person = ~pd.isna(last) | has_first | pd.isna(org)
+        entity_raw = np.where(person, "individual", "organization")
     entity = np.array(
         [ENTITY_CODES.get(e, -1) if isinstance(e, str) else -1 for e in entity_raw], dtype=np.int8
     )

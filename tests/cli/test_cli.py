@@ -118,3 +118,16 @@ def test_link_review_explain_and_dedupe_commands(run, tmp_path) -> None:
     out = run("dedupe", str(src), "--mapping", str(mapping), "--out", str(tmp_path / "o"))
     assert out.exit_code == 0, out.output
     assert (tmp_path / "o" / "clusters.csv").read_text().count("\n") == 3
+    labels = tmp_path / "labels.csv"
+    labels.write_text("left_id,right_id,match\n1,2,1\n", encoding="utf-8")
+    us = run(
+        "dedupe", str(src), "--mapping", str(mapping), "--out", str(tmp_path / "o2"),
+        "--country", "US", "--min-probability", "0.2", "--pairs-format", "parquet",
+        "--labels", str(labels),
+    )  # fmt: skip
+    assert us.exit_code == 0, us.output
+    assert '"quality"' in us.output and (tmp_path / "o2" / "pairs.parquet").exists()
+    assert run(
+        "dedupe", str(src), "--mapping", str(mapping), "--out", str(tmp_path / "o3"),
+        "--country", "Narnia",
+    ).exit_code == 2  # fmt: skip
