@@ -153,8 +153,8 @@ def mapped_frame(raw: pd.DataFrame, mapping: Mapping[str, Any], *, source: str) 
     header = _resolve_columns(raw, [*columns.values(), *extra], source=source)
     out = pd.DataFrame(index=raw.index)
     for fld, col in columns.items():
-        values = raw[header[col]].astype(object).map(
-            lambda v: v.strip() if isinstance(v, str) else v
+        values = (
+            raw[header[col]].astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
         )
         out[fld] = values.where(values.notna() & (values != ""), None)
     if "full_name" in out:

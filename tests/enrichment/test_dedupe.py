@@ -98,7 +98,9 @@ def test_missing_columns_are_listed_with_the_columns_found(tmp_path):
 
 def test_four_digit_postcodes_survive_and_unreadable_ones_warn(tmp_path):
     """Australian postcodes without a country are kept; declared US, they cannot be read."""
-    mapping = '[columns]\nfirst_name = "given_name"\nlast_name = "surname"\npostal_code = "postcode"\n'
+    mapping = (
+        '[columns]\nfirst_name = "given_name"\nlast_name = "surname"\npostal_code = "postcode"\n'
+    )
     report = _run(tmp_path, PADDED, mapping)
     assert report["warnings"] == []
     pairs = pd.read_csv(report["outputs"]["pairs"])
