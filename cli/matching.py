@@ -185,7 +185,8 @@ def dedupe(
 ) -> None:
     """Deduplicate or link any CSV files (no database): the generic entry point."""
     from core.country import country_code
-    from enrichment.dedupe import dedupe_files, read_mapping
+    from enrichment.dedupe import dedupe_files
+    from enrichment.dedupe_mapping import read_mapping
     from enrichment.dedupe_output import read_labels
     from enrichment.link_settings import LinkSettings
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Indel, JaroWinkler
+from rapidfuzz.distance import OSA, Indel, JaroWinkler
 
-from enrichment.link_features import Features
+from enrichment.link_features import Features, Field
 from enrichment.link_settings import Comparison, EntityModel
 
 _SCORERS = {
@@ -23,6 +23,8 @@ _SCORERS = {
     "token_set": fuzz.token_set_ratio,
     "token_sort": fuzz.token_sort_ratio,
     "ratio": lambda a, b, **kw: 100.0 * Indel.normalized_similarity(a, b, **kw),
+    # edits apart, a swap of neighbours counting one (optimal string alignment)
+    "one_edit": OSA.distance,
 }
 
 #: The feature a comparison's presence and equality are read from.
@@ -76,6 +78,15 @@ def _initials_agree(features: Features, left: np.ndarray, right: np.ndarray) -> 
     return out
 
 
+def _day_month_swapped(f: Field, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """ISO dates (``YYYY-MM-DD``) equal once one side's day and month are exchanged."""
+    swapped = np.array(
+        [v[:5] + v[8:10] + "-" + v[5:7] if len(v) == 10 else "" for v in f.values], dtype=object
+    )
+    ca, cb = f.code[left], f.code[right]
+    return (ca != cb) & (swapped[ca] == f.values[cb]) & (swapped[ca] != "")
+
+
 def comparison_levels(
     comparison: Comparison, features: Features, left: np.ndarray, right: np.ndarray
 ) -> np.ndarray:
@@ -111,10 +122,13 @@ def comparison_levels(
         elif lv.test == "same_classification":
             code = features["taxonomy_class"].code
             hit = (code[li] == code[ri]) & (code[li] >= 0)
-        elif lv.test == "prefix3":
+        elif lv.test in ("prefix3", "prefix"):
             f = features[fld]
-            pre = pd.Series(f.values).str[:3].to_numpy(dtype=object)  # per distinct value
+            chars = 3 if lv.test == "prefix3" else int(lv.threshold or 0)
+            pre = pd.Series(f.values).str[:chars].to_numpy(dtype=object)  # per distinct value
             hit = pre[f.code[li]] == pre[f.code[ri]]
+        elif lv.test == "dob_swapped":
+            hit = _day_month_swapped(features[fld], li, ri)
         elif lv.test == "else":
             hit = np.ones(len(idx), dtype=bool)
         else:
@@ -122,7 +136,10 @@ def comparison_levels(
                 full = np.zeros(len(left), dtype=np.float32)
                 full[idx] = similarity(features, fld, lv.test, li, ri)
                 sims[lv.test] = full
-            hit = sims[lv.test][idx] >= float(lv.threshold or 0)
+            if lv.test == "one_edit":
+                hit = sims[lv.test][idx] <= 1
+            else:
+                hit = sims[lv.test][idx] >= float(lv.threshold or 0)
         level[idx[hit]] = k
         open_[idx[hit]] = False
     return level
@@ -134,7 +151,8 @@ def _location_levels(
     """Practice location as one comparison: address, phone and ZIP are not independent.
 
     Tests: ``site`` (address similar at ``threshold`` and phone or ZIP equal),
-    ``address`` (address similar), ``phone`` (phone equal), ``exact`` (ZIP
+    ``address`` (address similar); neither when both sides have a house number
+    and they differ; ``phone`` (phone equal), ``exact`` (ZIP
     equal), ``prefix3`` (ZIP3 equal), ``else``. Null when no part is on both sides.
     """
 
@@ -160,7 +178,8 @@ def _location_levels(
             idx = np.flatnonzero(has_addr & ~out)
             if len(idx):
                 out[idx] = similarity(features, "address", test, left[idx], right[idx]) >= threshold
-            addr_sims[key] = out
+            # two house numbers are two buildings, however alike the street's words
+            addr_sims[key] = out & ~(both("street_number") & ~equal("street_number"))
         return addr_sims[key]
 
     for k, lv in enumerate(comparison.levels):

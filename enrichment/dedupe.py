@@ -1,21 +1,14 @@
 """Deduplicate or link any CSV files, given a column mapping and a settings file.
 
 The generic entry point (``prm dedupe``), so the engine can be run on public
-record-linkage benchmark sets and compared with other tools. A mapping names,
-for each linking field, the input column that holds it::
-
-    # mapping.toml
-    id = "rec_id"              # optional: a unique record id column
-    country = "AU"             # optional: the country of records whose own column is blank
-    truth = "person_id"        # optional: a column holding the true entity (for the report)
-    [columns]
-    first_name = "given_name"
-    last_name = "surname"
-    postal_code = "postcode"
-    phone = "phone_number"
-
-Fields: :data:`MAPPABLE_FIELDS`. Headers are matched trimmed and case- and
-accent-blind (:func:`core.text.header_key`). ``full_name`` is split into its
+record-linkage benchmark sets and compared with other tools. A mapping
+(:mod:`enrichment.dedupe_mapping`) names, for each linking field, the input
+column that holds it, and may declare identifiers, extra columns and a date
+format. Headers are matched trimmed and case- and accent-blind
+(:func:`core.text.header_key`); values are trimmed. A date of birth is read
+with its declared format, else the detected one (:func:`core.dates.read_dates`,
+an ambiguous day/month order warned); a ``street_number`` column is put in
+front of the address. ``full_name`` is split into its
 parts (:func:`core.text.split_full_name`). A record's country is its
 ``country`` column's, else the mapping's (or the command's) ``country``
 (:func:`core.country.record_country`); postal codes are read by it, and values
@@ -28,7 +21,6 @@ from __future__ import annotations
 
 import os
 import time
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,10 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.country import country_code, read_postal_codes, record_country
+from core.country import read_postal_codes, record_country
+from core.dates import read_dates
 from core.errors import InputError, MatchingError, Problem
 from core.progress import ProgressSink, null_progress
 from core.text import header_key, split_full_name
+from enrichment.dedupe_mapping import settings_for_mapping
 from enrichment.dedupe_output import (
     PAIR_FORMATS,
     sample_quality,
@@ -48,72 +42,6 @@ from enrichment.dedupe_output import (
 )
 from enrichment.link_settings import LinkSettings
 from enrichment.linker import LinkModel, link_records
-
-#: Linking fields a mapping can name.
-MAPPABLE_FIELDS: tuple[str, ...] = (
-    "entity_type",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "full_name",
-    "organization_name",
-    "address_1",
-    "address_2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "phone",
-    "taxonomy_code",
-    "specialty_text",
-    "npi",
-    "rpps",
-    "finess",
-    "siret",
-    "ein",
-)
-
-
-def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check a TOML column mapping (see the module docstring).
-
-    Raises
-    ------
-    InputError
-        Unreadable file, unknown fields (all listed).
-    """
-    p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            f"cannot read mapping {p.name}: {exc}", problems=[Problem(str(exc), file=p.name)]
-        ) from exc
-    columns = data.get("columns")
-    problems: list[Problem] = []
-    if not isinstance(columns, dict) or not columns:
-        problems.append(Problem("a [columns] table is required", file=p.name, field="columns"))
-        columns = {}
-    problems += [
-        Problem(
-            f"unknown field; expected one of {', '.join(MAPPABLE_FIELDS)}", file=p.name, field=k
-        )
-        for k in columns
-        if k not in MAPPABLE_FIELDS
-    ]
-    problems += [
-        Problem("column name must be a string", file=p.name, field=k)
-        for k, v in columns.items()
-        if not isinstance(v, str)
-    ]
-    for key in ("id", "country", "truth"):
-        if key in data and not isinstance(data[key], str):
-            problems.append(Problem("must be a string", file=p.name, field=key))
-    if isinstance(data.get("country"), str) and country_code(data["country"]) is None:
-        problems.append(Problem("not a country code or name", file=p.name, field="country"))
-    if problems:
-        raise InputError(f"invalid column mapping {p.name}", problems=problems)
-    return {k: data.get(k) for k in ("id", "country", "truth")} | {"columns": dict(columns)}
 
 
 def _resolve_columns(raw: pd.DataFrame, wanted: list[str], *, source: str) -> dict[str, str]:
@@ -138,25 +66,55 @@ def _resolve_columns(raw: pd.DataFrame, wanted: list[str], *, source: str) -> di
     return {c: found[header_key(c)] for c in wanted}
 
 
-def mapped_frame(raw: pd.DataFrame, mapping: Mapping[str, Any], *, source: str) -> pd.DataFrame:
-    """Rename mapped columns to linking fields; blanks become ``None``; ``country`` filled
-    by the one country rule.
+def _dates(out: pd.DataFrame, mapping: Mapping[str, Any], *, source: str) -> list[str]:
+    """Read the date of birth in place (ISO); the warnings it gives."""
+    if "date_of_birth" not in out:
+        return []
+    read = read_dates(
+        out["date_of_birth"],
+        date_format=mapping.get("formats", {}).get("date_of_birth"),
+        country=record_country(None, default=mapping.get("country")),
+    )
+    out["date_of_birth"] = read.values
+    col = mapping["columns"]["date_of_birth"]
+    warnings = [f"{source}: {col}: {read.ambiguity}"] if read.ambiguity else []
+    if read.unreadable:
+        shown = ", ".join(repr(v) for v in read.examples)
+        warnings.append(
+            f"{source}: {col}: {read.unreadable} value(s) are not dates in {read.format} "
+            f"(e.g. {shown}) and are left out of matching"
+        )
+    return warnings
+
+
+def _blank_to_none(values: pd.Series) -> pd.Series:
+    values = values.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+    return values.where(values.notna() & (values != ""), None)
+
+
+def mapped_frame(
+    raw: pd.DataFrame, mapping: Mapping[str, Any], *, source: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """Rename mapped columns to linking fields (declared identifiers to ``id_<name>``,
+    extra columns to ``x_<name>``); blanks become ``None``; ``country`` filled by the one
+    country rule; returns the frame and its warnings.
 
     Raises
     ------
     InputError
         A mapped column absent from the input (all listed, with the columns found).
     """
-    columns: Mapping[str, str] = mapping["columns"]
+    columns: dict[str, str] = dict(mapping["columns"])
+    for section, prefix in (("identifiers", "id_"), ("extra", "x_")):
+        columns |= {
+            prefix + name: spec["column"] for name, spec in mapping.get(section, {}).items()
+        }
     id_col, truth_col = mapping.get("id"), mapping.get("truth")
     extra = [c for c in (id_col, truth_col) if c]
     header = _resolve_columns(raw, [*columns.values(), *extra], source=source)
     out = pd.DataFrame(index=raw.index)
     for fld, col in columns.items():
-        values = (
-            raw[header[col]].astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-        )
-        out[fld] = values.where(values.notna() & (values != ""), None)
+        out[fld] = _blank_to_none(raw[header[col]])
     if "full_name" in out:
         parts = pd.Series(out["full_name"]).map(
             lambda v: split_full_name(v) if isinstance(v, str) else {}
@@ -168,9 +126,15 @@ def mapped_frame(raw: pd.DataFrame, mapping: Mapping[str, Any], *, source: str) 
     for fld in ("first_name", "last_name", "organization_name"):
         if fld not in out:
             out[fld] = None
+    if "street_number" in out:  # "12" + "Main St": one address line, as registries write it
+        line = out["address_1"] if "address_1" in out else pd.Series(None, index=out.index)
+        out["address_1"] = [
+            " ".join(str(p) for p in (n, a) if p) or None
+            for n, a in zip(out["street_number"], line, strict=True)
+        ]
     own = out["country"] if "country" in out else pd.Series(None, index=out.index, dtype=object)
-    default = mapping.get("country")
-    out["country"] = [record_country(v, default=default) for v in own]
+    out["country"] = [record_country(v, default=mapping.get("country")) for v in own]
+    warnings = _dates(out, mapping, source=source)
     if truth_col:
         out["truth"] = raw[header[truth_col]].astype(str).str.strip().to_numpy()
     out["source"] = source
@@ -179,7 +143,7 @@ def mapped_frame(raw: pd.DataFrame, mapping: Mapping[str, Any], *, source: str) 
         if id_col
         else pd.Series(np.arange(1, len(raw) + 1), index=raw.index).astype(str)
     )
-    return out
+    return out, warnings
 
 
 def input_warnings(frame: pd.DataFrame) -> list[str]:
@@ -201,9 +165,10 @@ def input_warnings(frame: pd.DataFrame) -> list[str]:
 
 def read_inputs(
     paths: Sequence[str | os.PathLike[str]], mapping: Mapping[str, Any]
-) -> pd.DataFrame:
-    """Read and map every input CSV (pyarrow parser, all columns as text)."""
-    frames = []
+) -> tuple[pd.DataFrame, list[str]]:
+    """Read and map every input CSV (pyarrow parser, all columns as text); the frame of all
+    and the warnings of each (:func:`mapped_frame`, :func:`input_warnings`)."""
+    frames, warnings = [], []
     for path in paths:
         p = Path(path)
         try:
@@ -212,7 +177,9 @@ def read_inputs(
             raise InputError(
                 f"cannot read {p.name}: {exc}", problems=[Problem(str(exc), file=p.name)]
             ) from exc
-        frames.append(mapped_frame(raw, mapping, source=p.name))
+        frame, said = mapped_frame(raw, mapping, source=p.name)
+        frames.append(frame)
+        warnings += said
     frame = pd.concat(frames, ignore_index=True)
     dup = frame.duplicated(["source", "record_id"])
     if dup.any():
@@ -223,7 +190,7 @@ def read_inputs(
                 for s, r in frame.loc[dup, ["source", "record_id"]].head(20).itertuples(index=False)
             ],
         )
-    return frame
+    return frame, warnings + input_warnings(frame)
 
 
 def _block_warnings(skipped: Mapping[str, int], settings: LinkSettings) -> list[str]:
@@ -283,8 +250,9 @@ def dedupe_files(
     if pair_format not in PAIR_FORMATS:
         raise MatchingError(f"pair format must be one of {', '.join(PAIR_FORMATS)}")
     started = time.perf_counter()
-    frame = read_inputs(paths, mapping)
+    frame, warnings = read_inputs(paths, mapping)
     read_s = time.perf_counter() - started
+    settings = settings_for_mapping(settings, mapping)
     result = link_records(frame, settings=settings, model=model, progress=progress)
     t = time.perf_counter()
     clusters = result.clusters.to_numpy()
@@ -302,9 +270,7 @@ def dedupe_files(
         quality = truth_quality(frame, result.pairs, clusters, threshold=min_probability)
     elif labels is not None:
         quality = sample_quality(frame, result.pairs, labels, threshold=min_probability)
-    warnings = input_warnings(frame) + _block_warnings(
-        result.report.get("skipped_blocks", {}), settings
-    )
+    warnings += _block_warnings(result.report.get("skipped_blocks", {}), settings)
     return {
         **result.report,
         "warnings": warnings,

@@ -17,6 +17,7 @@ is why identifier rules name the entity types they apply to.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +28,9 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from core.country import normalize_phone, read_postal_codes
-from core.text import normalize_address, normalize_name, normalize_org_name
+from core.text import fold, normalize_address, normalize_name, normalize_org_name
 from core.words import NICKNAMES
+from enrichment.link_settings import GENERIC_FIELD
 from enrichment.rpps import normalize_fr_phone
 
 #: Token-set ratio at which a free-text specialty names a taxonomy classification.
@@ -106,6 +108,14 @@ def _clean(v: Any) -> str | None:
         return None
     s = str(v).strip()
     return s or None
+
+
+def _generic(v: Any) -> str | None:
+    """A declared identifier or extra value: transliterated, upper case, spaces collapsed."""
+    s = _clean(v)
+    if s is None:
+        return None
+    return " ".join(fold(s).split()) or None
 
 
 def _phone(v: Any) -> str | None:
@@ -238,6 +248,9 @@ def build_features(
     street_number = map_distinct(
         address, lambda a: a.split()[0] if a.split()[0].isdigit() else None
     )
+    if "street_number" in frame.columns:  # a file's own column wins over the address's
+        own = map_distinct(_column(frame, "street_number"), lambda v: fold(str(v)).strip() or None)
+        street_number = np.where(pd.isna(own), street_number, own)
     postal = np.array(
         read_postal_codes(
             [None if pd.isna(v) else str(v) for v in _column(frame, "postal_code")],
@@ -293,6 +306,12 @@ def build_features(
             np.where(has_first, only_initials, -1), np.array(["", ""], dtype=object)
         ),
     }
+    dob = map_distinct(_column(frame, "date_of_birth"), _clean)  # ISO, read by the file's reader
+    fields["date_of_birth"] = Field.of(dob)
+    fields["birth_year"] = Field.of([d[:4] if d else None for d in dob])
     for kind in ("npi", "rpps", "finess", "siret", "ein"):
         fields[f"id_{kind}"] = Field.of(_identifier(frame, kind))
+    for column in frame.columns:  # identifiers and extra columns a file declares
+        if isinstance(column, str) and re.fullmatch(GENERIC_FIELD, column):
+            fields.setdefault(column, Field.of(map_distinct(frame[column], _generic)))
     return Features(n=n, entity=entity, fields=fields)

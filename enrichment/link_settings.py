@@ -31,9 +31,16 @@ import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from core.errors import MatchingError, Problem
 
@@ -52,14 +59,22 @@ LevelTest = Literal[
     "ratio",
     "same_classification",
     "prefix3",
+    "prefix",
+    "one_edit",
+    "dob_swapped",
     "site",
     "phone",
     "else",
 ]
 SIMILARITY_TESTS = frozenset({"jaro_winkler", "token_set", "token_sort", "ratio"})
 
-#: Fields a comparison can refer to (normalised by :mod:`enrichment.link_features`).
-CompareField = Literal[
+#: A generic field a file maps: an identifier (``id_<name>``) or any extra column
+#: (``x_<name>``), named in lower case letters, digits and underscores.
+GENERIC_FIELD = r"^(id|x)_[a-z][a-z0-9_]{0,39}$"
+
+#: Fields a comparison can refer to (normalised by :mod:`enrichment.link_features`),
+#: or a generic one (:data:`GENERIC_FIELD`).
+NamedField = Literal[
     "first_name",
     "last_name",
     "organization_name",
@@ -69,10 +84,13 @@ CompareField = Literal[
     "city",
     "taxonomy",
     "location",
+    "date_of_birth",
+    "street_number",
 ]
+CompareField = NamedField | Annotated[str, StringConstraints(pattern=GENERIC_FIELD)]
 
-#: Derived keys blocking rules can use.
-BlockingKey = Literal[
+#: Derived keys blocking rules can use (and generic fields, :data:`GENERIC_FIELD`).
+NamedKey = Literal[
     "postal_code",
     "zip3",
     "city",
@@ -88,7 +106,10 @@ BlockingKey = Literal[
     "organization_name",
     "org_phonetic",
     "street_number",
+    "date_of_birth",
+    "birth_year",
 ]
+BlockingKey = NamedKey | Annotated[str, StringConstraints(pattern=GENERIC_FIELD)]
 
 #: Comparison fields a blocking key pins down: a pair found through the key agrees on
 #: them because it was selected, so they do not inform m estimation (see enrichment.em).
@@ -108,10 +129,18 @@ KEY_FIELDS: dict[str, frozenset[str]] = {
     "name_sorted": frozenset({"first_name", "last_name"}),
     "organization_name": frozenset({"organization_name"}),
     "org_phonetic": frozenset({"organization_name"}),
+    "date_of_birth": frozenset({"date_of_birth"}),
+    "birth_year": frozenset(),
 }
 
-#: Exact identifiers the features expose.
-IdentifierField = Literal["npi", "rpps", "finess", "siret", "ein"]
+
+def pinned_fields(key: str) -> frozenset[str]:
+    """The comparison fields a blocking key pins (a generic field pins itself)."""
+    return KEY_FIELDS.get(key, frozenset({key}))
+
+
+#: Identifiers the features expose: the registries' own, or one a file declares (by name).
+IdentifierField = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 EntityType = Literal["individual", "organization"]
 
 
@@ -130,7 +159,10 @@ class ComparisonLevel(BaseModel):
         ``token_set`` / ``token_sort`` / ``ratio`` (rapidfuzz, 0..100) at or above
         ``threshold``, ``same_classification`` (same NUCC classification, or a
         free-text specialty naming it), ``prefix3`` (first three characters
-        equal, e.g. ZIP3), ``else`` (anything non-missing).
+        equal, e.g. ZIP3), ``prefix`` (the first ``threshold`` characters equal,
+        e.g. 4: a date of birth's year), ``one_edit`` (one typo apart: a
+        substitution, insertion, deletion or swap of neighbours), ``dob_swapped``
+        (a date of birth with day and month exchanged), ``else`` (anything non-missing).
     threshold
         Similarity cut-off for the similarity tests.
     m, u
@@ -152,7 +184,9 @@ class ComparisonLevel(BaseModel):
 
     @model_validator(mode="after")
     def _threshold_needed(self) -> ComparisonLevel:
-        if (self.test in SIMILARITY_TESTS or self.test == "site") and self.threshold is None:
+        if (self.test in SIMILARITY_TESTS or self.test in ("site", "prefix")) and (
+            self.threshold is None
+        ):
             raise ValueError(f"level {self.name!r}: test {self.test!r} needs a threshold")
         return self
 

@@ -32,7 +32,7 @@ from enrichment.em import (
     pattern_codes,
 )
 from enrichment.link_features import ENTITY_CODES, Features
-from enrichment.link_settings import KEY_FIELDS, EntityModel, LinkSettings
+from enrichment.link_settings import EntityModel, LinkSettings, pinned_fields
 
 #: Pair decisions, in code order.
 DECISIONS: tuple[str, ...] = ("merge", "review", "non_match")
@@ -72,7 +72,7 @@ def _informative(
     keys = {r.name: r.keys for r in settings.blocking_rules}
     table = np.ones((len(rule_names), len(emodel.comparisons)), dtype=bool)
     for i, name in enumerate(rule_names):
-        pinned = set().union(*(KEY_FIELDS[k] for k in keys.get(name, ())))
+        pinned = set().union(*(pinned_fields(k) for k in keys.get(name, ())))
         table[i] = [c.field not in pinned for c in emodel.comparisons]
     return table[rule.astype(np.int64)]
 

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from core.errors import InputError
-from enrichment.dedupe import dedupe_files, read_mapping
+from enrichment.dedupe import dedupe_files
+from enrichment.dedupe_mapping import read_mapping
 from enrichment.link_settings import LinkSettings
 
 ROWS = """rec,name,zip,tel
