@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.linkage_metrics import cluster_metrics, pair_metrics
+
 MAPPING = {
     "id": "source_key",
     "columns": {
@@ -51,44 +53,6 @@ MAPPING = {
         )
     },
 }
-
-
-def _c2(k: np.ndarray) -> np.ndarray:
-    k = np.asarray(k, dtype=np.int64)
-    return k * (k - 1) // 2
-
-
-def _prf(tp: float, pred: float, true: float) -> dict[str, float]:
-    p = tp / pred if pred else 1.0
-    r = tp / true if true else 1.0
-    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
-
-
-def pair_metrics(pred: np.ndarray, truth: np.ndarray, ident: np.ndarray) -> dict[str, dict]:
-    """Cluster pair metrics overall and on pairs sharing no identifier (``ident`` None = missing)."""
-    df = pd.DataFrame({"p": pred, "t": truth, "i": pd.Series(ident, dtype=object)})
-    tp = _c2(df.groupby(["p", "t"]).size()).sum()
-    pp = _c2(df.groupby("p").size()).sum()
-    tt = _c2(df.groupby("t").size()).sum()
-    with_id = df.dropna(subset=["i"])
-    # pairs sharing an identifier, inside predicted clusters / true clusters / both
-    s_pp = _c2(with_id.groupby(["p", "i"]).size()).sum()
-    s_tt = _c2(with_id.groupby(["t", "i"]).size()).sum()
-    s_tp = _c2(with_id.groupby(["p", "t", "i"]).size()).sum()
-    return {"all": _prf(tp, pp, tt), "no_identifier": _prf(tp - s_tp, pp - s_pp, tt - s_tt)}
-
-
-def cluster_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """Exact-cluster precision and recall."""
-    df = pd.DataFrame({"p": pred, "t": truth})
-    cells = df.groupby(["p", "t"]).size().rename("n").reset_index()
-    sizes_p = df.groupby("p").size()
-    sizes_t = df.groupby("t").size()
-    exact = cells[
-        (cells["n"].to_numpy() == sizes_p.loc[cells["p"]].to_numpy())
-        & (cells["n"].to_numpy() == sizes_t.loc[cells["t"]].to_numpy())
-    ]
-    return {"precision": len(exact) / len(sizes_p), "recall": len(exact) / len(sizes_t)}
 
 
 def scored_pair_metrics(pairs: pd.DataFrame, truth: pd.Series, ident: pd.Series) -> dict:
