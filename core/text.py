@@ -35,6 +35,7 @@ __all__ = [
     "canonical_first_name",
     "fold",
     "header_key",
+    "name_token_kind",
     "normalize_address",
     "normalize_name",
     "normalize_org_name",
@@ -77,6 +78,20 @@ def _token_key(token: str) -> str:
 
 def _is_credential(token: str) -> bool:
     return _token_key(token) in CREDENTIALS
+
+
+def name_token_kind(token: str) -> str | None:
+    """What one written word of a person's name is, punctuation aside: ``"title"`` (``Dr.``),
+    ``"credential"`` (``M.D.``), ``"suffix"`` (``Jr``) or ``None`` (a name word).
+
+    ``MS`` is a title before a name and a credential after one; it is reported as a title.
+    """
+    key = _token_key(token)
+    if key in TITLES:
+        return "title"
+    if key in CREDENTIALS:
+        return "credential"
+    return "suffix" if key in SUFFIXES else None
 
 
 @lru_cache(maxsize=1 << 18)

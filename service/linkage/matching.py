@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem
-from data.models import Provider, SourceRecord
+from data.models import Organization, Provider, SourceRecord, Taxonomy
 from data.models.matching import MatchDecision, ReviewPair
 from service.context import AppContext
 from service.pagination import encode_cursor, keyset
@@ -351,23 +351,65 @@ def explain_provider(ctx: AppContext, provider_id: int) -> dict[str, Any]:
         }
 
 
+#: The golden columns :func:`enrichment.freetext.match_free_text` reads.
+FREE_TEXT_COLUMNS = (
+    "provider_id",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "classification",
+    "specialization",
+    "specialty_text",
+    "city",
+    "practice",
+)
+
+
+def free_text_golden(session: Session, *, active_only: bool = False) -> pd.DataFrame:
+    """Golden individuals as the free-text referrer matcher reads them.
+
+    Besides the name: the taxonomy's classification and specialization (a note's
+    "cardio" is the specialization of an Internal Medicine code), the specialty text,
+    the city, and the practice the individual belongs to, by name, when that practice is
+    an NPI-2 organisation (one inferred from a shared address is named after the
+    address, which no note writes).
+    """
+    from service.ingest.taxonomy import current_version
+
+    stmt = (
+        select(
+            Provider.id.label("provider_id"),
+            Provider.first_name,
+            Provider.middle_name,
+            Provider.last_name,
+            Provider.classification,
+            Taxonomy.specialization,
+            Provider.specialty_text,
+            Provider.city,
+            Organization.name.label("practice"),
+        )
+        .outerjoin(
+            Taxonomy,
+            (Taxonomy.code == Provider.taxonomy_code)
+            & (Taxonomy.version == (current_version(session) or "")),
+        )
+        .outerjoin(
+            Organization,
+            (Organization.id == Provider.organization_id) & Organization.npi.is_not(None),
+        )
+        .where(Provider.entity_type == "individual")
+    )
+    if active_only:
+        stmt = stmt.where(Provider.is_active.is_(True))
+    return pd.DataFrame(session.execute(stmt).all(), columns=list(FREE_TEXT_COLUMNS))
+
+
 def match_referrer_text(ctx: AppContext, texts: list[str], *, top: int = 3) -> list[dict[str, Any]]:
     """Free-text referrer names -> golden individuals, with confidence and alternatives."""
     from enrichment.freetext import match_free_text
 
     with ctx.sessions() as session:
-        golden = pd.DataFrame(
-            session.execute(
-                select(
-                    Provider.id.label("provider_id"),
-                    Provider.first_name,
-                    Provider.last_name,
-                    Provider.classification,
-                    Provider.city,
-                ).where(Provider.entity_type == "individual")
-            ).all(),
-            columns=["provider_id", "first_name", "last_name", "classification", "city"],
-        )
+        golden = free_text_golden(session)
     matches = match_free_text(pd.Series(texts, dtype=object), golden, top=top)
     return [
         {

@@ -68,6 +68,7 @@ def link_referral_events(session: Session) -> dict[str, int]:
     :func:`enrichment.freetext.match_free_text`, the unmatched ones to review.
     """
     from enrichment.freetext import match_free_text
+    from service.linkage.matching import free_text_golden
 
     unlinked = ReferralEvent.provider_id.is_(None)
     pending = session.scalar(select(func.count()).where(unlinked)) or 0
@@ -93,14 +94,7 @@ def link_referral_events(session: Session) -> dict[str, int]:
     ).all()
     by_name: list[tuple[int, int, float]] = []
     if names:
-        golden = pd.DataFrame(
-            session.execute(
-                select(
-                    Provider.id.label("provider_id"), Provider.first_name, Provider.last_name
-                ).where(Provider.entity_type == "individual")
-            ).all(),
-            columns=["provider_id", "first_name", "last_name"],
-        )
+        golden = free_text_golden(session)
         unique = sorted({n for _, n in names})
         matches = dict(zip(unique, match_free_text(pd.Series(unique), golden), strict=True))
         queued = set(
@@ -141,14 +135,10 @@ def _review_row(event_id: int, name: str, match) -> dict:  # noqa: ANN001 - Free
 
 
 def _golden_individuals(session: Session) -> pd.DataFrame:
-    return pd.DataFrame(
-        session.execute(
-            select(Provider.id.label("provider_id"), Provider.first_name, Provider.last_name).where(
-                Provider.entity_type == "individual", Provider.is_active.is_(True)
-            )
-        ).all(),
-        columns=["provider_id", "first_name", "last_name"],
-    )
+    """Active golden individuals with the evidence the free-text matcher weighs."""
+    from service.linkage.matching import free_text_golden
+
+    return free_text_golden(session, active_only=True)
 
 
 _EVENT_FIELDS = (
