@@ -26,7 +26,6 @@ mean over seeds with a 95 % Student-t interval.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import multiprocessing as mp
 import resource
@@ -68,16 +67,14 @@ def _generate(directory: str, n: int, seed: int) -> None:
 
 
 def _run_ours(csv: str, variant: str, out_dir: str) -> None:
-    from enrichment.dedupe import dedupe_files, read_mapping
+    from enrichment.dedupe import dedupe_files
+    from enrichment.dedupe_mapping import read_mapping
     from enrichment.link_settings import LinkSettings
 
     mapping = read_mapping(MAPPING_PATH)
     if variant == "noid":
-        mapping["columns"].pop("npi", None)
-    extra: dict[str, Any] = {}
-    # the pair output's floor, once dedupe_files takes one (today: merge and review pairs only)
-    if "min_probability" in inspect.signature(dedupe_files).parameters:
-        extra["min_probability"] = OUR_PAIR_FLOOR
+        mapping["identifiers"].pop("id_number", None)
+    extra: dict[str, Any] = {"min_probability": OUR_PAIR_FLOOR}
     report = dedupe_files(
         [Path(csv)],
         mapping=mapping,
