@@ -133,3 +133,24 @@ def test_mapping_declarations_are_checked_all_at_once(tmp_path):
         "extra.email",
         "formats.phone",
     }
+
+
+def test_explanations_cover_the_generic_fields(tmp_path):
+    from enrichment.dedupe import read_inputs
+    from enrichment.dedupe_mapping import settings_for_mapping
+    from enrichment.linker import link_records
+
+    src = tmp_path / "people.csv"
+    src.write_text(SOFT_ROWS, encoding="utf-8")
+    path = tmp_path / "map.toml"
+    path.write_text(SOFT_MAP, encoding="utf-8")
+    mapping = read_mapping(path)
+    frame, _ = read_inputs([src], mapping)
+    result = link_records(frame, settings=settings_for_mapping(LinkSettings.default(), mapping))
+    pairs = result.pairs.reset_index(drop=True)
+    row = int(pairs.index[(pairs["left_pos"] == 0) & (pairs["right_pos"] == 1)][0])
+    steps = {s["comparison"]: s for s in result.explain(row)["steps"]}
+    assert steps["id_ssn"]["level"] == "one_edit"
+    assert steps["date_of_birth"]["level"] == "null"  # not in this file: weight 0
+    total = sum(s["weight"] for s in steps.values())
+    assert abs(total - result.explain(row)["match_weight"]) < 1e-6
