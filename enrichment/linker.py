@@ -11,9 +11,9 @@ The one linking engine, declared by :class:`~enrichment.link_settings.LinkSettin
    only the kept pairs and the merges grow with the number of pairs;
 3. :func:`enrichment.comparisons.gamma_matrix` gives each pair its level per
    comparison (rapidfuzz on distinct value pairs);
-4. :mod:`enrichment.em` estimates u on random pairs and m and lambda by EM
-   per entity type (unless a frozen :class:`LinkModel` is given, as
-   incremental runs do);
+4. :mod:`enrichment.em` estimates u on random pairs, m by EM with one
+   training session per blocking rule, and lambda, per entity type (unless a
+   frozen :class:`LinkModel` is given, as incremental runs do);
 5. each pair gets its Fellegi-Sunter weight and probability and a decision:
    an equal identifier merges, two different identifiers of one kind never
    auto-merge (at most 'review'), else ``auto_merge`` / ``review`` thresholds;
@@ -129,7 +129,8 @@ class LinkResult:
     model
         The parameters used (estimated, or the frozen ones given).
     report
-        Counts and seconds per phase.
+        Counts and seconds per phase; ``em_warnings`` lists what estimation
+        could not do (e.g. a comparison every blocking rule pins).
     """
 
     pairs: pd.DataFrame
@@ -417,6 +418,7 @@ def link_records(
         "review_pairs": scorer.n_review,
         "clusters": int(cluster.max(initial=-1) + 1),
         "skipped_blocks": dict(getattr(source, "skipped_blocks", {})),
+        "em_warnings": [f"{et}: {w}" for et, p in fitted.items() for w in p.warnings],
         **{k: round(v, 3) for k, v in timings.items()},
     }
     return LinkResult(

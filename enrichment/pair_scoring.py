@@ -1,9 +1,13 @@
 """Scoring candidate pairs a chunk at a time: levels, EM's pattern counts, weights, decisions.
 
 Used by :func:`enrichment.linker.link_records`. Two passes when the model is
-estimated: pass 1 counts EM's patterns per entity type (exact integer counts,
-so chunking changes nothing) and spills each chunk's levels (one byte a
-comparison) to a temporary file; pass 2 reads them back to weigh and decide.
+estimated: pass 1 counts EM's patterns (exact integer counts, so chunking
+changes nothing) and spills each chunk's levels (one byte a comparison) to a
+temporary file; pass 2 reads them back to weigh and decide. Pass 1 counts,
+per entity type, the patterns of every candidate pair masked by the rule that
+found it (for lambda), and per blocking rule those of *all* candidate pairs
+satisfying the rule, whichever rule found them, masked by that rule (one EM
+training session each, see :mod:`enrichment.em`).
 Between chunks only running counts and the rows the caller keeps stay in
 memory, so memory is set by the chunk, not by the number of pairs.
 """
@@ -18,21 +22,29 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from enrichment.blocking import Blocking, Candidates
+from enrichment.blocking import Blocking, Candidates, combine_codes
 from enrichment.comparisons import gamma_matrix
 from enrichment.em import (
     KNOWN_MATCH,
     KNOWN_NON_MATCH,
     UNLABELLED,
     ModelParameters,
+    Patterns,
+    TrainingSet,
     count_patterns,
-    estimate_m_from_patterns,
-    estimate_u,
+    fit_parameters,
+    mask_patterns,
     merge_pattern_counts,
     pattern_codes,
 )
 from enrichment.link_features import ENTITY_CODES, Features
-from enrichment.link_settings import EntityModel, LinkSettings, pinned_fields
+from enrichment.link_settings import BlockingRule, EntityModel, LinkSettings, pinned_fields
+
+#: Name of the training session of the pairs found by an exact identifier.
+IDENTIFIER_SESSION = "identifiers"
+
+#: Random pairs compared at a time for u, at least (a fixed amount of memory, a few MB).
+RANDOM_CHUNK_MIN = 65_536
 
 #: Pair decisions, in code order.
 DECISIONS: tuple[str, ...] = ("merge", "review", "non_match")
@@ -65,16 +77,120 @@ def _labels_and_weights(
     return label, np.where(eq, w_eq, np.where(ne, w_ne, 0.0))
 
 
-def _informative(
-    emodel: EntityModel, settings: LinkSettings, rule: np.ndarray, rule_names: tuple[str, ...]
-) -> np.ndarray:
-    """Per pair and comparison: False where the pair's blocking rule pinned the field."""
+def _free(emodel: EntityModel, keys: tuple[str, ...]) -> tuple[bool, ...]:
+    """Per comparison: not pinned by blocking ``keys`` (pairs sharing them may differ on it)."""
+    pinned = set().union(*(pinned_fields(k) for k in keys))
+    return tuple(c.field not in pinned for c in emodel.comparisons)
+
+
+def _credited_free(
+    emodel: EntityModel, settings: LinkSettings, rule_names: tuple[str, ...]
+) -> list[tuple[bool, ...]]:
+    """Per rule: the comparisons free among the pairs *credited* to it (found by it first).
+
+    Those pairs agree on the rule's keys and, by not being found earlier,
+    disagree on some earlier rule's keys: both select on fields, so the
+    comparisons pinned by the rule or by any rule before it are masked.
+    """
     keys = {r.name: r.keys for r in settings.blocking_rules}
-    table = np.ones((len(rule_names), len(emodel.comparisons)), dtype=bool)
-    for i, name in enumerate(rule_names):
-        pinned = set().union(*(pinned_fields(k) for k in keys.get(name, ())))
-        table[i] = [c.field not in pinned for c in emodel.comparisons]
-    return table[rule.astype(np.int64)]
+    seen: tuple[str, ...] = ()
+    out = []
+    for name in rule_names:
+        seen += keys.get(name, ())
+        out.append(_free(emodel, seen))
+    return out
+
+
+class TrainingRules:
+    """Which candidate pairs satisfy each blocking rule: its EM training session's pairs.
+
+    A pair satisfies a rule when both records are of an entity type the rule
+    covers, agree on every key (none missing) and their block is not larger
+    than ``max_block_size``: exactly the pairs the rule yields. Decided per
+    pair from the features, so it holds per record only the positions of
+    oversized blocks.
+    """
+
+    def __init__(self, features: Features, settings: LinkSettings) -> None:
+        self.features = features
+        self.rules = settings.blocking_rules
+        self.identifiers = frozenset(r.name for r in settings.identifiers)
+        self.oversized = [self._oversized(rule) for rule in self.rules]
+
+    def _oversized(self, rule: BlockingRule) -> np.ndarray:
+        """Sorted positions of the records in this rule's skipped (oversized) blocks."""
+        f = self.features
+        mask = np.isin(f.entity, [ENTITY_CODES[e] for e in rule.entity_types])
+        parts = [np.where(mask, f.entity.astype(np.int64), -1)]
+        codes = combine_codes(parts + [f[key].code for key in rule.keys])
+        sizes = np.bincount(codes[codes >= 0], minlength=1)
+        return np.flatnonzero((codes >= 0) & (sizes[np.maximum(codes, 0)] > rule.max_block_size))
+
+    def satisfies(self, r: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Per pair: whether blocking rule ``r`` yields it."""
+        rule, entity = self.rules[r], self.features.entity
+        ok = (entity[left] == entity[right]) & np.isin(
+            entity[left], [ENTITY_CODES[e] for e in rule.entity_types]
+        )
+        for key in rule.keys:
+            code = self.features[key].code
+            ok &= (code[left] == code[right]) & (code[left] >= 0)
+        big = self.oversized[r]
+        if len(big):
+            at = np.minimum(np.searchsorted(big, left), len(big) - 1)
+            ok &= big[at] != left
+        return ok
+
+    def sessions(
+        self, et: str, emodel: EntityModel, cand: Candidates, sel: np.ndarray
+    ) -> Iterator[tuple[str, tuple[bool, ...], np.ndarray]]:
+        """(name, free comparisons, member mask over ``sel``) of each session of ``et``."""
+        left, right = cand.left[sel], cand.right[sel]
+        for r, rule in enumerate(self.rules):
+            if et in rule.entity_types:
+                yield rule.name, _free(emodel, rule.keys), self.satisfies(r, left, right)
+        by_identifier = np.array([n in self.identifiers for n in cand.rule_names], dtype=bool)
+        free = (True,) * len(emodel.comparisons)
+        yield IDENTIFIER_SESSION, free, by_identifier[cand.rule[sel].astype(np.int64)]
+
+
+def _random_pairs(members: np.ndarray, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of ``members`` when there are at most ``count``, else ``count`` random ones."""
+    n_t = len(members)
+    if n_t * (n_t - 1) // 2 <= count:
+        a, b = np.triu_indices(n_t, k=1)
+        return members[a], members[b]
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, n_t, count)
+    b = rng.integers(0, n_t - 1, count)
+    b += b >= a  # uniform over the other records: never a record with itself
+    return members[a], members[b]
+
+
+def _random_patterns(
+    emodel: EntityModel, settings: LinkSettings, features: Features, code: int, chunk: int | None
+) -> Patterns:
+    """Pattern counts (levels and identifier label) of the random pairs of one entity type.
+
+    The random pairs (``settings.em.random_pairs``, or all pairs if fewer) are
+    compared ``chunk`` at a time, at least :data:`RANDOM_CHUNK_MIN`, and only
+    their counts are kept, so memory is bounded and the outcome does not
+    depend on ``chunk``.
+    """
+    members = np.flatnonzero(features.entity == code)
+    a, b = _random_pairs(members, settings.em.random_pairs, settings.em.seed)
+    n_levels = [len(c.levels) for c in emodel.comparisons]
+    step = max(int(chunk or len(a)), RANDOM_CHUNK_MIN)
+    parts = []
+    for i in range(0, len(a), step):
+        left, right = a[i : i + step], b[i : i + step]
+        gamma = gamma_matrix(emodel, features, left, right)
+        entity = np.full(len(left), code, np.int8)
+        labels, _ = _labels_and_weights(features, settings, left, right, entity)
+        parts.append(
+            count_patterns(pattern_codes(gamma, np.ones(gamma.shape, dtype=bool), labels, n_levels))
+        )
+    return merge_pattern_counts(parts)
 
 
 def _fit(
@@ -82,36 +198,18 @@ def _fit(
     settings: LinkSettings,
     features: Features,
     code: int,
-    patterns: tuple[np.ndarray, np.ndarray],
+    credited: list[Patterns],
+    sets: list[TrainingSet],
     chunk: int | None = None,
 ) -> ModelParameters:
-    """u from random pairs of this entity type, then m and lambda by EM over pattern counts.
-
-    The random pairs are compared ``chunk`` at a time (their int8 levels are
-    kept, not the comparisons' per-pair text), so the outcome does not depend on it.
-    """
-    members = np.flatnonzero(features.entity == code)
-    n_t = len(members)
+    """u from random pairs of this entity type, m by EM per training session, and lambda."""
+    n_t = int((features.entity == code).sum())
     params = ModelParameters.start(emodel)
     if n_t < 2:
         return params
+    random = _random_patterns(emodel, settings, features, code, chunk)
     possible = n_t * (n_t - 1) / 2
-    rng = np.random.default_rng(settings.em.seed)
-    size = int(min(possible, settings.em.random_pairs, max(100_000, 20 * n_t)))
-    a = members[rng.integers(0, n_t, size)]
-    b = members[rng.integers(0, n_t, size)]
-    keep = a != b
-    a, b = a[keep], b[keep]
-    step = max(int(chunk or len(a)), 1)
-    gamma = np.concatenate(
-        [
-            gamma_matrix(emodel, features, a[i : i + step], b[i : i + step])
-            for i in range(0, len(a), step)
-        ]
-        or [np.zeros((0, len(emodel.comparisons)), np.int8)]
-    )
-    params = estimate_u(gamma, params, em=settings.em)
-    return estimate_m_from_patterns(patterns, params, possible_pairs=possible, em=settings.em)
+    return fit_parameters(random, sets, credited, params, possible_pairs=possible, em=settings.em)
 
 
 def _term_frequency(
@@ -176,8 +274,13 @@ class Scorer:
             et: [self.comp_names.index(c.name) for c in settings.model_for(et).comparisons]
             for et in ENTITY_CODES
         }
-        empty = np.zeros(0, np.int64)
-        self.patterns = dict.fromkeys(ENTITY_CODES, (empty, empty))
+        #: per entity type, per rule index: patterns of the pairs credited to that rule
+        self.patterns: dict[str, dict[int, Patterns]] = {et: {} for et in ENTITY_CODES}
+        #: per entity type, per training session: (free comparisons, pattern counts)
+        self.sessions: dict[str, dict[str, tuple[tuple[bool, ...], Patterns]]] = {
+            et: {} for et in ENTITY_CODES
+        }
+        self._training: TrainingRules | None = None
         self.t_cmp = self.t_em = 0.0
         self.n_pairs = self.n_merge = self.n_review = 0
 
@@ -215,16 +318,57 @@ class Scorer:
             emodel = self.settings.model_for(et)
             gamma = levels[np.ix_(sel, self.cols[et])]
             rule = part.cand.rule[sel]
-            informative = _informative(emodel, self.settings, rule, part.cand.rule_names)
+            free = _credited_free(emodel, self.settings, part.cand.rule_names)
             n_levels = [len(c.levels) for c in emodel.comparisons]
-            counted = count_patterns(pattern_codes(gamma, informative, part.label[sel], n_levels))
-            self.patterns[et] = merge_pattern_counts([self.patterns[et], counted])
+            for r in np.unique(rule).tolist():
+                sub = rule == r
+                informative = np.broadcast_to(np.array(free[r]), (int(sub.sum()), len(free[r])))
+                codes = pattern_codes(gamma[sub], informative, part.label[sel][sub], n_levels)
+                counted = count_patterns(codes)
+                if r in self.patterns[et]:
+                    counted = merge_pattern_counts([self.patterns[et][r], counted])
+                self.patterns[et][r] = counted
+            self._count_sessions(et, part, sel, gamma)
         spill.write(levels.tobytes())
+
+    def _count_sessions(self, et: str, part: PairChunk, sel: np.ndarray, gamma: np.ndarray) -> None:
+        """Add the chunk's pairs to the pattern counts of every session whose rule they satisfy.
+
+        The pairs' unmasked patterns are sorted once; a session counts its
+        members' patterns, then masks those distinct patterns by its rule.
+        """
+        if self._training is None:
+            self._training = TrainingRules(self.features, self.settings)
+        emodel = self.settings.model_for(et)
+        n_levels = [len(c.levels) for c in emodel.comparisons]
+        whole = np.ones(gamma.shape, dtype=bool)
+        uniq, inverse = np.unique(
+            pattern_codes(gamma, whole, part.label[sel], n_levels), return_inverse=True
+        )
+        for name, free, member in self._training.sessions(et, emodel, part.cand, sel):
+            if not member.any():
+                continue
+            counts = np.bincount(inverse[member], minlength=len(uniq))
+            hit = counts > 0
+            masked = mask_patterns((uniq[hit], counts[hit]), free, n_levels)
+            if name in self.sessions[et]:
+                masked = merge_pattern_counts([self.sessions[et][name][1], masked])
+            self.sessions[et][name] = (free, masked)
 
     def fit(self, et: str) -> ModelParameters:
         emodel = self.settings.model_for(et)
         code = ENTITY_CODES[et]
-        return _fit(emodel, self.settings, self.features, code, self.patterns[et], self.chunk)
+        sets = [
+            TrainingSet(name, patterns, free)
+            for name, (free, patterns) in self._ordered_sessions(et)
+        ]
+        credited = [self.patterns[et][r] for r in sorted(self.patterns[et])]
+        return _fit(emodel, self.settings, self.features, code, credited, sets, self.chunk)
+
+    def _ordered_sessions(self, et: str) -> list[tuple[str, tuple[tuple[bool, ...], Patterns]]]:
+        """Sessions in settings order (blocking rules, then identifiers), whatever the chunks."""
+        order = [r.name for r in self.settings.blocking_rules] + [IDENTIFIER_SESSION]
+        return [(n, self.sessions[et][n]) for n in order if n in self.sessions[et]]
 
     def decide(
         self,
