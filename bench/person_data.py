@@ -154,7 +154,10 @@ def _postcodes(rng: np.random.Generator, country: str, n: int) -> np.ndarray:
             area = np.array(["SW", "SE", "N", "E", "W", "EC", "M", "B", "L", "LS", "G", "EH"])
             a = area[rng.integers(0, len(area), m)]
             dist = rng.integers(1, 20, m)
-            sub = np.where(rng.random(m) < 0.15, letters[rng.integers(0, len(letters), m)], "")
+            # a district letter only after a one-digit district (SW1A, EC1V): A9A / AA9A
+            sub = np.where(
+                (rng.random(m) < 0.15) & (dist < 10), letters[rng.integers(0, len(letters), m)], ""
+            )
             inner = rng.integers(0, 10, m)
             l1, l2 = letters[rng.integers(0, 23, m)], letters[rng.integers(0, 23, m)]
             new = [f"{a[i]}{dist[i]}{sub[i]} {inner[i]}{l1[i]}{l2[i]}" for i in range(m)]

@@ -1,7 +1,9 @@
 """Dates in files whose format is declared, or detected per column.
 
 A column of dates is read with one format (``strftime`` codes): the one the
-mapping declares, else the candidate that reads the most values. When the
+mapping declares, else the candidate that reads the most values. A bare year
+(``1972``, as forms often hold when the day is unknown) is kept as the year
+alone, so it still agrees on the year. When the
 values read as well day-first as month-first (no day above 12 anywhere), the
 column is ambiguous: the country decides (month-first for the US, day-first
 elsewhere) and the caller is told, so the user can declare it.
@@ -81,7 +83,9 @@ def read_dates(
     parsed = _parse(text, fmt) if fmt and len(text) else pd.Series(pd.NaT, index=text.index)
     iso = pd.Series(None, index=raw.index, dtype=object)
     iso[present] = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), None)
-    bad = text[parsed.isna()]
+    year_only = parsed.isna() & text.str.fullmatch(r"(18|19|20)\d\d")
+    iso[year_only[year_only].index] = text[year_only]
+    bad = text[parsed.isna() & ~year_only]
     return DateColumn(
         values=[v if isinstance(v, str) else None for v in iso.tolist()],
         format=fmt,

@@ -41,3 +41,9 @@ def test_impossible_dates_are_unreadable_not_shifted():
 )
 def test_declared_formats_round_trip(day, fmt):
     assert read_dates([day.strftime(fmt)], date_format=fmt).values == [day.isoformat()]
+
+
+def test_a_bare_year_is_kept_as_the_year():
+    read = read_dates(["1972", "1972-09-18", "0972"])
+    assert read.values == ["1972", "1972-09-18", None]
+    assert read.unreadable == 1
