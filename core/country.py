@@ -176,11 +176,15 @@ def read_postal_codes(
     *,
     default: str | None = None,
     pad_short: bool = False,
+    keep_unreadable: bool = False,
 ) -> PostalCodes:
     """:func:`normalize_postal_code` over a column, each value with its record's country.
 
     ``countries``: the country column (same length), or ``None`` when the file
     has none; ``default``: the mapping's or command's country.
+    ``keep_unreadable``: a value that does not fit its country is kept as written
+    (trimmed, upper case, spaces collapsed) rather than dropped, and still counted:
+    for matching, two records with the same mistyped code still agree.
     """
     values = list(values)
     per_row = [None] * len(values) if countries is None else list(countries)
@@ -193,9 +197,11 @@ def read_postal_codes(
         if key not in cache:
             cache[key] = normalize_postal_code(raw, country=country, pad_short=pad_short)
         code = cache[key]
-        out.append(code)
         if code is None and isinstance(raw, str) and raw.strip():
             bad.append(raw)
+            if keep_unreadable:
+                code = normalize_postal_code(raw, country=None)
+        out.append(code)
     return PostalCodes(out, len(bad), tuple(dict.fromkeys(bad))[:5])
 
 

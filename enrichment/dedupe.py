@@ -157,7 +157,7 @@ def input_warnings(frame: pd.DataFrame) -> list[str]:
             shown = ", ".join(repr(v) for v in read.examples)
             warnings.append(
                 f"{source}: postal_code: {read.unreadable} value(s) cannot be read as postal "
-                f"codes of their record's country (e.g. {shown}) and are left out of matching; "
+                f"codes of their record's country (e.g. {shown}) and are compared as written; "
                 "set the mapping's country or map a country column"
             )
     return warnings

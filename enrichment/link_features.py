@@ -256,6 +256,7 @@ def build_features(
             [None if pd.isna(v) else str(v) for v in _column(frame, "postal_code")],
             _column(frame, "country") if "country" in frame.columns else None,
             default=country,
+            keep_unreadable=True,  # compared as written; the readers and dedupe warn
         ).values,
         dtype=object,
     )

@@ -96,3 +96,9 @@ def test_read_postal_codes_counts_what_it_cannot_read():
     bad = read_postal_codes(["2000", "43215", "2000"], default="US")
     assert bad.values == [None, "43215", None]
     assert (bad.unreadable, bad.examples) == (2, ("2000",))
+
+
+def test_unreadable_codes_can_be_kept_as_written_for_matching():
+    read = read_postal_codes(["b1z 0c5", "43215"], ["GB", "US"], keep_unreadable=True)
+    assert read.values == ["B1Z 0C5", "43215"]
+    assert (read.unreadable, read.examples) == (1, ("b1z 0c5",))
