@@ -146,19 +146,25 @@ def mapped_frame(
     return out, warnings
 
 
-def input_warnings(frame: pd.DataFrame) -> list[str]:
+def input_warnings(frame: pd.DataFrame, mapping: Mapping[str, Any]) -> list[str]:
     """What the inputs hold that linking cannot use, per file: unreadable postal codes."""
-    warnings = []
+    warnings: list[str] = []
     if "postal_code" not in frame:
         return warnings
+    told = "country" in mapping["columns"] or mapping.get("country")
+    hint = (
+        "mistyped, or written in another country's format"
+        if told
+        else "set the mapping's country or map a country column"
+    )
     for source, part in frame.groupby("source", sort=False):
         read = read_postal_codes(part["postal_code"], part["country"])
         if read.unreadable:
             shown = ", ".join(repr(v) for v in read.examples)
             warnings.append(
                 f"{source}: postal_code: {read.unreadable} value(s) cannot be read as postal "
-                f"codes of their record's country (e.g. {shown}) and are compared as written; "
-                "set the mapping's country or map a country column"
+                f"codes of their record's country (e.g. {shown}) and are compared as written: "
+                f"{hint}"
             )
     return warnings
 
@@ -190,7 +196,7 @@ def read_inputs(
                 for s, r in frame.loc[dup, ["source", "record_id"]].head(20).itertuples(index=False)
             ],
         )
-    return frame, warnings + input_warnings(frame)
+    return frame, warnings + input_warnings(frame, mapping)
 
 
 def _block_warnings(skipped: Mapping[str, int], settings: LinkSettings) -> list[str]:
