@@ -144,6 +144,9 @@ def test_click_a_marker_and_see_the_explanation(chromium, server):
         _wait_for_list(page)
         page.locator(".marker-cluster").first.click()  # co-located providers spread apart
         page.wait_for_function("() => document.querySelectorAll('.prm-pin').length >= 3")
+        # a click during the spider animation lands on a pin still moving (missed on a
+        # loaded machine): wait until markercluster has finished animating
+        page.wait_for_function("() => !document.querySelector('.leaflet-cluster-anim')")
         screenshot(page, "app-spiderfied")
         page.locator(".prm-pin").first.click()
         page.wait_for_selector("#detail table")
