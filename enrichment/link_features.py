@@ -310,6 +310,7 @@ def build_features(
     dob = map_distinct(_column(frame, "date_of_birth"), _clean)  # ISO, read by the file's reader
     fields["date_of_birth"] = Field.of(dob)
     fields["birth_year"] = Field.of([d[:4] if d else None for d in dob])
+    fields["birth_month_day"] = Field.of([d[5:] if d and len(d) == 10 else None for d in dob])
     for kind in ("npi", "rpps", "finess", "siret", "ein"):
         fields[f"id_{kind}"] = Field.of(_identifier(frame, kind))
     for column in frame.columns:  # identifiers and extra columns a file declares

@@ -108,6 +108,7 @@ NamedKey = Literal[
     "street_number",
     "date_of_birth",
     "birth_year",
+    "birth_month_day",
 ]
 BlockingKey = NamedKey | Annotated[str, StringConstraints(pattern=GENERIC_FIELD)]
 
@@ -131,6 +132,7 @@ KEY_FIELDS: dict[str, frozenset[str]] = {
     "org_phonetic": frozenset({"organization_name"}),
     "date_of_birth": frozenset({"date_of_birth"}),
     "birth_year": frozenset(),
+    "birth_month_day": frozenset(),
 }
 
 
