@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.country import read_postal_codes, record_country
+from core.country import country_code, read_postal_codes, record_country
 from core.dates import read_dates
 from core.errors import InputError, MatchingError, Problem
 from core.progress import ProgressSink, null_progress
@@ -73,7 +73,7 @@ def _dates(out: pd.DataFrame, mapping: Mapping[str, Any], *, source: str) -> lis
     read = read_dates(
         out["date_of_birth"],
         date_format=mapping.get("formats", {}).get("date_of_birth"),
-        country=record_country(None, default=mapping.get("country")),
+        country=country_code(mapping.get("country")),
     )
     out["date_of_birth"] = read.values
     col = mapping["columns"]["date_of_birth"]

@@ -167,13 +167,18 @@ class _Record:
     practices: tuple[str, ...]
 
 
+def _joined(text: str) -> str:
+    """Folded text with ``OB/GYN`` and ``PM&R`` written as one word (before it is cut)."""
+    text = fold(text)
+    for pattern, joined in _JOINED:
+        text = pattern.sub(joined, text)
+    return text
+
+
 def prepare_org_name(name: str) -> str:
     """An organisation name as practice hints are compared with it (:func:`normalize_org_name`,
     ``OB/GYN`` and ``PM&R`` written as one word)."""
-    text = fold(name)
-    for pattern, joined in _JOINED:
-        text = pattern.sub(joined, text)
-    return normalize_org_name(text)
+    return normalize_org_name(_joined(name))
 
 
 class Vocabulary:
@@ -208,9 +213,7 @@ class Vocabulary:
 
 def _segments(text: str) -> list[tuple[list[str], bool, bool]]:
     """``(words, bracketed, followed by a comma)`` of each segment, in order."""
-    text = fold(text)
-    for pattern, joined in _JOINED:
-        text = pattern.sub(joined, text)
+    text = _joined(text)
     out: list[tuple[list[str], bool, bool]] = [
         (inner.split(), True, False) for inner in _BRACKETS.findall(text) if inner.split()
     ]

@@ -134,13 +134,6 @@ def _review_row(event_id: int, name: str, match) -> dict:  # noqa: ANN001 - Free
     }
 
 
-def _golden_individuals(session: Session) -> pd.DataFrame:
-    """Active golden individuals with the evidence the free-text matcher weighs."""
-    from service.linkage.matching import free_text_golden
-
-    return free_text_golden(session, active_only=True)
-
-
 _EVENT_FIELDS = (
     "referral_date",
     "referrer_npi",
@@ -162,6 +155,7 @@ def receive_referral(ctx: AppContext, payload: ReferralWebhook) -> ReferralRecei
     for review. The date may not lie after ``settings.as_of`` (or today).
     """
     from enrichment.freetext import match_free_text
+    from service.linkage.matching import free_text_golden
 
     today = as_of_date(ctx)
     if payload.referral_date > today:
@@ -218,7 +212,7 @@ def receive_referral(ctx: AppContext, payload: ReferralWebhook) -> ReferralRecei
                 confidence, link = 1.0, "npi"
         if provider_id is None and payload.referrer_name:
             match = match_free_text(
-                pd.Series([payload.referrer_name]), _golden_individuals(session)
+                pd.Series([payload.referrer_name]), free_text_golden(session, active_only=True)
             )[0]
             if match.provider_id is not None:
                 provider_id, confidence, link = (
