@@ -13,14 +13,24 @@ from __future__ import annotations
 
 import typer
 
-from cli import loading, matching, planning, prospecting, security, serving, stages, visits
+from cli import (
+    loading,
+    matching,
+    planning,
+    prospecting,
+    scoring,
+    security,
+    serving,
+    stages,
+    visits,
+)
 
 app = typer.Typer(
     help="Territory mapping and referral prospecting for clinics.", no_args_is_help=True
 )
 
 #: Command modules, in the order ``prm --help`` lists their commands and groups.
-MODULES = (stages, serving, loading, matching, security, planning, prospecting, visits)
+MODULES = (stages, serving, loading, matching, security, planning, prospecting, scoring, visits)
 
 for _module in MODULES:
     app.add_typer(_module.app)

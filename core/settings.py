@@ -193,6 +193,32 @@ class Settings(BaseSettings):
         description="A referrer with no referral in this many days is lapsed and back "
         "among the prospects (at most referring_window_days; terms in prospects/terms.py).",
     )
+    # Learned scores (prospects.model): fit, blend with the hand-set profile, horizon
+    scoring_model_dir: Path = Field(
+        DEFAULT_VAR_DIR / "models",
+        description="Fitted scoring models, one folder per service line (shared by all hosts).",
+    )
+    scoring_horizon_months: int = Field(
+        6, ge=1, le=24, description="A score is the probability of starting to refer within this."
+    )
+    scoring_prior_starts: float = Field(
+        50.0,
+        ge=0,
+        description="k in the fitted model's weight n/(n+k) against the hand-set profile "
+        "(n = starts it was fitted on).",
+    )
+    scoring_prior_base_rate: float = Field(
+        0.03, gt=0, lt=1, description="The profile prior's probability at a score of 50."
+    )
+    scoring_prior_slope: float = Field(
+        2.0, gt=0, description="The profile prior's log-odds per 50 points of profile score."
+    )
+    scoring_min_starts: int = Field(
+        30, ge=1, description="A fit needs at least this many starts in the clinic's history."
+    )
+    scoring_penalty_c: float = Field(
+        1.0, gt=0, description="Inverse L2 penalty of the fitted model (standardised features)."
+    )
     at_risk_rules: list[AtRiskRule] = Field(
         default_factory=lambda: [
             AtRiskRule(name="tier-A-silent-14d", tier="A", days=14, max_referrals=0),

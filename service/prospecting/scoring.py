@@ -60,6 +60,8 @@ from service.security.privacy import objected
 
 if TYPE_CHECKING:
     from geo.routing import Reach
+    from prospects.profiles import ScoringProfile
+    from service.prospecting.served_model import ServedModel
 
 DEFAULT_PROFILE = "imaging_mri"
 
@@ -256,25 +258,53 @@ def site_reach(ctx: AppContext, site: ClinicSite) -> Reach:
     )
 
 
-def _site_models(ctx: AppContext, session: Session) -> list[tuple[ClinicSite, object]]:
-    """Every site (by code) with its active scoring model: its service line's profile,
-    specialty groups expanded."""
+@dataclass
+class SiteModel:
+    """A site with what scores it: its line's profile, and the line's promoted model if any."""
+
+    site: ClinicSite
+    profile: ScoringProfile
+    served: ServedModel | None = None
+
+    @property
+    def key(self) -> str:
+        """Stored beside each score: the profile, and the model blended with it."""
+        if self.served is None:
+            return self.profile.key
+        return f"{self.served.key}+{self.profile.key}"
+
+
+def _site_models(ctx: AppContext, session: Session) -> tuple[list[SiteModel], list[str]]:
+    """Every site (by code) with its scoring: its service line's profile (specialty groups
+    expanded) and promoted model; and a warning per line whose model cannot be read."""
     from prospects.groups import expand_profile
     from service.ingest.groups import resolved_groups
+    from service.prospecting.served_model import served_model
 
     profiles = shipped()
     groups = resolved_groups(ctx, session)
     sites = session.scalars(select(ClinicSite).order_by(ClinicSite.site_code)).all()
-    return [
-        (site, expand_profile(profile_for(site.service_line, profiles), groups)) for site in sites
+    served: dict[str, ServedModel | None] = {}
+    warnings = []
+    for line in sorted({site.service_line.strip().lower() for site in sites}):
+        served[line], warning = served_model(ctx, session, line)
+        if warning:
+            warnings.append(warning)
+    models = [
+        SiteModel(
+            site,
+            expand_profile(profile_for(site.service_line, profiles), groups),
+            served[site.service_line.strip().lower()],
+        )
+        for site in sites
     ]
+    return models, warnings
 
 
 def _score_site(
     ctx: AppContext,
     session: Session,
-    site: ClinicSite,
-    profile,  # noqa: ANN001
+    model: SiteModel,
     *,
     as_of: date,
     rows: IdRange,
@@ -282,11 +312,12 @@ def _score_site(
 ) -> pd.DataFrame:
     """A site's candidates with an id in ``rows``, scored and explained (empty: none)."""
     from prospects.scoring import score_prospects
+    from service.prospecting.served_model import apply_model
 
     s = ctx.settings
     cand = _candidates(
         session,
-        site,
+        model.site,
         s.catchment_resolution,
         as_of=as_of,
         window_days=s.referring_window_days,
@@ -295,8 +326,19 @@ def _score_site(
     )
     if cand.empty:
         return cand
-    add_proximity(ctx, cand, site, reach=reach)
-    return score_prospects(cand, profile, fallback=ctx.fallback, explain=True)
+    add_proximity(ctx, cand, model.site, reach=reach)
+    scored = score_prospects(cand, model.profile, fallback=ctx.fallback, explain=True)
+    if model.served is None:
+        return scored
+    return apply_model(
+        ctx,
+        session,
+        model.served,
+        scored,
+        as_of=as_of,
+        rows=rows,
+        window_days=s.referring_window_days,
+    )
 
 
 def rescore_provider(ctx: AppContext, session: Session, *, provider_id: int) -> list[dict]:
@@ -320,16 +362,18 @@ def rescore_provider(ctx: AppContext, session: Session, *, provider_id: int) -> 
     as_of = as_of_date(ctx)
     rows = one_provider(provider_id)
     out = []
-    for site, profile in _site_models(ctx, session):
-        scored = _score_site(ctx, session, site, profile, as_of=as_of, rows=rows)
-        _, new = store_prospects(session, site.id, profile.key, scored, rows=rows)
-        announce_new(ctx, session, site, profile.key, new)
+    models, _ = _site_models(ctx, session)
+    for model in models:
+        site = model.site
+        scored = _score_site(ctx, session, model, as_of=as_of, rows=rows)
+        _, new = store_prospects(session, site.id, model.key, scored, rows=rows)
+        announce_new(ctx, session, site, model.key, new)
         for row in scored.to_dict("records") if len(scored) else []:
             dm = row["drive_minutes"]
             out.append(
                 {
                     "site_code": site.site_code,
-                    "profile": profile.key,
+                    "profile": model.key,
                     "score": round(float(row["score"]), 2),
                     "segment": row["segment"],
                     "drive_minutes": None if pd.isna(dm) else round(float(dm), 2),
@@ -421,12 +465,13 @@ def score_sites(
     size = providers_per_chunk(ctx.settings.memory_budget_mb, override=chunk_providers)
     scope = sorted(providers) if providers is not None else None
     with ctx.sessions() as session:  # read only: the sites stay readable once it closes
-        models = _site_models(ctx, session)
+        models, warnings = _site_models(ctx, session)
         ranges = provider_ranges(session, size=size)
-    chunks = [(site, profile, rows) for site, profile in models for rows in ranges]
-    tallies = {site.site_code: _SiteTally(profile.key) for site, profile in models}
+    chunks = [(model, rows) for model in models for rows in ranges]
+    tallies = {model.site.site_code: _SiteTally(model.key) for model in models}
     reach: dict[str, Reach] = {}  # the current site's one search, when it has several chunks
-    for n, (site, profile, rows) in enumerate(chunks):
+    for n, (model, rows) in enumerate(chunks):
+        site = model.site
         progress("score", n, len(chunks))
         key = f"site={site.site_code} {rows.key}"
         if not _in_scope(rows, scope) or checkpoints.done("score", key):
@@ -435,14 +480,14 @@ def score_sites(
             if len(ranges) > 1 and site.site_code not in reach:
                 reach = {site.site_code: site_reach(ctx, site)}
             scored = _score_site(
-                ctx, session, site, profile, as_of=as_of, rows=rows, reach=reach.get(site.site_code)
+                ctx, session, model, as_of=as_of, rows=rows, reach=reach.get(site.site_code)
             )
             if providers is not None and not scored.empty:
                 scored = scored[scored["provider_id"].isin(providers)].reset_index(drop=True)
             written, new = store_prospects(
-                session, site.id, profile.key, scored, rows=rows, providers=providers
+                session, site.id, model.key, scored, rows=rows, providers=providers
             )
-            announce_new(ctx, session, site, profile.key, new)
+            announce_new(ctx, session, site, model.key, new)
             checkpoints.mark(session, "score", key)
         tallies[site.site_code].add(scored, written)
     with ctx.sessions.begin() as session:
@@ -450,6 +495,7 @@ def score_sites(
     progress("score", len(chunks), len(chunks))
     return StageReport(
         stage="score",
-        detail={code: tally.detail() for code, tally in tallies.items()},
+        detail={code: tally.detail() for code, tally in tallies.items()}
+        | ({"warnings": warnings} if warnings else {}),
         duration_s=round(time.perf_counter() - started, 3),
     )

@@ -1,0 +1,95 @@
+"""Scoring models learned from the clinic's history: list, fit, backtest, promote."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, status
+from fastapi.responses import FileResponse
+
+from api.deps import ContextDep, require_role
+from api.problems import problem_responses
+from core.errors import NotFoundError
+from service.prospecting.model_ops import backtest_line, fit_line, list_line_models, promote_line
+from service.prospecting.model_schemas import (
+    ScoringBacktestReport,
+    ScoringBacktestRequest,
+    ScoringFitCreate,
+    ScoringFitReport,
+    ScoringModelPublic,
+    ScoringPromotion,
+)
+from service.prospecting.model_store import calibration_file
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/scoring",
+    tags=["scoring"],
+    dependencies=[Depends(require_role("viewer"))],
+    responses=problem_responses(401, 403, 404, 422),
+)
+Line = Annotated[str, Path(min_length=1, max_length=60)]
+Version = Annotated[int, Path(ge=1)]
+
+
+@router.get("/models", response_model=list[ScoringModelPublic], summary="Fitted scoring models")
+def models(ctx: ContextDep, service_line: str | None = None) -> list[ScoringModelPublic]:
+    """Every fitted version (of one service line, or all), which one is served, its backtest."""
+    return [
+        ScoringModelPublic.model_validate(m)
+        for m in list_line_models(ctx, service_line=service_line)
+    ]
+
+
+@router.post(
+    "/models",
+    response_model=ScoringFitReport,
+    status_code=status.HTTP_201_CREATED,
+    summary="Fit a new version on the clinic's history (admin)",
+    dependencies=[Depends(require_role("admin"))],
+)
+def fit(ctx: ContextDep, request: ScoringFitCreate) -> ScoringFitReport:
+    """Backtest, fit and store a new version; it is served only once promoted."""
+    return ScoringFitReport.model_validate(
+        fit_line(ctx, service_line=request.service_line, as_of=request.as_of)
+    )
+
+
+@router.post(
+    "/backtests",
+    response_model=ScoringBacktestReport,
+    summary="Rolling-origin backtest against the served order and baselines (marketing)",
+    dependencies=[Depends(require_role("marketing"))],
+)
+def backtest(ctx: ContextDep, request: ScoringBacktestRequest) -> ScoringBacktestReport:
+    """p@25/50/100, AUC and Brier score of each order, paired intervals, calibration bins."""
+    return ScoringBacktestReport.model_validate(
+        backtest_line(ctx, service_line=request.service_line, as_of=request.as_of)
+    )
+
+
+@router.post(
+    "/models/{service_line}/{version}/promote",
+    response_model=ScoringPromotion,
+    summary="Serve a version if it beats the served order (admin)",
+    dependencies=[Depends(require_role("admin"))],
+)
+def promote(ctx: ContextDep, service_line: Line, version: Version) -> ScoringPromotion:
+    """Refused (422, the gate's figures) unless the AUC difference's 95% interval is above 0."""
+    return ScoringPromotion.model_validate(
+        promote_line(ctx, service_line=service_line, version=version)
+    )
+
+
+@router.get(
+    "/models/{service_line}/{version}/calibration.png",
+    response_class=FileResponse,
+    summary="The version's calibration plot",
+    responses={200: {"content": {"image/png": {}}}},
+)
+def calibration(ctx: ContextDep, service_line: Line, version: Version) -> FileResponse:
+    path = calibration_file(ctx.settings.scoring_model_dir, service_line, version)
+    if not path.exists():
+        raise NotFoundError(f"no calibration plot for {service_line} v{version}")
+    return FileResponse(path, media_type="image/png")

@@ -1,0 +1,403 @@
+"""The learned prospect score: a regularised logistic model of starting to refer.
+
+Fitted on the clinic's provider-months (:func:`prospects.features.provider_months`):
+each row is a prospect at a monthly cut-off, labelled by whether it made a
+referral within the horizon. The model's probability is that of starting to
+refer within the horizon; its log-odds is an intercept plus one contribution
+per feature family (:data:`FAMILIES`), so every score is explained exactly.
+
+The design is fixed and written down here, not searched: distance enters as
+log minutes plus hinges at 5, 10, 15, 20, 30 and 45 minutes (a decay of any
+shape that is flat near the site and steep farther out), specialty as the
+profile's fit plus indicators of the common classifications, each with its
+own slope on log minutes (surgeons travel farther than family doctors), and
+counts on a log scale. Columns are standardised, so the L2 penalty (``C``)
+treats them alike; the coefficients are then returned to the raw scale for
+storage as plain JSON (no pickles: a model file can be read and diffed).
+
+Blending with the hand-set profile. With little history a fitted model is
+noise; the profile is the prior. The served log-odds is
+``w * model + (1 - w) * prior`` with ``w = n / (n + k)``, ``n`` the starts the
+model was fitted on and ``k`` the setting ``scoring_prior_starts``. The prior's
+log-odds is a monotone map of the profile's 0-100 score
+(:func:`prior_logit`), so with no history the order is the profile's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from core.errors import Problem, ScoringError
+from prospects.features import CONTACT_KINDS
+
+__all__ = [
+    "FAMILIES",
+    "FittedModel",
+    "blend_weight",
+    "contributions",
+    "design_matrix",
+    "fit_model",
+    "predict_logit",
+    "prior_logit",
+]
+
+_HINGES = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0)
+#: Minutes beyond this count as this far (the reach of scoring is 45 min by default).
+_MAX_MINUTES = 120.0
+#: A classification needs this many provider-months to get its own indicator and slope.
+_MIN_CLASS_ROWS = 200
+_MAX_CLASSES = 25
+
+#: Feature family -> plain-words label; each column of the design belongs to one.
+FAMILIES: dict[str, str] = {
+    "distance": "drive time to the nearest site",
+    "specialty": "specialty",
+    "practice": "practice size",
+    "colleagues": "colleagues referring",
+    "past": "referred before",
+    "visit": "visits",
+    "call": "calls",
+    "email": "emails",
+    "enrolment": "years in practice (NPI enrolment)",
+    "competition": "competitors nearby",
+    "entity": "organisation or individual",
+}
+
+
+class FittedModel(BaseModel):
+    """A fitted model: its design, coefficients (raw scale) and provenance, stored as JSON."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service_line: Annotated[str, StringConstraints(min_length=1)]
+    version: int = Field(ge=1)
+    as_of: date
+    horizon_months: int = Field(ge=1)
+    fitted_at: datetime
+    rows: int = Field(ge=1)
+    starts: int = Field(ge=1)
+    C: float = Field(gt=0)
+    classes: tuple[str, ...]
+    columns: tuple[str, ...]
+    families: tuple[str, ...]
+    intercept: float
+    coefficients: tuple[float, ...]
+    #: Means of the design columns on the training rows: contributions are measured from them.
+    means: tuple[float, ...]
+    #: Fill values of the numeric inputs (training medians) for rows where they are unknown.
+    fills: dict[str, float]
+    #: Backtest figures at fit time (:mod:`prospects.backtest`), for ``prm scoring show``.
+    metrics: dict[str, object] = Field(default_factory=dict)
+    note: str = ""
+
+
+def _log1p(values: pd.Series | np.ndarray) -> np.ndarray:
+    return np.log1p(np.clip(np.asarray(values, dtype=float), 0.0, None))
+
+
+def _filled(frame: pd.DataFrame, column: str, fills: Mapping[str, float]) -> np.ndarray:
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(float)
+    return np.where(np.isnan(values), fills.get(column, 0.0), values)
+
+
+def _classes(frame: pd.DataFrame) -> tuple[str, ...]:
+    counts = frame["classification"].fillna("").astype(str).value_counts()
+    common = counts[(counts >= _MIN_CLASS_ROWS) & (counts.index != "")]
+    return tuple(sorted(common.index[:_MAX_CLASSES]))
+
+
+def _fills(frame: pd.DataFrame) -> dict[str, float]:
+    out = {}
+    for column in ("drive_minutes", "practice_size", "enrolment_years", "competitors_near"):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        out[column] = float(values.median()) if values.notna().any() else 0.0
+    return out
+
+
+def design_matrix(
+    frame: pd.DataFrame, *, classes: tuple[str, ...], fills: Mapping[str, float]
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """The model's columns for feature rows: (matrix, column names, family of each column)."""
+    cols: list[tuple[str, str, np.ndarray]] = []
+    minutes = np.minimum(_filled(frame, "drive_minutes", fills), _MAX_MINUTES)
+    log_min = np.log1p(minutes)
+    cols.append(("log_minutes", "distance", log_min))
+    cols += [(f"minutes_over_{h:g}", "distance", np.maximum(minutes - h, 0.0)) for h in _HINGES]
+    unknown_drive = frame["drive_minutes"].isna().to_numpy(float)
+    estimated = frame["drive_estimated"].fillna(False).astype(bool).to_numpy(float)
+    cols += [
+        ("drive_unknown", "distance", unknown_drive),
+        ("drive_estimated", "distance", estimated),
+    ]
+    cols.append(("specialty_fit", "specialty", _filled(frame, "specialty_fit", fills)))
+    label = frame["classification"].fillna("").astype(str).to_numpy()
+    for name in classes:
+        member = (label == name).astype(float)
+        cols.append((f"is[{name}]", "specialty", member))
+        cols.append((f"log_minutes[{name}]", "distance", member * log_min))
+    size = np.maximum(_filled(frame, "practice_size", fills), 1.0)
+    cols.append(("log_practice_size", "practice", np.log(size)))
+    cols.append(
+        ("practice_size_unknown", "practice", frame["practice_size"].isna().to_numpy(float))
+    )
+    cols.append(("log_colleagues_3m", "colleagues", _log1p(frame["colleagues_3m"])))
+    cols.append(("log_colleagues_12m", "colleagues", _log1p(frame["colleagues_12m"])))
+    before = frame["referred_before"].astype(bool).to_numpy(float)
+    months = np.nan_to_num(frame["months_since_referral"].to_numpy(float), nan=0.0)
+    cols.append(("referred_before", "past", before))
+    cols.append(("log_months_since_referral", "past", before * np.log1p(months)))
+    cols.append(("log_past_referrals", "past", _log1p(frame["past_referrals"])))
+    for kind in CONTACT_KINDS:
+        for days in (30, 90):
+            cols.append((f"log_{kind}s_{days}d", kind, _log1p(frame[f"{kind}s_{days}d"])))
+    years = frame["enrolment_years"]
+    cols.append(
+        ("log_enrolment_years", "enrolment", _log1p(_filled(frame, "enrolment_years", fills)))
+    )
+    cols.append(("enrolment_unknown", "enrolment", years.isna().to_numpy(float)))
+    cols.append(("competitors_near", "competition", _filled(frame, "competitors_near", fills)))
+    cols.append(
+        ("is_organisation", "entity", frame["is_organisation"].astype(bool).to_numpy(float))
+    )
+    matrix = np.column_stack([c[2] for c in cols]) if len(frame) else np.empty((0, len(cols)))
+    return matrix, [c[0] for c in cols], [c[1] for c in cols]
+
+
+def _training_rows(frame: pd.DataFrame, *, min_starts: int) -> tuple[pd.DataFrame, np.ndarray]:
+    labelled = frame[frame["started"].notna()]
+    y = labelled["started"].to_numpy(float).astype(bool)
+    starts, rows = int(y.sum()), len(y)
+    problems = []
+    if rows == 0:
+        problems.append(Problem("no provider-month has a known outcome", field="history"))
+    elif starts == 0 or starts == rows:
+        what = "no prospect started referring" if starts == 0 else "every prospect started"
+        problems.append(Problem(f"one class only: {what}", field="started", value=str(starts)))
+    elif starts < min_starts:
+        problems.append(
+            Problem(
+                f"{starts} starts, fewer than the {min_starts} a fit needs",
+                field="started",
+                value=str(starts),
+            )
+        )
+    if problems:
+        raise ScoringError("cannot fit a scoring model on this history", problems=problems)
+    return labelled, y
+
+
+def fit_model(
+    frame: pd.DataFrame,
+    *,
+    service_line: str,
+    version: int,
+    as_of: date,
+    horizon_months: int,
+    fitted_at: datetime,
+    C: float = 1.0,
+    min_starts: int = 30,
+) -> FittedModel:
+    """Fit the model on labelled provider-months (rows whose ``started`` is NaN are left out).
+
+    Raises
+    ------
+    ScoringError
+        One class only, or fewer than ``min_starts`` starts.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    labelled, y = _training_rows(frame, min_starts=min_starts)
+    classes = _classes(labelled)
+    fills = _fills(labelled)
+    x, columns, families = design_matrix(labelled, classes=classes, fills=fills)
+    means = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    fit = LogisticRegression(C=C, max_iter=2000).fit((x - means) / scale, y)
+    coef = fit.coef_[0] / scale
+    intercept = float(fit.intercept_[0] - coef @ means)
+    return FittedModel(
+        service_line=service_line,
+        version=version,
+        as_of=as_of,
+        horizon_months=horizon_months,
+        fitted_at=fitted_at,
+        rows=len(y),
+        starts=int(y.sum()),
+        C=C,
+        classes=classes,
+        columns=tuple(columns),
+        families=tuple(families),
+        intercept=intercept,
+        coefficients=tuple(float(c) for c in coef),
+        means=tuple(float(m) for m in means),
+        fills=fills,
+    )
+
+
+def _matrix(model: FittedModel, frame: pd.DataFrame) -> np.ndarray:
+    x, columns, _ = design_matrix(frame, classes=model.classes, fills=model.fills)
+    if tuple(columns) != model.columns:
+        raise ScoringError(
+            "the stored model does not match this version's design",
+            problems=[Problem("columns differ; fit the model again", field="model")],
+        )
+    return x
+
+
+def predict_logit(model: FittedModel, frame: pd.DataFrame) -> np.ndarray:
+    """The model's log-odds of starting within the horizon, per feature row."""
+    return model.intercept + _matrix(model, frame) @ np.asarray(model.coefficients)
+
+
+def contributions(model: FittedModel, frame: pd.DataFrame) -> tuple[float, pd.DataFrame]:
+    """Per-family log-odds contributions, measured from the average training row.
+
+    Returns the baseline (the log-odds of a row at the training means) and a
+    frame with one column per family in :data:`FAMILIES`; for each row the
+    baseline plus the row's contributions equals :func:`predict_logit`.
+    """
+    x = _matrix(model, frame)
+    coef = np.asarray(model.coefficients)
+    means = np.asarray(model.means)
+    parts = (x - means) * coef
+    families = np.asarray(model.families)
+    out = pd.DataFrame(
+        {name: parts[:, families == name].sum(axis=1) for name in FAMILIES}, index=frame.index
+    )
+    return float(model.intercept + coef @ means), out
+
+
+def blend_weight(*, starts: int, prior_starts: float) -> float:
+    """``n / (n + k)``: the fitted model's share against the hand-set profile."""
+    return starts / (starts + prior_starts) if starts + prior_starts > 0 else 0.0
+
+
+def prior_logit(score: np.ndarray, *, base_rate: float, slope: float) -> np.ndarray:
+    """The profile's 0-100 score as log-odds: ``logit(base_rate) + slope * (score - 50) / 50``.
+
+    Monotone in the score, so a prior-only ranking is the profile's ranking.
+    """
+    return (
+        math.log(base_rate / (1.0 - base_rate)) + slope * (np.asarray(score, float) - 50.0) / 50.0
+    )
+
+
+def _sigmoid(logit: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _count(n: float, one: str) -> str:
+    return f"{n:.0f} {one}{'' if n == 1 else 's'}"
+
+
+def _family_texts(row: Mapping[str, object]) -> dict[str, str]:
+    """What each family saw in one feature row, in plain words."""
+    minutes = row.get("drive_minutes")
+    known = minutes is not None and not pd.isna(minutes)
+    months = row.get("months_since_referral")
+    size = row.get("practice_size")
+    years = row.get("enrolment_years")
+    competitors = row.get("competitors_near")
+    contact = {
+        kind: f"{_count(row.get(f'{kind}s_30d', 0), kind)} in 30 days, "
+        f"{row.get(f'{kind}s_90d', 0):.0f} in 90"
+        for kind in CONTACT_KINDS
+    }
+    return {
+        "distance": (
+            f"{minutes:.0f} min drive to the nearest site"
+            + (" (straight-line estimate)" if row.get("drive_estimated") else "")
+            if known
+            else "drive time unknown"
+        ),
+        "specialty": str(row.get("classification") or "specialty unknown"),
+        "practice": "practice size unknown"
+        if size is None or pd.isna(size)
+        else f"{_count(size, 'provider')} in the practice",
+        "colleagues": f"{row.get('colleagues_3m', 0):.0f} colleagues referred in the last"
+        f" 3 months, {row.get('colleagues_12m', 0):.0f} in 12",
+        "past": f"referred before, last {months:.0f} months ago "
+        f"({row.get('past_referrals', 0):.0f} referrals in the last year)"
+        if row.get("referred_before")
+        else "never referred",
+        **contact,
+        "enrolment": "enrolment date unknown"
+        if years is None or pd.isna(years)
+        else f"NPI enrolled {years:.1f} years ago",
+        "competition": "competitors unknown"
+        if competitors is None or pd.isna(competitors)
+        else _count(competitors, "competitor") + " nearby",
+        "entity": "an organisation" if row.get("is_organisation") else "an individual",
+    }
+
+
+def learned_scores(
+    model: FittedModel,
+    frame: pd.DataFrame,
+    *,
+    prior: np.ndarray,
+    weight: float,
+    explain: bool = True,
+) -> pd.DataFrame:
+    """Blended probabilities of starting within the horizon, explained per family.
+
+    Parameters
+    ----------
+    model
+        The fitted model.
+    frame
+        Feature rows (:func:`prospects.features.provider_months` at one cut-off).
+    prior
+        The hand-set profile's log-odds per row (:func:`prior_logit`).
+    weight
+        The model's share, :func:`blend_weight`.
+    explain
+        Build ``components``: per row ``baseline``, one entry per family and
+        ``profile prior``, whose ``points`` (log-odds) add up to ``logit``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``logit``, ``probability`` and, if ``explain``, ``components``, on
+        ``frame``'s index.
+    """
+    baseline, parts = contributions(model, frame)
+    prior = np.asarray(prior, dtype=float)
+    logit = weight * (baseline + parts.sum(axis=1).to_numpy()) + (1.0 - weight) * prior
+    out = pd.DataFrame({"logit": logit, "probability": _sigmoid(logit)}, index=frame.index)
+    if not explain:
+        return out
+    shares = parts.to_numpy() * weight
+    rows = frame.to_dict("records")
+    components = []
+    for i, row in enumerate(rows):
+        texts = _family_texts(row)
+        items = [_item("baseline", weight, weight * baseline, "the average prospect's odds")]
+        for j, family in enumerate(FAMILIES):
+            c = float(shares[i, j])
+            direction = "raises" if c > 0 else "lowers" if c < 0 else "leaves"
+            items.append(_item(family, weight, c, f"{texts[family]}: {direction} the odds"))
+        items.append(
+            _item("profile prior", 1.0 - weight, (1.0 - weight) * prior[i], "hand-set profile")
+        )
+        components.append(items)
+    out["components"] = components
+    return out
+
+
+def _item(name: str, weight: float, points: float, reason: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "value": round(weight, 4),
+        "weight": round(weight, 4),
+        "points": round(float(points), 4),
+        "reason": reason,
+    }

@@ -1,0 +1,322 @@
+"""The clinic's history as provider-months, and what fits, judges and promotes a scoring model.
+
+``prm scoring fit|backtest|promote|show`` and ``/v1/scoring/...`` call these.
+The history of one service line is read from the database as the scoring
+stage sees it: the universe of prospects (every active provider within
+``prospect_reach_minutes`` of a site of the line, by the one router; people
+who objected are never prospects), the referrals linked at load (NPI or free
+text, :func:`service.prospecting.referrals.link_referral_events`) and the
+contact log. :func:`prospects.features.provider_months` turns it into rows
+with no look-ahead; :mod:`prospects.model` fits; :mod:`prospects.rolling`
+and :mod:`prospects.evaluation` judge.
+
+Which referrals belong to a line: those naming it (``service_line``, any
+case), and those naming none that went to one of its sites or name no site
+either (a single-line clinic's file rarely says its line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from core.errors import InputError, NotFoundError, Problem, ScoringError
+from data.models import ClinicSite, Organization, Provider, ReferralEvent
+from data.models.prospecting import Interaction
+from prospects.features import monthly_cutoffs, provider_months
+from prospects.model import FittedModel, blend_weight, fit_model, prior_logit
+from prospects.profiles import ScoringProfile
+from service.context import AppContext
+from service.security.privacy import objected
+
+__all__ = ["History", "line_history", "line_profile", "line_sites", "served_weight"]
+
+#: The fastest plausible road speed, for a bounding box that loses nobody within reach.
+_MAX_KPH = 130.0
+_KM_PER_DEGREE = 111.0
+
+
+@dataclass(frozen=True)
+class History:
+    """A service line's provider-months and what they were built from."""
+
+    service_line: str
+    as_of: date
+    first_day: date
+    cutoffs: list[date]
+    frame: pd.DataFrame
+    profile: ScoringProfile
+    sites: list[str]
+
+
+def line_sites(session: Session, service_line: str) -> list[ClinicSite]:
+    """The clinic's sites of a service line (any case).
+
+    Raises
+    ------
+    NotFoundError
+        No site offers it (listing the lines that exist).
+    """
+    wanted = service_line.strip().lower()
+    sites = session.scalars(select(ClinicSite).order_by(ClinicSite.site_code)).all()
+    found = [s for s in sites if s.service_line.strip().lower() == wanted]
+    if not found:
+        known = sorted({s.service_line for s in sites})
+        raise NotFoundError(
+            f"no site offers service line {service_line!r}; known: {', '.join(known) or 'none'}"
+        )
+    return found
+
+
+def line_profile(ctx: AppContext, session: Session, service_line: str) -> ScoringProfile:
+    """The hand-set profile of a service line, specialty groups expanded (the prior)."""
+    from prospects.groups import expand_profile
+    from service.ingest.groups import resolved_groups
+    from service.prospecting.scoring import profile_for, shipped
+
+    return expand_profile(profile_for(service_line, shipped()), resolved_groups(ctx, session))
+
+
+def served_weight(ctx: AppContext, model: FittedModel) -> float:
+    """The model's share against the profile as served: ``n / (n + k)``."""
+    return blend_weight(starts=model.starts, prior_starts=ctx.settings.scoring_prior_starts)
+
+
+def prior_of(ctx: AppContext, points: np.ndarray) -> np.ndarray:
+    """The profile's score as log-odds, with the settings' base rate and slope."""
+    s = ctx.settings
+    return prior_logit(points, base_rate=s.scoring_prior_base_rate, slope=s.scoring_prior_slope)
+
+
+def _bbox(sites: list[ClinicSite], minutes: float) -> tuple[float, float, float, float]:
+    km = _MAX_KPH * minutes / 60.0
+    lats = [s.lat for s in sites]
+    dlat = km / _KM_PER_DEGREE
+    dlon = km / (_KM_PER_DEGREE * max(np.cos(np.radians(max(map(abs, lats)) + dlat)), 0.05))
+    lons = [s.lon for s in sites]
+    return min(lats) - dlat, max(lats) + dlat, min(lons) - dlon, max(lons) + dlon
+
+
+def nearest_site(
+    ctx: AppContext,
+    sites: list[ClinicSite],
+    lat: pd.Series,
+    lon: pd.Series,
+    *,
+    reaches: dict | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Drive minutes to the nearest of ``sites`` (the one router's rule), whether estimated,
+    and the straight-line km to that site. ``reaches``: site code -> the site's one search,
+    filled as needed (a run scoring many chunks searches once per site)."""
+    from geo.distance import haversine_km
+    from geo.routing import minutes_from
+    from service.prospecting.scoring import site_reach
+
+    lat_a, lon_a = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+    reaches = {} if reaches is None else reaches
+    best = np.full(len(lat_a), np.inf)
+    estimated = np.zeros(len(lat_a), dtype=bool)
+    km = np.full(len(lat_a), np.nan)
+    for site in sites:
+        if site.site_code not in reaches:
+            reaches[site.site_code] = site_reach(ctx, site)
+        minutes, flagged = minutes_from(
+            ctx.router_or_none,
+            site.lat,
+            site.lon,
+            lat_a,
+            lon_a,
+            max_snap_m=ctx.settings.max_snap_m,
+            fallback=ctx.fallback,
+            reach=reaches[site.site_code],
+        )
+        closer = np.nan_to_num(minutes, nan=np.inf) < best
+        best = np.where(closer, minutes, best)
+        estimated = np.where(closer, flagged, estimated)
+        km = np.where(closer, haversine_km(site.lat, site.lon, lat_a, lon_a), km)
+    return np.where(np.isinf(best), np.nan, best), estimated, km
+
+
+def _universe(ctx: AppContext, session: Session, sites: list[ClinicSite]) -> pd.DataFrame:
+    """Active providers within reach of any of the sites, with the nearest one's drive minutes."""
+
+    reach = ctx.settings.prospect_reach_minutes
+    south, north, west, east = _bbox(sites, reach)
+    rows = session.execute(
+        select(
+            Provider.id.label("provider_id"),
+            Provider.taxonomy_code,
+            Provider.classification,
+            Provider.entity_type,
+            Provider.organization_id,
+            Provider.lat,
+            Provider.lon,
+            Organization.member_count.label("practice_size"),
+        )
+        .outerjoin(Organization, Organization.id == Provider.organization_id)
+        .where(
+            Provider.is_active.is_(True),
+            Provider.lat.between(south, north),
+            Provider.lon.between(west, east),
+            Provider.id.not_in(objected()),
+        )
+        .order_by(Provider.id)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["provider_id", "taxonomy_code", "classification",
+                                        "entity_type", "organization_id", "lat", "lon",
+                                        "practice_size"])  # fmt: skip
+    minutes, estimated, km = nearest_site(ctx, sites, frame["lat"], frame["lon"])
+    frame["drive_minutes"], frame["drive_estimated"], frame["distance_km"] = minutes, estimated, km
+    frame = frame[minutes <= reach].reset_index(drop=True)
+    # as the scoring stage reads it: no organisation, or an empty one, is a practice of one
+    frame["practice_size"] = pd.to_numeric(frame["practice_size"]).fillna(1).clip(lower=1)
+    frame["is_organisation"] = (
+        frame["entity_type"]
+        .astype(str)
+        .str.strip()
+        .isin(["2", "organization", "organisation", "NPI-2"])
+    )
+    return frame.drop(columns=["lat", "lon"])
+
+
+def _with_fit(frame: pd.DataFrame, profile: ScoringProfile) -> pd.DataFrame:
+    from prospects.specialties import resolve_specialties
+
+    index, matches = resolve_specialties(frame["taxonomy_code"], frame["classification"], profile)
+    frame["specialty_fit"] = np.array([m.fit for m in matches], dtype=float)[index]
+    return frame
+
+
+def of_line(service_line: str, site_codes: list[str]) -> ColumnElement[bool]:
+    """SQL condition: a referral event belongs to the line (see the module docstring)."""
+    ev = ReferralEvent
+    no_line = or_(ev.service_line.is_(None), ev.service_line == "")
+    return or_(
+        func.lower(ev.service_line) == service_line.strip().lower(),
+        and_(no_line, or_(ev.site_code.is_(None), ev.site_code.in_(site_codes))),
+    )
+
+
+def _line_referrals(
+    session: Session, *, service_line: str, site_codes: list[str], as_of: date
+) -> pd.DataFrame:
+    ev = ReferralEvent
+    stmt = select(ev.provider_id, ev.referral_date).where(
+        ev.provider_id.is_not(None),
+        ev.referral_date <= as_of,
+        of_line(service_line, site_codes),
+    )
+    return pd.DataFrame(session.execute(stmt).all(), columns=["provider_id", "referral_date"])
+
+
+def _contact_log(session: Session, *, as_of: date) -> pd.DataFrame:
+    end = datetime.combine(as_of, datetime.max.time(), tzinfo=UTC)
+    stmt = select(Interaction.provider_id, Interaction.occurred_at, Interaction.kind).where(
+        Interaction.occurred_at <= end
+    )
+    return pd.DataFrame(session.execute(stmt).all(), columns=["provider_id", "occurred_at", "kind"])
+
+
+def line_history(
+    ctx: AppContext, *, service_line: str, as_of: date, months_back: int | None = None
+) -> History:
+    """The line's labelled provider-months, monthly from its first referral to ``as_of``.
+
+    Raises
+    ------
+    InputError
+        ``as_of`` is before the first referral of the line or after the last
+        day of data (the latest referral or contact), or there is no referral.
+    NotFoundError
+        No site offers the line.
+    """
+    s = ctx.settings
+    with ctx.sessions() as session:
+        sites = line_sites(session, service_line)
+        profile = line_profile(ctx, session, service_line)
+        codes = [site.site_code for site in sites]
+        referrals = _line_referrals(session, service_line=service_line, site_codes=codes,
+                                    as_of=date.max)  # fmt: skip
+        contacts = _contact_log(session, as_of=date.max)
+        providers = _with_fit(_universe(ctx, session, sites), profile)
+    first, _ = _data_span(referrals, contacts, service_line=service_line, as_of=as_of)
+    cutoffs = monthly_cutoffs(first=first, last=as_of)
+    if months_back is not None:
+        cutoffs = cutoffs[-months_back:]
+    frame = provider_months(
+        providers=providers,
+        referrals=referrals[pd.to_datetime(referrals["referral_date"]) <= pd.Timestamp(as_of)],
+        interactions=contacts[_on_or_before(contacts["occurred_at"], as_of)],
+        cutoffs=cutoffs,
+        window_days=s.referring_window_days,
+        lapsed_days=s.lapsed_days,
+        horizon_months=s.scoring_horizon_months,
+        history_end=as_of,
+    )
+    return History(service_line, as_of, first, cutoffs, frame, profile, codes)
+
+
+def _on_or_before(values: pd.Series, day: date) -> np.ndarray:
+    when = pd.to_datetime(values, utc=True).dt.tz_localize(None).dt.normalize()
+    return (when <= pd.Timestamp(day)).to_numpy()
+
+
+def _data_span(
+    referrals: pd.DataFrame, contacts: pd.DataFrame, *, service_line: str, as_of: date
+) -> tuple[date, date]:
+    if referrals.empty:
+        raise InputError(
+            f"no linked referral of {service_line!r} to learn from",
+            problems=[
+                Problem("no referral of this line is linked to a provider", field="referrals")
+            ],
+        )
+    first = pd.to_datetime(referrals["referral_date"]).min().date()
+    days = [pd.to_datetime(referrals["referral_date"]).max().date()]
+    if len(contacts):
+        days.append(pd.to_datetime(contacts["occurred_at"], utc=True).max().date())
+    last = max(days)
+    if not first <= as_of <= last:
+        raise InputError(
+            f"--as-of {as_of} is outside the data ({first} to {last})",
+            problems=[Problem(f"must lie between {first} and {last}", field="as_of",
+                              value=as_of.isoformat())],
+        )  # fmt: skip
+    return first, last
+
+
+def fit_on(
+    ctx: AppContext, history: History, rows: pd.DataFrame, as_of: date, version: int
+) -> FittedModel:
+    """Fit the line's model on ``rows`` (labelled provider-months) with the settings."""
+    s = ctx.settings
+    return fit_model(
+        rows,
+        service_line=history.service_line,
+        version=version,
+        as_of=as_of,
+        horizon_months=s.scoring_horizon_months,
+        fitted_at=datetime.now(UTC),
+        C=s.scoring_penalty_c,
+        min_starts=s.scoring_min_starts,
+    )
+
+
+def check_history(history: History) -> None:
+    """Refuse a history with no labelled provider-month (it cannot be fitted or judged)."""
+    if history.frame.empty or history.frame["started"].notna().sum() == 0:
+        raise ScoringError(
+            "the history is too short to learn from",
+            problems=[
+                Problem(
+                    f"no cut-off between {history.first_day} and {history.as_of} has a known"
+                    " horizon",
+                    field="as_of",
+                )
+            ],
+        )

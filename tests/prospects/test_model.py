@@ -1,0 +1,106 @@
+"""The learned score: exact contributions, the blend with the profile, refusals."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.errors import ScoringError
+from prospects.model import (
+    FAMILIES,
+    FittedModel,
+    blend_weight,
+    contributions,
+    fit_model,
+    learned_scores,
+    predict_logit,
+    prior_logit,
+)
+
+FIT = {"service_line": "MRI", "version": 1, "as_of": date(2025, 6, 30), "horizon_months": 6,
+       "fitted_at": datetime(2025, 7, 1)}  # fmt: skip
+
+
+def _rows(n: int = 4000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    minutes = rng.uniform(2, 45, n)
+    visits = rng.poisson(0.3, n)
+    before = rng.random(n) < 0.1
+    logit = -2.5 - 0.08 * minutes + 0.8 * visits + 1.5 * before
+    started = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame(
+        {
+            "provider_id": np.arange(n),
+            "classification": rng.choice(["Family Medicine", "Orthopaedic Surgery"], n),
+            "specialty_fit": rng.uniform(0, 1, n),
+            "drive_minutes": minutes,
+            "drive_estimated": rng.random(n) < 0.05,
+            "practice_size": np.where(rng.random(n) < 0.2, np.nan, rng.integers(1, 20, n)),
+            "colleagues_3m": rng.poisson(0.2, n),
+            "colleagues_12m": rng.poisson(0.5, n),
+            "referred_before": before,
+            "months_since_referral": np.where(before, rng.uniform(3, 20, n), np.nan),
+            "past_referrals": np.where(before, rng.poisson(2, n), 0),
+            **{f"{k}s_{d}d": visits if k == "visit" else 0 for k in ("visit", "call", "email")
+               for d in (30, 90)},
+            "enrolment_years": rng.uniform(0, 30, n),
+            "competitors_near": np.nan,
+            "is_organisation": False,
+            "started": started.astype(float),
+        }
+    )  # fmt: skip
+
+
+def test_contributions_add_up_to_the_log_odds_and_the_fit_learns_the_signs() -> None:
+    rows = _rows()
+    model = fit_model(rows, **FIT)
+    baseline, parts = contributions(model, rows)
+    assert list(parts.columns) == list(FAMILIES)
+    np.testing.assert_allclose(baseline + parts.sum(axis=1), predict_logit(model, rows), atol=1e-9)
+    coef = dict(zip(model.columns, model.coefficients, strict=True))
+    assert coef["log_visits_30d"] + coef["log_visits_90d"] > 0
+    assert coef["referred_before"] > 0
+    near, far = rows.assign(drive_minutes=5.0), rows.assign(drive_minutes=40.0)
+    assert (predict_logit(model, near) > predict_logit(model, far)).mean() > 0.99
+
+
+def test_served_components_add_up_and_no_history_keeps_the_profile_order() -> None:
+    rows = _rows(500)
+    model = fit_model(_rows(), **FIT)
+    points = np.random.default_rng(1).uniform(0, 100, len(rows))
+    prior = prior_logit(points, base_rate=0.03, slope=2.0)
+    out = learned_scores(model, rows, prior=prior, weight=0.7)
+    sums = [sum(c["points"] for c in comps) for comps in out["components"]]
+    np.testing.assert_allclose(sums, out["logit"], atol=1e-3)
+    assert {c["name"] for c in out["components"].iloc[0]} == {"baseline", "profile prior", *FAMILIES}
+    only_prior = learned_scores(model, rows, prior=prior, weight=0.0, explain=False)
+    assert (np.argsort(only_prior["probability"].to_numpy()) == np.argsort(points)).all()
+    assert blend_weight(starts=0, prior_starts=50) == 0.0
+    assert blend_weight(starts=150, prior_starts=50) == 0.75
+
+
+def test_a_fit_refuses_one_class_or_too_few_starts() -> None:
+    rows = _rows()
+    with pytest.raises(ScoringError, match="cannot fit") as err:
+        fit_model(rows.assign(started=0.0), **FIT)
+    assert "one class" in err.value.problems[0].message
+    few = rows.assign(started=0.0)
+    few.loc[:9, "started"] = 1.0
+    with pytest.raises(ScoringError) as err:
+        fit_model(few, **FIT, min_starts=30)
+    assert "10 starts" in err.value.problems[0].message
+    with pytest.raises(ScoringError):
+        fit_model(rows.assign(started=np.nan), **FIT)
+
+
+def test_a_model_survives_its_json_and_refuses_another_design() -> None:
+    model = fit_model(_rows(), **FIT)
+    again = FittedModel.model_validate_json(model.model_dump_json())
+    rows = _rows(200, seed=3)
+    np.testing.assert_allclose(predict_logit(again, rows), predict_logit(model, rows))
+    other = again.model_copy(update={"columns": again.columns[:-1] + ("something_else",)})
+    with pytest.raises(ScoringError, match="design"):
+        predict_logit(other, rows)
