@@ -8,7 +8,10 @@ ranking found those who started (or resumed) referring in the hidden period:
 
 * ``precision@k``: share of the top k that started referring;
 * ``AUC``: probability that a provider who started referring is ranked above
-  one who did not (:func:`sklearn.metrics.roc_auc_score`, ties counted half).
+  one who did not (ties counted half).
+
+Both are defined once, in :mod:`prospects.evaluation` (ties in the scores
+broken by row position for precision@k).
 
 Two baselines are reported on the same population: a random order (its
 expected precision@k is the base rate and its expected AUC 0.5; one seeded
@@ -23,11 +26,11 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from core.checks import whole_number
 from core.errors import InputError, Problem
 from geo.routing import Fallback
+from prospects.evaluation import auc, precision_at_k
 from prospects.profiles import ScoringProfile
 from prospects.scoring import INPUT_COLUMNS, score_prospects
 from prospects.terms import colleague_referring, is_active_referrer, is_referring, last_referrals
@@ -37,7 +40,6 @@ __all__ = [
     "OrderMetrics",
     "backtest",
     "cutoff_date",
-    "order_metrics",
     "prospects_at",
 ]
 
@@ -122,22 +124,15 @@ def cutoff_date(as_of: date, *, hide_months: int) -> date:
     return (pd.Timestamp(as_of) - pd.DateOffset(months=hide_months)).date()
 
 
-def order_metrics(order: str, labels: np.ndarray, ranking: np.ndarray, *, k: int) -> OrderMetrics:
-    """precision@k and AUC of ``ranking`` (higher = earlier) against boolean ``labels``.
-
-    Ties in ``ranking`` are broken by position (stable sort) for precision@k.
-    AUC is None when every label is the same.
-    """
-    labels = np.asarray(labels, dtype=bool)
-    ranking = np.asarray(ranking, dtype=float)
-    top = np.argsort(-ranking, kind="stable")[:k]
-    hits = int(labels[top].sum())
-    auc = float(roc_auc_score(labels, ranking)) if 0 < labels.sum() < len(labels) else None
+def _measured(order: str, labels: np.ndarray, ranking: np.ndarray, *, k: int) -> OrderMetrics:
+    """The backtest's row for one ordering (:mod:`prospects.evaluation`'s metrics, rounded)."""
+    precision = precision_at_k(labels, ranking, k=k)
+    area = auc(labels, ranking)
     return OrderMetrics(
         order,
-        round(hits / min(k, len(labels)) if len(labels) else 0.0, 4),
-        None if auc is None else round(auc, 4),
-        hits,
+        round(precision, 4),
+        None if area is None else round(area, 4),
+        round(precision * min(k, len(labels))),  # hits / min(k, n), so exact
     )
 
 
@@ -230,11 +225,9 @@ def backtest(
     shuffled = rng.permutation(len(scored)).astype(float)
 
     orders = [
-        order_metrics(f"profile {profile.key}", labels, scored["score"].to_numpy(float), k=k),
-        order_metrics(
-            "distance only", labels, np.where(np.isinf(closeness), -1e12, closeness), k=k
-        ),
-        order_metrics(f"random (seed {seed})", labels, shuffled, k=k),
+        _measured(f"profile {profile.key}", labels, scored["score"].to_numpy(float), k=k),
+        _measured("distance only", labels, closeness, k=k),  # unlocated (-inf) last
+        _measured(f"random (seed {seed})", labels, shuffled, k=k),
     ]
     base = float(labels.mean())
     orders.append(

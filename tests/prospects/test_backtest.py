@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from core.errors import InputError
-from prospects.backtest import backtest, cutoff_date, order_metrics, prospects_at
+from prospects.backtest import backtest, cutoff_date, prospects_at
 from prospects.profiles import load_profile
 
 AS_OF = date(2024, 12, 31)
@@ -110,11 +110,6 @@ def test_random_baseline_averages_base_rate() -> None:
         for s in range(40)
     ]
     assert np.mean(precisions) == pytest.approx(len(starters) / 300, abs=0.05)
-
-
-def test_order_metrics_hand_computed() -> None:
-    m = order_metrics("x", np.array([1, 0, 1, 0], bool), np.array([4.0, 3.0, 2.0, 1.0]), k=2)
-    assert (m.precision_at_k, m.hits_in_top_k, m.auc) == (0.5, 1, 0.75)
 
 
 def test_bad_arguments_listed() -> None:
