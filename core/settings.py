@@ -208,7 +208,10 @@ class Settings(BaseSettings):
         "(n = starts it was fitted on).",
     )
     scoring_prior_base_rate: float = Field(
-        0.03, gt=0, lt=1, description="The profile prior's probability at a score of 50."
+        0.005,
+        gt=0,
+        lt=1,
+        description="The profile prior's monthly chance of a start at a score of 50.",
     )
     scoring_prior_slope: float = Field(
         2.0, gt=0, description="The profile prior's log-odds per 50 points of profile score."
@@ -217,7 +220,10 @@ class Settings(BaseSettings):
         30, ge=1, description="A fit needs at least this many starts in the clinic's history."
     )
     scoring_penalty_c: float = Field(
-        1.0, gt=0, description="Inverse L2 penalty of the fitted model (standardised features)."
+        0.01,
+        gt=0,
+        description="Inverse L2 penalty of the fitted model on standardised features: the"
+        " prior sd of a coefficient is its square root (0.1), for histories of a few hundred starts.",
     )
     at_risk_rules: list[AtRiskRule] = Field(
         default_factory=lambda: [

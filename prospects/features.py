@@ -38,7 +38,9 @@ column                    meaning (as of the cut-off)
 ``days_since_contact``    days since the last contact of any kind (NaN: never); read by
                           the hand-set profile, not by the fitted model
 ``started``               label: a referral in the horizon after the cut-off (NaN: the
-                          horizon is not fully known)
+                          horizon is not fully known); what a score predicts
+``started_next_month``    label: a referral in the month after the cut-off; what the
+                          model learns (a monthly hazard, :mod:`prospects.model`)
 ========================  =====================================================================
 """
 
@@ -171,9 +173,10 @@ def _at_cutoff(
     cutoff: date,
     window_days: int,
     lapsed_days: int,
-    horizon_end: date | None,
+    label_ends: dict[str, date | None],
 ) -> pd.DataFrame:
-    """The rows of one cut-off: the prospects then, their features and label."""
+    """The rows of one cut-off: the prospects then, their features and labels (label -> the
+    last day it looks at; None: not known)."""
     day = _day(cutoff)
     ref_ids = referrals["provider_id"].to_numpy()
     ref_days = referrals["_day"].to_numpy()
@@ -208,11 +211,12 @@ def _at_cutoff(
     out["days_since_contact"] = _days_since(contacts, cutoff=day, index=index)
     out["enrolment_years"] = (day - rows["_enrolled"].to_numpy(float)) / 365.25
     out["competitors_near"] = rows["competitors_near"].to_numpy(float)
-    if horizon_end is None:
-        out["started"] = np.nan
-    else:
-        ahead = (ref_days > day) & (ref_days <= _day(horizon_end))
-        out["started"] = index.isin(np.unique(ref_ids[ahead])).astype(float)
+    for label, end in label_ends.items():
+        if end is None:
+            out[label] = np.nan
+        else:
+            ahead = (ref_days > day) & (ref_days <= _day(end))
+            out[label] = index.isin(np.unique(ref_ids[ahead])).astype(float)
     return out.reset_index(drop=True)
 
 
@@ -290,8 +294,10 @@ def provider_months(
     providers, linked, contacts = _prepared(providers, referrals, interactions)
     frames = []
     for cutoff in cutoffs:
-        end = (pd.Timestamp(cutoff) + pd.DateOffset(months=horizon_months)).date()
-        known = history_end is not None and end <= history_end
+        ends = {
+            label: (pd.Timestamp(cutoff) + pd.DateOffset(months=months)).date()
+            for label, months in (("started", horizon_months), ("started_next_month", 1))
+        }
         frames.append(
             _at_cutoff(
                 providers,
@@ -300,9 +306,14 @@ def provider_months(
                 cutoff=cutoff,
                 window_days=window_days,
                 lapsed_days=lapsed_days,
-                horizon_end=end if known else None,
+                label_ends={
+                    label: end if history_end is not None and end <= history_end else None
+                    for label, end in ends.items()
+                },
             )
         )
     if not frames:
-        return pd.DataFrame(columns=["provider_id", "cutoff", *FEATURE_COLUMNS, "started"])
+        return pd.DataFrame(
+            columns=["provider_id", "cutoff", *FEATURE_COLUMNS, "started", "started_next_month"]
+        )
     return pd.concat(frames, ignore_index=True)

@@ -1,10 +1,13 @@
-"""The learned prospect score: a regularised logistic model of starting to refer.
+"""The learned prospect score: a discrete-time hazard of starting to refer.
 
-Fitted on the clinic's provider-months (:func:`prospects.features.provider_months`):
-each row is a prospect at a monthly cut-off, labelled by whether it made a
-referral within the horizon. The model's probability is that of starting to
-refer within the horizon; its log-odds is an intercept plus one contribution
-per feature family (:data:`FAMILIES`), so every score is explained exactly.
+Fitted on the clinic's provider-months (:func:`prospects.features.provider_months`)
+as a regularised logistic regression: each row is a prospect at a monthly
+cut-off, labelled by whether it made a referral in the month after it
+(:data:`LABEL`); every month of history is a row, not only those whose whole
+horizon is known. The log-odds of that monthly hazard is an intercept plus one
+contribution per feature family (:data:`FAMILIES`), so every score is
+explained exactly; the score shown is the chance of a start within the
+horizon with today's features held, ``1 - (1 - h) ** months``.
 
 The design is fixed and written down here, not searched: distance enters as
 log minutes plus hinges at 5, 10, 15, 20, 30 and 45 minutes (a decay of any
@@ -48,11 +51,14 @@ __all__ = [
     "prior_logit",
 ]
 
-_HINGES = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0)
+_HINGES = (10.0, 20.0, 30.0)
+#: Months since the last referral where the chance of a restart may change slope.
+_SILENCE_HINGES = (4.0, 9.0)
 #: Minutes beyond this count as this far (the reach of scoring is 45 min by default).
 _MAX_MINUTES = 120.0
-#: A classification needs this many provider-months to get its own indicator and slope.
-_MIN_CLASS_ROWS = 200
+#: A classification needs this many starts in the history to get its own indicator and
+#: slope; rarer ones rely on the profile's specialty fit (a few starts fit noise).
+_MIN_CLASS_STARTS = 25
 _MAX_CLASSES = 25
 
 #: Feature family -> plain-words label; each column of the design belongs to one.
@@ -93,6 +99,10 @@ class FittedModel(BaseModel):
     means: tuple[float, ...]
     #: Fill values of the numeric inputs (training medians) for rows where they are unknown.
     fills: dict[str, float]
+    #: Recalibration of the horizon's chance, ``logit(p) -> a + b * logit(p)``, fitted on the
+    #: provider-months whose whole horizon is known: holding today's features over the
+    #: horizon (contacts fade, colleagues change) is not exact, and this corrects its bias.
+    calibration: tuple[float, float] = (0.0, 1.0)
     #: Backtest figures at fit time (:mod:`prospects.backtest`), for ``prm scoring show``.
     metrics: dict[str, object] = Field(default_factory=dict)
     note: str = ""
@@ -107,10 +117,14 @@ def _filled(frame: pd.DataFrame, column: str, fills: Mapping[str, float]) -> np.
     return np.where(np.isnan(values), fills.get(column, 0.0), values)
 
 
-def _classes(frame: pd.DataFrame) -> tuple[str, ...]:
-    counts = frame["classification"].fillna("").astype(str).value_counts()
-    common = counts[(counts >= _MIN_CLASS_ROWS) & (counts.index != "")]
-    return tuple(sorted(common.index[:_MAX_CLASSES]))
+def _classes(frame: pd.DataFrame, y: np.ndarray) -> tuple[str, ...]:
+    starts = (
+        pd.Series(y, dtype=float)
+        .groupby(frame["classification"].fillna("").astype(str).to_numpy())
+        .sum()
+    )
+    common = starts[(starts >= _MIN_CLASS_STARTS) & (starts.index != "")]
+    return tuple(sorted(common.sort_values(ascending=False).index[:_MAX_CLASSES]))
 
 
 def _fills(frame: pd.DataFrame) -> dict[str, float]:
@@ -151,9 +165,17 @@ def design_matrix(
     cols.append(("log_colleagues_12m", "colleagues", _log1p(frame["colleagues_12m"])))
     before = frame["referred_before"].astype(bool).to_numpy(float)
     months = np.nan_to_num(frame["months_since_referral"].to_numpy(float), nan=0.0)
+    past = np.nan_to_num(frame["past_referrals"].to_numpy(float), nan=0.0)
     cols.append(("referred_before", "past", before))
     cols.append(("log_months_since_referral", "past", before * np.log1p(months)))
-    cols.append(("log_past_referrals", "past", _log1p(frame["past_referrals"])))
+    cols += [
+        (f"months_since_referral_over_{h:g}", "past", before * np.maximum(months - h, 0.0))
+        for h in _SILENCE_HINGES
+    ]
+    cols.append(("log_past_referrals", "past", np.log1p(past)))
+    # referrals a still-active referrer would have sent during its silence: a long silence
+    # after a busy year means it stopped; a short one after a quiet year means nothing yet
+    cols.append(("expected_missed_referrals", "past", before * past * months / 12.0))
     for kind in CONTACT_KINDS:
         for days in (30, 90):
             cols.append((f"log_{kind}s_{days}d", kind, _log1p(frame[f"{kind}s_{days}d"])))
@@ -170,21 +192,25 @@ def design_matrix(
     return matrix, [c[0] for c in cols], [c[1] for c in cols]
 
 
+#: What the model learns: a start in the month after the cut-off (a discrete-time hazard).
+LABEL = "started_next_month"
+
+
 def _training_rows(frame: pd.DataFrame, *, min_starts: int) -> tuple[pd.DataFrame, np.ndarray]:
-    labelled = frame[frame["started"].notna()]
-    y = labelled["started"].to_numpy(float).astype(bool)
+    labelled = frame[frame[LABEL].notna()]
+    y = labelled[LABEL].to_numpy(float).astype(bool)
     starts, rows = int(y.sum()), len(y)
     problems = []
     if rows == 0:
         problems.append(Problem("no provider-month has a known outcome", field="history"))
     elif starts == 0 or starts == rows:
         what = "no prospect started referring" if starts == 0 else "every prospect started"
-        problems.append(Problem(f"one class only: {what}", field="started", value=str(starts)))
+        problems.append(Problem(f"one class only: {what}", field=LABEL, value=str(starts)))
     elif starts < min_starts:
         problems.append(
             Problem(
                 f"{starts} starts, fewer than the {min_starts} a fit needs",
-                field="started",
+                field=LABEL,
                 value=str(starts),
             )
         )
@@ -201,10 +227,10 @@ def fit_model(
     as_of: date,
     horizon_months: int,
     fitted_at: datetime,
-    C: float = 1.0,
+    C: float = 0.01,
     min_starts: int = 30,
 ) -> FittedModel:
-    """Fit the model on labelled provider-months (rows whose ``started`` is NaN are left out).
+    """Fit the monthly hazard on provider-months whose next month is known (:data:`LABEL`).
 
     Raises
     ------
@@ -214,7 +240,7 @@ def fit_model(
     from sklearn.linear_model import LogisticRegression
 
     labelled, y = _training_rows(frame, min_starts=min_starts)
-    classes = _classes(labelled)
+    classes = _classes(labelled, y)
     fills = _fills(labelled)
     x, columns, families = design_matrix(labelled, classes=classes, fills=fills)
     means = x.mean(axis=0)
@@ -223,6 +249,8 @@ def fit_model(
     fit = LogisticRegression(C=C, max_iter=2000).fit((x - means) / scale, y)
     coef = fit.coef_[0] / scale
     intercept = float(fit.intercept_[0] - coef @ means)
+    calibration = _recalibration(labelled, x, coef=coef, intercept=intercept,
+                                 months=horizon_months)  # fmt: skip
     return FittedModel(
         service_line=service_line,
         version=version,
@@ -239,6 +267,7 @@ def fit_model(
         coefficients=tuple(float(c) for c in coef),
         means=tuple(float(m) for m in means),
         fills=fills,
+        calibration=calibration,
     )
 
 
@@ -253,7 +282,7 @@ def _matrix(model: FittedModel, frame: pd.DataFrame) -> np.ndarray:
 
 
 def predict_logit(model: FittedModel, frame: pd.DataFrame) -> np.ndarray:
-    """The model's log-odds of starting within the horizon, per feature row."""
+    """The model's log-odds of starting in the next month (the hazard), per feature row."""
     return model.intercept + _matrix(model, frame) @ np.asarray(model.coefficients)
 
 
@@ -281,7 +310,8 @@ def blend_weight(*, starts: int, prior_starts: float) -> float:
 
 
 def prior_logit(score: np.ndarray, *, base_rate: float, slope: float) -> np.ndarray:
-    """The profile's 0-100 score as log-odds: ``logit(base_rate) + slope * (score - 50) / 50``.
+    """The profile's 0-100 score as the log-odds of a monthly start:
+    ``logit(base_rate) + slope * (score - 50) / 50``.
 
     Monotone in the score, so a prior-only ranking is the profile's ranking.
     """
@@ -290,8 +320,37 @@ def prior_logit(score: np.ndarray, *, base_rate: float, slope: float) -> np.ndar
     )
 
 
-def _sigmoid(logit: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-logit))
+def _recalibration(
+    labelled: pd.DataFrame, x: np.ndarray, *, coef: np.ndarray, intercept: float, months: int
+) -> tuple[float, float]:
+    """Platt scaling of the horizon's chance on the training rows whose horizon is known
+    (``x``: their design, row for row with ``labelled``)."""
+    from sklearn.linear_model import LogisticRegression
+
+    if "started" not in labelled.columns:
+        return 0.0, 1.0
+    known = labelled["started"].notna().to_numpy()
+    y = labelled["started"].to_numpy(float)[known].astype(bool)
+    if not 0 < y.sum() < len(y):
+        return 0.0, 1.0
+    p = horizon_probability(intercept + x[known] @ coef, months=months)
+    z = np.log(p / (1.0 - p))[:, None]
+    fit = LogisticRegression(C=1e6, max_iter=1000).fit(z, y)
+    return float(fit.intercept_[0]), float(fit.coef_[0, 0])
+
+
+def calibrated(model: FittedModel, probability: np.ndarray) -> np.ndarray:
+    """The horizon's chance through the model's recalibration."""
+    a, b = model.calibration
+    p = np.clip(np.asarray(probability, dtype=float), 1e-12, 1 - 1e-12)
+    return 1.0 / (1.0 + np.exp(-(a + b * np.log(p / (1.0 - p)))))
+
+
+def horizon_probability(logit: np.ndarray, *, months: int) -> np.ndarray:
+    """Chance of a start within ``months`` from the monthly hazard's log-odds, the features
+    held as they are today: ``1 - (1 - h) ** months``."""
+    hazard = 1.0 / (1.0 + np.exp(-np.asarray(logit, dtype=float)))
+    return -np.expm1(months * np.log1p(-hazard))
 
 
 def _count(n: float, one: str) -> str:
@@ -347,7 +406,11 @@ def learned_scores(
     weight: float,
     explain: bool = True,
 ) -> pd.DataFrame:
-    """Blended probabilities of starting within the horizon, explained per family.
+    """Blended chances of starting within the horizon, explained per family.
+
+    The blend and the explanation are in the log-odds of the monthly hazard;
+    ``probability`` is the chance of a start within the model's horizon
+    (:func:`horizon_probability`).
 
     Parameters
     ----------
@@ -356,7 +419,7 @@ def learned_scores(
     frame
         Feature rows (:func:`prospects.features.provider_months` at one cut-off).
     prior
-        The hand-set profile's log-odds per row (:func:`prior_logit`).
+        The hand-set profile's log-odds of a monthly start per row (:func:`prior_logit`).
     weight
         The model's share, :func:`blend_weight`.
     explain
@@ -366,13 +429,15 @@ def learned_scores(
     Returns
     -------
     pandas.DataFrame
-        ``logit``, ``probability`` and, if ``explain``, ``components``, on
+        ``logit`` (monthly hazard), ``probability`` (within the horizon) and, if
+        ``explain``, ``components``, on
         ``frame``'s index.
     """
     baseline, parts = contributions(model, frame)
     prior = np.asarray(prior, dtype=float)
     logit = weight * (baseline + parts.sum(axis=1).to_numpy()) + (1.0 - weight) * prior
-    out = pd.DataFrame({"logit": logit, "probability": _sigmoid(logit)}, index=frame.index)
+    probability = calibrated(model, horizon_probability(logit, months=model.horizon_months))
+    out = pd.DataFrame({"logit": logit, "probability": probability}, index=frame.index)
     if not explain:
         return out
     shares = parts.to_numpy() * weight

@@ -134,9 +134,10 @@ def rolling_predictions(
             problems=[Problem("the history is shorter than the horizon", field="as_of")],
         )
     parts, notes = [], []
-    ends = frame["cutoff"].map(lambda c: _months_after(c, horizon_months))
+    # the hazard's label looks one month ahead: known at the origin when that month is over
+    ends = frame["cutoff"].map(lambda c: _months_after(c, 1))
     for origin in origins:
-        train = frame[(ends <= origin).to_numpy() & frame["started"].notna().to_numpy()]
+        train = frame[(ends <= origin).to_numpy()]
         test = frame[(frame["cutoff"] == origin).to_numpy() & frame["started"].notna().to_numpy()]
         try:
             model = fit(train, origin)

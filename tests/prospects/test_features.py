@@ -81,7 +81,12 @@ def test_rows_are_the_prospects_at_the_cutoff() -> None:
     assert rows.loc[3, "colleagues_3m"] == 1
     assert rows.loc[3, "colleagues_12m"] == 2
     assert rows.loc[1, "colleagues_12m"] == 1  # its own referrals do not count
-    assert rows.loc[3, ["visits_30d", "calls_30d", "calls_90d", "emails_90d"]].tolist() == [1, 0, 1, 0]
+    assert rows.loc[3, ["visits_30d", "calls_30d", "calls_90d", "emails_90d"]].tolist() == [
+        1,
+        0,
+        1,
+        0,
+    ]
     assert rows.loc[6, "visits_90d"] == 1  # kinds are read case-blind
     assert rows.loc[3, "days_since_contact"] == 6
     # labels: 4 and 5 referred within six months of the cut-off
@@ -112,4 +117,8 @@ def test_missing_columns_are_listed_at_once() -> None:
             lapsed_days=90,
             horizon_months=6,
         )
-    assert {p.field for p in err.value.problems} == {"drive_minutes", "specialty_fit", "referral_date"}
+    assert {p.field for p in err.value.problems} == {
+        "drive_minutes",
+        "specialty_fit",
+        "referral_date",
+    }

@@ -49,7 +49,7 @@ def _rows(n: int = 4000, seed: int = 0) -> pd.DataFrame:
             "enrolment_years": rng.uniform(0, 30, n),
             "competitors_near": np.nan,
             "is_organisation": False,
-            "started": started.astype(float),
+            "started_next_month": started.astype(float),
         }
     )  # fmt: skip
 
@@ -75,7 +75,11 @@ def test_served_components_add_up_and_no_history_keeps_the_profile_order() -> No
     out = learned_scores(model, rows, prior=prior, weight=0.7)
     sums = [sum(c["points"] for c in comps) for comps in out["components"]]
     np.testing.assert_allclose(sums, out["logit"], atol=1e-3)
-    assert {c["name"] for c in out["components"].iloc[0]} == {"baseline", "profile prior", *FAMILIES}
+    assert {c["name"] for c in out["components"].iloc[0]} == {
+        "baseline",
+        "profile prior",
+        *FAMILIES,
+    }
     only_prior = learned_scores(model, rows, prior=prior, weight=0.0, explain=False)
     assert (np.argsort(only_prior["probability"].to_numpy()) == np.argsort(points)).all()
     assert blend_weight(starts=0, prior_starts=50) == 0.0
@@ -85,15 +89,15 @@ def test_served_components_add_up_and_no_history_keeps_the_profile_order() -> No
 def test_a_fit_refuses_one_class_or_too_few_starts() -> None:
     rows = _rows()
     with pytest.raises(ScoringError, match="cannot fit") as err:
-        fit_model(rows.assign(started=0.0), **FIT)
+        fit_model(rows.assign(started_next_month=0.0), **FIT)
     assert "one class" in err.value.problems[0].message
-    few = rows.assign(started=0.0)
-    few.loc[:9, "started"] = 1.0
+    few = rows.assign(started_next_month=0.0)
+    few.loc[:9, "started_next_month"] = 1.0
     with pytest.raises(ScoringError) as err:
         fit_model(few, **FIT, min_starts=30)
     assert "10 starts" in err.value.problems[0].message
     with pytest.raises(ScoringError):
-        fit_model(rows.assign(started=np.nan), **FIT)
+        fit_model(rows.assign(started_next_month=np.nan), **FIT)
 
 
 def test_a_model_survives_its_json_and_refuses_another_design() -> None:
