@@ -188,7 +188,9 @@ def design_matrix(
     cols.append(
         ("is_organisation", "entity", frame["is_organisation"].astype(bool).to_numpy(float))
     )
-    matrix = np.column_stack([c[2] for c in cols]) if len(frame) else np.empty((0, len(cols)))
+    matrix = np.empty((len(frame), len(cols)))
+    for j, (_, _, values) in enumerate(cols):
+        matrix[:, j] = values
     return matrix, [c[0] for c in cols], [c[1] for c in cols]
 
 
@@ -244,9 +246,12 @@ def fit_model(
     fills = _fills(labelled)
     x, columns, families = design_matrix(labelled, classes=classes, fills=fills)
     means = x.mean(axis=0)
-    scale = x.std(axis=0)
+    z = x - means  # standardised in place: one copy of the matrix, not three
+    scale = np.sqrt(np.einsum("ij,ij->j", z, z) / len(z))
     scale[scale == 0] = 1.0
-    fit = LogisticRegression(C=C, max_iter=2000).fit((x - means) / scale, y)
+    z /= scale
+    fit = LogisticRegression(C=C, max_iter=2000).fit(z, y)
+    del z
     coef = fit.coef_[0] / scale
     intercept = float(fit.intercept_[0] - coef @ means)
     calibration = _recalibration(labelled, x, coef=coef, intercept=intercept,

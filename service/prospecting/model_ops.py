@@ -142,10 +142,17 @@ def _records(table: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _calibration(predictions: pd.DataFrame, plot: Path | None, title: str) -> list[dict]:
-    bins = calibration_bins(predictions["started"].to_numpy(), predictions["model"].to_numpy())
+def _calibration(predictions: pd.DataFrame) -> pd.DataFrame:
+    return calibration_bins(predictions["started"].to_numpy(), predictions["model"].to_numpy())
+
+
+def _plot(bins: pd.DataFrame, plot: Path | None, title: str) -> None:
     if plot is not None:
+        plot.parent.mkdir(parents=True, exist_ok=True)
         calibration_plot(bins, plot, title=title)
+
+
+def _bins(bins: pd.DataFrame) -> list[dict]:
     return [
         {k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()}
         for row in bins.to_dict("records")
@@ -163,7 +170,9 @@ def backtest_line(
     history = line_history(ctx, service_line=service_line, as_of=_as_of(ctx, as_of))
     check_history(history)
     predictions, report = _judge(ctx, history, _served(ctx, service_line))
-    report["calibration"] = _calibration(predictions, plot, f"{service_line}: calibration")
+    bins = _calibration(predictions)
+    _plot(bins, plot, f"{service_line}: calibration")
+    report["calibration"] = _bins(bins)
     report["calibration_plot"] = str(plot) if plot else None
     return {"service_line": service_line, "as_of": history.as_of.isoformat(), **report}
 
@@ -187,9 +196,11 @@ def fit_line(ctx: AppContext, *, service_line: str, as_of: date | None = None) -
     model = fit_on(ctx, history, labelled, history.as_of, version=version)
     predictions, report = _judge(ctx, history, _served(ctx, service_line))
     plot = model_store.calibration_file(root, service_line, version)
-    report["calibration"] = _calibration(predictions, plot, f"{service_line} v{version}")
+    bins = _calibration(predictions)
+    report["calibration"] = _bins(bins)
     model = model.model_copy(update={"metrics": report})
     path = model_store.save_model(root, model)
+    _plot(bins, plot, f"{service_line} v{version}: calibration of the backtest")
     return {"service_line": service_line, "version": version, "file": str(path),
             "rows": model.rows, "starts": model.starts, "weight": served_weight(ctx, model),
             "calibration_plot": str(plot), **report}  # fmt: skip

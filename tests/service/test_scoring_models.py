@@ -1,0 +1,196 @@
+"""Fit, judge, promote and serve a scoring model on a clinic's history stored in the database.
+
+The history is a generated referral world (bench.referral_world, independent of the
+scoring code) written into the database as loads would leave it: golden records with
+coordinates, sites, referral events linked to providers, and the contact log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from bench.referral_world import generate_world, load_params
+from core.errors import InputError, ScoringError
+from data.models import ClinicSite, Organization, Prospect, Provider, ReferralEvent
+from data.models.prospecting import Interaction
+from geo.h3grid import latlng_to_cells
+from service.prospecting import model_store
+from service.prospecting.model_ops import fit_line, list_line_models, promote_line
+from service.prospecting.scoring import score_sites
+
+AS_OF = date(2025, 6, 30)
+
+
+def _cells(lat: float, lon: float) -> dict[str, int]:
+    return {f"h3_r{r}": int(latlng_to_cells(lat, lon, r)[0]) for r in (7, 8, 9)}
+
+
+def _world(providers: int):
+    params = load_params()
+    return generate_world(
+        seed=3,
+        params=dataclasses.replace(
+            params, world=dataclasses.replace(params.world, providers=providers)
+        ),
+    )
+
+
+def _load(ctx, world, *, with_referrals: bool = True) -> None:
+    prov = world.providers
+    with ctx.sessions.begin() as s:
+        for site in world.sites.itertuples():
+            s.add(ClinicSite(site_code=site.site_code, name=site.name, service_line="MRI",
+                             lat=site.lat, lon=site.lon, **_cells(site.lat, site.lon)))  # fmt: skip
+        orgs = {}
+        for org_id, size in (
+            prov.groupby("organization_id")["practice_size_reported"].first().items()
+        ):
+            org = Organization(org_key=f"w{org_id}", name=f"Practice {org_id}",
+                               member_count=0 if pd.isna(size) else int(size))  # fmt: skip
+            s.add(org)
+            orgs[org_id] = org
+        s.flush()
+        ids = {}
+        for p in prov.itertuples():
+            row = Provider(
+                cluster_key=f"w{p.provider_id}", npi=str(p.npi),
+                entity_type="organization" if str(p.entity_type) == "2" else "individual",
+                display_name=f"{p.last_name}", first_name=p.first_name, last_name=p.last_name,
+                taxonomy_code=p.taxonomy_code, classification=p.classification,
+                is_active=True, geocode_precision="street",
+                organization_id=orgs[p.organization_id].id, lat=p.lat, lon=p.lon,
+                **_cells(p.lat, p.lon),
+            )  # fmt: skip
+            s.add(row)
+            s.flush()
+            ids[p.provider_id] = row.id
+        if with_referrals:
+            s.add_all(
+                ReferralEvent(external_id=r.external_id, referral_date=pd.Timestamp(r.referral_date).date(),
+                              provider_id=ids[r.provider_id_truth], site_code=r.site_code)
+                for r in world.referrals.itertuples()
+            )  # fmt: skip
+        by_npi = dict(zip(prov["npi"].astype(str), prov["provider_id"], strict=True))
+        s.add_all(
+            Interaction(provider_id=ids[by_npi[str(i.npi)]], kind=i.kind, external_id=i.external_id,
+                        occurred_at=datetime.combine(pd.Timestamp(i.date).date(), datetime.min.time(), UTC))
+            for i in world.interactions.itertuples()
+            if str(i.npi) in by_npi
+        )  # fmt: skip
+
+
+@pytest.fixture
+def clinic(ctx, tmp_path):
+    settings = ctx.settings.model_copy(
+        update={"as_of": AS_OF, "scoring_model_dir": tmp_path / "models"}
+    )
+    object.__setattr__(ctx, "settings", settings)
+    _load(ctx, _world(2500))
+    return ctx
+
+
+def test_fit_stores_a_version_that_is_not_served_until_promoted(clinic) -> None:
+    report = fit_line(clinic, service_line="mri")
+    assert report["version"] == 1 and report["starts"] >= 30
+    orders = {(o["order"], o["metric"]): o for o in report["orders"]}
+    assert {"model", "profile", "distance only", "specialty prior"} <= {o for o, _ in orders}
+    assert orders[("model", "auc")]["value"] > orders[("distance only", "auc")]["value"]
+    assert len(report["calibration"]) >= 5
+    assert (
+        model_store.calibration_file(clinic.settings.scoring_model_dir, "MRI", 1).stat().st_size
+        > 5000
+    )
+    [row] = list_line_models(clinic, service_line="MRI")
+    assert row["version"] == 1 and not row["active"]
+    assert model_store.active_model(clinic.settings.scoring_model_dir, "MRI").model is None
+
+    promoted = promote_line(clinic, service_line="MRI", version=1)  # beats the profile
+    assert promoted["gate"]["passed"] and promoted["gate"]["ci_low"] > 0
+    score_sites(clinic)
+    with clinic.sessions() as s:
+        rows = s.scalars(select(Prospect)).all()
+    assert rows and all(r.profile.startswith("model:mri#1+imaging_mri@") for r in rows)
+    for r in rows[:50]:
+        names = [c["name"] for c in r.components]
+        assert names[0] == "baseline" and names[-1] == "profile prior"
+        logit = sum(c["points"] for c in r.components)
+        hazard = 1 / (1 + np.exp(-logit))
+        assert 0 <= r.score <= 100 and hazard > 0
+    # a second fit on the same history cannot be judged out of sample against the first
+    fit_line(clinic, service_line="MRI")
+    with pytest.raises(ScoringError, match="not promoted") as err:
+        promote_line(clinic, service_line="MRI", version=2)
+    assert "out of sample" in err.value.problems[0].message
+    assert model_store.active_model(clinic.settings.scoring_model_dir, "MRI").model.version == 1
+
+
+def test_a_broken_model_file_falls_back_to_the_profile_with_a_warning(clinic) -> None:
+    root = clinic.settings.scoring_model_dir
+    fit_line(clinic, service_line="MRI")
+    model_store.promote(root, "MRI", 1, gate={"test": True})
+    path = root / "mri" / "model-0001.json"
+    path.write_text(path.read_text()[:200])  # truncated: corrupt
+    report = score_sites(clinic)
+    assert any("cannot be read" in w for w in report.detail["warnings"])
+    with clinic.sessions() as s:
+        profiles = set(s.scalars(select(Prospect.profile)))
+    assert profiles and not any(p.startswith("model:") for p in profiles)
+    # a model of another service line in this line's folder is refused the same way
+    fit_line(clinic, service_line="MRI")
+    data = json.loads((root / "mri" / "model-0002.json").read_text())
+    data["service_line"] = "CT"
+    (root / "mri" / "model-0002.json").write_text(json.dumps(data))
+    (root / "mri" / "active.json").write_text(json.dumps({"version": 2}))
+    active = model_store.active_model(root, "MRI")
+    assert active.model is None and "is for 'CT'" in active.warning
+
+
+def test_a_history_that_cannot_be_learned_from_is_refused_and_keeps_the_served_model(
+    ctx, tmp_path
+) -> None:
+    settings = ctx.settings.model_copy(update={"as_of": AS_OF, "scoring_model_dir": tmp_path / "m"})
+    object.__setattr__(ctx, "settings", settings)
+    world = _world(600)
+    _load(ctx, world)
+    with pytest.raises(InputError, match="outside the data"):
+        fit_line(ctx, service_line="MRI", as_of=date(2019, 1, 1))
+    with pytest.raises(InputError, match="outside the data"):
+        fit_line(ctx, service_line="MRI", as_of=date(2030, 1, 1))
+    strict = ctx.settings.model_copy(update={"scoring_min_starts": 100_000})
+    object.__setattr__(ctx, "settings", strict)
+    with pytest.raises(ScoringError, match="cannot fit") as err:
+        fit_line(ctx, service_line="MRI")
+    assert "fewer than the 100000" in err.value.problems[0].message
+    assert not list(settings.scoring_model_dir.glob("*/model-*.json"))
+
+
+def test_promotion_is_atomic_for_readers(tmp_path) -> None:
+    from prospects.model import fit_model
+    from tests.prospects.test_model import FIT, _rows
+
+    root = tmp_path / "models"
+    for version in (1, 2):
+        model_store.save_model(root, fit_model(_rows(800), **{**FIT, "version": version}))
+    seen, stop = [], threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            active = model_store.active_model(root, "MRI")
+            seen.append(None if active.model is None else active.model.version)
+
+    model_store.promote(root, "MRI", 1, gate={})
+    reader = threading.Thread(target=read)
+    reader.start()
+    for i in range(200):
+        model_store.promote(root, "MRI", 1 + i % 2, gate={})
+    stop.set()
+    reader.join()
+    assert seen and set(seen) <= {1, 2}
