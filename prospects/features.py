@@ -11,37 +11,8 @@ Events on or before D are known; a window of N days holds the days
 ``D - N < day <= D``. The label looks at the days ``D < day <= D + horizon``
 and is missing (NaN) when that period is not fully inside the history.
 
-Features
---------
-========================  =====================================================================
-column                    meaning (as of the cut-off)
-========================  =====================================================================
-``classification``        NUCC classification of the primary taxonomy (specialty)
-``specialty_fit``         the hand-set profile's fit of that taxonomy (:mod:`prospects.specialties`)
-``drive_minutes``         drive minutes to the nearest site (the one router; NaN unknown)
-``drive_estimated``       those minutes are the router's straight-line estimate
-``practice_size``         providers in the practice (CMS group size, else co-located
-                          NPPES records; NaN unknown)
-``colleagues_3m``         other members of the organisation with a referral in the last
-                          91 days
-``colleagues_12m``        the same over the referring window (365 days by default)
-``referred_before``       a referral on or before the cut-off (the provider is lapsed,
-                          or its referrals left the window)
-``months_since_referral`` months from the last referral to the cut-off (NaN: never)
-``past_referrals``        referrals in the referring window (the past tier's count)
-``visits_30d`` ...        contacts by kind (``visit``, ``call``, ``email``) in the last
-``emails_90d``            30 and 90 days (six columns)
-``enrolment_years``       years since the NPI was enumerated (NaN unknown)
-``competitors_near``      competitor sites within reach, where the clinic lists them
-                          (NaN unknown)
-``is_organisation``       an organisation (NPI-2), not a person
-``days_since_contact``    days since the last contact of any kind (NaN: never); read by
-                          the hand-set profile, not by the fitted model
-``started``               label: a referral in the horizon after the cut-off (NaN: the
-                          horizon is not fully known); what a score predicts
-``started_next_month``    label: a referral in the month after the cut-off; what the
-                          model learns (a monthly hazard, :mod:`prospects.model`)
-========================  =====================================================================
+The features, one column each, are documented in one table: docs/scoring.md
+("Features"); :data:`FEATURE_COLUMNS` lists them in order.
 """
 
 from __future__ import annotations

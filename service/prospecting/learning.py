@@ -26,7 +26,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem, ScoringError
-from data.models import ClinicSite, Organization, Provider, ReferralEvent
+from core.sequences import chunked
+from data.models import ClinicSite, Organization, Provider, ReferralEvent, SourceRecord
 from data.models.prospecting import Interaction
 from prospects.features import monthly_cutoffs, provider_months
 from prospects.model import FittedModel, blend_weight, fit_model, prior_logit
@@ -39,6 +40,8 @@ __all__ = ["History", "line_history", "line_profile", "line_sites", "served_weig
 #: The fastest plausible road speed, for a bounding box that loses nobody within reach.
 _MAX_KPH = 130.0
 _KM_PER_DEGREE = 111.0
+#: Provider ids per ``IN (...)`` list, below both backends' bound-parameter limits.
+_IN_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -173,8 +176,15 @@ def _universe(ctx: AppContext, session: Session, sites: list[ClinicSite]) -> pd.
     minutes, estimated, km = nearest_site(ctx, sites, frame["lat"], frame["lon"])
     frame["drive_minutes"], frame["drive_estimated"], frame["distance_km"] = minutes, estimated, km
     frame = frame[minutes <= reach].reset_index(drop=True)
-    # as the scoring stage reads it: no organisation, or an empty one, is a practice of one
-    frame["practice_size"] = pd.to_numeric(frame["practice_size"]).fillna(1).clip(lower=1)
+    parts, enrolled = [], []
+    for batch in chunked(frame["provider_id"].tolist(), _IN_BATCH):
+        rows = frame[frame["provider_id"].isin(batch)]
+        in_batch = SourceRecord.provider_id.in_(batch)
+        parts.append(practice_sizes(session, rows["provider_id"], rows["practice_size"], in_batch))
+        enrolled.append(enrolment_dates(session, in_batch))
+    frame["practice_size"] = np.concatenate(parts) if parts else np.empty(0)
+    known = pd.concat(enrolled) if enrolled else pd.Series(dtype="datetime64[ns]")
+    frame["enrolment_date"] = pd.to_datetime(frame["provider_id"].map(known.to_dict()))
     frame["is_organisation"] = (
         frame["entity_type"]
         .astype(str)
@@ -182,6 +192,50 @@ def _universe(ctx: AppContext, session: Session, sites: list[ClinicSite]) -> pd.
         .isin(["2", "organization", "organisation", "NPI-2"])
     )
     return frame.drop(columns=["lat", "lon"])
+
+
+def enrolment_dates(session: Session, *where: ColumnElement[bool]) -> pd.Series:
+    """The NPI enumeration date per provider (the earliest of its NPPES records), from the
+    source records' data; ``where``: conditions on :class:`SourceRecord` (e.g. an id range)."""
+    day = func.min(SourceRecord.data["enumeration_date"].as_string())
+    rows = session.execute(
+        select(SourceRecord.provider_id, day)
+        .where(SourceRecord.source == "nppes", SourceRecord.provider_id.is_not(None), *where)
+        .group_by(SourceRecord.provider_id)
+    ).all()
+    return pd.Series(
+        pd.to_datetime([day for _, day in rows], errors="coerce"),
+        index=pd.Index([provider_id for provider_id, _ in rows], dtype="int64"),
+        dtype="datetime64[ns]",
+    )
+
+
+def cms_group_sizes(session: Session, *where: ColumnElement[bool]) -> pd.Series:
+    """Per provider, the largest ``num_org_mem`` of its CMS Doctors & Clinicians groups
+    (``identifiers.groups[].members``); providers without one are absent."""
+    rows = session.execute(
+        select(SourceRecord.provider_id, SourceRecord.data).where(
+            SourceRecord.source == "cms_dac", SourceRecord.provider_id.is_not(None), *where
+        )
+    ).all()
+    sizes: dict[int, int] = {}
+    for provider_id, data in rows:
+        groups = ((data or {}).get("identifiers") or {}).get("groups") or []
+        members = [g.get("members") for g in groups if isinstance(g, dict)]
+        known = [int(m) for m in members if isinstance(m, (int, float)) and m > 0]
+        if known:
+            sizes[provider_id] = max(sizes.get(provider_id, 0), *known)
+    return pd.Series(sizes, dtype=float)
+
+
+def practice_sizes(
+    session: Session, provider_ids: pd.Series, co_located: pd.Series, *where: ColumnElement[bool]
+) -> np.ndarray:
+    """Practice size: the CMS group size where CMS lists one, else the co-located NPPES
+    records (``co_located``, the organisation's member count; at least 1)."""
+    cms = provider_ids.map(cms_group_sizes(session, *where)).to_numpy(float)
+    fallback = pd.to_numeric(co_located).fillna(1).clip(lower=1).to_numpy(float)
+    return np.where(np.isnan(cms), fallback, cms)
 
 
 def _with_fit(frame: pd.DataFrame, profile: ScoringProfile) -> pd.DataFrame:

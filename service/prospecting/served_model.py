@@ -23,14 +23,21 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.models import ClinicSite, ReferralEvent
+from data.models import ClinicSite, ReferralEvent, SourceRecord
 from data.models.prospecting import Interaction
 from prospects.features import provider_months
 from prospects.model import FittedModel, learned_scores
 from service.context import AppContext
 from service.prospecting import model_store
 from service.prospecting.chunks import IdRange
-from service.prospecting.learning import nearest_site, of_line, prior_of, served_weight
+from service.prospecting.learning import (
+    enrolment_dates,
+    nearest_site,
+    of_line,
+    practice_sizes,
+    prior_of,
+    served_weight,
+)
 
 __all__ = ["ServedModel", "apply_model", "served_model"]
 
@@ -119,10 +126,20 @@ def apply_model(
             "classification": scored["classification"].astype(object).to_numpy(),
             "specialty_fit": scored["specialty_fit"].to_numpy(float),
             "organization_id": scored["organization_id"].to_numpy(),
-            "practice_size": scored["practice_size"].to_numpy(float),
+            "practice_size": practice_sizes(
+                session,
+                scored["provider_id"],
+                scored["practice_size"],
+                rows.where(SourceRecord.provider_id),
+            ),
             "drive_minutes": minutes,
             "drive_estimated": estimated,
             "is_organisation": scored["entity_type"].astype(str).isin(["2", "organization"]),
+            "enrolment_date": pd.to_datetime(
+                scored["provider_id"].map(
+                    enrolment_dates(session, rows.where(SourceRecord.provider_id)).to_dict()
+                )
+            ),
         }
     )
     # colleagues outside the chunk are only there to be counted: their last referral suffices

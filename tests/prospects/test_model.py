@@ -105,6 +105,6 @@ def test_a_model_survives_its_json_and_refuses_another_design() -> None:
     again = FittedModel.model_validate_json(model.model_dump_json())
     rows = _rows(200, seed=3)
     np.testing.assert_allclose(predict_logit(again, rows), predict_logit(model, rows))
-    other = again.model_copy(update={"columns": again.columns[:-1] + ("something_else",)})
+    other = again.model_copy(update={"columns": (*again.columns[:-1], "something_else")})
     with pytest.raises(ScoringError, match="design"):
         predict_logit(other, rows)

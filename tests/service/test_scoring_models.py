@@ -178,7 +178,7 @@ def test_promotion_is_atomic_for_readers(tmp_path) -> None:
 
     root = tmp_path / "models"
     for version in (1, 2):
-        model_store.save_model(root, fit_model(_rows(800), **{**FIT, "version": version}))
+        model_store.save_model(root, fit_model(_rows(), **{**FIT, "version": version}))
     seen, stop = [], threading.Event()
 
     def read() -> None:
