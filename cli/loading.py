@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli.common import FileArg, _context, _data_context, _fail, _path, _run, _show, err, out
@@ -93,36 +94,56 @@ def _utc_text(when) -> str:  # noqa: ANN001 - an aware datetime or None
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if when is not None else ""
 
 
-def _ingest(kind: str, path: Path, reject_dir: Path | None, **options: object) -> None:
-    from service.ingest import ingest
+def _ingest(
+    kind: str,
+    path: Path,
+    reject_dir: Path | None = None,
+    *,
+    mapping_file: Path | None = None,
+    columns: list[str] | None = None,
+) -> None:
+    """Load one file as the uploads do (:func:`service.ingest.uploads.load_file`); print its report."""
+    from service.ingest.uploads import load_file
 
     path = _path(path)
+    mapping = _run(column_mapping, mapping_file, columns or [])
     ctx = _run(_context)
     with rich_progress() as progress:
-        if kind == "referrals":
-            report = _run(
-                ingest.ingest_referral_events, ctx, path, progress=progress, reject_dir=reject_dir
-            )
-        elif kind == "nucc":
-            report = _run(ingest.ingest_nucc, ctx, path)
-        else:
-            report = _run(
-                ingest.ingest_records,
-                ctx,
-                path,
-                source=kind,
-                progress=progress,
-                reject_dir=reject_dir,
-                **options,
-            )
+        report = _run(
+            load_file,
+            ctx,
+            kind,
+            path,
+            progress=progress,
+            reject_dir=reject_dir,
+            mapping=mapping or None,
+        )
     _show(report)
     for p in report.rejects[:20]:
         err.print(
-            f"  rejected: {p.get('file')}, line {p.get('line')}, field {p.get('field')!r}: {p.get('message')}"
+            f"  rejected: {p.get('file')}, line {p.get('line')}, field {p.get('field')!r}: "
+            f"{p.get('message')}"
         )
+    for w in report.warnings:
+        err.print(f"[yellow]warning:[/] {escape(str(w.file))}: {escape(w.message)}")
 
 
 RejectDir = Annotated[Path | None, typer.Option(help="Where to write the reject file.")]
+MappingFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--mapping",
+        # \[ : a literal bracket in rich help text
+        help='TOML or JSON file whose \\[columns] table maps FIELD = "the file\'s header".',
+    ),
+]
+Columns = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--column",
+        help="FIELD=Header: the file's column of a field (repeatable; wins over --mapping).",
+    ),
+]
 
 
 @ingest_app.command("nppes")
@@ -134,7 +155,7 @@ def ingest_nppes(path: FileArg, reject_dir: RejectDir = None) -> None:
 @ingest_app.command("cms")
 def ingest_cms(path: FileArg, reject_dir: RejectDir = None) -> None:
     """CMS Doctors & Clinicians national downloadable file (current or older layout)."""
-    _ingest("cms_dac", path, reject_dir)
+    _ingest("cms", path, reject_dir)
 
 
 @ingest_app.command("rpps")
@@ -152,38 +173,29 @@ def ingest_finess(path: FileArg, reject_dir: RejectDir = None) -> None:
 @ingest_app.command("deactivations")
 def ingest_deactivations_cmd(path: FileArg) -> None:
     """The NPPES deactivated-NPI report (XLSX or CSV): flags NPIs inactive, never deletes."""
-    from service.ingest.deactivations import ingest_deactivations
-
-    ctx = _run(_context)
-    report = _run(ingest_deactivations, ctx, _path(path))
-    _show(report)
-    for p in report.rejects[:20]:
-        err.print(
-            f"  rejected: {p.get('file')}, line {p.get('line')}, field {p.get('field')!r}: {p.get('message')}"
-        )
+    _ingest("deactivations", path)
 
 
 @ingest_app.command("referrers")
 def ingest_referrers(
     path: FileArg,
     reject_dir: RejectDir = None,
-    mapping_file: Annotated[
-        Path | None,
-        typer.Option("--mapping", help="JSON or TOML file: standard field -> the file's header."),
-    ] = None,
-    column: Annotated[
-        list[str] | None,
-        typer.Option("--column", help="FIELD=Header, overriding detection (repeatable)."),
-    ] = None,
+    mapping_file: MappingFile = None,
+    column: Columns = None,
 ) -> None:
     """The clinic's own referrer list (CSV/XLSX, headers auto-detected, overridable)."""
-    mapping = _run(column_mapping, mapping_file, column or [])
-    _ingest("referrer_list", path, reject_dir, mapping=mapping or None)
+    _ingest("referrers", path, reject_dir, mapping_file=mapping_file, columns=column)
 
 
 def column_mapping(mapping_file: Path | None, columns: list[str]) -> dict[str, str]:
-    """Merge a mapping file and ``FIELD=Header`` flags (flags win); every problem at once."""
+    """Merge a mapping file and ``FIELD=Header`` flags (flags win); every problem at once.
+
+    The file is TOML (``.toml``) or JSON, its fields in a ``columns`` table
+    (:func:`core.columns.mapping_document`).
+    """
     import tomllib
+
+    from core.columns import mapping_document, parse_column_flags
 
     mapping: dict[str, str] = {}
     problems: list[Problem] = []
@@ -196,39 +208,54 @@ def column_mapping(mapping_file: Path | None, columns: list[str]) -> dict[str, s
                 f"{mapping_file.name}: not a readable JSON/TOML mapping",
                 problems=[Problem(str(exc), file=mapping_file.name)],
             ) from exc
-        for key, value in loaded.items():
-            if isinstance(value, str):
-                mapping[key] = value
-            else:
-                problems.append(Problem("header must be text", file=mapping_file.name, field=key))
-    for item in columns:
-        field, sep, header = item.partition("=")
-        if not sep or not field.strip() or not header.strip():
-            problems.append(Problem("expected FIELD=Header", field="--column", value=item))
-        else:
-            mapping[field.strip()] = header.strip()
+        if not isinstance(loaded, dict):
+            loaded = {"columns": loaded}  # a JSON list or text: refused as a columns table
+        mapping, problems = mapping_document(loaded, file=mapping_file.name)
+    flagged, more = parse_column_flags(columns)
+    mapping.update(flagged)
+    problems += more
     if problems:
         raise InputError("invalid column mapping", problems=problems)
     return mapping
 
 
 @ingest_app.command("referrals")
-def ingest_referrals(path: FileArg, reject_dir: RejectDir = None) -> None:
+def ingest_referrals(
+    path: FileArg,
+    reject_dir: RejectDir = None,
+    mapping_file: MappingFile = None,
+    column: Columns = None,
+) -> None:
     """Referral events exported by a scheduling system (idempotent on external_id)."""
-    _ingest("referrals", path, reject_dir)
+    _ingest("referrals", path, reject_dir, mapping_file=mapping_file, columns=column)
+
+
+@ingest_app.command("interactions")
+def ingest_interactions(
+    path: FileArg,
+    reject_dir: RejectDir = None,
+    mapping_file: MappingFile = None,
+    column: Columns = None,
+) -> None:
+    """Visits, calls and emails (date, npi or provider_id, kind, liaison, note, external_id).
+
+    Idempotent: keyed by external_id, or by a key made from the row's content.
+    """
+    _ingest("interactions", path, reject_dir, mapping_file=mapping_file, columns=column)
 
 
 @ingest_app.command("nucc")
 def ingest_nucc_cmd(path: FileArg) -> None:
     """The NUCC taxonomy code set CSV."""
-    _ingest("nucc", path, None)
+    _ingest("nucc", path)
 
 
 @ingest_app.command("sites")
-def ingest_sites(path: FileArg) -> None:
+def ingest_sites(
+    path: FileArg,
+    reject_dir: RejectDir = None,
+    mapping_file: MappingFile = None,
+    column: Columns = None,
+) -> None:
     """Clinic sites CSV (site_code, name, service_line, address..., lat, lon)."""
-    from service.ingest.sites import load_sites
-
-    ctx = _run(_context)
-    sites = _run(load_sites, ctx, _path(path))
-    out.print(f"{len(sites)} site(s) loaded: " + ", ".join(s.site_code for s in sites))
+    _ingest("sites", path, reject_dir, mapping_file=mapping_file, columns=column)

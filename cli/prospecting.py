@@ -1,4 +1,5 @@
-"""``prm alerts``, ``prm backtest``, ``prm segments ...`` and ``prm referrals review``."""
+"""``prm alerts``, ``prm backtest``, ``prm segments ...``, ``prm prospects export`` and
+``prm referrals review``."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ segments_app = typer.Typer(help="Saved prospect segments and their exports.", no
 referrals_app = typer.Typer(
     help="Referral events: the review queue of unlinked referrers.", no_args_is_help=True
 )
+prospects_app = typer.Typer(help="Scored prospects and their exports.", no_args_is_help=True)
 
 app = typer.Typer()
 app.add_typer(segments_app, name="segments")
 app.add_typer(referrals_app, name="referrals")
+app.add_typer(prospects_app, name="prospects")
 
 
 @app.command()
@@ -200,6 +203,50 @@ def segments_export(
     common.out.print(
         f"wrote {out} ({built.rows:,} prospects, {len(built.body):,} bytes)"
     )  # out: the file
+
+
+@prospects_app.command("export")
+def prospects_export(
+    out: Annotated[Path, typer.Argument(dir_okay=False, help="CSV file to write.")],
+    filters: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Optional filters as the prospect list's query spells them, name=value "
+            "(as for prm segments create)."
+        ),
+    ] = None,
+    one_per_provider: Annotated[
+        bool,
+        typer.Option(
+            "--one-per-provider",
+            help="One row per provider: npi, name, score, best_site (its highest score; a tie "
+            "goes to the fewer drive minutes), drive_minutes there, contributions.",
+        ),
+    ] = False,
+) -> None:
+    """Write the prospects as CSV: one row per site and provider, or one per provider."""
+    from core.errors import InputError, Problem
+    from service.prospecting.segments import write_prospects_csv
+
+    if out.suffix.lower() != ".csv":
+        common._fail(
+            InputError(
+                "not a CSV file name",
+                problems=[
+                    Problem(
+                        "prm prospects export writes CSV; name the file .csv (XLSX, GeoJSON: "
+                        "save a segment and use prm segments export)",
+                        field="OUT",
+                        value=out.name,
+                    )
+                ],
+            )
+        )
+    ctx = _data_context()
+    parsed = _run(_filters, filters or [])
+    rows = _run(write_prospects_csv, ctx, out, filters=parsed, one_per_provider=one_per_provider)
+    shown = "providers" if one_per_provider else "prospects"
+    common.out.print(f"wrote {out} ({rows:,} {shown})")
 
 
 @referrals_app.command("review")

@@ -4,7 +4,7 @@ A load has two halves that each want a core: parsing and checking the file
 (Arrow, NumPy, hashing) and writing to the database. Threads share one
 interpreter lock; a child process does not. :func:`iter_stored_rows` runs a
 reader in a forked child and streams, per chunk, exactly what a load writes
-(:class:`~enrichment.records.StoredRows`), its rejects and its row count.
+(:class:`~enrichment.records.StoredRows`), its rejects, its row count and its warnings.
 Errors raised in the child (e.g. a :class:`~core.errors.SchemaError` naming the
 missing columns) are raised again in the caller with their problems. If the
 caller stops early or dies, the child stops at its next send.
@@ -23,12 +23,13 @@ import multiprocessing as mp
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
 from core.errors import Problem, ServiceError
+from core.notices import LoadWarning
 from enrichment.records import ReadResult, StoredRows
 
 
@@ -39,11 +40,15 @@ class StoredChunk:
     rows: StoredRows
     rejects: list[Problem]
     rows_read: int
+    warnings: list[LoadWarning] = field(default_factory=list)
 
     @classmethod
     def of(cls, result: ReadResult) -> StoredChunk:
         return cls(
-            rows=result.stored_rows(), rejects=list(result.rejects), rows_read=result.rows_read
+            rows=result.stored_rows(),
+            rejects=list(result.rejects),
+            rows_read=result.rows_read,
+            warnings=list(result.warnings),
         )
 
 
@@ -83,7 +88,7 @@ def iter_stored_rows(
             except EOFError:
                 raise RuntimeError("the reader process ended without a result") from None
             if kind == "chunk":
-                rejects, rows_read, codes = payload
+                rejects, rows_read, codes, warnings = payload
                 try:
                     body = receive.recv_bytes()
                 except EOFError:
@@ -94,6 +99,7 @@ def iter_stored_rows(
                     rows=StoredRows.from_ipc(body, codes=codes),
                     rejects=rejects,
                     rows_read=rows_read,
+                    warnings=warnings,
                 )
             elif kind == "error":
                 raise _rebuild(payload)
@@ -118,7 +124,7 @@ def _child(
             body = (
                 chunk.rows.to_ipc()
             )  # before the header: an error here is sent as an error, not a body
-            send.send(("chunk", (chunk.rejects, chunk.rows_read, chunk.rows.codes)))
+            send.send(("chunk", (chunk.rejects, chunk.rows_read, chunk.rows.codes, chunk.warnings)))
             send.send_bytes(body)
         send.send(("done", None))
     except (BrokenPipeError, ConnectionResetError):  # the caller went away

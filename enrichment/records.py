@@ -44,6 +44,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core.errors import Problem
+from core.notices import LoadWarning
 from core.safetext import value_problems
 from core.values import json_value
 
@@ -121,9 +122,12 @@ class ReadResult:
     columns
         The records as :class:`~enrichment.record_columns.RecordColumns` when a
         columnar reader made them, else ``None``.
+    warnings
+        What the batch reports without refusing anything
+        (:class:`~core.notices.LoadWarning`, e.g. columns no field takes).
     """
 
-    __slots__ = ("_records", "columns", "rejects", "rows_read")
+    __slots__ = ("_records", "columns", "rejects", "rows_read", "warnings")
 
     def __init__(
         self,
@@ -132,6 +136,7 @@ class ReadResult:
         rows_read: int = 0,
         *,
         columns: RecordColumns | None = None,
+        warnings: list[LoadWarning] | None = None,
     ) -> None:
         if (records is None) == (columns is None):
             raise TypeError("give either records or columns")
@@ -139,6 +144,7 @@ class ReadResult:
         self.columns = columns
         self.rejects: list[Problem] = list(rejects) if rejects is not None else []
         self.rows_read = int(rows_read)
+        self.warnings: list[LoadWarning] = list(warnings) if warnings is not None else []
 
     @property
     def records(self) -> pd.DataFrame:

@@ -5,7 +5,7 @@ case, spaces and punctuation (``"ZIP Code"`` == ``"zip_code"`` == ``"ZIPCODE"``)
 a ``mapping`` argument overrides detection. A full-name column
 (``"Dr. Robert J. Smith, MD"``, ``"SMITH, ROBERT"``) is split into its parts
 unless separate first/last name columns exist. Columns that map to nothing
-(referral counts, notes...) are ignored.
+(referral counts, notes...) are not stored, and the read's warning names them.
 
 Not handled yet: several sheets in one workbook (the first sheet is read),
 header rows below line 1, and more than one address per referrer.
@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.columns import check_mapping, ignored_columns
 from core.country import normalize_phone, normalize_postal_code
 from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem, SchemaError
@@ -144,28 +145,11 @@ def detect_columns(
             if key in synonyms and fld not in found and header not in taken:
                 found[fld] = header
                 taken.add(header)
-    problems: list[Problem] = []
-    for fld, header in (mapping or {}).items():
-        if fld not in HEADER_SYNONYMS:
-            problems.append(
-                Problem(
-                    f"unknown standard field (expected one of {', '.join(MAPPABLE_FIELDS)})",
-                    file=file,
-                    field=fld,
-                    value=str(header),
-                )
-            )
-        elif header not in headers:
-            problems.append(
-                Problem(
-                    "mapped header not in the file", file=file, line=1, field=fld, value=str(header)
-                )
-            )
-        else:
-            found = {k: v for k, v in found.items() if v != header}
-            found[fld] = header
-    if problems:
-        raise SchemaError("column mapping does not fit the file", problems=problems)
+    mapping = mapping or {}
+    check_mapping(mapping, fields=MAPPABLE_FIELDS, headers=headers, file=file)
+    for fld, header in mapping.items():
+        found = {k: v for k, v in found.items() if v != header}
+        found[fld] = header
     if not {"full_name", "last_name", "organization_name"} & set(found):
         expected = (
             "Referring Physician, Physician, Doctor, Name, Provider Name, Last Name, Practice Name"
@@ -352,7 +336,8 @@ def read_referrer_list(
     -------
     ReadResult
         Rows with a bad NPI check digit, ZIP, phone or state, or no name at
-        all, are rejected alone, naming the file header at fault.
+        all, are rejected alone, naming the file header at fault; its warning
+        names the columns no field takes.
 
     Raises
     ------
@@ -376,6 +361,7 @@ def read_referrer_list(
     headers = [h.strip() for h in first[1]]
     columns = detect_columns(headers, mapping=mapping, file=p.name)
     position = {h: i for i, h in reversed(list(enumerate(headers)))}
+    used = {position[h] for h in columns.values()}
     records: list[dict[str, Any]] = []
     rejects: list[Problem] = []
     seen: set[tuple[str, str]] = set()
@@ -392,4 +378,9 @@ def read_referrer_list(
             continue
         seen.add(key)
         records.append(record)
-    return ReadResult(records=records_frame(records), rejects=rejects, rows_read=rows_read)
+    return ReadResult(
+        records=records_frame(records),
+        rejects=rejects,
+        rows_read=rows_read,
+        warnings=ignored_columns(headers, used, file=p.name),
+    )

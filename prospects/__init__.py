@@ -4,6 +4,8 @@ Modules
 -------
 referrals
     Read referral events from a scheduling-system CSV export.
+interactions
+    The kinds of interaction (visit, call, email); read interactions from a CSV export.
 terms
     The business terms, each defined once: referring, lapsed, active referrer, tier.
 tiers

@@ -22,15 +22,17 @@ see :data:`COLUMN_SYNONYMS` for accepted synonyms):
     Optional opaque patient id. Columns that look like patient names are
     refused: the service never stores patient names.
 
-Other columns are ignored. A row with a value that may not be stored (a
-control character, or longer than its ``referral_events`` column) is rejected.
+A ``mapping`` (field -> header) names a column whatever its header. Other
+columns are not stored, and the read says so (a ``columns ignored`` warning
+naming them). A row with a value that may not be stored (a control
+character, or longer than its ``referral_events`` column) is rejected.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -38,9 +40,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.columns import header_key, ignored_columns, match_headers
 from core.csvio import iter_csv_rows
 from core.errors import Problem, RejectLimitError, SchemaError
 from core.identifiers import luhn_npi_valid
+from core.notices import LoadWarning
 from core.safetext import value_problems
 
 __all__ = [
@@ -83,7 +87,7 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
         "referrer",
     ),
     "service_line": ("service_line", "service", "modality", "department"),
-    "site_code": ("site_code", "site", "location_code", "location"),
+    "site_code": ("site_code", "site", "site_id", "location_code", "location"),
     "patient_ref": ("patient_ref", "patient_id", "patient_key", "mrn"),
 }
 
@@ -110,15 +114,15 @@ class ReferralRead:
         (a row with two faults yields two problems).
     rows_read
         Data rows seen (accepted + rejected; blank lines not counted).
+    warnings
+        What the batch should report without refusing anything (columns no
+        field takes); the first chunk of a file carries them.
     """
 
     events: pd.DataFrame
     rejects: list[Problem] = field(default_factory=list)
     rows_read: int = 0
-
-
-def _normalise_header(name: str) -> str:
-    return re.sub(r"[\s\-./]+", "_", name.strip().lower()).strip("_")
+    warnings: list[LoadWarning] = field(default_factory=list)
 
 
 def parse_referral_date(text: str) -> date:
@@ -137,44 +141,34 @@ def parse_referral_date(text: str) -> date:
     raise ValueError(f"not a date in YYYY-MM-DD or MM/DD/YYYY: {text!r}")
 
 
-def _map_header(header: list[str], file: str) -> dict[str, int]:
-    """Canonical column -> index; raise SchemaError listing every header fault."""
-    lookup = {syn: canon for canon, syns in COLUMN_SYNONYMS.items() for syn in syns}
-    found: dict[str, int] = {}
-    problems: list[Problem] = []
-    for idx, raw_name in enumerate(header):
-        norm = _normalise_header(raw_name)
-        if _PATIENT_NAME_HEADER.match(norm):
-            problems.append(
-                Problem(
-                    "column looks like a patient name; patient names are never accepted, "
-                    "use an opaque patient_ref instead",
-                    file=file,
-                    line=1,
-                    field=raw_name,
-                )
-            )
-            continue
-        canon = lookup.get(norm)
-        if canon is None:
-            continue
-        if canon in found:
-            problems.append(
-                Problem(
-                    f"second column for {canon!r} (already given by {header[found[canon]]!r})",
-                    file=file,
-                    line=1,
-                    field=raw_name,
-                )
-            )
-            continue
-        found[canon] = idx
+def _map_header(
+    header: list[str], file: str, mapping: Mapping[str, str] | None = None
+) -> dict[str, int]:
+    """Canonical column -> index; raise SchemaError listing every header fault.
+
+    ``mapping`` (field -> header) wins over the spellings of
+    :data:`COLUMN_SYNONYMS`; a column looking like patient names is refused
+    whatever it is mapped to.
+    """
+    problems = [
+        Problem(
+            "column looks like a patient name; patient names are never accepted, "
+            "use an opaque patient_ref instead",
+            file=file,
+            line=1,
+            field=raw_name,
+        )
+        for raw_name in header
+        if _PATIENT_NAME_HEADER.match(header_key(raw_name))
+    ]
+    found, mismatched = match_headers(header, synonyms=COLUMN_SYNONYMS, mapping=mapping, file=file)
+    problems.extend(mismatched)
     for canon in REQUIRED:
-        if canon not in found:
+        if canon not in found and not mismatched:
             problems.append(
                 Problem(f"required column {canon!r} is missing", file=file, line=1, field=canon)
             )
-    if "referrer_npi" not in found and "referrer_name" not in found:
+    if "referrer_npi" not in found and "referrer_name" not in found and not mismatched:
         problems.append(
             Problem(
                 "needs a 'referrer_npi' or a 'referrer_name' column (or both)",
@@ -257,6 +251,7 @@ def read_referral_events(
     encoding: str | None = None,
     as_of: date | None = None,
     max_reject_rate: float | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> ReferralRead:
     """Read a referral export into an events frame.
 
@@ -272,21 +267,25 @@ def read_referral_events(
     max_reject_rate
         If given, raise :class:`~core.errors.RejectLimitError` (carrying every
         problem) when more than this share of rows is rejected.
+    mapping
+        Field -> the file's header, winning over the spellings of :data:`COLUMN_SYNONYMS`.
 
     Returns
     -------
     ReferralRead
         Accepted events (columns :data:`OUTPUT_COLUMNS`, ``line`` being the
         physical line where the row starts, header = line 1), the problems of
-        rejected rows, and the number of data rows read.
+        rejected rows, the number of data rows read, and the warnings (columns
+        no field takes).
 
     Raises
     ------
     EncodingError
         The file is not valid in ``encoding``; names the line of the first bad byte.
     SchemaError
-        Required columns are missing, a column is given twice, or a column
-        looks like patient names; lists every such problem.
+        Required columns are missing, a column is given twice, a column
+        looks like patient names, or ``mapping`` names an unknown field or an
+        absent header; lists every such problem.
 
     Notes
     -----
@@ -296,9 +295,10 @@ def read_referral_events(
     accepted events are collected in memory (:func:`iter_referral_events` reads
     it a chunk at a time).
     """
-    parts = list(iter_referral_events(path, encoding=encoding, as_of=as_of))
+    parts = list(iter_referral_events(path, encoding=encoding, as_of=as_of, mapping=mapping))
     events = pd.concat([p.events for p in parts], ignore_index=True)
     rejects = [problem for p in parts for problem in p.rejects]
+    warnings = [warning for p in parts for warning in p.warnings]
     rows_read = sum(p.rows_read for p in parts)
     if max_reject_rate is not None and rows_read:
         n_bad = rows_read - len(events)
@@ -308,7 +308,7 @@ def read_referral_events(
                 f" (limit {max_reject_rate:.0%})",
                 problems=rejects,
             )
-    return ReferralRead(events=events, rejects=rejects, rows_read=rows_read)
+    return ReferralRead(events=events, rejects=rejects, rows_read=rows_read, warnings=warnings)
 
 
 def iter_referral_events(
@@ -317,6 +317,7 @@ def iter_referral_events(
     encoding: str | None = None,
     as_of: date | None = None,
     chunk_rows: int = 20_000,
+    mapping: Mapping[str, str] | None = None,
 ) -> Iterator[ReferralRead]:
     """:func:`read_referral_events` a chunk of at most ``chunk_rows`` data rows at a time.
 
@@ -324,14 +325,18 @@ def iter_referral_events(
     a repeated ``external_id`` is found across chunks (only the ids and their
     lines are kept for the whole file), so the chunks together are what
     :func:`read_referral_events` returns. The header is checked before the first
-    chunk; at least one chunk comes out (empty for a header-only file).
+    chunk; at least one chunk comes out (empty for a header-only file), and
+    the first one carries the warning naming the columns no field takes.
+    ``mapping`` (field -> header) names columns whatever their headers.
     """
     if isinstance(as_of, datetime):
         as_of = as_of.date()
     file = Path(path).name
     rows = iter_csv_rows(path, encoding=encoding, delimiter=",")
     _, header = next(rows)  # an empty file raises InputError naming it
-    columns = _map_header(header, file)
+    header = [h.strip() for h in header]
+    columns = _map_header(header, file, mapping)
+    warnings = ignored_columns(header, set(columns.values()), file=file)
 
     records: list[dict[str, object]] = []
     rejects: list[Problem] = []
@@ -360,9 +365,9 @@ def iter_referral_events(
         else:
             rejects.extend(problem)
         if rows_read == chunk_rows:
-            yield _chunk(records, rejects, rows_read)
-            records, rejects, rows_read = [], [], 0
-    yield _chunk(records, rejects, rows_read)
+            yield _chunk(records, rejects, rows_read, warnings)
+            records, rejects, rows_read, warnings = [], [], 0, []
+    yield _chunk(records, rejects, rows_read, warnings)
 
 
 def _row_problem(
@@ -383,9 +388,15 @@ def _row_problem(
 
 
 def _chunk(
-    records: list[dict[str, object]], rejects: list[Problem], rows_read: int
+    records: list[dict[str, object]],
+    rejects: list[Problem],
+    rows_read: int,
+    warnings: list[LoadWarning],
 ) -> ReferralRead:
     events = pd.DataFrame.from_records(records, columns=list(OUTPUT_COLUMNS))
     return ReferralRead(
-        events=events.astype({"line": "int64"}), rejects=rejects, rows_read=rows_read
+        events=events.astype({"line": "int64"}),
+        rejects=rejects,
+        rows_read=rows_read,
+        warnings=warnings,
     )

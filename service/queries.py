@@ -6,6 +6,7 @@ PostgreSQL); nothing here writes.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import geopandas as gpd
@@ -15,6 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem
+from core.sequences import chunked
 from data.models import (
     Catchment,
     CatchmentCell,
@@ -62,6 +64,31 @@ def list_sites(session: Session) -> list[SitePublic]:
 
 
 # --------------------------------------------------------------------------- providers
+
+#: The golden record an NPI names when several carry it: an active one first, then the oldest.
+NPI_PROVIDER_ORDER = (Provider.is_active.desc(), Provider.id)
+
+
+def providers_by_npi(session: Session, npis: Collection[str]) -> dict[str, int]:
+    """``npi -> provider id`` of the NPIs some golden record carries (:data:`NPI_PROVIDER_ORDER`).
+
+    Parameters
+    ----------
+    session
+        Any session.
+    npis
+        The NPIs to look up, read a part of at most 900 at a time.
+    """
+    found: dict[str, int] = {}
+    for part in chunked(sorted(set(npis)), 900):
+        rows = session.execute(
+            select(Provider.npi, Provider.id)
+            .where(Provider.npi.in_(part))
+            .order_by(Provider.npi, *NPI_PROVIDER_ORDER)
+        )
+        for npi, provider_id in rows:
+            found.setdefault(npi, provider_id)
+    return found
 
 
 def search_providers(

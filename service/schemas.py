@@ -251,6 +251,17 @@ class ProspectFilter(StorableText):
         return v.strip() or None if v is not None else None
 
 
+class BatchWarning(BaseModel):
+    """What a load accepted but reports (:class:`core.notices.LoadWarning`); refuses nothing."""
+
+    code: str = Field(description="The warning's class, e.g. columns_ignored.")
+    message: str
+    file: str | None = None
+    columns: list[str] = Field(
+        default_factory=list, description="The file's columns it concerns, as headed in the file."
+    )
+
+
 class BatchReport(BaseModel):
     batch_id: int
     source: str
@@ -265,6 +276,10 @@ class BatchReport(BaseModel):
     duration_s: float
     rejects: list[dict] = []
     reject_file: str | None = None
+    warnings: list[BatchWarning] = Field(
+        default_factory=list,
+        description="What was loaded but should be seen, e.g. columns no field takes.",
+    )
 
 
 BatchStatus = Literal["running", "committed", "failed", "interrupted"]
@@ -291,11 +306,17 @@ class BatchPublic(BaseModel):
     updated: int
     unchanged: int
     rejected: int
+    warnings: list[BatchWarning] = Field(default_factory=list)
     owner_host: str | None = None
     owner_pid: int | None = None
     started_at: datetime
     finished_at: datetime | None = None
     lease_expires_at: datetime | None = None
+
+    @field_validator("warnings", mode="before")
+    @classmethod
+    def _none_stored(cls, value: Any) -> Any:
+        return [] if value is None else value  # batches stored before warnings were
 
 
 class StageReport(BaseModel):

@@ -1,7 +1,9 @@
-"""Uploads (admin): load a registry file, referrer list or referral export as a background job."""
+"""Uploads (admin): load a registry file or a clinic's file (sites, referrers, referrals,
+interactions) as a background job."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -11,8 +13,14 @@ from starlette.datastructures import UploadFile
 
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
+from core.columns import mapping_document, parse_column_flags
 from core.errors import InputError, Problem
-from service.ingest.uploads import UploadKind, save_upload, start_upload_job
+from service.ingest.uploads import (
+    UploadKind,
+    check_upload_mapping,
+    save_upload,
+    start_upload_job,
+)
 from service.jobs import JobPublic
 
 __all__ = ["router", "upload_file"]
@@ -25,6 +33,7 @@ router = APIRouter(
 )
 
 _BLOCK = 1 << 20
+_MAX_FIELDS = 64  # the file, a mapping and the column fields
 
 # The body is read by the handler, after the key was checked (a request without a valid key
 # is refused before a byte of its file is read), so FastAPI cannot infer its schema.
@@ -41,7 +50,20 @@ _MULTIPART_BODY = {
                             "type": "string",
                             "format": "binary",
                             "description": "The file to load.",
-                        }
+                        },
+                        "mapping": {
+                            "type": "string",
+                            "description": "Sites, referrals, interactions and referrers only: "
+                            'a JSON object {"columns": {"FIELD": "the file\'s header"}} naming '
+                            "the file's column of each field whatever its header.",
+                            "examples": ['{"columns": {"site_code": "Site ID"}}'],
+                        },
+                        "column": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "FIELD=Header, repeatable; wins over mapping.",
+                            "examples": [["site_code=Site ID"]],
+                        },
                     },
                 }
             }
@@ -67,18 +89,23 @@ async def upload_file(
         Path(
             description="What the file is: nppes (CSV or the published zip), "
             "cms, rpps, finess, referrers, referrals, nucc, "
-            "deactivations or sites."
+            "deactivations, sites or interactions."
         ),
     ],
 ) -> JobPublic:
     """Stream the file to disk (413 past ``PRM_MAX_UPLOAD_BYTES``) and start its load.
 
-    Send it as the multipart field ``file``. Poll the job's URL (``Location``)
-    for the stage in progress and, at the end, the batch report (rows read,
-    inserted, updated, unchanged, rejected with reasons). Reads keep being
-    served while the load runs.
+    Send it as the multipart field ``file``; for the clinic's own files (sites,
+    referrals, interactions, referrers), ``mapping`` and ``column`` fields name
+    the file's column of a field whatever its header (an unknown field is a 422).
+    Poll the job's URL (``Location``) for the stage in progress and, at the
+    end, the batch report (rows read, inserted, updated, unchanged, rejected
+    with reasons, and warnings such as columns no field takes). Reads keep
+    being served while the load runs.
     """
-    async with request.form(max_files=1, max_fields=10) as form:
+    async with request.form(max_files=1, max_fields=_MAX_FIELDS) as form:
+        mapping = _form_mapping(form.get("mapping"), form.getlist("column"))
+        check_upload_mapping(kind, mapping)
         file = form.get("file")
         if not isinstance(file, UploadFile):
             raise InputError(
@@ -90,9 +117,38 @@ async def upload_file(
                 ],
             )
         path = await run_in_threadpool(save_upload, ctx, file.filename or kind, _blocks(file))
-    job = await run_in_threadpool(start_upload_job, ctx, kind, path)
+    job = await run_in_threadpool(start_upload_job, ctx, kind, path, mapping=mapping)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return job
+
+
+def _form_mapping(document: object, columns: list[object]) -> dict[str, str]:
+    """The upload's column mapping: the ``mapping`` field's JSON, then the ``column`` fields."""
+    mapping: dict[str, str] = {}
+    problems: list[Problem] = []
+    if document is not None:
+        try:
+            loaded = json.loads(document) if isinstance(document, str) else None
+        except ValueError:
+            loaded = None
+        if not isinstance(loaded, dict):
+            raise InputError(
+                "invalid column mapping",
+                problems=[
+                    Problem(
+                        'expected a JSON object {"columns": {"FIELD": "Header"}}',
+                        field="body.mapping",
+                    )
+                ],
+            )
+        mapping, problems = mapping_document(loaded)
+    flagged, more = parse_column_flags(
+        [c if isinstance(c, str) else "" for c in columns], where="body.column"
+    )
+    mapping.update(flagged)
+    if problems or more:
+        raise InputError("invalid column mapping", problems=problems + more)
+    return mapping
 
 
 def _blocks(file: UploadFile) -> Iterator[bytes]:

@@ -54,6 +54,8 @@ class LoadBatch(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: what the load accepted but reports (core.notices.LoadWarning dicts), e.g. columns ignored
+    warnings: Mapped[list[Any] | None] = mapped_column(JSON)
     # the lease of a running load (service.leases): who runs it, and until when without a heartbeat
     owner_host: Mapped[str | None] = mapped_column(String(255))
     owner_pid: Mapped[int | None] = mapped_column(Integer)

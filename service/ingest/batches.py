@@ -1,4 +1,5 @@
-"""Load batches: provenance, file hashes, reject files, the reject-rate rule, a running load's lease."""
+"""Load batches: provenance, file hashes, reject files, the reject-rate rule, warnings, a running
+load's lease."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import csv
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Problem, RejectLimitError, ServiceError
 from core.files import file_sha256
+from core.notices import LoadWarning
 from data.models import LoadBatch
 from service.context import AppContext
 from service.leases import held_lease, lease_values
@@ -52,8 +54,10 @@ def close_batch(
     counts: dict[str, int],
     report: dict,
     file_hash: str | None = None,
+    warnings: Iterable[LoadWarning] = (),
 ) -> None:
-    """Record how a load ended (and the file's hash, when given), in the caller's transaction."""
+    """Record how a load ended (the file's hash, when given, and its warnings), in the caller's
+    transaction."""
     batch = session.get(LoadBatch, batch_id)
     batch.status = status
     if file_hash:
@@ -62,6 +66,7 @@ def close_batch(
     for key, value in counts.items():
         setattr(batch, key, value)
     batch.report = report
+    batch.warnings = [w.to_dict() for w in warnings] or None
 
 
 def fail_batch(
@@ -71,13 +76,25 @@ def fail_batch(
     *,
     file_hash: str | None = None,
     status: Literal["failed", "interrupted"] = "failed",
+    warnings: Iterable[LoadWarning] = (),
 ) -> None:
-    """Mark a batch failed (or interrupted) in its own transaction (after the data one rolled back)."""
+    """Mark a batch failed (or interrupted) in its own transaction (after the data one rolled back).
+
+    ``warnings``: those the load had raised before it failed, kept with the batch.
+    """
     detail = {"error": type(error).__name__, "detail": str(error)[:4000]}
     if isinstance(error, ServiceError):
         detail["problems"] = [p.to_dict() for p in error.problems[:200]]
     with ctx.sessions.begin() as session:
-        close_batch(session, batch_id, status=status, counts={}, report=detail, file_hash=file_hash)
+        close_batch(
+            session,
+            batch_id,
+            status=status,
+            counts={},
+            report=detail,
+            file_hash=file_hash,
+            warnings=warnings,
+        )
 
 
 def list_batches(
@@ -145,10 +162,15 @@ class BatchRun:
         default_factory=lambda: {"inserted": 0, "updated": 0, "unchanged": 0}
     )
     rejects: list[Problem] = field(default_factory=list)
+    warnings: list[LoadWarning] = field(default_factory=list)
 
     def add(self, counts: dict[str, int]) -> None:
         for key, value in counts.items():
             self.counts[key] += value
+
+    def warn(self, warnings: Iterable[LoadWarning]) -> None:
+        """Keep warnings for the batch's report (each once, in the order raised)."""
+        self.warnings.extend(w for w in warnings if w not in self.warnings)
 
     @property
     def file_hash(self) -> str:
@@ -179,6 +201,7 @@ class BatchRun:
             duration_s=round(time.perf_counter() - self.started, 3),
             rejects=[p.to_dict() for p in self.rejects[:100]],
             reject_file=str(reject_file) if reject_file else None,
+            warnings=[w.to_dict() for w in self.warnings],
             **self.counts,
         )
         close_batch(
@@ -186,8 +209,9 @@ class BatchRun:
             self.id,
             status="committed",
             counts={"rows_read": self.rows_read, "rejected": rejected, **self.counts},
-            report=json.loads(report.model_dump_json(exclude={"rejects"})),
+            report=json.loads(report.model_dump_json(exclude={"rejects", "warnings"})),
             file_hash=self.file_hash,
+            warnings=self.warnings,
         )
         return report
 
@@ -221,10 +245,10 @@ def run_batch(ctx: AppContext, *, source: str, path: Path) -> Iterator[BatchRun]
             except Exception as exc:
                 # the failed file's hash, when readable
                 known = None if digest.exception() else digest.result()
-                fail_batch(ctx, run.id, exc, file_hash=known)
+                fail_batch(ctx, run.id, exc, file_hash=known, warnings=run.warnings)
                 raise
             except BaseException as exc:  # Ctrl-C: recorded at once, without waiting for the hash
-                fail_batch(ctx, run.id, exc, status="interrupted")
+                fail_batch(ctx, run.id, exc, status="interrupted", warnings=run.warnings)
                 raise
     finally:
         stop.set()  # a hash still running stops at its next block

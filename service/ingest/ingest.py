@@ -290,7 +290,9 @@ def ingest_records(
     """Load a registry file or referrer list into ``source_records`` as one batch.
 
     ``mapping`` (referrer lists only) names the file's header for standard
-    fields the automatic detection gets wrong, e.g. ``{"phone": "Tel. cabinet"}``.
+    fields the automatic detection gets wrong, e.g. ``{"phone": "Tel. cabinet"}``;
+    the columns of a referrer list that no field takes are named in the
+    report's warnings.
 
     Raises
     ------
@@ -309,6 +311,7 @@ def ingest_records(
             for chunk in chunks:
                 batch.rows_read += chunk.rows_read
                 batch.rejects.extend(chunk.rejects)
+                batch.warn(chunk.warnings)
                 batch.add(writer.write(chunk.rows, batch.rejects))
                 _refresh_statistics(session, chunk_number)
                 chunk_number += 1
@@ -333,12 +336,15 @@ def ingest_referral_events(
     *,
     progress: ProgressSink = null_progress,
     reject_dir: Path | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> BatchReport:
     """Load referral events; idempotent on ``external_id``.
 
     Events are linked to golden records by the referrals stage
     (:func:`service.prospecting.referrals.link_referral_events`), so they may be loaded
-    before or after the registry.
+    before or after the registry. ``mapping`` (field -> the file's header) names
+    columns whatever their headers; columns no field takes are named in the
+    report's warnings.
     """
     from prospects.referrals import iter_referral_events
 
@@ -346,13 +352,17 @@ def ingest_referral_events(
     stage = f"ingest {path.name}"
     with run_batch(ctx, source="referral_events", path=path) as batch:
         chunks = iter_referral_events(
-            path, as_of=ctx.settings.as_of or date.today(), chunk_rows=ctx.settings.chunk_rows
+            path,
+            as_of=ctx.settings.as_of or date.today(),
+            chunk_rows=ctx.settings.chunk_rows,
+            mapping=mapping,
         )
         # one transaction: a file refused at its end (too many rejects) leaves nothing written
         with ctx.sessions.begin() as session:
             for read in chunks:
                 batch.rows_read += read.rows_read
                 batch.rejects.extend(read.rejects)
+                batch.warn(read.warnings)
                 batch.add(_upsert_events(session, read.events, batch_id=batch.id))
                 progress(stage, batch.rows_read, None)  # the total is known at the end
             check_reject_rate(

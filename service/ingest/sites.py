@@ -1,18 +1,24 @@
-"""Clinic sites: create, update and bulk-load (each call one transaction)."""
+"""Clinic sites: create, update and bulk-load (each call one transaction; a file load is a batch)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-import pandas as pd
+from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from core.errors import ConflictError, InputError, NotFoundError, Problem
+from core.columns import ignored_columns, match_headers
+from core.csvio import iter_csv_rows
+from core.errors import ConflictError, InputError, NotFoundError, Problem, SchemaError
+from core.notices import LoadWarning
 from core.safetext import shown
 from data.models import ClinicSite
 from service.context import AppContext
+from service.ingest.batches import run_batch
 from service.placement.locate import geocode_address, place_point
-from service.schemas import SiteCreate, SitePublic, SiteUpdate
+from service.schemas import BatchReport, SiteCreate, SitePublic, SiteUpdate
 
 
 def _locate(ctx: AppContext, site: ClinicSite) -> None:
@@ -59,64 +65,135 @@ def update_site(ctx: AppContext, site_code: str, data: SiteUpdate) -> SitePublic
         return SitePublic.model_validate(site)
 
 
+#: Field -> accepted header spellings (after :func:`core.columns.header_key`).
+SITE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "site_code": ("site_code", "code", "site_id"),
+    "name": ("name", "site_name"),
+    "service_line": ("service_line", "service", "modality"),
+    "address_1": ("address_1", "address", "address1", "street", "street_address"),
+    "city": ("city", "town"),
+    "state": ("state",),
+    "postal_code": ("postal_code", "zip", "zip_code", "zipcode", "postcode"),
+    "lat": ("lat", "latitude"),
+    "lon": ("lon", "lng", "long", "longitude"),
+}
 SITE_COLUMNS = ("site_code", "name", "service_line")
 
 
-def load_sites(ctx: AppContext, path: Path) -> list[SitePublic]:
-    """Create or update the sites listed in a CSV file (one transaction for the file).
+def load_sites(
+    ctx: AppContext,
+    path: Path,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    reject_dir: Path | None = None,
+) -> BatchReport:
+    """Create or update the sites listed in a CSV file, as one batch (one transaction).
 
-    Columns: site_code, name, service_line, and address_1/address, city, state,
-    postal_code, lat, lon (optional).
+    Parameters
+    ----------
+    ctx
+        The application context.
+    path
+        Columns site_code, name, service_line, and address_1 (or address),
+        city, state, postal_code, lat, lon (optional); :data:`SITE_SYNONYMS`
+        lists the spellings accepted. A site without coordinates is geocoded.
+    mapping
+        Field -> the file's header, winning over the spellings.
+    reject_dir
+        Where a reject file would go (a site file with a bad row is refused whole).
+
+    Returns
+    -------
+    BatchReport
+        Sites inserted, updated and unchanged, and the warnings (columns no field takes).
+
+    Raises
+    ------
+    SchemaError, EncodingError, InputError
+        A missing column, a mapping that does not fit, undecodable bytes, or
+        any invalid row (all listed); nothing is stored then.
     """
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        from core.errors import EncodingError
+    path = Path(path)
+    with run_batch(ctx, source="sites", path=path) as batch:
+        payloads, rows_read, warnings = _read_sites(path, mapping)
+        batch.rows_read = rows_read
+        batch.warn(warnings)
+        with ctx.sessions.begin() as session:
+            for data in payloads:
+                batch.add(_store_site(ctx, session, data))
+            return batch.finish(session, reject_dir)
 
-        raise EncodingError(
-            f"{path.name} is not UTF-8", problems=[Problem(str(exc), file=path.name)]
-        ) from exc
-    df = df.rename(columns={"address": "address_1"})
-    missing = [c for c in SITE_COLUMNS if c not in df.columns]
-    if missing:
-        from core.errors import SchemaError
 
-        raise SchemaError(
-            f"{path.name}: missing columns",
-            problems=[Problem("missing column", file=path.name, line=1, field=c) for c in missing],
-        )
-    problems: list[Problem] = []
+def _read_sites(
+    path: Path, mapping: Mapping[str, str] | None
+) -> tuple[list[SiteCreate], int, list[LoadWarning]]:
+    """The file's sites, its data rows and its warnings; InputError naming every bad row."""
+    rows = iter_csv_rows(path)
+    _, header = next(rows)  # an empty file raises InputError naming it
+    header = [h.strip() for h in header]
+    found, problems = match_headers(header, synonyms=SITE_SYNONYMS, mapping=mapping, file=path.name)
+    problems += [
+        Problem("missing column", file=path.name, line=1, field=c)
+        for c in SITE_COLUMNS
+        if c not in found and not problems
+    ]
+    if problems:
+        raise SchemaError(f"{path.name}: missing or unusable columns", problems=problems)
     payloads: list[SiteCreate] = []
-    for i, rec in enumerate(df.to_dict("records"), start=2):
-        fields = {k: (v or None) for k, v in rec.items() if k in SiteCreate.model_fields}
+    rows_read = 0
+    for line, cells in rows:
+        rows_read += 1
+        if len(cells) != len(header):
+            problems.append(
+                Problem(
+                    f"expected {len(header)} fields, found {len(cells)}", file=path.name, line=line
+                )
+            )
+            continue
+        fields = {name: cells[index].strip() or None for name, index in found.items()}
         try:
             payloads.append(SiteCreate.model_validate(fields, strict=False))  # CSV: all text
-        except ValueError as exc:
-            for err in getattr(exc, "errors", lambda: [])():
-                problems.append(
-                    Problem(
-                        err["msg"],
-                        file=path.name,
-                        line=i,
-                        field=".".join(map(str, err["loc"])),
-                        value=shown(str(err.get("input"))),
-                    )  # escaped: the report is stored
-                )
+        except ValidationError as exc:
+            problems.extend(
+                _row_problems(exc, file=path.name, line=line, found=found, header=header)
+            )
     if problems:
         raise InputError(f"{path.name}: invalid site rows", problems=problems)
-    out = []
-    with ctx.sessions.begin() as session:
-        for data in payloads:
-            site = session.scalars(
-                select(ClinicSite).where(ClinicSite.site_code == data.site_code)
-            ).first()
-            if site is None:
-                site = ClinicSite(**data.model_dump())
-                session.add(site)
-            else:
-                for key, value in data.model_dump().items():
-                    setattr(site, key, value)
-            _locate(ctx, site)
-            session.flush()
-            out.append(SitePublic.model_validate(site))
-    return out
+    return payloads, rows_read, ignored_columns(header, set(found.values()), file=path.name)
+
+
+def _row_problems(
+    exc: ValidationError, *, file: str, line: int, found: Mapping[str, int], header: list[str]
+) -> list[Problem]:
+    """A refused row's problems, each naming the file's column (values escaped: reports are stored)."""
+    problems = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else ""
+        column = header[found[name]] if name in found else ".".join(map(str, err["loc"]))
+        problems.append(
+            Problem(
+                err["msg"], file=file, line=line, field=column, value=shown(str(err.get("input")))
+            )
+        )
+    return problems
+
+
+def _store_site(ctx: AppContext, session: Session, data: SiteCreate) -> dict[str, int]:
+    """Insert or update one site (geocoded when it has no coordinates); which it was."""
+    values = data.model_dump()
+    site = session.scalars(select(ClinicSite).where(ClinicSite.site_code == data.site_code)).first()
+    if site is None:
+        site = ClinicSite(**values)
+        session.add(site)
+        outcome = "inserted"
+    elif any(
+        getattr(site, k) != v for k, v in values.items() if v is not None or k not in ("lat", "lon")
+    ):
+        for key, value in values.items():
+            setattr(site, key, value)
+        outcome = "updated"
+    else:
+        return {"unchanged": 1}
+    _locate(ctx, site)
+    session.flush()
+    return {outcome: 1}

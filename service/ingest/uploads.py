@@ -2,8 +2,8 @@
 
 An upload is streamed to ``<var>/uploads`` (never held in memory), refused
 with 413 once it passes ``settings.max_upload_bytes``, and then loaded by the
-same service function the CLI uses, as a job whose stage, counts and final
-batch report are readable through the API (:mod:`service.jobs`).
+same service function the CLI uses (:func:`load_file`), as a job whose stage,
+counts and final batch report are readable through the API (:mod:`service.jobs`).
 """
 
 from __future__ import annotations
@@ -11,41 +11,149 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
+from core.columns import check_mapping
 from core.errors import ConflictError, InputError, PayloadTooLargeError, Problem
-from core.progress import ProgressSink
+from core.progress import ProgressSink, null_progress
 from service.context import AppContext
 from service.jobs import JobPublic, start_job
+from service.schemas import BatchReport
 
 UploadKind = Literal[
-    "nppes", "cms", "rpps", "finess", "referrers", "referrals", "nucc", "deactivations", "sites"
+    "nppes",
+    "cms",
+    "rpps",
+    "finess",
+    "referrers",
+    "referrals",
+    "nucc",
+    "deactivations",
+    "sites",
+    "interactions",
 ]
 
+#: Kinds loaded into ``source_records`` (registries, referrer lists), and the source of each.
+_RECORD_SOURCES = {
+    "nppes": "nppes",
+    "cms": "cms_dac",
+    "rpps": "rpps",
+    "finess": "finess",
+    "referrers": "referrer_list",
+}
 
-def _loader(kind: UploadKind) -> Callable[[AppContext, Path, ProgressSink], list]:
+
+def mappable_fields(kind: UploadKind) -> tuple[str, ...]:
+    """The fields a column mapping may name for files of ``kind`` (none: no mapping taken).
+
+    The clinic's own files (sites, referrals, interactions, referrer lists)
+    take one; the registries' layouts are fixed.
+    """
+    if kind == "referrers":
+        from enrichment.referrers import MAPPABLE_FIELDS
+
+        return MAPPABLE_FIELDS
+    if kind == "referrals":
+        from prospects.referrals import COLUMN_SYNONYMS
+
+        return tuple(COLUMN_SYNONYMS)
+    if kind == "interactions":
+        from prospects.interactions import COLUMN_SYNONYMS as INTERACTION_COLUMNS
+
+        return tuple(INTERACTION_COLUMNS)
+    if kind == "sites":
+        from service.ingest.sites import SITE_SYNONYMS
+
+        return tuple(SITE_SYNONYMS)
+    return ()
+
+
+def check_upload_mapping(kind: UploadKind, mapping: Mapping[str, str]) -> None:
+    """Refuse, before a file is read, a mapping for a kind that takes none or naming unknown fields.
+
+    Raises
+    ------
+    InputError
+        Naming the kind, or each unknown field with the fields there are.
+    """
+    if not mapping:
+        return
+    fields = mappable_fields(kind)
+    if not fields:
+        raise InputError(
+            f"{kind} files take no column mapping",
+            problems=[
+                Problem(
+                    "only sites, referrals, interactions and referrers files take one",
+                    field="mapping",
+                    value=kind,
+                )
+            ],
+        )
+    check_mapping(mapping, fields=fields)
+
+
+def load_file(
+    ctx: AppContext,
+    kind: UploadKind,
+    path: Path,
+    *,
+    progress: ProgressSink = null_progress,
+    reject_dir: Path | None = None,
+    mapping: Mapping[str, str] | None = None,
+) -> BatchReport:
+    """Load a file of ``kind`` as ``prm ingest`` and the uploads do; its batch report.
+
+    Parameters
+    ----------
+    ctx
+        The application context.
+    kind
+        What the file is.
+    path
+        The file.
+    progress
+        Told the rows read so far.
+    reject_dir
+        Where reject files go (default ``<var>/rejects``).
+    mapping
+        Field -> the file's header (:func:`mappable_fields`), for the clinic's own files.
+
+    Raises
+    ------
+    InputError
+        A mapping for a kind that takes none, or naming unknown fields; and
+        whatever the kind's loader raises (the batch is then refused whole).
+    """
     from service.ingest.deactivations import ingest_deactivations
     from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
+    from service.ingest.interactions import ingest_interactions
     from service.ingest.sites import load_sites
 
-    sources = {
-        "nppes": "nppes",
-        "cms": "cms_dac",
-        "rpps": "rpps",
-        "finess": "finess",
-        "referrers": "referrer_list",
-    }
-    if kind in sources:
-        return lambda ctx, path, p: [ingest_records(ctx, path, source=sources[kind], progress=p)]
-    if kind == "referrals":
-        return lambda ctx, path, p: [ingest_referral_events(ctx, path, progress=p)]
-    if kind == "nucc":
-        return lambda ctx, path, p: [ingest_nucc(ctx, path)]
-    if kind == "deactivations":
-        return lambda ctx, path, p: [ingest_deactivations(ctx, path)]
-    return lambda ctx, path, p: load_sites(ctx, path)
+    check_upload_mapping(kind, mapping or {})
+    mapped = dict(mapping) if mapping else None
+    if kind in _RECORD_SOURCES:
+        source = _RECORD_SOURCES[kind]
+        report = ingest_records(
+            ctx, path, source=source, progress=progress, reject_dir=reject_dir, mapping=mapped
+        )
+    elif kind == "referrals":
+        report = ingest_referral_events(
+            ctx, path, progress=progress, reject_dir=reject_dir, mapping=mapped
+        )
+    elif kind == "interactions":
+        report = ingest_interactions(
+            ctx, path, progress=progress, reject_dir=reject_dir, mapping=mapped
+        )
+    elif kind == "sites":
+        report = load_sites(ctx, path, mapping=mapped, reject_dir=reject_dir)
+    elif kind == "nucc":
+        report = ingest_nucc(ctx, path)
+    else:
+        report = ingest_deactivations(ctx, path)
+    return report
 
 
 def save_upload(ctx: AppContext, filename: str, blocks: Iterable[bytes]) -> Path:
@@ -86,19 +194,20 @@ def save_upload(ctx: AppContext, filename: str, blocks: Iterable[bytes]) -> Path
     return path
 
 
-def start_upload_job(ctx: AppContext, kind: UploadKind, path: Path) -> JobPublic:
-    """Load a saved upload in the background, then remove it.
+def start_upload_job(
+    ctx: AppContext, kind: UploadKind, path: Path, *, mapping: Mapping[str, str] | None = None
+) -> JobPublic:
+    """Load a saved upload in the background (:func:`load_file`), then remove it.
 
     Raises
     ------
     ConflictError
         Another load is running (one load at a time); the upload is removed.
     """
-    load = _loader(kind)
 
     def job(ctx: AppContext, progress: ProgressSink) -> list:
         try:
-            return load(ctx, path, progress)
+            return [load_file(ctx, kind, path, progress=progress, mapping=mapping)]
         finally:
             shutil.rmtree(path.parent, ignore_errors=True)
 

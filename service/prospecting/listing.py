@@ -1,4 +1,5 @@
-"""The prospect list: filtered, sorted, cursor-paginated pages (JSON), counts, CSV and map points.
+"""The prospect list: filtered, sorted, cursor-paginated pages (JSON), counts, CSV (per site and
+provider, or one row per provider at its best site) and map points.
 
 One statement builder (:mod:`service.prospecting.prospect_sql`) serves every
 view, so the API page, the CSV export and the map agree on who is listed.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -32,7 +33,7 @@ from service.prospecting.prospect_sql import (
     prospect_stmt,
 )
 from service.queries import _check_limit, site_by_code
-from service.schemas import ProspectFilter, ProspectPublic, ProspectSort
+from service.schemas import ProspectFilter, ProspectPublic, ProspectSort, ScoreComponent
 
 #: Columns of the prospect CSV export (list and segment exports alike).
 CSV_COLUMNS = (
@@ -55,6 +56,17 @@ CSV_COLUMNS = (
     "status",
     "assigned_to",
     "score_breakdown",
+)
+
+#: Columns of the one-row-per-provider export (``prm prospects export --one-per-provider``).
+PROVIDER_CSV_COLUMNS = (
+    "provider_id",
+    "npi",
+    "name",
+    "score",
+    "best_site",
+    "drive_minutes",
+    "contributions",
 )
 
 #: Most markers one viewport answer holds (best scores first); ``truncated`` says more matched.
@@ -84,11 +96,16 @@ __all__ = [
     "CSV_COLUMNS",
     "MAP_FEATURE_CAP",
     "MAP_FIELDS",
+    "PROVIDER_CSV_COLUMNS",
     "count_prospects",
+    "csv_chunks",
     "map_points",
     "prospect_page_json",
+    "prospect_rows",
     "prospects_csv",
     "prospects_frame",
+    "provider_rows",
+    "score_breakdown",
 ]
 
 
@@ -195,25 +212,86 @@ def count_prospects(session: Session, filters: ProspectFilter) -> int:
     return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
-def prospects_csv(
+def score_breakdown(components: Iterable[ScoreComponent]) -> str:
+    """A score's components as one line of text (the exports' ``score_breakdown``).
+
+    Examples
+    --------
+    >>> c = ScoreComponent(name="proximity", value=0.5, weight=0.3, points=15.0, reason="12 min")
+    >>> score_breakdown([c])
+    'proximity 15.0 (12 min)'
+    """
+    return "; ".join(f"{c.name} {c.points:.1f} ({c.reason})" for c in components)
+
+
+def prospect_rows(
     session: Session, filters: ProspectFilter, *, sort: ProspectSort = "-score"
-) -> Iterator[str]:
-    """All prospects matching ``filters`` as CSV text chunks (header first)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_COLUMNS)
+) -> Iterator[list[Any]]:
+    """The values of :data:`CSV_COLUMNS` of every prospect matching ``filters``, streamed."""
     sort_col, desc = SORTS[sort]
     stmt = prospect_stmt(filters).order_by(sort_col.desc() if desc else sort_col, Prospect.id)
-    for n, row in enumerate(session.execute(stmt.execution_options(yield_per=1000))):
+    for row in session.execute(stmt.execution_options(yield_per=1000)):
         pub = _prospect_public(*row)
-        breakdown = "; ".join(f"{c.name} {c.points:.1f} ({c.reason})" for c in pub.components)
-        row = [getattr(pub, c, None) for c in CSV_COLUMNS[:-1]] + [breakdown]
+        yield [getattr(pub, c, None) for c in CSV_COLUMNS[:-1]] + [score_breakdown(pub.components)]
+
+
+def provider_rows(session: Session, filters: ProspectFilter) -> Iterator[list[Any]]:
+    """The values of :data:`PROVIDER_CSV_COLUMNS`: one row per provider, at its best site.
+
+    A provider's best site is the one where it scores highest among the
+    prospects matching ``filters``; a tie goes to the fewer drive minutes (a
+    site without a drive time last), then to the older prospect. Best score
+    first. The database ranks the rows (a window function) and they are
+    streamed, so memory stays flat whatever the number of prospects.
+    """
+    drive = func.coalesce(Prospect.drive_minutes, 1e6)
+    rank = func.row_number().over(
+        partition_by=Prospect.provider_id, order_by=(Prospect.score.desc(), drive, Prospect.id)
+    )
+    ranked = (
+        prospect_stmt(filters)
+        .with_only_columns(
+            Provider.id.label("provider_id"),
+            Provider.npi.label("npi"),
+            Provider.display_name.label("name"),
+            Prospect.score.label("score"),
+            ClinicSite.site_code.label("best_site"),
+            Prospect.drive_minutes.label("drive_minutes"),
+            Prospect.components.label("components"),
+            rank.label("site_rank"),
+            maintain_column_froms=True,
+        )
+        .subquery()
+    )
+    stmt = (
+        select(*(ranked.c[name] for name in PROVIDER_CSV_COLUMNS[:-1]), ranked.c.components)
+        .where(ranked.c.site_rank == 1)
+        .order_by(ranked.c.score.desc(), ranked.c.provider_id)
+    )
+    for *values, components in session.execute(stmt.execution_options(yield_per=1000)):
+        parts = (ScoreComponent.model_validate(c) for c in components or [])
+        yield [*values, score_breakdown(parts)]
+
+
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """CSV text of ``header`` and ``rows`` in chunks of 500 rows (formula-like cells quoted)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    for n, row in enumerate(rows):
         writer.writerow([neutralise_formula(v) for v in row])
         if n % 500 == 499:
             yield buf.getvalue()
             buf.seek(0)
             buf.truncate()
     yield buf.getvalue()
+
+
+def prospects_csv(
+    session: Session, filters: ProspectFilter, *, sort: ProspectSort = "-score"
+) -> Iterator[str]:
+    """All prospects matching ``filters`` as CSV text chunks (header first)."""
+    return csv_chunks(CSV_COLUMNS, prospect_rows(session, filters, sort=sort))
 
 
 def prospects_frame(

@@ -42,6 +42,7 @@ from service.prospecting.schemas import (
     ReviewResolve,
 )
 from service.prospecting.workflow import mark_referring
+from service.queries import NPI_PROVIDER_ORDER
 from service.schemas import StageReport
 
 STAT_FIELDS = (
@@ -77,7 +78,7 @@ def link_referral_events(session: Session) -> dict[str, int]:
     by_npi = (
         select(Provider.id)
         .where(Provider.npi == ReferralEvent.referrer_npi)
-        .order_by(Provider.is_active.desc(), Provider.id)
+        .order_by(*NPI_PROVIDER_ORDER)
         .limit(1)
         .scalar_subquery()
     )
@@ -206,7 +207,7 @@ def receive_referral(ctx: AppContext, payload: ReferralWebhook) -> ReferralRecei
             provider_id = session.scalars(
                 select(Provider.id)
                 .where(Provider.npi == payload.referrer_npi)
-                .order_by(Provider.is_active.desc(), Provider.id)
+                .order_by(*NPI_PROVIDER_ORDER)
             ).first()
             if provider_id is not None:
                 confidence, link = 1.0, "npi"

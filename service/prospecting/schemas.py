@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.identifiers import luhn_npi_valid
+from prospects.interactions import InteractionKind
 from service.schemas import ProspectFilter
 from service.wire import IsoDate, IsoInstant, JsonId, JsonInt, TrimmedBody, trimmed_at_least
 
@@ -166,7 +167,7 @@ class InteractionCreate(_Strict):
     )
 
     provider_id: JsonId
-    kind: Literal["visit", "call", "email"]
+    kind: InteractionKind
     occurred_at: IsoInstant
     summary: str | None = Field(None, max_length=2000)
     source: str | None = Field(None, max_length=60, description="The CRM tool that posted it.")

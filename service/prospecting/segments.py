@@ -1,4 +1,5 @@
-"""Saved, named prospect segments, their counts, and exports (CSV, XLSX, GeoJSON).
+"""Saved, named prospect segments, their counts, and exports (CSV, XLSX, GeoJSON); the prospect
+CSV files of ``prm prospects export``.
 
 A segment is a stored :class:`~service.schemas.ProspectFilter`; it is
 evaluated when read, so counts and exports follow re-scoring. Exports apply
@@ -13,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import delete, func, select
@@ -25,9 +27,18 @@ from data.models import Prospect
 from data.models.prospecting import Segment
 from service.context import AppContext
 from service.ingest.groups import with_group_codes
-from service.prospecting.listing import CSV_COLUMNS, _prospect_public
+from service.prospecting.listing import (
+    CSV_COLUMNS,
+    PROVIDER_CSV_COLUMNS,
+    _prospect_public,
+    csv_chunks,
+    prospect_rows,
+    provider_rows,
+    score_breakdown,
+)
 from service.prospecting.prospect_sql import prospect_stmt
 from service.prospecting.schemas import SegmentCreate, SegmentPublic
+from service.queries import site_by_code
 from service.schemas import ProspectFilter
 
 __all__ = [
@@ -38,6 +49,7 @@ __all__ = [
     "list_segments",
     "save_segment",
     "segment_filters",
+    "write_prospects_csv",
 ]
 
 EXPORT_FORMATS = {
@@ -150,7 +162,7 @@ def _rows(session: Session, filters: ProspectFilter) -> Iterator[tuple]:
     stmt = prospect_stmt(filters).order_by(Prospect.score.desc(), Prospect.id)
     for row in session.execute(stmt.execution_options(yield_per=1000)):
         pub = _prospect_public(*row)
-        breakdown = "; ".join(f"{c.name} {c.points:.1f} ({c.reason})" for c in pub.components)
+        breakdown = score_breakdown(pub.components)
         prov: Provider = row[1]
         yield [getattr(pub, c, None) for c in CSV_COLUMNS[:-1]] + [breakdown], prov.lat, prov.lon
 
@@ -248,3 +260,51 @@ def export_segment(
         else:
             body = _geojson(rows())
         return ExportFile(body=body, rows=count[0])
+
+
+def write_prospects_csv(
+    ctx: AppContext,
+    path: Path,
+    *,
+    filters: ProspectFilter | None = None,
+    one_per_provider: bool = False,
+) -> int:
+    """Write the prospects matching ``filters`` to a CSV file; the number of rows written.
+
+    Parameters
+    ----------
+    ctx
+        The application context.
+    path
+        The file written (replaced when it exists).
+    filters
+        The prospect list's filters (none: every prospect).
+    one_per_provider
+        One row per provider at its best site (:data:`~service.prospecting.listing.PROVIDER_CSV_COLUMNS`,
+        :func:`~service.prospecting.listing.provider_rows`), instead of one per
+        site and provider (:data:`~service.prospecting.listing.CSV_COLUMNS`).
+
+    Raises
+    ------
+    NotFoundError
+        ``filters`` name an unknown site or group.
+    """
+    count = [0]
+
+    def counted(rows: Iterator[list]) -> Iterator[list]:
+        for row in rows:
+            count[0] += 1
+            yield row
+
+    with ctx.sessions() as session:
+        filters = with_group_codes(ctx, session, filters or ProspectFilter())
+        if filters.site:
+            site_by_code(session, filters.site)
+        if one_per_provider:
+            header, rows = PROVIDER_CSV_COLUMNS, provider_rows(session, filters)
+        else:
+            header, rows = CSV_COLUMNS, prospect_rows(session, filters)
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            for chunk in csv_chunks(header, counted(rows)):
+                fh.write(chunk)
+    return count[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -89,3 +90,78 @@ def test_upload_over_the_limit_within_the_framing_margin_is_413_too(
     )
     assert r.status_code == 413 and r.json()["errors"][0]["file"] == "mid.csv"
     assert not list((tmp_path / "uploads").glob("*/*"))  # the partial file is gone
+
+
+def test_interactions_upload_takes_a_mapping_and_reports_ignored_columns(
+    upload_client: TestClient,
+) -> None:
+    from tests.service.test_clinic_files import add_providers
+
+    c = upload_client
+    (_, npi1), (p2, _) = add_providers(c.app.state.context)
+    body = (
+        "Visit day,NPI,provider_id,Type,Rep,Comments,Region\n"
+        f"2024-06-03,{npi1},,visit,Ana,hello,North\n"
+        f"2024-06-04,,{p2},email,Ben,,South\n"
+    ).encode()
+    form = {
+        "mapping": json.dumps({"columns": {"occurred_at": "Visit day"}}),
+        "column": ["liaison=Rep"],
+    }
+    r = c.post(
+        "/v1/uploads/interactions",
+        files={"file": ("crm.csv", body, "text/csv")},
+        data=form,
+        headers=ADMIN,
+    )
+    assert r.status_code == 202, r.text
+    done = wait(c, r.headers["location"])
+    assert done["status"] == "done", done
+    (report,) = done["detail"]["reports"]
+    assert (report["source"], report["inserted"], report["rejected"]) == ("interactions", 2, 0)
+    assert [(w["code"], w["columns"]) for w in report["warnings"]] == [
+        ("columns_ignored", ["Region"])
+    ]
+    interactions = c.get(f"/v1/providers/{p2}/interactions", headers=VIEWER).json()
+    assert [(i["kind"], i["liaison"]) for i in interactions] == [("email", "Ben")]
+    again = c.post(
+        "/v1/uploads/interactions",
+        files={"file": ("crm.csv", body, "text/csv")},
+        data=form,
+        headers=ADMIN,
+    )
+    report = wait(c, again.headers["location"])["detail"]["reports"][0]
+    assert (report["inserted"], report["unchanged"]) == (0, 2)
+
+
+def test_an_upload_mapping_that_cannot_apply_is_a_422_before_any_load(
+    upload_client: TestClient, tmp_path
+) -> None:
+    c = upload_client
+    sites = b"Site ID,name,service_line,lat,lon\nTX1,Clinic,MRI,29.5,-95.6\n"
+    unknown = c.post(
+        "/v1/uploads/sites",
+        files={"file": ("sites.csv", sites)},
+        data={"column": ["colour=Site ID"]},
+        headers=ADMIN,
+    )
+    assert unknown.status_code == 422, unknown.text
+    assert "site_code, name, service_line" in unknown.json()["errors"][0]["message"]
+    for kind, form in (
+        ("nppes", {"column": ["npi=NPI"]}),
+        ("sites", {"mapping": "not json"}),
+        ("sites", {"column": ["site_code"]}),
+    ):
+        r = c.post(
+            f"/v1/uploads/{kind}", files={"file": ("f.csv", sites)}, data=form, headers=ADMIN
+        )
+        assert r.status_code == 422, (kind, form, r.text)
+    assert not list((tmp_path / "uploads").glob("*/*"))  # nothing saved, nothing loading
+    mapped = c.post(
+        "/v1/uploads/sites",
+        files={"file": ("sites.csv", sites)},
+        data={"mapping": json.dumps({"columns": {"site_code": "Site ID"}})},
+        headers=ADMIN,
+    )
+    report = wait(c, mapped.headers["location"])["detail"]["reports"][0]
+    assert (report["source"], report["inserted"], report["warnings"]) == ("sites", 1, [])

@@ -37,3 +37,33 @@ def test_review_alerts_backtest_and_segments(run, tmp_path, monkeypatch) -> None
     assert run("backtest", "NOPE").exit_code == 1
     missing = run("segments", "export", "nope", str(tmp_path / "x.csv"))
     assert missing.exit_code == 1 and "no segment" in missing.output
+
+
+def test_prospects_export_one_row_per_provider_or_per_site(run, tmp_path) -> None:  # noqa: F811
+    import csv
+
+    from core.settings import Settings
+    from service.context import open_context
+    from tests.service.test_prospect_export import seed_prospects
+
+    ctx = open_context(Settings(database_url=f"sqlite:///{run.db}", cache_dir=tmp_path / "cache"))
+    try:
+        ids = seed_prospects(ctx)
+    finally:
+        ctx.close()
+    out = tmp_path / "providers.csv"
+    result = run("prospects", "export", str(out), "--one-per-provider")
+    assert result.exit_code == 0, result.output
+    assert "4 providers" in result.output
+    with out.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["provider_id"], r["best_site"]) for r in rows] == [
+        (str(ids[1]), "B"),
+        (str(ids[2]), "B"),
+        (str(ids[3]), "B"),
+        (str(ids[4]), "A"),
+    ]
+    per_site = run("prospects", "export", str(tmp_path / "all.csv"), "site=B")
+    assert per_site.exit_code == 0 and "3 prospects" in per_site.output
+    assert run("prospects", "export", str(tmp_path / "x.xlsx")).exit_code == 2
+    assert run("prospects", "export", str(tmp_path / "y.csv"), "site=NOPE").exit_code == 1
