@@ -82,8 +82,8 @@ def fit(service_line: ServiceLine, as_of: AsOf = None) -> None:
     ctx = _data_context()
     res = _run(fit_line, ctx, service_line=service_line, as_of=_run(_day, as_of))
     out.print(
-        f"{res['service_line']} model v{res['version']}: {res['rows']} provider-months,"
-        f" {res['starts']} starts; served weight against the profile {res['weight']:.2f}"
+        f"{res['service_line']} model v{res['version']}: learned from {res['train_rows']}"
+        f" provider-months, {res['train_starts']} monthly starts; served weight against the profile {res['weight']:.2f}"
         f"\n  {res['file']}\n  calibration plot {res['calibration_plot']}"
     )
     _print_report(res)

@@ -97,6 +97,11 @@ class FittedModel(BaseModel):
     coefficients: tuple[float, ...]
     #: Means of the design columns on the training rows: contributions are measured from them.
     means: tuple[float, ...]
+    #: Range of each design column on the training rows: a row is clipped to it before the
+    #: coefficients apply, so a value never seen in training (a 15-month silence in a
+    #: 12-month history) does not extrapolate a hinge's slope without end.
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
     #: Fill values of the numeric inputs (training medians) for rows where they are unknown.
     fills: dict[str, float]
     #: Recalibration of the horizon's chance, ``logit(p) -> a + b * logit(p)``, fitted on the
@@ -246,6 +251,7 @@ def fit_model(
     fills = _fills(labelled)
     x, columns, families = design_matrix(labelled, classes=classes, fills=fills)
     means = x.mean(axis=0)
+    lower, upper = x.min(axis=0), x.max(axis=0)
     z = x - means  # standardised in place: one copy of the matrix, not three
     scale = np.sqrt(np.einsum("ij,ij->j", z, z) / len(z))
     scale[scale == 0] = 1.0
@@ -271,6 +277,8 @@ def fit_model(
         intercept=intercept,
         coefficients=tuple(float(c) for c in coef),
         means=tuple(float(m) for m in means),
+        lower=tuple(float(v) for v in lower),
+        upper=tuple(float(v) for v in upper),
         fills=fills,
         calibration=calibration,
     )
@@ -283,7 +291,7 @@ def _matrix(model: FittedModel, frame: pd.DataFrame) -> np.ndarray:
             "the stored model does not match this version's design",
             problems=[Problem("columns differ; fit the model again", field="model")],
         )
-    return x
+    return np.clip(x, np.asarray(model.lower), np.asarray(model.upper))
 
 
 def predict_logit(model: FittedModel, frame: pd.DataFrame) -> np.ndarray:

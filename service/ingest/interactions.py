@@ -125,7 +125,10 @@ def _provider_fault(
     """``(field, message)`` when the row's NPI or provider id names no stored provider."""
     npi, provider_id = record["npi"], record["provider_id"]
     if npi is not None and npi not in by_npi:
-        return "npi", "no provider with this NPI"
+        return (
+            "npi",
+            "no provider with this NPI (providers come from `prm pipeline`: run it after loading the registry files, before the contact log)",
+        )
     if provider_id is not None and provider_id not in known:
         return "provider_id", "no provider with this id"
     if npi is not None and provider_id is not None and by_npi[npi] != provider_id:

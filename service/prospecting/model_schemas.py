@@ -81,7 +81,8 @@ class ScoringBacktestReport(BaseModel):
 class ScoringFitReport(ScoringBacktestReport):
     version: int
     file: str
-    rows: int = Field(description="provider-months the model learned from")
+    train_rows: int = Field(description="provider-months the model learned from")
+    train_starts: int = Field(description="starts (next month) among them: n in n/(n+k)")
     weight: float = Field(description="the model's share against the profile, n/(n+k)")
 
 
