@@ -127,7 +127,8 @@ def _provider_fault(
     if npi is not None and npi not in by_npi:
         return (
             "npi",
-            "no provider with this NPI (providers come from `prm pipeline`: run it after loading the registry files, before the contact log)",
+            "no provider with this NPI (providers come from `prm pipeline`: run it after"
+            " loading the registry files, before the contact log)",
         )
     if provider_id is not None and provider_id not in known:
         return "provider_id", "no provider with this id"
