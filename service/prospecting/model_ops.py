@@ -201,7 +201,8 @@ def fit_line(ctx: AppContext, *, service_line: str, as_of: date | None = None) -
     model = model.model_copy(update={"metrics": report})
     path = model_store.save_model(root, model)
     _plot(bins, plot, f"{service_line} v{version}: calibration of the backtest")
-    return {**report, "service_line": service_line, "version": version, "file": str(path),
+    return {**report, "service_line": service_line, "as_of": history.as_of.isoformat(),
+            "version": version, "file": str(path),
             "train_rows": model.rows, "train_starts": model.starts,
             "weight": served_weight(ctx, model), "calibration_plot": str(plot)}  # fmt: skip
 
