@@ -440,11 +440,15 @@
     var wf = brief.workflow;
     detail.appendChild(el("p", "Status: " + wf.status + " · liaison " + (wf.assigned_to || "unassigned"), {id: "detail-status"}));
     var here = brief.prospects.filter(function (x) { return x.site_code === row.site_code; })[0] || brief.prospects[0];
-    detail.appendChild(el("h3", here ? "Why this score: " + fmt(here.score, 1) + " at " + here.site_code : "Not a scored prospect"));
+    // a learned model's score is a chance in per cent, its contributions log-odds (docs/scoring.md)
+    var learned = here && String(here.profile).indexOf("model:") === 0;
+    detail.appendChild(el("h3", !here ? "Not a scored prospect" : learned
+      ? "Why this score: a " + fmt(here.score, 1) + "% chance of starting to refer within six months (" + here.site_code + ")"
+      : "Why this score: " + fmt(here.score, 1) + " at " + here.site_code));
     if (here) {
       // the explanation list as the API gives it: whatever features the scoring model has
-      detail.appendChild(table(["feature", "contribution", "why"], here.components.map(function (c) {
-        return [label(c.name), fmt(c.points, 1), c.reason];
+      detail.appendChild(table(["feature", learned ? "log-odds" : "contribution", "why"], here.components.map(function (c) {
+        return [label(c.name), fmt(c.points, learned ? 2 : 1), c.reason];
       })));
     }
     detail.appendChild(el("h3", "Colleagues who refer"));
