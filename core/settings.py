@@ -172,6 +172,13 @@ class Settings(BaseSettings):
     isochrone_minutes: tuple[float, ...] = Field(
         (10.0, 20.0, 30.0), description="Isochrone time limits for maps and planning."
     )
+    prospect_reach_minutes: float = Field(
+        45.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Providers within this many drive minutes of a site are scored for it "
+        "(its catchments are a filter of the prospect list, not who is scored).",
+    )
 
     specialty_groups_file: Path | None = Field(
         None, description="TOML file of clinic specialty groups (None = the shipped default)."

@@ -1,27 +1,40 @@
 """Prospect scoring (stage ``prm score``): white space per site, scored and explained.
 
-For each site, candidates are selected through H3: active providers whose
-cell (at the catchment resolution) lies in any of the site's catchments — the
-same SQL on SQLite and PostgreSQL. Active referrers (referring and not lapsed
-as of the as-of date, :mod:`prospects.terms`) are not prospects: a lapsed
-referrer is back among them. ``org_referring`` is true when another member of
-the organisation is referring. Days since the last CRM interaction feed the
-recency component. Drive minutes come from the one road router
-(:func:`geo.routing.minutes_from`, one search per site, the settings' snapping
-rule); where a provider or the site is off the network or beyond reach, they
-are the settings' straight-line estimate, flagged as estimated. Scores come from
-the site's service-line profile (:mod:`prospects.profiles`).
+Who is scored for a site (:func:`reachable`, the one definition, which the
+backtest uses too): every active provider, referring or not, who has not
+objected to processing and lies within ``settings.prospect_reach_minutes``
+(``PRM_PROSPECT_REACH_MINUTES``, 45 by default) of drive from the site. Drive
+minutes come from the one road router (:func:`geo.routing.minutes_from`, one
+search per site, the settings' snapping rule); where a provider or the site is
+off the network or beyond its roads, they are the settings' straight-line
+estimate, flagged ``proximity_estimated``. A provider without coordinates has
+no drive time and is not within reach. Candidates are pre-selected in SQL by a
+box on lat/lon wide enough to lose no one within reach (:func:`reach_box`),
+the same statement on SQLite and PostgreSQL, then kept on their minutes.
+
+The site's catchments (drive time and radius, :mod:`service.placement.catchments`)
+are no longer the universe: a third of the doctors who went on to refer lay
+outside them and were never ranked. Each prospect row stores ``in_catchment``
+(the provider's H3 cell at the catchment resolution lies in one of the site's
+catchments), a filter of the prospect list.
+
+Active referrers (referring and not lapsed as of the as-of date,
+:mod:`prospects.terms`) are not prospects: a lapsed referrer is back among
+them. ``org_referring`` is true when another member of the organisation is
+referring. Days since the last CRM interaction feed the recency component.
+Scores come from the site's service-line profile (:mod:`prospects.profiles`).
 
 Rows are upserted by (site, provider) and only rewritten when a value changed.
 
 Bounded memory: a site is scored a chunk of provider ids at a time
 (:mod:`service.prospecting.chunks`, sized from ``settings.memory_budget_mb``),
-each chunk reading only its own candidates, their referrer stats, the
-referring colleagues of their organisations and their last contacts, and
-rewriting only the site's stored prospects in its id range, in a transaction
-of its own that also marks it done (:mod:`service.checkpoints`), so a killed
-run resumes at the first chunk not stored. The router's search from a site is
-done once per site and run (:func:`geo.routing.reach_from`), not once per chunk.
+each chunk reading only its own candidates (those of its id range inside the
+site's box), their referrer stats, the referring colleagues of their
+organisations and their last contacts, and rewriting only the site's stored
+prospects in its id range, in a transaction of its own that also marks it done
+(:mod:`service.checkpoints`), so a killed run resumes at the first chunk not
+stored. The router's search from a site is done once per site and run
+(:func:`geo.routing.reach_from`), not once per chunk.
 """
 
 from __future__ import annotations
@@ -35,7 +48,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.progress import ProgressSink, null_progress
@@ -80,17 +93,54 @@ def profile_for(service_line: str, profiles: dict):  # noqa: ANN201
     return profiles[DEFAULT_PROFILE]
 
 
-def _in_catchments(
-    session: Session, site: ClinicSite, res: int, *, rows: IdRange | None = None
-) -> tuple[pd.DataFrame, Select]:
-    """Active providers in the site's catchments (referring or not), and the query of their ids
-    (``rows``: those with an id in that range only)."""
+def reach_box(ctx: AppContext, site: ClinicSite) -> tuple[float, float, float, float]:
+    """``(west, south, east, north)``: where every provider within reach of ``site`` lies.
+
+    The reach is ``settings.prospect_reach_minutes`` of drive by the one rule
+    (:func:`geo.routing.minutes_from`); the box holds the circle of
+    :func:`geo.routing.reach_km`, the farthest those minutes go in a straight
+    line at the fastest speed the rule can give (the router's fastest road,
+    else the fallback's ``speed_kph / circuity``), so the SQL pre-selection it
+    makes loses no one within reach. It is wider than the reach (roads wind,
+    and few are that fast): who is kept is decided on the minutes themselves.
+    """
+    from geo.distance import bounding_box
+    from geo.routing import reach_km
+
+    km = reach_km(ctx.router_or_none, ctx.settings.prospect_reach_minutes, fallback=ctx.fallback)
+    # 0.1 % and a metre wider: a provider exactly at the edge survives rounding in SQL
+    return bounding_box(site.lat, site.lon, km * 1.001 + 0.001)
+
+
+def reachable(
+    ctx: AppContext,
+    session: Session,
+    site: ClinicSite,
+    *,
+    rows: IdRange | None = None,
+    reach: Reach | None = None,
+) -> pd.DataFrame:
+    """Who is scored for ``site``: every active provider (referring or not, objection-free)
+    within ``settings.prospect_reach_minutes`` of drive from it (``rows``: with an id in
+    that range only).
+
+    The one definition of the universe, for the score stage and the backtest.
+    Rows are pre-selected in SQL by :func:`reach_box` (the same statement on
+    both backends), then their drive minutes computed as :func:`add_proximity`
+    does (``reach``: the site's :func:`site_reach`) and those within reach kept;
+    a provider without coordinates has no drive time and is not within reach.
+    ``in_catchment`` says whether the provider's cell (at the catchment
+    resolution) lies in one of the site's catchments: catchments filter the
+    prospect list, they no longer decide who is scored.
+    """
+    res = ctx.settings.catchment_resolution
     cell_col = h3_column(Provider, res)
-    in_catchment = (
+    catchment_cells = (
         select(CatchmentCell.h3)
         .join(Catchment, Catchment.id == CatchmentCell.catchment_id)
         .where(Catchment.site_id == site.id, Catchment.resolution == res)
     )
+    west, south, east, north = reach_box(ctx, site)
     stmt = (
         select(
             Provider.id.label("provider_id"),
@@ -101,19 +151,28 @@ def _in_catchments(
             Provider.lon,
             Provider.organization_id,
             func.coalesce(Organization.member_count, 1).label("practice_size"),
+            cell_col.in_(catchment_cells).label("in_catchment"),
         )
         .outerjoin(Organization, Organization.id == Provider.organization_id)
         .where(
-            Provider.is_active.is_(True), cell_col.in_(in_catchment), Provider.id.not_in(objected())
-        )  # GDPR objection: never a prospect
+            Provider.is_active.is_(True),
+            Provider.lat.between(south, north),
+            Provider.lon.between(west, east),
+            Provider.id.not_in(objected()),  # GDPR objection: never a prospect
+        )
         .order_by(Provider.id)
     )
     if rows is not None:
         stmt = stmt.where(rows.where(Provider.id))
     frame = pd.DataFrame(session.execute(stmt).mappings().all())
-    if not frame.empty:
-        frame["practice_size"] = frame["practice_size"].clip(lower=1)
-    return frame, stmt.with_only_columns(Provider.id).order_by(None)
+    if frame.empty:
+        return frame
+    frame["practice_size"] = frame["practice_size"].clip(lower=1)
+    # NULL (no cell at that resolution) is not in a catchment; SQLite answers 0/1
+    frame["in_catchment"] = frame["in_catchment"].astype("boolean").fillna(False).astype(bool)
+    add_proximity(ctx, frame, site, reach=reach)
+    within = frame["drive_minutes"] <= ctx.settings.prospect_reach_minutes
+    return frame[within].reset_index(drop=True)
 
 
 #: Organisation ids per ``IN (...)`` list: below both backends' bound-parameter limits.
@@ -158,17 +217,18 @@ def _referring_colleagues(
 
 
 def _candidates(
+    ctx: AppContext,
     session: Session,
     site: ClinicSite,
-    res: int,
     *,
     as_of: date,
     window_days: int,
     lapsed_days: int,
     rows: IdRange,
+    reach: Reach | None = None,
 ) -> pd.DataFrame:
-    """The site's prospects as of ``as_of`` with an id in ``rows``: who in its catchments is
-    not an active referrer.
+    """The site's prospects as of ``as_of`` with an id in ``rows``: who within its reach
+    (:func:`reachable`) is not an active referrer.
 
     Adds ``org_referring`` and ``days_since_contact`` (NaN when never contacted).
     Both terms come from the stored referrer stats' ``last_referral``
@@ -179,7 +239,7 @@ def _candidates(
     from data.models.prospecting import Interaction
     from prospects.terms import colleague_referring, is_active_referrer
 
-    frame, _ = _in_catchments(session, site, res, rows=rows)
+    frame = reachable(ctx, session, site, rows=rows, reach=reach)
     if frame.empty:
         return frame
     stats = dict(
@@ -285,17 +345,17 @@ def _score_site(
 
     s = ctx.settings
     cand = _candidates(
+        ctx,
         session,
         site,
-        s.catchment_resolution,
         as_of=as_of,
         window_days=s.referring_window_days,
         lapsed_days=s.lapsed_days,
         rows=rows,
+        reach=reach,
     )
     if cand.empty:
         return cand
-    add_proximity(ctx, cand, site, reach=reach)
     return score_prospects(cand, profile, fallback=ctx.fallback, explain=True)
 
 
