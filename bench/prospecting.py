@@ -220,6 +220,7 @@ def fill(url: str, n: int, *, scatter_km: float = 0.0) -> None:
                         None if np.isnan(d) else float(d),
                         float(km),
                         bool(np.isnan(d)),
+                        bool(km <= 5.0),  # in_catchment: as a 5 km radius catchment has it
                         comps,
                     )
                     for i, sc, seg, tc, cl, d, km in zip(

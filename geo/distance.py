@@ -21,6 +21,7 @@ EARTH_RADIUS_KM = 6371.0088
 __all__ = [
     "EARTH_RADIUS_KM",
     "as_float_array",
+    "bounding_box",
     "haversine_km",
     "validate_coordinates",
 ]
@@ -92,6 +93,30 @@ def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> npt.NDArray[np.f
     dlon = lo2 - lo1
     a = np.sin(dlat / 2.0) ** 2 + np.cos(la1) * np.cos(la2) * np.sin(dlon / 2.0) ** 2
     return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float, float]:
+    """``(west, south, east, north)`` in degrees holding every point within ``km`` of a place.
+
+    Great-circle kilometres on the sphere of :func:`haversine_km`. The latitudes
+    are the place's give or take the angular radius; the longitudes are the
+    widest the circle reaches, ``asin(sin(radius) / cos(lat))`` either side
+    (where it touches its tangent meridians, not at the place's latitude). When
+    the circle holds a pole or crosses the antimeridian, the longitudes are the
+    whole [-180, 180]: the box is never smaller than the circle, only wider.
+    """
+    if not (km >= 0):
+        raise ValueError("the radius must be >= 0")
+    radius = km / EARTH_RADIUS_KM
+    south = max(lat - np.degrees(radius), -90.0)
+    north = min(lat + np.degrees(radius), 90.0)
+    if radius >= np.pi / 2 or south <= -90.0 or north >= 90.0:  # a pole inside: every longitude
+        return -180.0, float(south), 180.0, float(north)
+    half = np.degrees(np.arcsin(min(np.sin(radius) / np.cos(np.radians(lat)), 1.0)))
+    west, east = lon - half, lon + half
+    if west < -180.0 or east > 180.0:  # across the antimeridian: one box of every longitude
+        return -180.0, float(south), 180.0, float(north)
+    return float(west), float(south), float(east), float(north)
 
 
 def validate_coordinates(

@@ -72,6 +72,7 @@ __all__ = [
     "minutes_from",
     "point_legs",
     "reach_from",
+    "reach_km",
 ]
 
 _SETTINGS = Settings.model_fields
@@ -255,6 +256,7 @@ class RoadRouter:
     )
     _tree: Any = field(default=None, repr=False)
     _csr: tuple = field(default=(), repr=False)
+    _top_kph: float | None = field(default=None, repr=False)
 
     @classmethod
     def from_graph(cls, G: nx.MultiDiGraph, *, edge_m: float = 300.0) -> RoadRouter:
@@ -315,6 +317,19 @@ class RoadRouter:
     def size(self) -> int:
         """Number of nodes."""
         return int(self.nodes.size)
+
+    @property
+    def top_kph(self) -> float:
+        """The fastest straight-line speed of any edge: its ends' great-circle km per hour.
+
+        No search covers more great-circle distance per hour: a path's ends are
+        at most the sum of its edges' straight lines apart (computed once).
+        """
+        if self._top_kph is None:
+            m = self.matrix.tocoo()
+            km = haversine_km(self.lat[m.row], self.lon[m.row], self.lat[m.col], self.lon[m.col])
+            self._top_kph = float((km / (m.data / 3600.0)).max()) if m.nnz else 0.0
+        return self._top_kph
 
     def positions(self, node_ids: Any) -> npt.NDArray[np.int64]:
         """Row positions of OSM node ids.
@@ -555,6 +570,25 @@ def reach_from(
         return Reach(float(lat), float(lon), None)
     secs, _ = router.search(site.position, offset_s=site.leg_min * 60.0)
     return Reach(float(lat), float(lon), secs)
+
+
+def reach_km(
+    router: RoadRouter | None, minutes: float, *, fallback: Fallback = Fallback()
+) -> float:
+    """Great-circle km holding every point :func:`minutes_from` puts at most ``minutes`` away.
+
+    A bound for pre-selecting points (a bounding box in SQL) before their
+    minutes are computed. Every trip of the rule moves at most as fast, in a
+    straight line, as the fastest of its parts: the straight-line estimate and
+    the access legs at ``speed_kph / circuity``, the roads at the router's
+    :attr:`RoadRouter.top_kph`; so ``minutes`` at the fastest of those reach
+    no farther. The fallback speed alone would be too short a radius: roads
+    are faster than the door-to-door estimate (highways about 100 km/h).
+    """
+    kph = fallback.speed_kph / fallback.circuity
+    if router is not None:
+        kph = max(kph, router.top_kph)
+    return minutes / 60.0 * kph
 
 
 def minutes_from(

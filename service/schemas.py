@@ -188,6 +188,7 @@ class ProspectPublic(BaseModel):
     drive_minutes: float | None
     distance_km: float
     proximity_estimated: bool
+    in_catchment: bool = Field(description="The provider lies in one of the site's catchments.")
     profile: str
     components: list[ScoreComponent]
     status: str = "new"
@@ -210,6 +211,11 @@ class ProspectFilter(StorableText):
     group: str | None = Field(None, description="Clinic specialty group, e.g. 'orthopaedics'.")
     min_drive_minutes: float | None = Field(
         None, ge=0, le=240, description="e.g. distant specialists."
+    )
+    in_catchment: bool | None = Field(
+        None,
+        description="Only prospects in one of their site's catchments (true) or outside them all "
+        "(false); every prospect within the scoring reach is listed otherwise.",
     )
     tier: Literal["A", "B", "C", "lapsed"] | None = Field(
         None, description="Past referral tier of a lapsed referrer ('lapsed' = any)."

@@ -83,6 +83,11 @@ class ProspectQuery(BaseModel):
     min_drive_minutes: url_number(ge=0, le=240) | None = Field(
         None, description="Shortest drive from the site, minutes."
     )
+    in_catchment: bool | None = Field(
+        None,
+        description="true: only prospects in one of their site's catchments; false: only those "
+        "outside them all (everyone within the scoring reach is scored).",
+    )
     tier: Literal["A", "B", "C", "lapsed"] | None = Field(
         None, description="Past tier of a lapsed referrer: A, B, C or 'lapsed' (any)."
     )
@@ -156,6 +161,7 @@ _PROSPECT_EXAMPLE = {
     "drive_minutes": 8.2,
     "distance_km": 5.1,
     "proximity_estimated": False,
+    "in_catchment": True,
     "profile": "imaging_mri@1.1.0",
     "components": [
         {

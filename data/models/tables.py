@@ -29,6 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -286,7 +287,7 @@ class ReferrerStat(Base):
 #: (literal SQL so the expression indexes below match the ORDER BY exactly).
 DRIVE_SORT_ASC = "coalesce(drive_minutes, 1000000.0)"
 DRIVE_SORT_DESC = "coalesce(drive_minutes, -1.0)"
-_LIST_FILTERS = ("segment", "classification", "taxonomy_code")
+_LIST_FILTERS = ("segment", "classification", "taxonomy_code", "in_catchment")
 
 
 class Prospect(Base):
@@ -296,7 +297,8 @@ class Prospect(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "provider_id"),
         # one index per sort of the prospect list (keyset pages: sort value, then id), carrying
-        # the filtered columns so a filter rejects an entry without a table lookup (migration 0011)
+        # the filtered columns so a filter rejects an entry without a table lookup (migrations
+        # 0011, 0018)
         Index(
             "ix_prospects_list_score",
             "site_id",
@@ -348,6 +350,9 @@ class Prospect(Base):
     drive_minutes: Mapped[float | None] = mapped_column(Float)
     distance_km: Mapped[float] = mapped_column(Float)
     proximity_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the provider lies in one of the site's catchments (a list filter; who is scored is
+    #: everyone within ``prospect_reach_minutes``); rows stored before migration 0018 did
+    in_catchment: Mapped[bool] = mapped_column(Boolean, server_default=true())
     components: Mapped[list[Any]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(
         UtcDateTime(), server_default=func.now(), index=True

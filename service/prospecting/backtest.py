@@ -1,10 +1,12 @@
 """Backtest of a site's scoring profile on the clinic's own referral history (CLI and API).
 
-Candidates are the active providers in the site's catchments (referring or
-not: :func:`prospects.backtest.backtest` removes those who were active
-referrers at the cut-off, by the terms the scoring stage uses, from its own
-copy of the history); drive times are computed as for scoring. See
-:mod:`prospects.backtest` for the metrics.
+Candidates are those the scoring stage scores, by its one definition
+(:func:`service.prospecting.universe.reachable`): every active provider within
+``prospect_reach_minutes`` of drive from the site, referring or not
+(:func:`prospects.backtest.backtest` removes those who were active referrers at
+the cut-off, by the terms the scoring stage uses, from its own copy of the
+history), with the drive times scoring computes. See :mod:`prospects.backtest`
+for the metrics.
 """
 
 from __future__ import annotations
@@ -26,15 +28,15 @@ def backtest_candidates(ctx: AppContext, site: ClinicSite) -> pd.DataFrame:
     Raises
     ------
     core.errors.NotFoundError
-        The site has no provider in its catchments.
+        No provider is within reach of the site.
     """
-    from service.prospecting.scoring import _in_catchments, add_proximity
+    from service.prospecting.universe import reachable
 
     with ctx.sessions() as session:
-        cand, _ = _in_catchments(session, site, ctx.settings.catchment_resolution)
+        cand = reachable(ctx, session, site)
     if cand.empty:
-        raise NotFoundError(f"site {site.site_code!r} has no providers in its catchments")
-    add_proximity(ctx, cand, site)
+        minutes = ctx.settings.prospect_reach_minutes
+        raise NotFoundError(f"site {site.site_code!r} has no providers within {minutes:g} minutes")
     return cand
 
 
@@ -44,7 +46,7 @@ def run_backtest(ctx: AppContext, request: BacktestRequest) -> dict:
     from prospects.groups import expand_profile
     from service.ingest.groups import resolved_groups
     from service.prospecting.referrals import as_of_date
-    from service.prospecting.scoring import profile_for, shipped
+    from service.prospecting.universe import profile_for, shipped
     from service.queries import site_by_code
 
     s = ctx.settings

@@ -37,9 +37,6 @@ from service.security.privacy import objected
 
 __all__ = ["History", "line_history", "line_profile", "line_sites", "served_weight"]
 
-#: The fastest plausible road speed, for a bounding box that loses nobody within reach.
-_MAX_KPH = 130.0
-_KM_PER_DEGREE = 111.0
 #: Provider ids per ``IN (...)`` list, below both backends' bound-parameter limits.
 _IN_BATCH = 5000
 
@@ -80,7 +77,7 @@ def line_profile(ctx: AppContext, session: Session, service_line: str) -> Scorin
     """The hand-set profile of a service line, specialty groups expanded (the prior)."""
     from prospects.groups import expand_profile
     from service.ingest.groups import resolved_groups
-    from service.prospecting.scoring import profile_for, shipped
+    from service.prospecting.universe import profile_for, shipped
 
     return expand_profile(profile_for(service_line, shipped()), resolved_groups(ctx, session))
 
@@ -96,13 +93,17 @@ def prior_of(ctx: AppContext, points: np.ndarray) -> np.ndarray:
     return prior_logit(points, base_rate=s.scoring_prior_base_rate, slope=s.scoring_prior_slope)
 
 
-def _bbox(sites: list[ClinicSite], minutes: float) -> tuple[float, float, float, float]:
-    km = _MAX_KPH * minutes / 60.0
-    lats = [s.lat for s in sites]
-    dlat = km / _KM_PER_DEGREE
-    dlon = km / (_KM_PER_DEGREE * max(np.cos(np.radians(max(map(abs, lats)) + dlat)), 0.05))
-    lons = [s.lon for s in sites]
-    return min(lats) - dlat, max(lats) + dlat, min(lons) - dlon, max(lons) + dlon
+def _union_box(ctx: AppContext, sites: list[ClinicSite]) -> tuple[float, float, float, float]:
+    """``(west, south, east, north)`` holding every site's :func:`reach_box`."""
+    from service.prospecting.universe import reach_box
+
+    boxes = [reach_box(ctx, site) for site in sites]
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
 def nearest_site(
@@ -118,7 +119,7 @@ def nearest_site(
     filled as needed (a run scoring many chunks searches once per site)."""
     from geo.distance import haversine_km
     from geo.routing import minutes_from
-    from service.prospecting.scoring import site_reach
+    from service.prospecting.universe import site_reach
 
     lat_a, lon_a = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
     reaches = {} if reaches is None else reaches
@@ -149,7 +150,7 @@ def _universe(ctx: AppContext, session: Session, sites: list[ClinicSite]) -> pd.
     """Active providers within reach of any of the sites, with the nearest one's drive minutes."""
 
     reach = ctx.settings.prospect_reach_minutes
-    south, north, west, east = _bbox(sites, reach)
+    west, south, east, north = _union_box(ctx, sites)
     rows = session.execute(
         select(
             Provider.id.label("provider_id"),

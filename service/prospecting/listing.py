@@ -128,6 +128,7 @@ def _prospect_public(
         drive_minutes=p.drive_minutes,
         distance_km=p.distance_km,
         proximity_estimated=p.proximity_estimated,
+        in_catchment=p.in_catchment,
         profile=p.profile,
         components=p.components,
         status=status,

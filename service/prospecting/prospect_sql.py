@@ -190,6 +190,8 @@ def prospect_stmt(
         stmt = stmt.where(_bounded(Prospect.score, sort) >= bind("min_score", v["min_score"]))
     if filters.segment:
         stmt = stmt.where(Prospect.segment == bind("segment", v["segment"]))
+    if filters.in_catchment is not None:
+        stmt = stmt.where(Prospect.in_catchment == bind("in_catchment", v["in_catchment"]))
     if filters.group_codes is not None:
         stmt = stmt.where(Prospect.taxonomy_code.in_(bind("group_codes", v["group_codes"])))
     return _app_filters(stmt, filters, v, bind)
@@ -256,6 +258,7 @@ def filter_values(filters: ProspectFilter) -> dict[str, Any]:
         "specialty": filters.specialty,
         "min_score": filters.min_score,
         "segment": filters.segment,
+        "in_catchment": filters.in_catchment,
         "group_codes": sorted(filters.group_codes) if filters.group_codes is not None else None,
         "service_line": filters.service_line,
         "territory_id": filters.territory_id,
@@ -282,6 +285,7 @@ def _filter_shape(filters: ProspectFilter) -> tuple:
         _is_code(filters.specialty) if filters.specialty else None,
         filters.min_score is not None,
         bool(filters.segment),
+        filters.in_catchment is not None,
         filters.group_codes is not None,
         bool(filters.service_line),
         filters.history,
@@ -308,6 +312,7 @@ def page_columns() -> tuple:
         Prospect.drive_minutes,
         Prospect.distance_km,
         Prospect.proximity_estimated,
+        Prospect.in_catchment,
         Prospect.profile,
         Prospect.components,
         func.coalesce(ProspectStatus.status, "new").label("status"),

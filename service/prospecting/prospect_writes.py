@@ -65,6 +65,7 @@ PROSPECT_VALUES = (
     "drive_minutes",
     "distance_km",
     "proximity_estimated",
+    "in_catchment",
     "components",
 )
 #: Rows per executemany batch when prospects are written.
@@ -82,6 +83,7 @@ def _prospect_values(row: dict, profile: str) -> dict:
         "drive_minutes": None if pd.isna(dm) else round(float(dm), 2),
         "distance_km": round(float(row["distance_km"]), 3),
         "proximity_estimated": bool(row["proximity_estimated"]),
+        "in_catchment": bool(row["in_catchment"]),
         "components": row["components"],
     }
     return {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in values.items()}

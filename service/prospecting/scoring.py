@@ -1,27 +1,40 @@
 """Prospect scoring (stage ``prm score``): white space per site, scored and explained.
 
-For each site, candidates are selected through H3: active providers whose
-cell (at the catchment resolution) lies in any of the site's catchments — the
-same SQL on SQLite and PostgreSQL. Active referrers (referring and not lapsed
-as of the as-of date, :mod:`prospects.terms`) are not prospects: a lapsed
-referrer is back among them. ``org_referring`` is true when another member of
-the organisation is referring. Days since the last CRM interaction feed the
-recency component. Drive minutes come from the one road router
-(:func:`geo.routing.minutes_from`, one search per site, the settings' snapping
-rule); where a provider or the site is off the network or beyond reach, they
-are the settings' straight-line estimate, flagged as estimated. Scores come from
-the site's service-line profile (:mod:`prospects.profiles`).
+Who is scored for a site (:func:`service.prospecting.universe.reachable`, the one definition, which the
+backtest uses too): every active provider, referring or not, who has not
+objected to processing and lies within ``settings.prospect_reach_minutes``
+(``PRM_PROSPECT_REACH_MINUTES``, 45 by default) of drive from the site. Drive
+minutes come from the one road router (:func:`geo.routing.minutes_from`, one
+search per site, the settings' snapping rule); where a provider or the site is
+off the network or beyond its roads, they are the settings' straight-line
+estimate, flagged ``proximity_estimated``. A provider without coordinates has
+no drive time and is not within reach. Candidates are pre-selected in SQL by a
+box on lat/lon wide enough to lose no one within reach (:func:`reach_box`),
+the same statement on SQLite and PostgreSQL, then kept on their minutes.
+
+The site's catchments (drive time and radius, :mod:`service.placement.catchments`)
+are no longer the universe: a third of the doctors who went on to refer lay
+outside them and were never ranked. Each prospect row stores ``in_catchment``
+(the provider's H3 cell at the catchment resolution lies in one of the site's
+catchments), a filter of the prospect list.
+
+Active referrers (referring and not lapsed as of the as-of date,
+:mod:`prospects.terms`) are not prospects: a lapsed referrer is back among
+them. ``org_referring`` is true when another member of the organisation is
+referring. Days since the last CRM interaction feed the recency component.
+Scores come from the site's service-line profile (:mod:`prospects.profiles`).
 
 Rows are upserted by (site, provider) and only rewritten when a value changed.
 
 Bounded memory: a site is scored a chunk of provider ids at a time
 (:mod:`service.prospecting.chunks`, sized from ``settings.memory_budget_mb``),
-each chunk reading only its own candidates, their referrer stats, the
-referring colleagues of their organisations and their last contacts, and
-rewriting only the site's stored prospects in its id range, in a transaction
-of its own that also marks it done (:mod:`service.checkpoints`), so a killed
-run resumes at the first chunk not stored. The router's search from a site is
-done once per site and run (:func:`geo.routing.reach_from`), not once per chunk.
+each chunk reading only its own candidates (those of its id range inside the
+site's box), their referrer stats, the referring colleagues of their
+organisations and their last contacts, and rewriting only the site's stored
+prospects in its id range, in a transaction of its own that also marks it done
+(:mod:`service.checkpoints`), so a killed run resumes at the first chunk not
+stored. The router's search from a site is done once per site and run
+(:func:`geo.routing.reach_from`), not once per chunk.
 """
 
 from __future__ import annotations
@@ -35,142 +48,48 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.progress import ProgressSink, null_progress
-from core.sequences import chunked
 from data.db import analyze
 from data.models import (
-    Catchment,
-    CatchmentCell,
     ClinicSite,
-    Organization,
     Prospect,
-    Provider,
     ReferrerStat,
-    h3_column,
 )
 from service.checkpoints import Checkpoints, no_checkpoints
 from service.context import AppContext
 from service.prospecting.chunks import IdRange, one_provider, provider_ranges, providers_per_chunk
 from service.prospecting.prospect_writes import announce_new, store_prospects
+from service.prospecting.universe import (
+    profile_for,
+    reachable,
+    referring_colleagues,
+    shipped,
+    site_reach,
+)
 from service.schemas import StageReport
-from service.security.privacy import objected
 
 if TYPE_CHECKING:
     from geo.routing import Reach
     from prospects.profiles import ScoringProfile
     from service.prospecting.served_model import ServedModel
 
-DEFAULT_PROFILE = "imaging_mri"
-
-
-def shipped() -> dict:
-    """The shipped scoring profiles by name."""
-    from prospects.profiles import load_profile, shipped_profiles
-
-    return {name: load_profile(path) for name, path in shipped_profiles().items()}
-
-
-def profile_for(service_line: str, profiles: dict):  # noqa: ANN201
-    """The profile whose service line (or name) matches the site's, else the default."""
-    wanted = service_line.strip().lower()
-    for profile in profiles.values():
-        if profile.service_line.lower() == wanted or profile.name.lower() == wanted:
-            return profile
-    return profiles[DEFAULT_PROFILE]
-
-
-def _in_catchments(
-    session: Session, site: ClinicSite, res: int, *, rows: IdRange | None = None
-) -> tuple[pd.DataFrame, Select]:
-    """Active providers in the site's catchments (referring or not), and the query of their ids
-    (``rows``: those with an id in that range only)."""
-    cell_col = h3_column(Provider, res)
-    in_catchment = (
-        select(CatchmentCell.h3)
-        .join(Catchment, Catchment.id == CatchmentCell.catchment_id)
-        .where(Catchment.site_id == site.id, Catchment.resolution == res)
-    )
-    stmt = (
-        select(
-            Provider.id.label("provider_id"),
-            Provider.taxonomy_code,
-            Provider.classification,
-            Provider.entity_type,
-            Provider.lat,
-            Provider.lon,
-            Provider.organization_id,
-            func.coalesce(Organization.member_count, 1).label("practice_size"),
-        )
-        .outerjoin(Organization, Organization.id == Provider.organization_id)
-        .where(
-            Provider.is_active.is_(True), cell_col.in_(in_catchment), Provider.id.not_in(objected())
-        )  # GDPR objection: never a prospect
-        .order_by(Provider.id)
-    )
-    if rows is not None:
-        stmt = stmt.where(rows.where(Provider.id))
-    frame = pd.DataFrame(session.execute(stmt).mappings().all())
-    if not frame.empty:
-        frame["practice_size"] = frame["practice_size"].clip(lower=1)
-    return frame, stmt.with_only_columns(Provider.id).order_by(None)
-
-
-#: Organisation ids per ``IN (...)`` list: below both backends' bound-parameter limits.
-_IN_BATCH = 5000
-
-
-def referring_bounds(*, as_of: date, window_days: int) -> tuple[date, date]:
-    """First and last day of a referring referrer's last referral, for SQL pre-filters.
-
-    The bounds of :func:`prospects.terms.is_referring`'s window
-    (:func:`prospects.terms.window_start` to ``as_of``): a SQL filter on them
-    keeps every stat that function calls referring, which then decides.
-    """
-    from prospects.terms import window_start
-
-    return window_start(as_of=as_of, days=window_days), as_of
-
-
-def _referring_colleagues(
-    session: Session, organizations: pd.Series, *, as_of: date, window_days: int
-) -> pd.DataFrame:
-    """``provider_id``, ``last_referral``, ``organization_id`` of the referring members of these
-    organisations (wherever they are), :func:`prospects.terms.is_referring` deciding."""
-    from prospects.terms import is_referring
-
-    first, last = referring_bounds(as_of=as_of, window_days=window_days)
-    orgs = sorted({int(o) for o in organizations.dropna()})
-    found = []
-    for batch in chunked(orgs, _IN_BATCH):
-        found += session.execute(
-            select(ReferrerStat.provider_id, ReferrerStat.last_referral, Provider.organization_id)
-            .join(Provider, Provider.id == ReferrerStat.provider_id)
-            .where(
-                Provider.organization_id.in_(batch),
-                ReferrerStat.last_referral.between(first, last),
-            )
-        ).all()
-    colleagues = pd.DataFrame(found, columns=["provider_id", "last_referral", "organization_id"])
-    return colleagues[
-        is_referring(colleagues["last_referral"], as_of=as_of, window_days=window_days)
-    ]
-
 
 def _candidates(
+    ctx: AppContext,
     session: Session,
     site: ClinicSite,
-    res: int,
     *,
     as_of: date,
     window_days: int,
     lapsed_days: int,
     rows: IdRange,
+    reach: Reach | None = None,
 ) -> pd.DataFrame:
-    """The site's prospects as of ``as_of`` with an id in ``rows``: who in its catchments is
-    not an active referrer.
+    """The site's prospects as of ``as_of`` with an id in ``rows``: who within its reach
+    (:func:`reachable`) is not an active referrer.
 
     Adds ``org_referring`` and ``days_since_contact`` (NaN when never contacted).
     Both terms come from the stored referrer stats' ``last_referral``
@@ -181,7 +100,7 @@ def _candidates(
     from data.models.prospecting import Interaction
     from prospects.terms import colleague_referring, is_active_referrer
 
-    frame, _ = _in_catchments(session, site, res, rows=rows)
+    frame = reachable(ctx, session, site, rows=rows, reach=reach)
     if frame.empty:
         return frame
     stats = dict(
@@ -195,7 +114,7 @@ def _candidates(
     frame = frame[
         ~is_active_referrer(last, as_of=as_of, window_days=window_days, lapsed_days=lapsed_days)
     ].reset_index(drop=True)
-    referring = _referring_colleagues(
+    referring = referring_colleagues(
         session, frame["organization_id"], as_of=as_of, window_days=window_days
     )
     frame["org_referring"] = colleague_referring(frame, referring)
@@ -215,47 +134,6 @@ def _candidates(
         days = frame["provider_id"].map(by_id).astype(float)
     frame["days_since_contact"] = days
     return frame
-
-
-def add_proximity(
-    ctx: AppContext, cand: pd.DataFrame, site: ClinicSite, *, reach: Reach | None = None
-) -> None:
-    """Add ``distance_km``, ``drive_minutes`` and ``proximity_estimated`` in place.
-
-    The drive minutes every other view shows (:func:`geo.routing.minutes_from`
-    with the settings' rule): routed where the site and the provider are on the
-    network, else the straight-line estimate with ``proximity_estimated`` True;
-    NaN for a provider without coordinates. ``reach``: the site's
-    :func:`site_reach`, when it answers many batches.
-    """
-    from geo.distance import haversine_km
-    from geo.routing import minutes_from
-
-    lat, lon = cand["lat"].to_numpy(float), cand["lon"].to_numpy(float)
-    cand["distance_km"] = haversine_km(site.lat, site.lon, lat, lon)
-    cand["drive_minutes"], cand["proximity_estimated"] = minutes_from(
-        ctx.router_or_none,
-        site.lat,
-        site.lon,
-        lat,
-        lon,
-        max_snap_m=ctx.settings.max_snap_m,
-        fallback=ctx.fallback,
-        reach=reach,
-    )
-
-
-def site_reach(ctx: AppContext, site: ClinicSite) -> Reach:
-    """The router's one whole search from the site (:func:`geo.routing.reach_from`)."""
-    from geo.routing import reach_from
-
-    return reach_from(
-        ctx.router_or_none,
-        site.lat,
-        site.lon,
-        max_snap_m=ctx.settings.max_snap_m,
-        fallback=ctx.fallback,
-    )
 
 
 @dataclass
@@ -316,17 +194,17 @@ def _score_site(
 
     s = ctx.settings
     cand = _candidates(
+        ctx,
         session,
         model.site,
-        s.catchment_resolution,
         as_of=as_of,
         window_days=s.referring_window_days,
         lapsed_days=s.lapsed_days,
         rows=rows,
+        reach=reach,
     )
     if cand.empty:
         return cand
-    add_proximity(ctx, cand, model.site, reach=reach)
     scored = score_prospects(cand, model.profile, fallback=ctx.fallback, explain=True)
     if model.served is None:
         return scored

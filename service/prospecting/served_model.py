@@ -109,12 +109,12 @@ def apply_model(
     window_days: int,
 ) -> pd.DataFrame:
     """``scored`` (the profile's scores of a chunk) with the served model's score and reasons."""
-    from service.prospecting.scoring import _referring_colleagues
+    from service.prospecting.universe import referring_colleagues
 
     if scored.empty:
         return scored
     referrals, contacts = _events(session, served, as_of=as_of, rows=rows)
-    colleagues = _referring_colleagues(
+    colleagues = referring_colleagues(
         session, scored["organization_id"], as_of=as_of, window_days=window_days
     )
     minutes, estimated, _ = nearest_site(
@@ -162,6 +162,9 @@ def apply_model(
         lapsed_days=ctx.settings.lapsed_days,
         horizon_months=served.model.horizon_months,
     )
+    # a candidate with no row is an active referrer by the line's own referrals (the stored
+    # stats lag them, or count another line's): not a prospect of this line
+    scored = scored[scored["provider_id"].isin(features["provider_id"])].reset_index(drop=True)
     features = features.set_index("provider_id").reindex(scored["provider_id"]).reset_index()
     prior = prior_of(ctx, scored["score"].to_numpy(float))
     learned = learned_scores(served.model, features, prior=prior, weight=served.weight)

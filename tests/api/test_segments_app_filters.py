@@ -27,6 +27,7 @@ from tests.api.conftest import (
 
 #: The app's filter form (maps/assets/app/app.html) as JSON, as segments.js sends it.
 NUMBERS = ("min_score", "min_drive_minutes", "max_drive_minutes", "territory_id")
+BOOLEANS = ("in_catchment",)  # selects marked data-boolean: sent as JSON true / false
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +88,12 @@ def test_a_segment_of_the_apps_filters_holds_what_the_app_showed(
         {"history": "never referred", "min_score": "30"},
         {"q": "smith"},
         {"q": "smith", "site": "AGS-N", "service_line": "MRI", "min_score": "10"},
+        {"in_catchment": "true", "site": "AGS-N"},
     ]
     for n, params in enumerate(cases):
         shown = _app_ids(client, params)
         body = {k: float(v) if k in NUMBERS else v for k, v in params.items()}
+        body |= {k: body[k] == "true" for k in BOOLEANS if k in body}
         if "territory_id" in body:
             body["territory_id"] = int(body["territory_id"])
         name = f"app filter {n}"

@@ -82,6 +82,7 @@ def test_marketing_saves_the_filters_as_a_segment_and_downloads_it(chromium, ser
         page.select_option("#f-site", "AGS-N")
         page.fill("#f-score", "20")
         page.fill("#f-max-drive", "30")
+        page.select_option("#f-catchment", "true")  # sent to the segment as JSON true
         page.wait_for_timeout(400)
         _wait_for_list(page)
         page.wait_for_function(
@@ -94,7 +95,7 @@ def test_marketing_saves_the_filters_as_a_segment_and_downloads_it(chromium, ser
                 "#list li button[data-id]", "b => b.map(x => x.dataset.id)"
             )
         }
-        assert shown and "site=AGS-N" in page.url
+        assert shown and "site=AGS-N" in page.url and "in_catchment=true" in page.url
         page.fill("#segment-name", "north doctors")
         page.click("#segment-submit")
         page.wait_for_selector("#segment-links a")

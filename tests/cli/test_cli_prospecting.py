@@ -14,7 +14,10 @@ SERVICE = FIXTURES / "service"
 @pytest.mark.slow
 def test_review_alerts_backtest_and_segments(run, tmp_path, monkeypatch) -> None:  # noqa: F811
     monkeypatch.setenv("PRM_AS_OF", "2024-06-30")
-    monkeypatch.setenv("PRM_RADIUS_KM", "60")
+    # a second Texas doctor for the backtest: 49 km from the site, off the test road network,
+    # estimated at 128 minutes (a 60 km radius catchment took it in when catchments were who
+    # was scored)
+    monkeypatch.setenv("PRM_PROSPECT_REACH_MINUTES", "180")
     for kind, path in (
         ("nucc", DATA / "nucc_taxonomy_220.csv"),
         ("nppes", DATA / "npidata_pfile_sample_first10.csv"),

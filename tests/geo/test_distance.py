@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import GeoError
-from geo.distance import haversine_km, validate_coordinates
+from geo.distance import bounding_box, haversine_km, validate_coordinates
 
 lats = st.floats(-89.9, 89.9, allow_nan=False)
 lons = st.floats(-179.9, 179.9, allow_nan=False)
@@ -73,3 +73,31 @@ def test_validate_bounds_and_lines():
 def test_validate_allow_missing():
     assert validate_coordinates([np.nan], [np.nan], allow_missing=True) == []
     assert len(validate_coordinates([np.nan], [1.0], allow_missing=True)) == 1
+
+
+@given(lats, lons, st.floats(0.0, 3000.0), st.floats(0.0, 360.0), st.floats(0.0, 1.0))
+def test_a_bounding_box_holds_every_point_within_its_radius(lat, lon, km, bearing, share):
+    """A point ``share * km`` away on any bearing (the spherical destination formula) is in it."""
+    west, south, east, north = bounding_box(lat, lon, km)
+    d = share * km / 6371.0088
+    phi, lam, theta = np.radians(lat), np.radians(lon), np.radians(bearing)
+    to_phi = np.arcsin(np.sin(phi) * np.cos(d) + np.cos(phi) * np.sin(d) * np.cos(theta))
+    to_lam = lam + np.arctan2(
+        np.sin(theta) * np.sin(d) * np.cos(phi), np.cos(d) - np.sin(phi) * np.sin(to_phi)
+    )
+    to_lat = float(np.degrees(to_phi))
+    to_lon = (float(np.degrees(to_lam)) + 540.0) % 360.0 - 180.0
+    assert south - 1e-9 <= to_lat <= north + 1e-9
+    assert west - 1e-9 <= to_lon <= east + 1e-9
+
+
+def test_a_bounding_box_is_tight_away_from_poles_and_whole_around_them():
+    west, south, east, north = bounding_box(40.0, -83.0, 111.195)  # one degree of latitude
+    assert (south, north) == pytest.approx((39.0, 41.0), abs=1e-3)
+    assert east - (-83.0) == pytest.approx(-83.0 - west)
+    assert 1.3 < east + 83.0 < 1.32  # 1 / cos(40 degrees), a little more at the tangent point
+    assert bounding_box(89.5, 10.0, 100.0) == (-180.0, pytest.approx(88.6, abs=0.01), 180.0, 90.0)
+    assert bounding_box(0.0, 179.9, 50.0)[::2] == (-180.0, 180.0)  # across the antimeridian
+    assert bounding_box(10.0, 20.0, 0.0) == (20.0, 10.0, 20.0, 10.0)
+    with pytest.raises(ValueError):
+        bounding_box(10.0, 20.0, float("nan"))

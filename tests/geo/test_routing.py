@@ -20,6 +20,7 @@ from geo.routing import (
     minutes_from,
     point_legs,
     reach_from,
+    reach_km,
 )
 
 from .conftest import DATA
@@ -251,6 +252,29 @@ def test_one_search_answers_every_batch_as_its_own_search_would():
     with pytest.raises(ValueError, match="another place"):
         minutes_from(r, 45.0, 0.5, lat, lon, reach=reach)
     assert reach_from(None, 45.0, 0.5).seconds is None
+
+
+def test_reach_km_bounds_every_drive_time_of_the_rule(aguascalientes):
+    """No point :func:`minutes_from` puts m minutes away is farther than reach_km(m) in a line."""
+    r = RoadRouter.from_graph(aguascalientes)
+    hand = RoadRouter.from_graph(hand_graph())
+    # the hand graph's fastest edge: 4 -> 5, 0.001 degrees of longitude at 39.961 N in 30 s
+    assert hand.top_kph == pytest.approx(haversine_km(39.961, -82.998, 39.961, -83.0)[0] * 120)
+    fb = Fallback(circuity=1.3, speed_kph=30.0)
+    assert reach_km(None, 60.0, fallback=fb) == pytest.approx(30.0 / 1.3)
+    assert r.top_kph > 30.0 / 1.3  # roads beat the estimate: a box from it alone is too small
+    assert reach_km(r, 60.0, fallback=fb) == pytest.approx(r.top_kph)
+    rng = np.random.default_rng(3)
+    site = (21.8745, -102.2700)
+    lat = rng.uniform(21.80, 21.95, 3000)  # on the extract and off it (estimates)
+    lon = rng.uniform(-102.35, -102.19, 3000)
+    minutes, est = minutes_from(r, *site, lat, lon, max_snap_m=500, fallback=fb)
+    assert 0 < est.sum() < est.size
+    km = haversine_km(*site, lat, lon)
+    bound = np.array([reach_km(r, m, fallback=fb) for m in minutes])
+    assert (km <= bound + 1e-9).all()
+    # the roads reach close to the bound somewhere: it is not loose for nothing
+    assert (km / bound)[~est].max() > 0.5
 
 
 def test_drive_time_matrix_by_hand():

@@ -43,7 +43,8 @@ from service.integration.webhooks import subscribe
 from service.prospecting.chunks import provider_ranges
 from service.prospecting.prospect_writes import EVENT_MAX_PROSPECTS, PROSPECT_VALUES
 from service.prospecting.referrals import compute_referrer_stats
-from service.prospecting.scoring import _SiteTally, referring_bounds, score_sites
+from service.prospecting.scoring import _SiteTally, score_sites
+from service.prospecting.universe import referring_bounds
 from tests.service.test_referral_terms import AS_OF, SITE, _seed
 
 TAXONOMIES = (

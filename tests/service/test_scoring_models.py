@@ -19,6 +19,7 @@ from core.errors import InputError, ScoringError
 from data.models import Prospect
 from service.prospecting import model_store
 from service.prospecting.model_ops import fit_line, list_line_models, promote_line
+from service.prospecting.referrals import compute_referrer_stats
 from service.prospecting.scoring import score_sites
 from tests.clinicworld import load_world, small_world
 
@@ -52,6 +53,7 @@ def test_fit_stores_a_version_that_is_not_served_until_promoted(clinic) -> None:
 
     promoted = promote_line(clinic, service_line="MRI", version=1)  # beats the profile
     assert promoted["gate"]["passed"] and promoted["gate"]["ci_low"] > 0
+    compute_referrer_stats(clinic)  # the tiers stage, as the pipeline runs it before scoring
     score_sites(clinic)
     with clinic.sessions() as s:
         rows = s.scalars(select(Prospect)).all()

@@ -3,8 +3,9 @@
 // the session. Shown to marketing and above only; the API refuses the others (403) anyway.
 //
 // The segment's filters are the filter form's fields as they are (the same names as the
-// segment filter model, numbers as numbers), so a segment holds the providers the app lists
-// for them. The map's view is not a filter: a segment covers the whole area.
+// segment filter model, numbers as numbers, yes/no choices as booleans), so a segment holds
+// the providers the app lists for them. The map's view is not a filter: a segment covers the
+// whole area.
 (function () {
   "use strict";
   var app = window.PRM_APP;
@@ -25,7 +26,9 @@
       value = String(value).trim();
       if (!value) return;
       var input = form.elements[key];
-      filters[key] = input && input.type === "number" ? Number(value) : value;
+      if (input && input.type === "number") value = Number(value);
+      else if (input && input.hasAttribute("data-boolean")) value = value === "true";
+      filters[key] = value;
     });
     return filters;
   }
