@@ -48,7 +48,7 @@ from bench.referral_world import (
 )
 from enrichment.freetext import match_free_text
 from geo.distance import haversine_km
-from prospects.evaluation import compare_orders
+from prospects.evaluation import calibration_bins, compare_orders
 from prospects.features import monthly_cutoffs, provider_months
 from prospects.model import blend_weight, design_matrix, fit_model, learned_scores, prior_logit
 from prospects.profiles import load_profile
@@ -184,8 +184,13 @@ def evaluate_seed(seed: int, *, n_boot: int = 1000) -> dict:
     labels = truth.reindex(test["provider_id"]).to_numpy(bool)
     table = compare_orders(labels, orders, reference="model", n_boot=n_boot, seed=seed,
                            probabilities={k: orders[k] for k in ("model", "oracle")})  # fmt: skip
+    bins = calibration_bins(labels, orders["model"], bins=10, min_count=200)
     return {
         "seed": seed,
+        "calibration_bins_within": int(bins["within_interval"].sum()),
+        "calibration_bins": len(bins),
+        "mean_predicted": round(float(orders["model"].mean()), 4),
+        "observed_rate": round(float(labels.mean()), 4),
         "prospects": len(test),
         "starts": int(labels.sum()),
         "train_rows": model.rows,
@@ -224,6 +229,8 @@ def verdicts(results: list[dict]) -> dict:
                 for m in ("auc", "p@50")
             }
         out[r["seed"]] = {
+            "calibration": f"{r['calibration_bins_within']}/{r['calibration_bins']} bins within"
+            f" 95% (mean {r['mean_predicted']} vs observed {r['observed_rate']})",
             "auc_model": auc_m,
             "auc_oracle": auc_o,
             "auc_gap": round(auc_o - auc_m, 4),
@@ -293,7 +300,8 @@ def main(argv: list[str] | None = None) -> None:
             )
             print(f"seed {seed}: AUC model {v['auc_model']:.4f} oracle {v['auc_oracle']:.4f}"
                   f" (gap {v['auc_gap']:+.4f}); p@50 {v['p50_model']:.2f} vs oracle"
-                  f" {v['p50_oracle']:.2f} (ratio {v['p50_ratio']}); {beats}")  # fmt: skip
+                  f" {v['p50_oracle']:.2f} (ratio {v['p50_ratio']}); {beats};"
+                  f" calibration {v['calibration']}")  # fmt: skip
     if args.timing_rows:
         report["timing"] = timing(args.timing_rows)
         print(json.dumps(report["timing"]))

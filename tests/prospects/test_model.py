@@ -108,3 +108,27 @@ def test_a_model_survives_its_json_and_refuses_another_design() -> None:
     other = again.model_copy(update={"columns": (*again.columns[:-1], "something_else")})
     with pytest.raises(ScoringError, match="design"):
         predict_logit(other, rows)
+
+
+def test_monthly_chances_are_calibrated_on_a_generated_world() -> None:
+    """Fitted on half the providers of a generated world, judged on the other half's months.
+
+    Ten bins of at least 200 provider-months each, exact 95% intervals: a perfectly
+    calibrated model misses about one bin in twenty by chance, so at least 8 of 10 must
+    hold (bench.scoring_quality reports the bins of every seed).
+    """
+    from bench.referral_world import generate_world
+    from bench.scoring_quality import _features
+    from prospects.evaluation import calibration_bins
+    from prospects.profiles import load_profile
+
+    world = generate_world(seed=1)
+    frame = _features(world, load_profile("imaging_mri"), cutoff=date(2025, 1, 1))
+    frame = frame[frame["started_next_month"].notna()]
+    half = (frame["provider_id"] % 2 == 0).to_numpy()
+    model = fit_model(frame[half], **FIT)
+    test = frame[~half]
+    hazard = 1 / (1 + np.exp(-predict_logit(model, test)))
+    bins = calibration_bins(test["started_next_month"].astype(bool), hazard, bins=10, min_count=200)
+    assert len(bins) == 10 and (bins["count"] >= 200).all()
+    assert bins["within_interval"].sum() >= 8, bins.to_string()
