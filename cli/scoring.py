@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from cli.common import _data_context, _run, out
+from cli.progress import rich_progress
 
 scoring_app = typer.Typer(
     help="Scoring models learned from the clinic's referral history.", no_args_is_help=True
@@ -80,7 +81,10 @@ def fit(service_line: ServiceLine, as_of: AsOf = None) -> None:
     from service.prospecting.model_ops import fit_line
 
     ctx = _data_context()
-    res = _run(fit_line, ctx, service_line=service_line, as_of=_run(_day, as_of))
+    with rich_progress() as progress:
+        res = _run(
+            fit_line, ctx, service_line=service_line, as_of=_run(_day, as_of), progress=progress
+        )
     out.print(
         f"{res['service_line']} model v{res['version']}: learned from {res['train_rows']}"
         f" provider-months, {res['train_starts']} monthly starts; served weight against the profile {res['weight']:.2f}"
@@ -102,7 +106,15 @@ def backtest(
     from service.prospecting.model_ops import backtest_line
 
     ctx = _data_context()
-    res = _run(backtest_line, ctx, service_line=service_line, as_of=_run(_day, as_of), plot=plot)
+    with rich_progress() as progress:
+        res = _run(
+            backtest_line,
+            ctx,
+            service_line=service_line,
+            as_of=_run(_day, as_of),
+            plot=plot,
+            progress=progress,
+        )
     _print_report(res)
     table = Table("bin", "n", "predicted", "observed", "95% interval", "within")
     for b in res["calibration"]:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError, Problem, ScoringError
+from core.progress import ProgressSink, null_progress
 from geo.routing import Fallback
 from prospects.model import FittedModel, learned_scores
 from prospects.profiles import ScoringProfile
@@ -97,6 +98,7 @@ def rolling_predictions(
     prior: Callable[[np.ndarray], np.ndarray],
     fallback: Fallback,
     current: FittedModel | None = None,
+    progress: ProgressSink = null_progress,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Every prospect at every origin with its label and the score of each order.
 
@@ -120,6 +122,8 @@ def rolling_predictions(
         The router's straight-line estimate, for the profile.
     current
         The promoted model, judged at origins after its ``as_of``.
+    progress
+        Told ``("backtest", origins done, origins)`` as each origin is fitted.
 
     Returns
     -------
@@ -136,7 +140,8 @@ def rolling_predictions(
     parts, notes = [], []
     # the hazard's label looks one month ahead: known at the origin when that month is over
     ends = frame["cutoff"].map(lambda c: _months_after(c, 1))
-    for origin in origins:
+    for n, origin in enumerate(origins):
+        progress("backtest", n, len(origins))
         train = frame[(ends <= origin).to_numpy()]
         test = frame[(frame["cutoff"] == origin).to_numpy() & frame["started"].notna().to_numpy()]
         try:
@@ -147,6 +152,7 @@ def rolling_predictions(
         if test.empty:
             continue
         parts.append(_orders_at(test, model, weight, profile, prior, fallback, current, origin))
+    progress("backtest", len(origins), len(origins))
     if not parts:
         raise ScoringError(
             "no origin could be backtested",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.responses import FileResponse
 
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
 from core.errors import NotFoundError
+from core.progress import ProgressSink
+from service.context import AppContext
+from service.jobs import JobPublic, start_job
 from service.prospecting.model_ops import backtest_line, fit_line, list_line_models, promote_line
 from service.prospecting.model_schemas import (
     ScoringBacktestReport,
@@ -42,18 +46,28 @@ def models(ctx: ContextDep, service_line: str | None = None) -> list[ScoringMode
     ]
 
 
+def _fit_job(ctx: AppContext, progress: ProgressSink, *, request: ScoringFitCreate) -> list:
+    report = fit_line(
+        ctx, service_line=request.service_line, as_of=request.as_of, progress=progress
+    )
+    return [ScoringFitReport.model_validate(report)]
+
+
 @router.post(
     "/models",
-    response_model=ScoringFitReport,
-    status_code=status.HTTP_201_CREATED,
-    summary="Fit a new version on the clinic's history (admin)",
+    response_model=JobPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Fit a new version on the clinic's history in the background (admin)",
     dependencies=[Depends(require_role("admin"))],
+    responses={**problem_responses(409), 202: {"description": "The job; poll its Location."}},
 )
-def fit(ctx: ContextDep, request: ScoringFitCreate) -> ScoringFitReport:
-    """Backtest, fit and store a new version; it is served only once promoted."""
-    return ScoringFitReport.model_validate(
-        fit_line(ctx, service_line=request.service_line, as_of=request.as_of)
-    )
+def fit(ctx: ContextDep, request: ScoringFitCreate, response: Response) -> JobPublic:
+    """Start the fit (history, fit, rolling-origin backtest: stages with counts and the time
+    left); the job's outcome is the fit report (a :class:`ScoringFitReport`), or the reason
+    none was stored (one class, too few starts, ``as_of`` outside the data)."""
+    job = start_job(ctx, "scoring-fit", partial(_fit_job, request=request))
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return job
 
 
 @router.post(

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import NotFoundError, Problem, ScoringError
+from core.progress import ProgressSink, null_progress
 from prospects.evaluation import calibration_bins, calibration_plot, compare_orders
 from prospects.model import FittedModel
 from prospects.rolling import origins_for, rolling_predictions
@@ -54,7 +55,10 @@ def _as_of(ctx: AppContext, as_of: date | None) -> date:
 
 
 def _judge(
-    ctx: AppContext, history: History, current: FittedModel | None
+    ctx: AppContext,
+    history: History,
+    current: FittedModel | None,
+    progress: ProgressSink = null_progress,
 ) -> tuple[pd.DataFrame, dict]:
     """Rolling-origin predictions of every order, and the comparison table with its gate."""
     s = ctx.settings
@@ -74,6 +78,7 @@ def _judge(
         prior=lambda points: prior_of(ctx, points),
         fallback=ctx.fallback,
         current=current,
+        progress=progress,
     )
     return predictions, _report(predictions, notes, current=current)
 
@@ -163,13 +168,30 @@ def _served(ctx: AppContext, service_line: str) -> FittedModel | None:
     return model_store.active_model(_root(ctx), service_line).model
 
 
-def backtest_line(
-    ctx: AppContext, *, service_line: str, as_of: date | None = None, plot: Path | None = None
-) -> dict:
-    """Rolling-origin backtest of the line's model against the served order and the baselines."""
+def _history(
+    ctx: AppContext, service_line: str, as_of: date | None, progress: ProgressSink
+) -> History:
+    progress("history", 0, 1)
     history = line_history(ctx, service_line=service_line, as_of=_as_of(ctx, as_of))
     check_history(history)
-    predictions, report = _judge(ctx, history, _served(ctx, service_line))
+    progress("history", 1, 1)
+    return history
+
+
+def backtest_line(
+    ctx: AppContext,
+    *,
+    service_line: str,
+    as_of: date | None = None,
+    plot: Path | None = None,
+    progress: ProgressSink = null_progress,
+) -> dict:
+    """Rolling-origin backtest of the line's model against the served order and the baselines.
+
+    ``progress`` is told the stages ``history`` and ``backtest`` (one step per origin).
+    """
+    history = _history(ctx, service_line, as_of, progress)
+    predictions, report = _judge(ctx, history, _served(ctx, service_line), progress)
     bins = _calibration(predictions)
     _plot(bins, plot, f"{service_line}: calibration")
     report["calibration"] = _bins(bins)
@@ -177,8 +199,16 @@ def backtest_line(
     return {"service_line": service_line, "as_of": history.as_of.isoformat(), **report}
 
 
-def fit_line(ctx: AppContext, *, service_line: str, as_of: date | None = None) -> dict:
+def fit_line(
+    ctx: AppContext,
+    *,
+    service_line: str,
+    as_of: date | None = None,
+    progress: ProgressSink = null_progress,
+) -> dict:
     """Backtest, fit on the whole history and store a new (unpromoted) version.
+
+    ``progress`` is told the stages ``history``, ``fit`` and ``backtest`` (one step per origin).
 
     Raises
     ------
@@ -189,12 +219,12 @@ def fit_line(ctx: AppContext, *, service_line: str, as_of: date | None = None) -
         ``as_of`` outside the data.
     """
     root = _root(ctx)
-    history = line_history(ctx, service_line=service_line, as_of=_as_of(ctx, as_of))
-    check_history(history)
-    labelled = history.frame[history.frame["started"].notna()]
+    history = _history(ctx, service_line, as_of, progress)
+    progress("fit", 0, 1)
     version = model_store.next_version(root, service_line)
-    model = fit_on(ctx, history, labelled, history.as_of, version=version)
-    predictions, report = _judge(ctx, history, _served(ctx, service_line))
+    model = fit_on(ctx, history, history.frame, history.as_of, version=version)
+    progress("fit", 1, 1)
+    predictions, report = _judge(ctx, history, _served(ctx, service_line), progress)
     plot = model_store.calibration_file(root, service_line, version)
     bins = _calibration(predictions)
     report["calibration"] = _bins(bins)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date
 
@@ -39,16 +40,26 @@ def scoring_client(request, tmp_path_factory) -> Iterator[TestClient]:
         ctx.close()
 
 
+def _job(c: TestClient, started) -> dict:
+    """The finished job of a 202 answer (polled through its Location)."""
+    assert started.status_code == 202, started.text
+    for _ in range(600):
+        job = c.get(started.headers["Location"], headers=ADMIN).json()
+        if job["status"] != "running":
+            return job
+        time.sleep(0.1)
+    raise AssertionError("the job did not end")
+
+
 def test_models_are_fitted_listed_and_promoted_over_http(scoring_client: TestClient) -> None:
     c = scoring_client
     assert c.get("/v1/scoring/models", headers=VIEWER).json() == []
-    assert (
-        c.post("/v1/scoring/models", json={"service_line": "MRI"}, headers=VIEWER).status_code
-        == 403
-    )
-    fitted = c.post("/v1/scoring/models", json={"service_line": "MRI"}, headers=ADMIN)
-    assert fitted.status_code == 201, fitted.text
-    body = fitted.json()
+    viewer = c.post("/v1/scoring/models", json={"service_line": "MRI"}, headers=VIEWER)
+    assert viewer.status_code == 403
+    job = _job(c, c.post("/v1/scoring/models", json={"service_line": "MRI"}, headers=ADMIN))
+    assert job["status"] == "done", job
+    assert job["stage"] == "backtest" and job["done"] == job["total"]
+    body = job["detail"]["reports"][0]
     assert body["version"] == 1 and body["train_starts"] >= 30 and body["gate"]["passed"]
     assert {o["order"] for o in body["orders"]} >= {"model", "profile", "distance only"}
     [listed] = c.get("/v1/scoring/models", params={"service_line": "MRI"}, headers=VIEWER).json()
@@ -65,9 +76,14 @@ def test_models_are_fitted_listed_and_promoted_over_http(scoring_client: TestCli
 
 def test_refusals_are_problems(scoring_client: TestClient) -> None:
     c = scoring_client
-    outside = c.post("/v1/scoring/models", json={"service_line": "MRI", "as_of": "2019-01-01"},
-                     headers=ADMIN)  # fmt: skip
-    assert outside.status_code == 422 and "outside the data" in outside.json()["detail"]
+    outside = _job(
+        c,
+        c.post(
+            "/v1/scoring/models", json={"service_line": "MRI", "as_of": "2019-01-01"}, headers=ADMIN
+        ),
+    )
+    assert outside["status"] == "failed" and "outside the data" in outside["detail"]["detail"]
+    assert outside["detail"]["problems"][0]["field"] == "as_of"  # fmt: skip
     other = c.post("/v1/scoring/backtests", json={"service_line": "CT"}, headers=ADMIN)
     assert other.status_code == 404 and "no site offers" in other.json()["detail"]
     assert c.post("/v1/scoring/models/MRI/99/promote", headers=ADMIN).status_code == 404
