@@ -100,7 +100,7 @@ def promote(ctx: ContextDep, service_line: Line, version: Version) -> ScoringPro
     "/models/{service_line}/{version}/calibration.png",
     response_class=FileResponse,
     summary="The version's calibration plot",
-    responses={200: {"content": {"image/png": {}}}},
+    responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 def calibration(ctx: ContextDep, service_line: Line, version: Version) -> FileResponse:
     path = calibration_file(ctx.settings.scoring_model_dir, service_line, version)
