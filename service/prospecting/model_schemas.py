@@ -20,7 +20,8 @@ __all__ = [
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a JSON number is not a date (schemathesis ST201)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     service_line: str = Field(min_length=1, max_length=60, description="e.g. MRI")
     as_of: date | None = Field(None, description="Last day of history (default: the settings').")
