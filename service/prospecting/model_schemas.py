@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 __all__ = [
     "CalibrationBinPublic",
@@ -19,12 +20,20 @@ __all__ = [
 ]
 
 
+def _written_day(value: object) -> object:
+    """A day as JSON writes it (``YYYY-MM-DD``): pydantic would read a number as a timestamp."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
 class _Request(BaseModel):
-    # strict: a JSON number is not a date (schemathesis ST201)
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid")
 
     service_line: str = Field(min_length=1, max_length=60, description="e.g. MRI")
-    as_of: date | None = Field(None, description="Last day of history (default: the settings').")
+    as_of: Annotated[date | None, BeforeValidator(_written_day)] = Field(
+        None, description="Last day of history (default: the settings')."
+    )
 
 
 class ScoringFitCreate(_Request):
