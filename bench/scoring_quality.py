@@ -48,6 +48,7 @@ from bench.referral_world import (
 )
 from enrichment.freetext import match_free_text
 from geo.distance import haversine_km
+from geo.routing import Fallback
 from prospects.evaluation import calibration_bins, compare_orders
 from prospects.features import monthly_cutoffs, provider_months
 from prospects.model import blend_weight, design_matrix, fit_model, learned_scores, prior_logit
@@ -168,7 +169,7 @@ def evaluate_seed(seed: int, *, n_boot: int = 1000) -> dict:
     truth = started_within(world, cutoff=cutoff, horizon_months=HORIZON)
     oracle = oracle_start_probability(world, cutoff=cutoff, horizon_months=HORIZON)
     test = test[test["provider_id"].isin(truth.index)].reset_index(drop=True)
-    points = profile_scores(test, profile, fallback=_fallback())
+    points = profile_scores(test, profile, fallback=Fallback())
     weight = blend_weight(starts=model.starts, prior_starts=PRIOR_STARTS)
     served = learned_scores(model, test, prior=prior_logit(points, base_rate=BASE_RATE,
                                                            slope=SLOPE),
@@ -198,12 +199,6 @@ def evaluate_seed(seed: int, *, n_boot: int = 1000) -> dict:
         "weight": round(weight, 3),
         "table": table.to_dict("records"),
     }
-
-
-def _fallback():  # noqa: ANN202
-    from geo.routing import Fallback
-
-    return Fallback()
 
 
 def _value(table: list[dict], order: str, metric: str, key: str = "value") -> float:

@@ -57,7 +57,14 @@ from geo.routing import Fallback
 from prospects.profiles import ScoringProfile
 from prospects.specialties import SpecialtyMatch, resolve_specialties
 
-__all__ = ["INPUT_COLUMNS", "OPTIONAL_COLUMNS", "SEGMENTS", "explain", "score_prospects"]
+__all__ = [
+    "INPUT_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "SEGMENTS",
+    "explain",
+    "is_organisation",
+    "score_prospects",
+]
 
 INPUT_COLUMNS: tuple[str, ...] = (
     "provider_id",
@@ -157,6 +164,13 @@ def _booleans(raw: pd.Series, problems: list[Problem], field: str = "org_referri
         return np.zeros(len(raw), dtype=bool)
     lookup = np.array([allowed.get(v, False) for v in uniques.tolist()] + [False], dtype=bool)
     return lookup[index]
+
+
+def is_organisation(entity_type: pd.Series) -> np.ndarray:
+    """Mask: the entity type names an organisation (1/2, "individual"/"organisation",
+    "NPI-1"/"NPI-2", any case); anything else, missing included, is not one."""
+    text = entity_type.astype(str).str.strip().str.lower()
+    return text.isin(_ORGANISATION).to_numpy()
 
 
 def _entity_is_org(series: pd.Series, problems: list[Problem]) -> np.ndarray:

@@ -118,8 +118,7 @@ def nearest_site(
     and the straight-line km to that site. ``reaches``: site code -> the site's one search,
     filled as needed (a run scoring many chunks searches once per site)."""
     from geo.distance import haversine_km
-    from geo.routing import minutes_from
-    from service.prospecting.universe import site_reach
+    from service.prospecting.universe import drive_minutes, site_reach
 
     lat_a, lon_a = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
     reaches = {} if reaches is None else reaches
@@ -129,16 +128,7 @@ def nearest_site(
     for site in sites:
         if site.site_code not in reaches:
             reaches[site.site_code] = site_reach(ctx, site)
-        minutes, flagged = minutes_from(
-            ctx.router_or_none,
-            site.lat,
-            site.lon,
-            lat_a,
-            lon_a,
-            max_snap_m=ctx.settings.max_snap_m,
-            fallback=ctx.fallback,
-            reach=reaches[site.site_code],
-        )
+        minutes, flagged = drive_minutes(ctx, site, lat_a, lon_a, reach=reaches[site.site_code])
         closer = np.nan_to_num(minutes, nan=np.inf) < best
         best = np.where(closer, minutes, best)
         estimated = np.where(closer, flagged, estimated)
@@ -177,22 +167,44 @@ def _universe(ctx: AppContext, session: Session, sites: list[ClinicSite]) -> pd.
     minutes, estimated, km = nearest_site(ctx, sites, frame["lat"], frame["lon"])
     frame["drive_minutes"], frame["drive_estimated"], frame["distance_km"] = minutes, estimated, km
     frame = frame[minutes <= reach].reset_index(drop=True)
-    parts, enrolled = [], []
-    for batch in chunked(frame["provider_id"].tolist(), _IN_BATCH):
-        rows = frame[frame["provider_id"].isin(batch)]
-        in_batch = SourceRecord.provider_id.in_(batch)
-        parts.append(practice_sizes(session, rows["provider_id"], rows["practice_size"], in_batch))
-        enrolled.append(enrolment_dates(session, in_batch))
-    frame["practice_size"] = np.concatenate(parts) if parts else np.empty(0)
-    known = pd.concat(enrolled) if enrolled else pd.Series(dtype="datetime64[ns]")
-    frame["enrolment_date"] = pd.to_datetime(frame["provider_id"].map(known.to_dict()))
-    frame["is_organisation"] = (
-        frame["entity_type"]
-        .astype(str)
-        .str.strip()
-        .isin(["2", "organization", "organisation", "NPI-2"])
-    )
+    parts = [
+        provider_attributes(session, rows, SourceRecord.provider_id.in_(batch))
+        for batch in chunked(frame["provider_id"].tolist(), _IN_BATCH)
+        for rows in [frame[frame["provider_id"].isin(batch)]]
+    ]
+    if parts:
+        frame[list(_ATTRIBUTES)] = pd.concat(parts)[list(_ATTRIBUTES)]
+    else:
+        frame = frame.assign(**{c: pd.Series(dtype=object) for c in _ATTRIBUTES})
     return frame.drop(columns=["lat", "lon"])
+
+
+#: What :func:`provider_attributes` adds: the model's view of a provider beyond its golden row.
+_ATTRIBUTES = ("practice_size", "enrolment_date", "is_organisation")
+
+
+def provider_attributes(
+    session: Session, rows: pd.DataFrame, *where: ColumnElement[bool]
+) -> pd.DataFrame:
+    """``practice_size`` (:func:`practice_sizes`), ``enrolment_date`` and ``is_organisation``
+    of ``rows`` (``provider_id``, ``practice_size`` as co-located, ``entity_type``), on their
+    index; ``where``: conditions on :class:`SourceRecord` holding their records.
+
+    The fit and the served model read a provider through this one function.
+    """
+    from prospects.scoring import is_organisation
+
+    enrolled = enrolment_dates(session, *where).to_dict()
+    return pd.DataFrame(
+        {
+            "practice_size": practice_sizes(
+                session, rows["provider_id"], rows["practice_size"], *where
+            ),
+            "enrolment_date": pd.to_datetime(rows["provider_id"].map(enrolled)),
+            "is_organisation": is_organisation(rows["entity_type"]),
+        },
+        index=rows.index,
+    )
 
 
 def enrolment_dates(session: Session, *where: ColumnElement[bool]) -> pd.Series:
@@ -257,23 +269,17 @@ def of_line(service_line: str, site_codes: list[str]) -> ColumnElement[bool]:
     )
 
 
-def _line_referrals(
-    session: Session, *, service_line: str, site_codes: list[str], as_of: date
-) -> pd.DataFrame:
+def _line_referrals(session: Session, *, service_line: str, site_codes: list[str]) -> pd.DataFrame:
+    """Every linked referral of the line (the span of the data is checked on all of them)."""
     ev = ReferralEvent
     stmt = select(ev.provider_id, ev.referral_date).where(
-        ev.provider_id.is_not(None),
-        ev.referral_date <= as_of,
-        of_line(service_line, site_codes),
+        ev.provider_id.is_not(None), of_line(service_line, site_codes)
     )
     return pd.DataFrame(session.execute(stmt).all(), columns=["provider_id", "referral_date"])
 
 
-def _contact_log(session: Session, *, as_of: date) -> pd.DataFrame:
-    end = datetime.combine(as_of, datetime.max.time(), tzinfo=UTC)
-    stmt = select(Interaction.provider_id, Interaction.occurred_at, Interaction.kind).where(
-        Interaction.occurred_at <= end
-    )
+def _contact_log(session: Session) -> pd.DataFrame:
+    stmt = select(Interaction.provider_id, Interaction.occurred_at, Interaction.kind)
     return pd.DataFrame(session.execute(stmt).all(), columns=["provider_id", "occurred_at", "kind"])
 
 
@@ -295,9 +301,8 @@ def line_history(
         sites = line_sites(session, service_line)
         profile = line_profile(ctx, session, service_line)
         codes = [site.site_code for site in sites]
-        referrals = _line_referrals(session, service_line=service_line, site_codes=codes,
-                                    as_of=date.max)  # fmt: skip
-        contacts = _contact_log(session, as_of=date.max)
+        referrals = _line_referrals(session, service_line=service_line, site_codes=codes)
+        contacts = _contact_log(session)
         providers = _with_fit(_universe(ctx, session, sites), profile)
     first, _ = _data_span(referrals, contacts, service_line=service_line, as_of=as_of)
     cutoffs = monthly_cutoffs(first=first, last=as_of)
@@ -331,8 +336,9 @@ def _data_span(
                 Problem("no referral of this line is linked to a provider", field="referrals")
             ],
         )
-    first = pd.to_datetime(referrals["referral_date"]).min().date()
-    days = [pd.to_datetime(referrals["referral_date"]).max().date()]
+    when = pd.to_datetime(referrals["referral_date"])
+    first = when.min().date()
+    days = [when.max().date()]
     if len(contacts):
         days.append(pd.to_datetime(contacts["occurred_at"], utc=True).max().date())
     last = max(days)

@@ -25,7 +25,7 @@ from core.errors import NotFoundError, Problem, ScoringError
 from core.progress import ProgressSink, null_progress
 from prospects.evaluation import calibration_bins, calibration_plot, compare_orders
 from prospects.model import FittedModel
-from prospects.rolling import origins_for, rolling_predictions
+from prospects.rolling import ORDERS, origins_for, rolling_predictions
 from service.context import AppContext
 from service.prospecting import model_store
 from service.prospecting.learning import (
@@ -91,8 +91,7 @@ def _report(predictions: pd.DataFrame, notes: list[str], *, current: FittedModel
         if rows is None or rows.empty or not 0 < rows["started"].sum() < len(rows):
             return _no_gate(predictions, notes, current)
         reference = "current"
-    orders = [o for o in ("model", "current", "profile", "distance only", "specialty prior")
-              if o in rows.columns]  # fmt: skip
+    orders = [o for o in ORDERS if o in rows.columns]
     table = compare_orders(
         rows["started"].to_numpy(),
         {o: rows[o].to_numpy(float) for o in orders},
@@ -136,15 +135,17 @@ def _num(value: object) -> float | None:
     return None if pd.isna(value) else round(float(value), 4)
 
 
+def _json(key: str, value: object) -> object:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if key == "resamples":  # pandas' nullable integer
+        return int(value)
+    return round(float(value), 4) if isinstance(value, float) else value
+
+
 def _records(table: pd.DataFrame) -> list[dict]:
-    out = []
-    for row in table.to_dict("records"):
-        out.append({k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()})
-        if pd.isna(out[-1].get("resamples")):
-            out[-1]["resamples"] = None
-        else:
-            out[-1]["resamples"] = int(out[-1]["resamples"])
-    return out
+    """Rows as JSON: floats rounded to 4 places, NaN and pandas' NA as None."""
+    return [{k: _json(k, v) for k, v in row.items()} for row in table.to_dict("records")]
 
 
 def _calibration(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -155,13 +156,6 @@ def _plot(bins: pd.DataFrame, plot: Path | None, title: str) -> None:
     if plot is not None:
         plot.parent.mkdir(parents=True, exist_ok=True)
         calibration_plot(bins, plot, title=title)
-
-
-def _bins(bins: pd.DataFrame) -> list[dict]:
-    return [
-        {k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()}
-        for row in bins.to_dict("records")
-    ]
 
 
 def _served(ctx: AppContext, service_line: str) -> FittedModel | None:
@@ -194,7 +188,7 @@ def backtest_line(
     predictions, report = _judge(ctx, history, _served(ctx, service_line), progress)
     bins = _calibration(predictions)
     _plot(bins, plot, f"{service_line}: calibration")
-    report["calibration"] = _bins(bins)
+    report["calibration"] = _records(bins)
     report["calibration_plot"] = str(plot) if plot else None
     return {"service_line": service_line, "as_of": history.as_of.isoformat(), **report}
 
@@ -227,7 +221,7 @@ def fit_line(
     predictions, report = _judge(ctx, history, _served(ctx, service_line), progress)
     plot = model_store.calibration_file(root, service_line, version)
     bins = _calibration(predictions)
-    report["calibration"] = _bins(bins)
+    report["calibration"] = _records(bins)
     model = model.model_copy(update={"metrics": report})
     path = model_store.save_model(root, model)
     _plot(bins, plot, f"{service_line} v{version}: calibration of the backtest")
@@ -274,6 +268,7 @@ def promote_line(ctx: AppContext, *, service_line: str, version: int) -> dict:
 
 def list_line_models(ctx: AppContext, *, service_line: str | None = None) -> list[dict]:
     """Every stored version with whether it is served (``prm scoring show``, the API)."""
-    if service_line is not None and not model_store.list_models(_root(ctx), service_line):
+    models = model_store.list_models(_root(ctx), service_line)
+    if service_line is not None and not models:
         raise NotFoundError(f"no fitted model for service line {service_line!r}")
-    return model_store.list_models(_root(ctx), service_line)
+    return models

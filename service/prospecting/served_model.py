@@ -31,11 +31,10 @@ from service.context import AppContext
 from service.prospecting import model_store
 from service.prospecting.chunks import IdRange
 from service.prospecting.learning import (
-    enrolment_dates,
     nearest_site,
     of_line,
-    practice_sizes,
     prior_of,
+    provider_attributes,
     served_weight,
 )
 
@@ -126,21 +125,13 @@ def apply_model(
             "classification": scored["classification"].astype(object).to_numpy(),
             "specialty_fit": scored["specialty_fit"].to_numpy(float),
             "organization_id": scored["organization_id"].to_numpy(),
-            "practice_size": practice_sizes(
-                session,
-                scored["provider_id"],
-                scored["practice_size"],
-                rows.where(SourceRecord.provider_id),
-            ),
             "drive_minutes": minutes,
             "drive_estimated": estimated,
-            "is_organisation": scored["entity_type"].astype(str).isin(["2", "organization"]),
-            "enrolment_date": pd.to_datetime(
-                scored["provider_id"].map(
-                    enrolment_dates(session, rows.where(SourceRecord.provider_id)).to_dict()
-                )
-            ),
         }
+    ).join(
+        provider_attributes(session, scored, rows.where(SourceRecord.provider_id)).reset_index(
+            drop=True
+        )
     )
     # colleagues outside the chunk are only there to be counted: their last referral suffices
     others = colleagues[~colleagues["provider_id"].isin(providers["provider_id"])]

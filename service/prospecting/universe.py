@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_PROFILE",
     "add_proximity",
+    "drive_minutes",
     "profile_for",
     "reach_box",
     "reachable",
@@ -201,11 +203,22 @@ def add_proximity(
     :func:`site_reach`, when it answers many batches.
     """
     from geo.distance import haversine_km
-    from geo.routing import minutes_from
 
     lat, lon = cand["lat"].to_numpy(float), cand["lon"].to_numpy(float)
     cand["distance_km"] = haversine_km(site.lat, site.lon, lat, lon)
-    cand["drive_minutes"], cand["proximity_estimated"] = minutes_from(
+    cand["drive_minutes"], cand["proximity_estimated"] = drive_minutes(
+        ctx, site, lat, lon, reach=reach
+    )
+
+
+def drive_minutes(
+    ctx: AppContext, site: ClinicSite, lat: np.ndarray, lon: np.ndarray, *, reach: Reach | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drive minutes from ``site`` to each point and whether each is the straight-line
+    estimate: :func:`geo.routing.minutes_from` with the settings' snapping and fallback."""
+    from geo.routing import minutes_from
+
+    return minutes_from(
         ctx.router_or_none,
         site.lat,
         site.lon,
