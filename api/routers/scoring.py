@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.responses import FileResponse
 
 from api.deps import ContextDep, require_role
@@ -29,12 +29,18 @@ router = APIRouter(
     dependencies=[Depends(require_role("viewer"))],
     responses=problem_responses(401, 403, 404, 422),
 )
-Line = Annotated[str, Path(min_length=1, max_length=60)]
+#: A line's models live in a folder named by its letters and digits: a name needs one.
+_NAMED = "[A-Za-z0-9]"
+_NAMED_TEXT = "a service line: at least one letter or digit (A-Z, 0-9)"
+Line = Annotated[str, Path(min_length=1, max_length=60, pattern=_NAMED, description=_NAMED_TEXT)]
+LineQuery = Annotated[
+    str | None, Query(min_length=1, max_length=60, pattern=_NAMED, description=_NAMED_TEXT)
+]
 Version = Annotated[int, Path(ge=1)]
 
 
 @router.get("/models", response_model=list[ScoringModelPublic], summary="Fitted scoring models")
-def models(ctx: ContextDep, service_line: str | None = None) -> list[ScoringModelPublic]:
+def models(ctx: ContextDep, service_line: LineQuery = None) -> list[ScoringModelPublic]:
     """Every fitted version (of one service line, or all), which one is served, its backtest."""
     return [
         ScoringModelPublic.model_validate(m)
@@ -86,7 +92,7 @@ def promote(ctx: ContextDep, service_line: Line, version: Version) -> ScoringPro
     "/models/{service_line}/{version}/calibration.png",
     response_class=FileResponse,
     summary="The version's calibration plot",
-    responses={200: {"content": {"image/png": {}}}},
+    responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 def calibration(ctx: ContextDep, service_line: Line, version: Version) -> FileResponse:
     path = calibration_file(ctx.settings.scoring_model_dir, service_line, version)

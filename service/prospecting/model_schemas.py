@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from service.wire import IsoDate, TrimmedBody, trimmed_at_least
 
 __all__ = [
     "CalibrationBinPublic",
@@ -19,11 +21,13 @@ __all__ = [
 ]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Request(TrimmedBody):
+    """JSON types as sent, no unknown field, text trimmed (:class:`service.wire.TrimmedBody`)."""
 
-    service_line: str = Field(min_length=1, max_length=60, description="e.g. MRI")
-    as_of: date | None = Field(None, description="Last day of history (default: the settings').")
+    service_line: str = Field(
+        min_length=1, max_length=60, pattern=trimmed_at_least(1), description="e.g. MRI"
+    )
+    as_of: IsoDate | None = Field(None, description="Last day of history (default: the settings').")
 
 
 class ScoringFitCreate(_Request):
