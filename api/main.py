@@ -270,7 +270,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             {"name": "workflow", "description": "Prospect status and liaison; exclusion lists."},
             {
                 "name": "segments",
-                "description": "Saved segments, exports (CSV, XLSX, GeoJSON), backtests.",
+                "description": "Saved segments and their exports (CSV, XLSX, GeoJSON).",
             },
             {
                 "name": "session",

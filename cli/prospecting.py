@@ -1,4 +1,4 @@
-"""``prm alerts``, ``prm backtest``, ``prm segments ...``, ``prm prospects export`` and
+"""``prm alerts``, ``prm segments ...``, ``prm prospects export`` and
 ``prm referrals review``."""
 
 from __future__ import annotations
@@ -52,42 +52,6 @@ def alerts(
         for a in rows:
             out.print(f"{a.provider_id} {a.rule}:")
             out.print_json(data=a.history)
-
-
-@app.command()
-def backtest(
-    site: Annotated[str, typer.Argument(help="Site code.")],
-    hide_months: Annotated[int, typer.Option(help="Months of history hidden.")] = 6,
-    k: Annotated[int, typer.Option(help="Top-k for precision@k.")] = 50,
-    profile: Annotated[
-        str | None, typer.Option(help="Shipped profile name (default: the site's).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
-) -> None:
-    """Hide the last months of referrals, score as of the cut-off, compare with random and distance."""
-    from service.prospecting.backtest import run_backtest
-    from service.prospecting.schemas import BacktestRequest
-
-    ctx = _data_context()
-    res = _run(
-        run_backtest,
-        ctx,
-        BacktestRequest(site=site, hide_months=hide_months, k=k, profile=profile, seed=seed),
-    )
-    out.print(
-        f"{res['site']} {res['profile']}: cut-off {res['cutoff']}, hidden to {res['horizon_end']}; "
-        f"{res['prospects']} prospects, {res['started_referring']} started referring "
-        f"(base rate {res['base_rate']:.3f})"
-    )
-    table = Table("order", f"precision@{k}", "AUC", "hits")
-    for o in res["orders"]:
-        table.add_row(
-            o["order"],
-            f"{o['precision_at_k']:.3f}",
-            "-" if o["auc"] is None else f"{o['auc']:.3f}",
-            str(o["hits_in_top_k"]),
-        )
-    out.print(table)
 
 
 @segments_app.command("list")

@@ -1,6 +1,6 @@
 """How good a ranking of prospects is, with intervals: the one definition of each metric.
 
-Used by the backtest (:mod:`prospects.backtest`) and by benchmarks. Pure
+Used by the backtest (:mod:`prospects.rolling`) and by benchmarks. Pure
 functions (:func:`calibration_plot` writes the PNG it is asked for) that check
 their inputs at the boundary: labels booleans (or 0/1), scores numbers
 (``inf`` allowed, never NaN), probabilities in [0, 1], one value per row; every

@@ -108,7 +108,7 @@ class FittedModel(BaseModel):
     #: provider-months whose whole horizon is known: holding today's features over the
     #: horizon (contacts fade, colleagues change) is not exact, and this corrects its bias.
     calibration: tuple[float, float] = (0.0, 1.0)
-    #: Backtest figures at fit time (:mod:`prospects.backtest`), for ``prm scoring show``.
+    #: Backtest figures at fit time (:mod:`prospects.rolling`), for ``prm scoring show``.
     metrics: dict[str, object] = Field(default_factory=dict)
     note: str = ""
 

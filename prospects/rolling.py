@@ -1,9 +1,10 @@
 """Rolling-origin backtest of the learned score against the orders a clinic could use instead.
 
 At each origin (a past cut-off whose horizon is fully known), the model is
-fitted on the provider-months whose own horizon ended by the origin (what a
-fit on that day could have seen), then every prospect at the origin is ranked
-by it and by the alternatives:
+fitted on what a fit on that day could have seen: the provider-months whose
+next month (the hazard's label) was over by the origin, with the horizon's
+label (its recalibration) only where the whole horizon was over too. Then
+every prospect at the origin is ranked by it and by the alternatives:
 
 ``model``
     the fitted model's probability (blended with the profile as served);
@@ -138,11 +139,14 @@ def rolling_predictions(
             problems=[Problem("the history is shorter than the horizon", field="as_of")],
         )
     parts, notes = [], []
-    # the hazard's label looks one month ahead: known at the origin when that month is over
-    ends = frame["cutoff"].map(lambda c: _months_after(c, 1))
+    # the hazard's label looks one month ahead: known at the origin when that month is over;
+    # the horizon's label (the fit's recalibration) only when the whole horizon is
+    ends = frame["cutoff"].map(lambda c: _months_after(c, 1)).to_numpy()
+    horizon_ends = frame["cutoff"].map(lambda c: _months_after(c, horizon_months)).to_numpy()
     for n, origin in enumerate(origins):
         progress("backtest", n, len(origins))
-        train = frame[(ends <= origin).to_numpy()]
+        train = frame[ends <= origin].copy()
+        train.loc[horizon_ends[ends <= origin] > origin, "started"] = np.nan
         test = frame[(frame["cutoff"] == origin).to_numpy() & frame["started"].notna().to_numpy()]
         try:
             model = fit(train, origin)

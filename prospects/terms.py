@@ -4,9 +4,10 @@ Every place that decides whether a provider is *referring*, *lapsed*, an
 *active referrer* (not a prospect) or of *tier* A, B or C calls these
 functions: the tiers stage (:mod:`prospects.tiers`), the at-risk rules
 (:mod:`prospects.activity`), the scoring stage and the activity endpoint
-(:mod:`service.prospecting.scoring`, :mod:`service.prospecting.referrals`) and the backtest
-(:mod:`prospects.backtest`). SQL that needs a term's bound takes it from
-:func:`window_start` rather than writing its own date arithmetic.
+(:mod:`service.prospecting.scoring`, :mod:`service.prospecting.referrals`) and the learned
+score's provider-months and backtest (:mod:`prospects.features`, :mod:`prospects.rolling`).
+SQL that needs a term's bound takes it from :func:`window_start` rather than writing its own
+date arithmetic.
 
 Windows
 -------

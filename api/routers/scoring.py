@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from fastapi.responses import FileResponse
 
 from api.deps import ContextDep, require_role
@@ -33,12 +33,18 @@ router = APIRouter(
     dependencies=[Depends(require_role("viewer"))],
     responses=problem_responses(401, 403, 404, 422),
 )
-Line = Annotated[str, Path(min_length=1, max_length=60)]
+#: A line's models live in a folder named by its letters and digits: a name needs one.
+_NAMED = "[A-Za-z0-9]"
+_NAMED_TEXT = "a service line: at least one letter or digit (A-Z, 0-9)"
+Line = Annotated[str, Path(min_length=1, max_length=60, pattern=_NAMED, description=_NAMED_TEXT)]
+LineQuery = Annotated[
+    str | None, Query(min_length=1, max_length=60, pattern=_NAMED, description=_NAMED_TEXT)
+]
 Version = Annotated[int, Path(ge=1)]
 
 
 @router.get("/models", response_model=list[ScoringModelPublic], summary="Fitted scoring models")
-def models(ctx: ContextDep, service_line: str | None = None) -> list[ScoringModelPublic]:
+def models(ctx: ContextDep, service_line: LineQuery = None) -> list[ScoringModelPublic]:
     """Every fitted version (of one service line, or all), which one is served, its backtest."""
     return [
         ScoringModelPublic.model_validate(m)

@@ -1,4 +1,4 @@
-"""Saved prospect segments with counts and exports (CSV, XLSX, GeoJSON), and backtests."""
+"""Saved prospect segments with counts and exports (CSV, XLSX, GeoJSON)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,7 @@ from api.audit import ExportDep
 from api.deps import CallerDep, ContextDep, require_role
 from api.geojson import GeoJSONResponse, SegmentPointCollection
 from api.problems import problem_responses
-from service.prospecting.backtest import run_backtest
-from service.prospecting.schemas import (
-    BacktestReport,
-    BacktestRequest,
-    SegmentCreate,
-    SegmentPublic,
-)
+from service.prospecting.schemas import SegmentCreate, SegmentPublic
 from service.prospecting.segments import (
     EXPORT_FORMATS,
     delete_segment,
@@ -98,15 +92,3 @@ def segment_export(
         media_type=EXPORT_FORMATS[fmt],
         headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'},
     )
-
-
-@router.post(
-    "/backtests",
-    response_model=BacktestReport,
-    summary="Backtest a site's scoring on its own referral history (marketing)",
-    dependencies=[Depends(require_role("marketing"))],
-)
-def backtest(ctx: ContextDep, request: BacktestRequest) -> BacktestReport:
-    """Hide the last ``hide_months`` months, score as of the cut-off and report precision@k and
-    AUC of the profile against random order and distance-only order."""
-    return BacktestReport.model_validate(run_backtest(ctx, request))

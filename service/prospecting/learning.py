@@ -35,7 +35,15 @@ from prospects.profiles import ScoringProfile
 from service.context import AppContext
 from service.security.privacy import objected
 
-__all__ = ["History", "line_history", "line_profile", "line_sites", "served_weight"]
+__all__ = [
+    "History",
+    "line_history",
+    "line_profile",
+    "line_sites",
+    "line_universe",
+    "nearest_site",
+    "served_weight",
+]
 
 #: Provider ids per ``IN (...)`` list, below both backends' bound-parameter limits.
 _IN_BATCH = 5000
@@ -136,8 +144,12 @@ def nearest_site(
     return np.where(np.isinf(best), np.nan, best), estimated, km
 
 
-def _universe(ctx: AppContext, session: Session, sites: list[ClinicSite]) -> pd.DataFrame:
-    """Active providers within reach of any of the sites, with the nearest one's drive minutes."""
+def line_universe(ctx: AppContext, session: Session, sites: list[ClinicSite]) -> pd.DataFrame:
+    """Active providers within reach of any of the sites, with the nearest one's drive minutes.
+
+    The score stage's rule (:func:`service.prospecting.universe.reachable`: active, not
+    objected, within ``prospect_reach_minutes`` by the one router), for a line's sites at once.
+    """
 
     reach = ctx.settings.prospect_reach_minutes
     west, south, east, north = _union_box(ctx, sites)
@@ -303,7 +315,7 @@ def line_history(
         codes = [site.site_code for site in sites]
         referrals = _line_referrals(session, service_line=service_line, site_codes=codes)
         contacts = _contact_log(session)
-        providers = _with_fit(_universe(ctx, session, sites), profile)
+        providers = _with_fit(line_universe(ctx, session, sites), profile)
     first, _ = _data_span(referrals, contacts, service_line=service_line, as_of=as_of)
     cutoffs = monthly_cutoffs(first=first, last=as_of)
     if months_back is not None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from service.wire import IsoDate, TrimmedBody, trimmed_at_least
 
 __all__ = [
     "CalibrationBinPublic",
@@ -20,20 +21,13 @@ __all__ = [
 ]
 
 
-def _written_day(value: object) -> object:
-    """A day as JSON writes it (``YYYY-MM-DD``): pydantic would read a number as a timestamp."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise ValueError("a date is written YYYY-MM-DD")
-    return value
+class _Request(TrimmedBody):
+    """JSON types as sent, no unknown field, text trimmed (:class:`service.wire.TrimmedBody`)."""
 
-
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    service_line: str = Field(min_length=1, max_length=60, description="e.g. MRI")
-    as_of: Annotated[date | None, BeforeValidator(_written_day)] = Field(
-        None, description="Last day of history (default: the settings')."
+    service_line: str = Field(
+        min_length=1, max_length=60, pattern=trimmed_at_least(1), description="e.g. MRI"
     )
+    as_of: IsoDate | None = Field(None, description="Last day of history (default: the settings').")
 
 
 class ScoringFitCreate(_Request):

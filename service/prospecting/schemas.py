@@ -1,5 +1,5 @@
-"""Pydantic models for referral activity, the CRM log, the prospect workflow, segments,
-backtests and the pre-visit brief (issue 6). Same families as :mod:`service.schemas`."""
+"""Pydantic models for referral activity, the CRM log, the prospect workflow, segments
+and the pre-visit brief (issue 6). Same families as :mod:`service.schemas`."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from core.identifiers import luhn_npi_valid
 from prospects.interactions import InteractionKind
 from service.schemas import ProspectFilter
-from service.wire import IsoDate, IsoInstant, JsonId, JsonInt, TrimmedBody, trimmed_at_least
+from service.wire import IsoDate, IsoInstant, JsonId, TrimmedBody, trimmed_at_least
 
 __all__ = [
     "PROSPECT_STATUSES",
     "AlertPublic",
-    "BacktestReport",
-    "BacktestRequest",
     "BriefPublic",
     "ExclusionCreate",
     "ExclusionPublic",
@@ -332,16 +330,6 @@ class SegmentPublic(BaseModel):
     )
 
 
-class BacktestRequest(_Strict):
-    site: str = Field(min_length=1, max_length=40, pattern=trimmed_at_least(1))
-    hide_months: JsonInt = Field(6, ge=1, le=60)
-    k: JsonInt = Field(50, ge=1, le=10_000)
-    profile: str | None = Field(
-        None, max_length=80, description="Shipped profile name; default = the site's."
-    )
-    seed: JsonInt = Field(0, ge=0, le=2**32 - 1, description="Of the random order compared.")
-
-
 class PeriodCount(BaseModel):
     period_start: date = Field(description="First day of the week (Monday) or month.")
     referrals: int
@@ -417,29 +405,6 @@ class BriefPublic(BaseModel):
     preferences: PreferencePublic | None
     workflow: StatusPublic
     prospects: list[BriefProspect] = Field(description="Best score first.")
-
-
-class OrderMetricsPublic(BaseModel):
-    """Quality of one ordering of the prospects."""
-
-    order: str = Field(description="The profile's, random, or distance only.")
-    precision_at_k: float
-    auc: float | None = Field(description="Null when every prospect had the same outcome.")
-    hits_in_top_k: int
-
-
-class BacktestReport(BaseModel):
-    """How well a site's scoring, as of a cut-off, found the referrers that started after it."""
-
-    site: str
-    profile: str
-    cutoff: date
-    horizon_end: date
-    k: int
-    prospects: int
-    started_referring: int
-    base_rate: float
-    orders: list[OrderMetricsPublic]
 
 
 class ProspectMapView(BaseModel):

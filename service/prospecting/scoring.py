@@ -1,9 +1,10 @@
 """Prospect scoring (stage ``prm score``): white space per site, scored and explained.
 
-Who is scored for a site (:func:`service.prospecting.universe.reachable`, the one definition, which the
-backtest uses too): every active provider, referring or not, who has not
-objected to processing and lies within ``settings.prospect_reach_minutes``
-(``PRM_PROSPECT_REACH_MINUTES``, 45 by default) of drive from the site. Drive
+Who is scored for a site (:func:`service.prospecting.universe.reachable`, the one
+definition, which the learned score's history and backtest apply too): every
+active provider, referring or not, who has not objected to processing and lies
+within ``settings.prospect_reach_minutes`` (``PRM_PROSPECT_REACH_MINUTES``, 45
+by default) of drive from the site. Drive
 minutes come from the one road router (:func:`geo.routing.minutes_from`, one
 search per site, the settings' snapping rule); where a provider or the site is
 off the network or beyond its roads, they are the settings' straight-line
@@ -93,8 +94,8 @@ def _candidates(
 
     Adds ``org_referring`` and ``days_since_contact`` (NaN when never contacted).
     Both terms come from the stored referrer stats' ``last_referral``
-    through :mod:`prospects.terms`, so the scoring stage, the backtest and
-    the activity endpoint decide them alike. Only the stats of the candidates
+    through :mod:`prospects.terms`, so the scoring stage, the learned score's
+    history and backtest and the activity endpoint decide them alike. Only the stats of the candidates
     and of their organisations' referring members are read.
     """
     from data.models.prospecting import Interaction

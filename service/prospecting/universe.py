@@ -5,8 +5,8 @@ provider within ``settings.prospect_reach_minutes`` of drive from a site), the
 drive minutes to a site (:func:`add_proximity`, :func:`site_reach`), the
 referring colleagues of organisations, and the shipped scoring profiles. The
 score stage (:mod:`service.prospecting.scoring`), the served model
-(:mod:`service.prospecting.served_model`), the fit
-(:mod:`service.prospecting.learning`) and the backtest read them from here.
+(:mod:`service.prospecting.served_model`) and the learned score's history, fit and
+backtest (:mod:`service.prospecting.learning`) read them from here.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ def reachable(
     within ``settings.prospect_reach_minutes`` of drive from it (``rows``: with an id in
     that range only).
 
-    The one definition of the universe, for the score stage and the backtest.
+    The one definition of the universe, for the score stage; a line's history
+    (:func:`service.prospecting.learning.line_universe`) applies it to the line's sites.
     Rows are pre-selected in SQL by :func:`reach_box` (the same statement on
     both backends), then their drive minutes computed as :func:`add_proximity`
     does (``reach``: the site's :func:`site_reach`) and those within reach kept;

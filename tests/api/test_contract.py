@@ -321,7 +321,8 @@ def test_answers_match_the_document_and_times_carry_their_offset(
     call("GET", "/v1/expansion/compare?names=contract")
     call("PUT", "/v1/segments", json={"name": "north", "filters": {"site": "AGS-N"}})
     call("GET", "/v1/segments/north/export.geojson")
-    call("POST", "/v1/backtests", json={"site": "AGS-N"})
+    # the seeded referrals name no provider: the backtest's refusal is a documented problem
+    call("POST", "/v1/scoring/backtests", status=422, json={"service_line": "MRI"})
     call("POST", "/v1/matching/free-text", json={"texts": ["Dr Jones"], "top": 2})
     call("GET", f"/v1/matching/providers/{pid}")
     call("GET", f"/v1/fhir/Practitioner/{pid}")

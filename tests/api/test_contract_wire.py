@@ -102,7 +102,7 @@ _REFERRAL = {
         ("POST", "/v1/referrals/review/1", {"resolved_by": "  ", "provider_id": None}, False),
         ("PUT", "/v1/segments", {"name": "   ", "filters": {}}, False),
         ("PUT", "/v1/segments", {"name": " north ", "filters": {}}, True),
-        ("POST", "/v1/backtests", {"site": " "}, False),
+        ("POST", "/v1/scoring/backtests", {"service_line": " "}, False),
     ],
 )
 def test_trimmed_text_is_refused_exactly_when_the_schema_says(

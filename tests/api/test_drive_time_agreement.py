@@ -4,8 +4,11 @@ Demo-like providers are spread over the bundled Aguascalientes extract (and a
 few off it, farther than ``max_snap_m`` from any road), catchments and prospects
 are built by the real stages, then the drive minutes from a site to a provider
 must agree to 0.01 min across the prospect list, the assignment endpoint, the
-brief, a segment export and the backtest's features, and a routed provider's
-road must lie inside the isochrone band its minutes name.
+brief, a segment export, the scorer's own proximity
+(:func:`service.prospecting.universe.add_proximity`) and the learned score's
+history and backtest (:func:`service.prospecting.learning.nearest_site`: the
+minutes to the nearest site of the line), and a routed provider's road must lie
+inside the isochrone band its minutes name.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -21,8 +25,9 @@ from sqlalchemy import select
 from api.main import create_app
 from data.models import ClinicSite, Provider
 from service.placement.catchments import build_catchments
-from service.prospecting.backtest import backtest_candidates
+from service.prospecting.learning import nearest_site
 from service.prospecting.scoring import score_sites
+from service.prospecting.universe import add_proximity
 from tests.api.conftest import ADMIN, MARKETING, SeededDB, _located
 
 pytestmark = pytest.mark.slow  # builds catchments and scores on a real road network
@@ -117,15 +122,30 @@ def test_drive_minutes_agree_everywhere(api_db: SeededDB, demo: TestClient) -> N
                 <= TOLERANCE
             )
 
-    # the backtest's features (before it hides any history: the same candidates, minutes unrounded)
+    # the scorer's proximity and the learned score's (history, backtest): minutes unrounded
     with ctx.sessions() as s:
         sites = {x.site_code: x for x in s.scalars(select(ClinicSite))}
+        where = {p.id: (p.lat, p.lon) for p in s.scalars(select(Provider))}
+    pids = sorted({pid for _, pid in listed})
+    lat = pd.Series([where[pid][0] for pid in pids])
+    lon = pd.Series([where[pid][1] for pid in pids])
     for code, site in sites.items():
-        feats = backtest_candidates(ctx, site).set_index("provider_id")
-        for (c, pid), p in listed.items():
-            if c == code:
-                assert abs(feats.loc[pid, "drive_minutes"] - p["drive_minutes"]) <= 0.005 + 1e-9
-                assert bool(feats.loc[pid, "proximity_estimated"]) == p["proximity_estimated"]
+        minutes, flagged, _ = nearest_site(ctx, [site], lat, lon)
+        scorer = pd.DataFrame({"lat": lat, "lon": lon})
+        add_proximity(ctx, scorer, site)
+        np.testing.assert_allclose(minutes, scorer["drive_minutes"], atol=1e-9)
+        assert flagged.tolist() == scorer["proximity_estimated"].tolist()
+        for i, pid in enumerate(pids):
+            if (code, pid) in listed:
+                p = listed[(code, pid)]
+                assert abs(minutes[i] - p["drive_minutes"]) <= 0.005 + 1e-9, (code, pid)
+                assert bool(flagged[i]) == p["proximity_estimated"], (code, pid)
+    # the line's history: the nearest of its sites (both seeded sites offer MRI)
+    assert {x.service_line for x in sites.values()} == {"MRI"}
+    line, _, _ = nearest_site(ctx, list(sites.values()), lat, lon)
+    for i, pid in enumerate(pids):
+        nearest = min(p["drive_minutes"] for (_, q), p in listed.items() if q == pid)
+        assert abs(line[i] - nearest) <= 0.005 + 1e-9, pid
 
 
 def test_routed_providers_fall_in_their_isochrone_band(api_db: SeededDB, demo: TestClient) -> None:

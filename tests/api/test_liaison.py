@@ -98,7 +98,6 @@ EXPECTED: dict[tuple[str, str], tuple[str, str, str]] = {
     ("PUT", "/v1/segments"): ("deny", "deny", "allow"),
     ("DELETE", "/v1/segments/{name}"): ("deny", "deny", "allow"),
     ("GET", "/v1/segments/{name}/export.{fmt}"): ("deny", "deny", "allow"),
-    ("POST", "/v1/backtests"): ("deny", "deny", "allow"),
     ("GET", "/v1/scoring/models"): ("allow", "allow", "allow"),
     ("POST", "/v1/scoring/models"): ("deny", "deny", "deny"),
     ("POST", "/v1/scoring/backtests"): ("deny", "deny", "allow"),

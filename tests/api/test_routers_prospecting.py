@@ -1,5 +1,5 @@
 """HTTP tests for issue 6: referral webhook, review queue, alerts, CRM, workflow, exclusions,
-segments and their exports, brief, backtest — on SQLite and PostGIS."""
+segments and their exports, brief — on SQLite and PostGIS."""
 
 from __future__ import annotations
 
@@ -334,10 +334,13 @@ def test_segments_counts_and_exports(client: TestClient, api_db: SeededDB) -> No
 
 
 def test_backtest_endpoint_validates(client: TestClient) -> None:
-    assert client.post("/v1/backtests", json={"site": "NOPE"}, headers=MARKETING).status_code == 404
+    """The learned score's backtest (``/v1/scoring/backtests``) replaced ``/v1/backtests``."""
+    url = "/v1/scoring/backtests"
+    assert client.post(url, json={"service_line": "NOPE"}, headers=MARKETING).status_code == 404
+    for bad in ({"service_line": "MRI", "k": 5}, {"service_line": "MRI", "as_of": 20240630}):
+        assert client.post(url, json=bad, headers=MARKETING).status_code == 422, bad
     assert (
-        client.post("/v1/backtests", json={"site": "AGS-N", "k": 0}, headers=MARKETING).status_code
-        == 422
+        client.post("/v1/backtests", json={"site": "AGS-N"}, headers=MARKETING).status_code == 404
     )
 
 

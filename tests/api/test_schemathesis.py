@@ -80,6 +80,12 @@ BEYOND_THE_SCHEMA = {
     # stored state: the clinic's sites
     "start.site_code": "a visit day starting at a site the clinic does not have",
     "end.site_code": "a visit day ending at a site the clinic does not have",
+    # stored state: the clinic's history of a service line, which a learned score is fitted
+    # and backtested on (/v1/scoring)
+    "referrals": "a service line with no referral linked to a provider",
+    "as_of": "a day outside the line's history, or a history shorter than the horizon",
+    "history": "a history with no origin that could be backtested",
+    "started_next_month": "a history with one class or too few starts to fit",
 }
 
 

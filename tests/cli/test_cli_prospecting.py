@@ -1,4 +1,5 @@
-"""``prm referrals review``, ``prm alerts``, ``prm backtest`` and ``prm segments`` as a user runs them."""
+"""``prm referrals review``, ``prm alerts``, ``prm scoring backtest`` and ``prm segments`` as a user
+runs them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ SERVICE = FIXTURES / "service"
 @pytest.mark.slow
 def test_review_alerts_backtest_and_segments(run, tmp_path, monkeypatch) -> None:  # noqa: F811
     monkeypatch.setenv("PRM_AS_OF", "2024-06-30")
-    # a second Texas doctor for the backtest: 49 km from the site, off the test road network,
+    # a second Texas doctor among the prospects: 49 km from the site, off the test road network,
     # estimated at 128 minutes (a 60 km radius catchment took it in when catchments were who
     # was scored)
     monkeypatch.setenv("PRM_PROSPECT_REACH_MINUTES", "180")
@@ -30,14 +31,18 @@ def test_review_alerts_backtest_and_segments(run, tmp_path, monkeypatch) -> None
     review = run("referrals", "review")
     assert review.exit_code == 0 and "E4" in review.output and "Dr. Sung" in review.output
     assert run("alerts", "--history").exit_code == 0
-    bt = run("backtest", "TX1", "--hide-months", "3", "--k", "5")
-    assert bt.exit_code == 0, bt.output
-    assert (
-        "precision@5" in bt.output
-        and "distance only" in bt.output
-        and "random (expected)" in bt.output
-    )
-    assert run("backtest", "NOPE").exit_code == 1
+    # the backtest of the learned score refuses this tiny history with its reason: the as-of
+    # day (PRM_AS_OF) lies after the last referral, and the five months of referrals are
+    # shorter than the six-month horizon, so no cut-off can be judged
+    late = run("scoring", "backtest", "--service-line", "MRI")
+    assert late.exit_code == 2, late.output
+    assert "outside the data (2024-01-05 to 2024-05-29)" in late.output
+    bt = run("scoring", "backtest", "--service-line", "MRI", "--as-of", "2024-05-29")
+    assert bt.exit_code == 1, bt.output
+    assert "too short to learn from" in bt.output and "known horizon" in bt.output
+    unknown = run("scoring", "backtest", "--service-line", "NOPE")
+    assert unknown.exit_code == 1 and "no site offers service line 'NOPE'" in unknown.output
+    assert run("backtest", "TX1").exit_code == 2  # the old command is gone
     missing = run("segments", "export", "nope", str(tmp_path / "x.csv"))
     assert missing.exit_code == 1 and "no segment" in missing.output
 

@@ -3,8 +3,9 @@
 The world of :mod:`tests.reachworld`: a site on a straight 120 km/h road, its
 catchment about a kilometre wide, and doctors 1, 20 and 47.5 minutes down the
 road, off the network near and far, and without coordinates. Catchments are a
-stored flag and a list filter, not who is scored; the backtest's candidates are
-the same universe. On both backends.
+stored flag and a list filter, not who is scored; the learned score's history
+and backtest (:func:`service.prospecting.learning.line_universe`) rank the same
+universe. On both backends.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import delete, select
 from core.settings import Settings
 from data.models import ClinicSite, Prospect
 from geo.distance import haversine_km
-from service.prospecting.backtest import backtest_candidates
+from service.prospecting.learning import line_universe
 from service.prospecting.listing import count_prospects
 from service.prospecting.prospect_writes import PROSPECT_VALUES
 from service.prospecting.scoring import rescore_provider, score_sites
@@ -96,11 +97,14 @@ def test_chunks_one_provider_rescoring_and_the_backtest_share_the_universe(ctx) 
 
     with ctx.sessions() as s:
         site = s.scalars(select(ClinicSite)).one()
-    cand = backtest_candidates(ctx, site)
+        cand = line_universe(ctx, s, [site])
     assert set(cand["provider_id"]) == {ids[n] for n in IN_REACH}
-    flags = dict(zip(cand["provider_id"], cand["in_catchment"]))
-    assert flags == {ids[n]: n == "near" for n in IN_REACH}
     assert np.all(cand["drive_minutes"] <= 45.0)
+    minutes = dict(zip(cand["provider_id"], cand["drive_minutes"]))
+    flagged = dict(zip(cand["provider_id"], cand["drive_estimated"]))
+    for name, p in again.items():  # the stored prospects' minutes, unrounded
+        assert minutes[ids[name]] == pytest.approx(p.drive_minutes, abs=0.005), name
+        assert bool(flagged[ids[name]]) == p.proximity_estimated, name
 
 
 def test_the_reach_is_a_positive_number_of_minutes(monkeypatch) -> None:

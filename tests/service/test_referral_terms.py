@@ -6,7 +6,8 @@ referrals that lapsed, none at all), and the same provider asked of each
 place that classifies it: the tiers stage (stored stats and its workflow
 moves), the activity endpoint's service, the scoring stage (who is a
 prospect, who has a referring colleague), the prospect list's ``tier``
-filter and the backtest's prospects at its cut-off.
+filter, and the learned score's provider-months at a cut-off (the rows its fit
+and backtest learn from and rank: :func:`service.prospecting.learning.line_history`).
 """
 
 from __future__ import annotations
@@ -25,16 +26,15 @@ from data.models import (
     ReferralEvent,
     ReferrerStat,
 )
-from data.models.prospecting import ProspectStatus
+from data.models.prospecting import Interaction, ProspectStatus
 from geo.h3grid import cell_to_latlng, grid_disk, latlng_to_cells
-from service.prospecting.backtest import run_backtest
+from service.prospecting.learning import line_history
 from service.prospecting.listing import count_prospects
 from service.prospecting.referrals import compute_referrer_stats, referrer_activity
-from service.prospecting.schemas import BacktestRequest
 from service.prospecting.scoring import score_sites
 from service.schemas import ProspectFilter
 
-AS_OF = date(2024, 6, 30)  # the stages' as-of day, and the backtest's cut-off
+AS_OF = date(2024, 6, 30)  # the stages' as-of day, and a cut-off of the learned history
 SITE = (21.8745, -102.2700)  # inside the bundled Aguascalientes road extract
 
 #: name -> (days before AS_OF of each referral, organisation)
@@ -64,7 +64,7 @@ TIERS = {
 }
 #: everyone but the active referrers (referring and not lapsed)
 PROSPECTS = {"never", "colleague", "d90", "d364", "d365", "old", "tier_a_lapsed"}
-#: referrals after AS_OF: hidden from the stages, the backtest's labels
+#: referrals after AS_OF: hidden from the stages, the labels of the cut-off AS_OF
 LATER = {"never": 5, "d90": 30, "old": 60}
 
 
@@ -170,11 +170,23 @@ def test_every_stage_classifies_each_provider_alike(ctx) -> None:
     # the tiers stage's workflow moves: only a referrer who is active again "now refers"
     assert status[ids["d89"]] == "referring" and status[ids["d90"]] == "contacted"
 
-    # the backtest: its prospects at a cut-off on AS_OF are the scoring stage's
-    object.__setattr__(
-        ctx, "settings", ctx.settings.model_copy(update={"as_of": date(2024, 12, 30)})
-    )
-    result = run_backtest(ctx, BacktestRequest(site="AGS-N", hide_months=6, k=3))
-    assert result["cutoff"] == AS_OF.isoformat()
-    assert result["prospects"] == len(PROSPECTS)
-    assert result["started_referring"] == len(LATER)  # each hidden referral came from a prospect
+    # the learned score's history: its prospects at the cut-off AS_OF are the scoring stage's,
+    # seen as of that day; a call at the end of the year makes the six-month horizon known
+    with ctx.sessions.begin() as s:
+        s.add(
+            Interaction(
+                provider_id=ids["never"],
+                kind="call",
+                occurred_at=datetime(2024, 12, 31, 12, tzinfo=UTC),
+            )
+        )
+    assert ctx.settings.scoring_horizon_months == 6
+    history = line_history(ctx, service_line="MRI", as_of=date(2024, 12, 31))
+    assert AS_OF in history.cutoffs
+    rows = history.frame[history.frame["cutoff"] == AS_OF]
+    rows = rows.assign(name=rows["provider_id"].map(name_of)).set_index("name")
+    assert set(rows.index) == PROSPECTS
+    assert set(rows.index[rows["referred_before"]]) == PROSPECTS & LAPSED
+    assert set(rows.index[rows["colleagues_12m"] > 0]) == {"colleague"}  # d364's own do not warm
+    assert set(rows.index[rows["started"] == 1]) == set(LATER)  # each later referral: a prospect
+    assert rows["days_since_contact"].isna().all()  # the call is after the cut-off
