@@ -101,12 +101,15 @@ def _ingest(
     *,
     mapping_file: Path | None = None,
     columns: list[str] | None = None,
+    encoding: str | None = None,
 ) -> None:
     """Load one file as the uploads do (:func:`service.ingest.uploads.load_file`); print its report."""
+    from core.encodings import check_encoding
     from service.ingest.uploads import load_file
 
     path = _path(path)
     mapping = _run(column_mapping, mapping_file, columns or [])
+    encoding = _run(check_encoding, encoding, field="--encoding")
     ctx = _run(_context)
     with rich_progress() as progress:
         report = _run(
@@ -117,6 +120,7 @@ def _ingest(
             progress=progress,
             reject_dir=reject_dir,
             mapping=mapping or None,
+            encoding=encoding,
         )
     _show(report)
     for p in report.rejects[:20]:
@@ -137,6 +141,15 @@ MappingFile = Annotated[
         help='TOML or JSON file whose \\[columns] table maps FIELD = "the file\'s header".',
     ),
 ]
+Encoding = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="The file's text encoding (utf-8, utf-16, utf-32, cp1252, latin-1, ...). "
+        "Default: detected (a byte-order mark, UTF-16, else UTF-8, or Windows-1252 from the "
+        "first byte that is not UTF-8, with a warning).",
+    ),
+]
 Columns = Annotated[
     list[str] | None,
     typer.Option(
@@ -147,33 +160,33 @@ Columns = Annotated[
 
 
 @ingest_app.command("nppes")
-def ingest_nppes(path: FileArg, reject_dir: RejectDir = None) -> None:
+def ingest_nppes(path: FileArg, reject_dir: RejectDir = None, encoding: Encoding = None) -> None:
     """An NPPES npidata_pfile CSV (330- or 329-column layout), or the published zip as is."""
-    _ingest("nppes", path, reject_dir)
+    _ingest("nppes", path, reject_dir, encoding=encoding)
 
 
 @ingest_app.command("cms")
-def ingest_cms(path: FileArg, reject_dir: RejectDir = None) -> None:
+def ingest_cms(path: FileArg, reject_dir: RejectDir = None, encoding: Encoding = None) -> None:
     """CMS Doctors & Clinicians national downloadable file (current or older layout)."""
-    _ingest("cms", path, reject_dir)
+    _ingest("cms", path, reject_dir, encoding=encoding)
 
 
 @ingest_app.command("rpps")
-def ingest_rpps(path: FileArg, reject_dir: RejectDir = None) -> None:
+def ingest_rpps(path: FileArg, reject_dir: RejectDir = None, encoding: Encoding = None) -> None:
     """Annuaire Santé / RPPS PS_LibreAcces_Personne_activite extract (pipe-separated)."""
-    _ingest("rpps", path, reject_dir)
+    _ingest("rpps", path, reject_dir, encoding=encoding)
 
 
 @ingest_app.command("finess")
-def ingest_finess(path: FileArg, reject_dir: RejectDir = None) -> None:
+def ingest_finess(path: FileArg, reject_dir: RejectDir = None, encoding: Encoding = None) -> None:
     """FINESS etalab extract (establishments with coordinates; UTF-8 or Windows-1252)."""
-    _ingest("finess", path, reject_dir)
+    _ingest("finess", path, reject_dir, encoding=encoding)
 
 
 @ingest_app.command("deactivations")
-def ingest_deactivations_cmd(path: FileArg) -> None:
+def ingest_deactivations_cmd(path: FileArg, encoding: Encoding = None) -> None:
     """The NPPES deactivated-NPI report (XLSX or CSV): flags NPIs inactive, never deletes."""
-    _ingest("deactivations", path)
+    _ingest("deactivations", path, encoding=encoding)
 
 
 @ingest_app.command("referrers")
@@ -182,9 +195,17 @@ def ingest_referrers(
     reject_dir: RejectDir = None,
     mapping_file: MappingFile = None,
     column: Columns = None,
+    encoding: Encoding = None,
 ) -> None:
     """The clinic's own referrer list (CSV/XLSX, headers auto-detected, overridable)."""
-    _ingest("referrers", path, reject_dir, mapping_file=mapping_file, columns=column)
+    _ingest(
+        "referrers",
+        path,
+        reject_dir,
+        mapping_file=mapping_file,
+        columns=column,
+        encoding=encoding,
+    )
 
 
 def column_mapping(mapping_file: Path | None, columns: list[str]) -> dict[str, str]:
@@ -225,9 +246,17 @@ def ingest_referrals(
     reject_dir: RejectDir = None,
     mapping_file: MappingFile = None,
     column: Columns = None,
+    encoding: Encoding = None,
 ) -> None:
     """Referral events exported by a scheduling system (idempotent on external_id)."""
-    _ingest("referrals", path, reject_dir, mapping_file=mapping_file, columns=column)
+    _ingest(
+        "referrals",
+        path,
+        reject_dir,
+        mapping_file=mapping_file,
+        columns=column,
+        encoding=encoding,
+    )
 
 
 @ingest_app.command("interactions")
@@ -236,18 +265,26 @@ def ingest_interactions(
     reject_dir: RejectDir = None,
     mapping_file: MappingFile = None,
     column: Columns = None,
+    encoding: Encoding = None,
 ) -> None:
     """Visits, calls and emails (date, npi or provider_id, kind, liaison, note, external_id).
 
     Idempotent: keyed by external_id, or by a key made from the row's content.
     """
-    _ingest("interactions", path, reject_dir, mapping_file=mapping_file, columns=column)
+    _ingest(
+        "interactions",
+        path,
+        reject_dir,
+        mapping_file=mapping_file,
+        columns=column,
+        encoding=encoding,
+    )
 
 
 @ingest_app.command("nucc")
-def ingest_nucc_cmd(path: FileArg) -> None:
+def ingest_nucc_cmd(path: FileArg, encoding: Encoding = None) -> None:
     """The NUCC taxonomy code set CSV."""
-    _ingest("nucc", path)
+    _ingest("nucc", path, encoding=encoding)
 
 
 @ingest_app.command("sites")
@@ -256,6 +293,14 @@ def ingest_sites(
     reject_dir: RejectDir = None,
     mapping_file: MappingFile = None,
     column: Columns = None,
+    encoding: Encoding = None,
 ) -> None:
     """Clinic sites CSV (site_code, name, service_line, address..., lat, lon)."""
-    _ingest("sites", path, reject_dir, mapping_file=mapping_file, columns=column)
+    _ingest(
+        "sites",
+        path,
+        reject_dir,
+        mapping_file=mapping_file,
+        columns=column,
+        encoding=encoding,
+    )

@@ -19,7 +19,6 @@ an empty field, never null).
 
 from __future__ import annotations
 
-import codecs
 import io
 import os
 from collections import deque
@@ -33,8 +32,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from core.csvio import DEFAULT_ENCODING, Source, iter_csv_rows, source_name
-from core.errors import EncodingError, InputError, Problem
+from core.csvio import Source, iter_csv_rows, source_name
+from core.encodings import TextDecoder, open_text_bytes
+from core.errors import InputError, Problem
+from core.notices import LoadWarning
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -85,12 +86,17 @@ class ArrowCsvReader:
     delimiter
         Field separator.
     encoding
-        Codec of the bytes; ``None`` means UTF-8 (a UTF-8 BOM is stripped).
-        Other codecs are transcoded block by block.
+        Codec of the bytes; ``None`` detects it (:mod:`core.encodings`). Other
+        codecs than UTF-8 are transcoded block by block.
     name
         Name used in problem reports; defaults to the file or stream name.
     block_bytes
         Bytes read per block.
+
+    Attributes
+    ----------
+    warnings
+        The warning of an encoding detected (not UTF-8), once known.
     """
 
     def __init__(
@@ -104,78 +110,61 @@ class ArrowCsvReader:
     ) -> None:
         self.name = source_name(source, name)
         if isinstance(source, io.TextIOBase):  # already decoded: re-encode as UTF-8
-            source, encoding = _Utf8Stream(source), None
+            source, encoding = _Utf8Stream(source), "utf-8"
         self._source = source
-        self._codec = codecs.lookup(encoding or DEFAULT_ENCODING).name
-        self._named = encoding is not None
+        self._encoding = encoding
         self._delimiter = delimiter
         self._block_bytes = max(int(block_bytes), 1 << 10)
         self._stream: IO[bytes] | None = None
-        self._owned = False
+        self._owned: IO[bytes] | None = None
+        self._decoder: TextDecoder | None = None
         self.header: list[str] = []
+        self.header_line = 1
+        self.warnings: list[LoadWarning] = []
         self._offset = 0  # bytes of the source consumed (for error messages)
         self._line = 1  # physical line the next unread byte is on
 
     # -- context -----------------------------------------------------------------
     def __enter__(self) -> ArrowCsvReader:
         if isinstance(self._source, (str, os.PathLike)):
-            self._stream = Path(self._source).open("rb")
-            self._owned = True
+            self._owned = raw = Path(self._source).open("rb")
         else:
-            self._stream = self._source  # type: ignore[assignment]
-        self._pending = b""
-        self._read_header()
+            raw = self._source  # type: ignore[assignment]
+        try:
+            opened = open_text_bytes(
+                raw, encoding=self._encoding, file=self.name, warnings=self.warnings
+            )
+            self._stream, self._decoder, self._offset = opened.stream, opened.decoder, opened.offset
+            self._read_header()
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._owned and self._stream is not None:
-            self._stream.close()
+        if self._owned is not None:
+            self._owned.close()
 
     # -- header ------------------------------------------------------------------
     def _read_header(self) -> None:
-        assert self._stream is not None
+        assert self._stream is not None and self._decoder is not None
         while True:
             raw = self._stream.readline()
             if not raw:
                 raise InputError(
                     f"{self.name} is empty", problems=[Problem("file is empty", file=self.name)]
                 )
-            if self._offset == 0 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
-                self._offset += len(codecs.BOM_UTF8)
-            text = self._decode(raw, self._line, self._offset)
+            text = self._decoder.decode(raw, line=self._line, offset=self._offset)
             self._offset += len(raw)
             self._line += 1
             if text.strip():
                 break
+        self.header_line = self._line - 1
         rows = [
             r
             for _, r in iter_csv_rows(io.StringIO(text), delimiter=self._delimiter, name=self.name)
         ]
         self.header = [h.strip() for h in rows[0]] if rows else []
-
-    def _decode(self, raw: bytes, line: int, offset: int) -> str:
-        try:
-            return raw.decode(self._codec)
-        except UnicodeDecodeError as exc:
-            at_line = line + raw.count(b"\n", 0, exc.start)
-            at = offset + exc.start
-            bad = raw[exc.start : exc.end]
-            hint = (
-                "" if self._named else "; pass encoding='cp1252' or 'latin-1' if that is what it is"
-            )
-            raise EncodingError(
-                f"{self.name} is not valid {self._codec}: undecodable byte {bad!r} at line "
-                f"{at_line}, byte offset {at} (encodings tried: {self._codec}){hint}",
-                problems=[
-                    Problem(
-                        f"undecodable byte at byte offset {at} (encodings tried: {self._codec})",
-                        file=self.name,
-                        line=at_line,
-                        value=bad.hex(),
-                    )
-                ],
-            ) from exc
 
     # -- blocks ------------------------------------------------------------------
     def _blocks(self) -> Iterator[_Block]:
@@ -199,14 +188,12 @@ class ArrowCsvReader:
             yield self._block(data[:cut], cut)
 
     def _block(self, data: bytes, consumed: int) -> _Block:
+        assert self._decoder is not None
         first_line, offset = self._line, self._offset
-        if self._codec == "utf-8":
-            if not data.isascii() and not _valid_utf8(
-                data
-            ):  # ASCII (most registry files): valid, checked fast
-                self._decode(data, first_line, offset)  # raises, naming line and offset
-        else:
-            data = self._decode(data, first_line, offset).encode("utf-8")
+        if self._decoder.codec == "utf-8" and (data.isascii() or _valid_utf8(data)):
+            self._decoder.seen(data, line=first_line)  # ASCII (most registry files): checked fast
+        else:  # transcoded, or the first byte that is not UTF-8 (refused, or read as cp1252)
+            data = self._decoder.decode(data, line=first_line, offset=offset).encode("utf-8")
         lines = _count_byte(data, 0x0A)
         self._line += lines
         self._offset += consumed

@@ -64,6 +64,11 @@ class ServiceError(Exception):
         self.problems: list[Problem] = list(problems or [])
         super().__init__(self._render())
 
+    def extend_detail(self, text: str) -> None:
+        """Add ``text`` to the detail (e.g. where a refused load's rejected rows were written)."""
+        self.detail = f"{self.detail}; {text}"
+        self.args = (self._render(),)
+
     def _render(self) -> str:
         if not self.problems:
             return self.detail

@@ -5,7 +5,8 @@ refuses nothing. Readers return warnings beside their rows and rejects, a
 batch collects them (:class:`service.ingest.batches.BatchRun`), stores them
 with the batch and puts them in its report, which the CLI prints and the API
 returns. Each warning has a ``code`` naming its class, so a client can tell
-classes apart; :data:`COLUMNS_IGNORED` is the first.
+classes apart; :data:`COLUMNS_IGNORED` is the first. The README's table
+("What refuses a load, what warns") lists every class.
 """
 
 from __future__ import annotations
@@ -13,10 +14,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["COLUMNS_IGNORED", "LoadWarning"]
+__all__ = [
+    "COLUMNS_IGNORED",
+    "ENCODING_DETECTED",
+    "HEADER_NOT_FIRST",
+    "HEADER_ONLY",
+    "LoadWarning",
+]
 
 #: A file's columns that no field takes (their values are not stored).
 COLUMNS_IGNORED = "columns_ignored"
+
+#: A file not in UTF-8 that loaded: read in the encoding its byte-order mark, its NUL bytes or
+#: its first non-UTF-8 byte (Windows-1252) showed (:mod:`core.encodings`).
+ENCODING_DETECTED = "encoding_detected"
+
+#: A file with a header and no data row: the load changed nothing.
+HEADER_ONLY = "header_only"
+
+#: A clinic file whose header is below line 1 (a title above the table): the lines above skipped.
+HEADER_NOT_FIRST = "header_not_first"
 
 
 @dataclass(frozen=True, slots=True)

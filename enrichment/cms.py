@@ -19,12 +19,14 @@ This reader folds the rows of each NPI into ONE standard source record
 The fold depends only on the set of rows, not on their order; the record's
 ``line`` is the line of the NPI's first row.
 
-Streaming and its assumption: :func:`iter_cms` keeps only the rows of the
-current NPI and emits its record when the NPI changes, so the rows of one NPI
-must be contiguous (the published file is sorted by NPI). An NPI that shows
-up again after another NPI raises :class:`~core.errors.InputError`. To detect
-that, the reader remembers every finished NPI as an ``int`` (about 100 bytes
-each: some 130 MB for the ~1.3 million NPIs of the national file).
+Grouping without holding the file: the published file is not guaranteed
+sorted by NPI, so :func:`iter_cms` makes no such assumption. It parses every
+row once, and keeps the good ones in a temporary on-disk store keyed by
+(NPI, line) (:class:`NpiRowStore`, an SQLite database in a temporary
+directory, written a chunk at a time); then it reads them back in NPI order
+and folds each NPI's rows. Memory holds one chunk of rows (the settings'
+``chunk_rows``) and one NPI's rows, whatever the order of the file; the disk
+holds the good rows once (a few hundred bytes each) until the read ends.
 
 Rows are rejected one by one (the NPI's other rows still make its record) for
 an NPI that fails the Luhn check, a missing last name, a malformed ZIP code, a
@@ -37,18 +39,24 @@ silently (left ``None``), and the Medicare assignment flags (``ind_assgn``,
 
 from __future__ import annotations
 
+import itertools
 import os
+import pickle
 import re
+import sqlite3
+import tempfile
 from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from core.checks import whole_number
+from core.columns import ignored_columns
 from core.country import normalize_phone, normalize_postal_code
-from core.csvio import iter_csv_rows
+from core.csvio import check_delimiter, iter_csv_rows
 from core.errors import InputError, Problem
 from core.identifiers import luhn_npi_valid
+from core.notices import LoadWarning
 from core.progress import ProgressSink, null_progress
 from core.text import normalize_address, normalize_state
 from enrichment.cms_layout import (
@@ -357,42 +365,110 @@ def fold_cms_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return record
 
 
+class NpiRowStore:
+    """Parsed rows on disk, read back grouped by NPI: an external sort by (NPI, line).
+
+    An SQLite table ``WITHOUT ROWID`` keyed by (NPI, line), in a temporary
+    directory of its own, removed by :meth:`close`. Rows are written a batch
+    at a time (:meth:`add` keeps at most one batch in memory) and come back in
+    key order, so each NPI's rows come together whatever the file's order.
+
+    Parameters
+    ----------
+    directory
+        Where the temporary directory goes (default: the system's).
+    batch_rows
+        Rows kept in memory before they are written.
+    """
+
+    def __init__(self, *, directory: str | os.PathLike[str] | None = None, batch_rows: int) -> None:
+        if directory is not None:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+        self._dir = tempfile.TemporaryDirectory(prefix="prm-cms-", dir=directory)
+        self._db = sqlite3.connect(Path(self._dir.name) / "rows.sqlite", isolation_level=None)
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -16384"):
+            self._db.execute("PRAGMA " + pragma)  # constants: no value of the file's in SQL
+        self._db.execute(
+            "CREATE TABLE rows (npi TEXT, line INTEGER, row BLOB, PRIMARY KEY (npi, line)) "
+            "WITHOUT ROWID"
+        )
+        self._pending: list[tuple[str, int, bytes]] = []
+        self._batch = batch_rows
+        self._keys: tuple[str, ...] = ()
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Keep one parsed row (from :func:`parse_cms_row`)."""
+        if not self._keys:
+            self._keys = tuple(row)
+        values = tuple(row[k] for k in self._keys)
+        self._pending.append((row["npi"], row["line"], pickle.dumps(values, protocol=5)))
+        if len(self._pending) >= self._batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            with self._db:  # one transaction per batch
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT INTO rows VALUES (?, ?, ?)", self._pending)
+            self._pending = []
+
+    def groups(self) -> Iterator[list[dict[str, Any]]]:
+        """Each NPI's rows, NPIs in order, an NPI's rows in line order."""
+        self._flush()
+        cursor = self._db.execute("SELECT npi, row FROM rows ORDER BY npi, line")
+        for _, group in itertools.groupby(cursor, key=lambda r: r[0]):
+            yield [dict(zip(self._keys, pickle.loads(blob))) for _, blob in group]
+
+    def close(self) -> None:
+        """Remove the store and its directory."""
+        self._db.close()
+        self._dir.cleanup()
+
+
 def iter_cms(
     path: str | os.PathLike[str],
     *,
     chunk_rows: int = 50_000,
     encoding: str | None = None,
     progress: ProgressSink | None = None,
+    temp_dir: str | os.PathLike[str] | None = None,
 ) -> Iterator[ReadResult]:
-    """Stream a Doctors and Clinicians file as one :class:`ReadResult` per chunk of rows.
+    """Stream a Doctors and Clinicians file as :class:`ReadResult` chunks, in any row order.
 
-    A record is emitted in the chunk where its NPI's rows end (when the next
-    NPI starts, or at the end of the file), so an NPI whose rows straddle a
-    chunk boundary still gives one record.
+    The rows are read first, a chunk of ``chunk_rows`` at a time (each chunk's
+    result has its rejects and ``rows_read``, and no record yet); then the
+    records come in NPI order, each folded from all its NPI's rows wherever
+    they were (:class:`NpiRowStore`), a result per ``chunk_rows`` rows folded
+    (the last NPI's rows may pass it).
 
     Parameters
     ----------
     path
         ``DAC_NationalDownloadableFile.csv`` (current or older layout).
     chunk_rows
-        Data rows read per chunk.
+        Data rows read per chunk (and held in memory at most), and folded per result.
     encoding
-        Text encoding; ``None`` means UTF-8 (a BOM is stripped).
+        Text encoding; ``None`` detects it (:mod:`core.encodings`).
     progress
-        Receives ``("cms_dac", rows_read, None)`` after each chunk.
+        Receives ``("cms_dac", rows_read, None)`` after each chunk read.
+    temp_dir
+        Where the rows wait to be grouped (default: the system's temporary directory).
 
     Yields
     ------
     ReadResult
-        Records completed and rows rejected in one chunk; ``rows_read`` counts
-        that chunk's data rows. Line numbers are global to the file.
+        Rows rejected, then records; ``rows_read`` counts the data rows read
+        in each chunk (0 in the results of records). Line numbers are global
+        to the file. The first result has the warnings (an encoding detected,
+        columns in no layout).
 
     Raises
     ------
     SchemaError
-        Header matching no known layout (every missing / unknown column listed).
+        Header matching no known layout (every missing column listed), or
+        split by another delimiter than ``,`` (one problem naming it).
     InputError
-        An NPI whose rows are not contiguous; an empty file.
+        An empty file.
     EncodingError
         Undecodable bytes (file, line, byte offset).
     """
@@ -401,55 +477,66 @@ def iter_cms(
         raise InputError("chunk_rows must be positive", problems=problems)
     sink = progress or null_progress
     name = Path(path).name
-    rows = iter_csv_rows(path, encoding=encoding, delimiter=",")
-    first = next(rows, None)
-    if first is None:  # pragma: no cover - iter_csv_rows refuses empty files
-        raise InputError(f"{name} is empty", problems=[Problem("file is empty", file=name)])
-    columns = detect_cms_columns(first[1], file=name)
-    npi_at = columns.index["npi"]
+    warnings: list[LoadWarning] = []
+    rows = iter_csv_rows(path, encoding=encoding, delimiter=",", warnings=warnings)
+    line, header = next(rows)  # an empty file raises InputError naming it
+    check_delimiter(
+        header, delimiter=",", file=name, line=line, layout="a CMS Doctors and Clinicians file"
+    )
+    columns = detect_cms_columns(header, file=name)
+    warnings += ignored_columns(
+        header,
+        set(columns.index.values()),
+        file=name,
+        reason="in no CMS Doctors and Clinicians layout: not read",
+    )
+    store = NpiRowStore(directory=temp_dir, batch_rows=chunk_rows)
+    try:
+        yield from _read_rows(rows, store, columns, name, chunk_rows, sink, warnings)
+        records: list[dict[str, Any]] = []
+        folded = 0  # rows folded into ``records``: a result holds about a chunk's worth
+        for group in store.groups():
+            records.append(fold_cms_rows(group))
+            folded += len(group)
+            if folded >= chunk_rows:
+                yield ReadResult(records=records_frame(records), rows_read=0)
+                records, folded = [], 0
+        if records:
+            yield ReadResult(records=records_frame(records), rows_read=0)
+    finally:
+        store.close()
 
-    finished: set[int] = set()
-    current: str | None = None
-    buffer: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
+
+def _read_rows(
+    rows: Iterator[tuple[int, list[str]]],
+    store: NpiRowStore,
+    columns: CmsColumns,
+    name: str,
+    chunk_rows: int,
+    sink: ProgressSink,
+    warnings: list[LoadWarning],
+) -> Iterator[ReadResult]:
+    """Parse every row into ``store``; one result (rejects, rows read) per chunk of rows."""
     rejects: list[Problem] = []
     count = total = 0
     for line, cells in rows:
         count += 1
-        npi = clean_text(cells[npi_at]) if len(cells) == columns.width else None
-        if npi is not None and luhn_npi_valid(npi) and npi != current:
-            if current is not None:
-                finished.add(int(current))
-                if buffer:
-                    records.append(fold_cms_rows(buffer))
-            if int(npi) in finished:
-                raise InputError(
-                    f"{name}: NPI {npi} on line {line} reappears after other NPIs; "
-                    "the rows of one NPI must be contiguous (sort the file by NPI)",
-                    problems=[
-                        Problem(
-                            "NPI reappears after other NPIs (rows of one NPI must be contiguous)",
-                            file=name,
-                            line=line,
-                            field=columns.headers["npi"],
-                            value=npi,
-                        )
-                    ],
-                )
-            current, buffer = npi, []
         row, problems = parse_cms_row(cells, columns=columns, line=line, file=name)
         if row is None:
             rejects.extend(problems)
         else:
-            buffer.append(row)
+            store.add(row)
         if count == chunk_rows:
             total += count
-            yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
+            yield ReadResult(
+                records=records_frame([]), rejects=rejects, rows_read=count, warnings=warnings[:]
+            )
             sink(SOURCE, total, None)
-            records, rejects, count = [], [], 0
-    if buffer:
-        records.append(fold_cms_rows(buffer))
-    if count or records or total == 0:
-        total += count
-        yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
-        sink(SOURCE, total, None)
+            rejects, count = [], 0
+            del warnings[:]  # given once (a detection later in the file comes with a later chunk)
+    if count or total == 0:
+        yield ReadResult(
+            records=records_frame([]), rejects=rejects, rows_read=count, warnings=warnings[:]
+        )
+        sink(SOURCE, total + count, None)
+        del warnings[:]

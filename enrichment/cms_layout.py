@@ -16,8 +16,9 @@ Headers are compared after dropping case and everything but letters and
 digits, so the provider-data API's snake_case names (``provider_last_name``,
 ``citytown``, ``zip_code``, ``telephone_number``) are accepted too. Columns
 are found by name, never by position. A header is accepted when it names
-every column of :data:`REQUIRED_FIELDS` and no column outside the known
-layouts; extracts with a subset of the optional columns are fine.
+every column of :data:`REQUIRED_FIELDS` once; extracts with a subset of the
+optional columns are fine, and a column outside the known layouts is not read
+(the load's warning names it).
 
 Not handled yet: the pre-2018 "Physician Compare" headers with long English
 names (``Line 1 Street Address``, ``Group Practice PAC ID`` ...); they are not
@@ -221,8 +222,9 @@ def detect_cms_columns(header: Sequence[str], *, file: str | None = None) -> Cms
     Raises
     ------
     SchemaError
-        When a required column is missing, a column is in no known layout, or
-        two columns name the same field; ``problems`` lists every one of them.
+        When a required column is missing or two columns name the same field;
+        ``problems`` lists every one of them, and the columns in no known
+        layout (which alone are only not read).
     """
     names = [str(h).strip() for h in header]
     index: dict[str, int] = {}
@@ -261,8 +263,8 @@ def detect_cms_columns(header: Sequence[str], *, file: str | None = None) -> Cms
         )
         for f in missing
     ] + problems
-    if problems:
-        unknown = sum(1 for p in problems if p.message.startswith("unknown"))
+    unknown = sum(1 for p in problems if p.message.startswith("unknown"))
+    if len(problems) > unknown:
         raise SchemaError(
             f"header matches no CMS Doctors and Clinicians layout "
             f"({len(missing)} required missing, {unknown} unknown)",

@@ -7,9 +7,10 @@ number, then the extract date); then come ``structureet`` lines (32 fields,
 (:data:`GEO_FIELDS`), joined here on ``nofinesset``.
 
 Encoding: current files are UTF-8, older ones Windows-1252. Without
-``encoding=`` the whole file is first checked as UTF-8 and, on the first
-undecodable byte, as cp1252; when neither decodes, :class:`EncodingError`
-names both.
+``encoding=`` the whole file is first read by the rule of
+:mod:`core.encodings` (a byte-order mark, UTF-16, else UTF-8 or, from its
+first non-UTF-8 byte, Windows-1252, which the first result's warning names);
+when it decodes in none, :class:`EncodingError` names the encodings tried.
 
 Coordinates: ``sourcecoordet`` names the projected CRS
 (``"1,ATLASANTE,96,BAN,EPSG:2154 RGF93 / Lambert-93 (Métropole)"``). Only the
@@ -47,8 +48,10 @@ from typing import Any
 from pyproj import CRS, Transformer
 
 from core.checks import whole_number
-from core.csvio import iter_csv_rows, iter_decoded_lines
-from core.errors import EncodingError, InputError, Problem, SchemaError
+from core.csvio import delimiter_problem, iter_csv_rows
+from core.encodings import detect_encoding
+from core.errors import InputError, Problem, SchemaError
+from core.notices import LoadWarning
 from core.progress import ProgressSink, null_progress
 from enrichment.records import (
     ReadResult,
@@ -160,7 +163,6 @@ _EPSG = re.compile(r"EPSG\s*:\s*(\d+)", re.IGNORECASE)
 _NOFINESS = re.compile(r"[0-9][0-9AB][0-9]{7}")
 _MAINLAND_DEPT = re.compile(r"0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_FALLBACK_ENCODINGS = ("utf-8", "cp1252")
 _AREA_MARGIN_DEG = 1.0
 
 
@@ -263,46 +265,50 @@ def to_wgs84(x: float, y: float, *, epsg: int) -> tuple[float, float]:
     return lat, lon
 
 
-def detect_finess_encoding(path: str | os.PathLike[str], *, encoding: str | None = None) -> str:
-    """The encoding a FINESS file decodes in: ``encoding`` if given, else UTF-8 or cp1252.
+def detect_finess_encoding(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    warnings: list[LoadWarning] | None = None,
+) -> str:
+    """The encoding a FINESS file decodes in: ``encoding`` if given, else by the rule.
+
+    ``warnings`` receives the warning of an encoding detected (not UTF-8).
 
     Raises
     ------
     EncodingError
         When the file decodes in none of the encodings tried (all named).
     """
-    candidates = (encoding,) if encoding else _FALLBACK_ENCODINGS
-    failures: list[EncodingError] = []
-    for candidate in candidates:
-        try:
-            for _ in iter_decoded_lines(path, encoding=candidate):
-                pass
-        except EncodingError as exc:
-            failures.append(exc)
-            continue
-        return candidate
-    name = Path(path).name
-    raise EncodingError(
-        f"{name} decodes in none of: {', '.join(candidates)}; pass encoding= if you know it",
-        problems=[p for exc in failures for p in exc.problems],
-    )
+    return detect_encoding(path, encoding=encoding, warnings=warnings)
 
 
 def read_finess_header(
-    path: str | os.PathLike[str], *, encoding: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    warnings: list[LoadWarning] | None = None,
 ) -> FinessHeader:
     """Check and read the ``finess;etalab;<n>;YYYY-MM-DD`` first line.
+
+    ``warnings`` receives the warning of an encoding detected (not UTF-8).
 
     Raises
     ------
     SchemaError
-        When the first line is not of that form (every fault listed).
+        When the first line is not of that form (every fault listed; a first
+        line split by another delimiter than ``;`` is one problem naming it).
     EncodingError, InputError
         Undecodable or empty file.
     """
-    enc = detect_finess_encoding(path, encoding=encoding)
+    enc = detect_finess_encoding(path, encoding=encoding, warnings=warnings)
     name = Path(path).name
     line, cells = next(iter_csv_rows(path, encoding=enc, delimiter=";"))
+    wrong = delimiter_problem(
+        cells, delimiter=";", file=name, line=line, layout="a FINESS extraction"
+    )
+    if wrong is not None:
+        raise SchemaError(f"{name}: {wrong.message}", problems=[wrong])
     problems: list[Problem] = []
 
     def bad(message: str, fld: str, value: str | None) -> None:
@@ -515,7 +521,7 @@ def iter_finess(
     chunk_rows
         Data lines (``structureet`` and ``geolocalisation``) per chunk.
     encoding
-        Text encoding; ``None`` tries UTF-8, then cp1252.
+        Text encoding; ``None`` detects it (:mod:`core.encodings`: UTF-8, else cp1252, ...).
     progress
         Receives ``("finess", lines_read, None)`` after each chunk.
 
@@ -539,7 +545,8 @@ def iter_finess(
         raise InputError("chunk_rows must be positive", problems=problems)
     sink = progress or null_progress
     name = Path(path).name
-    header = read_finess_header(path, encoding=encoding)
+    warnings: list[LoadWarning] = []
+    header = read_finess_header(path, encoding=encoding, warnings=warnings)
     points, geo_problems = _read_geolocations(path, header.encoding, name)
     rows = iter_csv_rows(path, encoding=header.encoding, delimiter=";")
     next(rows)
@@ -584,10 +591,10 @@ def iter_finess(
             )
         if count == chunk_rows:
             total += count
-            yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
+            yield ReadResult(records_frame(records), rejects, count, warnings=warnings)
             sink("finess", total, None)
-            records, rejects, count = [], [], 0
+            records, rejects, count, warnings = [], [], 0, []
     if count or total == 0:
         total += count
-        yield ReadResult(records=records_frame(records), rejects=rejects, rows_read=count)
+        yield ReadResult(records_frame(records), rejects, count, warnings=warnings)
         sink("finess", total, None)

@@ -29,11 +29,12 @@ from datetime import date
 
 from core.arrowcsv import ArrowChunk, ArrowCsvReader, map_ahead
 from core.checks import whole_number
-from core.csvio import Source, iter_csv_rows, source_name
+from core.columns import ignored_columns
+from core.csvio import Source, check_delimiter, iter_csv_rows, source_name
 from core.errors import InputError, Problem
 from core.progress import ProgressSink, null_progress
 from enrichment.nppes_columns import nppes_columns, parse_nppes_table
-from enrichment.nppes_layout import detect_layout
+from enrichment.nppes_layout import detect_layout, known_columns
 from enrichment.record_columns import RecordColumns
 from enrichment.records import (
     ReadResult,
@@ -139,16 +140,31 @@ def iter_nppes(
     sink = progress or null_progress
     label = source_name(source, name)
     with ArrowCsvReader(source, delimiter=",", encoding=encoding, name=label) as reader:
-        detect_layout(reader.header, file=label)
+        header = reader.header
+        check_delimiter(
+            header, delimiter=",", file=label, line=reader.header_line, layout="an NPPES file"
+        )
+        detect_layout(header, file=label)
+        ignored = ignored_columns(
+            header, known_columns(header), file=label, reason="in no NPPES layout: not read"
+        )
 
         def parse(chunk: ArrowChunk) -> tuple[ArrowChunk, RecordColumns, list[Problem]]:
             records, problems = parse_nppes_table(chunk.table, chunk.lines, file=label)
             return chunk, records.prepare(), problems
 
-        total = 0
-        chunks = reader.chunks(nppes_columns(reader.header), chunk_rows=chunk_rows)
+        total = sent = 0
+        chunks = reader.chunks(nppes_columns(header), chunk_rows=chunk_rows)
         for chunk, records, problems in map_ahead(parse, chunks, name="nppes-parse"):
             rejects = sorted([*chunk.rejects, *problems], key=lambda p: p.line or 0)
             total += chunk.rows_read
-            yield ReadResult(columns=records, rejects=rejects, rows_read=chunk.rows_read)
+            fresh = reader.warnings[sent:]  # an encoding detected, once known
+            sent += len(fresh)
+            yield ReadResult(
+                columns=records,
+                rejects=rejects,
+                rows_read=chunk.rows_read,
+                warnings=[*ignored, *fresh],
+            )
+            ignored = []
             sink("nppes", total, None)

@@ -367,6 +367,10 @@ TAXONOMY_SLOTS = 15
 def detect_layout(header: list[str] | tuple[str, ...], *, file: str | None = None) -> str:
     """Name the NPPES layout a header belongs to.
 
+    A header with every column of a layout, once each, belongs to it; columns
+    in no NPPES layout besides them are not read (:func:`known_columns` tells
+    them apart, for the load's warning).
+
     Parameters
     ----------
     header
@@ -382,9 +386,9 @@ def detect_layout(header: list[str] | tuple[str, ...], *, file: str | None = Non
     Raises
     ------
     SchemaError
-        When the header matches no layout exactly (as a set of names, with no
-        duplicates). ``problems`` names every missing, unknown and duplicated
-        column against the closest layout.
+        When the header lacks a column of every layout, or names one twice.
+        ``problems`` names every missing, unknown and duplicated column
+        against the closest layout.
     """
     names = [str(h).strip() for h in header]
     seen = set(names)
@@ -395,11 +399,11 @@ def detect_layout(header: list[str] | tuple[str, ...], *, file: str | None = Non
         expected = set(columns)
         missing = [c for c in columns if c not in seen]
         unknown = [n for n in dict.fromkeys(names) if n not in expected]
-        if not missing and not unknown and not duplicates:
-            return layout_name
         cost = len(missing) + len(unknown)
         if best_cost is None or cost < best_cost:
             best_name, best_missing, best_unknown, best_cost = layout_name, missing, unknown, cost
+    if not best_missing and not duplicates:
+        return best_name
     problems = [
         Problem(f"missing column (expected by layout {best_name})", file=file, line=1, field=c)
         for c in best_missing
@@ -415,3 +419,9 @@ def detect_layout(header: list[str] | tuple[str, ...], *, file: str | None = Non
         f"{len(duplicates)} duplicated)",
         problems=problems,
     )
+
+
+def known_columns(header: list[str] | tuple[str, ...]) -> list[int]:
+    """Positions of the header's columns named in some NPPES layout (the others are not read)."""
+    known = {c for columns in NPPES_LAYOUTS.values() for c in columns}
+    return [i for i, name in enumerate(header) if str(name).strip() in known]

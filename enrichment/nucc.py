@@ -18,6 +18,7 @@ import pandas as pd
 
 from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem, SchemaError
+from core.notices import LoadWarning
 from core.safetext import value_problems
 from data.lengths import string_lengths
 from data.models import Taxonomy
@@ -49,7 +50,12 @@ _CODE = re.compile(r"[0-9A-Z]{9}X")
 _VERSION = re.compile(r"nucc_taxonomy_(\d+)(\d)\b", re.IGNORECASE)
 
 
-def read_nucc(path: str | os.PathLike[str], *, encoding: str | None = None) -> pd.DataFrame:
+def read_nucc(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    warnings: list[LoadWarning] | None = None,
+) -> pd.DataFrame:
     """Read the NUCC taxonomy code set.
 
     Parameters
@@ -57,7 +63,9 @@ def read_nucc(path: str | os.PathLike[str], *, encoding: str | None = None) -> p
     path
         ``nucc_taxonomy_NNN.csv``.
     encoding
-        Text encoding; ``None`` means UTF-8 (a BOM is stripped).
+        Text encoding; ``None`` detects it (:mod:`core.encodings`).
+    warnings
+        Receives the warning of an encoding detected (not UTF-8).
 
     Returns
     -------
@@ -77,7 +85,7 @@ def read_nucc(path: str | os.PathLike[str], *, encoding: str | None = None) -> p
         Undecodable bytes.
     """
     name = Path(path).name
-    rows = iter_csv_rows(path, encoding=encoding, delimiter=",")
+    rows = iter_csv_rows(path, encoding=encoding, delimiter=",", warnings=warnings)
     _, raw_header = next(rows)
     header = [h.strip() for h in raw_header]
     known = set(_REQUIRED) | set(_OPTIONAL)

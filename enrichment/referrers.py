@@ -7,8 +7,13 @@ a ``mapping`` argument overrides detection. A full-name column
 unless separate first/last name columns exist. Columns that map to nothing
 (referral counts, notes...) are not stored, and the read's warning names them.
 
-Not handled yet: several sheets in one workbook (the first sheet is read),
-header rows below line 1, and more than one address per referrer.
+The header may sit below a title (:func:`core.columns.locate_header`); a row
+is rejected when it has no name (letters, not a placeholder such as ``N/A``)
+and no NPI. A file named ``.xlsx`` that is no workbook is refused, saying what
+it looks like.
+
+Not handled yet: several sheets in one workbook (the first sheet is read), and
+more than one address per referrer.
 """
 
 from __future__ import annotations
@@ -17,17 +22,19 @@ import hashlib
 import json
 import os
 import re
+import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from core.columns import check_mapping, ignored_columns
+from core.columns import check_mapping, ignored_columns, locate_header
 from core.country import normalize_phone, normalize_postal_code
 from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem, SchemaError
 from core.identifiers import luhn_npi_valid
+from core.notices import LoadWarning
 from core.text import normalize_address, normalize_name, normalize_state, split_full_name
 from enrichment.records import ReadResult, clean_text, record_hash, record_problems, records_frame
 
@@ -105,6 +112,8 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
 MAPPABLE_FIELDS: tuple[str, ...] = tuple(HEADER_SYNONYMS)
 
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+#: Names that are no name (compared in lower case, letters only).
+_PLACEHOLDER_NAMES = frozenset({"na", "none", "null", "nil", "unknown", "tbd", "nan", "dr", "md"})
 
 
 def squash_header(header: str) -> str:
@@ -113,7 +122,11 @@ def squash_header(header: str) -> str:
 
 
 def detect_columns(
-    headers: list[str], *, mapping: Mapping[str, str] | None = None, file: str | None = None
+    headers: list[str],
+    *,
+    mapping: Mapping[str, str] | None = None,
+    file: str | None = None,
+    line: int = 1,
 ) -> dict[str, str]:
     """Map standard fields to the file's headers.
 
@@ -125,6 +138,8 @@ def detect_columns(
         Standard field -> file header; wins over detection.
     file
         File name used in problem reports.
+    line
+        The header's line, for the problems.
 
     Returns
     -------
@@ -146,7 +161,7 @@ def detect_columns(
                 found[fld] = header
                 taken.add(header)
     mapping = mapping or {}
-    check_mapping(mapping, fields=MAPPABLE_FIELDS, headers=headers, file=file)
+    check_mapping(mapping, fields=MAPPABLE_FIELDS, headers=headers, file=file, line=line)
     for fld, header in mapping.items():
         found = {k: v for k, v in found.items() if v != header}
         found[fld] = header
@@ -159,9 +174,10 @@ def detect_columns(
             f"expected one like: {expected}",
             problems=[
                 Problem(
-                    f"no name column found (expected a header like {expected}, or pass mapping=)",
+                    f"no name column found (expected a header like {expected}, or map one "
+                    "with --column last_name=Header)",
                     file=file,
-                    line=1,
+                    line=line,
                     value=", ".join(headers),
                 )
             ],
@@ -169,8 +185,43 @@ def detect_columns(
     return found
 
 
+def _not_a_workbook(path: Path, detail: str) -> InputError:
+    """The refusal of a file named like a workbook that is none, saying what it looks like."""
+    with path.open("rb") as fh:
+        head = fh.read(512)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        looks = "an old Excel .xls workbook: save it as .xlsx"
+    elif head.lstrip().lower().startswith((b"<!doctype html", b"<html", b"<?xml")):
+        looks = "a web page or XML file, not a workbook"
+    elif head and b"\x00" not in head:
+        looks = "a text file: if it is a CSV, name it .csv"
+    else:
+        looks = "not a workbook"
+    shown = head.split(b"\n", 1)[0][:60].decode("utf-8", errors="replace")
+    return InputError(
+        f"{path.name} is not an Excel workbook (.xlsx) although its name says so: it looks like "
+        f"{looks}",
+        problems=[
+            Problem(
+                f"not an .xlsx workbook ({detail}); it looks like {looks}",
+                file=path.name,
+                line=1,
+                field="file",
+                value=shown,
+            )
+        ],
+    )
+
+
 def _iter_excel_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    frame = pd.read_excel(path, header=None, dtype=str, keep_default_na=False, engine="openpyxl")
+    if not zipfile.is_zipfile(path):
+        raise _not_a_workbook(path, "not a zip archive")
+    try:
+        frame = pd.read_excel(
+            path, header=None, dtype=str, keep_default_na=False, engine="openpyxl"
+        )
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise _not_a_workbook(path, f"{type(exc).__name__}: {exc}"[:200]) from exc
     if frame.empty:
         raise InputError(
             f"{path.name} is empty", problems=[Problem("file is empty", file=path.name)]
@@ -179,6 +230,25 @@ def _iter_excel_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         cells = ["" if v is None else str(v) for v in values]
         if any(c.strip() for c in cells):
             yield number, cells
+
+
+def _no_name(columns: Mapping[str, str], *, file: str, line: int, value: str | None) -> Problem:
+    """The problem of a row with neither a name nor an NPI, naming its name column."""
+    return Problem(
+        "row has no name and no NPI (nothing identifies the referrer)",
+        file=file,
+        line=line,
+        field=columns.get("full_name")
+        or columns.get("last_name")
+        or columns.get("organization_name"),
+        value=value,
+    )
+
+
+def _is_name(value: str | None) -> bool:
+    """Whether a name part names someone: letters, and not a placeholder (``N/A``, ``Unknown``)."""
+    letters = re.sub(r"[^\w]|[\d_]", "", value or "").lower()
+    return bool(letters) and letters not in _PLACEHOLDER_NAMES
 
 
 def _content_key(record: Mapping[str, Any]) -> str:
@@ -225,18 +295,9 @@ def _parse_row(
     middle = get("middle_name") or parts.get("middle_name")
     last = get("last_name") or parts.get("last_name")
     org = get("organization_name")
-    if not (first or last or org):
-        problems.append(
-            Problem(
-                "row has no name",
-                file=file,
-                line=line,
-                field=columns.get("full_name")
-                or columns.get("last_name")
-                or columns.get("organization_name"),
-            )
-        )
     npi = get("npi")
+    if not any(_is_name(part) for part in (first, last, org)) and not npi:
+        problems.append(_no_name(columns, file=file, line=line, value=get("full_name") or last))
     if npi is not None:
         npi = re.sub(r"\.0$", "", npi)
         if not luhn_npi_valid(npi):
@@ -258,12 +319,14 @@ def _parse_row(
             bad("not a US state", "state")
     if problems:
         return None, problems
+    if not any(_is_name(part) for part in (first, last, org)):  # known by its NPI alone
+        first = middle = last = org = None
     person = bool(first or last)
     record: dict[str, Any] = {
         "source": "referrer_list",
         "line": line,
         "npi": npi,
-        "entity_type": "individual" if person else "organization",
+        "entity_type": "individual" if person else "organization" if org else None,
         "name_prefix": parts.get("name_prefix"),
         "first_name": first,
         "middle_name": middle,
@@ -330,23 +393,25 @@ def read_referrer_list(
         Standard field (see :data:`MAPPABLE_FIELDS`) -> header in the file;
         overrides detection.
     encoding
-        Text encoding of a CSV; ``None`` means UTF-8 (a BOM is stripped).
+        Text encoding of a CSV; ``None`` detects it (:mod:`core.encodings`).
 
     Returns
     -------
     ReadResult
-        Rows with a bad NPI check digit, ZIP, phone or state, or no name at
-        all, are rejected alone, naming the file header at fault; its warning
-        names the columns no field takes.
+        Rows with a bad NPI check digit, ZIP, phone or state, or neither a
+        name nor an NPI, are rejected alone, naming the file header at fault;
+        its warnings name the columns no field takes, a header found below
+        line 1 and an encoding detected (not UTF-8).
 
     Raises
     ------
     SchemaError
         No name column found, or a ``mapping`` that does not fit (all listed).
     EncodingError, InputError
-        Undecodable bytes; empty file.
+        Undecodable bytes; empty file; a file named ``.xlsx`` that is no workbook.
     """
     p = Path(path)
+    warnings: list[LoadWarning] = []
     if p.suffix.lower() in _EXCEL_SUFFIXES:
         if not p.is_file():
             raise InputError(
@@ -354,12 +419,15 @@ def read_referrer_list(
             )
         rows = _iter_excel_rows(p)
     else:
-        rows = iter_csv_rows(p, encoding=encoding)
-    first = next(rows, None)
-    if first is None:
+        rows = iter_csv_rows(p, encoding=encoding, warnings=warnings)
+    mapped = set((mapping or {}).values())
+    spellings = {s for synonyms in HEADER_SYNONYMS.values() for s in synonyms}
+    line, headers, rows, found = locate_header(
+        rows, known=lambda h: h in mapped or squash_header(h) in spellings, file=p.name
+    )
+    if not headers:
         raise InputError(f"{p.name} is empty", problems=[Problem("file is empty", file=p.name)])
-    headers = [h.strip() for h in first[1]]
-    columns = detect_columns(headers, mapping=mapping, file=p.name)
+    columns = detect_columns(headers, mapping=mapping, file=p.name, line=line)
     position = {h: i for i, h in reversed(list(enumerate(headers)))}
     used = {position[h] for h in columns.values()}
     records: list[dict[str, Any]] = []
@@ -382,5 +450,5 @@ def read_referrer_list(
         records=records_frame(records),
         rejects=rejects,
         rows_read=rows_read,
-        warnings=ignored_columns(headers, used, file=p.name),
+        warnings=[*warnings, *found, *ignored_columns(headers, used, file=p.name)],
     )

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from core.checks import whole_number
-from core.csvio import iter_csv_rows
+from core.csvio import check_delimiter, iter_csv_rows
 from core.errors import InputError, Problem, SchemaError
+from core.notices import LoadWarning
 from core.progress import ProgressSink, null_progress
 from core.text import header_key
 from enrichment.records import (
@@ -368,7 +369,8 @@ def iter_rpps(
     chunk_rows
         Data lines per chunk.
     encoding
-        Text encoding; ``None`` means UTF-8 (a BOM is stripped).
+        Text encoding; ``None`` detects it (:mod:`core.encodings`; a detected
+        one is a warning of the chunk it was found in).
     progress
         Receives ``("rpps", rows_read, None)`` after each chunk.
 
@@ -381,7 +383,8 @@ def iter_rpps(
     Raises
     ------
     SchemaError
-        When required columns are missing (every one listed).
+        When required columns are missing (every one listed), or the header
+        is split by another delimiter than ``|`` (one problem naming it).
     EncodingError
         Undecodable bytes (file, line, byte offset).
     InputError
@@ -392,9 +395,13 @@ def iter_rpps(
         raise InputError("chunk_rows must be positive", problems=problems)
     sink = progress or null_progress
     name = Path(path).name
-    rows = iter_csv_rows(path, encoding=encoding, delimiter="|")
+    detected: list[LoadWarning] = []
+    rows = iter_csv_rows(path, encoding=encoding, delimiter="|", warnings=detected)
     first = next(rows)
     header = first[1]
+    check_delimiter(
+        header, delimiter="|", file=name, line=first[0], layout="an Annuaire Santé extraction"
+    )
     columns = _resolve_header(header, name)
     width = len(header)
     seen: set[str] = set()
@@ -425,4 +432,7 @@ def iter_rpps(
                 seen.add(record["source_key"])
             yield record, problems
 
-    yield from chunk_results(outcomes(), chunk_rows=chunk_rows, progress=sink, stage="rpps")
+    for result in chunk_results(outcomes(), chunk_rows=chunk_rows, progress=sink, stage="rpps"):
+        result.warnings = [*result.warnings, *detected]
+        detected.clear()
+        yield result

@@ -38,7 +38,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from core.columns import ignored_columns, match_headers
+from core.columns import ignored_columns, locate_header, match_headers, spelled_or_mapped
 from core.csvio import iter_csv_rows
 from core.errors import Problem, SchemaError
 from core.identifiers import luhn_npi_valid
@@ -100,7 +100,8 @@ class InteractionRead:
     headers
         Field -> the file's column it is read from (what problems name).
     warnings
-        Columns no field takes; the first chunk carries them.
+        Columns no field takes, a header below line 1 (the first chunk carries
+        them), an encoding detected (the chunk it was found in).
     """
 
     records: list[dict[str, Any]]
@@ -162,25 +163,32 @@ def _stored_lengths() -> dict[str, int]:
     return string_lengths(Interaction)
 
 
-def _columns(header: list[str], mapping: Mapping[str, str] | None, file: str) -> dict[str, int]:
+def _columns(
+    header: list[str], mapping: Mapping[str, str] | None, file: str, line: int
+) -> dict[str, int]:
     """Field -> column index; SchemaError listing every fault of the header or the mapping."""
-    found, problems = match_headers(header, synonyms=COLUMN_SYNONYMS, mapping=mapping, file=file)
-    problems = problems or _header_problems(found, file)
+    found, problems = match_headers(
+        header, synonyms=COLUMN_SYNONYMS, mapping=mapping, file=file, line=line
+    )
+    problems = problems or _header_problems(found, file, line)
     if problems:
-        raise SchemaError(f"{file}: unusable header", problems=problems)
+        raise SchemaError(f"{file}: unusable header (line {line})", problems=problems)
     return found
 
 
-def _header_problems(found: Mapping[str, int], file: str) -> list[Problem]:
+def _header_problems(found: Mapping[str, int], file: str, line: int) -> list[Problem]:
     problems = [
-        Problem(f"required column {name!r} is missing", file=file, line=1, field=name)
+        Problem(f"required column {name!r} is missing", file=file, line=line, field=name)
         for name in ("occurred_at", "kind")
         if name not in found
     ]
     if "npi" not in found and "provider_id" not in found:
         problems.append(
             Problem(
-                "needs an 'npi' or a 'provider_id' column (or both)", file=file, line=1, field="npi"
+                "needs an 'npi' or a 'provider_id' column (or both)",
+                file=file,
+                line=line,
+                field="npi",
             )
         )
     return problems
@@ -252,7 +260,7 @@ def iter_interactions(
     path
         CSV file (delimiter sniffed: ``,`` ``;`` tab ``|``; a UTF-8 BOM is skipped).
     encoding
-        Text encoding; ``None`` means UTF-8.
+        Text encoding; ``None`` detects it (:mod:`core.encodings`).
     chunk_rows
         Data rows per chunk.
     mapping
@@ -274,12 +282,13 @@ def iter_interactions(
         Undecodable bytes; an empty file.
     """
     file = Path(path).name
-    rows = iter_csv_rows(path, encoding=encoding)
-    _, header = next(rows)  # an empty file raises InputError naming it
-    header = [h.strip() for h in header]
-    found = _columns(header, mapping, file)
+    detected: list[LoadWarning] = []  # an encoding detected, maybe late in the file
+    rows = iter_csv_rows(path, encoding=encoding, warnings=detected)
+    known = spelled_or_mapped(COLUMN_SYNONYMS, mapping)
+    line, header, rows, warnings = locate_header(rows, known=known, file=file)
+    found = _columns(header, mapping, file, line)
     headers = {name: header[index] for name, index in found.items()}
-    warnings = ignored_columns(header, set(found.values()), file=file)
+    warnings += ignored_columns(header, set(found.values()), file=file)
     records: list[dict[str, Any]] = []
     rejects: list[Problem] = []
     first_seen: dict[str, int] = {}
@@ -297,9 +306,10 @@ def iter_interactions(
             if record is not None:
                 _keep_first(record, first_seen, records, rejects, file=file, headers=headers)
         if rows_read == chunk_rows:
-            yield InteractionRead(records, rejects, rows_read, headers, warnings)
+            yield InteractionRead(records, rejects, rows_read, headers, [*detected, *warnings])
             records, rejects, rows_read, warnings = [], [], 0, []
-    yield InteractionRead(records, rejects, rows_read, headers, warnings)
+            detected.clear()
+    yield InteractionRead(records, rejects, rows_read, headers, [*detected, *warnings])
 
 
 def _keep_first(

@@ -7,7 +7,8 @@ File-level faults (wrong encoding, missing columns, patient names in the
 file) raise at once.
 
 Expected header (case-insensitive; spaces and hyphens count as underscores;
-see :data:`COLUMN_SYNONYMS` for accepted synonyms):
+see :data:`COLUMN_SYNONYMS` for accepted synonyms; titles above it are
+skipped, with a warning; fields separated by ``,`` ``;`` tab or ``|``):
 
 ``external_id``
     Required. The event's id in the source system, unique per event.
@@ -40,7 +41,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.columns import header_key, ignored_columns, match_headers
+from core.columns import (
+    header_key,
+    ignored_columns,
+    locate_header,
+    match_headers,
+    spelled_or_mapped,
+)
 from core.csvio import iter_csv_rows
 from core.errors import Problem, RejectLimitError, SchemaError
 from core.identifiers import luhn_npi_valid
@@ -142,7 +149,7 @@ def parse_referral_date(text: str) -> date:
 
 
 def _map_header(
-    header: list[str], file: str, mapping: Mapping[str, str] | None = None
+    header: list[str], file: str, mapping: Mapping[str, str] | None = None, line: int = 1
 ) -> dict[str, int]:
     """Canonical column -> index; raise SchemaError listing every header fault.
 
@@ -155,31 +162,33 @@ def _map_header(
             "column looks like a patient name; patient names are never accepted, "
             "use an opaque patient_ref instead",
             file=file,
-            line=1,
+            line=line,
             field=raw_name,
         )
         for raw_name in header
         if _PATIENT_NAME_HEADER.match(header_key(raw_name))
     ]
-    found, mismatched = match_headers(header, synonyms=COLUMN_SYNONYMS, mapping=mapping, file=file)
+    found, mismatched = match_headers(
+        header, synonyms=COLUMN_SYNONYMS, mapping=mapping, file=file, line=line
+    )
     problems.extend(mismatched)
     for canon in REQUIRED:
         if canon not in found and not mismatched:
             problems.append(
-                Problem(f"required column {canon!r} is missing", file=file, line=1, field=canon)
+                Problem(f"required column {canon!r} is missing", file=file, line=line, field=canon)
             )
     if "referrer_npi" not in found and "referrer_name" not in found and not mismatched:
         problems.append(
             Problem(
                 "needs a 'referrer_npi' or a 'referrer_name' column (or both)",
                 file=file,
-                line=1,
+                line=line,
                 field="referrer_npi",
             )
         )
     if problems:
         missing = [p.field for p in problems if "missing" in p.message]
-        detail = f"{file}: unusable header"
+        detail = f"{file}: unusable header (line {line})"
         if missing:
             detail += f"; missing columns: {', '.join(str(m) for m in missing)}"
         raise SchemaError(detail, problems=problems)
@@ -258,9 +267,10 @@ def read_referral_events(
     Parameters
     ----------
     path
-        CSV file (comma-separated, optionally quoted; a UTF-8 BOM is skipped).
+        CSV file (delimiter sniffed: ``,`` ``;`` tab ``|``; optionally quoted;
+        the header may sit below a title).
     encoding
-        Text encoding of the file; ``None`` means UTF-8.
+        Text encoding of the file; ``None`` detects it (:mod:`core.encodings`).
     as_of
         Reject rows dated after this day (a referral cannot come from the
         future). ``None`` accepts any date.
@@ -332,11 +342,12 @@ def iter_referral_events(
     if isinstance(as_of, datetime):
         as_of = as_of.date()
     file = Path(path).name
-    rows = iter_csv_rows(path, encoding=encoding, delimiter=",")
-    _, header = next(rows)  # an empty file raises InputError naming it
-    header = [h.strip() for h in header]
-    columns = _map_header(header, file, mapping)
-    warnings = ignored_columns(header, set(columns.values()), file=file)
+    detected: list[LoadWarning] = []  # an encoding detected, maybe late in the file
+    rows = iter_csv_rows(path, encoding=encoding, warnings=detected)  # an empty file raises
+    known = spelled_or_mapped(COLUMN_SYNONYMS, mapping)
+    line, header, rows, warnings = locate_header(rows, known=known, file=file)
+    columns = _map_header(header, file, mapping, line)
+    warnings += ignored_columns(header, set(columns.values()), file=file)
 
     records: list[dict[str, object]] = []
     rejects: list[Problem] = []
@@ -365,9 +376,10 @@ def iter_referral_events(
         else:
             rejects.extend(problem)
         if rows_read == chunk_rows:
-            yield _chunk(records, rejects, rows_read, warnings)
+            yield _chunk(records, rejects, rows_read, [*detected, *warnings])
             records, rejects, rows_read, warnings = [], [], 0, []
-    yield _chunk(records, rejects, rows_read, warnings)
+            detected.clear()
+    yield _chunk(records, rejects, rows_read, [*detected, *warnings])
 
 
 def _row_problem(

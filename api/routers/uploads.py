@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from api.deps import ContextDep, require_role
 from api.problems import problem_responses
 from core.columns import mapping_document, parse_column_flags
+from core.encodings import check_encoding
 from core.errors import InputError, Problem
 from service.ingest.uploads import (
     UploadKind,
@@ -64,6 +65,14 @@ _MULTIPART_BODY = {
                             "description": "FIELD=Header, repeatable; wins over mapping.",
                             "examples": [["site_code=Site ID"]],
                         },
+                        "encoding": {
+                            "type": "string",
+                            "description": "The file's text encoding (utf-8, utf-16, utf-32, "
+                            "cp1252, latin-1, ...). Default: detected (a byte-order mark, "
+                            "UTF-16, else UTF-8, or Windows-1252 from the first byte that is "
+                            "not UTF-8, with a warning in the batch report).",
+                            "examples": ["utf-16"],
+                        },
                     },
                 }
             }
@@ -97,7 +106,8 @@ async def upload_file(
 
     Send it as the multipart field ``file``; for the clinic's own files (sites,
     referrals, interactions, referrers), ``mapping`` and ``column`` fields name
-    the file's column of a field whatever its header (an unknown field is a 422).
+    the file's column of a field whatever its header (an unknown field is a 422);
+    ``encoding`` names the file's text encoding (an unknown one is a 422).
     Poll the job's URL (``Location``) for the stage in progress and, at the
     end, the batch report (rows read, inserted, updated, unchanged, rejected
     with reasons, and warnings such as columns no field takes). Reads keep
@@ -106,6 +116,8 @@ async def upload_file(
     async with request.form(max_files=1, max_fields=_MAX_FIELDS) as form:
         mapping = _form_mapping(form.get("mapping"), form.getlist("column"))
         check_upload_mapping(kind, mapping)
+        named = form.get("encoding")
+        encoding = check_encoding(named if isinstance(named, str) else None, field="body.encoding")
         file = form.get("file")
         if not isinstance(file, UploadFile):
             raise InputError(
@@ -117,7 +129,9 @@ async def upload_file(
                 ],
             )
         path = await run_in_threadpool(save_upload, ctx, file.filename or kind, _blocks(file))
-    job = await run_in_threadpool(start_upload_job, ctx, kind, path, mapping=mapping)
+    job = await run_in_threadpool(
+        start_upload_job, ctx, kind, path, mapping=mapping, encoding=encoding
+    )
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return job
 

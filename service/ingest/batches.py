@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Problem, RejectLimitError, ServiceError
 from core.files import file_sha256
-from core.notices import LoadWarning
+from core.notices import HEADER_ONLY, LoadWarning
 from data.models import LoadBatch
 from service.context import AppContext
 from service.leases import held_lease, lease_values
@@ -77,14 +77,18 @@ def fail_batch(
     file_hash: str | None = None,
     status: Literal["failed", "interrupted"] = "failed",
     warnings: Iterable[LoadWarning] = (),
+    reject_file: Path | None = None,
 ) -> None:
     """Mark a batch failed (or interrupted) in its own transaction (after the data one rolled back).
 
-    ``warnings``: those the load had raised before it failed, kept with the batch.
+    ``warnings``: those the load had raised before it failed, kept with the batch;
+    ``reject_file``: where its rejected rows were written.
     """
-    detail = {"error": type(error).__name__, "detail": str(error)[:4000]}
+    detail: dict = {"error": type(error).__name__, "detail": str(error)[:4000]}
     if isinstance(error, ServiceError):
         detail["problems"] = [p.to_dict() for p in error.problems[:200]]
+    if reject_file is not None:
+        detail["reject_file"] = str(reject_file)
     with ctx.sessions.begin() as session:
         close_batch(
             session,
@@ -134,7 +138,11 @@ def check_reject_rate(
 def write_reject_file(
     directory: Path, file_name: str, batch_id: int, rejects: list[Problem]
 ) -> Path | None:
-    """Write rejected rows' problems as CSV (file, line, field, value, message)."""
+    """Write rejected rows' problems as CSV (file, line, field, value, message); ``None``: none.
+
+    Every batch with rejected rows has one, committed or refused (a refused
+    batch's names every row rejected before it was refused).
+    """
     if not rejects:
         return None
     directory.mkdir(parents=True, exist_ok=True)
@@ -163,6 +171,7 @@ class BatchRun:
     )
     rejects: list[Problem] = field(default_factory=list)
     warnings: list[LoadWarning] = field(default_factory=list)
+    reject_dir: Path | None = None  # default: <var>/rejects
 
     def add(self, counts: dict[str, int]) -> None:
         for key, value in counts.items():
@@ -177,18 +186,21 @@ class BatchRun:
         """Hex SHA-256 of the file (waits for it; raises what reading the file raised)."""
         return self.digest.result()
 
+    def write_rejects(self, reject_dir: Path | None = None) -> Path | None:
+        """Write the batch's reject file (``None`` when no row was rejected)."""
+        directory = reject_dir or self.reject_dir or self.ctx.settings.cache_dir.parent / "rejects"
+        return write_reject_file(directory, self.path.name, self.id, self.rejects)
+
     def finish(self, session: Session, reject_dir: Path | None = None) -> BatchReport:
         """Write the reject file and mark the batch committed in the data transaction.
 
         Call it last inside the data transaction: the batch is recorded as
-        committed exactly when its rows are.
+        committed exactly when its rows are. A file without a data row is
+        reported with a :data:`~core.notices.HEADER_ONLY` warning.
         """
-        reject_file = write_reject_file(
-            reject_dir or self.ctx.settings.cache_dir.parent / "rejects",
-            self.path.name,
-            self.id,
-            self.rejects,
-        )
+        if self.rows_read == 0:
+            self.warn([_header_only(self.path.name)])
+        reject_file = self.write_rejects(reject_dir)
         rejected = len({p.line for p in self.rejects})
         report = BatchReport(
             batch_id=self.id,
@@ -216,13 +228,40 @@ class BatchRun:
         return report
 
 
+def _header_only(file_name: str) -> LoadWarning:
+    return LoadWarning(
+        code=HEADER_ONLY,
+        message="no data rows (a header, or a first line, only): nothing was loaded",
+        file=file_name,
+    )
+
+
+def _refused(ctx: AppContext, run: BatchRun, exc: Exception, digest: Future[str]) -> None:
+    """Record a refused load: its reject file (named in the error too), then the failed batch."""
+    reject_file = note = None
+    if run.rejects:
+        try:
+            reject_file = run.write_rejects()
+            note = f"rejected rows written to {reject_file}"
+        except OSError as write_error:  # the refusal matters more than the file: it goes on
+            note = f"the reject file could not be written: {write_error}"
+    if note is not None and isinstance(exc, ServiceError):
+        exc.extend_detail(note)
+    known = None if digest.exception() else digest.result()  # the failed file's hash, when readable
+    fail_batch(ctx, run.id, exc, file_hash=known, warnings=run.warnings, reject_file=reject_file)
+
+
 @contextmanager
-def run_batch(ctx: AppContext, *, source: str, path: Path) -> Iterator[BatchRun]:
+def run_batch(
+    ctx: AppContext, *, source: str, path: Path, reject_dir: Path | None = None
+) -> Iterator[BatchRun]:
     """Open a batch for ``path``; any error inside marks it failed and propagates.
 
     The data transaction belongs inside the block, so a failure rolls it back
     before the batch is marked failed; end that transaction with
-    :meth:`BatchRun.finish`.
+    :meth:`BatchRun.finish`. A refused batch with rejected rows writes its
+    reject file (in ``reject_dir``, default ``<var>/rejects``), and the error
+    says where.
     """
     path = Path(path)
     path.stat()  # a missing or unreadable file fails here, before any batch is recorded
@@ -238,14 +277,13 @@ def run_batch(ctx: AppContext, *, source: str, path: Path) -> Iterator[BatchRun]
             source=source,
             path=path,
             digest=digest,
+            reject_dir=reject_dir,
         )
         with held_lease(ctx, LoadBatch, run.id):
             try:
                 yield run
             except Exception as exc:
-                # the failed file's hash, when readable
-                known = None if digest.exception() else digest.result()
-                fail_batch(ctx, run.id, exc, file_hash=known, warnings=run.warnings)
+                _refused(ctx, run, exc, digest)
                 raise
             except BaseException as exc:  # Ctrl-C: recorded at once, without waiting for the hash
                 fail_batch(ctx, run.id, exc, status="interrupted", warnings=run.warnings)

@@ -24,13 +24,18 @@ from service.ingest.ingest import keep_history
 from service.schemas import BatchReport
 
 
-def ingest_deactivations(ctx: AppContext, path: Path) -> BatchReport:
-    """Apply a deactivation report (XLSX or CSV of NPI and deactivation date) as one batch."""
+def ingest_deactivations(
+    ctx: AppContext, path: Path, *, encoding: str | None = None
+) -> BatchReport:
+    """Apply a deactivation report (XLSX or CSV of NPI and deactivation date) as one batch.
+
+    ``encoding`` names a CSV's text encoding (``None`` detects it: :mod:`core.encodings`).
+    """
     from enrichment.nppes_deactivation import read_deactivations
 
     path = Path(path)
     with run_batch(ctx, source="nppes_deactivation", path=path) as batch:
-        read = read_deactivations(path)
+        read = read_deactivations(path, encoding=encoding)
         batch.rows_read, batch.rejects = read.rows_read, list(read.rejects)
         listed = {
             str(n): (d, int(ln))

@@ -212,33 +212,38 @@ def keep_history(session: Session, record_ids: list[int], *, replaced_by: int) -
 
 
 def _results(
-    path: Path, source: Source, chunk_rows: int, mapping: Mapping[str, str] | None = None
+    path: Path,
+    source: Source,
+    chunk_rows: int,
+    mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    temp_dir: Path | None = None,
 ) -> Iterable:
     """The reader for ``source``: one :class:`~enrichment.records.ReadResult` per chunk."""
     if source == "nppes":
         if path.suffix.lower() == ".zip":
-            return _nppes_zip_results(path, chunk_rows)
+            return _nppes_zip_results(path, chunk_rows, encoding)
         from enrichment.nppes import iter_nppes
 
-        return iter_nppes(path, chunk_rows=chunk_rows)
+        return iter_nppes(path, chunk_rows=chunk_rows, encoding=encoding)
     if source == "cms_dac":
         from enrichment.cms import iter_cms
 
-        return iter_cms(path, chunk_rows=chunk_rows)
+        return iter_cms(path, chunk_rows=chunk_rows, encoding=encoding, temp_dir=temp_dir)
     if source == "rpps":
         from enrichment.rpps import iter_rpps
 
-        return iter_rpps(path, chunk_rows=chunk_rows)
+        return iter_rpps(path, chunk_rows=chunk_rows, encoding=encoding)
     if source == "finess":
         from enrichment.finess import iter_finess
 
-        return iter_finess(path, chunk_rows=chunk_rows)
+        return iter_finess(path, chunk_rows=chunk_rows, encoding=encoding)
     from enrichment.referrers import read_referrer_list
 
-    return [read_referrer_list(path, mapping=mapping)]
+    return [read_referrer_list(path, mapping=mapping, encoding=encoding)]
 
 
-def _nppes_zip_results(path: Path, chunk_rows: int) -> Iterator[ReadResult]:
+def _nppes_zip_results(path: Path, chunk_rows: int, encoding: str | None) -> Iterator[ReadResult]:
     """The published NPPES zip, read in place: main file chunks with their companions.
 
     The companion files (other names, secondary locations, endpoints) are read
@@ -249,13 +254,16 @@ def _nppes_zip_results(path: Path, chunk_rows: int) -> Iterator[ReadResult]:
     from enrichment.nppes_zip import open_nppes_zip
 
     archive = open_nppes_zip(path)
-    read = {role: archive.read_companion(role) for role in ("othername", "pl", "endpoint")}
+    read = {
+        role: archive.read_companion(role, encoding=encoding)
+        for role in ("othername", "pl", "endpoint")
+    }
     pending = [p for c in read.values() for p in c.rejects]
     companions = Companions.build(
         other_names=read["othername"], locations=read["pl"], endpoints=read["endpoint"]
     )
     del read
-    for result in archive.iter_main(chunk_rows):
+    for result in archive.iter_main(chunk_rows, encoding=encoding):
         rejects = [*pending, *result.rejects]
         pending = []
         assert result.columns is not None  # the NPPES reader is columnar
@@ -263,6 +271,7 @@ def _nppes_zip_results(path: Path, chunk_rows: int) -> Iterator[ReadResult]:
             columns=attach_companion_columns(result.columns, companions),
             rejects=rejects,
             rows_read=result.rows_read,
+            warnings=result.warnings,
         )
 
 
@@ -286,13 +295,15 @@ def ingest_records(
     progress: ProgressSink = null_progress,
     reject_dir: Path | None = None,
     mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
 ) -> BatchReport:
     """Load a registry file or referrer list into ``source_records`` as one batch.
 
     ``mapping`` (referrer lists only) names the file's header for standard
     fields the automatic detection gets wrong, e.g. ``{"phone": "Tel. cabinet"}``;
     the columns of a referrer list that no field takes are named in the
-    report's warnings.
+    report's warnings. ``encoding`` names the file's text encoding (``None``
+    detects it: :mod:`core.encodings`; a detected one is a warning).
 
     Raises
     ------
@@ -300,12 +311,22 @@ def ingest_records(
         The batch is refused whole; stored data are unchanged.
     """
     path = Path(path)
-    with run_batch(ctx, source=source, path=path) as batch, ctx.sessions.begin() as session:
+    with (
+        run_batch(ctx, source=source, path=path, reject_dir=reject_dir) as batch,
+        ctx.sessions.begin() as session,
+    ):
         writer = _RecordWriter(session, source=source, batch_id=batch.id, file_name=path.name)
         chunk_number = 0
         small = path.stat().st_size < ctx.settings.parallel_read_bytes
         chunks = iter_stored_rows(
-            _results, path, source, ctx.settings.chunk_rows, mapping, in_process=small
+            _results,
+            path,
+            source,
+            ctx.settings.chunk_rows,
+            mapping,
+            encoding,
+            ctx.settings.cache_dir,  # where a CMS file's rows wait to be grouped by NPI
+            in_process=small,
         )
         with wal_written_behind(session):
             for chunk in chunks:
@@ -337,6 +358,7 @@ def ingest_referral_events(
     progress: ProgressSink = null_progress,
     reject_dir: Path | None = None,
     mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
 ) -> BatchReport:
     """Load referral events; idempotent on ``external_id``.
 
@@ -344,18 +366,19 @@ def ingest_referral_events(
     (:func:`service.prospecting.referrals.link_referral_events`), so they may be loaded
     before or after the registry. ``mapping`` (field -> the file's header) names
     columns whatever their headers; columns no field takes are named in the
-    report's warnings.
+    report's warnings; ``encoding`` names the file's text encoding (``None`` detects it).
     """
     from prospects.referrals import iter_referral_events
 
     path = Path(path)
     stage = f"ingest {path.name}"
-    with run_batch(ctx, source="referral_events", path=path) as batch:
+    with run_batch(ctx, source="referral_events", path=path, reject_dir=reject_dir) as batch:
         chunks = iter_referral_events(
             path,
             as_of=ctx.settings.as_of or date.today(),
             chunk_rows=ctx.settings.chunk_rows,
             mapping=mapping,
+            encoding=encoding,
         )
         # one transaction: a file refused at its end (too many rejects) leaves nothing written
         with ctx.sessions.begin() as session:
@@ -406,14 +429,17 @@ def _upsert_events(session: Session, events: pd.DataFrame, *, batch_id: int) -> 
     return counts
 
 
-def ingest_nucc(ctx: AppContext, path: Path) -> BatchReport:
-    """Load one version of the NUCC code set (versions live side by side; the newest is in force)."""
+def ingest_nucc(ctx: AppContext, path: Path, *, encoding: str | None = None) -> BatchReport:
+    """Load one version of the NUCC code set (versions live side by side; the newest is in force).
+
+    ``encoding`` names the file's text encoding (``None`` detects it: :mod:`core.encodings`).
+    """
     from enrichment.nucc import nucc_version, read_nucc
 
     path = Path(path)
     cols = ("grouping", "classification", "specialization", "display_name", "section")
     with run_batch(ctx, source="nucc", path=path) as batch:
-        frame = read_nucc(path)
+        frame = read_nucc(path, encoding=encoding, warnings=batch.warnings)
         version = nucc_version(path)
         batch.rows_read = len(frame)
         with ctx.sessions.begin() as session:

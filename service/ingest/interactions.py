@@ -44,6 +44,7 @@ def ingest_interactions(
     progress: ProgressSink = null_progress,
     reject_dir: Path | None = None,
     mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
 ) -> BatchReport:
     """Load an interactions CSV as one batch (idempotent).
 
@@ -59,6 +60,8 @@ def ingest_interactions(
         Where the reject file goes (default ``<var>/rejects``).
     mapping
         Field -> the file's header, winning over the usual spellings.
+    encoding
+        The file's text encoding; ``None`` detects it (:mod:`core.encodings`).
 
     Returns
     -------
@@ -73,8 +76,10 @@ def ingest_interactions(
     """
     path = Path(path)
     stage = f"ingest {path.name}"
-    with run_batch(ctx, source="interactions", path=path) as batch:
-        chunks = iter_interactions(path, chunk_rows=ctx.settings.chunk_rows, mapping=mapping)
+    with run_batch(ctx, source="interactions", path=path, reject_dir=reject_dir) as batch:
+        chunks = iter_interactions(
+            path, chunk_rows=ctx.settings.chunk_rows, mapping=mapping, encoding=encoding
+        )
         # one transaction: a file refused at its end (too many rejects) leaves nothing written
         with ctx.sessions.begin() as session:
             for read in chunks:

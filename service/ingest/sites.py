@@ -9,14 +9,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.columns import ignored_columns, match_headers
+from core.columns import ignored_columns, locate_header, match_headers, spelled_or_mapped
 from core.csvio import iter_csv_rows
 from core.errors import ConflictError, InputError, NotFoundError, Problem, SchemaError
-from core.notices import LoadWarning
 from core.safetext import shown
 from data.models import ClinicSite
 from service.context import AppContext
-from service.ingest.batches import run_batch
+from service.ingest.batches import BatchRun, run_batch
 from service.placement.locate import geocode_address, place_point
 from service.schemas import BatchReport, SiteCreate, SitePublic, SiteUpdate
 
@@ -86,6 +85,7 @@ def load_sites(
     *,
     mapping: Mapping[str, str] | None = None,
     reject_dir: Path | None = None,
+    encoding: str | None = None,
 ) -> BatchReport:
     """Create or update the sites listed in a CSV file, as one batch (one transaction).
 
@@ -100,12 +100,16 @@ def load_sites(
     mapping
         Field -> the file's header, winning over the spellings.
     reject_dir
-        Where a reject file would go (a site file with a bad row is refused whole).
+        Where the reject file goes (a site file with a bad row is refused whole;
+        the file names its rows' problems).
+    encoding
+        The file's text encoding; ``None`` detects it (:mod:`core.encodings`).
 
     Returns
     -------
     BatchReport
-        Sites inserted, updated and unchanged, and the warnings (columns no field takes).
+        Sites inserted, updated and unchanged, and the warnings (columns no
+        field takes, a header below line 1, an encoding detected).
 
     Raises
     ------
@@ -114,10 +118,8 @@ def load_sites(
         any invalid row (all listed); nothing is stored then.
     """
     path = Path(path)
-    with run_batch(ctx, source="sites", path=path) as batch:
-        payloads, rows_read, warnings = _read_sites(path, mapping)
-        batch.rows_read = rows_read
-        batch.warn(warnings)
+    with run_batch(ctx, source="sites", path=path, reject_dir=reject_dir) as batch:
+        payloads = _read_sites(path, mapping, encoding, batch)
         with ctx.sessions.begin() as session:
             for data in payloads:
                 batch.add(_store_site(ctx, session, data))
@@ -125,26 +127,31 @@ def load_sites(
 
 
 def _read_sites(
-    path: Path, mapping: Mapping[str, str] | None
-) -> tuple[list[SiteCreate], int, list[LoadWarning]]:
-    """The file's sites, its data rows and its warnings; InputError naming every bad row."""
-    rows = iter_csv_rows(path)
-    _, header = next(rows)  # an empty file raises InputError naming it
-    header = [h.strip() for h in header]
-    found, problems = match_headers(header, synonyms=SITE_SYNONYMS, mapping=mapping, file=path.name)
+    path: Path, mapping: Mapping[str, str] | None, encoding: str | None, batch: BatchRun
+) -> list[SiteCreate]:
+    """The file's sites (its rows read and warnings kept on ``batch``).
+
+    A bad row is a reject of ``batch`` and refuses the file: InputError naming every bad row.
+    """
+    rows = iter_csv_rows(path, encoding=encoding, warnings=batch.warnings)  # an empty file raises
+    known = spelled_or_mapped(SITE_SYNONYMS, mapping)
+    line, header, rows, warnings = locate_header(rows, known=known, file=path.name)
+    batch.warn(warnings)
+    found, problems = match_headers(
+        header, synonyms=SITE_SYNONYMS, mapping=mapping, file=path.name, line=line
+    )
     problems += [
-        Problem("missing column", file=path.name, line=1, field=c)
+        Problem("missing column", file=path.name, line=line, field=c)
         for c in SITE_COLUMNS
         if c not in found and not problems
     ]
     if problems:
         raise SchemaError(f"{path.name}: missing or unusable columns", problems=problems)
     payloads: list[SiteCreate] = []
-    rows_read = 0
     for line, cells in rows:
-        rows_read += 1
+        batch.rows_read += 1
         if len(cells) != len(header):
-            problems.append(
+            batch.rejects.append(
                 Problem(
                     f"expected {len(header)} fields, found {len(cells)}", file=path.name, line=line
                 )
@@ -154,12 +161,13 @@ def _read_sites(
         try:
             payloads.append(SiteCreate.model_validate(fields, strict=False))  # CSV: all text
         except ValidationError as exc:
-            problems.extend(
+            batch.rejects.extend(
                 _row_problems(exc, file=path.name, line=line, found=found, header=header)
             )
-    if problems:
-        raise InputError(f"{path.name}: invalid site rows", problems=problems)
-    return payloads, rows_read, ignored_columns(header, set(found.values()), file=path.name)
+    if batch.rejects:
+        raise InputError(f"{path.name}: invalid site rows", problems=batch.rejects)
+    batch.warn(ignored_columns(header, set(found.values()), file=path.name))
+    return payloads
 
 
 def _row_problems(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from core.columns import check_mapping
+from core.encodings import check_encoding
 from core.errors import ConflictError, InputError, PayloadTooLargeError, Problem
 from core.progress import ProgressSink, null_progress
 from service.context import AppContext
@@ -103,6 +104,7 @@ def load_file(
     progress: ProgressSink = null_progress,
     reject_dir: Path | None = None,
     mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
 ) -> BatchReport:
     """Load a file of ``kind`` as ``prm ingest`` and the uploads do; its batch report.
 
@@ -120,12 +122,16 @@ def load_file(
         Where reject files go (default ``<var>/rejects``).
     mapping
         Field -> the file's header (:func:`mappable_fields`), for the clinic's own files.
+    encoding
+        The file's text encoding (``prm ingest --encoding``, an upload's
+        ``encoding`` field); ``None`` detects it (:mod:`core.encodings`).
 
     Raises
     ------
     InputError
-        A mapping for a kind that takes none, or naming unknown fields; and
-        whatever the kind's loader raises (the batch is then refused whole).
+        A mapping for a kind that takes none, or naming unknown fields; an
+        unknown encoding; and whatever the kind's loader raises (the batch is
+        then refused whole).
     """
     from service.ingest.deactivations import ingest_deactivations
     from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
@@ -133,26 +139,22 @@ def load_file(
     from service.ingest.sites import load_sites
 
     check_upload_mapping(kind, mapping or {})
+    encoding = check_encoding(encoding)  # before a batch is opened
     mapped = dict(mapping) if mapping else None
+    common = {"progress": progress, "reject_dir": reject_dir, "mapping": mapped}
     if kind in _RECORD_SOURCES:
         source = _RECORD_SOURCES[kind]
-        report = ingest_records(
-            ctx, path, source=source, progress=progress, reject_dir=reject_dir, mapping=mapped
-        )
+        report = ingest_records(ctx, path, source=source, encoding=encoding, **common)
     elif kind == "referrals":
-        report = ingest_referral_events(
-            ctx, path, progress=progress, reject_dir=reject_dir, mapping=mapped
-        )
+        report = ingest_referral_events(ctx, path, encoding=encoding, **common)
     elif kind == "interactions":
-        report = ingest_interactions(
-            ctx, path, progress=progress, reject_dir=reject_dir, mapping=mapped
-        )
+        report = ingest_interactions(ctx, path, encoding=encoding, **common)
     elif kind == "sites":
-        report = load_sites(ctx, path, mapping=mapped, reject_dir=reject_dir)
+        report = load_sites(ctx, path, mapping=mapped, reject_dir=reject_dir, encoding=encoding)
     elif kind == "nucc":
-        report = ingest_nucc(ctx, path)
+        report = ingest_nucc(ctx, path, encoding=encoding)
     else:
-        report = ingest_deactivations(ctx, path)
+        report = ingest_deactivations(ctx, path, encoding=encoding)
     return report
 
 
@@ -195,7 +197,12 @@ def save_upload(ctx: AppContext, filename: str, blocks: Iterable[bytes]) -> Path
 
 
 def start_upload_job(
-    ctx: AppContext, kind: UploadKind, path: Path, *, mapping: Mapping[str, str] | None = None
+    ctx: AppContext,
+    kind: UploadKind,
+    path: Path,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
 ) -> JobPublic:
     """Load a saved upload in the background (:func:`load_file`), then remove it.
 
@@ -207,7 +214,9 @@ def start_upload_job(
 
     def job(ctx: AppContext, progress: ProgressSink) -> list:
         try:
-            return [load_file(ctx, kind, path, progress=progress, mapping=mapping)]
+            return [
+                load_file(ctx, kind, path, progress=progress, mapping=mapping, encoding=encoding)
+            ]
         finally:
             shutil.rmtree(path.parent, ignore_errors=True)
 

@@ -165,3 +165,22 @@ def test_an_upload_mapping_that_cannot_apply_is_a_422_before_any_load(
     )
     report = wait(c, mapped.headers["location"])["detail"]["reports"][0]
     assert (report["source"], report["inserted"], report["warnings"]) == ("sites", 1, [])
+
+
+def test_an_upload_names_its_encoding_or_has_it_detected(upload_client: TestClient) -> None:
+    c = upload_client
+    utf16 = (FIXTURES / "faulty" / "nppes_utf16.csv").read_bytes()
+    files = {"file": ("utf16.csv", utf16, "text/csv")}
+    detected = wait(c, c.post("/v1/uploads/nppes", files=files, headers=ADMIN).headers["location"])
+    assert detected["status"] == "done", detected
+    (report,) = detected["detail"]["reports"]
+    assert report["inserted"] == 4 and [w["code"] for w in report["warnings"]] == [
+        "encoding_detected"
+    ]
+    named = c.post("/v1/uploads/nppes", files=files, data={"encoding": "UTF-16"}, headers=ADMIN)
+    body = wait(c, named.headers["location"])
+    assert body["detail"]["reports"][0]["unchanged"] == 4
+    assert body["detail"]["reports"][0]["warnings"] == []
+    unknown = c.post("/v1/uploads/nppes", files=files, data={"encoding": "klingon"}, headers=ADMIN)
+    assert unknown.status_code == 422
+    assert [p["field"] for p in unknown.json()["errors"]] == ["body.encoding"]

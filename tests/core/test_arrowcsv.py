@@ -97,8 +97,8 @@ def test_big_file_takes_the_fast_path_across_blocks():
     assert [c.rows_read for c in chunks] == [1234, 1234, 1234, 1234, 64]
 
 
-def test_bad_utf8_names_line_and_offset():
-    data = _csv_bytes([["1", "a", "b"], ["2", "JOS\u00c9", "c"]]).replace(
+def test_bad_utf8_after_utf8_text_names_line_and_offset():
+    data = _csv_bytes([["1", "ZO\u00cb", "b"], ["2", "JOS\u00c9", "c"]]).replace(
         "JOSÉ".encode(), "JOS\xc9".encode("latin-1")
     )
     with pytest.raises(EncodingError) as err:
@@ -106,6 +106,18 @@ def test_bad_utf8_names_line_and_offset():
     (problem,) = err.value.problems
     assert (problem.file, problem.line, problem.value) == ("t.csv", 3, "c9")
     assert f"byte offset {data.index(b'JOS') + 3}" in str(err.value)
+    assert "UTF-8 text on line 2" in str(err.value) and "--encoding" in str(err.value)
+
+
+def test_a_non_utf8_byte_after_ascii_reads_as_cp1252_with_a_warning():
+    data = _csv_bytes([["1", "a", "b"], ["2", "JOS\u00c9", "c"]]).replace(
+        "JOSÉ".encode(), "JOS\xc9".encode("cp1252")
+    )
+    with ArrowCsvReader(io.BytesIO(data), name="t.csv", block_bytes=1 << 20) as reader:
+        (chunk,) = reader.chunks(["name"], chunk_rows=5)
+    assert chunk.table.column("name").to_pylist() == ["a", "JOSÉ"]
+    (warning,) = reader.warnings
+    assert warning.code == "encoding_detected" and "Windows-1252" in warning.message
 
 
 def test_named_encoding_is_transcoded():

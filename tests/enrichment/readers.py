@@ -37,15 +37,17 @@ def parse_row(
 
 
 def combine_results(results: Iterable[ReadResult]) -> ReadResult:
-    """Chunk results concatenated: records re-indexed from 0, rejects in order, ``rows_read`` summed."""
-    frames, rejects, rows_read = [], [], 0
+    """Chunk results concatenated: records re-indexed from 0, rejects and warnings in order,
+    ``rows_read`` summed."""
+    frames, rejects, warnings, rows_read = [], [], [], 0
     for result in results:
         if len(result.records):
             frames.append(result.records)
         rejects.extend(result.rejects)
+        warnings.extend(result.warnings)
         rows_read += result.rows_read
     records = pd.concat(frames, ignore_index=True) if frames else records_frame([])
-    return ReadResult(records=records, rejects=rejects, rows_read=rows_read)
+    return ReadResult(records=records, rejects=rejects, rows_read=rows_read, warnings=warnings)
 
 
 def read_whole(

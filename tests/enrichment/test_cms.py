@@ -89,7 +89,7 @@ def test_detect_is_case_insensitive_and_takes_api_names():
     assert set(detect_cms_columns(api).index) >= set(REQUIRED_FIELDS) | {"phone", "org_name"}
 
 
-def test_broken_header_names_missing_and_unknown_columns():
+def test_broken_header_names_missing_and_unknown_columns():  # unknown ones alone would warn
     with pytest.raises(SchemaError) as info:
         read_whole(iter_cms, BROKEN)
     found = {(p.message.split(" (")[0], p.field) for p in info.value.problems}
@@ -111,12 +111,12 @@ def test_duplicated_field_is_a_schema_error():
 def test_current_layout_folds_one_record_per_npi(current):
     frame = current.records
     assert list(frame.columns) == list(SOURCE_RECORD_COLUMNS)
-    assert list(frame["npi"]) == [WIEBE, "1588667638", "1306849450", "1932102084"]
+    assert list(frame["npi"]) == sorted([WIEBE, "1588667638", "1306849450", "1932102084"])
     assert current.rows_read == 11
     assert set(frame["source"]) == {"cms_dac"}
     assert list(frame["source_key"]) == list(frame["npi"])
     assert set(frame["country"]) == {"US"}
-    assert frame["line"].tolist() == [2, 6, 8, 12]
+    assert sorted(frame["line"].tolist()) == [2, 6, 8, 12]  # the line of each NPI's first row
 
 
 def test_several_rows_give_two_groups_and_two_locations(current):
@@ -236,12 +236,15 @@ def test_npi_straddling_chunks_folds_once(current, chunk_rows):
     assert combined.rejects == current.rejects
 
 
-def test_chunk_of_two_emits_wiebe_when_its_rows_end():
-    # WIEBE's rows are data rows 1-4: chunks 1 and 2; it ends when PILCHER starts in chunk 3
+def test_records_come_once_every_row_is_read_and_chunks_hold_at_most_chunk_rows():
     chunks = list(iter_cms(CURRENT, chunk_rows=2))
-    where = [i for i, c in enumerate(chunks) if WIEBE in set(c.records["npi"])]
-    assert where == [2]
-    assert len(chunks[0].records) == 0 and len(chunks[1].records) == 0
+    reading = [c for c in chunks if c.rows_read]
+    assert [c.rows_read for c in reading] == [2, 2, 2, 2, 2, 1]
+    assert all(len(c.records) == 0 for c in reading)
+    folded = chunks[len(reading) :]
+    assert all(c.rows_read == 0 and 0 < len(c.records) <= 2 for c in folded)
+    npis = [npi for c in folded for npi in c.records["npi"]]
+    assert npis == sorted(npis) and WIEBE in npis  # NPI order
 
 
 def test_progress_reports_rows_read():
@@ -250,13 +253,28 @@ def test_progress_reports_rows_read():
     assert seen == [("cms_dac", 4, None), ("cms_dac", 8, None), ("cms_dac", 11, None)]
 
 
-def test_reappearing_npi_raises(tmp_path):
+def test_an_npi_whose_rows_are_apart_folds_as_when_they_are_together(tmp_path, current):
     header, rows = _rows(CURRENT)
-    path = _write(tmp_path / "unsorted.csv", header, [rows[0], rows[4], rows[1]])
-    with pytest.raises(InputError) as info:
-        read_whole(iter_cms, path)
-    (problem,) = info.value.problems
-    assert (problem.line, problem.field, problem.value) == (4, "NPI", WIEBE)
+    unsorted = [rows[0], rows[4], rows[1], *rows[5:], rows[3], rows[2]]
+    path = _write(tmp_path / "unsorted.csv", header, unsorted)
+    for chunk_rows in (1, 3, 50):
+        got = _by_npi(read_whole(iter_cms, path, chunk_rows=chunk_rows).records)
+        want = _by_npi(current.records)
+        assert set(got) == set(want)
+        for npi, record in want.items():  # the same records, but for the lines they start on
+            assert {k: v for k, v in got[npi].items() if k != "line"} == {
+                k: v for k, v in record.items() if k != "line"
+            }
+    assert _by_npi(read_whole(iter_cms, path).records)[WIEBE]["line"] == 2
+
+
+def test_a_column_in_no_layout_is_not_read_and_named_in_a_warning(tmp_path, current):
+    header, rows = _rows(CURRENT)
+    path = _write(tmp_path / "extra.csv", [*header, "Notes"], [[*r, "x"] for r in rows])
+    read = read_whole(iter_cms, path)
+    assert read.records["record_hash"].tolist() == current.records["record_hash"].tolist()
+    (warning,) = read.warnings
+    assert (warning.code, warning.columns) == ("columns_ignored", ("Notes",))
 
 
 def test_chunk_rows_must_be_a_positive_int():

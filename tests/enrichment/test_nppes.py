@@ -151,7 +151,7 @@ def test_header_missing_and_unknown_columns_listed(tmp_path, template_row):
     header = [
         c for c in NPPES_COLUMNS_V2024 if c not in ("Last Update Date", "NPI Deactivation Date")
     ]
-    header += ["Favourite Colour"]
+    header += ["Favourite Colour"]  # alone, it would be ignored (with a warning)
     path = write_nppes(tmp_path / "bad_header.csv", [template_row], header=header)
     with pytest.raises(SchemaError) as err:
         read_whole(iter_nppes, path)
@@ -163,17 +163,28 @@ def test_header_missing_and_unknown_columns_listed(tmp_path, template_row):
     assert all(p.line == 1 and p.file == "bad_header.csv" for p in err.value.problems)
 
 
-def test_latin1_file_raises_encoding_error_naming_line(tmp_path, template_row):
+def test_latin1_file_reads_as_cp1252_with_a_warning(tmp_path, template_row):
     rows = [dict(template_row), dict(template_row, **{"Provider First Name": "JOSÉ"})]
     path = write_nppes(tmp_path / "latin1.csv", rows, encoding="latin-1")
+    read = read_whole(iter_nppes, path)
+    assert read.records["first_name"].tolist() == ["WILLIAM", "JOSÉ"]
+    (warning,) = read.warnings
+    assert warning.code == "encoding_detected" and "line 3" in warning.message
+    ok = read_whole(iter_nppes, path, encoding="latin-1")
+    assert ok.records["first_name"].tolist() == ["WILLIAM", "JOSÉ"] and ok.warnings == []
+
+
+def test_a_file_mixing_utf8_and_latin1_is_refused_naming_the_line(tmp_path, template_row):
+    rows = [dict(template_row, **{"Provider First Name": "ZOË"}), dict(template_row)]
+    path = write_nppes(tmp_path / "mixed.csv", rows)
+    path.write_bytes(path.read_bytes().replace(b"WILLIAM", "JOSÉ".encode("latin-1")))
     with pytest.raises(EncodingError) as err:
         read_whole(iter_nppes, path)
     (problem,) = err.value.problems
-    assert problem.line == 3 and problem.file == "latin1.csv"
+    assert problem.line == 3 and problem.file == "mixed.csv"
     assert problem.value == "c9"
     assert "utf-8" in str(err.value) and "byte offset" in str(err.value)
-    ok = read_whole(iter_nppes, path, encoding="latin-1")
-    assert ok.records["first_name"].tolist() == ["WILLIAM", "JOSÉ"]
+    assert "--encoding" in str(err.value) and "encoding=" not in str(err.value)
 
 
 def test_empty_file_is_input_error(tmp_path):

@@ -114,14 +114,20 @@ def test_companions_read_from_zip(monthly):
 
 
 def test_encoding_error_names_member_and_line(tmp_path):
-    data = SAMPLE.read_bytes().replace(b"PILCHER", b"PILCH\xc9R", 1)
+    data = SAMPLE.read_bytes().replace(b"PILCHER", "PILCH\u00c9R".encode(), 1)
+    data = data.replace(b"SMITSON", b"SMITS\xd6N", 1)  # UTF-8 text, then a Latin-1 byte
     z = open_nppes_zip(build_zip(tmp_path / "latin.zip", {MAIN: data}))
     with pytest.raises(EncodingError) as err:
         list(z.iter_main())
     (problem,) = err.value.problems
-    assert (problem.file, problem.line, problem.value) == (MAIN, 3, "c9")
+    assert (problem.file, problem.line, problem.value) == (MAIN, 5, "d6")
+    latin = SAMPLE.read_bytes().replace(b"PILCHER", b"PILCH\xc9R", 1)
+    z = open_nppes_zip(build_zip(tmp_path / "latin1.zip", {MAIN: latin}))
     ok = combine_results(z.iter_main(encoding="latin-1"))
     assert "PILCHÉR" in ok.records["last_name"].tolist()
+    detected = combine_results(z.iter_main())  # Latin-1 after ASCII only: read as cp1252
+    assert "PILCHÉR" in detected.records["last_name"].tolist()
+    assert [w.code for w in detected.warnings] == ["encoding_detected"]
 
 
 # --- refusals -------------------------------------------------------------------------------

@@ -137,10 +137,17 @@ def test_bad_mapping_lists_all_problems(tmp_path):
 def test_semicolon_delimiter_and_cp1252(tmp_path):
     text = "Nom;Name;Zip\nx;José Núñez;43215\n"
     path = write(tmp_path, text, encoding="cp1252")
-    with pytest.raises(EncodingError):
+    detected = read_referrer_list(path)  # ASCII, then a byte that is not UTF-8: Windows-1252
+    assert detected.records.iloc[0]["last_name"] == "Núñez"
+    assert [w.code for w in detected.warnings] == ["encoding_detected", "columns_ignored"]
+    named = read_referrer_list(path, encoding="cp1252")
+    assert named.records.iloc[0]["last_name"] == "Núñez"
+    assert [w.code for w in named.warnings] == ["columns_ignored"]
+    path.write_bytes(
+        "Nom;Name;Zip\nÅsa;José Núñez;43215\n".encode() + "y;Núñez;43215\n".encode("cp1252")
+    )
+    with pytest.raises(EncodingError):  # UTF-8 text, then bytes that are not: refused
         read_referrer_list(path)
-    recs = read_referrer_list(path, encoding="cp1252").records
-    assert recs.iloc[0]["last_name"] == "Núñez"
 
 
 def test_xlsx(tmp_path):

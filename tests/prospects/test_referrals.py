@@ -118,15 +118,26 @@ def test_future_dates_rejected_after_as_of(tmp_path: Path) -> None:
 
 
 def test_wrong_encoding_names_the_line(tmp_path: Path) -> None:
-    text = HEADER + "E1,2024-01-05,,Dr A,MRI,,\nE2,2024-01-05,,Dr Müller,MRI,,\n"
-    path = write(tmp_path, text, encoding="cp1252")
+    text = HEADER + "E1,2024-01-05,,Dr Zoë,MRI,,\n"
+    path = write(tmp_path, text)
+    with path.open("ab") as fh:  # UTF-8 text, then a Windows-1252 byte: refused
+        fh.write("E2,2024-01-05,,Dr Müller,MRI,,\n".encode("cp1252"))
     with pytest.raises(EncodingError) as info:
         read_referral_events(path)
     (problem,) = info.value.problems
     assert problem.line == 3 and problem.file == "export.csv"
-    # the caller can name the encoding instead
-    read = read_referral_events(path, encoding="cp1252")
+    assert "--encoding" in str(info.value)
+
+
+def test_windows_1252_after_ascii_is_read_and_says_so(tmp_path: Path) -> None:
+    text = HEADER + "E1,2024-01-05,,Dr A,MRI,,\nE2,2024-01-05,,Dr Müller,MRI,,\n"
+    path = write(tmp_path, text, encoding="cp1252")
+    read = read_referral_events(path)
     assert read.events["referrer_name"].tolist() == ["Dr A", "Dr Müller"]
+    assert [w.code for w in read.warnings] == ["encoding_detected"]
+    # the caller can name the encoding instead (no warning then)
+    read = read_referral_events(path, encoding="cp1252")
+    assert read.events["referrer_name"].tolist() == ["Dr A", "Dr Müller"] and read.warnings == []
 
 
 def test_utf8_bom_is_skipped(tmp_path: Path) -> None:

@@ -103,13 +103,14 @@ def test_missing_column_refused_and_tables_unchanged(ctx, tmp_path) -> None:
 
 
 def test_wrong_encoding_refused(ctx, tmp_path) -> None:
-    raw = NPPES.read_bytes().replace(b"SUGAR LAND", "SUGAR L\u00c9ND".encode("latin-1"), 1)
+    # 0x81: not UTF-8, and not Windows-1252 either (what a byte after ASCII only is read as)
+    raw = NPPES.read_bytes().replace(b"SUGAR LAND", b"SUGAR L\x81ND", 1)
     assert raw != NPPES.read_bytes()
     bad = tmp_path / "latin1.csv"
     bad.write_bytes(raw)
     with pytest.raises(EncodingError) as info:
         ingest_records(ctx, bad, source="nppes")
-    assert "latin1.csv" in str(info.value)
+    assert "latin1.csv" in str(info.value) and "utf-8, cp1252" in str(info.value)
     assert snapshot(ctx)["source_records"] == []
 
 

@@ -288,12 +288,13 @@ def test_a_deactivation_report_cannot_carry_poison_either(ctx, tmp_path) -> None
 
 @pytest.mark.parametrize("reader", ["nppes", "referrer_list"])
 def test_a_surrogate_escaped_byte_refuses_the_file_naming_its_line(ctx, tmp_path, reader) -> None:
-    """Undecodable bytes (what ``surrogateescape`` would turn into lone surrogates) are an encoding fault."""
+    """Undecodable bytes (what ``surrogateescape`` would turn into lone surrogates) are an encoding
+    fault: 0x81 is neither UTF-8 nor Windows-1252 (the rule's fallback after ASCII only)."""
     from core.errors import EncodingError
 
     src = NPPES if reader == "nppes" else SERVICE / "referrers_small.csv"
     text = src.read_text(encoding="utf-8").splitlines(keepends=True)
-    text[2] = text[2].replace("7", "\udced", 1)  # a lone surrogate standing for the byte 0xED
+    text[2] = text[2].replace("7", "\udc81", 1)  # a lone surrogate standing for the byte 0x81
     path = tmp_path / src.name
     path.write_bytes("".join(text).encode("utf-8", "surrogateescape"))
     with pytest.raises(EncodingError) as caught:
