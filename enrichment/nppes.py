@@ -31,6 +31,7 @@ from core.arrowcsv import ArrowChunk, ArrowCsvReader, map_ahead
 from core.checks import whole_number
 from core.csvio import Source, iter_csv_rows, source_name
 from core.errors import InputError, Problem
+from core.notices import LoadWarning
 from core.progress import ProgressSink, null_progress
 from enrichment.nppes_columns import nppes_columns, parse_nppes_table
 from enrichment.nppes_layout import detect_layout
@@ -141,14 +142,21 @@ def iter_nppes(
     with ArrowCsvReader(source, delimiter=",", encoding=encoding, name=label) as reader:
         detect_layout(reader.header, file=label)
 
-        def parse(chunk: ArrowChunk) -> tuple[ArrowChunk, RecordColumns, list[Problem]]:
-            records, problems = parse_nppes_table(chunk.table, chunk.lines, file=label)
-            return chunk, records.prepare(), problems
+        def parse(
+            chunk: ArrowChunk,
+        ) -> tuple[ArrowChunk, RecordColumns, list[Problem], list[LoadWarning]]:
+            warnings: list[LoadWarning] = []
+            records, problems = parse_nppes_table(
+                chunk.table, chunk.lines, file=label, warnings=warnings
+            )
+            return chunk, records.prepare(), problems, warnings
 
         total = 0
         chunks = reader.chunks(nppes_columns(reader.header), chunk_rows=chunk_rows)
-        for chunk, records, problems in map_ahead(parse, chunks, name="nppes-parse"):
+        for chunk, records, problems, warnings in map_ahead(parse, chunks, name="nppes-parse"):
             rejects = sorted([*chunk.rejects, *problems], key=lambda p: p.line or 0)
             total += chunk.rows_read
-            yield ReadResult(columns=records, rejects=rejects, rows_read=chunk.rows_read)
+            yield ReadResult(
+                columns=records, rejects=rejects, rows_read=chunk.rows_read, warnings=warnings
+            )
             sink("nppes", total, None)

@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from core.notices import LoadWarning
 from data.lengths import string_lengths
 from data.models import ClinicSite
 from prospects.scoring import SEGMENTS
@@ -260,6 +261,24 @@ class BatchWarning(BaseModel):
     columns: list[str] = Field(
         default_factory=list, description="The file's columns it concerns, as headed in the file."
     )
+    count: int | None = Field(
+        None, description="How many rows it concerns, when it concerns values (not columns)."
+    )
+    examples: list[str] = Field(
+        default_factory=list, description="A few of the values it concerns, as read."
+    )
+
+    def __str__(self) -> str:
+        return str(
+            LoadWarning(
+                code=self.code,
+                message=self.message,
+                file=self.file,
+                columns=tuple(self.columns),
+                count=self.count,
+                examples=tuple(self.examples),
+            )
+        )
 
 
 class BatchReport(BaseModel):

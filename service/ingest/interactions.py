@@ -13,6 +13,7 @@ interaction's ``source`` names the batch that stored it (``batch 12``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,14 @@ def ingest_interactions(
     path = Path(path)
     stage = f"ingest {path.name}"
     with run_batch(ctx, source="interactions", path=path) as batch:
-        chunks = iter_interactions(path, chunk_rows=ctx.settings.chunk_rows, mapping=mapping)
+        today = ctx.settings.as_of or date.today()
+        chunks = iter_interactions(
+            path,
+            chunk_rows=ctx.settings.chunk_rows,
+            mapping=mapping,
+            earliest=ctx.settings.min_event_date,
+            latest=today + timedelta(days=1),
+        )
         # one transaction: a file refused at its end (too many rejects) leaves nothing written
         with ctx.sessions.begin() as session:
             for read in chunks:
