@@ -14,8 +14,8 @@ One definition per identifier, each checked as its registry defines it:
   project could confirm, so those are checked for their shape alone.
 * **SIREN** (nine digits) and **SIRET** (fourteen: the SIREN and a
   five-digit establishment number): Luhn over all digits; La Poste's
-  establishments (SIREN ``356000000``) instead have a digit sum divisible by 5,
-  as INSEE documents.
+  establishments (SIREN ``356000000``) other than its head office instead have
+  a digit sum divisible by 5, as INSEE numbers them.
 * **ADELI** (France, the older practitioner directory): nine characters (a
   department, then digits). Its key has no public definition this project
   could confirm, so only the shape is checked.
@@ -116,8 +116,8 @@ def spreadsheet_mangled(value: str) -> bool:
 def _siret_valid(siret: str) -> bool:
     if not _digits(siret, 14):
         return False
-    if siret.startswith(_LA_POSTE):  # La Poste: digit sum divisible by 5
-        return sum(ord(c) - 48 for c in siret) % 5 == 0
+    if siret.startswith(_LA_POSTE) and sum(ord(c) - 48 for c in siret) % 5 == 0:
+        return True  # La Poste's establishments: digit sum divisible by 5 (the head office: Luhn)
     return luhn_valid(siret)
 
 

@@ -42,6 +42,7 @@ from service.ingest.record_checks import (
     TaxonomyCheck,
     keep_deactivated_values,
     keep_history,
+    prefer_newest,
     resolve_duplicates,
 )
 from service.schemas import BatchReport
@@ -94,6 +95,8 @@ class _RecordWriter:
         if not rows.keys:
             return counts
         fresh = self.seen.add_new(rows.keys, rows.codes)
+        if self.source == "nppes":
+            fresh = prefer_newest(rows, fresh)
         if self.first_load:  # nothing stored to compare with: the first occurrences are inserted
             counts["inserted"] = self._insert_first(rows, fresh)
             return self._resolve(rows, fresh, counts)

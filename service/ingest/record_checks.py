@@ -45,6 +45,7 @@ __all__ = [
     "TaxonomyCheck",
     "keep_deactivated_values",
     "keep_history",
+    "prefer_newest",
     "resolve_duplicates",
 ]
 
@@ -182,7 +183,7 @@ def resolve_duplicates(
     for i in repeated.tolist():
         tally.add(
             DUPLICATE_KEYS,
-            f"key repeated in the file: {rule}",
+            f"key repeated in the file: {rule}; the rows shown were set aside",
             column=column,
             value=f"line {lines[i]}: {keys[i]}",
         )
@@ -205,6 +206,37 @@ def resolve_duplicates(
         session.execute(update(SourceRecord).where(SourceRecord.id == record_id).values(**values))
         stored[keys[i]] = (record_id, batch_id, rows.hashes[i], data)
     return counts
+
+
+def prefer_newest(rows: StoredRows, fresh: np.ndarray) -> np.ndarray:
+    """``fresh`` with each key repeated inside the chunk written from its newest row (NPPES).
+
+    :meth:`core.keyset.KeySet.add_new` marks a chunk's first row of a new key;
+    when the chunk repeats that key, the row with the newest Last Update Date
+    (a tie: the first) is written instead, so loading the same file again
+    finds every record as it left it.
+    """
+    repeated = np.flatnonzero(~fresh)
+    if not len(repeated):
+        return fresh
+    keys, payloads = rows.keys, rows.payloads
+    again = {keys[i] for i in repeated.tolist()}
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key in again:
+            groups.setdefault(key, []).append(i)
+    chosen = fresh.copy()
+    for members in groups.values():
+        first = next((i for i in members if fresh[i]), None)
+        if first is None:  # the key's first row was in an earlier chunk
+            continue
+        data = {i: orjson.loads(payloads[i]) for i in members}
+        best = first
+        for i in members:
+            if _newer(data[i], data[best]):
+                best = i
+        chosen[first], chosen[best] = False, True
+    return chosen
 
 
 def _is_shell(payload: str) -> bool:
