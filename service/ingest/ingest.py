@@ -105,13 +105,8 @@ class _RecordWriter:
             rows = keep_deactivated_values(
                 self.session, rows, np.flatnonzero(fresh).tolist(), existing, tally=self.tally
             )
-        keys, lines, npis, hashes, payloads = (
-            rows.keys,
-            rows.lines,
-            rows.npis,
-            rows.hashes,
-            rows.payloads,
-        )
+        keys, lines, npis = rows.keys, rows.lines, rows.npis
+        hashes, payloads = rows.hashes, rows.payloads
         source, batch_id, file_name = self.source, self.batch_id, self.file_name
         inserts, updates = [], []
         for i in np.flatnonzero(fresh).tolist():
