@@ -129,7 +129,7 @@ def _ingest(
             f"{p.get('message')}"
         )
     for w in report.warnings:
-        err.print(f"[yellow]warning:[/] {escape(str(w.file))}: {escape(w.message)}")
+        err.print(f"[yellow]warning:[/] {escape(str(w))}")
 
 
 RejectDir = Annotated[Path | None, typer.Option(help="Where to write the reject file.")]

@@ -10,6 +10,10 @@ and ZIP+4 to the five-digit ZIP, FR, DE, AU, CA, GB); any other country's, or
 a record of unknown country, is kept as given (trimmed, upper case, inner
 spaces collapsed; a hyphenated ZIP+4 still gives its ZIP). A value that does not fit its country's format reads as
 ``None``, and callers count those to warn (:func:`read_postal_codes`).
+
+Phone numbers are read in their record's country's numbering plan and stored
+in E.164 (``+16145550100``): :func:`normalize_phone`; :func:`display_phone`
+writes them back as people read them (US numbers as ``(614) 555-0100``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
 
 from core.text import fold
 
@@ -205,25 +212,91 @@ def read_postal_codes(
     return PostalCodes(out, len(bad), tuple(dict.fromkeys(bad))[:5])
 
 
-_EXTENSION = re.compile(r"(?i)\s*(?:x|ext\.?|extension|#)\s*\d+\s*$")
+#: Regions that share France's numbering plan: a national number (``0262 ...``) of a French
+#: record may be one of the overseas departments' (+262, +590, +594, +596, +269, +508).
+_FRENCH_PLAN = ("FR", "RE", "YT", "GP", "MQ", "GF", "BL", "MF", "PM")
+_PHONE_TEXT = re.compile(r"[0-9 ()./+\-]+(?:\s*(?:x|ext\.?|extension|#)\s*\d+)?", re.IGNORECASE)
 
 
-def normalize_phone(s: str | None) -> str | None:
-    """Ten-digit US phone number, or ``None`` when the input is not one.
+@lru_cache(maxsize=1 << 16)
+def _parsed(text: str, region: str | None) -> str | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
-    Punctuation, a trailing extension (``x123``, ``ext. 4``) and a leading
-    country code ``1`` are removed; area codes starting with 0 or 1 are refused.
+
+def normalize_phone(value: str | None, *, country: str | None = "US") -> str | None:
+    """A phone number in E.164 form (``+16145550100``), or ``None`` when it is not one.
+
+    The number is read as its record's country writes it (:func:`record_country`):
+    a national number (``(614) 555-0100``, ``01 45 67 89 01``) in that country's
+    plan, an international one (``+33 1 45 67 89 01``, ``0033 ...``) whatever the
+    country. It must be a valid number of its plan (Google's libphonenumber
+    metadata, through :mod:`phonenumbers`): a US number with an area code or
+    exchange starting with 0 or 1 is refused. A trailing extension
+    (``x123``, ``ext. 4``) is dropped. A French record's national number may be
+    an overseas department's (``0262 ...`` is La Réunion's ``+262 262 ...``).
+
+    Parameters
+    ----------
+    value
+        The number as written.
+    country
+        The record's ISO alpha-2 country; ``None`` (unknown): only a number
+        written in international form is read.
 
     Examples
     --------
     >>> normalize_phone("+1 (614) 555-0100 ext. 12")
-    '6145550100'
+    '+16145550100'
+    >>> normalize_phone("01 45 67 89 01", country="FR")
+    '+33145678901'
+    >>> normalize_phone("0262 12 34 56", country="FR")
+    '+262262123456'
+    >>> normalize_phone("01 45 67 89 01") is None
+    True
     """
-    if s is None:
+    if value is None:
         return None
-    digits = re.sub(r"\D", "", _EXTENSION.sub("", s))
-    if len(digits) == 11 and digits[0] == "1":
-        digits = digits[1:]
-    if len(digits) != 10 or digits[0] in "01":
+    text = " ".join(str(value).replace("(0)", " ").split())
+    if not text or not _PHONE_TEXT.fullmatch(text):
         return None
-    return digits
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    regions = _FRENCH_PLAN if country == "FR" else (country,)
+    if text.startswith("+"):
+        regions = (None,)
+    elif country is None:
+        return None
+    for region in regions:
+        found = _parsed(text, region)
+        if found is not None:
+            return found
+    return None
+
+
+def display_phone(value: str | None) -> str | None:
+    """A stored phone number as people read it: ``(614) 555-0100`` in the US, else international.
+
+    Ten digits stored before numbers were kept in E.164 read as US numbers.
+
+    Examples
+    --------
+    >>> display_phone("+16145550100"), display_phone("+33145678901")
+    ('(614) 555-0100', '+33 1 45 67 89 01')
+    """
+    if not value:
+        return None
+    if len(value) == 10 and value.isdigit():
+        value = "+1" + value
+    if value.startswith("+1") and len(value) == 12 and value[1:].isdigit():
+        return f"({value[2:5]}) {value[5:8]}-{value[8:]}"
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -242,6 +242,11 @@ class Settings(BaseSettings):
 
     # Ingestion limits
     max_reject_rate: float = Field(0.05, ge=0, le=1)
+    min_event_date: date = Field(
+        date(2000, 1, 1),
+        description="Referral and interaction dates before this day are refused (a typo such as "
+        "1024 for 2024); dates after tomorrow are refused too.",
+    )
     max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)
     chunk_rows: int = Field(
         20_000, gt=0, description="Rows read, checked and written per step of a load."

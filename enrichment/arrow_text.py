@@ -3,17 +3,19 @@
 Whole columns at a time with :mod:`pyarrow.compute` and NumPy, for the
 columnar registry readers (:mod:`enrichment.nppes_columns`): trimming exactly
 as :meth:`str.strip` does with blanks as null, NPI check digits, ``MM/DD/YYYY``
-dates checked against the calendar, US phone numbers and ZIP codes.
+dates checked against the calendar, phone numbers (E.164) and US ZIP codes.
 """
 
 from __future__ import annotations
 
 import sys
+from functools import cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.country import normalize_phone
 from core.identifiers import NPI_PREFIX
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
 _WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
 _DATE = r"^(?P<m>[0-9]{1,2})/(?P<d>[0-9]{1,2})/(?P<y>[0-9]{4})$"
 _EXTENSION = r"(?i)\s*(?:x|ext\.?|extension|#)\s*[0-9]+\s*$"
+_PHONE_TEXT = r"(?i)^[0-9 ()./+\-]+(?:\s*(?:x|ext\.?|extension|#)\s*[0-9]+)?$"
 
 
 def clean(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -136,15 +139,61 @@ def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     return era * 146097 + doe - 719468
 
 
-def normalize_phones(column: pa.Array) -> pa.Array:
-    """Vector form of :func:`core.country.normalize_phone` (cleaned input)."""
+def normalize_phones(column: pa.Array, countries: pa.Array | None = None) -> pa.Array:
+    """Vector form of :func:`core.country.normalize_phone` (cleaned input): E.164 or null.
+
+    ``countries`` holds each row's country (``None``: every row is a US one).
+    A US row written as ten digits (after an optional ``+1``/``1``) is read
+    here a column at a time; libphonenumber decides a US number's validity by
+    its first six digits (area code and exchange), so each distinct six-digit
+    prefix is checked once (:func:`_us_prefix_valid`, cached). Every other
+    present value (a foreign number, an unusual shape) goes through
+    :func:`~core.country.normalize_phone` one by one, with its row's country.
+    """
+    n = len(column)
+    text_ok = _mask(pc.match_substring_regex(column, _PHONE_TEXT))
     digits = pc.replace_substring_regex(
         pc.replace_substring_regex(column, _EXTENSION, ""), r"[^0-9]", ""
     )
     eleven = pc.and_(pc.equal(pc.utf8_length(digits), 11), pc.starts_with(digits, "1"))
+    # written internationally ("+..."), a number is US only with its country code 1
+    foreign = _mask(pc.starts_with(column, "+")) & ~_mask(eleven)
     digits = pc.if_else(eleven, pc.utf8_slice_codeunits(digits, 1), digits)
-    ok = pc.match_substring_regex(digits, r"^[2-9][0-9]{9}$")
-    return pc.if_else(ok, digits, pa.scalar(None, pa.string()))
+    shaped = text_ok & ~foreign
+    shaped &= _mask(pc.match_substring_regex(digits, r"^[2-9][0-9]{2}[2-9][0-9]{6}$"))
+    us = np.ones(n, dtype=bool) if countries is None else _mask(pc.equal(countries, "US"))
+    fast = shaped & us
+    out = np.full(n, None, dtype=object)
+    if fast.any():
+        picked = pc.filter(digits, pa.array(fast))
+        prefixes = pc.utf8_slice_codeunits(picked, 0, 6)
+        valid = [p for p in pc.unique(prefixes).to_pylist() if _us_prefix_valid(p)]
+        ok = _mask(pc.is_in(prefixes, pa.array(valid, pa.string())))
+        where = np.flatnonzero(fast)
+        out[where[ok]] = ["+1" + d for d in pc.filter(picked, pa.array(ok)).to_pylist()]
+    slow = np.flatnonzero(_mask(pc.is_valid(column)) & ~fast)
+    if len(slow):
+        values = pc.take(column, pa.array(slow)).to_pylist()
+        places = (
+            [None] * len(slow)
+            if countries is None
+            else pc.take(countries, pa.array(slow)).to_pylist()
+        )
+        out[slow] = [
+            normalize_phone(v, country=c if countries is not None else "US")
+            for v, c in zip(values, places, strict=True)
+        ]
+    return pa.array(out, pa.string())
+
+
+@cache  # at most 800 x 800 area code and exchange pairs
+def _us_prefix_valid(prefix: str) -> bool:
+    """Whether US numbers starting with these six digits (area code, exchange) are valid."""
+    return normalize_phone(prefix + "2345", country="US") is not None
+
+
+def _mask(values: pa.Array) -> np.ndarray:
+    return pc.fill_null(values, False).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def us_postal_codes(column: pa.Array) -> pa.Array:

@@ -29,12 +29,17 @@ and folds each NPI's rows. Memory holds one chunk of rows (the settings'
 holds the good rows once (a few hundred bytes each) until the read ends.
 
 Rows are rejected one by one (the NPI's other rows still make its record) for
-an NPI that fails the Luhn check, a missing last name, a malformed ZIP code, a
-wrong number of fields, or a value that may not be stored (a control
-character, or longer than its column: :func:`enrichment.records.record_problems`).
-Not handled yet: an unparsable phone number or ``num_org_mem`` is dropped
-silently (left ``None``), and the Medicare assignment flags (``ind_assgn``,
-``grp_assgn``) and ``ln_2_sprs`` are not kept.
+an NPI that fails the Luhn check (or that a spreadsheet wrote in scientific
+notation), a missing last name, a malformed ZIP code, a graduation year or
+group size that is not a whole number (``20O5``, ``-5``), a wrong number of
+fields, or a value that may not be stored (a control character, or longer than
+its column: :func:`enrichment.records.record_problems`). A whole number out of
+its field's range (a graduation year before :data:`FIRST_GRADUATION_YEAR` or
+in the future, a group of more than :data:`MAX_GROUP_MEMBERS`) is left blank
+with a ``value_out_of_range`` warning; a phone number that is not a valid US
+one is left blank with a ``values_dropped`` warning. Not handled yet: the
+Medicare assignment flags (``ind_assgn``, ``grp_assgn``) and ``ln_2_sprs``
+are not kept.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +61,8 @@ from core.columns import ignored_columns
 from core.country import normalize_phone, normalize_postal_code
 from core.csvio import check_delimiter, iter_csv_rows
 from core.errors import InputError, Problem
-from core.identifiers import luhn_npi_valid
-from core.notices import LoadWarning
+from core.identifiers import identifier_fault, luhn_npi_valid, spreadsheet_mangled
+from core.notices import VALUE_OUT_OF_RANGE, VALUES_DROPPED, LoadWarning, Tally
 from core.progress import ProgressSink, null_progress
 from core.text import normalize_address, normalize_state
 from enrichment.cms_layout import (
@@ -94,8 +100,11 @@ _MODAL_FIELDS = (
 _ADDRESS_FIELDS = ("address_1", "address_2", "city", "state", "postal_code")
 #: Longest text of each row field: the standard field's (the primary specialty is ``specialty_text``).
 _LIMITS = {**FIELD_LIMITS, "primary_specialty": FIELD_LIMITS["specialty_text"]}
-_YEAR = re.compile(r"\d{4}")
-_COUNT = re.compile(r"\d+")
+_WHOLE = re.compile(r"\d+")
+#: The earliest graduation year read (a year before it is out of range).
+FIRST_GRADUATION_YEAR = 1900
+#: The largest group a row may name (``num_org_mem``); the largest US groups have tens of thousands.
+MAX_GROUP_MEMBERS = 200_000
 
 
 def _sort_key(value: Any) -> Any:
@@ -121,8 +130,54 @@ def _secondary_specialties(get: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in names if n))
 
 
+def _whole_numbers(
+    get: Any, bad: Any, *, columns: CmsColumns, tally: Tally | None
+) -> dict[str, int | None]:
+    """The row's graduation year and group size: a value that is not a whole number is a fault
+    (``bad``), one out of range is left blank and counted (``tally``)."""
+    bounds = {
+        "graduation_year": (FIRST_GRADUATION_YEAR, date.today().year),
+        "org_members": (1, MAX_GROUP_MEMBERS),
+    }
+    out: dict[str, int | None] = {}
+    for field, (low, high) in bounds.items():
+        raw = get(field)
+        out[field] = None
+        if raw is None:
+            continue
+        if not _WHOLE.fullmatch(raw):
+            bad(f"not a whole number (expected digits only, {low} to {high})", field)
+        elif low <= int(raw) <= high:
+            out[field] = int(raw)
+        elif tally is not None:
+            tally.add(
+                VALUE_OUT_OF_RANGE,
+                f"outside {low} to {high} (left blank)",
+                column=columns.headers[field],
+                value=raw,
+            )
+    return out
+
+
+def _phone(raw: str | None, *, columns: CmsColumns, tally: Tally | None) -> str | None:
+    phone = normalize_phone(raw, country="US") if raw else None
+    if raw and phone is None and tally is not None:
+        tally.add(
+            VALUES_DROPPED,
+            "not a valid US phone number (left blank)",
+            column=columns.headers["phone"],
+            value=raw,
+        )
+    return phone
+
+
 def parse_cms_row(
-    cells: Sequence[str], *, columns: CmsColumns, line: int, file: str | None = None
+    cells: Sequence[str],
+    *,
+    columns: CmsColumns,
+    line: int,
+    file: str | None = None,
+    tally: Tally | None = None,
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Turn one data row into a dict of canonical, cleaned values.
 
@@ -136,13 +191,16 @@ def parse_cms_row(
         1-based physical line the row starts on.
     file
         File name used in problem reports.
+    tally
+        Counts the values left blank (out of range, an unreadable phone), for the warnings.
 
     Returns
     -------
     tuple
         ``(row, [])`` for a good row, ``(None, problems)`` for a rejected one;
         ``problems`` lists every fault (bad NPI, missing last name, malformed
-        ZIP, wrong field count), each naming the file's own header.
+        ZIP, a count that is not a whole number, wrong field count), each
+        naming the file's own header.
     """
     if len(cells) != columns.width:
         return None, [
@@ -168,6 +226,8 @@ def parse_cms_row(
     npi = get("npi")
     if npi is None:
         bad("NPI is missing", "npi")
+    elif spreadsheet_mangled(npi):
+        bad(identifier_fault(npi, kind="npi") or "", "npi")
     elif not luhn_npi_valid(npi):
         bad("NPI is not 10 digits with a valid check digit", "npi")
     if get("last_name") is None:
@@ -176,13 +236,11 @@ def parse_cms_row(
     postal = normalize_postal_code(raw_zip, country="US") if raw_zip else None
     if raw_zip is not None and postal is None:
         bad("malformed ZIP code (expected 5 or 9 digits)", "postal_code")
+    counted = _whole_numbers(get, bad, columns=columns, tally=tally)
     if problems:
         return None, problems
 
     raw_state = get("state")
-    raw_phone = get("phone")
-    year = get("graduation_year")
-    members = get("org_members")
     telehealth = get("telehealth")
     gender = get("gender")
     hospitals = tuple(
@@ -202,19 +260,19 @@ def parse_cms_row(
         "gender": gender.upper() if gender else None,
         "credential": get("credential"),
         "medical_school": get("medical_school"),
-        "graduation_year": int(year) if year and _YEAR.fullmatch(year) else None,
+        "graduation_year": counted["graduation_year"],
         "primary_specialty": get("primary_specialty"),
         "secondary_specialties": _secondary_specialties(get),
         "telehealth": telehealth.upper()[:1] if telehealth else None,
         "org_pac_id": get("org_pac_id"),
         "org_name": get("org_name"),
-        "org_members": int(members) if members and _COUNT.fullmatch(members) else None,
+        "org_members": counted["org_members"],
         "address_1": get("address_1"),
         "address_2": get("address_2"),
         "city": get("city"),
         "state": (normalize_state(raw_state) or raw_state.upper()) if raw_state else None,
         "postal_code": postal,
-        "phone": normalize_phone(raw_phone) if raw_phone else None,
+        "phone": _phone(get("phone"), columns=columns, tally=tally),
         "hospitals": hospitals,
     }
     refused = record_problems(row, file=file, line=line, headers=columns.headers, limits=_LIMITS)
@@ -517,11 +575,12 @@ def _read_rows(
     warnings: list[LoadWarning],
 ) -> Iterator[ReadResult]:
     """Parse every row into ``store``; one result (rejects, rows read) per chunk of rows."""
+    tally = Tally()
     rejects: list[Problem] = []
     count = total = 0
     for line, cells in rows:
         count += 1
-        row, problems = parse_cms_row(cells, columns=columns, line=line, file=name)
+        row, problems = parse_cms_row(cells, columns=columns, line=line, file=name, tally=tally)
         if row is None:
             rejects.extend(problems)
         else:
@@ -529,14 +588,20 @@ def _read_rows(
         if count == chunk_rows:
             total += count
             yield ReadResult(
-                records=records_frame([]), rejects=rejects, rows_read=count, warnings=warnings[:]
+                records=records_frame([]),
+                rejects=rejects,
+                rows_read=count,
+                warnings=[*warnings, *tally.warnings(file=name)],
             )
             sink(SOURCE, total, None)
             rejects, count = [], 0
             del warnings[:]  # given once (a detection later in the file comes with a later chunk)
-    if count or total == 0:
+    if count or total == 0 or tally.counts:
         yield ReadResult(
-            records=records_frame([]), rejects=rejects, rows_read=count, warnings=warnings[:]
+            records=records_frame([]),
+            rejects=rejects,
+            rows_read=count,
+            warnings=[*warnings, *tally.warnings(file=name)],
         )
         sink(SOURCE, total + count, None)
         del warnings[:]

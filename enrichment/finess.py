@@ -24,8 +24,20 @@ Commune: ``commune`` is the 3-digit code inside ``departement``; see
 :func:`insee_commune_code`. Address: ``numvoie compvoie typvoie voie`` (the
 repetition index ``compvoie`` -- ``B``, ``T`` -- follows the number, as written
 in French addresses); ``typvoie`` stays the FINESS abbreviation (``R``, ``AV``,
-``BD``). Phones are kept in the 10-digit national form
-(:func:`enrichment.rpps.normalize_fr_phone`).
+``BD``). Phones are stored in E.164 (:func:`core.country.normalize_phone`
+with the French plan, overseas departments included); one that cannot be read
+is left blank with a ``values_dropped`` warning.
+
+Identifiers are checked as their registries define them
+(:func:`core.identifiers.identifier_fault`): ``nofinesset`` and ``nofinessej``
+(Luhn key; Corsica's ``2A``/``2B`` numbers by shape) and ``siret``; a line with
+a faulty one, or one a spreadsheet wrote in scientific notation, is rejected.
+
+Layouts: every ``structureet`` line of a file has as many fields as its first
+one. A newer layout with fields after ``numuai`` loads without them, an older
+one without the last documented fields loads with them blank, as long as the
+fields the product needs (:data:`FINESS_NEEDED`, through ``libcategetab``) are
+there; either way a ``layout_drift`` warning names the fields.
 
 Not handled yet: the ``structureej`` (legal entity) extraction and the
 equipment/activity files; the file is read three times (encoding check, the
@@ -35,24 +47,30 @@ stream.
 
 from __future__ import annotations
 
-import functools
-import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pyproj import CRS, Transformer
-
 from core.checks import whole_number
+from core.country import normalize_phone
 from core.csvio import delimiter_problem, iter_csv_rows
 from core.encodings import detect_encoding
 from core.errors import InputError, Problem, SchemaError
-from core.notices import LoadWarning
+from core.identifiers import IdentifierKind, identifier_fault
+from core.notices import VALUES_DROPPED, LoadWarning, Tally
 from core.progress import ProgressSink, null_progress
+from enrichment.finess_geo import (
+    FINESS_CRS,
+    OVERSEAS_DEPARTEMENTS,
+    finess_crs,
+    insee_commune_code,
+    insee_departement,
+    to_wgs84,
+)
 from enrichment.records import (
     ReadResult,
     clean_text,
@@ -60,10 +78,11 @@ from enrichment.records import (
     record_problems,
     records_frame,
 )
-from enrichment.rpps import normalize_fr_phone
+from enrichment.rpps import layout_drift
 
 __all__ = [
     "FINESS_CRS",
+    "FINESS_NEEDED",
     "GEO_FIELDS",
     "OVERSEAS_DEPARTEMENTS",
     "STRUCTURE_FIELDS",
@@ -113,6 +132,17 @@ STRUCTURE_FIELDS: tuple[str, ...] = (
     "numuai",
 )
 
+#: How many leading ``structureet`` fields the product needs (through ``libcategetab``): a
+#: file of an older layout with fewer fields than :data:`STRUCTURE_FIELDS` still loads.
+FINESS_NEEDED = STRUCTURE_FIELDS.index("libcategetab") + 1
+
+#: structureet field -> the identifier it holds, checked as its registry defines it.
+_CHECKED_IDENTIFIERS: dict[str, IdentifierKind] = {
+    "nofinesset": "finess",
+    "nofinessej": "finess",
+    "siret": "siret",
+}
+
 #: Record field -> the structureet field it is read from, named in the problems of values that
 #: may not be stored.
 _READ_FROM = {
@@ -139,31 +169,8 @@ GEO_FIELDS: tuple[str, ...] = (
     "datemaj",
 )
 
-#: EPSG codes FINESS coordinates come in -> territory.
-FINESS_CRS: dict[int, str] = {
-    2154: "Métropole (RGF93 / Lambert-93)",
-    5490: "Antilles (RGAF09 / UTM 20N)",
-    2972: "Guyane (RGFG95 / UTM 22N)",
-    2975: "Réunion (RGR92 / UTM 40S)",
-    4471: "Mayotte (RGM04 / UTM 38S)",
-    32621: "Saint-Pierre-et-Miquelon (WGS 84 / UTM 21N)",
-}
-
-#: FINESS overseas department codes -> INSEE department codes.
-OVERSEAS_DEPARTEMENTS: dict[str, str] = {
-    "9A": "971",  # Guadeloupe (with Saint-Barthélemy and Saint-Martin)
-    "9B": "972",  # Martinique
-    "9C": "973",  # Guyane
-    "9D": "974",  # La Réunion
-    "9E": "975",  # Saint-Pierre-et-Miquelon
-    "9F": "976",  # Mayotte
-}
-
-_EPSG = re.compile(r"EPSG\s*:\s*(\d+)", re.IGNORECASE)
 _NOFINESS = re.compile(r"[0-9][0-9AB][0-9]{7}")
-_MAINLAND_DEPT = re.compile(r"0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_AREA_MARGIN_DEG = 1.0
 
 
 @dataclass(frozen=True)
@@ -173,96 +180,6 @@ class FinessHeader:
     number: int
     extract_date: date
     encoding: str
-
-
-def insee_departement(departement: str) -> str:
-    """INSEE department code of a FINESS ``departement`` (``"9A"`` -> ``"971"``).
-
-    Raises
-    ------
-    ValueError
-        When ``departement`` is no FINESS department code.
-    """
-    code = departement.strip().upper()
-    if code in OVERSEAS_DEPARTEMENTS:
-        return OVERSEAS_DEPARTEMENTS[code]
-    if _MAINLAND_DEPT.fullmatch(code):
-        return code
-    raise ValueError(f"not a FINESS department code: {departement!r}")
-
-
-def insee_commune_code(departement: str, commune: str) -> str:
-    """Five-character INSEE commune code from FINESS ``departement`` and ``commune``.
-
-    Mainland and Corsica: department + the 3-digit commune (``01`` + ``451`` ->
-    ``01451``, ``2A`` + ``004`` -> ``2A004``). Overseas (``9A``..``9F``): the
-    commune field already starts with the department's third digit, so the
-    code is ``97`` + commune (``9A`` + ``101`` -> ``97101``; Saint-Martin,
-    filed under ``9A``, gives ``97801``).
-
-    Raises
-    ------
-    ValueError
-        For an unknown department or a commune that is not 3 digits.
-    """
-    dept = insee_departement(departement)
-    code = commune.strip()
-    if not re.fullmatch(r"[0-9]{3}", code):
-        raise ValueError(f"commune must be 3 digits, not {commune!r}")
-    return "97" + code if len(dept) == 3 else dept + code
-
-
-def finess_crs(sourcecoordet: str) -> int:
-    """EPSG code named in a ``sourcecoordet`` field.
-
-    Raises
-    ------
-    ValueError
-        When no ``EPSG:<code>`` is named, or the code is not one of :data:`FINESS_CRS`.
-    """
-    m = _EPSG.search(sourcecoordet)
-    if m is None:
-        raise ValueError("no EPSG code named in sourcecoordet")
-    epsg = int(m.group(1))
-    if epsg not in FINESS_CRS:
-        known = ", ".join(f"EPSG:{c}" for c in FINESS_CRS)
-        raise ValueError(f"unknown CRS EPSG:{epsg} (expected one of {known})")
-    return epsg
-
-
-@functools.lru_cache(maxsize=len(FINESS_CRS))
-def _transformer(epsg: int) -> tuple[Transformer, tuple[float, float, float, float]]:
-    crs = CRS.from_epsg(epsg)
-    area = crs.area_of_use
-    bounds = (area.west, area.south, area.east, area.north) if area else (-180, -90, 180, 90)
-    return Transformer.from_crs(crs, CRS.from_epsg(4326), always_xy=True), bounds
-
-
-def to_wgs84(x: float, y: float, *, epsg: int) -> tuple[float, float]:
-    """Transform projected FINESS coordinates to WGS84 ``(lat, lon)``.
-
-    Parameters
-    ----------
-    x, y
-        Easting and northing in metres.
-    epsg
-        One of :data:`FINESS_CRS`.
-
-    Raises
-    ------
-    ValueError
-        For an unknown CRS, or a point outside the CRS's area of use (1° margin).
-    """
-    if epsg not in FINESS_CRS:
-        raise ValueError(f"unknown CRS EPSG:{epsg}")
-    transformer, (west, south, east, north) = _transformer(epsg)
-    lon, lat = transformer.transform(float(x), float(y))
-    m = _AREA_MARGIN_DEG
-    if not (math.isfinite(lat) and math.isfinite(lon)) or not (
-        south - m <= lat <= north + m and west - m <= lon <= east + m
-    ):
-        raise ValueError(f"point ({x}, {y}) falls outside the area of EPSG:{epsg}")
-    return lat, lon
 
 
 def detect_finess_encoding(
@@ -348,9 +265,11 @@ def _parse_date(text: str | None) -> date | None:
 
 def _read_geolocations(
     path: str | os.PathLike[str], encoding: str, name: str
-) -> tuple[dict[str, tuple[float, float]], dict[int, list[Problem]]]:
-    """Pass over the file: coordinates by nofinesset, and problems by geolocalisation line."""
+) -> tuple[dict[str, tuple[float, float]], dict[int, list[Problem]], int]:
+    """Pass over the file: coordinates by nofinesset, problems by geolocalisation line, and the
+    field count of the first structureet line (its layout's width)."""
     structures: set[str] = set()
+    width = 0
     points: dict[str, tuple[float, float]] = {}
     pending: list[tuple[int, str]] = []
     problems: dict[int, list[Problem]] = {}
@@ -360,6 +279,7 @@ def _read_geolocations(
         section = cells[0].strip()
         if section == "structureet" and len(cells) > 1:
             structures.add(cells[1].strip())
+            width = width or _width(cells)
             continue
         if section != "geolocalisation":
             continue
@@ -411,26 +331,62 @@ def _read_geolocations(
                     value=key,
                 )
             ]
-    return points, problems
+    return points, problems, width
+
+
+def _width(cells: list[str]) -> int:
+    """Fields of a structureet line (a trailing empty field, from a final ``;``, not counted)."""
+    return len(cells) - 1 if len(cells) > 1 and not cells[-1].strip() else len(cells)
+
+
+def _layout(width: int, name: str) -> list[LoadWarning]:
+    """The ``layout_drift`` warning of a file whose structureet lines have ``width`` fields."""
+    documented = len(STRUCTURE_FIELDS)
+    if not width or width == documented or width < FINESS_NEEDED:
+        return []  # no structureet line; the documented layout; unusable lines, each rejected
+    lacking = STRUCTURE_FIELDS[width:]
+    new = tuple(f"field {i + 1}" for i in range(documented, width))
+    return layout_drift(lacking, new, file=name)
+
+
+def _structure_row(
+    cells: list[str], *, width: int, bad: Callable[[str, str, str | None], None]
+) -> dict[str, str | None] | None:
+    """A structureet line's fields by name (fields a shorter layout lacks blank), or ``None``."""
+    documented = len(STRUCTURE_FIELDS)
+    expected = width if width >= FINESS_NEEDED else documented
+    count = _width(cells) if len(cells) == expected + 1 else len(cells)
+    if count != expected:
+        bad(f"structureet line has {len(cells)} fields, expected {expected}", "section", None)
+        return None
+    padded = [*cells[:count], *([""] * (documented - count))][:documented]
+    return {k: clean_text(v) for k, v in zip(STRUCTURE_FIELDS, padded)}
 
 
 def _parse_structure(
-    cells: list[str], *, line: int, name: str, points: dict[str, tuple[float, float]]
+    cells: list[str],
+    *,
+    line: int,
+    name: str,
+    points: dict[str, tuple[float, float]],
+    width: int = len(STRUCTURE_FIELDS),
+    tally: Tally | None = None,
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     problems: list[Problem] = []
 
     def bad(message: str, fld: str, value: str | None) -> None:
         problems.append(Problem(message, file=name, line=line, field=fld, value=value))
 
-    if len(cells) == len(STRUCTURE_FIELDS) + 1 and not cells[-1].strip():
-        cells = cells[:-1]
-    if len(cells) != len(STRUCTURE_FIELDS):
-        bad(f"structureet line has {len(cells)} fields, expected 32", "section", None)
+    row = _structure_row(cells, width=width, bad=bad)
+    if row is None:
         return None, problems
-    row = {k: clean_text(v) for k, v in zip(STRUCTURE_FIELDS, cells)}
     key = row["nofinesset"]
     if key is None or not _NOFINESS.fullmatch(key):
         bad("nofinesset must be 9 characters (digits, 2A/2B)", "nofinesset", key)
+    for fld, kind in _CHECKED_IDENTIFIERS.items():
+        fault = None if row[fld] is None else identifier_fault(row[fld], kind=kind)
+        if fault is not None and not (fld == "nofinesset" and problems):
+            bad(fault, fld, row[fld])
     if row["rs"] is None and row["rslongue"] is None:
         bad("establishment has no name (rs and rslongue blank)", "rs", None)
     insee = dept = None
@@ -471,10 +427,18 @@ def _parse_structure(
         "departement": dept,
     }
     contacts = [
-        {"channel": channel, "value": normalize_fr_phone(raw) or raw, "use": "work"}
+        {"channel": channel, "value": normalize_phone(raw, country="FR") or raw, "use": "work"}
         for channel, raw in (("phone", row["telephone"]), ("fax", row["telecopie"]))
         if raw
     ]
+    phone = normalize_phone(row["telephone"], country="FR")
+    if phone is None and row["telephone"] and tally is not None:
+        tally.add(
+            VALUES_DROPPED,
+            "not a French phone number (left blank)",
+            column="telephone",
+            value=row["telephone"],
+        )
     lat, lon = points.get(key, (None, None))
     record: dict[str, Any] = {
         "source": "finess",
@@ -487,7 +451,7 @@ def _parse_structure(
         "address_2": row["lieuditbp"],
         "city": city,
         "postal_code": postal,
-        "phone": normalize_fr_phone(row["telephone"]),
+        "phone": phone,
         "enumeration_date": dates["dateouv"],
         "last_update_date": dates["datemaj"],
         "is_active": True,
@@ -547,7 +511,9 @@ def iter_finess(
     name = Path(path).name
     warnings: list[LoadWarning] = []
     header = read_finess_header(path, encoding=encoding, warnings=warnings)
-    points, geo_problems = _read_geolocations(path, header.encoding, name)
+    points, geo_problems, width = _read_geolocations(path, header.encoding, name)
+    warnings += _layout(width, name)
+    tally = Tally()
     rows = iter_csv_rows(path, encoding=header.encoding, delimiter=";")
     next(rows)
     seen: set[str] = set()
@@ -560,7 +526,9 @@ def iter_finess(
         if section == "geolocalisation":
             rejects.extend(geo_problems.get(line, ()))
         elif section == "structureet":
-            record, problems = _parse_structure(cells, line=line, name=name, points=points)
+            record, problems = _parse_structure(
+                cells, line=line, name=name, points=points, width=width, tally=tally
+            )
             if record is not None and record["source_key"] in seen:
                 record, problems = (
                     None,
@@ -594,7 +562,7 @@ def iter_finess(
             yield ReadResult(records_frame(records), rejects, count, warnings=warnings)
             sink("finess", total, None)
             records, rejects, count, warnings = [], [], 0, []
-    if count or total == 0:
-        total += count
-        yield ReadResult(records_frame(records), rejects, count, warnings=warnings)
-        sink("finess", total, None)
+    total += count
+    warnings += tally.warnings(file=name)
+    yield ReadResult(records_frame(records), rejects, count, warnings=warnings)
+    sink("finess", total, None)

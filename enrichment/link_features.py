@@ -31,7 +31,6 @@ from core.country import normalize_phone, read_postal_codes
 from core.text import fold, normalize_address, normalize_name, normalize_org_name
 from core.words import NICKNAMES
 from enrichment.link_settings import GENERIC_FIELD
-from enrichment.rpps import normalize_fr_phone
 
 #: Token-set ratio at which a free-text specialty names a taxonomy classification.
 SPECIALTY_TEXT_MATCH = 90.0
@@ -122,7 +121,8 @@ def _phone(v: Any) -> str | None:
     s = _clean(v)
     if s is None:
         return None
-    return normalize_phone(s) or normalize_fr_phone(s)
+    # stored numbers are E.164 (read whatever the country); older ones ten US or French digits
+    return normalize_phone(s, country="US") or normalize_phone(s, country="FR")
 
 
 def _first_parts(v: Any) -> tuple[str, str, str, bool] | None:

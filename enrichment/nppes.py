@@ -32,6 +32,7 @@ from core.checks import whole_number
 from core.columns import ignored_columns
 from core.csvio import Source, check_delimiter, iter_csv_rows, source_name
 from core.errors import InputError, Problem
+from core.notices import LoadWarning
 from core.progress import ProgressSink, null_progress
 from enrichment.nppes_columns import nppes_columns, parse_nppes_table
 from enrichment.nppes_layout import detect_layout, known_columns
@@ -149,13 +150,18 @@ def iter_nppes(
             header, known_columns(header), file=label, reason="in no NPPES layout: not read"
         )
 
-        def parse(chunk: ArrowChunk) -> tuple[ArrowChunk, RecordColumns, list[Problem]]:
-            records, problems = parse_nppes_table(chunk.table, chunk.lines, file=label)
-            return chunk, records.prepare(), problems
+        def parse(
+            chunk: ArrowChunk,
+        ) -> tuple[ArrowChunk, RecordColumns, list[Problem], list[LoadWarning]]:
+            warnings: list[LoadWarning] = []
+            records, problems = parse_nppes_table(
+                chunk.table, chunk.lines, file=label, warnings=warnings
+            )
+            return chunk, records.prepare(), problems, warnings
 
         total = sent = 0
         chunks = reader.chunks(nppes_columns(header), chunk_rows=chunk_rows)
-        for chunk, records, problems in map_ahead(parse, chunks, name="nppes-parse"):
+        for chunk, records, problems, warnings in map_ahead(parse, chunks, name="nppes-parse"):
             rejects = sorted([*chunk.rejects, *problems], key=lambda p: p.line or 0)
             total += chunk.rows_read
             fresh = reader.warnings[sent:]  # an encoding detected, once known
@@ -164,7 +170,7 @@ def iter_nppes(
                 columns=records,
                 rejects=rejects,
                 rows_read=chunk.rows_read,
-                warnings=[*ignored, *fresh],
+                warnings=[*ignored, *fresh, *warnings],
             )
             ignored = []
             sink("nppes", total, None)

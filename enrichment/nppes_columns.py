@@ -5,7 +5,11 @@ runs it on every chunk): text stripped exactly as :meth:`str.strip` does,
 blank as ``None``; NPI and replacement NPI checked (ten ASCII digits, Luhn with
 the ``80840`` prefix); ``MM/DD/YYYY`` dates checked for real calendar dates;
 the entity type required unless the NPI is deactivated; the primary taxonomy
-taken from the slot whose switch is ``Y``; every stored value free of control
+taken from the slot whose switch is ``Y`` (a row with none, or several, has
+it chosen by rule and counted in a ``primary_taxonomy_guessed`` warning); a
+phone number that is not a valid one of the practice's country, or a US ZIP
+code that cannot be read, left blank and counted in a ``values_dropped``
+warning; every stored value free of control
 characters and no longer than its column (:func:`core.safetext.faulty_rows`
 on whole columns). A row with any fault is rejected with every fault named
 (file, line, column, value). Work is done on whole
@@ -22,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import Problem
+from core.notices import PRIMARY_TAXONOMY_GUESSED, VALUES_DROPPED, LoadWarning
 from core.safetext import faulty_rows, refused, text_fault
 from enrichment.arrow_text import (
     clean,
@@ -114,7 +119,11 @@ def nppes_columns(header: Sequence[str]) -> list[str]:
 
 
 def parse_nppes_table(
-    table: pa.Table, lines: np.ndarray, *, file: str | None = None
+    table: pa.Table,
+    lines: np.ndarray,
+    *,
+    file: str | None = None,
+    warnings: list[LoadWarning] | None = None,
 ) -> tuple[RecordColumns, list[Problem]]:
     """Parse NPPES rows held as Arrow string columns into standard source records.
 
@@ -126,6 +135,9 @@ def parse_nppes_table(
         Physical line each row starts on.
     file
         File name used in problem reports.
+    warnings
+        Receives the chunk's warnings about accepted rows (primary taxonomy
+        chosen by rule, values left blank), each with its count.
 
     Returns
     -------
@@ -197,9 +209,65 @@ def parse_nppes_table(
     unstorable = _unstorable(records, col, lines, file)
     bad[[i for i, _ in unstorable]] = True
     problems = _problems(faults, col, lines, file, unstorable)
+    if warnings is not None:
+        warnings.extend(_value_warnings(col, records, ~bad, file))
     if bad.any():
         records = records.take(np.flatnonzero(~bad))
     return records, problems
+
+
+def _value_warnings(
+    col: dict[str, pa.Array], records: RecordColumns, kept: np.ndarray, file: str | None
+) -> list[LoadWarning]:
+    """The warnings of the accepted rows: primary taxonomy chosen by rule, values left blank."""
+    out: list[LoadWarning] = []
+    none, several = _switch_counts(col, len(kept))
+    for mask, message in (
+        (none & kept, "no primary taxonomy switch 'Y': the only code, else slot 1's, taken"),
+        (several & kept, "several primary taxonomy switches 'Y': the first flagged slot's taken"),
+    ):
+        out += _counted(PRIMARY_TAXONOMY_GUESSED, message, "NPI", col["NPI"], mask, file)
+    for field, column, message in (
+        ("phone", PHONE, "not a valid phone number of the practice's country (left blank)"),
+        ("postal_code", POSTAL, "not a US ZIP code (left blank)"),
+    ):
+        if column not in col:
+            continue
+        dropped = _mask(pc.is_valid(col[column])) & ~_mask(pc.is_valid(records.arrays[field]))
+        out += _counted(VALUES_DROPPED, message, column, col[column], dropped & kept, file)
+    return out
+
+
+def _switch_counts(col: dict[str, pa.Array], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with taxonomy codes but no switch ``Y``, and rows with more than one."""
+    codes = np.zeros(n, dtype=np.int64)
+    flags = np.zeros(n, dtype=np.int64)
+    for code, switch in zip(TAXONOMY_CODES, TAXONOMY_SWITCHES):
+        if code in col:
+            has = _mask(pc.is_valid(col[code]))
+            codes += has
+            if switch in col:
+                flags += has & _mask(pc.equal(pc.utf8_upper(col[switch]), "Y"))
+    return (codes > 0) & (flags == 0), flags > 1
+
+
+def _counted(
+    code: str, message: str, column: str, values: pa.Array, mask: np.ndarray, file: str | None
+) -> list[LoadWarning]:
+    count = int(mask.sum())
+    if not count:
+        return []
+    shown = pc.take(values, pa.array(np.flatnonzero(mask)[:5])).to_pylist()
+    return [
+        LoadWarning(
+            code=code,
+            message=f"{column}: {message}",
+            file=file,
+            columns=(column,),
+            count=count,
+            examples=tuple(str(v) for v in shown),
+        )
+    ]
 
 
 #: Standard field -> the column its value is read from (named in the problems of refused values).
@@ -343,7 +411,7 @@ def _records(
         "taxonomy_code": _primary_taxonomy(codes, switches),
         "taxonomy_codes": _joined(codes, ";"),
         "postal_code": pc.if_else(pc.equal(country, "US"), us_postal_codes(postal), postal),
-        "phone": normalize_phones(get(PHONE)),
+        "phone": normalize_phones(get(PHONE), country),
         **dates,
         "replacement_npi": get("Replacement NPI"),
         "is_active": pc.or_kleene(

@@ -241,9 +241,9 @@ def parse_location_row(
         "state": state.upper() if state else None,
         "postal_code": normalize_postal_code(postal, country="US") if country == "US" else postal,
         "country": country,
-        "phone": normalize_phone(phone),
+        "phone": normalize_phone(phone, country=country),
         "phone_extension": extension,
-        "fax": normalize_phone(fax),
+        "fax": normalize_phone(fax, country=country),
         "line": line,
     }, []
 

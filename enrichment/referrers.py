@@ -12,6 +12,14 @@ is rejected when it has no name (letters, not a placeholder such as ``N/A``)
 and no NPI. A file named ``.xlsx`` that is no workbook is refused, saying what
 it looks like.
 
+Values are read in each referrer's country (:func:`core.country.record_country`:
+the row's ``country`` column when it names one, else ``US``): the postal code
+as that country writes them, the phone number in its numbering plan (stored
+in E.164, :func:`core.country.normalize_phone`; a number written in
+international form, ``+33 1 ...``, is read whatever the country), the state
+checked against US states for US rows only. An NPI a spreadsheet wrote in
+scientific notation (``1.23457E+09``) is refused, never stored.
+
 Not handled yet: several sheets in one workbook (the first sheet is read), and
 more than one address per referrer.
 """
@@ -23,17 +31,17 @@ import json
 import os
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from core.columns import check_mapping, ignored_columns, locate_header
-from core.country import normalize_phone, normalize_postal_code
+from core.country import country_code, normalize_phone, normalize_postal_code, record_country
 from core.csvio import iter_csv_rows
 from core.errors import InputError, Problem, SchemaError
-from core.identifiers import luhn_npi_valid
+from core.identifiers import identifier_fault, luhn_npi_valid, spreadsheet_mangled
 from core.notices import LoadWarning
 from core.text import normalize_address, normalize_name, normalize_state, split_full_name
 from enrichment.records import ReadResult, clean_text, record_hash, record_problems, records_frame
@@ -106,7 +114,11 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "phoneno",
         "telephonenumber",
     ),
+    "country": ("country", "countrycode", "pays"),
 }
+
+#: The country of a row whose ``country`` column is absent or blank.
+DEFAULT_COUNTRY = "US"
 
 #: Fields a ``mapping`` may name.
 MAPPABLE_FIELDS: tuple[str, ...] = tuple(HEADER_SYNONYMS)
@@ -273,6 +285,8 @@ def _content_key(record: Mapping[str, Any]) -> str:
             v = normalize_name(v) or None
         elif k in ("address_1", "address_2", "city"):
             v = normalize_address(v) or None
+        elif k == "phone" and isinstance(v, str) and v.startswith("+1") and len(v) == 12:
+            v = v[2:]  # a US number keyed by its ten digits, as before numbers were E.164
         elif isinstance(v, str):
             v = v.upper()
         norm.append(v)
@@ -300,23 +314,14 @@ def _parse_row(
         problems.append(_no_name(columns, file=file, line=line, value=get("full_name") or last))
     if npi is not None:
         npi = re.sub(r"\.0$", "", npi)
-        if not luhn_npi_valid(npi):
+        if spreadsheet_mangled(npi):
+            bad(identifier_fault(npi, kind="npi") or "", "npi")
+        elif not luhn_npi_valid(npi):
             bad("NPI is not 10 digits with a valid check digit", "npi")
-    postal = None
-    if get("postal_code"):
-        postal = normalize_postal_code(get("postal_code"), country="US", pad_short=True)
-        if postal is None:
-            bad("not a US ZIP code", "postal_code")
-    phone = None
-    if get("phone"):
-        phone = normalize_phone(get("phone"))
-        if phone is None:
-            bad("not a 10-digit US phone number", "phone")
-    state = None
-    if get("state"):
-        state = normalize_state(get("state"))
-        if state is None:
-            bad("not a US state", "state")
+    country = record_country(get("country"), default=DEFAULT_COUNTRY)
+    if get("country") and country_code(get("country")) is None:
+        bad("not a country (an ISO code such as US or FR, or its name)", "country")
+    postal, phone, state = _located(get, bad, country=country)
     if problems:
         return None, problems
     if not any(_is_name(part) for part in (first, last, org)):  # known by its NPI alone
@@ -344,6 +349,7 @@ def _parse_row(
         "postal_code": postal,
         "phone": phone,
         "is_active": True,
+        "country": country,
     }
     record["source_key"] = get("source_id") or _content_key(record)
     refused = record_problems(record, file=file, line=line, headers=_read_from(columns))
@@ -351,6 +357,32 @@ def _parse_row(
         return None, refused
     record["record_hash"] = record_hash(record)
     return record, []
+
+
+def _located(
+    get: Callable[[str], str | None], bad: Callable[[str, str], None], *, country: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """The row's postal code, phone (E.164) and state, each read in the row's country."""
+    where = country or "?"
+    postal = phone = state = None
+    if get("postal_code"):
+        postal = normalize_postal_code(get("postal_code"), country=country, pad_short=True)
+        if postal is None:
+            bad(
+                f"not a postal code of {where}" if country != "US" else "not a US ZIP code",
+                "postal_code",
+            )
+    if get("phone"):
+        phone = normalize_phone(get("phone"), country=country)
+        if phone is None:
+            bad(f"not a phone number of {where} (nor in international form, +...)", "phone")
+    if get("state") and country == "US":
+        state = normalize_state(get("state"))
+        if state is None:
+            bad("not a US state", "state")
+    elif get("state"):
+        state = get("state")
+    return postal, phone, state
 
 
 def _read_from(columns: Mapping[str, str]) -> dict[str, str]:

@@ -3,23 +3,33 @@
 The file is UTF-8, ``|``-separated, with a header row and a trailing ``|`` on
 every line. Columns are found **by header name** (compared after dropping
 accents, case and punctuation), because newer extractions move columns and
-add new ones: unknown columns are ignored, and the savoir-faire columns, which
-newer extractions move to a separate file keyed by *Identification nationale
-PP*, may be absent (``specialty_text`` then falls back to the profession label).
+add new ones: a file of an older or newer layout loads when the columns the
+product needs (:data:`RPPS_REQUIRED`) are there, with a ``layout_drift``
+warning naming the documented columns it lacks and the new ones it has (not
+read). The savoir-faire columns, which newer extractions move to a separate
+file keyed by *Identification nationale PP*, may be absent (``specialty_text``
+then falls back to the profession label).
 
 One source record is produced per (practitioner, structure): ``source_key`` is
 ``"<Identification nationale PP>:<structure>"`` where the structure is the
 *Identifiant technique de la structure*, else the site SIRET, else the site
 FINESS number, else ``none``. Later lines with a key already seen (the same
 practitioner in the same structure under another function or genre
-d'activité) are skipped, not rejected.
+d'activité) are skipped, not rejected, and a ``duplicate_keys`` warning counts
+them (the first line of a key is kept).
 
-Phone numbers are kept in the **10-digit French national form**
-(``"0145678901"``): see :func:`normalize_fr_phone`.
+Identifiers are checked as their registries define them
+(:func:`core.identifiers.identifier_fault`): the RPPS number's Luhn key (an
+ADELI number's shape), and the site's SIRET, SIREN and FINESS numbers; a row
+with a faulty one, or one a spreadsheet wrote in scientific notation, is
+rejected naming the column. Phone numbers are stored in E.164
+(``"+33145678901"``, :func:`core.country.normalize_phone` with the French
+plan); a number that cannot be read is left blank with a ``values_dropped``
+warning (the contacts keep it as written).
 
 Not handled yet: the companion savoir-faire file and the ``*_Personne_diplome``
-files; the Luhn key of the RPPS number is not checked; addresses abroad keep
-``country="FR"`` (the structure's *Code pays* goes to ``identifiers``).
+files; addresses abroad keep ``country="FR"`` (the structure's *Code pays*
+goes to ``identifiers``).
 """
 
 from __future__ import annotations
@@ -31,9 +41,11 @@ from pathlib import Path
 from typing import Any
 
 from core.checks import whole_number
+from core.country import normalize_phone
 from core.csvio import check_delimiter, iter_csv_rows
 from core.errors import InputError, Problem, SchemaError
-from core.notices import LoadWarning
+from core.identifiers import IdentifierKind, identifier_fault, spreadsheet_mangled
+from core.notices import DUPLICATE_KEYS, LAYOUT_DRIFT, VALUES_DROPPED, LoadWarning, Tally
 from core.progress import ProgressSink, null_progress
 from core.text import header_key
 from enrichment.records import (
@@ -48,7 +60,6 @@ __all__ = [
     "RPPS_COLUMNS",
     "RPPS_REQUIRED",
     "iter_rpps",
-    "normalize_fr_phone",
     "parse_rpps_row",
 ]
 
@@ -163,46 +174,23 @@ _READ_FROM = {
     "postal_code": "Code postal (coord. structure)",
     **{f"identifiers.{key}": column for key, column in _IDENTIFIER_COLUMNS.items()},
 }
-#: Overseas country calling codes whose numbers read ``0`` + 9 digits nationally.
-_OVERSEAS_CALLING = ("262", "269", "590", "594", "596")
+#: Identifier column -> the identifier it holds, checked as its registry defines it.
+_CHECKED_IDENTIFIERS: dict[str, IdentifierKind] = {
+    "Numéro SIRET site": "siret",
+    "Numéro SIREN site": "siren",
+    "Numéro FINESS site": "finess",
+    "Numéro FINESS établissement juridique": "finess",
+}
+_NATIONAL_KINDS: dict[str, IdentifierKind] = {"8": "rpps", "0": "adeli"}
+_NATIONAL = "Identification nationale PP"
 
 
-def normalize_fr_phone(s: str | None) -> str | None:
-    """French phone number in its 10-digit national form, or ``None``.
+def _resolve_header(raw: list[str], name: str) -> tuple[dict[str, int], list[LoadWarning]]:
+    """Column -> index for every known column present, and the layout's drift as a warning.
 
-    Accepts national numbers (``"01 45 67 89 01"``, ``"01.45.67.89.01"``) and
-    international ones with ``+33``/``0033`` or an overseas calling code
-    (``+262``, ``+269``, ``+590``, ``+594``, ``+596``; a repeated ``(0)`` is
-    dropped). Saint-Pierre-et-Miquelon (``+508``, six-digit numbers) and
-    foreign numbers give ``None``.
-
-    Examples
-    --------
-    >>> normalize_fr_phone("+33 (0)1 45 67 89 01")
-    '0145678901'
-    >>> normalize_fr_phone("+262 262 12 34 56")
-    '0262123456'
+    SchemaError if required columns lack; documented columns absent and new
+    columns present are named in one ``layout_drift`` warning.
     """
-    if s is None:
-        return None
-    text = s.strip().replace("(0)", "")
-    international = text.startswith(("+", "00"))
-    digits = re.sub(r"\D", "", text)
-    if international:
-        digits = digits.removeprefix("00")
-        for prefix in ("33", *_OVERSEAS_CALLING):
-            if digits.startswith(prefix) and len(digits) == len(prefix) + 9:
-                digits = "0" + digits[len(prefix) :]
-                break
-        else:
-            return None
-    if len(digits) != 10 or digits[0] != "0" or digits[1] == "0":
-        return None
-    return digits
-
-
-def _resolve_header(raw: list[str], name: str) -> dict[str, int]:
-    """Column -> index for every known column present; SchemaError if required ones lack."""
     positions: dict[str, int] = {}
     for index, cell in enumerate(raw):
         key = header_key(cell, compact=True)
@@ -219,7 +207,44 @@ def _resolve_header(raw: list[str], name: str) -> dict[str, int]:
                 Problem("required column missing", file=name, line=1, field=col) for col in missing
             ],
         )
-    return found
+    known = set(keys.values())
+    lacking = tuple(col for col in RPPS_COLUMNS if col not in found)
+    new = tuple(
+        cell.strip()
+        for cell in raw
+        if header_key(cell, compact=True) and header_key(cell, compact=True) not in known
+    )
+    return found, layout_drift(lacking, new, file=name)
+
+
+def layout_drift(lacking: tuple[str, ...], new: tuple[str, ...], *, file: str) -> list[LoadWarning]:
+    """The ``layout_drift`` warning of a registry file (none when its layout is the documented one).
+
+    Parameters
+    ----------
+    lacking
+        Documented columns (or fields) the file does not have.
+    new
+        The file's columns (or fields) no documented layout has; not read.
+    file
+        The file's name.
+    """
+    if not lacking and not new:
+        return []
+    parts = []
+    if lacking:
+        parts.append(f"missing columns (left blank): {', '.join(lacking)}")
+    if new:
+        parts.append(f"new columns (not read): {', '.join(new)}")
+    return [
+        LoadWarning(
+            code=LAYOUT_DRIFT,
+            message="layout differs from the documented one; the columns the product needs are "
+            "there, so the file loads. " + "; ".join(parts),
+            file=file,
+            columns=(*lacking, *new),
+        )
+    ]
 
 
 def _join(row: Mapping[str, str], columns: tuple[str, ...]) -> str | None:
@@ -227,8 +252,52 @@ def _join(row: Mapping[str, str], columns: tuple[str, ...]) -> str | None:
     return " ".join(p for p in parts if p) or None
 
 
+def _identifier_problems(
+    row: Mapping[str, str], national: str | None, *, line: int, file: str | None
+) -> list[Problem]:
+    """A problem per identifier of the row that its registry's rule refuses."""
+    problems: list[Problem] = []
+    if national is not None:
+        kind = _NATIONAL_KINDS.get(national[:1])
+        if kind is not None and not spreadsheet_mangled(national):
+            fault = identifier_fault(national[1:], kind=kind)
+        elif spreadsheet_mangled(national):
+            fault = identifier_fault(national, kind="rpps")
+        else:
+            fault = (
+                None
+                if re.fullmatch(r"[0-9A-Za-z]+", national)
+                else f"{_NATIONAL} must be letters and digits"
+            )
+        if fault is not None:
+            problems.append(Problem(fault, file=file, line=line, field=_NATIONAL, value=national))
+    for column, kind in _CHECKED_IDENTIFIERS.items():
+        value = clean_text(row.get(column))
+        fault = None if value is None else identifier_fault(value, kind=kind)
+        if fault is not None:
+            problems.append(Problem(fault, file=file, line=line, field=column, value=value))
+    return problems
+
+
+def _phone(raw: str | None, tally: Tally | None) -> str | None:
+    """The structure's phone in E.164; an unreadable one is left blank and counted."""
+    phone = normalize_phone(raw, country="FR")
+    if phone is None and raw is not None and tally is not None:
+        tally.add(
+            VALUES_DROPPED,
+            "not a French phone number (left blank)",
+            column="Téléphone (coord. structure)",
+            value=raw,
+        )
+    return phone
+
+
 def parse_rpps_row(
-    row: Mapping[str, str], *, line: int, file: str | None = None
+    row: Mapping[str, str],
+    *,
+    line: int,
+    file: str | None = None,
+    tally: Tally | None = None,
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Turn one activity line (column name -> raw text) into a standard source record.
 
@@ -241,6 +310,8 @@ def parse_rpps_row(
         1-based physical line.
     file
         File name used in problem reports.
+    tally
+        Counts the values left blank (a phone number that cannot be read), for the warnings.
 
     Returns
     -------
@@ -253,26 +324,10 @@ def parse_rpps_row(
     def get(column: str) -> str | None:
         return clean_text(row.get(column))
 
-    national = get("Identification nationale PP")
+    national = get(_NATIONAL)
     if national is None:
-        problems.append(
-            Problem(
-                "Identification nationale PP is missing",
-                file=file,
-                line=line,
-                field="Identification nationale PP",
-            )
-        )
-    elif not re.fullmatch(r"[0-9A-Za-z]+", national):
-        problems.append(
-            Problem(
-                "Identification nationale PP must be letters and digits",
-                file=file,
-                line=line,
-                field="Identification nationale PP",
-                value=national,
-            )
-        )
+        problems.append(Problem(f"{_NATIONAL} is missing", file=file, line=line, field=_NATIONAL))
+    problems.extend(_identifier_problems(row, national, line=line, file=file))
     if get("Nom d'exercice") is None:
         problems.append(
             Problem("Nom d'exercice is missing", file=file, line=line, field="Nom d'exercice")
@@ -294,6 +349,7 @@ def parse_rpps_row(
         )
     if problems:
         return None, problems
+    assert national is not None
 
     structure = (
         get("Identifiant technique de la structure")
@@ -317,7 +373,11 @@ def parse_rpps_row(
         raw = get(column)
         if raw is not None:
             contacts.append(
-                {"channel": channel, "value": normalize_fr_phone(raw) or raw, "use": "work"}
+                {
+                    "channel": channel,
+                    "value": normalize_phone(raw, country="FR") or raw,
+                    "use": "work",
+                }
             )
     if email is not None:
         contacts.append({"channel": "email", "value": email, "use": "work"})
@@ -339,7 +399,7 @@ def parse_rpps_row(
         "address_2": _join(row, _SECOND_LINE),
         "city": get("Libellé commune (coord. structure)") or get("Bureau cedex (coord. structure)"),
         "postal_code": get("Code postal (coord. structure)"),
-        "phone": normalize_fr_phone(get("Téléphone (coord. structure)")),
+        "phone": _phone(get("Téléphone (coord. structure)"), tally),
         "is_active": True,
         "country": "FR",
         "identifiers": identifiers,
@@ -402,9 +462,10 @@ def iter_rpps(
     check_delimiter(
         header, delimiter="|", file=name, line=first[0], layout="an Annuaire Santé extraction"
     )
-    columns = _resolve_header(header, name)
+    columns, drift = _resolve_header(header, name)
     width = len(header)
     seen: set[str] = set()
+    tally = Tally()
 
     def outcomes() -> Iterator[tuple[dict[str, Any] | None, list[Problem]]]:
         for line, cells in rows:
@@ -425,14 +486,28 @@ def iter_rpps(
                 )
                 continue
             row = {col: cells[i] for col, i in columns.items() if i < len(cells)}
-            record, problems = parse_rpps_row(row, line=line, file=name)
+            record, problems = parse_rpps_row(row, line=line, file=name, tally=tally)
             if record is not None and record["source_key"] in seen:
+                tally.add(
+                    DUPLICATE_KEYS,
+                    "the same practitioner and structure as an earlier line (another function "
+                    "or genre d'activité): the first line's record kept, this one skipped",
+                    column=_NATIONAL,
+                    value=f"line {line}: {record['source_key']}",
+                )
                 record = None  # the same practitioner and structure again: skipped, not rejected
             elif record is not None:
                 seen.add(record["source_key"])
             yield record, problems
 
+    last: ReadResult | None = None
     for result in chunk_results(outcomes(), chunk_rows=chunk_rows, progress=sink, stage="rpps"):
         result.warnings = [*result.warnings, *detected]
         detected.clear()
-        yield result
+        if last is not None:
+            yield last
+        last = result
+    assert last is not None  # chunk_results yields at least one result
+    # the warnings of the whole file go with its last chunk, once every line is read
+    last.warnings.extend([*drift, *tally.warnings(file=name)])
+    yield last

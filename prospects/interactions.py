@@ -10,7 +10,9 @@ column whatever its header):
 
 ``occurred_at``
     Required. ``YYYY-MM-DD`` or ``MM/DD/YYYY`` (midnight UTC), or an ISO
-    date-time (``2024-06-03T10:30:00Z``; without an offset it is read as UTC).
+    date-time (``2024-06-03T10:30:00Z``; without an offset it is read as UTC);
+    a day outside the bounds the loader gives (``PRM_MIN_EVENT_DATE`` to
+    tomorrow) is refused.
 ``npi`` / ``provider_id``
     At least one of the two columns, and one value per row: the provider's
     NPI (10 digits, valid check digit) or its golden-record id. Whether the
@@ -33,7 +35,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -41,7 +43,7 @@ from typing import Any, Literal, get_args
 from core.columns import ignored_columns, locate_header, match_headers, spelled_or_mapped
 from core.csvio import iter_csv_rows
 from core.errors import Problem, SchemaError
-from core.identifiers import luhn_npi_valid
+from core.identifiers import identifier_fault
 from core.notices import LoadWarning
 from core.safetext import value_problems
 from prospects.referrals import parse_referral_date
@@ -195,7 +197,12 @@ def _header_problems(found: Mapping[str, int], file: str, line: int) -> list[Pro
 
 
 def _check_row(
-    values: Mapping[str, str], *, line: int, file: str, headers: Mapping[str, str]
+    values: Mapping[str, str],
+    *,
+    line: int,
+    file: str,
+    headers: Mapping[str, str],
+    bounds: tuple[date | None, date | None] = (None, None),
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     problems: list[Problem] = []
 
@@ -213,12 +220,17 @@ def _check_row(
             when = parse_occurred_at(values["occurred_at"])
         except ValueError:
             bad("occurred_at", "not a date (YYYY-MM-DD, MM/DD/YYYY) or ISO date-time")
+        else:
+            fault = _out_of_bounds(when.date(), bounds)
+            if fault:
+                bad("occurred_at", fault)
     kind = values.get("kind", "").lower()
     if kind not in INTERACTION_KINDS:
         bad("kind", f"kind must be one of {', '.join(INTERACTION_KINDS)}")
     npi, provider = values.get("npi", ""), values.get("provider_id", "")
-    if npi and not luhn_npi_valid(npi):
-        bad("npi", "an NPI has 10 digits with a valid check digit")
+    fault = identifier_fault(npi, kind="npi") if npi else None
+    if fault is not None:
+        bad("npi", fault)
     if provider and not (provider.isascii() and provider.isdigit() and int(provider) > 0):
         bad("provider_id", "a provider id is a positive whole number")
     if not npi and not provider:
@@ -246,12 +258,23 @@ def _check_row(
     return (None, refused) if refused else (record, [])
 
 
+def _out_of_bounds(day: date, bounds: tuple[date | None, date | None]) -> str | None:
+    earliest, latest = bounds
+    if earliest is not None and day < earliest:
+        return f"dated before {earliest.isoformat()} (PRM_MIN_EVENT_DATE)"
+    if latest is not None and day > latest:
+        return f"dated after {latest.isoformat()} (an interaction cannot come from the future)"
+    return None
+
+
 def iter_interactions(
     path: str | os.PathLike[str],
     *,
     encoding: str | None = None,
     chunk_rows: int = 20_000,
     mapping: Mapping[str, str] | None = None,
+    earliest: date | None = None,
+    latest: date | None = None,
 ) -> Iterator[InteractionRead]:
     """Read an interactions CSV a chunk of at most ``chunk_rows`` data rows at a time.
 
@@ -265,6 +288,8 @@ def iter_interactions(
         Data rows per chunk.
     mapping
         Field (:data:`COLUMN_SYNONYMS`) -> the file's header, winning over the spellings.
+    earliest, latest
+        The first and last day (UTC) an interaction may be dated; ``None``: no bound.
 
     Yields
     ------
@@ -301,7 +326,9 @@ def iter_interactions(
             )
         else:
             values = {name: row[index].strip() for name, index in found.items()}
-            record, faults = _check_row(values, line=line, file=file, headers=headers)
+            record, faults = _check_row(
+                values, line=line, file=file, headers=headers, bounds=(earliest, latest)
+            )
             rejects.extend(faults)
             if record is not None:
                 _keep_first(record, first_seen, records, rejects, file=file, headers=headers)

@@ -50,7 +50,7 @@ from core.columns import (
 )
 from core.csvio import iter_csv_rows
 from core.errors import Problem, RejectLimitError, SchemaError
-from core.identifiers import luhn_npi_valid
+from core.identifiers import identifier_fault
 from core.notices import LoadWarning
 from core.safetext import value_problems
 
@@ -105,7 +105,6 @@ _PATIENT_NAME_HEADER = re.compile(
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _US_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")
-_NPI = re.compile(r"^\d{10}$")
 
 
 @dataclass(frozen=True)
@@ -196,7 +195,12 @@ def _map_header(
 
 
 def _check_row(
-    values: dict[str, str], *, line: int, file: str, as_of: date | None
+    values: dict[str, str],
+    *,
+    line: int,
+    file: str,
+    as_of: date | None,
+    earliest: date | None = None,
 ) -> tuple[dict[str, object] | None, list[Problem]]:
     problems: list[Problem] = []
 
@@ -220,11 +224,15 @@ def _check_row(
         else:
             if as_of is not None and when > as_of:
                 bad("referral_date", f"referral date is after {as_of.isoformat()}")
+            if earliest is not None and when < earliest:
+                bad(
+                    "referral_date",
+                    f"referral date is before {earliest.isoformat()} (PRM_MIN_EVENT_DATE)",
+                )
     npi = values.get("referrer_npi", "")
-    if npi and not _NPI.match(npi):
-        bad("referrer_npi", "an NPI has exactly 10 digits")
-    elif npi and not luhn_npi_valid(npi):
-        bad("referrer_npi", "NPI check digit is wrong")
+    fault = identifier_fault(npi, kind="npi") if npi else None
+    if fault is not None:
+        bad("referrer_npi", fault)
     if not npi and not values.get("referrer_name", ""):
         bad("referrer_npi", "row names no referrer: give referrer_npi or referrer_name")
     if problems:
@@ -261,6 +269,7 @@ def read_referral_events(
     as_of: date | None = None,
     max_reject_rate: float | None = None,
     mapping: Mapping[str, str] | None = None,
+    earliest: date | None = None,
 ) -> ReferralRead:
     """Read a referral export into an events frame.
 
@@ -274,6 +283,9 @@ def read_referral_events(
     as_of
         Reject rows dated after this day (a referral cannot come from the
         future). ``None`` accepts any date.
+    earliest
+        Reject rows dated before this day (``PRM_MIN_EVENT_DATE``: ``1024`` for
+        ``2024``). ``None`` accepts any date.
     max_reject_rate
         If given, raise :class:`~core.errors.RejectLimitError` (carrying every
         problem) when more than this share of rows is rejected.
@@ -305,7 +317,11 @@ def read_referral_events(
     accepted events are collected in memory (:func:`iter_referral_events` reads
     it a chunk at a time).
     """
-    parts = list(iter_referral_events(path, encoding=encoding, as_of=as_of, mapping=mapping))
+    parts = list(
+        iter_referral_events(
+            path, encoding=encoding, as_of=as_of, mapping=mapping, earliest=earliest
+        )
+    )
     events = pd.concat([p.events for p in parts], ignore_index=True)
     rejects = [problem for p in parts for problem in p.rejects]
     warnings = [warning for p in parts for warning in p.warnings]
@@ -328,6 +344,7 @@ def iter_referral_events(
     as_of: date | None = None,
     chunk_rows: int = 20_000,
     mapping: Mapping[str, str] | None = None,
+    earliest: date | None = None,
 ) -> Iterator[ReferralRead]:
     """:func:`read_referral_events` a chunk of at most ``chunk_rows`` data rows at a time.
 
@@ -357,7 +374,9 @@ def iter_referral_events(
         if all(not cell.strip() for cell in row):
             continue
         rows_read += 1
-        problem = _row_problem(row, header, columns, line=line, file=file, as_of=as_of)
+        problem = _row_problem(
+            row, header, columns, line=line, file=file, as_of=as_of, earliest=earliest
+        )
         if isinstance(problem, dict):
             ext = str(problem["external_id"])
             if ext in first_seen:
@@ -390,12 +409,13 @@ def _row_problem(
     line: int,
     file: str,
     as_of: date | None,
+    earliest: date | None = None,
 ) -> dict[str, object] | list[Problem]:
     """One data row: its event, else its problems."""
     if len(row) != len(header):
         return [Problem(f"expected {len(header)} fields, found {len(row)}", file=file, line=line)]
     values = {canon: row[idx].strip() for canon, idx in columns.items()}
-    record, problems = _check_row(values, line=line, file=file, as_of=as_of)
+    record, problems = _check_row(values, line=line, file=file, as_of=as_of, earliest=earliest)
     return problems if record is None else record
 
 

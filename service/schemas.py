@@ -17,6 +17,8 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from core.country import normalize_phone
+from core.notices import LoadWarning
 from data.lengths import string_lengths
 from data.models import ClinicSite
 from prospects.scoring import SEGMENTS
@@ -266,6 +268,24 @@ class BatchWarning(BaseModel):
     columns: list[str] = Field(
         default_factory=list, description="The file's columns it concerns, as headed in the file."
     )
+    count: int | None = Field(
+        None, description="How many rows it concerns, when it concerns values (not columns)."
+    )
+    examples: list[str] = Field(
+        default_factory=list, description="A few of the values it concerns, as read."
+    )
+
+    def __str__(self) -> str:
+        return str(
+            LoadWarning(
+                code=self.code,
+                message=self.message,
+                file=self.file,
+                columns=tuple(self.columns),
+                count=self.count,
+                examples=tuple(self.examples),
+            )
+        )
 
 
 class BatchReport(BaseModel):
@@ -343,7 +363,7 @@ class HealthPublic(BaseModel):
 def _edit_schema(schema: dict[str, Any]) -> None:
     # at least one field besides the note (service.providers.edit_provider refuses an empty edit)
     schema["anyOf"] = [{"required": [name]} for name in schema["properties"] if name != "note"]
-    schema["examples"] = [{"phone": "6145550100", "note": "confirmed by phone"}]
+    schema["examples"] = [{"phone": "+16145550100", "note": "confirmed by phone"}]
 
 
 class ProviderEdit(StorableText):
@@ -363,8 +383,23 @@ class ProviderEdit(StorableText):
     city: str | None = Field(None, max_length=100)
     state: str | None = Field(None, min_length=2, max_length=2)
     postal_code: str | None = Field(None, pattern=r"^\d{5}$")
-    phone: str | None = Field(None, pattern=r"^\d{10}$")
+    phone: str | None = Field(
+        None,
+        pattern=r"^(\d{10}|\+[1-9]\d{6,14})$",
+        description="E.164 (+16145550100), or ten digits of a US number; stored as E.164.",
+    )
     note: str | None = Field(None, max_length=500, description="Why the value was changed.")
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # ten digits: a US number; "+...": read in its own country's plan
+        read = normalize_phone(value, country=None if value.startswith("+") else "US")
+        if read is None:
+            raise ValueError("not a valid phone number (E.164, or ten digits of a US number)")
+        return read
 
 
 class MatchReviewPublic(BaseModel):

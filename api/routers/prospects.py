@@ -155,7 +155,7 @@ _PROSPECT_EXAMPLE = {
     "address_1": "500 S HIGH ST",
     "city": "COLUMBUS",
     "postal_code": "43215",
-    "phone": "6145550100",
+    "phone": "+16145550100",
     "score": 72.5,
     "segment": "high-potential GP nearby",
     "drive_minutes": 8.2,

@@ -38,7 +38,7 @@ _PROVIDER_EXAMPLE = {
     "city": "COLUMBUS",
     "state": "OH",
     "postal_code": "43215",
-    "phone": "6145550100",
+    "phone": "+16145550100",
     "is_active": True,
     "lat": 39.9551,
     "lon": -82.9988,

@@ -96,7 +96,7 @@ class Organization(Located, Base):
     city: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str | None] = mapped_column(String(2))
     postal_code: Mapped[str | None] = mapped_column(String(5), index=True)
-    phone: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(16))  # E.164: "+" and up to 15 digits
     member_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -126,7 +126,7 @@ class Provider(Located, Base):
     state: Mapped[str | None] = mapped_column(String(2))
     postal_code: Mapped[str | None] = mapped_column(String(5), index=True)
     country: Mapped[str | None] = mapped_column(String(2))
-    phone: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(16))  # E.164: "+" and up to 15 digits
     gender: Mapped[str | None] = mapped_column(String(1))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     deactivation_date: Mapped[date | None] = mapped_column(Date)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Problem, RejectLimitError, ServiceError
 from core.files import file_sha256
-from core.notices import HEADER_ONLY, LoadWarning
+from core.notices import HEADER_ONLY, LoadWarning, merged
 from data.models import LoadBatch
 from service.context import AppContext
 from service.leases import held_lease, lease_values
@@ -178,8 +178,10 @@ class BatchRun:
             self.counts[key] += value
 
     def warn(self, warnings: Iterable[LoadWarning]) -> None:
-        """Keep warnings for the batch's report (each once, in the order raised)."""
-        self.warnings.extend(w for w in warnings if w not in self.warnings)
+        """Keep warnings for the batch's report (each once, in the order raised; the same
+        warning from several chunks once, its counts added: :func:`core.notices.merged`)."""
+        for warning in warnings:
+            merged(self.warnings, warning)
 
     @property
     def file_hash(self) -> str:

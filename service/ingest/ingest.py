@@ -15,7 +15,7 @@ A newer file's changed rows keep their previous values in
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date
+from datetime import date, timedelta
 from itertools import repeat
 from pathlib import Path
 from typing import Any, Literal
@@ -23,21 +23,28 @@ from typing import Any, Literal
 import numpy as np
 import orjson
 import pandas as pd
-from sqlalchemy import Integer, bindparam, insert, literal, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from core.errors import Problem
 from core.keyset import KeySet
+from core.notices import Tally
 from core.progress import ProgressSink, null_progress
 from core.sequences import chunked
 from core.values import json_value
 from data.bulk import bulk_insert, compiled_once
 from data.db import analyze, wal_written_behind
-from data.models import ReferralEvent, SourceRecord, SourceRecordHistory, Taxonomy
+from data.models import ReferralEvent, SourceRecord, Taxonomy
 from enrichment.parallel import iter_stored_rows
 from enrichment.records import ReadResult, StoredRows
 from service.context import AppContext
 from service.ingest.batches import check_reject_rate, run_batch
+from service.ingest.record_checks import (
+    TaxonomyCheck,
+    keep_deactivated_values,
+    keep_history,
+    prefer_newest,
+    resolve_duplicates,
+)
 from service.schemas import BatchReport
 
 Source = Literal["nppes", "referrer_list", "cms_dac", "rpps", "finess"]
@@ -59,8 +66,11 @@ _INSERT_COLUMNS = (
 class _RecordWriter:
     """Writes one batch's source records chunk by chunk: insert, update with history, or leave.
 
-    Keys repeated in the file are rejected after their first occurrence (a
-    compact :class:`~core.keyset.KeySet`, so memory stays flat). When the
+    Keys repeated in the file (found with a compact :class:`~core.keyset.KeySet`,
+    so memory stays flat) are resolved by the source's rule and counted in a
+    warning (:func:`~service.ingest.record_checks.resolve_duplicates`); an
+    NPPES row of a deactivated NPI with blank fields keeps the stored values
+    (:func:`~service.ingest.record_checks.keep_deactivated_values`). When the
     source had no records before the batch, nothing needs looking up.
     """
 
@@ -72,6 +82,7 @@ class _RecordWriter:
             file_name,
         )
         self.seen = KeySet()
+        self.tally = Tally()  # warnings counted over the whole file
         self.first_load = (
             session.execute(
                 select(SourceRecord.id).where(SourceRecord.source == source).limit(1)
@@ -79,48 +90,24 @@ class _RecordWriter:
             is None
         )
 
-    def write(self, rows: StoredRows, rejects: list[Problem]) -> dict[str, int]:
+    def write(self, rows: StoredRows) -> dict[str, int]:
         counts = {"inserted": 0, "updated": 0, "unchanged": 0}
         if not rows.keys:
             return counts
-        keys, lines, npis, hashes, payloads = (
-            rows.keys,
-            rows.lines,
-            rows.npis,
-            rows.hashes,
-            rows.payloads,
-        )
-        fresh = self.seen.add_new(keys, rows.codes)
-        for i in np.flatnonzero(~fresh):
-            rejects.append(
-                Problem(
-                    "duplicate record key in file (first occurrence kept)",
-                    file=self.file_name,
-                    line=int(lines[i]),
-                    field="source_key",
-                    value=keys[i],
-                )
+        fresh = self.seen.add_new(rows.keys, rows.codes)
+        if self.source == "nppes":
+            fresh = prefer_newest(rows, fresh)
+        if self.first_load:  # nothing stored to compare with: the first occurrences are inserted
+            counts["inserted"] = self._insert_first(rows, fresh)
+            return self._resolve(rows, fresh, counts)
+        existing = self._existing([k for k, f in zip(rows.keys, fresh) if f])
+        if self.source == "nppes" and existing:
+            rows = keep_deactivated_values(
+                self.session, rows, np.flatnonzero(fresh).tolist(), existing, tally=self.tally
             )
+        keys, lines, npis = rows.keys, rows.lines, rows.npis
+        hashes, payloads = rows.hashes, rows.payloads
         source, batch_id, file_name = self.source, self.batch_id, self.file_name
-        if self.first_load and fresh.all():  # nothing stored to compare with: every row is inserted
-            n = len(keys)
-            counts["inserted"] = bulk_insert(
-                self.session,
-                SourceRecord.__table__,
-                _INSERT_COLUMNS,
-                zip(
-                    repeat(source, n),
-                    keys,
-                    repeat(batch_id, n),
-                    repeat(file_name, n),
-                    lines,
-                    hashes,
-                    npis,
-                    payloads,
-                ),
-            )
-            return counts
-        existing = {} if self.first_load else self._existing([k for k, f in zip(keys, fresh) if f])
         inserts, updates = [], []
         for i in np.flatnonzero(fresh).tolist():
             have = existing.get(keys[i])
@@ -158,7 +145,39 @@ class _RecordWriter:
             keep_history(self.session, [u["id"] for u in updates], replaced_by=self.batch_id)
             self.session.execute(update(SourceRecord), updates)
         counts["updated"] = len(updates)
-        return counts
+        return self._resolve(rows, fresh, counts)
+
+    def _insert_first(self, rows: StoredRows, fresh: np.ndarray) -> int:
+        """Insert the chunk's first occurrences (every row, read in place, when none repeats)."""
+        n = len(rows)
+        columns = (
+            repeat(self.source, n),
+            rows.keys,
+            repeat(self.batch_id, n),
+            repeat(self.file_name, n),
+            rows.lines,
+            rows.hashes,
+            rows.npis,
+            rows.payloads,
+        )
+        records: Iterable = zip(*columns)
+        if not fresh.all():
+            records = (r for r, f in zip(records, fresh.tolist()) if f)
+        return bulk_insert(self.session, SourceRecord.__table__, _INSERT_COLUMNS, records)
+
+    def _resolve(
+        self, rows: StoredRows, fresh: np.ndarray, counts: dict[str, int]
+    ) -> dict[str, int]:
+        """The chunk's repeated keys resolved (once the rows kept so far are written)."""
+        change = resolve_duplicates(
+            self.session,
+            rows,
+            np.flatnonzero(~fresh),
+            source=self.source,
+            batch_id=self.batch_id,
+            tally=self.tally,
+        )
+        return {key: value + change.get(key, 0) for key, value in counts.items()}
 
     def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
         """``source_key -> (id, record_hash)`` of the stored records among ``keys``.
@@ -193,22 +212,6 @@ def _lookup_statement(dialect: Any) -> tuple[str, list[str]]:
         )
 
     return compiled_once(dialect, ("source_records lookup", _KEY_CHUNK), build, names)
-
-
-def keep_history(session: Session, record_ids: list[int], *, replaced_by: int) -> None:
-    """Copy the values a newer file is about to replace into ``source_record_history``."""
-    cols = ("batch_id", "file_name", "line", "record_hash", "data")
-    for part in chunked(record_ids, _KEY_CHUNK):
-        session.execute(
-            insert(SourceRecordHistory).from_select(
-                ["source_record_id", *cols, "replaced_by_batch_id"],
-                select(
-                    SourceRecord.id,
-                    *(getattr(SourceRecord, c) for c in cols),
-                    literal(replaced_by, Integer),
-                ).where(SourceRecord.id.in_(part)),
-            )
-        )
 
 
 def _results(
@@ -316,6 +319,7 @@ def ingest_records(
         ctx.sessions.begin() as session,
     ):
         writer = _RecordWriter(session, source=source, batch_id=batch.id, file_name=path.name)
+        taxonomy = TaxonomyCheck.of(session)
         chunk_number = 0
         small = path.stat().st_size < ctx.settings.parallel_read_bytes
         chunks = iter_stored_rows(
@@ -333,10 +337,12 @@ def ingest_records(
                 batch.rows_read += chunk.rows_read
                 batch.rejects.extend(chunk.rejects)
                 batch.warn(chunk.warnings)
-                batch.add(writer.write(chunk.rows, batch.rejects))
+                batch.add(writer.write(chunk.rows))
+                taxonomy.add(chunk.rows)
                 _refresh_statistics(session, chunk_number)
                 chunk_number += 1
                 progress(f"ingest {path.name}", batch.rows_read, None)
+        batch.warn([*writer.tally.warnings(file=path.name), *taxonomy.warnings(file=path.name)])
         check_reject_rate(path.name, batch.rows_read, batch.rejects, ctx.settings.max_reject_rate)
         return batch.finish(session, reject_dir)
 
@@ -375,10 +381,12 @@ def ingest_referral_events(
     with run_batch(ctx, source="referral_events", path=path, reject_dir=reject_dir) as batch:
         chunks = iter_referral_events(
             path,
-            as_of=ctx.settings.as_of or date.today(),
+            # between PRM_MIN_EVENT_DATE and tomorrow (a referral made today in a later time zone)
+            as_of=(ctx.settings.as_of or date.today()) + timedelta(days=1),
             chunk_rows=ctx.settings.chunk_rows,
             mapping=mapping,
             encoding=encoding,
+            earliest=ctx.settings.min_event_date,
         )
         # one transaction: a file refused at its end (too many rejects) leaves nothing written
         with ctx.sessions.begin() as session:

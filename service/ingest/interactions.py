@@ -13,6 +13,7 @@ interaction's ``source`` names the batch that stored it (``batch 12``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,14 @@ def ingest_interactions(
     path = Path(path)
     stage = f"ingest {path.name}"
     with run_batch(ctx, source="interactions", path=path, reject_dir=reject_dir) as batch:
+        today = ctx.settings.as_of or date.today()
         chunks = iter_interactions(
-            path, chunk_rows=ctx.settings.chunk_rows, mapping=mapping, encoding=encoding
+            path,
+            chunk_rows=ctx.settings.chunk_rows,
+            mapping=mapping,
+            encoding=encoding,
+            earliest=ctx.settings.min_event_date,
+            latest=today + timedelta(days=1),
         )
         # one transaction: a file refused at its end (too many rejects) leaves nothing written
         with ctx.sessions.begin() as session:

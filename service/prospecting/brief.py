@@ -11,6 +11,7 @@ import html
 
 from sqlalchemy import select
 
+from core.country import display_phone
 from core.errors import NotFoundError
 from data.models import ClinicSite, Prospect, Provider, ReferrerStat
 from service.context import AppContext
@@ -136,7 +137,7 @@ def brief_section(data: dict) -> str:
         f"<h1>{_e(p['display_name'])}</h1>",
         f"<p>NPI {_e(p['npi'])} · {_e(p['classification'] or p['taxonomy_code'])} · "
         f"{_e(p['organization_name'])}<br>{_e(p['address_1'])}, {_e(p['city'])} {_e(p['state'])} "
-        f"{_e(p['postal_code'])} · phone {_e(p['phone'])}</p>",
+        f"{_e(p['postal_code'])} · phone {_e(display_phone(p['phone']))}</p>",
         f"<p>Status <b>{_e(wf['status'])}</b>, liaison {_e(wf['assigned_to'] or 'unassigned')} · "
         f"prefers {_e(prefs.get('channel') or 'no channel given')}, reports as "
         f"{_e(prefs.get('report_format') or 'no format given')}</p>",

@@ -36,7 +36,7 @@ def linked(backend_url, tmp_path):
     with ctx.sessions() as s:
         ids = s.scalars(
             select(SourceRecord.id)
-            .where(SourceRecord.source_key.like("810000000011:%"))
+            .where(SourceRecord.source_key.like("810000000017:%"))
             .order_by(SourceRecord.id)
         ).all()
         provider = s.get(SourceRecord, ids[0]).provider_id

@@ -85,9 +85,9 @@ def test_admin_corrects_a_provider_viewer_cannot(client: TestClient, api_db: See
     r = client.patch(f"/v1/providers/{pid}", json=body, headers=ADMIN)
     assert r.status_code == 200, r.text
     got = r.json()
-    assert got["phone"] == "6145550100"
+    assert got["phone"] == "+16145550100"  # ten digits of a US number, stored as E.164
     assert [(o["field"], o["value"], o["note"]) for o in got["overrides"]] == [
-        ("phone", "6145550100", "called the practice")
+        ("phone", "+16145550100", "called the practice")
     ]
     assert got["lineage"]["phone"].startswith("manual:")
     bad = client.patch(f"/v1/providers/{pid}", json={"phone": "12", "colour": "red"}, headers=ADMIN)

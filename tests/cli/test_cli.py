@@ -83,7 +83,7 @@ def test_referrer_columns_mapped_by_flag_and_file(run, tmp_path) -> None:
         phones = [
             json.loads(d)["phone"] for (d,) in conn.execute(text("select data from source_records"))
         ]
-    assert "6145550100" in phones
+    assert "+16145550100" in phones
 
 
 def test_bad_mapping_lists_every_problem(run, tmp_path) -> None:

@@ -130,14 +130,14 @@ def test_several_rows_give_two_groups_and_two_locations(current):
         "KEARNEY",
         "NE",
         "68847",
-        "3088652512",
+        "+13088652512",
     )
     assert [
         (loc["address_1"], loc["address_2"], loc["postal_code"], loc["phone"])
         for loc in rec["locations"]
     ] == [
-        ("10 E 31ST ST", None, "68847", "3088657100"),
-        ("211 W 33RD ST", "SUITE 200", "68845", "3088650000"),
+        ("10 E 31ST ST", None, "68847", "+13088657100"),
+        ("211 W 33RD ST", "SUITE 200", "68845", "+13088650000"),
     ]
     assert all(loc["country"] == "US" for loc in rec["locations"])
     ids = rec["identifiers"]

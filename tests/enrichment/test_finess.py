@@ -27,7 +27,7 @@ from tests.paths import FIXTURES
 DATA = FIXTURES / "enrichment"
 SAMPLE = DATA / "etalab-cs1100507-stock-sample.csv"
 SAMPLE_CP1252 = DATA / "etalab-cs1100507-stock-sample-cp1252.csv"
-KEYS = ["010000024", "030000011", "970100012", "2A0000014", "750000019"]
+KEYS = ["010000024", "030000012", "970100012", "2A0000014", "750000010"]
 
 # GRS80, the ellipsoid of RGF93 and RGAF09.
 _A = 6378137.0
@@ -69,13 +69,13 @@ def test_first_establishment_fields(sample):
     assert r.organization_name == "CENTRE HOSPITALIER DE BOURG-EN-BRESSE FLEYRIAT"
     assert r.specialty_text == "Centre Hospitalier (C.H.)"
     assert (r.address_1, r.address_2) == ("900 RTE DE PARIS", "CS 90401")
-    assert (r.postal_code, r.city, r.phone) == ("01440", "VIRIAT", "0474454647")
+    assert (r.postal_code, r.city, r.phone) == ("01440", "VIRIAT", "+33474454647")
     assert r.identifiers["insee"] == "01451"
     assert r.identifiers["siret"] == "26010004500012"
     assert r.identifiers["finess_ej"] == "010780054"
     assert r.identifiers["categetab"] == "355"
     assert r.enumeration_date == date(1979, 2, 13) and r.last_update_date == date(2024, 5, 4)
-    assert {"channel": "fax", "value": "0474454114", "use": "work"} in r.contacts
+    assert {"channel": "fax", "value": "+33474454114", "use": "work"} in r.contacts
     # the documented example point lands on Viriat (GeoNames 46.2548, 5.2157)
     assert haversine_km(r.lat, r.lon, 46.2548, 5.2157) < 5
 

@@ -128,7 +128,7 @@ def test_sample_field_mapping(sample_2016):
     assert rec["name_prefix"] == "DR." and rec["credential"] == "MD"
     assert rec["address_1"] == "1824 KING STREET" and rec["address_2"] == "SUITE 300"
     assert (rec["city"], rec["state"], rec["postal_code"]) == ("JACKSONVILLE", "FL", "32204")
-    assert rec["phone"] == "9043881820"
+    assert rec["phone"] == "+19043881820"
     assert rec["enumeration_date"] == date(2005, 5, 23)
     assert rec["last_update_date"] == date(2014, 5, 29)
     assert rec["is_active"] and rec["deactivation_date"] is None

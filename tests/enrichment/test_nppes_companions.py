@@ -90,8 +90,8 @@ def test_locations_read(companions):
     assert (us["postal_code"], us["country"], us["phone"], us["fax"]) == (
         "32216",
         "US",
-        "9043881820",
-        "9043881821",
+        "+19043881820",
+        "+19043881821",
     )
     assert us["phone_extension"] == "12" and us["address_2"] == "SUITE 120"
     assert (ca["postal_code"], ca["country"], ca["state"]) == ("M5V 2T6", "CA", "ON")

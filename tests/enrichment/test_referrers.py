@@ -65,7 +65,7 @@ def test_reads_list(tmp_path):
     bob, mary = recs.iloc[0], recs.iloc[1]
     assert (bob["name_prefix"], bob["first_name"], bob["last_name"]) == ("Dr", "Bob", "Smith")
     assert bob["npi"] is None and bob["state"] == "OH" and bob["postal_code"] == "43215"
-    assert bob["phone"] == "6145550100" and bob["address_2"] == "Suite 200"
+    assert bob["phone"] == "+16145550100" and bob["address_2"] == "Suite 200"
     assert (
         bob["specialty_text"] == "Internal Medicine"
         and bob["organization_name"] == "Capital Internal Medicine"

@@ -12,7 +12,6 @@ from enrichment.records import SOURCE_RECORD_COLUMNS
 from enrichment.rpps import (
     RPPS_COLUMNS,
     iter_rpps,
-    normalize_fr_phone,
     parse_rpps_row,
 )
 from tests.enrichment.readers import read_whole, rejected_lines
@@ -23,10 +22,10 @@ SAMPLE = DATA / "PS_LibreAcces_Personne_activite_sample.txt"
 REORDERED = DATA / "PS_LibreAcces_Personne_activite_reordered.txt"
 NO_SAVOIR_FAIRE = DATA / "PS_LibreAcces_Personne_activite_no_savoirfaire.txt"
 KEYS = [
-    "810000000011:R10000000011001",
-    "810000000011:26750045200011",
-    "810000000029:none",
-    "810000000037:26690027400018",
+    "810000000017:R10000000017001",
+    "810000000017:26750045200011",
+    "810000000025:none",
+    "810000000033:26690027400017",
 ]
 
 
@@ -74,14 +73,14 @@ def test_first_record_fields(sample):
     assert r.specialty_text == "Médecine Générale"
     assert r.organization_name == "CABINET DU DR DUPONT"
     assert (r.address_1, r.address_2) == ("12 B Rue de la Paix", "Bâtiment A")
-    assert (r.postal_code, r.city, r.phone) == ("75002", "Paris", "0142600000")
-    assert r.identifiers["rpps"] == "10000000011"
+    assert (r.postal_code, r.city, r.phone) == ("75002", "Paris", "+33142600000")
+    assert r.identifiers["rpps"] == "10000000017"
     assert r.identifiers["profession"] == "10"
     assert r.identifiers["savoir_faire"] == "SM54"
     assert r.identifiers["mode_exercice"] == "L"
     assert r.identifiers["insee"] == "75102"
     assert {"channel": "email", "value": "m.dupont@example.fr", "use": "work"} in r.contacts
-    assert {"channel": "fax", "value": "0142600001", "use": "work"} in r.contacts
+    assert {"channel": "fax", "value": "+33142600001", "use": "work"} in r.contacts
     assert r.npi is None and r.lat is None
 
 
@@ -91,10 +90,10 @@ def test_structure_identifiers_and_fallback_key(sample):
     assert hospital.identifiers["siren"] == "267500452"
     assert hospital.identifiers["finess"] == "750100042"
     assert hospital.identifiers["finess_ej"] == "750712184"
-    assert hospital.phone == "0149282000"
+    assert hospital.phone == "+33149282000"
     nurse = sample.records.iloc[2]
     assert nurse.specialty_text == "Infirmier" and nurse.organization_name is None
-    assert nurse.phone == "0612345678" and nurse.gender == "M"
+    assert nurse.phone == "+33612345678" and nurse.gender == "M"
     lyon = sample.records.iloc[3]
     assert lyon.specialty_text == "Cardiologie et maladies vasculaires"
     assert lyon.city == "LYON CEDEX 02" and lyon.address_2 == "BP 2251"
@@ -150,42 +149,15 @@ def test_chunks_keep_global_lines():
 def test_parse_row_from_mapping():
     record, problems = parse_rpps_row(
         {
-            "Identification nationale PP": "810000000045",
+            "Identification nationale PP": "810000000041",
             "Nom d'exercice": "ROUX",
             "Code profession": "10",
             "Libellé profession": "Médecin",
         },
         line=9,
     )
-    assert problems == [] and record["source_key"] == "810000000045:none"
+    assert problems == [] and record["source_key"] == "810000000041:none"
     assert record["first_name"] is None and record["specialty_text"] == "Médecin"
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("01 42 60 00 00", "0142600000"),
-        ("01.42.60.00.00", "0142600000"),
-        ("+33 1 42 60 00 00", "0142600000"),
-        ("0033 (0)1 42 60 00 00", "0142600000"),
-        ("+590 590 89 10 10", "0590891010"),
-        ("+262 262 12 34 56", "0262123456"),
-        ("+1 614 555 0100", None),
-        ("+508 41 23 45", None),
-        ("00 42 60 00 00", None),
-        ("12345", None),
-        (None, None),
-    ],
-)
-def test_normalize_fr_phone(raw, expected):
-    assert normalize_fr_phone(raw) == expected
-
-
-@given(st.from_regex(r"0[1-9][0-9]{8}", fullmatch=True), st.sampled_from([" ", ".", "-", ""]))
-def test_normalize_fr_phone_round_trips_national_numbers(number, sep):
-    spaced = sep.join(number[i : i + 2] for i in range(0, 10, 2))
-    assert normalize_fr_phone(spaced) == number
-    assert normalize_fr_phone("+33 " + spaced[1:].lstrip(sep)) == number
 
 
 @given(st.sampled_from(RPPS_COLUMNS), st.sampled_from(["upper", "lower", "ascii"]))

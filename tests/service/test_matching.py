@@ -35,7 +35,7 @@ def _dupont(ctx) -> list[tuple[int, int | None]]:
     with ctx.sessions() as s:
         return s.execute(
             select(SourceRecord.id, SourceRecord.provider_id)
-            .where(SourceRecord.source_key.like("810000000011:%"))
+            .where(SourceRecord.source_key.like("810000000017:%"))
             .order_by(SourceRecord.id)
         ).all()
 

@@ -45,7 +45,7 @@ def test_refresh_keeps_history_and_manual_edits(ctx, tmp_path) -> None:
     edited = edit_provider(
         ctx, wiebe.id, ProviderEdit(phone="3085550100", note="called the office"), edited_by="test"
     )
-    assert edited.phone == "3085550100" and edited.lineage["phone"].startswith("manual:")
+    assert edited.phone == "+13085550100" and edited.lineage["phone"].startswith("manual:")
     assert [o.field for o in edited.overrides] == ["phone"]
 
     report = ingest_records(ctx, newer_file(tmp_path), source="nppes")
@@ -62,7 +62,7 @@ def test_refresh_keeps_history_and_manual_edits(ctx, tmp_path) -> None:
     assert {f for _, _, f in history} == {NPPES.name}
 
     resolve_providers(ctx)
-    assert provider(ctx, WIEBE).phone == "3085550100"  # the manual value survives the refresh
+    assert provider(ctx, WIEBE).phone == "+13085550100"  # the manual value survives the refresh
     assert provider(ctx, PILCHER).city == "NEW CITY"  # registry changes still flow in
     before = snapshot(ctx)
     resolve_providers(ctx)

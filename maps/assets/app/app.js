@@ -427,6 +427,12 @@
     return String(name).replace(/_/g, " ");
   }
 
+  // phones are stored in E.164: US numbers shown as (614) 555-0100, others as stored
+  function displayPhone(phone) {
+    var m = /^(?:\+1)?(\d{3})(\d{3})(\d{4})$/.exec(phone);
+    return m ? "(" + m[1] + ") " + m[2] + "-" + m[3] : phone;
+  }
+
   function renderDetail(row, brief) {
     detail.textContent = "";
     var close = el("button", "Close", {type: "button", "class": "close"});
@@ -435,7 +441,7 @@
     var p = brief.provider;
     detail.appendChild(el("h2", p.display_name, {id: "detail-title"}));
     detail.appendChild(el("p", [row.specialty || p.classification || p.taxonomy_code, row.practice || p.organization_name,
-      [p.address_1, p.city, p.postal_code].filter(Boolean).join(", "), p.phone ? "phone " + p.phone : null]
+      [p.address_1, p.city, p.postal_code].filter(Boolean).join(", "), p.phone ? "phone " + displayPhone(p.phone) : null]
       .filter(Boolean).join(" · ")));
     var wf = brief.workflow;
     detail.appendChild(el("p", "Status: " + wf.status + " · liaison " + (wf.assigned_to || "unassigned"), {id: "detail-status"}));
