@@ -154,6 +154,27 @@ def _step(port: int, clients: int, seconds: float, timeout: float, keys: list[st
         print(f"        other outcomes: {dict(other)}; first failures: {result.failures[:2]}")
 
 
+def _stop_under_load(
+    server: subprocess.Popen, port: int, clients: int, timeout: float, keys: list[str]
+) -> str:
+    """SIGTERM while ``clients`` connections keep asking: seconds until the server exits."""
+    requests = _requests(port, keys[0], 2_000_000)
+    headers = [{"X-API-Key": k} for k in keys]
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        pending = pool.apply_async(_load, (port, requests, clients, headers, 30.0, timeout))
+        time.sleep(3)  # the load is under way
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            return "did not exit within 60 s (killed)"
+        elapsed = time.monotonic() - started
+        pending.get(timeout=120)
+    return f"exited in {elapsed:.1f} s (code {server.returncode})"
+
+
 def _serve(database: str, workers: int) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     env = os.environ | {
@@ -206,6 +227,9 @@ def main() -> None:
                 )
                 for clients in args.connections:
                     _step(port, clients, args.seconds, args.timeout, [KEY, stored])
+                clients = max(args.connections)
+                stopped = _stop_under_load(server, port, clients, args.timeout, [KEY, stored])
+                print(f"  SIGTERM under {clients} connections: {stopped} (target: within 10 s)")
             finally:
                 server.send_signal(signal.SIGTERM)
                 try:
