@@ -207,7 +207,8 @@ def _dac_frame(world: World) -> pd.DataFrame:
     """CMS Doctors & Clinicians rows of the individuals; ``num_org_mem`` is the reported size."""
     pv = world.providers[world.providers["entity_type"] == 1]
     group = pv["practice_size"] > 1
-    reported = pv["practice_size_reported"].astype("Int64").astype(str).replace("<NA>", "")
+    # blank when unknown, as CMS leaves it (a string cast would write "nan" or "<NA>", by version)
+    reported = pv["practice_size_reported"].map(lambda v: "" if pd.isna(v) else str(int(v)))
     # physicians by specialization ("Internal Medicine (Cardiovascular Disease)" ->
     # "CARDIOVASCULAR DISEASE"), others by classification ("Dentist (General Practice)" -> "DENTIST")
     inner = pv["classification"].map(lambda s: re.sub(r"^.*\((.*)\)$", r"\1", s))
