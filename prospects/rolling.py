@@ -35,7 +35,7 @@ import pandas as pd
 
 from core.errors import InputError, Problem, ScoringError
 from core.progress import ProgressSink, null_progress
-from geo.routing import Fallback
+from geo.fallback import Fallback
 from prospects.model import FittedModel, learned_scores
 from prospects.profiles import ScoringProfile
 from prospects.scoring import score_prospects
