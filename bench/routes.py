@@ -6,7 +6,7 @@ On the generated grid graph of :func:`bench.territories.grid_graph` (317 x 317
 = 100,489 nodes), picks ``--stops`` providers within 5 km of the centre with
 visits of 20-45 minutes (a third of them with a two-hour window), and times
 what ``GET /v1/visit-lists/{day}/route`` does beside the database:
-:func:`geo.routing.drive_time_matrix` of start + stops + end, then
+:func:`geo.drive_times.drive_time_matrix` of start + stops + end, then
 :func:`territories.routes.plan_route` (VROOM). Baselines in the same run on the
 same matrix:
 
@@ -59,7 +59,8 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
 
     from geo.distance import haversine_km
-    from geo.routing import RoadRouter, drive_time_matrix
+    from geo.drive_times import drive_time_matrix
+    from geo.road_router import RoadRouter
     from territories.routes import plan_route
 
     G, dt = timed(lambda: grid_graph(args.side))

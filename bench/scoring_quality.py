@@ -48,8 +48,9 @@ from bench.referral_world import (
 )
 from enrichment.freetext import match_free_text
 from geo.distance import haversine_km
-from geo.routing import Fallback
-from prospects.evaluation import calibration_bins, compare_orders
+from geo.fallback import Fallback
+from prospects.bootstrap import compare_orders
+from prospects.calibration import calibration_bins
 from prospects.features import monthly_cutoffs, provider_months
 from prospects.model import blend_weight, design_matrix, fit_model, learned_scores, prior_logit
 from prospects.profiles import load_profile

@@ -152,8 +152,9 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     runs, bruns = args.runs, args.baseline_runs
 
+    from geo.drive_times import drive_time_matrix
     from geo.h3grid import latlng_to_cells
-    from geo.routing import RoadRouter, drive_time_matrix
+    from geo.road_router import RoadRouter
     from territories.expansion import best_candidates
     from territories.isochrones import site_isochrones
     from territories.liaison import partition_territories

@@ -26,7 +26,7 @@ listed by :func:`shipped_profiles`. Layout::
     [specialty.classifications]           # NUCC classification names
     "Orthopaedic Surgery" = 1.0
 
-    [proximity]                           # drive minutes: geo.routing, settings' fallback
+    [proximity]                           # drive minutes: geo.drive_times, settings' fallback
     half_life_minutes = 10.0              # score = exp(-ln2 * minutes / half-life)
 
     [potential]                           # sub-weights must sum to 1
@@ -129,7 +129,7 @@ class ProximitySettings(_Frozen):
     """Exponential decay of drive time.
 
     Drive minutes, and their straight-line estimate where no road answers, are
-    the router's (:mod:`geo.routing`, from settings), the same for every profile.
+    the router's (:mod:`geo.drive_times`, from settings), the same for every profile.
     """
 
     half_life_minutes: float = Field(gt=0)

@@ -21,8 +21,9 @@ every prospect at the origin is ranked by it and by the alternatives:
 Every ranked prospect counts (the universe of the scoring stage, not a
 catchment), labels come from the live definitions (:mod:`prospects.terms`
 and the referral links made at load, free text included). The pooled
-predictions are judged by :mod:`prospects.evaluation`, resampling providers
-(a provider appears at several origins).
+predictions are judged by :mod:`prospects.ranking_metrics`,
+:mod:`prospects.calibration` and :mod:`prospects.bootstrap`, resampling
+providers (a provider appears at several origins).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import pandas as pd
 
 from core.errors import InputError, Problem, ScoringError
 from core.progress import ProgressSink, null_progress
-from geo.routing import Fallback
+from geo.fallback import Fallback
 from prospects.model import FittedModel, learned_scores
 from prospects.profiles import ScoringProfile
 from prospects.scoring import score_prospects

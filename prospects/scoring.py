@@ -8,10 +8,10 @@ The score (0-100) is the weighted sum of four components, each a value in
     table; see :func:`prospects.specialties.match_specialty`).
 ``proximity``
     ``exp(-ln 2 * minutes / half_life_minutes)``: 1 next door, 0.5 at one
-    half-life. Drive minutes come from the one router of :mod:`geo.routing`,
+    half-life. Drive minutes come from the one rule of :mod:`geo.drive_times`,
     which flags its straight-line estimates (input ``proximity_estimated``);
     without a drive time, minutes are estimated from ``distance_km`` by the
-    same :class:`geo.routing.Fallback` (the settings') and the row is flagged
+    same :class:`geo.fallback.Fallback` (the settings') and the row is flagged
     ``proximity_estimated``; without either, proximity is 0.
 ``potential``
     ``size_weight * c / (c + size_half_colleagues)`` (``c`` = colleagues =
@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import Problem, ScoringError
-from geo.routing import Fallback
+from geo.fallback import Fallback
 from prospects.profiles import ScoringProfile
 from prospects.specialties import SpecialtyMatch, resolve_specialties
 

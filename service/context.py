@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import networkx as nx
 
+    from geo.fallback import Fallback
     from geo.geocode import StreetIndex
-    from geo.routing import Fallback, RoadRouter
+    from geo.road_router import RoadRouter
 
 
 @dataclass(eq=False)
@@ -66,8 +67,8 @@ class AppContext:
 
     @property
     def router(self) -> RoadRouter:
-        """The road graph as a :class:`geo.routing.RoadRouter` (built once)."""
-        from geo.routing import RoadRouter
+        """The road graph as a :class:`geo.road_router.RoadRouter` (built once)."""
+        from geo.road_router import RoadRouter
 
         return self._once("router", lambda: RoadRouter.from_graph(self.graph))
 
@@ -84,7 +85,7 @@ class AppContext:
     @property
     def fallback(self) -> Fallback:
         """Straight-line drive-time estimate (and access-leg speed) configured in settings."""
-        from geo.routing import Fallback
+        from geo.fallback import Fallback
 
         s = self.settings
         return Fallback(circuity=s.fallback_circuity, speed_kph=s.fallback_speed_kph)

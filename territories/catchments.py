@@ -27,8 +27,10 @@ import shapely
 from core.checks import finite_number
 from core.errors import Problem, TerritoryError
 from geo.distance import as_float_array, haversine_km, validate_coordinates
+from geo.drive_times import DEFAULT_MAX_SNAP_M
+from geo.fallback import Fallback
 from geo.h3grid import cell_to_latlng, cells_to_geometry, cells_within_km
-from geo.routing import DEFAULT_MAX_SNAP_M, Fallback, RoadRouter
+from geo.road_router import RoadRouter
 from territories.isochrones import site_isochrones
 
 __all__ = ["Catchment", "radius_catchment", "site_catchments"]

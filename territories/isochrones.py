@@ -1,10 +1,10 @@
 """Drive-time isochrones, nearest-site assignment and catchment overlap.
 
-Pure functions over a :class:`geo.routing.RoadRouter` (or ``None`` when no road
+Pure functions over a :class:`geo.road_router.RoadRouter` (or ``None`` when no road
 network covers the area) and DataFrames of sites and points. Every drive time
-here follows the one rule of :mod:`geo.routing` (snapping within
+here follows the one rule of :mod:`geo.drive_times` (snapping within
 ``max_snap_m``, access legs at the fallback speed, the straight-line
-:class:`~geo.routing.Fallback` elsewhere, flagged ``estimated``).
+:class:`~geo.fallback.Fallback` elsewhere, flagged ``estimated``).
 
 * :func:`site_isochrones` gives, per site and time limit, the H3 cells whose
   road nodes are reached in time (each with its drive minutes, the site's
@@ -33,8 +33,10 @@ import pandas as pd
 from core.checks import finite_number
 from core.errors import GeoError, Problem, TerritoryError
 from geo.distance import as_float_array, haversine_km, validate_coordinates
+from geo.drive_times import DEFAULT_MAX_SNAP_M, Legs, point_legs
+from geo.fallback import Fallback
 from geo.h3grid import cell_to_latlng, cells_to_geometry, cells_within_km, latlng_to_cells
-from geo.routing import DEFAULT_MAX_SNAP_M, Fallback, Legs, RoadRouter, point_legs
+from geo.road_router import RoadRouter
 
 __all__ = [
     "Isochrones",

@@ -1,6 +1,6 @@
 """Order a liaison's day of visits: VROOM over the one router's drive-time matrix.
 
-The drive minutes come from :func:`geo.routing.drive_time_matrix` (the one
+The drive minutes come from :func:`geo.drive_times.drive_time_matrix` (the one
 rule for drive times); this module only orders the stops. It hands the
 problem to VROOM (``pyvroom``), a maintained vehicle-routing solver: one
 vehicle (the liaison) leaves the start no earlier than the day's start, visits

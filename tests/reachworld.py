@@ -24,7 +24,7 @@ import networkx as nx
 from data.models import Catchment, CatchmentCell, ClinicSite, Provider
 from geo.distance import EARTH_RADIUS_KM
 from geo.h3grid import grid_disk, latlng_to_cells
-from geo.routing import RoadRouter
+from geo.road_router import RoadRouter
 from service.context import AppContext
 
 SITE = (40.0, -83.0)

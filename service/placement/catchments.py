@@ -1,7 +1,7 @@
 """Catchments (stage ``prm catchments``): radius and drive-time cell sets per site.
 
 A drive-time catchment is the site's isochrone (the one road router of
-:mod:`geo.routing`, with the settings' snapping rule and fallback); a site off
+:mod:`geo.road_router`, with the settings' snapping rule and fallback); a site off
 the network gets an estimated (straight-line) catchment flagged ``estimated``. Catchments are
 upserted by (site, method, parameter, resolution) and their cells replaced only
 when the set changed, so a re-run on the same data changes nothing.

@@ -43,7 +43,7 @@ TIER_VISITS = {"A": 3.0, "B": 2.0, "C": 1.0}
 PROSPECT_VISIT_MIN_SCORE = 50.0
 
 
-def router_or_none(ctx: AppContext):  # noqa: ANN201 - geo.routing.RoadRouter | None
+def router_or_none(ctx: AppContext):  # noqa: ANN201 - geo.road_router.RoadRouter | None
     """The context's road router, or None when no road network can be loaded."""
     return ctx.router_or_none
 

@@ -7,7 +7,7 @@ condition:
 
 * ``states``: their practice state is one of these US codes;
 * ``within_minutes``: their drive time to at least one clinic site is at most
-  this many minutes, by the one road rule (:func:`geo.routing.minutes_from`,
+  this many minutes, by the one road rule (:func:`geo.drive_times.minutes_from`,
   the same minutes the prospect list shows). A provider not geocoded yet has
   no drive time and is out of scope for this condition.
 """
@@ -115,7 +115,7 @@ def providers_in_scope(
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     if scope.within_minutes is None or not len(ids):
         return frozenset(ids.tolist())
-    from geo.routing import minutes_from
+    from geo.drive_times import minutes_from
 
     lat = np.array([r[1] for r in rows], dtype=float)
     lon = np.array([r[2] for r in rows], dtype=float)

@@ -8,7 +8,8 @@ who objected are never prospects), the referrals linked at load (NPI or free
 text, :func:`service.prospecting.referrals.link_referral_events`) and the
 contact log. :func:`prospects.features.provider_months` turns it into rows
 with no look-ahead; :mod:`prospects.model` fits; :mod:`prospects.rolling`
-and :mod:`prospects.evaluation` judge.
+and :mod:`prospects.ranking_metrics`, :mod:`prospects.calibration` and
+:mod:`prospects.bootstrap` judge.
 
 Which referrals belong to a line: those naming it (``service_line``, any
 case), and those naming none that went to one of its sites or name no site

@@ -23,7 +23,9 @@ import pandas as pd
 
 from core.errors import NotFoundError, Problem, ScoringError
 from core.progress import ProgressSink, null_progress
-from prospects.evaluation import calibration_bins, calibration_plot, compare_orders
+from prospects.bootstrap import compare_orders
+from prospects.calibration import calibration_bins
+from prospects.calibration_plot import calibration_plot
 from prospects.model import FittedModel
 from prospects.rolling import ORDERS, origins_for, rolling_predictions
 from service.context import AppContext

@@ -5,7 +5,7 @@ definition, which the learned score's history and backtest apply too): every
 active provider, referring or not, who has not objected to processing and lies
 within ``settings.prospect_reach_minutes`` (``PRM_PROSPECT_REACH_MINUTES``, 45
 by default) of drive from the site. Drive
-minutes come from the one road router (:func:`geo.routing.minutes_from`, one
+minutes come from the one road router (:func:`geo.drive_times.minutes_from`, one
 search per site, the settings' snapping rule); where a provider or the site is
 off the network or beyond its roads, they are the settings' straight-line
 estimate, flagged ``proximity_estimated``. A provider without coordinates has
@@ -35,7 +35,7 @@ organisations and their last contacts, and rewriting only the site's stored
 prospects in its id range, in a transaction of its own that also marks it done
 (:mod:`service.checkpoints`), so a killed run resumes at the first chunk not
 stored. The router's search from a site is done once per site and run
-(:func:`geo.routing.reach_from`), not once per chunk.
+(:func:`geo.drive_times.reach_from`), not once per chunk.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ from service.prospecting.universe import (
 from service.schemas import StageReport
 
 if TYPE_CHECKING:
-    from geo.routing import Reach
+    from geo.drive_times import Reach
     from prospects.profiles import ScoringProfile
     from service.prospecting.served_model import ServedModel
 

@@ -34,7 +34,7 @@ from service.prospecting.chunks import IdRange
 from service.security.privacy import objected
 
 if TYPE_CHECKING:
-    from geo.routing import Reach
+    from geo.drive_times import Reach
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -72,15 +72,15 @@ def reach_box(ctx: AppContext, site: ClinicSite) -> tuple[float, float, float, f
     """``(west, south, east, north)``: where every provider within reach of ``site`` lies.
 
     The reach is ``settings.prospect_reach_minutes`` of drive by the one rule
-    (:func:`geo.routing.minutes_from`); the box holds the circle of
-    :func:`geo.routing.reach_km`, the farthest those minutes go in a straight
+    (:func:`geo.drive_times.minutes_from`); the box holds the circle of
+    :func:`geo.drive_times.reach_km`, the farthest those minutes go in a straight
     line at the fastest speed the rule can give (the router's fastest road,
     else the fallback's ``speed_kph / circuity``), so the SQL pre-selection it
     makes loses no one within reach. It is wider than the reach (roads wind,
     and few are that fast): who is kept is decided on the minutes themselves.
     """
     from geo.distance import bounding_box
-    from geo.routing import reach_km
+    from geo.drive_times import reach_km
 
     km = reach_km(ctx.router_or_none, ctx.settings.prospect_reach_minutes, fallback=ctx.fallback)
     # 0.1 % and a metre wider: a provider exactly at the edge survives rounding in SQL
@@ -197,7 +197,7 @@ def add_proximity(
 ) -> None:
     """Add ``distance_km``, ``drive_minutes`` and ``proximity_estimated`` in place.
 
-    The drive minutes every other view shows (:func:`geo.routing.minutes_from`
+    The drive minutes every other view shows (:func:`geo.drive_times.minutes_from`
     with the settings' rule): routed where the site and the provider are on the
     network, else the straight-line estimate with ``proximity_estimated`` True;
     NaN for a provider without coordinates. ``reach``: the site's
@@ -216,8 +216,8 @@ def drive_minutes(
     ctx: AppContext, site: ClinicSite, lat: np.ndarray, lon: np.ndarray, *, reach: Reach | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drive minutes from ``site`` to each point and whether each is the straight-line
-    estimate: :func:`geo.routing.minutes_from` with the settings' snapping and fallback."""
-    from geo.routing import minutes_from
+    estimate: :func:`geo.drive_times.minutes_from` with the settings' snapping and fallback."""
+    from geo.drive_times import minutes_from
 
     return minutes_from(
         ctx.router_or_none,
@@ -232,8 +232,8 @@ def drive_minutes(
 
 
 def site_reach(ctx: AppContext, site: ClinicSite) -> Reach:
-    """The router's one whole search from the site (:func:`geo.routing.reach_from`)."""
-    from geo.routing import reach_from
+    """The router's one whole search from the site (:func:`geo.drive_times.reach_from`)."""
+    from geo.drive_times import reach_from
 
     return reach_from(
         ctx.router_or_none,

@@ -9,7 +9,7 @@ the start's, found offline (``timezonefinder``); every time of the day is
 local to it.
 
 Solving reads the drive minutes between start, stops and end from the one
-router (:func:`geo.routing.drive_time_matrix`) and orders the stops with
+router (:func:`geo.drive_times.drive_time_matrix`) and orders the stops with
 :func:`territories.routes.plan_route`. A stop that cannot be visited (no
 location, or no room within its window or the day) is returned unassigned
 with the reason.
@@ -420,7 +420,7 @@ def solve_day(ctx: AppContext, *, owner: str, day: dt.date) -> RoutePublic:
     core.errors.InputError
         When the day's start is not set yet.
     """
-    from geo.routing import drive_time_matrix
+    from geo.drive_times import drive_time_matrix
     from territories.routes import plan_route
 
     saved = _day_to_solve(ctx, owner, day)

@@ -125,3 +125,44 @@ def test_road_lines_one_per_undirected_edge(west_oakland):
     assert 0 < len(res_only) < len(lines)
     simple = road_lines(west_oakland, simplify_m=20)
     assert sum(len(g.coords) for g in simple.geometry) <= sum(len(g.coords) for g in lines.geometry)
+
+
+def test_pbf_loads_like_the_xml_and_is_cached(tmp_path, aguascalientes, monkeypatch):
+    G = load_drive_graph(DATA / "aguascalientes.osm.pbf", cache_dir=tmp_path)
+    assert nx.is_strongly_connected(G) and G.graph["clipped_ways"] == 0
+    assert set(G.nodes) == set(aguascalientes.nodes)
+    assert G.number_of_edges() == aguascalientes.number_of_edges()
+
+    import geo.osmfile
+
+    def boom(*a, **k):
+        raise AssertionError("the cached graph must not re-read the PBF")
+
+    monkeypatch.setattr(geo.osmfile, "pbf_to_osm_xml", boom)
+    again = load_drive_graph(DATA / "aguascalientes.osm.pbf", cache_dir=tmp_path)
+    assert set(again.nodes) == set(G.nodes)
+
+
+def test_pbf_garbage_and_configured_speeds(tmp_path):
+    bad = tmp_path / "bad.osm.pbf"
+    bad.write_bytes(b"not a pbf at all")
+    with pytest.raises(RoadNetworkError, match="PBF"):
+        load_drive_graph(bad)
+    slow = load_drive_graph(
+        DATA / "aguascalientes.osm.pbf",
+        speeds=dict.fromkeys(
+            (
+                "residential",
+                "tertiary",
+                "secondary",
+                "primary",
+                "unclassified",
+                "service",
+                "living_street",
+                "road",
+            ),
+            10.0,
+        ),
+    )
+    untagged = [d for _, _, d in slow.edges(data=True) if "maxspeed" not in d]
+    assert untagged and all(d["speed_kph"] == 10.0 for d in untagged)

@@ -119,7 +119,7 @@ def test_monthly_chances_are_calibrated_on_a_generated_world() -> None:
     """
     from bench.referral_world import generate_world
     from bench.scoring_quality import _features
-    from prospects.evaluation import calibration_bins
+    from prospects.calibration import calibration_bins
     from prospects.profiles import load_profile
 
     world = generate_world(seed=1)

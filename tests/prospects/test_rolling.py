@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from core.errors import InputError, ScoringError
-from geo.routing import Fallback
+from geo.fallback import Fallback
 from prospects.features import monthly_cutoffs
 from prospects.model import fit_model, prior_logit
 from prospects.profiles import load_profile

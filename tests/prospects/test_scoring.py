@@ -15,7 +15,7 @@ from hypothesis.extra.pandas import column, data_frames, range_indexes
 
 from core.errors import ScoringError
 from core.settings import Settings
-from geo.routing import Fallback
+from geo.fallback import Fallback
 from prospects.profiles import PROFILE_DIR, load_profile, profile_from_dict
 from prospects.scoring import INPUT_COLUMNS, SEGMENTS, explain, score_prospects
 

@@ -8,8 +8,10 @@ import shapely
 
 from core.errors import TerritoryError
 from geo.distance import haversine_km
+from geo.drive_times import point_legs
+from geo.fallback import Fallback
 from geo.h3grid import cell_to_latlng, latlng_to_cells
-from geo.routing import Fallback, RoadRouter, point_legs
+from geo.road_router import RoadRouter
 from territories.catchments import radius_catchment, site_catchments
 from territories.isochrones import site_isochrones
 from tests.handgraph import cell_of

@@ -10,8 +10,9 @@ import shapely
 
 from core.errors import GeoError, TerritoryError
 from geo.distance import haversine_km
+from geo.fallback import Fallback
 from geo.h3grid import cell_to_latlng, latlng_to_cells
-from geo.routing import Fallback, RoadRouter
+from geo.road_router import RoadRouter
 from territories.isochrones import (
     catchment_overlap,
     nearest_site_for_cells,
