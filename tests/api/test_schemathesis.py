@@ -70,6 +70,8 @@ BEYOND_THE_SCHEMA = {
     "referral_date": "a referral dated after today",
     # a checksum: an NPI's last digit is its Luhn check digit
     "body.referrer_npi": "an NPI whose check digit is wrong",
+    # reference data: the numbering plan of the number's country (phonenumbers' metadata)
+    "body.phone": "a number its country's numbering plan does not have",
     # stored state: a record merged with no other has nothing to unmerge
     "record_id": "a record alone in its golden record",
     # stored state: a day's route needs the start stored first
