@@ -261,7 +261,9 @@ def timing(rows: int, *, seed: int = 1) -> dict:
                       fitted_at=pd.Timestamp.now().to_pydatetime())  # fmt: skip
     fit_s = time.perf_counter() - started
     labelled = frame[frame["started"].notna()]
-    x, _, _ = design_matrix(labelled, classes=model.classes, fills=model.fills)
+    x, _, _ = design_matrix(
+        labelled, classes=model.classes, fills=model.fills, competition=model.competition
+    )
     started = time.perf_counter()
     LogisticRegression().fit(x, labelled["started"].to_numpy(bool))
     plain_s = time.perf_counter() - started
