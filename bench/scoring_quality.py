@@ -8,8 +8,13 @@ the model and its hazard unknown to the product) is handed over as a clinic
 would see it: the registry's attributes (reported practice size, not the true
 one), the referral log with about 30% of referrers in free text only (linked
 by the product's matcher, :func:`enrichment.freetext.match_free_text`, as a
-load does; unmatched ones are lost, as live), the contact log and drive
-minutes. The cut-off is the first day of the month six months before the
+load does; unmatched ones are lost, as live), the contact log, drive
+minutes to the sites, and the competitors: the world's ``competitors.csv``
+(:func:`bench.referral_world_files.write_clinic_files`) loaded as ``prm ingest
+competitors`` loads it, into a throwaway SQLite database, and the drive
+minutes from each provider to the nearest by the product's one router rule
+(:func:`service.prospecting.learning.competitor_minutes`, the bundled Columbus
+road network; straight-line estimates off it, flagged). The cut-off is the first day of the month six months before the
 history ends; everything after it is hidden. The product's features and fit
 (:mod:`prospects.features`, :mod:`prospects.model`, served blend with the
 shipped MRI profile) rank every prospect at the cut-off, beside:
@@ -33,7 +38,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -46,6 +53,7 @@ from bench.referral_world import (
     oracle_start_probability,
     started_within,
 )
+from bench.referral_world_files import write_clinic_files
 from enrichment.freetext import match_free_text
 from geo.distance import haversine_km
 from geo.fallback import Fallback
@@ -103,8 +111,39 @@ def _contacts(world) -> pd.DataFrame:  # noqa: ANN001
     ).dropna(subset=["provider_id"])
 
 
-def _providers(world, profile) -> pd.DataFrame:  # noqa: ANN001
-    """What the product knows of each provider: registry attributes and drive minutes."""
+@contextmanager
+def clinic_context():  # noqa: ANN201 - a service.context.AppContext
+    """The product's context on a throwaway SQLite database (the settings' road network)."""
+    from core.settings import load_settings
+    from service.context import open_context
+
+    with tempfile.TemporaryDirectory(prefix="prm-scoring-quality-") as tmp:
+        settings = load_settings().model_copy(update={"database_url": f"sqlite:///{tmp}/db"})
+        ctx = open_context(settings)
+        try:
+            yield ctx
+        finally:
+            ctx.close()
+
+
+def competitor_minutes(ctx, world) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """The world's competitors.csv loaded as ``prm ingest competitors`` loads it (replacing
+    the list of the seed before), and the minutes from each provider to the nearest competitor
+    of the MRI line with their straight-line flags, as the product computes them."""
+    from service.ingest.competitors import load_competitors
+    from service.prospecting.learning import competitor_minutes as nearest
+    from service.prospecting.learning import line_competitors
+
+    with tempfile.TemporaryDirectory(prefix="prm-world-files-") as tmp:
+        load_competitors(ctx, write_clinic_files(world, tmp)["competitors"])
+    with ctx.sessions() as session:
+        rivals = line_competitors(session, "MRI")
+    return nearest(ctx, rivals, world.providers["lat"], world.providers["lon"])
+
+
+def _providers(world, profile, rivals=None) -> pd.DataFrame:  # noqa: ANN001
+    """What the product knows of each provider: registry attributes and drive minutes
+    (``rivals``: :func:`competitor_minutes`, row for row with the world's providers)."""
     prov = world.providers
     drive = world.drive.pivot(index="provider_id", columns="site_code", values="drive_minutes")
     nearest = drive.idxmin(axis=1)
@@ -126,12 +165,14 @@ def _providers(world, profile) -> pd.DataFrame:  # noqa: ANN001
             "enrolment_date": pd.to_datetime(prov["enumeration_date"]).to_numpy(),
         }
     )  # fmt: skip
+    if rivals is not None:
+        frame["competitor_minutes"], frame["competitor_estimated"] = rivals
     index, matches = resolve_specialties(frame["taxonomy_code"], frame["classification"], profile)
     frame["specialty_fit"] = np.array([m.fit for m in matches], dtype=float)[index]
     return frame
 
 
-def _inputs(world, profile, *, cutoff: date) -> dict:  # noqa: ANN001
+def _inputs(world, profile, *, cutoff: date, rivals=None) -> dict:  # noqa: ANN001
     """What a clinic's database holds the day before the cut-off, as provider_months reads it."""
     as_of = cutoff - timedelta(days=1)
     refs = _linked_referrals(world)
@@ -140,7 +181,7 @@ def _inputs(world, profile, *, cutoff: date) -> dict:  # noqa: ANN001
     contacts = contacts[contacts["occurred_at"] <= pd.Timestamp(as_of)]
     first = (pd.Timestamp(world.start) + pd.DateOffset(months=3)).date()
     return {
-        "providers": _providers(world, profile),
+        "providers": _providers(world, profile, rivals),
         "referrals": refs,
         "interactions": contacts,
         "cutoffs": monthly_cutoffs(first=first, last=as_of),
@@ -151,19 +192,21 @@ def _inputs(world, profile, *, cutoff: date) -> dict:  # noqa: ANN001
     }
 
 
-def _features(world, profile, *, cutoff: date) -> pd.DataFrame:  # noqa: ANN001
+def _features(world, profile, *, cutoff: date, rivals=None) -> pd.DataFrame:  # noqa: ANN001
     """Provider-months up to ``as_of`` = the day before the cut-off, labels known by then."""
-    return provider_months(**_inputs(world, profile, cutoff=cutoff))
+    return provider_months(**_inputs(world, profile, cutoff=cutoff, rivals=rivals))
 
 
-def evaluate_seed(seed: int, *, n_boot: int = 1000) -> dict:
-    """One world: the orders' metrics at the cut-off and their paired differences to the model."""
+def evaluate_seed(seed: int, *, ctx, n_boot: int = 1000) -> dict:  # noqa: ANN001
+    """One world: the orders' metrics at the cut-off and their paired differences to the model
+    (``ctx``: :func:`clinic_context`, where the world's competitor list is loaded)."""
     profile = load_profile("imaging_mri")
     world = generate_world(seed=seed)
     end = pd.Timestamp(world.end) + timedelta(days=1)
     cutoff = (end - pd.DateOffset(months=HORIZON)).date().replace(day=1)
     as_of = cutoff - timedelta(days=1)
-    frame = _features(world, profile, cutoff=cutoff)
+    rivals = competitor_minutes(ctx, world)
+    frame = _features(world, profile, cutoff=cutoff, rivals=rivals)
     model = fit_model(frame, service_line="MRI", version=1, as_of=as_of, horizon_months=HORIZON,
                       fitted_at=pd.Timestamp.now().to_pydatetime())  # fmt: skip
     test = frame[frame["cutoff"] == as_of].reset_index(drop=True)
@@ -198,6 +241,8 @@ def evaluate_seed(seed: int, *, n_boot: int = 1000) -> dict:
         "train_rows": model.rows,
         "train_starts": model.starts,
         "weight": round(weight, 3),
+        "competition": model.competition,
+        "competitor_minutes_estimated": round(float(rivals[1].mean()), 3),
         "table": table.to_dict("records"),
     }
 
@@ -262,7 +307,9 @@ def timing(rows: int, *, seed: int = 1) -> dict:
                       fitted_at=pd.Timestamp.now().to_pydatetime())  # fmt: skip
     fit_s = time.perf_counter() - started
     labelled = frame[frame["started"].notna()]
-    x, _, _ = design_matrix(labelled, classes=model.classes, fills=model.fills)
+    x, _, _ = design_matrix(
+        labelled, classes=model.classes, fills=model.fills, competition=model.competition
+    )
     started = time.perf_counter()
     LogisticRegression().fit(x, labelled["started"].to_numpy(bool))
     plain_s = time.perf_counter() - started
@@ -285,7 +332,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     report: dict = {}
     if args.seeds:
-        results = [evaluate_seed(s, n_boot=args.boot) for s in args.seeds]
+        with clinic_context() as ctx:
+            results = [evaluate_seed(s, ctx=ctx, n_boot=args.boot) for s in args.seeds]
         report["seeds"] = results
         report["verdicts"] = verdicts(results)
         for seed, v in report["verdicts"].items():

@@ -304,3 +304,26 @@ def ingest_sites(
         columns=column,
         encoding=encoding,
     )
+
+
+@ingest_app.command("competitors")
+def ingest_competitors(
+    path: FileArg,
+    reject_dir: RejectDir = None,
+    mapping_file: MappingFile = None,
+    column: Columns = None,
+    encoding: Encoding = None,
+) -> None:
+    """The clinic's competitor list, CSV/XLSX (name, service_line, code, lat/lon or address).
+
+    Replaces the list: a competitor missing from the file is removed. A blank
+    service_line competes on every line; rows without lat/lon are geocoded offline.
+    """
+    _ingest(
+        "competitors",
+        path,
+        reject_dir,
+        mapping_file=mapping_file,
+        columns=column,
+        encoding=encoding,
+    )

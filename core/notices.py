@@ -27,6 +27,7 @@ __all__ = [
     "HEADER_ONLY",
     "LAYOUT_DRIFT",
     "PRIMARY_TAXONOMY_GUESSED",
+    "ROWS_REMOVED",
     "TAXONOMY_UNKNOWN",
     "VALUES_DROPPED",
     "VALUE_OUT_OF_RANGE",
@@ -61,6 +62,8 @@ DUPLICATE_KEYS = "duplicate_keys"
 VALUE_OUT_OF_RANGE = "value_out_of_range"
 #: A registry file of an older or newer layout: columns missing or new, named.
 LAYOUT_DRIFT = "layout_drift"
+#: A list a load replaces (competitors): stored rows absent from the new file were removed.
+ROWS_REMOVED = "rows_removed"
 #: Deactivated NPIs listed with blank fields: their stored values were kept, flagged inactive.
 DEACTIVATED_VALUES_KEPT = "deactivated_values_kept"
 

@@ -244,6 +244,30 @@ def _iter_excel_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
             yield number, cells
 
 
+def iter_table_rows(
+    path: Path, *, encoding: str | None = None, warnings: list[LoadWarning] | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """``(line, cells)`` of a clinic's table: a workbook's first sheet (``.xlsx``), else a CSV.
+
+    The one reader of the files a clinic exports from a spreadsheet (referrer
+    lists, competitor lists): :func:`core.csvio.iter_csv_rows` for text,
+    ``encoding`` and ``warnings`` as there (a workbook has no text encoding).
+
+    Raises
+    ------
+    InputError, EncodingError
+        A missing file, a file named ``.xlsx`` that is no workbook, an empty
+        one; undecodable bytes of a CSV.
+    """
+    if path.suffix.lower() in _EXCEL_SUFFIXES:
+        if not path.is_file():
+            raise InputError(
+                f"no such file: {path}", problems=[Problem("file not found", file=str(path))]
+            )
+        return _iter_excel_rows(path)
+    return iter_csv_rows(path, encoding=encoding, warnings=warnings)
+
+
 def _no_name(columns: Mapping[str, str], *, file: str, line: int, value: str | None) -> Problem:
     """The problem of a row with neither a name nor an NPI, naming its name column."""
     return Problem(
@@ -444,14 +468,7 @@ def read_referrer_list(
     """
     p = Path(path)
     warnings: list[LoadWarning] = []
-    if p.suffix.lower() in _EXCEL_SUFFIXES:
-        if not p.is_file():
-            raise InputError(
-                f"no such file: {p}", problems=[Problem("file not found", file=str(p))]
-            )
-        rows = _iter_excel_rows(p)
-    else:
-        rows = iter_csv_rows(p, encoding=encoding, warnings=warnings)
+    rows = iter_table_rows(p, encoding=encoding, warnings=warnings)
     mapped = set((mapping or {}).values())
     spellings = {s for synonyms in HEADER_SYNONYMS.values() for s in synonyms}
     line, headers, rows, found = locate_header(

@@ -40,7 +40,8 @@ _CONTACT_WINDOWS = (30, 90)
 _COLLEAGUE_RECENT_DAYS = 91
 _DAYS_PER_MONTH = 365.25 / 12
 
-#: Columns of the ``providers`` input (``enrolment_date`` and ``competitors_near`` optional).
+#: Columns of the ``providers`` input (``enrolment_date``, ``competitor_minutes`` and
+#: ``competitor_estimated`` optional).
 PROVIDER_COLUMNS: tuple[str, ...] = (
     "provider_id",
     "classification",
@@ -65,7 +66,8 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "past_referrals",
     *(f"{kind}s_{days}d" for kind in CONTACT_KINDS for days in _CONTACT_WINDOWS),
     "enrolment_years",
-    "competitors_near",
+    "competitor_minutes",
+    "competitor_estimated",
     "is_organisation",
 )
 
@@ -181,7 +183,9 @@ def _at_cutoff(
             )
     out["days_since_contact"] = _days_since(contacts, cutoff=day, index=index)
     out["enrolment_years"] = (day - rows["_enrolled"].to_numpy(float)) / 365.25
-    out["competitors_near"] = rows["competitors_near"].to_numpy(float)
+    # a static attribute, as drive_minutes: the competitor list as loaded today
+    out["competitor_minutes"] = rows["competitor_minutes"].to_numpy(float)
+    out["competitor_estimated"] = rows["competitor_estimated"].to_numpy(bool)
     for label, end in label_ends.items():
         if end is None:
             out[label] = np.nan
@@ -208,8 +212,14 @@ def _prepared(
         providers["_enrolled"] = enrolled
     else:
         providers["_enrolled"] = np.nan
-    if "competitors_near" not in providers.columns:
-        providers["competitors_near"] = np.nan
+    # no competitor list: the minutes are unknown (NaN), not far
+    if "competitor_minutes" not in providers.columns:
+        providers["competitor_minutes"] = np.nan
+    if "competitor_estimated" not in providers.columns:
+        providers["competitor_estimated"] = False
+    providers["competitor_estimated"] = (
+        providers["competitor_estimated"].astype("boolean").fillna(False).astype(bool)
+    )
     linked = referrals.loc[referrals["provider_id"].notna(), ["provider_id", "referral_date"]]
     linked = linked.assign(_day=_days(linked["referral_date"]))
     known = interactions.loc[interactions["provider_id"].notna()]
@@ -240,7 +250,9 @@ def provider_months(
     providers
         One row per provider with :data:`PROVIDER_COLUMNS` (static attributes:
         specialty, the practice, drive minutes to the nearest site) and
-        optionally ``enrolment_date`` and ``competitors_near``.
+        optionally ``enrolment_date``, ``competitor_minutes`` (drive minutes to
+        the nearest competitor of the line; NaN: unknown) and
+        ``competitor_estimated`` (those minutes are a straight-line estimate).
     referrals
         ``provider_id`` (rows without one are ignored) and ``referral_date``.
         Later events may be present: a row only sees what was known at its cut-off.

@@ -14,7 +14,10 @@ log minutes plus hinges at 5, 10, 15, 20, 30 and 45 minutes (a decay of any
 shape that is flat near the site and steep farther out), specialty as the
 profile's fit plus indicators of the common classifications, each with its
 own slope on log minutes (surgeons travel farther than family doctors), and
-counts on a log scale. Columns are standardised, so the L2 penalty (``C``)
+counts on a log scale; the nearest competitor of the line as log minutes
+plus hinges below 5 and 10 minutes, when the clinic has loaded a competitor
+list (without one the design is the one before competitor terms, column for
+column: :attr:`FittedModel.competition`). Columns are standardised, so the L2 penalty (``C``)
 treats them alike; the coefficients are then returned to the raw scale for
 storage as plain JSON (no pickles: a model file can be read and diffed).
 
@@ -52,6 +55,9 @@ __all__ = [
 ]
 
 _HINGES = (10.0, 20.0, 30.0)
+#: Minutes to the nearest competitor under which its pull may steepen (a competitor next
+#: door takes more than one 10 minutes away; farther out, log minutes carry the decay).
+_COMPETITOR_HINGES = (5.0, 10.0)
 #: Months since the last referral where the chance of a restart may change slope.
 _SILENCE_HINGES = (4.0, 9.0)
 #: Minutes beyond this count as this far (the reach of scoring is 45 min by default).
@@ -72,7 +78,7 @@ FAMILIES: dict[str, str] = {
     "call": "calls",
     "email": "emails",
     "enrolment": "years in practice (NPI enrolment)",
-    "competition": "competitors nearby",
+    "competition": "drive time to the nearest competitor",
     "entity": "organisation or individual",
 }
 
@@ -108,6 +114,10 @@ class FittedModel(BaseModel):
     #: provider-months whose whole horizon is known: holding today's features over the
     #: horizon (contacts fade, colleagues change) is not exact, and this corrects its bias.
     calibration: tuple[float, float] = (0.0, 1.0)
+    #: Whether the design has the competitor terms: the training rows knew the drive minutes
+    #: to a competitor of the line. Without them (no competitor list loaded; every model file
+    #: written before competitor lists existed) the design is the one before them, to the column.
+    competition: bool = False
     #: Backtest figures at fit time (:mod:`prospects.rolling`), for ``prm scoring show``.
     metrics: dict[str, object] = Field(default_factory=dict)
     note: str = ""
@@ -132,18 +142,59 @@ def _classes(frame: pd.DataFrame, y: np.ndarray) -> tuple[str, ...]:
     return tuple(sorted(common.sort_values(ascending=False).index[:_MAX_CLASSES]))
 
 
-def _fills(frame: pd.DataFrame) -> dict[str, float]:
+def _fills(frame: pd.DataFrame, *, competition: bool) -> dict[str, float]:
     out = {}
-    for column in ("drive_minutes", "practice_size", "enrolment_years", "competitors_near"):
+    for column in ("drive_minutes", "practice_size", "enrolment_years"):
         values = pd.to_numeric(frame[column], errors="coerce")
         out[column] = float(values.median()) if values.notna().any() else 0.0
+    if competition:
+        out["competitor_minutes"] = float(frame["competitor_minutes"].median())
+    else:
+        out[_NO_COMPETITION] = 0.0
     return out
 
 
+#: The competition column of a design without competitor terms: constant, so its coefficient
+#: is 0 and it changes no score; kept under the name model files written before competitor
+#: lists existed have, so that they are served as before.
+_NO_COMPETITION = "competitors_near"
+
+
+def _competition_columns(
+    frame: pd.DataFrame, fills: Mapping[str, float], *, competition: bool
+) -> list[tuple[str, str, np.ndarray]]:
+    """The competition family: log minutes to the nearest competitor of the line, hinges
+    below 5 and 10 minutes and the straight-line flag; one constant column without them."""
+    if not competition:
+        return [(_NO_COMPETITION, "competition", np.zeros(len(frame)))]
+    minutes = np.minimum(_filled(frame, "competitor_minutes", fills), _MAX_MINUTES)
+    estimated = frame["competitor_estimated"].fillna(False).astype(bool).to_numpy(float)
+    return [
+        ("log_competitor_minutes", "competition", np.log1p(minutes)),
+        *(
+            (f"competitor_minutes_under_{h:g}", "competition", np.maximum(h - minutes, 0.0))
+            for h in _COMPETITOR_HINGES
+        ),
+        ("competitor_estimated", "competition", estimated),
+    ]
+
+
+def knows_competitors(frame: pd.DataFrame) -> bool:
+    """Whether feature rows know the drive minutes to a competitor (a list was loaded)."""
+    return "competitor_minutes" in frame.columns and bool(frame["competitor_minutes"].notna().any())
+
+
 def design_matrix(
-    frame: pd.DataFrame, *, classes: tuple[str, ...], fills: Mapping[str, float]
+    frame: pd.DataFrame,
+    *,
+    classes: tuple[str, ...],
+    fills: Mapping[str, float],
+    competition: bool = False,
 ) -> tuple[np.ndarray, list[str], list[str]]:
-    """The model's columns for feature rows: (matrix, column names, family of each column)."""
+    """The model's columns for feature rows: (matrix, column names, family of each column).
+
+    ``competition``: with the competitor terms (:attr:`FittedModel.competition`).
+    """
     cols: list[tuple[str, str, np.ndarray]] = []
     minutes = np.minimum(_filled(frame, "drive_minutes", fills), _MAX_MINUTES)
     log_min = np.log1p(minutes)
@@ -189,7 +240,7 @@ def design_matrix(
         ("log_enrolment_years", "enrolment", _log1p(_filled(frame, "enrolment_years", fills)))
     )
     cols.append(("enrolment_unknown", "enrolment", years.isna().to_numpy(float)))
-    cols.append(("competitors_near", "competition", _filled(frame, "competitors_near", fills)))
+    cols += _competition_columns(frame, fills, competition=competition)
     cols.append(
         ("is_organisation", "entity", frame["is_organisation"].astype(bool).to_numpy(float))
     )
@@ -248,8 +299,11 @@ def fit_model(
 
     labelled, y = _training_rows(frame, min_starts=min_starts)
     classes = _classes(labelled, y)
-    fills = _fills(labelled)
-    x, columns, families = design_matrix(labelled, classes=classes, fills=fills)
+    competition = knows_competitors(labelled)
+    fills = _fills(labelled, competition=competition)
+    x, columns, families = design_matrix(
+        labelled, classes=classes, fills=fills, competition=competition
+    )
     means = x.mean(axis=0)
     lower, upper = x.min(axis=0), x.max(axis=0)
     z = x - means  # standardised in place: one copy of the matrix, not three
@@ -281,11 +335,14 @@ def fit_model(
         upper=tuple(float(v) for v in upper),
         fills=fills,
         calibration=calibration,
+        competition=competition,
     )
 
 
 def _matrix(model: FittedModel, frame: pd.DataFrame) -> np.ndarray:
-    x, columns, _ = design_matrix(frame, classes=model.classes, fills=model.fills)
+    x, columns, _ = design_matrix(
+        frame, classes=model.classes, fills=model.fills, competition=model.competition
+    )
     if tuple(columns) != model.columns:
         raise ScoringError(
             "the stored model does not match this version's design",
@@ -377,7 +434,7 @@ def _family_texts(row: Mapping[str, object]) -> dict[str, str]:
     months = row.get("months_since_referral")
     size = row.get("practice_size")
     years = row.get("enrolment_years")
-    competitors = row.get("competitors_near")
+    competitor = row.get("competitor_minutes")
     contact = {
         kind: f"{_count(row.get(f'{kind}s_30d', 0), kind)} in 30 days, "
         f"{row.get(f'{kind}s_90d', 0):.0f} in 90"
@@ -405,8 +462,9 @@ def _family_texts(row: Mapping[str, object]) -> dict[str, str]:
         if years is None or pd.isna(years)
         else f"NPI enrolled {years:.1f} years ago",
         "competition": "competitors unknown"
-        if competitors is None or pd.isna(competitors)
-        else _count(competitors, "competitor") + " nearby",
+        if competitor is None or pd.isna(competitor)
+        else f"a competitor {competitor:.0f} min away"
+        + (" (straight-line estimate)" if row.get("competitor_estimated") else ""),
         "entity": "an organisation" if row.get("is_organisation") else "an individual",
     }
 

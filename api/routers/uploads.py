@@ -1,5 +1,5 @@
-"""Uploads (admin): load a registry file or a clinic's file (sites, referrers, referrals,
-interactions) as a background job."""
+"""Uploads (admin): load a registry file or a clinic's file (sites, competitors, referrers,
+referrals, interactions) as a background job."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ _MULTIPART_BODY = {
                         },
                         "mapping": {
                             "type": "string",
-                            "description": "Sites, referrals, interactions and referrers only: "
+                            "description": "Sites, competitors, referrals, interactions and "
+                            "referrers only: "
                             'a JSON object {"columns": {"FIELD": "the file\'s header"}} naming '
                             "the file's column of each field whatever its header.",
                             "examples": ['{"columns": {"site_code": "Site ID"}}'],
@@ -98,14 +99,14 @@ async def upload_file(
         Path(
             description="What the file is: nppes (CSV or the published zip), "
             "cms, rpps, finess, referrers, referrals, nucc, "
-            "deactivations, sites or interactions."
+            "deactivations, sites, interactions or competitors (replaces the list)."
         ),
     ],
 ) -> JobPublic:
     """Stream the file to disk (413 past ``PRM_MAX_UPLOAD_BYTES``) and start its load.
 
     Send it as the multipart field ``file``; for the clinic's own files (sites,
-    referrals, interactions, referrers), ``mapping`` and ``column`` fields name
+    competitors, referrals, interactions, referrers), ``mapping`` and ``column`` fields name
     the file's column of a field whatever its header (an unknown field is a 422);
     ``encoding`` names the file's text encoding (an unknown one is a 422).
     Poll the job's URL (``Location``) for the stage in progress and, at the

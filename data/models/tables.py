@@ -213,6 +213,31 @@ class ClinicSite(Located, Base):
     )
 
 
+class Competitor(Located, Base):
+    """Another provider of a service line near the clinic (the clinic's competitor list).
+
+    ``service_line`` NULL: it competes on every line. ``code`` is the list's
+    own id when it has one (a reload matches on it); a reload replaces the
+    list (:func:`service.ingest.competitors.load_competitors`).
+    """
+
+    __tablename__ = "competitors"
+    __table_args__ = (gist_index("competitors"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    service_line: Mapped[str | None] = mapped_column(String(60))
+    address_1: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(2))
+    postal_code: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime(), server_default=func.now(), onupdate=func.now()
+    )
+
+
 class Catchment(Base):
     """A catchment of one site: a set of H3 cells plus its outline."""
 

@@ -5,26 +5,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.columns import ignored_columns, locate_header, match_headers, spelled_or_mapped
-from core.csvio import iter_csv_rows
-from core.errors import ConflictError, InputError, NotFoundError, Problem, SchemaError
-from core.safetext import shown
-from data.models import ClinicSite
+from core.errors import ConflictError, NotFoundError
+from data.models import ClinicSite, Competitor
 from service.context import AppContext
-from service.ingest.batches import BatchRun, run_batch
+from service.ingest.batches import run_batch
+from service.ingest.clinic_table import read_table
 from service.placement.locate import geocode_address, place_point
 from service.schemas import BatchReport, SiteCreate, SitePublic, SiteUpdate
 
 
-def _locate(ctx: AppContext, site: ClinicSite) -> None:
-    lat, lon = site.lat, site.lon
+def locate_place(ctx: AppContext, place: ClinicSite | Competitor) -> None:
+    """Place a site or a competitor: its coordinates, else its address geocoded offline."""
+    lat, lon = place.lat, place.lon
     if lat is None or lon is None:
-        lat, lon, _ = geocode_address(ctx, address_1=site.address_1, postal_code=site.postal_code)
-    place_point(site, lat, lon)
+        lat, lon, _ = geocode_address(ctx, address_1=place.address_1, postal_code=place.postal_code)
+    place_point(place, lat, lon)
 
 
 def create_site(ctx: AppContext, data: SiteCreate) -> SitePublic:
@@ -34,7 +32,7 @@ def create_site(ctx: AppContext, data: SiteCreate) -> SitePublic:
         if exists is not None:
             raise ConflictError(f"a site with code {data.site_code!r} already exists")
         site = ClinicSite(**data.model_dump())
-        _locate(ctx, site)
+        locate_place(ctx, site)
         session.add(site)
         session.flush()
         return SitePublic.model_validate(site)
@@ -59,7 +57,7 @@ def update_site(ctx: AppContext, site_code: str, data: SiteUpdate) -> SitePublic
             setattr(site, key, value)
         if moved:
             site.lat = site.lon = None
-        _locate(ctx, site)
+        locate_place(ctx, site)
         session.flush()
         return SitePublic.model_validate(site)
 
@@ -94,7 +92,7 @@ def load_sites(
     ctx
         The application context.
     path
-        Columns site_code, name, service_line, and address_1 (or address),
+        CSV or ``.xlsx``: columns site_code, name, service_line, and address_1 (or address),
         city, state, postal_code, lat, lon (optional); :data:`SITE_SYNONYMS`
         lists the spellings accepted. A site without coordinates is geocoded.
     mapping
@@ -119,71 +117,20 @@ def load_sites(
     """
     path = Path(path)
     with run_batch(ctx, source="sites", path=path, reject_dir=reject_dir) as batch:
-        payloads = _read_sites(path, mapping, encoding, batch)
+        payloads = read_table(
+            path,
+            schema=SiteCreate,
+            synonyms=SITE_SYNONYMS,
+            required=SITE_COLUMNS,
+            what="site",
+            mapping=mapping,
+            encoding=encoding,
+            batch=batch,
+        )
         with ctx.sessions.begin() as session:
-            for data in payloads:
+            for _, data in payloads:
                 batch.add(_store_site(ctx, session, data))
             return batch.finish(session, reject_dir)
-
-
-def _read_sites(
-    path: Path, mapping: Mapping[str, str] | None, encoding: str | None, batch: BatchRun
-) -> list[SiteCreate]:
-    """The file's sites (its rows read and warnings kept on ``batch``).
-
-    A bad row is a reject of ``batch`` and refuses the file: InputError naming every bad row.
-    """
-    rows = iter_csv_rows(path, encoding=encoding, warnings=batch.warnings)  # an empty file raises
-    known = spelled_or_mapped(SITE_SYNONYMS, mapping)
-    line, header, rows, warnings = locate_header(rows, known=known, file=path.name)
-    batch.warn(warnings)
-    found, problems = match_headers(
-        header, synonyms=SITE_SYNONYMS, mapping=mapping, file=path.name, line=line
-    )
-    problems += [
-        Problem("missing column", file=path.name, line=line, field=c)
-        for c in SITE_COLUMNS
-        if c not in found and not problems
-    ]
-    if problems:
-        raise SchemaError(f"{path.name}: missing or unusable columns", problems=problems)
-    payloads: list[SiteCreate] = []
-    for line, cells in rows:
-        batch.rows_read += 1
-        if len(cells) != len(header):
-            batch.rejects.append(
-                Problem(
-                    f"expected {len(header)} fields, found {len(cells)}", file=path.name, line=line
-                )
-            )
-            continue
-        fields = {name: cells[index].strip() or None for name, index in found.items()}
-        try:
-            payloads.append(SiteCreate.model_validate(fields, strict=False))  # CSV: all text
-        except ValidationError as exc:
-            batch.rejects.extend(
-                _row_problems(exc, file=path.name, line=line, found=found, header=header)
-            )
-    if batch.rejects:
-        raise InputError(f"{path.name}: invalid site rows", problems=batch.rejects)
-    batch.warn(ignored_columns(header, set(found.values()), file=path.name))
-    return payloads
-
-
-def _row_problems(
-    exc: ValidationError, *, file: str, line: int, found: Mapping[str, int], header: list[str]
-) -> list[Problem]:
-    """A refused row's problems, each naming the file's column (values escaped: reports are stored)."""
-    problems = []
-    for err in exc.errors():
-        name = str(err["loc"][0]) if err["loc"] else ""
-        column = header[found[name]] if name in found else ".".join(map(str, err["loc"]))
-        problems.append(
-            Problem(
-                err["msg"], file=file, line=line, field=column, value=shown(str(err.get("input")))
-            )
-        )
-    return problems
 
 
 def _store_site(ctx: AppContext, session: Session, data: SiteCreate) -> dict[str, int]:
@@ -202,6 +149,6 @@ def _store_site(ctx: AppContext, session: Session, data: SiteCreate) -> dict[str
         outcome = "updated"
     else:
         return {"unchanged": 1}
-    _locate(ctx, site)
+    locate_place(ctx, site)
     session.flush()
     return {outcome: 1}

@@ -34,6 +34,7 @@ UploadKind = Literal[
     "deactivations",
     "sites",
     "interactions",
+    "competitors",
 ]
 
 #: Kinds loaded into ``source_records`` (registries, referrer lists), and the source of each.
@@ -49,8 +50,8 @@ _RECORD_SOURCES = {
 def mappable_fields(kind: UploadKind) -> tuple[str, ...]:
     """The fields a column mapping may name for files of ``kind`` (none: no mapping taken).
 
-    The clinic's own files (sites, referrals, interactions, referrer lists)
-    take one; the registries' layouts are fixed.
+    The clinic's own files (sites, competitors, referrals, interactions,
+    referrer lists) take one; the registries' layouts are fixed.
     """
     if kind == "referrers":
         from enrichment.referrers import MAPPABLE_FIELDS
@@ -68,6 +69,10 @@ def mappable_fields(kind: UploadKind) -> tuple[str, ...]:
         from service.ingest.sites import SITE_SYNONYMS
 
         return tuple(SITE_SYNONYMS)
+    if kind == "competitors":
+        from service.ingest.competitors import COMPETITOR_SYNONYMS
+
+        return tuple(COMPETITOR_SYNONYMS)
     return ()
 
 
@@ -87,7 +92,7 @@ def check_upload_mapping(kind: UploadKind, mapping: Mapping[str, str]) -> None:
             f"{kind} files take no column mapping",
             problems=[
                 Problem(
-                    "only sites, referrals, interactions and referrers files take one",
+                    "only sites, competitors, referrals, interactions and referrers files take one",
                     field="mapping",
                     value=kind,
                 )
@@ -133,6 +138,7 @@ def load_file(
         unknown encoding; and whatever the kind's loader raises (the batch is
         then refused whole).
     """
+    from service.ingest.competitors import load_competitors
     from service.ingest.deactivations import ingest_deactivations
     from service.ingest.ingest import ingest_nucc, ingest_records, ingest_referral_events
     from service.ingest.interactions import ingest_interactions
@@ -151,6 +157,10 @@ def load_file(
         report = ingest_interactions(ctx, path, encoding=encoding, **common)
     elif kind == "sites":
         report = load_sites(ctx, path, mapping=mapped, reject_dir=reject_dir, encoding=encoding)
+    elif kind == "competitors":
+        report = load_competitors(
+            ctx, path, mapping=mapped, reject_dir=reject_dir, encoding=encoding
+        )
     elif kind == "nucc":
         report = ingest_nucc(ctx, path, encoding=encoding)
     else:

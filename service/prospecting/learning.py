@@ -18,6 +18,7 @@ either (a single-line clinic's file rarely says its line).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InputError, NotFoundError, Problem, ScoringError
 from core.sequences import chunked
-from data.models import ClinicSite, Organization, Provider, ReferralEvent, SourceRecord
+from data.models import ClinicSite, Competitor, Organization, Provider, ReferralEvent, SourceRecord
 from data.models.prospecting import Interaction
 from prospects.features import monthly_cutoffs, provider_months
 from prospects.model import FittedModel, blend_weight, fit_model, prior_logit
@@ -38,11 +39,13 @@ from service.security.privacy import objected
 
 __all__ = [
     "History",
+    "competitor_minutes",
+    "line_competitors",
     "line_history",
     "line_profile",
     "line_sites",
     "line_universe",
-    "nearest_site",
+    "nearest_place",
     "served_weight",
 ]
 
@@ -115,17 +118,18 @@ def _union_box(ctx: AppContext, sites: list[ClinicSite]) -> tuple[float, float, 
     )
 
 
-def nearest_site(
+def nearest_place(
     ctx: AppContext,
-    sites: list[ClinicSite],
+    places: Sequence[ClinicSite | Competitor],
     lat: pd.Series,
     lon: pd.Series,
     *,
     reaches: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Drive minutes to the nearest of ``sites`` (the one router's rule), whether estimated,
-    and the straight-line km to that site. ``reaches``: site code -> the site's one search,
-    filled as needed (a run scoring many chunks searches once per site)."""
+    """Drive minutes to the nearest of ``places`` (sites, or competitors) by the one router's
+    rule, whether estimated, and the straight-line km to that place (NaN where no place or no
+    coordinates). ``reaches``: a place's point -> its one search, filled as needed (a run
+    scoring many chunks searches once per place)."""
     from geo.distance import haversine_km
     from service.prospecting.universe import drive_minutes, site_reach
 
@@ -134,19 +138,48 @@ def nearest_site(
     best = np.full(len(lat_a), np.inf)
     estimated = np.zeros(len(lat_a), dtype=bool)
     km = np.full(len(lat_a), np.nan)
-    for site in sites:
-        if site.site_code not in reaches:
-            reaches[site.site_code] = site_reach(ctx, site)
-        minutes, flagged = drive_minutes(ctx, site, lat_a, lon_a, reach=reaches[site.site_code])
+    for place in places:
+        point = (place.lat, place.lon)  # a search depends on where it starts, nothing else
+        if point not in reaches:
+            reaches[point] = site_reach(ctx, place)
+        minutes, flagged = drive_minutes(ctx, place, lat_a, lon_a, reach=reaches[point])
         closer = np.nan_to_num(minutes, nan=np.inf) < best
         best = np.where(closer, minutes, best)
         estimated = np.where(closer, flagged, estimated)
-        km = np.where(closer, haversine_km(site.lat, site.lon, lat_a, lon_a), km)
+        km = np.where(closer, haversine_km(place.lat, place.lon, lat_a, lon_a), km)
     return np.where(np.isinf(best), np.nan, best), estimated, km
 
 
+def line_competitors(session: Session, service_line: str) -> list[Competitor]:
+    """The clinic's competitors of a service line (any case), and those of every line (blank)."""
+    wanted = service_line.strip().lower()
+    rows = session.scalars(
+        select(Competitor).where(Competitor.lat.is_not(None)).order_by(Competitor.id)
+    ).all()
+    return [c for c in rows if not (c.service_line or "").strip() or
+            c.service_line.strip().lower() == wanted]  # fmt: skip
+
+
+def competitor_minutes(
+    ctx: AppContext,
+    competitors: Sequence[Competitor],
+    lat: pd.Series,
+    lon: pd.Series,
+    *,
+    reaches: dict | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``competitor_minutes`` and ``competitor_estimated`` of providers at these points: the
+    drive minutes to the nearest of ``competitors`` (:func:`nearest_place`); NaN and False
+    for all when there is none (no list loaded: unknown, not far)."""
+    if not competitors:
+        return np.full(len(lat), np.nan), np.zeros(len(lat), dtype=bool)
+    minutes, estimated, _ = nearest_place(ctx, competitors, lat, lon, reaches=reaches)
+    return minutes, estimated
+
+
 def line_universe(ctx: AppContext, session: Session, sites: list[ClinicSite]) -> pd.DataFrame:
-    """Active providers within reach of any of the sites, with the nearest one's drive minutes.
+    """Active providers within reach of any of the sites, with the nearest one's drive minutes
+    and the drive minutes to the nearest competitor of the sites' line (:func:`competitor_minutes`).
 
     The score stage's rule (:func:`service.prospecting.universe.reachable`: active, not
     objected, within ``prospect_reach_minutes`` by the one router), for a line's sites at once.
@@ -177,9 +210,13 @@ def line_universe(ctx: AppContext, session: Session, sites: list[ClinicSite]) ->
     frame = pd.DataFrame(rows, columns=["provider_id", "taxonomy_code", "classification",
                                         "entity_type", "organization_id", "lat", "lon",
                                         "practice_size"])  # fmt: skip
-    minutes, estimated, km = nearest_site(ctx, sites, frame["lat"], frame["lon"])
+    minutes, estimated, km = nearest_place(ctx, sites, frame["lat"], frame["lon"])
     frame["drive_minutes"], frame["drive_estimated"], frame["distance_km"] = minutes, estimated, km
     frame = frame[minutes <= reach].reset_index(drop=True)
+    competitors = line_competitors(session, sites[0].service_line)
+    frame["competitor_minutes"], frame["competitor_estimated"] = competitor_minutes(
+        ctx, competitors, frame["lat"], frame["lon"]
+    )
     parts = [
         provider_attributes(session, rows, SourceRecord.provider_id.in_(batch))
         for batch in chunked(frame["provider_id"].tolist(), _IN_BATCH)

@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.models import ClinicSite, ReferralEvent, SourceRecord
+from data.models import ClinicSite, Competitor, ReferralEvent, SourceRecord
 from data.models.prospecting import Interaction
 from prospects.features import provider_months
 from prospects.model import FittedModel, learned_scores
@@ -31,7 +31,8 @@ from service.context import AppContext
 from service.prospecting import model_store
 from service.prospecting.chunks import IdRange
 from service.prospecting.learning import (
-    nearest_site,
+    competitor_minutes,
+    nearest_place,
     of_line,
     prior_of,
     provider_attributes,
@@ -51,6 +52,8 @@ class ServedModel:
     model: FittedModel
     weight: float
     sites: list[ClinicSite]
+    #: The line's competitors (:func:`service.prospecting.learning.line_competitors`).
+    competitors: list[Competitor]
     reaches: dict
 
     @property
@@ -62,13 +65,15 @@ def served_model(
     ctx: AppContext, session: Session, service_line: str
 ) -> tuple[ServedModel | None, str | None]:
     """The line's promoted model (None: score by the profile) and a warning if one is unusable."""
-    from service.prospecting.learning import line_sites
+    from service.prospecting.learning import line_competitors, line_sites
 
     active = model_store.active_model(Path(ctx.settings.scoring_model_dir), service_line)
     if active.model is None:
         return None, active.warning
     sites = line_sites(session, service_line)
-    return ServedModel(active.model, served_weight(ctx, active.model), sites, {}), None
+    competitors = line_competitors(session, service_line)
+    weight = served_weight(ctx, active.model)
+    return ServedModel(active.model, weight, sites, competitors, {}), None
 
 
 def _events(
@@ -116,8 +121,11 @@ def apply_model(
     colleagues = referring_colleagues(
         session, scored["organization_id"], as_of=as_of, window_days=window_days
     )
-    minutes, estimated, _ = nearest_site(
+    minutes, estimated, _ = nearest_place(
         ctx, served.sites, scored["lat"], scored["lon"], reaches=served.reaches
+    )
+    rival, rival_estimated = competitor_minutes(
+        ctx, served.competitors, scored["lat"], scored["lon"], reaches=served.reaches
     )
     providers = pd.DataFrame(
         {
@@ -127,6 +135,8 @@ def apply_model(
             "organization_id": scored["organization_id"].to_numpy(),
             "drive_minutes": minutes,
             "drive_estimated": estimated,
+            "competitor_minutes": rival,
+            "competitor_estimated": rival_estimated,
         }
     ).join(
         provider_attributes(session, scored, rows.where(SourceRecord.provider_id)).reset_index(

@@ -24,6 +24,7 @@ from data.models import (
     Catchment,
     CatchmentCell,
     ClinicSite,
+    Competitor,
     Organization,
     Provider,
     ReferrerStat,
@@ -213,10 +214,16 @@ def add_proximity(
 
 
 def drive_minutes(
-    ctx: AppContext, site: ClinicSite, lat: np.ndarray, lon: np.ndarray, *, reach: Reach | None
+    ctx: AppContext,
+    site: ClinicSite | Competitor,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    *,
+    reach: Reach | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Drive minutes from ``site`` to each point and whether each is the straight-line
-    estimate: :func:`geo.drive_times.minutes_from` with the settings' snapping and fallback."""
+    """Drive minutes from ``site`` (or a competitor) to each point and whether each is the
+    straight-line estimate: :func:`geo.drive_times.minutes_from` with the settings' snapping and
+    fallback."""
     from geo.drive_times import minutes_from
 
     return minutes_from(
@@ -231,8 +238,8 @@ def drive_minutes(
     )
 
 
-def site_reach(ctx: AppContext, site: ClinicSite) -> Reach:
-    """The router's one whole search from the site (:func:`geo.drive_times.reach_from`)."""
+def site_reach(ctx: AppContext, site: ClinicSite | Competitor) -> Reach:
+    """The router's one whole search from the site, or a competitor (:func:`geo.drive_times.reach_from`)."""
     from geo.drive_times import reach_from
 
     return reach_from(

@@ -6,7 +6,7 @@ are built by the real stages, then the drive minutes from a site to a provider
 must agree to 0.01 min across the prospect list, the assignment endpoint, the
 brief, a segment export, the scorer's own proximity
 (:func:`service.prospecting.universe.add_proximity`) and the learned score's
-history and backtest (:func:`service.prospecting.learning.nearest_site`: the
+history and backtest (:func:`service.prospecting.learning.nearest_place`: the
 minutes to the nearest site of the line), and a routed provider's road must lie
 inside the isochrone band its minutes name.
 """
@@ -25,7 +25,7 @@ from sqlalchemy import select
 from api.main import create_app
 from data.models import ClinicSite, Provider
 from service.placement.catchments import build_catchments
-from service.prospecting.learning import nearest_site
+from service.prospecting.learning import nearest_place
 from service.prospecting.scoring import score_sites
 from service.prospecting.universe import add_proximity
 from tests.api.conftest import ADMIN, MARKETING, SeededDB, _located
@@ -130,7 +130,7 @@ def test_drive_minutes_agree_everywhere(api_db: SeededDB, demo: TestClient) -> N
     lat = pd.Series([where[pid][0] for pid in pids])
     lon = pd.Series([where[pid][1] for pid in pids])
     for code, site in sites.items():
-        minutes, flagged, _ = nearest_site(ctx, [site], lat, lon)
+        minutes, flagged, _ = nearest_place(ctx, [site], lat, lon)
         scorer = pd.DataFrame({"lat": lat, "lon": lon})
         add_proximity(ctx, scorer, site)
         np.testing.assert_allclose(minutes, scorer["drive_minutes"], atol=1e-9)
@@ -142,7 +142,7 @@ def test_drive_minutes_agree_everywhere(api_db: SeededDB, demo: TestClient) -> N
                 assert bool(flagged[i]) == p["proximity_estimated"], (code, pid)
     # the line's history: the nearest of its sites (both seeded sites offer MRI)
     assert {x.service_line for x in sites.values()} == {"MRI"}
-    line, _, _ = nearest_site(ctx, list(sites.values()), lat, lon)
+    line, _, _ = nearest_place(ctx, list(sites.values()), lat, lon)
     for i, pid in enumerate(pids):
         nearest = min(p["drive_minutes"] for (_, q), p in listed.items() if q == pid)
         assert abs(line[i] - nearest) <= 0.005 + 1e-9, pid

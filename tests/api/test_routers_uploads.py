@@ -167,6 +167,38 @@ def test_an_upload_mapping_that_cannot_apply_is_a_422_before_any_load(
     assert (report["source"], report["inserted"], report["warnings"]) == ("sites", 1, [])
 
 
+def test_a_competitor_list_uploads_with_a_mapping_and_replaces_the_list(
+    upload_client: TestClient,
+) -> None:
+    c = upload_client
+    first = b"Centre,service_line,lat,lon\nDowntown Imaging,MRI,39.962,-83.001\nOpen MRI,,40.06,-82.87\n"
+    second = b"Centre,service_line,lat,lon\nOpen MRI,,40.06,-82.87\n"
+    reports = []
+    for body in (first, second):
+        files = {"file": ("competitors.csv", body, "text/csv")}
+        form = {"column": ["name=Centre"]}
+        assert c.post("/v1/uploads/competitors", files=files, data=form,
+                      headers=VIEWER).status_code == 403  # fmt: skip
+        r = c.post("/v1/uploads/competitors", files=files, data=form, headers=ADMIN)
+        assert r.status_code == 202, r.text
+        job = wait(c, r.headers["location"])
+        assert job["status"] == "done", job
+        reports.append(job["detail"]["reports"][0])
+    assert (reports[0]["source"], reports[0]["inserted"], reports[0]["warnings"]) == (
+        "competitors",
+        2,
+        [],
+    )
+    assert (reports[1]["unchanged"], reports[1]["warnings"][0]["code"]) == (1, "rows_removed")
+    unknown = c.post(
+        "/v1/uploads/competitors",
+        files={"file": ("competitors.csv", first)},
+        data={"column": ["colour=Centre"]},
+        headers=ADMIN,
+    )
+    assert unknown.status_code == 422 and "code, name, service_line" in unknown.text
+
+
 def test_an_upload_names_its_encoding_or_has_it_detected(upload_client: TestClient) -> None:
     c = upload_client
     utf16 = (FIXTURES / "faulty" / "nppes_utf16.csv").read_bytes()

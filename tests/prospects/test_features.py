@@ -122,3 +122,32 @@ def test_missing_columns_are_listed_at_once() -> None:
         "specialty_fit",
         "referral_date",
     }
+
+
+def test_competitor_minutes_pass_through_and_are_unknown_without_a_list() -> None:
+    providers = _providers().assign(
+        competitor_minutes=[3.0, 8.0, 12.0, 25.0, 40.0, 6.5],
+        competitor_estimated=[False, False, True, False, False, False],
+    )
+    rows = provider_months(
+        providers=providers, referrals=REFERRALS, interactions=CONTACTS,
+        cutoffs=[date(2024, 4, 30), date(2024, 5, 31)], window_days=365, lapsed_days=90,
+        horizon_months=6, history_end=date(2024, 12, 31),
+    ).set_index(["cutoff", "provider_id"])  # fmt: skip
+    # a static attribute: the same at every cut-off, whatever is known then
+    may = rows.loc[(date(2024, 5, 31), 3)]
+    assert (may["competitor_minutes"], may["competitor_estimated"]) == (12.0, True)
+    assert rows.loc[(date(2024, 4, 30), 3), "competitor_minutes"] == 12.0
+    without = _build(REFERRALS, CONTACTS, None)
+    assert without["competitor_minutes"].isna().all()  # no list: unknown, not far
+    assert not without["competitor_estimated"].any()
+    # no look-ahead is unaffected: later events change no row, competitors or not
+    later = pd.concat([REFERRALS, _events([(3, "2024-06-01")])])
+    a, b = (
+        provider_months(
+            providers=providers, referrals=refs, interactions=CONTACTS,
+            cutoffs=[date(2024, 5, 31)], window_days=365, lapsed_days=90, horizon_months=6,
+        ).drop(columns="started")
+        for refs in (REFERRALS, later)
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(a, b)

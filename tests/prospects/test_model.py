@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 import numpy as np
@@ -15,10 +16,12 @@ from prospects.model import (
     blend_weight,
     contributions,
     fit_model,
+    knows_competitors,
     learned_scores,
     predict_logit,
     prior_logit,
 )
+from tests.paths import FIXTURES
 
 FIT = {"service_line": "MRI", "version": 1, "as_of": date(2025, 6, 30), "horizon_months": 6,
        "fitted_at": datetime(2025, 7, 1)}  # fmt: skip
@@ -47,7 +50,7 @@ def _rows(n: int = 4000, seed: int = 0) -> pd.DataFrame:
             **{f"{k}s_{d}d": visits if k == "visit" else 0 for k in ("visit", "call", "email")
                for d in (30, 90)},
             "enrolment_years": rng.uniform(0, 30, n),
-            "competitors_near": np.nan,
+            "competitor_minutes": np.nan,
             "is_organisation": False,
             "started_next_month": started.astype(float),
         }
@@ -132,3 +135,59 @@ def test_monthly_chances_are_calibrated_on_a_generated_world() -> None:
     bins = calibration_bins(test["started_next_month"].astype(bool), hazard, bins=10, min_count=200)
     assert len(bins) == 10 and (bins["count"] >= 200).all()
     assert bins["within_interval"].sum() >= 8, bins.to_string()
+
+
+def test_without_competitors_the_model_is_the_one_before_them() -> None:
+    """No competitor list: the design, the fit and a stored model's scores are those of the
+    commit before competitor terms (its model and predictions are the fixture)."""
+    golden = json.loads((FIXTURES / "prospects" / "model_before_competitors.json").read_text())
+    before = FittedModel.model_validate(golden["model"])  # a model file written then
+    rows = _rows(200, seed=3)
+    assert not before.competition
+    np.testing.assert_array_equal(predict_logit(before, rows), golden["logit"])
+    model = fit_model(_rows(), **FIT)
+    assert not model.competition and model.columns == before.columns
+    np.testing.assert_allclose(model.coefficients, before.coefficients, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(predict_logit(model, rows), golden["logit"], rtol=1e-12)
+    # minutes known at scoring time change nothing in a model fitted without them
+    known = rows.assign(competitor_minutes=1.0, competitor_estimated=True)
+    np.testing.assert_array_equal(predict_logit(model, known), predict_logit(model, rows))
+    assert (contributions(model, known)[1]["competition"] == 0).all()
+
+
+def _with_competitors(n: int = 6000, seed: int = 0) -> pd.DataFrame:
+    rows = _rows(n, seed)
+    rng = np.random.default_rng(seed + 10)
+    minutes = rng.uniform(0.5, 40, n)
+    base = -2.5 - 0.08 * rows["drive_minutes"] + 0.8 * rows["visits_30d"]
+    logit = base + 1.5 * rows["referred_before"] - 2.0 * np.exp(-minutes / 4)
+    started = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return rows.assign(competitor_minutes=minutes, competitor_estimated=rng.random(n) < 0.1,
+                       started_next_month=started.astype(float))  # fmt: skip
+
+
+def test_competitor_terms_learn_that_a_competitor_next_door_lowers_the_odds() -> None:
+    rows = _with_competitors()
+    assert knows_competitors(rows) and not knows_competitors(_rows(10))
+    model = fit_model(rows, **FIT)
+    assert model.competition
+    assert {"log_competitor_minutes", "competitor_minutes_under_5",
+            "competitor_minutes_under_10", "competitor_estimated"} <= set(model.columns)  # fmt: skip
+    assert "competitors_near" not in model.columns
+    near, far = rows.assign(competitor_minutes=1.0), rows.assign(competitor_minutes=30.0)
+    assert (predict_logit(model, near) < predict_logit(model, far)).mean() > 0.99
+    # clipped to the training range: minutes never seen do not extrapolate a hinge
+    np.testing.assert_allclose(
+        predict_logit(model, rows.assign(competitor_minutes=500.0)),
+        predict_logit(model, rows.assign(competitor_minutes=200.0)),
+    )
+    out = learned_scores(model, rows.head(3).assign(competitor_minutes=[4.2, 12.0, np.nan],
+                                                    competitor_estimated=[False, True, False]),
+                         prior=np.zeros(3), weight=1.0)  # fmt: skip
+    reasons = [next(c["reason"] for c in comps if c["name"] == "competition")
+               for comps in out["components"]]  # fmt: skip
+    assert reasons[0].startswith("a competitor 4 min away: lowers the odds")
+    assert reasons[1].startswith("a competitor 12 min away (straight-line estimate)")
+    assert reasons[2].startswith("competitors unknown")
+    again = FittedModel.model_validate_json(model.model_dump_json())
+    np.testing.assert_allclose(predict_logit(again, rows), predict_logit(model, rows))

@@ -77,7 +77,7 @@ def _months(
                for d in (30, 90)},
             "days_since_contact": np.where(visits > 0, rng.uniform(1, 90, n), np.nan),
             "enrolment_years": rng.uniform(0, 30, n),
-            "competitors_near": np.nan,
+            "competitor_minutes": np.nan,
             "is_organisation": rng.random(n) < 0.05,
             "started": started,
             "started_next_month": started_next,

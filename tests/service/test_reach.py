@@ -11,6 +11,7 @@ universe. On both backends.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import delete, select
@@ -113,3 +114,36 @@ def test_the_reach_is_a_positive_number_of_minutes(monkeypatch) -> None:
     for bad in (0, -5, float("inf"), float("nan")):
         with pytest.raises(ValidationError):
             Settings(prospect_reach_minutes=bad)
+
+
+def test_the_nearest_competitor_of_the_line_is_driven_to_by_the_one_router(ctx) -> None:
+    from data.models import Competitor
+    from service.prospecting.learning import competitor_minutes, line_competitors
+
+    ids = reachworld.build(ctx)
+    with ctx.sessions() as s:
+        site = s.scalars(select(ClinicSite)).one()
+        before = line_universe(ctx, s, [site]).set_index("provider_id")
+    assert before["competitor_minutes"].isna().all()  # no list: unknown
+    assert not before["competitor_estimated"].any()
+    with ctx.sessions.begin() as s:
+        for name, line, km in (("Road MRI", "MRI", 30), ("Any line", None, 60), ("CT", "CT", 3)):
+            lat, lon = reachworld.east(km)
+            s.add(Competitor(name=name, service_line=line, lat=lat, lon=lon))
+    with ctx.sessions() as s:
+        rivals = line_competitors(s, "mri")
+        assert [c.name for c in rivals] == ["Road MRI", "Any line"]  # not the CT centre
+        cand = line_universe(ctx, s, [site]).set_index("provider_id")
+    # on the road, 30 s a km: near (km 2) is 28 km from the MRI rival, twenty (km 40) 10 km
+    assert cand.loc[ids["near"], "competitor_minutes"] == pytest.approx(14.0)
+    assert cand.loc[ids["twenty"], "competitor_minutes"] == pytest.approx(5.0)
+    assert not cand.loc[[ids["near"], ids["twenty"]], "competitor_estimated"].any()
+    assert cand.loc[ids["off"], "competitor_estimated"]  # off the network: the estimate, flagged
+    # the same minutes as the site's own rule gives from the rival (one router, one rule)
+    lat, lon = DOCTORS["off"]
+    minutes, flagged = competitor_minutes(ctx, rivals[:1], [lat], [lon])
+    assert (minutes[0], flagged[0]) == (cand.loc[ids["off"], "competitor_minutes"], True)
+    pd.testing.assert_frame_equal(
+        cand.drop(columns=["competitor_minutes", "competitor_estimated"]),
+        before.drop(columns=["competitor_minutes", "competitor_estimated"]),
+    )
