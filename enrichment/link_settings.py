@@ -157,7 +157,8 @@ class ComparisonLevel(BaseModel):
         How agreement is decided: ``exact`` (normalised equality), ``nickname``
         (same canonical given name: Bob = Robert), ``initials`` (one side is
         initials only and they prefix the other's initials: J.-P. = Jean-Pierre),
-        ``swapped`` (first and last names exchanged), ``jaro_winkler`` (0..1),
+        ``swapped`` (first and last names exchanged; with a ``threshold``, each
+        crosswise pair Jaro-Winkler similar at it), ``jaro_winkler`` (0..1),
         ``token_set`` / ``token_sort`` / ``ratio`` (rapidfuzz, 0..100) at or above
         ``threshold``, ``same_classification`` (same NUCC classification, or a
         free-text specialty naming it), ``prefix3`` (first three characters
