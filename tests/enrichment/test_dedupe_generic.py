@@ -154,3 +154,15 @@ def test_explanations_cover_the_generic_fields(tmp_path):
     assert steps["date_of_birth"]["level"] == "null"  # not in this file: weight 0
     total = sum(s["weight"] for s in steps.values())
     assert abs(total - result.explain(row)["match_weight"]) < 1e-6
+
+
+def test_full_name_in_either_order_finds_a_moved_record_without_date_of_birth(tmp_path):
+    rows = (
+        "rec,first,last,dob,zip\n"
+        "a,Joan,Courtthorpe,,32474\n"
+        "b,Joan,Courtthorpe,,09824\n"
+        "c,Courtthorpe,Joan,,55120\n"
+    )
+    _, pairs, _ = _dedupe(tmp_path, rows, DOB_MAP)
+    for pair in (("a", "b"), ("a", "c"), ("b", "c")):
+        assert pairs.loc[pair, "blocking_rule"] == "names_either_order"
