@@ -166,3 +166,10 @@ def test_full_name_in_either_order_finds_a_moved_record_without_date_of_birth(tm
     _, pairs, _ = _dedupe(tmp_path, rows, DOB_MAP)
     for pair in (("a", "b"), ("a", "c"), ("b", "c")):
         assert pairs.loc[pair, "blocking_rule"] == "names_either_order"
+
+
+def test_date_of_birth_and_initials_in_either_order_find_a_swap_with_a_typo(tmp_path):
+    rows = "rec,first,last,dob,zip\na,John,Smith,1970-05-06,2000\nb,Smiht,John,1970-05-06,3999\n"
+    _, pairs, _ = _dedupe(tmp_path, rows, DOB_MAP)
+    assert pairs.loc[("a", "b"), "blocking_rule"] == "dob_initials_either_order"
+    assert int(pairs.loc[("a", "b"), "level_first_name"]) == 2  # swapped (with a typo)
