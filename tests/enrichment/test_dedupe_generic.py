@@ -156,18 +156,6 @@ def test_explanations_cover_the_generic_fields(tmp_path):
     assert abs(total - result.explain(row)["match_weight"]) < 1e-6
 
 
-def test_full_name_in_either_order_finds_a_moved_record_without_date_of_birth(tmp_path):
-    rows = (
-        "rec,first,last,dob,zip\n"
-        "a,Joan,Courtthorpe,,32474\n"
-        "b,Joan,Courtthorpe,,09824\n"
-        "c,Courtthorpe,Joan,,55120\n"
-    )
-    _, pairs, _ = _dedupe(tmp_path, rows, DOB_MAP)
-    for pair in (("a", "b"), ("a", "c"), ("b", "c")):
-        assert pairs.loc[pair, "blocking_rule"] == "names_either_order"
-
-
 def test_date_of_birth_and_initials_in_either_order_find_a_swap_with_a_typo(tmp_path):
     rows = "rec,first,last,dob,zip\na,John,Smith,1970-05-06,2000\nb,Smiht,John,1970-05-06,3999\n"
     _, pairs, _ = _dedupe(tmp_path, rows, DOB_MAP)
