@@ -15,6 +15,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Indel, JaroWinkler
 
+from core.words import NICKNAMES
 from enrichment.link_features import Features, Field
 from enrichment.link_settings import Comparison, EntityModel
 
@@ -78,6 +79,46 @@ def _initials_agree(features: Features, left: np.ndarray, right: np.ndarray) -> 
     return out
 
 
+def _name_alike(x: str, y: str) -> bool:
+    """Two names one person may be written with: the same first word's canonical form
+    (Bob = Robert) or one an initial the other starts with (the similar ones aside)."""
+    tx, ty = x.split()[:1], y.split()[:1]
+    if not tx or not ty:
+        return False
+    a, b = tx[0], ty[0]
+    if NICKNAMES.get(a, a) == NICKNAMES.get(b, b):
+        return True
+    return (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b))
+
+
+def _swapped(
+    features: Features, left: np.ndarray, right: np.ndarray, threshold: float | None
+) -> np.ndarray:
+    """First and last names exchanged: each side's given name is the other's surname and
+    the other way round; equal or, with a ``threshold``, each crosswise pair Jaro-Winkler
+    similar at it, a nickname or an initial of the other (a typo, "Smith Bob" = "Robert Smith")."""
+    first, last = features["name_vocab_first"], features["name_vocab_last"]  # one vocabulary
+    fa, la, fb, lb = first.code[left], last.code[left], first.code[right], last.code[right]
+    present = (fa >= 0) & (la >= 0) & (fb >= 0) & (lb >= 0)
+    hit = present & (fa == lb) & (la == fb)
+    if threshold is None:
+        return hit
+    cand = np.flatnonzero(present & ~hit)
+    texts = first.values  # the shared vocabulary
+    for a, b in ((fa, lb), (la, fb)):  # the given name of one, the surname of the other
+        if not len(cand):
+            break
+        inverse, at = _distinct_pairs(a[cand], b[cand])
+        xa, xb = texts[a[cand][at]].tolist(), texts[b[cand][at]].tolist()
+        sim = np.asarray(
+            process.cpdist(xa, xb, scorer=JaroWinkler.normalized_similarity, workers=-1)
+        )
+        ok = (sim >= threshold) | np.array([_name_alike(x, y) for x, y in zip(xa, xb)], bool)
+        cand = cand[ok[inverse]]
+    hit[cand] = True
+    return hit
+
+
 def _day_month_swapped(f: Field, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """ISO dates (``YYYY-MM-DD``) equal once one side's day and month are exchanged."""
     swapped = np.array(
@@ -117,8 +158,7 @@ def comparison_levels(
         elif lv.test == "initials":
             hit = _initials_agree(features, li, ri)
         elif lv.test == "swapped":
-            fc, lc = features["name_vocab_first"].code, features["name_vocab_last"].code
-            hit = (fc[li] == lc[ri]) & (lc[li] == fc[ri]) & (fc[li] >= 0) & (lc[li] >= 0)
+            hit = _swapped(features, li, ri, lv.threshold)
         elif lv.test == "same_classification":
             code = features["taxonomy_class"].code
             hit = (code[li] == code[ri]) & (code[li] >= 0)
@@ -206,6 +246,15 @@ def gamma_matrix(
 ) -> np.ndarray:
     """Levels of every comparison of ``model``: an int8 matrix ``(pairs, comparisons)``."""
     out = np.empty((len(left), len(model.comparisons)), dtype=np.int8)
+    swapped: np.ndarray | None = None
     for j, comp in enumerate(model.comparisons):
         out[:, j] = comparison_levels(comp, features, left, right)
+        at = [k for k, lv in enumerate(comp.levels) if lv.test == "swapped"]
+        if not at:
+            continue
+        hit = out[:, j] == at[0]
+        if swapped is None:
+            swapped = hit
+        else:  # one exchange of the two names is one piece of evidence: counted once
+            out[hit & swapped, j] = -1
     return out

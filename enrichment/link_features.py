@@ -287,6 +287,10 @@ def build_features(
         "last_phonetic": Field.of(map_distinct(last, _phonetic)),
         "last_initial": Field.of([s[0] if s else None for s in last]),
         "name_sorted": Field.of(sorted_names),
+        # the two initials in either order (a swap with a typo keeps them)
+        "initials_sorted": Field.of(
+            ["".join(sorted((f[0], ln[0]))) if f and ln else None for f, ln in zip(canon, last)]
+        ),
         "organization_name": Field.of(org),
         "org_phonetic": Field.of(map_distinct(org, _org_phonetic)),
         "address": Field.of(address),

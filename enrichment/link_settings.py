@@ -15,7 +15,9 @@ A :class:`LinkSettings` document (version 2, JSON or TOML, Splink-like) names
   :mod:`enrichment.em` re-estimates them from the data by expectation
   maximisation unless ``em.enabled`` is false;
 * the decision thresholds on the match probability: ``>= auto_merge`` merges,
-  ``>= review`` goes to the review queue, below is a non-match.
+  ``>= review`` goes to the review queue, below is a non-match; and
+  ``split_below``: two records of one cluster (joined through others) whose
+  own pair scores below it are clear non-matches, kept apart.
 
 A level's Fellegi-Sunter weight is ``log2(m / u)`` (m = P(level | same
 provider), u = P(level | different providers), both among candidate pairs); a
@@ -103,6 +105,7 @@ NamedKey = Literal[
     "canon_first",
     "first_phonetic",
     "name_sorted",
+    "initials_sorted",
     "organization_name",
     "org_phonetic",
     "street_number",
@@ -128,6 +131,7 @@ KEY_FIELDS: dict[str, frozenset[str]] = {
     "canon_first": frozenset({"first_name"}),
     "first_phonetic": frozenset({"first_name"}),
     "name_sorted": frozenset({"first_name", "last_name"}),
+    "initials_sorted": frozenset({"first_name", "last_name"}),
     "organization_name": frozenset({"organization_name"}),
     "org_phonetic": frozenset({"organization_name"}),
     "date_of_birth": frozenset({"date_of_birth"}),
@@ -157,7 +161,8 @@ class ComparisonLevel(BaseModel):
         How agreement is decided: ``exact`` (normalised equality), ``nickname``
         (same canonical given name: Bob = Robert), ``initials`` (one side is
         initials only and they prefix the other's initials: J.-P. = Jean-Pierre),
-        ``swapped`` (first and last names exchanged), ``jaro_winkler`` (0..1),
+        ``swapped`` (first and last names exchanged; with a ``threshold``, each
+        crosswise pair Jaro-Winkler similar at it), ``jaro_winkler`` (0..1),
         ``token_set`` / ``token_sort`` / ``ratio`` (rapidfuzz, 0..100) at or above
         ``threshold``, ``same_classification`` (same NUCC classification, or a
         free-text specialty naming it), ``prefix3`` (first three characters
@@ -293,11 +298,16 @@ class LinkSettings(BaseModel):
     em: EMSettings = EMSettings()
     auto_merge: float = Field(0.99, gt=0, lt=1)
     review: float = Field(0.5, gt=0, lt=1)
+    #: Two records of one cluster whose own pair scores below this probability are
+    #: kept apart: the model's merges do not chain them together (0: no check).
+    split_below: float = Field(0.0, ge=0, lt=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> LinkSettings:
         if self.review > self.auto_merge:
             raise ValueError("review threshold must not exceed auto_merge")
+        if self.split_below > self.review:
+            raise ValueError("split_below must not exceed the review threshold")
         names = [r.name for r in self.blocking_rules] + [i.name for i in self.identifiers]
         if len(set(names)) != len(names):
             raise ValueError("blocking rule and identifier names must be unique")

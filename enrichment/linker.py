@@ -19,7 +19,12 @@ The one linking engine, declared by :class:`~enrichment.link_settings.LinkSettin
    auto-merge (at most 'review'), else ``auto_merge`` / ``review`` thresholds;
 6. :func:`enrichment.clustering.cluster_records` clusters merges, accepted
    pairs (must-link) and, incrementally, the existing clusters of records not
-   in focus, under cannot-link constraints (rejected pairs, identifier conflicts).
+   in focus, under cannot-link constraints (rejected pairs, identifier conflicts);
+   then every pair of records inside a cluster of three or more is scored; a
+   cluster holding a pair below ``settings.split_below`` (a clear non-match the
+   model's merges chained together) is rebuilt strongest merge first, a merge
+   joining two groups with such a pair between them only if the evidence of all
+   the pairs between them (weights above the merge threshold's) adds up to >= 0.
 
 Explanations are not materialised per pair (a million pairs would cost
 gigabytes); :meth:`LinkResult.explain` builds one from the stored levels.
@@ -256,6 +261,40 @@ def _existing_edges(
     return star_pairs(codes.astype(np.int64))
 
 
+#: Largest cluster whose every pair is scored by the check of :func:`_clear_non_matches`.
+CHECKED_CLUSTER_MAX = 1_000
+
+
+def _clear_non_matches(
+    scorer: Scorer,
+    fitted: Mapping[str, ModelParameters],
+    cluster: np.ndarray,
+    settings: LinkSettings,
+    focus: np.ndarray | None,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Pairs of one cluster (of 3 to :data:`CHECKED_CLUSTER_MAX` records) the model scores
+    below ``settings.split_below`` (two people a chain of merges joined through a record
+    lacking what tells them apart), and every scored pair of the clusters holding one with
+    its evidence: match weight less the ``auto_merge`` threshold's, in bits. With a focus,
+    only pairs touching it (other clusters stay as they were).
+    """
+    from enrichment.clustering import member_pairs
+
+    none = np.zeros(0, np.int64)
+    if settings.split_below <= 0:
+        return (none, none), (none, none, np.zeros(0))
+    left, right = member_pairs(cluster, min_size=3, max_size=CHECKED_CLUSTER_MAX)
+    if focus is not None:
+        touch = focus[left] | focus[right]
+        left, right = left[touch], right[touch]
+    cand = Candidates(left, right, np.zeros(len(left), np.int16), ("cluster_check",))
+    weight = scorer.weights(cand, fitted)
+    low = weight < np.log2(settings.split_below / (1 - settings.split_below))
+    held = np.isin(cluster[left], cluster[left[low]])
+    bits = weight[held] - np.log2(settings.auto_merge / (1 - settings.auto_merge))
+    return (left[low], right[low]), (left[held], right[held], bits)
+
+
 def link_records(
     records: pd.DataFrame,
     *,
@@ -398,14 +437,28 @@ def link_records(
     )
     from enrichment.clustering import cluster_records
 
+    edges_l = np.concatenate([scored["left_pos"][merged], ml_l, ex_l])
+    edges_r = np.concatenate([scored["right_pos"][merged], ml_r, ex_r])
+    ids = identifier_codes(features, settings)
     cluster = cluster_records(
-        len(records),
-        np.concatenate([scored["left_pos"][merged], ml_l, ex_l]),
-        np.concatenate([scored["right_pos"][merged], ml_r, ex_r]),
-        strength,
-        cannot_link=(cl_l, cl_r),
-        identifiers=identifier_codes(features, settings),
+        len(records), edges_l, edges_r, strength, cannot_link=(cl_l, cl_r), identifiers=ids
     )
+    apart, evidence = _clear_non_matches(scorer, fitted, cluster, settings, focus_arr)
+    if len(apart[0]):
+        cluster = cluster_records(
+            len(records),
+            edges_l,
+            edges_r,
+            strength,
+            cannot_link=(cl_l, cl_r),
+            identifiers=ids,
+            separate=apart,
+            evidence=evidence,
+            # the model's own merges: not an equal identifier's, a reviewer's or a kept cluster's
+            model_edges=np.concatenate(
+                [scored["label"][merged] != KNOWN_MATCH, np.zeros(len(ml_l) + len(ex_l), bool)]
+            ),
+        )
     timings["clustering_s"] = time.perf_counter() - t
     progress("link", 4, total_steps)
 
@@ -417,6 +470,7 @@ def link_records(
         "merge_pairs": scorer.n_merge,
         "review_pairs": scorer.n_review,
         "clusters": int(cluster.max(initial=-1) + 1),
+        "split_pairs": len(apart[0]),
         "skipped_blocks": dict(getattr(source, "skipped_blocks", {})),
         "em_warnings": [f"{et}: {w}" for et, p in fitted.items() for w in p.warnings],
         **{k: round(v, 3) for k, v in timings.items()},

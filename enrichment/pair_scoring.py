@@ -370,6 +370,37 @@ class Scorer:
         order = [r.name for r in self.settings.blocking_rules] + [IDENTIFIER_SESSION]
         return [(n, self.sessions[et][n]) for n in order if n in self.sessions[et]]
 
+    def _weigh(
+        self, part: PairChunk, fitted: Mapping[str, ModelParameters], levels: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Match weight (term frequencies and identifiers included), the term-frequency
+        part of it, and the match probability of each pair."""
+        m = len(part.cand)
+        weight, tf_adjust = np.zeros(m), np.zeros(m)
+        for et, code in ENTITY_CODES.items():
+            sel = np.flatnonzero(part.entity == code)
+            if not len(sel):
+                continue
+            emodel, params = self.settings.model_for(et), fitted[et]
+            gamma = levels[np.ix_(sel, self.cols[et])]
+            weight[sel] = params.match_weight(gamma)
+            tf_adjust[sel] = _term_frequency(
+                emodel, params, self.features, code, gamma, part.cand.left[sel]
+            )
+        weight += tf_adjust
+        weight += part.id_weight
+        prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
+        return weight, tf_adjust, prob
+
+    def weights(self, cand: Candidates, fitted: Mapping[str, ModelParameters]) -> np.ndarray:
+        """Match weight of any pairs, ``chunk`` at a time (not counted in the report)."""
+        step = max(int(self.chunk or len(cand)), 1)
+        out = [np.zeros(0)]
+        for part in chunks_of(cand, step):
+            prepared = self.prepare(part)
+            out.append(self._weigh(prepared, fitted, self._levels(prepared))[0])
+        return np.concatenate(out)
+
     def decide(
         self,
         part: PairChunk,
@@ -384,18 +415,7 @@ class Scorer:
         else:
             raw = spill.read(m * len(self.comp_names))
             levels = np.frombuffer(raw, dtype=np.int8).reshape(m, len(self.comp_names))
-        weight, tf_adjust = np.zeros(m), np.zeros(m)
-        for et, code in ENTITY_CODES.items():
-            sel = np.flatnonzero(part.entity == code)
-            if not len(sel):
-                continue
-            emodel, params = self.settings.model_for(et), fitted[et]
-            gamma = levels[np.ix_(sel, self.cols[et])]
-            weight[sel] = params.match_weight(gamma)
-            tf_adjust[sel] = _term_frequency(emodel, params, self.features, code, gamma, left[sel])
-        weight += tf_adjust
-        weight += part.id_weight
-        prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
+        weight, tf_adjust, prob = self._weigh(part, fitted, levels)
         # decision codes (int8: one byte a pair, where strings cost dozens)
         decision = np.full(m, NON_MATCH, dtype=np.int8)
         decision[prob >= self.settings.review] = REVIEW

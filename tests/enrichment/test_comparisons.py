@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from enrichment.comparisons import comparison_levels
+from enrichment.comparisons import comparison_levels, gamma_matrix
 from enrichment.link_features import build_features
 from enrichment.link_settings import LinkSettings
 
@@ -145,3 +145,34 @@ def test_identifiers_come_from_columns_or_identifier_dicts():
     )
     feats = build_features(frame)
     assert feats["id_rpps"].code[0] == feats["id_rpps"].code[1] >= 0
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (("Smiht", "John"), ("John", "Smith")),  # a typo as well
+        (("Smith", "Bob"), ("Robert", "Smith")),  # a nickname as well
+        (("Hermandez", "S."), ("Shirley", "Hernandez")),  # an initial and a typo
+    ],
+)
+def test_swapped_names_with_a_typo_nickname_or_initial(a, b):
+    left = {"first_name": a[0], "last_name": a[1]}
+    right = {"first_name": b[0], "last_name": b[1]}
+    assert level(COMPS["first_name"], left, right) == "swapped"
+    assert level(COMPS["last_name"], left, right) == "swapped"
+    unrelated = {"first_name": "Jones", "last_name": "Mary"}
+    assert level(COMPS["first_name"], unrelated, right) != "swapped"
+
+
+def test_a_swap_counts_once():
+    frame = pd.DataFrame(
+        [
+            {"first_name": "Smith", "last_name": "John", "organization_name": None},
+            {"first_name": "John", "last_name": "Smith", "organization_name": None},
+        ]
+    )
+    gamma = gamma_matrix(SETTINGS.individual, build_features(frame), np.array([0]), np.array([1]))
+    names = [c.name for c in SETTINGS.individual.comparisons]
+    first, last = gamma[0, names.index("first_name")], gamma[0, names.index("last_name")]
+    assert COMPS["first_name"].levels[first].name == "swapped"
+    assert last == -1  # the same exchange: no second weight

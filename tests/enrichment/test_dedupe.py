@@ -16,11 +16,14 @@ a2,"SMITH, BOB",43215,614-555-0100
 a3,"Mary Jones",43215,
 a4,"Jones Mary",43215,6145550199
 """
+#: The same with a phone on a3 too: names swapped weigh as one agreement (not one per name),
+#: so a bare swap in one ZIP of a four-record file is a review pair (p ~ 0.3), not a merge.
+SHARED_PHONE = ROWS.replace('"Mary Jones",43215,', '"Mary Jones",43215,6145550199')
 
 
 def test_dedupe_a_csv_with_a_mapping(tmp_path):
     src = tmp_path / "people.csv"
-    src.write_text(ROWS, encoding="utf-8")
+    src.write_text(SHARED_PHONE, encoding="utf-8")
     mapping = tmp_path / "map.toml"
     mapping.write_text(
         'id = "rec"\n[columns]\nfull_name = "name"\npostal_code = "zip"\nphone = "tel"\n',
@@ -38,6 +41,8 @@ def test_dedupe_a_csv_with_a_mapping(tmp_path):
     assert clusters.loc["a1", "cluster_id"] != clusters.loc["a3", "cluster_id"]
     pairs = pd.read_csv(report["outputs"]["pairs"])
     assert {"match_probability", "decision", "level_first_name"} <= set(pairs.columns)
+    swapped = pairs[(pairs["left_id"] == "a3") & (pairs["right_id"] == "a4")]
+    assert swapped["level_first_name"].tolist() == [2]  # read as swapped
     assert report["records"] == 4 and report["total_s"] > 0
 
 
@@ -126,7 +131,7 @@ def test_records_without_a_surname_are_still_compared(tmp_path):
 
 def test_every_scored_pair_is_written_unless_a_threshold_is_chosen(tmp_path):
     mapping = 'id = "rec"\n[columns]\nfull_name = "name"\npostal_code = "zip"\nphone = "tel"\n'
-    rows = ROWS + 'a5,"Roberta Smithers",43215,6145550111\na6,"Mary Jonas",43215,\n'
+    rows = SHARED_PHONE + 'a5,"Roberta Smithers",43215,6145550111\na6,"Mary Jonas",43215,\n'
     everything = _run(tmp_path, rows, mapping)
     pairs = pd.read_csv(everything["outputs"]["pairs"])
     assert len(pairs) == everything["pairs"]  # non-matches too: a user picks the threshold
@@ -143,7 +148,7 @@ def test_a_clerical_sample_gives_the_thresholds_precision_and_recall(tmp_path):
         {"left_id": ["a1", "a3", "a1"], "right_id": ["a2", "a4", "a3"], "match": ["1", "1", "0"]}
     )
     mapping = 'id = "rec"\n[columns]\nfull_name = "name"\npostal_code = "zip"\nphone = "tel"\n'
-    report = _run(tmp_path, ROWS, mapping, labels=labels, min_probability=0.5)
+    report = _run(tmp_path, SHARED_PHONE, mapping, labels=labels, min_probability=0.5)
     assert report["quality"]["pairs"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
 
 

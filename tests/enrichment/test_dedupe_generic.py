@@ -154,3 +154,10 @@ def test_explanations_cover_the_generic_fields(tmp_path):
     assert steps["date_of_birth"]["level"] == "null"  # not in this file: weight 0
     total = sum(s["weight"] for s in steps.values())
     assert abs(total - result.explain(row)["match_weight"]) < 1e-6
+
+
+def test_date_of_birth_and_initials_in_either_order_find_a_swap_with_a_typo(tmp_path):
+    rows = "rec,first,last,dob,zip\na,John,Smith,1970-05-06,2000\nb,Smiht,John,1970-05-06,3999\n"
+    _, pairs, _ = _dedupe(tmp_path, rows, DOB_MAP)
+    assert pairs.loc[("a", "b"), "blocking_rule"] == "dob_initials_either_order"
+    assert int(pairs.loc[("a", "b"), "level_first_name"]) == 2  # swapped (with a typo)

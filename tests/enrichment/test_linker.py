@@ -6,6 +6,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core.errors import MatchingError
@@ -366,3 +367,33 @@ def test_generated_records_give_the_same_outcome_whatever_the_chunk(
     ]
     assert incremental[1].pairs.equals(incremental[0].pairs)
     assert incremental[1].clusters.equals(incremental[0].clusters)
+
+
+def test_a_record_lacking_the_date_of_birth_does_not_chain_two_namesakes():
+    # b (no date of birth) merges with a (same ZIP) and with c (same phone); a and c were
+    # born twenty years apart and have nothing else in common: a clear non-match
+    data = LinkSettings.default().model_dump()
+    data["em"]["enabled"] = False
+    for comp in data["individual"]["comparisons"]:
+        comp["term_frequency"] = False
+        if comp["name"] == "date_of_birth":
+            comp["levels"][-1]["m"] = 0.001
+    people = pd.DataFrame(
+        {
+            "first_name": ["Jennifer"] * 3,
+            "last_name": ["Johnson"] * 3,
+            "organization_name": [None] * 3,
+            "date_of_birth": ["1968-02-09", None, "1989-06-06"],
+            "postal_code": ["7789", "7789", "2000"],
+            "phone": [None, "+61 2 9999 0000", "+61 2 9999 0000"],
+        },
+        index=["a", "b", "c"],
+    )
+    chained = link_records(
+        people, settings=LinkSettings.model_validate({**data, "split_below": 0.0})
+    )
+    assert chained.clusters.nunique() == 1
+    result = link_records(people, settings=LinkSettings.model_validate(data))
+    assert result.clusters["a"] != result.clusters["c"]
+    assert result.report["split_pairs"] == 1
+    assert LinkSettings.default().split_below == 0.001
