@@ -60,7 +60,14 @@ from geo.fallback import Fallback
 from prospects.bootstrap import compare_orders
 from prospects.calibration import calibration_bins
 from prospects.features import monthly_cutoffs, provider_months
-from prospects.model import blend_weight, design_matrix, fit_model, learned_scores, prior_logit
+from prospects.model import (
+    LABEL,
+    blend_weight,
+    design_matrix,
+    fit_model,
+    learned_scores,
+    prior_logit,
+)
 from prospects.profiles import load_profile
 from prospects.rolling import profile_scores
 from prospects.specialties import resolve_specialties
@@ -306,12 +313,13 @@ def timing(rows: int, *, seed: int = 1) -> dict:
     model = fit_model(frame, service_line="MRI", version=1, as_of=cutoff, horizon_months=HORIZON,
                       fitted_at=pd.Timestamp.now().to_pydatetime())  # fmt: skip
     fit_s = time.perf_counter() - started
-    labelled = frame[frame["started"].notna()]
+    # the same matrix as the fit's: every provider-month whose next month is known
+    labelled = frame[frame[LABEL].notna()]
     x, _, _ = design_matrix(
         labelled, classes=model.classes, fills=model.fills, competition=model.competition
     )
     started = time.perf_counter()
-    LogisticRegression().fit(x, labelled["started"].to_numpy(bool))
+    LogisticRegression().fit(x, labelled[LABEL].to_numpy(float).astype(bool))
     plain_s = time.perf_counter() - started
     return {
         "provider_months": len(frame),
