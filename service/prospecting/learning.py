@@ -35,7 +35,6 @@ from prospects.features import monthly_cutoffs, provider_months
 from prospects.model import FittedModel, blend_weight, fit_model, prior_logit
 from prospects.profiles import ScoringProfile
 from service.context import AppContext
-from service.security.privacy import objected
 
 __all__ = [
     "History",
@@ -185,8 +184,9 @@ def line_universe(ctx: AppContext, session: Session, sites: list[ClinicSite]) ->
     objected, within ``prospect_reach_minutes`` by the one router), for a line's sites at once.
     """
 
+    from service.prospecting.universe import candidates_in
+
     reach = ctx.settings.prospect_reach_minutes
-    west, south, east, north = _union_box(ctx, sites)
     rows = session.execute(
         select(
             Provider.id.label("provider_id"),
@@ -199,12 +199,7 @@ def line_universe(ctx: AppContext, session: Session, sites: list[ClinicSite]) ->
             Organization.member_count.label("practice_size"),
         )
         .outerjoin(Organization, Organization.id == Provider.organization_id)
-        .where(
-            Provider.is_active.is_(True),
-            Provider.lat.between(south, north),
-            Provider.lon.between(west, east),
-            Provider.id.not_in(objected()),
-        )
+        .where(*candidates_in(_union_box(ctx, sites)))
         .order_by(Provider.id)
     ).all()
     frame = pd.DataFrame(rows, columns=["provider_id", "taxonomy_code", "classification",

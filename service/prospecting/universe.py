@@ -88,6 +88,19 @@ def reach_box(ctx: AppContext, site: ClinicSite) -> tuple[float, float, float, f
     return bounding_box(site.lat, site.lon, km * 1.001 + 0.001)
 
 
+def candidates_in(box: tuple[float, float, float, float]) -> tuple:
+    """Who may be a prospect, as SQL conditions on ``Provider``: active, placed inside
+    ``box`` (``west, south, east, north``: a :func:`reach_box`) and not objected (GDPR
+    objection: never a prospect). The one rule the score stage and a line's history share."""
+    west, south, east, north = box
+    return (
+        Provider.is_active.is_(True),
+        Provider.lat.between(south, north),
+        Provider.lon.between(west, east),
+        Provider.id.not_in(objected()),
+    )
+
+
 def reachable(
     ctx: AppContext,
     session: Session,
@@ -117,7 +130,6 @@ def reachable(
         .join(Catchment, Catchment.id == CatchmentCell.catchment_id)
         .where(Catchment.site_id == site.id, Catchment.resolution == res)
     )
-    west, south, east, north = reach_box(ctx, site)
     stmt = (
         select(
             Provider.id.label("provider_id"),
@@ -131,12 +143,7 @@ def reachable(
             cell_col.in_(catchment_cells).label("in_catchment"),
         )
         .outerjoin(Organization, Organization.id == Provider.organization_id)
-        .where(
-            Provider.is_active.is_(True),
-            Provider.lat.between(south, north),
-            Provider.lon.between(west, east),
-            Provider.id.not_in(objected()),  # GDPR objection: never a prospect
-        )
+        .where(*candidates_in(reach_box(ctx, site)))
         .order_by(Provider.id)
     )
     if rows is not None:
